@@ -1,0 +1,1 @@
+//! neuride-convert: ONNX ReLU networks -> neuride-snn networks (see DESIGN.md).

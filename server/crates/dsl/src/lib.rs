@@ -1,0 +1,1 @@
+//! neuride-dsl: see DESIGN.md.

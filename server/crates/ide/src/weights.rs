@@ -1,0 +1,1 @@
+//! ONNX <-> NPZ weight exchange (not built yet).

@@ -1,0 +1,1 @@
+//! neuride-infer: see DESIGN.md.

@@ -1,0 +1,13 @@
+//! `neuride fmt` (not built yet).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or folders.
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("'neuride fmt' is not implemented yet")
+}

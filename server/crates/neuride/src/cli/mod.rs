@@ -1,0 +1,15 @@
+//! One module per subcommand; each has `Args` (or `Command`) and `run`.
+//! Exit codes: 0 ok, 1 problems found (errors in `check`, mismatches), 2 the
+//! command itself failed (bad arguments, unreadable file).
+
+pub mod check;
+pub mod classify;
+pub mod convert;
+pub mod fmt;
+pub mod info;
+pub mod infer;
+pub mod npz_info;
+pub mod print;
+pub mod run;
+pub mod simulate;
+pub mod weights;

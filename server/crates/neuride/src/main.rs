@@ -1,0 +1,69 @@
+//! `neuride`: the command-line tool and the language server in one binary.
+//! This crate is the only one that knows clap, tokio and the LSP protocol;
+//! everything it does is a thin adapter over the core crates.
+
+#![deny(clippy::print_stdout)]
+
+mod cli;
+mod lsp;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "neuride", version, about = "IDE backend and CLI for neuromorphic IoT workspaces (.onnx, .npz, .neuro)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check models, weight archives and .neuro files (files or folders, recursive).
+    Check(cli::check::Args),
+    /// Classify models as snn, ml, dl, mixed or unknown, with evidence.
+    Classify(cli::classify::Args),
+    /// Summarise a model or a weight archive.
+    Info(cli::info::Args),
+    /// Print a model in ONNX's textual syntax.
+    Print(cli::print::Args),
+    /// Move weights between ONNX models and .npz archives.
+    #[command(subcommand)]
+    Weights(cli::weights::Command),
+    /// Convert a trained ReLU network into a spiking network.
+    Convert(cli::convert::Args),
+    /// Run a spiking simulation.
+    Simulate(cli::simulate::Args),
+    /// Run inference on a DL or classic-ML model.
+    Infer(cli::infer::Args),
+    /// Run a model where its kind says it belongs (simulator or ONNX runtime).
+    Run(cli::run::Args),
+    /// Format .neuro files.
+    Fmt(cli::fmt::Args),
+    /// Start the language server on stdio.
+    Lsp(lsp::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cli::check::run(args),
+        Command::Classify(args) => cli::classify::run(args),
+        Command::Info(args) => cli::info::run(args),
+        Command::Print(args) => cli::print::run(args),
+        Command::Weights(command) => cli::weights::run(command),
+        Command::Convert(args) => cli::convert::run(args),
+        Command::Simulate(args) => cli::simulate::run(args),
+        Command::Infer(args) => cli::infer::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Fmt(args) => cli::fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("neuride: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

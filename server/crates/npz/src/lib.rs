@@ -1,0 +1,1 @@
+//! neuride-npz: see DESIGN.md.

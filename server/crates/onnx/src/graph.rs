@@ -1,0 +1,1 @@
+//! Graph views of a model: JSON nodes/edges, SVG, DOT (not built yet).

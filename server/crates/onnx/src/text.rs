@@ -1,0 +1,1 @@
+//! TODO: see issue 2.

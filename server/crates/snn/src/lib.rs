@@ -1,0 +1,1 @@
+//! neuride-snn: see DESIGN.md.
