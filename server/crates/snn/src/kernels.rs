@@ -1,0 +1,285 @@
+//! The hot loops: dense and conv layers in two forms each. `*_events` walks
+//! a list of active (non-zero) inputs and adds one weight column per event
+//! (cost proportional to the spikes); `*_dense` is a matrix product over all
+//! inputs (sgemm, cost independent of sparsity). The simulator picks one per
+//! layer and step from the measured input density.
+
+use crate::network::{ConvGeometry, conv_target};
+use crate::tensor::Tensor;
+
+/// Above this fraction of non-zero inputs the dense product is faster
+/// (measured with `cargo bench -p neuride-snn`, see docs/snn.md).
+pub(crate) const DENSE_ABOVE: f32 = 0.3;
+
+/// Non-zero inputs of a batch, per sample: `active[starts[b]..starts[b+1]]`
+/// are sample b's indices.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct Active {
+    pub indices: Vec<u32>,
+    pub starts: Vec<usize>,
+}
+
+impl Active {
+    pub fn clear(&mut self) {
+        self.indices.clear();
+        self.starts.clear();
+        self.starts.push(0);
+    }
+
+    pub fn scan(&mut self, values: &[f32], per_sample: usize) {
+        self.clear();
+        for sample in values.chunks_exact(per_sample) {
+            for (i, &v) in sample.iter().enumerate() {
+                if v != 0.0 {
+                    self.indices.push(i as u32);
+                }
+            }
+            self.starts.push(self.indices.len());
+        }
+    }
+
+    /// Marks every input active (density 1): forces the dense product
+    /// without scanning, for ANN passes whose activations are dense anyway.
+    pub fn mark_dense(&mut self, total: usize, batch: usize) {
+        self.indices.resize(total, 0);
+        self.starts.clear();
+        self.starts.resize(batch + 1, 0);
+    }
+
+    pub fn density(&self, total: usize) -> f32 {
+        if total == 0 { 0.0 } else { self.indices.len() as f32 / total as f32 }
+    }
+}
+
+fn fill_bias(out: &mut [f32], bias: Option<&[f32]>, per_sample: usize, inner: usize) {
+    match bias {
+        None => out.fill(0.0),
+        Some(bias) => {
+            for sample in out.chunks_exact_mut(per_sample) {
+                for (channel, chunk) in sample.chunks_exact_mut(inner).enumerate() {
+                    chunk.fill(bias[channel]);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct DenseKernel {
+    pub in_features: usize,
+    pub out_features: usize,
+    /// `[in, out]`: one contiguous row per input, the column an event adds.
+    weight_t: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl DenseKernel {
+    pub fn new(weight: &Tensor, bias: Option<&Vec<f32>>) -> DenseKernel {
+        let (out_features, in_features) = (weight.shape[0], weight.shape[1]);
+        let mut weight_t = vec![0.0; in_features * out_features];
+        for o in 0..out_features {
+            for i in 0..in_features {
+                weight_t[i * out_features + o] = weight.data[o * in_features + i];
+            }
+        }
+        DenseKernel { in_features, out_features, weight_t, bias: bias.cloned() }
+    }
+
+    pub fn forward_dense(&self, batch: usize, input: &[f32], out: &mut [f32]) {
+        fill_bias(out, self.bias.as_deref(), self.out_features, 1);
+        let (m, k, n) = (batch, self.in_features, self.out_features);
+        // SAFETY: the slices hold m*k, k*n and m*n values (checked by the
+        // caller's buffer sizes, asserted here) and the strides describe
+        // row-major layouts inside them.
+        assert!(input.len() >= m * k && out.len() >= m * n && self.weight_t.len() >= k * n);
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, 1.0, input.as_ptr(), k as isize, 1, self.weight_t.as_ptr(), n as isize, 1, 1.0, out.as_mut_ptr(), n as isize, 1);
+        }
+    }
+
+    pub fn forward_events(&self, input: &[f32], active: &Active, out: &mut [f32]) {
+        fill_bias(out, self.bias.as_deref(), self.out_features, 1);
+        let n = self.out_features;
+        for (sample, out) in out.chunks_exact_mut(n).enumerate() {
+            let values = &input[sample * self.in_features..(sample + 1) * self.in_features];
+            for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+                let i = i as usize;
+                let value = values[i];
+                let row = &self.weight_t[i * n..(i + 1) * n];
+                for (o, &w) in out.iter_mut().zip(row) {
+                    *o += value * w;
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct ConvKernel {
+    pub geometry: ConvGeometry,
+    /// `[out, in/groups * kh * kw]` for the im2col product.
+    weight_gemm: Vec<f32>,
+    /// `[in, kh, kw, out/groups]`: what one input event adds, contiguous over outputs.
+    weight_scatter: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    columns: Vec<f32>,
+    channels_last: Vec<f32>,
+}
+
+impl ConvKernel {
+    pub fn new(geometry: ConvGeometry, weight: &Tensor, bias: Option<&Vec<f32>>) -> ConvKernel {
+        let g = geometry;
+        let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
+        let mut weight_scatter = vec![0.0; g.in_c * g.kh * g.kw * cout_g];
+        for o in 0..g.out_c {
+            let group = o / cout_g;
+            for ci_local in 0..cin_g {
+                let ci = group * cin_g + ci_local;
+                for ky in 0..g.kh {
+                    for kx in 0..g.kw {
+                        let w = weight.data[((o * cin_g + ci_local) * g.kh + ky) * g.kw + kx];
+                        weight_scatter[((ci * g.kh + ky) * g.kw + kx) * cout_g + (o % cout_g)] = w;
+                    }
+                }
+            }
+        }
+        ConvKernel {
+            geometry,
+            weight_gemm: weight.data.clone(),
+            weight_scatter,
+            bias: bias.cloned(),
+            columns: Vec::new(),
+            channels_last: Vec::new(),
+        }
+    }
+
+    fn in_size(&self) -> usize {
+        self.geometry.in_c * self.geometry.in_h * self.geometry.in_w
+    }
+
+    fn out_size(&self) -> usize {
+        self.geometry.out_c * self.geometry.out_h * self.geometry.out_w
+    }
+
+    pub fn forward_dense(&mut self, batch: usize, input: &[f32], out: &mut [f32]) {
+        let g = self.geometry;
+        let positions = g.out_h * g.out_w;
+        fill_bias(out, self.bias.as_deref(), self.out_size(), positions);
+        let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
+        let k = cin_g * g.kh * g.kw;
+        self.columns.resize(k * positions, 0.0);
+        for sample in 0..batch {
+            let x = &input[sample * self.in_size()..(sample + 1) * self.in_size()];
+            let y = &mut out[sample * self.out_size()..(sample + 1) * self.out_size()];
+            for group in 0..g.groups {
+                im2col(&g, x, group * cin_g, cin_g, &mut self.columns);
+                let a = &self.weight_gemm[group * cout_g * k..(group + 1) * cout_g * k];
+                let c = &mut y[group * cout_g * positions..(group + 1) * cout_g * positions];
+                // SAFETY: a is [cout_g, k], columns [k, positions], c [cout_g, positions], row-major.
+                unsafe {
+                    matrixmultiply::sgemm(cout_g, k, positions, 1.0, a.as_ptr(), k as isize, 1, self.columns.as_ptr(), positions as isize, 1, 1.0, c.as_mut_ptr(), positions as isize, 1);
+                }
+            }
+        }
+    }
+
+    pub fn forward_events(&mut self, input: &[f32], active: &Active, out: &mut [f32]) {
+        let g = self.geometry;
+        let positions = g.out_h * g.out_w;
+        let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
+        let plane = g.in_h * g.in_w;
+        let (in_size, out_size) = (self.in_size(), self.out_size());
+        self.channels_last.resize(out_size, 0.0);
+        for sample in 0..active.starts.len().saturating_sub(1) {
+            let x = &input[sample * in_size..(sample + 1) * in_size];
+            let acc = &mut self.channels_last;
+            acc.fill(0.0);
+            for &index in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+                let index = index as usize;
+                let value = x[index];
+                let ci = index / plane;
+                let (iy, ix) = ((index % plane) / g.in_w, index % g.in_w);
+                let group_offset = (ci / cin_g) * cout_g;
+                for ky in 0..g.kh {
+                    let Some(oy) = conv_target(iy, ky, g.pt, g.sh, g.out_h) else { continue };
+                    for kx in 0..g.kw {
+                        let Some(ox) = conv_target(ix, kx, g.pl, g.sw, g.out_w) else { continue };
+                        let w = &self.weight_scatter[((ci * g.kh + ky) * g.kw + kx) * cout_g..][..cout_g];
+                        let base = (oy * g.out_w + ox) * g.out_c + group_offset;
+                        for (a, &w) in acc[base..base + cout_g].iter_mut().zip(w) {
+                            *a += value * w;
+                        }
+                    }
+                }
+            }
+            let y = &mut out[sample * out_size..(sample + 1) * out_size];
+            for o in 0..g.out_c {
+                let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
+                for p in 0..positions {
+                    y[o * positions + p] = acc[p * g.out_c + o] + b;
+                }
+            }
+        }
+    }
+}
+
+fn im2col(g: &ConvGeometry, x: &[f32], first_channel: usize, channels: usize, columns: &mut [f32]) {
+    let positions = g.out_h * g.out_w;
+    let mut row = 0;
+    for c in first_channel..first_channel + channels {
+        let plane = &x[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let dst = &mut columns[row * positions..(row + 1) * positions];
+                for oy in 0..g.out_h {
+                    let iy = (oy * g.sh + ky) as isize - g.pt as isize;
+                    for ox in 0..g.out_w {
+                        let ix = (ox * g.sw + kx) as isize - g.pl as isize;
+                        dst[oy * g.out_w + ox] = if iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w {
+                            plane[iy as usize * g.in_w + ix as usize]
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}
+
+/// Pooling over NCHW samples; `average` picks avg (else max).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4], average: bool, count_include_pad: bool, input: &[f32], out: &mut [f32]) {
+    let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
+    let (oh, ow) = (output_shape[1], output_shape[2]);
+    let in_size = c * h * w;
+    let out_size = c * oh * ow;
+    for (x, y) in input.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0.0f32;
+                    let mut best = f32::NEG_INFINITY;
+                    let mut count = 0usize;
+                    for ky in 0..kernel[0] {
+                        let iy = (oy * stride[0] + ky) as isize - padding[0] as isize;
+                        if iy < 0 || iy as usize >= h {
+                            continue;
+                        }
+                        for kx in 0..kernel[1] {
+                            let ix = (ox * stride[1] + kx) as isize - padding[1] as isize;
+                            if ix < 0 || ix as usize >= w {
+                                continue;
+                            }
+                            let v = x[(ch * h + iy as usize) * w + ix as usize];
+                            sum += v;
+                            best = best.max(v);
+                            count += 1;
+                        }
+                    }
+                    let divisor = if count_include_pad { kernel[0] * kernel[1] } else { count.max(1) };
+                    y[(ch * oh + oy) * ow + ox] = if average { sum / divisor as f32 } else if count == 0 { 0.0 } else { best };
+                }
+            }
+        }
+    }
+}

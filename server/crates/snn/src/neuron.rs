@@ -1,0 +1,308 @@
+//! Neuron models, stepped exactly as the reference frameworks step them
+//! (SNN.md). Every step function is generic over f32/f64 because the
+//! references differ: Nengo computes in float64, snnTorch in float32, and a
+//! trace only matches to 1e-6 when computed in the reference's own precision.
+
+use serde::Serialize;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// The float operations the neuron updates need.
+pub trait Real:
+    Copy
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    fn from_f64(value: f64) -> Self;
+    fn exp_m1(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn floor(self) -> Self;
+}
+
+impl Real for f32 {
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+    fn exp_m1(self) -> Self {
+        f32::exp_m1(self)
+    }
+    fn ln_1p(self) -> Self {
+        f32::ln_1p(self)
+    }
+    fn floor(self) -> Self {
+        f32::floor(self)
+    }
+}
+
+impl Real for f64 {
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+    fn exp_m1(self) -> Self {
+        f64::exp_m1(self)
+    }
+    fn ln_1p(self) -> Self {
+        f64::ln_1p(self)
+    }
+    fn floor(self) -> Self {
+        f64::floor(self)
+    }
+}
+
+fn max<F: Real>(a: F, b: F) -> F {
+    if a > b { a } else { b }
+}
+
+fn clip<F: Real>(value: F, low: F, high: F) -> F {
+    if value < low {
+        low
+    } else if value > high {
+        high
+    } else {
+        value
+    }
+}
+
+/// How a membrane is reset after a spike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reset {
+    /// Subtract the threshold (keeps the residual charge: rate coding stays exact).
+    Subtract,
+    /// Set the membrane to zero.
+    Zero,
+}
+
+impl Reset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reset::Subtract => "subtract",
+            Reset::Zero => "zero",
+        }
+    }
+}
+
+/// A spiking neuron model with its parameters (times in seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Neuron {
+    /// Nengo `LIF`: zero-order-hold membrane update, refractory period,
+    /// sub-step spike time; threshold 1.
+    Lif { tau_rc: f32, tau_ref: f32, min_voltage: f32 },
+    /// Integrate-and-fire. With `Reset::Subtract` and `rectify` it is Nengo's
+    /// `SpikingRectifiedLinear` (several spikes per step possible); without
+    /// `rectify` negative currents lower the membrane, as ANN->SNN conversion
+    /// (Rueckauer 2017) needs. With `Reset::Zero`: one spike, membrane to 0.
+    If { threshold: f32, reset: Reset, rectify: bool },
+    /// snnTorch `Leaky` (beta clamped to [0, 1]).
+    Leaky { beta: f32, threshold: f32, reset: Reset },
+    /// snnTorch `Synaptic`: a synaptic current state feeding a Leaky membrane.
+    Synaptic { alpha: f32, beta: f32, threshold: f32, reset: Reset },
+}
+
+impl Neuron {
+    /// Nengo's LIF defaults (tau_rc 20 ms, tau_ref 2 ms, min_voltage 0).
+    pub fn nengo_lif() -> Neuron {
+        Neuron::Lif { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0 }
+    }
+
+    /// The IF neuron used for converted networks: subtract reset, no rectification.
+    pub fn conversion_if() -> Neuron {
+        Neuron::If { threshold: 1.0, reset: Reset::Subtract, rectify: false }
+    }
+
+    pub fn threshold(&self) -> f32 {
+        match *self {
+            Neuron::Lif { .. } => 1.0,
+            Neuron::If { threshold, .. } | Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => threshold,
+        }
+    }
+
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            Neuron::Lif { .. } => "LIF",
+            Neuron::If { .. } => "IF",
+            Neuron::Leaky { .. } => "Leaky",
+            Neuron::Synaptic { .. } => "Synaptic",
+        }
+    }
+
+    /// Checks parameters that would make the update meaningless.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |name: &str, value: f32| {
+            if value.is_finite() && value > 0.0 { Ok(()) } else { Err(format!("{name} must be a positive number, found {value}")) }
+        };
+        match *self {
+            Neuron::Lif { tau_rc, tau_ref, min_voltage } => {
+                positive("tau_rc", tau_rc)?;
+                if !(tau_ref.is_finite() && tau_ref >= 0.0) {
+                    return Err(format!("tau_ref must be >= 0, found {tau_ref}"));
+                }
+                if !min_voltage.is_finite() {
+                    return Err(format!("min_voltage must be finite, found {min_voltage}"));
+                }
+                Ok(())
+            }
+            Neuron::If { threshold, .. } | Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
+                positive("threshold", threshold)
+            }
+        }
+    }
+}
+
+/// The state of one layer of neurons (flat, batch-major).
+#[derive(Clone, Debug)]
+pub struct NeuronState {
+    pub membrane: Vec<f32>,
+    /// LIF: remaining refractory time; Synaptic: the synaptic current.
+    pub aux: Vec<f32>,
+}
+
+impl NeuronState {
+    pub fn new(len: usize, initial_membrane: f32) -> NeuronState {
+        NeuronState { membrane: vec![initial_membrane; len], aux: vec![0.0; len] }
+    }
+}
+
+impl Neuron {
+    /// Advances `state` by one step of input current `current`, writing the
+    /// number of spikes of each neuron into `spikes` (0, 1, or more for IF
+    /// with subtract reset).
+    pub fn step(&self, dt: f32, current: &[f32], state: &mut NeuronState, spikes: &mut [f32]) {
+        match *self {
+            Neuron::Lif { tau_rc, tau_ref, min_voltage } => {
+                let params = LifParams { tau_rc: tau_rc as f64, tau_ref: tau_ref as f64, min_voltage: min_voltage as f64, amplitude: dt as f64 };
+                // amplitude = dt makes `out` the spike count (amplitude / dt = 1).
+                lif_step(&params, dt, current, &mut state.membrane, &mut state.aux, spikes);
+            }
+            Neuron::If { threshold, reset, rectify } => if_step(threshold, reset, rectify, current, &mut state.membrane, spikes),
+            Neuron::Leaky { beta, threshold, reset } => leaky_step(beta, threshold, reset, current, &mut state.membrane, spikes),
+            Neuron::Synaptic { alpha, beta, threshold, reset } => {
+                synaptic_step(alpha, beta, threshold, reset, current, &mut state.aux, &mut state.membrane, spikes)
+            }
+        }
+    }
+}
+
+/// Nengo LIF parameters (seconds).
+#[derive(Clone, Copy, Debug)]
+pub struct LifParams {
+    pub tau_rc: f64,
+    pub tau_ref: f64,
+    pub min_voltage: f64,
+    pub amplitude: f64,
+}
+
+impl Default for LifParams {
+    fn default() -> Self {
+        LifParams { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0, amplitude: 1.0 }
+    }
+}
+
+/// One step of `nengo.LIF.step`, operation for operation.
+pub fn lif_step<F: Real>(params: &LifParams, dt: impl Into<f64>, current: &[F], voltage: &mut [F], refractory: &mut [F], out: &mut [F]) {
+    let dt_f64: f64 = dt.into();
+    let dt = F::from_f64(dt_f64);
+    let tau_rc = F::from_f64(params.tau_rc);
+    let tau_ref = F::from_f64(params.tau_ref);
+    let min_voltage = F::from_f64(params.min_voltage);
+    let zero = F::from_f64(0.0);
+    let one = F::from_f64(1.0);
+    let spike_value = F::from_f64(params.amplitude / dt_f64);
+    for i in 0..current.len().min(voltage.len()).min(refractory.len()).min(out.len()) {
+        let j = current[i];
+        refractory[i] = refractory[i] - dt;
+        let delta_t = clip(dt - refractory[i], zero, dt);
+        let mut v = voltage[i];
+        v = v - (j - v) * (-delta_t / tau_rc).exp_m1();
+        let spiked = v > one;
+        out[i] = if spiked { spike_value } else { zero };
+        if spiked {
+            let t_spike = dt + tau_rc * (-(v - one) / (j - one)).ln_1p();
+            v = zero;
+            refractory[i] = tau_ref + t_spike;
+        } else if v < min_voltage {
+            v = min_voltage;
+        }
+        voltage[i] = v;
+    }
+}
+
+/// `nengo.LIFRate` rate for input current `j` (spikes per second).
+pub fn lif_rate(params: &LifParams, j: f64) -> f64 {
+    if j > 1.0 { params.amplitude / (params.tau_ref + params.tau_rc * (1.0 / (j - 1.0)).ln_1p()) } else { 0.0 }
+}
+
+/// `nengo.LIF.gain_bias`: gain and bias giving `max_rate` at x = 1 and
+/// threshold crossing at x = `intercept`.
+pub fn lif_gain_bias(params: &LifParams, max_rate: f64, intercept: f64) -> (f64, f64) {
+    let x = 1.0 / (1.0 - ((params.tau_ref - 1.0 / max_rate) / params.tau_rc).exp());
+    let gain = (1.0 - x) / (intercept - 1.0);
+    let bias = 1.0 - gain * intercept;
+    (gain, bias)
+}
+
+/// Integrate-and-fire. `spikes` receives the spike count of each neuron.
+pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F], membrane: &mut [F], spikes: &mut [F]) {
+    let zero = F::from_f64(0.0);
+    let one = F::from_f64(1.0);
+    for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+        let j = if rectify { max(j, zero) } else { j };
+        let mut value = *v + j;
+        let mut count = zero;
+        if value >= threshold {
+            match reset {
+                Reset::Subtract => {
+                    count = (value / threshold).floor();
+                    value = value - count * threshold;
+                }
+                Reset::Zero => {
+                    count = one;
+                    value = zero;
+                }
+            }
+        }
+        *v = value;
+        *s = count;
+    }
+}
+
+/// One step of snnTorch `Leaky` (threshold crossing tested on the previous membrane).
+pub fn leaky_step<F: Real>(beta: F, threshold: F, reset: Reset, input: &[F], membrane: &mut [F], spikes: &mut [F]) {
+    let zero = F::from_f64(0.0);
+    let one = F::from_f64(1.0);
+    let beta = clip(beta, zero, one);
+    for ((&x, mem), s) in input.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        let base = beta * *mem + x;
+        let next = match reset {
+            Reset::Subtract => base - reset_flag * threshold,
+            Reset::Zero => base - reset_flag * base,
+        };
+        *mem = next;
+        *s = if next - threshold > zero { one } else { zero };
+    }
+}
+
+/// One step of snnTorch `Synaptic`.
+#[allow(clippy::too_many_arguments)]
+pub fn synaptic_step<F: Real>(alpha: F, beta: F, threshold: F, reset: Reset, input: &[F], synapse: &mut [F], membrane: &mut [F], spikes: &mut [F]) {
+    let zero = F::from_f64(0.0);
+    let one = F::from_f64(1.0);
+    let alpha = clip(alpha, zero, one);
+    let beta = clip(beta, zero, one);
+    for (((&x, syn), mem), s) in input.iter().zip(synapse.iter_mut()).zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        *syn = alpha * *syn + x;
+        let base = beta * *mem + *syn;
+        let next = match reset {
+            Reset::Subtract => base - reset_flag * threshold,
+            Reset::Zero => base - reset_flag * base,
+        };
+        *mem = next;
+        *s = if next - threshold > zero { one } else { zero };
+    }
+}

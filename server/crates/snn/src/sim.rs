@@ -1,0 +1,401 @@
+//! The simulator: runs a network over a data set in batches for a number of
+//! steps, and the plain ANN forward pass used for calibration and checks.
+
+use crate::decode::{self, Decode};
+use crate::encode::Encode;
+use crate::kernels::{Active, ConvKernel, DENSE_ABOVE, DenseKernel, pool};
+use crate::layer::Layer;
+use crate::metrics::{LayerRate, SimReport};
+use crate::network::Network;
+use crate::neuron::NeuronState;
+use crate::tensor::Tensor;
+use crate::Error;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    pub steps: usize,
+    /// Step length in seconds (LIF time constants and rate encoding use it).
+    pub dt: f32,
+    pub encode: Encode,
+    pub decode: Decode,
+    /// Samples simulated together.
+    pub batch: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions { steps: 50, dt: 0.001, encode: Encode::Current, decode: Decode::Auto, batch: 64 }
+    }
+}
+
+/// Reported after every batch.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Progress {
+    pub batch: usize,
+    pub batches: usize,
+    pub samples_done: usize,
+    pub samples_total: usize,
+    /// Correct predictions so far (0 without labels).
+    pub correct: usize,
+}
+
+enum Kernel {
+    None,
+    Dense(DenseKernel),
+    Conv(ConvKernel),
+}
+
+/// Per-network data derived once (kernels, shapes, fan-outs).
+struct Prepared {
+    shapes: Vec<Vec<usize>>,
+    sizes: Vec<usize>,
+    kernels: Vec<Kernel>,
+}
+
+fn prepare(net: &Network) -> Result<Prepared, Error> {
+    let shapes = net.validate()?;
+    let sizes = shapes.iter().map(|s| s.iter().product()).collect();
+    let mut kernels = Vec::with_capacity(net.nodes.len());
+    for (index, node) in net.nodes.iter().enumerate() {
+        kernels.push(match &node.layer {
+            Layer::Dense { weight, bias } => Kernel::Dense(DenseKernel::new(weight, bias.as_ref())),
+            Layer::Conv2d { weight, bias, .. } => Kernel::Conv(ConvKernel::new(net.conv_geometry_of(index, &shapes)?, weight, bias.as_ref())),
+            _ => Kernel::None,
+        });
+    }
+    Ok(Prepared { shapes, sizes, kernels })
+}
+
+fn check_data(net: &Network, data: &Tensor) -> Result<usize, Error> {
+    let per_sample: usize = net.input_shape().iter().product();
+    let found: usize = data.shape.iter().skip(1).product();
+    if data.shape.is_empty() || found != per_sample || data.data.len() != data.shape.iter().product::<usize>() {
+        return Err(Error::Data { expected: format!("[N, {}] ({per_sample} values per sample)", dims(net.input_shape())), found: format!("{:?}", data.shape) });
+    }
+    Ok(data.shape[0])
+}
+
+fn dims(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Computes a linear (non-spiking) node from its inputs' values.
+fn linear_node(net: &Network, prepared: &mut Prepared, index: usize, batch: usize, before: &[Vec<f32>], actives: &mut [Active], out: &mut [f32]) {
+    let node = &net.nodes[index];
+    let shapes = &prepared.shapes;
+    match (&node.layer, &mut prepared.kernels[index]) {
+        (Layer::Dense { .. }, Kernel::Dense(kernel)) => {
+            let input = node.inputs[0];
+            let total = batch * prepared.sizes[input];
+            if actives[input].starts.len() != batch + 1 {
+                actives[input].scan(&before[input][..total], prepared.sizes[input]);
+            }
+            if actives[input].density(total) < DENSE_ABOVE {
+                kernel.forward_events(&before[input], &actives[input], out);
+            } else {
+                kernel.forward_dense(batch, &before[input], out);
+            }
+        }
+        (Layer::Conv2d { .. }, Kernel::Conv(kernel)) => {
+            let input = node.inputs[0];
+            let total = batch * prepared.sizes[input];
+            if actives[input].starts.len() != batch + 1 {
+                actives[input].scan(&before[input][..total], prepared.sizes[input]);
+            }
+            if actives[input].density(total) < DENSE_ABOVE {
+                kernel.forward_events(&before[input], &actives[input], out);
+            } else {
+                kernel.forward_dense(batch, &before[input], out);
+            }
+        }
+        (Layer::AvgPool { kernel, stride, padding, count_include_pad }, _) => {
+            let input = node.inputs[0];
+            pool(&shapes[input], &shapes[index], *kernel, *stride, *padding, true, *count_include_pad, &before[input], out);
+        }
+        (Layer::MaxPool { kernel, stride, padding }, _) => {
+            let input = node.inputs[0];
+            pool(&shapes[input], &shapes[index], *kernel, *stride, *padding, false, false, &before[input], out);
+        }
+        (Layer::Flatten, _) => out.copy_from_slice(&before[node.inputs[0]][..out.len()]),
+        (Layer::Add, _) => {
+            out.copy_from_slice(&before[node.inputs[0]][..out.len()]);
+            for &other in &node.inputs[1..] {
+                for (o, &v) in out.iter_mut().zip(&before[other]) {
+                    *o += v;
+                }
+            }
+        }
+        (Layer::Relu, _) => {
+            for (o, &v) in out.iter_mut().zip(&before[node.inputs[0]]) {
+                *o = v.max(0.0);
+            }
+        }
+        // In an ANN pass a spiking layer stands for its rate approximation.
+        (Layer::Spiking { input_scale, amplitude, .. }, _) => {
+            for (o, &v) in out.iter_mut().zip(&before[node.inputs[0]]) {
+                *o = (v * input_scale).max(0.0) * amplitude;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The ANN forward pass of one batch `[N, ...]`: every node's output values.
+/// Spiking layers act as rectifiers (their rate approximation).
+pub fn ann_forward(net: &Network, input: &Tensor) -> Result<Vec<Vec<f32>>, Error> {
+    let mut prepared = prepare(net)?;
+    let batch = check_data(net, input)?;
+    let mut values: Vec<Vec<f32>> = prepared.sizes.iter().map(|s| vec![0.0; s * batch]).collect();
+    values[0].copy_from_slice(&input.data);
+    // Scanning for events is pointless on dense ANN activations: mark none.
+    let mut actives: Vec<Active> = (0..net.nodes.len()).map(|_| Active::default()).collect();
+    for index in 1..net.nodes.len() {
+        let (before, after) = values.split_at_mut(index);
+        for &i in &net.nodes[index].inputs {
+            actives[i].mark_dense(prepared.sizes[i] * batch, batch);
+        }
+        linear_node(net, &mut prepared, index, batch, before, &mut actives, &mut after[0]);
+    }
+    Ok(values)
+}
+
+struct Totals {
+    spikes: Vec<f64>,
+    synops: f64,
+    correct_per_step: Vec<u64>,
+    predictions: Vec<usize>,
+}
+
+/// Simulates `data` (`[N, ...input shape]`) through `net`.
+pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &SimOptions, progress: &mut dyn FnMut(Progress), cancel: &AtomicBool) -> Result<SimReport, Error> {
+    let started = Instant::now();
+    if opts.steps == 0 {
+        return Err(Error::Option { name: "steps", message: "must be at least 1, found 0".into() });
+    }
+    if opts.batch == 0 {
+        return Err(Error::Option { name: "batch", message: "must be at least 1, found 0".into() });
+    }
+    if !(opts.dt.is_finite() && opts.dt > 0.0) {
+        return Err(Error::Option { name: "dt", message: format!("must be a positive time in seconds, found {}", opts.dt) });
+    }
+    opts.encode.validate()?;
+    let mut prepared = prepare(net)?;
+    let samples = check_data(net, data)?;
+    if let Some(labels) = labels {
+        if labels.len() != samples {
+            return Err(Error::Labels { expected: samples, found: labels.len() });
+        }
+    }
+    let fanout = net.fanout(&prepared.shapes)?;
+    let n = net.nodes.len();
+    let mut is_static = vec![false; n];
+    is_static[0] = opts.encode.is_static();
+    for index in 1..n {
+        let node = &net.nodes[index];
+        is_static[index] = !matches!(node.layer, Layer::Spiking { .. }) && node.inputs.iter().all(|&i| is_static[i]);
+    }
+    let output = net.output;
+    let output_spiking = matches!(net.nodes[output].layer, Layer::Spiking { .. });
+    let decode = match opts.decode {
+        Decode::Auto if output_spiking => Decode::Count,
+        Decode::Auto => Decode::Membrane,
+        Decode::Count | Decode::FirstSpike if !output_spiking => Decode::Membrane,
+        other => other,
+    };
+    let classes = prepared.sizes[output];
+    let per_sample = prepared.sizes[0];
+    let batches = samples.div_ceil(opts.batch);
+    let mut totals = Totals { spikes: vec![0.0; n], synops: 0.0, correct_per_step: vec![0; opts.steps], predictions: Vec::with_capacity(samples) };
+    let mut correct = 0usize;
+
+    for (batch_index, first) in (0..samples).step_by(opts.batch).enumerate() {
+        let batch = opts.batch.min(samples - first);
+        let x = &data.data[first * per_sample..(first + batch) * per_sample];
+        let batch_labels = labels.map(|l| &l[first..first + batch]);
+        let predictions = run_batch(net, &mut prepared, &fanout, &is_static, opts, decode, first, batch, x, batch_labels, classes, &mut totals, cancel)?;
+        if let Some(l) = batch_labels {
+            correct += predictions.iter().zip(l).filter(|(p, y)| **p as i64 == **y).count();
+        }
+        totals.predictions.extend(predictions);
+        progress(Progress { batch: batch_index + 1, batches, samples_done: first + batch, samples_total: samples, correct });
+    }
+
+    let mut rates = Vec::new();
+    let mut all_spikes = 0.0;
+    let mut all_neurons = 0usize;
+    let sample_count = samples.max(1);
+    for (index, node) in net.nodes.iter().enumerate() {
+        let counts_input = index == 0 && !opts.encode.is_static();
+        if matches!(node.layer, Layer::Spiking { .. }) || counts_input {
+            let neurons = prepared.sizes[index];
+            let denominator = (neurons * opts.steps * sample_count) as f64;
+            let rate = totals.spikes[index] / denominator;
+            if !counts_input {
+                all_spikes += totals.spikes[index];
+                all_neurons += neurons;
+            }
+            rates.push(LayerRate { layer: node.name.clone(), neurons, spikes: totals.spikes[index], rate, rate_hz: rate / opts.dt as f64 });
+        }
+    }
+    let macs_per_sample = net.macs_per_sample(&prepared.shapes) as f64;
+    let static_macs_per_sample = static_macs(net, &prepared.shapes, &is_static);
+    let accuracy_per_step: Vec<f64> = match labels {
+        Some(_) => totals.correct_per_step.iter().map(|&c| c as f64 / sample_count as f64).collect(),
+        None => Vec::new(),
+    };
+    Ok(SimReport {
+        accuracy: labels.map(|_| correct as f64 / sample_count as f64),
+        accuracy_per_step,
+        rates,
+        synops: totals.synops,
+        macs: macs_per_sample * samples as f64,
+        samples,
+        steps: opts.steps,
+        wall_s: started.elapsed().as_secs_f64(),
+        synops_per_sample: totals.synops / sample_count as f64,
+        macs_per_sample,
+        static_macs: static_macs_per_sample * samples as f64,
+        sparsity: if all_neurons == 0 { 1.0 } else { 1.0 - all_spikes / (all_neurons * opts.steps * sample_count) as f64 },
+        predictions: totals.predictions,
+        encode: opts.encode.name().into(),
+        decode: decode.name().into(),
+    })
+}
+
+fn static_macs(net: &Network, shapes: &[Vec<usize>], is_static: &[bool]) -> f64 {
+    let mut only_static = net.clone();
+    for (index, node) in only_static.nodes.iter_mut().enumerate() {
+        if !is_static[index] && node.layer.is_weighted() {
+            node.layer = Layer::Flatten;
+        }
+    }
+    only_static.macs_per_sample(shapes) as f64
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    net: &Network,
+    prepared: &mut Prepared,
+    fanout: &[Vec<f32>],
+    is_static: &[bool],
+    opts: &SimOptions,
+    decode: Decode,
+    first: usize,
+    batch: usize,
+    x: &[f32],
+    labels: Option<&[i64]>,
+    classes: usize,
+    totals: &mut Totals,
+    cancel: &AtomicBool,
+) -> Result<Vec<usize>, Error> {
+    let n = net.nodes.len();
+    let output = net.output;
+    let mut values: Vec<Vec<f32>> = prepared.sizes.iter().map(|s| vec![0.0; s * batch]).collect();
+    let mut actives: Vec<Active> = (0..n).map(|_| Active::default()).collect();
+    let mut states: Vec<Option<NeuronState>> = net
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| match &node.layer {
+            Layer::Spiking { neuron, initial_membrane, .. } => Some(NeuronState::new(prepared.sizes[i] * batch, initial_membrane * neuron.threshold())),
+            _ => None,
+        })
+        .collect();
+    let mut current = Vec::new();
+    let mut spikes = Vec::new();
+    let mut readout = vec![0.0f32; classes * batch];
+    let mut counts = vec![0.0f32; classes * batch];
+    let mut first_spike = vec![u32::MAX; classes * batch];
+    let mut predictions = vec![0usize; batch];
+
+    for step in 0..opts.steps {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        // Event lists are valid for one step only.
+        for active in actives.iter_mut() {
+            active.starts.clear();
+        }
+        if !(is_static[0] && step > 0) {
+            opts.encode.step(step, opts.dt, first, x, prepared.sizes[0], &mut values[0]);
+            if !opts.encode.is_static() {
+                let size = prepared.sizes[0];
+                actives[0].scan(&values[0], size);
+                totals.spikes[0] += actives[0].indices.len() as f64;
+                for sample in 0..batch {
+                    for &i in &actives[0].indices[actives[0].starts[sample]..actives[0].starts[sample + 1]] {
+                        totals.synops += (values[0][sample * size + i as usize].abs() * fanout[0][i as usize]) as f64;
+                    }
+                }
+            }
+        }
+        for index in 1..n {
+            if is_static[index] && step > 0 {
+                continue;
+            }
+            let (before, after) = values.split_at_mut(index);
+            let out = &mut after[0];
+            let node = &net.nodes[index];
+            match &node.layer {
+                Layer::Spiking { neuron, input_scale, amplitude, .. } => {
+                    let input = &before[node.inputs[0]];
+                    current.clear();
+                    current.extend(input.iter().map(|v| v * input_scale));
+                    spikes.resize(out.len(), 0.0);
+                    let state = states[index].as_mut().expect("state exists for every spiking layer");
+                    neuron.step(opts.dt, &current, state, &mut spikes);
+                    let size = prepared.sizes[index];
+                    let active = &mut actives[index];
+                    active.clear();
+                    let mut n_spikes = 0.0f64;
+                    let mut synops = 0.0f64;
+                    for (sample, (s, o)) in spikes.chunks_exact(size).zip(out.chunks_exact_mut(size)).enumerate() {
+                        for (i, (&count, value)) in s.iter().zip(o.iter_mut()).enumerate() {
+                            if count != 0.0 {
+                                *value = count * amplitude;
+                                active.indices.push(i as u32);
+                                n_spikes += count as f64;
+                                synops += (count * fanout[index][i]) as f64;
+                                if index == output {
+                                    let k = sample * classes + i;
+                                    counts[k] += count;
+                                    first_spike[k] = first_spike[k].min(step as u32);
+                                }
+                            } else {
+                                *value = 0.0;
+                            }
+                        }
+                        active.starts.push(active.indices.len());
+                    }
+                    totals.spikes[index] += n_spikes;
+                    totals.synops += synops;
+                }
+                _ => linear_node(net, prepared, index, batch, before, &mut actives, out),
+            }
+        }
+        // Decode after this step, for the accuracy-per-step curve.
+        match decode {
+            Decode::Membrane if !matches!(net.nodes[output].layer, Layer::Spiking { .. }) => {
+                for (r, &v) in readout.iter_mut().zip(&values[output]) {
+                    *r += v;
+                }
+            }
+            Decode::Membrane => readout.copy_from_slice(&states[output].as_ref().expect("spiking output has a state").membrane),
+            _ => {}
+        }
+        for (sample, prediction) in predictions.iter_mut().enumerate() {
+            let range = sample * classes..(sample + 1) * classes;
+            *prediction = match decode {
+                Decode::Count | Decode::Auto => decode::argmax(&counts[range]),
+                Decode::FirstSpike => decode::first_spike(&first_spike[range.clone()], &counts[range]),
+                Decode::Membrane => decode::argmax(&readout[range]),
+            };
+        }
+        if let Some(labels) = labels {
+            totals.correct_per_step[step] += predictions.iter().zip(labels).filter(|(p, y)| **p as i64 == **y).count() as u64;
+        }
+    }
+    Ok(predictions)
+}
