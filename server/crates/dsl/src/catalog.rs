@@ -1,0 +1,379 @@
+//! The built-in calls of the language (layers, neurons, encoders, decoders,
+//! normalizers, file loaders, sensor sources, pipeline stages) as one table.
+//! The checker, hover, completion and code actions all read this table, so a
+//! parameter added here is checked, documented and completed at once.
+
+/// What a parameter accepts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueKind {
+    /// A whole number, at least `min`.
+    Int { min: i64 },
+    /// A dimensionless number in `[min, max]`.
+    Float { min: f64, max: f64 },
+    /// A time (`20ms`), strictly positive unless `allow_zero`.
+    Time { allow_zero: bool },
+    /// A frequency (`200Hz`), strictly positive.
+    Freq,
+    /// A tensor: `w["key"]` from a `weights` item.
+    Tensor,
+    /// The name of a layer or input of the same network.
+    Layer,
+    /// The name of a dataset item.
+    Dataset,
+    /// The name of a model item.
+    Model,
+    /// The name of a weights item.
+    Weights,
+    /// One of these bare words.
+    Word(&'static [&'static str]),
+    Bool,
+    /// A string (a path or an NPZ key).
+    Str,
+}
+
+impl ValueKind {
+    pub fn describe(self) -> String {
+        match self {
+            ValueKind::Int { min } => format!("a whole number >= {min}"),
+            ValueKind::Float { min, max } if max.is_infinite() => format!("a number >= {min}"),
+            ValueKind::Float { min, max } => format!("a number in [{min}, {max}]"),
+            ValueKind::Time { .. } => "a time (e.g. `20ms`)".to_string(),
+            ValueKind::Freq => "a frequency (e.g. `1000Hz`)".to_string(),
+            ValueKind::Tensor => "a weight tensor such as `w[\"fc.weight\"]`".to_string(),
+            ValueKind::Layer => "a layer or input of this network".to_string(),
+            ValueKind::Dataset => "a dataset".to_string(),
+            ValueKind::Model => "a model".to_string(),
+            ValueKind::Weights => "a weights archive".to_string(),
+            ValueKind::Word(words) => format!("one of {}", words.join(", ")),
+            ValueKind::Bool => "`true` or `false`".to_string(),
+            ValueKind::Str => "a string".to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ValueKind,
+    /// Required parameters have no default.
+    pub default: Option<&'static str>,
+    /// Optional without a default (`bias: B?`).
+    pub optional: bool,
+    pub doc: &'static str,
+}
+
+impl Param {
+    pub fn is_required(&self) -> bool {
+        self.default.is_none() && !self.optional
+    }
+}
+
+/// Where a call may appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    Layer,
+    Neuron,
+    Encoder,
+    Normalizer,
+    Loader,
+    SensorSource,
+    Record,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct CallSpec {
+    pub name: &'static str,
+    pub kind: CallKind,
+    /// Positional parameters, in order (the layer input first).
+    pub positional: &'static [Param],
+    pub named: &'static [Param],
+    pub doc: &'static str,
+    /// For neurons: the update equation shown on hover.
+    pub equation: Option<&'static str>,
+}
+
+impl CallSpec {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.named.iter().chain(self.positional).find(|param| param.name == name)
+    }
+    pub fn is_neuron(&self) -> bool {
+        self.kind == CallKind::Neuron
+    }
+}
+
+const fn req(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
+    Param { name, kind, default: None, optional: false, doc }
+}
+const fn opt(name: &'static str, kind: ValueKind, default: &'static str, doc: &'static str) -> Param {
+    Param { name, kind, default: Some(default), optional: false, doc }
+}
+const fn maybe(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
+    Param { name, kind, default: None, optional: true, doc }
+}
+
+const POSITIVE: ValueKind = ValueKind::Float { min: f64::MIN_POSITIVE, max: f64::INFINITY };
+const INPUT: Param = req("x", ValueKind::Layer, "the layer's input");
+const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
+
+pub const CALLS: &[CallSpec] = &[
+    CallSpec {
+        name: "dense",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("out", ValueKind::Int { min: 1 }, "number of output features"),
+            req("weight", ValueKind::Tensor, "weight `[out, in]` (PyTorch layout)"),
+            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+        ],
+        doc: "Fully connected layer: `y = W x + b`, `W` shaped `[out, in]`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "conv2d",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("out", ValueKind::Int { min: 1 }, "number of output channels"),
+            req("kernel", ValueKind::Int { min: 1 }, "square kernel size"),
+            opt("stride", ValueKind::Int { min: 1 }, "1", "stride"),
+            opt("padding", ValueKind::Int { min: 0 }, "0", "zero padding on each side"),
+            opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
+            req("weight", ValueKind::Tensor, "weight `[out, in/groups, K, K]`"),
+            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+        ],
+        doc: "2-D convolution over `[C, H, W]` (NCHW without the batch).",
+        equation: None,
+    },
+    CallSpec {
+        name: "avgpool",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
+            maybe("stride", ValueKind::Int { min: 1 }, "stride (default: the kernel size)"),
+        ],
+        doc: "Average pooling over `[C, H, W]`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "maxpool",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
+            maybe("stride", ValueKind::Int { min: 1 }, "stride (default: the kernel size)"),
+        ],
+        doc: "Max pooling over `[C, H, W]`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "flatten",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[],
+        doc: "Flattens `[C, H, W]` to `[C*H*W]`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "add",
+        kind: CallKind::Layer,
+        positional: &[req("a", ValueKind::Layer, "first input"), req("b", ValueKind::Layer, "second input, same shape")],
+        named: &[],
+        doc: "Elementwise sum of two layers of the same shape.",
+        equation: None,
+    },
+    CallSpec {
+        name: "relu",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[],
+        doc: "Non-spiking rectified linear rate unit (for checking a converted net).",
+        equation: Some("y = max(x, 0)"),
+    },
+    CallSpec {
+        name: "lif",
+        kind: CallKind::Neuron,
+        positional: &[INPUT],
+        named: &[
+            opt("tau_rc", ValueKind::Time { allow_zero: false }, "20ms", "membrane RC time constant"),
+            opt("tau_ref", ValueKind::Time { allow_zero: true }, "2ms", "refractory period"),
+            opt("threshold", POSITIVE, "1.0", "firing threshold"),
+            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+        ],
+        doc: "Nengo's leaky integrate-and-fire neuron, exact zero-order-hold update.",
+        equation: Some(
+            "v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref",
+        ),
+    },
+    CallSpec {
+        name: "if",
+        kind: CallKind::Neuron,
+        positional: &[INPUT],
+        named: &[
+            opt("threshold", POSITIVE, "1.0", "firing threshold"),
+            opt("reset", RESET, "subtract", "reset by subtraction or to zero"),
+        ],
+        doc: "Integrate-and-fire neuron (Nengo's SpikingRectifiedLinear with `reset: subtract`).",
+        equation: Some("v ← v + max(J, 0)·dt; spike when v ≥ threshold, then reset"),
+    },
+    CallSpec {
+        name: "leaky",
+        kind: CallKind::Neuron,
+        positional: &[INPUT],
+        named: &[
+            opt("beta", ValueKind::Float { min: 0.0, max: 1.0 }, "0.9", "membrane decay per step"),
+            opt("threshold", POSITIVE, "1.0", "firing threshold"),
+            opt("reset", RESET, "subtract", "reset by subtraction or to zero"),
+        ],
+        doc: "snnTorch's Leaky neuron.",
+        equation: Some("mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)"),
+    },
+    CallSpec {
+        name: "rate",
+        kind: CallKind::Encoder,
+        positional: &[],
+        named: &[
+            maybe("max_rate", ValueKind::Freq, "spike rate for an input of 1 (at most 1/dt)"),
+            opt("seed", ValueKind::Int { min: 0 }, "0", "random seed"),
+        ],
+        doc: "Rate coding: each step spikes with probability `clamp(x, 0, 1)` (or `x·max_rate·dt`).",
+        equation: None,
+    },
+    CallSpec {
+        name: "current",
+        kind: CallKind::Encoder,
+        positional: &[],
+        named: &[],
+        doc: "The input itself is the input current every step.",
+        equation: None,
+    },
+    CallSpec {
+        name: "latency",
+        kind: CallKind::Encoder,
+        positional: &[],
+        named: &[req("tau", ValueKind::Time { allow_zero: false }, "time constant")],
+        doc: "One spike per input at `t = tau·ln(x / (x − threshold))`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "delta",
+        kind: CallKind::Encoder,
+        positional: &[],
+        named: &[req("threshold", POSITIVE, "change that triggers a spike")],
+        doc: "A spike where the input changed by more than `threshold`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "max",
+        kind: CallKind::Normalizer,
+        positional: &[],
+        named: &[req("data", ValueKind::Dataset, "calibration data")],
+        doc: "Normalise each layer by its maximum activation on `data`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "percentile",
+        kind: CallKind::Normalizer,
+        positional: &[req("p", ValueKind::Float { min: f64::MIN_POSITIVE, max: 100.0 }, "percentile, e.g. 99.9")],
+        named: &[req("data", ValueKind::Dataset, "calibration data")],
+        doc: "Normalise each layer by the p-th percentile of its activations on `data`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "onnx",
+        kind: CallKind::Loader,
+        positional: &[req("path", ValueKind::Str, "path to the .onnx file, relative to this file")],
+        named: &[],
+        doc: "Binds an ONNX model.",
+        equation: None,
+    },
+    CallSpec {
+        name: "npz",
+        kind: CallKind::Loader,
+        positional: &[req("path", ValueKind::Str, "path to the .npz file, relative to this file")],
+        named: &[
+            opt("x", ValueKind::Str, "\"x\"", "key of the inputs (datasets only)"),
+            maybe("y", ValueKind::Str, "key of the labels (datasets only)"),
+        ],
+        doc: "Binds an NPZ archive.",
+        equation: None,
+    },
+    CallSpec {
+        name: "replay",
+        kind: CallKind::SensorSource,
+        positional: &[req("data", ValueKind::Dataset, "dataset whose inputs are replayed")],
+        named: &[],
+        doc: "Replays a dataset's inputs as sensor readings.",
+        equation: None,
+    },
+    CallSpec {
+        name: "mqtt",
+        kind: CallKind::SensorSource,
+        positional: &[req("topic", ValueKind::Str, "MQTT topic")],
+        named: &[],
+        doc: "Readings from an MQTT topic.",
+        equation: None,
+    },
+    CallSpec {
+        name: "raster",
+        kind: CallKind::Record,
+        positional: &[req("layer", ValueKind::Layer, "layer whose spikes are recorded")],
+        named: &[],
+        doc: "Records the spike raster of one layer.",
+        equation: None,
+    },
+];
+
+pub fn call(name: &str) -> Option<&'static CallSpec> {
+    CALLS.iter().find(|spec| spec.name == name)
+}
+
+pub fn calls_of(kind: CallKind) -> impl Iterator<Item = &'static CallSpec> {
+    CALLS.iter().filter(move |spec| spec.kind == kind)
+}
+
+/// A setting key of a block: its value kind and documentation.
+#[derive(Clone, Copy, Debug)]
+pub struct SettingSpec {
+    pub key: &'static str,
+    pub doc: &'static str,
+    /// Inserted by completion after `key = `.
+    pub snippet: &'static str,
+}
+
+pub const CONVERT_SETTINGS: &[SettingSpec] = &[
+    SettingSpec { key: "neuron", doc: "the spiking neuron replacing each ReLU (`lif(...)`, `if(...)`, `leaky(...)`)", snippet: "neuron = ${1:if(threshold: 1.0, reset: subtract)}" },
+    SettingSpec { key: "normalize", doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)` or `none`", snippet: "normalize = percentile(${1:99.9}, data: ${2:calib})" },
+    SettingSpec { key: "weights", doc: "take tensors from an NPZ archive by initializer name", snippet: "weights = ${1:w}" },
+    SettingSpec { key: "max_to_avg", doc: "replace MaxPool with AvgPool (`true`/`false`)", snippet: "max_to_avg = ${1:true}" },
+];
+
+pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
+    SettingSpec { key: "dt", doc: "time step (default 1ms)", snippet: "dt = ${1:1ms}" },
+    SettingSpec { key: "steps", doc: "number of time steps per sample (default 100)", snippet: "steps = ${1:50}" },
+    SettingSpec { key: "encode", doc: "input encoding: `rate(...)`, `current()`, `latency(tau: T)`, `delta(threshold: x)`", snippet: "encode = ${1:rate(max_rate: 1000Hz, seed: 0)}" },
+    SettingSpec { key: "decode", doc: "output decoding: `count`, `membrane` or `first_spike`", snippet: "decode = ${1|count,membrane,first_spike|}" },
+    SettingSpec { key: "batch", doc: "samples simulated together", snippet: "batch = ${1:32}" },
+    SettingSpec { key: "limit", doc: "simulate only the first N samples", snippet: "limit = ${1:100}" },
+    SettingSpec { key: "record", doc: "what to record: accuracy, rates, synops, latency, raster(LAYER)", snippet: "record = [${1:accuracy}]" },
+];
+
+pub const INFER_SETTINGS: &[SettingSpec] = &[
+    SettingSpec { key: "record", doc: "what to record: accuracy, latency", snippet: "record = [${1:accuracy}]" },
+    SettingSpec { key: "batch", doc: "samples run together", snippet: "batch = ${1:32}" },
+    SettingSpec { key: "limit", doc: "run only the first N samples", snippet: "limit = ${1:100}" },
+];
+
+pub const DECODERS: &[&str] = &["count", "membrane", "first_spike"];
+pub const SIMULATE_RECORDS: &[&str] = &["accuracy", "rates", "synops", "latency"];
+pub const INFER_RECORDS: &[&str] = &["accuracy", "latency"];
+pub const PIPELINE_STAGES: &[(&str, &str)] = &[
+    ("argmax", "index of the largest output: a class"),
+    ("softmax", "probabilities over the outputs"),
+    ("mean", "mean of the outputs: a scalar"),
+    ("max", "largest output: a scalar"),
+];
+pub const DTYPES: &[&str] = &["f16", "f32", "f64", "i8", "i32", "i64", "u8", "bool"];
+/// Defaults used where a setting is not written.
+pub const DEFAULT_DT_SECONDS: f64 = 1e-3;
+pub const DEFAULT_STEPS: u64 = 100;

@@ -1,0 +1,754 @@
+//! The recursive-descent parser. It builds the lossless tree and the typed
+//! syntax in one pass, recovers from errors at item and entry boundaries, and
+//! bounds expression nesting so that 100k nested brackets cannot overflow the
+//! stack (the excess is swallowed as one error node, in linear time).
+
+use super::ast::*;
+use super::lexer::{Token, lex};
+use super::tree::Builder;
+use super::{NodeKind, Parse, SyntaxError, TextRange, TokenKind};
+
+/// Deeper expressions than this are reported and skipped, not parsed.
+const MAX_DEPTH: usize = 64;
+
+pub fn parse(text: &str) -> Parse {
+    let (tokens, lex_errors) = lex(text);
+    let mut significant = Vec::new();
+    let mut newline_before = Vec::new();
+    let mut saw_newline = true;
+    for (index, token) in tokens.iter().enumerate() {
+        if token.kind.is_trivia() {
+            let token_text = &text[token.range.start..token.range.end];
+            saw_newline |= token_text.contains('\n') || token.kind == TokenKind::LineComment;
+        } else {
+            significant.push(index);
+            newline_before.push(saw_newline);
+            saw_newline = false;
+        }
+    }
+    let mut parser = Parser {
+        text,
+        tokens: &tokens,
+        significant,
+        newline_before,
+        cursor: 0,
+        raw_next: 0,
+        builder: Builder::new(),
+        errors: lex_errors,
+        depth: 0,
+    };
+    let ast = parser.source_file();
+    let mut errors = parser.errors;
+    errors.sort_by_key(|error| (error.range.start, error.range.end));
+    errors.dedup_by(|a, b| a.range.start == b.range.start);
+    Parse { text: text.to_string(), tree: parser.builder.finish_root(), ast, errors }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    tokens: &'t [Token],
+    /// Indexes of the non-trivia tokens in `tokens`.
+    significant: Vec<usize>,
+    newline_before: Vec<bool>,
+    /// Position in `significant`.
+    cursor: usize,
+    /// The next raw token not yet added to the tree.
+    raw_next: usize,
+    builder: Builder,
+    errors: Vec<SyntaxError>,
+    depth: usize,
+}
+
+fn is_item_start(kind: TokenKind) -> bool {
+    use TokenKind::*;
+    matches!(kind, ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | InferKw | AppKw)
+}
+
+fn is_entry_keyword(kind: TokenKind) -> bool {
+    use TokenKind::*;
+    matches!(kind, InputKw | LayerKw | OutputKw | SensorKw | PipelineKw | RuleKw)
+}
+
+impl<'t> Parser<'t> {
+    // ---- token access ----
+
+    fn nth(&self, n: usize) -> TokenKind {
+        self.significant.get(self.cursor + n).map(|&index| self.tokens[index].kind).unwrap_or(TokenKind::Eof)
+    }
+    fn current(&self) -> TokenKind {
+        self.nth(0)
+    }
+    fn at(&self, kind: TokenKind) -> bool {
+        self.current() == kind
+    }
+    fn current_range(&self) -> TextRange {
+        match self.significant.get(self.cursor) {
+            Some(&index) => self.tokens[index].range,
+            None => TextRange::empty(self.text.len()),
+        }
+    }
+    fn current_text(&self) -> &'t str {
+        let range = self.current_range();
+        &self.text[range.start..range.end]
+    }
+    fn newline_before_current(&self) -> bool {
+        self.newline_before.get(self.cursor).copied().unwrap_or(true)
+    }
+    /// `weights` starts an item, except as the `weights = W` setting of a convert block.
+    fn at_item_start(&self) -> bool {
+        let kind = self.current();
+        is_item_start(kind) && !(kind == TokenKind::WeightsKw && self.nth(1) == TokenKind::Eq)
+    }
+    /// Tokens where error recovery stops skipping.
+    fn at_recovery_point(&self) -> bool {
+        let kind = self.current();
+        kind == TokenKind::Eof || kind == TokenKind::RBrace || self.at_item_start() || is_entry_keyword(kind)
+    }
+
+    fn flush_trivia(&mut self) {
+        let until = self.significant.get(self.cursor).copied().unwrap_or(self.tokens.len());
+        while self.raw_next < until {
+            self.builder.token(self.tokens[self.raw_next]);
+            self.raw_next += 1;
+        }
+    }
+    fn bump(&mut self) -> TextRange {
+        self.flush_trivia();
+        let Some(&index) = self.significant.get(self.cursor) else {
+            return TextRange::empty(self.text.len());
+        };
+        self.builder.token(self.tokens[index]);
+        self.raw_next = index + 1;
+        self.cursor += 1;
+        self.tokens[index].range
+    }
+    fn start(&mut self, kind: NodeKind) {
+        self.flush_trivia();
+        self.builder.start(kind);
+    }
+    fn finish(&mut self) {
+        self.builder.finish();
+    }
+    fn eat(&mut self, kind: TokenKind) -> Option<TextRange> {
+        if self.at(kind) { Some(self.bump()) } else { None }
+    }
+    fn error_here(&mut self, expected: &str) {
+        let found = self.current().describe();
+        let found = if self.current() == TokenKind::Ident || self.current().is_keyword() {
+            format!("`{}`", self.current_text())
+        } else {
+            found.to_string()
+        };
+        self.errors.push(SyntaxError::new(self.current_range(), format!("expected {expected}, found {found}")));
+    }
+    fn expect(&mut self, kind: TokenKind) -> Option<TextRange> {
+        if let Some(range) = self.eat(kind) {
+            return Some(range);
+        }
+        if kind.is_keyword() {
+            self.error_here(&format!("`{}`", kind.describe()));
+        } else {
+            self.error_here(kind.describe());
+        }
+        None
+    }
+    /// The end of the last token added to the tree: where a missing part goes.
+    fn last_end(&self) -> usize {
+        if self.cursor == 0 {
+            return 0;
+        }
+        self.tokens[self.significant[self.cursor - 1]].range.end
+    }
+    // ---- items ----
+
+    fn source_file(&mut self) -> SourceFile {
+        self.builder.start(NodeKind::SourceFile);
+        let mut file = SourceFile::default();
+        while !self.at(TokenKind::Eof) {
+            if self.at_item_start() {
+                file.items.push(self.item());
+                continue;
+            }
+            self.error_here("an item (model, weights, dataset, network, simulate, infer or app)");
+            self.start(NodeKind::Error);
+            self.bump();
+            while !self.at(TokenKind::Eof) && !self.at_item_start() {
+                self.bump();
+            }
+            self.finish();
+        }
+        self.flush_trivia();
+        file
+    }
+
+    fn item(&mut self) -> Item {
+        let (kind, node) = match self.current() {
+            TokenKind::ModelKw => (ItemKind::Model, NodeKind::ModelItem),
+            TokenKind::WeightsKw => (ItemKind::Weights, NodeKind::WeightsItem),
+            TokenKind::DatasetKw => (ItemKind::Dataset, NodeKind::DatasetItem),
+            TokenKind::NetworkKw => (ItemKind::Network, NodeKind::NetworkItem),
+            TokenKind::SimulateKw => (ItemKind::Simulate, NodeKind::SimulateItem),
+            TokenKind::InferKw => (ItemKind::Infer, NodeKind::InferItem),
+            _ => (ItemKind::App, NodeKind::AppItem),
+        };
+        self.start(node);
+        let keyword_range = self.bump();
+        let mut item = Item {
+            kind,
+            range: keyword_range,
+            keyword_range,
+            name: None,
+            value: None,
+            target: None,
+            data: None,
+            body: None,
+        };
+        match kind {
+            ItemKind::Model | ItemKind::Weights | ItemKind::Dataset => {
+                item.name = self.name(NodeKind::Name);
+                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
+                    item.value = Some(self.expr());
+                }
+            }
+            ItemKind::Network => {
+                item.name = self.name(NodeKind::Name);
+                if self.eat(TokenKind::Eq).is_some() {
+                    item.value = Some(self.expr());
+                }
+                item.body = self.block();
+            }
+            ItemKind::Simulate | ItemKind::Infer => {
+                item.target = self.name(NodeKind::NameRef);
+                if self.expect(TokenKind::OnKw).is_some() {
+                    item.data = self.name(NodeKind::NameRef);
+                }
+                item.body = self.block();
+            }
+            ItemKind::App => {
+                item.name = self.name(NodeKind::Name);
+                item.body = self.block();
+            }
+        }
+        self.skip_stray_tokens_after_item();
+        self.finish();
+        item.range = TextRange::new(keyword_range.start, self.last_end());
+        item
+    }
+
+    /// Anything left on an item's line that is not a new item is an error.
+    fn skip_stray_tokens_after_item(&mut self) {
+        if self.at(TokenKind::Eof) || self.at_item_start() {
+            return;
+        }
+        self.error_here("a new item");
+        self.start(NodeKind::Error);
+        while !self.at(TokenKind::Eof) && !self.at_item_start() {
+            self.bump();
+        }
+        self.finish();
+    }
+
+    /// A name being defined or used. Keywords that cannot start an item or an
+    /// entry are taken as names (with an error) so that recovery is local.
+    fn name(&mut self, node: NodeKind) -> Option<Name> {
+        if self.at(TokenKind::Ident) {
+            let text = self.current_text().to_string();
+            self.start(node);
+            let range = self.bump();
+            self.finish();
+            return Some(Name { text, range });
+        }
+        self.error_here("a name");
+        let kind = self.current();
+        if kind.is_keyword() && !self.at_recovery_point() && kind != TokenKind::OnKw {
+            let text = self.current_text().to_string();
+            self.start(node);
+            let range = self.bump();
+            self.finish();
+            return Some(Name { text, range });
+        }
+        None
+    }
+
+    fn block(&mut self) -> Option<Block> {
+        if !self.at(TokenKind::LBrace) {
+            self.error_here("`{`");
+            return None;
+        }
+        self.start(NodeKind::Block);
+        let open = self.bump();
+        let mut entries = Vec::new();
+        loop {
+            match self.current() {
+                TokenKind::RBrace => {
+                    self.bump();
+                    break;
+                }
+                TokenKind::Eof => {
+                    self.error_here("`}` to close the block");
+                    break;
+                }
+                _ if self.at_item_start() => {
+                    self.error_here("`}` to close the block before the next item");
+                    break;
+                }
+                _ => {
+                    if let Some(entry) = self.entry() {
+                        entries.push(entry);
+                    }
+                }
+            }
+        }
+        self.finish();
+        Some(Block { range: TextRange::new(open.start, self.last_end()), entries })
+    }
+
+    fn entry(&mut self) -> Option<Entry> {
+        let (kind, node) = match self.current() {
+            TokenKind::InputKw => (EntryKind::Input, NodeKind::InputEntry),
+            TokenKind::LayerKw => (EntryKind::Layer, NodeKind::LayerEntry),
+            TokenKind::OutputKw => (EntryKind::Output, NodeKind::OutputEntry),
+            TokenKind::SensorKw => (EntryKind::Sensor, NodeKind::SensorEntry),
+            TokenKind::PipelineKw => (EntryKind::Pipeline, NodeKind::PipelineEntry),
+            TokenKind::RuleKw => (EntryKind::Rule, NodeKind::RuleEntry),
+            TokenKind::Ident | TokenKind::NeuronKw | TokenKind::WeightsKw => (EntryKind::Setting, NodeKind::SettingEntry),
+            _ => {
+                self.error_here("an entry (input, layer, output, sensor, pipeline, rule, or `key = value`)");
+                self.start(NodeKind::Error);
+                self.bump();
+                while !self.at_recovery_point() && !self.at(TokenKind::Ident) {
+                    self.bump();
+                }
+                self.finish();
+                return None;
+            }
+        };
+        self.start(node);
+        let keyword_range = if kind == EntryKind::Setting { self.current_range() } else { self.bump() };
+        let mut entry = Entry {
+            kind,
+            range: keyword_range,
+            keyword_range,
+            name: None,
+            ty: None,
+            value: None,
+            rate: None,
+            stages: Vec::new(),
+            hold: None,
+            emit: None,
+        };
+        match kind {
+            EntryKind::Setting => {
+                let text = self.current_text().to_string();
+                self.start(NodeKind::Name);
+                let range = self.bump();
+                self.finish();
+                entry.name = Some(Name { text, range });
+                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
+                    entry.value = Some(self.expr());
+                }
+            }
+            EntryKind::Input => {
+                entry.name = self.name(NodeKind::Name);
+                if self.eat(TokenKind::Colon).is_some() {
+                    entry.ty = self.tensor_type();
+                } else if self.eat(TokenKind::Eq).is_some() {
+                    entry.value = Some(self.expr());
+                } else {
+                    self.error_here("`:` and a tensor type, or `=` and a dataset key");
+                }
+            }
+            EntryKind::Layer | EntryKind::Output => {
+                entry.name = self.name(NodeKind::Name);
+                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
+                    entry.value = Some(self.expr());
+                }
+            }
+            EntryKind::Sensor => {
+                entry.name = self.name(NodeKind::Name);
+                if self.expect(TokenKind::Colon).is_some() {
+                    entry.ty = self.tensor_type();
+                }
+                if self.expect(TokenKind::At).is_some() {
+                    entry.rate = Some(self.expr());
+                }
+                if self.expect(TokenKind::Eq).is_some() {
+                    entry.value = Some(self.expr());
+                }
+            }
+            EntryKind::Pipeline => {
+                if let Some(first) = self.name(NodeKind::NameRef) {
+                    entry.stages.push(first);
+                }
+                while self.eat(TokenKind::Arrow).is_some() {
+                    match self.name(NodeKind::NameRef) {
+                        Some(stage) => entry.stages.push(stage),
+                        None => break,
+                    }
+                }
+            }
+            EntryKind::Rule => {
+                entry.name = self.name(NodeKind::Name);
+                if self.expect(TokenKind::WhenKw).is_some() {
+                    entry.value = Some(self.expr());
+                }
+                if self.eat(TokenKind::ForKw).is_some() {
+                    entry.hold = Some(self.expr());
+                }
+                if self.expect(TokenKind::FatArrow).is_some() {
+                    self.start(NodeKind::EmitAction);
+                    self.expect(TokenKind::EmitKw);
+                    if self.at(TokenKind::String) {
+                        let value = unescape_string(self.current_text());
+                        let range = self.bump();
+                        entry.emit = Some((value, range));
+                    } else {
+                        self.error_here("a string naming the event to emit");
+                    }
+                    self.finish();
+                }
+            }
+        }
+        // Anything else on the entry's line is an error; stop at the next entry.
+        if !self.at_recovery_point() && !self.newline_before_current() {
+            self.error_here("the end of the entry");
+            self.start(NodeKind::Error);
+            while !self.at_recovery_point() && !self.newline_before_current() {
+                self.bump();
+            }
+            self.finish();
+        }
+        self.finish();
+        entry.range = TextRange::new(keyword_range.start, self.last_end().max(keyword_range.end));
+        Some(entry)
+    }
+
+    fn tensor_type(&mut self) -> Option<TensorType> {
+        if !self.at(TokenKind::Ident) {
+            self.error_here("a tensor type such as `f32[1, 8, 8]`");
+            return None;
+        }
+        self.start(NodeKind::TensorType);
+        let dtype_text = self.current_text().to_string();
+        self.start(NodeKind::NameRef);
+        let dtype_range = self.bump();
+        self.finish();
+        let mut dims = Vec::new();
+        if self.expect(TokenKind::LBracket).is_some() {
+            while !self.at(TokenKind::RBracket) && !self.at_recovery_point() {
+                let range = self.current_range();
+                let value = match self.current() {
+                    TokenKind::Number => {
+                        let text = self.current_text();
+                        match text.parse::<u64>() {
+                            Ok(value) => DimValue::Known(value),
+                            Err(_) => DimValue::Invalid(text.to_string()),
+                        }
+                    }
+                    TokenKind::Ident => DimValue::Symbolic(self.current_text().to_string()),
+                    _ => {
+                        self.error_here("a dimension (a number or a name)");
+                        break;
+                    }
+                };
+                self.start(NodeKind::Dim);
+                self.bump();
+                self.finish();
+                dims.push(Dim { range, value });
+                if self.eat(TokenKind::Comma).is_none() {
+                    break;
+                }
+            }
+            self.expect(TokenKind::RBracket);
+        }
+        self.finish();
+        Some(TensorType {
+            range: TextRange::new(dtype_range.start, self.last_end()),
+            dtype: Name { text: dtype_text, range: dtype_range },
+            dims,
+        })
+    }
+
+    // ---- expressions ----
+
+    fn expr(&mut self) -> Expr {
+        if self.depth >= MAX_DEPTH {
+            return self.too_deep();
+        }
+        self.depth += 1;
+        let checkpoint = self.builder.checkpoint();
+        let mut lhs = self.unary();
+        loop {
+            let op = match self.current() {
+                TokenKind::EqEq => BinaryOp::Eq,
+                TokenKind::NotEq => BinaryOp::NotEq,
+                TokenKind::Lt => BinaryOp::Lt,
+                TokenKind::Gt => BinaryOp::Gt,
+                TokenKind::LtEq => BinaryOp::LtEq,
+                TokenKind::GtEq => BinaryOp::GtEq,
+                _ => break,
+            };
+            self.builder.start_at(checkpoint, NodeKind::BinaryExpr);
+            self.bump();
+            let rhs = self.unary();
+            self.finish();
+            let range = lhs.range.cover(rhs.range);
+            lhs = Expr { range, kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } };
+        }
+        self.depth -= 1;
+        lhs
+    }
+
+    /// Swallows one bracket-balanced expression as an error node without
+    /// recursing: the guard against stack overflow on absurd nesting.
+    fn too_deep(&mut self) -> Expr {
+        let start = self.current_range().start;
+        self.errors.push(SyntaxError::new(
+            self.current_range(),
+            format!("expected an expression nested at most {MAX_DEPTH} deep, found deeper nesting"),
+        ));
+        self.start(NodeKind::Error);
+        let mut open = 0usize;
+        loop {
+            match self.current() {
+                TokenKind::Eof => break,
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => {
+                    open += 1;
+                    self.bump();
+                }
+                TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
+                    if open == 0 {
+                        break;
+                    }
+                    open -= 1;
+                    self.bump();
+                    if open == 0 {
+                        break;
+                    }
+                }
+                _ => {
+                    self.bump();
+                    if open == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        self.finish();
+        Expr { range: TextRange::new(start, self.last_end()), kind: ExprKind::Missing }
+    }
+
+    fn unary(&mut self) -> Expr {
+        if !self.at(TokenKind::Minus) {
+            return self.postfix();
+        }
+        if self.depth >= MAX_DEPTH {
+            return self.too_deep();
+        }
+        self.depth += 1;
+        self.start(NodeKind::NegExpr);
+        let minus = self.bump();
+        let inner = self.unary();
+        self.finish();
+        self.depth -= 1;
+        Expr { range: minus.cover(inner.range), kind: ExprKind::Neg(Box::new(inner)) }
+    }
+
+    fn postfix(&mut self) -> Expr {
+        let checkpoint = self.builder.checkpoint();
+        let mut expr = self.primary();
+        // Calls and indexing continue an expression only on the same line, so a
+        // newline always ends an entry (see docs/neuro-language.md).
+        loop {
+            if self.newline_before_current() {
+                break;
+            }
+            match self.current() {
+                TokenKind::LParen if expr.as_name().is_some() => {
+                    let callee = expr.as_name().cloned().unwrap_or_else(|| Name { text: String::new(), range: expr.range });
+                    self.builder.start_at(checkpoint, NodeKind::CallExpr);
+                    let (args, args_range) = self.arg_list();
+                    self.finish();
+                    expr = Expr { range: expr.range.cover(args_range), kind: ExprKind::Call(Call { callee, args, args_range }) };
+                }
+                TokenKind::LBracket => {
+                    self.builder.start_at(checkpoint, NodeKind::IndexExpr);
+                    self.bump();
+                    let index = self.expr();
+                    self.expect(TokenKind::RBracket);
+                    self.finish();
+                    let range = TextRange::new(expr.range.start, self.last_end());
+                    expr = Expr { range, kind: ExprKind::Index { base: Box::new(expr), index: Box::new(index) } };
+                }
+                TokenKind::Dot => {
+                    self.builder.start_at(checkpoint, NodeKind::FieldExpr);
+                    self.bump();
+                    let field = self.name(NodeKind::NameRef);
+                    self.finish();
+                    let range = TextRange::new(expr.range.start, self.last_end());
+                    expr = Expr { range, kind: ExprKind::Field { base: Box::new(expr), field } };
+                }
+                _ => break,
+            }
+        }
+        expr
+    }
+
+    fn arg_list(&mut self) -> (Vec<Arg>, TextRange) {
+        self.start(NodeKind::ArgList);
+        let open = self.bump();
+        let mut args = Vec::new();
+        loop {
+            if self.eat(TokenKind::RParen).is_some() {
+                break;
+            }
+            if self.at(TokenKind::RBrace) || self.at(TokenKind::Eof) || self.at_item_start() || is_entry_keyword(self.current()) {
+                self.error_here("`)`");
+                break;
+            }
+            self.start(NodeKind::Arg);
+            let start = self.current_range().start;
+            let mut name = None;
+            if self.at(TokenKind::Ident) && self.nth(1) == TokenKind::Colon {
+                let text = self.current_text().to_string();
+                self.start(NodeKind::Name);
+                let range = self.bump();
+                self.finish();
+                self.bump();
+                name = Some(Name { text, range });
+            }
+            let value = self.expr();
+            self.finish();
+            let consumed = self.last_end() > start || name.is_some();
+            args.push(Arg { range: TextRange::new(start, self.last_end().max(start)), name, value });
+            if self.eat(TokenKind::Comma).is_some() {
+                continue;
+            }
+            if !self.at(TokenKind::RParen) {
+                self.error_here("`,` or `)`");
+                if !consumed && !self.at_recovery_point() {
+                    // Make progress: the bad token becomes an error node.
+                    self.start(NodeKind::Error);
+                    self.bump();
+                    self.finish();
+                }
+                if self.at_recovery_point() {
+                    break;
+                }
+            }
+        }
+        self.finish();
+        (args, TextRange::new(open.start, self.last_end()))
+    }
+
+    fn primary(&mut self) -> Expr {
+        let range = self.current_range();
+        match self.current() {
+            TokenKind::Number => {
+                let (value, unit, is_integer) = split_number(self.current_text());
+                self.literal();
+                Expr { range, kind: ExprKind::Number { value, unit, is_integer } }
+            }
+            TokenKind::String => {
+                let value = unescape_string(self.current_text());
+                self.literal();
+                Expr { range, kind: ExprKind::String(value) }
+            }
+            TokenKind::TrueKw | TokenKind::FalseKw => {
+                let value = self.at(TokenKind::TrueKw);
+                self.literal();
+                Expr { range, kind: ExprKind::Bool(value) }
+            }
+            TokenKind::Ident | TokenKind::ConvertKw => {
+                // `convert` is a keyword but reads as the callee of `convert(MODEL)`.
+                let text = self.current_text().to_string();
+                self.start(NodeKind::NameRef);
+                self.bump();
+                self.finish();
+                Expr { range, kind: ExprKind::Name(Name { text, range }) }
+            }
+            TokenKind::LParen => {
+                self.depth += 1;
+                self.start(NodeKind::ParenExpr);
+                self.bump();
+                let inner = self.expr();
+                self.expect(TokenKind::RParen);
+                self.finish();
+                self.depth -= 1;
+                Expr { range: TextRange::new(range.start, self.last_end()), kind: ExprKind::Paren(Box::new(inner)) }
+            }
+            TokenKind::LBracket => {
+                self.depth += 1;
+                self.start(NodeKind::ListExpr);
+                self.bump();
+                let mut items = Vec::new();
+                while !self.at(TokenKind::RBracket) && !self.at_recovery_point() && !self.at(TokenKind::RParen) {
+                    let before = self.cursor;
+                    items.push(self.expr());
+                    if self.eat(TokenKind::Comma).is_none() || self.cursor == before {
+                        break;
+                    }
+                }
+                self.expect(TokenKind::RBracket);
+                self.finish();
+                self.depth -= 1;
+                Expr { range: TextRange::new(range.start, self.last_end()), kind: ExprKind::List(items) }
+            }
+            _ => {
+                self.error_here("an expression");
+                let kind = self.current();
+                let stops = matches!(
+                    kind,
+                    TokenKind::RParen | TokenKind::RBracket | TokenKind::Comma | TokenKind::LBrace | TokenKind::Eof
+                ) || kind.is_keyword()
+                    || self.at_recovery_point();
+                if !stops {
+                    self.start(NodeKind::Error);
+                    self.bump();
+                    self.finish();
+                    return Expr { range, kind: ExprKind::Missing };
+                }
+                Expr::missing(self.last_end())
+            }
+        }
+    }
+
+    fn literal(&mut self) {
+        self.start(NodeKind::Literal);
+        self.bump();
+        self.finish();
+    }
+}
+
+/// Splits `20ms` into (20.0, "ms", true). Never fails: the lexer guarantees
+/// a leading digit, and an unparsable mantissa reads as NaN for the checker.
+pub fn split_number(text: &str) -> (f64, String, bool) {
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end].is_ascii_digit() {
+        end += 1;
+    }
+    let mut is_integer = true;
+    if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
+        is_integer = false;
+        end += 1;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+    }
+    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
+        let mut after = end + 1;
+        if after < bytes.len() && (bytes[after] == b'-' || bytes[after] == b'+') {
+            after += 1;
+        }
+        if after < bytes.len() && bytes[after].is_ascii_digit() {
+            is_integer = false;
+            end = after;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+        }
+    }
+    let value = text[..end].parse::<f64>().unwrap_or(f64::NAN);
+    (value, text[end..].to_string(), is_integer)
+}
