@@ -26,7 +26,7 @@ pub use decode::Decode;
 pub use encode::Encode;
 pub use layer::Layer;
 pub use metrics::{LayerRate, SimReport};
-pub use network::{Network, Node, NodeId};
+pub use network::{Network, Node, NodeId, infer_shape};
 pub use neuron::{Neuron, Reset};
 pub use normalize::{Normalize, calibrate, to_spiking};
 pub use sim::{Progress, SimOptions, simulate};

@@ -79,7 +79,8 @@ impl Network {
                     return Err(layer_error(node, format!("reads node {input}, which does not come before it (node {index})")));
                 }
             }
-            let shape = self.node_shape(node, &shapes)?;
+            check_data_lengths(node)?;
+            let shape = infer_shape(node, &shapes)?;
             if shape.iter().product::<usize>() == 0 && !matches!(node.layer, Layer::Input { .. }) {
                 return Err(layer_error(node, format!("has an empty output shape {shape:?}")));
             }
@@ -88,7 +89,28 @@ impl Network {
         Ok(shapes)
     }
 
-    fn node_shape(&self, node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Error> {
+}
+
+/// Weight payloads must hold exactly what their shapes say (checked apart
+/// from shapes so importers can infer shapes before loading any weights).
+fn check_data_lengths(node: &Node) -> Result<(), Error> {
+    match &node.layer {
+        Layer::Dense { weight, .. } | Layer::Conv2d { weight, .. } if weight.data.len() != weight.shape.iter().product::<usize>() => {
+            Err(layer_error(node, format!("weight has {} values, shape {:?} needs {}", weight.data.len(), weight.shape, weight.shape.iter().product::<usize>())))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The per-sample output shape of `node` given its inputs' shapes (indexed by
+/// node id). Looks at weight shapes only, never at their data.
+pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Error> {
+    for &input in &node.inputs {
+        if input >= shapes.len() {
+            return Err(layer_error(node, format!("reads node {input}, which has no shape yet")));
+        }
+    }
+    {
         let arity = |n: usize| -> Result<(), Error> {
             if node.inputs.len() == n { Ok(()) } else { Err(layer_error(node, format!("expects {n} input(s), found {}", node.inputs.len()))) }
         };
@@ -104,7 +126,7 @@ impl Network {
             Layer::Dense { weight, bias } => {
                 arity(1)?;
                 let in_features: usize = input_shape(0).iter().product();
-                if weight.shape.len() != 2 || weight.shape[1] != in_features || weight.data.len() != weight.shape.iter().product::<usize>() {
+                if weight.shape.len() != 2 || weight.shape[1] != in_features {
                     return Err(layer_error(node, format!("weight shape {:?} does not fit input of {in_features} features ([out, {in_features}] expected)", weight.shape)));
                 }
                 check_bias(node, bias, weight.shape[0])?;
@@ -160,7 +182,9 @@ impl Network {
             }
         }
     }
+}
 
+impl Network {
     pub(crate) fn conv_geometry_of(&self, node: NodeId, shapes: &[Vec<usize>]) -> Result<ConvGeometry, Error> {
         let n = &self.nodes[node];
         conv_geometry(n, &shapes[n.inputs[0]])
@@ -295,7 +319,7 @@ fn conv_geometry(node: &Node, input: &[usize]) -> Result<ConvGeometry, Error> {
         return Err(layer_error(node, format!("conv2d needs a [C, H, W] input, found {input:?}")));
     }
     let w = &weight.shape;
-    if w.len() != 4 || weight.data.len() != w.iter().product::<usize>() {
+    if w.len() != 4 {
         return Err(layer_error(node, format!("weight must be [out, in/groups, kh, kw], found {w:?}")));
     }
     let groups = *groups;

@@ -270,17 +270,19 @@ pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F]
     }
 }
 
-/// One step of snnTorch `Leaky` (threshold crossing tested on the previous membrane).
+/// One step of snnTorch 1.0 `Leaky` (the reset is decided on the previous membrane).
 pub fn leaky_step<F: Real>(beta: F, threshold: F, reset: Reset, input: &[F], membrane: &mut [F], spikes: &mut [F]) {
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let beta = clip(beta, zero, one);
     for ((&x, mem), s) in input.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
         let reset_flag = if *mem - threshold > zero { one } else { zero };
-        let base = beta * *mem + x;
         let next = match reset {
-            Reset::Subtract => base - reset_flag * threshold,
-            Reset::Zero => base - reset_flag * base,
+            Reset::Subtract => (beta * *mem + x) - reset_flag * threshold,
+            // snnTorch 1.0 `_base_zero` zeroes the previous membrane before the
+            // decay (SNN.md's `base - reset * base` would also drop this step's
+            // input); the reference trace decides.
+            Reset::Zero => beta * ((one - reset_flag) * *mem) + x,
         };
         *mem = next;
         *s = if next - threshold > zero { one } else { zero };
