@@ -35,7 +35,9 @@ impl ValueKind {
     pub fn describe(self) -> String {
         match self {
             ValueKind::Int { min } => format!("a whole number >= {min}"),
+            ValueKind::Float { min, max } if max.is_infinite() && min > 0.0 && min < 1e-300 => "a number > 0".to_string(),
             ValueKind::Float { min, max } if max.is_infinite() => format!("a number >= {min}"),
+            ValueKind::Float { min, max } if min > 0.0 && min < 1e-300 => format!("a number in (0, {max}]"),
             ValueKind::Float { min, max } => format!("a number in [{min}, {max}]"),
             ValueKind::Time { .. } => "a time (e.g. `20ms`)".to_string(),
             ValueKind::Freq => "a frequency (e.g. `1000Hz`)".to_string(),

@@ -9,7 +9,10 @@
 //! through the [`Workspace`] trait that the caller implements.
 
 pub mod catalog;
+pub mod check;
 pub mod syntax;
 pub mod workspace;
 
 pub use syntax::{Parse, SyntaxError, TextRange, parse};
+pub use check::{Analysis, Def, Diagnostic, Fix, Reference, Severity, TextEdit, check};
+pub use workspace::{ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, EmptyWorkspace, FileFact, ModelFacts, ModelKind, OpFact, Shape, TensorFact, Workspace};

@@ -1,0 +1,298 @@
+//! The semantic checker: resolves names, binds files through the
+//! [`Workspace`], propagates shapes through every network and pipeline, and
+//! checks arguments, units and value ranges. It returns an [`Analysis`]: the
+//! diagnostics plus everything the editor features need (what each name
+//! refers to, each layer's shapes, each item's file facts).
+
+mod app;
+mod items;
+mod network;
+mod runs;
+mod values;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::syntax::ast::{Entry, Item, ItemKind};
+use crate::syntax::{Parse, TextRange};
+use crate::workspace::{ArchiveFacts, FileFact, ModelFacts, Shape, Workspace};
+
+pub use values::{Unit, parse_unit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Information,
+    Hint,
+}
+
+/// A text edit: replace `range` with `new_text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextEdit {
+    pub range: TextRange,
+    pub new_text: String,
+}
+
+/// A fix offered for a diagnostic (a quick-fix code action).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<TextEdit>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub range: TextRange,
+    pub severity: Severity,
+    /// Stable code, e.g. `neuro/unknown-name`.
+    pub code: &'static str,
+    pub message: String,
+    pub fixes: Vec<Fix>,
+}
+
+/// What a name (or an archive key) refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Def {
+    /// A top-level item, by index into `parse.ast.items`.
+    Item(usize),
+    /// An entry of an item's block (input, layer, output, sensor, rule, the
+    /// sink of a pipeline), by item and entry index.
+    Entry(usize, usize),
+    /// One array of the archive bound by a `weights` or `dataset` item.
+    ArchiveKey { item: usize, key: String },
+    /// An input of the model bound by a `model` item.
+    ModelInput { item: usize, name: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub range: TextRange,
+    pub def: Def,
+    /// True at the place that defines the name.
+    pub is_definition: bool,
+}
+
+/// Shapes and size of one layer of a written network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerInfo {
+    pub item: usize,
+    pub entry: usize,
+    pub inputs: Vec<Option<Shape>>,
+    pub output: Option<Shape>,
+    pub parameters: u64,
+}
+
+/// What the checker learned about one item.
+#[derive(Clone, Debug, Default)]
+pub struct ItemInfo {
+    /// The path written in `onnx("...")` / `npz("...")`.
+    pub path: Option<String>,
+    pub model: Option<Arc<ModelFacts>>,
+    pub archive: Option<Arc<ArchiveFacts>>,
+    /// Per-sample input and output shapes (networks and models).
+    pub inputs: Vec<(String, Option<Shape>)>,
+    pub outputs: Vec<(String, Option<Shape>)>,
+    pub parameters: u64,
+    /// For a converted network: the source model's item index.
+    pub source_model: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    pub diagnostics: Vec<Diagnostic>,
+    pub references: Vec<Reference>,
+    pub items: Vec<ItemInfo>,
+    pub layers: Vec<LayerInfo>,
+    /// Top-level names to item indexes (first definition wins).
+    pub names: HashMap<String, usize>,
+}
+
+impl Analysis {
+    pub fn layer(&self, item: usize, entry: usize) -> Option<&LayerInfo> {
+        self.layers.iter().find(|layer| layer.item == item && layer.entry == entry)
+    }
+    /// The reference whose range touches `offset` (the innermost/shortest).
+    pub fn reference_at(&self, offset: usize) -> Option<&Reference> {
+        self.references.iter().filter(|reference| reference.range.touches(offset)).min_by_key(|reference| reference.range.len())
+    }
+    pub fn references_to<'a>(&'a self, def: &'a Def) -> impl Iterator<Item = &'a Reference> + 'a {
+        self.references.iter().filter(move |reference| &reference.def == def)
+    }
+}
+
+/// Checks a parsed file against the workspace. Syntax errors are included as
+/// `neuro/syntax` diagnostics, so this is the one list to publish.
+pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
+    let mut checker = Checker::new(parse, workspace);
+    for error in &parse.errors {
+        checker.push(error.range, Severity::Error, "neuro/syntax", error.message.clone());
+    }
+    checker.collect_names();
+    for index in 0..parse.ast.items.len() {
+        items::check_file_item(&mut checker, index);
+    }
+    // Networks before runs and apps: those read the networks' shapes.
+    for (index, item) in parse.ast.items.iter().enumerate() {
+        if item.kind == ItemKind::Network {
+            network::check_network(&mut checker, index);
+        }
+    }
+    for (index, item) in parse.ast.items.iter().enumerate() {
+        match item.kind {
+            ItemKind::Simulate => runs::check_simulate(&mut checker, index),
+            ItemKind::Infer => runs::check_infer(&mut checker, index),
+            ItemKind::App => app::check_app(&mut checker, index),
+            _ => {}
+        }
+    }
+    let mut analysis = checker.analysis;
+    analysis.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
+    analysis
+}
+
+pub(crate) struct Checker<'a> {
+    pub parse: &'a Parse,
+    pub workspace: &'a dyn Workspace,
+    pub analysis: Analysis,
+    models: HashMap<String, FileFact<ModelFacts>>,
+    archives: HashMap<String, FileFact<ArchiveFacts>>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(parse: &'a Parse, workspace: &'a dyn Workspace) -> Checker<'a> {
+        Checker {
+            parse,
+            workspace,
+            analysis: Analysis { items: vec![ItemInfo::default(); parse.ast.items.len()], ..Analysis::default() },
+            models: HashMap::new(),
+            archives: HashMap::new(),
+        }
+    }
+
+    pub fn items(&self) -> &'a [Item] {
+        &self.parse.ast.items
+    }
+
+    pub fn push(&mut self, range: TextRange, severity: Severity, code: &'static str, message: String) {
+        self.analysis.diagnostics.push(Diagnostic { range, severity, code, message, fixes: Vec::new() });
+    }
+    pub fn error(&mut self, range: TextRange, code: &'static str, message: String) {
+        self.push(range, Severity::Error, code, message);
+    }
+    pub fn warning(&mut self, range: TextRange, code: &'static str, message: String) {
+        self.push(range, Severity::Warning, code, message);
+    }
+    pub fn error_with_fix(&mut self, range: TextRange, code: &'static str, message: String, fix: Option<Fix>) {
+        self.analysis.diagnostics.push(Diagnostic {
+            range,
+            severity: Severity::Error,
+            code,
+            message,
+            fixes: fix.into_iter().collect(),
+        });
+    }
+    pub fn reference(&mut self, range: TextRange, def: Def, is_definition: bool) {
+        self.analysis.references.push(Reference { range, def, is_definition });
+    }
+
+    pub fn model_fact(&mut self, path: &str) -> FileFact<ModelFacts> {
+        if let Some(fact) = self.models.get(path) {
+            return fact.clone();
+        }
+        let fact = self.workspace.model(path);
+        self.models.insert(path.to_string(), fact.clone());
+        fact
+    }
+    pub fn archive_fact(&mut self, path: &str) -> FileFact<ArchiveFacts> {
+        if let Some(fact) = self.archives.get(path) {
+            return fact.clone();
+        }
+        let fact = self.workspace.archive(path);
+        self.archives.insert(path.to_string(), fact.clone());
+        fact
+    }
+
+    /// Registers every top-level name; a second definition is an error.
+    fn collect_names(&mut self) {
+        for (index, item) in self.items().iter().enumerate() {
+            let Some(name) = &item.name else { continue };
+            self.reference(name.range, Def::Item(index), true);
+            if let Some(&first) = self.analysis.names.get(&name.text) {
+                let first_kind = self.items()[first].kind.keyword();
+                self.error(
+                    name.range,
+                    "neuro/duplicate-name",
+                    format!("expected a new name, found `{}` already defined as a {first_kind} above", name.text),
+                );
+            } else {
+                self.analysis.names.insert(name.text.clone(), index);
+            }
+        }
+    }
+
+    /// Resolves a top-level name used where an item of one of `expected`
+    /// kinds belongs; reports unknown names and names of the wrong kind.
+    pub fn resolve_item(&mut self, name: &crate::syntax::ast::Name, expected: &[ItemKind], what: &str) -> Option<usize> {
+        let Some(&index) = self.analysis.names.get(&name.text) else {
+            let fix = create_item_fix(self.parse, name, expected, self.item_containing(name.range.start));
+            let hint = self.suggest(&name.text, expected);
+            self.error_with_fix(
+                name.range,
+                "neuro/unknown-name",
+                format!("expected {what}, found unknown name `{}`{hint}", name.text),
+                fix,
+            );
+            return None;
+        };
+        self.reference(name.range, Def::Item(index), false);
+        let kind = self.items()[index].kind;
+        if !expected.contains(&kind) {
+            self.error(
+                name.range,
+                "neuro/wrong-kind",
+                format!("expected {what}, found `{}` which is a {}", name.text, kind.keyword()),
+            );
+            return None;
+        }
+        Some(index)
+    }
+
+    pub fn item_containing(&self, offset: usize) -> Option<usize> {
+        self.items().iter().position(|item| item.range.touches(offset))
+    }
+
+    /// "; did you mean `x`?" for a close top-level name of the right kind.
+    pub fn suggest(&self, text: &str, expected: &[ItemKind]) -> String {
+        let best = self
+            .items()
+            .iter()
+            .filter(|item| expected.contains(&item.kind))
+            .filter_map(|item| item.name.as_ref())
+            .map(|name| (strsim::jaro_winkler(text, &name.text), &name.text))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        best.map(|(_, name)| format!("; did you mean `{name}`?")).unwrap_or_default()
+    }
+
+    pub fn entry(&self, item: usize, entry: usize) -> &'a Entry {
+        &self.items()[item].entries()[entry]
+    }
+}
+
+/// "Create `dataset test`": a new item inserted above the item that uses it.
+fn create_item_fix(parse: &Parse, name: &crate::syntax::ast::Name, expected: &[ItemKind], user: Option<usize>) -> Option<Fix> {
+    let kind = *expected.first()?;
+    let text = match kind {
+        ItemKind::Model => format!("model {} = onnx(\"{}.onnx\")\n", name.text, name.text),
+        ItemKind::Weights => format!("weights {} = npz(\"{}.npz\")\n", name.text, name.text),
+        ItemKind::Dataset => format!("dataset {} = npz(\"{}.npz\", x: \"x\", y: \"y\")\n", name.text, name.text),
+        ItemKind::Network => format!("network {} {{\n    input x: f32[1]\n    output y = relu(x)\n}}\n\n", name.text),
+        _ => return None,
+    };
+    let at = user.map(|index| parse.ast.items[index].range.start).unwrap_or(parse.text.len());
+    Some(Fix {
+        title: format!("Create {} `{}`", kind.keyword(), name.text),
+        edits: vec![TextEdit { range: TextRange::empty(at), new_text: text }],
+    })
+}

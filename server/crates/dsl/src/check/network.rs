@@ -1,0 +1,439 @@
+//! Networks: written ones (inputs, layers, outputs, with shape propagation
+//! through every layer against its weights) and converted ones (the source
+//! model's kind, its unconvertible ops, and the convert settings).
+
+use std::collections::HashMap;
+
+use super::values::{CallValues, Scope, Value};
+use super::{Checker, Def, LayerInfo};
+use crate::catalog::{self, CallKind, ValueKind};
+use crate::syntax::ast::{DimValue, Entry, EntryKind, ExprKind};
+use crate::workspace::{Dim, ModelKind, Shape};
+
+pub(super) fn check_network(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    match &item.value {
+        Some(value) => check_converted(checker, index, value),
+        None => check_written(checker, index),
+    }
+}
+
+fn check_written(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    let name = item.label();
+    let mut scope: HashMap<String, usize> = HashMap::new();
+    let mut shapes: HashMap<usize, Option<Shape>> = HashMap::new();
+    let (mut n_inputs, mut n_outputs, mut parameters) = (0, 0, 0u64);
+    for (entry_index, entry) in item.entries().iter().enumerate() {
+        match entry.kind {
+            EntryKind::Input if entry.ty.is_some() || entry.value.is_none() => {
+                n_inputs += 1;
+                let shape = entry.ty.as_ref().and_then(|ty| checker.tensor_type_shape(ty));
+                shapes.insert(entry_index, shape.clone());
+                define_local(checker, index, entry_index, entry, &mut scope);
+                checker.analysis.items[index].inputs.push((entry_name(entry), shape));
+            }
+            EntryKind::Layer | EntryKind::Output => {
+                let (inputs, output, layer_parameters) = check_layer(checker, index, entry, &scope, &shapes);
+                parameters += layer_parameters;
+                shapes.insert(entry_index, output.clone());
+                define_local(checker, index, entry_index, entry, &mut scope);
+                checker.analysis.layers.push(LayerInfo { item: index, entry: entry_index, inputs, output: output.clone(), parameters: layer_parameters });
+                if entry.kind == EntryKind::Output {
+                    n_outputs += 1;
+                    checker.analysis.items[index].outputs.push((entry_name(entry), output));
+                }
+            }
+            _ => misplaced(checker, entry, "a written network", "input, layer or output"),
+        }
+    }
+    checker.analysis.items[index].parameters = parameters;
+    if item.body.is_some() && (n_inputs == 0 || n_outputs == 0) {
+        let missing = if n_inputs == 0 { "an `input`" } else { "an `output`" };
+        checker.error(
+            item.selection_range(),
+            "neuro/incomplete",
+            format!("expected network `{name}` to have at least one input and one output, found no {}", &missing[3..]),
+        );
+    }
+}
+
+fn entry_name(entry: &Entry) -> String {
+    entry.name.as_ref().map(|name| name.text.clone()).unwrap_or_default()
+}
+
+fn define_local(checker: &mut Checker, item: usize, entry_index: usize, entry: &Entry, scope: &mut HashMap<String, usize>) {
+    let Some(name) = &entry.name else { return };
+    checker.reference(name.range, Def::Entry(item, entry_index), true);
+    if scope.insert(name.text.clone(), entry_index).is_some() {
+        checker.error(name.range, "neuro/duplicate-name", format!("expected a new layer name, found `{}` defined earlier in this network", name.text));
+    }
+}
+
+pub(super) fn misplaced(checker: &mut Checker, entry: &Entry, block: &str, allowed: &str) {
+    let what = match (&entry.kind, &entry.name) {
+        (EntryKind::Setting, Some(name)) => format!("the setting `{}`", name.text),
+        (kind, _) => format!("`{}`", kind.keyword()),
+    };
+    checker.error(entry.keyword_range, "neuro/misplaced", format!("expected {allowed} in {block}, found {what}"));
+}
+
+/// Checks one layer call; returns the input shapes, the output shape and
+/// the number of parameters.
+fn check_layer(
+    checker: &mut Checker,
+    item: usize,
+    entry: &Entry,
+    scope: &HashMap<String, usize>,
+    shapes: &HashMap<usize, Option<Shape>>,
+) -> (Vec<Option<Shape>>, Option<Shape>, u64) {
+    let Some(value) = &entry.value else { return (Vec::new(), None, 0) };
+    let Some(call) = value.as_call() else {
+        if !matches!(value.kind, ExprKind::Missing) {
+            let text = &checker.parse.text[value.range.start..value.range.end];
+            checker.error(value.range, "neuro/wrong-kind", format!("expected a layer call such as `dense(x, ...)`, found `{text}`"));
+        }
+        return (Vec::new(), None, 0);
+    };
+    let spec = match catalog::call(&call.callee.text) {
+        Some(spec) if matches!(spec.kind, CallKind::Layer | CallKind::Neuron) => spec,
+        other => {
+            let layers: Vec<&str> = catalog::CALLS
+                .iter()
+                .filter(|spec| matches!(spec.kind, CallKind::Layer | CallKind::Neuron))
+                .map(|spec| spec.name)
+                .collect();
+            let found = match other {
+                Some(spec) => format!("`{}` which is not a layer", spec.name),
+                None => format!("unknown call `{}`", call.callee.text),
+            };
+            checker.error(call.callee.range, "neuro/unknown-name", format!("expected a layer or neuron ({}), found {found}", layers.join(", ")));
+            return (Vec::new(), None, 0);
+        }
+    };
+    let values = checker.check_call_args(call, spec, Some(&Scope { item, layers: scope }), true);
+    let input_shape = |name: &str| -> Option<Shape> {
+        match values.get(name) {
+            Some(Value::Layer(entry)) => shapes.get(entry).cloned().flatten(),
+            _ => None,
+        }
+    };
+    let inputs: Vec<Option<Shape>> = spec.positional.iter().map(|param| input_shape(param.name)).collect();
+    // A missing or invalid required argument was reported; shapes would only repeat it.
+    let complete = spec.named.iter().filter(|param| param.is_required()).all(|param| values.get(param.name).is_some_and(|value| *value != Value::Invalid));
+    if !complete {
+        return (inputs, None, 0);
+    }
+    let Some(Some(x)) = inputs.first().cloned() else { return (inputs, None, 0) };
+    let range = call.callee.range;
+    let result = layer_output(spec.name, &x, &inputs, &values);
+    match result {
+        Ok((output, parameters)) => (inputs, Some(output), parameters),
+        Err(message) => {
+            checker.error(range, "neuro/shape-mismatch", format!("`{}`: {message}", spec.name));
+            (inputs, None, 0)
+        }
+    }
+}
+
+fn int(values: &CallValues, name: &str) -> Option<u64> {
+    values.get(name).and_then(Value::as_u64)
+}
+
+fn tensor(values: &CallValues, name: &str) -> Option<Shape> {
+    match values.get(name) {
+        Some(Value::Tensor(Some(shape))) => Some(shape.clone()),
+        _ => None,
+    }
+}
+
+fn known(shape: &Shape) -> Option<Vec<u64>> {
+    shape.dims_known()
+}
+
+/// The shape rules of each layer (PyTorch layouts, per sample, no batch).
+/// An `Err` names what was expected and what was found.
+fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallValues) -> Result<(Shape, u64), String> {
+    match name {
+        "dense" => {
+            if x.rank() != 1 {
+                return Err(format!("expected a 1-D input [in], found {x}; add `flatten` first"));
+            }
+            let out = int(values, "out");
+            let mut parameters = 0;
+            if let Some(weight) = tensor(values, "weight") {
+                let expected = Shape(vec![out.map(Dim::Known).unwrap_or(Dim::Symbolic("out".into())), x.0[0].clone()]);
+                if !weight.compatible(&expected) {
+                    return Err(format!("expected weight shaped [out, in] = {expected}, found {weight}"));
+                }
+                parameters += weight.elements().unwrap_or(0);
+            }
+            if let Some(bias) = tensor(values, "bias") {
+                if let Some(out) = out {
+                    if !bias.compatible(&Shape::known(&[out])) {
+                        return Err(format!("expected bias shaped [{out}], found {bias}"));
+                    }
+                }
+                parameters += bias.elements().unwrap_or(0);
+            }
+            let out = out.ok_or("expected `out`")?;
+            Ok((Shape::known(&[out]), parameters))
+        }
+        "conv2d" => {
+            let Some(dims) = known(x).filter(|dims| dims.len() == 3) else {
+                return Err(format!("expected a [C, H, W] input, found {x}"));
+            };
+            let (channels, height, width) = (dims[0], dims[1], dims[2]);
+            let (out, kernel) = (int(values, "out").ok_or("expected `out`")?, int(values, "kernel").ok_or("expected `kernel`")?);
+            let stride = int(values, "stride").unwrap_or(1).max(1);
+            let padding = int(values, "padding").unwrap_or(0);
+            let groups = int(values, "groups").unwrap_or(1).max(1);
+            if channels % groups != 0 || out % groups != 0 {
+                return Err(format!("expected `groups: {groups}` to divide the input channels ({channels}) and `out` ({out})"));
+            }
+            let mut parameters = 0;
+            if let Some(weight) = tensor(values, "weight") {
+                let expected = Shape::known(&[out, channels / groups, kernel, kernel]);
+                if !weight.compatible(&expected) {
+                    return Err(format!("expected weight shaped [out, in/groups, K, K] = {expected}, found {weight}"));
+                }
+                parameters += weight.elements().unwrap_or(0);
+            }
+            if let Some(bias) = tensor(values, "bias") {
+                if !bias.compatible(&Shape::known(&[out])) {
+                    return Err(format!("expected bias shaped [{out}], found {bias}"));
+                }
+                parameters += out;
+            }
+            let out_h = spatial(height, kernel, stride, padding).ok_or_else(|| format!("expected input at least {kernel}x{kernel} after padding, found {x}"))?;
+            let out_w = spatial(width, kernel, stride, padding).ok_or_else(|| format!("expected input at least {kernel}x{kernel} after padding, found {x}"))?;
+            Ok((Shape::known(&[out, out_h, out_w]), parameters))
+        }
+        "avgpool" | "maxpool" => {
+            let Some(dims) = known(x).filter(|dims| dims.len() == 3) else {
+                return Err(format!("expected a [C, H, W] input, found {x}"));
+            };
+            let kernel = int(values, "kernel").ok_or("expected `kernel`")?;
+            let stride = int(values, "stride").unwrap_or(kernel).max(1);
+            let out_h = spatial(dims[1], kernel, stride, 0).ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
+            let out_w = spatial(dims[2], kernel, stride, 0).ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
+            Ok((Shape::known(&[dims[0], out_h, out_w]), 0))
+        }
+        "flatten" => match x.elements() {
+            Some(elements) => Ok((Shape::known(&[elements]), 0)),
+            None => Ok((Shape(vec![Dim::Symbolic("n".into())]), 0)),
+        },
+        "add" => {
+            if let Some(Some(b)) = inputs.get(1) {
+                if !x.compatible(b) {
+                    return Err(format!("expected both inputs to have the same shape, found {x} and {b}"));
+                }
+            }
+            Ok((x.clone(), 0))
+        }
+        _ => Ok((x.clone(), 0)),
+    }
+}
+
+fn spatial(size: u64, kernel: u64, stride: u64, padding: u64) -> Option<u64> {
+    let padded = size + 2 * padding;
+    if padded < kernel { None } else { Some((padded - kernel) / stride + 1) }
+}
+
+impl<'a> Checker<'a> {
+    /// `f32[1, 8, 8]` to a shape; reports unknown element types and bad dims.
+    pub fn tensor_type_shape(&mut self, ty: &crate::syntax::ast::TensorType) -> Option<Shape> {
+        if !catalog::DTYPES.contains(&ty.dtype.text.as_str()) {
+            self.error(
+                ty.dtype.range,
+                "neuro/invalid-value",
+                format!("expected an element type ({}), found `{}`", catalog::DTYPES.join(", "), ty.dtype.text),
+            );
+        }
+        let mut dims = Vec::new();
+        for dim in &ty.dims {
+            match &dim.value {
+                DimValue::Known(0) => {
+                    self.error(dim.range, "neuro/range", "expected a dimension >= 1, found 0".to_string());
+                    return None;
+                }
+                DimValue::Known(value) => dims.push(Dim::Known(*value)),
+                DimValue::Symbolic(name) => dims.push(Dim::Symbolic(name.clone())),
+                DimValue::Invalid(text) => {
+                    self.error(dim.range, "neuro/range", format!("expected a whole-number dimension, found `{text}`"));
+                    return None;
+                }
+            }
+        }
+        if dims.is_empty() {
+            self.error(ty.range, "neuro/range", "expected at least one dimension, found `[]`".to_string());
+            return None;
+        }
+        Some(Shape(dims))
+    }
+}
+
+fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::ast::Expr) {
+    let item = &checker.items()[index];
+    let Some(call) = value.as_call().filter(|call| call.callee.text == "convert") else {
+        let text = &checker.parse.text[value.range.start..value.range.end];
+        checker.error(value.range, "neuro/wrong-kind", format!("expected `convert(MODEL)` or a `{{ ... }}` body, found `{text}`"));
+        return;
+    };
+    let model_arg = call.args.first();
+    if call.args.len() != 1 || model_arg.is_some_and(|arg| arg.name.is_some()) {
+        checker.error(call.args_range, "neuro/missing-argument", format!("expected `convert(MODEL)` with one model, found {} arguments", call.args.len()));
+    }
+    let model = model_arg.and_then(|arg| match checker.check_value_kind(&arg.value, ValueKind::Model, "the model to convert", None) {
+        Value::Item(model) => Some(model),
+        _ => None,
+    });
+    let name = item.label();
+    if let Some(model) = model {
+        checker.analysis.items[index].source_model = Some(model);
+        if let Some(facts) = checker.model_of(model) {
+            let range = call.callee.range.cover(call.args_range);
+            let model_name = checker.items()[model].label();
+            match facts.kind {
+                ModelKind::Snn => checker.error(
+                    range,
+                    "neuro/already-spiking",
+                    format!("expected an ANN to convert, found `{model_name}` which is already a spiking network; simulate it as it is"),
+                ),
+                ModelKind::Ml | ModelKind::Mixed | ModelKind::Unknown => checker.error(
+                    range,
+                    "neuro/not-dl",
+                    format!("expected a deep-learning model to convert, found `{model_name}` classified as {}", facts.kind.label()),
+                ),
+                ModelKind::Dl => {}
+            }
+            if !facts.unconvertible.is_empty() {
+                let ops: Vec<String> = facts
+                    .unconvertible
+                    .iter()
+                    .map(|op| if op.node.is_empty() { op.op_type.clone() } else { format!("{} ({})", op.op_type, op.node) })
+                    .collect();
+                checker.error(
+                    range,
+                    "neuro/unconvertible",
+                    format!("expected only convertible ops in `{model_name}`, found {} that cannot be converted: {}", ops.len(), ops.join(", ")),
+                );
+            }
+            let info = &mut checker.analysis.items[index];
+            info.inputs = facts.inputs.iter().map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample))).collect();
+            info.outputs = facts.outputs.iter().map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample))).collect();
+            info.parameters = facts.parameter_count;
+        }
+    }
+    let Some(body) = &item.body else { return };
+    let mut seen = HashMap::new();
+    for entry in &body.entries {
+        if entry.kind != EntryKind::Setting {
+            misplaced(checker, entry, &format!("converted network `{name}`"), "settings (neuron, normalize, weights, max_to_avg)");
+            continue;
+        }
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else { continue };
+        if seen.insert(key.text.clone(), ()).is_some() {
+            checker.error(key.range, "neuro/duplicate-name", format!("expected `{}` once, found it again", key.text));
+        }
+        match key.text.as_str() {
+            "neuron" => {
+                checker.check_kind_call(value, CallKind::Neuron, "a neuron (lif, if, leaky)", false);
+            }
+            "normalize" => {
+                if value.as_name().is_some_and(|name| name.text == "none") {
+                    continue;
+                }
+                if let Some(Value::Item(dataset)) = checker.check_kind_call(value, CallKind::Normalizer, "`max(data: D)`, `percentile(P, data: D)` or `none`", true).and_then(|mut values| values.remove("data")) {
+                    check_dataset_against(checker, dataset, index, value.range);
+                }
+            }
+            "weights" => {
+                if let Value::Item(weights) = checker.check_value_kind(value, ValueKind::Weights, "`weights`", None) {
+                    if let Some(model) = model {
+                        check_weights_match(checker, weights, model, value.range);
+                    }
+                }
+            }
+            "max_to_avg" => {
+                checker.check_value_kind(value, ValueKind::Bool, "`max_to_avg`", None);
+            }
+            _ => unknown_setting(checker, key, catalog::CONVERT_SETTINGS),
+        }
+    }
+}
+
+pub(super) fn unknown_setting(checker: &mut Checker, key: &crate::syntax::ast::Name, settings: &[catalog::SettingSpec]) {
+    let keys: Vec<&str> = settings.iter().map(|setting| setting.key).collect();
+    checker.error(key.range, "neuro/unknown-setting", format!("expected one of {}, found `{}`", keys.join(", "), key.text));
+}
+
+/// A dataset's per-sample input shape against a network's or model's first input.
+pub(super) fn check_dataset_against(checker: &mut Checker, dataset: usize, target: usize, range: crate::syntax::TextRange) {
+    let Some(data_shape) = checker.dataset_input_shape(dataset) else { return };
+    let Some((input_name, Some(input_shape))) = checker.analysis.items[target].inputs.first().cloned() else { return };
+    if !data_shape.compatible(&input_shape) {
+        let data_name = checker.items()[dataset].label();
+        let target_name = checker.items()[target].label();
+        checker.error(
+            range,
+            "neuro/shape-mismatch",
+            format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in dataset `{data_name}`"),
+        );
+    }
+}
+
+fn check_weights_match(checker: &mut Checker, weights: usize, model: usize, range: crate::syntax::TextRange) {
+    let (Some(archive), Some(facts)) = (checker.analysis.items[weights].archive.clone(), checker.model_of(model)) else { return };
+    let mut matched = 0;
+    for initializer in &facts.initializers {
+        let Some(array) = archive.array(&initializer.name) else { continue };
+        matched += 1;
+        let array_shape = Shape::known(&array.shape);
+        if let Some(shape) = &initializer.shape {
+            if !shape.compatible(&array_shape) {
+                checker.error(
+                    range,
+                    "neuro/shape-mismatch",
+                    format!("expected \"{}\" shaped {shape} as in the model, found {array_shape} in the archive", initializer.name),
+                );
+            }
+        }
+    }
+    if matched == 0 && !facts.initializers.is_empty() {
+        checker.warning(range, "neuro/unknown-key", "expected arrays named like the model's initializers, found none in common: nothing would be replaced".to_string());
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// Checks `value` is a call of the given catalog kind and its arguments.
+    pub fn check_kind_call(&mut self, value: &crate::syntax::ast::Expr, kind: CallKind, expected: &str, with_positional: bool) -> Option<CallValues> {
+        let (callee, call) = match &value.kind {
+            ExprKind::Call(call) => (&call.callee, Some(call)),
+            ExprKind::Name(name) => (name, None),
+            ExprKind::Missing => return None,
+            _ => {
+                let text = &self.parse.text[value.range.start..value.range.end];
+                self.error(value.range, "neuro/invalid-value", format!("expected {expected}, found `{text}`"));
+                return None;
+            }
+        };
+        let Some(spec) = catalog::call(&callee.text).filter(|spec| spec.kind == kind) else {
+            self.error(callee.range, "neuro/unknown-name", format!("expected {expected}, found `{}`", callee.text));
+            return None;
+        };
+        match call {
+            Some(call) => Some(self.check_call_args(call, spec, None, with_positional)),
+            None => {
+                // A bare name (`current`) stands for a call with no arguments.
+                let positional: &[crate::catalog::Param] = if with_positional { spec.positional } else { &[] };
+                let required: Vec<&str> = spec.named.iter().chain(positional).filter(|p| p.is_required()).map(|p| p.name).collect();
+                if !required.is_empty() {
+                    self.error(callee.range, "neuro/missing-argument", format!("`{}` expects {}, found no arguments", spec.name, required.join(", ")));
+                }
+                Some(CallValues::new())
+            }
+        }
+    }
+}
+

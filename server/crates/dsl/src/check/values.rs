@@ -1,0 +1,420 @@
+//! Arguments and values: units, ranges, and the generic check of a call's
+//! arguments against its catalog entry.
+
+use std::collections::HashMap;
+
+use super::{Checker, Def, Fix, TextEdit};
+use crate::catalog::{CallSpec, Param, ValueKind};
+use crate::syntax::TextRange;
+use crate::syntax::ast::{Call, Expr, ExprKind, ItemKind};
+use crate::workspace::Shape;
+
+/// A unit suffix: none, a time (factor to seconds) or a frequency (to Hz).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unit {
+    None,
+    Time(f64),
+    Freq(f64),
+}
+
+pub fn parse_unit(suffix: &str) -> Option<Unit> {
+    Some(match suffix {
+        "" => Unit::None,
+        "s" => Unit::Time(1.0),
+        "ms" => Unit::Time(1e-3),
+        "us" => Unit::Time(1e-6),
+        "Hz" => Unit::Freq(1.0),
+        "kHz" => Unit::Freq(1e3),
+        _ => return None,
+    })
+}
+
+/// A checked argument value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Number(f64),
+    Int(i64),
+    Seconds(f64),
+    Hertz(f64),
+    Word(String),
+    Bool(bool),
+    Str(String),
+    Tensor(Option<Shape>),
+    /// A layer or input of the current network, by entry index.
+    Layer(usize),
+    Item(usize),
+    /// Present but wrong (already reported).
+    Invalid,
+}
+
+impl Value {
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(value) if *value >= 0 => Some(*value as u64),
+            _ => None,
+        }
+    }
+}
+
+/// A number literal, possibly negated: (value, unit suffix, is_integer, range of the literal).
+pub fn number_of(expr: &Expr) -> Option<(f64, &str, bool, TextRange)> {
+    match &expr.kind {
+        ExprKind::Number { value, unit, is_integer } => Some((*value, unit.as_str(), *is_integer, expr.range)),
+        ExprKind::Neg(inner) => number_of(inner).map(|(value, unit, is_integer, _)| (-value, unit, is_integer, expr.range)),
+        ExprKind::Paren(inner) => number_of(inner),
+        _ => None,
+    }
+}
+
+fn format_number(value: f64) -> String {
+    let text = format!("{value}");
+    text
+}
+
+/// Names of the current network's inputs and layers, for `Layer` values.
+pub struct Scope<'s> {
+    pub item: usize,
+    pub layers: &'s HashMap<String, usize>,
+}
+
+pub type CallValues = HashMap<&'static str, Value>;
+
+impl<'a> Checker<'a> {
+    /// Checks a call's arguments against its spec: too many positional
+    /// arguments, unknown, duplicate and missing named ones, and each value.
+    /// `with_positional` is false for neuron calls inside `convert`.
+    pub fn check_call_args(&mut self, call: &Call, spec: &CallSpec, scope: Option<&Scope>, with_positional: bool) -> CallValues {
+        let mut values = CallValues::new();
+        let positional_params: &[Param] = if with_positional { spec.positional } else { &[] };
+        let mut positional_index = 0;
+        for arg in &call.args {
+            match &arg.name {
+                None => {
+                    let Some(param) = positional_params.get(positional_index) else {
+                        self.error(
+                            arg.range,
+                            "neuro/unknown-argument",
+                            format!(
+                                "expected {} positional argument{} to `{}`, found another one",
+                                positional_params.len(),
+                                if positional_params.len() == 1 { "" } else { "s" },
+                                spec.name
+                            ),
+                        );
+                        positional_index += 1;
+                        continue;
+                    };
+                    positional_index += 1;
+                    let value = self.check_value(&arg.value, param, scope);
+                    values.insert(param.name, value);
+                }
+                Some(name) => {
+                    let Some(param) = spec.named.iter().find(|param| param.name == name.text) else {
+                        let known: Vec<&str> = spec.named.iter().map(|param| param.name).collect();
+                        let hint = known
+                            .iter()
+                            .map(|known| (strsim::jaro_winkler(known, &name.text), known))
+                            .filter(|(score, _)| *score > 0.8)
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                            .map(|(_, known)| format!("; did you mean `{known}`?"))
+                            .unwrap_or_default();
+                        let expected = if known.is_empty() {
+                            format!("no named arguments to `{}`", spec.name)
+                        } else {
+                            format!("one of {} for `{}`", known.join(", "), spec.name)
+                        };
+                        self.error(name.range, "neuro/unknown-argument", format!("expected {expected}, found `{}`{hint}", name.text));
+                        continue;
+                    };
+                    if values.contains_key(param.name) {
+                        self.error(name.range, "neuro/duplicate-argument", format!("expected `{}` once, found it again", name.text));
+                        continue;
+                    }
+                    let value = self.check_value(&arg.value, param, scope);
+                    values.insert(param.name, value);
+                }
+            }
+        }
+        let missing: Vec<&Param> =
+            positional_params.iter().chain(spec.named).filter(|param| param.is_required() && !values.contains_key(param.name)).collect();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|param| param.name).collect();
+            let fix = insert_args_fix(self, call, &missing, "Insert missing arguments");
+            self.error_with_fix(
+                call.callee.range,
+                "neuro/missing-argument",
+                format!("`{}` expects {}, found no value for them", spec.name, names.join(", ")),
+                Some(fix),
+            );
+        }
+        values
+    }
+
+    pub fn check_value(&mut self, expr: &Expr, param: &Param, scope: Option<&Scope>) -> Value {
+        let what = format!("`{}`", param.name);
+        self.check_value_kind(expr, param.kind, &what, scope)
+    }
+
+    pub fn check_value_kind(&mut self, expr: &Expr, kind: ValueKind, what: &str, scope: Option<&Scope>) -> Value {
+        if matches!(expr.kind, ExprKind::Missing) {
+            return Value::Invalid;
+        }
+        match kind {
+            ValueKind::Int { .. } | ValueKind::Float { .. } | ValueKind::Time { .. } | ValueKind::Freq => {
+                self.check_number(expr, kind, what)
+            }
+            ValueKind::Tensor => self.check_tensor(expr, what),
+            ValueKind::Layer => {
+                let Some(name) = expr.as_name() else {
+                    return self.invalid(expr, what, kind);
+                };
+                if let Some(scope) = scope {
+                    if let Some(&entry) = scope.layers.get(&name.text) {
+                        self.reference(name.range, Def::Entry(scope.item, entry), false);
+                        return Value::Layer(entry);
+                    }
+                }
+                let found = match self.analysis.names.get(&name.text) {
+                    Some(&index) => format!("`{}` which is a {}, not a layer of this network", name.text, self.items()[index].kind.keyword()),
+                    None => format!("unknown name `{}`", name.text),
+                };
+                self.error(name.range, "neuro/unknown-name", format!("expected {what} to name an earlier input or layer, found {found}"));
+                Value::Invalid
+            }
+            ValueKind::Dataset | ValueKind::Model | ValueKind::Weights => {
+                let (expected, label) = match kind {
+                    ValueKind::Dataset => (ItemKind::Dataset, "a dataset"),
+                    ValueKind::Model => (ItemKind::Model, "a model"),
+                    _ => (ItemKind::Weights, "a weights archive"),
+                };
+                let Some(name) = expr.as_name() else {
+                    return self.invalid(expr, what, kind);
+                };
+                match self.resolve_item(name, &[expected], &format!("{label} for {what}")) {
+                    Some(index) => Value::Item(index),
+                    None => Value::Invalid,
+                }
+            }
+            ValueKind::Word(words) => match expr.as_name() {
+                Some(name) if words.contains(&name.text.as_str()) => Value::Word(name.text.clone()),
+                _ => {
+                    let text = &self.parse.text[expr.range.start..expr.range.end];
+                    self.error(
+                        expr.range,
+                        "neuro/invalid-value",
+                        format!("expected {what} to be one of {}, found `{text}`", words.join(", ")),
+                    );
+                    Value::Invalid
+                }
+            },
+            ValueKind::Bool => match expr.kind {
+                ExprKind::Bool(value) => Value::Bool(value),
+                _ => self.invalid(expr, what, kind),
+            },
+            ValueKind::Str => match expr.as_string() {
+                Some(value) => Value::Str(value.to_string()),
+                None => self.invalid(expr, what, kind),
+            },
+        }
+    }
+
+    fn invalid(&mut self, expr: &Expr, what: &str, kind: ValueKind) -> Value {
+        let text = &self.parse.text[expr.range.start..expr.range.end];
+        self.error(expr.range, "neuro/invalid-value", format!("expected {what} to be {}, found `{text}`", kind.describe()));
+        Value::Invalid
+    }
+
+    fn check_number(&mut self, expr: &Expr, kind: ValueKind, what: &str) -> Value {
+        let Some((value, suffix, is_integer, range)) = number_of(expr) else {
+            return self.invalid(expr, what, kind);
+        };
+        let Some(unit) = parse_unit(suffix) else {
+            self.error(
+                range,
+                "neuro/unit",
+                format!("expected a unit among ms, s, us, Hz, kHz (or none) for {what}, found `{suffix}`"),
+            );
+            return Value::Invalid;
+        };
+        let written = &self.parse.text[range.start..range.end];
+        match (kind, unit) {
+            (ValueKind::Int { min }, Unit::None) => {
+                if !is_integer || value.fract() != 0.0 || !value.is_finite() {
+                    self.error(range, "neuro/range", format!("expected {what} to be a whole number, found {written}"));
+                    return Value::Invalid;
+                }
+                if value < min as f64 {
+                    self.error(range, "neuro/range", format!("expected {what} >= {min}, found {written}"));
+                    return Value::Invalid;
+                }
+                Value::Int(value.min(i64::MAX as f64) as i64)
+            }
+            (ValueKind::Float { min, max }, Unit::None) => {
+                if !(value >= min && value <= max) {
+                    // A minimum of f64::MIN_POSITIVE stands for "strictly positive".
+                    let open_low = min > 0.0 && min < 1e-300;
+                    let expected = match (max.is_infinite(), open_low) {
+                        (true, true) => "a number > 0".to_string(),
+                        (true, false) => format!("a number >= {min}"),
+                        (false, true) => format!("a number in (0, {max}]"),
+                        (false, false) => format!("a number in [{min}, {max}]"),
+                    };
+                    self.error(range, "neuro/range", format!("expected {what} to be {expected}, found {written}"));
+                    return Value::Invalid;
+                }
+                Value::Number(value)
+            }
+            (ValueKind::Time { allow_zero }, Unit::Time(factor)) => {
+                let seconds = value * factor;
+                if seconds < 0.0 || (!allow_zero && seconds == 0.0) {
+                    let bound = if allow_zero { ">= 0" } else { "> 0" };
+                    self.error(range, "neuro/range", format!("expected {what} to be a time {bound}, found {written}"));
+                    return Value::Invalid;
+                }
+                Value::Seconds(seconds)
+            }
+            (ValueKind::Freq, Unit::Freq(factor)) => {
+                let hertz = value * factor;
+                if hertz <= 0.0 {
+                    self.error(range, "neuro/range", format!("expected {what} to be a frequency > 0, found {written}"));
+                    return Value::Invalid;
+                }
+                Value::Hertz(hertz)
+            }
+            _ => {
+                let found = match unit {
+                    Unit::None => format!("the dimensionless number {written}"),
+                    Unit::Time(_) => format!("the time {written}"),
+                    Unit::Freq(_) => format!("the frequency {written}"),
+                };
+                let number_text = &written[..written.len() - suffix.len()];
+                let (new_text, title) = match kind {
+                    ValueKind::Time { .. } => {
+                        let unit = if unit == Unit::None && value.abs() < 1.0 { "s" } else { "ms" };
+                        (format!("{number_text}{unit}"), format!("Use {unit}: {number_text}{unit}"))
+                    }
+                    ValueKind::Freq => (format!("{number_text}Hz"), format!("Use Hz: {number_text}Hz")),
+                    _ => (number_text.to_string(), format!("Remove the unit: {number_text}")),
+                };
+                let fix = Fix { title, edits: vec![TextEdit { range, new_text }] };
+                self.error_with_fix(range, "neuro/unit", format!("expected {what} to be {}, found {found}", kind.describe()), Some(fix));
+                Value::Invalid
+            }
+        }
+    }
+
+    /// `W["key"]`: resolves the weights item and the key, returns its shape.
+    fn check_tensor(&mut self, expr: &Expr, what: &str) -> Value {
+        let ExprKind::Index { base, index } = &expr.kind else {
+            return self.invalid(expr, what, ValueKind::Tensor);
+        };
+        let Some(name) = base.as_name() else {
+            return self.invalid(expr, what, ValueKind::Tensor);
+        };
+        let Some(item) = self.resolve_item(name, &[ItemKind::Weights], &format!("a weights archive for {what}")) else {
+            return Value::Invalid;
+        };
+        let Some(key) = index.as_string() else {
+            let text = &self.parse.text[index.range.start..index.range.end];
+            self.error(index.range, "neuro/invalid-value", format!("expected a string key such as \"fc.weight\", found `{text}`"));
+            return Value::Invalid;
+        };
+        self.reference(index.range, Def::ArchiveKey { item, key: key.to_string() }, false);
+        self.archive_key_shape(item, key, index.range).map(|shape| Value::Tensor(Some(shape))).unwrap_or(Value::Tensor(None))
+    }
+
+    /// The shape of `key` in the archive bound by `item`; reports a missing
+    /// key (with the closest existing keys) when the archive is known.
+    pub fn archive_key_shape(&mut self, item: usize, key: &str, range: TextRange) -> Option<Shape> {
+        let info = &self.analysis.items[item];
+        let archive = info.archive.clone()?;
+        if let Some(array) = archive.array(key) {
+            return Some(Shape::known(&array.shape));
+        }
+        let path = info.path.clone().unwrap_or_default();
+        let mut keys: Vec<&str> = archive.arrays.iter().map(|array| array.name.as_str()).collect();
+        keys.sort_by(|a, b| strsim::jaro_winkler(b, key).total_cmp(&strsim::jaro_winkler(a, key)));
+        keys.truncate(5);
+        self.error(
+            range,
+            "neuro/unknown-key",
+            format!("expected a key of `{path}` (e.g. {}), found \"{key}\"", keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")),
+        );
+        None
+    }
+
+    /// The per-sample shape of a dataset's inputs (`x` key), when known.
+    pub fn dataset_input_shape(&mut self, dataset: usize) -> Option<Shape> {
+        let item = &self.items()[dataset];
+        let key = item
+            .value
+            .as_ref()
+            .and_then(|value| value.as_call())
+            .and_then(|call| call.named("x"))
+            .and_then(|arg| arg.value.as_string())
+            .unwrap_or("x")
+            .to_string();
+        let archive = self.analysis.items[dataset].archive.clone()?;
+        archive.array(&key).map(|array| Shape::known(&array.shape).per_sample())
+    }
+
+    pub fn dataset_has_labels(&self, dataset: usize) -> bool {
+        let item = &self.items()[dataset];
+        item.value.as_ref().and_then(|value| value.as_call()).and_then(|call| call.named("y")).is_some()
+    }
+
+    pub fn model_of(&self, item: usize) -> Option<std::sync::Arc<crate::workspace::ModelFacts>> {
+        self.analysis.items[item].model.clone()
+    }
+}
+
+/// Inserts `name: placeholder` for each parameter before the closing `)`.
+pub fn insert_args_fix(checker: &Checker, call: &Call, params: &[&Param], title: &str) -> Fix {
+    let weights_name = checker
+        .items()
+        .iter()
+        .find(|item| item.kind == ItemKind::Weights)
+        .and_then(|item| item.name.as_ref())
+        .map(|name| name.text.clone())
+        .unwrap_or_else(|| "w".to_string());
+    let text = &checker.parse.text;
+    let close = call.args_range.end;
+    let has_close = close > 0 && text.as_bytes().get(close - 1) == Some(&b')');
+    let insert_at = if has_close { close - 1 } else { close };
+    let mut parts = Vec::new();
+    for param in params {
+        parts.push(format!("{}: {}", param.name, placeholder(param, &weights_name)));
+    }
+    let needs_comma = !call.args.is_empty();
+    let mut new_text = String::new();
+    if needs_comma {
+        new_text.push_str(", ");
+    }
+    new_text.push_str(&parts.join(", "));
+    if !has_close {
+        new_text.push(')');
+    }
+    Fix { title: title.to_string(), edits: vec![TextEdit { range: TextRange::empty(insert_at), new_text }] }
+}
+
+/// A value to insert for a parameter: its default, or an example of its kind.
+pub fn placeholder(param: &Param, weights_name: &str) -> String {
+    if let Some(default) = param.default {
+        return default.to_string();
+    }
+    match param.kind {
+        ValueKind::Int { min } => format!("{}", min.max(1)),
+        ValueKind::Float { max, .. } if max.is_finite() => format_number(max),
+        ValueKind::Float { .. } => "1.0".to_string(),
+        ValueKind::Time { .. } => "1ms".to_string(),
+        ValueKind::Freq => "1000Hz".to_string(),
+        ValueKind::Tensor => format!("{weights_name}[\"{}\"]", param.name),
+        ValueKind::Layer => "x".to_string(),
+        ValueKind::Dataset => "data".to_string(),
+        ValueKind::Model => "model".to_string(),
+        ValueKind::Weights => weights_name.to_string(),
+        ValueKind::Word(words) => words.first().copied().unwrap_or("").to_string(),
+        ValueKind::Bool => "true".to_string(),
+        ValueKind::Str => "\"\"".to_string(),
+    }
+}
