@@ -10,9 +10,11 @@
 
 pub mod catalog;
 pub mod check;
+pub mod format;
 pub mod syntax;
 pub mod workspace;
 
 pub use syntax::{Parse, SyntaxError, TextRange, parse};
 pub use check::{Analysis, Def, Diagnostic, Fix, Reference, Severity, TextEdit, check};
 pub use workspace::{ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, EmptyWorkspace, FileFact, ModelFacts, ModelKind, OpFact, Shape, TensorFact, Workspace};
+pub use format::{format, format_edits};

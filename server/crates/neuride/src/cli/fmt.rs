@@ -1,13 +1,142 @@
-//! `neuride fmt` (not built yet).
+//! `neuride fmt [--check] PATH...`: formats `.neuro` files in place (files
+//! or folders, recursive) with the canonical style of `neuride_dsl::format`.
+//! `--check` writes nothing and exits 1 listing the files that would change.
+//! Writes are atomic: the new text goes to a temporary file in the same
+//! folder, which is then renamed over the original.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files or folders.
-    pub paths: Vec<std::path::PathBuf>,
+    /// Files or folders (folders are searched recursively for .neuro files).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Report unformatted files and exit 1 instead of rewriting them.
+    #[arg(long)]
+    pub check: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'neuride fmt' is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect_neuro_files(path, &mut files).with_context(|| format!("reading {}", path.display()))?;
+    }
+    files.sort();
+    files.dedup();
+    let mut unformatted = Vec::new();
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let parse = neuride_dsl::parse(&text);
+        let Some(formatted) = neuride_dsl::format(&parse) else {
+            broken.push((file.clone(), parse.errors.len()));
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        if !args.check {
+            write_atomically(file, &formatted).with_context(|| format!("writing {}", file.display()))?;
+        }
+        unformatted.push(file.clone());
+    }
+    let stderr = std::io::stderr();
+    let mut stderr = stderr.lock();
+    for (file, errors) in &broken {
+        writeln!(stderr, "{}: not formatted: {errors} syntax error(s) (run `neuride check`)", file.display())?;
+    }
+    for file in &unformatted {
+        if args.check {
+            writeln!(stderr, "{}: not formatted", file.display())?;
+        } else {
+            writeln!(stderr, "{}: formatted", file.display())?;
+        }
+    }
+    let failed = !broken.is_empty() || (args.check && !unformatted.is_empty());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn collect_neuro_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.path());
+    for entry in entries {
+        let child = entry.path();
+        let file_type = entry.file_type()?;
+        // Hidden folders (.git, .venv) and build output hold no sources.
+        let hidden = child.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with('.') || name == "target");
+        if file_type.is_dir() && !hidden {
+            collect_neuro_files(&child, out)?;
+        } else if file_type.is_file() && child.extension().is_some_and(|ext| ext == "neuro") {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.neuride-fmt.{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temp, metadata.permissions())?;
+        }
+        std::fs::rename(&temp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_folders_recursively_and_check_reports() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nested = dir.path().join("a/b");
+        std::fs::create_dir_all(&nested).expect("mkdir");
+        let messy = nested.join("m.neuro");
+        std::fs::write(&messy, "model  m=onnx(\"m.onnx\")").expect("write");
+        let clean = dir.path().join("c.neuro");
+        std::fs::write(&clean, "model m = onnx(\"m.onnx\")\n").expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "model  m").expect("write");
+
+        let check = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
+        assert_eq!(check, ExitCode::from(1));
+        assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model  m=onnx(\"m.onnx\")");
+
+        let fix = run(Args { paths: vec![dir.path().to_path_buf()], check: false }).expect("fmt");
+        assert_eq!(fix, ExitCode::SUCCESS);
+        assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model m = onnx(\"m.onnx\")\n");
+        assert_eq!(std::fs::read_to_string(dir.path().join("notes.txt")).expect("read"), "model  m");
+
+        let again = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
+        assert_eq!(again, ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn broken_files_fail_and_stay_untouched() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let broken = dir.path().join("b.neuro");
+        std::fs::write(&broken, "model m = \nnetwork {").expect("write");
+        let code = run(Args { paths: vec![broken.clone()], check: false }).expect("fmt");
+        assert_eq!(code, ExitCode::from(1));
+        assert_eq!(std::fs::read_to_string(&broken).expect("read"), "model m = \nnetwork {");
+    }
 }
