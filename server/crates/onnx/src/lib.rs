@@ -25,5 +25,6 @@ pub mod classify;
 pub mod summary;
 pub mod text;
 pub mod graph;
+pub mod tensor;
 
 pub use diagnostic::{Anchor, Diagnostic, GraphId, Severity};

@@ -1,0 +1,133 @@
+//! Rules for the `ai.onnx.ml` ops (classic ML, as skl2onnx emits them).
+//! Classifiers give `label [N]` and `scores [N, C]`; regressors `[N, targets]`.
+
+use super::attr;
+use super::dim::{Dim, ValueType};
+use super::{At, Fact};
+
+const FLOAT: i32 = 1;
+const INT64: i32 = 7;
+const STRING: i32 = 8;
+
+fn tensor(elem: i32, dims: Vec<Dim>) -> Fact {
+    Fact::of(ValueType::tensor(elem, dims))
+}
+
+/// Rows of a feature matrix: `[N, F]` -> N, `[F]` -> 1.
+fn rows(x: Option<&Fact>) -> Dim {
+    match x.and_then(|f| f.ty.shape()) {
+        Some([n, _]) => n.clone(),
+        Some([_]) => Dim::Known(1),
+        _ => Dim::Unknown,
+    }
+}
+
+/// The label element type and the class count of a classifier.
+fn classes(at: &At) -> (i32, usize) {
+    let ints = attr::ints(at.node, "classlabels_ints").map_or(0, |v| v.len());
+    let strings = attr::strings_len(at.node, "classlabels_strings");
+    if strings > 0 { (STRING, strings) } else { (INT64, ints) }
+}
+
+fn classifier(n: Dim, label: i32, c: Dim) -> Vec<Fact> {
+    vec![tensor(label, vec![n.clone()]), tensor(FLOAT, vec![n, c])]
+}
+
+pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
+    let node = at.node;
+    let x = ins.first().copied().flatten();
+    let same = |elem: i32| match x.and_then(|f| f.ty.shape()) {
+        Some(s) => tensor(elem, s.to_vec()),
+        None => Fact::of(ValueType::tensor_unranked(elem)),
+    };
+    match node.op_type.as_deref().unwrap_or("") {
+        "LinearClassifier" => {
+            let (label, n_labels) = classes(at);
+            let n_intercepts = attr::floats(node, "intercepts").map_or(0, |v| v.len());
+            // A binary model stores one intercept but scores both classes.
+            let c = if n_intercepts == 1 && n_labels == 2 { 2 } else { n_intercepts };
+            classifier(rows(x), label, if c > 0 { Dim::Known(c as i64) } else { Dim::Unknown })
+        }
+        "SVMClassifier" => {
+            let (label, c) = classes(at);
+            let has_proba = attr::floats(node, "prob_a").is_some_and(|v| !v.is_empty());
+            let svc = attr::ints(node, "vectors_per_class").is_some_and(|v| !v.is_empty());
+            // Without probabilities an SVC scores each pair of classes (one-vs-one).
+            let cols = match (has_proba, svc, c) {
+                (true, _, c) | (false, false, c) if c > 2 => Dim::Known(c as i64),
+                (false, true, c) if c > 2 => Dim::Known((c * (c - 1) / 2) as i64),
+                _ => Dim::Unknown,
+            };
+            classifier(rows(x), label, cols)
+        }
+        "TreeEnsembleClassifier" => {
+            let (label, c) = classes(at);
+            classifier(rows(x), label, if c > 0 { Dim::Known(c as i64) } else { Dim::Unknown })
+        }
+        "LinearRegressor" | "TreeEnsembleRegressor" | "TreeEnsemble" => {
+            let targets = attr::int(node, "targets").or_else(|| attr::int(node, "n_targets")).unwrap_or(1);
+            vec![tensor(FLOAT, vec![rows(x), Dim::Known(targets)])]
+        }
+        "SVMRegressor" => vec![tensor(FLOAT, vec![rows(x), Dim::Known(1)])],
+        "Scaler" | "Normalizer" => vec![same(FLOAT)],
+        "Binarizer" | "Imputer" => vec![same(x.map_or(FLOAT, |f| f.ty.elem()))],
+        "ZipMap" => {
+            let key = if attr::strings_len(node, "classlabels_strings") > 0 { STRING } else { INT64 };
+            let map = ValueType::Map { key, value: Box::new(ValueType::tensor(FLOAT, vec![])) };
+            vec![Fact::of(ValueType::Sequence(Box::new(map)))]
+        }
+        "ArrayFeatureExtractor" => {
+            let elem = x.map_or(0, |f| f.ty.elem());
+            let picked = ins.get(1).copied().flatten().and_then(|f| f.ty.shape()).and_then(|s| s.last().cloned()).unwrap_or(Dim::Unknown);
+            match x.and_then(|f| f.ty.shape()) {
+                Some(s) if s.len() >= 2 => {
+                    let mut d = s.to_vec();
+                    *d.last_mut().unwrap_or(&mut Dim::Unknown) = picked;
+                    vec![tensor(elem, d)]
+                }
+                Some(_) => vec![tensor(elem, vec![Dim::Known(1), picked])],
+                None => vec![Fact::of(ValueType::tensor_unranked(elem))],
+            }
+        }
+        "LabelEncoder" => {
+            let elem = if attr::has(node, "values_strings") || attr::has(node, "default_string") && !attr::has(node, "values_int64s") && !attr::has(node, "values_floats") {
+                STRING
+            } else if attr::has(node, "values_floats") {
+                FLOAT
+            } else if attr::has(node, "values_int64s") {
+                INT64
+            } else {
+                0
+            };
+            vec![same(elem)]
+        }
+        "CategoryMapper" => {
+            let elem = match x.map(|f| f.ty.elem()) {
+                Some(STRING) => INT64,
+                Some(INT64) => STRING,
+                _ => 0,
+            };
+            vec![same(elem)]
+        }
+        "OneHotEncoder" => {
+            let cats = attr::ints(node, "cats_int64s").map_or(0, |v| v.len()).max(attr::strings_len(node, "cats_strings"));
+            match x.and_then(|f| f.ty.shape()) {
+                Some(s) => {
+                    let mut d = s.to_vec();
+                    d.push(Dim::Known(cats as i64));
+                    vec![tensor(FLOAT, d)]
+                }
+                None => vec![Fact::of(ValueType::tensor_unranked(FLOAT))],
+            }
+        }
+        "FeatureVectorizer" => {
+            let total: i64 = attr::ints(node, "inputdimensions").map_or(0, |v| v.iter().sum());
+            vec![tensor(FLOAT, vec![rows(x), if total > 0 { Dim::Known(total) } else { Dim::Unknown }])]
+        }
+        "DictVectorizer" => {
+            let v = attr::ints(node, "int64_vocabulary").map_or(0, |v| v.len()).max(attr::strings_len(node, "string_vocabulary"));
+            vec![tensor(0, vec![Dim::Unknown, Dim::Known(v as i64)])]
+        }
+        _ => Vec::new(),
+    }
+}
