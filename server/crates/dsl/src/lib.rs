@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod check;
 pub mod format;
+pub mod ide;
 pub mod syntax;
 pub mod workspace;
 
@@ -18,3 +19,4 @@ pub use syntax::{Parse, SyntaxError, TextRange, parse};
 pub use check::{Analysis, Def, Diagnostic, Fix, Reference, Severity, TextEdit, check};
 pub use workspace::{ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, EmptyWorkspace, FileFact, ModelFacts, ModelKind, OpFact, Shape, TensorFact, Workspace};
 pub use format::{format, format_edits};
+pub use ide::*;

@@ -296,3 +296,21 @@ fn create_item_fix(parse: &Parse, name: &crate::syntax::ast::Name, expected: &[I
         edits: vec![TextEdit { range: TextRange::empty(at), new_text: text }],
     })
 }
+
+/// A number literal (possibly negated): value, unit suffix, is-integer, range.
+pub fn values_number(expr: &crate::syntax::ast::Expr) -> Option<(f64, &str, bool, TextRange)> {
+    values::number_of(expr)
+}
+
+/// A number printed without trailing zeros.
+pub fn trim_number(value: f64) -> String {
+    runs::trim(value)
+}
+
+/// dt and steps in force for a `simulate` item.
+pub fn simulate_timing(parse: &Parse, item: &Item) -> runs::Timing {
+    runs::timing_of(&parse.text, item)
+}
+
+pub use runs::{Timing, convert_block_fix_for};
+pub use values::{insert_args_fix_for, placeholder};

@@ -370,14 +370,17 @@ impl<'a> Checker<'a> {
 
 /// Inserts `name: placeholder` for each parameter before the closing `)`.
 pub fn insert_args_fix(checker: &Checker, call: &Call, params: &[&Param], title: &str) -> Fix {
-    let weights_name = checker
-        .items()
+    insert_args_fix_for(&checker.parse.text, checker.items(), call, params, title)
+}
+
+/// Inserts `name: placeholder` for each parameter before the closing `)`.
+pub fn insert_args_fix_for(text: &str, items: &[crate::syntax::ast::Item], call: &Call, params: &[&Param], title: &str) -> Fix {
+    let weights_name = items
         .iter()
         .find(|item| item.kind == ItemKind::Weights)
         .and_then(|item| item.name.as_ref())
         .map(|name| name.text.clone())
         .unwrap_or_else(|| "w".to_string());
-    let text = &checker.parse.text;
     let close = call.args_range.end;
     let has_close = close > 0 && text.as_bytes().get(close - 1) == Some(&b')');
     let insert_at = if has_close { close - 1 } else { close };

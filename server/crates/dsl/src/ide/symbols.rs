@@ -1,0 +1,94 @@
+//! Document symbols: items with their entries as children.
+
+use crate::syntax::ast::{EntryKind, ItemKind, SourceFile};
+use crate::syntax::TextRange;
+
+/// Symbol kinds of the language; suggested LSP mapping in parentheses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SymbolKind {
+    /// (Module)
+    Model,
+    /// (Package)
+    Weights,
+    /// (Struct)
+    Dataset,
+    /// (Class)
+    Network,
+    /// (Function)
+    Run,
+    /// (Namespace)
+    App,
+    /// (Variable)
+    Input,
+    /// (Field)
+    Layer,
+    /// (Variable)
+    Output,
+    /// (Property)
+    Setting,
+    /// (Event)
+    Sensor,
+    /// (Operator)
+    Pipeline,
+    /// (Event)
+    Rule,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentSymbol {
+    pub name: String,
+    pub detail: Option<String>,
+    pub kind: SymbolKind,
+    pub range: TextRange,
+    pub selection_range: TextRange,
+    pub children: Vec<DocumentSymbol>,
+}
+
+pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
+    file.items
+        .iter()
+        .map(|item| {
+            let kind = match item.kind {
+                ItemKind::Model => SymbolKind::Model,
+                ItemKind::Weights => SymbolKind::Weights,
+                ItemKind::Dataset => SymbolKind::Dataset,
+                ItemKind::Network => SymbolKind::Network,
+                ItemKind::Simulate | ItemKind::Infer => SymbolKind::Run,
+                ItemKind::App => SymbolKind::App,
+            };
+            let detail = match (&item.value, item.kind) {
+                (Some(value), _) => Some(text[value.range.start..value.range.end].to_string()),
+                (None, ItemKind::Simulate | ItemKind::Infer) => item.data.as_ref().map(|data| format!("on {}", data.text)),
+                _ => None,
+            };
+            let children = item
+                .entries()
+                .iter()
+                .map(|entry| {
+                    let kind = match entry.kind {
+                        EntryKind::Input => SymbolKind::Input,
+                        EntryKind::Layer => SymbolKind::Layer,
+                        EntryKind::Output => SymbolKind::Output,
+                        EntryKind::Setting => SymbolKind::Setting,
+                        EntryKind::Sensor => SymbolKind::Sensor,
+                        EntryKind::Pipeline => SymbolKind::Pipeline,
+                        EntryKind::Rule => SymbolKind::Rule,
+                    };
+                    let name = match entry.kind {
+                        EntryKind::Pipeline => entry.stages.iter().map(|stage| stage.text.as_str()).collect::<Vec<_>>().join(" -> "),
+                        _ => entry.name.as_ref().map(|name| name.text.clone()).unwrap_or_else(|| entry.kind.keyword().to_string()),
+                    };
+                    let detail = entry
+                        .ty
+                        .as_ref()
+                        .map(|ty| ty.range)
+                        .or(entry.value.as_ref().map(|value| value.range))
+                        .map(|range| text[range.start..range.end].to_string());
+                    let selection_range = entry.name.as_ref().map(|name| name.range).unwrap_or(entry.keyword_range);
+                    DocumentSymbol { name: if name.is_empty() { "pipeline".into() } else { name }, detail, kind, range: entry.range, selection_range, children: Vec::new() }
+                })
+                .collect();
+            DocumentSymbol { name: item.label(), detail, kind, range: item.range, selection_range: item.selection_range(), children }
+        })
+        .collect()
+}
