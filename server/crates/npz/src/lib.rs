@@ -1,1 +1,35 @@
-//! neuride-npz: see DESIGN.md.
+//! neuride-npz reads and writes numpy's `.npy` and `.npz` files: every numeric
+//! dtype in both byte orders, C and Fortran order, format versions 1.0-3.0,
+//! stored and deflated zip entries, zip64. Listing reads only the zip
+//! directory and each `.npy` header; stored arrays are borrowed views of the
+//! caller's bytes (a memory map), so nothing is copied until asked.
+//!
+//! It does no IO (the caller hands in bytes or a reader), never prints, never
+//! panics on bad input, never unpickles (object arrays are reported, not
+//! read), and never allocates what a header merely claims: every size is
+//! checked against the bytes that are really there.
+
+pub mod archive;
+pub mod array;
+pub mod diagnostic;
+pub mod dtype;
+pub mod error;
+pub mod inflate;
+pub mod npy;
+mod pyliteral;
+pub mod stats;
+pub mod summary;
+pub mod text;
+pub mod writer;
+mod zipdir;
+
+pub use archive::{Archive, Compression, Entry, list, list_npy};
+pub use array::Array;
+pub use diagnostic::{Diagnostic, Severity};
+pub use dtype::{ByteOrder, DType, ElementType};
+pub use error::NpzError;
+pub use npy::{NpyHeader, read_npy, read_npy_from, write_npy};
+pub use stats::{Stats, stats};
+pub use summary::{ArchiveSummary, ArraySummary, SummaryOptions, summarize};
+pub use text::{TextView, render};
+pub use writer::{NpzWriter, WriteOptions, write_npz};

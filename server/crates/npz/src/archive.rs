@@ -1,0 +1,250 @@
+//! Listing an `.npz`: the zip directory plus each entry's `.npy` header,
+//! nothing more. Arrays are read on request; stored ones as borrowed views.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::dtype::ElementType;
+use crate::inflate::{inflate_all, inflate_prefix};
+use crate::npy::{self, NpyHeader};
+use crate::zipdir::{self, Method, ZipEntry};
+use crate::{Array, NpzError};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Stored,
+    Deflated,
+}
+
+/// One entry of an archive.
+#[derive(Clone, Debug)]
+pub struct Entry<'a> {
+    /// The name in the zip (`fc1.weight.npy`).
+    pub zip_name: String,
+    /// The array name numpy uses: the zip name without `.npy`.
+    pub name: String,
+    pub compression: Compression,
+    /// The entry's bytes as stored (the whole `.npy` when stored).
+    pub stored: &'a [u8],
+    /// The `.npy`'s size uncompressed, as the zip directory states it.
+    pub size: u64,
+    /// The directory's CRC-32; `None` for a bare `.npy`, which has none.
+    pub crc32: Option<u32>,
+    /// The parsed `.npy` header, or why there is none.
+    pub header: Result<NpyHeader, NpzError>,
+}
+
+/// A listed archive: entries in directory order, and what was wrong.
+#[derive(Clone, Debug)]
+pub struct Archive<'a> {
+    pub entries: Vec<Entry<'a>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Lists an `.npz` held in memory, reading only the zip directory and each
+/// entry's `.npy` header. Fails only when the bytes are not a readable zip;
+/// problems with single entries become diagnostics.
+pub fn list(bytes: &[u8]) -> Result<Archive<'_>, NpzError> {
+    if bytes.starts_with(npy::MAGIC) {
+        return Err(NpzError::NotZip("this is a .npy file, not an .npz archive".to_owned()));
+    }
+    let zip_entries = zipdir::read_directory(bytes)?;
+    let mut diagnostics = Vec::new();
+    let mut entries = Vec::with_capacity(zip_entries.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for zip_entry in zip_entries {
+        let entry = list_entry(zip_entry, &mut diagnostics);
+        *seen.entry(entry.name.clone()).or_default() += 1;
+        entries.push(entry);
+    }
+    let mut duplicates: Vec<_> = seen.into_iter().filter(|(_, count)| *count > 1).collect();
+    duplicates.sort();
+    for (name, count) in duplicates {
+        diagnostics.push(Diagnostic::new(
+            Severity::Warning,
+            "npz/duplicate-name",
+            Some(&name),
+            format!("array '{name}' appears {count} times in the archive; numpy reads only the last one"),
+        ));
+    }
+    Ok(Archive { entries, diagnostics })
+}
+
+/// Wraps a single `.npy` file as a one-entry archive named `name`, so it
+/// gets the same summary, rendering and diagnostics.
+pub fn list_npy<'a>(bytes: &'a [u8], name: &str) -> Archive<'a> {
+    let mut diagnostics = Vec::new();
+    let zip_entry = ZipEntry {
+        name: format!("{name}.npy"),
+        method: Method::Stored,
+        encrypted: false,
+        crc32: 0,
+        uncompressed_size: bytes.len() as u64,
+        data: bytes,
+        truncated: None,
+    };
+    let mut entry = list_entry(zip_entry, &mut diagnostics);
+    entry.crc32 = None;
+    Archive { entries: vec![entry], diagnostics }
+}
+
+fn list_entry<'a>(zip_entry: ZipEntry<'a>, diagnostics: &mut Vec<Diagnostic>) -> Entry<'a> {
+    let zip_name = zip_entry.name;
+    let name = zip_name.strip_suffix(".npy").unwrap_or(&zip_name).to_owned();
+    let mut report = |severity, code, message: String| diagnostics.push(Diagnostic::new(severity, code, Some(&name), message));
+    if zip_name.contains('/') || zip_name.contains('\\') {
+        report(
+            Severity::Warning,
+            "npz/path-separator",
+            format!("entry '{zip_name}' has a path separator in its name; numpy writes flat names, and unpacking it could write outside the target folder"),
+        );
+    }
+    let compression = match zip_entry.method {
+        Method::Stored => Ok(Compression::Stored),
+        Method::Deflated => Ok(Compression::Deflated),
+        Method::Other(method) => Err(NpzError::UnsupportedCompression { name: zip_name.clone(), method }),
+    };
+    let header = (|| {
+        let compression = compression.clone()?;
+        if zip_entry.encrypted {
+            return Err(NpzError::Encrypted { name: zip_name.clone() });
+        }
+        if let Some(expected) = zip_entry.truncated {
+            return Err(NpzError::Truncated {
+                what: format!("zip entry '{zip_name}'"),
+                expected,
+                found: zip_entry.data.len() as u64,
+            });
+        }
+        if !zip_name.ends_with(".npy") {
+            return Err(NpzError::NotNpy { found: format!("zip entry '{zip_name}' (numpy loads only *.npy entries as arrays)") });
+        }
+        let header = match compression {
+            Compression::Stored => npy::parse_header(zip_entry.data)?,
+            Compression::Deflated => {
+                let inflate_error = |message| NpzError::Inflate { name: zip_name.clone(), message };
+                let preamble = inflate_prefix(zip_entry.data, 12).map_err(inflate_error)?;
+                let total = npy::header_len(&preamble)?;
+                npy::parse_header(&inflate_prefix(zip_entry.data, total).map_err(inflate_error)?)?
+            }
+        };
+        let needed = header.data_len().map(|len| len.saturating_add(header.data_offset as u64));
+        match needed {
+            Some(needed) if needed > zip_entry.uncompressed_size => {
+                return Err(NpzError::Truncated {
+                    what: format!("array '{name}' ({} x {:?})", header.element.name(), header.shape),
+                    expected: needed,
+                    found: zip_entry.uncompressed_size,
+                });
+            }
+            Some(needed) if needed < zip_entry.uncompressed_size => report(
+                Severity::Info,
+                "npz/trailing-data",
+                format!(
+                    "entry '{zip_name}' holds {} bytes after the array data, which numpy ignores",
+                    zip_entry.uncompressed_size - needed
+                ),
+            ),
+            _ => {}
+        }
+        Ok(header)
+    })();
+    match &header {
+        Ok(header) => match &header.element {
+            ElementType::Object => report(
+                Severity::Warning,
+                "npz/object-array",
+                NpzError::ObjectArray { name: name.clone() }.to_string(),
+            ),
+            ElementType::Unsupported { descr } => report(
+                Severity::Warning,
+                "npz/unsupported-dtype",
+                NpzError::UnsupportedDType { name: name.clone(), descr: descr.clone() }.to_string(),
+            ),
+            ElementType::Numeric { .. } => {}
+        },
+        // Non-.npy entries are a warning: numpy hands them back as raw bytes.
+        Err(NpzError::NotNpy { found }) if !zip_name.ends_with(".npy") => {
+            report(Severity::Warning, "npz/not-npy", format!("{found} is not an array"))
+        }
+        Err(error) => diagnostics.push(Diagnostic::from_error(error, Some(&name))),
+    }
+    Entry {
+        zip_name,
+        name,
+        compression: compression.unwrap_or(Compression::Stored),
+        stored: zip_entry.data,
+        size: zip_entry.uncompressed_size,
+        crc32: Some(zip_entry.crc32),
+        header,
+    }
+}
+
+impl<'a> Archive<'a> {
+    /// The entry numpy would return for `name` (the last one of that name).
+    pub fn entry(&self, name: &str) -> Option<&Entry<'a>> {
+        self.entries.iter().rev().find(|entry| entry.name == name)
+    }
+
+    /// Reads the array `name`: borrowed when stored, inflated when deflated.
+    pub fn array(&self, name: &str) -> Result<Array<'a>, NpzError> {
+        self.entry(name).ok_or_else(|| NpzError::NoSuchArray(name.to_owned()))?.read()
+    }
+
+    /// Names of the array entries, in archive order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter(|e| e.zip_name.ends_with(".npy")).map(|e| e.name.as_str())
+    }
+}
+
+impl<'a> Entry<'a> {
+    /// Reads the array. Stored entries are not copied and their CRC is not
+    /// checked (that would read every byte; see [`Entry::verify_crc`]);
+    /// deflated ones are inflated and checked.
+    pub fn read(&self) -> Result<Array<'a>, NpzError> {
+        let header = self.header.clone()?;
+        match self.compression {
+            Compression::Stored => {
+                let data = self.stored.get(header.data_offset..).unwrap_or(&[]);
+                npy::array_from_header(&header, data, &self.name, false)
+            }
+            Compression::Deflated => {
+                let mut bytes = inflate_all(self.stored, self.size)
+                    .map_err(|message| NpzError::Inflate { name: self.zip_name.clone(), message })?;
+                self.check_crc(&bytes)?;
+                let array = npy::array_from_header(&header, bytes.get(header.data_offset..).unwrap_or(&[]), &self.name, true)?;
+                let (start, len) = (header.data_offset, array.data.len());
+                let metadata = array.into_owned_metadata();
+                // Reuse the inflated buffer instead of copying the data out of it.
+                bytes.truncate(start + len);
+                bytes.drain(..start);
+                Ok(Array { data: Cow::Owned(bytes), ..metadata })
+            }
+        }
+    }
+
+    /// Checks a stored entry's CRC-32 against the directory (reads every byte).
+    pub fn verify_crc(&self) -> Result<(), NpzError> {
+        match self.compression {
+            Compression::Stored => self.check_crc(self.stored),
+            // Deflated entries are checked whenever they are read.
+            Compression::Deflated => Ok(()),
+        }
+    }
+
+    fn check_crc(&self, bytes: &[u8]) -> Result<(), NpzError> {
+        let Some(expected) = self.crc32 else { return Ok(()) };
+        let found = crc32fast::hash(bytes);
+        if found != expected {
+            return Err(NpzError::CrcMismatch { name: self.zip_name.clone(), expected, found });
+        }
+        Ok(())
+    }
+}
+
+impl Array<'_> {
+    /// The metadata with empty data, to pair with a buffer owned elsewhere.
+    fn into_owned_metadata(self) -> Array<'static> {
+        Array { dtype: self.dtype, byte_order: self.byte_order, fortran_order: self.fortran_order, shape: self.shape, data: Cow::Owned(Vec::new()) }
+    }
+}

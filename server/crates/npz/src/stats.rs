@@ -1,0 +1,72 @@
+//! min/max/mean/std and NaN/Inf counts of an array. Statistics are over the
+//! finite values (NaN and Inf are counted apart), so one NaN does not hide
+//! the range of the rest; `std` is the population deviation (numpy's ddof=0).
+
+use crate::array::for_each_real;
+use crate::dtype::{ByteOrder, DType};
+use crate::Array;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// `None` when there is no finite value (empty arrays, all NaN) and for
+    /// complex arrays, which have no order.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    /// Elements that are NaN (complex: either part).
+    pub nan: u64,
+    /// Elements that are +-Inf and not NaN (complex: either part).
+    pub inf: u64,
+}
+
+pub fn stats(array: &Array<'_>) -> Stats {
+    if array.dtype.is_complex() {
+        return complex_stats(&array.data, array.dtype, array.byte_order);
+    }
+    let mut count = 0u64;
+    let (mut sum, mut min, mut max) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut nan, mut inf) = (0u64, 0u64);
+    for_each_real(&array.data, array.dtype, array.byte_order, |v| {
+        if v.is_finite() {
+            count += 1;
+            sum += v;
+            min = min.min(v);
+            max = max.max(v);
+        } else if v.is_nan() {
+            nan += 1;
+        } else {
+            inf += 1;
+        }
+    });
+    if count == 0 {
+        return Stats { nan, inf, ..Stats::default() };
+    }
+    let mean = sum / count as f64;
+    // Second pass: the deviation from the mean is exact where sum-of-squares is not.
+    let mut squares = 0.0f64;
+    for_each_real(&array.data, array.dtype, array.byte_order, |v| {
+        if v.is_finite() {
+            squares += (v - mean) * (v - mean);
+        }
+    });
+    Stats { min: Some(min), max: Some(max), mean: Some(mean), std: Some((squares / count as f64).sqrt()), nan, inf }
+}
+
+fn complex_stats(data: &[u8], dtype: DType, order: ByteOrder) -> Stats {
+    let part = if dtype == DType::Complex64 { DType::Float32 } else { DType::Float64 };
+    let (mut nan, mut inf) = (0u64, 0u64);
+    let mut previous: Option<f64> = None;
+    for_each_real(data, part, order, |v| match previous.take() {
+        None => previous = Some(v),
+        Some(real) => {
+            if real.is_nan() || v.is_nan() {
+                nan += 1;
+            } else if real.is_infinite() || v.is_infinite() {
+                inf += 1;
+            }
+        }
+    });
+    Stats { nan, inf, ..Stats::default() }
+}

@@ -1,0 +1,64 @@
+//! Proptest fuzzing (cargo-fuzz needs nightly): arbitrary bytes, and real
+//! files truncated and mutated, must never panic in listing, reading,
+//! summarising or rendering.
+
+mod common;
+
+use neuride_npz::{SummaryOptions, list, list_npy, read_npy, read_npy_from, render, summarize};
+use proptest::prelude::*;
+
+fn exercise(bytes: &[u8]) {
+    if let Ok(archive) = list(bytes) {
+        for entry in &archive.entries {
+            let _ = entry.read();
+        }
+        let summary = summarize(&archive, SummaryOptions::default());
+        let _ = render(&summary);
+    }
+    let archive = list_npy(bytes, "x");
+    let _ = summarize(&archive, SummaryOptions::default());
+    let _ = read_npy(bytes, "x");
+    let _ = read_npy_from(bytes, "x");
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    ["dtypes_deflated.npz", "zip64_stored.npz", "zip64_deflated.npz", "version_2_0.npy", "object.npz", "nan_inf.npz", "duplicate.npz"]
+        .iter()
+        .map(|f| common::read(f))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn mutated_real_files_never_panic(
+        seed in 0usize..7,
+        cut in any::<prop::sample::Index>(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let seeds = seeds();
+        let mut bytes = seeds[seed].clone();
+        for (at, value) in flips {
+            let at = at.index(bytes.len());
+            bytes[at] = value;
+        }
+        exercise(&bytes);
+        let cut = cut.index(bytes.len() + 1);
+        exercise(&bytes[..cut]);
+    }
+
+    #[test]
+    fn headers_with_mutated_text_never_panic(text in "\\{'descr': '[<>|=]?[a-zA-Z]{1,2}[0-9]{0,3}', 'fortran_order': (True|False|1), 'shape': \\(([0-9]{1,20}, ){0,4}\\), \\}") {
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        npy.extend_from_slice(text.as_bytes());
+        npy.extend_from_slice(&[0u8; 64]);
+        exercise(&npy);
+    }
+}
