@@ -150,8 +150,13 @@ fn op_histogram(view: &GraphView, members: &[usize], count: usize) -> String {
     out
 }
 
+/// `float[64,64]` -> `[64,64]`; a scalar (`float[]`) -> ` scalar`.
 fn dims_only(shape: &str) -> &str {
-    shape.find('[').map_or(shape, |start| &shape[start..])
+    match shape.find('[').map(|start| &shape[start..]) {
+        Some("[]") => " scalar",
+        Some(dims) => dims,
+        None => "[?]",
+    }
 }
 
 fn node_box(view: &GraphView, index: usize, folded: &[bool], node_inputs: &[Vec<(Endpoint, &str)>]) -> DrawBox {
@@ -175,7 +180,11 @@ fn node_box(view: &GraphView, index: usize, folded: &[bool], node_inputs: &[Vec<
             _ => false,
         };
         if is_weight {
-            let shape = view.shape_of(value).unwrap_or("[?]");
+            let shape = match *from {
+                Endpoint::Node(producer) => view.nodes[producer].constant_shape.as_deref(),
+                _ => None,
+            };
+            let shape = shape.or_else(|| view.shape_of(value)).unwrap_or("[?]");
             let marker = if matches!(from, Endpoint::Initializer(_)) { "w" } else { "c" };
             if !weights.is_empty() {
                 weights.push(' ');
@@ -195,7 +204,12 @@ fn node_box(view: &GraphView, index: usize, folded: &[bool], node_inputs: &[Vec<
         kind: BoxKind::Node,
         family: family_of(node.op, node.domain),
         title: ellipsize_end(node.op, LABEL_CHARS),
-        subtitle: if node.name.is_empty() { format!("#{index}") } else { ellipsize_start(node.name, LABEL_CHARS) },
+        // skl2onnx names nodes after their op; saying it twice is noise.
+        subtitle: match node.name {
+            "" => format!("#{index}"),
+            name if name == node.op => String::new(),
+            name => ellipsize_start(name, LABEL_CHARS),
+        },
         detail: ellipsize_end(&detail, LABEL_CHARS),
         weights: ellipsize_end(&weights, LABEL_CHARS),
         tooltip,

@@ -21,7 +21,7 @@ use super::Direction;
 /// Gap between neighbouring boxes in a layer.
 const NODE_GAP: f64 = 14.0;
 /// Gap next to an edge passing through a layer.
-const DUMMY_GAP: f64 = 6.0;
+const DUMMY_GAP: f64 = 10.0;
 /// Gap between layers (room for the edges to bend).
 const LAYER_GAP_LR: f64 = 56.0;
 const LAYER_GAP_TB: f64 = 40.0;
@@ -33,6 +33,8 @@ const CROSSING_ROUNDS: usize = 6;
 const COORDINATE_SWEEPS: usize = 8;
 /// At most this many dummy nodes; edges beyond it are drawn straight.
 const DUMMY_BUDGET: usize = 150_000;
+/// Layers on each side averaged when removing drift (see `remove_drift`).
+const DRIFT_WINDOW: usize = 8;
 
 /// Where everything went. Coordinates are SVG user units, origin top-left.
 #[derive(Debug, Clone, Default)]
@@ -144,21 +146,22 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], direction: Directi
         .map(|chain| {
             let Some((nodes, reversed)) = chain else { return Vec::new() };
             let last = nodes.len() - 1;
-            let mut points: Vec<(f64, f64)> = nodes
-                .iter()
-                .enumerate()
-                .map(|(index, &node)| {
-                    let center = layer_center[graph.layer_of[node]];
-                    let rank_coordinate = if index == 0 {
-                        center + rank_size[node] / 2.0
-                    } else if index == last {
-                        center - rank_size[node] / 2.0
-                    } else {
-                        center
-                    };
-                    point(rank_coordinate, order_coordinate[node])
-                })
-                .collect();
+            let mut points: Vec<(f64, f64)> = Vec::with_capacity(2 * nodes.len());
+            for (index, &node) in nodes.iter().enumerate() {
+                let layer = graph.layer_of[node];
+                let center = layer_center[layer];
+                if index == 0 {
+                    points.push(point(center + rank_size[node] / 2.0, order_coordinate[node]));
+                } else if index == last {
+                    points.push(point(center - rank_size[node] / 2.0, order_coordinate[node]));
+                } else {
+                    // Through a layer the edge runs straight in the slot its
+                    // dummy reserved, so it never cuts a box of that layer.
+                    let half = layer_thickness[layer] / 2.0;
+                    points.push(point(center - half, order_coordinate[node]));
+                    points.push(point(center + half, order_coordinate[node]));
+                }
+            }
             if *reversed {
                 points.reverse();
             }
@@ -435,7 +438,38 @@ impl LayeredGraph {
                 self.place_layer(layer, &mut coordinate, downwards, both);
             }
         }
+        self.remove_drift(&mut coordinate);
         coordinate
+    }
+
+    /// Repeated structures (a residual edge beside every transformer block)
+    /// nudge each block a little to one side, and over hundreds of layers the
+    /// drawing slides diagonally across a huge empty canvas. Shifting each
+    /// whole layer by the moving average of the layers' centres removes that
+    /// trend: the order inside a layer is untouched, and neighbouring layers
+    /// move by almost the same amount, so edges keep their local shape.
+    fn remove_drift(&self, coordinate: &mut [f64]) {
+        let centres: Vec<f64> = self
+            .layers
+            .iter()
+            .map(|layer| match (layer.first(), layer.last()) {
+                (Some(&first), Some(&last)) => (coordinate[first] + coordinate[last]) / 2.0,
+                _ => 0.0,
+            })
+            .collect();
+        let layer_count = centres.len();
+        let mut prefix = vec![0.0f64; layer_count + 1];
+        for (index, centre) in centres.iter().enumerate() {
+            prefix[index + 1] = prefix[index] + centre;
+        }
+        for (index, layer) in self.layers.iter().enumerate() {
+            let start = index.saturating_sub(DRIFT_WINDOW);
+            let end = (index + DRIFT_WINDOW + 1).min(layer_count);
+            let trend = (prefix[end] - prefix[start]) / (end - start) as f64;
+            for &node in layer {
+                coordinate[node] -= trend;
+            }
+        }
     }
 
     fn place_layer(&self, layer: usize, coordinate: &mut [f64], downwards: bool, both: bool) {

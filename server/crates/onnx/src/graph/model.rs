@@ -20,6 +20,8 @@ pub struct ViewNode<'m> {
     /// positions match the op's signature.
     pub inputs: Vec<&'m str>,
     pub outputs: Vec<&'m str>,
+    /// For a `Constant` node: the shape of its `value` tensor.
+    pub constant_shape: Option<String>,
 }
 
 /// Where a value comes from or goes to.
@@ -117,6 +119,10 @@ impl<'m> GraphView<'m> {
                 attributes: node.attribute.iter().map(|a| (a.name(), attribute_summary(a))).collect(),
                 inputs: node.input.iter().map(String::as_str).collect(),
                 outputs: node.output.iter().map(String::as_str).collect(),
+                constant_shape: (node.op_type() == "Constant")
+                    .then(|| node.attribute.iter().find(|a| a.name() == "value").and_then(|a| a.t.as_ref()))
+                    .flatten()
+                    .map(|tensor| tensor_shape(tensor.data_type(), &tensor.dims)),
             });
         }
 
