@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p neuride-onnx --bench graph`. Until the crate's
 //! Cargo.toml declares `[[bench]] name = "graph" harness = false`, cargo
 //! builds this file with the libtest harness; the `cfg(test)` entry point
-//! below then runs the same criterion groups from a test function.
+//! below then runs the same criterion groups from a test function (see it
+//! for the command).
 
 use criterion::{Criterion, criterion_group};
 use neuride_onnx::graph::{self, Collapse, Direction, GraphView, ViewOptions, collapse, layout, svg};
@@ -58,9 +59,14 @@ criterion_group!(benches, bench_views);
 #[cfg(not(test))]
 criterion::criterion_main!(benches);
 
+/// Under the libtest harness `cargo bench` skips tests, so run this with
+/// `cargo test --release -p neuride-onnx --bench graph -- --nocapture`.
+/// `Criterion::default()` measures (reading the command line would switch
+/// criterion to its one-iteration test mode).
 #[cfg(test)]
 #[test]
 fn run_criterion_groups() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    let mut criterion = Criterion::default();
+    bench_views(&mut criterion);
+    criterion.final_summary();
 }
