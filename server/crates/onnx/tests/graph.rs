@@ -10,35 +10,67 @@ use neuride_onnx::graph::{self, Collapse, Direction, ShapeMap, ViewOptions};
 use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto};
 
 fn options(direction: Direction, collapse: Collapse) -> ViewOptions<'static> {
-    ViewOptions { shapes: None, direction, collapse }
+    ViewOptions {
+        shapes: None,
+        direction,
+        collapse,
+    }
 }
 
 #[test]
 fn every_fixture_model_gets_consistent_json_svg_and_dot() {
     let models = fixture_models();
-    assert!(models.len() >= 8, "expected the fixture models, found {}", models.len());
+    assert!(
+        models.len() >= 8,
+        "expected the fixture models, found {}",
+        models.len()
+    );
     for (path, model) in &models {
         let graph_proto = model.graph.as_ref().unwrap();
         let json = graph::to_json(model, None);
         assert_eq!(json.nodes.len(), graph_proto.node.len(), "{path}");
-        let mut ids: std::collections::HashSet<String> = json.nodes.iter().map(|n| n.id.clone()).collect();
+        let mut ids: std::collections::HashSet<String> =
+            json.nodes.iter().map(|n| n.id.clone()).collect();
         ids.extend(json.inputs.iter().map(|v| format!("in:{}", v.name)));
         ids.extend(json.initializers.iter().map(|v| format!("init:{}", v.name)));
         ids.extend(json.outputs.iter().map(|v| format!("out:{}", v.name)));
         for edge in &json.edges {
-            assert!(ids.contains(&edge.from), "{path}: edge from unknown {}", edge.from);
-            assert!(ids.contains(&edge.to), "{path}: edge to unknown {}", edge.to);
+            assert!(
+                ids.contains(&edge.from),
+                "{path}: edge from unknown {}",
+                edge.from
+            );
+            assert!(
+                ids.contains(&edge.to),
+                "{path}: edge to unknown {}",
+                edge.to
+            );
         }
-        let used_inputs: usize = graph_proto.node.iter().map(|n| n.input.iter().filter(|i| !i.is_empty()).count()).sum();
-        assert_eq!(json.edges.len(), used_inputs + graph_proto.output.len(), "{path}");
+        let used_inputs: usize = graph_proto
+            .node
+            .iter()
+            .map(|n| n.input.iter().filter(|i| !i.is_empty()).count())
+            .sum();
+        assert_eq!(
+            json.edges.len(),
+            used_inputs + graph_proto.output.len(),
+            "{path}"
+        );
         assert!(json.undefined.is_empty(), "{path}: {:?}", json.undefined);
         serde_json::to_string(&json).unwrap();
 
         for direction in [Direction::LeftRight, Direction::TopDown] {
             let svg = graph::to_svg(model, &options(direction, Collapse::Auto));
             let boxes = check_svg(&svg, direction);
-            let constants = graph_proto.node.iter().filter(|n| n.op_type() == "Constant").count();
-            assert!(boxes >= graph_proto.node.len() - constants + json.outputs.len(), "{path}: {boxes} boxes");
+            let constants = graph_proto
+                .node
+                .iter()
+                .filter(|n| n.op_type() == "Constant")
+                .count();
+            assert!(
+                boxes >= graph_proto.node.len() - constants + json.outputs.len(),
+                "{path}: {boxes} boxes"
+            );
             let dot = graph::to_dot(model, &options(direction, Collapse::Auto));
             check_dot(&dot);
         }
@@ -47,7 +79,10 @@ fn every_fixture_model_gets_consistent_json_svg_and_dot() {
 
 #[test]
 fn mlp_json_snapshot() {
-    let (_, model) = fixture_models().into_iter().find(|(path, _)| path.ends_with("digits_mlp.onnx")).unwrap();
+    let (_, model) = fixture_models()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("digits_mlp.onnx"))
+        .unwrap();
     let mut shapes = ShapeMap::new();
     shapes.insert("/fc1/Gemm_output_0".to_owned(), "float[N,64]".to_owned());
     let json = graph::to_json(&model, Some(&shapes));
@@ -273,12 +308,16 @@ fn mlp_json_snapshot() {
               "shape": "float[10]"
             }
           ]
-        }"#]].assert_eq(&serde_json::to_string_pretty(&json).unwrap());
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&json).unwrap());
 }
 
 #[test]
 fn cnn_dot_snapshot_folds_weights_into_nodes() {
-    let (_, model) = fixture_models().into_iter().find(|(path, _)| path.ends_with("digits_cnn.onnx")).unwrap();
+    let (_, model) = fixture_models()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("digits_cnn.onnx"))
+        .unwrap();
     let dot = graph::to_dot(&model, &options(Direction::TopDown, Collapse::Never));
     expect![[r##"
         digraph "main_graph" {
@@ -310,15 +349,31 @@ fn cnn_dot_snapshot_folds_weights_into_nodes() {
 
 #[test]
 fn snntorch_constants_are_folded_and_spiking_ops_coloured() {
-    let (_, model) = fixture_models().into_iter().find(|(path, _)| path.ends_with("digits_snntorch.onnx")).unwrap();
+    let (_, model) = fixture_models()
+        .into_iter()
+        .find(|(path, _)| path.ends_with("digits_snntorch.onnx"))
+        .unwrap();
     let svg = graph::to_svg(&model, &options(Direction::LeftRight, Collapse::Auto));
     let graph_proto = model.graph.as_ref().unwrap();
-    let constants = graph_proto.node.iter().filter(|n| n.op_type() == "Constant").count();
+    let constants = graph_proto
+        .node
+        .iter()
+        .filter(|n| n.op_type() == "Constant")
+        .count();
     assert!(constants > 0);
     let boxes = check_svg(&svg, Direction::LeftRight);
-    assert_eq!(boxes, graph_proto.node.len() - constants + graph_proto.input.len() + graph_proto.output.len());
-    assert!(svg.contains("op-compare"), "Greater is drawn as a compare op");
-    assert!(svg.contains("class=\"weights\""), "folded constants are listed in their consumers");
+    assert_eq!(
+        boxes,
+        graph_proto.node.len() - constants + graph_proto.input.len() + graph_proto.output.len()
+    );
+    assert!(
+        svg.contains("op-compare"),
+        "Greater is drawn as a compare op"
+    );
+    assert!(
+        svg.contains("class=\"weights\""),
+        "folded constants are listed in their consumers"
+    );
 }
 
 #[test]
@@ -330,10 +385,16 @@ fn large_transformer_collapses_by_name_prefix() {
     let boxes = check_svg(&svg, Direction::LeftRight);
     // 320 layers: the deepest prefix under the target is `/encoder/layer.N`.
     assert_eq!(boxes, 320 + 2);
-    assert!(svg.contains(">/encoder/layer.319<"), "blocks are titled by their prefix");
+    assert!(
+        svg.contains(">/encoder/layer.319<"),
+        "blocks are titled by their prefix"
+    );
     assert!(svg.contains(&format!("data-collapsed-nodes=\"{nodes}\"")));
 
-    let never = graph::to_svg(&graph::synthetic::transformer_like(1000), &options(Direction::TopDown, Collapse::Never));
+    let never = graph::to_svg(
+        &graph::synthetic::transformer_like(1000),
+        &options(Direction::TopDown, Collapse::Never),
+    );
     assert_eq!(check_svg(&never, Direction::TopDown), 1000 + 2);
 }
 
@@ -346,8 +407,15 @@ fn unstructured_names_collapse_into_runs_of_nodes() {
     let svg = graph::to_svg(&model, &options(Direction::LeftRight, Collapse::Auto));
     let boxes = check_svg(&svg, Direction::LeftRight);
     assert!(boxes <= 400 + 2, "{boxes} boxes");
-    assert!(svg.contains(">nodes 0–7<"), "{}", &svg[..2000.min(svg.len())]);
-    let always = graph::to_svg(&graph::synthetic::chain(40), &options(Direction::LeftRight, Collapse::Always));
+    assert!(
+        svg.contains(">nodes 0–7<"),
+        "{}",
+        &svg[..2000.min(svg.len())]
+    );
+    let always = graph::to_svg(
+        &graph::synthetic::chain(40),
+        &options(Direction::LeftRight, Collapse::Always),
+    );
     assert!(check_svg(&always, Direction::LeftRight) < 40);
 }
 
@@ -374,7 +442,10 @@ fn broken_graphs_render_cycles_dangling_values_and_hostile_names() {
         ],
         ..Default::default()
     };
-    let model = ModelProto { graph: Some(graph_proto), ..Default::default() };
+    let model = ModelProto {
+        graph: Some(graph_proto),
+        ..Default::default()
+    };
     let json = graph::to_json(&model, None);
     assert_eq!(json.undefined.len(), 1);
     assert_eq!(json.undefined[0].name, "missing");
@@ -384,7 +455,13 @@ fn broken_graphs_render_cycles_dangling_values_and_hostile_names() {
         check_dot(&graph::to_dot(&model, &options(direction, Collapse::Never)));
     }
     let empty = ModelProto::default();
-    assert_eq!(check_svg(&graph::to_svg(&empty, &ViewOptions::default()), Direction::LeftRight), 0);
+    assert_eq!(
+        check_svg(
+            &graph::to_svg(&empty, &ViewOptions::default()),
+            Direction::LeftRight
+        ),
+        0
+    );
     check_dot(&graph::to_dot(&empty, &ViewOptions::default()));
 }
 

@@ -21,7 +21,8 @@ pub fn fixture_models() -> Vec<(String, ModelProto)> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "onnx") {
-                let model = neuride_onnx::load::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let model = neuride_onnx::load::load_file(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 found.push((path.display().to_string(), model.proto));
             }
         }
@@ -40,7 +41,10 @@ pub struct Element {
 
 impl Element {
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn walk<'a>(&'a self, out: &mut Vec<&'a Element>) {
         out.push(self);
@@ -55,7 +59,10 @@ fn unescape(text: &str) -> String {
     let mut rest = text;
     while let Some(start) = rest.find('&') {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find(';').unwrap_or_else(|| panic!("unterminated entity in {text:?}")) + start;
+        let end = rest[start..]
+            .find(';')
+            .unwrap_or_else(|| panic!("unterminated entity in {text:?}"))
+            + start;
         let entity = &rest[start + 1..end];
         out.push(match entity {
             "amp" => '&',
@@ -63,7 +70,9 @@ fn unescape(text: &str) -> String {
             "gt" => '>',
             "quot" => '"',
             "apos" => '\'',
-            _ if entity.starts_with("#x") => char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap(),
+            _ if entity.starts_with("#x") => {
+                char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap()
+            }
             _ if entity.starts_with('#') => char::from_u32(entity[1..].parse().unwrap()).unwrap(),
             _ => panic!("unknown entity &{entity};"),
         });
@@ -82,7 +91,12 @@ fn is_name_char(c: char) -> bool {
 pub fn parse_xml(text: &str) -> Element {
     let bytes: Vec<char> = text.chars().collect();
     let mut i = 0;
-    let mut stack: Vec<Element> = vec![Element { name: "#document".into(), attributes: vec![], children: vec![], text: String::new() }];
+    let mut stack: Vec<Element> = vec![Element {
+        name: "#document".into(),
+        attributes: vec![],
+        children: vec![],
+        text: String::new(),
+    }];
     let skip_ws = |i: &mut usize| {
         while *i < bytes.len() && bytes[*i].is_whitespace() {
             *i += 1;
@@ -97,7 +111,10 @@ pub fn parse_xml(text: &str) -> Element {
             }
             let raw: String = bytes[start..i].iter().collect();
             let top = stack.last_mut().unwrap();
-            assert!(top.name != "#document" || raw.trim().is_empty(), "text outside the root: {raw:?}");
+            assert!(
+                top.name != "#document" || raw.trim().is_empty(),
+                "text outside the root: {raw:?}"
+            );
             top.text.push_str(&unescape(&raw));
             continue;
         }
@@ -123,7 +140,12 @@ pub fn parse_xml(text: &str) -> Element {
         }
         let name: String = bytes[start..i].iter().collect();
         assert!(!name.is_empty(), "empty tag name at {i}");
-        let mut element = Element { name, attributes: vec![], children: vec![], text: String::new() };
+        let mut element = Element {
+            name,
+            attributes: vec![],
+            children: vec![],
+            text: String::new(),
+        };
         loop {
             skip_ws(&mut i);
             if bytes[i] == '/' {
@@ -142,7 +164,13 @@ pub fn parse_xml(text: &str) -> Element {
                 i += 1;
             }
             let attribute: String = bytes[start..i].iter().collect();
-            assert!(!attribute.is_empty(), "bad attribute at {i}: {:?}", &bytes[i..(i + 20).min(bytes.len())].iter().collect::<String>());
+            assert!(
+                !attribute.is_empty(),
+                "bad attribute at {i}: {:?}",
+                &bytes[i..(i + 20).min(bytes.len())]
+                    .iter()
+                    .collect::<String>()
+            );
             assert_eq!(bytes[i], '=', "attribute without value at {i}");
             assert_eq!(bytes[i + 1], '"', "unquoted attribute at {i}");
             i += 2;
@@ -153,18 +181,30 @@ pub fn parse_xml(text: &str) -> Element {
             }
             let value: String = bytes[value_start..i].iter().collect();
             i += 1;
-            assert!(element.attributes.iter().all(|(n, _)| *n != attribute), "duplicate attribute {attribute}");
+            assert!(
+                element.attributes.iter().all(|(n, _)| *n != attribute),
+                "duplicate attribute {attribute}"
+            );
             element.attributes.push((attribute, unescape(&value)));
         }
     }
-    assert_eq!(stack.len(), 1, "unclosed elements: {:?}", stack.iter().map(|e| &e.name).collect::<Vec<_>>());
+    assert_eq!(
+        stack.len(),
+        1,
+        "unclosed elements: {:?}",
+        stack.iter().map(|e| &e.name).collect::<Vec<_>>()
+    );
     let mut document = stack.pop().unwrap();
     assert_eq!(document.children.len(), 1, "exactly one root element");
     document.children.pop().unwrap()
 }
 
 fn number(element: &Element, name: &str) -> f64 {
-    element.attribute(name).unwrap_or_else(|| panic!("{} without {name}", element.name)).parse().unwrap()
+    element
+        .attribute(name)
+        .unwrap_or_else(|| panic!("{} without {name}", element.name))
+        .parse()
+        .unwrap()
 }
 
 fn path_points(d: &str) -> Vec<(f64, f64)> {
@@ -189,14 +229,39 @@ pub fn check_svg(svg: &str, direction: Direction) -> usize {
     let mut rects = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for element in &all {
-        if element.name == "g" && element.attribute("class").is_some_and(|c| c.starts_with("node ")) {
+        if element.name == "g"
+            && element
+                .attribute("class")
+                .is_some_and(|c| c.starts_with("node "))
+        {
             let class = element.attribute("class").unwrap();
-            assert!(class.contains(" op-") || class.starts_with("node op-"), "{class}");
-            assert!(ids.insert(element.attribute("data-id").unwrap().to_owned()), "duplicate box id");
-            let rect = element.children.iter().find(|c| c.name == "rect").expect("box has a rect");
-            let (x, y, w, h) = (number(rect, "x"), number(rect, "y"), number(rect, "width"), number(rect, "height"));
-            assert!(x >= 0.0 && y >= 0.0 && x + w <= width + 0.5 && y + h <= height + 0.5, "box outside the canvas");
-            assert!(element.children.iter().any(|c| c.name == "title"), "box has a tooltip");
+            assert!(
+                class.contains(" op-") || class.starts_with("node op-"),
+                "{class}"
+            );
+            assert!(
+                ids.insert(element.attribute("data-id").unwrap().to_owned()),
+                "duplicate box id"
+            );
+            let rect = element
+                .children
+                .iter()
+                .find(|c| c.name == "rect")
+                .expect("box has a rect");
+            let (x, y, w, h) = (
+                number(rect, "x"),
+                number(rect, "y"),
+                number(rect, "width"),
+                number(rect, "height"),
+            );
+            assert!(
+                x >= 0.0 && y >= 0.0 && x + w <= width + 0.5 && y + h <= height + 0.5,
+                "box outside the canvas"
+            );
+            assert!(
+                element.children.iter().any(|c| c.name == "title"),
+                "box has a tooltip"
+            );
             rects.push((x, y, w, h));
         }
     }
@@ -215,13 +280,18 @@ pub fn check_svg(svg: &str, direction: Direction) -> usize {
         }
     }
     let on_a_box = |(px, py): (f64, f64)| {
-        rects.iter().any(|&(x, y, w, h)| px >= x - 0.6 && px <= x + w + 0.6 && py >= y - 0.6 && py <= y + h + 0.6)
+        rects.iter().any(|&(x, y, w, h)| {
+            px >= x - 0.6 && px <= x + w + 0.6 && py >= y - 0.6 && py <= y + h + 0.6
+        })
     };
     for element in &all {
         if element.name == "path" && element.attribute("class") == Some("edge") {
             let points = path_points(element.attribute("d").unwrap());
             assert!(points.len() >= 2);
-            assert!(on_a_box(points[0]) && on_a_box(*points.last().unwrap()), "edge ends off the boxes: {points:?}");
+            assert!(
+                on_a_box(points[0]) && on_a_box(*points.last().unwrap()),
+                "edge ends off the boxes: {points:?}"
+            );
             assert_eq!(element.attribute("marker-end"), Some("url(#arrow)"));
         }
     }
@@ -274,7 +344,9 @@ fn dot_tokens(text: &str) -> Vec<Token> {
             i += 1;
         } else if c.is_alphanumeric() || c == '_' || c == '.' || c == '#' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             tokens.push(Token::Id(chars[start..i].iter().collect()));
@@ -342,7 +414,10 @@ pub fn check_dot(text: &str) -> (usize, usize) {
     }
     assert_eq!(i + 1, tokens.len(), "nothing after the closing brace");
     for (from, to) in &edges {
-        assert!(nodes.contains(from) && nodes.contains(to), "edge {from} -> {to} names an undeclared node");
+        assert!(
+            nodes.contains(from) && nodes.contains(to),
+            "edge {from} -> {to} names an undeclared node"
+        );
     }
     (nodes.len(), edges.len())
 }

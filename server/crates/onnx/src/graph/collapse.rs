@@ -27,12 +27,18 @@ const LABEL_CHARS: usize = 36;
 /// Builds the drawing of `view`.
 pub fn draw_graph(view: &GraphView, collapse: Collapse) -> DrawGraph {
     let folded = folded_constants(view);
-    let drawn: Vec<usize> = (0..view.nodes.len()).filter(|&index| !folded[index]).collect();
+    let drawn: Vec<usize> = (0..view.nodes.len())
+        .filter(|&index| !folded[index])
+        .collect();
     let grouping = match collapse {
         Collapse::Never => None,
         Collapse::Auto if drawn.len() <= AUTO_COLLAPSE_NODES => None,
         Collapse::Auto => Some(group_nodes(view, &drawn, TARGET_BOXES)),
-        Collapse::Always => Some(group_nodes(view, &drawn, (drawn.len() / 4).clamp(1, TARGET_BOXES))),
+        Collapse::Always => Some(group_nodes(
+            view,
+            &drawn,
+            (drawn.len() / 4).clamp(1, TARGET_BOXES),
+        )),
     };
     build(view, &folded, &drawn, grouping.as_ref())
 }
@@ -43,7 +49,9 @@ fn folded_constants(view: &GraphView) -> Vec<bool> {
     let mut folded: Vec<bool> = view
         .nodes
         .iter()
-        .map(|node| node.op == "Constant" && matches!(node.domain, "" | "ai.onnx") && node.inputs.is_empty())
+        .map(|node| {
+            node.op == "Constant" && matches!(node.domain, "" | "ai.onnx") && node.inputs.is_empty()
+        })
         .collect();
     let mut used = vec![false; view.nodes.len()];
     for edge in &view.edges {
@@ -78,8 +86,16 @@ fn prefix_segments(name: &str) -> Vec<&str> {
 }
 
 fn group_nodes(view: &GraphView, drawn: &[usize], target: usize) -> Grouping {
-    let segments: Vec<Vec<&str>> = drawn.iter().map(|&index| prefix_segments(view.nodes[index].name)).collect();
-    let max_depth = segments.iter().map(Vec::len).max().unwrap_or(0).min(MAX_PREFIX_DEPTH);
+    let segments: Vec<Vec<&str>> = drawn
+        .iter()
+        .map(|&index| prefix_segments(view.nodes[index].name))
+        .collect();
+    let max_depth = segments
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .min(MAX_PREFIX_DEPTH);
     for depth in (1..=max_depth).rev() {
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut ungrouped = 0;
@@ -99,7 +115,10 @@ fn group_nodes(view: &GraphView, drawn: &[usize], target: usize) -> Grouping {
 }
 
 fn group_by_prefix(drawn: &[usize], segments: &[Vec<&str>], depth: usize) -> Grouping {
-    let mut grouping = Grouping { group_of: HashMap::new(), groups: Vec::new() };
+    let mut grouping = Grouping {
+        group_of: HashMap::new(),
+        groups: Vec::new(),
+    };
     let mut by_key: HashMap<String, usize> = HashMap::new();
     for (&index, node_segments) in drawn.iter().zip(segments) {
         if node_segments.len() < depth {
@@ -107,7 +126,10 @@ fn group_by_prefix(drawn: &[usize], segments: &[Vec<&str>], depth: usize) -> Gro
         }
         let key = format!("/{}", node_segments[..depth].join("/"));
         let group = *by_key.entry(key.clone()).or_insert_with(|| {
-            grouping.groups.push(Group { label: key, members: Vec::new() });
+            grouping.groups.push(Group {
+                label: key,
+                members: Vec::new(),
+            });
             grouping.groups.len() - 1
         });
         grouping.groups[group].members.push(index);
@@ -118,13 +140,19 @@ fn group_by_prefix(drawn: &[usize], segments: &[Vec<&str>], depth: usize) -> Gro
 
 fn group_by_order(drawn: &[usize], target: usize) -> Grouping {
     let chunk = drawn.len().div_ceil(target.max(1)).max(1);
-    let mut grouping = Grouping { group_of: HashMap::new(), groups: Vec::new() };
+    let mut grouping = Grouping {
+        group_of: HashMap::new(),
+        groups: Vec::new(),
+    };
     for members in drawn.chunks(chunk) {
         let label = format!("nodes {}–{}", members[0], members[members.len() - 1]);
         for &index in members {
             grouping.group_of.insert(index, grouping.groups.len());
         }
-        grouping.groups.push(Group { label, members: members.to_vec() });
+        grouping.groups.push(Group {
+            label,
+            members: members.to_vec(),
+        });
     }
     grouping
 }
@@ -159,12 +187,22 @@ fn dims_only(shape: &str) -> &str {
     }
 }
 
-fn node_box(view: &GraphView, index: usize, folded: &[bool], node_inputs: &[Vec<(Endpoint, &str)>]) -> DrawBox {
+fn node_box(
+    view: &GraphView,
+    index: usize,
+    folded: &[bool],
+    node_inputs: &[Vec<(Endpoint, &str)>],
+) -> DrawBox {
     let node = &view.nodes[index];
     let shape_or_unknown = |value: &str| view.shape_of(value).unwrap_or("?").to_owned();
     // An unknown shape is left out of the box (a `?` line says nothing) but
     // stays in the tooltip.
-    let mut detail = node.outputs.first().and_then(|out| view.shape_of(out)).unwrap_or_default().to_owned();
+    let mut detail = node
+        .outputs
+        .first()
+        .and_then(|out| view.shape_of(out))
+        .unwrap_or_default()
+        .to_owned();
     if node.outputs.len() > 1 {
         let _ = write!(detail, " +{}", node.outputs.len() - 1);
     }
@@ -185,7 +223,11 @@ fn node_box(view: &GraphView, index: usize, folded: &[bool], node_inputs: &[Vec<
                 _ => None,
             };
             let shape = shape.or_else(|| view.shape_of(value)).unwrap_or("[?]");
-            let marker = if matches!(from, Endpoint::Initializer(_)) { "w" } else { "c" };
+            let marker = if matches!(from, Endpoint::Initializer(_)) {
+                "w"
+            } else {
+                "c"
+            };
             if !weights.is_empty() {
                 weights.push(' ');
             }
@@ -235,7 +277,12 @@ fn value_box(view: &GraphView, id: String, kind: BoxKind, name: &str) -> DrawBox
     }
 }
 
-fn build(view: &GraphView, folded: &[bool], drawn: &[usize], grouping: Option<&Grouping>) -> DrawGraph {
+fn build(
+    view: &GraphView,
+    folded: &[bool],
+    drawn: &[usize],
+    grouping: Option<&Grouping>,
+) -> DrawGraph {
     let mut node_inputs: Vec<Vec<(Endpoint, &str)>> = vec![Vec::new(); view.nodes.len()];
     for edge in &view.edges {
         if let Endpoint::Node(to) = edge.to {
@@ -247,7 +294,9 @@ fn build(view: &GraphView, folded: &[bool], drawn: &[usize], grouping: Option<&G
     let mut input_box = Vec::with_capacity(view.inputs.len());
     for name in &view.inputs {
         input_box.push(drawing.boxes.len());
-        drawing.boxes.push(value_box(view, format!("in:{name}"), BoxKind::Input, name));
+        drawing
+            .boxes
+            .push(value_box(view, format!("in:{name}"), BoxKind::Input, name));
     }
     let mut node_box_index: Vec<Option<usize>> = vec![None; view.nodes.len()];
     let mut group_box: HashMap<usize, usize> = HashMap::new();
@@ -279,19 +328,31 @@ fn build(view: &GraphView, folded: &[bool], drawn: &[usize], grouping: Option<&G
             }
             _ => {
                 node_box_index[index] = Some(drawing.boxes.len());
-                drawing.boxes.push(node_box(view, index, folded, &node_inputs));
+                drawing
+                    .boxes
+                    .push(node_box(view, index, folded, &node_inputs));
             }
         }
     }
     let mut output_box = Vec::with_capacity(view.outputs.len());
     for name in &view.outputs {
         output_box.push(drawing.boxes.len());
-        drawing.boxes.push(value_box(view, format!("out:{name}"), BoxKind::Output, name));
+        drawing.boxes.push(value_box(
+            view,
+            format!("out:{name}"),
+            BoxKind::Output,
+            name,
+        ));
     }
     let mut undefined_box = Vec::with_capacity(view.undefined.len());
     for name in &view.undefined {
         undefined_box.push(drawing.boxes.len());
-        drawing.boxes.push(value_box(view, format!("undef:{name}"), BoxKind::Undefined, name));
+        drawing.boxes.push(value_box(
+            view,
+            format!("undef:{name}"),
+            BoxKind::Undefined,
+            name,
+        ));
     }
 
     let box_of = |endpoint: Endpoint| match endpoint {
@@ -304,7 +365,9 @@ fn build(view: &GraphView, folded: &[bool], drawn: &[usize], grouping: Option<&G
     let mut edge_index: HashMap<(usize, usize), usize> = HashMap::new();
     let mut values_per_edge: Vec<usize> = Vec::new();
     for edge in &view.edges {
-        let (Some(from), Some(to)) = (box_of(edge.from), box_of(edge.to)) else { continue };
+        let (Some(from), Some(to)) = (box_of(edge.from), box_of(edge.to)) else {
+            continue;
+        };
         if from == to {
             continue;
         }

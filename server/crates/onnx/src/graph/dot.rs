@@ -9,14 +9,20 @@ use std::fmt::Write;
 /// Renders `drawing` as a `digraph`.
 pub fn render(drawing: &DrawGraph, direction: Direction, graph_name: &str) -> String {
     let mut out = String::with_capacity(128 * (drawing.boxes.len() + drawing.edges.len()) + 256);
-    let name = if graph_name.is_empty() { "model" } else { graph_name };
+    let name = if graph_name.is_empty() {
+        "model"
+    } else {
+        graph_name
+    };
     let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(name));
     let rankdir = match direction {
         Direction::LeftRight => "LR",
         Direction::TopDown => "TB",
     };
     let _ = writeln!(out, "  rankdir={rankdir};");
-    out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fontsize=10];\n");
+    out.push_str(
+        "  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fontsize=10];\n",
+    );
     out.push_str("  edge [color=\"#64748b\", fontname=\"monospace\", fontsize=8];\n");
     for draw_box in &drawing.boxes {
         let label: Vec<&str> = draw_box.lines().map(|(_, text)| text).collect();

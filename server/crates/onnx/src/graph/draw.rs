@@ -37,10 +37,15 @@ pub struct DrawBox {
 impl DrawBox {
     /// The non-empty text lines, top to bottom.
     pub fn lines(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [("title", &self.title), ("subtitle", &self.subtitle), ("detail", &self.detail), ("weights", &self.weights)]
-            .into_iter()
-            .filter(|(_, text)| !text.is_empty())
-            .map(|(class, text)| (class, text.as_str()))
+        [
+            ("title", &self.title),
+            ("subtitle", &self.subtitle),
+            ("detail", &self.detail),
+            ("weights", &self.weights),
+        ]
+        .into_iter()
+        .filter(|(_, text)| !text.is_empty())
+        .map(|(class, text)| (class, text.as_str()))
     }
 }
 

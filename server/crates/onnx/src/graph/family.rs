@@ -99,8 +99,25 @@ impl Family {
 
 /// Spiking neuron ops as snnTorch, Norse, Lava and custom exporters name them.
 const SPIKING_OPS: &[&str] = &[
-    "lif", "if", "leaky", "rleaky", "synaptic", "rsynaptic", "alpha", "lapicque", "cubalif", "cuba", "izhikevich",
-    "heaviside", "spike", "spikefn", "lifcell", "liflayer", "plif", "adex", "alif",
+    "lif",
+    "if",
+    "leaky",
+    "rleaky",
+    "synaptic",
+    "rsynaptic",
+    "alpha",
+    "lapicque",
+    "cubalif",
+    "cuba",
+    "izhikevich",
+    "heaviside",
+    "spike",
+    "spikefn",
+    "lifcell",
+    "liflayer",
+    "plif",
+    "adex",
+    "alif",
 ];
 
 /// The family of `op` in `domain`.
@@ -114,28 +131,36 @@ pub fn family_of(op: &str, domain: &str) -> Family {
     }
     match op {
         "Conv" | "ConvTranspose" | "ConvInteger" | "QLinearConv" | "DeformConv" => Family::Conv,
-        "MatMul" | "Gemm" | "MatMulInteger" | "QLinearMatMul" | "Einsum" | "Attention" | "MultiHeadAttention" => {
-            Family::MatMul
+        "MatMul" | "Gemm" | "MatMulInteger" | "QLinearMatMul" | "Einsum" | "Attention"
+        | "MultiHeadAttention" => Family::MatMul,
+        "Relu" | "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid" | "Tanh" | "Elu" | "Selu"
+        | "Celu" | "Gelu" | "FastGelu" | "Softmax" | "LogSoftmax" | "Softplus" | "Softsign"
+        | "HardSwish" | "Mish" | "ThresholdedRelu" | "Hardmax" | "Swish" | "QuickGelu" => {
+            Family::Activation
         }
-        "Relu" | "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid" | "Tanh" | "Elu" | "Selu" | "Celu" | "Gelu"
-        | "FastGelu" | "Softmax" | "LogSoftmax" | "Softplus" | "Softsign" | "HardSwish" | "Mish" | "ThresholdedRelu"
-        | "Hardmax" | "Swish" | "QuickGelu" => Family::Activation,
-        "BatchNormalization" | "LayerNormalization" | "InstanceNormalization" | "GroupNormalization"
-        | "LpNormalization" | "MeanVarianceNormalization" | "RMSNormalization" | "SimplifiedLayerNormalization"
-        | "SkipLayerNormalization" | "LRN" => Family::Norm,
-        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "LpPool" | "GlobalLpPool"
-        | "MaxRoiPool" | "RoiAlign" | "MaxUnpool" => Family::Pool,
-        "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "Equal" | "Where" | "Sign" | "Not" | "And" | "Or"
-        | "Xor" => Family::Compare,
-        "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Sqrt" | "Exp" | "Log" | "Abs" | "Neg" | "Reciprocal" | "Clip"
-        | "Min" | "Max" | "Sum" | "Mean" | "Floor" | "Ceil" | "Round" | "Erf" | "Mod" | "ReduceMean" | "ReduceSum"
-        | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL2" | "ReduceL1" | "ArgMax" | "ArgMin" | "CumSum" => {
-            Family::Elementwise
-        }
-        "Reshape" | "Flatten" | "Transpose" | "Squeeze" | "Unsqueeze" | "Concat" | "Split" | "Slice" | "Gather"
-        | "GatherElements" | "GatherND" | "Shape" | "Size" | "Expand" | "Tile" | "Pad" | "Identity" | "Cast"
-        | "CastLike" | "Resize" | "Upsample" | "DepthToSpace" | "SpaceToDepth" | "ScatterND" | "ScatterElements"
-        | "Range" | "ConstantOfShape" | "NonZero" | "TopK" | "OneHot" => Family::Shape,
+        "BatchNormalization"
+        | "LayerNormalization"
+        | "InstanceNormalization"
+        | "GroupNormalization"
+        | "LpNormalization"
+        | "MeanVarianceNormalization"
+        | "RMSNormalization"
+        | "SimplifiedLayerNormalization"
+        | "SkipLayerNormalization"
+        | "LRN" => Family::Norm,
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "LpPool"
+        | "GlobalLpPool" | "MaxRoiPool" | "RoiAlign" | "MaxUnpool" => Family::Pool,
+        "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "Equal" | "Where" | "Sign"
+        | "Not" | "And" | "Or" | "Xor" => Family::Compare,
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Sqrt" | "Exp" | "Log" | "Abs" | "Neg"
+        | "Reciprocal" | "Clip" | "Min" | "Max" | "Sum" | "Mean" | "Floor" | "Ceil" | "Round"
+        | "Erf" | "Mod" | "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+        | "ReduceL2" | "ReduceL1" | "ArgMax" | "ArgMin" | "CumSum" => Family::Elementwise,
+        "Reshape" | "Flatten" | "Transpose" | "Squeeze" | "Unsqueeze" | "Concat" | "Split"
+        | "Slice" | "Gather" | "GatherElements" | "GatherND" | "Shape" | "Size" | "Expand"
+        | "Tile" | "Pad" | "Identity" | "Cast" | "CastLike" | "Resize" | "Upsample"
+        | "DepthToSpace" | "SpaceToDepth" | "ScatterND" | "ScatterElements" | "Range"
+        | "ConstantOfShape" | "NonZero" | "TopK" | "OneHot" => Family::Shape,
         "Loop" | "If" | "Scan" | "SequenceMap" => Family::Control,
         "QuantizeLinear" | "DequantizeLinear" | "DynamicQuantizeLinear" => Family::Quant,
         "Constant" => Family::Constant,

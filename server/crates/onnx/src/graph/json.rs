@@ -57,7 +57,10 @@ pub struct EdgeJson {
 
 /// Lists `view`.
 pub fn build(view: &GraphView) -> GraphJson {
-    let value = |name: &str| ValueJson { name: name.to_owned(), shape: view.shape_of(name).map(str::to_owned) };
+    let value = |name: &str| ValueJson {
+        name: name.to_owned(),
+        shape: view.shape_of(name).map(str::to_owned),
+    };
     GraphJson {
         name: view.graph_name.to_owned(),
         nodes: view
@@ -74,7 +77,10 @@ pub fn build(view: &GraphView) -> GraphJson {
                 attributes: node
                     .attributes
                     .iter()
-                    .map(|(name, summary)| AttributeJson { name: (*name).to_owned(), value: summary.clone() })
+                    .map(|(name, summary)| AttributeJson {
+                        name: (*name).to_owned(),
+                        value: summary.clone(),
+                    })
                     .collect(),
                 inputs: node.inputs.iter().map(|name| value(name)).collect(),
                 outputs: node.outputs.iter().map(|name| value(name)).collect(),
@@ -92,7 +98,11 @@ pub fn build(view: &GraphView) -> GraphJson {
             .collect(),
         inputs: view.inputs.iter().map(|name| value(name)).collect(),
         outputs: view.outputs.iter().map(|name| value(name)).collect(),
-        initializers: view.initializers.iter().map(|init| value(init.name)).collect(),
+        initializers: view
+            .initializers
+            .iter()
+            .map(|init| value(init.name))
+            .collect(),
         undefined: view.undefined.iter().map(|name| value(name)).collect(),
     }
 }

@@ -73,7 +73,11 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], direction: Directi
         .map(|edge| {
             valid(edge).then(|| {
                 let (from, to) = *edge;
-                if position[from] < position[to] { (from, to, false) } else { (to, from, true) }
+                if position[from] < position[to] {
+                    (from, to, false)
+                } else {
+                    (to, from, true)
+                }
             })
         })
         .collect();
@@ -118,7 +122,11 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], direction: Directi
         layer_center[layer] = cursor + thickness / 2.0;
         cursor += thickness + layer_gap;
     }
-    let rank_extent = if layer_count == 0 { 2.0 * MARGIN } else { cursor - layer_gap + MARGIN };
+    let rank_extent = if layer_count == 0 {
+        2.0 * MARGIN
+    } else {
+        cursor - layer_gap + MARGIN
+    };
 
     // Shift the order axis so the smallest box edge sits at the margin.
     let mut min_order = f64::INFINITY;
@@ -139,21 +147,30 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], direction: Directi
         Direction::TopDown => (order + shift, rank_coordinate),
     };
 
-    let centers: Vec<(f64, f64)> =
-        (0..n).map(|node| point(layer_center[rank[node]], order_coordinate[node])).collect();
+    let centers: Vec<(f64, f64)> = (0..n)
+        .map(|node| point(layer_center[rank[node]], order_coordinate[node]))
+        .collect();
     let edge_points = chains
         .iter()
         .map(|chain| {
-            let Some((nodes, reversed)) = chain else { return Vec::new() };
+            let Some((nodes, reversed)) = chain else {
+                return Vec::new();
+            };
             let last = nodes.len() - 1;
             let mut points: Vec<(f64, f64)> = Vec::with_capacity(2 * nodes.len());
             for (index, &node) in nodes.iter().enumerate() {
                 let layer = graph.layer_of[node];
                 let center = layer_center[layer];
                 if index == 0 {
-                    points.push(point(center + rank_size[node] / 2.0, order_coordinate[node]));
+                    points.push(point(
+                        center + rank_size[node] / 2.0,
+                        order_coordinate[node],
+                    ));
                 } else if index == last {
-                    points.push(point(center - rank_size[node] / 2.0, order_coordinate[node]));
+                    points.push(point(
+                        center - rank_size[node] / 2.0,
+                        order_coordinate[node],
+                    ));
                 } else {
                     // Through a layer the edge runs straight in the slot its
                     // dummy reserved, so it never cuts a box of that layer.
@@ -172,7 +189,13 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], direction: Directi
         Direction::LeftRight => (rank_extent, order_extent),
         Direction::TopDown => (order_extent, rank_extent),
     };
-    Layout { centers, edge_points, layers: rank, width, height }
+    Layout {
+        centers,
+        edge_points,
+        layers: rank,
+        width,
+        height,
+    }
 }
 
 /// Kahn's algorithm; nodes caught in cycles follow in index order.
@@ -185,7 +208,8 @@ fn topological_order(n: usize, edges: impl Iterator<Item = (usize, usize)>) -> V
     }
     let mut order = Vec::with_capacity(n);
     let mut done = vec![false; n];
-    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&v| in_degree[v] == 0).collect();
+    let mut queue: std::collections::VecDeque<usize> =
+        (0..n).filter(|&v| in_degree[v] == 0).collect();
     let mut next_unplaced = 0;
     while order.len() < n {
         let node = match queue.pop_front() {
@@ -224,7 +248,11 @@ fn assign_ranks(n: usize, topo: &[usize], oriented: &[Option<(usize, usize, bool
     }
     let mut rank = vec![0usize; n];
     for &node in topo {
-        rank[node] = predecessors[node].iter().map(|&p| rank[p] + 1).max().unwrap_or(0);
+        rank[node] = predecessors[node]
+            .iter()
+            .map(|&p| rank[p] + 1)
+            .max()
+            .unwrap_or(0);
     }
     for node in 0..n {
         if predecessors[node].is_empty()
@@ -326,11 +354,19 @@ impl LayeredGraph {
         let mut keyed: Vec<(f64, usize)> = self.layers[layer]
             .iter()
             .map(|&node| {
-                let neighbours = if use_up { &self.up[node] } else { &self.down[node] };
+                let neighbours = if use_up {
+                    &self.up[node]
+                } else {
+                    &self.down[node]
+                };
                 let key = if neighbours.is_empty() {
                     self.index_in_layer[node] as f64
                 } else {
-                    neighbours.iter().map(|&m| self.index_in_layer[m] as f64).sum::<f64>() / neighbours.len() as f64
+                    neighbours
+                        .iter()
+                        .map(|&m| self.index_in_layer[m] as f64)
+                        .sum::<f64>()
+                        / neighbours.len() as f64
                 };
                 (key, node)
             })
@@ -341,7 +377,9 @@ impl LayeredGraph {
     }
 
     fn crossings(&self) -> usize {
-        (1..self.layers.len()).map(|layer| self.crossings_between(layer)).sum()
+        (1..self.layers.len())
+            .map(|layer| self.crossings_between(layer))
+            .sum()
     }
 
     /// Crossings between `layer - 1` and `layer`: inversions among the edges
@@ -407,7 +445,11 @@ impl LayeredGraph {
     }
 
     fn separation(&self, left: usize, right: usize) -> f64 {
-        let gap = if self.is_dummy[left] || self.is_dummy[right] { DUMMY_GAP } else { NODE_GAP };
+        let gap = if self.is_dummy[left] || self.is_dummy[right] {
+            DUMMY_GAP
+        } else {
+            NODE_GAP
+        };
         (self.order_size[left] + self.order_size[right]) / 2.0 + gap
     }
 
@@ -432,8 +474,11 @@ impl LayeredGraph {
             // Down, up, ..., and the last two sweeps look both ways.
             let both = sweep + 2 >= COORDINATE_SWEEPS;
             let downwards = sweep % 2 == 0;
-            let layers: Vec<usize> =
-                if downwards { (0..layer_count).collect() } else { (0..layer_count).rev().collect() };
+            let layers: Vec<usize> = if downwards {
+                (0..layer_count).collect()
+            } else {
+                (0..layer_count).rev().collect()
+            };
             for layer in layers {
                 self.place_layer(layer, &mut coordinate, downwards, both);
             }
@@ -494,9 +539,19 @@ impl LayeredGraph {
             if !downwards || both {
                 add(&self.down[node]);
             }
-            desired.push(if count == 0 { coordinate[node] } else { sum / count as f64 });
+            desired.push(if count == 0 {
+                coordinate[node]
+            } else {
+                sum / count as f64
+            });
             // Dummies pull harder so long edges run straight.
-            weights.push(if self.is_dummy[node] { 4.0 } else if count == 0 { 0.25 } else { 1.0 });
+            weights.push(if self.is_dummy[node] {
+                4.0
+            } else if count == 0 {
+                0.25
+            } else {
+                1.0
+            });
         }
         let mut offsets = Vec::with_capacity(nodes.len());
         let mut offset = 0.0;

@@ -75,14 +75,26 @@ impl<'m> GraphView<'m> {
     pub fn new(model: &'m ModelProto, shapes: Option<&'m ShapeMap>) -> GraphView<'m> {
         match &model.graph {
             Some(graph) => GraphView::of_graph(graph, shapes),
-            None => GraphView { given: shapes, ..GraphView::default() },
+            None => GraphView {
+                given: shapes,
+                ..GraphView::default()
+            },
         }
     }
 
     /// Builds the view of any graph (also a subgraph of Loop/If/Scan).
     pub fn of_graph(graph: &'m GraphProto, shapes: Option<&'m ShapeMap>) -> GraphView<'m> {
-        let mut view = GraphView { graph_name: graph.name(), given: shapes, ..GraphView::default() };
-        for value in graph.input.iter().chain(&graph.output).chain(&graph.value_info) {
+        let mut view = GraphView {
+            graph_name: graph.name(),
+            given: shapes,
+            ..GraphView::default()
+        };
+        for value in graph
+            .input
+            .iter()
+            .chain(&graph.output)
+            .chain(&graph.value_info)
+        {
             if let Some(display) = value.r#type.as_ref().and_then(type_display) {
                 view.declared.entry(value.name()).or_insert(display);
             }
@@ -93,10 +105,18 @@ impl<'m> GraphView<'m> {
             if producers.contains_key(tensor.name()) {
                 continue;
             }
-            producers.insert(tensor.name(), Endpoint::Initializer(view.initializers.len()));
+            producers.insert(
+                tensor.name(),
+                Endpoint::Initializer(view.initializers.len()),
+            );
             let shape = tensor_shape(tensor.data_type(), &tensor.dims);
-            view.declared.entry(tensor.name()).or_insert_with(|| shape.clone());
-            view.initializers.push(ViewInitializer { name: tensor.name(), shape });
+            view.declared
+                .entry(tensor.name())
+                .or_insert_with(|| shape.clone());
+            view.initializers.push(ViewInitializer {
+                name: tensor.name(),
+                shape,
+            });
         }
         // Models before IR 4 list every initializer among the inputs too; such a
         // name is a weight, not something the user feeds.
@@ -116,11 +136,20 @@ impl<'m> GraphView<'m> {
                 name: node.name(),
                 op: node.op_type(),
                 domain: node.domain(),
-                attributes: node.attribute.iter().map(|a| (a.name(), attribute_summary(a))).collect(),
+                attributes: node
+                    .attribute
+                    .iter()
+                    .map(|a| (a.name(), attribute_summary(a)))
+                    .collect(),
                 inputs: node.input.iter().map(String::as_str).collect(),
                 outputs: node.output.iter().map(String::as_str).collect(),
                 constant_shape: (node.op_type() == "Constant")
-                    .then(|| node.attribute.iter().find(|a| a.name() == "value").and_then(|a| a.t.as_ref()))
+                    .then(|| {
+                        node.attribute
+                            .iter()
+                            .find(|a| a.name() == "value")
+                            .and_then(|a| a.t.as_ref())
+                    })
                     .flatten()
                     .map(|tensor| tensor_shape(tensor.data_type(), &tensor.dims)),
             });
@@ -140,13 +169,21 @@ impl<'m> GraphView<'m> {
         for (index, node) in graph.node.iter().enumerate() {
             for input in node.input.iter().filter(|name| !name.is_empty()) {
                 let from = source(&mut view, input.as_str());
-                view.edges.push(ViewEdge { from, to: Endpoint::Node(index), value: input.as_str() });
+                view.edges.push(ViewEdge {
+                    from,
+                    to: Endpoint::Node(index),
+                    value: input.as_str(),
+                });
             }
         }
         for (index, output) in graph.output.iter().enumerate() {
             view.outputs.push(output.name());
             let from = source(&mut view, output.name());
-            view.edges.push(ViewEdge { from, to: Endpoint::Output(index), value: output.name() });
+            view.edges.push(ViewEdge {
+                from,
+                to: Endpoint::Output(index),
+                value: output.name(),
+            });
         }
         view
     }

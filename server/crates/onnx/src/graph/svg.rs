@@ -28,7 +28,11 @@ pub fn box_sizes(drawing: &DrawGraph) -> Vec<(f64, f64)> {
             let mut width: f64 = MIN_BOX_WIDTH;
             let mut lines = 0;
             for (class, text) in draw_box.lines() {
-                let per_char = if class == "title" { TITLE_CHAR_WIDTH } else { CHAR_WIDTH };
+                let per_char = if class == "title" {
+                    TITLE_CHAR_WIDTH
+                } else {
+                    CHAR_WIDTH
+                };
                 width = width.max(text.chars().count() as f64 * per_char + 2.0 * PADDING_X);
                 lines += 1;
             }
@@ -64,7 +68,11 @@ fn style_sheet() -> String {
     );
     for family in Family::ALL {
         let (fill, stroke) = family.colors();
-        let _ = write!(css, ".op-{} rect{{fill:{fill};stroke:{stroke}}}", family.css());
+        let _ = write!(
+            css,
+            ".op-{} rect{{fill:{fill};stroke:{stroke}}}",
+            family.css()
+        );
     }
     css
 }
@@ -81,7 +89,9 @@ fn kind_class(kind: BoxKind) -> &'static str {
 
 fn path_data(points: &[(f64, f64)], direction: Direction) -> String {
     let mut d = String::new();
-    let Some(&(x0, y0)) = points.first() else { return d };
+    let Some(&(x0, y0)) = points.first() else {
+        return d;
+    };
     let _ = write!(d, "M{x0:.1},{y0:.1}");
     for pair in points.windows(2) {
         let ((ax, ay), (bx, by)) = (pair[0], pair[1]);
@@ -97,15 +107,25 @@ fn path_data(points: &[(f64, f64)], direction: Direction) -> String {
                 ((ax, ay + mid), (bx, by - mid))
             }
         };
-        let _ = write!(d, " C{:.1},{:.1} {:.1},{:.1} {bx:.1},{by:.1}", c1.0, c1.1, c2.0, c2.1);
+        let _ = write!(
+            d,
+            " C{:.1},{:.1} {:.1},{:.1} {bx:.1},{by:.1}",
+            c1.0, c1.1, c2.0, c2.1
+        );
     }
     d
 }
 
 /// Renders an already laid-out drawing.
-pub fn render_placed(drawing: &DrawGraph, sizes: &[(f64, f64)], placed: &Layout, direction: Direction) -> String {
+pub fn render_placed(
+    drawing: &DrawGraph,
+    sizes: &[(f64, f64)],
+    placed: &Layout,
+    direction: Direction,
+) -> String {
     let (width, height) = (placed.width.ceil(), placed.height.ceil());
-    let mut out = String::with_capacity(256 * drawing.boxes.len() + 160 * drawing.edges.len() + 4096);
+    let mut out =
+        String::with_capacity(256 * drawing.boxes.len() + 160 * drawing.edges.len() + 4096);
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"neuride-graph\" width=\"{width}\" height=\"{height}\" \
@@ -119,7 +139,10 @@ pub fn render_placed(drawing: &DrawGraph, sizes: &[(f64, f64)], placed: &Layout,
          markerHeight=\"8\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">\
          <path class=\"arrowhead\" d=\"M0,0 L10,5 L0,10 z\"/></marker></defs>\n",
     );
-    let _ = writeln!(out, "<rect class=\"bg\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\"/>");
+    let _ = writeln!(
+        out,
+        "<rect class=\"bg\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\"/>"
+    );
 
     out.push_str("<g class=\"edges\">\n");
     for (edge, points) in drawing.edges.iter().zip(&placed.edge_points) {
@@ -136,7 +159,9 @@ pub fn render_placed(drawing: &DrawGraph, sizes: &[(f64, f64)], placed: &Layout,
         );
     }
     out.push_str("</g>\n<g class=\"nodes\">\n");
-    for ((draw_box, &(box_width, box_height)), &(cx, cy)) in drawing.boxes.iter().zip(sizes).zip(&placed.centers) {
+    for ((draw_box, &(box_width, box_height)), &(cx, cy)) in
+        drawing.boxes.iter().zip(sizes).zip(&placed.centers)
+    {
         let (left, top) = (cx - box_width / 2.0, cy - box_height / 2.0);
         let _ = write!(
             out,
@@ -151,7 +176,11 @@ pub fn render_placed(drawing: &DrawGraph, sizes: &[(f64, f64)], placed: &Layout,
             // Baseline of line `i`: padding, then a line height per line, less
             // the descent so text sits centred in its line.
             let baseline = top + PADDING_Y + LINE_HEIGHT * (line as f64 + 1.0) - 3.5;
-            let _ = write!(out, "<text class=\"{class}\" x=\"{cx:.1}\" y=\"{baseline:.1}\">{}</text>", xml_escape(text));
+            let _ = write!(
+                out,
+                "<text class=\"{class}\" x=\"{cx:.1}\" y=\"{baseline:.1}\">{}</text>",
+                xml_escape(text)
+            );
         }
         out.push_str("</g>\n");
     }

@@ -57,7 +57,10 @@ fn type_display_depth(type_proto: &TypeProto, depth: usize) -> Option<String> {
         return Some("…".to_owned());
     }
     let inner = |boxed: &Option<Box<TypeProto>>| {
-        boxed.as_deref().and_then(|t| type_display_depth(t, depth + 1)).unwrap_or_else(|| "?".to_owned())
+        boxed
+            .as_deref()
+            .and_then(|t| type_display_depth(t, depth + 1))
+            .unwrap_or_else(|| "?".to_owned())
     };
     match type_proto.value.as_ref()? {
         type_proto::Value::TensorType(tensor) => {
@@ -74,12 +77,20 @@ fn type_display_depth(type_proto: &TypeProto, depth: usize) -> Option<String> {
             }
             Some(out)
         }
-        type_proto::Value::SequenceType(sequence) => Some(format!("seq({})", inner(&sequence.elem_type))),
-        type_proto::Value::OptionalType(optional) => Some(format!("optional({})", inner(&optional.elem_type))),
-        type_proto::Value::MapType(map) => {
-            Some(format!("map({},{})", onnx_name(map.key_type()), inner(&map.value_type)))
+        type_proto::Value::SequenceType(sequence) => {
+            Some(format!("seq({})", inner(&sequence.elem_type)))
         }
-        type_proto::Value::OpaqueType(opaque) => Some(format!("opaque({}.{})", opaque.domain(), opaque.name())),
+        type_proto::Value::OptionalType(optional) => {
+            Some(format!("optional({})", inner(&optional.elem_type)))
+        }
+        type_proto::Value::MapType(map) => Some(format!(
+            "map({},{})",
+            onnx_name(map.key_type()),
+            inner(&map.value_type)
+        )),
+        type_proto::Value::OpaqueType(opaque) => {
+            Some(format!("opaque({}.{})", opaque.domain(), opaque.name()))
+        }
     }
 }
 
@@ -124,7 +135,12 @@ pub fn attribute_summary(attribute: &AttributeProto) -> String {
         AttributeType::Floats => list(&attribute.floats),
         AttributeType::Ints => list(&attribute.ints),
         AttributeType::Strings => {
-            let shown: Vec<String> = attribute.strings.iter().take(LIST_ITEMS_SHOWN + 1).map(|s| quoted(s)).collect();
+            let shown: Vec<String> = attribute
+                .strings
+                .iter()
+                .take(LIST_ITEMS_SHOWN + 1)
+                .map(|s| quoted(s))
+                .collect();
             let mut out = list(&shown[..shown.len().min(LIST_ITEMS_SHOWN)]);
             if attribute.strings.len() > LIST_ITEMS_SHOWN {
                 out.truncate(out.len() - 1);
@@ -135,7 +151,9 @@ pub fn attribute_summary(attribute: &AttributeProto) -> String {
         AttributeType::Tensors => format!("{} tensors", attribute.tensors.len()),
         AttributeType::Graphs => format!("{} graphs", attribute.graphs.len()),
         AttributeType::SparseTensor => "sparse tensor".to_owned(),
-        AttributeType::SparseTensors => format!("{} sparse tensors", attribute.sparse_tensors.len()),
+        AttributeType::SparseTensors => {
+            format!("{} sparse tensors", attribute.sparse_tensors.len())
+        }
         AttributeType::TypeProto => "type".to_owned(),
         AttributeType::TypeProtos => format!("{} types", attribute.type_protos.len()),
         AttributeType::Undefined => infer_untyped(attribute),
