@@ -227,10 +227,7 @@ fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals:
 /// A network needs `steps × dt` per reading; the sensor must not be faster.
 fn check_rate(checker: &mut Checker, network: usize, stage: &crate::syntax::ast::Name, sensor_rate: Option<f64>, sensor: &str) {
     let Some(rate) = sensor_rate else { return };
-    let simulate = checker
-        .items()
-        .iter()
-        .find(|item| item.kind == ItemKind::Simulate && item.target.as_ref().is_some_and(|target| target.text == stage.text));
+    let simulate = checker.simulate_of(&stage.text).map(|index| &checker.items()[index]);
     let timing = match simulate {
         Some(item) => timing_of(&checker.parse.text, item),
         None => super::runs::Timing { dt: catalog::DEFAULT_DT_SECONDS, steps: catalog::DEFAULT_STEPS },

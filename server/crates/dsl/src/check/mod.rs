@@ -157,6 +157,8 @@ pub(crate) struct Checker<'a> {
     pub analysis: Analysis,
     models: HashMap<String, FileFact<ModelFacts>>,
     archives: HashMap<String, FileFact<ArchiveFacts>>,
+    /// Network name to its first `simulate` item, built on first use.
+    simulates: Option<HashMap<String, usize>>,
 }
 
 impl<'a> Checker<'a> {
@@ -167,6 +169,7 @@ impl<'a> Checker<'a> {
             analysis: Analysis { items: vec![ItemInfo::default(); parse.ast.items.len()], ..Analysis::default() },
             models: HashMap::new(),
             archives: HashMap::new(),
+            simulates: None,
         }
     }
 
@@ -256,6 +259,21 @@ impl<'a> Checker<'a> {
             return None;
         }
         Some(index)
+    }
+
+    /// The first `simulate` item that runs the network named `network`.
+    pub fn simulate_of(&mut self, network: &str) -> Option<usize> {
+        let items = self.items();
+        let map = self.simulates.get_or_insert_with(|| {
+            let mut map = HashMap::new();
+            for (index, item) in items.iter().enumerate() {
+                if let (ItemKind::Simulate, Some(target)) = (item.kind, &item.target) {
+                    map.entry(target.text.clone()).or_insert(index);
+                }
+            }
+            map
+        });
+        map.get(network).copied()
     }
 
     pub fn item_containing(&self, offset: usize) -> Option<usize> {
