@@ -184,6 +184,8 @@ impl Importer<'_> {
         if inputs.iter().any(|v| matches!(v, Some(Value::Unknown))) {
             if !is_supported(&op) {
                 self.reject(node, reason_for(&op));
+            } else if op == "MaxPool" && !self.max_to_avg {
+                self.reject(node, MAXPOOL_REASON);
             } else {
                 for output in &node.output {
                     self.values.insert(output.clone(), Value::Unknown);
@@ -373,7 +375,8 @@ impl Importer<'_> {
             }
             _ => None,
         };
-        self.dense(node, x, weight, bias)
+        // Without weight data (convertibility check only) there is no bias to keep.
+        self.dense(node, x, weight, bias.filter(|b| !b.is_empty()))
     }
 
     fn matmul(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
@@ -424,6 +427,7 @@ impl Importer<'_> {
                     return Ok(());
                 };
                 match &mut self.nodes[a].layer {
+                    _ if bias.is_empty() => {}
                     Layer::Dense { bias: slot, .. } | Layer::Conv2d { bias: slot, .. } => {
                         match slot {
                             Some(existing) => existing.iter_mut().zip(&bias).for_each(|(e, b)| *e += b),
@@ -491,7 +495,7 @@ impl Importer<'_> {
             return Ok(());
         };
         if op == "MaxPool" && !self.max_to_avg {
-            self.reject(node, "MaxPool has no exact spiking equivalent; convert with max_to_avg (CLI: --max-to-avg) to use average pooling");
+            self.reject(node, MAXPOOL_REASON);
             return Ok(());
         }
         if op == "MaxPool" && node.output.len() > 1 && !node.output[1].is_empty() {
@@ -594,6 +598,8 @@ impl Importer<'_> {
         Ok(())
     }
 }
+
+const MAXPOOL_REASON: &str = "MaxPool has no exact spiking equivalent; convert with max_to_avg (CLI: --max-to-avg) to use average pooling";
 
 fn is_supported(op: &str) -> bool {
     matches!(
