@@ -1,11 +1,19 @@
 //! Loading a model: the file is memory-mapped and decoded with `bytes::Bytes`
 //! over the map, so `raw_data` fields are views into the map and weights are
-//! never read unless asked for.
+//! never read unless asked for. Tensors stored outside the model
+//! (`data_location = EXTERNAL`) are resolved only inside the model's folder
+//! ([`external`]), and [`tensor_bytes`] hands any tensor's payload to consumers.
+
+pub mod external;
+mod tensor_data;
 
 use crate::proto::ModelProto;
 use bytes::Bytes;
 use prost::Message;
 use std::path::{Path, PathBuf};
+
+pub use external::{ExternalData, ExternalDataError, ModelDir};
+pub use tensor_data::{TensorBytes, TensorDataError, element_count, tensor_bytes};
 
 /// A decoded model and the bytes its `raw_data` views point into.
 pub struct Model {
@@ -16,37 +24,73 @@ pub struct Model {
     pub bytes: Bytes,
 }
 
+impl Model {
+    /// The folder external data is read from, `None` for models decoded from bytes.
+    pub fn dir(&self) -> Option<ModelDir> {
+        let path = self.path.as_ref()?;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        Some(ModelDir::new(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir }))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("not a valid ONNX model (protobuf ModelProto expected): {0}")]
     Decode(#[from] prost::DecodeError),
+    #[error(
+        "not a valid ONNX model: messages are nested deeper than the decoder allows (100 levels, \
+         about 33 levels of subgraphs); a real model nests far less, so the file is corrupt or hostile"
+    )]
+    TooDeep,
     #[error("empty file: an ONNX model (protobuf ModelProto) was expected")]
     Empty,
 }
 
+impl LoadError {
+    /// A stable diagnostic code for the error, for the CLI and the editor.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Io { .. } => "onnx/io-error",
+            LoadError::Decode(_) => "onnx/decode-error",
+            LoadError::TooDeep => "onnx/too-deep",
+            LoadError::Empty => "onnx/empty-file",
+        }
+    }
+}
+
 /// Decodes a model from bytes without copying tensor payloads.
+///
+/// prost stops at 100 levels of message nesting (its default recursion
+/// limit), so a file of deeply nested subgraphs fails with
+/// [`LoadError::TooDeep`] instead of overflowing the stack.
 pub fn decode(bytes: Bytes) -> Result<ModelProto, LoadError> {
     if bytes.is_empty() {
         return Err(LoadError::Empty);
     }
-    Ok(ModelProto::decode(bytes)?)
+    ModelProto::decode(bytes).map_err(|error| {
+        // prost has no typed variant for this; its description is stable.
+        if error.to_string().contains("recursion limit") { LoadError::TooDeep } else { LoadError::Decode(error) }
+    })
 }
 
 /// Memory-maps `path` and decodes it.
 pub fn load_file(path: &Path) -> Result<Model, LoadError> {
-    let io = |source| LoadError::Io { path: path.to_owned(), source };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let bytes = if len == 0 {
-        Bytes::new()
-    } else {
-        // SAFETY: the map is read-only; a file truncated underneath us is the
-        // accepted risk of every mmap-based reader (rustc, ripgrep do the same).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Bytes::from_owner(map)
-    };
+    let bytes = map_file(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
     let proto = decode(bytes.clone())?;
     Ok(Model { proto, path: Some(path.to_owned()), bytes })
+}
+
+/// The whole file as `Bytes` over a read-only memory map (empty files map to
+/// empty bytes: mapping zero bytes is an error on Linux).
+pub(crate) fn map_file(path: &Path) -> std::io::Result<Bytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(Bytes::new());
+    }
+    // SAFETY: the map is read-only; a file truncated underneath us is the
+    // accepted risk of every mmap-based reader (rustc, ripgrep do the same).
+    let map = unsafe { memmap2::Mmap::map(&file) }?;
+    Ok(Bytes::from_owner(map))
 }
