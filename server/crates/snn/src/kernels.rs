@@ -283,3 +283,64 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{Network, Node};
+    use crate::layer::Layer;
+
+    fn values(len: usize, seed: u32, sparsity: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                if (s >> 24) % 100 < sparsity { 0.0 } else { (s >> 8) as f32 / (1 << 24) as f32 - 0.3 }
+            })
+            .collect()
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() < 1e-4, "element {i}: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn dense_events_equal_dense_product() {
+        let weight = Tensor { shape: vec![7, 13], data: values(91, 1, 0) };
+        let kernel = DenseKernel::new(&weight, Some(&vec![0.5; 7]));
+        let input = values(3 * 13, 2, 70);
+        let mut active = Active::default();
+        active.scan(&input, 13);
+        let (mut a, mut b) = (vec![0.0; 21], vec![0.0; 21]);
+        kernel.forward_events(&input, &active, &mut a);
+        kernel.forward_dense(3, &input, &mut b);
+        close(&a, &b);
+    }
+
+    #[test]
+    fn conv_events_equal_im2col_product() {
+        for (stride, padding, groups) in [([1, 1], [1, 1, 1, 1], 1), ([2, 1], [0, 2, 1, 0], 2), ([2, 3], [2, 2, 2, 2], 3)] {
+            let weight = Tensor { shape: vec![6, 6 / groups, 3, 2], data: values(6 * (6 / groups) * 6, 3, 0) };
+            let net = Network {
+                nodes: vec![
+                    Node { name: "x".into(), layer: Layer::Input { shape: vec![6, 5, 7] }, inputs: vec![] },
+                    Node { name: "c".into(), layer: Layer::Conv2d { weight: weight.clone(), bias: Some(vec![0.1; 6]), stride, padding, groups }, inputs: vec![0] },
+                ],
+                output: 1,
+            };
+            let shapes = net.validate().unwrap();
+            let mut kernel = ConvKernel::new(net.conv_geometry_of(1, &shapes).unwrap(), &weight, Some(&vec![0.1; 6]));
+            let input = values(2 * 210, 4, 80);
+            let out_len = 2 * shapes[1].iter().product::<usize>();
+            let mut active = Active::default();
+            active.scan(&input, 210);
+            let (mut a, mut b) = (vec![0.0; out_len], vec![0.0; out_len]);
+            kernel.forward_events(&input, &active, &mut a);
+            kernel.forward_dense(2, &input, &mut b);
+            close(&a, &b);
+        }
+    }
+}
