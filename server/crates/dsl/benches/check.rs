@@ -30,6 +30,7 @@ fn benches(criterion: &mut Criterion) {
         let analysis = neuride_dsl::check(&parse, &workspace);
         assert!(analysis.diagnostics.is_empty(), "the generated file must check clean: {:?}", &analysis.diagnostics[..3.min(analysis.diagnostics.len())]);
     }
+    criterion.bench_function("parse_5000_lines", |bench| bench.iter(|| neuride_dsl::parse(&text)));
     criterion.bench_function("recheck_5000_lines", |bench| {
         bench.iter(|| {
             let parse = neuride_dsl::parse(&text);

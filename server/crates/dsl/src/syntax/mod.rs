@@ -142,8 +142,34 @@ pub const KEYWORDS: &[(&str, TokenKind)] = &[
 ];
 
 impl TokenKind {
+    /// A `match` on the word (not a scan of `KEYWORDS`): the lexer asks this
+    /// for every identifier, so it must be cheap.
     pub fn keyword(word: &str) -> Option<TokenKind> {
-        KEYWORDS.iter().find(|(text, _)| *text == word).map(|(_, kind)| *kind)
+        use TokenKind::*;
+        Some(match word {
+            "model" => ModelKw,
+            "weights" => WeightsKw,
+            "dataset" => DatasetKw,
+            "network" => NetworkKw,
+            "convert" => ConvertKw,
+            "input" => InputKw,
+            "layer" => LayerKw,
+            "output" => OutputKw,
+            "neuron" => NeuronKw,
+            "simulate" => SimulateKw,
+            "infer" => InferKw,
+            "on" => OnKw,
+            "app" => AppKw,
+            "sensor" => SensorKw,
+            "pipeline" => PipelineKw,
+            "rule" => RuleKw,
+            "when" => WhenKw,
+            "for" => ForKw,
+            "emit" => EmitKw,
+            "true" => TrueKw,
+            "false" => FalseKw,
+            _ => return None,
+        })
     }
     pub fn is_trivia(self) -> bool {
         matches!(self, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment)
