@@ -106,7 +106,6 @@ pub fn parse_xml(text: &str) -> Element {
         if bytes[i] != '<' {
             let start = i;
             while i < bytes.len() && bytes[i] != '<' {
-                assert!(bytes[i] != '>' || true);
                 i += 1;
             }
             let raw: String = bytes[start..i].iter().collect();
@@ -208,7 +207,7 @@ fn number(element: &Element, name: &str) -> f64 {
 }
 
 fn path_points(d: &str) -> Vec<(f64, f64)> {
-    d.split(|c: char| c == ' ' || c == 'M' || c == 'C' || c == 'L')
+    d.split([' ', 'M', 'C', 'L'])
         .filter(|s| !s.is_empty())
         .map(|pair| {
             let (x, y) = pair.split_once(',').unwrap();

@@ -394,9 +394,8 @@ impl LayeredGraph {
         pairs.sort_unstable();
         let size = self.layers[layer].len() + 1;
         let mut tree = vec![0usize; size + 1];
-        let mut seen = 0usize;
         let mut crossings = 0usize;
-        for &(_, lower) in &pairs {
+        for (seen, &(_, lower)) in pairs.iter().enumerate() {
             // Edges already seen that end strictly right of `lower` cross it.
             let mut not_greater = 0;
             let mut i = lower + 1;
@@ -410,7 +409,6 @@ impl LayeredGraph {
                 tree[i] += 1;
                 i += i & i.wrapping_neg();
             }
-            seen += 1;
         }
         crossings
     }

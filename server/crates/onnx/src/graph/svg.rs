@@ -126,10 +126,10 @@ pub fn render_placed(
     let (width, height) = (placed.width.ceil(), placed.height.ceil());
     let mut out =
         String::with_capacity(256 * drawing.boxes.len() + 160 * drawing.edges.len() + 4096);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"neuride-graph\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" data-boxes=\"{}\" data-collapsed-nodes=\"{}\">\n",
+         viewBox=\"0 0 {width} {height}\" data-boxes=\"{}\" data-collapsed-nodes=\"{}\">",
         drawing.boxes.len(),
         drawing.collapsed_nodes
     );
