@@ -388,3 +388,70 @@ pub fn stats_raw(raw: &[u8], data_type: i32) -> Result<Stats, TensorError> {
     for_each_raw(raw, data_type, |v| b.push(v.as_f64()))?;
     Ok(b.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(dtype: i32, dims: Vec<i64>, bytes: &[u8]) -> TensorProto {
+        TensorProto { data_type: Some(dtype), dims, raw_data: Some(bytes.to_vec().into()), ..Default::default() }
+    }
+
+    #[test]
+    fn half_precision_decodes_exactly() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
+        // float16 raw and int32_data, bfloat16 raw.
+        let t = raw(10, vec![2], &[0x00, 0x3c, 0x00, 0xc0]);
+        assert_eq!(small_floats(&t, 10), Some(vec![1.0, -2.0]));
+        let t = TensorProto { data_type: Some(10), int32_data: vec![0x3c00], ..Default::default() };
+        assert_eq!(small_floats(&t, 10), Some(vec![1.0]));
+        let t = raw(16, vec![1], &[0x80, 0x3f]);
+        assert_eq!(small_floats(&t, 10), Some(vec![1.0]));
+    }
+
+    #[test]
+    fn every_typed_field_is_read() {
+        let f = TensorProto { data_type: Some(1), float_data: vec![1.5, f32::NAN, f32::INFINITY, 0.0], ..Default::default() };
+        let s = stats(&f).unwrap();
+        assert_eq!((s.count, s.nan, s.inf, s.zeros), (4, 1, 1, 1));
+        assert_eq!((s.min, s.max), (Some(0.0), Some(1.5)));
+        let d = TensorProto { data_type: Some(11), double_data: vec![2.0, 4.0], ..Default::default() };
+        assert_eq!(stats(&d).unwrap().std, Some(1.0));
+        let i = TensorProto { data_type: Some(7), int64_data: vec![3, -1], ..Default::default() };
+        assert_eq!(small_ints(&i, 4), Some(vec![3, -1]));
+        let u = TensorProto { data_type: Some(13), uint64_data: vec![u64::MAX], ..Default::default() };
+        assert_eq!(small_ints(&u, 4), None, "does not fit i64");
+        assert_eq!(stats(&u).unwrap().max, Some(u64::MAX as f64));
+        let b = raw(9, vec![3], &[1, 0, 1]);
+        assert_eq!(small_ints(&b, 4), Some(vec![1, 0, 1]));
+        let i8t = raw(3, vec![2], &[0xff, 0x7f]);
+        assert_eq!(small_ints(&i8t, 4), Some(vec![-1, 127]));
+    }
+
+    #[test]
+    fn bad_data_is_an_error_and_dims_are_never_trusted() {
+        let ragged = TensorProto { name: Some("w".into()), ..raw(1, vec![2], &[0, 0, 0, 0, 0]) };
+        let err = stats(&ragged).unwrap_err().to_string();
+        assert_eq!(err, "tensor 'w': raw_data has 5 bytes, not a multiple of the 4-byte float element");
+        // 2^62 elements claimed, 8 bytes stored: two elements are visited.
+        let huge = raw(1, vec![1 << 31, 1 << 31], &[0; 8]);
+        assert_eq!(stats(&huge).unwrap().count, 2);
+        assert_eq!(element_count(&huge.dims), Some(1 << 62));
+        assert_eq!(element_count(&[1 << 40, 1 << 40]), None);
+        assert_eq!(element_count(&[-1]), None);
+        let s = TensorProto { data_type: Some(8), string_data: vec![b"x".to_vec().into()], ..Default::default() };
+        assert!(matches!(stats(&s), Err(TensorError::NotNumeric { .. })));
+        let mut ext = raw(1, vec![4], &[]);
+        ext.raw_data = None;
+        ext.data_location = Some(1);
+        ext.external_data.push(crate::proto::StringStringEntryProto { key: Some("length".into()), value: Some("16".into()) });
+        assert!(matches!(stats(&ext), Err(TensorError::External { .. })));
+        assert_eq!(stored_bytes(&ext), 16);
+        assert_eq!(stats_raw(&1.0f32.to_le_bytes(), 1).unwrap().mean, Some(1.0));
+    }
+}

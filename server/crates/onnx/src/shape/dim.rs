@@ -63,6 +63,7 @@ impl fmt::Display for ValueType {
     /// `seq(map(int64, float))`, `?` (unknown).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ValueType::Tensor { elem: 0, shape: None } => f.write_str("?"),
             ValueType::Tensor { elem, shape } => {
                 let name = if *elem == 0 { "?" } else { crate::dtype::onnx_name(*elem) };
                 match shape {
