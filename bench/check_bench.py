@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""neuride's ONNX checker against onnx.checker, side by side.
+
+Builds two models in a temp dir (never committed):
+  * vit_b16.onnx  - ViT-B/16-sized: patch-embedding Conv, 12 pre-norm transformer
+                    blocks (LayerNormalization, MatMul/Add projections, dynamic
+                    Reshape chains as exporters write them, Softmax attention, Erf GELU),
+                    ~86 M float32 weights (~345 MB), ~1,100 nodes;
+  * deep_8k.onnx  - the same block with hidden size 64, repeated until > 8,000 nodes.
+
+Then times, over several runs (medians):
+  * neuride: one process per run doing load + check (the `check_once` bench binary,
+    i.e. what `neuride check` does for an ONNX file), peak RSS from wait4 rusage;
+  * `target/release/neuride check FILE` too, when that binary exists (--cli);
+  * python: onnx.load(path) + onnx.checker.check_model(model, full_check=True), in process.
+
+    python3 bench/check_bench.py [--runs 5] [--cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+F = TensorProto.FLOAT
+
+
+class Builder:
+    def __init__(self, seed: int = 0):
+        self.nodes, self.inits, self.n = [], [], 0
+        self.rng = np.random.default_rng(seed)
+
+    def name(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}_{self.n}"
+
+    def weight(self, shape) -> str:
+        name = self.name("w")
+        data = self.rng.standard_normal(size=shape, dtype=np.float32) * 0.02
+        self.inits.append(numpy_helper.from_array(data, name))
+        return name
+
+    def const(self, values, dtype=np.int64) -> str:
+        out = self.name("c")
+        tensor = numpy_helper.from_array(np.array(values, dtype=dtype), out + "_v")
+        self.nodes.append(helper.make_node("Constant", [], [out], name=out, value=tensor))
+        return out
+
+    def op(self, op_type: str, inputs, **attrs) -> str:
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+    def dynamic_reshape(self, x: str, tail) -> str:
+        """Reshape to [batch, seq, *tail] with the Shape/Gather/Unsqueeze/Concat chain exporters emit."""
+        shape = self.op("Shape", [x])
+        batch = self.op("Unsqueeze", [self.op("Gather", [shape, self.const(0)], axis=0), self.const([0])])
+        seq = self.op("Unsqueeze", [self.op("Gather", [shape, self.const(1)], axis=0), self.const([0])])
+        target = self.op("Concat", [batch, seq, self.const(list(tail))], axis=0)
+        return self.op("Reshape", [x, target])
+
+    def block(self, x: str, hidden: int, heads: int, mlp: int) -> str:
+        head_dim = hidden // heads
+        ln1 = self.op("LayerNormalization", [x, self.weight([hidden]), self.weight([hidden])], axis=-1, epsilon=1e-6)
+        qkv = []
+        for _ in range(3):
+            proj = self.op("Add", [self.op("MatMul", [ln1, self.weight([hidden, hidden])]), self.weight([hidden])])
+            qkv.append(self.op("Transpose", [self.dynamic_reshape(proj, [heads, head_dim])], perm=[0, 2, 1, 3]))
+        q, k, v = qkv
+        k_t = self.op("Transpose", [k], perm=[0, 1, 3, 2])
+        # 1 / sqrt(head_dim) computed from q's shape, as the PyTorch exporter writes it.
+        dim = self.op("Cast", [self.op("Gather", [self.op("Shape", [q]), self.const(3)], axis=0)], to=F)
+        scale = self.op("Div", [self.const(1.0, np.float32), self.op("Sqrt", [dim])])
+        scores = self.op("Mul", [self.op("MatMul", [q, k_t]), scale])
+        context = self.op("MatMul", [self.op("Softmax", [scores], axis=-1), v])
+        merged = self.dynamic_reshape(self.op("Transpose", [context], perm=[0, 2, 1, 3]), [hidden])
+        attn = self.op("Add", [self.op("MatMul", [merged, self.weight([hidden, hidden])]), self.weight([hidden])])
+        x = self.op("Add", [x, attn])
+        ln2 = self.op("LayerNormalization", [x, self.weight([hidden]), self.weight([hidden])], axis=-1, epsilon=1e-6)
+        h = self.op("Add", [self.op("MatMul", [ln2, self.weight([hidden, mlp])]), self.weight([mlp])])
+        erf = self.op("Erf", [self.op("Div", [h, self.const(2**0.5, np.float32)])])
+        gelu = self.op("Mul", [self.op("Mul", [h, self.op("Add", [erf, self.const(1.0, np.float32)])]), self.const(0.5, np.float32)])
+        out = self.op("Add", [self.op("MatMul", [gelu, self.weight([mlp, hidden])]), self.weight([hidden])])
+        return self.op("Add", [x, out])
+
+
+def transformer(path: pathlib.Path, hidden: int, heads: int, mlp: int, blocks: int, min_nodes: int = 0) -> int:
+    b = Builder()
+    patches = b.op("Conv", ["image", b.weight([hidden, 3, 16, 16]), b.weight([hidden])], kernel_shape=[16, 16], strides=[16, 16])
+    flat = b.op("Transpose", [b.op("Reshape", [patches, b.const([0, hidden, -1])])], perm=[0, 2, 1])
+    x = b.op("Add", [flat, b.weight([1, 196, hidden])])
+    count = 0
+    while count < blocks or len(b.nodes) < min_nodes:
+        x = b.block(x, hidden, heads, mlp)
+        count += 1
+    x = b.op("LayerNormalization", [x, b.weight([hidden]), b.weight([hidden])], axis=-1, epsilon=1e-6)
+    cls = b.op("Gather", [x, b.const(0)], axis=1)
+    logits = b.op("Add", [b.op("MatMul", [cls, b.weight([hidden, 1000])]), b.weight([1000])])
+    b.nodes.append(helper.make_node("Identity", [logits], ["logits"], name="output"))
+    graph = helper.make_graph(
+        b.nodes,
+        "vit",
+        [helper.make_tensor_value_info("image", F, ["batch", 3, 224, 224])],
+        [helper.make_tensor_value_info("logits", F, ["batch", 1000])],
+        b.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="check_bench")
+    model.ir_version = 8
+    path.write_bytes(model.SerializeToString())
+    return len(b.nodes)
+
+
+def rust_binary() -> str:
+    """Builds the check_once bench binary (release profile) and returns its path."""
+    env = dict(os.environ, CARGO_TARGET_DIR=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
+    out = subprocess.run(
+        ["cargo", "bench", "-p", "neuride-onnx", "--bench", "check_once", "--no-run", "--message-format=json"],
+        cwd=os.environ.get("NEURIDE_BENCH_CARGO_ROOT", ROOT), env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "check_once" and msg.get("executable"):
+            return msg["executable"]
+    raise SystemExit("check_once bench binary not found in cargo output")
+
+
+def run_process(argv) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, stdout of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout = proc.stdout.read()
+    proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024, stdout.strip()
+
+
+def python_check(path: pathlib.Path) -> float:
+    start = time.perf_counter()
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cli", action="store_true", help="also time target/release/neuride check")
+    args = parser.parse_args()
+
+    binary = rust_binary()
+    cli = ROOT / "target/release/neuride"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        models = {
+            "vit_b16.onnx": transformer(tmp / "vit_b16.onnx", 768, 12, 3072, 12),
+            "deep_8k.onnx": transformer(tmp / "deep_8k.onnx", 64, 4, 128, 1, min_nodes=8000),
+        }
+        for name, nodes in models.items():
+            path = tmp / name
+            size_mb = path.stat().st_size / 1e6
+            rust = [run_process([binary, str(path)]) for _ in range(args.runs)]
+            print(rust[0][2], file=sys.stderr)
+            if "0 errors" not in rust[0][2]:
+                raise SystemExit(f"neuride reports errors on {name}: {rust[0][2]}")
+            cli_runs = [run_process([str(cli), "check", str(path)]) for _ in range(args.runs)] if args.cli and cli.exists() else []
+            python = [python_check(path) for _ in range(args.runs)]
+            rust_ms = statistics.median(r[0] for r in rust) * 1e3
+            py_ms = statistics.median(python) * 1e3
+            row = {
+                "model": name, "nodes": nodes, "MB": size_mb,
+                "neuride_ms": rust_ms, "neuride_rss_mb": max(r[1] for r in rust),
+                "python_ms": py_ms, "speedup": py_ms / rust_ms,
+            }
+            if cli_runs:
+                row["cli_ms"] = statistics.median(r[0] for r in cli_runs) * 1e3
+                row["cli_rss_mb"] = max(r[1] for r in cli_runs)
+            rows.append(row)
+
+    print(f"runs per cell: {args.runs} (medians); neuride = one process: mmap load + check; "
+          "python = onnx.load + onnx.checker.check_model(full_check=True), in process")
+    header = "| model | nodes | file MB | neuride load+check ms | neuride peak RSS MB | python onnx ms | speed-up |"
+    if any("cli_ms" in r for r in rows):
+        header += " `neuride check` CLI ms | CLI peak RSS MB |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        line = (f"| {r['model']} | {r['nodes']} | {r['MB']:.0f} | {r['neuride_ms']:.1f} | {r['neuride_rss_mb']:.0f} | "
+                f"{r['python_ms']:.0f} | {r['speedup']:.0f}x |")
+        if "cli_ms" in r:
+            line += f" {r['cli_ms']:.1f} | {r['cli_rss_mb']:.0f} |"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
