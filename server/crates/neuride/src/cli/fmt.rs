@@ -106,6 +106,11 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// `ExitCode` has no `PartialEq` on every supported toolchain; compare its Debug form.
+    fn code(code: ExitCode) -> String {
+        format!("{code:?}")
+    }
+
     #[test]
     fn formats_folders_recursively_and_check_reports() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -118,16 +123,16 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), "model  m").expect("write");
 
         let check = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
-        assert_eq!(check, ExitCode::from(1));
+        assert_eq!(code(check), code(ExitCode::from(1)));
         assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model  m=onnx(\"m.onnx\")");
 
         let fix = run(Args { paths: vec![dir.path().to_path_buf()], check: false }).expect("fmt");
-        assert_eq!(fix, ExitCode::SUCCESS);
+        assert_eq!(code(fix), code(ExitCode::SUCCESS));
         assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model m = onnx(\"m.onnx\")\n");
         assert_eq!(std::fs::read_to_string(dir.path().join("notes.txt")).expect("read"), "model  m");
 
         let again = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
-        assert_eq!(again, ExitCode::SUCCESS);
+        assert_eq!(code(again), code(ExitCode::SUCCESS));
     }
 
     #[test]
@@ -135,8 +140,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let broken = dir.path().join("b.neuro");
         std::fs::write(&broken, "model m = \nnetwork {").expect("write");
-        let code = run(Args { paths: vec![broken.clone()], check: false }).expect("fmt");
-        assert_eq!(code, ExitCode::from(1));
+        let result = run(Args { paths: vec![broken.clone()], check: false }).expect("fmt");
+        assert_eq!(code(result), code(ExitCode::from(1)));
         assert_eq!(std::fs::read_to_string(&broken).expect("read"), "model m = \nnetwork {");
     }
 }
