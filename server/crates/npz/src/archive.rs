@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::dtype::ElementType;
-use crate::inflate::{inflate_all, inflate_prefix};
+use crate::inflate::{inflate_all, inflate_prefix_with};
 use crate::npy::{self, NpyHeader};
 use crate::zipdir::{self, Method, ZipEntry};
 use crate::{Array, NpzError};
@@ -52,8 +52,9 @@ pub fn list(bytes: &[u8]) -> Result<Archive<'_>, NpzError> {
     let mut diagnostics = Vec::new();
     let mut entries = Vec::with_capacity(zip_entries.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut inflater = flate2::Decompress::new(false);
     for zip_entry in zip_entries {
-        let entry = list_entry(zip_entry, &mut diagnostics);
+        let entry = list_entry(zip_entry, &mut inflater, &mut diagnostics);
         *seen.entry(entry.name.clone()).or_default() += 1;
         entries.push(entry);
     }
@@ -83,12 +84,15 @@ pub fn list_npy<'a>(bytes: &'a [u8], name: &str) -> Archive<'a> {
         data: bytes,
         truncated: None,
     };
-    let mut entry = list_entry(zip_entry, &mut diagnostics);
+    let mut entry = list_entry(zip_entry, &mut flate2::Decompress::new(false), &mut diagnostics);
     entry.crc32 = None;
     Archive { entries: vec![entry], diagnostics }
 }
 
-fn list_entry<'a>(zip_entry: ZipEntry<'a>, diagnostics: &mut Vec<Diagnostic>) -> Entry<'a> {
+/// Bytes inflated at first to reach a deflated entry's `.npy` header.
+const FIRST_INFLATE: usize = 1024;
+
+fn list_entry<'a>(zip_entry: ZipEntry<'a>, inflater: &mut flate2::Decompress, diagnostics: &mut Vec<Diagnostic>) -> Entry<'a> {
     let zip_name = zip_entry.name;
     let name = zip_name.strip_suffix(".npy").unwrap_or(&zip_name).to_owned();
     let mut report = |severity, code, message: String| diagnostics.push(Diagnostic::new(severity, code, Some(&name), message));
@@ -123,9 +127,14 @@ fn list_entry<'a>(zip_entry: ZipEntry<'a>, diagnostics: &mut Vec<Diagnostic>) ->
             Compression::Stored => npy::parse_header(zip_entry.data)?,
             Compression::Deflated => {
                 let inflate_error = |message| NpzError::Inflate { name: zip_name.clone(), message };
-                let preamble = inflate_prefix(zip_entry.data, 12).map_err(inflate_error)?;
-                let total = npy::header_len(&preamble)?;
-                npy::parse_header(&inflate_prefix(zip_entry.data, total).map_err(inflate_error)?)?
+                // One pass covers numpy's usual headers (128 bytes, rarely
+                // more than a few hundred); a second only for longer ones.
+                let mut head = inflate_prefix_with(inflater, zip_entry.data, FIRST_INFLATE).map_err(inflate_error)?;
+                let total = npy::header_len(&head)?;
+                if total > head.len() {
+                    head = inflate_prefix_with(inflater, zip_entry.data, total).map_err(inflate_error)?;
+                }
+                npy::parse_header(&head)?
             }
         };
         let needed = header.data_len().map(|len| len.saturating_add(header.data_offset as u64));

@@ -12,8 +12,15 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// Inflates up to `want` bytes from the start of `compressed` (fewer if the
 /// stream ends first).
 pub fn inflate_prefix(compressed: &[u8], want: usize) -> Result<Vec<u8>, String> {
+    inflate_prefix_with(&mut Decompress::new(false), compressed, want)
+}
+
+/// [`inflate_prefix`] reusing an inflater: its state (tens of kilobytes) is
+/// what dominates listing many small deflated headers, so one is reset and
+/// reused per archive.
+pub fn inflate_prefix_with(inflater: &mut Decompress, compressed: &[u8], want: usize) -> Result<Vec<u8>, String> {
+    inflater.reset(false);
     let mut out = Vec::with_capacity(want);
-    let mut inflater = Decompress::new(false);
     while out.len() < want {
         let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
         let input = &compressed[(before_in as usize).min(compressed.len())..];
