@@ -73,6 +73,8 @@ pub(crate) struct Checker<'m, 'c> {
     /// Local functions by (domain, name, overload).
     functions: HashMap<(&'m str, &'m str, &'m str), &'m FunctionProto>,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Schema lookups so far: a graph uses few distinct ops many times.
+    schemas: HashMap<(&'m str, &'m str, i64), Option<&'static schema::OpSchema>>,
 }
 
 /// Where a graph sits and what rules apply to it.
@@ -93,7 +95,7 @@ impl<'m, 'c> Checker<'m, 'c> {
     fn new(model: &'m ModelProto, ctx: &'c CheckContext<'c>) -> Self {
         let functions =
             model.functions.iter().map(|f| ((schema::canonical_domain(f.domain()), f.name(), f.overload()), f)).collect();
-        Checker { ctx, ir_version: model.ir_version(), functions, diagnostics: Vec::new() }
+        Checker { ctx, ir_version: model.ir_version(), functions, diagnostics: Vec::new(), schemas: HashMap::new() }
     }
 
     pub(crate) fn error(&mut self, code: &'static str, anchor: Anchor, message: String) {
@@ -192,6 +194,10 @@ impl<'m, 'c> Checker<'m, 'c> {
         opsets
     }
 
+    pub(crate) fn schema(&mut self, domain: &'m str, op: &'m str, version: i64) -> Option<&'static schema::OpSchema> {
+        *self.schemas.entry((domain, op, version)).or_insert_with(|| schema::lookup(domain, op, version))
+    }
+
     pub(crate) fn ctx(&self) -> &CheckContext<'c> {
         self.ctx
     }
@@ -202,6 +208,16 @@ impl<'m, 'c> Checker<'m, 'c> {
 
     pub(crate) fn local_function(&self, domain: &str, name: &str, overload: &str) -> Option<&'m FunctionProto> {
         self.functions.get(&(schema::canonical_domain(domain), name, overload)).copied()
+    }
+}
+
+/// Formats on demand: names in messages are built only when a problem is
+/// reported, which keeps the clean path free of string formatting.
+pub(crate) struct Lazy<F: Fn(&mut std::fmt::Formatter) -> std::fmt::Result>(pub(crate) F);
+
+impl<F: Fn(&mut std::fmt::Formatter) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        (self.0)(f)
     }
 }
 

@@ -143,7 +143,7 @@ impl<'m, 'c> Checker<'m, 'c> {
                 let message = format!("{kind} '{name}'{} repeats the name of another initializer: names must be unique", gcx.place);
                 self.error(codes::DUPLICATE_INITIALIZER, anchor.clone(), message);
             }
-            let what = format!("{kind} '{name}'{}", gcx.place);
+            let what = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{kind} '{name}'{}", gcx.place));
             match sparse {
                 Some(sparse) => self.check_sparse_tensor(sparse, &anchor, &what),
                 None => {

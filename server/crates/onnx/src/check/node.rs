@@ -56,9 +56,8 @@ impl<'m, 'c> Checker<'m, 'c> {
             return self.check_call_arity(node, function, anchor(), &label());
         }
         let Some(version) = version.filter(|_| !node.op_type().is_empty()) else { return };
-        let versions = schema::versions(domain, node.op_type());
-        let Some(op) = schema::lookup(domain, node.op_type(), version) else {
-            if let Some(first) = versions.first() {
+        let Some(op) = self.schema(domain, node.op_type(), version) else {
+            if let Some(first) = schema::versions(domain, node.op_type()).first() {
                 let message = format!(
                     "{}: {} exists only from opset {} of domain '{domain}', but the model imports version {version}",
                     label(),
@@ -81,7 +80,8 @@ impl<'m, 'c> Checker<'m, 'c> {
             );
             return self.warning(codes::DEPRECATED_OP, anchor(), message);
         }
-        self.verify_against_schema(node, op, anchor(), &label());
+        let label = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}{}", node_label(index, node), gcx.place));
+        self.verify_against_schema(node, op, anchor(), &label);
     }
 
     /// A node calling a model-local function passes at most as many inputs
@@ -97,8 +97,8 @@ impl<'m, 'c> Checker<'m, 'c> {
 
     /// `OpSchema::Verify`: input/output counts and required positions,
     /// attribute names, types and presence.
-    fn verify_against_schema(&mut self, node: &NodeProto, op: &OpSchema, anchor: Anchor, label: &str) {
-        let version = format!("{} (version {})", op.name, op.since_version);
+    fn verify_against_schema(&mut self, node: &NodeProto, op: &OpSchema, anchor: Anchor, label: &dyn std::fmt::Display) {
+        let version = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{} (version {})", op.name, op.since_version));
         for (what, given, min, max, formals, names) in [
             ("inputs", node.input.len(), op.min_input, op.max_input, op.inputs, &node.input),
             ("outputs", node.output.len(), op.min_output, op.max_output, op.outputs, &node.output),
@@ -262,16 +262,16 @@ impl<'m, 'c> Checker<'m, 'c> {
             self.check_attribute_ref(attr, anchor, what, function, !used.is_empty());
         }
         if let Some(t) = &attr.t {
-            self.check_tensor(t, anchor, &what());
+            self.check_tensor(t, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())));
         }
         if let Some(sparse) = &attr.sparse_tensor {
-            self.check_sparse_tensor(sparse, anchor, &what());
+            self.check_sparse_tensor(sparse, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())));
         }
         for (i, t) in attr.tensors.iter().enumerate() {
-            self.check_tensor(t, anchor, &format!("{}[{i}]", what()));
+            self.check_tensor(t, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())));
         }
         for (i, sparse) in attr.sparse_tensors.iter().enumerate() {
-            self.check_sparse_tensor(sparse, anchor, &format!("{}[{i}]", what()));
+            self.check_sparse_tensor(sparse, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())));
         }
     }
 

@@ -31,7 +31,7 @@ fn typed_field(data_type: DataType, count: u64) -> Option<(&'static str, u64)> {
 impl Checker<'_, '_> {
     /// Checks one tensor; `what` names it in messages ("initializer 'W'").
     /// Returns its element count when dims are valid.
-    pub(crate) fn check_tensor(&mut self, tensor: &TensorProto, anchor: &Anchor, what: &str) -> Option<u64> {
+    pub(crate) fn check_tensor(&mut self, tensor: &TensorProto, anchor: &Anchor, what: &dyn std::fmt::Display) -> Option<u64> {
         let data_type = match tensor.data_type {
             None | Some(0) => {
                 let message = format!("{what}: data_type is not set (UNDEFINED): an element type such as FLOAT was expected");
@@ -131,7 +131,7 @@ impl Checker<'_, '_> {
 
     /// External data: a location inside the model's folder, a file that
     /// exists, and a byte range inside it matching the tensor's size.
-    fn check_external(&mut self, tensor: &TensorProto, anchor: &Anchor, what: &str, expected: Option<u64>) {
+    fn check_external(&mut self, tensor: &TensorProto, anchor: &Anchor, what: &dyn std::fmt::Display, expected: Option<u64>) {
         let external = match ExternalData::of(tensor) {
             Ok(external) => external,
             Err(error) => {
@@ -171,11 +171,11 @@ impl Checker<'_, '_> {
     /// onnx's `check_sparse_tensor`: values of rank 1, positive dense dims,
     /// INT64 indices of shape [NNZ] (linear) or [NNZ, rank] (coordinates),
     /// every index in range and strictly ascending.
-    pub(crate) fn check_sparse_tensor(&mut self, sparse: &SparseTensorProto, anchor: &Anchor, what: &str) {
+    pub(crate) fn check_sparse_tensor(&mut self, sparse: &SparseTensorProto, anchor: &Anchor, what: &dyn std::fmt::Display) {
         let Some(values) = &sparse.values else {
             return self.error(codes::SPARSE_TENSOR, anchor.clone(), format!("{what}: sparse tensor has no values"));
         };
-        self.check_tensor(values, anchor, &format!("{what} values"));
+        self.check_tensor(values, anchor, &format_args!("{what} values"));
         let fail = |checker: &mut Self, message: String| checker.error(codes::SPARSE_TENSOR, anchor.clone(), format!("{what}: {message}"));
         if values.dims.len() != 1 {
             return fail(self, format!("values must have rank 1 ([NNZ]), found dims {:?}", values.dims));
@@ -193,7 +193,7 @@ impl Checker<'_, '_> {
             }
             return;
         };
-        self.check_tensor(indices, anchor, &format!("{what} indices"));
+        self.check_tensor(indices, anchor, &format_args!("{what} indices"));
         if indices.data_type() != DataType::Int64 as i32 {
             return fail(self, format!("indices must be INT64, found {}", dtype::onnx_name(indices.data_type())));
         }
@@ -208,7 +208,7 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn check_sparse_indices(&mut self, sparse: &SparseTensorProto, indices: &TensorProto, nnz: u64, anchor: &Anchor, what: &str) {
+    fn check_sparse_indices(&mut self, sparse: &SparseTensorProto, indices: &TensorProto, nnz: u64, anchor: &Anchor, what: &dyn std::fmt::Display) {
         let Some(values) = int64_values(indices) else { return };
         let per_entry = if indices.dims.len() == 2 { sparse.dims.len() } else { 1 };
         // A short indices tensor was reported as a size error already.
