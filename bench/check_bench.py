@@ -137,14 +137,15 @@ def rust_binary() -> str:
 
 
 def run_process(argv) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, stdout of one process."""
+    """Wall seconds, peak RSS in MB, stdout of one process.
+
+    Peak RSS comes from /usr/bin/time: rusage taken here would count the
+    pages of this (large, forked) Python process before exec."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout = proc.stdout.read()
-    proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *argv], capture_output=True, text=True)
     wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss / 1024, stdout.strip()
+    rss_kb = int(proc.stderr.rsplit("MAXRSS ", 1)[1].split()[0])
+    return wall, rss_kb / 1024, proc.stdout.strip()
 
 
 def python_check(path: pathlib.Path) -> float:

@@ -30,5 +30,10 @@ fn main() {
             loaded.as_secs_f64() * 1e3,
             start.elapsed().as_secs_f64() * 1e3
         );
+        // Where the resident memory is: anonymous (ours) or file pages of the map.
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            let rss: Vec<&str> = status.lines().filter(|l| l.starts_with("Rss")).map(|l| l.trim()).collect();
+            eprintln!("{}", rss.join(", ").replace('\t', " "));
+        }
     }
 }

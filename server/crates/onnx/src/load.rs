@@ -92,5 +92,10 @@ pub(crate) fn map_file(path: &Path) -> std::io::Result<Bytes> {
     // SAFETY: the map is read-only; a file truncated underneath us is the
     // accepted risk of every mmap-based reader (rustc, ripgrep do the same).
     let map = unsafe { memmap2::Mmap::map(&file) }?;
+    // Decoding touches only the small fields between tensor payloads, so
+    // reading ahead into the payloads is wasted I/O on a cold cache. A failed
+    // hint only costs I/O, so its error is ignored.
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Random);
     Ok(Bytes::from_owner(map))
 }
