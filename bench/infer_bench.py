@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""onnxruntime (Python, CPU, one thread) vs neuride on every fixture model,
+side by side in one run, at batch 1 and batch 256.
+
+Timed on both sides: one `run` call on prepared inputs (median of REPEATS),
+divided by the batch. Not timed: process start-up, model loading and
+optimisation. onnxruntime's side includes Python's call overhead
+(~10-20 us per call) because that is how the lab calls it; neuride's side
+is the release build of server/crates/infer/examples/infer_bench.rs and
+includes converting the inputs into the engine's tensors.
+
+usage: python3 bench/infer_bench.py [REPEATS]   (from the repository root)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+
+REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "tests", "fixtures")
+MODELS = [
+    "ml/iris_logreg_nozipmap.onnx", "ml/iris_logreg.onnx", "ml/breast_cancer_rf.onnx",
+    "ml/wine_svc_pipeline.onnx", "ml/diabetes_linreg.onnx", "dl/digits_mlp.onnx", "dl/digits_cnn.onnx",
+    "snn/digits_snntorch.onnx",
+]
+
+
+def inputs_of(model):
+    data = np.load(os.path.join(FIX, model.replace(".onnx", ".expected.npz")))
+    return {k[len("input_"):]: data[k] for k in data.files if k.startswith("input_")}
+
+
+def tile(a, rows):
+    reps = -(-rows // a.shape[0])
+    return np.concatenate([a] * reps)[:rows]
+
+
+def ort_time(model, feeds):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(os.path.join(FIX, model), options, providers=["CPUExecutionProvider"])
+    for _ in range(3):
+        session.run(None, feeds)
+    times = []
+    import time
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        session.run(None, feeds)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main():
+    env = dict(os.environ)
+    env.setdefault("CARGO_TARGET_DIR", "/work/targets/infer")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "neuride-infer", "--example", "infer_bench"], cwd=ROOT, check=True, env=env)
+    binary = os.path.join(env["CARGO_TARGET_DIR"], "release", "examples", "infer_bench")
+    rows = []
+    for model in MODELS:
+        feeds = inputs_of(model)
+        fixed = model.startswith("snn/")  # [25, 4, 64]: batch is axis 1 and fixed at 4
+        batches = [0] if fixed else [1, 256]
+        with tempfile.NamedTemporaryFile(suffix=".npz", delete=False) as f:
+            np.savez(f, **feeds)
+            npz = f.name
+        samples = feeds[next(iter(feeds))].shape[1] if fixed else 1
+        out = subprocess.run([binary, os.path.join(FIX, model), npz, ",".join(map(str, batches)), str(REPEATS), str(samples)],
+                             check=True, capture_output=True, text=True, env=env).stdout
+        os.unlink(npz)
+        ours = [json.loads(line) for line in out.splitlines() if line.strip()]
+        for b, mine in zip(batches, ours):
+            n = samples if fixed else b
+            run_feeds = feeds if fixed else {k: tile(v, b) for k, v in feeds.items()}
+            t = ort_time(model, run_feeds)
+            rows.append((model, n, t / n * 1e6, mine["per_sample_us"], mine["engine"]))
+    print(f"| model | batch | onnxruntime us/sample | neuride us/sample | engine | neuride / ort |")
+    print("|---|---:|---:|---:|---|---:|")
+    for model, n, ort_us, ours_us, engine in rows:
+        print(f"| {model} | {n} | {ort_us:.3f} | {ours_us:.3f} | {engine} | {ours_us / ort_us:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+//! Input and output files, as bytes in and bytes out (the caller reads and
+//! writes the disk): `.npz`, `.npy`, ONNX `TensorProto`/`SequenceProto`/
+//! `MapProto` `.pb` files, and JSON.
+
+use crate::npy;
+use crate::signature::{Signature, ValueType};
+use crate::tensor_proto;
+use crate::value::{Data, Map, MapKeys, Tensor, Value};
+use prost::Message;
+
+/// `onnx-data.proto`'s containers, which `onnx.proto` lacks; backend tests
+/// store sequence and map inputs/outputs in them.
+pub mod data_proto {
+    use neuride_onnx::proto::TensorProto;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct SequenceProto {
+        #[prost(string, optional, tag = "1")]
+        pub name: Option<String>,
+        #[prost(int32, optional, tag = "2")]
+        pub elem_type: Option<i32>,
+        #[prost(message, repeated, tag = "3")]
+        pub tensor_values: Vec<TensorProto>,
+        #[prost(message, repeated, tag = "5")]
+        pub sequence_values: Vec<SequenceProto>,
+        #[prost(message, repeated, tag = "6")]
+        pub map_values: Vec<MapProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct MapProto {
+        #[prost(string, optional, tag = "1")]
+        pub name: Option<String>,
+        #[prost(int32, optional, tag = "2")]
+        pub key_type: Option<i32>,
+        #[prost(int64, repeated, tag = "3")]
+        pub keys: Vec<i64>,
+        #[prost(bytes = "vec", repeated, tag = "4")]
+        pub string_keys: Vec<Vec<u8>>,
+        #[prost(message, optional, tag = "5")]
+        pub values: Option<SequenceProto>,
+    }
+}
+use data_proto::{MapProto, SequenceProto};
+
+/// Every array of an `.npz` archive, keyed by array name.
+pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
+    npy::read_npz(bytes)
+}
+
+pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
+    npy::read_npy(bytes)
+}
+
+/// Decodes a `.pb` value of the type the model expects (tensor, sequence or map).
+pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
+    match ty {
+        ValueType::Sequence { .. } => {
+            sequence_from_proto(&SequenceProto::decode(bytes).map_err(|e| format!("not a SequenceProto: {e}"))?)
+        }
+        ValueType::Map { .. } => map_from_proto(&MapProto::decode(bytes).map_err(|e| format!("not a MapProto: {e}"))?),
+        _ => {
+            let proto =
+                neuride_onnx::proto::TensorProto::decode(bytes).map_err(|e| format!("not a TensorProto: {e}"))?;
+            Ok(Value::Tensor(tensor_proto::from_proto(&proto)?))
+        }
+    }
+}
+
+fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
+    let mut items = Vec::new();
+    for t in &s.tensor_values {
+        items.push(Value::Tensor(tensor_proto::from_proto(t)?));
+    }
+    for q in &s.sequence_values {
+        items.push(sequence_from_proto(q)?);
+    }
+    for m in &s.map_values {
+        items.push(map_from_proto(m)?);
+    }
+    Ok(Value::Sequence(items))
+}
+
+fn map_from_proto(m: &MapProto) -> Result<Value, String> {
+    let keys = if m.key_type == Some(8) {
+        MapKeys::Str(
+            m.string_keys
+                .iter()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect(),
+        )
+    } else {
+        MapKeys::I64(m.keys.clone())
+    };
+    let values = m.values.as_ref().ok_or("MapProto without values")?;
+    let tensor = values.tensor_values.first().map(tensor_proto::from_proto).transpose()?;
+    let data = match tensor {
+        Some(t) if values.tensor_values.len() == 1 => t.data,
+        // One scalar tensor per key is the other layout writers use.
+        _ => {
+            let mut acc: Option<Data> = None;
+            for t in &values.tensor_values {
+                let t = tensor_proto::from_proto(t)?;
+                match acc.as_mut() {
+                    None => acc = Some(t.data),
+                    Some(a) => {
+                        a.extend(&t.data);
+                    }
+                }
+            }
+            acc.unwrap_or(Data::F32(Vec::new()))
+        }
+    };
+    if data.len() != keys.len() {
+        return Err(format!("map has {} keys and {} values", keys.len(), data.len()));
+    }
+    Ok(Value::Map(Map { keys, values: data }))
+}
+
+/// Encodes a value as the `.pb` message backend tests use for it.
+pub fn write_pb(name: &str, value: &Value) -> Vec<u8> {
+    match value {
+        Value::Tensor(t) => tensor_proto::to_proto(name, t).encode_to_vec(),
+        Value::Sequence(_) => sequence_to_proto(name, value).encode_to_vec(),
+        Value::Map(_) => map_to_proto(name, value).encode_to_vec(),
+    }
+}
+
+fn sequence_to_proto(name: &str, value: &Value) -> SequenceProto {
+    let mut s = SequenceProto {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    if let Value::Sequence(items) = value {
+        for item in items {
+            match item {
+                Value::Tensor(t) => {
+                    s.elem_type = Some(1);
+                    s.tensor_values.push(tensor_proto::to_proto("", t));
+                }
+                Value::Sequence(_) => {
+                    s.elem_type = Some(3);
+                    s.sequence_values.push(sequence_to_proto("", item));
+                }
+                Value::Map(_) => {
+                    s.elem_type = Some(4);
+                    s.map_values.push(map_to_proto("", item));
+                }
+            }
+        }
+    }
+    s
+}
+
+fn map_to_proto(name: &str, value: &Value) -> MapProto {
+    let Value::Map(m) = value else {
+        return MapProto::default();
+    };
+    let mut p = MapProto {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    match &m.keys {
+        MapKeys::I64(k) => {
+            p.key_type = Some(7);
+            p.keys = k.clone();
+        }
+        MapKeys::Str(k) => {
+            p.key_type = Some(8);
+            p.string_keys = k.iter().map(|s| s.clone().into_bytes()).collect();
+        }
+    }
+    let values = Tensor {
+        shape: vec![m.values.len()],
+        data: m.values.clone(),
+    };
+    p.values = Some(SequenceProto {
+        elem_type: Some(1),
+        tensor_values: vec![tensor_proto::to_proto("", &values)],
+        ..Default::default()
+    });
+    p
+}
+
+/// Inputs from an `.npz` whose keys are the model's input names. Extra keys
+/// (labels kept beside the data, for example) are ignored only when every
+/// model input is present.
+pub fn inputs_from_npz(bytes: &[u8], signature: &Signature) -> Result<Vec<(String, Value)>, String> {
+    let arrays = read_npz(bytes)?;
+    let all_present = signature
+        .inputs
+        .iter()
+        .all(|p| arrays.iter().any(|(n, _)| *n == p.name));
+    Ok(arrays
+        .into_iter()
+        .filter(|(n, _)| !all_present || signature.inputs.iter().any(|p| p.name == *n))
+        .map(|(n, t)| (n, Value::Tensor(t)))
+        .collect())
+}
+
+/// Outputs as an `.npz` (tensors only). Returns the archive and the names of
+/// outputs left out because `.npz` cannot hold them (maps, sequences).
+pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<String>), String> {
+    let mut arrays = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, value) in outputs {
+        match value {
+            Value::Tensor(t) => arrays.push((name.clone(), t.clone())),
+            _ => skipped.push(name.clone()),
+        }
+    }
+    Ok((npy::write_npz(&arrays)?, skipped))
+}
+
+pub fn outputs_to_json(outputs: &[(String, Value)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        outputs
+            .iter()
+            .map(|(n, v)| (n.clone(), crate::json::value_to_json(v)))
+            .collect(),
+    )
+}

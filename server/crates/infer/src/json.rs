@@ -1,0 +1,218 @@
+//! Values as JSON: tensors as nested arrays, maps as objects, sequences as
+//! arrays; and JSON inputs read with the dtypes the model declares.
+
+use crate::signature::{Signature, ValueType};
+use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value as Json;
+
+pub fn value_to_json(v: &Value) -> Json {
+    match v {
+        Value::Tensor(t) => tensor_to_json(t),
+        Value::Sequence(items) => Json::Array(items.iter().map(value_to_json).collect()),
+        Value::Map(m) => {
+            let values = flat(&m.values);
+            let keys: Vec<String> = match &m.keys {
+                MapKeys::I64(k) => k.iter().map(|k| k.to_string()).collect(),
+                MapKeys::Str(k) => k.clone(),
+            };
+            Json::Object(keys.into_iter().zip(values).collect())
+        }
+    }
+}
+
+fn flat(d: &Data) -> Vec<Json> {
+    match d {
+        Data::F32(v) => v.iter().map(|&x| Json::from(x as f64)).collect(),
+        Data::F64(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::I64(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::I32(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::U8(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::I8(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::Bool(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        Data::Str(v) => v.iter().map(|x| Json::from(x.clone())).collect(),
+    }
+}
+
+pub fn tensor_to_json(t: &Tensor) -> Json {
+    fn nest(shape: &[usize], items: &mut std::vec::IntoIter<Json>) -> Json {
+        match shape.split_first() {
+            None => items.next().unwrap_or(Json::Null),
+            Some((&n, rest)) => Json::Array((0..n).map(|_| nest(rest, items)).collect()),
+        }
+    }
+    nest(&t.shape, &mut flat(&t.data).into_iter())
+}
+
+pub(crate) fn serialize_named<S: Serializer>(named: &[(String, Value)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(named.len()))?;
+    for (name, value) in named {
+        map.serialize_entry(name, &value_to_json(value))?;
+    }
+    map.end()
+}
+
+/// Reads `{"name": nested array | object, ...}` using the model's declared types.
+pub fn inputs_from_json(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, String> {
+    let root: Json = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Json::Object(entries) = root else {
+        return Err("JSON inputs must be an object {\"input name\": array, ...}".to_owned());
+    };
+    let mut out = Vec::new();
+    for (name, json) in entries {
+        let ty = signature
+            .inputs
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.ty.clone())
+            .unwrap_or(ValueType::Unknown);
+        out.push((
+            name.clone(),
+            json_to_value(&json, &ty).map_err(|e| format!("input '{name}': {e}"))?,
+        ));
+    }
+    Ok(out)
+}
+
+fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
+    match (ty, json) {
+        (ValueType::Map { key, value }, Json::Object(obj)) => {
+            let vdtype = match &**value {
+                ValueType::Tensor { dtype: Some(d), .. } => *d,
+                _ => DType::F32,
+            };
+            let keys = if *key == Some(DType::I64) {
+                MapKeys::I64(
+                    obj.keys()
+                        .map(|k| k.parse::<i64>().map_err(|_| format!("map key '{k}' is not an integer")))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                MapKeys::Str(obj.keys().cloned().collect())
+            };
+            let values: Vec<&Json> = obj.values().collect();
+            Ok(Value::Map(Map {
+                keys,
+                values: leaves_to_data(&values, vdtype)?,
+            }))
+        }
+        (ValueType::Sequence { element }, Json::Array(items)) => Ok(Value::Sequence(
+            items
+                .iter()
+                .map(|i| json_to_value(i, element))
+                .collect::<Result<_, _>>()?,
+        )),
+        (ValueType::Tensor { .. } | ValueType::Unknown, _) => {
+            let dtype = dtype_of(ty).unwrap_or_else(|| guess(json));
+            let mut shape = Vec::new();
+            let mut cursor = json;
+            while let Json::Array(items) = cursor {
+                shape.push(items.len());
+                match items.first() {
+                    Some(first) => cursor = first,
+                    None => break,
+                }
+            }
+            let mut leaves = Vec::new();
+            collect(json, &shape, &mut leaves)?;
+            Ok(Value::Tensor(Tensor {
+                shape,
+                data: leaves_to_data(&leaves, dtype)?,
+            }))
+        }
+        _ => Err(format!("{} expected", crate::signature::describe(ty))),
+    }
+}
+
+fn dtype_of(ty: &ValueType) -> Option<DType> {
+    match ty {
+        ValueType::Tensor { dtype, .. } => *dtype,
+        _ => None,
+    }
+}
+
+fn guess(json: &Json) -> DType {
+    match json {
+        Json::Array(a) => a.first().map(guess).unwrap_or(DType::F32),
+        Json::String(_) => DType::Str,
+        Json::Bool(_) => DType::Bool,
+        Json::Number(n) if n.is_i64() => DType::I64,
+        _ => DType::F32,
+    }
+}
+
+fn collect<'a>(json: &'a Json, shape: &[usize], out: &mut Vec<&'a Json>) -> Result<(), String> {
+    match (shape.split_first(), json) {
+        (None, Json::Array(_)) => Err("ragged nesting: an array where a number was expected".into()),
+        (None, leaf) => {
+            out.push(leaf);
+            Ok(())
+        }
+        (Some((&n, rest)), Json::Array(items)) if items.len() == n => {
+            items.iter().try_for_each(|i| collect(i, rest, out))
+        }
+        (Some((&n, _)), _) => Err(format!("ragged nesting: an array of {n} expected")),
+    }
+}
+
+fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
+    let num = |j: &Json| -> Result<f64, String> {
+        match j {
+            Json::Number(n) => n.as_f64().ok_or_else(|| format!("{n} is not a number")),
+            Json::Bool(b) => Ok(*b as u8 as f64),
+            // NaN cannot be written in JSON; null stands for a missing value.
+            Json::Null => Ok(f64::NAN),
+            other => Err(format!("{other} is not a number")),
+        }
+    };
+    let int = |j: &Json| -> Result<i64, String> {
+        match j {
+            Json::Number(n) => n.as_i64().ok_or_else(|| format!("{n} is not an integer")),
+            Json::Bool(b) => Ok(*b as i64),
+            other => Err(format!("{other} is not an integer")),
+        }
+    };
+    Ok(match dtype {
+        DType::F32 => Data::F32(
+            leaves
+                .iter()
+                .map(|j| num(j).map(|x| x as f32))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::F64 => Data::F64(leaves.iter().map(|j| num(j)).collect::<Result<_, _>>()?),
+        DType::I64 => Data::I64(leaves.iter().map(|j| int(j)).collect::<Result<_, _>>()?),
+        DType::I32 => Data::I32(
+            leaves
+                .iter()
+                .map(|j| int(j).map(|x| x as i32))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::U8 => Data::U8(
+            leaves
+                .iter()
+                .map(|j| int(j).map(|x| x as u8))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::I8 => Data::I8(
+            leaves
+                .iter()
+                .map(|j| int(j).map(|x| x as i8))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::Bool => Data::Bool(
+            leaves
+                .iter()
+                .map(|j| num(j).map(|x| x != 0.0))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::Str => Data::Str(
+            leaves
+                .iter()
+                .map(|j| match j {
+                    Json::String(s) => Ok(s.clone()),
+                    other => Err(format!("{other} is not a string")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}

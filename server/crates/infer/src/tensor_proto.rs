@@ -1,0 +1,128 @@
+//! Conversion between ONNX `TensorProto` and [`Tensor`], for initializers,
+//! `Constant` nodes, attribute tensors and `.pb` input/output files.
+
+use crate::value::{DType, Data, Tensor};
+use neuride_onnx::proto::TensorProto;
+
+/// Most elements a tensor from a file or attribute may claim before we refuse
+/// to allocate (2^31: far above any real ML model, below out-of-memory).
+const MAX_ELEMENTS: usize = 1 << 31;
+
+/// Decodes a `TensorProto` (raw_data or typed fields). External data is not
+/// followed: tensors must be embedded.
+pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
+    let name = proto.name();
+    let code = proto.data_type();
+    let dtype = DType::from_onnx(code)
+        .ok_or_else(|| format!("tensor '{name}': element type {code} is not supported (float, double, int64, int32, uint8, int8, bool, string are)"))?;
+    let mut shape = Vec::with_capacity(proto.dims.len());
+    let mut count: usize = 1;
+    for &d in &proto.dims {
+        let d = usize::try_from(d).map_err(|_| format!("tensor '{name}': negative dimension {d}"))?;
+        count = count
+            .checked_mul(d)
+            .filter(|&c| c <= MAX_ELEMENTS)
+            .ok_or_else(|| format!("tensor '{name}': dims {:?} are too large", proto.dims))?;
+        shape.push(d);
+    }
+    if proto.data_location() == neuride_onnx::proto::tensor_proto::DataLocation::External {
+        return Err(format!(
+            "tensor '{name}': external data is not supported here; embed the tensor"
+        ));
+    }
+    let raw = proto.raw_data();
+    let has_raw = proto.raw_data.is_some() && dtype != DType::Str;
+    let data = if has_raw {
+        let width = match dtype {
+            DType::F32 | DType::I32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::U8 | DType::I8 | DType::Bool => 1,
+            DType::Str => unreachable!("strings have no raw_data"),
+        };
+        if raw.len() != count * width {
+            return Err(format!(
+                "tensor '{name}': raw_data has {} bytes, dims {:?} x {dtype} need {}",
+                raw.len(),
+                proto.dims,
+                count * width
+            ));
+        }
+        match dtype {
+            DType::F32 => Data::F32(
+                raw.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::I32 => Data::I32(
+                raw.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::F64 => Data::F64(
+                raw.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::I64 => Data::I64(
+                raw.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+            ),
+            DType::U8 => Data::U8(raw.to_vec()),
+            DType::I8 => Data::I8(raw.iter().map(|&b| b as i8).collect()),
+            DType::Bool => Data::Bool(raw.iter().map(|&b| b != 0).collect()),
+            DType::Str => unreachable!(),
+        }
+    } else {
+        match dtype {
+            DType::F32 => Data::F32(proto.float_data.clone()),
+            DType::F64 => Data::F64(proto.double_data.clone()),
+            DType::I64 => Data::I64(proto.int64_data.clone()),
+            // int32, uint8, int8 and bool all travel in int32_data.
+            DType::I32 => Data::I32(proto.int32_data.clone()),
+            DType::U8 => Data::U8(proto.int32_data.iter().map(|&v| v as u8).collect()),
+            DType::I8 => Data::I8(proto.int32_data.iter().map(|&v| v as i8).collect()),
+            DType::Bool => Data::Bool(proto.int32_data.iter().map(|&v| v != 0).collect()),
+            DType::Str => Data::Str(
+                proto
+                    .string_data
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect(),
+            ),
+        }
+    };
+    if data.len() != count {
+        return Err(format!(
+            "tensor '{name}': dims {:?} need {count} elements, found {}",
+            proto.dims,
+            data.len()
+        ));
+    }
+    Ok(Tensor { shape, data })
+}
+
+/// Encodes a tensor as a `TensorProto` (raw_data for numbers, string_data for strings).
+pub fn to_proto(name: &str, tensor: &Tensor) -> TensorProto {
+    let mut proto = TensorProto {
+        name: Some(name.to_owned()),
+        dims: tensor.shape.iter().map(|&d| d as i64).collect(),
+        data_type: Some(tensor.dtype().onnx_code()),
+        ..Default::default()
+    };
+    let raw: Vec<u8> = match &tensor.data {
+        Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Data::U8(v) => v.clone(),
+        Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
+        Data::Bool(v) => v.iter().map(|&x| x as u8).collect(),
+        Data::Str(v) => {
+            proto.string_data = v.iter().map(|s| bytes::Bytes::from(s.clone().into_bytes())).collect();
+            return proto;
+        }
+    };
+    proto.raw_data = Some(raw.into());
+    proto
+}

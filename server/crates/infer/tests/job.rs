@@ -1,0 +1,118 @@
+//! The job API: batching with progress, cancellation, scoring, and input
+//! checks that list every mismatch.
+
+mod common;
+
+use common::repo;
+use neuride_infer::{Error, Score, Session, Tensor, Value, infer, io, score};
+use std::sync::atomic::AtomicBool;
+
+fn iris() -> (std::sync::Arc<Session>, Tensor, Tensor) {
+    let session =
+        Session::load(&std::fs::read(repo().join("tests/fixtures/ml/iris_logreg_nozipmap.onnx")).unwrap()).unwrap();
+    let arrays = io::read_npz(&std::fs::read(repo().join("tests/fixtures/data/iris.npz")).unwrap()).unwrap();
+    let get = |k: &str| arrays.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    (session, get("x"), get("y"))
+}
+
+#[test]
+fn batches_report_progress_and_stitch_outputs_back() {
+    let (session, x, y) = iris();
+    let rows = x.shape[0];
+    let mut calls = Vec::new();
+    let report = infer(
+        &session,
+        vec![("X".into(), Value::Tensor(x.clone()))],
+        32,
+        &mut |done, total| calls.push((done, total)),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(report.batches, rows.div_ceil(32));
+    assert_eq!(calls.last(), Some(&(rows, rows)));
+    assert!(calls.windows(2).all(|w| w[0].0 < w[1].0), "{calls:?}");
+    // Batched outputs equal a single run.
+    let whole = session.run(vec![("X".into(), Value::Tensor(x))]).unwrap();
+    assert_eq!(report.outputs, whole);
+    let Score::Classification { accuracy, total, .. } = score(&report.outputs, &y).unwrap() else {
+        panic!("not a classification score")
+    };
+    assert_eq!(total, rows);
+    assert!(accuracy > 0.9, "iris logistic regression accuracy {accuracy}");
+}
+
+#[test]
+fn cancellation_stops_before_the_next_batch() {
+    let (session, x, _) = iris();
+    let cancel = AtomicBool::new(false);
+    let mut seen = 0;
+    let result = infer(
+        &session,
+        vec![("X".into(), Value::Tensor(x))],
+        16,
+        &mut |done, _| {
+            seen = done;
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        },
+        &cancel,
+    );
+    match result {
+        Err(Error::Cancelled { done, total }) => {
+            assert_eq!((done, total, seen), (16, 150, 16));
+        }
+        other => panic!("expected cancellation, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_input_mismatch_is_listed() {
+    let (session, _, _) = iris();
+    let wrong = Tensor::new(vec![2, 5], vec![1.0f64; 10]).unwrap();
+    let err = session
+        .run(vec![
+            ("X".into(), Value::Tensor(wrong)),
+            ("extra".into(), Value::Tensor(Tensor::new(vec![1], vec![1i64]).unwrap())),
+        ])
+        .unwrap_err();
+    let Error::Inputs(problems) = &err else { panic!("{err}") };
+    let text = problems.join("\n");
+    expect_test::expect![[r#"
+        'extra' is not an input of the model (inputs: ["X"])
+        input 'X': dtype float32 expected, found float64
+        input 'X': dimension 1 must be 4, found 5 (shape [2, 5])"#]]
+    .assert_eq(&text);
+}
+
+#[test]
+fn regression_scores_mae_and_r2() {
+    let outputs = vec![(
+        "y".to_owned(),
+        Value::Tensor(Tensor::new(vec![4, 1], vec![1.0f32, 2.0, 3.0, 5.0]).unwrap()),
+    )];
+    let labels = Tensor::new(vec![4], vec![1.0f64, 2.0, 3.0, 4.0]).unwrap();
+    let Score::Regression { mae, r2, total } = score(&outputs, &labels).unwrap() else {
+        panic!()
+    };
+    assert_eq!(total, 4);
+    assert!((mae - 0.25).abs() < 1e-12);
+    assert!((r2 - (1.0 - 1.0 / 5.0)).abs() < 1e-12);
+}
+
+#[test]
+fn broken_models_are_errors_not_panics() {
+    let bytes = std::fs::read(repo().join("tests/fixtures/ml/wine_svc_pipeline.onnx")).unwrap();
+    // Every truncation of a real model either decodes to something we can
+    // prepare or fails with a typed error; none may panic.
+    for cut in (0..bytes.len()).step_by(97) {
+        let _ = Session::load(&bytes[..cut]);
+    }
+    // Flipped bytes inside the attribute payloads.
+    for at in (0..bytes.len()).step_by(131) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x5a;
+        if let Ok(session) = Session::load(&b) {
+            let x = Tensor::new(vec![2, 13], vec![0.5f32; 26]).unwrap();
+            let _ = session.run(vec![("X".into(), Value::Tensor(x))]);
+        }
+    }
+}

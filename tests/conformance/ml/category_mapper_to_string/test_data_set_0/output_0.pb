@@ -1,0 +1,1 @@
+2emu2cat2noneBY

@@ -1,0 +1,1 @@
+2cat2dog2emu2cat2yakBX
