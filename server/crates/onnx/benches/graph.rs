@@ -2,11 +2,7 @@
 //! building the SVG (collapse decision + layout + rendering) and the layout
 //! alone, for 1,000 and 8,000 nodes. Goal: large graphs under 2 s.
 //!
-//! Run: `cargo bench -p neuride-onnx --bench graph`. Until the crate's
-//! Cargo.toml declares `[[bench]] name = "graph" harness = false`, cargo
-//! builds this file with the libtest harness; the `cfg(test)` entry point
-//! below then runs the same criterion groups from a test function (see it
-//! for the command).
+//! Run: `cargo bench -p neuride-onnx --bench graph`.
 
 use criterion::{Criterion, criterion_group};
 use neuride_onnx::graph::{
@@ -70,17 +66,4 @@ fn bench_views(c: &mut Criterion) {
 
 criterion_group!(benches, bench_views);
 
-#[cfg(not(test))]
 criterion::criterion_main!(benches);
-
-/// Under the libtest harness `cargo bench` skips tests, so run this with
-/// `cargo test --release -p neuride-onnx --bench graph -- --nocapture`.
-/// `Criterion::default()` measures (reading the command line would switch
-/// criterion to its one-iteration test mode).
-#[cfg(test)]
-#[test]
-fn run_criterion_groups() {
-    let mut criterion = Criterion::default();
-    bench_views(&mut criterion);
-    criterion.final_summary();
-}
