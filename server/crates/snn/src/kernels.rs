@@ -120,7 +120,11 @@ pub(crate) struct ConvKernel {
     /// `[in, kh, kw, out/groups]`: what one input event adds, contiguous over outputs.
     weight_scatter: Vec<f32>,
     bias: Option<Vec<f32>>,
+    /// im2col as a gather: for row (ci_local, ky, kx) and output position p,
+    /// the input offset inside the group's channels, or `u32::MAX` for padding.
+    gather: Vec<u32>,
     columns: Vec<f32>,
+    product: Vec<f32>,
     channels_last: Vec<f32>,
 }
 
@@ -141,12 +145,30 @@ impl ConvKernel {
                 }
             }
         }
+        let positions = g.out_h * g.out_w;
+        let mut gather = Vec::with_capacity(cin_g * g.kh * g.kw * positions);
+        for c in 0..cin_g {
+            for ky in 0..g.kh {
+                for kx in 0..g.kw {
+                    for oy in 0..g.out_h {
+                        let iy = (oy * g.sh + ky) as isize - g.pt as isize;
+                        for ox in 0..g.out_w {
+                            let ix = (ox * g.sw + kx) as isize - g.pl as isize;
+                            let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w;
+                            gather.push(if inside { ((c * g.in_h + iy as usize) * g.in_w + ix as usize) as u32 } else { u32::MAX });
+                        }
+                    }
+                }
+            }
+        }
         ConvKernel {
             geometry,
             weight_gemm: weight.data.clone(),
             weight_scatter,
             bias: bias.cloned(),
+            gather,
             columns: Vec::new(),
+            product: Vec::new(),
             channels_last: Vec::new(),
         }
     }
@@ -162,20 +184,39 @@ impl ConvKernel {
     pub fn forward_dense(&mut self, batch: usize, input: &[f32], out: &mut [f32]) {
         let g = self.geometry;
         let positions = g.out_h * g.out_w;
-        fill_bias(out, self.bias.as_deref(), self.out_size(), positions);
         let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
         let k = cin_g * g.kh * g.kw;
-        self.columns.resize(k * positions, 0.0);
-        for sample in 0..batch {
-            let x = &input[sample * self.in_size()..(sample + 1) * self.in_size()];
-            let y = &mut out[sample * self.out_size()..(sample + 1) * self.out_size()];
-            for group in 0..g.groups {
-                im2col(&g, x, group * cin_g, cin_g, &mut self.columns);
-                let a = &self.weight_gemm[group * cout_g * k..(group + 1) * cout_g * k];
-                let c = &mut y[group * cout_g * positions..(group + 1) * cout_g * positions];
-                // SAFETY: a is [cout_g, k], columns [k, positions], c [cout_g, positions], row-major.
-                unsafe {
-                    matrixmultiply::sgemm(cout_g, k, positions, 1.0, a.as_ptr(), k as isize, 1, self.columns.as_ptr(), positions as isize, 1, 1.0, c.as_mut_ptr(), positions as isize, 1);
+        let (in_size, out_size) = (self.in_size(), self.out_size());
+        // All samples' columns side by side: one product per group for the
+        // whole batch amortises sgemm's packing over the batch.
+        let width = batch * positions;
+        self.columns.resize(k * width, 0.0);
+        self.product.resize(cout_g * width, 0.0);
+        for group in 0..g.groups {
+            for sample in 0..batch {
+                let x = &input[sample * in_size + group * cin_g * g.in_h * g.in_w..(sample + 1) * in_size];
+                for row in 0..k {
+                    let indices = &self.gather[row * positions..(row + 1) * positions];
+                    let dst = &mut self.columns[row * width + sample * positions..][..positions];
+                    for (d, &i) in dst.iter_mut().zip(indices) {
+                        *d = if i == u32::MAX { 0.0 } else { x[i as usize] };
+                    }
+                }
+            }
+            let a = &self.weight_gemm[group * cout_g * k..(group + 1) * cout_g * k];
+            // SAFETY: a is [cout_g, k], columns [k, width], product [cout_g, width], row-major.
+            unsafe {
+                matrixmultiply::sgemm(cout_g, k, width, 1.0, a.as_ptr(), k as isize, 1, self.columns.as_ptr(), width as isize, 1, 0.0, self.product.as_mut_ptr(), width as isize, 1);
+            }
+            for o_local in 0..cout_g {
+                let o = group * cout_g + o_local;
+                let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
+                for sample in 0..batch {
+                    let src = &self.product[o_local * width + sample * positions..][..positions];
+                    let dst = &mut out[sample * out_size + o * positions..][..positions];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d = v + b;
+                    }
                 }
             }
         }
@@ -221,31 +262,6 @@ impl ConvKernel {
     }
 }
 
-fn im2col(g: &ConvGeometry, x: &[f32], first_channel: usize, channels: usize, columns: &mut [f32]) {
-    let positions = g.out_h * g.out_w;
-    let mut row = 0;
-    for c in first_channel..first_channel + channels {
-        let plane = &x[c * g.in_h * g.in_w..(c + 1) * g.in_h * g.in_w];
-        for ky in 0..g.kh {
-            for kx in 0..g.kw {
-                let dst = &mut columns[row * positions..(row + 1) * positions];
-                for oy in 0..g.out_h {
-                    let iy = (oy * g.sh + ky) as isize - g.pt as isize;
-                    for ox in 0..g.out_w {
-                        let ix = (ox * g.sw + kx) as isize - g.pl as isize;
-                        dst[oy * g.out_w + ox] = if iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w {
-                            plane[iy as usize * g.in_w + ix as usize]
-                        } else {
-                            0.0
-                        };
-                    }
-                }
-                row += 1;
-            }
-        }
-    }
-}
-
 /// Pooling over NCHW samples; `average` picks avg (else max).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4], average: bool, count_include_pad: bool, input: &[f32], out: &mut [f32]) {
@@ -253,6 +269,30 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
     let (oh, ow) = (output_shape[1], output_shape[2]);
     let in_size = c * h * w;
     let out_size = c * oh * ow;
+    if padding == [0; 4] {
+        // Without padding every window lies inside the input (floor mode).
+        let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
+        for (x, y) in input.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
+            for ch in 0..c {
+                let plane = &x[ch * h * w..(ch + 1) * h * w];
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut sum = 0.0f32;
+                        let mut best = f32::NEG_INFINITY;
+                        for ky in 0..kernel[0] {
+                            let row = &plane[(oy * stride[0] + ky) * w + ox * stride[1]..][..kernel[1]];
+                            for &v in row {
+                                sum += v;
+                                best = best.max(v);
+                            }
+                        }
+                        y[(ch * oh + oy) * ow + ox] = if average { sum * divisor } else { best };
+                    }
+                }
+            }
+        }
+        return;
+    }
     for (x, y) in input.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
         for ch in 0..c {
             for oy in 0..oh {

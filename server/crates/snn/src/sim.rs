@@ -341,32 +341,41 @@ fn run_batch(
             match &node.layer {
                 Layer::Spiking { neuron, input_scale, amplitude, .. } => {
                     let input = &before[node.inputs[0]];
-                    current.clear();
-                    current.extend(input.iter().map(|v| v * input_scale));
                     spikes.resize(out.len(), 0.0);
                     let state = states[index].as_mut().expect("state exists for every spiking layer");
-                    neuron.step(opts.dt, &current, state, &mut spikes);
+                    if *input_scale == 1.0 {
+                        neuron.step(opts.dt, input, state, &mut spikes);
+                    } else {
+                        current.clear();
+                        current.extend(input.iter().map(|v| v * input_scale));
+                        neuron.step(opts.dt, &current, state, &mut spikes);
+                    }
                     let size = prepared.sizes[index];
                     let active = &mut actives[index];
                     active.clear();
                     let mut n_spikes = 0.0f64;
                     let mut synops = 0.0f64;
+                    let layer_fanout = &fanout[index];
                     for (sample, (s, o)) in spikes.chunks_exact(size).zip(out.chunks_exact_mut(size)).enumerate() {
-                        for (i, (&count, value)) in s.iter().zip(o.iter_mut()).enumerate() {
+                        // Values first (a branch-free pass), then the rare spikes.
+                        for (value, &count) in o.iter_mut().zip(s) {
+                            *value = count * amplitude;
+                        }
+                        let (mut sample_spikes, mut sample_synops) = (0.0f32, 0.0f32);
+                        for (i, &count) in s.iter().enumerate() {
                             if count != 0.0 {
-                                *value = count * amplitude;
                                 active.indices.push(i as u32);
-                                n_spikes += count as f64;
-                                synops += (count * fanout[index][i]) as f64;
+                                sample_spikes += count;
+                                sample_synops += count * layer_fanout[i];
                                 if index == output {
                                     let k = sample * classes + i;
                                     counts[k] += count;
                                     first_spike[k] = first_spike[k].min(step as u32);
                                 }
-                            } else {
-                                *value = 0.0;
                             }
                         }
+                        n_spikes += sample_spikes as f64;
+                        synops += sample_synops as f64;
                         active.starts.push(active.indices.len());
                     }
                     totals.spikes[index] += n_spikes;
