@@ -52,10 +52,6 @@ impl Real for f64 {
     }
 }
 
-fn max<F: Real>(a: F, b: F) -> F {
-    if a > b { a } else { b }
-}
-
 fn clip<F: Real>(value: F, low: F, high: F) -> F {
     if value < low {
         low
@@ -249,26 +245,41 @@ pub fn lif_gain_bias(params: &LifParams, max_rate: f64, intercept: f64) -> (f64,
 pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F], membrane: &mut [F], spikes: &mut [F]) {
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
-    for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
-        let j = if rectify { max(j, zero) } else { j };
-        let mut value = *v + j;
-        let mut count = zero;
-        if value >= threshold {
-            match reset {
-                Reset::Subtract => {
-                    // One spike is by far the common case; `floor` is a libm
-                    // call on baseline x86-64 (no SSE4.1), so avoid it there.
-                    count = if value < threshold + threshold { one } else { (value / threshold).floor() };
-                    value = value - count * threshold;
-                }
-                Reset::Zero => {
-                    count = one;
-                    value = zero;
+    let n = current.len().min(membrane.len()).min(spikes.len());
+    let (current, membrane, spikes) = (&current[..n], &mut membrane[..n], &mut spikes[..n]);
+    match reset {
+        Reset::Subtract => {
+            // A branch-free pass (vectorises) handling zero or one spike; the
+            // rare neurons left at or above threshold get the rest after.
+            let mut any_left = false;
+            for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+                let j = if rectify && j < zero { zero } else { j };
+                let value = *v + j;
+                let fired = if value >= threshold { one } else { zero };
+                let rest = value - fired * threshold;
+                *v = rest;
+                *s = fired;
+                any_left |= rest >= threshold;
+            }
+            if any_left {
+                for (v, s) in membrane.iter_mut().zip(spikes.iter_mut()) {
+                    if *v >= threshold {
+                        let more = (*v / threshold).floor();
+                        *v = *v - more * threshold;
+                        *s = *s + more;
+                    }
                 }
             }
         }
-        *v = value;
-        *s = count;
+        Reset::Zero => {
+            for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+                let j = if rectify && j < zero { zero } else { j };
+                let value = *v + j;
+                let fired = value >= threshold;
+                *v = if fired { zero } else { value };
+                *s = if fired { one } else { zero };
+            }
+        }
     }
 }
 
