@@ -9,7 +9,13 @@ optimisation. onnxruntime's side includes Python's call overhead
 is the release build of server/crates/infer/examples/infer_bench.rs and
 includes converting the inputs into the engine's tensors.
 
-usage: python3 bench/infer_bench.py [REPEATS]   (from the repository root)
+usage: python3 bench/infer_bench.py [REPEATS] [--release]   (from the repository root)
+
+Without --release the example is built with the dev profile at opt-level 3
+for the workspace crates (deps are opt-level 2 in this workspace's dev
+profile, with debug assertions): it reuses the test build of tract, which on
+this shared 2-core machine takes an hour to compile again in release mode.
+--release builds everything with the release profile (faster, truer). Debug assertions stay on in the dev build.
 """
 import json
 import os
@@ -20,7 +26,9 @@ import tempfile
 import numpy as np
 import onnxruntime as ort
 
-REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+RELEASE = "--release" in sys.argv
+REPEATS = int(ARGS[0]) if ARGS else 50
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "tests", "fixtures")
 MODELS = [
@@ -59,8 +67,13 @@ def ort_time(model, feeds):
 def main():
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", "/work/targets/infer")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "neuride-infer", "--example", "infer_bench"], cwd=ROOT, check=True, env=env)
-    binary = os.path.join(env["CARGO_TARGET_DIR"], "release", "examples", "infer_bench")
+    if RELEASE:
+        profile = ["--release"]
+    else:
+        profile = []
+        env["CARGO_PROFILE_DEV_OPT_LEVEL"] = "3"
+    subprocess.run(["cargo", "build", "-q", "-p", "neuride-infer", "--example", "infer_bench"] + profile, cwd=ROOT, check=True, env=env)
+    binary = os.path.join(env["CARGO_TARGET_DIR"], "release" if RELEASE else "debug", "examples", "infer_bench")
     rows = []
     for model in MODELS:
         feeds = inputs_of(model)
@@ -79,6 +92,7 @@ def main():
             run_feeds = feeds if fixed else {k: tile(v, b) for k, v in feeds.items()}
             t = ort_time(model, run_feeds)
             rows.append((model, n, t / n * 1e6, mine["per_sample_us"], mine["engine"]))
+    print(f"build: {'release' if RELEASE else 'dev profile, workspace crates at opt-level 3, deps at opt-level 2'}; {REPEATS} repeats")
     print(f"| model | batch | onnxruntime us/sample | neuride us/sample | engine | neuride / ort |")
     print("|---|---:|---:|---:|---|---:|")
     for model, n, ort_us, ours_us, engine in rows:

@@ -1,13 +1,229 @@
-//! `neuride infer` (not built yet).
+//! `neuride infer MODEL --input IN.npz [-o OUT.npz] [--labels y] [--format json]`:
+//! runs a DL or classic-ML model on data files and optionally scores it.
 
+use anyhow::{Context, bail};
+use neuride_infer::{DType, Session, Tensor, Value, io};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files or folders.
-    pub paths: Vec<std::path::PathBuf>,
+    /// The model (.onnx).
+    pub model: PathBuf,
+    /// Input data: FILE.npz (keys = input names), FILE.npy or FILE.json, or
+    /// NAME=FILE (.npy, .pb TensorProto, .json) for one input. Repeatable.
+    #[arg(long = "input", short = 'i', required = true)]
+    pub inputs: Vec<String>,
+    /// Write the outputs to this file (.npz keyed by output name, or .json).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// How to print the result on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Rows per batch when the model's first dimension is free.
+    #[arg(long, default_value_t = neuride_infer::DEFAULT_BATCH_ROWS)]
+    pub batch: usize,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'neuride infer' is not implemented yet")
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Loads every `--input`, plus the arrays of .npz inputs (where labels may live).
+pub(crate) fn load_inputs(
+    specs: &[String],
+    session: &Session,
+) -> anyhow::Result<(Vec<(String, Value)>, Vec<(String, Tensor)>)> {
+    let signature = &session.signature;
+    let mut inputs = Vec::new();
+    let mut side_arrays = Vec::new();
+    for spec in specs {
+        let (name, file) = match spec.split_once('=') {
+            Some((n, f)) if !n.is_empty() && !Path::new(spec).exists() => (Some(n.to_owned()), PathBuf::from(f)),
+            _ => (None, PathBuf::from(spec)),
+        };
+        let bytes = read(&file)?;
+        let context = || format!("reading {}", file.display());
+        match (extension(&file).as_str(), name) {
+            ("npz", None) => {
+                side_arrays.extend(io::read_npz(&bytes).map_err(anyhow::Error::msg).with_context(context)?);
+                inputs.extend(
+                    io::inputs_from_npz(&bytes, signature)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?,
+                );
+            }
+            ("json", None) => {
+                let text = String::from_utf8(bytes).with_context(context)?;
+                inputs.extend(
+                    neuride_infer::json::inputs_from_json(&text, signature)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?,
+                );
+            }
+            ("npy", None) => {
+                let [port] = signature.inputs.as_slice() else {
+                    bail!(
+                        "{} is one array but the model has {} inputs; use NAME=FILE.npy",
+                        file.display(),
+                        signature.inputs.len()
+                    );
+                };
+                inputs.push((
+                    port.name.clone(),
+                    Value::Tensor(io::read_npy(&bytes).map_err(anyhow::Error::msg).with_context(context)?),
+                ));
+            }
+            ("pb", None) => bail!(
+                "{}: a .pb input needs its name: --input NAME={}",
+                file.display(),
+                file.display()
+            ),
+            (ext, Some(name)) => {
+                let ty = signature
+                    .inputs
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map(|p| p.ty.clone())
+                    .unwrap_or(neuride_infer::ValueType::Unknown);
+                let value = match ext {
+                    "npy" => Value::Tensor(io::read_npy(&bytes).map_err(anyhow::Error::msg).with_context(context)?),
+                    "json" => {
+                        let text = String::from_utf8(bytes).with_context(context)?;
+                        let wrapped = format!("{{{}: {text}}}", serde_json::to_string(&name)?);
+                        neuride_infer::json::inputs_from_json(&wrapped, signature)
+                            .map_err(anyhow::Error::msg)
+                            .with_context(context)?
+                            .remove(0)
+                            .1
+                    }
+                    _ => io::read_pb(&bytes, &ty)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?,
+                };
+                inputs.push((name, value));
+            }
+            (ext, None) => bail!(
+                "{}: unknown input format '.{ext}' (expected .npz, .npy, .json, or NAME=FILE.pb)",
+                file.display()
+            ),
+        }
+    }
+    Ok((inputs, side_arrays))
+}
+
+fn load_labels(spec: &str, side_arrays: &[(String, Tensor)]) -> anyhow::Result<Tensor> {
+    if let Some((_, t)) = side_arrays.iter().find(|(n, _)| n == spec) {
+        return Ok(t.clone());
+    }
+    let path = Path::new(spec);
+    if path.exists() {
+        return io::read_npy(&read(path)?)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading labels {spec}"));
+    }
+    let keys: Vec<&str> = side_arrays.iter().map(|(n, _)| n.as_str()).collect();
+    bail!("labels '{spec}': no such array in the input .npz (arrays: {keys:?}) and no such file")
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let bytes = read(&args.model)?;
+    let session = Session::load(&bytes).with_context(|| format!("preparing {}", args.model.display()))?;
+    run_session(&args, &session)
+}
+
+pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<ExitCode> {
+    let (mut inputs, side_arrays) = load_inputs(&args.inputs, session)?;
+    // Widen integer data (e.g. u8 spike rasters) to a float input losslessly.
+    for (name, value) in inputs.iter_mut() {
+        let Some(want) = session.signature.inputs.iter().find(|p| &p.name == name) else {
+            continue;
+        };
+        if let (
+            neuride_infer::ValueType::Tensor {
+                dtype: Some(DType::F32),
+                ..
+            },
+            Value::Tensor(t),
+        ) = (&want.ty, &*value)
+        {
+            if matches!(t.dtype(), DType::U8 | DType::I8 | DType::Bool) {
+                let data = t.data.to_f32().unwrap_or_default();
+                *value = Value::Tensor(Tensor {
+                    shape: t.shape.clone(),
+                    data: data.into(),
+                });
+            }
+        }
+    }
+    let labels = args
+        .labels
+        .as_deref()
+        .map(|l| load_labels(l, &side_arrays))
+        .transpose()?;
+    let cancel = AtomicBool::new(false);
+    let mut report = neuride_infer::infer(session, inputs, args.batch, &mut |_, _| {}, &cancel)
+        .with_context(|| format!("running {}", args.model.display()))?;
+    if let Some(labels) = &labels {
+        report.score = Some(neuride_infer::score(&report.outputs, labels).context("scoring against the labels")?);
+    }
+    if let Some(out) = &args.output {
+        if extension(out) == "json" {
+            std::fs::write(out, serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        } else {
+            let (bytes, skipped) = io::outputs_to_npz(&report.outputs).map_err(anyhow::Error::msg)?;
+            std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            for name in skipped {
+                eprintln!("neuride: output '{name}' is a sequence or map; .npz cannot hold it (use -o FILE.json)");
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Text => {
+            writeln!(
+                stdout,
+                "{}: {} rows in {} batch(es) on {:?}, {:.2} ms",
+                args.model.display(),
+                report.rows,
+                report.batches,
+                report.engine,
+                report.elapsed_ms
+            )?;
+            for (name, value) in &report.outputs {
+                writeln!(stdout, "  {name}: {}", value.describe())?;
+            }
+            match &report.score {
+                Some(neuride_infer::Score::Classification {
+                    accuracy,
+                    correct,
+                    total,
+                }) => writeln!(stdout, "  accuracy: {:.4} ({correct}/{total})", accuracy)?,
+                Some(neuride_infer::Score::Regression { mae, r2, total }) => {
+                    writeln!(stdout, "  MAE: {mae:.6}  R²: {r2:.6} ({total} rows)")?
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,123 @@
+//! `neuride infer` / `neuride run` end to end on the real fixtures.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+fn neuride(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_scores_the_mlp_as_the_manifest_says() {
+    let (code, stdout, stderr) = neuride(&[
+        "run",
+        "tests/fixtures/dl/digits_mlp.onnx",
+        "--input",
+        "tests/fixtures/data/digits_test.npz",
+        "--labels",
+        "y",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["engine"], "tract");
+    assert_eq!(report["rows"], 450);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo().join("tests/fixtures/MANIFEST.json")).unwrap()).unwrap();
+    let want = manifest["dl/digits_mlp.onnx"]["test_accuracy"].as_f64().unwrap();
+    let got = report["score"]["accuracy"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-9, "accuracy {got}, manifest says {want}");
+}
+
+#[test]
+fn infer_writes_npz_and_json_with_maps_as_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let npz = dir.path().join("out.npz");
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        "tests/fixtures/ml/iris_logreg.onnx",
+        "-i",
+        "tests/fixtures/data/iris.npz",
+        "--labels",
+        "y",
+        "-o",
+        npz.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("accuracy: 0.9"), "{stdout}");
+    assert!(stderr.contains("'output_probability' is a sequence or map"), "{stderr}");
+    assert!(std::fs::read(&npz).unwrap().starts_with(b"PK"));
+
+    let json = dir.path().join("out.json");
+    let (code, _, stderr) = neuride(&[
+        "infer",
+        "tests/fixtures/ml/iris_logreg.onnx",
+        "-i",
+        "tests/fixtures/data/iris.npz",
+        "-o",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let out: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let first = &out["output_probability"][0];
+    let total: f64 = ["0", "1", "2"].iter().map(|k| first[k].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-5, "{first}");
+    assert_eq!(out["output_label"].as_array().unwrap().len(), 150);
+}
+
+#[test]
+fn mismatched_inputs_are_all_listed() {
+    // The SNN export has a fixed [25, 4, 64] input; the test raster is [25, 450, 64] u8.
+    let (code, _, stderr) = neuride(&[
+        "run",
+        "tests/fixtures/snn/digits_snntorch.onnx",
+        "--input",
+        "tests/fixtures/data/digits_spikes_T25.npz",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("dimension 1 must be 4, found 450"), "{stderr}");
+}
+
+#[test]
+fn json_and_pb_inputs_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.json");
+    std::fs::write(&input, r#"{"X": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}"#).unwrap();
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        "tests/fixtures/ml/iris_logreg_nozipmap.onnx",
+        "-i",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outputs"]["label"], serde_json::json!([0, 2]));
+
+    let pb = "tests/conformance/ml/scaler/test_data_set_0/input_0.pb";
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        "tests/conformance/ml/scaler/model.onnx",
+        "-i",
+        &format!("X={pb}"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"Y\""), "{stdout}");
+}
