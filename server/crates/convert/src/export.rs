@@ -5,7 +5,10 @@
 use crate::{Error, SNN_DOMAIN};
 use neuride_onnx::proto::tensor_shape_proto::{Dimension, dimension};
 use neuride_onnx::proto::type_proto;
-use neuride_onnx::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto};
+use neuride_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
+    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
 use neuride_snn::{Layer, Network, Neuron, Tensor};
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -24,8 +27,10 @@ pub struct ExportInfo {
 }
 
 const KEYWORDS: &[&str] = &[
-    "model", "weights", "dataset", "network", "convert", "input", "layer", "output", "neuron", "simulate", "infer", "on", "app", "sensor", "pipeline", "rule", "when", "for", "emit",
-    "true", "false", "if", "lif", "leaky", "dense", "conv2d", "avgpool", "maxpool", "flatten", "add", "relu", "w",
+    "model", "weights", "dataset", "network", "convert", "input", "layer", "output", "neuron",
+    "simulate", "infer", "on", "app", "sensor", "pipeline", "rule", "when", "for", "emit", "true",
+    "false", "if", "lif", "leaky", "dense", "conv2d", "avgpool", "maxpool", "flatten", "add",
+    "relu", "w",
 ];
 
 /// Identifiers for every node: the ONNX name made a Neuro identifier, unique.
@@ -34,10 +39,19 @@ fn identifiers(net: &Network) -> Vec<String> {
     net.nodes
         .iter()
         .map(|node| {
-            let mut id: String = node.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            let mut id: String = node
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
             id = id.trim_matches('_').to_string();
-            if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&id.as_str()) {
-                id = format!("{}_{id}", node.layer.op_name().to_lowercase()).trim_end_matches('_').to_string();
+            if id.is_empty()
+                || id.starts_with(|c: char| c.is_ascii_digit())
+                || KEYWORDS.contains(&id.as_str())
+            {
+                id = format!("{}_{id}", node.layer.op_name().to_lowercase())
+                    .trim_end_matches('_')
+                    .to_string();
             }
             let mut unique = id.clone();
             let mut n = 2;
@@ -59,7 +73,13 @@ pub fn weight_arrays(net: &Network) -> Vec<(String, Tensor)> {
         if let Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } = &node.layer {
             arrays.push((format!("{id}.weight"), weight.clone()));
             if let Some(bias) = bias {
-                arrays.push((format!("{id}.bias"), Tensor { shape: vec![bias.len()], data: bias.clone() }));
+                arrays.push((
+                    format!("{id}.bias"),
+                    Tensor {
+                        shape: vec![bias.len()],
+                        data: bias.clone(),
+                    },
+                ));
             }
         }
     }
@@ -72,48 +92,106 @@ pub fn npz_bytes(net: &Network) -> Result<Vec<u8>, Error> {
     let mut converted = Vec::with_capacity(arrays.len());
     for (name, tensor) in &arrays {
         let shape = tensor.shape.iter().map(|&d| d as u64).collect();
-        converted.push((name.as_str(), neuride_npz::Array::from_f32(shape, &tensor.data).map_err(|e| Error::Npz(e.to_string()))?));
+        converted.push((
+            name.as_str(),
+            neuride_npz::Array::from_f32(shape, &tensor.data)
+                .map_err(|e| Error::Npz(e.to_string()))?,
+        ));
     }
-    let refs: Vec<(&str, &neuride_npz::Array<'_>)> = converted.iter().map(|(n, a)| (*n, a)).collect();
-    neuride_npz::write_npz(&refs, neuride_npz::WriteOptions::stored()).map_err(|e| Error::Npz(e.to_string()))
+    let refs: Vec<(&str, &neuride_npz::Array<'_>)> =
+        converted.iter().map(|(n, a)| (*n, a)).collect();
+    neuride_npz::write_npz(&refs, neuride_npz::WriteOptions::stored())
+        .map_err(|e| Error::Npz(e.to_string()))
 }
 
 fn number(value: f32) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e7 { format!("{value:.1}") } else { format!("{value}") }
+    if value.fract() == 0.0 && value.abs() < 1e7 {
+        format!("{value:.1}")
+    } else {
+        format!("{value}")
+    }
 }
 
 fn time(seconds: f32) -> String {
     let ms = seconds * 1000.0;
-    if (ms - ms.round()).abs() < 1e-4 { format!("{}ms", ms.round()) } else { format!("{ms}ms") }
+    if (ms - ms.round()).abs() < 1e-4 {
+        format!("{}ms", ms.round())
+    } else {
+        format!("{ms}ms")
+    }
 }
 
 fn pair(values: [usize; 2]) -> String {
-    if values[0] == values[1] { values[0].to_string() } else { format!("[{}, {}]", values[0], values[1]) }
+    if values[0] == values[1] {
+        values[0].to_string()
+    } else {
+        format!("[{}, {}]", values[0], values[1])
+    }
 }
 
 fn padding(p: [usize; 4]) -> String {
-    if p.iter().all(|&v| v == p[0]) { p[0].to_string() } else { format!("[{}, {}, {}, {}]", p[0], p[1], p[2], p[3]) }
+    if p.iter().all(|&v| v == p[0]) {
+        p[0].to_string()
+    } else {
+        format!("[{}, {}, {}, {}]", p[0], p[1], p[2], p[3])
+    }
 }
 
 fn neuron_call(neuron: &Neuron, input: &str) -> String {
     match *neuron {
-        Neuron::Lif { tau_rc, tau_ref, min_voltage } => {
-            let mut s = format!("lif({input}, tau_rc: {}, tau_ref: {}", time(tau_rc), time(tau_ref));
+        Neuron::Lif {
+            tau_rc,
+            tau_ref,
+            min_voltage,
+        } => {
+            let mut s = format!(
+                "lif({input}, tau_rc: {}, tau_ref: {}",
+                time(tau_rc),
+                time(tau_ref)
+            );
             if min_voltage != 0.0 {
                 let _ = write!(s, ", min_voltage: {}", number(min_voltage));
             }
             s
         }
-        Neuron::If { threshold, reset, rectify } => {
-            let mut s = format!("if({input}, threshold: {}, reset: {}", number(threshold), reset.name());
+        Neuron::If {
+            threshold,
+            reset,
+            rectify,
+        } => {
+            let mut s = format!(
+                "if({input}, threshold: {}, reset: {}",
+                number(threshold),
+                reset.name()
+            );
             if rectify {
                 s.push_str(", rectify: true");
             }
             s
         }
-        Neuron::Leaky { beta, threshold, reset } => format!("leaky({input}, beta: {}, threshold: {}, reset: {}", number(beta), number(threshold), reset.name()),
-        Neuron::Synaptic { alpha, beta, threshold, reset } => {
-            format!("synaptic({input}, alpha: {}, beta: {}, threshold: {}, reset: {}", number(alpha), number(beta), number(threshold), reset.name())
+        Neuron::Leaky {
+            beta,
+            threshold,
+            reset,
+        } => format!(
+            "leaky({input}, beta: {}, threshold: {}, reset: {}",
+            number(beta),
+            number(threshold),
+            reset.name()
+        ),
+        Neuron::Synaptic {
+            alpha,
+            beta,
+            threshold,
+            reset,
+        } => {
+            format!(
+                "synaptic({input}, alpha: {}, beta: {}, threshold: {}, reset: {}",
+                number(alpha),
+                number(beta),
+                number(threshold),
+                reset.name()
+            )
         }
     }
 }
@@ -123,8 +201,15 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
     let ids = identifiers(net);
     let shapes = net.validate().unwrap_or_default();
     let mut s = String::new();
-    let _ = writeln!(s, "// Spiking network converted by neuride from {} (normalize: {}).", info.source, info.normalize);
-    let _ = writeln!(s, "// Its output layer is read as a membrane (non-spiking integrator): simulate with decode = membrane.");
+    let _ = writeln!(
+        s,
+        "// Spiking network converted by neuride from {} (normalize: {}).",
+        info.source, info.normalize
+    );
+    let _ = writeln!(
+        s,
+        "// Its output layer is read as a membrane (non-spiking integrator): simulate with decode = membrane."
+    );
     let _ = writeln!(s, "weights w = npz(\"{}\")\n", info.npz_file);
     let _ = writeln!(s, "network {} {{", info.name);
     for (index, node) in net.nodes.iter().enumerate() {
@@ -132,19 +217,36 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
         let input = node.inputs.first().map(|&i| ids[i].as_str()).unwrap_or("");
         let call = match &node.layer {
             Layer::Input { shape } => {
-                let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+                let dims = shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let _ = writeln!(s, "    input {id}: f32[{dims}]");
                 continue;
             }
             Layer::Dense { weight, bias } => {
-                let mut c = format!("dense({input}, out: {}, weight: w[\"{id}.weight\"]", weight.shape[0]);
+                let mut c = format!(
+                    "dense({input}, out: {}, weight: w[\"{id}.weight\"]",
+                    weight.shape[0]
+                );
                 if bias.is_some() {
                     let _ = write!(c, ", bias: w[\"{id}.bias\"]");
                 }
                 c + ")"
             }
-            Layer::Conv2d { weight, bias, stride, padding: pads, groups } => {
-                let mut c = format!("conv2d({input}, out: {}, kernel: {}", weight.shape[0], pair([weight.shape[2], weight.shape[3]]));
+            Layer::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding: pads,
+                groups,
+            } => {
+                let mut c = format!(
+                    "conv2d({input}, out: {}, kernel: {}",
+                    weight.shape[0],
+                    pair([weight.shape[2], weight.shape[3]])
+                );
                 if *stride != [1, 1] {
                     let _ = write!(c, ", stride: {}", pair(*stride));
                 }
@@ -160,24 +262,57 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 }
                 c + ")"
             }
-            Layer::AvgPool { kernel, stride, padding: pads, count_include_pad } => {
-                let mut c = format!("avgpool({input}, kernel: {}, stride: {}", pair(*kernel), pair(*stride));
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding: pads,
+                count_include_pad,
+            } => {
+                let mut c = format!(
+                    "avgpool({input}, kernel: {}, stride: {}",
+                    pair(*kernel),
+                    pair(*stride)
+                );
                 if *pads != [0; 4] {
-                    let _ = write!(c, ", padding: {}, count_include_pad: {count_include_pad}", padding(*pads));
+                    let _ = write!(
+                        c,
+                        ", padding: {}, count_include_pad: {count_include_pad}",
+                        padding(*pads)
+                    );
                 }
                 c + ")"
             }
-            Layer::MaxPool { kernel, stride, padding: pads } => {
-                let mut c = format!("maxpool({input}, kernel: {}, stride: {}", pair(*kernel), pair(*stride));
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding: pads,
+            } => {
+                let mut c = format!(
+                    "maxpool({input}, kernel: {}, stride: {}",
+                    pair(*kernel),
+                    pair(*stride)
+                );
                 if *pads != [0; 4] {
                     let _ = write!(c, ", padding: {}", padding(*pads));
                 }
                 c + ")"
             }
             Layer::Flatten => format!("flatten({input})"),
-            Layer::Add => format!("add({})", node.inputs.iter().map(|&i| ids[i].as_str()).collect::<Vec<_>>().join(", ")),
+            Layer::Add => format!(
+                "add({})",
+                node.inputs
+                    .iter()
+                    .map(|&i| ids[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Layer::Relu => format!("relu({input})"),
-            Layer::Spiking { neuron, input_scale, amplitude, initial_membrane } => {
+            Layer::Spiking {
+                neuron,
+                input_scale,
+                amplitude,
+                initial_membrane,
+            } => {
                 let mut c = neuron_call(neuron, input);
                 if *input_scale != 1.0 {
                     let _ = write!(c, ", input_scale: {}", number(*input_scale));
@@ -191,8 +326,23 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 c + ")"
             }
         };
-        let keyword = if index == net.output { "output" } else { "layer" };
-        let shape = shapes.get(index).map(|s| format!("  // [{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))).unwrap_or_default();
+        let keyword = if index == net.output {
+            "output"
+        } else {
+            "layer"
+        };
+        let shape = shapes
+            .get(index)
+            .map(|s| {
+                format!(
+                    "  // [{}]",
+                    s.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(s, "    {keyword} {id} = {call}{shape}");
     }
     s.push_str("}\n");
@@ -200,19 +350,39 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
 }
 
 fn attr_f(name: &str, value: f32) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(1), f: Some(value), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(1),
+        f: Some(value),
+        ..Default::default()
+    }
 }
 
 fn attr_i(name: &str, value: i64) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(value), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(2),
+        i: Some(value),
+        ..Default::default()
+    }
 }
 
 fn attr_s(name: &str, value: &str) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(3), s: Some(bytes::Bytes::copy_from_slice(value.as_bytes())), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(3),
+        s: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
+        ..Default::default()
+    }
 }
 
 fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(7), ints: values.iter().map(|&v| v as i64).collect(), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(7),
+        ints: values.iter().map(|&v| v as i64).collect(),
+        ..Default::default()
+    }
 }
 
 fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
@@ -240,7 +410,10 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
     ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto { dim }),
+            })),
             ..Default::default()
         }),
         ..Default::default()
@@ -255,8 +428,18 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
     let shapes = net.validate().unwrap_or_default();
     let mut nodes = Vec::new();
     let mut initializers = Vec::new();
-    let tensor_name = |i: usize| if i == 0 { ids[0].clone() } else { format!("{}_out", ids[i]) };
-    let output_name = if net.output == 0 { ids[0].clone() } else { tensor_name(net.output) };
+    let tensor_name = |i: usize| {
+        if i == 0 {
+            ids[0].clone()
+        } else {
+            format!("{}_out", ids[i])
+        }
+    };
+    let output_name = if net.output == 0 {
+        ids[0].clone()
+    } else {
+        tensor_name(net.output)
+    };
     for (index, node) in net.nodes.iter().enumerate().skip(1) {
         let id = &ids[index];
         let mut inputs: Vec<String> = node.inputs.iter().map(|&i| tensor_name(i)).collect();
@@ -267,16 +450,34 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 initializers.push(initializer(&format!("{id}.weight"), weight));
                 if let Some(b) = bias {
                     inputs.push(format!("{id}.bias"));
-                    initializers.push(initializer(&format!("{id}.bias"), &Tensor { shape: vec![b.len()], data: b.clone() }));
+                    initializers.push(initializer(
+                        &format!("{id}.bias"),
+                        &Tensor {
+                            shape: vec![b.len()],
+                            data: b.clone(),
+                        },
+                    ));
                 }
                 ("Gemm", "", vec![attr_i("transB", 1)])
             }
-            Layer::Conv2d { weight, bias, stride, padding, groups } => {
+            Layer::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+                groups,
+            } => {
                 inputs.push(format!("{id}.weight"));
                 initializers.push(initializer(&format!("{id}.weight"), weight));
                 if let Some(b) = bias {
                     inputs.push(format!("{id}.bias"));
-                    initializers.push(initializer(&format!("{id}.bias"), &Tensor { shape: vec![b.len()], data: b.clone() }));
+                    initializers.push(initializer(
+                        &format!("{id}.bias"),
+                        &Tensor {
+                            shape: vec![b.len()],
+                            data: b.clone(),
+                        },
+                    ));
                 }
                 let attrs = vec![
                     attr_ints("kernel_shape", &weight.shape[2..4]),
@@ -286,24 +487,87 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 ];
                 ("Conv", "", attrs)
             }
-            Layer::AvgPool { kernel, stride, padding, count_include_pad } => (
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding,
+                count_include_pad,
+            } => (
                 "AveragePool",
                 "",
-                vec![attr_ints("kernel_shape", kernel), attr_ints("strides", stride), attr_ints("pads", padding), attr_i("count_include_pad", *count_include_pad as i64)],
+                vec![
+                    attr_ints("kernel_shape", kernel),
+                    attr_ints("strides", stride),
+                    attr_ints("pads", padding),
+                    attr_i("count_include_pad", *count_include_pad as i64),
+                ],
             ),
-            Layer::MaxPool { kernel, stride, padding } => ("MaxPool", "", vec![attr_ints("kernel_shape", kernel), attr_ints("strides", stride), attr_ints("pads", padding)]),
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => (
+                "MaxPool",
+                "",
+                vec![
+                    attr_ints("kernel_shape", kernel),
+                    attr_ints("strides", stride),
+                    attr_ints("pads", padding),
+                ],
+            ),
             Layer::Flatten => ("Flatten", "", vec![attr_i("axis", 1)]),
             Layer::Add => ("Add", "", vec![]),
             Layer::Relu => ("Relu", "", vec![]),
-            Layer::Spiking { neuron, input_scale, amplitude, initial_membrane } => {
-                let mut attrs = vec![attr_f("input_scale", *input_scale), attr_f("amplitude", *amplitude), attr_f("initial_membrane", *initial_membrane)];
+            Layer::Spiking {
+                neuron,
+                input_scale,
+                amplitude,
+                initial_membrane,
+            } => {
+                let mut attrs = vec![
+                    attr_f("input_scale", *input_scale),
+                    attr_f("amplitude", *amplitude),
+                    attr_f("initial_membrane", *initial_membrane),
+                ];
                 match *neuron {
-                    Neuron::Lif { tau_rc, tau_ref, min_voltage } => attrs.extend([attr_f("tau_rc", tau_rc), attr_f("tau_ref", tau_ref), attr_f("min_voltage", min_voltage)]),
-                    Neuron::If { threshold, reset, rectify } => attrs.extend([attr_f("threshold", threshold), attr_s("reset", reset.name()), attr_i("rectify", rectify as i64)]),
-                    Neuron::Leaky { beta, threshold, reset } => attrs.extend([attr_f("beta", beta), attr_f("threshold", threshold), attr_s("reset", reset.name())]),
-                    Neuron::Synaptic { alpha, beta, threshold, reset } => {
-                        attrs.extend([attr_f("alpha", alpha), attr_f("beta", beta), attr_f("threshold", threshold), attr_s("reset", reset.name())])
-                    }
+                    Neuron::Lif {
+                        tau_rc,
+                        tau_ref,
+                        min_voltage,
+                    } => attrs.extend([
+                        attr_f("tau_rc", tau_rc),
+                        attr_f("tau_ref", tau_ref),
+                        attr_f("min_voltage", min_voltage),
+                    ]),
+                    Neuron::If {
+                        threshold,
+                        reset,
+                        rectify,
+                    } => attrs.extend([
+                        attr_f("threshold", threshold),
+                        attr_s("reset", reset.name()),
+                        attr_i("rectify", rectify as i64),
+                    ]),
+                    Neuron::Leaky {
+                        beta,
+                        threshold,
+                        reset,
+                    } => attrs.extend([
+                        attr_f("beta", beta),
+                        attr_f("threshold", threshold),
+                        attr_s("reset", reset.name()),
+                    ]),
+                    Neuron::Synaptic {
+                        alpha,
+                        beta,
+                        threshold,
+                        reset,
+                    } => attrs.extend([
+                        attr_f("alpha", alpha),
+                        attr_f("beta", beta),
+                        attr_f("threshold", threshold),
+                        attr_s("reset", reset.name()),
+                    ]),
                 }
                 (neuron.op_name(), SNN_DOMAIN, attrs)
             }
@@ -311,29 +575,63 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
         nodes.push(NodeProto {
             name: Some(id.clone()),
             op_type: Some(op.into()),
-            domain: if domain.is_empty() { None } else { Some(domain.into()) },
+            domain: if domain.is_empty() {
+                None
+            } else {
+                Some(domain.into())
+            },
             input: inputs,
             output: vec![tensor_name(index)],
             attribute: attributes,
             ..Default::default()
         });
     }
-    let input_dims: Vec<Option<usize>> = std::iter::once(None).chain(net.input_shape().iter().map(|&d| Some(d))).collect();
-    let output_dims: Vec<Option<usize>> = std::iter::once(None).chain(shapes.get(net.output).cloned().unwrap_or_default().into_iter().map(Some)).collect();
-    let meta = |k: &str, v: &str| StringStringEntryProto { key: Some(k.into()), value: Some(v.into()) };
+    let input_dims: Vec<Option<usize>> = std::iter::once(None)
+        .chain(net.input_shape().iter().map(|&d| Some(d)))
+        .collect();
+    let output_dims: Vec<Option<usize>> = std::iter::once(None)
+        .chain(
+            shapes
+                .get(net.output)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Some),
+        )
+        .collect();
+    let meta = |k: &str, v: &str| StringStringEntryProto {
+        key: Some(k.into()),
+        value: Some(v.into()),
+    };
     ModelProto {
         ir_version: Some(8),
         producer_name: Some("neuride".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         opset_import: vec![
-            OperatorSetIdProto { domain: Some(String::new()), version: Some(17) },
-            OperatorSetIdProto { domain: Some(SNN_DOMAIN.into()), version: Some(1) },
+            OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(17),
+            },
+            OperatorSetIdProto {
+                domain: Some(SNN_DOMAIN.into()),
+                version: Some(1),
+            },
         ],
         metadata_props: vec![
             meta("neuride.kind", "snn"),
             meta("neuride.source", &info.source),
             meta("neuride.normalize", &info.normalize),
-            meta("neuride.decode", if matches!(net.nodes.get(net.output).map(|n| &n.layer), Some(Layer::Spiking { .. })) { "count" } else { "membrane" }),
+            meta(
+                "neuride.decode",
+                if matches!(
+                    net.nodes.get(net.output).map(|n| &n.layer),
+                    Some(Layer::Spiking { .. })
+                ) {
+                    "count"
+                } else {
+                    "membrane"
+                },
+            ),
             meta("neuride.encode", "current"),
         ],
         graph: Some(GraphProto {
@@ -346,4 +644,10 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
         }),
         ..Default::default()
     }
+}
+
+/// [`to_onnx`] encoded as protobuf bytes (what `OUT.snn.onnx` holds).
+pub fn onnx_bytes(net: &Network, info: &ExportInfo) -> Vec<u8> {
+    use prost::Message;
+    to_onnx(net, info).encode_to_vec()
 }

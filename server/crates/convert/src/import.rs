@@ -40,7 +40,12 @@ pub(crate) struct Imported {
 
 /// Reads `model`. `load_data = false` only checks convertibility (weights
 /// keep their shapes but no values).
-pub(crate) fn import(model: &ModelProto, weights: Option<&Weights>, max_to_avg: bool, load_data: bool) -> Result<(Option<Imported>, Vec<Unconvertible>), Error> {
+pub(crate) fn import(
+    model: &ModelProto,
+    weights: Option<&Weights>,
+    max_to_avg: bool,
+    load_data: bool,
+) -> Result<(Option<Imported>, Vec<Unconvertible>), Error> {
     let graph = model.graph.as_ref().ok_or(Error::NoGraph)?;
     let mut importer = Importer {
         graph,
@@ -64,7 +69,10 @@ pub(crate) fn import(model: &ModelProto, weights: Option<&Weights>, max_to_avg: 
         *importer.uses.entry(output.clone()).or_default() += 1;
     }
     for init in &graph.initializer {
-        importer.values.insert(init.name.clone().unwrap_or_default(), Value::Constant(init.clone()));
+        importer.values.insert(
+            init.name.clone().unwrap_or_default(),
+            Value::Constant(init.clone()),
+        );
     }
     importer.add_input()?;
     for node in &graph.node {
@@ -72,37 +80,75 @@ pub(crate) fn import(model: &ModelProto, weights: Option<&Weights>, max_to_avg: 
     }
     let output = importer.output();
     let issues = std::mem::take(&mut importer.issues);
-    let Some(output) = output.filter(|_| issues.is_empty()) else { return Ok((None, issues)) };
+    let Some(output) = output.filter(|_| issues.is_empty()) else {
+        return Ok((None, issues));
+    };
     let spiking = importer.spiking;
-    Ok((Some(Imported { network: Network { nodes: importer.nodes, output }, spiking }), issues))
+    Ok((
+        Some(Imported {
+            network: Network {
+                nodes: importer.nodes,
+                output,
+            },
+            spiking,
+        }),
+        issues,
+    ))
 }
 
 fn node_name(node: &NodeProto) -> String {
     match node.name.as_deref() {
         Some(name) if !name.is_empty() => name.to_string(),
-        _ => node.output.first().cloned().unwrap_or_else(|| "<unnamed>".into()),
+        _ => node
+            .output
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "<unnamed>".into()),
     }
 }
 
 impl Importer<'_> {
     fn add_input(&mut self) -> Result<(), Error> {
-        let inputs: Vec<_> = self.graph.input.iter().filter(|i| !self.values.contains_key(i.name.as_deref().unwrap_or(""))).collect();
+        let inputs: Vec<_> = self
+            .graph
+            .input
+            .iter()
+            .filter(|i| !self.values.contains_key(i.name.as_deref().unwrap_or("")))
+            .collect();
         let [input] = inputs.as_slice() else {
-            return Err(Error::Input(format!("exactly one graph input (besides initializers) was expected, found {}", inputs.len())));
+            return Err(Error::Input(format!(
+                "exactly one graph input (besides initializers) was expected, found {}",
+                inputs.len()
+            )));
         };
         let name = input.name.clone().unwrap_or_default();
-        let shape = crate::onnx_util::input_dims(input).ok_or_else(|| Error::Input(format!("input '{name}' has no tensor shape")))?;
+        let shape = crate::onnx_util::input_dims(input)
+            .ok_or_else(|| Error::Input(format!("input '{name}' has no tensor shape")))?;
         if shape.len() < 2 {
-            return Err(Error::Input(format!("input '{name}' must be [batch, ...], found rank {}", shape.len())));
+            return Err(Error::Input(format!(
+                "input '{name}' must be [batch, ...], found rank {}",
+                shape.len()
+            )));
         }
         let mut per_sample = Vec::new();
         for (axis, dim) in shape.iter().enumerate().skip(1) {
             match dim {
                 Some(d) if *d > 0 => per_sample.push(*d as usize),
-                _ => return Err(Error::Input(format!("input '{name}': dimension {axis} must be a fixed positive size (only the batch may be symbolic), found {dim:?}"))),
+                _ => {
+                    return Err(Error::Input(format!(
+                        "input '{name}': dimension {axis} must be a fixed positive size (only the batch may be symbolic), found {dim:?}"
+                    )));
+                }
             }
         }
-        self.push(Node { name: name.clone(), layer: Layer::Input { shape: per_sample }, inputs: vec![] }, &name)?;
+        self.push(
+            Node {
+                name: name.clone(),
+                layer: Layer::Input { shape: per_sample },
+                inputs: vec![],
+            },
+            &name,
+        )?;
         Ok(())
     }
 
@@ -112,7 +158,13 @@ impl Importer<'_> {
             Some(Value::Activity(id)) => Some(*id),
             _ => {
                 if self.issues.is_empty() {
-                    self.issues.push(Unconvertible { node: name.clone(), op_type: "output".into(), reason: "the graph output is not computed from the input by convertible ops".into() });
+                    self.issues.push(Unconvertible {
+                        node: name.clone(),
+                        op_type: "output".into(),
+                        reason:
+                            "the graph output is not computed from the input by convertible ops"
+                                .into(),
+                    });
                 }
                 None
             }
@@ -129,7 +181,11 @@ impl Importer<'_> {
     }
 
     fn reject(&mut self, node: &NodeProto, reason: impl Into<String>) {
-        self.issues.push(Unconvertible { node: node_name(node), op_type: node.op_type.clone().unwrap_or_default(), reason: reason.into() });
+        self.issues.push(Unconvertible {
+            node: node_name(node),
+            op_type: node.op_type.clone().unwrap_or_default(),
+            reason: reason.into(),
+        });
         for output in &node.output {
             self.values.insert(output.clone(), Value::Unknown);
         }
@@ -147,14 +203,29 @@ impl Importer<'_> {
         if let Some(w) = self.weights.and_then(|w| w.get(name)) {
             let dims: Vec<usize> = tensor.dims.iter().map(|&d| d.max(0) as usize).collect();
             if w.shape.iter().product::<usize>() != dims.iter().product::<usize>() {
-                return Err(Error::Weight { name: name.into(), message: format!("NPZ array has shape {:?}, the model's initializer {dims:?}", w.shape) });
+                return Err(Error::Weight {
+                    name: name.into(),
+                    message: format!(
+                        "NPZ array has shape {:?}, the model's initializer {dims:?}",
+                        w.shape
+                    ),
+                });
             }
-            return Ok(Tensor { shape: dims, data: w.data.clone() });
+            return Ok(Tensor {
+                shape: dims,
+                data: w.data.clone(),
+            });
         }
         if !self.load_data {
-            return Ok(Tensor { shape: tensor.dims.iter().map(|&d| d.max(0) as usize).collect(), data: Vec::new() });
+            return Ok(Tensor {
+                shape: tensor.dims.iter().map(|&d| d.max(0) as usize).collect(),
+                data: Vec::new(),
+            });
         }
-        tensor_f32(tensor).map_err(|message| Error::Weight { name: name.into(), message })
+        tensor_f32(tensor).map_err(|message| Error::Weight {
+            name: name.into(),
+            message,
+        })
     }
 
     fn node(&mut self, node: &NodeProto) -> Result<(), Error> {
@@ -165,11 +236,19 @@ impl Importer<'_> {
             return self.neuron_op(node, &op, &inputs);
         }
         if !(domain.is_empty() || domain == "ai.onnx") {
-            self.reject(node, format!("op of domain '{domain}' has no spiking equivalent"));
+            self.reject(
+                node,
+                format!("op of domain '{domain}' has no spiking equivalent"),
+            );
             return Ok(());
         }
         if op == "Constant" {
-            match node.attribute.iter().find(|a| a.name.as_deref() == Some("value")).and_then(|a| a.t.clone()) {
+            match node
+                .attribute
+                .iter()
+                .find(|a| a.name.as_deref() == Some("value"))
+                .and_then(|a| a.t.clone())
+            {
                 Some(t) => {
                     if let Some(out) = node.output.first() {
                         self.values.insert(out.clone(), Value::Constant(t));
@@ -208,7 +287,14 @@ impl Importer<'_> {
             },
             "Relu" => match activity(0) {
                 Some(x) => {
-                    self.push(Node { name, layer: Layer::Relu, inputs: vec![x] }, &out)?;
+                    self.push(
+                        Node {
+                            name,
+                            layer: Layer::Relu,
+                            inputs: vec![x],
+                        },
+                        &out,
+                    )?;
                 }
                 None => self.reject(node, "Relu of a constant"),
             },
@@ -221,18 +307,43 @@ impl Importer<'_> {
             "GlobalAveragePool" => match activity(0) {
                 Some(x) if self.shapes[x].len() == 3 => {
                     let s = &self.shapes[x];
-                    let layer = Layer::AvgPool { kernel: [s[1], s[2]], stride: [1, 1], padding: [0; 4], count_include_pad: true };
-                    let pooled = self.push(Node { name: name.clone(), layer, inputs: vec![x] }, &out)?;
+                    let layer = Layer::AvgPool {
+                        kernel: [s[1], s[2]],
+                        stride: [1, 1],
+                        padding: [0; 4],
+                        count_include_pad: true,
+                    };
+                    let pooled = self.push(
+                        Node {
+                            name: name.clone(),
+                            layer,
+                            inputs: vec![x],
+                        },
+                        &out,
+                    )?;
                     // ONNX keeps [N, C, 1, 1]; a later Flatten makes it [N, C].
                     self.values.insert(out, Value::Activity(pooled));
                 }
-                _ => self.reject(node, "GlobalAveragePool needs a [N, C, H, W] activity input"),
+                _ => self.reject(
+                    node,
+                    "GlobalAveragePool needs a [N, C, H, W] activity input",
+                ),
             },
             "Flatten" => match activity(0) {
                 Some(x) if attr_i(node, "axis").unwrap_or(1) == 1 => {
-                    self.push(Node { name, layer: Layer::Flatten, inputs: vec![x] }, &out)?;
+                    self.push(
+                        Node {
+                            name,
+                            layer: Layer::Flatten,
+                            inputs: vec![x],
+                        },
+                        &out,
+                    )?;
                 }
-                Some(_) => self.reject(node, "only Flatten with axis = 1 (keeping the batch) converts"),
+                Some(_) => self.reject(
+                    node,
+                    "only Flatten with axis = 1 (keeping the batch) converts",
+                ),
                 None => self.reject(node, "Flatten of a constant"),
             },
             "Reshape" => self.reshape(node, &inputs)?,
@@ -241,7 +352,10 @@ impl Importer<'_> {
                     // The final softmax does not change the argmax: dropped.
                     self.values.insert(out, v.clone());
                 }
-                _ => self.reject(node, "only a final Softmax (producing a graph output) can be dropped"),
+                _ => self.reject(
+                    node,
+                    "only a final Softmax (producing a graph output) can be dropped",
+                ),
             },
             _ => self.reject(node, reason_for(&op)),
         }
@@ -249,13 +363,22 @@ impl Importer<'_> {
     }
 
     fn conv(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(w)))) = (inputs.first(), inputs.get(1)) else {
+        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(w)))) =
+            (inputs.first(), inputs.get(1))
+        else {
             self.reject(node, "Conv needs an activity input and a constant weight");
             return Ok(());
         };
         let x = *x;
         if w.dims.len() != 4 || self.shapes[x].len() != 3 {
-            self.reject(node, format!("only 2-D convolution converts (weight rank {}, input rank {})", w.dims.len(), self.shapes[x].len() + 1));
+            self.reject(
+                node,
+                format!(
+                    "only 2-D convolution converts (weight rank {}, input rank {})",
+                    w.dims.len(),
+                    self.shapes[x].len() + 1
+                ),
+            );
             return Ok(());
         }
         if attr_ints(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
@@ -274,7 +397,12 @@ impl Importer<'_> {
         let strides = attr_ints(node, "strides").unwrap_or(vec![1, 1]);
         let groups = attr_i(node, "group").unwrap_or(1);
         let (kh, kw) = (w.dims[2] as usize, w.dims[3] as usize);
-        let padding = match self.pads(node, [kh, kw], [strides[0] as usize, strides[1] as usize], x) {
+        let padding = match self.pads(
+            node,
+            [kh, kw],
+            [strides[0] as usize, strides[1] as usize],
+            x,
+        ) {
             Ok(p) => p,
             Err(reason) => {
                 self.reject(node, reason);
@@ -282,18 +410,44 @@ impl Importer<'_> {
             }
         };
         if strides.len() != 2 || strides.iter().any(|&s| s < 1) || groups < 1 {
-            self.reject(node, format!("strides {strides:?} / group {groups} not usable"));
+            self.reject(
+                node,
+                format!("strides {strides:?} / group {groups} not usable"),
+            );
             return Ok(());
         }
-        let bias = if self.load_data || self.weights.is_some() { bias } else { None };
-        let layer = Layer::Conv2d { weight, bias, stride: [strides[0] as usize, strides[1] as usize], padding, groups: groups as usize };
+        let bias = if self.load_data || self.weights.is_some() {
+            bias
+        } else {
+            None
+        };
+        let layer = Layer::Conv2d {
+            weight,
+            bias,
+            stride: [strides[0] as usize, strides[1] as usize],
+            padding,
+            groups: groups as usize,
+        };
         let out = node.output[0].clone();
-        self.push(Node { name: node_name(node), layer, inputs: vec![x] }, &out)?;
+        self.push(
+            Node {
+                name: node_name(node),
+                layer,
+                inputs: vec![x],
+            },
+            &out,
+        )?;
         Ok(())
     }
 
     /// `[top, left, bottom, right]` from `pads` or `auto_pad`.
-    fn pads(&self, node: &NodeProto, kernel: [usize; 2], stride: [usize; 2], x: NodeId) -> Result<[usize; 4], String> {
+    fn pads(
+        &self,
+        node: &NodeProto,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        x: NodeId,
+    ) -> Result<[usize; 4], String> {
         let auto = attr_s(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
         match auto.as_str() {
             "NOTSET" => {
@@ -301,7 +455,12 @@ impl Importer<'_> {
                 if pads.len() != 4 || pads.iter().any(|&p| p < 0) {
                     return Err(format!("pads {pads:?} must be 4 non-negative values"));
                 }
-                Ok([pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize])
+                Ok([
+                    pads[0] as usize,
+                    pads[1] as usize,
+                    pads[2] as usize,
+                    pads[3] as usize,
+                ])
             }
             "VALID" => Ok([0; 4]),
             "SAME_UPPER" | "SAME_LOWER" => {
@@ -312,7 +471,11 @@ impl Importer<'_> {
                     let out = size.div_ceil(stride[axis]);
                     let total = ((out - 1) * stride[axis] + kernel[axis]).saturating_sub(size);
                     let (small, large) = (total / 2, total - total / 2);
-                    let (before, after) = if auto == "SAME_UPPER" { (small, large) } else { (large, small) };
+                    let (before, after) = if auto == "SAME_UPPER" {
+                        (small, large)
+                    } else {
+                        (large, small)
+                    };
                     pads[axis] = before;
                     pads[axis + 2] = after;
                 }
@@ -322,27 +485,51 @@ impl Importer<'_> {
         }
     }
 
-    fn dense(&mut self, node: &NodeProto, x: NodeId, weight: Tensor, bias: Option<Vec<f32>>) -> Result<(), Error> {
+    fn dense(
+        &mut self,
+        node: &NodeProto,
+        x: NodeId,
+        weight: Tensor,
+        bias: Option<Vec<f32>>,
+    ) -> Result<(), Error> {
         let out = node.output[0].clone();
         let input_features: usize = self.shapes[x].iter().product();
         if weight.shape.len() != 2 || weight.shape[1] != input_features {
-            self.reject(node, format!("weight {:?} does not fit an input of {input_features} features", weight.shape));
+            self.reject(
+                node,
+                format!(
+                    "weight {:?} does not fit an input of {input_features} features",
+                    weight.shape
+                ),
+            );
             return Ok(());
         }
         // A dense layer reads the flattened sample; flatten implicitly like ONNX would not, but
         // [N, F] is the only rank Gemm accepts, so the input is already flat here.
-        self.push(Node { name: node_name(node), layer: Layer::Dense { weight, bias }, inputs: vec![x] }, &out)?;
+        self.push(
+            Node {
+                name: node_name(node),
+                layer: Layer::Dense { weight, bias },
+                inputs: vec![x],
+            },
+            &out,
+        )?;
         Ok(())
     }
 
     fn gemm(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b)))) = (inputs.first(), inputs.get(1)) else {
+        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b)))) =
+            (inputs.first(), inputs.get(1))
+        else {
             self.reject(node, "Gemm needs an activity A and a constant B");
             return Ok(());
         };
         let x = *x;
         if attr_i(node, "transA").unwrap_or(0) != 0 {
-            self.reject(node, "Gemm with transA = 1 (batch along columns) does not convert");
+            self.reject(
+                node,
+                "Gemm with transA = 1 (batch along columns) does not convert",
+            );
             return Ok(());
         }
         if b.dims.len() != 2 {
@@ -352,7 +539,11 @@ impl Importer<'_> {
         let alpha = attr_f(node, "alpha").unwrap_or(1.0);
         let beta = attr_f(node, "beta").unwrap_or(1.0);
         let matrix = self.constant(&node.input[1], b)?;
-        let mut weight = if attr_i(node, "transB").unwrap_or(0) != 0 { matrix } else { transpose(&matrix) };
+        let mut weight = if attr_i(node, "transB").unwrap_or(0) != 0 {
+            matrix
+        } else {
+            transpose(&matrix)
+        };
         weight.data.iter_mut().for_each(|w| *w *= alpha);
         let out_features = weight.shape[0];
         let bias = match inputs.get(2) {
@@ -364,7 +555,10 @@ impl Importer<'_> {
                         Some(bias)
                     }
                     None => {
-                        self.reject(node, format!("Gemm C of shape {:?} is not a per-output bias", c.shape));
+                        self.reject(
+                            node,
+                            format!("Gemm C of shape {:?} is not a per-output bias", c.shape),
+                        );
                         return Ok(());
                     }
                 }
@@ -381,17 +575,28 @@ impl Importer<'_> {
 
     fn matmul(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
         match (inputs.first(), inputs.get(1)) {
-            (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b)))) if b.dims.len() == 2 => {
+            (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b))))
+                if b.dims.len() == 2 =>
+            {
                 let x = *x;
                 if self.shapes[x].len() != 1 {
-                    self.reject(node, format!("MatMul of a rank-{} activity (a vector per sample expected)", self.shapes[x].len() + 1));
+                    self.reject(
+                        node,
+                        format!(
+                            "MatMul of a rank-{} activity (a vector per sample expected)",
+                            self.shapes[x].len() + 1
+                        ),
+                    );
                     return Ok(());
                 }
                 let matrix = self.constant(&node.input[1], b)?;
                 self.dense(node, x, transpose(&matrix), None)
             }
             _ => {
-                self.reject(node, "only MatMul of an activity by a constant 2-D matrix converts");
+                self.reject(
+                    node,
+                    "only MatMul of an activity by a constant 2-D matrix converts",
+                );
                 Ok(())
             }
         }
@@ -408,21 +613,48 @@ impl Importer<'_> {
             (Some(Some(Value::Activity(a))), Some(Some(Value::Activity(b)))) => {
                 let (a, b) = (*a, *b);
                 if self.shapes[a] != self.shapes[b] {
-                    self.reject(node, format!("Add of shapes {:?} and {:?} (broadcasting does not convert)", self.shapes[a], self.shapes[b]));
+                    self.reject(
+                        node,
+                        format!(
+                            "Add of shapes {:?} and {:?} (broadcasting does not convert)",
+                            self.shapes[a], self.shapes[b]
+                        ),
+                    );
                     return Ok(());
                 }
-                self.push(Node { name: node_name(node), layer: Layer::Add, inputs: vec![a, b] }, &out)?;
+                self.push(
+                    Node {
+                        name: node_name(node),
+                        layer: Layer::Add,
+                        inputs: vec![a, b],
+                    },
+                    &out,
+                )?;
             }
-            (Some(Some(Value::Activity(a))), Some(Some(Value::Constant(c)))) | (Some(Some(Value::Constant(c))), Some(Some(Value::Activity(a)))) => {
-                let (a, activity_name) = (*a, if matches!(inputs[0], Some(Value::Activity(_))) { &node.input[0] } else { &node.input[1] });
-                let const_name = if activity_name == &node.input[0] { &node.input[1] } else { &node.input[0] };
+            (Some(Some(Value::Activity(a))), Some(Some(Value::Constant(c))))
+            | (Some(Some(Value::Constant(c))), Some(Some(Value::Activity(a)))) => {
+                let (a, activity_name) = (
+                    *a,
+                    if matches!(inputs[0], Some(Value::Activity(_))) {
+                        &node.input[0]
+                    } else {
+                        &node.input[1]
+                    },
+                );
+                let const_name = if activity_name == &node.input[0] {
+                    &node.input[1]
+                } else {
+                    &node.input[0]
+                };
                 if !self.exclusive_weighted(activity_name, a) {
                     self.reject(node, "Add of a constant converts only as the bias of a Conv/Gemm/MatMul it directly follows");
                     return Ok(());
                 }
                 let c = self.constant(const_name, c)?;
                 let channels = self.shapes[a][0];
-                let Some(bias) = broadcast_bias(&c, channels, self.load_data || self.weights.is_some()) else {
+                let Some(bias) =
+                    broadcast_bias(&c, channels, self.load_data || self.weights.is_some())
+                else {
                     self.reject(node, format!("constant of shape {:?} is not a per-channel bias for {channels} outputs", c.shape));
                     return Ok(());
                 };
@@ -430,7 +662,9 @@ impl Importer<'_> {
                     _ if bias.is_empty() => {}
                     Layer::Dense { bias: slot, .. } | Layer::Conv2d { bias: slot, .. } => {
                         match slot {
-                            Some(existing) => existing.iter_mut().zip(&bias).for_each(|(e, b)| *e += b),
+                            Some(existing) => {
+                                existing.iter_mut().zip(&bias).for_each(|(e, b)| *e += b)
+                            }
                             None => *slot = Some(bias),
                         }
                     }
@@ -451,15 +685,23 @@ impl Importer<'_> {
         };
         let x = *x;
         if !self.exclusive_weighted(&node.input[0], x) {
-            self.reject(node, "BatchNormalization folds only into a Conv/Gemm/MatMul whose output it alone reads");
+            self.reject(
+                node,
+                "BatchNormalization folds only into a Conv/Gemm/MatMul whose output it alone reads",
+            );
             return Ok(());
         }
         let mut params = Vec::new();
         for i in 1..5 {
             match inputs.get(i) {
-                Some(Some(Value::Constant(t))) => params.push(self.constant(&node.input[i], t)?.data),
+                Some(Some(Value::Constant(t))) => {
+                    params.push(self.constant(&node.input[i], t)?.data)
+                }
                 _ => {
-                    self.reject(node, "BatchNormalization needs constant scale, B, mean and var");
+                    self.reject(
+                        node,
+                        "BatchNormalization needs constant scale, B, mean and var",
+                    );
                     return Ok(());
                 }
             }
@@ -468,11 +710,16 @@ impl Importer<'_> {
         if self.load_data || self.weights.is_some() {
             let channels = self.shapes[x][0];
             if params.iter().any(|p| p.len() != channels) {
-                self.reject(node, format!("BatchNormalization parameters must have {channels} values"));
+                self.reject(
+                    node,
+                    format!("BatchNormalization parameters must have {channels} values"),
+                );
                 return Ok(());
             }
             let (gamma, beta, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
-            let scale: Vec<f32> = (0..channels).map(|c| gamma[c] / (var[c] + epsilon).sqrt()).collect();
+            let scale: Vec<f32> = (0..channels)
+                .map(|c| gamma[c] / (var[c] + epsilon).sqrt())
+                .collect();
             match &mut self.nodes[x].layer {
                 Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } => {
                     let per_channel = weight.data.len() / channels;
@@ -480,7 +727,11 @@ impl Importer<'_> {
                         chunk.iter_mut().for_each(|w| *w *= scale[c]);
                     }
                     let old = bias.take().unwrap_or_else(|| vec![0.0; channels]);
-                    *bias = Some((0..channels).map(|c| (old[c] - mean[c]) * scale[c] + beta[c]).collect());
+                    *bias = Some(
+                        (0..channels)
+                            .map(|c| (old[c] - mean[c]) * scale[c] + beta[c])
+                            .collect(),
+                    );
                 }
                 _ => {}
             }
@@ -504,7 +755,10 @@ impl Importer<'_> {
         }
         let kernel = attr_ints(node, "kernel_shape").unwrap_or_default();
         if kernel.len() != 2 || self.shapes[x].len() != 3 || kernel.iter().any(|&k| k < 1) {
-            self.reject(node, format!("only 2-D pooling converts (kernel_shape {kernel:?})"));
+            self.reject(
+                node,
+                format!("only 2-D pooling converts (kernel_shape {kernel:?})"),
+            );
             return Ok(());
         }
         if attr_i(node, "ceil_mode").unwrap_or(0) != 0 {
@@ -530,16 +784,31 @@ impl Importer<'_> {
             }
         };
         // MaxPool -> AvgPool divides by the window cells that exist.
-        let count_include_pad = op == "AveragePool" && attr_i(node, "count_include_pad").unwrap_or(0) != 0;
-        let layer = Layer::AvgPool { kernel, stride, padding, count_include_pad };
+        let count_include_pad =
+            op == "AveragePool" && attr_i(node, "count_include_pad").unwrap_or(0) != 0;
+        let layer = Layer::AvgPool {
+            kernel,
+            stride,
+            padding,
+            count_include_pad,
+        };
         let out = node.output[0].clone();
-        self.push(Node { name: node_name(node), layer, inputs: vec![x] }, &out)?;
+        self.push(
+            Node {
+                name: node_name(node),
+                layer,
+                inputs: vec![x],
+            },
+            &out,
+        )?;
         Ok(())
     }
 
     fn reshape(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
         let out = node.output[0].clone();
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(shape)))) = (inputs.first(), inputs.get(1)) else {
+        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(shape)))) =
+            (inputs.first(), inputs.get(1))
+        else {
             self.reject(node, "Reshape needs an activity and a constant shape");
             return Ok(());
         };
@@ -549,10 +818,24 @@ impl Importer<'_> {
         let features: usize = current.iter().product();
         let batch_ok = |d: i64| d == -1 || d == 0 || d == 1;
         let rest: Vec<i64> = target.iter().skip(1).copied().collect();
-        let flat = target.len() == 2 && batch_ok(target[0]) && (rest[0] == -1 || rest[0] as usize == features);
-        let same = target.len() == current.len() + 1 && batch_ok(target[0]) && rest.iter().zip(&current).all(|(&t, &c)| t == c as i64 || (t == 0));
+        let flat = target.len() == 2
+            && batch_ok(target[0])
+            && (rest[0] == -1 || rest[0] as usize == features);
+        let same = target.len() == current.len() + 1
+            && batch_ok(target[0])
+            && rest
+                .iter()
+                .zip(&current)
+                .all(|(&t, &c)| t == c as i64 || (t == 0));
         if flat {
-            self.push(Node { name: node_name(node), layer: Layer::Flatten, inputs: vec![x] }, &out)?;
+            self.push(
+                Node {
+                    name: node_name(node),
+                    layer: Layer::Flatten,
+                    inputs: vec![x],
+                },
+                &out,
+            )?;
         } else if same {
             self.values.insert(out, Value::Activity(x));
         } else {
@@ -561,7 +844,12 @@ impl Importer<'_> {
         Ok(())
     }
 
-    fn neuron_op(&mut self, node: &NodeProto, op: &str, inputs: &[Option<Value>]) -> Result<(), Error> {
+    fn neuron_op(
+        &mut self,
+        node: &NodeProto,
+        op: &str,
+        inputs: &[Option<Value>],
+    ) -> Result<(), Error> {
         let Some(Some(Value::Activity(x))) = inputs.first() else {
             self.reject(node, format!("{op} needs an activity input"));
             return Ok(());
@@ -571,18 +859,41 @@ impl Importer<'_> {
             None | Some("subtract") => Reset::Subtract,
             Some("zero") => Reset::Zero,
             Some(other) => {
-                self.reject(node, format!("reset must be 'subtract' or 'zero', found '{other}'"));
+                self.reject(
+                    node,
+                    format!("reset must be 'subtract' or 'zero', found '{other}'"),
+                );
                 return Ok(());
             }
         };
         let threshold = attr_f(node, "threshold").unwrap_or(1.0);
         let neuron = match op {
-            "IF" => Neuron::If { threshold, reset, rectify: attr_i(node, "rectify").unwrap_or(0) != 0 },
-            "LIF" => Neuron::Lif { tau_rc: attr_f(node, "tau_rc").unwrap_or(0.02), tau_ref: attr_f(node, "tau_ref").unwrap_or(0.002), min_voltage: attr_f(node, "min_voltage").unwrap_or(0.0) },
-            "Leaky" => Neuron::Leaky { beta: attr_f(node, "beta").unwrap_or(0.9), threshold, reset },
-            "Synaptic" => Neuron::Synaptic { alpha: attr_f(node, "alpha").unwrap_or(0.9), beta: attr_f(node, "beta").unwrap_or(0.9), threshold, reset },
+            "IF" => Neuron::If {
+                threshold,
+                reset,
+                rectify: attr_i(node, "rectify").unwrap_or(0) != 0,
+            },
+            "LIF" => Neuron::Lif {
+                tau_rc: attr_f(node, "tau_rc").unwrap_or(0.02),
+                tau_ref: attr_f(node, "tau_ref").unwrap_or(0.002),
+                min_voltage: attr_f(node, "min_voltage").unwrap_or(0.0),
+            },
+            "Leaky" => Neuron::Leaky {
+                beta: attr_f(node, "beta").unwrap_or(0.9),
+                threshold,
+                reset,
+            },
+            "Synaptic" => Neuron::Synaptic {
+                alpha: attr_f(node, "alpha").unwrap_or(0.9),
+                beta: attr_f(node, "beta").unwrap_or(0.9),
+                threshold,
+                reset,
+            },
             _ => {
-                self.reject(node, format!("unknown neuron op '{op}' in domain {SNN_DOMAIN}"));
+                self.reject(
+                    node,
+                    format!("unknown neuron op '{op}' in domain {SNN_DOMAIN}"),
+                );
                 return Ok(());
             }
         };
@@ -594,7 +905,14 @@ impl Importer<'_> {
         };
         self.spiking = true;
         let out = node.output[0].clone();
-        self.push(Node { name: node_name(node), layer, inputs: vec![x] }, &out)?;
+        self.push(
+            Node {
+                name: node_name(node),
+                layer,
+                inputs: vec![x],
+            },
+            &out,
+        )?;
         Ok(())
     }
 }
@@ -604,17 +922,35 @@ const MAXPOOL_REASON: &str = "MaxPool has no exact spiking equivalent; convert w
 fn is_supported(op: &str) -> bool {
     matches!(
         op,
-        "Identity" | "Dropout" | "Relu" | "Conv" | "Gemm" | "MatMul" | "Add" | "BatchNormalization" | "AveragePool" | "MaxPool" | "GlobalAveragePool" | "Flatten" | "Reshape" | "Softmax" | "LogSoftmax" | "Constant"
+        "Identity"
+            | "Dropout"
+            | "Relu"
+            | "Conv"
+            | "Gemm"
+            | "MatMul"
+            | "Add"
+            | "BatchNormalization"
+            | "AveragePool"
+            | "MaxPool"
+            | "GlobalAveragePool"
+            | "Flatten"
+            | "Reshape"
+            | "Softmax"
+            | "LogSoftmax"
+            | "Constant"
     )
 }
 
 fn reason_for(op: &str) -> String {
     match op {
-        "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Gelu" | "HardSigmoid" | "Softplus" | "PRelu" => {
+        "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Gelu" | "HardSigmoid" | "Softplus"
+        | "PRelu" => {
             format!("{op} is not a ReLU: a spiking neuron's rate only approximates a rectifier")
         }
         "Mul" | "Div" | "Sub" | "Pow" => format!("{op} of activities has no synaptic equivalent"),
-        "LSTM" | "GRU" | "RNN" | "Attention" => format!("{op}: recurrent/attention layers do not convert"),
+        "LSTM" | "GRU" | "RNN" | "Attention" => {
+            format!("{op}: recurrent/attention layers do not convert")
+        }
         _ => format!("{op} has no spiking equivalent"),
     }
 }
@@ -622,7 +958,10 @@ fn reason_for(op: &str) -> String {
 fn transpose(matrix: &Tensor) -> Tensor {
     let (rows, cols) = (matrix.shape[0], matrix.shape[1]);
     if matrix.data.is_empty() {
-        return Tensor { shape: vec![cols, rows], data: Vec::new() };
+        return Tensor {
+            shape: vec![cols, rows],
+            data: Vec::new(),
+        };
     }
     let mut data = vec![0.0; rows * cols];
     for r in 0..rows {
@@ -630,7 +969,10 @@ fn transpose(matrix: &Tensor) -> Tensor {
             data[c * rows + r] = matrix.data[r * cols + c];
         }
     }
-    Tensor { shape: vec![cols, rows], data }
+    Tensor {
+        shape: vec![cols, rows],
+        data,
+    }
 }
 
 /// A constant usable as a per-channel bias: `[C]`, `[1, C]`, `[C, 1, 1]`,

@@ -6,7 +6,9 @@ use crate::{Error, Weights};
 use neuride_onnx::proto::ModelProto;
 use neuride_snn::metrics::SimReport;
 use neuride_snn::sim::ann_forward;
-use neuride_snn::{Network, Neuron, Normalize, Progress, SimOptions, Tensor, calibrate, to_spiking};
+use neuride_snn::{
+    Network, Neuron, Normalize, Progress, SimOptions, Tensor, calibrate, to_spiking,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,7 +27,13 @@ pub struct ConvertOptions {
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { neuron: Neuron::conversion_if(), normalize: Normalize::Percentile { p: 99.9 }, max_to_avg: false, initial_membrane: 0.5, calib_batch: 256 }
+        ConvertOptions {
+            neuron: Neuron::conversion_if(),
+            normalize: Normalize::Percentile { p: 99.9 },
+            max_to_avg: false,
+            initial_membrane: 0.5,
+            calib_batch: 256,
+        }
     }
 }
 
@@ -49,7 +57,12 @@ pub struct Converted {
 
 /// Converts `model` (weights from `weights` by initializer name where given,
 /// else from the model), normalising on `calib` (`[N, ...input]`).
-pub fn convert(model: &ModelProto, weights: Option<&Weights>, calib: Option<&Tensor>, opts: &ConvertOptions) -> Result<Converted, Error> {
+pub fn convert(
+    model: &ModelProto,
+    weights: Option<&Weights>,
+    calib: Option<&Tensor>,
+    opts: &ConvertOptions,
+) -> Result<Converted, Error> {
     let (imported, issues) = import(model, weights, opts.max_to_avg, true)?;
     let imported = match imported {
         Some(imported) if issues.is_empty() => imported,
@@ -58,7 +71,12 @@ pub fn convert(model: &ModelProto, weights: Option<&Weights>, calib: Option<&Ten
     let ann = imported.network;
     ann.validate()?;
     if imported.spiking {
-        return Ok(Converted { network: ann.clone(), ann, scales: Vec::new(), already_spiking: true });
+        return Ok(Converted {
+            network: ann.clone(),
+            ann,
+            scales: Vec::new(),
+            already_spiking: true,
+        });
     }
     let lambdas = match (opts.normalize, calib) {
         (Normalize::None, _) => calibrate(&ann, &Tensor::zeros(vec![0]), Normalize::None, 1)?,
@@ -67,8 +85,19 @@ pub fn convert(model: &ModelProto, weights: Option<&Weights>, calib: Option<&Ten
         (method, Some(calib)) => calibrate(&ann, calib, method, opts.calib_batch)?,
     };
     let network = to_spiking(&ann, opts.neuron, &lambdas, opts.initial_membrane)?;
-    let scales = lambdas.iter().map(|&(node, lambda)| LayerScale { layer: ann.nodes[node].name.clone(), lambda }).collect();
-    Ok(Converted { network, ann, scales, already_spiking: false })
+    let scales = lambdas
+        .iter()
+        .map(|&(node, lambda)| LayerScale {
+            layer: ann.nodes[node].name.clone(),
+            lambda,
+        })
+        .collect();
+    Ok(Converted {
+        network,
+        ann,
+        scales,
+        already_spiking: false,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -113,7 +142,15 @@ pub fn simulate(
     }
     let converted = convert(model, weights, calib, &opts.convert)?;
     let (data, labels) = limit(data, labels, opts.limit)?;
-    let sim = neuride_snn::simulate(&converted.network, &data, labels, &opts.sim, progress, cancel).map_err(|e| match e {
+    let sim = neuride_snn::simulate(
+        &converted.network,
+        &data,
+        labels,
+        &opts.sim,
+        progress,
+        cancel,
+    )
+    .map_err(|e| match e {
         neuride_snn::Error::Cancelled => Error::Cancelled,
         other => Error::Snn(other),
     })?;
@@ -138,13 +175,21 @@ fn neuron_name(neuron: &Neuron) -> String {
     neuron.op_name().to_lowercase()
 }
 
-fn limit<'a>(data: &Tensor, labels: Option<&'a [i64]>, limit: Option<usize>) -> Result<(Tensor, Option<&'a [i64]>), Error> {
+fn limit<'a>(
+    data: &Tensor,
+    labels: Option<&'a [i64]>,
+    limit: Option<usize>,
+) -> Result<(Tensor, Option<&'a [i64]>), Error> {
     let samples = data.shape.first().copied().unwrap_or(0);
     let keep = limit.map_or(samples, |l| l.min(samples));
     if keep == samples {
         return Ok((data.clone(), labels));
     }
-    let per_sample = if samples == 0 { 0 } else { data.data.len() / samples };
+    let per_sample = if samples == 0 {
+        0
+    } else {
+        data.data.len() / samples
+    };
     let mut shape = data.shape.clone();
     shape[0] = keep;
     let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())?;
@@ -152,7 +197,12 @@ fn limit<'a>(data: &Tensor, labels: Option<&'a [i64]>, limit: Option<usize>) -> 
 }
 
 /// Accuracy of the ANN (argmax of its output) on `data`, batch by batch.
-pub fn ann_accuracy(ann: &Network, data: &Tensor, labels: &[i64], cancel: &AtomicBool) -> Result<f64, Error> {
+pub fn ann_accuracy(
+    ann: &Network,
+    data: &Tensor,
+    labels: &[i64],
+    cancel: &AtomicBool,
+) -> Result<f64, Error> {
     let samples = data.shape.first().copied().unwrap_or(0);
     if samples == 0 {
         return Ok(0.0);
@@ -166,7 +216,10 @@ pub fn ann_accuracy(ann: &Network, data: &Tensor, labels: &[i64], cancel: &Atomi
         let count = 256.min(samples - first);
         let mut shape = data.shape.clone();
         shape[0] = count;
-        let chunk = Tensor::new(shape, data.data[first * per_sample..(first + count) * per_sample].to_vec())?;
+        let chunk = Tensor::new(
+            shape,
+            data.data[first * per_sample..(first + count) * per_sample].to_vec(),
+        )?;
         let values = ann_forward(ann, &chunk)?;
         let out = &values[ann.output];
         let classes = out.len() / count;

@@ -14,8 +14,11 @@ mod import;
 mod job;
 mod onnx_util;
 
-pub use export::{ExportInfo, npz_bytes, to_neuro, to_onnx, weight_arrays};
-pub use job::{ann_accuracy, ConvertOptions, Converted, LayerScale, SimulateOptions, SimulateReport, convert, simulate};
+pub use export::{ExportInfo, npz_bytes, onnx_bytes, to_neuro, to_onnx, weight_arrays};
+pub use job::{
+    ConvertOptions, Converted, LayerScale, SimulateOptions, SimulateReport, ann_accuracy, convert,
+    simulate,
+};
 pub use neuride_snn::{Decode, Encode, Neuron, Normalize, Progress, Reset, SimOptions, Tensor};
 
 use neuride_onnx::proto::ModelProto;
@@ -58,7 +61,11 @@ pub enum Error {
 }
 
 fn list(items: &[Unconvertible]) -> String {
-    items.iter().map(|u| format!("{} '{}' ({})", u.op_type, u.node, u.reason)).collect::<Vec<_>>().join("; ")
+    items
+        .iter()
+        .map(|u| format!("{} '{}' ({})", u.op_type, u.node, u.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Every op of `model` that conversion would reject, as
@@ -68,8 +75,14 @@ fn list(items: &[Unconvertible]) -> String {
 /// as a single entry naming the graph.
 pub fn unconvertible_ops(model: &ModelProto) -> Vec<(String, String, String)> {
     match import::import(model, None, false, false) {
-        Ok((_, issues)) => issues.into_iter().map(|u| (u.node, u.op_type, u.reason)).collect(),
-        Err(Error::Unconvertible(issues)) => issues.into_iter().map(|u| (u.node, u.op_type, u.reason)).collect(),
+        Ok((_, issues)) => issues
+            .into_iter()
+            .map(|u| (u.node, u.op_type, u.reason))
+            .collect(),
+        Err(Error::Unconvertible(issues)) => issues
+            .into_iter()
+            .map(|u| (u.node, u.op_type, u.reason))
+            .collect(),
         Err(other) => vec![("<graph>".into(), "graph".into(), other.to_string())],
     }
 }

@@ -1,12 +1,14 @@
 //! Small readers over the prost ONNX types: attributes, tensors, input dims.
 
 use neuride_onnx::proto::tensor_proto::DataType;
-use neuride_onnx::proto::type_proto;
 use neuride_onnx::proto::tensor_shape_proto::dimension;
+use neuride_onnx::proto::type_proto;
 use neuride_onnx::proto::{NodeProto, TensorProto, ValueInfoProto};
 
 fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a neuride_onnx::proto::AttributeProto> {
-    node.attribute.iter().find(|a| a.name.as_deref() == Some(name))
+    node.attribute
+        .iter()
+        .find(|a| a.name.as_deref() == Some(name))
 }
 
 pub fn attr_i(node: &NodeProto, name: &str) -> Option<i64> {
@@ -18,7 +20,9 @@ pub fn attr_f(node: &NodeProto, name: &str) -> Option<f32> {
 }
 
 pub fn attr_s(node: &NodeProto, name: &str) -> Option<String> {
-    attr(node, name).and_then(|a| a.s.as_ref()).map(|s| String::from_utf8_lossy(s).into_owned())
+    attr(node, name)
+        .and_then(|a| a.s.as_ref())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
 pub fn attr_ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
@@ -27,7 +31,9 @@ pub fn attr_ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 
 /// Dims of a tensor-typed value: `Some(d)` fixed, `None` symbolic/unknown.
 pub fn input_dims(value: &ValueInfoProto) -> Option<Vec<Option<i64>>> {
-    let Some(type_proto::Value::TensorType(tensor)) = value.r#type.as_ref()?.value.as_ref() else { return None };
+    let Some(type_proto::Value::TensorType(tensor)) = value.r#type.as_ref()?.value.as_ref() else {
+        return None;
+    };
     let shape = tensor.shape.as_ref()?;
     Some(
         shape
@@ -42,7 +48,17 @@ pub fn input_dims(value: &ValueInfoProto) -> Option<Vec<Option<i64>>> {
 }
 
 fn element_count(tensor: &TensorProto) -> Result<usize, String> {
-    tensor.dims.iter().try_fold(1usize, |acc, &d| if d < 0 { None } else { acc.checked_mul(d as usize) }).ok_or_else(|| format!("dims {:?} are not a valid shape", tensor.dims))
+    tensor
+        .dims
+        .iter()
+        .try_fold(1usize, |acc, &d| {
+            if d < 0 {
+                None
+            } else {
+                acc.checked_mul(d as usize)
+            }
+        })
+        .ok_or_else(|| format!("dims {:?} are not a valid shape", tensor.dims))
 }
 
 /// A tensor's values as f32 (float, double, float16-free types only).
@@ -57,26 +73,47 @@ pub fn tensor_f32(tensor: &TensorProto) -> Result<neuride_snn::Tensor, String> {
     let data: Vec<f32> = if data_type == DataType::Float as i32 {
         if !raw.is_empty() {
             if raw.len() != count * 4 {
-                return Err(format!("raw_data has {} bytes, dims {:?} x f32 need {}", raw.len(), tensor.dims, count * 4));
+                return Err(format!(
+                    "raw_data has {} bytes, dims {:?} x f32 need {}",
+                    raw.len(),
+                    tensor.dims,
+                    count * 4
+                ));
             }
-            raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
         } else {
             tensor.float_data.clone()
         }
     } else if data_type == DataType::Double as i32 {
         if !raw.is_empty() {
             if raw.len() != count * 8 {
-                return Err(format!("raw_data has {} bytes, dims {:?} x f64 need {}", raw.len(), tensor.dims, count * 8));
+                return Err(format!(
+                    "raw_data has {} bytes, dims {:?} x f64 need {}",
+                    raw.len(),
+                    tensor.dims,
+                    count * 8
+                ));
             }
-            raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32).collect()
+            raw.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect()
         } else {
             tensor.double_data.iter().map(|&v| v as f32).collect()
         }
     } else {
-        return Err(format!("element type {} is not float/double", neuride_onnx::dtype::onnx_name(data_type)));
+        return Err(format!(
+            "element type {} is not float/double",
+            neuride_onnx::dtype::onnx_name(data_type)
+        ));
     };
     if data.len() != count {
-        return Err(format!("has {} values, dims {:?} need {count}", data.len(), tensor.dims));
+        return Err(format!(
+            "has {} values, dims {:?} need {count}",
+            data.len(),
+            tensor.dims
+        ));
     }
     Ok(neuride_snn::Tensor { shape, data })
 }
@@ -91,7 +128,11 @@ pub fn tensor_i64(tensor: &TensorProto) -> Option<Vec<i64>> {
         if raw.len() % 8 != 0 {
             return None;
         }
-        return Some(raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect());
+        return Some(
+            raw.chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        );
     }
     Some(tensor.int64_data.clone())
 }

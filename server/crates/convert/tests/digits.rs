@@ -4,12 +4,16 @@
 //! here by an independent ReLU forward pass over the PyTorch state_dict NPZ
 //! and checked against MANIFEST.json.
 
-use neuride_convert::{ConvertOptions, Encode, SimOptions, SimulateOptions, Tensor, Weights, simulate};
+use neuride_convert::{
+    ConvertOptions, Encode, SimOptions, SimulateOptions, Tensor, Weights, simulate,
+};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 fn fixture(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(relative)
 }
 
 fn npz(relative: &str) -> Vec<(String, Vec<usize>, Vec<f64>)> {
@@ -27,12 +31,17 @@ fn npz(relative: &str) -> Vec<(String, Vec<usize>, Vec<f64>)> {
 }
 
 fn get(arrays: &[(String, Vec<usize>, Vec<f64>)], name: &str) -> (Vec<usize>, Vec<f32>) {
-    let (_, shape, values) = arrays.iter().find(|(n, _, _)| n == name).unwrap_or_else(|| panic!("array {name} missing"));
+    let (_, shape, values) = arrays
+        .iter()
+        .find(|(n, _, _)| n == name)
+        .unwrap_or_else(|| panic!("array {name} missing"));
     (shape.clone(), values.iter().map(|&v| v as f32).collect())
 }
 
 fn model(relative: &str) -> neuride_onnx::proto::ModelProto {
-    neuride_onnx::load::load_file(&fixture(relative)).unwrap().proto
+    neuride_onnx::load::load_file(&fixture(relative))
+        .unwrap()
+        .proto
 }
 
 fn manifest_accuracy(model: &str) -> f64 {
@@ -52,12 +61,23 @@ fn data() -> Data {
     let (shape, x) = get(&test, "x");
     let (_, y) = get(&test, "y");
     let (calib_shape, calib) = get(&npz("data/digits_calib.npz"), "x");
-    Data { x: Tensor { shape, data: x }, y: y.iter().map(|&v| v as i64).collect(), calib: Tensor { shape: calib_shape, data: calib } }
+    Data {
+        x: Tensor { shape, data: x },
+        y: y.iter().map(|&v| v as i64).collect(),
+        calib: Tensor {
+            shape: calib_shape,
+            data: calib,
+        },
+    }
 }
 
 fn dense(x: &[f32], w: &[f32], b: Option<&[f32]>, out: usize) -> Vec<f32> {
     let inputs = x.len();
-    (0..out).map(|o| (0..inputs).map(|i| w[o * inputs + i] * x[i]).sum::<f32>() + b.map_or(0.0, |b| b[o])).collect()
+    (0..out)
+        .map(|o| {
+            (0..inputs).map(|i| w[o * inputs + i] * x[i]).sum::<f32>() + b.map_or(0.0, |b| b[o])
+        })
+        .collect()
 }
 
 fn relu(x: Vec<f32>) -> Vec<f32> {
@@ -74,9 +94,11 @@ fn conv3x3(x: &[f32], c: usize, h: usize, w: usize, weight: &[f32], out_c: usize
                 for ci in 0..c {
                     for ky in 0..3 {
                         for kx in 0..3 {
-                            let (iy, ix) = (oy as isize + ky as isize - 1, ox as isize + kx as isize - 1);
+                            let (iy, ix) =
+                                (oy as isize + ky as isize - 1, ox as isize + kx as isize - 1);
                             if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                sum += weight[((o * c + ci) * 3 + ky) * 3 + kx] * x[(ci * h + iy as usize) * w + ix as usize];
+                                sum += weight[((o * c + ci) * 3 + ky) * 3 + kx]
+                                    * x[(ci * h + iy as usize) * w + ix as usize];
                             }
                         }
                     }
@@ -107,18 +129,43 @@ fn argmax(v: &[f32]) -> usize {
 }
 
 fn accuracy_of(d: &Data, forward: impl Fn(&[f32]) -> Vec<f32>) -> f64 {
-    let correct = d.x.data.chunks_exact(64).zip(&d.y).filter(|(x, y)| argmax(&forward(x)) as i64 == **y).count();
+    let correct =
+        d.x.data
+            .chunks_exact(64)
+            .zip(&d.y)
+            .filter(|(x, y)| argmax(&forward(x)) as i64 == **y)
+            .count();
     correct as f64 / d.y.len() as f64
 }
 
-fn run(model_path: &str, steps: usize, d: &Data, weights: Option<&Weights>) -> neuride_convert::SimulateReport {
+fn run(
+    model_path: &str,
+    steps: usize,
+    d: &Data,
+    weights: Option<&Weights>,
+) -> neuride_convert::SimulateReport {
     let opts = SimulateOptions {
         convert: ConvertOptions::default(),
-        sim: SimOptions { steps, encode: Encode::Current, batch: 128, ..SimOptions::default() },
+        sim: SimOptions {
+            steps,
+            encode: Encode::Current,
+            batch: 128,
+            ..SimOptions::default()
+        },
         limit: None,
     };
     let mut batches = 0;
-    let report = simulate(&model(model_path), weights, &d.x, Some(&d.y), Some(&d.calib), &opts, &mut |_| batches += 1, &AtomicBool::new(false)).unwrap();
+    let report = simulate(
+        &model(model_path),
+        weights,
+        &d.x,
+        Some(&d.y),
+        Some(&d.calib),
+        &opts,
+        &mut |_| batches += 1,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(batches, 4, "450 samples in batches of 128");
     report
 }
@@ -131,12 +178,21 @@ fn digits_mlp_converts_within_one_point_at_50_steps() {
     let (_, b1) = get(&w, "fc1.bias");
     let (_, w2) = get(&w, "fc2.weight");
     let (_, b2) = get(&w, "fc2.bias");
-    let ann = accuracy_of(&d, |x| dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10));
-    assert!((ann - manifest_accuracy("dl/digits_mlp.onnx")).abs() < 1e-9, "own ANN forward {ann} vs MANIFEST");
+    let ann = accuracy_of(&d, |x| {
+        dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10)
+    });
+    assert!(
+        (ann - manifest_accuracy("dl/digits_mlp.onnx")).abs() < 1e-9,
+        "own ANN forward {ann} vs MANIFEST"
+    );
 
     let report = run("dl/digits_mlp.onnx", 50, &d, None);
     let snn = report.sim.accuracy.unwrap();
-    assert_eq!(report.ann_accuracy, Some(ann), "the converter's ANN pass agrees with ours");
+    assert_eq!(
+        report.ann_accuracy,
+        Some(ann),
+        "the converter's ANN pass agrees with ours"
+    );
     assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
     assert_eq!(report.sim.accuracy_per_step.len(), 50);
     assert_eq!(report.sim.accuracy_per_step[49], snn);
@@ -156,20 +212,34 @@ fn digits_cnn_converts_within_one_point_at_50_steps() {
         let b = avgpool2(&relu(conv3x3(&a, 8, 4, 4, &c2, 16)), 16, 4, 4);
         dense(&b, &fc, None, 10)
     });
-    assert!((ann - manifest_accuracy("dl/digits_cnn.onnx")).abs() < 1e-9, "own ANN forward {ann} vs MANIFEST");
+    assert!(
+        (ann - manifest_accuracy("dl/digits_cnn.onnx")).abs() < 1e-9,
+        "own ANN forward {ann} vs MANIFEST"
+    );
 
     let report = run("dl/digits_cnn.onnx", 50, &d, None);
     let snn = report.sim.accuracy.unwrap();
     assert_eq!(report.ann_accuracy, Some(ann));
     assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
-    assert_eq!(report.sim.rates.len(), 2, "two spiking layers: {:?}", report.sim.rates);
+    assert_eq!(
+        report.sim.rates.len(),
+        2,
+        "two spiking layers: {:?}",
+        report.sim.rates
+    );
     assert!(report.sim.sparsity > 0.0 && report.sim.sparsity < 1.0);
 
     // The same conversion with the weights taken from the state_dict NPZ
     // (by initializer name) gives the same network.
     let mut weights = Weights::new();
     for (name, shape, values) in npz("dl/digits_cnn.npz") {
-        weights.insert(name, Tensor { shape, data: values.iter().map(|&v| v as f32).collect() });
+        weights.insert(
+            name,
+            Tensor {
+                shape,
+                data: values.iter().map(|&v| v as f32).collect(),
+            },
+        );
     }
     let from_npz = run("dl/digits_cnn.onnx", 50, &d, Some(&weights));
     assert_eq!(from_npz.sim.predictions, report.sim.predictions);

@@ -5,23 +5,55 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn fixture(relative: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(relative).display().to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(relative)
+        .display()
+        .to_string()
 }
 
 fn neuride(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_neuride")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn simulate_prints_the_json_report() {
     let (code, stdout, stderr) = neuride(&[
-        "simulate", &fixture("dl/digits_mlp.onnx"), "--data", &fixture("data/digits_test.npz"), "--calib", &fixture("data/digits_calib.npz"),
-        "--steps", "20", "--limit", "100", "--batch", "32", "--format", "json",
+        "simulate",
+        &fixture("dl/digits_mlp.onnx"),
+        "--data",
+        &fixture("data/digits_test.npz"),
+        "--calib",
+        &fixture("data/digits_calib.npz"),
+        "--steps",
+        "20",
+        "--limit",
+        "100",
+        "--batch",
+        "32",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for key in ["accuracy", "accuracy_per_step", "rates", "synops", "macs", "samples", "steps", "wall_s"] {
+    for key in [
+        "accuracy",
+        "accuracy_per_step",
+        "rates",
+        "synops",
+        "macs",
+        "samples",
+        "steps",
+        "wall_s",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}: {stdout}");
     }
     assert_eq!(json["samples"], 100);
@@ -34,17 +66,40 @@ fn simulate_prints_the_json_report() {
 fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("digits_snn.neuro");
-    let (code, stdout, stderr) = neuride(&["convert", &fixture("dl/digits_cnn.onnx"), "--calib", &fixture("data/digits_calib.npz"), "-o", out.to_str().unwrap()]);
+    let (code, stdout, stderr) = neuride(&[
+        "convert",
+        &fixture("dl/digits_cnn.onnx"),
+        "--calib",
+        &fixture("data/digits_calib.npz"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("lambda"), "{stdout}");
     let neuro = std::fs::read_to_string(&out).unwrap();
-    assert!(neuro.contains("weights w = npz(\"digits_snn.npz\")") && neuro.contains("network digits_snn {"), "{neuro}");
+    assert!(
+        neuro.contains("weights w = npz(\"digits_snn.npz\")")
+            && neuro.contains("network digits_snn {"),
+        "{neuro}"
+    );
     assert!(dir.path().join("digits_snn.npz").exists());
     let onnx = dir.path().join("digits_snn.snn.onnx");
     let args = |model: &str, normalize: &str| {
         vec![
-            "simulate".to_string(), model.to_string(), "--data".into(), fixture("data/digits_test.npz"), "--calib".into(), fixture("data/digits_calib.npz"),
-            "--normalize".into(), normalize.into(), "--steps".into(), "30".into(), "--limit".into(), "120".into(), "--format".into(), "json".into(),
+            "simulate".to_string(),
+            model.to_string(),
+            "--data".into(),
+            fixture("data/digits_test.npz"),
+            "--calib".into(),
+            fixture("data/digits_calib.npz"),
+            "--normalize".into(),
+            normalize.into(),
+            "--steps".into(),
+            "30".into(),
+            "--limit".into(),
+            "120".into(),
+            "--format".into(),
+            "json".into(),
         ]
     };
     let run = |a: Vec<String>| {
@@ -55,16 +110,39 @@ fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
     };
     let from_ann = run(args(&fixture("dl/digits_cnn.onnx"), "percentile:99.9"));
     let from_snn = run(args(onnx.to_str().unwrap(), "none"));
-    assert_eq!(from_ann["predictions"], from_snn["predictions"], "the written ONNX is the same spiking network");
+    assert_eq!(
+        from_ann["predictions"], from_snn["predictions"],
+        "the written ONNX is the same spiking network"
+    );
 }
 
 #[test]
 fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
-    let (code, _, stderr) = neuride(&["simulate", "app.neuro", "--data", &fixture("data/digits_test.npz"), "--run", "test"]);
+    let (code, _, stderr) = neuride(&[
+        "simulate",
+        "app.neuro",
+        "--data",
+        &fixture("data/digits_test.npz"),
+        "--run",
+        "test",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains(".neuro") && stderr.contains("Neuro language"), "{stderr}");
+    assert!(
+        stderr.contains(".neuro") && stderr.contains("Neuro language"),
+        "{stderr}"
+    );
 
-    let (code, _, stderr) = neuride(&["simulate", &fixture("ml/iris_logreg_nozipmap.onnx"), "--data", &fixture("data/iris.npz"), "--normalize", "none"]);
+    let (code, _, stderr) = neuride(&[
+        "simulate",
+        &fixture("ml/iris_logreg_nozipmap.onnx"),
+        "--data",
+        &fixture("data/iris.npz"),
+        "--normalize",
+        "none",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot be converted") && stderr.contains("LinearClassifier"), "{stderr}");
+    assert!(
+        stderr.contains("cannot be converted") && stderr.contains("LinearClassifier"),
+        "{stderr}"
+    );
 }

@@ -22,27 +22,68 @@ fn weights(shape: Vec<usize>, seed: u32) -> Tensor {
 }
 
 fn spiking(name: &str, input: usize) -> Node {
-    Node { name: name.into(), layer: Layer::Spiking { neuron: Neuron::conversion_if(), input_scale: 1.0, amplitude: 1.0, initial_membrane: 0.5 }, inputs: vec![input] }
+    Node {
+        name: name.into(),
+        layer: Layer::Spiking {
+            neuron: Neuron::conversion_if(),
+            input_scale: 1.0,
+            amplitude: 1.0,
+            initial_membrane: 0.5,
+        },
+        inputs: vec![input],
+    }
 }
 
 fn cnn() -> Network {
     let conv = |name: &str, o, i, input, seed| Node {
         name: name.into(),
-        layer: Layer::Conv2d { weight: weights(vec![o, i, 3, 3], seed), bias: None, stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 },
+        layer: Layer::Conv2d {
+            weight: weights(vec![o, i, 3, 3], seed),
+            bias: None,
+            stride: [1, 1],
+            padding: [1, 1, 1, 1],
+            groups: 1,
+        },
         inputs: vec![input],
     };
-    let pool = |name: &str, input| Node { name: name.into(), layer: Layer::AvgPool { kernel: [2, 2], stride: [2, 2], padding: [0; 4], count_include_pad: true }, inputs: vec![input] };
+    let pool = |name: &str, input| Node {
+        name: name.into(),
+        layer: Layer::AvgPool {
+            kernel: [2, 2],
+            stride: [2, 2],
+            padding: [0; 4],
+            count_include_pad: true,
+        },
+        inputs: vec![input],
+    };
     Network {
         nodes: vec![
-            Node { name: "x".into(), layer: Layer::Input { shape: vec![1, 8, 8] }, inputs: vec![] },
+            Node {
+                name: "x".into(),
+                layer: Layer::Input {
+                    shape: vec![1, 8, 8],
+                },
+                inputs: vec![],
+            },
             conv("conv1", 8, 1, 0, 1),
             spiking("if1", 1),
             pool("pool1", 2),
             conv("conv2", 16, 8, 3, 2),
             spiking("if2", 4),
             pool("pool2", 5),
-            Node { name: "flat".into(), layer: Layer::Flatten, inputs: vec![6] },
-            Node { name: "fc".into(), layer: Layer::Dense { weight: weights(vec![10, 64], 3), bias: None }, inputs: vec![7] },
+            Node {
+                name: "flat".into(),
+                layer: Layer::Flatten,
+                inputs: vec![6],
+            },
+            Node {
+                name: "fc".into(),
+                layer: Layer::Dense {
+                    weight: weights(vec![10, 64], 3),
+                    bias: None,
+                },
+                inputs: vec![7],
+            },
         ],
         output: 8,
     }
@@ -51,10 +92,28 @@ fn cnn() -> Network {
 fn mlp() -> Network {
     Network {
         nodes: vec![
-            Node { name: "x".into(), layer: Layer::Input { shape: vec![64] }, inputs: vec![] },
-            Node { name: "fc1".into(), layer: Layer::Dense { weight: weights(vec![64, 64], 4), bias: Some(vec![0.05; 64]) }, inputs: vec![0] },
+            Node {
+                name: "x".into(),
+                layer: Layer::Input { shape: vec![64] },
+                inputs: vec![],
+            },
+            Node {
+                name: "fc1".into(),
+                layer: Layer::Dense {
+                    weight: weights(vec![64, 64], 4),
+                    bias: Some(vec![0.05; 64]),
+                },
+                inputs: vec![0],
+            },
             spiking("if1", 1),
-            Node { name: "fc2".into(), layer: Layer::Dense { weight: weights(vec![10, 64], 5), bias: None }, inputs: vec![2] },
+            Node {
+                name: "fc2".into(),
+                layer: Layer::Dense {
+                    weight: weights(vec![10, 64], 5),
+                    bias: None,
+                },
+                inputs: vec![2],
+            },
         ],
         output: 3,
     }
@@ -63,20 +122,54 @@ fn mlp() -> Network {
 fn data(samples: usize, per_sample: usize, shape: &[usize]) -> Tensor {
     let mut full = vec![samples];
     full.extend_from_slice(shape);
-    let values = weights(vec![samples * per_sample], 9).data.iter().map(|v| (v + 0.25).clamp(0.0, 1.0)).collect();
-    Tensor { shape: full, data: values }
+    let values = weights(vec![samples * per_sample], 9)
+        .data
+        .iter()
+        .map(|v| (v + 0.25).clamp(0.0, 1.0))
+        .collect();
+    Tensor {
+        shape: full,
+        data: values,
+    }
 }
 
 fn bench_networks(c: &mut Criterion) {
     let cancel = AtomicBool::new(false);
     for (name, net, shape) in [("cnn", cnn(), vec![1, 8, 8]), ("mlp", mlp(), vec![64])] {
         for batch in [1usize, 256] {
-            for (encode_name, encode) in [("current", Encode::Current), ("rate", Encode::Rate { max_rate: None, seed: 1 })] {
+            for (encode_name, encode) in [
+                ("current", Encode::Current),
+                (
+                    "rate",
+                    Encode::Rate {
+                        max_rate: None,
+                        seed: 1,
+                    },
+                ),
+            ] {
                 let x = data(batch, 64, &shape);
-                let opts = SimOptions { steps: 20, batch, encode, ..SimOptions::default() };
-                c.bench_function(&format!("simulate/{name}/{encode_name}/batch{batch}/20steps"), |b| {
-                    b.iter(|| simulate(black_box(&net), black_box(&x), None, &opts, &mut |_| {}, &cancel).unwrap())
-                });
+                let opts = SimOptions {
+                    steps: 20,
+                    batch,
+                    encode,
+                    ..SimOptions::default()
+                };
+                c.bench_function(
+                    &format!("simulate/{name}/{encode_name}/batch{batch}/20steps"),
+                    |b| {
+                        b.iter(|| {
+                            simulate(
+                                black_box(&net),
+                                black_box(&x),
+                                None,
+                                &opts,
+                                &mut |_| {},
+                                &cancel,
+                            )
+                            .unwrap()
+                        })
+                    },
+                );
             }
         }
     }
@@ -86,9 +179,19 @@ fn bench_neurons(c: &mut Criterion) {
     let n = 65536;
     let current: Vec<f32> = (0..n).map(|i| (i % 97) as f32 / 50.0).collect();
     let mut spikes = vec![0.0f32; n];
-    for neuron in [Neuron::conversion_if(), Neuron::nengo_lif(), Neuron::Leaky { beta: 0.9, threshold: 1.0, reset: neuride_snn::Reset::Subtract }] {
+    for neuron in [
+        Neuron::conversion_if(),
+        Neuron::nengo_lif(),
+        Neuron::Leaky {
+            beta: 0.9,
+            threshold: 1.0,
+            reset: neuride_snn::Reset::Subtract,
+        },
+    ] {
         let mut state = neuride_snn::neuron::NeuronState::new(n, 0.0);
-        c.bench_function(&format!("neuron/{}/65536", neuron.op_name()), |b| b.iter(|| neuron.step(0.001, black_box(&current), &mut state, &mut spikes)));
+        c.bench_function(&format!("neuron/{}/65536", neuron.op_name()), |b| {
+            b.iter(|| neuron.step(0.001, black_box(&current), &mut state, &mut spikes))
+        });
     }
 }
 

@@ -43,7 +43,8 @@ pub fn argmax(values: &[f32]) -> usize {
 pub fn first_spike(first_step: &[u32], counts: &[f32]) -> usize {
     let mut best = 0;
     for i in 1..first_step.len() {
-        let better = first_step[i] < first_step[best] || (first_step[i] == first_step[best] && counts[i] > counts[best]);
+        let better = first_step[i] < first_step[best]
+            || (first_step[i] == first_step[best] && counts[i] > counts[best]);
         if better {
             best = i;
         }

@@ -37,25 +37,54 @@ impl Encode {
     }
 
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
-        let bad = |message: String| Err(crate::Error::Option { name: "encode", message });
+        let bad = |message: String| {
+            Err(crate::Error::Option {
+                name: "encode",
+                message,
+            })
+        };
         match *self {
-            Encode::Rate { max_rate: Some(rate), .. } if !(rate.is_finite() && rate > 0.0) => bad(format!("max_rate must be positive, found {rate}")),
-            Encode::Latency { tau, threshold } if !(tau.is_finite() && tau > 0.0 && threshold.is_finite()) => {
-                bad(format!("latency needs tau > 0 and a finite threshold, found tau {tau}, threshold {threshold}"))
+            Encode::Rate {
+                max_rate: Some(rate),
+                ..
+            } if !(rate.is_finite() && rate > 0.0) => {
+                bad(format!("max_rate must be positive, found {rate}"))
             }
-            Encode::Delta { threshold } if !(threshold.is_finite() && threshold >= 0.0) => bad(format!("delta threshold must be >= 0, found {threshold}")),
+            Encode::Latency { tau, threshold }
+                if !(tau.is_finite() && tau > 0.0 && threshold.is_finite()) =>
+            {
+                bad(format!(
+                    "latency needs tau > 0 and a finite threshold, found tau {tau}, threshold {threshold}"
+                ))
+            }
+            Encode::Delta { threshold } if !(threshold.is_finite() && threshold >= 0.0) => {
+                bad(format!("delta threshold must be >= 0, found {threshold}"))
+            }
             _ => Ok(()),
         }
     }
 
     /// Writes the input of `step` for a batch whose first sample is
     /// `first_sample` of the data set.
-    pub(crate) fn step(&self, step: usize, dt: f32, first_sample: usize, samples: &[f32], per_sample: usize, out: &mut [f32]) {
+    pub(crate) fn step(
+        &self,
+        step: usize,
+        dt: f32,
+        first_sample: usize,
+        samples: &[f32],
+        per_sample: usize,
+        out: &mut [f32],
+    ) {
         match *self {
             Encode::Current => out.copy_from_slice(samples),
             Encode::Rate { max_rate, seed } => {
-                for (index, (x, y)) in samples.chunks_exact(per_sample).zip(out.chunks_exact_mut(per_sample)).enumerate() {
-                    let mut rng = SplitMix::for_step(seed, (first_sample + index) as u64, step as u64);
+                for (index, (x, y)) in samples
+                    .chunks_exact(per_sample)
+                    .zip(out.chunks_exact_mut(per_sample))
+                    .enumerate()
+                {
+                    let mut rng =
+                        SplitMix::for_step(seed, (first_sample + index) as u64, step as u64);
                     for (&value, spike) in x.iter().zip(y.iter_mut()) {
                         let p = match max_rate {
                             Some(rate) => value * rate * dt,
@@ -80,7 +109,11 @@ impl Encode {
             Encode::Delta { threshold } => {
                 for (&x, spike) in samples.iter().zip(out.iter_mut()) {
                     // Static data: the only change is from 0 to x at step 0.
-                    *spike = if step == 0 && x.abs() > threshold { x.signum() } else { 0.0 };
+                    *spike = if step == 0 && x.abs() > threshold {
+                        x.signum()
+                    } else {
+                        0.0
+                    };
                 }
             }
         }

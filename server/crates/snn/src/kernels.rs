@@ -47,7 +47,11 @@ impl Active {
     }
 
     pub fn density(&self, total: usize) -> f32 {
-        if total == 0 { 0.0 } else { self.indices.len() as f32 / total as f32 }
+        if total == 0 {
+            0.0
+        } else {
+            self.indices.len() as f32 / total as f32
+        }
     }
 }
 
@@ -81,7 +85,12 @@ impl DenseKernel {
                 weight_t[i * out_features + o] = weight.data[o * in_features + i];
             }
         }
-        DenseKernel { in_features, out_features, weight_t, bias: bias.cloned() }
+        DenseKernel {
+            in_features,
+            out_features,
+            weight_t,
+            bias: bias.cloned(),
+        }
     }
 
     pub fn forward_dense(&self, batch: usize, input: &[f32], out: &mut [f32]) {
@@ -92,7 +101,22 @@ impl DenseKernel {
         // row-major layouts inside them.
         assert!(input.len() >= m * k && out.len() >= m * n && self.weight_t.len() >= k * n);
         unsafe {
-            matrixmultiply::sgemm(m, k, n, 1.0, input.as_ptr(), k as isize, 1, self.weight_t.as_ptr(), n as isize, 1, 1.0, out.as_mut_ptr(), n as isize, 1);
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                input.as_ptr(),
+                k as isize,
+                1,
+                self.weight_t.as_ptr(),
+                n as isize,
+                1,
+                1.0,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
+            );
         }
     }
 
@@ -154,8 +178,15 @@ impl ConvKernel {
                         let iy = (oy * g.sh + ky) as isize - g.pt as isize;
                         for ox in 0..g.out_w {
                             let ix = (ox * g.sw + kx) as isize - g.pl as isize;
-                            let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w;
-                            gather.push(if inside { ((c * g.in_h + iy as usize) * g.in_w + ix as usize) as u32 } else { u32::MAX });
+                            let inside = iy >= 0
+                                && ix >= 0
+                                && (iy as usize) < g.in_h
+                                && (ix as usize) < g.in_w;
+                            gather.push(if inside {
+                                ((c * g.in_h + iy as usize) * g.in_w + ix as usize) as u32
+                            } else {
+                                u32::MAX
+                            });
                         }
                     }
                 }
@@ -194,7 +225,8 @@ impl ConvKernel {
         self.product.resize(cout_g * width, 0.0);
         for group in 0..g.groups {
             for sample in 0..batch {
-                let x = &input[sample * in_size + group * cin_g * g.in_h * g.in_w..(sample + 1) * in_size];
+                let x = &input
+                    [sample * in_size + group * cin_g * g.in_h * g.in_w..(sample + 1) * in_size];
                 for row in 0..k {
                     let indices = &self.gather[row * positions..(row + 1) * positions];
                     let dst = &mut self.columns[row * width + sample * positions..][..positions];
@@ -206,7 +238,22 @@ impl ConvKernel {
             let a = &self.weight_gemm[group * cout_g * k..(group + 1) * cout_g * k];
             // SAFETY: a is [cout_g, k], columns [k, width], product [cout_g, width], row-major.
             unsafe {
-                matrixmultiply::sgemm(cout_g, k, width, 1.0, a.as_ptr(), k as isize, 1, self.columns.as_ptr(), width as isize, 1, 0.0, self.product.as_mut_ptr(), width as isize, 1);
+                matrixmultiply::sgemm(
+                    cout_g,
+                    k,
+                    width,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    self.columns.as_ptr(),
+                    width as isize,
+                    1,
+                    0.0,
+                    self.product.as_mut_ptr(),
+                    width as isize,
+                    1,
+                );
             }
             for o_local in 0..cout_g {
                 let o = group * cout_g + o_local;
@@ -240,10 +287,15 @@ impl ConvKernel {
                 let (iy, ix) = ((index % plane) / g.in_w, index % g.in_w);
                 let group_offset = (ci / cin_g) * cout_g;
                 for ky in 0..g.kh {
-                    let Some(oy) = conv_target(iy, ky, g.pt, g.sh, g.out_h) else { continue };
+                    let Some(oy) = conv_target(iy, ky, g.pt, g.sh, g.out_h) else {
+                        continue;
+                    };
                     for kx in 0..g.kw {
-                        let Some(ox) = conv_target(ix, kx, g.pl, g.sw, g.out_w) else { continue };
-                        let w = &self.weight_scatter[((ci * g.kh + ky) * g.kw + kx) * cout_g..][..cout_g];
+                        let Some(ox) = conv_target(ix, kx, g.pl, g.sw, g.out_w) else {
+                            continue;
+                        };
+                        let w = &self.weight_scatter[((ci * g.kh + ky) * g.kw + kx) * cout_g..]
+                            [..cout_g];
                         let base = (oy * g.out_w + ox) * g.out_c + group_offset;
                         for (a, &w) in acc[base..base + cout_g].iter_mut().zip(w) {
                             *a += value * w;
@@ -264,7 +316,17 @@ impl ConvKernel {
 
 /// Pooling over NCHW samples; `average` picks avg (else max).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4], average: bool, count_include_pad: bool, input: &[f32], out: &mut [f32]) {
+pub(crate) fn pool(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 4],
+    average: bool,
+    count_include_pad: bool,
+    input: &[f32],
+    out: &mut [f32],
+) {
     let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
     let (oh, ow) = (output_shape[1], output_shape[2]);
     let in_size = c * h * w;
@@ -272,7 +334,10 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
     if padding == [0; 4] {
         // Without padding every window lies inside the input (floor mode).
         let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
-        for (x, y) in input.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
+        for (x, y) in input
+            .chunks_exact(in_size)
+            .zip(out.chunks_exact_mut(out_size))
+        {
             for ch in 0..c {
                 let plane = &x[ch * h * w..(ch + 1) * h * w];
                 for oy in 0..oh {
@@ -280,7 +345,8 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
                         let mut sum = 0.0f32;
                         let mut best = f32::NEG_INFINITY;
                         for ky in 0..kernel[0] {
-                            let row = &plane[(oy * stride[0] + ky) * w + ox * stride[1]..][..kernel[1]];
+                            let row =
+                                &plane[(oy * stride[0] + ky) * w + ox * stride[1]..][..kernel[1]];
                             for &v in row {
                                 sum += v;
                                 best = best.max(v);
@@ -293,7 +359,10 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
         }
         return;
     }
-    for (x, y) in input.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
+    for (x, y) in input
+        .chunks_exact(in_size)
+        .zip(out.chunks_exact_mut(out_size))
+    {
         for ch in 0..c {
             for oy in 0..oh {
                 for ox in 0..ow {
@@ -316,8 +385,18 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
                             count += 1;
                         }
                     }
-                    let divisor = if count_include_pad { kernel[0] * kernel[1] } else { count.max(1) };
-                    y[(ch * oh + oy) * ow + ox] = if average { sum / divisor as f32 } else if count == 0 { 0.0 } else { best };
+                    let divisor = if count_include_pad {
+                        kernel[0] * kernel[1]
+                    } else {
+                        count.max(1)
+                    };
+                    y[(ch * oh + oy) * ow + ox] = if average {
+                        sum / divisor as f32
+                    } else if count == 0 {
+                        0.0
+                    } else {
+                        best
+                    };
                 }
             }
         }
@@ -327,15 +406,19 @@ pub(crate) fn pool(input_shape: &[usize], output_shape: &[usize], kernel: [usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{Network, Node};
     use crate::layer::Layer;
+    use crate::network::{Network, Node};
 
     fn values(len: usize, seed: u32, sparsity: u32) -> Vec<f32> {
         let mut s = seed;
         (0..len)
             .map(|_| {
                 s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                if (s >> 24) % 100 < sparsity { 0.0 } else { (s >> 8) as f32 / (1 << 24) as f32 - 0.3 }
+                if (s >> 24) % 100 < sparsity {
+                    0.0
+                } else {
+                    (s >> 8) as f32 / (1 << 24) as f32 - 0.3
+                }
             })
             .collect()
     }
@@ -349,7 +432,10 @@ mod tests {
 
     #[test]
     fn dense_events_equal_dense_product() {
-        let weight = Tensor { shape: vec![7, 13], data: values(91, 1, 0) };
+        let weight = Tensor {
+            shape: vec![7, 13],
+            data: values(91, 1, 0),
+        };
         let kernel = DenseKernel::new(&weight, Some(&vec![0.5; 7]));
         let input = values(3 * 13, 2, 70);
         let mut active = Active::default();
@@ -362,17 +448,44 @@ mod tests {
 
     #[test]
     fn conv_events_equal_im2col_product() {
-        for (stride, padding, groups) in [([1, 1], [1, 1, 1, 1], 1), ([2, 1], [0, 2, 1, 0], 2), ([2, 3], [2, 2, 2, 2], 3)] {
-            let weight = Tensor { shape: vec![6, 6 / groups, 3, 2], data: values(6 * (6 / groups) * 6, 3, 0) };
+        for (stride, padding, groups) in [
+            ([1, 1], [1, 1, 1, 1], 1),
+            ([2, 1], [0, 2, 1, 0], 2),
+            ([2, 3], [2, 2, 2, 2], 3),
+        ] {
+            let weight = Tensor {
+                shape: vec![6, 6 / groups, 3, 2],
+                data: values(6 * (6 / groups) * 6, 3, 0),
+            };
             let net = Network {
                 nodes: vec![
-                    Node { name: "x".into(), layer: Layer::Input { shape: vec![6, 5, 7] }, inputs: vec![] },
-                    Node { name: "c".into(), layer: Layer::Conv2d { weight: weight.clone(), bias: Some(vec![0.1; 6]), stride, padding, groups }, inputs: vec![0] },
+                    Node {
+                        name: "x".into(),
+                        layer: Layer::Input {
+                            shape: vec![6, 5, 7],
+                        },
+                        inputs: vec![],
+                    },
+                    Node {
+                        name: "c".into(),
+                        layer: Layer::Conv2d {
+                            weight: weight.clone(),
+                            bias: Some(vec![0.1; 6]),
+                            stride,
+                            padding,
+                            groups,
+                        },
+                        inputs: vec![0],
+                    },
                 ],
                 output: 1,
             };
             let shapes = net.validate().unwrap();
-            let mut kernel = ConvKernel::new(net.conv_geometry_of(1, &shapes).unwrap(), &weight, Some(&vec![0.1; 6]));
+            let mut kernel = ConvKernel::new(
+                net.conv_geometry_of(1, &shapes).unwrap(),
+                &weight,
+                Some(&vec![0.1; 6]),
+            );
             let input = values(2 * 210, 4, 80);
             let out_len = 2 * shapes[1].iter().product::<usize>();
             let mut active = Active::default();

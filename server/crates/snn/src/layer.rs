@@ -11,14 +11,32 @@ pub enum Layer {
     /// The network input (one per network, node 0).
     Input { shape: Vec<usize> },
     /// `y = W x + b`, `W` shaped `[out, in]` (PyTorch layout).
-    Dense { weight: Tensor, bias: Option<Vec<f32>> },
+    Dense {
+        weight: Tensor,
+        bias: Option<Vec<f32>>,
+    },
     /// 2-D convolution, `W` shaped `[out, in / groups, kh, kw]`; padding is
     /// `[top, left, bottom, right]`.
-    Conv2d { weight: Tensor, bias: Option<Vec<f32>>, stride: [usize; 2], padding: [usize; 4], groups: usize },
+    Conv2d {
+        weight: Tensor,
+        bias: Option<Vec<f32>>,
+        stride: [usize; 2],
+        padding: [usize; 4],
+        groups: usize,
+    },
     /// Average pooling; with `count_include_pad` the divisor is always kh*kw.
-    AvgPool { kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4], count_include_pad: bool },
+    AvgPool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 4],
+        count_include_pad: bool,
+    },
     /// Max pooling (in a spiking network: the max over the window's values this step).
-    MaxPool { kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4] },
+    MaxPool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 4],
+    },
     /// To `[C*H*W]` (NCHW order, so it moves no data).
     Flatten,
     /// Elementwise sum of its inputs (same shapes).
@@ -29,7 +47,12 @@ pub enum Layer {
     /// emits `amplitude`. The membrane starts at `initial_membrane * threshold`.
     /// Conversion first sets `input_scale = 1/λ`, `amplitude = λ` and then folds
     /// both into neighbouring weights where the graph allows it.
-    Spiking { neuron: Neuron, input_scale: f32, amplitude: f32, initial_membrane: f32 },
+    Spiking {
+        neuron: Neuron,
+        input_scale: f32,
+        amplitude: f32,
+        initial_membrane: f32,
+    },
 }
 
 impl Layer {
@@ -60,7 +83,13 @@ impl Layer {
 }
 
 /// Output size of a pooling/conv window along one axis (floor mode).
-pub(crate) fn window_out(size: usize, kernel: usize, stride: usize, pad_before: usize, pad_after: usize) -> Option<usize> {
+pub(crate) fn window_out(
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    pad_before: usize,
+    pad_after: usize,
+) -> Option<usize> {
     let padded = size + pad_before + pad_after;
     if kernel == 0 || stride == 0 || padded < kernel {
         return None;

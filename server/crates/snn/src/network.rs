@@ -50,7 +50,10 @@ impl ConvGeometry {
 }
 
 fn layer_error(node: &Node, message: impl Into<String>) -> Error {
-    Error::Layer { layer: node.name.clone(), message: message.into() }
+    Error::Layer {
+        layer: node.name.clone(),
+        message: message.into(),
+    }
 }
 
 impl Network {
@@ -64,39 +67,67 @@ impl Network {
     /// Checks the structure and computes each node's per-sample output shape.
     pub fn validate(&self) -> Result<Vec<Vec<usize>>, Error> {
         let Some(first) = self.nodes.first() else {
-            return Err(Error::Layer { layer: "<network>".into(), message: "has no nodes (an input node was expected)".into() });
+            return Err(Error::Layer {
+                layer: "<network>".into(),
+                message: "has no nodes (an input node was expected)".into(),
+            });
         };
         if !matches!(first.layer, Layer::Input { .. }) {
-            return Err(layer_error(first, format!("node 0 must be the input, found {}", first.layer.op_name())));
+            return Err(layer_error(
+                first,
+                format!("node 0 must be the input, found {}", first.layer.op_name()),
+            ));
         }
         if self.output >= self.nodes.len() {
-            return Err(Error::Layer { layer: "<network>".into(), message: format!("output node {} does not exist ({} nodes)", self.output, self.nodes.len()) });
+            return Err(Error::Layer {
+                layer: "<network>".into(),
+                message: format!(
+                    "output node {} does not exist ({} nodes)",
+                    self.output,
+                    self.nodes.len()
+                ),
+            });
         }
         let mut shapes: Vec<Vec<usize>> = Vec::with_capacity(self.nodes.len());
         for (index, node) in self.nodes.iter().enumerate() {
             for &input in &node.inputs {
                 if input >= index {
-                    return Err(layer_error(node, format!("reads node {input}, which does not come before it (node {index})")));
+                    return Err(layer_error(
+                        node,
+                        format!("reads node {input}, which does not come before it (node {index})"),
+                    ));
                 }
             }
             check_data_lengths(node)?;
             let shape = infer_shape(node, &shapes)?;
             if shape.iter().product::<usize>() == 0 && !matches!(node.layer, Layer::Input { .. }) {
-                return Err(layer_error(node, format!("has an empty output shape {shape:?}")));
+                return Err(layer_error(
+                    node,
+                    format!("has an empty output shape {shape:?}"),
+                ));
             }
             shapes.push(shape);
         }
         Ok(shapes)
     }
-
 }
 
 /// Weight payloads must hold exactly what their shapes say (checked apart
 /// from shapes so importers can infer shapes before loading any weights).
 fn check_data_lengths(node: &Node) -> Result<(), Error> {
     match &node.layer {
-        Layer::Dense { weight, .. } | Layer::Conv2d { weight, .. } if weight.data.len() != weight.shape.iter().product::<usize>() => {
-            Err(layer_error(node, format!("weight has {} values, shape {:?} needs {}", weight.data.len(), weight.shape, weight.shape.iter().product::<usize>())))
+        Layer::Dense { weight, .. } | Layer::Conv2d { weight, .. }
+            if weight.data.len() != weight.shape.iter().product::<usize>() =>
+        {
+            Err(layer_error(
+                node,
+                format!(
+                    "weight has {} values, shape {:?} needs {}",
+                    weight.data.len(),
+                    weight.shape,
+                    weight.shape.iter().product::<usize>()
+                ),
+            ))
         }
         _ => Ok(()),
     }
@@ -107,12 +138,22 @@ fn check_data_lengths(node: &Node) -> Result<(), Error> {
 pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Error> {
     for &input in &node.inputs {
         if input >= shapes.len() {
-            return Err(layer_error(node, format!("reads node {input}, which has no shape yet")));
+            return Err(layer_error(
+                node,
+                format!("reads node {input}, which has no shape yet"),
+            ));
         }
     }
     {
         let arity = |n: usize| -> Result<(), Error> {
-            if node.inputs.len() == n { Ok(()) } else { Err(layer_error(node, format!("expects {n} input(s), found {}", node.inputs.len()))) }
+            if node.inputs.len() == n {
+                Ok(())
+            } else {
+                Err(layer_error(
+                    node,
+                    format!("expects {n} input(s), found {}", node.inputs.len()),
+                ))
+            }
         };
         let input_shape = |i: usize| -> &[usize] { &shapes[node.inputs[i]] };
         match &node.layer {
@@ -127,7 +168,13 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 arity(1)?;
                 let in_features: usize = input_shape(0).iter().product();
                 if weight.shape.len() != 2 || weight.shape[1] != in_features {
-                    return Err(layer_error(node, format!("weight shape {:?} does not fit input of {in_features} features ([out, {in_features}] expected)", weight.shape)));
+                    return Err(layer_error(
+                        node,
+                        format!(
+                            "weight shape {:?} does not fit input of {in_features} features ([out, {in_features}] expected)",
+                            weight.shape
+                        ),
+                    ));
                 }
                 check_bias(node, bias, weight.shape[0])?;
                 Ok(vec![weight.shape[0]])
@@ -137,17 +184,35 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 let g = conv_geometry(node, input_shape(0))?;
                 Ok(vec![g.out_c, g.out_h, g.out_w])
             }
-            Layer::AvgPool { kernel, stride, padding, .. } | Layer::MaxPool { kernel, stride, padding } => {
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding,
+                ..
+            }
+            | Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => {
                 arity(1)?;
                 let s = input_shape(0);
                 if s.len() != 3 {
-                    return Err(layer_error(node, format!("pooling needs a [C, H, W] input, found {s:?}")));
+                    return Err(layer_error(
+                        node,
+                        format!("pooling needs a [C, H, W] input, found {s:?}"),
+                    ));
                 }
                 let oh = window_out(s[1], kernel[0], stride[0], padding[0], padding[2]);
                 let ow = window_out(s[2], kernel[1], stride[1], padding[1], padding[3]);
                 match (oh, ow) {
                     (Some(oh), Some(ow)) => Ok(vec![s[0], oh, ow]),
-                    _ => Err(layer_error(node, format!("kernel {kernel:?} stride {stride:?} padding {padding:?} does not fit input {s:?}"))),
+                    _ => Err(layer_error(
+                        node,
+                        format!(
+                            "kernel {kernel:?} stride {stride:?} padding {padding:?} does not fit input {s:?}"
+                        ),
+                    )),
                 }
             }
             Layer::Flatten => {
@@ -156,12 +221,18 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
             }
             Layer::Add => {
                 if node.inputs.len() < 2 {
-                    return Err(layer_error(node, format!("add expects at least 2 inputs, found {}", node.inputs.len())));
+                    return Err(layer_error(
+                        node,
+                        format!("add expects at least 2 inputs, found {}", node.inputs.len()),
+                    ));
                 }
                 let first = input_shape(0).to_vec();
                 for i in 1..node.inputs.len() {
                     if input_shape(i) != first.as_slice() {
-                        return Err(layer_error(node, format!("input shapes differ: {first:?} and {:?}", input_shape(i))));
+                        return Err(layer_error(
+                            node,
+                            format!("input shapes differ: {first:?} and {:?}", input_shape(i)),
+                        ));
                     }
                 }
                 Ok(first)
@@ -170,12 +241,24 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 arity(1)?;
                 Ok(input_shape(0).to_vec())
             }
-            Layer::Spiking { neuron, input_scale, amplitude, initial_membrane } => {
+            Layer::Spiking {
+                neuron,
+                input_scale,
+                amplitude,
+                initial_membrane,
+            } => {
                 arity(1)?;
                 neuron.validate().map_err(|m| layer_error(node, m))?;
-                for (name, value) in [("input_scale", input_scale), ("amplitude", amplitude), ("initial_membrane", initial_membrane)] {
+                for (name, value) in [
+                    ("input_scale", input_scale),
+                    ("amplitude", amplitude),
+                    ("initial_membrane", initial_membrane),
+                ] {
                     if !value.is_finite() {
-                        return Err(layer_error(node, format!("{name} must be finite, found {value}")));
+                        return Err(layer_error(
+                            node,
+                            format!("{name} must be finite, found {value}"),
+                        ));
                     }
                 }
                 Ok(input_shape(0).to_vec())
@@ -185,7 +268,11 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
 }
 
 impl Network {
-    pub(crate) fn conv_geometry_of(&self, node: NodeId, shapes: &[Vec<usize>]) -> Result<ConvGeometry, Error> {
+    pub(crate) fn conv_geometry_of(
+        &self,
+        node: NodeId,
+        shapes: &[Vec<usize>],
+    ) -> Result<ConvGeometry, Error> {
         let n = &self.nodes[node];
         conv_geometry(n, &shapes[n.inputs[0]])
     }
@@ -224,18 +311,33 @@ impl Network {
     /// what one spike costs in synaptic operations (NeuroBench SOPs).
     pub fn fanout(&self, shapes: &[Vec<usize>]) -> Result<Vec<Vec<f32>>, Error> {
         let consumers = self.consumers();
-        let mut fanout: Vec<Vec<f32>> = shapes.iter().map(|s| vec![0.0; s.iter().product()]).collect();
+        let mut fanout: Vec<Vec<f32>> = shapes
+            .iter()
+            .map(|s| vec![0.0; s.iter().product()])
+            .collect();
         for index in (0..self.nodes.len()).rev() {
             let mut mine = vec![0.0f32; fanout[index].len()];
             for &consumer in &consumers[index] {
                 let node = &self.nodes[consumer];
                 match &node.layer {
-                    Layer::Dense { weight, .. } => mine.iter_mut().for_each(|f| *f += weight.shape[0] as f32),
+                    Layer::Dense { weight, .. } => {
+                        mine.iter_mut().for_each(|f| *f += weight.shape[0] as f32)
+                    }
                     Layer::Conv2d { .. } => {
                         let g = self.conv_geometry_of(consumer, shapes)?;
                         add_conv_fanout(&g, &mut mine);
                     }
-                    Layer::AvgPool { kernel, stride, padding, .. } | Layer::MaxPool { kernel, stride, padding } => {
+                    Layer::AvgPool {
+                        kernel,
+                        stride,
+                        padding,
+                        ..
+                    }
+                    | Layer::MaxPool {
+                        kernel,
+                        stride,
+                        padding,
+                    } => {
                         let s = &shapes[index];
                         let o = &shapes[consumer];
                         let theirs = &fanout[consumer];
@@ -245,10 +347,17 @@ impl Network {
                                     let value = theirs[(c * o[1] + oy) * o[2] + ox];
                                     for ky in 0..kernel[0] {
                                         for kx in 0..kernel[1] {
-                                            let iy = (oy * stride[0] + ky) as isize - padding[0] as isize;
-                                            let ix = (ox * stride[1] + kx) as isize - padding[1] as isize;
-                                            if iy >= 0 && ix >= 0 && (iy as usize) < s[1] && (ix as usize) < s[2] {
-                                                mine[(c * s[1] + iy as usize) * s[2] + ix as usize] += value;
+                                            let iy = (oy * stride[0] + ky) as isize
+                                                - padding[0] as isize;
+                                            let ix = (ox * stride[1] + kx) as isize
+                                                - padding[1] as isize;
+                                            if iy >= 0
+                                                && ix >= 0
+                                                && (iy as usize) < s[1]
+                                                && (ix as usize) < s[2]
+                                            {
+                                                mine[(c * s[1] + iy as usize) * s[2]
+                                                    + ix as usize] += value;
                                             }
                                         }
                                     }
@@ -278,7 +387,9 @@ fn add_conv_fanout(g: &ConvGeometry, fanout: &mut [f32]) {
                 let mut positions = 0usize;
                 for ky in 0..g.kh {
                     for kx in 0..g.kw {
-                        if conv_target(iy, ky, g.pt, g.sh, g.out_h).is_some() && conv_target(ix, kx, g.pl, g.sw, g.out_w).is_some() {
+                        if conv_target(iy, ky, g.pt, g.sh, g.out_h).is_some()
+                            && conv_target(ix, kx, g.pl, g.sw, g.out_w).is_some()
+                        {
                             positions += 1;
                         }
                     }
@@ -291,7 +402,13 @@ fn add_conv_fanout(g: &ConvGeometry, fanout: &mut [f32]) {
 
 /// The output row/column an input position reaches through kernel tap `k`.
 #[inline]
-pub(crate) fn conv_target(i: usize, k: usize, pad: usize, stride: usize, out: usize) -> Option<usize> {
+pub(crate) fn conv_target(
+    i: usize,
+    k: usize,
+    pad: usize,
+    stride: usize,
+    out: usize,
+) -> Option<usize> {
     let t = i + pad;
     if t < k {
         return None;
@@ -306,31 +423,59 @@ pub(crate) fn conv_target(i: usize, k: usize, pad: usize, stride: usize, out: us
 
 fn check_bias(node: &Node, bias: &Option<Vec<f32>>, out: usize) -> Result<(), Error> {
     match bias {
-        Some(b) if b.len() != out => Err(layer_error(node, format!("bias has {} values, {out} expected", b.len()))),
+        Some(b) if b.len() != out => Err(layer_error(
+            node,
+            format!("bias has {} values, {out} expected", b.len()),
+        )),
         _ => Ok(()),
     }
 }
 
 fn conv_geometry(node: &Node, input: &[usize]) -> Result<ConvGeometry, Error> {
-    let Layer::Conv2d { weight, bias, stride, padding, groups } = &node.layer else {
+    let Layer::Conv2d {
+        weight,
+        bias,
+        stride,
+        padding,
+        groups,
+    } = &node.layer
+    else {
         return Err(layer_error(node, "not a conv2d layer"));
     };
     if input.len() != 3 {
-        return Err(layer_error(node, format!("conv2d needs a [C, H, W] input, found {input:?}")));
+        return Err(layer_error(
+            node,
+            format!("conv2d needs a [C, H, W] input, found {input:?}"),
+        ));
     }
     let w = &weight.shape;
     if w.len() != 4 {
-        return Err(layer_error(node, format!("weight must be [out, in/groups, kh, kw], found {w:?}")));
+        return Err(layer_error(
+            node,
+            format!("weight must be [out, in/groups, kh, kw], found {w:?}"),
+        ));
     }
     let groups = *groups;
     if groups == 0 || input[0] % groups != 0 || w[0] % groups != 0 || w[1] * groups != input[0] {
-        return Err(layer_error(node, format!("weight {w:?} with groups {groups} does not fit {} input channels", input[0])));
+        return Err(layer_error(
+            node,
+            format!(
+                "weight {w:?} with groups {groups} does not fit {} input channels",
+                input[0]
+            ),
+        ));
     }
     check_bias(node, bias, w[0])?;
     let out_h = window_out(input[1], w[2], stride[0], padding[0], padding[2]);
     let out_w = window_out(input[2], w[3], stride[1], padding[1], padding[3]);
     let (Some(out_h), Some(out_w)) = (out_h, out_w) else {
-        return Err(layer_error(node, format!("kernel {}x{} stride {stride:?} padding {padding:?} does not fit input {input:?}", w[2], w[3])));
+        return Err(layer_error(
+            node,
+            format!(
+                "kernel {}x{} stride {stride:?} padding {padding:?} does not fit input {input:?}",
+                w[2], w[3]
+            ),
+        ));
     };
     Ok(ConvGeometry {
         in_c: input[0],

@@ -87,33 +87,60 @@ impl Reset {
 pub enum Neuron {
     /// Nengo `LIF`: zero-order-hold membrane update, refractory period,
     /// sub-step spike time; threshold 1.
-    Lif { tau_rc: f32, tau_ref: f32, min_voltage: f32 },
+    Lif {
+        tau_rc: f32,
+        tau_ref: f32,
+        min_voltage: f32,
+    },
     /// Integrate-and-fire. With `Reset::Subtract` and `rectify` it is Nengo's
     /// `SpikingRectifiedLinear` (several spikes per step possible); without
     /// `rectify` negative currents lower the membrane, as ANN->SNN conversion
     /// (Rueckauer 2017) needs. With `Reset::Zero`: one spike, membrane to 0.
-    If { threshold: f32, reset: Reset, rectify: bool },
+    If {
+        threshold: f32,
+        reset: Reset,
+        rectify: bool,
+    },
     /// snnTorch `Leaky` (beta clamped to [0, 1]).
-    Leaky { beta: f32, threshold: f32, reset: Reset },
+    Leaky {
+        beta: f32,
+        threshold: f32,
+        reset: Reset,
+    },
     /// snnTorch `Synaptic`: a synaptic current state feeding a Leaky membrane.
-    Synaptic { alpha: f32, beta: f32, threshold: f32, reset: Reset },
+    Synaptic {
+        alpha: f32,
+        beta: f32,
+        threshold: f32,
+        reset: Reset,
+    },
 }
 
 impl Neuron {
     /// Nengo's LIF defaults (tau_rc 20 ms, tau_ref 2 ms, min_voltage 0).
     pub fn nengo_lif() -> Neuron {
-        Neuron::Lif { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0 }
+        Neuron::Lif {
+            tau_rc: 0.02,
+            tau_ref: 0.002,
+            min_voltage: 0.0,
+        }
     }
 
     /// The IF neuron used for converted networks: subtract reset, no rectification.
     pub fn conversion_if() -> Neuron {
-        Neuron::If { threshold: 1.0, reset: Reset::Subtract, rectify: false }
+        Neuron::If {
+            threshold: 1.0,
+            reset: Reset::Subtract,
+            rectify: false,
+        }
     }
 
     pub fn threshold(&self) -> f32 {
         match *self {
             Neuron::Lif { .. } => 1.0,
-            Neuron::If { threshold, .. } | Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => threshold,
+            Neuron::If { threshold, .. }
+            | Neuron::Leaky { threshold, .. }
+            | Neuron::Synaptic { threshold, .. } => threshold,
         }
     }
 
@@ -129,10 +156,18 @@ impl Neuron {
     /// Checks parameters that would make the update meaningless.
     pub fn validate(&self) -> Result<(), String> {
         let positive = |name: &str, value: f32| {
-            if value.is_finite() && value > 0.0 { Ok(()) } else { Err(format!("{name} must be a positive number, found {value}")) }
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a positive number, found {value}"))
+            }
         };
         match *self {
-            Neuron::Lif { tau_rc, tau_ref, min_voltage } => {
+            Neuron::Lif {
+                tau_rc,
+                tau_ref,
+                min_voltage,
+            } => {
                 positive("tau_rc", tau_rc)?;
                 if !(tau_ref.is_finite() && tau_ref >= 0.0) {
                     return Err(format!("tau_ref must be >= 0, found {tau_ref}"));
@@ -142,9 +177,9 @@ impl Neuron {
                 }
                 Ok(())
             }
-            Neuron::If { threshold, .. } | Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
-                positive("threshold", threshold)
-            }
+            Neuron::If { threshold, .. }
+            | Neuron::Leaky { threshold, .. }
+            | Neuron::Synaptic { threshold, .. } => positive("threshold", threshold),
         }
     }
 }
@@ -159,7 +194,10 @@ pub struct NeuronState {
 
 impl NeuronState {
     pub fn new(len: usize, initial_membrane: f32) -> NeuronState {
-        NeuronState { membrane: vec![initial_membrane; len], aux: vec![0.0; len] }
+        NeuronState {
+            membrane: vec![initial_membrane; len],
+            aux: vec![0.0; len],
+        }
     }
 }
 
@@ -169,16 +207,59 @@ impl Neuron {
     /// with subtract reset).
     pub fn step(&self, dt: f32, current: &[f32], state: &mut NeuronState, spikes: &mut [f32]) {
         match *self {
-            Neuron::Lif { tau_rc, tau_ref, min_voltage } => {
-                let params = LifParams { tau_rc: tau_rc as f64, tau_ref: tau_ref as f64, min_voltage: min_voltage as f64, amplitude: dt as f64 };
+            Neuron::Lif {
+                tau_rc,
+                tau_ref,
+                min_voltage,
+            } => {
+                let params = LifParams {
+                    tau_rc: tau_rc as f64,
+                    tau_ref: tau_ref as f64,
+                    min_voltage: min_voltage as f64,
+                    amplitude: dt as f64,
+                };
                 // amplitude = dt makes `out` the spike count (amplitude / dt = 1).
-                lif_step(&params, dt, current, &mut state.membrane, &mut state.aux, spikes);
+                lif_step(
+                    &params,
+                    dt,
+                    current,
+                    &mut state.membrane,
+                    &mut state.aux,
+                    spikes,
+                );
             }
-            Neuron::If { threshold, reset, rectify } => if_step(threshold, reset, rectify, current, &mut state.membrane, spikes),
-            Neuron::Leaky { beta, threshold, reset } => leaky_step(beta, threshold, reset, current, &mut state.membrane, spikes),
-            Neuron::Synaptic { alpha, beta, threshold, reset } => {
-                synaptic_step(alpha, beta, threshold, reset, current, &mut state.aux, &mut state.membrane, spikes)
-            }
+            Neuron::If {
+                threshold,
+                reset,
+                rectify,
+            } => if_step(
+                threshold,
+                reset,
+                rectify,
+                current,
+                &mut state.membrane,
+                spikes,
+            ),
+            Neuron::Leaky {
+                beta,
+                threshold,
+                reset,
+            } => leaky_step(beta, threshold, reset, current, &mut state.membrane, spikes),
+            Neuron::Synaptic {
+                alpha,
+                beta,
+                threshold,
+                reset,
+            } => synaptic_step(
+                alpha,
+                beta,
+                threshold,
+                reset,
+                current,
+                &mut state.aux,
+                &mut state.membrane,
+                spikes,
+            ),
         }
     }
 }
@@ -194,12 +275,24 @@ pub struct LifParams {
 
 impl Default for LifParams {
     fn default() -> Self {
-        LifParams { tau_rc: 0.02, tau_ref: 0.002, min_voltage: 0.0, amplitude: 1.0 }
+        LifParams {
+            tau_rc: 0.02,
+            tau_ref: 0.002,
+            min_voltage: 0.0,
+            amplitude: 1.0,
+        }
     }
 }
 
 /// One step of `nengo.LIF.step`, operation for operation.
-pub fn lif_step<F: Real>(params: &LifParams, dt: impl Into<f64>, current: &[F], voltage: &mut [F], refractory: &mut [F], out: &mut [F]) {
+pub fn lif_step<F: Real>(
+    params: &LifParams,
+    dt: impl Into<f64>,
+    current: &[F],
+    voltage: &mut [F],
+    refractory: &mut [F],
+    out: &mut [F],
+) {
     let dt_f64: f64 = dt.into();
     let dt = F::from_f64(dt_f64);
     let tau_rc = F::from_f64(params.tau_rc);
@@ -208,7 +301,12 @@ pub fn lif_step<F: Real>(params: &LifParams, dt: impl Into<f64>, current: &[F], 
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let spike_value = F::from_f64(params.amplitude / dt_f64);
-    for i in 0..current.len().min(voltage.len()).min(refractory.len()).min(out.len()) {
+    for i in 0..current
+        .len()
+        .min(voltage.len())
+        .min(refractory.len())
+        .min(out.len())
+    {
         let j = current[i];
         refractory[i] = refractory[i] - dt;
         let delta_t = clip(dt - refractory[i], zero, dt);
@@ -229,7 +327,11 @@ pub fn lif_step<F: Real>(params: &LifParams, dt: impl Into<f64>, current: &[F], 
 
 /// `nengo.LIFRate` rate for input current `j` (spikes per second).
 pub fn lif_rate(params: &LifParams, j: f64) -> f64 {
-    if j > 1.0 { params.amplitude / (params.tau_ref + params.tau_rc * (1.0 / (j - 1.0)).ln_1p()) } else { 0.0 }
+    if j > 1.0 {
+        params.amplitude / (params.tau_ref + params.tau_rc * (1.0 / (j - 1.0)).ln_1p())
+    } else {
+        0.0
+    }
 }
 
 /// `nengo.LIF.gain_bias`: gain and bias giving `max_rate` at x = 1 and
@@ -242,7 +344,14 @@ pub fn lif_gain_bias(params: &LifParams, max_rate: f64, intercept: f64) -> (f64,
 }
 
 /// Integrate-and-fire. `spikes` receives the spike count of each neuron.
-pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F], membrane: &mut [F], spikes: &mut [F]) {
+pub fn if_step<F: Real>(
+    threshold: F,
+    reset: Reset,
+    rectify: bool,
+    current: &[F],
+    membrane: &mut [F],
+    spikes: &mut [F],
+) {
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let n = current.len().min(membrane.len()).min(spikes.len());
@@ -252,7 +361,11 @@ pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F]
             // A branch-free pass (vectorises) handling zero or one spike; the
             // rare neurons left at or above threshold get the rest after.
             let mut any_left = false;
-            for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+            for ((&j, v), s) in current
+                .iter()
+                .zip(membrane.iter_mut())
+                .zip(spikes.iter_mut())
+            {
                 let j = if rectify && j < zero { zero } else { j };
                 let value = *v + j;
                 let fired = if value >= threshold { one } else { zero };
@@ -272,7 +385,11 @@ pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F]
             }
         }
         Reset::Zero => {
-            for ((&j, v), s) in current.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+            for ((&j, v), s) in current
+                .iter()
+                .zip(membrane.iter_mut())
+                .zip(spikes.iter_mut())
+            {
                 let j = if rectify && j < zero { zero } else { j };
                 let value = *v + j;
                 let fired = value >= threshold;
@@ -284,7 +401,14 @@ pub fn if_step<F: Real>(threshold: F, reset: Reset, rectify: bool, current: &[F]
 }
 
 /// One step of snnTorch 1.0 `Leaky` (the reset is decided on the previous membrane).
-pub fn leaky_step<F: Real>(beta: F, threshold: F, reset: Reset, input: &[F], membrane: &mut [F], spikes: &mut [F]) {
+pub fn leaky_step<F: Real>(
+    beta: F,
+    threshold: F,
+    reset: Reset,
+    input: &[F],
+    membrane: &mut [F],
+    spikes: &mut [F],
+) {
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let beta = clip(beta, zero, one);
@@ -304,12 +428,26 @@ pub fn leaky_step<F: Real>(beta: F, threshold: F, reset: Reset, input: &[F], mem
 
 /// One step of snnTorch `Synaptic`.
 #[allow(clippy::too_many_arguments)]
-pub fn synaptic_step<F: Real>(alpha: F, beta: F, threshold: F, reset: Reset, input: &[F], synapse: &mut [F], membrane: &mut [F], spikes: &mut [F]) {
+pub fn synaptic_step<F: Real>(
+    alpha: F,
+    beta: F,
+    threshold: F,
+    reset: Reset,
+    input: &[F],
+    synapse: &mut [F],
+    membrane: &mut [F],
+    spikes: &mut [F],
+) {
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let alpha = clip(alpha, zero, one);
     let beta = clip(beta, zero, one);
-    for (((&x, syn), mem), s) in input.iter().zip(synapse.iter_mut()).zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
+    for (((&x, syn), mem), s) in input
+        .iter()
+        .zip(synapse.iter_mut())
+        .zip(membrane.iter_mut())
+        .zip(spikes.iter_mut())
+    {
         let reset_flag = if *mem - threshold > zero { one } else { zero };
         *syn = alpha * *syn + x;
         let base = beta * *mem + *syn;

@@ -1,6 +1,7 @@
 //! The simulator: runs a network over a data set in batches for a number of
 //! steps, and the plain ANN forward pass used for calibration and checks.
 
+use crate::Error;
 use crate::decode::{self, Decode};
 use crate::encode::Encode;
 use crate::kernels::{Active, ConvKernel, DENSE_ABOVE, DenseKernel, pool};
@@ -9,7 +10,6 @@ use crate::metrics::{LayerRate, SimReport};
 use crate::network::Network;
 use crate::neuron::NeuronState;
 use crate::tensor::Tensor;
-use crate::Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -26,7 +26,13 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { steps: 50, dt: 0.001, encode: Encode::Current, decode: Decode::Auto, batch: 64 }
+        SimOptions {
+            steps: 50,
+            dt: 0.001,
+            encode: Encode::Current,
+            decode: Decode::Auto,
+            batch: 64,
+        }
     }
 }
 
@@ -61,28 +67,57 @@ fn prepare(net: &Network) -> Result<Prepared, Error> {
     for (index, node) in net.nodes.iter().enumerate() {
         kernels.push(match &node.layer {
             Layer::Dense { weight, bias } => Kernel::Dense(DenseKernel::new(weight, bias.as_ref())),
-            Layer::Conv2d { weight, bias, .. } => Kernel::Conv(ConvKernel::new(net.conv_geometry_of(index, &shapes)?, weight, bias.as_ref())),
+            Layer::Conv2d { weight, bias, .. } => Kernel::Conv(ConvKernel::new(
+                net.conv_geometry_of(index, &shapes)?,
+                weight,
+                bias.as_ref(),
+            )),
             _ => Kernel::None,
         });
     }
-    Ok(Prepared { shapes, sizes, kernels })
+    Ok(Prepared {
+        shapes,
+        sizes,
+        kernels,
+    })
 }
 
 fn check_data(net: &Network, data: &Tensor) -> Result<usize, Error> {
     let per_sample: usize = net.input_shape().iter().product();
     let found: usize = data.shape.iter().skip(1).product();
-    if data.shape.is_empty() || found != per_sample || data.data.len() != data.shape.iter().product::<usize>() {
-        return Err(Error::Data { expected: format!("[N, {}] ({per_sample} values per sample)", dims(net.input_shape())), found: format!("{:?}", data.shape) });
+    if data.shape.is_empty()
+        || found != per_sample
+        || data.data.len() != data.shape.iter().product::<usize>()
+    {
+        return Err(Error::Data {
+            expected: format!(
+                "[N, {}] ({per_sample} values per sample)",
+                dims(net.input_shape())
+            ),
+            found: format!("{:?}", data.shape),
+        });
     }
     Ok(data.shape[0])
 }
 
 fn dims(shape: &[usize]) -> String {
-    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Computes a linear (non-spiking) node from its inputs' values.
-fn linear_node(net: &Network, prepared: &mut Prepared, index: usize, batch: usize, before: &[Vec<f32>], actives: &mut [Active], out: &mut [f32]) {
+fn linear_node(
+    net: &Network,
+    prepared: &mut Prepared,
+    index: usize,
+    batch: usize,
+    before: &[Vec<f32>],
+    actives: &mut [Active],
+    out: &mut [f32],
+) {
     let node = &net.nodes[index];
     let shapes = &prepared.shapes;
     match (&node.layer, &mut prepared.kernels[index]) {
@@ -110,13 +145,48 @@ fn linear_node(net: &Network, prepared: &mut Prepared, index: usize, batch: usiz
                 kernel.forward_dense(batch, &before[input], out);
             }
         }
-        (Layer::AvgPool { kernel, stride, padding, count_include_pad }, _) => {
+        (
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding,
+                count_include_pad,
+            },
+            _,
+        ) => {
             let input = node.inputs[0];
-            pool(&shapes[input], &shapes[index], *kernel, *stride, *padding, true, *count_include_pad, &before[input], out);
+            pool(
+                &shapes[input],
+                &shapes[index],
+                *kernel,
+                *stride,
+                *padding,
+                true,
+                *count_include_pad,
+                &before[input],
+                out,
+            );
         }
-        (Layer::MaxPool { kernel, stride, padding }, _) => {
+        (
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            },
+            _,
+        ) => {
             let input = node.inputs[0];
-            pool(&shapes[input], &shapes[index], *kernel, *stride, *padding, false, false, &before[input], out);
+            pool(
+                &shapes[input],
+                &shapes[index],
+                *kernel,
+                *stride,
+                *padding,
+                false,
+                false,
+                &before[input],
+                out,
+            );
         }
         (Layer::Flatten, _) => out.copy_from_slice(&before[node.inputs[0]][..out.len()]),
         (Layer::Add, _) => {
@@ -133,7 +203,14 @@ fn linear_node(net: &Network, prepared: &mut Prepared, index: usize, batch: usiz
             }
         }
         // In an ANN pass a spiking layer stands for its rate approximation.
-        (Layer::Spiking { input_scale, amplitude, .. }, _) => {
+        (
+            Layer::Spiking {
+                input_scale,
+                amplitude,
+                ..
+            },
+            _,
+        ) => {
             for (o, &v) in out.iter_mut().zip(&before[node.inputs[0]]) {
                 *o = (v * input_scale).max(0.0) * amplitude;
             }
@@ -147,7 +224,11 @@ fn linear_node(net: &Network, prepared: &mut Prepared, index: usize, batch: usiz
 pub fn ann_forward(net: &Network, input: &Tensor) -> Result<Vec<Vec<f32>>, Error> {
     let mut prepared = prepare(net)?;
     let batch = check_data(net, input)?;
-    let mut values: Vec<Vec<f32>> = prepared.sizes.iter().map(|s| vec![0.0; s * batch]).collect();
+    let mut values: Vec<Vec<f32>> = prepared
+        .sizes
+        .iter()
+        .map(|s| vec![0.0; s * batch])
+        .collect();
     values[0].copy_from_slice(&input.data);
     // Scanning for events is pointless on dense ANN activations: mark none.
     let mut actives: Vec<Active> = (0..net.nodes.len()).map(|_| Active::default()).collect();
@@ -156,7 +237,15 @@ pub fn ann_forward(net: &Network, input: &Tensor) -> Result<Vec<Vec<f32>>, Error
         for &i in &net.nodes[index].inputs {
             actives[i].mark_dense(prepared.sizes[i] * batch, batch);
         }
-        linear_node(net, &mut prepared, index, batch, before, &mut actives, &mut after[0]);
+        linear_node(
+            net,
+            &mut prepared,
+            index,
+            batch,
+            before,
+            &mut actives,
+            &mut after[0],
+        );
     }
     Ok(values)
 }
@@ -169,23 +258,42 @@ struct Totals {
 }
 
 /// Simulates `data` (`[N, ...input shape]`) through `net`.
-pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &SimOptions, progress: &mut dyn FnMut(Progress), cancel: &AtomicBool) -> Result<SimReport, Error> {
+pub fn simulate(
+    net: &Network,
+    data: &Tensor,
+    labels: Option<&[i64]>,
+    opts: &SimOptions,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<SimReport, Error> {
     let started = Instant::now();
     if opts.steps == 0 {
-        return Err(Error::Option { name: "steps", message: "must be at least 1, found 0".into() });
+        return Err(Error::Option {
+            name: "steps",
+            message: "must be at least 1, found 0".into(),
+        });
     }
     if opts.batch == 0 {
-        return Err(Error::Option { name: "batch", message: "must be at least 1, found 0".into() });
+        return Err(Error::Option {
+            name: "batch",
+            message: "must be at least 1, found 0".into(),
+        });
     }
     if !(opts.dt.is_finite() && opts.dt > 0.0) {
-        return Err(Error::Option { name: "dt", message: format!("must be a positive time in seconds, found {}", opts.dt) });
+        return Err(Error::Option {
+            name: "dt",
+            message: format!("must be a positive time in seconds, found {}", opts.dt),
+        });
     }
     opts.encode.validate()?;
     let mut prepared = prepare(net)?;
     let samples = check_data(net, data)?;
     if let Some(labels) = labels {
         if labels.len() != samples {
-            return Err(Error::Labels { expected: samples, found: labels.len() });
+            return Err(Error::Labels {
+                expected: samples,
+                found: labels.len(),
+            });
         }
     }
     let fanout = net.fanout(&prepared.shapes)?;
@@ -194,7 +302,8 @@ pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &Sim
     is_static[0] = opts.encode.is_static();
     for index in 1..n {
         let node = &net.nodes[index];
-        is_static[index] = !matches!(node.layer, Layer::Spiking { .. }) && node.inputs.iter().all(|&i| is_static[i]);
+        is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
+            && node.inputs.iter().all(|&i| is_static[i]);
     }
     let output = net.output;
     let output_spiking = matches!(net.nodes[output].layer, Layer::Spiking { .. });
@@ -207,19 +316,48 @@ pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &Sim
     let classes = prepared.sizes[output];
     let per_sample = prepared.sizes[0];
     let batches = samples.div_ceil(opts.batch);
-    let mut totals = Totals { spikes: vec![0.0; n], synops: 0.0, correct_per_step: vec![0; opts.steps], predictions: Vec::with_capacity(samples) };
+    let mut totals = Totals {
+        spikes: vec![0.0; n],
+        synops: 0.0,
+        correct_per_step: vec![0; opts.steps],
+        predictions: Vec::with_capacity(samples),
+    };
     let mut correct = 0usize;
 
     for (batch_index, first) in (0..samples).step_by(opts.batch).enumerate() {
         let batch = opts.batch.min(samples - first);
         let x = &data.data[first * per_sample..(first + batch) * per_sample];
         let batch_labels = labels.map(|l| &l[first..first + batch]);
-        let predictions = run_batch(net, &mut prepared, &fanout, &is_static, opts, decode, first, batch, x, batch_labels, classes, &mut totals, cancel)?;
+        let predictions = run_batch(
+            net,
+            &mut prepared,
+            &fanout,
+            &is_static,
+            opts,
+            decode,
+            first,
+            batch,
+            x,
+            batch_labels,
+            classes,
+            &mut totals,
+            cancel,
+        )?;
         if let Some(l) = batch_labels {
-            correct += predictions.iter().zip(l).filter(|(p, y)| **p as i64 == **y).count();
+            correct += predictions
+                .iter()
+                .zip(l)
+                .filter(|(p, y)| **p as i64 == **y)
+                .count();
         }
         totals.predictions.extend(predictions);
-        progress(Progress { batch: batch_index + 1, batches, samples_done: first + batch, samples_total: samples, correct });
+        progress(Progress {
+            batch: batch_index + 1,
+            batches,
+            samples_done: first + batch,
+            samples_total: samples,
+            correct,
+        });
     }
 
     let mut rates = Vec::new();
@@ -236,13 +374,23 @@ pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &Sim
                 all_spikes += totals.spikes[index];
                 all_neurons += neurons;
             }
-            rates.push(LayerRate { layer: node.name.clone(), neurons, spikes: totals.spikes[index], rate, rate_hz: rate / opts.dt as f64 });
+            rates.push(LayerRate {
+                layer: node.name.clone(),
+                neurons,
+                spikes: totals.spikes[index],
+                rate,
+                rate_hz: rate / opts.dt as f64,
+            });
         }
     }
     let macs_per_sample = net.macs_per_sample(&prepared.shapes) as f64;
     let static_macs_per_sample = static_macs(net, &prepared.shapes, &is_static);
     let accuracy_per_step: Vec<f64> = match labels {
-        Some(_) => totals.correct_per_step.iter().map(|&c| c as f64 / sample_count as f64).collect(),
+        Some(_) => totals
+            .correct_per_step
+            .iter()
+            .map(|&c| c as f64 / sample_count as f64)
+            .collect(),
         None => Vec::new(),
     };
     Ok(SimReport {
@@ -257,7 +405,11 @@ pub fn simulate(net: &Network, data: &Tensor, labels: Option<&[i64]>, opts: &Sim
         synops_per_sample: totals.synops / sample_count as f64,
         macs_per_sample,
         static_macs: static_macs_per_sample * samples as f64,
-        sparsity: if all_neurons == 0 { 1.0 } else { 1.0 - all_spikes / (all_neurons * opts.steps * sample_count) as f64 },
+        sparsity: if all_neurons == 0 {
+            1.0
+        } else {
+            1.0 - all_spikes / (all_neurons * opts.steps * sample_count) as f64
+        },
         predictions: totals.predictions,
         encode: opts.encode.name().into(),
         decode: decode.name().into(),
@@ -292,14 +444,25 @@ fn run_batch(
 ) -> Result<Vec<usize>, Error> {
     let n = net.nodes.len();
     let output = net.output;
-    let mut values: Vec<Vec<f32>> = prepared.sizes.iter().map(|s| vec![0.0; s * batch]).collect();
+    let mut values: Vec<Vec<f32>> = prepared
+        .sizes
+        .iter()
+        .map(|s| vec![0.0; s * batch])
+        .collect();
     let mut actives: Vec<Active> = (0..n).map(|_| Active::default()).collect();
     let mut states: Vec<Option<NeuronState>> = net
         .nodes
         .iter()
         .enumerate()
         .map(|(i, node)| match &node.layer {
-            Layer::Spiking { neuron, initial_membrane, .. } => Some(NeuronState::new(prepared.sizes[i] * batch, initial_membrane * neuron.threshold())),
+            Layer::Spiking {
+                neuron,
+                initial_membrane,
+                ..
+            } => Some(NeuronState::new(
+                prepared.sizes[i] * batch,
+                initial_membrane * neuron.threshold(),
+            )),
             _ => None,
         })
         .collect();
@@ -319,14 +482,19 @@ fn run_batch(
             active.starts.clear();
         }
         if !(is_static[0] && step > 0) {
-            opts.encode.step(step, opts.dt, first, x, prepared.sizes[0], &mut values[0]);
+            opts.encode
+                .step(step, opts.dt, first, x, prepared.sizes[0], &mut values[0]);
             if !opts.encode.is_static() {
                 let size = prepared.sizes[0];
                 actives[0].scan(&values[0], size);
                 totals.spikes[0] += actives[0].indices.len() as f64;
                 for sample in 0..batch {
-                    for &i in &actives[0].indices[actives[0].starts[sample]..actives[0].starts[sample + 1]] {
-                        totals.synops += (values[0][sample * size + i as usize].abs() * fanout[0][i as usize]) as f64;
+                    for &i in &actives[0].indices
+                        [actives[0].starts[sample]..actives[0].starts[sample + 1]]
+                    {
+                        totals.synops += (values[0][sample * size + i as usize].abs()
+                            * fanout[0][i as usize])
+                            as f64;
                     }
                 }
             }
@@ -339,10 +507,17 @@ fn run_batch(
             let out = &mut after[0];
             let node = &net.nodes[index];
             match &node.layer {
-                Layer::Spiking { neuron, input_scale, amplitude, .. } => {
+                Layer::Spiking {
+                    neuron,
+                    input_scale,
+                    amplitude,
+                    ..
+                } => {
                     let input = &before[node.inputs[0]];
                     spikes.resize(out.len(), 0.0);
-                    let state = states[index].as_mut().expect("state exists for every spiking layer");
+                    let state = states[index]
+                        .as_mut()
+                        .expect("state exists for every spiking layer");
                     if *input_scale == 1.0 {
                         neuron.step(opts.dt, input, state, &mut spikes);
                     } else {
@@ -356,7 +531,11 @@ fn run_batch(
                     let mut n_spikes = 0.0f64;
                     let mut synops = 0.0f64;
                     let layer_fanout = &fanout[index];
-                    for (sample, (s, o)) in spikes.chunks_exact(size).zip(out.chunks_exact_mut(size)).enumerate() {
+                    for (sample, (s, o)) in spikes
+                        .chunks_exact(size)
+                        .zip(out.chunks_exact_mut(size))
+                        .enumerate()
+                    {
                         // Values first (a branch-free pass), then the rare spikes.
                         for (value, &count) in o.iter_mut().zip(s) {
                             *value = count * amplitude;
@@ -391,19 +570,30 @@ fn run_batch(
                     *r += v;
                 }
             }
-            Decode::Membrane => readout.copy_from_slice(&states[output].as_ref().expect("spiking output has a state").membrane),
+            Decode::Membrane => readout.copy_from_slice(
+                &states[output]
+                    .as_ref()
+                    .expect("spiking output has a state")
+                    .membrane,
+            ),
             _ => {}
         }
         for (sample, prediction) in predictions.iter_mut().enumerate() {
             let range = sample * classes..(sample + 1) * classes;
             *prediction = match decode {
                 Decode::Count | Decode::Auto => decode::argmax(&counts[range]),
-                Decode::FirstSpike => decode::first_spike(&first_spike[range.clone()], &counts[range]),
+                Decode::FirstSpike => {
+                    decode::first_spike(&first_spike[range.clone()], &counts[range])
+                }
                 Decode::Membrane => decode::argmax(&readout[range]),
             };
         }
         if let Some(labels) = labels {
-            totals.correct_per_step[step] += predictions.iter().zip(labels).filter(|(p, y)| **p as i64 == **y).count() as u64;
+            totals.correct_per_step[step] += predictions
+                .iter()
+                .zip(labels)
+                .filter(|(p, y)| **p as i64 == **y)
+                .count() as u64;
         }
     }
     Ok(predictions)

@@ -14,7 +14,10 @@ impl Tensor {
         let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
         if expected != Some(data.len()) {
             return Err(crate::Error::Data {
-                expected: format!("{} values for shape {shape:?}", expected.map_or("overflowing".into(), |n| n.to_string())),
+                expected: format!(
+                    "{} values for shape {shape:?}",
+                    expected.map_or("overflowing".into(), |n| n.to_string())
+                ),
                 found: format!("{} values", data.len()),
             });
         }
@@ -23,7 +26,10 @@ impl Tensor {
 
     pub fn zeros(shape: Vec<usize>) -> Tensor {
         let len = shape.iter().product();
-        Tensor { shape, data: vec![0.0; len] }
+        Tensor {
+            shape,
+            data: vec![0.0; len],
+        }
     }
 
     pub fn len(&self) -> usize {

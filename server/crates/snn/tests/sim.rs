@@ -4,7 +4,10 @@
 
 use neuride_snn::neuron::{NeuronState, if_step, synaptic_step};
 use neuride_snn::sim::ann_forward;
-use neuride_snn::{Decode, Encode, Error, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Tensor, calibrate, simulate, to_spiking};
+use neuride_snn::{
+    Decode, Encode, Error, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Tensor,
+    calibrate, simulate, to_spiking,
+};
 use std::sync::atomic::AtomicBool;
 
 fn pseudo(len: usize, seed: u32, offset: f32) -> Vec<f32> {
@@ -20,29 +23,87 @@ fn pseudo(len: usize, seed: u32, offset: f32) -> Vec<f32> {
 }
 
 fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
-    Node { name: name.into(), layer, inputs }
+    Node {
+        name: name.into(),
+        layer,
+        inputs,
+    }
 }
 
 /// conv(stride 2, groups 2, asymmetric padding) -> relu -> avgpool -> flatten -> dense, plus an add branch.
 fn ann() -> Network {
     Network {
         nodes: vec![
-            node("x", Layer::Input { shape: vec![2, 7, 6] }, vec![]),
-            node("c1", Layer::Conv2d { weight: Tensor { shape: vec![4, 1, 3, 3], data: pseudo(36, 1, 0.3) }, bias: Some(vec![0.1, -0.1, 0.05, 0.0]), stride: [2, 1], padding: [1, 0, 1, 2], groups: 2 }, vec![0]),
+            node(
+                "x",
+                Layer::Input {
+                    shape: vec![2, 7, 6],
+                },
+                vec![],
+            ),
+            node(
+                "c1",
+                Layer::Conv2d {
+                    weight: Tensor {
+                        shape: vec![4, 1, 3, 3],
+                        data: pseudo(36, 1, 0.3),
+                    },
+                    bias: Some(vec![0.1, -0.1, 0.05, 0.0]),
+                    stride: [2, 1],
+                    padding: [1, 0, 1, 2],
+                    groups: 2,
+                },
+                vec![0],
+            ),
             node("r1", Layer::Relu, vec![1]),
-            node("c2", Layer::Conv2d { weight: Tensor { shape: vec![4, 4, 1, 1], data: pseudo(16, 2, 0.3) }, bias: None, stride: [1, 1], padding: [0; 4], groups: 1 }, vec![2]),
+            node(
+                "c2",
+                Layer::Conv2d {
+                    weight: Tensor {
+                        shape: vec![4, 4, 1, 1],
+                        data: pseudo(16, 2, 0.3),
+                    },
+                    bias: None,
+                    stride: [1, 1],
+                    padding: [0; 4],
+                    groups: 1,
+                },
+                vec![2],
+            ),
             node("sum", Layer::Add, vec![1, 3]),
             node("r2", Layer::Relu, vec![4]),
-            node("p", Layer::AvgPool { kernel: [2, 2], stride: [2, 2], padding: [0; 4], count_include_pad: true }, vec![5]),
+            node(
+                "p",
+                Layer::AvgPool {
+                    kernel: [2, 2],
+                    stride: [2, 2],
+                    padding: [0; 4],
+                    count_include_pad: true,
+                },
+                vec![5],
+            ),
             node("f", Layer::Flatten, vec![6]),
-            node("d", Layer::Dense { weight: Tensor { shape: vec![5, 24], data: pseudo(120, 3, 0.4) }, bias: Some(vec![0.0, 0.1, 0.2, 0.3, 0.4]) }, vec![7]),
+            node(
+                "d",
+                Layer::Dense {
+                    weight: Tensor {
+                        shape: vec![5, 24],
+                        data: pseudo(120, 3, 0.4),
+                    },
+                    bias: Some(vec![0.0, 0.1, 0.2, 0.3, 0.4]),
+                },
+                vec![7],
+            ),
         ],
         output: 8,
     }
 }
 
 fn data(samples: usize) -> Tensor {
-    Tensor { shape: vec![samples, 2, 7, 6], data: pseudo(samples * 84, 9, 0.0) }
+    Tensor {
+        shape: vec![samples, 2, 7, 6],
+        data: pseudo(samples * 84, 9, 0.0),
+    }
 }
 
 #[test]
@@ -51,7 +112,10 @@ fn shapes_macs_and_fanout() {
     let shapes = net.validate().unwrap();
     assert_eq!(shapes[1], vec![4, 4, 6]);
     assert_eq!(shapes[6], vec![4, 2, 3]);
-    assert_eq!(net.macs_per_sample(&shapes), (4 * 24 * 9 + 4 * 24 * 4 + 5 * 24) as u64);
+    assert_eq!(
+        net.macs_per_sample(&shapes),
+        (4 * 24 * 9 + 4 * 24 * 4 + 5 * 24) as u64
+    );
     let fanout = net.fanout(&shapes).unwrap();
     // A neuron of r2 drives, through the 2x2 pool, one pooled cell feeding 5 dense outputs.
     assert!(fanout[5].iter().all(|&f| f == 5.0), "{:?}", &fanout[5][..8]);
@@ -69,8 +133,36 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
     let labels: Vec<i64> = (0..37).map(|i| i % 5).collect();
     let cancel = AtomicBool::new(false);
     let mut reports = Vec::new();
-    for (batch, encode) in [(1, Encode::Rate { max_rate: None, seed: 3 }), (37, Encode::Rate { max_rate: None, seed: 3 }), (8, Encode::Rate { max_rate: None, seed: 3 })] {
-        let opts = SimOptions { steps: 30, batch, encode, decode: Decode::Auto, ..SimOptions::default() };
+    for (batch, encode) in [
+        (
+            1,
+            Encode::Rate {
+                max_rate: None,
+                seed: 3,
+            },
+        ),
+        (
+            37,
+            Encode::Rate {
+                max_rate: None,
+                seed: 3,
+            },
+        ),
+        (
+            8,
+            Encode::Rate {
+                max_rate: None,
+                seed: 3,
+            },
+        ),
+    ] {
+        let opts = SimOptions {
+            steps: 30,
+            batch,
+            encode,
+            decode: Decode::Auto,
+            ..SimOptions::default()
+        };
         reports.push(simulate(&snn, &x, Some(&labels), &opts, &mut |_| {}, &cancel).unwrap());
     }
     // Batch 1 has sparse inputs per step (events), batch 37 mixes; spikes must be identical.
@@ -79,7 +171,11 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
         assert_eq!(r.rates, reports[0].rates);
         assert!((r.synops - reports[0].synops).abs() < 1e-3 * r.synops.max(1.0));
     }
-    assert!(reports[0].rates.iter().all(|r| r.rate > 0.0), "{:?}", reports[0].rates);
+    assert!(
+        reports[0].rates.iter().all(|r| r.rate > 0.0),
+        "{:?}",
+        reports[0].rates
+    );
 }
 
 #[test]
@@ -90,10 +186,29 @@ fn converted_net_tracks_the_ann_with_current_input() {
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     // Folding left unit thresholds and amplitudes wherever the graph allowed it.
     let ann_out = ann_forward(&net, &x).unwrap();
-    let labels: Vec<i64> = ann_out[8].chunks(5).map(|c| neuride_snn::decode::argmax(c) as i64).collect();
-    let opts = SimOptions { steps: 400, batch: 40, ..SimOptions::default() };
-    let report = simulate(&snn, &x, Some(&labels), &opts, &mut |_| {}, &AtomicBool::new(false)).unwrap();
-    assert!(report.accuracy.unwrap() >= 0.9, "agreement with the ANN after 400 steps: {:?}", report.accuracy);
+    let labels: Vec<i64> = ann_out[8]
+        .chunks(5)
+        .map(|c| neuride_snn::decode::argmax(c) as i64)
+        .collect();
+    let opts = SimOptions {
+        steps: 400,
+        batch: 40,
+        ..SimOptions::default()
+    };
+    let report = simulate(
+        &snn,
+        &x,
+        Some(&labels),
+        &opts,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(
+        report.accuracy.unwrap() >= 0.9,
+        "agreement with the ANN after 400 steps: {:?}",
+        report.accuracy
+    );
     assert!(report.accuracy_per_step[399] >= report.accuracy_per_step[4]);
 }
 
@@ -101,11 +216,28 @@ fn converted_net_tracks_the_ann_with_current_input() {
 fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
     let mut v = vec![0.5f32, 0.0, 0.0];
     let mut s = vec![0.0f32; 3];
-    if_step(1.0, Reset::Subtract, false, &[2.7, -0.5, 1.0], &mut v, &mut s);
+    if_step(
+        1.0,
+        Reset::Subtract,
+        false,
+        &[2.7, -0.5, 1.0],
+        &mut v,
+        &mut s,
+    );
     assert_eq!(s, vec![3.0, 0.0, 1.0]);
     assert!((v[0] - 0.2).abs() < 1e-6 && v[1] == -0.5 && v[2] == 0.0);
-    if_step(1.0, Reset::Subtract, true, &[0.0, -5.0, 0.0], &mut v, &mut s);
-    assert_eq!(v[1], -0.5, "rectified: negative current does not lower the membrane");
+    if_step(
+        1.0,
+        Reset::Subtract,
+        true,
+        &[0.0, -5.0, 0.0],
+        &mut v,
+        &mut s,
+    );
+    assert_eq!(
+        v[1], -0.5,
+        "rectified: negative current does not lower the membrane"
+    );
     let mut v = vec![0.9f32];
     if_step(1.0, Reset::Zero, false, &[2.5], &mut v, &mut s[..1]);
     assert_eq!((v[0], s[0]), (0.0, 1.0));
@@ -116,7 +248,16 @@ fn synaptic_integrates_current_then_membrane() {
     let (mut syn, mut mem, mut spikes) = (vec![0.0f32], vec![0.0f32], vec![0.0f32]);
     let mut trace = Vec::new();
     for _ in 0..4 {
-        synaptic_step(0.5, 0.9, 1.0, Reset::Subtract, &[0.4], &mut syn, &mut mem, &mut spikes);
+        synaptic_step(
+            0.5,
+            0.9,
+            1.0,
+            Reset::Subtract,
+            &[0.4],
+            &mut syn,
+            &mut mem,
+            &mut spikes,
+        );
         trace.push((syn[0], mem[0], spikes[0]));
     }
     // syn: 0.4, 0.6, 0.7, 0.75; mem: 0.4, 0.96, 1.564 (spike), 0.75+1.4076-1 = 1.1576 (spike)
@@ -124,39 +265,146 @@ fn synaptic_integrates_current_then_membrane() {
     assert!((trace[2].1 - 1.564).abs() < 1e-5 && trace[2].2 == 1.0);
     assert!((trace[3].1 - 1.1576).abs() < 1e-5, "{trace:?}");
     let mut state = NeuronState::new(1, 0.0);
-    Neuron::Synaptic { alpha: 0.5, beta: 0.9, threshold: 1.0, reset: Reset::Subtract }.step(0.001, &[0.4], &mut state, &mut spikes);
+    Neuron::Synaptic {
+        alpha: 0.5,
+        beta: 0.9,
+        threshold: 1.0,
+        reset: Reset::Subtract,
+    }
+    .step(0.001, &[0.4], &mut state, &mut spikes);
     assert_eq!((state.aux[0], state.membrane[0]), (0.4, 0.4));
 }
 
 #[test]
 fn encoders() {
-    let net = Network { nodes: vec![node("x", Layer::Input { shape: vec![4] }, vec![]), node("s", Layer::Spiking { neuron: Neuron::conversion_if(), input_scale: 1.0, amplitude: 1.0, initial_membrane: 0.0 }, vec![0])], output: 1 };
-    let x = Tensor { shape: vec![1, 4], data: vec![0.0, 0.25, 1.0, 0.6] };
+    let net = Network {
+        nodes: vec![
+            node("x", Layer::Input { shape: vec![4] }, vec![]),
+            node(
+                "s",
+                Layer::Spiking {
+                    neuron: Neuron::conversion_if(),
+                    input_scale: 1.0,
+                    amplitude: 1.0,
+                    initial_membrane: 0.0,
+                },
+                vec![0],
+            ),
+        ],
+        output: 1,
+    };
+    let x = Tensor {
+        shape: vec![1, 4],
+        data: vec![0.0, 0.25, 1.0, 0.6],
+    };
     let cancel = AtomicBool::new(false);
-    let run = |encode| simulate(&net, &x, None, &SimOptions { steps: 2000, encode, ..SimOptions::default() }, &mut |_| {}, &cancel).unwrap();
-    let rate = run(Encode::Rate { max_rate: None, seed: 1 });
+    let run = |encode| {
+        simulate(
+            &net,
+            &x,
+            None,
+            &SimOptions {
+                steps: 2000,
+                encode,
+                ..SimOptions::default()
+            },
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap()
+    };
+    let rate = run(Encode::Rate {
+        max_rate: None,
+        seed: 1,
+    });
     let input_rate = rate.rates.iter().find(|r| r.layer == "x").unwrap().rate;
-    assert!((input_rate - (0.25 + 1.0 + 0.6) / 4.0).abs() < 0.02, "{input_rate}");
-    let latency = run(Encode::Latency { tau: 0.005, threshold: 0.01 });
-    assert_eq!(latency.rates.iter().find(|r| r.layer == "x").unwrap().spikes, 3.0, "one spike per input above threshold");
+    assert!(
+        (input_rate - (0.25 + 1.0 + 0.6) / 4.0).abs() < 0.02,
+        "{input_rate}"
+    );
+    let latency = run(Encode::Latency {
+        tau: 0.005,
+        threshold: 0.01,
+    });
+    assert_eq!(
+        latency
+            .rates
+            .iter()
+            .find(|r| r.layer == "x")
+            .unwrap()
+            .spikes,
+        3.0,
+        "one spike per input above threshold"
+    );
     let delta = run(Encode::Delta { threshold: 0.3 });
-    assert_eq!(delta.rates.iter().find(|r| r.layer == "x").unwrap().spikes, 2.0);
+    assert_eq!(
+        delta.rates.iter().find(|r| r.layer == "x").unwrap().spikes,
+        2.0
+    );
 }
 
 #[test]
 fn bad_networks_and_options_are_typed_errors() {
     let mut net = ann();
-    net.nodes[8].layer = Layer::Dense { weight: Tensor { shape: vec![5, 23], data: vec![0.0; 115] }, bias: None };
+    net.nodes[8].layer = Layer::Dense {
+        weight: Tensor {
+            shape: vec![5, 23],
+            data: vec![0.0; 115],
+        },
+        bias: None,
+    };
     assert!(matches!(net.validate(), Err(Error::Layer { layer, .. }) if layer == "d"));
     let mut net = ann();
     net.nodes[4].inputs = vec![1, 6];
     assert!(net.validate().is_err());
     let cancel = AtomicBool::new(false);
-    let wrong = Tensor { shape: vec![2, 3], data: vec![0.0; 6] };
-    assert!(matches!(simulate(&ann(), &wrong, None, &SimOptions::default(), &mut |_| {}, &cancel), Err(Error::Data { .. })));
-    let zero_steps = SimOptions { steps: 0, ..SimOptions::default() };
-    assert!(matches!(simulate(&ann(), &data(1), None, &zero_steps, &mut |_| {}, &cancel), Err(Error::Option { name: "steps", .. })));
-    assert!(matches!(simulate(&ann(), &data(3), Some(&[1]), &SimOptions::default(), &mut |_| {}, &cancel), Err(Error::Labels { expected: 3, found: 1 })));
+    let wrong = Tensor {
+        shape: vec![2, 3],
+        data: vec![0.0; 6],
+    };
+    assert!(matches!(
+        simulate(
+            &ann(),
+            &wrong,
+            None,
+            &SimOptions::default(),
+            &mut |_| {},
+            &cancel
+        ),
+        Err(Error::Data { .. })
+    ));
+    let zero_steps = SimOptions {
+        steps: 0,
+        ..SimOptions::default()
+    };
+    assert!(matches!(
+        simulate(&ann(), &data(1), None, &zero_steps, &mut |_| {}, &cancel),
+        Err(Error::Option { name: "steps", .. })
+    ));
+    assert!(matches!(
+        simulate(
+            &ann(),
+            &data(3),
+            Some(&[1]),
+            &SimOptions::default(),
+            &mut |_| {},
+            &cancel
+        ),
+        Err(Error::Labels {
+            expected: 3,
+            found: 1
+        })
+    ));
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert!(matches!(simulate(&ann(), &data(3), None, &SimOptions::default(), &mut |_| {}, &cancel), Err(Error::Cancelled)));
+    assert!(matches!(
+        simulate(
+            &ann(),
+            &data(3),
+            None,
+            &SimOptions::default(),
+            &mut |_| {},
+            &cancel
+        ),
+        Err(Error::Cancelled)
+    ));
 }

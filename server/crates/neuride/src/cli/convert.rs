@@ -38,38 +38,78 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let model = neuride_onnx::load::load_file(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let model = neuride_onnx::load::load_file(&args.model)
+        .with_context(|| format!("cannot load {}", args.model.display()))?;
     let normalize = parse_normalize(&args.normalize)?;
     let calib = match (&args.calib, normalize) {
         (Some(path), _) => Some(read_array(path, &args.inputs)?),
         (None, Normalize::None) => None,
-        (None, _) => bail!("--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)", args.normalize),
+        (None, _) => bail!(
+            "--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)",
+            args.normalize
+        ),
     };
     let weights = args.weights.as_deref().map(read_weights).transpose()?;
-    let opts = ConvertOptions { neuron: parse_neuron(&args.neuron, args.beta)?, normalize, max_to_avg: args.max_to_avg, ..ConvertOptions::default() };
-    let converted = neuride_convert::convert(&model.proto, weights.as_ref(), calib.as_ref(), &opts).with_context(|| format!("converting {}", args.model.display()))?;
+    let opts = ConvertOptions {
+        neuron: parse_neuron(&args.neuron, args.beta)?,
+        normalize,
+        max_to_avg: args.max_to_avg,
+        ..ConvertOptions::default()
+    };
+    let converted = neuride_convert::convert(&model.proto, weights.as_ref(), calib.as_ref(), &opts)
+        .with_context(|| format!("converting {}", args.model.display()))?;
 
-    let stem = args.output.file_stem().and_then(|s| s.to_str()).context("-o needs a file name like OUT.neuro")?.to_string();
+    let stem = args
+        .output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .context("-o needs a file name like OUT.neuro")?
+        .to_string();
     let dir = args.output.parent().map(PathBuf::from).unwrap_or_default();
     let npz_path = dir.join(format!("{stem}.npz"));
     let onnx_path = dir.join(format!("{stem}.snn.onnx"));
-    let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let info = ExportInfo {
-        name: if name.starts_with(|c: char| c.is_ascii_digit()) { format!("net_{name}") } else { name },
-        source: args.model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: if name.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("net_{name}")
+        } else {
+            name
+        },
+        source: args
+            .model
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         npz_file: format!("{stem}.npz"),
         normalize: args.normalize.clone(),
     };
-    let write = |path: &PathBuf, bytes: &[u8]| std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()));
-    write(&args.output, neuride_convert::to_neuro(&converted.network, &info).as_bytes())?;
+    let write = |path: &PathBuf, bytes: &[u8]| {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(
+        &args.output,
+        neuride_convert::to_neuro(&converted.network, &info).as_bytes(),
+    )?;
     write(&npz_path, &neuride_convert::npz_bytes(&converted.network)?)?;
-    write(&onnx_path, &neuride_convert::onnx_bytes(&converted.network, &info))?;
+    write(
+        &onnx_path,
+        &neuride_convert::onnx_bytes(&converted.network, &info),
+    )?;
 
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for scale in &converted.scales {
         writeln!(out, "lambda {:<28} {:.4}", scale.layer, scale.lambda)?;
     }
-    writeln!(out, "wrote {}, {}, {}", args.output.display(), npz_path.display(), onnx_path.display())?;
+    writeln!(
+        out,
+        "wrote {}, {}, {}",
+        args.output.display(),
+        npz_path.display(),
+        onnx_path.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,10 @@
 //! accuracy / steps / rates / synops report (text or JSON).
 
 use anyhow::{Context, bail};
-use neuride_convert::{ConvertOptions, Decode, Encode, Neuron, Normalize, Reset, SimOptions, SimulateOptions, SimulateReport, Tensor, Weights};
+use neuride_convert::{
+    ConvertOptions, Decode, Encode, Neuron, Normalize, Reset, SimOptions, SimulateOptions,
+    SimulateReport, Tensor, Weights,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -70,7 +73,11 @@ pub fn parse_neuron(name: &str, beta: f32) -> anyhow::Result<Neuron> {
     Ok(match name {
         "if" => Neuron::conversion_if(),
         "lif" => Neuron::nengo_lif(),
-        "leaky" => Neuron::Leaky { beta, threshold: 1.0, reset: Reset::Subtract },
+        "leaky" => Neuron::Leaky {
+            beta,
+            threshold: 1.0,
+            reset: Reset::Subtract,
+        },
         other => bail!("--neuron must be if, lif or leaky, found '{other}'"),
     })
 }
@@ -79,8 +86,15 @@ pub fn parse_normalize(text: &str) -> anyhow::Result<Normalize> {
     Ok(match text {
         "none" => Normalize::None,
         "max" => Normalize::Max,
-        _ => match text.strip_prefix("percentile:").or_else(|| text.strip_prefix("percentile=")) {
-            Some(p) => Normalize::Percentile { p: p.parse().with_context(|| format!("--normalize percentile:P needs a number, found '{p}'"))? },
+        _ => match text
+            .strip_prefix("percentile:")
+            .or_else(|| text.strip_prefix("percentile="))
+        {
+            Some(p) => Normalize::Percentile {
+                p: p.parse().with_context(|| {
+                    format!("--normalize percentile:P needs a number, found '{p}'")
+                })?,
+            },
             None => bail!("--normalize must be none, max or percentile:P, found '{text}'"),
         },
     })
@@ -89,8 +103,14 @@ pub fn parse_normalize(text: &str) -> anyhow::Result<Normalize> {
 fn parse_encode(text: &str, seed: u64) -> anyhow::Result<Encode> {
     Ok(match text {
         "current" => Encode::Current,
-        "rate" => Encode::Rate { max_rate: None, seed },
-        "latency" => Encode::Latency { tau: 0.005, threshold: 0.01 },
+        "rate" => Encode::Rate {
+            max_rate: None,
+            seed,
+        },
+        "latency" => Encode::Latency {
+            tau: 0.005,
+            threshold: 0.01,
+        },
         "delta" => Encode::Delta { threshold: 0.1 },
         other => bail!("--encode must be current, rate, latency or delta, found '{other}'"),
     })
@@ -109,31 +129,56 @@ fn parse_decode(text: &str) -> anyhow::Result<Decode> {
 /// Reads one array of an `.npz` as f32 with its shape.
 pub fn read_array(path: &Path, key: &str) -> anyhow::Result<Tensor> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes).with_context(|| format!("{} is not a valid .npz", path.display()))?;
-    let array = archive.array(key).with_context(|| format!("{}: no array '{key}' (arrays: {})", path.display(), archive.names().collect::<Vec<_>>().join(", ")))?;
-    let data = array.to_f32_vec().with_context(|| format!("{}: array '{key}' is not numeric", path.display()))?;
-    Ok(Tensor { shape: array.shape.iter().map(|&d| d as usize).collect(), data })
+    let archive = neuride_npz::list(&bytes)
+        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
+    let array = archive.array(key).with_context(|| {
+        format!(
+            "{}: no array '{key}' (arrays: {})",
+            path.display(),
+            archive.names().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let data = array
+        .to_f32_vec()
+        .with_context(|| format!("{}: array '{key}' is not numeric", path.display()))?;
+    Ok(Tensor {
+        shape: array.shape.iter().map(|&d| d as usize).collect(),
+        data,
+    })
 }
 
 fn read_labels(path: &Path, key: &str) -> anyhow::Result<Option<Vec<i64>>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes).with_context(|| format!("{} is not a valid .npz", path.display()))?;
+    let archive = neuride_npz::list(&bytes)
+        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
     if archive.names().all(|n| n != key) {
         return Ok(None);
     }
-    let values = archive.array(key)?.to_f64_vec().with_context(|| format!("{}: labels '{key}' are not numeric", path.display()))?;
+    let values = archive
+        .array(key)?
+        .to_f64_vec()
+        .with_context(|| format!("{}: labels '{key}' are not numeric", path.display()))?;
     Ok(Some(values.into_iter().map(|v| v as i64).collect()))
 }
 
 /// All arrays of an `.npz` as weights by name.
 pub fn read_weights(path: &Path) -> anyhow::Result<Weights> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes).with_context(|| format!("{} is not a valid .npz", path.display()))?;
+    let archive = neuride_npz::list(&bytes)
+        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
     let mut weights = Weights::new();
     for name in archive.names().map(String::from).collect::<Vec<_>>() {
         let array = archive.array(&name)?;
-        let data = array.to_f32_vec().with_context(|| format!("{}: array '{name}' is not numeric", path.display()))?;
-        weights.insert(name, Tensor { shape: array.shape.iter().map(|&d| d as usize).collect(), data });
+        let data = array
+            .to_f32_vec()
+            .with_context(|| format!("{}: array '{name}' is not numeric", path.display()))?;
+        weights.insert(
+            name,
+            Tensor {
+                shape: array.shape.iter().map(|&d| d as usize).collect(),
+                data,
+            },
+        );
     }
     Ok(weights)
 }
@@ -146,7 +191,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.run.as_deref().unwrap_or("NAME")
         );
     }
-    let model = neuride_onnx::load::load_file(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let model = neuride_onnx::load::load_file(&args.model)
+        .with_context(|| format!("cannot load {}", args.model.display()))?;
     let data = read_array(&args.data, &args.inputs)?;
     let labels = read_labels(&args.data, &args.labels)?;
     let calib = match &args.calib {
@@ -155,8 +201,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let weights = args.weights.as_deref().map(read_weights).transpose()?;
     let opts = SimulateOptions {
-        convert: ConvertOptions { neuron: parse_neuron(&args.neuron, args.beta)?, normalize: parse_normalize(&args.normalize)?, max_to_avg: args.max_to_avg, ..ConvertOptions::default() },
-        sim: SimOptions { steps: args.steps, dt: args.dt_ms / 1000.0, encode: parse_encode(&args.encode, args.seed)?, decode: parse_decode(&args.decode)?, batch: args.batch },
+        convert: ConvertOptions {
+            neuron: parse_neuron(&args.neuron, args.beta)?,
+            normalize: parse_normalize(&args.normalize)?,
+            max_to_avg: args.max_to_avg,
+            ..ConvertOptions::default()
+        },
+        sim: SimOptions {
+            steps: args.steps,
+            dt: args.dt_ms / 1000.0,
+            encode: parse_encode(&args.encode, args.seed)?,
+            decode: parse_decode(&args.decode)?,
+            batch: args.batch,
+        },
         limit: args.limit,
     };
     let json = match args.format.as_str() {
@@ -165,8 +222,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         other => bail!("--format must be text or json, found '{other}'"),
     };
     let cancel = AtomicBool::new(false);
-    let report = neuride_convert::simulate(&model.proto, weights.as_ref(), &data, labels.as_deref(), Some(&calib), &opts, &mut |_| {}, &cancel)
-        .with_context(|| format!("simulating {}", args.model.display()))?;
+    let report = neuride_convert::simulate(
+        &model.proto,
+        weights.as_ref(),
+        &data,
+        labels.as_deref(),
+        Some(&calib),
+        &opts,
+        &mut |_| {},
+        &cancel,
+    )
+    .with_context(|| format!("simulating {}", args.model.display()))?;
     let mut stdout = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
@@ -178,20 +244,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_text(out: &mut impl std::io::Write, args: &Args, r: &SimulateReport) -> std::io::Result<()> {
+fn print_text(
+    out: &mut impl std::io::Write,
+    args: &Args,
+    r: &SimulateReport,
+) -> std::io::Result<()> {
     let s = &r.sim;
-    writeln!(out, "{}: {} samples x {} steps, neuron {}, normalize {}, encode {}, decode {}", args.model.display(), s.samples, s.steps, r.neuron, r.normalize, s.encode, s.decode)?;
+    writeln!(
+        out,
+        "{}: {} samples x {} steps, neuron {}, normalize {}, encode {}, decode {}",
+        args.model.display(),
+        s.samples,
+        s.steps,
+        r.neuron,
+        r.normalize,
+        s.encode,
+        s.decode
+    )?;
     if let Some(accuracy) = s.accuracy {
-        let ann = r.ann_accuracy.map(|a| format!(" (ANN {:.2} %)", a * 100.0)).unwrap_or_default();
+        let ann = r
+            .ann_accuracy
+            .map(|a| format!(" (ANN {:.2} %)", a * 100.0))
+            .unwrap_or_default();
         writeln!(out, "accuracy      {:.2} %{ann}", accuracy * 100.0)?;
-        let marks: Vec<String> = [1usize, 5, 10, 25, 50, 100, 200].iter().filter(|&&t| t <= s.steps).map(|&t| format!("{t}: {:.1}", s.accuracy_per_step[t - 1] * 100.0)).collect();
+        let marks: Vec<String> = [1usize, 5, 10, 25, 50, 100, 200]
+            .iter()
+            .filter(|&&t| t <= s.steps)
+            .map(|&t| format!("{t}: {:.1}", s.accuracy_per_step[t - 1] * 100.0))
+            .collect();
         writeln!(out, "per step      {}", marks.join("  "))?;
     }
     for rate in &s.rates {
-        writeln!(out, "rate          {:<28} {:>7} neurons  {:.4} spikes/step ({:.1} Hz)", rate.layer, rate.neurons, rate.rate, rate.rate_hz)?;
+        writeln!(
+            out,
+            "rate          {:<28} {:>7} neurons  {:.4} spikes/step ({:.1} Hz)",
+            rate.layer, rate.neurons, rate.rate, rate.rate_hz
+        )?;
     }
-    writeln!(out, "synops        {:.0} per sample ({:.2} x the ANN's {:.0} MACs)", s.synops_per_sample, s.synops_per_sample / s.macs_per_sample.max(1.0), s.macs_per_sample)?;
+    writeln!(
+        out,
+        "synops        {:.0} per sample ({:.2} x the ANN's {:.0} MACs)",
+        s.synops_per_sample,
+        s.synops_per_sample / s.macs_per_sample.max(1.0),
+        s.macs_per_sample
+    )?;
     writeln!(out, "sparsity      {:.3}", s.sparsity)?;
-    writeln!(out, "wall          {:.3} s ({:.0} sample-steps/s)", s.wall_s, (s.samples * s.steps) as f64 / s.wall_s.max(1e-9))?;
+    writeln!(
+        out,
+        "wall          {:.3} s ({:.0} sample-steps/s)",
+        s.wall_s,
+        (s.samples * s.steps) as f64 / s.wall_s.max(1e-9)
+    )?;
     Ok(())
 }
