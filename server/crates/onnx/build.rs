@@ -6,7 +6,8 @@ fn main() {
     let proto_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../proto");
     let proto_file = proto_dir.join("onnx.proto");
     println!("cargo:rerun-if-changed={}", proto_file.display());
-    let descriptors = protox::compile([&proto_file], [&proto_dir]).expect("proto/onnx.proto must parse");
+    let descriptors =
+        protox::compile([&proto_file], [&proto_dir]).expect("proto/onnx.proto must parse");
     prost_build::Config::new()
         .bytes(["."])
         .compile_fds(descriptors)

@@ -28,9 +28,15 @@ fn benches(criterion: &mut Criterion) {
     {
         let parse = neuride_dsl::parse(&text);
         let analysis = neuride_dsl::check(&parse, &workspace);
-        assert!(analysis.diagnostics.is_empty(), "the generated file must check clean: {:?}", &analysis.diagnostics[..3.min(analysis.diagnostics.len())]);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "the generated file must check clean: {:?}",
+            &analysis.diagnostics[..3.min(analysis.diagnostics.len())]
+        );
     }
-    criterion.bench_function("parse_5000_lines", |bench| bench.iter(|| neuride_dsl::parse(&text)));
+    criterion.bench_function("parse_5000_lines", |bench| {
+        bench.iter(|| neuride_dsl::parse(&text))
+    });
     criterion.bench_function("recheck_5000_lines", |bench| {
         bench.iter(|| {
             let parse = neuride_dsl::parse(&text);
@@ -40,11 +46,16 @@ fn benches(criterion: &mut Criterion) {
     let parse = neuride_dsl::parse(&text);
     let analysis = neuride_dsl::check(&parse, &workspace);
     // In the middle of the file, inside a layer's argument list.
-    let offset = text[text.len() / 2..].find("avgpool(s1, ").map(|at| text.len() / 2 + at + "avgpool(s1, ".len()).expect("a call");
+    let offset = text[text.len() / 2..]
+        .find("avgpool(s1, ")
+        .map(|at| text.len() / 2 + at + "avgpool(s1, ".len())
+        .expect("a call");
     criterion.bench_function("completion_5000_lines", |bench| {
         bench.iter(|| neuride_dsl::completion(&parse, &analysis, &workspace, offset))
     });
-    criterion.bench_function("format_5000_lines", |bench| bench.iter(|| neuride_dsl::format(&parse)));
+    criterion.bench_function("format_5000_lines", |bench| {
+        bench.iter(|| neuride_dsl::format(&parse))
+    });
 }
 
 criterion_group!(group, benches);

@@ -7,11 +7,18 @@
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ValueKind {
     /// A whole number, at least `min`.
-    Int { min: i64 },
+    Int {
+        min: i64,
+    },
     /// A dimensionless number in `[min, max]`.
-    Float { min: f64, max: f64 },
+    Float {
+        min: f64,
+        max: f64,
+    },
     /// A time (`20ms`), strictly positive unless `allow_zero`.
-    Time { allow_zero: bool },
+    Time {
+        allow_zero: bool,
+    },
     /// A frequency (`200Hz`), strictly positive.
     Freq,
     /// A tensor: `w["key"]` from a `weights` item.
@@ -35,9 +42,13 @@ impl ValueKind {
     pub fn describe(self) -> String {
         match self {
             ValueKind::Int { min } => format!("a whole number >= {min}"),
-            ValueKind::Float { min, max } if max.is_infinite() && min > 0.0 && min < 1e-300 => "a number > 0".to_string(),
+            ValueKind::Float { min, max } if max.is_infinite() && min > 0.0 && min < 1e-300 => {
+                "a number > 0".to_string()
+            }
             ValueKind::Float { min, max } if max.is_infinite() => format!("a number >= {min}"),
-            ValueKind::Float { min, max } if min > 0.0 && min < 1e-300 => format!("a number in (0, {max}]"),
+            ValueKind::Float { min, max } if min > 0.0 && min < 1e-300 => {
+                format!("a number in (0, {max}]")
+            }
             ValueKind::Float { min, max } => format!("a number in [{min}, {max}]"),
             ValueKind::Time { .. } => "a time (e.g. `20ms`)".to_string(),
             ValueKind::Freq => "a frequency (e.g. `1000Hz`)".to_string(),
@@ -96,7 +107,10 @@ pub struct CallSpec {
 
 impl CallSpec {
     pub fn param(&self, name: &str) -> Option<&Param> {
-        self.named.iter().chain(self.positional).find(|param| param.name == name)
+        self.named
+            .iter()
+            .chain(self.positional)
+            .find(|param| param.name == name)
     }
     pub fn is_neuron(&self) -> bool {
         self.kind == CallKind::Neuron
@@ -104,16 +118,42 @@ impl CallSpec {
 }
 
 const fn req(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
-    Param { name, kind, default: None, optional: false, doc }
+    Param {
+        name,
+        kind,
+        default: None,
+        optional: false,
+        doc,
+    }
 }
-const fn opt(name: &'static str, kind: ValueKind, default: &'static str, doc: &'static str) -> Param {
-    Param { name, kind, default: Some(default), optional: false, doc }
+const fn opt(
+    name: &'static str,
+    kind: ValueKind,
+    default: &'static str,
+    doc: &'static str,
+) -> Param {
+    Param {
+        name,
+        kind,
+        default: Some(default),
+        optional: false,
+        doc,
+    }
 }
 const fn maybe(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
-    Param { name, kind, default: None, optional: true, doc }
+    Param {
+        name,
+        kind,
+        default: None,
+        optional: true,
+        doc,
+    }
 }
 
-const POSITIVE: ValueKind = ValueKind::Float { min: f64::MIN_POSITIVE, max: f64::INFINITY };
+const POSITIVE: ValueKind = ValueKind::Float {
+    min: f64::MIN_POSITIVE,
+    max: f64::INFINITY,
+};
 const INPUT: Param = req("x", ValueKind::Layer, "the layer's input");
 const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
 
@@ -123,8 +163,16 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("out", ValueKind::Int { min: 1 }, "number of output features"),
-            req("weight", ValueKind::Tensor, "weight `[out, in]` (PyTorch layout)"),
+            req(
+                "out",
+                ValueKind::Int { min: 1 },
+                "number of output features",
+            ),
+            req(
+                "weight",
+                ValueKind::Tensor,
+                "weight `[out, in]` (PyTorch layout)",
+            ),
             maybe("bias", ValueKind::Tensor, "bias `[out]`"),
         ],
         doc: "Fully connected layer: `y = W x + b`, `W` shaped `[out, in]`.",
@@ -135,12 +183,25 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("out", ValueKind::Int { min: 1 }, "number of output channels"),
+            req(
+                "out",
+                ValueKind::Int { min: 1 },
+                "number of output channels",
+            ),
             req("kernel", ValueKind::Int { min: 1 }, "square kernel size"),
             opt("stride", ValueKind::Int { min: 1 }, "1", "stride"),
-            opt("padding", ValueKind::Int { min: 0 }, "0", "zero padding on each side"),
+            opt(
+                "padding",
+                ValueKind::Int { min: 0 },
+                "0",
+                "zero padding on each side",
+            ),
             opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
-            req("weight", ValueKind::Tensor, "weight `[out, in/groups, K, K]`"),
+            req(
+                "weight",
+                ValueKind::Tensor,
+                "weight `[out, in/groups, K, K]`",
+            ),
             maybe("bias", ValueKind::Tensor, "bias `[out]`"),
         ],
         doc: "2-D convolution over `[C, H, W]` (NCHW without the batch).",
@@ -152,7 +213,11 @@ pub const CALLS: &[CallSpec] = &[
         positional: &[INPUT],
         named: &[
             req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe("stride", ValueKind::Int { min: 1 }, "stride (default: the kernel size)"),
+            maybe(
+                "stride",
+                ValueKind::Int { min: 1 },
+                "stride (default: the kernel size)",
+            ),
         ],
         doc: "Average pooling over `[C, H, W]`.",
         equation: None,
@@ -163,7 +228,11 @@ pub const CALLS: &[CallSpec] = &[
         positional: &[INPUT],
         named: &[
             req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe("stride", ValueKind::Int { min: 1 }, "stride (default: the kernel size)"),
+            maybe(
+                "stride",
+                ValueKind::Int { min: 1 },
+                "stride (default: the kernel size)",
+            ),
         ],
         doc: "Max pooling over `[C, H, W]`.",
         equation: None,
@@ -179,7 +248,10 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "add",
         kind: CallKind::Layer,
-        positional: &[req("a", ValueKind::Layer, "first input"), req("b", ValueKind::Layer, "second input, same shape")],
+        positional: &[
+            req("a", ValueKind::Layer, "first input"),
+            req("b", ValueKind::Layer, "second input, same shape"),
+        ],
         named: &[],
         doc: "Elementwise sum of two layers of the same shape.",
         equation: None,
@@ -197,8 +269,18 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Neuron,
         positional: &[INPUT],
         named: &[
-            opt("tau_rc", ValueKind::Time { allow_zero: false }, "20ms", "membrane RC time constant"),
-            opt("tau_ref", ValueKind::Time { allow_zero: true }, "2ms", "refractory period"),
+            opt(
+                "tau_rc",
+                ValueKind::Time { allow_zero: false },
+                "20ms",
+                "membrane RC time constant",
+            ),
+            opt(
+                "tau_ref",
+                ValueKind::Time { allow_zero: true },
+                "2ms",
+                "refractory period",
+            ),
             opt("threshold", POSITIVE, "1.0", "firing threshold"),
             opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
         ],
@@ -213,7 +295,12 @@ pub const CALLS: &[CallSpec] = &[
         positional: &[INPUT],
         named: &[
             opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt("reset", RESET, "subtract", "reset by subtraction or to zero"),
+            opt(
+                "reset",
+                RESET,
+                "subtract",
+                "reset by subtraction or to zero",
+            ),
         ],
         doc: "Integrate-and-fire neuron (Nengo's SpikingRectifiedLinear with `reset: subtract`).",
         equation: Some("v ← v + max(J, 0)·dt; spike when v ≥ threshold, then reset"),
@@ -223,9 +310,19 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Neuron,
         positional: &[INPUT],
         named: &[
-            opt("beta", ValueKind::Float { min: 0.0, max: 1.0 }, "0.9", "membrane decay per step"),
+            opt(
+                "beta",
+                ValueKind::Float { min: 0.0, max: 1.0 },
+                "0.9",
+                "membrane decay per step",
+            ),
             opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt("reset", RESET, "subtract", "reset by subtraction or to zero"),
+            opt(
+                "reset",
+                RESET,
+                "subtract",
+                "reset by subtraction or to zero",
+            ),
         ],
         doc: "snnTorch's Leaky neuron.",
         equation: Some("mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)"),
@@ -235,7 +332,11 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Encoder,
         positional: &[],
         named: &[
-            maybe("max_rate", ValueKind::Freq, "spike rate for an input of 1 (at most 1/dt)"),
+            maybe(
+                "max_rate",
+                ValueKind::Freq,
+                "spike rate for an input of 1 (at most 1/dt)",
+            ),
             opt("seed", ValueKind::Int { min: 0 }, "0", "random seed"),
         ],
         doc: "Rate coding: each step spikes with probability `clamp(x, 0, 1)` (or `x·max_rate·dt`).",
@@ -253,7 +354,11 @@ pub const CALLS: &[CallSpec] = &[
         name: "latency",
         kind: CallKind::Encoder,
         positional: &[],
-        named: &[req("tau", ValueKind::Time { allow_zero: false }, "time constant")],
+        named: &[req(
+            "tau",
+            ValueKind::Time { allow_zero: false },
+            "time constant",
+        )],
         doc: "One spike per input at `t = tau·ln(x / (x − threshold))`.",
         equation: None,
     },
@@ -276,7 +381,14 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "percentile",
         kind: CallKind::Normalizer,
-        positional: &[req("p", ValueKind::Float { min: f64::MIN_POSITIVE, max: 100.0 }, "percentile, e.g. 99.9")],
+        positional: &[req(
+            "p",
+            ValueKind::Float {
+                min: f64::MIN_POSITIVE,
+                max: 100.0,
+            },
+            "percentile, e.g. 99.9",
+        )],
         named: &[req("data", ValueKind::Dataset, "calibration data")],
         doc: "Normalise each layer by the p-th percentile of its activations on `data`.",
         equation: None,
@@ -284,7 +396,11 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "onnx",
         kind: CallKind::Loader,
-        positional: &[req("path", ValueKind::Str, "path to the .onnx file, relative to this file")],
+        positional: &[req(
+            "path",
+            ValueKind::Str,
+            "path to the .onnx file, relative to this file",
+        )],
         named: &[],
         doc: "Binds an ONNX model.",
         equation: None,
@@ -292,9 +408,18 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "npz",
         kind: CallKind::Loader,
-        positional: &[req("path", ValueKind::Str, "path to the .npz file, relative to this file")],
+        positional: &[req(
+            "path",
+            ValueKind::Str,
+            "path to the .npz file, relative to this file",
+        )],
         named: &[
-            opt("x", ValueKind::Str, "\"x\"", "key of the inputs (datasets only)"),
+            opt(
+                "x",
+                ValueKind::Str,
+                "\"x\"",
+                "key of the inputs (datasets only)",
+            ),
             maybe("y", ValueKind::Str, "key of the labels (datasets only)"),
         ],
         doc: "Binds an NPZ archive.",
@@ -303,7 +428,11 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "replay",
         kind: CallKind::SensorSource,
-        positional: &[req("data", ValueKind::Dataset, "dataset whose inputs are replayed")],
+        positional: &[req(
+            "data",
+            ValueKind::Dataset,
+            "dataset whose inputs are replayed",
+        )],
         named: &[],
         doc: "Replays a dataset's inputs as sensor readings.",
         equation: None,
@@ -319,7 +448,11 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "raster",
         kind: CallKind::Record,
-        positional: &[req("layer", ValueKind::Layer, "layer whose spikes are recorded")],
+        positional: &[req(
+            "layer",
+            ValueKind::Layer,
+            "layer whose spikes are recorded",
+        )],
         named: &[],
         doc: "Records the spike raster of one layer.",
         equation: None,
@@ -344,26 +477,82 @@ pub struct SettingSpec {
 }
 
 pub const CONVERT_SETTINGS: &[SettingSpec] = &[
-    SettingSpec { key: "neuron", doc: "the spiking neuron replacing each ReLU (`lif(...)`, `if(...)`, `leaky(...)`)", snippet: "neuron = ${1:if(threshold: 1.0, reset: subtract)}" },
-    SettingSpec { key: "normalize", doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)` or `none`", snippet: "normalize = percentile(${1:99.9}, data: ${2:calib})" },
-    SettingSpec { key: "weights", doc: "take tensors from an NPZ archive by initializer name", snippet: "weights = ${1:w}" },
-    SettingSpec { key: "max_to_avg", doc: "replace MaxPool with AvgPool (`true`/`false`)", snippet: "max_to_avg = ${1:true}" },
+    SettingSpec {
+        key: "neuron",
+        doc: "the spiking neuron replacing each ReLU (`lif(...)`, `if(...)`, `leaky(...)`)",
+        snippet: "neuron = ${1:if(threshold: 1.0, reset: subtract)}",
+    },
+    SettingSpec {
+        key: "normalize",
+        doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)` or `none`",
+        snippet: "normalize = percentile(${1:99.9}, data: ${2:calib})",
+    },
+    SettingSpec {
+        key: "weights",
+        doc: "take tensors from an NPZ archive by initializer name",
+        snippet: "weights = ${1:w}",
+    },
+    SettingSpec {
+        key: "max_to_avg",
+        doc: "replace MaxPool with AvgPool (`true`/`false`)",
+        snippet: "max_to_avg = ${1:true}",
+    },
 ];
 
 pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
-    SettingSpec { key: "dt", doc: "time step (default 1ms)", snippet: "dt = ${1:1ms}" },
-    SettingSpec { key: "steps", doc: "number of time steps per sample (default 100)", snippet: "steps = ${1:50}" },
-    SettingSpec { key: "encode", doc: "input encoding: `rate(...)`, `current()`, `latency(tau: T)`, `delta(threshold: x)`", snippet: "encode = ${1:rate(max_rate: 1000Hz, seed: 0)}" },
-    SettingSpec { key: "decode", doc: "output decoding: `count`, `membrane` or `first_spike`", snippet: "decode = ${1|count,membrane,first_spike|}" },
-    SettingSpec { key: "batch", doc: "samples simulated together", snippet: "batch = ${1:32}" },
-    SettingSpec { key: "limit", doc: "simulate only the first N samples", snippet: "limit = ${1:100}" },
-    SettingSpec { key: "record", doc: "what to record: accuracy, rates, synops, latency, raster(LAYER)", snippet: "record = [${1:accuracy}]" },
+    SettingSpec {
+        key: "dt",
+        doc: "time step (default 1ms)",
+        snippet: "dt = ${1:1ms}",
+    },
+    SettingSpec {
+        key: "steps",
+        doc: "number of time steps per sample (default 100)",
+        snippet: "steps = ${1:50}",
+    },
+    SettingSpec {
+        key: "encode",
+        doc: "input encoding: `rate(...)`, `current()`, `latency(tau: T)`, `delta(threshold: x)`",
+        snippet: "encode = ${1:rate(max_rate: 1000Hz, seed: 0)}",
+    },
+    SettingSpec {
+        key: "decode",
+        doc: "output decoding: `count`, `membrane` or `first_spike`",
+        snippet: "decode = ${1|count,membrane,first_spike|}",
+    },
+    SettingSpec {
+        key: "batch",
+        doc: "samples simulated together",
+        snippet: "batch = ${1:32}",
+    },
+    SettingSpec {
+        key: "limit",
+        doc: "simulate only the first N samples",
+        snippet: "limit = ${1:100}",
+    },
+    SettingSpec {
+        key: "record",
+        doc: "what to record: accuracy, rates, synops, latency, raster(LAYER)",
+        snippet: "record = [${1:accuracy}]",
+    },
 ];
 
 pub const INFER_SETTINGS: &[SettingSpec] = &[
-    SettingSpec { key: "record", doc: "what to record: accuracy, latency", snippet: "record = [${1:accuracy}]" },
-    SettingSpec { key: "batch", doc: "samples run together", snippet: "batch = ${1:32}" },
-    SettingSpec { key: "limit", doc: "run only the first N samples", snippet: "limit = ${1:100}" },
+    SettingSpec {
+        key: "record",
+        doc: "what to record: accuracy, latency",
+        snippet: "record = [${1:accuracy}]",
+    },
+    SettingSpec {
+        key: "batch",
+        doc: "samples run together",
+        snippet: "batch = ${1:32}",
+    },
+    SettingSpec {
+        key: "limit",
+        doc: "run only the first N samples",
+        snippet: "limit = ${1:100}",
+    },
 ];
 
 pub const DECODERS: &[&str] = &["count", "membrane", "first_spike"];

@@ -63,7 +63,8 @@ pub fn format(parse: &Parse) -> Option<String> {
         if break_line {
             let after_open = prev == Some(TokenKind::LBrace);
             let next = next_significant(&tokens[index..]);
-            let before_close = next == Some(TokenKind::RBrace) && !is_comment || token.kind == TokenKind::RBrace;
+            let before_close =
+                next == Some(TokenKind::RBrace) && !is_comment || token.kind == TokenKind::RBrace;
             let blank = newlines >= 2 && !after_open && !before_close;
             out.push('\n');
             if blank {
@@ -105,7 +106,11 @@ pub fn format(parse: &Parse) -> Option<String> {
 }
 
 fn next_significant(tokens: &[crate::syntax::lexer::Token]) -> Option<TokenKind> {
-    tokens.iter().skip(1).find(|token| !token.kind.is_trivia()).map(|token| token.kind)
+    tokens
+        .iter()
+        .skip(1)
+        .find(|token| !token.kind.is_trivia())
+        .map(|token| token.kind)
 }
 
 fn next_starts_line(tokens: &[crate::syntax::lexer::Token], line_starts: &HashSet<usize>) -> bool {
@@ -140,4 +145,3 @@ pub fn format_edits(parse: &Parse) -> Vec<crate::check::TextEdit> {
         _ => Vec::new(),
     }
 }
-

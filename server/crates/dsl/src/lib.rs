@@ -15,8 +15,11 @@ pub mod ide;
 pub mod syntax;
 pub mod workspace;
 
-pub use syntax::{Parse, SyntaxError, TextRange, parse};
 pub use check::{Analysis, Def, Diagnostic, Fix, Reference, Severity, TextEdit, check};
-pub use workspace::{ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, EmptyWorkspace, FileFact, ModelFacts, ModelKind, OpFact, Shape, TensorFact, Workspace};
 pub use format::{format, format_edits};
 pub use ide::*;
+pub use syntax::{Parse, SyntaxError, TextRange, parse};
+pub use workspace::{
+    ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, EmptyWorkspace, FileFact, ModelFacts,
+    ModelKind, OpFact, Shape, TensorFact, Workspace,
+};

@@ -43,7 +43,16 @@ impl Shape {
         })
     }
     pub fn dims_known(&self) -> Option<Vec<u64>> {
-        self.0.iter().map(|dim| if let Dim::Known(value) = dim { Some(*value) } else { None }).collect()
+        self.0
+            .iter()
+            .map(|dim| {
+                if let Dim::Known(value) = dim {
+                    Some(*value)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
     /// Drops the leading batch dimension of a model or dataset tensor.
     pub fn per_sample(&self) -> Shape {

@@ -11,9 +11,16 @@ fn check(text: &str, expect: Expect) {
     let mut out = String::new();
     for diagnostic in &analysis.diagnostics {
         let snippet = &text[diagnostic.range.start..diagnostic.range.end];
-        out.push_str(&format!("{:?} {} `{}`: {}\n", diagnostic.severity, diagnostic.code, snippet, diagnostic.message));
+        out.push_str(&format!(
+            "{:?} {} `{}`: {}\n",
+            diagnostic.severity, diagnostic.code, snippet, diagnostic.message
+        ));
         for fix in &diagnostic.fixes {
-            out.push_str(&format!("  fix: {} {:?}\n", fix.title, fix.edits.iter().map(|e| &e.new_text).collect::<Vec<_>>()));
+            out.push_str(&format!(
+                "  fix: {} {:?}\n",
+                fix.title,
+                fix.edits.iter().map(|e| &e.new_text).collect::<Vec<_>>()
+            ));
         }
     }
     expect.assert_eq(&out);

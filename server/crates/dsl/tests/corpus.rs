@@ -6,7 +6,9 @@
 use std::path::Path;
 
 fn run_dir(dir: &str, expect_errors: bool) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(dir);
     let mut paths: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|error| panic!("reading {}: {error}", root.display()))
         .map(|entry| entry.expect("dir entry").path())
@@ -17,8 +19,18 @@ fn run_dir(dir: &str, expect_errors: bool) {
     for path in paths {
         let text = std::fs::read_to_string(&path).expect("corpus file");
         let parse = neuride_dsl::parse(&text);
-        let rebuilt: String = parse.tree.tokens().iter().map(|token| &text[token.range.start..token.range.end]).collect();
-        assert_eq!(rebuilt, text, "{}: the tree must keep every byte", path.display());
+        let rebuilt: String = parse
+            .tree
+            .tokens()
+            .iter()
+            .map(|token| &text[token.range.start..token.range.end])
+            .collect();
+        assert_eq!(
+            rebuilt,
+            text,
+            "{}: the tree must keep every byte",
+            path.display()
+        );
         assert_eq!(
             !parse.errors.is_empty(),
             expect_errors,

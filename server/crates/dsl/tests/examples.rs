@@ -8,8 +8,11 @@ fn example_file(example: &str, file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
-const EXAMPLES: &[(&str, &str)] =
-    &[("digits-snn", "digits.neuro"), ("handwritten-snn", "mlp.neuro"), ("iot-app", "greenhouse.neuro")];
+const EXAMPLES: &[(&str, &str)] = &[
+    ("digits-snn", "digits.neuro"),
+    ("handwritten-snn", "mlp.neuro"),
+    ("iot-app", "greenhouse.neuro"),
+];
 
 #[test]
 fn examples_check_clean() {
@@ -17,7 +20,11 @@ fn examples_check_clean() {
         let text = example_file(example, file);
         let parse = neuride_dsl::parse(&text);
         let analysis = neuride_dsl::check(&parse, &support::example_workspace(example));
-        assert!(analysis.diagnostics.is_empty(), "{example}/{file}: {:#?}", analysis.diagnostics);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{example}/{file}: {:#?}",
+            analysis.diagnostics
+        );
     }
 }
 
@@ -27,8 +34,15 @@ fn examples_use_every_item_kind() {
     for (example, file) in EXAMPLES {
         let parse = neuride_dsl::parse(&example_file(example, file));
         for item in &parse.ast.items {
-            seen.insert((item.kind, item.value.is_some() && item.kind == neuride_dsl::syntax::ast::ItemKind::Network));
+            seen.insert((
+                item.kind,
+                item.value.is_some() && item.kind == neuride_dsl::syntax::ast::ItemKind::Network,
+            ));
         }
     }
-    assert_eq!(seen.len(), 8, "model, weights, dataset, written and converted network, simulate, infer, app: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        8,
+        "model, weights, dataset, written and converted network, simulate, infer, app: {seen:?}"
+    );
 }

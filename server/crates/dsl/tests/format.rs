@@ -9,7 +9,8 @@ fn check(input: &str, expect: Expect) {
     let parse = neuride_dsl::parse(input);
     let formatted = neuride_dsl::format(&parse).expect("fixture parses");
     expect.assert_eq(&formatted);
-    let again = neuride_dsl::format(&neuride_dsl::parse(&formatted)).expect("formatted text parses");
+    let again =
+        neuride_dsl::format(&neuride_dsl::parse(&formatted)).expect("formatted text parses");
     assert_eq!(again, formatted, "formatting must be idempotent");
 }
 
@@ -88,7 +89,11 @@ fn broken_files_are_not_formatted() {
 
 #[test]
 fn examples_round_trip_unchanged() {
-    for (example, file) in [("digits-snn", "digits.neuro"), ("handwritten-snn", "mlp.neuro"), ("iot-app", "greenhouse.neuro")] {
+    for (example, file) in [
+        ("digits-snn", "digits.neuro"),
+        ("handwritten-snn", "mlp.neuro"),
+        ("iot-app", "greenhouse.neuro"),
+    ] {
         let path = support::examples_dir().join(example).join(file);
         let text = std::fs::read_to_string(&path).expect("example file");
         let formatted = neuride_dsl::format(&neuride_dsl::parse(&text)).expect("example parses");

@@ -9,7 +9,12 @@ use proptest::prelude::*;
 
 fn exercise(text: &str) {
     let parse = neuride_dsl::parse(text);
-    let rebuilt: String = parse.tree.tokens().iter().map(|token| &text[token.range.start..token.range.end]).collect();
+    let rebuilt: String = parse
+        .tree
+        .tokens()
+        .iter()
+        .map(|token| &text[token.range.start..token.range.end])
+        .collect();
     assert_eq!(rebuilt, text, "lossless");
     let workspace = support::all_facts();
     let analysis = neuride_dsl::check(&parse, &workspace);
@@ -18,8 +23,16 @@ fn exercise(text: &str) {
     }
     if let Some(formatted) = neuride_dsl::format(&parse) {
         let again = neuride_dsl::parse(&formatted);
-        assert!(again.errors.is_empty(), "formatting broke the file: {:?}\n{formatted}", again.errors);
-        assert_eq!(neuride_dsl::format(&again).as_deref(), Some(formatted.as_str()), "idempotent");
+        assert!(
+            again.errors.is_empty(),
+            "formatting broke the file: {:?}\n{formatted}",
+            again.errors
+        );
+        assert_eq!(
+            neuride_dsl::format(&again).as_deref(),
+            Some(formatted.as_str()),
+            "idempotent"
+        );
     }
     let whole = neuride_dsl::TextRange::new(0, text.len());
     neuride_dsl::inlay_hints(&parse, &analysis, whole);
@@ -29,7 +42,10 @@ fn exercise(text: &str) {
     // A handful of cursor positions on char boundaries.
     let mut offsets: Vec<usize> = (0..=text.len()).step_by((text.len() / 7).max(1)).collect();
     offsets.push(text.len());
-    for offset in offsets.into_iter().filter(|&offset| text.is_char_boundary(offset)) {
+    for offset in offsets
+        .into_iter()
+        .filter(|&offset| text.is_char_boundary(offset))
+    {
         neuride_dsl::hover(&parse, &analysis, offset);
         neuride_dsl::completion(&parse, &analysis, &workspace, offset);
         neuride_dsl::goto_definition(&parse, &analysis, offset);
@@ -39,10 +55,14 @@ fn exercise(text: &str) {
 }
 
 fn examples() -> Vec<String> {
-    ["digits-snn/digits.neuro", "handwritten-snn/mlp.neuro", "iot-app/greenhouse.neuro"]
-        .iter()
-        .map(|path| std::fs::read_to_string(support::examples_dir().join(path)).expect("example"))
-        .collect()
+    [
+        "digits-snn/digits.neuro",
+        "handwritten-snn/mlp.neuro",
+        "iot-app/greenhouse.neuro",
+    ]
+    .iter()
+    .map(|path| std::fs::read_to_string(support::examples_dir().join(path)).expect("example"))
+    .collect()
 }
 
 proptest! {
@@ -87,7 +107,11 @@ fn deep_nesting_does_not_overflow() {
             "/*" => "*/",
             _ => "",
         };
-        let text = format!("network n {{\n    layer a = f({}1{})\n}}\n", open.repeat(100_000), close.repeat(100_000));
+        let text = format!(
+            "network n {{\n    layer a = f({}1{})\n}}\n",
+            open.repeat(100_000),
+            close.repeat(100_000)
+        );
         let parse = neuride_dsl::parse(&text);
         assert!(!parse.errors.is_empty() || open == "/*");
         let analysis = neuride_dsl::check(&parse, &neuride_dsl::EmptyWorkspace);

@@ -1,7 +1,35 @@
-//! The analysis host: documents and a cache of file summaries, and the
-//! features as plain functions returning editor-level data (byte offsets,
-//! line/character ranges, labels). It knows no LSP types and no tokio; the
-//! `neuride` binary converts its results to the protocol.
+//! The analysis host: a cache of per-file analyses keyed by (path, revision),
+//! and the features (checking, hover, symbols, definition, registry entries,
+//! the event log) as plain functions returning editor-level data: line and
+//! UTF-16 character ranges, labels, plain structs that serialize to JSON.
+//!
+//! It knows no LSP types and no tokio: the `neuride` binary converts its
+//! results to the protocol and decides on which thread they run. It never
+//! panics on bad input and never prints; reading files is limited to
+//! [`source::read_file`] and the workspace walk in [`walk`].
+
+pub mod archive;
+pub mod check;
+pub mod events;
+pub mod file_kind;
+pub mod graph_view;
+pub mod host;
+pub mod hover;
+pub mod line_index;
+pub mod model;
+pub mod model_check;
+pub mod neuro;
+pub mod registry;
+pub mod report;
+pub mod source;
+pub mod symbols;
+pub mod walk;
 
 /// ONNX <-> NPZ weight exchange and model/archive pairing.
 pub mod weights;
+
+pub use check::{FileAnalysis, analyze_file, check_file};
+pub use file_kind::FileKind;
+pub use host::{AnalysisHost, Revision, Snapshot};
+pub use line_index::LineIndex;
+pub use report::{FileDiagnostic, FileReport, Position, Range, Severity};

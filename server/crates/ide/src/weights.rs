@@ -34,7 +34,12 @@ pub struct WeightProblem {
 }
 
 impl WeightProblem {
-    fn error(code: &'static str, initializer: Option<&str>, array: Option<&str>, message: impl Into<String>) -> Self {
+    fn error(
+        code: &'static str,
+        initializer: Option<&str>,
+        array: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         WeightProblem {
             severity: Severity::Error,
             code,
@@ -44,8 +49,16 @@ impl WeightProblem {
         }
     }
 
-    fn warning(code: &'static str, initializer: Option<&str>, array: Option<&str>, message: impl Into<String>) -> Self {
-        WeightProblem { severity: Severity::Warning, ..WeightProblem::error(code, initializer, array, message) }
+    fn warning(
+        code: &'static str,
+        initializer: Option<&str>,
+        array: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        WeightProblem {
+            severity: Severity::Warning,
+            ..WeightProblem::error(code, initializer, array, message)
+        }
     }
 }
 
@@ -101,8 +114,14 @@ pub fn encode_model(model: &neuride_onnx::proto::ModelProto) -> Vec<u8> {
 /// `path`. Readers see the old file or the new one, never half of either.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;

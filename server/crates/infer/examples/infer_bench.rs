@@ -33,7 +33,10 @@ fn main() {
     let session = Session::load(&std::fs::read(&args[1]).expect("model")).expect("prepare");
     let arrays = io::read_npz(&std::fs::read(&args[2]).expect("inputs")).expect("npz");
     let repeats: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(50);
-    for batch in args[3].split(',').map(|b| b.parse::<usize>().expect("batch")) {
+    for batch in args[3]
+        .split(',')
+        .map(|b| b.parse::<usize>().expect("batch"))
+    {
         let native = batch == 0;
         let inputs: Vec<(String, Value)> = arrays
             .iter()

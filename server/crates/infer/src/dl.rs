@@ -5,8 +5,8 @@
 use crate::error::{Error, catch_panic};
 use crate::value::{Data, Tensor, Value};
 use tract_onnx::prelude::{
-    Arc, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTValue, Tensor as TractTensor, TypedRunnableModel,
-    tract_ndarray, tvec,
+    Arc, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTValue, Tensor as TractTensor,
+    TypedRunnableModel, tract_ndarray, tvec,
 };
 
 pub struct TractPlan {
@@ -43,9 +43,13 @@ impl TractPlan {
             // Optimisation can fail on exotic symbolic shapes; a decluttered plan still runs.
             let optimised = match typed.clone().into_optimized() {
                 Ok(m) => m,
-                Err(_) => typed.into_decluttered().map_err(|e| tract_error("optimising", &e))?,
+                Err(_) => typed
+                    .into_decluttered()
+                    .map_err(|e| tract_error("optimising", &e))?,
             };
-            let plan = optimised.into_runnable().map_err(|e| tract_error("planning", &e))?;
+            let plan = optimised
+                .into_runnable()
+                .map_err(|e| tract_error("planning", &e))?;
             Ok(TractPlan { plan })
         })
     }
@@ -63,7 +67,10 @@ impl TractPlan {
                 tv.push(to_tract(&t)?.into_tvalue());
             }
             let outputs = self.plan.run(tv).map_err(|e| tract_error("running", &e))?;
-            outputs.iter().map(|t| from_tract(t).map(Value::Tensor)).collect()
+            outputs
+                .iter()
+                .map(|t| from_tract(t).map(Value::Tensor))
+                .collect()
         })
     }
 }
@@ -93,7 +100,8 @@ fn to_tract(t: &Tensor) -> Result<TractTensor, Error> {
 
 fn from_tract(t: &TractTensor) -> Result<Tensor, Error> {
     let shape = t.shape().to_vec();
-    let bad = |e: tract_onnx::prelude::TractError| Error::Model(format!("reading a tract output: {e}"));
+    let bad =
+        |e: tract_onnx::prelude::TractError| Error::Model(format!("reading a tract output: {e}"));
     let cast;
     let t = match t.datum_type() {
         DatumType::F32
@@ -121,7 +129,11 @@ fn from_tract(t: &TractTensor) -> Result<Tensor, Error> {
         DatumType::I8 => Data::I8(view.as_slice::<i8>().map_err(bad)?.to_vec()),
         DatumType::Bool => Data::Bool(view.as_slice::<bool>().map_err(bad)?.to_vec()),
         DatumType::String => Data::Str(view.as_slice::<String>().map_err(bad)?.to_vec()),
-        other => return Err(Error::Model(format!("output of type {other:?} is not supported"))),
+        other => {
+            return Err(Error::Model(format!(
+                "output of type {other:?} is not supported"
+            )));
+        }
     };
     Ok(Tensor { shape, data })
 }

@@ -9,7 +9,11 @@ pub enum Error {
     Model(String),
     /// A node failed while being prepared or run.
     #[error("node '{node}' ({op}): {message}")]
-    Node { node: String, op: String, message: String },
+    Node {
+        node: String,
+        op: String,
+        message: String,
+    },
     /// The given inputs do not fit the model's declared inputs; every mismatch is listed.
     #[error("inputs do not match the model:\n  {}", .0.join("\n  "))]
     Inputs(Vec<String>),
@@ -39,7 +43,10 @@ impl Error {
 
 /// Runs `f`, turning a panic into [`Error::Panic`]. The last line of defence
 /// around third-party code (tract) whose invariants a hostile model may break.
-pub(crate) fn catch_panic<T>(context: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+pub(crate) fn catch_panic<T>(
+    context: &str,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {

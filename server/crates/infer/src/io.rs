@@ -55,13 +55,15 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
 /// Decodes a `.pb` value of the type the model expects (tensor, sequence or map).
 pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
     match ty {
-        ValueType::Sequence { .. } => {
-            sequence_from_proto(&SequenceProto::decode(bytes).map_err(|e| format!("not a SequenceProto: {e}"))?)
+        ValueType::Sequence { .. } => sequence_from_proto(
+            &SequenceProto::decode(bytes).map_err(|e| format!("not a SequenceProto: {e}"))?,
+        ),
+        ValueType::Map { .. } => {
+            map_from_proto(&MapProto::decode(bytes).map_err(|e| format!("not a MapProto: {e}"))?)
         }
-        ValueType::Map { .. } => map_from_proto(&MapProto::decode(bytes).map_err(|e| format!("not a MapProto: {e}"))?),
         _ => {
-            let proto =
-                neuride_onnx::proto::TensorProto::decode(bytes).map_err(|e| format!("not a TensorProto: {e}"))?;
+            let proto = neuride_onnx::proto::TensorProto::decode(bytes)
+                .map_err(|e| format!("not a TensorProto: {e}"))?;
             Ok(Value::Tensor(tensor_proto::from_proto(&proto)?))
         }
     }
@@ -93,7 +95,11 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
         MapKeys::I64(m.keys.clone())
     };
     let values = m.values.as_ref().ok_or("MapProto without values")?;
-    let tensor = values.tensor_values.first().map(tensor_proto::from_proto).transpose()?;
+    let tensor = values
+        .tensor_values
+        .first()
+        .map(tensor_proto::from_proto)
+        .transpose()?;
     let data = match tensor {
         Some(t) if values.tensor_values.len() == 1 => t.data,
         // One scalar tensor per key is the other layout writers use.
@@ -112,7 +118,11 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
         }
     };
     if data.len() != keys.len() {
-        return Err(format!("map has {} keys and {} values", keys.len(), data.len()));
+        return Err(format!(
+            "map has {} keys and {} values",
+            keys.len(),
+            data.len()
+        ));
     }
     Ok(Value::Map(Map { keys, values: data }))
 }
@@ -185,7 +195,10 @@ fn map_to_proto(name: &str, value: &Value) -> MapProto {
 /// Inputs from an `.npz` whose keys are the model's input names. Extra keys
 /// (labels kept beside the data, for example) are ignored only when every
 /// model input is present.
-pub fn inputs_from_npz(bytes: &[u8], signature: &Signature) -> Result<Vec<(String, Value)>, String> {
+pub fn inputs_from_npz(
+    bytes: &[u8],
+    signature: &Signature,
+) -> Result<Vec<(String, Value)>, String> {
     let arrays = read_npz(bytes)?;
     let all_present = signature
         .inputs

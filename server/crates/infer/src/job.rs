@@ -48,7 +48,10 @@ pub enum Score {
 fn batchable(session: &Session, inputs: &[(String, Value)]) -> Option<usize> {
     let mut rows = None;
     for port in &session.signature.inputs {
-        let ValueType::Tensor { shape: Some(shape), .. } = &port.ty else {
+        let ValueType::Tensor {
+            shape: Some(shape), ..
+        } = &port.ty
+        else {
             return None;
         };
         if !matches!(shape.first(), Some(Dim::Symbolic(_))) {
@@ -81,7 +84,10 @@ pub fn infer(
         // One run: fixed-size inputs (or already small enough).
         let rows = batchable(session, &inputs).unwrap_or(1);
         if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled { done: 0, total: rows });
+            return Err(Error::Cancelled {
+                done: 0,
+                total: rows,
+            });
         }
         let outputs = session.run(inputs)?;
         progress(rows, rows);
@@ -179,7 +185,9 @@ fn concat_rows(parts: Vec<Value>) -> Result<Value, Error> {
         }
         map @ Value::Map(_) => {
             if iter.next().is_some() {
-                return Err(Error::Model("a map output cannot be split into batches".into()));
+                return Err(Error::Model(
+                    "a map output cannot be split into batches".into(),
+                ));
             }
             Ok(map)
         }
@@ -194,14 +202,26 @@ pub fn score(outputs: &[(String, Value)], labels: &Tensor) -> Result<Score, Erro
         .first()
         .ok_or_else(|| Error::Format("the model has no outputs".into()))?;
     let Value::Tensor(out) = first else {
-        return Err(Error::Format(format!("cannot score a {} output", first.describe())));
+        return Err(Error::Format(format!(
+            "cannot score a {} output",
+            first.describe()
+        )));
     };
     let n = labels.len();
-    let mismatch = |got: usize| Error::Format(format!("{n} labels, but the model returned {got} predictions"));
+    let mismatch = |got: usize| {
+        Error::Format(format!(
+            "{n} labels, but the model returned {got} predictions"
+        ))
+    };
     let is_class_scores = out.dtype().is_float() && out.shape.len() == 2 && out.shape[1] > 1;
     let labels_integral = match &labels.data {
         Data::Str(_) => true,
-        d => d.to_f64().is_some_and(|v| v.iter().all(|x| x.fract() == 0.0)) && !d.dtype().is_float() || is_class_scores,
+        d => {
+            d.to_f64()
+                .is_some_and(|v| v.iter().all(|x| x.fract() == 0.0))
+                && !d.dtype().is_float()
+                || is_class_scores
+        }
     };
     if !out.dtype().is_float() || (is_class_scores && labels_integral) {
         let predicted: Vec<String> = if is_class_scores {
@@ -241,12 +261,25 @@ pub fn score(outputs: &[(String, Value)], labels: &Tensor) -> Result<Score, Erro
         .to_f64()
         .ok_or_else(|| Error::Format("regression labels must be numbers".into()))?;
     let mean = truth.iter().sum::<f64>() / n.max(1) as f64;
-    let mae = predicted.iter().zip(&truth).map(|(p, t)| (p - t).abs()).sum::<f64>() / n.max(1) as f64;
-    let ss_res: f64 = predicted.iter().zip(&truth).map(|(p, t)| (p - t).powi(2)).sum();
+    let mae = predicted
+        .iter()
+        .zip(&truth)
+        .map(|(p, t)| (p - t).abs())
+        .sum::<f64>()
+        / n.max(1) as f64;
+    let ss_res: f64 = predicted
+        .iter()
+        .zip(&truth)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum();
     let ss_tot: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
     Ok(Score::Regression {
         mae,
-        r2: if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { f64::NAN },
+        r2: if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else {
+            f64::NAN
+        },
         total: n,
     })
 }

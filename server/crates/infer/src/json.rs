@@ -44,7 +44,10 @@ pub fn tensor_to_json(t: &Tensor) -> Json {
     nest(&t.shape, &mut flat(&t.data).into_iter())
 }
 
-pub(crate) fn serialize_named<S: Serializer>(named: &[(String, Value)], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_named<S: Serializer>(
+    named: &[(String, Value)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(named.len()))?;
     for (name, value) in named {
         map.serialize_entry(name, &value_to_json(value))?;
@@ -84,7 +87,10 @@ fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
             let keys = if *key == Some(DType::I64) {
                 MapKeys::I64(
                     obj.keys()
-                        .map(|k| k.parse::<i64>().map_err(|_| format!("map key '{k}' is not an integer")))
+                        .map(|k| {
+                            k.parse::<i64>()
+                                .map_err(|_| format!("map key '{k}' is not an integer"))
+                        })
                         .collect::<Result<_, _>>()?,
                 )
             } else {
@@ -143,7 +149,9 @@ fn guess(json: &Json) -> DType {
 
 fn collect<'a>(json: &'a Json, shape: &[usize], out: &mut Vec<&'a Json>) -> Result<(), String> {
     match (shape.split_first(), json) {
-        (None, Json::Array(_)) => Err("ragged nesting: an array where a number was expected".into()),
+        (None, Json::Array(_)) => {
+            Err("ragged nesting: an array where a number was expected".into())
+        }
         (None, leaf) => {
             out.push(leaf);
             Ok(())

@@ -20,19 +20,31 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
             if bytes.len() < 12 {
                 return Err("truncated .npy header".to_owned());
             }
-            (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12)
+            (
+                u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+                12,
+            )
         }
-        v => return Err(format!(".npy version {v} is not supported (1, 2 or 3 expected)")),
+        v => {
+            return Err(format!(
+                ".npy version {v} is not supported (1, 2 or 3 expected)"
+            ));
+        }
     };
-    let header = bytes
-        .get(start..start + header_len)
-        .ok_or_else(|| format!(".npy header claims {header_len} bytes, file has {}", bytes.len()))?;
+    let header = bytes.get(start..start + header_len).ok_or_else(|| {
+        format!(
+            ".npy header claims {header_len} bytes, file has {}",
+            bytes.len()
+        )
+    })?;
     let header = std::str::from_utf8(header).map_err(|_| ".npy header is not text".to_owned())?;
     let descr = dict_value(header, "descr").ok_or("npy header has no 'descr'")?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let fortran = dict_value(header, "fortran_order").ok_or("npy header has no 'fortran_order'")?;
     if fortran.starts_with("True") {
-        return Err("Fortran-ordered arrays are not supported; save with np.ascontiguousarray".to_owned());
+        return Err(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".to_owned(),
+        );
     }
     let shape_text = dict_value(header, "shape").ok_or("npy header has no 'shape'")?;
     let shape = parse_shape(shape_text)?;
@@ -74,8 +86,12 @@ fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
 fn decode_body(descr: &str, body: &[u8], count: usize) -> Result<Data, String> {
     let need = |width: usize| -> Result<&[u8], String> {
         let n = count.checked_mul(width).ok_or("npy size overflows")?;
-        body.get(..n)
-            .ok_or_else(|| format!("npy data has {} bytes, shape x {descr} needs {n}", body.len()))
+        body.get(..n).ok_or_else(|| {
+            format!(
+                "npy data has {} bytes, shape x {descr} needs {n}",
+                body.len()
+            )
+        })
     };
     macro_rules! numbers {
         ($t:ty, $w:expr, $variant:ident, $big:expr) => {{
@@ -130,7 +146,9 @@ fn decode_body(descr: &str, body: &[u8], count: usize) -> Result<Data, String> {
             )
         }
         k if k.starts_with('U') => {
-            let chars: usize = k[1..].parse().map_err(|_| format!("bad npy dtype {descr}"))?;
+            let chars: usize = k[1..]
+                .parse()
+                .map_err(|_| format!("bad npy dtype {descr}"))?;
             let raw = need(chars * 4)?;
             let mut out = Vec::with_capacity(count);
             for item in raw.chunks_exact((chars * 4).max(1)).take(count) {
@@ -157,15 +175,32 @@ fn decode_body(descr: &str, body: &[u8], count: usize) -> Result<Data, String> {
 /// Encodes a tensor as `.npy` (version 1).
 pub fn write_npy(tensor: &Tensor) -> Vec<u8> {
     let (descr, body): (String, Vec<u8>) = match &tensor.data {
-        Data::F32(v) => ("<f4".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        Data::F64(v) => ("<f8".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        Data::I64(v) => ("<i8".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-        Data::I32(v) => ("<i4".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        Data::F32(v) => (
+            "<f4".into(),
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
+        Data::F64(v) => (
+            "<f8".into(),
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
+        Data::I64(v) => (
+            "<i8".into(),
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
+        Data::I32(v) => (
+            "<i4".into(),
+            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ),
         Data::U8(v) => ("|u1".into(), v.clone()),
         Data::I8(v) => ("|i1".into(), v.iter().map(|&x| x as u8).collect()),
         Data::Bool(v) => ("|b1".into(), v.iter().map(|&x| x as u8).collect()),
         Data::Str(v) => {
-            let width = v.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(1);
+            let width = v
+                .iter()
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(1);
             let mut body = Vec::with_capacity(v.len() * width * 4);
             for s in v {
                 let mut n = 0;
@@ -207,11 +242,13 @@ pub fn write_npy(tensor: &Tensor) -> Vec<u8> {
 
 /// Reads every array of an `.npz` archive, in archive order.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a .npz (zip) archive: {e}"))?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a .npz (zip) archive: {e}"))?;
     let mut out = Vec::new();
     for i in 0..archive.len() {
-        let mut file = archive.by_index(i).map_err(|e| format!("npz entry {i}: {e}"))?;
+        let mut file = archive
+            .by_index(i)
+            .map_err(|e| format!("npz entry {i}: {e}"))?;
         let name = file.name().trim_end_matches(".npy").to_owned();
         // The declared size bounds the allocation; a lying header just fails the read.
         let declared = file.size();
@@ -240,7 +277,9 @@ pub fn write_npz(arrays: &[(String, Tensor)]) -> Result<Vec<u8>, String> {
         writer
             .start_file(format!("{name}.npy"), options)
             .map_err(|e| e.to_string())?;
-        writer.write_all(&write_npy(tensor)).map_err(|e| e.to_string())?;
+        writer
+            .write_all(&write_npy(tensor))
+            .map_err(|e| e.to_string())?;
     }
     Ok(writer.finish().map_err(|e| e.to_string())?.into_inner())
 }

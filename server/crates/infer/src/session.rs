@@ -91,7 +91,9 @@ pub fn route(model: &ModelProto) -> Route {
             has_ml = true;
         } else if !domain.is_empty()
             && domain != "ai.onnx"
-            && SPIKING_OPS.iter().any(|op| op.eq_ignore_ascii_case(node.op_type()))
+            && SPIKING_OPS
+                .iter()
+                .any(|op| op.eq_ignore_ascii_case(node.op_type()))
         {
             return Route::Simulator {
                 reason: format!(
@@ -103,7 +105,11 @@ pub fn route(model: &ModelProto) -> Route {
             };
         }
     }
-    if has_ml { Route::Evaluator } else { Route::Tract }
+    if has_ml {
+        Route::Evaluator
+    } else {
+        Route::Tract
+    }
 }
 
 fn opset(model: &ModelProto) -> i64 {
@@ -167,7 +173,11 @@ impl Session {
                 Ok(plan) => Backend::Tract(plan),
                 // A plain-op graph tract refuses may still be within the evaluator's reach.
                 Err(tract_error) => {
-                    if graph.node.iter().all(|n| ml::supports(n.domain(), n.op_type())) {
+                    if graph
+                        .node
+                        .iter()
+                        .all(|n| ml::supports(n.domain(), n.op_type()))
+                    {
                         Backend::Evaluator(ml::Plan::build(graph, opset(proto))?)
                     } else {
                         return Err(tract_error);

@@ -71,7 +71,8 @@ pub(crate) fn value_type(t: Option<&TypeProto>) -> ValueType {
 
 impl Signature {
     pub fn of_graph(graph: &GraphProto) -> Signature {
-        let inits: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name()).collect();
+        let inits: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name()).collect();
         let port = |v: &neuride_onnx::proto::ValueInfoProto| Port {
             name: v.name().to_owned(),
             ty: value_type(v.r#type.as_ref()),
@@ -94,7 +95,9 @@ impl Signature {
         for (name, value) in given {
             if !self.inputs.iter().any(|p| p.name == name) {
                 let known: Vec<&str> = self.inputs.iter().map(|p| p.name.as_str()).collect();
-                problems.push(format!("'{name}' is not an input of the model (inputs: {known:?})"));
+                problems.push(format!(
+                    "'{name}' is not an input of the model (inputs: {known:?})"
+                ));
             } else if by_name.insert(name.clone(), value).is_some() {
                 problems.push(format!("'{name}' is given twice"));
             }
@@ -103,7 +106,11 @@ impl Signature {
         let mut ordered = Vec::new();
         for port in &self.inputs {
             match by_name.remove(&port.name) {
-                None => problems.push(format!("input '{}' is missing ({})", port.name, describe(&port.ty))),
+                None => problems.push(format!(
+                    "input '{}' is missing ({})",
+                    port.name,
+                    describe(&port.ty)
+                )),
                 Some(value) => {
                     check_value(&port.name, &port.ty, &value, &mut symbols, &mut problems);
                     ordered.push(value);
@@ -158,7 +165,11 @@ fn check_value(
         (ValueType::Tensor { dtype, shape }, Value::Tensor(t)) => {
             if let Some(d) = dtype {
                 if *d != t.dtype() {
-                    problems.push(format!("input '{name}': dtype {} expected, found {}", d, t.dtype()));
+                    problems.push(format!(
+                        "input '{name}': dtype {} expected, found {}",
+                        d,
+                        t.dtype()
+                    ));
                 }
             }
             if let Some(shape) = shape {

@@ -18,7 +18,8 @@ pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
     let mut shape = Vec::with_capacity(proto.dims.len());
     let mut count: usize = 1;
     for &d in &proto.dims {
-        let d = usize::try_from(d).map_err(|_| format!("tensor '{name}': negative dimension {d}"))?;
+        let d =
+            usize::try_from(d).map_err(|_| format!("tensor '{name}': negative dimension {d}"))?;
         count = count
             .checked_mul(d)
             .filter(|&c| c <= MAX_ELEMENTS)
@@ -119,7 +120,10 @@ pub fn to_proto(name: &str, tensor: &Tensor) -> TensorProto {
         Data::I8(v) => v.iter().map(|&x| x as u8).collect(),
         Data::Bool(v) => v.iter().map(|&x| x as u8).collect(),
         Data::Str(v) => {
-            proto.string_data = v.iter().map(|s| bytes::Bytes::from(s.clone().into_bytes())).collect();
+            proto.string_data = v
+                .iter()
+                .map(|s| bytes::Bytes::from(s.clone().into_bytes()))
+                .collect();
             return proto;
         }
     };

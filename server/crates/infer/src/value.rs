@@ -218,7 +218,10 @@ impl Tensor {
         let data = data.into();
         let want: usize = shape.iter().product();
         if want != data.len() {
-            return Err(format!("shape {shape:?} needs {want} elements, found {}", data.len()));
+            return Err(format!(
+                "shape {shape:?} needs {want} elements, found {}",
+                data.len()
+            ));
         }
         Ok(Tensor { shape, data })
     }

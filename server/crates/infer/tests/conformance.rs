@@ -47,7 +47,12 @@ fn run_case(case: &Path) -> Vec<String> {
             }
         };
         for (file, (out_name, got)) in numbered(&set, "output_").iter().zip(&outputs) {
-            let port = session.signature.outputs.iter().find(|p| &p.name == out_name).unwrap();
+            let port = session
+                .signature
+                .outputs
+                .iter()
+                .find(|p| &p.name == out_name)
+                .unwrap();
             let want = io::read_pb(&std::fs::read(file).unwrap(), &port.ty).unwrap();
             problems.extend(compare_values(&format!("{name} {out_name}"), got, &want));
         }
@@ -64,7 +69,11 @@ fn generated_ml_cases_match_onnxruntime() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 40, "expected the generated cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "expected the generated cases, found {}",
+        cases.len()
+    );
     let problems: Vec<String> = cases.iter().flat_map(|c| run_case(c)).collect();
     assert!(
         problems.is_empty(),

@@ -23,7 +23,8 @@ fn expected_files(kinds: &[&str]) -> Vec<std::path::PathBuf> {
 
 fn reproduce(expected: &std::path::Path) -> Vec<String> {
     let model_path = expected.to_string_lossy().replace(".expected.npz", ".onnx");
-    let session = Session::load(&std::fs::read(&model_path).unwrap()).unwrap_or_else(|e| panic!("{model_path}: {e}"));
+    let session = Session::load(&std::fs::read(&model_path).unwrap())
+        .unwrap_or_else(|e| panic!("{model_path}: {e}"));
     let arrays = io::read_npz(&std::fs::read(expected).unwrap()).unwrap();
     let inputs: Vec<(String, Value)> = arrays
         .iter()
@@ -32,7 +33,9 @@ fn reproduce(expected: &std::path::Path) -> Vec<String> {
                 .map(|n| (n.to_owned(), Value::Tensor(t.clone())))
         })
         .collect();
-    let outputs = session.run(inputs).unwrap_or_else(|e| panic!("{model_path}: {e}"));
+    let outputs = session
+        .run(inputs)
+        .unwrap_or_else(|e| panic!("{model_path}: {e}"));
     let mut problems = Vec::new();
     let mut compared = 0;
     for (key, want) in &arrays {
@@ -72,22 +75,39 @@ fn dl_and_snn_fixtures_reproduce_onnxruntime() {
 
 #[test]
 fn zipmap_probabilities_equal_the_no_zipmap_twin() {
-    let load =
-        |name: &str| Session::load(&std::fs::read(repo().join("tests/fixtures/ml").join(name)).unwrap()).unwrap();
+    let load = |name: &str| {
+        Session::load(&std::fs::read(repo().join("tests/fixtures/ml").join(name)).unwrap()).unwrap()
+    };
     let (zip, plain) = (load("iris_logreg.onnx"), load("iris_logreg_nozipmap.onnx"));
-    let arrays =
-        io::read_npz(&std::fs::read(repo().join("tests/fixtures/ml/iris_logreg.expected.npz")).unwrap()).unwrap();
-    let x = arrays.iter().find(|(k, _)| k == "input_X").unwrap().1.clone();
-    let a = zip.run(vec![("X".into(), Value::Tensor(x.clone()))]).unwrap();
+    let arrays = io::read_npz(
+        &std::fs::read(repo().join("tests/fixtures/ml/iris_logreg.expected.npz")).unwrap(),
+    )
+    .unwrap();
+    let x = arrays
+        .iter()
+        .find(|(k, _)| k == "input_X")
+        .unwrap()
+        .1
+        .clone();
+    let a = zip
+        .run(vec![("X".into(), Value::Tensor(x.clone()))])
+        .unwrap();
     let b = plain.run(vec![("X".into(), Value::Tensor(x))]).unwrap();
     let Value::Sequence(maps) = &a[1].1 else {
-        panic!("ZipMap output should be a sequence, got {}", a[1].1.describe())
+        panic!(
+            "ZipMap output should be a sequence, got {}",
+            a[1].1.describe()
+        )
     };
-    let Value::Tensor(probs) = &b[1].1 else { panic!() };
+    let Value::Tensor(probs) = &b[1].1 else {
+        panic!()
+    };
     assert_eq!(maps.len(), probs.shape[0]);
     let probs = probs.data.to_f64().unwrap();
     for (row, m) in maps.iter().enumerate() {
-        let Value::Map(m) = m else { panic!("not a map") };
+        let Value::Map(m) = m else {
+            panic!("not a map")
+        };
         assert_eq!(m.keys, neuride_infer::MapKeys::I64(vec![0, 1, 2]));
         let v = m.values.to_f64().unwrap();
         assert_eq!(v, probs[row * 3..row * 3 + 3].to_vec(), "row {row}");

@@ -8,9 +8,12 @@ use neuride_infer::{Error, Score, Session, Tensor, Value, infer, io, score};
 use std::sync::atomic::AtomicBool;
 
 fn iris() -> (std::sync::Arc<Session>, Tensor, Tensor) {
-    let session =
-        Session::load(&std::fs::read(repo().join("tests/fixtures/ml/iris_logreg_nozipmap.onnx")).unwrap()).unwrap();
-    let arrays = io::read_npz(&std::fs::read(repo().join("tests/fixtures/data/iris.npz")).unwrap()).unwrap();
+    let session = Session::load(
+        &std::fs::read(repo().join("tests/fixtures/ml/iris_logreg_nozipmap.onnx")).unwrap(),
+    )
+    .unwrap();
+    let arrays =
+        io::read_npz(&std::fs::read(repo().join("tests/fixtures/data/iris.npz")).unwrap()).unwrap();
     let get = |k: &str| arrays.iter().find(|(n, _)| n == k).unwrap().1.clone();
     (session, get("x"), get("y"))
 }
@@ -34,11 +37,17 @@ fn batches_report_progress_and_stitch_outputs_back() {
     // Batched outputs equal a single run.
     let whole = session.run(vec![("X".into(), Value::Tensor(x))]).unwrap();
     assert_eq!(report.outputs, whole);
-    let Score::Classification { accuracy, total, .. } = score(&report.outputs, &y).unwrap() else {
+    let Score::Classification {
+        accuracy, total, ..
+    } = score(&report.outputs, &y).unwrap()
+    else {
         panic!("not a classification score")
     };
     assert_eq!(total, rows);
-    assert!(accuracy > 0.9, "iris logistic regression accuracy {accuracy}");
+    assert!(
+        accuracy > 0.9,
+        "iris logistic regression accuracy {accuracy}"
+    );
 }
 
 #[test]
@@ -71,10 +80,15 @@ fn every_input_mismatch_is_listed() {
     let err = session
         .run(vec![
             ("X".into(), Value::Tensor(wrong)),
-            ("extra".into(), Value::Tensor(Tensor::new(vec![1], vec![1i64]).unwrap())),
+            (
+                "extra".into(),
+                Value::Tensor(Tensor::new(vec![1], vec![1i64]).unwrap()),
+            ),
         ])
         .unwrap_err();
-    let Error::Inputs(problems) = &err else { panic!("{err}") };
+    let Error::Inputs(problems) = &err else {
+        panic!("{err}")
+    };
     let text = problems.join("\n");
     expect_test::expect![[r#"
         'extra' is not an input of the model (inputs: ["X"])

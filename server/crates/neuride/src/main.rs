@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "neuride", version, about = "IDE backend and CLI for neuromorphic IoT workspaces (.onnx, .npz, .neuro)")]
+#[command(
+    name = "neuride",
+    version,
+    about = "IDE backend and CLI for neuromorphic IoT workspaces (.onnx, .npz, .neuro)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

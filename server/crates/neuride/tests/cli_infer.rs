@@ -36,11 +36,18 @@ fn run_scores_the_mlp_as_the_manifest_says() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["engine"], "tract");
     assert_eq!(report["rows"], 450);
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repo().join("tests/fixtures/MANIFEST.json")).unwrap()).unwrap();
-    let want = manifest["dl/digits_mlp.onnx"]["test_accuracy"].as_f64().unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/fixtures/MANIFEST.json")).unwrap(),
+    )
+    .unwrap();
+    let want = manifest["dl/digits_mlp.onnx"]["test_accuracy"]
+        .as_f64()
+        .unwrap();
     let got = report["score"]["accuracy"].as_f64().unwrap();
-    assert!((got - want).abs() < 1e-9, "accuracy {got}, manifest says {want}");
+    assert!(
+        (got - want).abs() < 1e-9,
+        "accuracy {got}, manifest says {want}"
+    );
 }
 
 #[test]
@@ -59,7 +66,10 @@ fn infer_writes_npz_and_json_with_maps_as_objects() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("accuracy: 0.9"), "{stdout}");
-    assert!(stderr.contains("'output_probability' is a sequence or map"), "{stderr}");
+    assert!(
+        stderr.contains("'output_probability' is a sequence or map"),
+        "{stderr}"
+    );
     assert!(std::fs::read(&npz).unwrap().starts_with(b"PK"));
 
     let json = dir.path().join("out.json");
@@ -74,7 +84,10 @@ fn infer_writes_npz_and_json_with_maps_as_objects() {
     assert_eq!(code, 0, "{stderr}");
     let out: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let first = &out["output_probability"][0];
-    let total: f64 = ["0", "1", "2"].iter().map(|k| first[k].as_f64().unwrap()).sum();
+    let total: f64 = ["0", "1", "2"]
+        .iter()
+        .map(|k| first[k].as_f64().unwrap())
+        .sum();
     assert!((total - 1.0).abs() < 1e-5, "{first}");
     assert_eq!(out["output_label"].as_array().unwrap().len(), 150);
 }
@@ -89,14 +102,21 @@ fn mismatched_inputs_are_all_listed() {
         "tests/fixtures/data/digits_spikes_T25.npz",
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("dimension 1 must be 4, found 450"), "{stderr}");
+    assert!(
+        stderr.contains("dimension 1 must be 4, found 450"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn json_and_pb_inputs_work() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("x.json");
-    std::fs::write(&input, r#"{"X": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}"#).unwrap();
+    std::fs::write(
+        &input,
+        r#"{"X": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}"#,
+    )
+    .unwrap();
     let (code, stdout, stderr) = neuride(&[
         "infer",
         "tests/fixtures/ml/iris_logreg_nozipmap.onnx",

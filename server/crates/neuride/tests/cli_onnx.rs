@@ -9,7 +9,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn neuride(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neuride")).args(args).output().expect("run neuride")
+    Command::new(env!("CARGO_BIN_EXE_neuride"))
+        .args(args)
+        .output()
+        .expect("run neuride")
 }
 
 fn stdout(o: &Output) -> String {
@@ -20,18 +23,30 @@ fn stdout(o: &Output) -> String {
 fn classify_json_covers_every_fixture_folder() {
     let dir = fixtures();
     let out = neuride(&["classify", "--format", "json", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let entries = v.as_array().unwrap();
     assert_eq!(entries.len(), 8);
     for e in entries {
         let path = e["path"].as_str().unwrap();
-        let folder = Path::new(path).parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let folder = Path::new(path)
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         assert_eq!(e["kind"], folder, "{path}");
         assert!(e["confidence"].as_f64().unwrap() > 0.5);
         let evidence = e["evidence"].as_array().unwrap();
         assert!(!evidence.is_empty());
-        assert!(evidence[0]["message"].as_str().is_some() && evidence[0]["source"].as_str().is_some());
+        assert!(
+            evidence[0]["message"].as_str().is_some() && evidence[0]["source"].as_str().is_some()
+        );
     }
 }
 
@@ -41,7 +56,10 @@ fn classify_human_names_kind_and_evidence() {
     let out = neuride(&["classify", snn.to_str().unwrap()]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("digits_snntorch.onnx: snn (confidence 0.9"), "{text}");
+    assert!(
+        text.contains("digits_snntorch.onnx: snn (confidence 0.9"),
+        "{text}"
+    );
     assert!(text.contains("25 time steps"), "{text}");
 }
 
@@ -49,7 +67,11 @@ fn classify_human_names_kind_and_evidence() {
 fn info_json_is_the_summary() {
     let mlp = fixtures().join("dl/digits_mlp.onnx");
     let out = neuride(&["info", "--format", "json", mlp.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["kind"], "dl");
     assert_eq!(v["summary"]["parameters"], 4810);
@@ -65,8 +87,12 @@ fn print_is_the_onnx_text() {
     let m = fixtures().join("ml/iris_logreg.onnx");
     let out = neuride(&["print", m.to_str().unwrap()]);
     assert!(out.status.success());
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/data/text/ml_iris_logreg.txt");
-    assert_eq!(stdout(&out), std::fs::read_to_string(golden).unwrap() + "\n");
+    let golden =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/data/text/ml_iris_logreg.txt");
+    assert_eq!(
+        stdout(&out),
+        std::fs::read_to_string(golden).unwrap() + "\n"
+    );
 }
 
 #[test]
@@ -80,7 +106,10 @@ fn unreadable_or_broken_input_exits_2_naming_the_file() {
             let out = neuride(&[cmd, path.to_str().unwrap()]);
             assert_eq!(out.status.code(), Some(2), "{cmd} {}", path.display());
             let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.contains(path.file_name().unwrap().to_str().unwrap()), "{cmd}: {err}");
+            assert!(
+                err.contains(path.file_name().unwrap().to_str().unwrap()),
+                "{cmd}: {err}"
+            );
         }
     }
 }

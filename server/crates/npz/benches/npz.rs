@@ -11,7 +11,10 @@ fn archive_of(count: usize, elements: usize, options: WriteOptions) -> Vec<u8> {
     let arrays: Vec<(String, Array<'static>)> = (0..count)
         .map(|i| {
             let values: Vec<f32> = (0..elements).map(|k| (k * 31 + i) as f32 * 0.001).collect();
-            (format!("layer{i}.weight"), Array::from_f32(vec![elements as u64], &values).unwrap())
+            (
+                format!("layer{i}.weight"),
+                Array::from_f32(vec![elements as u64], &values).unwrap(),
+            )
         })
         .collect();
     let refs: Vec<(&str, &Array<'_>)> = arrays.iter().map(|(n, a)| (n.as_str(), a)).collect();
@@ -37,11 +40,18 @@ fn list_with_zip_crate(bytes: &[u8]) -> usize {
 }
 
 fn listing(c: &mut Criterion) {
-    for (label, options) in [("stored", WriteOptions::stored()), ("deflated", WriteOptions::deflated())] {
+    for (label, options) in [
+        ("stored", WriteOptions::stored()),
+        ("deflated", WriteOptions::deflated()),
+    ] {
         let bytes = archive_of(1000, 256, options);
         let mut group = c.benchmark_group(format!("list_1000_{label}"));
-        group.bench_function("neuride_npz", |b| b.iter(|| black_box(list(black_box(&bytes)).unwrap().entries.len())));
-        group.bench_function("zip_crate", |b| b.iter(|| black_box(list_with_zip_crate(black_box(&bytes)))));
+        group.bench_function("neuride_npz", |b| {
+            b.iter(|| black_box(list(black_box(&bytes)).unwrap().entries.len()))
+        });
+        group.bench_function("zip_crate", |b| {
+            b.iter(|| black_box(list_with_zip_crate(black_box(&bytes))))
+        });
         group.finish();
     }
 }
@@ -54,20 +64,36 @@ fn reading(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(elements as u64 * 4));
     group.sample_size(20);
     group.bench_function("to_c_order_le_copy", |b| {
-        b.iter(|| black_box(archive.array("layer0.weight").unwrap().to_c_order_le().into_owned()))
+        b.iter(|| {
+            black_box(
+                archive
+                    .array("layer0.weight")
+                    .unwrap()
+                    .to_c_order_le()
+                    .into_owned(),
+            )
+        })
     });
-    group.bench_function("memcpy_floor", |b| b.iter(|| black_box(archive.entries[0].stored.to_vec())));
+    group.bench_function("memcpy_floor", |b| {
+        b.iter(|| black_box(archive.entries[0].stored.to_vec()))
+    });
     let array = archive.array("layer0.weight").unwrap();
     group.bench_function("stats", |b| b.iter(|| black_box(stats(&array))));
-    group.bench_function("crc32", |b| b.iter(|| black_box(archive.entries[0].verify_crc())));
+    group.bench_function("crc32", |b| {
+        b.iter(|| black_box(archive.entries[0].verify_crc()))
+    });
     group.finish();
     let deflated = archive_of(1, elements, WriteOptions::deflated());
     let archive = list(&deflated).unwrap();
     let mut group = c.benchmark_group("read_16mb_f32_deflated");
     group.throughput(Throughput::Bytes(elements as u64 * 4));
     group.sample_size(10);
-    group.bench_function("inflate_and_crc", |b| b.iter(|| black_box(archive.array("layer0.weight").unwrap())));
-    group.bench_function("summary", |b| b.iter(|| black_box(summarize(&archive, SummaryOptions::default()))));
+    group.bench_function("inflate_and_crc", |b| {
+        b.iter(|| black_box(archive.array("layer0.weight").unwrap()))
+    });
+    group.bench_function("summary", |b| {
+        b.iter(|| black_box(summarize(&archive, SummaryOptions::default())))
+    });
     group.finish();
 }
 

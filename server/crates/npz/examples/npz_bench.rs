@@ -14,10 +14,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["list", file, repeat] => list_command(file, repeat.parse().expect("REPEAT is a number")),
-        ["read", file, name, repeat] => read_command(file, name, repeat.parse().expect("REPEAT is a number")),
+        ["read", file, name, repeat] => {
+            read_command(file, name, repeat.parse().expect("REPEAT is a number"))
+        }
         ["write", out, kind] => write_command(out, kind),
         _ => {
-            eprintln!("usage: npz_bench list FILE REPEAT | read FILE NAME REPEAT | write OUT stored|deflated|zip64");
+            eprintln!(
+                "usage: npz_bench list FILE REPEAT | read FILE NAME REPEAT | write OUT stored|deflated|zip64"
+            );
             std::process::exit(2);
         }
     }
@@ -57,7 +61,12 @@ fn list_command(file: &str, repeat: usize) {
     let archive = list(&bytes).expect("list");
     let first_ms = start.elapsed().as_secs_f64() * 1e3;
     let arrays = archive.entries.len();
-    let header_bytes: usize = archive.entries.iter().filter_map(|e| e.header.as_ref().ok()).map(|h| h.data_offset).sum();
+    let header_bytes: usize = archive
+        .entries
+        .iter()
+        .filter_map(|e| e.header.as_ref().ok())
+        .map(|h| h.data_offset)
+        .sum();
     drop(archive);
     let rss_after_first = peak_rss_kb();
     // Resident memory split: private (heap) versus file pages of the map.
@@ -109,11 +118,19 @@ fn write_command(out: &str, kind: &str) {
     let options = match kind {
         "stored" => WriteOptions::stored(),
         "deflated" => WriteOptions::deflated(),
-        "zip64" => WriteOptions { compression: Compression::Deflated, force_zip64: true },
+        "zip64" => WriteOptions {
+            compression: Compression::Deflated,
+            force_zip64: true,
+        },
         other => panic!("unknown kind {other}"),
     };
     let weight = Array::from_f32(vec![3, 2], &[1.0, -2.0, 3.5, 4.0, 5.0, f32::NAN]).expect("array");
-    let counts = Array::new(neuride_npz::DType::Int64, vec![4], (0i64..4).flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>()).expect("array");
+    let counts = Array::new(
+        neuride_npz::DType::Int64,
+        vec![4],
+        (0i64..4).flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>(),
+    )
+    .expect("array");
     let bytes = write_npz(&[("fc.weight", &weight), ("counts", &counts)], options).expect("write");
     std::fs::write(out, bytes).expect("write file");
 }

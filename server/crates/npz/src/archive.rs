@@ -46,7 +46,9 @@ pub struct Archive<'a> {
 /// problems with single entries become diagnostics.
 pub fn list(bytes: &[u8]) -> Result<Archive<'_>, NpzError> {
     if bytes.starts_with(npy::MAGIC) {
-        return Err(NpzError::NotZip("this is a .npy file, not an .npz archive".to_owned()));
+        return Err(NpzError::NotZip(
+            "this is a .npy file, not an .npz archive".to_owned(),
+        ));
     }
     let zip_entries = zipdir::read_directory(bytes)?;
     let mut diagnostics = Vec::new();
@@ -65,10 +67,15 @@ pub fn list(bytes: &[u8]) -> Result<Archive<'_>, NpzError> {
             Severity::Warning,
             "npz/duplicate-name",
             Some(&name),
-            format!("array '{name}' appears {count} times in the archive; numpy reads only the last one"),
+            format!(
+                "array '{name}' appears {count} times in the archive; numpy reads only the last one"
+            ),
         ));
     }
-    Ok(Archive { entries, diagnostics })
+    Ok(Archive {
+        entries,
+        diagnostics,
+    })
 }
 
 /// Wraps a single `.npy` file as a one-entry archive named `name`, so it
@@ -84,34 +91,57 @@ pub fn list_npy<'a>(bytes: &'a [u8], name: &str) -> Archive<'a> {
         data: bytes,
         truncated: None,
     };
-    let mut entry = list_entry(zip_entry, &mut flate2::Decompress::new(false), &mut diagnostics);
+    let mut entry = list_entry(
+        zip_entry,
+        &mut flate2::Decompress::new(false),
+        &mut diagnostics,
+    );
     entry.crc32 = None;
-    Archive { entries: vec![entry], diagnostics }
+    Archive {
+        entries: vec![entry],
+        diagnostics,
+    }
 }
 
 /// Bytes inflated at first to reach a deflated entry's `.npy` header.
 const FIRST_INFLATE: usize = 1024;
 
-fn list_entry<'a>(zip_entry: ZipEntry<'a>, inflater: &mut flate2::Decompress, diagnostics: &mut Vec<Diagnostic>) -> Entry<'a> {
+fn list_entry<'a>(
+    zip_entry: ZipEntry<'a>,
+    inflater: &mut flate2::Decompress,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Entry<'a> {
     let zip_name = zip_entry.name;
-    let name = zip_name.strip_suffix(".npy").unwrap_or(&zip_name).to_owned();
-    let mut report = |severity, code, message: String| diagnostics.push(Diagnostic::new(severity, code, Some(&name), message));
+    let name = zip_name
+        .strip_suffix(".npy")
+        .unwrap_or(&zip_name)
+        .to_owned();
+    let mut report = |severity, code, message: String| {
+        diagnostics.push(Diagnostic::new(severity, code, Some(&name), message))
+    };
     if zip_name.contains('/') || zip_name.contains('\\') {
         report(
             Severity::Warning,
             "npz/path-separator",
-            format!("entry '{zip_name}' has a path separator in its name; numpy writes flat names, and unpacking it could write outside the target folder"),
+            format!(
+                "entry '{zip_name}' has a path separator in its name; numpy writes flat names, and unpacking it could write outside the target folder"
+            ),
         );
     }
     let compression = match zip_entry.method {
         Method::Stored => Ok(Compression::Stored),
         Method::Deflated => Ok(Compression::Deflated),
-        Method::Other(method) => Err(NpzError::UnsupportedCompression { name: zip_name.clone(), method }),
+        Method::Other(method) => Err(NpzError::UnsupportedCompression {
+            name: zip_name.clone(),
+            method,
+        }),
     };
     let header = (|| {
         let compression = compression.clone()?;
         if zip_entry.encrypted {
-            return Err(NpzError::Encrypted { name: zip_name.clone() });
+            return Err(NpzError::Encrypted {
+                name: zip_name.clone(),
+            });
         }
         if let Some(expected) = zip_entry.truncated {
             return Err(NpzError::Truncated {
@@ -121,27 +151,40 @@ fn list_entry<'a>(zip_entry: ZipEntry<'a>, inflater: &mut flate2::Decompress, di
             });
         }
         if !zip_name.ends_with(".npy") {
-            return Err(NpzError::NotNpy { found: format!("zip entry '{zip_name}' (numpy loads only *.npy entries as arrays)") });
+            return Err(NpzError::NotNpy {
+                found: format!("zip entry '{zip_name}' (numpy loads only *.npy entries as arrays)"),
+            });
         }
         let header = match compression {
             Compression::Stored => npy::parse_header(zip_entry.data)?,
             Compression::Deflated => {
-                let inflate_error = |message| NpzError::Inflate { name: zip_name.clone(), message };
+                let inflate_error = |message| NpzError::Inflate {
+                    name: zip_name.clone(),
+                    message,
+                };
                 // One pass covers numpy's usual headers (128 bytes, rarely
                 // more than a few hundred); a second only for longer ones.
-                let mut head = inflate_prefix_with(inflater, zip_entry.data, FIRST_INFLATE).map_err(inflate_error)?;
+                let mut head = inflate_prefix_with(inflater, zip_entry.data, FIRST_INFLATE)
+                    .map_err(inflate_error)?;
                 let total = npy::header_len(&head)?;
                 if total > head.len() {
-                    head = inflate_prefix_with(inflater, zip_entry.data, total).map_err(inflate_error)?;
+                    head = inflate_prefix_with(inflater, zip_entry.data, total)
+                        .map_err(inflate_error)?;
                 }
                 npy::parse_header(&head)?
             }
         };
-        let needed = header.data_len().map(|len| len.saturating_add(header.data_offset as u64));
+        let needed = header
+            .data_len()
+            .map(|len| len.saturating_add(header.data_offset as u64));
         match needed {
             Some(needed) if needed > zip_entry.uncompressed_size => {
                 return Err(NpzError::Truncated {
-                    what: format!("array '{name}' ({} x {:?})", header.element.name(), header.shape),
+                    what: format!(
+                        "array '{name}' ({} x {:?})",
+                        header.element.name(),
+                        header.shape
+                    ),
                     expected: needed,
                     found: zip_entry.uncompressed_size,
                 });
@@ -168,14 +211,20 @@ fn list_entry<'a>(zip_entry: ZipEntry<'a>, inflater: &mut flate2::Decompress, di
             ElementType::Unsupported { descr } => report(
                 Severity::Warning,
                 "npz/unsupported-dtype",
-                NpzError::UnsupportedDType { name: name.clone(), descr: descr.clone() }.to_string(),
+                NpzError::UnsupportedDType {
+                    name: name.clone(),
+                    descr: descr.clone(),
+                }
+                .to_string(),
             ),
             ElementType::Numeric { .. } => {}
         },
         // Non-.npy entries are a warning: numpy hands them back as raw bytes.
-        Err(NpzError::NotNpy { found }) if !zip_name.ends_with(".npy") => {
-            report(Severity::Warning, "npz/not-npy", format!("{found} is not an array"))
-        }
+        Err(NpzError::NotNpy { found }) if !zip_name.ends_with(".npy") => report(
+            Severity::Warning,
+            "npz/not-npy",
+            format!("{found} is not an array"),
+        ),
         Err(error) => diagnostics.push(Diagnostic::from_error(error, Some(&name))),
     }
     Entry {
@@ -197,12 +246,17 @@ impl<'a> Archive<'a> {
 
     /// Reads the array `name`: borrowed when stored, inflated when deflated.
     pub fn array(&self, name: &str) -> Result<Array<'a>, NpzError> {
-        self.entry(name).ok_or_else(|| NpzError::NoSuchArray(name.to_owned()))?.read()
+        self.entry(name)
+            .ok_or_else(|| NpzError::NoSuchArray(name.to_owned()))?
+            .read()
     }
 
     /// Names of the array entries, in archive order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter(|e| e.zip_name.ends_with(".npy")).map(|e| e.name.as_str())
+        self.entries
+            .iter()
+            .filter(|e| e.zip_name.ends_with(".npy"))
+            .map(|e| e.name.as_str())
     }
 }
 
@@ -218,16 +272,27 @@ impl<'a> Entry<'a> {
                 npy::array_from_header(&header, data, &self.name, false)
             }
             Compression::Deflated => {
-                let mut bytes = inflate_all(self.stored, self.size)
-                    .map_err(|message| NpzError::Inflate { name: self.zip_name.clone(), message })?;
+                let mut bytes =
+                    inflate_all(self.stored, self.size).map_err(|message| NpzError::Inflate {
+                        name: self.zip_name.clone(),
+                        message,
+                    })?;
                 self.check_crc(&bytes)?;
-                let array = npy::array_from_header(&header, bytes.get(header.data_offset..).unwrap_or(&[]), &self.name, true)?;
+                let array = npy::array_from_header(
+                    &header,
+                    bytes.get(header.data_offset..).unwrap_or(&[]),
+                    &self.name,
+                    true,
+                )?;
                 let (start, len) = (header.data_offset, array.data.len());
                 let metadata = array.into_owned_metadata();
                 // Reuse the inflated buffer instead of copying the data out of it.
                 bytes.truncate(start + len);
                 bytes.drain(..start);
-                Ok(Array { data: Cow::Owned(bytes), ..metadata })
+                Ok(Array {
+                    data: Cow::Owned(bytes),
+                    ..metadata
+                })
             }
         }
     }
@@ -242,10 +307,16 @@ impl<'a> Entry<'a> {
     }
 
     fn check_crc(&self, bytes: &[u8]) -> Result<(), NpzError> {
-        let Some(expected) = self.crc32 else { return Ok(()) };
+        let Some(expected) = self.crc32 else {
+            return Ok(());
+        };
         let found = crc32fast::hash(bytes);
         if found != expected {
-            return Err(NpzError::CrcMismatch { name: self.zip_name.clone(), expected, found });
+            return Err(NpzError::CrcMismatch {
+                name: self.zip_name.clone(),
+                expected,
+                found,
+            });
         }
         Ok(())
     }
@@ -254,6 +325,12 @@ impl<'a> Entry<'a> {
 impl Array<'_> {
     /// The metadata with empty data, to pair with a buffer owned elsewhere.
     fn into_owned_metadata(self) -> Array<'static> {
-        Array { dtype: self.dtype, byte_order: self.byte_order, fortran_order: self.fortran_order, shape: self.shape, data: Cow::Owned(Vec::new()) }
+        Array {
+            dtype: self.dtype,
+            byte_order: self.byte_order,
+            fortran_order: self.fortran_order,
+            shape: self.shape,
+            data: Cow::Owned(Vec::new()),
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! An array read from (or to be written to) a `.npy`: element type, byte
 //! order, memory order, shape and the raw bytes, borrowed where possible.
 
-use crate::dtype::{ByteOrder, DType};
 use crate::NpzError;
+use crate::dtype::{ByteOrder, DType};
 use std::borrow::Cow;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -18,14 +18,36 @@ pub struct Array<'a> {
 
 impl<'a> Array<'a> {
     /// A little-endian, C-order array; checks that `data` has the right length.
-    pub fn new(dtype: DType, shape: Vec<u64>, data: impl Into<Cow<'a, [u8]>>) -> Result<Self, NpzError> {
+    pub fn new(
+        dtype: DType,
+        shape: Vec<u64>,
+        data: impl Into<Cow<'a, [u8]>>,
+    ) -> Result<Self, NpzError> {
         let data = data.into();
-        let expected = shape.iter().try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d)).unwrap_or(u64::MAX);
+        let expected = shape
+            .iter()
+            .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d))
+            .unwrap_or(u64::MAX);
         if expected != data.len() as u64 {
-            return Err(NpzError::DataLength { dtype: dtype.numpy_name(), shape, expected, found: data.len() as u64 });
+            return Err(NpzError::DataLength {
+                dtype: dtype.numpy_name(),
+                shape,
+                expected,
+                found: data.len() as u64,
+            });
         }
-        let byte_order = if dtype.size() == 1 { ByteOrder::NotApplicable } else { ByteOrder::Little };
-        Ok(Array { dtype, byte_order, fortran_order: false, shape, data })
+        let byte_order = if dtype.size() == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            ByteOrder::Little
+        };
+        Ok(Array {
+            dtype,
+            byte_order,
+            fortran_order: false,
+            shape,
+            data,
+        })
     }
 
     /// A C-order float32 array from values.
@@ -53,7 +75,10 @@ impl<'a> Array<'a> {
     }
 
     pub fn into_owned(self) -> Array<'static> {
-        Array { data: Cow::Owned(self.data.into_owned()), ..self }
+        Array {
+            data: Cow::Owned(self.data.into_owned()),
+            ..self
+        }
     }
 
     /// The same values as little-endian, C-order bytes (what ONNX `raw_data`
@@ -81,7 +106,10 @@ impl<'a> Array<'a> {
             return Array::new(self.dtype, self.shape.clone(), bytes.into_owned());
         }
         let [rows, cols] = self.shape[..] else {
-            return Err(NpzError::BadHeader(format!("only 2-D arrays can be transposed, this one has shape {:?}", self.shape)));
+            return Err(NpzError::BadHeader(format!(
+                "only 2-D arrays can be transposed, this one has shape {:?}",
+                self.shape
+            )));
         };
         // A C-order [rows, cols] matrix read as Fortran order is its [cols, rows] transpose.
         let transposed = fortran_to_c(&bytes, &[cols, rows], self.dtype.size());
@@ -96,7 +124,10 @@ impl<'a> Array<'a> {
     /// Values as f64 (real types only), in C order. 64-bit integers above 2^53 round.
     pub fn to_f64_vec(&self) -> Result<Vec<f64>, NpzError> {
         if self.dtype.is_complex() {
-            return Err(NpzError::UnsupportedDType { name: "array".to_owned(), descr: self.descr() });
+            return Err(NpzError::UnsupportedDType {
+                name: "array".to_owned(),
+                descr: self.descr(),
+            });
         }
         let bytes = self.to_c_order_le();
         let mut out = Vec::with_capacity(self.element_count() as usize);
@@ -139,19 +170,30 @@ fn fortran_to_c(data: &[u8], shape: &[u64], item: usize) -> Vec<u8> {
 
 /// Calls `visit` with every element of a real (non-complex) array as f64,
 /// in storage order. One `match` up front so the inner loops stay tight.
-pub(crate) fn for_each_real(data: &[u8], dtype: DType, order: ByteOrder, mut visit: impl FnMut(f64)) {
+pub(crate) fn for_each_real(
+    data: &[u8],
+    dtype: DType,
+    order: ByteOrder,
+    mut visit: impl FnMut(f64),
+) {
     macro_rules! each {
         ($t:ty, $n:expr, $conv:expr) => {{
             let big = order.is_big();
             for chunk in data.chunks_exact($n) {
                 let raw: [u8; $n] = chunk.try_into().expect("chunks_exact yields full chunks");
-                let value = if big { <$t>::from_be_bytes(raw) } else { <$t>::from_le_bytes(raw) };
+                let value = if big {
+                    <$t>::from_be_bytes(raw)
+                } else {
+                    <$t>::from_le_bytes(raw)
+                };
                 visit($conv(value));
             }
         }};
     }
     match dtype {
-        DType::Bool => data.iter().for_each(|&b| visit(if b != 0 { 1.0 } else { 0.0 })),
+        DType::Bool => data
+            .iter()
+            .for_each(|&b| visit(if b != 0 { 1.0 } else { 0.0 })),
         DType::Int8 => data.iter().for_each(|&b| visit(b as i8 as f64)),
         DType::Uint8 => data.iter().for_each(|&b| visit(b as f64)),
         DType::Int16 => each!(i16, 2, |v| v as f64),

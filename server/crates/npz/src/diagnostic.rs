@@ -22,8 +22,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: &'static str, array: Option<&str>, message: impl Into<String>) -> Self {
-        Diagnostic { severity, code, message: message.into(), array: array.map(str::to_owned) }
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        array: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            array: array.map(str::to_owned),
+        }
     }
 
     /// An error diagnostic from a crate error about `array`. Object arrays and
@@ -31,7 +41,9 @@ impl Diagnostic {
     /// just will not read those arrays.
     pub fn from_error(error: &crate::NpzError, array: Option<&str>) -> Self {
         let severity = match error {
-            crate::NpzError::ObjectArray { .. } | crate::NpzError::UnsupportedDType { .. } => Severity::Warning,
+            crate::NpzError::ObjectArray { .. } | crate::NpzError::UnsupportedDType { .. } => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         };
         Diagnostic::new(severity, error.code(), array, error.to_string())

@@ -90,7 +90,11 @@ impl DType {
 
     /// Size of one byte-swapped unit: complex numbers swap each component.
     pub fn swap_unit(self) -> usize {
-        if self.is_complex() { self.size() / 2 } else { self.size() }
+        if self.is_complex() {
+            self.size() / 2
+        } else {
+            self.size()
+        }
     }
 
     pub fn from_kind_size(kind: char, size: usize) -> Option<DType> {
@@ -116,7 +120,11 @@ impl DType {
     /// The `descr` string numpy writes for this type in `order`
     /// (single-byte types always get `|`, as numpy does).
     pub fn descr(self, order: ByteOrder) -> String {
-        let order = if self.size() == 1 { ByteOrder::NotApplicable } else { order };
+        let order = if self.size() == 1 {
+            ByteOrder::NotApplicable
+        } else {
+            order
+        };
         format!("{}{}{}", order.as_char(), self.kind(), self.size())
     }
 }
@@ -150,11 +158,16 @@ impl ByteOrder {
 /// What a `.npy` header's `descr` says the elements are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ElementType {
-    Numeric { dtype: DType, byte_order: ByteOrder },
+    Numeric {
+        dtype: DType,
+        byte_order: ByteOrder,
+    },
     /// `O`, or a structured type with an object field: pickled Python objects.
     Object,
     /// Strings, datetimes, void and structured types: listed, not read.
-    Unsupported { descr: String },
+    Unsupported {
+        descr: String,
+    },
 }
 
 impl ElementType {
@@ -179,7 +192,9 @@ impl ElementType {
 /// Native (`=`) and missing order marks mean little-endian: neuride runs on
 /// little-endian hosts and numpy itself never writes `=` into a file.
 pub fn parse_simple_descr(descr: &str) -> ElementType {
-    let unsupported = || ElementType::Unsupported { descr: descr.to_owned() };
+    let unsupported = || ElementType::Unsupported {
+        descr: descr.to_owned(),
+    };
     let (order, rest) = match descr.chars().next() {
         Some('<') | Some('=') => (ByteOrder::Little, &descr[1..]),
         Some('>') => (ByteOrder::Big, &descr[1..]),
@@ -190,15 +205,26 @@ pub fn parse_simple_descr(descr: &str) -> ElementType {
         return ElementType::Object;
     }
     let mut chars = rest.chars();
-    let Some(kind) = chars.next() else { return unsupported() };
-    let Ok(size) = chars.as_str().parse::<usize>() else { return unsupported() };
+    let Some(kind) = chars.next() else {
+        return unsupported();
+    };
+    let Ok(size) = chars.as_str().parse::<usize>() else {
+        return unsupported();
+    };
     match DType::from_kind_size(kind, size) {
         Some(dtype) => {
-            let byte_order = if dtype.size() == 1 { ByteOrder::NotApplicable } else { order };
+            let byte_order = if dtype.size() == 1 {
+                ByteOrder::NotApplicable
+            } else {
+                order
+            };
             // A multi-byte type marked `|` has no defined order; numpy reads it
             // as native, so do we.
-            let byte_order =
-                if byte_order == ByteOrder::NotApplicable && dtype.size() > 1 { ByteOrder::Little } else { byte_order };
+            let byte_order = if byte_order == ByteOrder::NotApplicable && dtype.size() > 1 {
+                ByteOrder::Little
+            } else {
+                byte_order
+            };
             ElementType::Numeric { dtype, byte_order }
         }
         None => unsupported(),

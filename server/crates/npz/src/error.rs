@@ -10,19 +10,29 @@ pub enum NpzError {
     #[error("bad .npy header: {0}")]
     BadHeader(String),
     #[error("truncated: {what} needs {expected} bytes but only {found} are there")]
-    Truncated { what: String, expected: u64, found: u64 },
+    Truncated {
+        what: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("not a zip archive: {0}")]
     NotZip(String),
     #[error("corrupt zip archive: {0}")]
     BadZip(String),
-    #[error("zip entry '{name}' uses compression method {method}; only stored (0) and deflated (8) are supported")]
+    #[error(
+        "zip entry '{name}' uses compression method {method}; only stored (0) and deflated (8) are supported"
+    )]
     UnsupportedCompression { name: String, method: u16 },
     #[error("zip entry '{name}' is encrypted")]
     Encrypted { name: String },
     #[error("zip entry '{name}' does not inflate: {message}")]
     Inflate { name: String, message: String },
     #[error("zip entry '{name}': CRC-32 is {found:#010x}, the directory says {expected:#010x}")]
-    CrcMismatch { name: String, expected: u32, found: u32 },
+    CrcMismatch {
+        name: String,
+        expected: u32,
+        found: u32,
+    },
     #[error("array '{name}' holds Python objects (a pickle); neuride never unpickles")]
     ObjectArray { name: String },
     #[error("array '{name}' has dtype {descr}, which neuride does not read (numeric dtypes only)")]
@@ -30,7 +40,12 @@ pub enum NpzError {
     #[error("no array named '{0}' in the archive")]
     NoSuchArray(String),
     #[error("array data is {found} bytes but dtype {dtype} x shape {shape:?} needs {expected}")]
-    DataLength { dtype: &'static str, shape: Vec<u64>, expected: u64, found: u64 },
+    DataLength {
+        dtype: &'static str,
+        shape: Vec<u64>,
+        expected: u64,
+        found: u64,
+    },
 }
 
 impl NpzError {

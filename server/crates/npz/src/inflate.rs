@@ -18,14 +18,22 @@ pub fn inflate_prefix(compressed: &[u8], want: usize) -> Result<Vec<u8>, String>
 /// [`inflate_prefix`] reusing an inflater: its state (tens of kilobytes) is
 /// what dominates listing many small deflated headers, so one is reset and
 /// reused per archive.
-pub fn inflate_prefix_with(inflater: &mut Decompress, compressed: &[u8], want: usize) -> Result<Vec<u8>, String> {
+pub fn inflate_prefix_with(
+    inflater: &mut Decompress,
+    compressed: &[u8],
+    want: usize,
+) -> Result<Vec<u8>, String> {
     inflater.reset(false);
     let mut out = Vec::with_capacity(want);
     while out.len() < want {
         let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
         let input = &compressed[(before_in as usize).min(compressed.len())..];
-        let status = inflater.decompress_vec(input, &mut out, FlushDecompress::None).map_err(|e| e.to_string())?;
-        if status == Status::StreamEnd || (inflater.total_in() == before_in && inflater.total_out() == before_out) {
+        let status = inflater
+            .decompress_vec(input, &mut out, FlushDecompress::None)
+            .map_err(|e| e.to_string())?;
+        if status == Status::StreamEnd
+            || (inflater.total_in() == before_in && inflater.total_out() == before_out)
+        {
             break;
         }
     }
@@ -34,7 +42,9 @@ pub fn inflate_prefix_with(inflater: &mut Decompress, compressed: &[u8], want: u
 
 /// Inflates a whole entry that should hold exactly `expected` bytes.
 pub fn inflate_all(compressed: &[u8], expected: u64) -> Result<Vec<u8>, String> {
-    let bound = (compressed.len() as u64).saturating_mul(MAX_DEFLATE_RATIO).saturating_add(64);
+    let bound = (compressed.len() as u64)
+        .saturating_mul(MAX_DEFLATE_RATIO)
+        .saturating_add(64);
     let mut out = Vec::with_capacity(expected.min(bound) as usize);
     let mut inflater = Decompress::new(false);
     loop {
@@ -43,27 +53,41 @@ pub fn inflate_all(compressed: &[u8], expected: u64) -> Result<Vec<u8>, String> 
                 // Full: check whether the stream really ends here.
                 let mut probe = Vec::with_capacity(1);
                 let input = &compressed[(inflater.total_in() as usize).min(compressed.len())..];
-                inflater.decompress_vec(input, &mut probe, FlushDecompress::Finish).map_err(|e| e.to_string())?;
+                inflater
+                    .decompress_vec(input, &mut probe, FlushDecompress::Finish)
+                    .map_err(|e| e.to_string())?;
                 if !probe.is_empty() {
-                    return Err(format!("inflates to more than the {expected} bytes the zip directory states"));
+                    return Err(format!(
+                        "inflates to more than the {expected} bytes the zip directory states"
+                    ));
                 }
                 return Ok(out);
             }
-            let grow = (out.len() as u64).max(1 << 16).min(expected - out.len() as u64);
+            let grow = (out.len() as u64)
+                .max(1 << 16)
+                .min(expected - out.len() as u64);
             out.reserve_exact(grow as usize);
         }
         let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
         let input = &compressed[(before_in as usize).min(compressed.len())..];
-        let status = inflater.decompress_vec(input, &mut out, FlushDecompress::None).map_err(|e| e.to_string())?;
+        let status = inflater
+            .decompress_vec(input, &mut out, FlushDecompress::None)
+            .map_err(|e| e.to_string())?;
         if status == Status::StreamEnd {
             break;
         }
         if inflater.total_in() == before_in && inflater.total_out() == before_out {
-            return Err(format!("the deflate stream ends after {} of {expected} bytes", out.len()));
+            return Err(format!(
+                "the deflate stream ends after {} of {expected} bytes",
+                out.len()
+            ));
         }
     }
     if out.len() as u64 != expected {
-        return Err(format!("inflates to {} bytes, the zip directory states {expected}", out.len()));
+        return Err(format!(
+            "inflates to {} bytes, the zip directory states {expected}",
+            out.len()
+        ));
     }
     Ok(out)
 }

@@ -1,10 +1,10 @@
 //! The `.npy` format (versions 1.0, 2.0, 3.0): header parsing and writing.
 //! <https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>
 
+use crate::NpzError;
 use crate::array::Array;
 use crate::dtype::{ElementType, parse_simple_descr};
 use crate::pyliteral::{self, PyValue};
-use crate::NpzError;
 
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
@@ -32,13 +32,17 @@ pub struct NpyHeader {
 impl NpyHeader {
     /// Number of elements, or `None` if the product overflows.
     pub fn element_count(&self) -> Option<u64> {
-        self.shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        self.shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
     }
 
     /// Bytes of data the header promises (numeric types only).
     pub fn data_len(&self) -> Option<u64> {
         match &self.element {
-            ElementType::Numeric { dtype, .. } => self.element_count()?.checked_mul(dtype.size() as u64),
+            ElementType::Numeric { dtype, .. } => {
+                self.element_count()?.checked_mul(dtype.size() as u64)
+            }
             _ => None,
         }
     }
@@ -54,12 +58,16 @@ pub fn header_len(prefix: &[u8]) -> Result<usize, NpzError> {
     };
     if prefix.len() < 8 {
         if !MAGIC.starts_with(&prefix[..prefix.len().min(6)]) {
-            return Err(NpzError::NotNpy { found: String::from_utf8_lossy(prefix).into_owned() });
+            return Err(NpzError::NotNpy {
+                found: String::from_utf8_lossy(prefix).into_owned(),
+            });
         }
         return Err(truncated(10));
     }
     if &prefix[..6] != MAGIC {
-        return Err(NpzError::NotNpy { found: String::from_utf8_lossy(&prefix[..6]).into_owned() });
+        return Err(NpzError::NotNpy {
+            found: String::from_utf8_lossy(&prefix[..6]).into_owned(),
+        });
     }
     let (major, minor) = (prefix[6], prefix[7]);
     let (len_bytes, total) = match (major, minor) {
@@ -76,7 +84,9 @@ pub fn header_len(prefix: &[u8]) -> Result<usize, NpzError> {
         u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize
     };
     if dict_len > MAX_HEADER_LEN {
-        return Err(NpzError::BadHeader(format!("header claims {dict_len} bytes; at most {MAX_HEADER_LEN} are accepted")));
+        return Err(NpzError::BadHeader(format!(
+            "header claims {dict_len} bytes; at most {MAX_HEADER_LEN} are accepted"
+        )));
     }
     Ok(total + dict_len)
 }
@@ -95,36 +105,69 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpzError> {
     };
     // 1.0 and 2.0 headers are latin-1, 3.0 is UTF-8; latin-1 maps byte to char.
     let text: String = if version.0 == 3 {
-        std::str::from_utf8(dict_bytes).map_err(|_| NpzError::BadHeader("version 3.0 header is not UTF-8".to_owned()))?.to_owned()
+        std::str::from_utf8(dict_bytes)
+            .map_err(|_| NpzError::BadHeader("version 3.0 header is not UTF-8".to_owned()))?
+            .to_owned()
     } else {
         dict_bytes.iter().map(|&b| b as char).collect()
     };
     let PyValue::Dict(items) = pyliteral::parse(&text).map_err(NpzError::BadHeader)? else {
-        return Err(NpzError::BadHeader(format!("expected a dict, found {:?}", truncate(&text))));
+        return Err(NpzError::BadHeader(format!(
+            "expected a dict, found {:?}",
+            truncate(&text)
+        )));
     };
-    let lookup = |key: &str| items.iter().find(|(k, _)| matches!(k, PyValue::Str(s) if s == key)).map(|(_, v)| v);
-    let missing = |key: &str| NpzError::BadHeader(format!("key '{key}' missing from {:?}", truncate(&text)));
+    let lookup = |key: &str| {
+        items
+            .iter()
+            .find(|(k, _)| matches!(k, PyValue::Str(s) if s == key))
+            .map(|(_, v)| v)
+    };
+    let missing =
+        |key: &str| NpzError::BadHeader(format!("key '{key}' missing from {:?}", truncate(&text)));
     let element = descr_to_element(lookup("descr").ok_or_else(|| missing("descr"))?)?;
     let fortran_order = match lookup("fortran_order").ok_or_else(|| missing("fortran_order"))? {
         PyValue::Bool(b) => *b,
-        other => return Err(NpzError::BadHeader(format!("fortran_order must be True or False, found {other:?}"))),
+        other => {
+            return Err(NpzError::BadHeader(format!(
+                "fortran_order must be True or False, found {other:?}"
+            )));
+        }
     };
     let shape = match lookup("shape").ok_or_else(|| missing("shape"))? {
         PyValue::Tuple(dims) | PyValue::List(dims) => dims
             .iter()
             .map(|d| match d {
                 PyValue::Int(n) if *n >= 0 && *n <= u64::MAX as i128 => Ok(*n as u64),
-                other => Err(NpzError::BadHeader(format!("shape entries must be non-negative integers, found {other:?}"))),
+                other => Err(NpzError::BadHeader(format!(
+                    "shape entries must be non-negative integers, found {other:?}"
+                ))),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        other => return Err(NpzError::BadHeader(format!("shape must be a tuple, found {other:?}"))),
+        other => {
+            return Err(NpzError::BadHeader(format!(
+                "shape must be a tuple, found {other:?}"
+            )));
+        }
     };
-    let header = NpyHeader { version, element, fortran_order, shape, data_offset };
+    let header = NpyHeader {
+        version,
+        element,
+        fortran_order,
+        shape,
+        data_offset,
+    };
     if header.element_count().is_none() {
-        return Err(NpzError::BadHeader(format!("shape {:?} has more elements than fit in 64 bits", header.shape)));
+        return Err(NpzError::BadHeader(format!(
+            "shape {:?} has more elements than fit in 64 bits",
+            header.shape
+        )));
     }
     if matches!(header.element, ElementType::Numeric { .. }) && header.data_len().is_none() {
-        return Err(NpzError::BadHeader(format!("shape {:?} needs more bytes than fit in 64 bits", header.shape)));
+        return Err(NpzError::BadHeader(format!(
+            "shape {:?} needs more bytes than fit in 64 bits",
+            header.shape
+        )));
     }
     Ok(header)
 }
@@ -142,10 +185,14 @@ fn descr_to_element(descr: &PyValue) -> Result<ElementType, NpzError> {
             if contains_object(descr) {
                 Ok(ElementType::Object)
             } else {
-                Ok(ElementType::Unsupported { descr: format!("structured {}", describe(descr)) })
+                Ok(ElementType::Unsupported {
+                    descr: format!("structured {}", describe(descr)),
+                })
             }
         }
-        other => Err(NpzError::BadHeader(format!("descr must be a string or a list of fields, found {other:?}"))),
+        other => Err(NpzError::BadHeader(format!(
+            "descr must be a string or a list of fields, found {other:?}"
+        ))),
     }
 }
 
@@ -161,8 +208,14 @@ fn describe(value: &PyValue) -> String {
     match value {
         PyValue::Str(s) => format!("'{s}'"),
         PyValue::Int(n) => n.to_string(),
-        PyValue::List(items) => format!("[{}]", items.iter().map(describe).collect::<Vec<_>>().join(", ")),
-        PyValue::Tuple(items) => format!("({})", items.iter().map(describe).collect::<Vec<_>>().join(", ")),
+        PyValue::List(items) => format!(
+            "[{}]",
+            items.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ),
+        PyValue::Tuple(items) => format!(
+            "({})",
+            items.iter().map(describe).collect::<Vec<_>>().join(", ")
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -184,15 +237,26 @@ pub(crate) fn array_from_header<'a>(
 ) -> Result<Array<'a>, NpzError> {
     let (dtype, byte_order) = match &header.element {
         ElementType::Numeric { dtype, byte_order } => (*dtype, *byte_order),
-        ElementType::Object => return Err(NpzError::ObjectArray { name: name.to_owned() }),
+        ElementType::Object => {
+            return Err(NpzError::ObjectArray {
+                name: name.to_owned(),
+            });
+        }
         ElementType::Unsupported { descr } => {
-            return Err(NpzError::UnsupportedDType { name: name.to_owned(), descr: descr.clone() });
+            return Err(NpzError::UnsupportedDType {
+                name: name.to_owned(),
+                descr: descr.clone(),
+            });
         }
     };
     let needed = header.data_len().unwrap_or(u64::MAX);
     if needed > data.len() as u64 {
         return Err(NpzError::Truncated {
-            what: format!("array '{name}' ({} x {:?})", dtype.numpy_name(), header.shape),
+            what: format!(
+                "array '{name}' ({} x {:?})",
+                dtype.numpy_name(),
+                header.shape
+            ),
             expected: needed,
             found: data.len() as u64,
         });
@@ -208,20 +272,32 @@ pub(crate) fn array_from_header<'a>(
 
 /// Reads a `.npy` from a stream. Memory grows only as data actually arrives,
 /// so a header that lies about the size cannot make us allocate it.
-pub fn read_npy_from<R: std::io::Read>(mut reader: R, name: &str) -> Result<Array<'static>, NpzError> {
+pub fn read_npy_from<R: std::io::Read>(
+    mut reader: R,
+    name: &str,
+) -> Result<Array<'static>, NpzError> {
     use std::io::Read;
     let io_error = |e: std::io::Error| NpzError::BadHeader(format!("read failed: {e}"));
     let mut head = Vec::with_capacity(128);
-    (&mut reader).take(12).read_to_end(&mut head).map_err(io_error)?;
+    (&mut reader)
+        .take(12)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
     let total = header_len(&head)?;
     let more = (total as u64).saturating_sub(head.len() as u64);
-    (&mut reader).take(more).read_to_end(&mut head).map_err(io_error)?;
+    (&mut reader)
+        .take(more)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
     let header = parse_header(&head)?;
     // Data may start before byte 12 only in a malformed file; keep what we read.
     let mut data = head.split_off(header.data_offset.min(head.len()));
     if let Some(needed) = header.data_len() {
         let wanted = needed.saturating_sub(data.len() as u64);
-        (&mut reader).take(wanted).read_to_end(&mut data).map_err(io_error)?;
+        (&mut reader)
+            .take(wanted)
+            .read_to_end(&mut data)
+            .map_err(io_error)?;
     }
     let array = array_from_header(&header, &data, name, true)?;
     Ok(array.into_owned())
@@ -233,20 +309,37 @@ pub fn header_bytes(descr: &str, fortran_order: bool, shape: &[u64]) -> Vec<u8> 
     let shape_repr = match shape {
         [] => "()".to_owned(),
         [d] => format!("({d},)"),
-        dims => format!("({})", dims.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+        dims => format!(
+            "({})",
+            dims.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut dict = format!(
         "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape_repr}, }}",
         if fortran_order { "True" } else { "False" }
     );
     if !shape.is_empty() {
-        let growth_axis = if fortran_order { shape[shape.len() - 1] } else { shape[0] };
+        let growth_axis = if fortran_order {
+            shape[shape.len() - 1]
+        } else {
+            shape[0]
+        };
         let digits = growth_axis.to_string().len();
-        dict.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
+        dict.extend(std::iter::repeat_n(
+            ' ',
+            GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+        ));
     }
     // numpy pads with 1..=64 spaces (a full 64 when already aligned).
     let pad_for = |preamble: usize| ARRAY_ALIGN - (preamble + dict.len() + 1) % ARRAY_ALIGN;
-    let (version, preamble) = if dict.len() + 1 + pad_for(10) < 65536 { (1u8, 10) } else { (2u8, 12) };
+    let (version, preamble) = if dict.len() + 1 + pad_for(10) < 65536 {
+        (1u8, 10)
+    } else {
+        (2u8, 12)
+    };
     let pad = pad_for(preamble);
     dict.extend(std::iter::repeat_n(' ', pad));
     dict.push('\n');

@@ -20,11 +20,17 @@ pub enum PyValue {
 
 /// Parses one literal that must fill `text` (surrounding whitespace allowed).
 pub fn parse(text: &str) -> Result<PyValue, String> {
-    let mut parser = Parser { text: text.as_bytes(), pos: 0 };
+    let mut parser = Parser {
+        text: text.as_bytes(),
+        pos: 0,
+    };
     let value = parser.value(0)?;
     parser.skip_space();
     if parser.pos != parser.text.len() {
-        return Err(format!("unexpected text after the header dict at byte {}", parser.pos));
+        return Err(format!(
+            "unexpected text after the header dict at byte {}",
+            parser.pos
+        ));
     }
     Ok(value)
 }
@@ -58,7 +64,10 @@ impl Parser<'_> {
             Some(b'\'') | Some(b'"') => self.string().map(PyValue::Str),
             Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() => self.int(),
             Some(c) if c.is_ascii_alphabetic() => self.word(),
-            Some(c) => Err(format!("unexpected character {:?} at byte {}", c as char, self.pos)),
+            Some(c) => Err(format!(
+                "unexpected character {:?} at byte {}",
+                c as char, self.pos
+            )),
         }
     }
 
@@ -72,7 +81,10 @@ impl Parser<'_> {
             }
             let key = self.value(depth + 1)?;
             if self.peek() != Some(b':') {
-                return Err(format!("':' expected after a dict key at byte {}", self.pos));
+                return Err(format!(
+                    "':' expected after a dict key at byte {}",
+                    self.pos
+                ));
             }
             self.pos += 1;
             let value = self.value(depth + 1)?;
@@ -97,7 +109,12 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(c) if c == close => {}
-                _ => return Err(format!("',' or '{}' expected at byte {}", close as char, self.pos)),
+                _ => {
+                    return Err(format!(
+                        "',' or '{}' expected at byte {}",
+                        close as char, self.pos
+                    ));
+                }
             }
         }
     }
@@ -109,11 +126,14 @@ impl Parser<'_> {
         while let Some(&c) = self.text.get(self.pos) {
             self.pos += 1;
             if c == quote {
-                return String::from_utf8(out).map_err(|_| "string in header is not UTF-8".to_owned());
+                return String::from_utf8(out)
+                    .map_err(|_| "string in header is not UTF-8".to_owned());
             }
             if c == b'\\' {
                 // Only the escapes a dtype name could need; anything else is kept verbatim.
-                let Some(&escaped) = self.text.get(self.pos) else { break };
+                let Some(&escaped) = self.text.get(self.pos) else {
+                    break;
+                };
                 self.pos += 1;
                 match escaped {
                     b'\\' | b'\'' | b'"' => out.push(escaped),
@@ -141,19 +161,27 @@ impl Parser<'_> {
         if matches!(self.text.get(self.pos), Some(b'L') | Some(b'l')) {
             self.pos += 1;
         }
-        digits.parse::<i128>().map(PyValue::Int).map_err(|_| format!("bad integer {digits:?} in header"))
+        digits
+            .parse::<i128>()
+            .map(PyValue::Int)
+            .map_err(|_| format!("bad integer {digits:?} in header"))
     }
 
     fn word(&mut self) -> Result<PyValue, String> {
         let start = self.pos;
-        while self.pos < self.text.len() && (self.text[self.pos].is_ascii_alphanumeric() || self.text[self.pos] == b'_') {
+        while self.pos < self.text.len()
+            && (self.text[self.pos].is_ascii_alphanumeric() || self.text[self.pos] == b'_')
+        {
             self.pos += 1;
         }
         match &self.text[start..self.pos] {
             b"True" => Ok(PyValue::Bool(true)),
             b"False" => Ok(PyValue::Bool(false)),
             b"None" => Ok(PyValue::None),
-            other => Err(format!("unexpected name {:?} in header", String::from_utf8_lossy(other))),
+            other => Err(format!(
+                "unexpected name {:?} in header",
+                String::from_utf8_lossy(other)
+            )),
         }
     }
 }
@@ -164,10 +192,16 @@ mod tests {
 
     #[test]
     fn parses_a_numpy_header() {
-        let value = parse("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }    \n").unwrap();
-        let PyValue::Dict(items) = value else { panic!("dict expected") };
+        let value =
+            parse("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }    \n").unwrap();
+        let PyValue::Dict(items) = value else {
+            panic!("dict expected")
+        };
         assert_eq!(items.len(), 3);
-        assert_eq!(items[2].1, PyValue::Tuple(vec![PyValue::Int(3), PyValue::Int(4)]));
+        assert_eq!(
+            items[2].1,
+            PyValue::Tuple(vec![PyValue::Int(3), PyValue::Int(4)])
+        );
     }
 
     #[test]
@@ -176,6 +210,9 @@ mod tests {
         assert!(parse("{'a': __import__('os')}").is_err());
         assert!(parse("{'a' 1}").is_err());
         assert!(parse("{'a': 1} x").is_err());
-        assert_eq!(parse("(3L, 4L)").unwrap(), PyValue::Tuple(vec![PyValue::Int(3), PyValue::Int(4)]));
+        assert_eq!(
+            parse("(3L, 4L)").unwrap(),
+            PyValue::Tuple(vec![PyValue::Int(3), PyValue::Int(4)])
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! finite values (NaN and Inf are counted apart), so one NaN does not hide
 //! the range of the rest; `std` is the population deviation (numpy's ddof=0).
 
+use crate::Array;
 use crate::array::for_each_real;
 use crate::dtype::{ByteOrder, DType};
-use crate::Array;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -41,7 +41,11 @@ pub fn stats(array: &Array<'_>) -> Stats {
         }
     });
     if count == 0 {
-        return Stats { nan, inf, ..Stats::default() };
+        return Stats {
+            nan,
+            inf,
+            ..Stats::default()
+        };
     }
     let mean = sum / count as f64;
     // Second pass: the deviation from the mean is exact where sum-of-squares is not.
@@ -51,11 +55,22 @@ pub fn stats(array: &Array<'_>) -> Stats {
             squares += (v - mean) * (v - mean);
         }
     });
-    Stats { min: Some(min), max: Some(max), mean: Some(mean), std: Some((squares / count as f64).sqrt()), nan, inf }
+    Stats {
+        min: Some(min),
+        max: Some(max),
+        mean: Some(mean),
+        std: Some((squares / count as f64).sqrt()),
+        nan,
+        inf,
+    }
 }
 
 fn complex_stats(data: &[u8], dtype: DType, order: ByteOrder) -> Stats {
-    let part = if dtype == DType::Complex64 { DType::Float32 } else { DType::Float64 };
+    let part = if dtype == DType::Complex64 {
+        DType::Float32
+    } else {
+        DType::Float64
+    };
     let (mut nan, mut inf) = (0u64, 0u64);
     let mut previous: Option<f64> = None;
     for_each_real(data, part, order, |v| match previous.take() {
@@ -68,5 +83,9 @@ fn complex_stats(data: &[u8], dtype: DType, order: ByteOrder) -> Stats {
             }
         }
     });
-    Stats { nan, inf, ..Stats::default() }
+    Stats {
+        nan,
+        inf,
+        ..Stats::default()
+    }
 }

@@ -54,10 +54,17 @@ pub fn summarize(archive: &Archive<'_>, options: SummaryOptions) -> ArchiveSumma
             arrays.push(summary);
         }
     }
-    ArchiveSummary { arrays, diagnostics }
+    ArchiveSummary {
+        arrays,
+        diagnostics,
+    }
 }
 
-fn summarize_entry(entry: &Entry<'_>, options: SummaryOptions, diagnostics: &mut Vec<Diagnostic>) -> Option<ArraySummary> {
+fn summarize_entry(
+    entry: &Entry<'_>,
+    options: SummaryOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ArraySummary> {
     let header = entry.header.as_ref().ok()?;
     let payload = entry.size.saturating_sub(header.data_offset as u64);
     let mut summary = ArraySummary {
@@ -84,8 +91,22 @@ fn summarize_entry(entry: &Entry<'_>, options: SummaryOptions, diagnostics: &mut
             return Some(summary);
         }
     };
-    let Stats { min, max, mean, std, nan, inf } = stats(&array);
-    (summary.min, summary.max, summary.mean, summary.std, summary.nan, summary.inf) = (min, max, mean, std, nan, inf);
+    let Stats {
+        min,
+        max,
+        mean,
+        std,
+        nan,
+        inf,
+    } = stats(&array);
+    (
+        summary.min,
+        summary.max,
+        summary.mean,
+        summary.std,
+        summary.nan,
+        summary.inf,
+    ) = (min, max, mean, std, nan, inf);
     let total = array.element_count();
     for (count, code, what) in [(nan, "npz/nan", "NaN"), (inf, "npz/inf", "Inf")] {
         if count > 0 {
@@ -93,7 +114,10 @@ fn summarize_entry(entry: &Entry<'_>, options: SummaryOptions, diagnostics: &mut
                 Severity::Warning,
                 code,
                 Some(&entry.name),
-                format!("array '{}' has {count} {what} value(s) out of {total}", entry.name),
+                format!(
+                    "array '{}' has {count} {what} value(s) out of {total}",
+                    entry.name
+                ),
             ));
         }
     }

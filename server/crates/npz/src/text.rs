@@ -17,11 +17,26 @@ impl TextView {
     /// The line a diagnostic about `array` belongs on (line 0, the title,
     /// for the archive as a whole or an array without a row).
     pub fn line_of(&self, array: Option<&str>) -> u32 {
-        array.and_then(|name| self.lines.get(name).copied()).unwrap_or(0)
+        array
+            .and_then(|name| self.lines.get(name).copied())
+            .unwrap_or(0)
     }
 }
 
-const COLUMNS: [&str; 12] = ["name", "dtype", "shape", "order", "byteorder", "nbytes", "min", "max", "mean", "std", "nan", "inf"];
+const COLUMNS: [&str; 12] = [
+    "name",
+    "dtype",
+    "shape",
+    "order",
+    "byteorder",
+    "nbytes",
+    "min",
+    "max",
+    "mean",
+    "std",
+    "nan",
+    "inf",
+];
 
 pub fn render(summary: &ArchiveSummary) -> TextView {
     let rows: Vec<[String; 12]> = summary.arrays.iter().map(row).collect();
@@ -32,7 +47,11 @@ pub fn render(summary: &ArchiveSummary) -> TextView {
         }
     }
     let total: u64 = summary.arrays.iter().map(|a| a.nbytes).sum();
-    let mut text = format!("# {} arrays, {} bytes of data\n", summary.arrays.len(), total);
+    let mut text = format!(
+        "# {} arrays, {} bytes of data\n",
+        summary.arrays.len(),
+        total
+    );
     push_row(&mut text, &COLUMNS.map(str::to_owned), &widths);
     let mut lines = BTreeMap::new();
     for (index, (array, row)) in summary.arrays.iter().zip(&rows).enumerate() {
@@ -61,7 +80,15 @@ fn push_row(text: &mut String, cells: &[String; 12], widths: &[usize; 12]) {
 }
 
 fn row(array: &ArraySummary) -> [String; 12] {
-    let shape = format!("[{}]", array.shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", "));
+    let shape = format!(
+        "[{}]",
+        array
+            .shape
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     [
         array.name.clone(),
         array.dtype.clone(),
@@ -80,14 +107,20 @@ fn row(array: &ArraySummary) -> [String; 12] {
 
 /// Six significant digits, scientific outside [1e-3, 1e6); `-` when absent.
 pub fn number(value: Option<f64>) -> String {
-    let Some(v) = value else { return "-".to_owned() };
+    let Some(v) = value else {
+        return "-".to_owned();
+    };
     if v == 0.0 {
         return "0".to_owned();
     }
     if (1e-3..1e6).contains(&v.abs()) {
         let digits = (5 - v.abs().log10().floor() as i32).max(0) as usize;
         let text = format!("{v:.digits$}");
-        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            text
+        }
     } else {
         format!("{v:.5e}")
     }

@@ -2,9 +2,9 @@
 //! need it) to any `Write`, one array at a time. Entries are written like
 //! numpy's `savez`: `<name>.npy`, dated 1980-01-01.
 
+use crate::Array;
 use crate::archive::Compression;
 use crate::npy::header_bytes;
-use crate::Array;
 use std::collections::HashSet;
 use std::io::{self, Write};
 
@@ -18,10 +18,16 @@ pub struct WriteOptions {
 
 impl WriteOptions {
     pub fn stored() -> Self {
-        WriteOptions { compression: Compression::Stored, force_zip64: false }
+        WriteOptions {
+            compression: Compression::Stored,
+            force_zip64: false,
+        }
     }
     pub fn deflated() -> Self {
-        WriteOptions { compression: Compression::Deflated, force_zip64: false }
+        WriteOptions {
+            compression: Compression::Deflated,
+            force_zip64: false,
+        }
     }
 }
 
@@ -50,17 +56,29 @@ pub struct NpzWriter<W: Write> {
 
 impl<W: Write> NpzWriter<W> {
     pub fn new(out: W, options: WriteOptions) -> Self {
-        NpzWriter { out, options, offset: 0, records: Vec::new(), names: HashSet::new() }
+        NpzWriter {
+            out,
+            options,
+            offset: 0,
+            records: Vec::new(),
+            names: HashSet::new(),
+        }
     }
 
     /// Adds `array` as `<name>.npy`. Duplicate names and names with path
     /// separators are refused: they would make an archive neuride warns about.
     pub fn add(&mut self, name: &str, array: &Array<'_>) -> io::Result<()> {
         if name.contains('/') || name.contains('\\') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("array name '{name}' contains a path separator")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("array name '{name}' contains a path separator"),
+            ));
         }
         if !self.names.insert(name.to_owned()) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("array name '{name}' is already in the archive")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("array name '{name}' is already in the archive"),
+            ));
         }
         let header = header_bytes(&array.descr(), array.fortran_order, &array.shape);
         self.add_parts(&format!("{name}.npy"), &[&header, &array.data])
@@ -80,7 +98,8 @@ impl<W: Write> NpzWriter<W> {
         let deflated = match self.options.compression {
             Compression::Stored => None,
             Compression::Deflated => {
-                let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut encoder =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
                 for part in parts {
                     encoder.write_all(part)?;
                 }
@@ -91,7 +110,8 @@ impl<W: Write> NpzWriter<W> {
             None => (0u16, uncompressed),
             Some(bytes) => (8u16, bytes.len() as u64),
         };
-        let zip64 = self.options.force_zip64 || uncompressed >= U32_LIMIT || compressed >= U32_LIMIT;
+        let zip64 =
+            self.options.force_zip64 || uncompressed >= U32_LIMIT || compressed >= U32_LIMIT;
         let mut local = Vec::with_capacity(30 + zip_name.len() + 20);
         local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         local.extend_from_slice(&(if zip64 { 45u16 } else { 20u16 }).to_le_bytes());
@@ -121,7 +141,14 @@ impl<W: Write> NpzWriter<W> {
             None => parts.iter().try_for_each(|p| self.out.write_all(p))?,
             Some(bytes) => self.out.write_all(bytes)?,
         }
-        self.records.push(Record { name: zip_name.to_owned(), method, crc32, compressed, uncompressed, offset: self.offset });
+        self.records.push(Record {
+            name: zip_name.to_owned(),
+            method,
+            crc32,
+            compressed,
+            uncompressed,
+            offset: self.offset,
+        });
         self.offset += local.len() as u64 + compressed;
         Ok(())
     }
@@ -157,7 +184,11 @@ impl<W: Write> NpzWriter<W> {
             directory.extend_from_slice(&compressed.to_le_bytes());
             directory.extend_from_slice(&uncompressed.to_le_bytes());
             directory.extend_from_slice(&(record.name.len() as u16).to_le_bytes());
-            let extra_len = if zip64.is_empty() { 0 } else { zip64.len() as u16 + 4 };
+            let extra_len = if zip64.is_empty() {
+                0
+            } else {
+                zip64.len() as u16 + 4
+            };
             directory.extend_from_slice(&extra_len.to_le_bytes());
             directory.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
             directory.extend_from_slice(&0o100644u32.wrapping_shl(16).to_le_bytes()); // external attributes: a regular file
@@ -171,7 +202,10 @@ impl<W: Write> NpzWriter<W> {
         }
         let count = self.records.len() as u64;
         let size = directory.len() as u64;
-        let needs_zip64 = self.options.force_zip64 || count >= 0xFFFF || size >= U32_LIMIT || directory_offset >= U32_LIMIT;
+        let needs_zip64 = self.options.force_zip64
+            || count >= 0xFFFF
+            || size >= U32_LIMIT
+            || directory_offset >= U32_LIMIT;
         if needs_zip64 {
             let record_offset = directory_offset + size;
             directory.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
@@ -188,8 +222,20 @@ impl<W: Write> NpzWriter<W> {
             directory.extend_from_slice(&record_offset.to_le_bytes());
             directory.extend_from_slice(&1u32.to_le_bytes());
         }
-        let saturate16 = |v: u64| if needs_zip64 && v >= 0xFFFF { 0xFFFF } else { v.min(0xFFFF) as u16 };
-        let saturate32 = |v: u64| if needs_zip64 && (self.options.force_zip64 || v >= U32_LIMIT) { u32::MAX } else { v as u32 };
+        let saturate16 = |v: u64| {
+            if needs_zip64 && v >= 0xFFFF {
+                0xFFFF
+            } else {
+                v.min(0xFFFF) as u16
+            }
+        };
+        let saturate32 = |v: u64| {
+            if needs_zip64 && (self.options.force_zip64 || v >= U32_LIMIT) {
+                u32::MAX
+            } else {
+                v as u32
+            }
+        };
         directory.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         directory.extend_from_slice(&[0; 4]);
         directory.extend_from_slice(&saturate16(count).to_le_bytes());

@@ -43,13 +43,19 @@ pub struct ZipEntry<'a> {
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(at..at.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        bytes.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        bytes.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 fn bad(message: impl Into<String>) -> NpzError {
@@ -67,7 +73,10 @@ struct Directory {
 /// (at most 65,535 bytes), and follows the zip64 locator when present.
 fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
     if bytes.len() < EOCD_LEN {
-        return Err(NpzError::NotZip(format!("{} bytes is shorter than a zip end record (22)", bytes.len())));
+        return Err(NpzError::NotZip(format!(
+            "{} bytes is shorter than a zip end record (22)",
+            bytes.len()
+        )));
     }
     let lowest = bytes.len().saturating_sub(EOCD_LEN + u16::MAX as usize);
     let mut eocd = None;
@@ -84,7 +93,11 @@ fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
         }
     }
     let Some(eocd) = eocd else {
-        let what = if bytes.starts_with(b"PK") { "no end-of-central-directory record (cut short?)" } else { "no zip signature found" };
+        let what = if bytes.starts_with(b"PK") {
+            "no end-of-central-directory record (cut short?)"
+        } else {
+            "no zip signature found"
+        };
         return Err(NpzError::NotZip(what.to_owned()));
     };
     let mut directory = Directory {
@@ -97,10 +110,19 @@ fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
         let at = u64_at(bytes, eocd - 20 + 8).unwrap_or(u64::MAX);
         let at = usize::try_from(at).map_err(|_| bad("zip64 end record offset is past the end"))?;
         if u32_at(bytes, at) != Some(ZIP64_EOCD_SIGNATURE) {
-            return Err(bad(format!("zip64 locator points at byte {at}, where there is no zip64 end record")));
+            return Err(bad(format!(
+                "zip64 locator points at byte {at}, where there is no zip64 end record"
+            )));
         }
-        let read = |offset: usize| u64_at(bytes, at.saturating_add(offset)).ok_or_else(|| bad("zip64 end record is cut short"));
-        directory = Directory { entries: read(32)?, size: read(40)?, offset: read(48)? };
+        let read = |offset: usize| {
+            u64_at(bytes, at.saturating_add(offset))
+                .ok_or_else(|| bad("zip64 end record is cut short"))
+        };
+        directory = Directory {
+            entries: read(32)?,
+            size: read(40)?,
+            offset: read(48)?,
+        };
     }
     Ok(directory)
 }
@@ -135,9 +157,15 @@ pub fn read_directory(bytes: &[u8]) -> Result<Vec<ZipEntry<'_>>, NpzError> {
     Ok(entries)
 }
 
-fn read_central_entry<'a>(bytes: &'a [u8], central: &[u8], at: usize) -> Result<(ZipEntry<'a>, usize), NpzError> {
+fn read_central_entry<'a>(
+    bytes: &'a [u8],
+    central: &[u8],
+    at: usize,
+) -> Result<(ZipEntry<'a>, usize), NpzError> {
     if u32_at(central, at) != Some(CENTRAL_SIGNATURE) {
-        return Err(bad(format!("expected a central header signature at directory byte {at}")));
+        return Err(bad(format!(
+            "expected a central header signature at directory byte {at}"
+        )));
     }
     let field16 = |offset| u16_at(central, at + offset).ok_or_else(|| bad("header cut short"));
     let field32 = |offset| u32_at(central, at + offset).ok_or_else(|| bad("header cut short"));
@@ -155,16 +183,20 @@ fn read_central_entry<'a>(bytes: &'a [u8], central: &[u8], at: usize) -> Result<
     let comment_len = field16(32)? as usize;
     let mut local_offset = field32(42)? as u64;
     let name_start = at + CENTRAL_LEN;
-    let name_bytes = central.get(name_start..name_start + name_len).ok_or_else(|| bad("name cut short"))?;
-    let extra = central.get(name_start + name_len..name_start + name_len + extra_len).ok_or_else(|| bad("extra field cut short"))?;
+    let name_bytes = central
+        .get(name_start..name_start + name_len)
+        .ok_or_else(|| bad("name cut short"))?;
+    let extra = central
+        .get(name_start + name_len..name_start + name_len + extra_len)
+        .ok_or_else(|| bad("extra field cut short"))?;
     // Only the fields whose 32-bit value is saturated appear in the zip64 extra, in this order.
     if let Some(mut zip64) = find_extra(extra, ZIP64_EXTRA_ID) {
         let mut take = |value: &mut u64| {
-            if *value == u32::MAX as u64 {
-                if let Some(v) = zip64.get(..8) {
-                    *value = u64::from_le_bytes(v.try_into().expect("8 bytes"));
-                    zip64 = &zip64[8..];
-                }
+            if *value == u32::MAX as u64
+                && let Some(v) = zip64.get(..8)
+            {
+                *value = u64::from_le_bytes(v.try_into().expect("8 bytes"));
+                zip64 = &zip64[8..];
             }
         };
         take(&mut uncompressed_size);
@@ -172,7 +204,8 @@ fn read_central_entry<'a>(bytes: &'a [u8], central: &[u8], at: usize) -> Result<
         take(&mut local_offset);
     }
     let name = if flags & 0x0800 != 0 {
-        String::from_utf8(name_bytes.to_vec()).map_err(|_| bad("name flagged UTF-8 is not UTF-8"))?
+        String::from_utf8(name_bytes.to_vec())
+            .map_err(|_| bad("name flagged UTF-8 is not UTF-8"))?
     } else {
         String::from_utf8_lossy(name_bytes).into_owned()
     };
@@ -182,7 +215,15 @@ fn read_central_entry<'a>(bytes: &'a [u8], central: &[u8], at: usize) -> Result<
         Ok(len) if len <= available => (&bytes[data_start..data_start + len], None),
         _ => (&bytes[data_start..], Some(compressed_size)),
     };
-    let entry = ZipEntry { name, method, encrypted: flags & 1 != 0, crc32, uncompressed_size, data, truncated };
+    let entry = ZipEntry {
+        name,
+        method,
+        encrypted: flags & 1 != 0,
+        crc32,
+        uncompressed_size,
+        data,
+        truncated,
+    };
     Ok((entry, name_start + name_len + extra_len + comment_len))
 }
 

@@ -27,12 +27,24 @@ fn every_broken_file_reports_its_code() {
     for (file, case) in cases {
         let bytes = common::read(file);
         let diagnostics = codes_for(file, &bytes);
-        let mut got: Vec<&str> = diagnostics.iter().map(|d| d.code).filter(|c| *c != "npz/trailing-data").collect();
+        let mut got: Vec<&str> = diagnostics
+            .iter()
+            .map(|d| d.code)
+            .filter(|c| *c != "npz/trailing-data")
+            .collect();
         got.sort();
-        let mut want: Vec<&str> = case["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let mut want: Vec<&str> = case["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
         want.sort();
         if got != want {
-            failures.push(format!("{file} ({}): want {want:?}, got {diagnostics:#?}", case["note"]));
+            failures.push(format!(
+                "{file} ({}): want {want:?}, got {diagnostics:#?}",
+                case["note"]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -42,12 +54,23 @@ fn every_broken_file_reports_its_code() {
 fn messages_name_the_array_and_the_numbers() {
     let bytes = common::read("nan_inf.npz");
     let diagnostics = summarize(&list(&bytes).unwrap(), SummaryOptions::default()).diagnostics;
-    let messages: Vec<_> = diagnostics.iter().map(|d| (d.code, d.array.as_deref(), d.message.as_str())).collect();
+    let messages: Vec<_> = diagnostics
+        .iter()
+        .map(|d| (d.code, d.array.as_deref(), d.message.as_str()))
+        .collect();
     assert_eq!(
         messages,
         vec![
-            ("npz/nan", Some("w"), "array 'w' has 2 NaN value(s) out of 6"),
-            ("npz/inf", Some("w"), "array 'w' has 2 Inf value(s) out of 6"),
+            (
+                "npz/nan",
+                Some("w"),
+                "array 'w' has 2 NaN value(s) out of 6"
+            ),
+            (
+                "npz/inf",
+                Some("w"),
+                "array 'w' has 2 Inf value(s) out of 6"
+            ),
         ]
     );
     let bytes = common::read("truncated_claim_stored.npz");
@@ -84,14 +107,23 @@ fn object_arrays_are_listed_but_never_read() {
     let archive = list(&bytes).unwrap();
     let summary = summarize(&archive, SummaryOptions::default());
     let object = summary.arrays.iter().find(|a| a.name == "obj").unwrap();
-    assert_eq!((object.dtype.as_str(), object.shape.as_slice()), ("object", &[2u64][..]));
+    assert_eq!(
+        (object.dtype.as_str(), object.shape.as_slice()),
+        ("object", &[2u64][..])
+    );
     assert_eq!(archive.array("obj").unwrap_err().code(), "npz/object-array");
-    assert_eq!(archive.array("ok").unwrap().to_f64_vec().unwrap(), vec![0.0, 1.0, 2.0]);
+    assert_eq!(
+        archive.array("ok").unwrap().to_f64_vec().unwrap(),
+        vec![0.0, 1.0, 2.0]
+    );
 }
 
 #[test]
 fn duplicates_read_the_last_entry_like_numpy() {
     let bytes = common::read("duplicate.npz");
     let archive = list(&bytes).unwrap();
-    assert_eq!(archive.array("a").unwrap().to_f64_vec().unwrap(), vec![1.0, 1.0, 1.0]);
+    assert_eq!(
+        archive.array("a").unwrap().to_f64_vec().unwrap(),
+        vec![1.0, 1.0, 1.0]
+    );
 }

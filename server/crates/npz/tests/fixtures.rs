@@ -25,7 +25,11 @@ fn all_fixture_archives_read() {
         let bytes = std::fs::read(file).unwrap();
         let archive = list(&bytes).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let summary = summarize(&archive, SummaryOptions::default());
-        let problems: Vec<_> = summary.diagnostics.iter().filter(|d| d.code != "npz/nan" && d.code != "npz/inf").collect();
+        let problems: Vec<_> = summary
+            .diagnostics
+            .iter()
+            .filter(|d| d.code != "npz/nan" && d.code != "npz/inf")
+            .collect();
         assert!(problems.is_empty(), "{}: {problems:?}", file.display());
         assert!(!summary.arrays.is_empty());
     }
@@ -35,7 +39,12 @@ fn all_fixture_archives_read() {
 fn deflated_spike_archive_summary() {
     let bytes = std::fs::read(common::fixtures_dir().join("data/digits_spikes_T25.npz")).unwrap();
     let archive = list(&bytes).unwrap();
-    assert!(archive.entries.iter().all(|e| e.compression == Compression::Deflated));
+    assert!(
+        archive
+            .entries
+            .iter()
+            .all(|e| e.compression == Compression::Deflated)
+    );
     let spikes = archive.array("spikes").unwrap();
     assert_eq!(spikes.shape, vec![25, 450, 64]);
     let summary = summarize(&archive, SummaryOptions::default());
@@ -53,8 +62,20 @@ fn text_rendering_of_the_mlp_state_dict() {
     let summary = summarize(&list(&bytes).unwrap(), SummaryOptions::default());
     let view = neuride_npz::render(&summary);
     let names: Vec<_> = view.lines.iter().map(|(n, l)| (n.as_str(), *l)).collect();
-    assert_eq!(names, vec![("fc1.bias", 3), ("fc1.weight", 2), ("fc2.bias", 5), ("fc2.weight", 4)]);
+    assert_eq!(
+        names,
+        vec![
+            ("fc1.bias", 3),
+            ("fc1.weight", 2),
+            ("fc2.bias", 5),
+            ("fc2.weight", 4)
+        ]
+    );
     let header: Vec<&str> = view.text.lines().take(2).collect();
     assert_eq!(header[0], "# 4 arrays, 19240 bytes of data");
-    assert!(header[1].starts_with("name        dtype    shape     order  byteorder  nbytes"), "{}", header[1]);
+    assert!(
+        header[1].starts_with("name        dtype    shape     order  byteorder  nbytes"),
+        "{}",
+        header[1]
+    );
 }

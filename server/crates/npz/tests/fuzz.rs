@@ -22,10 +22,18 @@ fn exercise(bytes: &[u8]) {
 }
 
 fn seeds() -> Vec<Vec<u8>> {
-    ["dtypes_deflated.npz", "zip64_stored.npz", "zip64_deflated.npz", "version_2_0.npy", "object.npz", "nan_inf.npz", "duplicate.npz"]
-        .iter()
-        .map(|f| common::read(f))
-        .collect()
+    [
+        "dtypes_deflated.npz",
+        "zip64_stored.npz",
+        "zip64_deflated.npz",
+        "version_2_0.npy",
+        "object.npz",
+        "nan_inf.npz",
+        "duplicate.npz",
+    ]
+    .iter()
+    .map(|f| common::read(f))
+    .collect()
 }
 
 proptest! {

@@ -6,7 +6,11 @@ use neuride_npz::{Array, Compression, DType, NpzWriter, WriteOptions, list, writ
 
 fn all_arrays(bytes: &[u8]) -> Vec<(String, Array<'_>)> {
     let archive = list(bytes).unwrap();
-    archive.entries.iter().map(|e| (e.name.clone(), e.read().unwrap())).collect()
+    archive
+        .entries
+        .iter()
+        .map(|e| (e.name.clone(), e.read().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -17,15 +21,25 @@ fn every_dtype_round_trips_through_every_layout() {
     for options in [
         WriteOptions::stored(),
         WriteOptions::deflated(),
-        WriteOptions { compression: Compression::Stored, force_zip64: true },
-        WriteOptions { compression: Compression::Deflated, force_zip64: true },
+        WriteOptions {
+            compression: Compression::Stored,
+            force_zip64: true,
+        },
+        WriteOptions {
+            compression: Compression::Deflated,
+            force_zip64: true,
+        },
     ] {
         let written = write_npz(&refs, options).unwrap();
         if options.force_zip64 {
             assert!(written.windows(4).any(|w| w == b"PK\x06\x06"));
         }
         let archive = list(&written).unwrap();
-        assert!(archive.diagnostics.is_empty(), "{options:?}: {:?}", archive.diagnostics);
+        assert!(
+            archive.diagnostics.is_empty(),
+            "{options:?}: {:?}",
+            archive.diagnostics
+        );
         for (name, array) in &arrays {
             let entry = archive.entry(name).unwrap();
             assert_eq!(entry.compression, options.compression);
@@ -60,7 +74,10 @@ fn bad_names_are_refused() {
 #[test]
 fn array_new_checks_the_length() {
     let error = Array::new(DType::Float32, vec![2, 2], vec![0u8; 12]).unwrap_err();
-    assert_eq!(error.to_string(), "array data is 12 bytes but dtype float32 x shape [2, 2] needs 16");
+    assert_eq!(
+        error.to_string(),
+        "array data is 12 bytes but dtype float32 x shape [2, 2] needs 16"
+    );
 }
 
 #[test]
@@ -69,5 +86,8 @@ fn transpose_turns_a_keras_kernel_into_an_onnx_weight() {
     let kernel = Array::from_f32(vec![2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
     let weight = kernel.to_standard(true).unwrap();
     assert_eq!(weight.shape, vec![3, 2]);
-    assert_eq!(weight.to_f32_vec().unwrap(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    assert_eq!(
+        weight.to_f32_vec().unwrap(),
+        vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+    );
 }

@@ -10,10 +10,17 @@ use std::path::PathBuf;
 
 fn files() -> Vec<PathBuf> {
     match std::env::var("NEURIDE_CHECK_BENCH_FILES") {
-        Ok(list) => list.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect(),
+        Ok(list) => list
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect(),
         Err(_) => {
             let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures");
-            vec![root.join("snn/digits_snntorch.onnx"), root.join("dl/digits_cnn.onnx")]
+            vec![
+                root.join("snn/digits_snntorch.onnx"),
+                root.join("dl/digits_cnn.onnx"),
+            ]
         }
     }
 }
@@ -34,9 +41,22 @@ fn load_and_check(c: &mut Criterion) {
 }
 
 fn schema_lookup(c: &mut Criterion) {
-    let ops = ["Conv", "MatMul", "Add", "LayerNormalization", "Softmax", "Gelu", "Reshape", "Transpose"];
+    let ops = [
+        "Conv",
+        "MatMul",
+        "Add",
+        "LayerNormalization",
+        "Softmax",
+        "Gelu",
+        "Reshape",
+        "Transpose",
+    ];
     c.bench_function("schema lookup x8", |b| {
-        b.iter(|| ops.iter().filter_map(|op| neuride_onnx::schema::lookup("", op, 21)).count())
+        b.iter(|| {
+            ops.iter()
+                .filter_map(|op| neuride_onnx::schema::lookup("", op, 21))
+                .count()
+        })
     });
 }
 

@@ -22,7 +22,10 @@ fn main() {
         };
         let loaded = start.elapsed();
         let diagnostics = check_loaded(&model);
-        let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let nodes = model.proto.graph.as_ref().map_or(0, |g| g.node.len());
         println!(
             "{file}: {nodes} nodes, {errors} errors, {} diagnostics; load {:.2} ms, load+check {:.2} ms",
@@ -32,7 +35,11 @@ fn main() {
         );
         // Where the resident memory is: anonymous (ours) or file pages of the map.
         if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-            let rss: Vec<&str> = status.lines().filter(|l| l.starts_with("Rss")).map(|l| l.trim()).collect();
+            let rss: Vec<&str> = status
+                .lines()
+                .filter(|l| l.starts_with("Rss"))
+                .map(|l| l.trim())
+                .collect();
             eprintln!("{}", rss.join(", ").replace('\t', " "));
         }
     }

@@ -55,7 +55,10 @@ pub fn check_model(model: &ModelProto, ctx: &CheckContext) -> Vec<Diagnostic> {
 /// Checks a loaded model, looking external data up in the model's folder.
 pub fn check_loaded(model: &Model) -> Vec<Diagnostic> {
     let dir = model.dir();
-    let ctx = CheckContext { external_files: dir.as_ref().map(|d| d as &dyn ExternalFiles), check_custom_domain: false };
+    let ctx = CheckContext {
+        external_files: dir.as_ref().map(|d| d as &dyn ExternalFiles),
+        check_custom_domain: false,
+    };
     check_model(&model.proto, &ctx)
 }
 
@@ -93,17 +96,33 @@ pub(crate) struct GraphCx<'m> {
 
 impl<'m, 'c> Checker<'m, 'c> {
     fn new(model: &'m ModelProto, ctx: &'c CheckContext<'c>) -> Self {
-        let functions =
-            model.functions.iter().map(|f| ((schema::canonical_domain(f.domain()), f.name(), f.overload()), f)).collect();
-        Checker { ctx, ir_version: model.ir_version(), functions, diagnostics: Vec::new(), schemas: HashMap::new() }
+        let functions = model
+            .functions
+            .iter()
+            .map(|f| {
+                (
+                    (schema::canonical_domain(f.domain()), f.name(), f.overload()),
+                    f,
+                )
+            })
+            .collect();
+        Checker {
+            ctx,
+            ir_version: model.ir_version(),
+            functions,
+            diagnostics: Vec::new(),
+            schemas: HashMap::new(),
+        }
     }
 
     pub(crate) fn error(&mut self, code: &'static str, anchor: Anchor, message: String) {
-        self.diagnostics.push(Diagnostic::error(code, anchor, message));
+        self.diagnostics
+            .push(Diagnostic::error(code, anchor, message));
     }
 
     pub(crate) fn warning(&mut self, code: &'static str, anchor: Anchor, message: String) {
-        self.diagnostics.push(Diagnostic::warning(code, anchor, message));
+        self.diagnostics
+            .push(Diagnostic::warning(code, anchor, message));
     }
 
     fn check_model(&mut self, model: &'m ModelProto) {
@@ -112,11 +131,18 @@ impl<'m, 'c> Checker<'m, 'c> {
         let opsets = self.model_opsets(model);
         let main_names = match &model.graph {
             Some(graph) => {
-                let gcx = GraphCx { id: GraphId::Main, is_main: true, function: None, depth: 0, place: String::new() };
+                let gcx = GraphCx {
+                    id: GraphId::Main,
+                    is_main: true,
+                    function: None,
+                    depth: 0,
+                    place: String::new(),
+                };
                 Some(self.check_graph(graph, &gcx, None, &opsets))
             }
             None => {
-                let message = "model has no graph: ModelProto.graph (field 7) expected, none found".to_owned();
+                let message = "model has no graph: ModelProto.graph (field 7) expected, none found"
+                    .to_owned();
                 self.error(codes::MISSING_GRAPH, Anchor::Model, message);
                 None
             }
@@ -133,12 +159,17 @@ impl<'m, 'c> Checker<'m, 'c> {
             None | Some(0) => self.error(
                 codes::IR_VERSION_MISSING,
                 Anchor::Model,
-                "model has no ir_version: ModelProto.ir_version (field 1) must be set, e.g. 8".to_owned(),
+                "model has no ir_version: ModelProto.ir_version (field 1) must be set, e.g. 8"
+                    .to_owned(),
             ),
             Some(v) if v > schema::MAX_IR_VERSION || v < 0 => self.error(
                 codes::IR_VERSION_UNSUPPORTED,
                 Anchor::Model,
-                format!("ir_version {v} is not supported: expected 1..={} (onnx {})", schema::MAX_IR_VERSION, schema::ONNX_PACKAGE_VERSION),
+                format!(
+                    "ir_version {v} is not supported: expected 1..={} (onnx {})",
+                    schema::MAX_IR_VERSION,
+                    schema::ONNX_PACKAGE_VERSION
+                ),
             ),
             Some(_) => {}
         }
@@ -151,7 +182,10 @@ impl<'m, 'c> Checker<'m, 'c> {
                 self.error(
                     codes::METADATA_DUPLICATE_KEY,
                     Anchor::Model,
-                    format!("metadata_props has key '{}' more than once: keys must be unique", entry.key()),
+                    format!(
+                        "metadata_props has key '{}' more than once: keys must be unique",
+                        entry.key()
+                    ),
                 );
             }
         }
@@ -164,7 +198,10 @@ impl<'m, 'c> Checker<'m, 'c> {
         for import in &model.opset_import {
             let domain = schema::canonical_domain(import.domain());
             let version = import.version();
-            if let Some(previous) = opsets.insert(domain, version).filter(|previous| *previous != version) {
+            if let Some(previous) = opsets
+                .insert(domain, version)
+                .filter(|previous| *previous != version)
+            {
                 self.warning(
                     codes::OPSET_IMPORT_DUPLICATE,
                     Anchor::Model,
@@ -181,21 +218,34 @@ impl<'m, 'c> Checker<'m, 'c> {
         }
         let ir = self.ir_version;
         if ir >= 3 && opsets.is_empty() {
-            let message = format!("ir_version {ir} requires opset_import (e.g. domain '' version 17), none found");
+            let message = format!(
+                "ir_version {ir} requires opset_import (e.g. domain '' version 17), none found"
+            );
             self.error(codes::OPSET_IMPORT_MISSING, Anchor::Model, message);
         } else if (1..3).contains(&ir) {
             if opsets.is_empty() {
                 opsets.insert("", 1);
             } else {
-                let message = format!("ir_version {ir} (< 3) predates opset_import, but the model has {} entries", model.opset_import.len());
+                let message = format!(
+                    "ir_version {ir} (< 3) predates opset_import, but the model has {} entries",
+                    model.opset_import.len()
+                );
                 self.error(codes::OPSET_IMPORT_FORBIDDEN, Anchor::Model, message);
             }
         }
         opsets
     }
 
-    pub(crate) fn schema(&mut self, domain: &'m str, op: &'m str, version: i64) -> Option<&'static schema::OpSchema> {
-        *self.schemas.entry((domain, op, version)).or_insert_with(|| schema::lookup(domain, op, version))
+    pub(crate) fn schema(
+        &mut self,
+        domain: &'m str,
+        op: &'m str,
+        version: i64,
+    ) -> Option<&'static schema::OpSchema> {
+        *self
+            .schemas
+            .entry((domain, op, version))
+            .or_insert_with(|| schema::lookup(domain, op, version))
     }
 
     pub(crate) fn ctx(&self) -> &CheckContext<'c> {
@@ -206,8 +256,15 @@ impl<'m, 'c> Checker<'m, 'c> {
         self.ir_version
     }
 
-    pub(crate) fn local_function(&self, domain: &str, name: &str, overload: &str) -> Option<&'m FunctionProto> {
-        self.functions.get(&(schema::canonical_domain(domain), name, overload)).copied()
+    pub(crate) fn local_function(
+        &self,
+        domain: &str,
+        name: &str,
+        overload: &str,
+    ) -> Option<&'m FunctionProto> {
+        self.functions
+            .get(&(schema::canonical_domain(domain), name, overload))
+            .copied()
     }
 }
 
@@ -227,7 +284,10 @@ mod tests {
     fn docs_list_every_code() {
         let docs = include_str!("../../../../docs/onnx-checker.md");
         for (code, _, _) in super::codes::ALL {
-            assert!(docs.contains(&format!("`{code}`")), "docs/onnx-checker.md does not list {code}");
+            assert!(
+                docs.contains(&format!("`{code}`")),
+                "docs/onnx-checker.md does not list {code}"
+            );
         }
     }
 }

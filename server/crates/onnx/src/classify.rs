@@ -57,15 +57,43 @@ pub struct Classification {
 
 /// Ops that make a model deep learning when they carry weights.
 const DL_WEIGHT_OPS: &[&str] = &[
-    "Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
+    "Conv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
 ];
 /// Recurrent and attention ops: deep learning on their own.
 const DL_SEQUENCE_OPS: &[&str] = &["LSTM", "GRU", "RNN", "Attention", "MultiHeadAttention"];
 /// Neural activations and normalisations that accompany weight ops.
 const DL_ACTIVATIONS: &[&str] = &[
-    "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-    "Softplus", "Softsign", "Mish", "Softmax", "LogSoftmax", "BatchNormalization", "LayerNormalization",
-    "InstanceNormalization", "GroupNormalization", "Dropout", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "Relu",
+    "LeakyRelu",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Gelu",
+    "Sigmoid",
+    "Tanh",
+    "HardSigmoid",
+    "HardSwish",
+    "Softplus",
+    "Softsign",
+    "Mish",
+    "Softmax",
+    "LogSoftmax",
+    "BatchNormalization",
+    "LayerNormalization",
+    "InstanceNormalization",
+    "GroupNormalization",
+    "Dropout",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
     "GlobalMaxPool",
 ];
 
@@ -98,7 +126,12 @@ fn census_graph(census: &mut OpCensus, graph: &GraphProto, id: &GraphId, depth: 
             for a in &node.attribute {
                 let name = a.name.clone().unwrap_or_default();
                 for g in a.g.iter().chain(&a.graphs) {
-                    census_graph(census, g, &GraphId::Sub(Box::new(id.clone()), index, name.clone()), depth + 1);
+                    census_graph(
+                        census,
+                        g,
+                        &GraphId::Sub(Box::new(id.clone()), index, name.clone()),
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -108,7 +141,11 @@ fn census_graph(census: &mut OpCensus, graph: &GraphProto, id: &GraphId, depth: 
 /// Classifies `model`; see the module comment for the rules.
 pub fn classify(model: &ModelProto) -> Classification {
     let mut evidence = spiking::evidence(model);
-    let spiking_strength = evidence.iter().filter(|e| e.kind == Kind::Snn).map(|e| e.weight).fold(0.0f32, f32::max);
+    let spiking_strength = evidence
+        .iter()
+        .filter(|e| e.kind == Kind::Snn)
+        .map(|e| e.weight)
+        .fold(0.0f32, f32::max);
 
     let mut census = OpCensus::default();
     if let Some(g) = &model.graph {
@@ -120,13 +157,22 @@ pub fn classify(model: &ModelProto) -> Classification {
             name: f.name.clone().unwrap_or_default(),
             overload: f.overload.clone().unwrap_or_default(),
         };
-        let g = GraphProto { node: f.node.clone(), ..Default::default() };
+        let g = GraphProto {
+            node: f.node.clone(),
+            ..Default::default()
+        };
         census_graph(&mut census, &g, &id, 0);
     }
 
     let ml_weight: f32 = if census.ml.is_empty() { 0.0 } else { 0.95 };
     if ml_weight > 0.0 {
-        evidence.push(Evidence::ops(Source::Op, Kind::Ml, ml_weight, &census.ml, "ai.onnx.ml operators (classic machine learning)"));
+        evidence.push(Evidence::ops(
+            Source::Op,
+            Kind::Ml,
+            ml_weight,
+            &census.ml,
+            "ai.onnx.ml operators (classic machine learning)",
+        ));
     }
     let dl_weight: f32 = if !census.dl_sequence.is_empty() {
         0.95
@@ -140,13 +186,31 @@ pub fn classify(model: &ModelProto) -> Classification {
         0.0
     };
     if !census.dl_sequence.is_empty() {
-        evidence.push(Evidence::ops(Source::Op, Kind::Dl, 0.95, &census.dl_sequence, "recurrent or attention operators"));
+        evidence.push(Evidence::ops(
+            Source::Op,
+            Kind::Dl,
+            0.95,
+            &census.dl_sequence,
+            "recurrent or attention operators",
+        ));
     }
     if !census.dl_weight.is_empty() {
-        evidence.push(Evidence::ops(Source::Op, Kind::Dl, dl_weight.min(0.9), &census.dl_weight, "weight layers (Conv/Gemm/MatMul)"));
+        evidence.push(Evidence::ops(
+            Source::Op,
+            Kind::Dl,
+            dl_weight.min(0.9),
+            &census.dl_weight,
+            "weight layers (Conv/Gemm/MatMul)",
+        ));
     }
     if !census.dl_activation.is_empty() && dl_weight > 0.0 {
-        evidence.push(Evidence::ops(Source::Op, Kind::Dl, 0.5, &census.dl_activation, "neural activations / normalisation / pooling"));
+        evidence.push(Evidence::ops(
+            Source::Op,
+            Kind::Dl,
+            0.5,
+            &census.dl_activation,
+            "neural activations / normalisation / pooling",
+        ));
     }
 
     let (kind, confidence) = if spiking_strength >= 0.6 {
@@ -159,9 +223,24 @@ pub fn classify(model: &ModelProto) -> Classification {
     } else if dl_weight > 0.0 {
         (Kind::Dl, dl_weight)
     } else {
-        (Kind::Unknown, if model.graph.as_ref().is_some_and(|g| !g.node.is_empty()) { 0.3 } else { 0.0 })
+        (
+            Kind::Unknown,
+            if model.graph.as_ref().is_some_and(|g| !g.node.is_empty()) {
+                0.3
+            } else {
+                0.0
+            },
+        )
     };
     // Strongest evidence for the verdict first, the rest after.
-    evidence.sort_by(|a, b| (b.kind == kind).cmp(&(a.kind == kind)).then(b.weight.total_cmp(&a.weight)));
-    Classification { kind, confidence, evidence }
+    evidence.sort_by(|a, b| {
+        (b.kind == kind)
+            .cmp(&(a.kind == kind))
+            .then(b.weight.total_cmp(&a.weight))
+    });
+    Classification {
+        kind,
+        confidence,
+        evidence,
+    }
 }

@@ -21,7 +21,11 @@ pub enum GraphId {
     /// A subgraph: the parent graph, the node index in it, and the attribute name.
     Sub(Box<GraphId>, usize, String),
     /// The body of local function `domain` / `name` (and `overload`, IR 10+).
-    Function { domain: String, name: String, overload: String },
+    Function {
+        domain: String,
+        name: String,
+        overload: String,
+    },
     /// A training-info graph (`initialization` or `algorithm`) at this index.
     Training(usize, String),
 }
@@ -40,7 +44,11 @@ pub enum Anchor {
     /// An initializer (dense or sparse) by name.
     Initializer { graph: GraphId, name: String },
     /// A local function's header.
-    Function { domain: String, name: String, overload: String },
+    Function {
+        domain: String,
+        name: String,
+        overload: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -55,12 +63,27 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, anchor: Anchor, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), anchor }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            anchor,
+        }
     }
     pub fn warning(code: &'static str, anchor: Anchor, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, code, message: message.into(), anchor }
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            anchor,
+        }
     }
     pub fn info(code: &'static str, anchor: Anchor, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Info, code, message: message.into(), anchor }
+        Diagnostic {
+            severity: Severity::Info,
+            code,
+            message: message.into(),
+            anchor,
+        }
     }
 }

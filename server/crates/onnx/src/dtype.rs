@@ -10,7 +10,10 @@ pub fn bits(data_type: i32) -> Option<u64> {
     Some(match dt {
         DataType::Undefined | DataType::String => return None,
         DataType::Bool | DataType::Int8 | DataType::Uint8 => 8,
-        DataType::Float8e4m3fn | DataType::Float8e4m3fnuz | DataType::Float8e5m2 | DataType::Float8e5m2fnuz => 8,
+        DataType::Float8e4m3fn
+        | DataType::Float8e4m3fnuz
+        | DataType::Float8e5m2
+        | DataType::Float8e5m2fnuz => 8,
         DataType::Float8e8m0 => 8,
         DataType::Int4 | DataType::Uint4 | DataType::Float4e2m1 => 4,
         DataType::Int2 | DataType::Uint2 => 2,

@@ -15,16 +15,16 @@ pub mod diagnostic;
 pub mod dtype;
 
 // Loading, op schemas and the checker.
+pub mod check;
 pub mod load;
 pub mod schema;
-pub mod check;
 
 // Facts derived from a loaded model.
-pub mod shape;
 pub mod classify;
-pub mod summary;
-pub mod text;
 pub mod graph;
+pub mod shape;
+pub mod summary;
 pub mod tensor;
+pub mod text;
 
 pub use diagnostic::{Anchor, Diagnostic, GraphId, Severity};

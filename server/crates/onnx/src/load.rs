@@ -29,14 +29,21 @@ impl Model {
     pub fn dir(&self) -> Option<ModelDir> {
         let path = self.path.as_ref()?;
         let dir = path.parent().map(Path::to_owned).unwrap_or_default();
-        Some(ModelDir::new(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir }))
+        Some(ModelDir::new(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        }))
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("not a valid ONNX model (protobuf ModelProto expected): {0}")]
     Decode(#[from] prost::DecodeError),
     #[error(
@@ -71,15 +78,26 @@ pub fn decode(bytes: Bytes) -> Result<ModelProto, LoadError> {
     }
     ModelProto::decode(bytes).map_err(|error| {
         // prost has no typed variant for this; its description is stable.
-        if error.to_string().contains("recursion limit") { LoadError::TooDeep } else { LoadError::Decode(error) }
+        if error.to_string().contains("recursion limit") {
+            LoadError::TooDeep
+        } else {
+            LoadError::Decode(error)
+        }
     })
 }
 
 /// Memory-maps `path` and decodes it.
 pub fn load_file(path: &Path) -> Result<Model, LoadError> {
-    let bytes = map_file(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+    let bytes = map_file(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let proto = decode(bytes.clone())?;
-    Ok(Model { proto, path: Some(path.to_owned()), bytes })
+    Ok(Model {
+        proto,
+        path: Some(path.to_owned()),
+        bytes,
+    })
 }
 
 /// The whole file as `Bytes` over a read-only memory map (empty files map to

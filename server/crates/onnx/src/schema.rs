@@ -58,10 +58,25 @@ impl AttrType {
     pub fn from_proto(value: i32) -> Option<AttrType> {
         use AttrType::*;
         const ALL: [AttrType; 15] = [
-            Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings, Tensors, Graphs,
-            SparseTensor, SparseTensors, TypeProto, TypeProtos,
+            Undefined,
+            Float,
+            Int,
+            String,
+            Tensor,
+            Graph,
+            Floats,
+            Ints,
+            Strings,
+            Tensors,
+            Graphs,
+            SparseTensor,
+            SparseTensors,
+            TypeProto,
+            TypeProtos,
         ];
-        usize::try_from(value).ok().and_then(|i| ALL.get(i).copied())
+        usize::try_from(value)
+            .ok()
+            .and_then(|i| ALL.get(i).copied())
     }
 
     /// The name onnx.proto gives it (`INT`, `FLOATS`, ...).
@@ -119,7 +134,10 @@ impl OpSchema {
     /// The declared attribute called `name`.
     pub fn attribute(&self, name: &str) -> Option<&'static AttrSchema> {
         let attributes = self.attributes;
-        attributes.binary_search_by(|a| a.name.cmp(name)).ok().map(|i| &attributes[i])
+        attributes
+            .binary_search_by(|a| a.name.cmp(name))
+            .ok()
+            .map(|i| &attributes[i])
     }
 }
 
@@ -156,7 +174,10 @@ pub fn is_builtin_domain(domain: &str) -> bool {
 /// The highest opset version the schema table knows for `domain`.
 pub fn max_opset(domain: &str) -> Option<i64> {
     let domain = canonical_domain(domain);
-    DOMAIN_VERSIONS.iter().find(|(d, _, _)| *d == domain).map(|(_, _, high)| *high)
+    DOMAIN_VERSIONS
+        .iter()
+        .find(|(d, _, _)| *d == domain)
+        .map(|(_, _, high)| *high)
 }
 
 /// All versions of `op` in `domain`, oldest first (empty if unknown).
@@ -187,10 +208,19 @@ mod tests {
         assert!(schemas.len() > 600, "{} schemas", schemas.len());
         for pair in schemas.windows(2) {
             let key = |s: &OpSchema| (s.domain, s.name, s.since_version);
-            assert!(key(&pair[0]) < key(&pair[1]), "{:?} !< {:?}", key(&pair[0]), key(&pair[1]));
+            assert!(
+                key(&pair[0]) < key(&pair[1]),
+                "{:?} !< {:?}",
+                key(&pair[0]),
+                key(&pair[1])
+            );
         }
         for s in schemas {
-            assert!(s.attributes.windows(2).all(|w| w[0].name < w[1].name), "{}", s.name);
+            assert!(
+                s.attributes.windows(2).all(|w| w[0].name < w[1].name),
+                "{}",
+                s.name
+            );
         }
     }
 

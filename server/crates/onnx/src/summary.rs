@@ -102,7 +102,10 @@ pub fn summarize(model: &ModelProto, shapes: &ShapeFacts) -> Summary {
     let main = GraphId::Main;
     let value = |name: &str, declared: Option<&crate::proto::TypeProto>| ValueSummary {
         name: name.to_owned(),
-        ty: shapes.get(&main, name).cloned().unwrap_or_else(|| crate::shape::from_type_proto(declared)),
+        ty: shapes
+            .get(&main, name)
+            .cloned()
+            .unwrap_or_else(|| crate::shape::from_type_proto(declared)),
     };
     let mut totals = Totals::default();
     walk_graph(graph, 0, &mut totals);
@@ -112,10 +115,17 @@ pub fn summarize(model: &ModelProto, shapes: &ShapeFacts) -> Summary {
             *totals.ops.entry(op_key(n)).or_insert(0) += 1;
         }
     }
-    let initializers: BTreeMap<&str, &TensorProto> =
-        graph.initializer.iter().map(|t| (t.name.as_deref().unwrap_or(""), t)).collect();
-    let nodes: Vec<NodeSummary> =
-        graph.node.iter().enumerate().map(|(i, n)| node_summary_in(n, i, &main, shapes, &initializers)).collect();
+    let initializers: BTreeMap<&str, &TensorProto> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.as_deref().unwrap_or(""), t))
+        .collect();
+    let nodes: Vec<NodeSummary> = graph
+        .node
+        .iter()
+        .enumerate()
+        .map(|(i, n)| node_summary_in(n, i, &main, shapes, &initializers))
+        .collect();
     let macs = nodes.iter().filter_map(|n| n.macs).sum();
     let assumed = nodes.iter().any(|n| n.macs_assumed);
     Summary {
@@ -128,12 +138,20 @@ pub fn summarize(model: &ModelProto, shapes: &ShapeFacts) -> Summary {
         opsets: model
             .opset_import
             .iter()
-            .map(|o| Opset { domain: o.domain.clone().unwrap_or_default(), version: o.version.unwrap_or(0) })
+            .map(|o| Opset {
+                domain: o.domain.clone().unwrap_or_default(),
+                version: o.version.unwrap_or(0),
+            })
             .collect(),
         metadata: model
             .metadata_props
             .iter()
-            .map(|p| (p.key.clone().unwrap_or_default(), p.value.clone().unwrap_or_default()))
+            .map(|p| {
+                (
+                    p.key.clone().unwrap_or_default(),
+                    p.value.clone().unwrap_or_default(),
+                )
+            })
             .collect(),
         graph_name: graph.name.clone().unwrap_or_default(),
         inputs: graph
@@ -142,7 +160,11 @@ pub fn summarize(model: &ModelProto, shapes: &ShapeFacts) -> Summary {
             .filter(|i| !initializers.contains_key(i.name.as_deref().unwrap_or("")))
             .map(|i| value(i.name.as_deref().unwrap_or(""), i.r#type.as_ref()))
             .collect(),
-        outputs: graph.output.iter().map(|o| value(o.name.as_deref().unwrap_or(""), o.r#type.as_ref())).collect(),
+        outputs: graph
+            .output
+            .iter()
+            .map(|o| value(o.name.as_deref().unwrap_or(""), o.r#type.as_ref()))
+            .collect(),
         node_count: graph.node.len(),
         total_node_count: totals.nodes,
         op_histogram: totals.ops,
@@ -150,12 +172,27 @@ pub fn summarize(model: &ModelProto, shapes: &ShapeFacts) -> Summary {
         parameters: totals.parameters,
         parameter_bytes: totals.parameter_bytes,
         macs,
-        macs_note: assumed.then(|| "symbolic or unknown dims (e.g. the batch) were counted as 1".to_owned()),
-        external_data: totals.external.into_iter().map(|(location, (tensors, bytes))| ExternalFile { location, tensors, bytes }).collect(),
+        macs_note: assumed
+            .then(|| "symbolic or unknown dims (e.g. the batch) were counted as 1".to_owned()),
+        external_data: totals
+            .external
+            .into_iter()
+            .map(|(location, (tensors, bytes))| ExternalFile {
+                location,
+                tensors,
+                bytes,
+            })
+            .collect(),
         local_functions: model
             .functions
             .iter()
-            .map(|f| format!("{}.{}", f.domain.as_deref().unwrap_or(""), f.name.as_deref().unwrap_or("")))
+            .map(|f| {
+                format!(
+                    "{}.{}",
+                    f.domain.as_deref().unwrap_or(""),
+                    f.name.as_deref().unwrap_or("")
+                )
+            })
             .collect(),
         nodes,
     }
@@ -173,7 +210,9 @@ struct Totals {
 
 fn op_key(n: &NodeProto) -> String {
     match n.domain.as_deref() {
-        Some(d) if !d.is_empty() && d != "ai.onnx" => format!("{d}.{}", n.op_type.as_deref().unwrap_or("")),
+        Some(d) if !d.is_empty() && d != "ai.onnx" => {
+            format!("{d}.{}", n.op_type.as_deref().unwrap_or(""))
+        }
         _ => n.op_type.clone().unwrap_or_default(),
     }
 }
@@ -184,9 +223,17 @@ fn walk_graph(g: &GraphProto, depth: usize, t: &mut Totals) {
     }
     for sparse in &g.sparse_initializer {
         t.initializers += 1;
-        t.parameters = t.parameters.saturating_add(crate::tensor::element_count(&sparse.dims).unwrap_or(0));
-        let bytes = sparse.values.as_ref().map_or(0, crate::tensor::stored_bytes)
-            + sparse.indices.as_ref().map_or(0, crate::tensor::stored_bytes);
+        t.parameters = t
+            .parameters
+            .saturating_add(crate::tensor::element_count(&sparse.dims).unwrap_or(0));
+        let bytes = sparse
+            .values
+            .as_ref()
+            .map_or(0, crate::tensor::stored_bytes)
+            + sparse
+                .indices
+                .as_ref()
+                .map_or(0, crate::tensor::stored_bytes);
         t.parameter_bytes = t.parameter_bytes.saturating_add(bytes);
     }
     for n in &g.node {
@@ -204,11 +251,15 @@ fn walk_graph(g: &GraphProto, depth: usize, t: &mut Totals) {
 
 fn add_tensor(init: &TensorProto, t: &mut Totals) {
     t.initializers += 1;
-    t.parameters = t.parameters.saturating_add(crate::tensor::element_count(&init.dims).unwrap_or(0));
+    t.parameters = t
+        .parameters
+        .saturating_add(crate::tensor::element_count(&init.dims).unwrap_or(0));
     let bytes = crate::tensor::stored_bytes(init);
     t.parameter_bytes = t.parameter_bytes.saturating_add(bytes);
     if crate::tensor::is_external(init) {
-        let location = crate::tensor::external_entry(init, "location").unwrap_or("").to_owned();
+        let location = crate::tensor::external_entry(init, "location")
+            .unwrap_or("")
+            .to_owned();
         let e = t.external.entry(location).or_insert((0, 0));
         e.0 += 1;
         e.1 = e.1.saturating_add(bytes);
@@ -216,11 +267,19 @@ fn add_tensor(init: &TensorProto, t: &mut Totals) {
 }
 
 /// Facts about node `index` of `graph` (main graph or a subgraph), for a hover.
-pub fn node_summary(model: &ModelProto, shapes: &ShapeFacts, graph: &GraphId, index: usize) -> Option<NodeSummary> {
+pub fn node_summary(
+    model: &ModelProto,
+    shapes: &ShapeFacts,
+    graph: &GraphId,
+    index: usize,
+) -> Option<NodeSummary> {
     let g = find_graph(model, graph)?;
     let node = g.node.get(index)?;
-    let initializers: BTreeMap<&str, &TensorProto> =
-        g.initializer.iter().map(|t| (t.name.as_deref().unwrap_or(""), t)).collect();
+    let initializers: BTreeMap<&str, &TensorProto> = g
+        .initializer
+        .iter()
+        .map(|t| (t.name.as_deref().unwrap_or(""), t))
+        .collect();
     Some(node_summary_in(node, index, graph, shapes, &initializers))
 }
 
@@ -230,7 +289,12 @@ pub fn find_graph<'m>(model: &'m ModelProto, id: &GraphId) -> Option<&'m GraphPr
         GraphId::Main => model.graph.as_ref(),
         GraphId::Sub(parent, index, attr) => {
             let p = find_graph(model, parent)?;
-            let a = p.node.get(*index)?.attribute.iter().find(|a| a.name.as_deref() == Some(attr.as_str()))?;
+            let a = p
+                .node
+                .get(*index)?
+                .attribute
+                .iter()
+                .find(|a| a.name.as_deref() == Some(attr.as_str()))?;
             a.g.as_ref().or(a.graphs.first())
         }
         _ => None,
@@ -244,13 +308,27 @@ fn node_summary_in(
     shapes: &ShapeFacts,
     initializers: &BTreeMap<&str, &TensorProto>,
 ) -> NodeSummary {
-    let ty = |name: &str| shapes.get(graph, name).cloned().unwrap_or(ValueType::Unknown);
-    let values = |names: &[String]| names.iter().map(|n| ValueSummary { name: n.clone(), ty: ty(n) }).collect::<Vec<_>>();
+    let ty = |name: &str| {
+        shapes
+            .get(graph, name)
+            .cloned()
+            .unwrap_or(ValueType::Unknown)
+    };
+    let values = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| ValueSummary {
+                name: n.clone(),
+                ty: ty(n),
+            })
+            .collect::<Vec<_>>()
+    };
     let mut parameters = 0u64;
     let mut parameter_bytes = 0u64;
     for i in &node.input {
         if let Some(t) = initializers.get(i.as_str()) {
-            parameters = parameters.saturating_add(crate::tensor::element_count(&t.dims).unwrap_or(0));
+            parameters =
+                parameters.saturating_add(crate::tensor::element_count(&t.dims).unwrap_or(0));
             parameter_bytes = parameter_bytes.saturating_add(crate::tensor::stored_bytes(t));
         }
     }
@@ -275,7 +353,11 @@ fn node_summary_in(
 const MAX_LISTED: usize = 8;
 
 fn cut<T: std::fmt::Display>(items: &[T]) -> String {
-    let shown: Vec<String> = items.iter().take(MAX_LISTED).map(|v| v.to_string()).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .take(MAX_LISTED)
+        .map(|v| v.to_string())
+        .collect();
     if items.len() > MAX_LISTED {
         format!("[{}, ... ({} values)]", shown.join(", "), items.len())
     } else {
@@ -289,15 +371,36 @@ fn attribute_summary(a: &AttributeProto) -> AttributeSummary {
     let value = match ty {
         T::Int => a.i.unwrap_or(0).to_string(),
         T::Float => crate::text::f32_text(a.f.unwrap_or(0.0)),
-        T::String => format!("{:?}", String::from_utf8_lossy(a.s.as_deref().unwrap_or(b""))),
+        T::String => format!(
+            "{:?}",
+            String::from_utf8_lossy(a.s.as_deref().unwrap_or(b""))
+        ),
         T::Ints => cut(&a.ints),
-        T::Floats => cut(&a.floats.iter().map(|&f| crate::text::f32_text(f)).collect::<Vec<_>>()),
-        T::Strings => cut(&a.strings.iter().map(|s| format!("{:?}", String::from_utf8_lossy(s))).collect::<Vec<_>>()),
+        T::Floats => cut(&a
+            .floats
+            .iter()
+            .map(|&f| crate::text::f32_text(f))
+            .collect::<Vec<_>>()),
+        T::Strings => cut(&a
+            .strings
+            .iter()
+            .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
+            .collect::<Vec<_>>()),
         T::Tensor => a.t.as_ref().map_or(String::new(), |t| {
             let dims: Vec<String> = t.dims.iter().map(|d| d.to_string()).collect();
-            format!("{}[{}]", crate::dtype::onnx_name(t.data_type.unwrap_or(0)), dims.join(","))
+            format!(
+                "{}[{}]",
+                crate::dtype::onnx_name(t.data_type.unwrap_or(0)),
+                dims.join(",")
+            )
         }),
-        T::Graph => a.g.as_ref().map_or(String::new(), |g| format!("graph '{}' ({} nodes)", g.name.as_deref().unwrap_or(""), g.node.len())),
+        T::Graph => a.g.as_ref().map_or(String::new(), |g| {
+            format!(
+                "graph '{}' ({} nodes)",
+                g.name.as_deref().unwrap_or(""),
+                g.node.len()
+            )
+        }),
         T::Graphs => format!("{} graphs", a.graphs.len()),
         T::Tensors => format!("{} tensors", a.tensors.len()),
         _ => String::new(),
@@ -306,5 +409,9 @@ fn attribute_summary(a: &AttributeProto) -> AttributeSummary {
         T::Undefined => "undefined".to_owned(),
         other => other.as_str_name().to_ascii_lowercase(),
     };
-    AttributeSummary { name: a.name.clone().unwrap_or_default(), ty: ty_name, value }
+    AttributeSummary {
+        name: a.name.clone().unwrap_or_default(),
+        ty: ty_name,
+        value,
+    }
 }

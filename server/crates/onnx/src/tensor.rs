@@ -11,18 +11,29 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TensorError {
-    #[error("tensor '{name}': data is stored externally ({location}); its bytes must be read first")]
+    #[error(
+        "tensor '{name}': data is stored externally ({location}); its bytes must be read first"
+    )]
     External { name: String, location: String },
     #[error("tensor '{name}': element type {dtype} has no numeric reading")]
     NotNumeric { name: String, dtype: &'static str },
-    #[error("tensor '{name}': raw_data has {found} bytes, not a multiple of the {size}-byte {dtype} element")]
-    RaggedRaw { name: String, found: usize, size: usize, dtype: &'static str },
+    #[error(
+        "tensor '{name}': raw_data has {found} bytes, not a multiple of the {size}-byte {dtype} element"
+    )]
+    RaggedRaw {
+        name: String,
+        found: usize,
+        size: usize,
+        dtype: &'static str,
+    },
 }
 
 /// The element count `dims` promise, or `None` when it overflows `u64` or a
 /// dim is negative. Scalars (no dims) hold one element.
 pub fn element_count(dims: &[i64]) -> Option<u64> {
-    dims.iter().try_fold(1u64, |acc, &d| u64::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
+    dims.iter().try_fold(1u64, |acc, &d| {
+        u64::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+    })
 }
 
 /// True when the tensor's data lives in an external file.
@@ -32,7 +43,10 @@ pub fn is_external(t: &TensorProto) -> bool {
 
 /// Looks up an `external_data` key (`location`, `offset`, `length`, `checksum`).
 pub fn external_entry<'a>(t: &'a TensorProto, key: &str) -> Option<&'a str> {
-    t.external_data.iter().find(|e| e.key.as_deref() == Some(key)).and_then(|e| e.value.as_deref())
+    t.external_data
+        .iter()
+        .find(|e| e.key.as_deref() == Some(key))
+        .and_then(|e| e.value.as_deref())
 }
 
 /// Bytes of payload the tensor stores (or, for external data, its declared
@@ -43,7 +57,9 @@ pub fn stored_bytes(t: &TensorProto) -> u64 {
         if let Some(len) = external_entry(t, "length").and_then(|l| l.parse::<u64>().ok()) {
             return len;
         }
-        return element_count(&t.dims).and_then(|n| crate::dtype::byte_len(dtype, n)).unwrap_or(0);
+        return element_count(&t.dims)
+            .and_then(|n| crate::dtype::byte_len(dtype, n))
+            .unwrap_or(0);
     }
     if let Some(raw) = &t.raw_data {
         return raw.len() as u64;
@@ -60,7 +76,10 @@ pub fn stored_bytes(t: &TensorProto) -> u64 {
 /// In `int32_data`, narrow types are stored one per int32; their real size is
 /// the dtype's size (packed sub-byte types count as one byte here).
 fn element_bytes_in_int32(dtype: i32) -> usize {
-    crate::dtype::bits(dtype).map(|b| (b as usize).div_ceil(8)).unwrap_or(4).min(4)
+    crate::dtype::bits(dtype)
+        .map(|b| (b as usize).div_ceil(8))
+        .unwrap_or(4)
+        .min(4)
 }
 
 /// How the numeric elements of a tensor are stored.
@@ -120,7 +139,10 @@ impl RawKind {
         }
     }
     fn is_float(self) -> bool {
-        matches!(self, RawKind::F32 | RawKind::F64 | RawKind::F16 | RawKind::Bf16)
+        matches!(
+            self,
+            RawKind::F32 | RawKind::F64 | RawKind::F16 | RawKind::Bf16
+        )
     }
     /// Reads one element from exactly `self.size()` little-endian bytes.
     fn read(self, b: &[u8]) -> Value {
@@ -128,7 +150,9 @@ impl RawKind {
             RawKind::F32 => Value::F(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64),
             RawKind::F64 => Value::F(f64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]))),
             RawKind::F16 => Value::F(f16_to_f32(u16::from_le_bytes([b[0], b[1]])) as f64),
-            RawKind::Bf16 => Value::F(f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16) as f64),
+            RawKind::Bf16 => {
+                Value::F(f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16) as f64)
+            }
             RawKind::I8 => Value::I(b[0] as i8 as i64),
             RawKind::U8 | RawKind::Bool => Value::I(b[0] as i64),
             RawKind::I16 => Value::I(i16::from_le_bytes([b[0], b[1]]) as i64),
@@ -203,9 +227,15 @@ fn storage(t: &TensorProto) -> Result<Storage<'_>, TensorError> {
     let name = || t.name.clone().unwrap_or_default();
     let dtype = t.data_type.unwrap_or(0);
     if is_external(t) {
-        return Err(TensorError::External { name: name(), location: external_entry(t, "location").unwrap_or("?").to_owned() });
+        return Err(TensorError::External {
+            name: name(),
+            location: external_entry(t, "location").unwrap_or("?").to_owned(),
+        });
     }
-    let kind = RawKind::of(dtype).ok_or_else(|| TensorError::NotNumeric { name: name(), dtype: crate::dtype::onnx_name(dtype) })?;
+    let kind = RawKind::of(dtype).ok_or_else(|| TensorError::NotNumeric {
+        name: name(),
+        dtype: crate::dtype::onnx_name(dtype),
+    })?;
     if let Some(raw) = &t.raw_data {
         return Ok(Storage::Raw(raw, kind));
     }
@@ -226,9 +256,14 @@ pub fn for_each(t: &TensorProto, f: impl FnMut(Value)) -> Result<(), TensorError
     if let Storage::Raw(raw, _) = s {
         // Same reading as external bytes, but the error names this tensor.
         return for_each_raw(raw, t.data_type.unwrap_or(0), f).map_err(|e| match e {
-            TensorError::RaggedRaw { found, size, dtype, .. } => {
-                TensorError::RaggedRaw { name: t.name.clone().unwrap_or_default(), found, size, dtype }
-            }
+            TensorError::RaggedRaw {
+                found, size, dtype, ..
+            } => TensorError::RaggedRaw {
+                name: t.name.clone().unwrap_or_default(),
+                found,
+                size,
+                dtype,
+            },
             other => other,
         });
     }
@@ -238,8 +273,10 @@ pub fn for_each(t: &TensorProto, f: impl FnMut(Value)) -> Result<(), TensorError
 
 /// Like [`for_each`] over bare little-endian bytes of `data_type` (external data).
 pub fn for_each_raw(raw: &[u8], data_type: i32, f: impl FnMut(Value)) -> Result<(), TensorError> {
-    let kind = RawKind::of(data_type)
-        .ok_or_else(|| TensorError::NotNumeric { name: String::new(), dtype: crate::dtype::onnx_name(data_type) })?;
+    let kind = RawKind::of(data_type).ok_or_else(|| TensorError::NotNumeric {
+        name: String::new(),
+        dtype: crate::dtype::onnx_name(data_type),
+    })?;
     if raw.len() % kind.size() != 0 {
         return Err(TensorError::RaggedRaw {
             name: String::new(),
@@ -394,7 +431,12 @@ mod tests {
     use super::*;
 
     fn raw(dtype: i32, dims: Vec<i64>, bytes: &[u8]) -> TensorProto {
-        TensorProto { data_type: Some(dtype), dims, raw_data: Some(bytes.to_vec().into()), ..Default::default() }
+        TensorProto {
+            data_type: Some(dtype),
+            dims,
+            raw_data: Some(bytes.to_vec().into()),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -408,7 +450,11 @@ mod tests {
         // float16 raw and int32_data, bfloat16 raw.
         let t = raw(10, vec![2], &[0x00, 0x3c, 0x00, 0xc0]);
         assert_eq!(small_floats(&t, 10), Some(vec![1.0, -2.0]));
-        let t = TensorProto { data_type: Some(10), int32_data: vec![0x3c00], ..Default::default() };
+        let t = TensorProto {
+            data_type: Some(10),
+            int32_data: vec![0x3c00],
+            ..Default::default()
+        };
         assert_eq!(small_floats(&t, 10), Some(vec![1.0]));
         let t = raw(16, vec![1], &[0x80, 0x3f]);
         assert_eq!(small_floats(&t, 10), Some(vec![1.0]));
@@ -416,15 +462,31 @@ mod tests {
 
     #[test]
     fn every_typed_field_is_read() {
-        let f = TensorProto { data_type: Some(1), float_data: vec![1.5, f32::NAN, f32::INFINITY, 0.0], ..Default::default() };
+        let f = TensorProto {
+            data_type: Some(1),
+            float_data: vec![1.5, f32::NAN, f32::INFINITY, 0.0],
+            ..Default::default()
+        };
         let s = stats(&f).unwrap();
         assert_eq!((s.count, s.nan, s.inf, s.zeros), (4, 1, 1, 1));
         assert_eq!((s.min, s.max), (Some(0.0), Some(1.5)));
-        let d = TensorProto { data_type: Some(11), double_data: vec![2.0, 4.0], ..Default::default() };
+        let d = TensorProto {
+            data_type: Some(11),
+            double_data: vec![2.0, 4.0],
+            ..Default::default()
+        };
         assert_eq!(stats(&d).unwrap().std, Some(1.0));
-        let i = TensorProto { data_type: Some(7), int64_data: vec![3, -1], ..Default::default() };
+        let i = TensorProto {
+            data_type: Some(7),
+            int64_data: vec![3, -1],
+            ..Default::default()
+        };
         assert_eq!(small_ints(&i, 4), Some(vec![3, -1]));
-        let u = TensorProto { data_type: Some(13), uint64_data: vec![u64::MAX], ..Default::default() };
+        let u = TensorProto {
+            data_type: Some(13),
+            uint64_data: vec![u64::MAX],
+            ..Default::default()
+        };
         assert_eq!(small_ints(&u, 4), None, "does not fit i64");
         assert_eq!(stats(&u).unwrap().max, Some(u64::MAX as f64));
         let b = raw(9, vec![3], &[1, 0, 1]);
@@ -435,21 +497,35 @@ mod tests {
 
     #[test]
     fn bad_data_is_an_error_and_dims_are_never_trusted() {
-        let ragged = TensorProto { name: Some("w".into()), ..raw(1, vec![2], &[0, 0, 0, 0, 0]) };
+        let ragged = TensorProto {
+            name: Some("w".into()),
+            ..raw(1, vec![2], &[0, 0, 0, 0, 0])
+        };
         let err = stats(&ragged).unwrap_err().to_string();
-        assert_eq!(err, "tensor 'w': raw_data has 5 bytes, not a multiple of the 4-byte float element");
+        assert_eq!(
+            err,
+            "tensor 'w': raw_data has 5 bytes, not a multiple of the 4-byte float element"
+        );
         // 2^62 elements claimed, 8 bytes stored: two elements are visited.
         let huge = raw(1, vec![1 << 31, 1 << 31], &[0; 8]);
         assert_eq!(stats(&huge).unwrap().count, 2);
         assert_eq!(element_count(&huge.dims), Some(1 << 62));
         assert_eq!(element_count(&[1 << 40, 1 << 40]), None);
         assert_eq!(element_count(&[-1]), None);
-        let s = TensorProto { data_type: Some(8), string_data: vec![b"x".to_vec().into()], ..Default::default() };
+        let s = TensorProto {
+            data_type: Some(8),
+            string_data: vec![b"x".to_vec().into()],
+            ..Default::default()
+        };
         assert!(matches!(stats(&s), Err(TensorError::NotNumeric { .. })));
         let mut ext = raw(1, vec![4], &[]);
         ext.raw_data = None;
         ext.data_location = Some(1);
-        ext.external_data.push(crate::proto::StringStringEntryProto { key: Some("length".into()), value: Some("16".into()) });
+        ext.external_data
+            .push(crate::proto::StringStringEntryProto {
+                key: Some("length".into()),
+                value: Some("16".into()),
+            });
         assert!(matches!(stats(&ext), Err(TensorError::External { .. })));
         assert_eq!(stored_bytes(&ext), 16);
         assert_eq!(stats_raw(&1.0f32.to_le_bytes(), 1).unwrap().mean, Some(1.0));

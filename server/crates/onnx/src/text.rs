@@ -67,7 +67,11 @@ pub fn print_with(model: &ModelProto, options: &PrintOptions) -> TextView {
     occurrences.sort_by_key(|o| (o.start, std::cmp::Reverse(o.end)));
     let mut line_starts = vec![0];
     line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-    TextView { text, occurrences, line_starts }
+    TextView {
+        text,
+        occurrences,
+        line_starts,
+    }
 }
 
 impl TextView {
@@ -76,14 +80,23 @@ impl TextView {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let character = self.text.get(start..offset).map_or(0, |s| s.encode_utf16().count());
-        Position { line: line as u32, character: character as u32 }
+        let character = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.encode_utf16().count());
+        Position {
+            line: line as u32,
+            character: character as u32,
+        }
     }
 
     /// Position -> byte offset (clamped to the line).
     pub fn offset(&self, pos: Position) -> Option<usize> {
         let start = *self.line_starts.get(pos.line as usize)?;
-        let end = self.line_starts.get(pos.line as usize + 1).map_or(self.text.len(), |e| e - 1);
+        let end = self
+            .line_starts
+            .get(pos.line as usize + 1)
+            .map_or(self.text.len(), |e| e - 1);
         let mut units = 0u32;
         for (i, ch) in self.text[start..end].char_indices() {
             if units >= pos.character {
@@ -95,7 +108,10 @@ impl TextView {
     }
 
     fn range_of_occurrence(&self, o: &Occurrence) -> Range {
-        Range { start: self.position(o.start), end: self.position(o.end) }
+        Range {
+            start: self.position(o.start),
+            end: self.position(o.end),
+        }
     }
 
     /// Where `anchor` is defined (or first printed).
@@ -112,7 +128,11 @@ impl TextView {
 
     /// Every place `anchor` is printed (definition and uses).
     pub fn ranges(&self, anchor: &Anchor) -> Vec<(Range, bool)> {
-        self.occurrences.iter().filter(|o| &o.anchor == anchor).map(|o| (self.range_of_occurrence(o), o.definition)).collect()
+        self.occurrences
+            .iter()
+            .filter(|o| &o.anchor == anchor)
+            .map(|o| (self.range_of_occurrence(o), o.definition))
+            .collect()
     }
 
     /// The innermost anchor printed at `pos` (a value name inside a node's
@@ -126,7 +146,10 @@ impl TextView {
             // Spans that start on an earlier line can still enclose this one
             // (a node with a subgraph), so look back until a full line is passed
             // and keep the narrowest enclosing span.
-            if o.end >= offset && o.start <= offset && best.is_none_or(|b| o.end - o.start < b.end - b.start) {
+            if o.end >= offset
+                && o.start <= offset
+                && best.is_none_or(|b| o.end - o.start < b.end - b.start)
+            {
                 best = Some(o);
             }
             if o.start < line_start && best.is_some() {

@@ -26,13 +26,19 @@ fn every_rule_fires_on_its_failing_model() {
         let diagnostics = check_loaded(&model);
         let has_error = diagnostics.iter().any(|d| d.severity == Severity::Error);
         match &case.code {
-            Some(code) if !diagnostics.iter().any(|d| d.code == code) => missing.push(format!("{file}: no {code}")),
-            None if !diagnostics.is_empty() => missing.push(format!("{file}: expected no diagnostics")),
+            Some(code) if !diagnostics.iter().any(|d| d.code == code) => {
+                missing.push(format!("{file}: no {code}"))
+            }
+            None if !diagnostics.is_empty() => {
+                missing.push(format!("{file}: expected no diagnostics"))
+            }
             _ => {}
         }
         // Whenever onnx.checker rejects a model, we must report an error too.
         if case.onnx_rejects && !has_error && case.code.as_deref() != Some("onnx/deprecated-op") {
-            missing.push(format!("{file}: onnx.checker rejects it but no error was reported"));
+            missing.push(format!(
+                "{file}: onnx.checker rejects it but no error was reported"
+            ));
         }
         report.push_str(&format!("{file}\n"));
         for d in &diagnostics {

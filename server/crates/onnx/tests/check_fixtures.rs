@@ -24,14 +24,25 @@ fn every_fixture_checks_without_errors() {
     let mut files = Vec::new();
     onnx_files(&root, &mut files);
     files.sort();
-    assert!(files.len() >= 8, "fixtures missing under {}", root.display());
+    assert!(
+        files.len() >= 8,
+        "fixtures missing under {}",
+        root.display()
+    );
     let mut report = String::new();
     for file in &files {
         let model = load_file(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let diagnostics = check_loaded(&model);
-        let errors: Vec<_> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+        let errors: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
         let name = file.strip_prefix(&root).unwrap().display().to_string();
-        report.push_str(&format!("{name}: {} errors, {} other\n", errors.len(), diagnostics.len() - errors.len()));
+        report.push_str(&format!(
+            "{name}: {} errors, {} other\n",
+            errors.len(),
+            diagnostics.len() - errors.len()
+        ));
         for d in diagnostics {
             report.push_str(&format!("  {:?} {} {}\n", d.severity, d.code, d.message));
         }

@@ -4,14 +4,18 @@
 
 use neuride_onnx::classify::{Kind, Source, classify};
 use neuride_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto,
-    attribute_proto::AttributeType,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    ValueInfoProto, attribute_proto::AttributeType,
 };
 use std::path::Path;
 
 fn fixture(rel: &str) -> ModelProto {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(rel);
-    neuride_onnx::load::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).proto
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(rel);
+    neuride_onnx::load::load_file(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .proto
 }
 
 #[test]
@@ -26,8 +30,17 @@ fn fixtures_classify_as_their_folder_says() {
             }
             let c = classify(&neuride_onnx::load::load_file(&path).unwrap().proto);
             assert_eq!(c.kind, kind, "{}: {c:#?}", path.display());
-            assert!(c.confidence >= 0.8, "{}: confidence {}", path.display(), c.confidence);
-            assert!(c.evidence.first().is_some_and(|e| e.kind == kind), "{}: {c:#?}", path.display());
+            assert!(
+                c.confidence >= 0.8,
+                "{}: confidence {}",
+                path.display(),
+                c.confidence
+            );
+            assert!(
+                c.evidence.first().is_some_and(|e| e.kind == kind),
+                "{}: {c:#?}",
+                path.display()
+            );
             seen += 1;
         }
     }
@@ -37,10 +50,22 @@ fn fixtures_classify_as_their_folder_says() {
 #[test]
 fn snntorch_export_is_recognised_by_its_unrolled_pattern() {
     let c = classify(&fixture("snn/digits_snntorch.onnx"));
-    let pattern = c.evidence.iter().find(|e| e.source == Source::Pattern && e.kind == Kind::Snn).expect("pattern evidence");
-    assert!(pattern.message.contains("25 time steps"), "{}", pattern.message);
+    let pattern = c
+        .evidence
+        .iter()
+        .find(|e| e.source == Source::Pattern && e.kind == Kind::Snn)
+        .expect("pattern evidence");
+    assert!(
+        pattern.message.contains("25 time steps"),
+        "{}",
+        pattern.message
+    );
     assert!(pattern.message.contains("Greater"), "{}", pattern.message);
-    assert!(pattern.node_count >= 24 && !pattern.nodes.is_empty(), "{}", pattern.node_count);
+    assert!(
+        pattern.node_count >= 24 && !pattern.nodes.is_empty(),
+        "{}",
+        pattern.node_count
+    );
     assert!(pattern.nodes.iter().all(|n| n.op == "Sub"));
 }
 
@@ -48,7 +73,11 @@ fn snntorch_export_is_recognised_by_its_unrolled_pattern() {
 fn wine_pipeline_with_default_domain_ops_is_ml() {
     let c = classify(&fixture("ml/wine_svc_pipeline.onnx"));
     assert_eq!(c.kind, Kind::Ml);
-    assert!(c.evidence[0].ops.contains_key("ai.onnx.ml.SVMClassifier"), "{:?}", c.evidence[0].ops);
+    assert!(
+        c.evidence[0].ops.contains_key("ai.onnx.ml.SVMClassifier"),
+        "{:?}",
+        c.evidence[0].ops
+    );
 }
 
 // ---- synthetic models ------------------------------------------------------
@@ -64,22 +93,38 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
 }
 fn cast_float(input: &str, output: &str) -> NodeProto {
     let mut n = node("Cast", &[input], &[output]);
-    n.attribute.push(AttributeProto { name: Some("to".into()), r#type: Some(AttributeType::Int as i32), i: Some(1), ..Default::default() });
+    n.attribute.push(AttributeProto {
+        name: Some("to".into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(1),
+        ..Default::default()
+    });
     n
 }
 fn input(name: &str) -> ValueInfoProto {
-    ValueInfoProto { name: Some(name.into()), ..Default::default() }
+    ValueInfoProto {
+        name: Some(name.into()),
+        ..Default::default()
+    }
 }
 fn model(nodes: Vec<NodeProto>, inputs: &[&str], outputs: &[&str]) -> ModelProto {
     ModelProto {
         ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
         graph: Some(GraphProto {
             name: Some("g".into()),
             node: nodes,
             input: inputs.iter().map(|n| input(n)).collect(),
             output: outputs.iter().map(|n| input(n)).collect(),
-            initializer: vec![TensorProto { name: Some("w".into()), dims: vec![4, 4], data_type: Some(1), ..Default::default() }],
+            initializer: vec![TensorProto {
+                name: Some("w".into()),
+                dims: vec![4, 4],
+                data_type: Some(1),
+                ..Default::default()
+            }],
             ..Default::default()
         }),
         ..Default::default()
@@ -88,13 +133,29 @@ fn model(nodes: Vec<NodeProto>, inputs: &[&str], outputs: &[&str]) -> ModelProto
 
 /// One unrolled neuron step: mem_k = beta*mem_{k-1} + input - spike*th.
 fn lif_step(k: usize, nodes: &mut Vec<NodeProto>) {
-    let prev = if k == 0 { "mem_init".to_string() } else { format!("mem{}", k - 1) };
+    let prev = if k == 0 {
+        "mem_init".to_string()
+    } else {
+        format!("mem{}", k - 1)
+    };
     nodes.push(node("Mul", &["beta", &prev], &[&format!("decay{k}")]));
-    nodes.push(node("Add", &[&format!("decay{k}"), "current"], &[&format!("pre{k}")]));
+    nodes.push(node(
+        "Add",
+        &[&format!("decay{k}"), "current"],
+        &[&format!("pre{k}")],
+    ));
     nodes.push(node("Greater", &[&prev, "th"], &[&format!("gt{k}")]));
     nodes.push(cast_float(&format!("gt{k}"), &format!("spk{k}")));
-    nodes.push(node("Mul", &[&format!("spk{k}"), "th"], &[&format!("reset{k}")]));
-    nodes.push(node("Sub", &[&format!("pre{k}"), &format!("reset{k}")], &[&format!("mem{k}")]));
+    nodes.push(node(
+        "Mul",
+        &[&format!("spk{k}"), "th"],
+        &[&format!("reset{k}")],
+    ));
+    nodes.push(node(
+        "Sub",
+        &[&format!("pre{k}"), &format!("reset{k}")],
+        &[&format!("mem{k}")],
+    ));
 }
 
 #[test]
@@ -103,9 +164,17 @@ fn synthetic_unrolled_neuron_is_snn_with_its_step_count() {
     for k in 0..6 {
         lif_step(k, &mut nodes);
     }
-    let c = classify(&model(nodes, &["current", "mem_init", "beta", "th"], &["mem5"]));
+    let c = classify(&model(
+        nodes,
+        &["current", "mem_init", "beta", "th"],
+        &["mem5"],
+    ));
     assert_eq!(c.kind, Kind::Snn, "{c:#?}");
-    assert!(c.evidence[0].message.contains("6 time steps"), "{}", c.evidence[0].message);
+    assert!(
+        c.evidence[0].message.contains("6 time steps"),
+        "{}",
+        c.evidence[0].message
+    );
 }
 
 #[test]
@@ -120,14 +189,22 @@ fn mlp_with_one_threshold_is_not_spiking() {
     let c = classify(&model(nodes, &["x", "th"], &["y"]));
     assert_eq!(c.kind, Kind::Dl, "{c:#?}");
     // The threshold is reported, but as weak evidence only.
-    assert!(c.evidence.iter().any(|e| e.kind == Kind::Snn && e.weight < 0.5));
+    assert!(
+        c.evidence
+            .iter()
+            .any(|e| e.kind == Kind::Snn && e.weight < 0.5)
+    );
 }
 
 #[test]
 fn custom_domain_lif_op_is_snn() {
     let mut lif = node("LIF", &["x"], &["s"]);
     lif.domain = Some("com.neuro".into());
-    let c = classify(&model(vec![node("Gemm", &["in", "w"], &["x"]), lif], &["in"], &["s"]));
+    let c = classify(&model(
+        vec![node("Gemm", &["in", "w"], &["x"]), lif],
+        &["in"],
+        &["s"],
+    ));
     assert_eq!(c.kind, Kind::Snn);
     assert_eq!(c.evidence[0].source, Source::Op);
     assert!(c.evidence[0].ops.contains_key("com.neuro.LIF"));
@@ -155,20 +232,41 @@ fn loop_body_with_the_neuron_step_is_snn() {
         ..Default::default()
     };
     let mut lp = node("Loop", &["n", "", "mem0"], &["mem_final", "spikes"]);
-    lp.attribute.push(AttributeProto { name: Some("body".into()), r#type: Some(AttributeType::Graph as i32), g: Some(body), ..Default::default() });
-    let c = classify(&model(vec![lp], &["n", "mem0", "beta", "th", "current"], &["spikes"]));
+    lp.attribute.push(AttributeProto {
+        name: Some("body".into()),
+        r#type: Some(AttributeType::Graph as i32),
+        g: Some(body),
+        ..Default::default()
+    });
+    let c = classify(&model(
+        vec![lp],
+        &["n", "mem0", "beta", "th", "current"],
+        &["spikes"],
+    ));
     assert_eq!(c.kind, Kind::Snn, "{c:#?}");
-    assert!(c.evidence[0].message.contains("Loop/Scan body"), "{}", c.evidence[0].message);
+    assert!(
+        c.evidence[0].message.contains("Loop/Scan body"),
+        "{}",
+        c.evidence[0].message
+    );
 }
 
 #[test]
 fn ml_and_dl_together_is_mixed() {
     let mut scaler = node("Scaler", &["x"], &["xs"]);
     scaler.domain = Some("ai.onnx.ml".into());
-    let nodes = vec![scaler, node("MatMul", &["xs", "w"], &["h"]), node("Relu", &["h"], &["a"]), node("MatMul", &["a", "w"], &["y"])];
+    let nodes = vec![
+        scaler,
+        node("MatMul", &["xs", "w"], &["h"]),
+        node("Relu", &["h"], &["a"]),
+        node("MatMul", &["a", "w"], &["y"]),
+    ];
     let c = classify(&model(nodes, &["x"], &["y"]));
     assert_eq!(c.kind, Kind::Mixed, "{c:#?}");
-    assert!(c.evidence.iter().any(|e| e.kind == Kind::Ml) && c.evidence.iter().any(|e| e.kind == Kind::Dl));
+    assert!(
+        c.evidence.iter().any(|e| e.kind == Kind::Ml)
+            && c.evidence.iter().any(|e| e.kind == Kind::Dl)
+    );
 }
 
 #[test]

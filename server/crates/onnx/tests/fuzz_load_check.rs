@@ -14,7 +14,11 @@ fn fixtures() -> &'static Vec<Vec<u8>> {
     FILES.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        for relative in ["../../../tests/fixtures/dl/digits_mlp.onnx", "../../../tests/fixtures/ml/wine_svc_pipeline.onnx", "../../../tests/fixtures/ml/iris_logreg.onnx"] {
+        for relative in [
+            "../../../tests/fixtures/dl/digits_mlp.onnx",
+            "../../../tests/fixtures/ml/wine_svc_pipeline.onnx",
+            "../../../tests/fixtures/ml/iris_logreg.onnx",
+        ] {
             files.push(std::fs::read(root.join(relative)).unwrap());
         }
         for entry in std::fs::read_dir(root.join("tests/data/check")).unwrap() {
@@ -29,7 +33,9 @@ fn fixtures() -> &'static Vec<Vec<u8>> {
 
 /// Decode, check, and ask for every initializer's bytes: all must return.
 fn exercise(bytes: Vec<u8>) {
-    let Ok(model) = decode(Bytes::from(bytes)) else { return };
+    let Ok(model) = decode(Bytes::from(bytes)) else {
+        return;
+    };
     let _ = check_model(&model, &CheckContext::default());
     for tensor in model.graph.iter().flat_map(|g| &g.initializer) {
         let _ = tensor_bytes(tensor, None);
@@ -66,12 +72,43 @@ mod regressions {
     #[test]
     fn sparse_indices_shorter_than_nnz() {
         use neuride_onnx::proto::*;
-        let values = TensorProto { name: Some("s".into()), data_type: Some(1), dims: vec![3], float_data: vec![1.0, 2.0, 3.0], ..Default::default() };
-        let indices = TensorProto { name: Some("i".into()), data_type: Some(7), dims: vec![3, 2], int64_data: vec![0], ..Default::default() };
-        let sparse = SparseTensorProto { values: Some(values), indices: Some(indices), dims: vec![4, 4] };
-        let graph = GraphProto { name: Some("g".into()), sparse_initializer: vec![sparse], ..Default::default() };
-        let model = ModelProto { ir_version: Some(8), opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }], graph: Some(graph), ..Default::default() };
-        let codes: Vec<_> = super::check_model(&model, &super::CheckContext::default()).iter().map(|d| d.code).collect();
+        let values = TensorProto {
+            name: Some("s".into()),
+            data_type: Some(1),
+            dims: vec![3],
+            float_data: vec![1.0, 2.0, 3.0],
+            ..Default::default()
+        };
+        let indices = TensorProto {
+            name: Some("i".into()),
+            data_type: Some(7),
+            dims: vec![3, 2],
+            int64_data: vec![0],
+            ..Default::default()
+        };
+        let sparse = SparseTensorProto {
+            values: Some(values),
+            indices: Some(indices),
+            dims: vec![4, 4],
+        };
+        let graph = GraphProto {
+            name: Some("g".into()),
+            sparse_initializer: vec![sparse],
+            ..Default::default()
+        };
+        let model = ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(17),
+            }],
+            graph: Some(graph),
+            ..Default::default()
+        };
+        let codes: Vec<_> = super::check_model(&model, &super::CheckContext::default())
+            .iter()
+            .map(|d| d.code)
+            .collect();
         assert_eq!(codes, ["onnx/tensor-size"]);
     }
 }

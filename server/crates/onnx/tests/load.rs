@@ -2,13 +2,18 @@
 //! recursion limit, external data resolution and tensor payload access.
 
 use bytes::Bytes;
-use neuride_onnx::load::{self, ExternalData, ExternalDataError, LoadError, ModelDir, TensorDataError, load_file, tensor_bytes};
+use neuride_onnx::load::{
+    self, ExternalData, ExternalDataError, LoadError, ModelDir, TensorDataError, load_file,
+    tensor_bytes,
+};
 use neuride_onnx::proto::tensor_proto::{DataLocation, DataType};
 use neuride_onnx::proto::{StringStringEntryProto, TensorProto};
 use std::path::Path;
 
 fn fixture(relative: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(relative)
 }
 
 #[test]
@@ -20,9 +25,17 @@ fn raw_data_is_a_view_into_the_map() {
     for tensor in &graph.initializer {
         let raw = tensor.raw_data.as_ref().expect("PyTorch writes raw_data");
         let range = raw.as_ptr_range();
-        assert!(map.start <= range.start && range.end <= map.end, "{} was copied", tensor.name());
+        assert!(
+            map.start <= range.start && range.end <= map.end,
+            "{} was copied",
+            tensor.name()
+        );
         let bytes = tensor_bytes(tensor, None).unwrap();
-        assert_eq!(bytes.bytes.as_ptr(), raw.as_ptr(), "tensor_bytes must not copy raw_data");
+        assert_eq!(
+            bytes.bytes.as_ptr(),
+            raw.as_ptr(),
+            "tensor_bytes must not copy raw_data"
+        );
         views += 1;
     }
     assert!(views >= 3, "{views} initializers");
@@ -34,13 +47,18 @@ fn bad_bytes_give_typed_errors() {
         Ok(_) => "ok".to_owned(),
         Err(error) => format!("{}: {error}", error.code()),
     };
-    expect_test::expect![[r#"onnx/empty-file: empty file: an ONNX model (protobuf ModelProto) was expected"#]].assert_eq(&check(b""));
+    expect_test::expect![[
+        r#"onnx/empty-file: empty file: an ONNX model (protobuf ModelProto) was expected"#
+    ]]
+    .assert_eq(&check(b""));
     expect_test::expect!["onnx/decode-error: not a valid ONNX model (protobuf ModelProto expected): failed to decode Protobuf message: ModelProto.graph: invalid wire type: ThirtyTwoBit (expected LengthDelimited)"]
         .assert_eq(&check(b"\x3d\x01\x02\x03\x04"));
     let full = std::fs::read(fixture("dl/digits_mlp.onnx")).unwrap();
     expect_test::expect!["onnx/decode-error: not a valid ONNX model (protobuf ModelProto expected): failed to decode Protobuf message: ModelProto.graph: buffer underflow"]
         .assert_eq(&check(&full[..full.len() / 2]));
-    let missing = load_file(Path::new("/nonexistent/model.onnx")).err().unwrap();
+    let missing = load_file(Path::new("/nonexistent/model.onnx"))
+        .err()
+        .unwrap();
     assert_eq!(missing.code(), "onnx/io-error");
 }
 
@@ -65,15 +83,25 @@ fn nested_subgraphs(levels: usize) -> Vec<u8> {
 
 #[test]
 fn deep_nesting_is_refused_not_a_stack_overflow() {
-    let error = load::decode(Bytes::from(nested_subgraphs(2_000))).err().unwrap();
+    let error = load::decode(Bytes::from(nested_subgraphs(2_000)))
+        .err()
+        .unwrap();
     assert!(matches!(error, LoadError::TooDeep), "{error}");
     assert_eq!(error.code(), "onnx/too-deep");
     // 30 levels of subgraphs (90 messages) are within prost's limit of 100.
     assert!(load::decode(Bytes::from(nested_subgraphs(30))).is_ok());
 }
 
-fn external_tensor(location: &str, offset: Option<u64>, length: Option<u64>, dims: Vec<i64>) -> TensorProto {
-    let entry = |key: &str, value: String| StringStringEntryProto { key: Some(key.into()), value: Some(value) };
+fn external_tensor(
+    location: &str,
+    offset: Option<u64>,
+    length: Option<u64>,
+    dims: Vec<i64>,
+) -> TensorProto {
+    let entry = |key: &str, value: String| StringStringEntryProto {
+        key: Some(key.into()),
+        value: Some(value),
+    };
     let mut external_data = vec![entry("location", location.into())];
     external_data.extend(offset.map(|o| entry("offset", o.to_string())));
     external_data.extend(length.map(|l| entry("length", l.to_string())));
@@ -92,35 +120,94 @@ fn external_data_is_read_from_inside_the_folder_only() {
     let outer = tempfile::tempdir().unwrap();
     let dir = outer.path().join("model");
     std::fs::create_dir(&dir).unwrap();
-    let floats: Vec<u8> = [1.0f32, 2.0, 3.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+    let floats: Vec<u8> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
     std::fs::write(dir.join("weights.bin"), &floats).unwrap();
     std::fs::write(outer.path().join("secret.bin"), &floats).unwrap();
     std::os::unix::fs::symlink("../secret.bin", dir.join("escape.bin")).unwrap();
     std::os::unix::fs::symlink("weights.bin", dir.join("alias.bin")).unwrap();
     let model_dir = ModelDir::new(dir.clone());
 
-    let read = |tensor: &TensorProto| tensor_bytes(tensor, Some(&model_dir)).map(|b| b.bytes.to_vec());
-    assert_eq!(read(&external_tensor("weights.bin", Some(4), Some(8), vec![2])).unwrap(), floats[4..12]);
-    assert_eq!(read(&external_tensor("alias.bin", None, None, vec![3])).unwrap(), floats);
+    let read =
+        |tensor: &TensorProto| tensor_bytes(tensor, Some(&model_dir)).map(|b| b.bytes.to_vec());
+    assert_eq!(
+        read(&external_tensor("weights.bin", Some(4), Some(8), vec![2])).unwrap(),
+        floats[4..12]
+    );
+    assert_eq!(
+        read(&external_tensor("alias.bin", None, None, vec![3])).unwrap(),
+        floats
+    );
     let refused = |location: &str| match read(&external_tensor(location, None, None, vec![3])) {
         Err(TensorDataError::External { source, .. }) => source,
         other => panic!("{location}: {other:?}"),
     };
-    assert!(matches!(refused("../secret.bin"), ExternalDataError::ParentDir(_)));
-    assert!(matches!(refused("sub/../../secret.bin"), ExternalDataError::ParentDir(_)));
-    assert!(matches!(refused("..\\secret.bin"), ExternalDataError::ParentDir(_)));
-    assert!(matches!(refused(outer.path().join("secret.bin").to_str().unwrap()), ExternalDataError::Absolute(_)));
-    assert!(matches!(refused("C:\\secret.bin"), ExternalDataError::Absolute(_)));
-    assert!(matches!(refused("escape.bin"), ExternalDataError::SymlinkOutside { .. }));
-    assert!(matches!(refused("missing.bin"), ExternalDataError::Missing(_)));
+    assert!(matches!(
+        refused("../secret.bin"),
+        ExternalDataError::ParentDir(_)
+    ));
+    assert!(matches!(
+        refused("sub/../../secret.bin"),
+        ExternalDataError::ParentDir(_)
+    ));
+    assert!(matches!(
+        refused("..\\secret.bin"),
+        ExternalDataError::ParentDir(_)
+    ));
+    assert!(matches!(
+        refused(outer.path().join("secret.bin").to_str().unwrap()),
+        ExternalDataError::Absolute(_)
+    ));
+    assert!(matches!(
+        refused("C:\\secret.bin"),
+        ExternalDataError::Absolute(_)
+    ));
+    assert!(matches!(
+        refused("escape.bin"),
+        ExternalDataError::SymlinkOutside { .. }
+    ));
+    assert!(matches!(
+        refused("missing.bin"),
+        ExternalDataError::Missing(_)
+    ));
     assert!(matches!(refused(""), ExternalDataError::EmptyLocation));
     let past_end = read(&external_tensor("weights.bin", Some(8), Some(8), vec![2])).unwrap_err();
-    assert!(matches!(past_end, TensorDataError::External { source: ExternalDataError::OutOfRange { .. }, .. }), "{past_end}");
-    let huge_offset = read(&external_tensor("weights.bin", Some(u64::MAX), Some(8), vec![2])).unwrap_err();
-    assert!(matches!(huge_offset, TensorDataError::External { source: ExternalDataError::OutOfRange { .. }, .. }));
+    assert!(
+        matches!(
+            past_end,
+            TensorDataError::External {
+                source: ExternalDataError::OutOfRange { .. },
+                ..
+            }
+        ),
+        "{past_end}"
+    );
+    let huge_offset = read(&external_tensor(
+        "weights.bin",
+        Some(u64::MAX),
+        Some(8),
+        vec![2],
+    ))
+    .unwrap_err();
+    assert!(matches!(
+        huge_offset,
+        TensorDataError::External {
+            source: ExternalDataError::OutOfRange { .. },
+            ..
+        }
+    ));
     // Without a folder (a model decoded from bytes) nothing is read.
-    let no_dir = tensor_bytes(&external_tensor("weights.bin", None, None, vec![3]), None).unwrap_err();
-    assert!(matches!(no_dir, TensorDataError::External { source: ExternalDataError::NoModelDir, .. }));
+    let no_dir =
+        tensor_bytes(&external_tensor("weights.bin", None, None, vec![3]), None).unwrap_err();
+    assert!(matches!(
+        no_dir,
+        TensorDataError::External {
+            source: ExternalDataError::NoModelDir,
+            ..
+        }
+    ));
     let parsed = ExternalData::of(&external_tensor("weights.bin", Some(4), None, vec![2])).unwrap();
     assert_eq!((parsed.offset, parsed.length), (4, None));
 }
@@ -135,11 +222,29 @@ fn absurd_dims_never_allocate() {
         ..Default::default()
     };
     let error = tensor_bytes(&tensor, None).unwrap_err();
-    assert!(matches!(error, TensorDataError::NoFixedSize { .. } | TensorDataError::SizeMismatch { .. }), "{error}");
-    let overflow = TensorProto { dims: vec![1 << 40, 1 << 40], ..tensor.clone() };
-    assert!(matches!(tensor_bytes(&overflow, None).unwrap_err(), TensorDataError::TooManyElements { .. }));
-    let negative = TensorProto { dims: vec![-1], ..tensor };
-    assert!(matches!(tensor_bytes(&negative, None).unwrap_err(), TensorDataError::NegativeDim { .. }));
+    assert!(
+        matches!(
+            error,
+            TensorDataError::NoFixedSize { .. } | TensorDataError::SizeMismatch { .. }
+        ),
+        "{error}"
+    );
+    let overflow = TensorProto {
+        dims: vec![1 << 40, 1 << 40],
+        ..tensor.clone()
+    };
+    assert!(matches!(
+        tensor_bytes(&overflow, None).unwrap_err(),
+        TensorDataError::TooManyElements { .. }
+    ));
+    let negative = TensorProto {
+        dims: vec![-1],
+        ..tensor
+    };
+    assert!(matches!(
+        tensor_bytes(&negative, None).unwrap_err(),
+        TensorDataError::NegativeDim { .. }
+    ));
 }
 
 #[test]
@@ -151,9 +256,30 @@ fn typed_fields_are_reencoded_little_endian() {
         int32_data: vec![0x3c00, 0x4000],
         ..Default::default()
     };
-    assert_eq!(tensor_bytes(&tensor, None).unwrap().bytes.as_ref(), &[0x00, 0x3c, 0x00, 0x40]);
-    let int4 = TensorProto { data_type: Some(DataType::Int4 as i32), dims: vec![3], int32_data: vec![0x21, 0x03], ..tensor.clone() };
-    assert_eq!(tensor_bytes(&int4, None).unwrap().bytes.as_ref(), &[0x21, 0x03]);
-    let short = TensorProto { dims: vec![3], ..tensor };
-    assert!(matches!(tensor_bytes(&short, None).unwrap_err(), TensorDataError::SizeMismatch { expected: 6, found: 4, .. }));
+    assert_eq!(
+        tensor_bytes(&tensor, None).unwrap().bytes.as_ref(),
+        &[0x00, 0x3c, 0x00, 0x40]
+    );
+    let int4 = TensorProto {
+        data_type: Some(DataType::Int4 as i32),
+        dims: vec![3],
+        int32_data: vec![0x21, 0x03],
+        ..tensor.clone()
+    };
+    assert_eq!(
+        tensor_bytes(&int4, None).unwrap().bytes.as_ref(),
+        &[0x21, 0x03]
+    );
+    let short = TensorProto {
+        dims: vec![3],
+        ..tensor
+    };
+    assert!(matches!(
+        tensor_bytes(&short, None).unwrap_err(),
+        TensorDataError::SizeMismatch {
+            expected: 6,
+            found: 4,
+            ..
+        }
+    ));
 }

@@ -1,12 +1,14 @@
 //! Shape facts against onnx.shape_inference on every fixture (goldens
 //! written by scripts/gen_text_golden.py), and op rules on small models.
 
-use neuride_onnx::shape::{Dim, infer};
 use neuride_onnx::GraphId;
+use neuride_onnx::shape::{Dim, infer};
 use std::path::{Path, PathBuf};
 
 fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 #[test]
@@ -16,17 +18,31 @@ fn fixtures_agree_with_onnx_shape_inference() {
         let golden = entry.unwrap().path();
         let stem = golden.file_stem().unwrap().to_str().unwrap().to_owned();
         let (folder, name) = stem.split_once('_').unwrap();
-        let model_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(folder).join(format!("{name}.onnx"));
+        let model_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../tests/fixtures")
+            .join(folder)
+            .join(format!("{name}.onnx"));
         let model = neuride_onnx::load::load_file(&model_path).unwrap().proto;
         let facts = infer(&model);
-        assert!(facts.diagnostics.is_empty(), "{stem}: {:?}", facts.diagnostics);
-        let want: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+        assert!(
+            facts.diagnostics.is_empty(),
+            "{stem}: {:?}",
+            facts.diagnostics
+        );
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
         for (value, expected) in want.as_object().unwrap() {
-            let got = facts.get(&GraphId::Main, value).unwrap_or_else(|| panic!("{stem}: no fact for '{value}'"));
+            let got = facts
+                .get(&GraphId::Main, value)
+                .unwrap_or_else(|| panic!("{stem}: no fact for '{value}'"));
             let elem = expected["elem"].as_i64().unwrap() as i32;
             assert_eq!(got.elem(), elem, "{stem}: '{value}' is {got}");
-            let Some(dims) = expected["shape"].as_array() else { continue };
-            let shape = got.shape().unwrap_or_else(|| panic!("{stem}: '{value}' has no shape, onnx says {dims:?}"));
+            let Some(dims) = expected["shape"].as_array() else {
+                continue;
+            };
+            let shape = got
+                .shape()
+                .unwrap_or_else(|| panic!("{stem}: '{value}' has no shape, onnx says {dims:?}"));
             let want_dims: Vec<Dim> = dims
                 .iter()
                 .map(|d| match d {
@@ -38,7 +54,11 @@ fn fixtures_agree_with_onnx_shape_inference() {
                 })
                 .collect();
             // Where onnx knows a dim we must know the same one.
-            assert_eq!(shape.len(), want_dims.len(), "{stem}: '{value}' is {got}, onnx says {want_dims:?}");
+            assert_eq!(
+                shape.len(),
+                want_dims.len(),
+                "{stem}: '{value}' is {got}, onnx says {want_dims:?}"
+            );
             for (g, w) in shape.iter().zip(&want_dims) {
                 if *w != Dim::Unknown {
                     assert_eq!(g, w, "{stem}: '{value}' is {got}, onnx says {want_dims:?}");
@@ -52,13 +72,30 @@ fn fixtures_agree_with_onnx_shape_inference() {
 
 #[test]
 fn ml_fixture_outputs_have_shapes() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/ml/iris_logreg.onnx");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/ml/iris_logreg.onnx");
     let model = neuride_onnx::load::load_file(&path).unwrap().proto;
     let facts = infer(&model);
     let g = &model.graph.as_ref().unwrap();
-    let types: Vec<String> = g.node.iter().flat_map(|n| n.output.iter()).map(|o| facts.get(&GraphId::Main, o).unwrap().to_string()).collect();
+    let types: Vec<String> = g
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter())
+        .map(|o| facts.get(&GraphId::Main, o).unwrap().to_string())
+        .collect();
     // LinearClassifier: label [N], scores [N,3]; ZipMap: a sequence of maps.
-    assert!(types.contains(&"int64[?]".to_string()) || types.iter().any(|t| t.starts_with("int64[")), "{types:?}");
-    assert!(types.iter().any(|t| t.starts_with("float[") && t.ends_with(",3]")), "{types:?}");
-    assert!(types.contains(&"seq(map(int64, float[]))".to_string()), "{types:?}");
+    assert!(
+        types.contains(&"int64[?]".to_string()) || types.iter().any(|t| t.starts_with("int64[")),
+        "{types:?}"
+    );
+    assert!(
+        types
+            .iter()
+            .any(|t| t.starts_with("float[") && t.ends_with(",3]")),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"seq(map(int64, float[]))".to_string()),
+        "{types:?}"
+    );
 }

@@ -7,7 +7,9 @@ use neuride_onnx::summary::{node_summary, summarize};
 use std::path::Path;
 
 fn fixture(rel: &str) -> neuride_onnx::proto::ModelProto {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(rel);
     neuride_onnx::load::load_file(&path).unwrap().proto
 }
 
@@ -31,7 +33,11 @@ fn mlp_summary_counts_parameters_and_macs() {
     assert_eq!(gemm.macs, Some(64 * 64));
     assert!(gemm.macs_assumed);
     assert_eq!(gemm.inputs[0].ty.to_string(), "float[batch,64]");
-    assert!(gemm.attributes.iter().any(|a| a.name == "transB" && a.value == "1" && a.ty == "int"));
+    assert!(
+        gemm.attributes
+            .iter()
+            .any(|a| a.name == "transB" && a.value == "1" && a.ty == "int")
+    );
     let json = serde_json::to_value(&s).unwrap();
     assert_eq!(json["inputs"][0]["type"], "float[batch,1,8,8]");
 }
@@ -41,7 +47,12 @@ fn cnn_macs_follow_the_conv_shapes() {
     let m = fixture("dl/digits_cnn.onnx");
     let facts = infer(&m);
     let s = summarize(&m, &facts);
-    let convs: Vec<u64> = s.nodes.iter().filter(|n| n.op_type == "Conv").map(|n| n.macs.unwrap()).collect();
+    let convs: Vec<u64> = s
+        .nodes
+        .iter()
+        .filter(|n| n.op_type == "Conv")
+        .map(|n| n.macs.unwrap())
+        .collect();
     // conv1: 8 out channels x 8x8 positions x (1 x 3 x 3); conv2: 16 x 4x4 x (8 x 3 x 3).
     assert_eq!(convs, vec![8 * 8 * 8 * 9, 16 * 4 * 4 * 8 * 9]);
     let hover = node_summary(&m, &facts, &GraphId::Main, 0).unwrap();
@@ -58,26 +69,51 @@ fn ml_summary_has_no_macs_and_counts_attribute_free_models() {
     assert_eq!(s.macs, 0);
     assert!(s.macs_note.is_none());
     assert_eq!(s.op_histogram.get("ai.onnx.ml.LinearClassifier"), Some(&1));
-    assert!(s.outputs.iter().any(|o| o.ty.to_string().starts_with("seq(map(")), "{:?}", s.outputs);
-    let lc = &s.nodes.iter().find(|n| n.op_type == "LinearClassifier").unwrap();
-    let coef = lc.attributes.iter().find(|a| a.name == "coefficients").unwrap();
+    assert!(
+        s.outputs
+            .iter()
+            .any(|o| o.ty.to_string().starts_with("seq(map(")),
+        "{:?}",
+        s.outputs
+    );
+    let lc = &s
+        .nodes
+        .iter()
+        .find(|n| n.op_type == "LinearClassifier")
+        .unwrap();
+    let coef = lc
+        .attributes
+        .iter()
+        .find(|a| a.name == "coefficients")
+        .unwrap();
     assert!(coef.value.contains("... (12 values)"), "{}", coef.value);
 }
 
 #[test]
 fn external_data_is_counted_by_length_without_reading_it() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/text/synthetic_attributes.onnx");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/text/synthetic_attributes.onnx");
     let m = neuride_onnx::load::load_file(&path).unwrap().proto;
     let s = summarize(&m, &infer(&m));
     assert_eq!(s.external_data.len(), 1);
-    assert_eq!((s.external_data[0].location.as_str(), s.external_data[0].bytes), ("weights.bin", 16));
+    assert_eq!(
+        (
+            s.external_data[0].location.as_str(),
+            s.external_data[0].bytes
+        ),
+        ("weights.bin", 16)
+    );
 }
 
 #[test]
 fn tensor_stats_over_real_weights() {
     let m = fixture("dl/digits_mlp.onnx");
     let g = m.graph.as_ref().unwrap();
-    let w = g.initializer.iter().find(|t| t.name.as_deref() == Some("fc1.weight")).unwrap();
+    let w = g
+        .initializer
+        .iter()
+        .find(|t| t.name.as_deref() == Some("fc1.weight"))
+        .unwrap();
     let st = neuride_onnx::tensor::stats(w).unwrap();
     assert_eq!(st.count, 4096);
     assert_eq!((st.nan, st.inf), (0, 0));

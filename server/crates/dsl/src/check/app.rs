@@ -43,14 +43,27 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
         }
         let Some(name) = &entry.name else { continue };
         checker.reference(name.range, Def::Entry(index, entry_index), true);
-        let shape = entry.ty.as_ref().and_then(|ty| checker.tensor_type_shape(ty));
+        let shape = entry
+            .ty
+            .as_ref()
+            .and_then(|ty| checker.tensor_type_shape(ty));
         if let Some(rate) = &entry.rate {
-            if let Value::Hertz(hertz) = checker.check_value_kind(rate, ValueKind::Freq, &format!("the rate of sensor `{}`", name.text), None) {
+            if let Value::Hertz(hertz) = checker.check_value_kind(
+                rate,
+                ValueKind::Freq,
+                &format!("the rate of sensor `{}`", name.text),
+                None,
+            ) {
                 rates.insert(entry_index, hertz);
             }
         }
         if let Some(source) = &entry.value {
-            if let Some(values) = checker.check_kind_call(source, CallKind::SensorSource, "a sensor source (replay(DATASET), mqtt(\"topic\"))", true) {
+            if let Some(values) = checker.check_kind_call(
+                source,
+                CallKind::SensorSource,
+                "a sensor source (replay(DATASET), mqtt(\"topic\"))",
+                true,
+            ) {
                 if let (Some(Value::Item(dataset)), Some(shape)) = (values.get("data"), &shape) {
                     if let Some(data_shape) = checker.dataset_input_shape(*dataset) {
                         if !data_shape.compatible(shape) {
@@ -64,8 +77,15 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
                 }
             }
         }
-        if locals.insert(name.text.clone(), (entry_index, Flow::Tensor(shape))).is_some() {
-            checker.error(name.range, "neuro/duplicate-name", format!("expected a new sensor name, found `{}` again", name.text));
+        if locals
+            .insert(name.text.clone(), (entry_index, Flow::Tensor(shape)))
+            .is_some()
+        {
+            checker.error(
+                name.range,
+                "neuro/duplicate-name",
+                format!("expected a new sensor name, found `{}` again", name.text),
+            );
         }
     }
     for (entry_index, entry) in item.entries().iter().enumerate() {
@@ -84,7 +104,11 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
         if let Some(name) = &entry.name {
             checker.reference(name.range, Def::Entry(index, entry_index), true);
             if rule_names.insert(name.text.clone(), ()).is_some() {
-                checker.error(name.range, "neuro/duplicate-name", format!("expected a new rule name, found `{}` again", name.text));
+                checker.error(
+                    name.range,
+                    "neuro/duplicate-name",
+                    format!("expected a new rule name, found `{}` again", name.text),
+                );
             }
         }
         if let Some(condition) = &entry.value {
@@ -96,14 +120,21 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
             });
             for name in names {
                 match locals.get(&name.text) {
-                    Some((local, _)) => checker.reference(name.range, Def::Entry(index, *local), false),
+                    Some((local, _)) => {
+                        checker.reference(name.range, Def::Entry(index, *local), false)
+                    }
                     None => {
-                        let mut known: Vec<String> = locals.keys().map(|key| format!("`{key}`")).collect();
+                        let mut known: Vec<String> =
+                            locals.keys().map(|key| format!("`{key}`")).collect();
                         known.sort();
                         checker.error(
                             name.range,
                             "neuro/unknown-name",
-                            format!("expected a sensor or pipeline output of this app ({}), found `{}`", known.join(", "), name.text),
+                            format!(
+                                "expected a sensor or pipeline output of this app ({}), found `{}`",
+                                known.join(", "),
+                                name.text
+                            ),
                         );
                     }
                 }
@@ -116,10 +147,21 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
                         checker.error(range, "neuro/range", format!("expected `for` a whole number of readings >= 1 or a time, found {}", &checker.parse.text[range.start..range.end]));
                     }
                     Some(Unit::Time(_)) if value <= 0.0 => {
-                        checker.error(range, "neuro/range", "expected `for` a time > 0".to_string());
+                        checker.error(
+                            range,
+                            "neuro/range",
+                            "expected `for` a time > 0".to_string(),
+                        );
                     }
                     Some(Unit::Freq(_)) | None => {
-                        checker.error(range, "neuro/unit", format!("expected `for` a count or a time, found `{}`", &checker.parse.text[range.start..range.end]));
+                        checker.error(
+                            range,
+                            "neuro/unit",
+                            format!(
+                                "expected `for` a count or a time, found `{}`",
+                                &checker.parse.text[range.start..range.end]
+                            ),
+                        );
                     }
                     _ => {}
                 }
@@ -127,32 +169,65 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
         }
         if let Some((event, range)) = &entry.emit {
             if event.is_empty() {
-                checker.error(*range, "neuro/invalid-value", "expected a non-empty event name, found \"\"".to_string());
+                checker.error(
+                    *range,
+                    "neuro/invalid-value",
+                    "expected a non-empty event name, found \"\"".to_string(),
+                );
             }
         }
     }
 }
 
-fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals: &mut HashMap<String, (usize, Flow)>, rates: &HashMap<usize, f64>) {
+fn check_pipeline(
+    checker: &mut Checker,
+    app: usize,
+    entry_index: usize,
+    locals: &mut HashMap<String, (usize, Flow)>,
+    rates: &HashMap<usize, f64>,
+) {
     let entry = checker.entry(app, entry_index);
     let stages = &entry.stages;
     if stages.len() < 2 {
-        checker.error(entry.range, "neuro/pipeline", "expected `pipeline SENSOR -> ... -> OUTPUT` with at least two stages, found fewer".to_string());
+        checker.error(
+            entry.range,
+            "neuro/pipeline",
+            "expected `pipeline SENSOR -> ... -> OUTPUT` with at least two stages, found fewer"
+                .to_string(),
+        );
         return;
     }
     let first = &stages[0];
     let Some((sensor_entry, mut flow)) = locals.get(&first.text).cloned() else {
-        checker.error(first.range, "neuro/pipeline", format!("expected a sensor of this app to start the pipeline, found `{}`", first.text));
+        checker.error(
+            first.range,
+            "neuro/pipeline",
+            format!(
+                "expected a sensor of this app to start the pipeline, found `{}`",
+                first.text
+            ),
+        );
         return;
     };
     checker.reference(first.range, Def::Entry(app, sensor_entry), false);
     let sensor_rate = rates.get(&sensor_entry).copied();
     let middle = &stages[1..stages.len() - 1];
     for stage in middle {
-        if let Some((_, description)) = catalog::PIPELINE_STAGES.iter().find(|(name, _)| *name == stage.text) {
+        if let Some((_, description)) = catalog::PIPELINE_STAGES
+            .iter()
+            .find(|(name, _)| *name == stage.text)
+        {
             let _ = description;
             let Flow::Tensor(shape) = &flow else {
-                checker.error(stage.range, "neuro/pipeline", format!("expected a tensor into `{}`, found {}", stage.text, flow.describe()));
+                checker.error(
+                    stage.range,
+                    "neuro/pipeline",
+                    format!(
+                        "expected a tensor into `{}`, found {}",
+                        stage.text,
+                        flow.describe()
+                    ),
+                );
                 return;
             };
             flow = match stage.text.as_str() {
@@ -163,23 +238,40 @@ fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals:
             continue;
         }
         let Some(&item) = checker.analysis.names.get(&stage.text) else {
-            let stages: Vec<&str> = catalog::PIPELINE_STAGES.iter().map(|(name, _)| *name).collect();
+            let stages: Vec<&str> = catalog::PIPELINE_STAGES
+                .iter()
+                .map(|(name, _)| *name)
+                .collect();
             checker.error(
                 stage.range,
                 "neuro/unknown-name",
-                format!("expected a network, a model or a stage ({}), found unknown `{}`", stages.join(", "), stage.text),
+                format!(
+                    "expected a network, a model or a stage ({}), found unknown `{}`",
+                    stages.join(", "),
+                    stage.text
+                ),
             );
             return;
         };
         checker.reference(stage.range, Def::Item(item), false);
         let kind = checker.items()[item].kind;
         if !matches!(kind, ItemKind::Network | ItemKind::Model) {
-            checker.error(stage.range, "neuro/pipeline", format!("expected a network or a model as a stage, found `{}` which is a {}", stage.text, kind.keyword()));
+            checker.error(
+                stage.range,
+                "neuro/pipeline",
+                format!(
+                    "expected a network or a model as a stage, found `{}` which is a {}",
+                    stage.text,
+                    kind.keyword()
+                ),
+            );
             return;
         }
         let info = checker.analysis.items[item].clone();
         match (&flow, info.inputs.first()) {
-            (Flow::Tensor(Some(shape)), Some((input, Some(expected)))) if !shape.compatible(expected) => {
+            (Flow::Tensor(Some(shape)), Some((input, Some(expected))))
+                if !shape.compatible(expected) =>
+            {
                 checker.error(
                     stage.range,
                     "neuro/pipeline",
@@ -188,7 +280,15 @@ fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals:
                 return;
             }
             (Flow::Class | Flow::Scalar, _) => {
-                checker.error(stage.range, "neuro/pipeline", format!("expected a tensor into `{}`, found {}", stage.text, flow.describe()));
+                checker.error(
+                    stage.range,
+                    "neuro/pipeline",
+                    format!(
+                        "expected a tensor into `{}`, found {}",
+                        stage.text,
+                        flow.describe()
+                    ),
+                );
                 return;
             }
             _ => {}
@@ -203,7 +303,10 @@ fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals:
         // A classifier's label output is already a class.
         if kind == ItemKind::Model {
             if let Some(facts) = &info.model {
-                if facts.outputs.first().is_some_and(|output| output.elem_type.starts_with('i') && output.shape.as_ref().is_some_and(|s| s.rank() <= 1)) {
+                if facts.outputs.first().is_some_and(|output| {
+                    output.elem_type.starts_with('i')
+                        && output.shape.as_ref().is_some_and(|s| s.rank() <= 1)
+                }) {
                     flow = Flow::Class;
                 }
             }
@@ -214,23 +317,48 @@ fn check_pipeline(checker: &mut Checker, app: usize, entry_index: usize, locals:
         checker.error(
             sink.range,
             "neuro/pipeline",
-            format!("expected a new name for the pipeline's output, found `{}` which is a {}", sink.text, checker.items()[item].kind.keyword()),
+            format!(
+                "expected a new name for the pipeline's output, found `{}` which is a {}",
+                sink.text,
+                checker.items()[item].kind.keyword()
+            ),
         );
         return;
     }
     checker.reference(sink.range, Def::Entry(app, entry_index), true);
-    if locals.insert(sink.text.clone(), (entry_index, flow)).is_some() {
-        checker.error(sink.range, "neuro/duplicate-name", format!("expected a new name for the pipeline's output, found `{}` again", sink.text));
+    if locals
+        .insert(sink.text.clone(), (entry_index, flow))
+        .is_some()
+    {
+        checker.error(
+            sink.range,
+            "neuro/duplicate-name",
+            format!(
+                "expected a new name for the pipeline's output, found `{}` again",
+                sink.text
+            ),
+        );
     }
 }
 
 /// A network needs `steps × dt` per reading; the sensor must not be faster.
-fn check_rate(checker: &mut Checker, network: usize, stage: &crate::syntax::ast::Name, sensor_rate: Option<f64>, sensor: &str) {
+fn check_rate(
+    checker: &mut Checker,
+    network: usize,
+    stage: &crate::syntax::ast::Name,
+    sensor_rate: Option<f64>,
+    sensor: &str,
+) {
     let Some(rate) = sensor_rate else { return };
-    let simulate = checker.simulate_of(&stage.text).map(|index| &checker.items()[index]);
+    let simulate = checker
+        .simulate_of(&stage.text)
+        .map(|index| &checker.items()[index]);
     let timing = match simulate {
         Some(item) => timing_of(&checker.parse.text, item),
-        None => super::runs::Timing { dt: catalog::DEFAULT_DT_SECONDS, steps: catalog::DEFAULT_STEPS },
+        None => super::runs::Timing {
+            dt: catalog::DEFAULT_DT_SECONDS,
+            steps: catalog::DEFAULT_STEPS,
+        },
     };
     let window = timing.dt * timing.steps as f64;
     if rate * window > 1.0 + 1e-9 {

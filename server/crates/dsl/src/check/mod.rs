@@ -110,14 +110,21 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn layer(&self, item: usize, entry: usize) -> Option<&LayerInfo> {
-        self.layers.iter().find(|layer| layer.item == item && layer.entry == entry)
+        self.layers
+            .iter()
+            .find(|layer| layer.item == item && layer.entry == entry)
     }
     /// The reference whose range touches `offset` (the innermost/shortest).
     pub fn reference_at(&self, offset: usize) -> Option<&Reference> {
-        self.references.iter().filter(|reference| reference.range.touches(offset)).min_by_key(|reference| reference.range.len())
+        self.references
+            .iter()
+            .filter(|reference| reference.range.touches(offset))
+            .min_by_key(|reference| reference.range.len())
     }
     pub fn references_to<'a>(&'a self, def: &'a Def) -> impl Iterator<Item = &'a Reference> + 'a {
-        self.references.iter().filter(move |reference| &reference.def == def)
+        self.references
+            .iter()
+            .filter(move |reference| &reference.def == def)
     }
 }
 
@@ -126,7 +133,12 @@ impl Analysis {
 pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
     let mut checker = Checker::new(parse, workspace);
     for error in &parse.errors {
-        checker.push(error.range, Severity::Error, "neuro/syntax", error.message.clone());
+        checker.push(
+            error.range,
+            Severity::Error,
+            "neuro/syntax",
+            error.message.clone(),
+        );
     }
     checker.collect_names();
     for index in 0..parse.ast.items.len() {
@@ -147,7 +159,9 @@ pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
         }
     }
     let mut analysis = checker.analysis;
-    analysis.diagnostics.sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
+    analysis
+        .diagnostics
+        .sort_by_key(|diagnostic| (diagnostic.range.start, diagnostic.range.end));
     analysis
 }
 
@@ -166,7 +180,10 @@ impl<'a> Checker<'a> {
         Checker {
             parse,
             workspace,
-            analysis: Analysis { items: vec![ItemInfo::default(); parse.ast.items.len()], ..Analysis::default() },
+            analysis: Analysis {
+                items: vec![ItemInfo::default(); parse.ast.items.len()],
+                ..Analysis::default()
+            },
             models: HashMap::new(),
             archives: HashMap::new(),
             simulates: None,
@@ -177,8 +194,20 @@ impl<'a> Checker<'a> {
         &self.parse.ast.items
     }
 
-    pub fn push(&mut self, range: TextRange, severity: Severity, code: &'static str, message: String) {
-        self.analysis.diagnostics.push(Diagnostic { range, severity, code, message, fixes: Vec::new() });
+    pub fn push(
+        &mut self,
+        range: TextRange,
+        severity: Severity,
+        code: &'static str,
+        message: String,
+    ) {
+        self.analysis.diagnostics.push(Diagnostic {
+            range,
+            severity,
+            code,
+            message,
+            fixes: Vec::new(),
+        });
     }
     pub fn error(&mut self, range: TextRange, code: &'static str, message: String) {
         self.push(range, Severity::Error, code, message);
@@ -186,7 +215,13 @@ impl<'a> Checker<'a> {
     pub fn warning(&mut self, range: TextRange, code: &'static str, message: String) {
         self.push(range, Severity::Warning, code, message);
     }
-    pub fn error_with_fix(&mut self, range: TextRange, code: &'static str, message: String, fix: Option<Fix>) {
+    pub fn error_with_fix(
+        &mut self,
+        range: TextRange,
+        code: &'static str,
+        message: String,
+        fix: Option<Fix>,
+    ) {
         self.analysis.diagnostics.push(Diagnostic {
             range,
             severity: Severity::Error,
@@ -196,7 +231,11 @@ impl<'a> Checker<'a> {
         });
     }
     pub fn reference(&mut self, range: TextRange, def: Def, is_definition: bool) {
-        self.analysis.references.push(Reference { range, def, is_definition });
+        self.analysis.references.push(Reference {
+            range,
+            def,
+            is_definition,
+        });
     }
 
     pub fn model_fact(&mut self, path: &str) -> FileFact<ModelFacts> {
@@ -226,7 +265,10 @@ impl<'a> Checker<'a> {
                 self.error(
                     name.range,
                     "neuro/duplicate-name",
-                    format!("expected a new name, found `{}` already defined as a {first_kind} above", name.text),
+                    format!(
+                        "expected a new name, found `{}` already defined as a {first_kind} above",
+                        name.text
+                    ),
                 );
             } else {
                 self.analysis.names.insert(name.text.clone(), index);
@@ -236,9 +278,19 @@ impl<'a> Checker<'a> {
 
     /// Resolves a top-level name used where an item of one of `expected`
     /// kinds belongs; reports unknown names and names of the wrong kind.
-    pub fn resolve_item(&mut self, name: &crate::syntax::ast::Name, expected: &[ItemKind], what: &str) -> Option<usize> {
+    pub fn resolve_item(
+        &mut self,
+        name: &crate::syntax::ast::Name,
+        expected: &[ItemKind],
+        what: &str,
+    ) -> Option<usize> {
         let Some(&index) = self.analysis.names.get(&name.text) else {
-            let fix = create_item_fix(self.parse, name, expected, self.item_containing(name.range.start));
+            let fix = create_item_fix(
+                self.parse,
+                name,
+                expected,
+                self.item_containing(name.range.start),
+            );
             let hint = self.suggest(&name.text, expected);
             self.error_with_fix(
                 name.range,
@@ -254,7 +306,11 @@ impl<'a> Checker<'a> {
             self.error(
                 name.range,
                 "neuro/wrong-kind",
-                format!("expected {what}, found `{}` which is a {}", name.text, kind.keyword()),
+                format!(
+                    "expected {what}, found `{}` which is a {}",
+                    name.text,
+                    kind.keyword()
+                ),
             );
             return None;
         }
@@ -277,7 +333,9 @@ impl<'a> Checker<'a> {
     }
 
     pub fn item_containing(&self, offset: usize) -> Option<usize> {
-        self.items().iter().position(|item| item.range.touches(offset))
+        self.items()
+            .iter()
+            .position(|item| item.range.touches(offset))
     }
 
     /// "; did you mean `x`?" for a close top-level name of the right kind.
@@ -290,7 +348,8 @@ impl<'a> Checker<'a> {
             .map(|name| (strsim::jaro_winkler(text, &name.text), &name.text))
             .filter(|(score, _)| *score > 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0));
-        best.map(|(_, name)| format!("; did you mean `{name}`?")).unwrap_or_default()
+        best.map(|(_, name)| format!("; did you mean `{name}`?"))
+            .unwrap_or_default()
     }
 
     pub fn entry(&self, item: usize, entry: usize) -> &'a Entry {
@@ -299,19 +358,35 @@ impl<'a> Checker<'a> {
 }
 
 /// "Create `dataset test`": a new item inserted above the item that uses it.
-fn create_item_fix(parse: &Parse, name: &crate::syntax::ast::Name, expected: &[ItemKind], user: Option<usize>) -> Option<Fix> {
+fn create_item_fix(
+    parse: &Parse,
+    name: &crate::syntax::ast::Name,
+    expected: &[ItemKind],
+    user: Option<usize>,
+) -> Option<Fix> {
     let kind = *expected.first()?;
     let text = match kind {
         ItemKind::Model => format!("model {} = onnx(\"{}.onnx\")\n", name.text, name.text),
         ItemKind::Weights => format!("weights {} = npz(\"{}.npz\")\n", name.text, name.text),
-        ItemKind::Dataset => format!("dataset {} = npz(\"{}.npz\", x: \"x\", y: \"y\")\n", name.text, name.text),
-        ItemKind::Network => format!("network {} {{\n    input x: f32[1]\n    output y = relu(x)\n}}\n\n", name.text),
+        ItemKind::Dataset => format!(
+            "dataset {} = npz(\"{}.npz\", x: \"x\", y: \"y\")\n",
+            name.text, name.text
+        ),
+        ItemKind::Network => format!(
+            "network {} {{\n    input x: f32[1]\n    output y = relu(x)\n}}\n\n",
+            name.text
+        ),
         _ => return None,
     };
-    let at = user.map(|index| parse.ast.items[index].range.start).unwrap_or(parse.text.len());
+    let at = user
+        .map(|index| parse.ast.items[index].range.start)
+        .unwrap_or(parse.text.len());
     Some(Fix {
         title: format!("Create {} `{}`", kind.keyword(), name.text),
-        edits: vec![TextEdit { range: TextRange::empty(at), new_text: text }],
+        edits: vec![TextEdit {
+            range: TextRange::empty(at),
+            new_text: text,
+        }],
     })
 }
 

@@ -28,45 +28,88 @@ fn check_written(checker: &mut Checker, index: usize) {
         match entry.kind {
             EntryKind::Input if entry.ty.is_some() || entry.value.is_none() => {
                 n_inputs += 1;
-                let shape = entry.ty.as_ref().and_then(|ty| checker.tensor_type_shape(ty));
+                let shape = entry
+                    .ty
+                    .as_ref()
+                    .and_then(|ty| checker.tensor_type_shape(ty));
                 shapes.insert(entry_index, shape.clone());
                 define_local(checker, index, entry_index, entry, &mut scope);
-                checker.analysis.items[index].inputs.push((entry_name(entry), shape));
+                checker.analysis.items[index]
+                    .inputs
+                    .push((entry_name(entry), shape));
             }
             EntryKind::Layer | EntryKind::Output => {
-                let (inputs, output, layer_parameters) = check_layer(checker, index, entry, &scope, &shapes);
+                let (inputs, output, layer_parameters) =
+                    check_layer(checker, index, entry, &scope, &shapes);
                 parameters += layer_parameters;
                 shapes.insert(entry_index, output.clone());
                 define_local(checker, index, entry_index, entry, &mut scope);
-                checker.analysis.layers.push(LayerInfo { item: index, entry: entry_index, inputs, output: output.clone(), parameters: layer_parameters });
+                checker.analysis.layers.push(LayerInfo {
+                    item: index,
+                    entry: entry_index,
+                    inputs,
+                    output: output.clone(),
+                    parameters: layer_parameters,
+                });
                 if entry.kind == EntryKind::Output {
                     n_outputs += 1;
-                    checker.analysis.items[index].outputs.push((entry_name(entry), output));
+                    checker.analysis.items[index]
+                        .outputs
+                        .push((entry_name(entry), output));
                 }
             }
-            _ => misplaced(checker, entry, "a written network", "input, layer or output"),
+            _ => misplaced(
+                checker,
+                entry,
+                "a written network",
+                "input, layer or output",
+            ),
         }
     }
     checker.analysis.items[index].parameters = parameters;
     if item.body.is_some() && (n_inputs == 0 || n_outputs == 0) {
-        let missing = if n_inputs == 0 { "an `input`" } else { "an `output`" };
+        let missing = if n_inputs == 0 {
+            "an `input`"
+        } else {
+            "an `output`"
+        };
         checker.error(
             item.selection_range(),
             "neuro/incomplete",
-            format!("expected network `{name}` to have at least one input and one output, found no {}", &missing[3..]),
+            format!(
+                "expected network `{name}` to have at least one input and one output, found no {}",
+                &missing[3..]
+            ),
         );
     }
 }
 
 fn entry_name(entry: &Entry) -> String {
-    entry.name.as_ref().map(|name| name.text.clone()).unwrap_or_default()
+    entry
+        .name
+        .as_ref()
+        .map(|name| name.text.clone())
+        .unwrap_or_default()
 }
 
-fn define_local(checker: &mut Checker, item: usize, entry_index: usize, entry: &Entry, scope: &mut HashMap<String, usize>) {
+fn define_local(
+    checker: &mut Checker,
+    item: usize,
+    entry_index: usize,
+    entry: &Entry,
+    scope: &mut HashMap<String, usize>,
+) {
     let Some(name) = &entry.name else { return };
     checker.reference(name.range, Def::Entry(item, entry_index), true);
     if scope.insert(name.text.clone(), entry_index).is_some() {
-        checker.error(name.range, "neuro/duplicate-name", format!("expected a new layer name, found `{}` defined earlier in this network", name.text));
+        checker.error(
+            name.range,
+            "neuro/duplicate-name",
+            format!(
+                "expected a new layer name, found `{}` defined earlier in this network",
+                name.text
+            ),
+        );
     }
 }
 
@@ -75,7 +118,11 @@ pub(super) fn misplaced(checker: &mut Checker, entry: &Entry, block: &str, allow
         (EntryKind::Setting, Some(name)) => format!("the setting `{}`", name.text),
         (kind, _) => format!("`{}`", kind.keyword()),
     };
-    checker.error(entry.keyword_range, "neuro/misplaced", format!("expected {allowed} in {block}, found {what}"));
+    checker.error(
+        entry.keyword_range,
+        "neuro/misplaced",
+        format!("expected {allowed} in {block}, found {what}"),
+    );
 }
 
 /// Checks one layer call; returns the input shapes, the output shape and
@@ -87,11 +134,17 @@ fn check_layer(
     scope: &HashMap<String, usize>,
     shapes: &HashMap<usize, Option<Shape>>,
 ) -> (Vec<Option<Shape>>, Option<Shape>, u64) {
-    let Some(value) = &entry.value else { return (Vec::new(), None, 0) };
+    let Some(value) = &entry.value else {
+        return (Vec::new(), None, 0);
+    };
     let Some(call) = value.as_call() else {
         if !matches!(value.kind, ExprKind::Missing) {
             let text = &checker.parse.text[value.range.start..value.range.end];
-            checker.error(value.range, "neuro/wrong-kind", format!("expected a layer call such as `dense(x, ...)`, found `{text}`"));
+            checker.error(
+                value.range,
+                "neuro/wrong-kind",
+                format!("expected a layer call such as `dense(x, ...)`, found `{text}`"),
+            );
         }
         return (Vec::new(), None, 0);
     };
@@ -107,30 +160,63 @@ fn check_layer(
                 Some(spec) => format!("`{}` which is not a layer", spec.name),
                 None => format!("unknown call `{}`", call.callee.text),
             };
-            checker.error(call.callee.range, "neuro/unknown-name", format!("expected a layer or neuron ({}), found {found}", layers.join(", ")));
+            checker.error(
+                call.callee.range,
+                "neuro/unknown-name",
+                format!(
+                    "expected a layer or neuron ({}), found {found}",
+                    layers.join(", ")
+                ),
+            );
             return (Vec::new(), None, 0);
         }
     };
-    let values = checker.check_call_args(call, spec, Some(&Scope { item, layers: scope }), true);
+    let values = checker.check_call_args(
+        call,
+        spec,
+        Some(&Scope {
+            item,
+            layers: scope,
+        }),
+        true,
+    );
     let input_shape = |name: &str| -> Option<Shape> {
         match values.get(name) {
             Some(Value::Layer(entry)) => shapes.get(entry).cloned().flatten(),
             _ => None,
         }
     };
-    let inputs: Vec<Option<Shape>> = spec.positional.iter().map(|param| input_shape(param.name)).collect();
+    let inputs: Vec<Option<Shape>> = spec
+        .positional
+        .iter()
+        .map(|param| input_shape(param.name))
+        .collect();
     // A missing or invalid required argument was reported; shapes would only repeat it.
-    let complete = spec.named.iter().filter(|param| param.is_required()).all(|param| values.get(param.name).is_some_and(|value| *value != Value::Invalid));
+    let complete = spec
+        .named
+        .iter()
+        .filter(|param| param.is_required())
+        .all(|param| {
+            values
+                .get(param.name)
+                .is_some_and(|value| *value != Value::Invalid)
+        });
     if !complete {
         return (inputs, None, 0);
     }
-    let Some(Some(x)) = inputs.first().cloned() else { return (inputs, None, 0) };
+    let Some(Some(x)) = inputs.first().cloned() else {
+        return (inputs, None, 0);
+    };
     let range = call.callee.range;
     let result = layer_output(spec.name, &x, &inputs, &values);
     match result {
         Ok((output, parameters)) => (inputs, Some(output), parameters),
         Err(message) => {
-            checker.error(range, "neuro/shape-mismatch", format!("`{}`: {message}", spec.name));
+            checker.error(
+                range,
+                "neuro/shape-mismatch",
+                format!("`{}`: {message}", spec.name),
+            );
             (inputs, None, 0)
         }
     }
@@ -153,18 +239,30 @@ fn known(shape: &Shape) -> Option<Vec<u64>> {
 
 /// The shape rules of each layer (PyTorch layouts, per sample, no batch).
 /// An `Err` names what was expected and what was found.
-fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallValues) -> Result<(Shape, u64), String> {
+fn layer_output(
+    name: &str,
+    x: &Shape,
+    inputs: &[Option<Shape>],
+    values: &CallValues,
+) -> Result<(Shape, u64), String> {
     match name {
         "dense" => {
             if x.rank() != 1 {
-                return Err(format!("expected a 1-D input [in], found {x}; add `flatten` first"));
+                return Err(format!(
+                    "expected a 1-D input [in], found {x}; add `flatten` first"
+                ));
             }
             let out = int(values, "out");
             let mut parameters = 0;
             if let Some(weight) = tensor(values, "weight") {
-                let expected = Shape(vec![out.map(Dim::Known).unwrap_or(Dim::Symbolic("out".into())), x.0[0].clone()]);
+                let expected = Shape(vec![
+                    out.map(Dim::Known).unwrap_or(Dim::Symbolic("out".into())),
+                    x.0[0].clone(),
+                ]);
                 if !weight.compatible(&expected) {
-                    return Err(format!("expected weight shaped [out, in] = {expected}, found {weight}"));
+                    return Err(format!(
+                        "expected weight shaped [out, in] = {expected}, found {weight}"
+                    ));
                 }
                 parameters += weight.elements().unwrap_or(0);
             }
@@ -184,18 +282,25 @@ fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallVa
                 return Err(format!("expected a [C, H, W] input, found {x}"));
             };
             let (channels, height, width) = (dims[0], dims[1], dims[2]);
-            let (out, kernel) = (int(values, "out").ok_or("expected `out`")?, int(values, "kernel").ok_or("expected `kernel`")?);
+            let (out, kernel) = (
+                int(values, "out").ok_or("expected `out`")?,
+                int(values, "kernel").ok_or("expected `kernel`")?,
+            );
             let stride = int(values, "stride").unwrap_or(1).max(1);
             let padding = int(values, "padding").unwrap_or(0);
             let groups = int(values, "groups").unwrap_or(1).max(1);
             if channels % groups != 0 || out % groups != 0 {
-                return Err(format!("expected `groups: {groups}` to divide the input channels ({channels}) and `out` ({out})"));
+                return Err(format!(
+                    "expected `groups: {groups}` to divide the input channels ({channels}) and `out` ({out})"
+                ));
             }
             let mut parameters = 0;
             if let Some(weight) = tensor(values, "weight") {
                 let expected = Shape::known(&[out, channels / groups, kernel, kernel]);
                 if !weight.compatible(&expected) {
-                    return Err(format!("expected weight shaped [out, in/groups, K, K] = {expected}, found {weight}"));
+                    return Err(format!(
+                        "expected weight shaped [out, in/groups, K, K] = {expected}, found {weight}"
+                    ));
                 }
                 parameters += weight.elements().unwrap_or(0);
             }
@@ -205,8 +310,12 @@ fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallVa
                 }
                 parameters += out;
             }
-            let out_h = spatial(height, kernel, stride, padding).ok_or_else(|| format!("expected input at least {kernel}x{kernel} after padding, found {x}"))?;
-            let out_w = spatial(width, kernel, stride, padding).ok_or_else(|| format!("expected input at least {kernel}x{kernel} after padding, found {x}"))?;
+            let out_h = spatial(height, kernel, stride, padding).ok_or_else(|| {
+                format!("expected input at least {kernel}x{kernel} after padding, found {x}")
+            })?;
+            let out_w = spatial(width, kernel, stride, padding).ok_or_else(|| {
+                format!("expected input at least {kernel}x{kernel} after padding, found {x}")
+            })?;
             Ok((Shape::known(&[out, out_h, out_w]), parameters))
         }
         "avgpool" | "maxpool" => {
@@ -215,8 +324,10 @@ fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallVa
             };
             let kernel = int(values, "kernel").ok_or("expected `kernel`")?;
             let stride = int(values, "stride").unwrap_or(kernel).max(1);
-            let out_h = spatial(dims[1], kernel, stride, 0).ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
-            let out_w = spatial(dims[2], kernel, stride, 0).ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
+            let out_h = spatial(dims[1], kernel, stride, 0)
+                .ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
+            let out_w = spatial(dims[2], kernel, stride, 0)
+                .ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
             Ok((Shape::known(&[dims[0], out_h, out_w]), 0))
         }
         "flatten" => match x.elements() {
@@ -226,7 +337,9 @@ fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallVa
         "add" => {
             if let Some(Some(b)) = inputs.get(1) {
                 if !x.compatible(b) {
-                    return Err(format!("expected both inputs to have the same shape, found {x} and {b}"));
+                    return Err(format!(
+                        "expected both inputs to have the same shape, found {x} and {b}"
+                    ));
                 }
             }
             Ok((x.clone(), 0))
@@ -237,7 +350,11 @@ fn layer_output(name: &str, x: &Shape, inputs: &[Option<Shape>], values: &CallVa
 
 fn spatial(size: u64, kernel: u64, stride: u64, padding: u64) -> Option<u64> {
     let padded = size + 2 * padding;
-    if padded < kernel { None } else { Some((padded - kernel) / stride + 1) }
+    if padded < kernel {
+        None
+    } else {
+        Some((padded - kernel) / stride + 1)
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -247,26 +364,42 @@ impl<'a> Checker<'a> {
             self.error(
                 ty.dtype.range,
                 "neuro/invalid-value",
-                format!("expected an element type ({}), found `{}`", catalog::DTYPES.join(", "), ty.dtype.text),
+                format!(
+                    "expected an element type ({}), found `{}`",
+                    catalog::DTYPES.join(", "),
+                    ty.dtype.text
+                ),
             );
         }
         let mut dims = Vec::new();
         for dim in &ty.dims {
             match &dim.value {
                 DimValue::Known(0) => {
-                    self.error(dim.range, "neuro/range", "expected a dimension >= 1, found 0".to_string());
+                    self.error(
+                        dim.range,
+                        "neuro/range",
+                        "expected a dimension >= 1, found 0".to_string(),
+                    );
                     return None;
                 }
                 DimValue::Known(value) => dims.push(Dim::Known(*value)),
                 DimValue::Symbolic(name) => dims.push(Dim::Symbolic(name.clone())),
                 DimValue::Invalid(text) => {
-                    self.error(dim.range, "neuro/range", format!("expected a whole-number dimension, found `{text}`"));
+                    self.error(
+                        dim.range,
+                        "neuro/range",
+                        format!("expected a whole-number dimension, found `{text}`"),
+                    );
                     return None;
                 }
             }
         }
         if dims.is_empty() {
-            self.error(ty.range, "neuro/range", "expected at least one dimension, found `[]`".to_string());
+            self.error(
+                ty.range,
+                "neuro/range",
+                "expected at least one dimension, found `[]`".to_string(),
+            );
             return None;
         }
         Some(Shape(dims))
@@ -277,16 +410,29 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
     let item = &checker.items()[index];
     let Some(call) = value.as_call().filter(|call| call.callee.text == "convert") else {
         let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(value.range, "neuro/wrong-kind", format!("expected `convert(MODEL)` or a `{{ ... }}` body, found `{text}`"));
+        checker.error(
+            value.range,
+            "neuro/wrong-kind",
+            format!("expected `convert(MODEL)` or a `{{ ... }}` body, found `{text}`"),
+        );
         return;
     };
     let model_arg = call.args.first();
     if call.args.len() != 1 || model_arg.is_some_and(|arg| arg.name.is_some()) {
-        checker.error(call.args_range, "neuro/missing-argument", format!("expected `convert(MODEL)` with one model, found {} arguments", call.args.len()));
+        checker.error(
+            call.args_range,
+            "neuro/missing-argument",
+            format!(
+                "expected `convert(MODEL)` with one model, found {} arguments",
+                call.args.len()
+            ),
+        );
     }
-    let model = model_arg.and_then(|arg| match checker.check_value_kind(&arg.value, ValueKind::Model, "the model to convert", None) {
-        Value::Item(model) => Some(model),
-        _ => None,
+    let model = model_arg.and_then(|arg| {
+        match checker.check_value_kind(&arg.value, ValueKind::Model, "the model to convert", None) {
+            Value::Item(model) => Some(model),
+            _ => None,
+        }
     });
     let name = item.label();
     if let Some(model) = model {
@@ -311,7 +457,13 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
                 let ops: Vec<String> = facts
                     .unconvertible
                     .iter()
-                    .map(|op| if op.node.is_empty() { op.op_type.clone() } else { format!("{} ({})", op.op_type, op.node) })
+                    .map(|op| {
+                        if op.node.is_empty() {
+                            op.op_type.clone()
+                        } else {
+                            format!("{} ({})", op.op_type, op.node)
+                        }
+                    })
                     .collect();
                 checker.error(
                     range,
@@ -320,8 +472,16 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
                 );
             }
             let info = &mut checker.analysis.items[index];
-            info.inputs = facts.inputs.iter().map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample))).collect();
-            info.outputs = facts.outputs.iter().map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample))).collect();
+            info.inputs = facts
+                .inputs
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
+                .collect();
+            info.outputs = facts
+                .outputs
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
+                .collect();
             info.parameters = facts.parameter_count;
         }
     }
@@ -329,27 +489,53 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
     let mut seen = HashMap::new();
     for entry in &body.entries {
         if entry.kind != EntryKind::Setting {
-            misplaced(checker, entry, &format!("converted network `{name}`"), "settings (neuron, normalize, weights, max_to_avg)");
+            misplaced(
+                checker,
+                entry,
+                &format!("converted network `{name}`"),
+                "settings (neuron, normalize, weights, max_to_avg)",
+            );
             continue;
         }
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else { continue };
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+            continue;
+        };
         if seen.insert(key.text.clone(), ()).is_some() {
-            checker.error(key.range, "neuro/duplicate-name", format!("expected `{}` once, found it again", key.text));
+            checker.error(
+                key.range,
+                "neuro/duplicate-name",
+                format!("expected `{}` once, found it again", key.text),
+            );
         }
         match key.text.as_str() {
             "neuron" => {
-                checker.check_kind_call(value, CallKind::Neuron, "a neuron (lif, if, leaky)", false);
+                checker.check_kind_call(
+                    value,
+                    CallKind::Neuron,
+                    "a neuron (lif, if, leaky)",
+                    false,
+                );
             }
             "normalize" => {
                 if value.as_name().is_some_and(|name| name.text == "none") {
                     continue;
                 }
-                if let Some(Value::Item(dataset)) = checker.check_kind_call(value, CallKind::Normalizer, "`max(data: D)`, `percentile(P, data: D)` or `none`", true).and_then(|mut values| values.remove("data")) {
+                if let Some(Value::Item(dataset)) = checker
+                    .check_kind_call(
+                        value,
+                        CallKind::Normalizer,
+                        "`max(data: D)`, `percentile(P, data: D)` or `none`",
+                        true,
+                    )
+                    .and_then(|mut values| values.remove("data"))
+                {
                     check_dataset_against(checker, dataset, index, value.range);
                 }
             }
             "weights" => {
-                if let Value::Item(weights) = checker.check_value_kind(value, ValueKind::Weights, "`weights`", None) {
+                if let Value::Item(weights) =
+                    checker.check_value_kind(value, ValueKind::Weights, "`weights`", None)
+                {
                     if let Some(model) = model {
                         check_weights_match(checker, weights, model, value.range);
                     }
@@ -363,15 +549,34 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
     }
 }
 
-pub(super) fn unknown_setting(checker: &mut Checker, key: &crate::syntax::ast::Name, settings: &[catalog::SettingSpec]) {
+pub(super) fn unknown_setting(
+    checker: &mut Checker,
+    key: &crate::syntax::ast::Name,
+    settings: &[catalog::SettingSpec],
+) {
     let keys: Vec<&str> = settings.iter().map(|setting| setting.key).collect();
-    checker.error(key.range, "neuro/unknown-setting", format!("expected one of {}, found `{}`", keys.join(", "), key.text));
+    checker.error(
+        key.range,
+        "neuro/unknown-setting",
+        format!("expected one of {}, found `{}`", keys.join(", "), key.text),
+    );
 }
 
 /// A dataset's per-sample input shape against a network's or model's first input.
-pub(super) fn check_dataset_against(checker: &mut Checker, dataset: usize, target: usize, range: crate::syntax::TextRange) {
-    let Some(data_shape) = checker.dataset_input_shape(dataset) else { return };
-    let Some((input_name, Some(input_shape))) = checker.analysis.items[target].inputs.first().cloned() else { return };
+pub(super) fn check_dataset_against(
+    checker: &mut Checker,
+    dataset: usize,
+    target: usize,
+    range: crate::syntax::TextRange,
+) {
+    let Some(data_shape) = checker.dataset_input_shape(dataset) else {
+        return;
+    };
+    let Some((input_name, Some(input_shape))) =
+        checker.analysis.items[target].inputs.first().cloned()
+    else {
+        return;
+    };
     if !data_shape.compatible(&input_shape) {
         let data_name = checker.items()[dataset].label();
         let target_name = checker.items()[target].label();
@@ -383,11 +588,23 @@ pub(super) fn check_dataset_against(checker: &mut Checker, dataset: usize, targe
     }
 }
 
-fn check_weights_match(checker: &mut Checker, weights: usize, model: usize, range: crate::syntax::TextRange) {
-    let (Some(archive), Some(facts)) = (checker.analysis.items[weights].archive.clone(), checker.model_of(model)) else { return };
+fn check_weights_match(
+    checker: &mut Checker,
+    weights: usize,
+    model: usize,
+    range: crate::syntax::TextRange,
+) {
+    let (Some(archive), Some(facts)) = (
+        checker.analysis.items[weights].archive.clone(),
+        checker.model_of(model),
+    ) else {
+        return;
+    };
     let mut matched = 0;
     for initializer in &facts.initializers {
-        let Some(array) = archive.array(&initializer.name) else { continue };
+        let Some(array) = archive.array(&initializer.name) else {
+            continue;
+        };
         matched += 1;
         let array_shape = Shape::known(&array.shape);
         if let Some(shape) = &initializer.shape {
@@ -407,33 +624,64 @@ fn check_weights_match(checker: &mut Checker, weights: usize, model: usize, rang
 
 impl<'a> Checker<'a> {
     /// Checks `value` is a call of the given catalog kind and its arguments.
-    pub fn check_kind_call(&mut self, value: &crate::syntax::ast::Expr, kind: CallKind, expected: &str, with_positional: bool) -> Option<CallValues> {
+    pub fn check_kind_call(
+        &mut self,
+        value: &crate::syntax::ast::Expr,
+        kind: CallKind,
+        expected: &str,
+        with_positional: bool,
+    ) -> Option<CallValues> {
         let (callee, call) = match &value.kind {
             ExprKind::Call(call) => (&call.callee, Some(call)),
             ExprKind::Name(name) => (name, None),
             ExprKind::Missing => return None,
             _ => {
                 let text = &self.parse.text[value.range.start..value.range.end];
-                self.error(value.range, "neuro/invalid-value", format!("expected {expected}, found `{text}`"));
+                self.error(
+                    value.range,
+                    "neuro/invalid-value",
+                    format!("expected {expected}, found `{text}`"),
+                );
                 return None;
             }
         };
         let Some(spec) = catalog::call(&callee.text).filter(|spec| spec.kind == kind) else {
-            self.error(callee.range, "neuro/unknown-name", format!("expected {expected}, found `{}`", callee.text));
+            self.error(
+                callee.range,
+                "neuro/unknown-name",
+                format!("expected {expected}, found `{}`", callee.text),
+            );
             return None;
         };
         match call {
             Some(call) => Some(self.check_call_args(call, spec, None, with_positional)),
             None => {
                 // A bare name (`current`) stands for a call with no arguments.
-                let positional: &[crate::catalog::Param] = if with_positional { spec.positional } else { &[] };
-                let required: Vec<&str> = spec.named.iter().chain(positional).filter(|p| p.is_required()).map(|p| p.name).collect();
+                let positional: &[crate::catalog::Param] = if with_positional {
+                    spec.positional
+                } else {
+                    &[]
+                };
+                let required: Vec<&str> = spec
+                    .named
+                    .iter()
+                    .chain(positional)
+                    .filter(|p| p.is_required())
+                    .map(|p| p.name)
+                    .collect();
                 if !required.is_empty() {
-                    self.error(callee.range, "neuro/missing-argument", format!("`{}` expects {}, found no arguments", spec.name, required.join(", ")));
+                    self.error(
+                        callee.range,
+                        "neuro/missing-argument",
+                        format!(
+                            "`{}` expects {}, found no arguments",
+                            spec.name,
+                            required.join(", ")
+                        ),
+                    );
                 }
                 Some(CallValues::new())
             }
         }
     }
 }
-

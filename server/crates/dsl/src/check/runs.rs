@@ -20,10 +20,17 @@ pub struct Timing {
 
 /// dt and steps as written in a simulate item (defaults where absent or invalid).
 pub fn timing_of(text: &str, item: &Item) -> Timing {
-    let mut timing = Timing { dt: catalog::DEFAULT_DT_SECONDS, steps: catalog::DEFAULT_STEPS };
+    let mut timing = Timing {
+        dt: catalog::DEFAULT_DT_SECONDS,
+        steps: catalog::DEFAULT_STEPS,
+    };
     for entry in item.entries() {
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else { continue };
-        let Some((number, suffix, _, _)) = number_of(value) else { continue };
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+            continue;
+        };
+        let Some((number, suffix, _, _)) = number_of(value) else {
+            continue;
+        };
         match (key.text.as_str(), parse_unit(suffix)) {
             ("dt", Some(Unit::Time(factor))) if number > 0.0 => timing.dt = number * factor,
             ("steps", Some(Unit::None)) if number >= 1.0 => timing.steps = number as u64,
@@ -36,8 +43,14 @@ pub fn timing_of(text: &str, item: &Item) -> Timing {
 
 pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
-    let network = item.target.as_ref().and_then(|target| resolve_run_target(checker, index, target, ItemKind::Network));
-    let dataset = item.data.as_ref().and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    let network = item
+        .target
+        .as_ref()
+        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Network));
+    let dataset = item
+        .data
+        .as_ref()
+        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
     if let (Some(network), Some(dataset), Some(data)) = (network, dataset, &item.data) {
         check_dataset_against(checker, dataset, network, data.range);
     }
@@ -45,24 +58,47 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
     let mut seen = HashMap::new();
     for entry in item.entries() {
         if entry.kind != EntryKind::Setting {
-            misplaced(checker, entry, "a simulate block", "settings (dt, steps, encode, decode, batch, limit, record)");
+            misplaced(
+                checker,
+                entry,
+                "a simulate block",
+                "settings (dt, steps, encode, decode, batch, limit, record)",
+            );
             continue;
         }
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else { continue };
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+            continue;
+        };
         if seen.insert(key.text.clone(), ()).is_some() {
-            checker.error(key.range, "neuro/duplicate-name", format!("expected `{}` once, found it again", key.text));
+            checker.error(
+                key.range,
+                "neuro/duplicate-name",
+                format!("expected `{}` once, found it again", key.text),
+            );
         }
         match key.text.as_str() {
             "dt" => {
-                checker.check_value_kind(value, ValueKind::Time { allow_zero: false }, "`dt`", None);
+                checker.check_value_kind(
+                    value,
+                    ValueKind::Time { allow_zero: false },
+                    "`dt`",
+                    None,
+                );
             }
             "steps" | "batch" | "limit" => {
                 let what = format!("`{}`", key.text);
                 checker.check_value_kind(value, ValueKind::Int { min: 1 }, &what, None);
             }
             "encode" => {
-                let values = checker.check_kind_call(value, CallKind::Encoder, "an encoder (rate, current, latency, delta)", true);
-                if let Some(Value::Hertz(rate)) = values.as_ref().and_then(|values| values.get("max_rate")) {
+                let values = checker.check_kind_call(
+                    value,
+                    CallKind::Encoder,
+                    "an encoder (rate, current, latency, delta)",
+                    true,
+                );
+                if let Some(Value::Hertz(rate)) =
+                    values.as_ref().and_then(|values| values.get("max_rate"))
+                {
                     if *rate * timing.dt > 1.0 + 1e-9 {
                         let range = value
                             .as_call()
@@ -72,15 +108,31 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
                         checker.error(
                             range,
                             "neuro/range",
-                            format!("expected `max_rate` at most 1/dt = {} Hz, found {} Hz", trim(1.0 / timing.dt), trim(*rate)),
+                            format!(
+                                "expected `max_rate` at most 1/dt = {} Hz, found {} Hz",
+                                trim(1.0 / timing.dt),
+                                trim(*rate)
+                            ),
                         );
                     }
                 }
             }
             "decode" => {
-                checker.check_value_kind(value, ValueKind::Word(catalog::DECODERS), "`decode`", None);
+                checker.check_value_kind(
+                    value,
+                    ValueKind::Word(catalog::DECODERS),
+                    "`decode`",
+                    None,
+                );
             }
-            "record" => check_record(checker, value, network, dataset, catalog::SIMULATE_RECORDS, true),
+            "record" => check_record(
+                checker,
+                value,
+                network,
+                dataset,
+                catalog::SIMULATE_RECORDS,
+                true,
+            ),
             _ => unknown_setting(checker, key, catalog::SIMULATE_SETTINGS),
         }
     }
@@ -109,9 +161,22 @@ pub(crate) fn trim(value: f64) -> String {
 
 /// Resolves a run's target; a model where a network belongs (or the reverse)
 /// gets the hint and the quick fix that make it right.
-fn resolve_run_target(checker: &mut Checker, index: usize, target: &crate::syntax::ast::Name, expected: ItemKind) -> Option<usize> {
+fn resolve_run_target(
+    checker: &mut Checker,
+    index: usize,
+    target: &crate::syntax::ast::Name,
+    expected: ItemKind,
+) -> Option<usize> {
     let Some(&found) = checker.analysis.names.get(&target.text) else {
-        return checker.resolve_item(target, &[expected], &format!("a {} to {}", expected.keyword(), checker.items()[index].kind.keyword()));
+        return checker.resolve_item(
+            target,
+            &[expected],
+            &format!(
+                "a {} to {}",
+                expected.keyword(),
+                checker.items()[index].kind.keyword()
+            ),
+        );
     };
     let found_kind = checker.items()[found].kind;
     if found_kind == expected {
@@ -137,7 +202,12 @@ fn resolve_run_target(checker: &mut Checker, index: usize, target: &crate::synta
         checker.error(
             target.range,
             "neuro/wrong-kind",
-            format!("expected a {}, found `{}` which is a {}", expected.keyword(), target.text, found_kind.keyword()),
+            format!(
+                "expected a {}, found `{}` which is a {}",
+                expected.keyword(),
+                target.text,
+                found_kind.keyword()
+            ),
         );
     }
     None
@@ -145,8 +215,16 @@ fn resolve_run_target(checker: &mut Checker, index: usize, target: &crate::synta
 
 /// "Insert a convert block for `m`": a converted network after the model
 /// item, and (when fixing a simulate) the run retargeted to it.
-pub fn convert_block_fix(checker: &Checker, model: usize, retarget: Option<(usize, TextRange)>) -> Fix {
-    convert_block_fix_for(&checker.parse.ast.items, model, retarget.map(|(_, range)| range))
+pub fn convert_block_fix(
+    checker: &Checker,
+    model: usize,
+    retarget: Option<(usize, TextRange)>,
+) -> Fix {
+    convert_block_fix_for(
+        &checker.parse.ast.items,
+        model,
+        retarget.map(|(_, range)| range),
+    )
 }
 
 pub fn convert_block_fix_for(items: &[Item], model: usize, retarget: Option<TextRange>) -> Fix {
@@ -162,23 +240,45 @@ pub fn convert_block_fix_for(items: &[Item], model: usize, retarget: Option<Text
         "\n\nnetwork {network_name} = convert({model_name}) {{\n    neuron = if(threshold: 1.0, reset: subtract)\n    normalize = percentile(99.9, data: {calib})\n}}"
     );
     // After the model's last dataset/weights/model line keeps file items grouped.
-    let mut edits = vec![TextEdit { range: TextRange::empty(model_item.range.end), new_text: block }];
+    let mut edits = vec![TextEdit {
+        range: TextRange::empty(model_item.range.end),
+        new_text: block,
+    }];
     if let Some(range) = retarget {
-        edits.push(TextEdit { range, new_text: network_name.clone() });
+        edits.push(TextEdit {
+            range,
+            new_text: network_name.clone(),
+        });
     }
-    Fix { title: format!("Insert a convert block for `{model_name}`"), edits }
+    Fix {
+        title: format!("Insert a convert block for `{model_name}`"),
+        edits,
+    }
 }
 
-fn check_record(checker: &mut Checker, value: &Expr, network: Option<usize>, dataset: Option<usize>, allowed: &[&str], simulate: bool) {
+fn check_record(
+    checker: &mut Checker,
+    value: &Expr,
+    network: Option<usize>,
+    dataset: Option<usize>,
+    allowed: &[&str],
+    simulate: bool,
+) {
     let ExprKind::List(items) = &value.kind else {
         let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(value.range, "neuro/invalid-value", format!("expected a list such as `[accuracy]`, found `{text}`"));
+        checker.error(
+            value.range,
+            "neuro/invalid-value",
+            format!("expected a list such as `[accuracy]`, found `{text}`"),
+        );
         return;
     };
     for entry in items {
         match &entry.kind {
             ExprKind::Name(name) if allowed.contains(&name.text.as_str()) => {
-                if name.text == "accuracy" && dataset.is_some_and(|dataset| !checker.dataset_has_labels(dataset)) {
+                if name.text == "accuracy"
+                    && dataset.is_some_and(|dataset| !checker.dataset_has_labels(dataset))
+                {
                     checker.warning(
                         name.range,
                         "neuro/no-labels",
@@ -188,13 +288,20 @@ fn check_record(checker: &mut Checker, value: &Expr, network: Option<usize>, dat
             }
             ExprKind::Call(call) if simulate && call.callee.text == "raster" => {
                 let Some(arg) = call.args.first() else {
-                    checker.error(call.callee.range, "neuro/missing-argument", "`raster` expects a layer, found none".to_string());
+                    checker.error(
+                        call.callee.range,
+                        "neuro/missing-argument",
+                        "`raster` expects a layer, found none".to_string(),
+                    );
                     continue;
                 };
                 // A written layer by name, or a converted model's node by its name as a string.
                 let layer = match (&arg.value.kind, arg.value.as_name()) {
                     (_, Some(name)) => name.clone(),
-                    (ExprKind::String(text), None) => crate::syntax::ast::Name { text: text.clone(), range: arg.value.range },
+                    (ExprKind::String(text), None) => crate::syntax::ast::Name {
+                        text: text.clone(),
+                        range: arg.value.range,
+                    },
                     _ => continue,
                 };
                 if let Some(network) = network {
@@ -207,7 +314,11 @@ fn check_record(checker: &mut Checker, value: &Expr, network: Option<usize>, dat
                 if simulate {
                     options.push("raster(LAYER)".to_string());
                 }
-                checker.error(entry.range, "neuro/invalid-value", format!("expected one of {}, found `{text}`", options.join(", ")));
+                checker.error(
+                    entry.range,
+                    "neuro/invalid-value",
+                    format!("expected one of {}, found `{text}`", options.join(", ")),
+                );
             }
         }
     }
@@ -218,22 +329,46 @@ fn check_record(checker: &mut Checker, value: &Expr, network: Option<usize>, dat
 fn check_layer_name(checker: &mut Checker, network: usize, layer: &crate::syntax::ast::Name) {
     let item = &checker.items()[network];
     if let Some(entry) = item.entries().iter().position(|entry| {
-        matches!(entry.kind, EntryKind::Layer | EntryKind::Output | EntryKind::Input) && entry.name.as_ref().is_some_and(|name| name.text == layer.text)
+        matches!(
+            entry.kind,
+            EntryKind::Layer | EntryKind::Output | EntryKind::Input
+        ) && entry
+            .name
+            .as_ref()
+            .is_some_and(|name| name.text == layer.text)
     }) {
         if item.value.is_none() {
             checker.reference(layer.range, Def::Entry(network, entry), false);
             return;
         }
     }
-    if let Some(model) = checker.analysis.items[network].source_model.and_then(|model| checker.model_of(model)) {
+    if let Some(model) = checker.analysis.items[network]
+        .source_model
+        .and_then(|model| checker.model_of(model))
+    {
         if model.ops.iter().any(|op| op.node == layer.text) {
             return;
         }
-        checker.error(layer.range, "neuro/unknown-name", format!("expected a node of the converted model, found unknown `{}`", layer.text));
+        checker.error(
+            layer.range,
+            "neuro/unknown-name",
+            format!(
+                "expected a node of the converted model, found unknown `{}`",
+                layer.text
+            ),
+        );
         return;
     }
     if item.value.is_none() {
-        checker.error(layer.range, "neuro/unknown-name", format!("expected a layer of `{}`, found unknown `{}`", item.label(), layer.text));
+        checker.error(
+            layer.range,
+            "neuro/unknown-name",
+            format!(
+                "expected a layer of `{}`, found unknown `{}`",
+                item.label(),
+                layer.text
+            ),
+        );
     }
 }
 
@@ -243,10 +378,15 @@ fn neuron_tau_refs(checker: &Checker, network: usize) -> Vec<(f64, TextRange)> {
     let item = &checker.items()[network];
     let mut calls = Vec::new();
     for entry in item.entries() {
-        let Some(call) = entry.value.as_ref().and_then(|value| value.as_call()) else { continue };
+        let Some(call) = entry.value.as_ref().and_then(|value| value.as_call()) else {
+            continue;
+        };
         let is_neuron = match entry.kind {
             EntryKind::Layer | EntryKind::Output => item.value.is_none(),
-            EntryKind::Setting => entry.name.as_ref().is_some_and(|name| name.text == "neuron"),
+            EntryKind::Setting => entry
+                .name
+                .as_ref()
+                .is_some_and(|name| name.text == "neuron"),
             _ => false,
         };
         if is_neuron && call.callee.text == "lif" {
@@ -271,8 +411,14 @@ fn neuron_tau_refs(checker: &Checker, network: usize) -> Vec<(f64, TextRange)> {
 
 pub(super) fn check_infer(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
-    let model = item.target.as_ref().and_then(|target| resolve_run_target(checker, index, target, ItemKind::Model));
-    let dataset = item.data.as_ref().and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    let model = item
+        .target
+        .as_ref()
+        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Model));
+    let dataset = item
+        .data
+        .as_ref()
+        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
     if let (Some(model), Some(target)) = (model, &item.target) {
         if let Some(facts) = checker.model_of(model) {
             if facts.kind == crate::workspace::ModelKind::Snn {
@@ -284,17 +430,26 @@ pub(super) fn check_infer(checker: &mut Checker, index: usize) {
             }
         }
     }
-    let has_mapping = item.entries().iter().any(|entry| entry.kind == EntryKind::Input);
-    if let (Some(model), Some(dataset), Some(data), false) = (model, dataset, &item.data, has_mapping) {
+    let has_mapping = item
+        .entries()
+        .iter()
+        .any(|entry| entry.kind == EntryKind::Input);
+    if let (Some(model), Some(dataset), Some(data), false) =
+        (model, dataset, &item.data, has_mapping)
+    {
         check_dataset_against(checker, dataset, model, data.range);
     }
     for entry in item.entries() {
         match entry.kind {
             EntryKind::Input => check_input_mapping(checker, entry, model),
             EntryKind::Setting => {
-                let (Some(key), Some(value)) = (&entry.name, &entry.value) else { continue };
+                let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+                    continue;
+                };
                 match key.text.as_str() {
-                    "record" => check_record(checker, value, None, dataset, catalog::INFER_RECORDS, false),
+                    "record" => {
+                        check_record(checker, value, None, dataset, catalog::INFER_RECORDS, false)
+                    }
                     "batch" | "limit" => {
                         let what = format!("`{}`", key.text);
                         checker.check_value_kind(value, ValueKind::Int { min: 1 }, &what, None);
@@ -302,17 +457,31 @@ pub(super) fn check_infer(checker: &mut Checker, index: usize) {
                     _ => unknown_setting(checker, key, catalog::INFER_SETTINGS),
                 }
             }
-            _ => misplaced(checker, entry, "an infer block", "`input NAME = DATASET.key` mappings and settings (record, batch, limit)"),
+            _ => misplaced(
+                checker,
+                entry,
+                "an infer block",
+                "`input NAME = DATASET.key` mappings and settings (record, batch, limit)",
+            ),
         }
     }
 }
 
 /// `input NAME = DATASET.key`: NAME is an input of the model, the key is in
 /// the dataset's archive, and the shapes agree.
-fn check_input_mapping(checker: &mut Checker, entry: &crate::syntax::ast::Entry, model: Option<usize>) {
+fn check_input_mapping(
+    checker: &mut Checker,
+    entry: &crate::syntax::ast::Entry,
+    model: Option<usize>,
+) {
     let Some(name) = &entry.name else { return };
     if entry.ty.is_some() {
-        checker.error(entry.keyword_range, "neuro/misplaced", "expected `input NAME = DATASET.key` in an infer block, found a typed input".to_string());
+        checker.error(
+            entry.keyword_range,
+            "neuro/misplaced",
+            "expected `input NAME = DATASET.key` in an infer block, found a typed input"
+                .to_string(),
+        );
         return;
     }
     let mut input_shape = None;
@@ -321,29 +490,65 @@ fn check_input_mapping(checker: &mut Checker, entry: &crate::syntax::ast::Entry,
         match inputs.iter().find(|(input, _)| *input == name.text) {
             Some((_, shape)) => {
                 input_shape = shape.clone();
-                checker.reference(name.range, Def::ModelInput { item: model, name: name.text.clone() }, false);
+                checker.reference(
+                    name.range,
+                    Def::ModelInput {
+                        item: model,
+                        name: name.text.clone(),
+                    },
+                    false,
+                );
             }
             None if checker.analysis.items[model].model.is_some() => {
-                let names: Vec<String> = inputs.iter().map(|(input, _)| format!("`{input}`")).collect();
+                let names: Vec<String> = inputs
+                    .iter()
+                    .map(|(input, _)| format!("`{input}`"))
+                    .collect();
                 checker.error(
                     name.range,
                     "neuro/unknown-name",
-                    format!("expected an input of the model ({}), found `{}`", names.join(", "), name.text),
+                    format!(
+                        "expected an input of the model ({}), found `{}`",
+                        names.join(", "),
+                        name.text
+                    ),
                 );
             }
             None => {}
         }
     }
     let Some(value) = &entry.value else { return };
-    let ExprKind::Field { base, field: Some(field) } = &value.kind else {
+    let ExprKind::Field {
+        base,
+        field: Some(field),
+    } = &value.kind
+    else {
         let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(value.range, "neuro/invalid-value", format!("expected `DATASET.key`, found `{text}`"));
+        checker.error(
+            value.range,
+            "neuro/invalid-value",
+            format!("expected `DATASET.key`, found `{text}`"),
+        );
         return;
     };
-    let Some(dataset_name) = base.as_name() else { return };
-    let Some(dataset) = checker.resolve_item(dataset_name, &[ItemKind::Dataset], "a dataset") else { return };
-    checker.reference(field.range, Def::ArchiveKey { item: dataset, key: field.text.clone() }, false);
-    let Some(shape) = checker.archive_key_shape(dataset, &field.text, field.range) else { return };
+    let Some(dataset_name) = base.as_name() else {
+        return;
+    };
+    let Some(dataset) = checker.resolve_item(dataset_name, &[ItemKind::Dataset], "a dataset")
+    else {
+        return;
+    };
+    checker.reference(
+        field.range,
+        Def::ArchiveKey {
+            item: dataset,
+            key: field.text.clone(),
+        },
+        false,
+    );
+    let Some(shape) = checker.archive_key_shape(dataset, &field.text, field.range) else {
+        return;
+    };
     let per_sample = shape.per_sample();
     if let Some(input_shape) = input_shape {
         if !per_sample.compatible(&input_shape) {

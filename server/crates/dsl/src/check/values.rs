@@ -59,8 +59,13 @@ impl Value {
 /// A number literal, possibly negated: (value, unit suffix, is_integer, range of the literal).
 pub fn number_of(expr: &Expr) -> Option<(f64, &str, bool, TextRange)> {
     match &expr.kind {
-        ExprKind::Number { value, unit, is_integer } => Some((*value, unit.as_str(), *is_integer, expr.range)),
-        ExprKind::Neg(inner) => number_of(inner).map(|(value, unit, is_integer, _)| (-value, unit, is_integer, expr.range)),
+        ExprKind::Number {
+            value,
+            unit,
+            is_integer,
+        } => Some((*value, unit.as_str(), *is_integer, expr.range)),
+        ExprKind::Neg(inner) => number_of(inner)
+            .map(|(value, unit, is_integer, _)| (-value, unit, is_integer, expr.range)),
         ExprKind::Paren(inner) => number_of(inner),
         _ => None,
     }
@@ -83,9 +88,19 @@ impl<'a> Checker<'a> {
     /// Checks a call's arguments against its spec: too many positional
     /// arguments, unknown, duplicate and missing named ones, and each value.
     /// `with_positional` is false for neuron calls inside `convert`.
-    pub fn check_call_args(&mut self, call: &Call, spec: &CallSpec, scope: Option<&Scope>, with_positional: bool) -> CallValues {
+    pub fn check_call_args(
+        &mut self,
+        call: &Call,
+        spec: &CallSpec,
+        scope: Option<&Scope>,
+        with_positional: bool,
+    ) -> CallValues {
         let mut values = CallValues::new();
-        let positional_params: &[Param] = if with_positional { spec.positional } else { &[] };
+        let positional_params: &[Param] = if with_positional {
+            spec.positional
+        } else {
+            &[]
+        };
         let mut positional_index = 0;
         for arg in &call.args {
             match &arg.name {
@@ -97,7 +112,11 @@ impl<'a> Checker<'a> {
                             format!(
                                 "expected {} positional argument{} to `{}`, found another one",
                                 positional_params.len(),
-                                if positional_params.len() == 1 { "" } else { "s" },
+                                if positional_params.len() == 1 {
+                                    ""
+                                } else {
+                                    "s"
+                                },
                                 spec.name
                             ),
                         );
@@ -109,7 +128,8 @@ impl<'a> Checker<'a> {
                     values.insert(param.name, value);
                 }
                 Some(name) => {
-                    let Some(param) = spec.named.iter().find(|param| param.name == name.text) else {
+                    let Some(param) = spec.named.iter().find(|param| param.name == name.text)
+                    else {
                         let known: Vec<&str> = spec.named.iter().map(|param| param.name).collect();
                         let hint = known
                             .iter()
@@ -123,11 +143,19 @@ impl<'a> Checker<'a> {
                         } else {
                             format!("one of {} for `{}`", known.join(", "), spec.name)
                         };
-                        self.error(name.range, "neuro/unknown-argument", format!("expected {expected}, found `{}`{hint}", name.text));
+                        self.error(
+                            name.range,
+                            "neuro/unknown-argument",
+                            format!("expected {expected}, found `{}`{hint}", name.text),
+                        );
                         continue;
                     };
                     if values.contains_key(param.name) {
-                        self.error(name.range, "neuro/duplicate-argument", format!("expected `{}` once, found it again", name.text));
+                        self.error(
+                            name.range,
+                            "neuro/duplicate-argument",
+                            format!("expected `{}` once, found it again", name.text),
+                        );
                         continue;
                     }
                     let value = self.check_value(&arg.value, param, scope);
@@ -135,15 +163,22 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let missing: Vec<&Param> =
-            positional_params.iter().chain(spec.named).filter(|param| param.is_required() && !values.contains_key(param.name)).collect();
+        let missing: Vec<&Param> = positional_params
+            .iter()
+            .chain(spec.named)
+            .filter(|param| param.is_required() && !values.contains_key(param.name))
+            .collect();
         if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|param| param.name).collect();
             let fix = insert_args_fix(self, call, &missing, "Insert missing arguments");
             self.error_with_fix(
                 call.callee.range,
                 "neuro/missing-argument",
-                format!("`{}` expects {}, found no value for them", spec.name, names.join(", ")),
+                format!(
+                    "`{}` expects {}, found no value for them",
+                    spec.name,
+                    names.join(", ")
+                ),
                 Some(fix),
             );
         }
@@ -155,14 +190,21 @@ impl<'a> Checker<'a> {
         self.check_value_kind(expr, param.kind, &what, scope)
     }
 
-    pub fn check_value_kind(&mut self, expr: &Expr, kind: ValueKind, what: &str, scope: Option<&Scope>) -> Value {
+    pub fn check_value_kind(
+        &mut self,
+        expr: &Expr,
+        kind: ValueKind,
+        what: &str,
+        scope: Option<&Scope>,
+    ) -> Value {
         if matches!(expr.kind, ExprKind::Missing) {
             return Value::Invalid;
         }
         match kind {
-            ValueKind::Int { .. } | ValueKind::Float { .. } | ValueKind::Time { .. } | ValueKind::Freq => {
-                self.check_number(expr, kind, what)
-            }
+            ValueKind::Int { .. }
+            | ValueKind::Float { .. }
+            | ValueKind::Time { .. }
+            | ValueKind::Freq => self.check_number(expr, kind, what),
             ValueKind::Tensor => self.check_tensor(expr, what),
             ValueKind::Layer => {
                 let Some(name) = expr.as_name() else {
@@ -175,10 +217,18 @@ impl<'a> Checker<'a> {
                     }
                 }
                 let found = match self.analysis.names.get(&name.text) {
-                    Some(&index) => format!("`{}` which is a {}, not a layer of this network", name.text, self.items()[index].kind.keyword()),
+                    Some(&index) => format!(
+                        "`{}` which is a {}, not a layer of this network",
+                        name.text,
+                        self.items()[index].kind.keyword()
+                    ),
                     None => format!("unknown name `{}`", name.text),
                 };
-                self.error(name.range, "neuro/unknown-name", format!("expected {what} to name an earlier input or layer, found {found}"));
+                self.error(
+                    name.range,
+                    "neuro/unknown-name",
+                    format!("expected {what} to name an earlier input or layer, found {found}"),
+                );
                 Value::Invalid
             }
             ValueKind::Dataset | ValueKind::Model | ValueKind::Weights => {
@@ -202,7 +252,10 @@ impl<'a> Checker<'a> {
                     self.error(
                         expr.range,
                         "neuro/invalid-value",
-                        format!("expected {what} to be one of {}, found `{text}`", words.join(", ")),
+                        format!(
+                            "expected {what} to be one of {}, found `{text}`",
+                            words.join(", ")
+                        ),
                     );
                     Value::Invalid
                 }
@@ -220,7 +273,11 @@ impl<'a> Checker<'a> {
 
     fn invalid(&mut self, expr: &Expr, what: &str, kind: ValueKind) -> Value {
         let text = &self.parse.text[expr.range.start..expr.range.end];
-        self.error(expr.range, "neuro/invalid-value", format!("expected {what} to be {}, found `{text}`", kind.describe()));
+        self.error(
+            expr.range,
+            "neuro/invalid-value",
+            format!("expected {what} to be {}, found `{text}`", kind.describe()),
+        );
         Value::Invalid
     }
 
@@ -240,11 +297,19 @@ impl<'a> Checker<'a> {
         match (kind, unit) {
             (ValueKind::Int { min }, Unit::None) => {
                 if !is_integer || value.fract() != 0.0 || !value.is_finite() {
-                    self.error(range, "neuro/range", format!("expected {what} to be a whole number, found {written}"));
+                    self.error(
+                        range,
+                        "neuro/range",
+                        format!("expected {what} to be a whole number, found {written}"),
+                    );
                     return Value::Invalid;
                 }
                 if value < min as f64 {
-                    self.error(range, "neuro/range", format!("expected {what} >= {min}, found {written}"));
+                    self.error(
+                        range,
+                        "neuro/range",
+                        format!("expected {what} >= {min}, found {written}"),
+                    );
                     return Value::Invalid;
                 }
                 Value::Int(value.min(i64::MAX as f64) as i64)
@@ -259,7 +324,11 @@ impl<'a> Checker<'a> {
                         (false, true) => format!("a number in (0, {max}]"),
                         (false, false) => format!("a number in [{min}, {max}]"),
                     };
-                    self.error(range, "neuro/range", format!("expected {what} to be {expected}, found {written}"));
+                    self.error(
+                        range,
+                        "neuro/range",
+                        format!("expected {what} to be {expected}, found {written}"),
+                    );
                     return Value::Invalid;
                 }
                 Value::Number(value)
@@ -268,7 +337,11 @@ impl<'a> Checker<'a> {
                 let seconds = value * factor;
                 if seconds < 0.0 || (!allow_zero && seconds == 0.0) {
                     let bound = if allow_zero { ">= 0" } else { "> 0" };
-                    self.error(range, "neuro/range", format!("expected {what} to be a time {bound}, found {written}"));
+                    self.error(
+                        range,
+                        "neuro/range",
+                        format!("expected {what} to be a time {bound}, found {written}"),
+                    );
                     return Value::Invalid;
                 }
                 Value::Seconds(seconds)
@@ -276,7 +349,11 @@ impl<'a> Checker<'a> {
             (ValueKind::Freq, Unit::Freq(factor)) => {
                 let hertz = value * factor;
                 if hertz <= 0.0 {
-                    self.error(range, "neuro/range", format!("expected {what} to be a frequency > 0, found {written}"));
+                    self.error(
+                        range,
+                        "neuro/range",
+                        format!("expected {what} to be a frequency > 0, found {written}"),
+                    );
                     return Value::Invalid;
                 }
                 Value::Hertz(hertz)
@@ -290,14 +367,35 @@ impl<'a> Checker<'a> {
                 let number_text = &written[..written.len() - suffix.len()];
                 let (new_text, title) = match kind {
                     ValueKind::Time { .. } => {
-                        let unit = if unit == Unit::None && value.abs() < 1.0 { "s" } else { "ms" };
-                        (format!("{number_text}{unit}"), format!("Use {unit}: {number_text}{unit}"))
+                        let unit = if unit == Unit::None && value.abs() < 1.0 {
+                            "s"
+                        } else {
+                            "ms"
+                        };
+                        (
+                            format!("{number_text}{unit}"),
+                            format!("Use {unit}: {number_text}{unit}"),
+                        )
                     }
-                    ValueKind::Freq => (format!("{number_text}Hz"), format!("Use Hz: {number_text}Hz")),
-                    _ => (number_text.to_string(), format!("Remove the unit: {number_text}")),
+                    ValueKind::Freq => (
+                        format!("{number_text}Hz"),
+                        format!("Use Hz: {number_text}Hz"),
+                    ),
+                    _ => (
+                        number_text.to_string(),
+                        format!("Remove the unit: {number_text}"),
+                    ),
                 };
-                let fix = Fix { title, edits: vec![TextEdit { range, new_text }] };
-                self.error_with_fix(range, "neuro/unit", format!("expected {what} to be {}, found {found}", kind.describe()), Some(fix));
+                let fix = Fix {
+                    title,
+                    edits: vec![TextEdit { range, new_text }],
+                };
+                self.error_with_fix(
+                    range,
+                    "neuro/unit",
+                    format!("expected {what} to be {}, found {found}", kind.describe()),
+                    Some(fix),
+                );
                 Value::Invalid
             }
         }
@@ -311,16 +409,33 @@ impl<'a> Checker<'a> {
         let Some(name) = base.as_name() else {
             return self.invalid(expr, what, ValueKind::Tensor);
         };
-        let Some(item) = self.resolve_item(name, &[ItemKind::Weights], &format!("a weights archive for {what}")) else {
+        let Some(item) = self.resolve_item(
+            name,
+            &[ItemKind::Weights],
+            &format!("a weights archive for {what}"),
+        ) else {
             return Value::Invalid;
         };
         let Some(key) = index.as_string() else {
             let text = &self.parse.text[index.range.start..index.range.end];
-            self.error(index.range, "neuro/invalid-value", format!("expected a string key such as \"fc.weight\", found `{text}`"));
+            self.error(
+                index.range,
+                "neuro/invalid-value",
+                format!("expected a string key such as \"fc.weight\", found `{text}`"),
+            );
             return Value::Invalid;
         };
-        self.reference(index.range, Def::ArchiveKey { item, key: key.to_string() }, false);
-        self.archive_key_shape(item, key, index.range).map(|shape| Value::Tensor(Some(shape))).unwrap_or(Value::Tensor(None))
+        self.reference(
+            index.range,
+            Def::ArchiveKey {
+                item,
+                key: key.to_string(),
+            },
+            false,
+        );
+        self.archive_key_shape(item, key, index.range)
+            .map(|shape| Value::Tensor(Some(shape)))
+            .unwrap_or(Value::Tensor(None))
     }
 
     /// The shape of `key` in the archive bound by `item`; reports a missing
@@ -332,13 +447,23 @@ impl<'a> Checker<'a> {
             return Some(Shape::known(&array.shape));
         }
         let path = info.path.clone().unwrap_or_default();
-        let mut keys: Vec<&str> = archive.arrays.iter().map(|array| array.name.as_str()).collect();
+        let mut keys: Vec<&str> = archive
+            .arrays
+            .iter()
+            .map(|array| array.name.as_str())
+            .collect();
         keys.sort_by(|a, b| strsim::jaro_winkler(b, key).total_cmp(&strsim::jaro_winkler(a, key)));
         keys.truncate(5);
         self.error(
             range,
             "neuro/unknown-key",
-            format!("expected a key of `{path}` (e.g. {}), found \"{key}\"", keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")),
+            format!(
+                "expected a key of `{path}` (e.g. {}), found \"{key}\"",
+                keys.iter()
+                    .map(|k| format!("\"{k}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
         None
     }
@@ -355,12 +480,18 @@ impl<'a> Checker<'a> {
             .unwrap_or("x")
             .to_string();
         let archive = self.analysis.items[dataset].archive.clone()?;
-        archive.array(&key).map(|array| Shape::known(&array.shape).per_sample())
+        archive
+            .array(&key)
+            .map(|array| Shape::known(&array.shape).per_sample())
     }
 
     pub fn dataset_has_labels(&self, dataset: usize) -> bool {
         let item = &self.items()[dataset];
-        item.value.as_ref().and_then(|value| value.as_call()).and_then(|call| call.named("y")).is_some()
+        item.value
+            .as_ref()
+            .and_then(|value| value.as_call())
+            .and_then(|call| call.named("y"))
+            .is_some()
     }
 
     pub fn model_of(&self, item: usize) -> Option<std::sync::Arc<crate::workspace::ModelFacts>> {
@@ -374,7 +505,13 @@ pub fn insert_args_fix(checker: &Checker, call: &Call, params: &[&Param], title:
 }
 
 /// Inserts `name: placeholder` for each parameter before the closing `)`.
-pub fn insert_args_fix_for(text: &str, items: &[crate::syntax::ast::Item], call: &Call, params: &[&Param], title: &str) -> Fix {
+pub fn insert_args_fix_for(
+    text: &str,
+    items: &[crate::syntax::ast::Item],
+    call: &Call,
+    params: &[&Param],
+    title: &str,
+) -> Fix {
     let weights_name = items
         .iter()
         .find(|item| item.kind == ItemKind::Weights)
@@ -386,7 +523,11 @@ pub fn insert_args_fix_for(text: &str, items: &[crate::syntax::ast::Item], call:
     let insert_at = if has_close { close - 1 } else { close };
     let mut parts = Vec::new();
     for param in params {
-        parts.push(format!("{}: {}", param.name, placeholder(param, &weights_name)));
+        parts.push(format!(
+            "{}: {}",
+            param.name,
+            placeholder(param, &weights_name)
+        ));
     }
     let needs_comma = !call.args.is_empty();
     let mut new_text = String::new();
@@ -397,7 +538,13 @@ pub fn insert_args_fix_for(text: &str, items: &[crate::syntax::ast::Item], call:
     if !has_close {
         new_text.push(')');
     }
-    Fix { title: title.to_string(), edits: vec![TextEdit { range: TextRange::empty(insert_at), new_text }] }
+    Fix {
+        title: title.to_string(),
+        edits: vec![TextEdit {
+            range: TextRange::empty(insert_at),
+            new_text,
+        }],
+    }
 }
 
 /// A value to insert for a parameter: its default, or an example of its kind.

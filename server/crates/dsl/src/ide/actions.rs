@@ -32,7 +32,12 @@ pub fn code_actions(parse: &Parse, analysis: &Analysis, range: TextRange) -> Vec
             continue;
         }
         for fix in &diagnostic.fixes {
-            actions.push(CodeAction { title: fix.title.clone(), kind: CodeActionKind::QuickFix, edits: fix.edits.clone(), diagnostic_code: Some(diagnostic.code) });
+            actions.push(CodeAction {
+                title: fix.title.clone(),
+                kind: CodeActionKind::QuickFix,
+                edits: fix.edits.clone(),
+                diagnostic_code: Some(diagnostic.code),
+            });
         }
     }
     let offset = range.start;
@@ -42,21 +47,55 @@ pub fn code_actions(parse: &Parse, analysis: &Analysis, range: TextRange) -> Vec
             None => item.value.iter().collect(),
         };
         for expr in exprs {
-            let Some(call) = call_around(expr, offset).or_else(|| expr.as_call().filter(|call| call.callee.range.touches(offset))) else { continue };
-            let Some(spec) = catalog::call(&call.callee.text) else { continue };
-            let missing: Vec<_> = spec.named.iter().filter(|param| call.named(param.name).is_none()).collect();
+            let Some(call) = call_around(expr, offset).or_else(|| {
+                expr.as_call()
+                    .filter(|call| call.callee.range.touches(offset))
+            }) else {
+                continue;
+            };
+            let Some(spec) = catalog::call(&call.callee.text) else {
+                continue;
+            };
+            let missing: Vec<_> = spec
+                .named
+                .iter()
+                .filter(|param| call.named(param.name).is_none())
+                .collect();
             if missing.is_empty() {
                 continue;
             }
-            let fix = insert_args_fix_for(&parse.text, &parse.ast.items, call, &missing, &format!("Insert all arguments of `{}`", spec.name));
-            actions.push(CodeAction { title: fix.title, kind: CodeActionKind::Refactor, edits: fix.edits, diagnostic_code: None });
+            let fix = insert_args_fix_for(
+                &parse.text,
+                &parse.ast.items,
+                call,
+                &missing,
+                &format!("Insert all arguments of `{}`", spec.name),
+            );
+            actions.push(CodeAction {
+                title: fix.title,
+                kind: CodeActionKind::Refactor,
+                edits: fix.edits,
+                diagnostic_code: None,
+            });
         }
         if item.kind == ItemKind::Model {
-            let is_dl = analysis.items.get(item_index).and_then(|info| info.model.as_ref()).is_none_or(|facts| facts.kind == ModelKind::Dl);
-            let already = analysis.items.iter().any(|info| info.source_model == Some(item_index));
+            let is_dl = analysis
+                .items
+                .get(item_index)
+                .and_then(|info| info.model.as_ref())
+                .is_none_or(|facts| facts.kind == ModelKind::Dl);
+            let already = analysis
+                .items
+                .iter()
+                .any(|info| info.source_model == Some(item_index));
             if is_dl && !already && item.name.is_some() {
                 let fix = convert_block_fix_for(&parse.ast.items, item_index, None);
-                actions.push(CodeAction { title: fix.title, kind: CodeActionKind::Refactor, edits: fix.edits, diagnostic_code: None });
+                actions.push(CodeAction {
+                    title: fix.title,
+                    kind: CodeActionKind::Refactor,
+                    edits: fix.edits,
+                    diagnostic_code: None,
+                });
             }
         }
     }

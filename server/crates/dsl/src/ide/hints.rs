@@ -17,22 +17,49 @@ pub struct InlayHint {
 pub fn inlay_hints(parse: &Parse, analysis: &Analysis, range: TextRange) -> Vec<InlayHint> {
     let mut hints = Vec::new();
     for layer in &analysis.layers {
-        let Some(entry) = parse.ast.items.get(layer.item).and_then(|item| item.entries().get(layer.entry)) else { continue };
-        let (Some(name), Some(output)) = (&entry.name, &layer.output) else { continue };
+        let Some(entry) = parse
+            .ast
+            .items
+            .get(layer.item)
+            .and_then(|item| item.entries().get(layer.entry))
+        else {
+            continue;
+        };
+        let (Some(name), Some(output)) = (&entry.name, &layer.output) else {
+            continue;
+        };
         if !range.contains_range(name.range) {
             continue;
         }
-        let tooltip = if layer.parameters > 0 { format!("output shape per sample; {} parameters", layer.parameters) } else { "output shape per sample".to_string() };
-        hints.push(InlayHint { offset: name.range.end, label: format!(": {output}"), tooltip });
+        let tooltip = if layer.parameters > 0 {
+            format!("output shape per sample; {} parameters", layer.parameters)
+        } else {
+            "output shape per sample".to_string()
+        };
+        hints.push(InlayHint {
+            offset: name.range.end,
+            label: format!(": {output}"),
+            tooltip,
+        });
     }
     for (index, item) in parse.ast.items.iter().enumerate() {
         if item.kind != ItemKind::Network || item.value.is_none() {
             continue;
         }
-        let (Some(name), Some(info)) = (&item.name, analysis.items.get(index)) else { continue };
-        let (Some((_, Some(input))), Some((_, Some(output)))) = (info.inputs.first(), info.outputs.first()) else { continue };
+        let (Some(name), Some(info)) = (&item.name, analysis.items.get(index)) else {
+            continue;
+        };
+        let (Some((_, Some(input))), Some((_, Some(output)))) =
+            (info.inputs.first(), info.outputs.first())
+        else {
+            continue;
+        };
         if range.contains_range(name.range) {
-            hints.push(InlayHint { offset: name.range.end, label: format!(": {input} -> {output}"), tooltip: "converted network, per sample".into() });
+            hints.push(InlayHint {
+                offset: name.range.end,
+                label: format!(": {input} -> {output}"),
+                tooltip: "converted network, per sample".into(),
+            });
         }
     }
     hints.sort_by_key(|hint| hint.offset);
@@ -54,14 +81,31 @@ pub fn code_lenses(parse: &Parse) -> Vec<CodeLens> {
     let mut lenses = Vec::new();
     for item in &parse.ast.items {
         let range = item.keyword_range.cover(item.selection_range());
-        let run_args = || vec![item.target.as_ref().map(|t| t.text.clone()).unwrap_or_default(), item.data.as_ref().map(|d| d.text.clone()).unwrap_or_default()];
+        let run_args = || {
+            vec![
+                item.target
+                    .as_ref()
+                    .map(|t| t.text.clone())
+                    .unwrap_or_default(),
+                item.data
+                    .as_ref()
+                    .map(|d| d.text.clone())
+                    .unwrap_or_default(),
+            ]
+        };
         match item.kind {
-            ItemKind::Simulate if item.target.is_some() => {
-                lenses.push(CodeLens { range, title: "▶ Simulate".into(), command: "neuride.simulate", arguments: run_args() })
-            }
-            ItemKind::Infer if item.target.is_some() => {
-                lenses.push(CodeLens { range, title: "▶ Infer".into(), command: "neuride.infer", arguments: run_args() })
-            }
+            ItemKind::Simulate if item.target.is_some() => lenses.push(CodeLens {
+                range,
+                title: "▶ Simulate".into(),
+                command: "neuride.simulate",
+                arguments: run_args(),
+            }),
+            ItemKind::Infer if item.target.is_some() => lenses.push(CodeLens {
+                range,
+                title: "▶ Infer".into(),
+                command: "neuride.infer",
+                arguments: run_args(),
+            }),
             ItemKind::Model | ItemKind::Network if item.name.is_some() => lenses.push(CodeLens {
                 range,
                 title: "Graph".into(),

@@ -4,7 +4,7 @@
 
 use super::find::{Found, StringRole, find_at};
 use crate::catalog::{self, CallSpec};
-use crate::check::{Analysis, Def, ItemInfo, parse_unit, Unit};
+use crate::check::{Analysis, Def, ItemInfo, Unit, parse_unit};
 use crate::syntax::ast::{Call, EntryKind, ItemKind};
 use crate::syntax::{Parse, TextRange};
 use crate::workspace::Shape;
@@ -19,21 +19,35 @@ pub struct Hover {
 pub fn hover(parse: &Parse, analysis: &Analysis, offset: usize) -> Option<Hover> {
     if let Some(reference) = analysis.reference_at(offset) {
         let markdown = describe_def(parse, analysis, &reference.def)?;
-        return Some(Hover { range: reference.range, markdown });
+        return Some(Hover {
+            range: reference.range,
+            markdown,
+        });
     }
     match find_at(&parse.ast, offset)? {
         Found::Callee { call, .. } => {
             let spec = catalog::call(&call.callee.text)?;
-            Some(Hover { range: call.callee.range, markdown: describe_call(spec, Some(call)) })
+            Some(Hover {
+                range: call.callee.range,
+                markdown: describe_call(spec, Some(call)),
+            })
         }
         Found::ArgName { call, arg } => {
             let spec = catalog::call(&call.callee.text)?;
             let name = arg.name.as_ref()?;
             let param = spec.param(&name.text)?;
-            let default = param.default.map(|value| format!(" (default `{value}`)")).unwrap_or_default();
+            let default = param
+                .default
+                .map(|value| format!(" (default `{value}`)"))
+                .unwrap_or_default();
             Some(Hover {
                 range: name.range,
-                markdown: format!("`{}`: {} — {}{default}", param.name, param.kind.describe(), param.doc),
+                markdown: format!(
+                    "`{}`: {} — {}{default}",
+                    param.name,
+                    param.kind.describe(),
+                    param.doc
+                ),
             })
         }
         Found::SettingKey { item, entry } => {
@@ -46,20 +60,36 @@ pub fn hover(parse: &Parse, analysis: &Analysis, offset: usize) -> Option<Hover>
                 _ => return None,
             };
             let setting = settings.iter().find(|setting| setting.key == key.text)?;
-            Some(Hover { range: key.range, markdown: format!("`{}`: {}", setting.key, setting.doc) })
+            Some(Hover {
+                range: key.range,
+                markdown: format!("`{}`: {}", setting.key, setting.doc),
+            })
         }
         Found::Number { expr } => {
             let (value, suffix, _, range) = crate::check::values_number(expr)?;
             let markdown = match parse_unit(suffix)? {
-                Unit::Time(factor) => format!("time: {} s = {} ms", fmt(value * factor), fmt(value * factor * 1e3)),
-                Unit::Freq(factor) => format!("frequency: {} Hz (period {} ms)", fmt(value * factor), fmt(1e3 / (value * factor))),
+                Unit::Time(factor) => format!(
+                    "time: {} s = {} ms",
+                    fmt(value * factor),
+                    fmt(value * factor * 1e3)
+                ),
+                Unit::Freq(factor) => format!(
+                    "frequency: {} Hz (period {} ms)",
+                    fmt(value * factor),
+                    fmt(1e3 / (value * factor))
+                ),
                 Unit::None => format!("dimensionless number {}", fmt(value)),
             };
             Some(Hover { range, markdown })
         }
-        Found::String { item, expr, role: StringRole::Path { .. } } => {
-            Some(Hover { range: expr.range, markdown: describe_item(parse, analysis, item)? })
-        }
+        Found::String {
+            item,
+            expr,
+            role: StringRole::Path { .. },
+        } => Some(Hover {
+            range: expr.range,
+            markdown: describe_item(parse, analysis, item)?,
+        }),
         Found::String { .. } => None,
     }
 }
@@ -69,7 +99,10 @@ fn fmt(value: f64) -> String {
 }
 
 fn shape_text(shape: &Option<Shape>) -> String {
-    shape.as_ref().map(|shape| shape.to_string()).unwrap_or_else(|| "?".to_string())
+    shape
+        .as_ref()
+        .map(|shape| shape.to_string())
+        .unwrap_or_else(|| "?".to_string())
 }
 
 fn io_lines(info: &ItemInfo) -> String {
@@ -87,7 +120,11 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
     let item = parse.ast.items.get(index)?;
     let info = analysis.items.get(index)?;
     let label = item.label();
-    let path = info.path.as_ref().map(|path| format!(" — `{path}`")).unwrap_or_default();
+    let path = info
+        .path
+        .as_ref()
+        .map(|path| format!(" — `{path}`"))
+        .unwrap_or_default();
     Some(match item.kind {
         ItemKind::Model => {
             let mut out = format!("**model** `{label}`{path}");
@@ -97,7 +134,11 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
                     facts.kind.label(),
                     facts.ops.len(),
                     facts.parameter_count,
-                    if facts.producer.is_empty() { "unknown" } else { &facts.producer }
+                    if facts.producer.is_empty() {
+                        "unknown"
+                    } else {
+                        &facts.producer
+                    }
                 ));
                 out.push_str("\n\nper-sample shapes (batch dimension dropped):");
                 out.push_str(&io_lines(info));
@@ -105,8 +146,15 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
                     out.push_str(&format!("\n\nevidence: {}", facts.evidence.join("; ")));
                 }
                 if !facts.unconvertible.is_empty() {
-                    let ops: Vec<&str> = facts.unconvertible.iter().map(|op| op.op_type.as_str()).collect();
-                    out.push_str(&format!("\n\ncannot be converted to a spiking network: {}", ops.join(", ")));
+                    let ops: Vec<&str> = facts
+                        .unconvertible
+                        .iter()
+                        .map(|op| op.op_type.as_str())
+                        .collect();
+                    out.push_str(&format!(
+                        "\n\ncannot be converted to a spiking network: {}",
+                        ops.join(", ")
+                    ));
                 }
             }
             out
@@ -114,24 +162,50 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
         ItemKind::Weights | ItemKind::Dataset => {
             let mut out = format!("**{}** `{label}`{path}", item.kind.keyword());
             if let Some(archive) = &info.archive {
-                out.push_str(&format!("\n\n{} arrays, {} values", archive.arrays.len(), info.parameters));
+                out.push_str(&format!(
+                    "\n\n{} arrays, {} values",
+                    archive.arrays.len(),
+                    info.parameters
+                ));
                 for array in &archive.arrays {
-                    out.push_str(&format!("\n- `{}`: {} {}", array.name, array.dtype, Shape::known(&array.shape)));
+                    out.push_str(&format!(
+                        "\n- `{}`: {} {}",
+                        array.name,
+                        array.dtype,
+                        Shape::known(&array.shape)
+                    ));
                 }
             }
             out
         }
         ItemKind::Network => {
-            let kind = match info.source_model.and_then(|model| parse.ast.items.get(model)) {
+            let kind = match info
+                .source_model
+                .and_then(|model| parse.ast.items.get(model))
+            {
                 Some(model) => format!("converted from `{}`", model.label()),
-                None => format!("written, {} layers", item.entries().iter().filter(|e| matches!(e.kind, EntryKind::Layer | EntryKind::Output)).count()),
+                None => format!(
+                    "written, {} layers",
+                    item.entries()
+                        .iter()
+                        .filter(|e| matches!(e.kind, EntryKind::Layer | EntryKind::Output))
+                        .count()
+                ),
             };
-            let mut out = format!("**network** `{label}` — {kind} · {} parameters", info.parameters);
+            let mut out = format!(
+                "**network** `{label}` — {kind} · {} parameters",
+                info.parameters
+            );
             out.push_str(&io_lines(info));
             if let Some(neuron) = item
                 .entries()
                 .iter()
-                .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == "neuron"))
+                .find(|entry| {
+                    entry
+                        .name
+                        .as_ref()
+                        .is_some_and(|name| name.text == "neuron")
+                })
                 .and_then(|entry| entry.value.as_ref())
                 .and_then(|value| value.as_call())
             {
@@ -142,7 +216,12 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
             out
         }
         ItemKind::Simulate | ItemKind::Infer => {
-            let mut out = format!("**{}** `{}` on `{}`", item.kind.keyword(), item.target.as_ref().map(|t| t.text.as_str()).unwrap_or("?"), item.data.as_ref().map(|d| d.text.as_str()).unwrap_or("?"));
+            let mut out = format!(
+                "**{}** `{}` on `{}`",
+                item.kind.keyword(),
+                item.target.as_ref().map(|t| t.text.as_str()).unwrap_or("?"),
+                item.data.as_ref().map(|d| d.text.as_str()).unwrap_or("?")
+            );
             if item.kind == ItemKind::Simulate {
                 let timing = crate::check::simulate_timing(parse, item);
                 out.push_str(&format!(
@@ -155,7 +234,12 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
             out
         }
         ItemKind::App => {
-            let count = |kind: EntryKind| item.entries().iter().filter(|entry| entry.kind == kind).count();
+            let count = |kind: EntryKind| {
+                item.entries()
+                    .iter()
+                    .filter(|entry| entry.kind == kind)
+                    .count()
+            };
             format!(
                 "**app** `{label}` — {} sensors, {} pipelines, {} rules",
                 count(EntryKind::Sensor),
@@ -172,25 +256,43 @@ fn describe_def(parse: &Parse, analysis: &Analysis, def: &Def) -> Option<String>
         Def::Entry(item_index, entry_index) => {
             let item = parse.ast.items.get(*item_index)?;
             let entry = item.entries().get(*entry_index)?;
-            let name = entry.name.as_ref().map(|name| name.text.as_str()).unwrap_or("?");
+            let name = entry
+                .name
+                .as_ref()
+                .map(|name| name.text.as_str())
+                .unwrap_or("?");
             match entry.kind {
                 EntryKind::Input => {
-                    let shape = analysis.items[*item_index].inputs.iter().find(|(input, _)| input == name).map(|(_, s)| shape_text(s));
-                    Some(format!("**input** `{name}`: {}", shape.unwrap_or_else(|| "?".into())))
+                    let shape = analysis.items[*item_index]
+                        .inputs
+                        .iter()
+                        .find(|(input, _)| input == name)
+                        .map(|(_, s)| shape_text(s));
+                    Some(format!(
+                        "**input** `{name}`: {}",
+                        shape.unwrap_or_else(|| "?".into())
+                    ))
                 }
                 EntryKind::Layer | EntryKind::Output => {
                     let call = entry.value.as_ref().and_then(|value| value.as_call());
                     let layer = analysis.layer(*item_index, *entry_index);
                     let callee = call.map(|call| call.callee.text.as_str()).unwrap_or("?");
-                    let mut out = format!("**{}** `{name}` = `{callee}(...)`", entry.kind.keyword());
+                    let mut out =
+                        format!("**{}** `{name}` = `{callee}(...)`", entry.kind.keyword());
                     if let Some(layer) = layer {
                         let inputs: Vec<String> = layer.inputs.iter().map(shape_text).collect();
-                        out.push_str(&format!("\n\n{} → {}", inputs.join(", "), shape_text(&layer.output)));
+                        out.push_str(&format!(
+                            "\n\n{} → {}",
+                            inputs.join(", "),
+                            shape_text(&layer.output)
+                        ));
                         if layer.parameters > 0 {
                             out.push_str(&format!(" · {} parameters", layer.parameters));
                         }
                     }
-                    if let (Some(call), Some(spec)) = (call, call.and_then(|call| catalog::call(&call.callee.text))) {
+                    if let (Some(call), Some(spec)) =
+                        (call, call.and_then(|call| catalog::call(&call.callee.text)))
+                    {
                         if spec.equation.is_some() {
                             out.push_str(&format!("\n\n{}", neuron_in_force(spec, call)));
                         }
@@ -198,17 +300,37 @@ fn describe_def(parse: &Parse, analysis: &Analysis, def: &Def) -> Option<String>
                     Some(out)
                 }
                 EntryKind::Sensor => {
-                    let rate = entry.rate.as_ref().map(|rate| &parse.text[rate.range.start..rate.range.end]).unwrap_or("?");
-                    let ty = entry.ty.as_ref().map(|ty| &parse.text[ty.range.start..ty.range.end]).unwrap_or("?");
+                    let rate = entry
+                        .rate
+                        .as_ref()
+                        .map(|rate| &parse.text[rate.range.start..rate.range.end])
+                        .unwrap_or("?");
+                    let ty = entry
+                        .ty
+                        .as_ref()
+                        .map(|ty| &parse.text[ty.range.start..ty.range.end])
+                        .unwrap_or("?");
                     Some(format!("**sensor** `{name}`: {ty} @ {rate}"))
                 }
                 EntryKind::Pipeline => {
-                    let stages: Vec<&str> = entry.stages.iter().map(|stage| stage.text.as_str()).collect();
-                    Some(format!("**pipeline output** `{}` = {}", stages.last().unwrap_or(&"?"), stages.join(" → ")))
+                    let stages: Vec<&str> = entry
+                        .stages
+                        .iter()
+                        .map(|stage| stage.text.as_str())
+                        .collect();
+                    Some(format!(
+                        "**pipeline output** `{}` = {}",
+                        stages.last().unwrap_or(&"?"),
+                        stages.join(" → ")
+                    ))
                 }
                 EntryKind::Rule => Some(format!(
                     "**rule** `{name}` emits {}",
-                    entry.emit.as_ref().map(|(event, _)| format!("\"{event}\"")).unwrap_or_else(|| "nothing".into())
+                    entry
+                        .emit
+                        .as_ref()
+                        .map(|(event, _)| format!("\"{event}\""))
+                        .unwrap_or_else(|| "nothing".into())
                 )),
                 EntryKind::Setting => None,
             }
@@ -236,7 +358,11 @@ fn describe_def(parse: &Parse, analysis: &Analysis, def: &Def) -> Option<String>
         }
         Def::ModelInput { item, name } => {
             let info = analysis.items.get(*item)?;
-            let shape = info.inputs.iter().find(|(input, _)| input == name).map(|(_, s)| shape_text(s))?;
+            let shape = info
+                .inputs
+                .iter()
+                .find(|(input, _)| input == name)
+                .map(|(_, s)| shape_text(s))?;
             Some(format!("**model input** `{name}`: {shape} per sample"))
         }
     }
@@ -258,7 +384,10 @@ pub fn describe_call(spec: &CallSpec, call: Option<&Call>) -> String {
         out.push_str(&format!("\n\n`{equation}`"));
     }
     for param in spec.positional.iter().chain(spec.named) {
-        let default = param.default.map(|value| format!(" = `{value}`")).unwrap_or_default();
+        let default = param
+            .default
+            .map(|value| format!(" = `{value}`"))
+            .unwrap_or_default();
         out.push_str(&format!("\n- `{}`{default}: {}", param.name, param.doc));
     }
     out
@@ -267,12 +396,23 @@ pub fn describe_call(spec: &CallSpec, call: Option<&Call>) -> String {
 fn neuron_in_force(spec: &CallSpec, call: &Call) -> String {
     let mut parts = Vec::new();
     for param in spec.named {
-        match call.named(param.name).and_then(|arg| literal_text(&arg.value)) {
+        match call
+            .named(param.name)
+            .and_then(|arg| literal_text(&arg.value))
+        {
             Some(text) => parts.push(format!("{} = {text}", param.name)),
-            None => parts.push(format!("{} = {} (default)", param.name, param.default.unwrap_or("none"))),
+            None => parts.push(format!(
+                "{} = {} (default)",
+                param.name,
+                param.default.unwrap_or("none")
+            )),
         }
     }
-    format!("`{}` with {}", spec.equation.unwrap_or(spec.name), parts.join(", "))
+    format!(
+        "`{}` with {}",
+        spec.equation.unwrap_or(spec.name),
+        parts.join(", ")
+    )
 }
 
 fn literal_text(expr: &crate::syntax::ast::Expr) -> Option<String> {

@@ -1,7 +1,7 @@
 //! Document symbols: items with their entries as children.
 
-use crate::syntax::ast::{EntryKind, ItemKind, SourceFile};
 use crate::syntax::TextRange;
+use crate::syntax::ast::{EntryKind, ItemKind, SourceFile};
 
 /// Symbol kinds of the language; suggested LSP mapping in parentheses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +58,9 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
             };
             let detail = match (&item.value, item.kind) {
                 (Some(value), _) => Some(text[value.range.start..value.range.end].to_string()),
-                (None, ItemKind::Simulate | ItemKind::Infer) => item.data.as_ref().map(|data| format!("on {}", data.text)),
+                (None, ItemKind::Simulate | ItemKind::Infer) => {
+                    item.data.as_ref().map(|data| format!("on {}", data.text))
+                }
                 _ => None,
             };
             let children = item
@@ -75,8 +77,17 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
                         EntryKind::Rule => SymbolKind::Rule,
                     };
                     let name = match entry.kind {
-                        EntryKind::Pipeline => entry.stages.iter().map(|stage| stage.text.as_str()).collect::<Vec<_>>().join(" -> "),
-                        _ => entry.name.as_ref().map(|name| name.text.clone()).unwrap_or_else(|| entry.kind.keyword().to_string()),
+                        EntryKind::Pipeline => entry
+                            .stages
+                            .iter()
+                            .map(|stage| stage.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" -> "),
+                        _ => entry
+                            .name
+                            .as_ref()
+                            .map(|name| name.text.clone())
+                            .unwrap_or_else(|| entry.kind.keyword().to_string()),
                     };
                     let detail = entry
                         .ty
@@ -84,11 +95,33 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
                         .map(|ty| ty.range)
                         .or(entry.value.as_ref().map(|value| value.range))
                         .map(|range| text[range.start..range.end].to_string());
-                    let selection_range = entry.name.as_ref().map(|name| name.range).unwrap_or(entry.keyword_range);
-                    DocumentSymbol { name: if name.is_empty() { "pipeline".into() } else { name }, detail, kind, range: entry.range, selection_range, children: Vec::new() }
+                    let selection_range = entry
+                        .name
+                        .as_ref()
+                        .map(|name| name.range)
+                        .unwrap_or(entry.keyword_range);
+                    DocumentSymbol {
+                        name: if name.is_empty() {
+                            "pipeline".into()
+                        } else {
+                            name
+                        },
+                        detail,
+                        kind,
+                        range: entry.range,
+                        selection_range,
+                        children: Vec::new(),
+                    }
                 })
                 .collect();
-            DocumentSymbol { name: item.label(), detail, kind, range: item.range, selection_range: item.selection_range(), children }
+            DocumentSymbol {
+                name: item.label(),
+                detail,
+                kind,
+                range: item.range,
+                selection_range: item.selection_range(),
+                children,
+            }
         })
         .collect()
 }

@@ -46,7 +46,14 @@ pub fn semantic_tokens(parse: &Parse, analysis: &Analysis) -> Vec<SemanticToken>
         by_start.insert(reference.range.start, reference);
     }
     let mut out = Vec::new();
-    visit(&parse.tree, NodeKind::SourceFile, parse, analysis, &by_start, &mut out);
+    visit(
+        &parse.tree,
+        NodeKind::SourceFile,
+        parse,
+        analysis,
+        &by_start,
+        &mut out,
+    );
     out
 }
 
@@ -74,14 +81,30 @@ fn visit(
             TokenKind::TrueKw | TokenKind::FalseKw => (0, READONLY),
             TokenKind::ConvertKw if node.kind == NodeKind::NameRef => (2, DEFAULT_LIBRARY),
             kind if kind.is_keyword() => (0, 0),
-            TokenKind::Ident => match classify_ident(node.kind, parent, token.range, parse, analysis, by_start) {
-                Some(class) => class,
-                None => continue,
-            },
-            TokenKind::Arrow | TokenKind::FatArrow | TokenKind::EqEq | TokenKind::NotEq | TokenKind::Lt | TokenKind::Gt | TokenKind::LtEq | TokenKind::GtEq | TokenKind::Eq | TokenKind::At | TokenKind::Minus => (8, 0),
+            TokenKind::Ident => {
+                match classify_ident(node.kind, parent, token.range, parse, analysis, by_start) {
+                    Some(class) => class,
+                    None => continue,
+                }
+            }
+            TokenKind::Arrow
+            | TokenKind::FatArrow
+            | TokenKind::EqEq
+            | TokenKind::NotEq
+            | TokenKind::Lt
+            | TokenKind::Gt
+            | TokenKind::LtEq
+            | TokenKind::GtEq
+            | TokenKind::Eq
+            | TokenKind::At
+            | TokenKind::Minus => (8, 0),
             _ => continue,
         };
-        out.push(SemanticToken { range: token.range, token_type, modifiers });
+        out.push(SemanticToken {
+            range: token.range,
+            token_type,
+            modifiers,
+        });
     }
 }
 
@@ -95,7 +118,11 @@ fn classify_ident(
 ) -> Option<(u32, u32)> {
     let text = &parse.text[range.start..range.end];
     if let Some(reference) = by_start.get(&range.start) {
-        let modifiers = if reference.is_definition { DECLARATION | DEFINITION } else { 0 };
+        let modifiers = if reference.is_definition {
+            DECLARATION | DEFINITION
+        } else {
+            0
+        };
         let token_type = match &reference.def {
             Def::Item(index) => match parse.ast.items.get(*index).map(|item| item.kind) {
                 Some(ItemKind::Network) => 10,
@@ -103,7 +130,12 @@ fn classify_ident(
                 _ => 1,
             },
             Def::Entry(item, entry) => {
-                let is_rule = parse.ast.items.get(*item).and_then(|item| item.entries().get(*entry)).is_some_and(|entry| entry.kind == crate::syntax::ast::EntryKind::Rule);
+                let is_rule = parse
+                    .ast
+                    .items
+                    .get(*item)
+                    .and_then(|item| item.entries().get(*entry))
+                    .is_some_and(|entry| entry.kind == crate::syntax::ast::EntryKind::Rule);
                 if is_rule { 13 } else { 1 }
             }
             Def::ArchiveKey { .. } | Def::ModelInput { .. } => 4,
@@ -111,7 +143,14 @@ fn classify_ident(
         return Some((token_type, modifiers));
     }
     match (node, parent) {
-        (NodeKind::NameRef, NodeKind::CallExpr) => Some((2, if catalog::call(text).is_some() { DEFAULT_LIBRARY } else { 0 })),
+        (NodeKind::NameRef, NodeKind::CallExpr) => Some((
+            2,
+            if catalog::call(text).is_some() {
+                DEFAULT_LIBRARY
+            } else {
+                0
+            },
+        )),
         (NodeKind::NameRef, NodeKind::TensorType) => Some((9, DEFAULT_LIBRARY)),
         (NodeKind::Name, NodeKind::Arg) => Some((3, 0)),
         (NodeKind::Name, NodeKind::SettingEntry) => Some((4, 0)),

@@ -65,11 +65,18 @@ impl Item {
         }
     }
     pub fn entries(&self) -> &[Entry] {
-        self.body.as_ref().map(|body| body.entries.as_slice()).unwrap_or(&[])
+        self.body
+            .as_ref()
+            .map(|body| body.entries.as_slice())
+            .unwrap_or(&[])
     }
     /// The range users point at for this item: its name, else its keyword.
     pub fn selection_range(&self) -> TextRange {
-        self.name.as_ref().or(self.target.as_ref()).map(|name| name.range).unwrap_or(self.keyword_range)
+        self.name
+            .as_ref()
+            .or(self.target.as_ref())
+            .map(|name| name.range)
+            .unwrap_or(self.keyword_range)
     }
 }
 
@@ -164,16 +171,30 @@ pub enum BinaryOp {
 #[derive(Clone, Debug)]
 pub enum ExprKind {
     /// `20ms`: the value as written and the unit suffix (`""` when bare).
-    Number { value: f64, unit: String, is_integer: bool },
+    Number {
+        value: f64,
+        unit: String,
+        is_integer: bool,
+    },
     String(String),
     Bool(bool),
     Name(Name),
     Call(Call),
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Field { base: Box<Expr>, field: Option<Name> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Field {
+        base: Box<Expr>,
+        field: Option<Name>,
+    },
     List(Vec<Expr>),
     Paren(Box<Expr>),
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     Neg(Box<Expr>),
     Missing,
 }
@@ -198,13 +219,18 @@ impl Call {
         self.args.iter().filter(|arg| arg.name.is_none())
     }
     pub fn named(&self, key: &str) -> Option<&Arg> {
-        self.args.iter().find(|arg| arg.name.as_ref().is_some_and(|name| name.text == key))
+        self.args
+            .iter()
+            .find(|arg| arg.name.as_ref().is_some_and(|name| name.text == key))
     }
 }
 
 impl Expr {
     pub fn missing(at: usize) -> Expr {
-        Expr { range: TextRange::empty(at), kind: ExprKind::Missing }
+        Expr {
+            range: TextRange::empty(at),
+            kind: ExprKind::Missing,
+        }
     }
     pub fn as_name(&self) -> Option<&Name> {
         match &self.kind {
@@ -248,7 +274,9 @@ impl Expr {
 impl Entry {
     /// Every expression the entry holds, for walks.
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
-        [self.value.as_ref(), self.rate.as_ref(), self.hold.as_ref()].into_iter().flatten()
+        [self.value.as_ref(), self.rate.as_ref(), self.hold.as_ref()]
+            .into_iter()
+            .flatten()
     }
 }
 

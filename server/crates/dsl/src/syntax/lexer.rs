@@ -105,7 +105,10 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
                 kind
             }
         };
-        tokens.push(Token { kind, range: TextRange::new(start, pos) });
+        tokens.push(Token {
+            kind,
+            range: TextRange::new(start, pos),
+        });
     }
     (tokens, errors)
 }

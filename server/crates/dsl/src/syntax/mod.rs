@@ -19,10 +19,16 @@ pub struct TextRange {
 
 impl TextRange {
     pub fn new(start: usize, end: usize) -> TextRange {
-        TextRange { start, end: end.max(start) }
+        TextRange {
+            start,
+            end: end.max(start),
+        }
     }
     pub fn empty(offset: usize) -> TextRange {
-        TextRange { start: offset, end: offset }
+        TextRange {
+            start: offset,
+            end: offset,
+        }
     }
     pub fn len(self) -> usize {
         self.end - self.start
@@ -57,7 +63,10 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     pub fn new(range: TextRange, message: impl Into<String>) -> SyntaxError {
-        SyntaxError { range, message: message.into() }
+        SyntaxError {
+            range,
+            message: message.into(),
+        }
     }
 }
 
@@ -172,7 +181,10 @@ impl TokenKind {
         })
     }
     pub fn is_trivia(self) -> bool {
-        matches!(self, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment)
+        matches!(
+            self,
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment
+        )
     }
     pub fn is_keyword(self) -> bool {
         KEYWORDS.iter().any(|(_, kind)| *kind == self)

@@ -41,7 +41,12 @@ pub fn parse(text: &str) -> Parse {
     let mut errors = parser.errors;
     errors.sort_by_key(|error| (error.range.start, error.range.end));
     errors.dedup_by(|a, b| a.range.start == b.range.start);
-    Parse { text: text.to_string(), tree: parser.builder.finish_root(), ast, errors }
+    Parse {
+        text: text.to_string(),
+        tree: parser.builder.finish_root(),
+        ast,
+        errors,
+    }
 }
 
 struct Parser<'t> {
@@ -61,19 +66,28 @@ struct Parser<'t> {
 
 fn is_item_start(kind: TokenKind) -> bool {
     use TokenKind::*;
-    matches!(kind, ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | InferKw | AppKw)
+    matches!(
+        kind,
+        ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | InferKw | AppKw
+    )
 }
 
 fn is_entry_keyword(kind: TokenKind) -> bool {
     use TokenKind::*;
-    matches!(kind, InputKw | LayerKw | OutputKw | SensorKw | PipelineKw | RuleKw)
+    matches!(
+        kind,
+        InputKw | LayerKw | OutputKw | SensorKw | PipelineKw | RuleKw
+    )
 }
 
 impl<'t> Parser<'t> {
     // ---- token access ----
 
     fn nth(&self, n: usize) -> TokenKind {
-        self.significant.get(self.cursor + n).map(|&index| self.tokens[index].kind).unwrap_or(TokenKind::Eof)
+        self.significant
+            .get(self.cursor + n)
+            .map(|&index| self.tokens[index].kind)
+            .unwrap_or(TokenKind::Eof)
     }
     fn current(&self) -> TokenKind {
         self.nth(0)
@@ -92,7 +106,10 @@ impl<'t> Parser<'t> {
         &self.text[range.start..range.end]
     }
     fn newline_before_current(&self) -> bool {
-        self.newline_before.get(self.cursor).copied().unwrap_or(true)
+        self.newline_before
+            .get(self.cursor)
+            .copied()
+            .unwrap_or(true)
     }
     /// `weights` starts an item, except as the `weights = W` setting of a convert block.
     fn at_item_start(&self) -> bool {
@@ -102,11 +119,18 @@ impl<'t> Parser<'t> {
     /// Tokens where error recovery stops skipping.
     fn at_recovery_point(&self) -> bool {
         let kind = self.current();
-        kind == TokenKind::Eof || kind == TokenKind::RBrace || self.at_item_start() || is_entry_keyword(kind)
+        kind == TokenKind::Eof
+            || kind == TokenKind::RBrace
+            || self.at_item_start()
+            || is_entry_keyword(kind)
     }
 
     fn flush_trivia(&mut self) {
-        let until = self.significant.get(self.cursor).copied().unwrap_or(self.tokens.len());
+        let until = self
+            .significant
+            .get(self.cursor)
+            .copied()
+            .unwrap_or(self.tokens.len());
         while self.raw_next < until {
             self.builder.token(self.tokens[self.raw_next]);
             self.raw_next += 1;
@@ -130,7 +154,11 @@ impl<'t> Parser<'t> {
         self.builder.finish();
     }
     fn eat(&mut self, kind: TokenKind) -> Option<TextRange> {
-        if self.at(kind) { Some(self.bump()) } else { None }
+        if self.at(kind) {
+            Some(self.bump())
+        } else {
+            None
+        }
     }
     fn error_here(&mut self, expected: &str) {
         let found = self.current().describe();
@@ -139,7 +167,10 @@ impl<'t> Parser<'t> {
         } else {
             found.to_string()
         };
-        self.errors.push(SyntaxError::new(self.current_range(), format!("expected {expected}, found {found}")));
+        self.errors.push(SyntaxError::new(
+            self.current_range(),
+            format!("expected {expected}, found {found}"),
+        ));
     }
     fn expect(&mut self, kind: TokenKind) -> Option<TextRange> {
         if let Some(range) = self.eat(kind) {
@@ -300,7 +331,10 @@ impl<'t> Parser<'t> {
             }
         }
         self.finish();
-        Some(Block { range: TextRange::new(open.start, self.last_end()), entries })
+        Some(Block {
+            range: TextRange::new(open.start, self.last_end()),
+            entries,
+        })
     }
 
     fn entry(&mut self) -> Option<Entry> {
@@ -311,9 +345,13 @@ impl<'t> Parser<'t> {
             TokenKind::SensorKw => (EntryKind::Sensor, NodeKind::SensorEntry),
             TokenKind::PipelineKw => (EntryKind::Pipeline, NodeKind::PipelineEntry),
             TokenKind::RuleKw => (EntryKind::Rule, NodeKind::RuleEntry),
-            TokenKind::Ident | TokenKind::NeuronKw | TokenKind::WeightsKw => (EntryKind::Setting, NodeKind::SettingEntry),
+            TokenKind::Ident | TokenKind::NeuronKw | TokenKind::WeightsKw => {
+                (EntryKind::Setting, NodeKind::SettingEntry)
+            }
             _ => {
-                self.error_here("an entry (input, layer, output, sensor, pipeline, rule, or `key = value`)");
+                self.error_here(
+                    "an entry (input, layer, output, sensor, pipeline, rule, or `key = value`)",
+                );
                 self.start(NodeKind::Error);
                 self.bump();
                 while !self.at_recovery_point() && !self.at(TokenKind::Ident) {
@@ -324,7 +362,11 @@ impl<'t> Parser<'t> {
             }
         };
         self.start(node);
-        let keyword_range = if kind == EntryKind::Setting { self.current_range() } else { self.bump() };
+        let keyword_range = if kind == EntryKind::Setting {
+            self.current_range()
+        } else {
+            self.bump()
+        };
         let mut entry = Entry {
             kind,
             range: keyword_range,
@@ -464,7 +506,10 @@ impl<'t> Parser<'t> {
         self.finish();
         Some(TensorType {
             range: TextRange::new(dtype_range.start, self.last_end()),
-            dtype: Name { text: dtype_text, range: dtype_range },
+            dtype: Name {
+                text: dtype_text,
+                range: dtype_range,
+            },
             dims,
         })
     }
@@ -493,7 +538,14 @@ impl<'t> Parser<'t> {
             let rhs = self.unary();
             self.finish();
             let range = lhs.range.cover(rhs.range);
-            lhs = Expr { range, kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) } };
+            lhs = Expr {
+                range,
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            };
         }
         self.depth -= 1;
         lhs
@@ -535,7 +587,10 @@ impl<'t> Parser<'t> {
             }
         }
         self.finish();
-        Expr { range: TextRange::new(start, self.last_end()), kind: ExprKind::Missing }
+        Expr {
+            range: TextRange::new(start, self.last_end()),
+            kind: ExprKind::Missing,
+        }
     }
 
     fn unary(&mut self) -> Expr {
@@ -551,7 +606,10 @@ impl<'t> Parser<'t> {
         let inner = self.unary();
         self.finish();
         self.depth -= 1;
-        Expr { range: minus.cover(inner.range), kind: ExprKind::Neg(Box::new(inner)) }
+        Expr {
+            range: minus.cover(inner.range),
+            kind: ExprKind::Neg(Box::new(inner)),
+        }
     }
 
     fn postfix(&mut self) -> Expr {
@@ -565,11 +623,21 @@ impl<'t> Parser<'t> {
             }
             match self.current() {
                 TokenKind::LParen if expr.as_name().is_some() => {
-                    let callee = expr.as_name().cloned().unwrap_or_else(|| Name { text: String::new(), range: expr.range });
+                    let callee = expr.as_name().cloned().unwrap_or_else(|| Name {
+                        text: String::new(),
+                        range: expr.range,
+                    });
                     self.builder.start_at(checkpoint, NodeKind::CallExpr);
                     let (args, args_range) = self.arg_list();
                     self.finish();
-                    expr = Expr { range: expr.range.cover(args_range), kind: ExprKind::Call(Call { callee, args, args_range }) };
+                    expr = Expr {
+                        range: expr.range.cover(args_range),
+                        kind: ExprKind::Call(Call {
+                            callee,
+                            args,
+                            args_range,
+                        }),
+                    };
                 }
                 TokenKind::LBracket => {
                     self.builder.start_at(checkpoint, NodeKind::IndexExpr);
@@ -578,7 +646,13 @@ impl<'t> Parser<'t> {
                     self.expect(TokenKind::RBracket);
                     self.finish();
                     let range = TextRange::new(expr.range.start, self.last_end());
-                    expr = Expr { range, kind: ExprKind::Index { base: Box::new(expr), index: Box::new(index) } };
+                    expr = Expr {
+                        range,
+                        kind: ExprKind::Index {
+                            base: Box::new(expr),
+                            index: Box::new(index),
+                        },
+                    };
                 }
                 TokenKind::Dot => {
                     self.builder.start_at(checkpoint, NodeKind::FieldExpr);
@@ -586,7 +660,13 @@ impl<'t> Parser<'t> {
                     let field = self.name(NodeKind::NameRef);
                     self.finish();
                     let range = TextRange::new(expr.range.start, self.last_end());
-                    expr = Expr { range, kind: ExprKind::Field { base: Box::new(expr), field } };
+                    expr = Expr {
+                        range,
+                        kind: ExprKind::Field {
+                            base: Box::new(expr),
+                            field,
+                        },
+                    };
                 }
                 _ => break,
             }
@@ -602,7 +682,11 @@ impl<'t> Parser<'t> {
             if self.eat(TokenKind::RParen).is_some() {
                 break;
             }
-            if self.at(TokenKind::RBrace) || self.at(TokenKind::Eof) || self.at_item_start() || is_entry_keyword(self.current()) {
+            if self.at(TokenKind::RBrace)
+                || self.at(TokenKind::Eof)
+                || self.at_item_start()
+                || is_entry_keyword(self.current())
+            {
                 self.error_here("`)`");
                 break;
             }
@@ -620,7 +704,11 @@ impl<'t> Parser<'t> {
             let value = self.expr();
             self.finish();
             let consumed = self.last_end() > start || name.is_some();
-            args.push(Arg { range: TextRange::new(start, self.last_end().max(start)), name, value });
+            args.push(Arg {
+                range: TextRange::new(start, self.last_end().max(start)),
+                name,
+                value,
+            });
             if self.eat(TokenKind::Comma).is_some() {
                 continue;
             }
@@ -647,17 +735,30 @@ impl<'t> Parser<'t> {
             TokenKind::Number => {
                 let (value, unit, is_integer) = split_number(self.current_text());
                 self.literal();
-                Expr { range, kind: ExprKind::Number { value, unit, is_integer } }
+                Expr {
+                    range,
+                    kind: ExprKind::Number {
+                        value,
+                        unit,
+                        is_integer,
+                    },
+                }
             }
             TokenKind::String => {
                 let value = unescape_string(self.current_text());
                 self.literal();
-                Expr { range, kind: ExprKind::String(value) }
+                Expr {
+                    range,
+                    kind: ExprKind::String(value),
+                }
             }
             TokenKind::TrueKw | TokenKind::FalseKw => {
                 let value = self.at(TokenKind::TrueKw);
                 self.literal();
-                Expr { range, kind: ExprKind::Bool(value) }
+                Expr {
+                    range,
+                    kind: ExprKind::Bool(value),
+                }
             }
             TokenKind::Ident | TokenKind::ConvertKw => {
                 // `convert` is a keyword but reads as the callee of `convert(MODEL)`.
@@ -665,7 +766,10 @@ impl<'t> Parser<'t> {
                 self.start(NodeKind::NameRef);
                 self.bump();
                 self.finish();
-                Expr { range, kind: ExprKind::Name(Name { text, range }) }
+                Expr {
+                    range,
+                    kind: ExprKind::Name(Name { text, range }),
+                }
             }
             TokenKind::LParen => {
                 self.depth += 1;
@@ -675,14 +779,20 @@ impl<'t> Parser<'t> {
                 self.expect(TokenKind::RParen);
                 self.finish();
                 self.depth -= 1;
-                Expr { range: TextRange::new(range.start, self.last_end()), kind: ExprKind::Paren(Box::new(inner)) }
+                Expr {
+                    range: TextRange::new(range.start, self.last_end()),
+                    kind: ExprKind::Paren(Box::new(inner)),
+                }
             }
             TokenKind::LBracket => {
                 self.depth += 1;
                 self.start(NodeKind::ListExpr);
                 self.bump();
                 let mut items = Vec::new();
-                while !self.at(TokenKind::RBracket) && !self.at_recovery_point() && !self.at(TokenKind::RParen) {
+                while !self.at(TokenKind::RBracket)
+                    && !self.at_recovery_point()
+                    && !self.at(TokenKind::RParen)
+                {
                     let before = self.cursor;
                     items.push(self.expr());
                     if self.eat(TokenKind::Comma).is_none() || self.cursor == before {
@@ -692,21 +802,31 @@ impl<'t> Parser<'t> {
                 self.expect(TokenKind::RBracket);
                 self.finish();
                 self.depth -= 1;
-                Expr { range: TextRange::new(range.start, self.last_end()), kind: ExprKind::List(items) }
+                Expr {
+                    range: TextRange::new(range.start, self.last_end()),
+                    kind: ExprKind::List(items),
+                }
             }
             _ => {
                 self.error_here("an expression");
                 let kind = self.current();
                 let stops = matches!(
                     kind,
-                    TokenKind::RParen | TokenKind::RBracket | TokenKind::Comma | TokenKind::LBrace | TokenKind::Eof
+                    TokenKind::RParen
+                        | TokenKind::RBracket
+                        | TokenKind::Comma
+                        | TokenKind::LBrace
+                        | TokenKind::Eof
                 ) || kind.is_keyword()
                     || self.at_recovery_point();
                 if !stops {
                     self.start(NodeKind::Error);
                     self.bump();
                     self.finish();
-                    return Expr { range, kind: ExprKind::Missing };
+                    return Expr {
+                        range,
+                        kind: ExprKind::Missing,
+                    };
                 }
                 Expr::missing(self.last_end())
             }

@@ -55,7 +55,13 @@ impl SyntaxNode {
     }
 
     pub(crate) fn dump(&self, text: &str, indent: usize, out: &mut String) {
-        out.push_str(&format!("{:indent$}{:?}@{:?}\n", "", self.kind, self.range, indent = indent));
+        out.push_str(&format!(
+            "{:indent$}{:?}@{:?}\n",
+            "",
+            self.kind,
+            self.range,
+            indent = indent
+        ));
         for child in &self.children {
             match child {
                 SyntaxElement::Node(node) => node.dump(text, indent + 2, out),
@@ -83,7 +89,11 @@ pub(crate) struct Builder {
 
 impl Builder {
     pub fn new() -> Builder {
-        Builder { stack: Vec::new(), open: Vec::new(), last_end: 0 }
+        Builder {
+            stack: Vec::new(),
+            open: Vec::new(),
+            last_end: 0,
+        }
     }
     pub fn checkpoint(&self) -> usize {
         self.stack.len()
@@ -105,7 +115,11 @@ impl Builder {
             (Some(first), Some(last)) => TextRange::new(first.range().start, last.range().end),
             _ => TextRange::empty(self.last_end),
         };
-        self.stack.push(SyntaxElement::Node(SyntaxNode { kind, range, children }));
+        self.stack.push(SyntaxElement::Node(SyntaxNode {
+            kind,
+            range,
+            children,
+        }));
     }
     pub fn finish_root(mut self) -> SyntaxNode {
         while !self.open.is_empty() {

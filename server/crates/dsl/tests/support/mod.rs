@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use neuride_dsl::{
-    ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, FileFact, ModelFacts, ModelKind, OpFact, Shape, TensorFact, Workspace,
+    ArchiveFacts, ArrayFact, ArrayStats, Dim, DirEntry, FileFact, ModelFacts, ModelKind, OpFact,
+    Shape, TensorFact, Workspace,
 };
 
 #[derive(Default, Clone)]
@@ -25,22 +26,32 @@ impl Workspace for FactsWorkspace {
         }
         match self.models.get(path) {
             Some(facts) => FileFact::Ok(facts.clone()),
-            None if self.archives.contains_key(path) => FileFact::WrongFormat("an NPZ archive, not an ONNX model".into()),
+            None if self.archives.contains_key(path) => {
+                FileFact::WrongFormat("an NPZ archive, not an ONNX model".into())
+            }
             None => FileFact::Missing,
         }
     }
     fn archive(&self, path: &str) -> FileFact<ArchiveFacts> {
         match self.archives.get(path) {
             Some(facts) => FileFact::Ok(facts.clone()),
-            None if self.models.contains_key(path) => FileFact::WrongFormat("an ONNX model, not an NPZ archive".into()),
+            None if self.models.contains_key(path) => {
+                FileFact::WrongFormat("an ONNX model, not an NPZ archive".into())
+            }
             None => FileFact::Missing,
         }
     }
     fn files(&self, dir: &str) -> Vec<DirEntry> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{}/", dir.trim_end_matches('/')) };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
         let mut entries: Vec<DirEntry> = Vec::new();
         for path in self.models.keys().chain(self.archives.keys()) {
-            let Some(rest) = path.strip_prefix(&prefix) else { continue };
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
             let (name, is_dir) = match rest.split_once('/') {
                 Some((dir, _)) => (dir.to_string(), true),
                 None => (rest.to_string(), false),
@@ -62,11 +73,18 @@ fn tensor(name: &str, elem_type: &str, dims: &[&str]) -> TensorFact {
             Err(_) => Dim::Symbolic(dim.to_string()),
         })
         .collect();
-    TensorFact { name: name.into(), elem_type: elem_type.into(), shape: Some(Shape(shape)) }
+    TensorFact {
+        name: name.into(),
+        elem_type: elem_type.into(),
+        shape: Some(Shape(shape)),
+    }
 }
 
 fn op(node: &str, op_type: &str) -> OpFact {
-    OpFact { node: node.into(), op_type: op_type.into() }
+    OpFact {
+        node: node.into(),
+        op_type: op_type.into(),
+    }
 }
 
 fn array(name: &str, dtype: &str, shape: &[u64], stats: [f64; 4]) -> ArrayFact {
@@ -74,14 +92,21 @@ fn array(name: &str, dtype: &str, shape: &[u64], stats: [f64; 4]) -> ArrayFact {
         name: name.into(),
         dtype: dtype.into(),
         shape: shape.to_vec(),
-        stats: Some(ArrayStats { min: stats[0], max: stats[1], mean: stats[2], std: stats[3] }),
+        stats: Some(ArrayStats {
+            min: stats[0],
+            max: stats[1],
+            mean: stats[2],
+            std: stats[3],
+        }),
     }
 }
 
 pub fn digits_cnn() -> ModelFacts {
     ModelFacts {
         kind: ModelKind::Dl,
-        evidence: vec!["Conv (/conv1/Conv), Relu (/Relu), MatMul (/fc/MatMul): neural network ops".into()],
+        evidence: vec![
+            "Conv (/conv1/Conv), Relu (/Relu), MatMul (/fc/MatMul): neural network ops".into(),
+        ],
         inputs: vec![tensor("x", "f32", &["batch", "1", "8", "8"])],
         outputs: vec![tensor("logits", "f32", &["batch", "10"])],
         ops: vec![
@@ -110,9 +135,18 @@ pub fn iris_logreg() -> ModelFacts {
         kind: ModelKind::Ml,
         evidence: vec!["LinearClassifier (ai.onnx.ml)".into()],
         inputs: vec![tensor("X", "f32", &["", "4"])],
-        outputs: vec![tensor("label", "i64", &[""]), tensor("probabilities", "f32", &["", "3"])],
-        ops: vec![op("LinearClassifier", "LinearClassifier"), op("Normalizer", "Normalizer")],
-        unconvertible: vec![op("LinearClassifier", "LinearClassifier"), op("Normalizer", "Normalizer")],
+        outputs: vec![
+            tensor("label", "i64", &[""]),
+            tensor("probabilities", "f32", &["", "3"]),
+        ],
+        ops: vec![
+            op("LinearClassifier", "LinearClassifier"),
+            op("Normalizer", "Normalizer"),
+        ],
+        unconvertible: vec![
+            op("LinearClassifier", "LinearClassifier"),
+            op("Normalizer", "Normalizer"),
+        ],
         initializers: vec![],
         parameter_count: 15,
         producer: "skl2onnx".into(),
@@ -136,9 +170,24 @@ pub fn digits_snntorch() -> ModelFacts {
 pub fn digits_cnn_npz() -> ArchiveFacts {
     ArchiveFacts {
         arrays: vec![
-            array("conv1.weight", "f32", &[8, 1, 3, 3], [-1.0669, 1.2596, 0.2924, 0.6103]),
-            array("conv2.weight", "f32", &[16, 8, 3, 3], [-1.9220, 1.7179, 0.0428, 0.4174]),
-            array("fc.weight", "f32", &[10, 64], [-1.1771, 0.7990, -0.0359, 0.2824]),
+            array(
+                "conv1.weight",
+                "f32",
+                &[8, 1, 3, 3],
+                [-1.0669, 1.2596, 0.2924, 0.6103],
+            ),
+            array(
+                "conv2.weight",
+                "f32",
+                &[16, 8, 3, 3],
+                [-1.9220, 1.7179, 0.0428, 0.4174],
+            ),
+            array(
+                "fc.weight",
+                "f32",
+                &[10, 64],
+                [-1.1771, 0.7990, -0.0359, 0.2824],
+            ),
         ],
     }
 }
@@ -146,9 +195,19 @@ pub fn digits_cnn_npz() -> ArchiveFacts {
 pub fn digits_mlp_npz() -> ArchiveFacts {
     ArchiveFacts {
         arrays: vec![
-            array("fc1.weight", "f32", &[64, 64], [-1.1117, 0.9482, 0.0248, 0.2629]),
+            array(
+                "fc1.weight",
+                "f32",
+                &[64, 64],
+                [-1.1117, 0.9482, 0.0248, 0.2629],
+            ),
             array("fc1.bias", "f32", &[64], [-0.1474, 0.3019, 0.0614, 0.1088]),
-            array("fc2.weight", "f32", &[10, 64], [-1.2691, 0.7283, -0.0656, 0.3455]),
+            array(
+                "fc2.weight",
+                "f32",
+                &[10, 64],
+                [-1.2691, 0.7283, -0.0656, 0.3455],
+            ),
             array("fc2.bias", "f32", &[10], [-0.1326, 0.1659, 0.0008, 0.0908]),
         ],
     }
@@ -164,19 +223,38 @@ pub fn digits_test_npz() -> ArchiveFacts {
 }
 
 pub fn digits_calib_npz() -> ArchiveFacts {
-    ArchiveFacts { arrays: vec![array("x", "f32", &[200, 1, 8, 8], [0.0, 1.0, 0.3083, 0.3778])] }
+    ArchiveFacts {
+        arrays: vec![array(
+            "x",
+            "f32",
+            &[200, 1, 8, 8],
+            [0.0, 1.0, 0.3083, 0.3778],
+        )],
+    }
 }
 
 pub fn iris_npz() -> ArchiveFacts {
     ArchiveFacts {
-        arrays: vec![array("x", "f32", &[150, 4], [0.1, 7.9, 3.4645, 1.9738]), array("y", "i64", &[150], [0.0, 2.0, 1.0, 0.8165])],
+        arrays: vec![
+            array("x", "f32", &[150, 4], [0.1, 7.9, 3.4645, 1.9738]),
+            array("y", "i64", &[150], [0.0, 2.0, 1.0, 0.8165]),
+        ],
     }
 }
 
-pub fn workspace(models: &[(&str, ModelFacts)], archives: &[(&str, ArchiveFacts)]) -> FactsWorkspace {
+pub fn workspace(
+    models: &[(&str, ModelFacts)],
+    archives: &[(&str, ArchiveFacts)],
+) -> FactsWorkspace {
     FactsWorkspace {
-        models: models.iter().map(|(path, facts)| (path.to_string(), Arc::new(facts.clone()))).collect(),
-        archives: archives.iter().map(|(path, facts)| (path.to_string(), Arc::new(facts.clone()))).collect(),
+        models: models
+            .iter()
+            .map(|(path, facts)| (path.to_string(), Arc::new(facts.clone())))
+            .collect(),
+        archives: archives
+            .iter()
+            .map(|(path, facts)| (path.to_string(), Arc::new(facts.clone())))
+            .collect(),
         broken: HashMap::new(),
     }
 }
@@ -192,10 +270,17 @@ pub fn example_workspace(example: &str) -> FactsWorkspace {
                 ("data/digits_calib.npz", digits_calib_npz()),
             ],
         ),
-        "handwritten-snn" => {
-            workspace(&[], &[("weights/digits_mlp.npz", digits_mlp_npz()), ("data/digits_test.npz", digits_test_npz())])
-        }
-        "iot-app" => workspace(&[("models/iris_logreg_nozipmap.onnx", iris_logreg())], &[("data/iris.npz", iris_npz())]),
+        "handwritten-snn" => workspace(
+            &[],
+            &[
+                ("weights/digits_mlp.npz", digits_mlp_npz()),
+                ("data/digits_test.npz", digits_test_npz()),
+            ],
+        ),
+        "iot-app" => workspace(
+            &[("models/iris_logreg_nozipmap.onnx", iris_logreg())],
+            &[("data/iris.npz", iris_npz())],
+        ),
         other => panic!("no facts for example {other}"),
     }
 }
@@ -203,7 +288,11 @@ pub fn example_workspace(example: &str) -> FactsWorkspace {
 /// A workspace with every fixture under short names, for feature tests.
 pub fn all_facts() -> FactsWorkspace {
     let mut ws = workspace(
-        &[("cnn.onnx", digits_cnn()), ("iris.onnx", iris_logreg()), ("snn.onnx", digits_snntorch())],
+        &[
+            ("cnn.onnx", digits_cnn()),
+            ("iris.onnx", iris_logreg()),
+            ("snn.onnx", digits_snntorch()),
+        ],
         &[
             ("cnn.npz", digits_cnn_npz()),
             ("mlp.npz", digits_mlp_npz()),
@@ -212,7 +301,10 @@ pub fn all_facts() -> FactsWorkspace {
             ("data/iris.npz", iris_npz()),
         ],
     );
-    ws.broken.insert("broken.onnx".into(), "bytes that are not a protobuf ModelProto (truncated at byte 3)".into());
+    ws.broken.insert(
+        "broken.onnx".into(),
+        "bytes that are not a protobuf ModelProto (truncated at byte 3)".into(),
+    );
     ws
 }
 

@@ -11,8 +11,16 @@ use neuride_onnx::proto::ModelProto;
 /// (pass the model's folder). Any initializer that cannot be exported (no
 /// numpy dtype, unreadable external file, bad size) is listed and nothing
 /// is produced.
-pub fn export(model: &ModelProto, dir: Option<&ModelDir>, options: WriteOptions) -> Result<Vec<u8>, Vec<WeightProblem>> {
-    let initializers = model.graph.as_ref().map(|g| g.initializer.as_slice()).unwrap_or(&[]);
+pub fn export(
+    model: &ModelProto,
+    dir: Option<&ModelDir>,
+    options: WriteOptions,
+) -> Result<Vec<u8>, Vec<WeightProblem>> {
+    let initializers = model
+        .graph
+        .as_ref()
+        .map(|g| g.initializer.as_slice())
+        .unwrap_or(&[]);
     let mut problems = Vec::new();
     let mut payloads = Vec::with_capacity(initializers.len());
     for tensor in initializers {
@@ -22,14 +30,27 @@ pub fn export(model: &ModelProto, dir: Option<&ModelDir>, options: WriteOptions)
                 "weights/unsupported-dtype",
                 Some(name),
                 None,
-                format!("initializer '{name}' has element type {}, which numpy cannot store", onnx_name(tensor.data_type())),
+                format!(
+                    "initializer '{name}' has element type {}, which numpy cannot store",
+                    onnx_name(tensor.data_type())
+                ),
             ));
             continue;
         };
         match tensor_bytes(tensor, dir) {
             // Keep the bytes (views into the model's map) and build borrowed arrays below.
-            Ok(bytes) => payloads.push((name.to_owned(), dtype, tensor.dims.iter().map(|&d| d as u64).collect::<Vec<_>>(), bytes.bytes)),
-            Err(error) => problems.push(WeightProblem::error("weights/unreadable", Some(name), None, error.to_string())),
+            Ok(bytes) => payloads.push((
+                name.to_owned(),
+                dtype,
+                tensor.dims.iter().map(|&d| d as u64).collect::<Vec<_>>(),
+                bytes.bytes,
+            )),
+            Err(error) => problems.push(WeightProblem::error(
+                "weights/unreadable",
+                Some(name),
+                None,
+                error.to_string(),
+            )),
         }
     }
     if !problems.is_empty() {
@@ -41,11 +62,23 @@ pub fn export(model: &ModelProto, dir: Option<&ModelDir>, options: WriteOptions)
             .map_err(|e| e.to_string())
             .and_then(|array| writer.add(name, &array).map_err(|e| e.to_string()));
         if let Err(error) = added {
-            problems.push(WeightProblem::error("weights/bad-name", Some(name), None, format!("initializer '{name}': {error}")));
+            problems.push(WeightProblem::error(
+                "weights/bad-name",
+                Some(name),
+                None,
+                format!("initializer '{name}': {error}"),
+            ));
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    writer.finish().map_err(|error| vec![WeightProblem::error("weights/write", None, None, error.to_string())])
+    writer.finish().map_err(|error| {
+        vec![WeightProblem::error(
+            "weights/write",
+            None,
+            None,
+            error.to_string(),
+        )]
+    })
 }

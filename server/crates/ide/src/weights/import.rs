@@ -25,8 +25,16 @@ pub struct ImportReport {
 /// `fc1.weight` is the name its exporter keeps). Every problem (unknown
 /// names, dtype or shape mismatches, unreadable arrays, nothing matched) is
 /// listed together and `model` is left untouched.
-pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&WeightMap>) -> Result<ImportReport, Vec<WeightProblem>> {
-    let initializers = model.graph.as_ref().map(|g| g.initializer.as_slice()).unwrap_or(&[]);
+pub fn import(
+    model: &mut ModelProto,
+    archive: &Archive<'_>,
+    map: Option<&WeightMap>,
+) -> Result<ImportReport, Vec<WeightProblem>> {
+    let initializers = model
+        .graph
+        .as_ref()
+        .map(|g| g.initializer.as_slice())
+        .unwrap_or(&[]);
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     // (array name, target) pairs in archive order.
@@ -47,14 +55,25 @@ pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&Weight
             }
             for name in archive.names() {
                 if !map.entries.contains_key(name) {
-                    warnings.push(WeightProblem::warning("weights/unused-array", None, Some(name), format!("array '{name}' is not in the map; not imported")));
+                    warnings.push(WeightProblem::warning(
+                        "weights/unused-array",
+                        None,
+                        Some(name),
+                        format!("array '{name}' is not in the map; not imported"),
+                    ));
                 }
             }
         }
         None => {
             for name in archive.names() {
                 if initializers.iter().any(|t| t.name() == name) {
-                    pairs.push((name.to_owned(), MapEntry { initializer: name.to_owned(), transpose: false }));
+                    pairs.push((
+                        name.to_owned(),
+                        MapEntry {
+                            initializer: name.to_owned(),
+                            transpose: false,
+                        },
+                    ));
                 } else {
                     warnings.push(WeightProblem::warning(
                         "weights/unused-array",
@@ -69,16 +88,23 @@ pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&Weight
     let mut seen_targets = std::collections::HashMap::new();
     let mut replacements = Vec::with_capacity(pairs.len());
     for (array_name, target) in &pairs {
-        if let Some(previous) = seen_targets.insert(target.initializer.clone(), array_name.clone()) {
+        if let Some(previous) = seen_targets.insert(target.initializer.clone(), array_name.clone())
+        {
             problems.push(WeightProblem::error(
                 "weights/duplicate-target",
                 Some(&target.initializer),
                 Some(array_name),
-                format!("arrays '{previous}' and '{array_name}' both go into initializer '{}'", target.initializer),
+                format!(
+                    "arrays '{previous}' and '{array_name}' both go into initializer '{}'",
+                    target.initializer
+                ),
             ));
             continue;
         }
-        let Some(index) = initializers.iter().position(|t| t.name() == target.initializer) else {
+        let Some(index) = initializers
+            .iter()
+            .position(|t| t.name() == target.initializer)
+        else {
             problems.push(WeightProblem::error(
                 "weights/unknown-initializer",
                 Some(&target.initializer),
@@ -88,10 +114,18 @@ pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&Weight
             continue;
         };
         let tensor = &initializers[index];
-        let array = match archive.array(array_name).and_then(|a| a.to_standard(target.transpose)) {
+        let array = match archive
+            .array(array_name)
+            .and_then(|a| a.to_standard(target.transpose))
+        {
             Ok(array) => array,
             Err(error) => {
-                problems.push(WeightProblem::error("weights/unreadable", Some(tensor.name()), Some(array_name), format!("array '{array_name}': {error}")));
+                problems.push(WeightProblem::error(
+                    "weights/unreadable",
+                    Some(tensor.name()),
+                    Some(array_name),
+                    format!("array '{array_name}': {error}"),
+                ));
                 continue;
             }
         };
@@ -112,12 +146,21 @@ pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&Weight
         }
         let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
         if dims != array.shape {
-            let transposed = if target.transpose { " after transposing" } else { "" };
+            let transposed = if target.transpose {
+                " after transposing"
+            } else {
+                ""
+            };
             problems.push(WeightProblem::error(
                 "weights/shape-mismatch",
                 Some(tensor.name()),
                 Some(array_name),
-                format!("array '{array_name}' has shape {:?}{transposed}, initializer '{}' has {:?}", array.shape, tensor.name(), dims),
+                format!(
+                    "array '{array_name}' has shape {:?}{transposed}, initializer '{}' has {:?}",
+                    array.shape,
+                    tensor.name(),
+                    dims
+                ),
             ));
             continue;
         }
@@ -152,6 +195,15 @@ pub fn import(model: &mut ModelProto, archive: &Archive<'_>, map: Option<&Weight
         }
         replaced.push(tensor.name().to_owned());
     }
-    let kept = graph.initializer.iter().map(|t| t.name().to_owned()).filter(|n| !replaced.contains(n)).collect();
-    Ok(ImportReport { replaced, kept, warnings })
+    let kept = graph
+        .initializer
+        .iter()
+        .map(|t| t.name().to_owned())
+        .filter(|n| !replaced.contains(n))
+        .collect();
+    Ok(ImportReport {
+        replaced,
+        kept,
+        warnings,
+    })
 }

@@ -33,28 +33,52 @@ pub struct WeightMap {
 impl WeightMap {
     /// Parses a map file; the error says which key is wrong and why.
     pub fn parse(json: &str) -> Result<WeightMap, String> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("map is not valid JSON: {e}"))?;
-        let object = value.as_object().ok_or("map must be a JSON object keyed by array name")?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("map is not valid JSON: {e}"))?;
+        let object = value
+            .as_object()
+            .ok_or("map must be a JSON object keyed by array name")?;
         let mut entries = BTreeMap::new();
         for (array, target) in object {
             let entry = match target {
-                serde_json::Value::String(initializer) => MapEntry { initializer: initializer.clone(), transpose: false },
+                serde_json::Value::String(initializer) => MapEntry {
+                    initializer: initializer.clone(),
+                    transpose: false,
+                },
                 serde_json::Value::Object(fields) => {
-                    if let Some(unknown) = fields.keys().find(|k| *k != "initializer" && *k != "transpose") {
-                        return Err(format!("map entry '{array}': unknown key '{unknown}' (expected \"initializer\" and \"transpose\")"));
+                    if let Some(unknown) = fields
+                        .keys()
+                        .find(|k| *k != "initializer" && *k != "transpose")
+                    {
+                        return Err(format!(
+                            "map entry '{array}': unknown key '{unknown}' (expected \"initializer\" and \"transpose\")"
+                        ));
                     }
                     let initializer = fields
                         .get("initializer")
                         .and_then(|v| v.as_str())
-                        .ok_or_else(|| format!("map entry '{array}': \"initializer\" (a string) is required"))?;
+                        .ok_or_else(|| {
+                            format!("map entry '{array}': \"initializer\" (a string) is required")
+                        })?;
                     let transpose = match fields.get("transpose") {
                         None => false,
                         Some(serde_json::Value::Bool(b)) => *b,
-                        Some(other) => return Err(format!("map entry '{array}': \"transpose\" must be true or false, found {other}")),
+                        Some(other) => {
+                            return Err(format!(
+                                "map entry '{array}': \"transpose\" must be true or false, found {other}"
+                            ));
+                        }
                     };
-                    MapEntry { initializer: initializer.to_owned(), transpose }
+                    MapEntry {
+                        initializer: initializer.to_owned(),
+                        transpose,
+                    }
                 }
-                other => return Err(format!("map entry '{array}': expected an initializer name or an object, found {other}")),
+                other => {
+                    return Err(format!(
+                        "map entry '{array}': expected an initializer name or an object, found {other}"
+                    ));
+                }
             };
             entries.insert(array.clone(), entry);
         }
@@ -79,13 +103,21 @@ struct Candidate {
 /// are taken greedily, each array and initializer at most once. Arrays named
 /// `arr_<n>` (NengoDL/Keras) feeding a `Gemm` with `transB=1` are transposed.
 pub fn propose_map(model: &ModelProto, archive: &Archive<'_>) -> WeightMap {
-    let initializers = model.graph.as_ref().map(|g| g.initializer.as_slice()).unwrap_or(&[]);
+    let initializers = model
+        .graph
+        .as_ref()
+        .map(|g| g.initializer.as_slice())
+        .unwrap_or(&[]);
     let transposed_b = gemm_transposed_weights(model);
     let arrays: Vec<(&str, neuride_npz::DType, &[u64])> = archive
         .entries
         .iter()
         .filter_map(|e| match e.header.as_ref().ok()?.element {
-            ElementType::Numeric { dtype, .. } => Some((e.name.as_str(), dtype, e.header.as_ref().ok()?.shape.as_slice())),
+            ElementType::Numeric { dtype, .. } => Some((
+                e.name.as_str(),
+                dtype,
+                e.header.as_ref().ok()?.shape.as_slice(),
+            )),
             _ => None,
         })
         .collect();
@@ -100,15 +132,34 @@ pub fn propose_map(model: &ModelProto, archive: &Archive<'_>) -> WeightMap {
             let same = dims.as_slice() == *shape;
             let transposed = shape.len() == 2 && dims == [shape[1], shape[0]];
             let wants_transpose = keras && transposed && transposed_b.contains(&tensor.name());
-            let transpose = if wants_transpose { true } else if same { false } else if transposed { true } else { continue };
+            let transpose = if wants_transpose {
+                true
+            } else if same {
+                false
+            } else if transposed {
+                true
+            } else {
+                continue;
+            };
             let order = 1.0
-                - (array_index as f64 / arrays.len().max(1) as f64 - initializer_index as f64 / initializers.len().max(1) as f64).abs();
+                - (array_index as f64 / arrays.len().max(1) as f64
+                    - initializer_index as f64 / initializers.len().max(1) as f64)
+                    .abs();
             let name = similarity(array_name, tensor.name());
             let score = 2.0 * name + order + if transpose { 0.0 } else { 0.1 };
-            candidates.push(Candidate { array_index, initializer_index, transpose, score });
+            candidates.push(Candidate {
+                array_index,
+                initializer_index,
+                transpose,
+                score,
+            });
         }
     }
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.array_index.cmp(&b.array_index)));
+    candidates.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.array_index.cmp(&b.array_index))
+    });
     let mut array_taken = vec![false; arrays.len()];
     let mut initializer_taken = vec![false; initializers.len()];
     let mut map = WeightMap::default();
@@ -120,7 +171,10 @@ pub fn propose_map(model: &ModelProto, archive: &Archive<'_>) -> WeightMap {
         initializer_taken[candidate.initializer_index] = true;
         map.entries.insert(
             arrays[candidate.array_index].0.to_owned(),
-            MapEntry { initializer: initializers[candidate.initializer_index].name().to_owned(), transpose: candidate.transpose },
+            MapEntry {
+                initializer: initializers[candidate.initializer_index].name().to_owned(),
+                transpose: candidate.transpose,
+            },
         );
     }
     map
@@ -128,16 +182,25 @@ pub fn propose_map(model: &ModelProto, archive: &Archive<'_>) -> WeightMap {
 
 /// `arr_0`, `arr_12`: numpy's names for positional `savez` arguments.
 fn is_positional(name: &str) -> bool {
-    name.strip_prefix("arr_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    name.strip_prefix("arr_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Initializers used as input B of a `Gemm` with `transB=1` (`[out, in]`).
 fn gemm_transposed_weights(model: &ModelProto) -> Vec<&str> {
-    let nodes = model.graph.as_ref().map(|g| g.node.as_slice()).unwrap_or(&[]);
+    let nodes = model
+        .graph
+        .as_ref()
+        .map(|g| g.node.as_slice())
+        .unwrap_or(&[]);
     nodes
         .iter()
         .filter(|n| n.op_type() == "Gemm")
-        .filter(|n| n.attribute.iter().any(|a| a.name() == "transB" && a.i() == 1))
+        .filter(|n| {
+            n.attribute
+                .iter()
+                .any(|a| a.name() == "transB" && a.i() == 1)
+        })
         .filter_map(|n| n.input.get(1).map(String::as_str))
         .collect()
 }
@@ -145,7 +208,12 @@ fn gemm_transposed_weights(model: &ModelProto) -> Vec<&str> {
 /// Normalized Levenshtein similarity (1 = equal) of the names with
 /// separators and case ignored, so `dense_1/kernel` resembles `dense_1.kernel`.
 fn similarity(a: &str, b: &str) -> f64 {
-    let clean = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<Vec<_>>();
+    let clean = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<_>>()
+    };
     let (a, b) = (clean(a), clean(b));
     let longest = a.len().max(b.len());
     if longest == 0 {
@@ -170,9 +238,24 @@ mod tests {
 
     #[test]
     fn parse_accepts_both_forms_and_names_errors() {
-        let map = WeightMap::parse(r#"{"arr_0": {"initializer": "fc1.weight", "transpose": true}, "arr_1": "fc1.bias"}"#).unwrap();
-        assert_eq!(map.entries["arr_0"], MapEntry { initializer: "fc1.weight".into(), transpose: true });
-        assert_eq!(map.entries["arr_1"], MapEntry { initializer: "fc1.bias".into(), transpose: false });
+        let map = WeightMap::parse(
+            r#"{"arr_0": {"initializer": "fc1.weight", "transpose": true}, "arr_1": "fc1.bias"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            map.entries["arr_0"],
+            MapEntry {
+                initializer: "fc1.weight".into(),
+                transpose: true
+            }
+        );
+        assert_eq!(
+            map.entries["arr_1"],
+            MapEntry {
+                initializer: "fc1.bias".into(),
+                transpose: false
+            }
+        );
         assert_eq!(
             WeightMap::parse(r#"{"arr_0": {"init": "x"}}"#).unwrap_err(),
             "map entry 'arr_0': unknown key 'init' (expected \"initializer\" and \"transpose\")"

@@ -9,7 +9,11 @@ use neuride_onnx::proto::ModelProto;
 
 /// Compares by name; reads only the archive's headers.
 pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> {
-    let initializers = model.graph.as_ref().map(|g| g.initializer.as_slice()).unwrap_or(&[]);
+    let initializers = model
+        .graph
+        .as_ref()
+        .map(|g| g.initializer.as_slice())
+        .unwrap_or(&[]);
     let mut problems = Vec::new();
     for tensor in initializers {
         let name = tensor.name();
@@ -29,7 +33,10 @@ pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> 
                 "weights/shape-mismatch",
                 Some(name),
                 Some(name),
-                format!("array '{name}' has shape {:?}, the initializer has {:?}", header.shape, dims),
+                format!(
+                    "array '{name}' has shape {:?}, the initializer has {:?}",
+                    header.shape, dims
+                ),
             ));
         }
         if let ElementType::Numeric { dtype, .. } = header.element {
@@ -38,7 +45,11 @@ pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> 
                     "weights/dtype-mismatch",
                     Some(name),
                     Some(name),
-                    format!("array '{name}' is {}, the initializer is {}", dtype.numpy_name(), onnx_name(tensor.data_type())),
+                    format!(
+                        "array '{name}' is {}, the initializer is {}",
+                        dtype.numpy_name(),
+                        onnx_name(tensor.data_type())
+                    ),
                 ));
             }
         }

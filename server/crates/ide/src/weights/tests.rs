@@ -9,7 +9,9 @@ use neuride_onnx::proto::ModelProto;
 use prost::Message;
 
 fn fixture(path: &str) -> Vec<u8> {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures").join(path);
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../tests/fixtures")
+        .join(path);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
@@ -24,7 +26,14 @@ fn initializer_bytes(model: &ModelProto) -> Vec<(String, Vec<i64>, i32, Vec<u8>)
         .unwrap()
         .initializer
         .iter()
-        .map(|t| (t.name().to_owned(), t.dims.clone(), t.data_type(), t.raw_data.clone().unwrap_or_default().to_vec()))
+        .map(|t| {
+            (
+                t.name().to_owned(),
+                t.dims.clone(),
+                t.data_type(),
+                t.raw_data.clone().unwrap_or_default().to_vec(),
+            )
+        })
         .collect()
 }
 
@@ -37,8 +46,12 @@ fn logits(model: &ModelProto) -> Vec<f32> {
     let shape = input.shape.iter().map(|&d| d as usize).collect();
     let tensor = Tensor::new(shape, input.to_f32_vec().unwrap()).unwrap();
     let session = neuride_infer::session::Session::load(&model.encode_to_vec()).unwrap();
-    let outputs = session.run(vec![("x".to_owned(), Value::Tensor(tensor))]).unwrap();
-    let Value::Tensor(logits) = &outputs[0].1 else { panic!("tensor output expected") };
+    let outputs = session
+        .run(vec![("x".to_owned(), Value::Tensor(tensor))])
+        .unwrap();
+    let Value::Tensor(logits) = &outputs[0].1 else {
+        panic!("tensor output expected")
+    };
     logits.data.to_f32().unwrap()
 }
 
@@ -49,7 +62,10 @@ fn export_then_import_is_byte_identical_with_identical_outputs() {
         let npz = export(&original, None, options).unwrap();
         let archive = list(&npz).unwrap();
         assert!(archive.diagnostics.is_empty());
-        assert_eq!(archive.names().collect::<Vec<_>>(), vec!["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]);
+        assert_eq!(
+            archive.names().collect::<Vec<_>>(),
+            vec!["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+        );
         let mut model = original.clone();
         let report = import(&mut model, &archive, None).unwrap();
         assert_eq!(report.replaced.len(), 4);
@@ -58,9 +74,17 @@ fn export_then_import_is_byte_identical_with_identical_outputs() {
         assert_eq!(model, original);
     }
     // And the reference outputs onnxruntime produced still come out.
-    let expected = list(&fixture("dl/digits_mlp.expected.npz")).unwrap().array("output_logits").unwrap().to_f32_vec().unwrap();
+    let expected = list(&fixture("dl/digits_mlp.expected.npz"))
+        .unwrap()
+        .array("output_logits")
+        .unwrap()
+        .to_f32_vec()
+        .unwrap();
     let got = logits(&original);
-    assert!(got.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-4), "{got:?} vs {expected:?}");
+    assert!(
+        got.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-4),
+        "{got:?} vs {expected:?}"
+    );
 }
 
 #[test]
@@ -70,7 +94,10 @@ fn pytorch_state_dict_imports_by_name() {
     let archive = list(&state_dict).unwrap();
     let mut model = original.clone();
     let report = import(&mut model, &archive, None).unwrap();
-    assert_eq!(report.replaced, vec!["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]);
+    assert_eq!(
+        report.replaced,
+        vec!["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    );
     // The state_dict is what the model was exported from.
     assert_eq!(initializer_bytes(&model), initializer_bytes(&original));
     assert_eq!(logits(&model), logits(&original));
@@ -106,7 +133,11 @@ fn positional_archive(model: &ModelProto) -> Vec<u8> {
         .iter()
         .map(|name| {
             let array = archive.array(name).unwrap();
-            if array.shape.len() == 2 { array.to_standard(true).unwrap() } else { array.into_owned() }
+            if array.shape.len() == 2 {
+                array.to_standard(true).unwrap()
+            } else {
+                array.into_owned()
+            }
         })
         .collect();
     let names = ["arr_0", "arr_1", "arr_2", "arr_3"];
@@ -121,7 +152,10 @@ fn positional_archives_need_a_map_and_the_proposal_is_right() {
     let archive = list(&npz).unwrap();
     let mut model = original.clone();
     let problems = import(&mut model, &archive, None).unwrap_err();
-    assert_eq!(problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["weights/no-match"]);
+    assert_eq!(
+        problems.iter().map(|p| p.code).collect::<Vec<_>>(),
+        vec!["weights/no-match"]
+    );
     let map = propose_map(&original, &archive);
     expect_test::expect![[r#"
         {
@@ -153,7 +187,11 @@ fn every_mismatch_is_listed_and_nothing_changes() {
     let original = mlp();
     let wrong_shape = Array::from_f32(vec![64, 10], &[0.0; 640]).unwrap();
     let wrong_dtype = Array::new(neuride_npz::DType::Float64, vec![64], vec![0u8; 512]).unwrap();
-    let npz = write_npz(&[("fc2.weight", &wrong_shape), ("fc1.bias", &wrong_dtype)], WriteOptions::stored()).unwrap();
+    let npz = write_npz(
+        &[("fc2.weight", &wrong_shape), ("fc1.bias", &wrong_dtype)],
+        WriteOptions::stored(),
+    )
+    .unwrap();
     let archive = list(&npz).unwrap();
     let mut model = original.clone();
     let problems = import(&mut model, &archive, None).unwrap_err();
@@ -167,9 +205,19 @@ fn every_mismatch_is_listed_and_nothing_changes() {
     );
     assert_eq!(model, original);
     // A map naming things that do not exist: both listed too.
-    let map = WeightMap::parse(r#"{"fc2.weight": {"initializer": "fc3.weight", "transpose": true}, "nope": "fc1.bias"}"#).unwrap();
-    let codes: Vec<_> = import(&mut model, &archive, Some(&map)).unwrap_err().iter().map(|p| p.code).collect();
-    assert_eq!(codes, vec!["weights/missing-array", "weights/unknown-initializer"]);
+    let map = WeightMap::parse(
+        r#"{"fc2.weight": {"initializer": "fc3.weight", "transpose": true}, "nope": "fc1.bias"}"#,
+    )
+    .unwrap();
+    let codes: Vec<_> = import(&mut model, &archive, Some(&map))
+        .unwrap_err()
+        .iter()
+        .map(|p| p.code)
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["weights/missing-array", "weights/unknown-initializer"]
+    );
     assert_eq!(model, original);
 }
 
@@ -178,7 +226,11 @@ fn compare_reports_shape_mismatches_and_missing_arrays() {
     let original = mlp();
     let wrong_shape = Array::from_f32(vec![64, 10], &[0.0; 640]).unwrap();
     let bias = Array::from_f32(vec![64], &[0.0; 64]).unwrap();
-    let npz = write_npz(&[("fc2.weight", &wrong_shape), ("fc1.bias", &bias)], WriteOptions::stored()).unwrap();
+    let npz = write_npz(
+        &[("fc2.weight", &wrong_shape), ("fc1.bias", &bias)],
+        WriteOptions::stored(),
+    )
+    .unwrap();
     let problems = compare(&original, &list(&npz).unwrap());
     let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -199,5 +251,9 @@ fn atomic_write_replaces_the_file() {
     std::fs::write(&path, b"old").unwrap();
     write_atomically(&path, b"new").unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"new");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left behind"
+    );
 }

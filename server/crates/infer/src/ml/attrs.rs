@@ -20,7 +20,8 @@ impl<'a> Attrs<'a> {
     }
 
     pub fn s(&self, name: &str) -> Option<String> {
-        self.get(name).map(|a| String::from_utf8_lossy(a.s()).into_owned())
+        self.get(name)
+            .map(|a| String::from_utf8_lossy(a.s()).into_owned())
     }
 
     pub fn floats(&self, name: &str) -> Option<Vec<f32>> {
@@ -61,7 +62,9 @@ impl<'a> Attrs<'a> {
                 )),
             };
         }
-        Ok(self.floats(name).map(|v| v.into_iter().map(f64::from).collect()))
+        Ok(self
+            .floats(name)
+            .map(|v| v.into_iter().map(f64::from).collect()))
     }
 
     pub fn s_or(&self, name: &str, default: &str) -> String {

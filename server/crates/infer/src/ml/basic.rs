@@ -8,7 +8,10 @@ use crate::value::{Data, Tensor, Value};
 pub(crate) fn tensor<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, String> {
     match inputs.get(i).copied().flatten() {
         Some(Value::Tensor(t)) => Ok(t),
-        Some(other) => Err(format!("input {i}: expected a tensor, found {}", other.describe())),
+        Some(other) => Err(format!(
+            "input {i}: expected a tensor, found {}",
+            other.describe()
+        )),
         None => Err(format!("input {i} is missing")),
     }
 }
@@ -108,7 +111,11 @@ impl Kernel for Binarizer {
         let th = self.0;
         let data = match &t.data {
             Data::F32(v) => Data::F32(v.iter().map(|&x| if x > th { 1.0 } else { 0.0 }).collect()),
-            Data::F64(v) => Data::F64(v.iter().map(|&x| if x > th as f64 { 1.0 } else { 0.0 }).collect()),
+            Data::F64(v) => Data::F64(
+                v.iter()
+                    .map(|&x| if x > th as f64 { 1.0 } else { 0.0 })
+                    .collect(),
+            ),
             Data::I64(v) => Data::I64(v.iter().map(|&x| (x as f32 > th) as i64).collect()),
             Data::I32(v) => Data::I32(v.iter().map(|&x| (x as f32 > th) as i32).collect()),
             other => {
@@ -154,7 +161,9 @@ impl Kernel for Imputer {
             match v.len() {
                 1 => Ok(v[0]),
                 n if n == cols => Ok(v[c]),
-                n => Err(format!("{n} imputed values for {cols} columns (1 or {cols} expected)")),
+                n => Err(format!(
+                    "{n} imputed values for {cols} columns (1 or {cols} expected)"
+                )),
             }
         }
         let data = match &t.data {
@@ -269,7 +278,10 @@ impl Kernel for FeatureVectorizer {
         let mut parts = Vec::new();
         for i in 0..inputs.len() {
             let t = tensor(inputs, i)?;
-            let x = t.data.to_f32().ok_or("FeatureVectorizer takes numeric tensors")?;
+            let x = t
+                .data
+                .to_f32()
+                .ok_or("FeatureVectorizer takes numeric tensors")?;
             let cols = if t.shape.len() <= 1 {
                 x.len()
             } else {
@@ -281,7 +293,10 @@ impl Kernel for FeatureVectorizer {
                 x.len() / cols
             };
             if *rows.get_or_insert(r) != r {
-                return Err(format!("input {i} has {r} rows, input 0 has {}", rows.unwrap()));
+                return Err(format!(
+                    "input {i} has {r} rows, input 0 has {}",
+                    rows.unwrap()
+                ));
             }
             parts.push((x, cols));
         }

@@ -42,7 +42,10 @@ fn keys_of(data: &Data) -> Result<Vec<Key>, String> {
 struct ZipMap(MapKeys);
 
 pub(crate) fn zipmap(a: &Attrs) -> Result<BoxKernel, String> {
-    let keys = match (a.strings("classlabels_strings"), a.ints("classlabels_int64s")) {
+    let keys = match (
+        a.strings("classlabels_strings"),
+        a.ints("classlabels_int64s"),
+    ) {
         (Some(s), _) if !s.is_empty() => MapKeys::Str(s),
         (_, Some(i)) if !i.is_empty() => MapKeys::I64(i),
         _ => return Err("one of classlabels_strings, classlabels_int64s is required".to_owned()),
@@ -109,7 +112,11 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
     // ai.onnx.ml opset 1: `classes_strings` maps strings to their index and back.
     if let Some(classes) = a.strings("classes_strings") {
         return Ok(Box::new(LabelEncoderV1 {
-            index: classes.iter().enumerate().map(|(i, c)| (c.clone(), i as i64)).collect(),
+            index: classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i as i64))
+                .collect(),
             classes,
             default_int: a.i("default_int64").unwrap_or(-1),
             default_string: a.s_or("default_string", "_Unused"),
@@ -138,7 +145,11 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
         // The first occurrence of a duplicated key wins.
         table.entry(k).or_insert(i);
     }
-    Ok(Box::new(LabelEncoder { table, values, default }))
+    Ok(Box::new(LabelEncoder {
+        table,
+        values,
+        default,
+    }))
 }
 
 impl Kernel for LabelEncoder {
@@ -186,7 +197,12 @@ impl Kernel for LabelEncoderV1 {
                     })
                     .collect(),
             ),
-            other => return Err(format!("input must be string or int64, found {}", other.dtype())),
+            other => {
+                return Err(format!(
+                    "input must be string or int64, found {}",
+                    other.dtype()
+                ));
+            }
         };
         Ok(vec![Value::Tensor(Tensor {
             shape: t.shape.clone(),
@@ -303,7 +319,12 @@ impl Kernel for CategoryMapper {
                     })
                     .collect(),
             ),
-            other => return Err(format!("input must be string or int64, found {}", other.dtype())),
+            other => {
+                return Err(format!(
+                    "input must be string or int64, found {}",
+                    other.dtype()
+                ));
+            }
         };
         Ok(vec![Value::Tensor(Tensor {
             shape: t.shape.clone(),
@@ -341,7 +362,10 @@ impl Kernel for DictVectorizer {
                 .iter()
                 .map(|v| match v {
                     Value::Map(m) => Ok(m),
-                    other => Err(format!("expected maps in the sequence, found {}", other.describe())),
+                    other => Err(format!(
+                        "expected maps in the sequence, found {}",
+                        other.describe()
+                    )),
                 })
                 .collect::<Result<_, _>>()?,
             Some(other) => return Err(format!("X must be a map, found {}", other.describe())),
@@ -408,7 +432,11 @@ pub(crate) fn cast_map(a: &Attrs) -> Result<BoxKernel, String> {
         "TO_FLOAT" => CastTo::Float,
         "TO_STRING" => CastTo::Str,
         "TO_INT64" => CastTo::Int64,
-        other => return Err(format!("cast_to '{other}' is not one of TO_FLOAT, TO_STRING, TO_INT64")),
+        other => {
+            return Err(format!(
+                "cast_to '{other}' is not one of TO_FLOAT, TO_STRING, TO_INT64"
+            ));
+        }
     };
     let sparse = match a.s_or("map_form", "DENSE").as_str() {
         "DENSE" => false,
@@ -420,7 +448,11 @@ pub(crate) fn cast_map(a: &Attrs) -> Result<BoxKernel, String> {
         .ok()
         .filter(|&m| m <= 1 << 24)
         .ok_or_else(|| format!("max_map {max_map} is out of range"))?;
-    Ok(Box::new(CastMap { to, sparse, max_map }))
+    Ok(Box::new(CastMap {
+        to,
+        sparse,
+        max_map,
+    }))
 }
 
 /// C++ `std::to_string(float)`: fixed notation with six decimals.
@@ -446,17 +478,33 @@ impl Kernel for CastMap {
                     .trim()
                     .parse::<f32>()
                     .map_err(|_| format!("'{}' is not a number", v[i])),
-                other => Err(format!("map values of type {} are not supported", other.dtype())),
+                other => Err(format!(
+                    "map values of type {} are not supported",
+                    other.dtype()
+                )),
             }
         };
-        let width = if self.sparse { self.max_map } else { keys.len() };
+        let width = if self.sparse {
+            self.max_map
+        } else {
+            keys.len()
+        };
         let positions: Vec<(usize, usize)> = if self.sparse {
             order
                 .iter()
-                .filter_map(|&i| usize::try_from(keys[i]).ok().filter(|&k| k < width).map(|k| (k, i)))
+                .filter_map(|&i| {
+                    usize::try_from(keys[i])
+                        .ok()
+                        .filter(|&k| k < width)
+                        .map(|k| (k, i))
+                })
                 .collect()
         } else {
-            order.iter().enumerate().map(|(slot, &i)| (slot, i)).collect()
+            order
+                .iter()
+                .enumerate()
+                .map(|(slot, &i)| (slot, i))
+                .collect()
         };
         let data = match self.to {
             CastTo::Float => {

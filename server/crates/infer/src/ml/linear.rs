@@ -9,7 +9,12 @@ use crate::value::{Data, Tensor, Value};
 pub(crate) fn rows_f32(value: Option<&Value>) -> Result<(usize, usize, Vec<f32>), String> {
     let t = match value {
         Some(Value::Tensor(t)) => t,
-        Some(other) => return Err(format!("expected a tensor input, found {}", other.describe())),
+        Some(other) => {
+            return Err(format!(
+                "expected a tensor input, found {}",
+                other.describe()
+            ));
+        }
         None => return Err("missing input X".to_owned()),
     };
     let data = t
@@ -26,7 +31,14 @@ pub(crate) fn rows_f32(value: Option<&Value>) -> Result<(usize, usize, Vec<f32>)
 }
 
 /// out[r, k] = Σ x[r, f] · w[k, f] + b[k]
-pub(crate) fn gemm_xwt(x: &[f32], rows: usize, features: usize, w: &[f32], targets: usize, bias: &[f32]) -> Vec<f32> {
+pub(crate) fn gemm_xwt(
+    x: &[f32],
+    rows: usize,
+    features: usize,
+    w: &[f32],
+    targets: usize,
+    bias: &[f32],
+) -> Vec<f32> {
     let mut out = vec![0.0f32; rows * targets];
     for r in 0..rows {
         let xr = &x[r * features..(r + 1) * features];
@@ -126,9 +138,18 @@ impl Kernel for LinearClassifier {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         let want = self.coefficients.len() / self.classes;
         if features != want {
-            return Err(format!("X has {features} features, the coefficients expect {want}"));
+            return Err(format!(
+                "X has {features} features, the coefficients expect {want}"
+            ));
         }
-        let scores = gemm_xwt(&x, rows, features, &self.coefficients, self.classes, &self.intercepts);
+        let scores = gemm_xwt(
+            &x,
+            rows,
+            features,
+            &self.coefficients,
+            self.classes,
+            &self.intercepts,
+        );
         let mut picks = Vec::with_capacity(rows);
         let add_second = self.classes == 1 && self.labels.len() == 2;
         if self.classes == 1 {
@@ -220,9 +241,18 @@ impl Kernel for LinearRegressor {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         let want = self.coefficients.len() / self.targets;
         if features != want {
-            return Err(format!("X has {features} features, the coefficients expect {want}"));
+            return Err(format!(
+                "X has {features} features, the coefficients expect {want}"
+            ));
         }
-        let mut y = gemm_xwt(&x, rows, features, &self.coefficients, self.targets, &self.intercepts);
+        let mut y = gemm_xwt(
+            &x,
+            rows,
+            features,
+            &self.coefficients,
+            self.targets,
+            &self.intercepts,
+        );
         for row in y.chunks_exact_mut(self.targets) {
             apply_row(row, self.transform);
         }

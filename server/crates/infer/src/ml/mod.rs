@@ -91,7 +91,9 @@ fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, String> {
     if domain.is_empty() || domain == "ai.onnx" {
         return ops::build(node.op_type(), &a, opset);
     }
-    Err(format!("domain '{domain}' is not supported by the ML evaluator"))
+    Err(format!(
+        "domain '{domain}' is not supported by the ML evaluator"
+    ))
 }
 
 struct Step {
@@ -123,7 +125,8 @@ impl Plan {
             let tensor = tensor_proto::from_proto(init).map_err(Error::Model)?;
             constants.push((slot_of(init.name(), &mut slots), Value::Tensor(tensor)));
         }
-        let init_names: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name()).collect();
+        let init_names: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name()).collect();
         let input_slots: Vec<(String, usize)> = graph
             .input
             .iter()
@@ -144,23 +147,30 @@ impl Plan {
             let before = pending.len();
             let mut rest = Vec::new();
             for node in pending {
-                let ready = node
-                    .input
-                    .iter()
-                    .all(|n| n.is_empty() || slots.get(n.as_str()).is_some_and(|s| available.contains(s)));
+                let ready = node.input.iter().all(|n| {
+                    n.is_empty() || slots.get(n.as_str()).is_some_and(|s| available.contains(s))
+                });
                 if !ready {
                     rest.push(node);
                     continue;
                 }
                 let name = node.name().to_owned();
                 let op = node.op_type().to_owned();
-                let kernel = build_kernel(node, default_opset).map_err(|m| Error::node(&name, &op, m))?;
+                let kernel =
+                    build_kernel(node, default_opset).map_err(|m| Error::node(&name, &op, m))?;
                 let inputs = node
                     .input
                     .iter()
-                    .map(|n| if n.is_empty() { None } else { Some(slots[n.as_str()]) })
+                    .map(|n| {
+                        if n.is_empty() {
+                            None
+                        } else {
+                            Some(slots[n.as_str()])
+                        }
+                    })
                     .collect();
-                let outputs: Vec<usize> = node.output.iter().map(|n| slot_of(n, &mut slots)).collect();
+                let outputs: Vec<usize> =
+                    node.output.iter().map(|n| slot_of(n, &mut slots)).collect();
                 available.extend(outputs.iter().copied());
                 steps.push(Step {
                     name,
@@ -175,7 +185,10 @@ impl Plan {
                 let missing: Vec<&str> = node
                     .input
                     .iter()
-                    .filter(|n| !n.is_empty() && !slots.get(n.as_str()).is_some_and(|s| available.contains(s)))
+                    .filter(|n| {
+                        !n.is_empty()
+                            && !slots.get(n.as_str()).is_some_and(|s| available.contains(s))
+                    })
                     .map(String::as_str)
                     .collect();
                 return Err(Error::node(
@@ -192,7 +205,12 @@ impl Plan {
                 .get(out.name())
                 .copied()
                 .filter(|s| available.contains(s))
-                .ok_or_else(|| Error::Model(format!("graph output '{}' is produced by no node", out.name())))?;
+                .ok_or_else(|| {
+                    Error::Model(format!(
+                        "graph output '{}' is produced by no node",
+                        out.name()
+                    ))
+                })?;
             output_slots.push((out.name().to_owned(), slot));
         }
         let mut table: Vec<Option<Value>> = vec![None; slots.len()];

@@ -145,8 +145,16 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -211,7 +219,10 @@ enum Bin {
 
 fn arith(a: &Tensor, b: &Tensor, op: Bin) -> Result<Tensor, String> {
     let shape = broadcast_shape(&a.shape, &b.shape)?;
-    let (ia, ib) = (broadcast_index(&shape, &a.shape), broadcast_index(&shape, &b.shape));
+    let (ia, ib) = (
+        broadcast_index(&shape, &a.shape),
+        broadcast_index(&shape, &b.shape),
+    );
     let dtype = a.dtype();
     if is_int(dtype) && is_int(b.dtype()) && !matches!(op, Bin::Pow) {
         let (x, y) = (ints_of(a)?, ints_of(b)?);
@@ -288,19 +299,28 @@ enum Cmp {
 
 fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, String> {
     let shape = broadcast_shape(&a.shape, &b.shape)?;
-    let (ia, ib) = (broadcast_index(&shape, &a.shape), broadcast_index(&shape, &b.shape));
+    let (ia, ib) = (
+        broadcast_index(&shape, &a.shape),
+        broadcast_index(&shape, &b.shape),
+    );
     let out: Vec<bool> = match (&a.data, &b.data) {
         (Data::Str(x), Data::Str(y)) if matches!(op, Cmp::Equal) => {
             ia.iter().zip(&ib).map(|(&i, &j)| x[i] == y[j]).collect()
         }
         _ if is_int(a.dtype()) && is_int(b.dtype()) => {
             let (x, y) = (ints_of(a)?, ints_of(b)?);
-            ia.iter().zip(&ib).map(|(&i, &j)| cmp(x[i], y[j], op)).collect()
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| cmp(x[i], y[j], op))
+                .collect()
         }
         _ => {
             let x = a.data.to_f64().ok_or("comparison needs numbers")?;
             let y = b.data.to_f64().ok_or("comparison needs numbers")?;
-            ia.iter().zip(&ib).map(|(&i, &j)| cmp(x[i], y[j], op)).collect()
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| cmp(x[i], y[j], op))
+                .collect()
         }
     };
     Ok(Tensor {
@@ -324,7 +344,10 @@ fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, St
         return Err("logical ops need bool tensors".to_owned());
     };
     let shape = broadcast_shape(&a.shape, &b.shape)?;
-    let (ia, ib) = (broadcast_index(&shape, &a.shape), broadcast_index(&shape, &b.shape));
+    let (ia, ib) = (
+        broadcast_index(&shape, &a.shape),
+        broadcast_index(&shape, &b.shape),
+    );
     Ok(Tensor {
         shape,
         data: Data::Bool(ia.iter().zip(&ib).map(|(&i, &j)| f(x[i], y[j])).collect()),
@@ -352,11 +375,18 @@ fn cast(t: &Tensor, to: DType) -> Result<Tensor, String> {
         (Data::Str(v), DType::Str) => Data::Str(v.clone()),
         (Data::Str(v), _) => {
             let parsed: Result<Vec<f64>, _> = v.iter().map(|s| s.trim().parse::<f64>()).collect();
-            from_f64(parsed.map_err(|_| "a string is not a number".to_owned())?, to)
+            from_f64(
+                parsed.map_err(|_| "a string is not a number".to_owned())?,
+                to,
+            )
         }
-        (Data::F32(v), DType::Str) => Data::Str(v.iter().map(|x| format_float(*x as f64)).collect()),
+        (Data::F32(v), DType::Str) => {
+            Data::Str(v.iter().map(|x| format_float(*x as f64)).collect())
+        }
         (Data::F64(v), DType::Str) => Data::Str(v.iter().map(|x| format_float(*x)).collect()),
-        (Data::Bool(v), DType::Str) => Data::Str(v.iter().map(|&x| (x as u8).to_string()).collect()),
+        (Data::Bool(v), DType::Str) => {
+            Data::Str(v.iter().map(|&x| (x as u8).to_string()).collect())
+        }
         (_, DType::Str) => Data::Str(ints_of(t)?.iter().map(|x| x.to_string()).collect()),
         (d, _) if is_int(d.dtype()) || d.dtype() == DType::Bool => from_i64(ints_of(t)?, to),
         (d, _) => from_f64(d.to_f64().unwrap(), to),
@@ -407,7 +437,10 @@ fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, String>
                 }
                 1
             }
-            0 if !allow_zero => *t.shape.get(i).ok_or("0 copies a dimension the input lacks")?,
+            0 if !allow_zero => *t
+                .shape
+                .get(i)
+                .ok_or("0 copies a dimension the input lacks")?,
             d if d >= 0 => d as usize,
             d => return Err(format!("bad dimension {d}")),
         });
@@ -463,7 +496,11 @@ fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     )
 }
 
-fn axes_from(a: &Attrs, inputs: &[Option<&Value>], input: usize) -> Result<Option<Vec<i64>>, String> {
+fn axes_from(
+    a: &Attrs,
+    inputs: &[Option<&Value>],
+    input: usize,
+) -> Result<Option<Vec<i64>>, String> {
     if let Some(Some(Value::Tensor(t))) = inputs.get(input) {
         return Ok(Some(ints_of(t)?));
     }
@@ -481,10 +518,19 @@ enum Reduce {
     SumSquare,
 }
 
-fn reduce(t: &Tensor, axes: Option<Vec<i64>>, keepdims: bool, noop_empty: bool, op: Reduce) -> Result<Tensor, String> {
+fn reduce(
+    t: &Tensor,
+    axes: Option<Vec<i64>>,
+    keepdims: bool,
+    noop_empty: bool,
+    op: Reduce,
+) -> Result<Tensor, String> {
     let rank = t.shape.len();
     let axes: Vec<usize> = match axes {
-        Some(a) if !a.is_empty() => a.iter().map(|&x| norm_axis(x, rank)).collect::<Result<_, _>>()?,
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .map(|&x| norm_axis(x, rank))
+            .collect::<Result<_, _>>()?,
         _ if noop_empty => return Ok(t.clone()),
         _ => (0..rank).collect(),
     };
@@ -542,7 +588,10 @@ fn reduce(t: &Tensor, axes: Option<Vec<i64>>, keepdims: bool, noop_empty: bool, 
     let count: usize = axes.iter().map(|&a| t.shape[a]).product();
     match op {
         Reduce::Mean => acc.iter_mut().for_each(|a| *a /= count as f64),
-        Reduce::LogSumExp => acc.iter_mut().zip(&lse_max).for_each(|(a, m)| *a = a.ln() + m),
+        Reduce::LogSumExp => acc
+            .iter_mut()
+            .zip(&lse_max)
+            .for_each(|(a, m)| *a = a.ln() + m),
         _ => {}
     }
     let shape = if keepdims {
@@ -604,7 +653,11 @@ fn softmax(t: &Tensor, axis: i64, opset: i64, log: bool) -> Result<Tensor, Strin
     let x = t.data.to_f64().ok_or("Softmax needs numbers")?;
     // Before opset 13 the input is coerced to 2-D at `axis`; from 13 on, one axis.
     let (outer, n, inner) = if opset < 13 {
-        (t.shape[..axis].iter().product(), t.shape[axis..].iter().product(), 1)
+        (
+            t.shape[..axis].iter().product(),
+            t.shape[axis..].iter().product(),
+            1,
+        )
     } else {
         split(&t.shape, axis)
     };
@@ -759,10 +812,15 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
         };
     }
     match name {
-        "Identity" => op(|i| Ok(vec![i.first().copied().flatten().ok_or("missing input")?.clone()])),
+        "Identity" => op(|i| {
+            Ok(vec![
+                i.first().copied().flatten().ok_or("missing input")?.clone(),
+            ])
+        }),
         "Cast" => {
             let to = a.i("to").ok_or("Cast needs 'to'")?;
-            let to = DType::from_onnx(to as i32).ok_or_else(|| format!("Cast to type {to} is not supported"))?;
+            let to = DType::from_onnx(to as i32)
+                .ok_or_else(|| format!("Cast to type {to} is not supported"))?;
             op(move |i| one(cast(arg(i, 0)?, to)?))
         }
         "CastLike" => op(|i| one(cast(arg(i, 0)?, arg(i, 1)?.dtype())?)),
@@ -875,14 +933,21 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 let first = arg(i, 0)?;
                 let ax = norm_axis(axis, first.shape.len())?;
                 let (outer, _, inner) = split(&first.shape, ax);
-                let parts: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
+                let parts: Vec<&Tensor> =
+                    (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
                 let mut shape = first.shape.clone();
                 shape[ax] = 0;
                 for p in &parts {
                     if p.shape.len() != first.shape.len()
-                        || p.shape.iter().enumerate().any(|(d, &v)| d != ax && v != first.shape[d])
+                        || p.shape
+                            .iter()
+                            .enumerate()
+                            .any(|(d, &v)| d != ax && v != first.shape[d])
                     {
-                        return Err(format!("Concat of {:?} and {:?} on axis {ax}", first.shape, p.shape));
+                        return Err(format!(
+                            "Concat of {:?} and {:?} on axis {ax}",
+                            first.shape, p.shape
+                        ));
                     }
                     shape[ax] += p.shape[ax];
                 }
@@ -955,7 +1020,10 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                     _ => attr.clone().ok_or("Unsqueeze needs axes")?,
                 };
                 let rank = t.shape.len() + axes.len();
-                let mut axes: Vec<usize> = axes.iter().map(|&x| norm_axis(x, rank)).collect::<Result<_, _>>()?;
+                let mut axes: Vec<usize> = axes
+                    .iter()
+                    .map(|&x| norm_axis(x, rank))
+                    .collect::<Result<_, _>>()?;
                 axes.sort();
                 let mut shape = t.shape.clone();
                 for ax in axes {
@@ -1026,8 +1094,14 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
         }
         "MatMul" => op(|i| one(matmul(arg(i, 0)?, arg(i, 1)?)?)),
         "Gemm" => {
-            let (alpha, beta) = (a.f("alpha").unwrap_or(1.0) as f64, a.f("beta").unwrap_or(1.0) as f64);
-            let (ta, tb) = (a.i("transA").unwrap_or(0) != 0, a.i("transB").unwrap_or(0) != 0);
+            let (alpha, beta) = (
+                a.f("alpha").unwrap_or(1.0) as f64,
+                a.f("beta").unwrap_or(1.0) as f64,
+            );
+            let (ta, tb) = (
+                a.i("transA").unwrap_or(0) != 0,
+                a.i("transB").unwrap_or(0) != 0,
+            );
             op(move |i| {
                 let mut x = arg(i, 0)?.clone();
                 let mut y = arg(i, 1)?.clone();
@@ -1039,11 +1113,19 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 }
                 let mut out = matmul(&x, &y)?;
                 if alpha != 1.0 {
-                    out = arith(&out, &cast(&Tensor::new(vec![], vec![alpha])?, out.dtype())?, Bin::Mul)?;
+                    out = arith(
+                        &out,
+                        &cast(&Tensor::new(vec![], vec![alpha])?, out.dtype())?,
+                        Bin::Mul,
+                    )?;
                 }
                 if let Some(Value::Tensor(c)) = i.get(2).copied().flatten() {
                     let c = if beta != 1.0 {
-                        arith(c, &cast(&Tensor::new(vec![], vec![beta])?, c.dtype())?, Bin::Mul)?
+                        arith(
+                            c,
+                            &cast(&Tensor::new(vec![], vec![beta])?, c.dtype())?,
+                            Bin::Mul,
+                        )?
                     } else {
                         c.clone()
                     };
@@ -1052,8 +1134,8 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 one(out)
             })
         }
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceLogSumExp"
-        | "ReduceSumSquare" => {
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+        | "ReduceLogSumExp" | "ReduceSumSquare" => {
             let r = match name {
                 "ReduceSum" => Reduce::Sum,
                 "ReduceMean" => Reduce::Mean,
@@ -1093,7 +1175,9 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 let t = arg(i, 0)?;
                 let bound = |k: usize, attr: Option<f32>| -> Result<Option<f64>, String> {
                     match i.get(k).copied().flatten() {
-                        Some(Value::Tensor(b)) => Ok(b.data.to_f64().and_then(|v| v.first().copied())),
+                        Some(Value::Tensor(b)) => {
+                            Ok(b.data.to_f64().and_then(|v| v.first().copied()))
+                        }
                         _ => Ok(attr.map(f64::from)),
                     }
                 };
@@ -1127,7 +1211,10 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
         }),
         "Expand" => op(|i| {
             let t = arg(i, 0)?;
-            let want: Vec<usize> = ints_of(arg(i, 1)?)?.iter().map(|&d| d.max(0) as usize).collect();
+            let want: Vec<usize> = ints_of(arg(i, 1)?)?
+                .iter()
+                .map(|&d| d.max(0) as usize)
+                .collect();
             let shape = broadcast_shape(&t.shape, &want)?;
             one(expand_to(t, &shape))
         }),
@@ -1137,7 +1224,10 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 data: Data::F32(vec![0.0]),
             });
             op(move |i| {
-                let shape: Vec<usize> = ints_of(arg(i, 0)?)?.iter().map(|&d| d.max(0) as usize).collect();
+                let shape: Vec<usize> = ints_of(arg(i, 0)?)?
+                    .iter()
+                    .map(|&d| d.max(0) as usize)
+                    .collect();
                 let n: usize = shape.iter().product();
                 if n > 1 << 28 {
                     return Err(format!("ConstantOfShape {shape:?} is too large"));

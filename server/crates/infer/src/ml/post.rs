@@ -52,7 +52,9 @@ pub(crate) fn probit(x: f32) -> f32 {
 }
 
 pub(crate) fn softmax(values: &mut [f32]) {
-    let max = values.iter().fold(-f32::MAX, |m, &v| if v > m { v } else { m });
+    let max = values
+        .iter()
+        .fold(-f32::MAX, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0f32;
     for v in values.iter_mut() {
         *v = (*v - max).exp();
@@ -65,7 +67,9 @@ pub(crate) fn softmax(values: &mut [f32]) {
 
 /// Softmax that leaves (near-)zero scores near zero instead of exp(0).
 pub(crate) fn softmax_zero(values: &mut [f32]) {
-    let max = values.iter().fold(-f32::MAX, |m, &v| if v > m { v } else { m });
+    let max = values
+        .iter()
+        .fold(-f32::MAX, |m, &v| if v > m { v } else { m });
     let exp_neg_max = (-max).exp();
     let mut sum = 0.0f32;
     for v in values.iter_mut() {
@@ -103,7 +107,11 @@ pub(crate) fn apply_row(scores: &mut [f32], transform: PostTransform) {
 
 /// How one score becomes two (onnxruntime's `add_second_class`): 0/1 when all
 /// weights are positive (p, 1-p), 2/3 for mixed weights (-s, s or logistic).
-pub(crate) fn expand_binary(score: f32, transform: PostTransform, add_second_class: i32) -> [f32; 2] {
+pub(crate) fn expand_binary(
+    score: f32,
+    transform: PostTransform,
+    add_second_class: i32,
+) -> [f32; 2] {
     match add_second_class {
         // onnxruntime squashes the score first when the transform is LOGISTIC.
         0 | 1 if transform == PostTransform::Logistic => {

@@ -53,7 +53,15 @@ impl SvmKernel {
     }
 
     /// out[r, v] = K(x_r, sv_v); `scalar_c` is added for LINEAR (the rho of liblinear mode).
-    fn dot(&self, x: &[f32], rows: usize, sv: &[f32], n: usize, k: usize, scalar_c: f32) -> Vec<f32> {
+    fn dot(
+        &self,
+        x: &[f32],
+        rows: usize,
+        sv: &[f32],
+        n: usize,
+        k: usize,
+        scalar_c: f32,
+    ) -> Vec<f32> {
         let mut out = vec![0.0f32; rows * n];
         for r in 0..rows {
             let xr = &x[r * k..(r + 1) * k];
@@ -64,7 +72,9 @@ impl SvmKernel {
                         let d: f32 = xr.iter().zip(s).map(|(a, b)| (a - b) * (a - b)).sum();
                         (-self.gamma * d).exp()
                     }
-                    KernelType::Linear => xr.iter().zip(s).map(|(a, b)| a * b).sum::<f32>() + scalar_c,
+                    KernelType::Linear => {
+                        xr.iter().zip(s).map(|(a, b)| a * b).sum::<f32>() + scalar_c
+                    }
                     KernelType::Poly | KernelType::Sigmoid => {
                         let dot: f32 = xr.iter().zip(s).map(|(a, b)| a * b).sum();
                         let y = self.gamma * dot + self.coef0;
@@ -112,7 +122,11 @@ pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
     let prob_a = a.floats("prob_a").unwrap_or_default();
     let prob_b = a.floats("prob_b").unwrap_or_default();
     if prob_a.len() != prob_b.len() {
-        return Err(format!("prob_a has {} values, prob_b {}", prob_a.len(), prob_b.len()));
+        return Err(format!(
+            "prob_a has {} values, prob_b {}",
+            prob_a.len(),
+            prob_b.len()
+        ));
     }
     let vectors_per_class: Vec<usize> = a
         .ints("vectors_per_class")
@@ -149,7 +163,9 @@ pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
             ));
         }
         if rho.len() < pairs || (!prob_a.is_empty() && prob_a.len() < pairs) {
-            return Err(format!("rho/prob_a/prob_b need {pairs} values (one per class pair)"));
+            return Err(format!(
+                "rho/prob_a/prob_b need {pairs} values (one per class pair)"
+            ));
         }
         support.len() / vectors
     } else {
@@ -250,13 +266,17 @@ impl Kernel for SvmClassifier {
         let width;
         if self.vectors == 0 {
             // liblinear mode: onnxruntime adds rho[0] to every class score.
-            let scores = self.kernel.dot(&x, rows, &self.coefficients, k, features, self.rho[0]);
+            let scores = self
+                .kernel
+                .dot(&x, rows, &self.coefficients, k, features, self.rho[0]);
             width = k;
             for row in scores.chunks_exact(k) {
                 let best = first_argmax(row);
                 let max_weight = row[best];
                 picks.push(if pairs == 1 && !have_proba {
-                    if (self.all_positive && max_weight >= 0.5) || (max_weight > 0.0 && !self.all_positive) {
+                    if (self.all_positive && max_weight >= 0.5)
+                        || (max_weight > 0.0 && !self.all_positive)
+                    {
                         1
                     } else {
                         best
@@ -269,7 +289,9 @@ impl Kernel for SvmClassifier {
                 z.extend_from_slice(&row);
             }
         } else {
-            let kernels = self.kernel.dot(&x, rows, &self.support, self.vectors, features, 0.0);
+            let kernels = self
+                .kernel
+                .dot(&x, rows, &self.support, self.vectors, features, 0.0);
             width = if have_proba {
                 k
             } else if k > 2 {
@@ -286,10 +308,12 @@ impl Kernel for SvmClassifier {
                         let mut sum = 0.0f64;
                         let (si, sj) = (self.starts[i], self.starts[j]);
                         for m in 0..self.vectors_per_class[i] {
-                            sum += (self.coefficients[self.vectors * (j - 1) + si + m] * kr[si + m]) as f64;
+                            sum += (self.coefficients[self.vectors * (j - 1) + si + m] * kr[si + m])
+                                as f64;
                         }
                         for m in 0..self.vectors_per_class[j] {
-                            sum += (self.coefficients[self.vectors * i + sj + m] * kr[sj + m]) as f64;
+                            sum +=
+                                (self.coefficients[self.vectors * i + sj + m] * kr[sj + m]) as f64;
                         }
                         sum += self.rho[index] as f64;
                         index += 1;
@@ -303,7 +327,8 @@ impl Kernel for SvmClassifier {
                     let mut index = 0;
                     for i in 0..k - 1 {
                         for j in i + 1..k {
-                            let v = 1.0 - logistic(scores[index] * self.prob_a[index] + self.prob_b[index]);
+                            let v = 1.0
+                                - logistic(scores[index] * self.prob_a[index] + self.prob_b[index]);
                             let v = v.clamp(1.0e-7, 1.0 - 1.0e-7);
                             r[i * k + j] = v;
                             r[j * k + i] = 1.0 - v;
@@ -353,7 +378,11 @@ struct SvmRegressor {
 pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, String> {
     let mut kernel = SvmKernel::from_attrs(a)?;
     let coefficients = a.required_floats("coefficients")?;
-    let rho = a.required_floats("rho")?.first().copied().ok_or("rho is empty")?;
+    let rho = a
+        .required_floats("rho")?
+        .first()
+        .copied()
+        .ok_or("rho is empty")?;
     let vectors = a.i("n_supports").unwrap_or(0);
     let vectors = usize::try_from(vectors).map_err(|_| format!("negative n_supports {vectors}"))?;
     let support = a.floats("support_vectors").unwrap_or_default();
@@ -391,7 +420,9 @@ impl Kernel for SvmRegressor {
             ));
         }
         let mut y = if self.vectors > 0 {
-            let kernels = self.kernel.dot(&x, rows, &self.support, self.vectors, features, 0.0);
+            let kernels = self
+                .kernel
+                .dot(&x, rows, &self.support, self.vectors, features, 0.0);
             kernels
                 .chunks_exact(self.vectors)
                 .map(|kr| {
@@ -400,10 +431,12 @@ impl Kernel for SvmRegressor {
                 })
                 .collect::<Vec<f32>>()
         } else {
-            self.kernel.dot(&x, rows, &self.coefficients, 1, features, self.rho)
+            self.kernel
+                .dot(&x, rows, &self.coefficients, 1, features, self.rho)
         };
         if self.one_class {
-            y.iter_mut().for_each(|v| *v = if *v > 0.0 { 1.0 } else { -1.0 });
+            y.iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { 1.0 } else { -1.0 });
         }
         Ok(vec![Value::Tensor(Tensor {
             shape: vec![rows, 1],

@@ -95,7 +95,11 @@ impl Forest {
                     continue;
                 }
                 match state[n] {
-                    1 => return Err(format!("node {n} is its own descendant (the tree has a cycle)")),
+                    1 => {
+                        return Err(format!(
+                            "node {n} is its own descendant (the tree has a cycle)"
+                        ));
+                    }
                     2 => continue,
                     _ => {}
                 }
@@ -135,9 +139,14 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
     let modes = a.strings("nodes_modes").ok_or("nodes_modes is required")?;
     let trues = a.ints("nodes_truenodeids").unwrap_or_default();
     let falses = a.ints("nodes_falsenodeids").unwrap_or_default();
-    let missing = a.ints("nodes_missing_value_tracks_true").unwrap_or_default();
+    let missing = a
+        .ints("nodes_missing_value_tracks_true")
+        .unwrap_or_default();
     let n = tree_ids.len();
-    for (name, len) in [("nodes_nodeids", node_ids.len()), ("nodes_modes", modes.len())] {
+    for (name, len) in [
+        ("nodes_nodeids", node_ids.len()),
+        ("nodes_modes", modes.len()),
+    ] {
         if len != n {
             return Err(format!("{name} has {len} entries, nodes_treeids {n}"));
         }
@@ -167,7 +176,10 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
             Child::Node(n_nodes - 1)
         };
         if index.insert((tree_ids[i], node_ids[i]), child).is_some() {
-            return Err(format!("tree {} has node id {} twice", tree_ids[i], node_ids[i]));
+            return Err(format!(
+                "tree {} has node id {} twice",
+                tree_ids[i], node_ids[i]
+            ));
         }
         // onnxruntime takes a tree's first listed node as its root.
         if seen_trees.insert(tree_ids[i]) {
@@ -181,10 +193,12 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
             continue;
         }
         let link = |id: i64| {
-            index
-                .get(&(tree_ids[i], id))
-                .copied()
-                .ok_or_else(|| format!("tree {} node {} points to missing node {id}", tree_ids[i], node_ids[i]))
+            index.get(&(tree_ids[i], id)).copied().ok_or_else(|| {
+                format!(
+                    "tree {} node {} points to missing node {id}",
+                    tree_ids[i], node_ids[i]
+                )
+            })
         };
         let feature = to_usize(features[i], "feature id")?;
         max_feature = max_feature.max(feature + 1);
@@ -201,16 +215,22 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
     let w_tree = a.ints(&format!("{prefix}_treeids")).unwrap_or_default();
     let w_node = a.ints(&format!("{prefix}_nodeids")).unwrap_or_default();
     let w_id = a.ints(&format!("{prefix}_ids")).unwrap_or_default();
-    let w_val = a.floats_or_tensor(&format!("{prefix}_weights"))?.unwrap_or_default();
+    let w_val = a
+        .floats_or_tensor(&format!("{prefix}_weights"))?
+        .unwrap_or_default();
     if [w_node.len(), w_id.len(), w_val.len()]
         .iter()
         .any(|&l| l != w_tree.len())
     {
-        return Err(format!("{prefix}_treeids/nodeids/ids/weights have different lengths"));
+        return Err(format!(
+            "{prefix}_treeids/nodeids/ids/weights have different lengths"
+        ));
     }
     for j in 0..w_tree.len() {
         match index.get(&(w_tree[j], w_node[j])) {
-            Some(Child::Leaf(l)) => leaves[*l as usize].push((to_usize(w_id[j], "target/class id")?, w_val[j])),
+            Some(Child::Leaf(l)) => {
+                leaves[*l as usize].push((to_usize(w_id[j], "target/class id")?, w_val[j]))
+            }
             _ => {
                 return Err(format!(
                     "{prefix} weight {j} names tree {} node {}, which is not a leaf",
@@ -230,7 +250,10 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
 }
 
 /// Rows of X as f64 (exact for float thresholds), and whether to accumulate in f32.
-fn rows_f64(inputs: &[Option<&Value>], forest: &Forest) -> Result<(usize, usize, Vec<f64>, bool), String> {
+fn rows_f64(
+    inputs: &[Option<&Value>],
+    forest: &Forest,
+) -> Result<(usize, usize, Vec<f64>, bool), String> {
     let t = super::basic::input_tensor(inputs, 0)?;
     let f32_mode = t.dtype() != crate::value::DType::F64;
     let x = match &t.data {
@@ -262,11 +285,21 @@ struct Score {
 }
 
 fn add(a: f64, b: f64, f32_mode: bool) -> f64 {
-    if f32_mode { (a as f32 + b as f32) as f64 } else { a + b }
+    if f32_mode {
+        (a as f32 + b as f32) as f64
+    } else {
+        a + b
+    }
 }
 
 /// Aggregates the leaves of all trees for one row into `scores`.
-fn aggregate(forest: &Forest, x: &[f64], agg: Aggregate, f32_mode: bool, scores: &mut [Score]) -> Result<(), String> {
+fn aggregate(
+    forest: &Forest,
+    x: &[f64],
+    agg: Aggregate,
+    f32_mode: bool,
+    scores: &mut [Score],
+) -> Result<(), String> {
     for &root in &forest.roots {
         let leaf = forest.leaf_of(root, x);
         for &(target, w) in &forest.leaves[leaf as usize] {
@@ -296,7 +329,12 @@ fn aggregate(forest: &Forest, x: &[f64], agg: Aggregate, f32_mode: bool, scores:
     Ok(())
 }
 
-fn write_scores(scores: &[f32], transform: PostTransform, add_second_class: i32, out: &mut Vec<f32>) {
+fn write_scores(
+    scores: &[f32],
+    transform: PostTransform,
+    add_second_class: i32,
+    out: &mut Vec<f32>,
+) {
     let mut row = scores.to_vec();
     if row.len() >= 2 {
         super::post::apply_row(&mut row, transform);
@@ -356,7 +394,11 @@ impl Kernel for Regressor {
         let (rows, cols, x, f32_mode) = rows_f64(inputs, &self.forest)?;
         let n_trees = self.forest.roots.len() as f64;
         let use_base = self.base.len() == self.targets;
-        let origin = if self.base.len() == 1 { self.base[0] } else { 0.0 };
+        let origin = if self.base.len() == 1 {
+            self.base[0]
+        } else {
+            0.0
+        };
         let mut out = Vec::with_capacity(rows * self.targets);
         let mut scores = vec![Score::default(); self.targets];
         for r in 0..rows {
@@ -415,7 +457,10 @@ impl Kernel for Regressor {
 pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
     let tensor_f64 = |name: &str| -> Result<Vec<f64>, String> {
         match a.tensor(name)? {
-            Some(t) => t.data.to_f64().ok_or_else(|| format!("{name} must be numeric")),
+            Some(t) => t
+                .data
+                .to_f64()
+                .ok_or_else(|| format!("{name} must be numeric")),
             None => Ok(Vec::new()),
         }
     };
@@ -427,7 +472,9 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
     let falses = a.ints("nodes_falsenodeids").unwrap_or_default();
     let true_leafs = a.ints("nodes_trueleafs").unwrap_or_default();
     let false_leafs = a.ints("nodes_falseleafs").unwrap_or_default();
-    let missing = a.ints("nodes_missing_value_tracks_true").unwrap_or_default();
+    let missing = a
+        .ints("nodes_missing_value_tracks_true")
+        .unwrap_or_default();
     let membership = tensor_f64("membership_values")?;
     let leaf_targets = a.ints("leaf_targetids").unwrap_or_default();
     let leaf_weights = tensor_f64("leaf_weights")?;
@@ -496,7 +543,10 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         .zip(&leaf_weights)
         .map(|(&t, &w)| Ok(vec![(to_usize(t, "leaf target id")?, w)]))
         .collect::<Result<Vec<_>, String>>()?;
-    let roots = roots.iter().map(|&r| link(r, false)).collect::<Result<Vec<_>, _>>()?;
+    let roots = roots
+        .iter()
+        .map(|&r| link(r, false))
+        .collect::<Result<Vec<_>, _>>()?;
     let forest = Forest {
         nodes,
         leaves,
@@ -519,7 +569,10 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         4 => PostTransform::Probit,
         other => return Err(format!("post_transform {other} is not 0..=4")),
     };
-    let targets = to_usize(a.i("n_targets").ok_or("n_targets is required")?, "n_targets")?;
+    let targets = to_usize(
+        a.i("n_targets").ok_or("n_targets is required")?,
+        "n_targets",
+    )?;
     Ok(Box::new(Regressor {
         forest,
         targets,
@@ -545,10 +598,14 @@ pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
     let forest = legacy_forest(a, "class")?;
     let labels = Labels::from_attrs(a, "classlabels_int64s", "classlabels_strings")
         .ok_or("one of classlabels_int64s, classlabels_strings is required")?;
-    let class_ids: std::collections::HashSet<usize> = forest.leaves.iter().flatten().map(|w| w.0).collect();
+    let class_ids: std::collections::HashSet<usize> =
+        forest.leaves.iter().flatten().map(|w| w.0).collect();
     let all_positive = forest.leaves.iter().flatten().all(|w| w.1 >= 0.0);
     if let Some(&bad) = class_ids.iter().find(|&&c| c >= labels.len().max(2)) {
-        return Err(format!("class id {bad} is out of range for {} labels", labels.len()));
+        return Err(format!(
+            "class id {bad} is out of range for {} labels",
+            labels.len()
+        ));
     }
     Ok(Box::new(Classifier {
         binary_case: labels.len() == 2 && class_ids.len() == 1,
@@ -613,7 +670,11 @@ impl Kernel for Classifier {
             if k > 2 {
                 for (i, &b) in self.base.iter().enumerate().take(k) {
                     s[i] = Score {
-                        value: if s[i].has { add(s[i].value, b, f32_mode) } else { b },
+                        value: if s[i].has {
+                            add(s[i].value, b, f32_mode)
+                        } else {
+                            b
+                        },
                         has: true,
                     };
                 }
@@ -653,7 +714,13 @@ impl Kernel for Classifier {
             }
             let row: Vec<f32> = s
                 .iter()
-                .map(|sc| if sc.has || k == 2 { sc.value as f32 } else { 0.0 })
+                .map(|sc| {
+                    if sc.has || k == 2 {
+                        sc.value as f32
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             write_scores(&row, self.transform, add_second, &mut z);
         }

@@ -22,7 +22,10 @@ pub fn close(a: f64, b: f64) -> bool {
 pub fn compare_tensors(what: &str, got: &Tensor, want: &Tensor) -> Vec<String> {
     let mut problems = Vec::new();
     if got.shape != want.shape {
-        problems.push(format!("{what}: shape {:?}, expected {:?}", got.shape, want.shape));
+        problems.push(format!(
+            "{what}: shape {:?}, expected {:?}",
+            got.shape, want.shape
+        ));
         return problems;
     }
     match (&got.data, &want.data) {
@@ -35,7 +38,11 @@ pub fn compare_tensors(what: &str, got: &Tensor, want: &Tensor) -> Vec<String> {
         }
         (g, w) if g.dtype().is_float() || w.dtype().is_float() => {
             if g.dtype() != w.dtype() {
-                problems.push(format!("{what}: dtype {}, expected {}", g.dtype(), w.dtype()));
+                problems.push(format!(
+                    "{what}: dtype {}, expected {}",
+                    g.dtype(),
+                    w.dtype()
+                ));
             }
             let (g, w) = (g.to_f64().unwrap(), w.to_f64().unwrap());
             for (i, (a, b)) in g.iter().zip(&w).enumerate() {
@@ -83,6 +90,10 @@ pub fn compare_values(what: &str, got: &Value, want: &Value) -> Vec<String> {
             p.extend(compare_tensors(&format!("{what} values"), &gt, &wt));
             p
         }
-        _ => vec![format!("{what}: {}, expected {}", got.describe(), want.describe())],
+        _ => vec![format!(
+            "{what}: {}, expected {}",
+            got.describe(),
+            want.describe()
+        )],
     }
 }

@@ -49,14 +49,19 @@ pub fn model_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     }
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() { walk(p, &mut out)? } else { out.push(p.clone()) }
+        if p.is_dir() {
+            walk(p, &mut out)?
+        } else {
+            out.push(p.clone())
+        }
     }
     Ok(out)
 }
 
 /// Loads a model, naming the file in the error.
 pub fn load(path: &Path) -> anyhow::Result<neuride_onnx::load::Model> {
-    neuride_onnx::load::load_file(path).with_context(|| format!("{}: cannot load the model", path.display()))
+    neuride_onnx::load::load_file(path)
+        .with_context(|| format!("{}: cannot load the model", path.display()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -69,7 +74,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            let entries: Vec<Entry> = results.iter().map(|(p, c)| Entry { path: p.clone(), classification: c }).collect();
+            let entries: Vec<Entry> = results
+                .iter()
+                .map(|(p, c)| Entry {
+                    path: p.clone(),
+                    classification: c,
+                })
+                .collect();
             serde_json::to_writer_pretty(&mut out, &entries)?;
             writeln!(out)?;
         }

@@ -23,14 +23,16 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for path in &args.paths {
-        collect_neuro_files(path, &mut files).with_context(|| format!("reading {}", path.display()))?;
+        collect_neuro_files(path, &mut files)
+            .with_context(|| format!("reading {}", path.display()))?;
     }
     files.sort();
     files.dedup();
     let mut unformatted = Vec::new();
     let mut broken = Vec::new();
     for file in &files {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let parse = neuride_dsl::parse(&text);
         let Some(formatted) = neuride_dsl::format(&parse) else {
             broken.push((file.clone(), parse.errors.len()));
@@ -40,14 +42,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             continue;
         }
         if !args.check {
-            write_atomically(file, &formatted).with_context(|| format!("writing {}", file.display()))?;
+            write_atomically(file, &formatted)
+                .with_context(|| format!("writing {}", file.display()))?;
         }
         unformatted.push(file.clone());
     }
     let stderr = std::io::stderr();
     let mut stderr = stderr.lock();
     for (file, errors) in &broken {
-        writeln!(stderr, "{}: not formatted: {errors} syntax error(s) (run `neuride check`)", file.display())?;
+        writeln!(
+            stderr,
+            "{}: not formatted: {errors} syntax error(s) (run `neuride check`)",
+            file.display()
+        )?;
     }
     for file in &unformatted {
         if args.check {
@@ -57,7 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let failed = !broken.is_empty() || (args.check && !unformatted.is_empty());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn collect_neuro_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -72,7 +83,10 @@ fn collect_neuro_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()
         let child = entry.path();
         let file_type = entry.file_type()?;
         // Hidden folders (.git, .venv) and build output hold no sources.
-        let hidden = child.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with('.') || name == "target");
+        let hidden = child
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with('.') || name == "target");
         if file_type.is_dir() && !hidden {
             collect_neuro_files(&child, out)?;
         } else if file_type.is_file() && child.extension().is_some_and(|ext| ext == "neuro") {
@@ -83,8 +97,14 @@ fn collect_neuro_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()
 }
 
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("file");
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("file");
     let temp = dir.join(format!(".{name}.neuride-fmt.{}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
@@ -122,16 +142,37 @@ mod tests {
         std::fs::write(&clean, "model m = onnx(\"m.onnx\")\n").expect("write");
         std::fs::write(dir.path().join("notes.txt"), "model  m").expect("write");
 
-        let check = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
+        let check = run(Args {
+            paths: vec![dir.path().to_path_buf()],
+            check: true,
+        })
+        .expect("fmt --check");
         assert_eq!(code(check), code(ExitCode::from(1)));
-        assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model  m=onnx(\"m.onnx\")");
+        assert_eq!(
+            std::fs::read_to_string(&messy).expect("read"),
+            "model  m=onnx(\"m.onnx\")"
+        );
 
-        let fix = run(Args { paths: vec![dir.path().to_path_buf()], check: false }).expect("fmt");
+        let fix = run(Args {
+            paths: vec![dir.path().to_path_buf()],
+            check: false,
+        })
+        .expect("fmt");
         assert_eq!(code(fix), code(ExitCode::SUCCESS));
-        assert_eq!(std::fs::read_to_string(&messy).expect("read"), "model m = onnx(\"m.onnx\")\n");
-        assert_eq!(std::fs::read_to_string(dir.path().join("notes.txt")).expect("read"), "model  m");
+        assert_eq!(
+            std::fs::read_to_string(&messy).expect("read"),
+            "model m = onnx(\"m.onnx\")\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("notes.txt")).expect("read"),
+            "model  m"
+        );
 
-        let again = run(Args { paths: vec![dir.path().to_path_buf()], check: true }).expect("fmt --check");
+        let again = run(Args {
+            paths: vec![dir.path().to_path_buf()],
+            check: true,
+        })
+        .expect("fmt --check");
         assert_eq!(code(again), code(ExitCode::SUCCESS));
     }
 
@@ -140,8 +181,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let broken = dir.path().join("b.neuro");
         std::fs::write(&broken, "model m = \nnetwork {").expect("write");
-        let result = run(Args { paths: vec![broken.clone()], check: false }).expect("fmt");
+        let result = run(Args {
+            paths: vec![broken.clone()],
+            check: false,
+        })
+        .expect("fmt");
         assert_eq!(code(result), code(ExitCode::from(1)));
-        assert_eq!(std::fs::read_to_string(&broken).expect("read"), "model m = \nnetwork {");
+        assert_eq!(
+            std::fs::read_to_string(&broken).expect("read"),
+            "model m = \nnetwork {"
+        );
     }
 }

@@ -56,14 +56,20 @@ pub(crate) fn load_inputs(
     let mut side_arrays = Vec::new();
     for spec in specs {
         let (name, file) = match spec.split_once('=') {
-            Some((n, f)) if !n.is_empty() && !Path::new(spec).exists() => (Some(n.to_owned()), PathBuf::from(f)),
+            Some((n, f)) if !n.is_empty() && !Path::new(spec).exists() => {
+                (Some(n.to_owned()), PathBuf::from(f))
+            }
             _ => (None, PathBuf::from(spec)),
         };
         let bytes = read(&file)?;
         let context = || format!("reading {}", file.display());
         match (extension(&file).as_str(), name) {
             ("npz", None) => {
-                side_arrays.extend(io::read_npz(&bytes).map_err(anyhow::Error::msg).with_context(context)?);
+                side_arrays.extend(
+                    io::read_npz(&bytes)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context)?,
+                );
                 inputs.extend(
                     io::inputs_from_npz(&bytes, signature)
                         .map_err(anyhow::Error::msg)
@@ -88,7 +94,11 @@ pub(crate) fn load_inputs(
                 };
                 inputs.push((
                     port.name.clone(),
-                    Value::Tensor(io::read_npy(&bytes).map_err(anyhow::Error::msg).with_context(context)?),
+                    Value::Tensor(
+                        io::read_npy(&bytes)
+                            .map_err(anyhow::Error::msg)
+                            .with_context(context)?,
+                    ),
                 ));
             }
             ("pb", None) => bail!(
@@ -104,7 +114,11 @@ pub(crate) fn load_inputs(
                     .map(|p| p.ty.clone())
                     .unwrap_or(neuride_infer::ValueType::Unknown);
                 let value = match ext {
-                    "npy" => Value::Tensor(io::read_npy(&bytes).map_err(anyhow::Error::msg).with_context(context)?),
+                    "npy" => Value::Tensor(
+                        io::read_npy(&bytes)
+                            .map_err(anyhow::Error::msg)
+                            .with_context(context)?,
+                    ),
                     "json" => {
                         let text = String::from_utf8(bytes).with_context(context)?;
                         let wrapped = format!("{{{}: {text}}}", serde_json::to_string(&name)?);
@@ -145,7 +159,8 @@ fn load_labels(spec: &str, side_arrays: &[(String, Tensor)]) -> anyhow::Result<T
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = read(&args.model)?;
-    let session = Session::load(&bytes).with_context(|| format!("preparing {}", args.model.display()))?;
+    let session =
+        Session::load(&bytes).with_context(|| format!("preparing {}", args.model.display()))?;
     run_session(&args, &session)
 }
 
@@ -182,17 +197,26 @@ pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<Exit
     let mut report = neuride_infer::infer(session, inputs, args.batch, &mut |_, _| {}, &cancel)
         .with_context(|| format!("running {}", args.model.display()))?;
     if let Some(labels) = &labels {
-        report.score = Some(neuride_infer::score(&report.outputs, labels).context("scoring against the labels")?);
+        report.score = Some(
+            neuride_infer::score(&report.outputs, labels).context("scoring against the labels")?,
+        );
     }
     if let Some(out) = &args.output {
         if extension(out) == "json" {
-            std::fs::write(out, serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            std::fs::write(
+                out,
+                serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?,
+            )
+            .with_context(|| format!("cannot write {}", out.display()))?;
         } else {
-            let (bytes, skipped) = io::outputs_to_npz(&report.outputs).map_err(anyhow::Error::msg)?;
-            std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            let (bytes, skipped) =
+                io::outputs_to_npz(&report.outputs).map_err(anyhow::Error::msg)?;
+            std::fs::write(out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             for name in skipped {
-                eprintln!("neuride: output '{name}' is a sequence or map; .npz cannot hold it (use -o FILE.json)");
+                eprintln!(
+                    "neuride: output '{name}' is a sequence or map; .npz cannot hold it (use -o FILE.json)"
+                );
             }
         }
     }

@@ -15,7 +15,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ext = args.path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = args
+        .path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext == "npz" || ext == "npy" {
         return super::npz_info::run(&args.path, args.format == Format::Json);
     }
@@ -37,7 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         Format::Human => {
-            write_human(&mut out, &args.path.display().to_string(), &summary, classification.kind.as_str())?;
+            write_human(
+                &mut out,
+                &args.path.display().to_string(),
+                &summary,
+                classification.kind.as_str(),
+            )?;
             for d in &shapes.diagnostics {
                 writeln!(out, "  {:?} {}: {}", d.severity, d.code, d.message)?;
             }
@@ -49,26 +59,64 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn write_human(out: &mut impl Write, path: &str, s: &Summary, kind: &str) -> std::io::Result<()> {
     writeln!(out, "{path}")?;
     writeln!(out, "  kind:        {kind}")?;
-    writeln!(out, "  producer:    {} {}", s.producer_name, s.producer_version)?;
-    let opsets: Vec<String> =
-        s.opsets.iter().map(|o| format!("{}:{}", if o.domain.is_empty() { "ai.onnx" } else { o.domain.as_str() }, o.version)).collect();
-    writeln!(out, "  ir_version:  {}   opsets: {}", s.ir_version, opsets.join(", "))?;
+    writeln!(
+        out,
+        "  producer:    {} {}",
+        s.producer_name, s.producer_version
+    )?;
+    let opsets: Vec<String> = s
+        .opsets
+        .iter()
+        .map(|o| {
+            format!(
+                "{}:{}",
+                if o.domain.is_empty() {
+                    "ai.onnx"
+                } else {
+                    o.domain.as_str()
+                },
+                o.version
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "  ir_version:  {}   opsets: {}",
+        s.ir_version,
+        opsets.join(", ")
+    )?;
     for i in &s.inputs {
         writeln!(out, "  input:       {} {}", i.name, i.ty)?;
     }
     for o in &s.outputs {
         writeln!(out, "  output:      {} {}", o.name, o.ty)?;
     }
-    writeln!(out, "  nodes:       {} ({} incl. subgraphs)", s.node_count, s.total_node_count)?;
-    let hist: Vec<String> = s.op_histogram.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    writeln!(
+        out,
+        "  nodes:       {} ({} incl. subgraphs)",
+        s.node_count, s.total_node_count
+    )?;
+    let hist: Vec<String> = s
+        .op_histogram
+        .iter()
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
     writeln!(out, "  ops:         {}", hist.join(", "))?;
-    writeln!(out, "  parameters:  {} in {} initializers ({} bytes)", s.parameters, s.initializer_count, s.parameter_bytes)?;
+    writeln!(
+        out,
+        "  parameters:  {} in {} initializers ({} bytes)",
+        s.parameters, s.initializer_count, s.parameter_bytes
+    )?;
     match &s.macs_note {
         Some(note) => writeln!(out, "  MACs:        {} ({note})", s.macs)?,
         None => writeln!(out, "  MACs:        {}", s.macs)?,
     }
     for e in &s.external_data {
-        writeln!(out, "  external:    {} ({} tensors, {} bytes)", e.location, e.tensors, e.bytes)?;
+        writeln!(
+            out,
+            "  external:    {} ({} tensors, {} bytes)",
+            e.location, e.tensors, e.bytes
+        )?;
     }
     Ok(())
 }

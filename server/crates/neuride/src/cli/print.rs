@@ -15,7 +15,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = super::classify::load(&args.path)?;
-    let options = neuride_onnx::text::PrintOptions { max_tensor_elements: args.max_tensor_elements };
+    let options = neuride_onnx::text::PrintOptions {
+        max_tensor_elements: args.max_tensor_elements,
+    };
     let view = neuride_onnx::text::print_with(&model.proto, &options);
     let mut out = std::io::stdout().lock();
     out.write_all(view.text.as_bytes())?;

@@ -15,8 +15,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let path = &args.infer.model;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let proto =
-        neuride_onnx::load::decode(bytes.clone().into()).with_context(|| format!("decoding {}", path.display()))?;
+    let proto = neuride_onnx::load::decode(bytes.clone().into())
+        .with_context(|| format!("decoding {}", path.display()))?;
     match neuride_infer::route(&proto) {
         Route::Simulator { reason } => {
             // The simulator's ONNX entry point (neuride-convert/neuride-snn) is not wired here yet.
@@ -28,7 +28,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
         Route::Tract | Route::Evaluator => {
-            let session = Session::load(&bytes).with_context(|| format!("preparing {}", path.display()))?;
+            let session =
+                Session::load(&bytes).with_context(|| format!("preparing {}", path.display()))?;
             super::infer::run_session(&args.infer, &session)
         }
     }

@@ -40,7 +40,14 @@ impl<'m, 'c> Checker<'m, 'c> {
     ) -> HashMap<&'m str, Def> {
         let graph_anchor = || Anchor::Graph(gcx.id.clone());
         if graph.name().is_empty() {
-            self.error(codes::GRAPH_NAME, graph_anchor(), format!("graph{} has an empty name: GraphProto.name is required", gcx.place));
+            self.error(
+                codes::GRAPH_NAME,
+                graph_anchor(),
+                format!(
+                    "graph{} has an empty name: GraphProto.name is required",
+                    gcx.place
+                ),
+            );
         }
         for (role, values) in [("input", &graph.input), ("output", &graph.output)] {
             for (index, value) in values.iter().enumerate() {
@@ -51,15 +58,28 @@ impl<'m, 'c> Checker<'m, 'c> {
 
         let mut scope = match parent {
             Some(parent) => Scope::child(parent),
-            None => Scope::with_capacity(graph.input.len() + graph.initializer.len() + graph.node.len() * 2),
+            None => Scope::with_capacity(
+                graph.input.len() + graph.initializer.len() + graph.node.len() * 2,
+            ),
         };
         for input in &graph.input {
             if input.name().is_empty() {
                 continue; // reported by check_value_info
             }
             if scope.this_graph(input.name()).is_some() {
-                let message = format!("graph input '{}'{} is declared more than once: each name must be defined once (SSA)", input.name(), gcx.place);
-                self.error(codes::SSA, Anchor::Value { graph: gcx.id.clone(), name: input.name().to_owned() }, message);
+                let message = format!(
+                    "graph input '{}'{} is declared more than once: each name must be defined once (SSA)",
+                    input.name(),
+                    gcx.place
+                );
+                self.error(
+                    codes::SSA,
+                    Anchor::Value {
+                        graph: gcx.id.clone(),
+                        name: input.name().to_owned(),
+                    },
+                    message,
+                );
             }
             scope.add(input.name(), Def::GraphInput);
         }
@@ -73,7 +93,14 @@ impl<'m, 'c> Checker<'m, 'c> {
                     "graph output '{name}'{} is produced by no node and is no graph input or initializer",
                     gcx.place
                 );
-                self.error(codes::UNDEFINED_OUTPUT, Anchor::Value { graph: gcx.id.clone(), name: name.to_owned() }, message);
+                self.error(
+                    codes::UNDEFINED_OUTPUT,
+                    Anchor::Value {
+                        graph: gcx.id.clone(),
+                        name: name.to_owned(),
+                    },
+                    message,
+                );
             }
         }
         scope.names
@@ -81,34 +108,70 @@ impl<'m, 'c> Checker<'m, 'c> {
 
     /// onnx's `check_value_info`: names always; type, element type and shape
     /// only for the main graph's inputs and outputs.
-    fn check_value_info(&mut self, value: &ValueInfoProto, role: &str, index: usize, gcx: &GraphCx<'m>) {
+    fn check_value_info(
+        &mut self,
+        value: &ValueInfoProto,
+        role: &str,
+        index: usize,
+        gcx: &GraphCx<'m>,
+    ) {
         let name = value.name();
-        let anchor = || Anchor::Value { graph: gcx.id.clone(), name: name.to_owned() };
+        let anchor = || Anchor::Value {
+            graph: gcx.id.clone(),
+            name: name.to_owned(),
+        };
         if name.is_empty() {
-            let message = format!("graph {role} {index}{} has an empty name: ValueInfoProto.name is required", gcx.place);
+            let message = format!(
+                "graph {role} {index}{} has an empty name: ValueInfoProto.name is required",
+                gcx.place
+            );
             self.error(codes::VALUE_INFO, Anchor::Graph(gcx.id.clone()), message);
             return;
         }
         if let Some(problem) = unknown_element_type(value) {
-            self.error(codes::VALUE_INFO, anchor(), format!("graph {role} '{name}'{}: {problem}", gcx.place));
+            self.error(
+                codes::VALUE_INFO,
+                anchor(),
+                format!("graph {role} '{name}'{}: {problem}", gcx.place),
+            );
         }
         if !gcx.is_main {
             return;
         }
-        let missing = |what: &str| format!("graph {role} '{name}': {what} is required for inputs and outputs of the main graph, none found");
+        let missing = |what: &str| {
+            format!(
+                "graph {role} '{name}': {what} is required for inputs and outputs of the main graph, none found"
+            )
+        };
         let Some(ty) = &value.r#type else {
             return self.error(codes::VALUE_INFO, anchor(), missing("a type"));
         };
         let problem = match &ty.value {
-            Some(TypeValue::TensorType(t)) if t.elem_type.is_none() => Some(missing("tensor element type")),
-            Some(TypeValue::TensorType(t)) if t.shape.is_none() => Some(missing("a tensor shape (an empty shape means a scalar)")),
-            Some(TypeValue::SparseTensorType(t)) if t.elem_type.is_none() => Some(missing("sparse tensor element type")),
-            Some(TypeValue::SparseTensorType(t)) if t.shape.is_none() => Some(missing("a sparse tensor shape")),
-            Some(TypeValue::SequenceType(t)) if t.elem_type.is_none() => Some(missing("sequence element type")),
-            Some(TypeValue::OptionalType(t)) if t.elem_type.is_none() => Some(missing("optional element type")),
-            Some(TypeValue::MapType(t)) if t.key_type.is_none() || t.value_type.is_none() => Some(missing("map key and value types")),
+            Some(TypeValue::TensorType(t)) if t.elem_type.is_none() => {
+                Some(missing("tensor element type"))
+            }
+            Some(TypeValue::TensorType(t)) if t.shape.is_none() => {
+                Some(missing("a tensor shape (an empty shape means a scalar)"))
+            }
+            Some(TypeValue::SparseTensorType(t)) if t.elem_type.is_none() => {
+                Some(missing("sparse tensor element type"))
+            }
+            Some(TypeValue::SparseTensorType(t)) if t.shape.is_none() => {
+                Some(missing("a sparse tensor shape"))
+            }
+            Some(TypeValue::SequenceType(t)) if t.elem_type.is_none() => {
+                Some(missing("sequence element type"))
+            }
+            Some(TypeValue::OptionalType(t)) if t.elem_type.is_none() => {
+                Some(missing("optional element type"))
+            }
+            Some(TypeValue::MapType(t)) if t.key_type.is_none() || t.value_type.is_none() => {
+                Some(missing("map key and value types"))
+            }
             Some(_) => None,
-            None => Some(missing("a type case (tensor_type, sequence_type, map_type, ...)")),
+            None => Some(missing(
+                "a type case (tensor_type, sequence_type, map_type, ...)",
+            )),
         };
         if let Some(message) = problem {
             self.error(codes::VALUE_INFO, anchor(), message);
@@ -123,27 +186,57 @@ impl<'m, 'c> Checker<'m, 'c> {
                 let message = format!("value_info {index}{} has an empty name", gcx.place);
                 self.error(codes::VALUE_INFO, Anchor::Graph(gcx.id.clone()), message);
             } else if let Some(problem) = unknown_element_type(value) {
-                let anchor = Anchor::Value { graph: gcx.id.clone(), name: value.name().to_owned() };
-                self.error(codes::VALUE_INFO, anchor, format!("value_info '{}'{}: {problem}", value.name(), gcx.place));
+                let anchor = Anchor::Value {
+                    graph: gcx.id.clone(),
+                    name: value.name().to_owned(),
+                };
+                self.error(
+                    codes::VALUE_INFO,
+                    anchor,
+                    format!("value_info '{}'{}: {problem}", value.name(), gcx.place),
+                );
             }
         }
     }
 
-    fn check_initializers<'p>(&mut self, graph: &'m GraphProto, gcx: &GraphCx<'m>, scope: &mut Scope<'m, 'p>) {
+    fn check_initializers<'p>(
+        &mut self,
+        graph: &'m GraphProto,
+        gcx: &GraphCx<'m>,
+        scope: &mut Scope<'m, 'p>,
+    ) {
         let mut seen = std::collections::HashSet::with_capacity(graph.initializer.len());
         let dense = graph.initializer.iter().map(|t| (t.name(), None));
-        let sparse = graph.sparse_initializer.iter().map(|s| (s.values.as_ref().map_or("", |v| v.name()), Some(s)));
+        let sparse = graph
+            .sparse_initializer
+            .iter()
+            .map(|s| (s.values.as_ref().map_or("", |v| v.name()), Some(s)));
         for (index, (name, sparse)) in dense.chain(sparse).enumerate() {
-            let kind = if sparse.is_some() { "sparse initializer" } else { "initializer" };
-            let anchor = Anchor::Initializer { graph: gcx.id.clone(), name: name.to_owned() };
+            let kind = if sparse.is_some() {
+                "sparse initializer"
+            } else {
+                "initializer"
+            };
+            let anchor = Anchor::Initializer {
+                graph: gcx.id.clone(),
+                name: name.to_owned(),
+            };
             if name.is_empty() {
-                let message = format!("{kind} at position {index}{} has an empty name: initializers must be named", gcx.place);
+                let message = format!(
+                    "{kind} at position {index}{} has an empty name: initializers must be named",
+                    gcx.place
+                );
                 self.error(codes::INITIALIZER_NAME, anchor.clone(), message);
             } else if !seen.insert(name) {
-                let message = format!("{kind} '{name}'{} repeats the name of another initializer: names must be unique", gcx.place);
+                let message = format!(
+                    "{kind} '{name}'{} repeats the name of another initializer: names must be unique",
+                    gcx.place
+                );
                 self.error(codes::DUPLICATE_INITIALIZER, anchor.clone(), message);
             }
-            let what = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{kind} '{name}'{}", gcx.place));
+            let what = super::Lazy(|f: &mut std::fmt::Formatter| {
+                write!(f, "{kind} '{name}'{}", gcx.place)
+            });
             match sparse {
                 Some(sparse) => self.check_sparse_tensor(sparse, &anchor, &what),
                 None => {
@@ -197,10 +290,14 @@ impl<'m, 'c> Checker<'m, 'c> {
                 }
                 let producers = producers.get_or_insert_with(|| producer_map(nodes));
                 match producers.get(input.as_str()) {
-                    Some(&producer) if producer >= index => late_edges.push((index, input, producer)),
+                    Some(&producer) if producer >= index => {
+                        late_edges.push((index, input, producer))
+                    }
                     _ => {
                         let sources = match body {
-                            Body::Graph => "any earlier node, graph input, initializer or enclosing graph",
+                            Body::Graph => {
+                                "any earlier node, graph input, initializer or enclosing graph"
+                            }
                             Body::Function => "any earlier node or function input",
                         };
                         let message = format!(
@@ -208,7 +305,14 @@ impl<'m, 'c> Checker<'m, 'c> {
                             node_label(index, node),
                             gcx.place
                         );
-                        self.error(codes::UNDEFINED_INPUT, Anchor::Node { graph: gcx.id.clone(), index }, message);
+                        self.error(
+                            codes::UNDEFINED_INPUT,
+                            Anchor::Node {
+                                graph: gcx.id.clone(),
+                                index,
+                            },
+                            message,
+                        );
                     }
                 }
             }
@@ -218,13 +322,24 @@ impl<'m, 'c> Checker<'m, 'c> {
                     continue; // an omitted optional output
                 }
                 if let Some((def, outer)) = scope.find(output) {
-                    let whose = if outer { format!("{} of an enclosing graph", def.describe()) } else { def.describe() };
+                    let whose = if outer {
+                        format!("{} of an enclosing graph", def.describe())
+                    } else {
+                        def.describe()
+                    };
                     let message = format!(
                         "{}{}: output '{output}' is already defined by {whose}: each name must be defined once (SSA)",
                         node_label(index, node),
                         gcx.place
                     );
-                    self.error(codes::SSA, Anchor::Node { graph: gcx.id.clone(), index }, message);
+                    self.error(
+                        codes::SSA,
+                        Anchor::Node {
+                            graph: gcx.id.clone(),
+                            index,
+                        },
+                        message,
+                    );
                 } else {
                     scope.add(output, Def::Node(index));
                 }
@@ -249,7 +364,10 @@ impl<'m, 'c> Checker<'m, 'c> {
         let edges: Vec<Vec<(usize, &str)>> = nodes
             .iter()
             .map(|node| {
-                node.input.iter().filter_map(|input| producers.get(input.as_str()).map(|&p| (p, input.as_str()))).collect()
+                node.input
+                    .iter()
+                    .filter_map(|input| producers.get(input.as_str()).map(|&p| (p, input.as_str())))
+                    .collect()
             })
             .collect();
         let component = strongly_connected_components(&edges);
@@ -262,11 +380,22 @@ impl<'m, 'c> Checker<'m, 'c> {
                     let steps: Vec<String> = cycle
                         .iter()
                         .map(|&(node, value, next)| {
-                            format!("{} needs '{value}' from {}", node_label(node, &nodes[node]), node_label(next, &nodes[next]))
+                            format!(
+                                "{} needs '{value}' from {}",
+                                node_label(node, &nodes[node]),
+                                node_label(next, &nodes[next])
+                            )
                         })
                         .collect();
                     let message = format!("nodes form a cycle{}: {}", gcx.place, steps.join(", "));
-                    self.error(codes::CYCLE, Anchor::Node { graph: gcx.id.clone(), index: consumer }, message);
+                    self.error(
+                        codes::CYCLE,
+                        Anchor::Node {
+                            graph: gcx.id.clone(),
+                            index: consumer,
+                        },
+                        message,
+                    );
                 }
             } else {
                 let message = format!(
@@ -275,7 +404,14 @@ impl<'m, 'c> Checker<'m, 'c> {
                     gcx.place,
                     node_label(producer, &nodes[producer])
                 );
-                self.error(codes::TOPOLOGICAL_ORDER, Anchor::Node { graph: gcx.id.clone(), index: consumer }, message);
+                self.error(
+                    codes::TOPOLOGICAL_ORDER,
+                    Anchor::Node {
+                        graph: gcx.id.clone(),
+                        index: consumer,
+                    },
+                    message,
+                );
             }
         }
     }
@@ -300,7 +436,9 @@ fn unknown_element_type(value: &ValueInfoProto) -> Option<String> {
     };
     crate::proto::tensor_proto::DataType::try_from(elem_type)
         .is_err()
-        .then(|| format!("element type {elem_type} is not a TensorProto.DataType (0..=27 expected)"))
+        .then(|| {
+            format!("element type {elem_type} is not a TensorProto.DataType (0..=27 expected)")
+        })
 }
 
 /// Tarjan's algorithm without recursion (a long chain of nodes must not
@@ -359,7 +497,11 @@ fn strongly_connected_components(edges: &[Vec<(usize, &str)>]) -> Vec<usize> {
 
 /// A shortest cycle through `start` inside its component, as
 /// (node, value it needs, node producing it) steps.
-fn find_cycle<'e>(start: usize, edges: &[Vec<(usize, &'e str)>], component: &[usize]) -> Vec<(usize, &'e str, usize)> {
+fn find_cycle<'e>(
+    start: usize,
+    edges: &[Vec<(usize, &'e str)>],
+    component: &[usize],
+) -> Vec<(usize, &'e str, usize)> {
     let mut came_from: HashMap<usize, (usize, &str)> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {

@@ -11,8 +11,17 @@ use crate::schema::{self, AttrType, OpSchema, ParamOption};
 
 /// Operators onnx once had as experimental and removed; onnx.checker only warns.
 const EXPERIMENTAL_OPS: &[&str] = &[
-    "ATen", "Affine", "ConstantFill", "Crop", "DynamicSlice", "GRUUnit", "GivenTensorFill", "ImageScaler",
-    "ParametricSoftplus", "Scale", "ScaledTanh",
+    "ATen",
+    "Affine",
+    "ConstantFill",
+    "Crop",
+    "DynamicSlice",
+    "GRUUnit",
+    "GivenTensorFill",
+    "ImageScaler",
+    "ParametricSoftplus",
+    "Scale",
+    "ScaledTanh",
 ];
 
 impl<'m, 'c> Checker<'m, 'c> {
@@ -24,13 +33,27 @@ impl<'m, 'c> Checker<'m, 'c> {
         scope: &Scope<'m, 'p>,
         opsets: &Opsets<'m>,
     ) {
-        let anchor = || Anchor::Node { graph: gcx.id.clone(), index };
+        let anchor = || Anchor::Node {
+            graph: gcx.id.clone(),
+            index,
+        };
         let label = || format!("{}{}", node_label(index, node), gcx.place);
         if node.op_type().is_empty() {
-            self.error(codes::NODE_OP_TYPE, anchor(), format!("{}: op_type is empty, an operator name was expected", label()));
+            self.error(
+                codes::NODE_OP_TYPE,
+                anchor(),
+                format!(
+                    "{}: op_type is empty, an operator name was expected",
+                    label()
+                ),
+            );
         }
         if node.input.is_empty() && node.output.is_empty() {
-            self.error(codes::NODE_NO_IO, anchor(), format!("{}: has neither inputs nor outputs", label()));
+            self.error(
+                codes::NODE_NO_IO,
+                anchor(),
+                format!("{}: has neither inputs nor outputs", label()),
+            );
         }
         let domain = schema::canonical_domain(node.domain());
         let version = opsets.get(domain).copied();
@@ -40,7 +63,11 @@ impl<'m, 'c> Checker<'m, 'c> {
             let message = format!(
                 "{}: domain '{domain}' is not imported: opset_import has no entry for it (imported: {})",
                 label(),
-                if imported.is_empty() { "none".to_owned() } else { imported.join(", ") }
+                if imported.is_empty() {
+                    "none".to_owned()
+                } else {
+                    imported.join(", ")
+                }
             );
             self.error(codes::UNKNOWN_DOMAIN, anchor(), message);
         }
@@ -49,13 +76,19 @@ impl<'m, 'c> Checker<'m, 'c> {
 
         let is_standard = schema::is_builtin_domain(domain);
         if domain.is_empty() && EXPERIMENTAL_OPS.contains(&node.op_type()) {
-            let message = format!("{}: {} is a removed experimental operator; runtimes may reject it", label(), node.op_type());
+            let message = format!(
+                "{}: {} is a removed experimental operator; runtimes may reject it",
+                label(),
+                node.op_type()
+            );
             return self.warning(codes::EXPERIMENTAL_OP, anchor(), message);
         }
         if let Some(function) = self.local_function(domain, node.op_type(), node.overload()) {
             return self.check_call_arity(node, function, anchor(), &label());
         }
-        let Some(version) = version.filter(|_| !node.op_type().is_empty()) else { return };
+        let Some(version) = version.filter(|_| !node.op_type().is_empty()) else {
+            return;
+        };
         let Some(op) = self.schema(domain, node.op_type(), version) else {
             if let Some(first) = schema::versions(domain, node.op_type()).first() {
                 let message = format!(
@@ -66,7 +99,11 @@ impl<'m, 'c> Checker<'m, 'c> {
                 );
                 self.error(codes::OP_NOT_IN_OPSET, anchor(), message);
             } else if is_standard || self.ctx().check_custom_domain {
-                let message = format!("{}: no operator '{}' in domain '{domain}' (opset {version})", label(), node.op_type());
+                let message = format!(
+                    "{}: no operator '{}' in domain '{domain}' (opset {version})",
+                    label(),
+                    node.op_type()
+                );
                 self.error(codes::UNKNOWN_OP, anchor(), message);
             }
             return;
@@ -80,16 +117,30 @@ impl<'m, 'c> Checker<'m, 'c> {
             );
             return self.warning(codes::DEPRECATED_OP, anchor(), message);
         }
-        let label = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}{}", node_label(index, node), gcx.place));
+        let label = super::Lazy(|f: &mut std::fmt::Formatter| {
+            write!(f, "{}{}", node_label(index, node), gcx.place)
+        });
         self.verify_against_schema(node, op, anchor(), &label);
     }
 
     /// A node calling a model-local function passes at most as many inputs
     /// and outputs as the function declares.
-    fn check_call_arity(&mut self, node: &NodeProto, function: &FunctionProto, anchor: Anchor, label: &str) {
-        for (what, given, declared) in [("inputs", node.input.len(), function.input.len()), ("outputs", node.output.len(), function.output.len())] {
+    fn check_call_arity(
+        &mut self,
+        node: &NodeProto,
+        function: &FunctionProto,
+        anchor: Anchor,
+        label: &str,
+    ) {
+        for (what, given, declared) in [
+            ("inputs", node.input.len(), function.input.len()),
+            ("outputs", node.output.len(), function.output.len()),
+        ] {
             if given > declared {
-                let message = format!("{label}: has {given} {what}, local function '{}' declares {declared}", function.name());
+                let message = format!(
+                    "{label}: has {given} {what}, local function '{}' declares {declared}",
+                    function.name()
+                );
                 self.error(codes::ARITY, anchor.clone(), message);
             }
         }
@@ -97,26 +148,70 @@ impl<'m, 'c> Checker<'m, 'c> {
 
     /// `OpSchema::Verify`: input/output counts and required positions,
     /// attribute names, types and presence.
-    fn verify_against_schema(&mut self, node: &NodeProto, op: &OpSchema, anchor: Anchor, label: &dyn std::fmt::Display) {
-        let version = super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{} (version {})", op.name, op.since_version));
+    fn verify_against_schema(
+        &mut self,
+        node: &NodeProto,
+        op: &OpSchema,
+        anchor: Anchor,
+        label: &dyn std::fmt::Display,
+    ) {
+        let version = super::Lazy(|f: &mut std::fmt::Formatter| {
+            write!(f, "{} (version {})", op.name, op.since_version)
+        });
         for (what, given, min, max, formals, names) in [
-            ("inputs", node.input.len(), op.min_input, op.max_input, op.inputs, &node.input),
-            ("outputs", node.output.len(), op.min_output, op.max_output, op.outputs, &node.output),
+            (
+                "inputs",
+                node.input.len(),
+                op.min_input,
+                op.max_input,
+                op.inputs,
+                &node.input,
+            ),
+            (
+                "outputs",
+                node.output.len(),
+                op.min_output,
+                op.max_output,
+                op.outputs,
+                &node.output,
+            ),
         ] {
             let given = given as i64;
             if given < i64::from(min) || given > i64::from(max) {
-                let range = if max == i32::MAX { format!("at least {min}") } else if min == max { format!("{min}") } else { format!("{min} to {max}") };
+                let range = if max == i32::MAX {
+                    format!("at least {min}")
+                } else if min == max {
+                    format!("{min}")
+                } else {
+                    format!("{min} to {max}")
+                };
                 let message = format!("{label}: has {given} {what}, {version} takes {range}");
                 self.error(codes::ARITY, anchor.clone(), message);
-            } else if formals.last().is_none_or(|last| last.option != ParamOption::Variadic) && given > formals.len() as i64 {
-                let message = format!("{label}: has {given} {what}, {version} declares {}", formals.len());
+            } else if formals
+                .last()
+                .is_none_or(|last| last.option != ParamOption::Variadic)
+                && given > formals.len() as i64
+            {
+                let message = format!(
+                    "{label}: has {given} {what}, {version} declares {}",
+                    formals.len()
+                );
                 self.error(codes::ARITY, anchor.clone(), message);
             }
             for (position, name) in names.iter().enumerate() {
-                let Some(formal) = formals.get(position) else { break };
+                let Some(formal) = formals.get(position) else {
+                    break;
+                };
                 if name.is_empty() && formal.option == ParamOption::Single {
-                    let (code, one) = if what == "inputs" { (codes::MISSING_INPUT, "input") } else { (codes::MISSING_OUTPUT, "output") };
-                    let message = format!("{label}: {one} {position} '{}' of {version} is required but given as ''", formal.name);
+                    let (code, one) = if what == "inputs" {
+                        (codes::MISSING_INPUT, "input")
+                    } else {
+                        (codes::MISSING_OUTPUT, "output")
+                    };
+                    let message = format!(
+                        "{label}: {one} {position} '{}' of {version} is required but given as ''",
+                        formal.name
+                    );
                     self.error(code, anchor.clone(), message);
                 }
             }
@@ -131,15 +226,26 @@ impl<'m, 'c> Checker<'m, 'c> {
             }
             let Some(declared) = op.attribute(name) else {
                 let known: Vec<&str> = op.attributes.iter().map(|a| a.name).collect();
-                let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
-                let message = format!("{label}: {version} has no attribute '{name}' (it has: {known})");
+                let known = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                };
+                let message =
+                    format!("{label}: {version} has no attribute '{name}' (it has: {known})");
                 self.error(codes::UNKNOWN_ATTRIBUTE, anchor.clone(), message);
                 continue;
             };
             let found = attr.r#type.unwrap_or(0);
             if found != declared.ty.proto_value() {
-                let found_name = AttrType::from_proto(found).map_or_else(|| format!("unknown type {found}"), |t| t.proto_name().to_owned());
-                let message = format!("{label}: attribute '{name}' must be {}, found {found_name}", declared.ty.proto_name());
+                let found_name = AttrType::from_proto(found).map_or_else(
+                    || format!("unknown type {found}"),
+                    |t| t.proto_name().to_owned(),
+                );
+                let message = format!(
+                    "{label}: attribute '{name}' must be {}, found {found_name}",
+                    declared.ty.proto_name()
+                );
                 self.error(codes::ATTRIBUTE_TYPE, anchor.clone(), message);
                 continue;
             }
@@ -154,13 +260,20 @@ impl<'m, 'c> Checker<'m, 'c> {
                 _ => None,
             };
             if let Some(field) = missing_field {
-                let message = format!("{label}: attribute '{name}' is {} but its field '{field}' is not set", declared.ty.proto_name());
+                let message = format!(
+                    "{label}: attribute '{name}' is {} but its field '{field}' is not set",
+                    declared.ty.proto_name()
+                );
                 self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), message);
             }
         }
         for declared in op.attributes.iter().filter(|a| a.required) {
             if !seen.contains(&declared.name) {
-                let message = format!("{label}: required attribute '{}' ({}) of {version} is missing", declared.name, declared.ty.proto_name());
+                let message = format!(
+                    "{label}: required attribute '{}' ({}) of {version} is missing",
+                    declared.name,
+                    declared.ty.proto_name()
+                );
                 self.error(codes::MISSING_ATTRIBUTE, anchor.clone(), message);
             }
         }
@@ -174,16 +287,38 @@ impl<'m, 'c> Checker<'m, 'c> {
         scope: &Scope<'m, 'p>,
         opsets: &Opsets<'m>,
     ) {
-        let anchor = || Anchor::Node { graph: gcx.id.clone(), index };
+        let anchor = || Anchor::Node {
+            graph: gcx.id.clone(),
+            index,
+        };
         for (position, attr) in node.attribute.iter().enumerate() {
-            if node.attribute[..position].iter().any(|earlier| earlier.name() == attr.name()) {
-                let message = format!("{}{}: attribute '{}' is set more than once", node_label(index, node), gcx.place, attr.name());
+            if node.attribute[..position]
+                .iter()
+                .any(|earlier| earlier.name() == attr.name())
+            {
+                let message = format!(
+                    "{}{}: attribute '{}' is set more than once",
+                    node_label(index, node),
+                    gcx.place,
+                    attr.name()
+                );
                 self.error(codes::DUPLICATE_ATTRIBUTE, anchor(), message);
             }
-            let what = || format!("{}{}: attribute '{}'", node_label(index, node), gcx.place, attr.name());
+            let what = || {
+                format!(
+                    "{}{}: attribute '{}'",
+                    node_label(index, node),
+                    gcx.place,
+                    attr.name()
+                )
+            };
             self.check_attribute(attr, &anchor(), &what, gcx.function);
             let subgraphs = attr.g.iter().map(|g| (attr.name().to_owned(), g));
-            let listed = attr.graphs.iter().enumerate().map(|(i, g)| (format!("{}[{i}]", attr.name()), g));
+            let listed = attr
+                .graphs
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("{}[{i}]", attr.name()), g));
             for (slot, graph) in subgraphs.chain(listed) {
                 self.check_subgraph(graph, node, index, slot, gcx, scope, opsets);
             }
@@ -204,10 +339,18 @@ impl<'m, 'c> Checker<'m, 'c> {
         let place = format!(" in {slot} of {}{}", node_label(index, node), gcx.place);
         let id = GraphId::Sub(Box::new(gcx.id.clone()), index, slot);
         if gcx.depth >= MAX_DEPTH {
-            let message = format!("subgraph{place} is nested more than {MAX_DEPTH} levels deep; not checked further");
+            let message = format!(
+                "subgraph{place} is nested more than {MAX_DEPTH} levels deep; not checked further"
+            );
             return self.error(codes::TOO_DEEP, Anchor::Graph(id), message);
         }
-        let sub = GraphCx { id, is_main: false, function: gcx.function, depth: gcx.depth + 1, place };
+        let sub = GraphCx {
+            id,
+            is_main: false,
+            function: gcx.function,
+            depth: gcx.depth + 1,
+            place,
+        };
         // SAFETY of lifetimes: the subgraph sees the names defined so far.
         self.check_graph(graph, &sub, Some(scope), opsets);
     }
@@ -222,10 +365,18 @@ impl<'m, 'c> Checker<'m, 'c> {
         function: Option<&'m FunctionProto>,
     ) {
         if attr.name().is_empty() {
-            self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), format!("{}: attribute name is empty", what()));
+            self.error(
+                codes::ATTRIBUTE_PROTO,
+                anchor.clone(),
+                format!("{}: attribute name is empty", what()),
+            );
         }
         if self.ir_version() >= 2 && attr.r#type.is_none_or(|t| t == 0) {
-            self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), format!("{}: AttributeProto.type is not set", what()));
+            self.error(
+                codes::ATTRIBUTE_PROTO,
+                anchor.clone(),
+                format!("{}: AttributeProto.type is not set", what()),
+            );
         }
         let fields = [
             (attr.f.is_some(), AttrType::Float, "f"),
@@ -234,44 +385,85 @@ impl<'m, 'c> Checker<'m, 'c> {
             (attr.t.is_some(), AttrType::Tensor, "t"),
             (attr.g.is_some(), AttrType::Graph, "g"),
             (attr.tp.is_some(), AttrType::TypeProto, "tp"),
-            (attr.sparse_tensor.is_some(), AttrType::SparseTensor, "sparse_tensor"),
+            (
+                attr.sparse_tensor.is_some(),
+                AttrType::SparseTensor,
+                "sparse_tensor",
+            ),
             (!attr.floats.is_empty(), AttrType::Floats, "floats"),
             (!attr.ints.is_empty(), AttrType::Ints, "ints"),
             (!attr.strings.is_empty(), AttrType::Strings, "strings"),
             (!attr.tensors.is_empty(), AttrType::Tensors, "tensors"),
             (!attr.graphs.is_empty(), AttrType::Graphs, "graphs"),
-            (!attr.sparse_tensors.is_empty(), AttrType::SparseTensors, "sparse_tensors"),
-            (!attr.type_protos.is_empty(), AttrType::TypeProtos, "type_protos"),
+            (
+                !attr.sparse_tensors.is_empty(),
+                AttrType::SparseTensors,
+                "sparse_tensors",
+            ),
+            (
+                !attr.type_protos.is_empty(),
+                AttrType::TypeProtos,
+                "type_protos",
+            ),
         ];
-        let used: Vec<(AttrType, &str)> = fields.iter().filter(|f| f.0).map(|f| (f.1, f.2)).collect();
+        let used: Vec<(AttrType, &str)> =
+            fields.iter().filter(|f| f.0).map(|f| (f.1, f.2)).collect();
         if let Some(declared) = attr.r#type.filter(|t| *t != 0) {
             for (ty, field) in &used {
                 if ty.proto_value() != declared {
-                    let declared = AttrType::from_proto(declared).map_or_else(|| format!("unknown type {declared}"), |t| t.proto_name().to_owned());
-                    let message = format!("{}: type is {declared} but the value is in field '{field}' ({})", what(), ty.proto_name());
+                    let declared = AttrType::from_proto(declared).map_or_else(
+                        || format!("unknown type {declared}"),
+                        |t| t.proto_name().to_owned(),
+                    );
+                    let message = format!(
+                        "{}: type is {declared} but the value is in field '{field}' ({})",
+                        what(),
+                        ty.proto_name()
+                    );
                     self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), message);
                 }
             }
         }
         if used.len() > 1 {
             let names: Vec<&str> = used.iter().map(|u| u.1).collect();
-            let message = format!("{}: has {} value fields ({}), exactly one was expected", what(), used.len(), names.join(", "));
+            let message = format!(
+                "{}: has {} value fields ({}), exactly one was expected",
+                what(),
+                used.len(),
+                names.join(", ")
+            );
             self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), message);
         }
         if !attr.ref_attr_name().is_empty() {
             self.check_attribute_ref(attr, anchor, what, function, !used.is_empty());
         }
         if let Some(t) = &attr.t {
-            self.check_tensor(t, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())));
+            self.check_tensor(
+                t,
+                anchor,
+                &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())),
+            );
         }
         if let Some(sparse) = &attr.sparse_tensor {
-            self.check_sparse_tensor(sparse, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())));
+            self.check_sparse_tensor(
+                sparse,
+                anchor,
+                &super::Lazy(|f: &mut std::fmt::Formatter| f.write_str(&what())),
+            );
         }
         for (i, t) in attr.tensors.iter().enumerate() {
-            self.check_tensor(t, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())));
+            self.check_tensor(
+                t,
+                anchor,
+                &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())),
+            );
         }
         for (i, sparse) in attr.sparse_tensors.iter().enumerate() {
-            self.check_sparse_tensor(sparse, anchor, &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())));
+            self.check_sparse_tensor(
+                sparse,
+                anchor,
+                &super::Lazy(|f: &mut std::fmt::Formatter| write!(f, "{}[{i}]", what())),
+            );
         }
     }
 
@@ -285,21 +477,35 @@ impl<'m, 'c> Checker<'m, 'c> {
     ) {
         let target = attr.ref_attr_name();
         let Some(function) = function else {
-            let message = format!("{}: refers to attribute '{target}' of a calling function, but it is not inside a function body", what());
+            let message = format!(
+                "{}: refers to attribute '{target}' of a calling function, but it is not inside a function body",
+                what()
+            );
             return self.error(codes::ATTRIBUTE_REF, anchor.clone(), message);
         };
         if has_value {
-            let message = format!("{}: refers to attribute '{target}' of the calling node, so it must not carry a value too", what());
+            let message = format!(
+                "{}: refers to attribute '{target}' of the calling node, so it must not carry a value too",
+                what()
+            );
             self.error(codes::ATTRIBUTE_PROTO, anchor.clone(), message);
         }
-        let declared = function.attribute.iter().map(String::as_str).chain(function.attribute_proto.iter().map(|a| a.name()));
+        let declared = function
+            .attribute
+            .iter()
+            .map(String::as_str)
+            .chain(function.attribute_proto.iter().map(|a| a.name()));
         if !declared.clone().any(|name| name == target) {
             let names: Vec<&str> = declared.collect();
             let message = format!(
                 "{}: refers to attribute '{target}', which function '{}' does not declare (it declares: {})",
                 what(),
                 function.name(),
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             );
             self.error(codes::ATTRIBUTE_REF, anchor.clone(), message);
         }

@@ -32,15 +32,24 @@ pub(crate) struct Scope<'m, 'p> {
 
 impl<'m, 'p> Scope<'m, 'p> {
     pub(crate) fn root() -> Self {
-        Scope { names: HashMap::new(), parent: None }
+        Scope {
+            names: HashMap::new(),
+            parent: None,
+        }
     }
 
     pub(crate) fn child(parent: &'p Scope<'m, 'p>) -> Self {
-        Scope { names: HashMap::new(), parent: Some(parent) }
+        Scope {
+            names: HashMap::new(),
+            parent: Some(parent),
+        }
     }
 
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Scope { names: HashMap::with_capacity(capacity), parent: None }
+        Scope {
+            names: HashMap::with_capacity(capacity),
+            parent: None,
+        }
     }
 
     pub(crate) fn this_graph(&self, name: &str) -> Option<Def> {

@@ -37,10 +37,17 @@ pub struct NodeRef {
 impl NodeRef {
     pub fn new(graph: &GraphId, index: usize, node: &NodeProto) -> NodeRef {
         let op = match node.domain.as_deref() {
-            Some(d) if !d.is_empty() && d != "ai.onnx" => format!("{d}.{}", node.op_type.as_deref().unwrap_or("")),
+            Some(d) if !d.is_empty() && d != "ai.onnx" => {
+                format!("{d}.{}", node.op_type.as_deref().unwrap_or(""))
+            }
             _ => node.op_type.clone().unwrap_or_default(),
         };
-        NodeRef { graph: graph.clone(), index, name: node.name.clone().unwrap_or_default(), op }
+        NodeRef {
+            graph: graph.clone(),
+            index,
+            name: node.name.clone().unwrap_or_default(),
+            op,
+        }
     }
 }
 
@@ -67,7 +74,16 @@ impl Evidence {
         for n in nodes {
             *ops.entry(n.op.clone()).or_insert(0) += 1;
         }
-        let list: Vec<String> = ops.iter().map(|(op, n)| if *n > 1 { format!("{op} x{n}") } else { op.clone() }).collect();
+        let list: Vec<String> = ops
+            .iter()
+            .map(|(op, n)| {
+                if *n > 1 {
+                    format!("{op} x{n}")
+                } else {
+                    op.clone()
+                }
+            })
+            .collect();
         Evidence {
             source,
             kind,
@@ -81,6 +97,14 @@ impl Evidence {
 
     /// Evidence without nodes (producer, metadata).
     pub fn text(source: Source, kind: Kind, weight: f32, message: String) -> Evidence {
-        Evidence { source, kind, weight, ops: BTreeMap::new(), node_count: 0, nodes: Vec::new(), message }
+        Evidence {
+            source,
+            kind,
+            weight,
+            ops: BTreeMap::new(),
+            node_count: 0,
+            nodes: Vec::new(),
+            message,
+        }
     }
 }

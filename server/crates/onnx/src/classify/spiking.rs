@@ -2,22 +2,61 @@
 //! membrane pattern, that pattern in Loop/Scan bodies, spiking frameworks in
 //! the producer or metadata, and (as support only) neuron-like names.
 
-use super::evidence::{Evidence, NodeRef, Source};
 use super::Kind;
+use super::evidence::{Evidence, NodeRef, Source};
 use crate::diagnostic::GraphId;
 use crate::proto::{GraphProto, ModelProto, NodeProto};
 use std::collections::HashMap;
 
 /// Spiking frameworks whose name in producer/metadata is evidence.
-const FRAMEWORKS: &[&str] =
-    &["snntorch", "norse", "spikingjelly", "nengo", "lava-dl", "lava", "sinabs", "rockpool", "bindsnet", "brian2", "spyx", "slayer"];
+const FRAMEWORKS: &[&str] = &[
+    "snntorch",
+    "norse",
+    "spikingjelly",
+    "nengo",
+    "lava-dl",
+    "lava",
+    "sinabs",
+    "rockpool",
+    "bindsnet",
+    "brian2",
+    "spyx",
+    "slayer",
+];
 
 /// Neuron op types (lowercase, punctuation removed) exporters use for custom ops.
 const NEURON_OPS: &[&str] = &[
-    "lif", "if", "leaky", "rleaky", "cubalif", "synaptic", "rsynaptic", "alpha", "lapicque", "izhikevich", "adex",
-    "alif", "plif", "srm", "lifnode", "ifnode", "plifnode", "lifneuron", "ifneuron", "lifcell", "lifrefraccell",
-    "multisteplifnode", "multistepifnode", "multistepplifnode", "spikingneuron", "lifrate", "integrateandfire",
-    "leakyintegrateandfire", "heaviside", "spikefn", "atan",
+    "lif",
+    "if",
+    "leaky",
+    "rleaky",
+    "cubalif",
+    "synaptic",
+    "rsynaptic",
+    "alpha",
+    "lapicque",
+    "izhikevich",
+    "adex",
+    "alif",
+    "plif",
+    "srm",
+    "lifnode",
+    "ifnode",
+    "plifnode",
+    "lifneuron",
+    "ifneuron",
+    "lifcell",
+    "lifrefraccell",
+    "multisteplifnode",
+    "multistepifnode",
+    "multistepplifnode",
+    "spikingneuron",
+    "lifrate",
+    "integrateandfire",
+    "leakyintegrateandfire",
+    "heaviside",
+    "spikefn",
+    "atan",
 ];
 
 /// Ops a membrane value flows through between a reset and the next step's reset.
@@ -46,12 +85,25 @@ pub(super) fn evidence(model: &ModelProto) -> Vec<Evidence> {
         walk.graph(g, &GraphId::Main, false, 0);
     }
     if !neuron_nodes.is_empty() {
-        out.push(Evidence::ops(Source::Op, Kind::Snn, 0.95, &neuron_nodes, "spiking neuron operators"));
+        out.push(Evidence::ops(
+            Source::Op,
+            Kind::Snn,
+            0.95,
+            &neuron_nodes,
+            "spiking neuron operators",
+        ));
     }
     let names_support = !name_nodes.is_empty();
     if let Some(chain) = best_chain.filter(|c| c.steps >= 2) {
-        let weight = if chain.steps >= 3 { 0.9 } else { 0.7 } + if names_support { 0.05 } else { 0.0 };
-        let mut e = Evidence::ops(Source::Pattern, Kind::Snn, weight, &chain.nodes, "unrolled spiking neuron");
+        let weight =
+            if chain.steps >= 3 { 0.9 } else { 0.7 } + if names_support { 0.05 } else { 0.0 };
+        let mut e = Evidence::ops(
+            Source::Pattern,
+            Kind::Snn,
+            weight,
+            &chain.nodes,
+            "unrolled spiking neuron",
+        );
         e.message = format!(
             "unrolled spiking neuron over {} time steps in {} layer(s): Heaviside ({}) cast to float spikes, reset Sub fed by the spikes, membrane carried through a decay Mul into the next step; {}",
             chain.steps,
@@ -61,8 +113,17 @@ pub(super) fn evidence(model: &ModelProto) -> Vec<Evidence> {
         );
         out.push(e);
     } else if !heaviside_nodes.is_empty() {
-        let mut e = Evidence::ops(Source::Pattern, Kind::Snn, 0.2, &heaviside_nodes, "threshold");
-        e.message = format!("a comparison cast to float (a possible spike) but no membrane recurrence: {}", e.message);
+        let mut e = Evidence::ops(
+            Source::Pattern,
+            Kind::Snn,
+            0.2,
+            &heaviside_nodes,
+            "threshold",
+        );
+        e.message = format!(
+            "a comparison cast to float (a possible spike) but no membrane recurrence: {}",
+            e.message
+        );
         out.push(e);
     }
     if !loop_hits.is_empty() {
@@ -74,7 +135,13 @@ pub(super) fn evidence(model: &ModelProto) -> Vec<Evidence> {
         out.push(e);
     }
     if names_support {
-        out.push(Evidence::ops(Source::Names, Kind::Snn, 0.3, &name_nodes, "neuron-like node names"));
+        out.push(Evidence::ops(
+            Source::Names,
+            Kind::Snn,
+            0.3,
+            &name_nodes,
+            "neuron-like node names",
+        ));
     }
     out
 }
@@ -84,16 +151,27 @@ fn framework_evidence(model: &ModelProto, out: &mut Vec<Evidence>) {
         let lower = text.to_ascii_lowercase();
         FRAMEWORKS.iter().find(|f| lower.contains(*f)).copied()
     };
-    for (what, value) in [("producer_name", &model.producer_name), ("producer_version", &model.producer_version)] {
+    for (what, value) in [
+        ("producer_name", &model.producer_name),
+        ("producer_version", &model.producer_version),
+    ] {
         if let Some(fw) = value.as_deref().and_then(find) {
-            out.push(Evidence::text(Source::Producer, Kind::Snn, 0.7, format!("{what} '{}' names {fw}", value.as_deref().unwrap_or(""))));
+            out.push(Evidence::text(
+                Source::Producer,
+                Kind::Snn,
+                0.7,
+                format!("{what} '{}' names {fw}", value.as_deref().unwrap_or("")),
+            ));
         }
     }
     let mut texts: Vec<(String, &str)> = Vec::new();
     for p in &model.metadata_props {
         let key = p.key.as_deref().unwrap_or("");
         texts.push((format!("metadata '{key}'"), key));
-        texts.push((format!("metadata '{key}'"), p.value.as_deref().unwrap_or("")));
+        texts.push((
+            format!("metadata '{key}'"),
+            p.value.as_deref().unwrap_or(""),
+        ));
     }
     if let Some(d) = model.doc_string.as_deref() {
         texts.push(("model doc_string".into(), d));
@@ -103,7 +181,12 @@ fn framework_evidence(model: &ModelProto, out: &mut Vec<Evidence>) {
     }
     for (what, text) in texts {
         if let Some(fw) = find(text) {
-            out.push(Evidence::text(Source::Metadata, Kind::Snn, 0.65, format!("{what} names {fw}")));
+            out.push(Evidence::text(
+                Source::Metadata,
+                Kind::Snn,
+                0.65,
+                format!("{what} names {fw}"),
+            ));
             break;
         }
     }
@@ -131,21 +214,34 @@ impl Walk<'_> {
         for (index, node) in g.node.iter().enumerate() {
             let op = node.op_type.as_deref().unwrap_or("");
             let domain = node.domain.as_deref().unwrap_or("");
-            let norm: String = op.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+            let norm: String = op
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
             // `If` is ONNX control flow in the default domain; elsewhere it is an IF neuron.
-            let neuron = (NEURON_OPS.contains(&norm.as_str()) && !(is_default(domain) && matches!(op, "If" | "Atan")))
-                || (!is_default(domain) && (norm.contains("lif") || norm.contains("spik") || norm.contains("neuron")));
+            let neuron = (NEURON_OPS.contains(&norm.as_str())
+                && !(is_default(domain) && matches!(op, "If" | "Atan")))
+                || (!is_default(domain)
+                    && (norm.contains("lif") || norm.contains("spik") || norm.contains("neuron")));
             if neuron && domain != "ai.onnx.ml" {
                 self.neuron_nodes.push(NodeRef::new(id, index, node));
             }
             let name = node.name.as_deref().unwrap_or("").to_ascii_lowercase();
-            if ["lif", "leaky", "spike", "neuron", "membrane", "synaptic"].iter().any(|k| name.contains(k)) {
+            if ["lif", "leaky", "spike", "neuron", "membrane", "synaptic"]
+                .iter()
+                .any(|k| name.contains(k))
+            {
                 self.name_nodes.push(NodeRef::new(id, index, node));
             }
             if depth < 32 {
                 let body = is_default(domain) && matches!(op, "Loop" | "Scan");
                 for a in &node.attribute {
-                    let sub = GraphId::Sub(Box::new(id.clone()), index, a.name.clone().unwrap_or_default());
+                    let sub = GraphId::Sub(
+                        Box::new(id.clone()),
+                        index,
+                        a.name.clone().unwrap_or_default(),
+                    );
                     for sg in a.g.iter().chain(&a.graphs) {
                         self.graph(sg, &sub, body, depth + 1);
                     }
@@ -153,14 +249,19 @@ impl Walk<'_> {
             }
         }
         let p = Pattern::find(g);
-        self.heaviside_nodes.extend(p.heaviside.iter().map(|&i| NodeRef::new(id, i, &g.node[i])));
+        self.heaviside_nodes
+            .extend(p.heaviside.iter().map(|&i| NodeRef::new(id, i, &g.node[i])));
         if is_loop_body {
             if let Some(reset) = p.loop_reset(g) {
                 self.loop_hits.push(NodeRef::new(id, reset, &g.node[reset]));
             }
         }
         if let Some(chain) = p.longest_chain(g, id) {
-            if self.best_chain.as_ref().is_none_or(|b| chain.steps > b.steps) {
+            if self
+                .best_chain
+                .as_ref()
+                .is_none_or(|b| chain.steps > b.steps)
+            {
                 *self.best_chain = Some(chain);
             }
         }
@@ -191,7 +292,11 @@ impl<'g> Pattern<'g> {
         }
         let op = |i: usize| {
             let n = &g.node[i];
-            if is_default(n.domain.as_deref().unwrap_or("")) { n.op_type.as_deref().unwrap_or("") } else { "" }
+            if is_default(n.domain.as_deref().unwrap_or("")) {
+                n.op_type.as_deref().unwrap_or("")
+            } else {
+                ""
+            }
         };
         let mut heaviside = Vec::new();
         let mut spike_of: HashMap<&str, usize> = HashMap::new(); // spike value -> heaviside node
@@ -206,7 +311,10 @@ impl<'g> Pattern<'g> {
                     for &c in consumers.get(out).map(Vec::as_slice).unwrap_or(&[]) {
                         let cn = &g.node[c];
                         let to_float = match op(c) {
-                            "Cast" => cn.attribute.iter().any(|a| a.name.as_deref() == Some("to") && matches!(a.i, Some(1 | 10 | 11 | 16))),
+                            "Cast" => cn.attribute.iter().any(|a| {
+                                a.name.as_deref() == Some("to")
+                                    && matches!(a.i, Some(1 | 10 | 11 | 16))
+                            }),
                             "Where" => cn.input.first().map(String::as_str) == Some(out),
                             _ => false,
                         };
@@ -228,7 +336,10 @@ impl<'g> Pattern<'g> {
                 return true;
             }
             match producer.get(v) {
-                Some(&p) if op(p) == "Mul" => g.node[p].input.iter().any(|x| spike_of.contains_key(x.as_str())),
+                Some(&p) if op(p) == "Mul" => g.node[p]
+                    .input
+                    .iter()
+                    .any(|x| spike_of.contains_key(x.as_str())),
                 _ => false,
             }
         };
@@ -236,23 +347,43 @@ impl<'g> Pattern<'g> {
         for (i, n) in g.node.iter().enumerate() {
             let is_reset = match op(i) {
                 "Sub" => n.input.get(1).is_some_and(|v| spike_like(v)),
-                "Where" => n.input.first().is_some_and(|c| bool_spikes.contains_key(c.as_str())) && n.input.len() == 3 && {
-                    // A Where that only turns the comparison into a float spike is not a reset.
-                    !spike_of.contains_key(n.output.first().map(String::as_str).unwrap_or(""))
-                        || n.input.iter().skip(1).any(|x| producer.get(x.as_str()).is_some_and(|&p| MEMBRANE_OPS.contains(&op(p))))
-                },
+                "Where" => {
+                    n.input
+                        .first()
+                        .is_some_and(|c| bool_spikes.contains_key(c.as_str()))
+                        && n.input.len() == 3
+                        && {
+                            // A Where that only turns the comparison into a float spike is not a reset.
+                            !spike_of
+                                .contains_key(n.output.first().map(String::as_str).unwrap_or(""))
+                                || n.input.iter().skip(1).any(|x| {
+                                    producer
+                                        .get(x.as_str())
+                                        .is_some_and(|&p| MEMBRANE_OPS.contains(&op(p)))
+                                })
+                        }
+                }
                 _ => false,
             };
             if is_reset {
                 resets.push(i);
             }
         }
-        Pattern { producer, consumers, heaviside, resets }
+        Pattern {
+            producer,
+            consumers,
+            heaviside,
+            resets,
+        }
     }
 
     fn op<'a>(g: &'a GraphProto, i: usize) -> &'a str {
         let n = &g.node[i];
-        if is_default(n.domain.as_deref().unwrap_or("")) { n.op_type.as_deref().unwrap_or("") } else { "" }
+        if is_default(n.domain.as_deref().unwrap_or("")) {
+            n.op_type.as_deref().unwrap_or("")
+        } else {
+            ""
+        }
     }
 
     /// Resets reachable from `from`'s output through membrane ops, passing at
@@ -260,7 +391,11 @@ impl<'g> Pattern<'g> {
     fn next_resets(&self, g: &GraphProto, from: usize, is_reset: &[bool]) -> Vec<usize> {
         let mut found = Vec::new();
         // (value, passed a Mul, hops)
-        let mut stack: Vec<(&str, bool, usize)> = g.node[from].output.iter().map(|o| (o.as_str(), false, 0)).collect();
+        let mut stack: Vec<(&str, bool, usize)> = g.node[from]
+            .output
+            .iter()
+            .map(|o| (o.as_str(), false, 0))
+            .collect();
         let mut visited = 0usize;
         while let Some((value, decayed, hops)) = stack.pop() {
             visited += 1;
@@ -317,9 +452,15 @@ impl<'g> Pattern<'g> {
                 }
             }
         }
-        let (&end, &resets) = length.iter().max_by_key(|(i, l)| (**l, std::cmp::Reverse(**i)))?;
+        let (&end, &resets) = length
+            .iter()
+            .max_by_key(|(i, l)| (**l, std::cmp::Reverse(**i)))?;
         // Layers: chain ends of length >= 2 (a reset with no successor).
-        let layers = length.iter().filter(|(r, l)| **l >= 2 && !has_successor.contains_key(*r)).count().max(1);
+        let layers = length
+            .iter()
+            .filter(|(r, l)| **l >= 2 && !has_successor.contains_key(*r))
+            .count()
+            .max(1);
         let mut nodes = vec![NodeRef::new(id, end, &g.node[end])];
         let mut at = end;
         while let Some(&p) = prev.get(&at) {
@@ -330,16 +471,27 @@ impl<'g> Pattern<'g> {
         // Exporters often write the first step without a reset (no spikes yet):
         // its membrane Sub still precedes the first reset through a decay Mul.
         let steps = resets + usize::from(self.has_prior_step(g, at));
-        let mut heaviside_ops: Vec<String> = self.heaviside.iter().map(|&h| Self::op(g, h).to_owned()).collect();
+        let mut heaviside_ops: Vec<String> = self
+            .heaviside
+            .iter()
+            .map(|&h| Self::op(g, h).to_owned())
+            .collect();
         heaviside_ops.sort();
         heaviside_ops.dedup();
-        Some(Chain { steps, layers, heaviside_ops, nodes })
+        Some(Chain {
+            steps,
+            layers,
+            heaviside_ops,
+            nodes,
+        })
     }
 
     /// Whether the membrane operand of reset `first` comes, through a decay
     /// Mul, from an earlier step's Sub or Add that is not itself a reset.
     fn has_prior_step(&self, g: &GraphProto, first: usize) -> bool {
-        let Some(start) = g.node[first].input.first() else { return false };
+        let Some(start) = g.node[first].input.first() else {
+            return false;
+        };
         let mut stack = vec![(start.as_str(), false, 0usize)];
         let mut visited = 0;
         while let Some((v, decayed, hops)) = stack.pop() {
@@ -347,7 +499,9 @@ impl<'g> Pattern<'g> {
             if visited > 64 || hops > 5 {
                 continue;
             }
-            let Some(&p) = self.producer.get(v) else { continue };
+            let Some(&p) = self.producer.get(v) else {
+                continue;
+            };
             let op = Self::op(g, p);
             if decayed && op == "Sub" {
                 return true;
@@ -367,7 +521,11 @@ impl<'g> Pattern<'g> {
         let formal: Vec<&str> = g.input.iter().filter_map(|i| i.name.as_deref()).collect();
         self.resets.iter().copied().find(|&r| {
             let n = &g.node[r];
-            let membrane = if Self::op(g, r) == "Sub" { n.input.first() } else { n.input.get(2) };
+            let membrane = if Self::op(g, r) == "Sub" {
+                n.input.first()
+            } else {
+                n.input.get(2)
+            };
             let Some(start) = membrane else { return false };
             let mut stack = vec![(start.as_str(), false, 0usize)];
             let mut visited = 0;

@@ -28,15 +28,25 @@ pub struct ExternalData {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExternalDataError {
-    #[error("external data has no 'location' entry: one of the external_data keys must be 'location'")]
+    #[error(
+        "external data has no 'location' entry: one of the external_data keys must be 'location'"
+    )]
     NoLocation,
-    #[error("external data location is empty: a file name relative to the model's folder was expected")]
+    #[error(
+        "external data location is empty: a file name relative to the model's folder was expected"
+    )]
     EmptyLocation,
-    #[error("external data location '{0}' is an absolute path: only paths relative to the model's folder are read")]
+    #[error(
+        "external data location '{0}' is an absolute path: only paths relative to the model's folder are read"
+    )]
     Absolute(String),
-    #[error("external data location '{0}' leaves the model's folder ('..'): only files inside it are read")]
+    #[error(
+        "external data location '{0}' leaves the model's folder ('..'): only files inside it are read"
+    )]
     ParentDir(String),
-    #[error("external data location '{location}' is a symlink resolving outside the model's folder")]
+    #[error(
+        "external data location '{location}' is a symlink resolving outside the model's folder"
+    )]
     SymlinkOutside { location: String, target: PathBuf },
     #[error("external data entry '{key}' = '{value}': a non-negative integer was expected")]
     BadNumber { key: &'static str, value: String },
@@ -44,9 +54,18 @@ pub enum ExternalDataError {
     Missing(String),
     #[error("external data location '{0}' is not a regular file")]
     NotRegularFile(String),
-    #[error("external data range offset {offset} + length {length} ends past the end of '{location}' ({file_len} bytes)")]
-    OutOfRange { location: String, offset: u64, length: u64, file_len: u64 },
-    #[error("external data cannot be read: the model was not loaded from a file, so it has no folder")]
+    #[error(
+        "external data range offset {offset} + length {length} ends past the end of '{location}' ({file_len} bytes)"
+    )]
+    OutOfRange {
+        location: String,
+        offset: u64,
+        length: u64,
+        file_len: u64,
+    },
+    #[error(
+        "external data cannot be read: the model was not loaded from a file, so it has no folder"
+    )]
     NoModelDir,
     #[error("cannot read external data file {path}: {message}")]
     Io { path: PathBuf, message: String },
@@ -62,7 +81,14 @@ impl ExternalData {
         let mut checksum = None;
         for entry in &tensor.external_data {
             let number = |key: &'static str| {
-                entry.value().trim().parse::<u64>().map_err(|_| ExternalDataError::BadNumber { key, value: entry.value().to_owned() })
+                entry
+                    .value()
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| ExternalDataError::BadNumber {
+                        key,
+                        value: entry.value().to_owned(),
+                    })
             };
             match entry.key() {
                 "location" => location = Some(entry.value().to_owned()),
@@ -74,7 +100,12 @@ impl ExternalData {
         }
         let location = location.ok_or(ExternalDataError::NoLocation)?;
         check_location(&location)?;
-        Ok(ExternalData { location, offset, length, checksum })
+        Ok(ExternalData {
+            location,
+            offset,
+            length,
+            checksum,
+        })
     }
 }
 
@@ -105,7 +136,10 @@ pub struct ModelDir {
 
 impl ModelDir {
     pub fn new(dir: PathBuf) -> ModelDir {
-        ModelDir { dir, maps: Mutex::new(HashMap::new()) }
+        ModelDir {
+            dir,
+            maps: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -121,7 +155,10 @@ impl ModelDir {
         let real = std::fs::canonicalize(&joined).map_err(|_| missing())?;
         let real_dir = std::fs::canonicalize(&self.dir).map_err(|_| missing())?;
         if !real.starts_with(&real_dir) {
-            return Err(ExternalDataError::SymlinkOutside { location: location.to_owned(), target: real });
+            return Err(ExternalDataError::SymlinkOutside {
+                location: location.to_owned(),
+                target: real,
+            });
         }
         let metadata = std::fs::metadata(&real).map_err(|_| missing())?;
         if !metadata.is_file() {
@@ -133,7 +170,8 @@ impl ModelDir {
     /// The length in bytes of the file at `location` (resolved as [`Self::resolve`]).
     pub fn file_len(&self, location: &str) -> Result<u64, ExternalDataError> {
         let real = self.resolve(location)?;
-        let metadata = std::fs::metadata(&real).map_err(|_| ExternalDataError::Missing(location.to_owned()))?;
+        let metadata = std::fs::metadata(&real)
+            .map_err(|_| ExternalDataError::Missing(location.to_owned()))?;
         Ok(metadata.len())
     }
 
@@ -142,23 +180,38 @@ impl ModelDir {
         let real = self.resolve(&external.location)?;
         let whole = self.map(&real)?;
         let file_len = whole.len() as u64;
-        let length = external.length.unwrap_or_else(|| file_len.saturating_sub(external.offset));
-        let end = external.offset.checked_add(length).filter(|end| *end <= file_len);
+        let length = external
+            .length
+            .unwrap_or_else(|| file_len.saturating_sub(external.offset));
+        let end = external
+            .offset
+            .checked_add(length)
+            .filter(|end| *end <= file_len);
         let Some(end) = end else {
             let location = external.location.clone();
-            return Err(ExternalDataError::OutOfRange { location, offset: external.offset, length, file_len });
+            return Err(ExternalDataError::OutOfRange {
+                location,
+                offset: external.offset,
+                length,
+                file_len,
+            });
         };
         // Both bounds are <= file_len, which came from a usize.
         Ok(whole.slice(external.offset as usize..end as usize))
     }
 
     fn map(&self, real: &Path) -> Result<Bytes, ExternalDataError> {
-        let mut maps = self.maps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut maps = self
+            .maps
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(bytes) = maps.get(real) {
             return Ok(bytes.clone());
         }
-        let bytes = super::map_file(real)
-            .map_err(|error| ExternalDataError::Io { path: real.to_owned(), message: error.to_string() })?;
+        let bytes = super::map_file(real).map_err(|error| ExternalDataError::Io {
+            path: real.to_owned(),
+            message: error.to_string(),
+        })?;
         maps.insert(real.to_owned(), bytes.clone());
         Ok(bytes)
     }

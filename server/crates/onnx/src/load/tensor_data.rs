@@ -28,13 +28,25 @@ pub struct TensorBytes {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TensorDataError {
     #[error("tensor '{name}': dim {index} is {value}, dims must not be negative")]
-    NegativeDim { name: String, index: usize, value: i64 },
+    NegativeDim {
+        name: String,
+        index: usize,
+        value: i64,
+    },
     #[error("tensor '{name}': dims {dims:?} hold more elements than fit in 64 bits")]
     TooManyElements { name: String, dims: Vec<i64> },
-    #[error("tensor '{name}': element type {data_type} has no fixed size (strings and UNDEFINED have no byte payload)")]
+    #[error(
+        "tensor '{name}': element type {data_type} has no fixed size (strings and UNDEFINED have no byte payload)"
+    )]
     NoFixedSize { name: String, data_type: String },
     #[error("tensor '{name}': {found} bytes of data, dims {dims:?} x {data_type} need {expected}")]
-    SizeMismatch { name: String, dims: Vec<i64>, data_type: String, expected: u64, found: u64 },
+    SizeMismatch {
+        name: String,
+        dims: Vec<i64>,
+        data_type: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("tensor '{name}': {source}")]
     External {
         name: String,
@@ -46,29 +58,56 @@ pub enum TensorDataError {
 /// The number of elements `dims` describe (1 for a scalar), refusing
 /// negative dims and overflow.
 pub fn element_count(name: &str, dims: &[i64]) -> Result<u64, TensorDataError> {
-    dims.iter().enumerate().try_fold(1u64, |count, (index, &value)| {
-        let dim = u64::try_from(value).map_err(|_| TensorDataError::NegativeDim { name: name.to_owned(), index, value })?;
-        count.checked_mul(dim).ok_or_else(|| TensorDataError::TooManyElements { name: name.to_owned(), dims: dims.to_vec() })
-    })
+    dims.iter()
+        .enumerate()
+        .try_fold(1u64, |count, (index, &value)| {
+            let dim = u64::try_from(value).map_err(|_| TensorDataError::NegativeDim {
+                name: name.to_owned(),
+                index,
+                value,
+            })?;
+            count
+                .checked_mul(dim)
+                .ok_or_else(|| TensorDataError::TooManyElements {
+                    name: name.to_owned(),
+                    dims: dims.to_vec(),
+                })
+        })
 }
 
 /// The payload of `tensor` as little-endian bytes in ONNX `raw_data` layout.
 /// `dir` resolves external data; without it external tensors fail with
 /// [`ExternalDataError::NoModelDir`].
-pub fn tensor_bytes(tensor: &TensorProto, dir: Option<&ModelDir>) -> Result<TensorBytes, TensorDataError> {
+pub fn tensor_bytes(
+    tensor: &TensorProto,
+    dir: Option<&ModelDir>,
+) -> Result<TensorBytes, TensorDataError> {
     let name = tensor.name();
     let data_type = tensor.data_type();
     let count = element_count(name, &tensor.dims)?;
-    let expected = dtype::byte_len(data_type, count).ok_or_else(|| TensorDataError::NoFixedSize {
+    let expected =
+        dtype::byte_len(data_type, count).ok_or_else(|| TensorDataError::NoFixedSize {
+            name: name.to_owned(),
+            data_type: dtype::onnx_name(data_type).to_owned(),
+        })?;
+    let external_error = |source| TensorDataError::External {
         name: name.to_owned(),
-        data_type: dtype::onnx_name(data_type).to_owned(),
-    })?;
-    let external_error = |source| TensorDataError::External { name: name.to_owned(), source };
+        source,
+    };
     let (bytes, source) = if tensor.data_location == Some(DataLocation::External as i32) {
         let external = ExternalData::of(tensor).map_err(external_error)?;
-        let dir = dir.ok_or(ExternalDataError::NoModelDir).map_err(external_error)?;
-        (dir.read(&external).map_err(external_error)?, TensorSource::External)
-    } else if let Some(raw) = tensor.raw_data.as_ref().filter(|raw| !raw.is_empty() || count == 0) {
+        let dir = dir
+            .ok_or(ExternalDataError::NoModelDir)
+            .map_err(external_error)?;
+        (
+            dir.read(&external).map_err(external_error)?,
+            TensorSource::External,
+        )
+    } else if let Some(raw) = tensor
+        .raw_data
+        .as_ref()
+        .filter(|raw| !raw.is_empty() || count == 0)
+    {
         (raw.clone(), TensorSource::RawData)
     } else {
         (typed_field_bytes(tensor), TensorSource::TypedField)
@@ -90,20 +129,43 @@ pub fn tensor_bytes(tensor: &TensorProto, dir: Option<&ModelDir>) -> Result<Tens
 /// `int32_data` entry (packed 2- and 4-bit types one byte per entry),
 /// UINT32 in `uint64_data`, complex numbers as pairs.
 fn typed_field_bytes(tensor: &TensorProto) -> Bytes {
-    let Ok(data_type) = DataType::try_from(tensor.data_type()) else { return Bytes::new() };
+    let Ok(data_type) = DataType::try_from(tensor.data_type()) else {
+        return Bytes::new();
+    };
     let bits = dtype::bits(tensor.data_type()).unwrap_or(0);
     let mut out = Vec::new();
     match data_type {
-        DataType::Float | DataType::Complex64 => tensor.float_data.iter().for_each(|v| out.extend(v.to_le_bytes())),
-        DataType::Double | DataType::Complex128 => tensor.double_data.iter().for_each(|v| out.extend(v.to_le_bytes())),
-        DataType::Int64 => tensor.int64_data.iter().for_each(|v| out.extend(v.to_le_bytes())),
-        DataType::Uint64 => tensor.uint64_data.iter().for_each(|v| out.extend(v.to_le_bytes())),
-        DataType::Uint32 => tensor.uint64_data.iter().for_each(|v| out.extend((*v as u32).to_le_bytes())),
-        DataType::Int32 => tensor.int32_data.iter().for_each(|v| out.extend(v.to_le_bytes())),
+        DataType::Float | DataType::Complex64 => tensor
+            .float_data
+            .iter()
+            .for_each(|v| out.extend(v.to_le_bytes())),
+        DataType::Double | DataType::Complex128 => tensor
+            .double_data
+            .iter()
+            .for_each(|v| out.extend(v.to_le_bytes())),
+        DataType::Int64 => tensor
+            .int64_data
+            .iter()
+            .for_each(|v| out.extend(v.to_le_bytes())),
+        DataType::Uint64 => tensor
+            .uint64_data
+            .iter()
+            .for_each(|v| out.extend(v.to_le_bytes())),
+        DataType::Uint32 => tensor
+            .uint64_data
+            .iter()
+            .for_each(|v| out.extend((*v as u32).to_le_bytes())),
+        DataType::Int32 => tensor
+            .int32_data
+            .iter()
+            .for_each(|v| out.extend(v.to_le_bytes())),
         DataType::String | DataType::Undefined => {}
         // Every remaining type lives in int32_data: 16-bit types two bytes
         // per entry, 8-bit and packed sub-byte types one byte per entry.
-        _ if bits == 16 => tensor.int32_data.iter().for_each(|v| out.extend((*v as u16).to_le_bytes())),
+        _ if bits == 16 => tensor
+            .int32_data
+            .iter()
+            .for_each(|v| out.extend((*v as u16).to_le_bytes())),
         // 6-bit floats sit one per entry but pack into a 6-bit LSB-first stream.
         _ if bits == 6 => out = pack_six_bit(&tensor.int32_data),
         _ => tensor.int32_data.iter().for_each(|v| out.push(*v as u8)),

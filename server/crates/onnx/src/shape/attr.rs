@@ -3,7 +3,9 @@
 use crate::proto::{NodeProto, TensorProto};
 
 fn find<'a>(node: &'a NodeProto, name: &str) -> Option<&'a crate::proto::AttributeProto> {
-    node.attribute.iter().find(|a| a.name.as_deref() == Some(name))
+    node.attribute
+        .iter()
+        .find(|a| a.name.as_deref() == Some(name))
 }
 
 pub fn int(node: &NodeProto, name: &str) -> Option<i64> {
@@ -19,7 +21,9 @@ pub fn floats<'a>(node: &'a NodeProto, name: &str) -> Option<&'a [f32]> {
 }
 
 pub fn string<'a>(node: &'a NodeProto, name: &str) -> Option<&'a str> {
-    find(node, name).and_then(|a| a.s.as_ref()).and_then(|s| std::str::from_utf8(s).ok())
+    find(node, name)
+        .and_then(|a| a.s.as_ref())
+        .and_then(|s| std::str::from_utf8(s).ok())
 }
 
 pub fn strings_len(node: &NodeProto, name: &str) -> usize {

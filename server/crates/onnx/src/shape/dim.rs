@@ -63,16 +63,25 @@ impl fmt::Display for ValueType {
     /// `seq(map(int64, float))`, `?` (unknown).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ValueType::Tensor { elem: 0, shape: None } => f.write_str("?"),
+            ValueType::Tensor {
+                elem: 0,
+                shape: None,
+            } => f.write_str("?"),
             ValueType::Tensor { elem, shape } => {
-                let name = if *elem == 0 { "?" } else { crate::dtype::onnx_name(*elem) };
+                let name = if *elem == 0 {
+                    "?"
+                } else {
+                    crate::dtype::onnx_name(*elem)
+                };
                 match shape {
                     Some(dims) => write!(f, "{name}{}", shape_text(dims)),
                     None => write!(f, "{name}[...]"),
                 }
             }
             ValueType::Sequence(e) => write!(f, "seq({e})"),
-            ValueType::Map { key, value } => write!(f, "map({}, {value})", crate::dtype::onnx_name(*key)),
+            ValueType::Map { key, value } => {
+                write!(f, "map({}, {value})", crate::dtype::onnx_name(*key))
+            }
             ValueType::Optional(e) => write!(f, "optional({e})"),
             ValueType::Unknown => f.write_str("?"),
         }
@@ -87,7 +96,10 @@ impl Serialize for ValueType {
 
 impl ValueType {
     pub fn tensor(elem: i32, shape: Vec<Dim>) -> ValueType {
-        ValueType::Tensor { elem, shape: Some(shape) }
+        ValueType::Tensor {
+            elem,
+            shape: Some(shape),
+        }
     }
     pub fn tensor_unranked(elem: i32) -> ValueType {
         ValueType::Tensor { elem, shape: None }
@@ -111,7 +123,9 @@ impl ValueType {
             ValueType::Unknown => 0,
             ValueType::Tensor { elem, shape } => {
                 (*elem != 0) as usize
-                    + shape.as_ref().map_or(0, |s| 1 + s.iter().filter(|d| !matches!(d, Dim::Unknown)).count())
+                    + shape.as_ref().map_or(0, |s| {
+                        1 + s.iter().filter(|d| !matches!(d, Dim::Unknown)).count()
+                    })
             }
             _ => 1,
         }
@@ -123,27 +137,52 @@ impl ValueType {
     /// Why `self` (inferred) and `declared` cannot both be true, if they can't:
     /// different element types or ranks, or two different known dims.
     pub fn conflict(&self, declared: &ValueType) -> Option<String> {
-        let (ValueType::Tensor { elem: e1, shape: s1 }, ValueType::Tensor { elem: e2, shape: s2 }) = (self, declared) else {
+        let (
+            ValueType::Tensor {
+                elem: e1,
+                shape: s1,
+            },
+            ValueType::Tensor {
+                elem: e2,
+                shape: s2,
+            },
+        ) = (self, declared)
+        else {
             return None;
         };
         if *e1 != 0 && *e2 != 0 && e1 != e2 {
-            return Some(format!("element type {} vs {}", crate::dtype::onnx_name(*e1), crate::dtype::onnx_name(*e2)));
+            return Some(format!(
+                "element type {} vs {}",
+                crate::dtype::onnx_name(*e1),
+                crate::dtype::onnx_name(*e2)
+            ));
         }
-        let (Some(s1), Some(s2)) = (s1, s2) else { return None };
+        let (Some(s1), Some(s2)) = (s1, s2) else {
+            return None;
+        };
         if s1.len() != s2.len() {
             return Some(format!("rank {} vs {}", s1.len(), s2.len()));
         }
-        s1.iter().zip(s2).enumerate().find_map(|(i, (a, b))| match (a, b) {
-            (Dim::Known(x), Dim::Known(y)) if x != y => Some(format!("dim {i} is {x} vs {y}")),
-            _ => None,
-        })
+        s1.iter()
+            .zip(s2)
+            .enumerate()
+            .find_map(|(i, (a, b))| match (a, b) {
+                (Dim::Known(x), Dim::Known(y)) if x != y => Some(format!("dim {i} is {x} vs {y}")),
+                _ => None,
+            })
     }
 
     /// Fills what `self` does not know from `declared` (assumes no conflict).
     pub fn refine(self, declared: &ValueType) -> ValueType {
         match (self, declared) {
             (ValueType::Unknown, d) => d.clone(),
-            (ValueType::Tensor { elem, shape }, ValueType::Tensor { elem: de, shape: ds }) => {
+            (
+                ValueType::Tensor { elem, shape },
+                ValueType::Tensor {
+                    elem: de,
+                    shape: ds,
+                },
+            ) => {
                 let elem = if elem == 0 { *de } else { elem };
                 let shape = match (shape, ds) {
                     (None, ds) => ds.clone(),
@@ -168,12 +207,24 @@ impl ValueType {
     /// What two alternatives (If branches) have in common.
     pub fn merge(&self, other: &ValueType) -> ValueType {
         match (self, other) {
-            (ValueType::Tensor { elem: e1, shape: s1 }, ValueType::Tensor { elem: e2, shape: s2 }) => {
+            (
+                ValueType::Tensor {
+                    elem: e1,
+                    shape: s1,
+                },
+                ValueType::Tensor {
+                    elem: e2,
+                    shape: s2,
+                },
+            ) => {
                 let elem = if e1 == e2 { *e1 } else { 0 };
                 let shape = match (s1, s2) {
-                    (Some(a), Some(b)) if a.len() == b.len() => {
-                        Some(a.iter().zip(b).map(|(x, y)| if x == y { x.clone() } else { Dim::Unknown }).collect())
-                    }
+                    (Some(a), Some(b)) if a.len() == b.len() => Some(
+                        a.iter()
+                            .zip(b)
+                            .map(|(x, y)| if x == y { x.clone() } else { Dim::Unknown })
+                            .collect(),
+                    ),
                     _ => None,
                 };
                 ValueType::Tensor { elem, shape }
@@ -187,7 +238,9 @@ impl ValueType {
         match self {
             ValueType::Tensor { elem, shape } => ValueType::Tensor {
                 elem: *elem,
-                shape: shape.as_ref().map(|s| std::iter::once(dim).chain(s.iter().cloned()).collect()),
+                shape: shape
+                    .as_ref()
+                    .map(|s| std::iter::once(dim).chain(s.iter().cloned()).collect()),
             },
             _ => ValueType::Unknown,
         }
@@ -197,7 +250,9 @@ impl ValueType {
         match self {
             ValueType::Tensor { elem, shape } => ValueType::Tensor {
                 elem: *elem,
-                shape: shape.as_ref().and_then(|s| (!s.is_empty()).then(|| s[1..].to_vec())),
+                shape: shape
+                    .as_ref()
+                    .and_then(|s| (!s.is_empty()).then(|| s[1..].to_vec())),
             },
             _ => ValueType::Unknown,
         }

@@ -26,7 +26,11 @@ fn rows(x: Option<&Fact>) -> Dim {
 fn classes(at: &At) -> (i32, usize) {
     let ints = attr::ints(at.node, "classlabels_ints").map_or(0, |v| v.len());
     let strings = attr::strings_len(at.node, "classlabels_strings");
-    if strings > 0 { (STRING, strings) } else { (INT64, ints) }
+    if strings > 0 {
+        (STRING, strings)
+    } else {
+        (INT64, ints)
+    }
 }
 
 fn classifier(n: Dim, label: i32, c: Dim) -> Vec<Fact> {
@@ -45,8 +49,20 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             let (label, n_labels) = classes(at);
             let n_intercepts = attr::floats(node, "intercepts").map_or(0, |v| v.len());
             // A binary model stores one intercept but scores both classes.
-            let c = if n_intercepts == 1 && n_labels == 2 { 2 } else { n_intercepts };
-            classifier(rows(x), label, if c > 0 { Dim::Known(c as i64) } else { Dim::Unknown })
+            let c = if n_intercepts == 1 && n_labels == 2 {
+                2
+            } else {
+                n_intercepts
+            };
+            classifier(
+                rows(x),
+                label,
+                if c > 0 {
+                    Dim::Known(c as i64)
+                } else {
+                    Dim::Unknown
+                },
+            )
         }
         "SVMClassifier" => {
             let (label, c) = classes(at);
@@ -62,23 +78,46 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "TreeEnsembleClassifier" => {
             let (label, c) = classes(at);
-            classifier(rows(x), label, if c > 0 { Dim::Known(c as i64) } else { Dim::Unknown })
+            classifier(
+                rows(x),
+                label,
+                if c > 0 {
+                    Dim::Known(c as i64)
+                } else {
+                    Dim::Unknown
+                },
+            )
         }
         "LinearRegressor" | "TreeEnsembleRegressor" | "TreeEnsemble" => {
-            let targets = attr::int(node, "targets").or_else(|| attr::int(node, "n_targets")).unwrap_or(1);
+            let targets = attr::int(node, "targets")
+                .or_else(|| attr::int(node, "n_targets"))
+                .unwrap_or(1);
             vec![tensor(FLOAT, vec![rows(x), Dim::Known(targets)])]
         }
         "SVMRegressor" => vec![tensor(FLOAT, vec![rows(x), Dim::Known(1)])],
         "Scaler" | "Normalizer" => vec![same(FLOAT)],
         "Binarizer" | "Imputer" => vec![same(x.map_or(FLOAT, |f| f.ty.elem()))],
         "ZipMap" => {
-            let key = if attr::strings_len(node, "classlabels_strings") > 0 { STRING } else { INT64 };
-            let map = ValueType::Map { key, value: Box::new(ValueType::tensor(FLOAT, vec![])) };
+            let key = if attr::strings_len(node, "classlabels_strings") > 0 {
+                STRING
+            } else {
+                INT64
+            };
+            let map = ValueType::Map {
+                key,
+                value: Box::new(ValueType::tensor(FLOAT, vec![])),
+            };
             vec![Fact::of(ValueType::Sequence(Box::new(map)))]
         }
         "ArrayFeatureExtractor" => {
             let elem = x.map_or(0, |f| f.ty.elem());
-            let picked = ins.get(1).copied().flatten().and_then(|f| f.ty.shape()).and_then(|s| s.last().cloned()).unwrap_or(Dim::Unknown);
+            let picked = ins
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|f| f.ty.shape())
+                .and_then(|s| s.last().cloned())
+                .unwrap_or(Dim::Unknown);
             match x.and_then(|f| f.ty.shape()) {
                 Some(s) if s.len() >= 2 => {
                     let mut d = s.to_vec();
@@ -90,7 +129,11 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             }
         }
         "LabelEncoder" => {
-            let elem = if attr::has(node, "values_strings") || attr::has(node, "default_string") && !attr::has(node, "values_int64s") && !attr::has(node, "values_floats") {
+            let elem = if attr::has(node, "values_strings")
+                || attr::has(node, "default_string")
+                    && !attr::has(node, "values_int64s")
+                    && !attr::has(node, "values_floats")
+            {
                 STRING
             } else if attr::has(node, "values_floats") {
                 FLOAT
@@ -110,7 +153,9 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             vec![same(elem)]
         }
         "OneHotEncoder" => {
-            let cats = attr::ints(node, "cats_int64s").map_or(0, |v| v.len()).max(attr::strings_len(node, "cats_strings"));
+            let cats = attr::ints(node, "cats_int64s")
+                .map_or(0, |v| v.len())
+                .max(attr::strings_len(node, "cats_strings"));
             match x.and_then(|f| f.ty.shape()) {
                 Some(s) => {
                     let mut d = s.to_vec();
@@ -122,10 +167,22 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "FeatureVectorizer" => {
             let total: i64 = attr::ints(node, "inputdimensions").map_or(0, |v| v.iter().sum());
-            vec![tensor(FLOAT, vec![rows(x), if total > 0 { Dim::Known(total) } else { Dim::Unknown }])]
+            vec![tensor(
+                FLOAT,
+                vec![
+                    rows(x),
+                    if total > 0 {
+                        Dim::Known(total)
+                    } else {
+                        Dim::Unknown
+                    },
+                ],
+            )]
         }
         "DictVectorizer" => {
-            let v = attr::ints(node, "int64_vocabulary").map_or(0, |v| v.len()).max(attr::strings_len(node, "string_vocabulary"));
+            let v = attr::ints(node, "int64_vocabulary")
+                .map_or(0, |v| v.len())
+                .max(attr::strings_len(node, "string_vocabulary"));
             vec![tensor(0, vec![Dim::Unknown, Dim::Known(v as i64)])]
         }
         _ => Vec::new(),

@@ -17,7 +17,8 @@ pub(crate) fn tensor_fact(t: &TensorProto) -> Fact {
     let elem = t.data_type.unwrap_or(0);
     let ty = ValueType::tensor(elem, t.dims.iter().map(|&d| Dim::Known(d)).collect());
     let konst = if t.dims.len() <= 1 {
-        crate::tensor::small_ints(t, MAX_CONST_ELEMENTS).map(|v| v.into_iter().map(Dim::Known).collect())
+        crate::tensor::small_ints(t, MAX_CONST_ELEMENTS)
+            .map(|v| v.into_iter().map(Dim::Known).collect())
     } else {
         None
     };
@@ -38,7 +39,8 @@ fn ints(f: Option<&Fact>) -> Option<Vec<i64>> {
     konst(f)?.iter().map(|d| d.known()).collect()
 }
 fn same_as(f: Option<&Fact>) -> Fact {
-    f.map(|f| Fact::of(f.ty.clone())).unwrap_or_else(Fact::unknown)
+    f.map(|f| Fact::of(f.ty.clone()))
+        .unwrap_or_else(Fact::unknown)
 }
 fn with_elem(f: Option<&Fact>, elem: i32) -> Fact {
     Fact::of(match shape(f) {
@@ -59,7 +61,8 @@ fn axis(a: i64, rank: usize) -> Option<usize> {
     (0..r).contains(&a).then_some(a as usize)
 }
 fn product(dims: &[Dim]) -> Option<i64> {
-    dims.iter().try_fold(1i64, |acc, d| d.known().and_then(|v| acc.checked_mul(v)))
+    dims.iter()
+        .try_fold(1i64, |acc, d| d.known().and_then(|v| acc.checked_mul(v)))
 }
 /// Product of dims, keeping a single symbolic dim when the others are 1.
 fn product_dim(dims: &[Dim]) -> Dim {
@@ -78,8 +81,11 @@ pub(crate) fn broadcast(shapes: &[&[Dim]]) -> Result<Vec<Dim>, (usize, usize)> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = Vec::with_capacity(rank);
     for i in 0..rank {
-        let dims: Vec<(usize, &Dim)> =
-            shapes.iter().enumerate().filter_map(|(k, s)| (i + s.len()).checked_sub(rank).map(|j| (k, &s[j]))).collect();
+        let dims: Vec<(usize, &Dim)> = shapes
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| (i + s.len()).checked_sub(rank).map(|j| (k, &s[j])))
+            .collect();
         let mut known: Option<(usize, i64)> = None;
         for &(k, d) in &dims {
             if let Dim::Known(v) = d {
@@ -95,10 +101,18 @@ pub(crate) fn broadcast(shapes: &[&[Dim]]) -> Result<Vec<Dim>, (usize, usize)> {
         let d = if let Some((_, v)) = known {
             Dim::Known(v)
         } else {
-            let others: Vec<&Dim> = dims.iter().map(|(_, d)| *d).filter(|d| **d != Dim::Known(1)).collect();
+            let others: Vec<&Dim> = dims
+                .iter()
+                .map(|(_, d)| *d)
+                .filter(|d| **d != Dim::Known(1))
+                .collect();
             match others.first() {
                 None => Dim::Known(1),
-                Some(first) if matches!(first, Dim::Sym(_)) && others.iter().all(|d| d == first) => (*first).clone(),
+                Some(first)
+                    if matches!(first, Dim::Sym(_)) && others.iter().all(|d| d == first) =>
+                {
+                    (*first).clone()
+                }
                 _ => Dim::Unknown,
             }
         };
@@ -109,7 +123,9 @@ pub(crate) fn broadcast(shapes: &[&[Dim]]) -> Result<Vec<Dim>, (usize, usize)> {
 
 fn broadcast_fact(cx: &mut Cx, at: &At, inputs: &[Option<&Fact>], out_elem: i32) -> Fact {
     let shapes: Option<Vec<&[Dim]>> = inputs.iter().map(|f| shape(*f)).collect();
-    let Some(shapes) = shapes else { return unranked(out_elem) };
+    let Some(shapes) = shapes else {
+        return unranked(out_elem);
+    };
     match broadcast(&shapes) {
         Ok(dims) => {
             let mut fact = tensor(out_elem, dims);
@@ -141,7 +157,10 @@ fn fold_arith(at: &At, inputs: &[Option<&Fact>]) -> Option<Vec<Dim>> {
     }
     (0..n)
         .map(|i| {
-            let (x, y) = (a[if a.len() == 1 { 0 } else { i }], b[if b.len() == 1 { 0 } else { i }]);
+            let (x, y) = (
+                a[if a.len() == 1 { 0 } else { i }],
+                b[if b.len() == 1 { 0 } else { i }],
+            );
             let v = match op {
                 "Add" => x.checked_add(y),
                 "Sub" => x.checked_sub(y),
@@ -161,18 +180,70 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
     let e0 = elem(i(0));
     match op {
         // Same type and shape as the first input.
-        "Relu" | "Sigmoid" | "Tanh" | "Abs" | "Neg" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Floor" | "Ceil"
-        | "Round" | "Erf" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh" | "Cosh" | "Asinh" | "Acosh"
-        | "Atanh" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid" | "HardSwish" | "Gelu" | "Softplus"
-        | "Softsign" | "Mish" | "ThresholdedRelu" | "Clip" | "Softmax" | "LogSoftmax" | "Hardmax" | "LRN"
-        | "InstanceNormalization" | "LpNormalization" | "MeanVarianceNormalization" | "GroupNormalization"
-        | "CumSum" | "Trilu" | "Shrink" | "Sign" | "PRelu" | "ReverseSequence" | "BitwiseNot" | "ScatterND"
-        | "ScatterElements" | "Scatter" | "RandomNormalLike" | "RandomUniformLike" | "Swish" => vec![same_as(i(0))],
+        "Relu"
+        | "Sigmoid"
+        | "Tanh"
+        | "Abs"
+        | "Neg"
+        | "Exp"
+        | "Log"
+        | "Sqrt"
+        | "Reciprocal"
+        | "Floor"
+        | "Ceil"
+        | "Round"
+        | "Erf"
+        | "Sin"
+        | "Cos"
+        | "Tan"
+        | "Asin"
+        | "Acos"
+        | "Atan"
+        | "Sinh"
+        | "Cosh"
+        | "Asinh"
+        | "Acosh"
+        | "Atanh"
+        | "LeakyRelu"
+        | "Elu"
+        | "Selu"
+        | "Celu"
+        | "HardSigmoid"
+        | "HardSwish"
+        | "Gelu"
+        | "Softplus"
+        | "Softsign"
+        | "Mish"
+        | "ThresholdedRelu"
+        | "Clip"
+        | "Softmax"
+        | "LogSoftmax"
+        | "Hardmax"
+        | "LRN"
+        | "InstanceNormalization"
+        | "LpNormalization"
+        | "MeanVarianceNormalization"
+        | "GroupNormalization"
+        | "CumSum"
+        | "Trilu"
+        | "Shrink"
+        | "Sign"
+        | "PRelu"
+        | "ReverseSequence"
+        | "BitwiseNot"
+        | "ScatterND"
+        | "ScatterElements"
+        | "Scatter"
+        | "RandomNormalLike"
+        | "RandomUniformLike"
+        | "Swish" => vec![same_as(i(0))],
         "Identity" => vec![i(0).cloned().unwrap_or_else(Fact::unknown)],
         "Not" | "IsNaN" | "IsInf" => vec![with_elem(i(0), BOOL)],
         "Dropout" => vec![same_as(i(0)), with_elem(i(0), BOOL)],
         "BatchNormalization" => {
-            let c = shape(i(0)).and_then(|s| s.get(1).cloned()).unwrap_or(Dim::Unknown);
+            let c = shape(i(0))
+                .and_then(|s| s.get(1).cloned())
+                .unwrap_or(Dim::Unknown);
             let stat = tensor(e0, vec![c]);
             vec![same_as(i(0)), stat.clone(), stat]
         }
@@ -191,8 +262,10 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             };
             vec![same_as(i(0)), stats.clone(), stats]
         }
-        "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Mod" | "Max" | "Min" | "Sum" | "Mean" | "BitShift" | "BitwiseAnd"
-        | "BitwiseOr" | "BitwiseXor" => vec![broadcast_fact(cx, at, ins, e0)],
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Mod" | "Max" | "Min" | "Sum" | "Mean"
+        | "BitShift" | "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" => {
+            vec![broadcast_fact(cx, at, ins, e0)]
+        }
         "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or" | "Xor" => {
             vec![broadcast_fact(cx, at, ins, BOOL)]
         }
@@ -226,7 +299,9 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "Constant" => vec![constant(node)],
         "ConstantOfShape" => {
-            let elem = attr::tensor(node, "value").and_then(|t| t.data_type).unwrap_or(FLOAT);
+            let elem = attr::tensor(node, "value")
+                .and_then(|t| t.data_type)
+                .unwrap_or(FLOAT);
             match konst(i(0)) {
                 Some(dims) => vec![tensor(elem, dims.to_vec())],
                 None => vec![unranked(elem)],
@@ -241,7 +316,10 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             vec![f]
         }
         "CastLike" => vec![with_elem(i(0), elem(i(1)))],
-        "EyeLike" => vec![with_elem(i(0), attr::int(node, "dtype").map_or(e0, |v| v as i32))],
+        "EyeLike" => vec![with_elem(
+            i(0),
+            attr::int(node, "dtype").map_or(e0, |v| v as i32),
+        )],
         "RandomNormal" | "RandomUniform" => {
             let elem = attr::int(node, "dtype").map_or(FLOAT, |v| v as i32);
             match attr::ints(node, "shape") {
@@ -249,18 +327,33 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                 None => vec![unranked(elem)],
             }
         }
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1" | "ReduceL2"
-        | "ReduceLogSum" | "ReduceLogSumExp" | "ReduceSumSquare" => vec![reduce(cx, at, i(0), i(1))],
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1"
+        | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp" | "ReduceSumSquare" => {
+            vec![reduce(cx, at, i(0), i(1))]
+        }
         "ArgMax" | "ArgMin" => {
-            let Some(s) = shape(i(0)) else { return vec![unranked(INT64)] };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else { return vec![unranked(INT64)] };
-            vec![tensor(INT64, reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0))]
+            let Some(s) = shape(i(0)) else {
+                return vec![unranked(INT64)];
+            };
+            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
+                return vec![unranked(INT64)];
+            };
+            vec![tensor(
+                INT64,
+                reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
+            )]
         }
         "TopK" => {
-            let Some(s) = shape(i(0)) else { return vec![unranked(e0), unranked(INT64)] };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else { return vec![unranked(e0), unranked(INT64)] };
+            let Some(s) = shape(i(0)) else {
+                return vec![unranked(e0), unranked(INT64)];
+            };
+            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
+                return vec![unranked(e0), unranked(INT64)];
+            };
             let mut d = s.to_vec();
-            d[a] = ints(i(1)).and_then(|k| k.first().copied()).map_or(Dim::Unknown, Dim::Known);
+            d[a] = ints(i(1))
+                .and_then(|k| k.first().copied())
+                .map_or(Dim::Unknown, Dim::Known);
             vec![tensor(e0, d.clone()), tensor(INT64, d)]
         }
         "NonZero" => vec![match shape(i(0)) {
@@ -269,7 +362,9 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }],
         "Range" => {
             let len = match (ints(i(0)), ints(i(1)), ints(i(2))) {
-                (Some(s), Some(l), Some(d)) if s.len() == 1 && l.len() == 1 && d.len() == 1 && d[0] != 0 => {
+                (Some(s), Some(l), Some(d))
+                    if s.len() == 1 && l.len() == 1 && d.len() == 1 && d[0] != 0 =>
+                {
                     Dim::Known(((l[0] - s[0]) as f64 / d[0] as f64).ceil().max(0.0) as i64)
                 }
                 _ => Dim::Unknown,
@@ -279,7 +374,16 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "Tile" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), Some(r)) if r.len() == s.len() => tensor(
                 e0,
-                s.iter().zip(&r).map(|(d, &k)| if k == 1 { d.clone() } else { d.known().map_or(Dim::Unknown, |v| Dim::Known(v * k)) }).collect(),
+                s.iter()
+                    .zip(&r)
+                    .map(|(d, &k)| {
+                        if k == 1 {
+                            d.clone()
+                        } else {
+                            d.known().map_or(Dim::Unknown, |v| Dim::Known(v * k))
+                        }
+                    })
+                    .collect(),
             ),
             (Some(s), _) => tensor(e0, vec![Dim::Unknown; s.len()]),
             _ => unranked(e0),
@@ -289,7 +393,9 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "OneHot" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), depth) => {
                 let mut d = s.to_vec();
-                let depth = depth.and_then(|v| v.first().copied()).map_or(Dim::Unknown, Dim::Known);
+                let depth = depth
+                    .and_then(|v| v.first().copied())
+                    .map_or(Dim::Unknown, Dim::Known);
                 match axis(attr::int(node, "axis").unwrap_or(-1), s.len() + 1) {
                     Some(a) => {
                         d.insert(a, depth);
@@ -306,9 +412,18 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                 Some(s) if s.len() == 4 => {
                     let (c, h, w) = (s[1].known(), s[2].known(), s[3].known());
                     let to_space = op == "DepthToSpace";
-                    let f = |v: Option<i64>, mul: bool| v.map_or(Dim::Unknown, |v| Dim::Known(if mul { v * b } else { v / b }));
-                    let c2 = c.map_or(Dim::Unknown, |c| Dim::Known(if to_space { c / (b * b) } else { c * b * b }));
-                    vec![tensor(e0, vec![s[0].clone(), c2, f(h, to_space), f(w, to_space)])]
+                    let f = |v: Option<i64>, mul: bool| {
+                        v.map_or(Dim::Unknown, |v| {
+                            Dim::Known(if mul { v * b } else { v / b })
+                        })
+                    };
+                    let c2 = c.map_or(Dim::Unknown, |c| {
+                        Dim::Known(if to_space { c / (b * b) } else { c * b * b })
+                    });
+                    vec![tensor(
+                        e0,
+                        vec![s[0].clone(), c2, f(h, to_space), f(w, to_space)],
+                    )]
                 }
                 _ => vec![unranked(e0)],
             }
@@ -316,35 +431,63 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "LSTM" | "GRU" | "RNN" => recurrent(at, i(0), op == "LSTM"),
         "QuantizeLinear" => vec![with_elem(i(0), i(2).map_or(2, |z| z.ty.elem()))],
         "DequantizeLinear" => vec![with_elem(i(0), i(1).map_or(FLOAT, |s| s.ty.elem()))],
-        "SequenceConstruct" => vec![Fact::of(ValueType::Sequence(Box::new(i(0).map_or(ValueType::Unknown, |f| f.ty.clone()))))],
+        "SequenceConstruct" => vec![Fact::of(ValueType::Sequence(Box::new(
+            i(0).map_or(ValueType::Unknown, |f| f.ty.clone()),
+        )))],
         "SequenceAt" => vec![Fact::of(match i(0).map(|f| &f.ty) {
             Some(ValueType::Sequence(e)) => (**e).clone(),
             _ => ValueType::Unknown,
         })],
-        "SplitToSequence" => vec![Fact::of(ValueType::Sequence(Box::new(ValueType::tensor_unranked(e0))))],
+        "SplitToSequence" => vec![Fact::of(ValueType::Sequence(Box::new(
+            ValueType::tensor_unranked(e0),
+        )))],
         _ => Vec::new(),
     }
 }
 
 fn matmul(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -> Fact {
-    let (Some(sa), Some(sb)) = (shape(a), shape(b)) else { return unranked(elem) };
+    let (Some(sa), Some(sb)) = (shape(a), shape(b)) else {
+        return unranked(elem);
+    };
     if sa.is_empty() || sb.is_empty() {
         return unranked(elem);
     }
     // 1-D operands are promoted to matrices and the added dim removed after.
-    let a2: Vec<Dim> = if sa.len() == 1 { vec![Dim::Known(1), sa[0].clone()] } else { sa.to_vec() };
-    let b2: Vec<Dim> = if sb.len() == 1 { vec![sb[0].clone(), Dim::Known(1)] } else { sb.to_vec() };
+    let a2: Vec<Dim> = if sa.len() == 1 {
+        vec![Dim::Known(1), sa[0].clone()]
+    } else {
+        sa.to_vec()
+    };
+    let b2: Vec<Dim> = if sb.len() == 1 {
+        vec![sb[0].clone(), Dim::Known(1)]
+    } else {
+        sb.to_vec()
+    };
     let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
     if let (Dim::Known(x), Dim::Known(y)) = (ka, kb) {
         if x != y {
-            at.mismatch(cx, format!("inner dimensions differ: A is {}, B is {}", shape_text(sa), shape_text(sb)));
+            at.mismatch(
+                cx,
+                format!(
+                    "inner dimensions differ: A is {}, B is {}",
+                    shape_text(sa),
+                    shape_text(sb)
+                ),
+            );
             return unranked(elem);
         }
     }
     let batch = match broadcast(&[&a2[..a2.len() - 2], &b2[..b2.len() - 2]]) {
         Ok(b) => b,
         Err(_) => {
-            at.mismatch(cx, format!("batch dimensions cannot be broadcast: A is {}, B is {}", shape_text(sa), shape_text(sb)));
+            at.mismatch(
+                cx,
+                format!(
+                    "batch dimensions cannot be broadcast: A is {}, B is {}",
+                    shape_text(sa),
+                    shape_text(sb)
+                ),
+            );
             return unranked(elem);
         }
     };
@@ -359,14 +502,24 @@ fn matmul(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -
 }
 
 fn gemm(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -> Fact {
-    let (Some(sa), Some(sb)) = (shape(a), shape(b)) else { return tensor(elem, vec![Dim::Unknown, Dim::Unknown]) };
+    let (Some(sa), Some(sb)) = (shape(a), shape(b)) else {
+        return tensor(elem, vec![Dim::Unknown, Dim::Unknown]);
+    };
     if sa.len() != 2 || sb.len() != 2 {
         return tensor(elem, vec![Dim::Unknown, Dim::Unknown]);
     }
     let ta = attr::int(at.node, "transA").unwrap_or(0) != 0;
     let tb = attr::int(at.node, "transB").unwrap_or(0) != 0;
-    let (m, ka) = if ta { (&sa[1], &sa[0]) } else { (&sa[0], &sa[1]) };
-    let (kb, n) = if tb { (&sb[1], &sb[0]) } else { (&sb[0], &sb[1]) };
+    let (m, ka) = if ta {
+        (&sa[1], &sa[0])
+    } else {
+        (&sa[0], &sa[1])
+    };
+    let (kb, n) = if tb {
+        (&sb[1], &sb[0])
+    } else {
+        (&sb[0], &sb[1])
+    };
     if let (Dim::Known(x), Dim::Known(y)) = (ka, kb) {
         if x != y {
             at.mismatch(
@@ -399,28 +552,52 @@ fn reshape(cx: &mut Cx, at: &At, data: Option<&Fact>, target: Option<&Fact>) -> 
         .iter()
         .enumerate()
         .map(|(k, d)| match d {
-            Dim::Known(0) if !allow_zero => input.and_then(|s| s.get(k).cloned()).unwrap_or(Dim::Unknown),
+            Dim::Known(0) if !allow_zero => input
+                .and_then(|s| s.get(k).cloned())
+                .unwrap_or(Dim::Unknown),
             other => other.clone(),
         })
         .collect();
-    let infer_at: Vec<usize> = out.iter().enumerate().filter(|(_, d)| **d == Dim::Known(-1)).map(|(k, _)| k).collect();
+    let infer_at: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == Dim::Known(-1))
+        .map(|(k, _)| k)
+        .collect();
     let total = input.and_then(product);
     if let [k] = infer_at[..] {
         out[k] = Dim::Unknown;
-        let rest: Vec<Dim> = out.iter().enumerate().filter(|(j, _)| *j != k).map(|(_, d)| d.clone()).collect();
+        let rest: Vec<Dim> = out
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k)
+            .map(|(_, d)| d.clone())
+            .collect();
         if let (Some(total), Some(rest)) = (total, product(&rest)) {
             if rest != 0 && total % rest == 0 {
                 out[k] = Dim::Known(total / rest);
             } else if rest != 0 {
-                at.mismatch(cx, format!("cannot reshape {} ({total} elements) to {}", shape_text(input.unwrap_or(&[])), shape_text(t)));
+                at.mismatch(
+                    cx,
+                    format!(
+                        "cannot reshape {} ({total} elements) to {}",
+                        shape_text(input.unwrap_or(&[])),
+                        shape_text(t)
+                    ),
+                );
             }
         } else if let Some(s) = input {
             // Symbolic batch: [N, a, b] -> [N, -1] keeps a*b when the symbols match.
             let syms_in: Vec<&Dim> = s.iter().filter(|d| matches!(d, Dim::Sym(_))).collect();
             let syms_out: Vec<&Dim> = rest.iter().filter(|d| matches!(d, Dim::Sym(_))).collect();
             if syms_in == syms_out {
-                let known_in: Vec<Dim> = s.iter().filter(|d| d.known().is_some()).cloned().collect();
-                let known_out: Vec<Dim> = rest.iter().filter(|d| d.known().is_some()).cloned().collect();
+                let known_in: Vec<Dim> =
+                    s.iter().filter(|d| d.known().is_some()).cloned().collect();
+                let known_out: Vec<Dim> = rest
+                    .iter()
+                    .filter(|d| d.known().is_some())
+                    .cloned()
+                    .collect();
                 if s.iter().chain(&rest).all(|d| !matches!(d, Dim::Unknown)) {
                     if let (Some(a), Some(b)) = (product(&known_in), product(&known_out)) {
                         if b != 0 && a % b == 0 {
@@ -435,7 +612,11 @@ fn reshape(cx: &mut Cx, at: &At, data: Option<&Fact>, target: Option<&Fact>) -> 
             if total != want {
                 at.mismatch(
                     cx,
-                    format!("cannot reshape {} ({total} elements) to {} ({want} elements)", shape_text(input.unwrap_or(&[])), shape_text(&out)),
+                    format!(
+                        "cannot reshape {} ({total} elements) to {} ({want} elements)",
+                        shape_text(input.unwrap_or(&[])),
+                        shape_text(&out)
+                    ),
                 );
             }
         }
@@ -447,7 +628,9 @@ fn reshape(cx: &mut Cx, at: &At, data: Option<&Fact>, target: Option<&Fact>) -> 
 
 fn flatten(at: &At, x: Option<&Fact>) -> Fact {
     let e = elem(x);
-    let Some(s) = shape(x) else { return tensor(e, vec![Dim::Unknown, Dim::Unknown]) };
+    let Some(s) = shape(x) else {
+        return tensor(e, vec![Dim::Unknown, Dim::Unknown]);
+    };
     let a = attr::int(at.node, "axis").unwrap_or(1);
     let a = if a < 0 { a + s.len() as i64 } else { a };
     if a < 0 || a as usize > s.len() {
@@ -459,7 +642,9 @@ fn flatten(at: &At, x: Option<&Fact>) -> Fact {
 
 fn transpose(at: &At, x: Option<&Fact>) -> Fact {
     let e = elem(x);
-    let Some(s) = shape(x) else { return unranked(e) };
+    let Some(s) = shape(x) else {
+        return unranked(e);
+    };
     let perm: Vec<i64> = match attr::ints(at.node, "perm") {
         Some(p) if !p.is_empty() => p.to_vec(),
         _ => (0..s.len() as i64).rev().collect(),
@@ -467,7 +652,10 @@ fn transpose(at: &At, x: Option<&Fact>) -> Fact {
     if perm.len() != s.len() {
         return unranked(e);
     }
-    let dims: Option<Vec<Dim>> = perm.iter().map(|&p| axis(p, s.len()).map(|k| s[k].clone())).collect();
+    let dims: Option<Vec<Dim>> = perm
+        .iter()
+        .map(|&p| axis(p, s.len()).map(|k| s[k].clone()))
+        .collect();
     dims.map_or_else(|| unranked(e), |d| tensor(e, d))
 }
 
@@ -479,11 +667,25 @@ fn concat(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     };
     let rank = shapes[0].len();
     if shapes.iter().any(|s| s.len() != rank) {
-        let (k, s) = shapes.iter().enumerate().find(|(_, s)| s.len() != rank).map(|(k, s)| (k, *s)).unwrap_or((0, &[]));
-        at.mismatch(cx, format!("ranks differ: input 0 is {}, input {k} is {}", shape_text(shapes[0]), shape_text(s)));
+        let (k, s) = shapes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.len() != rank)
+            .map(|(k, s)| (k, *s))
+            .unwrap_or((0, &[]));
+        at.mismatch(
+            cx,
+            format!(
+                "ranks differ: input 0 is {}, input {k} is {}",
+                shape_text(shapes[0]),
+                shape_text(s)
+            ),
+        );
         return unranked(e);
     }
-    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), rank) else { return unranked(e) };
+    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), rank) else {
+        return unranked(e);
+    };
     let mut out = shapes[0].to_vec();
     for (k, s) in shapes.iter().enumerate().skip(1) {
         for d in 0..rank {
@@ -528,15 +730,25 @@ fn split(cx: &mut Cx, at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> 
     let _ = cx;
     let e = elem(x);
     let n_out = at.node.output.len();
-    let Some(s) = shape(x) else { return vec![unranked(e); n_out] };
-    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), s.len()) else { return vec![unranked(e); n_out] };
-    let sizes: Option<Vec<i64>> = ints(split_input).or_else(|| attr::ints(at.node, "split").filter(|v| !v.is_empty()).map(|v| v.to_vec()));
+    let Some(s) = shape(x) else {
+        return vec![unranked(e); n_out];
+    };
+    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), s.len()) else {
+        return vec![unranked(e); n_out];
+    };
+    let sizes: Option<Vec<i64>> = ints(split_input).or_else(|| {
+        attr::ints(at.node, "split")
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_vec())
+    });
     let sizes: Vec<Dim> = match sizes {
         Some(v) if v.len() == n_out => v.into_iter().map(Dim::Known).collect(),
         _ => match s[a].known() {
             Some(total) if n_out > 0 => {
                 let chunk = (total + n_out as i64 - 1) / n_out as i64;
-                (0..n_out as i64).map(|k| Dim::Known((total - k * chunk).clamp(0, chunk))).collect()
+                (0..n_out as i64)
+                    .map(|k| Dim::Known((total - k * chunk).clamp(0, chunk)))
+                    .collect()
             }
             _ => vec![Dim::Unknown; n_out],
         },
@@ -556,14 +768,31 @@ fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let x = i(0);
     let e = elem(x);
-    let Some(s) = shape(x) else { return unranked(e) };
+    let Some(s) = shape(x) else {
+        return unranked(e);
+    };
     let (starts, ends, axes, steps) = if ins.len() > 1 || !attr::has(at.node, "starts") {
-        (ints(i(1)), ints(i(2)), if ins.len() > 3 && i(3).is_some() { ints(i(3)) } else { Some((0..s.len() as i64).collect()) },
-         if ins.len() > 4 && i(4).is_some() { ints(i(4)) } else { None })
+        (
+            ints(i(1)),
+            ints(i(2)),
+            if ins.len() > 3 && i(3).is_some() {
+                ints(i(3))
+            } else {
+                Some((0..s.len() as i64).collect())
+            },
+            if ins.len() > 4 && i(4).is_some() {
+                ints(i(4))
+            } else {
+                None
+            },
+        )
     } else {
         let st = attr::ints(at.node, "starts").map(|v| v.to_vec());
         let en = attr::ints(at.node, "ends").map(|v| v.to_vec());
-        let ax = attr::ints(at.node, "axes").filter(|v| !v.is_empty()).map(|v| v.to_vec()).or_else(|| Some((0..s.len() as i64).collect()));
+        let ax = attr::ints(at.node, "axes")
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_vec())
+            .or_else(|| Some((0..s.len() as i64).collect()));
         (st, en, ax, None)
     };
     let (Some(starts), Some(ends), Some(axes)) = (starts, ends, axes) else {
@@ -576,14 +805,20 @@ fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     let mut out = s.to_vec();
     let mut konst_out = konst(x).map(|v| v.to_vec());
     for (k, &ax) in axes.iter().enumerate().take(starts.len()) {
-        let Some(a) = axis(ax, s.len()) else { return unranked(e) };
+        let Some(a) = axis(ax, s.len()) else {
+            return unranked(e);
+        };
         let (st, en, step) = (starts[k], ends[k], steps[k]);
         if step == 0 {
             return unranked(e);
         }
         let Some(len) = s[a].known() else {
             // Whole-axis slices keep a symbolic dim.
-            out[a] = if st == 0 && step == 1 && en >= i32::MAX as i64 { s[a].clone() } else { Dim::Unknown };
+            out[a] = if st == 0 && step == 1 && en >= i32::MAX as i64 {
+                s[a].clone()
+            } else {
+                Dim::Unknown
+            };
             continue;
         };
         let clamp = |v: i64, lo: i64, hi: i64| v.clamp(lo, hi);
@@ -595,11 +830,22 @@ fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
         } else {
             let b = clamp(norm(st), -1, len - 1);
             let f = clamp(norm(en), -1, len - 1);
-            (b, f, if b > f { (b - f + (-step) - 1) / (-step) } else { 0 })
+            (
+                b,
+                f,
+                if b > f {
+                    (b - f + (-step) - 1) / (-step)
+                } else {
+                    0
+                },
+            )
         };
         out[a] = Dim::Known(n);
         if let Some(kv) = konst_out.as_mut().filter(|_| s.len() == 1) {
-            *kv = (0..n).map(|j| b + j * step).filter_map(|p| kv.get(p as usize).cloned()).collect();
+            *kv = (0..n)
+                .map(|j| b + j * step)
+                .filter_map(|p| kv.get(p as usize).cloned())
+                .collect();
         }
         let _ = f;
     }
@@ -610,8 +856,12 @@ fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
 
 fn gather(at: &At, data: Option<&Fact>, idx: Option<&Fact>) -> Fact {
     let e = elem(data);
-    let (Some(ds), Some(is)) = (shape(data), shape(idx)) else { return unranked(e) };
-    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), ds.len()) else { return unranked(e) };
+    let (Some(ds), Some(is)) = (shape(data), shape(idx)) else {
+        return unranked(e);
+    };
+    let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), ds.len()) else {
+        return unranked(e);
+    };
     let mut out = ds[..a].to_vec();
     out.extend_from_slice(is);
     out.extend_from_slice(&ds[a + 1..]);
@@ -619,7 +869,14 @@ fn gather(at: &At, data: Option<&Fact>, idx: Option<&Fact>) -> Fact {
     if let (Some(values), Some(picks)) = (konst(data), ints(idx)) {
         if ds.len() == 1 {
             let n = values.len() as i64;
-            f.konst = picks.iter().map(|&p| values.get((if p < 0 { p + n } else { p }) as usize).cloned()).collect();
+            f.konst = picks
+                .iter()
+                .map(|&p| {
+                    values
+                        .get((if p < 0 { p + n } else { p }) as usize)
+                        .cloned()
+                })
+                .collect();
         }
     }
     f
@@ -632,9 +889,15 @@ fn axes_of(at: &At, axes_input: Option<&Fact>) -> Option<Vec<i64>> {
 fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let _ = cx;
     let e = elem(x);
-    let (Some(s), Some(axes)) = (shape(x), axes_of(at, axes_input)) else { return unranked(e) };
+    let (Some(s), Some(axes)) = (shape(x), axes_of(at, axes_input)) else {
+        return unranked(e);
+    };
     let rank = s.len() + axes.len();
-    let mut norm: Vec<usize> = match axes.iter().map(|&a| axis(a, rank)).collect::<Option<Vec<_>>>() {
+    let mut norm: Vec<usize> = match axes
+        .iter()
+        .map(|&a| axis(a, rank))
+        .collect::<Option<Vec<_>>>()
+    {
         Some(v) => v,
         None => return unranked(e),
     };
@@ -656,13 +919,19 @@ fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) 
 fn squeeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let _ = cx;
     let e = elem(x);
-    let Some(s) = shape(x) else { return unranked(e) };
+    let Some(s) = shape(x) else {
+        return unranked(e);
+    };
     let axes = axes_of(at, axes_input).filter(|a| !a.is_empty());
     let keep: Vec<Dim> = match axes {
         Some(axes) => {
             let norm: Option<Vec<usize>> = axes.iter().map(|&a| axis(a, s.len())).collect();
             let Some(norm) = norm else { return unranked(e) };
-            s.iter().enumerate().filter(|(k, _)| !norm.contains(k)).map(|(_, d)| d.clone()).collect()
+            s.iter()
+                .enumerate()
+                .filter(|(k, _)| !norm.contains(k))
+                .map(|(_, d)| d.clone())
+                .collect()
         }
         None => {
             if s.iter().any(|d| d.known().is_none()) {
@@ -680,27 +949,42 @@ fn expand(cx: &mut Cx, at: &At, x: Option<&Fact>, target: Option<&Fact>) -> Fact
     let e = elem(x);
     let (Some(s), Some(t)) = (shape(x), konst(target)) else {
         return match (shape(x), shape(target)) {
-            (Some(s), Some([Dim::Known(r)])) => tensor(e, vec![Dim::Unknown; s.len().max((*r).clamp(0, 64) as usize)]),
+            (Some(s), Some([Dim::Known(r)])) => tensor(
+                e,
+                vec![Dim::Unknown; s.len().max((*r).clamp(0, 64) as usize)],
+            ),
             _ => unranked(e),
         };
     };
     match broadcast(&[s, t]) {
         Ok(d) => tensor(e, d),
         Err(_) => {
-            at.mismatch(cx, format!("cannot expand {} to {}", shape_text(s), shape_text(t)));
+            at.mismatch(
+                cx,
+                format!("cannot expand {} to {}", shape_text(s), shape_text(t)),
+            );
             unranked(e)
         }
     }
 }
 
 fn shape_op(at: &At, x: Option<&Fact>) -> Fact {
-    let Some(s) = shape(x) else { return tensor(INT64, vec![Dim::Unknown]) };
+    let Some(s) = shape(x) else {
+        return tensor(INT64, vec![Dim::Unknown]);
+    };
     let r = s.len() as i64;
     let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
     let start = clamp(attr::int(at.node, "start").unwrap_or(0));
     let end = clamp(attr::int(at.node, "end").unwrap_or(r));
-    let dims = if start < end { s[start..end].to_vec() } else { Vec::new() };
-    Fact { ty: ValueType::tensor(INT64, vec![Dim::Known(dims.len() as i64)]), konst: Some(dims) }
+    let dims = if start < end {
+        s[start..end].to_vec()
+    } else {
+        Vec::new()
+    };
+    Fact {
+        ty: ValueType::tensor(INT64, vec![Dim::Known(dims.len() as i64)]),
+        konst: Some(dims),
+    }
 }
 
 fn constant(node: &crate::proto::NodeProto) -> Fact {
@@ -708,10 +992,16 @@ fn constant(node: &crate::proto::NodeProto) -> Fact {
         return tensor_fact(t);
     }
     if let Some(v) = attr::int(node, "value_int") {
-        return Fact { ty: ValueType::tensor(INT64, vec![]), konst: Some(vec![Dim::Known(v)]) };
+        return Fact {
+            ty: ValueType::tensor(INT64, vec![]),
+            konst: Some(vec![Dim::Known(v)]),
+        };
     }
     if let Some(v) = attr::ints(node, "value_ints") {
-        return Fact { ty: ValueType::tensor(INT64, vec![Dim::Known(v.len() as i64)]), konst: Some(v.iter().map(|&x| Dim::Known(x)).collect()) };
+        return Fact {
+            ty: ValueType::tensor(INT64, vec![Dim::Known(v.len() as i64)]),
+            konst: Some(v.iter().map(|&x| Dim::Known(x)).collect()),
+        };
     }
     if attr::has(node, "value_float") {
         return tensor(FLOAT, vec![]);
@@ -723,7 +1013,10 @@ fn constant(node: &crate::proto::NodeProto) -> Fact {
         return tensor(8, vec![]);
     }
     if attr::has(node, "value_strings") {
-        return tensor(8, vec![Dim::Known(attr::strings_len(node, "value_strings") as i64)]);
+        return tensor(
+            8,
+            vec![Dim::Known(attr::strings_len(node, "value_strings") as i64)],
+        );
     }
     Fact::unknown()
 }
@@ -742,15 +1035,27 @@ fn reduce_dims(s: &[Dim], axes: &[usize], keep: bool) -> Vec<Dim> {
 fn reduce(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let op = at.node.op_type.as_deref().unwrap_or("");
     let e = elem(x);
-    let Some(s) = shape(x) else { return unranked(e) };
+    let Some(s) = shape(x) else {
+        return unranked(e);
+    };
     let keep = attr::int(at.node, "keepdims").unwrap_or(1) != 0;
     // Axes moved from attribute to input in opset 13 (ReduceSum) / 18 (the rest).
-    let axes_from_input = if op == "ReduceSum" { cx.opset >= 13 } else { cx.opset >= 18 };
+    let axes_from_input = if op == "ReduceSum" {
+        cx.opset >= 13
+    } else {
+        cx.opset >= 18
+    };
     let axes: Option<Vec<i64>> = if axes_from_input {
         match axes_input {
             Some(f) => match ints(Some(f)) {
                 Some(v) => Some(v),
-                None => return if keep { tensor(e, vec![Dim::Unknown; s.len()]) } else { unranked(e) },
+                None => {
+                    return if keep {
+                        tensor(e, vec![Dim::Unknown; s.len()])
+                    } else {
+                        unranked(e)
+                    };
+                }
             },
             None => None,
         }
@@ -759,7 +1064,9 @@ fn reduce(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> 
     };
     let axes = match axes.filter(|a| !a.is_empty()) {
         Some(a) => a,
-        None if attr::int(at.node, "noop_with_empty_axes").unwrap_or(0) != 0 => return tensor(e, s.to_vec()),
+        None if attr::int(at.node, "noop_with_empty_axes").unwrap_or(0) != 0 => {
+            return tensor(e, s.to_vec());
+        }
         None => (0..s.len() as i64).collect(),
     };
     let norm: Option<Vec<usize>> = axes.iter().map(|&a| axis(a, s.len())).collect();
@@ -773,17 +1080,25 @@ fn pad(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     let _ = cx;
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
-    let Some(s) = shape(i(0)) else { return unranked(e) };
+    let Some(s) = shape(i(0)) else {
+        return unranked(e);
+    };
     let pads = ints(i(1)).or_else(|| attr::ints(at.node, "pads").map(|v| v.to_vec()));
     let axes: Vec<usize> = match ints(i(3)) {
-        Some(a) => match a.iter().map(|&x| axis(x, s.len())).collect::<Option<Vec<_>>>() {
+        Some(a) => match a
+            .iter()
+            .map(|&x| axis(x, s.len()))
+            .collect::<Option<Vec<_>>>()
+        {
             Some(v) => v,
             None => return unranked(e),
         },
         None if i(3).is_some() => return tensor(e, vec![Dim::Unknown; s.len()]),
         None => (0..s.len()).collect(),
     };
-    let Some(pads) = pads.filter(|p| p.len() == 2 * axes.len()) else { return tensor(e, vec![Dim::Unknown; s.len()]) };
+    let Some(pads) = pads.filter(|p| p.len() == 2 * axes.len()) else {
+        return tensor(e, vec![Dim::Unknown; s.len()]);
+    };
     let mut out = s.to_vec();
     for (k, &a) in axes.iter().enumerate() {
         out[a] = match s[a].known() {
@@ -799,7 +1114,9 @@ fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     let _ = cx;
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
-    let Some(s) = shape(i(0)) else { return unranked(e) };
+    let Some(s) = shape(i(0)) else {
+        return unranked(e);
+    };
     let op = at.node.op_type.as_deref().unwrap_or("");
     // Sizes (Resize input 3) are integers; scales are floats read from the constant's tensor.
     if op == "Resize" {
@@ -813,7 +1130,16 @@ fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
         None
     };
     match scales.filter(|v| v.len() == s.len()) {
-        Some(sc) => tensor(e, s.iter().zip(sc).map(|(d, f)| d.known().map_or(Dim::Unknown, |v| Dim::Known((v as f64 * f).floor() as i64))).collect()),
+        Some(sc) => tensor(
+            e,
+            s.iter()
+                .zip(sc)
+                .map(|(d, f)| {
+                    d.known()
+                        .map_or(Dim::Unknown, |v| Dim::Known((v as f64 * f).floor() as i64))
+                })
+                .collect(),
+        ),
         None => tensor(e, vec![Dim::Unknown; s.len()]),
     }
 }
@@ -821,18 +1147,34 @@ fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
 fn recurrent(at: &At, x: Option<&Fact>, lstm: bool) -> Vec<Fact> {
     let e = elem(x);
     let hidden = attr::int(at.node, "hidden_size").map_or(Dim::Unknown, Dim::Known);
-    let dirs = Dim::Known(if attr::string(at.node, "direction") == Some("bidirectional") { 2 } else { 1 });
+    let dirs = Dim::Known(
+        if attr::string(at.node, "direction") == Some("bidirectional") {
+            2
+        } else {
+            1
+        },
+    );
     let batch_first = attr::int(at.node, "layout").unwrap_or(0) == 1;
     let (seq, batch) = match shape(x) {
         Some(s) if s.len() == 3 => {
-            if batch_first { (s[1].clone(), s[0].clone()) } else { (s[0].clone(), s[1].clone()) }
+            if batch_first {
+                (s[1].clone(), s[0].clone())
+            } else {
+                (s[0].clone(), s[1].clone())
+            }
         }
         _ => (Dim::Unknown, Dim::Unknown),
     };
     let (y, state) = if batch_first {
-        (vec![batch.clone(), seq, dirs.clone(), hidden.clone()], vec![batch, dirs, hidden])
+        (
+            vec![batch.clone(), seq, dirs.clone(), hidden.clone()],
+            vec![batch, dirs, hidden],
+        )
     } else {
-        (vec![seq, dirs.clone(), batch.clone(), hidden.clone()], vec![dirs, batch, hidden])
+        (
+            vec![seq, dirs.clone(), batch.clone(), hidden.clone()],
+            vec![dirs, batch, hidden],
+        )
     };
     let mut out = vec![tensor(e, y), tensor(e, state.clone())];
     if lstm {

@@ -31,7 +31,9 @@ fn window(at: &At, n: usize, kernel: Vec<Option<i64>>) -> Option<Window> {
         strides: get("strides", 1, n)?,
         dilations: get("dilations", 1, n)?,
         pads: get("pads", 0, 2 * n)?,
-        auto_pad: attr::string(node, "auto_pad").unwrap_or("NOTSET").to_owned(),
+        auto_pad: attr::string(node, "auto_pad")
+            .unwrap_or("NOTSET")
+            .to_owned(),
         ceil_mode: attr::int(node, "ceil_mode").unwrap_or(0) != 0,
     })
 }
@@ -42,22 +44,39 @@ impl Window {
         let Some(x) = input.known() else {
             // A symbolic size stays symbolic only when the window cannot change it.
             let identity = self.strides[i] == 1
-                && (self.auto_pad.starts_with("SAME") || (self.kernel[i] == Some(1) && self.pads[i] == 0 && self.pads[i + self.strides.len()] == 0));
-            return if identity { input.clone() } else { Dim::Unknown };
+                && (self.auto_pad.starts_with("SAME")
+                    || (self.kernel[i] == Some(1)
+                        && self.pads[i] == 0
+                        && self.pads[i + self.strides.len()] == 0));
+            return if identity {
+                input.clone()
+            } else {
+                Dim::Unknown
+            };
         };
         let s = self.strides[i].max(1);
         if self.auto_pad.starts_with("SAME") {
             return Dim::Known((x + s - 1) / s);
         }
-        let Some(k) = self.kernel[i] else { return Dim::Unknown };
+        let Some(k) = self.kernel[i] else {
+            return Dim::Unknown;
+        };
         let effective = (k - 1) * self.dilations[i] + 1;
         let n = self.strides.len();
-        let padded = if self.auto_pad == "VALID" { x } else { x + self.pads[i] + self.pads[i + n] };
+        let padded = if self.auto_pad == "VALID" {
+            x
+        } else {
+            x + self.pads[i] + self.pads[i + n]
+        };
         let span = padded - effective;
         if span < 0 {
             return Dim::Unknown;
         }
-        let steps = if self.ceil_mode { (span + s - 1) / s } else { span / s };
+        let steps = if self.ceil_mode {
+            (span + s - 1) / s
+        } else {
+            span / s
+        };
         Dim::Known(steps + 1)
     }
 }
@@ -66,7 +85,9 @@ impl Window {
 pub fn conv(cx: &mut Cx, at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32) -> Vec<Fact> {
     let x_shape = x.and_then(|f| f.ty.shape());
     let w_shape = w.and_then(|f| f.ty.shape());
-    let Some(xs) = x_shape else { return vec![Fact::of(ValueType::tensor_unranked(elem))] };
+    let Some(xs) = x_shape else {
+        return vec![Fact::of(ValueType::tensor_unranked(elem))];
+    };
     if xs.len() < 3 {
         return vec![Fact::of(ValueType::tensor_unranked(elem))];
     }
@@ -94,8 +115,12 @@ pub fn conv(cx: &mut Cx, at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32)
             }
         }
     }
-    let Some(win) = window(at, n, kernel) else { return vec![Fact::of(ValueType::tensor_unranked(elem))] };
-    let m = w_shape.and_then(|ws| ws.first().cloned()).unwrap_or(Dim::Unknown);
+    let Some(win) = window(at, n, kernel) else {
+        return vec![Fact::of(ValueType::tensor_unranked(elem))];
+    };
+    let m = w_shape
+        .and_then(|ws| ws.first().cloned())
+        .unwrap_or(Dim::Unknown);
     let mut out = vec![xs[0].clone(), m];
     out.extend((0..n).map(|i| win.out(i, &xs[i + 2])));
     vec![Fact::of(ValueType::tensor(elem, out))]
@@ -103,7 +128,9 @@ pub fn conv(cx: &mut Cx, at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32)
 
 pub fn conv_transpose(at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32) -> Vec<Fact> {
     let unknown = || vec![Fact::of(ValueType::tensor_unranked(elem))];
-    let Some(xs) = x.and_then(|f| f.ty.shape()) else { return unknown() };
+    let Some(xs) = x.and_then(|f| f.ty.shape()) else {
+        return unknown();
+    };
     if xs.len() < 3 {
         return unknown();
     }
@@ -126,14 +153,25 @@ pub fn conv_transpose(at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32) ->
             _ => vec![None; n],
         },
     };
-    let Some(win) = window(at, n, kernel) else { return unknown() };
-    let out_pad = attr::ints(at.node, "output_padding").filter(|o| o.len() == n).map(|o| o.to_vec()).unwrap_or(vec![0; n]);
+    let Some(win) = window(at, n, kernel) else {
+        return unknown();
+    };
+    let out_pad = attr::ints(at.node, "output_padding")
+        .filter(|o| o.len() == n)
+        .map(|o| o.to_vec())
+        .unwrap_or(vec![0; n]);
     for i in 0..n {
         let d = match (xs[i + 2].known(), win.kernel[i]) {
             (Some(x), _) if win.auto_pad.starts_with("SAME") => Dim::Known(x * win.strides[i]),
             (Some(x), Some(k)) => {
-                let pads = if win.auto_pad == "VALID" { 0 } else { win.pads[i] + win.pads[i + n] };
-                Dim::Known(win.strides[i] * (x - 1) + out_pad[i] + (k - 1) * win.dilations[i] + 1 - pads)
+                let pads = if win.auto_pad == "VALID" {
+                    0
+                } else {
+                    win.pads[i] + win.pads[i + n]
+                };
+                Dim::Known(
+                    win.strides[i] * (x - 1) + out_pad[i] + (k - 1) * win.dilations[i] + 1 - pads,
+                )
             }
             _ => Dim::Unknown,
         };
@@ -145,8 +183,15 @@ pub fn conv_transpose(at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32) ->
 /// MaxPool / AveragePool / LpPool: channels kept, spatial from kernel_shape.
 pub fn pool(at: &At, x: Option<&Fact>) -> Vec<Fact> {
     let elem = x.map_or(0, |f| f.ty.elem());
-    let unknown = || vec![Fact::of(ValueType::tensor_unranked(elem)), Fact::of(ValueType::tensor_unranked(7))];
-    let Some(xs) = x.and_then(|f| f.ty.shape()) else { return unknown() };
+    let unknown = || {
+        vec![
+            Fact::of(ValueType::tensor_unranked(elem)),
+            Fact::of(ValueType::tensor_unranked(7)),
+        ]
+    };
+    let Some(xs) = x.and_then(|f| f.ty.shape()) else {
+        return unknown();
+    };
     if xs.len() < 3 {
         return unknown();
     }
@@ -155,10 +200,15 @@ pub fn pool(at: &At, x: Option<&Fact>) -> Vec<Fact> {
         Some(k) if k.len() == n => k.iter().map(|&v| Some(v)).collect(),
         _ => return unknown(),
     };
-    let Some(win) = window(at, n, kernel) else { return unknown() };
+    let Some(win) = window(at, n, kernel) else {
+        return unknown();
+    };
     let mut out = vec![xs[0].clone(), xs[1].clone()];
     out.extend((0..n).map(|i| win.out(i, &xs[i + 2])));
-    vec![Fact::of(ValueType::tensor(elem, out.clone())), Fact::of(ValueType::tensor(7, out))]
+    vec![
+        Fact::of(ValueType::tensor(elem, out.clone())),
+        Fact::of(ValueType::tensor(7, out)),
+    ]
 }
 
 /// GlobalAveragePool / GlobalMaxPool / GlobalLpPool: `[N, C, 1, 1, ...]`.

@@ -5,7 +5,11 @@
 /// Formats an `f32` as `to_chars(float)` does.
 pub fn f32_text(v: f32) -> String {
     if v.is_nan() {
-        return if v.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if v.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if v.is_infinite() {
         return if v < 0.0 { "-inf".into() } else { "inf".into() };
@@ -16,7 +20,11 @@ pub fn f32_text(v: f32) -> String {
 /// Formats an `f64` as `to_chars(double)` does.
 pub fn f64_text(v: f64) -> String {
     if v.is_nan() {
-        return if v.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if v.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if v.is_infinite() {
         return if v < 0.0 { "-inf".into() } else { "inf".into() };
@@ -56,14 +64,22 @@ fn shortest(sci: &str, exact: f64) -> String {
         if digits.len() <= int_len {
             // Integer-valued: the exact integer (f32/f64 at this size are integers).
             let exact_int = exact.abs();
-            if exact_int < 1e38 { format!("{sign}{}", exact_int as u128) } else { format!("{sign}{digits}{}", "0".repeat(int_len - digits.len())) }
+            if exact_int < 1e38 {
+                format!("{sign}{}", exact_int as u128)
+            } else {
+                format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
+            }
         } else {
             format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
         }
     } else {
         format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
     };
-    if fixed.len() <= scientific.len() { fixed } else { scientific }
+    if fixed.len() <= scientific.len() {
+        fixed
+    } else {
+        scientific
+    }
 }
 
 #[cfg(test)]

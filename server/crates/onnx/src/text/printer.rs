@@ -8,14 +8,20 @@ use crate::diagnostic::{Anchor, GraphId};
 use crate::proto::attribute_proto::AttributeType;
 use crate::proto::tensor_proto::DataType;
 use crate::proto::{
-    AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto, TypeProto,
-    ValueInfoProto, type_proto,
+    AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto,
+    TensorProto, TypeProto, ValueInfoProto, type_proto,
 };
 use std::collections::HashSet;
 use std::fmt::Write;
 
 pub(super) fn print_model(model: &ModelProto, options: &PrintOptions) -> (String, Vec<Occurrence>) {
-    let mut p = Printer { out: String::new(), occ: Vec::new(), indent: 3, options, scopes: Vec::new() };
+    let mut p = Printer {
+        out: String::new(),
+        occ: Vec::new(),
+        indent: 3,
+        options,
+        scopes: Vec::new(),
+    };
     p.model(model);
     (p.out, p.occ)
 }
@@ -33,7 +39,9 @@ struct Printer<'a> {
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => chars.all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
+            chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
         _ => false,
     }
 }
@@ -74,7 +82,12 @@ impl Printer<'_> {
     }
     fn mark(&mut self, anchor: Anchor, start: usize, definition: bool) {
         let end = self.out.len();
-        self.occ.push(Occurrence { anchor, start, end, definition });
+        self.occ.push(Occurrence {
+            anchor,
+            start,
+            end,
+            definition,
+        });
     }
 
     fn quoted(&mut self, s: &str) {
@@ -91,7 +104,11 @@ impl Printer<'_> {
         self.quoted(&String::from_utf8_lossy(b));
     }
     fn id(&mut self, s: &str) {
-        if is_identifier(s) { self.w(s) } else { self.quoted(s) }
+        if is_identifier(s) {
+            self.w(s)
+        } else {
+            self.quoted(s)
+        }
     }
     /// A value name, recorded as a value (or initializer) occurrence.
     fn value_id(&mut self, graph: &GraphId, name: &str, definition: bool) {
@@ -101,9 +118,15 @@ impl Printer<'_> {
             return;
         }
         let anchor = if !definition && self.scopes.iter().rev().any(|s| s.contains(name)) {
-            Anchor::Initializer { graph: self.initializer_graph(graph, name), name: name.to_owned() }
+            Anchor::Initializer {
+                graph: self.initializer_graph(graph, name),
+                name: name.to_owned(),
+            }
         } else {
-            Anchor::Value { graph: graph.clone(), name: name.to_owned() }
+            Anchor::Value {
+                graph: graph.clone(),
+                name: name.to_owned(),
+            }
         };
         self.mark(anchor, start, definition);
     }
@@ -155,7 +178,9 @@ impl Printer<'_> {
     }
     fn type_proto(&mut self, t: &TypeProto) {
         match &t.value {
-            Some(type_proto::Value::TensorType(tt)) => self.tensor_type(tt.elem_type, tt.shape.as_ref()),
+            Some(type_proto::Value::TensorType(tt)) => {
+                self.tensor_type(tt.elem_type, tt.shape.as_ref())
+            }
             Some(type_proto::Value::SequenceType(s)) => {
                 self.w("seq(");
                 if let Some(e) = &s.elem_type {
@@ -199,7 +224,13 @@ impl Printer<'_> {
         }
     }
 
-    fn list<T: Copy + std::fmt::Display>(&mut self, open: &str, sep: &str, close: &str, items: &[T]) {
+    fn list<T: Copy + std::fmt::Display>(
+        &mut self,
+        open: &str,
+        sep: &str,
+        close: &str,
+        items: &[T],
+    ) {
         self.w(open);
         for (i, v) in items.iter().enumerate() {
             if i > 0 {
@@ -209,7 +240,13 @@ impl Printer<'_> {
         }
         self.w(close);
     }
-    fn float_list(&mut self, open: &str, sep: &str, close: &str, items: impl Iterator<Item = String>) {
+    fn float_list(
+        &mut self,
+        open: &str,
+        sep: &str,
+        close: &str,
+        items: impl Iterator<Item = String>,
+    ) {
         self.w(open);
         for (i, v) in items.enumerate() {
             if i > 0 {
@@ -278,8 +315,12 @@ impl Printer<'_> {
             ) => self.list(" {", ",", "}", &t.int32_data),
             Ok(DataType::Int64) => self.list(" {", ",", "}", &t.int64_data),
             Ok(DataType::Uint32 | DataType::Uint64) => self.list(" {", ",", "}", &t.uint64_data),
-            Ok(DataType::Float) => self.float_list(" {", ",", "}", t.float_data.iter().map(|&v| f32_text(v))),
-            Ok(DataType::Double) => self.float_list(" {", ",", "}", t.double_data.iter().map(|&v| f64_text(v))),
+            Ok(DataType::Float) => {
+                self.float_list(" {", ",", "}", t.float_data.iter().map(|&v| f32_text(v)))
+            }
+            Ok(DataType::Double) => {
+                self.float_list(" {", ",", "}", t.double_data.iter().map(|&v| f64_text(v)))
+            }
             Ok(DataType::String) => {
                 let mut sep = "{";
                 for s in &t.string_data {
@@ -296,8 +337,12 @@ impl Printer<'_> {
     /// `raw_data` decoded little-endian; narrow types widen as the C++ does
     /// (float16/bfloat16/float8 print their bit patterns).
     fn raw_tensor(&mut self, dtype: i32, raw: &[u8]) {
-        fn each<const N: usize>(raw: &[u8], f: impl Fn([u8; N]) -> String) -> impl Iterator<Item = String> {
-            raw.chunks_exact(N).map(move |c| f(c.try_into().unwrap_or([0; N])))
+        fn each<const N: usize>(
+            raw: &[u8],
+            f: impl Fn([u8; N]) -> String,
+        ) -> impl Iterator<Item = String> {
+            raw.chunks_exact(N)
+                .map(move |c| f(c.try_into().unwrap_or([0; N])))
         }
         let items: Box<dyn Iterator<Item = String>> = match DataType::try_from(dtype) {
             Ok(DataType::Int8) => Box::new(each::<1>(raw, |b| (b[0] as i8).to_string())),
@@ -360,7 +405,9 @@ impl Printer<'_> {
             }
             Ok(AttributeType::Ints) => self.list("[", ", ", "]", &a.ints),
             Ok(AttributeType::Float) => self.w(&f32_text(a.f.unwrap_or(0.0))),
-            Ok(AttributeType::Floats) => self.float_list("[", ", ", "]", a.floats.iter().map(|&v| f32_text(v))),
+            Ok(AttributeType::Floats) => {
+                self.float_list("[", ", ", "]", a.floats.iter().map(|&v| f32_text(v)))
+            }
             Ok(AttributeType::String) => self.quoted_bytes(a.s.as_deref().unwrap_or(b"")),
             Ok(AttributeType::Strings) => {
                 let mut sep = "[";
@@ -390,7 +437,9 @@ impl Printer<'_> {
                 self.w("]");
                 self.indent -= 3;
             }
-            Ok(AttributeType::Tensor) => self.tensor(a.t.as_ref().unwrap_or(&TensorProto::default()), false),
+            Ok(AttributeType::Tensor) => {
+                self.tensor(a.t.as_ref().unwrap_or(&TensorProto::default()), false)
+            }
             Ok(AttributeType::Tensors) => {
                 self.w("[");
                 for (i, t) in a.tensors.iter().enumerate() {
@@ -454,7 +503,10 @@ impl Printer<'_> {
             self.w(":");
             self.w(o);
         }
-        let has_subgraph = n.attribute.iter().any(|a| a.g.is_some() || !a.graphs.is_empty());
+        let has_subgraph = n
+            .attribute
+            .iter()
+            .any(|a| a.g.is_some() || !a.graphs.is_empty());
         if !has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
@@ -469,7 +521,14 @@ impl Printer<'_> {
         if has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
-        self.mark(Anchor::Node { graph: graph.clone(), index }, start, true);
+        self.mark(
+            Anchor::Node {
+                graph: graph.clone(),
+                index,
+            },
+            start,
+            true,
+        );
         self.w("\n");
     }
     fn nodes(&mut self, nodes: &[NodeProto], graph: &GraphId) {
@@ -492,7 +551,12 @@ impl Printer<'_> {
         self.value_infos(&g.input, id, true);
         self.w(" => ");
         // Outputs are uses of values defined by nodes (or inputs).
-        self.scopes.push(g.initializer.iter().filter_map(|t| t.name.clone()).collect());
+        self.scopes.push(
+            g.initializer
+                .iter()
+                .filter_map(|t| t.name.clone())
+                .collect(),
+        );
         self.value_infos(&g.output, id, false);
         self.w(" ");
         if !g.initializer.is_empty() || !g.value_info.is_empty() {
@@ -505,7 +569,14 @@ impl Printer<'_> {
                 let s = self.out.len();
                 self.tensor(t, true);
                 let name = t.name.clone().unwrap_or_default();
-                self.mark(Anchor::Initializer { graph: id.clone(), name }, s, true);
+                self.mark(
+                    Anchor::Initializer {
+                        graph: id.clone(),
+                        name,
+                    },
+                    s,
+                    true,
+                );
                 sep = ", ";
             }
             for vi in &g.value_info {
@@ -560,7 +631,10 @@ impl Printer<'_> {
         self.w("\n>");
         self.mark(Anchor::Model, start, true);
         self.w("\n");
-        self.graph(m.graph.as_ref().unwrap_or(&GraphProto::default()), &GraphId::Main);
+        self.graph(
+            m.graph.as_ref().unwrap_or(&GraphProto::default()),
+            &GraphId::Main,
+        );
         for f in &m.functions {
             self.w("\n");
             self.function(f);
@@ -583,7 +657,11 @@ impl Printer<'_> {
         let domain = f.domain.clone().unwrap_or_default();
         let name = f.name.clone().unwrap_or_default();
         let overload = f.overload.clone().unwrap_or_default();
-        let id = GraphId::Function { domain: domain.clone(), name: name.clone(), overload: overload.clone() };
+        let id = GraphId::Function {
+            domain: domain.clone(),
+            name: name.clone(),
+            overload: overload.clone(),
+        };
         let start = self.out.len();
         self.w("<\n  domain: ");
         self.quoted(&domain);
@@ -618,7 +696,15 @@ impl Printer<'_> {
             self.value_id(&id, x, false);
         }
         self.w(")");
-        self.mark(Anchor::Function { domain, name, overload }, start, true);
+        self.mark(
+            Anchor::Function {
+                domain,
+                name,
+                overload,
+            },
+            start,
+            true,
+        );
         self.w("\n");
         let saved = std::mem::take(&mut self.scopes);
         self.nodes(&f.node, &id);

@@ -1,0 +1,79 @@
+//! Analysing one file of any kind, and its report (what `neuride check`
+//! prints and the server publishes).
+
+use crate::archive::ArchiveAnalysis;
+use crate::file_kind::FileKind;
+use crate::model::ModelAnalysis;
+use crate::neuro::NeuroAnalysis;
+use crate::report::{FileDiagnostic, FileReport};
+use bytes::Bytes;
+use std::path::Path;
+use std::sync::Arc;
+
+pub enum FileAnalysis {
+    Model(ModelAnalysis),
+    Archive(ArchiveAnalysis),
+    Neuro(NeuroAnalysis),
+}
+
+impl FileAnalysis {
+    pub fn kind(&self) -> FileKind {
+        match self {
+            FileAnalysis::Model(_) => FileKind::Onnx,
+            FileAnalysis::Archive(archive) => archive.kind,
+            FileAnalysis::Neuro(_) => FileKind::Neuro,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            FileAnalysis::Model(model) => &model.path,
+            FileAnalysis::Archive(archive) => &archive.path,
+            FileAnalysis::Neuro(neuro) => &neuro.path,
+        }
+    }
+
+    pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
+        match self {
+            FileAnalysis::Model(model) => model.file_diagnostics(),
+            FileAnalysis::Archive(archive) => archive.diagnostics.clone(),
+            FileAnalysis::Neuro(neuro) => neuro.diagnostics.clone(),
+        }
+    }
+
+    pub fn report(&self) -> FileReport {
+        FileReport {
+            path: self.path().display().to_string(),
+            kind: self.kind(),
+            diagnostics: self.diagnostics(),
+        }
+    }
+
+    pub fn as_model(&self) -> Option<&ModelAnalysis> {
+        match self {
+            FileAnalysis::Model(model) => Some(model),
+            _ => None,
+        }
+    }
+}
+
+/// Analyses `bytes` as the file at `path` (its kind by extension; an unknown
+/// extension is read as a `.neuro` file). `path` also locates a model's
+/// external data.
+pub fn analyze_file(path: &Path, bytes: Bytes) -> FileAnalysis {
+    match FileKind::from_path(path) {
+        Some(FileKind::Onnx) => FileAnalysis::Model(ModelAnalysis::new(path, bytes)),
+        Some(kind @ (FileKind::Npz | FileKind::Npy)) => {
+            FileAnalysis::Archive(ArchiveAnalysis::new(path, kind, bytes))
+        }
+        Some(FileKind::Neuro) | None => match std::str::from_utf8(&bytes) {
+            Ok(text) => FileAnalysis::Neuro(NeuroAnalysis::new(path, Arc::from(text))),
+            Err(error) => FileAnalysis::Neuro(NeuroAnalysis::not_utf8(path, error)),
+        },
+    }
+}
+
+/// The diagnostics of the file at `path` with contents `bytes`.
+pub fn check_file(path: &Path, bytes: Bytes) -> FileReport {
+    analyze_file(path, bytes).report()
+}

@@ -1,0 +1,23 @@
+//! Which model checks run, in one place so the CLI and the server agree:
+//! the ONNX core's checker (every `onnx.checker` rule, external data looked
+//! up in the model's folder). Shape-inference diagnostics are added by the
+//! caller from the shape facts it computes anyway.
+
+use neuride_onnx::Diagnostic;
+use neuride_onnx::check::{CheckContext, ExternalFiles, check_model};
+use neuride_onnx::load::ModelDir;
+use neuride_onnx::proto::ModelProto;
+use std::path::{Path, PathBuf};
+
+pub fn check(path: &Path, proto: &ModelProto) -> Vec<Diagnostic> {
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let dir = ModelDir::new(folder);
+    let context = CheckContext {
+        external_files: Some(&dir as &dyn ExternalFiles),
+        check_custom_domain: false,
+    };
+    check_model(proto, &context)
+}

@@ -1,0 +1,98 @@
+//! The analysis of a `.neuro` file: the language crate's parse and check
+//! against real facts about the models and archives it binds, and its
+//! diagnostics converted from byte ranges to line / UTF-16 positions.
+
+pub mod workspace;
+
+use crate::line_index::LineIndex;
+use crate::report::{FileDiagnostic, Range, Severity};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use workspace::DiskWorkspace;
+
+pub struct NeuroAnalysis {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    pub line_index: LineIndex,
+    pub parse: neuride_dsl::Parse,
+    pub analysis: neuride_dsl::Analysis,
+    pub diagnostics: Vec<FileDiagnostic>,
+}
+
+impl NeuroAnalysis {
+    pub fn new(path: &Path, text: Arc<str>) -> NeuroAnalysis {
+        let workspace = DiskWorkspace::new(path.parent().unwrap_or(Path::new(".")));
+        let line_index = LineIndex::new(&text);
+        let parse = neuride_dsl::parse(&text);
+        let analysis = neuride_dsl::check(&parse, &workspace);
+        let diagnostics = analysis
+            .diagnostics
+            .iter()
+            .map(|d| FileDiagnostic {
+                severity: match d.severity {
+                    neuride_dsl::Severity::Error => Severity::Error,
+                    neuride_dsl::Severity::Warning => Severity::Warning,
+                    neuride_dsl::Severity::Information | neuride_dsl::Severity::Hint => {
+                        Severity::Info
+                    }
+                },
+                code: d.code.to_owned(),
+                message: d.message.clone(),
+                range: line_index.range(&text, d.range.start, d.range.end),
+            })
+            .collect();
+        NeuroAnalysis {
+            path: path.to_owned(),
+            text,
+            line_index,
+            parse,
+            analysis,
+            diagnostics,
+        }
+    }
+
+    /// A `.neuro` file that is not UTF-8 cannot be parsed at all.
+    pub fn not_utf8(path: &Path, error: std::str::Utf8Error) -> NeuroAnalysis {
+        let mut analysis = NeuroAnalysis::new(path, Arc::from(""));
+        analysis.diagnostics = vec![FileDiagnostic {
+            severity: Severity::Error,
+            code: "neuro/not-utf8".into(),
+            message: format!(
+                "a .neuro file must be UTF-8 text: invalid byte at offset {}",
+                error.valid_up_to()
+            ),
+            range: Range::default(),
+        }];
+        analysis
+    }
+
+    pub fn range(&self, range: neuride_dsl::TextRange) -> Range {
+        self.line_index.range(&self.text, range.start, range.end)
+    }
+
+    pub fn offset(&self, position: crate::Position) -> usize {
+        self.line_index.offset(&self.text, position)
+    }
+}
+
+/// The items of a `.neuro` file for the outline and workspace symbols.
+pub fn symbols(neuro: &NeuroAnalysis) -> Vec<crate::symbols::Symbol> {
+    fn convert(
+        neuro: &NeuroAnalysis,
+        symbol: &neuride_dsl::DocumentSymbol,
+    ) -> crate::symbols::Symbol {
+        crate::symbols::Symbol {
+            name: symbol.name.clone(),
+            detail: symbol.detail.clone().unwrap_or_default(),
+            kind: crate::symbols::SymbolKind::Item,
+            range: neuro.range(symbol.range),
+            selection: neuro.range(symbol.selection_range),
+            children: symbol.children.iter().map(|c| convert(neuro, c)).collect(),
+        }
+    }
+    neuride_dsl::document_symbols(&neuro.parse.ast, &neuro.text)
+        .iter()
+        .map(|s| convert(neuro, s))
+        .collect()
+}

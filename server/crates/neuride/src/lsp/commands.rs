@@ -1,0 +1,261 @@
+//! `workspace/executeCommand`: importing and exporting models, opening a
+//! graph outside the editor, and the long-running jobs.
+
+use super::custom::{analysis_of, path_of};
+use super::guard::{internal, invalid_params};
+use super::jobs::{JobError, run_job};
+use super::state::Shared;
+use super::{analysis, uri};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{ExecuteCommandParams, ShowDocumentParams, Uri};
+
+pub const IMPORT_MODEL: &str = "neuride.importModel";
+pub const EXPORT_MODEL: &str = "neuride.exportModel";
+pub const SHOW_GRAPH: &str = "neuride.showGraph";
+pub const RECHECK: &str = "neuride.recheck";
+
+/// The commands this build implements (advertised in `initialize`).
+pub fn all() -> Vec<String> {
+    [IMPORT_MODEL, EXPORT_MODEL, SHOW_GRAPH, RECHECK]
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect()
+}
+
+pub async fn execute(
+    shared: &Shared,
+    client: &Client,
+    params: ExecuteCommandParams,
+) -> Result<Option<Value>> {
+    let argument = params.arguments.into_iter().next().unwrap_or(Value::Null);
+    let token = params.work_done_progress_params.work_done_token;
+    let value = match params.command.as_str() {
+        IMPORT_MODEL => import_model(shared, parse(argument)?).await?,
+        EXPORT_MODEL => export_model(shared, parse(argument)?).await?,
+        SHOW_GRAPH => show_graph(shared, client, parse(argument)?).await?,
+        RECHECK => recheck(shared, client, token).await?,
+        other => {
+            return Err(invalid_params(format!(
+                "unknown command {other:?}; known: {}",
+                all().join(", ")
+            )));
+        }
+    };
+    Ok(Some(value))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(argument: Value) -> Result<T> {
+    serde_json::from_value(argument)
+        .map_err(|e| invalid_params(format!("bad command argument: {e}")))
+}
+
+#[derive(Deserialize)]
+struct ImportArgs {
+    /// The model (or archive) to copy into the workspace.
+    source: Uri,
+    /// A folder or file to copy to; default: the first workspace folder.
+    #[serde(default)]
+    target: Option<Uri>,
+    #[serde(default)]
+    overwrite: bool,
+}
+
+/// Copies a model into the workspace, checks it, and returns its report.
+async fn import_model(shared: &Shared, args: ImportArgs) -> Result<Value> {
+    let source = path_of(&args.source)?;
+    let file_name = source
+        .file_name()
+        .ok_or_else(|| invalid_params("source has no file name"))?
+        .to_owned();
+    let target = match &args.target {
+        Some(target) => {
+            let target = path_of(target)?;
+            if target.is_dir() {
+                target.join(&file_name)
+            } else {
+                target
+            }
+        }
+        None => {
+            let root = shared.lock().roots.first().cloned();
+            root.ok_or_else(|| invalid_params("no workspace folder to import into; pass a target"))?
+                .join(&file_name)
+        }
+    };
+    if target.exists() && !args.overwrite {
+        return Err(invalid_params(format!(
+            "{} already exists (pass overwrite: true to replace it)",
+            target.display()
+        )));
+    }
+    copy(&source, &target)?;
+    analysis::disk_changes(shared, [target.clone()]);
+    report(shared, target).await
+}
+
+#[derive(Deserialize)]
+struct ExportArgs {
+    uri: Uri,
+    target: Uri,
+}
+
+/// Saves a copy of a model (or archive) elsewhere.
+async fn export_model(shared: &Shared, args: ExportArgs) -> Result<Value> {
+    let source = path_of(&args.uri)?;
+    let target = path_of(&args.target)?;
+    if source == target {
+        return Err(invalid_params("export target is the model itself"));
+    }
+    copy(&source, &target)?;
+    if shared
+        .lock()
+        .roots
+        .iter()
+        .any(|root| target.starts_with(root))
+    {
+        analysis::disk_changes(shared, [target.clone()]);
+    }
+    Ok(
+        json!({ "uri": uri::from_path(&target), "path": target, "bytes": std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0) }),
+    )
+}
+
+/// Copies through a temporary file and renames, so watchers never see a
+/// half-written model.
+fn copy(source: &Path, target: &Path) -> Result<()> {
+    let folder = target
+        .parent()
+        .ok_or_else(|| invalid_params("target has no folder"))?;
+    std::fs::create_dir_all(folder)
+        .map_err(|e| internal(format!("cannot create {}: {e}", folder.display())))?;
+    let temporary = folder.join(format!(
+        ".{}.neuride-tmp",
+        target.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::copy(source, &temporary).map_err(|e| {
+        internal(format!(
+            "cannot copy {} to {}: {e}",
+            source.display(),
+            temporary.display()
+        ))
+    })?;
+    std::fs::rename(&temporary, target).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        internal(format!(
+            "cannot move {} to {}: {e}",
+            temporary.display(),
+            target.display()
+        ))
+    })
+}
+
+async fn report(shared: &Shared, path: PathBuf) -> Result<Value> {
+    let analysis = analysis_of(shared, path.clone()).await?;
+    let report = analysis.report();
+    Ok(json!({
+        "uri": uri::from_path(&path),
+        "path": path,
+        "kind": report.kind,
+        "errors": report.count(neuride_ide::Severity::Error),
+        "warnings": report.count(neuride_ide::Severity::Warning),
+        "diagnostics": report.diagnostics,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ShowGraphArgs {
+    uri: Uri,
+    #[serde(default)]
+    direction: Option<String>,
+}
+
+/// Writes the model's SVG into `.neuride/` beside the model and asks the
+/// client to open it in an external viewer (`window/showDocument`).
+async fn show_graph(shared: &Shared, client: &Client, args: ShowGraphArgs) -> Result<Value> {
+    let path = path_of(&args.uri)?;
+    let analysis = analysis_of(shared, path.clone()).await?;
+    let direction = args.direction.unwrap_or_else(|| "LR".into());
+    let svg_path = neuride_ide::model::graph_cache_path(&path, "svg");
+    let written = svg_path.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let model = analysis
+            .as_model()
+            .ok_or_else(|| invalid_params("not an ONNX model"))?;
+        let svg = neuride_ide::model::graph_view(model, "svg", &direction, None)
+            .map_err(invalid_params)?;
+        if let Some(folder) = written.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| internal(format!("cannot create {}: {e}", folder.display())))?;
+        }
+        std::fs::write(&written, svg)
+            .map_err(|e| internal(format!("cannot write {}: {e}", written.display())))
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))??;
+    let svg_uri = uri::from_path(&svg_path).ok_or_else(|| internal("svg path has no URI"))?;
+    let shown = if shared.lock().client.show_document {
+        client
+            .show_document(ShowDocumentParams {
+                uri: svg_uri.clone(),
+                external: Some(true),
+                take_focus: Some(true),
+                selection: None,
+            })
+            .await
+            .unwrap_or(false)
+    } else {
+        false
+    };
+    Ok(json!({ "uri": svg_uri, "path": svg_path, "shown": shown }))
+}
+
+/// Re-reads and re-checks every file of the workspace, as a cancellable
+/// job with progress (useful after switching branches without a watcher).
+async fn recheck(
+    shared: &Shared,
+    client: &Client,
+    token: Option<tower_lsp_server::ls_types::ProgressToken>,
+) -> Result<Value> {
+    let roots = shared.lock().roots.clone();
+    let worker = shared.clone();
+    run_job(
+        shared,
+        client,
+        token,
+        "neuride: re-checking workspace".into(),
+        move |job| {
+            let files: Vec<PathBuf> = roots
+                .iter()
+                .flat_map(|r| neuride_ide::walk::analysable_files(r))
+                .collect();
+            let (mut errors, mut warnings) = (0usize, 0usize);
+            for (done, path) in files.iter().enumerate() {
+                if job.is_cancelled() {
+                    return Err(JobError::Cancelled);
+                }
+                let snapshot = {
+                    let mut state = worker.lock();
+                    state.host.file_changed_on_disk(path);
+                    state.host.snapshot(path)
+                };
+                if let Some(analysis) =
+                    snapshot.and_then(|s| analysis::analyze_and_publish(&worker, &s))
+                {
+                    let report = analysis.report();
+                    errors += report.count(neuride_ide::Severity::Error);
+                    warnings += report.count(neuride_ide::Severity::Warning);
+                }
+                job.report(
+                    (done + 1) as f64 / files.len().max(1) as f64,
+                    format!("{}/{} files", done + 1, files.len()),
+                );
+            }
+            Ok(json!({ "files": files.len(), "errors": errors, "warnings": warnings }))
+        },
+    )
+    .await
+}

@@ -1,0 +1,277 @@
+//! The real `neuride` binary on archives: `info` (text and JSON) for .npz
+//! and .npy, and `weights export|import|map` on the PyTorch MLP fixture.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+fn fixture(path: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(path)
+}
+
+fn npz_case(name: &str) -> PathBuf {
+    repo().join("server/crates/npz/tests/data").join(name)
+}
+
+fn neuride(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_neuride"))
+        .args(args)
+        .output()
+        .expect("neuride runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "neuride panicked: {stderr}");
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn info_json_has_exactly_the_documented_fields() {
+    let path = fixture("dl/digits_mlp.npz");
+    let output = neuride(&["info", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, vec!["arrays", "path"]);
+    let first = &value["arrays"][0];
+    let mut fields: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "byte_order",
+            "dtype",
+            "fortran_order",
+            "inf",
+            "max",
+            "mean",
+            "min",
+            "name",
+            "nan",
+            "nbytes",
+            "shape",
+            "std"
+        ]
+    );
+    assert_eq!(first["name"], "fc1.weight");
+    assert_eq!(first["dtype"], "float32");
+    assert_eq!(first["shape"], serde_json::json!([64, 64]));
+    assert_eq!(first["byte_order"], "<");
+    assert_eq!(first["nbytes"], 16384);
+    assert_eq!(value["arrays"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn info_on_npy_and_on_broken_archives() {
+    let npy = npz_case("saved_f8_fortran.npy");
+    let output = neuride(&["info", npy.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("saved_f8_fortran  float64  [2, 3]  F      >"),
+        "{stdout}"
+    );
+
+    let nan = npz_case("nan_inf.npz");
+    let output = neuride(&["info", nan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "NaN is a warning");
+    assert!(
+        text(&output.stderr).contains("warning[npz/nan]: array 'w' has 2 NaN value(s) out of 6")
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            value["arrays"][0]["nan"].as_u64(),
+            value["arrays"][0]["inf"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+
+    let truncated = npz_case("truncated_claim_stored.npz");
+    let output = neuride(&["info", truncated.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("error[npz/truncated]"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let not_zip = npz_case("not_zip.npz");
+    let output = neuride(&["info", not_zip.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("not_zip.npz: cannot list the archive"));
+}
+
+#[test]
+fn export_import_round_trip_and_pytorch_state_dict() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("dl/digits_mlp.onnx");
+    let model = model.to_str().unwrap();
+    let exported = dir.path().join("w.npz");
+    let output = neuride(&["weights", "export", model, "-o", exported.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let reimported = dir.path().join("out.onnx");
+    let output = neuride(&[
+        "weights",
+        "import",
+        model,
+        exported.to_str().unwrap(),
+        "-o",
+        reimported.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout)
+            .contains("replaced 4 initializers: fc1.weight, fc1.bias, fc2.weight, fc2.bias")
+    );
+    // Exporting the re-imported model gives the very same archive.
+    let again = dir.path().join("again.npz");
+    neuride(&[
+        "weights",
+        "export",
+        reimported.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&exported).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    // The PyTorch state_dict imports by name.
+    let state_dict = fixture("dl/digits_mlp.npz");
+    let from_torch = dir.path().join("torch.onnx");
+    let output = neuride(&[
+        "weights",
+        "import",
+        model,
+        state_dict.to_str().unwrap(),
+        "-o",
+        from_torch.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read(&from_torch).unwrap(),
+        std::fs::read(&reimported).unwrap()
+    );
+}
+
+#[test]
+fn mismatches_are_all_listed_and_nothing_is_written() {
+    use neuride_npz::{Array, WriteOptions, write_npz};
+    let dir = tempfile::tempdir().unwrap();
+    let wrong_shape = Array::from_f32(vec![64, 10], &[0.0; 640]).unwrap();
+    let wrong_dtype = Array::new(neuride_npz::DType::Float64, vec![64], vec![0u8; 512]).unwrap();
+    let archive = dir.path().join("bad.npz");
+    std::fs::write(
+        &archive,
+        write_npz(
+            &[("fc2.weight", &wrong_shape), ("fc1.bias", &wrong_dtype)],
+            WriteOptions::stored(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("out.onnx");
+    let model = fixture("dl/digits_mlp.onnx");
+    let output = neuride(&[
+        "weights",
+        "import",
+        model.to_str().unwrap(),
+        archive.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("error[weights/shape-mismatch]")
+            && stderr.contains("error[weights/dtype-mismatch]"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}
+
+#[test]
+fn map_proposal_for_a_positional_archive_imports() {
+    use neuride_npz::{WriteOptions, list, write_npz};
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("dl/digits_mlp.onnx");
+    let state_dict = std::fs::read(fixture("dl/digits_mlp.npz")).unwrap();
+    let archive = list(&state_dict).unwrap();
+    // NengoDL order and layout: arr_0 .. arr_3, kernels [in, out].
+    let arrays: Vec<_> = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+        .iter()
+        .map(|n| {
+            let a = archive.array(n).unwrap();
+            a.to_standard(a.shape.len() == 2).unwrap()
+        })
+        .collect();
+    let pairs: Vec<_> = ["arr_0", "arr_1", "arr_2", "arr_3"]
+        .into_iter()
+        .zip(arrays.iter())
+        .collect();
+    let positional = dir.path().join("nengo.npz");
+    std::fs::write(
+        &positional,
+        write_npz(&pairs, WriteOptions::deflated()).unwrap(),
+    )
+    .unwrap();
+    let map = dir.path().join("map.json");
+    let output = neuride(&[
+        "weights",
+        "map",
+        model.to_str().unwrap(),
+        positional.to_str().unwrap(),
+        "-o",
+        map.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let proposal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    assert_eq!(
+        proposal["arr_0"],
+        serde_json::json!({"initializer": "fc1.weight", "transpose": true})
+    );
+    let out = dir.path().join("out.onnx");
+    let output = neuride(&[
+        "weights",
+        "import",
+        model.to_str().unwrap(),
+        positional.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let torch = dir.path().join("torch.onnx");
+    neuride(&[
+        "weights",
+        "import",
+        model.to_str().unwrap(),
+        fixture("dl/digits_mlp.npz").to_str().unwrap(),
+        "-o",
+        torch.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&torch).unwrap());
+}

@@ -1,0 +1,166 @@
+//! End-to-end `.neuro` editing over stdio with VS Code's capabilities: an
+//! example workspace opens clean, an edit introduces a problem and removing
+//! it clears it, and hover, completion, definition into the weight archive's
+//! view, references, rename, symbols, tokens, formatting and hints answer.
+
+#[path = "e2e/support.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use support::{Client, file_uri, view_uri};
+
+fn copy_example(name: &str, target: &std::path::Path) {
+    let source = support::repo_root().join("examples").join(name);
+    for entry in walk(&source) {
+        let relative = entry.strip_prefix(&source).unwrap();
+        let destination = target.join(relative);
+        std::fs::create_dir_all(destination.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &destination).unwrap();
+    }
+}
+
+fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
+}
+
+/// Line and UTF-16 column of the first occurrence of `needle` (+ `shift`).
+fn position_of(text: &str, needle: &str, shift: usize) -> Value {
+    let offset = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not in text"))
+        + shift;
+    let line = text[..offset].matches('\n').count();
+    let column = text[..offset]
+        .rsplit('\n')
+        .next()
+        .unwrap()
+        .encode_utf16()
+        .count();
+    json!({ "line": line, "character": column })
+}
+
+#[test]
+fn editing_a_neuro_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    copy_example("handwritten-snn", &root);
+    let path = root.join("mlp.neuro");
+    let uri = file_uri(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    let (mut lsp, _) = Client::initialized(&root, "vscode");
+    lsp.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "neuro", "version": 1, "text": text } }));
+    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+
+    // An unknown name: a diagnostic; undoing the edit clears it.
+    let broken = text.replacen("flatten(image)", "flatten(imagez)", 1);
+    lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": broken }] }));
+    let diagnostics = lsp.wait_diagnostics(&uri, |d| !d.is_empty());
+    assert_eq!(diagnostics[0]["severity"], 1, "{diagnostics:?}");
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        position_of(&broken, "imagez", 0)
+    );
+    lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }));
+    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+
+    let hover = lsp.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "hidden = dense", 1) }));
+    assert_eq!(hover["contents"]["kind"], "markdown");
+    assert!(!hover["contents"]["value"].as_str().unwrap().is_empty());
+
+    let completion = lsp.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "fc1.weight", 0) }),
+    );
+    let labels: Vec<&str> = completion
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"fc2.weight"), "{labels:?}");
+
+    // From an archive key to its row in the archive's text view.
+    let definition = lsp.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "fc1.weight", 1) }),
+    );
+    assert_eq!(
+        definition["uri"],
+        view_uri(&root.join("weights/digits_mlp.npz"))
+    );
+
+    let references = lsp.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "weights mlp", 8), "context": { "includeDeclaration": true } }),
+    );
+    assert_eq!(
+        references.as_array().unwrap().len(),
+        text.matches("mlp[").count() + 1,
+        "{references}"
+    );
+
+    let rename = lsp.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "weights mlp", 8), "newName": "w" }),
+    );
+    assert_eq!(
+        rename["changes"][&uri].as_array().unwrap().len(),
+        references.as_array().unwrap().len()
+    );
+
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"lif_mlp") && names.contains(&"mlp"),
+        "{names:?}"
+    );
+
+    let tokens = lsp.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(tokens["data"].as_array().unwrap().len() % 5, 0);
+    assert!(!tokens["data"].as_array().unwrap().is_empty());
+
+    // The example is formatted already: no edits.
+    let formatting = lsp.request("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }));
+    assert_eq!(formatting, json!([]));
+
+    let end = json!({ "line": text.lines().count(), "character": 0 });
+    let hints = lsp.request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": end } }));
+    assert!(
+        hints
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["label"].as_str().unwrap().contains('[')),
+        "{hints}"
+    );
+
+    let symbols = lsp.request("workspace/symbol", json!({ "query": "lif_mlp" }));
+    assert_eq!(symbols[0]["location"]["uri"], uri);
+
+    lsp.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    lsp.shutdown();
+}
