@@ -79,7 +79,7 @@ fn editing_a_neuro_file() {
 
     let completion = lsp.request(
         "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "fc1.weight", 0) }),
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "mlp[\"fc1.weight", 5) }),
     );
     let labels: Vec<&str> = completion
         .as_array()
@@ -92,7 +92,7 @@ fn editing_a_neuro_file() {
     // From an archive key to its row in the archive's text view.
     let definition = lsp.request(
         "textDocument/definition",
-        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "fc1.weight", 1) }),
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "mlp[\"fc1.weight", 6) }),
     );
     assert_eq!(
         definition["uri"],

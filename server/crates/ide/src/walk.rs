@@ -47,7 +47,7 @@ pub fn is_ignored(root: &Path, path: &Path) -> bool {
             .to_str()
             .is_some_and(|s| s.starts_with('.') && s.len() > 1)
     }) || gitignore
-        .matched_path_or_any_parents(path, false)
+        .matched_path_or_any_parents(path, path.is_dir())
         .is_ignore()
 }
 

@@ -198,17 +198,51 @@ fn map_to_proto(name: &str, value: &Value) -> MapProto {
 pub fn inputs_from_npz(
     bytes: &[u8],
     signature: &Signature,
+    exclude: &[&str],
 ) -> Result<Vec<(String, Value)>, String> {
-    let arrays = read_npz(bytes)?;
-    let all_present = signature
-        .inputs
-        .iter()
-        .all(|p| arrays.iter().any(|(n, _)| *n == p.name));
-    Ok(arrays
+    let arrays: Vec<(String, Tensor)> = read_npz(bytes)?
         .into_iter()
-        .filter(|(n, _)| !all_present || signature.inputs.iter().any(|p| p.name == *n))
+        .filter(|(n, _)| !exclude.contains(&n.as_str()))
+        .collect();
+    Ok(bind_arrays(arrays, signature)
+        .into_iter()
         .map(|(n, t)| (n, Value::Tensor(t)))
         .collect())
+}
+
+/// Matches archive arrays to model inputs: by exact name when every input
+/// is present, else by name ignoring case (`x` feeds `X`, as scikit-learn
+/// exports name it), else a lone array feeds a lone input. Anything else is
+/// returned unchanged so the caller's mismatch report lists every name.
+fn bind_arrays(arrays: Vec<(String, Tensor)>, signature: &Signature) -> Vec<(String, Tensor)> {
+    let ports = &signature.inputs;
+    if ports
+        .iter()
+        .all(|p| arrays.iter().any(|(n, _)| *n == p.name))
+    {
+        return arrays
+            .into_iter()
+            .filter(|(n, _)| ports.iter().any(|p| p.name == *n))
+            .collect();
+    }
+    let folded = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let unique_fold = ports
+        .iter()
+        .all(|p| arrays.iter().filter(|(n, _)| folded(n, &p.name)).count() == 1);
+    if unique_fold {
+        return arrays
+            .into_iter()
+            .filter_map(|(n, t)| {
+                let port = ports.iter().find(|p| folded(&n, &p.name))?;
+                Some((port.name.clone(), t))
+            })
+            .collect();
+    }
+    if let ([port], [_]) = (ports.as_slice(), arrays.as_slice()) {
+        let name = port.name.clone();
+        return arrays.into_iter().map(|(_, t)| (name.clone(), t)).collect();
+    }
+    arrays
 }
 
 /// Outputs as an `.npz` (tensors only). Returns the archive and the names of

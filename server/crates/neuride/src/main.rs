@@ -41,7 +41,7 @@ enum Command {
     /// Run inference on a DL or classic-ML model.
     Infer(cli::infer::Args),
     /// Run a model where its kind says it belongs (simulator or ONNX runtime).
-    Run(cli::run::Args),
+    Run(cli::infer::Args),
     /// Format .neuro files.
     Fmt(cli::fmt::Args),
     /// Start the language server on stdio.
@@ -69,5 +69,16 @@ fn main() -> ExitCode {
             eprintln!("neuride: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        // clap checks ids, groups and defaults only when asked (or at parse time in debug builds).
+        super::Cli::command().debug_assert();
     }
 }

@@ -49,6 +49,7 @@ fn extension(path: &Path) -> String {
 /// Loads every `--input`, plus the arrays of .npz inputs (where labels may live).
 pub(crate) fn load_inputs(
     specs: &[String],
+    labels: Option<&str>,
     session: &Session,
 ) -> anyhow::Result<(Vec<(String, Value)>, Vec<(String, Tensor)>)> {
     let signature = &session.signature;
@@ -71,7 +72,7 @@ pub(crate) fn load_inputs(
                         .with_context(context)?,
                 );
                 inputs.extend(
-                    io::inputs_from_npz(&bytes, signature)
+                    io::inputs_from_npz(&bytes, signature, labels.as_slice())
                         .map_err(anyhow::Error::msg)
                         .with_context(context)?,
                 );
@@ -165,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<ExitCode> {
-    let (mut inputs, side_arrays) = load_inputs(&args.inputs, session)?;
+    let (mut inputs, side_arrays) = load_inputs(&args.inputs, args.labels.as_deref(), session)?;
     // Widen integer data (e.g. u8 spike rasters) to a float input losslessly.
     for (name, value) in inputs.iter_mut() {
         let Some(want) = session.signature.inputs.iter().find(|p| &p.name == name) else {

@@ -6,14 +6,8 @@ use anyhow::Context;
 use neuride_infer::{Route, Session};
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub infer: super::infer::Args,
-}
-
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let path = &args.infer.model;
+pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
+    let path = &args.model;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let proto = neuride_onnx::load::decode(bytes.clone().into())
         .with_context(|| format!("decoding {}", path.display()))?;
@@ -30,7 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Route::Tract | Route::Evaluator => {
             let session =
                 Session::load(&bytes).with_context(|| format!("preparing {}", path.display()))?;
-            super::infer::run_session(&args.infer, &session)
+            super::infer::run_session(&args, &session)
         }
     }
 }

@@ -149,7 +149,9 @@ pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
                     // A folder moved in: its files arrive one by one from
                     // some watchers and not at all from others; walk it.
                     for file in neuride_ide::walk::analysable_files(&path) {
-                        if state.host.file_changed_on_disk(&file).is_some() {
+                        if !is_ignored(&state, &file)
+                            && state.host.file_changed_on_disk(&file).is_some()
+                        {
                             to_analyse.push(file);
                         }
                     }
