@@ -141,3 +141,50 @@ fn json_and_pb_inputs_work() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"Y\""), "{stdout}");
 }
+
+#[test]
+fn run_sends_a_custom_domain_snn_to_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mlp.neuro");
+    let (code, _, stderr) = neuride(&[
+        "convert",
+        "tests/fixtures/dl/digits_mlp.onnx",
+        "--calib",
+        "tests/fixtures/data/digits_calib.npz",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let snn = dir.path().join("mlp.snn.onnx");
+    let (code, stdout, stderr) = neuride(&[
+        "run",
+        snn.to_str().unwrap(),
+        "--input",
+        "tests/fixtures/data/digits_test.npz",
+        "--labels",
+        "y",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("running it on the SNN simulator"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["samples"], 450);
+    let accuracy = report["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.9, "{accuracy}");
+
+    // More than one input file cannot be samples for the simulator.
+    let (code, _, stderr) = neuride(&[
+        "run",
+        snn.to_str().unwrap(),
+        "--input",
+        "tests/fixtures/data/digits_test.npz",
+        "--input",
+        "tests/fixtures/data/digits_calib.npz",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("one .npz of samples"), "{stderr}");
+}

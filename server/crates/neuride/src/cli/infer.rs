@@ -165,7 +165,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     run_session(&args, &session)
 }
 
-pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<ExitCode> {
+/// Reads the inputs `args` names, runs `session` on them (progress per
+/// batch: rows done, rows in all), scores against the labels and writes
+/// `-o`; shared by the CLI and the language server's `neuride.infer`.
+pub(crate) fn infer_session(
+    args: &Args,
+    session: &Session,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> anyhow::Result<neuride_infer::InferReport> {
     let (mut inputs, side_arrays) = load_inputs(&args.inputs, args.labels.as_deref(), session)?;
     // Widen integer data (e.g. u8 spike rasters) to a float input losslessly.
     for (name, value) in inputs.iter_mut() {
@@ -194,8 +202,7 @@ pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<Exit
         .as_deref()
         .map(|l| load_labels(l, &side_arrays))
         .transpose()?;
-    let cancel = AtomicBool::new(false);
-    let mut report = neuride_infer::infer(session, inputs, args.batch, &mut |_, _| {}, &cancel)
+    let mut report = neuride_infer::infer(session, inputs, args.batch, progress, cancel)
         .with_context(|| format!("running {}", args.model.display()))?;
     if let Some(labels) = &labels {
         report.score = Some(
@@ -221,6 +228,11 @@ pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<Exit
             }
         }
     }
+    Ok(report)
+}
+
+pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<ExitCode> {
+    let report = infer_session(args, session, &mut |_, _| {}, &AtomicBool::new(false))?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?,

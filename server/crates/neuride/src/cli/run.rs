@@ -13,13 +13,14 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("decoding {}", path.display()))?;
     match neuride_infer::route(&proto) {
         Route::Simulator { reason } => {
-            // The simulator's ONNX entry point (neuride-convert/neuride-snn) is not wired here yet.
             eprintln!(
-                "neuride: {} is a spiking model ({reason}); it runs on neuride's SNN simulator, \
-                 which `neuride run` cannot drive yet. Use `neuride simulate` once it accepts this model.",
+                "neuride: {} is a spiking model ({reason}): running it on the SNN simulator",
                 path.display()
             );
-            Ok(ExitCode::from(2))
+            let words = simulator_words(&args, &proto)?;
+            let sim_args = super::simulate::args_from_words(path, words)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            super::simulate::run(sim_args)
         }
         Route::Tract | Route::Evaluator => {
             let session =
@@ -27,4 +28,57 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
             super::infer::run_session(&args, &session)
         }
     }
+}
+
+/// The `neuride simulate` options that run `--input` through the simulator:
+/// the one `.npz` input, its array for the model's input (by name, else the
+/// only array that is not the labels), the labels and the output format.
+fn simulator_words(
+    args: &super::infer::Args,
+    proto: &neuride_onnx::proto::ModelProto,
+) -> anyhow::Result<Vec<String>> {
+    let [file] = args.inputs.as_slice() else {
+        anyhow::bail!(
+            "a spiking model runs on the simulator from one .npz of samples (--input D.npz), found {} inputs",
+            args.inputs.len()
+        );
+    };
+    let data = std::path::Path::new(file);
+    if !data.extension().is_some_and(|e| e == "npz") {
+        anyhow::bail!(
+            "{file}: the simulator reads samples from an .npz (--input D.npz [--labels KEY])"
+        );
+    }
+    let bytes = std::fs::read(data).with_context(|| format!("cannot read {file}"))?;
+    let archive =
+        neuride_npz::list(&bytes).with_context(|| format!("{file} is not a valid .npz"))?;
+    let names: Vec<String> = archive.names().map(String::from).collect();
+    let labels = args.labels.clone().unwrap_or_else(|| "y".into());
+    let input_name = proto
+        .graph
+        .as_ref()
+        .and_then(|g| g.input.first())
+        .map(|i| i.name().to_owned())
+        .unwrap_or_default();
+    let key = if names.contains(&input_name) {
+        input_name
+    } else {
+        let candidates: Vec<&String> = names.iter().filter(|n| **n != labels).collect();
+        match candidates.as_slice() {
+            [only] => (*only).clone(),
+            _ => anyhow::bail!(
+                "{file}: cannot tell which array holds the samples (arrays: {}); name it after the model's input '{input_name}'",
+                names.join(", ")
+            ),
+        }
+    };
+    let format = match args.format {
+        super::infer::Format::Json => "json",
+        super::infer::Format::Text => "text",
+    };
+    Ok([
+        "--data", file, "--inputs", &key, "--labels", &labels, "--format", format,
+    ]
+    .map(String::from)
+    .to_vec())
 }

@@ -191,6 +191,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.run.as_deref().unwrap_or("NAME")
         );
     }
+    let json = match args.format.as_str() {
+        "json" => true,
+        "text" => false,
+        other => bail!("--format must be text or json, found '{other}'"),
+    };
+    let report = simulate_model(&args, &mut |_| {}, &AtomicBool::new(false))?;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        use std::io::Write;
+        writeln!(stdout)?;
+    } else {
+        print_text(&mut stdout, &args, &report)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads what `args` names and runs the simulation; shared by the CLI and
+/// the language server's `neuride.simulate` (which passes its progress
+/// callback and cancel flag).
+pub fn simulate_model(
+    args: &Args,
+    progress: &mut dyn FnMut(neuride_convert::Progress),
+    cancel: &AtomicBool,
+) -> anyhow::Result<SimulateReport> {
     let model = neuride_onnx::load::load_file(&args.model)
         .with_context(|| format!("cannot load {}", args.model.display()))?;
     let data = read_array(&args.data, &args.inputs)?;
@@ -216,32 +241,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         limit: args.limit,
     };
-    let json = match args.format.as_str() {
-        "json" => true,
-        "text" => false,
-        other => bail!("--format must be text or json, found '{other}'"),
-    };
-    let cancel = AtomicBool::new(false);
-    let report = neuride_convert::simulate(
+    neuride_convert::simulate(
         &model.proto,
         weights.as_ref(),
         &data,
         labels.as_deref(),
         Some(&calib),
         &opts,
-        &mut |_| {},
-        &cancel,
+        progress,
+        cancel,
     )
-    .with_context(|| format!("simulating {}", args.model.display()))?;
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
-        use std::io::Write;
-        writeln!(stdout)?;
-    } else {
-        print_text(&mut stdout, &args, &report)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    .with_context(|| format!("simulating {}", args.model.display()))
 }
 
 fn print_text(
@@ -296,4 +306,23 @@ fn print_text(
         (s.samples * s.steps) as f64 / s.wall_s.max(1e-9)
     )?;
     Ok(())
+}
+
+/// Parses simulate options given as CLI words (`["--steps", "25", ...]`),
+/// with the CLI's defaults and checks: the language server and `neuride
+/// run` build their simulations through this, so every entry point takes
+/// the same options.
+pub fn args_from_words(
+    model: &Path,
+    words: impl IntoIterator<Item = String>,
+) -> Result<Args, clap::Error> {
+    #[derive(clap::Parser)]
+    #[command(name = "neuride simulate", no_binary_name = true)]
+    struct Words {
+        #[command(flatten)]
+        args: Args,
+    }
+    use clap::Parser;
+    let all = std::iter::once(model.to_string_lossy().into_owned()).chain(words);
+    Words::try_parse_from(all).map(|w| w.args)
 }
