@@ -25,8 +25,8 @@ pub fn format(parse: &Parse) -> Option<String> {
     let text = parse.text.as_str();
     let mut line_starts = HashSet::new();
     parse.tree.walk(&mut |node| {
-        if node.kind.is_item() || node.kind.is_entry() {
-            line_starts.insert(node.range.start);
+        if node.kind().is_item() || node.kind().is_entry() {
+            line_starts.insert(node.range().start);
         }
     });
     let tokens = parse.tree.tokens();

@@ -47,7 +47,7 @@ pub fn semantic_tokens(parse: &Parse, analysis: &Analysis) -> Vec<SemanticToken>
     }
     let mut out = Vec::new();
     visit(
-        &parse.tree,
+        parse.tree.root(),
         NodeKind::SourceFile,
         parse,
         analysis,
@@ -58,17 +58,18 @@ pub fn semantic_tokens(parse: &Parse, analysis: &Analysis) -> Vec<SemanticToken>
 }
 
 fn visit(
-    node: &SyntaxNode,
+    node: SyntaxNode<'_>,
     parent: NodeKind,
     parse: &Parse,
     analysis: &Analysis,
     by_start: &std::collections::HashMap<usize, &crate::check::Reference>,
     out: &mut Vec<SemanticToken>,
 ) {
-    for child in &node.children {
+    let kind = node.kind();
+    for child in node.children() {
         let token = match child {
             SyntaxElement::Node(inner) => {
-                visit(inner, node.kind, parse, analysis, by_start, out);
+                visit(inner, kind, parse, analysis, by_start, out);
                 continue;
             }
             SyntaxElement::Token(token) => token,
@@ -79,10 +80,10 @@ fn visit(
             TokenKind::String => (5, 0),
             TokenKind::Number => (6, 0),
             TokenKind::TrueKw | TokenKind::FalseKw => (0, READONLY),
-            TokenKind::ConvertKw if node.kind == NodeKind::NameRef => (2, DEFAULT_LIBRARY),
+            TokenKind::ConvertKw if kind == NodeKind::NameRef => (2, DEFAULT_LIBRARY),
             kind if kind.is_keyword() => (0, 0),
             TokenKind::Ident => {
-                match classify_ident(node.kind, parent, token.range, parse, analysis, by_start) {
+                match classify_ident(kind, parent, token.range, parse, analysis, by_start) {
                     Some(class) => class,
                     None => continue,
                 }

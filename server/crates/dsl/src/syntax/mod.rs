@@ -6,7 +6,7 @@ mod parser;
 mod tree;
 
 pub use parser::parse;
-pub use tree::{SyntaxElement, SyntaxNode};
+pub use tree::{SyntaxElement, SyntaxNode, SyntaxTree};
 
 use std::fmt;
 
@@ -298,7 +298,7 @@ impl NodeKind {
 #[derive(Clone, Debug)]
 pub struct Parse {
     pub text: String,
-    pub tree: SyntaxNode,
+    pub tree: SyntaxTree,
     pub ast: ast::SourceFile,
     pub errors: Vec<SyntaxError>,
 }
@@ -307,7 +307,7 @@ impl Parse {
     /// The tree and errors as text, for snapshot tests.
     pub fn debug_dump(&self) -> String {
         let mut out = String::new();
-        self.tree.dump(&self.text, 0, &mut out);
+        self.tree.dump(&self.text, &mut out);
         if !self.errors.is_empty() {
             out.push_str("errors:\n");
             for error in &self.errors {

@@ -33,17 +33,18 @@ pub fn parse(text: &str) -> Parse {
         newline_before,
         cursor: 0,
         raw_next: 0,
-        builder: Builder::new(),
+        builder: Builder::new(&tokens),
         errors: lex_errors,
         depth: 0,
     };
     let ast = parser.source_file();
     let mut errors = parser.errors;
+    let built = parser.builder.finish_root();
     errors.sort_by_key(|error| (error.range.start, error.range.end));
     errors.dedup_by(|a, b| a.range.start == b.range.start);
     Parse {
         text: text.to_string(),
-        tree: parser.builder.finish_root(),
+        tree: built.with_tokens(tokens),
         ast,
         errors,
     }
@@ -59,7 +60,7 @@ struct Parser<'t> {
     cursor: usize,
     /// The next raw token not yet added to the tree.
     raw_next: usize,
-    builder: Builder,
+    builder: Builder<'t>,
     errors: Vec<SyntaxError>,
     depth: usize,
 }
@@ -132,7 +133,7 @@ impl<'t> Parser<'t> {
             .copied()
             .unwrap_or(self.tokens.len());
         while self.raw_next < until {
-            self.builder.token(self.tokens[self.raw_next]);
+            self.builder.token(self.raw_next);
             self.raw_next += 1;
         }
     }
@@ -141,7 +142,7 @@ impl<'t> Parser<'t> {
         let Some(&index) = self.significant.get(self.cursor) else {
             return TextRange::empty(self.text.len());
         };
-        self.builder.token(self.tokens[index]);
+        self.builder.token(index);
         self.raw_next = index + 1;
         self.cursor += 1;
         self.tokens[index].range
