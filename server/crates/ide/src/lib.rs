@@ -21,6 +21,8 @@ pub mod model_check;
 pub mod neuro;
 pub mod registry;
 pub mod report;
+/// Running the `simulate` and `infer` blocks of `.neuro` files.
+pub mod run;
 pub mod source;
 pub mod symbols;
 pub mod walk;

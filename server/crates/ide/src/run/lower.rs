@@ -1,0 +1,264 @@
+//! A written network (`network NAME { input ... layer ... output ... }`)
+//! lowered to the simulator's [`Network`]: one node per entry in file order
+//! (the checker guarantees a name is defined before it is used, so file order
+//! is a topological order), the input first, weights read from the archives
+//! of `weights` items by key. Layouts are PyTorch's, as the language says:
+//! `dense` weight `[out, in]`, `conv2d` weight `[out, in/groups, K, K]` over
+//! `[C, H, W]`, pooling stride defaulting to the kernel.
+
+use super::data::Archives;
+use super::settings::{self, CallView};
+use super::{RunError, item_path};
+use crate::neuro::NeuroAnalysis;
+use neuride_dsl::syntax::ast::{DimValue, EntryKind, Expr, ExprKind, ItemKind};
+use neuride_snn::{Layer, Network, Node, NodeId, Tensor};
+use std::collections::HashMap;
+
+pub(crate) struct Lowered {
+    pub network: Network,
+    /// The neuron kinds used, in order of first use (`lif`, `if`, ...).
+    pub neurons: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Lowers written network `item`; `sample_shape` is the dataset's per-sample
+/// shape, which fills in symbolic input dimensions (`f32[n]`).
+pub(crate) fn lower(
+    neuro: &NeuroAnalysis,
+    item: usize,
+    sample_shape: &[usize],
+    archives: &mut Archives,
+) -> Result<Lowered, RunError> {
+    let network_item = &neuro.parse.ast.items[item];
+    let network_name = network_item.label();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut ids: HashMap<&str, NodeId> = HashMap::new();
+    let mut output: Option<NodeId> = None;
+    let mut outputs = Vec::new();
+    let mut neurons: Vec<String> = Vec::new();
+    let mut notes = Vec::new();
+    let unsupported =
+        |message: String| RunError::Unsupported(format!("network `{network_name}`: {message}"));
+    for entry in network_item.entries() {
+        let Some(name) = &entry.name else { continue };
+        match entry.kind {
+            EntryKind::Input => {
+                if !nodes.is_empty() {
+                    return Err(unsupported(format!(
+                        "expected one input before every layer, found input `{}` after them (the simulator runs networks with one input)",
+                        name.text
+                    )));
+                }
+                let ty = entry
+                    .ty
+                    .as_ref()
+                    .ok_or_else(|| unsupported(format!("input `{}` has no type", name.text)))?;
+                let symbolic_from_data = ty.dims.len() == sample_shape.len();
+                let mut shape = Vec::with_capacity(ty.dims.len());
+                for (axis, dim) in ty.dims.iter().enumerate() {
+                    shape.push(match &dim.value {
+                        DimValue::Known(value) => *value as usize,
+                        DimValue::Symbolic(_) if symbolic_from_data => sample_shape[axis],
+                        _ => {
+                            return Err(unsupported(format!(
+                                "input `{}`: dimension {} is not a number the data can fix",
+                                name.text,
+                                axis + 1
+                            )));
+                        }
+                    });
+                }
+                ids.insert(&name.text, 0);
+                nodes.push(Node {
+                    name: name.text.clone(),
+                    layer: Layer::Input { shape },
+                    inputs: Vec::new(),
+                });
+            }
+            EntryKind::Layer | EntryKind::Output => {
+                if nodes.is_empty() {
+                    return Err(unsupported(format!(
+                        "layer `{}` comes before the network's input",
+                        name.text
+                    )));
+                }
+                let value = entry
+                    .value
+                    .as_ref()
+                    .ok_or_else(|| unsupported(format!("layer `{}` has no value", name.text)))?;
+                let call = CallView::of(value).ok_or_else(|| {
+                    unsupported(format!("layer `{}` is not a layer call", name.text))
+                })?;
+                let mut inputs = Vec::new();
+                for arg in call.positional() {
+                    let input = arg
+                        .as_name()
+                        .and_then(|input| ids.get(input.text.as_str()).copied())
+                        .ok_or_else(|| {
+                            unsupported(format!(
+                                "layer `{}`: its inputs must be earlier layers or the input",
+                                name.text
+                            ))
+                        })?;
+                    inputs.push(input);
+                }
+                let layer = layer_of(neuro, &call, archives).map_err(|e| match e {
+                    RunError::Setting(message) | RunError::Unsupported(message) => {
+                        unsupported(format!("layer `{}`: {message}", name.text))
+                    }
+                    other => other,
+                })?;
+                if settings_is_neuron(call.name) && !neurons.iter().any(|n| n == call.name) {
+                    neurons.push(call.name.to_string());
+                }
+                let id = nodes.len();
+                ids.insert(&name.text, id);
+                nodes.push(Node {
+                    name: name.text.clone(),
+                    layer,
+                    inputs,
+                });
+                if entry.kind == EntryKind::Output {
+                    outputs.push(name.text.clone());
+                    output.get_or_insert(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    if nodes.is_empty() {
+        return Err(unsupported("it has no input".to_string()));
+    }
+    let Some(output) = output else {
+        return Err(unsupported("it has no output".to_string()));
+    };
+    if outputs.len() > 1 {
+        notes.push(format!(
+            "network `{network_name}` has {} outputs; the first, `{}`, is decoded",
+            outputs.len(),
+            outputs[0]
+        ));
+    }
+    let network = Network { nodes, output };
+    network.validate().map_err(|e| unsupported(e.to_string()))?;
+    Ok(Lowered {
+        network,
+        neurons,
+        notes,
+    })
+}
+
+fn settings_is_neuron(name: &str) -> bool {
+    matches!(name, "lif" | "if" | "leaky")
+}
+
+fn int(call: &CallView, key: &str, default: Option<usize>) -> Result<usize, RunError> {
+    match call.named(key) {
+        Some(expr) => settings::count(expr),
+        None => default.ok_or_else(|| RunError::Setting(format!("`{key}` is missing"))),
+    }
+}
+
+fn layer_of(
+    neuro: &NeuroAnalysis,
+    call: &CallView,
+    archives: &mut Archives,
+) -> Result<Layer, RunError> {
+    let mut tensor = |key: &str| -> Result<Option<Tensor>, RunError> {
+        call.named(key)
+            .map(|expr| weight_tensor(neuro, expr, archives))
+            .transpose()
+    };
+    Ok(match call.name {
+        "dense" => {
+            let weight =
+                tensor("weight")?.ok_or_else(|| RunError::Setting("`weight` is missing".into()))?;
+            Layer::Dense {
+                weight,
+                bias: tensor("bias")?.map(|b| b.data),
+            }
+        }
+        "conv2d" => {
+            let weight =
+                tensor("weight")?.ok_or_else(|| RunError::Setting("`weight` is missing".into()))?;
+            let bias = tensor("bias")?.map(|b| b.data);
+            let stride = int(call, "stride", Some(1))?;
+            let padding = int(call, "padding", Some(0))?;
+            Layer::Conv2d {
+                weight,
+                bias,
+                stride: [stride; 2],
+                padding: [padding; 4],
+                groups: int(call, "groups", Some(1))?,
+            }
+        }
+        "avgpool" | "maxpool" => {
+            let kernel = int(call, "kernel", None)?;
+            let stride = int(call, "stride", Some(kernel))?;
+            if call.name == "avgpool" {
+                Layer::AvgPool {
+                    kernel: [kernel; 2],
+                    stride: [stride; 2],
+                    padding: [0; 4],
+                    count_include_pad: true,
+                }
+            } else {
+                Layer::MaxPool {
+                    kernel: [kernel; 2],
+                    stride: [stride; 2],
+                    padding: [0; 4],
+                }
+            }
+        }
+        "flatten" => Layer::Flatten,
+        "add" => Layer::Add,
+        "relu" => Layer::Relu,
+        "lif" | "if" | "leaky" => {
+            let spec = settings::neuron(call)?;
+            Layer::Spiking {
+                neuron: spec.neuron,
+                input_scale: spec.input_scale,
+                amplitude: spec.amplitude,
+                // Nengo and snnTorch start every membrane at rest.
+                initial_membrane: 0.0,
+            }
+        }
+        other => {
+            return Err(RunError::Unsupported(format!(
+                "`{other}` is not a layer the simulator runs"
+            )));
+        }
+    })
+}
+
+/// `w["key"]`: the array `key` of the archive bound by weights item `w`.
+fn weight_tensor(
+    neuro: &NeuroAnalysis,
+    expr: &Expr,
+    archives: &mut Archives,
+) -> Result<Tensor, RunError> {
+    let ExprKind::Index { base, index } = &expr.kind else {
+        return Err(RunError::Setting(
+            "expected a weight such as `w[\"fc.weight\"]`".into(),
+        ));
+    };
+    let (Some(weights), Some(key)) = (base.as_name(), index.as_string()) else {
+        return Err(RunError::Setting(
+            "expected a weight such as `w[\"fc.weight\"]`".into(),
+        ));
+    };
+    let item = neuro
+        .analysis
+        .names
+        .get(&weights.text)
+        .copied()
+        .filter(|&item| neuro.parse.ast.items[item].kind == ItemKind::Weights)
+        .ok_or_else(|| {
+            RunError::Setting(format!(
+                "`{}` is not a weights item of this file",
+                weights.text
+            ))
+        })?;
+    let path = item_path(neuro, item)?;
+    archives.array(&path, key)
+}

@@ -1,0 +1,595 @@
+//! Running the `simulate` and `infer` blocks of a `.neuro` file.
+//!
+//! The file is read and checked first ([`NeuroAnalysis::new`]); a file with
+//! errors does not run (the error names the first few, with line numbers).
+//! Then the block is mapped onto the same jobs the CLI runs for `.onnx`
+//! files:
+//!
+//! - `simulate NET on DATA` where `NET = convert(MODEL) { ... }`: the model,
+//!   the convert settings ([`neuride_convert::ConvertOptions`]) and the
+//!   simulate settings ([`neuride_convert::SimulateOptions`]) go to
+//!   [`neuride_convert::simulate`], exactly as `neuride simulate MODEL.onnx`;
+//! - `simulate NET on DATA` where `NET` is written layer by layer: the
+//!   network is lowered to a [`neuride_snn::Network`] (weights from the
+//!   archives by key) and run by [`neuride_snn::simulate`];
+//! - `infer MODEL on DATA`: the model runs in [`neuride_infer`] on the
+//!   dataset's `x` (or the block's `input NAME = DATA.key` mappings) and is
+//!   scored against `y` when the dataset has labels.
+//!
+//! Paths in the file are relative to the file. Nothing here prints; every
+//! failure is a [`RunError`] whose message starts with the file's name.
+
+mod data;
+mod infer;
+mod lower;
+mod settings;
+
+pub use data::{read_array, read_labels, read_weights};
+pub use infer::{InferRun, OutputSummary, infer_analysis, infer_neuro};
+
+use crate::neuro::NeuroAnalysis;
+use crate::report::{Range, Severity};
+use neuride_convert::{
+    ConvertOptions, Normalize, Progress, SimOptions, SimulateOptions, SimulateReport, Tensor,
+};
+use neuride_dsl::syntax::ast::{Item, ItemKind};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Why a run did not happen or did not finish. The message names the file
+/// (by its file name) and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The `.neuro` file could not be read or is not UTF-8.
+    #[error("{0}")]
+    Read(String),
+    /// The file has errors (the first few, with line numbers, are listed).
+    #[error("{0}")]
+    Diagnostics(String),
+    /// No block of that kind and name.
+    #[error("{0}")]
+    NotFound(String),
+    /// Something the file says that the runner cannot do (yet).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A setting's value could not be read.
+    #[error("{0}")]
+    Setting(String),
+    /// A model, archive or array could not be read.
+    #[error("{0}")]
+    Data(String),
+    /// The simulator or the inference engine failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The cancel flag was set.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl RunError {
+    /// The same error with `file: ` in front of its message.
+    fn in_file(self, file: &str) -> RunError {
+        let prefix = |message: String| {
+            if message.starts_with(file) {
+                message
+            } else {
+                format!("{file}: {message}")
+            }
+        };
+        match self {
+            RunError::Read(m) => RunError::Read(prefix(m)),
+            RunError::Diagnostics(m) => RunError::Diagnostics(prefix(m)),
+            RunError::NotFound(m) => RunError::NotFound(prefix(m)),
+            RunError::Unsupported(m) => RunError::Unsupported(prefix(m)),
+            RunError::Setting(m) => RunError::Setting(prefix(m)),
+            RunError::Data(m) => RunError::Data(prefix(m)),
+            RunError::Failed(m) => RunError::Failed(prefix(m)),
+            RunError::Cancelled => RunError::Cancelled,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    Simulate,
+    Infer,
+}
+
+/// One runnable block of a `.neuro` file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunItem {
+    pub kind: RunKind,
+    /// The network (simulate) or model (infer) it runs: the name `--run` takes.
+    pub target: String,
+    /// The dataset after `on`.
+    pub dataset: String,
+    /// Index of the item in the file's items.
+    pub item: usize,
+    /// Byte offsets of the whole item.
+    pub start: usize,
+    pub end: usize,
+    /// The whole item and its target name, in lines / UTF-16 characters.
+    pub range: Range,
+    pub selection: Range,
+}
+
+impl RunItem {
+    /// `simulate snn on test`.
+    pub fn label(&self) -> String {
+        let keyword = match self.kind {
+            RunKind::Simulate => "simulate",
+            RunKind::Infer => "infer",
+        };
+        format!("{keyword} {} on {}", self.target, self.dataset)
+    }
+}
+
+/// The `simulate` and `infer` blocks of a file, in file order (blocks
+/// without a target or dataset are left out).
+pub fn run_items(neuro: &NeuroAnalysis) -> Vec<RunItem> {
+    neuro
+        .parse
+        .ast
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let kind = match item.kind {
+                ItemKind::Simulate => RunKind::Simulate,
+                ItemKind::Infer => RunKind::Infer,
+                _ => return None,
+            };
+            let (target, data) = (item.target.as_ref()?, item.data.as_ref()?);
+            Some(RunItem {
+                kind,
+                target: target.text.clone(),
+                dataset: data.text.clone(),
+                item: index,
+                start: item.range.start,
+                end: item.range.end,
+                range: neuro.range(item.range),
+                selection: neuro.range(target.range),
+            })
+        })
+        .collect()
+}
+
+/// What a `.neuro` simulate run returns: the same JSON as `neuride simulate
+/// MODEL.onnx --format json` (`accuracy`, `accuracy_per_step`, `rates`,
+/// `synops`, `macs`, `samples`, `steps`, `wall_s`, `ann_accuracy`, `scales`,
+/// `neuron`, `normalize`, ...) plus which block ran.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SimulateRun {
+    #[serde(flatten)]
+    pub report: SimulateReport,
+    /// The `.neuro` file.
+    pub file: String,
+    pub network: String,
+    pub dataset: String,
+    /// `converted` (a `convert(MODEL)` network) or `written`.
+    pub network_kind: &'static str,
+    /// The block's `record = [...]` entries as written.
+    pub record: Vec<String>,
+    /// Things the run did differently from what the file asks, e.g. rasters.
+    pub notes: Vec<String>,
+}
+
+/// Reads, checks and runs the `simulate` block whose target is `name` (the
+/// first simulate block when `None`; `"NET on DATA"` picks among several
+/// runs of one network). `progress` is called after every batch; setting
+/// `cancel` stops the run with [`RunError::Cancelled`].
+pub fn simulate_neuro(
+    path: &Path,
+    name: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<SimulateRun, RunError> {
+    let neuro = read_neuro(path)?;
+    simulate_analysis(&neuro, name, progress, cancel)
+}
+
+/// [`simulate_neuro`] on a file already read and checked (e.g. an editor's
+/// unsaved buffer); paths in it are relative to `neuro.path`.
+pub fn simulate_analysis(
+    neuro: &NeuroAnalysis,
+    name: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<SimulateRun, RunError> {
+    let file = file_name(&neuro.path);
+    simulate_inner(neuro, name, progress, cancel).map_err(|e| e.in_file(&file))
+}
+
+/// Reads and checks a `.neuro` file.
+pub fn read_neuro(path: &Path) -> Result<NeuroAnalysis, RunError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| RunError::Read(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        RunError::Read(format!(
+            "{}: a .neuro file must be UTF-8 text: invalid byte at offset {}",
+            file_name(path),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(NeuroAnalysis::new(path, Arc::from(text)))
+}
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Refuses a file with errors, listing the first three as `line:col message`.
+fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
+    let errors: Vec<_> = neuro
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = errors
+        .iter()
+        .take(3)
+        .map(|d| {
+            format!(
+                "line {}:{}: {} [{}]",
+                d.range.start.line + 1,
+                d.range.start.character + 1,
+                d.message,
+                d.code
+            )
+        })
+        .collect();
+    let more = if errors.len() > 3 {
+        format!("; and {} more", errors.len() - 3)
+    } else {
+        String::new()
+    };
+    Err(RunError::Diagnostics(format!(
+        "{}: cannot run a file with {} error{}: {}{more}",
+        file_name(&neuro.path),
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        shown.join("; ")
+    )))
+}
+
+/// The block of `kind` that `name` selects.
+fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<RunItem, RunError> {
+    let runs: Vec<RunItem> = run_items(neuro)
+        .into_iter()
+        .filter(|run| run.kind == kind)
+        .collect();
+    let keyword = match kind {
+        RunKind::Simulate => "simulate",
+        RunKind::Infer => "infer",
+    };
+    let found = match name {
+        None => runs.first(),
+        Some(name) => match name.split_once(" on ") {
+            Some((target, dataset)) => runs
+                .iter()
+                .find(|run| run.target == target.trim() && run.dataset == dataset.trim()),
+            None => runs.iter().find(|run| run.target == name),
+        },
+    };
+    if let Some(run) = found {
+        return Ok(run.clone());
+    }
+    let file = file_name(&neuro.path);
+    let what = match kind {
+        RunKind::Simulate => "simulate NETWORK on DATASET { ... }",
+        RunKind::Infer => "infer MODEL on DATASET { ... }",
+    };
+    Err(RunError::NotFound(match (name, runs.is_empty()) {
+        (_, true) => format!("{file}: no {keyword} block (expected `{what}`)"),
+        (Some(name), false) => {
+            let mut names: Vec<String> = Vec::new();
+            for run in &runs {
+                if !names.contains(&run.target) {
+                    names.push(run.target.clone());
+                }
+            }
+            format!(
+                "{file}: no {keyword} block for '{name}' ({keyword} blocks: {})",
+                names.join(", ")
+            )
+        }
+        (None, false) => unreachable!("the first block is found when there is one"),
+    }))
+}
+
+/// The file bound by a `model`, `weights` or `dataset` item, resolved
+/// against the `.neuro` file's folder.
+pub(crate) fn item_path(neuro: &NeuroAnalysis, item: usize) -> Result<PathBuf, RunError> {
+    let written = neuro.analysis.items[item].path.clone().ok_or_else(|| {
+        RunError::Setting(format!(
+            "`{}` binds no file",
+            neuro.parse.ast.items[item].label()
+        ))
+    })?;
+    Ok(neuro.path.parent().unwrap_or(Path::new(".")).join(written))
+}
+
+/// The item a name defines, if it is of `kind`.
+pub(crate) fn item_named(
+    neuro: &NeuroAnalysis,
+    name: &str,
+    kind: ItemKind,
+) -> Result<usize, RunError> {
+    neuro
+        .analysis
+        .names
+        .get(name)
+        .copied()
+        .filter(|&item| neuro.parse.ast.items[item].kind == kind)
+        .ok_or_else(|| RunError::Setting(format!("expected `{name}` to be a {}", kind.keyword())))
+}
+
+/// A dataset item: its archive and the keys of its inputs and labels.
+pub(crate) struct Dataset {
+    pub name: String,
+    pub path: PathBuf,
+    pub x: String,
+    pub y: Option<String>,
+}
+
+pub(crate) fn dataset(neuro: &NeuroAnalysis, item: usize) -> Result<Dataset, RunError> {
+    let it = &neuro.parse.ast.items[item];
+    let call = it.value.as_ref().and_then(|v| v.as_call());
+    let key = |k: &str| {
+        call.and_then(|c| c.named(k))
+            .and_then(|a| a.value.as_string())
+            .map(str::to_owned)
+    };
+    Ok(Dataset {
+        name: it.label(),
+        path: item_path(neuro, item)?,
+        x: key("x").unwrap_or_else(|| "x".to_string()),
+        y: key("y"),
+    })
+}
+
+impl Dataset {
+    fn inputs(&self) -> Result<Tensor, RunError> {
+        read_array(&self.path, &self.x)
+    }
+    fn labels(&self) -> Result<Option<Vec<i64>>, RunError> {
+        match &self.y {
+            Some(y) => match read_labels(&self.path, y)? {
+                Some(labels) => Ok(Some(labels)),
+                None => Err(RunError::Data(format!(
+                    "{}: dataset `{}` has no labels '{y}'",
+                    self.path.display(),
+                    self.name
+                ))),
+            },
+            None => Ok(None),
+        }
+    }
+}
+
+fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
+    item.entries()
+        .iter()
+        .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == key))
+        .and_then(|entry| entry.value.as_ref())
+}
+
+fn simulate_inner(
+    neuro: &NeuroAnalysis,
+    name: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<SimulateRun, RunError> {
+    ensure_clean(neuro)?;
+    let run = find_run(neuro, RunKind::Simulate, name)?;
+    let item = &neuro.parse.ast.items[run.item];
+    let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
+    let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
+
+    // The simulate settings; absent ones take the language's defaults.
+    let mut sim = SimOptions {
+        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
+        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
+        ..SimOptions::default()
+    };
+    if let Some(dt) = setting(item, "dt") {
+        sim.dt = settings::number(dt)? as f32;
+    }
+    if let Some(steps) = setting(item, "steps") {
+        sim.steps = settings::count(steps)?;
+    }
+    if let Some(batch) = setting(item, "batch") {
+        sim.batch = settings::count(batch)?;
+    }
+    sim.encode = settings::encode(setting(item, "encode"))?;
+    sim.decode = settings::decode(setting(item, "decode"))?;
+    let limit = setting(item, "limit").map(settings::count).transpose()?;
+    let record = settings::record(setting(item, "record"), &neuro.text);
+    let mut notes: Vec<String> = record
+        .iter()
+        .filter(|r| r.starts_with("raster"))
+        .map(|r| format!("{r} is not recorded: the simulator does not keep spike rasters yet"))
+        .collect();
+
+    if cancel.load(Ordering::Relaxed) {
+        return Err(RunError::Cancelled);
+    }
+    let inputs = data.inputs()?;
+    let labels = data.labels()?;
+    let network = &neuro.parse.ast.items[network_item];
+    let (report, network_kind) = match &network.value {
+        Some(value) => {
+            let source = value
+                .as_call()
+                .and_then(|call| call.args.first())
+                .and_then(|arg| arg.value.as_name())
+                .ok_or_else(|| {
+                    RunError::Setting(format!("`{}`: expected `convert(MODEL)`", run.target))
+                })?;
+            let model_item = item_named(neuro, &source.text, ItemKind::Model)?;
+            let model_path = item_path(neuro, model_item)?;
+            let (convert, calib, weights) = convert_settings(neuro, network)?;
+            let calib = match calib {
+                Some(calib) => Some(calib),
+                // No `normalize`: the CLI's default, percentile 99.9 on the simulated data.
+                None if convert.normalize != Normalize::None => Some(inputs.clone()),
+                None => None,
+            };
+            let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
+                RunError::Data(format!("cannot load {}: {e}", model_path.display()))
+            })?;
+            let opts = SimulateOptions {
+                convert,
+                sim,
+                limit,
+            };
+            let report = neuride_convert::simulate(
+                &model.proto,
+                weights.as_ref(),
+                &inputs,
+                labels.as_deref(),
+                calib.as_ref(),
+                &opts,
+                progress,
+                cancel,
+            )
+            .map_err(|e| match e {
+                neuride_convert::Error::Cancelled => RunError::Cancelled,
+                other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
+            })?;
+            (report, "converted")
+        }
+        None => {
+            let sample_shape: Vec<usize> = inputs.shape.iter().skip(1).copied().collect();
+            let mut archives = data::Archives::default();
+            let lowered = lower::lower(neuro, network_item, &sample_shape, &mut archives)?;
+            notes.extend(lowered.notes);
+            let (inputs, labels) = take(&inputs, labels.as_deref(), limit)?;
+            let sim_report =
+                neuride_snn::simulate(&lowered.network, &inputs, labels, &sim, progress, cancel)
+                    .map_err(|e| match e {
+                        neuride_snn::Error::Cancelled => RunError::Cancelled,
+                        other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
+                    })?;
+            let report = SimulateReport {
+                sim: sim_report,
+                ann_accuracy: None,
+                scales: Vec::new(),
+                neuron: lowered.neurons.join(", "),
+                normalize: "none".to_string(),
+            };
+            (report, "written")
+        }
+    };
+    Ok(SimulateRun {
+        report,
+        file: neuro.path.display().to_string(),
+        network: run.target,
+        dataset: run.dataset,
+        network_kind,
+        record,
+        notes,
+    })
+}
+
+/// The first `limit` samples (and labels).
+fn take<'a>(
+    data: &Tensor,
+    labels: Option<&'a [i64]>,
+    limit: Option<usize>,
+) -> Result<(Tensor, Option<&'a [i64]>), RunError> {
+    let samples = data.shape.first().copied().unwrap_or(0);
+    let keep = limit.map_or(samples, |l| l.min(samples));
+    if keep == samples {
+        return Ok((data.clone(), labels));
+    }
+    let per_sample = data.data.len() / samples.max(1);
+    let mut shape = data.shape.clone();
+    shape[0] = keep;
+    let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())
+        .map_err(|e| RunError::Data(e.to_string()))?;
+    Ok((tensor, labels.map(|l| &l[..keep.min(l.len())])))
+}
+
+/// A converted network's settings: the convert options, the calibration
+/// inputs of `normalize`'s `data:` (None when absent) and `weights = W`.
+fn convert_settings(
+    neuro: &NeuroAnalysis,
+    network: &Item,
+) -> Result<
+    (
+        ConvertOptions,
+        Option<Tensor>,
+        Option<neuride_convert::Weights>,
+    ),
+    RunError,
+> {
+    let mut convert = ConvertOptions::default();
+    let mut calib = None;
+    let mut weights = None;
+    let name = network.label();
+    if let Some(expr) = setting(network, "neuron") {
+        let call = settings::CallView::of(expr).ok_or_else(|| {
+            RunError::Setting(format!(
+                "`{name}`: expected `neuron = lif(...)`, `if(...)` or `leaky(...)`"
+            ))
+        })?;
+        let spec = settings::neuron(&call)?;
+        if spec.input_scale != 1.0 || spec.amplitude != 1.0 {
+            return Err(RunError::Unsupported(format!(
+                "`{name}`: conversion scales each neuron itself; `lif` takes no threshold or amplitude there (found threshold {}, amplitude {})",
+                1.0 / spec.input_scale,
+                spec.amplitude
+            )));
+        }
+        convert.neuron = spec.neuron;
+    }
+    if let Some(expr) = setting(network, "normalize") {
+        let call = settings::CallView::of(expr).ok_or_else(|| {
+            RunError::Setting(format!(
+                "`{name}`: expected `normalize = max(data: D)`, `percentile(P, data: D)` or `none`"
+            ))
+        })?;
+        convert.normalize = match call.name {
+            "none" => Normalize::None,
+            "max" => Normalize::Max,
+            "percentile" => Normalize::Percentile {
+                p: call
+                    .positional()
+                    .next()
+                    .or_else(|| call.named("p"))
+                    .map(settings::number)
+                    .transpose()?
+                    .unwrap_or(99.9) as f32,
+            },
+            other => {
+                return Err(RunError::Setting(format!(
+                    "`{name}`: expected normalize max, percentile or none, found `{other}`"
+                )));
+            }
+        };
+        if let Some(data) = call.named("data").and_then(|d| d.as_name()) {
+            let calib_set = dataset(neuro, item_named(neuro, &data.text, ItemKind::Dataset)?)?;
+            calib = Some(calib_set.inputs()?);
+        }
+    }
+    if let Some(expr) = setting(network, "weights") {
+        let w = expr
+            .as_name()
+            .ok_or_else(|| RunError::Setting(format!("`{name}`: expected `weights = W`")))?;
+        let path = item_path(neuro, item_named(neuro, &w.text, ItemKind::Weights)?)?;
+        weights = Some(read_weights(&path)?);
+    }
+    if let Some(expr) = setting(network, "max_to_avg") {
+        convert.max_to_avg = settings::boolean(expr)?;
+    }
+    Ok((convert, calib, weights))
+}
