@@ -12,6 +12,14 @@ fn fixture(relative: &str) -> String {
         .to_string()
 }
 
+fn example(relative: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../examples")
+        .join(relative)
+        .display()
+        .to_string()
+}
+
 fn neuride(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
         .args(args)
@@ -120,15 +128,22 @@ fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
 fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
     let (code, _, stderr) = neuride(&[
         "simulate",
-        "app.neuro",
-        "--data",
-        &fixture("data/digits_test.npz"),
+        &example("handwritten-snn/mlp.neuro"),
         "--run",
         "test",
     ]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains(".neuro") && stderr.contains("Neuro language"),
+        stderr.contains(
+            "mlp.neuro: no simulate block for 'test' (simulate blocks: lif_mlp, leaky_mlp)"
+        ),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = neuride(&["simulate", &fixture("dl/digits_mlp.onnx")]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--data D.npz is required to simulate an ONNX model"),
         "{stderr}"
     );
 
@@ -145,4 +160,145 @@ fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
         stderr.contains("cannot be converted") && stderr.contains("LinearClassifier"),
         "{stderr}"
     );
+}
+
+#[test]
+fn simulate_runs_a_neuro_simulate_block() {
+    let (code, stdout, stderr) = neuride(&[
+        "simulate",
+        &example("handwritten-snn/mlp.neuro"),
+        "--run",
+        "lif_mlp",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "accuracy",
+        "accuracy_per_step",
+        "rates",
+        "synops",
+        "macs",
+        "samples",
+        "steps",
+        "wall_s",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}: {stdout}");
+    }
+    // The block's settings: all 450 samples, 100 steps, rate in, count out.
+    assert_eq!(json["network"], "lif_mlp");
+    assert_eq!(json["dataset"], "test");
+    assert_eq!(json["samples"], 450);
+    assert_eq!(json["steps"], 100);
+    assert_eq!(json["encode"], "rate");
+    assert_eq!(json["decode"], "count");
+    assert_eq!(json["accuracy_per_step"].as_array().unwrap().len(), 100);
+    let layers: Vec<&str> = json["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["layer"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers, ["image", "hidden_spikes", "counts"]);
+    assert!(json["synops"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        json["macs"].as_f64().unwrap(),
+        450.0 * (64.0 * 64.0 + 10.0 * 64.0)
+    );
+    let accuracy = json["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.2, "above chance: {accuracy}");
+
+    let (code, stdout, stderr) = neuride(&["simulate", &example("handwritten-snn/mlp.neuro")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("simulate lif_mlp on test (written network)")
+            && stdout.contains("accuracy"),
+        "{stdout}"
+    );
+}
+
+/// A converted network in a .neuro file gives what the .onnx path gives
+/// for the same settings.
+#[test]
+fn a_neuro_convert_block_simulates_like_the_onnx_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let neuro = dir.path().join("digits.neuro");
+    std::fs::write(
+        &neuro,
+        format!(
+            r#"model mlp = onnx("{}")
+dataset test = npz("{}", x: "x", y: "y")
+dataset calib = npz("{}", x: "x")
+
+network snn = convert(mlp) {{
+    neuron = if(threshold: 1.0, reset: subtract)
+    normalize = percentile(99.9, data: calib)
+}}
+
+simulate snn on test {{
+    steps = 20
+    encode = current
+    batch = 32
+    limit = 100
+}}
+"#,
+            fixture("dl/digits_mlp.onnx"),
+            fixture("data/digits_test.npz"),
+            fixture("data/digits_calib.npz")
+        ),
+    )
+    .unwrap();
+    let json = |args: &[&str]| {
+        let (code, stdout, stderr) = neuride(args);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    let from_neuro = json(&["simulate", neuro.to_str().unwrap(), "--format", "json"]);
+    let from_onnx = json(&[
+        "simulate",
+        &fixture("dl/digits_mlp.onnx"),
+        "--data",
+        &fixture("data/digits_test.npz"),
+        "--calib",
+        &fixture("data/digits_calib.npz"),
+        "--steps",
+        "20",
+        "--limit",
+        "100",
+        "--batch",
+        "32",
+        "--format",
+        "json",
+    ]);
+    for key in [
+        "accuracy",
+        "accuracy_per_step",
+        "predictions",
+        "synops",
+        "macs",
+        "scales",
+    ] {
+        assert_eq!(from_neuro[key], from_onnx[key], "{key}");
+    }
+    assert!(from_neuro["accuracy"].as_f64().unwrap() > 0.9);
+}
+
+#[test]
+fn infer_runs_a_neuro_infer_block() {
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        &example("iot-app/greenhouse.neuro"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["model"], "iris");
+    assert_eq!(json["rows"], 150);
+    assert!(json["accuracy"].as_f64().unwrap() > 0.95, "{stdout}");
+
+    let (code, _, stderr) = neuride(&["infer", &fixture("dl/digits_mlp.onnx")]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--input is required"), "{stderr}");
 }

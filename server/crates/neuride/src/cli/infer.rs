@@ -1,5 +1,6 @@
 //! `neuride infer MODEL --input IN.npz [-o OUT.npz] [--labels y] [--format json]`:
 //! runs a DL or classic-ML model on data files and optionally scores it.
+//! `neuride infer FILE.neuro [--run MODEL]` runs an `infer` block of the file.
 
 use anyhow::{Context, bail};
 use neuride_infer::{DType, Session, Tensor, Value, io};
@@ -10,11 +11,12 @@ use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model (.onnx).
+    /// The model (.onnx), or a .neuro file whose `infer` block runs (see --run).
     pub model: PathBuf,
     /// Input data: FILE.npz (keys = input names), FILE.npy or FILE.json, or
     /// NAME=FILE (.npy, .pb TensorProto, .json) for one input. Repeatable.
-    #[arg(long = "input", short = 'i', required = true)]
+    /// Required for ONNX models; a .neuro file names its dataset itself.
+    #[arg(long = "input", short = 'i')]
     pub inputs: Vec<String>,
     /// Write the outputs to this file (.npz keyed by output name, or .json).
     #[arg(short = 'o', long)]
@@ -28,6 +30,10 @@ pub struct Args {
     /// Rows per batch when the model's first dimension is free.
     #[arg(long, default_value_t = neuride_infer::DEFAULT_BATCH_ROWS)]
     pub batch: usize,
+    /// For .neuro files: the infer block to run, by its model's name
+    /// (default: the first one); the block's own settings apply.
+    #[arg(long)]
+    pub run: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +165,9 @@ fn load_labels(spec: &str, side_arrays: &[(String, Tensor)]) -> anyhow::Result<T
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if extension(&args.model) == "neuro" {
+        return run_neuro(&args);
+    }
     let bytes = read(&args.model)?;
     let session =
         Session::load(&bytes).with_context(|| format!("preparing {}", args.model.display()))?;
@@ -174,6 +183,12 @@ pub(crate) fn infer_session(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> anyhow::Result<neuride_infer::InferReport> {
+    if args.inputs.is_empty() {
+        bail!(
+            "{}: --input is required to run an ONNX model (a .neuro file names its dataset in `infer MODEL on DATASET`)",
+            args.model.display()
+        );
+    }
     let (mut inputs, side_arrays) = load_inputs(&args.inputs, args.labels.as_deref(), session)?;
     // Widen integer data (e.g. u8 spike rasters) to a float input losslessly.
     for (name, value) in inputs.iter_mut() {
@@ -255,6 +270,48 @@ pub(crate) fn run_session(args: &Args, session: &Session) -> anyhow::Result<Exit
                     correct,
                     total,
                 }) => writeln!(stdout, "  accuracy: {:.4} ({correct}/{total})", accuracy)?,
+                Some(neuride_infer::Score::Regression { mae, r2, total }) => {
+                    writeln!(stdout, "  MAE: {mae:.6}  R²: {r2:.6} ({total} rows)")?
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `neuride infer FILE.neuro [--run MODEL]`: the block as the file says.
+fn run_neuro(args: &Args) -> anyhow::Result<ExitCode> {
+    let run = neuride_ide::run::infer_neuro(
+        &args.model,
+        args.run.as_deref(),
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&run)?)?,
+        Format::Text => {
+            writeln!(
+                stdout,
+                "infer {} on {}: {} rows in {} batch(es) on {:?}, {:.2} ms ({:.4} ms per row)",
+                run.model,
+                run.dataset,
+                run.rows,
+                run.batches,
+                run.engine,
+                run.wall_s * 1e3,
+                run.latency_ms
+            )?;
+            for output in &run.outputs {
+                writeln!(stdout, "  {}: {}", output.name, output.value)?;
+            }
+            match &run.score {
+                Some(neuride_infer::Score::Classification {
+                    accuracy,
+                    correct,
+                    total,
+                }) => writeln!(stdout, "  accuracy: {accuracy:.4} ({correct}/{total})")?,
                 Some(neuride_infer::Score::Regression { mae, r2, total }) => {
                     writeln!(stdout, "  MAE: {mae:.6}  R²: {r2:.6} ({total} rows)")?
                 }

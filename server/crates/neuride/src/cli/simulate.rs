@@ -1,6 +1,8 @@
 //! `neuride simulate`: convert an ONNX ReLU network (or read an
 //! `ai.neuride.snn` model) and simulate a data set through it, printing the
-//! accuracy / steps / rates / synops report (text or JSON).
+//! accuracy / steps / rates / synops report (text or JSON). A `.neuro` file
+//! runs one of its `simulate` blocks instead (`--run NETWORK`), with the
+//! settings the file gives (`neuride_ide::run`).
 
 use anyhow::{Context, bail};
 use neuride_convert::{
@@ -16,8 +18,9 @@ pub struct Args {
     /// The model: an ONNX ReLU network, or an ONNX model with ai.neuride.snn neurons (.neuro files: see --run).
     pub model: PathBuf,
     /// Samples (.npz): inputs under --inputs, labels under --labels.
+    /// Required for ONNX models; a .neuro file names its dataset itself.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Key of the inputs in --data.
     #[arg(long, default_value = "x")]
     pub inputs: String,
@@ -61,7 +64,9 @@ pub struct Args {
     /// Turn MaxPool into average pooling.
     #[arg(long)]
     pub max_to_avg: bool,
-    /// For .neuro files: the simulate block to run.
+    /// For .neuro files: the simulate block to run, by its network's name
+    /// (`--run snn`, or `--run "snn on test"`); default: the first one. The
+    /// block's own settings apply; the options above are for ONNX models.
     #[arg(long)]
     pub run: Option<String>,
     /// text or json.
@@ -128,74 +133,27 @@ fn parse_decode(text: &str) -> anyhow::Result<Decode> {
 
 /// Reads one array of an `.npz` as f32 with its shape.
 pub fn read_array(path: &Path, key: &str) -> anyhow::Result<Tensor> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes)
-        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
-    let array = archive.array(key).with_context(|| {
-        format!(
-            "{}: no array '{key}' (arrays: {})",
-            path.display(),
-            archive.names().collect::<Vec<_>>().join(", ")
-        )
-    })?;
-    let data = array
-        .to_f32_vec()
-        .with_context(|| format!("{}: array '{key}' is not numeric", path.display()))?;
-    Ok(Tensor {
-        shape: array.shape.iter().map(|&d| d as usize).collect(),
-        data,
-    })
+    Ok(neuride_ide::run::read_array(path, key)?)
 }
 
 fn read_labels(path: &Path, key: &str) -> anyhow::Result<Option<Vec<i64>>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes)
-        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
-    if archive.names().all(|n| n != key) {
-        return Ok(None);
-    }
-    let values = archive
-        .array(key)?
-        .to_f64_vec()
-        .with_context(|| format!("{}: labels '{key}' are not numeric", path.display()))?;
-    Ok(Some(values.into_iter().map(|v| v as i64).collect()))
+    Ok(neuride_ide::run::read_labels(path, key)?)
 }
 
 /// All arrays of an `.npz` as weights by name.
 pub fn read_weights(path: &Path) -> anyhow::Result<Weights> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let archive = neuride_npz::list(&bytes)
-        .with_context(|| format!("{} is not a valid .npz", path.display()))?;
-    let mut weights = Weights::new();
-    for name in archive.names().map(String::from).collect::<Vec<_>>() {
-        let array = archive.array(&name)?;
-        let data = array
-            .to_f32_vec()
-            .with_context(|| format!("{}: array '{name}' is not numeric", path.display()))?;
-        weights.insert(
-            name,
-            Tensor {
-                shape: array.shape.iter().map(|&d| d as usize).collect(),
-                data,
-            },
-        );
-    }
-    Ok(weights)
+    Ok(neuride_ide::run::read_weights(path)?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.model.extension().is_some_and(|e| e == "neuro") {
-        bail!(
-            "{}: simulating .neuro files (--run {}) needs the Neuro language crate, which is not wired in yet; simulate the ONNX model instead (neuride simulate MODEL.onnx --data D.npz)",
-            args.model.display(),
-            args.run.as_deref().unwrap_or("NAME")
-        );
-    }
     let json = match args.format.as_str() {
         "json" => true,
         "text" => false,
         other => bail!("--format must be text or json, found '{other}'"),
     };
+    if args.model.extension().is_some_and(|e| e == "neuro") {
+        return run_neuro(&args, json);
+    }
     let report = simulate_model(&args, &mut |_| {}, &AtomicBool::new(false))?;
     let mut stdout = std::io::stdout().lock();
     if json {
@@ -218,8 +176,14 @@ pub fn simulate_model(
 ) -> anyhow::Result<SimulateReport> {
     let model = neuride_onnx::load::load_file(&args.model)
         .with_context(|| format!("cannot load {}", args.model.display()))?;
-    let data = read_array(&args.data, &args.inputs)?;
-    let labels = read_labels(&args.data, &args.labels)?;
+    let Some(data_path) = args.data.as_deref() else {
+        bail!(
+            "{}: --data D.npz is required to simulate an ONNX model (a .neuro file names its dataset in `simulate NETWORK on DATASET`)",
+            args.model.display()
+        );
+    };
+    let data = read_array(data_path, &args.inputs)?;
+    let labels = read_labels(data_path, &args.labels)?;
     let calib = match &args.calib {
         Some(path) => read_array(path, &args.inputs)?,
         None => data.clone(),
@@ -252,6 +216,33 @@ pub fn simulate_model(
         cancel,
     )
     .with_context(|| format!("simulating {}", args.model.display()))
+}
+
+/// `neuride simulate FILE.neuro [--run NETWORK]`: the block as the file says.
+fn run_neuro(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+    let run = neuride_ide::run::simulate_neuro(
+        &args.model,
+        args.run.as_deref(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    use std::io::Write;
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &run)?;
+        writeln!(stdout)?;
+    } else {
+        writeln!(
+            stdout,
+            "simulate {} on {} ({} network)",
+            run.network, run.dataset, run.network_kind
+        )?;
+        print_text(&mut stdout, args, &run.report)?;
+        for note in &run.notes {
+            writeln!(stdout, "note          {note}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_text(
