@@ -219,8 +219,9 @@ fn layer_of(
                 neuron: spec.neuron,
                 input_scale: spec.input_scale,
                 amplitude: spec.amplitude,
-                // Nengo and snnTorch start every membrane at rest.
-                initial_membrane: 0.0,
+                // Nengo and snnTorch start every membrane at rest, unless
+                // `initial_membrane` says otherwise.
+                initial_membrane: spec.initial_membrane.unwrap_or(0.0),
             }
         }
         other => {

@@ -551,6 +551,10 @@ fn convert_settings(
             )));
         }
         convert.neuron = spec.neuron;
+        // Converted neurons start at half the threshold unless the file says.
+        if let Some(initial) = spec.initial_membrane {
+            convert.initial_membrane = initial;
+        }
     }
     if let Some(expr) = setting(network, "normalize") {
         let call = settings::CallView::of(expr).ok_or_else(|| {

@@ -168,10 +168,18 @@ pub(crate) struct NeuronSpec {
     pub neuron: Neuron,
     pub input_scale: f32,
     pub amplitude: f32,
+    /// `initial_membrane: V` when written, as a fraction of the threshold
+    /// (the simulator's unit); the caller decides the default.
+    pub initial_membrane: Option<f32>,
 }
 
 pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
     let threshold = call.number_or("threshold", 1.0)? as f32;
+    let initial_membrane = call
+        .named("initial_membrane")
+        .map(number)
+        .transpose()?
+        .map(|v| v as f32 / threshold);
     Ok(match call.name {
         "lif" => NeuronSpec {
             neuron: Neuron::Lif {
@@ -181,6 +189,7 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
             },
             input_scale: 1.0 / threshold,
             amplitude: call.number_or("amplitude", 1.0)? as f32,
+            initial_membrane,
         },
         "if" => NeuronSpec {
             neuron: Neuron::If {
@@ -190,6 +199,7 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
             },
             input_scale: 1.0,
             amplitude: 1.0,
+            initial_membrane,
         },
         "leaky" => NeuronSpec {
             neuron: Neuron::Leaky {
@@ -199,6 +209,7 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
             },
             input_scale: 1.0,
             amplitude: 1.0,
+            initial_membrane,
         },
         other => {
             return Err(RunError::Setting(format!(
