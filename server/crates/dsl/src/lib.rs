@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod check;
 pub mod format;
+mod fxhash;
 pub mod ide;
 pub mod syntax;
 pub mod workspace;

@@ -2,13 +2,12 @@
 //! shapes and kinds must connect, and each network must keep up with the
 //! sensor's rate) and rules (names, hold, emitted event).
 
-use std::collections::HashMap;
-
 use super::network::misplaced;
 use super::runs::{timing_of, trim};
 use super::values::{Value, number_of, parse_unit};
 use super::{Checker, Def, Unit};
 use crate::catalog::{self, CallKind, ValueKind};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::syntax::ast::{EntryKind, ExprKind, ItemKind};
 use crate::workspace::Shape;
 
@@ -32,11 +31,11 @@ impl Flow {
     }
 }
 
-pub(super) fn check_app(checker: &mut Checker, index: usize) {
+pub(super) fn check_app<'a>(checker: &mut Checker<'a>, index: usize) {
     let item = &checker.items()[index];
     // Local names: sensors and pipeline sinks, with their flow and rate.
-    let mut locals: HashMap<String, (usize, Flow)> = HashMap::new();
-    let mut rates: HashMap<usize, f64> = HashMap::new();
+    let mut locals: FxHashMap<&str, (usize, Flow)> = FxHashMap::default();
+    let mut rates: FxHashMap<usize, f64> = FxHashMap::default();
     for (entry_index, entry) in item.entries().iter().enumerate() {
         if entry.kind != EntryKind::Sensor {
             continue;
@@ -78,7 +77,7 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
             }
         }
         if locals
-            .insert(name.text.clone(), (entry_index, Flow::Tensor(shape)))
+            .insert(name.text.as_str(), (entry_index, Flow::Tensor(shape)))
             .is_some()
         {
             checker.error(
@@ -96,14 +95,14 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
             _ => misplaced(checker, entry, "an app", "sensor, pipeline or rule"),
         }
     }
-    let mut rule_names = HashMap::new();
+    let mut rule_names = FxHashSet::default();
     for (entry_index, entry) in item.entries().iter().enumerate() {
         if entry.kind != EntryKind::Rule {
             continue;
         }
         if let Some(name) = &entry.name {
             checker.reference(name.range, Def::Entry(index, entry_index), true);
-            if rule_names.insert(name.text.clone(), ()).is_some() {
+            if !rule_names.insert(name.text.as_str()) {
                 checker.error(
                     name.range,
                     "neuro/duplicate-name",
@@ -115,11 +114,11 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
             let mut names = Vec::new();
             condition.walk(&mut |expr| {
                 if let ExprKind::Name(name) = &expr.kind {
-                    names.push(name.clone());
+                    names.push(name);
                 }
             });
             for name in names {
-                match locals.get(&name.text) {
+                match locals.get(name.text.as_str()) {
                     Some((local, _)) => {
                         checker.reference(name.range, Def::Entry(index, *local), false)
                     }
@@ -179,12 +178,12 @@ pub(super) fn check_app(checker: &mut Checker, index: usize) {
     }
 }
 
-fn check_pipeline(
-    checker: &mut Checker,
+fn check_pipeline<'a>(
+    checker: &mut Checker<'a>,
     app: usize,
     entry_index: usize,
-    locals: &mut HashMap<String, (usize, Flow)>,
-    rates: &HashMap<usize, f64>,
+    locals: &mut FxHashMap<&'a str, (usize, Flow)>,
+    rates: &FxHashMap<usize, f64>,
 ) {
     let entry = checker.entry(app, entry_index);
     let stages = &entry.stages;
@@ -198,7 +197,7 @@ fn check_pipeline(
         return;
     }
     let first = &stages[0];
-    let Some((sensor_entry, mut flow)) = locals.get(&first.text).cloned() else {
+    let Some((sensor_entry, mut flow)) = locals.get(first.text.as_str()).cloned() else {
         checker.error(
             first.range,
             "neuro/pipeline",
@@ -327,7 +326,7 @@ fn check_pipeline(
     }
     checker.reference(sink.range, Def::Entry(app, entry_index), true);
     if locals
-        .insert(sink.text.clone(), (entry_index, flow))
+        .insert(sink.text.as_str(), (entry_index, flow))
         .is_some()
     {
         checker.error(

@@ -13,6 +13,7 @@ mod values;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::fxhash::FxHashMap;
 use crate::syntax::ast::{Entry, Item, ItemKind};
 use crate::syntax::{Parse, TextRange};
 use crate::workspace::{ArchiveFacts, FileFact, ModelFacts, Shape, Workspace};
@@ -172,7 +173,7 @@ pub(crate) struct Checker<'a> {
     models: HashMap<String, FileFact<ModelFacts>>,
     archives: HashMap<String, FileFact<ArchiveFacts>>,
     /// Network name to its first `simulate` item, built on first use.
-    simulates: Option<HashMap<String, usize>>,
+    simulates: Option<FxHashMap<&'a str, usize>>,
 }
 
 impl<'a> Checker<'a> {
@@ -284,6 +285,16 @@ impl<'a> Checker<'a> {
         expected: &[ItemKind],
         what: &str,
     ) -> Option<usize> {
+        self.resolve_item_of(name, expected, &what)
+    }
+
+    /// [`Checker::resolve_item`] with `what` formatted only for a message.
+    pub fn resolve_item_of(
+        &mut self,
+        name: &crate::syntax::ast::Name,
+        expected: &[ItemKind],
+        what: &dyn std::fmt::Display,
+    ) -> Option<usize> {
         let Some(&index) = self.analysis.names.get(&name.text) else {
             let fix = create_item_fix(
                 self.parse,
@@ -321,10 +332,10 @@ impl<'a> Checker<'a> {
     pub fn simulate_of(&mut self, network: &str) -> Option<usize> {
         let items = self.items();
         let map = self.simulates.get_or_insert_with(|| {
-            let mut map = HashMap::new();
+            let mut map = FxHashMap::default();
             for (index, item) in items.iter().enumerate() {
                 if let (ItemKind::Simulate, Some(target)) = (item.kind, &item.target) {
-                    map.entry(target.text.clone()).or_insert(index);
+                    map.entry(target.text.as_str()).or_insert(index);
                 }
             }
             map

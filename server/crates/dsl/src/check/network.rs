@@ -2,10 +2,9 @@
 //! through every layer against its weights) and converted ones (the source
 //! model's kind, its unconvertible ops, and the convert settings).
 
-use std::collections::HashMap;
-
 use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::syntax::ast::{DimValue, Entry, EntryKind, ExprKind};
 use crate::workspace::{Dim, ModelKind, Shape};
@@ -21,10 +20,13 @@ pub(super) fn check_network(checker: &mut Checker, index: usize) {
 fn check_written(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
     let name = item.label();
-    let mut scope: HashMap<String, usize> = HashMap::new();
-    let mut shapes: HashMap<usize, Option<Shape>> = HashMap::new();
+    let entries = item.entries();
+    // Names borrowed from the tree; output shapes by entry index.
+    let mut scope: FxHashMap<&str, usize> = FxHashMap::default();
+    scope.reserve(entries.len());
+    let mut shapes: Vec<Option<Shape>> = vec![None; entries.len()];
     let (mut n_inputs, mut n_outputs, mut parameters) = (0, 0, 0u64);
-    for (entry_index, entry) in item.entries().iter().enumerate() {
+    for (entry_index, entry) in entries.iter().enumerate() {
         match entry.kind {
             EntryKind::Input if entry.ty.is_some() || entry.value.is_none() => {
                 n_inputs += 1;
@@ -32,7 +34,7 @@ fn check_written(checker: &mut Checker, index: usize) {
                     .ty
                     .as_ref()
                     .and_then(|ty| checker.tensor_type_shape(ty));
-                shapes.insert(entry_index, shape.clone());
+                shapes[entry_index] = shape.clone();
                 define_local(checker, index, entry_index, entry, &mut scope);
                 checker.analysis.items[index]
                     .inputs
@@ -42,7 +44,7 @@ fn check_written(checker: &mut Checker, index: usize) {
                 let (inputs, output, layer_parameters) =
                     check_layer(checker, index, entry, &scope, &shapes);
                 parameters += layer_parameters;
-                shapes.insert(entry_index, output.clone());
+                shapes[entry_index] = output.clone();
                 define_local(checker, index, entry_index, entry, &mut scope);
                 checker.analysis.layers.push(LayerInfo {
                     item: index,
@@ -92,16 +94,16 @@ fn entry_name(entry: &Entry) -> String {
         .unwrap_or_default()
 }
 
-fn define_local(
+fn define_local<'a>(
     checker: &mut Checker,
     item: usize,
     entry_index: usize,
-    entry: &Entry,
-    scope: &mut HashMap<String, usize>,
+    entry: &'a Entry,
+    scope: &mut FxHashMap<&'a str, usize>,
 ) {
     let Some(name) = &entry.name else { return };
     checker.reference(name.range, Def::Entry(item, entry_index), true);
-    if scope.insert(name.text.clone(), entry_index).is_some() {
+    if scope.insert(name.text.as_str(), entry_index).is_some() {
         checker.error(
             name.range,
             "neuro/duplicate-name",
@@ -131,8 +133,8 @@ fn check_layer(
     checker: &mut Checker,
     item: usize,
     entry: &Entry,
-    scope: &HashMap<String, usize>,
-    shapes: &HashMap<usize, Option<Shape>>,
+    scope: &FxHashMap<&str, usize>,
+    shapes: &[Option<Shape>],
 ) -> (Vec<Option<Shape>>, Option<Shape>, u64) {
     let Some(value) = &entry.value else {
         return (Vec::new(), None, 0);
@@ -182,7 +184,7 @@ fn check_layer(
     );
     let input_shape = |name: &str| -> Option<Shape> {
         match values.get(name) {
-            Some(Value::Layer(entry)) => shapes.get(entry).cloned().flatten(),
+            Some(Value::Layer(entry)) => shapes.get(*entry).cloned().flatten(),
             _ => None,
         }
     };
@@ -486,7 +488,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
         }
     }
     let Some(body) = &item.body else { return };
-    let mut seen = HashMap::new();
+    let mut seen = FxHashSet::default();
     for entry in &body.entries {
         if entry.kind != EntryKind::Setting {
             misplaced(
@@ -500,7 +502,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
         let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
             continue;
         };
-        if seen.insert(key.text.clone(), ()).is_some() {
+        if !seen.insert(key.text.as_str()) {
             checker.error(
                 key.range,
                 "neuro/duplicate-name",

@@ -2,12 +2,11 @@
 //! units and ranges (`steps = 0`, `max_rate` above `1/dt`, `tau_ref < dt`),
 //! and dataset shapes against the target's input.
 
-use std::collections::HashMap;
-
 use super::network::{check_dataset_against, misplaced, unknown_setting};
 use super::values::{Value, number_of, parse_unit};
 use super::{Checker, Def, Fix, TextEdit, Unit};
 use crate::catalog::{self, CallKind, ValueKind};
+use crate::fxhash::FxHashSet;
 use crate::syntax::TextRange;
 use crate::syntax::ast::{EntryKind, Expr, ExprKind, Item, ItemKind};
 
@@ -55,7 +54,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
         check_dataset_against(checker, dataset, network, data.range);
     }
     let timing = timing_of(&checker.parse.text, item);
-    let mut seen = HashMap::new();
+    let mut seen = FxHashSet::default();
     for entry in item.entries() {
         if entry.kind != EntryKind::Setting {
             misplaced(
@@ -69,7 +68,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
         let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
             continue;
         };
-        if seen.insert(key.text.clone(), ()).is_some() {
+        if !seen.insert(key.text.as_str()) {
             checker.error(
                 key.range,
                 "neuro/duplicate-name",

@@ -1,10 +1,11 @@
 //! Arguments and values: units, ranges, and the generic check of a call's
 //! arguments against its catalog entry.
 
-use std::collections::HashMap;
+use std::fmt::Display;
 
 use super::{Checker, Def, Fix, TextEdit};
 use crate::catalog::{CallSpec, Param, ValueKind};
+use crate::fxhash::FxHashMap;
 use crate::syntax::TextRange;
 use crate::syntax::ast::{Call, Expr, ExprKind, ItemKind};
 use crate::workspace::Shape;
@@ -79,10 +80,41 @@ fn format_number(value: f64) -> String {
 /// Names of the current network's inputs and layers, for `Layer` values.
 pub struct Scope<'s> {
     pub item: usize,
-    pub layers: &'s HashMap<String, usize>,
+    pub layers: &'s FxHashMap<&'s str, usize>,
 }
 
-pub type CallValues = HashMap<&'static str, Value>;
+/// A call's checked values by parameter name. A call has a handful of
+/// parameters, so a list beats a hash map (no hashing, one allocation).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallValues {
+    entries: Vec<(&'static str, Value)>,
+}
+
+impl CallValues {
+    pub fn new() -> CallValues {
+        CallValues::default()
+    }
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    /// Sets `name` (replacing an earlier value, like a map).
+    pub fn insert(&mut self, name: &'static str, value: Value) {
+        match self.entries.iter_mut().find(|(key, _)| *key == name) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((name, value)),
+        }
+    }
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let at = self.entries.iter().position(|(key, _)| *key == name)?;
+        Some(self.entries.swap_remove(at).1)
+    }
+}
 
 impl<'a> Checker<'a> {
     /// Checks a call's arguments against its spec: too many positional
@@ -186,8 +218,8 @@ impl<'a> Checker<'a> {
     }
 
     pub fn check_value(&mut self, expr: &Expr, param: &Param, scope: Option<&Scope>) -> Value {
-        let what = format!("`{}`", param.name);
-        self.check_value_kind(expr, param.kind, &what, scope)
+        // Formatted only when a message needs it: most values are fine.
+        self.check_value_of(expr, param.kind, &format_args!("`{}`", param.name), scope)
     }
 
     pub fn check_value_kind(
@@ -195,6 +227,18 @@ impl<'a> Checker<'a> {
         expr: &Expr,
         kind: ValueKind,
         what: &str,
+        scope: Option<&Scope>,
+    ) -> Value {
+        self.check_value_of(expr, kind, &what, scope)
+    }
+
+    /// [`Checker::check_value_kind`] with `what` (how messages name the value)
+    /// formatted lazily.
+    fn check_value_of(
+        &mut self,
+        expr: &Expr,
+        kind: ValueKind,
+        what: &dyn Display,
         scope: Option<&Scope>,
     ) -> Value {
         if matches!(expr.kind, ExprKind::Missing) {
@@ -211,7 +255,7 @@ impl<'a> Checker<'a> {
                     return self.invalid(expr, what, kind);
                 };
                 if let Some(scope) = scope {
-                    if let Some(&entry) = scope.layers.get(&name.text) {
+                    if let Some(&entry) = scope.layers.get(name.text.as_str()) {
                         self.reference(name.range, Def::Entry(scope.item, entry), false);
                         return Value::Layer(entry);
                     }
@@ -240,7 +284,11 @@ impl<'a> Checker<'a> {
                 let Some(name) = expr.as_name() else {
                     return self.invalid(expr, what, kind);
                 };
-                match self.resolve_item(name, &[expected], &format!("{label} for {what}")) {
+                match self.resolve_item_of(
+                    name,
+                    &[expected],
+                    &format_args!("{label} for {what}"),
+                ) {
                     Some(index) => Value::Item(index),
                     None => Value::Invalid,
                 }
@@ -271,7 +319,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn invalid(&mut self, expr: &Expr, what: &str, kind: ValueKind) -> Value {
+    fn invalid(&mut self, expr: &Expr, what: &dyn Display, kind: ValueKind) -> Value {
         let text = &self.parse.text[expr.range.start..expr.range.end];
         self.error(
             expr.range,
@@ -281,7 +329,7 @@ impl<'a> Checker<'a> {
         Value::Invalid
     }
 
-    fn check_number(&mut self, expr: &Expr, kind: ValueKind, what: &str) -> Value {
+    fn check_number(&mut self, expr: &Expr, kind: ValueKind, what: &dyn Display) -> Value {
         let Some((value, suffix, is_integer, range)) = number_of(expr) else {
             return self.invalid(expr, what, kind);
         };
@@ -402,17 +450,17 @@ impl<'a> Checker<'a> {
     }
 
     /// `W["key"]`: resolves the weights item and the key, returns its shape.
-    fn check_tensor(&mut self, expr: &Expr, what: &str) -> Value {
+    fn check_tensor(&mut self, expr: &Expr, what: &dyn Display) -> Value {
         let ExprKind::Index { base, index } = &expr.kind else {
             return self.invalid(expr, what, ValueKind::Tensor);
         };
         let Some(name) = base.as_name() else {
             return self.invalid(expr, what, ValueKind::Tensor);
         };
-        let Some(item) = self.resolve_item(
+        let Some(item) = self.resolve_item_of(
             name,
             &[ItemKind::Weights],
-            &format!("a weights archive for {what}"),
+            &format_args!("a weights archive for {what}"),
         ) else {
             return Value::Invalid;
         };
