@@ -13,8 +13,8 @@ const MAX_DEPTH: usize = 64;
 
 pub fn parse(text: &str) -> Parse {
     let (tokens, lex_errors) = lex(text);
-    let mut significant = Vec::new();
-    let mut newline_before = Vec::new();
+    let mut significant = Vec::with_capacity(tokens.len() * 2 / 3 + 1);
+    let mut newline_before = Vec::with_capacity(tokens.len() * 2 / 3 + 1);
     let mut saw_newline = true;
     for (index, token) in tokens.iter().enumerate() {
         if token.kind.is_trivia() {
@@ -36,6 +36,8 @@ pub fn parse(text: &str) -> Parse {
         builder: Builder::new(&tokens),
         errors: lex_errors,
         depth: 0,
+        entry_scratch: Vec::new(),
+        arg_scratch: Vec::new(),
     };
     let ast = parser.source_file();
     let mut errors = parser.errors;
@@ -63,6 +65,11 @@ struct Parser<'t> {
     builder: Builder<'t>,
     errors: Vec<SyntaxError>,
     depth: usize,
+    /// Entries and arguments collect here and move into a vector of exactly
+    /// their number when their block or list ends (nested lists stack up),
+    /// instead of regrowing a vector of large elements in every block.
+    entry_scratch: Vec<Entry>,
+    arg_scratch: Vec<Arg>,
 }
 
 fn is_item_start(kind: TokenKind) -> bool {
@@ -309,7 +316,7 @@ impl<'t> Parser<'t> {
         }
         self.start(NodeKind::Block);
         let open = self.bump();
-        let mut entries = Vec::new();
+        let first_entry = self.entry_scratch.len();
         loop {
             match self.current() {
                 TokenKind::RBrace => {
@@ -326,12 +333,13 @@ impl<'t> Parser<'t> {
                 }
                 _ => {
                     if let Some(entry) = self.entry() {
-                        entries.push(entry);
+                        self.entry_scratch.push(entry);
                     }
                 }
             }
         }
         self.finish();
+        let entries: Vec<Entry> = self.entry_scratch.drain(first_entry..).collect();
         Some(Block {
             range: TextRange::new(open.start, self.last_end()),
             entries,
@@ -678,7 +686,7 @@ impl<'t> Parser<'t> {
     fn arg_list(&mut self) -> (Vec<Arg>, TextRange) {
         self.start(NodeKind::ArgList);
         let open = self.bump();
-        let mut args = Vec::new();
+        let first_arg = self.arg_scratch.len();
         loop {
             if self.eat(TokenKind::RParen).is_some() {
                 break;
@@ -705,7 +713,7 @@ impl<'t> Parser<'t> {
             let value = self.expr();
             self.finish();
             let consumed = self.last_end() > start || name.is_some();
-            args.push(Arg {
+            self.arg_scratch.push(Arg {
                 range: TextRange::new(start, self.last_end().max(start)),
                 name,
                 value,
@@ -727,6 +735,7 @@ impl<'t> Parser<'t> {
             }
         }
         self.finish();
+        let args: Vec<Arg> = self.arg_scratch.drain(first_arg..).collect();
         (args, TextRange::new(open.start, self.last_end()))
     }
 
