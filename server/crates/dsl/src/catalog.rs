@@ -155,6 +155,17 @@ const POSITIVE: ValueKind = ValueKind::Float {
     max: f64::INFINITY,
 };
 const INPUT: Param = req("x", ValueKind::Layer, "the layer's input");
+/// Membrane at t = 0; converted networks start at half the threshold
+/// (SNN.md, "ANN -> SNN conversion").
+const INITIAL_MEMBRANE: Param = opt(
+    "initial_membrane",
+    ValueKind::Float {
+        min: 0.0,
+        max: f64::INFINITY,
+    },
+    "0.0",
+    "membrane potential at the first step",
+);
 const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
 
 pub const CALLS: &[CallSpec] = &[
@@ -283,6 +294,7 @@ pub const CALLS: &[CallSpec] = &[
             ),
             opt("threshold", POSITIVE, "1.0", "firing threshold"),
             opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            INITIAL_MEMBRANE,
         ],
         doc: "Nengo's leaky integrate-and-fire neuron, exact zero-order-hold update.",
         equation: Some(
@@ -301,6 +313,7 @@ pub const CALLS: &[CallSpec] = &[
                 "subtract",
                 "reset by subtraction or to zero",
             ),
+            INITIAL_MEMBRANE,
         ],
         doc: "Integrate-and-fire neuron (Nengo's SpikingRectifiedLinear with `reset: subtract`).",
         equation: Some("v ← v + max(J, 0)·dt; spike when v ≥ threshold, then reset"),
@@ -323,6 +336,7 @@ pub const CALLS: &[CallSpec] = &[
                 "subtract",
                 "reset by subtraction or to zero",
             ),
+            INITIAL_MEMBRANE,
         ],
         doc: "snnTorch's Leaky neuron.",
         equation: Some("mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)"),
