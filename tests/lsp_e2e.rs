@@ -32,8 +32,10 @@ fn expected_capabilities() -> Value {
         "documentFormattingProvider": true,
         "inlayHintProvider": true,
         "codeActionProvider": true,
+        "codeLensProvider": { "resolveProvider": false },
         "executeCommandProvider": {
-            "commands": ["neuride.importModel", "neuride.exportModel", "neuride.showGraph", "neuride.recheck"],
+            "commands": ["neuride.importModel", "neuride.exportModel", "neuride.showGraph", "neuride.recheck",
+                         "neuride.simulate", "neuride.infer", "neuride.convert"],
             "workDoneProgress": true
         }
     })

@@ -37,7 +37,17 @@ pub struct Args {
     pub max_to_avg: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// What a conversion wrote.
+pub struct Written {
+    pub converted: neuride_convert::Converted,
+    pub neuro: PathBuf,
+    pub npz: PathBuf,
+    pub onnx: PathBuf,
+}
+
+/// Converts the model `args` names and writes OUT.neuro, OUT.npz and
+/// OUT.snn.onnx; shared by the CLI and the language server's `neuride.convert`.
+pub fn convert_model(args: &Args) -> anyhow::Result<Written> {
     let model = neuride_onnx::load::load_file(&args.model)
         .with_context(|| format!("cannot load {}", args.model.display()))?;
     let normalize = parse_normalize(&args.normalize)?;
@@ -98,7 +108,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &onnx_path,
         &neuride_convert::onnx_bytes(&converted.network, &info),
     )?;
+    Ok(Written {
+        converted,
+        neuro: args.output.clone(),
+        npz: npz_path,
+        onnx: onnx_path,
+    })
+}
 
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Written {
+        converted,
+        npz: npz_path,
+        onnx: onnx_path,
+        ..
+    } = convert_model(&args)?;
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for scale in &converted.scales {

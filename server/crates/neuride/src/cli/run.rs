@@ -18,8 +18,9 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
                 path.display()
             );
             let words = simulator_words(&args, &proto)?;
-            let sim_args = super::simulate::args_from_words(path, words)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sim_args =
+                super::args_from_words::<super::simulate::Args>("neuride simulate", path, words)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             super::simulate::run(sim_args)
         }
         Route::Tract | Route::Evaluator => {

@@ -298,22 +298,3 @@ fn print_text(
     )?;
     Ok(())
 }
-
-/// Parses simulate options given as CLI words (`["--steps", "25", ...]`),
-/// with the CLI's defaults and checks: the language server and `neuride
-/// run` build their simulations through this, so every entry point takes
-/// the same options.
-pub fn args_from_words(
-    model: &Path,
-    words: impl IntoIterator<Item = String>,
-) -> Result<Args, clap::Error> {
-    #[derive(clap::Parser)]
-    #[command(name = "neuride simulate", no_binary_name = true)]
-    struct Words {
-        #[command(flatten)]
-        args: Args,
-    }
-    use clap::Parser;
-    let all = std::iter::once(model.to_string_lossy().into_owned()).chain(words);
-    Words::try_parse_from(all).map(|w| w.args)
-}

@@ -17,13 +17,24 @@ pub const IMPORT_MODEL: &str = "neuride.importModel";
 pub const EXPORT_MODEL: &str = "neuride.exportModel";
 pub const SHOW_GRAPH: &str = "neuride.showGraph";
 pub const RECHECK: &str = "neuride.recheck";
+pub const SIMULATE: &str = "neuride.simulate";
+pub const INFER: &str = "neuride.infer";
+pub const CONVERT: &str = "neuride.convert";
 
 /// The commands this build implements (advertised in `initialize`).
 pub fn all() -> Vec<String> {
-    [IMPORT_MODEL, EXPORT_MODEL, SHOW_GRAPH, RECHECK]
-        .iter()
-        .map(|c| (*c).to_owned())
-        .collect()
+    [
+        IMPORT_MODEL,
+        EXPORT_MODEL,
+        SHOW_GRAPH,
+        RECHECK,
+        SIMULATE,
+        INFER,
+        CONVERT,
+    ]
+    .iter()
+    .map(|c| (*c).to_owned())
+    .collect()
 }
 
 pub async fn execute(
@@ -38,6 +49,9 @@ pub async fn execute(
         EXPORT_MODEL => export_model(shared, parse(argument)?).await?,
         SHOW_GRAPH => show_graph(shared, client, parse(argument)?).await?,
         RECHECK => recheck(shared, client, token).await?,
+        SIMULATE => super::runs::simulate(shared, client, token, argument).await?,
+        INFER => super::runs::infer(shared, client, token, argument).await?,
+        CONVERT => super::runs::convert(shared, argument).await?,
         other => {
             return Err(invalid_params(format!(
                 "unknown command {other:?}; known: {}",

@@ -11,6 +11,7 @@ mod custom;
 mod guard;
 mod jobs;
 mod neuro;
+mod runs;
 mod scan;
 mod server;
 mod state;

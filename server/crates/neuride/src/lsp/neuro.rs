@@ -263,3 +263,55 @@ pub fn code_actions(
     })
     .collect()
 }
+
+/// Simulate and Infer above runnable blocks, Graph above models and
+/// converted networks (the source model's graph). Arguments are the
+/// objects `neuride.simulate`/`neuride.infer`/`neuride.showGraph` take.
+pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
+    dsl::code_lenses(&neuro.parse)
+        .into_iter()
+        .filter_map(|lens| {
+            let name = lens.arguments.first().cloned().unwrap_or_default();
+            let (command, argument) = match lens.command {
+                "neuride.simulate" | "neuride.infer" => (
+                    lens.command.to_owned(),
+                    serde_json::json!({ "uri": file_uri, "name": name }),
+                ),
+                _ => {
+                    let model = graph_model(neuro, &name)?;
+                    (
+                        super::commands::SHOW_GRAPH.to_owned(),
+                        serde_json::json!({ "uri": uri::from_path(&model)? }),
+                    )
+                }
+            };
+            Some(CodeLens {
+                range: range(neuro, lens.range),
+                command: Some(Command {
+                    title: lens.title,
+                    command,
+                    arguments: Some(vec![argument]),
+                }),
+                data: None,
+            })
+        })
+        .collect()
+}
+
+/// The ONNX file drawn for item `name`: a model's file, or a converted
+/// network's source model; hand-written networks have no ONNX graph.
+fn graph_model(neuro: &NeuroAnalysis, name: &str) -> Option<std::path::PathBuf> {
+    let items = &neuro.analysis.items;
+    let mut info = items.get(*neuro.analysis.names.get(name)?)?;
+    if let Some(source) = info.source_model {
+        info = items.get(source)?;
+    }
+    let path = info.path.as_ref()?;
+    path.ends_with(".onnx").then(|| {
+        neuro
+            .path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(path)
+    })
+}

@@ -252,6 +252,9 @@ impl LanguageServer for Server {
                 ),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 inlay_hint_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: commands::all(),
@@ -612,6 +615,16 @@ impl LanguageServer for Server {
                 return Ok(None);
             };
             Ok(Some(neuro::inlay_hints(&file, params.range)))
+        })
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        guard("textDocument/codeLens", async {
+            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
+                return Ok(None);
+            };
+            Ok(Some(neuro::code_lenses(&file, &params.text_document.uri)))
         })
         .await
     }

@@ -1,0 +1,347 @@
+//! `neuride.simulate` and `neuride.infer`: the long-running commands. Each
+//! runs as a job (work-done progress per batch, cancellable by
+//! `$/cancelRequest` or `window/workDoneProgress/cancel`) over the same code
+//! as the CLI, so an editor run and `neuride simulate`/`neuride infer` with
+//! the same options give the same numbers.
+//!
+//! Arguments (one JSON object, see docs/editors.md):
+//! - a model: `{"uri": MODEL.onnx, "data": D.npz, ...}` where every other
+//!   key is the CLI option of the same name (`steps`, `neuron`, `normalize`,
+//!   `calib`, `labels`, `limit`, ... for simulate; `input`, `labels`,
+//!   `output`, `batch` for infer); paths are URIs or paths relative to the
+//!   model's folder;
+//! - a `.neuro` file: `{"uri": FILE.neuro, "name": TARGET}` runs the
+//!   `simulate TARGET on ...` / `infer TARGET on ...` block (the first one
+//!   when `name` is left out).
+
+use super::custom::path_of;
+use super::guard::invalid_params;
+use super::jobs::{JobContext, JobError, run_job};
+use super::state::Shared;
+use crate::cli;
+use neuride_ide::FileAnalysis;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{ProgressToken, Uri};
+
+/// Options whose values are files (URIs or paths relative to the model).
+const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input", "output"];
+
+/// `neuride.convert`: `{"uri": MODEL.onnx, "calib": C.npz, "output":
+/// OUT.neuro, ...}` (the CLI's options; `output` defaults to
+/// `MODEL.snn.neuro` beside the model) writes the spiking network, records
+/// a `converted` event for the model, and returns what was written.
+pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
+    let mut run = target(argument)?;
+    if !run.words.iter().any(|w| w == "--output") {
+        let stem = run.path.file_stem().unwrap_or_default().to_string_lossy();
+        let output = run.path.with_file_name(format!("{stem}_snn.neuro"));
+        run.words
+            .extend(["--output".into(), output.display().to_string()]);
+    }
+    let args = cli::args_from_words::<cli::convert::Args>("neuride.convert", &run.path, run.words)
+        .map_err(|e| invalid_params(e.to_string()))?;
+    let written = tokio::task::spawn_blocking(move || cli::convert::convert_model(&args))
+        .await
+        .map_err(|e| super::guard::internal(e.to_string()))?
+        .map_err(|e| invalid_params(format!("{e:#}")))?;
+    let files = [&written.neuro, &written.npz, &written.onnx];
+    {
+        let mut state = shared.lock();
+        let detail = format!(
+            "converted to {}",
+            written
+                .neuro
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        );
+        state
+            .host
+            .events
+            .record(&run.path, neuride_ide::events::EventKind::Converted, detail);
+        super::analysis::forward_events(shared, &mut state);
+    }
+    super::analysis::disk_changes(shared, files.iter().map(|p| p.to_path_buf()));
+    Ok(json!({
+        "neuro": super::uri::from_path(&written.neuro),
+        "npz": super::uri::from_path(&written.npz),
+        "onnx": super::uri::from_path(&written.onnx),
+        "scales": written.converted.scales,
+    }))
+}
+
+/// What a run command was asked to run.
+struct RunTarget {
+    path: PathBuf,
+    /// The latest analysis of a `.neuro` file (an open editor's unsaved
+    /// text included), so a run uses what the user sees.
+    neuro: Option<Arc<FileAnalysis>>,
+    /// The `.neuro` block's target, for `.neuro` files.
+    name: Option<String>,
+    /// CLI words for model runs.
+    words: Vec<String>,
+}
+
+fn target(argument: Value) -> Result<RunTarget> {
+    let Value::Object(mut object) = argument else {
+        return Err(invalid_params(
+            "expected one argument object: {\"uri\": ..., options}",
+        ));
+    };
+    let uri: Uri = object
+        .remove("uri")
+        .and_then(|u| serde_json::from_value(u).ok())
+        .ok_or_else(|| invalid_params("the argument needs \"uri\": the model or .neuro file"))?;
+    let path = path_of(&uri)?;
+    let name = match object.remove("name") {
+        Some(Value::String(name)) => Some(name),
+        None | Some(Value::Null) => None,
+        Some(other) => {
+            return Err(invalid_params(format!(
+                "\"name\" must be a string, found {other}"
+            )));
+        }
+    };
+    let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+    let words = words(object, &base)?;
+    Ok(RunTarget {
+        path,
+        neuro: None,
+        name,
+        words,
+    })
+}
+
+/// The host's current analysis of a `.neuro` file, when it has one.
+fn latest_neuro(shared: &Shared, path: &Path) -> Option<Arc<FileAnalysis>> {
+    if !is_neuro(path) {
+        return None;
+    }
+    shared.lock().host.analysis(path)
+}
+
+fn is_neuro(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "neuro")
+}
+
+/// `{"steps": 25, "max_to_avg": true, "input": [a, b]}` ->
+/// `["--steps", "25", "--max-to-avg", "--input", a, "--input", b]`.
+fn words(options: Map<String, Value>, base: &Path) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    for (key, value) in options {
+        let flag = format!("--{}", key.replace('_', "-"));
+        let values = match value {
+            Value::Array(values) => values,
+            Value::Null | Value::Bool(false) => continue,
+            Value::Bool(true) => {
+                words.push(flag);
+                continue;
+            }
+            other => vec![other],
+        };
+        for value in values {
+            let text = match value {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(invalid_params(format!(
+                        "option \"{key}\": expected a string or number, found {other}"
+                    )));
+                }
+            };
+            let text = if PATH_OPTIONS.contains(&key.as_str()) {
+                resolve(&text, base)
+            } else {
+                text
+            };
+            words.push(flag.clone());
+            words.push(text);
+        }
+    }
+    Ok(words)
+}
+
+/// A file URI or a path (relative to `base`) as a path; `NAME=FILE` inputs
+/// keep their name.
+fn resolve(text: &str, base: &Path) -> String {
+    if let Some((name, file)) = text.split_once('=')
+        && !name.contains(['/', '\\', ':'])
+    {
+        return format!("{name}={}", resolve(file, base));
+    }
+    let path = Some(text)
+        .filter(|t| t.starts_with("file:"))
+        .and_then(|t| t.parse::<Uri>().ok())
+        .and_then(|u| super::uri::to_path(&u))
+        .unwrap_or_else(|| base.join(text));
+    path.display().to_string()
+}
+
+fn failed(error: anyhow::Error, cancelled: bool) -> JobError {
+    if cancelled || error.chain().any(|e| e.to_string() == "cancelled") {
+        JobError::Cancelled
+    } else {
+        JobError::Failed(error)
+    }
+}
+
+pub async fn simulate(
+    shared: &Shared,
+    client: &Client,
+    token: Option<ProgressToken>,
+    argument: Value,
+) -> Result<Value> {
+    let mut run = target(argument)?;
+    run.neuro = latest_neuro(shared, &run.path);
+    let title = format!(
+        "neuride: simulating {}",
+        run.path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let args = if is_neuro(&run.path) {
+        None
+    } else {
+        Some(
+            cli::args_from_words::<cli::simulate::Args>(
+                "neuride.simulate",
+                &run.path,
+                run.words.clone(),
+            )
+            .map_err(|e| invalid_params(e.to_string()))?,
+        )
+    };
+    run_job(shared, client, token, title, move |job: &JobContext| {
+        let cancel = job.cancel_flag().clone();
+        let mut progress = |p: neuride_convert::Progress| {
+            job.report(
+                p.samples_done as f64 / p.samples_total.max(1) as f64,
+                format!(
+                    "batch {}/{}: {}/{} samples",
+                    p.batch, p.batches, p.samples_done, p.samples_total
+                ),
+            )
+        };
+        let report = match &args {
+            Some(args) => serde_json::to_value(
+                cli::simulate::simulate_model(args, &mut progress, &cancel)
+                    .map_err(|e| failed(e, job.is_cancelled()))?,
+            ),
+            None => serde_json::to_value(
+                match run.neuro.as_deref() {
+                    Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::simulate_analysis(
+                        neuro,
+                        run.name.as_deref(),
+                        &mut progress,
+                        &cancel,
+                    ),
+                    _ => neuride_ide::run::simulate_neuro(
+                        &run.path,
+                        run.name.as_deref(),
+                        &mut progress,
+                        &cancel,
+                    ),
+                }
+                .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))?,
+            ),
+        };
+        report.map_err(|e| JobError::Failed(e.into()))
+    })
+    .await
+}
+
+pub async fn infer(
+    shared: &Shared,
+    client: &Client,
+    token: Option<ProgressToken>,
+    argument: Value,
+) -> Result<Value> {
+    let mut run = target(argument)?;
+    run.neuro = latest_neuro(shared, &run.path);
+    let title = format!(
+        "neuride: inference on {}",
+        run.path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let args = if is_neuro(&run.path) {
+        None
+    } else {
+        let args =
+            cli::args_from_words::<cli::infer::Args>("neuride.infer", &run.path, run.words.clone())
+                .map_err(|e| invalid_params(e.to_string()))?;
+        Some(args)
+    };
+    run_job(shared, client, token, title, move |job: &JobContext| {
+        let cancel = job.cancel_flag().clone();
+        let mut progress = |done: usize, total: usize| {
+            job.report(
+                done as f64 / total.max(1) as f64,
+                format!("{done}/{total} rows"),
+            )
+        };
+        match &args {
+            Some(args) => {
+                let bytes = std::fs::read(&args.model).map_err(|e| {
+                    JobError::Failed(anyhow::anyhow!("cannot read {}: {e}", args.model.display()))
+                })?;
+                let session = neuride_infer::Session::load(&bytes).map_err(|e| {
+                    JobError::Failed(anyhow::anyhow!("preparing {}: {e}", args.model.display()))
+                })?;
+                let report = cli::infer::infer_session(args, &session, &mut progress, &cancel)
+                    .map_err(|e| failed(e, job.is_cancelled()))?;
+                Ok(editor_report(&report))
+            }
+            None => match run.neuro.as_deref() {
+                Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::infer_analysis(
+                    neuro,
+                    run.name.as_deref(),
+                    &mut progress,
+                    &cancel,
+                ),
+                _ => neuride_ide::run::infer_neuro(
+                    &run.path,
+                    run.name.as_deref(),
+                    &mut progress,
+                    &cancel,
+                ),
+            }
+            .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))
+            .and_then(|r| serde_json::to_value(r).map_err(|e| JobError::Failed(e.into()))),
+        }
+    })
+    .await
+}
+
+/// Outputs larger than this many values are summarised, not sent: a result
+/// is for reading in the editor, `output` writes the full arrays.
+const MAX_SENT_VALUES: usize = 10_000;
+
+fn editor_report(report: &neuride_infer::InferReport) -> Value {
+    let values: usize = report.outputs.iter().map(|(_, v)| value_count(v)).sum();
+    let summaries: Map<String, Value> = report
+        .outputs
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::String(value.describe())))
+        .collect();
+    let mut json = json!({
+        "engine": report.engine,
+        "rows": report.rows,
+        "batches": report.batches,
+        "elapsed_ms": report.elapsed_ms,
+        "score": report.score,
+        "summary": summaries,
+    });
+    if values <= MAX_SENT_VALUES {
+        json["outputs"] = neuride_infer::io::outputs_to_json(&report.outputs);
+    }
+    json
+}
+
+fn value_count(value: &neuride_infer::Value) -> usize {
+    match value {
+        neuride_infer::Value::Tensor(t) => t.shape.iter().product(),
+        neuride_infer::Value::Sequence(items) => items.iter().map(value_count).sum(),
+        neuride_infer::Value::Map(m) => m.values.len(),
+    }
+}
