@@ -1,16 +1,31 @@
 //! Deep-learning (and plain-op spiking) models through tract: parsed, typed
-//! and optimised once; the runnable plan keeps symbolic dimensions (the batch)
-//! and binds them from each run's inputs.
+//! and optimised once. A model with symbolic input dimensions (the batch)
+//! also gets a plan optimised for each concrete input shape it runs on
+//! (a few are kept): tract picks its kernels from known shapes, which made
+//! the digits CNN several times faster per call than the symbolic plan
+//! (README, inference benchmark). The symbolic plan stays as the fallback.
 
 use crate::error::{Error, catch_panic};
 use crate::value::{Data, Tensor, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use tract_onnx::prelude::{
-    Arc, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTValue, Tensor as TractTensor,
-    TypedRunnableModel, tract_ndarray, tvec,
+    Arc, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTValue, TDim,
+    Tensor as TractTensor, TypedModel, TypedRunnableModel, tract_ndarray, tvec,
 };
 
+/// Concrete-shape plans kept per model (batch sizes seen: usually the batch
+/// and the last, shorter one).
+const SPECIALISED_PLANS: usize = 4;
+
+type ShapeKey = Vec<Vec<usize>>;
+
 pub struct TractPlan {
+    /// The plan for any input shape.
     plan: Arc<TypedRunnableModel>,
+    /// The decluttered model, kept when an input has a symbolic dimension.
+    symbolic: Option<TypedModel>,
+    specialised: Mutex<Vec<(ShapeKey, Option<Arc<TypedRunnableModel>>)>>,
 }
 
 /// Turns a tract error chain into a typed error naming the node and op when
@@ -40,22 +55,55 @@ impl TractPlan {
                 .model_for_read(&mut &bytes[..])
                 .map_err(|e| tract_error("loading", &e))?;
             let typed = model.into_typed().map_err(|e| tract_error("typing", &e))?;
+            let decluttered = typed
+                .into_decluttered()
+                .map_err(|e| tract_error("optimising", &e))?;
             // Optimisation can fail on exotic symbolic shapes; a decluttered plan still runs.
-            let optimised = match typed.clone().into_optimized() {
+            let optimised = match decluttered.clone().into_optimized() {
                 Ok(m) => m,
-                Err(_) => typed
-                    .into_decluttered()
-                    .map_err(|e| tract_error("optimising", &e))?,
+                Err(_) => decluttered.clone(),
             };
             let plan = optimised
                 .into_runnable()
                 .map_err(|e| tract_error("planning", &e))?;
-            Ok(TractPlan { plan })
+            let symbolic = has_symbolic_input(&decluttered).then_some(decluttered);
+            Ok(TractPlan {
+                plan,
+                symbolic,
+                specialised: Mutex::new(Vec::new()),
+            })
         })
+    }
+
+    /// The plan for inputs of these shapes: a cached or new concrete-shape
+    /// plan when the model is symbolic, else the general one.
+    fn plan_for(&self, shapes: ShapeKey) -> Arc<TypedRunnableModel> {
+        let Some(symbolic) = &self.symbolic else {
+            return self.plan.clone();
+        };
+        let mut cache = self.specialised.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, plan)) = cache.iter().find(|(key, _)| *key == shapes) {
+            return plan.clone().unwrap_or_else(|| self.plan.clone());
+        }
+        // A failed specialisation is remembered too, so it is not retried per call.
+        let plan = specialise(symbolic, &shapes);
+        if cache.len() >= SPECIALISED_PLANS {
+            cache.remove(0);
+        }
+        cache.push((shapes, plan.clone()));
+        plan.unwrap_or_else(|| self.plan.clone())
     }
 
     pub fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
         catch_panic("tract run", || {
+            let shapes: ShapeKey = inputs
+                .iter()
+                .map(|v| match v {
+                    Value::Tensor(t) => t.shape.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let plan = self.plan_for(shapes);
             let mut tv = tvec!();
             for value in inputs {
                 let Value::Tensor(t) = value else {
@@ -66,13 +114,40 @@ impl TractPlan {
                 };
                 tv.push(to_tract(&t)?.into_tvalue());
             }
-            let outputs = self.plan.run(tv).map_err(|e| tract_error("running", &e))?;
+            let outputs = plan.run(tv).map_err(|e| tract_error("running", &e))?;
             outputs
                 .iter()
                 .map(|t| from_tract(t).map(Value::Tensor))
                 .collect()
         })
     }
+}
+
+fn has_symbolic_input(model: &TypedModel) -> bool {
+    (0..model.inputs.len()).any(|i| {
+        model
+            .input_fact(i)
+            .is_ok_and(|fact| fact.shape.iter().any(|d| d.to_i64().is_err()))
+    })
+}
+
+/// `model` with every input dimension that is a plain symbol bound to the
+/// given shapes, optimised and planned; `None` when tract cannot do it.
+fn specialise(model: &TypedModel, shapes: &[Vec<usize>]) -> Option<Arc<TypedRunnableModel>> {
+    let mut subs = HashMap::new();
+    for (index, shape) in shapes.iter().enumerate() {
+        let fact = model.input_fact(index).ok()?;
+        if fact.shape.len() != shape.len() {
+            return None;
+        }
+        for (dim, &actual) in fact.shape.iter().zip(shape) {
+            if let TDim::Sym(symbol) = dim {
+                subs.insert(symbol.clone(), TDim::Val(actual as i64));
+            }
+        }
+    }
+    let concrete = model.set_symbols(&subs).ok()?;
+    concrete.into_optimized().ok()?.into_runnable().ok()
 }
 
 fn to_tract(t: &Tensor) -> Result<TractTensor, Error> {
