@@ -67,11 +67,11 @@ fn hovers() {
     hover_at(
         "layer s|1",
         expect![[r#"
-        **layer** `s1` = `leaky(...)`
+            **layer** `s1` = `leaky(...)`
 
-        [8, 8, 8] → [8, 8, 8]
+            [8, 8, 8] → [8, 8, 8]
 
-        `mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)` with beta = 0.9, threshold = 1.0 (default), reset = subtract (default)"#]],
+            `mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)` with beta = 0.9, threshold = 1.0 (default), reset = subtract (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at(
         "w[\"conv1.w|eight\"]",
@@ -83,21 +83,21 @@ fn hovers() {
     hover_at(
         "network s|nn",
         expect![[r#"
-        **network** `snn` — converted from `cnn` · 1864 parameters
-        - in `x`: [1, 8, 8]
-        - out `logits`: [10]
+            **network** `snn` — converted from `cnn` · 1864 parameters
+            - in `x`: [1, 8, 8]
+            - out `logits`: [10]
 
-        neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default)"#]],
+            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at("tau_rc: 1|0ms", expect!["time: 0.01 s = 10 ms"]);
     hover_at(
         "simulate s|nn",
         expect![[r#"
-        **network** `snn` — converted from `cnn` · 1864 parameters
-        - in `x`: [1, 8, 8]
-        - out `logits`: [10]
+            **network** `snn` — converted from `cnn` · 1864 parameters
+            - in `x`: [1, 8, 8]
+            - out `logits`: [10]
 
-        neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default)"#]],
+            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at(
         "ste|ps",
