@@ -166,6 +166,8 @@ const INITIAL_MEMBRANE: Param = opt(
     "0.0",
     "membrane potential at the first step",
 );
+/// Multiplies the input current (the converter's per-layer scaling).
+const INPUT_SCALE: Param = opt("input_scale", POSITIVE, "1.0", "input current multiplier");
 const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
 
 pub const CALLS: &[CallSpec] = &[
@@ -294,6 +296,16 @@ pub const CALLS: &[CallSpec] = &[
             ),
             opt("threshold", POSITIVE, "1.0", "firing threshold"),
             opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            opt(
+                "min_voltage",
+                ValueKind::Float {
+                    min: f64::NEG_INFINITY,
+                    max: 0.0,
+                },
+                "0.0",
+                "lowest membrane voltage",
+            ),
+            INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
         doc: "Nengo's leaky integrate-and-fire neuron, exact zero-order-hold update.",
@@ -313,10 +325,20 @@ pub const CALLS: &[CallSpec] = &[
                 "subtract",
                 "reset by subtraction or to zero",
             ),
+            opt(
+                "rectify",
+                ValueKind::Bool,
+                "false",
+                "ignore negative currents (Nengo's SpikingRectifiedLinear)",
+            ),
+            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
-        doc: "Integrate-and-fire neuron (Nengo's SpikingRectifiedLinear with `reset: subtract`).",
-        equation: Some("v ← v + max(J, 0)·dt; spike when v ≥ threshold, then reset"),
+        doc: "Integrate-and-fire neuron, as ANN-to-SNN conversion steps it (negative currents lower the membrane); with `rectify: true`, Nengo's SpikingRectifiedLinear.",
+        equation: Some(
+            "v ← v + J (J ← max(J, 0) with rectify: true); spike when v ≥ threshold, then reset",
+        ),
     },
     CallSpec {
         name: "leaky",
@@ -336,6 +358,8 @@ pub const CALLS: &[CallSpec] = &[
                 "subtract",
                 "reset by subtraction or to zero",
             ),
+            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
         doc: "snnTorch's Leaky neuron.",

@@ -67,7 +67,14 @@ mod tests {
 
     #[test]
     fn maps_work_with_names_of_any_length() {
-        let names = ["", "x", "c1", "conv2d", "exactly8", "longer than eight bytes"];
+        let names = [
+            "",
+            "x",
+            "c1",
+            "conv2d",
+            "exactly8",
+            "longer than eight bytes",
+        ];
         let mut map: FxHashMap<&str, usize> = FxHashMap::default();
         for (index, name) in names.iter().enumerate() {
             assert!(map.insert(name, index).is_none());

@@ -71,7 +71,7 @@ fn hovers() {
 
             [8, 8, 8] → [8, 8, 8]
 
-            `mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)` with beta = 0.9, threshold = 1.0 (default), reset = subtract (default), initial_membrane = 0.0 (default)"#]],
+            `mem ← β·mem + input − reset·threshold; spike = H(mem − threshold)` with beta = 0.9, threshold = 1.0 (default), reset = subtract (default), amplitude = 1.0 (default), input_scale = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at(
         "w[\"conv1.w|eight\"]",
@@ -87,7 +87,7 @@ fn hovers() {
             - in `x`: [1, 8, 8]
             - out `logits`: [10]
 
-            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), initial_membrane = 0.0 (default)"#]],
+            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), min_voltage = 0.0 (default), input_scale = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at("tau_rc: 1|0ms", expect!["time: 0.01 s = 10 ms"]);
     hover_at(
@@ -97,7 +97,7 @@ fn hovers() {
             - in `x`: [1, 8, 8]
             - out `logits`: [10]
 
-            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), initial_membrane = 0.0 (default)"#]],
+            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), min_voltage = 0.0 (default), input_scale = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at(
         "ste|ps",

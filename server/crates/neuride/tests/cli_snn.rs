@@ -302,3 +302,29 @@ fn infer_runs_a_neuro_infer_block() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--input is required"), "{stderr}");
 }
+
+#[test]
+fn converted_networks_check_clean_for_every_neuron() {
+    for neuron in ["if", "lif", "leaky"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("cnn_snn.neuro");
+        let (code, _, stderr) = neuride(&[
+            "convert",
+            &fixture("dl/digits_cnn.onnx"),
+            "--calib",
+            &fixture("data/digits_calib.npz"),
+            "--neuron",
+            neuron,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{neuron}: {stderr}");
+        // What the converter writes is valid Neuro: every argument known.
+        let (code, stdout, stderr) = neuride(&["check", dir.path().to_str().unwrap()]);
+        assert_eq!(code, 0, "{neuron}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("0 errors, 0 warnings"),
+            "{neuron}: {stdout}"
+        );
+    }
+}

@@ -4,8 +4,8 @@
 
 use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
-use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::catalog::{self, CallKind, ValueKind};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::syntax::ast::{DimValue, Entry, EntryKind, ExprKind};
 use crate::workspace::{Dim, ModelKind, Shape};
 

@@ -284,11 +284,7 @@ impl<'a> Checker<'a> {
                 let Some(name) = expr.as_name() else {
                     return self.invalid(expr, what, kind);
                 };
-                match self.resolve_item_of(
-                    name,
-                    &[expected],
-                    &format_args!("{label} for {what}"),
-                ) {
+                match self.resolve_item_of(name, &[expected], &format_args!("{label} for {what}")) {
                     Some(index) => Value::Item(index),
                     None => Value::Invalid,
                 }

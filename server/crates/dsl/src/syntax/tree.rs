@@ -206,10 +206,9 @@ impl<'t> Builder<'t> {
     pub fn finish(&mut self) {
         let (kind, start) = self.open.pop().expect("finish without start");
         let range = match (self.stack.get(start), self.stack.last()) {
-            (Some(&first), Some(&last)) if start < self.stack.len() => TextRange::new(
-                self.child_range(first).start,
-                self.child_range(last).end,
-            ),
+            (Some(&first), Some(&last)) if start < self.stack.len() => {
+                TextRange::new(self.child_range(first).start, self.child_range(last).end)
+            }
             _ => TextRange::empty(self.last_end),
         };
         let first = self.children.len() as u32;

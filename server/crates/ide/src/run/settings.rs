@@ -161,8 +161,11 @@ fn reset(call: &CallView) -> Result<Reset, RunError> {
 ///
 /// - `lif(tau_rc, tau_ref, threshold, amplitude)`: Nengo's LIF (threshold 1
 ///   on the membrane), driven by `input / threshold`, each spike `amplitude`;
-/// - `if(threshold, reset)`: integrate-and-fire stepped as `v += J` (the
-///   converter's IF, independent of dt; negative currents lower `v`);
+/// - `if(threshold, reset, rectify)`: integrate-and-fire stepped as `v += J`
+///   (the converter's IF, independent of dt; negative currents lower `v`
+///   unless `rectify: true`);
+/// - every neuron takes `input_scale` and `amplitude` (what `neuride
+///   convert` writes for scaled layers) and `initial_membrane`;
 /// - `leaky(beta, threshold, reset)`: snnTorch's Leaky.
 pub(crate) struct NeuronSpec {
     pub neuron: Neuron,
@@ -180,25 +183,31 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
         .map(number)
         .transpose()?
         .map(|v| v as f32 / threshold);
+    let input_scale = call.number_or("input_scale", 1.0)? as f32;
+    let amplitude = call.number_or("amplitude", 1.0)? as f32;
     Ok(match call.name {
         "lif" => NeuronSpec {
             neuron: Neuron::Lif {
                 tau_rc: call.number_or("tau_rc", 0.02)? as f32,
                 tau_ref: call.number_or("tau_ref", 0.002)? as f32,
-                min_voltage: 0.0,
+                min_voltage: call.number_or("min_voltage", 0.0)? as f32,
             },
-            input_scale: 1.0 / threshold,
-            amplitude: call.number_or("amplitude", 1.0)? as f32,
+            input_scale: input_scale / threshold,
+            amplitude,
             initial_membrane,
         },
         "if" => NeuronSpec {
             neuron: Neuron::If {
                 threshold,
                 reset: reset(call)?,
-                rectify: false,
+                rectify: call
+                    .named("rectify")
+                    .map(boolean)
+                    .transpose()?
+                    .unwrap_or(false),
             },
-            input_scale: 1.0,
-            amplitude: 1.0,
+            input_scale,
+            amplitude,
             initial_membrane,
         },
         "leaky" => NeuronSpec {
@@ -207,8 +216,8 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
                 threshold,
                 reset: reset(call)?,
             },
-            input_scale: 1.0,
-            amplitude: 1.0,
+            input_scale,
+            amplitude,
             initial_membrane,
         },
         other => {
