@@ -5,6 +5,7 @@
 //! ([`external`]), and [`tensor_bytes`] hands any tensor's payload to consumers.
 
 pub mod external;
+mod sparse;
 mod tensor_data;
 
 use crate::proto::ModelProto;
@@ -86,13 +87,36 @@ pub fn decode(bytes: Bytes) -> Result<ModelProto, LoadError> {
     })
 }
 
+/// Files at least this big are decoded without mapping their weight pages.
+pub const SPARSE_DECODE_FROM: u64 = 16 * 1024 * 1024;
+
+/// Decodes `map`, the memory map of `file`, reading the protobuf structure
+/// with positioned reads so that weight pages are never mapped in (see
+/// `sparse.rs`); falls back to decoding the map directly.
+pub fn decode_mapped(map: &Bytes, file: &std::fs::File) -> Result<ModelProto, LoadError> {
+    // Small files: their pages are few, and the direct decode is faster.
+    #[cfg(unix)]
+    if map.len() as u64 >= SPARSE_DECODE_FROM {
+        use std::os::unix::fs::FileExt;
+        let read_at = |offset: u64, buffer: &mut [u8]| file.read_at(buffer, offset);
+        if let Some(model) = sparse::decode(map, &read_at) {
+            return Ok(model);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    decode(map.clone())
+}
+
 /// Memory-maps `path` and decodes it.
 pub fn load_file(path: &Path) -> Result<Model, LoadError> {
-    let bytes = map_file(path).map_err(|source| LoadError::Io {
+    let io_error = |source| LoadError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    let proto = decode(bytes.clone())?;
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let bytes = map_file(path).map_err(io_error)?;
+    let proto = decode_mapped(&bytes, &file)?;
     Ok(Model {
         proto,
         path: Some(path.to_owned()),
