@@ -4,10 +4,12 @@
 //! directory and each `.npy` header; stored arrays are borrowed views of the
 //! caller's bytes (a memory map), so nothing is copied until asked.
 //!
-//! It does no IO (the caller hands in bytes or a reader), never prints, never
-//! panics on bad input, never unpickles (object arrays are reported, not
-//! read), and never allocates what a header merely claims: every size is
-//! checked against the bytes that are really there.
+//! It does no IO of its own (the caller hands in bytes or a reader; for a
+//! memory-mapped archive, [`list_mapped`] reads the headers from the
+//! caller's file with positioned reads, so listing faults in no page of the
+//! map), never prints, never panics on bad input, never unpickles (object
+//! arrays are reported, not read), and never allocates what a header merely
+//! claims: every size is checked against the bytes that are really there.
 
 pub mod archive;
 pub mod array;
@@ -17,18 +19,20 @@ pub mod error;
 pub mod inflate;
 pub mod npy;
 mod pyliteral;
+mod source;
 pub mod stats;
 pub mod summary;
 pub mod text;
 pub mod writer;
 mod zipdir;
 
-pub use archive::{Archive, Compression, Entry, list, list_npy};
+pub use archive::{Archive, Compression, Entry, list, list_mapped, list_npy};
 pub use array::Array;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dtype::{ByteOrder, DType, ElementType};
 pub use error::NpzError;
 pub use npy::{NpyHeader, read_npy, read_npy_from, write_npy};
+pub use source::ReadAt;
 pub use stats::{Stats, stats};
 pub use summary::{ArchiveSummary, ArraySummary, SummaryOptions, summarize};
 pub use text::{TextView, render};

@@ -1,11 +1,15 @@
 //! A zip central-directory reader over `&[u8]`: finds the end record (and the
 //! zip64 one), walks the directory and each local header, and hands back the
 //! entries as borrowed slices. It reads nothing else, so listing a 1 GB
-//! archive touches a few kilobytes. Hand-written rather than the `zip` crate
-//! because that crate copies names and metadata into owned structures and
-//! wants a `Read + Seek`; the measurement is in docs/npz.md.
+//! archive touches a few kilobytes. Those header bytes come through a
+//! [`Source`]: the slice itself, or positioned reads of the file behind a
+//! memory map (see `source.rs`); entries are slices of the bytes either way.
+//! Hand-written rather than the `zip` crate because that crate copies names
+//! and metadata into owned structures and wants a `Read + Seek`; the
+//! measurement is in docs/npz.md.
 
 use crate::NpzError;
+use crate::source::Source;
 
 const EOCD_SIGNATURE: u32 = 0x0605_4b50;
 const ZIP64_EOCD_SIGNATURE: u32 = 0x0606_4b50;
@@ -38,6 +42,8 @@ pub struct ZipEntry<'a> {
     /// Shorter than the directory says only when the archive is cut short,
     /// which `truncated` then records.
     pub data: &'a [u8],
+    /// Where `data` starts in the archive.
+    pub offset: usize,
     /// The directory's compressed size when `data` could not hold all of it.
     pub truncated: Option<u64>,
 }
@@ -71,21 +77,23 @@ struct Directory {
 
 /// Finds the end-of-central-directory record, scanning back over the comment
 /// (at most 65,535 bytes), and follows the zip64 locator when present.
-fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
-    if bytes.len() < EOCD_LEN {
+fn find_directory(source: &Source<'_, '_>) -> Result<Directory, NpzError> {
+    let len = source.len();
+    if len < EOCD_LEN {
         return Err(NpzError::NotZip(format!(
-            "{} bytes is shorter than a zip end record (22)",
-            bytes.len()
+            "{len} bytes is shorter than a zip end record (22)"
         )));
     }
-    let lowest = bytes.len().saturating_sub(EOCD_LEN + u16::MAX as usize);
+    // The tail that can hold the end record: one read.
+    let lowest = len.saturating_sub(EOCD_LEN + u16::MAX as usize);
+    let tail = source.read(lowest, len - lowest)?;
     let mut eocd = None;
-    for at in (lowest..=bytes.len() - EOCD_LEN).rev() {
-        if u32_at(bytes, at) == Some(EOCD_SIGNATURE) {
-            let comment_len = u16_at(bytes, at + 20).unwrap_or(0) as usize;
+    for at in (0..=tail.len() - EOCD_LEN).rev() {
+        if u32_at(&tail, at) == Some(EOCD_SIGNATURE) {
+            let comment_len = u16_at(&tail, at + 20).unwrap_or(0) as usize;
             // Prefer a record whose comment reaches exactly the end; accept the
             // last one found otherwise (some writers get the length wrong).
-            if at + EOCD_LEN + comment_len == bytes.len() {
+            if at + EOCD_LEN + comment_len == tail.len() {
                 eocd = Some(at);
                 break;
             }
@@ -93,7 +101,7 @@ fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
         }
     }
     let Some(eocd) = eocd else {
-        let what = if bytes.starts_with(b"PK") {
+        let what = if source.read(0, 2)?.as_ref() == b"PK" {
             "no end-of-central-directory record (cut short?)"
         } else {
             "no zip signature found"
@@ -101,22 +109,23 @@ fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
         return Err(NpzError::NotZip(what.to_owned()));
     };
     let mut directory = Directory {
-        entries: u16_at(bytes, eocd + 10).unwrap_or(0) as u64,
-        size: u32_at(bytes, eocd + 12).unwrap_or(0) as u64,
-        offset: u32_at(bytes, eocd + 16).unwrap_or(0) as u64,
+        entries: u16_at(&tail, eocd + 10).unwrap_or(0) as u64,
+        size: u32_at(&tail, eocd + 12).unwrap_or(0) as u64,
+        offset: u32_at(&tail, eocd + 16).unwrap_or(0) as u64,
     };
     // The zip64 locator sits right before the end record.
-    if eocd >= 20 && u32_at(bytes, eocd - 20) == Some(ZIP64_LOCATOR_SIGNATURE) {
-        let at = u64_at(bytes, eocd - 20 + 8).unwrap_or(u64::MAX);
+    let eocd = lowest + eocd;
+    if eocd >= 20 && u32_at(&source.read(eocd - 20, 4)?, 0) == Some(ZIP64_LOCATOR_SIGNATURE) {
+        let at = u64_at(&source.read(eocd - 20 + 8, 8)?, 0).unwrap_or(u64::MAX);
         let at = usize::try_from(at).map_err(|_| bad("zip64 end record offset is past the end"))?;
-        if u32_at(bytes, at) != Some(ZIP64_EOCD_SIGNATURE) {
+        let record = source.read(at, 56)?;
+        if u32_at(&record, 0) != Some(ZIP64_EOCD_SIGNATURE) {
             return Err(bad(format!(
                 "zip64 locator points at byte {at}, where there is no zip64 end record"
             )));
         }
         let read = |offset: usize| {
-            u64_at(bytes, at.saturating_add(offset))
-                .ok_or_else(|| bad("zip64 end record is cut short"))
+            u64_at(&record, offset).ok_or_else(|| bad("zip64 end record is cut short"))
         };
         directory = Directory {
             entries: read(32)?,
@@ -130,24 +139,26 @@ fn find_directory(bytes: &[u8]) -> Result<Directory, NpzError> {
 /// Reads the central directory. Errors only when no directory can be found;
 /// a broken entry makes the directory unreadable from that point on, which
 /// is reported as an error too since nothing after it can be trusted.
-pub fn read_directory(bytes: &[u8]) -> Result<Vec<ZipEntry<'_>>, NpzError> {
-    let directory = find_directory(bytes)?;
+pub(crate) fn read_directory<'a>(source: &Source<'a, '_>) -> Result<Vec<ZipEntry<'a>>, NpzError> {
+    let directory = find_directory(source)?;
     let start = usize::try_from(directory.offset).unwrap_or(usize::MAX);
     let end = start.checked_add(usize::try_from(directory.size).unwrap_or(usize::MAX));
-    let Some(central) = end.and_then(|end| bytes.get(start..end)) else {
+    if end.is_none_or(|end| end > source.len()) {
         return Err(NpzError::Truncated {
             what: "zip central directory".to_owned(),
             expected: directory.offset.saturating_add(directory.size),
-            found: bytes.len() as u64,
+            found: source.len() as u64,
         });
-    };
+    }
+    // The directory is one contiguous block: one read.
+    let central = source.read(start, end.unwrap_or(start) - start)?;
     // Each record takes at least 46 bytes: that bounds the allocation even
     // when the end record lies about the count.
     let capacity = (directory.entries as usize).min(central.len() / CENTRAL_LEN);
     let mut entries = Vec::with_capacity(capacity);
     let mut at = 0usize;
     for index in 0..directory.entries {
-        let (entry, next) = read_central_entry(bytes, central, at).map_err(|e| match e {
+        let (entry, next) = read_central_entry(source, &central, at).map_err(|e| match e {
             NpzError::BadZip(message) => bad(format!("central directory entry {index}: {message}")),
             other => other,
         })?;
@@ -158,7 +169,7 @@ pub fn read_directory(bytes: &[u8]) -> Result<Vec<ZipEntry<'_>>, NpzError> {
 }
 
 fn read_central_entry<'a>(
-    bytes: &'a [u8],
+    source: &Source<'a, '_>,
     central: &[u8],
     at: usize,
 ) -> Result<(ZipEntry<'a>, usize), NpzError> {
@@ -209,7 +220,8 @@ fn read_central_entry<'a>(
     } else {
         String::from_utf8_lossy(name_bytes).into_owned()
     };
-    let data_start = local_data_start(bytes, local_offset, &name)?;
+    let data_start = local_data_start(source, local_offset, &name)?;
+    let bytes = source.bytes();
     let available = bytes.len() - data_start;
     let (data, truncated) = match usize::try_from(compressed_size) {
         Ok(len) if len <= available => (&bytes[data_start..data_start + len], None),
@@ -222,6 +234,7 @@ fn read_central_entry<'a>(
         crc32,
         uncompressed_size,
         data,
+        offset: data_start,
         truncated,
     };
     Ok((entry, name_start + name_len + extra_len + comment_len))
@@ -229,26 +242,31 @@ fn read_central_entry<'a>(
 
 /// The offset where an entry's data starts, after its local header (whose
 /// name and extra lengths can differ from the central directory's).
-fn local_data_start(bytes: &[u8], local_offset: u64, name: &str) -> Result<usize, NpzError> {
+fn local_data_start(
+    source: &Source<'_, '_>,
+    local_offset: u64,
+    name: &str,
+) -> Result<usize, NpzError> {
     let at = usize::try_from(local_offset).unwrap_or(usize::MAX);
-    if u32_at(bytes, at) != Some(LOCAL_SIGNATURE) {
-        if at >= bytes.len() {
+    let header = source.read(at, LOCAL_LEN)?;
+    if u32_at(&header, 0) != Some(LOCAL_SIGNATURE) {
+        if at >= source.len() {
             return Err(NpzError::Truncated {
                 what: format!("local header of '{name}'"),
                 expected: local_offset.saturating_add(LOCAL_LEN as u64),
-                found: bytes.len() as u64,
+                found: source.len() as u64,
             });
         }
         return Err(bad(format!("entry '{name}': no local header at byte {at}")));
     }
-    let name_len = u16_at(bytes, at + 26).ok_or_else(|| bad("local header cut short"))? as usize;
-    let extra_len = u16_at(bytes, at + 28).ok_or_else(|| bad("local header cut short"))? as usize;
+    let name_len = u16_at(&header, 26).ok_or_else(|| bad("local header cut short"))? as usize;
+    let extra_len = u16_at(&header, 28).ok_or_else(|| bad("local header cut short"))? as usize;
     let start = at + LOCAL_LEN + name_len + extra_len;
-    if start > bytes.len() {
+    if start > source.len() {
         return Err(NpzError::Truncated {
             what: format!("local header of '{name}'"),
             expected: start as u64,
-            found: bytes.len() as u64,
+            found: source.len() as u64,
         });
     }
     Ok(start)
