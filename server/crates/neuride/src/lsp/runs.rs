@@ -189,30 +189,39 @@ fn failed(error: anyhow::Error, cancelled: bool) -> JobError {
     }
 }
 
-pub async fn simulate(
+/// The run's target, the host's analysis of a `.neuro` file, and for a
+/// model the command's CLI options parsed (bad ones are invalid params).
+fn prepare<A: clap::Args + clap::FromArgMatches>(
     shared: &Shared,
-    client: &Client,
-    token: Option<ProgressToken>,
     argument: Value,
-) -> Result<Value> {
+    command: &'static str,
+    verb: &str,
+) -> Result<(RunTarget, Option<A>, String)> {
     let mut run = target(argument)?;
     run.neuro = latest_neuro(shared, &run.path);
     let title = format!(
-        "neuride: simulating {}",
+        "neuride: {verb} {}",
         run.path.file_name().unwrap_or_default().to_string_lossy()
     );
     let args = if is_neuro(&run.path) {
         None
     } else {
         Some(
-            cli::args_from_words::<cli::simulate::Args>(
-                "neuride.simulate",
-                &run.path,
-                run.words.clone(),
-            )
-            .map_err(|e| invalid_params(e.to_string()))?,
+            cli::args_from_words::<A>(command, &run.path, run.words.clone())
+                .map_err(|e| invalid_params(e.to_string()))?,
         )
     };
+    Ok((run, args, title))
+}
+
+pub async fn simulate(
+    shared: &Shared,
+    client: &Client,
+    token: Option<ProgressToken>,
+    argument: Value,
+) -> Result<Value> {
+    let (run, args, title) =
+        prepare::<cli::simulate::Args>(shared, argument, "neuride.simulate", "simulating")?;
     run_job(shared, client, token, title, move |job: &JobContext| {
         let cancel = job.cancel_flag().clone();
         let mut progress = |p: neuride_convert::Progress| {
@@ -258,20 +267,8 @@ pub async fn infer(
     token: Option<ProgressToken>,
     argument: Value,
 ) -> Result<Value> {
-    let mut run = target(argument)?;
-    run.neuro = latest_neuro(shared, &run.path);
-    let title = format!(
-        "neuride: inference on {}",
-        run.path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let args = if is_neuro(&run.path) {
-        None
-    } else {
-        let args =
-            cli::args_from_words::<cli::infer::Args>("neuride.infer", &run.path, run.words.clone())
-                .map_err(|e| invalid_params(e.to_string()))?;
-        Some(args)
-    };
+    let (run, args, title) =
+        prepare::<cli::infer::Args>(shared, argument, "neuride.infer", "inference on")?;
     run_job(shared, client, token, title, move |job: &JobContext| {
         let cancel = job.cancel_flag().clone();
         let mut progress = |done: usize, total: usize| {
