@@ -22,7 +22,6 @@ use crate::cli;
 use neuride_ide::FileAnalysis;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{ProgressToken, Uri};
@@ -77,9 +76,9 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
 /// What a run command was asked to run.
 struct RunTarget {
     path: PathBuf,
-    /// The latest analysis of a `.neuro` file (an open editor's unsaved
+    /// The current contents of a `.neuro` file (an open editor's unsaved
     /// text included), so a run uses what the user sees.
-    neuro: Option<Arc<FileAnalysis>>,
+    neuro: Option<neuride_ide::Snapshot>,
     /// The `.neuro` block's target, for `.neuro` files.
     name: Option<String>,
     /// CLI words for model runs.
@@ -116,12 +115,13 @@ fn target(argument: Value) -> Result<RunTarget> {
     })
 }
 
-/// The host's current analysis of a `.neuro` file, when it has one.
-fn latest_neuro(shared: &Shared, path: &Path) -> Option<Arc<FileAnalysis>> {
+/// A `.neuro` file as it is now (an open editor's text included, even if
+/// its background analysis has not finished yet); analysed in the job.
+fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::Snapshot> {
     if !is_neuro(path) {
         return None;
     }
-    shared.lock().host.analysis(path)
+    shared.lock().host.snapshot(path)
 }
 
 fn is_neuro(path: &Path) -> bool {
@@ -239,7 +239,7 @@ pub async fn simulate(
                     .map_err(|e| failed(e, job.is_cancelled()))?,
             ),
             None => serde_json::to_value(
-                match run.neuro.as_deref() {
+                match run.neuro.as_ref().and_then(|s| s.analyze()).as_ref() {
                     Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::simulate_analysis(
                         neuro,
                         run.name.as_deref(),
@@ -289,7 +289,7 @@ pub async fn infer(
                     .map_err(|e| failed(e, job.is_cancelled()))?;
                 Ok(editor_report(&report))
             }
-            None => match run.neuro.as_deref() {
+            None => match run.neuro.as_ref().and_then(|s| s.analyze()).as_ref() {
                 Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::infer_analysis(
                     neuro,
                     run.name.as_deref(),
