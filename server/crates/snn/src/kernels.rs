@@ -29,11 +29,7 @@ impl Active {
     pub fn scan(&mut self, values: &[f32], per_sample: usize) {
         self.clear();
         for sample in values.chunks_exact(per_sample) {
-            for (i, &v) in sample.iter().enumerate() {
-                if v != 0.0 {
-                    self.indices.push(i as u32);
-                }
-            }
+            push_nonzero(&mut self.indices, sample);
             self.starts.push(self.indices.len());
         }
     }
@@ -53,6 +49,24 @@ impl Active {
             self.indices.len() as f32 / total as f32
         }
     }
+}
+
+/// Appends the indices of the non-zero `values` to `indices`, without a
+/// branch per value: every index is written and the length advances only
+/// past non-zeros. Spike maps are 10-60 % dense, where a data-dependent
+/// branch mispredicts on most spikes (this was ~15 % of a CNN step).
+pub(crate) fn push_nonzero(indices: &mut Vec<u32>, values: &[f32]) {
+    let start = indices.len();
+    indices.reserve(values.len());
+    let spare = &mut indices.spare_capacity_mut()[..values.len()];
+    let mut n = 0;
+    for (i, &v) in values.iter().enumerate() {
+        spare[n].write(i as u32);
+        n += (v != 0.0) as usize;
+    }
+    // SAFETY: n <= values.len() <= the reserved spare capacity, and every
+    // slot below n was written (slot n is written before n advances past it).
+    unsafe { indices.set_len(start + n) };
 }
 
 fn fill_bias(out: &mut [f32], bias: Option<&[f32]>, per_sample: usize, inner: usize) {
@@ -314,6 +328,66 @@ impl ConvKernel {
     }
 }
 
+/// For a non-overlapping, unpadded pool (kernel == stride, floor mode): the
+/// output cell of each input position (`u32::MAX` for the cut-off border),
+/// so a sparse spike map can be pooled by scattering its events.
+pub(crate) fn pool_targets(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 4],
+) -> Option<Vec<u32>> {
+    if kernel != stride || padding != [0; 4] {
+        return None;
+    }
+    let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
+    let (oh, ow) = (output_shape[1], output_shape[2]);
+    let mut targets = Vec::with_capacity(c * h * w);
+    for ch in 0..c {
+        for y in 0..h {
+            for x in 0..w {
+                let (oy, ox) = (y / kernel[0], x / kernel[1]);
+                targets.push(if oy < oh && ox < ow {
+                    ((ch * oh + oy) * ow + ox) as u32
+                } else {
+                    u32::MAX
+                });
+            }
+        }
+    }
+    Some(targets)
+}
+
+/// Average pooling of sparse inputs by scattering their events: each
+/// non-zero input is added to its window's cell, then every cell is scaled.
+/// Bit-identical to `pool`: a window's non-zero values are added in the same
+/// (row-major) order, skipped zeros would add +0.0, and the scale is the same
+/// `sum * (1 / (kh * kw))`.
+pub(crate) fn avg_pool_events(
+    targets: &[u32],
+    divisor: f32,
+    in_size: usize,
+    input: &[f32],
+    active: &Active,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    let out_size = out.len() / (active.starts.len() - 1).max(1);
+    for (sample, y) in out.chunks_exact_mut(out_size).enumerate() {
+        let x = &input[sample * in_size..(sample + 1) * in_size];
+        for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+            let t = targets[i as usize];
+            if t != u32::MAX {
+                y[t as usize] += x[i as usize];
+            }
+        }
+        for v in y.iter_mut() {
+            *v *= divisor;
+        }
+    }
+}
+
 /// Pooling over NCHW samples; `average` picks avg (else max).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pool(
@@ -428,6 +502,34 @@ mod tests {
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() < 1e-4, "element {i}: {x} vs {y}");
         }
+    }
+
+    #[test]
+    fn avg_pool_events_equal_dense_pool_bit_for_bit() {
+        // 3 channels of 5x7 (the last row and column are cut off by a 2x2 pool).
+        let (shape, pooled) = ([3, 5, 7], [3, 2, 3]);
+        let input: Vec<f32> = values(2 * 105, 5, 75)
+            .iter()
+            .map(|v| (v * 4.0).round().abs() * 0.37)
+            .collect();
+        let targets = pool_targets(&shape, &pooled, [2, 2], [2, 2], [0; 4]).unwrap();
+        let mut active = Active::default();
+        active.scan(&input, 105);
+        let (mut a, mut b) = (vec![1.0; 36], vec![0.0; 36]);
+        avg_pool_events(&targets, 0.25, 105, &input, &active, &mut a);
+        pool(
+            &shape,
+            &pooled,
+            [2, 2],
+            [2, 2],
+            [0; 4],
+            true,
+            true,
+            &input,
+            &mut b,
+        );
+        assert_eq!(a, b);
+        assert!(pool_targets(&shape, &pooled, [3, 3], [2, 2], [0; 4]).is_none());
     }
 
     #[test]

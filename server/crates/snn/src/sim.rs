@@ -4,7 +4,9 @@
 use crate::Error;
 use crate::decode::{self, Decode};
 use crate::encode::Encode;
-use crate::kernels::{Active, ConvKernel, DENSE_ABOVE, DenseKernel, pool};
+use crate::kernels::{
+    Active, ConvKernel, DENSE_ABOVE, DenseKernel, avg_pool_events, pool, pool_targets, push_nonzero,
+};
 use crate::layer::Layer;
 use crate::metrics::{LayerRate, SimReport};
 use crate::network::Network;
@@ -58,6 +60,8 @@ struct Prepared {
     shapes: Vec<Vec<usize>>,
     sizes: Vec<usize>,
     kernels: Vec<Kernel>,
+    /// Per average-pool node without overlap or padding: each input's output cell.
+    pool_targets: Vec<Option<Vec<u32>>>,
 }
 
 fn prepare(net: &Network) -> Result<Prepared, Error> {
@@ -75,10 +79,31 @@ fn prepare(net: &Network) -> Result<Prepared, Error> {
             _ => Kernel::None,
         });
     }
+    let pool_targets = net
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| match &node.layer {
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding,
+                ..
+            } => pool_targets(
+                &shapes[node.inputs[0]],
+                &shapes[index],
+                *kernel,
+                *stride,
+                *padding,
+            ),
+            _ => None,
+        })
+        .collect();
     Ok(Prepared {
         shapes,
         sizes,
         kernels,
+        pool_targets,
     })
 }
 
@@ -155,6 +180,22 @@ fn linear_node(
             _,
         ) => {
             let input = node.inputs[0];
+            // A spike map (its event list is valid this step): scatter the events.
+            if let Some(targets) = &prepared.pool_targets[index]
+                && actives[input].starts.len() == batch + 1
+                && actives[input].density(batch * prepared.sizes[input]) < 1.0
+            {
+                let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
+                avg_pool_events(
+                    targets,
+                    divisor,
+                    prepared.sizes[input],
+                    &before[input],
+                    &actives[input],
+                    out,
+                );
+                return;
+            }
             pool(
                 &shapes[input],
                 &shapes[index],
@@ -541,16 +582,17 @@ fn run_batch(
                             *value = count * amplitude;
                         }
                         let (mut sample_spikes, mut sample_synops) = (0.0f32, 0.0f32);
-                        for (i, &count) in s.iter().enumerate() {
-                            if count != 0.0 {
-                                active.indices.push(i as u32);
-                                sample_spikes += count;
-                                sample_synops += count * layer_fanout[i];
-                                if index == output {
-                                    let k = sample * classes + i;
-                                    counts[k] += count;
-                                    first_spike[k] = first_spike[k].min(step as u32);
-                                }
+                        let first_event = active.indices.len();
+                        push_nonzero(&mut active.indices, s);
+                        for &i in &active.indices[first_event..] {
+                            let i = i as usize;
+                            let count = s[i];
+                            sample_spikes += count;
+                            sample_synops += count * layer_fanout[i];
+                            if index == output {
+                                let k = sample * classes + i;
+                                counts[k] += count;
+                                first_spike[k] = first_spike[k].min(step as u32);
                             }
                         }
                         n_spikes += sample_spikes as f64;
