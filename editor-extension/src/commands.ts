@@ -103,25 +103,38 @@ export function registerCommands(
   register('neuride.ui.simulate', async (arg) => {
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with a simulate item', ['.neuro']));
     if (!uri) return;
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `neuride: simulating ${path.basename(uri.fsPath)}`, cancellable: false },
-      () => execute<SimulationResult>(need(), SERVER_COMMANDS.simulate, [{ uri: uri.toString() }]),
-    );
+    // A model needs samples (an .npz with x and y); a .neuro file names its own.
+    const args = await runArguments(uri, 'Samples to simulate (.npz with x, y)', 'data');
+    if (!args) return;
+    // The server reports work-done progress (cancellable) for the job itself.
+    const result = await execute<SimulationResult>(need(), SERVER_COMMANDS.simulate, [args]);
     showPlots(`Simulation: ${path.basename(uri.fsPath)}`, result);
   });
   register('neuride.ui.infer', async (arg) => {
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with an infer item, or a model', ['.neuro', '.onnx']));
     if (!uri) return;
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `neuride: inference on ${path.basename(uri.fsPath)}`, cancellable: false },
-      () => execute<unknown>(need(), SERVER_COMMANDS.infer, [{ uri: uri.toString() }]),
-    );
+    const args = await runArguments(uri, 'Inputs for the model (.npz keyed by input name)', 'input');
+    if (!args) return;
+    const result = await execute<unknown>(need(), SERVER_COMMANDS.infer, [args]);
     const panel = vscode.window.createWebviewPanel('neuride.infer', `Inference: ${path.basename(uri.fsPath)}`, vscode.ViewColumn.Beside, {});
     panel.webview.html = page({
       title: 'Inference',
       body: `<div class="content"><pre>${escapeHtml(JSON.stringify(result, null, 2))}</pre></div>`,
     });
   });
+}
+
+/**
+ * The argument of `neuride.simulate`/`neuride.infer`: `{uri}` for a .neuro
+ * file, `{uri, <key>: data file}` for a model (asks for the file).
+ */
+async function runArguments(uri: vscode.Uri, title: string, key: 'data' | 'input'): Promise<Record<string, string> | undefined> {
+  if (uri.path.endsWith('.neuro')) {
+    return { uri: uri.toString() };
+  }
+  const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { 'NumPy archives': ['npz'] } });
+  if (!picked?.[0]) return undefined;
+  return { uri: uri.toString(), [key]: picked[0].toString() };
 }
 
 function describe(result: unknown): string {
