@@ -25,6 +25,20 @@ pub struct ArchiveAnalysis {
 
 impl ArchiveAnalysis {
     pub fn new(path: &Path, kind: FileKind, bytes: Bytes) -> ArchiveAnalysis {
+        ArchiveAnalysis::with_file(path, kind, bytes, None)
+    }
+
+    /// [`ArchiveAnalysis::new`] for `bytes` that are a memory map of `file`:
+    /// an archive's headers are then read from the file with positioned
+    /// reads (`neuride_npz::list_mapped`) rather than by touching the map,
+    /// which keeps listing a large `.npz` at a few MB resident instead of
+    /// 64 KiB or more per array.
+    pub fn with_file(
+        path: &Path,
+        kind: FileKind,
+        bytes: Bytes,
+        file: Option<&std::fs::File>,
+    ) -> ArchiveAnalysis {
         let size = bytes.len() as u64;
         let options = SummaryOptions {
             read_data: size <= READ_DATA_LIMIT,
@@ -34,7 +48,10 @@ impl ArchiveAnalysis {
                 let name = path.file_stem().unwrap_or_default().to_string_lossy();
                 Ok(neuride_npz::list_npy(&bytes, &name))
             }
-            _ => neuride_npz::list(&bytes),
+            _ => match file {
+                Some(file) => neuride_npz::list_mapped(&bytes, file),
+                None => neuride_npz::list(&bytes),
+            },
         };
         let (summary, text, lines, diagnostics) = match listed {
             Ok(archive) => {

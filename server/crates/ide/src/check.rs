@@ -73,6 +73,18 @@ pub fn analyze_file(path: &Path, bytes: Bytes) -> FileAnalysis {
     }
 }
 
+/// [`analyze_file`] for contents read from disk by
+/// [`crate::source::read_contents`]: a mapped archive is listed through its
+/// file, so its headers do not fault in pages of the map.
+pub fn analyze_contents(path: &Path, contents: crate::source::Contents) -> FileAnalysis {
+    match (FileKind::from_path(path), &contents.mapped_from) {
+        (Some(kind @ (FileKind::Npz | FileKind::Npy)), Some(file)) => FileAnalysis::Archive(
+            ArchiveAnalysis::with_file(path, kind, contents.bytes, Some(file)),
+        ),
+        _ => analyze_file(path, contents.bytes),
+    }
+}
+
 /// The diagnostics of the file at `path` with contents `bytes`.
 pub fn check_file(path: &Path, bytes: Bytes) -> FileReport {
     analyze_file(path, bytes).report()

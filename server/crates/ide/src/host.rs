@@ -44,11 +44,14 @@ impl Snapshot {
     /// Reads (disk) or takes (overlay) the contents and analyses them.
     /// A file that cannot be read yields `None` (it was deleted meanwhile).
     pub fn analyze(&self) -> Option<FileAnalysis> {
-        let bytes = match &self.source {
-            Source::Disk => crate::source::read_file(&self.path).ok()?,
-            Source::Overlay { text, .. } => bytes::Bytes::copy_from_slice(text.as_bytes()),
+        let contents = match &self.source {
+            Source::Disk => crate::source::read_contents(&self.path).ok()?,
+            Source::Overlay { text, .. } => crate::source::Contents {
+                bytes: bytes::Bytes::copy_from_slice(text.as_bytes()),
+                mapped_from: None,
+            },
         };
-        Some(crate::check::analyze_file(&self.path, bytes))
+        Some(crate::check::analyze_contents(&self.path, contents))
     }
 }
 

@@ -27,10 +27,10 @@ impl DiskWorkspace {
         }
     }
 
-    fn read(&self, path: &str) -> Result<(PathBuf, bytes::Bytes), ()> {
+    fn read(&self, path: &str) -> Result<(PathBuf, crate::source::Contents), ()> {
         let full = self.base.join(path);
-        match crate::source::read_file(&full) {
-            Ok(bytes) => Ok((full, bytes)),
+        match crate::source::read_contents(&full) {
+            Ok(contents) => Ok((full, contents)),
             Err(_) => Err(()),
         }
     }
@@ -43,7 +43,9 @@ impl Workspace for DiskWorkspace {
         }
         let fact = match self.read(path) {
             Err(()) => FileFact::Missing,
-            Ok((full, bytes)) => model_facts(&crate::model::ModelAnalysis::new(&full, bytes)),
+            Ok((full, contents)) => {
+                model_facts(&crate::model::ModelAnalysis::new(&full, contents.bytes))
+            }
         };
         self.models
             .borrow_mut()
@@ -57,11 +59,16 @@ impl Workspace for DiskWorkspace {
         }
         let fact = match self.read(path) {
             Err(()) => FileFact::Missing,
-            Ok((full, bytes)) => {
+            Ok((full, contents)) => {
                 let kind = FileKind::from_path(&full)
                     .filter(|k| *k == FileKind::Npy)
                     .unwrap_or(FileKind::Npz);
-                archive_facts(&crate::archive::ArchiveAnalysis::new(&full, kind, bytes))
+                archive_facts(&crate::archive::ArchiveAnalysis::with_file(
+                    &full,
+                    kind,
+                    contents.bytes,
+                    contents.mapped_from.as_ref(),
+                ))
             }
         };
         self.archives

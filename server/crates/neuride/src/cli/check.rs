@@ -41,9 +41,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = collect(&args.paths)?;
     let mut reports = Vec::with_capacity(files.len());
     for path in &files {
-        let bytes = neuride_ide::source::read_file(path)
+        let contents = neuride_ide::source::read_contents(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        reports.push(neuride_ide::check_file(path, bytes));
+        reports.push(neuride_ide::check::analyze_contents(path, contents).report());
     }
     let summary = Summary {
         errors: reports.iter().map(|r| r.count(Severity::Error)).sum(),

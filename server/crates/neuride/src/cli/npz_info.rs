@@ -2,14 +2,16 @@
 //! bytes, min/max/mean/std, NaN/Inf) and the archive's diagnostics.
 
 use anyhow::Context;
-use neuride_npz::{Severity, SummaryOptions, list, list_npy, render, summarize};
+use neuride_npz::{Severity, SummaryOptions, list, list_mapped, list_npy, render, summarize};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let bytes = neuride_ide::weights::map_file(path)
+    // Large files come back memory-mapped, with the file to read headers from.
+    let contents = neuride_ide::source::read_contents(path)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = &contents.bytes;
     let is_npy = bytes.starts_with(neuride_npz::npy::MAGIC)
         || path
             .extension()
@@ -19,9 +21,14 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        list_npy(&bytes, &name)
+        list_npy(bytes, &name)
     } else {
-        list(&bytes).with_context(|| format!("{}: cannot list the archive", path.display()))?
+        // A map's headers by pread, so listing faults in none of its pages.
+        match &contents.mapped_from {
+            Some(file) => list_mapped(bytes, file),
+            None => list(bytes),
+        }
+        .with_context(|| format!("{}: cannot list the archive", path.display()))?
     };
     let summary = summarize(&archive, SummaryOptions::default());
     let mut out = std::io::stdout().lock();
