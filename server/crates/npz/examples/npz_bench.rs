@@ -1,26 +1,36 @@
 //! Command-line driver for bench/npz_bench.py (the binary crate pulls in the
 //! whole IDE, so the bench times the reader through this small program).
 //!
-//!   npz_bench list FILE REPEAT        memory-map FILE, list it REPEAT times
+//!   npz_bench list FILE REPEAT [pread|map]
+//!                                     memory-map FILE, list it REPEAT times:
+//!                                     headers by pread (list_mapped, the
+//!                                     default) or through the map (list)
 //!   npz_bench read FILE NAME REPEAT   copy array NAME into a Vec REPEAT times
 //!   npz_bench write OUT KIND          write a sample archive (stored|deflated|zip64)
 //!
 //! Each prints one JSON line with times (ms), and peak RSS (VmHWM, kB).
 
-use neuride_npz::{Array, Compression, WriteOptions, list, write_npz};
+use neuride_npz::{
+    Archive, Array, Compression, NpzError, WriteOptions, list, list_mapped, write_npz,
+};
 use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["list", file, repeat] => list_command(file, repeat.parse().expect("REPEAT is a number")),
+        ["list", file, repeat] => {
+            list_command(file, repeat.parse().expect("REPEAT is a number"), "pread")
+        }
+        ["list", file, repeat, how @ ("pread" | "map")] => {
+            list_command(file, repeat.parse().expect("REPEAT is a number"), how)
+        }
         ["read", file, name, repeat] => {
             read_command(file, name, repeat.parse().expect("REPEAT is a number"))
         }
         ["write", out, kind] => write_command(out, kind),
         _ => {
             eprintln!(
-                "usage: npz_bench list FILE REPEAT | read FILE NAME REPEAT | write OUT stored|deflated|zip64"
+                "usage: npz_bench list FILE REPEAT [pread|map] | read FILE NAME REPEAT | write OUT stored|deflated|zip64"
             );
             std::process::exit(2);
         }
@@ -28,9 +38,14 @@ fn main() {
 }
 
 fn map(file: &str) -> memmap2::Mmap {
+    map_with_file(file).0
+}
+
+fn map_with_file(file: &str) -> (memmap2::Mmap, std::fs::File) {
     let handle = std::fs::File::open(file).expect("open");
     // SAFETY: read-only map of a file nobody modifies during the bench.
-    unsafe { memmap2::Mmap::map(&handle) }.expect("mmap")
+    let map = unsafe { memmap2::Mmap::map(&handle) }.expect("mmap");
+    (map, handle)
 }
 
 fn status_kb(field: &str) -> u64 {
@@ -51,14 +66,25 @@ fn median(mut times: Vec<f64>) -> f64 {
     times[times.len() / 2]
 }
 
-fn list_command(file: &str, repeat: usize) {
+fn list_command(file: &str, repeat: usize, how: &str) {
+    // File pages resident before listing: the program's own code.
+    let rss_file_start = status_kb("RssFile:");
     let start = Instant::now();
-    let bytes = map(file);
-    // Listing jumps from header to header: tell the kernel not to read ahead
-    // (or map neighbouring pages), so only the header pages become resident.
-    #[cfg(unix)]
-    let _ = bytes.advise(memmap2::Advice::Random);
-    let archive = list(&bytes).expect("list");
+    let (bytes, handle) = map_with_file(file);
+    let list_it = |bytes| -> Result<Archive<'_>, NpzError> {
+        if how == "map" {
+            list(bytes)
+        } else {
+            list_mapped(bytes, &handle)
+        }
+    };
+    if how == "map" {
+        // Listing jumps from header to header: tell the kernel not to read
+        // ahead (it still maps the pages around each touch: fault-around).
+        #[cfg(unix)]
+        let _ = bytes.advise(memmap2::Advice::Random);
+    }
+    let archive = list_it(&bytes).expect("list");
     let first_ms = start.elapsed().as_secs_f64() * 1e3;
     let arrays = archive.entries.len();
     let header_bytes: usize = archive
@@ -74,12 +100,12 @@ fn list_command(file: &str, repeat: usize) {
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         let start = Instant::now();
-        let archive = list(&bytes).expect("list");
+        let archive = list_it(&bytes).expect("list");
         std::hint::black_box(&archive);
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     println!(
-        "{{\"arrays\": {arrays}, \"header_bytes\": {header_bytes}, \"first_ms\": {first_ms:.3}, \"median_ms\": {:.3}, \"peak_rss_kb\": {rss_after_first}, \"rss_anon_kb\": {rss_anon}, \"rss_file_kb\": {rss_file}}}",
+        "{{\"arrays\": {arrays}, \"header_bytes\": {header_bytes}, \"first_ms\": {first_ms:.3}, \"median_ms\": {:.3}, \"peak_rss_kb\": {rss_after_first}, \"rss_anon_kb\": {rss_anon}, \"rss_file_kb\": {rss_file}, \"rss_file_start_kb\": {rss_file_start}}}",
         median(times)
     );
 }
