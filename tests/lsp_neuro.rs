@@ -1,6 +1,6 @@
 //! End-to-end `.neuro` editing over stdio with VS Code's capabilities: an
 //! example workspace opens clean, an edit introduces a problem and removing
-//! it clears it, and hover, completion, definition into the weight archive's
+//! it clears it, a unit error's quick fix applies, and hover, completion, definition into the weight archive's
 //! view, references, rename, symbols, tokens, formatting and hints answer.
 
 #[path = "e2e/support.rs"]
@@ -72,6 +72,57 @@ fn editing_a_neuro_file() {
     );
     lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }));
     lsp.wait_diagnostics(&uri, |d| d.is_empty());
+
+    // A unit error offers a quick fix; applying its edit clears the diagnostic.
+    let wrong = text.replacen("tau_rc: 20ms", "tau_rc: 20Hz", 1);
+    lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": wrong }] }));
+    let diagnostics = lsp.wait_diagnostics(&uri, |d| !d.is_empty());
+    assert_eq!(diagnostics[0]["code"], "neuro/unit", "{diagnostics:?}");
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": diagnostics[0]["range"], "context": { "diagnostics": diagnostics } }),
+    );
+    let fix = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "quickfix")
+        .unwrap_or_else(|| panic!("no quick fix in {actions}"));
+    let edit = &fix["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "20ms", "{fix}");
+    let start = &edit["range"]["start"];
+    let line = start["line"].as_u64().unwrap() as usize;
+    let column = start["character"].as_u64().unwrap() as usize;
+    let end_column = edit["range"]["end"]["character"].as_u64().unwrap() as usize;
+    let fixed: Vec<String> = wrong
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == line {
+                format!("{}20ms{}", &l[..column], &l[end_column..])
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let fixed = fixed.join("\n") + "\n";
+    assert_eq!(fixed, text, "applying the fix restores the file");
+    lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": fixed }] }));
+    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+
+    // On a call, a refactoring that writes out every argument.
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": { "start": position_of(&text, "lif(hidden", 1), "end": position_of(&text, "lif(hidden", 1) }, "context": { "diagnostics": [] } }),
+    );
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "refactor" && a["title"].as_str().unwrap().contains("Insert all arguments of `lif`")),
+        "{actions}"
+    );
 
     let hover = lsp.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": position_of(&text, "hidden = dense", 1) }));
     assert_eq!(hover["contents"]["kind"], "markdown");
