@@ -81,6 +81,14 @@ pub fn analyze_contents(path: &Path, contents: crate::source::Contents) -> FileA
         (Some(kind @ (FileKind::Npz | FileKind::Npy)), Some(file)) => FileAnalysis::Archive(
             ArchiveAnalysis::with_file(path, kind, contents.bytes, Some(file)),
         ),
+        (Some(FileKind::Onnx), Some(file)) => {
+            let decoded = neuride_onnx::load::decode_mapped(&contents.bytes, file);
+            FileAnalysis::Model(ModelAnalysis::from_decoded(
+                path,
+                contents.bytes.len() as u64,
+                decoded,
+            ))
+        }
         _ => analyze_file(path, contents.bytes),
     }
 }

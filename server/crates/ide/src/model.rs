@@ -37,7 +37,17 @@ pub struct ModelAnalysis {
 impl ModelAnalysis {
     pub fn new(path: &Path, bytes: Bytes) -> ModelAnalysis {
         let size = bytes.len() as u64;
-        match neuride_onnx::load::decode(bytes) {
+        ModelAnalysis::from_decoded(path, size, neuride_onnx::load::decode(bytes))
+    }
+
+    /// The analysis of a model already decoded (e.g. by
+    /// `neuride_onnx::load::decode_mapped`, which keeps weight pages out of memory).
+    pub fn from_decoded(
+        path: &Path,
+        size: u64,
+        decoded: Result<ModelProto, neuride_onnx::load::LoadError>,
+    ) -> ModelAnalysis {
+        match decoded {
             Ok(proto) => {
                 let shapes = neuride_onnx::shape::infer(&proto);
                 let mut diagnostics = crate::model_check::check(path, &proto);
