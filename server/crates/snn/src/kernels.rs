@@ -34,12 +34,15 @@ impl Active {
         }
     }
 
-    /// Marks every input active (density 1): forces the dense product
-    /// without scanning, for ANN passes whose activations are dense anyway.
-    pub fn mark_dense(&mut self, total: usize, batch: usize) {
-        self.indices.resize(total, 0);
-        self.starts.clear();
-        self.starts.resize(batch + 1, 0);
+    /// Marks every input active (density 1), for ANN passes whose
+    /// activations are dense anyway: no scan, and a valid list should an
+    /// event path still be taken (small batches of dense layers).
+    pub fn mark_dense(&mut self, per_sample: usize, batch: usize) {
+        self.clear();
+        for _ in 0..batch {
+            self.indices.extend(0..per_sample as u32);
+            self.starts.push(self.indices.len());
+        }
     }
 
     pub fn density(&self, total: usize) -> f32 {
@@ -161,6 +164,16 @@ pub(crate) struct ConvKernel {
     /// im2col as a gather: for row (ci_local, ky, kx) and output position p,
     /// the input offset inside the group's channels, or `u32::MAX` for padding.
     gather: Vec<u32>,
+    /// What one input event at plane position q touches:
+    /// `event_targets[event_starts[q]..event_starts[q + 1]]` are
+    /// `(ky * kw + kx, output position)` pairs, precomputed so the event loop
+    /// does no index arithmetic or bounds tests.
+    event_starts: Vec<u32>,
+    event_targets: Vec<(u32, u32)>,
+    /// The im2col gather transposed, `[position, row]`, with padding pointing
+    /// at a zero slot after the group's input: the direct product's table.
+    direct_gather: Vec<u32>,
+    padded: Vec<f32>,
     columns: Vec<f32>,
     product: Vec<f32>,
     channels_last: Vec<f32>,
@@ -206,12 +219,45 @@ impl ConvKernel {
                 }
             }
         }
+        let mut event_starts = vec![0u32];
+        let mut event_targets = Vec::new();
+        for iy in 0..g.in_h {
+            for ix in 0..g.in_w {
+                for ky in 0..g.kh {
+                    let Some(oy) = conv_target(iy, ky, g.pt, g.sh, g.out_h) else {
+                        continue;
+                    };
+                    for kx in 0..g.kw {
+                        let Some(ox) = conv_target(ix, kx, g.pl, g.sw, g.out_w) else {
+                            continue;
+                        };
+                        event_targets.push(((ky * g.kw + kx) as u32, (oy * g.out_w + ox) as u32));
+                    }
+                }
+                event_starts.push(event_targets.len() as u32);
+            }
+        }
+        let rows = cin_g * g.kh * g.kw;
+        let zero_slot = (cin_g * g.in_h * g.in_w) as u32;
+        let mut direct_gather = vec![zero_slot; positions * rows];
+        for row in 0..rows {
+            for p in 0..positions {
+                let i = gather[row * positions + p];
+                if i != u32::MAX {
+                    direct_gather[p * rows + row] = i;
+                }
+            }
+        }
         ConvKernel {
             geometry,
             weight_gemm: weight.data.clone(),
             weight_scatter,
             bias: bias.cloned(),
             gather,
+            event_starts,
+            event_targets,
+            direct_gather,
+            padded: Vec::new(),
             columns: Vec::new(),
             product: Vec::new(),
             channels_last: Vec::new(),
@@ -283,40 +329,69 @@ impl ConvKernel {
         }
     }
 
-    pub fn forward_events(&mut self, input: &[f32], active: &Active, out: &mut [f32]) {
+    /// Whether `forward_direct` handles this geometry (whole blocks of 16
+    /// output channels per group).
+    pub fn has_direct(&self) -> bool {
+        self.geometry.out_per_group() % 16 == 0
+    }
+
+    /// The dense product without im2col columns or sgemm's packing: each
+    /// output position gathers its inputs straight from the sample through
+    /// `direct_gather` and accumulates 16 output channels at a time in
+    /// registers (4 positions at once). For the small maps of spiking nets
+    /// sgemm spent more time packing and copying than multiplying.
+    pub fn forward_direct(&mut self, batch: usize, input: &[f32], out: &mut [f32]) {
         let g = self.geometry;
         let positions = g.out_h * g.out_w;
         let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
-        let plane = g.in_h * g.in_w;
+        let rows = cin_g * g.kh * g.kw;
+        let group_in = cin_g * g.in_h * g.in_w;
+        let (in_size, out_size) = (self.in_size(), self.out_size());
+        self.padded.resize(group_in + 1, 0.0);
+        self.channels_last.resize(positions * cout_g, 0.0);
+        for sample in 0..batch {
+            for group in 0..g.groups {
+                self.padded[..group_in]
+                    .copy_from_slice(&input[sample * in_size + group * group_in..][..group_in]);
+                self.padded[group_in] = 0.0;
+                let direct = DirectConv {
+                    positions,
+                    rows,
+                    cout_g,
+                    table: &self.direct_gather,
+                    weight: &self.weight_scatter
+                        [group * rows * cout_g..(group + 1) * rows * cout_g],
+                };
+                direct.run(&self.padded, &mut self.channels_last);
+                let y = &mut out[sample * out_size..(sample + 1) * out_size];
+                for o_local in 0..cout_g {
+                    let o = group * cout_g + o_local;
+                    let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
+                    for p in 0..positions {
+                        y[o * positions + p] = self.channels_last[p * cout_g + o_local] + b;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn forward_events(&mut self, input: &[f32], active: &Active, out: &mut [f32]) {
+        let g = self.geometry;
+        let positions = g.out_h * g.out_w;
         let (in_size, out_size) = (self.in_size(), self.out_size());
         self.channels_last.resize(out_size, 0.0);
         for sample in 0..active.starts.len().saturating_sub(1) {
             let x = &input[sample * in_size..(sample + 1) * in_size];
+            let events = &active.indices[active.starts[sample]..active.starts[sample + 1]];
             let acc = &mut self.channels_last;
             acc.fill(0.0);
-            for &index in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
-                let index = index as usize;
-                let value = x[index];
-                let ci = index / plane;
-                let (iy, ix) = ((index % plane) / g.in_w, index % g.in_w);
-                let group_offset = (ci / cin_g) * cout_g;
-                for ky in 0..g.kh {
-                    let Some(oy) = conv_target(iy, ky, g.pt, g.sh, g.out_h) else {
-                        continue;
-                    };
-                    for kx in 0..g.kw {
-                        let Some(ox) = conv_target(ix, kx, g.pl, g.sw, g.out_w) else {
-                            continue;
-                        };
-                        let w = &self.weight_scatter[((ci * g.kh + ky) * g.kw + kx) * cout_g..]
-                            [..cout_g];
-                        let base = (oy * g.out_w + ox) * g.out_c + group_offset;
-                        for (a, &w) in acc[base..base + cout_g].iter_mut().zip(w) {
-                            *a += value * w;
-                        }
-                    }
-                }
-            }
+            let scatter = ConvScatter {
+                g: &g,
+                weight: &self.weight_scatter,
+                starts: &self.event_starts,
+                targets: &self.event_targets,
+            };
+            scatter.run(x, events, acc);
             let y = &mut out[sample * out_size..(sample + 1) * out_size];
             for o in 0..g.out_c {
                 let b = self.bias.as_ref().map_or(0.0, |b| b[o]);
@@ -325,6 +400,173 @@ impl ConvKernel {
                 }
             }
         }
+    }
+}
+
+/// The conv event loop: each event adds `value * weight[ci, ky, kx, :]` to
+/// the channels-last accumulator at each output position it reaches.
+struct ConvScatter<'a> {
+    g: &'a ConvGeometry,
+    weight: &'a [f32],
+    starts: &'a [u32],
+    targets: &'a [(u32, u32)],
+}
+
+impl ConvScatter<'_> {
+    /// Runs the loop compiled for the widest vector unit the CPU has (the
+    /// crate is built for baseline x86-64, i.e. 4-wide SSE). Multiplies and
+    /// adds stay separate (no FMA), so every variant gives the same bits.
+    fn run(&self, x: &[f32], events: &[u32], acc: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports the enabled feature (checked above).
+                return unsafe { self.run_avx512(x, events, acc) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above.
+                return unsafe { self.run_avx2(x, events, acc) };
+            }
+        }
+        self.body(x, events, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self, x: &[f32], events: &[u32], acc: &mut [f32]) {
+        self.body(x, events, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, x: &[f32], events: &[u32], acc: &mut [f32]) {
+        self.body(x, events, acc)
+    }
+
+    #[inline(always)]
+    fn body(&self, x: &[f32], events: &[u32], acc: &mut [f32]) {
+        let g = self.g;
+        let plane = g.in_h * g.in_w;
+        let taps = g.kh * g.kw;
+        let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
+        for &index in events {
+            let index = index as usize;
+            let value = x[index];
+            let ci = index / plane;
+            let q = index - ci * plane;
+            let weights = &self.weight[ci * taps * cout_g..(ci + 1) * taps * cout_g];
+            let group_offset = (ci / cin_g) * cout_g;
+            let targets = &self.targets[self.starts[q] as usize..self.starts[q + 1] as usize];
+            for &(tap, position) in targets {
+                let w = &weights[tap as usize * cout_g..][..cout_g];
+                let base = position as usize * g.out_c + group_offset;
+                axpy(&mut acc[base..base + cout_g], value, w);
+            }
+        }
+    }
+}
+
+/// One group's direct convolution into a channels-last `[position, cout_g]`
+/// accumulator; `weight` is `[row, cout_g]`, `table` `[position, row]`.
+struct DirectConv<'a> {
+    positions: usize,
+    rows: usize,
+    cout_g: usize,
+    table: &'a [u32],
+    weight: &'a [f32],
+}
+
+impl DirectConv<'_> {
+    /// Dispatches like `ConvScatter::run`: same bits on every CPU (no FMA).
+    fn run(&self, x: &[f32], acc: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports the enabled feature (checked above).
+                return unsafe { self.run_avx512(x, acc) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above.
+                return unsafe { self.run_avx2(x, acc) };
+            }
+        }
+        self.body(x, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self, x: &[f32], acc: &mut [f32]) {
+        self.body(x, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, x: &[f32], acc: &mut [f32]) {
+        self.body(x, acc)
+    }
+
+    #[inline(always)]
+    fn body(&self, x: &[f32], acc: &mut [f32]) {
+        let mut p = 0;
+        while p + 4 <= self.positions {
+            self.block::<4>(p, x, acc);
+            p += 4;
+        }
+        while p < self.positions {
+            self.block::<1>(p, x, acc);
+            p += 1;
+        }
+    }
+
+    /// Positions `p0..p0 + P`, all output channels, 16 at a time; each sum
+    /// runs over the rows in order.
+    #[inline(always)]
+    fn block<const P: usize>(&self, p0: usize, x: &[f32], acc: &mut [f32]) {
+        let rows = self.rows;
+        let tables: [&[u32]; P] =
+            std::array::from_fn(|j| &self.table[(p0 + j) * rows..(p0 + j + 1) * rows]);
+        for ob in (0..self.cout_g).step_by(16) {
+            let mut sums = [[0.0f32; 16]; P];
+            for row in 0..rows {
+                let w: [f32; 16] = self.weight[row * self.cout_g + ob..][..16]
+                    .try_into()
+                    .expect("block of 16");
+                for j in 0..P {
+                    let v = x[tables[j][row] as usize];
+                    for (s, w) in sums[j].iter_mut().zip(w) {
+                        *s += v * w;
+                    }
+                }
+            }
+            for (j, sum) in sums.iter().enumerate() {
+                acc[(p0 + j) * self.cout_g + ob..][..16].copy_from_slice(sum);
+            }
+        }
+    }
+}
+
+/// `acc += value * w`, in fixed blocks of 16 so the compiler emits whole
+/// vector operations for the usual channel counts (a loop of unknown length
+/// 16 ran in the vectoriser's 8-wide remainder path).
+#[inline(always)]
+fn axpy(acc: &mut [f32], value: f32, w: &[f32]) {
+    let mut acc_blocks = acc.chunks_exact_mut(16);
+    let mut w_blocks = w.chunks_exact(16);
+    for (a, w) in (&mut acc_blocks).zip(&mut w_blocks) {
+        let a: &mut [f32; 16] = a.try_into().expect("block of 16");
+        let w: [f32; 16] = w.try_into().expect("block of 16");
+        let mut sum = *a;
+        for (s, w) in sum.iter_mut().zip(w) {
+            *s += value * w;
+        }
+        *a = sum;
+    }
+    for (a, &w) in acc_blocks
+        .into_remainder()
+        .iter_mut()
+        .zip(w_blocks.remainder())
+    {
+        *a += value * w;
     }
 }
 
@@ -595,6 +837,53 @@ mod tests {
             let (mut a, mut b) = (vec![0.0; out_len], vec![0.0; out_len]);
             kernel.forward_events(&input, &active, &mut a);
             kernel.forward_dense(2, &input, &mut b);
+            close(&a, &b);
+        }
+    }
+
+    #[test]
+    fn conv_direct_equals_im2col_product() {
+        for (stride, padding, groups) in [([1, 1], [1, 1, 1, 1], 1), ([2, 1], [0, 2, 1, 0], 2)] {
+            let (cin, cout) = (4, 32);
+            let weight = Tensor {
+                shape: vec![cout, cin / groups, 3, 3],
+                data: values(cout * (cin / groups) * 9, 7, 0),
+            };
+            let net = Network {
+                nodes: vec![
+                    Node {
+                        name: "x".into(),
+                        layer: Layer::Input {
+                            shape: vec![cin, 5, 6],
+                        },
+                        inputs: vec![],
+                    },
+                    Node {
+                        name: "c".into(),
+                        layer: Layer::Conv2d {
+                            weight: weight.clone(),
+                            bias: Some(vec![0.2; cout]),
+                            stride,
+                            padding,
+                            groups,
+                        },
+                        inputs: vec![0],
+                    },
+                ],
+                output: 1,
+            };
+            let shapes = net.validate().unwrap();
+            let mut kernel = ConvKernel::new(
+                net.conv_geometry_of(1, &shapes).unwrap(),
+                &weight,
+                Some(&vec![0.2; cout]),
+            );
+            assert!(kernel.has_direct());
+            let input = values(3 * cin * 30, 8, 40);
+            let out_len = 3 * shapes[1].iter().product::<usize>();
+            let (mut a, mut b) = (vec![0.0; out_len], vec![0.0; out_len]);
+            kernel.forward_direct(3, &input, &mut a);
+            kernel.forward_dense(3, &input, &mut b);
             close(&a, &b);
         }
     }

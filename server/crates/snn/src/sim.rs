@@ -133,6 +133,9 @@ fn dims(shape: &[usize]) -> String {
         .join(", ")
 }
 
+/// Below this batch size a dense layer always takes the event path.
+const DENSE_MIN_BATCH: usize = 8;
+
 /// Computes a linear (non-spiking) node from its inputs' values.
 fn linear_node(
     net: &Network,
@@ -152,7 +155,9 @@ fn linear_node(
             if actives[input].starts.len() != batch + 1 {
                 actives[input].scan(&before[input][..total], prepared.sizes[input]);
             }
-            if actives[input].density(total) < DENSE_ABOVE {
+            // sgemm packs both operands on every call: for a handful of
+            // samples walking the non-zero inputs is cheaper at any density.
+            if batch < DENSE_MIN_BATCH || actives[input].density(total) < DENSE_ABOVE {
                 kernel.forward_events(&before[input], &actives[input], out);
             } else {
                 kernel.forward_dense(batch, &before[input], out);
@@ -166,6 +171,8 @@ fn linear_node(
             }
             if actives[input].density(total) < DENSE_ABOVE {
                 kernel.forward_events(&before[input], &actives[input], out);
+            } else if kernel.has_direct() {
+                kernel.forward_direct(batch, &before[input], out);
             } else {
                 kernel.forward_dense(batch, &before[input], out);
             }
@@ -276,7 +283,7 @@ pub fn ann_forward(net: &Network, input: &Tensor) -> Result<Vec<Vec<f32>>, Error
     for index in 1..net.nodes.len() {
         let (before, after) = values.split_at_mut(index);
         for &i in &net.nodes[index].inputs {
-            actives[i].mark_dense(prepared.sizes[i] * batch, batch);
+            actives[i].mark_dense(prepared.sizes[i], batch);
         }
         linear_node(
             net,
@@ -467,6 +474,20 @@ fn static_macs(net: &Network, shapes: &[Vec<usize>], is_static: &[bool]) -> f64 
     only_static.macs_per_sample(shapes) as f64
 }
 
+/// One sample's spike count and synaptic operations (spikes x fan-out), summed
+/// in event order. Kept out of line: inlined into `run_batch` its two
+/// accumulators were spilled to the stack, a store-to-load chain per spike.
+#[inline(never)]
+fn spike_sums(events: &[u32], spikes: &[f32], fanout: &[f32]) -> (f32, f32) {
+    let (mut count, mut synops) = (0.0f32, 0.0f32);
+    for &i in events {
+        let spike = spikes[i as usize];
+        count += spike;
+        synops += spike * fanout[i as usize];
+    }
+    (count, synops)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     net: &Network,
@@ -581,17 +602,14 @@ fn run_batch(
                         for (value, &count) in o.iter_mut().zip(s) {
                             *value = count * amplitude;
                         }
-                        let (mut sample_spikes, mut sample_synops) = (0.0f32, 0.0f32);
                         let first_event = active.indices.len();
                         push_nonzero(&mut active.indices, s);
-                        for &i in &active.indices[first_event..] {
-                            let i = i as usize;
-                            let count = s[i];
-                            sample_spikes += count;
-                            sample_synops += count * layer_fanout[i];
-                            if index == output {
-                                let k = sample * classes + i;
-                                counts[k] += count;
+                        let events = &active.indices[first_event..];
+                        let (sample_spikes, sample_synops) = spike_sums(events, s, layer_fanout);
+                        if index == output {
+                            for &i in events {
+                                let k = sample * classes + i as usize;
+                                counts[k] += s[i as usize];
                                 first_spike[k] = first_spike[k].min(step as u32);
                             }
                         }
