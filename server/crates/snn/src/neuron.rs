@@ -206,6 +206,19 @@ impl Neuron {
     /// number of spikes of each neuron into `spikes` (0, 1, or more for IF
     /// with subtract reset).
     pub fn step(&self, dt: f32, current: &[f32], state: &mut NeuronState, spikes: &mut [f32]) {
+        self.step_slices(dt, current, &mut state.membrane, &mut state.aux, spikes);
+    }
+
+    /// `step` on a part of a state (every neuron's update is independent,
+    /// so stepping a layer in pieces gives the same result as in one go).
+    pub fn step_slices(
+        &self,
+        dt: f32,
+        current: &[f32],
+        membrane: &mut [f32],
+        aux: &mut [f32],
+        spikes: &mut [f32],
+    ) {
         match *self {
             Neuron::Lif {
                 tau_rc,
@@ -219,46 +232,25 @@ impl Neuron {
                     amplitude: dt as f64,
                 };
                 // amplitude = dt makes `out` the spike count (amplitude / dt = 1).
-                lif_step(
-                    &params,
-                    dt,
-                    current,
-                    &mut state.membrane,
-                    &mut state.aux,
-                    spikes,
-                );
+                lif_step(&params, dt, current, membrane, aux, spikes);
             }
             Neuron::If {
                 threshold,
                 reset,
                 rectify,
-            } => if_step(
-                threshold,
-                reset,
-                rectify,
-                current,
-                &mut state.membrane,
-                spikes,
-            ),
+            } => if_step(threshold, reset, rectify, current, membrane, spikes),
             Neuron::Leaky {
                 beta,
                 threshold,
                 reset,
-            } => leaky_step(beta, threshold, reset, current, &mut state.membrane, spikes),
+            } => leaky_step(beta, threshold, reset, current, membrane, spikes),
             Neuron::Synaptic {
                 alpha,
                 beta,
                 threshold,
                 reset,
             } => synaptic_step(
-                alpha,
-                beta,
-                threshold,
-                reset,
-                current,
-                &mut state.aux,
-                &mut state.membrane,
-                spikes,
+                alpha, beta, threshold, reset, current, aux, membrane, spikes,
             ),
         }
     }

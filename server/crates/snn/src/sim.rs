@@ -576,30 +576,40 @@ fn run_batch(
                     ..
                 } => {
                     let input = &before[node.inputs[0]];
-                    spikes.resize(out.len(), 0.0);
+                    let size = prepared.sizes[index];
+                    // One sample at a time: its spikes, values and event list
+                    // are made while its slice of the layer is in L1 (at
+                    // batch 256 the whole-layer passes were memory-bound).
+                    spikes.resize(size, 0.0);
                     let state = states[index]
                         .as_mut()
                         .expect("state exists for every spiking layer");
-                    if *input_scale == 1.0 {
-                        neuron.step(opts.dt, input, state, &mut spikes);
-                    } else {
-                        current.clear();
-                        current.extend(input.iter().map(|v| v * input_scale));
-                        neuron.step(opts.dt, &current, state, &mut spikes);
-                    }
-                    let size = prepared.sizes[index];
                     let active = &mut actives[index];
                     active.clear();
                     let mut n_spikes = 0.0f64;
                     let mut synops = 0.0f64;
                     let layer_fanout = &fanout[index];
-                    for (sample, (s, o)) in spikes
-                        .chunks_exact(size)
-                        .zip(out.chunks_exact_mut(size))
+                    for (sample, ((o, j), (membrane, aux))) in out
+                        .chunks_exact_mut(size)
+                        .zip(input.chunks_exact(size))
+                        .zip(
+                            state
+                                .membrane
+                                .chunks_exact_mut(size)
+                                .zip(state.aux.chunks_exact_mut(size)),
+                        )
                         .enumerate()
                     {
+                        let s = &mut spikes[..];
+                        if *input_scale == 1.0 {
+                            neuron.step_slices(opts.dt, j, membrane, aux, s);
+                        } else {
+                            current.clear();
+                            current.extend(j.iter().map(|v| v * input_scale));
+                            neuron.step_slices(opts.dt, &current, membrane, aux, s);
+                        }
                         // Values first (a branch-free pass), then the rare spikes.
-                        for (value, &count) in o.iter_mut().zip(s) {
+                        for (value, &count) in o.iter_mut().zip(s.iter()) {
                             *value = count * amplitude;
                         }
                         let first_event = active.indices.len();
