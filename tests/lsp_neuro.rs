@@ -48,6 +48,17 @@ fn position_of(text: &str, needle: &str, shift: usize) -> Value {
     json!({ "line": line, "character": column })
 }
 
+/// The diagnostics published for `version` of an open document (earlier
+/// publications still queued are skipped, so edits cannot race).
+fn diagnostics_of(lsp: &mut Client, uri: &str, version: i64) -> Vec<Value> {
+    let message = lsp.wait_for(&format!("diagnostics of version {version}"), |m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri
+            && m["params"]["version"] == version
+    });
+    message["params"]["diagnostics"].as_array().unwrap().clone()
+}
+
 #[test]
 fn editing_a_neuro_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,19 +75,19 @@ fn editing_a_neuro_file() {
     // An unknown name: a diagnostic; undoing the edit clears it.
     let broken = text.replacen("flatten(image)", "flatten(imagez)", 1);
     lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": broken }] }));
-    let diagnostics = lsp.wait_diagnostics(&uri, |d| !d.is_empty());
+    let diagnostics = diagnostics_of(&mut lsp, &uri, 2);
     assert_eq!(diagnostics[0]["severity"], 1, "{diagnostics:?}");
     assert_eq!(
         diagnostics[0]["range"]["start"],
         position_of(&broken, "imagez", 0)
     );
     lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }));
-    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+    assert_eq!(diagnostics_of(&mut lsp, &uri, 3), Vec::<Value>::new());
 
     // A unit error offers a quick fix; applying its edit clears the diagnostic.
     let wrong = text.replacen("tau_rc: 20ms", "tau_rc: 20Hz", 1);
     lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": wrong }] }));
-    let diagnostics = lsp.wait_diagnostics(&uri, |d| !d.is_empty());
+    let diagnostics = diagnostics_of(&mut lsp, &uri, 4);
     assert_eq!(diagnostics[0]["code"], "neuro/unit", "{diagnostics:?}");
     let actions = lsp.request(
         "textDocument/codeAction",
@@ -108,7 +119,7 @@ fn editing_a_neuro_file() {
     let fixed = fixed.join("\n") + "\n";
     assert_eq!(fixed, text, "applying the fix restores the file");
     lsp.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": fixed }] }));
-    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+    assert_eq!(diagnostics_of(&mut lsp, &uri, 5), Vec::<Value>::new());
 
     // On a call, a refactoring that writes out every argument.
     let actions = lsp.request(
