@@ -124,6 +124,16 @@ fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::Snapshot> {
     shared.lock().host.snapshot(path)
 }
 
+/// The `.neuro` file analysed now: the host's current contents (an open
+/// editor's text), else the file on disk.
+fn neuro_now(run: &RunTarget) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
+    match run.neuro.as_ref().and_then(|s| s.analyze()) {
+        Some(FileAnalysis::Neuro(neuro)) => Ok(neuro),
+        _ => neuride_ide::run::read_neuro(&run.path)
+            .map_err(|e| JobError::Failed(anyhow::Error::msg(e.to_string()))),
+    }
+}
+
 fn is_neuro(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "neuro")
 }
@@ -239,20 +249,12 @@ pub async fn simulate(
                     .map_err(|e| failed(e, job.is_cancelled()))?,
             ),
             None => serde_json::to_value(
-                match run.neuro.as_ref().and_then(|s| s.analyze()).as_ref() {
-                    Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::simulate_analysis(
-                        neuro,
-                        run.name.as_deref(),
-                        &mut progress,
-                        &cancel,
-                    ),
-                    _ => neuride_ide::run::simulate_neuro(
-                        &run.path,
-                        run.name.as_deref(),
-                        &mut progress,
-                        &cancel,
-                    ),
-                }
+                neuride_ide::run::simulate_analysis(
+                    &neuro_now(&run)?,
+                    run.name.as_deref(),
+                    &mut progress,
+                    &cancel,
+                )
                 .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))?,
             ),
         };
@@ -289,20 +291,12 @@ pub async fn infer(
                     .map_err(|e| failed(e, job.is_cancelled()))?;
                 Ok(editor_report(&report))
             }
-            None => match run.neuro.as_ref().and_then(|s| s.analyze()).as_ref() {
-                Some(FileAnalysis::Neuro(neuro)) => neuride_ide::run::infer_analysis(
-                    neuro,
-                    run.name.as_deref(),
-                    &mut progress,
-                    &cancel,
-                ),
-                _ => neuride_ide::run::infer_neuro(
-                    &run.path,
-                    run.name.as_deref(),
-                    &mut progress,
-                    &cancel,
-                ),
-            }
+            None => neuride_ide::run::infer_analysis(
+                &neuro_now(&run)?,
+                run.name.as_deref(),
+                &mut progress,
+                &cancel,
+            )
             .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))
             .and_then(|r| serde_json::to_value(r).map_err(|e| JobError::Failed(e.into()))),
         }
