@@ -169,7 +169,8 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     );
 
     // Cancelled by $/cancelRequest once it has reported progress.
-    let long = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "steps": 20000, "batch": 1 });
+    let long =
+        json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "steps": 20000, "batch": 1 });
     let id = lsp.send_request(
         "workspace/executeCommand",
         json!({ "command": "neuride.simulate", "arguments": [long], "workDoneToken": "sim-2" }),

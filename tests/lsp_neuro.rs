@@ -131,7 +131,11 @@ fn editing_a_neuro_file() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["kind"] == "refactor" && a["title"].as_str().unwrap().contains("Insert all arguments of `lif`")),
+            .any(|a| a["kind"] == "refactor"
+                && a["title"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Insert all arguments of `lif`")),
         "{actions}"
     );
 
