@@ -125,7 +125,7 @@ pub fn tensor_i64(tensor: &TensorProto) -> Option<Vec<i64>> {
         return None;
     }
     if !raw.is_empty() {
-        if raw.len() % 8 != 0 {
+        if !raw.len().is_multiple_of(8) {
             return None;
         }
         return Some(

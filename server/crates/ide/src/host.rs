@@ -116,11 +116,10 @@ impl AnalysisHost {
             analysis: Some((_, analysis)),
             ..
         }) = &removed
+            && analysis.kind() == FileKind::Onnx
         {
-            if analysis.kind() == FileKind::Onnx {
-                self.events
-                    .record(path, EventKind::Removed, "model deleted".into());
-            }
+            self.events
+                .record(path, EventKind::Removed, "model deleted".into());
         }
         removed.is_some()
     }

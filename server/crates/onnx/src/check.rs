@@ -162,7 +162,7 @@ impl<'m, 'c> Checker<'m, 'c> {
                 "model has no ir_version: ModelProto.ir_version (field 1) must be set, e.g. 8"
                     .to_owned(),
             ),
-            Some(v) if v > schema::MAX_IR_VERSION || v < 0 => self.error(
+            Some(v) if !(0..=schema::MAX_IR_VERSION).contains(&v) => self.error(
                 codes::IR_VERSION_UNSUPPORTED,
                 Anchor::Model,
                 format!(

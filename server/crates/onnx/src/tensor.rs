@@ -277,7 +277,7 @@ pub fn for_each_raw(raw: &[u8], data_type: i32, f: impl FnMut(Value)) -> Result<
         name: String::new(),
         dtype: crate::dtype::onnx_name(data_type),
     })?;
-    if raw.len() % kind.size() != 0 {
+    if !raw.len().is_multiple_of(kind.size()) {
         return Err(TensorError::RaggedRaw {
             name: String::new(),
             found: raw.len(),

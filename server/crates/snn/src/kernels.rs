@@ -379,7 +379,7 @@ impl ConvKernel {
     /// Whether `forward_direct` handles this geometry (whole blocks of 16
     /// output channels per group).
     pub fn has_direct(&self) -> bool {
-        self.geometry.out_per_group() % 16 == 0
+        self.geometry.out_per_group().is_multiple_of(16)
     }
 
     /// The dense product without im2col columns or sgemm's packing: each

@@ -414,7 +414,7 @@ pub(crate) fn conv_target(
         return None;
     }
     let t = t - k;
-    if t % stride != 0 {
+    if !t.is_multiple_of(stride) {
         return None;
     }
     let o = t / stride;
@@ -456,7 +456,11 @@ fn conv_geometry(node: &Node, input: &[usize]) -> Result<ConvGeometry, Error> {
         ));
     }
     let groups = *groups;
-    if groups == 0 || input[0] % groups != 0 || w[0] % groups != 0 || w[1] * groups != input[0] {
+    if groups == 0
+        || !input[0].is_multiple_of(groups)
+        || w[0] % groups != 0
+        || w[1] * groups != input[0]
+    {
         return Err(layer_error(
             node,
             format!(

@@ -42,13 +42,13 @@ pub fn calibrate(
     if method == Normalize::None {
         return Ok(relus.into_iter().map(|r| (r, 1.0)).collect());
     }
-    if let Normalize::Percentile { p } = method {
-        if !(p > 0.0 && p <= 100.0) {
-            return Err(Error::Option {
-                name: "normalize",
-                message: format!("percentile must be in (0, 100], found {p}"),
-            });
-        }
+    if let Normalize::Percentile { p } = method
+        && !(p > 0.0 && p <= 100.0)
+    {
+        return Err(Error::Option {
+            name: "normalize",
+            message: format!("percentile must be in (0, 100], found {p}"),
+        });
     }
     if calib.shape.first().copied().unwrap_or(0) == 0 {
         return Err(Error::Data {
@@ -239,10 +239,8 @@ fn scale_weighted(layer: &mut Layer, factor: f32, bias_too: bool) {
     match layer {
         Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } => {
             weight.data.iter_mut().for_each(|w| *w *= factor);
-            if bias_too {
-                if let Some(bias) = bias {
-                    bias.iter_mut().for_each(|b| *b *= factor);
-                }
+            if bias_too && let Some(bias) = bias {
+                bias.iter_mut().for_each(|b| *b *= factor);
             }
         }
         _ => {}

@@ -336,13 +336,13 @@ pub fn simulate(
     opts.encode.validate()?;
     let mut prepared = prepare(net)?;
     let samples = check_data(net, data)?;
-    if let Some(labels) = labels {
-        if labels.len() != samples {
-            return Err(Error::Labels {
-                expected: samples,
-                found: labels.len(),
-            });
-        }
+    if let Some(labels) = labels
+        && labels.len() != samples
+    {
+        return Err(Error::Labels {
+            expected: samples,
+            found: labels.len(),
+        });
     }
     let fanout = net.fanout(&prepared.shapes)?;
     let n = net.nodes.len();

@@ -46,35 +46,32 @@ pub(super) fn check_app<'a>(checker: &mut Checker<'a>, index: usize) {
             .ty
             .as_ref()
             .and_then(|ty| checker.tensor_type_shape(ty));
-        if let Some(rate) = &entry.rate {
-            if let Value::Hertz(hertz) = checker.check_value_kind(
+        if let Some(rate) = &entry.rate
+            && let Value::Hertz(hertz) = checker.check_value_kind(
                 rate,
                 ValueKind::Freq,
                 &format!("the rate of sensor `{}`", name.text),
                 None,
-            ) {
-                rates.insert(entry_index, hertz);
-            }
+            )
+        {
+            rates.insert(entry_index, hertz);
         }
-        if let Some(source) = &entry.value {
-            if let Some(values) = checker.check_kind_call(
+        if let Some(source) = &entry.value
+            && let Some(values) = checker.check_kind_call(
                 source,
                 CallKind::SensorSource,
                 "a sensor source (replay(DATASET), mqtt(\"topic\"))",
                 true,
-            ) {
-                if let (Some(Value::Item(dataset)), Some(shape)) = (values.get("data"), &shape) {
-                    if let Some(data_shape) = checker.dataset_input_shape(*dataset) {
-                        if !data_shape.compatible(shape) {
-                            checker.error(
+            )
+            && let (Some(Value::Item(dataset)), Some(shape)) = (values.get("data"), &shape)
+            && let Some(data_shape) = checker.dataset_input_shape(*dataset)
+            && !data_shape.compatible(shape)
+        {
+            checker.error(
                                 source.range,
                                 "neuro/shape-mismatch",
                                 format!("expected readings shaped {shape} for sensor `{}`, found {data_shape} in dataset `{}`", name.text, checker.items()[*dataset].label()),
                             );
-                        }
-                    }
-                }
-            }
         }
         if locals
             .insert(name.text.as_str(), (entry_index, Flow::Tensor(shape)))
@@ -139,41 +136,48 @@ pub(super) fn check_app<'a>(checker: &mut Checker<'a>, index: usize) {
                 }
             }
         }
-        if let Some(hold) = &entry.hold {
-            if let Some((value, suffix, is_integer, range)) = number_of(hold) {
-                match parse_unit(suffix) {
-                    Some(Unit::None) if !is_integer || value < 1.0 => {
-                        checker.error(range, "neuro/range", format!("expected `for` a whole number of readings >= 1 or a time, found {}", &checker.parse.text[range.start..range.end]));
-                    }
-                    Some(Unit::Time(_)) if value <= 0.0 => {
-                        checker.error(
-                            range,
-                            "neuro/range",
-                            "expected `for` a time > 0".to_string(),
-                        );
-                    }
-                    Some(Unit::Freq(_)) | None => {
-                        checker.error(
-                            range,
-                            "neuro/unit",
-                            format!(
-                                "expected `for` a count or a time, found `{}`",
-                                &checker.parse.text[range.start..range.end]
-                            ),
-                        );
-                    }
-                    _ => {}
+        if let Some(hold) = &entry.hold
+            && let Some((value, suffix, is_integer, range)) = number_of(hold)
+        {
+            match parse_unit(suffix) {
+                Some(Unit::None) if !is_integer || value < 1.0 => {
+                    checker.error(
+                        range,
+                        "neuro/range",
+                        format!(
+                            "expected `for` a whole number of readings >= 1 or a time, found {}",
+                            &checker.parse.text[range.start..range.end]
+                        ),
+                    );
                 }
+                Some(Unit::Time(_)) if value <= 0.0 => {
+                    checker.error(
+                        range,
+                        "neuro/range",
+                        "expected `for` a time > 0".to_string(),
+                    );
+                }
+                Some(Unit::Freq(_)) | None => {
+                    checker.error(
+                        range,
+                        "neuro/unit",
+                        format!(
+                            "expected `for` a count or a time, found `{}`",
+                            &checker.parse.text[range.start..range.end]
+                        ),
+                    );
+                }
+                _ => {}
             }
         }
-        if let Some((event, range)) = &entry.emit {
-            if event.is_empty() {
-                checker.error(
-                    *range,
-                    "neuro/invalid-value",
-                    "expected a non-empty event name, found \"\"".to_string(),
-                );
-            }
+        if let Some((event, range)) = &entry.emit
+            && event.is_empty()
+        {
+            checker.error(
+                *range,
+                "neuro/invalid-value",
+                "expected a non-empty event name, found \"\"".to_string(),
+            );
         }
     }
 }
@@ -300,15 +304,14 @@ fn check_pipeline<'a>(
             None => Flow::Tensor(None),
         };
         // A classifier's label output is already a class.
-        if kind == ItemKind::Model {
-            if let Some(facts) = &info.model {
-                if facts.outputs.first().is_some_and(|output| {
-                    output.elem_type.starts_with('i')
-                        && output.shape.as_ref().is_some_and(|s| s.rank() <= 1)
-                }) {
-                    flow = Flow::Class;
-                }
-            }
+        if kind == ItemKind::Model
+            && let Some(facts) = &info.model
+            && facts.outputs.first().is_some_and(|output| {
+                output.elem_type.starts_with('i')
+                    && output.shape.as_ref().is_some_and(|s| s.rank() <= 1)
+            })
+        {
+            flow = Flow::Class;
         }
     }
     let sink = &stages[stages.len() - 1];

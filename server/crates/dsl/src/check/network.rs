@@ -269,10 +269,10 @@ fn layer_output(
                 parameters += weight.elements().unwrap_or(0);
             }
             if let Some(bias) = tensor(values, "bias") {
-                if let Some(out) = out {
-                    if !bias.compatible(&Shape::known(&[out])) {
-                        return Err(format!("expected bias shaped [{out}], found {bias}"));
-                    }
+                if let Some(out) = out
+                    && !bias.compatible(&Shape::known(&[out]))
+                {
+                    return Err(format!("expected bias shaped [{out}], found {bias}"));
                 }
                 parameters += bias.elements().unwrap_or(0);
             }
@@ -337,12 +337,12 @@ fn layer_output(
             None => Ok((Shape(vec![Dim::Symbolic("n".into())]), 0)),
         },
         "add" => {
-            if let Some(Some(b)) = inputs.get(1) {
-                if !x.compatible(b) {
-                    return Err(format!(
-                        "expected both inputs to have the same shape, found {x} and {b}"
-                    ));
-                }
+            if let Some(Some(b)) = inputs.get(1)
+                && !x.compatible(b)
+            {
+                return Err(format!(
+                    "expected both inputs to have the same shape, found {x} and {b}"
+                ));
             }
             Ok((x.clone(), 0))
         }
@@ -537,10 +537,9 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
             "weights" => {
                 if let Value::Item(weights) =
                     checker.check_value_kind(value, ValueKind::Weights, "`weights`", None)
+                    && let Some(model) = model
                 {
-                    if let Some(model) = model {
-                        check_weights_match(checker, weights, model, value.range);
-                    }
+                    check_weights_match(checker, weights, model, value.range);
                 }
             }
             "max_to_avg" => {
@@ -609,14 +608,14 @@ fn check_weights_match(
         };
         matched += 1;
         let array_shape = Shape::known(&array.shape);
-        if let Some(shape) = &initializer.shape {
-            if !shape.compatible(&array_shape) {
-                checker.error(
+        if let Some(shape) = &initializer.shape
+            && !shape.compatible(&array_shape)
+        {
+            checker.error(
                     range,
                     "neuro/shape-mismatch",
                     format!("expected \"{}\" shaped {shape} as in the model, found {array_shape} in the archive", initializer.name),
                 );
-            }
         }
     }
     if matched == 0 && !facts.initializers.is_empty() {

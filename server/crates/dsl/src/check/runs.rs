@@ -97,23 +97,22 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
                 );
                 if let Some(Value::Hertz(rate)) =
                     values.as_ref().and_then(|values| values.get("max_rate"))
+                    && *rate * timing.dt > 1.0 + 1e-9
                 {
-                    if *rate * timing.dt > 1.0 + 1e-9 {
-                        let range = value
-                            .as_call()
-                            .and_then(|call| call.named("max_rate"))
-                            .map(|arg| arg.value.range)
-                            .unwrap_or(value.range);
-                        checker.error(
-                            range,
-                            "neuro/range",
-                            format!(
-                                "expected `max_rate` at most 1/dt = {} Hz, found {} Hz",
-                                trim(1.0 / timing.dt),
-                                trim(*rate)
-                            ),
-                        );
-                    }
+                    let range = value
+                        .as_call()
+                        .and_then(|call| call.named("max_rate"))
+                        .map(|arg| arg.value.range)
+                        .unwrap_or(value.range);
+                    checker.error(
+                        range,
+                        "neuro/range",
+                        format!(
+                            "expected `max_rate` at most 1/dt = {} Hz, found {} Hz",
+                            trim(1.0 / timing.dt),
+                            trim(*rate)
+                        ),
+                    );
                 }
             }
             "decode" => {
@@ -335,11 +334,10 @@ fn check_layer_name(checker: &mut Checker, network: usize, layer: &crate::syntax
             .name
             .as_ref()
             .is_some_and(|name| name.text == layer.text)
-    }) {
-        if item.value.is_none() {
-            checker.reference(layer.range, Def::Entry(network, entry), false);
-            return;
-        }
+    }) && item.value.is_none()
+    {
+        checker.reference(layer.range, Def::Entry(network, entry), false);
+        return;
     }
     if let Some(model) = checker.analysis.items[network]
         .source_model
@@ -396,10 +394,10 @@ fn neuron_tau_refs(checker: &Checker, network: usize) -> Vec<(f64, TextRange)> {
     for call in calls {
         match call.named("tau_ref") {
             Some(arg) => {
-                if let Some((value, suffix, _, range)) = number_of(&arg.value) {
-                    if let Some(Unit::Time(factor)) = parse_unit(suffix) {
-                        out.push((value * factor, range));
-                    }
+                if let Some((value, suffix, _, range)) = number_of(&arg.value)
+                    && let Some(Unit::Time(factor)) = parse_unit(suffix)
+                {
+                    out.push((value * factor, range));
                 }
             }
             None => out.push((2e-3, call.callee.range)),
@@ -418,16 +416,15 @@ pub(super) fn check_infer(checker: &mut Checker, index: usize) {
         .data
         .as_ref()
         .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
-    if let (Some(model), Some(target)) = (model, &item.target) {
-        if let Some(facts) = checker.model_of(model) {
-            if facts.kind == crate::workspace::ModelKind::Snn {
-                checker.error(
+    if let (Some(model), Some(target)) = (model, &item.target)
+        && let Some(facts) = checker.model_of(model)
+        && facts.kind == crate::workspace::ModelKind::Snn
+    {
+        checker.error(
                     target.range,
                     "neuro/wrong-kind",
                     format!("expected an ML or DL model to infer, found `{}` which is a spiking network; simulate it instead", target.text),
                 );
-            }
-        }
     }
     let has_mapping = item
         .entries()
@@ -549,13 +546,13 @@ fn check_input_mapping(
         return;
     };
     let per_sample = shape.per_sample();
-    if let Some(input_shape) = input_shape {
-        if !per_sample.compatible(&input_shape) {
-            checker.error(
+    if let Some(input_shape) = input_shape
+        && !per_sample.compatible(&input_shape)
+    {
+        checker.error(
                 value.range,
                 "neuro/shape-mismatch",
                 format!("expected samples shaped {input_shape} for model input `{}`, found {per_sample} in `{}.{}`", name.text, dataset_name.text, field.text),
             );
-        }
     }
 }

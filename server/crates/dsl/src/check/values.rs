@@ -254,11 +254,11 @@ impl<'a> Checker<'a> {
                 let Some(name) = expr.as_name() else {
                     return self.invalid(expr, what, kind);
                 };
-                if let Some(scope) = scope {
-                    if let Some(&entry) = scope.layers.get(name.text.as_str()) {
-                        self.reference(name.range, Def::Entry(scope.item, entry), false);
-                        return Value::Layer(entry);
-                    }
+                if let Some(scope) = scope
+                    && let Some(&entry) = scope.layers.get(name.text.as_str())
+                {
+                    self.reference(name.range, Def::Entry(scope.item, entry), false);
+                    return Value::Layer(entry);
                 }
                 let found = match self.analysis.names.get(&name.text) {
                     Some(&index) => format!(

@@ -117,13 +117,13 @@ pub fn completion(
     let text_of = |token: &Token| &parse.text[token.range.start..token.range.end];
 
     // Dataset keys after `DATASET.`
-    if let (Some(prev), Some(prev2)) = (prev, prev2) {
-        if prev.kind == TokenKind::Dot {
-            if let Some(&index) = analysis.names.get(text_of(prev2)) {
-                archive_keys(analysis, index, &mut out, false);
-            }
-            return out.items;
+    if let (Some(prev), Some(prev2)) = (prev, prev2)
+        && prev.kind == TokenKind::Dot
+    {
+        if let Some(&index) = analysis.names.get(text_of(prev2)) {
+            archive_keys(analysis, index, &mut out, false);
         }
+        return out.items;
     }
     let prev_kind = prev.map(|token| token.kind);
     match prev_kind {
@@ -169,17 +169,18 @@ pub fn completion(
                     .iter()
                     .filter(|reference| reference.is_definition)
                 {
-                    if let Def::Entry(owner, entry) = reference.def {
-                        if owner == app && item.entries()[entry].kind != EntryKind::Rule {
-                            let name = &parse.text[reference.range.start..reference.range.end];
-                            out.push(
-                                name,
-                                CompletionKind::Variable,
-                                "sensor or pipeline output",
-                                name,
-                                false,
-                            );
-                        }
+                    if let Def::Entry(owner, entry) = reference.def
+                        && owner == app
+                        && item.entries()[entry].kind != EntryKind::Rule
+                    {
+                        let name = &parse.text[reference.range.start..reference.range.end];
+                        out.push(
+                            name,
+                            CompletionKind::Variable,
+                            "sensor or pipeline output",
+                            name,
+                            false,
+                        );
                     }
                 }
             }
@@ -346,27 +347,27 @@ pub fn completion(
         return out.items;
     }
     // Inside a record list.
-    if prev_kind == Some(TokenKind::LBracket) || (prev_kind == Some(TokenKind::Comma)) {
-        if let Some((_, item)) = in_body.map(|(index, item, _)| (index, item)) {
-            let records = if item.kind == ItemKind::Infer {
-                catalog::INFER_RECORDS
-            } else {
-                catalog::SIMULATE_RECORDS
-            };
-            for record in records {
-                out.push(*record, CompletionKind::Value, "record", *record, false);
-            }
-            if item.kind == ItemKind::Simulate {
-                out.push(
-                    "raster",
-                    CompletionKind::Function,
-                    "spike raster of a layer",
-                    "raster(${1:layer})",
-                    true,
-                );
-            }
-            return out.items;
+    if (prev_kind == Some(TokenKind::LBracket) || (prev_kind == Some(TokenKind::Comma)))
+        && let Some((_, item)) = in_body.map(|(index, item, _)| (index, item))
+    {
+        let records = if item.kind == ItemKind::Infer {
+            catalog::INFER_RECORDS
+        } else {
+            catalog::SIMULATE_RECORDS
+        };
+        for record in records {
+            out.push(*record, CompletionKind::Value, "record", *record, false);
         }
+        if item.kind == ItemKind::Simulate {
+            out.push(
+                "raster",
+                CompletionKind::Function,
+                "spike raster of a layer",
+                "raster(${1:layer})",
+                true,
+            );
+        }
+        return out.items;
     }
     // The start of an entry in a block.
     if let Some((_, item, _)) = in_body {

@@ -55,13 +55,14 @@ pub fn entry_at(item: &Item, offset: usize) -> Option<(usize, &Entry)> {
 }
 
 /// The innermost call whose argument list contains `offset` (after `(`).
-pub fn call_around<'a>(expr: &'a Expr, offset: usize) -> Option<&'a Call> {
+pub fn call_around(expr: &Expr, offset: usize) -> Option<&Call> {
     let mut best: Option<&Call> = None;
     expr.walk(&mut |sub| {
-        if let ExprKind::Call(call) = &sub.kind {
-            if call.args_range.start < offset && (offset < call.args_range.end || !closes(call)) {
-                best = Some(call);
-            }
+        if let ExprKind::Call(call) = &sub.kind
+            && call.args_range.start < offset
+            && (offset < call.args_range.end || !closes(call))
+        {
+            best = Some(call);
         }
     });
     best
@@ -75,18 +76,17 @@ fn closes(call: &Call) -> bool {
 pub fn find_at(file: &SourceFile, offset: usize) -> Option<Found<'_>> {
     let (item_index, item) = item_at(file, offset)?;
     let entry = entry_at(item, offset);
-    if let Some((entry_index, entry)) = entry {
-        if entry.kind == crate::syntax::ast::EntryKind::Setting
-            && entry
-                .name
-                .as_ref()
-                .is_some_and(|name| name.range.touches(offset))
-        {
-            return Some(Found::SettingKey {
-                item: item_index,
-                entry: entry_index,
-            });
-        }
+    if let Some((entry_index, entry)) = entry
+        && entry.kind == crate::syntax::ast::EntryKind::Setting
+        && entry
+            .name
+            .as_ref()
+            .is_some_and(|name| name.range.touches(offset))
+    {
+        return Some(Found::SettingKey {
+            item: item_index,
+            entry: entry_index,
+        });
     }
     let exprs: Vec<&Expr> = match entry {
         Some((_, entry)) => entry.exprs().collect(),
@@ -127,50 +127,48 @@ fn find_in_expr<'a>(
                 {
                     *found = Some(Found::ArgName { call, arg });
                 }
-                if let ExprKind::String(_) = &arg.value.kind {
-                    if inside(arg.value.range, offset) {
-                        let role = match (call.callee.text.as_str(), &arg.name) {
-                            ("onnx" | "npz", None) => StringRole::Path {
-                                loader: if call.callee.text == "onnx" {
-                                    "onnx"
-                                } else {
-                                    "npz"
-                                },
+                if let ExprKind::String(_) = &arg.value.kind
+                    && inside(arg.value.range, offset)
+                {
+                    let role = match (call.callee.text.as_str(), &arg.name) {
+                        ("onnx" | "npz", None) => StringRole::Path {
+                            loader: if call.callee.text == "onnx" {
+                                "onnx"
+                            } else {
+                                "npz"
                             },
-                            ("npz", Some(name))
-                                if (name.text == "x" || name.text == "y")
-                                    && owner.kind == crate::syntax::ast::ItemKind::Dataset =>
-                            {
-                                StringRole::DatasetKey
-                            }
-                            _ => StringRole::Other,
-                        };
-                        *found = Some(Found::String {
-                            item,
-                            expr: &arg.value,
-                            role,
-                        });
-                    }
-                }
-            }
-        }
-        ExprKind::Index { base, index } => {
-            if let (Some(name), ExprKind::String(_)) = (base.as_name(), &index.kind) {
-                if inside(index.range, offset) {
+                        },
+                        ("npz", Some(name))
+                            if (name.text == "x" || name.text == "y")
+                                && owner.kind == crate::syntax::ast::ItemKind::Dataset =>
+                        {
+                            StringRole::DatasetKey
+                        }
+                        _ => StringRole::Other,
+                    };
                     *found = Some(Found::String {
                         item,
-                        expr: index,
-                        role: StringRole::Key {
-                            archive: &name.text,
-                        },
+                        expr: &arg.value,
+                        role,
                     });
                 }
             }
         }
-        ExprKind::Number { .. } if sub.range.touches(offset) => {
-            if found.is_none() {
-                *found = Some(Found::Number { expr: sub });
+        ExprKind::Index { base, index } => {
+            if let (Some(name), ExprKind::String(_)) = (base.as_name(), &index.kind)
+                && inside(index.range, offset)
+            {
+                *found = Some(Found::String {
+                    item,
+                    expr: index,
+                    role: StringRole::Key {
+                        archive: &name.text,
+                    },
+                });
             }
+        }
+        ExprKind::Number { .. } if sub.range.touches(offset) && found.is_none() => {
+            *found = Some(Found::Number { expr: sub });
         }
         _ => {}
     });

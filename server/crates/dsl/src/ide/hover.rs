@@ -208,10 +208,9 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
                 })
                 .and_then(|entry| entry.value.as_ref())
                 .and_then(|value| value.as_call())
+                && let Some(spec) = catalog::call(&neuron.callee.text)
             {
-                if let Some(spec) = catalog::call(&neuron.callee.text) {
-                    out.push_str(&format!("\n\nneuron: {}", neuron_in_force(spec, neuron)));
-                }
+                out.push_str(&format!("\n\nneuron: {}", neuron_in_force(spec, neuron)));
             }
             out
         }
@@ -292,10 +291,9 @@ fn describe_def(parse: &Parse, analysis: &Analysis, def: &Def) -> Option<String>
                     }
                     if let (Some(call), Some(spec)) =
                         (call, call.and_then(|call| catalog::call(&call.callee.text)))
+                        && spec.equation.is_some()
                     {
-                        if spec.equation.is_some() {
-                            out.push_str(&format!("\n\n{}", neuron_in_force(spec, call)));
-                        }
+                        out.push_str(&format!("\n\n{}", neuron_in_force(spec, call)));
                     }
                     Some(out)
                 }

@@ -39,19 +39,19 @@ pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> 
                 ),
             ));
         }
-        if let ElementType::Numeric { dtype, .. } = header.element {
-            if npz_dtype(tensor.data_type()) != Some(dtype) {
-                problems.push(WeightProblem::error(
-                    "weights/dtype-mismatch",
-                    Some(name),
-                    Some(name),
-                    format!(
-                        "array '{name}' is {}, the initializer is {}",
-                        dtype.numpy_name(),
-                        onnx_name(tensor.data_type())
-                    ),
-                ));
-            }
+        if let ElementType::Numeric { dtype, .. } = header.element
+            && npz_dtype(tensor.data_type()) != Some(dtype)
+        {
+            problems.push(WeightProblem::error(
+                "weights/dtype-mismatch",
+                Some(name),
+                Some(name),
+                format!(
+                    "array '{name}' is {}, the initializer is {}",
+                    dtype.numpy_name(),
+                    onnx_name(tensor.data_type())
+                ),
+            ));
         }
     }
     problems

@@ -202,14 +202,13 @@ pub(crate) fn infer_session(
             },
             Value::Tensor(t),
         ) = (&want.ty, &*value)
+            && matches!(t.dtype(), DType::U8 | DType::I8 | DType::Bool)
         {
-            if matches!(t.dtype(), DType::U8 | DType::I8 | DType::Bool) {
-                let data = t.data.to_f32().unwrap_or_default();
-                *value = Value::Tensor(Tensor {
-                    shape: t.shape.clone(),
-                    data: data.into(),
-                });
-            }
+            let data = t.data.to_f32().unwrap_or_default();
+            *value = Value::Tensor(Tensor {
+                shape: t.shape.clone(),
+                data: data.into(),
+            });
         }
     }
     let labels = args

@@ -45,7 +45,7 @@ fn simulator_words(
         );
     };
     let data = std::path::Path::new(file);
-    if !data.extension().is_some_and(|e| e == "npz") {
+    if data.extension().is_none_or(|e| e != "npz") {
         anyhow::bail!(
             "{file}: the simulator reads samples from an .npz (--input D.npz [--labels KEY])"
         );

@@ -72,14 +72,14 @@ pub fn publish(shared: &Shared, state: &State, path: &Path, analysis: &FileAnaly
         Some(neuride_ide::host::Source::Overlay { version, .. }) => Some(version),
         _ => None,
     };
-    if state.viewed.contains(path) {
-        if let Some(view) = uri::virtual_from_path(path) {
-            shared.send(Outgoing::Diagnostics {
-                uri: view,
-                diagnostics: diagnostics.clone(),
-                version: None,
-            });
-        }
+    if state.viewed.contains(path)
+        && let Some(view) = uri::virtual_from_path(path)
+    {
+        shared.send(Outgoing::Diagnostics {
+            uri: view,
+            diagnostics: diagnostics.clone(),
+            version: None,
+        });
     }
     if let Some(file) = uri::from_path(path) {
         shared.send(Outgoing::Diagnostics {
@@ -95,14 +95,14 @@ pub fn remove(shared: &Shared, state: &mut State, path: &Path) {
     if !state.host.remove(path) {
         return;
     }
-    if state.viewed.remove(path) {
-        if let Some(view) = uri::virtual_from_path(path) {
-            shared.send(Outgoing::Diagnostics {
-                uri: view,
-                diagnostics: Vec::new(),
-                version: None,
-            });
-        }
+    if state.viewed.remove(path)
+        && let Some(view) = uri::virtual_from_path(path)
+    {
+        shared.send(Outgoing::Diagnostics {
+            uri: view,
+            diagnostics: Vec::new(),
+            version: None,
+        });
     }
     if let Some(file) = uri::from_path(path) {
         shared.send(Outgoing::Diagnostics {

@@ -105,13 +105,13 @@ impl Progress {
     }
 
     fn send(&self, value: WorkDoneProgress) {
-        if let Some(token) = &self.token {
-            if !self.ended.load(Ordering::SeqCst) || matches!(value, WorkDoneProgress::End(_)) {
-                self.shared.send(Outgoing::Progress(ProgressParams {
-                    token: token.clone(),
-                    value: ProgressParamsValue::WorkDone(value),
-                }));
-            }
+        if let Some(token) = &self.token
+            && (!self.ended.load(Ordering::SeqCst) || matches!(value, WorkDoneProgress::End(_)))
+        {
+            self.shared.send(Outgoing::Progress(ProgressParams {
+                token: token.clone(),
+                value: ProgressParamsValue::WorkDone(value),
+            }));
         }
     }
 }

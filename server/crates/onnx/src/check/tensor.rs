@@ -209,15 +209,15 @@ impl Checker<'_, '_> {
             );
             return self.error(codes::EXTERNAL_DATA_RANGE, anchor.clone(), message);
         }
-        if let (Some(length), Some(expected)) = (external.length, expected) {
-            if length != expected {
-                let message = format!(
-                    "{what}: external data length is {length} bytes, dims {:?} x {} need {expected}",
-                    tensor.dims,
-                    dtype::onnx_name(tensor.data_type())
-                );
-                self.error(codes::TENSOR_SIZE, anchor.clone(), message);
-            }
+        if let (Some(length), Some(expected)) = (external.length, expected)
+            && length != expected
+        {
+            let message = format!(
+                "{what}: external data length is {length} bytes, dims {:?} x {} need {expected}",
+                tensor.dims,
+                dtype::onnx_name(tensor.data_type())
+            );
+            self.error(codes::TENSOR_SIZE, anchor.clone(), message);
         }
     }
 

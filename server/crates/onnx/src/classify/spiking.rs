@@ -251,19 +251,16 @@ impl Walk<'_> {
         let p = Pattern::find(g);
         self.heaviside_nodes
             .extend(p.heaviside.iter().map(|&i| NodeRef::new(id, i, &g.node[i])));
-        if is_loop_body {
-            if let Some(reset) = p.loop_reset(g) {
-                self.loop_hits.push(NodeRef::new(id, reset, &g.node[reset]));
-            }
+        if is_loop_body && let Some(reset) = p.loop_reset(g) {
+            self.loop_hits.push(NodeRef::new(id, reset, &g.node[reset]));
         }
-        if let Some(chain) = p.longest_chain(g, id) {
-            if self
+        if let Some(chain) = p.longest_chain(g, id)
+            && self
                 .best_chain
                 .as_ref()
                 .is_none_or(|b| chain.steps > b.steps)
-            {
-                *self.best_chain = Some(chain);
-            }
+        {
+            *self.best_chain = Some(chain);
         }
     }
 }
@@ -377,7 +374,7 @@ impl<'g> Pattern<'g> {
         }
     }
 
-    fn op<'a>(g: &'a GraphProto, i: usize) -> &'a str {
+    fn op(g: &GraphProto, i: usize) -> &str {
         let n = &g.node[i];
         if is_default(n.domain.as_deref().unwrap_or("")) {
             n.op_type.as_deref().unwrap_or("")

@@ -464,18 +464,18 @@ fn matmul(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -
         sb.to_vec()
     };
     let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
-    if let (Dim::Known(x), Dim::Known(y)) = (ka, kb) {
-        if x != y {
-            at.mismatch(
-                cx,
-                format!(
-                    "inner dimensions differ: A is {}, B is {}",
-                    shape_text(sa),
-                    shape_text(sb)
-                ),
-            );
-            return unranked(elem);
-        }
+    if let (Dim::Known(x), Dim::Known(y)) = (ka, kb)
+        && x != y
+    {
+        at.mismatch(
+            cx,
+            format!(
+                "inner dimensions differ: A is {}, B is {}",
+                shape_text(sa),
+                shape_text(sb)
+            ),
+        );
+        return unranked(elem);
     }
     let batch = match broadcast(&[&a2[..a2.len() - 2], &b2[..b2.len() - 2]]) {
         Ok(b) => b,
@@ -520,19 +520,19 @@ fn gemm(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -> 
     } else {
         (&sb[0], &sb[1])
     };
-    if let (Dim::Known(x), Dim::Known(y)) = (ka, kb) {
-        if x != y {
-            at.mismatch(
-                cx,
-                format!(
-                    "inner dimensions differ: A{} is {}, B{} is {}",
-                    if ta { "ᵀ" } else { "" },
-                    shape_text(sa),
-                    if tb { "ᵀ" } else { "" },
-                    shape_text(sb)
-                ),
-            );
-        }
+    if let (Dim::Known(x), Dim::Known(y)) = (ka, kb)
+        && x != y
+    {
+        at.mismatch(
+            cx,
+            format!(
+                "inner dimensions differ: A{} is {}, B{} is {}",
+                if ta { "ᵀ" } else { "" },
+                shape_text(sa),
+                if tb { "ᵀ" } else { "" },
+                shape_text(sb)
+            ),
+        );
     }
     tensor(elem, vec![m.clone(), n.clone()])
 }
@@ -598,28 +598,27 @@ fn reshape(cx: &mut Cx, at: &At, data: Option<&Fact>, target: Option<&Fact>) -> 
                     .filter(|d| d.known().is_some())
                     .cloned()
                     .collect();
-                if s.iter().chain(&rest).all(|d| !matches!(d, Dim::Unknown)) {
-                    if let (Some(a), Some(b)) = (product(&known_in), product(&known_out)) {
-                        if b != 0 && a % b == 0 {
-                            out[k] = Dim::Known(a / b);
-                        }
-                    }
+                if s.iter().chain(&rest).all(|d| !matches!(d, Dim::Unknown))
+                    && let (Some(a), Some(b)) = (product(&known_in), product(&known_out))
+                    && b != 0
+                    && a % b == 0
+                {
+                    out[k] = Dim::Known(a / b);
                 }
             }
         }
-    } else if infer_at.is_empty() {
-        if let (Some(total), Some(want)) = (total, product(&out)) {
-            if total != want {
-                at.mismatch(
-                    cx,
-                    format!(
-                        "cannot reshape {} ({total} elements) to {} ({want} elements)",
-                        shape_text(input.unwrap_or(&[])),
-                        shape_text(&out)
-                    ),
-                );
-            }
-        }
+    } else if infer_at.is_empty()
+        && let (Some(total), Some(want)) = (total, product(&out))
+        && total != want
+    {
+        at.mismatch(
+            cx,
+            format!(
+                "cannot reshape {} ({total} elements) to {} ({want} elements)",
+                shape_text(input.unwrap_or(&[])),
+                shape_text(&out)
+            ),
+        );
     }
     let mut f = tensor(e, out);
     f.konst = data.and_then(|d| d.konst.clone()).filter(|_| t.len() <= 1);
@@ -866,18 +865,18 @@ fn gather(at: &At, data: Option<&Fact>, idx: Option<&Fact>) -> Fact {
     out.extend_from_slice(is);
     out.extend_from_slice(&ds[a + 1..]);
     let mut f = tensor(e, out);
-    if let (Some(values), Some(picks)) = (konst(data), ints(idx)) {
-        if ds.len() == 1 {
-            let n = values.len() as i64;
-            f.konst = picks
-                .iter()
-                .map(|&p| {
-                    values
-                        .get((if p < 0 { p + n } else { p }) as usize)
-                        .cloned()
-                })
-                .collect();
-        }
+    if let (Some(values), Some(picks)) = (konst(data), ints(idx))
+        && ds.len() == 1
+    {
+        let n = values.len() as i64;
+        f.konst = picks
+            .iter()
+            .map(|&p| {
+                values
+                    .get((if p < 0 { p + n } else { p }) as usize)
+                    .cloned()
+            })
+            .collect();
     }
     f
 }
@@ -1119,10 +1118,10 @@ fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     };
     let op = at.node.op_type.as_deref().unwrap_or("");
     // Sizes (Resize input 3) are integers; scales are floats read from the constant's tensor.
-    if op == "Resize" {
-        if let Some(sizes) = ints(i(3)).filter(|v| v.len() == s.len()) {
-            return tensor(e, sizes.into_iter().map(Dim::Known).collect());
-        }
+    if op == "Resize"
+        && let Some(sizes) = ints(i(3)).filter(|v| v.len() == s.len())
+    {
+        return tensor(e, sizes.into_iter().map(Dim::Known).collect());
     }
     let scales = if op == "Upsample" {
         attr::floats(at.node, "scales").map(|v| v.iter().map(|&x| x as f64).collect::<Vec<_>>())

@@ -100,10 +100,11 @@ pub fn conv(cx: &mut Cx, at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32)
             _ => vec![None; n],
         },
     };
-    if let (Some(ws), Some(c)) = (w_shape, xs[1].known()) {
-        if let Some(wc) = ws.get(1).and_then(|d| d.known()) {
-            if wc * group != c {
-                at.mismatch(
+    if let (Some(ws), Some(c)) = (w_shape, xs[1].known())
+        && let Some(wc) = ws.get(1).and_then(|d| d.known())
+        && wc * group != c
+    {
+        at.mismatch(
                     cx,
                     format!(
                         "input channels differ: X is {} with {c} channels, W is {} expecting {} (group {group})",
@@ -112,8 +113,6 @@ pub fn conv(cx: &mut Cx, at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32)
                         wc * group
                     ),
                 );
-            }
-        }
     }
     let Some(win) = window(at, n, kernel) else {
         return vec![Fact::of(ValueType::tensor_unranked(elem))];

@@ -287,11 +287,11 @@ impl Printer<'_> {
             self.entries(&t.external_data);
             return;
         }
-        if let Some(max) = self.options.max_tensor_elements {
-            if crate::tensor::stored_count(t).is_ok_and(|n| n > max as u64) {
-                self.w(" {...}");
-                return;
-            }
+        if let Some(max) = self.options.max_tensor_elements
+            && crate::tensor::stored_count(t).is_ok_and(|n| n > max as u64)
+        {
+            self.w(" {...}");
+            return;
         }
         if let Some(raw) = &t.raw_data {
             self.raw_tensor(dtype, raw);
