@@ -179,36 +179,60 @@ struct LabelEncoderV1 {
 
 impl Kernel for LabelEncoderV1 {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
-        let t = input_tensor(inputs, 0)?;
-        let data = match &t.data {
-            Data::Str(v) => Data::I64(
-                v.iter()
-                    .map(|s| self.index.get(s).copied().unwrap_or(self.default_int))
-                    .collect(),
-            ),
-            Data::I64(v) => Data::Str(
-                v.iter()
-                    .map(|&i| {
-                        usize::try_from(i)
-                            .ok()
-                            .and_then(|i| self.classes.get(i))
-                            .cloned()
-                            .unwrap_or_else(|| self.default_string.clone())
-                    })
-                    .collect(),
-            ),
-            other => {
-                return Err(format!(
-                    "input must be string or int64, found {}",
-                    other.dtype()
-                ));
-            }
-        };
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data,
-        })])
+        map_strings_and_ints(
+            input_tensor(inputs, 0)?,
+            |s| self.index.get(s).copied().unwrap_or(self.default_int),
+            |i| {
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| self.classes.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| self.default_string.clone())
+            },
+        )
     }
+}
+
+/// The string <-> int64 lookups of LabelEncoder (opset 1) and CategoryMapper:
+/// strings become ints and ints become strings, keeping the shape.
+fn map_strings_and_ints(
+    t: &Tensor,
+    to_int: impl Fn(&String) -> i64,
+    to_string: impl Fn(i64) -> String,
+) -> Result<Vec<Value>, String> {
+    let data = match &t.data {
+        Data::Str(v) => Data::I64(v.iter().map(to_int).collect()),
+        Data::I64(v) => Data::Str(v.iter().map(|&i| to_string(i)).collect()),
+        other => {
+            return Err(format!(
+                "input must be string or int64, found {}",
+                other.dtype()
+            ));
+        }
+    };
+    Ok(vec![Value::Tensor(Tensor {
+        shape: t.shape.clone(),
+        data,
+    })])
+}
+
+/// A string or int64 list attribute (whichever is set and non-empty) and
+/// each value's first position in it.
+fn keyed_list(
+    a: &Attrs,
+    strings: &str,
+    ints: &str,
+) -> Result<(usize, HashMap<Key, usize>), String> {
+    let list = match (a.strings(strings), a.ints(ints)) {
+        (Some(s), _) if !s.is_empty() => Data::Str(s),
+        (_, Some(i)) if !i.is_empty() => Data::I64(i),
+        _ => return Err(format!("one of {ints}, {strings} is required")),
+    };
+    let mut table = HashMap::new();
+    for (i, k) in keys_of(&list)?.into_iter().enumerate() {
+        table.entry(k).or_insert(i);
+    }
+    Ok((list.len(), table))
 }
 
 // ---------------------------------------------------------------- OneHotEncoder
@@ -220,16 +244,7 @@ struct OneHotEncoder {
 }
 
 pub(crate) fn one_hot_encoder(a: &Attrs) -> Result<BoxKernel, String> {
-    let cats = match (a.strings("cats_strings"), a.ints("cats_int64s")) {
-        (Some(s), _) if !s.is_empty() => Data::Str(s),
-        (_, Some(i)) if !i.is_empty() => Data::I64(i),
-        _ => return Err("one of cats_int64s, cats_strings is required".to_owned()),
-    };
-    let count = cats.len();
-    let mut table = HashMap::new();
-    for (i, k) in keys_of(&cats)?.into_iter().enumerate() {
-        table.entry(k).or_insert(i);
-    }
+    let (count, table) = keyed_list(a, "cats_strings", "cats_int64s")?;
     Ok(Box::new(OneHotEncoder {
         table,
         count,
@@ -302,34 +317,16 @@ pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, String> {
 
 impl Kernel for CategoryMapper {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
-        let t = input_tensor(inputs, 0)?;
-        let data = match &t.data {
-            Data::Str(v) => Data::I64(
-                v.iter()
-                    .map(|s| self.to_int.get(s).copied().unwrap_or(self.default_int))
-                    .collect(),
-            ),
-            Data::I64(v) => Data::Str(
-                v.iter()
-                    .map(|i| {
-                        self.to_string
-                            .get(i)
-                            .cloned()
-                            .unwrap_or_else(|| self.default_string.clone())
-                    })
-                    .collect(),
-            ),
-            other => {
-                return Err(format!(
-                    "input must be string or int64, found {}",
-                    other.dtype()
-                ));
-            }
-        };
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data,
-        })])
+        map_strings_and_ints(
+            input_tensor(inputs, 0)?,
+            |s| self.to_int.get(s).copied().unwrap_or(self.default_int),
+            |i| {
+                self.to_string
+                    .get(&i)
+                    .cloned()
+                    .unwrap_or_else(|| self.default_string.clone())
+            },
+        )
     }
 }
 
@@ -341,16 +338,7 @@ struct DictVectorizer {
 }
 
 pub(crate) fn dict_vectorizer(a: &Attrs) -> Result<BoxKernel, String> {
-    let vocabulary = match (a.strings("string_vocabulary"), a.ints("int64_vocabulary")) {
-        (Some(s), _) if !s.is_empty() => Data::Str(s),
-        (_, Some(i)) if !i.is_empty() => Data::I64(i),
-        _ => return Err("one of string_vocabulary, int64_vocabulary is required".to_owned()),
-    };
-    let size = vocabulary.len();
-    let mut table = HashMap::new();
-    for (i, k) in keys_of(&vocabulary)?.into_iter().enumerate() {
-        table.entry(k).or_insert(i);
-    }
+    let (size, table) = keyed_list(a, "string_vocabulary", "int64_vocabulary")?;
     Ok(Box::new(DictVectorizer { table, size }))
 }
 
