@@ -1,36 +1,9 @@
 //! `neuride simulate` and `neuride convert` driven as a user would, on the
 //! real fixtures.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn fixture(relative: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../tests/fixtures")
-        .join(relative)
-        .display()
-        .to_string()
-}
-
-fn example(relative: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../examples")
-        .join(relative)
-        .display()
-        .to_string()
-}
-
-fn neuride(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{example, fixture, neuride};
 
 #[test]
 fn simulate_prints_the_json_report() {
