@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{example, fixture, neuride};
+use common::{example, fixture, neuride, simulate_report};
 
 #[test]
 fn simulate_prints_the_json_report() {
@@ -24,19 +24,7 @@ fn simulate_prints_the_json_report() {
         "json",
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for key in [
-        "accuracy",
-        "accuracy_per_step",
-        "rates",
-        "synops",
-        "macs",
-        "samples",
-        "steps",
-        "wall_s",
-    ] {
-        assert!(json.get(key).is_some(), "missing {key}: {stdout}");
-    }
+    let json = simulate_report(&stdout);
     assert_eq!(json["samples"], 100);
     assert_eq!(json["steps"], 20);
     assert_eq!(json["accuracy_per_step"].as_array().unwrap().len(), 20);
@@ -146,19 +134,7 @@ fn simulate_runs_a_neuro_simulate_block() {
         "json",
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for key in [
-        "accuracy",
-        "accuracy_per_step",
-        "rates",
-        "synops",
-        "macs",
-        "samples",
-        "steps",
-        "wall_s",
-    ] {
-        assert!(json.get(key).is_some(), "missing {key}: {stdout}");
-    }
+    let json = simulate_report(&stdout);
     // The block's settings: all 450 samples, 100 steps, rate in, count out.
     assert_eq!(json["network"], "lif_mlp");
     assert_eq!(json["dataset"], "test");

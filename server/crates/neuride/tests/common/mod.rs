@@ -36,3 +36,24 @@ pub fn neuride(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The fields the issue names for a simulation report (`--format json`).
+pub const SIMULATE_FIELDS: &[&str] = &[
+    "accuracy",
+    "accuracy_per_step",
+    "rates",
+    "synops",
+    "macs",
+    "samples",
+    "steps",
+    "wall_s",
+];
+
+/// Parses a simulation report and checks it has every field of [`SIMULATE_FIELDS`].
+pub fn simulate_report(stdout: &str) -> serde_json::Value {
+    let json: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    for key in SIMULATE_FIELDS {
+        assert!(json.get(key).is_some(), "missing {key}: {stdout}");
+    }
+    json
+}
