@@ -83,21 +83,31 @@ def main():
             np.savez(f, **feeds)
             npz = f.name
         samples = feeds[next(iter(feeds))].shape[1] if fixed else 1
-        out = subprocess.run([binary, os.path.join(FIX, model), npz, ",".join(map(str, batches)), str(REPEATS), str(samples)],
-                             check=True, capture_output=True, text=True, env=env).stdout
+
+        def neuride(engine):
+            run_env = dict(env, NEURIDE_ENGINE=engine)
+            out = subprocess.run([binary, os.path.join(FIX, model), npz, ",".join(map(str, batches)), str(REPEATS), str(samples)],
+                                 check=True, capture_output=True, text=True, env=run_env).stdout
+            return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+        ours = neuride("auto")
+        # DL models: tract too, for reference (the native engine is the default).
+        tract = neuride("tract") if not model.startswith("ml/") else [None] * len(batches)
         os.unlink(npz)
-        ours = [json.loads(line) for line in out.splitlines() if line.strip()]
-        for b, mine in zip(batches, ours):
+        for b, mine, theirs in zip(batches, ours, tract):
             n = samples if fixed else b
             run_feeds = feeds if fixed else {k: tile(v, b) for k, v in feeds.items()}
             t = ort_time(model, run_feeds)
-            rows.append((model, n, t / n * 1e6, mine["per_sample_us"], mine["engine"]))
+            rows.append((model, n, t / n * 1e6, mine["per_sample_us"], mine["engine"], theirs and theirs["per_sample_us"]))
     print(f"build: {'release' if RELEASE else 'dev profile, workspace crates at opt-level 3, deps at opt-level 2'}; {REPEATS} repeats")
-    print(f"| model | batch | onnxruntime us/sample | neuride us/sample | engine | neuride / ort |")
-    print("|---|---:|---:|---:|---|---:|")
-    for model, n, ort_us, ours_us, engine in rows:
-        print(f"| {model} | {n} | {ort_us:.3f} | {ours_us:.3f} | {engine} | {ours_us / ort_us:.2f} |")
-
+    print("| model | batch | onnxruntime us/sample | neuride us/sample | engine | neuride / ort | goal | tract us/sample |")
+    print("|---|---:|---:|---:|---|---:|---|---:|")
+    for model, n, ort_us, ours_us, engine, tract_us in rows:
+        ratio = ours_us / ort_us
+        limit = 1.0 if n == 1 or model.startswith("snn/") else 1.5
+        goal = f"<= {limit:g}: {'met' if ratio <= limit else 'NOT met'}"
+        tract_col = f"{tract_us:.3f}" if tract_us is not None else "-"
+        print(f"| {model} | {n} | {ort_us:.3f} | {ours_us:.3f} | {engine} | {ratio:.2f} | {goal} | {tract_col} |")
 
 if __name__ == "__main__":
     main()

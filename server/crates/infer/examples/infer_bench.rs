@@ -6,9 +6,10 @@
 //! usage: infer_bench MODEL INPUTS.npz BATCH[,BATCH...] [REPEATS] [SAMPLES]
 //! INPUTS.npz holds one array per model input (rows are tiled to the batch).
 //! BATCH 0 runs the arrays as they are (fixed-shape models) and counts
-//! SAMPLES samples per run.
+//! SAMPLES samples per run. NEURIDE_ENGINE=native|tract picks the DL engine
+//! (default: auto, the native engine when the graph is within its reach).
 
-use neuride_infer::{Session, Tensor, Value, io};
+use neuride_infer::{EngineChoice, Session, Tensor, Value, io};
 use std::time::Instant;
 
 fn tile(t: &Tensor, rows: usize) -> Tensor {
@@ -30,7 +31,13 @@ fn main() {
         eprintln!("usage: infer_bench MODEL INPUTS.npz BATCH[,BATCH...] [REPEATS]");
         std::process::exit(2);
     }
-    let session = Session::load(&std::fs::read(&args[1]).expect("model")).expect("prepare");
+    let choice = match std::env::var("NEURIDE_ENGINE").as_deref() {
+        Ok("native") => EngineChoice::Native,
+        Ok("tract") => EngineChoice::Tract,
+        _ => EngineChoice::Auto,
+    };
+    let session =
+        Session::load_with(&std::fs::read(&args[1]).expect("model"), choice).expect("prepare");
     let arrays = io::read_npz(&std::fs::read(&args[2]).expect("inputs")).expect("npz");
     let repeats: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(50);
     for batch in args[3]

@@ -15,6 +15,8 @@ pub mod io;
 pub mod job;
 pub mod json;
 mod ml;
+#[cfg(feature = "tract")]
+mod native;
 mod npy;
 pub mod session;
 pub mod signature;
@@ -23,6 +25,6 @@ pub mod value;
 
 pub use error::Error;
 pub use job::{DEFAULT_BATCH_ROWS, InferReport, Score, infer, score};
-pub use session::{Engine, Route, Session, route};
+pub use session::{Engine, EngineChoice, Route, Session, route};
 pub use signature::{Dim, Port, Signature, ValueType};
 pub use value::{DType, Data, Map, MapKeys, Tensor, Value};

@@ -6,9 +6,11 @@
 use crate::dl::TractPlan;
 use crate::error::Error;
 use crate::ml;
+#[cfg(feature = "tract")]
+use crate::native::NativePlan;
 use crate::signature::Signature;
 use crate::value::Value;
-use neuride_onnx::proto::ModelProto;
+use neuride_onnx::proto::{GraphProto, ModelProto};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -18,7 +20,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// tract: DL models and spiking models exported as plain ops.
+    /// neuride's own compiled kernels for float32 DL graphs within its op
+    /// set (Conv, Gemm, pools, element-wise, shape ops): the small CNNs,
+    /// MLPs and spiking exports of neuromorphic IoT work.
+    Native,
+    /// tract: every other DL model and spiking model exported as plain ops.
     Tract,
     /// neuride's evaluator: graphs with `ai.onnx.ml` operators.
     Evaluator,
@@ -40,6 +46,8 @@ impl TractPlan {
 }
 
 enum Backend {
+    #[cfg(feature = "tract")]
+    Native(NativePlan),
     Tract(TractPlan),
     Evaluator(ml::Plan),
 }
@@ -127,36 +135,108 @@ fn content_hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-static CACHE: Mutex<Vec<(u64, Arc<Session>)>> = Mutex::new(Vec::new());
+/// Which engine a DL model may run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EngineChoice {
+    /// The native engine when the graph is within its reach, else tract.
+    #[default]
+    Auto,
+    /// Always tract (comparisons, or a model the native engine gets wrong).
+    Tract,
+    /// Only the native engine: an error says what is outside its reach.
+    Native,
+}
+
+type CacheKey = (u64, EngineChoice);
+static CACHE: Mutex<Vec<(CacheKey, Arc<Session>)>> = Mutex::new(Vec::new());
 /// Prepared models kept; the editor works on a handful at a time.
 const CACHE_SIZE: usize = 8;
+
+/// Declared input shapes with symbolic dimensions taken as 1.
+#[cfg(feature = "tract")]
+fn declared_shapes(signature: &Signature) -> Option<Vec<Vec<usize>>> {
+    use crate::signature::{Dim, ValueType};
+    signature
+        .inputs
+        .iter()
+        .map(|port| match &port.ty {
+            ValueType::Tensor {
+                shape: Some(dims), ..
+            } => Some(
+                dims.iter()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => *n,
+                        Dim::Symbolic(_) => 1,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The native plan when every node is within the engine's reach.
+#[cfg(feature = "tract")]
+fn native_backend(proto: &ModelProto, signature: &Signature) -> Result<Backend, Error> {
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::Model("the model has no graph".into()))?;
+    let shapes = declared_shapes(signature).ok_or_else(|| {
+        Error::Model("the native engine needs every input's shape declared".into())
+    })?;
+    let plan = NativePlan::build(graph, opset(proto))?;
+    plan.check(&shapes)?;
+    Ok(Backend::Native(plan))
+}
+
+#[cfg(not(feature = "tract"))]
+fn native_backend(_: &ModelProto, _: &Signature) -> Result<Backend, Error> {
+    Err(Error::Model(
+        "this build of neuride-infer has no DL engines (feature 'tract' is off)".into(),
+    ))
+}
 
 impl Session {
     /// Prepares (or fetches from the cache) the model encoded in `bytes`.
     pub fn load(bytes: &[u8]) -> Result<Arc<Session>, Error> {
-        let revision = content_hash(bytes);
+        Session::load_with(bytes, EngineChoice::Auto)
+    }
+
+    /// As [`Session::load`], choosing the DL engine.
+    pub fn load_with(bytes: &[u8], choice: EngineChoice) -> Result<Arc<Session>, Error> {
+        let key = (content_hash(bytes), choice);
         if let Some(hit) = CACHE
             .lock()
             .ok()
-            .and_then(|c| c.iter().find(|e| e.0 == revision).map(|e| e.1.clone()))
+            .and_then(|c| c.iter().find(|e| e.0 == key).map(|e| e.1.clone()))
         {
             return Ok(hit);
         }
         let proto = neuride_onnx::load::decode(bytes::Bytes::copy_from_slice(bytes))
             .map_err(|e| Error::Model(e.to_string()))?;
-        let session = Arc::new(Session::prepare(&proto, bytes, revision)?);
+        let session = Arc::new(Session::prepare_with(&proto, bytes, key.0, choice)?);
         if let Ok(mut cache) = CACHE.lock() {
-            cache.retain(|e| e.0 != revision);
+            cache.retain(|e| e.0 != key);
             if cache.len() >= CACHE_SIZE {
                 cache.remove(0);
             }
-            cache.push((revision, session.clone()));
+            cache.push((key, session.clone()));
         }
         Ok(session)
     }
 
     /// Prepares a decoded model; `bytes` is its encoding (tract parses its own copy).
     pub fn prepare(proto: &ModelProto, bytes: &[u8], revision: u64) -> Result<Session, Error> {
+        Session::prepare_with(proto, bytes, revision, EngineChoice::Auto)
+    }
+
+    pub fn prepare_with(
+        proto: &ModelProto,
+        bytes: &[u8],
+        revision: u64,
+        choice: EngineChoice,
+    ) -> Result<Session, Error> {
         let graph = proto
             .graph
             .as_ref()
@@ -169,20 +249,13 @@ impl Session {
                 )));
             }
             Route::Evaluator => Backend::Evaluator(ml::Plan::build(graph, opset(proto))?),
-            Route::Tract => match TractPlan::prepare(bytes) {
-                Ok(plan) => Backend::Tract(plan),
-                // A plain-op graph tract refuses may still be within the evaluator's reach.
-                Err(tract_error) => {
-                    if graph
-                        .node
-                        .iter()
-                        .all(|n| ml::supports(n.domain(), n.op_type()))
-                    {
-                        Backend::Evaluator(ml::Plan::build(graph, opset(proto))?)
-                    } else {
-                        return Err(tract_error);
-                    }
-                }
+            Route::Tract => match choice {
+                EngineChoice::Native => native_backend(proto, &signature)?,
+                EngineChoice::Auto => match native_backend(proto, &signature) {
+                    Ok(native) => native,
+                    Err(_) => tract_backend(graph, proto, bytes)?,
+                },
+                EngineChoice::Tract => tract_backend(graph, proto, bytes)?,
             },
         };
         Ok(Session {
@@ -194,6 +267,8 @@ impl Session {
 
     pub fn engine(&self) -> Engine {
         match self.backend {
+            #[cfg(feature = "tract")]
+            Backend::Native(_) => Engine::Native,
             Backend::Tract(_) => Engine::Tract,
             Backend::Evaluator(_) => Engine::Evaluator,
         }
@@ -215,8 +290,28 @@ impl Session {
     /// Runs on inputs already checked and in signature order.
     pub(crate) fn run_ordered(&self, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
         match &self.backend {
+            #[cfg(feature = "tract")]
+            Backend::Native(plan) => plan.run(inputs),
             Backend::Tract(plan) => plan.run(inputs),
             Backend::Evaluator(plan) => plan.run(inputs),
+        }
+    }
+}
+
+fn tract_backend(graph: &GraphProto, proto: &ModelProto, bytes: &[u8]) -> Result<Backend, Error> {
+    match TractPlan::prepare(bytes) {
+        Ok(plan) => Ok(Backend::Tract(plan)),
+        // A plain-op graph tract refuses may still be within the evaluator's reach.
+        Err(tract_error) => {
+            if graph
+                .node
+                .iter()
+                .all(|n| ml::supports(n.domain(), n.op_type()))
+            {
+                Ok(Backend::Evaluator(ml::Plan::build(graph, opset(proto))?))
+            } else {
+                Err(tract_error)
+            }
         }
     }
 }

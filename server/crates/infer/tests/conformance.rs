@@ -7,7 +7,7 @@
 mod common;
 
 use common::{compare_values, repo};
-use neuride_infer::{Session, io};
+use neuride_infer::{EngineChoice, Session, io};
 use std::path::Path;
 
 fn numbered(dir: &Path, prefix: &str) -> Vec<std::path::PathBuf> {
@@ -23,9 +23,10 @@ fn numbered(dir: &Path, prefix: &str) -> Vec<std::path::PathBuf> {
     files
 }
 
-fn run_case(case: &Path) -> Vec<String> {
+fn run_case(case: &Path, engine: EngineChoice) -> Vec<String> {
     let name = case.file_name().unwrap().to_string_lossy().to_string();
-    let session = match Session::load(&std::fs::read(case.join("model.onnx")).unwrap()) {
+    let bytes = std::fs::read(case.join("model.onnx")).unwrap();
+    let session = match Session::load_with(&bytes, engine) {
         Ok(s) => s,
         Err(e) => return vec![format!("{name}: {e}")],
     };
@@ -83,7 +84,7 @@ fn run_case(case: &Path) -> Vec<String> {
 /// mismatch, except in the cases named in `known_failing`: those are run and
 /// their problems printed, and listing a case that passes is itself a failure
 /// (so the list shrinks as the engine gains support).
-fn run_suite(suite: &str, min_cases: usize, known_failing: &[&str]) {
+fn run_suite(suite: &str, engine: EngineChoice, min_cases: usize, known_failing: &[&str]) {
     let root = repo().join("tests/conformance").join(suite);
     let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
@@ -111,7 +112,7 @@ fn run_suite(suite: &str, min_cases: usize, known_failing: &[&str]) {
     let mut problems = Vec::new();
     let mut now_passing = Vec::new();
     for (case, name) in cases.iter().zip(&names) {
-        let found = run_case(case);
+        let found = run_case(case, engine);
         if known_failing.contains(&name.as_str()) {
             if found.is_empty() {
                 now_passing.push(name.clone());
@@ -136,14 +137,22 @@ fn run_suite(suite: &str, min_cases: usize, known_failing: &[&str]) {
 
 #[test]
 fn generated_ml_cases_match_onnxruntime() {
-    run_suite("ml", 40, &[]);
+    run_suite("ml", EngineChoice::Auto, 40, &[]);
 }
 
-/// dl cases the current engine does not match yet, each with its reason.
-/// Empty: tract matched onnxruntime on every case when the suite was made.
-const KNOWN_DL_FAILURES: &[&str] = &[];
+/// dl cases outside the native engine's reach, each with its reason.
+const NATIVE_OUTSIDE: &[&str] = &[];
 
+/// Every dl case on the native engine: `EngineChoice::Native` refuses to fall
+/// back to tract, so a case it cannot compile fails here.
 #[test]
-fn generated_dl_cases_match_onnxruntime() {
-    run_suite("dl", 150, KNOWN_DL_FAILURES);
+fn generated_dl_cases_match_onnxruntime_on_the_native_engine() {
+    run_suite("dl", EngineChoice::Native, 150, NATIVE_OUTSIDE);
+}
+
+/// The same cases on tract, which runs every DL graph outside the native
+/// engine's reach.
+#[test]
+fn generated_dl_cases_match_onnxruntime_on_tract() {
+    run_suite("dl", EngineChoice::Tract, 150, &[]);
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{compare_tensors, repo};
-use neuride_infer::{Session, Value, io};
+use neuride_infer::{EngineChoice, Session, Value, io};
 
 fn expected_files(kinds: &[&str]) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -21,9 +21,9 @@ fn expected_files(kinds: &[&str]) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn reproduce(expected: &std::path::Path) -> Vec<String> {
+fn reproduce(expected: &std::path::Path, engine: EngineChoice) -> Vec<String> {
     let model_path = expected.to_string_lossy().replace(".expected.npz", ".onnx");
-    let session = Session::load(&std::fs::read(&model_path).unwrap())
+    let session = Session::load_with(&std::fs::read(&model_path).unwrap(), engine)
         .unwrap_or_else(|e| panic!("{model_path}: {e}"));
     let arrays = io::read_npz(&std::fs::read(expected).unwrap()).unwrap();
     let inputs: Vec<(String, Value)> = arrays
@@ -56,21 +56,23 @@ fn reproduce(expected: &std::path::Path) -> Vec<String> {
     problems
 }
 
-fn check(kinds: &[&str], count: usize) {
+fn check(kinds: &[&str], count: usize, engine: EngineChoice) {
     let files = expected_files(kinds);
     assert_eq!(files.len(), count, "fixtures moved? {files:?}");
-    let problems: Vec<String> = files.iter().flat_map(|f| reproduce(f)).collect();
+    let problems: Vec<String> = files.iter().flat_map(|f| reproduce(f, engine)).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
 fn ml_fixtures_reproduce_onnxruntime() {
-    check(&["ml"], 5);
+    check(&["ml"], 5, EngineChoice::Auto);
 }
 
+/// On the native engine (which must take every one of them) and on tract.
 #[test]
 fn dl_and_snn_fixtures_reproduce_onnxruntime() {
-    check(&["dl", "snn"], 3);
+    check(&["dl", "snn"], 3, EngineChoice::Native);
+    check(&["dl", "snn"], 3, EngineChoice::Tract);
 }
 
 #[test]

@@ -130,3 +130,77 @@ fn broken_models_are_errors_not_panics() {
         }
     }
 }
+
+/// Hostile DL models on the native engine (and the tract fallback): every
+/// byte flip of the fixtures and every integer attribute set to extreme
+/// values either prepares and runs or fails with a typed error; none may
+/// panic or try to allocate what a shape claims.
+#[test]
+fn broken_dl_models_are_errors_not_panics_on_the_native_engine() {
+    use neuride_infer::{Dim, EngineChoice, ValueType};
+    use prost::Message;
+    fn run_once(session: &Session) {
+        let inputs = session
+            .signature
+            .inputs
+            .iter()
+            .filter_map(|port| {
+                let ValueType::Tensor {
+                    shape: Some(dims), ..
+                } = &port.ty
+                else {
+                    return None;
+                };
+                let shape: Vec<usize> = dims
+                    .iter()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => (*n).min(64),
+                        Dim::Symbolic(_) => 2,
+                    })
+                    .collect();
+                let n = shape.iter().product();
+                Some((
+                    port.name.clone(),
+                    Value::Tensor(Tensor::new(shape, vec![0.5f32; n]).unwrap()),
+                ))
+            })
+            .collect();
+        let _ = session.run(inputs);
+    }
+    for name in [
+        "dl/digits_cnn.onnx",
+        "dl/digits_mlp.onnx",
+        "snn/digits_snntorch.onnx",
+    ] {
+        let bytes = std::fs::read(repo().join("tests/fixtures").join(name)).unwrap();
+        for at in (0..bytes.len()).step_by(bytes.len() / 150 + 1) {
+            let mut b = bytes.clone();
+            b[at] ^= 0x5a;
+            for choice in [EngineChoice::Native, EngineChoice::Auto] {
+                if let Ok(session) = Session::load_with(&b, choice) {
+                    run_once(&session);
+                }
+            }
+        }
+        let model = neuride_onnx::proto::ModelProto::decode(&bytes[..]).unwrap();
+        let nodes = model.graph.as_ref().unwrap().node.len();
+        for n in 0..nodes.min(40) {
+            let attrs = model.graph.as_ref().unwrap().node[n].attribute.len();
+            for a in 0..attrs {
+                for extreme in [0i64, -1, 3, 1 << 40, i64::MIN] {
+                    let mut m = model.clone();
+                    let attr = &mut m.graph.as_mut().unwrap().node[n].attribute[a];
+                    attr.i = Some(extreme);
+                    for v in attr.ints.iter_mut() {
+                        *v = extreme;
+                    }
+                    if let Ok(session) =
+                        Session::load_with(&m.encode_to_vec(), EngineChoice::Native)
+                    {
+                        run_once(&session);
+                    }
+                }
+            }
+        }
+    }
+}

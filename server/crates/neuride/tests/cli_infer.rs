@@ -18,7 +18,7 @@ fn run_scores_the_mlp_as_the_manifest_says() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["engine"], "tract");
+    assert_eq!(report["engine"], "native");
     assert_eq!(report["rows"], 450);
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(repo().join("tests/fixtures/MANIFEST.json")).unwrap(),

@@ -96,6 +96,16 @@ fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, String> {
     ))
 }
 
+/// Evaluates one node on given values (the native engine folds constant
+/// subgraphs with this: shape arithmetic, casts, constants).
+pub(crate) fn eval_node(
+    node: &NodeProto,
+    opset: i64,
+    inputs: &[Option<&Value>],
+) -> Result<Vec<Value>, String> {
+    build_kernel(node, opset)?.run(inputs)
+}
+
 struct Step {
     name: String,
     op: String,

@@ -34,6 +34,27 @@ pub struct Args {
     /// (default: the first one); the block's own settings apply.
     #[arg(long)]
     pub run: Option<String>,
+    /// The engine for DL models: native (neuride's kernels) when the graph
+    /// is within its op set else tract (auto), or always one of them.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum EngineArg {
+    Auto,
+    Native,
+    Tract,
+}
+
+impl From<EngineArg> for neuride_infer::EngineChoice {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Auto => neuride_infer::EngineChoice::Auto,
+            EngineArg::Native => neuride_infer::EngineChoice::Native,
+            EngineArg::Tract => neuride_infer::EngineChoice::Tract,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -169,8 +190,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return run_neuro(&args);
     }
     let bytes = read(&args.model)?;
-    let session =
-        Session::load(&bytes).with_context(|| format!("preparing {}", args.model.display()))?;
+    let session = Session::load_with(&bytes, args.engine.into())
+        .with_context(|| format!("preparing {}", args.model.display()))?;
     run_session(&args, &session)
 }
 

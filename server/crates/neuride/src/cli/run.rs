@@ -24,8 +24,8 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
             super::simulate::run(sim_args)
         }
         Route::Tract | Route::Evaluator => {
-            let session =
-                Session::load(&bytes).with_context(|| format!("preparing {}", path.display()))?;
+            let session = Session::load_with(&bytes, args.engine.into())
+                .with_context(|| format!("preparing {}", path.display()))?;
             super::infer::run_session(&args, &session)
         }
     }

@@ -1,0 +1,668 @@
+//! The native engine's kernels on flat f32 buffers, all shapes fixed when the
+//! plan is compiled. Booleans are held as 0.0 / 1.0.
+
+use super::simd::{ConvArgs, DenseArgs};
+
+/// An activation fused into the kernel that produces its input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Act {
+    None,
+    Relu,
+    LeakyRelu(f32),
+    Clip(f32, f32),
+}
+
+impl Act {
+    #[inline(always)]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Act::None => x,
+            Act::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
+            Act::LeakyRelu(alpha) => {
+                if x < 0.0 {
+                    x * alpha
+                } else {
+                    x
+                }
+            }
+            Act::Clip(lo, hi) => clip(x, lo, hi),
+        }
+    }
+}
+
+/// ONNX Clip: NaN stays NaN.
+#[inline(always)]
+pub(crate) fn clip(x: f32, lo: f32, hi: f32) -> f32 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// `Y[m, n] = act(A[m, k] · B[k, n] + bias[n])`, B constant and packed.
+#[derive(Debug)]
+pub(crate) struct Dense {
+    pub k: usize,
+    pub n: usize,
+    panels: Vec<f32>,
+    bias: Vec<f32>,
+    pub act: Act,
+}
+
+impl Dense {
+    /// `weight(kk, j)` is `B[kk][j]`.
+    pub fn new(k: usize, n: usize, weight: impl Fn(usize, usize) -> f32) -> Dense {
+        let blocks = n.div_ceil(16);
+        let mut panels = vec![0.0; blocks * k * 16];
+        for b in 0..blocks {
+            for kk in 0..k {
+                for l in 0..16.min(n - b * 16) {
+                    panels[(b * k + kk) * 16 + l] = weight(kk, b * 16 + l);
+                }
+            }
+        }
+        Dense {
+            k,
+            n,
+            panels,
+            bias: vec![0.0; blocks * 16],
+            act: Act::None,
+        }
+    }
+
+    /// Adds `bias(j)` to output column `j`.
+    pub fn add_bias(&mut self, bias: impl Fn(usize) -> f32) {
+        for j in 0..self.n {
+            self.bias[j] += bias(j);
+        }
+    }
+
+    pub fn run(&self, a: &[f32], m: usize, out: &mut [f32]) {
+        DenseArgs {
+            k: self.k,
+            n: self.n,
+            panels: &self.panels,
+            bias: &self.bias,
+            act: self.act,
+        }
+        .run(a, m, out)
+    }
+}
+
+/// Geometry of a 2-D convolution (1-D ones have `h = kh = 1`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvGeometry {
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    /// Padding at the top, left, bottom, right.
+    pub pads: [usize; 4],
+    pub groups: usize,
+}
+
+/// A direct convolution: the sample is copied into a zero-bordered buffer
+/// (when padded), then every output position reads its receptive field at
+/// `row_off[row] + pos_off[position]` and accumulates 16 output channels
+/// at a time (`simd::ConvArgs`). No im2col matrix, no packing per call.
+#[derive(Debug)]
+pub(crate) struct Conv {
+    pub g: ConvGeometry,
+    padded_h: usize,
+    padded_w: usize,
+    cout_pad: usize,
+    /// Per group `[rows][cout_pad]`.
+    weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    row_off: Vec<u32>,
+    pos_off: Vec<u32>,
+    pub act: Act,
+}
+
+impl Conv {
+    /// `weight` is ONNX's `[out_c, in_c / groups, kh, kw]`.
+    pub fn new(g: ConvGeometry, weight: &[f32], bias: Option<&[f32]>) -> Conv {
+        let cin_g = g.in_c / g.groups;
+        let cout_g = g.out_c / g.groups;
+        let cout_pad = cout_g.div_ceil(16) * 16;
+        let rows = cin_g * g.kh * g.kw;
+        let mut packed = vec![0.0; g.groups * rows * cout_pad];
+        for o in 0..g.out_c {
+            let (group, local) = (o / cout_g, o % cout_g);
+            for row in 0..rows {
+                packed[(group * rows + row) * cout_pad + local] = weight[o * rows + row];
+            }
+        }
+        let padded_h = g.in_h + g.pads[0] + g.pads[2];
+        let padded_w = g.in_w + g.pads[1] + g.pads[3];
+        let mut row_off = Vec::with_capacity(rows);
+        for c in 0..cin_g {
+            for ky in 0..g.kh {
+                for kx in 0..g.kw {
+                    row_off.push(((c * padded_h + ky * g.dh) * padded_w + kx * g.dw) as u32);
+                }
+            }
+        }
+        let mut pos_off = Vec::with_capacity(g.out_h * g.out_w);
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                pos_off.push((oy * g.sh * padded_w + ox * g.sw) as u32);
+            }
+        }
+        Conv {
+            g,
+            padded_h,
+            padded_w,
+            cout_pad,
+            weight: packed,
+            bias: bias.map_or_else(|| vec![0.0; g.out_c], <[f32]>::to_vec),
+            row_off,
+            pos_off,
+            act: Act::None,
+        }
+    }
+
+    fn is_padded(&self) -> bool {
+        self.g.pads.iter().any(|&p| p > 0)
+    }
+
+    /// Scratch values the run needs (the padded sample).
+    pub fn scratch_len(&self) -> usize {
+        if self.is_padded() {
+            self.g.in_c * self.padded_h * self.padded_w
+        } else {
+            0
+        }
+    }
+
+    /// Folds a per-channel affine map `y = a * conv + b` into the weights.
+    pub fn fold_affine(&mut self, a: &[f32], b: &[f32]) {
+        let cout_g = self.g.out_c / self.g.groups;
+        let rows = self.row_off.len();
+        for o in 0..self.g.out_c {
+            let (group, local) = (o / cout_g, o % cout_g);
+            for row in 0..rows {
+                self.weight[(group * rows + row) * self.cout_pad + local] *= a[o];
+            }
+            self.bias[o] = self.bias[o] * a[o] + b[o];
+        }
+    }
+
+    pub fn run(&self, x: &[f32], batch: usize, out: &mut [f32], scratch: &mut [f32]) {
+        let g = &self.g;
+        let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
+        let plane = g.in_h * g.in_w;
+        let padded_plane = self.padded_h * self.padded_w;
+        let positions = g.out_h * g.out_w;
+        let (in_size, out_size) = (g.in_c * plane, g.out_c * positions);
+        let rows = self.row_off.len();
+        let padded = self.is_padded();
+        if padded {
+            // Borders stay zero across samples: only the interior is rewritten.
+            scratch.fill(0.0);
+        }
+        for n in 0..batch {
+            let sample = &x[n * in_size..(n + 1) * in_size];
+            let source: &[f32] = if padded {
+                for c in 0..g.in_c {
+                    for y in 0..g.in_h {
+                        let dst = (c * self.padded_h + y + g.pads[0]) * self.padded_w + g.pads[1];
+                        scratch[dst..dst + g.in_w]
+                            .copy_from_slice(&sample[c * plane + y * g.in_w..][..g.in_w]);
+                    }
+                }
+                &scratch[..g.in_c * padded_plane]
+            } else {
+                sample
+            };
+            for group in 0..g.groups {
+                let y = &mut out[n * out_size + group * cout_g * positions..][..cout_g * positions];
+                ConvArgs {
+                    row_off: &self.row_off,
+                    pos_off: &self.pos_off,
+                    weight: &self.weight
+                        [group * rows * self.cout_pad..(group + 1) * rows * self.cout_pad],
+                    cout: cout_g,
+                    cout_pad: self.cout_pad,
+                    bias: &self.bias[group * cout_g..(group + 1) * cout_g],
+                    act: self.act,
+                }
+                .run(
+                    &source[group * cin_g * padded_plane..(group + 1) * cin_g * padded_plane],
+                    y,
+                );
+            }
+        }
+    }
+}
+
+/// Max or average pooling over 2-D windows (1-D ones have height 1).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub max: bool,
+    /// Batch * channels.
+    pub planes: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    /// Per output position: rows `y0..y1`, columns `x0..x1` (clipped to the
+    /// input) and the divisor of an average.
+    pub windows: Vec<(u32, u32, u32, u32, f32)>,
+    /// Set when no window is clipped (no padding reached): every window is
+    /// the full kernel, walked without the per-window table.
+    pub regular: Option<Regular>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Regular {
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl Pool {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        if let Some(regular) = self.regular {
+            return self.run_regular(regular, x, out);
+        }
+        let plane = self.in_h * self.in_w;
+        let positions = self.windows.len();
+        for c in 0..self.planes {
+            let src = &x[c * plane..(c + 1) * plane];
+            let dst = &mut out[c * positions..(c + 1) * positions];
+            for (o, &(y0, y1, x0, x1, divisor)) in dst.iter_mut().zip(&self.windows) {
+                let (x0, x1) = (x0 as usize, x1 as usize);
+                if self.max {
+                    let mut m = f32::NEG_INFINITY;
+                    for y in y0 as usize..y1 as usize {
+                        for &v in &src[y * self.in_w + x0..y * self.in_w + x1] {
+                            if v > m || v.is_nan() {
+                                m = v;
+                            }
+                        }
+                    }
+                    *o = m;
+                } else {
+                    let mut s = 0.0;
+                    for y in y0 as usize..y1 as usize {
+                        for &v in &src[y * self.in_w + x0..y * self.in_w + x1] {
+                            s += v;
+                        }
+                    }
+                    *o = s / divisor;
+                }
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn run_regular(&self, r: Regular, x: &[f32], out: &mut [f32]) {
+        match (r.kh, r.kw) {
+            (2, 2) => self.regular_windows::<2, 2>(r, x, out),
+            (3, 3) => self.regular_windows::<3, 3>(r, x, out),
+            _ => self.regular_windows::<0, 0>(r, x, out),
+        }
+    }
+
+    /// Full windows of `KH x KW` (0: the run-time `r.kh x r.kw`), the sum
+    /// in row-major order. An average divides by the area, or multiplies by
+    /// its inverse when that is exact (a power of two), which is the same value.
+    #[inline(always)]
+    fn regular_windows<const KH: usize, const KW: usize>(
+        &self,
+        r: Regular,
+        x: &[f32],
+        out: &mut [f32],
+    ) {
+        let (kh, kw) = if KH == 0 { (r.kh, r.kw) } else { (KH, KW) };
+        let plane = self.in_h * self.in_w;
+        let positions = r.out_h * r.out_w;
+        let area = (kh * kw) as f32;
+        let exact_inverse = (kh * kw).is_power_of_two();
+        let inverse = 1.0 / area;
+        for c in 0..self.planes {
+            let src = &x[c * plane..(c + 1) * plane];
+            let dst = &mut out[c * positions..(c + 1) * positions];
+            for oy in 0..r.out_h {
+                let row = &mut dst[oy * r.out_w..(oy + 1) * r.out_w];
+                for (ox, o) in row.iter_mut().enumerate() {
+                    let at = oy * r.sh * self.in_w + ox * r.sw;
+                    let window = &src[at..at + (kh - 1) * self.in_w + kw];
+                    if self.max {
+                        let mut m = f32::NEG_INFINITY;
+                        for ky in 0..kh {
+                            for &v in &window[ky * self.in_w..ky * self.in_w + kw] {
+                                if v > m || v.is_nan() {
+                                    m = v;
+                                }
+                            }
+                        }
+                        *o = m;
+                    } else {
+                        let mut sum = 0.0;
+                        for ky in 0..kh {
+                            for &v in &window[ky * self.in_w..ky * self.in_w + kw] {
+                                sum += v;
+                            }
+                        }
+                        *o = if exact_inverse {
+                            sum * inverse
+                        } else {
+                            sum / area
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Strides of a row-major shape.
+pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}
+
+/// An element-wise loop over an output shape with, per operand, a stride
+/// per dimension (0 where the operand is broadcast). Adjacent dimensions
+/// that broadcast alike are merged when built, so the common cases (same
+/// shapes, a scalar, a per-channel vector) are one or two flat loops.
+#[derive(Clone, Debug)]
+pub(crate) struct Walk {
+    pub shape: Vec<usize>,
+    pub strides: Vec<Vec<usize>>,
+}
+
+impl Walk {
+    /// For operands of `shapes` broadcast to `out` (numpy rules, already checked).
+    pub fn new(out: &[usize], shapes: &[&[usize]]) -> Walk {
+        let rank = out.len();
+        let per = shapes
+            .iter()
+            .map(|shape| {
+                let own = strides(shape);
+                let lead = rank - shape.len();
+                (0..rank)
+                    .map(|d| {
+                        if d < lead || shape[d - lead] == 1 {
+                            0
+                        } else {
+                            own[d - lead]
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Walk::strided(out, per)
+    }
+
+    /// For operands read at the given strides per output dimension. Size-1
+    /// dimensions are dropped and neighbours each operand walks alike merged.
+    pub fn strided(out: &[usize], per: Vec<Vec<usize>>) -> Walk {
+        let mut merged: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (d, &len) in out.iter().enumerate() {
+            if len == 1 {
+                continue;
+            }
+            let inner: Vec<usize> = per.iter().map(|s| s[d]).collect();
+            if let Some((outer_len, outer)) = merged.last_mut()
+                && outer.iter().zip(&inner).all(|(&o, &i)| o == i * len)
+            {
+                *outer_len *= len;
+                *outer = inner;
+                continue;
+            }
+            merged.push((len, inner));
+        }
+        if merged.is_empty() {
+            merged.push((1, vec![0; per.len()]));
+        }
+        let shape = merged.iter().map(|m| m.0).collect();
+        let strides = (0..per.len())
+            .map(|i| merged.iter().map(|m| m.1[i]).collect())
+            .collect();
+        Walk { shape, strides }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Calls `row(offsets, inner_strides, inner_len, out_offset)` for every
+    /// run of the innermost dimension.
+    #[inline(always)]
+    fn rows<const N: usize>(&self, mut row: impl FnMut([usize; N], [usize; N], usize, usize)) {
+        let rank = self.shape.len();
+        let inner = self.shape[rank - 1];
+        let inner_strides: [usize; N] = std::array::from_fn(|i| self.strides[i][rank - 1]);
+        let total = self.len();
+        if total == 0 {
+            return;
+        }
+        let mut index = vec![0usize; rank];
+        let mut offsets = [0usize; N];
+        let mut out = 0;
+        loop {
+            row(offsets, inner_strides, inner, out);
+            out += inner;
+            if out >= total {
+                return;
+            }
+            let mut d = rank - 1;
+            loop {
+                d -= 1;
+                index[d] += 1;
+                for (i, o) in offsets.iter_mut().enumerate() {
+                    *o += self.strides[i][d];
+                }
+                if index[d] < self.shape[d] {
+                    break;
+                }
+                for (i, o) in offsets.iter_mut().enumerate() {
+                    *o -= self.strides[i][d] * self.shape[d];
+                }
+                index[d] = 0;
+            }
+        }
+    }
+
+    pub fn binary(&self, a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32, f32) -> f32) {
+        self.rows::<2>(|[oa, ob], [sa, sb], n, o| {
+            let dst = &mut out[o..o + n];
+            match (sa, sb) {
+                (1, 1) => {
+                    for ((d, &x), &y) in dst.iter_mut().zip(&a[oa..oa + n]).zip(&b[ob..ob + n]) {
+                        *d = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = a[oa];
+                    for (d, &y) in dst.iter_mut().zip(&b[ob..ob + n]) {
+                        *d = f(x, y);
+                    }
+                }
+                (1, 0) => {
+                    let y = b[ob];
+                    for (d, &x) in dst.iter_mut().zip(&a[oa..oa + n]) {
+                        *d = f(x, y);
+                    }
+                }
+                _ => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = f(a[oa + i * sa], b[ob + i * sb]);
+                    }
+                }
+            }
+        });
+    }
+
+    pub fn ternary(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        c: &[f32],
+        out: &mut [f32],
+        f: impl Fn(f32, f32, f32) -> f32,
+    ) {
+        self.rows::<3>(|[oa, ob, oc], [sa, sb, sc], n, o| {
+            for (i, d) in out[o..o + n].iter_mut().enumerate() {
+                *d = f(a[oa + i * sa], b[ob + i * sb], c[oc + i * sc]);
+            }
+        });
+    }
+
+    /// A strided copy (transpose, slice, expand): `out[i] = x[offset(i)]`.
+    pub fn copy(&self, base: usize, x: &[f32], out: &mut [f32]) {
+        self.rows::<1>(|[ox], [sx], n, o| {
+            let dst = &mut out[o..o + n];
+            let start = base + ox;
+            if sx == 1 {
+                dst.copy_from_slice(&x[start..start + n]);
+            } else {
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = x[start + i * sx];
+                }
+            }
+        });
+    }
+}
+
+/// Softmax or log-softmax over `len` values `inner` apart, for each of
+/// `outer * inner` lines.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Softmax {
+    pub outer: usize,
+    pub len: usize,
+    pub inner: usize,
+    pub log: bool,
+}
+
+impl Softmax {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        let Softmax {
+            outer,
+            len,
+            inner,
+            log,
+        } = *self;
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| o * len * inner + j * inner + i;
+                let mut max = f32::NEG_INFINITY;
+                for j in 0..len {
+                    max = max.max(x[at(j)]);
+                }
+                let mut sum = 0.0f32;
+                for j in 0..len {
+                    let e = (x[at(j)] - max).exp();
+                    out[at(j)] = e;
+                    sum += e;
+                }
+                if log {
+                    let log_sum = sum.ln();
+                    for j in 0..len {
+                        out[at(j)] = x[at(j)] - max - log_sum;
+                    }
+                } else {
+                    for j in 0..len {
+                        out[at(j)] /= sum;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Batched matrix product of two runtime operands, numpy `matmul` rules
+/// (batch dimensions broadcast; shapes resolved at compile time).
+#[derive(Clone, Debug)]
+pub(crate) struct MatMul {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Per output matrix: offsets of the A and B matrices.
+    pub pairs: Vec<(usize, usize)>,
+}
+
+impl MatMul {
+    pub fn run(&self, a: &[f32], b: &[f32], out: &mut [f32]) {
+        let (m, k, n) = (self.m, self.k, self.n);
+        for (index, &(oa, ob)) in self.pairs.iter().enumerate() {
+            let y = &mut out[index * m * n..(index + 1) * m * n];
+            y.fill(0.0);
+            for i in 0..m {
+                let row = &mut y[i * n..(i + 1) * n];
+                for kk in 0..k {
+                    let x = a[oa + i * k + kk];
+                    for (d, &w) in row.iter_mut().zip(&b[ob + kk * n..ob + (kk + 1) * n]) {
+                        *d += x * w;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies blocks: for each `(from, to, len)`, `out[to..to + len] = x[from..from + len]`.
+/// Gather on constant indices and one input of a Concat.
+#[derive(Clone, Debug)]
+pub(crate) struct Blocks(pub Vec<(usize, usize, usize)>);
+
+impl Blocks {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        for &(from, to, len) in &self.0 {
+            out[to..to + len].copy_from_slice(&x[from..from + len]);
+        }
+    }
+}
+
+/// `y = x * scale[c] + shift[c]` per channel of `[N, C, inner]`
+/// (inference-mode BatchNormalization not folded into a Conv).
+#[derive(Clone, Debug)]
+pub(crate) struct Affine {
+    pub batch: usize,
+    pub inner: usize,
+    pub scale: Vec<f32>,
+    pub shift: Vec<f32>,
+}
+
+impl Affine {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        let channels = self.scale.len();
+        for n in 0..self.batch {
+            for c in 0..channels {
+                let at = (n * channels + c) * self.inner;
+                let (a, b) = (self.scale[c], self.shift[c]);
+                for (o, &v) in out[at..at + self.inner]
+                    .iter_mut()
+                    .zip(&x[at..at + self.inner])
+                {
+                    *o = v * a + b;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! Lowering of the layers with geometry: Gemm/MatMul, Conv, pools, Slice.
+
+use super::shapes::{broadcast, floats_of, ints_of, normalize_axis, transposed, unsupported};
+use super::{Lower, R, Val};
+use crate::ml::Attrs;
+use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk, strides};
+use crate::native::{BinOp, Kind};
+use crate::value::{Data, Tensor};
+use std::sync::Arc;
+
+impl Lower<'_> {
+    pub(super) fn slice(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
+        let x = ins.first().cloned().flatten().ok_or("input 0 is missing")?;
+        let shape = x.shape().to_vec();
+        let rank = shape.len();
+        let konst = |k: usize| -> R<Option<Vec<i64>>> {
+            match ins.get(k) {
+                Some(Some(Val::Const(t))) => ints_of(t).map(Some),
+                Some(Some(Val::Run { .. })) => {
+                    Err(unsupported("Slice bounds computed at run time"))
+                }
+                _ => Ok(None),
+            }
+        };
+        let (starts, ends, axes, steps) = if self.g.opset < 10 {
+            (
+                a.ints("starts").ok_or("no 'starts'")?,
+                a.ints("ends").ok_or("no 'ends'")?,
+                a.ints("axes"),
+                None,
+            )
+        } else {
+            (
+                konst(1)?.ok_or("no starts")?,
+                konst(2)?.ok_or("no ends")?,
+                konst(3)?,
+                konst(4)?,
+            )
+        };
+        let axes: Vec<i64> = axes.unwrap_or_else(|| (0..starts.len() as i64).collect());
+        let mut begin = vec![0usize; rank];
+        let mut count = shape.clone();
+        let mut step_of = vec![1usize; rank];
+        for (j, &axis) in axes.iter().enumerate() {
+            let d = normalize_axis(axis, rank)?;
+            let step = steps.as_ref().map_or(1, |s| s[j]);
+            if step <= 0 {
+                return Err(unsupported("a Slice with a negative or zero step"));
+            }
+            let dim = shape[d] as i64;
+            let clamp = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim);
+            let (s, e) = (clamp(starts[j]), clamp(ends[j]));
+            begin[d] = s as usize;
+            count[d] = if e > s {
+                ((e - s + step - 1) / step) as usize
+            } else {
+                0
+            };
+            step_of[d] = step as usize;
+        }
+        let own = strides(&shape);
+        let base = (0..rank).map(|d| begin[d] * own[d]).sum();
+        let walk = Walk::strided(
+            &count,
+            vec![(0..rank).map(|d| own[d] * step_of[d]).collect()],
+        );
+        self.copy(x, count, base, walk)
+    }
+
+    pub(super) fn gemm(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
+        let x = ins.first().cloned().flatten().ok_or("input A is missing")?;
+        let w = ins.get(1).cloned().flatten().ok_or("input B is missing")?;
+        let c = ins.get(2).cloned().flatten();
+        let (alpha, beta) = (a.f("alpha").unwrap_or(1.0), a.f("beta").unwrap_or(1.0));
+        let (trans_a, trans_b) = (a.i("transA") == Some(1), a.i("transB") == Some(1));
+        if x.shape().len() != 2 || w.shape().len() != 2 {
+            return Err(format!(
+                "A and B must be matrices, found shapes {:?} and {:?}",
+                x.shape(),
+                w.shape()
+            ));
+        }
+        let x = if trans_a { self.transpose2(&x)? } else { x };
+        let w = match (&w, trans_b) {
+            (Val::Const(t), true) => Val::Const(Arc::new(transposed(t)?)),
+            (Val::Run { .. }, true) => self.transpose2(&w)?,
+            _ => w,
+        };
+        let mut y = self.matmul(&x, &w, alpha)?;
+        if let Some(c) = c {
+            let c = match (&c, beta) {
+                (_, 1.0) => c,
+                (Val::Const(t), _) => {
+                    let v = floats_of(t)?.iter().map(|v| v * beta).collect();
+                    Val::Const(Arc::new(Tensor {
+                        shape: t.shape.clone(),
+                        data: Data::F32(v),
+                    }))
+                }
+                (Val::Run { .. }, _) => {
+                    let b = Val::Const(Arc::new(Tensor {
+                        shape: vec![],
+                        data: Data::F32(vec![beta]),
+                    }));
+                    self.binary(BinOp::Mul, &c, &b)?
+                }
+            };
+            let folded = match (&y, &c) {
+                (Val::Run { root, .. }, Val::Const(t)) => self.add_dense_bias(*root, t),
+                _ => false,
+            };
+            if !folded {
+                y = self.binary(BinOp::Add, &y, &c)?;
+            }
+        }
+        self.set_result(y);
+        Ok(())
+    }
+
+    /// Folds a row-vector (or scalar) constant into the Dense step that
+    /// writes `root`, when it is one.
+    fn add_dense_bias(&mut self, root: u32, c: &Tensor) -> bool {
+        let Some(s) = self.producer[root as usize] else {
+            return false;
+        };
+        let Kind::Dense { dense, .. } = &mut self.steps[s].kind else {
+            return false;
+        };
+        let n = dense.n;
+        let Some(values) = c.data.to_f32() else {
+            return false;
+        };
+        let row = c.shape.iter().rev().skip(1).all(|&d| d == 1)
+            && (values.len() == n || values.len() == 1);
+        if !row {
+            return false;
+        }
+        dense.add_bias(|j| {
+            if values.len() == 1 {
+                values[0]
+            } else {
+                values[j]
+            }
+        });
+        true
+    }
+
+    fn transpose2(&mut self, x: &Val) -> R<Val> {
+        let s = x.shape();
+        let shape = vec![s[1], s[0]];
+        let walk = Walk::strided(&shape, vec![vec![1, s[1]]]);
+        let src = self.operand(x)?;
+        let (root, val) = self.temp(&shape)?;
+        self.push(
+            root,
+            Kind::Copy {
+                x: src,
+                base: 0,
+                walk,
+            },
+        );
+        Ok(val)
+    }
+
+    /// `alpha * (x · w)` with numpy matmul shapes.
+    pub(super) fn matmul(&mut self, x: &Val, w: &Val, alpha: f32) -> R<Val> {
+        let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
+        if xs.is_empty() || ws.is_empty() {
+            return Err("MatMul operands must have at least one dimension".into());
+        }
+        let k = xs[xs.len() - 1];
+        let kw = if ws.len() == 1 {
+            ws[0]
+        } else {
+            ws[ws.len() - 2]
+        };
+        if k != kw {
+            return Err(format!(
+                "inner dimensions differ: {xs:?} · {ws:?} ({k} vs {kw})"
+            ));
+        }
+        if let (Val::Const(t), 2) = (w, ws.len())
+            && matches!(x, Val::Run { .. })
+        {
+            let values = floats_of(t)?;
+            let n = ws[1];
+            let m: usize = xs[..xs.len() - 1].iter().product();
+            let dense = Dense::new(k, n, |kk, j| alpha * values[kk * n + j]);
+            let mut shape = xs[..xs.len() - 1].to_vec();
+            shape.push(n);
+            let src = self.operand(x)?;
+            let (root, val) = self.temp(&shape)?;
+            self.push(root, Kind::Dense { x: src, m, dense });
+            return Ok(val);
+        }
+        // Two runtime operands (or a constant left side): batched product.
+        let a2 = if xs.len() == 1 {
+            vec![1, k]
+        } else {
+            xs.clone()
+        };
+        let b2 = if ws.len() == 1 {
+            vec![k, 1]
+        } else {
+            ws.clone()
+        };
+        let (m, n) = (a2[a2.len() - 2], b2[b2.len() - 1]);
+        let (ab, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
+        let batch = broadcast(&[ab, bb])?;
+        let walk = Walk::new(&batch, &[ab, bb]);
+        let count: usize = batch.iter().product();
+        let mut pairs = Vec::with_capacity(count);
+        // Offsets of each batch matrix, walked like an element-wise op.
+        let a_index: Vec<f32> = (0..ab.iter().product::<usize>())
+            .map(|i| i as f32)
+            .collect();
+        let b_index: Vec<f32> = (0..bb.iter().product::<usize>())
+            .map(|i| i as f32)
+            .collect();
+        let mut ia = vec![0.0; count];
+        let mut ib = vec![0.0; count];
+        walk.copy(
+            0,
+            if a_index.is_empty() { &[0.0] } else { &a_index },
+            &mut ia,
+        );
+        Walk::new(&batch, &[bb]).copy(
+            0,
+            if b_index.is_empty() { &[0.0] } else { &b_index },
+            &mut ib,
+        );
+        for (i, j) in ia.iter().zip(&ib) {
+            pairs.push((*i as usize * m * k, *j as usize * k * n));
+        }
+        let mut shape = batch.clone();
+        if xs.len() > 1 {
+            shape.push(m);
+        }
+        if ws.len() > 1 {
+            shape.push(n);
+        }
+        let (a, b) = (self.operand(x)?, self.operand(w)?);
+        let (root, val) = self.temp(&shape)?;
+        self.push(
+            root,
+            Kind::MatMul {
+                a,
+                b,
+                matmul: MatMul { m, k, n, pairs },
+            },
+        );
+        if alpha != 1.0 {
+            let s = Val::Const(Arc::new(Tensor {
+                shape: vec![],
+                data: Data::F32(vec![alpha]),
+            }));
+            return self.binary(BinOp::Mul, &val, &s);
+        }
+        Ok(val)
+    }
+
+    pub(super) fn conv(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
+        let x = ins.first().cloned().flatten().ok_or("input X is missing")?;
+        let Some(Some(Val::Const(w))) = ins.get(1) else {
+            return Err(unsupported("a Conv whose weights are computed at run time"));
+        };
+        let bias = match ins.get(2) {
+            Some(Some(Val::Const(b))) => Some(floats_of(b)?),
+            Some(Some(Val::Run { .. })) => {
+                return Err(unsupported("a Conv whose bias is computed at run time"));
+            }
+            _ => None,
+        };
+        let xs = x.shape().to_vec();
+        let spatial = xs.len().saturating_sub(2);
+        if !(1..=2).contains(&spatial) || w.shape.len() != xs.len() {
+            return Err(unsupported(format!(
+                "a Conv on input {xs:?} with weight {:?} (1-D and 2-D only)",
+                w.shape
+            )));
+        }
+        let groups = a.i("group").unwrap_or(1).max(1) as usize;
+        let (batch, in_c) = (xs[0], xs[1]);
+        let out_c = w.shape[0];
+        if in_c % groups != 0 || out_c % groups != 0 || w.shape[1] * groups != in_c {
+            return Err(format!(
+                "weight {:?} does not fit input {xs:?} with group {groups} (expected [M, {}, ...])",
+                w.shape,
+                in_c / groups
+            ));
+        }
+        if let Some(b) = &bias
+            && b.len() != out_c
+        {
+            return Err(format!("bias has {} values, expected {out_c}", b.len()));
+        }
+        let kernel: Vec<usize> = w.shape[2..].to_vec();
+        let window = Window::from_attrs(a, &xs[2..], &kernel, true)?;
+        let lift = |v: &[usize], one: usize| -> (usize, usize) {
+            if v.len() == 1 {
+                (one, v[0])
+            } else {
+                (v[0], v[1])
+            }
+        };
+        let (in_h, in_w) = lift(&xs[2..], 1);
+        let (out_h, out_w) = lift(&window.out, 1);
+        let (kh, kw) = lift(&kernel, 1);
+        let (sh, sw) = lift(&window.strides, 1);
+        let (dh, dw) = lift(&window.dilations, 1);
+        let (pt, pl) = lift(&window.begin, 0);
+        let (pb, pr) = lift(&window.end, 0);
+        let geometry = ConvGeometry {
+            in_c,
+            in_h,
+            in_w,
+            out_c,
+            out_h,
+            out_w,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pads: [pt, pl, pb, pr],
+            groups,
+        };
+        let conv = Conv::new(geometry, &floats_of(w)?, bias.as_deref());
+        self.tmp_len = self.tmp_len.max(conv.scratch_len());
+        let mut shape = vec![batch, out_c];
+        shape.extend_from_slice(&window.out);
+        let src = self.operand(&x)?;
+        let out = self.output(0, shape, false)?;
+        self.push(
+            out,
+            Kind::Conv {
+                x: src,
+                batch,
+                conv,
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) fn pool(&mut self, op: &str, a: &Attrs, x: Val) -> R<()> {
+        let xs = x.shape().to_vec();
+        let spatial = xs.len().saturating_sub(2);
+        if !(1..=2).contains(&spatial) {
+            return Err(unsupported(format!(
+                "{op} on input {xs:?} (1-D and 2-D only)"
+            )));
+        }
+        let global = op.starts_with("Global");
+        let (window, kernel) = if global {
+            let w = Window {
+                out: vec![1; spatial],
+                strides: vec![1; spatial],
+                dilations: vec![1; spatial],
+                begin: vec![0; spatial],
+                end: vec![0; spatial],
+            };
+            (w, xs[2..].to_vec())
+        } else {
+            let kernel: Vec<usize> = a
+                .ints("kernel_shape")
+                .ok_or("no 'kernel_shape' attribute")?
+                .iter()
+                .map(|&k| k.max(1) as usize)
+                .collect();
+            if kernel.len() != spatial {
+                return Err(format!("kernel_shape {kernel:?} does not fit input {xs:?}"));
+            }
+            let w = Window::from_attrs(a, &xs[2..], &kernel, false)?;
+            if w.dilations.iter().any(|&d| d != 1) {
+                return Err(unsupported("pooling with dilations"));
+            }
+            (w, kernel)
+        };
+        let lift = |v: &[usize], one: usize| -> (usize, usize) {
+            if v.len() == 1 {
+                (one, v[0])
+            } else {
+                (v[0], v[1])
+            }
+        };
+        let (in_h, in_w) = lift(&xs[2..], 1);
+        let (out_h, out_w) = lift(&window.out, 1);
+        let (kh, kw) = lift(&kernel, 1);
+        let (sh, sw) = lift(&window.strides, 1);
+        let (pt, pl) = lift(&window.begin, 0);
+        let (pb, pr) = lift(&window.end, 0);
+        let include_pad = a.i("count_include_pad") == Some(1);
+        let mut windows = Vec::with_capacity(out_h * out_w);
+        for oy in 0..out_h {
+            let y0 = (oy * sh) as i64 - pt as i64;
+            let y1 = (y0 + kh as i64).min((in_h + pb) as i64);
+            for ox in 0..out_w {
+                let x0 = (ox * sw) as i64 - pl as i64;
+                let x1 = (x0 + kw as i64).min((in_w + pr) as i64);
+                let padded_area = ((y1 - y0) * (x1 - x0)) as f32;
+                let (cy0, cy1) = (y0.max(0), y1.min(in_h as i64));
+                let (cx0, cx1) = (x0.max(0), x1.min(in_w as i64));
+                let area = ((cy1 - cy0).max(0) * (cx1 - cx0).max(0)) as f32;
+                windows.push((
+                    cy0 as u32,
+                    cy1.max(cy0) as u32,
+                    cx0 as u32,
+                    cx1.max(cx0) as u32,
+                    if include_pad { padded_area } else { area },
+                ));
+            }
+        }
+        let full = (kh * kw) as f32;
+        let regular = windows
+            .iter()
+            .all(|&(y0, y1, x0, x1, divisor)| {
+                ((y1 - y0) * (x1 - x0)) as usize == kh * kw && divisor == full
+            })
+            .then_some(Regular {
+                kh,
+                kw,
+                sh,
+                sw,
+                out_h,
+                out_w,
+            })
+            .filter(|_| pt == 0 && pl == 0);
+        let pool = Pool {
+            max: op.contains("Max"),
+            planes: xs[0] * xs[1],
+            in_h,
+            in_w,
+            windows,
+            regular,
+        };
+        let mut shape = vec![xs[0], xs[1]];
+        shape.extend_from_slice(&window.out);
+        let src = self.operand(&x)?;
+        let out = self.output(0, shape, false)?;
+        self.push(out, Kind::Pool { x: src, pool });
+        Ok(())
+    }
+}
+
+/// A Conv's or pool's sliding window per spatial axis.
+struct Window {
+    out: Vec<usize>,
+    strides: Vec<usize>,
+    dilations: Vec<usize>,
+    begin: Vec<usize>,
+    end: Vec<usize>,
+}
+
+impl Window {
+    fn from_attrs(a: &Attrs, input: &[usize], kernel: &[usize], conv: bool) -> R<Window> {
+        let n = input.len();
+        let get = |name: &str| -> Vec<usize> {
+            a.ints(name)
+                .map(|v| v.iter().map(|&x| x.max(0) as usize).collect())
+                .unwrap_or_default()
+        };
+        let or_ones = |v: Vec<usize>| if v.is_empty() { vec![1; n] } else { v };
+        let strides = or_ones(get("strides"));
+        let dilations = or_ones(get("dilations"));
+        if strides.len() != n
+            || dilations.len() != n
+            || strides.contains(&0)
+            || dilations.contains(&0)
+        {
+            return Err(format!(
+                "strides {strides:?} / dilations {dilations:?} do not fit {n} spatial axes"
+            ));
+        }
+        if let Some(ks) = a.ints("kernel_shape")
+            && conv
+            && ks.iter().map(|&k| k as usize).ne(kernel.iter().copied())
+        {
+            return Err(format!(
+                "kernel_shape {ks:?} differs from the weight's {kernel:?}"
+            ));
+        }
+        let ceil = a.i("ceil_mode") == Some(1);
+        let auto = a.s("auto_pad").unwrap_or_default();
+        let (mut begin, mut end) = (vec![0; n], vec![0; n]);
+        let mut out = vec![0; n];
+        for d in 0..n {
+            let span = (kernel[d] - 1) * dilations[d] + 1;
+            match auto.as_str() {
+                "SAME_UPPER" | "SAME_LOWER" => {
+                    out[d] = input[d].div_ceil(strides[d]);
+                    let total = ((out[d] - 1) * strides[d] + span).saturating_sub(input[d]);
+                    let small = total / 2;
+                    (begin[d], end[d]) = if auto == "SAME_UPPER" {
+                        (small, total - small)
+                    } else {
+                        (total - small, small)
+                    };
+                }
+                "VALID" => {
+                    if input[d] < span {
+                        return Err(format!(
+                            "the window {span} is larger than the input {}",
+                            input[d]
+                        ));
+                    }
+                    out[d] = (input[d] - span) / strides[d] + 1;
+                }
+                "" | "NOTSET" => {
+                    let pads = get("pads");
+                    if !pads.is_empty() {
+                        if pads.len() != 2 * n {
+                            return Err(format!("pads {pads:?} do not fit {n} spatial axes"));
+                        }
+                        begin[d] = pads[d];
+                        end[d] = pads[n + d];
+                    }
+                    let total = input[d] + begin[d] + end[d];
+                    if total < span {
+                        return Err(format!(
+                            "the window {span} is larger than the padded input {total}"
+                        ));
+                    }
+                    out[d] = if ceil {
+                        let o = (total - span).div_ceil(strides[d]) + 1;
+                        // The last window must start inside the input or its leading pad.
+                        if (o - 1) * strides[d] >= input[d] + begin[d] {
+                            o - 1
+                        } else {
+                            o
+                        }
+                    } else {
+                        (total - span) / strides[d] + 1
+                    };
+                }
+                other => return Err(format!("auto_pad '{other}' is not an ONNX value")),
+            }
+        }
+        Ok(Window {
+            out,
+            strides,
+            dilations,
+            begin,
+            end,
+        })
+    }
+}

@@ -1,0 +1,405 @@
+//! The two hot kernels of the native engine, dense (matrix product with a
+//! constant right side) and direct 2-D convolution, each compiled three
+//! times: for AVX-512 + FMA, AVX2 + FMA and baseline x86-64 / other targets,
+//! chosen at run time. The bodies are written on fixed blocks of 16 lanes so
+//! the compiler emits whole vector instructions (one zmm, or two ymm).
+//! Sums may differ from a plain multiply-add in the last bit (FMA rounds
+//! once); onnxruntime's kernels use FMA too.
+
+use super::kernels::Act;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Isa {
+    Avx512,
+    Avx2,
+    Base,
+}
+
+/// The widest vector unit this CPU has (with FMA).
+pub(crate) fn isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Isa::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Base
+}
+
+/// 16 f32 lanes in the registers of one instruction set: one zmm, two ymm,
+/// or a plain array (baseline, where the compiler picks SSE).
+trait Lanes: Copy {
+    /// # Safety
+    /// The CPU has the instruction set; `p` points at 16 readable f32.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn splat(x: f32) -> Self;
+    /// `a * b + c`.
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+    /// # Safety
+    /// The CPU has the instruction set; `p` points at 16 writable f32.
+    unsafe fn store(self, p: *mut f32);
+}
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, __m512, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_storeu_ps,
+};
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Zmm(__m512);
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Zmm {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { Zmm(_mm512_loadu_ps(p)) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        unsafe { Zmm(_mm512_set1_ps(x)) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+        unsafe { Zmm(_mm512_fmadd_ps(a.0, b.0, c.0)) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { _mm512_storeu_ps(p, self.0) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Ymm2(__m256, __m256);
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Ymm2 {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { Ymm2(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        unsafe { Ymm2(_mm256_set1_ps(x), _mm256_set1_ps(x)) }
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+        unsafe {
+            Ymm2(
+                _mm256_fmadd_ps(a.0, b.0, c.0),
+                _mm256_fmadd_ps(a.1, b.1, c.1),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe {
+            _mm256_storeu_ps(p, self.0);
+            _mm256_storeu_ps(p.add(8), self.1);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Plain([f32; 16]);
+
+impl Lanes for Plain {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        unsafe { Plain(*(p as *const [f32; 16])) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Plain([x; 16])
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+        // No FMA here: a separate multiply and add, as baseline x86-64 has.
+        Plain(std::array::from_fn(|l| a.0[l] * b.0[l] + c.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        unsafe { *(p as *mut [f32; 16]) = self.0 }
+    }
+}
+
+/// `out[m, n] = act(a[m, k] · B[k, n] + bias)` with B packed in panels of 16
+/// columns, `[panel][k][16]`, zero beyond `n`.
+pub(crate) struct DenseArgs<'a> {
+    pub k: usize,
+    pub n: usize,
+    pub panels: &'a [f32],
+    /// `panels * 16` values, zero beyond `n`.
+    pub bias: &'a [f32],
+    pub act: Act,
+}
+
+impl DenseArgs<'_> {
+    pub fn run(&self, a: &[f32], m: usize, out: &mut [f32]) {
+        let blocks = self.n.div_ceil(16);
+        assert!(a.len() >= m * self.k && out.len() >= m * self.n);
+        assert!(self.panels.len() >= blocks * self.k * 16 && self.bias.len() >= blocks * 16);
+        match isa() {
+            // SAFETY: the CPU has the features the variant is compiled for (isa()).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { dense_avx512(self, a, m, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { dense_avx2(self, a, m, out) },
+            _ => dense_plain(self, a, m, out),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn dense_avx512(d: &DenseArgs, a: &[f32], m: usize, out: &mut [f32]) {
+    // Up to 4 rows x 4 panels (16 zmm accumulators of the 32); 8 rows
+    // when one panel holds every column, so 8 sums are in flight.
+    unsafe {
+        if d.n <= 16 {
+            dense_body::<Zmm, 8, 1>(d, a, m, out)
+        } else {
+            dense_body::<Zmm, 4, 4>(d, a, m, out)
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dense_avx2(d: &DenseArgs, a: &[f32], m: usize, out: &mut [f32]) {
+    // 4 rows x 1 panel of 16 = 8 ymm accumulators of the 16.
+    unsafe { dense_body::<Ymm2, 4, 1>(d, a, m, out) }
+}
+
+fn dense_plain(d: &DenseArgs, a: &[f32], m: usize, out: &mut [f32]) {
+    // SAFETY: Plain needs no instruction set; bounds are asserted in run.
+    unsafe { dense_body::<Plain, 2, 1>(d, a, m, out) }
+}
+
+/// # Safety
+/// The CPU has `L`'s instruction set; `a`, `out` and the panels hold the
+/// values `DenseArgs::run` asserts.
+#[inline(always)]
+unsafe fn dense_body<L: Lanes, const MR: usize, const NV: usize>(
+    d: &DenseArgs,
+    a: &[f32],
+    m: usize,
+    out: &mut [f32],
+) {
+    let blocks = d.n.div_ceil(16);
+    let mut r = 0;
+    while r + MR <= m {
+        let mut b = 0;
+        while b + NV <= blocks {
+            unsafe { dense_tile::<L, MR, NV>(d, a, r, b, out) };
+            b += NV;
+        }
+        while b < blocks {
+            unsafe { dense_tile::<L, MR, 1>(d, a, r, b, out) };
+            b += 1;
+        }
+        r += MR;
+    }
+    while r < m {
+        for b in 0..blocks {
+            unsafe { dense_tile::<L, 1, 1>(d, a, r, b, out) };
+        }
+        r += 1;
+    }
+}
+
+/// Rows `r0..r0 + R`, panels `b0..b0 + V`.
+///
+/// # Safety
+/// As `dense_body`, with `r0 + R <= m` and `b0 + V <= panels`.
+#[inline(always)]
+unsafe fn dense_tile<L: Lanes, const R: usize, const V: usize>(
+    d: &DenseArgs,
+    a: &[f32],
+    r0: usize,
+    b0: usize,
+    out: &mut [f32],
+) {
+    let k = d.k;
+    unsafe {
+        let rows: [*const f32; R] = std::array::from_fn(|r| a.as_ptr().add((r0 + r) * k));
+        let panels: [*const f32; V] =
+            std::array::from_fn(|v| d.panels.as_ptr().add((b0 + v) * k * 16));
+        let bias: [L; V] = std::array::from_fn(|v| L::load(d.bias.as_ptr().add((b0 + v) * 16)));
+        let mut acc: [[L; V]; R] = [bias; R];
+        for kk in 0..k {
+            let w: [L; V] = std::array::from_fn(|v| L::load(panels[v].add(kk * 16)));
+            for r in 0..R {
+                let x = L::splat(*rows[r].add(kk));
+                for v in 0..V {
+                    acc[r][v] = L::fma(x, w[v], acc[r][v]);
+                }
+            }
+        }
+        let mut lanes = [0.0f32; 16];
+        for (r, row_acc) in acc.iter().enumerate() {
+            let row = &mut out[(r0 + r) * d.n..(r0 + r + 1) * d.n];
+            for (v, sum) in row_acc.iter().enumerate() {
+                sum.store(lanes.as_mut_ptr());
+                let c0 = (b0 + v) * 16;
+                let width = 16.min(d.n - c0);
+                for (o, &x) in row[c0..c0 + width].iter_mut().zip(&lanes) {
+                    *o = d.act.apply(x);
+                }
+            }
+        }
+    }
+}
+
+/// One group of a direct convolution over one (padded) sample: for every
+/// output position `p` and output channel `o` of the group,
+/// `sum over rows r of x[row_off[r] + pos_off[p]] * weight[r][o]`, written to
+/// `out[o * positions + p]` (NCHW) after bias and activation.
+pub(crate) struct ConvArgs<'a> {
+    pub row_off: &'a [u32],
+    pub pos_off: &'a [u32],
+    /// `[rows][cout_pad]`, zero beyond `cout`.
+    pub weight: &'a [f32],
+    pub cout: usize,
+    pub cout_pad: usize,
+    /// `cout` values.
+    pub bias: &'a [f32],
+    pub act: Act,
+}
+
+impl ConvArgs<'_> {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        let positions = self.pos_off.len();
+        let rows = self.row_off.len();
+        assert!(self.cout_pad.is_multiple_of(16) && self.cout <= self.cout_pad);
+        assert!(self.weight.len() >= rows * self.cout_pad && self.bias.len() >= self.cout);
+        assert!(out.len() >= self.cout * positions);
+        // Every gathered index must fall inside x: checked once here so the
+        // loops can read unchecked.
+        let max_row = self.row_off.iter().max().copied().unwrap_or(0) as usize;
+        let max_pos = self.pos_off.iter().max().copied().unwrap_or(0) as usize;
+        assert!(rows == 0 || positions == 0 || max_row + max_pos < x.len());
+        match isa() {
+            // SAFETY: the CPU has the features the variant is compiled for (isa()).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { conv_avx512(self, x, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { conv_avx2(self, x, out) },
+            _ => conv_plain(self, x, out),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn conv_avx512(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
+    // 8 positions of one block of 16 channels, or 4 positions x 2 blocks:
+    // 8 accumulators in flight either way.
+    unsafe {
+        if c.cout_pad == 16 {
+            conv_body::<Zmm, 8, 1>(c, x, out)
+        } else {
+            conv_body::<Zmm, 4, 2>(c, x, out)
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn conv_avx2(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
+    unsafe { conv_body::<Ymm2, 4, 1>(c, x, out) }
+}
+
+fn conv_plain(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
+    // SAFETY: Plain needs no instruction set; bounds are asserted in run.
+    unsafe { conv_body::<Plain, 2, 1>(c, x, out) }
+}
+
+/// # Safety
+/// The CPU has `L`'s instruction set; the slices hold what `ConvArgs::run` asserts.
+#[inline(always)]
+unsafe fn conv_body<L: Lanes, const P: usize, const CB: usize>(
+    c: &ConvArgs,
+    x: &[f32],
+    out: &mut [f32],
+) {
+    let positions = c.pos_off.len();
+    let blocks = c.cout_pad / 16;
+    let mut p = 0;
+    while p + P <= positions {
+        let mut b = 0;
+        while b + CB <= blocks {
+            unsafe { conv_tile::<L, P, CB>(c, x, p, b, out) };
+            b += CB;
+        }
+        while b < blocks {
+            unsafe { conv_tile::<L, P, 1>(c, x, p, b, out) };
+            b += 1;
+        }
+        p += P;
+    }
+    while p < positions {
+        for b in 0..blocks {
+            unsafe { conv_tile::<L, 1, 1>(c, x, p, b, out) };
+        }
+        p += 1;
+    }
+}
+
+/// Positions `p0..p0 + P`, channel blocks `b0..b0 + V`; each sum runs over
+/// the rows in order.
+///
+/// # Safety
+/// As `conv_body`, with `p0 + P <= positions` and `b0 + V <= cout_pad / 16`.
+#[inline(always)]
+unsafe fn conv_tile<L: Lanes, const P: usize, const V: usize>(
+    c: &ConvArgs,
+    x: &[f32],
+    p0: usize,
+    b0: usize,
+    out: &mut [f32],
+) {
+    let positions = c.pos_off.len();
+    unsafe {
+        let xs: [*const f32; P] =
+            std::array::from_fn(|j| x.as_ptr().add(*c.pos_off.get_unchecked(p0 + j) as usize));
+        let zero = L::splat(0.0);
+        let mut acc: [[L; V]; P] = [[zero; V]; P];
+        let mut w_row = c.weight.as_ptr().add(b0 * 16);
+        for &row_off in c.row_off {
+            let base = row_off as usize;
+            let w: [L; V] = std::array::from_fn(|v| L::load(w_row.add(v * 16)));
+            for j in 0..P {
+                let value = L::splat(*xs[j].add(base));
+                for v in 0..V {
+                    acc[j][v] = L::fma(value, w[v], acc[j][v]);
+                }
+            }
+            w_row = w_row.add(c.cout_pad);
+        }
+        let mut lanes = [0.0f32; 16];
+        for (j, pos_acc) in acc.iter().enumerate() {
+            for (v, sum) in pos_acc.iter().enumerate() {
+                sum.store(lanes.as_mut_ptr());
+                let o0 = (b0 + v) * 16;
+                for (l, &s) in lanes.iter().enumerate().take(c.cout.saturating_sub(o0)) {
+                    out[(o0 + l) * positions + p0 + j] = c.act.apply(s + c.bias[o0 + l]);
+                }
+            }
+        }
+    }
+}
