@@ -53,6 +53,11 @@ impl SvmKernel {
     }
 
     /// out[r, v] = K(x_r, sv_v); `scalar_c` is added for LINEAR (the rho of liblinear mode).
+    ///
+    /// Each sum runs over the features in order, as onnxruntime's loop does.
+    /// For more than a few rows the vectors are transposed once so that the
+    /// sums of all vectors advance together (vectorised across vectors, the
+    /// order within each sum unchanged).
     fn dot(
         &self,
         x: &[f32],
@@ -62,34 +67,60 @@ impl SvmKernel {
         k: usize,
         scalar_c: f32,
     ) -> Vec<f32> {
+        let rbf = self.kind == KernelType::Rbf;
         let mut out = vec![0.0f32; rows * n];
-        for r in 0..rows {
-            let xr = &x[r * k..(r + 1) * k];
+        if rows < 4 {
+            for r in 0..rows {
+                let xr = &x[r * k..(r + 1) * k];
+                for v in 0..n {
+                    let s = &sv[v * k..(v + 1) * k];
+                    out[r * n + v] = if rbf {
+                        xr.iter().zip(s).map(|(a, b)| (a - b) * (a - b)).sum()
+                    } else {
+                        xr.iter().zip(s).map(|(a, b)| a * b).sum()
+                    };
+                }
+            }
+        } else {
+            let mut sv_t = vec![0.0f32; k * n];
             for v in 0..n {
-                let s = &sv[v * k..(v + 1) * k];
-                out[r * n + v] = match self.kind {
-                    KernelType::Rbf => {
-                        let d: f32 = xr.iter().zip(s).map(|(a, b)| (a - b) * (a - b)).sum();
-                        (-self.gamma * d).exp()
-                    }
-                    KernelType::Linear => {
-                        xr.iter().zip(s).map(|(a, b)| a * b).sum::<f32>() + scalar_c
-                    }
-                    KernelType::Poly | KernelType::Sigmoid => {
-                        let dot: f32 = xr.iter().zip(s).map(|(a, b)| a * b).sum();
-                        let y = self.gamma * dot + self.coef0;
-                        if self.kind == KernelType::Sigmoid {
-                            y.tanh()
-                        } else if self.degree == 2.0 {
-                            y * y
-                        } else if self.degree == 3.0 {
-                            y * y * y
-                        } else {
-                            y.powf(self.degree)
+                for f in 0..k {
+                    sv_t[f * n + v] = sv[v * k + f];
+                }
+            }
+            for (xr, acc) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+                for (&a, column) in xr.iter().zip(sv_t.chunks_exact(n)) {
+                    if rbf {
+                        for (o, &b) in acc.iter_mut().zip(column) {
+                            let d = a - b;
+                            *o += d * d;
+                        }
+                    } else {
+                        for (o, &b) in acc.iter_mut().zip(column) {
+                            *o += a * b;
                         }
                     }
-                };
+                }
             }
+        }
+        for value in out.iter_mut() {
+            let raw = *value;
+            *value = match self.kind {
+                KernelType::Rbf => (-self.gamma * raw).exp(),
+                KernelType::Linear => raw + scalar_c,
+                KernelType::Poly | KernelType::Sigmoid => {
+                    let y = self.gamma * raw + self.coef0;
+                    if self.kind == KernelType::Sigmoid {
+                        y.tanh()
+                    } else if self.degree == 2.0 {
+                        y * y
+                    } else if self.degree == 3.0 {
+                        y * y * y
+                    } else {
+                        y.powf(self.degree)
+                    }
+                }
+            };
         }
         out
     }

@@ -44,8 +44,21 @@ enum Aggregate {
     Max,
 }
 
+/// A `BRANCH_LEQ` node packed for the walk (what sklearn exports): children
+/// `>= 0` are nodes, `< 0` are leaves as `!leaf`.
+struct LeqNode {
+    threshold: f64,
+    feature: u32,
+    missing_true: bool,
+    on_true: i32,
+    on_false: i32,
+}
+
 struct Forest {
     nodes: Vec<Node>,
+    /// The same trees packed, when every node is `BRANCH_LEQ` (24 bytes a
+    /// node instead of 72, no match per node).
+    leq: Option<Vec<LeqNode>>,
     /// Per leaf, its (target or class, weight) pairs.
     leaves: Vec<Vec<(usize, f64)>>,
     roots: Vec<Child>,
@@ -53,7 +66,43 @@ struct Forest {
 }
 
 impl Forest {
+    fn pack_leq(&self) -> Option<Vec<LeqNode>> {
+        let link = |c: Child| -> Option<i32> {
+            match c {
+                Child::Node(n) => i32::try_from(n).ok(),
+                Child::Leaf(l) => i32::try_from(l).ok().map(|l| !l),
+            }
+        };
+        self.nodes
+            .iter()
+            .map(|n| {
+                matches!(n.mode, Mode::Leq).then_some(())?;
+                Some(LeqNode {
+                    threshold: n.threshold,
+                    feature: u32::try_from(n.feature).ok()?,
+                    missing_true: n.missing_true,
+                    on_true: link(n.on_true)?,
+                    on_false: link(n.on_false)?,
+                })
+            })
+            .collect()
+    }
+
     fn leaf_of(&self, root: Child, x: &[f64]) -> u32 {
+        if let Some(nodes) = &self.leq {
+            let mut at = match root {
+                Child::Node(n) => n as i32,
+                Child::Leaf(l) => return l,
+            };
+            while at >= 0 {
+                let node = &nodes[at as usize];
+                let v = x[node.feature as usize];
+                // NaN fails the comparison and goes where missing values go.
+                let go = v <= node.threshold || (node.missing_true && v.is_nan());
+                at = if go { node.on_true } else { node.on_false };
+            }
+            return !at as u32;
+        }
         let mut at = root;
         loop {
             match at {
@@ -239,13 +288,15 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
             }
         }
     }
-    let forest = Forest {
+    let mut forest = Forest {
         nodes,
+        leq: None,
         leaves,
         roots,
         max_feature,
     };
     forest.check_acyclic()?;
+    forest.leq = forest.pack_leq();
     Ok(forest)
 }
 
@@ -547,13 +598,15 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         .iter()
         .map(|&r| link(r, false))
         .collect::<Result<Vec<_>, _>>()?;
-    let forest = Forest {
+    let mut forest = Forest {
         nodes,
+        leq: None,
         leaves,
         roots,
         max_feature,
     };
     forest.check_acyclic()?;
+    forest.leq = forest.pack_leq();
     let agg = match a.i("aggregate_function").unwrap_or(1) {
         0 => Aggregate::Average,
         1 => Aggregate::Sum,
