@@ -1,7 +1,7 @@
 //! The native engine's kernels on flat f32 buffers, all shapes fixed when the
 //! plan is compiled. Booleans are held as 0.0 / 1.0.
 
-use super::simd::{ConvArgs, DenseArgs};
+use super::simd::{ConvArgs, DenseArgs, Isa, isa};
 
 /// An activation fused into the kernel that produces its input.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +87,11 @@ impl Dense {
     }
 
     pub fn run(&self, a: &[f32], m: usize, out: &mut [f32]) {
+        self.run_on(isa(), a, m, out)
+    }
+
+    /// With the kernel compiled for `isa` (tests run every path the CPU has).
+    pub fn run_on(&self, isa: Isa, a: &[f32], m: usize, out: &mut [f32]) {
         DenseArgs {
             k: self.k,
             n: self.n,
@@ -94,7 +99,7 @@ impl Dense {
             bias: &self.bias,
             act: self.act,
         }
-        .run(a, m, out)
+        .run(isa, a, m, out)
     }
 }
 
@@ -206,6 +211,11 @@ impl Conv {
     }
 
     pub fn run(&self, x: &[f32], batch: usize, out: &mut [f32], scratch: &mut [f32]) {
+        self.run_on(isa(), x, batch, out, scratch)
+    }
+
+    /// With the kernel compiled for `isa` (tests run every path the CPU has).
+    pub fn run_on(&self, isa: Isa, x: &[f32], batch: usize, out: &mut [f32], scratch: &mut [f32]) {
         let g = &self.g;
         let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
         let plane = g.in_h * g.in_w;
@@ -245,6 +255,7 @@ impl Conv {
                     act: self.act,
                 }
                 .run(
+                    isa,
                     &source[group * cin_g * padded_plane..(group + 1) * cin_g * padded_plane],
                     y,
                 );
@@ -662,6 +673,122 @@ impl Affine {
                 {
                     *o = v * a + b;
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// numpy broadcasting the slow way: every output index mapped back.
+    fn naive(out: &[usize], a: (&[usize], &[f32]), b: (&[usize], &[f32])) -> Vec<f32> {
+        let total: usize = out.iter().product();
+        let at = |shape: &[usize], index: &[usize]| -> usize {
+            let lead = out.len() - shape.len();
+            let s = strides(shape);
+            (0..shape.len())
+                .map(|d| {
+                    if shape[d] == 1 {
+                        0
+                    } else {
+                        index[lead + d] * s[d]
+                    }
+                })
+                .sum()
+        };
+        let os = strides(out);
+        (0..total)
+            .map(|i| {
+                let index: Vec<usize> = (0..out.len()).map(|d| i / os[d] % out[d]).collect();
+                a.1[at(a.0, &index)] * 10.0 + b.1[at(b.0, &index)]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn broadcast_walks_match_numpy_rules() {
+        let cases: &[(&[usize], &[usize], &[usize])] = &[
+            (&[2, 3, 4], &[2, 3, 4], &[2, 3, 4]),
+            (&[2, 3, 4], &[2, 3, 4], &[4]),
+            (&[2, 3, 4], &[2, 1, 4], &[3, 1]),
+            (&[2, 3, 4], &[], &[2, 3, 4]),
+            (&[4, 64], &[1, 64], &[4, 1]),
+            (&[2, 5, 3, 3], &[2, 5, 3, 3], &[1, 5, 1, 1]),
+            (&[1, 1, 7], &[7], &[1, 1, 1]),
+        ];
+        for &(out, sa, sb) in cases {
+            let a: Vec<f32> = (0..sa.iter().product::<usize>())
+                .map(|i| i as f32)
+                .collect();
+            let b: Vec<f32> = (0..sb.iter().product::<usize>())
+                .map(|i| i as f32)
+                .collect();
+            let walk = Walk::new(out, &[sa, sb]);
+            let mut got = vec![0.0; out.iter().product()];
+            walk.binary(&a, &b, &mut got, |x, y| x * 10.0 + y);
+            assert_eq!(
+                got,
+                naive(out, (sa, &a), (sb, &b)),
+                "{out:?} = {sa:?} op {sb:?}"
+            );
+        }
+        // [2, 3, 4] + [4]: the leading dimensions merge into one.
+        assert_eq!(Walk::new(&[2, 3, 4], &[&[2, 3, 4], &[4]]).shape, vec![6, 4]);
+        assert_eq!(
+            Walk::new(&[2, 3, 4], &[&[2, 3, 4], &[2, 3, 4]]).shape,
+            vec![24]
+        );
+    }
+
+    #[test]
+    fn dense_matches_a_plain_product_on_every_instruction_set_path() {
+        // Sizes around the tile edges: rows 1..9, columns 1..40.
+        for (m, k, n) in [
+            (1, 3, 1),
+            (3, 5, 17),
+            (9, 7, 40),
+            (4, 64, 64),
+            (8, 64, 10),
+            (5, 2, 33),
+        ] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0)
+                .collect();
+            let w: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 8.0)
+                .collect();
+            let mut dense = Dense::new(k, n, |kk, j| w[kk * n + j]);
+            dense.add_bias(|j| j as f32 / 16.0);
+            dense.act = Act::Relu;
+            for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
+                if !super::super::simd::supports(isa) {
+                    continue;
+                }
+                let mut out = vec![0.0; m * n];
+                dense.run_on(isa, &a, m, &mut out);
+                check_product(isa, (m, k, n), &a, &w, &out);
+            }
+        }
+    }
+
+    fn check_product(
+        isa: Isa,
+        (m, k, n): (usize, usize, usize),
+        a: &[f32],
+        w: &[f32],
+        out: &[f32],
+    ) {
+        for r in 0..m {
+            for j in 0..n {
+                let want: f32 =
+                    (0..k).map(|kk| a[r * k + kk] * w[kk * n + j]).sum::<f32>() + j as f32 / 16.0;
+                let got = out[r * n + j];
+                assert!(
+                    (got - want.max(0.0)).abs() < 1e-5,
+                    "{isa:?} {m}x{k}x{n} [{r},{j}]: {got} vs {want}"
+                );
             }
         }
     }

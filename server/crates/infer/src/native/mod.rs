@@ -550,3 +550,90 @@ fn unary(op: UnOp, x: &[f32], out: &mut [f32]) {
         UnOp::ToBool => map(x, out, |v| flag(v != 0.0)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    fn fixture(path: &str) -> NativePlan {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../tests/fixtures")
+            .join(path);
+        let model =
+            neuride_onnx::proto::ModelProto::decode(&std::fs::read(file).unwrap()[..]).unwrap();
+        NativePlan::build(model.graph.as_ref().unwrap(), 17).unwrap()
+    }
+
+    /// Buffer sharing is what lets a step take its output buffer while it
+    /// reads its inputs: no step may write a buffer it reads, and two values
+    /// sharing a buffer must never be alive at once.
+    #[test]
+    fn buffers_are_shared_only_between_values_never_alive_together() {
+        for (path, shape) in [
+            ("dl/digits_cnn.onnx", vec![3, 1, 8, 8]),
+            ("dl/digits_mlp.onnx", vec![5, 1, 8, 8]),
+            ("snn/digits_snntorch.onnx", vec![25, 4, 64]),
+        ] {
+            let plan = fixture(path);
+            let c = plan.compiled_for(vec![shape]).unwrap();
+            let roots = c.buf_of.len();
+            let (mut first, mut last) = (vec![usize::MAX; roots], vec![0usize; roots]);
+            for input in &c.inputs {
+                first[input.root.unwrap() as usize] = 0;
+            }
+            for (i, step) in c.steps.iter().enumerate() {
+                let out = step.out as usize;
+                first[out] = first[out].min(i);
+                last[out] = last[out].max(i);
+                for src in step.kind.sources() {
+                    if let Src::Root(r) = src {
+                        assert_ne!(
+                            c.buf_of[r as usize], c.buf_of[out],
+                            "{path}: step {i} reads its output buffer"
+                        );
+                        last[r as usize] = last[r as usize].max(i);
+                    }
+                }
+            }
+            for out in &c.outputs {
+                if let Src::Root(r) = out.src {
+                    last[r as usize] = usize::MAX;
+                }
+            }
+            for x in 0..roots {
+                for y in x + 1..roots {
+                    if c.buf_of[x] == c.buf_of[y]
+                        && first[x] != usize::MAX
+                        && first[y] != usize::MAX
+                    {
+                        let apart = last[x] <= first[y] || last[y] <= first[x];
+                        assert!(
+                            apart,
+                            "{path}: roots {x} and {y} share a buffer while both alive"
+                        );
+                    }
+                }
+            }
+            assert!(c.buf_sizes.len() < roots, "{path}: no buffer was reused");
+        }
+    }
+
+    #[test]
+    fn the_digits_cnn_compiles_to_fused_steps() {
+        let plan = fixture("dl/digits_cnn.onnx");
+        let c = plan.compiled_for(vec![vec![2, 1, 8, 8]]).unwrap();
+        // Conv+Relu, AvgPool, Conv+Relu, AvgPool, MatMul (Flatten is an alias).
+        let kinds: Vec<&str> = c
+            .steps
+            .iter()
+            .map(|s| match &s.kind {
+                Kind::Conv { conv, .. } if conv.act == kernels::Act::Relu => "conv+relu",
+                Kind::Pool { .. } => "pool",
+                Kind::Dense { .. } => "dense",
+                other => panic!("unexpected step {other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["conv+relu", "pool", "conv+relu", "pool", "dense"]);
+    }
+}

@@ -15,8 +15,27 @@ pub(crate) enum Isa {
     Base,
 }
 
-/// The widest vector unit this CPU has (with FMA).
+/// The instruction set the kernels run on: the widest this CPU has (with
+/// FMA), or a narrower one named by `NEURIDE_ISA=avx2|base` (to test every
+/// path on one machine).
 pub(crate) fn isa() -> Isa {
+    static CHOSEN: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        let widest = detected();
+        let wanted = match std::env::var("NEURIDE_ISA").as_deref() {
+            Ok("base") => Isa::Base,
+            Ok("avx2") => Isa::Avx2,
+            _ => widest,
+        };
+        if wanted == Isa::Avx2 && widest == Isa::Base {
+            Isa::Base
+        } else {
+            wanted
+        }
+    })
+}
+
+fn detected() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
@@ -146,12 +165,26 @@ pub(crate) struct DenseArgs<'a> {
     pub act: Act,
 }
 
+/// Whether this CPU can run code compiled for `isa` (every AVX-512 CPU
+/// has AVX2 and FMA).
+pub(crate) fn supports(isa: Isa) -> bool {
+    match (isa, detected()) {
+        (Isa::Base, _) => true,
+        (Isa::Avx2, Isa::Avx2 | Isa::Avx512) => true,
+        (Isa::Avx512, Isa::Avx512) => true,
+        _ => false,
+    }
+}
+
 impl DenseArgs<'_> {
-    pub fn run(&self, a: &[f32], m: usize, out: &mut [f32]) {
+    /// Runs the variant for `isa`, which must be supported (else the
+    /// baseline one runs).
+    pub fn run(&self, isa: Isa, a: &[f32], m: usize, out: &mut [f32]) {
         let blocks = self.n.div_ceil(16);
         assert!(a.len() >= m * self.k && out.len() >= m * self.n);
         assert!(self.panels.len() >= blocks * self.k * 16 && self.bias.len() >= blocks * 16);
-        match isa() {
+        let isa = if supports(isa) { isa } else { Isa::Base };
+        match isa {
             // SAFETY: the CPU has the features the variant is compiled for (isa()).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => unsafe { dense_avx512(self, a, m, out) },
@@ -281,7 +314,9 @@ pub(crate) struct ConvArgs<'a> {
 }
 
 impl ConvArgs<'_> {
-    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+    /// Runs the variant for `isa`, which must be supported (else the
+    /// baseline one runs).
+    pub fn run(&self, isa: Isa, x: &[f32], out: &mut [f32]) {
         let positions = self.pos_off.len();
         let rows = self.row_off.len();
         assert!(self.cout_pad.is_multiple_of(16) && self.cout <= self.cout_pad);
@@ -292,7 +327,8 @@ impl ConvArgs<'_> {
         let max_row = self.row_off.iter().max().copied().unwrap_or(0) as usize;
         let max_pos = self.pos_off.iter().max().copied().unwrap_or(0) as usize;
         assert!(rows == 0 || positions == 0 || max_row + max_pos < x.len());
-        match isa() {
+        let isa = if supports(isa) { isa } else { Isa::Base };
+        match isa {
             // SAFETY: the CPU has the features the variant is compiled for (isa()).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => unsafe { conv_avx512(self, x, out) },

@@ -2,7 +2,7 @@
 //! steps (or a constant, or an alias of its input for shape-only ops), then
 //! buffers are assigned by liveness.
 
-use super::kernels::{Act, Affine, Blocks, Softmax, Walk, strides};
+use super::kernels::{Act, Walk, strides};
 use super::{BinOp, Compiled, Graph, InputSpec, Kind, OutputSpec, Src, Step, UnOp};
 use crate::error::Error;
 use crate::ml::{self, Attrs};
@@ -11,11 +11,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 mod layers;
+mod ops;
 mod shapes;
 
 use shapes::{
-    broadcast, floats_of, ints_of, normalize_axis, numel, push_block, reshape, scalar_of, squeeze,
-    unsqueeze, unsupported, with_bool, with_shape,
+    broadcast, const_input, input, ints_of, numel, reshape, squeeze, unsqueeze, unsupported,
+    with_bool, with_shape,
 };
 
 type R<T> = Result<T, String>;
@@ -324,6 +325,15 @@ impl Lower<'_> {
         self.set(0, val);
     }
 
+    /// Whether a later node reads an output of the current node beyond its first.
+    fn extra_outputs_read(&self) -> bool {
+        let g = self.g;
+        g.node_outputs[self.node]
+            .iter()
+            .skip(1)
+            .any(|&o| g.uses[o] > 0)
+    }
+
     fn lower_node(&mut self, i: usize) -> R<()> {
         let g = self.g;
         let node = &g.nodes[i];
@@ -388,20 +398,9 @@ impl Lower<'_> {
             return Ok(());
         }
         let a = Attrs(node);
-        let input = |k: usize| -> R<Val> {
-            ins.get(k)
-                .cloned()
-                .flatten()
-                .ok_or_else(|| format!("input {k} is missing"))
-        };
-        let const_input = |k: usize| -> R<Arc<Tensor>> {
-            match input(k)? {
-                Val::Const(t) => Ok(t),
-                Val::Run { .. } => Err(unsupported(format!("input {k} computed at run time"))),
-            }
-        };
-        // A node whose extra outputs are read needs more than output 0.
-        let extra_read = g.node_outputs[i].iter().skip(1).any(|&o| g.uses[o] > 0);
+        let input = |k: usize| input(&ins, k);
+        let const_input = |k: usize| const_input(&ins, k);
+        let extra_read = self.extra_outputs_read();
         match op {
             "Identity" => self.set(0, input(0)?),
             "Dropout" => {
@@ -499,146 +498,9 @@ impl Lower<'_> {
                 self.copy(x, shape, 0, walk)?;
             }
             "Slice" => self.slice(&a, &ins)?,
-            "Gather" => {
-                let x = input(0)?;
-                let indices = const_input(1)?;
-                let rank = x.shape().len();
-                let axis = normalize_axis(a.i("axis").unwrap_or(0), rank)?;
-                let dim = x.shape()[axis];
-                let mut picks = Vec::new();
-                for idx in ints_of(&indices)? {
-                    let j = if idx < 0 { idx + dim as i64 } else { idx };
-                    if j < 0 || j as usize >= dim {
-                        return Err(format!(
-                            "index {idx} is out of range for a dimension of {dim}"
-                        ));
-                    }
-                    picks.push(j as usize);
-                }
-                let outer: usize = x.shape()[..axis].iter().product();
-                let inner: usize = x.shape()[axis + 1..].iter().product();
-                let mut shape = x.shape()[..axis].to_vec();
-                shape.extend_from_slice(&indices.shape);
-                shape.extend_from_slice(&x.shape()[axis + 1..]);
-                numel(&shape)?;
-                let mut blocks = Vec::new();
-                for o in 0..outer {
-                    for (j, &p) in picks.iter().enumerate() {
-                        push_block(
-                            &mut blocks,
-                            (o * dim + p) * inner,
-                            (o * picks.len() + j) * inner,
-                            inner,
-                        );
-                    }
-                }
-                let boolean = x.is_bool();
-                let src = self.operand(&x)?;
-                let out = self.output(0, shape, boolean)?;
-                self.push(
-                    out,
-                    Kind::Blocks {
-                        x: src,
-                        blocks: Blocks(blocks),
-                    },
-                );
-            }
-            "Concat" => {
-                let parts: Vec<Val> = ins.iter().flatten().cloned().collect();
-                let first = parts.first().ok_or("no inputs")?;
-                let rank = first.shape().len();
-                let axis = normalize_axis(a.i("axis").ok_or("no 'axis' attribute")?, rank)?;
-                let mut shape = first.shape().to_vec();
-                shape[axis] = 0;
-                for p in &parts {
-                    let s = p.shape();
-                    if s.len() != rank
-                        || s.iter()
-                            .zip(first.shape())
-                            .enumerate()
-                            .any(|(d, (x, y))| d != axis && x != y)
-                    {
-                        return Err(format!(
-                            "inputs of shapes {:?} and {:?} cannot be joined on axis {axis}",
-                            first.shape(),
-                            s
-                        ));
-                    }
-                    shape[axis] += s[axis];
-                }
-                let outer: usize = shape[..axis].iter().product();
-                let inner: usize = shape[axis + 1..].iter().product();
-                let boolean = first.is_bool();
-                let out = self.output(0, shape.clone(), boolean)?;
-                let mut offset = 0;
-                for p in &parts {
-                    let len = p.shape()[axis] * inner;
-                    let mut blocks = Vec::new();
-                    for o in 0..outer {
-                        push_block(&mut blocks, o * len, o * shape[axis] * inner + offset, len);
-                    }
-                    offset += len;
-                    let src = self.operand(p)?;
-                    self.push(
-                        out,
-                        Kind::Blocks {
-                            x: src,
-                            blocks: Blocks(blocks),
-                        },
-                    );
-                }
-            }
-            "Relu" | "LeakyRelu" | "Clip" => {
-                let act = match op {
-                    "Relu" => Act::Relu,
-                    "LeakyRelu" => Act::LeakyRelu(a.f("alpha").unwrap_or(0.01)),
-                    _ => {
-                        let (mut lo, mut hi) = if g.opset < 11 {
-                            (
-                                a.f("min").unwrap_or(f32::MIN),
-                                a.f("max").unwrap_or(f32::MAX),
-                            )
-                        } else {
-                            (f32::NEG_INFINITY, f32::INFINITY)
-                        };
-                        // Bounds computed at run time are handled below.
-                        if let Some(Some(Val::Const(t))) = ins.get(1) {
-                            lo = scalar_of(t)?;
-                        }
-                        if let Some(Some(Val::Const(t))) = ins.get(2) {
-                            hi = scalar_of(t)?;
-                        }
-                        Act::Clip(lo, hi)
-                    }
-                };
-                let x_id = ids[0].ok_or("input 0 is missing")?;
-                let runtime_bounds = op == "Clip"
-                    && ins
-                        .iter()
-                        .skip(1)
-                        .flatten()
-                        .any(|v| matches!(v, Val::Run { .. }));
-                if runtime_bounds {
-                    // Clip(x, lo, hi) = Min(Max(x, lo), hi); NaN stays NaN.
-                    let mut y = input(0)?;
-                    if let Some(Some(lo)) = ins.get(1) {
-                        y = self.binary(BinOp::Max, &y, lo)?;
-                    }
-                    if let Some(Some(hi)) = ins.get(2) {
-                        y = self.binary(BinOp::Min, &y, hi)?;
-                    }
-                    self.set(0, y);
-                } else if let Some(s) = self.fusable(x_id) {
-                    match &mut self.steps[s].kind {
-                        Kind::Dense { dense, .. } => dense.act = act,
-                        Kind::Conv { conv, .. } => conv.act = act,
-                        _ => unreachable!("fusable returns Conv or Dense steps"),
-                    }
-                    self.alias_fused(x_id);
-                } else {
-                    self.unary(input(0)?, UnOp::Act(act), false)?;
-                }
-            }
+            "Gather" => self.gather(&a, &ins)?,
+            "Concat" => self.concat(&a, &ins)?,
+            "Relu" | "LeakyRelu" | "Clip" => self.activation(&a, &ins, ids)?,
             "Cast" => {
                 let x = input(0)?;
                 match DType::from_onnx(a.i("to").unwrap_or(0) as i32) {
@@ -758,77 +620,8 @@ impl Lower<'_> {
                 }
                 self.pool(op, &a, input(0)?)?;
             }
-            "BatchNormalization" => {
-                if extra_read || a.i("training_mode") == Some(1) {
-                    return Err(unsupported("BatchNormalization in training mode"));
-                }
-                let eps = a.f("epsilon").unwrap_or(1e-5);
-                let [scale, bias, mean, var] =
-                    [1, 2, 3, 4].map(|k| const_input(k).and_then(|t| floats_of(&t)));
-                let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
-                let x = input(0)?;
-                let channels = *x.shape().get(1).ok_or("input has no channel axis")?;
-                if [&scale, &bias, &mean, &var]
-                    .iter()
-                    .any(|v| v.len() != channels)
-                {
-                    return Err(format!(
-                        "scale, B, mean and var must hold {channels} values (the input's channels)"
-                    ));
-                }
-                let mul: Vec<f32> = (0..channels)
-                    .map(|c| scale[c] / (var[c] + eps).sqrt())
-                    .collect();
-                let add: Vec<f32> = (0..channels).map(|c| bias[c] - mean[c] * mul[c]).collect();
-                let x_id = ids[0].ok_or("input 0 is missing")?;
-                if let Some(s) = self.fusable(x_id)
-                    && let Kind::Conv { conv, .. } = &mut self.steps[s].kind
-                {
-                    conv.fold_affine(&mul, &add);
-                    self.alias_fused(x_id);
-                } else {
-                    let shape = x.shape().to_vec();
-                    let src = self.operand(&x)?;
-                    let out = self.output(0, shape.clone(), false)?;
-                    self.push(
-                        out,
-                        Kind::Affine {
-                            x: src,
-                            affine: Affine {
-                                batch: shape[0],
-                                inner: shape[2..].iter().product(),
-                                scale: mul,
-                                shift: add,
-                            },
-                        },
-                    );
-                }
-            }
-            "Softmax" | "LogSoftmax" => {
-                let x = input(0)?;
-                let shape = x.shape().to_vec();
-                let rank = shape.len();
-                let softmax = if g.opset < 13 {
-                    let axis = normalize_axis(a.i("axis").unwrap_or(1), rank)?;
-                    Softmax {
-                        outer: shape[..axis].iter().product(),
-                        len: shape[axis..].iter().product(),
-                        inner: 1,
-                        log: op == "LogSoftmax",
-                    }
-                } else {
-                    let axis = normalize_axis(a.i("axis").unwrap_or(-1), rank)?;
-                    Softmax {
-                        outer: shape[..axis].iter().product(),
-                        len: shape[axis],
-                        inner: shape[axis + 1..].iter().product(),
-                        log: op == "LogSoftmax",
-                    }
-                };
-                let src = self.operand(&x)?;
-                let out = self.output(0, shape, false)?;
-                self.push(out, Kind::Softmax { x: src, softmax });
-            }
+            "BatchNormalization" => self.batch_norm(&a, &ins, ids)?,
+            "Softmax" | "LogSoftmax" => self.softmax(&a, &ins)?,
             other => return Err(unsupported(format!("op {other}"))),
         }
         Ok(())
