@@ -168,12 +168,10 @@ pub(crate) struct DenseArgs<'a> {
 /// Whether this CPU can run code compiled for `isa` (every AVX-512 CPU
 /// has AVX2 and FMA).
 pub(crate) fn supports(isa: Isa) -> bool {
-    match (isa, detected()) {
-        (Isa::Base, _) => true,
-        (Isa::Avx2, Isa::Avx2 | Isa::Avx512) => true,
-        (Isa::Avx512, Isa::Avx512) => true,
-        _ => false,
-    }
+    matches!(
+        (isa, detected()),
+        (Isa::Base, _) | (Isa::Avx2, Isa::Avx2 | Isa::Avx512) | (Isa::Avx512, Isa::Avx512)
+    )
 }
 
 impl DenseArgs<'_> {
