@@ -352,7 +352,7 @@ pub(crate) struct Step {
 }
 
 pub(crate) struct InputSpec {
-    root: Option<u32>,
+    root: u32,
     len: usize,
 }
 
@@ -388,7 +388,7 @@ impl Compiled {
             tmp: vec![0.0; self.tmp_len],
         });
         for (spec, value) in self.inputs.iter().zip(&inputs) {
-            let Some(root) = spec.root else { continue };
+            let root = spec.root;
             let buf = &mut scratch.bufs[self.buf_of[root as usize] as usize][..spec.len];
             match value.as_tensor().map(|t| &t.data) {
                 Some(Data::F32(v)) if v.len() == spec.len => buf.copy_from_slice(v),
@@ -580,7 +580,7 @@ mod tests {
             let roots = c.buf_of.len();
             let (mut first, mut last) = (vec![usize::MAX; roots], vec![0usize; roots]);
             for input in &c.inputs {
-                first[input.root.unwrap() as usize] = 0;
+                first[input.root as usize] = 0;
             }
             for (i, step) in c.steps.iter().enumerate() {
                 let out = step.out as usize;

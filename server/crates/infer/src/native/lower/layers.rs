@@ -207,31 +207,11 @@ impl Lower<'_> {
         let (m, n) = (a2[a2.len() - 2], b2[b2.len() - 1]);
         let (ab, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
         let batch = broadcast(&[ab, bb])?;
-        let walk = Walk::new(&batch, &[ab, bb]);
-        let count: usize = batch.iter().product();
-        let mut pairs = Vec::with_capacity(count);
-        // Offsets of each batch matrix, walked like an element-wise op.
-        let a_index: Vec<f32> = (0..ab.iter().product::<usize>())
-            .map(|i| i as f32)
+        let pairs = batch_index(&batch, ab)
+            .into_iter()
+            .zip(batch_index(&batch, bb))
+            .map(|(i, j)| (i * m * k, j * k * n))
             .collect();
-        let b_index: Vec<f32> = (0..bb.iter().product::<usize>())
-            .map(|i| i as f32)
-            .collect();
-        let mut ia = vec![0.0; count];
-        let mut ib = vec![0.0; count];
-        walk.copy(
-            0,
-            if a_index.is_empty() { &[0.0] } else { &a_index },
-            &mut ia,
-        );
-        Walk::new(&batch, &[bb]).copy(
-            0,
-            if b_index.is_empty() { &[0.0] } else { &b_index },
-            &mut ib,
-        );
-        for (i, j) in ia.iter().zip(&ib) {
-            pairs.push((*i as usize * m * k, *j as usize * k * n));
-        }
         let mut shape = batch.clone();
         if xs.len() > 1 {
             shape.push(m);
@@ -296,13 +276,6 @@ impl Lower<'_> {
         }
         let kernel: Vec<usize> = w.shape[2..].to_vec();
         let window = Window::from_attrs(a, &xs[2..], &kernel, true)?;
-        let lift = |v: &[usize], one: usize| -> (usize, usize) {
-            if v.len() == 1 {
-                (one, v[0])
-            } else {
-                (v[0], v[1])
-            }
-        };
         let (in_h, in_w) = lift(&xs[2..], 1);
         let (out_h, out_w) = lift(&window.out, 1);
         let (kh, kw) = lift(&kernel, 1);
@@ -376,13 +349,6 @@ impl Lower<'_> {
                 return Err(unsupported("pooling with dilations"));
             }
             (w, kernel)
-        };
-        let lift = |v: &[usize], one: usize| -> (usize, usize) {
-            if v.len() == 1 {
-                (one, v[0])
-            } else {
-                (v[0], v[1])
-            }
         };
         let (in_h, in_w) = lift(&xs[2..], 1);
         let (out_h, out_w) = lift(&window.out, 1);
@@ -544,4 +510,39 @@ impl Window {
             end,
         })
     }
+}
+
+/// A 1-D window's values as 2-D ones: `(one, v[0])`, else `(v[0], v[1])`.
+fn lift(v: &[usize], one: usize) -> (usize, usize) {
+    if v.len() == 1 {
+        (one, v[0])
+    } else {
+        (v[0], v[1])
+    }
+}
+
+/// For each index of `batch` (row-major), the index of the matrix of an
+/// operand whose batch dimensions are `own` (numpy broadcasting).
+fn batch_index(batch: &[usize], own: &[usize]) -> Vec<usize> {
+    let lead = batch.len() - own.len();
+    let own_strides = strides(own);
+    let total: usize = batch.iter().product();
+    let mut index = vec![0usize; batch.len()];
+    let mut out = Vec::with_capacity(total);
+    for _ in 0..total {
+        out.push(
+            (0..own.len())
+                .filter(|&d| own[d] != 1)
+                .map(|d| index[lead + d] * own_strides[d])
+                .sum(),
+        );
+        for d in (0..batch.len()).rev() {
+            index[d] += 1;
+            if index[d] < batch[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    out
 }

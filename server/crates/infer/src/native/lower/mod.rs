@@ -105,10 +105,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
             shape: shape.clone(),
             boolean,
         });
-        inputs.push(InputSpec {
-            root: Some(root),
-            len,
-        });
+        inputs.push(InputSpec { root, len });
     }
     for i in 0..g.nodes.len() {
         l.node = i;
@@ -138,7 +135,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
             Src::Const(_) => None,
         })
         .collect();
-    let input_roots: Vec<u32> = inputs.iter().filter_map(|i| i.root).collect();
+    let input_roots: Vec<u32> = inputs.iter().map(|i| i.root).collect();
     let (buf_of, buf_sizes) = allocate(&l.steps, &l.root_sizes, &input_roots, &output_roots);
     Ok(Compiled {
         steps: l.steps,
