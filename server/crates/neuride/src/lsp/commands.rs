@@ -4,14 +4,14 @@
 use super::custom::{analysis_of, path_of};
 use super::guard::{internal, invalid_params};
 use super::jobs::{JobError, run_job};
+use super::jsonrpc::Result;
 use super::state::Shared;
+use super::transport::Client;
 use super::{analysis, uri};
+use ls_types::{ExecuteCommandParams, ShowDocumentParams, Uri};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use tower_lsp_server::Client;
-use tower_lsp_server::jsonrpc::Result;
-use tower_lsp_server::ls_types::{ExecuteCommandParams, ShowDocumentParams, Uri};
 
 pub const IMPORT_MODEL: &str = "neuride.importModel";
 pub const EXPORT_MODEL: &str = "neuride.exportModel";
@@ -232,7 +232,7 @@ async fn show_graph(shared: &Shared, client: &Client, args: ShowGraphArgs) -> Re
 async fn recheck(
     shared: &Shared,
     client: &Client,
-    token: Option<tower_lsp_server::ls_types::ProgressToken>,
+    token: Option<ls_types::ProgressToken>,
 ) -> Result<Value> {
     let roots = shared.lock().roots.clone();
     let worker = shared.clone();

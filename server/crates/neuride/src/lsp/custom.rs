@@ -4,15 +4,15 @@
 
 use super::analysis;
 use super::guard::invalid_params;
+use super::jsonrpc::Result;
 use super::state::Shared;
 use super::uri;
+use ls_types::Uri;
 use neuride_ide::FileAnalysis;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tower_lsp_server::jsonrpc::{Error, Result};
-use tower_lsp_server::ls_types::Uri;
 
 #[derive(Deserialize)]
 pub struct UriParams {
@@ -41,9 +41,9 @@ pub struct MapEntry {
     /// For nodes: the op type.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
-    pub range: tower_lsp_server::ls_types::Range,
+    pub range: ls_types::Range,
     #[serde(rename = "selectionRange")]
-    pub selection_range: tower_lsp_server::ls_types::Range,
+    pub selection_range: ls_types::Range,
 }
 
 #[derive(Deserialize)]
@@ -231,7 +231,7 @@ pub async fn graph(shared: &Shared, params: GraphParams) -> Result<Value> {
     })
     .await
     .map_err(|e| super::guard::internal(e.to_string()))?
-    .map_err(|message| Error::invalid_params(format!("{}: {message}", model.display())))?;
+    .map_err(|message| invalid_params(format!("{}: {message}", model.display())))?;
     Ok(json!({ "format": params.format, "content": content }))
 }
 

@@ -1,12 +1,12 @@
 //! Every request runs under `catch_unwind`: a panic becomes an error
 //! response and a log line, never a dead server.
 
+use super::jsonrpc::{Error, ErrorCode, Result};
 use futures::FutureExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 
-pub async fn guard<T>(method: &'static str, future: impl Future<Output = Result<T>>) -> Result<T> {
+pub async fn guard<T>(method: &str, future: impl Future<Output = Result<T>>) -> Result<T> {
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(result) => result,
         Err(payload) => {

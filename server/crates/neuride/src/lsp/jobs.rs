@@ -5,17 +5,17 @@
 //! for its progress token.
 
 use super::guard::{internal, panic_message};
+use super::jsonrpc::{Error, ErrorCode, Result};
 use super::state::{Outgoing, Shared};
+use super::transport::Client;
+use ls_types::{
+    NumberOrString, ProgressParams, ProgressParamsValue, ProgressToken, WorkDoneProgress,
+    WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tower_lsp_server::Client;
-use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{
-    NumberOrString, ProgressParams, ProgressParamsValue, ProgressToken, WorkDoneProgress,
-    WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
-};
 
 /// Reports closer together than this are dropped (except the last), so a
 /// job stepping per sample does not flood the client.
@@ -193,10 +193,21 @@ where
         progress: progress.clone(),
     };
     let started = Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&context)))
-    })
-    .await;
+    // A thread of its own, not the blocking pool: any number of running
+    // jobs must leave the pool to the analyses that hovers wait for.
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("neuride-job".into())
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&context)));
+            let _ = sender.send(outcome);
+        });
+    let outcome = match spawned {
+        Ok(_) => receiver
+            .await
+            .map_err(|_| "the job's thread ended without a result".to_owned()),
+        Err(error) => Err(format!("cannot start a thread: {error}")),
+    };
     let result = match outcome {
         Ok(Ok(Ok(value))) => {
             progress.end(format!("done in {:.1} s", started.elapsed().as_secs_f64()));

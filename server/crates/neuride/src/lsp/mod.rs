@@ -8,19 +8,23 @@
 mod analysis;
 mod commands;
 mod custom;
+mod dispatch;
+pub mod framing;
 mod guard;
 mod jobs;
+mod jsonrpc;
 mod neuro;
 mod runs;
 mod scan;
 mod server;
 mod state;
 mod to_proto;
+mod transport;
 mod uri;
 mod watch;
 
 use std::process::ExitCode;
-use tower_lsp_server::{LspService, Server};
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,29 +39,26 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve());
+    let (output, writer) = transport::spawn_writer(std::io::stdout());
+    let (sender, incoming) = tokio::sync::mpsc::unbounded_channel();
+    transport::spawn_reader(std::io::stdin(), sender);
+    let client = transport::Client::new(output);
+    let ended = runtime.block_on(dispatch::run(incoming, client.clone()));
+    // Answers already queued reach the editor before the process ends; a
+    // client that stopped reading cannot hold the exit for long.
+    client.close();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !writer.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     // Analyses still running on the blocking pool must not keep a client
     // waiting for the process to end after `exit`.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn serve() {
-    let (service, socket) = LspService::build(server::Server::new)
-        .custom_method("neuride/modelText", server::Server::model_text)
-        .custom_method("neuride/modelSummary", server::Server::model_summary)
-        .custom_method("neuride/classify", server::Server::classify)
-        .custom_method("neuride/graph", server::Server::graph)
-        .custom_method("neuride/models", server::Server::models)
-        .custom_method("neuride/events", server::Server::events)
-        .custom_method(
-            "window/workDoneProgress/cancel",
-            server::Server::work_done_progress_cancel,
-        )
-        .finish();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    Ok(if ended.clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Logs go to stderr (stdout is the protocol), filtered by `NEURIDE_LOG`

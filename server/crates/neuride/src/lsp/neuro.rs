@@ -2,9 +2,9 @@
 //! the file's latest analysis, converted to LSP positions here.
 
 use super::{to_proto, uri};
+use ls_types::*;
 use neuride_dsl as dsl;
 use neuride_ide::neuro::NeuroAnalysis;
-use tower_lsp_server::ls_types::*;
 
 pub fn position_offset(neuro: &NeuroAnalysis, position: Position) -> usize {
     neuro.offset(to_proto::from_position(position))

@@ -17,14 +17,14 @@
 use super::custom::path_of;
 use super::guard::invalid_params;
 use super::jobs::{JobContext, JobError, run_job};
+use super::jsonrpc::Result;
 use super::state::Shared;
+use super::transport::Client;
 use crate::cli;
+use ls_types::{ProgressToken, Uri};
 use neuride_ide::FileAnalysis;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-use tower_lsp_server::Client;
-use tower_lsp_server::jsonrpc::Result;
-use tower_lsp_server::ls_types::{ProgressToken, Uri};
 
 /// Options whose values are files (URIs or paths relative to the model).
 const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input", "output"];

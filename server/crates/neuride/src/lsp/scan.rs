@@ -6,8 +6,8 @@
 use super::analysis;
 use super::jobs::Progress;
 use super::state::Shared;
+use super::transport::Client;
 use std::path::PathBuf;
-use tower_lsp_server::Client;
 
 pub async fn scan(shared: Shared, client: Client) {
     let roots = shared.lock().roots.clone();

@@ -3,15 +3,15 @@
 //! `.await`; requests run under [`guard`].
 
 use super::guard::guard;
+use super::jsonrpc::Result;
 use super::state::{ClientFlags, Outgoing, Shared};
+use super::transport::Client;
 use super::{analysis, commands, custom, neuro, scan, to_proto, uri, watch};
+use ls_types::*;
 use neuride_ide::FileKind;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tower_lsp_server::jsonrpc::Result;
-use tower_lsp_server::ls_types::*;
-use tower_lsp_server::{Client, LanguageServer};
 
 pub struct Server {
     client: Client,
@@ -60,22 +60,12 @@ impl Server {
                         uri,
                         diagnostics,
                         version,
-                    } => {
-                        publisher
-                            .publish_diagnostics(uri, diagnostics, version)
-                            .await;
-                    }
-                    Outgoing::Log(line) => publisher.log_message(MessageType::INFO, line).await,
+                    } => publisher.publish_diagnostics(uri, diagnostics, version),
+                    Outgoing::Log(line) => publisher.log_message(MessageType::INFO, line),
                     Outgoing::Progress(params) => {
-                        publisher
-                            .send_notification::<notification::Progress>(params)
-                            .await
+                        publisher.notify::<notification::Progress>(params)
                     }
-                    Outgoing::Events(params) => {
-                        publisher
-                            .send_notification::<EventsNotification>(params)
-                            .await
-                    }
+                    Outgoing::Events(params) => publisher.notify::<EventsNotification>(params),
                 }
             }
         });
@@ -162,10 +152,13 @@ impl Server {
     /// scan has not reached it yet); `None` for files neuride ignores.
     async fn model_at(&self, uri: &Uri) -> Result<Option<Arc<neuride_ide::FileAnalysis>>> {
         let path = custom::path_of(uri)?;
-        if FileKind::from_path(&path).is_none() {
-            return Ok(None);
+        match FileKind::from_path(&path) {
+            None => Ok(None),
+            // The analysis of the editor's latest text, not the last one
+            // finished: a request sees every change sent before it.
+            Some(FileKind::Neuro) => Ok(self.neuro_at(uri).await?.map(|file| file.0)),
+            Some(_) => custom::analysis_of(&self.shared, path).await.map(Some),
         }
-        custom::analysis_of(&self.shared, path).await.map(Some)
     }
 }
 
@@ -204,8 +197,9 @@ fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
     params.root_path.iter().map(PathBuf::from).collect()
 }
 
-impl LanguageServer for Server {
-    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+/// The LSP methods [`super::dispatch`] routes to.
+impl Server {
+    pub async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let roots = workspace_roots(&params);
         tracing::info!(roots = ?roots, client = ?params.client_info.as_ref().map(|c| &c.name), "initialize");
         {
@@ -268,7 +262,7 @@ impl LanguageServer for Server {
         })
     }
 
-    async fn initialized(&self, _: InitializedParams) {
+    pub async fn initialized(&self, _: InitializedParams) {
         let (roots, flags) = {
             let state = self.shared.lock();
             (state.roots.clone(), state.client)
@@ -308,7 +302,7 @@ impl LanguageServer for Server {
         tokio::spawn(scan::scan(self.shared.clone(), self.client.clone()));
     }
 
-    async fn shutdown(&self) -> Result<()> {
+    pub async fn shutdown(&self) -> Result<()> {
         self.shared.lock().shutting_down = true;
         self.watcher
             .lock()
@@ -317,7 +311,7 @@ impl LanguageServer for Server {
         Ok(())
     }
 
-    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+    pub async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let document = params.text_document;
         let Some(path) = uri::to_path(&document.uri) else {
             return;
@@ -344,7 +338,7 @@ impl LanguageServer for Server {
         }
     }
 
-    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+    pub async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let Some(path) = uri::to_path(&params.text_document.uri) else {
             return;
         };
@@ -363,7 +357,7 @@ impl LanguageServer for Server {
         analysis::schedule(&self.shared, path);
     }
 
-    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+    pub async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let Some(path) = uri::to_path(&params.text_document.uri) else {
             return;
         };
@@ -379,7 +373,7 @@ impl LanguageServer for Server {
         }
     }
 
-    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+    pub async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
         let paths: Vec<PathBuf> = params
             .changes
             .iter()
@@ -388,7 +382,7 @@ impl LanguageServer for Server {
         analysis::disk_changes(&self.shared, paths);
     }
 
-    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+    pub async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         guard("textDocument/hover", async {
             let at = params.text_document_position_params;
             let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
@@ -413,7 +407,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn goto_definition(
+    pub async fn goto_definition(
         &self,
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
@@ -462,7 +456,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn document_symbol(
+    pub async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
@@ -491,7 +485,7 @@ impl LanguageServer for Server {
     }
 
     #[allow(deprecated)]
-    async fn symbol(
+    pub async fn symbol(
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
@@ -526,7 +520,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+    pub async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         guard("textDocument/references", async {
             let at = params.text_document_position;
             let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
@@ -543,7 +537,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn prepare_rename(
+    pub async fn prepare_rename(
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
@@ -556,7 +550,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+    pub async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         guard("textDocument/rename", async {
             let at = params.text_document_position;
             let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
@@ -569,7 +563,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+    pub async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         guard("textDocument/completion", async {
             let at = params.text_document_position;
             let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
@@ -584,7 +578,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn semantic_tokens_full(
+    pub async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
@@ -599,7 +593,10 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+    pub async fn formatting(
+        &self,
+        params: DocumentFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
         guard("textDocument/formatting", async {
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
@@ -609,7 +606,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+    pub async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         guard("textDocument/inlayHint", async {
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
@@ -619,7 +616,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+    pub async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         guard("textDocument/codeLens", async {
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
@@ -629,7 +626,10 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+    pub async fn code_action(
+        &self,
+        params: CodeActionParams,
+    ) -> Result<Option<CodeActionResponse>> {
         guard("textDocument/codeAction", async {
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
@@ -643,7 +643,7 @@ impl LanguageServer for Server {
         .await
     }
 
-    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+    pub async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
         guard(
             "workspace/executeCommand",
             commands::execute(&self.shared, &self.client, params),

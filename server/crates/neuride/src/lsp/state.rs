@@ -4,6 +4,7 @@
 //! keep their order (diagnostics, log lines, progress) go through one
 //! channel drained by a single task.
 
+use ls_types::{Diagnostic, ProgressToken, Uri};
 use neuride_ide::AnalysisHost;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -11,7 +12,6 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::UnboundedSender;
-use tower_lsp_server::ls_types::{Diagnostic, ProgressToken, Uri};
 
 /// What the client told us it can do, reduced to the flags we act on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,7 +44,7 @@ pub enum Outgoing {
         version: Option<i32>,
     },
     Log(String),
-    Progress(tower_lsp_server::ls_types::ProgressParams),
+    Progress(ls_types::ProgressParams),
     /// `neuride/events`: new registry events (the registry changed).
     Events(Value),
 }

@@ -1,9 +1,9 @@
 //! Conversions from the analysis host's editor-level values to LSP types,
 //! all in one place.
 
+use ls_types as lsp;
 use neuride_ide::symbols::{Symbol, SymbolKind};
 use neuride_ide::{FileDiagnostic, Position, Range, Severity};
-use tower_lsp_server::ls_types as lsp;
 
 pub fn position(position: Position) -> lsp::Position {
     lsp::Position {

@@ -2,9 +2,9 @@
 //! (`neuride-model:///abs/path/model.onnx`: the model's path under the
 //! `neuride-model` scheme, so both directions are exact).
 
+use ls_types::Uri;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use tower_lsp_server::ls_types::Uri;
 
 pub const MODEL_SCHEME: &str = "neuride-model";
 
