@@ -107,7 +107,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "nested lists in a setting",
-            file: |n| simulate(&format!("record = {}accuracy{}", "[".repeat(n), "]".repeat(n))),
+            file: |n| {
+                simulate(&format!(
+                    "record = {}accuracy{}",
+                    "[".repeat(n),
+                    "]".repeat(n)
+                ))
+            },
             depth_errors: 1,
             max_errors: 1,
         },
@@ -169,7 +175,13 @@ fn every_pass(text: &str) -> Vec<String> {
     neuride_dsl::code_lenses(&parse);
     neuride_dsl::code_actions(&parse, &analysis, whole);
     // Cursors at the start, inside the deep part and at the end.
-    let offsets = [0, text.len() / 4, text.len() / 2, text.len() - 10, text.len()];
+    let offsets = [
+        0,
+        text.len() / 4,
+        text.len() / 2,
+        text.len() - 10,
+        text.len(),
+    ];
     for offset in offsets.into_iter().filter(|&o| text.is_char_boundary(o)) {
         neuride_dsl::hover(&parse, &analysis, offset);
         neuride_dsl::completion(&parse, &analysis, &workspace, offset);
@@ -206,7 +218,11 @@ fn assert_bounded(parse: &Parse) {
         .ast
         .items
         .iter()
-        .flat_map(|item| item.value.iter().chain(item.entries().iter().flat_map(|e| e.exprs())))
+        .flat_map(|item| {
+            item.value
+                .iter()
+                .chain(item.entries().iter().flat_map(|e| e.exprs()))
+        })
         .map(|expr| (expr, 1))
         .collect();
     let mut deepest = 0;
