@@ -141,6 +141,15 @@ fn cases() -> Vec<Case> {
             max_errors: 1,
         },
         Case {
+            name: "a run of comment lines (which the formatter must not rescan)",
+            file: |n| {
+                let comments = "    // c\n".repeat(n / 2);
+                format!("app a {{\n{comments}    sensor s: f32[1] @ 1Hz = mqtt(\"t\")\n}}\n")
+            },
+            depth_errors: 0,
+            max_errors: 0,
+        },
+        Case {
             name: "a long flat list (wide, not deep)",
             file: |n| simulate(&format!("record = [{}accuracy]", "accuracy, ".repeat(n))),
             depth_errors: 0,
