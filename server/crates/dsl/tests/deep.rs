@@ -150,6 +150,16 @@ fn cases() -> Vec<Case> {
             max_errors: 0,
         },
         Case {
+            name: "n / 20 runs of unknown networks (the checker's did-you-mean)",
+            file: |n| {
+                (0..n / 20)
+                    .map(|i| format!("network n{i} {{}}\nsimulate net{i} on data{i} {{}}\n"))
+                    .collect()
+            },
+            depth_errors: 0,
+            max_errors: 0,
+        },
+        Case {
             name: "a long flat list (wide, not deep)",
             file: |n| simulate(&format!("record = [{}accuracy]", "accuracy, ".repeat(n))),
             depth_errors: 0,
