@@ -6,6 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn check(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(support::binary())
@@ -132,4 +133,75 @@ fn command_failures_exit_2() {
         stderr.contains("not a .onnx, .npz, .npy or .neuro file"),
         "{stderr}"
     );
+}
+
+/// `neuride check` on files no editor would write: 400,000 comparisons in a
+/// rule (the 8 MiB main thread overflowed at about that many), 100,000 `!`
+/// (100,000 errors whose positions took 15 s to compute) and 100,000 nested
+/// brackets. Each exits 1 with a short list of located errors, never dies
+/// of a signal, and takes well under the bound even in a debug build.
+#[test]
+fn pathological_neuro_files_fail_quickly_with_few_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |condition: String| {
+        format!(
+            "app a {{\n    sensor s: f32[1] @ 1Hz = mqtt(\"t\")\n    rule r when {condition} => emit \"e\"\n}}\n"
+        )
+    };
+    let too_deep = "error[neuro/syntax]: expected an expression nested at most 64 levels deep";
+    let cases = [
+        (
+            "chain.neuro",
+            rule(format!("s{}", " == s".repeat(400_000))),
+            too_deep,
+        ),
+        (
+            "bang.neuro",
+            rule(format!("{}s", "!".repeat(100_000))),
+            "error[neuro/syntax]: unexpected character `!` (and 99999 more unexpected characters on this line)",
+        ),
+        (
+            "parens.neuro",
+            rule(format!("{}s{}", "(".repeat(100_000), ")".repeat(100_000))),
+            too_deep,
+        ),
+    ];
+    for (name, text, first_error) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let start = Instant::now();
+        let output = Command::new(support::binary())
+            .arg("check")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let elapsed = start.elapsed();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name}: {:?} {stderr}",
+            output.status
+        );
+        let errors: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.contains(": error["))
+            .collect();
+        assert!(
+            (1..=2).contains(&errors.len()),
+            "{name}: {} errors: {stdout:.2000}",
+            errors.len()
+        );
+        assert!(
+            errors[0].starts_with(&format!("{}:3:", path.display()))
+                && errors[0].contains(first_error),
+            "{name}: {}",
+            errors[0]
+        );
+        assert!(
+            elapsed < Duration::from_secs(30),
+            "{name}: took {elapsed:?}"
+        );
+    }
 }

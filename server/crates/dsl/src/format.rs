@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 
+use crate::syntax::lexer::Token;
 use crate::syntax::{Parse, TokenKind};
 
 const INDENT: &str = "    ";
@@ -30,6 +31,7 @@ pub fn format(parse: &Parse) -> Option<String> {
         }
     });
     let tokens = parse.tree.tokens();
+    let mut next_significant = NextSignificant { tokens, at: 0 };
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut depth = 0usize;
     let mut newlines = 0usize;
@@ -62,9 +64,10 @@ pub fn format(parse: &Parse) -> Option<String> {
         };
         if break_line {
             let after_open = prev == Some(TokenKind::LBrace);
-            let next = next_significant(&tokens[index..]);
-            let before_close =
-                next == Some(TokenKind::RBrace) && !is_comment || token.kind == TokenKind::RBrace;
+            let next = next_significant.after(index);
+            let before_close = next.is_some_and(|next| next.kind == TokenKind::RBrace)
+                && !is_comment
+                || token.kind == TokenKind::RBrace;
             let blank = newlines >= 2 && !after_open && !before_close;
             out.push('\n');
             if blank {
@@ -74,7 +77,7 @@ pub fn format(parse: &Parse) -> Option<String> {
             // expression: one level deeper.
             let starts_line = token.kind == TokenKind::RBrace
                 || line_starts.contains(&token.range.start)
-                || (is_comment && next_starts_line(&tokens[index..], &line_starts));
+                || (is_comment && starts_line(next, &line_starts));
             let level = if starts_line { depth } else { depth + 1 };
             for _ in 0..level {
                 out.push_str(INDENT);
@@ -105,16 +108,32 @@ pub fn format(parse: &Parse) -> Option<String> {
     Some(out)
 }
 
-fn next_significant(tokens: &[crate::syntax::lexer::Token]) -> Option<TokenKind> {
-    tokens
-        .iter()
-        .skip(1)
-        .find(|token| !token.kind.is_trivia())
-        .map(|token| token.kind)
+/// The first significant token after a given index. The formatter asks in
+/// text order, so the search resumes where the last one stopped: scanning
+/// from each comment of a run of comment lines to its end was quadratic
+/// (100,000 comment lines took a minute).
+struct NextSignificant<'t> {
+    tokens: &'t [Token],
+    at: usize,
 }
 
-fn next_starts_line(tokens: &[crate::syntax::lexer::Token], line_starts: &HashSet<usize>) -> bool {
-    match tokens.iter().skip(1).find(|token| !token.kind.is_trivia()) {
+impl NextSignificant<'_> {
+    fn after(&mut self, index: usize) -> Option<Token> {
+        self.at = self.at.max(index + 1);
+        while self
+            .tokens
+            .get(self.at)
+            .is_some_and(|token| token.kind.is_trivia())
+        {
+            self.at += 1;
+        }
+        self.tokens.get(self.at).copied()
+    }
+}
+
+/// Whether `next` (the next significant token) begins a line of its own.
+fn starts_line(next: Option<Token>, line_starts: &HashSet<usize>) -> bool {
+    match next {
         Some(token) => token.kind == TokenKind::RBrace || line_starts.contains(&token.range.start),
         None => true,
     }

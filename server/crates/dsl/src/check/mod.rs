@@ -174,7 +174,16 @@ pub(crate) struct Checker<'a> {
     archives: HashMap<String, FileFact<ArchiveFacts>>,
     /// Network name to its first `simulate` item, built on first use.
     simulates: Option<FxHashMap<&'a str, usize>>,
+    /// How many more items "did you mean" may look at (see [`Checker::suggest`]).
+    suggestion_budget: usize,
 }
+
+/// Items looked at for "did you mean" suggestions in one check. Each unknown
+/// name is compared with every item of the kind it should name, so a file of
+/// 16,000 unknown names and as many items took 150 s to check; with the
+/// budget the first unknown names get suggestions and the cost stays
+/// bounded (a normal file spends a few hundred).
+const SUGGESTION_BUDGET: usize = 100_000;
 
 impl<'a> Checker<'a> {
     fn new(parse: &'a Parse, workspace: &'a dyn Workspace) -> Checker<'a> {
@@ -188,6 +197,7 @@ impl<'a> Checker<'a> {
             models: HashMap::new(),
             archives: HashMap::new(),
             simulates: None,
+            suggestion_budget: SUGGESTION_BUDGET,
         }
     }
 
@@ -343,16 +353,26 @@ impl<'a> Checker<'a> {
         map.get(network).copied()
     }
 
+    /// The first item whose range touches `offset`. Items are in text order
+    /// and do not overlap: a binary search, as this runs per unknown name.
     pub fn item_containing(&self, offset: usize) -> Option<usize> {
-        self.items()
-            .iter()
-            .position(|item| item.range.touches(offset))
+        let items = self.items();
+        let index = items.partition_point(|item| item.range.end < offset);
+        items
+            .get(index)
+            .filter(|item| item.range.touches(offset))
+            .map(|_| index)
     }
 
-    /// "; did you mean `x`?" for a close top-level name of the right kind.
-    pub fn suggest(&self, text: &str, expected: &[ItemKind]) -> String {
-        let best = self
-            .items()
+    /// "; did you mean `x`?" for a close top-level name of the right kind,
+    /// while the check's suggestion budget lasts.
+    pub fn suggest(&mut self, text: &str, expected: &[ItemKind]) -> String {
+        let items = self.items();
+        let Some(left) = self.suggestion_budget.checked_sub(items.len()) else {
+            return String::new();
+        };
+        self.suggestion_budget = left;
+        let best = items
             .iter()
             .filter(|item| expected.contains(&item.kind))
             .filter_map(|item| item.name.as_ref())

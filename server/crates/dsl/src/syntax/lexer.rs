@@ -19,6 +19,10 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
     // reserving that up front saves regrowing a large vector.
     let mut tokens = Vec::with_capacity(text.len() / 2 + 16);
     let mut errors = Vec::new();
+    // Only the first unexpected character of a line is reported (with a
+    // count of the rest): a line of 100,000 stray `!` is one error, not
+    // 100,000 for every later pass and the editor to carry.
+    let mut line_garbage: Option<LineGarbage> = None;
     let mut pos = 0usize;
     while pos < bytes.len() {
         let start = pos;
@@ -99,20 +103,58 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<SyntaxError>) {
                     while pos < bytes.len() && !text.is_char_boundary(pos) {
                         pos += 1;
                     }
-                    errors.push(SyntaxError::new(
-                        TextRange::new(start, pos),
-                        format!("unexpected character `{}`", &text[start..pos]),
-                    ));
+                    match &mut line_garbage {
+                        Some(garbage) => garbage.more += 1,
+                        None => {
+                            line_garbage = Some(LineGarbage {
+                                error: errors.len(),
+                                more: 0,
+                            });
+                            errors.push(SyntaxError::new(
+                                TextRange::new(start, pos),
+                                format!("unexpected character `{}`", &text[start..pos]),
+                            ));
+                        }
+                    }
                 }
                 kind
             }
         };
+        let ends_line = matches!(kind, TokenKind::Whitespace | TokenKind::BlockComment)
+            && bytes[start..pos].contains(&b'\n');
+        if ends_line && let Some(garbage) = line_garbage.take() {
+            garbage.report(&mut errors);
+        }
         tokens.push(Token {
             kind,
             range: TextRange::new(start, pos),
         });
     }
+    if let Some(garbage) = line_garbage {
+        garbage.report(&mut errors);
+    }
     (tokens, errors)
+}
+
+/// The reported unexpected character of the current line, and how many
+/// more that line has.
+struct LineGarbage {
+    error: usize,
+    more: usize,
+}
+
+impl LineGarbage {
+    fn report(self, errors: &mut [SyntaxError]) {
+        if self.more > 0
+            && let Some(error) = errors.get_mut(self.error)
+        {
+            let s = if self.more == 1 { "" } else { "s" };
+            error.message = format!(
+                "{} (and {} more unexpected character{s} on this line)",
+                error.message, self.more
+            );
+        }
+    }
 }
 
 pub fn is_ident_continue(byte: u8) -> bool {
