@@ -371,3 +371,109 @@ fn random_bytes_between_requests_never_end_the_session() {
     lsp.notify("exit", Value::Null);
     assert_eq!(lsp.wait_exit().code(), Some(1));
 }
+
+#[test]
+fn commands_write_only_inside_the_workspace_and_never_over_a_file_unasked() {
+    let dir = support::workspace(&["ml/iris_logreg.onnx"]);
+    let root = support::canonical(&dir);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().canonicalize().unwrap();
+    let model = root.join("ml/iris_logreg.onnx");
+    let stranger = outside.join("stranger.onnx");
+    std::fs::copy(&model, &stranger).unwrap();
+    let keep = root.join("keep.onnx");
+    std::fs::write(&keep, b"not to be replaced").unwrap();
+    let notes = root.join("notes.txt");
+    std::fs::write(&notes, b"my notes").unwrap();
+    let (mut lsp, _) = Client::initialized(&root, "vscode");
+    lsp.wait_diagnostics(&file_uri(&model), |d| d.is_empty());
+
+    let mut command = |lsp: &mut Client, name: &str, argument: Value| -> Value {
+        let id = lsp.send_request(
+            "workspace/executeCommand",
+            json!({ "command": name, "arguments": [argument] }),
+        );
+        lsp.response(id)
+    };
+    let refused = |response: &Value, what: &str| {
+        assert_eq!(response["error"]["code"], -32602, "{what}: {response}");
+    };
+
+    // Export: outside the workspace only when the user picked the path.
+    let target = outside.join("exported.onnx");
+    let response = command(
+        &mut lsp,
+        "neuride.exportModel",
+        json!({ "uri": file_uri(&model), "target": file_uri(&target) }),
+    );
+    refused(&response, "export outside");
+    assert!(!target.exists());
+    let response = command(
+        &mut lsp,
+        "neuride.exportModel",
+        json!({ "uri": file_uri(&model), "target": file_uri(&target), "userPicked": true }),
+    );
+    assert!(
+        response["result"]["bytes"].as_u64().unwrap() > 0,
+        "{response}"
+    );
+    // Never over an existing file unless asked.
+    let response = command(
+        &mut lsp,
+        "neuride.exportModel",
+        json!({ "uri": file_uri(&model), "target": file_uri(&keep) }),
+    );
+    refused(&response, "export over a file");
+    assert_eq!(std::fs::read(&keep).unwrap(), b"not to be replaced");
+    // `..` cannot leave the workspace, and creates no folder.
+    let escaping = format!("{}/sub/../../escaped.onnx", file_uri(&root));
+    let response = command(
+        &mut lsp,
+        "neuride.exportModel",
+        json!({ "uri": file_uri(&model), "target": escaping }),
+    );
+    refused(&response, "export with ..");
+    assert!(!root.join("sub").exists());
+
+    // Import: a non-model is refused before anything is copied.
+    let response = command(
+        &mut lsp,
+        "neuride.importModel",
+        json!({ "source": "file:///etc/passwd" }),
+    );
+    refused(&response, "import /etc/passwd");
+    assert!(!root.join("passwd").exists());
+    let response = command(
+        &mut lsp,
+        "neuride.importModel",
+        json!({ "source": file_uri(&stranger) }),
+    );
+    assert_eq!(response["result"]["errors"], 0, "{response}");
+    let response = command(
+        &mut lsp,
+        "neuride.importModel",
+        json!({ "source": file_uri(&stranger) }),
+    );
+    refused(&response, "import twice");
+    assert!(
+        !response.to_string().contains("overwrite: true"),
+        "{response}"
+    );
+    let response = command(
+        &mut lsp,
+        "neuride.importModel",
+        json!({ "source": file_uri(&stranger), "target": file_uri(&notes), "overwrite": true }),
+    );
+    refused(&response, "import over a non-model");
+    assert_eq!(std::fs::read(&notes).unwrap(), b"my notes");
+
+    // A model outside the workspace viewed as text is not a workspace model.
+    let other = outside.join("viewed.onnx");
+    std::fs::copy(&model, &other).unwrap();
+    lsp.request("neuride/modelText", json!({ "uri": file_uri(&other) }));
+    let models = lsp.request("neuride/models", Value::Null);
+    assert!(!models.to_string().contains("viewed.onnx"), "{models}");
+    let symbols = lsp.request("workspace/symbol", json!({ "query": "" }));
+    assert!(!symbols.to_string().contains("viewed.onnx"), "{symbols}");
+    lsp.shutdown();
+}

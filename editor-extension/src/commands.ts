@@ -97,7 +97,9 @@ export function registerCommands(
     if (!uri) return;
     const target = await vscode.window.showSaveDialog({ title: 'Export model as', defaultUri: uri });
     if (!target) return;
-    const result = await execute<unknown>(need(), SERVER_COMMANDS.exportModel, [{ uri: uri.toString(), target: target.toString() }]);
+    // The save dialog asked the user, also about replacing a file.
+    const result = await execute<unknown>(need(), SERVER_COMMANDS.exportModel,
+      [{ uri: uri.toString(), target: target.toString(), userPicked: true, overwrite: true }]);
     void vscode.window.showInformationMessage(`neuride: exported to ${target.fsPath}${describe(result)}`);
   });
   register('neuride.ui.simulate', async (arg) => {

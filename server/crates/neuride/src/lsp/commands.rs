@@ -71,20 +71,33 @@ fn parse<T: for<'de> Deserialize<'de>>(argument: Value) -> Result<T> {
 struct ImportArgs {
     /// The model (or archive) to copy into the workspace.
     source: Uri,
-    /// A folder or file to copy to; default: the first workspace folder.
+    /// A folder or file inside a workspace folder to copy to; default: the
+    /// first workspace folder.
     #[serde(default)]
     target: Option<Uri>,
+    /// Replace an existing model or archive of that name (never another
+    /// kind of file).
     #[serde(default)]
     overwrite: bool,
 }
 
 /// Copies a model into the workspace, checks it, and returns its report.
+/// The source is checked to be a regular model or archive file before a
+/// byte is copied.
 async fn import_model(shared: &Shared, args: ImportArgs) -> Result<Value> {
     let source = path_of(&args.source)?;
+    let kind = neuride_ide::FileKind::from_path(&source).filter(|kind| kind.is_binary());
+    if kind.is_none() {
+        return Err(invalid_params(format!(
+            "{} is not a model or weight archive (.onnx, .npz, .npy)",
+            source.display()
+        )));
+    }
     let file_name = source
         .file_name()
         .ok_or_else(|| invalid_params("source has no file name"))?
         .to_owned();
+    let roots = shared.lock().roots.clone();
     let target = match &args.target {
         Some(target) => {
             let target = path_of(target)?;
@@ -94,19 +107,33 @@ async fn import_model(shared: &Shared, args: ImportArgs) -> Result<Value> {
                 target
             }
         }
-        None => {
-            let root = shared.lock().roots.first().cloned();
-            root.ok_or_else(|| invalid_params("no workspace folder to import into; pass a target"))?
-                .join(&file_name)
-        }
+        None => roots
+            .first()
+            .cloned()
+            .ok_or_else(|| invalid_params("no workspace folder to import into; pass a target"))?
+            .join(&file_name),
     };
-    if target.exists() && !args.overwrite {
+    let target = inside_workspace(&roots, &target)?;
+    if neuride_ide::FileKind::from_path(&target) != kind {
         return Err(invalid_params(format!(
-            "{} already exists (pass overwrite: true to replace it)",
+            "{}: the target must have the source's extension",
             target.display()
         )));
     }
-    copy(&source, &target)?;
+    let copied_from = source.clone();
+    let copied_to = target.clone();
+    let overwrite = args.overwrite;
+    blocking(move || {
+        regular_file(&copied_from)?;
+        if std::fs::symlink_metadata(&copied_to).is_ok() && !overwrite {
+            return Err(invalid_params(format!(
+                "{} already exists; import it under another name, or with overwrite",
+                copied_to.display()
+            )));
+        }
+        copy(&copied_from, &copied_to)
+    })
+    .await?;
     analysis::disk_changes(shared, [target.clone()]);
     report(shared, target).await
 }
@@ -115,27 +142,105 @@ async fn import_model(shared: &Shared, args: ImportArgs) -> Result<Value> {
 struct ExportArgs {
     uri: Uri,
     target: Uri,
+    /// The user picked `target` in a save dialog: it may lie outside the
+    /// workspace folders.
+    #[serde(default, rename = "userPicked")]
+    user_picked: bool,
+    #[serde(default)]
+    overwrite: bool,
 }
 
-/// Saves a copy of a model (or archive) elsewhere.
+/// Saves a copy of a model (or archive) inside the workspace, or where the
+/// user chose in a save dialog; never over an existing file unless asked.
 async fn export_model(shared: &Shared, args: ExportArgs) -> Result<Value> {
     let source = path_of(&args.uri)?;
     let target = path_of(&args.target)?;
+    let roots = shared.lock().roots.clone();
+    let target = if args.user_picked {
+        without_parent_steps(&target)?
+    } else {
+        inside_workspace(&roots, &target)?
+    };
     if source == target {
         return Err(invalid_params("export target is the model itself"));
     }
-    copy(&source, &target)?;
-    if shared
-        .lock()
-        .roots
-        .iter()
-        .any(|root| target.starts_with(root))
-    {
+    let (copied_from, copied_to, overwrite) = (source.clone(), target.clone(), args.overwrite);
+    let bytes = blocking(move || {
+        regular_file(&copied_from)?;
+        if std::fs::symlink_metadata(&copied_to).is_ok() && !overwrite {
+            return Err(invalid_params(format!(
+                "{} already exists; export it under another name, or with overwrite",
+                copied_to.display()
+            )));
+        }
+        copy(&copied_from, &copied_to)?;
+        Ok(std::fs::metadata(&copied_to).map(|m| m.len()).unwrap_or(0))
+    })
+    .await?;
+    if roots.iter().any(|root| target.starts_with(root)) {
         analysis::disk_changes(shared, [target.clone()]);
     }
-    Ok(
-        json!({ "uri": uri::from_path(&target), "path": target, "bytes": std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0) }),
-    )
+    Ok(json!({ "uri": uri::from_path(&target), "path": target, "bytes": bytes }))
+}
+
+/// Runs file work off the async threads (a FIFO or a slow disk must not
+/// freeze the server).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| internal(e.to_string()))?
+}
+
+/// Refuses FIFOs, devices and folders before opening them.
+fn regular_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => Ok(()),
+        Ok(_) => Err(invalid_params(format!(
+            "{} is not a regular file",
+            path.display()
+        ))),
+        Err(e) => Err(invalid_params(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// A path with no `..` step (which could leave any folder it names).
+fn without_parent_steps(path: &Path) -> Result<PathBuf> {
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(invalid_params(format!(
+            "{}: a target may not contain '..'",
+            path.display()
+        )));
+    }
+    Ok(path.to_owned())
+}
+
+/// `path` if it lies inside a workspace folder, also after following the
+/// symbolic links of the part that exists.
+fn inside_workspace(roots: &[PathBuf], path: &Path) -> Result<PathBuf> {
+    let path = without_parent_steps(path)?;
+    let mut existing = path.as_path();
+    while std::fs::symlink_metadata(existing).is_err() {
+        existing = existing.parent().unwrap_or(Path::new("/"));
+    }
+    let resolved = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_owned());
+    let inside = roots.iter().any(|root| {
+        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        path.starts_with(&root) && resolved.starts_with(&root)
+    });
+    if !inside {
+        return Err(invalid_params(format!(
+            "{} is outside the workspace folders; commands write only inside them",
+            path.display()
+        )));
+    }
+    Ok(path)
 }
 
 /// Copies through a temporary file and renames, so watchers never see a

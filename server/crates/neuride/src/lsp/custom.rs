@@ -236,7 +236,7 @@ pub async fn graph(shared: &Shared, params: GraphParams) -> Result<Value> {
 }
 
 pub fn models(shared: &Shared) -> Value {
-    let analyses = shared.lock().host.analyses();
+    let analyses = workspace_analyses(shared);
     let entries: Vec<Value> = analyses
         .iter()
         .filter_map(|a| a.as_model())
@@ -255,4 +255,22 @@ pub fn models(shared: &Shared) -> Value {
 
 pub fn events(shared: &Shared) -> Value {
     serde_json::to_value(shared.lock().host.events.all()).unwrap_or_default()
+}
+
+/// The analyses of files inside the workspace folders: a model outside
+/// them that a client opened a view of is analysed, but is no workspace
+/// model (not in the registry, not in workspace symbols).
+pub fn workspace_analyses(shared: &Shared) -> Vec<Arc<FileAnalysis>> {
+    let state = shared.lock();
+    state
+        .host
+        .analyses()
+        .into_iter()
+        .filter(|analysis| {
+            state
+                .roots
+                .iter()
+                .any(|root| analysis.path().starts_with(root))
+        })
+        .collect()
 }

@@ -490,7 +490,7 @@ impl Server {
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
         guard("workspace/symbol", async {
-            let analyses = self.shared.lock().host.analyses();
+            let analyses = custom::workspace_analyses(&self.shared);
             let found = neuride_ide::symbols::workspace_symbols(&analyses, &params.query, 1000);
             let symbols = found
                 .into_iter()
