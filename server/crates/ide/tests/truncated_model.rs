@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// digits_mlp with an unused 17 MB initializer appended, written to `dir`.
 fn big_model(dir: &Path) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../tests/fixtures/dl/digits_mlp.onnx");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/dl/digits_mlp.onnx");
     let mut model = neuride_onnx::load::load_file(&fixture).unwrap().proto;
     let values = 17 * 1024 * 1024 / 4;
     let raw: Vec<u8> = (0..values).flat_map(|i| (i as f32).to_le_bytes()).collect();
@@ -50,7 +50,10 @@ fn analysing_a_map_truncated_under_it_gives_diagnostics_and_says_so() {
     truncate(&path);
 
     let analysis = check::analyze_contents(&path, contents);
-    assert!(map.was_truncated(), "the decoder read zeros where the file was");
+    assert!(
+        map.was_truncated(),
+        "the decoder read zeros where the file was"
+    );
     assert!(analysis.was_truncated());
     let FileAnalysis::Model(model) = &analysis else {
         panic!("not analysed as a model");
