@@ -21,6 +21,9 @@ pub struct ArchiveAnalysis {
     /// Array name -> line of its row in `text`.
     pub lines: std::collections::BTreeMap<String, u32>,
     pub diagnostics: Vec<FileDiagnostic>,
+    /// The memory map the archive was read from (big files only), kept to
+    /// tell whether the file was truncated under it.
+    pub map: Option<neuride_mapped::Map>,
 }
 
 impl ArchiveAnalysis {
@@ -84,6 +87,7 @@ impl ArchiveAnalysis {
             text,
             lines,
             diagnostics,
+            map: None,
         }
     }
 }

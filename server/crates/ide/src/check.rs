@@ -49,6 +49,18 @@ impl FileAnalysis {
         }
     }
 
+    /// Whether the file was truncated under the map the analysis reads:
+    /// what it computed from the lost pages (zeros) is wrong, and the file
+    /// must be read again.
+    pub fn was_truncated(&self) -> bool {
+        let map = match self {
+            FileAnalysis::Model(model) => &model.map,
+            FileAnalysis::Archive(archive) => &archive.map,
+            FileAnalysis::Neuro(_) => return false,
+        };
+        map.as_ref().is_some_and(neuride_mapped::Map::was_truncated)
+    }
+
     pub fn as_model(&self) -> Option<&ModelAnalysis> {
         match self {
             FileAnalysis::Model(model) => Some(model),
@@ -75,11 +87,13 @@ pub fn analyze_file(path: &Path, bytes: Bytes) -> FileAnalysis {
 
 /// [`analyze_file`] for contents read from disk by
 /// [`crate::source::read_contents`]: a mapped archive is listed through its
-/// file, so its headers do not fault in pages of the map.
+/// file, so its headers do not fault in pages of the map, and the analysis
+/// keeps the map to tell whether it was truncated under it.
 pub fn analyze_contents(path: &Path, contents: crate::source::Contents) -> FileAnalysis {
-    match (FileKind::from_path(path), &contents.mapped_from) {
+    let map = contents.map().cloned();
+    let mut analysis = match (FileKind::from_path(path), contents.file()) {
         (Some(kind @ (FileKind::Npz | FileKind::Npy)), Some(file)) => FileAnalysis::Archive(
-            ArchiveAnalysis::with_file(path, kind, contents.bytes, Some(file)),
+            ArchiveAnalysis::with_file(path, kind, contents.bytes.clone(), Some(file)),
         ),
         (Some(FileKind::Onnx), Some(file)) => {
             let decoded = neuride_onnx::load::decode_mapped(&contents.bytes, file);
@@ -90,7 +104,13 @@ pub fn analyze_contents(path: &Path, contents: crate::source::Contents) -> FileA
             ))
         }
         _ => analyze_file(path, contents.bytes),
+    };
+    match &mut analysis {
+        FileAnalysis::Model(model) => model.map = map,
+        FileAnalysis::Archive(archive) => archive.map = map,
+        FileAnalysis::Neuro(_) => {}
     }
+    analysis
 }
 
 /// The diagnostics of the file at `path` with contents `bytes`.

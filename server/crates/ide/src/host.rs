@@ -40,18 +40,27 @@ pub struct Snapshot {
     pub source: Source,
 }
 
+/// How many times a file truncated under its map while being analysed is
+/// read again before the analysis gives up (the writer is still writing; the
+/// change it makes arrives as a new revision).
+const READ_ATTEMPTS: usize = 3;
+
 impl Snapshot {
     /// Reads (disk) or takes (overlay) the contents and analyses them.
-    /// A file that cannot be read yields `None` (it was deleted meanwhile).
+    /// A file that cannot be read yields `None` (it was deleted meanwhile),
+    /// and so does one that keeps being truncated under its map while it is
+    /// analysed: an analysis of zeros is not one of the file.
     pub fn analyze(&self) -> Option<FileAnalysis> {
-        let contents = match &self.source {
-            Source::Disk => crate::source::read_contents(&self.path).ok()?,
-            Source::Overlay { text, .. } => crate::source::Contents {
-                bytes: bytes::Bytes::copy_from_slice(text.as_bytes()),
-                mapped_from: None,
-            },
-        };
-        Some(crate::check::analyze_contents(&self.path, contents))
+        if let Source::Overlay { text, .. } = &self.source {
+            let bytes = bytes::Bytes::copy_from_slice(text.as_bytes());
+            let contents = crate::source::Contents::from_bytes(bytes);
+            return Some(crate::check::analyze_contents(&self.path, contents));
+        }
+        (0..READ_ATTEMPTS).find_map(|_| {
+            let contents = crate::source::read_contents(&self.path).ok()?;
+            let analysis = crate::check::analyze_contents(&self.path, contents);
+            (!analysis.was_truncated()).then_some(analysis)
+        })
     }
 }
 
@@ -178,20 +187,28 @@ impl AnalysisHost {
     }
 
     /// The latest finished analysis of `path`, even if a newer revision is
-    /// being analysed (requests answer from it rather than wait).
+    /// being analysed (requests answer from it rather than wait). Not one
+    /// whose file was truncated under its map since: requests then analyse
+    /// the file again rather than answer from zeros.
     pub fn analysis(&self, path: &Path) -> Option<Arc<FileAnalysis>> {
         self.files
             .get(path)?
             .analysis
             .as_ref()
             .map(|(_, a)| a.clone())
+            .filter(|a| !a.was_truncated())
     }
 
-    /// The analysis of `path` only if it is of the current revision.
+    /// The analysis of `path` only if it is of the current revision (and
+    /// its file was not truncated under its map).
     pub fn current_analysis(&self, path: &Path) -> Option<Arc<FileAnalysis>> {
         let entry = self.files.get(path)?;
         match &entry.analysis {
-            Some((revision, analysis)) if *revision == entry.revision => Some(analysis.clone()),
+            Some((revision, analysis))
+                if *revision == entry.revision && !analysis.was_truncated() =>
+            {
+                Some(analysis.clone())
+            }
             _ => None,
         }
     }

@@ -17,6 +17,19 @@ pub struct HoverResult {
 }
 
 pub fn model_hover(model: &ModelAnalysis, position: Position) -> Option<HoverResult> {
+    let mut hover = hover_of(model, position)?;
+    // Statistics read from pages the file lost are zeros, not its weights.
+    if model.was_truncated() {
+        let name = model.path.file_name().unwrap_or_default().to_string_lossy();
+        hover.markdown = format!(
+            "`{name}` changed on disk (truncated while its weights were read): \
+             statistics return once it is read again"
+        );
+    }
+    Some(hover)
+}
+
+fn hover_of(model: &ModelAnalysis, position: Position) -> Option<HoverResult> {
     let facts = model.facts.as_ref()?;
     // On a value use (a node input) show the value, not the whole node.
     if let Some(value_use) = model.view.use_at(position) {

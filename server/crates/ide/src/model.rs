@@ -32,6 +32,9 @@ pub struct ModelAnalysis {
     pub facts: Option<Facts>,
     pub diagnostics: Vec<Diagnostic>,
     pub view: ModelView,
+    /// The memory map the model's weights are views into (big files only),
+    /// kept to tell whether the file was truncated under it.
+    pub map: Option<neuride_mapped::Map>,
 }
 
 impl ModelAnalysis {
@@ -67,6 +70,7 @@ impl ModelAnalysis {
                     facts: Some(facts),
                     diagnostics,
                     view,
+                    map: None,
                 }
             }
             Err(error) => {
@@ -79,9 +83,18 @@ impl ModelAnalysis {
                     facts: None,
                     diagnostics: vec![diagnostic],
                     view,
+                    map: None,
                 }
             }
         }
+    }
+
+    /// Whether weights read from the map since it was made met zeros where
+    /// the truncated file's pages were (see `neuride-mapped`).
+    pub fn was_truncated(&self) -> bool {
+        self.map
+            .as_ref()
+            .is_some_and(neuride_mapped::Map::was_truncated)
     }
 
     pub fn proto(&self) -> Option<&ModelProto> {

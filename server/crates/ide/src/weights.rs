@@ -96,12 +96,10 @@ pub fn npz_dtype(data_type: i32) -> Option<DType> {
 }
 
 /// Memory-maps a file read-only (an archive to list, or a model), so listing
-/// a large `.npz` touches only the pages holding its headers.
-pub fn map_file(path: &Path) -> std::io::Result<memmap2::Mmap> {
-    let file = std::fs::File::open(path)?;
-    // SAFETY: a read-only map; a file truncated underneath us is the accepted
-    // risk of every mmap-based reader (rustc and ripgrep do the same).
-    unsafe { memmap2::Mmap::map(&file) }
+/// a large `.npz` touches only the pages holding its headers; the map reads
+/// zeros rather than faulting if the file is truncated under it.
+pub fn map_file(path: &Path) -> std::io::Result<neuride_mapped::Map> {
+    neuride_mapped::Map::new(&std::fs::File::open(path)?)
 }
 
 /// The protobuf encoding of a model (after [`import`]).

@@ -37,14 +37,13 @@ fn main() {
     }
 }
 
-fn map(file: &str) -> memmap2::Mmap {
+fn map(file: &str) -> neuride_mapped::Map {
     map_with_file(file).0
 }
 
-fn map_with_file(file: &str) -> (memmap2::Mmap, std::fs::File) {
+fn map_with_file(file: &str) -> (neuride_mapped::Map, std::fs::File) {
     let handle = std::fs::File::open(file).expect("open");
-    // SAFETY: read-only map of a file nobody modifies during the bench.
-    let map = unsafe { memmap2::Mmap::map(&handle) }.expect("mmap");
+    let map = neuride_mapped::Map::new(&handle).expect("mmap");
     (map, handle)
 }
 
@@ -81,8 +80,7 @@ fn list_command(file: &str, repeat: usize, how: &str) {
     if how == "map" {
         // Listing jumps from header to header: tell the kernel not to read
         // ahead (it still maps the pages around each touch: fault-around).
-        #[cfg(unix)]
-        let _ = bytes.advise(memmap2::Advice::Random);
+        bytes.advise_random();
     }
     let archive = list_it(&bytes).expect("list");
     let first_ms = start.elapsed().as_secs_f64() * 1e3;

@@ -1,6 +1,7 @@
-//! Loading a model: the file is memory-mapped and decoded with `bytes::Bytes`
-//! over the map, so `raw_data` fields are views into the map and weights are
-//! never read unless asked for. Tensors stored outside the model
+//! Loading a model: the file is read (small) or memory-mapped (from 16 MB,
+//! through `neuride-mapped`, safe against truncation) and decoded with
+//! `bytes::Bytes` over it, so `raw_data` fields are views into the map and
+//! weights are never read unless asked for. Tensors stored outside the model
 //! (`data_location = EXTERNAL`) are resolved only inside the model's folder
 //! ([`external`]), and [`tensor_bytes`] hands any tensor's payload to consumers.
 
@@ -21,11 +22,22 @@ pub struct Model {
     pub proto: ModelProto,
     /// The file it came from, if any; external data resolves relative to its folder.
     pub path: Option<PathBuf>,
-    /// The whole encoded model (a memory map for files).
+    /// The whole encoded model (a memory map for big files).
     pub bytes: Bytes,
+    /// The map behind `bytes`, if they are one.
+    map: Option<neuride_mapped::Map>,
 }
 
 impl Model {
+    /// Whether the file shrank under the map and a read of the model's
+    /// bytes met zeros: whatever was computed from the weights since
+    /// loading may be wrong, and the file should be loaded again.
+    pub fn was_truncated(&self) -> bool {
+        self.map
+            .as_ref()
+            .is_some_and(neuride_mapped::Map::was_truncated)
+    }
+
     /// The folder external data is read from, `None` for models decoded from bytes.
     pub fn dir(&self) -> Option<ModelDir> {
         let path = self.path.as_ref()?;
@@ -108,36 +120,32 @@ pub fn decode_mapped(map: &Bytes, file: &std::fs::File) -> Result<ModelProto, Lo
     decode(map.clone())
 }
 
-/// Memory-maps `path` and decodes it.
+/// Reads (below 16 MB) or memory-maps `path` and decodes it.
 pub fn load_file(path: &Path) -> Result<Model, LoadError> {
-    let io_error = |source| LoadError::Io {
+    let contents = neuride_mapped::read(path).map_err(|source| LoadError::Io {
         path: path.to_owned(),
         source,
+    })?;
+    let map = contents.map().cloned();
+    let proto = match (contents.file(), &map) {
+        (Some(file), Some(map)) => {
+            // Decoding touches only the small fields between tensor
+            // payloads, so reading ahead into the payloads is wasted I/O on
+            // a cold cache.
+            map.advise_random();
+            decode_mapped(&contents.bytes, file)?
+        }
+        _ => decode(contents.bytes.clone())?,
     };
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let bytes = map_file(path).map_err(io_error)?;
-    let proto = decode_mapped(&bytes, &file)?;
     Ok(Model {
         proto,
         path: Some(path.to_owned()),
-        bytes,
+        bytes: contents.bytes,
+        map,
     })
 }
 
-/// The whole file as `Bytes` over a read-only memory map (empty files map to
-/// empty bytes: mapping zero bytes is an error on Linux).
-pub(crate) fn map_file(path: &Path) -> std::io::Result<Bytes> {
-    let file = std::fs::File::open(path)?;
-    if file.metadata()?.len() == 0 {
-        return Ok(Bytes::new());
-    }
-    // SAFETY: the map is read-only; a file truncated underneath us is the
-    // accepted risk of every mmap-based reader (rustc, ripgrep do the same).
-    let map = unsafe { memmap2::Mmap::map(&file) }?;
-    // Decoding touches only the small fields between tensor payloads, so
-    // reading ahead into the payloads is wasted I/O on a cold cache. A failed
-    // hint only costs I/O, so its error is ignored.
-    #[cfg(unix)]
-    let _ = map.advise(memmap2::Advice::Random);
-    Ok(Bytes::from_owner(map))
+/// The whole file as `Bytes`: read below 16 MB, a map from there up.
+pub(crate) fn read_file(path: &Path) -> std::io::Result<Bytes> {
+    neuride_mapped::read(path).map(|contents| contents.bytes)
 }

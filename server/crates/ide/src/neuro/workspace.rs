@@ -66,8 +66,8 @@ impl Workspace for DiskWorkspace {
                 archive_facts(&crate::archive::ArchiveAnalysis::with_file(
                     &full,
                     kind,
-                    contents.bytes,
-                    contents.mapped_from.as_ref(),
+                    contents.bytes.clone(),
+                    contents.file(),
                 ))
             }
         };

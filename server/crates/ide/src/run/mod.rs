@@ -465,6 +465,12 @@ fn simulate_inner(
                 neuride_convert::Error::Cancelled => RunError::Cancelled,
                 other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
             })?;
+            if model.was_truncated() {
+                return Err(RunError::Data(format!(
+                    "{} changed on disk while it was read (truncated in place): run again",
+                    model_path.display()
+                )));
+            }
             (report, "converted")
         }
         None => {

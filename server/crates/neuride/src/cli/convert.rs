@@ -68,6 +68,7 @@ pub fn convert_model(args: &Args) -> anyhow::Result<Written> {
     };
     let converted = neuride_convert::convert(&model.proto, weights.as_ref(), calib.as_ref(), &opts)
         .with_context(|| format!("converting {}", args.model.display()))?;
+    super::ensure_not_truncated(&model, &args.model)?;
 
     let stem = args
         .output

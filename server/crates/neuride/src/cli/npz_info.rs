@@ -24,7 +24,7 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         list_npy(bytes, &name)
     } else {
         // A map's headers by pread, so listing faults in none of its pages.
-        match &contents.mapped_from {
+        match contents.file() {
             Some(file) => list_mapped(bytes, file),
             None => list(bytes),
         }

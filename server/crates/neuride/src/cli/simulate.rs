@@ -205,7 +205,7 @@ pub fn simulate_model(
         },
         limit: args.limit,
     };
-    neuride_convert::simulate(
+    let report = neuride_convert::simulate(
         &model.proto,
         weights.as_ref(),
         &data,
@@ -215,7 +215,9 @@ pub fn simulate_model(
         progress,
         cancel,
     )
-    .with_context(|| format!("simulating {}", args.model.display()))
+    .with_context(|| format!("simulating {}", args.model.display()))?;
+    super::ensure_not_truncated(&model, &args.model)?;
+    Ok(report)
 }
 
 /// `neuride simulate FILE.neuro [--run NETWORK]`: the block as the file says.

@@ -208,7 +208,7 @@ impl ModelDir {
         if let Some(bytes) = maps.get(real) {
             return Ok(bytes.clone());
         }
-        let bytes = super::map_file(real).map_err(|error| ExternalDataError::Io {
+        let bytes = super::read_file(real).map_err(|error| ExternalDataError::Io {
             path: real.to_owned(),
             message: error.to_string(),
         })?;
