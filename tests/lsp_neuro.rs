@@ -230,3 +230,40 @@ fn editing_a_neuro_file() {
     );
     lsp.shutdown();
 }
+
+#[test]
+fn a_neuro_file_is_checked_again_when_a_model_it_binds_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    copy_example("iot-app", &root);
+    let app = file_uri(&root.join("greenhouse.neuro"));
+    let model = root.join("models/iris_logreg_nozipmap.onnx");
+    let (mut lsp, _) = Client::initialized(&root, "vscode");
+    // Never opened: diagnostics from the workspace scan.
+    lsp.wait_diagnostics(&app, |d| d.is_empty());
+
+    // Replaced (as exporters do, by rename) with a model whose input has
+    // another name and shape.
+    let replacement = root.join("models/.replacement.onnx");
+    std::fs::copy(support::fixture("dl/digits_mlp.onnx"), &replacement).unwrap();
+    std::fs::rename(&replacement, &model).unwrap();
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&model), "type": 2 }] }),
+    );
+    let diagnostics = lsp.wait_diagnostics(&app, |d| !d.is_empty());
+    assert!(
+        diagnostics.iter().any(|d| d["severity"] == 1),
+        "{diagnostics:?}"
+    );
+
+    // Put back: clean again.
+    std::fs::copy(support::fixture("ml/iris_logreg_nozipmap.onnx"), &replacement).unwrap();
+    std::fs::rename(&replacement, &model).unwrap();
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&model), "type": 2 }] }),
+    );
+    lsp.wait_diagnostics(&app, |d| d.is_empty());
+    lsp.shutdown();
+}

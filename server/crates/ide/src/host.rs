@@ -213,6 +213,22 @@ impl AnalysisHost {
         }
     }
 
+    /// The `.neuro` files whose last analysis read facts from `changed`:
+    /// they must be checked again when it changes.
+    pub fn dependents_of(&self, changed: &Path) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .filter_map(|(path, entry)| match entry.analysis.as_ref().map(|(_, a)| a.as_ref()) {
+                Some(FileAnalysis::Neuro(neuro))
+                    if neuro.dependencies.iter().any(|d| d == changed) =>
+                {
+                    Some(path.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// All finished analyses, sorted by path.
     pub fn analyses(&self) -> Vec<Arc<FileAnalysis>> {
         self.files

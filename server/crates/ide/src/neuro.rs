@@ -18,6 +18,8 @@ pub struct NeuroAnalysis {
     pub parse: neuride_dsl::Parse,
     pub analysis: neuride_dsl::Analysis,
     pub diagnostics: Vec<FileDiagnostic>,
+    /// The models and archives the check read facts from.
+    pub dependencies: Vec<PathBuf>,
 }
 
 impl NeuroAnalysis {
@@ -49,6 +51,7 @@ impl NeuroAnalysis {
             parse,
             analysis,
             diagnostics,
+            dependencies: workspace.dependencies(),
         }
     }
 

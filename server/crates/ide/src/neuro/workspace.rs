@@ -16,6 +16,9 @@ pub struct DiskWorkspace {
     base: PathBuf,
     models: RefCell<HashMap<String, FileFact<ModelFacts>>>,
     archives: RefCell<HashMap<String, FileFact<ArchiveFacts>>>,
+    /// Every file asked for, found or not: a change to any of them changes
+    /// the facts (a missing model that appears too).
+    read_paths: RefCell<Vec<PathBuf>>,
 }
 
 impl DiskWorkspace {
@@ -24,11 +27,18 @@ impl DiskWorkspace {
             base: base.to_owned(),
             models: RefCell::default(),
             archives: RefCell::default(),
+            read_paths: RefCell::default(),
         }
     }
 
+    /// The files the facts came from (lexically normalised full paths).
+    pub fn dependencies(&self) -> Vec<PathBuf> {
+        self.read_paths.borrow().clone()
+    }
+
     fn read(&self, path: &str) -> Result<(PathBuf, crate::source::Contents), ()> {
-        let full = self.base.join(path);
+        let full = normalize(&self.base.join(path));
+        self.read_paths.borrow_mut().push(full.clone());
         match crate::source::read_contents(&full) {
             Ok(contents) => Ok((full, contents)),
             Err(_) => Err(()),
@@ -228,4 +238,19 @@ pub fn archive_facts(archive: &crate::archive::ArchiveAnalysis) -> FileFact<Arch
         })
         .collect();
     FileFact::Ok(Arc::new(ArchiveFacts { arrays }))
+}
+
+/// `a/./b/../c` as `a/c`, without touching the disk (the file may not exist).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

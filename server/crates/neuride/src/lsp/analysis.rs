@@ -135,6 +135,21 @@ pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
     let mut to_analyse = Vec::new();
     {
         let mut state = shared.lock();
+        let paths: Vec<PathBuf> = paths.into_iter().collect();
+        // `.neuro` files that bind a changed model or archive are checked
+        // again, opened or not (their facts came from the old file).
+        let mut dependents: Vec<PathBuf> = paths
+            .iter()
+            .flat_map(|path| state.host.dependents_of(path))
+            .filter(|dependent| !paths.contains(dependent))
+            .collect();
+        dependents.sort();
+        dependents.dedup();
+        for dependent in dependents {
+            if state.host.file_changed_on_disk(&dependent).is_some() {
+                to_analyse.push(dependent);
+            }
+        }
         for path in paths {
             if is_ignored(&state, &path) {
                 continue;
