@@ -265,5 +265,66 @@ fn a_neuro_file_is_checked_again_when_a_model_it_binds_changes() {
         json!({ "changes": [{ "uri": file_uri(&model), "type": 2 }] }),
     );
     lsp.wait_diagnostics(&app, |d| d.is_empty());
+
+/// A file no editor would write already on disk when the server starts: a
+/// rule of 400,000 comparisons once overflowed the 2 MiB stack of the
+/// worker that checks it, killing the server at every start. It must get
+/// its one diagnostic, and every request on it must answer.
+#[test]
+fn a_pathological_file_on_disk_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let path = root.join("deep.neuro");
+    let text = format!(
+        "app a {{\n    sensor s: f32[1] @ 1Hz = mqtt(\"t\")\n    rule r when s{} => emit \"e\"\n}}\n",
+        " == s".repeat(400_000)
+    );
+    std::fs::write(&path, &text).unwrap();
+    let uri = file_uri(&path);
+
+    let (mut lsp, _) = Client::initialized(&root, "vscode");
+    let diagnostics = lsp.wait_diagnostics(&uri, |d| !d.is_empty());
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let message = diagnostics[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("nested at most 64 levels deep"),
+        "{message}"
+    );
+
+    lsp.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "neuro", "version": 1, "text": text } }));
+    let deep_inside = json!({ "line": 2, "character": 1_000_000 });
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": deep_inside }),
+    );
+    assert!(hover.is_null() || hover.is_object(), "{hover}");
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(symbols[0]["name"], "a", "{symbols:.300}");
+    let tokens = lsp.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert!(
+        tokens["data"]
+            .as_array()
+            .is_some_and(|data| !data.is_empty())
+    );
+    let formatting = lsp.request("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }));
+    assert_eq!(
+        formatting,
+        json!([]),
+        "a file with syntax errors is not rewritten"
+    );
+    let completion = lsp.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": deep_inside }),
+    );
+    assert!(
+        completion.is_array() || completion.is_object(),
+        "{completion:.300}"
+    );
     lsp.shutdown();
 }
