@@ -258,13 +258,19 @@ fn a_neuro_file_is_checked_again_when_a_model_it_binds_changes() {
     );
 
     // Put back: clean again.
-    std::fs::copy(support::fixture("ml/iris_logreg_nozipmap.onnx"), &replacement).unwrap();
+    std::fs::copy(
+        support::fixture("ml/iris_logreg_nozipmap.onnx"),
+        &replacement,
+    )
+    .unwrap();
     std::fs::rename(&replacement, &model).unwrap();
     lsp.notify(
         "workspace/didChangeWatchedFiles",
         json!({ "changes": [{ "uri": file_uri(&model), "type": 2 }] }),
     );
     lsp.wait_diagnostics(&app, |d| d.is_empty());
+    lsp.shutdown();
+}
 
 /// A file no editor would write already on disk when the server starts: a
 /// rule of 400,000 comparisons once overflowed the 2 MiB stack of the

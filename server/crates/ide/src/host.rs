@@ -218,14 +218,16 @@ impl AnalysisHost {
     pub fn dependents_of(&self, changed: &Path) -> Vec<PathBuf> {
         self.files
             .iter()
-            .filter_map(|(path, entry)| match entry.analysis.as_ref().map(|(_, a)| a.as_ref()) {
-                Some(FileAnalysis::Neuro(neuro))
-                    if neuro.dependencies.iter().any(|d| d == changed) =>
-                {
-                    Some(path.clone())
-                }
-                _ => None,
-            })
+            .filter_map(
+                |(path, entry)| match entry.analysis.as_ref().map(|(_, a)| a.as_ref()) {
+                    Some(FileAnalysis::Neuro(neuro))
+                        if neuro.dependencies.iter().any(|d| d == changed) =>
+                    {
+                        Some(path.clone())
+                    }
+                    _ => None,
+                },
+            )
             .collect()
     }
 
