@@ -261,3 +261,55 @@ fn fortran_ordered_inputs_give_the_outputs_of_c_ordered_ones() {
         assert_eq!(outputs[0], outputs[1], "{model}");
     }
 }
+
+#[test]
+fn outputs_infer_cannot_write_are_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        "tests/fixtures/ml/iris_logreg_nozipmap.onnx",
+        "-i",
+        "tests/fixtures/data/iris.npz",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write {}: this command writes .npz or .json, not a .csv file",
+            csv.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "the model ran: {stdout}");
+    assert!(!csv.exists());
+
+    // `run` on a model for the simulator would drop -o silently; it refuses it.
+    let neuro = dir.path().join("mlp.neuro");
+    let (code, _, stderr) = neuride(&[
+        "convert",
+        "tests/fixtures/dl/digits_mlp.onnx",
+        "--calib",
+        "tests/fixtures/data/digits_calib.npz",
+        "-o",
+        neuro.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out.npz");
+    let (code, _, stderr) = neuride(&[
+        "run",
+        dir.path().join("mlp.snn.onnx").to_str().unwrap(),
+        "--input",
+        "tests/fixtures/data/digits_test.npz",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}", out.display()))
+            && stderr.contains("runs on the simulator, which writes no output file"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
