@@ -2,7 +2,7 @@
 //! writes the disk): `.npz`, `.npy`, ONNX `TensorProto`/`SequenceProto`/
 //! `MapProto` `.pb` files, and JSON.
 
-use crate::npy;
+use crate::npz;
 use crate::signature::{Signature, ValueType};
 use crate::tensor_proto;
 use crate::value::{Data, Map, MapKeys, Tensor, Value};
@@ -45,11 +45,11 @@ use data_proto::{MapProto, SequenceProto};
 
 /// Every array of an `.npz` archive, keyed by array name.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
-    npy::read_npz(bytes)
+    npz::read_npz(bytes)
 }
 
 pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
-    npy::read_npy(bytes)
+    npz::read_npy(bytes)
 }
 
 /// Decodes a `.pb` value of the type the model expects (tensor, sequence or map).
@@ -256,7 +256,7 @@ pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<Strin
             _ => skipped.push(name.clone()),
         }
     }
-    Ok((npy::write_npz(&arrays)?, skipped))
+    Ok((npz::write_npz(&arrays)?, skipped))
 }
 
 pub fn outputs_to_json(outputs: &[(String, Value)]) -> serde_json::Value {

@@ -17,7 +17,7 @@ pub mod json;
 mod ml;
 #[cfg(feature = "tract")]
 mod native;
-mod npy;
+mod npz;
 pub mod session;
 pub mod signature;
 pub mod tensor_proto;

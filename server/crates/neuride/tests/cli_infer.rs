@@ -172,3 +172,144 @@ fn run_sends_a_custom_domain_snn_to_the_simulator() {
     assert_eq!(code, 2);
     assert!(stderr.contains("one .npz of samples"), "{stderr}");
 }
+
+/// `array` (C order) rewritten as numpy stores `np.asfortranarray(array)`:
+/// the same values, the first axis varying fastest.
+fn fortran_copy(array: &neuride_npz::Array<'_>) -> neuride_npz::Array<'static> {
+    assert!(!array.fortran_order);
+    let item = array.dtype.size();
+    let shape: Vec<usize> = array.shape.iter().map(|&d| d as usize).collect();
+    let mut data = vec![0u8; array.data.len()];
+    let mut index = vec![0usize; shape.len()];
+    for c_offset in 0..array.element_count() as usize {
+        // index of element c_offset (last axis fastest), then its Fortran offset.
+        let mut rest = c_offset;
+        for axis in (0..shape.len()).rev() {
+            index[axis] = rest % shape[axis];
+            rest /= shape[axis];
+        }
+        let mut f_offset = 0;
+        for axis in (0..shape.len()).rev() {
+            f_offset = f_offset * shape[axis] + index[axis];
+        }
+        data[f_offset * item..(f_offset + 1) * item]
+            .copy_from_slice(&array.data[c_offset * item..(c_offset + 1) * item]);
+    }
+    neuride_npz::Array {
+        fortran_order: true,
+        data: data.into(),
+        ..array.clone().into_owned()
+    }
+}
+
+/// The arrays of an `.npz` as (name, C-order little-endian bytes, shape).
+fn arrays_of(path: &std::path::Path) -> Vec<(String, Vec<u8>, Vec<u64>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let archive = neuride_npz::list(&bytes).unwrap();
+    archive
+        .entries
+        .iter()
+        .map(|e| {
+            let array = e.read().unwrap();
+            (
+                e.name.clone(),
+                array.to_c_order_le().into_owned(),
+                array.shape,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fortran_ordered_inputs_give_the_outputs_of_c_ordered_ones() {
+    use neuride_npz::{WriteOptions, write_npz};
+    let dir = tempfile::tempdir().unwrap();
+    // A 2-D input for the evaluator and a 4-D one for the native DL engine.
+    for (model, data, input) in [
+        ("ml/iris_logreg_nozipmap.onnx", "data/iris.npz", "X"),
+        ("dl/digits_mlp.onnx", "data/digits_test.npz", "x"),
+    ] {
+        let bytes = std::fs::read(common::fixture(data)).unwrap();
+        let archive = neuride_npz::list(&bytes).unwrap();
+        let c_order = archive.array("x").unwrap();
+        let fortran = fortran_copy(&c_order);
+        assert_ne!(
+            fortran.data, c_order.data,
+            "{data}: the layouts must differ"
+        );
+        let mut outputs = Vec::new();
+        for (layout, array) in [("c", &c_order), ("f", &fortran)] {
+            let input_path = dir.path().join(format!("{input}_{layout}.npz"));
+            std::fs::write(
+                &input_path,
+                write_npz(&[(input, array)], WriteOptions::stored()).unwrap(),
+            )
+            .unwrap();
+            let output_path = dir.path().join(format!("out_{layout}.npz"));
+            let (code, _, stderr) = neuride(&[
+                "infer",
+                &common::fixture(model),
+                "--input",
+                input_path.to_str().unwrap(),
+                "-o",
+                output_path.to_str().unwrap(),
+            ]);
+            assert_eq!(code, 0, "{model} {layout}: {stderr}");
+            outputs.push(arrays_of(&output_path));
+        }
+        assert!(!outputs[0].is_empty(), "{model}: no outputs");
+        assert_eq!(outputs[0], outputs[1], "{model}");
+    }
+}
+
+#[test]
+fn outputs_infer_cannot_write_are_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    let (code, stdout, stderr) = neuride(&[
+        "infer",
+        "tests/fixtures/ml/iris_logreg_nozipmap.onnx",
+        "-i",
+        "tests/fixtures/data/iris.npz",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write {}: this command writes .npz or .json, not a .csv file",
+            csv.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "the model ran: {stdout}");
+    assert!(!csv.exists());
+
+    // `run` on a model for the simulator would drop -o silently; it refuses it.
+    let neuro = dir.path().join("mlp.neuro");
+    let (code, _, stderr) = neuride(&[
+        "convert",
+        "tests/fixtures/dl/digits_mlp.onnx",
+        "--calib",
+        "tests/fixtures/data/digits_calib.npz",
+        "-o",
+        neuro.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = dir.path().join("out.npz");
+    let (code, _, stderr) = neuride(&[
+        "run",
+        dir.path().join("mlp.snn.onnx").to_str().unwrap(),
+        "--input",
+        "tests/fixtures/data/digits_test.npz",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}", out.display()))
+            && stderr.contains("runs on the simulator, which writes no output file"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

@@ -275,3 +275,38 @@ fn map_proposal_for_a_positional_archive_imports() {
     ]);
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&torch).unwrap());
 }
+
+#[test]
+fn weights_outputs_must_have_the_extension_they_are_written_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("dl/digits_mlp.onnx");
+    let model = model.to_str().unwrap();
+    let state_dict = fixture("dl/digits_mlp.npz");
+    let state_dict = state_dict.to_str().unwrap();
+    let wrong = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    for (args, path, writes) in [
+        (vec!["export", model], wrong("w.npy"), ".npz, not a .npy file"),
+        (
+            vec!["import", model, state_dict],
+            wrong("model.npz"),
+            ".onnx, not a .npz file",
+        ),
+        (
+            vec!["map", model, state_dict],
+            wrong("map"),
+            ".json, not a file without an extension",
+        ),
+    ] {
+        let mut words = vec!["weights"];
+        words.extend(&args);
+        words.extend(["-o", &path]);
+        let output = neuride(&words);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot write {path}: this command writes {writes}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!Path::new(&path).exists(), "{path} was written");
+    }
+}

@@ -277,3 +277,27 @@ fn converted_networks_check_clean_for_every_neuron() {
         );
     }
 }
+
+#[test]
+fn convert_refuses_an_output_it_cannot_write_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mlp.nir");
+    let (code, _, stderr) = neuride(&[
+        "convert",
+        &fixture("dl/digits_mlp.onnx"),
+        "--calib",
+        &fixture("data/digits_calib.npz"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write {}: this command writes .neuro, not a .nir file",
+            out.display()
+        )),
+        "{stderr}"
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
+}

@@ -6,6 +6,7 @@ use crate::dtype::ElementType;
 use crate::inflate::{inflate_all, inflate_prefix_with};
 use crate::npy::{self, NpyHeader};
 use crate::source::{ReadAt, Source};
+use crate::strings::{self, StringArray};
 use crate::zipdir::{self, Method, ZipEntry};
 use crate::{Array, NpzError};
 use std::borrow::Cow;
@@ -286,6 +287,14 @@ fn list_entry<'a>(
                 }
                 .to_string(),
             ),
+            ElementType::Unicode { .. } => report(
+                Severity::Warning,
+                "npz/unsupported-dtype",
+                format!(
+                    "array '{name}' holds unicode strings ({}): no statistics; only model inputs and outputs read them",
+                    header.element.name()
+                ),
+            ),
             ElementType::Numeric { .. } => {}
         },
         // Non-.npy entries are a warning: numpy hands them back as raw bytes.
@@ -341,12 +350,7 @@ impl<'a> Entry<'a> {
                 npy::array_from_header(&header, data, &self.name, false)
             }
             Compression::Deflated => {
-                let mut bytes =
-                    inflate_all(self.stored, self.size).map_err(|message| NpzError::Inflate {
-                        name: self.zip_name.clone(),
-                        message,
-                    })?;
-                self.check_crc(&bytes)?;
+                let mut bytes = self.inflate()?;
                 let array = npy::array_from_header(
                     &header,
                     bytes.get(header.data_offset..).unwrap_or(&[]),
@@ -364,6 +368,28 @@ impl<'a> Entry<'a> {
                 })
             }
         }
+    }
+
+    /// Reads a unicode string array (`<U..`); numeric arrays are refused
+    /// with [`NpzError::NotText`]. Deflated entries are CRC-checked.
+    pub fn read_strings(&self) -> Result<StringArray, NpzError> {
+        let header = self.header.clone()?;
+        let bytes = match self.compression {
+            Compression::Stored => Cow::Borrowed(self.stored),
+            Compression::Deflated => Cow::Owned(self.inflate()?),
+        };
+        let data = bytes.get(header.data_offset..).unwrap_or(&[]);
+        strings::from_header(&header, data, &self.name)
+    }
+
+    /// The whole `.npy` of a deflated entry, checked against its CRC-32.
+    fn inflate(&self) -> Result<Vec<u8>, NpzError> {
+        let bytes = inflate_all(self.stored, self.size).map_err(|message| NpzError::Inflate {
+            name: self.zip_name.clone(),
+            message,
+        })?;
+        self.check_crc(&bytes)?;
+        Ok(bytes)
     }
 
     /// Checks a stored entry's CRC-32 against the directory (reads every byte).

@@ -162,28 +162,49 @@ pub enum ElementType {
         dtype: DType,
         byte_order: ByteOrder,
     },
+    /// `<U8`: fixed-width unicode strings, `chars` UTF-32 code units each,
+    /// padded with NULs. Read as text ([`crate::StringArray`]), never as numbers.
+    Unicode {
+        chars: usize,
+        byte_order: ByteOrder,
+    },
     /// `O`, or a structured type with an object field: pickled Python objects.
     Object,
-    /// Strings, datetimes, void and structured types: listed, not read.
+    /// Byte strings, datetimes, void and structured types: listed, not read.
     Unsupported {
         descr: String,
     },
 }
 
 impl ElementType {
-    /// numpy's name for the dtype (`float32`, `object`) or the raw descr.
+    /// numpy's name for the dtype (`float32`, `object`) or the descr
+    /// (`<U8`, which says more than numpy's `str256`).
     pub fn name(&self) -> String {
         match self {
             ElementType::Numeric { dtype, .. } => dtype.numpy_name().to_owned(),
+            ElementType::Unicode { chars, byte_order } => {
+                format!("{}U{chars}", byte_order.as_char())
+            }
             ElementType::Object => "object".to_owned(),
             ElementType::Unsupported { descr } => descr.clone(),
         }
     }
 
+    /// The order mark of numeric types; `|` for everything else, as
+    /// summaries have always shown it for strings.
     pub fn byte_order_char(&self) -> char {
         match self {
             ElementType::Numeric { byte_order, .. } => byte_order.as_char(),
             _ => '|',
+        }
+    }
+
+    /// Bytes per element, for the types whose elements have a fixed size.
+    pub fn item_size(&self) -> Option<usize> {
+        match self {
+            ElementType::Numeric { dtype, .. } => Some(dtype.size()),
+            ElementType::Unicode { chars, .. } => chars.checked_mul(4),
+            ElementType::Object | ElementType::Unsupported { .. } => None,
         }
     }
 }
@@ -211,6 +232,17 @@ pub fn parse_simple_descr(descr: &str) -> ElementType {
     let Ok(size) = chars.as_str().parse::<usize>() else {
         return unsupported();
     };
+    if kind == 'U' {
+        // The count is of characters (4 bytes each), not bytes; `|` (no order) reads as native.
+        let byte_order = match order {
+            ByteOrder::Big => ByteOrder::Big,
+            _ => ByteOrder::Little,
+        };
+        return ElementType::Unicode {
+            chars: size,
+            byte_order,
+        };
+    }
     match DType::from_kind_size(kind, size) {
         Some(dtype) => {
             let byte_order = if dtype.size() == 1 {

@@ -39,6 +39,21 @@ pub enum NpzError {
     UnsupportedDType { name: String, descr: String },
     #[error("no array named '{0}' in the archive")]
     NoSuchArray(String),
+    #[error("array '{name}' holds {found}, not unicode strings (<U..)")]
+    NotText { name: String, found: String },
+    #[error("array '{name}': element {index} holds {code:#x}, which is not a Unicode character")]
+    BadCharacter { name: String, index: u64, code: u32 },
+    #[error("the array holds {found}, {expected} expected")]
+    WrongDType {
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("shape {shape:?} holds {expected} elements, {found} given")]
+    ElementCount {
+        shape: Vec<u64>,
+        expected: u64,
+        found: u64,
+    },
     #[error("array data is {found} bytes but dtype {dtype} x shape {shape:?} needs {expected}")]
     DataLength {
         dtype: &'static str,
@@ -66,6 +81,10 @@ impl NpzError {
             NpzError::UnsupportedDType { .. } => "npz/unsupported-dtype",
             NpzError::NoSuchArray(_) => "npz/no-such-array",
             NpzError::DataLength { .. } => "npz/data-length",
+            NpzError::NotText { .. } => "npz/not-text",
+            NpzError::BadCharacter { .. } => "npz/bad-character",
+            NpzError::ElementCount { .. } => "npz/element-count",
+            NpzError::WrongDType { .. } => "npz/wrong-dtype",
         }
     }
 }

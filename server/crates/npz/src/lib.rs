@@ -1,6 +1,7 @@
 //! neuride-npz reads and writes numpy's `.npy` and `.npz` files: every numeric
-//! dtype in both byte orders, C and Fortran order, format versions 1.0-3.0,
-//! stored and deflated zip entries, zip64. Listing reads only the zip
+//! dtype and unicode strings, in both byte orders, C and Fortran order, format
+//! versions 1.0-3.0, stored and deflated zip entries, zip64. It is the one
+//! NPY/NPZ codec of the workspace: every command reads and writes through it. Listing reads only the zip
 //! directory and each `.npy` header; stored arrays are borrowed views of the
 //! caller's bytes (a memory map), so nothing is copied until asked.
 //!
@@ -21,19 +22,21 @@ pub mod npy;
 mod pyliteral;
 mod source;
 pub mod stats;
+pub mod strings;
 pub mod summary;
 pub mod text;
 pub mod writer;
 mod zipdir;
 
 pub use archive::{Archive, Compression, Entry, list, list_mapped, list_npy};
-pub use array::Array;
+pub use array::{Array, Element};
 pub use diagnostic::{Diagnostic, Severity};
 pub use dtype::{ByteOrder, DType, ElementType};
 pub use error::NpzError;
 pub use npy::{NpyHeader, read_npy, read_npy_from, write_npy};
 pub use source::ReadAt;
 pub use stats::{Stats, stats};
+pub use strings::{StringArray, read_npy_strings, write_npy_strings};
 pub use summary::{ArchiveSummary, ArraySummary, SummaryOptions, summarize};
 pub use text::{TextView, render};
 pub use writer::{NpzWriter, WriteOptions, write_npz};

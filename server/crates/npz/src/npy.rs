@@ -37,14 +37,10 @@ impl NpyHeader {
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
     }
 
-    /// Bytes of data the header promises (numeric types only).
+    /// Bytes of data the header promises (numeric and unicode types only).
     pub fn data_len(&self) -> Option<u64> {
-        match &self.element {
-            ElementType::Numeric { dtype, .. } => {
-                self.element_count()?.checked_mul(dtype.size() as u64)
-            }
-            _ => None,
-        }
+        let item = self.element.item_size()?;
+        self.element_count()?.checked_mul(item as u64)
     }
 }
 
@@ -163,7 +159,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpzError> {
             header.shape
         )));
     }
-    if matches!(header.element, ElementType::Numeric { .. }) && header.data_len().is_none() {
+    if header.element.item_size().is_some() && header.data_len().is_none() {
         return Err(NpzError::BadHeader(format!(
             "shape {:?} needs more bytes than fit in 64 bits",
             header.shape
@@ -242,10 +238,11 @@ pub(crate) fn array_from_header<'a>(
                 name: name.to_owned(),
             });
         }
-        ElementType::Unsupported { descr } => {
+        // Strings are read by `strings::from_header`, never as numbers.
+        ElementType::Unicode { .. } | ElementType::Unsupported { .. } => {
             return Err(NpzError::UnsupportedDType {
                 name: name.to_owned(),
-                descr: descr.clone(),
+                descr: header.element.name(),
             });
         }
     };

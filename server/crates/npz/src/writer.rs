@@ -3,6 +3,7 @@
 //! numpy's `savez`: `<name>.npy`, dated 1980-01-01.
 
 use crate::Array;
+use crate::StringArray;
 use crate::archive::Compression;
 use crate::npy::header_bytes;
 use std::collections::HashSet;
@@ -68,6 +69,20 @@ impl<W: Write> NpzWriter<W> {
     /// Adds `array` as `<name>.npy`. Duplicate names and names with path
     /// separators are refused: they would make an archive neuride warns about.
     pub fn add(&mut self, name: &str, array: &Array<'_>) -> io::Result<()> {
+        self.claim(name)?;
+        let header = header_bytes(&array.descr(), array.fortran_order, &array.shape);
+        self.add_parts(&format!("{name}.npy"), &[&header, &array.data])
+    }
+
+    /// Adds a unicode string array as `<name>.npy`, named as [`NpzWriter::add`] requires.
+    pub fn add_strings(&mut self, name: &str, array: &StringArray) -> io::Result<()> {
+        self.claim(name)?;
+        let header = header_bytes(&array.descr(), false, &array.shape);
+        self.add_parts(&format!("{name}.npy"), &[&header, &array.data_bytes()])
+    }
+
+    /// Checks an array name and remembers it, so a second use is refused.
+    fn claim(&mut self, name: &str) -> io::Result<()> {
         if name.contains('/') || name.contains('\\') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -80,8 +95,7 @@ impl<W: Write> NpzWriter<W> {
                 format!("array name '{name}' is already in the archive"),
             ));
         }
-        let header = header_bytes(&array.descr(), array.fortran_order, &array.shape);
-        self.add_parts(&format!("{name}.npy"), &[&header, &array.data])
+        Ok(())
     }
 
     /// Adds an entry with any name and content, unchecked (for non-array

@@ -172,6 +172,30 @@ fn big_endian_fortran_npy_from_np_save() {
 }
 
 #[test]
+fn unicode_array_from_np_savez_reads_as_strings() {
+    // make_npz_cases.py: text=np.array(["ab", "c"]), a '<U2'.
+    let bytes = common::read("unsupported.npz");
+    let archive = list(&bytes).unwrap();
+    let text = archive.entry("text").unwrap();
+    let header = text.header.as_ref().unwrap();
+    assert_eq!(header.element.name(), "<U2");
+    assert_eq!(header.data_len(), Some(16));
+    let strings = text.read_strings().unwrap();
+    assert_eq!(strings.shape, vec![2]);
+    assert_eq!(strings.values, vec!["ab".to_owned(), "c".to_owned()]);
+    // Structured arrays stay unread.
+    assert_eq!(
+        archive
+            .entry("rec")
+            .unwrap()
+            .read_strings()
+            .unwrap_err()
+            .code(),
+        "npz/not-text"
+    );
+}
+
+#[test]
 fn listing_reads_headers_only() {
     // Scramble every stored array's data (not its header): listing still sees
     // a clean archive, and only reading the data (CRC) notices.

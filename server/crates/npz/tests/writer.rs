@@ -91,3 +91,36 @@ fn transpose_turns_a_keras_kernel_into_an_onnx_weight() {
         vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
     );
 }
+
+#[test]
+fn string_arrays_round_trip_stored_and_deflated() {
+    use neuride_npz::StringArray;
+    let labels = StringArray::new(
+        vec![3],
+        vec!["setosa".into(), "versicolor".into(), "".into()],
+    )
+    .unwrap();
+    let numbers = Array::from_f32(vec![2], &[1.0, 2.0]).unwrap();
+    for options in [WriteOptions::stored(), WriteOptions::deflated()] {
+        let mut writer = NpzWriter::new(Vec::new(), options);
+        writer.add_strings("label", &labels).unwrap();
+        writer.add("x", &numbers).unwrap();
+        // One name space for both kinds of array.
+        assert!(writer.add_strings("x", &labels).is_err());
+        let bytes = writer.finish().unwrap();
+        let archive = list(&bytes).unwrap();
+        let entry = archive.entry("label").unwrap();
+        assert_eq!(entry.read_strings().unwrap(), labels, "{options:?}");
+        // Strings are not numbers, and numbers are not strings.
+        assert!(entry.read().is_err());
+        assert_eq!(
+            archive
+                .entry("x")
+                .unwrap()
+                .read_strings()
+                .unwrap_err()
+                .code(),
+            "npz/not-text"
+        );
+    }
+}

@@ -48,6 +48,9 @@ pub struct Written {
 /// Converts the model `args` names and writes OUT.neuro, OUT.npz and
 /// OUT.snn.onnx; shared by the CLI and the language server's `neuride.convert`.
 pub fn convert_model(args: &Args) -> anyhow::Result<Written> {
+    // Checked first: converting takes a while, and OUT.npz and OUT.snn.onnx
+    // are named after OUT.neuro.
+    super::output::output_format(&args.output, &["neuro"])?;
     let model = neuride_onnx::load::load_file(&args.model)
         .with_context(|| format!("cannot load {}", args.model.display()))?;
     let normalize = parse_normalize(&args.normalize)?;

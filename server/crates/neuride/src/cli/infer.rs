@@ -18,7 +18,8 @@ pub struct Args {
     /// Required for ONNX models; a .neuro file names its dataset itself.
     #[arg(long = "input", short = 'i')]
     pub inputs: Vec<String>,
-    /// Write the outputs to this file (.npz keyed by output name, or .json).
+    /// Write the outputs to this file (.npz keyed by output name, or .json;
+    /// any other extension is an error).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.
@@ -210,6 +211,12 @@ pub(crate) fn infer_session(
             args.model.display()
         );
     }
+    // Checked before the run, which may take long, rather than after it.
+    let output_format = args
+        .output
+        .as_deref()
+        .map(|out| super::output::output_format(out, &["npz", "json"]))
+        .transpose()?;
     let (mut inputs, side_arrays) = load_inputs(&args.inputs, args.labels.as_deref(), session)?;
     // Widen integer data (e.g. u8 spike rasters) to a float input losslessly.
     for (name, value) in inputs.iter_mut() {
@@ -244,8 +251,8 @@ pub(crate) fn infer_session(
             neuride_infer::score(&report.outputs, labels).context("scoring against the labels")?,
         );
     }
-    if let Some(out) = &args.output {
-        if extension(out) == "json" {
+    if let (Some(out), Some(format)) = (&args.output, output_format) {
+        if format == "json" {
             std::fs::write(
                 out,
                 serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?,

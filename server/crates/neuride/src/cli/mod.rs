@@ -9,6 +9,7 @@ pub mod fmt;
 pub mod infer;
 pub mod info;
 pub mod npz_info;
+pub mod output;
 pub mod print;
 pub mod run;
 pub mod simulate;

@@ -13,6 +13,13 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("decoding {}", path.display()))?;
     match neuride_infer::route(&proto) {
         Route::Simulator { reason } => {
+            if let Some(out) = &args.output {
+                anyhow::bail!(
+                    "cannot write {}: {} is a spiking model ({reason}) and runs on the simulator, which writes no output file (drop -o; --format json prints the report)",
+                    out.display(),
+                    path.display()
+                );
+            }
             eprintln!(
                 "neuride: {} is a spiking model ({reason}): running it on the SNN simulator",
                 path.display()

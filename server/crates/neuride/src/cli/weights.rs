@@ -2,6 +2,7 @@
 //! and an `.npz` archive. Outputs are written atomically; a failed import
 //! lists every problem and writes nothing.
 
+use super::output::output_format;
 use anyhow::Context;
 use neuride_ide::weights::{self, WeightMap, WeightProblem};
 use neuride_npz::WriteOptions;
@@ -15,7 +16,7 @@ pub enum Command {
     /// Write every initializer of a model (external data included) to an .npz archive.
     Export {
         model: PathBuf,
-        /// The archive to write.
+        /// The archive to write (.npz).
         #[arg(short, long)]
         output: PathBuf,
         /// Deflate the entries (like numpy.savez_compressed).
@@ -26,7 +27,7 @@ pub enum Command {
     Import {
         model: PathBuf,
         archive: PathBuf,
-        /// The model to write.
+        /// The model to write (.onnx).
         #[arg(short, long)]
         output: PathBuf,
         /// JSON map from array name to initializer, e.g.
@@ -38,7 +39,7 @@ pub enum Command {
     Map {
         model: PathBuf,
         archive: PathBuf,
-        /// Write the map here instead of printing it.
+        /// Write the map here (.json) instead of printing it.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -50,18 +51,29 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             model,
             output,
             compress,
-        } => export(&model, &output, compress),
+        } => {
+            output_format(&output, &["npz"])?;
+            export(&model, &output, compress)
+        }
         Command::Import {
             model,
             archive,
             output,
             map,
-        } => import(&model, &archive, &output, map.as_deref()),
+        } => {
+            output_format(&output, &["onnx"])?;
+            import(&model, &archive, &output, map.as_deref())
+        }
         Command::Map {
             model,
             archive,
             output,
-        } => propose(&model, &archive, output.as_deref()),
+        } => {
+            if let Some(output) = &output {
+                output_format(output, &["json"])?;
+            }
+            propose(&model, &archive, output.as_deref())
+        }
     }
 }
 

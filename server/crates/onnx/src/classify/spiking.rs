@@ -5,7 +5,7 @@
 use super::Kind;
 use super::evidence::{Evidence, NodeRef, Source};
 use crate::diagnostic::GraphId;
-use crate::proto::{GraphProto, ModelProto, NodeProto};
+use crate::proto::{GraphProto, ModelProto};
 use std::collections::HashMap;
 
 /// Spiking frameworks whose name in producer/metadata is evidence.
@@ -546,9 +546,4 @@ impl<'g> Pattern<'g> {
             false
         })
     }
-}
-
-#[allow(dead_code)]
-fn node_op(n: &NodeProto) -> &str {
-    n.op_type.as_deref().unwrap_or("")
 }
