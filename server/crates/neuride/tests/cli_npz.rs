@@ -285,7 +285,11 @@ fn weights_outputs_must_have_the_extension_they_are_written_as() {
     let state_dict = state_dict.to_str().unwrap();
     let wrong = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     for (args, path, writes) in [
-        (vec!["export", model], wrong("w.npy"), ".npz, not a .npy file"),
+        (
+            vec!["export", model],
+            wrong("w.npy"),
+            ".npz, not a .npy file",
+        ),
         (
             vec!["import", model, state_dict],
             wrong("model.npz"),
@@ -304,7 +308,9 @@ fn weights_outputs_must_have_the_extension_they_are_written_as() {
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
-            stderr.contains(&format!("cannot write {path}: this command writes {writes}")),
+            stderr.contains(&format!(
+                "cannot write {path}: this command writes {writes}"
+            )),
             "{args:?}: {stderr}"
         );
         assert!(!Path::new(&path).exists(), "{path} was written");

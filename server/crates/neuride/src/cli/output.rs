@@ -11,10 +11,7 @@ pub fn output_format(path: &Path, writable: &[&'static str]) -> anyhow::Result<&
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if let Some(format) = writable
-        .iter()
-        .find(|w| extension.as_deref() == Some(**w))
-    {
+    if let Some(format) = writable.iter().find(|w| extension.as_deref() == Some(**w)) {
         return Ok(format);
     }
     let found = match &extension {
@@ -39,8 +36,14 @@ mod tests {
     #[test]
     fn a_listed_extension_is_its_format_in_any_case() {
         let formats = ["npz", "json"];
-        assert_eq!(output_format(Path::new("out.npz"), &formats).unwrap(), "npz");
-        assert_eq!(output_format(Path::new("d/OUT.JSON"), &formats).unwrap(), "json");
+        assert_eq!(
+            output_format(Path::new("out.npz"), &formats).unwrap(),
+            "npz"
+        );
+        assert_eq!(
+            output_format(Path::new("d/OUT.JSON"), &formats).unwrap(),
+            "json"
+        );
     }
 
     #[test]
