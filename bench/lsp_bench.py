@@ -4,7 +4,13 @@
 1. median hover on a node of an 8,000-node model (goal < 5 ms);
 2. time from a 350 MB model appearing in the workspace (renamed into place)
    to its diagnostics being published (goal < 300 ms), server-side watcher;
-3. server RSS with the example workspace open (goal < 60 MB).
+3. server RSS with the example workspace open (goal < 60 MB);
+4. RSS after 20 workspace re-checks (`neuride.recheck`) against after the
+   first (goal <= 1.2x);
+5. median hover and `$/cancelRequest` latency while 4 `neuride.simulate`
+   jobs run (goals < 200 ms and < 1 s);
+6. RSS growth while analysing a 1 MB `.npz` that inflates to 1 GiB
+   (goal < 100 MB).
 
 Usage: python3 bench/lsp_bench.py [path/to/neuride]   (default target/release/neuride)
 Needs: onnx, numpy. Prints a markdown table.
@@ -133,6 +139,26 @@ def big_model(path, megabytes=350):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
+def bomb_npz(path, gib=1):
+    """A deflated .npz of zeros: about 1 MB on disk, `gib` GiB inflated."""
+    import zipfile
+    header = b"\x93NUMPY\x01\x00"
+    n = gib * (1 << 30) // 4
+    text = ("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }" % n).encode()
+    text += b" " * (118 - len(text) - 1) + b"\n"
+    head = header + len(text).to_bytes(2, "little") + text
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        with z.open("zeros.npy", "w", force_zip64=True) as f:
+            f.write(head)
+            block = bytes(1 << 24)
+            for _ in range(n * 4 // len(block)):
+                f.write(block)
+
+
+def recheck(lsp):
+    lsp.request("workspace/executeCommand", {"command": "neuride.recheck", "arguments": []})
+
+
 def main():
     rows = []
     with tempfile.TemporaryDirectory() as work:
@@ -166,7 +192,68 @@ def main():
             latencies.append((at - t0) * 1000)
         rows.append((f"diagnostics after a {size_mb:.0f} MB model appears (median of 5)",
                      f"{statistics.median(latencies):.0f} ms", "< 300 ms"))
+
+        recheck(lsp)
+        first = lsp.rss_mb()
+        for _ in range(19):
+            recheck(lsp)
+        last = lsp.rss_mb()
+        rows.append((f"RSS after 20 re-checks of {len(os.listdir(ws))} files / after the first",
+                     f"{last:.0f} / {first:.0f} MB = {last / first:.2f}x", "<= 1.2x"))
+
+        bomb = os.path.join(work, "bomb.npz")
+        bomb_npz(bomb)
+        before = lsp.rss_mb()
+        peak = [before]
+        dest = os.path.join(ws, "bomb.npz")
+        os.link(bomb, dest)
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], lsp.rss_mb())
+                time.sleep(0.005)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        lsp.wait_diagnostics(uri(dest))
+        done.set()
+        sampler.join()
+        rows.append((f"RSS growth analysing a {os.path.getsize(bomb) / 1e6:.1f} MB .npz of 1 GiB inflated (peak)",
+                     f"{peak[0] - before:.0f} MB", "< 100 MB"))
         lsp.close()
+
+    lsp = Lsp(os.path.join(ROOT, "tests/fixtures"))
+    mlp = os.path.join(ROOT, "tests/fixtures/dl/digits_mlp.onnx")
+    data = os.path.join(ROOT, "tests/fixtures/data/digits_test.npz")
+    lsp.wait_diagnostics(uri(mlp))
+    view = lsp.request("neuride/modelText", {"uri": uri(mlp)})
+    target = [e for e in view["map"] if e["kind"] == "node"][0]["range"]["start"]
+    jobs = []
+    for i in range(4):
+        rid = lsp.next_id
+        lsp.next_id += 1
+        lsp.send({"jsonrpc": "2.0", "id": rid, "method": "workspace/executeCommand",
+                  "params": {"command": "neuride.simulate", "workDoneToken": f"bench-{i}",
+                             "arguments": [{"uri": uri(mlp), "data": uri(data), "steps": 20000, "batch": 1}]}})
+        jobs.append(rid)
+    time.sleep(1.0)
+    times = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        lsp.request("textDocument/hover", {"textDocument": {"uri": view["uri"]}, "position": target})
+        times.append((time.perf_counter() - t0) * 1000)
+    rows.append(("hover while 4 simulate jobs run (median of 50)", f"{statistics.median(times):.1f} ms", "< 200 ms"))
+    cancels = []
+    for rid in jobs:
+        t0 = time.perf_counter()
+        lsp.notify("$/cancelRequest", {"id": rid})
+        while True:
+            _, message = lsp.messages.get(timeout=120)
+            if message.get("id") == rid and "method" not in message:
+                break
+        cancels.append((time.perf_counter() - t0) * 1000)
+    rows.append(("cancelling a running simulate job (max of 4)", f"{max(cancels):.0f} ms", "< 1 s"))
+    lsp.close()
 
     examples = os.path.join(ROOT, "examples")
     lsp = Lsp(examples)

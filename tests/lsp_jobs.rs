@@ -153,6 +153,62 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     // The written files are analysed like any other: the new network checks clean.
     lsp.wait_diagnostics(&file_uri(&neuro), |d| d.is_empty());
 
+    // Converting again never replaces the user's (perhaps edited) network
+    // unasked; with `overwrite` it does, atomically.
+    std::fs::write(&neuro, "// my edits\n").unwrap();
+    let again = json!({ "uri": file_uri(&mlp), "calib": "../data/digits_calib.npz" });
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.convert", "arguments": [again] }),
+    );
+    let response = lsp.response(id);
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("digits_mlp_snn.neuro already exists"),
+        "{response}"
+    );
+    assert_eq!(std::fs::read_to_string(&neuro).unwrap(), "// my edits\n");
+    let mut again = again;
+    again["overwrite"] = json!(true);
+    lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.convert", "arguments": [again] }),
+    );
+    assert!(std::fs::read_to_string(&neuro).unwrap().contains("network"));
+    let leftovers: Vec<_> = std::fs::read_dir(root.join("dl"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Inference writes its outputs only inside the workspace (or where the
+    // user picked), never over a file unasked.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let outside = elsewhere.path().canonicalize().unwrap().join("out.npz");
+    let iris_model = root.join("ml/iris_logreg.onnx");
+    for (output, picked) in [(file_uri(&outside), false), (file_uri(&iris_model), false)] {
+        let id = lsp.send_request(
+            "workspace/executeCommand",
+            json!({ "command": "neuride.infer", "arguments": [{ "uri": file_uri(&iris_model),
+                    "input": "../data/iris.npz", "output": output, "userPicked": picked }] }),
+        );
+        let response = lsp.response(id);
+        assert_eq!(response["error"]["code"], -32602, "{output}: {response}");
+    }
+    assert!(!outside.exists());
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.infer", "arguments": [{ "uri": file_uri(&iris_model),
+                "input": "../data/iris.npz", "output": file_uri(&outside), "userPicked": true }] }),
+    );
+    let response = lsp.response(id);
+    assert!(response.get("error").is_none(), "{response}");
+    assert!(outside.is_file());
+
     // Bad options are invalid params naming the option, and the server lives on.
     let id = lsp.send_request(
         "workspace/executeCommand",

@@ -388,7 +388,7 @@ fn commands_write_only_inside_the_workspace_and_never_over_a_file_unasked() {
     let (mut lsp, _) = Client::initialized(&root, "vscode");
     lsp.wait_diagnostics(&file_uri(&model), |d| d.is_empty());
 
-    let mut command = |lsp: &mut Client, name: &str, argument: Value| -> Value {
+    let command = |lsp: &mut Client, name: &str, argument: Value| -> Value {
         let id = lsp.send_request(
             "workspace/executeCommand",
             json!({ "command": name, "arguments": [argument] }),

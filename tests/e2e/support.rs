@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -135,6 +135,11 @@ impl Client {
         self.stdin.flush().unwrap();
     }
 
+    /// The server's process id (to read its /proc entries).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes bytes to the server's stdin as they are (bad frames).
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stdin.write_all(bytes).unwrap();
@@ -167,6 +172,12 @@ impl Client {
 
     /// The whole response (with `result` or `error`) to request `id`.
     pub fn response(&mut self, id: i64) -> Value {
+        // Requests run concurrently: a later one may have been answered
+        // first, while waiting for an earlier one.
+        let answer = |m: &Value| m.get("id") == Some(&json!(id)) && m.get("method").is_none();
+        if let Some(index) = self.pending.iter().position(answer) {
+            return self.pending.remove(index).unwrap();
+        }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let message = self.next_message(deadline).unwrap_or_else(|| {

@@ -25,6 +25,19 @@ pub fn analysable_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Every folder under `root` (itself included) the walk of
+/// [`analysable_files`] visits: ignored and hidden folders are skipped and
+/// symbolic links are not followed, so the list is as long as the real tree.
+pub fn folders(root: &Path) -> Vec<PathBuf> {
+    ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_dir()))
+        .map(ignore::DirEntry::into_path)
+        .collect()
+}
+
 /// Whether `path` under `root` is ignored by a `.gitignore` between them
 /// (used for files reported by a watcher, which does not know ignore rules).
 pub fn is_ignored(root: &Path, path: &Path) -> bool {

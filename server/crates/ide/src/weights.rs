@@ -109,7 +109,10 @@ pub fn encode_model(model: &neuride_onnx::proto::ModelProto) -> Vec<u8> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder
 /// (so the rename cannot cross file systems), flushed, then renamed over
-/// `path`. Readers see the old file or the new one, never half of either.
+/// `path`. Readers see the old file or the new one, never half of either,
+/// and a failed write leaves the old file as it was. A replaced file keeps
+/// its permissions. The one atomic write of the tree: every command that
+/// writes a user's file goes through it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
@@ -125,6 +128,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temp, metadata.permissions())?;
+        }
         std::fs::rename(&temp, path)
     })();
     if result.is_err() {

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::dtype::ElementType;
-use crate::inflate::{inflate_all, inflate_prefix_with};
+use crate::inflate::{inflate_all, inflate_each, inflate_prefix_with};
 use crate::npy::{self, NpyHeader};
 use crate::source::{ReadAt, Source};
 use crate::strings::{self, StringArray};
@@ -368,6 +368,69 @@ impl<'a> Entry<'a> {
                 })
             }
         }
+    }
+
+    /// Hands a numeric array's data to `visit` in pieces whose lengths are
+    /// whole elements, without holding a deflated entry inflated (memory:
+    /// one piece of 1 MiB). Checks what [`Entry::read`] checks (the deflate
+    /// stream, the CRC-32, the data's length); on an error the pieces seen
+    /// were of a bad entry.
+    pub fn for_each_data_piece(&self, mut visit: impl FnMut(&[u8])) -> Result<(), NpzError> {
+        let header = self.header.clone()?;
+        let (dtype, needed) = match &header.element {
+            ElementType::Numeric { dtype, .. } => (*dtype, header.data_len().unwrap_or(u64::MAX)),
+            _ => return npy::array_from_header(&header, &[], &self.name, false).map(drop),
+        };
+        if self.compression == Compression::Stored {
+            let data = self.stored.get(header.data_offset..).unwrap_or(&[]);
+            visit(&npy::array_from_header(&header, data, &self.name, false)?.data);
+            return Ok(());
+        }
+        let size = dtype.size().max(1);
+        let mut crc = crc32fast::Hasher::new();
+        let (mut seen, mut taken) = (0u64, 0u64);
+        let mut carry = Vec::with_capacity(size);
+        inflate_each(self.stored, self.size, |piece| {
+            crc.update(piece);
+            let skip = (header.data_offset as u64)
+                .saturating_sub(seen)
+                .min(piece.len() as u64);
+            seen += piece.len() as u64;
+            let data = &piece[skip as usize..];
+            let data = &data[..(needed - taken).min(data.len() as u64) as usize];
+            taken += data.len() as u64;
+            let mut data = data;
+            if !carry.is_empty() {
+                let fill = (size - carry.len()).min(data.len());
+                carry.extend_from_slice(&data[..fill]);
+                data = &data[fill..];
+                if carry.len() == size {
+                    visit(&carry);
+                    carry.clear();
+                }
+            }
+            let whole = data.len() / size * size;
+            visit(&data[..whole]);
+            carry.extend_from_slice(&data[whole..]);
+        })
+        .map_err(|message| NpzError::Inflate {
+            name: self.zip_name.clone(),
+            message,
+        })?;
+        if let Some(expected) = self.crc32 {
+            let found = crc.finalize();
+            if found != expected {
+                return Err(NpzError::CrcMismatch {
+                    name: self.zip_name.clone(),
+                    expected,
+                    found,
+                });
+            }
+        }
+        if taken < needed {
+            return Err(npy::truncated(&header, dtype, &self.name, taken));
+        }
+        Ok(())
     }
 
     /// Reads a unicode string array (`<U..`); numeric arrays are refused

@@ -91,3 +91,48 @@ pub fn inflate_all(compressed: &[u8], expected: u64) -> Result<Vec<u8>, String> 
     }
     Ok(out)
 }
+
+/// Output pieces of [`inflate_each`]: memory for a whole entry of any size.
+const PIECE: usize = 1 << 20;
+
+/// Inflates a whole entry that should hold exactly `expected` bytes, handing
+/// the output to `visit` in pieces of at most 1 MiB and never holding more:
+/// a 1 MB archive that inflates to 1 GiB is read in 1 MiB of memory.
+pub fn inflate_each(
+    compressed: &[u8],
+    expected: u64,
+    mut visit: impl FnMut(&[u8]),
+) -> Result<(), String> {
+    let mut inflater = Decompress::new(false);
+    let mut piece = vec![0u8; PIECE];
+    let mut total = 0u64;
+    loop {
+        let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+        let input = &compressed[(before_in as usize).min(compressed.len())..];
+        let status = inflater
+            .decompress(input, &mut piece, FlushDecompress::None)
+            .map_err(|e| e.to_string())?;
+        let produced = (inflater.total_out() - before_out) as usize;
+        total += produced as u64;
+        if total > expected {
+            return Err(format!(
+                "inflates to more than the {expected} bytes the zip directory states"
+            ));
+        }
+        visit(&piece[..produced]);
+        if status == Status::StreamEnd {
+            break;
+        }
+        if inflater.total_in() == before_in && produced == 0 {
+            return Err(format!(
+                "the deflate stream ends after {total} of {expected} bytes"
+            ));
+        }
+    }
+    if total != expected {
+        return Err(format!(
+            "inflates to {total} bytes, the zip directory states {expected}"
+        ));
+    }
+    Ok(())
+}

@@ -225,6 +225,24 @@ pub fn read_npy<'a>(bytes: &'a [u8], name: &str) -> Result<Array<'a>, NpzError> 
 
 /// Checks `header` against the `data` that follows it and builds the array.
 /// More data than promised is accepted here (the caller reports it).
+/// An array's data shorter than its header says.
+pub(crate) fn truncated(
+    header: &NpyHeader,
+    dtype: crate::DType,
+    name: &str,
+    found: u64,
+) -> NpzError {
+    NpzError::Truncated {
+        what: format!(
+            "array '{name}' ({} x {:?})",
+            dtype.numpy_name(),
+            header.shape
+        ),
+        expected: header.data_len().unwrap_or(u64::MAX),
+        found,
+    }
+}
+
 pub(crate) fn array_from_header<'a>(
     header: &NpyHeader,
     data: &'a [u8],
@@ -248,15 +266,7 @@ pub(crate) fn array_from_header<'a>(
     };
     let needed = header.data_len().unwrap_or(u64::MAX);
     if needed > data.len() as u64 {
-        return Err(NpzError::Truncated {
-            what: format!(
-                "array '{name}' ({} x {:?})",
-                dtype.numpy_name(),
-                header.shape
-            ),
-            expected: needed,
-            found: data.len() as u64,
-        });
+        return Err(truncated(header, dtype, name, data.len() as u64));
     }
     Ok(Array {
         dtype,

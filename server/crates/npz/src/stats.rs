@@ -22,50 +22,75 @@ pub struct Stats {
 }
 
 pub fn stats(array: &Array<'_>) -> Stats {
-    if array.dtype.is_complex() {
-        return complex_stats(&array.data, array.dtype, array.byte_order);
+    let whole = |visit: &mut dyn FnMut(&[u8])| {
+        visit(&array.data);
+        Ok::<(), std::convert::Infallible>(())
+    };
+    match stats_streamed(array.dtype, array.byte_order, whole) {
+        Ok(stats) => stats,
+        Err(never) => match never {},
+    }
+}
+
+/// [`stats`] of data that arrives in pieces of whole elements: `pass` hands
+/// every piece to its visitor, and is called twice (the deviation is taken
+/// from the mean of the first pass, exact where a sum of squares is not).
+pub fn stats_streamed<E>(
+    dtype: DType,
+    order: ByteOrder,
+    mut pass: impl FnMut(&mut dyn FnMut(&[u8])) -> Result<(), E>,
+) -> Result<Stats, E> {
+    if dtype.is_complex() {
+        return complex_stats(dtype, order, pass);
     }
     let mut count = 0u64;
     let (mut sum, mut min, mut max) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
     let (mut nan, mut inf) = (0u64, 0u64);
-    for_each_real(&array.data, array.dtype, array.byte_order, |v| {
-        if v.is_finite() {
-            count += 1;
-            sum += v;
-            min = min.min(v);
-            max = max.max(v);
-        } else if v.is_nan() {
-            nan += 1;
-        } else {
-            inf += 1;
-        }
-    });
+    pass(&mut |piece| {
+        for_each_real(piece, dtype, order, |v| {
+            if v.is_finite() {
+                count += 1;
+                sum += v;
+                min = min.min(v);
+                max = max.max(v);
+            } else if v.is_nan() {
+                nan += 1;
+            } else {
+                inf += 1;
+            }
+        })
+    })?;
     if count == 0 {
-        return Stats {
+        return Ok(Stats {
             nan,
             inf,
             ..Stats::default()
-        };
+        });
     }
     let mean = sum / count as f64;
-    // Second pass: the deviation from the mean is exact where sum-of-squares is not.
     let mut squares = 0.0f64;
-    for_each_real(&array.data, array.dtype, array.byte_order, |v| {
-        if v.is_finite() {
-            squares += (v - mean) * (v - mean);
-        }
-    });
-    Stats {
+    pass(&mut |piece| {
+        for_each_real(piece, dtype, order, |v| {
+            if v.is_finite() {
+                squares += (v - mean) * (v - mean);
+            }
+        })
+    })?;
+    Ok(Stats {
         min: Some(min),
         max: Some(max),
         mean: Some(mean),
         std: Some((squares / count as f64).sqrt()),
         nan,
         inf,
-    }
+    })
 }
 
-fn complex_stats(data: &[u8], dtype: DType, order: ByteOrder) -> Stats {
+fn complex_stats<E>(
+    dtype: DType,
+    order: ByteOrder,
+    mut pass: impl FnMut(&mut dyn FnMut(&[u8])) -> Result<(), E>,
+) -> Result<Stats, E> {
     let part = if dtype == DType::Complex64 {
         DType::Float32
     } else {
@@ -73,19 +98,21 @@ fn complex_stats(data: &[u8], dtype: DType, order: ByteOrder) -> Stats {
     };
     let (mut nan, mut inf) = (0u64, 0u64);
     let mut previous: Option<f64> = None;
-    for_each_real(data, part, order, |v| match previous.take() {
-        None => previous = Some(v),
-        Some(real) => {
-            if real.is_nan() || v.is_nan() {
-                nan += 1;
-            } else if real.is_infinite() || v.is_infinite() {
-                inf += 1;
+    pass(&mut |piece| {
+        for_each_real(piece, part, order, |v| match previous.take() {
+            None => previous = Some(v),
+            Some(real) => {
+                if real.is_nan() || v.is_nan() {
+                    nan += 1;
+                } else if real.is_infinite() || v.is_infinite() {
+                    inf += 1;
+                }
             }
-        }
-    });
-    Stats {
+        })
+    })?;
+    Ok(Stats {
         nan,
         inf,
         ..Stats::default()
-    }
+    })
 }

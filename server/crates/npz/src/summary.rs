@@ -1,10 +1,10 @@
 //! Per-array summaries of a listed archive (the `info --format json` shape)
 //! and the diagnostics that need the data: CRC, NaN and Inf.
 
-use crate::archive::{Archive, Entry};
+use crate::archive::{Archive, Compression, Entry};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::dtype::ElementType;
-use crate::stats::{Stats, stats};
+use crate::stats::{Stats, stats, stats_streamed};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -45,6 +45,10 @@ impl Default for SummaryOptions {
     }
 }
 
+/// Deflated entries inflating to more than this are streamed for their
+/// statistics instead of inflated into memory.
+const STREAM_FROM: u64 = 64 << 20;
+
 /// Summarises every entry that has a `.npy` header, in archive order.
 pub fn summarize(archive: &Archive<'_>, options: SummaryOptions) -> ArchiveSummary {
     let mut diagnostics = archive.diagnostics.clone();
@@ -84,8 +88,24 @@ fn summarize_entry(
     if !options.read_data || !matches!(header.element, ElementType::Numeric { .. }) {
         return Some(summary);
     }
-    let array = match entry.verify_crc().and_then(|()| entry.read()) {
-        Ok(array) => array,
+    let ElementType::Numeric { dtype, byte_order } = &header.element else {
+        return Some(summary);
+    };
+    let (dtype, byte_order) = (*dtype, *byte_order);
+    // A big deflated entry is streamed (twice) rather than inflated whole:
+    // its inflated size is the directory's word, and a small archive can
+    // claim gigabytes of zeros.
+    let streamed = entry.compression == Compression::Deflated && entry.size > STREAM_FROM;
+    let computed = if streamed {
+        stats_streamed(dtype, byte_order, |visit| entry.for_each_data_piece(visit))
+    } else {
+        entry
+            .verify_crc()
+            .and_then(|()| entry.read())
+            .map(|array| stats(&array))
+    };
+    let stats = match computed {
+        Ok(stats) => stats,
         Err(error) => {
             diagnostics.push(Diagnostic::from_error(&error, Some(&entry.name)));
             return Some(summary);
@@ -98,7 +118,7 @@ fn summarize_entry(
         std,
         nan,
         inf,
-    } = stats(&array);
+    } = stats;
     (
         summary.min,
         summary.max,
@@ -107,7 +127,7 @@ fn summarize_entry(
         summary.nan,
         summary.inf,
     ) = (min, max, mean, std, nan, inf);
-    let total = array.element_count();
+    let total: u64 = header.shape.iter().product();
     for (count, code, what) in [(nan, "npz/nan", "NaN"), (inf, "npz/inf", "Inf")] {
         if count > 0 {
             diagnostics.push(Diagnostic::new(

@@ -100,9 +100,7 @@ pub fn convert_model(args: &Args) -> anyhow::Result<Written> {
         npz_file: format!("{stem}.npz"),
         normalize: args.normalize.clone(),
     };
-    let write = |path: &PathBuf, bytes: &[u8]| {
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-    };
+    let write = |path: &PathBuf, bytes: &[u8]| super::output::write_atomic(path, bytes);
     write(
         &args.output,
         neuride_convert::to_neuro(&converted.network, &info).as_bytes(),

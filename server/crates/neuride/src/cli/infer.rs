@@ -253,16 +253,14 @@ pub(crate) fn infer_session(
     }
     if let (Some(out), Some(format)) = (&args.output, output_format) {
         if format == "json" {
-            std::fs::write(
+            super::output::write_atomic(
                 out,
-                serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?,
-            )
-            .with_context(|| format!("cannot write {}", out.display()))?;
+                &serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))?,
+            )?;
         } else {
             let (bytes, skipped) =
                 io::outputs_to_npz(&report.outputs).map_err(anyhow::Error::msg)?;
-            std::fs::write(out, bytes)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            super::output::write_atomic(out, &bytes)?;
             for name in skipped {
                 eprintln!(
                     "neuride: output '{name}' is a sequence or map; .npz cannot hold it (use -o FILE.json)"

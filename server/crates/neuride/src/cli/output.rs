@@ -3,7 +3,15 @@
 //! extension it cannot write is an error naming the path and the extensions
 //! it can write, never a file whose content does not match its name.
 
+use anyhow::Context;
 use std::path::Path;
+
+/// Writes `bytes` to `path` atomically (see
+/// [`neuride_ide::weights::write_atomically`]), naming the path on failure.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    neuride_ide::weights::write_atomically(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
 
 /// The extension of `path` (lower case, without the dot) when it is one of
 /// `writable`, else an error that names the path and lists `writable`.
@@ -32,6 +40,19 @@ pub fn output_format(path: &Path, writable: &[&'static str]) -> anyhow::Result<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        std::fs::write(&path, b"old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("no/such/folder/out.json");
+        let error = write_atomic(&missing, b"x").unwrap_err();
+        assert!(format!("{error:#}").contains("out.json"), "{error:#}");
+    }
 
     #[test]
     fn a_listed_extension_is_its_format_in_any_case() {

@@ -12,21 +12,84 @@ use neuride_ide::{FileAnalysis, FileKind, Snapshot};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The background analyses waiting and running. At most [`WORKERS`] run at
+/// once, and a file is analysed by one worker at a time from its newest
+/// snapshot: ten quick edits of a big `.neuro` file while one analysis runs
+/// cost that one and one more, not ten in parallel (memory stays bounded,
+/// and superseded revisions are never analysed).
+#[derive(Default)]
+pub struct Queue {
+    waiting: std::collections::VecDeque<PathBuf>,
+    queued: std::collections::HashSet<PathBuf>,
+    running: std::collections::HashSet<PathBuf>,
+    workers: usize,
+}
+
+impl Queue {
+    /// Files waiting or being analysed.
+    pub fn len(&self) -> usize {
+        self.waiting.len() + self.running.len()
+    }
+
+    /// The next waiting file no worker is analysing, marked as running.
+    fn take(&mut self) -> Option<PathBuf> {
+        let index = self
+            .waiting
+            .iter()
+            .position(|path| !self.running.contains(path))?;
+        let path = self.waiting.remove(index)?;
+        self.queued.remove(&path);
+        self.running.insert(path.clone());
+        Some(path)
+    }
+}
+
+/// Background analyses at once: enough to use the cores, few enough that
+/// their working memory (and the allocator's per-thread arenas) stays
+/// bounded.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
 /// Analyses `path` in the background and publishes its diagnostics.
 pub fn schedule(shared: &Shared, path: PathBuf) {
-    let shared = shared.clone();
-    tokio::task::spawn_blocking(move || {
-        let snapshot = {
-            let state = shared.lock();
-            if state.shutting_down {
+    let mut state = shared.lock();
+    if state.shutting_down {
+        return;
+    }
+    let queue = &mut state.queue;
+    if queue.queued.insert(path.clone()) {
+        queue.waiting.push_back(path);
+    }
+    if queue.workers < workers() {
+        queue.workers += 1;
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || work(&shared));
+    }
+}
+
+/// A worker: analyses waiting files until none is left.
+fn work(shared: &Shared) {
+    loop {
+        let (path, snapshot) = {
+            let mut state = shared.lock();
+            let next = if state.shutting_down {
+                None
+            } else {
+                state.queue.take()
+            };
+            let Some(path) = next else {
+                state.queue.workers -= 1;
                 return;
-            }
-            state.host.snapshot(&path)
+            };
+            let snapshot = state.host.snapshot(&path);
+            (path, snapshot)
         };
         if let Some(snapshot) = snapshot {
-            analyze_and_publish(&shared, &snapshot);
+            analyze_and_publish(shared, &snapshot);
         }
-    });
+        shared.lock().queue.running.remove(&path);
+    }
 }
 
 /// Analyses one snapshot on the current (blocking) thread and publishes the
@@ -131,11 +194,44 @@ pub fn forward_events(shared: &Shared, state: &mut State) {
 /// Applies a batch of disk changes (from the client's watcher or ours):
 /// existing files are (re)analysed, missing ones removed, with everything
 /// under a removed folder. Ignored files and unknown kinds are skipped.
+/// Folders are walked (and ignore files read) before the state lock is
+/// taken: a big folder takes seconds, during which requests go on.
 pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
+    let paths: Vec<PathBuf> = paths.into_iter().collect();
+    let roots = shared.lock().roots.clone();
+    let ignored = |path: &Path| {
+        roots
+            .iter()
+            .find(|root| path.starts_with(root))
+            .is_some_and(|root| neuride_ide::walk::is_ignored(root, path))
+    };
+    let mut present = Vec::new();
+    let mut gone = Vec::new();
+    for path in &paths {
+        if ignored(path) {
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_file() => present.push(path.clone()),
+            // A folder moved in: its files arrive one by one from some
+            // watchers and not at all from others; walk it (only inside
+            // the workspace: a client may report any folder).
+            Ok(metadata) if metadata.is_dir() => {
+                if roots.iter().any(|root| path.starts_with(root)) {
+                    present.extend(
+                        neuride_ide::walk::analysable_files(path)
+                            .into_iter()
+                            .filter(|file| !ignored(file)),
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(_) => gone.push(path.clone()),
+        }
+    }
     let mut to_analyse = Vec::new();
     {
         let mut state = shared.lock();
-        let paths: Vec<PathBuf> = paths.into_iter().collect();
         // `.neuro` files that bind a changed model or archive are checked
         // again, opened or not (their facts came from the old file).
         let mut dependents: Vec<PathBuf> = paths
@@ -145,54 +241,25 @@ pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
             .collect();
         dependents.sort();
         dependents.dedup();
-        for dependent in dependents {
-            if state.host.file_changed_on_disk(&dependent).is_some() {
-                to_analyse.push(dependent);
+        for path in dependents.into_iter().chain(present) {
+            if state.host.file_changed_on_disk(&path).is_some() {
+                to_analyse.push(path);
             }
         }
-        for path in paths {
-            if is_ignored(&state, &path) {
-                continue;
-            }
-            match std::fs::metadata(&path) {
-                Ok(metadata) if metadata.is_file() => {
-                    if state.host.file_changed_on_disk(&path).is_some() {
-                        to_analyse.push(path);
-                    }
-                }
-                Ok(metadata) if metadata.is_dir() => {
-                    // A folder moved in: its files arrive one by one from
-                    // some watchers and not at all from others; walk it.
-                    for file in neuride_ide::walk::analysable_files(&path) {
-                        if !is_ignored(&state, &file)
-                            && state.host.file_changed_on_disk(&file).is_some()
-                        {
-                            to_analyse.push(file);
-                        }
-                    }
-                }
-                _ => {
-                    let gone: Vec<PathBuf> = if FileKind::from_path(&path).is_some() {
-                        vec![path.clone()]
-                    } else {
-                        state.host.paths_under(&path)
-                    };
-                    for file in gone {
-                        remove(shared, &mut state, &file);
-                    }
-                }
+        for path in gone {
+            let files: Vec<PathBuf> = if FileKind::from_path(&path).is_some() {
+                vec![path]
+            } else {
+                state.host.paths_under(&path)
+            };
+            for file in files {
+                remove(shared, &mut state, &file);
             }
         }
     }
+    to_analyse.sort();
+    to_analyse.dedup();
     for path in to_analyse {
         schedule(shared, path);
     }
-}
-
-fn is_ignored(state: &State, path: &Path) -> bool {
-    state
-        .roots
-        .iter()
-        .find(|root| path.starts_with(root))
-        .is_some_and(|root| neuride_ide::walk::is_ignored(root, path))
 }

@@ -156,23 +156,13 @@ async fn export_model(shared: &Shared, args: ExportArgs) -> Result<Value> {
     let source = path_of(&args.uri)?;
     let target = path_of(&args.target)?;
     let roots = shared.lock().roots.clone();
-    let target = if args.user_picked {
-        without_parent_steps(&target)?
-    } else {
-        inside_workspace(&roots, &target)?
-    };
+    let target = writable_target(&roots, &target, args.user_picked, args.overwrite)?;
     if source == target {
         return Err(invalid_params("export target is the model itself"));
     }
-    let (copied_from, copied_to, overwrite) = (source.clone(), target.clone(), args.overwrite);
+    let (copied_from, copied_to) = (source.clone(), target.clone());
     let bytes = blocking(move || {
         regular_file(&copied_from)?;
-        if std::fs::symlink_metadata(&copied_to).is_ok() && !overwrite {
-            return Err(invalid_params(format!(
-                "{} already exists; export it under another name, or with overwrite",
-                copied_to.display()
-            )));
-        }
         copy(&copied_from, &copied_to)?;
         Ok(std::fs::metadata(&copied_to).map(|m| m.len()).unwrap_or(0))
     })
@@ -217,6 +207,32 @@ fn without_parent_steps(path: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(path.to_owned())
+}
+
+/// `path` if a command may write it: inside a workspace folder (or picked
+/// by the user in a save dialog) and not an existing file unless `overwrite`.
+pub fn writable_target(
+    roots: &[PathBuf],
+    path: &Path,
+    user_picked: bool,
+    overwrite: bool,
+) -> Result<PathBuf> {
+    let path = if user_picked {
+        without_parent_steps(path)?
+    } else {
+        inside_workspace(roots, path)?
+    };
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) if !overwrite => Err(invalid_params(format!(
+            "{} already exists; choose another output, or pass overwrite: true to replace it",
+            path.display()
+        ))),
+        Ok(metadata) if !metadata.is_file() => Err(invalid_params(format!(
+            "{} exists and is not a regular file",
+            path.display()
+        ))),
+        _ => Ok(path),
+    }
 }
 
 /// `path` if it lies inside a workspace folder, also after following the

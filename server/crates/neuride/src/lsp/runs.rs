@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
 /// Options whose values are files (URIs or paths relative to the model).
-const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input", "output"];
+const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input"];
 
 /// `neuride.convert`: `{"uri": MODEL.onnx, "calib": C.npz, "output":
 /// OUT.neuro, ...}` (the CLI's options; `output` defaults to
@@ -35,12 +35,25 @@ const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input", "output"];
 /// a `converted` event for the model, and returns what was written.
 pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
     let mut run = target(argument)?;
-    if !run.words.iter().any(|w| w == "--output") {
-        let stem = run.path.file_stem().unwrap_or_default().to_string_lossy();
-        let output = run.path.with_file_name(format!("{stem}_snn.neuro"));
-        run.words
-            .extend(["--output".into(), output.display().to_string()]);
+    let output = match run.output.take() {
+        Some(output) => output,
+        None => {
+            let stem = run.path.file_stem().unwrap_or_default().to_string_lossy();
+            run.path.with_file_name(format!("{stem}_snn.neuro"))
+        }
+    };
+    // OUT.neuro names its OUT.npz and OUT.snn.onnx: all three are checked.
+    let stem = output.file_stem().unwrap_or_default().to_string_lossy();
+    let siblings = [
+        output.clone(),
+        output.with_file_name(format!("{stem}.npz")),
+        output.with_file_name(format!("{stem}.snn.onnx")),
+    ];
+    for file in &siblings {
+        writable(shared, file, &run)?;
     }
+    run.words
+        .extend(["--output".into(), output.display().to_string()]);
     let args = cli::args_from_words::<cli::convert::Args>("neuride.convert", &run.path, run.words)
         .map_err(|e| invalid_params(e.to_string()))?;
     let written = tokio::task::spawn_blocking(move || cli::convert::convert_model(&args))
@@ -81,8 +94,22 @@ struct RunTarget {
     neuro: Option<neuride_ide::Snapshot>,
     /// The `.neuro` block's target, for `.neuro` files.
     name: Option<String>,
-    /// CLI words for model runs.
+    /// CLI words for model runs (`output` not among them).
     words: Vec<String>,
+    /// Where the command writes, when asked to (resolved like the inputs).
+    output: Option<PathBuf>,
+    /// The user picked `output` in a save dialog: it may lie outside the
+    /// workspace folders.
+    user_picked: bool,
+    /// An existing `output` may be replaced.
+    overwrite: bool,
+}
+
+/// Refuses to write `path` outside the workspace (unless the user picked
+/// it) or over an existing file (unless asked to).
+fn writable(shared: &Shared, path: &Path, run: &RunTarget) -> Result<()> {
+    let roots = shared.lock().roots.clone();
+    super::commands::writable_target(&roots, path, run.user_picked, run.overwrite).map(drop)
 }
 
 fn target(argument: Value) -> Result<RunTarget> {
@@ -105,13 +132,34 @@ fn target(argument: Value) -> Result<RunTarget> {
             )));
         }
     };
+    let flag = |object: &mut Map<String, Value>, key: &str| match object.remove(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(value)) => Ok(value),
+        Some(other) => Err(invalid_params(format!(
+            "\"{key}\" must be true or false, found {other}"
+        ))),
+    };
+    let overwrite = flag(&mut object, "overwrite")?;
+    let user_picked = flag(&mut object, "userPicked")?;
     let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+    let output = match object.remove("output") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(output)) => Some(PathBuf::from(resolve(&output, &base))),
+        Some(other) => {
+            return Err(invalid_params(format!(
+                "\"output\" must be a file URI or path, found {other}"
+            )));
+        }
+    };
     let words = words(object, &base)?;
     Ok(RunTarget {
         path,
         neuro: None,
         name,
         words,
+        output,
+        user_picked,
+        overwrite,
     })
 }
 
@@ -209,6 +257,11 @@ fn prepare<A: clap::Args + clap::FromArgMatches>(
 ) -> Result<(RunTarget, Option<A>, String)> {
     let mut run = target(argument)?;
     run.neuro = latest_neuro(shared, &run.path);
+    if let Some(output) = run.output.take() {
+        writable(shared, &output, &run)?;
+        run.words
+            .extend(["--output".into(), output.display().to_string()]);
+    }
     let title = format!(
         "neuride: {verb} {}",
         run.path.file_name().unwrap_or_default().to_string_lossy()

@@ -28,36 +28,30 @@ pub async fn scan(shared: Shared, client: Client) {
         }
     }
     tracing::info!(files = files.len(), "workspace scan found files");
-    let total = files.len().max(1);
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(4);
-    let chunk_size = files.len().div_ceil(workers).max(1);
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for chunk in files.chunks(chunk_size) {
-        let (shared, chunk, done, progress) = (
-            shared.clone(),
-            chunk.to_vec(),
-            done.clone(),
-            progress.clone(),
-        );
-        tasks.push(tokio::task::spawn_blocking(move || {
-            for path in chunk {
-                let snapshot = shared.lock().host.snapshot(&path);
-                if let Some(snapshot) = snapshot {
-                    analysis::analyze_and_publish(&shared, &snapshot);
-                }
-                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress.report(
-                    (finished * 100 / total) as u32,
-                    format!("{finished}/{} files", total),
-                );
-            }
-        }));
+    let total = files.len();
+    for file in files {
+        analysis::schedule(&shared, file);
     }
-    for task in tasks {
-        let _ = task.await;
+    // The queue also holds files edited meanwhile; progress counts down
+    // what is left of it.
+    let mut reported = None;
+    loop {
+        let (left, shutting_down) = {
+            let state = shared.lock();
+            (state.queue.len(), state.shutting_down)
+        };
+        if left == 0 || shutting_down {
+            break;
+        }
+        let finished = total.saturating_sub(left);
+        if reported != Some(finished) {
+            reported = Some(finished);
+            progress.report(
+                (finished * 100 / total.max(1)) as u32,
+                format!("{finished}/{total} files"),
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    progress.end(format!("{} files analysed", files.len()));
+    progress.end(format!("{total} files analysed"));
 }

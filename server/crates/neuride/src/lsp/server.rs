@@ -17,7 +17,7 @@ pub struct Server {
     client: Client,
     shared: Shared,
     /// The server-side watcher, when the client cannot watch for us.
-    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    watcher: Mutex<Option<super::watch::Watch>>,
 }
 
 /// A `.neuro` file's analysis (only built from the `Neuro` variant).
@@ -290,16 +290,24 @@ impl Server {
                 }
             }
         }
+        let mut watching = None;
         if !client_watches && !roots.is_empty() {
             match watch::start(self.shared.clone(), &roots) {
-                Ok(watcher) => {
-                    *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher)
+                Ok((watcher, walked)) => {
+                    *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
+                    watching = Some(walked);
                 }
                 Err(error) => tracing::error!("cannot start the file watcher: {error}"),
             }
         }
         tracing::info!(client_watches, "watching workspace files");
-        tokio::spawn(scan::scan(self.shared.clone(), self.client.clone()));
+        let (shared, client) = (self.shared.clone(), self.client.clone());
+        tokio::spawn(async move {
+            if let Some(walked) = watching {
+                let _ = walked.await;
+            }
+            scan::scan(shared, client).await
+        });
     }
 
     pub async fn shutdown(&self) -> Result<()> {
@@ -379,7 +387,10 @@ impl Server {
             .iter()
             .filter_map(|c| uri::to_path(&c.uri))
             .collect();
-        analysis::disk_changes(&self.shared, paths);
+        // Off the dispatcher: a reported folder is walked, which can take
+        // seconds; later messages must not wait for it.
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || analysis::disk_changes(&shared, paths));
     }
 
     pub async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

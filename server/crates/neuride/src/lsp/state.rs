@@ -32,6 +32,8 @@ pub struct State {
     pub viewed: HashSet<PathBuf>,
     /// Cancel flags of running jobs by progress token.
     pub jobs: HashMap<ProgressToken, Arc<AtomicBool>>,
+    /// Background analyses waiting and running.
+    pub queue: super::analysis::Queue,
     /// Set by `shutdown`: no more analyses are started.
     pub shutting_down: bool,
 }
