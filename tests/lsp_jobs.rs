@@ -8,6 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::path::Path;
 use std::process::Command;
 use support::{Client, file_uri};
 
@@ -27,6 +28,22 @@ fn cli_json(args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The whole response to `workspace/executeCommand` of `command`.
+fn execute(lsp: &mut Client, command: &str, argument: Value) -> Value {
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({ "command": command, "arguments": [argument] }),
+    );
+    lsp.response(id)
+}
+
+/// `response` is an invalid-params error whose message says `what`.
+fn refused(response: &Value, what: &str) {
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    let message = response["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(what), "{what}: {response}");
 }
 
 fn progress_of<'a>(messages: &'a [Value], token: &str) -> Vec<&'a Value> {
@@ -157,19 +174,8 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     // unasked; with `overwrite` it does, atomically.
     std::fs::write(&neuro, "// my edits\n").unwrap();
     let again = json!({ "uri": file_uri(&mlp), "calib": "../data/digits_calib.npz" });
-    let id = lsp.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "neuride.convert", "arguments": [again] }),
-    );
-    let response = lsp.response(id);
-    assert_eq!(response["error"]["code"], -32602, "{response}");
-    assert!(
-        response["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("digits_mlp_snn.neuro already exists"),
-        "{response}"
-    );
+    let response = execute(&mut lsp, "neuride.convert", again.clone());
+    refused(&response, "digits_mlp_snn.neuro already exists");
     assert_eq!(std::fs::read_to_string(&neuro).unwrap(), "// my edits\n");
     let mut again = again;
     again["overwrite"] = json!(true);
@@ -190,22 +196,16 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     let elsewhere = tempfile::tempdir().unwrap();
     let outside = elsewhere.path().canonicalize().unwrap().join("out.npz");
     let iris_model = root.join("ml/iris_logreg.onnx");
-    for (output, picked) in [(file_uri(&outside), false), (file_uri(&iris_model), false)] {
-        let id = lsp.send_request(
-            "workspace/executeCommand",
-            json!({ "command": "neuride.infer", "arguments": [{ "uri": file_uri(&iris_model),
-                    "input": "../data/iris.npz", "output": output, "userPicked": picked }] }),
-        );
-        let response = lsp.response(id);
-        assert_eq!(response["error"]["code"], -32602, "{output}: {response}");
-    }
+    let infer_to = |output: &Path, picked: bool| {
+        json!({ "uri": file_uri(&iris_model), "input": "../data/iris.npz",
+                "output": file_uri(output), "userPicked": picked })
+    };
+    let response = execute(&mut lsp, "neuride.infer", infer_to(&outside, false));
+    refused(&response, "outside the workspace");
+    let response = execute(&mut lsp, "neuride.infer", infer_to(&iris_model, false));
+    refused(&response, "already exists");
     assert!(!outside.exists());
-    let id = lsp.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "neuride.infer", "arguments": [{ "uri": file_uri(&iris_model),
-                "input": "../data/iris.npz", "output": file_uri(&outside), "userPicked": true }] }),
-    );
-    let response = lsp.response(id);
+    let response = execute(&mut lsp, "neuride.infer", infer_to(&outside, true));
     assert!(response.get("error").is_none(), "{response}");
     assert!(outside.is_file());
 
