@@ -210,19 +210,10 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     assert!(outside.is_file());
 
     // Bad options are invalid params naming the option, and the server lives on.
-    let id = lsp.send_request(
-        "workspace/executeCommand",
-        json!({ "command": "neuride.simulate", "arguments": [{ "uri": file_uri(&mlp), "data": file_uri(&test), "steps": "many" }] }),
-    );
-    let response = lsp.response(id);
-    assert_eq!(response["error"]["code"], -32602, "{response}");
-    assert!(
-        response["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("--steps"),
-        "{response}"
-    );
+    let bad = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "steps": "many" });
+    refused(&execute(&mut lsp, "neuride.simulate", bad), "\"steps\"");
+    let unknown = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "stpes": 5 });
+    refused(&execute(&mut lsp, "neuride.simulate", unknown), "stpes");
 
     // Cancelled by $/cancelRequest once it has reported progress.
     let long =

@@ -22,6 +22,7 @@
 mod data;
 mod infer;
 mod lower;
+pub mod model;
 mod settings;
 
 pub use data::{read_array, read_labels, read_weights};
@@ -465,12 +466,7 @@ fn simulate_inner(
                 neuride_convert::Error::Cancelled => RunError::Cancelled,
                 other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
             })?;
-            if model.was_truncated() {
-                return Err(RunError::Data(format!(
-                    "{} changed on disk while it was read (truncated in place): run again",
-                    model_path.display()
-                )));
-            }
+            model::not_truncated(&model, &model_path)?;
             (report, "converted")
         }
         None => {

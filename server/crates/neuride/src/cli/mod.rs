@@ -28,17 +28,3 @@ pub fn args_from_words<A: clap::Args + clap::FromArgMatches>(
     let all = std::iter::once(model.to_string_lossy().into_owned()).chain(words);
     A::from_arg_matches(&parser.try_get_matches_from(all)?)
 }
-
-/// Fails when `model`'s file was truncated under its map while the command
-/// read it: what it computed from the lost pages (zeros) is not the model's.
-pub fn ensure_not_truncated(
-    model: &neuride_onnx::load::Model,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !model.was_truncated(),
-        "{} changed on disk while it was read (truncated in place): run again",
-        path.display()
-    );
-    Ok(())
-}

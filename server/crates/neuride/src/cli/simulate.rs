@@ -4,12 +4,10 @@
 //! runs one of its `simulate` blocks instead (`--run NETWORK`), with the
 //! settings the file gives (`neuride_ide::run`).
 
-use anyhow::{Context, bail};
-use neuride_convert::{
-    ConvertOptions, Decode, Encode, Neuron, Normalize, Reset, SimOptions, SimulateOptions,
-    SimulateReport, Tensor, Weights,
-};
-use std::path::{Path, PathBuf};
+use anyhow::bail;
+use neuride_convert::SimulateReport;
+use neuride_ide::run::model::{SimulateModel, simulate_model};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
@@ -22,21 +20,21 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Key of the inputs in --data.
-    #[arg(long, default_value = "x")]
+    #[arg(long, default_value_t = defaults().inputs)]
     pub inputs: String,
     /// Key of the labels in --data (accuracy is reported when present).
-    #[arg(long, default_value = "y")]
+    #[arg(long, default_value_t = defaults().labels)]
     pub labels: String,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = defaults().steps)]
     pub steps: usize,
     /// Neuron replacing each ReLU: if, lif or leaky.
-    #[arg(long, default_value = "if")]
+    #[arg(long, default_value_t = defaults().neuron)]
     pub neuron: String,
     /// Leak factor for --neuron leaky.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = defaults().beta)]
     pub beta: f32,
     /// none, max or percentile:P (e.g. percentile:99.9).
-    #[arg(long, default_value = "percentile:99.9")]
+    #[arg(long, default_value_t = defaults().normalize)]
     pub normalize: String,
     /// Calibration samples (.npz, key --inputs); defaults to --data.
     #[arg(long)]
@@ -45,21 +43,21 @@ pub struct Args {
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// current or rate (or latency, delta).
-    #[arg(long, default_value = "current")]
+    #[arg(long, default_value_t = defaults().encode)]
     pub encode: String,
     /// auto, count, membrane or first_spike.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value_t = defaults().decode)]
     pub decode: String,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().batch)]
     pub batch: usize,
     /// Simulate only the first N samples.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Step length in milliseconds.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = defaults().dt_ms)]
     pub dt_ms: f32,
     /// Seed of the rate encoder.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
     /// Turn MaxPool into average pooling.
     #[arg(long)]
@@ -74,75 +72,32 @@ pub struct Args {
     pub format: String,
 }
 
-pub fn parse_neuron(name: &str, beta: f32) -> anyhow::Result<Neuron> {
-    Ok(match name {
-        "if" => Neuron::conversion_if(),
-        "lif" => Neuron::nengo_lif(),
-        "leaky" => Neuron::Leaky {
-            beta,
-            threshold: 1.0,
-            reset: Reset::Subtract,
-        },
-        other => bail!("--neuron must be if, lif or leaky, found '{other}'"),
-    })
+fn defaults() -> SimulateModel {
+    SimulateModel::default()
 }
 
-pub fn parse_normalize(text: &str) -> anyhow::Result<Normalize> {
-    Ok(match text {
-        "none" => Normalize::None,
-        "max" => Normalize::Max,
-        _ => match text
-            .strip_prefix("percentile:")
-            .or_else(|| text.strip_prefix("percentile="))
-        {
-            Some(p) => Normalize::Percentile {
-                p: p.parse().with_context(|| {
-                    format!("--normalize percentile:P needs a number, found '{p}'")
-                })?,
-            },
-            None => bail!("--normalize must be none, max or percentile:P, found '{text}'"),
-        },
-    })
-}
-
-fn parse_encode(text: &str, seed: u64) -> anyhow::Result<Encode> {
-    Ok(match text {
-        "current" => Encode::Current,
-        "rate" => Encode::Rate {
-            max_rate: None,
-            seed,
-        },
-        "latency" => Encode::Latency {
-            tau: 0.005,
-            threshold: 0.01,
-        },
-        "delta" => Encode::Delta { threshold: 0.1 },
-        other => bail!("--encode must be current, rate, latency or delta, found '{other}'"),
-    })
-}
-
-fn parse_decode(text: &str) -> anyhow::Result<Decode> {
-    Ok(match text {
-        "auto" => Decode::Auto,
-        "count" => Decode::Count,
-        "membrane" => Decode::Membrane,
-        "first_spike" | "first-spike" => Decode::FirstSpike,
-        other => bail!("--decode must be auto, count, membrane or first_spike, found '{other}'"),
-    })
-}
-
-/// Reads one array of an `.npz` as f32 with its shape.
-pub fn read_array(path: &Path, key: &str) -> anyhow::Result<Tensor> {
-    Ok(neuride_ide::run::read_array(path, key)?)
-}
-
-fn read_labels(path: &Path, key: &str) -> anyhow::Result<Option<Vec<i64>>> {
-    Ok(neuride_ide::run::read_labels(path, key)?)
-}
-
-/// All arrays of an `.npz` as weights by name.
-pub fn read_weights(path: &Path) -> anyhow::Result<Weights> {
-    Ok(neuride_ide::run::read_weights(path)?)
+impl Args {
+    /// The run's options, as the language server would deserialize them.
+    pub fn options(&self) -> SimulateModel {
+        SimulateModel {
+            data: self.data.clone(),
+            inputs: self.inputs.clone(),
+            labels: self.labels.clone(),
+            steps: self.steps,
+            neuron: self.neuron.clone(),
+            beta: self.beta,
+            normalize: self.normalize.clone(),
+            calib: self.calib.clone(),
+            weights: self.weights.clone(),
+            encode: self.encode.clone(),
+            decode: self.decode.clone(),
+            batch: self.batch,
+            limit: self.limit,
+            dt_ms: self.dt_ms,
+            seed: self.seed,
+            max_to_avg: self.max_to_avg,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -154,7 +109,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.model.extension().is_some_and(|e| e == "neuro") {
         return run_neuro(&args, json);
     }
-    let report = simulate_model(&args, &mut |_| {}, &AtomicBool::new(false))?;
+    let report = simulate_model(
+        &args.model,
+        &args.options(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
     let mut stdout = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
@@ -164,60 +124,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print_text(&mut stdout, &args, &report)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Loads what `args` names and runs the simulation; shared by the CLI and
-/// the language server's `neuride.simulate` (which passes its progress
-/// callback and cancel flag).
-pub fn simulate_model(
-    args: &Args,
-    progress: &mut dyn FnMut(neuride_convert::Progress),
-    cancel: &AtomicBool,
-) -> anyhow::Result<SimulateReport> {
-    let model = neuride_onnx::load::load_file(&args.model)
-        .with_context(|| format!("cannot load {}", args.model.display()))?;
-    let Some(data_path) = args.data.as_deref() else {
-        bail!(
-            "{}: --data D.npz is required to simulate an ONNX model (a .neuro file names its dataset in `simulate NETWORK on DATASET`)",
-            args.model.display()
-        );
-    };
-    let data = read_array(data_path, &args.inputs)?;
-    let labels = read_labels(data_path, &args.labels)?;
-    let calib = match &args.calib {
-        Some(path) => read_array(path, &args.inputs)?,
-        None => data.clone(),
-    };
-    let weights = args.weights.as_deref().map(read_weights).transpose()?;
-    let opts = SimulateOptions {
-        convert: ConvertOptions {
-            neuron: parse_neuron(&args.neuron, args.beta)?,
-            normalize: parse_normalize(&args.normalize)?,
-            max_to_avg: args.max_to_avg,
-            ..ConvertOptions::default()
-        },
-        sim: SimOptions {
-            steps: args.steps,
-            dt: args.dt_ms / 1000.0,
-            encode: parse_encode(&args.encode, args.seed)?,
-            decode: parse_decode(&args.decode)?,
-            batch: args.batch,
-        },
-        limit: args.limit,
-    };
-    let report = neuride_convert::simulate(
-        &model.proto,
-        weights.as_ref(),
-        &data,
-        labels.as_deref(),
-        Some(&calib),
-        &opts,
-        progress,
-        cancel,
-    )
-    .with_context(|| format!("simulating {}", args.model.display()))?;
-    super::ensure_not_truncated(&model, &args.model)?;
-    Ok(report)
 }
 
 /// `neuride simulate FILE.neuro [--run NETWORK]`: the block as the file says.

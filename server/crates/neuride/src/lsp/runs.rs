@@ -6,10 +6,12 @@
 //!
 //! Arguments (one JSON object, see docs/editors.md):
 //! - a model: `{"uri": MODEL.onnx, "data": D.npz, ...}` where every other
-//!   key is the CLI option of the same name (`steps`, `neuron`, `normalize`,
-//!   `calib`, `labels`, `limit`, ... for simulate; `input`, `labels`,
-//!   `output`, `batch` for infer); paths are URIs or paths relative to the
-//!   model's folder;
+//!   key is a field of the run's option struct (`neuride_ide::run::model::
+//!   SimulateModel` / `ConvertModel`, deserialized as they are; unknown keys
+//!   are refused), or for infer the CLI option of the same name (`input`,
+//!   `labels`, `batch`); paths are URIs or paths relative to the model's
+//!   folder; `output` (convert, infer) must be inside the workspace unless
+//!   `userPicked`, and may replace a file only with `overwrite: true`;
 //! - a `.neuro` file: `{"uri": FILE.neuro, "name": TARGET}` runs the
 //!   `simulate TARGET on ...` / `infer TARGET on ...` block (the first one
 //!   when `name` is left out).
@@ -23,11 +25,16 @@ use super::transport::Client;
 use crate::cli;
 use ls_types::{ProgressToken, Uri};
 use neuride_ide::FileAnalysis;
+use neuride_ide::run::RunError;
+use neuride_ide::run::model::{
+    ConvertModel, SimulateModel, conversion_outputs, convert_model, simulate_model,
+};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
-/// Options whose values are files (URIs or paths relative to the model).
-const PATH_OPTIONS: &[&str] = &["data", "calib", "weights", "input"];
+/// `infer` options whose values are files (URIs or paths relative to the
+/// model); `infer` still goes through its CLI words.
+const INFER_PATH_OPTIONS: &[&str] = &["input"];
 
 /// `neuride.convert`: `{"uri": MODEL.onnx, "calib": C.npz, "output":
 /// OUT.neuro, ...}` (the CLI's options; `output` defaults to
@@ -42,24 +49,17 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
             run.path.with_file_name(format!("{stem}_snn.neuro"))
         }
     };
+    cli::output::output_format(&output, &["neuro"]).map_err(|e| invalid_params(e.to_string()))?;
     // OUT.neuro names its OUT.npz and OUT.snn.onnx: all three are checked.
-    let stem = output.file_stem().unwrap_or_default().to_string_lossy();
-    let siblings = [
-        output.clone(),
-        output.with_file_name(format!("{stem}.npz")),
-        output.with_file_name(format!("{stem}.snn.onnx")),
-    ];
-    for file in &siblings {
-        writable(shared, file, &run)?;
+    for file in conversion_outputs(&output) {
+        writable(shared, &file, &run)?;
     }
-    run.words
-        .extend(["--output".into(), output.display().to_string()]);
-    let args = cli::args_from_words::<cli::convert::Args>("neuride.convert", &run.path, run.words)
-        .map_err(|e| invalid_params(e.to_string()))?;
-    let written = tokio::task::spawn_blocking(move || cli::convert::convert_model(&args))
+    let options: ConvertModel = run.options()?;
+    let model = run.path.clone();
+    let written = tokio::task::spawn_blocking(move || convert_model(&model, &options, &output))
         .await
         .map_err(|e| super::guard::internal(e.to_string()))?
-        .map_err(|e| invalid_params(format!("{e:#}")))?;
+        .map_err(|e| invalid_params(e.to_string()))?;
     let files = [&written.neuro, &written.npz, &written.onnx];
     {
         let mut state = shared.lock();
@@ -94,8 +94,10 @@ struct RunTarget {
     neuro: Option<neuride_ide::Snapshot>,
     /// The `.neuro` block's target, for `.neuro` files.
     name: Option<String>,
-    /// CLI words for model runs (`output` not among them).
-    words: Vec<String>,
+    /// The model run's options (`output` not among them).
+    options: Map<String, Value>,
+    /// The folder relative paths in `options` start from.
+    base: PathBuf,
     /// Where the command writes, when asked to (resolved like the inputs).
     output: Option<PathBuf>,
     /// The user picked `output` in a save dialog: it may lie outside the
@@ -151,12 +153,12 @@ fn target(argument: Value) -> Result<RunTarget> {
             )));
         }
     };
-    let words = words(object, &base)?;
     Ok(RunTarget {
         path,
         neuro: None,
         name,
-        words,
+        options: object,
+        base,
         output,
         user_picked,
         overwrite,
@@ -211,7 +213,7 @@ fn words(options: Map<String, Value>, base: &Path) -> Result<Vec<String>> {
                     )));
                 }
             };
-            let text = if PATH_OPTIONS.contains(&key.as_str()) {
+            let text = if INFER_PATH_OPTIONS.contains(&key.as_str()) {
                 resolve(&text, base)
             } else {
                 text
@@ -247,34 +249,83 @@ fn failed(error: anyhow::Error, cancelled: bool) -> JobError {
     }
 }
 
-/// The run's target, the host's analysis of a `.neuro` file, and for a
-/// model the command's CLI options parsed (bad ones are invalid params).
-fn prepare<A: clap::Args + clap::FromArgMatches>(
+/// The run's target with the host's current `.neuro` contents, the model
+/// run's options as `parse` reads them (not for `.neuro` files, whose
+/// blocks say everything), and the progress title.
+fn prepare<O>(
     shared: &Shared,
     argument: Value,
-    command: &'static str,
     verb: &str,
-) -> Result<(RunTarget, Option<A>, String)> {
+    parse: impl FnOnce(&mut RunTarget) -> Result<O>,
+) -> Result<(RunTarget, Option<O>, String)> {
     let mut run = target(argument)?;
     run.neuro = latest_neuro(shared, &run.path);
-    if let Some(output) = run.output.take() {
-        writable(shared, &output, &run)?;
-        run.words
-            .extend(["--output".into(), output.display().to_string()]);
-    }
     let title = format!(
         "neuride: {verb} {}",
         run.path.file_name().unwrap_or_default().to_string_lossy()
     );
-    let args = if is_neuro(&run.path) {
+    let options = if is_neuro(&run.path) {
         None
     } else {
-        Some(
-            cli::args_from_words::<A>(command, &run.path, run.words.clone())
-                .map_err(|e| invalid_params(e.to_string()))?,
-        )
+        Some(parse(&mut run)?)
     };
-    Ok((run, args, title))
+    Ok((run, options, title))
+}
+
+/// Options of a model run that the server deserializes from JSON.
+trait ModelOptions: serde::de::DeserializeOwned {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf>;
+}
+
+impl ModelOptions for SimulateModel {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        SimulateModel::paths_mut(self).collect()
+    }
+}
+
+impl ModelOptions for ConvertModel {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        ConvertModel::paths_mut(self).collect()
+    }
+}
+
+impl RunTarget {
+    /// The options, typed, with their files resolved (URIs, or paths
+    /// relative to the model's folder). A bad value is invalid params
+    /// naming its key.
+    fn options<T: ModelOptions>(&self) -> Result<T> {
+        let object = Value::Object(self.options.clone());
+        let mut options: T = serde_json::from_value(object).map_err(|error| {
+            let culprit = self.options.iter().find(|(key, value)| {
+                serde_json::from_value::<T>(json!({ key.as_str(): value })).is_err()
+            });
+            match culprit {
+                Some((key, _)) => invalid_params(format!("option \"{key}\": {error}")),
+                None => invalid_params(error.to_string()),
+            }
+        })?;
+        for path in options.paths_mut() {
+            *path = resolve_path(path, &self.base);
+        }
+        Ok(options)
+    }
+}
+
+/// A `file:` URI or a path relative to `base`, as a path.
+fn resolve_path(path: &Path, base: &Path) -> PathBuf {
+    path.to_str()
+        .filter(|t| t.starts_with("file:"))
+        .and_then(|t| t.parse::<Uri>().ok())
+        .and_then(|u| super::uri::to_path(&u))
+        .unwrap_or_else(|| base.join(path))
+}
+
+/// A typed run error as a job's end: cancellation is not a failure.
+fn run_failed(error: RunError) -> JobError {
+    match error {
+        RunError::Cancelled => JobError::Cancelled,
+        other => JobError::Failed(other.into()),
+    }
 }
 
 pub async fn simulate(
@@ -283,8 +334,9 @@ pub async fn simulate(
     token: Option<ProgressToken>,
     argument: Value,
 ) -> Result<Value> {
-    let (run, args, title) =
-        prepare::<cli::simulate::Args>(shared, argument, "neuride.simulate", "simulating")?;
+    let (run, options, title) = prepare(shared, argument, "simulating", |run| {
+        run.options::<SimulateModel>()
+    })?;
     run_job(shared, client, token, title, move |job: &JobContext| {
         let cancel = job.cancel_flag().clone();
         let mut progress = |p: neuride_convert::Progress| {
@@ -296,10 +348,9 @@ pub async fn simulate(
                 ),
             )
         };
-        let report = match &args {
-            Some(args) => serde_json::to_value(
-                cli::simulate::simulate_model(args, &mut progress, &cancel)
-                    .map_err(|e| failed(e, job.is_cancelled()))?,
+        let report = match &options {
+            Some(options) => serde_json::to_value(
+                simulate_model(&run.path, options, &mut progress, &cancel).map_err(run_failed)?,
             ),
             None => serde_json::to_value(
                 neuride_ide::run::simulate_analysis(
@@ -308,7 +359,7 @@ pub async fn simulate(
                     &mut progress,
                     &cancel,
                 )
-                .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))?,
+                .map_err(run_failed)?,
             ),
         };
         report.map_err(|e| JobError::Failed(e.into()))
@@ -322,8 +373,15 @@ pub async fn infer(
     token: Option<ProgressToken>,
     argument: Value,
 ) -> Result<Value> {
-    let (run, args, title) =
-        prepare::<cli::infer::Args>(shared, argument, "neuride.infer", "inference on")?;
+    let (run, args, title) = prepare(shared, argument, "inference on", |run| {
+        let mut words = words(run.options.clone(), &run.base)?;
+        if let Some(output) = run.output.take() {
+            writable(shared, &output, run)?;
+            words.extend(["--output".into(), output.display().to_string()]);
+        }
+        cli::args_from_words::<cli::infer::Args>("neuride.infer", &run.path, words)
+            .map_err(|e| invalid_params(e.to_string()))
+    })?;
     run_job(shared, client, token, title, move |job: &JobContext| {
         let cancel = job.cancel_flag().clone();
         let mut progress = |done: usize, total: usize| {
@@ -350,7 +408,7 @@ pub async fn infer(
                 &mut progress,
                 &cancel,
             )
-            .map_err(|e| failed(anyhow::Error::msg(e.to_string()), job.is_cancelled()))
+            .map_err(run_failed)
             .and_then(|r| serde_json::to_value(r).map_err(|e| JobError::Failed(e.into()))),
         }
     })

@@ -1,0 +1,382 @@
+//! Runs of a model file with typed options: `neuride simulate MODEL` and
+//! `neuride convert MODEL` on the command line, `neuride.simulate` and
+//! `neuride.convert` on a model in the editor. The CLI builds these option
+//! structs from its flags (whose defaults are the ones written here), the
+//! language server deserializes them from a command's JSON argument (keys
+//! as the field names, unknown keys refused); both then call the same
+//! function, so an editor run and a CLI run with the same options give the
+//! same numbers. A `.neuro` block's runs are in the parent module.
+
+use super::RunError;
+use super::data::{read_array, read_labels, read_weights};
+use neuride_convert::{
+    ConvertOptions, Decode, Encode, ExportInfo, Neuron, Normalize, Reset, SimOptions,
+    SimulateOptions, SimulateReport,
+};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// The neuron replacing each ReLU unless told otherwise.
+pub const DEFAULT_NEURON: &str = "if";
+/// The leak factor of the `leaky` neuron unless told otherwise.
+pub const DEFAULT_BETA: f32 = 0.95;
+/// Weight normalisation unless told otherwise: each layer's activations at
+/// their 99.9th percentile on the calibration data map to one spike a step.
+pub const DEFAULT_NORMALIZE: &str = "percentile:99.9";
+/// The key of the samples in a data or calibration archive.
+pub const DEFAULT_INPUTS: &str = "x";
+
+/// `simulate` on a model: convert it (a ReLU network) or read its spiking
+/// neurons, and run a data set through it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulateModel {
+    /// Samples (.npz): inputs under `inputs`, labels under `labels`.
+    pub data: Option<PathBuf>,
+    pub inputs: String,
+    pub labels: String,
+    pub steps: usize,
+    /// `if`, `lif` or `leaky`.
+    pub neuron: String,
+    pub beta: f32,
+    /// `none`, `max` or `percentile:P`.
+    pub normalize: String,
+    /// Calibration samples (.npz, key `inputs`); default: `data`.
+    pub calib: Option<PathBuf>,
+    /// Weights by initializer name (.npz) replacing the model's.
+    pub weights: Option<PathBuf>,
+    /// `current`, `rate`, `latency` or `delta`.
+    pub encode: String,
+    /// `auto`, `count`, `membrane` or `first_spike`.
+    pub decode: String,
+    pub batch: usize,
+    /// Only the first N samples.
+    pub limit: Option<usize>,
+    pub dt_ms: f32,
+    /// Seed of the rate encoder.
+    pub seed: u64,
+    /// MaxPool becomes average pooling.
+    pub max_to_avg: bool,
+}
+
+impl Default for SimulateModel {
+    fn default() -> Self {
+        SimulateModel {
+            data: None,
+            inputs: DEFAULT_INPUTS.to_owned(),
+            labels: "y".to_owned(),
+            steps: 50,
+            neuron: DEFAULT_NEURON.to_owned(),
+            beta: DEFAULT_BETA,
+            normalize: DEFAULT_NORMALIZE.to_owned(),
+            calib: None,
+            weights: None,
+            encode: "current".to_owned(),
+            decode: "auto".to_owned(),
+            batch: 64,
+            limit: None,
+            dt_ms: 1.0,
+            seed: 0,
+            max_to_avg: false,
+        }
+    }
+}
+
+impl SimulateModel {
+    /// The options that name files (for a caller that resolves them).
+    pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        [&mut self.data, &mut self.calib, &mut self.weights]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// `convert` on a model: the spiking network written as OUT.neuro, its
+/// weights as OUT.npz and an ONNX model with `ai.neuride.snn` neurons as
+/// OUT.snn.onnx.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConvertModel {
+    /// Calibration samples (.npz, key `inputs`) for data-based normalisation.
+    pub calib: Option<PathBuf>,
+    pub inputs: String,
+    /// Weights by initializer name (.npz) replacing the model's.
+    pub weights: Option<PathBuf>,
+    pub neuron: String,
+    pub beta: f32,
+    pub normalize: String,
+    pub max_to_avg: bool,
+}
+
+impl Default for ConvertModel {
+    fn default() -> Self {
+        ConvertModel {
+            calib: None,
+            inputs: DEFAULT_INPUTS.to_owned(),
+            weights: None,
+            neuron: DEFAULT_NEURON.to_owned(),
+            beta: DEFAULT_BETA,
+            normalize: DEFAULT_NORMALIZE.to_owned(),
+            max_to_avg: false,
+        }
+    }
+}
+
+impl ConvertModel {
+    /// The options that name files (for a caller that resolves them).
+    pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        [&mut self.calib, &mut self.weights].into_iter().flatten()
+    }
+}
+
+/// Loads what `options` name and simulates `model` through them.
+/// `progress` is called per batch; `cancel` stops the run with
+/// [`RunError::Cancelled`].
+pub fn simulate_model(
+    model: &Path,
+    options: &SimulateModel,
+    progress: &mut dyn FnMut(neuride_convert::Progress),
+    cancel: &AtomicBool,
+) -> Result<SimulateReport, RunError> {
+    let loaded = load(model)?;
+    let Some(data_path) = options.data.as_deref() else {
+        return Err(RunError::Setting(format!(
+            "{}: --data D.npz is required to simulate an ONNX model (a .neuro file names its dataset in `simulate NETWORK on DATASET`)",
+            model.display()
+        )));
+    };
+    let data = read_array(data_path, &options.inputs)?;
+    let labels = read_labels(data_path, &options.labels)?;
+    let calib = match &options.calib {
+        Some(path) => read_array(path, &options.inputs)?,
+        None => data.clone(),
+    };
+    let weights = options.weights.as_deref().map(read_weights).transpose()?;
+    let opts = SimulateOptions {
+        convert: ConvertOptions {
+            neuron: neuron(&options.neuron, options.beta)?,
+            normalize: normalize(&options.normalize)?,
+            max_to_avg: options.max_to_avg,
+            ..ConvertOptions::default()
+        },
+        sim: SimOptions {
+            steps: options.steps,
+            dt: options.dt_ms / 1000.0,
+            encode: encode(&options.encode, options.seed)?,
+            decode: decode(&options.decode)?,
+            batch: options.batch,
+        },
+        limit: options.limit,
+    };
+    let report = neuride_convert::simulate(
+        &loaded.proto,
+        weights.as_ref(),
+        &data,
+        labels.as_deref(),
+        Some(&calib),
+        &opts,
+        progress,
+        cancel,
+    )
+    .map_err(|e| failed(e, format!("simulating {}", model.display())))?;
+    not_truncated(&loaded, model)?;
+    Ok(report)
+}
+
+/// What a conversion wrote.
+pub struct Written {
+    pub converted: neuride_convert::Converted,
+    pub neuro: PathBuf,
+    pub npz: PathBuf,
+    pub onnx: PathBuf,
+}
+
+/// The files a conversion to `output` (OUT.neuro) writes: OUT.neuro,
+/// OUT.npz and OUT.snn.onnx, in that order.
+pub fn conversion_outputs(output: &Path) -> [PathBuf; 3] {
+    let stem = output.file_stem().unwrap_or_default().to_string_lossy();
+    [
+        output.to_owned(),
+        output.with_file_name(format!("{stem}.npz")),
+        output.with_file_name(format!("{stem}.snn.onnx")),
+    ]
+}
+
+/// Converts `model` and writes the three files of [`conversion_outputs`]
+/// (each atomically).
+pub fn convert_model(
+    model: &Path,
+    options: &ConvertModel,
+    output: &Path,
+) -> Result<Written, RunError> {
+    let loaded = load(model)?;
+    let normalize = normalize(&options.normalize)?;
+    let calib = match (&options.calib, normalize) {
+        (Some(path), _) => Some(read_array(path, &options.inputs)?),
+        (None, Normalize::None) => None,
+        (None, _) => {
+            return Err(RunError::Setting(format!(
+                "--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)",
+                options.normalize
+            )));
+        }
+    };
+    let weights = options.weights.as_deref().map(read_weights).transpose()?;
+    let opts = ConvertOptions {
+        neuron: neuron(&options.neuron, options.beta)?,
+        normalize,
+        max_to_avg: options.max_to_avg,
+        ..ConvertOptions::default()
+    };
+    let converted =
+        neuride_convert::convert(&loaded.proto, weights.as_ref(), calib.as_ref(), &opts)
+            .map_err(|e| failed(e, format!("converting {}", model.display())))?;
+    not_truncated(&loaded, model)?;
+
+    let [neuro_path, npz_path, onnx_path] = conversion_outputs(output);
+    let stem = output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| RunError::Setting("-o needs a file name like OUT.neuro".to_owned()))?;
+    let name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let info = ExportInfo {
+        name: if name.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("net_{name}")
+        } else {
+            name
+        },
+        source: model
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        npz_file: format!("{stem}.npz"),
+        normalize: options.normalize.clone(),
+    };
+    let npz = neuride_convert::npz_bytes(&converted.network)
+        .map_err(|e| RunError::Failed(format!("encoding {}: {e}", npz_path.display())))?;
+    let write = |path: &Path, bytes: &[u8]| {
+        crate::weights::write_atomically(path, bytes)
+            .map_err(|e| RunError::Data(format!("cannot write {}: {e}", path.display())))
+    };
+    write(
+        &neuro_path,
+        neuride_convert::to_neuro(&converted.network, &info).as_bytes(),
+    )?;
+    write(&npz_path, &npz)?;
+    write(
+        &onnx_path,
+        &neuride_convert::onnx_bytes(&converted.network, &info),
+    )?;
+    Ok(Written {
+        converted,
+        neuro: neuro_path,
+        npz: npz_path,
+        onnx: onnx_path,
+    })
+}
+
+fn load(model: &Path) -> Result<neuride_onnx::load::Model, RunError> {
+    neuride_onnx::load::load_file(model)
+        .map_err(|e| RunError::Data(format!("cannot load {}: {e}", model.display())))
+}
+
+/// Fails when `model`'s file was truncated under its map while the run read
+/// it: what it computed from the lost pages (zeros) is not the model's.
+pub fn not_truncated(loaded: &neuride_onnx::load::Model, path: &Path) -> Result<(), RunError> {
+    if loaded.was_truncated() {
+        return Err(RunError::Data(format!(
+            "{} changed on disk while it was read (truncated in place): run again",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn failed(error: neuride_convert::Error, doing: String) -> RunError {
+    match error {
+        neuride_convert::Error::Cancelled => RunError::Cancelled,
+        other => RunError::Failed(format!("{doing}: {other}")),
+    }
+}
+
+/// `if`, `lif` or `leaky` (with leak `beta`).
+pub fn neuron(name: &str, beta: f32) -> Result<Neuron, RunError> {
+    Ok(match name {
+        "if" => Neuron::conversion_if(),
+        "lif" => Neuron::nengo_lif(),
+        "leaky" => Neuron::Leaky {
+            beta,
+            threshold: 1.0,
+            reset: Reset::Subtract,
+        },
+        other => {
+            return Err(RunError::Setting(format!(
+                "--neuron must be if, lif or leaky, found '{other}'"
+            )));
+        }
+    })
+}
+
+/// `none`, `max` or `percentile:P`.
+pub fn normalize(text: &str) -> Result<Normalize, RunError> {
+    Ok(match text {
+        "none" => Normalize::None,
+        "max" => Normalize::Max,
+        _ => match text
+            .strip_prefix("percentile:")
+            .or_else(|| text.strip_prefix("percentile="))
+        {
+            Some(p) => Normalize::Percentile {
+                p: p.parse().map_err(|_| {
+                    RunError::Setting(format!(
+                        "--normalize percentile:P needs a number, found '{p}'"
+                    ))
+                })?,
+            },
+            None => {
+                return Err(RunError::Setting(format!(
+                    "--normalize must be none, max or percentile:P, found '{text}'"
+                )));
+            }
+        },
+    })
+}
+
+fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
+    Ok(match text {
+        "current" => Encode::Current,
+        "rate" => Encode::Rate {
+            max_rate: None,
+            seed,
+        },
+        "latency" => Encode::Latency {
+            tau: 0.005,
+            threshold: 0.01,
+        },
+        "delta" => Encode::Delta { threshold: 0.1 },
+        other => {
+            return Err(RunError::Setting(format!(
+                "--encode must be current, rate, latency or delta, found '{other}'"
+            )));
+        }
+    })
+}
+
+fn decode(text: &str) -> Result<Decode, RunError> {
+    Ok(match text {
+        "auto" => Decode::Auto,
+        "count" => Decode::Count,
+        "membrane" => Decode::Membrane,
+        "first_spike" | "first-spike" => Decode::FirstSpike,
+        other => {
+            return Err(RunError::Setting(format!(
+                "--decode must be auto, count, membrane or first_spike, found '{other}'"
+            )));
+        }
+    })
+}
