@@ -234,7 +234,7 @@ def main():
         lsp.next_id += 1
         lsp.send({"jsonrpc": "2.0", "id": rid, "method": "workspace/executeCommand",
                   "params": {"command": "neuride.simulate", "workDoneToken": f"bench-{i}",
-                             "arguments": [{"uri": uri(mlp), "data": uri(data), "steps": 20000, "batch": 1}]}})
+                             "arguments": [{"uri": uri(mlp), "data": uri(data), "steps": 1000000, "batch": 1}]}})
         jobs.append(rid)
     time.sleep(1.0)
     times = []
