@@ -173,6 +173,20 @@ impl Importer<'_> {
         }
     }
 
+    /// Pushes `layer` for ONNX `node`, reading activity `x`, as the node's
+    /// first output.
+    fn push_layer(&mut self, node: &NodeProto, layer: Layer, x: NodeId) -> Result<NodeId, Error> {
+        let out = node.output.first().cloned().unwrap_or_default();
+        self.push(
+            Node {
+                name: node_name(node),
+                layer,
+                inputs: vec![x],
+            },
+            &out,
+        )
+    }
+
     fn push(&mut self, node: Node, output: &str) -> Result<NodeId, Error> {
         let shape = infer_shape(&node, &self.shapes)?;
         self.nodes.push(node);
@@ -284,14 +298,7 @@ impl Importer<'_> {
             },
             "Relu" => match activity(0) {
                 Some(x) => {
-                    self.push(
-                        Node {
-                            name,
-                            layer: Layer::Relu,
-                            inputs: vec![x],
-                        },
-                        &out,
-                    )?;
+                    self.push_layer(node, Layer::Relu, x)?;
                 }
                 None => self.reject(node, "Relu of a constant"),
             },
@@ -328,14 +335,7 @@ impl Importer<'_> {
             },
             "Flatten" => match activity(0) {
                 Some(x) if attr::int(node, "axis").unwrap_or(1) == 1 => {
-                    self.push(
-                        Node {
-                            name,
-                            layer: Layer::Flatten,
-                            inputs: vec![x],
-                        },
-                        &out,
-                    )?;
+                    self.push_layer(node, Layer::Flatten, x)?;
                 }
                 Some(_) => self.reject(
                     node,
@@ -360,13 +360,10 @@ impl Importer<'_> {
     }
 
     fn conv(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(w)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, w)) = activity_and_constant(inputs) else {
             self.reject(node, "Conv needs an activity input and a constant weight");
             return Ok(());
         };
-        let x = *x;
         if w.dims.len() != 4 || self.shapes[x].len() != 3 {
             self.reject(
                 node,
@@ -420,15 +417,7 @@ impl Importer<'_> {
             padding,
             groups: groups as usize,
         };
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 
@@ -474,25 +463,15 @@ impl Importer<'_> {
         }
         // A dense layer reads the flattened sample; flatten implicitly like ONNX would not, but
         // [N, F] is the only rank Gemm accepts, so the input is already flat here.
-        self.push(
-            Node {
-                name: node_name(node),
-                layer: Layer::Dense { weight, bias },
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, Layer::Dense { weight, bias }, x)?;
         Ok(())
     }
 
     fn gemm(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, b)) = activity_and_constant(inputs) else {
             self.reject(node, "Gemm needs an activity A and a constant B");
             return Ok(());
         };
-        let x = *x;
         if attr::int(node, "transA").unwrap_or(0) != 0 {
             self.reject(
                 node,
@@ -762,23 +741,13 @@ impl Importer<'_> {
             padding,
             count_include_pad,
         };
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 
     fn reshape(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
         let out = node.output[0].clone();
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(shape)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, shape)) = activity_and_constant(inputs) else {
             self.reject(node, "Reshape needs an activity and a constant shape");
             return Ok(());
         };
@@ -824,7 +793,6 @@ impl Importer<'_> {
             self.reject(node, format!("{op} needs an activity input"));
             return Ok(());
         };
-        let x = *x;
         let reset = match attr::string(node, "reset") {
             None | Some("subtract") => Reset::Subtract,
             Some("zero") => Reset::Zero,
@@ -874,15 +842,7 @@ impl Importer<'_> {
             initial_membrane: attr::float(node, "initial_membrane").unwrap_or(0.0),
         };
         self.spiking = true;
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 }
@@ -961,4 +921,12 @@ fn broadcast_bias(c: &Tensor, channels: usize, have_data: bool) -> Option<Vec<f3
         return Some(c.data.clone());
     }
     None
+}
+
+/// The node's first input as an activity and its second as a constant.
+fn activity_and_constant(inputs: &[Option<Value>]) -> Option<(NodeId, &TensorProto)> {
+    match (inputs.first(), inputs.get(1)) {
+        (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(c)))) => Some((*x, c)),
+        _ => None,
+    }
 }
