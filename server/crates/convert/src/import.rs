@@ -4,9 +4,11 @@
 //! equivalent is recorded and the pass goes on, so all of them are reported
 //! at once. Shapes come from the graph input and the initializers only.
 
-use crate::onnx_util::{attr_f, attr_i, attr_ints, attr_s, tensor_f32, tensor_i64};
+use crate::onnx_util::{tensor_f32, tensor_i64};
 use crate::{Error, SNN_DOMAIN, Unconvertible, Weights};
+use neuride_onnx::attr;
 use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto, TensorProto};
+use neuride_onnx::window::{AutoPad, Window};
 use neuride_snn::{Layer, Network, Neuron, Node, NodeId, Reset, Tensor, infer_shape};
 use std::collections::HashMap;
 
@@ -171,6 +173,20 @@ impl Importer<'_> {
         }
     }
 
+    /// Pushes `layer` for ONNX `node`, reading activity `x`, as the node's
+    /// first output.
+    fn push_layer(&mut self, node: &NodeProto, layer: Layer, x: NodeId) -> Result<NodeId, Error> {
+        let out = node.output.first().cloned().unwrap_or_default();
+        self.push(
+            Node {
+                name: node_name(node),
+                layer,
+                inputs: vec![x],
+            },
+            &out,
+        )
+    }
+
     fn push(&mut self, node: Node, output: &str) -> Result<NodeId, Error> {
         let shape = infer_shape(&node, &self.shapes)?;
         self.nodes.push(node);
@@ -243,12 +259,7 @@ impl Importer<'_> {
             return Ok(());
         }
         if op == "Constant" {
-            match node
-                .attribute
-                .iter()
-                .find(|a| a.name.as_deref() == Some("value"))
-                .and_then(|a| a.t.clone())
-            {
+            match attr::tensor(node, "value").cloned() {
                 Some(t) => {
                     if let Some(out) = node.output.first() {
                         self.values.insert(out.clone(), Value::Constant(t));
@@ -287,14 +298,7 @@ impl Importer<'_> {
             },
             "Relu" => match activity(0) {
                 Some(x) => {
-                    self.push(
-                        Node {
-                            name,
-                            layer: Layer::Relu,
-                            inputs: vec![x],
-                        },
-                        &out,
-                    )?;
+                    self.push_layer(node, Layer::Relu, x)?;
                 }
                 None => self.reject(node, "Relu of a constant"),
             },
@@ -330,15 +334,8 @@ impl Importer<'_> {
                 ),
             },
             "Flatten" => match activity(0) {
-                Some(x) if attr_i(node, "axis").unwrap_or(1) == 1 => {
-                    self.push(
-                        Node {
-                            name,
-                            layer: Layer::Flatten,
-                            inputs: vec![x],
-                        },
-                        &out,
-                    )?;
+                Some(x) if attr::int(node, "axis").unwrap_or(1) == 1 => {
+                    self.push_layer(node, Layer::Flatten, x)?;
                 }
                 Some(_) => self.reject(
                     node,
@@ -363,13 +360,10 @@ impl Importer<'_> {
     }
 
     fn conv(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(w)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, w)) = activity_and_constant(inputs) else {
             self.reject(node, "Conv needs an activity input and a constant weight");
             return Ok(());
         };
-        let x = *x;
         if w.dims.len() != 4 || self.shapes[x].len() != 3 {
             self.reject(
                 node,
@@ -381,7 +375,7 @@ impl Importer<'_> {
             );
             return Ok(());
         }
-        if attr_ints(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        if attr::ints(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
             self.reject(node, "dilated convolution does not convert");
             return Ok(());
         }
@@ -394,21 +388,8 @@ impl Importer<'_> {
             }
             _ => None,
         };
-        let strides = attr_ints(node, "strides").unwrap_or(vec![1, 1]);
-        let groups = attr_i(node, "group").unwrap_or(1);
-        let (kh, kw) = (w.dims[2] as usize, w.dims[3] as usize);
-        let padding = match self.pads(
-            node,
-            [kh, kw],
-            [strides[0] as usize, strides[1] as usize],
-            x,
-        ) {
-            Ok(p) => p,
-            Err(reason) => {
-                self.reject(node, reason);
-                return Ok(());
-            }
-        };
+        let strides = attr::ints(node, "strides").map_or(vec![1, 1], <[i64]>::to_vec);
+        let groups = attr::int(node, "group").unwrap_or(1);
         if strides.len() != 2 || strides.iter().any(|&s| s < 1) || groups < 1 {
             self.reject(
                 node,
@@ -416,6 +397,14 @@ impl Importer<'_> {
             );
             return Ok(());
         }
+        let (kh, kw) = (w.dims[2] as usize, w.dims[3] as usize);
+        let padding = match self.pads(node, [kh, kw], x) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.reject(node, reason);
+                return Ok(());
+            }
+        };
         let bias = if self.load_data || self.weights.is_some() {
             bias
         } else {
@@ -428,61 +417,29 @@ impl Importer<'_> {
             padding,
             groups: groups as usize,
         };
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 
-    /// `[top, left, bottom, right]` from `pads` or `auto_pad`.
-    fn pads(
-        &self,
-        node: &NodeProto,
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        x: NodeId,
-    ) -> Result<[usize; 4], String> {
-        let auto = attr_s(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
-        match auto.as_str() {
-            "NOTSET" => {
-                let pads = attr_ints(node, "pads").unwrap_or(vec![0; 4]);
-                if pads.len() != 4 || pads.iter().any(|&p| p < 0) {
-                    return Err(format!("pads {pads:?} must be 4 non-negative values"));
-                }
-                Ok([
-                    pads[0] as usize,
-                    pads[1] as usize,
-                    pads[2] as usize,
-                    pads[3] as usize,
-                ])
-            }
-            "VALID" => Ok([0; 4]),
-            "SAME_UPPER" | "SAME_LOWER" => {
-                let s = &self.shapes[x];
-                let mut pads = [0usize; 4];
-                for axis in 0..2 {
-                    let size = s[axis + 1];
-                    let out = size.div_ceil(stride[axis]);
-                    let total = ((out - 1) * stride[axis] + kernel[axis]).saturating_sub(size);
-                    let (small, large) = (total / 2, total - total / 2);
-                    let (before, after) = if auto == "SAME_UPPER" {
-                        (small, large)
-                    } else {
-                        (large, small)
-                    };
-                    pads[axis] = before;
-                    pads[axis + 2] = after;
-                }
-                Ok(pads)
-            }
-            other => Err(format!("auto_pad '{other}' is not an ONNX value")),
+    /// `[top, left, bottom, right]` from `pads` or `auto_pad`, sized as
+    /// every engine sizes windows ([`Window`]).
+    fn pads(&self, node: &NodeProto, kernel: [usize; 2], x: NodeId) -> Result<[usize; 4], String> {
+        let window = Window::of(node, 2).map_err(|e| e.to_string())?;
+        if window.auto_pad == AutoPad::NotSet && window.pads.iter().any(|&p| p < 0) {
+            return Err(format!(
+                "pads {:?} must be 4 non-negative values",
+                window.pads
+            ));
         }
+        let mut pads = [0usize; 4];
+        for axis in 0..2 {
+            let extent = window
+                .extent(axis, self.shapes[x][axis + 1] as i64, kernel[axis] as i64)
+                .map_err(|e| e.to_string())?;
+            pads[axis] = extent.pad_begin as usize;
+            pads[axis + 2] = extent.pad_end as usize;
+        }
+        Ok(pads)
     }
 
     fn dense(
@@ -506,26 +463,16 @@ impl Importer<'_> {
         }
         // A dense layer reads the flattened sample; flatten implicitly like ONNX would not, but
         // [N, F] is the only rank Gemm accepts, so the input is already flat here.
-        self.push(
-            Node {
-                name: node_name(node),
-                layer: Layer::Dense { weight, bias },
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, Layer::Dense { weight, bias }, x)?;
         Ok(())
     }
 
     fn gemm(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(b)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, b)) = activity_and_constant(inputs) else {
             self.reject(node, "Gemm needs an activity A and a constant B");
             return Ok(());
         };
-        let x = *x;
-        if attr_i(node, "transA").unwrap_or(0) != 0 {
+        if attr::int(node, "transA").unwrap_or(0) != 0 {
             self.reject(
                 node,
                 "Gemm with transA = 1 (batch along columns) does not convert",
@@ -536,10 +483,10 @@ impl Importer<'_> {
             self.reject(node, format!("Gemm B must be 2-D, found dims {:?}", b.dims));
             return Ok(());
         }
-        let alpha = attr_f(node, "alpha").unwrap_or(1.0);
-        let beta = attr_f(node, "beta").unwrap_or(1.0);
+        let alpha = attr::float(node, "alpha").unwrap_or(1.0);
+        let beta = attr::float(node, "beta").unwrap_or(1.0);
         let matrix = self.constant(&node.input[1], b)?;
-        let mut weight = if attr_i(node, "transB").unwrap_or(0) != 0 {
+        let mut weight = if attr::int(node, "transB").unwrap_or(0) != 0 {
             matrix
         } else {
             transpose(&matrix)
@@ -706,7 +653,7 @@ impl Importer<'_> {
                 }
             }
         }
-        let epsilon = attr_f(node, "epsilon").unwrap_or(1e-5);
+        let epsilon = attr::float(node, "epsilon").unwrap_or(1e-5);
         if self.load_data || self.weights.is_some() {
             let channels = self.shapes[x][0];
             if params.iter().any(|p| p.len() != channels) {
@@ -753,7 +700,9 @@ impl Importer<'_> {
             self.reject(node, "MaxPool's indices output does not convert");
             return Ok(());
         }
-        let kernel = attr_ints(node, "kernel_shape").unwrap_or_default();
+        let kernel = attr::ints(node, "kernel_shape")
+            .unwrap_or_default()
+            .to_vec();
         if kernel.len() != 2 || self.shapes[x].len() != 3 || kernel.iter().any(|&k| k < 1) {
             self.reject(
                 node,
@@ -761,22 +710,22 @@ impl Importer<'_> {
             );
             return Ok(());
         }
-        if attr_i(node, "ceil_mode").unwrap_or(0) != 0 {
+        if attr::int(node, "ceil_mode").unwrap_or(0) != 0 {
             self.reject(node, "ceil_mode = 1 does not convert");
             return Ok(());
         }
-        if attr_ints(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
+        if attr::ints(node, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
             self.reject(node, "dilated pooling does not convert");
             return Ok(());
         }
         let kernel = [kernel[0] as usize, kernel[1] as usize];
-        let strides = attr_ints(node, "strides").unwrap_or(vec![1, 1]);
+        let strides = attr::ints(node, "strides").map_or(vec![1, 1], <[i64]>::to_vec);
         if strides.len() != 2 || strides.iter().any(|&s| s < 1) {
             self.reject(node, format!("strides {strides:?} not usable"));
             return Ok(());
         }
         let stride = [strides[0] as usize, strides[1] as usize];
-        let padding = match self.pads(node, kernel, stride, x) {
+        let padding = match self.pads(node, kernel, x) {
             Ok(p) => p,
             Err(reason) => {
                 self.reject(node, reason);
@@ -785,30 +734,20 @@ impl Importer<'_> {
         };
         // MaxPool -> AvgPool divides by the window cells that exist.
         let count_include_pad =
-            op == "AveragePool" && attr_i(node, "count_include_pad").unwrap_or(0) != 0;
+            op == "AveragePool" && attr::int(node, "count_include_pad").unwrap_or(0) != 0;
         let layer = Layer::AvgPool {
             kernel,
             stride,
             padding,
             count_include_pad,
         };
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 
     fn reshape(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
         let out = node.output[0].clone();
-        let (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(shape)))) =
-            (inputs.first(), inputs.get(1))
-        else {
+        let Some((x, shape)) = activity_and_constant(inputs) else {
             self.reject(node, "Reshape needs an activity and a constant shape");
             return Ok(());
         };
@@ -854,8 +793,7 @@ impl Importer<'_> {
             self.reject(node, format!("{op} needs an activity input"));
             return Ok(());
         };
-        let x = *x;
-        let reset = match attr_s(node, "reset").as_deref() {
+        let reset = match attr::string(node, "reset") {
             None | Some("subtract") => Reset::Subtract,
             Some("zero") => Reset::Zero,
             Some(other) => {
@@ -866,26 +804,26 @@ impl Importer<'_> {
                 return Ok(());
             }
         };
-        let threshold = attr_f(node, "threshold").unwrap_or(1.0);
+        let threshold = attr::float(node, "threshold").unwrap_or(1.0);
         let neuron = match op {
             "IF" => Neuron::If {
                 threshold,
                 reset,
-                rectify: attr_i(node, "rectify").unwrap_or(0) != 0,
+                rectify: attr::int(node, "rectify").unwrap_or(0) != 0,
             },
             "LIF" => Neuron::Lif {
-                tau_rc: attr_f(node, "tau_rc").unwrap_or(0.02),
-                tau_ref: attr_f(node, "tau_ref").unwrap_or(0.002),
-                min_voltage: attr_f(node, "min_voltage").unwrap_or(0.0),
+                tau_rc: attr::float(node, "tau_rc").unwrap_or(0.02),
+                tau_ref: attr::float(node, "tau_ref").unwrap_or(0.002),
+                min_voltage: attr::float(node, "min_voltage").unwrap_or(0.0),
             },
             "Leaky" => Neuron::Leaky {
-                beta: attr_f(node, "beta").unwrap_or(0.9),
+                beta: attr::float(node, "beta").unwrap_or(0.9),
                 threshold,
                 reset,
             },
             "Synaptic" => Neuron::Synaptic {
-                alpha: attr_f(node, "alpha").unwrap_or(0.9),
-                beta: attr_f(node, "beta").unwrap_or(0.9),
+                alpha: attr::float(node, "alpha").unwrap_or(0.9),
+                beta: attr::float(node, "beta").unwrap_or(0.9),
                 threshold,
                 reset,
             },
@@ -899,20 +837,12 @@ impl Importer<'_> {
         };
         let layer = Layer::Spiking {
             neuron,
-            input_scale: attr_f(node, "input_scale").unwrap_or(1.0),
-            amplitude: attr_f(node, "amplitude").unwrap_or(1.0),
-            initial_membrane: attr_f(node, "initial_membrane").unwrap_or(0.0),
+            input_scale: attr::float(node, "input_scale").unwrap_or(1.0),
+            amplitude: attr::float(node, "amplitude").unwrap_or(1.0),
+            initial_membrane: attr::float(node, "initial_membrane").unwrap_or(0.0),
         };
         self.spiking = true;
-        let out = node.output[0].clone();
-        self.push(
-            Node {
-                name: node_name(node),
-                layer,
-                inputs: vec![x],
-            },
-            &out,
-        )?;
+        self.push_layer(node, layer, x)?;
         Ok(())
     }
 }
@@ -991,4 +921,12 @@ fn broadcast_bias(c: &Tensor, channels: usize, have_data: bool) -> Option<Vec<f3
         return Some(c.data.clone());
     }
     None
+}
+
+/// The node's first input as an activity and its second as a constant.
+fn activity_and_constant(inputs: &[Option<Value>]) -> Option<(NodeId, &TensorProto)> {
+    match (inputs.first(), inputs.get(1)) {
+        (Some(Some(Value::Activity(x))), Some(Some(Value::Constant(c)))) => Some((*x, c)),
+        _ => None,
+    }
 }

@@ -6,12 +6,22 @@ use crate::npz;
 use crate::signature::{Signature, ValueType};
 use crate::tensor_proto;
 use crate::value::{Data, Map, MapKeys, Tensor, Value};
+use neuride_onnx::proto::tensor_proto::DataType;
 use prost::Message;
 
 /// `onnx-data.proto`'s containers, which `onnx.proto` lacks; backend tests
 /// store sequence and map inputs/outputs in them.
 pub mod data_proto {
     use neuride_onnx::proto::TensorProto;
+
+    /// `SequenceProto.DataType`: what a sequence's elements are.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[repr(i32)]
+    pub enum ElemKind {
+        Tensor = 1,
+        Sequence = 3,
+        Map = 4,
+    }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct SequenceProto {
@@ -41,7 +51,7 @@ pub mod data_proto {
         pub values: Option<SequenceProto>,
     }
 }
-use data_proto::{MapProto, SequenceProto};
+use data_proto::{ElemKind, MapProto, SequenceProto};
 
 /// Every array of an `.npz` archive, keyed by array name.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
@@ -84,7 +94,7 @@ fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
 }
 
 fn map_from_proto(m: &MapProto) -> Result<Value, String> {
-    let keys = if m.key_type == Some(8) {
+    let keys = if m.key_type == Some(DataType::String as i32) {
         MapKeys::Str(
             m.string_keys
                 .iter()
@@ -145,15 +155,15 @@ fn sequence_to_proto(name: &str, value: &Value) -> SequenceProto {
         for item in items {
             match item {
                 Value::Tensor(t) => {
-                    s.elem_type = Some(1);
+                    s.elem_type = Some(ElemKind::Tensor as i32);
                     s.tensor_values.push(tensor_proto::to_proto("", t));
                 }
                 Value::Sequence(_) => {
-                    s.elem_type = Some(3);
+                    s.elem_type = Some(ElemKind::Sequence as i32);
                     s.sequence_values.push(sequence_to_proto("", item));
                 }
                 Value::Map(_) => {
-                    s.elem_type = Some(4);
+                    s.elem_type = Some(ElemKind::Map as i32);
                     s.map_values.push(map_to_proto("", item));
                 }
             }
@@ -172,11 +182,11 @@ fn map_to_proto(name: &str, value: &Value) -> MapProto {
     };
     match &m.keys {
         MapKeys::I64(k) => {
-            p.key_type = Some(7);
+            p.key_type = Some(DataType::Int64 as i32);
             p.keys = k.clone();
         }
         MapKeys::Str(k) => {
-            p.key_type = Some(8);
+            p.key_type = Some(DataType::String as i32);
             p.string_keys = k.iter().map(|s| s.clone().into_bytes()).collect();
         }
     }
@@ -185,7 +195,7 @@ fn map_to_proto(name: &str, value: &Value) -> MapProto {
         data: m.values.clone(),
     };
     p.values = Some(SequenceProto {
-        elem_type: Some(1),
+        elem_type: Some(ElemKind::Tensor as i32),
         tensor_values: vec![tensor_proto::to_proto("", &values)],
         ..Default::default()
     });

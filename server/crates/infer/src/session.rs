@@ -12,7 +12,6 @@ use crate::signature::Signature;
 use crate::value::Value;
 use neuride_onnx::proto::{GraphProto, ModelProto};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -316,9 +315,8 @@ fn tract_backend(graph: &GraphProto, proto: &ModelProto, bytes: &[u8]) -> Result
     }
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<Session>();
-    let _ = HashMap::<u8, u8>::new;
-}
+/// A session is shared across the LSP's worker threads.
+const _: () = {
+    const fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Session>();
+};

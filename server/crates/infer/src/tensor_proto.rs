@@ -3,6 +3,7 @@
 
 use crate::value::{DType, Data, Tensor};
 use neuride_onnx::proto::TensorProto;
+use neuride_onnx::tensor::{self, Value};
 
 /// Most elements a tensor from a file or attribute may claim before we refuse
 /// to allocate (2^31: far above any real ML model, below out-of-memory).
@@ -31,16 +32,23 @@ pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
             "tensor '{name}': external data is not supported here; embed the tensor"
         ));
     }
-    let raw = proto.raw_data();
-    let has_raw = proto.raw_data.is_some() && dtype != DType::Str;
-    let data = if has_raw {
+    let data = if dtype == DType::Str {
+        Data::Str(
+            proto
+                .string_data
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect(),
+        )
+    } else {
         let width = match dtype {
             DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
             DType::U8 | DType::I8 | DType::Bool => 1,
-            DType::Str => unreachable!("strings have no raw_data"),
+            DType::Str => unreachable!("strings are decoded above"),
         };
-        if raw.len() != count * width {
+        let raw = proto.raw_data();
+        if proto.raw_data.is_some() && raw.len() != count * width {
             return Err(format!(
                 "tensor '{name}': raw_data has {} bytes, dims {:?} x {dtype} need {}",
                 raw.len(),
@@ -48,49 +56,22 @@ pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
                 count * width
             ));
         }
+        // Integers arrive exact (`Value::I`/`Value::U`), floats as f64 that
+        // round back to f32 without loss.
+        let int = |v: Value| match v {
+            Value::I(i) => i,
+            Value::U(u) => u as i64,
+            Value::F(f) => f as i64,
+        };
         match dtype {
-            DType::F32 => Data::F32(
-                raw.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::I32 => Data::I32(
-                raw.chunks_exact(4)
-                    .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::F64 => Data::F64(
-                raw.chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::I64 => Data::I64(
-                raw.chunks_exact(8)
-                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::U8 => Data::U8(raw.to_vec()),
-            DType::I8 => Data::I8(raw.iter().map(|&b| b as i8).collect()),
-            DType::Bool => Data::Bool(raw.iter().map(|&b| b != 0).collect()),
-            DType::Str => unreachable!(),
-        }
-    } else {
-        match dtype {
-            DType::F32 => Data::F32(proto.float_data.clone()),
-            DType::F64 => Data::F64(proto.double_data.clone()),
-            DType::I64 => Data::I64(proto.int64_data.clone()),
-            // int32, uint8, int8 and bool all travel in int32_data.
-            DType::I32 => Data::I32(proto.int32_data.clone()),
-            DType::U8 => Data::U8(proto.int32_data.iter().map(|&v| v as u8).collect()),
-            DType::I8 => Data::I8(proto.int32_data.iter().map(|&v| v as i8).collect()),
-            DType::Bool => Data::Bool(proto.int32_data.iter().map(|&v| v != 0).collect()),
-            DType::Str => Data::Str(
-                proto
-                    .string_data
-                    .iter()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .collect(),
-            ),
+            DType::F32 => Data::F32(values(proto, count, |v| v.as_f64() as f32)?),
+            DType::F64 => Data::F64(values(proto, count, Value::as_f64)?),
+            DType::I64 => Data::I64(values(proto, count, int)?),
+            DType::I32 => Data::I32(values(proto, count, |v| int(v) as i32)?),
+            DType::U8 => Data::U8(values(proto, count, |v| int(v) as u8)?),
+            DType::I8 => Data::I8(values(proto, count, |v| int(v) as i8)?),
+            DType::Bool => Data::Bool(values(proto, count, |v| int(v) != 0)?),
+            DType::Str => unreachable!("strings are decoded above"),
         }
     };
     if data.len() != count {
@@ -101,6 +82,19 @@ pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
         ));
     }
     Ok(Tensor { shape, data })
+}
+
+/// The stored elements of `proto`, read by [`neuride_onnx::tensor::for_each`].
+fn values<T>(
+    proto: &TensorProto,
+    count: usize,
+    convert: impl Fn(Value) -> T,
+) -> Result<Vec<T>, String> {
+    // Sized by what is stored, never by what `dims` claim.
+    let stored = tensor::stored_count(proto).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(count.min(stored as usize));
+    tensor::for_each(proto, |v| out.push(convert(v))).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Encodes a tensor as a `TensorProto` (raw_data for numbers, string_data for strings).

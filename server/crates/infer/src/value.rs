@@ -1,6 +1,7 @@
 //! Values that flow through a model: tensors of the element types the ML
 //! operators use, sequences and maps (ZipMap, DictVectorizer, CastMap).
 
+use neuride_onnx::proto::tensor_proto::DataType;
 use serde::Serialize;
 
 /// Element types neuride can hold. Codes are ONNX `TensorProto.DataType`.
@@ -19,30 +20,31 @@ pub enum DType {
 
 impl DType {
     pub fn from_onnx(code: i32) -> Option<DType> {
-        Some(match code {
-            1 => DType::F32,
-            2 => DType::U8,
-            3 => DType::I8,
-            6 => DType::I32,
-            7 => DType::I64,
-            8 => DType::Str,
-            9 => DType::Bool,
-            11 => DType::F64,
+        Some(match DataType::try_from(code).ok()? {
+            DataType::Float => DType::F32,
+            DataType::Uint8 => DType::U8,
+            DataType::Int8 => DType::I8,
+            DataType::Int32 => DType::I32,
+            DataType::Int64 => DType::I64,
+            DataType::String => DType::Str,
+            DataType::Bool => DType::Bool,
+            DataType::Double => DType::F64,
             _ => return None,
         })
     }
 
     pub fn onnx_code(self) -> i32 {
-        match self {
-            DType::F32 => 1,
-            DType::U8 => 2,
-            DType::I8 => 3,
-            DType::I32 => 6,
-            DType::I64 => 7,
-            DType::Str => 8,
-            DType::Bool => 9,
-            DType::F64 => 11,
-        }
+        let data_type = match self {
+            DType::F32 => DataType::Float,
+            DType::U8 => DataType::Uint8,
+            DType::I8 => DataType::Int8,
+            DType::I32 => DataType::Int32,
+            DType::I64 => DataType::Int64,
+            DType::Str => DataType::String,
+            DType::Bool => DataType::Bool,
+            DType::F64 => DataType::Double,
+        };
+        data_type as i32
     }
 
     pub fn name(self) -> &'static str {

@@ -12,7 +12,14 @@ pub mod proto {
 }
 
 pub mod diagnostic;
+
+// The ONNX vocabulary shared by the shape rules, the engines and the
+// converter: attributes, element types, tensor data, broadcasting, windows.
+pub mod attr;
+pub mod broadcast;
 pub mod dtype;
+pub mod tensor;
+pub mod window;
 
 // Loading, op schemas and the checker.
 pub mod check;
@@ -24,7 +31,6 @@ pub mod classify;
 pub mod graph;
 pub mod shape;
 pub mod summary;
-pub mod tensor;
 pub mod text;
 
 pub use diagnostic::{Anchor, Diagnostic, GraphId, Severity};

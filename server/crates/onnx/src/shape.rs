@@ -8,7 +8,6 @@
 //! ONNX's own data propagation does. An op without a rule yields unknown, and
 //! a mismatch is only reported when both sides are known: never a false error.
 
-mod attr;
 mod dim;
 mod ml;
 mod ops;
@@ -266,12 +265,7 @@ fn infer_node(
     let node = at.node;
     let domain = node.domain.as_deref().unwrap_or("");
     let op = node.op_type.as_deref().unwrap_or("");
-    let sub = |name: &str| {
-        node.attribute
-            .iter()
-            .find(|a| a.name.as_deref() == Some(name))
-            .and_then(|a| a.g.as_ref())
-    };
+    let sub = |name: &str| crate::attr::find(node, name).and_then(|a| a.g.as_ref());
     let sub_id = |name: &str| GraphId::Sub(Box::new(at.graph.clone()), at.index, name.to_owned());
     match (domain, op) {
         ("" | "ai.onnx", "If") => {
@@ -331,7 +325,9 @@ fn infer_node(
             let Some(body) = sub("body") else {
                 return Vec::new();
             };
-            let n_scan_in = attr::int(node, "num_scan_inputs").unwrap_or(0).max(0) as usize;
+            let n_scan_in = crate::attr::int(node, "num_scan_inputs")
+                .unwrap_or(0)
+                .max(0) as usize;
             let n_state = inputs.len().saturating_sub(n_scan_in);
             let mut bound: Vec<Fact> = inputs
                 .iter()

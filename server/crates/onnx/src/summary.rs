@@ -291,10 +291,8 @@ pub fn find_graph<'m>(model: &'m ModelProto, id: &GraphId) -> Option<&'m GraphPr
             let p = find_graph(model, parent)?;
             let a = p
                 .node
-                .get(*index)?
-                .attribute
-                .iter()
-                .find(|a| a.name.as_deref() == Some(attr.as_str()))?;
+                .get(*index)
+                .and_then(|node| crate::attr::find(node, attr))?;
             a.g.as_ref().or(a.graphs.first())
         }
         _ => None,

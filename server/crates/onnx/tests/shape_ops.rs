@@ -561,7 +561,4 @@ fn subgraphs_get_facts_and_see_outer_values() {
         facts.get(&GraphId::Main, "z").unwrap().to_string(),
         "float[2,3]"
     );
-    let _ = Dim::Unknown;
-    let _: Option<ValueType> = None;
 }
-use neuride_onnx::shape::{Dim, ValueType};

@@ -60,8 +60,8 @@ impl Active {
 /// branch mispredicts on most spikes (this was ~15 % of a CNN step).
 pub(crate) fn push_nonzero(indices: &mut Vec<u32>, values: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F (checked above).
+    if crate::simd::isa() == crate::simd::Isa::Avx512 {
+        // SAFETY: the CPU supports AVX-512F (`isa` detected it).
         return unsafe { push_nonzero_avx512(indices, values) };
     }
     push_nonzero_scalar(indices, values)
@@ -466,11 +466,11 @@ impl ConvScatter<'_> {
     fn run(&self, x: &[f32], events: &[u32], acc: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports the enabled feature (checked above).
+            if crate::simd::isa() == crate::simd::Isa::Avx512 {
+                // SAFETY: the CPU supports the enabled feature (`isa` detected it).
                 return unsafe { self.run_avx512(x, events, acc) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if crate::simd::isa() == crate::simd::Isa::Avx2 {
                 // SAFETY: as above.
                 return unsafe { self.run_avx2(x, events, acc) };
             }
@@ -528,11 +528,11 @@ impl DirectConv<'_> {
     fn run(&self, x: &[f32], acc: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports the enabled feature (checked above).
+            if crate::simd::isa() == crate::simd::Isa::Avx512 {
+                // SAFETY: the CPU supports the enabled feature (`isa` detected it).
                 return unsafe { self.run_avx512(x, acc) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if crate::simd::isa() == crate::simd::Isa::Avx2 {
                 // SAFETY: as above.
                 return unsafe { self.run_avx2(x, acc) };
             }

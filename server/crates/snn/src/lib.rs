@@ -20,6 +20,7 @@ pub mod network;
 pub mod neuron;
 pub mod normalize;
 pub mod sim;
+mod simd;
 pub mod tensor;
 
 pub use decode::Decode;

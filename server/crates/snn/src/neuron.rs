@@ -348,7 +348,7 @@ fn if_step_f32(
     spikes: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::simd::isa() == crate::simd::Isa::Avx512 {
         #[target_feature(enable = "avx512f")]
         unsafe fn wide(
             threshold: f32,
@@ -360,7 +360,7 @@ fn if_step_f32(
         ) {
             if_step(threshold, reset, rectify, current, membrane, spikes)
         }
-        // SAFETY: the CPU supports AVX-512F (checked above).
+        // SAFETY: the CPU supports AVX-512F (`isa` detected it).
         return unsafe { wide(threshold, reset, rectify, current, membrane, spikes) };
     }
     if_step(threshold, reset, rectify, current, membrane, spikes)

@@ -1,48 +1,41 @@
-//! Typed access to a node's attributes.
+//! A node's attributes as the ML evaluator and the native lowering want them:
+//! owned values, tensors decoded into [`Tensor`]. Reading is
+//! [`neuride_onnx::attr`]'s; this view only converts.
 
 use crate::tensor_proto;
 use crate::value::{Data, Tensor};
-use neuride_onnx::proto::{AttributeProto, NodeProto};
+use neuride_onnx::attr;
+use neuride_onnx::proto::NodeProto;
 
 pub(crate) struct Attrs<'a>(pub &'a NodeProto);
 
 impl<'a> Attrs<'a> {
-    fn get(&self, name: &str) -> Option<&'a AttributeProto> {
-        self.0.attribute.iter().find(|a| a.name() == name)
-    }
-
     pub fn f(&self, name: &str) -> Option<f32> {
-        self.get(name).map(|a| a.f())
+        attr::float(self.0, name)
     }
 
     pub fn i(&self, name: &str) -> Option<i64> {
-        self.get(name).map(|a| a.i())
+        attr::int(self.0, name)
     }
 
     pub fn s(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .map(|a| String::from_utf8_lossy(a.s()).into_owned())
+        attr::text(self.0, name)
     }
 
     pub fn floats(&self, name: &str) -> Option<Vec<f32>> {
-        self.get(name).map(|a| a.floats.clone())
+        attr::floats(self.0, name).map(<[f32]>::to_vec)
     }
 
     pub fn ints(&self, name: &str) -> Option<Vec<i64>> {
-        self.get(name).map(|a| a.ints.clone())
+        attr::ints(self.0, name).map(<[i64]>::to_vec)
     }
 
     pub fn strings(&self, name: &str) -> Option<Vec<String>> {
-        self.get(name).map(|a| {
-            a.strings
-                .iter()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .collect()
-        })
+        attr::strings(self.0, name)
     }
 
     pub fn tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
-        match self.get(name).and_then(|a| a.t.as_ref()) {
+        match attr::tensor(self.0, name) {
             Some(t) => tensor_proto::from_proto(t)
                 .map(Some)
                 .map_err(|e| format!("attribute '{name}': {e}")),

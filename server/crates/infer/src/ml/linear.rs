@@ -70,6 +70,21 @@ impl Labels {
             Labels::Strings(v) => v.len(),
         }
     }
+    /// A classifier's two outputs: the label picked per row and the
+    /// `[rows, width]` scores.
+    pub fn outputs(&self, picks: &[usize], scores: Vec<f32>, width: usize) -> Vec<Value> {
+        vec![
+            Value::Tensor(Tensor {
+                shape: vec![picks.len()],
+                data: self.pick(picks),
+            }),
+            Value::Tensor(Tensor {
+                shape: vec![picks.len(), width],
+                data: Data::F32(scores),
+            }),
+        ]
+    }
+
     /// Picks labels by index; `usize::MAX - 1` / `usize::MAX` mean the default
     /// negative ("0"/0) and positive ("1"/1) labels of the binary fallbacks.
     pub fn pick(&self, picks: &[usize]) -> Data {
@@ -195,16 +210,7 @@ impl Kernel for LinearClassifier {
             }
             (z, self.classes)
         };
-        Ok(vec![
-            Value::Tensor(Tensor {
-                shape: vec![rows],
-                data: self.labels.pick(&picks),
-            }),
-            Value::Tensor(Tensor {
-                shape: vec![rows, width],
-                data: Data::F32(z),
-            }),
-        ])
+        Ok(self.labels.outputs(&picks, z, width))
     }
 }
 

@@ -33,59 +33,51 @@ pub(crate) const ML_DOMAIN: &str = "ai.onnx.ml";
 /// Whether this evaluator has a kernel for `(domain, op)`.
 pub fn supports(domain: &str, op: &str) -> bool {
     match domain {
-        "" | "ai.onnx" => ops::SUPPORTED.contains(&op),
-        ML_DOMAIN => ML_OPS.contains(&op),
+        "" | "ai.onnx" => ops::supports(op),
+        ML_DOMAIN => ml_op(op).is_some(),
         _ => false,
     }
 }
 
-const ML_OPS: &[&str] = &[
-    "LinearClassifier",
-    "LinearRegressor",
-    "Normalizer",
-    "Scaler",
-    "ZipMap",
-    "TreeEnsembleClassifier",
-    "TreeEnsembleRegressor",
-    "TreeEnsemble",
-    "SVMClassifier",
-    "SVMRegressor",
-    "ArrayFeatureExtractor",
-    "Binarizer",
-    "Imputer",
-    "LabelEncoder",
-    "OneHotEncoder",
-    "CategoryMapper",
-    "FeatureVectorizer",
-    "DictVectorizer",
-    "CastMap",
+/// The `ai.onnx.ml` ops and their builders: the supported list is this table.
+const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, String>)] = &[
+    ("LinearClassifier", linear::linear_classifier),
+    ("LinearRegressor", linear::linear_regressor),
+    ("Normalizer", basic::normalizer),
+    ("Scaler", basic::scaler),
+    ("ZipMap", encode::zipmap),
+    ("TreeEnsembleClassifier", tree::classifier),
+    ("TreeEnsembleRegressor", tree::regressor),
+    ("TreeEnsemble", tree::ensemble5),
+    ("SVMClassifier", svm::classifier),
+    ("SVMRegressor", svm::regressor),
+    ("ArrayFeatureExtractor", |_| {
+        basic::array_feature_extractor()
+    }),
+    ("Binarizer", basic::binarizer),
+    ("Imputer", basic::imputer),
+    ("LabelEncoder", encode::label_encoder),
+    ("OneHotEncoder", encode::one_hot_encoder),
+    ("CategoryMapper", encode::category_mapper),
+    ("FeatureVectorizer", basic::feature_vectorizer),
+    ("DictVectorizer", encode::dict_vectorizer),
+    ("CastMap", encode::cast_map),
 ];
+
+fn ml_op(op: &str) -> Option<fn(&Attrs) -> Result<BoxKernel, String>> {
+    ML_OPS
+        .iter()
+        .find(|(name, _)| *name == op)
+        .map(|&(_, build)| build)
+}
 
 fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, String> {
     let a = Attrs(node);
     let domain = node.domain();
     if domain == ML_DOMAIN {
-        return match node.op_type() {
-            "LinearClassifier" => linear::linear_classifier(&a),
-            "LinearRegressor" => linear::linear_regressor(&a),
-            "SVMClassifier" => svm::classifier(&a),
-            "SVMRegressor" => svm::regressor(&a),
-            "TreeEnsembleClassifier" => tree::classifier(&a),
-            "TreeEnsembleRegressor" => tree::regressor(&a),
-            "TreeEnsemble" => tree::ensemble5(&a),
-            "Normalizer" => basic::normalizer(&a),
-            "Scaler" => basic::scaler(&a),
-            "Binarizer" => basic::binarizer(&a),
-            "Imputer" => basic::imputer(&a),
-            "ArrayFeatureExtractor" => basic::array_feature_extractor(),
-            "FeatureVectorizer" => basic::feature_vectorizer(&a),
-            "ZipMap" => encode::zipmap(&a),
-            "LabelEncoder" => encode::label_encoder(&a),
-            "OneHotEncoder" => encode::one_hot_encoder(&a),
-            "CategoryMapper" => encode::category_mapper(&a),
-            "DictVectorizer" => encode::dict_vectorizer(&a),
-            "CastMap" => encode::cast_map(&a),
-            other => Err(format!("ai.onnx.ml op {other} is not supported")),
+        return match ml_op(node.op_type()) {
+            Some(build) => build(&a),
+            None => Err(format!("ai.onnx.ml op {} is not supported", node.op_type())),
         };
     }
     if domain.is_empty() || domain == "ai.onnx" {

@@ -6,72 +6,9 @@
 
 use super::{Attrs, BoxKernel, Kernel};
 use crate::value::{DType, Data, Tensor, Value};
-
-pub(crate) const SUPPORTED: &[&str] = &[
-    "Identity",
-    "Cast",
-    "CastLike",
-    "Constant",
-    "Neg",
-    "Abs",
-    "Exp",
-    "Log",
-    "Sqrt",
-    "Sigmoid",
-    "Relu",
-    "Tanh",
-    "Reciprocal",
-    "Floor",
-    "Ceil",
-    "Round",
-    "Sign",
-    "Not",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Pow",
-    "Max",
-    "Min",
-    "Sum",
-    "Mean",
-    "Less",
-    "Greater",
-    "Equal",
-    "LessOrEqual",
-    "GreaterOrEqual",
-    "And",
-    "Or",
-    "Xor",
-    "Where",
-    "Concat",
-    "Reshape",
-    "Flatten",
-    "Squeeze",
-    "Unsqueeze",
-    "Transpose",
-    "Gather",
-    "ArgMax",
-    "ArgMin",
-    "Softmax",
-    "LogSoftmax",
-    "MatMul",
-    "Gemm",
-    "ReduceSum",
-    "ReduceMean",
-    "ReduceMax",
-    "ReduceMin",
-    "ReduceProd",
-    "ReduceLogSumExp",
-    "ReduceSumSquare",
-    "Shape",
-    "Size",
-    "Clip",
-    "Slice",
-    "Expand",
-    "IsNaN",
-    "ConstantOfShape",
-];
+use neuride_onnx::broadcast;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 struct Op<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync>(F);
 
@@ -142,58 +79,7 @@ fn from_i64(v: Vec<i64>, dtype: DType) -> Data {
 // ---------------------------------------------------------------- broadcasting
 
 fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
-    let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
-        out[i] = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return Err(format!("shapes {a:?} and {b:?} do not broadcast")),
-        };
-    }
-    Ok(out)
-}
-
-/// For each element of `out`, the flat index into a tensor of shape `shape`.
-fn broadcast_index(out: &[usize], shape: &[usize]) -> Vec<usize> {
-    let total: usize = out.iter().product();
-    if shape == out {
-        return (0..total).collect();
-    }
-    let offset = out.len() - shape.len();
-    let mut strides = vec![0usize; out.len()];
-    let mut s = 1;
-    for i in (0..shape.len()).rev() {
-        strides[i + offset] = if shape[i] == 1 { 0 } else { s };
-        s *= shape[i];
-    }
-    let mut idx = Vec::with_capacity(total);
-    let mut counter = vec![0usize; out.len()];
-    let mut flat = 0usize;
-    for _ in 0..total {
-        idx.push(flat);
-        for d in (0..out.len()).rev() {
-            counter[d] += 1;
-            flat += strides[d];
-            if counter[d] < out[d] {
-                break;
-            }
-            flat -= strides[d] * counter[d];
-            counter[d] = 0;
-        }
-    }
-    idx
+    broadcast::shape(&[a, b]).map_err(|_| format!("shapes {a:?} and {b:?} do not broadcast"))
 }
 
 fn expand_to(t: &Tensor, shape: &[usize]) -> Tensor {
@@ -202,7 +88,7 @@ fn expand_to(t: &Tensor, shape: &[usize]) -> Tensor {
     }
     Tensor {
         shape: shape.to_vec(),
-        data: t.data.gather(&broadcast_index(shape, &t.shape)),
+        data: t.data.gather(&broadcast::index_map(shape, &t.shape)),
     }
 }
 
@@ -220,8 +106,8 @@ enum Bin {
 fn arith(a: &Tensor, b: &Tensor, op: Bin) -> Result<Tensor, String> {
     let shape = broadcast_shape(&a.shape, &b.shape)?;
     let (ia, ib) = (
-        broadcast_index(&shape, &a.shape),
-        broadcast_index(&shape, &b.shape),
+        broadcast::index_map(&shape, &a.shape),
+        broadcast::index_map(&shape, &b.shape),
     );
     let dtype = a.dtype();
     if is_int(dtype) && is_int(b.dtype()) && !matches!(op, Bin::Pow) {
@@ -300,8 +186,8 @@ enum Cmp {
 fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, String> {
     let shape = broadcast_shape(&a.shape, &b.shape)?;
     let (ia, ib) = (
-        broadcast_index(&shape, &a.shape),
-        broadcast_index(&shape, &b.shape),
+        broadcast::index_map(&shape, &a.shape),
+        broadcast::index_map(&shape, &b.shape),
     );
     let out: Vec<bool> = match (&a.data, &b.data) {
         (Data::Str(x), Data::Str(y)) if matches!(op, Cmp::Equal) => {
@@ -345,8 +231,8 @@ fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, St
     };
     let shape = broadcast_shape(&a.shape, &b.shape)?;
     let (ia, ib) = (
-        broadcast_index(&shape, &a.shape),
-        broadcast_index(&shape, &b.shape),
+        broadcast::index_map(&shape, &a.shape),
+        broadcast::index_map(&shape, &b.shape),
     );
     Ok(Tensor {
         shape,
@@ -494,17 +380,6 @@ fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
         shape.get(axis).copied().unwrap_or(1),
         shape[(axis + 1).min(shape.len())..].iter().product(),
     )
-}
-
-fn axes_from(
-    a: &Attrs,
-    inputs: &[Option<&Value>],
-    input: usize,
-) -> Result<Option<Vec<i64>>, String> {
-    if let Some(Some(Value::Tensor(t))) = inputs.get(input) {
-        return Ok(Some(ints_of(t)?));
-    }
-    Ok(a.ints("axes"))
 }
 
 #[derive(Clone, Copy)]
@@ -708,8 +583,8 @@ fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
         ));
     }
     let batch = broadcast_shape(&ashape[..ashape.len() - 2], &bshape[..bshape.len() - 2])?;
-    let ia = broadcast_index(&batch, &ashape[..ashape.len() - 2]);
-    let ib = broadcast_index(&batch, &bshape[..bshape.len() - 2]);
+    let ia = broadcast::index_map(&batch, &ashape[..ashape.len() - 2]);
+    let ib = broadcast::index_map(&batch, &bshape[..bshape.len() - 2]);
     let mut out = vec![0.0; ia.len() * m * n];
     for (bi, (&pa, &pb)) in ia.iter().zip(&ib).enumerate() {
         for r in 0..m {
@@ -795,83 +670,135 @@ fn slice(
     })
 }
 
+macro_rules! un {
+    ($f:expr) => {
+        op(|i| one(unary(arg(i, 0)?, $f)?))
+    };
+}
+macro_rules! bin {
+    ($b:expr) => {
+        op(|i| one(arith(arg(i, 0)?, arg(i, 1)?, $b)?))
+    };
+}
+macro_rules! cmpop {
+    ($c:expr) => {
+        op(|i| one(compare(arg(i, 0)?, arg(i, 1)?, $c)?))
+    };
+}
+
+/// Builds one op's kernel from its node: `(op name, attributes, opset)`.
+type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, String>;
+
+/// The default-domain ops of the evaluator. The list of supported ops is
+/// this table, so what [`supports`] answers and what [`build`] builds cannot
+/// drift apart.
+struct Registry(HashMap<&'static str, Build>);
+
+impl Registry {
+    fn add(&mut self, names: &[&'static str], build: Build) {
+        for name in names {
+            let previous = self.0.insert(name, build);
+            debug_assert!(previous.is_none(), "{name} registered twice");
+        }
+    }
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut reg = Registry(HashMap::new());
+        register_unary(&mut reg);
+        register_binary(&mut reg);
+        register_shape(&mut reg);
+        register_reduce(&mut reg);
+        register_linalg(&mut reg);
+        reg
+    })
+}
+
+/// True when the evaluator runs default-domain op `name`.
+pub(crate) fn supports(name: &str) -> bool {
+    registry().0.contains_key(name)
+}
+
 pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, String> {
-    macro_rules! un {
-        ($f:expr) => {
-            op(|i| one(unary(arg(i, 0)?, $f)?))
-        };
+    match registry().0.get(name) {
+        Some(build) => build(name, a, opset),
+        None => Err(format!("op {name} is not supported by the ML evaluator")),
     }
-    macro_rules! bin {
-        ($b:expr) => {
-            op(|i| one(arith(arg(i, 0)?, arg(i, 1)?, $b)?))
-        };
-    }
-    macro_rules! cmpop {
-        ($c:expr) => {
-            op(|i| one(compare(arg(i, 0)?, arg(i, 1)?, $c)?))
-        };
-    }
-    match name {
-        "Identity" => op(|i| {
+}
+
+/// Elementwise ops of one input, casts and constants.
+fn register_unary(reg: &mut Registry) {
+    reg.add(&["Identity"], |_, _, _| {
+        op(|i| {
             Ok(vec![
                 i.first().copied().flatten().ok_or("missing input")?.clone(),
             ])
-        }),
-        "Cast" => {
-            let to = a.i("to").ok_or("Cast needs 'to'")?;
-            let to = DType::from_onnx(to as i32)
-                .ok_or_else(|| format!("Cast to type {to} is not supported"))?;
-            op(move |i| one(cast(arg(i, 0)?, to)?))
-        }
-        "CastLike" => op(|i| one(cast(arg(i, 0)?, arg(i, 1)?.dtype())?)),
-        "Constant" => {
-            let value = if let Some(t) = a.tensor("value")? {
-                t
-            } else if let Some(f) = a.f("value_float") {
-                Tensor::new(vec![], vec![f])?
-            } else if let Some(v) = a.floats("value_floats") {
-                Tensor::new(vec![v.len()], v)?
-            } else if let Some(v) = a.i("value_int") {
-                Tensor::new(vec![], vec![v])?
-            } else if let Some(v) = a.ints("value_ints") {
-                Tensor::new(vec![v.len()], v)?
-            } else if let Some(v) = a.strings("value_strings") {
-                Tensor::new(vec![v.len()], v)?
-            } else if let Some(v) = a.s("value_string") {
-                Tensor::new(vec![], vec![v])?
-            } else {
-                return Err("Constant without a supported value attribute".to_owned());
-            };
-            op(move |_| one(value.clone()))
-        }
-        "Neg" => un!(|x| -x),
-        "Abs" => un!(f64::abs),
-        "Exp" => un!(f64::exp),
-        "Log" => un!(f64::ln),
-        "Sqrt" => un!(f64::sqrt),
-        "Sigmoid" => un!(|x| 1.0 / (1.0 + (-x).exp())),
-        "Relu" => un!(|x| if x > 0.0 { x } else { 0.0 }),
-        "Tanh" => un!(f64::tanh),
-        "Reciprocal" => un!(|x| 1.0 / x),
-        "Floor" => un!(f64::floor),
-        "Ceil" => un!(f64::ceil),
-        "Round" => un!(f64::round_ties_even),
-        "Sign" => un!(|x| if x > 0.0 {
+        })
+    });
+    reg.add(&["Cast"], |_, a, _| {
+        let to = a.i("to").ok_or("Cast needs 'to'")?;
+        let to = DType::from_onnx(to as i32)
+            .ok_or_else(|| format!("Cast to type {to} is not supported"))?;
+        op(move |i| one(cast(arg(i, 0)?, to)?))
+    });
+    reg.add(&["CastLike"], |_, _, _| {
+        op(|i| one(cast(arg(i, 0)?, arg(i, 1)?.dtype())?))
+    });
+    reg.add(&["Constant"], |_, a, _| {
+        let value = if let Some(t) = a.tensor("value")? {
+            t
+        } else if let Some(f) = a.f("value_float") {
+            Tensor::new(vec![], vec![f])?
+        } else if let Some(v) = a.floats("value_floats") {
+            Tensor::new(vec![v.len()], v)?
+        } else if let Some(v) = a.i("value_int") {
+            Tensor::new(vec![], vec![v])?
+        } else if let Some(v) = a.ints("value_ints") {
+            Tensor::new(vec![v.len()], v)?
+        } else if let Some(v) = a.strings("value_strings") {
+            Tensor::new(vec![v.len()], v)?
+        } else if let Some(v) = a.s("value_string") {
+            Tensor::new(vec![], vec![v])?
+        } else {
+            return Err("Constant without a supported value attribute".to_owned());
+        };
+        op(move |_| one(value.clone()))
+    });
+    reg.add(&["Neg"], |_, _, _| un!(|x| -x));
+    reg.add(&["Abs"], |_, _, _| un!(f64::abs));
+    reg.add(&["Exp"], |_, _, _| un!(f64::exp));
+    reg.add(&["Log"], |_, _, _| un!(f64::ln));
+    reg.add(&["Sqrt"], |_, _, _| un!(f64::sqrt));
+    reg.add(&["Sigmoid"], |_, _, _| un!(|x| 1.0 / (1.0 + (-x).exp())));
+    reg.add(&["Relu"], |_, _, _| un!(|x| if x > 0.0 { x } else { 0.0 }));
+    reg.add(&["Tanh"], |_, _, _| un!(f64::tanh));
+    reg.add(&["Reciprocal"], |_, _, _| un!(|x| 1.0 / x));
+    reg.add(&["Floor"], |_, _, _| un!(f64::floor));
+    reg.add(&["Ceil"], |_, _, _| un!(f64::ceil));
+    reg.add(&["Round"], |_, _, _| un!(f64::round_ties_even));
+    reg.add(&["Sign"], |_, _, _| {
+        un!(|x| if x > 0.0 {
             1.0
         } else if x < 0.0 {
             -1.0
         } else {
             0.0
-        }),
-        "IsNaN" => op(|i| {
+        })
+    });
+    reg.add(&["IsNaN"], |_, _, _| {
+        op(|i| {
             let t = arg(i, 0)?;
             let x = t.data.to_f64().ok_or("IsNaN needs numbers")?;
             one(Tensor {
                 shape: t.shape.clone(),
                 data: Data::Bool(x.iter().map(|v| v.is_nan()).collect()),
             })
-        }),
-        "Not" => op(|i| {
+        })
+    });
+    reg.add(&["Not"], |_, _, _| {
+        op(|i| {
             let t = arg(i, 0)?;
             let Data::Bool(v) = &t.data else {
                 return Err("Not needs bool".into());
@@ -880,40 +807,76 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 shape: t.shape.clone(),
                 data: Data::Bool(v.iter().map(|x| !x).collect()),
             })
-        }),
-        "Add" => bin!(Bin::Add),
-        "Sub" => bin!(Bin::Sub),
-        "Mul" => bin!(Bin::Mul),
-        "Div" => bin!(Bin::Div),
-        "Pow" => bin!(Bin::Pow),
-        "Max" => op(|i| variadic(i, Bin::Max)),
-        "Min" => op(|i| variadic(i, Bin::Min)),
-        "Sum" => op(|i| variadic(i, Bin::Add)),
-        "Mean" => op(|i| {
+        })
+    });
+    reg.add(&["Clip"], |_, a, _| {
+        let (amin, amax) = (a.f("min"), a.f("max"));
+        op(move |i| {
+            let t = arg(i, 0)?;
+            let bound = |k: usize, attr: Option<f32>| -> Result<Option<f64>, String> {
+                match i.get(k).copied().flatten() {
+                    Some(Value::Tensor(b)) => Ok(b.data.to_f64().and_then(|v| v.first().copied())),
+                    _ => Ok(attr.map(f64::from)),
+                }
+            };
+            let (lo, hi) = (bound(1, amin)?, bound(2, amax)?);
+            let x = t.data.to_f64().ok_or("Clip needs numbers")?;
+            let y = x.into_iter().map(|v| {
+                let v = lo.map_or(v, |l| if v < l { l } else { v });
+                hi.map_or(v, |h| if v > h { h } else { v })
+            });
+            one(Tensor {
+                shape: t.shape.clone(),
+                data: from_f64(y.collect(), t.dtype()),
+            })
+        })
+    });
+}
+
+/// Elementwise ops of several inputs, with numpy broadcasting.
+fn register_binary(reg: &mut Registry) {
+    reg.add(&["Add"], |_, _, _| bin!(Bin::Add));
+    reg.add(&["Sub"], |_, _, _| bin!(Bin::Sub));
+    reg.add(&["Mul"], |_, _, _| bin!(Bin::Mul));
+    reg.add(&["Div"], |_, _, _| bin!(Bin::Div));
+    reg.add(&["Pow"], |_, _, _| bin!(Bin::Pow));
+    reg.add(&["Max"], |_, _, _| op(|i| variadic(i, Bin::Max)));
+    reg.add(&["Min"], |_, _, _| op(|i| variadic(i, Bin::Min)));
+    reg.add(&["Sum"], |_, _, _| op(|i| variadic(i, Bin::Add)));
+    reg.add(&["Mean"], |_, _, _| {
+        op(|i| {
             let Value::Tensor(sum) = variadic(i, Bin::Add)?.remove(0) else {
                 unreachable!()
             };
             let n = Tensor::new(vec![], vec![i.len() as f64])?;
             one(arith(&sum, &cast(&n, sum.dtype())?, Bin::Div)?)
-        }),
-        "Less" => cmpop!(Cmp::Less),
-        "Greater" => cmpop!(Cmp::Greater),
-        "Equal" => cmpop!(Cmp::Equal),
-        "LessOrEqual" => cmpop!(Cmp::LessEq),
-        "GreaterOrEqual" => cmpop!(Cmp::GreaterEq),
-        "And" => op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p && q)?)),
-        "Or" => op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p || q)?)),
-        "Xor" => op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p != q)?)),
-        "Where" => op(|i| {
+        })
+    });
+    reg.add(&["Less"], |_, _, _| cmpop!(Cmp::Less));
+    reg.add(&["Greater"], |_, _, _| cmpop!(Cmp::Greater));
+    reg.add(&["Equal"], |_, _, _| cmpop!(Cmp::Equal));
+    reg.add(&["LessOrEqual"], |_, _, _| cmpop!(Cmp::LessEq));
+    reg.add(&["GreaterOrEqual"], |_, _, _| cmpop!(Cmp::GreaterEq));
+    reg.add(&["And"], |_, _, _| {
+        op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p && q)?))
+    });
+    reg.add(&["Or"], |_, _, _| {
+        op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p || q)?))
+    });
+    reg.add(&["Xor"], |_, _, _| {
+        op(|i| one(logic(arg(i, 0)?, arg(i, 1)?, |p, q| p != q)?))
+    });
+    reg.add(&["Where"], |_, _, _| {
+        op(|i| {
             let (c, x, y) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
             let Data::Bool(cv) = &c.data else {
                 return Err("Where condition must be bool".into());
             };
             let shape = broadcast_shape(&broadcast_shape(&c.shape, &x.shape)?, &y.shape)?;
             let (ic, ix, iy) = (
-                broadcast_index(&shape, &c.shape),
-                broadcast_index(&shape, &x.shape),
-                broadcast_index(&shape, &y.shape),
+                broadcast::index_map(&shape, &c.shape),
+                broadcast::index_map(&shape, &x.shape),
+                broadcast::index_map(&shape, &y.shape),
             );
             let mut both = x.data.clone();
             if !both.extend(&y.data) {
@@ -926,216 +889,257 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 shape,
                 data: both.gather(&picks),
             })
-        }),
-        "Concat" => {
-            let axis = a.i("axis").ok_or("Concat needs 'axis'")?;
-            op(move |i| {
-                let first = arg(i, 0)?;
-                let ax = norm_axis(axis, first.shape.len())?;
-                let (outer, _, inner) = split(&first.shape, ax);
-                let parts: Vec<&Tensor> =
-                    (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
-                let mut shape = first.shape.clone();
-                shape[ax] = 0;
-                for p in &parts {
-                    if p.shape.len() != first.shape.len()
-                        || p.shape
-                            .iter()
-                            .enumerate()
-                            .any(|(d, &v)| d != ax && v != first.shape[d])
-                    {
-                        return Err(format!(
-                            "Concat of {:?} and {:?} on axis {ax}",
-                            first.shape, p.shape
-                        ));
-                    }
-                    shape[ax] += p.shape[ax];
-                }
-                let mut data = Data::empty(first.dtype());
-                for o in 0..outer {
-                    for p in &parts {
-                        let chunk = p.shape[ax] * inner;
-                        if !data.extend(&p.data.slice(o * chunk, (o + 1) * chunk)) {
-                            return Err("Concat inputs differ in type".into());
-                        }
-                    }
-                }
-                one(Tensor { shape, data })
-            })
-        }
-        "Reshape" => {
-            let allow_zero = a.i("allowzero").unwrap_or(0) != 0;
-            op(move |i| one(reshape(arg(i, 0)?, &ints_of(arg(i, 1)?)?, allow_zero)?))
-        }
-        "Flatten" => {
-            let axis = a.i("axis").unwrap_or(1);
-            op(move |i| {
-                let t = arg(i, 0)?;
-                let rank = t.shape.len() as i64;
-                let ax = if axis < 0 { axis + rank } else { axis };
-                if ax < 0 || ax > rank {
-                    return Err(format!("axis {axis} out of range"));
-                }
-                let outer: usize = t.shape[..ax as usize].iter().product();
-                one(Tensor {
-                    shape: vec![outer, t.len().checked_div(outer).unwrap_or(0)],
-                    data: t.data.clone(),
-                })
-            })
-        }
-        "Squeeze" => {
-            let attr = a.ints("axes");
-            op(move |i| {
-                let t = arg(i, 0)?;
-                let axes = match i.get(1).copied().flatten() {
-                    Some(Value::Tensor(x)) => Some(ints_of(x)?),
-                    _ => attr.clone(),
-                };
-                let axes: Vec<usize> = match axes {
-                    Some(ax) => ax
+        })
+    });
+}
+
+/// Ops that move, pick or describe values without arithmetic.
+fn register_shape(reg: &mut Registry) {
+    reg.add(&["Concat"], |_, a, _| {
+        let axis = a.i("axis").ok_or("Concat needs 'axis'")?;
+        op(move |i| {
+            let first = arg(i, 0)?;
+            let ax = norm_axis(axis, first.shape.len())?;
+            let (outer, _, inner) = split(&first.shape, ax);
+            let parts: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
+            let mut shape = first.shape.clone();
+            shape[ax] = 0;
+            for p in &parts {
+                if p.shape.len() != first.shape.len()
+                    || p.shape
                         .iter()
-                        .map(|&x| norm_axis(x, t.shape.len()))
-                        .collect::<Result<_, _>>()?,
-                    None => (0..t.shape.len()).filter(|&d| t.shape[d] == 1).collect(),
-                };
-                let shape = t
-                    .shape
-                    .iter()
-                    .enumerate()
-                    .filter(|(d, _)| !axes.contains(d))
-                    .map(|(_, &v)| v)
-                    .collect();
-                one(Tensor {
-                    shape,
-                    data: t.data.clone(),
-                })
-            })
-        }
-        "Unsqueeze" => {
-            let attr = a.ints("axes");
-            op(move |i| {
-                let t = arg(i, 0)?;
-                let axes = match i.get(1).copied().flatten() {
-                    Some(Value::Tensor(x)) => ints_of(x)?,
-                    _ => attr.clone().ok_or("Unsqueeze needs axes")?,
-                };
-                let rank = t.shape.len() + axes.len();
-                let mut axes: Vec<usize> = axes
-                    .iter()
-                    .map(|&x| norm_axis(x, rank))
-                    .collect::<Result<_, _>>()?;
-                axes.sort();
-                let mut shape = t.shape.clone();
-                for ax in axes {
-                    shape.insert(ax.min(shape.len()), 1);
+                        .enumerate()
+                        .any(|(d, &v)| d != ax && v != first.shape[d])
+                {
+                    return Err(format!(
+                        "Concat of {:?} and {:?} on axis {ax}",
+                        first.shape, p.shape
+                    ));
                 }
-                one(Tensor {
-                    shape,
-                    data: t.data.clone(),
-                })
-            })
-        }
-        "Transpose" => {
-            let perm = a.ints("perm");
-            op(move |i| {
-                let t = arg(i, 0)?;
-                let p: Vec<usize> = match &perm {
-                    Some(p) => p.iter().map(|&x| x as usize).collect(),
-                    None => (0..t.shape.len()).rev().collect(),
-                };
-                one(transpose(t, &p)?)
-            })
-        }
-        "Gather" => {
-            let axis = a.i("axis").unwrap_or(0);
-            op(move |i| {
-                let (t, idx) = (arg(i, 0)?, arg(i, 1)?);
-                let ax = norm_axis(axis, t.shape.len())?;
-                let (outer, n, inner) = split(&t.shape, ax);
-                let ids = ints_of(idx)?;
-                let ids: Vec<usize> = ids
-                    .iter()
-                    .map(|&k| {
-                        let k2 = if k < 0 { k + n as i64 } else { k };
-                        usize::try_from(k2)
-                            .ok()
-                            .filter(|&k| k < n)
-                            .ok_or_else(|| format!("index {k} out of range for size {n}"))
-                    })
-                    .collect::<Result<_, _>>()?;
-                let mut picks = Vec::with_capacity(outer * ids.len() * inner);
-                for o in 0..outer {
-                    for &k in &ids {
-                        picks.extend((0..inner).map(|j| (o * n + k) * inner + j));
+                shape[ax] += p.shape[ax];
+            }
+            let mut data = Data::empty(first.dtype());
+            for o in 0..outer {
+                for p in &parts {
+                    let chunk = p.shape[ax] * inner;
+                    if !data.extend(&p.data.slice(o * chunk, (o + 1) * chunk)) {
+                        return Err("Concat inputs differ in type".into());
                     }
                 }
-                let mut shape = t.shape[..ax].to_vec();
-                shape.extend_from_slice(&idx.shape);
-                shape.extend_from_slice(&t.shape[ax + 1..]);
-                one(Tensor {
-                    shape,
-                    data: t.data.gather(&picks),
+            }
+            one(Tensor { shape, data })
+        })
+    });
+    reg.add(&["Reshape"], |_, a, _| {
+        let allow_zero = a.i("allowzero").unwrap_or(0) != 0;
+        op(move |i| one(reshape(arg(i, 0)?, &ints_of(arg(i, 1)?)?, allow_zero)?))
+    });
+    reg.add(&["Flatten"], |_, a, _| {
+        let axis = a.i("axis").unwrap_or(1);
+        op(move |i| {
+            let t = arg(i, 0)?;
+            let rank = t.shape.len() as i64;
+            let ax = if axis < 0 { axis + rank } else { axis };
+            if ax < 0 || ax > rank {
+                return Err(format!("axis {axis} out of range"));
+            }
+            let outer: usize = t.shape[..ax as usize].iter().product();
+            one(Tensor {
+                shape: vec![outer, t.len().checked_div(outer).unwrap_or(0)],
+                data: t.data.clone(),
+            })
+        })
+    });
+    reg.add(&["Squeeze"], |_, a, _| {
+        let attr = a.ints("axes");
+        op(move |i| {
+            let t = arg(i, 0)?;
+            let axes = match i.get(1).copied().flatten() {
+                Some(Value::Tensor(x)) => Some(ints_of(x)?),
+                _ => attr.clone(),
+            };
+            let axes: Vec<usize> = match axes {
+                Some(ax) => ax
+                    .iter()
+                    .map(|&x| norm_axis(x, t.shape.len()))
+                    .collect::<Result<_, _>>()?,
+                None => (0..t.shape.len()).filter(|&d| t.shape[d] == 1).collect(),
+            };
+            let shape = t
+                .shape
+                .iter()
+                .enumerate()
+                .filter(|(d, _)| !axes.contains(d))
+                .map(|(_, &v)| v)
+                .collect();
+            one(Tensor {
+                shape,
+                data: t.data.clone(),
+            })
+        })
+    });
+    reg.add(&["Unsqueeze"], |_, a, _| {
+        let attr = a.ints("axes");
+        op(move |i| {
+            let t = arg(i, 0)?;
+            let axes = match i.get(1).copied().flatten() {
+                Some(Value::Tensor(x)) => ints_of(x)?,
+                _ => attr.clone().ok_or("Unsqueeze needs axes")?,
+            };
+            let rank = t.shape.len() + axes.len();
+            let mut axes: Vec<usize> = axes
+                .iter()
+                .map(|&x| norm_axis(x, rank))
+                .collect::<Result<_, _>>()?;
+            axes.sort();
+            let mut shape = t.shape.clone();
+            for ax in axes {
+                shape.insert(ax.min(shape.len()), 1);
+            }
+            one(Tensor {
+                shape,
+                data: t.data.clone(),
+            })
+        })
+    });
+    reg.add(&["Transpose"], |_, a, _| {
+        let perm = a.ints("perm");
+        op(move |i| {
+            let t = arg(i, 0)?;
+            let p: Vec<usize> = match &perm {
+                Some(p) => p.iter().map(|&x| x as usize).collect(),
+                None => (0..t.shape.len()).rev().collect(),
+            };
+            one(transpose(t, &p)?)
+        })
+    });
+    reg.add(&["Gather"], |_, a, _| {
+        let axis = a.i("axis").unwrap_or(0);
+        op(move |i| {
+            let (t, idx) = (arg(i, 0)?, arg(i, 1)?);
+            let ax = norm_axis(axis, t.shape.len())?;
+            let (outer, n, inner) = split(&t.shape, ax);
+            let ids = ints_of(idx)?;
+            let ids: Vec<usize> = ids
+                .iter()
+                .map(|&k| {
+                    let k2 = if k < 0 { k + n as i64 } else { k };
+                    usize::try_from(k2)
+                        .ok()
+                        .filter(|&k| k < n)
+                        .ok_or_else(|| format!("index {k} out of range for size {n}"))
                 })
+                .collect::<Result<_, _>>()?;
+            let mut picks = Vec::with_capacity(outer * ids.len() * inner);
+            for o in 0..outer {
+                for &k in &ids {
+                    picks.extend((0..inner).map(|j| (o * n + k) * inner + j));
+                }
+            }
+            let mut shape = t.shape[..ax].to_vec();
+            shape.extend_from_slice(&idx.shape);
+            shape.extend_from_slice(&t.shape[ax + 1..]);
+            one(Tensor {
+                shape,
+                data: t.data.gather(&picks),
             })
-        }
-        "ArgMax" | "ArgMin" => {
-            let (axis, keep, last, max) = (
-                a.i("axis").unwrap_or(0),
-                a.i("keepdims").unwrap_or(1) != 0,
-                a.i("select_last_index").unwrap_or(0) != 0,
-                name == "ArgMax",
-            );
-            op(move |i| one(argext(arg(i, 0)?, axis, keep, last, max)?))
-        }
-        "Softmax" | "LogSoftmax" => {
-            let axis = a.i("axis").unwrap_or(if opset < 13 { 1 } else { -1 });
-            let log = name == "LogSoftmax";
-            op(move |i| one(softmax(arg(i, 0)?, axis, opset, log)?))
-        }
-        "MatMul" => op(|i| one(matmul(arg(i, 0)?, arg(i, 1)?)?)),
-        "Gemm" => {
-            let (alpha, beta) = (
-                a.f("alpha").unwrap_or(1.0) as f64,
-                a.f("beta").unwrap_or(1.0) as f64,
-            );
-            let (ta, tb) = (
-                a.i("transA").unwrap_or(0) != 0,
-                a.i("transB").unwrap_or(0) != 0,
-            );
-            op(move |i| {
-                let mut x = arg(i, 0)?.clone();
-                let mut y = arg(i, 1)?.clone();
-                if ta {
-                    x = transpose(&x, &[1, 0])?;
-                }
-                if tb {
-                    y = transpose(&y, &[1, 0])?;
-                }
-                let mut out = matmul(&x, &y)?;
-                if alpha != 1.0 {
-                    out = arith(
-                        &out,
-                        &cast(&Tensor::new(vec![], vec![alpha])?, out.dtype())?,
-                        Bin::Mul,
-                    )?;
-                }
-                if let Some(Value::Tensor(c)) = i.get(2).copied().flatten() {
-                    let c = if beta != 1.0 {
-                        arith(
-                            c,
-                            &cast(&Tensor::new(vec![], vec![beta])?, c.dtype())?,
-                            Bin::Mul,
-                        )?
-                    } else {
-                        c.clone()
-                    };
-                    out = arith(&out, &c, Bin::Add)?;
-                }
-                one(out)
+        })
+    });
+    reg.add(&["Shape"], |_, _, _| {
+        op(|i| {
+            let t = arg(i, 0)?;
+            one(Tensor {
+                shape: vec![t.shape.len()],
+                data: Data::I64(t.shape.iter().map(|&d| d as i64).collect()),
             })
-        }
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd"
-        | "ReduceLogSumExp" | "ReduceSumSquare" => {
+        })
+    });
+    reg.add(&["Size"], |_, _, _| {
+        op(|i| {
+            one(Tensor {
+                shape: vec![],
+                data: Data::I64(vec![arg(i, 0)?.len() as i64]),
+            })
+        })
+    });
+    reg.add(&["Slice"], |_, _, _| {
+        op(|i| {
+            let t = arg(i, 0)?;
+            let opt = |k: usize| -> Result<Option<Vec<i64>>, String> {
+                match i.get(k).copied().flatten() {
+                    Some(Value::Tensor(x)) => Ok(Some(ints_of(x)?)),
+                    _ => Ok(None),
+                }
+            };
+            one(slice(
+                t,
+                &ints_of(arg(i, 1)?)?,
+                &ints_of(arg(i, 2)?)?,
+                opt(3)?,
+                opt(4)?,
+            )?)
+        })
+    });
+    reg.add(&["Expand"], |_, _, _| {
+        op(|i| {
+            let t = arg(i, 0)?;
+            let want: Vec<usize> = ints_of(arg(i, 1)?)?
+                .iter()
+                .map(|&d| d.max(0) as usize)
+                .collect();
+            let shape = broadcast_shape(&t.shape, &want)?;
+            one(expand_to(t, &shape))
+        })
+    });
+    reg.add(&["ConstantOfShape"], |_, a, _| {
+        let value = a.tensor("value")?.unwrap_or(Tensor {
+            shape: vec![1],
+            data: Data::F32(vec![0.0]),
+        });
+        op(move |i| {
+            let shape: Vec<usize> = ints_of(arg(i, 0)?)?
+                .iter()
+                .map(|&d| d.max(0) as usize)
+                .collect();
+            let n: usize = shape.iter().product();
+            if n > 1 << 28 {
+                return Err(format!("ConstantOfShape {shape:?} is too large"));
+            }
+            one(Tensor {
+                shape,
+                data: value.data.gather(&vec![0; n]),
+            })
+        })
+    });
+}
+
+/// Reductions along axes, arg-extrema and softmax.
+fn register_reduce(reg: &mut Registry) {
+    reg.add(&["ArgMax", "ArgMin"], |name, a, _| {
+        let (axis, keep, last, max) = (
+            a.i("axis").unwrap_or(0),
+            a.i("keepdims").unwrap_or(1) != 0,
+            a.i("select_last_index").unwrap_or(0) != 0,
+            name == "ArgMax",
+        );
+        op(move |i| one(argext(arg(i, 0)?, axis, keep, last, max)?))
+    });
+    reg.add(&["Softmax", "LogSoftmax"], |name, a, opset| {
+        let axis = a.i("axis").unwrap_or(if opset < 13 { 1 } else { -1 });
+        let log = name == "LogSoftmax";
+        op(move |i| one(softmax(arg(i, 0)?, axis, opset, log)?))
+    });
+    reg.add(
+        &[
+            "ReduceSum",
+            "ReduceMean",
+            "ReduceMax",
+            "ReduceMin",
+            "ReduceProd",
+            "ReduceLogSumExp",
+            "ReduceSumSquare",
+        ],
+        |name, a, _| {
             let r = match name {
                 "ReduceSum" => Reduce::Sum,
                 "ReduceMean" => Reduce::Mean,
@@ -1155,92 +1159,54 @@ pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, Stri
                 };
                 one(reduce(arg(i, 0)?, axes, keep, noop, r)?)
             })
-        }
-        "Shape" => op(|i| {
-            let t = arg(i, 0)?;
-            one(Tensor {
-                shape: vec![t.shape.len()],
-                data: Data::I64(t.shape.iter().map(|&d| d as i64).collect()),
-            })
-        }),
-        "Size" => op(|i| {
-            one(Tensor {
-                shape: vec![],
-                data: Data::I64(vec![arg(i, 0)?.len() as i64]),
-            })
-        }),
-        "Clip" => {
-            let (amin, amax) = (a.f("min"), a.f("max"));
-            op(move |i| {
-                let t = arg(i, 0)?;
-                let bound = |k: usize, attr: Option<f32>| -> Result<Option<f64>, String> {
-                    match i.get(k).copied().flatten() {
-                        Some(Value::Tensor(b)) => {
-                            Ok(b.data.to_f64().and_then(|v| v.first().copied()))
-                        }
-                        _ => Ok(attr.map(f64::from)),
-                    }
+        },
+    );
+}
+
+/// Matrix products.
+fn register_linalg(reg: &mut Registry) {
+    reg.add(&["MatMul"], |_, _, _| {
+        op(|i| one(matmul(arg(i, 0)?, arg(i, 1)?)?))
+    });
+    reg.add(&["Gemm"], |_, a, _| {
+        let (alpha, beta) = (
+            a.f("alpha").unwrap_or(1.0) as f64,
+            a.f("beta").unwrap_or(1.0) as f64,
+        );
+        let (ta, tb) = (
+            a.i("transA").unwrap_or(0) != 0,
+            a.i("transB").unwrap_or(0) != 0,
+        );
+        op(move |i| {
+            let mut x = arg(i, 0)?.clone();
+            let mut y = arg(i, 1)?.clone();
+            if ta {
+                x = transpose(&x, &[1, 0])?;
+            }
+            if tb {
+                y = transpose(&y, &[1, 0])?;
+            }
+            let mut out = matmul(&x, &y)?;
+            if alpha != 1.0 {
+                out = arith(
+                    &out,
+                    &cast(&Tensor::new(vec![], vec![alpha])?, out.dtype())?,
+                    Bin::Mul,
+                )?;
+            }
+            if let Some(Value::Tensor(c)) = i.get(2).copied().flatten() {
+                let c = if beta != 1.0 {
+                    arith(
+                        c,
+                        &cast(&Tensor::new(vec![], vec![beta])?, c.dtype())?,
+                        Bin::Mul,
+                    )?
+                } else {
+                    c.clone()
                 };
-                let (lo, hi) = (bound(1, amin)?, bound(2, amax)?);
-                let x = t.data.to_f64().ok_or("Clip needs numbers")?;
-                let y = x.into_iter().map(|v| {
-                    let v = lo.map_or(v, |l| if v < l { l } else { v });
-                    hi.map_or(v, |h| if v > h { h } else { v })
-                });
-                one(Tensor {
-                    shape: t.shape.clone(),
-                    data: from_f64(y.collect(), t.dtype()),
-                })
-            })
-        }
-        "Slice" => op(|i| {
-            let t = arg(i, 0)?;
-            let opt = |k: usize| -> Result<Option<Vec<i64>>, String> {
-                match i.get(k).copied().flatten() {
-                    Some(Value::Tensor(x)) => Ok(Some(ints_of(x)?)),
-                    _ => Ok(None),
-                }
-            };
-            one(slice(
-                t,
-                &ints_of(arg(i, 1)?)?,
-                &ints_of(arg(i, 2)?)?,
-                opt(3)?,
-                opt(4)?,
-            )?)
-        }),
-        "Expand" => op(|i| {
-            let t = arg(i, 0)?;
-            let want: Vec<usize> = ints_of(arg(i, 1)?)?
-                .iter()
-                .map(|&d| d.max(0) as usize)
-                .collect();
-            let shape = broadcast_shape(&t.shape, &want)?;
-            one(expand_to(t, &shape))
-        }),
-        "ConstantOfShape" => {
-            let value = a.tensor("value")?.unwrap_or(Tensor {
-                shape: vec![1],
-                data: Data::F32(vec![0.0]),
-            });
-            op(move |i| {
-                let shape: Vec<usize> = ints_of(arg(i, 0)?)?
-                    .iter()
-                    .map(|&d| d.max(0) as usize)
-                    .collect();
-                let n: usize = shape.iter().product();
-                if n > 1 << 28 {
-                    return Err(format!("ConstantOfShape {shape:?} is too large"));
-                }
-                one(Tensor {
-                    shape,
-                    data: value.data.gather(&vec![0; n]),
-                })
-            })
-        }
-        _ => {
-            let _ = axes_from;
-            Err(format!("op {name} is not supported by the ML evaluator"))
-        }
-    }
+                out = arith(&out, &c, Bin::Add)?;
+            }
+            one(out)
+        })
+    });
 }

@@ -383,16 +383,7 @@ impl Kernel for SvmClassifier {
                 }
             }
         }
-        Ok(vec![
-            Value::Tensor(Tensor {
-                shape: vec![rows],
-                data: self.labels.pick(&picks),
-            }),
-            Value::Tensor(Tensor {
-                shape: vec![rows, width],
-                data: Data::F32(z),
-            }),
-        ])
+        Ok(self.labels.outputs(&picks, z, width))
     }
 }
 

@@ -777,15 +777,6 @@ impl Kernel for Classifier {
                 .collect();
             write_scores(&row, self.transform, add_second, &mut z);
         }
-        Ok(vec![
-            Value::Tensor(Tensor {
-                shape: vec![rows],
-                data: self.labels.pick(&picks),
-            }),
-            Value::Tensor(Tensor {
-                shape: vec![rows, k],
-                data: Data::F32(z),
-            }),
-        ])
+        Ok(self.labels.outputs(&picks, z, k))
     }
 }

@@ -1,52 +1,8 @@
 //! The native engine's kernels on flat f32 buffers, all shapes fixed when the
 //! plan is compiled. Booleans are held as 0.0 / 1.0.
 
+pub(crate) use super::act::{Act, clip};
 use super::simd::{ConvArgs, DenseArgs, Isa, isa};
-
-/// An activation fused into the kernel that produces its input.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Act {
-    None,
-    Relu,
-    LeakyRelu(f32),
-    Clip(f32, f32),
-}
-
-impl Act {
-    #[inline(always)]
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Act::None => x,
-            Act::Relu => {
-                if x < 0.0 {
-                    0.0
-                } else {
-                    x
-                }
-            }
-            Act::LeakyRelu(alpha) => {
-                if x < 0.0 {
-                    x * alpha
-                } else {
-                    x
-                }
-            }
-            Act::Clip(lo, hi) => clip(x, lo, hi),
-        }
-    }
-}
-
-/// ONNX Clip: NaN stays NaN.
-#[inline(always)]
-pub(crate) fn clip(x: f32, lo: f32, hi: f32) -> f32 {
-    if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    }
-}
 
 /// `Y[m, n] = act(A[m, k] · B[k, n] + bias[n])`, B constant and packed.
 #[derive(Debug)]

@@ -11,6 +11,7 @@
 //! Gemm before them, and buffers are assigned once by liveness and reused
 //! between runs. Graphs with an op or type outside this set go to tract.
 
+mod act;
 mod kernels;
 mod lower;
 mod simd;

@@ -6,7 +6,7 @@
 //! Sums may differ from a plain multiply-add in the last bit (FMA rounds
 //! once); onnxruntime's kernels use FMA too.
 
-use super::kernels::Act;
+use super::act::Act;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Isa {

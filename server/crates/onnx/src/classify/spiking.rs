@@ -5,6 +5,7 @@
 use super::Kind;
 use super::evidence::{Evidence, NodeRef, Source};
 use crate::diagnostic::GraphId;
+use crate::proto::tensor_proto::DataType;
 use crate::proto::{GraphProto, ModelProto};
 use std::collections::HashMap;
 
@@ -308,10 +309,16 @@ impl<'g> Pattern<'g> {
                     for &c in consumers.get(out).map(Vec::as_slice).unwrap_or(&[]) {
                         let cn = &g.node[c];
                         let to_float = match op(c) {
-                            "Cast" => cn.attribute.iter().any(|a| {
-                                a.name.as_deref() == Some("to")
-                                    && matches!(a.i, Some(1 | 10 | 11 | 16))
-                            }),
+                            "Cast" => matches!(
+                                crate::attr::int(cn, "to")
+                                    .and_then(|t| DataType::try_from(t as i32).ok()),
+                                Some(
+                                    DataType::Float
+                                        | DataType::Float16
+                                        | DataType::Double
+                                        | DataType::Bfloat16
+                                )
+                            ),
                             "Where" => cn.input.first().map(String::as_str) == Some(out),
                             _ => false,
                         };

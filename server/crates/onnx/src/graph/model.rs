@@ -144,12 +144,7 @@ impl<'m> GraphView<'m> {
                 inputs: node.input.iter().map(String::as_str).collect(),
                 outputs: node.output.iter().map(String::as_str).collect(),
                 constant_shape: (node.op_type() == "Constant")
-                    .then(|| {
-                        node.attribute
-                            .iter()
-                            .find(|a| a.name() == "value")
-                            .and_then(|a| a.t.as_ref())
-                    })
+                    .then(|| crate::attr::tensor(node, "value"))
                     .flatten()
                     .map(|tensor| tensor_shape(tensor.data_type(), &tensor.dims)),
             });

@@ -1,13 +1,10 @@
 //! Rules for the `ai.onnx.ml` ops (classic ML, as skl2onnx emits them).
 //! Classifiers give `label [N]` and `scores [N, C]`; regressors `[N, targets]`.
 
-use super::attr;
 use super::dim::{Dim, ValueType};
 use super::{At, Fact};
-
-const FLOAT: i32 = 1;
-const INT64: i32 = 7;
-const STRING: i32 = 8;
+use crate::attr;
+use crate::proto::tensor_proto::DataType;
 
 fn tensor(elem: i32, dims: Vec<Dim>) -> Fact {
     Fact::of(ValueType::tensor(elem, dims))
@@ -27,14 +24,17 @@ fn classes(at: &At) -> (i32, usize) {
     let ints = attr::ints(at.node, "classlabels_ints").map_or(0, |v| v.len());
     let strings = attr::strings_len(at.node, "classlabels_strings");
     if strings > 0 {
-        (STRING, strings)
+        (DataType::String as i32, strings)
     } else {
-        (INT64, ints)
+        (DataType::Int64 as i32, ints)
     }
 }
 
 fn classifier(n: Dim, label: i32, c: Dim) -> Vec<Fact> {
-    vec![tensor(label, vec![n.clone()]), tensor(FLOAT, vec![n, c])]
+    vec![
+        tensor(label, vec![n.clone()]),
+        tensor(DataType::Float as i32, vec![n, c]),
+    ]
 }
 
 pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
@@ -92,20 +92,23 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             let targets = attr::int(node, "targets")
                 .or_else(|| attr::int(node, "n_targets"))
                 .unwrap_or(1);
-            vec![tensor(FLOAT, vec![rows(x), Dim::Known(targets)])]
+            vec![tensor(
+                DataType::Float as i32,
+                vec![rows(x), Dim::Known(targets)],
+            )]
         }
-        "SVMRegressor" => vec![tensor(FLOAT, vec![rows(x), Dim::Known(1)])],
-        "Scaler" | "Normalizer" => vec![same(FLOAT)],
-        "Binarizer" | "Imputer" => vec![same(x.map_or(FLOAT, |f| f.ty.elem()))],
+        "SVMRegressor" => vec![tensor(DataType::Float as i32, vec![rows(x), Dim::Known(1)])],
+        "Scaler" | "Normalizer" => vec![same(DataType::Float as i32)],
+        "Binarizer" | "Imputer" => vec![same(x.map_or(DataType::Float as i32, |f| f.ty.elem()))],
         "ZipMap" => {
             let key = if attr::strings_len(node, "classlabels_strings") > 0 {
-                STRING
+                DataType::String as i32
             } else {
-                INT64
+                DataType::Int64 as i32
             };
             let map = ValueType::Map {
                 key,
-                value: Box::new(ValueType::tensor(FLOAT, vec![])),
+                value: Box::new(ValueType::tensor(DataType::Float as i32, vec![])),
             };
             vec![Fact::of(ValueType::Sequence(Box::new(map)))]
         }
@@ -134,20 +137,20 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                     && !attr::has(node, "values_int64s")
                     && !attr::has(node, "values_floats")
             {
-                STRING
+                DataType::String as i32
             } else if attr::has(node, "values_floats") {
-                FLOAT
+                DataType::Float as i32
             } else if attr::has(node, "values_int64s") {
-                INT64
+                DataType::Int64 as i32
             } else {
                 0
             };
             vec![same(elem)]
         }
         "CategoryMapper" => {
-            let elem = match x.map(|f| f.ty.elem()) {
-                Some(STRING) => INT64,
-                Some(INT64) => STRING,
+            let elem = match x.map(|f| DataType::try_from(f.ty.elem())) {
+                Some(Ok(DataType::String)) => DataType::Int64 as i32,
+                Some(Ok(DataType::Int64)) => DataType::String as i32,
                 _ => 0,
             };
             vec![same(elem)]
@@ -160,15 +163,15 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                 Some(s) => {
                     let mut d = s.to_vec();
                     d.push(Dim::Known(cats as i64));
-                    vec![tensor(FLOAT, d)]
+                    vec![tensor(DataType::Float as i32, d)]
                 }
-                None => vec![Fact::of(ValueType::tensor_unranked(FLOAT))],
+                None => vec![Fact::of(ValueType::tensor_unranked(DataType::Float as i32))],
             }
         }
         "FeatureVectorizer" => {
             let total: i64 = attr::ints(node, "inputdimensions").map_or(0, |v| v.iter().sum());
             vec![tensor(
-                FLOAT,
+                DataType::Float as i32,
                 vec![
                     rows(x),
                     if total > 0 {

@@ -1,16 +1,12 @@
 //! Rules for the default-domain ops: one match arm per op family. Each rule
 //! returns the facts of the node's outputs in order (missing ones are unknown).
 
-use super::attr;
 use super::dim::{Dim, ValueType, shape_text};
 use super::spatial;
 use super::{At, Cx, Fact, MAX_CONST_ELEMENTS};
+use crate::attr;
 use crate::proto::TensorProto;
-
-const BOOL: i32 = 9;
-const INT64: i32 = 7;
-const INT32: i32 = 6;
-const FLOAT: i32 = 1;
+use crate::proto::tensor_proto::DataType;
 
 /// The fact of an initializer or a Constant's tensor (value kept when small and integer).
 pub(crate) fn tensor_fact(t: &TensorProto) -> Fact {
@@ -76,57 +72,12 @@ fn product_dim(dims: &[Dim]) -> Dim {
     }
 }
 
-/// Multidirectional (numpy) broadcasting; `Err` names the first clash.
-pub(crate) fn broadcast(shapes: &[&[Dim]]) -> Result<Vec<Dim>, (usize, usize)> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = Vec::with_capacity(rank);
-    for i in 0..rank {
-        let dims: Vec<(usize, &Dim)> = shapes
-            .iter()
-            .enumerate()
-            .filter_map(|(k, s)| (i + s.len()).checked_sub(rank).map(|j| (k, &s[j])))
-            .collect();
-        let mut known: Option<(usize, i64)> = None;
-        for &(k, d) in &dims {
-            if let Dim::Known(v) = d {
-                if *v == 1 {
-                    continue;
-                }
-                match known {
-                    Some((k0, v0)) if v0 != *v => return Err((k0, k)),
-                    _ => known = Some((k, *v)),
-                }
-            }
-        }
-        let d = if let Some((_, v)) = known {
-            Dim::Known(v)
-        } else {
-            let others: Vec<&Dim> = dims
-                .iter()
-                .map(|(_, d)| *d)
-                .filter(|d| **d != Dim::Known(1))
-                .collect();
-            match others.first() {
-                None => Dim::Known(1),
-                Some(first)
-                    if matches!(first, Dim::Sym(_)) && others.iter().all(|d| d == first) =>
-                {
-                    (*first).clone()
-                }
-                _ => Dim::Unknown,
-            }
-        };
-        out.push(d);
-    }
-    Ok(out)
-}
-
 fn broadcast_fact(cx: &mut Cx, at: &At, inputs: &[Option<&Fact>], out_elem: i32) -> Fact {
     let shapes: Option<Vec<&[Dim]>> = inputs.iter().map(|f| shape(*f)).collect();
     let Some(shapes) = shapes else {
         return unranked(out_elem);
     };
-    match broadcast(&shapes) {
+    match crate::broadcast::dims(&shapes) {
         Ok(dims) => {
             let mut fact = tensor(out_elem, dims);
             fact.konst = fold_arith(at, inputs);
@@ -238,8 +189,8 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         | "RandomUniformLike"
         | "Swish" => vec![same_as(i(0))],
         "Identity" => vec![i(0).cloned().unwrap_or_else(Fact::unknown)],
-        "Not" | "IsNaN" | "IsInf" => vec![with_elem(i(0), BOOL)],
-        "Dropout" => vec![same_as(i(0)), with_elem(i(0), BOOL)],
+        "Not" | "IsNaN" | "IsInf" => vec![with_elem(i(0), DataType::Bool as i32)],
+        "Dropout" => vec![same_as(i(0)), with_elem(i(0), DataType::Bool as i32)],
         "BatchNormalization" => {
             let c = shape(i(0))
                 .and_then(|s| s.get(1).cloned())
@@ -248,7 +199,7 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             vec![same_as(i(0)), stat.clone(), stat]
         }
         "LayerNormalization" => {
-            let stash = attr::int(node, "stash_type").map_or(FLOAT, |v| v as i32);
+            let stash = attr::int(node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
             let stats = match shape(i(0)) {
                 Some(s) => match axis(attr::int(node, "axis").unwrap_or(-1), s.len()) {
                     Some(a) => {
@@ -267,15 +218,15 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             vec![broadcast_fact(cx, at, ins, e0)]
         }
         "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or" | "Xor" => {
-            vec![broadcast_fact(cx, at, ins, BOOL)]
+            vec![broadcast_fact(cx, at, ins, DataType::Bool as i32)]
         }
         "Where" => vec![broadcast_fact(cx, at, ins, elem(i(1)))],
         "MatMul" => vec![matmul(cx, at, i(0), i(1), e0)],
-        "MatMulInteger" => vec![matmul(cx, at, i(0), i(1), INT32)],
+        "MatMulInteger" => vec![matmul(cx, at, i(0), i(1), DataType::Int32 as i32)],
         "QLinearMatMul" => vec![matmul(cx, at, i(0), i(3), elem(i(7)))],
         "Gemm" => vec![gemm(cx, at, i(0), i(1), e0)],
         "Conv" => spatial::conv(cx, at, i(0), i(1), e0),
-        "ConvInteger" => spatial::conv(cx, at, i(0), i(1), INT32),
+        "ConvInteger" => spatial::conv(cx, at, i(0), i(1), DataType::Int32 as i32),
         "QLinearConv" => spatial::conv(cx, at, i(0), i(3), elem(i(7))),
         "ConvTranspose" => spatial::conv_transpose(at, i(0), i(1), e0),
         "MaxPool" | "AveragePool" | "LpPool" => spatial::pool(at, i(0)),
@@ -293,7 +244,7 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "Expand" => vec![expand(cx, at, i(0), i(1))],
         "Shape" => vec![shape_op(at, i(0))],
         "Size" => {
-            let mut f = tensor(INT64, vec![]);
+            let mut f = tensor(DataType::Int64 as i32, vec![]);
             f.konst = shape(i(0)).and_then(product).map(|p| vec![Dim::Known(p)]);
             vec![f]
         }
@@ -301,7 +252,7 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "ConstantOfShape" => {
             let elem = attr::tensor(node, "value")
                 .and_then(|t| t.data_type)
-                .unwrap_or(FLOAT);
+                .unwrap_or(DataType::Float as i32);
             match konst(i(0)) {
                 Some(dims) => vec![tensor(elem, dims.to_vec())],
                 None => vec![unranked(elem)],
@@ -310,7 +261,10 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "Cast" => {
             let to = attr::int(node, "to").unwrap_or(0) as i32;
             let mut f = with_elem(i(0), to);
-            if matches!(to, INT64 | INT32) {
+            if matches!(
+                DataType::try_from(to),
+                Ok(DataType::Int64 | DataType::Int32)
+            ) {
                 f.konst = i(0).and_then(|f| f.konst.clone());
             }
             vec![f]
@@ -321,7 +275,7 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             attr::int(node, "dtype").map_or(e0, |v| v as i32),
         )],
         "RandomNormal" | "RandomUniform" => {
-            let elem = attr::int(node, "dtype").map_or(FLOAT, |v| v as i32);
+            let elem = attr::int(node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
             match attr::ints(node, "shape") {
                 Some(s) => vec![tensor(elem, s.iter().map(|&d| Dim::Known(d)).collect())],
                 None => vec![unranked(elem)],
@@ -333,32 +287,35 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "ArgMax" | "ArgMin" => {
             let Some(s) = shape(i(0)) else {
-                return vec![unranked(INT64)];
+                return vec![unranked(DataType::Int64 as i32)];
             };
             let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
-                return vec![unranked(INT64)];
+                return vec![unranked(DataType::Int64 as i32)];
             };
             vec![tensor(
-                INT64,
+                DataType::Int64 as i32,
                 reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
             )]
         }
         "TopK" => {
             let Some(s) = shape(i(0)) else {
-                return vec![unranked(e0), unranked(INT64)];
+                return vec![unranked(e0), unranked(DataType::Int64 as i32)];
             };
             let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
-                return vec![unranked(e0), unranked(INT64)];
+                return vec![unranked(e0), unranked(DataType::Int64 as i32)];
             };
             let mut d = s.to_vec();
             d[a] = ints(i(1))
                 .and_then(|k| k.first().copied())
                 .map_or(Dim::Unknown, Dim::Known);
-            vec![tensor(e0, d.clone()), tensor(INT64, d)]
+            vec![tensor(e0, d.clone()), tensor(DataType::Int64 as i32, d)]
         }
         "NonZero" => vec![match shape(i(0)) {
-            Some(s) => tensor(INT64, vec![Dim::Known(s.len() as i64), Dim::Unknown]),
-            None => unranked(INT64),
+            Some(s) => tensor(
+                DataType::Int64 as i32,
+                vec![Dim::Known(s.len() as i64), Dim::Unknown],
+            ),
+            None => unranked(DataType::Int64 as i32),
         }],
         "Range" => {
             let len = match (ints(i(0)), ints(i(1)), ints(i(2))) {
@@ -430,7 +387,10 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "LSTM" | "GRU" | "RNN" => recurrent(at, i(0), op == "LSTM"),
         "QuantizeLinear" => vec![with_elem(i(0), i(2).map_or(2, |z| z.ty.elem()))],
-        "DequantizeLinear" => vec![with_elem(i(0), i(1).map_or(FLOAT, |s| s.ty.elem()))],
+        "DequantizeLinear" => vec![with_elem(
+            i(0),
+            i(1).map_or(DataType::Float as i32, |s| s.ty.elem()),
+        )],
         "SequenceConstruct" => vec![Fact::of(ValueType::Sequence(Box::new(
             i(0).map_or(ValueType::Unknown, |f| f.ty.clone()),
         )))],
@@ -477,7 +437,7 @@ fn matmul(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -
         );
         return unranked(elem);
     }
-    let batch = match broadcast(&[&a2[..a2.len() - 2], &b2[..b2.len() - 2]]) {
+    let batch = match crate::broadcast::dims(&[&a2[..a2.len() - 2], &b2[..b2.len() - 2]]) {
         Ok(b) => b,
         Err(_) => {
             at.mismatch(
@@ -955,7 +915,7 @@ fn expand(cx: &mut Cx, at: &At, x: Option<&Fact>, target: Option<&Fact>) -> Fact
             _ => unranked(e),
         };
     };
-    match broadcast(&[s, t]) {
+    match crate::broadcast::dims(&[s, t]) {
         Ok(d) => tensor(e, d),
         Err(_) => {
             at.mismatch(
@@ -969,7 +929,7 @@ fn expand(cx: &mut Cx, at: &At, x: Option<&Fact>, target: Option<&Fact>) -> Fact
 
 fn shape_op(at: &At, x: Option<&Fact>) -> Fact {
     let Some(s) = shape(x) else {
-        return tensor(INT64, vec![Dim::Unknown]);
+        return tensor(DataType::Int64 as i32, vec![Dim::Unknown]);
     };
     let r = s.len() as i64;
     let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
@@ -981,7 +941,7 @@ fn shape_op(at: &At, x: Option<&Fact>) -> Fact {
         Vec::new()
     };
     Fact {
-        ty: ValueType::tensor(INT64, vec![Dim::Known(dims.len() as i64)]),
+        ty: ValueType::tensor(DataType::Int64 as i32, vec![Dim::Known(dims.len() as i64)]),
         konst: Some(dims),
     }
 }
@@ -992,21 +952,21 @@ fn constant(node: &crate::proto::NodeProto) -> Fact {
     }
     if let Some(v) = attr::int(node, "value_int") {
         return Fact {
-            ty: ValueType::tensor(INT64, vec![]),
+            ty: ValueType::tensor(DataType::Int64 as i32, vec![]),
             konst: Some(vec![Dim::Known(v)]),
         };
     }
     if let Some(v) = attr::ints(node, "value_ints") {
         return Fact {
-            ty: ValueType::tensor(INT64, vec![Dim::Known(v.len() as i64)]),
+            ty: ValueType::tensor(DataType::Int64 as i32, vec![Dim::Known(v.len() as i64)]),
             konst: Some(v.iter().map(|&x| Dim::Known(x)).collect()),
         };
     }
     if attr::has(node, "value_float") {
-        return tensor(FLOAT, vec![]);
+        return tensor(DataType::Float as i32, vec![]);
     }
     if let Some(v) = attr::floats(node, "value_floats") {
-        return tensor(FLOAT, vec![Dim::Known(v.len() as i64)]);
+        return tensor(DataType::Float as i32, vec![Dim::Known(v.len() as i64)]);
     }
     if attr::has(node, "value_string") {
         return tensor(8, vec![]);

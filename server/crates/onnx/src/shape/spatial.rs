@@ -1,83 +1,48 @@
 //! Convolutions and pools: output spatial sizes from kernel, pads, strides,
 //! dilations and auto_pad, as the ONNX operator docs define them.
 
-use super::attr;
 use super::dim::{Dim, ValueType, shape_text};
 use super::{At, Cx, Fact};
+use crate::attr;
+use crate::window::{AutoPad, Window};
 
-/// Spatial parameters of a Conv/Pool node for `n` spatial axes.
-struct Window {
+/// A node's window and its kernel size per spatial axis (`None` unknown).
+struct Sized {
+    win: Window,
     kernel: Vec<Option<i64>>,
-    strides: Vec<i64>,
-    dilations: Vec<i64>,
-    /// Begin pads then end pads.
-    pads: Vec<i64>,
-    auto_pad: String,
-    ceil_mode: bool,
 }
 
-fn window(at: &At, n: usize, kernel: Vec<Option<i64>>) -> Option<Window> {
-    let node = at.node;
-    let get = |name: &str, default: i64, len: usize| -> Option<Vec<i64>> {
-        match attr::ints(node, name) {
-            Some(v) if v.len() == len => Some(v.to_vec()),
-            Some(v) if v.is_empty() => Some(vec![default; len]),
-            Some(_) => None,
-            None => Some(vec![default; len]),
-        }
-    };
-    Some(Window {
-        kernel,
-        strides: get("strides", 1, n)?,
-        dilations: get("dilations", 1, n)?,
-        pads: get("pads", 0, 2 * n)?,
-        auto_pad: attr::string(node, "auto_pad")
-            .unwrap_or("NOTSET")
-            .to_owned(),
-        ceil_mode: attr::int(node, "ceil_mode").unwrap_or(0) != 0,
-    })
+/// `None` when the attributes do not fit `n` axes: the output is then unknown.
+fn window(at: &At, n: usize, kernel: Vec<Option<i64>>) -> Option<Sized> {
+    let win = Window::of(at.node, n).ok()?;
+    Some(Sized { win, kernel })
 }
 
-impl Window {
+impl Sized {
     /// Output size of spatial axis `i` for input size `input`.
     fn out(&self, i: usize, input: &Dim) -> Dim {
+        let win = &self.win;
         let Some(x) = input.known() else {
             // A symbolic size stays symbolic only when the window cannot change it.
-            let identity = self.strides[i] == 1
-                && (self.auto_pad.starts_with("SAME")
+            let identity = win.strides[i] == 1
+                && (win.auto_pad.is_same()
                     || (self.kernel[i] == Some(1)
-                        && self.pads[i] == 0
-                        && self.pads[i + self.strides.len()] == 0));
+                        && win.pads[i] == 0
+                        && win.pads[i + win.axes()] == 0));
             return if identity {
                 input.clone()
             } else {
                 Dim::Unknown
             };
         };
-        let s = self.strides[i].max(1);
-        if self.auto_pad.starts_with("SAME") {
-            return Dim::Known((x + s - 1) / s);
-        }
-        let Some(k) = self.kernel[i] else {
-            return Dim::Unknown;
+        // SAME sizes do not depend on the kernel.
+        let kernel = match self.kernel[i] {
+            Some(k) => k,
+            None if win.auto_pad.is_same() => 1,
+            None => return Dim::Unknown,
         };
-        let effective = (k - 1) * self.dilations[i] + 1;
-        let n = self.strides.len();
-        let padded = if self.auto_pad == "VALID" {
-            x
-        } else {
-            x + self.pads[i] + self.pads[i + n]
-        };
-        let span = padded - effective;
-        if span < 0 {
-            return Dim::Unknown;
-        }
-        let steps = if self.ceil_mode {
-            (span + s - 1) / s
-        } else {
-            span / s
-        };
-        Dim::Known(steps + 1)
+        win.extent(i, x, kernel)
+            .map_or(Dim::Unknown, |e| Dim::Known(e.out))
     }
 }
 
@@ -159,18 +124,17 @@ pub fn conv_transpose(at: &At, x: Option<&Fact>, w: Option<&Fact>, elem: i32) ->
         .filter(|o| o.len() == n)
         .map(|o| o.to_vec())
         .unwrap_or(vec![0; n]);
+    let Sized { win, kernel } = win;
     for i in 0..n {
-        let d = match (xs[i + 2].known(), win.kernel[i]) {
-            (Some(x), _) if win.auto_pad.starts_with("SAME") => Dim::Known(x * win.strides[i]),
+        let d = match (xs[i + 2].known(), kernel[i]) {
+            (Some(x), _) if win.auto_pad.is_same() => Dim::Known(x * win.strides[i]),
             (Some(x), Some(k)) => {
-                let pads = if win.auto_pad == "VALID" {
+                let pads = if win.auto_pad == AutoPad::Valid {
                     0
                 } else {
                     win.pads[i] + win.pads[i + n]
                 };
-                Dim::Known(
-                    win.strides[i] * (x - 1) + out_pad[i] + (k - 1) * win.dilations[i] + 1 - pads,
-                )
+                Dim::Known(win.strides[i] * (x - 1) + out_pad[i] + win.span(i, k) - pads)
             }
             _ => Dim::Unknown,
         };

@@ -27,13 +27,7 @@ pub fn node_macs(
         v.and_then(|t| t.shape())
     }
     let op = node.op_type.as_deref().unwrap_or("");
-    let group = node
-        .attribute
-        .iter()
-        .find(|a| a.name.as_deref() == Some("group"))
-        .and_then(|a| a.i)
-        .unwrap_or(1)
-        .max(1) as u64;
+    let group = crate::attr::int(node, "group").unwrap_or(1).max(1) as u64;
     match op {
         "Conv" | "ConvInteger" | "QLinearConv" => {
             let w_idx = if op == "QLinearConv" { 3 } else { 1 };
@@ -66,11 +60,7 @@ pub fn node_macs(
             let a = shape(inputs.get(a_idx))?;
             let _ = shape(inputs.get(b_idx))?;
             // K is A's reduced dim (its last, or first with transA).
-            let trans_a = op == "Gemm"
-                && node
-                    .attribute
-                    .iter()
-                    .any(|x| x.name.as_deref() == Some("transA") && x.i == Some(1));
+            let trans_a = op == "Gemm" && crate::attr::int(node, "transA") == Some(1);
             let k = if trans_a { a.first() } else { a.last() }?;
             let (o, a1) = product(out);
             let (kk, a2) = product(std::slice::from_ref(k));

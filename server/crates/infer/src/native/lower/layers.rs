@@ -207,9 +207,9 @@ impl Lower<'_> {
         let (m, n) = (a2[a2.len() - 2], b2[b2.len() - 1]);
         let (ab, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
         let batch = broadcast(&[ab, bb])?;
-        let pairs = batch_index(&batch, ab)
+        let pairs = neuride_onnx::broadcast::index_map(&batch, ab)
             .into_iter()
-            .zip(batch_index(&batch, bb))
+            .zip(neuride_onnx::broadcast::index_map(&batch, bb))
             .map(|(i, j)| (i * m * k, j * k * n))
             .collect();
         let mut shape = batch.clone();
@@ -419,25 +419,10 @@ struct Window {
 }
 
 impl Window {
+    /// Sizes the window as [`neuride_onnx::window`] does for every engine.
     fn from_attrs(a: &Attrs, input: &[usize], kernel: &[usize], conv: bool) -> R<Window> {
         let n = input.len();
-        let get = |name: &str| -> Vec<usize> {
-            a.ints(name)
-                .map(|v| v.iter().map(|&x| x.max(0) as usize).collect())
-                .unwrap_or_default()
-        };
-        let or_ones = |v: Vec<usize>| if v.is_empty() { vec![1; n] } else { v };
-        let strides = or_ones(get("strides"));
-        let dilations = or_ones(get("dilations"));
-        if strides.len() != n
-            || dilations.len() != n
-            || strides.contains(&0)
-            || dilations.contains(&0)
-        {
-            return Err(format!(
-                "strides {strides:?} / dilations {dilations:?} do not fit {n} spatial axes"
-            ));
-        }
+        let window = neuride_onnx::window::Window::of(a.0, n).map_err(|e| e.to_string())?;
         if let Some(ks) = a.ints("kernel_shape")
             && conv
             && ks.iter().map(|&k| k as usize).ne(kernel.iter().copied())
@@ -446,66 +431,20 @@ impl Window {
                 "kernel_shape {ks:?} differs from the weight's {kernel:?}"
             ));
         }
-        let ceil = a.i("ceil_mode") == Some(1);
-        let auto = a.s("auto_pad").unwrap_or_default();
-        let (mut begin, mut end) = (vec![0; n], vec![0; n]);
-        let mut out = vec![0; n];
+        let (mut begin, mut end, mut out) = (vec![0; n], vec![0; n], vec![0; n]);
         for d in 0..n {
-            let span = (kernel[d] - 1) * dilations[d] + 1;
-            match auto.as_str() {
-                "SAME_UPPER" | "SAME_LOWER" => {
-                    out[d] = input[d].div_ceil(strides[d]);
-                    let total = ((out[d] - 1) * strides[d] + span).saturating_sub(input[d]);
-                    let small = total / 2;
-                    (begin[d], end[d]) = if auto == "SAME_UPPER" {
-                        (small, total - small)
-                    } else {
-                        (total - small, small)
-                    };
-                }
-                "VALID" => {
-                    if input[d] < span {
-                        return Err(format!(
-                            "the window {span} is larger than the input {}",
-                            input[d]
-                        ));
-                    }
-                    out[d] = (input[d] - span) / strides[d] + 1;
-                }
-                "" | "NOTSET" => {
-                    let pads = get("pads");
-                    if !pads.is_empty() {
-                        if pads.len() != 2 * n {
-                            return Err(format!("pads {pads:?} do not fit {n} spatial axes"));
-                        }
-                        begin[d] = pads[d];
-                        end[d] = pads[n + d];
-                    }
-                    let total = input[d] + begin[d] + end[d];
-                    if total < span {
-                        return Err(format!(
-                            "the window {span} is larger than the padded input {total}"
-                        ));
-                    }
-                    out[d] = if ceil {
-                        let o = (total - span).div_ceil(strides[d]) + 1;
-                        // The last window must start inside the input or its leading pad.
-                        if (o - 1) * strides[d] >= input[d] + begin[d] {
-                            o - 1
-                        } else {
-                            o
-                        }
-                    } else {
-                        (total - span) / strides[d] + 1
-                    };
-                }
-                other => return Err(format!("auto_pad '{other}' is not an ONNX value")),
-            }
+            let extent = window
+                .extent(d, input[d] as i64, kernel[d] as i64)
+                .map_err(|e| e.to_string())?;
+            out[d] = extent.out as usize;
+            begin[d] = extent.pad_begin as usize;
+            end[d] = extent.pad_end as usize;
         }
+        let sizes = |v: &[i64]| v.iter().map(|&x| x as usize).collect();
         Ok(Window {
             out,
-            strides,
-            dilations,
+            strides: sizes(&window.strides),
+            dilations: sizes(&window.dilations),
             begin,
             end,
         })
@@ -519,30 +458,4 @@ fn lift(v: &[usize], one: usize) -> (usize, usize) {
     } else {
         (v[0], v[1])
     }
-}
-
-/// For each index of `batch` (row-major), the index of the matrix of an
-/// operand whose batch dimensions are `own` (numpy broadcasting).
-fn batch_index(batch: &[usize], own: &[usize]) -> Vec<usize> {
-    let lead = batch.len() - own.len();
-    let own_strides = strides(own);
-    let total: usize = batch.iter().product();
-    let mut index = vec![0usize; batch.len()];
-    let mut out = Vec::with_capacity(total);
-    for _ in 0..total {
-        out.push(
-            (0..own.len())
-                .filter(|&d| own[d] != 1)
-                .map(|d| index[lead + d] * own_strides[d])
-                .sum(),
-        );
-        for d in (0..batch.len()).rev() {
-            index[d] += 1;
-            if index[d] < batch[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
-    out
 }

@@ -33,23 +33,12 @@ pub(super) fn normalize_axis(axis: i64, rank: usize) -> R<usize> {
 
 /// numpy broadcasting of several shapes.
 pub(super) fn broadcast(shapes: &[&[usize]]) -> R<Vec<usize>> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1; rank];
-    for shape in shapes {
-        let lead = rank - shape.len();
-        for (d, &n) in shape.iter().enumerate() {
-            let o = &mut out[lead + d];
-            if *o == 1 {
-                *o = n;
-            } else if n != 1 && n != *o {
-                return Err(format!(
-                    "shapes {:?} do not broadcast",
-                    shapes.iter().collect::<Vec<_>>()
-                ));
-            }
-        }
-    }
-    Ok(out)
+    neuride_onnx::broadcast::shape(shapes).map_err(|_| {
+        format!(
+            "shapes {:?} do not broadcast",
+            shapes.iter().collect::<Vec<_>>()
+        )
+    })
 }
 
 pub(super) fn ints_of(t: &Tensor) -> R<Vec<i64>> {
