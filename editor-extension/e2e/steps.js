@@ -1,0 +1,309 @@
+// @ts-check
+// The suite's steps, in order (later steps reuse what earlier ones opened as
+// little as possible: each closes the editors first). Steps named "defect N"
+// are the numbered defects of issue 19; each failed before its fix.
+
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { poll } = require('./poll');
+
+/** Waits until a text editor (Monaco, not a webview) is the active editor and its tab label contains `label`. */
+async function activeTextEditor(vscode, label) {
+  const { page } = vscode;
+  return poll(`a text editor for ${label}`, async () => {
+    const tab = await vscode.activeTab();
+    if (!tab.includes(label)) return false;
+    // The active group's editor is Monaco when it has a focused or visible .monaco-editor and no webview.
+    const group = page.locator('.editor-group-container.active');
+    return (await group.locator('.monaco-editor').count()) > 0 && (await group.locator('.monaco-editor .view-lines').isVisible());
+  });
+}
+
+async function codeLens(vscode, text, nth = 0) {
+  const lens = vscode.page.locator('.codelens-decoration a', { hasText: text }).nth(nth);
+  await poll(`the "${text}" code lens #${nth + 1}`, () => lens.isVisible(), 30000);
+  return lens;
+}
+
+async function shot(context, vscode, name, locator) {
+  if (!context.docsShots) return;
+  fs.mkdirSync(context.docsShots, { recursive: true });
+  const file = path.join(context.docsShots, name);
+  if (locator) await locator.screenshot({ path: file });
+  else await vscode.page.screenshot({ path: file });
+}
+
+/** The text of every error toast shown now. */
+async function errorToasts(vscode) {
+  const toasts = vscode.toasts();
+  const out = [];
+  for (let i = 0; i < (await toasts.count()); i++) {
+    const toast = toasts.nth(i);
+    if (await toast.locator('.codicon-error').count()) out.push(await toast.innerText());
+  }
+  return out;
+}
+
+function findFiles(root, name) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.name === name) found.push(full);
+      if (entry.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+const steps = [
+  {
+    name: 'models tree lists the workspace models',
+    async run(vscode, context) {
+      const { page } = vscode;
+      await vscode.command('View: Show Explorer');
+      const header = page.locator('.pane-header', { hasText: 'Neuride Models' });
+      await poll('the Neuride Models view', () => header.isVisible());
+      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      const pane = page.locator('.pane', { has: header });
+      for (const name of ['digits_cnn.onnx', 'digits_snntorch.onnx', 'iris_logreg_nozipmap.onnx']) {
+        await poll(`${name} in the models tree`, () => pane.locator('.monaco-list-row', { hasText: name }).first().isVisible(), 30000);
+      }
+      await shot(context, vscode, 'vscode-models-tree.png', page.locator('.part.sidebar'));
+    },
+  },
+  {
+    name: 'model editor shows the text rendering',
+    async run(vscode, context) {
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/models/digits_cnn.onnx');
+      const frame = await vscode.frameWith('pre.model-text', 'the model editor webview');
+      const text = await frame.locator('pre.model-text').innerText();
+      if (!/Conv/.test(text)) throw new Error(`model text has no Conv node: ${text.slice(0, 200)}`);
+      await shot(context, vscode, 'vscode-model-editor.png');
+    },
+  },
+  {
+    name: 'defect 1: opening the text view twice makes no modelText request loop',
+    async run(vscode) {
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/models/digits_cnn.onnx');
+      for (let i = 0; i < 2; i++) {
+        const frame = await vscode.frameWith('#open', 'the "Open as text document" button');
+        const before = vscode.modelTextRequests();
+        await frame.locator('#open').click();
+        await activeTextEditor(vscode, 'digits_cnn.onnx');
+        // A loop shows as hundreds of requests a second; two seconds of quiet is proof enough.
+        await noRequestLoop(vscode, before, 6, 2000);
+        await vscode.page.locator('.tabs-container .tab', { hasText: 'digits_cnn.onnx' }).first().click();
+      }
+    },
+  },
+  {
+    name: 'defect 2: go to definition in the text view stays in the text editor',
+    async run(vscode) {
+      const { page } = vscode;
+      await vscode.closeAllEditors();
+      await vscode.command('neuride: Open Model as Text');
+      // The command asks for a model when none is active: the simple file dialog takes a path.
+      await pickPath(vscode, path.join(vscode.workspace, 'digits-snn/models/digits_cnn.onnx'));
+      await activeTextEditor(vscode, 'digits_cnn.onnx');
+      // The second Relu's input is the first pool's output: find its use, then F12.
+      await page.keyboard.press('Control+f');
+      const find = page.locator('.find-widget textarea, .find-widget input').first();
+      await poll('the find widget', () => find.isVisible());
+      await find.fill('Relu(');
+      await page.keyboard.press('Escape');
+      const before = vscode.modelTextRequests();
+      const lineBefore = await cursorLine(vscode);
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('F12');
+      await poll('the cursor to move to the definition', async () => (await cursorLine(vscode)) !== lineBefore, 10000);
+      await activeTextEditor(vscode, 'digits_cnn.onnx');
+      const webviews = await page.locator('.editor-group-container.active .webview, .editor-group-container.active iframe').count();
+      if (webviews) throw new Error('the definition opened in a webview');
+      await noRequestLoop(vscode, before, 6, 2000);
+    },
+  },
+  {
+    name: 'defect 3: Simulate code lens shows the plots of its own block',
+    async run(vscode, context) {
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/digits.neuro');
+      const lens = await codeLens(vscode, 'Simulate', 1);
+      await lens.click();
+      const frame = await vscode.frameWith('.plots svg, svg', 'the simulation plots', 120000);
+      const title = await vscode.activeTab();
+      if (!title.includes('written')) throw new Error(`plots tab is "${title}", not the "written" block's`);
+      const body = await frame.locator('body').innerText();
+      if (!/accuracy/i.test(body)) throw new Error(`plots page shows no accuracy: ${body.slice(0, 200)}`);
+      await shot(context, vscode, 'vscode-simulation-plots.png');
+    },
+  },
+  {
+    name: 'defect 8: firing rates are in spikes per step, not Hz',
+    async run(vscode) {
+      const frame = await vscode.frameWith('svg text', 'the simulation plots');
+      const labels = (await frame.locator('svg text').allInnerTexts()).join(' | ');
+      if (/\bHz\b/.test(labels)) throw new Error(`a plot label says Hz: ${labels}`);
+      if (!/spikes per neuron per step/.test(labels)) throw new Error(`no "spikes per neuron per step" axis: ${labels}`);
+    },
+  },
+  {
+    name: 'defect 3: Infer code lens shows the result',
+    async run(vscode) {
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/digits.neuro');
+      const lens = await codeLens(vscode, 'Infer');
+      await lens.click();
+      const frame = await vscode.frameWith('pre', 'the inference result', 60000);
+      await poll('an accuracy in the inference result', async () => /accuracy/.test(await frame.locator('pre').innerText()));
+    },
+  },
+  {
+    name: 'defect 3: the title button runs the block at the cursor',
+    async run(vscode) {
+      const { page } = vscode;
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/digits.neuro');
+      await codeLens(vscode, 'Simulate');
+      // Go to the line of `simulate written` with the editor's Go to Line.
+      const lines = fs.readFileSync(path.join(vscode.workspace, 'digits-snn/digits.neuro'), 'utf8').split('\n');
+      const line = lines.findIndex((l) => l.startsWith('simulate written')) + 2;
+      await page.keyboard.press('Control+g');
+      await page.keyboard.type(String(line));
+      await page.keyboard.press('Enter');
+      await page.locator('.editor-actions .action-label[aria-label*="Simulate Spiking Network"]').click();
+      await vscode.frameWith('svg', 'the simulation plots', 120000);
+      await poll('a plots tab for "written"', async () => (await vscode.activeTab()).includes('written'), 5000);
+    },
+  },
+  {
+    name: 'defect 5: a simulation is cancelled from its notification without an error',
+    async run(vscode) {
+      await vscode.closeAllEditors();
+      await vscode.clearNotifications();
+      await vscode.open('digits-snn/digits.neuro');
+      const lens = await codeLens(vscode, 'Simulate', 0);
+      await lens.click();
+      const toast = vscode.toasts().filter({ hasText: 'simulating' });
+      const cancel = toast.locator('.monaco-button', { hasText: 'Cancel' });
+      await poll('a cancellable "simulating" notification', () => cancel.first().isVisible(), 30000);
+      await cancel.first().click();
+      await poll('the progress notification to close', async () => (await toast.count()) === 0, 20000);
+      await poll('the server to log the cancellation', () => /cancelled/.test(vscode.log()), 20000);
+      const errors = await errorToasts(vscode);
+      if (errors.length) throw new Error(`cancelling showed an error: ${errors.join(' / ')}`);
+    },
+  },
+  {
+    name: 'defect 6: a broken model is listed once in Problems',
+    async run(vscode) {
+      const { page } = vscode;
+      await vscode.closeAllEditors();
+      await vscode.open('broken/truncated.onnx');
+      await vscode.frameWith('.error, pre.model-text', 'the model editor on the broken model');
+      await vscode.command('View: Focus Problems (Errors, Warnings, Infos)');
+      const rows = page.locator('.markers-panel .monaco-list-row', { hasText: 'truncated.onnx' });
+      await poll('truncated.onnx in Problems', async () => (await rows.count()) > 0, 20000);
+      // Diagnostics arrive for both URIs within one analysis; a second entry shows up at once if it comes.
+      await noGrowth(async () => rows.count(), 1, 2000, 'Problems entries for truncated.onnx');
+      await vscode.command('View: Close Panel');
+    },
+  },
+  {
+    name: 'defect 4: Graph code lens opens the graph webview and writes nothing',
+    async run(vscode, context) {
+      await vscode.closeAllEditors();
+      await vscode.open('digits-snn/digits.neuro');
+      const lens = await codeLens(vscode, 'Graph');
+      await lens.click();
+      await vscode.frameWith('.graph svg', 'the graph webview');
+      const written = findFiles(vscode.workspace, '.neuride');
+      if (written.length) throw new Error(`the graph was written into the workspace: ${written.join(', ')}`);
+      await shot(context, vscode, 'vscode-graph.png');
+    },
+  },
+  {
+    name: 'defect 7: the snnTorch model simulates as it is',
+    async run(vscode) {
+      await vscode.closeAllEditors();
+      await vscode.clearNotifications();
+      await vscode.open('snn/digits_snntorch.onnx');
+      await vscode.frameWith('pre.model-text', 'the model editor');
+      await vscode.command('neuride: Simulate Spiking Network');
+      await pickPath(vscode, path.join(vscode.workspace, 'digits-snn/data/digits_test.npz'));
+      await poll('plots or an error', async () => (await vscode.activeTab()).startsWith('Simulation') || (await errorToasts(vscode)).length, 120000);
+      const errors = await errorToasts(vscode);
+      if (errors.length) throw new Error(errors.join(' / '));
+      await vscode.frameWith('svg', 'the simulation plots');
+    },
+  },
+  {
+    name: 'defect 9: a missing server gives one message with Open Settings and Reload',
+    async run(vscode) {
+      const { page } = vscode;
+      const settings = path.join(vscode.userData, 'User', 'settings.json');
+      const values = JSON.parse(fs.readFileSync(settings, 'utf8'));
+      values['neuride.serverPath'] = '/nonexistent/neuride';
+      fs.writeFileSync(settings, JSON.stringify(values, null, 2));
+      await vscode.closeAllEditors();
+      await vscode.command('Developer: Reload Window');
+      await vscode.waitForWorkbench();
+      const toast = vscode.toasts().filter({ hasText: '/nonexistent/neuride' });
+      await poll('a message naming the missing server', async () => (await toast.count()) > 0, 30000);
+      for (const button of ['Open Settings', 'Reload']) {
+        if (!(await toast.first().locator('.monaco-button', { hasText: button }).count())) throw new Error(`no "${button}" button`);
+      }
+      await noGrowth(async () => (await errorToasts(vscode)).length, 1, 2000, 'error toasts');
+      await vscode.command('View: Show Explorer');
+      const header = page.locator('.pane-header', { hasText: 'Neuride Models' });
+      const pane = page.locator('.pane', { has: header });
+      await poll('the Models view to say the server is missing', async () => /nonexistent/.test(await pane.innerText()), 10000);
+    },
+  },
+];
+
+/** Fails if `probe()` ever exceeds `limit` during `ms`, and if it ends below it. */
+async function noGrowth(probe, limit, ms, what) {
+  const end = Date.now() + ms;
+  let value = 0;
+  while (Date.now() < end) {
+    value = await probe();
+    if (value > limit) throw new Error(`${value} ${what}, expected ${limit}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (value < limit) throw new Error(`${value} ${what}, expected ${limit}`);
+}
+
+async function noRequestLoop(vscode, since, limit, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const grown = vscode.modelTextRequests() - since;
+    if (grown > limit) throw new Error(`${grown} neuride/modelText requests within ${ms} ms: a request loop`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The 1-based line of the cursor in the active editor (from the status bar). */
+async function cursorLine(vscode) {
+  const text = await vscode.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
+  const match = /Ln (\d+)/.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Answers an open dialog (VS Code's simple file dialog in the browser) with a path. */
+async function pickPath(vscode, file) {
+  const input = vscode.page.locator('.quick-input-widget input');
+  await poll('the file dialog', () => input.isVisible());
+  await input.fill(file);
+  await poll('the dialog to take the path', async () => (await input.inputValue()) === file);
+  await vscode.page.keyboard.press('Enter');
+  await poll('the file dialog to close', async () => !(await input.isVisible()), 10000);
+}
+
+module.exports = { steps };
