@@ -20,10 +20,35 @@ async function activeTextEditor(vscode, label) {
   });
 }
 
-async function codeLens(vscode, text, nth = 0) {
-  const lens = vscode.page.locator('.codelens-decoration a', { hasText: text }).nth(nth);
-  await poll(`the "${text}" code lens #${nth + 1}`, () => lens.isVisible(), 30000);
-  return lens;
+/** The `text` code lens just above the line that starts with `lineStart` (scrolled into view first). */
+async function codeLens(vscode, text, lineStart) {
+  const { page } = vscode;
+  const file = path.join(vscode.workspace, 'digits-snn/digits.neuro');
+  const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith(lineStart)) + 1;
+  if (line === 0) throw new Error(`no line starts with ${lineStart}`);
+  await goToLine(vscode, line);
+  const row = page.locator('.editor-group-container.active .view-line', { hasText: lineStart }).first();
+  return poll(`the "${text}" code lens above "${lineStart}"`, async () => {
+    const rowBox = await row.boundingBox();
+    if (!rowBox) return undefined;
+    const lenses = page.locator('.editor-group-container.active .codelens-decoration a', { hasText: text });
+    for (let i = 0; i < (await lenses.count()); i++) {
+      const box = await lenses.nth(i).boundingBox();
+      if (box && box.y < rowBox.y && rowBox.y - box.y < 2.5 * rowBox.height) return lenses.nth(i);
+    }
+    return undefined;
+  }, 30000);
+}
+
+/** Moves the cursor to a 1-based line with quick open's ":line". */
+async function goToLine(vscode, line) {
+  await vscode.closeQuickInput();
+  await vscode.page.keyboard.press('F1');
+  const input = vscode.page.locator('.quick-input-widget input');
+  await poll('quick open', () => input.isVisible());
+  await input.fill(`:${line}`);
+  await vscode.page.keyboard.press('Enter');
+  await poll(`the cursor on line ${line}`, async () => (await cursorLine(vscode)) === line, 5000);
 }
 
 async function shot(context, vscode, name, locator) {
@@ -63,11 +88,7 @@ const steps = [
     name: 'models tree lists the workspace models',
     async run(vscode, context) {
       const { page } = vscode;
-      await vscode.command('View: Show Explorer');
-      const header = page.locator('.pane-header', { hasText: 'Neuride Models' });
-      await poll('the Neuride Models view', () => header.isVisible());
-      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-      const pane = page.locator('.pane', { has: header });
+      const pane = await modelsPane(vscode);
       for (const name of ['digits_cnn.onnx', 'digits_snntorch.onnx', 'iris_logreg_nozipmap.onnx']) {
         await poll(`${name} in the models tree`, () => pane.locator('.monaco-list-row', { hasText: name }).first().isVisible(), 30000);
       }
@@ -114,7 +135,7 @@ const steps = [
       await page.keyboard.press('Control+f');
       const find = page.locator('.find-widget textarea, .find-widget input').first();
       await poll('the find widget', () => find.isVisible());
-      await find.fill('Relu(');
+      await find.fill('= Relu (');
       await page.keyboard.press('Escape');
       const before = vscode.modelTextRequests();
       const lineBefore = await cursorLine(vscode);
@@ -134,11 +155,12 @@ const steps = [
     async run(vscode, context) {
       await vscode.closeAllEditors();
       await vscode.open('digits-snn/digits.neuro');
-      const lens = await codeLens(vscode, 'Simulate', 1);
+      const lens = await codeLens(vscode, 'Simulate', 'simulate written');
       await lens.click();
-      const frame = await vscode.frameWith('.plots svg, svg', 'the simulation plots', 120000);
+      await poll('a plots tab', async () => (await vscode.activeTab()).startsWith('Simulation'), 120000);
       const title = await vscode.activeTab();
       if (!title.includes('written')) throw new Error(`plots tab is "${title}", not the "written" block's`);
+      const frame = await vscode.frameWith('.plots svg', 'the simulation plots');
       const body = await frame.locator('body').innerText();
       if (!/accuracy/i.test(body)) throw new Error(`plots page shows no accuracy: ${body.slice(0, 200)}`);
       await shot(context, vscode, 'vscode-simulation-plots.png');
@@ -148,7 +170,7 @@ const steps = [
     name: 'defect 8: firing rates are in spikes per step, not Hz',
     async run(vscode) {
       const frame = await vscode.frameWith('svg text', 'the simulation plots');
-      const labels = (await frame.locator('svg text').allInnerTexts()).join(' | ');
+      const labels = (await frame.locator('svg text').allTextContents()).join(' | ');
       if (/\bHz\b/.test(labels)) throw new Error(`a plot label says Hz: ${labels}`);
       if (!/spikes per neuron per step/.test(labels)) throw new Error(`no "spikes per neuron per step" axis: ${labels}`);
     },
@@ -158,7 +180,7 @@ const steps = [
     async run(vscode) {
       await vscode.closeAllEditors();
       await vscode.open('digits-snn/digits.neuro');
-      const lens = await codeLens(vscode, 'Infer');
+      const lens = await codeLens(vscode, 'Infer', 'infer cnn');
       await lens.click();
       const frame = await vscode.frameWith('pre', 'the inference result', 60000);
       await poll('an accuracy in the inference result', async () => /accuracy/.test(await frame.locator('pre').innerText()));
@@ -170,13 +192,9 @@ const steps = [
       const { page } = vscode;
       await vscode.closeAllEditors();
       await vscode.open('digits-snn/digits.neuro');
-      await codeLens(vscode, 'Simulate');
-      // Go to the line of `simulate written` with the editor's Go to Line.
-      const lines = fs.readFileSync(path.join(vscode.workspace, 'digits-snn/digits.neuro'), 'utf8').split('\n');
-      const line = lines.findIndex((l) => l.startsWith('simulate written')) + 2;
-      await page.keyboard.press('Control+g');
-      await page.keyboard.type(String(line));
-      await page.keyboard.press('Enter');
+      // The cursor inside the `simulate written` block, the second of the file.
+      await codeLens(vscode, 'Simulate', 'simulate written');
+      await goToLine(vscode, (await cursorLine(vscode)) + 2);
       await page.locator('.editor-actions .action-label[aria-label*="Simulate Spiking Network"]').click();
       await vscode.frameWith('svg', 'the simulation plots', 120000);
       await poll('a plots tab for "written"', async () => (await vscode.activeTab()).includes('written'), 5000);
@@ -188,7 +206,7 @@ const steps = [
       await vscode.closeAllEditors();
       await vscode.clearNotifications();
       await vscode.open('digits-snn/digits.neuro');
-      const lens = await codeLens(vscode, 'Simulate', 0);
+      const lens = await codeLens(vscode, 'Simulate', 'simulate snn');
       await lens.click();
       const toast = vscode.toasts().filter({ hasText: 'simulating' });
       const cancel = toast.locator('.monaco-button', { hasText: 'Cancel' });
@@ -212,7 +230,7 @@ const steps = [
       await poll('truncated.onnx in Problems', async () => (await rows.count()) > 0, 20000);
       // Diagnostics arrive for both URIs within one analysis; a second entry shows up at once if it comes.
       await noGrowth(async () => rows.count(), 1, 2000, 'Problems entries for truncated.onnx');
-      await vscode.command('View: Close Panel');
+      await vscode.command('View: Hide Panel');
     },
   },
   {
@@ -220,7 +238,7 @@ const steps = [
     async run(vscode, context) {
       await vscode.closeAllEditors();
       await vscode.open('digits-snn/digits.neuro');
-      const lens = await codeLens(vscode, 'Graph');
+      const lens = await codeLens(vscode, 'Graph', 'model cnn');
       await lens.click();
       await vscode.frameWith('.graph svg', 'the graph webview');
       const written = findFiles(vscode.workspace, '.neuride');
@@ -236,17 +254,19 @@ const steps = [
       await vscode.open('snn/digits_snntorch.onnx');
       await vscode.frameWith('pre.model-text', 'the model editor');
       await vscode.command('neuride: Simulate Spiking Network');
-      await pickPath(vscode, path.join(vscode.workspace, 'digits-snn/data/digits_test.npz'));
-      await poll('plots or an error', async () => (await vscode.activeTab()).startsWith('Simulation') || (await errorToasts(vscode)).length, 120000);
+      // Its own samples: spike trains in the model's time-major input layout.
+      await pickPath(vscode, path.join(vscode.workspace, 'snn/spikes.npz'));
+      await poll('a result or an error', async () => (await vscode.activeTab()).startsWith('Simulation') || (await errorToasts(vscode)).length, 120000);
       const errors = await errorToasts(vscode);
       if (errors.length) throw new Error(errors.join(' / '));
-      await vscode.frameWith('svg', 'the simulation plots');
+      const frame = await vscode.frameWith('pre:not(.model-text)', 'the run result');
+      const text = await frame.locator('pre:not(.model-text)').innerText();
+      if (!/already spikes/.test(text) || !/"outputs"|"summary"/.test(text)) throw new Error(`not run as it is: ${text.slice(0, 300)}`);
     },
   },
   {
     name: 'defect 9: a missing server gives one message with Open Settings and Reload',
     async run(vscode) {
-      const { page } = vscode;
       const settings = path.join(vscode.userData, 'User', 'settings.json');
       const values = JSON.parse(fs.readFileSync(settings, 'utf8'));
       values['neuride.serverPath'] = '/nonexistent/neuride';
@@ -260,13 +280,21 @@ const steps = [
         if (!(await toast.first().locator('.monaco-button', { hasText: button }).count())) throw new Error(`no "${button}" button`);
       }
       await noGrowth(async () => (await errorToasts(vscode)).length, 1, 2000, 'error toasts');
-      await vscode.command('View: Show Explorer');
-      const header = page.locator('.pane-header', { hasText: 'Neuride Models' });
-      const pane = page.locator('.pane', { has: header });
+      const pane = await modelsPane(vscode);
       await poll('the Models view to say the server is missing', async () => /nonexistent/.test(await pane.innerText()), 10000);
     },
   },
 ];
+
+/** The Neuride Models view, shown and expanded. */
+async function modelsPane(vscode) {
+  const { page } = vscode;
+  await vscode.command('View: Show Explorer');
+  const header = page.locator('.pane-header', { hasText: 'Neuride Models' });
+  await poll('the Neuride Models view', () => header.isVisible());
+  if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  return page.locator('.pane', { has: header });
+}
 
 /** Fails if `probe()` ever exceeds `limit` during `ms`, and if it ends below it. */
 async function noGrowth(probe, limit, ms, what) {

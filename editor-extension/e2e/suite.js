@@ -13,6 +13,7 @@ const os = require('os');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 const { poll } = require('./poll');
+const { npz } = require('./npz');
 
 const args = parseArgs(process.argv.slice(2));
 const { chromium } = require(path.join(args.cache, 'node_modules', 'playwright-core'));
@@ -51,6 +52,11 @@ function makeWorkspace(root) {
   for (const file of ['digits_snntorch.onnx', 'digits_snntorch.npz']) {
     fs.copyFileSync(path.join(args.fixtures, 'snn', file), path.join(ws, 'snn', file));
   }
+  // Samples for it: spike trains in its time-major input [25 steps, 4 samples, 64 inputs].
+  const count = 25 * 4 * 64;
+  let seed = 7;
+  const spikes = Array.from({ length: count }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % 3 === 0 ? 1 : 0));
+  fs.writeFileSync(path.join(ws, 'snn', 'spikes.npz'), npz({ spikes: { shape: [25, 4, 64], data: spikes } }));
   fs.mkdirSync(path.join(ws, 'broken'));
   // The first 200 bytes of a real model: a truncated protobuf the checker reports.
   const bytes = fs.readFileSync(path.join(ws, 'digits-snn', 'models', 'digits_cnn.onnx'));
@@ -149,7 +155,7 @@ class Vscode {
   }
 
   async activeTab() {
-    const tab = this.page.locator('.tabs-container .tab.active').first();
+    const tab = this.page.locator('.editor-group-container.active .tab.active').first();
     return (await tab.count()) ? (await tab.getAttribute('aria-label')) ?? '' : '';
   }
 
@@ -223,6 +229,7 @@ async function main() {
         console.log(`FAIL ${step.name}: ${message}`);
         const file = path.join(failures, `${step.name.replace(/[^a-z0-9]+/gi, '-')}.png`);
         await page.screenshot({ path: file }).catch(() => undefined);
+        fs.writeFileSync(file.replace(/\.png$/, '.html'), await page.content().catch(() => ''));
         await vscode.closeQuickInput().catch(() => undefined);
       }
     }
