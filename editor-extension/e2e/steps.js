@@ -92,6 +92,12 @@ const steps = [
       for (const name of ['digits_cnn.onnx', 'digits_snntorch.onnx', 'iris_logreg_nozipmap.onnx']) {
         await poll(`${name} in the models tree`, () => pane.locator('.monaco-list-row', { hasText: name }).first().isVisible(), 30000);
       }
+      if (context.docsShots) {
+        // The file tree collapsed, so the screenshot shows the models.
+        const files = page.locator('.pane-header[aria-expanded="true"]', { hasText: 'workspace' });
+        if (await files.count()) await files.first().click();
+        await poll('the file tree collapsed', async () => (await files.count()) === 0, 5000);
+      }
       await shot(context, vscode, 'vscode-models-tree.png', page.locator('.part.sidebar'));
     },
   },
@@ -163,7 +169,7 @@ const steps = [
       const frame = await vscode.frameWith('.plots svg', 'the simulation plots');
       const body = await frame.locator('body').innerText();
       if (!/accuracy/i.test(body)) throw new Error(`plots page shows no accuracy: ${body.slice(0, 200)}`);
-      await shot(context, vscode, 'vscode-simulation-plots.png');
+      await shot(context, vscode, 'vscode-simulation-plots.png', vscode.page.locator('.editor-group-container.active'));
     },
   },
   {
@@ -240,10 +246,15 @@ const steps = [
       await vscode.open('digits-snn/digits.neuro');
       const lens = await codeLens(vscode, 'Graph', 'model cnn');
       await lens.click();
-      await vscode.frameWith('.graph svg', 'the graph webview');
+      const graph = await vscode.frameWith('.graph svg', 'the graph webview');
+      if (context.docsShots) {
+        // Top to bottom fits the side panel; the page is rendered again.
+        await graph.locator('#tb').click();
+        await vscode.frameWith('#tb[disabled]', 'the top-to-bottom graph');
+      }
       const written = findFiles(vscode.workspace, '.neuride');
       if (written.length) throw new Error(`the graph was written into the workspace: ${written.join(', ')}`);
-      await shot(context, vscode, 'vscode-graph.png');
+      await shot(context, vscode, 'vscode-graph.png', vscode.page.locator('.editor-group-container.active'));
     },
   },
   {
@@ -256,7 +267,9 @@ const steps = [
       await vscode.command('neuride: Simulate Spiking Network');
       // Its own samples: spike trains in the model's time-major input layout.
       await pickPath(vscode, path.join(vscode.workspace, 'snn/spikes.npz'));
-      await poll('a result or an error', async () => (await vscode.activeTab()).startsWith('Simulation') || (await errorToasts(vscode)).length, 120000);
+      // The result's panel may open without focus: look for its tab in any group.
+      const resultTab = vscode.page.locator('.tabs-container .tab', { hasText: 'Simulation: digits_snntorch.onnx' });
+      await poll('a result or an error', async () => (await resultTab.count()) > 0 || (await errorToasts(vscode)).length, 120000);
       const errors = await errorToasts(vscode);
       if (errors.length) throw new Error(errors.join(' / '));
       const frame = await vscode.frameWith('pre:not(.model-text)', 'the run result');
