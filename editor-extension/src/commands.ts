@@ -175,7 +175,17 @@ export function registerCommands(
   register('neuride.ui.importModel', async (arg) => {
     const source = arg instanceof vscode.Uri ? arg : await pickFile('Model to import into the workspace', ['.onnx', '.npz']);
     if (!source) return;
-    const result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString() }]);
+    let result: unknown;
+    try {
+      result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString() }]);
+    } catch (error) {
+      // The server never replaces a file unasked; here the user is asked.
+      if (!/already exists/.test(String(error instanceof Error ? error.message : error))) throw error;
+      const name = path.basename(source.fsPath);
+      const choice = await vscode.window.showWarningMessage(`${name} already exists in the workspace. Replace it?`, { modal: true }, 'Replace');
+      if (choice !== 'Replace') return;
+      result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString(), overwrite: true }]);
+    }
     void vscode.window.showInformationMessage(`neuride: imported ${path.basename(source.fsPath)}${describe(result)}`);
     registry.refreshSoon();
   });
