@@ -278,6 +278,29 @@ const steps = [
     },
   },
   {
+    name: 'item 10: importing over an existing model asks before replacing',
+    async run(vscode) {
+      const { page } = vscode;
+      await vscode.closeAllEditors();
+      await vscode.clearNotifications();
+      const source = path.join(vscode.workspace, 'digits-snn/models/digits_cnn.onnx');
+      for (let i = 0; i < 2; i++) {
+        await vscode.command('neuride: Import Model into Workspace');
+        await pickPath(vscode, source);
+        if (i === 0) {
+          await poll('the import message', async () => (await vscode.toastTexts()).some((t) => t.includes('imported digits_cnn.onnx')), 20000);
+          await vscode.clearNotifications();
+        }
+      }
+      const dialog = page.locator('.monaco-dialog-box', { hasText: 'already exists' });
+      await poll('a dialog asking to replace digits_cnn.onnx', () => dialog.isVisible(), 20000);
+      await dialog.locator('.monaco-button', { hasText: 'Replace' }).click();
+      await poll('the import message after replacing', async () => (await vscode.toastTexts()).some((t) => t.includes('imported digits_cnn.onnx')), 20000);
+      const errors = await errorToasts(vscode);
+      if (errors.length) throw new Error(errors.join(' / '));
+    },
+  },
+  {
     name: 'defect 9: a missing server gives one message with Open Settings and Reload',
     async run(vscode) {
       const settings = path.join(vscode.userData, 'User', 'settings.json');
@@ -341,10 +364,19 @@ async function cursorLine(vscode) {
 async function pickPath(vscode, file) {
   const input = vscode.page.locator('.quick-input-widget input');
   await poll('the file dialog', () => input.isVisible());
-  await input.fill(file);
-  await poll('the dialog to take the path', async () => (await input.inputValue()) === file);
-  await vscode.page.keyboard.press('Enter');
-  await poll('the file dialog to close', async () => !(await input.isVisible()), 10000);
+  // The dialog sets its start folder once it has listed it, which can
+  // overwrite a path typed too early: type it again until it is accepted.
+  const ok = vscode.page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' });
+  await poll('the file dialog to take the path and close', async () => {
+    if (!(await input.isVisible())) return true;
+    if ((await input.inputValue()) !== file) {
+      await input.fill(file);
+      return false;
+    }
+    if (await ok.isVisible()) await ok.click().catch(() => undefined);
+    else await vscode.page.keyboard.press('Enter');
+    return false;
+  }, 15000);
 }
 
 module.exports = { steps };

@@ -216,6 +216,8 @@ async function main() {
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     const vscode = new Vscode(page, userData, workspace);
     await vscode.waitForWorkbench();
+    // The extension's status item: activated and the server answered initialize.
+    await poll('the neuride server to be ready', () => page.locator('.statusbar-item', { hasText: 'neuride: ready' }).isVisible(), 60000);
     const { steps } = require('./steps');
     for (const step of steps) {
       if (args.only && !step.name.includes(args.only)) continue;
