@@ -6,8 +6,8 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { ExecuteCommandRequest } from 'vscode-languageclient/node';
-import { GRAPH, GraphResult, SERVER_COMMANDS, SimulationResult, graphContent, graphParams, EVENTS } from './protocol';
+import { ExecuteCommandRequest, LSPErrorCodes, WorkDoneProgress, WorkDoneProgressCancelNotification } from 'vscode-languageclient/node';
+import { GRAPH, GraphResult, SERVER_COMMANDS, SimulationResult, graphContent, graphParams, EVENTS, compactJson, userMessage } from './protocol';
 import { simulationPlots } from './plot';
 import type { ModelTextProvider } from './modelEditor';
 import type { RegistryTree } from './registryView';
@@ -19,6 +19,10 @@ function targetUri(arg: unknown, extensions: string[]): vscode.Uri | undefined {
   }
   if (arg && typeof arg === 'object' && 'model' in arg) {
     return vscode.Uri.parse((arg as { model: { uri: string } }).model.uri);
+  }
+  // A code lens's argument: `{uri, name?}`.
+  if (arg && typeof arg === 'object' && typeof (arg as { uri?: unknown }).uri === 'string') {
+    return vscode.Uri.parse((arg as { uri: string }).uri);
   }
   const active = vscode.window.activeTextEditor?.document.uri ?? activeCustomEditorUri();
   if (active && extensions.some((ext) => active.path.endsWith(ext))) {
@@ -41,11 +45,81 @@ async function execute<T>(client: LanguageClient, command: string, args: unknown
   return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }) as Promise<T>;
 }
 
+let nextToken = 0;
+
+/**
+ * Runs a server job under a cancellable notification: the request carries
+ * its own work-done token, the server's reports move the bar, Cancel sends
+ * `window/workDoneProgress/cancel`. Resolves undefined when cancelled:
+ * cancelling is the user's choice, not an error.
+ */
+async function runJob<T>(client: LanguageClient, title: string, command: string, args: unknown[]): Promise<T | undefined> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, cancel) => {
+    const token = `neuride-ui/${++nextToken}`;
+    let done = 0;
+    const reports = client.onProgress(WorkDoneProgress.type, token, (value) => {
+      if (value.kind !== 'report') return;
+      const percentage = value.percentage ?? done;
+      progress.report({ message: value.message, increment: Math.max(0, percentage - done) });
+      done = Math.max(done, percentage);
+    });
+    const cancelled = cancel.onCancellationRequested(() => void client.sendNotification(WorkDoneProgressCancelNotification.type, { token }));
+    try {
+      return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken: token })) as T;
+    } catch (error) {
+      if (cancel.isCancellationRequested || (error as { code?: number }).code === LSPErrorCodes.RequestCancelled) {
+        vscode.window.setStatusBarMessage(`${title}: cancelled`, 5000);
+        return undefined;
+      }
+      throw error;
+    } finally {
+      reports.dispose();
+      cancelled.dispose();
+    }
+  });
+}
+
+/**
+ * The `simulate`/`infer` block to run in a .neuro file when none was named
+ * (title button, context menu): the one at the cursor, the only one, or the
+ * user's pick. The blocks are the file's code lenses for `command`.
+ */
+async function pickBlock(uri: vscode.Uri, command: string, kind: string): Promise<string | undefined | null> {
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri)) ?? [];
+  const named = (lens: vscode.CodeLens) => (lens.command?.arguments?.[0] as { name?: string } | undefined)?.name;
+  const blocks = lenses.filter((lens) => lens.command?.command === command && named(lens));
+  if (blocks.length <= 1) {
+    return blocks.length ? named(blocks[0]) : undefined;
+  }
+  const editor = vscode.window.activeTextEditor;
+  if (editor && editor.document.uri.toString() === uri.toString()) {
+    // Items start at their lenses; the cursor is in the last item starting at or above it.
+    const line = editor.selection.active.line;
+    const above = lenses.filter((lens) => lens.range.start.line <= line).sort((a, b) => a.range.start.line - b.range.start.line);
+    const item = above[above.length - 1];
+    const here = item && blocks.find((lens) => lens.range.start.line === item.range.start.line);
+    if (here) {
+      return named(here);
+    }
+  }
+  const picked = await vscode.window.showQuickPick(blocks.map((lens) => named(lens)!), { title: `Which ${kind} block of ${path.basename(uri.fsPath)}?` });
+  return picked ?? null;
+}
+
+/** `{uri, name?}` of a lens, or `{uri}` with the block asked for; null when the user gave up. */
+async function blockArguments(arg: unknown, uri: vscode.Uri, command: string, kind: string): Promise<{ uri: string; name?: string } | null> {
+  const given = arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) ? (arg as { name?: unknown }).name : undefined;
+  const name = typeof given === 'string' ? given : await pickBlock(uri, command, kind);
+  if (name === null) return null;
+  return name ? { uri: uri.toString(), name } : { uri: uri.toString() };
+}
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   clientOf: () => LanguageClient | undefined,
   registry: RegistryTree,
   text: ModelTextProvider,
+  output: vscode.OutputChannel,
 ): void {
   const need = (): LanguageClient => {
     const client = clientOf();
@@ -60,7 +134,7 @@ export function registerCommands(
         try {
           await handler(...args);
         } catch (error) {
-          void vscode.window.showErrorMessage(`neuride: ${error instanceof Error ? error.message : String(error)}`);
+          void vscode.window.showErrorMessage(userMessage(error));
         }
       }),
     );
@@ -77,18 +151,41 @@ export function registerCommands(
       await text.open(uri);
     }
   });
+  register('neuride.ui.showLog', async () => output.show());
   register('neuride.ui.refreshModels', async () => {
     await registry.refresh();
   });
+  // The event log is a read-only virtual document (an untitled one would be
+  // "dirty" and ask to be saved on close); each open asks the server again.
+  const eventLog = vscode.Uri.parse('neuride-events:/neuride event log.json');
+  const eventsChanged = new vscode.EventEmitter<vscode.Uri>();
+  context.subscriptions.push(
+    eventsChanged,
+    vscode.workspace.registerTextDocumentContentProvider('neuride-events', {
+      onDidChange: eventsChanged.event,
+      provideTextDocumentContent: async () => compactJson(await need().sendRequest<unknown>(EVENTS, {})),
+    }),
+  );
   register('neuride.ui.showEvents', async () => {
-    const events = await need().sendRequest<unknown>(EVENTS, {});
-    const document = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(events, null, 2) });
-    await vscode.window.showTextDocument(document, { preview: true });
+    need();
+    const document = await vscode.workspace.openTextDocument(eventLog);
+    eventsChanged.fire(eventLog);
+    await vscode.window.showTextDocument(await vscode.languages.setTextDocumentLanguage(document, 'json'), { preview: true });
   });
   register('neuride.ui.importModel', async (arg) => {
     const source = arg instanceof vscode.Uri ? arg : await pickFile('Model to import into the workspace', ['.onnx', '.npz']);
     if (!source) return;
-    const result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString() }]);
+    let result: unknown;
+    try {
+      result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString() }]);
+    } catch (error) {
+      // The server never replaces a file unasked; here the user is asked.
+      if (!/already exists/.test(String(error instanceof Error ? error.message : error))) throw error;
+      const name = path.basename(source.fsPath);
+      const choice = await vscode.window.showWarningMessage(`${name} already exists in the workspace. Replace it?`, { modal: true }, 'Replace');
+      if (choice !== 'Replace') return;
+      result = await execute<unknown>(need(), SERVER_COMMANDS.importModel, [{ source: source.toString(), overwrite: true }]);
+    }
     void vscode.window.showInformationMessage(`neuride: imported ${path.basename(source.fsPath)}${describe(result)}`);
     registry.refreshSoon();
   });
@@ -106,24 +203,35 @@ export function registerCommands(
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with a simulate item', ['.neuro']));
     if (!uri) return;
     // A model needs samples (an .npz with x and y); a .neuro file names its own.
-    const args = await runArguments(uri, 'Samples to simulate (.npz with x, y)', 'data');
+    const args = uri.path.endsWith('.neuro')
+      ? await blockArguments(arg, uri, 'neuride.ui.simulate', 'simulate')
+      : await runArguments(uri, 'Samples to simulate (.npz with x, y)', 'data');
     if (!args) return;
-    // The server reports work-done progress (cancellable) for the job itself.
-    const result = await execute<SimulationResult>(need(), SERVER_COMMANDS.simulate, [args]);
-    showPlots(`Simulation: ${path.basename(uri.fsPath)}`, result);
+    const label = runLabel(uri, args);
+    const result = await runJob<SimulationResult>(need(), `neuride: simulating ${label}`, SERVER_COMMANDS.simulate, [args]);
+    if (!result) return;
+    // A model that already spikes in plain ops runs as it is: its result is
+    // an inference's (outputs), with the reason, not the simulator's plots.
+    if (typeof result.ran_as_is === 'string') showJson('neuride.plots', `plots:Simulation: ${label}`, `Simulation: ${label}`, result);
+    else showPlots(`Simulation: ${label}`, result);
   });
   register('neuride.ui.infer', async (arg) => {
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with an infer item, or a model', ['.neuro', '.onnx']));
     if (!uri) return;
-    const args = await runArguments(uri, 'Inputs for the model (.npz keyed by input name)', 'input');
+    const args = uri.path.endsWith('.neuro')
+      ? await blockArguments(arg, uri, 'neuride.ui.infer', 'infer')
+      : await runArguments(uri, 'Inputs for the model (.npz keyed by input name)', 'input');
     if (!args) return;
-    const result = await execute<unknown>(need(), SERVER_COMMANDS.infer, [args]);
-    const panel = vscode.window.createWebviewPanel('neuride.infer', `Inference: ${path.basename(uri.fsPath)}`, vscode.ViewColumn.Beside, {});
-    panel.webview.html = page({
-      title: 'Inference',
-      body: `<div class="content"><pre>${escapeHtml(JSON.stringify(result, null, 2))}</pre></div>`,
-    });
+    const label = runLabel(uri, args);
+    const result = await runJob<unknown>(need(), `neuride: inference on ${label}`, SERVER_COMMANDS.infer, [args]);
+    if (result === undefined) return;
+    showJson('neuride.infer', `infer:${args.uri}#${args.name ?? ''}`, `Inference: ${label}`, result);
   });
+}
+
+/** "file.neuro › block" or "model.onnx": what a run is called in titles. */
+function runLabel(uri: vscode.Uri, args: { name?: string }): string {
+  return args.name ? `${path.basename(uri.fsPath)} › ${args.name}` : path.basename(uri.fsPath);
 }
 
 /**
@@ -146,17 +254,36 @@ function describe(result: unknown): string {
   return '';
 }
 
+/** Open panels by what they show: showing the same thing again reveals and refreshes its panel. */
+const panels = new Map<string, vscode.WebviewPanel>();
+
+function reusePanel(viewType: string, key: string, title: string, options: vscode.WebviewPanelOptions & vscode.WebviewOptions): vscode.WebviewPanel {
+  const open = panels.get(key);
+  if (open) {
+    open.title = title;
+    open.reveal(undefined, false);
+    return open;
+  }
+  const panel = vscode.window.createWebviewPanel(viewType, title, vscode.ViewColumn.Beside, options);
+  panels.set(key, panel);
+  panel.onDidDispose(() => panels.delete(key));
+  return panel;
+}
+
+function showJson(viewType: string, key: string, title: string, result: unknown): void {
+  const panel = reusePanel(viewType, key, title, {});
+  panel.webview.html = page({ title, body: `<div class="toolbar"><b>${escapeHtml(title)}</b></div><div class="content"><pre>${escapeHtml(compactJson(result))}</pre></div>` });
+}
+
 function showPlots(title: string, result: SimulationResult): void {
-  const panel = vscode.window.createWebviewPanel('neuride.plots', title, vscode.ViewColumn.Beside, {});
+  const panel = reusePanel('neuride.plots', `plots:${title}`, title, {});
   panel.webview.html = plotPage(title, simulationPlots(result));
 }
 
 async function showGraph(context: vscode.ExtensionContext, client: LanguageClient, uri: vscode.Uri): Promise<void> {
   const title = `Graph: ${path.basename(uri.fsPath)}`;
-  const panel = vscode.window.createWebviewPanel('neuride.graph', title, vscode.ViewColumn.Beside, {
-    enableScripts: true,
-    localResourceRoots: [],
-  });
+  const reused = panels.has(`graph:${uri.toString()}`);
+  const panel = reusePanel('neuride.graph', `graph:${uri.toString()}`, title, { enableScripts: true, localResourceRoots: [] });
   const render = async (direction: string) => {
     try {
       const result = await client.sendRequest<GraphResult>(GRAPH, graphParams(uri.toString(), direction));
@@ -165,14 +292,16 @@ async function showGraph(context: vscode.ExtensionContext, client: LanguageClien
       panel.webview.html = errorPage(title, `neuride could not draw ${uri.fsPath}: ${String(error)}`);
     }
   };
-  panel.webview.onDidReceiveMessage(
-    (message: { type?: string; direction?: string; id?: string }) => {
-      if (message.type === 'direction' && message.direction) {
-        void render(message.direction);
-      }
-    },
-    undefined,
-    context.subscriptions,
-  );
+  if (!reused) {
+    panel.webview.onDidReceiveMessage(
+      (message: { type?: string; direction?: string; id?: string }) => {
+        if (message.type === 'direction' && message.direction) {
+          void render(message.direction);
+        }
+      },
+      undefined,
+      context.subscriptions,
+    );
+  }
   await render('LR');
 }

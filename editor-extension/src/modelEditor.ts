@@ -5,28 +5,54 @@
 
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { MODEL_TEXT, ModelTextResult } from './protocol';
+import { MODEL_SCHEME, MODEL_TEXT, ModelTextResult, modelPathOf, textViewPath } from './protocol';
 import { errorPage, textPage } from './webview';
 
+/**
+ * The text view's URI as VS Code sees it: the server's virtual URI
+ * (`neuride-model:///abs/m.onnx`) with TEXT_VIEW_SUFFIX on the path. The
+ * suffix keeps the `*.onnx`/`*.npz` custom editor pattern from capturing the
+ * text view (Go to Definition would land in the webview) and gives its tab
+ * another title than the model editor's.
+ */
+export function textViewUri(serverUri: string): vscode.Uri {
+  const uri = vscode.Uri.parse(serverUri);
+  return uri.with({ path: textViewPath(uri.path) });
+}
+
+/** The server's URI of a text view (inverse of `textViewUri`), in the server's own spelling. */
+export function serverTextUri(uri: vscode.Uri): string {
+  return `${MODEL_SCHEME}:${vscode.Uri.file(modelPathOf(uri.path)).toString().slice('file:'.length)}`;
+}
+
 export class ModelTextProvider implements vscode.TextDocumentContentProvider {
+  /** Keyed by the text view URI's `toString()`, the spelling VS Code asks with. */
   private readonly cache = new Map<string, ModelTextResult>();
-  /** Virtual URI -> model file URI, to ask again on refresh. */
+  /** Text view URI -> model file URI, to ask again on refresh. */
   private readonly modelOf = new Map<string, string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
 
   constructor(private readonly client: () => LanguageClient | undefined) {}
 
-  async fetch(modelUri: vscode.Uri): Promise<ModelTextResult> {
+  /** Asks the server for the model's text; returns it with the text view URI. */
+  async fetch(modelUri: vscode.Uri): Promise<{ view: vscode.Uri; result: ModelTextResult }> {
     const client = this.client();
     if (!client) {
       throw new Error('the neuride server is not running');
     }
     const result = await client.sendRequest<ModelTextResult>(MODEL_TEXT, { uri: modelUri.toString() });
-    this.cache.set(result.uri, result);
-    this.modelOf.set(result.uri, modelUri.toString());
-    this.changed.fire(vscode.Uri.parse(result.uri));
-    return result;
+    const view = textViewUri(result.uri);
+    const key = view.toString();
+    const previous = this.cache.get(key);
+    this.cache.set(key, result);
+    this.modelOf.set(key, modelUri.toString());
+    // Only a changed text is news: VS Code answers a change event by asking
+    // for the content again, so an unconditional event would loop.
+    if (previous && previous.text !== result.text) {
+      this.changed.fire(view);
+    }
+    return { view, result };
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
@@ -35,9 +61,8 @@ export class ModelTextProvider implements vscode.TextDocumentContentProvider {
     if (cached) {
       return cached.text;
     }
-    const model = this.modelOf.get(key) ?? vscode.Uri.file(uri.path).toString();
-    const result = await this.fetch(vscode.Uri.parse(model));
-    return result.text;
+    const model = this.modelOf.get(key) ?? vscode.Uri.file(modelPathOf(uri.path)).toString();
+    return (await this.fetch(vscode.Uri.parse(model))).result.text;
   }
 
   /** Re-asks the server for every open text view (after the model changed). */
@@ -48,8 +73,8 @@ export class ModelTextProvider implements vscode.TextDocumentContentProvider {
   }
 
   async open(modelUri: vscode.Uri): Promise<void> {
-    const result = await this.fetch(modelUri);
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(result.uri));
+    const { view } = await this.fetch(modelUri);
+    const document = await vscode.workspace.openTextDocument(view);
     await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   }
 }
@@ -59,6 +84,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     private readonly context: vscode.ExtensionContext,
     private readonly client: () => LanguageClient | undefined,
     private readonly text: ModelTextProvider,
+    private readonly problem: { text?: string },
   ) {}
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
@@ -70,8 +96,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const title = vscode.workspace.asRelativePath(document.uri);
     const render = async () => {
       try {
-        const result = await this.text.fetch(document.uri);
-        panel.webview.html = textPage(title, result.text);
+        const { result } = await this.text.fetch(document.uri);
+        panel.webview.html = textPage(title, result.text, document.uri.path.endsWith('.onnx'));
       } catch (error) {
         panel.webview.html = errorPage(title, `neuride could not render ${title}: ${String(error)}`);
       }
@@ -91,7 +117,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     watcher.onDidChange(() => void render());
     panel.onDidDispose(() => watcher.dispose());
     if (!this.client()) {
-      panel.webview.html = errorPage(title, 'The neuride server is not running.');
+      panel.webview.html = errorPage(title, this.problem.text ?? 'The neuride server is not running.');
       return;
     }
     await render();

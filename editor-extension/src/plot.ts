@@ -158,7 +158,8 @@ export function simulationPlots(result: SimulationResult): string {
   const accuracyMax = Math.max(1, ...accuracy.map((p) => p[1]).filter(Number.isFinite));
   const parts = [
     lineChart(accuracy, { title: 'Accuracy vs time steps', xLabel: 'time steps', yLabel: 'accuracy' }, [0, accuracyMax]),
-    barChart(ratesAsBars(result.rates), { title: 'Mean firing rate per layer', xLabel: 'layer', yLabel: 'rate (Hz)' }),
+    // The server's `rate` is spikes per neuron per step (`rate_hz` divides by dt).
+    barChart(ratesAsBars(result.rates), { title: 'Mean firing rate per layer', xLabel: 'layer', yLabel: 'spikes per neuron per step' }),
   ];
   const facts: string[] = [];
   for (const key of ['accuracy', 'steps', 'synops'] as const) {

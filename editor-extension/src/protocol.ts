@@ -20,8 +20,45 @@ export const SERVER_COMMANDS = {
   showGraph: 'neuride.showGraph',
 } as const;
 
+/**
+ * The extension's own command for each server command a code lens names:
+ * run by VS Code directly, a server command's result would be dropped, so a
+ * lens runs the UI command that shows it (plots, inference, graph webview).
+ */
+export const LENS_UI_COMMANDS: Readonly<Record<string, string>> = {
+  [SERVER_COMMANDS.simulate]: 'neuride.ui.simulate',
+  [SERVER_COMMANDS.infer]: 'neuride.ui.infer',
+  [SERVER_COMMANDS.showGraph]: 'neuride.ui.showGraph',
+};
+
+/** A message for the user, without the "neuride: " the server's messages may start with. */
+export function userMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return `neuride: ${text.replace(/^(neuride: )+/, '')}`;
+}
+
+/** JSON with two-space indents, but arrays of numbers/strings on one line each. */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/\[\s*([^[\]{}]*?)\s*\]/g, (_all, inner: string) =>
+    inner.trim() === '' ? '[]' : `[${inner.split(/,\s*/).map((item) => item.trim()).join(', ')}]`,
+  );
+}
+
 /** The virtual document scheme of the text views. */
 export const MODEL_SCHEME = 'neuride-model';
+
+/** Appended to a text view's path on the client side only (see modelEditor.ts). */
+export const TEXT_VIEW_SUFFIX = ' (text)';
+
+/** The client-side path of the text view of the model at `modelPath`. */
+export function textViewPath(modelPath: string): string {
+  return modelPath.endsWith(TEXT_VIEW_SUFFIX) ? modelPath : modelPath + TEXT_VIEW_SUFFIX;
+}
+
+/** The model's path from a text view's client-side path (also accepts a bare model path). */
+export function modelPathOf(viewPath: string): string {
+  return viewPath.endsWith(TEXT_VIEW_SUFFIX) ? viewPath.slice(0, -TEXT_VIEW_SUFFIX.length) : viewPath;
+}
 
 export interface ModelTextParams {
   uri: string;
@@ -72,7 +109,7 @@ export interface SimulateArguments {
 /** What `neuride.simulate` returns; only the fields the plots use are typed. */
 export interface SimulationResult {
   accuracy_per_step?: number[];
-  /** Per layer: mean firing rate (Hz), as `{layer: rate}` or a list. */
+  /** Per layer: mean firing rate in spikes per neuron per step, as `{layer: rate}` or a list. */
   rates?: Record<string, number> | Array<{ layer: string; rate: number }>;
   accuracy?: number;
   steps?: number;

@@ -97,8 +97,14 @@ function baseName(path: string): string {
 /** The tree item for one model. */
 export function modelItem(model: ModelEntry): ModelItem {
   const parts: string[] = [];
-  if (typeof model.nodes === 'number') parts.push(`${formatCount(model.nodes)} nodes`);
-  if (typeof model.parameters === 'number') parts.push(`${formatCount(model.parameters)} params`);
+  // The folder tells two same-named models apart.
+  const folder = model.path.split(/[\\/]/).slice(0, -1).join('/');
+  if (folder) parts.push(folder);
+  if (typeof model.nodes === 'number') parts.push(`${formatCount(model.nodes)} ${model.nodes === 1 ? 'node' : 'nodes'}`);
+  // Classic ML models keep their numbers in attributes, not initializers: "0 params" would mislead.
+  if (typeof model.parameters === 'number' && !(model.parameters === 0 && model.kind === 'ml')) {
+    parts.push(`${formatCount(model.parameters)} ${model.parameters === 1 ? 'param' : 'params'}`);
+  }
   parts.push(formatBytes(model.size));
   const tooltip = [
     model.path,

@@ -15,7 +15,14 @@ export class RegistryTree implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
+  private view: vscode.TreeView<unknown> | undefined;
+
   constructor(private readonly client: () => LanguageClient | undefined) {}
+
+  /** The view to tell when the models cannot be listed. */
+  setView(view: vscode.TreeView<unknown>): void {
+    this.view = view;
+  }
 
   refreshSoon(delayMs = 300): void {
     if (this.timer) {
@@ -35,6 +42,9 @@ export class RegistryTree implements vscode.TreeDataProvider<Node> {
     } catch (error) {
       this.error = String(error);
     }
+    if (this.view) {
+      this.view.message = this.error ? `neuride could not list the models: ${this.error}` : undefined;
+    }
     this.changed.fire(undefined);
   }
 
@@ -49,7 +59,8 @@ export class RegistryTree implements vscode.TreeDataProvider<Node> {
       item.contextValue = 'neuride.kind';
       return item;
     }
-    const data = modelItem(node.model);
+    // Paths relative to the workspace: the folder in the description tells same-named models apart.
+    const data = modelItem({ ...node.model, path: vscode.workspace.asRelativePath(node.model.path) });
     const item = new vscode.TreeItem(data.label, vscode.TreeItemCollapsibleState.None);
     item.description = data.description;
     item.tooltip = data.tooltip;

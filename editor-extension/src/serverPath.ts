@@ -27,3 +27,28 @@ export function resolveServerPath(
   }
   return binary;
 }
+
+/**
+ * The file `command` runs: itself when it names a path, else the first match
+ * on `pathVariable`; undefined when there is none (the server is missing).
+ */
+export function findOnPath(
+  command: string,
+  pathVariable: string,
+  exists: (file: string) => boolean,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  if (command.includes('/') || (platform === 'win32' && command.includes('\\'))) {
+    return exists(command) ? command : undefined;
+  }
+  const separator = platform === 'win32' ? ';' : ':';
+  for (const folder of pathVariable.split(separator)) {
+    if (folder !== '') {
+      const candidate = path.join(folder, command);
+      if (exists(candidate)) {
+        return candidate;
+      }
+    }
+  }
+  return undefined;
+}

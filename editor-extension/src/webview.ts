@@ -59,7 +59,8 @@ export function escapeHtml(text: string): string {
 }
 
 /** The graph page: toolbar (direction, zoom) and the server's SVG. The SVG
- *  is the server's own output (no scripts in it: the CSP would block them). */
+ *  is the server's own output (no scripts in it: the CSP would block them).
+ *  "Fit width" stops at 10 %: below that a large graph is unreadable dots. */
 export function graphPage(title: string, svg: string, direction: string): string {
   const script = `
 const vscode = acquireVsCodeApi();
@@ -70,7 +71,7 @@ document.getElementById('lr').addEventListener('click', () => vscode.postMessage
 document.getElementById('tb').addEventListener('click', () => vscode.postMessage({ type: 'direction', direction: 'TB' }));
 document.getElementById('in').addEventListener('click', () => { scale = Math.min(4, scale * 1.25); apply(); });
 document.getElementById('out').addEventListener('click', () => { scale = Math.max(0.05, scale / 1.25); apply(); });
-document.getElementById('fit').addEventListener('click', () => { if (svg) { const w = svg.width.baseVal.value || 1; scale = Math.min(1, (document.body.clientWidth - 24) / w); apply(); } });
+document.getElementById('fit').addEventListener('click', () => { if (svg) { const w = svg.width.baseVal.value || 1; scale = Math.max(0.1, Math.min(1, (document.body.clientWidth - 24) / w)); apply(); } });
 document.querySelectorAll('.graph g.node').forEach((node) => node.addEventListener('click', () => vscode.postMessage({ type: 'node', id: node.getAttribute('data-id') })));
 apply();`;
   const body = `<div class="toolbar">
@@ -87,13 +88,14 @@ export function plotPage(title: string, plots: string): string {
   return page({ title, body: `<div class="toolbar"><b>${escapeHtml(title)}</b></div><div class="content">${plots}</div>` });
 }
 
-export function textPage(title: string, text: string): string {
+/** The model editor's page; `graph: false` (an .npz has no graph) drops the "Show graph" button. */
+export function textPage(title: string, text: string, graph = true): string {
   const script = `
 const vscode = acquireVsCodeApi();
 document.getElementById('open').addEventListener('click', () => vscode.postMessage({ type: 'openText' }));
-document.getElementById('graph').addEventListener('click', () => vscode.postMessage({ type: 'showGraph' }));`;
+document.getElementById('graph')?.addEventListener('click', () => vscode.postMessage({ type: 'showGraph' }));`;
   const body = `<div class="toolbar">
-<button id="open">Open as text document</button><button id="graph">Show graph</button>
+<button id="open">Open as text document</button>${graph ? '<button id="graph">Show graph</button>' : ''}
 <span class="info">${escapeHtml(title)}</span>
 </div>
 <div class="content"><pre class="model-text">${escapeHtml(text)}</pre></div>`;

@@ -54,6 +54,9 @@ test('simulation plots: both charts, no external references, "no data" when empt
   assert.equal(count(html, 'class="bar"'), 2);
   assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html), 'no network references');
   assert.ok(html.includes('<b>accuracy</b>: 0.95'));
+  // The server's rates are spikes per neuron per step, not per second.
+  assert.ok(html.includes('spikes per neuron per step'));
+  assert.ok(!/\bHz\b/.test(html));
   const empty = simulationPlots({});
   assert.equal(count(empty, 'no data'), 2);
 });

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { GRAPH, MODELS, MODEL_SCHEME, MODEL_TEXT, EVENTS, SERVER_COMMANDS, graphContent, graphParams } from '../src/protocol';
-import { resolveServerPath } from '../src/serverPath';
+import { GRAPH, LENS_UI_COMMANDS, MODELS, MODEL_SCHEME, MODEL_TEXT, EVENTS, SERVER_COMMANDS, compactJson, graphContent, graphParams, modelPathOf, textViewPath, userMessage } from '../src/protocol';
+import { findOnPath, resolveServerPath } from '../src/serverPath';
 import { graphPage, page, textPage } from '../src/webview';
 
 const root = path.join(__dirname, '..', '..');
@@ -44,6 +44,8 @@ test('webview pages: strict CSP, no remote resources, text escaped', () => {
   assert.ok(html.includes(`<script nonce="${nonce}">`));
   assert.ok(!/(src|href)="https?:/.test(graphPage('g', '<svg></svg>', 'LR')));
   assert.ok(!page({ title: 't', body: 'b' }).includes('<script'));
+  assert.ok(textPage('m.onnx', 'x').includes('id="graph"'));
+  assert.ok(!textPage('w.npz', 'x', false).includes('id="graph"'), 'an archive has no graph to show');
 });
 
 test('package.json contributes what the code registers', () => {
@@ -62,4 +64,44 @@ test('package.json contributes what the code registers', () => {
   for (const registered of source.matchAll(/register\('([^']+)'/g)) {
     assert.ok(ids.includes(registered[1]), `${registered[1]} is contributed`);
   }
+});
+
+test('text view paths: the suffix keeps the custom editor pattern off, and is undone exactly', () => {
+  const view = textViewPath('/ws/models/m.onnx');
+  assert.ok(!view.endsWith('.onnx'), 'a *.onnx pattern must not match the text view');
+  assert.equal(textViewPath(view), view, 'applied once');
+  assert.equal(modelPathOf(view), '/ws/models/m.onnx');
+  assert.equal(modelPathOf('/ws/models/m.onnx'), '/ws/models/m.onnx');
+});
+
+test('code lenses run the UI commands, which are not server commands', () => {
+  assert.equal(LENS_UI_COMMANDS['neuride.simulate'], 'neuride.ui.simulate');
+  assert.equal(LENS_UI_COMMANDS['neuride.infer'], 'neuride.ui.infer');
+  assert.equal(LENS_UI_COMMANDS['neuride.showGraph'], 'neuride.ui.showGraph');
+  const contributed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).contributes.commands.map((c: { command: string }) => c.command);
+  for (const ui of Object.values(LENS_UI_COMMANDS)) {
+    assert.ok(contributed.includes(ui), `${ui} is contributed`);
+  }
+});
+
+test('user messages carry one "neuride: " prefix', () => {
+  assert.equal(userMessage(new Error('neuride: simulating a.neuro: cancelled')), 'neuride: simulating a.neuro: cancelled');
+  assert.equal(userMessage('neuride: neuride: x'), 'neuride: x');
+  assert.equal(userMessage(new Error('bad')), 'neuride: bad');
+});
+
+test('server lookup: a path must exist, a bare name is searched on PATH', () => {
+  const exists = (file: string) => file === '/usr/local/bin/neuride' || file === '/opt/neuride';
+  assert.equal(findOnPath('/opt/neuride', '', exists, 'linux'), '/opt/neuride');
+  assert.equal(findOnPath('/nonexistent/neuride', '/usr/local/bin', exists, 'linux'), undefined);
+  assert.equal(findOnPath('neuride', '/usr/bin::/usr/local/bin', exists, 'linux'), '/usr/local/bin/neuride');
+  assert.equal(findOnPath('neuride', '/usr/bin', exists, 'linux'), undefined);
+});
+
+test('inference JSON keeps arrays of numbers on one line', () => {
+  const text = compactJson({ accuracy: 0.9, outputs: { y: [[0.1, 0.9], [1, 2]] }, names: ['a', 'b'], none: [] });
+  assert.ok(text.includes('[0.1, 0.9]'), text);
+  assert.ok(text.includes('["a", "b"]'), text);
+  assert.ok(text.includes('"none": []'), text);
+  assert.deepEqual(JSON.parse(text), { accuracy: 0.9, outputs: { y: [[0.1, 0.9], [1, 2]] }, names: ['a', 'b'], none: [] });
 });

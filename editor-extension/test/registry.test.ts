@@ -21,7 +21,9 @@ test('groups in a fixed kind order, sorted by path, unknown kinds last', () => {
 test('model item: label, description, tooltip', () => {
   const item = modelItem(models[3]);
   assert.equal(item.label, 'a_cnn.onnx');
-  assert.equal(item.description, '8 nodes · 1.2M params · 3.0 MiB');
+  assert.equal(item.description, 'dl · 8 nodes · 1.2M params · 3.0 MiB');
+  assert.equal(modelItem({ ...models[2], nodes: 1, parameters: 0 }).description, 'ml · 1 node · 900 B');
+  assert.equal(modelItem({ ...models[3], path: 'a_cnn.onnx', nodes: 1, parameters: 1 }).description, '1 node · 1 param · 3.0 MiB');
   assert.equal(item.uri, 'file:///w/dl/a_cnn.onnx');
   const iris = modelItem(models[2]);
   assert.equal(iris.tooltip, 'ml/iris.onnx\nkind: ml\nsize: 900 B\nIR version: 8\nopsets: ai.onnx 15, ai.onnx.ml 1\nproducer: skl2onnx\nnodes: 2\nparameters: 15');

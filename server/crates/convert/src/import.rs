@@ -449,7 +449,6 @@ impl Importer<'_> {
         weight: Tensor,
         bias: Option<Vec<f32>>,
     ) -> Result<(), Error> {
-        let out = node.output[0].clone();
         let input_features: usize = self.shapes[x].iter().product();
         if weight.shape.len() != 2 || weight.shape[1] != input_features {
             self.reject(
@@ -751,7 +750,6 @@ impl Importer<'_> {
             self.reject(node, "Reshape needs an activity and a constant shape");
             return Ok(());
         };
-        let x = *x;
         let target = tensor_i64(shape).unwrap_or_default();
         let current = self.shapes[x].clone();
         let features: usize = current.iter().product();
@@ -789,7 +787,7 @@ impl Importer<'_> {
         op: &str,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let Some(Some(Value::Activity(x))) = inputs.first() else {
+        let Some(&Some(Value::Activity(x))) = inputs.first() else {
             self.reject(node, format!("{op} needs an activity input"));
             return Ok(());
         };

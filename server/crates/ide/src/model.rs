@@ -151,14 +151,6 @@ pub fn kind(model: &ModelAnalysis) -> &'static str {
         .map_or("unknown", |f| f.classification.kind.as_str())
 }
 
-/// Where generated views of the model at `path` are cached: a `.neuride`
-/// folder beside it (hidden, so workspace walks skip it).
-pub fn graph_cache_path(path: &Path, extension: &str) -> PathBuf {
-    let folder = path.parent().unwrap_or(Path::new(".")).join(".neuride");
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    folder.join(format!("{name}.{extension}"))
-}
-
 /// The graph as `json`, `svg` or `dot`, laid out `LR` or `TB`.
 pub fn graph_view(
     model: &ModelAnalysis,

@@ -308,13 +308,15 @@ struct ShowGraphArgs {
     direction: Option<String>,
 }
 
-/// Writes the model's SVG into `.neuride/` beside the model and asks the
-/// client to open it in an external viewer (`window/showDocument`).
+/// Writes the model's SVG into a folder of the system's temporary directory
+/// (never into the user's workspace: showing a graph must not add files to
+/// it) and asks the client to open it in an external viewer
+/// (`window/showDocument`).
 async fn show_graph(shared: &Shared, client: &Client, args: ShowGraphArgs) -> Result<Value> {
     let path = path_of(&args.uri)?;
     let analysis = analysis_of(shared, path.clone()).await?;
     let direction = args.direction.unwrap_or_else(|| "LR".into());
-    let svg_path = neuride_ide::model::graph_cache_path(&path, "svg");
+    let svg_path = graph_view_path(&path);
     let written = svg_path.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let model = analysis
@@ -346,6 +348,19 @@ async fn show_graph(shared: &Shared, client: &Client, args: ShowGraphArgs) -> Re
         false
     };
     Ok(json!({ "uri": svg_uri, "path": svg_path, "shown": shown }))
+}
+
+/// `<temp>/neuride-graphs/<hash of the model's folder>/<model>.svg`: one
+/// file per model, two same-named models in different folders apart.
+fn graph_view_path(model: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    model.parent().hash(&mut hasher);
+    let name = model.file_name().unwrap_or_default().to_string_lossy();
+    std::env::temp_dir()
+        .join("neuride-graphs")
+        .join(format!("{:016x}", hasher.finish()))
+        .join(format!("{name}.svg"))
 }
 
 /// Re-reads and re-checks every file of the workspace, as a cancellable

@@ -349,6 +349,9 @@ pub async fn simulate(
             )
         };
         let report = match &options {
+            Some(options) if already_spiking_in_plain_ops(&run.path) => {
+                return run_as_it_is(&run.path, options, job);
+            }
             Some(options) => serde_json::to_value(
                 simulate_model(&run.path, options, &mut progress, &cancel).map_err(run_failed)?,
             ),
@@ -413,6 +416,54 @@ pub async fn infer(
         }
     })
     .await
+}
+
+/// A spiking model exported in plain ONNX ops (snnTorch): `neuride run`
+/// routes it to the ONNX runtime, and the converter would fail on its neuron
+/// ops (it converts ReLU networks), so simulating it runs it as it is.
+fn already_spiking_in_plain_ops(model: &std::path::Path) -> bool {
+    let Ok(bytes) = std::fs::read(model) else {
+        return false;
+    };
+    neuride_onnx::load::decode(bytes.into()).is_ok_and(|proto| {
+        neuride_onnx::classify::classify(&proto).kind == neuride_onnx::classify::Kind::Snn
+            && matches!(neuride_infer::route(&proto), neuride_infer::Route::Tract)
+    })
+}
+
+/// Runs the model on `args.data` as an inference (its own time steps are
+/// its input's), reporting what `neuride.infer` reports and why.
+fn run_as_it_is(
+    model: &Path,
+    options: &SimulateModel,
+    job: &JobContext,
+) -> std::result::Result<Value, JobError> {
+    let data = options.data.as_ref().ok_or_else(|| {
+        JobError::Failed(anyhow::anyhow!(
+            "{}: samples are needed to run the model (`data`: an .npz keyed by input name)",
+            model.display()
+        ))
+    })?;
+    let words = ["--input".to_owned(), data.display().to_string()];
+    let infer_args = cli::args_from_words::<cli::infer::Args>("neuride.simulate", model, words)
+        .map_err(|e| JobError::Failed(anyhow::anyhow!("{e}")))?;
+    let bytes = std::fs::read(model).map_err(|e| {
+        JobError::Failed(anyhow::anyhow!("cannot read {}: {e}", model.display()))
+    })?;
+    let session = neuride_infer::Session::load(&bytes).map_err(|e| {
+        JobError::Failed(anyhow::anyhow!("preparing {}: {e}", model.display()))
+    })?;
+    let cancel = job.cancel_flag().clone();
+    let mut progress = |done: usize, total: usize| {
+        job.report(done as f64 / total.max(1) as f64, format!("{done}/{total} rows"))
+    };
+    let report = cli::infer::infer_session(&infer_args, &session, &mut progress, &cancel)
+        .map_err(|e| failed(e, job.is_cancelled()))?;
+    let mut json = editor_report(&report);
+    json["ran_as_is"] = json!(
+        "the model already spikes (neurons in plain ONNX ops): run as it is on the ONNX runtime, not converted"
+    );
+    Ok(json)
 }
 
 /// Outputs larger than this many values are summarised, not sent: a result
