@@ -242,17 +242,22 @@ def main():
         t0 = time.perf_counter()
         lsp.request("textDocument/hover", {"textDocument": {"uri": view["uri"]}, "position": target})
         times.append((time.perf_counter() - t0) * 1000)
-    rows.append(("hover while 4 simulate jobs run (median of 50)", f"{statistics.median(times):.1f} ms", "< 200 ms"))
+    rows.append(("hover while 4 simulate jobs run (median of 50)", f"{statistics.median(times):.2f} ms", "< 200 ms"))
     cancels = []
-    for rid in jobs:
+    for i, rid in enumerate(jobs):
+        # Stopped means the job's progress ended, not only that the request
+        # was answered.
         t0 = time.perf_counter()
         lsp.notify("$/cancelRequest", {"id": rid})
-        while True:
+        answered = ended = False
+        while not (answered and ended):
             _, message = lsp.messages.get(timeout=120)
-            if message.get("id") == rid and "method" not in message:
-                break
+            answered |= message.get("id") == rid and "method" not in message
+            ended |= (message.get("method") == "$/progress"
+                      and message["params"]["token"] == f"bench-{i}"
+                      and message["params"]["value"]["kind"] == "end")
         cancels.append((time.perf_counter() - t0) * 1000)
-    rows.append(("cancelling a running simulate job (max of 4)", f"{max(cancels):.0f} ms", "< 1 s"))
+    rows.append(("cancelling a running simulate job until its progress ends (max of 4)", f"{max(cancels):.1f} ms", "< 1 s"))
     lsp.close()
 
     examples = os.path.join(ROOT, "examples")

@@ -26,6 +26,19 @@ mod watch;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// glibc gives each thread that allocates its own heap arena (up to 8 per
+/// core) and rarely hands their free pages back: a long session of re-checks
+/// on the blocking pool grew the resident set by a third for nothing. Two
+/// arenas keep it flat at no measurable cost to latency (bench/lsp_bench.py).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before
+    // the server starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Accepted for compatibility with clients that pass it; stdio is the only transport.
@@ -35,6 +48,7 @@ pub struct Args {
 
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
     init_tracing();
+    limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
