@@ -314,14 +314,14 @@ fn symbols_tokens_hints_lenses() {
 
     let lenses: Vec<String> = neuride_dsl::code_lenses(&parse)
         .iter()
-        .map(|lens| format!("{} {} {:?}", lens.title, lens.command, lens.arguments))
+        .map(|lens| format!("{} {:?} {:?}", lens.title, lens.action, lens.arguments))
         .collect();
     expect![[r#"
         [
-            "Graph neuride.graph [\"cnn\"]",
-            "Graph neuride.graph [\"snn\"]",
-            "Graph neuride.graph [\"tiny\"]",
-            "▶ Simulate neuride.simulate [\"snn\", \"test\"]",
+            "Graph Graph [\"cnn\"]",
+            "Graph Graph [\"snn\"]",
+            "Graph Graph [\"tiny\"]",
+            "▶ Simulate Simulate [\"snn\", \"test\"]",
         ]
     "#]]
     .assert_debug_eq(&lenses);

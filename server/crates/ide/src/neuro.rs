@@ -4,7 +4,7 @@
 
 pub mod workspace;
 
-use crate::line_index::LineIndex;
+use neuride_onnx::position::LineIndex;
 use crate::report::{FileDiagnostic, Range, Severity};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

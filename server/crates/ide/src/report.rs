@@ -6,37 +6,7 @@ use serde::Serialize;
 
 pub use neuride_onnx::Severity;
 
-/// A zero-based line and a character offset in UTF-16 code units.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Position {
-    pub line: u32,
-    pub character: u32,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Range {
-    pub start: Position,
-    pub end: Position,
-}
-
-impl Range {
-    pub fn line(line: u32, start: u32, end: u32) -> Range {
-        Range {
-            start: Position {
-                line,
-                character: start,
-            },
-            end: Position {
-                line,
-                character: end,
-            },
-        }
-    }
-
-    pub fn contains(&self, position: Position) -> bool {
-        self.start <= position && position <= self.end
-    }
-}
+pub use neuride_onnx::position::{Position, Range};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FileDiagnostic {

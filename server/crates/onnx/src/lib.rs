@@ -31,6 +31,7 @@ pub mod classify;
 pub mod graph;
 pub mod shape;
 pub mod summary;
+pub mod position;
 pub mod text;
 
 pub use diagnostic::{Anchor, Diagnostic, GraphId, Severity};

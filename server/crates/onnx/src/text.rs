@@ -15,20 +15,9 @@ pub use number::{f32_text, f64_text};
 
 use crate::diagnostic::Anchor;
 use crate::proto::ModelProto;
-use serde::Serialize;
 
-/// A zero-based line and character (UTF-16 code units, as LSP counts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Position {
-    pub line: u32,
-    pub character: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Range {
-    pub start: Position,
-    pub end: Position,
-}
+pub use crate::position::{Position, Range};
+use crate::position::LineIndex;
 
 /// One place an anchor is printed.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,12 +43,7 @@ pub struct TextView {
     pub text: String,
     /// Every occurrence, sorted by start offset.
     pub occurrences: Vec<Occurrence>,
-    line_starts: Vec<usize>,
-    /// Lines made only of ASCII, where a UTF-16 column is the byte column.
-    /// Graph signatures of big models are one line of thousands of names;
-    /// counting UTF-16 units from the line start for every name was
-    /// quadratic (8,000-node model: 660 ms of `neuride check`).
-    ascii_lines: Vec<bool>,
+    lines: LineIndex,
 }
 
 /// Prints `model` exactly as `onnx.printer.to_text` does.
@@ -70,58 +54,24 @@ pub fn print(model: &ModelProto) -> TextView {
 pub fn print_with(model: &ModelProto, options: &PrintOptions) -> TextView {
     let (text, mut occurrences) = printer::print_model(model, options);
     occurrences.sort_by_key(|o| (o.start, std::cmp::Reverse(o.end)));
-    let mut line_starts = vec![0];
-    line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-    let ascii_lines = line_starts
-        .iter()
-        .enumerate()
-        .map(|(i, &start)| {
-            let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
-            text.as_bytes()[start..end].is_ascii()
-        })
-        .collect();
+    let lines = LineIndex::new(&text);
     TextView {
         text,
         occurrences,
-        line_starts,
-        ascii_lines,
+        lines,
     }
 }
 
 impl TextView {
     /// Byte offset -> position (character in UTF-16 code units).
     pub fn position(&self, offset: usize) -> Position {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
-        let character = if self.ascii_lines[line] {
-            offset - start
-        } else {
-            self.text
-                .get(start..offset)
-                .map_or(0, |s| s.encode_utf16().count())
-        };
-        Position {
-            line: line as u32,
-            character: character as u32,
-        }
+        self.lines.position(&self.text, offset)
     }
 
-    /// Position -> byte offset (clamped to the line).
+    /// Position -> byte offset (clamped to the line), if the line exists.
     pub fn offset(&self, pos: Position) -> Option<usize> {
-        let start = *self.line_starts.get(pos.line as usize)?;
-        let end = self
-            .line_starts
-            .get(pos.line as usize + 1)
-            .map_or(self.text.len(), |e| e - 1);
-        let mut units = 0u32;
-        for (i, ch) in self.text[start..end].char_indices() {
-            if units >= pos.character {
-                return Some(start + i);
-            }
-            units += ch.len_utf16() as u32;
-        }
-        Some(end)
+        self.lines.line_start(pos.line)?;
+        Some(self.lines.offset(&self.text, pos))
     }
 
     fn range_of_occurrence(&self, o: &Occurrence) -> Range {
@@ -156,7 +106,7 @@ impl TextView {
     /// line wins over the node), for hover and go-to-definition.
     pub fn anchor_at(&self, pos: Position) -> Option<&Occurrence> {
         let offset = self.offset(pos)?;
-        let line_start = self.line_starts[pos.line as usize];
+        let line_start = self.lines.line_start(pos.line)?;
         let upto = self.occurrences.partition_point(|o| o.start <= offset);
         let mut best: Option<&Occurrence> = None;
         for o in self.occurrences[..upto].iter().rev() {
@@ -177,6 +127,6 @@ impl TextView {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.lines.line_count()
     }
 }

@@ -66,13 +66,23 @@ pub fn inlay_hints(parse: &Parse, analysis: &Analysis, range: TextRange) -> Vec<
     hints
 }
 
+/// What a code lens does; the language server maps each to its command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LensAction {
+    /// Run a `simulate` block.
+    Simulate,
+    /// Run an `infer` block.
+    Infer,
+    /// Draw a model's (or a converted network's source model's) graph.
+    Graph,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeLens {
     /// The item's first line (keyword to name).
     pub range: TextRange,
     pub title: String,
-    /// `neuride.simulate`, `neuride.infer` or `neuride.graph`.
-    pub command: &'static str,
+    pub action: LensAction,
     /// Item names: [network, dataset] / [model, dataset] / [name].
     pub arguments: Vec<String>,
 }
@@ -97,19 +107,19 @@ pub fn code_lenses(parse: &Parse) -> Vec<CodeLens> {
             ItemKind::Simulate if item.target.is_some() => lenses.push(CodeLens {
                 range,
                 title: "▶ Simulate".into(),
-                command: "neuride.simulate",
+                action: LensAction::Simulate,
                 arguments: run_args(),
             }),
             ItemKind::Infer if item.target.is_some() => lenses.push(CodeLens {
                 range,
                 title: "▶ Infer".into(),
-                command: "neuride.infer",
+                action: LensAction::Infer,
                 arguments: run_args(),
             }),
             ItemKind::Model | ItemKind::Network if item.name.is_some() => lenses.push(CodeLens {
                 range,
                 title: "Graph".into(),
-                command: "neuride.graph",
+                action: LensAction::Graph,
                 arguments: vec![item.label()],
             }),
             _ => {}

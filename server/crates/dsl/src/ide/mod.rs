@@ -17,7 +17,7 @@ mod tokens;
 
 pub use actions::{CodeAction, CodeActionKind, code_actions};
 pub use completion::{CompletionItem, CompletionKind, completion};
-pub use hints::{CodeLens, InlayHint, code_lenses, inlay_hints};
+pub use hints::{CodeLens, InlayHint, LensAction, code_lenses, inlay_hints};
 pub use hover::{Hover, hover};
 pub use navigation::{RenameError, Target, goto_definition, prepare_rename, references, rename};
 pub use symbols::{DocumentSymbol, SymbolKind, document_symbols};

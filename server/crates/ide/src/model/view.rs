@@ -39,13 +39,6 @@ pub struct ModelView {
     by_anchor: HashMap<Anchor, usize>,
 }
 
-fn position(p: neuride_onnx::text::Position) -> Position {
-    Position {
-        line: p.line,
-        character: p.character,
-    }
-}
-
 impl ModelView {
     pub fn of_model(model: &neuride_onnx::proto::ModelProto) -> ModelView {
         let view = neuride_onnx::text::print_with(
@@ -63,8 +56,8 @@ impl ModelView {
         let mut uses = Vec::new();
         for occurrence in &view.occurrences {
             let range = Range {
-                start: position(view.position(occurrence.start)),
-                end: position(view.position(occurrence.end)),
+                start: view.position(occurrence.start),
+                end: view.position(occurrence.end),
             };
             if occurrence.definition || !matches!(occurrence.anchor, Anchor::Value { .. }) {
                 if !by_anchor.contains_key(&occurrence.anchor) {

@@ -272,12 +272,16 @@ pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
         .into_iter()
         .filter_map(|lens| {
             let name = lens.arguments.first().cloned().unwrap_or_default();
-            let (command, argument) = match lens.command {
-                "neuride.simulate" | "neuride.infer" => (
-                    lens.command.to_owned(),
+            let run = |command: &str| {
+                (
+                    command.to_owned(),
                     serde_json::json!({ "uri": file_uri, "name": name }),
-                ),
-                _ => {
+                )
+            };
+            let (command, argument) = match lens.action {
+                dsl::LensAction::Simulate => run(super::commands::SIMULATE),
+                dsl::LensAction::Infer => run(super::commands::INFER),
+                dsl::LensAction::Graph => {
                     let model = graph_model(neuro, &name)?;
                     (
                         super::commands::SHOW_GRAPH.to_owned(),

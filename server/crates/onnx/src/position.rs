@@ -1,8 +1,42 @@
-//! Byte offsets to line / UTF-16 character positions, the unit LSP clients
-//! count in by default (and what `neuride check --format json` prints, so the
-//! CLI and the editor agree).
+//! Positions in text: a zero-based line and a character offset in UTF-16 code
+//! units, the unit LSP clients count in by default (and what `neuride check
+//! --format json` prints, so the CLI and the editor agree), and the one index
+//! that converts byte offsets to them and back. Every text neuride shows (a
+//! `.neuro` file, a model's text view, an archive's) is addressed with these.
 
-use crate::report::{Position, Range};
+use serde::Serialize;
+
+/// A zero-based line and a character offset in UTF-16 code units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    pub line: u32,
+    pub character: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Range {
+    pub start: Position,
+    pub end: Position,
+}
+
+impl Range {
+    pub fn line(line: u32, start: u32, end: u32) -> Range {
+        Range {
+            start: Position {
+                line,
+                character: start,
+            },
+            end: Position {
+                line,
+                character: end,
+            },
+        }
+    }
+
+    pub fn contains(&self, position: Position) -> bool {
+        self.start <= position && position <= self.end
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct LineIndex {
@@ -35,6 +69,11 @@ impl LineIndex {
 
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+
+    /// The byte offset where `line` starts, if the text has it.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        self.line_starts.get(line as usize).copied()
     }
 
     /// How many more UTF-8 bytes than UTF-16 units `text[..offset]` has.
@@ -87,6 +126,13 @@ impl LineIndex {
             units += ch.len_utf16() as u32;
         }
         line_end
+    }
+}
+
+impl Default for LineIndex {
+    /// The index of the empty text.
+    fn default() -> Self {
+        LineIndex::new("")
     }
 }
 
