@@ -2,7 +2,7 @@
 //! changed, reclassified, removed, converted) and when. The server serves it
 //! as `neuride/events` and mirrors each new event to the client's log.
 
-use crate::check::FileAnalysis;
+use crate::analysis::FileAnalysis;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

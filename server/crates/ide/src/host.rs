@@ -6,7 +6,7 @@
 //! worker thread, and hands the result back with [`AnalysisHost::finish`],
 //! which drops it when the file changed meanwhile.
 
-use crate::check::FileAnalysis;
+use crate::analysis::FileAnalysis;
 use crate::events::{EventKind, EventLog};
 use crate::file_kind::FileKind;
 use std::collections::BTreeMap;
@@ -54,11 +54,11 @@ impl Snapshot {
         if let Source::Overlay { text, .. } = &self.source {
             let bytes = bytes::Bytes::copy_from_slice(text.as_bytes());
             let contents = crate::source::Contents::from_bytes(bytes);
-            return Some(crate::check::analyze_contents(&self.path, contents));
+            return Some(crate::analysis::analyze_contents(&self.path, contents));
         }
         (0..READ_ATTEMPTS).find_map(|_| {
             let contents = crate::source::read_contents(&self.path).ok()?;
-            let analysis = crate::check::analyze_contents(&self.path, contents);
+            let analysis = crate::analysis::analyze_contents(&self.path, contents);
             (!analysis.was_truncated()).then_some(analysis)
         })
     }

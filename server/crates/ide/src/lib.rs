@@ -8,15 +8,14 @@
 //! panics on bad input and never prints; reading files is limited to
 //! [`source::read_file`] and the workspace walk in [`walk`].
 
+pub mod analysis;
 pub mod archive;
-pub mod check;
 pub mod events;
 pub mod file_kind;
 pub mod graph_view;
 pub mod host;
 pub mod hover;
 pub mod model;
-pub mod model_check;
 pub mod neuro;
 pub mod registry;
 pub mod report;
@@ -29,7 +28,7 @@ pub mod walk;
 /// ONNX <-> NPZ weight exchange and model/archive pairing.
 pub mod weights;
 
-pub use check::{FileAnalysis, analyze_file, check_file};
+pub use analysis::{FileAnalysis, analyze_file, check_file};
 pub use file_kind::FileKind;
 pub use host::{AnalysisHost, Revision, Snapshot};
 pub use neuride_onnx::position::LineIndex;

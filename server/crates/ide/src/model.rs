@@ -3,6 +3,7 @@
 //! diagnostics (checker and shape inference), and its read-only text view
 //! with the anchor -> range map that places diagnostics, hovers and symbols.
 
+pub mod check;
 pub mod view;
 
 use crate::report::{FileDiagnostic, Range};
@@ -53,7 +54,7 @@ impl ModelAnalysis {
         match decoded {
             Ok(proto) => {
                 let shapes = neuride_onnx::shape::infer(&proto);
-                let mut diagnostics = crate::model_check::check(path, &proto);
+                let mut diagnostics = check::check(path, &proto);
                 diagnostics.extend(shapes.diagnostics.iter().cloned());
                 let classification = neuride_onnx::classify::classify(&proto);
                 let summary = neuride_onnx::summary::summarize(&proto, &shapes);

@@ -4,8 +4,8 @@
 
 pub mod workspace;
 
-use neuride_onnx::position::LineIndex;
 use crate::report::{FileDiagnostic, Range, Severity};
+use neuride_onnx::position::LineIndex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -77,25 +77,4 @@ impl NeuroAnalysis {
     pub fn offset(&self, position: crate::Position) -> usize {
         self.line_index.offset(&self.text, position)
     }
-}
-
-/// The items of a `.neuro` file for the outline and workspace symbols.
-pub fn symbols(neuro: &NeuroAnalysis) -> Vec<crate::symbols::Symbol> {
-    fn convert(
-        neuro: &NeuroAnalysis,
-        symbol: &neuride_dsl::DocumentSymbol,
-    ) -> crate::symbols::Symbol {
-        crate::symbols::Symbol {
-            name: symbol.name.clone(),
-            detail: symbol.detail.clone().unwrap_or_default(),
-            kind: crate::symbols::SymbolKind::Item,
-            range: neuro.range(symbol.range),
-            selection: neuro.range(symbol.selection_range),
-            children: symbol.children.iter().map(|c| convert(neuro, c)).collect(),
-        }
-    }
-    neuride_dsl::document_symbols(&neuro.parse.ast, &neuro.text)
-        .iter()
-        .map(|s| convert(neuro, s))
-        .collect()
 }

@@ -2,9 +2,10 @@
 //! workspace symbols across models (the model itself and its graph nodes)
 //! and `.neuro` files.
 
-use crate::check::FileAnalysis;
+use crate::analysis::FileAnalysis;
 use crate::model::ModelAnalysis;
 use crate::model::view::AnchorRange;
+use crate::neuro::NeuroAnalysis;
 use crate::report::{Position, Range};
 use neuride_onnx::{Anchor, GraphId};
 use serde::Serialize;
@@ -210,7 +211,7 @@ pub fn workspace_symbols(
                 }
             }
             FileAnalysis::Neuro(neuro) => {
-                for symbol in crate::neuro::symbols(neuro) {
+                for symbol in neuro_symbols(neuro) {
                     push(symbol.name, SymbolKind::Item, symbol.selection);
                 }
             }
@@ -221,4 +222,22 @@ pub fn workspace_symbols(
         }
     }
     found
+}
+
+/// The items of a `.neuro` file for the outline and workspace symbols.
+pub fn neuro_symbols(neuro: &NeuroAnalysis) -> Vec<Symbol> {
+    fn convert(neuro: &NeuroAnalysis, symbol: &neuride_dsl::DocumentSymbol) -> Symbol {
+        Symbol {
+            name: symbol.name.clone(),
+            detail: symbol.detail.clone().unwrap_or_default(),
+            kind: SymbolKind::Item,
+            range: neuro.range(symbol.range),
+            selection: neuro.range(symbol.selection_range),
+            children: symbol.children.iter().map(|c| convert(neuro, c)).collect(),
+        }
+    }
+    neuride_dsl::document_symbols(&neuro.parse.ast, &neuro.text)
+        .iter()
+        .map(|s| convert(neuro, s))
+        .collect()
 }

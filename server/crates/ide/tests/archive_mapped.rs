@@ -20,7 +20,7 @@ fn a_mapped_archive_analyses_like_its_bytes() {
 
     let contents = read_contents(&path).unwrap();
     assert!(contents.file().is_some(), "a file this big is mapped");
-    let through_file = neuride_ide::check::analyze_contents(&path, contents);
+    let through_file = neuride_ide::analysis::analyze_contents(&path, contents);
     let from_bytes = analyze_file(&path, bytes::Bytes::from(bytes));
     let (FileAnalysis::Archive(mapped), FileAnalysis::Archive(plain)) =
         (&through_file, &from_bytes)

@@ -3,10 +3,10 @@
 //! map and hovering over its weights must not crash (they used to die of
 //! SIGBUS), and the host must know the analysis was computed from zeros.
 
+use neuride_ide::FileAnalysis;
 use neuride_ide::host::AnalysisHost;
 use neuride_ide::report::Position;
 use neuride_ide::source::{MMAP_THRESHOLD, read_contents};
-use neuride_ide::{FileAnalysis, check};
 use neuride_onnx::proto::TensorProto;
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ fn analysing_a_map_truncated_under_it_gives_diagnostics_and_says_so() {
     let map = contents.map().cloned().unwrap();
     truncate(&path);
 
-    let analysis = check::analyze_contents(&path, contents);
+    let analysis = neuride_ide::analysis::analyze_contents(&path, contents);
     assert!(
         map.was_truncated(),
         "the decoder read zeros where the file was"

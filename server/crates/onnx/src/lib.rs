@@ -29,9 +29,9 @@ pub mod schema;
 // Facts derived from a loaded model.
 pub mod classify;
 pub mod graph;
+pub mod position;
 pub mod shape;
 pub mod summary;
-pub mod position;
 pub mod text;
 
 pub use diagnostic::{Anchor, Diagnostic, GraphId, Severity};

@@ -16,8 +16,8 @@ pub use number::{f32_text, f64_text};
 use crate::diagnostic::Anchor;
 use crate::proto::ModelProto;
 
-pub use crate::position::{Position, Range};
 use crate::position::LineIndex;
+pub use crate::position::{Position, Range};
 
 /// One place an anchor is printed.
 #[derive(Clone, Debug, PartialEq)]

@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for path in &files {
         let contents = neuride_ide::source::read_contents(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        reports.push(neuride_ide::check::analyze_contents(path, contents).report());
+        reports.push(neuride_ide::analysis::analyze_contents(path, contents).report());
     }
     let summary = Summary {
         errors: reports.iter().map(|r| r.count(Severity::Error)).sum(),

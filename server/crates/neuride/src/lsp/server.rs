@@ -479,7 +479,9 @@ impl Server {
                 neuride_ide::FileAnalysis::Model(model) => {
                     neuride_ide::symbols::model_symbols(model)
                 }
-                neuride_ide::FileAnalysis::Neuro(neuro) => neuride_ide::neuro::symbols(neuro),
+                neuride_ide::FileAnalysis::Neuro(neuro) => {
+                    neuride_ide::symbols::neuro_symbols(neuro)
+                }
                 neuride_ide::FileAnalysis::Archive(_) => Vec::new(),
             };
             if self.shared.lock().client.hierarchical_symbols {
