@@ -2,6 +2,7 @@
 //! writes the disk): `.npz`, `.npy`, ONNX `TensorProto`/`SequenceProto`/
 //! `MapProto` `.pb` files, and JSON.
 
+use crate::Error;
 use crate::npz;
 use crate::signature::{Signature, ValueType};
 use crate::tensor_proto;
@@ -54,16 +55,20 @@ pub mod data_proto {
 use data_proto::{ElemKind, MapProto, SequenceProto};
 
 /// Every array of an `.npz` archive, keyed by array name.
-pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
-    npz::read_npz(bytes)
+pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, Error> {
+    npz::read_npz(bytes).map_err(Error::Format)
 }
 
-pub fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
-    npz::read_npy(bytes)
+pub fn read_npy(bytes: &[u8]) -> Result<Tensor, Error> {
+    npz::read_npy(bytes).map_err(Error::Format)
 }
 
 /// Decodes a `.pb` value of the type the model expects (tensor, sequence or map).
-pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
+pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, Error> {
+    pb_value(bytes, ty).map_err(Error::Format)
+}
+
+fn pb_value(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
     match ty {
         ValueType::Sequence { .. } => sequence_from_proto(
             &SequenceProto::decode(bytes).map_err(|e| format!("not a SequenceProto: {e}"))?,
@@ -74,7 +79,7 @@ pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
         _ => {
             let proto = neuride_onnx::proto::TensorProto::decode(bytes)
                 .map_err(|e| format!("not a TensorProto: {e}"))?;
-            Ok(Value::Tensor(tensor_proto::from_proto(&proto)?))
+            Ok(Value::Tensor(tensor_proto::decode(&proto)?))
         }
     }
 }
@@ -82,7 +87,7 @@ pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
 fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
     let mut items = Vec::new();
     for t in &s.tensor_values {
-        items.push(Value::Tensor(tensor_proto::from_proto(t)?));
+        items.push(Value::Tensor(tensor_proto::decode(t)?));
     }
     for q in &s.sequence_values {
         items.push(sequence_from_proto(q)?);
@@ -108,7 +113,7 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
     let tensor = values
         .tensor_values
         .first()
-        .map(tensor_proto::from_proto)
+        .map(tensor_proto::decode)
         .transpose()?;
     let data = match tensor {
         Some(t) if values.tensor_values.len() == 1 => t.data,
@@ -116,7 +121,7 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
         _ => {
             let mut acc: Option<Data> = None;
             for t in &values.tensor_values {
-                let t = tensor_proto::from_proto(t)?;
+                let t = tensor_proto::decode(t)?;
                 match acc.as_mut() {
                     None => acc = Some(t.data),
                     Some(a) => {
@@ -209,7 +214,7 @@ pub fn inputs_from_npz(
     bytes: &[u8],
     signature: &Signature,
     exclude: &[&str],
-) -> Result<Vec<(String, Value)>, String> {
+) -> Result<Vec<(String, Value)>, Error> {
     let arrays: Vec<(String, Tensor)> = read_npz(bytes)?
         .into_iter()
         .filter(|(n, _)| !exclude.contains(&n.as_str()))
@@ -257,7 +262,7 @@ fn bind_arrays(arrays: Vec<(String, Tensor)>, signature: &Signature) -> Vec<(Str
 
 /// Outputs as an `.npz` (tensors only). Returns the archive and the names of
 /// outputs left out because `.npz` cannot hold them (maps, sequences).
-pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<String>), String> {
+pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<String>), Error> {
     let mut arrays = Vec::new();
     let mut skipped = Vec::new();
     for (name, value) in outputs {
@@ -266,7 +271,7 @@ pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<Strin
             _ => skipped.push(name.clone()),
         }
     }
-    Ok((npz::write_npz(&arrays)?, skipped))
+    Ok((npz::write_npz(&arrays).map_err(Error::Format)?, skipped))
 }
 
 pub fn outputs_to_json(outputs: &[(String, Value)]) -> serde_json::Value {

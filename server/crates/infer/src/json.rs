@@ -1,6 +1,7 @@
 //! Values as JSON: tensors as nested arrays, maps as objects, sequences as
 //! arrays; and JSON inputs read with the dtypes the model declares.
 
+use crate::Error;
 use crate::signature::{Signature, ValueType};
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
 use serde::ser::{SerializeMap, Serializer};
@@ -56,7 +57,11 @@ pub(crate) fn serialize_named<S: Serializer>(
 }
 
 /// Reads `{"name": nested array | object, ...}` using the model's declared types.
-pub fn inputs_from_json(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, String> {
+pub fn inputs_from_json(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, Error> {
+    json_inputs(text, signature).map_err(Error::Format)
+}
+
+fn json_inputs(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, String> {
     let root: Json = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let Json::Object(entries) = root else {
         return Err("JSON inputs must be an object {\"input name\": array, ...}".to_owned());

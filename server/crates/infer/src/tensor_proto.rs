@@ -11,7 +11,12 @@ const MAX_ELEMENTS: usize = 1 << 31;
 
 /// Decodes a `TensorProto` (raw_data or typed fields). External data is not
 /// followed: tensors must be embedded.
-pub fn from_proto(proto: &TensorProto) -> Result<Tensor, String> {
+pub fn from_proto(proto: &TensorProto) -> Result<Tensor, crate::Error> {
+    decode(proto).map_err(crate::Error::Format)
+}
+
+/// [`from_proto`] with the message alone, for callers that add context.
+pub(crate) fn decode(proto: &TensorProto) -> Result<Tensor, String> {
     let name = proto.name();
     let code = proto.data_type();
     let dtype = DType::from_onnx(code)

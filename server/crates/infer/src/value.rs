@@ -215,15 +215,37 @@ pub struct Tensor {
 }
 
 impl Tensor {
+    /// A rank-0 tensor holding `value`.
+    pub fn scalar<T>(value: T) -> Tensor
+    where
+        Vec<T>: Into<Data>,
+    {
+        Tensor {
+            shape: Vec::new(),
+            data: vec![value].into(),
+        }
+    }
+
+    /// A rank-1 tensor holding `values`.
+    pub fn vector<T>(values: Vec<T>) -> Tensor
+    where
+        Vec<T>: Into<Data>,
+    {
+        Tensor {
+            shape: vec![values.len()],
+            data: values.into(),
+        }
+    }
+
     /// Builds a tensor, checking that the data fills the shape exactly.
-    pub fn new(shape: Vec<usize>, data: impl Into<Data>) -> Result<Tensor, String> {
+    pub fn new(shape: Vec<usize>, data: impl Into<Data>) -> Result<Tensor, crate::Error> {
         let data = data.into();
         let want: usize = shape.iter().product();
         if want != data.len() {
-            return Err(format!(
+            return Err(crate::Error::Format(format!(
                 "shape {shape:?} needs {want} elements, found {}",
                 data.len()
-            ));
+            )));
         }
         Ok(Tensor { shape, data })
     }

@@ -26,6 +26,32 @@ pub mod model;
 mod settings;
 
 pub use data::{read_array, read_labels, read_weights};
+
+/// The extension of `path` (lower case, without the dot) when it is one of
+/// `writable`, else an error that names the path and lists `writable`: a
+/// command writes only the formats it knows, chosen by the extension, never
+/// a file whose content does not match its name. Checked before any work.
+pub fn output_format(path: &Path, writable: &[&'static str]) -> Result<&'static str, RunError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if let Some(format) = writable.iter().find(|w| extension.as_deref() == Some(**w)) {
+        return Ok(format);
+    }
+    let found = match &extension {
+        Some(extension) => format!("a .{extension} file"),
+        None => "a file without an extension".to_owned(),
+    };
+    let expected = writable
+        .iter()
+        .map(|w| format!(".{w}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Err(RunError::Unsupported(format!(
+        "cannot write {}: this command writes {expected}, not {found}",
+        path.display()
+    )))
+}
 pub use infer::{InferRun, OutputSummary, infer_analysis, infer_neuro};
 
 use crate::neuro::NeuroAnalysis;
@@ -598,4 +624,36 @@ fn convert_settings(
         convert.max_to_avg = settings::boolean(expr)?;
     }
     Ok((convert, calib, weights))
+}
+
+#[cfg(test)]
+mod output_format_tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_extension_is_its_format_in_any_case() {
+        let formats = ["npz", "json"];
+        assert_eq!(
+            output_format(Path::new("out.npz"), &formats).unwrap(),
+            "npz"
+        );
+        assert_eq!(
+            output_format(Path::new("d/OUT.JSON"), &formats).unwrap(),
+            "json"
+        );
+    }
+
+    #[test]
+    fn other_extensions_name_the_path_and_the_writable_ones() {
+        let error = output_format(Path::new("out.nir"), &["neuro"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot write out.nir: this command writes .neuro, not a .nir file"
+        );
+        let error = output_format(Path::new("out"), &["npz", "json"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot write out: this command writes .npz or .json, not a file without an extension"
+        );
+    }
 }

@@ -1,11 +1,18 @@
-//! Runs of a model file with typed options: `neuride simulate MODEL` and
-//! `neuride convert MODEL` on the command line, `neuride.simulate` and
-//! `neuride.convert` on a model in the editor. The CLI builds these option
-//! structs from its flags (whose defaults are the ones written here), the
+//! Runs of a model file with typed options: `neuride simulate MODEL`,
+//! `neuride convert MODEL` and `neuride infer MODEL` on the command line,
+//! `neuride.simulate`, `neuride.convert` and `neuride.infer` on a model in
+//! the editor. The CLI builds these option structs from its flags (whose defaults are the ones written here), the
 //! language server deserializes them from a command's JSON argument (keys
 //! as the field names, unknown keys refused); both then call the same
 //! function, so an editor run and a CLI run with the same options give the
 //! same numbers. A `.neuro` block's runs are in the parent module.
+
+mod infer;
+
+pub use infer::{
+    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, infer_model, infer_session,
+    load_session,
+};
 
 use super::RunError;
 use super::data::{read_array, read_labels, read_weights};

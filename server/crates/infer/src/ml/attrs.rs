@@ -36,7 +36,7 @@ impl<'a> Attrs<'a> {
 
     pub fn tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
         match attr::tensor(self.0, name) {
-            Some(t) => tensor_proto::from_proto(t)
+            Some(t) => tensor_proto::decode(t)
                 .map(Some)
                 .map_err(|e| format!("attribute '{name}': {e}")),
             None => Ok(None),

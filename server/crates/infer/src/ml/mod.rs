@@ -124,7 +124,7 @@ impl Plan {
         };
         let mut constants: Vec<(usize, Value)> = Vec::new();
         for init in &graph.initializer {
-            let tensor = tensor_proto::from_proto(init).map_err(Error::Model)?;
+            let tensor = tensor_proto::decode(init).map_err(Error::Model)?;
             constants.push((slot_of(init.name(), &mut slots), Value::Tensor(tensor)));
         }
         let init_names: std::collections::HashSet<&str> =

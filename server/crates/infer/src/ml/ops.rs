@@ -750,17 +750,17 @@ fn register_unary(reg: &mut Registry) {
         let value = if let Some(t) = a.tensor("value")? {
             t
         } else if let Some(f) = a.f("value_float") {
-            Tensor::new(vec![], vec![f])?
+            Tensor::scalar(f)
         } else if let Some(v) = a.floats("value_floats") {
-            Tensor::new(vec![v.len()], v)?
+            Tensor::vector(v)
         } else if let Some(v) = a.i("value_int") {
-            Tensor::new(vec![], vec![v])?
+            Tensor::scalar(v)
         } else if let Some(v) = a.ints("value_ints") {
-            Tensor::new(vec![v.len()], v)?
+            Tensor::vector(v)
         } else if let Some(v) = a.strings("value_strings") {
-            Tensor::new(vec![v.len()], v)?
+            Tensor::vector(v)
         } else if let Some(v) = a.s("value_string") {
-            Tensor::new(vec![], vec![v])?
+            Tensor::scalar(v)
         } else {
             return Err("Constant without a supported value attribute".to_owned());
         };
@@ -848,7 +848,7 @@ fn register_binary(reg: &mut Registry) {
             let Value::Tensor(sum) = variadic(i, Bin::Add)?.remove(0) else {
                 unreachable!()
             };
-            let n = Tensor::new(vec![], vec![i.len() as f64])?;
+            let n = Tensor::scalar(i.len() as f64);
             one(arith(&sum, &cast(&n, sum.dtype())?, Bin::Div)?)
         })
     });
@@ -1188,19 +1188,11 @@ fn register_linalg(reg: &mut Registry) {
             }
             let mut out = matmul(&x, &y)?;
             if alpha != 1.0 {
-                out = arith(
-                    &out,
-                    &cast(&Tensor::new(vec![], vec![alpha])?, out.dtype())?,
-                    Bin::Mul,
-                )?;
+                out = arith(&out, &cast(&Tensor::scalar(alpha), out.dtype())?, Bin::Mul)?;
             }
             if let Some(Value::Tensor(c)) = i.get(2).copied().flatten() {
                 let c = if beta != 1.0 {
-                    arith(
-                        c,
-                        &cast(&Tensor::new(vec![], vec![beta])?, c.dtype())?,
-                        Bin::Mul,
-                    )?
+                    arith(c, &cast(&Tensor::scalar(beta), c.dtype())?, Bin::Mul)?
                 } else {
                     c.clone()
                 };

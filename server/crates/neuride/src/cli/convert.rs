@@ -56,7 +56,7 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Checked first: converting takes a while.
-    super::output::output_format(&args.output, &["neuro"])?;
+    neuride_ide::run::output_format(&args.output, &["neuro"])?;
     let written = convert_model(&args.model, &args.options(), &args.output)?;
     let (converted, npz_path, onnx_path) = (written.converted, written.npz, written.onnx);
     use std::io::Write;

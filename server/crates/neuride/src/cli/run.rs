@@ -3,13 +3,15 @@
 //! the ONNX runtime, spiking models with custom neuron ops on the simulator.
 
 use anyhow::Context;
-use neuride_infer::{Route, Session};
+use neuride_ide::run::model::SimulateModel;
+use neuride_infer::Route;
+use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
     let path = &args.model;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let proto = neuride_onnx::load::decode(bytes.clone().into())
+    let proto = neuride_onnx::load::decode(bytes.into())
         .with_context(|| format!("decoding {}", path.display()))?;
     match neuride_infer::route(&proto) {
         Route::Simulator { reason } => {
@@ -24,35 +26,30 @@ pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
                 "neuride: {} is a spiking model ({reason}): running it on the SNN simulator",
                 path.display()
             );
-            let words = simulator_words(&args, &proto)?;
-            let sim_args =
-                super::args_from_words::<super::simulate::Args>("neuride simulate", path, words)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            super::simulate::run(sim_args)
+            let options = simulator_options(&args, &proto)?;
+            let json = args.format == super::infer::Format::Json;
+            super::simulate::run_model(path, &options, json)
         }
-        Route::Tract | Route::Evaluator => {
-            let session = Session::load_with(&bytes, args.engine.into())
-                .with_context(|| format!("preparing {}", path.display()))?;
-            super::infer::run_session(&args, &session)
-        }
+        Route::Tract | Route::Evaluator => super::infer::run(args),
     }
 }
 
-/// The `neuride simulate` options that run `--input` through the simulator:
-/// the one `.npz` input, its array for the model's input (by name, else the
-/// only array that is not the labels), the labels and the output format.
-fn simulator_words(
+/// The simulator's options that run `--input` through it: the one `.npz`
+/// input, its array for the model's input (by name, else the only array
+/// that is not the labels) and the labels; the rest are the defaults.
+fn simulator_options(
     args: &super::infer::Args,
     proto: &neuride_onnx::proto::ModelProto,
-) -> anyhow::Result<Vec<String>> {
-    let [file] = args.inputs.as_slice() else {
+) -> anyhow::Result<SimulateModel> {
+    let [input] = args.inputs.as_slice() else {
         anyhow::bail!(
             "a spiking model runs on the simulator from one .npz of samples (--input D.npz), found {} inputs",
             args.inputs.len()
         );
     };
-    let data = std::path::Path::new(file);
-    if data.extension().is_none_or(|e| e != "npz") {
+    let data: &Path = &input.file;
+    let file = data.display();
+    if input.name.is_some() || data.extension().is_none_or(|e| e != "npz") {
         anyhow::bail!(
             "{file}: the simulator reads samples from an .npz (--input D.npz [--labels KEY])"
         );
@@ -80,13 +77,10 @@ fn simulator_words(
             ),
         }
     };
-    let format = match args.format {
-        super::infer::Format::Json => "json",
-        super::infer::Format::Text => "text",
-    };
-    Ok([
-        "--data", file, "--inputs", &key, "--labels", &labels, "--format", format,
-    ]
-    .map(String::from)
-    .to_vec())
+    Ok(SimulateModel {
+        data: Some(data.to_owned()),
+        inputs: key,
+        labels,
+        ..SimulateModel::default()
+    })
 }

@@ -7,7 +7,7 @@
 use anyhow::bail;
 use neuride_convert::SimulateReport;
 use neuride_ide::run::model::{SimulateModel, simulate_model};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
@@ -109,19 +109,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.model.extension().is_some_and(|e| e == "neuro") {
         return run_neuro(&args, json);
     }
-    let report = simulate_model(
-        &args.model,
-        &args.options(),
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )?;
+    run_model(&args.model, &args.options(), json)
+}
+
+/// Simulates the ONNX model at `model` and prints the report (`json`, else text).
+pub fn run_model(model: &Path, options: &SimulateModel, json: bool) -> anyhow::Result<ExitCode> {
+    let report = simulate_model(model, options, &mut |_| {}, &AtomicBool::new(false))?;
     let mut stdout = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
         use std::io::Write;
         writeln!(stdout)?;
     } else {
-        print_text(&mut stdout, &args, &report)?;
+        print_text(&mut stdout, model, &report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -145,7 +145,7 @@ fn run_neuro(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
             "simulate {} on {} ({} network)",
             run.network, run.dataset, run.network_kind
         )?;
-        print_text(&mut stdout, args, &run.report)?;
+        print_text(&mut stdout, &args.model, &run.report)?;
         for note in &run.notes {
             writeln!(stdout, "note          {note}")?;
         }
@@ -155,14 +155,14 @@ fn run_neuro(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
 
 fn print_text(
     out: &mut impl std::io::Write,
-    args: &Args,
+    model: &Path,
     r: &SimulateReport,
 ) -> std::io::Result<()> {
     let s = &r.sim;
     writeln!(
         out,
         "{}: {} samples x {} steps, neuron {}, normalize {}, encode {}, decode {}",
-        args.model.display(),
+        model.display(),
         s.samples,
         s.steps,
         r.neuron,

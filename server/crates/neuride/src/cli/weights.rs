@@ -2,8 +2,8 @@
 //! and an `.npz` archive. Outputs are written atomically; a failed import
 //! lists every problem and writes nothing.
 
-use super::output::output_format;
 use anyhow::Context;
+use neuride_ide::run::output_format;
 use neuride_ide::weights::{self, WeightMap, WeightProblem};
 use neuride_npz::WriteOptions;
 use neuride_onnx::Severity;

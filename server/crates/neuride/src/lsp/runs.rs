@@ -7,9 +7,8 @@
 //! Arguments (one JSON object, see docs/editors.md):
 //! - a model: `{"uri": MODEL.onnx, "data": D.npz, ...}` where every other
 //!   key is a field of the run's option struct (`neuride_ide::run::model::
-//!   SimulateModel` / `ConvertModel`, deserialized as they are; unknown keys
-//!   are refused), or for infer the CLI option of the same name (`input`,
-//!   `labels`, `batch`); paths are URIs or paths relative to the model's
+//!   SimulateModel` / `ConvertModel` / `InferModel`, deserialized as they
+//!   are; unknown keys are refused); paths are URIs or paths relative to the model's
 //!   folder; `output` (convert, infer) must be inside the workspace unless
 //!   `userPicked`, and may replace a file only with `overwrite: true`;
 //! - a `.neuro` file: `{"uri": FILE.neuro, "name": TARGET}` runs the
@@ -22,19 +21,15 @@ use super::jobs::{JobContext, JobError, run_job};
 use super::jsonrpc::Result;
 use super::state::Shared;
 use super::transport::Client;
-use crate::cli;
 use ls_types::{ProgressToken, Uri};
 use neuride_ide::FileAnalysis;
 use neuride_ide::run::RunError;
 use neuride_ide::run::model::{
-    ConvertModel, SimulateModel, conversion_outputs, convert_model, simulate_model,
+    ConvertModel, InferModel, InputFile, SimulateModel, conversion_outputs, convert_model,
+    infer_model, simulate_model,
 };
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
-
-/// `infer` options whose values are files (URIs or paths relative to the
-/// model); `infer` still goes through its CLI words.
-const INFER_PATH_OPTIONS: &[&str] = &["input"];
 
 /// `neuride.convert`: `{"uri": MODEL.onnx, "calib": C.npz, "output":
 /// OUT.neuro, ...}` (the CLI's options; `output` defaults to
@@ -49,7 +44,8 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
             run.path.with_file_name(format!("{stem}_snn.neuro"))
         }
     };
-    cli::output::output_format(&output, &["neuro"]).map_err(|e| invalid_params(e.to_string()))?;
+    neuride_ide::run::output_format(&output, &["neuro"])
+        .map_err(|e| invalid_params(e.to_string()))?;
     // OUT.neuro names its OUT.npz and OUT.snn.onnx: all three are checked.
     for file in conversion_outputs(&output) {
         writable(shared, &file, &run)?;
@@ -146,7 +142,7 @@ fn target(argument: Value) -> Result<RunTarget> {
     let base = path.parent().unwrap_or(Path::new(".")).to_owned();
     let output = match object.remove("output") {
         None | Some(Value::Null) => None,
-        Some(Value::String(output)) => Some(PathBuf::from(resolve(&output, &base))),
+        Some(Value::String(output)) => Some(resolve_path(Path::new(&output), &base)),
         Some(other) => {
             return Err(invalid_params(format!(
                 "\"output\" must be a file URI or path, found {other}"
@@ -188,67 +184,6 @@ fn is_neuro(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "neuro")
 }
 
-/// `{"steps": 25, "max_to_avg": true, "input": [a, b]}` ->
-/// `["--steps", "25", "--max-to-avg", "--input", a, "--input", b]`.
-fn words(options: Map<String, Value>, base: &Path) -> Result<Vec<String>> {
-    let mut words = Vec::new();
-    for (key, value) in options {
-        let flag = format!("--{}", key.replace('_', "-"));
-        let values = match value {
-            Value::Array(values) => values,
-            Value::Null | Value::Bool(false) => continue,
-            Value::Bool(true) => {
-                words.push(flag);
-                continue;
-            }
-            other => vec![other],
-        };
-        for value in values {
-            let text = match value {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                other => {
-                    return Err(invalid_params(format!(
-                        "option \"{key}\": expected a string or number, found {other}"
-                    )));
-                }
-            };
-            let text = if INFER_PATH_OPTIONS.contains(&key.as_str()) {
-                resolve(&text, base)
-            } else {
-                text
-            };
-            words.push(flag.clone());
-            words.push(text);
-        }
-    }
-    Ok(words)
-}
-
-/// A file URI or a path (relative to `base`) as a path; `NAME=FILE` inputs
-/// keep their name.
-fn resolve(text: &str, base: &Path) -> String {
-    if let Some((name, file)) = text.split_once('=')
-        && !name.contains(['/', '\\', ':'])
-    {
-        return format!("{name}={}", resolve(file, base));
-    }
-    let path = Some(text)
-        .filter(|t| t.starts_with("file:"))
-        .and_then(|t| t.parse::<Uri>().ok())
-        .and_then(|u| super::uri::to_path(&u))
-        .unwrap_or_else(|| base.join(text));
-    path.display().to_string()
-}
-
-fn failed(error: anyhow::Error, cancelled: bool) -> JobError {
-    if cancelled || error.chain().any(|e| e.to_string() == "cancelled") {
-        JobError::Cancelled
-    } else {
-        JobError::Failed(error)
-    }
-}
-
 /// The run's target with the host's current `.neuro` contents, the model
 /// run's options as `parse` reads them (not for `.neuro` files, whose
 /// blocks say everything), and the progress title.
@@ -280,6 +215,12 @@ trait ModelOptions: serde::de::DeserializeOwned {
 impl ModelOptions for SimulateModel {
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         SimulateModel::paths_mut(self).collect()
+    }
+}
+
+impl ModelOptions for InferModel {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        InferModel::paths_mut(self).collect()
     }
 }
 
@@ -376,14 +317,13 @@ pub async fn infer(
     token: Option<ProgressToken>,
     argument: Value,
 ) -> Result<Value> {
-    let (run, args, title) = prepare(shared, argument, "inference on", |run| {
-        let mut words = words(run.options.clone(), &run.base)?;
+    let (run, options, title) = prepare(shared, argument, "inference on", |run| {
+        let mut options = run.options::<InferModel>()?;
         if let Some(output) = run.output.take() {
             writable(shared, &output, run)?;
-            words.extend(["--output".into(), output.display().to_string()]);
+            options.output = Some(output);
         }
-        cli::args_from_words::<cli::infer::Args>("neuride.infer", &run.path, words)
-            .map_err(|e| invalid_params(e.to_string()))
+        Ok(options)
     })?;
     run_job(shared, client, token, title, move |job: &JobContext| {
         let cancel = job.cancel_flag().clone();
@@ -393,18 +333,10 @@ pub async fn infer(
                 format!("{done}/{total} rows"),
             )
         };
-        match &args {
-            Some(args) => {
-                let bytes = std::fs::read(&args.model).map_err(|e| {
-                    JobError::Failed(anyhow::anyhow!("cannot read {}: {e}", args.model.display()))
-                })?;
-                let session = neuride_infer::Session::load(&bytes).map_err(|e| {
-                    JobError::Failed(anyhow::anyhow!("preparing {}: {e}", args.model.display()))
-                })?;
-                let report = cli::infer::infer_session(args, &session, &mut progress, &cancel)
-                    .map_err(|e| failed(e, job.is_cancelled()))?;
-                Ok(editor_report(&report))
-            }
+        match &options {
+            Some(options) => infer_model(&run.path, options, &mut progress, &cancel)
+                .map(|inferred| editor_report(&inferred.report))
+                .map_err(run_failed),
             None => neuride_ide::run::infer_analysis(
                 &neuro_now(&run)?,
                 run.name.as_deref(),
@@ -444,21 +376,23 @@ fn run_as_it_is(
             model.display()
         ))
     })?;
-    let words = ["--input".to_owned(), data.display().to_string()];
-    let infer_args = cli::args_from_words::<cli::infer::Args>("neuride.simulate", model, words)
-        .map_err(|e| JobError::Failed(anyhow::anyhow!("{e}")))?;
-    let bytes = std::fs::read(model).map_err(|e| {
-        JobError::Failed(anyhow::anyhow!("cannot read {}: {e}", model.display()))
-    })?;
-    let session = neuride_infer::Session::load(&bytes).map_err(|e| {
-        JobError::Failed(anyhow::anyhow!("preparing {}: {e}", model.display()))
-    })?;
+    let options = InferModel {
+        input: vec![InputFile {
+            name: None,
+            file: data.clone(),
+        }],
+        ..InferModel::default()
+    };
     let cancel = job.cancel_flag().clone();
     let mut progress = |done: usize, total: usize| {
-        job.report(done as f64 / total.max(1) as f64, format!("{done}/{total} rows"))
+        job.report(
+            done as f64 / total.max(1) as f64,
+            format!("{done}/{total} rows"),
+        )
     };
-    let report = cli::infer::infer_session(&infer_args, &session, &mut progress, &cancel)
-        .map_err(|e| failed(e, job.is_cancelled()))?;
+    let report = infer_model(model, &options, &mut progress, &cancel)
+        .map_err(run_failed)?
+        .report;
     let mut json = editor_report(&report);
     json["ran_as_is"] = json!(
         "the model already spikes (neurons in plain ONNX ops): run as it is on the ONNX runtime, not converted"
