@@ -185,8 +185,8 @@ fn every_pass(text: &str) -> Vec<String> {
     let workspace = support::all_facts();
     let parse = neuride_dsl::parse(text);
     let analysis = neuride_dsl::check(&parse, &workspace);
-    let _ = neuride_dsl::format(&parse);
-    let _ = neuride_dsl::format_edits(&parse);
+    support::format_is_stable(&parse);
+    neuride_dsl::format_edits(&parse);
     let whole = TextRange::new(0, text.len());
     neuride_dsl::semantic_tokens(&parse, &analysis);
     neuride_dsl::inlay_hints(&parse, &analysis, whole);
@@ -206,8 +206,8 @@ fn every_pass(text: &str) -> Vec<String> {
         neuride_dsl::completion(&parse, &analysis, &workspace, offset);
         neuride_dsl::goto_definition(&parse, &analysis, offset);
         neuride_dsl::references(&analysis, offset, true);
-        let _ = neuride_dsl::prepare_rename(&analysis, offset);
-        let _ = neuride_dsl::rename(&analysis, offset, "renamed");
+        support::explained(neuride_dsl::prepare_rename(&analysis, offset));
+        support::explained(neuride_dsl::rename(&analysis, offset, "renamed"));
         neuride_dsl::code_actions(&parse, &analysis, TextRange::empty(offset));
     }
     let copy = parse.clone();

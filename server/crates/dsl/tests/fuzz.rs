@@ -49,7 +49,7 @@ fn exercise(text: &str) {
         neuride_dsl::hover(&parse, &analysis, offset);
         neuride_dsl::completion(&parse, &analysis, &workspace, offset);
         neuride_dsl::goto_definition(&parse, &analysis, offset);
-        let _ = neuride_dsl::rename(&analysis, offset, "renamed");
+        support::explained(neuride_dsl::rename(&analysis, offset, "renamed"));
         neuride_dsl::code_actions(&parse, &analysis, neuride_dsl::TextRange::empty(offset));
     }
 }
@@ -115,7 +115,7 @@ fn deep_nesting_does_not_overflow() {
         let parse = neuride_dsl::parse(&text);
         assert!(!parse.errors.is_empty() || open == "/*");
         let analysis = neuride_dsl::check(&parse, &neuride_dsl::EmptyWorkspace);
-        let _ = neuride_dsl::format(&parse);
+        support::format_is_stable(&parse);
         neuride_dsl::semantic_tokens(&parse, &analysis);
     }
 }

@@ -118,7 +118,7 @@ fn broken_models_are_errors_not_panics() {
     // Every truncation of a real model either decodes to something we can
     // prepare or fails with a typed error; none may panic.
     for cut in (0..bytes.len()).step_by(97) {
-        let _ = Session::load(&bytes[..cut]);
+        explained(Session::load(&bytes[..cut]));
     }
     // Flipped bytes inside the attribute payloads.
     for at in (0..bytes.len()).step_by(131) {
@@ -126,7 +126,7 @@ fn broken_models_are_errors_not_panics() {
         b[at] ^= 0x5a;
         if let Ok(session) = Session::load(&b) {
             let x = Tensor::new(vec![2, 13], vec![0.5f32; 26]).unwrap();
-            let _ = session.run(vec![("X".into(), Value::Tensor(x))]);
+            explained(session.run(vec![("X".into(), Value::Tensor(x))]));
         }
     }
 }
@@ -165,7 +165,7 @@ fn broken_dl_models_are_errors_not_panics_on_the_native_engine() {
                 ))
             })
             .collect();
-        let _ = session.run(inputs);
+        explained(session.run(inputs));
     }
     for name in [
         "dl/digits_cnn.onnx",
@@ -202,5 +202,12 @@ fn broken_dl_models_are_errors_not_panics_on_the_native_engine() {
                 }
             }
         }
+    }
+}
+
+/// An error must say what went wrong.
+fn explained<T, E: std::fmt::Display>(result: Result<T, E>) {
+    if let Err(error) = result {
+        assert!(!error.to_string().is_empty(), "an error without a message");
     }
 }

@@ -36,9 +36,11 @@ fn exercise(bytes: Vec<u8>) {
     let Ok(model) = decode(Bytes::from(bytes)) else {
         return;
     };
-    let _ = check_model(&model, &CheckContext::default());
+    for diagnostic in check_model(&model, &CheckContext::default()) {
+        assert!(!diagnostic.message.is_empty(), "{diagnostic:?}");
+    }
     for tensor in model.graph.iter().flat_map(|g| &g.initializer) {
-        let _ = tensor_bytes(tensor, None);
+        explained(tensor_bytes(tensor, None));
     }
 }
 
@@ -110,5 +112,12 @@ mod regressions {
             .map(|d| d.code)
             .collect();
         assert_eq!(codes, ["onnx/tensor-size"]);
+    }
+}
+
+/// An error must say what went wrong.
+fn explained<T, E: std::fmt::Display>(result: Result<T, E>) {
+    if let Err(error) = result {
+        assert!(!error.to_string().is_empty(), "an error without a message");
     }
 }

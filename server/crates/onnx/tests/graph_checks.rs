@@ -292,9 +292,15 @@ pub fn check_svg(svg: &str, direction: Direction) -> usize {
                 "edge ends off the boxes: {points:?}"
             );
             assert_eq!(element.attribute("marker-end"), Some("url(#arrow)"));
+            // A model's graph has no cycles: every edge flows the layout's way.
+            let (start, end) = (points[0], *points.last().unwrap());
+            let forward = match direction {
+                Direction::TopDown => end.1 > start.1,
+                Direction::LeftRight => end.0 > start.0,
+            };
+            assert!(forward, "edge against the {direction:?} flow: {points:?}");
         }
     }
-    let _ = direction;
     rects.len()
 }
 

@@ -317,3 +317,22 @@ pub fn cursor(text: &str) -> (String, usize) {
 pub fn examples_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../examples")
 }
+
+/// Formatting a file without syntax errors gives text that parses without
+/// errors and formats to itself; a file with errors is left alone.
+pub fn format_is_stable(parse: &neuride_dsl::Parse) {
+    let Some(formatted) = neuride_dsl::format(parse) else {
+        assert!(!parse.errors.is_empty(), "a clean file must format");
+        return;
+    };
+    let again = neuride_dsl::parse(&formatted);
+    assert!(again.errors.is_empty(), "formatted text has errors: {:?}", again.errors);
+    assert_eq!(neuride_dsl::format(&again).as_deref(), Some(formatted.as_str()));
+}
+
+/// A refused rename says why.
+pub fn explained<T, E: std::fmt::Display>(result: Result<T, E>) {
+    if let Err(error) = result {
+        assert!(!error.to_string().is_empty(), "an error without a message");
+    }
+}
