@@ -365,3 +365,22 @@ pub fn workspace(fixtures: &[&str]) -> tempfile::TempDir {
 pub fn canonical(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().canonicalize().unwrap()
 }
+
+/// The Python of the test environment (`scripts/test-venv`: a venv under
+/// `target/` with the light peers of tests/python/requirements.txt), created
+/// on first use. Tests that compare with a real peer call this; it panics
+/// with pip's message when the environment cannot be made.
+pub fn test_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let out = Command::new("bash")
+                .arg(repo_root().join("scripts/test-venv"))
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run scripts/test-venv");
+            assert!(out.status.success(), "scripts/test-venv failed");
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        })
+        .clone()
+}
