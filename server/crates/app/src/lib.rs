@@ -28,7 +28,7 @@ pub use runtime::{Options, Runtime, check_reading};
 pub use spec::{
     App, Compare, Element, Expr, Hold, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
-pub use stage::{Flow, Model, argmax};
+pub use stage::{Flow, Model};
 
 /// Why an app cannot run as given.
 #[derive(Debug, thiserror::Error, PartialEq)]

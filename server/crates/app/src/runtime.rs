@@ -278,6 +278,20 @@ impl Runtime {
         &self.app
     }
 
+    /// The readings the run will take in all, when that is known (replay
+    /// sensors only, or every live outside sensor bounded by the limit).
+    pub fn expected_readings(&self) -> Option<u64> {
+        let mut total = 0u64;
+        for (sensor, spec) in self.app.sensors.iter().enumerate() {
+            total += match &spec.source {
+                Source::Replay { .. } => self.replay_total(sensor)?,
+                Source::External { live: false, .. } => 0,
+                Source::External { .. } => self.options.limit?,
+            };
+        }
+        Some(total)
+    }
+
     /// The inbox outside producers push into.
     pub fn inbox(&self) -> &Arc<Inbox> {
         &self.inbox
