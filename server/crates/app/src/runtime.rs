@@ -315,7 +315,9 @@ impl Runtime {
             notes: Vec::new(),
             started,
         };
-        let mut start = Event::new(clock.now(), &self.app.name, EventKind::Started);
+        // The run's clock starts at 0 (a wall clock has moved a few
+        // microseconds by now; the event is the same for every clock).
+        let mut start = Event::new(0.0, &self.app.name, EventKind::Started);
         for sensor in &self.app.sensors {
             start
                 .values

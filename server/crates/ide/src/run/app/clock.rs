@@ -4,12 +4,14 @@
 
 use neuride_app::{Clock, Inbox};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Run time = wall time since the start x `speed`.
-#[derive(Clone, Copy, Debug)]
+/// Run time = wall time since the start x `speed`. Clones share the start,
+/// so a producer's copy stamps arrivals on the run's clock.
+#[derive(Clone, Debug)]
 pub struct WallClock {
-    origin: Instant,
+    origin: Arc<Mutex<Instant>>,
     speed: f64,
 }
 
@@ -19,14 +21,20 @@ const CANCEL_POLL: Duration = Duration::from_millis(20);
 impl WallClock {
     pub fn start(speed: f64) -> WallClock {
         WallClock {
-            origin: Instant::now(),
+            origin: Arc::new(Mutex::new(Instant::now())),
             speed,
         }
     }
 
+    /// Time 0 is now (the run begins).
+    pub fn restart(&self) {
+        *self.origin.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
     /// The run's time now (for producers that stamp arrivals).
     pub fn time(&self) -> f64 {
-        self.origin.elapsed().as_secs_f64() * self.speed
+        let origin = *self.origin.lock().unwrap_or_else(|p| p.into_inner());
+        origin.elapsed().as_secs_f64() * self.speed
     }
 }
 

@@ -295,8 +295,8 @@ impl PreparedApp {
     /// The run's time for stamping an arrival now (None on a virtual
     /// clock: the loop stamps it with the time it has reached).
     pub fn arrival_clock(&self) -> impl Fn() -> Option<f64> + Send + Sync + 'static {
-        let clock = self.clock;
-        move || clock.map(|c| c.time())
+        let clock = self.clock.clone();
+        move || clock.as_ref().map(WallClock::time)
     }
 
     /// Runs until the readings run out, the limit is reached or `cancel` is
@@ -309,7 +309,10 @@ impl PreparedApp {
     ) -> Result<Report, RunError> {
         let mut virtual_clock = VirtualClock::default();
         let clock: &mut dyn Clock = match &mut self.clock {
-            Some(wall) => wall,
+            Some(wall) => {
+                wall.restart();
+                wall
+            }
             None => &mut virtual_clock,
         };
         let finished = AtomicBool::new(false);
