@@ -19,6 +19,9 @@ pub enum EventKind {
     Reclassified,
     Removed,
     Converted,
+    /// Something a running app did: a rule fired, a bad reading, drops,
+    /// started or stopped (the path is the `.neuro` file).
+    App,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -6,6 +6,7 @@
 
 mod cli;
 mod lsp;
+mod mqtt;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     Run(cli::infer::Args),
     /// Format .neuro files.
     Fmt(cli::fmt::Args),
+    /// Run the apps of .neuro files (sensors, pipelines, rules).
+    #[command(subcommand)]
+    App(cli::app::Command),
     /// Start the language server on stdio.
     Lsp(lsp::Args),
 }
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => cli::infer::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
+        Command::App(command) => cli::app::run(command),
         Command::Lsp(args) => lsp::run(args),
     };
     match result {

@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok, 1 problems found (errors in `check`, mismatches), 2 the
 //! command itself failed (bad arguments, unreadable file).
 
+pub mod app;
 pub mod check;
 pub mod classify;
 pub mod convert;

@@ -6,6 +6,7 @@
 //! `catch_unwind`.
 
 mod analysis;
+mod apps;
 mod commands;
 mod custom;
 mod dispatch;

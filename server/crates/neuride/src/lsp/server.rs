@@ -49,6 +49,22 @@ impl notification::Notification for EventsNotification {
     const METHOD: &'static str = "neuride/events";
 }
 
+/// `neuride/appEvent` notification: an event of a running app.
+enum AppEventNotification {}
+
+impl notification::Notification for AppEventNotification {
+    type Params = Value;
+    const METHOD: &'static str = "neuride/appEvent";
+}
+
+/// `neuride/appStatus` notification: a running app's counts.
+enum AppStatusNotification {}
+
+impl notification::Notification for AppStatusNotification {
+    type Params = Value;
+    const METHOD: &'static str = "neuride/appStatus";
+}
+
 impl Server {
     pub fn new(client: Client) -> Server {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -66,6 +82,12 @@ impl Server {
                         publisher.notify::<notification::Progress>(params)
                     }
                     Outgoing::Events(params) => publisher.notify::<EventsNotification>(params),
+                    Outgoing::AppEvent(params) => {
+                        publisher.notify::<AppEventNotification>(params)
+                    }
+                    Outgoing::AppStatus(params) => {
+                        publisher.notify::<AppStatusNotification>(params)
+                    }
                 }
             }
         });

@@ -49,6 +49,10 @@ pub enum Outgoing {
     Progress(ls_types::ProgressParams),
     /// `neuride/events`: new registry events (the registry changed).
     Events(Value),
+    /// `neuride/appEvent`: an event of a running app.
+    AppEvent(Value),
+    /// `neuride/appStatus`: a running app's counts.
+    AppStatus(Value),
 }
 
 #[derive(Clone)]
