@@ -19,6 +19,9 @@ pub enum EventKind {
     Reclassified,
     Removed,
     Converted,
+    /// The registry of `neuride serve` refused an upload (the model had
+    /// errors); the file on disk was left as it was.
+    Refused,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

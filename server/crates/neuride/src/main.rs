@@ -6,6 +6,8 @@
 
 mod cli;
 mod lsp;
+mod serve;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -46,6 +48,8 @@ enum Command {
     Fmt(cli::fmt::Args),
     /// Start the language server on stdio.
     Lsp(lsp::Args),
+    /// Serve the workspace's models: registry, web page and Open Inference Protocol.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,
