@@ -153,7 +153,7 @@ async fn run(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Ok(_accepted) = served.inflight.clone().try_acquire_owned() else {
+    let Ok(accepted) = served.inflight.clone().try_acquire_owned() else {
         return Err(ApiError::busy(
             "too many inferences in flight: try again shortly".to_owned(),
         ));
@@ -181,8 +181,10 @@ async fn run(
         .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("the server is stopping".to_owned()))?;
+    // The permits go with the work: a request answered by the timeout
+    // still counts until its computation ends.
     tokio::task::spawn_blocking(move || {
-        let _running = running;
+        let _permits = (accepted, running);
         let (head, binary) = body.split_at(json_length.unwrap_or(body.len()));
         let request: Json = serde_json::from_slice(head)
             .map_err(|e| ApiError::bad_request(format!("the request is not valid JSON: {e}")))?;
