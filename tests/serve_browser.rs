@@ -45,17 +45,9 @@ fn the_page_lists_uploads_and_predicts_in_chromium() {
     let workspace = serve::examples_workspace();
     let server = Server::start(workspace.path(), &[]);
     // One test digit and its label, as the form's JSON.
-    let data = support::repo_root().join("examples/digits-snn/data/digits_test.npz");
-    let python = format!(
-        "import numpy as np, json; z = np.load('{}'); print(json.dumps(z['x'][3].tolist())); print(int(z['y'][3]))",
-        data.display()
-    );
-    let out = Command::new(support::test_python())
-        .args(["-c", &python])
-        .output()
-        .unwrap();
-    let out = String::from_utf8(out.stdout).unwrap();
-    let (pixels, label) = out.trim().split_once('\n').unwrap();
+    let (pixels, labels) = serve::digits(4);
+    let pixels: Vec<serde_json::Value> = pixels.as_array().unwrap()[3 * 64..4 * 64].to_vec();
+    let label = labels[3].to_string();
     let screenshots = support::repo_root().join("docs/img");
     std::fs::create_dir_all(&screenshots).unwrap();
     let output = Command::new("node")
@@ -65,8 +57,8 @@ fn the_page_lists_uploads_and_predicts_in_chromium() {
         .arg(support::fixture("dl/digits_mlp.onnx"))
         .arg(&screenshots)
         .env("CHROMIUM", &chromium)
-        .env("DIGIT_PIXELS", format!("[{pixels}]"))
-        .env("DIGIT_LABEL", label)
+        .env("DIGIT_PIXELS", serde_json::Value::Array(pixels).to_string())
+        .env("DIGIT_LABEL", &label)
         .output()
         .unwrap();
     assert!(

@@ -186,35 +186,13 @@ fn files_changed_on_disk_reload_and_events_stream_live() {
 #[test]
 fn a_running_request_finishes_on_the_revision_it_started_with() {
     let workspace = serve::examples_workspace();
+    serve::add_spiking_model(workspace.path(), "slow");
     let models = workspace.path().join("digits-snn/models");
-    let converted = std::process::Command::new(support::binary())
-        .arg("convert")
-        .arg(models.join("digits_cnn.onnx"))
-        .arg("--calib")
-        .arg(workspace.path().join("digits-snn/data/digits_calib.npz"))
-        .arg("-o")
-        .arg(models.join("slow.neuro"))
-        .output()
-        .unwrap();
-    assert!(converted.status.success(), "{converted:?}");
     let server = Server::start(workspace.path(), &[]);
     // A long simulation: 64 samples for 3000 steps.
     let request = json!({"parameters": {"steps": 3000},
         "inputs": [{"name": "x", "shape": [64, 1, 8, 8], "datatype": "FP32", "data": vec![0.5; 64 * 64]}]});
-    let url = server.url("/v2/models/slow.snn/infer");
-    let running = std::thread::spawn(move || {
-        let started = std::time::Instant::now();
-        let mut reply = Server::agent()
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(serde_json::to_vec(&request).unwrap().as_slice())
-            .unwrap();
-        (
-            reply.status().as_u16(),
-            reply.body_mut().read_to_string().unwrap(),
-            started.elapsed(),
-        )
-    });
+    let running = serve::post_in_background(&server, "/v2/models/slow.snn/infer", &request);
     std::thread::sleep(std::time::Duration::from_millis(300));
     // Replace the model with one that is not spiking at all.
     let replaced = server.put(

@@ -171,17 +171,7 @@ fn bodies_are_limited() {
 /// A spiking model and a request that keeps it busy for seconds.
 fn slow_workspace() -> (tempfile::TempDir, serde_json::Value) {
     let workspace = serve::examples_workspace();
-    let models = workspace.path().join("digits-snn/models");
-    let converted = std::process::Command::new(support::binary())
-        .arg("convert")
-        .arg(models.join("digits_cnn.onnx"))
-        .arg("--calib")
-        .arg(workspace.path().join("digits-snn/data/digits_calib.npz"))
-        .arg("-o")
-        .arg(models.join("slow.neuro"))
-        .output()
-        .unwrap();
-    assert!(converted.status.success(), "{converted:?}");
+    serve::add_spiking_model(workspace.path(), "slow");
     let request = json!({"parameters": {"steps": 10000},
         "inputs": [{"name": "x", "shape": [64, 1, 8, 8], "datatype": "FP32", "data": vec![0.5; 64 * 64]}]});
     (workspace, request)
@@ -191,20 +181,7 @@ fn slow_workspace() -> (tempfile::TempDir, serde_json::Value) {
 fn in_flight_inferences_are_bounded_and_requests_time_out() {
     let (workspace, slow) = slow_workspace();
     let server = Server::start(workspace.path(), &["--max-inflight", "1", "--timeout", "2"]);
-    let url = server.url("/v2/models/slow.snn/infer");
-    let body = serde_json::to_vec(&slow).unwrap();
-    let first = std::thread::spawn(move || {
-        let started = std::time::Instant::now();
-        let mut reply = Server::agent()
-            .post(url)
-            .send(body.as_slice())
-            .unwrap();
-        (
-            reply.status().as_u16(),
-            reply.body_mut().read_to_string().unwrap(),
-            started.elapsed(),
-        )
-    });
+    let first = serve::post_in_background(&server, "/v2/models/slow.snn/infer", &slow);
     std::thread::sleep(Duration::from_millis(500));
     let busy = server.post_json(
         "/v2/models/digits_cnn/infer",

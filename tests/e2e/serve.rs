@@ -212,3 +212,60 @@ impl Reply {
         self.json()["error"].as_str().unwrap_or_default().to_owned()
     }
 }
+
+/// Converts the digits CNN of an examples workspace into a spiking model
+/// `digits-snn/models/NAME.snn.onnx` (served as `NAME.snn`) with
+/// `neuride convert`.
+pub fn add_spiking_model(workspace: &Path, name: &str) {
+    let models = workspace.join("digits-snn/models");
+    let converted = Command::new(support::binary())
+        .arg("convert")
+        .arg(models.join("digits_cnn.onnx"))
+        .arg("--calib")
+        .arg(workspace.join("digits-snn/data/digits_calib.npz"))
+        .arg("-o")
+        .arg(models.join(format!("{name}.neuro")))
+        .output()
+        .unwrap();
+    assert!(converted.status.success(), "{converted:?}");
+}
+
+/// The first `count` test digits of the examples (as a flat list of
+/// pixels) and their labels, read by numpy.
+pub fn digits(count: usize) -> (serde_json::Value, Vec<i64>) {
+    let data = support::repo_root().join("examples/digits-snn/data/digits_test.npz");
+    let python = format!(
+        "import numpy as np, json; z = np.load('{}'); print(json.dumps({{'x': z['x'][:{count}].ravel().tolist(), 'y': z['y'][:{count}].tolist()}}))",
+        data.display()
+    );
+    let out = Command::new(support::test_python())
+        .args(["-c", &python])
+        .output()
+        .unwrap();
+    let samples: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let labels = samples["y"].as_array().unwrap().iter().map(|y| y.as_i64().unwrap()).collect();
+    (samples["x"].clone(), labels)
+}
+
+/// Posts `request` to `path` on a thread of its own: (status, body, time taken).
+pub fn post_in_background(
+    server: &Server,
+    path: &str,
+    request: &serde_json::Value,
+) -> std::thread::JoinHandle<(u16, String, Duration)> {
+    let url = server.url(path);
+    let body = serde_json::to_vec(request).unwrap();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut reply = Server::agent()
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body.as_slice())
+            .unwrap();
+        (
+            reply.status().as_u16(),
+            reply.body_mut().read_to_string().unwrap(),
+            started.elapsed(),
+        )
+    })
+}
