@@ -68,7 +68,7 @@ fn uploads_are_checked_versioned_and_downloadable() {
     );
     let meta = server.get("/v2/models/iris").json();
     assert_eq!(meta["versions"], json!(["1", "2"]));
-    assert_eq!(meta["inputs"][0]["shape"], json!([-1, 64]));
+    assert_eq!(meta["inputs"][0]["shape"], json!([-1, 1, 8, 8]));
     // The kept version is still served under its number.
     let old = server.post_json("/v2/models/iris/versions/1/infer", &iris_request());
     assert_eq!(old.status, 200, "{}", old.text());
@@ -175,7 +175,7 @@ fn files_changed_on_disk_reload_and_events_stream_live() {
     // Rewritten in place by an exporter: reloaded (new revision, new plan).
     std::fs::write(sub.join("iris.onnx"), fixture_bytes("dl/digits_mlp.onnx")).unwrap();
     server.wait_for("/v2/models/iris", "the rewritten model", |r| {
-        r.status == 200 && r.json()["inputs"][0]["shape"] == json!([-1, 64])
+        r.status == 200 && r.json()["inputs"][0]["shape"] == json!([-1, 1, 8, 8])
     });
     // Removed: gone from the list and the protocol.
     std::fs::remove_file(sub.join("iris.onnx")).unwrap();
