@@ -2,7 +2,8 @@
 //! by playwright-core (from npm, installed into target/serve-browser on
 //! first use, no browser download): the list renders with kinds, an upload
 //! through the form appears, a prediction through the form shows the right
-//! class. Screenshots land in docs/img/.
+//! class. Screenshots land in target/serve-browser/screenshots, or in
+//! docs/img/ (the README's) with NEURIDE_UPDATE_SCREENSHOTS=1.
 
 #[path = "e2e/support.rs"]
 mod support;
@@ -48,7 +49,11 @@ fn the_page_lists_uploads_and_predicts_in_chromium() {
     let (pixels, labels) = serve::digits(4);
     let pixels: Vec<serde_json::Value> = pixels.as_array().unwrap()[3 * 64..4 * 64].to_vec();
     let label = labels[3].to_string();
-    let screenshots = support::repo_root().join("docs/img");
+    let screenshots = if std::env::var_os("NEURIDE_UPDATE_SCREENSHOTS").is_some() {
+        support::repo_root().join("docs/img")
+    } else {
+        support::repo_root().join("target/serve-browser/screenshots")
+    };
     std::fs::create_dir_all(&screenshots).unwrap();
     let output = Command::new("node")
         .arg(support::repo_root().join("tests/serve/browser.js"))
