@@ -5,10 +5,10 @@
 //! class. Screenshots land in target/serve-browser/screenshots, or in
 //! docs/img/ (the README's) with NEURIDE_UPDATE_SCREENSHOTS=1.
 
-#[path = "e2e/support.rs"]
-mod support;
 #[path = "e2e/serve.rs"]
 mod serve;
+#[path = "e2e/support.rs"]
+mod support;
 
 use serve::Server;
 use std::path::PathBuf;

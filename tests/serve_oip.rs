@@ -4,10 +4,10 @@
 //! nested data), the errors a client gets, and a spiking model run on the
 //! simulator with `parameters: {"steps": N}`.
 
-#[path = "e2e/support.rs"]
-mod support;
 #[path = "e2e/serve.rs"]
 mod serve;
+#[path = "e2e/support.rs"]
+mod support;
 
 use serde_json::json;
 use serve::Server;
@@ -31,7 +31,10 @@ fn tritonclient_gets_onnxruntimes_numbers() {
         server.stderr()
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert!(report["outputs_checked"].as_u64().unwrap() >= 20, "{report}");
+    assert!(
+        report["outputs_checked"].as_u64().unwrap() >= 20,
+        "{report}"
+    );
     eprintln!("tritonclient vs onnxruntime: {report}");
 }
 
@@ -57,7 +60,10 @@ fn metadata_json_tensors_and_errors() {
     assert_eq!(server.get("/v2/models/digits_cnn/versions/1").status, 200);
     let missing_version = server.get("/v2/models/digits_cnn/versions/7");
     assert_eq!(missing_version.status, 404);
-    assert!(missing_version.error().contains("versions: [1]"), "{missing_version:?}");
+    assert!(
+        missing_version.error().contains("versions: [1]"),
+        "{missing_version:?}"
+    );
 
     // Flat and nested data give the same numbers; the id comes back.
     let sample = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
@@ -90,7 +96,12 @@ fn metadata_json_tensors_and_errors() {
     // Errors: 404 for what does not exist, 400 naming the input and what
     // was expected.
     let cases = [
-        ("/v2/models/nope/infer", json!({"inputs": []}), 404, "no model 'nope'"),
+        (
+            "/v2/models/nope/infer",
+            json!({"inputs": []}),
+            404,
+            "no model 'nope'",
+        ),
         (
             "/v2/models/iris_logreg_nozipmap/infer",
             json!({"inputs": [{"name": "X", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}),
@@ -157,7 +168,8 @@ fn curl_speaks_the_protocol() {
     };
     let (code, _) = curl(&[&server.url("/v2/health/ready")]);
     assert_eq!(code, "200");
-    let request = r#"{"inputs":[{"name":"X","shape":[1,4],"datatype":"FP32","data":[6.0,2.2,5.0,1.5]}]}"#;
+    let request =
+        r#"{"inputs":[{"name":"X","shape":[1,4],"datatype":"FP32","data":[6.0,2.2,5.0,1.5]}]}"#;
     let (code, body) = curl(&[
         "-H",
         "Content-Type: application/json",
@@ -201,8 +213,19 @@ fn a_spiking_model_runs_on_the_simulator_with_steps() {
     assert!(correct >= 34, "{correct}/40 right: {classes}");
     let zero = server.post_json("/v2/models/digits_spiking.snn/infer", &request(json!(0)));
     assert_eq!(zero.status, 400);
-    assert!(zero.error().contains("steps must be between 1"), "{}", zero.error());
-    let words = server.post_json("/v2/models/digits_spiking.snn/infer", &request(json!("many")));
+    assert!(
+        zero.error().contains("steps must be between 1"),
+        "{}",
+        zero.error()
+    );
+    let words = server.post_json(
+        "/v2/models/digits_spiking.snn/infer",
+        &request(json!("many")),
+    );
     assert_eq!(words.status, 400);
-    assert!(words.error().starts_with("parameters: "), "{}", words.error());
+    assert!(
+        words.error().starts_with("parameters: "),
+        "{}",
+        words.error()
+    );
 }

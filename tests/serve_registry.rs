@@ -6,10 +6,10 @@
 //! and a request running while its model is replaced finishes on the old
 //! revision.
 
-#[path = "e2e/support.rs"]
-mod support;
 #[path = "e2e/serve.rs"]
 mod serve;
+#[path = "e2e/support.rs"]
+mod support;
 
 use serde_json::json;
 use serve::Server;
@@ -36,7 +36,10 @@ fn uploads_are_checked_versioned_and_downloadable() {
     let created = created.json();
     assert_eq!(created["kind"], "ml");
     assert_eq!(created["versions"], json!([1]));
-    assert_eq!(std::fs::read(workspace.path().join("iris.onnx")).unwrap(), iris);
+    assert_eq!(
+        std::fs::read(workspace.path().join("iris.onnx")).unwrap(),
+        iris
+    );
     let list = server.get("/api/models").json();
     assert_eq!(list[0]["name"], "iris");
     assert_eq!(list[0]["errors"], 0);
@@ -49,10 +52,24 @@ fn uploads_are_checked_versioned_and_downloadable() {
     let refused = server.put("/api/models/iris", &broken, None);
     assert_eq!(refused.status, 422, "{}", refused.text());
     let refused = refused.json();
-    assert!(refused["error"].as_str().unwrap().contains("refused"), "{refused}");
-    assert!(!refused["diagnostics"].as_array().unwrap().is_empty(), "{refused}");
-    assert_eq!(std::fs::read(workspace.path().join("iris.onnx")).unwrap(), iris);
-    assert_eq!(server.post_json("/v2/models/iris/infer", &iris_request()).status, 200);
+    assert!(
+        refused["error"].as_str().unwrap().contains("refused"),
+        "{refused}"
+    );
+    assert!(
+        !refused["diagnostics"].as_array().unwrap().is_empty(),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read(workspace.path().join("iris.onnx")).unwrap(),
+        iris
+    );
+    assert_eq!(
+        server
+            .post_json("/v2/models/iris/infer", &iris_request())
+            .status,
+        200
+    );
     let not_a_model = server.put("/api/models/notes", b"hello", None);
     assert_eq!(not_a_model.status, 422);
     assert!(!workspace.path().join("notes.onnx").exists());
@@ -96,7 +113,10 @@ fn uploads_are_checked_versioned_and_downloadable() {
     form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let posted = Server::agent()
         .post(server.url("/api/models"))
-        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .send(form.as_slice())
         .unwrap();
     assert_eq!(posted.status().as_u16(), 201);
@@ -107,7 +127,12 @@ fn uploads_are_checked_versioned_and_downloadable() {
     assert_eq!(deleted.status, 200, "{}", deleted.text());
     assert_eq!(deleted.json()["kept_version"], 1);
     assert!(!workspace.path().join("cnn.onnx").exists());
-    assert!(workspace.path().join(".neuride/versions/cnn/1.onnx").is_file());
+    assert!(
+        workspace
+            .path()
+            .join(".neuride/versions/cnn/1.onnx")
+            .is_file()
+    );
     assert_eq!(server.get("/v2/models/cnn").status, 404);
 
     // The event log saw all of it.
@@ -160,13 +185,24 @@ fn files_changed_on_disk_reload_and_events_stream_live() {
     // A model copied in by another program appears and is served.
     let sub = workspace.path().join("models");
     std::fs::create_dir(&sub).unwrap();
-    std::fs::copy(support::fixture("ml/iris_logreg_nozipmap.onnx"), sub.join("iris.onnx")).unwrap();
-    server.wait_for("/v2/models/iris/ready", "the copied model", |r| r.status == 200);
+    std::fs::copy(
+        support::fixture("ml/iris_logreg_nozipmap.onnx"),
+        sub.join("iris.onnx"),
+    )
+    .unwrap();
+    server.wait_for("/v2/models/iris/ready", "the copied model", |r| {
+        r.status == 200
+    });
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !seen.iter().any(|l: &String| l.starts_with("data:") && l.contains("\"added\"")) {
+    while !seen
+        .iter()
+        .any(|l: &String| l.starts_with("data:") && l.contains("\"added\""))
+    {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let line = receiver.recv_timeout(left).expect("an SSE event for the added model");
+        let line = receiver
+            .recv_timeout(left)
+            .expect("an SSE event for the added model");
         seen.push(line);
     }
     assert!(seen.iter().any(|l| l == "event: registry"), "{seen:?}");
@@ -202,7 +238,10 @@ fn a_running_request_finishes_on_the_revision_it_started_with() {
     );
     assert_eq!(replaced.status, 200, "{}", replaced.text());
     let (status, body, took) = running.join().unwrap();
-    assert!(took > std::time::Duration::from_millis(300), "the run was too short to overlap: {took:?}");
+    assert!(
+        took > std::time::Duration::from_millis(300),
+        "the run was too short to overlap: {took:?}"
+    );
     assert_eq!(status, 200, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["model_version"], "1");

@@ -3,10 +3,10 @@
 //! limits; the in-flight bound answers 503 with Retry-After; requests time
 //! out.
 
-#[path = "e2e/support.rs"]
-mod support;
 #[path = "e2e/serve.rs"]
 mod serve;
+#[path = "e2e/support.rs"]
+mod support;
 
 use serde_json::json;
 use serve::Server;
@@ -21,7 +21,10 @@ fn a_public_bind_needs_a_token_and_writes_present_it() {
     let workspace = tempfile::tempdir().unwrap();
     let refused = Server::try_start(workspace.path(), &["--host", "0.0.0.0"]).err();
     let refused = refused.expect("the server must refuse 0.0.0.0 without a token");
-    assert!(refused.contains("refusing to serve on 0.0.0.0 without --token"), "{refused}");
+    assert!(
+        refused.contains("refusing to serve on 0.0.0.0 without --token"),
+        "{refused}"
+    );
     let empty = Server::try_start(workspace.path(), &["--host", "0.0.0.0", "--token", ""]).err();
     assert!(empty.is_some(), "an empty token is no token");
 
@@ -86,14 +89,31 @@ fn names_are_never_paths() {
         );
         for path in ["/download", "/text", "/graph.svg", ""] {
             let read = server.get(&format!("/api/models/{name}{path}"));
-            assert!(read.status == 400 || read.status == 404, "{name}{path}: {read:?}");
+            assert!(
+                read.status == 400 || read.status == 404,
+                "{name}{path}: {read:?}"
+            );
         }
         let infer = server.post_json(&format!("/v2/models/{name}/infer"), &json!({"inputs": []}));
-        assert!(infer.status == 400 || infer.status == 404, "{name}: {infer:?}");
+        assert!(
+            infer.status == 400 || infer.status == 404,
+            "{name}: {infer:?}"
+        );
     }
     // Raw dot segments, as curl --path-as-is sends them.
     let out = std::process::Command::new("curl")
-        .args(["-sS", "--path-as-is", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--data-binary", "@-"])
+        .args([
+            "-sS",
+            "--path-as-is",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "--data-binary",
+            "@-",
+        ])
         .arg(server.url("/api/models/../../escaped"))
         .stdin(std::fs::File::open(support::fixture("ml/iris_logreg_nozipmap.onnx")).unwrap())
         .output()
@@ -110,7 +130,10 @@ fn names_are_never_paths() {
     form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let posted = Server::agent()
         .post(server.url("/api/models"))
-        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .send(form.as_slice())
         .unwrap();
     assert_eq!(posted.status().as_u16(), 201);
@@ -118,7 +141,10 @@ fn names_are_never_paths() {
     let leaked: Vec<_> = walk(workspace.path())
         .into_iter()
         .chain(walk(outside.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("escaped")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("escaped"))
+        })
         .filter(|p| !p.starts_with(&root))
         .collect();
     assert!(leaked.is_empty(), "{leaked:?}");
@@ -140,7 +166,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn bodies_are_limited() {
     let workspace = serve::examples_workspace();
-    let server = Server::start(workspace.path(), &["--max-upload-mb", "1", "--max-infer-mb", "1"]);
+    let server = Server::start(
+        workspace.path(),
+        &["--max-upload-mb", "1", "--max-infer-mb", "1"],
+    );
     let big = vec![b' '; 2 << 20];
     let upload = server.put("/api/models/big", &big, None);
     assert_eq!(upload.status, 413, "{}", upload.text());
@@ -189,7 +218,11 @@ fn in_flight_inferences_are_bounded_and_requests_time_out() {
     );
     assert_eq!(busy.status, 503, "{}", busy.text());
     assert_eq!(busy.retry_after.as_deref(), Some("1"));
-    assert!(busy.error().contains("too many inferences"), "{}", busy.error());
+    assert!(
+        busy.error().contains("too many inferences"),
+        "{}",
+        busy.error()
+    );
     // The slow one runs past --timeout 2: answered 503 at about 2 s.
     let (status, text, took) = first.join().unwrap();
     assert_eq!(status, 503, "{text}");

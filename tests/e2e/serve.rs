@@ -42,7 +42,8 @@ impl Server {
     /// Starts `neuride serve ROOT --port 0 ARGS...` and waits for the line
     /// that gives its address.
     pub fn start(root: &Path, args: &[&str]) -> Server {
-        Server::try_start(root, args).unwrap_or_else(|stderr| panic!("server did not start: {stderr}"))
+        Server::try_start(root, args)
+            .unwrap_or_else(|stderr| panic!("server did not start: {stderr}"))
     }
 
     /// As [`Server::start`]; `Err` holds stderr when the server exited instead.
@@ -142,7 +143,10 @@ impl Server {
             if done(&reply) {
                 return reply;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {reply:?}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {reply:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -243,7 +247,12 @@ pub fn digits(count: usize) -> (serde_json::Value, Vec<i64>) {
         .output()
         .unwrap();
     let samples: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let labels = samples["y"].as_array().unwrap().iter().map(|y| y.as_i64().unwrap()).collect();
+    let labels = samples["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y.as_i64().unwrap())
+        .collect();
     (samples["x"].clone(), labels)
 }
 

@@ -273,10 +273,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.data, Data::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
         let short = tensor_from_json(&flat, DType::I64, &[4, 2]).unwrap_err();
-        assert_eq!(
-            short.to_string(),
-            "shape [4, 2] needs 8 elements, found 6"
-        );
+        assert_eq!(short.to_string(), "shape [4, 2] needs 8 elements, found 6");
         let words = tensor_from_json(&serde_json::json!(["a", 1]), DType::Str, &[2]).unwrap_err();
         assert_eq!(words.to_string(), "1 is not a string");
     }

@@ -100,10 +100,7 @@ async fn serve(args: Args, root: PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("cannot bind {}:{}", args.host, args.port))?;
     let address = listener.local_addr()?;
     // Tests and scripts read this line to find a port picked by the system.
-    eprintln!(
-        "neuride serve: {} on http://{address}/",
-        root.display()
-    );
+    eprintln!("neuride serve: {} on http://{address}/", root.display());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

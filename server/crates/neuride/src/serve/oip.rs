@@ -28,14 +28,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/health/live", get(|| async { StatusCode::OK }))
         .route("/v2/health/ready", get(server_ready))
         .route("/v2/models/{name}", get(model_metadata))
-        .route("/v2/models/{name}/versions/{version}", get(version_metadata))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(version_metadata),
+        )
         .route("/v2/models/{name}/ready", get(model_ready))
         .route(
             "/v2/models/{name}/versions/{version}/ready",
             get(version_ready),
         )
         .route("/v2/models/{name}/infer", post(infer))
-        .route("/v2/models/{name}/versions/{version}/infer", post(version_infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(version_infer),
+        )
 }
 
 async fn server_metadata() -> axum::Json<Json> {
@@ -247,7 +253,10 @@ fn respond(
         .map_err(|e| ApiError::internal(format!("encoding the response: {e}")))?;
     if blobs.is_empty() {
         return Ok((
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             head,
         )
             .into_response());
@@ -274,10 +283,9 @@ fn respond(
 /// The request's inputs, decoded with the datatype and shape each states;
 /// binary inputs take their `binary_data_size` bytes from `binary` in order.
 fn read_inputs(request: &Map<String, Json>, binary: &[u8]) -> Result<Vec<(String, Value)>, String> {
-    let inputs = request
-        .get("inputs")
-        .and_then(Json::as_array)
-        .ok_or("the request needs \"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}, ...]")?;
+    let inputs = request.get("inputs").and_then(Json::as_array).ok_or(
+        "the request needs \"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}, ...]",
+    )?;
     let mut rest = binary;
     let mut decoded = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.iter().enumerate() {
@@ -288,7 +296,12 @@ fn read_inputs(request: &Map<String, Json>, binary: &[u8]) -> Result<Vec<(String
         let datatype = input
             .get("datatype")
             .and_then(Json::as_str)
-            .ok_or_else(|| format!("input '{name}' needs a \"datatype\" ({})", tensor::SUPPORTED))?;
+            .ok_or_else(|| {
+                format!(
+                    "input '{name}' needs a \"datatype\" ({})",
+                    tensor::SUPPORTED
+                )
+            })?;
         let dtype = tensor::dtype(datatype).map_err(|e| format!("input '{name}': {e}"))?;
         let shape = tensor::shape(
             name,
@@ -304,7 +317,9 @@ fn read_inputs(request: &Map<String, Json>, binary: &[u8]) -> Result<Vec<(String
                 let size = size
                     .as_u64()
                     .and_then(|s| usize::try_from(s).ok())
-                    .ok_or_else(|| format!("input '{name}': binary_data_size must be a byte count"))?;
+                    .ok_or_else(|| {
+                        format!("input '{name}': binary_data_size must be a byte count")
+                    })?;
                 if size > rest.len() {
                     return Err(format!(
                         "input '{name}': binary_data_size is {size} bytes but only {} binary bytes are left in the request",

@@ -18,9 +18,18 @@ const CACHE: &str = "no-cache";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { page("text/html; charset=utf-8", INDEX) }))
-        .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", SCRIPT) }))
-        .route("/style.css", get(|| async { page("text/css; charset=utf-8", STYLE) }))
+        .route(
+            "/",
+            get(|| async { page("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { page("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { page("text/css; charset=utf-8", STYLE) }),
+        )
 }
 
 fn page(content_type: &'static str, body: &'static str) -> impl IntoResponse {

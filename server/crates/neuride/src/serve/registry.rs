@@ -32,9 +32,10 @@ pub fn read_routes() -> Router<AppState> {
 }
 
 pub fn write_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/models", post(upload_form))
-        .route("/api/models/{name}", axum::routing::put(upload_raw).delete(delete))
+    Router::new().route("/api/models", post(upload_form)).route(
+        "/api/models/{name}",
+        axum::routing::put(upload_raw).delete(delete),
+    )
 }
 
 /// One model as the list shows it.
@@ -134,7 +135,8 @@ async fn download(
             ),
             (
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(e.to_string()))?,
+                HeaderValue::from_str(&disposition)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
             ),
         ],
         Body::from(bytes),
@@ -156,7 +158,8 @@ async fn graph(
     let direction = query.direction.unwrap_or_else(|| "TB".to_owned());
     let svg = tokio::task::spawn_blocking(move || {
         let model = model_of(&analysis)?;
-        neuride_ide::model::graph_view(model, "svg", &direction, None).map_err(ApiError::bad_request)
+        neuride_ide::model::graph_view(model, "svg", &direction, None)
+            .map_err(ApiError::bad_request)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -255,7 +258,9 @@ async fn upload(served: AppState, name: String, bytes: Bytes) -> Result<Response
             let message = format!(
                 "model '{name}' was refused: {} error(s), first: {}; the current version is kept",
                 errors.len(),
-                errors.first().map_or("not an ONNX model", |d| d.message.as_str())
+                errors
+                    .first()
+                    .map_or("not an ONNX model", |d| d.message.as_str())
             );
             served.record(&target, EventKind::Refused, message.clone());
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
@@ -331,7 +336,9 @@ async fn delete(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
-    Ok(axum::Json(json!({ "name": name, "deleted": true, "kept_version": version })))
+    Ok(axum::Json(
+        json!({ "name": name, "deleted": true, "kept_version": version }),
+    ))
 }
 
 /// An event for clients: the log's fields, the model's name and its

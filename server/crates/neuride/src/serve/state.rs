@@ -274,12 +274,15 @@ impl Served {
         };
         // Outside the lock: preparing a big model takes a while, and a
         // second request for the same revision waits for this one.
-        cell.get_or_init(|| {
-            match std::panic::catch_unwind(|| Predictor::load(path)) {
+        cell.get_or_init(
+            || match std::panic::catch_unwind(|| Predictor::load(path)) {
                 Ok(result) => result.map(Arc::new).map_err(|e| e.to_string()),
-                Err(_) => Err(format!("preparing {} failed (internal error)", path.display())),
-            }
-        })
+                Err(_) => Err(format!(
+                    "preparing {} failed (internal error)",
+                    path.display()
+                )),
+            },
+        )
         .clone()
     }
 
@@ -428,7 +431,9 @@ fn names(host: &AnalysisHost) -> BTreeMap<String, PathBuf> {
             continue;
         }
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-            names.entry(stem.to_owned()).or_insert_with(|| path.to_owned());
+            names
+                .entry(stem.to_owned())
+                .or_insert_with(|| path.to_owned());
         }
     }
     names

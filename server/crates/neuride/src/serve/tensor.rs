@@ -85,7 +85,9 @@ pub fn shape(name: &str, json: &Json) -> Result<Vec<usize>, String> {
         .map(|d| {
             d.as_u64()
                 .and_then(|d| usize::try_from(d).ok())
-                .ok_or_else(|| format!("input '{name}': shape {json} must hold non-negative integers"))
+                .ok_or_else(|| {
+                    format!("input '{name}': shape {json} must hold non-negative integers")
+                })
         })
         .collect()
 }
@@ -124,7 +126,11 @@ pub fn from_binary(
             return Err(format!(
                 "input '{name}': shape {shape:?} needs {count} BYTES elements, the binary data holds {}{}",
                 items.len(),
-                if rest.is_empty() { "" } else { " and a partial one" }
+                if rest.is_empty() {
+                    ""
+                } else {
+                    " and a partial one"
+                }
             ));
         }
         return Ok(Tensor {
@@ -242,6 +248,10 @@ mod tests {
     fn datatypes_name_what_is_supported() {
         assert_eq!(dtype("FP32"), Ok(DType::F32));
         assert!(dtype("FP16").unwrap_err().contains("FP32"));
-        assert!(dtype("float").unwrap_err().contains("not an Open Inference"));
+        assert!(
+            dtype("float")
+                .unwrap_err()
+                .contains("not an Open Inference")
+        );
     }
 }

@@ -141,11 +141,10 @@ impl Predictor {
                 options.steps
             )));
         }
-        let port = self
-            .signature
-            .inputs
-            .first()
-            .ok_or_else(|| RunError::Unsupported("the spiking model has no input".to_owned()))?;
+        let port =
+            self.signature.inputs.first().ok_or_else(|| {
+                RunError::Unsupported("the spiking model has no input".to_owned())
+            })?;
         let tensor = match inputs.as_slice() {
             [(name, Value::Tensor(tensor))] if *name == port.name => tensor,
             _ => {
@@ -180,7 +179,9 @@ impl Predictor {
             &AtomicBool::new(false),
         )
         .map_err(|e| match e {
-            neuride_snn::Error::Data { .. } => RunError::Data(format!("input '{}': {e}", port.name)),
+            neuride_snn::Error::Data { .. } => {
+                RunError::Data(format!("input '{}': {e}", port.name))
+            }
             other => RunError::Failed(other.to_string()),
         })?;
         let classes: Vec<i64> = report.predictions.iter().map(|&c| c as i64).collect();
