@@ -120,6 +120,9 @@ def ab(url, body, concurrency, folder):
 
 
 def main():
+    import shutil
+    if not shutil.which("ab"):
+        raise SystemExit("serve_bench needs ApacheBench: apt-get install apache2-utils")
     os.makedirs(OUT, exist_ok=True)
     python = venv_python()
     neuride = build_neuride()

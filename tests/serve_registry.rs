@@ -104,22 +104,8 @@ fn uploads_are_checked_versioned_and_downloadable() {
     assert!(detail["diagnostics"].is_array());
 
     // A browser form upload (multipart, field `file`).
-    let boundary = "neuride-test-boundary";
-    let mut form = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\models\\\\cnn.onnx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(&fixture_bytes("dl/digits_cnn.onnx"));
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let posted = Server::agent()
-        .post(server.url("/api/models"))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .send(form.as_slice())
-        .unwrap();
-    assert_eq!(posted.status().as_u16(), 201);
+    let posted = server.post_form("C:\\\\models\\\\cnn.onnx", &fixture_bytes("dl/digits_cnn.onnx"));
+    assert_eq!(posted.status, 201, "{}", posted.text());
     assert!(workspace.path().join("cnn.onnx").is_file());
 
     // Delete keeps the file as a version.

@@ -121,22 +121,8 @@ fn names_are_never_paths() {
     let code = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(code == "404" || code == "400", "{code}");
     // A multipart file name with folders keeps only its stem.
-    let boundary = "b";
-    let mut form = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../escaped.onnx\"\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(&iris());
-    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let posted = Server::agent()
-        .post(server.url("/api/models"))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .send(form.as_slice())
-        .unwrap();
-    assert_eq!(posted.status().as_u16(), 201);
+    let posted = server.post_form("../../escaped.onnx", &iris());
+    assert_eq!(posted.status, 201, "{}", posted.text());
     assert!(root.join("escaped.onnx").is_file());
     let leaked: Vec<_> = walk(workspace.path())
         .into_iter()

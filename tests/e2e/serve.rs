@@ -134,6 +134,27 @@ impl Server {
         Reply::of(request.call())
     }
 
+    /// Uploads `bytes` as a browser form does: `multipart/form-data` with
+    /// the file in the field `file`, named `file_name`.
+    pub fn post_form(&self, file_name: &str, bytes: &[u8]) -> Reply {
+        let boundary = "neuride-test-boundary";
+        let mut form = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        form.extend_from_slice(bytes);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        Reply::of(
+            Server::agent()
+                .post(self.url("/api/models"))
+                .header(
+                    "Content-Type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .send(form.as_slice()),
+        )
+    }
+
     /// Polls `path` until `done` holds for its reply (the watcher is
     /// asynchronous), or fails after 30 s.
     pub fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Reply) -> bool) -> Reply {
