@@ -104,7 +104,10 @@ fn uploads_are_checked_versioned_and_downloadable() {
     assert!(detail["diagnostics"].is_array());
 
     // A browser form upload (multipart, field `file`).
-    let posted = server.post_form("C:\\\\models\\\\cnn.onnx", &fixture_bytes("dl/digits_cnn.onnx"));
+    let posted = server.post_form(
+        "C:\\\\models\\\\cnn.onnx",
+        &fixture_bytes("dl/digits_cnn.onnx"),
+    );
     assert_eq!(posted.status, 201, "{}", posted.text());
     assert!(workspace.path().join("cnn.onnx").is_file());
 
