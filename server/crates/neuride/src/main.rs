@@ -7,6 +7,8 @@
 mod cli;
 mod lsp;
 mod mqtt;
+mod serve;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +52,8 @@ enum Command {
     App(cli::app::Command),
     /// Start the language server on stdio.
     Lsp(lsp::Args),
+    /// Serve the workspace's models: registry, web page and Open Inference Protocol.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => cli::fmt::run(args),
         Command::App(command) => cli::app::run(command),
         Command::Lsp(args) => lsp::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -199,36 +199,7 @@ pub fn forward_events(shared: &Shared, state: &mut State) {
 pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
     let paths: Vec<PathBuf> = paths.into_iter().collect();
     let roots = shared.lock().roots.clone();
-    let ignored = |path: &Path| {
-        roots
-            .iter()
-            .find(|root| path.starts_with(root))
-            .is_some_and(|root| neuride_ide::walk::is_ignored(root, path))
-    };
-    let mut present = Vec::new();
-    let mut gone = Vec::new();
-    for path in &paths {
-        if ignored(path) {
-            continue;
-        }
-        match std::fs::metadata(path) {
-            Ok(metadata) if metadata.is_file() => present.push(path.clone()),
-            // A folder moved in: its files arrive one by one from some
-            // watchers and not at all from others; walk it (only inside
-            // the workspace: a client may report any folder).
-            Ok(metadata) if metadata.is_dir() => {
-                if roots.iter().any(|root| path.starts_with(root)) {
-                    present.extend(
-                        neuride_ide::walk::analysable_files(path)
-                            .into_iter()
-                            .filter(|file| !ignored(file)),
-                    );
-                }
-            }
-            Ok(_) => {}
-            Err(_) => gone.push(path.clone()),
-        }
-    }
+    let crate::watch::Changes { present, gone } = crate::watch::sort_changes(&roots, &paths);
     let mut to_analyse = Vec::new();
     {
         let mut state = shared.lock();

@@ -22,7 +22,6 @@ mod state;
 mod to_proto;
 mod transport;
 mod uri;
-mod watch;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -79,7 +78,7 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
 /// Logs go to stderr (stdout is the protocol), filtered by `NEURIDE_LOG`
 /// (`error`, `warn`, `info`, `debug`, `trace` or a tracing filter; default
 /// `info`). A panic is logged as an error line too.
-fn init_tracing() {
+pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEURIDE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

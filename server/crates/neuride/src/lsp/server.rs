@@ -6,7 +6,7 @@ use super::guard::guard;
 use super::jsonrpc::Result;
 use super::state::{ClientFlags, Outgoing, Shared};
 use super::transport::Client;
-use super::{analysis, commands, custom, neuro, scan, to_proto, uri, watch};
+use super::{analysis, commands, custom, neuro, scan, to_proto, uri};
 use ls_types::*;
 use neuride_ide::FileKind;
 use serde_json::Value;
@@ -17,7 +17,7 @@ pub struct Server {
     client: Client,
     shared: Shared,
     /// The server-side watcher, when the client cannot watch for us.
-    watcher: Mutex<Option<super::watch::Watch>>,
+    watcher: Mutex<Option<crate::watch::Watch>>,
 }
 
 /// A `.neuro` file's analysis (only built from the `Neuro` variant).
@@ -314,7 +314,9 @@ impl Server {
         }
         let mut watching = None;
         if !client_watches && !roots.is_empty() {
-            match watch::start(self.shared.clone(), &roots) {
+            let shared = self.shared.clone();
+            let changed = move |paths| analysis::disk_changes(&shared, paths);
+            match crate::watch::start(&roots, changed) {
                 Ok((watcher, walked)) => {
                     *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
                     watching = Some(walked);
