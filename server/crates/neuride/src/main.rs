@@ -5,6 +5,7 @@
 #![deny(clippy::print_stdout)]
 
 mod cli;
+mod config;
 mod lsp;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,10 @@ enum Command {
     Run(cli::infer::Args),
     /// Format .neuro files.
     Fmt(cli::fmt::Args),
+    /// List every diagnostic code (name, severity, fixable, summary).
+    Rules(cli::rules::Args),
+    /// Explain one diagnostic code: what it means, an example that fails, the fix.
+    Explain(cli::rules::ExplainArgs),
     /// Start the language server on stdio.
     Lsp(lsp::Args),
 }
@@ -61,6 +66,8 @@ fn main() -> ExitCode {
         Command::Infer(args) => cli::infer::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
+        Command::Rules(args) => cli::rules::run(args),
+        Command::Explain(args) => cli::rules::explain(args),
         Command::Lsp(args) => lsp::run(args),
     };
     match result {

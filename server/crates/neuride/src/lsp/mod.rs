@@ -9,6 +9,7 @@ mod analysis;
 mod commands;
 mod custom;
 mod dispatch;
+mod fixes;
 pub mod framing;
 mod guard;
 mod jobs;
