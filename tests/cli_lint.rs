@@ -53,12 +53,22 @@ fn codes_by_file(stdout: &str, root: &Path) -> BTreeMap<String, BTreeSet<String>
         .iter()
         .map(|file| {
             let path = Path::new(file["path"].as_str().unwrap());
-            let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+            let name = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
             let codes = file["diagnostics"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|d| format!("{}:{}", d["code"].as_str().unwrap(), d["severity"].as_str().unwrap()))
+                .map(|d| {
+                    format!(
+                        "{}:{}",
+                        d["code"].as_str().unwrap(),
+                        d["severity"].as_str().unwrap()
+                    )
+                })
                 .collect();
             (name, codes)
         })
@@ -77,29 +87,57 @@ fn rules_and_explain() {
     let rules: Vec<Value> = serde_json::from_str(&stdout).unwrap();
     assert!(rules.len() > 100, "{}", rules.len());
     for rule in &rules {
-        let keys: BTreeSet<&str> = rule.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, BTreeSet::from(["code", "name", "severity", "summary", "fixable"]), "{rule}");
+        let keys: BTreeSet<&str> = rule
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["code", "name", "severity", "summary", "fixable"]),
+            "{rule}"
+        );
     }
-    let topological = rules.iter().find(|r| r["code"] == "onnx/topological-order").unwrap();
+    let topological = rules
+        .iter()
+        .find(|r| r["code"] == "onnx/topological-order")
+        .unwrap();
     assert_eq!(topological["fixable"], true);
     assert_eq!(topological["severity"], "error");
     for family in ["onnx/", "npz/", "neuro/"] {
-        assert!(rules.iter().any(|r| r["code"].as_str().unwrap().starts_with(family)));
+        assert!(
+            rules
+                .iter()
+                .any(|r| r["code"].as_str().unwrap().starts_with(family))
+        );
     }
     let (_, text, _) = neuride(&["rules"], &root);
     assert_eq!(text.lines().count(), rules.len());
 
     let (code, explanation, _) = neuride(&["explain", "neuro/unit"], &root);
     assert_eq!(code, 0);
-    assert!(explanation.starts_with("Wrong unit (neuro/unit): "), "{explanation}");
-    assert!(explanation.contains("**Example**") && explanation.contains("tau_rc: 20Hz"), "{explanation}");
+    assert!(
+        explanation.starts_with("Wrong unit (neuro/unit): "),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("**Example**") && explanation.contains("tau_rc: 20Hz"),
+        "{explanation}"
+    );
     let (code, _, stderr) = neuride(&["explain", "onnx/external-data"], &root);
     assert_eq!(code, 2);
-    assert!(stderr.contains("did you mean: onnx/external-data-location"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean: onnx/external-data-location"),
+        "{stderr}"
+    );
 
     // docs/rules.md is the markdown of the same registry.
     let (_, markdown, _) = neuride(&["rules", "--format", "markdown"], &root);
-    assert_eq!(markdown, std::fs::read_to_string(root.join("docs/rules.md")).unwrap());
+    assert_eq!(
+        markdown,
+        std::fs::read_to_string(root.join("docs/rules.md")).unwrap()
+    );
 }
 
 /// A `.neuro` file with a wrong unit, a value out of range and an unknown name.
@@ -115,12 +153,21 @@ const THREE_PROBLEMS: &str = "network n {
 fn configuration_is_found_upward_and_applied_per_path() {
     let dir = tempfile::tempdir().unwrap();
     let root = support::canonical(&dir);
-    for file in ["a.neuro", "legacy/old/b.neuro", "sub/c.neuro", "other/d.neuro"] {
+    for file in [
+        "a.neuro",
+        "legacy/old/b.neuro",
+        "sub/c.neuro",
+        "other/d.neuro",
+    ] {
         let path = root.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, THREE_PROBLEMS).unwrap();
     }
-    let all = set(&["neuro/range:error", "neuro/unit:error", "neuro/unknown-name:error"]);
+    let all = set(&[
+        "neuro/range:error",
+        "neuro/unit:error",
+        "neuro/unknown-name:error",
+    ]);
     let (code, stdout, _) = neuride(&["check", ".", "--format", "json", "--isolated"], &root);
     assert_eq!(code, 1);
     for codes in codes_by_file(&stdout, &root).values() {
@@ -142,7 +189,11 @@ ignore = ["neuro/range"]
     .unwrap();
     // A pyproject.toml without [tool.neuride] is not a neuride config: the
     // search goes on upward.
-    std::fs::write(root.join("other/pyproject.toml"), "[project]\nname = \"d\"\n").unwrap();
+    std::fs::write(
+        root.join("other/pyproject.toml"),
+        "[project]\nname = \"d\"\n",
+    )
+    .unwrap();
     std::fs::write(
         root.join("sub/pyproject.toml"),
         "[project]\nname = \"c\"\n\n[tool.neuride.lint]\nselect = [\"neuro/range\"]\n",
@@ -151,9 +202,15 @@ ignore = ["neuro/range"]
     let (code, stdout, stderr) = neuride(&["check", ".", "--format", "json"], &root);
     assert_eq!(code, 1, "{stderr}");
     let expected: BTreeMap<String, BTreeSet<String>> = [
-        ("a.neuro", set(&["neuro/range:error", "neuro/unknown-name:warning"])),
+        (
+            "a.neuro",
+            set(&["neuro/range:error", "neuro/unknown-name:warning"]),
+        ),
         ("legacy/old/b.neuro", set(&["neuro/unknown-name:warning"])),
-        ("other/d.neuro", set(&["neuro/range:error", "neuro/unknown-name:warning"])),
+        (
+            "other/d.neuro",
+            set(&["neuro/range:error", "neuro/unknown-name:warning"]),
+        ),
         ("sub/c.neuro", set(&["neuro/range:error"])),
     ]
     .into_iter()
@@ -167,38 +224,74 @@ ignore = ["neuro/range"]
 
     // --select replaces the file's select, --ignore adds to its ignore.
     let (_, stdout, _) = neuride(
-        &["check", "a.neuro", "sub", "--format", "json", "--select", "neuro/unit,neuro/range", "--ignore", "neuro/range"],
+        &[
+            "check",
+            "a.neuro",
+            "sub",
+            "--format",
+            "json",
+            "--select",
+            "neuro/unit,neuro/range",
+            "--ignore",
+            "neuro/range",
+        ],
         &root,
     );
     let files = codes_by_file(&stdout, &root);
     assert_eq!(files["a.neuro"], set(&[]));
     assert_eq!(files["sub/c.neuro"], set(&["neuro/unit:error"]));
-    let (_, stdout, _) = neuride(&["check", "a.neuro", "--format", "json", "--select", "neuro"], &root);
+    let (_, stdout, _) = neuride(
+        &["check", "a.neuro", "--format", "json", "--select", "neuro"],
+        &root,
+    );
     assert_eq!(
         codes_by_file(&stdout, &root)["a.neuro"],
         set(&["neuro/range:error", "neuro/unknown-name:warning"])
     );
 
     // --config FILE: one file for everything; --isolated: none.
-    let (_, stdout, _) = neuride(&["check", ".", "--format", "json", "--config", "sub/pyproject.toml"], &root);
+    let (_, stdout, _) = neuride(
+        &[
+            "check",
+            ".",
+            "--format",
+            "json",
+            "--config",
+            "sub/pyproject.toml",
+        ],
+        &root,
+    );
     for codes in codes_by_file(&stdout, &root).values() {
         assert_eq!(codes, &set(&["neuro/range:error"]));
     }
 
     // Mistakes are named with their file and fail the command (exit 2).
-    std::fs::write(root.join("sub/pyproject.toml"), "[tool.neuride.lint]\nselect = [\"neuro/nope\"]\n").unwrap();
+    std::fs::write(
+        root.join("sub/pyproject.toml"),
+        "[tool.neuride.lint]\nselect = [\"neuro/nope\"]\n",
+    )
+    .unwrap();
     let (code, _, stderr) = neuride(&["check", "."], &root);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains(&format!("{}: \"neuro/nope\" selects no rule", root.join("sub/pyproject.toml").display())),
+        stderr.contains(&format!(
+            "{}: \"neuro/nope\" selects no rule",
+            root.join("sub/pyproject.toml").display()
+        )),
         "{stderr}"
     );
     let (code, _, stderr) = neuride(&["check", ".", "--select", "onnx/nope"], &root);
     assert_eq!(code, 2);
-    assert!(stderr.contains("the command line: \"onnx/nope\" selects no rule"), "{stderr}");
+    assert!(
+        stderr.contains("the command line: \"onnx/nope\" selects no rule"),
+        "{stderr}"
+    );
     let (code, _, stderr) = neuride(&["check", ".", "--config", "missing.toml"], &root);
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot read config missing.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read config missing.toml"),
+        "{stderr}"
+    );
 }
 
 /// A workspace with problems of every severity and kind: a `.neuro` file
@@ -230,7 +323,10 @@ fn every_format_is_read_by_a_real_consumer() {
     let root = support::canonical(&dir);
     let (_, json, _) = neuride(&["check", ".", "--format", "json"], &root);
     let files = codes_by_file(&json, &root);
-    assert_eq!(files["./stale & co.onnx"], set(&["onnx/unused-initializer:warning"]));
+    assert_eq!(
+        files["./stale & co.onnx"],
+        set(&["onnx/unused-initializer:warning"])
+    );
     assert_eq!(files["./weights.npz"], set(&["npz/nan:warning"]));
     assert_eq!(files["./ml/iris_logreg.onnx"], set(&[]));
     let total: usize = files.values().map(BTreeSet::len).sum();
@@ -269,7 +365,10 @@ print(json.dumps({{"results": len(run["results"]), "rules": len(rules),
         checked["neuro_region"],
         serde_json::json!({"startLine": 3, "startColumn": 30, "endLine": 3, "endColumn": 34})
     );
-    assert_eq!(checked["binary_uris"], serde_json::json!(["./stale%20%26%20co.onnx", "./weights.npz"]));
+    assert_eq!(
+        checked["binary_uris"],
+        serde_json::json!(["./stale%20%26%20co.onnx", "./weights.npz"])
+    );
 
     // JUnit XML, read by junitparser.
     let (code, junit, _) = neuride(&["check", ".", "--format", "junit"], &root);
@@ -293,12 +392,24 @@ print(json.dumps({"tests": xml.tests, "failures": xml.failures, "suites": suites
     );
     let parsed: Value = serde_json::from_str(&parsed).unwrap();
     assert_eq!(parsed["failures"], total);
-    assert_eq!(parsed["suites"]["./ml/iris_logreg.onnx"], serde_json::json!([["no problems", []]]));
+    assert_eq!(
+        parsed["suites"]["./ml/iris_logreg.onnx"],
+        serde_json::json!([["no problems", []]])
+    );
     let stale = &parsed["suites"]["./stale & co.onnx"][0];
-    assert!(stale[0].as_str().unwrap().starts_with("onnx/unused-initializer at "), "{stale}");
+    assert!(
+        stale[0]
+            .as_str()
+            .unwrap()
+            .starts_with("onnx/unused-initializer at "),
+        "{stale}"
+    );
     assert_eq!(
         stale[1],
-        serde_json::json!([["warning", "initializer 'stale' is used by no node or output"]])
+        serde_json::json!([[
+            "warning",
+            "initializer 'stale' is used by no node or output"
+        ]])
     );
 
     // GitHub workflow commands: one per diagnostic; binary files carry the
@@ -311,18 +422,40 @@ print(json.dumps({"tests": xml.tests, "failures": xml.failures, "suites": suites
         lines.contains(&"::warning file=./stale & co.onnx,title=onnx/unused-initializer::initializer 'stale' is used by no node or output [onnx/unused-initializer]"),
         "{github}"
     );
-    let unit = lines.iter().find(|l| l.contains("title=neuro/unit")).unwrap();
-    assert!(unit.starts_with("::error file=./app.neuro,line=3,col=30,endLine=3,endColumn=34,title=neuro/unit::"), "{unit}");
+    let unit = lines
+        .iter()
+        .find(|l| l.contains("title=neuro/unit"))
+        .unwrap();
+    assert!(
+        unit.starts_with(
+            "::error file=./app.neuro,line=3,col=30,endLine=3,endColumn=34,title=neuro/unit::"
+        ),
+        "{unit}"
+    );
 
     // --statistics, as text and as JSON.
     let (code, text, _) = neuride(&["check", ".", "--statistics"], &root);
     assert_eq!(code, 1);
-    assert!(text.contains("1  onnx/unused-initializer  [*] Unused initializer"), "{text}");
-    assert!(text.ends_with("[*] fixable with `neuride check --fix`\n"), "{text}");
+    assert!(
+        text.contains("1  onnx/unused-initializer  [*] Unused initializer"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("[*] fixable with `neuride check --fix`\n"),
+        "{text}"
+    );
     let (_, stats, _) = neuride(&["check", ".", "--statistics", "--format", "json"], &root);
     let stats: Vec<Value> = serde_json::from_str(&stats).unwrap();
-    assert_eq!(stats.iter().map(|s| s["count"].as_u64().unwrap()).sum::<u64>(), total as u64);
-    assert!(stats.contains(&serde_json::json!({"code": "npz/nan", "name": "NaN values", "count": 1, "fixable": false})));
+    assert_eq!(
+        stats
+            .iter()
+            .map(|s| s["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        total as u64
+    );
+    assert!(stats.contains(
+        &serde_json::json!({"code": "npz/nan", "name": "NaN values", "count": 1, "fixable": false})
+    ));
 
     // Human: a line per file with kind, what it holds, size and verdict,
     // aligned, plain when piped; the summary line last. --quiet: the old output.
@@ -337,17 +470,39 @@ print(json.dumps({"tests": xml.tests, "failures": xml.failures, "suites": suites
             gap + l[gap..].find(|c| c != ' ').unwrap()
         })
         .collect();
-    assert_eq!(kind_column.len(), 1, "paths are padded to one width:\n{human}");
+    assert_eq!(
+        kind_column.len(),
+        1,
+        "paths are padded to one width:\n{human}"
+    );
     let iris = listing.iter().find(|l| l.contains("iris_logreg")).unwrap();
-    assert!(iris.contains("onnx") && iris.contains("ml model, ") && iris.ends_with("  ok"), "{iris}");
+    assert!(
+        iris.contains("onnx") && iris.contains("ml model, ") && iris.ends_with("  ok"),
+        "{iris}"
+    );
     let npz = listing.iter().find(|l| l.contains("weights.npz")).unwrap();
-    assert!(npz.contains("1 array") && npz.ends_with("1 warning"), "{npz}");
+    assert!(
+        npz.contains("1 array") && npz.ends_with("1 warning"),
+        "{npz}"
+    );
     let neuro = listing.iter().find(|l| l.contains("app.neuro")).unwrap();
-    assert!(neuro.contains("1 network") && neuro.ends_with("3 errors"), "{neuro}");
-    assert!(human.contains("  ./app.neuro:3:30: error[neuro/unit]: "), "{human}");
-    assert!(human.ends_with("checked 4 files: 3 errors, 2 warnings\n"), "{human}");
+    assert!(
+        neuro.contains("1 network") && neuro.ends_with("3 errors"),
+        "{neuro}"
+    );
+    assert!(
+        human.contains("  ./app.neuro:3:30: error[neuro/unit]: "),
+        "{human}"
+    );
+    assert!(
+        human.ends_with("checked 4 files: 3 errors, 2 warnings\n"),
+        "{human}"
+    );
     let (_, quiet, _) = neuride(&["check", ".", "--quiet"], &root);
-    assert!(quiet.starts_with("./app.neuro:3:30: error[neuro/unit]: "), "{quiet}");
+    assert!(
+        quiet.starts_with("./app.neuro:3:30: error[neuro/unit]: "),
+        "{quiet}"
+    );
     assert_eq!(quiet.lines().count(), total + 1);
 }
 
@@ -437,38 +592,88 @@ fn fixes_keep_what_models_compute_and_satisfy_onnx_checker() {
     let root = support::canonical(&dir);
     let expected: Value = serde_json::from_str(&python(BROKEN_MODELS, &root)).unwrap();
     let before: Value = serde_json::from_str(&python(VERIFY, &root)).unwrap();
-    assert_ne!(before["unsorted"]["valid"], true, "onnx.checker accepts the unsorted model");
-    assert_ne!(before["header"]["valid"], true, "onnx.checker accepts ir_version 0");
+    assert_ne!(
+        before["unsorted"]["valid"], true,
+        "onnx.checker accepts the unsorted model"
+    );
+    assert_ne!(
+        before["header"]["valid"], true,
+        "onnx.checker accepts ir_version 0"
+    );
     let (_, stdout, _) = neuride(&["check", ".", "--format", "json"], &root);
     let found = codes_by_file(&stdout, &root);
-    assert!(found["./unsorted.onnx"].contains("onnx/topological-order:error"), "{found:?}");
+    assert!(
+        found["./unsorted.onnx"].contains("onnx/topological-order:error"),
+        "{found:?}"
+    );
     assert_eq!(
         found["./unused.onnx"],
-        set(&["onnx/unused-initializer:warning", "onnx/unused-input:warning", "onnx/unused-value-info:warning"])
+        set(&[
+            "onnx/unused-initializer:warning",
+            "onnx/unused-input:warning",
+            "onnx/unused-value-info:warning"
+        ])
     );
-    assert!(found["./header.onnx"].contains("onnx/ir-version-missing:error"), "{found:?}");
-    assert!(found["./header.onnx"].contains("onnx/opset-import-duplicate:warning"), "{found:?}");
+    assert!(
+        found["./header.onnx"].contains("onnx/ir-version-missing:error"),
+        "{found:?}"
+    );
+    assert!(
+        found["./header.onnx"].contains("onnx/opset-import-duplicate:warning"),
+        "{found:?}"
+    );
 
     // --diff shows the fixes on the text views and writes nothing.
     let bytes = |name: &str| std::fs::read(root.join(name)).unwrap();
-    let originals: Vec<Vec<u8>> = ["unsorted.onnx", "unused.onnx", "header.onnx"].map(bytes).to_vec();
+    let originals: Vec<Vec<u8>> = ["unsorted.onnx", "unused.onnx", "header.onnx"]
+        .map(bytes)
+        .to_vec();
     let (code, diff, _) = neuride(&["check", ".", "--diff"], &root);
     assert_eq!(code, 1);
     assert!(diff.contains("# ./unsorted.onnx: sorted the nodes topologically (4 nodes moved) [onnx/topological-order]"), "{diff}");
-    assert!(diff.contains("--- a/./unsorted.onnx\n+++ b/./unsorted.onnx\n"), "{diff}");
-    assert!(diff.contains("# ./unused.onnx: removed 2 unused initializers (old, scale) [onnx/unused-initializer]"), "{diff}");
+    assert!(
+        diff.contains("--- a/./unsorted.onnx\n+++ b/./unsorted.onnx\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "# ./unused.onnx: removed 2 unused initializers (old, scale) [onnx/unused-initializer]"
+        ),
+        "{diff}"
+    );
     assert!(diff.contains("# ./header.onnx: set ir_version to 8 (from the opset imports) [onnx/ir-version-missing]"), "{diff}");
-    assert!(diff.lines().any(|l| l.starts_with('-') && l.contains("Relu")), "{diff}");
-    assert_eq!(["unsorted.onnx", "unused.onnx", "header.onnx"].map(bytes).to_vec(), originals);
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with('-') && l.contains("Relu")),
+        "{diff}"
+    );
+    assert_eq!(
+        ["unsorted.onnx", "unused.onnx", "header.onnx"]
+            .map(bytes)
+            .to_vec(),
+        originals
+    );
 
     // --fix honours the rules: an ignored code is not fixed.
-    let (_, _, stderr) = neuride(&["check", "unsorted.onnx", "--fix", "--ignore", "onnx/topological-order"], &root);
+    let (_, _, stderr) = neuride(
+        &[
+            "check",
+            "unsorted.onnx",
+            "--fix",
+            "--ignore",
+            "onnx/topological-order",
+        ],
+        &root,
+    );
     assert!(!stderr.contains("fixed"), "{stderr}");
     assert_eq!(bytes("unsorted.onnx"), originals[0]);
 
     let (code, stdout, stderr) = neuride(&["check", ".", "--fix", "--format", "json"], &root);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stderr.contains("fixed ./unsorted.onnx: sorted the nodes topologically"), "{stderr}");
+    assert!(
+        stderr.contains("fixed ./unsorted.onnx: sorted the nodes topologically"),
+        "{stderr}"
+    );
     // What is left after the fix, by neuride itself: nothing.
     for (file, codes) in codes_by_file(&stdout, &root) {
         assert!(codes.is_empty(), "{file}: {codes:?}");
@@ -501,7 +706,10 @@ fn syntax_errors_point_after_the_previous_token() {
         "model m = onnx(\"m.onnx\"\nnetwork n {\n    input x: f32[4]\n    output y = relu(x)\n}\n",
     )
     .unwrap();
-    let (code, stdout, _) = neuride(&["check", "app.neuro", "--quiet", "--select", "neuro/syntax"], &root);
+    let (code, stdout, _) = neuride(
+        &["check", "app.neuro", "--quiet", "--select", "neuro/syntax"],
+        &root,
+    );
     assert_eq!(code, 1);
     assert_eq!(
         stdout.lines().next().unwrap(),

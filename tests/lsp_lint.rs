@@ -89,7 +89,11 @@ fn config_changes_republish_and_model_fixes_are_code_actions() {
     assert_eq!(codes(&second), ["neuro/unit:1", "neuro/unknown-name:2"]);
 
     // A broken config is logged, never fatal: every rule applies meanwhile.
-    std::fs::write(root.join("neuride.toml"), "[lint]\nselect = [\"neuro/nope\"]\n").unwrap();
+    std::fs::write(
+        root.join("neuride.toml"),
+        "[lint]\nselect = [\"neuro/nope\"]\n",
+    )
+    .unwrap();
     lsp.notify(
         "workspace/didChangeWatchedFiles",
         json!({ "changes": [{ "uri": file_uri(&root.join("neuride.toml")), "type": 2 }] }),
@@ -98,7 +102,10 @@ fn config_changes_republish_and_model_fixes_are_code_actions() {
     assert_eq!(codes(&third), ["neuro/unit:1", "neuro/unknown-name:1"]);
     lsp.wait_for("the config error in the log", |m| {
         m["method"] == "window/logMessage"
-            && m["params"]["message"].as_str().unwrap().contains("\"neuro/nope\" selects no rule")
+            && m["params"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"neuro/nope\" selects no rule")
     });
     std::fs::remove_file(root.join("neuride.toml")).unwrap();
     lsp.notify(

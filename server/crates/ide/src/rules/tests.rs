@@ -30,8 +30,13 @@ fn codes_in_sources() -> BTreeSet<(String, PathBuf)> {
     let registry = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
     let mut codes = BTreeSet::new();
     // Tests name made-up codes on purpose; the registry names every code.
-    let is_test = |file: &Path| file.ends_with("tests.rs") || file.components().any(|c| c.as_os_str() == "tests");
-    for file in files.iter().filter(|f| !f.starts_with(&registry) && !is_test(f)) {
+    let is_test = |file: &Path| {
+        file.ends_with("tests.rs") || file.components().any(|c| c.as_os_str() == "tests")
+    };
+    for file in files
+        .iter()
+        .filter(|f| !f.starts_with(&registry) && !is_test(f))
+    {
         let text = std::fs::read_to_string(file).unwrap();
         for (start, _) in text.match_indices('"') {
             let rest = &text[start + 1..];

@@ -128,7 +128,9 @@ pub async fn fix_model(shared: &Shared, args: FixArgs) -> Result<Value> {
             .rules_for(&path)
             .map_err(|e| invalid_params(e.to_string()))?;
         let allowed = |code: &str| {
-            args.codes.as_ref().is_none_or(|codes| codes.iter().any(|c| c == code))
+            args.codes
+                .as_ref()
+                .is_none_or(|codes| codes.iter().any(|c| c == code))
                 && rules.severity(code, Severity::Error).is_some()
         };
         let fix = neuride_ide::fix::fix_model(&path, &contents, &allowed)

@@ -652,7 +652,9 @@ impl Server {
     ) -> Result<Option<CodeActionResponse>> {
         guard("textDocument/codeAction", async {
             let uri = &params.text_document.uri;
-            if custom::path_of(uri).ok().and_then(|p| FileKind::from_path(&p))
+            if custom::path_of(uri)
+                .ok()
+                .and_then(|p| FileKind::from_path(&p))
                 == Some(FileKind::Onnx)
             {
                 let Some(analysis) = self.model_at(uri).await? else {

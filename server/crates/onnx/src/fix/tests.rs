@@ -249,7 +249,9 @@ fn merges_duplicate_opsets_and_sets_the_ir_version() {
 fn only_allowed_codes_are_fixed() {
     let mut m = model(vec![node("Relu", &["b"], "y"), node("Neg", &["x"], "b")]);
     m.graph.as_mut().unwrap().initializer = vec![tensor("unused")];
-    let (fixed, applied) = fix(&m, &CheckContext::default(), &|code| code == UNUSED_INITIALIZER);
+    let (fixed, applied) = fix(&m, &CheckContext::default(), &|code| {
+        code == UNUSED_INITIALIZER
+    });
     assert_eq!(applied.len(), 1);
     assert_eq!(order(&fixed), ["y", "b"]);
     assert!(fixed.graph.as_ref().unwrap().initializer.is_empty());

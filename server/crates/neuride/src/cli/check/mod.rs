@@ -141,7 +141,10 @@ fn model_fixes<'a>(
             let contents = match neuride_ide::source::read_contents(file) {
                 Ok(contents) => contents,
                 Err(error) => {
-                    return Some(Err(anyhow::anyhow!("cannot read {}: {error}", file.display())));
+                    return Some(Err(anyhow::anyhow!(
+                        "cannot read {}: {error}",
+                        file.display()
+                    )));
                 }
             };
             let allowed = |code: &str| rules.severity(code, Severity::Error).is_some();
