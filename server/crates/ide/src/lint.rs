@@ -163,7 +163,8 @@ fn count(n: usize, what: &str) -> String {
     let digits = n.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        // A comma before every group of three digits from the right.
+        if i > 0 && matches!((digits.len() - i) % 3, 0) {
             grouped.push(',');
         }
         grouped.push(c);
