@@ -10,6 +10,7 @@ mod apps;
 mod commands;
 mod custom;
 mod dispatch;
+mod fixes;
 pub mod framing;
 mod guard;
 mod jobs;
