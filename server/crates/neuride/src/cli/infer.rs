@@ -18,7 +18,8 @@ pub struct Args {
     #[arg(long = "input", short = 'i')]
     pub inputs: Vec<InputFile>,
     /// Write the outputs to this file (.npz keyed by output name, or .json;
-    /// any other extension is an error).
+    /// any other extension is an error), or to a folder (`DIR/`, one
+    /// `output_<i>.pb` per output as ONNX's backend tests store them).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.

@@ -12,8 +12,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// The formats `output` may have.
+/// The formats `output` may have (or it is a folder: see [`is_folder`]).
 pub const INFER_OUTPUTS: &[&str] = &["npz", "json"];
+
+/// Whether `output` names a folder (written with a trailing `/`, or an
+/// existing one): each output then goes to `output_<i>.pb` in the model's
+/// output order, as TensorProto/SequenceProto/MapProto/OptionalProto, the
+/// layout of ONNX's backend tests (and of `--input NAME=FILE.pb`).
+pub fn is_folder(output: &Path) -> bool {
+    output.as_os_str().to_string_lossy().ends_with(std::path::is_separator) || output.is_dir()
+}
 
 /// One input file: `FILE.npz` (keys = input names), `FILE.npy` or
 /// `FILE.json` for the model's inputs, or `NAME=FILE` (.npy, .pb
@@ -98,7 +106,8 @@ pub struct InferModel {
     pub input: Vec<InputFile>,
     /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.
     pub labels: Option<String>,
-    /// Write the outputs here (.npz keyed by output name, or .json).
+    /// Write the outputs here (.npz keyed by output name, .json, or a
+    /// folder `DIR/` of `output_<i>.pb` files).
     pub output: Option<PathBuf>,
     /// Rows per batch when the model's first dimension is free.
     pub batch: usize,
@@ -152,21 +161,17 @@ pub fn infer_model(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Inferred, RunError> {
-    check_options(model, options)?;
+    check_output(options)?;
     let session = load_session(model, options.engine)?;
     infer_session(model, &session, options, progress, cancel)
 }
 
-/// What can be refused before any work: no input, an output format the
-/// command cannot write.
-fn check_options(model: &Path, options: &InferModel) -> Result<(), RunError> {
-    if options.input.is_empty() {
-        return Err(RunError::Setting(format!(
-            "{}: --input is required to run an ONNX model (a .neuro file names its dataset in `infer MODEL on DATASET`)",
-            model.display()
-        )));
-    }
-    if let Some(output) = &options.output {
+/// What can be refused before any work: an output format the command
+/// cannot write.
+fn check_output(options: &InferModel) -> Result<(), RunError> {
+    if let Some(output) = &options.output
+        && !is_folder(output)
+    {
         output_format(output, INFER_OUTPUTS)?;
     }
     Ok(())
@@ -183,7 +188,13 @@ pub fn infer_session(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Inferred, RunError> {
-    check_options(model, options)?;
+    check_output(options)?;
+    if options.input.is_empty() && !session.signature.inputs.is_empty() {
+        return Err(RunError::Setting(format!(
+            "{}: --input is required to run an ONNX model with inputs (a .neuro file names its dataset in `infer MODEL on DATASET`)",
+            model.display()
+        )));
+    }
     let (mut inputs, side_arrays) =
         load_inputs(&options.input, options.labels.as_deref(), session)?;
     widen_integer_inputs(&mut inputs, session);
@@ -243,6 +254,15 @@ fn write_outputs(output: &Path, report: &InferReport) -> Result<Vec<String>, Run
     let cannot = |e: &dyn std::fmt::Display| {
         RunError::Failed(format!("cannot write {}: {e}", output.display()))
     };
+    if is_folder(output) {
+        std::fs::create_dir_all(output).map_err(|e| cannot(&e))?;
+        for (i, (name, value)) in report.outputs.iter().enumerate() {
+            let file = output.join(format!("output_{i}.pb"));
+            crate::weights::write_atomically(&file, &io::write_pb(name, value))
+                .map_err(|e| cannot(&e))?;
+        }
+        return Ok(Vec::new());
+    }
     let (bytes, skipped) = match output_format(output, INFER_OUTPUTS)? {
         "json" => (
             serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))
