@@ -18,6 +18,8 @@ mod ml;
 #[cfg(feature = "tract")]
 mod native;
 mod npz;
+mod packed;
+mod trust;
 pub mod session;
 pub mod signature;
 pub mod tensor_proto;

@@ -137,13 +137,17 @@ fn content_hash(bytes: &[u8]) -> u64 {
 /// Which engine a DL model may run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum EngineChoice {
-    /// The native engine when the graph is within its reach, else tract.
+    /// The native engine when the graph is within its reach; else tract
+    /// for the graphs it runs faithfully (its trusted ops on its types),
+    /// else the evaluator; else whichever of them can take the graph.
     #[default]
     Auto,
-    /// Always tract (comparisons, or a model the native engine gets wrong).
+    /// Only tract (comparisons, or a model the native engine gets wrong).
     Tract,
     /// Only the native engine: an error says what is outside its reach.
     Native,
+    /// Only neuride's evaluator, the general ONNX interpreter.
+    Evaluator,
 }
 
 type CacheKey = (u64, EngineChoice);
@@ -250,11 +254,9 @@ impl Session {
             Route::Evaluator => Backend::Evaluator(ml::Plan::build(graph, opset(proto))?),
             Route::Tract => match choice {
                 EngineChoice::Native => native_backend(proto, &signature)?,
-                EngineChoice::Auto => match native_backend(proto, &signature) {
-                    Ok(native) => native,
-                    Err(_) => tract_backend(graph, proto, bytes)?,
-                },
-                EngineChoice::Tract => tract_backend(graph, proto, bytes)?,
+                EngineChoice::Tract => Backend::Tract(TractPlan::prepare(bytes)?),
+                EngineChoice::Evaluator => evaluator_backend(graph, proto)?,
+                EngineChoice::Auto => auto_backend(graph, proto, bytes, &signature)?,
             },
         };
         Ok(Session {
@@ -297,22 +299,63 @@ impl Session {
     }
 }
 
-fn tract_backend(graph: &GraphProto, proto: &ModelProto, bytes: &[u8]) -> Result<Backend, Error> {
-    match TractPlan::prepare(bytes) {
-        Ok(plan) => Ok(Backend::Tract(plan)),
-        // A plain-op graph tract refuses may still be within the evaluator's reach.
-        Err(tract_error) => {
-            if graph
-                .node
-                .iter()
-                .all(|n| ml::supports(n.domain(), n.op_type()))
-            {
-                Ok(Backend::Evaluator(ml::Plan::build(graph, opset(proto))?))
+fn evaluator_backend(graph: &GraphProto, proto: &ModelProto) -> Result<Backend, Error> {
+    Ok(Backend::Evaluator(ml::Plan::build(graph, opset(proto))?))
+}
+
+/// `EngineChoice::Auto` for a plain-op graph: the native engine; tract for
+/// the graphs it runs faithfully; the evaluator for every graph it has
+/// kernels for; tract for what is left; the errors of each when none can.
+fn auto_backend(
+    graph: &GraphProto,
+    proto: &ModelProto,
+    bytes: &[u8],
+    signature: &Signature,
+) -> Result<Backend, Error> {
+    let native_error = match native_backend(proto, signature) {
+        Ok(native) => return Ok(native),
+        Err(e) => e,
+    };
+    let evaluator_takes = ml::supports_graph(graph);
+    if !evaluator_takes || crate::trust::tract_is_faithful(graph) {
+        match TractPlan::prepare(bytes) {
+            Ok(plan) => return Ok(Backend::Tract(plan)),
+            Err(tract_error) if !evaluator_takes => {
+                let missing: Vec<String> = unsupported_ops(graph);
+                return Err(Error::Model(format!(
+                    "no engine runs this model: the native engine: {native_error}; tract: {tract_error}; the evaluator lacks {}",
+                    missing.join(", ")
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    evaluator_backend(graph, proto)
+}
+
+/// The ops of `graph` (and its bodies) the evaluator has no kernel for.
+fn unsupported_ops(graph: &GraphProto) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in &graph.node {
+        if !ml::supports(n.domain(), n.op_type()) {
+            let name = if n.domain().is_empty() {
+                n.op_type().to_owned()
             } else {
-                Err(tract_error)
+                format!("{}::{}", n.domain(), n.op_type())
+            };
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        for g in neuride_onnx::attr::graphs(n) {
+            for name in unsupported_ops(g) {
+                if !out.contains(&name) {
+                    out.push(name);
+                }
             }
         }
     }
+    out
 }
 
 /// A session is shared across the LSP's worker threads.

@@ -118,6 +118,19 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
         let val = l.vals[id]
             .clone()
             .ok_or_else(|| Error::Model(format!("output '{}' is not computed", g.names[id])))?;
+        // A constant output of another type (Shape of an input, ...) is
+        // returned as it is, not through the float buffers.
+        if let Val::Const(t) = &val
+            && !matches!(t.dtype(), DType::F32 | DType::Bool)
+        {
+            outputs.push(OutputSpec {
+                src: Src::Const(u32::MAX),
+                shape: t.shape.clone(),
+                boolean: false,
+                exact: Some(t.clone()),
+            });
+            continue;
+        }
         let boolean = val.is_bool();
         let src = l
             .operand(&val)
@@ -126,6 +139,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
             src,
             shape: val.shape().to_vec(),
             boolean,
+            exact: None,
         });
     }
     let output_roots: Vec<u32> = outputs
