@@ -17,7 +17,7 @@ outputs exactly as onnx's backend runner compares (same shape, same dtype,
 `np.testing.assert_allclose` with the case's rtol/atol; strings equal).
 
     python scripts/onnx_node_suite.py                 # both, per-op table and failures
-    python scripts/onnx_node_suite.py --engine ort    # neuride with --engine ort
+    python scripts/onnx_node_suite.py --engine ort --match-ort   # neuride's ort engine == onnxruntime
     python scripts/onnx_node_suite.py --check         # CI guard (no onnxruntime run)
     python scripts/onnx_node_suite.py --update        # rewrite tests/onnx_node/passing.txt
 
@@ -48,7 +48,6 @@ from onnx import numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "target" / "onnx-node-suite" / "cases"
 PASSING = ROOT / "tests" / "onnx_node" / "passing.txt"
-PASSING_ORT = ROOT / "tests" / "onnx_node" / "passing_ort_engine.txt"
 DOC = ROOT / "docs" / "infer.md"
 KNOWN_HEADING = "### Node-suite cases neuride does not pass"
 
@@ -315,6 +314,8 @@ def main() -> int:
     parser.add_argument("-k", "--filter", default="", help="only cases whose name contains this")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--quiet", action="store_true", help="no per-op table")
+    parser.add_argument("--match-ort", action="store_true",
+                        help="fail unless neuride (with --engine ort) passes exactly the cases onnxruntime passes")
     args = parser.parse_args()
 
     cases_dir = Path(args.cases)
@@ -322,7 +323,7 @@ def main() -> int:
     cases = sorted(p for p in cases_dir.iterdir() if p.is_dir() and args.filter in p.name)
     runnable = {c.name for c in cases if json.loads((c / "case.json").read_text())["runnable"]}
     ops = case_ops(cases)
-    run_ort_too = not (args.no_ort or args.check)
+    run_ort_too = args.match_ort or not (args.no_ort or args.check)
 
     results: dict[str, dict[str, str | None]] = {c.name: {} for c in cases}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -363,7 +364,15 @@ def main() -> int:
         ort_only = sorted(passed("ort", all_names) - passed("neuride", all_names))
         print(f"onnxruntime passes {len(ort_only)} cases neuride does not")
 
-    passing_file = PASSING if args.engine != "ort" else PASSING_ORT
+    if args.match_ort:
+        differ = sorted(passed("neuride", all_names) ^ passed("ort", all_names))
+        for name in differ:
+            print(f"differs: {name}: neuride {results[name]['neuride']!r}, onnxruntime {results[name]['ort']!r}")
+        if differ:
+            return 1
+        print(f"match: neuride --engine {args.engine} passes the same {len(passed('ort', all_names))} cases as onnxruntime")
+        return 0
+    passing_file = PASSING
     if args.update and "neuride" in sides:
         passing_file.parent.mkdir(parents=True, exist_ok=True)
         passing_file.write_text("\n".join(sorted(passed("neuride", all_names))) + "\n")

@@ -13,7 +13,13 @@ use std::process::Command;
 use support::{repo_root, test_python};
 
 fn run_suite(extra: &[&str]) -> (bool, String) {
-    let out = Command::new(test_python())
+    let python = test_python();
+    // The test venv is the "installed onnxruntime" the ort engine finds:
+    // through VIRTUAL_ENV, as an activated environment is seen.
+    let venv = python.parent().and_then(|b| b.parent()).expect("venv of the test python");
+    let out = Command::new(&python)
+        .env("VIRTUAL_ENV", venv)
+        .env_remove("ORT_DYLIB_PATH")
         .arg(repo_root().join("scripts/onnx_node_suite.py"))
         .args(["--neuride", env!("CARGO_BIN_EXE_neuride"), "--quiet"])
         .args(extra)
@@ -32,4 +38,30 @@ fn the_onnx_node_suite_keeps_every_listed_case_passing() {
     let (ok, text) = run_suite(&["--check"]);
     assert!(ok, "{text}");
     assert!(text.contains("check: all"), "{text}");
+}
+
+/// `--engine ort` loads the test venv's pip-installed onnxruntime and must
+/// pass exactly the cases onnxruntime's own Python API passes.
+#[test]
+fn the_ort_engine_passes_the_cases_onnxruntime_passes() {
+    let (ok, text) = run_suite(&["--engine", "ort", "--match-ort"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("match: neuride --engine ort passes the same"), "{text}");
+}
+
+#[test]
+fn the_ort_engine_says_when_onnxruntime_is_missing() {
+    let model = repo_root().join("tests/fixtures/dl/digits_mlp.onnx");
+    let input = repo_root().join("tests/fixtures/dl/digits_mlp.expected.npz");
+    let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
+        .args(["infer", model.to_str().unwrap(), "--input", input.to_str().unwrap(), "--engine", "ort"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ORT_DYLIB_PATH names /nonexistent/libonnxruntime.so, which is not a file"),
+        "{stderr}"
+    );
 }

@@ -18,6 +18,8 @@ mod ml;
 #[cfg(feature = "tract")]
 mod native;
 mod npz;
+#[cfg(feature = "ort")]
+pub mod onnxruntime;
 mod packed;
 mod trust;
 pub mod session;

@@ -25,8 +25,12 @@ pub enum Engine {
     Native,
     /// tract: every other DL model and spiking model exported as plain ops.
     Tract,
-    /// neuride's evaluator: graphs with `ai.onnx.ml` operators.
+    /// neuride's evaluator: graphs with `ai.onnx.ml` operators, and every
+    /// graph the native engine does not take and tract does not run
+    /// faithfully.
     Evaluator,
+    /// onnxruntime, loaded from the user's installation.
+    Ort,
 }
 
 /// Stand-in when built without tract: every DL model is refused.
@@ -49,6 +53,23 @@ enum Backend {
     Native(NativePlan),
     Tract(TractPlan),
     Evaluator(ml::Plan),
+    #[cfg(feature = "ort")]
+    Ort(crate::onnxruntime::OrtPlan),
+}
+
+/// onnxruntime as a backend, or why it cannot be one.
+fn ort_backend(bytes: &[u8]) -> Result<Backend, Error> {
+    #[cfg(feature = "ort")]
+    {
+        Ok(Backend::Ort(crate::onnxruntime::OrtPlan::prepare(bytes)?))
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        let _ = bytes;
+        Err(Error::Model(
+            "this build of neuride has no onnxruntime engine (feature 'ort' is off)".into(),
+        ))
+    }
 }
 
 /// A model ready to run many times.
@@ -148,6 +169,8 @@ pub enum EngineChoice {
     Native,
     /// Only neuride's evaluator, the general ONNX interpreter.
     Evaluator,
+    /// Only onnxruntime (the user's installation, loaded at run time).
+    Ort,
 }
 
 type CacheKey = (u64, EngineChoice);
@@ -251,12 +274,14 @@ impl Session {
                     "this is a spiking model for the simulator ({reason})"
                 )));
             }
+            Route::Evaluator | Route::Tract if choice == EngineChoice::Ort => ort_backend(bytes)?,
             Route::Evaluator => Backend::Evaluator(ml::Plan::build(graph, opset(proto))?),
             Route::Tract => match choice {
                 EngineChoice::Native => native_backend(proto, &signature)?,
                 EngineChoice::Tract => Backend::Tract(TractPlan::prepare(bytes)?),
                 EngineChoice::Evaluator => evaluator_backend(graph, proto)?,
                 EngineChoice::Auto => auto_backend(graph, proto, bytes, &signature)?,
+                EngineChoice::Ort => ort_backend(bytes)?,
             },
         };
         Ok(Session {
@@ -272,6 +297,8 @@ impl Session {
             Backend::Native(_) => Engine::Native,
             Backend::Tract(_) => Engine::Tract,
             Backend::Evaluator(_) => Engine::Evaluator,
+            #[cfg(feature = "ort")]
+            Backend::Ort(_) => Engine::Ort,
         }
     }
 
@@ -295,6 +322,8 @@ impl Session {
             Backend::Native(plan) => plan.run(inputs),
             Backend::Tract(plan) => plan.run(inputs),
             Backend::Evaluator(plan) => plan.run(inputs),
+            #[cfg(feature = "ort")]
+            Backend::Ort(plan) => plan.run(inputs),
         }
     }
 }
@@ -321,16 +350,19 @@ fn auto_backend(
         match TractPlan::prepare(bytes) {
             Ok(plan) => return Ok(Backend::Tract(plan)),
             Err(tract_error) if !evaluator_takes => {
-                let missing: Vec<String> = unsupported_ops(graph);
-                return Err(Error::Model(format!(
-                    "no engine runs this model: the native engine: {native_error}; tract: {tract_error}; the evaluator lacks {}",
-                    missing.join(", ")
-                )));
+                // Last: onnxruntime, when the user has it.
+                return ort_backend(bytes).map_err(|ort_error| {
+                    let missing: Vec<String> = unsupported_ops(graph);
+                    Error::Model(format!(
+                        "no engine runs this model: the native engine: {native_error}; tract: {tract_error}; the evaluator lacks {}; onnxruntime: {ort_error}",
+                        missing.join(", ")
+                    ))
+                });
             }
             Err(_) => {}
         }
     }
-    evaluator_backend(graph, proto)
+    evaluator_backend(graph, proto).or_else(|e| ort_backend(bytes).map_err(|_| e))
 }
 
 /// The ops of `graph` (and its bodies) the evaluator has no kernel for.

@@ -285,6 +285,11 @@ impl Data {
         map_data!(self, v => indices.iter().map(|&i| v[i].clone()).collect())
     }
 
+    /// Element `index` repeated `n` times.
+    pub fn repeat(&self, index: usize, n: usize) -> Data {
+        map_data!(self, v => vec![v[index].clone(); n])
+    }
+
     /// A contiguous element range.
     pub fn slice(&self, start: usize, end: usize) -> Data {
         map_data!(self, v => v[start..end].to_vec())

@@ -10,7 +10,8 @@
 mod infer;
 
 pub use infer::{
-    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, infer_model, infer_session,
+    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
+    infer_session, register_onnxruntime,
     load_session,
 };
 

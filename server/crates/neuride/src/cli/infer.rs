@@ -35,8 +35,11 @@ pub struct Args {
     /// (default: the first one); the block's own settings apply.
     #[arg(long)]
     pub run: Option<String>,
-    /// The engine for DL models: native (neuride's kernels) when the graph
-    /// is within its op set else tract (auto), or always one of them.
+    /// The engine: auto (neuride's native kernels when the graph is within
+    /// their op set, else tract for the float graphs it runs faithfully,
+    /// else neuride's evaluator, else onnxruntime when installed), or always
+    /// one of native, tract, evaluator, ort (the onnxruntime you have:
+    /// ORT_DYLIB_PATH or a pip-installed onnxruntime).
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
 }
@@ -46,6 +49,8 @@ pub enum EngineArg {
     Auto,
     Native,
     Tract,
+    Evaluator,
+    Ort,
 }
 
 impl From<EngineArg> for Engine {
@@ -54,6 +59,8 @@ impl From<EngineArg> for Engine {
             EngineArg::Auto => Engine::Auto,
             EngineArg::Native => Engine::Native,
             EngineArg::Tract => Engine::Tract,
+            EngineArg::Evaluator => Engine::Evaluator,
+            EngineArg::Ort => Engine::Ort,
         }
     }
 }

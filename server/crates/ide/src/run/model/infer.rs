@@ -78,7 +78,7 @@ fn one_or_more<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// The engine a DL model runs on (see [`EngineChoice`]).
+/// The engine a model runs on (see [`EngineChoice`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -86,6 +86,8 @@ pub enum Engine {
     Auto,
     Native,
     Tract,
+    Evaluator,
+    Ort,
 }
 
 impl From<Engine> for EngineChoice {
@@ -94,8 +96,83 @@ impl From<Engine> for EngineChoice {
             Engine::Auto => EngineChoice::Auto,
             Engine::Native => EngineChoice::Native,
             Engine::Tract => EngineChoice::Tract,
+            Engine::Evaluator => EngineChoice::Evaluator,
+            Engine::Ort => EngineChoice::Ort,
         }
     }
+}
+
+/// Where the user's onnxruntime library is: `ORT_DYLIB_PATH`, else the
+/// `capi/` folder of an `onnxruntime` Python package (the active virtual
+/// environment's, then those `python3` sees). The error says how to get one.
+pub fn find_onnxruntime() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("ORT_DYLIB_PATH names {}, which is not a file", path.display()))
+        };
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        roots.extend(site_packages(Path::new(&venv)));
+    }
+    // The folders `python3` imports from (its own prefix, user site, ...).
+    if let Ok(out) = std::process::Command::new("python3")
+        .args(["-c", "import sys; print('\\n'.join(p for p in sys.path if p))"])
+        .stderr(std::process::Stdio::null())
+        .output()
+    {
+        roots.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(PathBuf::from),
+        );
+    }
+    for root in roots {
+        let capi = root.join("onnxruntime").join("capi");
+        let Ok(entries) = std::fs::read_dir(&capi) else {
+            continue;
+        };
+        let mut libs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    (n.starts_with("libonnxruntime.so") || n.starts_with("libonnxruntime.")
+                        && n.ends_with(".dylib")
+                        || n == "onnxruntime.dll")
+                        && !n.contains("providers")
+                })
+            })
+            .collect();
+        libs.sort();
+        if let Some(lib) = libs.pop() {
+            return Ok(lib);
+        }
+    }
+    Err("onnxruntime is not installed: `pip install onnxruntime`, or set ORT_DYLIB_PATH to a libonnxruntime".into())
+}
+
+fn site_packages(prefix: &Path) -> Vec<PathBuf> {
+    let lib = prefix.join("lib");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    out.push(prefix.join("Lib").join("site-packages"));
+    out
+}
+
+/// Tells the inference crate how to find onnxruntime (idempotent; the
+/// search runs only when a model needs the engine).
+pub fn register_onnxruntime() {
+    neuride_infer::onnxruntime::set_locator(find_onnxruntime);
 }
 
 /// `infer` on a model.
@@ -138,6 +215,7 @@ impl InferModel {
 
 /// Prepares `model` for the engine `options` pick (see [`infer_session`]).
 pub fn load_session(model: &Path, engine: Engine) -> Result<Arc<Session>, RunError> {
+    register_onnxruntime();
     let bytes = crate::source::read_file(model)
         .map_err(|e| RunError::Data(format!("cannot read {}: {e}", model.display())))?;
     Session::load_with(&bytes, engine.into())

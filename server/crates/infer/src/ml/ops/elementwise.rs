@@ -434,12 +434,22 @@ fn modulo(a: &Tensor, b: &Tensor, fmod: bool) -> Result<Tensor, String> {
             data: T::wrap(out),
         })
     }
-    fn flts<T: Num>(a: &Tensor, x: &[T], b: &Tensor) -> Result<Tensor, String> {
+    fn flts<T: Num>(a: &Tensor, x: &[T], b: &Tensor, fmod: bool) -> Result<Tensor, String> {
         let y = T::view(&b.data).ok_or("Mod operands differ in type")?;
-        // np.fmod, with NaN written as 0 when fmod is 0 (the reference's
-        // nan_to_num); fmod=1 keeps NaN.
+        // fmod=1: C's fmod (the dividend's sign); fmod=0: numpy's mod
+        // (the divisor's sign, as Python's %).
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
-            T::from_f64(p.to_f64() % q.to_f64())
+            let (p, q) = (p.to_f64(), q.to_f64());
+            let r = p % q;
+            T::from_f64(if fmod || r.is_nan() {
+                r
+            } else if r == 0.0 {
+                0f64.copysign(q)
+            } else if (r < 0.0) != (q < 0.0) {
+                r + q
+            } else {
+                r
+            })
         })?;
         Ok(Tensor {
             shape,
@@ -447,12 +457,7 @@ fn modulo(a: &Tensor, b: &Tensor, fmod: bool) -> Result<Tensor, String> {
         })
     }
     int_match!(&a.data, x => ints(a, x, b, fmod), {
-        let t = float_match!(&a.data, x => flts(a, x, b)?, return Err(bad_type("Mod", a.dtype())));
-        if fmod {
-            Ok(t)
-        } else {
-            float_map(&t, "Mod", |x| if x.is_nan() { 0.0 } else { x })
-        }
+        float_match!(&a.data, x => flts(a, x, b, fmod), Err(bad_type("Mod", a.dtype())))
     })
 }
 

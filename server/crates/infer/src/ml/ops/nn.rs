@@ -298,7 +298,9 @@ fn conv_transpose(
     let span: Vec<i64> = (0..nd).map(|d| (kernel[d] - 1) * dil[d] + 1).collect();
     let same = matches!(a.auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
     let (pads, out_shape): (Vec<i64>, Vec<i64>) = match (&a.pads, same) {
-        (None, true) | (None, false) if same || a.output_shape.is_some() => {
+        // Pads from the output shape only under SAME_*; otherwise an output
+        // shape larger than the transposed conv's is filled with zeros.
+        (None, true) => {
             let out_shape = a
                 .output_shape
                 .clone()
@@ -698,10 +700,9 @@ fn pool(x: &Tensor, n: usize, c: usize, g: &Geometry, kind: Pool, column_major: 
                     out[at] = sum / count.max(1) as f64;
                 }
                 Pool::Lp { p } => {
-                    // The reference: (K · mean of |x|^p over the valid elements)^(1/p).
-                    let vals: Vec<f64> = row.iter().flatten().map(|&q| plane[q].abs().powf(p)).collect();
-                    let mean = vals.iter().sum::<f64>() / vals.len().max(1) as f64;
-                    out[at] = (kl as f64 * mean).powf(1.0 / p);
+                    // (Σ |x|^p)^(1/p) over the window, the padding counting 0.
+                    let sum: f64 = row.iter().flatten().map(|&q| plane[q].abs().powf(p)).sum();
+                    out[at] = sum.powf(1.0 / p);
                 }
             }
         }

@@ -395,8 +395,9 @@ fn register_views(reg: &mut Registry) {
                     return Err(format!("{h}x{w} not divisible by blocksize {b}"));
                 }
                 let x = r(vec![n, c, h / b, b, w / b, b])?;
+                let perm: &[usize] = if crd { &[0, 1, 3, 5, 2, 4] } else { &[0, 3, 5, 1, 2, 4] };
                 reshape(
-                    &transpose(&x, &[0, 3, 5, 1, 2, 4])?,
+                    &transpose(&x, perm)?,
                     &[n as i64, (c * b * b) as i64, (h / b) as i64, (w / b) as i64],
                     true,
                 )?
@@ -849,9 +850,12 @@ fn register_generators(reg: &mut Registry) {
                 .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d}")))
                 .collect::<Result<_, _>>()?;
             let n = checked_len(&shape)?;
+            if value.is_empty() {
+                return Err("ConstantOfShape's value is empty".into());
+            }
             one(Tensor {
                 shape,
-                data: value.data.gather(&vec![0; n]),
+                data: value.data.repeat(0, n),
             })
         })
     });

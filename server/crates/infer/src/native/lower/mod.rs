@@ -57,6 +57,7 @@ struct Lower<'g> {
     producer: Vec<Option<usize>>,
     consts: Vec<Vec<f32>>,
     const_ids: HashMap<usize, u32>,
+    const_kept: Vec<Arc<Tensor>>,
     tmp_len: usize,
     node: usize,
 }
@@ -71,6 +72,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
         producer: Vec::new(),
         consts: Vec::new(),
         const_ids: HashMap::new(),
+        const_kept: Vec::new(),
         tmp_len: 0,
         node: 0,
     };
@@ -305,6 +307,9 @@ impl Lower<'_> {
                 self.consts.push(data);
                 let i = (self.consts.len() - 1) as u32;
                 self.const_ids.insert(key, i);
+                // Keyed by address: keep the tensor alive so no later
+                // constant (Gemm's beta after its alpha) can reuse it.
+                self.const_kept.push(t.clone());
                 Ok(Src::Const(i))
             }
         }
