@@ -275,7 +275,7 @@ impl Session {
                 )));
             }
             Route::Evaluator | Route::Tract if choice == EngineChoice::Ort => ort_backend(bytes)?,
-            Route::Evaluator => Backend::Evaluator(ml::Plan::build(graph, opset(proto))?),
+            Route::Evaluator => evaluator_backend(graph, proto)?,
             Route::Tract => match choice {
                 EngineChoice::Native => native_backend(proto, &signature)?,
                 EngineChoice::Tract => Backend::Tract(TractPlan::prepare(bytes)?),
@@ -321,7 +321,9 @@ impl Session {
             #[cfg(feature = "tract")]
             Backend::Native(plan) => plan.run(inputs),
             Backend::Tract(plan) => plan.run(inputs),
-            Backend::Evaluator(plan) => plan.run(inputs),
+            // A kernel's indexing a hostile model broke must not take the
+            // caller down: the last line of defence, as around tract.
+            Backend::Evaluator(plan) => crate::error::catch_panic("evaluator run", || plan.run(inputs)),
             #[cfg(feature = "ort")]
             Backend::Ort(plan) => plan.run(inputs),
         }
@@ -329,7 +331,8 @@ impl Session {
 }
 
 fn evaluator_backend(graph: &GraphProto, proto: &ModelProto) -> Result<Backend, Error> {
-    Ok(Backend::Evaluator(ml::Plan::build(graph, opset(proto))?))
+    let plan = crate::error::catch_panic("evaluator preparation", || ml::Plan::build(graph, opset(proto)))?;
+    Ok(Backend::Evaluator(plan))
 }
 
 /// `EngineChoice::Auto` for a plain-op graph: the native engine; tract for
