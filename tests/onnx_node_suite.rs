@@ -16,7 +16,10 @@ fn run_suite(extra: &[&str]) -> (bool, String) {
     let python = test_python();
     // The test venv is the "installed onnxruntime" the ort engine finds:
     // through VIRTUAL_ENV, as an activated environment is seen.
-    let venv = python.parent().and_then(|b| b.parent()).expect("venv of the test python");
+    let venv = python
+        .parent()
+        .and_then(|b| b.parent())
+        .expect("venv of the test python");
     let out = Command::new(&python)
         .env("VIRTUAL_ENV", venv)
         .env_remove("ORT_DYLIB_PATH")
@@ -46,7 +49,10 @@ fn the_onnx_node_suite_keeps_every_listed_case_passing() {
 fn the_ort_engine_passes_the_cases_onnxruntime_passes() {
     let (ok, text) = run_suite(&["--engine", "ort", "--match-ort"]);
     assert!(ok, "{text}");
-    assert!(text.contains("match: neuride --engine ort passes the same"), "{text}");
+    assert!(
+        text.contains("match: neuride --engine ort passes the same"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -54,7 +60,14 @@ fn the_ort_engine_says_when_onnxruntime_is_missing() {
     let model = repo_root().join("tests/fixtures/dl/digits_mlp.onnx");
     let input = repo_root().join("tests/fixtures/dl/digits_mlp.expected.npz");
     let out = Command::new(env!("CARGO_BIN_EXE_neuride"))
-        .args(["infer", model.to_str().unwrap(), "--input", input.to_str().unwrap(), "--engine", "ort"])
+        .args([
+            "infer",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--engine",
+            "ort",
+        ])
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
         .output()
         .unwrap();

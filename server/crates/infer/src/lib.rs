@@ -21,10 +21,10 @@ mod npz;
 #[cfg(feature = "ort")]
 pub mod onnxruntime;
 mod packed;
-mod trust;
 pub mod session;
 pub mod signature;
 pub mod tensor_proto;
+mod trust;
 pub mod value;
 
 pub use error::Error;

@@ -28,7 +28,8 @@ pub fn set_locator(locator: Locator) {
 fn runtime() -> Result<&'static ort::environment::Environment, Error> {
     let loaded = RUNTIME.get_or_init(|| {
         let locator = LOCATOR.get().ok_or_else(|| {
-            "onnxruntime is not available: this program does not know where to look for it".to_owned()
+            "onnxruntime is not available: this program does not know where to look for it"
+                .to_owned()
         })?;
         let path = locator()?;
         let builder = ort::init_from(&path)
@@ -60,15 +61,24 @@ impl OrtPlan {
     pub fn prepare(bytes: &[u8]) -> Result<OrtPlan, Error> {
         let env = runtime()?;
         catch_panic("onnxruntime session", || {
-            let builder = OrtSession::builder(env).map_err(|e| ort_error("creating a session", e))?;
+            let builder =
+                OrtSession::builder(env).map_err(|e| ort_error("creating a session", e))?;
             let mut builder = builder
                 .with_intra_threads(1)
                 .map_err(|e| ort_error("setting threads", e))?;
             let session = builder
                 .commit_from_memory(bytes)
                 .map_err(|e| ort_error("loading the model", e))?;
-            let inputs = session.inputs().iter().map(|o| o.name().to_owned()).collect();
-            let outputs = session.outputs().iter().map(|o| o.name().to_owned()).collect();
+            let inputs = session
+                .inputs()
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect();
+            let outputs = session
+                .outputs()
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect();
             Ok(OrtPlan {
                 session: Mutex::new(session),
                 inputs,
@@ -149,7 +159,10 @@ fn from_ort(v: &DynValue) -> Result<Value, Error> {
     macro_rules! read {
         ($t:ty) => {{
             let (shape, data) = v.try_extract_tensor::<$t>().map_err(bad)?;
-            (shape.iter().map(|&d| d.max(0) as usize).collect::<Vec<_>>(), Data::from(data.to_vec()))
+            (
+                shape.iter().map(|&d| d.max(0) as usize).collect::<Vec<_>>(),
+                Data::from(data.to_vec()),
+            )
         }};
     }
     let (shape, data) = match ty {

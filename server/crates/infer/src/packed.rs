@@ -360,10 +360,22 @@ mod tests {
                 );
             }
         }
-        let f4: Vec<u8> = [0.48, 0.25, 1.05, -3.5, -8.0, 9.0, 1e6, 1e-7, f64::NAN, 6.5, -4.0]
-            .iter()
-            .map(|&x| from_f64(DType::F4E2M1, x, false))
-            .collect();
+        let f4: Vec<u8> = [
+            0.48,
+            0.25,
+            1.05,
+            -3.5,
+            -8.0,
+            9.0,
+            1e6,
+            1e-7,
+            f64::NAN,
+            6.5,
+            -4.0,
+        ]
+        .iter()
+        .map(|&x| from_f64(DType::F4E2M1, x, false))
+        .collect();
         assert_eq!(f4, [1, 0, 2, 14, 15, 7, 7, 0, 8, 7, 14]);
     }
 

@@ -323,7 +323,9 @@ impl Session {
             Backend::Tract(plan) => plan.run(inputs),
             // A kernel's indexing a hostile model broke must not take the
             // caller down: the last line of defence, as around tract.
-            Backend::Evaluator(plan) => crate::error::catch_panic("evaluator run", || plan.run(inputs)),
+            Backend::Evaluator(plan) => {
+                crate::error::catch_panic("evaluator run", || plan.run(inputs))
+            }
             #[cfg(feature = "ort")]
             Backend::Ort(plan) => plan.run(inputs),
         }
@@ -331,7 +333,9 @@ impl Session {
 }
 
 fn evaluator_backend(graph: &GraphProto, proto: &ModelProto) -> Result<Backend, Error> {
-    let plan = crate::error::catch_panic("evaluator preparation", || ml::Plan::build(graph, opset(proto)))?;
+    let plan = crate::error::catch_panic("evaluator preparation", || {
+        ml::Plan::build(graph, opset(proto))
+    })?;
     Ok(Backend::Evaluator(plan))
 }
 

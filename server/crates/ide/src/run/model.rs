@@ -11,8 +11,7 @@ mod infer;
 
 pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
-    infer_session, register_onnxruntime,
-    load_session,
+    infer_session, load_session, register_onnxruntime,
 };
 
 use super::RunError;

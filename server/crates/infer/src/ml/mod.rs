@@ -45,8 +45,7 @@ pub fn supports(domain: &str, op: &str) -> bool {
 /// a kernel here.
 pub fn supports_graph(graph: &GraphProto) -> bool {
     graph.node.iter().all(|n| {
-        supports(n.domain(), n.op_type())
-            && neuride_onnx::attr::graphs(n).all(supports_graph)
+        supports(n.domain(), n.op_type()) && neuride_onnx::attr::graphs(n).all(supports_graph)
     })
 }
 
@@ -251,7 +250,13 @@ impl Plan {
                     build_kernel(node, default_opset).map_err(|m| Error::node(&name, &op, m))?;
                 let inputs = names
                     .iter()
-                    .map(|n| if n.is_empty() { None } else { Some(slots[n.as_str()]) })
+                    .map(|n| {
+                        if n.is_empty() {
+                            None
+                        } else {
+                            Some(slots[n.as_str()])
+                        }
+                    })
                     .collect();
                 let outputs: Vec<usize> =
                     node.output.iter().map(|n| slot_of(n, &mut slots)).collect();
@@ -348,7 +353,9 @@ impl Plan {
         for ((name, slot), value) in self.captured.iter().zip(outer) {
             bound[*slot] = *value;
             if value.is_none() {
-                return Err(Error::Model(format!("the outer value '{name}' is not computed")));
+                return Err(Error::Model(format!(
+                    "the outer value '{name}' is not computed"
+                )));
             }
         }
         for step in &self.steps {

@@ -239,8 +239,12 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, St
 
 /// Broadcasting of any number of shapes.
 pub(crate) fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>, String> {
-    neuride_onnx::broadcast::shape(shapes)
-        .map_err(|(i, j)| format!("shapes {:?} and {:?} do not broadcast", shapes[i], shapes[j]))
+    neuride_onnx::broadcast::shape(shapes).map_err(|(i, j)| {
+        format!(
+            "shapes {:?} and {:?} do not broadcast",
+            shapes[i], shapes[j]
+        )
+    })
 }
 
 /// `f` over two broadcast operands, element by element.

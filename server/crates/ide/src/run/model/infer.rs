@@ -20,7 +20,11 @@ pub const INFER_OUTPUTS: &[&str] = &["npz", "json"];
 /// output order, as TensorProto/SequenceProto/MapProto/OptionalProto, the
 /// layout of ONNX's backend tests (and of `--input NAME=FILE.pb`).
 pub fn is_folder(output: &Path) -> bool {
-    output.as_os_str().to_string_lossy().ends_with(std::path::is_separator) || output.is_dir()
+    output
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator)
+        || output.is_dir()
 }
 
 /// One input file: `FILE.npz` (keys = input names), `FILE.npy` or
@@ -111,7 +115,10 @@ pub fn find_onnxruntime() -> Result<PathBuf, String> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(format!("ORT_DYLIB_PATH names {}, which is not a file", path.display()))
+            Err(format!(
+                "ORT_DYLIB_PATH names {}, which is not a file",
+                path.display()
+            ))
         };
     }
     let mut roots: Vec<PathBuf> = Vec::new();
@@ -120,7 +127,10 @@ pub fn find_onnxruntime() -> Result<PathBuf, String> {
     }
     // The folders `python3` imports from (its own prefix, user site, ...).
     if let Ok(out) = std::process::Command::new("python3")
-        .args(["-c", "import sys; print('\\n'.join(p for p in sys.path if p))"])
+        .args([
+            "-c",
+            "import sys; print('\\n'.join(p for p in sys.path if p))",
+        ])
         .stderr(std::process::Stdio::null())
         .output()
     {
@@ -141,8 +151,8 @@ pub fn find_onnxruntime() -> Result<PathBuf, String> {
             .filter(|p| {
                 p.file_name().is_some_and(|n| {
                     let n = n.to_string_lossy();
-                    (n.starts_with("libonnxruntime.so") || n.starts_with("libonnxruntime.")
-                        && n.ends_with(".dylib")
+                    (n.starts_with("libonnxruntime.so")
+                        || n.starts_with("libonnxruntime.") && n.ends_with(".dylib")
                         || n == "onnxruntime.dll")
                         && !n.contains("providers")
                 })

@@ -183,7 +183,10 @@ fn to_strings(d: &Data) -> Vec<String> {
             .iter()
             .map(|&b| if b { "True" } else { "False" }.to_owned())
             .collect(),
-        Data::F32(v) => v.iter().map(|&x| numpy_float(x as f64, &x.to_string())).collect(),
+        Data::F32(v) => v
+            .iter()
+            .map(|&x| numpy_float(x as f64, &x.to_string()))
+            .collect(),
         Data::F16(v) => v
             .iter()
             .map(|&x| numpy_float(x.to_f64(), &x.to_f32().to_string()))
@@ -239,7 +242,9 @@ fn bitcast(t: &Tensor, to: DType) -> Result<Tensor, String> {
         neuride_onnx::dtype::bits(to.onnx_code()),
     );
     if from == DType::Str || to == DType::Str || wf != wt || wf.is_none() {
-        return Err(format!("BitCast from {from} to {to}: the widths must match"));
+        return Err(format!(
+            "BitCast from {from} to {to}: the widths must match"
+        ));
     }
     let raw = crate::tensor_proto::raw_bytes(&t.data).ok_or("BitCast of strings")?;
     let proto = neuride_onnx::proto::TensorProto {
@@ -362,7 +367,14 @@ fn quantize(
         Data::from_i64(to, v)
     } else if to == DType::F4E2M1 {
         let v: Vec<f64> = ratio.iter().enumerate().map(|(k, &r)| r + zp(k)).collect();
-        small_floats(v, to, CastOptions { saturate: true, round: RoundMode::Up })
+        small_floats(
+            v,
+            to,
+            CastOptions {
+                saturate: true,
+                round: RoundMode::Up,
+            },
+        )
     } else if to.is_small_float() {
         small_floats(
             ratio,
@@ -412,7 +424,10 @@ fn dequantize(
     to: DType,
 ) -> Result<Tensor, String> {
     let si = q.index(&x.shape, scale)?;
-    let xv = x.data.to_f64().ok_or_else(|| bad_type("DequantizeLinear", x.dtype()))?;
+    let xv = x
+        .data
+        .to_f64()
+        .ok_or_else(|| bad_type("DequantizeLinear", x.dtype()))?;
     let sv = scale.data.to_f64().ok_or("scale")?;
     let zero = match zero {
         // Small floats carry no zero point (it must be 0).
@@ -436,7 +451,10 @@ fn dequantize(
 }
 
 fn dynamic_quantize(x: &Tensor) -> Result<Vec<crate::value::Value>, String> {
-    let v = x.data.to_f32().ok_or_else(|| bad_type("DynamicQuantizeLinear", x.dtype()))?;
+    let v = x
+        .data
+        .to_f32()
+        .ok_or_else(|| bad_type("DynamicQuantizeLinear", x.dtype()))?;
     let maxx = v.iter().copied().fold(0f32, f32::max);
     let minx = v.iter().copied().fold(0f32, f32::min);
     let scale = if maxx == minx { 1.0 } else { maxx - minx } / 255.0;

@@ -19,7 +19,12 @@ pub(super) fn register(reg: &mut Registry) {
             let cond = match i.first().copied().flatten() {
                 Some(Value::Tensor(t)) => match &t.data {
                     Data::Bool(v) => *v.first().ok_or("If's condition is empty")?,
-                    d => d.to_f64().and_then(|v| v.first().copied()).ok_or("If's condition")? != 0.0,
+                    d => {
+                        d.to_f64()
+                            .and_then(|v| v.first().copied())
+                            .ok_or("If's condition")?
+                            != 0.0
+                    }
                 },
                 _ => return Err("If needs a condition tensor".into()),
             };
@@ -64,7 +69,10 @@ pub(super) fn register(reg: &mut Registry) {
                 let mut args = vec![first[k].clone()];
                 for extra in i[1..explicit].iter() {
                     args.push(match extra {
-                        Some(Value::Sequence(s)) => s.get(k).cloned().ok_or("additional sequences are shorter")?,
+                        Some(Value::Sequence(s)) => s
+                            .get(k)
+                            .cloned()
+                            .ok_or("additional sequences are shorter")?,
                         Some(v) => (*v).clone(),
                         None => return Err("a missing SequenceMap input".into()),
                     });
@@ -80,13 +88,19 @@ pub(super) fn register(reg: &mut Registry) {
 }
 
 fn body(a: &Attrs, name: &str, opset: i64) -> Result<Plan, String> {
-    let g: &GraphProto = a.graph(name).ok_or_else(|| format!("'{name}' is required"))?;
+    let g: &GraphProto = a
+        .graph(name)
+        .ok_or_else(|| format!("'{name}' is required"))?;
     Plan::build_body(g, opset).map_err(|e| format!("{name}: {e}"))
 }
 
 /// The values of `body`'s captured names, picked from the node's implicit
 /// inputs (`values`, in `names` order).
-fn outer<'a>(body: &Plan, names: &[String], values: &[Option<&'a Value>]) -> Vec<Option<&'a Value>> {
+fn outer<'a>(
+    body: &Plan,
+    names: &[String],
+    values: &[Option<&'a Value>],
+) -> Vec<Option<&'a Value>> {
     body.captured()
         .map(|c| {
             names
@@ -128,7 +142,11 @@ fn stack(items: &[Value], at: usize) -> Result<Value, String> {
     Ok(Value::Tensor(crate::ml::num::transpose(&stacked, &perm)?))
 }
 
-fn run_loop(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+fn run_loop(
+    b: &Plan,
+    outer: &[Option<&Value>],
+    i: &[Option<&Value>],
+) -> Result<Vec<Value>, String> {
     let max_trip = match i.first().copied().flatten() {
         Some(Value::Tensor(t)) => Some(*ints(t)?.first().ok_or("M is empty")?),
         _ => None,
@@ -152,7 +170,10 @@ fn run_loop(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>]) -> Result<
         args.extend(carried.iter().cloned());
         let mut outs = b.run_scoped(args, outer).map_err(|e| e.to_string())?;
         if outs.len() < 1 + n_carried {
-            return Err(format!("the Loop body returned {} values for {n_carried} carried", outs.len()));
+            return Err(format!(
+                "the Loop body returned {} values for {n_carried} carried",
+                outs.len()
+            ));
         }
         let rest = outs.split_off(1 + n_carried);
         cond = match &outs[0] {
@@ -184,8 +205,15 @@ fn run_loop(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>]) -> Result<
 
 fn truth(t: &Tensor) -> Result<bool, String> {
     match &t.data {
-        Data::Bool(v) => v.first().copied().ok_or_else(|| "an empty condition".into()),
-        d => Ok(d.to_f64().and_then(|v| v.first().copied()).ok_or("a condition")? != 0.0),
+        Data::Bool(v) => v
+            .first()
+            .copied()
+            .ok_or_else(|| "an empty condition".into()),
+        d => Ok(d
+            .to_f64()
+            .and_then(|v| v.first().copied())
+            .ok_or("a condition")?
+            != 0.0),
     }
 }
 
@@ -202,7 +230,9 @@ impl ScanSpec {
         Ok(ScanSpec {
             num_scan_inputs: a.i("num_scan_inputs").ok_or("Scan needs num_scan_inputs")? as usize,
             input_axes: a.ints("scan_input_axes"),
-            input_reverse: a.ints("scan_input_directions").or_else(|| a.ints("directions")),
+            input_reverse: a
+                .ints("scan_input_directions")
+                .or_else(|| a.ints("directions")),
             output_axes: a.ints("scan_output_axes"),
             output_reverse: a.ints("scan_output_directions"),
         })
@@ -212,7 +242,9 @@ impl ScanSpec {
 /// Slice `k` of `t` along `ax` (the axis removed).
 fn take(t: &Tensor, ax: usize, k: usize) -> Tensor {
     let (outer, n, inner) = crate::ml::num::split_at(&t.shape, ax);
-    let idx: Vec<usize> = (0..outer).flat_map(|o| ((o * n + k) * inner)..((o * n + k) * inner + inner)).collect();
+    let idx: Vec<usize> = (0..outer)
+        .flat_map(|o| ((o * n + k) * inner)..((o * n + k) * inner + inner))
+        .collect();
     let mut shape = t.shape.clone();
     shape.remove(ax);
     Tensor {
@@ -221,16 +253,38 @@ fn take(t: &Tensor, ax: usize, k: usize) -> Tensor {
     }
 }
 
-fn run_scan(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &ScanSpec) -> Result<Vec<Value>, String> {
+fn run_scan(
+    b: &Plan,
+    outer: &[Option<&Value>],
+    i: &[Option<&Value>],
+    spec: &ScanSpec,
+) -> Result<Vec<Value>, String> {
     let m = spec.num_scan_inputs;
-    let n_state = i.len().checked_sub(m).ok_or("fewer inputs than num_scan_inputs")?;
-    let mut state: Vec<Value> = i[..n_state].iter().map(|v| v.cloned().ok_or("a missing state")).collect::<Result<_, _>>()?;
+    let n_state = i
+        .len()
+        .checked_sub(m)
+        .ok_or("fewer inputs than num_scan_inputs")?;
+    let mut state: Vec<Value> = i[..n_state]
+        .iter()
+        .map(|v| v.cloned().ok_or("a missing state"))
+        .collect::<Result<_, _>>()?;
     let scans: Vec<&Tensor> = i[n_state..]
         .iter()
-        .map(|v| v.and_then(Value::as_tensor).ok_or("scan inputs must be tensors"))
+        .map(|v| {
+            v.and_then(Value::as_tensor)
+                .ok_or("scan inputs must be tensors")
+        })
         .collect::<Result<_, _>>()?;
     let axes: Vec<usize> = (0..m)
-        .map(|k| axis(spec.input_axes.as_ref().and_then(|a| a.get(k).copied()).unwrap_or(0), scans[k].shape.len()))
+        .map(|k| {
+            axis(
+                spec.input_axes
+                    .as_ref()
+                    .and_then(|a| a.get(k).copied())
+                    .unwrap_or(0),
+                scans[k].shape.len(),
+            )
+        })
         .collect::<Result<_, _>>()?;
     let len = scans.first().map_or(0, |t| t.shape[axes[0]]);
     if scans.iter().zip(&axes).any(|(t, &a)| t.shape[a] != len) {
@@ -240,7 +294,13 @@ fn run_scan(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &Sca
     for step in 0..len {
         let mut args = state.clone();
         for k in 0..m {
-            let reverse = spec.input_reverse.as_ref().and_then(|d| d.get(k)).copied().unwrap_or(0) != 0;
+            let reverse = spec
+                .input_reverse
+                .as_ref()
+                .and_then(|d| d.get(k))
+                .copied()
+                .unwrap_or(0)
+                != 0;
             let at = if reverse { len - 1 - step } else { step };
             args.push(Value::Tensor(take(scans[k], axes[k], at)));
         }
@@ -253,11 +313,28 @@ fn run_scan(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &Sca
     let mut out = state;
     for k in 0..n_out {
         let mut items: Vec<Value> = outs_per_step.iter().map(|o| o[k].clone()).collect();
-        if spec.output_reverse.as_ref().and_then(|d| d.get(k)).copied().unwrap_or(0) != 0 {
+        if spec
+            .output_reverse
+            .as_ref()
+            .and_then(|d| d.get(k))
+            .copied()
+            .unwrap_or(0)
+            != 0
+        {
             items.reverse();
         }
-        let rank = items.first().and_then(Value::as_tensor).map_or(0, |t| t.shape.len()) + 1;
-        let ax = axis(spec.output_axes.as_ref().and_then(|a| a.get(k).copied()).unwrap_or(0), rank)?;
+        let rank = items
+            .first()
+            .and_then(Value::as_tensor)
+            .map_or(0, |t| t.shape.len())
+            + 1;
+        let ax = axis(
+            spec.output_axes
+                .as_ref()
+                .and_then(|a| a.get(k).copied())
+                .unwrap_or(0),
+            rank,
+        )?;
         out.push(stack(&items, ax)?);
     }
     Ok(out)
@@ -265,7 +342,12 @@ fn run_scan(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &Sca
 
 /// Scan-8: every input has a batch axis 0 and the sequence on axis 1;
 /// `sequence_lens` (input 0) may shorten each batch entry.
-fn run_scan8(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &ScanSpec) -> Result<Vec<Value>, String> {
+fn run_scan8(
+    b: &Plan,
+    outer: &[Option<&Value>],
+    i: &[Option<&Value>],
+    spec: &ScanSpec,
+) -> Result<Vec<Value>, String> {
     let lens = match i.first().copied().flatten() {
         Some(Value::Tensor(t)) => Some(ints(t)?),
         _ => None,
@@ -280,7 +362,10 @@ fn run_scan8(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &Sc
     let batch = tensors.first().map_or(0, |t| t.shape[0]);
     let mut per_batch: Vec<Vec<Value>> = Vec::new();
     for bi in 0..batch {
-        let state: Vec<Option<Value>> = tensors[..n_state].iter().map(|t| Some(Value::Tensor(take(t, 0, bi)))).collect();
+        let state: Vec<Option<Value>> = tensors[..n_state]
+            .iter()
+            .map(|t| Some(Value::Tensor(take(t, 0, bi))))
+            .collect();
         let mut scans: Vec<Tensor> = tensors[n_state..].iter().map(|t| take(t, 0, bi)).collect();
         if let Some(l) = &lens {
             let l = l[bi] as usize;
@@ -304,6 +389,11 @@ fn run_scan8(b: &Plan, outer: &[Option<&Value>], i: &[Option<&Value>], spec: &Sc
     }
     let n_out = per_batch.first().map_or(0, Vec::len);
     (0..n_out)
-        .map(|k| stack(&per_batch.iter().map(|o| o[k].clone()).collect::<Vec<_>>(), 0))
+        .map(|k| {
+            stack(
+                &per_batch.iter().map(|o| o[k].clone()).collect::<Vec<_>>(),
+                0,
+            )
+        })
         .collect()
 }

@@ -3,11 +3,11 @@
 //! Clip.
 
 use super::{Registry, arg, one, op, opt};
-use crate::ml::{Attrs, BoxKernel};
 use crate::ml::num::{
     Int, Num, bad_type, broadcast_all, checked_len, float_match, int_match, num_match,
     zip_broadcast,
 };
+use crate::ml::{Attrs, BoxKernel};
 use crate::value::{Data, Tensor, Value};
 
 pub(super) fn register(reg: &mut Registry) {
@@ -145,9 +145,11 @@ const FLOAT_FNS: &[(&str, FloatBuild)] = &[
     }),
     ("Elu", |_, a, _| {
         let alpha = attr(a, "alpha", 1.0);
-        Ok(Box::new(move |x| {
-            if x < 0.0 { alpha * (x.exp() - 1.0) } else { x }
-        }))
+        Ok(Box::new(
+            move |x| {
+                if x < 0.0 { alpha * (x.exp() - 1.0) } else { x }
+            },
+        ))
     }),
     ("Selu", |_, a, _| {
         let alpha = attr(a, "alpha", 1.673_263_2);
@@ -374,10 +376,15 @@ fn apply<T: Num>(op: Arith, x: T, y: T) -> Result<T, String> {
 
 /// `a op b` with broadcasting; both operands of one type.
 fn binary(a: &Tensor, b: &Tensor, what: &str, op: Arith) -> Result<Tensor, String> {
-    fn go<T: Num>(a: &Tensor, x: &[T], b: &Tensor, op: Arith, what: &str) -> Result<Tensor, String> {
-        let y = T::view(&b.data).ok_or_else(|| {
-            format!("{what}: operands of types {} and {}", a.dtype(), b.dtype())
-        })?;
+    fn go<T: Num>(
+        a: &Tensor,
+        x: &[T],
+        b: &Tensor,
+        op: Arith,
+        what: &str,
+    ) -> Result<Tensor, String> {
+        let y = T::view(&b.data)
+            .ok_or_else(|| format!("{what}: operands of types {} and {}", a.dtype(), b.dtype()))?;
         let mut error = None;
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
             apply(op, p, q).unwrap_or_else(|e| {
@@ -474,7 +481,9 @@ fn register_arithmetic(reg: &mut Registry) {
     reg.add(&["Div"], |_, _, _| {
         op(|i| one(binary(arg(i, 0)?, arg(i, 1)?, "Div", Arith::Div)?))
     });
-    reg.add(&["Pow"], |_, _, _| op(|i| one(pow(arg(i, 0)?, arg(i, 1)?)?)));
+    reg.add(&["Pow"], |_, _, _| {
+        op(|i| one(pow(arg(i, 0)?, arg(i, 1)?)?))
+    });
     reg.add(&["Mod"], |_, a, _| {
         let fmod = a.i("fmod").unwrap_or(0) != 0;
         op(move |i| one(modulo(arg(i, 0)?, arg(i, 1)?, fmod)?))
@@ -570,7 +579,10 @@ fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, St
 /// Where(condition, X, Y) over three broadcast operands of any type.
 fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, String> {
     let Data::Bool(cond) = &c.data else {
-        return Err(format!("Where's condition must be bool, found {}", c.dtype()));
+        return Err(format!(
+            "Where's condition must be bool, found {}",
+            c.dtype()
+        ));
     };
     if x.dtype() != y.dtype() {
         return Err(format!("Where of {} and {}", x.dtype(), y.dtype()));
@@ -689,7 +701,8 @@ fn register_bits(reg: &mut Registry) {
             fn not<T: Int>(v: &[T]) -> Data {
                 T::wrap(v.iter().map(|&x| x.not()).collect())
             }
-            let data = int_match!(&t.data, v => not(v), return Err(bad_type("BitwiseNot", t.dtype())));
+            let data =
+                int_match!(&t.data, v => not(v), return Err(bad_type("BitwiseNot", t.dtype())));
             one(Tensor {
                 shape: t.shape.clone(),
                 data,

@@ -29,7 +29,10 @@ pub(super) fn register(reg: &mut Registry) {
             axes: a.ints("axes"),
             policy: a.s_or("keep_aspect_ratio_policy", "stretch"),
         };
-        if !matches!(spec.mode.as_str(), "nearest" | "linear" | "bilinear" | "cubic") {
+        if !matches!(
+            spec.mode.as_str(),
+            "nearest" | "linear" | "bilinear" | "cubic"
+        ) {
             return Err(format!("mode '{}'", spec.mode));
         }
         let attr_scales = a.floats("scales");
@@ -38,11 +41,18 @@ pub(super) fn register(reg: &mut Registry) {
             let (roi, scales, sizes) = if legacy {
                 let s = match opt(i, 1)? {
                     Some(s) => floats(s, "scales")?,
-                    None => attr_scales.clone().ok_or("Upsample needs scales")?.iter().map(|&v| v as f64).collect(),
+                    None => attr_scales
+                        .clone()
+                        .ok_or("Upsample needs scales")?
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect(),
                 };
                 (None, Some(s), None)
             } else {
-                let nonempty = |k: usize| -> Result<Option<&Tensor>, String> { Ok(opt(i, k)?.filter(|t| !t.is_empty())) };
+                let nonempty = |k: usize| -> Result<Option<&Tensor>, String> {
+                    Ok(opt(i, k)?.filter(|t| !t.is_empty()))
+                };
                 (
                     nonempty(1)?.map(|t| floats(t, "roi")).transpose()?,
                     nonempty(2)?.map(|t| floats(t, "scales")).transpose()?,
@@ -72,7 +82,11 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| {
             let (boxes, scores) = (arg(i, 0)?, arg(i, 1)?);
             let scalar = |k: usize| -> Result<Option<f64>, String> {
-                Ok(opt(i, k)?.filter(|t| !t.is_empty()).map(|t| floats(t, "threshold")).transpose()?.map(|v| v[0]))
+                Ok(opt(i, k)?
+                    .filter(|t| !t.is_empty())
+                    .map(|t| floats(t, "threshold"))
+                    .transpose()?
+                    .map(|v| v[0]))
             };
             let max = scalar(2)?.unwrap_or(0.0) as i64;
             let iou = scalar(3)?.unwrap_or(0.0);
@@ -87,9 +101,17 @@ pub(super) fn register(reg: &mut Registry) {
             out_w: a.i("output_width").unwrap_or(1).max(1) as usize,
             ratio: a.i("sampling_ratio").unwrap_or(0),
             scale: a.f("spatial_scale").unwrap_or(1.0) as f64,
-            half_pixel: opset >= 16 && a.s_or("coordinate_transformation_mode", "half_pixel") == "half_pixel",
+            half_pixel: opset >= 16
+                && a.s_or("coordinate_transformation_mode", "half_pixel") == "half_pixel",
         };
-        op(move |i| one(roi_align(arg(i, 0)?, arg(i, 1)?, &ints(arg(i, 2)?)?, &spec)?))
+        op(move |i| {
+            one(roi_align(
+                arg(i, 0)?,
+                arg(i, 1)?,
+                &ints(arg(i, 2)?)?,
+                &spec,
+            )?)
+        })
     });
 }
 
@@ -168,11 +190,25 @@ impl ResizeSpec {
 
     /// The source coordinate of output index `y` and whether it lies
     /// outside the input (tf_crop_and_resize extrapolates there).
-    fn source(&self, y: f64, scale: f64, input: usize, output: usize, roi: Option<(f64, f64)>) -> (f64, bool) {
+    fn source(
+        &self,
+        y: f64,
+        scale: f64,
+        input: usize,
+        output: usize,
+        roi: Option<(f64, f64)>,
+    ) -> (f64, bool) {
         let out_w = scale * input as f64;
         let inw = input as f64;
         match self.coord.as_str() {
-            "align_corners" => (if out_w == 1.0 { 0.0 } else { y * (inw - 1.0) / (out_w - 1.0) }, false),
+            "align_corners" => (
+                if out_w == 1.0 {
+                    0.0
+                } else {
+                    y * (inw - 1.0) / (out_w - 1.0)
+                },
+                false,
+            ),
             "asymmetric" => (y / scale, false),
             "tf_crop_and_resize" => {
                 let (r0, r1) = roi.unwrap_or((0.0, 1.0));
@@ -183,7 +219,14 @@ impl ResizeSpec {
                 } + r0 * (inw - 1.0);
                 (x, x < 0.0 || x > inw - 1.0)
             }
-            "pytorch_half_pixel" => (if out_w == 1.0 { -0.5 } else { (y + 0.5) / scale - 0.5 }, false),
+            "pytorch_half_pixel" => (
+                if out_w == 1.0 {
+                    -0.5
+                } else {
+                    (y + 0.5) / scale - 0.5
+                },
+                false,
+            ),
             "half_pixel_symmetric" => {
                 let adjustment = output as f64 / out_w;
                 let center = inw / 2.0;
@@ -195,10 +238,19 @@ impl ResizeSpec {
     }
 }
 
-fn resize(x: &Tensor, spec: &ResizeSpec, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>, sizes: Option<Vec<i64>>) -> Result<Tensor, String> {
+fn resize(
+    x: &Tensor,
+    spec: &ResizeSpec,
+    roi: Option<Vec<f64>>,
+    scales: Option<Vec<f64>>,
+    sizes: Option<Vec<i64>>,
+) -> Result<Tensor, String> {
     let r = x.shape.len();
     let axes: Vec<usize> = match &spec.axes {
-        Some(a) => a.iter().map(|&v| crate::ml::num::axis(v, r)).collect::<Result<_, _>>()?,
+        Some(a) => a
+            .iter()
+            .map(|&v| crate::ml::num::axis(v, r))
+            .collect::<Result<_, _>>()?,
         None => (0..r).collect(),
     };
     let full = |v: &[f64], fill: f64| -> Result<Vec<f64>, String> {
@@ -225,7 +277,11 @@ fn resize(x: &Tensor, spec: &ResizeSpec, roi: Option<Vec<f64>>, scales: Option<V
     let (scale, out): (Vec<f64>, Vec<usize>) = match (sizes, scales) {
         (Some(sz), _) => {
             let sz = full(&sz.iter().map(|&v| v as f64).collect::<Vec<_>>(), f64::NAN)?;
-            let sz: Vec<f64> = sz.iter().enumerate().map(|(d, &v)| if v.is_nan() { x.shape[d] as f64 } else { v }).collect();
+            let sz: Vec<f64> = sz
+                .iter()
+                .enumerate()
+                .map(|(d, &v)| if v.is_nan() { x.shape[d] as f64 } else { v })
+                .collect();
             let mut scale: Vec<f64> = (0..r).map(|d| sz[d] / x.shape[d] as f64).collect();
             let mut out: Vec<usize> = sz.iter().map(|&v| v as usize).collect();
             if spec.policy != "stretch" {
@@ -248,7 +304,9 @@ fn resize(x: &Tensor, spec: &ResizeSpec, roi: Option<Vec<f64>>, scales: Option<V
         }
         (None, Some(sc)) => {
             let sc = full(&sc, 1.0)?;
-            let out = (0..r).map(|d| (sc[d] * x.shape[d] as f64) as usize).collect();
+            let out = (0..r)
+                .map(|d| (sc[d] * x.shape[d] as f64) as usize)
+                .collect();
             (sc, out)
         }
         (None, None) => return Err("Resize needs scales or sizes".into()),
@@ -257,17 +315,32 @@ fn resize(x: &Tensor, spec: &ResizeSpec, roi: Option<Vec<f64>>, scales: Option<V
     let mut shape = x.shape.clone();
     let mut v = floats(x, "Resize")?;
     for &a in &axes {
-        let same_roi = roi.as_ref().is_none_or(|ro| (ro[a].0 - 0.0).abs() < 1e-9 && (ro[a].1 - 1.0).abs() < 1e-9);
+        let same_roi = roi
+            .as_ref()
+            .is_none_or(|ro| (ro[a].0 - 0.0).abs() < 1e-9 && (ro[a].1 - 1.0).abs() < 1e-9);
         if (scale[a] - 1.0).abs() < 1e-9 && out[a] == shape[a] && same_roi {
             continue;
         }
-        v = resize_axis(&v, &shape, a, scale[a], out[a], spec, roi.as_ref().map(|ro| ro[a]));
+        v = resize_axis(
+            &v,
+            &shape,
+            a,
+            scale[a],
+            out[a],
+            spec,
+            roi.as_ref().map(|ro| ro[a]),
+        );
         shape[a] = out[a];
     }
     // Back into the input's type: integers round and saturate.
     let data = if x.dtype().is_int() {
         let (lo, hi) = int_bounds(x.dtype());
-        Data::from_f64(x.dtype(), v.iter().map(|t| t.round_ties_even().clamp(lo, hi)).collect())
+        Data::from_f64(
+            x.dtype(),
+            v.iter()
+                .map(|t| t.round_ties_even().clamp(lo, hi))
+                .collect(),
+        )
     } else {
         Data::from_f64(x.dtype(), v)
     };
@@ -287,7 +360,15 @@ fn int_bounds(d: DType) -> (f64, f64) {
 }
 
 /// One axis resized, the others kept (ONNX's reference resizes separably).
-fn resize_axis(v: &[f64], shape: &[usize], a: usize, scale: f64, out_len: usize, spec: &ResizeSpec, roi: Option<(f64, f64)>) -> Vec<f64> {
+fn resize_axis(
+    v: &[f64],
+    shape: &[usize],
+    a: usize,
+    scale: f64,
+    out_len: usize,
+    spec: &ResizeSpec,
+    roi: Option<(f64, f64)>,
+) -> Vec<f64> {
     let input = shape[a];
     let (outer, _, inner) = crate::ml::num::split_at(shape, a);
     // Per output index: neighbours (clamped) and weights, or extrapolated.
@@ -334,7 +415,9 @@ fn resize_axis(v: &[f64], shape: &[usize], a: usize, scale: f64, out_len: usize,
                 out[(o * out_len + y) * inner + j] = if *extrapolated {
                     spec.extrapolation
                 } else {
-                    taps.iter().map(|&(i, c)| c * v[(o * input + i) * inner + j]).sum()
+                    taps.iter()
+                        .map(|&(i, c)| c * v[(o * input + i) * inner + j])
+                        .sum()
                 };
             }
         }
@@ -372,8 +455,18 @@ fn cubic(x: f64) -> [f64; 4] {
     ]
 }
 
-fn grid_sample(x: &Tensor, grid: &Tensor, mode: u8, padding: &str, align: bool) -> Result<Tensor, String> {
-    let nd = x.shape.len().checked_sub(2).ok_or("GridSample of a tensor of rank < 2")?;
+fn grid_sample(
+    x: &Tensor,
+    grid: &Tensor,
+    mode: u8,
+    padding: &str,
+    align: bool,
+) -> Result<Tensor, String> {
+    let nd = x
+        .shape
+        .len()
+        .checked_sub(2)
+        .ok_or("GridSample of a tensor of rank < 2")?;
     let (n, c) = (x.shape[0], x.shape[1]);
     let dims = &x.shape[2..];
     let out_sp = &grid.shape[1..grid.shape.len() - 1];
@@ -387,7 +480,13 @@ fn grid_sample(x: &Tensor, grid: &Tensor, mode: u8, padding: &str, align: bool) 
     let is = strides(dims);
     let border: Vec<(f64, f64)> = dims
         .iter()
-        .map(|&d| if align { (0.0, d as f64 - 1.0) } else { (-0.5, d as f64 - 0.5) })
+        .map(|&d| {
+            if align {
+                (0.0, d as f64 - 1.0)
+            } else {
+                (-0.5, d as f64 - 0.5)
+            }
+        })
         .collect();
     // The value at integer coordinates, with the padding rule.
     let pixel = |plane: &[f64], coords: &[i64]| -> f64 {
@@ -417,7 +516,11 @@ fn grid_sample(x: &Tensor, grid: &Tensor, mode: u8, padding: &str, align: bool) 
                 .map(|d| {
                     let v = g[nd - 1 - d];
                     let len = dims[d] as f64;
-                    if align { (v + 1.0) / 2.0 * (len - 1.0) } else { ((v + 1.0) * len - 1.0) / 2.0 }
+                    if align {
+                        (v + 1.0) / 2.0 * (len - 1.0)
+                    } else {
+                        ((v + 1.0) * len - 1.0) / 2.0
+                    }
                 })
                 .collect();
             if mode == 0 {
@@ -479,7 +582,10 @@ fn grid_sample(x: &Tensor, grid: &Tensor, mode: u8, padding: &str, align: bool) 
 }
 
 fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, String> {
-    let nd = size.len().checked_sub(2).ok_or("AffineGrid size too short")?;
+    let nd = size
+        .len()
+        .checked_sub(2)
+        .ok_or("AffineGrid size too short")?;
     if !(nd == 2 || nd == 3) {
         return Err("AffineGrid takes 2-D or 3-D sizes".into());
     }
@@ -490,7 +596,11 @@ fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, Stri
     let ss = strides(&sp);
     let lin = |i: usize, len: usize| -> f64 {
         if align {
-            if len <= 1 { -1.0 } else { -1.0 + 2.0 * i as f64 / (len - 1) as f64 }
+            if len <= 1 {
+                -1.0
+            } else {
+                -1.0 + 2.0 * i as f64 / (len - 1) as f64
+            }
         } else {
             -1.0 + (2.0 * i as f64 + 1.0) / len as f64
         }
@@ -500,10 +610,13 @@ fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, Stri
         let th = &tv[ni * nd * (nd + 1)..(ni + 1) * nd * (nd + 1)];
         for o in 0..ol {
             // Homogeneous base point (x, y[, z], 1): the last axis is x.
-            let mut base: Vec<f64> = (0..nd).map(|d| lin((o / ss[nd - 1 - d]) % sp[nd - 1 - d], sp[nd - 1 - d])).collect();
+            let mut base: Vec<f64> = (0..nd)
+                .map(|d| lin((o / ss[nd - 1 - d]) % sp[nd - 1 - d], sp[nd - 1 - d]))
+                .collect();
             base.push(1.0);
             for r in 0..nd {
-                out[(ni * ol + o) * nd + r] = (0..=nd).map(|k| th[r * (nd + 1) + k] * base[k]).sum();
+                out[(ni * ol + o) * nd + r] =
+                    (0..=nd).map(|k| th[r * (nd + 1) + k] * base[k]).sum();
             }
         }
     }
@@ -513,16 +626,33 @@ fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, Stri
     Ok(tensor_f64(shape, theta.dtype(), out))
 }
 
-fn nms(boxes: &Tensor, scores: &Tensor, max: i64, iou: f64, score: Option<f64>, center: bool) -> Result<Tensor, String> {
+fn nms(
+    boxes: &Tensor,
+    scores: &Tensor,
+    max: i64,
+    iou: f64,
+    score: Option<f64>,
+    center: bool,
+) -> Result<Tensor, String> {
     let bv = floats(boxes, "boxes")?;
     let sv = floats(scores, "scores")?;
     let (nb, nbox) = (boxes.shape[0], boxes.shape[1]);
     let nc = scores.shape[1];
     let corners = |b: &[f64]| -> (f64, f64, f64, f64) {
         if center {
-            (b[0] - b[2] / 2.0, b[0] + b[2] / 2.0, b[1] - b[3] / 2.0, b[1] + b[3] / 2.0)
+            (
+                b[0] - b[2] / 2.0,
+                b[0] + b[2] / 2.0,
+                b[1] - b[3] / 2.0,
+                b[1] + b[3] / 2.0,
+            )
         } else {
-            (b[1].min(b[3]), b[1].max(b[3]), b[0].min(b[2]), b[0].max(b[2]))
+            (
+                b[1].min(b[3]),
+                b[1].max(b[3]),
+                b[0].min(b[2]),
+                b[0].max(b[2]),
+            )
         }
     };
     let suppress = |a: &[f64], b: &[f64]| -> bool {
@@ -545,16 +675,25 @@ fn nms(boxes: &Tensor, scores: &Tensor, max: i64, iou: f64, score: Option<f64>, 
     for b in 0..nb {
         for cl in 0..nc {
             let s = &sv[(b * nc + cl) * nbox..(b * nc + cl + 1) * nbox];
-            let mut cand: Vec<usize> = (0..nbox).filter(|&k| score.is_none_or(|t| s[k] > t)).collect();
+            let mut cand: Vec<usize> = (0..nbox)
+                .filter(|&k| score.is_none_or(|t| s[k] > t))
+                .collect();
             // Highest score first, the lower index first on ties.
-            cand.sort_by(|&p, &q| s[q].partial_cmp(&s[p]).unwrap_or(std::cmp::Ordering::Equal).then(p.cmp(&q)));
+            cand.sort_by(|&p, &q| {
+                s[q].partial_cmp(&s[p])
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(p.cmp(&q))
+            });
             let mut selected: Vec<usize> = Vec::new();
             for k in cand {
                 if selected.len() as i64 >= max {
                     break;
                 }
                 let bk = &bv[(b * nbox + k) * 4..(b * nbox + k) * 4 + 4];
-                if selected.iter().all(|&j| !suppress(bk, &bv[(b * nbox + j) * 4..(b * nbox + j) * 4 + 4])) {
+                if selected
+                    .iter()
+                    .all(|&j| !suppress(bk, &bv[(b * nbox + j) * 4..(b * nbox + j) * 4 + 4]))
+                {
                     selected.push(k);
                     out.extend([b as i64, cl as i64, k as i64]);
                 }
@@ -586,7 +725,10 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
     let mut out = vec![0f64; nr * c * s.out_h * s.out_w];
     let offset = if s.half_pixel { 0.5 } else { 0.0 };
     for r in 0..nr {
-        let b = usize::try_from(batch[r]).ok().filter(|&b| b < n).ok_or("batch index out of range")?;
+        let b = usize::try_from(batch[r])
+            .ok()
+            .filter(|&b| b < n)
+            .ok_or("batch index out of range")?;
         let roi = &rv[r * 4..r * 4 + 4];
         let (x1, y1) = (roi[0] * s.scale - offset, roi[1] * s.scale - offset);
         let (x2, y2) = (roi[2] * s.scale - offset, roi[3] * s.scale - offset);
@@ -596,8 +738,16 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
             rh = rh.max(1.0);
         }
         let (bh, bw) = (rh / s.out_h as f64, rw / s.out_w as f64);
-        let gh = if s.ratio > 0 { s.ratio as usize } else { (rh / s.out_h as f64).ceil() as usize };
-        let gw = if s.ratio > 0 { s.ratio as usize } else { (rw / s.out_w as f64).ceil() as usize };
+        let gh = if s.ratio > 0 {
+            s.ratio as usize
+        } else {
+            (rh / s.out_h as f64).ceil() as usize
+        };
+        let gw = if s.ratio > 0 {
+            s.ratio as usize
+        } else {
+            (rw / s.out_w as f64).ceil() as usize
+        };
         let count = (gh * gw).max(1) as f64;
         for ci in 0..c {
             let plane = &xv[(b * c + ci) * h * w..(b * c + ci + 1) * h * w];
@@ -616,7 +766,8 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
                             }
                         }
                     }
-                    out[((r * c + ci) * s.out_h + ph) * s.out_w + pw] = if s.max { acc } else { acc / count };
+                    out[((r * c + ci) * s.out_h + ph) * s.out_w + pw] =
+                        if s.max { acc } else { acc / count };
                 }
             }
         }

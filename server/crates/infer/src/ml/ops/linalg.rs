@@ -3,7 +3,9 @@
 //! Einsum, Det.
 
 use super::{Registry, arg, one, op, opt};
-use crate::ml::num::{Num, bad_type, broadcast_shape, checked_len, float_match, num_match, transpose};
+use crate::ml::num::{
+    Num, bad_type, broadcast_shape, checked_len, float_match, num_match, transpose,
+};
 use crate::value::{DType, Data, Tensor};
 
 pub(super) fn register(reg: &mut Registry) {
@@ -11,15 +13,32 @@ pub(super) fn register(reg: &mut Registry) {
         op(|i| one(matmul(arg(i, 0)?, arg(i, 1)?)?))
     });
     reg.add(&["Gemm"], |_, a, _| {
-        let (alpha, beta) = (a.f("alpha").unwrap_or(1.0) as f64, a.f("beta").unwrap_or(1.0) as f64);
-        let (ta, tb) = (a.i("transA").unwrap_or(0) != 0, a.i("transB").unwrap_or(0) != 0);
+        let (alpha, beta) = (
+            a.f("alpha").unwrap_or(1.0) as f64,
+            a.f("beta").unwrap_or(1.0) as f64,
+        );
+        let (ta, tb) = (
+            a.i("transA").unwrap_or(0) != 0,
+            a.i("transB").unwrap_or(0) != 0,
+        );
         op(move |i| {
             let (x, y) = (arg(i, 0)?, arg(i, 1)?);
             if x.shape.len() != 2 || y.shape.len() != 2 {
-                return Err(format!("Gemm of {:?} and {:?}: both must be 2-D", x.shape, y.shape));
+                return Err(format!(
+                    "Gemm of {:?} and {:?}: both must be 2-D",
+                    x.shape, y.shape
+                ));
             }
-            let x = if ta { transpose(x, &[1, 0])? } else { x.clone() };
-            let y = if tb { transpose(y, &[1, 0])? } else { y.clone() };
+            let x = if ta {
+                transpose(x, &[1, 0])?
+            } else {
+                x.clone()
+            };
+            let y = if tb {
+                transpose(y, &[1, 0])?
+            } else {
+                y.clone()
+            };
             one(gemm(&x, &y, opt(i, 2)?, alpha, beta)?)
         })
     });
@@ -41,9 +60,15 @@ pub(super) fn register(reg: &mut Registry) {
             let c = matmul(&a32, &b32)?;
             // The scales combine in float32, then scale the int32 product.
             let sf = |t: &Tensor| crate::ml::ops::cast(t, DType::F32);
-            let factor = float_binary(&float_binary(&sf(a_scale)?, &sf(b_scale)?, |p, q| p * q)?, &sf(y_scale)?, |p, q| p / q)?;
+            let factor = float_binary(
+                &float_binary(&sf(a_scale)?, &sf(b_scale)?, |p, q| p * q)?,
+                &sf(y_scale)?,
+                |p, q| p / q,
+            )?;
             let to = y_zero.map(|z| z.dtype()).unwrap_or(a.dtype());
-            let zp = y_zero.map(|z| z.data.to_f64().unwrap_or_default()).unwrap_or_default();
+            let zp = y_zero
+                .map(|z| z.data.to_f64().unwrap_or_default())
+                .unwrap_or_default();
             let (shape, d) = crate::ml::num::zip_broadcast(
                 (&c.shape, &c.data.to_f64().unwrap_or_default()),
                 (&factor.shape, &factor.data.to_f64().unwrap_or_default()),
@@ -60,7 +85,10 @@ pub(super) fn register(reg: &mut Registry) {
                 DType::I8 => (-128.0, 127.0),
                 other => return Err(format!("QLinearMatMul to {other}")),
             };
-            let v: Vec<i64> = d.iter().map(|x| x.round_ties_even().clamp(lo, hi) as i64).collect();
+            let v: Vec<i64> = d
+                .iter()
+                .map(|x| x.round_ties_even().clamp(lo, hi) as i64)
+                .collect();
             one(Tensor {
                 shape,
                 data: Data::from_i64(to, v),
@@ -79,7 +107,10 @@ pub(super) fn register(reg: &mut Registry) {
 
 /// `t - zero_point` as int32 (the zero point per row of A or per column of B).
 fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, String> {
-    let v = t.data.to_i64().ok_or_else(|| bad_type("integer products", t.dtype()))?;
+    let v = t
+        .data
+        .to_i64()
+        .ok_or_else(|| bad_type("integer products", t.dtype()))?;
     let Some(z) = zero else {
         return Ok(Tensor {
             shape: t.shape.clone(),
@@ -95,11 +126,17 @@ fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, Stri
         // One zero point per row of A (its second to last axis).
         let cols = t.shape[r - 1];
         let rows_n = t.shape[r - 2];
-        v.iter().enumerate().map(|(k, &x)| x - zv[(k / cols) % rows_n % zv.len()]).collect()
+        v.iter()
+            .enumerate()
+            .map(|(k, &x)| x - zv[(k / cols) % rows_n % zv.len()])
+            .collect()
     } else {
         // One per column of B (its last axis).
         let cols = t.shape[r - 1];
-        v.iter().enumerate().map(|(k, &x)| x - zv[(k % cols) % zv.len()]).collect()
+        v.iter()
+            .enumerate()
+            .map(|(k, &x)| x - zv[(k % cols) % zv.len()])
+            .collect()
     };
     Ok(Tensor {
         shape: t.shape.clone(),
@@ -108,7 +145,10 @@ fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, Stri
 }
 
 fn float_binary(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor, String> {
-    let (x, y) = (a.data.to_f32().unwrap_or_default(), b.data.to_f32().unwrap_or_default());
+    let (x, y) = (
+        a.data.to_f32().unwrap_or_default(),
+        b.data.to_f32().unwrap_or_default(),
+    );
     let (shape, v) = crate::ml::num::zip_broadcast((&a.shape, &x), (&b.shape, &y), f)?;
     Ok(Tensor {
         shape,
@@ -144,7 +184,13 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     checked_len(&out_shape)?;
     let ia = neuride_onnx::broadcast::index_map(&batch, &sa[..sa.len() - 2]);
     let ib = neuride_onnx::broadcast::index_map(&batch, &sb[..sb.len() - 2]);
-    fn go<T: Num>(x: &[T], b: &Tensor, dims: (usize, usize, usize, usize), ia: &[usize], ib: &[usize]) -> Data {
+    fn go<T: Num>(
+        x: &[T],
+        b: &Tensor,
+        dims: (usize, usize, usize, usize),
+        ia: &[usize],
+        ib: &[usize],
+    ) -> Data {
         let y = T::view(&b.data).unwrap_or_default();
         let (nb, m, k, n) = dims;
         let mut out = vec![T::zero(); nb * m * n];
@@ -195,10 +241,22 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     Ok(Tensor { shape, data })
 }
 
-fn gemm(x: &Tensor, y: &Tensor, c: Option<&Tensor>, alpha: f64, beta: f64) -> Result<Tensor, String> {
+fn gemm(
+    x: &Tensor,
+    y: &Tensor,
+    c: Option<&Tensor>,
+    alpha: f64,
+    beta: f64,
+) -> Result<Tensor, String> {
     let p = matmul(x, y)?;
     let (m, n) = (p.shape[0], p.shape[1]);
-    fn go<T: Num>(v: &[T], c: Option<&Tensor>, shape: &[usize], alpha: f64, beta: f64) -> Result<Data, String> {
+    fn go<T: Num>(
+        v: &[T],
+        c: Option<&Tensor>,
+        shape: &[usize],
+        alpha: f64,
+        beta: f64,
+    ) -> Result<Data, String> {
         let cv: Option<(Vec<usize>, &[T])> = match c {
             Some(c) => Some((
                 neuride_onnx::broadcast::index_map(shape, &c.shape),
@@ -250,7 +308,11 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
     };
     let terms: Vec<&str> = lhs.split(',').collect();
     if terms.len() != inputs.len() {
-        return Err(format!("equation '{equation}' has {} operands, {} given", terms.len(), inputs.len()));
+        return Err(format!(
+            "equation '{equation}' has {} operands, {} given",
+            terms.len(),
+            inputs.len()
+        ));
     }
     // Ellipsis dims become labels '0'.. (as many as the widest operand needs).
     let ell_rank = terms
@@ -272,11 +334,19 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
             t.chars().collect()
         }
     };
-    let labels: Vec<Vec<char>> = terms.iter().zip(inputs).map(|(t, x)| expand_term(t, x.shape.len())).collect();
+    let labels: Vec<Vec<char>> = terms
+        .iter()
+        .zip(inputs)
+        .map(|(t, x)| expand_term(t, x.shape.len()))
+        .collect();
     let mut sizes: std::collections::BTreeMap<char, usize> = Default::default();
     for (ls, x) in labels.iter().zip(inputs) {
         if ls.len() != x.shape.len() {
-            return Err(format!("'{}' for an operand of rank {}", ls.iter().collect::<String>(), x.shape.len()));
+            return Err(format!(
+                "'{}' for an operand of rank {}",
+                ls.iter().collect::<String>(),
+                x.shape.len()
+            ));
         }
         for (&c, &d) in ls.iter().zip(&x.shape) {
             let e = sizes.entry(c).or_insert(d);
@@ -301,20 +371,29 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
         None => {
             let mut once: Vec<char> = sizes
                 .keys()
-                .filter(|c| c.is_alphabetic() && labels.iter().flatten().filter(|l| l == c).count() == 1)
+                .filter(|c| {
+                    c.is_alphabetic() && labels.iter().flatten().filter(|l| l == c).count() == 1
+                })
                 .copied()
                 .collect();
             once.sort();
             ell.chars().chain(once).collect()
         }
     };
-    let all: Vec<char> = out.iter().copied().chain(sizes.keys().copied().filter(|c| !out.contains(c))).collect();
+    let all: Vec<char> = out
+        .iter()
+        .copied()
+        .chain(sizes.keys().copied().filter(|c| !out.contains(c)))
+        .collect();
     let dims: Vec<usize> = all.iter().map(|c| sizes[c]).collect();
     let out_shape: Vec<usize> = out.iter().map(|c| sizes[c]).collect();
     let out_len = checked_len(&out_shape)?;
     let total = checked_len(&dims)?;
     let dtype = inputs[0].dtype();
-    let values: Vec<Vec<f64>> = inputs.iter().map(|t| crate::ml::num::floats(t, "Einsum")).collect::<Result<_, _>>()?;
+    let values: Vec<Vec<f64>> = inputs
+        .iter()
+        .map(|t| crate::ml::num::floats(t, "Einsum"))
+        .collect::<Result<_, _>>()?;
     // For each operand, the stride of each label in `all` (0 if absent or broadcast).
     let op_strides: Vec<Vec<usize>> = labels
         .iter()
@@ -367,7 +446,12 @@ fn det(t: &Tensor) -> Result<Tensor, String> {
         let mut d = 1.0;
         for c in 0..n {
             let p = (c..n)
-                .max_by(|&i, &j| a[i * n + c].abs().partial_cmp(&a[j * n + c].abs()).unwrap_or(std::cmp::Ordering::Equal))
+                .max_by(|&i, &j| {
+                    a[i * n + c]
+                        .abs()
+                        .partial_cmp(&a[j * n + c].abs())
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
                 .unwrap_or(c);
             if a[p * n + c] == 0.0 {
                 d = 0.0;
@@ -389,5 +473,9 @@ fn det(t: &Tensor) -> Result<Tensor, String> {
         }
         out.push(d);
     }
-    Ok(crate::ml::num::tensor_f64(t.shape[..r - 2].to_vec(), t.dtype(), out))
+    Ok(crate::ml::num::tensor_f64(
+        t.shape[..r - 2].to_vec(),
+        t.dtype(),
+        out,
+    ))
 }

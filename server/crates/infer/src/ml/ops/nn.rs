@@ -35,13 +35,19 @@ struct Geometry {
 }
 
 impl Geometry {
-    fn new(node: &neuride_onnx::proto::NodeProto, input: &[usize], kernel: &[usize]) -> Result<Geometry, String> {
+    fn new(
+        node: &neuride_onnx::proto::NodeProto,
+        input: &[usize],
+        kernel: &[usize],
+    ) -> Result<Geometry, String> {
         let n = input.len();
         let w = Window::of(node, n).map_err(|e| e.to_string())?;
         let mut output = Vec::with_capacity(n);
         let (mut pad, mut pad_end) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for d in 0..n {
-            let e = w.extent(d, input[d] as i64, kernel[d] as i64).map_err(|e| e.to_string())?;
+            let e = w
+                .extent(d, input[d] as i64, kernel[d] as i64)
+                .map_err(|e| e.to_string())?;
             output.push(usize::try_from(e.out).map_err(|_| "negative output size")?);
             pad.push(e.pad_begin);
             pad_end.push(e.pad_end);
@@ -71,7 +77,11 @@ impl Geometry {
     fn table(&self) -> (Vec<Option<usize>>, Vec<bool>) {
         let n = self.input.len();
         let (ol, kl) = (self.out_len(), self.kernel_len());
-        let (os, ks, is) = (strides(&self.output), strides(&self.kernel), strides(&self.input));
+        let (os, ks, is) = (
+            strides(&self.output),
+            strides(&self.kernel),
+            strides(&self.input),
+        );
         let mut pos = Vec::with_capacity(ol * kl);
         let mut inside_pad = Vec::with_capacity(ol * kl);
         for o in 0..ol {
@@ -82,7 +92,8 @@ impl Geometry {
                 for d in 0..n {
                     let oc = (o / os[d]) % self.output[d];
                     let kc = (k / ks[d]) % self.kernel[d];
-                    let x = (oc * self.stride[d]) as i64 - self.pad[d] + (kc * self.dilation[d]) as i64;
+                    let x =
+                        (oc * self.stride[d]) as i64 - self.pad[d] + (kc * self.dilation[d]) as i64;
                     if x < 0 || x >= self.input[d] as i64 {
                         valid = false;
                     }
@@ -103,7 +114,10 @@ impl Geometry {
 
 fn spatial(t: &Tensor, what: &str) -> Result<(usize, usize, Vec<usize>), String> {
     if t.shape.len() < 3 {
-        return Err(format!("{what} takes (N, C, spatial...) inputs, found {:?}", t.shape));
+        return Err(format!(
+            "{what} takes (N, C, spatial...) inputs, found {:?}",
+            t.shape
+        ));
     }
     Ok((t.shape[0], t.shape[1], t.shape[2..].to_vec()))
 }
@@ -138,13 +152,27 @@ fn register_conv(reg: &mut Registry) {
             let (x, xs, xz) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
             let (w, ws, wz) = (arg(i, 3)?, arg(i, 4)?, arg(i, 5)?);
             let (ys, yz, b) = (arg(i, 6)?, arg(i, 7)?, opt(i, 8)?);
-            let (shape, acc) = conv(&node, group, x, w, b, Some((zero_point(Some(xz))?, zero_point(Some(wz))?)))?;
-            let (xs, ys) = (floats(xs, "x_scale")?[0] as f32, floats(ys, "y_scale")?[0] as f32);
+            let (shape, acc) = conv(
+                &node,
+                group,
+                x,
+                w,
+                b,
+                Some((zero_point(Some(xz))?, zero_point(Some(wz))?)),
+            )?;
+            let (xs, ys) = (
+                floats(xs, "x_scale")?[0] as f32,
+                floats(ys, "y_scale")?[0] as f32,
+            );
             let wsv = floats(ws, "w_scale")?;
             let yz0 = floats(yz, "y_zero_point")?[0];
             let m = shape[1];
             let per: usize = shape[2..].iter().product();
-            let (lo, hi) = if yz.dtype() == DType::I8 { (-128.0, 127.0) } else { (0.0, 255.0) };
+            let (lo, hi) = if yz.dtype() == DType::I8 {
+                (-128.0, 127.0)
+            } else {
+                (0.0, 255.0)
+            };
             let v: Vec<f64> = acc
                 .iter()
                 .enumerate()
@@ -180,7 +208,16 @@ fn register_conv(reg: &mut Registry) {
         let offset_group = a.i("offset_group").unwrap_or(1).max(1) as usize;
         op(move |i| {
             let (x, w, off) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            let (shape, y) = deform_conv(&node, group, offset_group, x, w, off, opt(i, 3)?, opt(i, 4)?)?;
+            let (shape, y) = deform_conv(
+                &node,
+                group,
+                offset_group,
+                x,
+                w,
+                off,
+                opt(i, 3)?,
+                opt(i, 4)?,
+            )?;
             one(tensor_f64(shape, x.dtype(), y))
         })
     });
@@ -212,12 +249,18 @@ fn conv(
 ) -> Result<(Vec<usize>, Vec<f64>), String> {
     let (n, c, input) = spatial(x, "Conv")?;
     if w.shape.len() != x.shape.len() {
-        return Err(format!("Conv weights {:?} for input {:?}", w.shape, x.shape));
+        return Err(format!(
+            "Conv weights {:?} for input {:?}",
+            w.shape, x.shape
+        ));
     }
     let m = w.shape[0];
     let cg = w.shape[1];
     if cg * group != c || m % group != 0 {
-        return Err(format!("Conv of {c} channels with weights {:?} in {group} groups", w.shape));
+        return Err(format!(
+            "Conv of {c} channels with weights {:?} in {group} groups",
+            w.shape
+        ));
     }
     let kernel = w.shape[2..].to_vec();
     let g = Geometry::new(node, &input, &kernel)?;
@@ -282,7 +325,10 @@ fn conv_transpose(
     let (n, c, input) = spatial(x, "ConvTranspose")?;
     let nd = input.len();
     if w.shape.len() != nd + 2 || w.shape[0] != c {
-        return Err(format!("ConvTranspose weights {:?} for input {:?}", w.shape, x.shape));
+        return Err(format!(
+            "ConvTranspose weights {:?} for input {:?}",
+            w.shape, x.shape
+        ));
     }
     let mg = w.shape[1];
     let m = mg * group;
@@ -291,7 +337,9 @@ fn conv_transpose(
         .kernel_shape
         .clone()
         .unwrap_or_else(|| w.shape[2..].iter().map(|&d| d as i64).collect());
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len]);
+    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
+        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
+    };
     let stride = list(&a.strides, 1, nd);
     let dil = list(&a.dilations, 1, nd);
     let out_pad = list(&a.output_padding, 0, nd);
@@ -326,7 +374,11 @@ fn conv_transpose(
             let out_shape = match &a.output_shape {
                 Some(s) => s[s.len() - nd..].to_vec(),
                 None => (0..nd)
-                    .map(|d| stride[d] * (input[d] as i64 - 1) + out_pad[d] + span[d] - pads[d] - pads[nd + d])
+                    .map(|d| {
+                        stride[d] * (input[d] as i64 - 1) + out_pad[d] + span[d]
+                            - pads[d]
+                            - pads[nd + d]
+                    })
                     .collect(),
             };
             (pads, out_shape)
@@ -448,13 +500,25 @@ fn deform_conv(
                         for a in 0..kh {
                             for bb in 0..kw {
                                 let kk = a * kw + bb;
-                                let oidx = |j: usize| ((ni * offset_group * 2 * k + og * 2 * k + 2 * kk + j) * oh + y) * ow + xo;
+                                let oidx = |j: usize| {
+                                    ((ni * offset_group * 2 * k + og * 2 * k + 2 * kk + j) * oh + y)
+                                        * ow
+                                        + xo
+                                };
                                 let dy = ov[oidx(0)];
                                 let dx = ov[oidx(1)];
-                                let py = (y * win.strides[0] as usize) as f64 - win.pads[0] as f64 + (a * win.dilations[0] as usize) as f64 + dy;
-                                let px = (xo * win.strides[1] as usize) as f64 - win.pads[1] as f64 + (bb * win.dilations[1] as usize) as f64 + dx;
-                                let scale = mv.as_ref().map_or(1.0, |mv| mv[((ni * offset_group * k + og * k + kk) * oh + y) * ow + xo]);
-                                acc += wv[((mi * cg + ci) * kh + a) * kw + bb] * scale * bilinear(plane, ih, iw, py, px);
+                                let py = (y * win.strides[0] as usize) as f64 - win.pads[0] as f64
+                                    + (a * win.dilations[0] as usize) as f64
+                                    + dy;
+                                let px = (xo * win.strides[1] as usize) as f64 - win.pads[1] as f64
+                                    + (bb * win.dilations[1] as usize) as f64
+                                    + dx;
+                                let scale = mv.as_ref().map_or(1.0, |mv| {
+                                    mv[((ni * offset_group * k + og * k + kk) * oh + y) * ow + xo]
+                                });
+                                acc += wv[((mi * cg + ci) * kh + a) * kw + bb]
+                                    * scale
+                                    * bilinear(plane, ih, iw, py, px);
                             }
                         }
                     }
@@ -476,14 +540,18 @@ fn col2im(
     if block.len() != nd || x.shape.len() != 3 {
         return Err("Col2Im: image_shape and block_shape of one length, input (N, C*K, L)".into());
     }
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len]);
+    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
+        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
+    };
     let (dil, pads, strd) = (list(dil, 1, nd), list(pads, 0, 2 * nd), list(strd, 1, nd));
     let img: Vec<usize> = image.iter().map(|&d| d.max(0) as usize).collect();
     let blk: Vec<usize> = block.iter().map(|&d| d.max(1) as usize).collect();
     let kl: usize = blk.iter().product();
     let (n, ck, l) = (x.shape[0], x.shape[1], x.shape[2]);
     if ck % kl != 0 {
-        return Err(format!("{ck} columns are not a multiple of the block size {kl}"));
+        return Err(format!(
+            "{ck} columns are not a multiple of the block size {kl}"
+        ));
     }
     let c = ck / kl;
     let blocks: Vec<usize> = (0..nd)
@@ -493,7 +561,9 @@ fn col2im(
         })
         .collect();
     if blocks.iter().product::<usize>() != l {
-        return Err(format!("{l} sliding blocks given, the geometry makes {blocks:?}"));
+        return Err(format!(
+            "{l} sliding blocks given, the geometry makes {blocks:?}"
+        ));
     }
     let xv = floats(x, "Col2Im")?;
     let il: usize = img.iter().product();
@@ -560,7 +630,9 @@ fn register_pool(reg: &mut Registry) {
             let x = arg(i, 0)?;
             let (n, c, input) = spatial(x, "pooling")?;
             if kernel.len() != input.len() {
-                return Err(format!("kernel_shape {kernel:?} for spatial axes {input:?}"));
+                return Err(format!(
+                    "kernel_shape {kernel:?} for spatial axes {input:?}"
+                ));
             }
             let g = Geometry::new(&node, &input, &kernel)?;
             let (y, idx) = pool(x, n, c, &g, kind, column_major)?;
@@ -571,36 +643,43 @@ fn register_pool(reg: &mut Registry) {
             Ok(out)
         })
     });
-    reg.add(&["GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"], |name, a, _| {
-        let kind = match name {
-            "GlobalMaxPool" => Pool::Max,
-            "GlobalAveragePool" => Pool::Avg { include_pad: false },
-            _ => Pool::Lp {
-                p: a.i("p").unwrap_or(2) as f64,
-            },
-        };
-        op(move |i| {
-            let x = arg(i, 0)?;
-            let (n, c, input) = spatial(x, "global pooling")?;
-            let xv = floats(x, "global pooling")?;
-            let per: usize = input.iter().product();
-            let v: Vec<f64> = (0..n * c)
-                .map(|k| {
-                    let s = &xv[k * per..(k + 1) * per];
-                    match kind {
-                        Pool::Max => s.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                        Pool::Avg { .. } => s.iter().sum::<f64>() / per as f64,
-                        Pool::Lp { p } => s.iter().map(|v| v.abs().powf(p)).sum::<f64>().powf(1.0 / p),
-                    }
-                })
-                .collect();
-            let mut shape = vec![n, c];
-            shape.extend(vec![1; input.len()]);
-            one(tensor_f64(shape, x.dtype(), v))
-        })
-    });
+    reg.add(
+        &["GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"],
+        |name, a, _| {
+            let kind = match name {
+                "GlobalMaxPool" => Pool::Max,
+                "GlobalAveragePool" => Pool::Avg { include_pad: false },
+                _ => Pool::Lp {
+                    p: a.i("p").unwrap_or(2) as f64,
+                },
+            };
+            op(move |i| {
+                let x = arg(i, 0)?;
+                let (n, c, input) = spatial(x, "global pooling")?;
+                let xv = floats(x, "global pooling")?;
+                let per: usize = input.iter().product();
+                let v: Vec<f64> = (0..n * c)
+                    .map(|k| {
+                        let s = &xv[k * per..(k + 1) * per];
+                        match kind {
+                            Pool::Max => s.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                            Pool::Avg { .. } => s.iter().sum::<f64>() / per as f64,
+                            Pool::Lp { p } => {
+                                s.iter().map(|v| v.abs().powf(p)).sum::<f64>().powf(1.0 / p)
+                            }
+                        }
+                    })
+                    .collect();
+                let mut shape = vec![n, c];
+                shape.extend(vec![1; input.len()]);
+                one(tensor_f64(shape, x.dtype(), v))
+            })
+        },
+    );
     reg.add(&["MaxUnpool"], |_, a, _| {
-        let kernel = a.ints("kernel_shape").ok_or("MaxUnpool needs kernel_shape")?;
+        let kernel = a
+            .ints("kernel_shape")
+            .ok_or("MaxUnpool needs kernel_shape")?;
         let pads = a.ints("pads");
         let strd = a.ints("strides");
         op(move |i| {
@@ -610,7 +689,8 @@ fn register_pool(reg: &mut Registry) {
             let strd = strd.clone().unwrap_or(vec![1; nd]);
             let mut inferred: Vec<usize> = x.shape[..2].to_vec();
             for d in 0..nd {
-                let v = (x.shape[d + 2] as i64 - 1) * strd[d] - (pads[d] + pads[nd + d]) + kernel[d];
+                let v =
+                    (x.shape[d + 2] as i64 - 1) * strd[d] - (pads[d] + pads[nd + d]) + kernel[d];
                 inferred.push(v.max(0) as usize);
             }
             let shape: Vec<usize> = match opt(i, 2)? {
@@ -621,7 +701,10 @@ fn register_pool(reg: &mut Registry) {
             let xv = floats(x, "MaxUnpool")?;
             let mut y = vec![0f64; total];
             for (k, &at) in idx.iter().enumerate() {
-                let at = usize::try_from(at).ok().filter(|&a| a < total).ok_or("MaxUnpool index out of range")?;
+                let at = usize::try_from(at)
+                    .ok()
+                    .filter(|&a| a < total)
+                    .ok_or("MaxUnpool index out of range")?;
                 y[at] = xv[k];
             }
             // Into the requested shape, top-left aligned.
@@ -648,7 +731,14 @@ fn register_pool(reg: &mut Registry) {
     });
 }
 
-fn pool(x: &Tensor, n: usize, c: usize, g: &Geometry, kind: Pool, column_major: bool) -> Result<(Tensor, Tensor), String> {
+fn pool(
+    x: &Tensor,
+    n: usize,
+    c: usize,
+    g: &Geometry,
+    kind: Pool,
+    column_major: bool,
+) -> Result<(Tensor, Tensor), String> {
     let (table, inside_pad) = g.table();
     let (ol, kl) = (g.out_len(), g.kernel_len());
     let il: usize = g.input.iter().product();
@@ -693,7 +783,10 @@ fn pool(x: &Tensor, n: usize, c: usize, g: &Geometry, kind: Pool, column_major: 
                 Pool::Avg { include_pad } => {
                     let sum: f64 = row.iter().flatten().map(|&p| plane[p]).sum();
                     let count = if include_pad {
-                        inside_pad[o * kl..(o + 1) * kl].iter().filter(|&&b| b).count()
+                        inside_pad[o * kl..(o + 1) * kl]
+                            .iter()
+                            .filter(|&&b| b)
+                            .count()
                     } else {
                         row.iter().flatten().count()
                     };
@@ -746,18 +839,26 @@ fn register_norm(reg: &mut Registry) {
             let (n, c) = (x.shape[0], *x.shape.get(1).unwrap_or(&1));
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "BatchNormalization")?;
-            let training = training_attr || (opset < 14 && opset >= 9 && outputs > 1) || (opset < 9 && outputs > 1);
+            let training = training_attr
+                || (opset < 14 && opset >= 9 && outputs > 1)
+                || (opset < 9 && outputs > 1);
             let (use_mean, use_var, run) = if training {
                 let mut sm = vec![0f64; c];
                 let mut sv = vec![0f64; c];
                 for ch in 0..c {
-                    let vals: Vec<f64> = (0..n).flat_map(|ni| xv[(ni * c + ch) * per..(ni * c + ch + 1) * per].to_vec()).collect();
+                    let vals: Vec<f64> = (0..n)
+                        .flat_map(|ni| xv[(ni * c + ch) * per..(ni * c + ch + 1) * per].to_vec())
+                        .collect();
                     let (m, v) = moments(&vals, vals.len())[0];
                     sm[ch] = m;
                     sv[ch] = v;
                 }
-                let rm: Vec<f64> = (0..c).map(|k| mean[k] * momentum + sm[k] * (1.0 - momentum)).collect();
-                let rv: Vec<f64> = (0..c).map(|k| var[k] * momentum + sv[k] * (1.0 - momentum)).collect();
+                let rm: Vec<f64> = (0..c)
+                    .map(|k| mean[k] * momentum + sm[k] * (1.0 - momentum))
+                    .collect();
+                let rv: Vec<f64> = (0..c)
+                    .map(|k| var[k] * momentum + sv[k] * (1.0 - momentum))
+                    .collect();
                 (sm, sv, Some((rm, rv)))
             } else {
                 (mean.clone(), var.clone(), None)
@@ -785,7 +886,10 @@ fn register_norm(reg: &mut Registry) {
         op(move |i| {
             let x = arg(i, 0)?;
             let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or("InstanceNormalization of a 1-D tensor")?;
+            let c = *x
+                .shape
+                .get(1)
+                .ok_or("InstanceNormalization of a 1-D tensor")?;
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "InstanceNormalization")?;
             let mom = moments(&xv, per);
@@ -836,8 +940,16 @@ fn register_norm(reg: &mut Registry) {
                 let mut sshape = x.shape[..a].to_vec();
                 sshape.extend(vec![1; x.shape.len() - a]);
                 let stash = DType::F32;
-                out.push(Value::Tensor(tensor_f64(sshape.clone(), stash, stats.iter().map(|s| s.0).collect())));
-                out.push(Value::Tensor(tensor_f64(sshape, stash, stats.iter().map(|s| s.1).collect())));
+                out.push(Value::Tensor(tensor_f64(
+                    sshape.clone(),
+                    stash,
+                    stats.iter().map(|s| s.0).collect(),
+                )));
+                out.push(Value::Tensor(tensor_f64(
+                    sshape,
+                    stash,
+                    stats.iter().map(|s| s.1).collect(),
+                )));
             }
             out.truncate(outputs.max(1));
             Ok(out)
@@ -845,7 +957,10 @@ fn register_norm(reg: &mut Registry) {
     });
     reg.add(&["GroupNormalization"], |_, a, opset| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
-        let groups = a.i("num_groups").ok_or("GroupNormalization needs num_groups")?.max(1) as usize;
+        let groups = a
+            .i("num_groups")
+            .ok_or("GroupNormalization needs num_groups")?
+            .max(1) as usize;
         op(move |i| {
             let x = arg(i, 0)?;
             let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
@@ -898,7 +1013,13 @@ fn register_norm(reg: &mut Registry) {
         let axes = a.ints("axes").unwrap_or(vec![0, 2, 3]);
         op(move |i| {
             let x = arg(i, 0)?;
-            let mean = super::reduce::reduce(&crate::ml::ops::cast(x, DType::F64)?, Some(axes.clone()), true, false, super::reduce::Reduce::Mean)?;
+            let mean = super::reduce::reduce(
+                &crate::ml::ops::cast(x, DType::F64)?,
+                Some(axes.clone()),
+                true,
+                false,
+                super::reduce::Reduce::Mean,
+            )?;
             let xv = floats(x, "MeanVarianceNormalization")?;
             let idx = neuride_onnx::broadcast::index_map(&x.shape, &mean.shape);
             let mv = mean.data.to_f64().unwrap_or_default();
@@ -906,10 +1027,16 @@ fn register_norm(reg: &mut Registry) {
                 shape: x.shape.clone(),
                 data: Data::F64(xv.iter().map(|v| v * v).collect()),
             };
-            let msq = super::reduce::reduce(&sq, Some(axes.clone()), true, false, super::reduce::Reduce::Mean)?
-                .data
-                .to_f64()
-                .unwrap_or_default();
+            let msq = super::reduce::reduce(
+                &sq,
+                Some(axes.clone()),
+                true,
+                false,
+                super::reduce::Reduce::Mean,
+            )?
+            .data
+            .to_f64()
+            .unwrap_or_default();
             let y: Vec<f64> = xv
                 .iter()
                 .zip(&idx)
@@ -924,7 +1051,8 @@ fn register_norm(reg: &mut Registry) {
 fn mul_add(y: &Tensor, scale: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, String> {
     let yv = y.data.to_f64().unwrap_or_default();
     let sv = floats(scale, "scale")?;
-    let (shape, v) = crate::ml::num::zip_broadcast((&y.shape, &yv), (&scale.shape, &sv), |p, q| p * q)?;
+    let (shape, v) =
+        crate::ml::num::zip_broadcast((&y.shape, &yv), (&scale.shape, &sv), |p, q| p * q)?;
     let (shape, v) = match bias {
         Some(b) => {
             let bv = floats(b, "bias")?;
@@ -941,19 +1069,22 @@ fn mul_add(y: &Tensor, scale: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, 
 // ---------------------------------------------------------------- losses
 
 fn register_loss(reg: &mut Registry) {
-    reg.add(&["SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"], |name, a, _| {
-        let reduction = a.s_or("reduction", "mean");
-        if !matches!(reduction.as_str(), "mean" | "sum" | "none") {
-            return Err(format!("reduction '{reduction}' is not mean, sum or none"));
-        }
-        let ignore = a.i("ignore_index");
-        let softmax = name == "SoftmaxCrossEntropyLoss";
-        let outputs = a.0.output.len();
-        op(move |i| {
-            let (x, target, weight) = (arg(i, 0)?, arg(i, 1)?, opt(i, 2)?);
-            loss(x, target, weight, &reduction, ignore, softmax, outputs)
-        })
-    });
+    reg.add(
+        &["SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"],
+        |name, a, _| {
+            let reduction = a.s_or("reduction", "mean");
+            if !matches!(reduction.as_str(), "mean" | "sum" | "none") {
+                return Err(format!("reduction '{reduction}' is not mean, sum or none"));
+            }
+            let ignore = a.i("ignore_index");
+            let softmax = name == "SoftmaxCrossEntropyLoss";
+            let outputs = a.0.output.len();
+            op(move |i| {
+                let (x, target, weight) = (arg(i, 0)?, arg(i, 1)?, opt(i, 2)?);
+                loss(x, target, weight, &reduction, ignore, softmax, outputs)
+            })
+        },
+    );
 }
 
 fn loss(
@@ -997,7 +1128,10 @@ fn loss(
             if Some(k) == ignore {
                 continue;
             }
-            let kk = usize::try_from(k).ok().filter(|&k| k < c).ok_or_else(|| format!("target {k} outside {c} classes"))?;
+            let kk = usize::try_from(k)
+                .ok()
+                .filter(|&k| k < c)
+                .ok_or_else(|| format!("target {k} outside {c} classes"))?;
             let w = wv.as_ref().map_or(1.0, |w| w[kk]);
             losses[ni * d + di] = -xv[(ni * c + kk) * d + di] * w;
             weights[ni * d + di] = w;
@@ -1008,7 +1142,11 @@ fn loss(
         "sum" => tensor_f64(vec![], x.dtype(), vec![losses.iter().sum()]),
         _ => {
             let total: f64 = losses.iter().sum();
-            let denom: f64 = if wv.is_some() || ignore.is_some() { weights.iter().sum() } else { (n * d) as f64 };
+            let denom: f64 = if wv.is_some() || ignore.is_some() {
+                weights.iter().sum()
+            } else {
+                (n * d) as f64
+            };
             tensor_f64(vec![], x.dtype(), vec![total / denom])
         }
     };
@@ -1026,7 +1164,11 @@ pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
     let f = |n: &str, d: f32| a.f(n).unwrap_or(d) as f64;
     match name {
         "Adagrad" => {
-            let (decay, eps, norm) = (f("decay_factor", 0.0), f("epsilon", 0.0), f("norm_coefficient", 0.0));
+            let (decay, eps, norm) = (
+                f("decay_factor", 0.0),
+                f("epsilon", 0.0),
+                f("norm_coefficient", 0.0),
+            );
             op(move |i| {
                 let (r, t) = (scalar(arg(i, 0)?)?, scalar(arg(i, 1)?)?);
                 let n = (i.len() - 2) / 3;
@@ -1063,7 +1205,11 @@ pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
                     let (xv, gv) = (floats(x, "X")?, floats(arg(i, 2 + n + k)?, "G")?);
                     let (v0, h0) = (arg(i, 2 + 2 * n + k)?, arg(i, 2 + 3 * n + k)?);
                     let (vv, hv) = (floats(v0, "V")?, floats(h0, "H")?);
-                    let ra = if t > 0.0 { r * (1.0 - beta.powf(t)).sqrt() / (1.0 - alpha.powf(t)) } else { r };
+                    let ra = if t > 0.0 {
+                        r * (1.0 - beta.powf(t)).sqrt() / (1.0 - alpha.powf(t))
+                    } else {
+                        r
+                    };
                     let (mut nx, mut nv, mut nh) = (Vec::new(), Vec::new(), Vec::new());
                     for j in 0..xv.len() {
                         let gr = norm * xv[j] + gv[j];
@@ -1093,13 +1239,21 @@ pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
                 for k in 0..n {
                     let x = arg(i, 2 + k)?;
                     let v0 = arg(i, 2 + 2 * n + k)?;
-                    let (xv, gv, vv) = (floats(x, "X")?, floats(arg(i, 2 + n + k)?, "G")?, floats(v0, "V")?);
+                    let (xv, gv, vv) = (
+                        floats(x, "X")?,
+                        floats(arg(i, 2 + n + k)?, "G")?,
+                        floats(v0, "V")?,
+                    );
                     let b = if t > 0.0 { beta } else { 1.0 };
                     let (mut nx, mut nv) = (Vec::new(), Vec::new());
                     for j in 0..xv.len() {
                         let gr = norm * xv[j] + gv[j];
                         let v = alpha * vv[j] + b * gr;
-                        nx.push(if nesterov { xv[j] - r * (gr + alpha * v) } else { xv[j] - r * v });
+                        nx.push(if nesterov {
+                            xv[j] - r * (gr + alpha * v)
+                        } else {
+                            xv[j] - r * v
+                        });
                         nv.push(v);
                     }
                     xs.push(Value::Tensor(tensor_f64(x.shape.clone(), x.dtype(), nx)));
@@ -1109,10 +1263,15 @@ pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
                 Ok(xs)
             })
         }
-        other => Err(format!("ai.onnx.preview.training op {other} is not supported")),
+        other => Err(format!(
+            "ai.onnx.preview.training op {other} is not supported"
+        )),
     }
 }
 
 fn scalar(t: &Tensor) -> Result<f64, String> {
-    floats(t, "scalar")?.first().copied().ok_or_else(|| "an empty scalar".into())
+    floats(t, "scalar")?
+        .first()
+        .copied()
+        .ok_or_else(|| "an empty scalar".into())
 }

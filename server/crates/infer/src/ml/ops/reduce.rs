@@ -161,7 +161,15 @@ pub(crate) fn reduce(
             Data::Bool(acc)
         }
         d if d.dtype().is_int()
-            && matches!(op, Reduce::Sum | Reduce::Prod | Reduce::Max | Reduce::Min | Reduce::SumSquare | Reduce::L1) =>
+            && matches!(
+                op,
+                Reduce::Sum
+                    | Reduce::Prod
+                    | Reduce::Max
+                    | Reduce::Min
+                    | Reduce::SumSquare
+                    | Reduce::L1
+            ) =>
         {
             fn go<T: Num>(v: &[T], map: &[usize], out_len: usize, op: Reduce) -> Data {
                 let init = match op {
@@ -176,8 +184,20 @@ pub(crate) fn reduce(
                     *a = match op {
                         Reduce::Sum => a.add(x),
                         Reduce::Prod => a.mul(x),
-                        Reduce::Max => if x > *a { x } else { *a },
-                        Reduce::Min => if x < *a { x } else { *a },
+                        Reduce::Max => {
+                            if x > *a {
+                                x
+                            } else {
+                                *a
+                            }
+                        }
+                        Reduce::Min => {
+                            if x < *a {
+                                x
+                            } else {
+                                *a
+                            }
+                        }
                         Reduce::SumSquare => a.add(x.mul(x)),
                         _ => a.add(x.abs()),
                     };
@@ -187,7 +207,9 @@ pub(crate) fn reduce(
             num_match!(d, v => go(v, &map, out_len, op), unreachable!("integer data"))
         }
         d => {
-            let x = d.to_f64().ok_or_else(|| bad_type("reductions", d.dtype()))?;
+            let x = d
+                .to_f64()
+                .ok_or_else(|| bad_type("reductions", d.dtype()))?;
             let init = match op {
                 Reduce::Max => f64::NEG_INFINITY,
                 Reduce::Min => f64::INFINITY,
@@ -202,7 +224,9 @@ pub(crate) fn reduce(
                         m[map[k]] = v;
                     }
                 }
-                m.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect()
+                m.iter()
+                    .map(|&v| if v.is_finite() { v } else { 0.0 })
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -299,7 +323,11 @@ fn softmax(t: &Tensor, ax: i64, opset: i64, kind: Soft) -> Result<Tensor, String
     let x = crate::ml::num::floats(t, "Softmax")?;
     // Before opset 13 the input is coerced to 2-D at `axis`; from 13 on, one axis.
     let (outer, n, inner) = if opset < 13 {
-        (t.shape[..a].iter().product(), t.shape[a..].iter().product(), 1)
+        (
+            t.shape[..a].iter().product(),
+            t.shape[a..].iter().product(),
+            1,
+        )
     } else {
         split_at(&t.shape, a)
     };
@@ -333,8 +361,21 @@ fn softmax(t: &Tensor, ax: i64, opset: i64, kind: Soft) -> Result<Tensor, String
     Ok(crate::ml::num::tensor_f64(t.shape.clone(), t.dtype(), out))
 }
 
-fn cumulate(t: &Tensor, ax: i64, exclusive: bool, reverse: bool, product: bool) -> Result<Tensor, String> {
-    fn go<T: Num>(v: &[T], shape: &[usize], a: usize, exclusive: bool, reverse: bool, product: bool) -> Data {
+fn cumulate(
+    t: &Tensor,
+    ax: i64,
+    exclusive: bool,
+    reverse: bool,
+    product: bool,
+) -> Result<Tensor, String> {
+    fn go<T: Num>(
+        v: &[T],
+        shape: &[usize],
+        a: usize,
+        exclusive: bool,
+        reverse: bool,
+        product: bool,
+    ) -> Data {
         let (outer, n, inner) = split_at(shape, a);
         let mut out = vec![T::zero(); v.len()];
         for o in 0..outer {

@@ -55,11 +55,29 @@ impl Act {
             ActKind::Tanh => x.tanh(),
             ActKind::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             ActKind::Affine => a * x + b,
-            ActKind::LeakyRelu => if x >= 0.0 { x } else { a * x },
-            ActKind::ThresholdedRelu => if x > a { x } else { 0.0 },
+            ActKind::LeakyRelu => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            ActKind::ThresholdedRelu => {
+                if x > a {
+                    x
+                } else {
+                    0.0
+                }
+            }
             ActKind::ScaledTanh => a * (b * x).tanh(),
             ActKind::HardSigmoid => (a * x + b).clamp(0.0, 1.0),
-            ActKind::Elu => if x >= 0.0 { x } else { a * (x.exp() - 1.0) },
+            ActKind::Elu => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a * (x.exp() - 1.0)
+                }
+            }
             ActKind::Softsign => x / (1.0 + x.abs()),
             ActKind::Softplus => (1.0 + x.exp()).ln(),
         }
@@ -76,7 +94,9 @@ fn activations(a: &Attrs, cell: Cell, dirs: usize) -> Result<Vec<Act>, String> {
     };
     let names: Vec<String> = match a.strings("activations") {
         Some(v) if !v.is_empty() => v,
-        _ => (0..dirs).flat_map(|_| defaults.iter().map(|s| s.to_string())).collect(),
+        _ => (0..dirs)
+            .flat_map(|_| defaults.iter().map(|s| s.to_string()))
+            .collect(),
     };
     let alphas = a.floats("activation_alpha").unwrap_or_default();
     let betas = a.floats("activation_beta").unwrap_or_default();
@@ -160,7 +180,11 @@ pub(super) fn register(reg: &mut Registry) {
             let hidden = w.shape[1] / g;
             let xv = floats(x, "X")?;
             let xat = |t: usize, bi: usize, k: usize| {
-                if layout == 0 { xv[(t * batch + bi) * input + k] } else { xv[(bi * seq + t) * input + k] }
+                if layout == 0 {
+                    xv[(t * batch + bi) * input + k]
+                } else {
+                    xv[(bi * seq + t) * input + k]
+                }
             };
             let (wv, rv) = (floats(w, "W")?, floats(r, "R")?);
             let bv = b.map(|b| floats(b, "B")).transpose()?;
@@ -179,25 +203,44 @@ pub(super) fn register(reg: &mut Registry) {
                 let wd = &wv[d * g * hidden * input..(d + 1) * g * hidden * input];
                 let rd = &rv[d * g * hidden * hidden..(d + 1) * g * hidden * hidden];
                 let bias = |k: usize| bv.as_ref().map_or(0.0, |b| b[d * 2 * g * hidden + k]);
-                let rbias = |k: usize| bv.as_ref().map_or(0.0, |b| b[d * 2 * g * hidden + g * hidden + k]);
+                let rbias = |k: usize| {
+                    bv.as_ref()
+                        .map_or(0.0, |b| b[d * 2 * g * hidden + g * hidden + k])
+                };
                 let act = &acts[d * (acts.len() / dirs)..];
                 let clipped = |v: f64| clip.map_or(v, |c| v.clamp(-c, c));
                 for bi in 0..batch {
                     let mut h: Vec<f64> = (0..hidden)
-                        .map(|k| hinit.as_ref().map_or(0.0, |h| h[(d * batch + bi) * hidden + k]))
+                        .map(|k| {
+                            hinit
+                                .as_ref()
+                                .map_or(0.0, |h| h[(d * batch + bi) * hidden + k])
+                        })
                         .collect();
                     let mut c: Vec<f64> = (0..hidden)
-                        .map(|k| cinit.as_ref().map_or(0.0, |c| c[(d * batch + bi) * hidden + k]))
+                        .map(|k| {
+                            cinit
+                                .as_ref()
+                                .map_or(0.0, |c| c[(d * batch + bi) * hidden + k])
+                        })
                         .collect();
                     let len = lens[bi].min(seq);
                     for step in 0..len {
                         let t = if reverse { len - 1 - step } else { step };
                         // Input and recurrent projections of every gate row.
                         let xw: Vec<f64> = (0..g * hidden)
-                            .map(|row| (0..input).map(|k| xat(t, bi, k) * wd[row * input + k]).sum::<f64>() + bias(row))
+                            .map(|row| {
+                                (0..input)
+                                    .map(|k| xat(t, bi, k) * wd[row * input + k])
+                                    .sum::<f64>()
+                                    + bias(row)
+                            })
                             .collect();
                         let hr = |row: usize, hs: &[f64]| -> f64 {
-                            (0..hidden).map(|k| hs[k] * rd[row * hidden + k]).sum::<f64>() + rbias(row)
+                            (0..hidden)
+                                .map(|k| hs[k] * rd[row * hidden + k])
+                                .sum::<f64>()
+                                + rbias(row)
                         };
                         let mut nh = vec![0f64; hidden];
                         match cell {
@@ -207,9 +250,13 @@ pub(super) fn register(reg: &mut Registry) {
                                 }
                             }
                             Cell::Gru => {
-                                let z: Vec<f64> = (0..hidden).map(|j| act[0].apply(clipped(xw[j] + hr(j, &h)))).collect();
+                                let z: Vec<f64> = (0..hidden)
+                                    .map(|j| act[0].apply(clipped(xw[j] + hr(j, &h))))
+                                    .collect();
                                 let rg: Vec<f64> = (0..hidden)
-                                    .map(|j| act[0].apply(clipped(xw[hidden + j] + hr(hidden + j, &h))))
+                                    .map(|j| {
+                                        act[0].apply(clipped(xw[hidden + j] + hr(hidden + j, &h)))
+                                    })
                                     .collect();
                                 let rh: Vec<f64> = (0..hidden).map(|k| rg[k] * h[k]).collect();
                                 for j in 0..hidden {
@@ -224,18 +271,30 @@ pub(super) fn register(reg: &mut Registry) {
                                 }
                             }
                             Cell::Lstm => {
-                                let peep = |k: usize, j: usize| pv.as_ref().map_or(0.0, |p| p[d * 3 * hidden + k * hidden + j]);
+                                let peep = |k: usize, j: usize| {
+                                    pv.as_ref()
+                                        .map_or(0.0, |p| p[d * 3 * hidden + k * hidden + j])
+                                };
                                 let mut nc = vec![0f64; hidden];
                                 for j in 0..hidden {
-                                    let it = act[0].apply(clipped(xw[j] + hr(j, &h) + peep(0, j) * c[j]));
+                                    let it = act[0]
+                                        .apply(clipped(xw[j] + hr(j, &h) + peep(0, j) * c[j]));
                                     let ft = if input_forget {
                                         1.0 - it
                                     } else {
-                                        act[0].apply(clipped(xw[2 * hidden + j] + hr(2 * hidden + j, &h) + peep(2, j) * c[j]))
+                                        act[0].apply(clipped(
+                                            xw[2 * hidden + j]
+                                                + hr(2 * hidden + j, &h)
+                                                + peep(2, j) * c[j],
+                                        ))
                                     };
-                                    let ct = act[1].apply(clipped(xw[3 * hidden + j] + hr(3 * hidden + j, &h)));
+                                    let ct = act[1].apply(clipped(
+                                        xw[3 * hidden + j] + hr(3 * hidden + j, &h),
+                                    ));
                                     nc[j] = ft * c[j] + it * ct;
-                                    let ot = act[0].apply(clipped(xw[hidden + j] + hr(hidden + j, &h) + peep(1, j) * nc[j]));
+                                    let ot = act[0].apply(clipped(
+                                        xw[hidden + j] + hr(hidden + j, &h) + peep(1, j) * nc[j],
+                                    ));
                                     nh[j] = ot * act[2].apply(nc[j]);
                                 }
                                 c = nc;
@@ -252,7 +311,11 @@ pub(super) fn register(reg: &mut Registry) {
                         }
                     }
                     for j in 0..hidden {
-                        let at = if layout == 0 { (d * batch + bi) * hidden + j } else { (bi * dirs + d) * hidden + j };
+                        let at = if layout == 0 {
+                            (d * batch + bi) * hidden + j
+                        } else {
+                            (bi * dirs + d) * hidden + j
+                        };
                         yh[at] = h[j];
                         yc[at] = c[j];
                     }

@@ -10,7 +10,10 @@ use crate::value::{Tensor, Value};
 fn sequence<'a>(i: &[Option<&'a Value>], k: usize) -> Result<&'a [Value], String> {
     match i.get(k).copied().flatten() {
         Some(Value::Sequence(s)) => Ok(s),
-        Some(other) => Err(format!("input {k}: a sequence expected, found {}", other.describe())),
+        Some(other) => Err(format!(
+            "input {k}: a sequence expected, found {}",
+            other.describe()
+        )),
         None => Err(format!("input {k} is missing")),
     }
 }
@@ -30,11 +33,15 @@ fn position(t: &Tensor, len: usize, end: bool) -> Result<usize, String> {
 pub(super) fn register(reg: &mut Registry) {
     reg.add(&["SequenceConstruct"], |_, _, _| {
         op(|i| {
-            let items = (0..i.len()).map(|k| arg(i, k).map(|t| Value::Tensor(t.clone()))).collect::<Result<_, _>>()?;
+            let items = (0..i.len())
+                .map(|k| arg(i, k).map(|t| Value::Tensor(t.clone())))
+                .collect::<Result<_, _>>()?;
             Ok(vec![Value::Sequence(items)])
         })
     });
-    reg.add(&["SequenceEmpty"], |_, _, _| op(|_| Ok(vec![Value::Sequence(Vec::new())])));
+    reg.add(&["SequenceEmpty"], |_, _, _| {
+        op(|_| Ok(vec![Value::Sequence(Vec::new())]))
+    });
     reg.add(&["SequenceLength"], |_, _, _| {
         op(|i| one(Tensor::scalar(sequence(i, 0)?.len() as i64)))
     });
@@ -84,7 +91,9 @@ pub(super) fn register(reg: &mut Registry) {
                     if chunk <= 0 {
                         return Err(format!("split size {chunk}"));
                     }
-                    let sizes: Vec<i64> = (0..(d + chunk - 1) / chunk).map(|k| chunk.min(d - k * chunk)).collect();
+                    let sizes: Vec<i64> = (0..(d + chunk - 1) / chunk)
+                        .map(|k| chunk.min(d - k * chunk))
+                        .collect();
                     split(t, ax, Some(sizes), 0)?
                 }
                 Some(s) => split(t, ax, Some(ints(s)?), 0)?,
@@ -100,7 +109,9 @@ pub(super) fn register(reg: &mut Registry) {
                     parts
                 }
             };
-            Ok(vec![Value::Sequence(parts.into_iter().map(Value::Tensor).collect())])
+            Ok(vec![Value::Sequence(
+                parts.into_iter().map(Value::Tensor).collect(),
+            )])
         })
     });
     reg.add(&["ConcatFromSequence"], |_, a, _| {
@@ -110,7 +121,11 @@ pub(super) fn register(reg: &mut Registry) {
             let s = sequence(i, 0)?;
             let mut tensors: Vec<Tensor> = s
                 .iter()
-                .map(|v| v.as_tensor().cloned().ok_or("a sequence of tensors expected"))
+                .map(|v| {
+                    v.as_tensor()
+                        .cloned()
+                        .ok_or("a sequence of tensors expected")
+                })
                 .collect::<Result<_, _>>()?;
             let mut ax = ax;
             if new_axis {
@@ -127,7 +142,9 @@ pub(super) fn register(reg: &mut Registry) {
     });
     reg.add(&["Optional"], |_, _, _| {
         op(|i| {
-            Ok(vec![Value::Optional(i.first().copied().flatten().map(|v| Box::new(v.clone())))])
+            Ok(vec![Value::Optional(
+                i.first().copied().flatten().map(|v| Box::new(v.clone())),
+            )])
         })
     });
     reg.add(&["OptionalHasElement"], |_, _, _| {
@@ -142,7 +159,9 @@ pub(super) fn register(reg: &mut Registry) {
     reg.add(&["OptionalGetElement"], |_, _, _| {
         op(|i| match i.first().copied().flatten() {
             Some(Value::Optional(Some(v))) => Ok(vec![(**v).clone()]),
-            Some(Value::Optional(None)) | None => Err("OptionalGetElement of an empty optional".into()),
+            Some(Value::Optional(None)) | None => {
+                Err("OptionalGetElement of an empty optional".into())
+            }
             Some(v) => Ok(vec![v.clone()]),
         })
     });

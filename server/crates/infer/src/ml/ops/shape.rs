@@ -80,11 +80,17 @@ fn register_basic(reg: &mut Registry) {
                 None => false,
             };
             let ratio = match opt(i, 1)? {
-                Some(r) => r.data.to_f64().and_then(|v| v.first().copied()).unwrap_or(0.5),
+                Some(r) => r
+                    .data
+                    .to_f64()
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0.5),
                 None => attr_ratio.unwrap_or(0.5) as f64,
             };
             if training && ratio != 0.0 && opset >= 12 {
-                return Err("Dropout in training mode draws random numbers; it is not reproducible".into());
+                return Err(
+                    "Dropout in training mode draws random numbers; it is not reproducible".into(),
+                );
             }
             let mut out = vec![Value::Tensor(x.clone())];
             if outputs > 1 {
@@ -162,7 +168,11 @@ fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, String>
 }
 
 /// Axes from input `k` (newer opsets) or the `axes` attribute.
-fn axes_input(i: &[Option<&Value>], k: usize, attr: &Option<Vec<i64>>) -> Result<Option<Vec<i64>>, String> {
+fn axes_input(
+    i: &[Option<&Value>],
+    k: usize,
+    attr: &Option<Vec<i64>>,
+) -> Result<Option<Vec<i64>>, String> {
     match opt(i, k)? {
         Some(t) => Ok(Some(ints(t)?)),
         None => Ok(attr.clone()),
@@ -267,7 +277,12 @@ fn register_views(reg: &mut Registry) {
                 Some(s) => Some(ints(s)?),
                 None => attr.clone(),
             };
-            let parts = split(t, ax, sizes, num_outputs.map(|n| n as usize).unwrap_or(outputs))?;
+            let parts = split(
+                t,
+                ax,
+                sizes,
+                num_outputs.map(|n| n as usize).unwrap_or(outputs),
+            )?;
             Ok(parts.into_iter().map(Value::Tensor).collect())
         })
     });
@@ -280,9 +295,8 @@ fn register_views(reg: &mut Registry) {
                 let e = ends.clone().ok_or("Slice needs ends")?;
                 return one(slice(t, &s, &e, axes.clone(), None)?);
             }
-            let ints_at = |k: usize| -> Result<Option<Vec<i64>>, String> {
-                opt(i, k)?.map(ints).transpose()
-            };
+            let ints_at =
+                |k: usize| -> Result<Option<Vec<i64>>, String> { opt(i, k)?.map(ints).transpose() };
             one(slice(
                 t,
                 &ints(arg(i, 1)?)?,
@@ -308,16 +322,28 @@ fn register_views(reg: &mut Registry) {
             let t = arg(i, 0)?;
             let reps = ints(arg(i, 1)?)?;
             if reps.len() != t.shape.len() || reps.iter().any(|&r| r < 0) {
-                return Err(format!("repeats {reps:?} for a tensor of rank {}", t.shape.len()));
+                return Err(format!(
+                    "repeats {reps:?} for a tensor of rank {}",
+                    t.shape.len()
+                ));
             }
-            let shape: Vec<usize> = t.shape.iter().zip(&reps).map(|(&d, &r)| d * r as usize).collect();
+            let shape: Vec<usize> = t
+                .shape
+                .iter()
+                .zip(&reps)
+                .map(|(&d, &r)| d * r as usize)
+                .collect();
             let n = checked_len(&shape)?;
             let (os, is) = (strides(&shape), strides(&t.shape));
             let mut c = vec![0; shape.len()];
             let idx: Vec<usize> = (0..n)
                 .map(|k| {
                     coords(k, &os, &mut c);
-                    c.iter().zip(&t.shape).zip(&is).map(|((&x, &d), &s)| (x % d) * s).sum()
+                    c.iter()
+                        .zip(&t.shape)
+                        .zip(&is)
+                        .map(|((&x, &d), &s)| (x % d) * s)
+                        .sum()
                 })
                 .collect();
             one(Tensor {
@@ -329,7 +355,9 @@ fn register_views(reg: &mut Registry) {
     reg.add(&["Pad"], |_, a, opset| {
         let mode = a.s_or("mode", "constant");
         if !matches!(mode.as_str(), "constant" | "reflect" | "edge" | "wrap") {
-            return Err(format!("Pad mode '{mode}' is not constant, reflect, edge or wrap"));
+            return Err(format!(
+                "Pad mode '{mode}' is not constant, reflect, edge or wrap"
+            ));
         }
         let attr_pads = a.ints("pads");
         let attr_value = a.f("value").unwrap_or(0.0);
@@ -377,25 +405,41 @@ fn register_views(reg: &mut Registry) {
             if b == 0 {
                 return Err("blocksize 0".into());
             }
-            let r = |s: Vec<usize>| reshape(t, &s.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
+            let r =
+                |s: Vec<usize>| reshape(t, &s.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
             let out = if to_space {
                 if c % (b * b) != 0 {
-                    return Err(format!("channels {c} not divisible by blocksize² {}", b * b));
+                    return Err(format!(
+                        "channels {c} not divisible by blocksize² {}",
+                        b * b
+                    ));
                 }
                 let cc = c / (b * b);
                 if crd {
                     let x = r(vec![n, cc, b, b, h, w])?;
-                    reshape(&transpose(&x, &[0, 1, 4, 2, 5, 3])?, &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64], true)?
+                    reshape(
+                        &transpose(&x, &[0, 1, 4, 2, 5, 3])?,
+                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
+                        true,
+                    )?
                 } else {
                     let x = r(vec![n, b, b, cc, h, w])?;
-                    reshape(&transpose(&x, &[0, 3, 4, 1, 5, 2])?, &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64], true)?
+                    reshape(
+                        &transpose(&x, &[0, 3, 4, 1, 5, 2])?,
+                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
+                        true,
+                    )?
                 }
             } else {
                 if h % b != 0 || w % b != 0 {
                     return Err(format!("{h}x{w} not divisible by blocksize {b}"));
                 }
                 let x = r(vec![n, c, h / b, b, w / b, b])?;
-                let perm: &[usize] = if crd { &[0, 1, 3, 5, 2, 4] } else { &[0, 3, 5, 1, 2, 4] };
+                let perm: &[usize] = if crd {
+                    &[0, 1, 3, 5, 2, 4]
+                } else {
+                    &[0, 3, 5, 1, 2, 4]
+                };
                 reshape(
                     &transpose(&x, perm)?,
                     &[n as i64, (c * b * b) as i64, (h / b) as i64, (w / b) as i64],
@@ -437,9 +481,15 @@ pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, String> {
     shape[a] = 0;
     for p in parts {
         if p.shape.len() != first.shape.len()
-            || p.shape.iter().enumerate().any(|(d, &v)| d != a && v != first.shape[d])
+            || p.shape
+                .iter()
+                .enumerate()
+                .any(|(d, &v)| d != a && v != first.shape[d])
         {
-            return Err(format!("Concat of {:?} and {:?} on axis {a}", first.shape, p.shape));
+            return Err(format!(
+                "Concat of {:?} and {:?} on axis {a}",
+                first.shape, p.shape
+            ));
         }
         shape[a] += p.shape[a];
     }
@@ -455,7 +505,12 @@ pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, String> {
     Ok(Tensor { shape, data })
 }
 
-pub(crate) fn split(t: &Tensor, ax: i64, sizes: Option<Vec<i64>>, outputs: usize) -> Result<Vec<Tensor>, String> {
+pub(crate) fn split(
+    t: &Tensor,
+    ax: i64,
+    sizes: Option<Vec<i64>>,
+    outputs: usize,
+) -> Result<Vec<Tensor>, String> {
     let a = axis(ax, t.shape.len())?;
     let d = t.shape[a];
     let sizes: Vec<usize> = match sizes {
@@ -468,7 +523,9 @@ pub(crate) fn split(t: &Tensor, ax: i64, sizes: Option<Vec<i64>>, outputs: usize
         None => {
             let n = outputs.max(1);
             let chunk = d.div_ceil(n);
-            (0..n).map(|k| chunk.min(d.saturating_sub(k * chunk))).collect()
+            (0..n)
+                .map(|k| chunk.min(d.saturating_sub(k * chunk)))
+                .collect()
         }
     };
     let (outer, _, inner) = split_at(&t.shape, a);
@@ -558,7 +615,13 @@ pub(crate) fn slice(
 }
 
 /// Pads (negative amounts crop) in one of ONNX's modes.
-fn pad(t: &Tensor, before: &[i64], after: &[i64], mode: &str, value: Option<&Tensor>) -> Result<Tensor, String> {
+fn pad(
+    t: &Tensor,
+    before: &[i64],
+    after: &[i64],
+    mode: &str,
+    value: Option<&Tensor>,
+) -> Result<Tensor, String> {
     let rank = t.shape.len();
     let shape: Vec<usize> = (0..rank)
         .map(|d| {
@@ -635,7 +698,10 @@ fn register_index(reg: &mut Registry) {
             let (t, idx) = (arg(i, 0)?, arg(i, 1)?);
             let a = axis(ax, t.shape.len())?;
             let (outer, n, inner) = split_at(&t.shape, a);
-            let ids: Vec<usize> = ints(idx)?.iter().map(|&k| index(k, n)).collect::<Result<_, _>>()?;
+            let ids: Vec<usize> = ints(idx)?
+                .iter()
+                .map(|&k| index(k, n))
+                .collect::<Result<_, _>>()?;
             let mut picks = Vec::with_capacity(outer * ids.len() * inner);
             for o in 0..outer {
                 for &k in &ids {
@@ -750,7 +816,9 @@ fn register_index(reg: &mut Registry) {
                     let at = usize::try_from(at)
                         .ok()
                         .filter(|&x| x < max_len)
-                        .ok_or_else(|| format!("write index {at} outside the cache of {max_len}"))?;
+                        .ok_or_else(|| {
+                            format!("write index {at} outside the cache of {max_len}")
+                        })?;
                     targets.push((p * max_len + at) * inner);
                 }
             }
@@ -791,9 +859,19 @@ fn gather_nd(t: &Tensor, idx: &Tensor, batch: usize) -> Result<Tensor, String> {
 
 /// Writes `upd` (in runs of `run` elements) at `targets` into a copy of `t`,
 /// combining with `reduction` (none, add, mul, max, min).
-fn scatter(t: &Tensor, targets: &[usize], upd: &Tensor, run: usize, reduction: &str) -> Result<Tensor, String> {
+fn scatter(
+    t: &Tensor,
+    targets: &[usize],
+    upd: &Tensor,
+    run: usize,
+    reduction: &str,
+) -> Result<Tensor, String> {
     if targets.len() * run != upd.len() {
-        return Err(format!("{} updates for {} targets of {run}", upd.len(), targets.len()));
+        return Err(format!(
+            "{} updates for {} targets of {run}",
+            upd.len(),
+            targets.len()
+        ));
     }
     if reduction == "none" {
         let mut order: Vec<usize> = (0..t.len()).collect();
@@ -812,17 +890,38 @@ fn scatter(t: &Tensor, targets: &[usize], upd: &Tensor, run: usize, reduction: &
             data: both.gather(&order),
         });
     }
-    fn go<T: Num>(v: &[T], targets: &[usize], upd: &Tensor, run: usize, reduction: &str) -> Result<Data, String> {
+    fn go<T: Num>(
+        v: &[T],
+        targets: &[usize],
+        upd: &Tensor,
+        run: usize,
+        reduction: &str,
+    ) -> Result<Data, String> {
         let u = T::view(&upd.data).ok_or("updates differ in type from the data")?;
         let mut out = v.to_vec();
         for (k, &at) in targets.iter().enumerate() {
             for j in 0..run {
-                let (o, x) = (out.get_mut(at + j).ok_or("scatter target out of range")?, u[k * run + j]);
+                let (o, x) = (
+                    out.get_mut(at + j).ok_or("scatter target out of range")?,
+                    u[k * run + j],
+                );
                 *o = match reduction {
                     "add" => o.add(x),
                     "mul" => o.mul(x),
-                    "max" => if x > *o { x } else { *o },
-                    "min" => if x < *o { x } else { *o },
+                    "max" => {
+                        if x > *o {
+                            x
+                        } else {
+                            *o
+                        }
+                    }
+                    "min" => {
+                        if x < *o {
+                            x
+                        } else {
+                            *o
+                        }
+                    }
                     other => return Err(format!("reduction '{other}'")),
                 };
             }
@@ -865,8 +964,12 @@ fn register_generators(reg: &mut Registry) {
             fn go<T: Num>(s: &[T], l: &Tensor, d: &Tensor) -> Result<Data, String> {
                 let (start, limit, delta) = (
                     s[0],
-                    T::view(&l.data).and_then(|v| v.first().copied()).ok_or("limit type")?,
-                    T::view(&d.data).and_then(|v| v.first().copied()).ok_or("delta type")?,
+                    T::view(&l.data)
+                        .and_then(|v| v.first().copied())
+                        .ok_or("limit type")?,
+                    T::view(&d.data)
+                        .and_then(|v| v.first().copied())
+                        .ok_or("delta type")?,
                 );
                 let n = ((limit.to_f64() - start.to_f64()) / delta.to_f64()).ceil();
                 let n = if n.is_nan() || n < 0.0 { 0 } else { n as usize };
@@ -884,7 +987,8 @@ fn register_generators(reg: &mut Registry) {
             if s.is_empty() {
                 return Err("Range start is empty".into());
             }
-            let data = num_match!(&s.data, v => go(v, l, d)?, return Err(bad_type("Range", s.dtype())));
+            let data =
+                num_match!(&s.data, v => go(v, l, d)?, return Err(bad_type("Range", s.dtype())));
             one(Tensor {
                 shape: vec![data.len()],
                 data,
@@ -892,7 +996,10 @@ fn register_generators(reg: &mut Registry) {
         })
     });
     reg.add(&["EyeLike"], |_, a, _| {
-        let dtype = a.i("dtype").map(|c| DType::from_onnx(c as i32).ok_or(format!("dtype {c}"))).transpose()?;
+        let dtype = a
+            .i("dtype")
+            .map(|c| DType::from_onnx(c as i32).ok_or(format!("dtype {c}")))
+            .transpose()?;
         let k = a.i("k").unwrap_or(0);
         op(move |i| {
             let t = arg(i, 0)?;
@@ -912,14 +1019,21 @@ fn register_generators(reg: &mut Registry) {
         let ax = a.i("axis").unwrap_or(-1);
         op(move |i| {
             let (idx, depth, values) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            let depth = depth.data.to_f64().and_then(|v| v.first().copied()).ok_or("depth")? as i64;
+            let depth = depth
+                .data
+                .to_f64()
+                .and_then(|v| v.first().copied())
+                .ok_or("depth")? as i64;
             if depth <= 0 {
                 return Err(format!("depth {depth}"));
             }
             let rank = idx.shape.len() + 1;
             let a = axis(ax, rank)?;
             let ids = crate::ml::num::floats(idx, "OneHot")?;
-            let (outer, inner) = (idx.shape[..a].iter().product::<usize>(), idx.shape[a..].iter().product::<usize>());
+            let (outer, inner) = (
+                idx.shape[..a].iter().product::<usize>(),
+                idx.shape[a..].iter().product::<usize>(),
+            );
             let d = depth as usize;
             let mut shape = idx.shape.clone();
             shape.insert(a, d);
@@ -953,7 +1067,12 @@ fn register_select(reg: &mut Registry) {
             let nz: Vec<bool> = match &t.data {
                 Data::Bool(v) => v.clone(),
                 Data::Str(v) => v.iter().map(|s| !s.is_empty()).collect(),
-                d => d.to_f64().unwrap_or_default().iter().map(|&x| x != 0.0).collect(),
+                d => d
+                    .to_f64()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&x| x != 0.0)
+                    .collect(),
             };
             let st = strides(&t.shape);
             let hits: Vec<usize> = (0..nz.len()).filter(|&k| nz[k]).collect();
@@ -1084,7 +1203,10 @@ fn register_select(reg: &mut Registry) {
 fn top_k(t: &Tensor, k: i64, ax: i64, largest: bool) -> Result<Vec<Value>, String> {
     let a = axis(ax, t.shape.len())?;
     let (outer, n, inner) = split_at(&t.shape, a);
-    let k = usize::try_from(k).ok().filter(|&k| k <= n).ok_or_else(|| format!("K={k} for an axis of {n}"))?;
+    let k = usize::try_from(k)
+        .ok()
+        .filter(|&k| k <= n)
+        .ok_or_else(|| format!("K={k} for an axis of {n}"))?;
     let v = crate::ml::num::floats(t, "TopK")?;
     let mut picks = Vec::with_capacity(outer * k * inner);
     let mut indices = Vec::with_capacity(outer * k * inner);
@@ -1155,9 +1277,14 @@ fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, Strin
     let nums = moved.data.to_f64();
     let cmp = |p: usize, q: usize| -> std::cmp::Ordering {
         match (&moved.data, &nums) {
-            (Data::Str(s), _) => s[p * item_len..(p + 1) * item_len].cmp(&s[q * item_len..(q + 1) * item_len]),
+            (Data::Str(s), _) => {
+                s[p * item_len..(p + 1) * item_len].cmp(&s[q * item_len..(q + 1) * item_len])
+            }
             (_, Some(v)) => {
-                let (x, y) = (&v[p * item_len..(p + 1) * item_len], &v[q * item_len..(q + 1) * item_len]);
+                let (x, y) = (
+                    &v[p * item_len..(p + 1) * item_len],
+                    &v[q * item_len..(q + 1) * item_len],
+                );
                 x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal)
             }
             _ => std::cmp::Ordering::Equal,
@@ -1187,7 +1314,10 @@ fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, Strin
         counts[rank[u]] += 1;
     }
     let firsts: Vec<usize> = order.iter().map(|&u| first[u]).collect();
-    let picks: Vec<usize> = firsts.iter().flat_map(|&f| f * item_len..(f + 1) * item_len).collect();
+    let picks: Vec<usize> = firsts
+        .iter()
+        .flat_map(|&f| f * item_len..(f + 1) * item_len)
+        .collect();
     let y = match a {
         None => Tensor {
             shape: vec![firsts.len()],

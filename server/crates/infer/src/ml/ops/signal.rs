@@ -14,7 +14,10 @@ pub(super) fn register(reg: &mut Registry) {
         let onesided = a.i("onesided").unwrap_or(0) != 0;
         op(move |i| {
             let x = arg(i, 0)?;
-            let len = opt(i, 1)?.filter(|t| !t.is_empty()).map(|t| ints(t).map(|v| v[0])).transpose()?;
+            let len = opt(i, 1)?
+                .filter(|t| !t.is_empty())
+                .map(|t| ints(t).map(|v| v[0]))
+                .transpose()?;
             let ax = match opt(i, 2)? {
                 Some(t) if opset >= 20 => ints(t)?[0],
                 _ => attr_axis,
@@ -32,28 +35,37 @@ pub(super) fn register(reg: &mut Registry) {
             one(stft(x, step, window, frame, onesided)?)
         })
     });
-    reg.add(&["HannWindow", "HammingWindow", "BlackmanWindow"], |name, a, _| {
-        let periodic = a.i("periodic").unwrap_or(1) != 0;
-        let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32).ok_or("output_datatype")?;
-        let kind = name.to_owned();
-        op(move |i| {
-            let size = ints(arg(i, 0)?)?[0].max(0) as usize;
-            let n = if periodic { size as f64 } else { size as f64 - 1.0 };
-            let v: Vec<f64> = (0..size)
-                .map(|k| {
-                    let t = 2.0 * PI * k as f64 / n;
-                    match kind.as_str() {
-                        "HannWindow" => 0.5 - 0.5 * t.cos(),
-                        "HammingWindow" => 25.0 / 46.0 - (1.0 - 25.0 / 46.0) * t.cos(),
-                        _ => 0.42 - 0.5 * t.cos() + 0.08 * (2.0 * t).cos(),
-                    }
-                })
-                .collect();
-            one(tensor_f64(vec![size], dtype, v))
-        })
-    });
+    reg.add(
+        &["HannWindow", "HammingWindow", "BlackmanWindow"],
+        |name, a, _| {
+            let periodic = a.i("periodic").unwrap_or(1) != 0;
+            let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32)
+                .ok_or("output_datatype")?;
+            let kind = name.to_owned();
+            op(move |i| {
+                let size = ints(arg(i, 0)?)?[0].max(0) as usize;
+                let n = if periodic {
+                    size as f64
+                } else {
+                    size as f64 - 1.0
+                };
+                let v: Vec<f64> = (0..size)
+                    .map(|k| {
+                        let t = 2.0 * PI * k as f64 / n;
+                        match kind.as_str() {
+                            "HannWindow" => 0.5 - 0.5 * t.cos(),
+                            "HammingWindow" => 25.0 / 46.0 - (1.0 - 25.0 / 46.0) * t.cos(),
+                            _ => 0.42 - 0.5 * t.cos() + 0.08 * (2.0 * t).cos(),
+                        }
+                    })
+                    .collect();
+                one(tensor_f64(vec![size], dtype, v))
+            })
+        },
+    );
     reg.add(&["MelWeightMatrix"], |_, a, _| {
-        let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32).ok_or("output_datatype")?;
+        let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32)
+            .ok_or("output_datatype")?;
         op(move |i| {
             let bins = ints(arg(i, 0)?)?[0].max(0) as usize;
             let dft_len = ints(arg(i, 1)?)?[0];
@@ -73,7 +85,11 @@ pub(super) fn register(reg: &mut Registry) {
                 .collect();
             let mut out = vec![0f64; spec_bins * bins];
             let mut set = |j: i64, k: usize, v: f64| {
-                if let Some(o) = usize::try_from(j).ok().filter(|&j| j < spec_bins).map(|j| j * bins + k) {
+                if let Some(o) = usize::try_from(j)
+                    .ok()
+                    .filter(|&j| j < spec_bins)
+                    .map(|j| j * bins + k)
+                {
                     out[o] = v;
                 }
             };
@@ -103,7 +119,10 @@ fn complex(x: &Tensor) -> Result<Vec<(f64, f64)>, String> {
     match x.shape.last() {
         Some(1) => Ok(v.into_iter().map(|r| (r, 0.0)).collect()),
         Some(2) => Ok(v.chunks(2).map(|c| (c[0], c[1])).collect()),
-        _ => Err(format!("a signal of shape {:?}: the last axis must be 1 or 2", x.shape)),
+        _ => Err(format!(
+            "a signal of shape {:?}: the last axis must be 1 or 2",
+            x.shape
+        )),
     }
 }
 
@@ -130,7 +149,13 @@ fn transform(input: &[(f64, f64)], len: usize, n_out: usize, inverse: bool) -> V
         .collect()
 }
 
-fn dft(x: &Tensor, len: Option<i64>, ax: i64, inverse: bool, onesided: bool) -> Result<Tensor, String> {
+fn dft(
+    x: &Tensor,
+    len: Option<i64>,
+    ax: i64,
+    inverse: bool,
+    onesided: bool,
+) -> Result<Tensor, String> {
     let rank = x.shape.len();
     let a = axis(ax, rank)?;
     if a == rank - 1 {
@@ -156,7 +181,9 @@ fn dft(x: &Tensor, len: Option<i64>, ax: i64, inverse: bool, onesided: bool) -> 
     let mut out = vec![0f64; outer * n_out * inner * width];
     for o in 0..outer {
         for j in 0..inner {
-            let mut line: Vec<(f64, f64)> = (0..n_in).map(|t| values[(o * n_in + t) * inner + j]).collect();
+            let mut line: Vec<(f64, f64)> = (0..n_in)
+                .map(|t| values[(o * n_in + t) * inner + j])
+                .collect();
             if real_out {
                 // irfft: rebuild the Hermitian spectrum from the half given.
                 line.truncate(len / 2 + 1);
@@ -188,9 +215,18 @@ fn dft(x: &Tensor, len: Option<i64>, ax: i64, inverse: bool, onesided: bool) -> 
     Ok(tensor_f64(shape, x.dtype(), out))
 }
 
-fn stft(x: &Tensor, step: i64, window: Option<Vec<f64>>, frame: Option<i64>, onesided: bool) -> Result<Tensor, String> {
+fn stft(
+    x: &Tensor,
+    step: i64,
+    window: Option<Vec<f64>>,
+    frame: Option<i64>,
+    onesided: bool,
+) -> Result<Tensor, String> {
     if x.shape.len() != 3 {
-        return Err(format!("STFT's signal {:?}: (batch, length, 1|2) expected", x.shape));
+        return Err(format!(
+            "STFT's signal {:?}: (batch, length, 1|2) expected",
+            x.shape
+        ));
     }
     let (batch, length) = (x.shape[0], x.shape[1]);
     let frame_len = match (frame, &window) {
@@ -198,24 +234,36 @@ fn stft(x: &Tensor, step: i64, window: Option<Vec<f64>>, frame: Option<i64>, one
         (None, Some(w)) => w.len(),
         (None, None) => return Err("STFT needs a window or a frame_length".into()),
     };
-    let step = usize::try_from(step).ok().filter(|&s| s > 0).ok_or("frame_step must be positive")?;
+    let step = usize::try_from(step)
+        .ok()
+        .filter(|&s| s > 0)
+        .ok_or("frame_step must be positive")?;
     if frame_len > length || frame_len == 0 {
         return Err(format!("frame_length {frame_len} for a signal of {length}"));
     }
     let frames = 1 + (length - frame_len) / step;
     let values = complex(x)?;
-    let n_out = if onesided { frame_len / 2 + 1 } else { frame_len };
+    let n_out = if onesided {
+        frame_len / 2 + 1
+    } else {
+        frame_len
+    };
     let mut out = vec![0f64; batch * frames * n_out * 2];
     for b in 0..batch {
         for f in 0..frames {
             let seg: Vec<(f64, f64)> = (0..frame_len)
                 .map(|t| {
                     let (re, im) = values[b * length + f * step + t];
-                    let w = window.as_ref().map_or(1.0, |w| w.get(t).copied().unwrap_or(0.0));
+                    let w = window
+                        .as_ref()
+                        .map_or(1.0, |w| w.get(t).copied().unwrap_or(0.0));
                     (re * w, im * w)
                 })
                 .collect();
-            for (k, (re, im)) in transform(&seg, frame_len, n_out, false).into_iter().enumerate() {
+            for (k, (re, im)) in transform(&seg, frame_len, n_out, false)
+                .into_iter()
+                .enumerate()
+            {
                 let at = ((b * frames + f) * n_out + k) * 2;
                 out[at] = re;
                 out[at + 1] = im;

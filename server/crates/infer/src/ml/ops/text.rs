@@ -20,7 +20,8 @@ pub(super) fn register(reg: &mut Registry) {
             let (x, y) = (strings(a, "StringConcat")?, strings(b, "StringConcat")?);
             let xs: Vec<&str> = x.iter().map(String::as_str).collect();
             let ys: Vec<&str> = y.iter().map(String::as_str).collect();
-            let (shape, v) = zip_broadcast((&a.shape, &xs), (&b.shape, &ys), |p, q| format!("{p}{q}"))?;
+            let (shape, v) =
+                zip_broadcast((&a.shape, &xs), (&b.shape, &ys), |p, q| format!("{p}{q}"))?;
             one(Tensor {
                 shape,
                 data: Data::Str(v),
@@ -29,7 +30,8 @@ pub(super) fn register(reg: &mut Registry) {
     });
     reg.add(&["RegexFullMatch"], |_, a, _| {
         let pattern = a.s("pattern").ok_or("RegexFullMatch needs 'pattern'")?;
-        let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+        let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| format!("pattern {pattern:?}: {e}"))?;
         op(move |i| {
             let t = arg(i, 0)?;
             let v = strings(t, "RegexFullMatch")?;
@@ -45,7 +47,10 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let v = strings(t, "StringSplit")?;
-            let parts: Vec<Vec<String>> = v.iter().map(|s| split(s, delimiter.as_deref(), maxsplit)).collect();
+            let parts: Vec<Vec<String>> = v
+                .iter()
+                .map(|s| split(s, delimiter.as_deref(), maxsplit))
+                .collect();
             let width = parts.iter().map(Vec::len).max().unwrap_or(0);
             let mut flat = Vec::with_capacity(parts.len() * width);
             for p in &parts {
@@ -87,19 +92,38 @@ pub(super) fn register(reg: &mut Registry) {
                 stops.iter().map(|w| case(w)).collect()
             };
             let drop = |s: &str| -> String {
-                s.split(' ').filter(|w| !stop_set.contains(*w)).collect::<Vec<_>>().join(" ")
+                s.split(' ')
+                    .filter(|w| !stop_set.contains(*w))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             let out: Vec<String> = v
                 .iter()
                 .map(|s| {
-                    let s = if sensitive && !stop_set.is_empty() { drop(s) } else { s.clone() };
+                    let s = if sensitive && !stop_set.is_empty() {
+                        drop(s)
+                    } else {
+                        s.clone()
+                    };
                     let s = case(&s);
-                    if !sensitive && !stop_set.is_empty() { drop(&s) } else { s }
+                    if !sensitive && !stop_set.is_empty() {
+                        drop(&s)
+                    } else {
+                        s
+                    }
                 })
                 .filter(|s| !s.is_empty())
                 .collect();
-            let out = if out.is_empty() { vec![String::new()] } else { out };
-            let shape = if t.shape.len() == 2 { vec![1, out.len()] } else { vec![out.len()] };
+            let out = if out.is_empty() {
+                vec![String::new()]
+            } else {
+                out
+            };
+            let shape = if t.shape.len() == 2 {
+                vec![1, out.len()]
+            } else {
+                vec![out.len()]
+            };
             one(Tensor {
                 shape,
                 data: Data::Str(out),
@@ -153,11 +177,27 @@ struct TfIdf {
 impl TfIdf {
     fn from_attrs(a: &crate::ml::Attrs) -> Result<TfIdf, String> {
         let mode = a.s_or("mode", "TF");
-        let min = a.i("min_gram_length").ok_or("min_gram_length is required")?.max(1) as usize;
-        let max = a.i("max_gram_length").ok_or("max_gram_length is required")?.max(1) as usize;
+        let min = a
+            .i("min_gram_length")
+            .ok_or("min_gram_length is required")?
+            .max(1) as usize;
+        let max = a
+            .i("max_gram_length")
+            .ok_or("max_gram_length is required")?
+            .max(1) as usize;
         let skip = a.i("max_skip_count").unwrap_or(0).max(0) as usize;
-        let counts: Vec<usize> = a.ints("ngram_counts").unwrap_or_default().iter().map(|&c| c.max(0) as usize).collect();
-        let indexes: Vec<usize> = a.ints("ngram_indexes").unwrap_or_default().iter().map(|&c| c.max(0) as usize).collect();
+        let counts: Vec<usize> = a
+            .ints("ngram_counts")
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| c.max(0) as usize)
+            .collect();
+        let indexes: Vec<usize> = a
+            .ints("ngram_indexes")
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| c.max(0) as usize)
+            .collect();
         let pool: Vec<String> = match a.ints("pool_int64s").filter(|v| !v.is_empty()) {
             Some(v) => v.iter().map(|x| x.to_string()).collect(),
             None => a.strings("pool_strings").unwrap_or_default(),
@@ -168,7 +208,11 @@ impl TfIdf {
         let mut id = 0usize;
         for (k, &start) in counts.iter().enumerate() {
             let n = k + 1;
-            let end = counts.get(k + 1).copied().unwrap_or(pool.len()).min(pool.len());
+            let end = counts
+                .get(k + 1)
+                .copied()
+                .unwrap_or(pool.len())
+                .min(pool.len());
             let items = end.saturating_sub(start);
             for g in 0..items / n {
                 let gram: Vec<String> = pool[start + g * n..start + (g + 1) * n].to_vec();
@@ -176,7 +220,9 @@ impl TfIdf {
                     for p in 1..=n {
                         prefixes.insert(gram[..p].to_vec());
                     }
-                    let col = *indexes.get(id).ok_or("ngram_indexes is shorter than the pool")?;
+                    let col = *indexes
+                        .get(id)
+                        .ok_or("ngram_indexes is shorter than the pool")?;
                     grams.insert(gram, col);
                 }
                 id += 1;
@@ -197,13 +243,23 @@ impl TfIdf {
     fn run(&self, x: &Tensor) -> Result<Tensor, String> {
         let items: Vec<String> = match &x.data {
             Data::Str(v) => v.clone(),
-            d => d.to_i64().ok_or("TfIdfVectorizer takes strings or integers")?.iter().map(|v| v.to_string()).collect(),
+            d => d
+                .to_i64()
+                .ok_or("TfIdfVectorizer takes strings or integers")?
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
         };
         let (rows, cols, shape) = match x.shape.len() {
             0 => (1, 1, vec![self.size]),
             1 => (1, x.shape[0], vec![self.size]),
             2 => (x.shape[0], x.shape[1], vec![x.shape[0], self.size]),
-            _ => return Err(format!("TfIdfVectorizer input {:?}: [C] or [B, C] expected", x.shape)),
+            _ => {
+                return Err(format!(
+                    "TfIdfVectorizer input {:?}: [C] or [B, C] expected",
+                    x.shape
+                ));
+            }
         };
         let mut freq = vec![0f64; rows * self.size];
         for r in 0..rows {
@@ -256,6 +312,10 @@ impl TfIdf {
                 }
             })
             .collect();
-        Ok(crate::ml::num::tensor_f64(shape, crate::value::DType::F32, v))
+        Ok(crate::ml::num::tensor_f64(
+            shape,
+            crate::value::DType::F32,
+            v,
+        ))
     }
 }

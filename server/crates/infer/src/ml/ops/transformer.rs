@@ -22,7 +22,16 @@ pub(super) fn register(reg: &mut Registry) {
         };
         let outputs = a.0.output.len();
         super::op(move |i| {
-            let mut out = attention(&spec, arg(i, 0)?, arg(i, 1)?, arg(i, 2)?, opt(i, 3)?, opt(i, 4)?, opt(i, 5)?, opt(i, 6)?)?;
+            let mut out = attention(
+                &spec,
+                arg(i, 0)?,
+                arg(i, 1)?,
+                arg(i, 2)?,
+                opt(i, 3)?,
+                opt(i, 4)?,
+                opt(i, 5)?,
+                opt(i, 6)?,
+            )?;
             out.truncate(outputs.max(1));
             Ok(out)
         })
@@ -32,7 +41,15 @@ pub(super) fn register(reg: &mut Registry) {
         let dim = a.i("rotary_embedding_dim").unwrap_or(0).max(0) as usize;
         let heads = a.i("num_heads").unwrap_or(0).max(0) as usize;
         super::op(move |i| {
-            let t = rotary(arg(i, 0)?, arg(i, 1)?, arg(i, 2)?, opt(i, 3)?, interleaved, dim, heads)?;
+            let t = rotary(
+                arg(i, 0)?,
+                arg(i, 1)?,
+                arg(i, 2)?,
+                opt(i, 3)?,
+                interleaved,
+                dim,
+                heads,
+            )?;
             Ok(vec![Value::Tensor(t)])
         })
     });
@@ -44,11 +61,30 @@ pub(super) fn register(reg: &mut Registry) {
                 return Err("SwiGLU takes two inputs of one shape and type".into());
             }
             // The sigmoid is rounded to the input's type before the products.
-            let sig = tensor_f64(x.shape.clone(), x.dtype(), floats(x, "SwiGLU")?.iter().map(|&v| 1.0 / (1.0 + (-alpha * v).exp())).collect());
-            let (xv, sv, yv) = (floats(x, "SwiGLU")?, sig.data.to_f64().unwrap_or_default(), floats(y, "SwiGLU")?);
-            let sw = tensor_f64(x.shape.clone(), x.dtype(), xv.iter().zip(&sv).map(|(a, s)| a * s).collect());
+            let sig = tensor_f64(
+                x.shape.clone(),
+                x.dtype(),
+                floats(x, "SwiGLU")?
+                    .iter()
+                    .map(|&v| 1.0 / (1.0 + (-alpha * v).exp()))
+                    .collect(),
+            );
+            let (xv, sv, yv) = (
+                floats(x, "SwiGLU")?,
+                sig.data.to_f64().unwrap_or_default(),
+                floats(y, "SwiGLU")?,
+            );
+            let sw = tensor_f64(
+                x.shape.clone(),
+                x.dtype(),
+                xv.iter().zip(&sv).map(|(a, s)| a * s).collect(),
+            );
             let swv = sw.data.to_f64().unwrap_or_default();
-            Ok(vec![Value::Tensor(tensor_f64(x.shape.clone(), x.dtype(), swv.iter().zip(&yv).map(|(a, b)| a * b).collect()))])
+            Ok(vec![Value::Tensor(tensor_f64(
+                x.shape.clone(),
+                x.dtype(),
+                swv.iter().zip(&yv).map(|(a, b)| a * b).collect(),
+            ))])
         })
     });
     reg.add(&["LinearAttention"], |_, a, _| {
@@ -57,7 +93,10 @@ pub(super) fn register(reg: &mut Registry) {
             return Err(format!("update_rule '{rule}'"));
         }
         let q_heads = a.i("q_num_heads").ok_or("q_num_heads is required")?.max(1) as usize;
-        let kv_heads = a.i("kv_num_heads").ok_or("kv_num_heads is required")?.max(1) as usize;
+        let kv_heads = a
+            .i("kv_num_heads")
+            .ok_or("kv_num_heads is required")?
+            .max(1) as usize;
         let scale = a.f("scale").map(|v| v as f64).filter(|&v| v != 0.0);
         super::op(move |i| linear_attention(&rule, q_heads, kv_heads, scale, i))
     });
@@ -66,7 +105,15 @@ pub(super) fn register(reg: &mut Registry) {
         if !matches!(act.as_str(), "none" | "silu" | "swish") {
             return Err(format!("activation '{act}'"));
         }
-        super::op(move |i| causal_conv(arg(i, 0)?, arg(i, 1)?, opt(i, 2)?, opt(i, 3)?, act != "none"))
+        super::op(move |i| {
+            causal_conv(
+                arg(i, 0)?,
+                arg(i, 1)?,
+                opt(i, 2)?,
+                opt(i, 3)?,
+                act != "none",
+            )
+        })
     });
 }
 
@@ -87,7 +134,9 @@ fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), String>
     match t.shape.len() {
         4 => Ok((t.shape.clone(), v)),
         3 => {
-            let n = n.ok_or("3-D Attention inputs need q_num_heads and kv_num_heads")?.max(1);
+            let n = n
+                .ok_or("3-D Attention inputs need q_num_heads and kv_num_heads")?
+                .max(1);
             let (b, s, hid) = (t.shape[0], t.shape[1], t.shape[2]);
             let d = hid / n;
             let mut out = vec![0f64; b * n * s * d];
@@ -95,7 +144,8 @@ fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), String>
                 for si in 0..s {
                     for h in 0..n {
                         for k in 0..d {
-                            out[((bi * n + h) * s + si) * d + k] = v[(bi * s + si) * hid + h * d + k];
+                            out[((bi * n + h) * s + si) * d + k] =
+                                v[(bi * s + si) * hid + h * d + k];
                         }
                     }
                 }
@@ -107,7 +157,10 @@ fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), String>
 }
 
 /// Concatenates caches along the sequence axis: (B, H, S1, D) + (B, H, S2, D).
-fn cat_seq(past: Option<(Vec<usize>, Vec<f64>)>, (shape, cur): (Vec<usize>, Vec<f64>)) -> (Vec<usize>, Vec<f64>) {
+fn cat_seq(
+    past: Option<(Vec<usize>, Vec<f64>)>,
+    (shape, cur): (Vec<usize>, Vec<f64>),
+) -> (Vec<usize>, Vec<f64>) {
     let Some((ps, pv)) = past else {
         return (shape, cur);
     };
@@ -135,8 +188,12 @@ fn attention(
     let dtype = q.dtype();
     let three_d = q.shape.len() == 3;
     let (qs, qv) = heads(q, s.q_heads)?;
-    let past_k = past_k.map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_key")?))).transpose()?;
-    let past_v = past_v.map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_value")?))).transpose()?;
+    let past_k = past_k
+        .map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_key")?)))
+        .transpose()?;
+    let past_v = past_v
+        .map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_value")?)))
+        .transpose()?;
     let past_len = past_k.as_ref().map_or(0, |p| p.0[2]);
     let (ks, kv) = cat_seq(past_k, heads(k, s.kv_heads)?);
     let (vs, vv) = cat_seq(past_v, heads(v, s.kv_heads)?);
@@ -155,14 +212,20 @@ fn attention(
             let mut shape = m.shape.clone();
             let last = *shape.last().ok_or("a scalar attn_mask")?;
             let vals: Vec<f64> = match &m.data {
-                Data::Bool(bv) => bv.iter().map(|&x| if x { 0.0 } else { f64::NEG_INFINITY }).collect(),
+                Data::Bool(bv) => bv
+                    .iter()
+                    .map(|&x| if x { 0.0 } else { f64::NEG_INFINITY })
+                    .collect(),
                 _ => floats(m, "attn_mask")?,
             };
             let rows = vals.len() / last.max(1);
             let mut padded = Vec::with_capacity(rows * skv);
             for r in 0..rows {
                 padded.extend_from_slice(&vals[r * last..(r + 1) * last]);
-                padded.extend(std::iter::repeat_n(f64::NEG_INFINITY, skv.saturating_sub(last)));
+                padded.extend(std::iter::repeat_n(
+                    f64::NEG_INFINITY,
+                    skv.saturating_sub(last),
+                ));
             }
             *shape.last_mut().unwrap_or(&mut 0) = skv.max(last);
             Some((shape, padded))
@@ -211,7 +274,11 @@ fn attention(
                 let mut scores: Vec<f64> = (0..skv)
                     .map(|j| {
                         let krow = &kv[((bi * hk + kh) * skv + j) * d..][..d];
-                        let dot: f64 = qrow.iter().zip(krow).map(|(a, b)| (a * scale) * (b * scale)).sum();
+                        let dot: f64 = qrow
+                            .iter()
+                            .zip(krow)
+                            .map(|(a, b)| (a * scale) * (b * scale))
+                            .sum();
                         match s.softcap {
                             Some(c) => (dot / c).tanh() * c,
                             None => dot,
@@ -228,7 +295,10 @@ fn attention(
                 let e: Vec<f64> = scores.iter().map(|x| (x - m).exp()).collect();
                 let sum: f64 = e.iter().sum();
                 let sum = if sum == 0.0 { 1.0 } else { sum };
-                let p: Vec<f64> = e.iter().map(|x| if all_masked { 0.0 } else { x / sum }).collect();
+                let p: Vec<f64> = e
+                    .iter()
+                    .map(|x| if all_masked { 0.0 } else { x / sum })
+                    .collect();
                 let row_out = match s.mode {
                     2 => &scores,
                     3 => &p,
@@ -238,8 +308,9 @@ fn attention(
                 // Rounded to the input type before the product with V, as the reference does.
                 let p = Data::from_f64(dtype, p).to_f64().unwrap_or_default();
                 for c in 0..dv {
-                    y[((bi * hq + h) * sq + i) * dv + c] =
-                        (0..skv).map(|j| p[j] * vv[((bi * hk + kh) * skv + j) * dv + c]).sum();
+                    y[((bi * hq + h) * sq + i) * dv + c] = (0..skv)
+                        .map(|j| p[j] * vv[((bi * hk + kh) * skv + j) * dv + c])
+                        .sum();
                 }
             }
         }
@@ -250,7 +321,8 @@ fn attention(
             for h in 0..hq {
                 for i in 0..sq {
                     for c in 0..dv {
-                        out[(bi * sq + i) * hq * dv + h * dv + c] = y[((bi * hq + h) * sq + i) * dv + c];
+                        out[(bi * sq + i) * hq * dv + h * dv + c] =
+                            y[((bi * hq + h) * sq + i) * dv + c];
                     }
                 }
             }
@@ -267,7 +339,15 @@ fn attention(
     ])
 }
 
-fn rotary(x: &Tensor, cos: &Tensor, sin: &Tensor, pos: Option<&Tensor>, interleaved: bool, dim: usize, heads: usize) -> Result<Tensor, String> {
+fn rotary(
+    x: &Tensor,
+    cos: &Tensor,
+    sin: &Tensor,
+    pos: Option<&Tensor>,
+    interleaved: bool,
+    dim: usize,
+    heads: usize,
+) -> Result<Tensor, String> {
     let xv = floats(x, "RotaryEmbedding")?;
     // As (B, S, H, D): 4-D inputs are (B, H, S, D).
     let (b, s, h, d, four) = match x.shape.len() {
@@ -283,7 +363,11 @@ fn rotary(x: &Tensor, cos: &Tensor, sin: &Tensor, pos: Option<&Tensor>, interlea
     let (cv, sv) = (floats(cos, "cos_cache")?, floats(sin, "sin_cache")?);
     let pids = pos.map(ints).transpose()?;
     let at = |bi: usize, si: usize, hi: usize, k: usize| -> usize {
-        if four { ((bi * h + hi) * s + si) * d + k } else { ((bi * s + si) * h + hi) * d + k }
+        if four {
+            ((bi * h + hi) * s + si) * d + k
+        } else {
+            ((bi * s + si) * h + hi) * d + k
+        }
     };
     let mut out = xv.clone();
     for bi in 0..b {
@@ -298,7 +382,11 @@ fn rotary(x: &Tensor, cos: &Tensor, sin: &Tensor, pos: Option<&Tensor>, interlea
             }
             for hi in 0..h {
                 for k in 0..half {
-                    let (i1, i2) = if interleaved { (2 * k, 2 * k + 1) } else { (k, k + half) };
+                    let (i1, i2) = if interleaved {
+                        (2 * k, 2 * k + 1)
+                    } else {
+                        (k, k + half)
+                    };
                     let (x1, x2) = (xv[at(bi, si, hi, i1)], xv[at(bi, si, hi, i2)]);
                     let (c, sn) = (cv[row + k], sv[row + k]);
                     out[at(bi, si, hi, i1)] = c * x1 - sn * x2;
@@ -310,13 +398,21 @@ fn rotary(x: &Tensor, cos: &Tensor, sin: &Tensor, pos: Option<&Tensor>, interlea
     Ok(tensor_f64(x.shape.clone(), x.dtype(), out))
 }
 
-fn linear_attention(rule: &str, hq: usize, hkv: usize, scale: Option<f64>, i: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+fn linear_attention(
+    rule: &str,
+    hq: usize,
+    hkv: usize,
+    scale: Option<f64>,
+    i: &[Option<&Value>],
+) -> Result<Vec<Value>, String> {
     let (q, k, v) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
     let (past, decay, beta) = (opt(i, 3)?, opt(i, 4)?, opt(i, 5)?);
     let gating = rule == "gated" || rule == "gated_delta";
     let delta = rule == "delta" || rule == "gated_delta";
     if gating != decay.is_some() || delta != beta.is_some() {
-        return Err(format!("update_rule '{rule}' with the decay/beta inputs given"));
+        return Err(format!(
+            "update_rule '{rule}' with the decay/beta inputs given"
+        ));
     }
     if q.shape.len() != 3 || k.shape.len() != 3 || v.shape.len() != 3 || hq % hkv != 0 {
         return Err("LinearAttention takes (B, T, H*D) inputs".into());
@@ -340,11 +436,19 @@ fn linear_attention(rule: &str, hq: usize, hkv: usize, scale: Option<f64>, i: &[
         for ti in 0..t {
             for h in 0..hkv {
                 let st = &mut state[(bi * hkv + h) * dk * dvv..(bi * hkv + h + 1) * dk * dvv];
-                let krow: Vec<f64> = (0..dk).map(|x| kv[(bi * t + ti) * hkv * dk + h * dk + x]).collect();
-                let mut vrow: Vec<f64> = (0..dvv).map(|x| vv[(bi * t + ti) * hkv * dvv + h * dvv + x]).collect();
+                let krow: Vec<f64> = (0..dk)
+                    .map(|x| kv[(bi * t + ti) * hkv * dk + h * dk + x])
+                    .collect();
+                let mut vrow: Vec<f64> = (0..dvv)
+                    .map(|x| vv[(bi * t + ti) * hkv * dvv + h * dvv + x])
+                    .collect();
                 if let Some(dv) = &dec {
                     for x in 0..dk {
-                        let g = if dec_last == hkv { dv[(bi * t + ti) * hkv + h] } else { dv[(bi * t + ti) * hkv * dk + h * dk + x] };
+                        let g = if dec_last == hkv {
+                            dv[(bi * t + ti) * hkv + h]
+                        } else {
+                            dv[(bi * t + ti) * hkv * dk + h * dk + x]
+                        };
                         let e = f32r(f32r(g).exp());
                         for m in 0..dvv {
                             st[x * dvv + m] = f32r(st[x * dvv + m] * e);
@@ -352,7 +456,11 @@ fn linear_attention(rule: &str, hq: usize, hkv: usize, scale: Option<f64>, i: &[
                     }
                 }
                 if let Some(bv) = &bet {
-                    let bb = if bet_last == 1 { bv[bi * t + ti] } else { bv[(bi * t + ti) * bet_last + h] };
+                    let bb = if bet_last == 1 {
+                        bv[bi * t + ti]
+                    } else {
+                        bv[(bi * t + ti) * bet_last + h]
+                    };
                     for m in 0..dvv {
                         let retrieved: f64 = (0..dk).map(|x| st[x * dvv + m] * krow[x]).sum();
                         vrow[m] = f32r(bb * f32r(vrow[m] - f32r(retrieved)));
@@ -368,7 +476,9 @@ fn linear_attention(rule: &str, hq: usize, hkv: usize, scale: Option<f64>, i: &[
                 let kh = h / group;
                 let st = &state[(bi * hkv + kh) * dk * dvv..(bi * hkv + kh + 1) * dk * dvv];
                 for m in 0..dvv {
-                    let acc: f64 = (0..dk).map(|x| qv[(bi * t + ti) * hq * dk + h * dk + x] * st[x * dvv + m]).sum();
+                    let acc: f64 = (0..dk)
+                        .map(|x| qv[(bi * t + ti) * hq * dk + h * dk + x] * st[x * dvv + m])
+                        .sum();
                     out[(bi * t + ti) * hq * dvv + h * dvv + m] = scale * acc;
                 }
             }
@@ -381,7 +491,13 @@ fn linear_attention(rule: &str, hq: usize, hkv: usize, scale: Option<f64>, i: &[
     ])
 }
 
-fn causal_conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, past: Option<&Tensor>, silu: bool) -> Result<Vec<Value>, String> {
+fn causal_conv(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    past: Option<&Tensor>,
+    silu: bool,
+) -> Result<Vec<Value>, String> {
     if x.shape.len() != 3 || w.shape.len() != 3 {
         return Err("CausalConvWithState takes (B, C, L) input and (C, 1, K) weights".into());
     }
@@ -415,13 +531,24 @@ fn causal_conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, past: Option<&Tens
     let conv = tensor_f64(vec![b, c, l], dtype, out);
     let y = if silu {
         let v = conv.data.to_f64().unwrap_or_default();
-        tensor_f64(vec![b, c, l], dtype, v.iter().map(|&z| {
-            let z32 = z as f32 as f64;
-            z32 * (1.0 / (1.0 + (-z32).exp()))
-        }).collect())
+        tensor_f64(
+            vec![b, c, l],
+            dtype,
+            v.iter()
+                .map(|&z| {
+                    let z32 = z as f32 as f64;
+                    z32 * (1.0 / (1.0 + (-z32).exp()))
+                })
+                .collect(),
+        )
     } else {
         conv
     };
-    let state: Vec<f64> = (0..b * c).flat_map(|bc| padded[bc * total + total - pl..(bc + 1) * total].to_vec()).collect();
-    Ok(vec![Value::Tensor(y), Value::Tensor(tensor_f64(vec![b, c, pl], dtype, state))])
+    let state: Vec<f64> = (0..b * c)
+        .flat_map(|bc| padded[bc * total + total - pl..(bc + 1) * total].to_vec())
+        .collect();
+    Ok(vec![
+        Value::Tensor(y),
+        Value::Tensor(tensor_f64(vec![b, c, pl], dtype, state)),
+    ])
 }
