@@ -222,12 +222,13 @@ pub(crate) fn split_at(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     )
 }
 
-/// Refuses element counts that cannot be real (a hostile shape).
+/// Refuses element counts past 2^28 (a hostile shape; the native engine's
+/// limit too): an allocation that size would abort, not fail.
 pub(crate) fn checked_len(shape: &[usize]) -> Result<usize, String> {
     shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= 1 << 31)
+        .filter(|&n| n <= 1 << 28)
         .ok_or_else(|| format!("shape {shape:?} is too large"))
 }
 

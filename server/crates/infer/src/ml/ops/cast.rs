@@ -175,62 +175,35 @@ fn parse_number(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("the string {s:?} is not a number"))
 }
 
-/// Numbers as text the way numpy prints them (`astype(str)`), which is
-/// how ONNX's reference casts to STRING.
+/// Numbers as text, as the evaluator always wrote them (the ML conformance
+/// cases check this against onnxruntime): a float's value as f64 in its
+/// shortest text, `NaN`, `INF`, `-INF`; bools as 0/1.
 fn to_strings(d: &Data) -> Vec<String> {
     match d {
-        Data::Bool(v) => v
-            .iter()
-            .map(|&b| if b { "True" } else { "False" }.to_owned())
-            .collect(),
-        Data::F32(v) => v
-            .iter()
-            .map(|&x| numpy_float(x as f64, &x.to_string()))
-            .collect(),
-        Data::F16(v) => v
-            .iter()
-            .map(|&x| numpy_float(x.to_f64(), &x.to_f32().to_string()))
-            .collect(),
+        Data::Bool(v) => v.iter().map(|&b| (b as u8).to_string()).collect(),
+        Data::U64(v) => v.iter().map(|x| x.to_string()).collect(),
         d if d.dtype().is_int() => d
             .to_i64()
             .unwrap_or_default()
             .iter()
             .map(|x| x.to_string())
             .collect(),
-        Data::U64(v) => v.iter().map(|x| x.to_string()).collect(),
         d => d
             .to_f64()
             .unwrap_or_default()
             .into_iter()
-            .map(|x| numpy_float(x, &x.to_string()))
+            .map(format_float)
             .collect(),
     }
 }
 
-/// numpy's repr of a float from Rust's shortest round-trip digits: positional
-/// with a trailing ".0" between 1e-4 and 1e16, else scientific `1e+16`.
-fn numpy_float(x: f64, shortest: &str) -> String {
+fn format_float(x: f64) -> String {
     if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let a = x.abs();
-    if a == 0.0 || (1e-4..1e16).contains(&a) {
-        if shortest.contains('.') || shortest.contains('e') {
-            shortest.to_owned()
-        } else {
-            format!("{shortest}.0")
-        }
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "INF".into() } else { "-INF".into() }
     } else {
-        // Rust's `{:e}` gives "1.5e-7"; numpy writes "1.5e-07".
-        let digits: f64 = shortest.parse().unwrap_or(x);
-        let e = format!("{digits:e}");
-        let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
+        format!("{x}")
     }
 }
 
