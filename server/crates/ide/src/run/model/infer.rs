@@ -40,11 +40,14 @@ impl FromStr for InputFile {
     type Err = std::convert::Infallible;
 
     /// `NAME=FILE` names an input unless the whole text is an existing
-    /// file (whose name may hold an `=`).
+    /// file (whose name may hold an `=`). A name with a `/` (`gpu_0/data_0`,
+    /// as TensorFlow and Caffe2 exports name inputs) counts when FILE exists.
     fn from_str(text: &str) -> Result<InputFile, Self::Err> {
         Ok(match text.split_once('=') {
             Some((name, file))
-                if !name.is_empty() && !name.contains(['/', '\\']) && !Path::new(text).exists() =>
+                if !name.is_empty()
+                    && !Path::new(text).exists()
+                    && (!name.contains(['/', '\\']) || Path::new(file).exists()) =>
             {
                 InputFile {
                     name: Some(name.to_owned()),
