@@ -301,6 +301,37 @@ const steps = [
     },
   },
   {
+    name: 'issue 12: the app panel shows a running app live and Stop cancels it',
+    async run(vscode, context) {
+      await vscode.closeAllEditors();
+      await vscode.clearNotifications();
+      await vscode.open('digits-snn/digits.neuro');
+      const lens = await codeLens(vscode, 'Run app', 'app digit_door');
+      await lens.click();
+      // The whole replay (450 readings at full speed) ends in the panel.
+      const frame = await vscode.frameWith('#stop', 'the app panel', 60000);
+      await poll('the run to end', async () => /stopped \(end of data\)/.test(await frame.locator('#state').innerText()), 120000);
+      const body = await frame.locator('body').innerText();
+      if (!/cam\s+replay of 450 rows @ 10 Hz\s+450/.test(body)) throw new Error(`no 450 readings of cam: ${body.slice(0, 400)}`);
+      if (!/digit\s+\d\s+450/.test(body)) throw new Error(`no latest digit: ${body.slice(0, 400)}`);
+      if (!/unlock \(rule open\)/.test(body)) throw new Error(`no rule firing on the timeline: ${body.slice(0, 600)}`);
+      if ((await frame.locator('.timeline .tick').count()) < 1) throw new Error('no tick on the timeline');
+      await shot(context, vscode, 'vscode-app-panel.png', vscode.page.locator('.editor-group-container.active'));
+      // Again in real time, looping: it runs until stopped.
+      await frame.locator('#realtime').check();
+      await frame.locator('#loop').check();
+      await frame.locator('#run').click();
+      const readings = async () => Number((/cam\s+replay[^\n]*?(\d+)\s*$/m.exec(await frame.locator('body').innerText()) ?? [])[1] ?? -1);
+      await poll('readings arriving live', async () => /running/.test(await frame.locator('#state').innerText()) && (await readings()) >= 3, 30000);
+      const before = await readings();
+      await poll('more readings', async () => (await readings()) > before, 10000);
+      await frame.locator('#stop').click();
+      await poll('the run to stop', async () => /stopped \(cancel/.test(await frame.locator('#state').innerText()), 20000);
+      const errors = await errorToasts(vscode);
+      if (errors.length) throw new Error(`stopping showed an error: ${errors.join(' / ')}`);
+    },
+  },
+  {
     name: 'defect 9: a missing server gives one message with Open Settings and Reload',
     async run(vscode) {
       const settings = path.join(vscode.userData, 'User', 'settings.json');

@@ -11,6 +11,7 @@ import { GRAPH, GraphResult, SERVER_COMMANDS, SimulationResult, graphContent, gr
 import { simulationPlots } from './plot';
 import type { ModelTextProvider } from './modelEditor';
 import type { RegistryTree } from './registryView';
+import { type AppRuns, appTarget } from './appPanel';
 import { errorPage, graphPage, plotPage, escapeHtml, page } from './webview';
 
 function targetUri(arg: unknown, extensions: string[]): vscode.Uri | undefined {
@@ -120,6 +121,7 @@ export function registerCommands(
   registry: RegistryTree,
   text: ModelTextProvider,
   output: vscode.OutputChannel,
+  apps: AppRuns,
 ): void {
   const need = (): LanguageClient => {
     const client = clientOf();
@@ -214,6 +216,14 @@ export function registerCommands(
     // an inference's (outputs), with the reason, not the simulator's plots.
     if (typeof result.ran_as_is === 'string') showJson('neuride.plots', `plots:Simulation: ${label}`, `Simulation: ${label}`, result);
     else showPlots(`Simulation: ${label}`, result);
+  });
+  register('neuride.ui.runApp', async (arg) => {
+    const target = await appTarget(arg);
+    if (!target) {
+      void vscode.window.showInformationMessage('neuride: open a .neuro file with an app to run it');
+      return;
+    }
+    await apps.start(target.uri, target.app);
   });
   register('neuride.ui.infer', async (arg) => {
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with an infer item, or a model', ['.neuro', '.onnx']));

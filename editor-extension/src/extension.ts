@@ -4,9 +4,10 @@
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import { AppRuns } from './appPanel';
 import { registerCommands } from './commands';
 import { ModelTextProvider, ModelEditorProvider, serverTextUri, textViewUri } from './modelEditor';
-import { MODEL_SCHEME, EVENTS, LENS_UI_COMMANDS } from './protocol';
+import { MODEL_SCHEME, EVENTS, LENS_UI_COMMANDS, APP_EVENT, APP_STATUS } from './protocol';
 import { RegistryTree } from './registryView';
 import { findOnPath, resolveServerPath } from './serverPath';
 
@@ -52,7 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
-  registerCommands(context, () => client, registry, textProvider, output);
+  const apps = new AppRuns(() => client);
+  registerCommands(context, () => client, registry, textProvider, output, apps);
 
   // Checked before starting: a missing binary would otherwise give one toast
   // from the language client, one from here and views that fail one by one.
@@ -134,6 +136,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // server tells us with `neuride/events`, and file events cover servers
   // that only answer it as a request.
   context.subscriptions.push(client.onNotification(EVENTS, () => registry.refreshSoon()));
+  // A running app's events and counts, for its panel.
+  context.subscriptions.push(
+    client.onNotification(APP_EVENT, (params) => apps.onEvent(params)),
+    client.onNotification(APP_STATUS, (params) => apps.onStatus(params)),
+  );
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.{onnx,npz}');
   context.subscriptions.push(
     watcher,

@@ -11,10 +11,16 @@ export const MODELS = 'neuride/models';
  *  notification meaning "the registry changed". */
 export const EVENTS = 'neuride/events';
 
+/** Notification `neuride/appEvent`: `{uri, app, event}`, one per event of a running app. */
+export const APP_EVENT = 'neuride/appEvent';
+/** Notification `neuride/appStatus`: `{uri, app, status}`, a running app's counts. */
+export const APP_STATUS = 'neuride/appStatus';
+
 /** `workspace/executeCommand` ids the server implements. */
 export const SERVER_COMMANDS = {
   simulate: 'neuride.simulate',
   infer: 'neuride.infer',
+  runApp: 'neuride.runApp',
   importModel: 'neuride.importModel',
   exportModel: 'neuride.exportModel',
   showGraph: 'neuride.showGraph',
@@ -28,6 +34,7 @@ export const SERVER_COMMANDS = {
 export const LENS_UI_COMMANDS: Readonly<Record<string, string>> = {
   [SERVER_COMMANDS.simulate]: 'neuride.ui.simulate',
   [SERVER_COMMANDS.infer]: 'neuride.ui.infer',
+  [SERVER_COMMANDS.runApp]: 'neuride.ui.runApp',
   [SERVER_COMMANDS.showGraph]: 'neuride.ui.showGraph',
 };
 

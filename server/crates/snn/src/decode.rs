@@ -51,3 +51,21 @@ pub fn first_spike(first_step: &[u32], counts: &[f32]) -> usize {
     }
     best
 }
+
+/// Scores whose argmax is [`first_spike`]'s decision (per sample of
+/// `classes`): the steps left after the first spike, plus the spike count
+/// as a fraction below one step; 0 for a class that never spiked.
+pub fn first_spike_scores<'a>(
+    first_step: &'a [u32],
+    counts: &'a [f32],
+    steps: usize,
+) -> impl Iterator<Item = f32> + 'a {
+    let most = counts.iter().copied().fold(0.0f32, f32::max);
+    first_step.iter().zip(counts).map(move |(&first, &count)| {
+        if first == u32::MAX {
+            0.0
+        } else {
+            (steps as f32 - first as f32) + count / (most + 1.0)
+        }
+    })
+}

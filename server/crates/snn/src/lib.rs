@@ -30,7 +30,7 @@ pub use metrics::{LayerRate, SimReport};
 pub use network::{Network, Node, NodeId, infer_shape};
 pub use neuron::{Neuron, Reset};
 pub use normalize::{Normalize, calibrate, to_spiking};
-pub use sim::{Progress, SimOptions, simulate};
+pub use sim::{Progress, SimOptions, Simulator, simulate};
 pub use tensor::Tensor;
 
 /// Everything that can go wrong building or running a network.

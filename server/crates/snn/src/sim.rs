@@ -305,6 +305,167 @@ struct Totals {
     predictions: Vec<usize>,
 }
 
+/// A network prepared once (kernels, shapes, fan-outs, which layers are
+/// static) with its options checked, to simulate samples as they come: an
+/// app's stage runs each reading (or a few) through it, each from rest.
+pub struct Simulator {
+    prepared: Prepared,
+    fanout: Vec<Vec<f32>>,
+    is_static: Vec<bool>,
+    opts: SimOptions,
+    /// The decoder in effect (`Auto` resolved by the output layer).
+    decode: Decode,
+    nodes: usize,
+}
+
+impl Simulator {
+    /// Checks `opts` and prepares `net`.
+    pub fn new(net: &Network, opts: &SimOptions) -> Result<Simulator, Error> {
+        if opts.steps == 0 {
+            return Err(Error::Option {
+                name: "steps",
+                message: "must be at least 1, found 0".into(),
+            });
+        }
+        if opts.batch == 0 {
+            return Err(Error::Option {
+                name: "batch",
+                message: "must be at least 1, found 0".into(),
+            });
+        }
+        if !(opts.dt.is_finite() && opts.dt > 0.0) {
+            return Err(Error::Option {
+                name: "dt",
+                message: format!("must be a positive time in seconds, found {}", opts.dt),
+            });
+        }
+        opts.encode.validate()?;
+        let prepared = prepare(net)?;
+        let fanout = net.fanout(&prepared.shapes)?;
+        let n = net.nodes.len();
+        let mut is_static = vec![false; n];
+        is_static[0] = opts.encode.is_static();
+        for index in 1..n {
+            let node = &net.nodes[index];
+            is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
+                && node.inputs.iter().all(|&i| is_static[i]);
+        }
+        let output_spiking = matches!(net.nodes[net.output].layer, Layer::Spiking { .. });
+        let decode = match opts.decode {
+            Decode::Auto if output_spiking => Decode::Count,
+            Decode::Auto => Decode::Membrane,
+            Decode::Count | Decode::FirstSpike if !output_spiking => Decode::Membrane,
+            other => other,
+        };
+        Ok(Simulator {
+            prepared,
+            fanout,
+            is_static,
+            opts: opts.clone(),
+            decode,
+            nodes: n,
+        })
+    }
+
+    /// Values per sample going in.
+    pub fn input_len(&self) -> usize {
+        self.prepared.sizes[0]
+    }
+
+    /// Values per sample coming out (the output layer's size).
+    pub fn output_len(&self, net: &Network) -> usize {
+        self.prepared.sizes[net.output]
+    }
+
+    /// The decoder in effect.
+    pub fn decode(&self) -> Decode {
+        self.decode
+    }
+
+    /// Simulates `samples` (whole samples, one after the other) through
+    /// `net` (the network it was prepared for), each from rest, and appends
+    /// each sample's decoded output to `decoded`: spike counts (`count`),
+    /// the membrane readout (`membrane`), or for `first_spike` a score
+    /// whose largest entry is the first-spike decision. `first` is the
+    /// first sample's index in its stream (the rate encoder's seed).
+    pub fn run(
+        &mut self,
+        net: &Network,
+        first: usize,
+        samples: &[f32],
+        decoded: &mut Vec<f32>,
+    ) -> Result<(), Error> {
+        let per_sample = self.input_len();
+        if net.nodes.len() != self.nodes || !samples.len().is_multiple_of(per_sample.max(1)) {
+            return Err(Error::Data {
+                expected: format!("whole samples of {per_sample} values for the prepared network"),
+                found: format!("{} values", samples.len()),
+            });
+        }
+        let mut totals = Totals::new(self.nodes, self.opts.steps, 0);
+        let never = AtomicBool::new(false);
+        for (index, chunk) in samples
+            .chunks(self.opts.batch * per_sample.max(1))
+            .enumerate()
+        {
+            let batch = chunk.len() / per_sample.max(1);
+            self.run_batch(
+                net,
+                first + index * self.opts.batch,
+                batch,
+                chunk,
+                None,
+                &mut totals,
+                Some(decoded),
+                &never,
+            )?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_batch(
+        &mut self,
+        net: &Network,
+        first: usize,
+        batch: usize,
+        x: &[f32],
+        labels: Option<&[i64]>,
+        totals: &mut Totals,
+        decoded: Option<&mut Vec<f32>>,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<usize>, Error> {
+        let classes = self.prepared.sizes[net.output];
+        run_batch(
+            net,
+            &mut self.prepared,
+            &self.fanout,
+            &self.is_static,
+            &self.opts,
+            self.decode,
+            first,
+            batch,
+            x,
+            labels,
+            classes,
+            totals,
+            decoded,
+            cancel,
+        )
+    }
+}
+
+impl Totals {
+    fn new(nodes: usize, steps: usize, samples: usize) -> Totals {
+        Totals {
+            spikes: vec![0.0; nodes],
+            synops: 0.0,
+            correct_per_step: vec![0; steps],
+            predictions: Vec::with_capacity(samples),
+        }
+    }
+}
+
 /// Simulates `data` (`[N, ...input shape]`) through `net`.
 pub fn simulate(
     net: &Network,
@@ -315,26 +476,7 @@ pub fn simulate(
     cancel: &AtomicBool,
 ) -> Result<SimReport, Error> {
     let started = Instant::now();
-    if opts.steps == 0 {
-        return Err(Error::Option {
-            name: "steps",
-            message: "must be at least 1, found 0".into(),
-        });
-    }
-    if opts.batch == 0 {
-        return Err(Error::Option {
-            name: "batch",
-            message: "must be at least 1, found 0".into(),
-        });
-    }
-    if !(opts.dt.is_finite() && opts.dt > 0.0) {
-        return Err(Error::Option {
-            name: "dt",
-            message: format!("must be a positive time in seconds, found {}", opts.dt),
-        });
-    }
-    opts.encode.validate()?;
-    let mut prepared = prepare(net)?;
+    let mut simulator = Simulator::new(net, opts)?;
     let samples = check_data(net, data)?;
     if let Some(labels) = labels
         && labels.len() != samples
@@ -344,51 +486,25 @@ pub fn simulate(
             found: labels.len(),
         });
     }
-    let fanout = net.fanout(&prepared.shapes)?;
     let n = net.nodes.len();
-    let mut is_static = vec![false; n];
-    is_static[0] = opts.encode.is_static();
-    for index in 1..n {
-        let node = &net.nodes[index];
-        is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
-            && node.inputs.iter().all(|&i| is_static[i]);
-    }
-    let output = net.output;
-    let output_spiking = matches!(net.nodes[output].layer, Layer::Spiking { .. });
-    let decode = match opts.decode {
-        Decode::Auto if output_spiking => Decode::Count,
-        Decode::Auto => Decode::Membrane,
-        Decode::Count | Decode::FirstSpike if !output_spiking => Decode::Membrane,
-        other => other,
-    };
-    let classes = prepared.sizes[output];
-    let per_sample = prepared.sizes[0];
+    let decode = simulator.decode;
+    let per_sample = simulator.input_len();
     let batches = samples.div_ceil(opts.batch);
-    let mut totals = Totals {
-        spikes: vec![0.0; n],
-        synops: 0.0,
-        correct_per_step: vec![0; opts.steps],
-        predictions: Vec::with_capacity(samples),
-    };
+    let mut totals = Totals::new(n, opts.steps, samples);
     let mut correct = 0usize;
 
     for (batch_index, first) in (0..samples).step_by(opts.batch).enumerate() {
         let batch = opts.batch.min(samples - first);
         let x = &data.data[first * per_sample..(first + batch) * per_sample];
         let batch_labels = labels.map(|l| &l[first..first + batch]);
-        let predictions = run_batch(
+        let predictions = simulator.run_batch(
             net,
-            &mut prepared,
-            &fanout,
-            &is_static,
-            opts,
-            decode,
             first,
             batch,
             x,
             batch_labels,
-            classes,
             &mut totals,
+            None,
             cancel,
         )?;
         if let Some(l) = batch_labels {
@@ -415,7 +531,7 @@ pub fn simulate(
     for (index, node) in net.nodes.iter().enumerate() {
         let counts_input = index == 0 && !opts.encode.is_static();
         if matches!(node.layer, Layer::Spiking { .. }) || counts_input {
-            let neurons = prepared.sizes[index];
+            let neurons = simulator.prepared.sizes[index];
             let denominator = (neurons * opts.steps * sample_count) as f64;
             let rate = totals.spikes[index] / denominator;
             if !counts_input {
@@ -431,8 +547,9 @@ pub fn simulate(
             });
         }
     }
-    let macs_per_sample = net.macs_per_sample(&prepared.shapes) as f64;
-    let static_macs_per_sample = static_macs(net, &prepared.shapes, &is_static);
+    let shapes = &simulator.prepared.shapes;
+    let macs_per_sample = net.macs_per_sample(shapes) as f64;
+    let static_macs_per_sample = static_macs(net, shapes, &simulator.is_static);
     let accuracy_per_step: Vec<f64> = match labels {
         Some(_) => totals
             .correct_per_step
@@ -502,6 +619,7 @@ fn run_batch(
     labels: Option<&[i64]>,
     classes: usize,
     totals: &mut Totals,
+    decoded: Option<&mut Vec<f32>>,
     cancel: &AtomicBool,
 ) -> Result<Vec<usize>, Error> {
     let n = net.nodes.len();
@@ -664,6 +782,17 @@ fn run_batch(
                 .zip(labels)
                 .filter(|(p, y)| **p as i64 == **y)
                 .count() as u64;
+        }
+    }
+    if let Some(decoded) = decoded {
+        match decode {
+            Decode::Membrane => decoded.extend_from_slice(&readout),
+            Decode::Count | Decode::Auto => decoded.extend_from_slice(&counts),
+            Decode::FirstSpike => decoded.extend(decode::first_spike_scores(
+                &first_spike,
+                &counts,
+                opts.steps,
+            )),
         }
     }
     Ok(predictions)

@@ -5,8 +5,8 @@
 use neuride_snn::neuron::{NeuronState, if_step, synaptic_step};
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, Error, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Tensor,
-    calibrate, simulate, to_spiking,
+    Decode, Encode, Error, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Simulator,
+    Tensor, calibrate, simulate, to_spiking,
 };
 use std::sync::atomic::AtomicBool;
 
@@ -175,6 +175,89 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
         reports[0].rates.iter().all(|r| r.rate > 0.0),
         "{:?}",
         reports[0].rates
+    );
+}
+
+#[test]
+fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
+    let net = ann();
+    let calib = data(16);
+    let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5).unwrap();
+    let x = data(23);
+    let cancel = AtomicBool::new(false);
+    for (neuron, decode) in [
+        (Neuron::conversion_if(), Decode::Auto),
+        (Neuron::conversion_if(), Decode::Membrane),
+        (
+            Neuron::Leaky {
+                beta: 0.9,
+                threshold: 1.0,
+                reset: Reset::Subtract,
+            },
+            Decode::Count,
+        ),
+        (
+            Neuron::Leaky {
+                beta: 0.9,
+                threshold: 1.0,
+                reset: Reset::Subtract,
+            },
+            Decode::FirstSpike,
+        ),
+    ] {
+        let mut snn = to_spiking(&net, neuron, &lambdas, 0.5).unwrap();
+        if decode != Decode::Auto && decode != Decode::Membrane {
+            // A spiking output layer, so that counts and first spikes decide.
+            let output = snn.output;
+            let spiking = snn.nodes.len();
+            snn.nodes.push(node(
+                "out",
+                Layer::Spiking {
+                    neuron,
+                    input_scale: 4.0,
+                    amplitude: 1.0,
+                    initial_membrane: 0.0,
+                },
+                vec![output],
+            ));
+            snn.output = spiking;
+        }
+        let opts = SimOptions {
+            steps: 20,
+            batch: 8,
+            encode: Encode::Rate {
+                max_rate: None,
+                seed: 5,
+            },
+            decode,
+            ..SimOptions::default()
+        };
+        let report = simulate(&snn, &x, None, &opts, &mut |_| {}, &cancel).unwrap();
+        let mut simulator = Simulator::new(&snn, &opts).unwrap();
+        let classes = simulator.output_len(&snn);
+        let per_sample = simulator.input_len();
+        let mut one_by_one = Vec::new();
+        for sample in 0..23 {
+            let mut decoded = Vec::new();
+            let values = &x.data[sample * per_sample..(sample + 1) * per_sample];
+            simulator.run(&snn, sample, values, &mut decoded).unwrap();
+            assert_eq!(decoded.len(), classes);
+            one_by_one.push(neuride_snn::decode::argmax(&decoded));
+        }
+        assert_eq!(one_by_one, report.predictions, "{decode:?}");
+        // All at once, in the simulator's batches: the same values.
+        let mut all = Vec::new();
+        simulator.run(&snn, 0, &x.data, &mut all).unwrap();
+        let mut again = Vec::new();
+        simulator.run(&snn, 0, &x.data, &mut again).unwrap();
+        assert_eq!(all, again, "every run starts from rest");
+        assert_eq!(all.len(), 23 * classes);
+    }
+    let mut simulator = Simulator::new(&ann(), &SimOptions::default()).unwrap();
+    assert!(
+        simulator
+            .run(&ann(), 0, &[1.0; 5], &mut Vec::new())
+            .is_err()
     );
 }
 

@@ -75,6 +75,8 @@ pub enum LensAction {
     Infer,
     /// Draw a model's (or a converted network's source model's) graph.
     Graph,
+    /// Run an `app`.
+    RunApp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +117,12 @@ pub fn code_lenses(parse: &Parse) -> Vec<CodeLens> {
                 title: "▶ Infer".into(),
                 action: LensAction::Infer,
                 arguments: run_args(),
+            }),
+            ItemKind::App if item.name.is_some() => lenses.push(CodeLens {
+                range,
+                title: "▶ Run app".into(),
+                action: LensAction::RunApp,
+                arguments: vec![item.label()],
             }),
             ItemKind::Model | ItemKind::Network if item.name.is_some() => lenses.push(CodeLens {
                 range,

@@ -19,6 +19,7 @@
 //! Paths in the file are relative to the file. Nothing here prints; every
 //! failure is a [`RunError`] whose message starts with the file's name.
 
+pub mod app;
 mod data;
 mod infer;
 mod lower;
@@ -97,7 +98,7 @@ pub enum RunError {
 
 impl RunError {
     /// The same error with `file: ` in front of its message.
-    fn in_file(self, file: &str) -> RunError {
+    pub(crate) fn in_file(self, file: &str) -> RunError {
         let prefix = |message: String| {
             if message.starts_with(file) {
                 message
@@ -251,7 +252,7 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// Refuses a file with errors, listing the first three as `line:col message`.
-fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
+pub(crate) fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
     let errors: Vec<_> = neuro
         .diagnostics
         .iter()
@@ -384,7 +385,7 @@ pub(crate) fn dataset(neuro: &NeuroAnalysis, item: usize) -> Result<Dataset, Run
 }
 
 impl Dataset {
-    fn inputs(&self) -> Result<Tensor, RunError> {
+    pub(crate) fn inputs(&self) -> Result<Tensor, RunError> {
         read_array(&self.path, &self.x)
     }
     fn labels(&self) -> Result<Option<Vec<i64>>, RunError> {
@@ -402,7 +403,7 @@ impl Dataset {
     }
 }
 
-fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
+pub(crate) fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
     item.entries()
         .iter()
         .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == key))
@@ -421,23 +422,7 @@ fn simulate_inner(
     let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
     let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
 
-    // The simulate settings; absent ones take the language's defaults.
-    let mut sim = SimOptions {
-        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
-        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
-        ..SimOptions::default()
-    };
-    if let Some(dt) = setting(item, "dt") {
-        sim.dt = settings::number(dt)? as f32;
-    }
-    if let Some(steps) = setting(item, "steps") {
-        sim.steps = settings::count(steps)?;
-    }
-    if let Some(batch) = setting(item, "batch") {
-        sim.batch = settings::count(batch)?;
-    }
-    sim.encode = settings::encode(setting(item, "encode"))?;
-    sim.decode = settings::decode(setting(item, "decode"))?;
+    let sim = sim_options(Some(item))?;
     let limit = setting(item, "limit").map(settings::count).transpose()?;
     let record = settings::record(setting(item, "record"), &neuro.text);
     let mut notes: Vec<String> = record
@@ -528,6 +513,31 @@ fn simulate_inner(
     })
 }
 
+/// The simulator's options of a `simulate` block; absent settings (or no
+/// block at all) take the language's defaults.
+pub(crate) fn sim_options(item: Option<&Item>) -> Result<SimOptions, RunError> {
+    let mut sim = SimOptions {
+        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
+        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
+        ..SimOptions::default()
+    };
+    let Some(item) = item else {
+        return Ok(sim);
+    };
+    if let Some(dt) = setting(item, "dt") {
+        sim.dt = settings::number(dt)? as f32;
+    }
+    if let Some(steps) = setting(item, "steps") {
+        sim.steps = settings::count(steps)?;
+    }
+    if let Some(batch) = setting(item, "batch") {
+        sim.batch = settings::count(batch)?;
+    }
+    sim.encode = settings::encode(setting(item, "encode"))?;
+    sim.decode = settings::decode(setting(item, "decode"))?;
+    Ok(sim)
+}
+
 /// The first `limit` samples (and labels).
 fn take<'a>(
     data: &Tensor,
@@ -549,7 +559,7 @@ fn take<'a>(
 
 /// A converted network's settings: the convert options, the calibration
 /// inputs of `normalize`'s `data:` (None when absent) and `weights = W`.
-fn convert_settings(
+pub(crate) fn convert_settings(
     neuro: &NeuroAnalysis,
     network: &Item,
 ) -> Result<

@@ -2,6 +2,7 @@
 //! Exit codes: 0 ok, 1 problems found (errors in `check`, mismatches), 2 the
 //! command itself failed (bad arguments, unreadable file).
 
+pub mod app;
 pub mod check;
 pub mod classify;
 pub mod convert;
@@ -10,6 +11,7 @@ pub mod infer;
 pub mod info;
 pub mod npz_info;
 pub mod print;
+pub mod rules;
 pub mod run;
 pub mod simulate;
 pub mod weights;

@@ -264,9 +264,10 @@ pub fn code_actions(
     .collect()
 }
 
-/// Simulate and Infer above runnable blocks, Graph above models and
-/// converted networks (the source model's graph). Arguments are the
-/// objects `neuride.simulate`/`neuride.infer`/`neuride.showGraph` take.
+/// Simulate and Infer above runnable blocks, Run app above apps, Graph
+/// above models and converted networks (the source model's graph).
+/// Arguments are the objects `neuride.simulate`/`neuride.infer`/
+/// `neuride.runApp`/`neuride.showGraph` take.
 pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
     dsl::code_lenses(&neuro.parse)
         .into_iter()
@@ -281,6 +282,10 @@ pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
             let (command, argument) = match lens.action {
                 dsl::LensAction::Simulate => run(super::commands::SIMULATE),
                 dsl::LensAction::Infer => run(super::commands::INFER),
+                dsl::LensAction::RunApp => (
+                    super::commands::RUN_APP.to_owned(),
+                    serde_json::json!({ "uri": file_uri, "app": name }),
+                ),
                 dsl::LensAction::Graph => {
                     let model = graph_model(neuro, &name)?;
                     (

@@ -83,13 +83,13 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
 }
 
 /// What a run command was asked to run.
-struct RunTarget {
-    path: PathBuf,
+pub(super) struct RunTarget {
+    pub(super) path: PathBuf,
     /// The current contents of a `.neuro` file (an open editor's unsaved
     /// text included), so a run uses what the user sees.
-    neuro: Option<neuride_ide::Snapshot>,
+    pub(super) neuro: Option<neuride_ide::Snapshot>,
     /// The `.neuro` block's target, for `.neuro` files.
-    name: Option<String>,
+    pub(super) name: Option<String>,
     /// The model run's options (`output` not among them).
     options: Map<String, Value>,
     /// The folder relative paths in `options` start from.
@@ -110,7 +110,7 @@ fn writable(shared: &Shared, path: &Path, run: &RunTarget) -> Result<()> {
     super::commands::writable_target(&roots, path, run.user_picked, run.overwrite).map(drop)
 }
 
-fn target(argument: Value) -> Result<RunTarget> {
+pub(super) fn target(argument: Value) -> Result<RunTarget> {
     let Value::Object(mut object) = argument else {
         return Err(invalid_params(
             "expected one argument object: {\"uri\": ..., options}",
@@ -163,7 +163,7 @@ fn target(argument: Value) -> Result<RunTarget> {
 
 /// A `.neuro` file as it is now (an open editor's text included, even if
 /// its background analysis has not finished yet); analysed in the job.
-fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::Snapshot> {
+pub(super) fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::Snapshot> {
     if !is_neuro(path) {
         return None;
     }
@@ -172,7 +172,7 @@ fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::Snapshot> {
 
 /// The `.neuro` file analysed now: the host's current contents (an open
 /// editor's text), else the file on disk.
-fn neuro_now(run: &RunTarget) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
+pub(super) fn neuro_now(run: &RunTarget) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
     match run.neuro.as_ref().and_then(|s| s.analyze()) {
         Some(FileAnalysis::Neuro(neuro)) => Ok(neuro),
         _ => neuride_ide::run::read_neuro(&run.path)
@@ -208,7 +208,7 @@ fn prepare<O>(
 }
 
 /// Options of a model run that the server deserializes from JSON.
-trait ModelOptions: serde::de::DeserializeOwned {
+pub(super) trait ModelOptions: serde::de::DeserializeOwned {
     fn paths_mut(&mut self) -> Vec<&mut PathBuf>;
 }
 
@@ -234,7 +234,7 @@ impl RunTarget {
     /// The options, typed, with their files resolved (URIs, or paths
     /// relative to the model's folder). A bad value is invalid params
     /// naming its key.
-    fn options<T: ModelOptions>(&self) -> Result<T> {
+    pub(super) fn options<T: ModelOptions>(&self) -> Result<T> {
         let object = Value::Object(self.options.clone());
         let mut options: T = serde_json::from_value(object).map_err(|error| {
             let culprit = self.options.iter().find(|(key, value)| {
@@ -262,7 +262,7 @@ fn resolve_path(path: &Path, base: &Path) -> PathBuf {
 }
 
 /// A typed run error as a job's end: cancellation is not a failure.
-fn run_failed(error: RunError) -> JobError {
+pub(super) fn run_failed(error: RunError) -> JobError {
     match error {
         RunError::Cancelled => JobError::Cancelled,
         other => JobError::Failed(other.into()),

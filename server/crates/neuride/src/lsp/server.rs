@@ -6,7 +6,7 @@ use super::guard::guard;
 use super::jsonrpc::Result;
 use super::state::{ClientFlags, Outgoing, Shared};
 use super::transport::Client;
-use super::{analysis, commands, custom, neuro, scan, to_proto, uri, watch};
+use super::{analysis, commands, custom, fixes, neuro, scan, to_proto, uri};
 use ls_types::*;
 use neuride_ide::FileKind;
 use serde_json::Value;
@@ -17,7 +17,7 @@ pub struct Server {
     client: Client,
     shared: Shared,
     /// The server-side watcher, when the client cannot watch for us.
-    watcher: Mutex<Option<super::watch::Watch>>,
+    watcher: Mutex<Option<crate::watch::Watch>>,
 }
 
 /// A `.neuro` file's analysis (only built from the `Neuro` variant).
@@ -49,6 +49,22 @@ impl notification::Notification for EventsNotification {
     const METHOD: &'static str = "neuride/events";
 }
 
+/// `neuride/appEvent` notification: an event of a running app.
+enum AppEventNotification {}
+
+impl notification::Notification for AppEventNotification {
+    type Params = Value;
+    const METHOD: &'static str = "neuride/appEvent";
+}
+
+/// `neuride/appStatus` notification: a running app's counts.
+enum AppStatusNotification {}
+
+impl notification::Notification for AppStatusNotification {
+    type Params = Value;
+    const METHOD: &'static str = "neuride/appStatus";
+}
+
 impl Server {
     pub fn new(client: Client) -> Server {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -66,6 +82,12 @@ impl Server {
                         publisher.notify::<notification::Progress>(params)
                     }
                     Outgoing::Events(params) => publisher.notify::<EventsNotification>(params),
+                    Outgoing::AppEvent(params) => {
+                        publisher.notify::<AppEventNotification>(params)
+                    }
+                    Outgoing::AppStatus(params) => {
+                        publisher.notify::<AppStatusNotification>(params)
+                    }
                 }
             }
         });
@@ -270,13 +292,20 @@ impl Server {
         let mut client_watches = false;
         if flags.watch_dynamic_registration {
             let options = DidChangeWatchedFilesRegistrationOptions {
-                watchers: ["**/*.onnx", "**/*.npz", "**/*.npy", "**/*.neuro"]
-                    .into_iter()
-                    .map(|glob| FileSystemWatcher {
-                        glob_pattern: GlobPattern::String(glob.into()),
-                        kind: None,
-                    })
-                    .collect(),
+                watchers: [
+                    "**/*.onnx",
+                    "**/*.npz",
+                    "**/*.npy",
+                    "**/*.neuro",
+                    "**/neuride.toml",
+                    "**/pyproject.toml",
+                ]
+                .into_iter()
+                .map(|glob| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(glob.into()),
+                    kind: None,
+                })
+                .collect(),
             };
             let registration = Registration {
                 id: "neuride-watch".into(),
@@ -292,7 +321,9 @@ impl Server {
         }
         let mut watching = None;
         if !client_watches && !roots.is_empty() {
-            match watch::start(self.shared.clone(), &roots) {
+            let shared = self.shared.clone();
+            let changed = move |paths| analysis::disk_changes(&shared, paths);
+            match crate::watch::start(&roots, changed) {
                 Ok((watcher, walked)) => {
                     *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
                     watching = Some(walked);
@@ -644,6 +675,22 @@ impl Server {
         params: CodeActionParams,
     ) -> Result<Option<CodeActionResponse>> {
         guard("textDocument/codeAction", async {
+            let uri = &params.text_document.uri;
+            if custom::path_of(uri)
+                .ok()
+                .and_then(|p| FileKind::from_path(&p))
+                == Some(FileKind::Onnx)
+            {
+                let Some(analysis) = self.model_at(uri).await? else {
+                    return Ok(None);
+                };
+                return Ok(Some(fixes::code_actions(
+                    &self.shared,
+                    uri,
+                    &analysis,
+                    &params.context,
+                )));
+            }
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
             };
