@@ -10,6 +10,8 @@ use serde_json::Value as Json;
 pub fn value_to_json(v: &Value) -> Json {
     match v {
         Value::Tensor(t) => tensor_to_json(t),
+        Value::Optional(None) => Json::Null,
+        Value::Optional(Some(inner)) => value_to_json(inner),
         Value::Sequence(items) => Json::Array(items.iter().map(value_to_json).collect()),
         Value::Map(m) => {
             let values = flat(&m.values);
@@ -27,13 +29,22 @@ pub fn value_to_json(v: &Value) -> Json {
 pub fn flat(d: &Data) -> Vec<Json> {
     match d {
         Data::F32(v) => v.iter().map(|&x| Json::from(x as f64)).collect(),
-        Data::F64(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I64(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I32(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::U8(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I8(v) => v.iter().map(|&x| Json::from(x)).collect(),
         Data::Bool(v) => v.iter().map(|&x| Json::from(x)).collect(),
         Data::Str(v) => v.iter().map(|x| Json::from(x.clone())).collect(),
+        Data::U64(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        d if d.dtype().is_int() => d
+            .to_i64()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Json::from)
+            .collect(),
+        // Non-finite floats have no JSON number: serde_json writes null.
+        d => d
+            .to_f64()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Json::from)
+            .collect(),
     }
 }
 
@@ -216,38 +227,6 @@ fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
         }
     };
     Ok(match dtype {
-        DType::F32 => Data::F32(
-            leaves
-                .iter()
-                .map(|j| num(j).map(|x| x as f32))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::F64 => Data::F64(leaves.iter().map(|j| num(j)).collect::<Result<_, _>>()?),
-        DType::I64 => Data::I64(leaves.iter().map(|j| int(j)).collect::<Result<_, _>>()?),
-        DType::I32 => Data::I32(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as i32))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::U8 => Data::U8(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as u8))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::I8 => Data::I8(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as i8))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::Bool => Data::Bool(
-            leaves
-                .iter()
-                .map(|j| num(j).map(|x| x != 0.0))
-                .collect::<Result<_, _>>()?,
-        ),
         DType::Str => Data::Str(
             leaves
                 .iter()
@@ -257,6 +236,10 @@ fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        d if d.is_int() => {
+            Data::from_i64(d, leaves.iter().map(|j| int(j)).collect::<Result<_, _>>()?)
+        }
+        d => Data::from_f64(d, leaves.iter().map(|j| num(j)).collect::<Result<_, _>>()?),
     })
 }
 

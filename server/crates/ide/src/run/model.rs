@@ -11,8 +11,8 @@ mod infer;
 mod predict;
 
 pub use infer::{
-    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, infer_model, infer_session,
-    load_session,
+    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
+    infer_session, load_session, register_onnxruntime,
 };
 pub use predict::{MAX_STEPS, Predict, Predictor, SIMULATOR_OUTPUT};
 
