@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
 """neuride's ONNX checker against onnx.checker, side by side.
 
-Builds two models in a temp dir (never committed):
+Builds its models in a temp dir (never committed):
   * vit_b16.onnx  - ViT-B/16-sized: patch-embedding Conv, 12 pre-norm transformer
                     blocks (LayerNormalization, MatMul/Add projections, dynamic
                     Reshape chains as exporters write them, Softmax attention, Erf GELU),
                     ~86 M float32 weights (~345 MB), ~1,100 nodes;
-  * deep_8k.onnx  - the same block with hidden size 64, repeated until > 8,000 nodes.
+  * deep_8k.onnx  - the same block with hidden size 64, repeated until > 8,000 nodes;
+  * torch_transformer96.onnx - a real exporter's graph: PyTorch nn.TransformerEncoder,
+                    96 layers, d_model 256, exported by torch.onnx.export at opset 17
+                    (needs a Python with torch: --torch-python, or NEURIDE_TORCH_PYTHON;
+                    the row is skipped without one);
+  * node_tests/   - the ONNX project's own node test models, written from
+                    onnx.backend.test.case.node.collect_testcases() (1,884 with onnx 1.23).
 
 Then times, over several runs (medians):
   * neuride: one process per run doing load + check (the `check_once` bench binary,
-    i.e. what `neuride check` does for an ONNX file), peak RSS from wait4 rusage;
-  * `target/release/neuride check FILE` too, when that binary exists (--cli);
-  * python: onnx.load(path) + onnx.checker.check_model(model, full_check=True), in process.
+    i.e. what `neuride check` does for an ONNX file), peak RSS from /usr/bin/time;
+  * `target/release/neuride check --format json` as a whole process (--cli; always for
+    the exporter's transformer and the node-test folder);
+  * python: onnx.load(path) + onnx.checker.check_model(model, full_check=True), in
+    process (for the folder: one loop over every file, in one process).
 
-    python3 bench/check_bench.py [--runs 5] [--cli]
+    python3 bench/check_bench.py [--runs 5] [--cli] [--torch-python /path/to/python]
 """
 
 from __future__ import annotations
@@ -155,14 +163,70 @@ def python_check(path: pathlib.Path) -> float:
     return time.perf_counter() - start
 
 
+def python_check_folder(paths) -> float:
+    """One in-process loop over every model, as a Python script checking a model store would."""
+    start = time.perf_counter()
+    for path in paths:
+        model = onnx.load(str(path))
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except Exception:  # some node tests are meant to be rejected
+            pass
+    return time.perf_counter() - start
+
+
+TORCH_EXPORT = """
+import sys, torch
+from torch import nn
+torch.manual_seed(0)
+layer = nn.TransformerEncoderLayer(d_model=256, nhead=4, dim_feedforward=1024, batch_first=True)
+model = nn.TransformerEncoder(layer, num_layers=96, enable_nested_tensor=False).eval()
+torch.onnx.export(model, (torch.randn(1, 16, 256),), sys.argv[1], opset_version=17, dynamo=False,
+                  input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch", 1: "seq"}})
+"""
+
+
+def torch_transformer(path: pathlib.Path, python: str | None) -> int | None:
+    """Exports nn.TransformerEncoder (96 layers, opset 17) with a Python that has torch."""
+    if not python:
+        return None
+    subprocess.run([python, "-c", TORCH_EXPORT, str(path)], check=True, capture_output=True)
+    return len(onnx.load(str(path), load_external_data=False).graph.node)
+
+
+def node_tests(folder: pathlib.Path) -> list[pathlib.Path]:
+    """Writes the ONNX node test models (onnx.backend.test.case.node) into folder."""
+    from onnx.backend.test.case.node import collect_testcases
+    import warnings
+    folder.mkdir()
+    paths = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = collect_testcases(None)
+    for case in cases:
+        path = folder / f"{case.name}.onnx"
+        onnx.save(case.model, str(path))
+        paths.append(path)
+    return paths
+
+
+def release_cli() -> pathlib.Path:
+    env = dict(os.environ, CARGO_TARGET_DIR=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
+    subprocess.run(["cargo", "build", "--release", "-p", "neuride"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return pathlib.Path(env["CARGO_TARGET_DIR"]) / "release/neuride"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cli", action="store_true", help="also time target/release/neuride check")
+    parser.add_argument("--cli", action="store_true", help="also time `neuride check` on the synthetic models")
+    parser.add_argument("--torch-python", default=os.environ.get("NEURIDE_TORCH_PYTHON"),
+                        help="a Python with torch, to export the TransformerEncoder")
     args = parser.parse_args()
 
     binary = rust_binary()
-    cli = ROOT / "target/release/neuride"
+    cli = release_cli()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -170,6 +234,9 @@ def main() -> None:
             "vit_b16.onnx": transformer(tmp / "vit_b16.onnx", 768, 12, 3072, 12),
             "deep_8k.onnx": transformer(tmp / "deep_8k.onnx", 64, 4, 128, 1, min_nodes=8000),
         }
+        torch_nodes = torch_transformer(tmp / "torch_transformer96.onnx", args.torch_python)
+        if torch_nodes is None:
+            print("no --torch-python: the exporter's transformer row is skipped", file=sys.stderr)
         for name, nodes in models.items():
             path = tmp / name
             size_mb = path.stat().st_size / 1e6
@@ -177,7 +244,8 @@ def main() -> None:
             print(rust[0][2], file=sys.stderr)
             if "0 errors" not in rust[0][2]:
                 raise SystemExit(f"neuride reports errors on {name}: {rust[0][2]}")
-            cli_runs = [run_process([str(cli), "check", str(path)]) for _ in range(args.runs)] if args.cli and cli.exists() else []
+            cli_runs = [run_process([str(cli), "check", str(path), "--format", "json"])
+                        for _ in range(args.runs)] if args.cli else []
             python = [python_check(path) for _ in range(args.runs)]
             rust_ms = statistics.median(r[0] for r in rust) * 1e3
             py_ms = statistics.median(python) * 1e3
@@ -191,11 +259,33 @@ def main() -> None:
                 row["cli_rss_mb"] = max(r[1] for r in cli_runs)
             rows.append(row)
 
+        # Whole-process `neuride check --format json` against the in-process Python loop.
+        cli_rows = []
+        targets = []
+        if torch_nodes is not None:
+            path = tmp / "torch_transformer96.onnx"
+            targets.append((f"PyTorch TransformerEncoder x96 ({torch_nodes:,} nodes)", path, [path],
+                            path.stat().st_size / 1e6))
+        folder_paths = node_tests(tmp / "node_tests")
+        targets.append((f"ONNX node tests ({len(folder_paths):,} models)", tmp / "node_tests", folder_paths,
+                        sum(p.stat().st_size for p in folder_paths) / 1e6))
+        for label, target, paths, size_mb in targets:
+            argv = [str(cli), "check", str(target), "--format", "json", "--isolated"]
+            first = subprocess.run(argv, capture_output=True, text=True)
+            report = json.loads(first.stdout)
+            cli_runs = [run_process(argv) for _ in range(args.runs)]
+            python = [python_check_folder(paths) for _ in range(args.runs)]
+            cli_ms = statistics.median(r[0] for r in cli_runs) * 1e3
+            py_ms = statistics.median(python) * 1e3
+            cli_rows.append({"what": label, "files": len(report["files"]), "MB": size_mb, "cli_ms": cli_ms,
+                             "cli_rss_mb": max(r[1] for r in cli_runs), "python_ms": py_ms,
+                             "ratio": py_ms / cli_ms, "errors": report["summary"]["errors"]})
+
     print(f"runs per cell: {args.runs} (medians); neuride = one process: mmap load + check; "
           "python = onnx.load + onnx.checker.check_model(full_check=True), in process")
     header = "| model | nodes | file MB | neuride load+check ms | neuride peak RSS MB | python onnx ms | speed-up |"
     if any("cli_ms" in r for r in rows):
-        header += " `neuride check` CLI ms | CLI peak RSS MB |"
+        header += " `neuride check --format json` ms | CLI peak RSS MB |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
@@ -204,6 +294,14 @@ def main() -> None:
         if "cli_ms" in r:
             line += f" {r['cli_ms']:.1f} | {r['cli_rss_mb']:.0f} |"
         print(line)
+    print()
+    print(f"whole process `neuride check --format json --isolated` vs one in-process Python loop "
+          f"(onnx.load + check_model(full_check=True) per file); {os.cpu_count()} cores")
+    print("| what | files | MB | `neuride check` ms | CLI peak RSS MB | python loop ms | ratio | errors found |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in cli_rows:
+        print(f"| {r['what']} | {r['files']} | {r['MB']:.1f} | {r['cli_ms']:.1f} | {r['cli_rss_mb']:.0f} | "
+              f"{r['python_ms']:.0f} | {r['ratio']:.1f}x | {r['errors']} |")
 
 
 if __name__ == "__main__":

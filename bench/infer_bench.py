@@ -9,7 +9,16 @@ optimisation. onnxruntime's side includes Python's call overhead
 is the release build of server/crates/infer/examples/infer_bench.rs and
 includes converting the inputs into the engine's tensors.
 
-usage: python3 bench/infer_bench.py [REPEATS] [--release]   (from the repository root)
+usage: python3 bench/infer_bench.py [REPEATS] [--release] [--zoo]   (from the repository root)
+
+--zoo adds the model-zoo CNNs onnx ships as "light" models (ResNet-50,
+DenseNet-121, VGG-19, Inception v1/v2, ...; onnx/backend/test/data/light,
+weights as ConstantOfShape): the whole process of a one-shot `neuride infer`
+(start, load, fold the constants, compile, run one image, write the output)
+against a fresh Python process doing onnxruntime's session create plus one
+run, medians of REPEATS // 10 (at least 3) runs each; the per-sample latency
+at batch 1 (neuride's infer_bench, onnxruntime with one thread); and whether
+the outputs agree (rtol 1e-3, atol 1e-4).
 
 Without --release the example is built with the dev profile at opt-level 3
 for the workspace crates (deps are opt-level 2 in this workspace's dev
@@ -108,6 +117,77 @@ def main():
         goal = f"<= {limit:g}: {'met' if ratio <= limit else 'NOT met'}"
         tract_col = f"{tract_us:.3f}" if tract_us is not None else "-"
         print(f"| {model} | {n} | {ort_us:.3f} | {ours_us:.3f} | {engine} | {ratio:.2f} | {goal} | {tract_col} |")
+    if "--zoo" in sys.argv:
+        subprocess.run(["cargo", "build", "-q", "-p", "neuride"] + profile, cwd=ROOT, check=True, env=env)
+        cli = os.path.join(env["CARGO_TARGET_DIR"], "release" if RELEASE else "debug", "neuride")
+        zoo(binary, cli, env)
+
+ZOO = ["resnet50", "densenet121", "vgg19", "inception_v1", "inception_v2", "squeezenet", "shufflenet", "bvlc_alexnet", "zfnet512"]
+
+
+def zoo(binary, neuride_cli, env):
+    import time
+    import onnx
+    from onnx import numpy_helper
+
+    light = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+    runs = max(3, REPEATS // 10)
+    rows = []
+    for name in ZOO:
+        path = os.path.join(light, f"light_{name}.onnx")
+        model = onnx.load(path)
+        inits = {i.name for i in model.graph.initializer}
+        first = next(i for i in model.graph.input if i.name not in inits)
+        shape = [d.dim_value or 1 for d in first.type.tensor_type.shape.dim]
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        with tempfile.TemporaryDirectory() as tmp:
+            xin = os.path.join(tmp, "x.pb")
+            with open(xin, "wb") as f:
+                f.write(numpy_helper.from_array(x, first.name).SerializeToString())
+            np.savez(os.path.join(tmp, "x.npz"), **{first.name: x})
+            script = ("import onnxruntime as ort, numpy as np, sys\n"
+                      "o = ort.SessionOptions(); o.intra_op_num_threads = 1\n"
+                      "s = ort.InferenceSession(sys.argv[1], o, providers=['CPUExecutionProvider'])\n"
+                      "x = np.load(sys.argv[2])\n"
+                      "np.save(sys.argv[3], s.run(None, {k: x[k] for k in x.files})[0])\n")
+            ort_times, ours_times = [], []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-c", script, path, os.path.join(tmp, "x.npz"), os.path.join(tmp, "ort.npy")], check=True)
+                ort_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                subprocess.run([neuride_cli, "infer", path, "--input", f"{first.name}={xin}", "-o", os.path.join(tmp, "out") + "/"],
+                               check=True, capture_output=True)
+                ours_times.append(time.perf_counter() - start)
+            want = np.load(os.path.join(tmp, "ort.npy"))
+            t = onnx.TensorProto()
+            with open(os.path.join(tmp, "out", "output_0.pb"), "rb") as f:
+                t.ParseFromString(f.read())
+            got = numpy_helper.to_array(t)
+            equal = got.shape == want.shape and np.allclose(got, want, rtol=1e-3, atol=1e-4)
+            # Per-sample latency at batch 1, prepared once.
+            out = subprocess.run([binary, path, os.path.join(tmp, "x.npz"), "0", str(REPEATS), "1"],
+                                 check=True, capture_output=True, text=True, env=env).stdout
+            mine = json.loads(out.splitlines()[0])
+            o = ort.SessionOptions()
+            o.intra_op_num_threads = 1
+            o.inter_op_num_threads = 1
+            session = ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+            feeds = {first.name: x}
+            for _ in range(3):
+                session.run(None, feeds)
+            lat = []
+            for _ in range(REPEATS):
+                start = time.perf_counter()
+                session.run(None, feeds)
+                lat.append(time.perf_counter() - start)
+            rows.append((name, float(np.median(ort_times)), float(np.median(ours_times)), float(np.median(lat)) * 1e3, mine["per_sample_us"] / 1e3, mine["engine"], equal))
+    print()
+    print("| light model | onnxruntime create+run s | neuride infer (process) s | ratio (goal <= 1.5) | ort batch-1 ms | neuride batch-1 ms | engine | ratio (goal <= 1.0) | outputs equal |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
+    for name, ort_s, ours_s, ort_ms, ours_ms, engine, equal in rows:
+        print(f"| {name} | {ort_s:.3f} | {ours_s:.3f} | {ours_s / ort_s:.2f} | {ort_ms:.2f} | {ours_ms:.2f} | {engine} | {ours_ms / ort_ms:.2f} | {'yes' if equal else 'NO'} |")
+
 
 if __name__ == "__main__":
     main()

@@ -69,6 +69,17 @@ def ml():
     lin = make_pipeline(StandardScaler(), LinearRegression()).fit(x, y)
     save_expected(export(lin, x, "diabetes_linreg.onnx"), {"X": x[::20][:20].astype(np.float32)})
 
+    # k-nearest neighbours: skl2onnx computes the distances in a Scan loop
+    # over the training points (control flow with outer-scope values).
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, y = load_iris(return_X_y=True)
+    knn = KNeighborsClassifier(n_neighbors=5).fit(x[::2], y[::2])
+    save_expected(
+        export(knn, x, "iris_knn.onnx", {id(knn): {"zipmap": False}}),
+        {"X": x[1::2][:40].astype(np.float32)},
+    )
+
 
 def data():
     from sklearn.datasets import load_digits

@@ -106,6 +106,17 @@ fn human_output_and_gitignore() {
     let bad = dir.path().join("scratch/bad.onnx");
     let (code, stdout, _) = check(&[bad.to_str().unwrap()]);
     assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with(&format!(
+            "{}  onnx  not a model  4 B  1 error\n  {}:1:1: error[onnx/decode-error]: ",
+            bad.display(),
+            bad.display()
+        )),
+        "{stdout}"
+    );
+    // --quiet: the diagnostics and the summary only.
+    let (code, stdout, _) = check(&[bad.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code, 1);
     let first = stdout.lines().next().unwrap();
     assert!(
         first.starts_with(&format!(
@@ -173,6 +184,7 @@ fn pathological_neuro_files_fail_quickly_with_few_errors() {
         let output = Command::new(support::binary())
             .arg("check")
             .arg(&path)
+            .arg("--quiet")
             .output()
             .unwrap();
         let elapsed = start.elapsed();

@@ -35,7 +35,7 @@ fn expected_capabilities() -> Value {
         "codeLensProvider": { "resolveProvider": false },
         "executeCommandProvider": {
             "commands": ["neuride.importModel", "neuride.exportModel", "neuride.showGraph", "neuride.recheck",
-                         "neuride.simulate", "neuride.infer", "neuride.convert", "neuride.runApp"],
+                         "neuride.simulate", "neuride.infer", "neuride.convert", "neuride.runApp", "neuride.fixModel"],
             "workDoneProgress": true
         }
     })
@@ -107,7 +107,8 @@ fn vscode_session_models_views_registry_and_watching() {
             "method": "workspace/didChangeWatchedFiles",
             "registerOptions": { "watchers": [
                 { "globPattern": "**/*.onnx" }, { "globPattern": "**/*.npz" },
-                { "globPattern": "**/*.npy" }, { "globPattern": "**/*.neuro" }
+                { "globPattern": "**/*.npy" }, { "globPattern": "**/*.neuro" },
+                { "globPattern": "**/neuride.toml" }, { "globPattern": "**/pyproject.toml" }
             ] }
         })
     );

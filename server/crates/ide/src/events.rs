@@ -22,6 +22,9 @@ pub enum EventKind {
     /// Something a running app did: a rule fired, a bad reading, drops,
     /// started or stopped (the path is the `.neuro` file).
     App,
+    /// The registry of `neuride serve` refused an upload (the model had
+    /// errors); the file on disk was left as it was.
+    Refused,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

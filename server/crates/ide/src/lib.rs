@@ -10,15 +10,23 @@
 
 pub mod analysis;
 pub mod archive;
+/// Lint configuration (`neuride.toml`, `[tool.neuride]`): select, ignore, severity.
+pub mod config;
 pub mod events;
 pub mod file_kind;
+/// Safe fixes of model files (`--fix`, `--diff`, code actions).
+pub mod fix;
 pub mod graph_view;
 pub mod host;
 pub mod hover;
+/// Checking a file for `neuride check` (diagnostics and an overview).
+pub mod lint;
 pub mod model;
 pub mod neuro;
 pub mod registry;
 pub mod report;
+/// Every diagnostic code as data (name, severity, explanation, fixable).
+pub mod rules;
 /// Running the `simulate` and `infer` blocks of `.neuro` files.
 pub mod run;
 pub mod source;

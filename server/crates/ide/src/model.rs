@@ -105,23 +105,28 @@ impl ModelAnalysis {
     /// Diagnostics placed on the text view's lines (problems about things
     /// the view does not show go on the model header).
     pub fn file_diagnostics(&self) -> Vec<FileDiagnostic> {
-        self.diagnostics
-            .iter()
-            .map(|d| FileDiagnostic {
-                severity: d.severity,
-                code: d.code.to_owned(),
-                message: d.message.clone(),
-                range: self
-                    .view
-                    .range_of(&d.anchor)
-                    .unwrap_or_else(|| self.view.header_range()),
-            })
-            .collect()
+        place(&self.diagnostics, &self.view)
     }
 
     pub fn anchor_range(&self, anchor: &Anchor) -> Option<Range> {
         self.view.range_of(anchor)
     }
+}
+
+/// `diagnostics` placed on the lines of `view` (problems about things the
+/// view does not show go on the model header).
+pub fn place(diagnostics: &[Diagnostic], view: &ModelView) -> Vec<FileDiagnostic> {
+    diagnostics
+        .iter()
+        .map(|d| FileDiagnostic {
+            severity: d.severity,
+            code: d.code.to_owned(),
+            message: d.message.clone(),
+            range: view
+                .range_of(&d.anchor)
+                .unwrap_or_else(|| view.header_range()),
+        })
+        .collect()
 }
 
 /// The graph `id` names in `model`, if it exists (function bodies are not

@@ -159,10 +159,18 @@ fn to_tract(t: &Tensor) -> Result<TractTensor, Error> {
         Data::I32(v) => TractTensor::from_shape(shape, v),
         Data::U8(v) => TractTensor::from_shape(shape, v),
         Data::I8(v) => TractTensor::from_shape(shape, v),
+        Data::I16(v) => TractTensor::from_shape(shape, v),
+        Data::U64(v) => TractTensor::from_shape(shape, v),
+        Data::U32(v) => TractTensor::from_shape(shape, v),
+        Data::U16(v) => TractTensor::from_shape(shape, v),
+        Data::F16(v) => TractTensor::from_shape(shape, v),
         Data::Bool(v) => TractTensor::from_shape(shape, v),
         Data::Str(v) => tract_ndarray::ArrayD::from_shape_vec(shape.as_slice(), v.clone())
             .map(TractTensor::from)
             .map_err(|e| tract_onnx::prelude::TractError::msg(e.to_string())),
+        Data::Bf16(_) | Data::Packed(..) => Err(tract_onnx::prelude::TractError::msg(
+            "tract has no such element type",
+        )),
     };
     result.map_err(|e| {
         Error::Model(format!(
@@ -185,6 +193,11 @@ fn from_tract(t: &TractTensor) -> Result<Tensor, Error> {
         | DatumType::I32
         | DatumType::U8
         | DatumType::I8
+        | DatumType::I16
+        | DatumType::U16
+        | DatumType::U32
+        | DatumType::U64
+        | DatumType::F16
         | DatumType::Bool
         | DatumType::String => t,
         other => {
@@ -202,6 +215,11 @@ fn from_tract(t: &TractTensor) -> Result<Tensor, Error> {
         DatumType::I32 => Data::I32(view.as_slice::<i32>().map_err(bad)?.to_vec()),
         DatumType::U8 => Data::U8(view.as_slice::<u8>().map_err(bad)?.to_vec()),
         DatumType::I8 => Data::I8(view.as_slice::<i8>().map_err(bad)?.to_vec()),
+        DatumType::I16 => Data::I16(view.as_slice::<i16>().map_err(bad)?.to_vec()),
+        DatumType::U16 => Data::U16(view.as_slice::<u16>().map_err(bad)?.to_vec()),
+        DatumType::U32 => Data::U32(view.as_slice::<u32>().map_err(bad)?.to_vec()),
+        DatumType::U64 => Data::U64(view.as_slice::<u64>().map_err(bad)?.to_vec()),
+        DatumType::F16 => Data::F16(view.as_slice::<half::f16>().map_err(bad)?.to_vec()),
         DatumType::Bool => Data::Bool(view.as_slice::<bool>().map_err(bad)?.to_vec()),
         DatumType::String => Data::Str(view.as_slice::<String>().map_err(bad)?.to_vec()),
         other => {

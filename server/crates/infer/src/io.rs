@@ -22,6 +22,7 @@ pub mod data_proto {
         Tensor = 1,
         Sequence = 3,
         Map = 4,
+        Optional = 5,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -36,6 +37,25 @@ pub mod data_proto {
         pub sequence_values: Vec<SequenceProto>,
         #[prost(message, repeated, tag = "6")]
         pub map_values: Vec<MapProto>,
+        #[prost(message, repeated, tag = "7")]
+        pub optional_values: Vec<OptionalProto>,
+    }
+
+    /// `OptionalProto`: empty, or one tensor, sequence, map or optional.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct OptionalProto {
+        #[prost(string, optional, tag = "1")]
+        pub name: Option<String>,
+        #[prost(int32, optional, tag = "2")]
+        pub elem_type: Option<i32>,
+        #[prost(message, optional, tag = "3")]
+        pub tensor_value: Option<TensorProto>,
+        #[prost(message, optional, tag = "5")]
+        pub sequence_value: Option<SequenceProto>,
+        #[prost(message, optional, tag = "6")]
+        pub map_value: Option<MapProto>,
+        #[prost(message, optional, boxed, tag = "7")]
+        pub optional_value: Option<Box<OptionalProto>>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -52,7 +72,7 @@ pub mod data_proto {
         pub values: Option<SequenceProto>,
     }
 }
-use data_proto::{ElemKind, MapProto, SequenceProto};
+use data_proto::{ElemKind, MapProto, OptionalProto, SequenceProto};
 
 /// Every array of an `.npz` archive, keyed by array name.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, Error> {
@@ -76,6 +96,9 @@ fn pb_value(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
         ValueType::Map { .. } => {
             map_from_proto(&MapProto::decode(bytes).map_err(|e| format!("not a MapProto: {e}"))?)
         }
+        ValueType::Optional { .. } => optional_from_proto(
+            &OptionalProto::decode(bytes).map_err(|e| format!("not an OptionalProto: {e}"))?,
+        ),
         _ => {
             let proto = neuride_onnx::proto::TensorProto::decode(bytes)
                 .map_err(|e| format!("not a TensorProto: {e}"))?;
@@ -95,7 +118,25 @@ fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
     for m in &s.map_values {
         items.push(map_from_proto(m)?);
     }
+    for o in &s.optional_values {
+        items.push(optional_from_proto(o)?);
+    }
     Ok(Value::Sequence(items))
+}
+
+fn optional_from_proto(o: &OptionalProto) -> Result<Value, String> {
+    let inner = if let Some(t) = &o.tensor_value {
+        Some(Value::Tensor(tensor_proto::decode(t)?))
+    } else if let Some(s) = &o.sequence_value {
+        Some(sequence_from_proto(s)?)
+    } else if let Some(m) = &o.map_value {
+        Some(map_from_proto(m)?)
+    } else if let Some(inner) = &o.optional_value {
+        Some(optional_from_proto(inner)?)
+    } else {
+        None
+    };
+    Ok(Value::Optional(inner.map(Box::new)))
 }
 
 fn map_from_proto(m: &MapProto) -> Result<Value, String> {
@@ -148,12 +189,43 @@ pub fn write_pb(name: &str, value: &Value) -> Vec<u8> {
         Value::Tensor(t) => tensor_proto::to_proto(name, t).encode_to_vec(),
         Value::Sequence(_) => sequence_to_proto(name, value).encode_to_vec(),
         Value::Map(_) => map_to_proto(name, value).encode_to_vec(),
+        Value::Optional(_) => optional_to_proto(name, value).encode_to_vec(),
     }
+}
+
+fn optional_to_proto(name: &str, value: &Value) -> OptionalProto {
+    let mut o = OptionalProto {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    if let Value::Optional(Some(inner)) = value {
+        match &**inner {
+            Value::Tensor(t) => {
+                o.elem_type = Some(ElemKind::Tensor as i32);
+                o.tensor_value = Some(tensor_proto::to_proto("", t));
+            }
+            Value::Sequence(_) => {
+                o.elem_type = Some(ElemKind::Sequence as i32);
+                o.sequence_value = Some(sequence_to_proto("", inner));
+            }
+            Value::Map(_) => {
+                o.elem_type = Some(ElemKind::Map as i32);
+                o.map_value = Some(map_to_proto("", inner));
+            }
+            Value::Optional(_) => {
+                o.elem_type = Some(ElemKind::Optional as i32);
+                o.optional_value = Some(Box::new(optional_to_proto("", inner)));
+            }
+        }
+    }
+    o
 }
 
 fn sequence_to_proto(name: &str, value: &Value) -> SequenceProto {
     let mut s = SequenceProto {
         name: Some(name.to_owned()),
+        // An empty sequence still says what it would hold.
+        elem_type: Some(ElemKind::Tensor as i32),
         ..Default::default()
     };
     if let Value::Sequence(items) = value {
@@ -170,6 +242,10 @@ fn sequence_to_proto(name: &str, value: &Value) -> SequenceProto {
                 Value::Map(_) => {
                     s.elem_type = Some(ElemKind::Map as i32);
                     s.map_values.push(map_to_proto("", item));
+                }
+                Value::Optional(_) => {
+                    s.elem_type = Some(ElemKind::Optional as i32);
+                    s.optional_values.push(optional_to_proto("", item));
                 }
             }
         }

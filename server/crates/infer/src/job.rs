@@ -183,13 +183,14 @@ fn concat_rows(parts: Vec<Value>) -> Result<Value, Error> {
             }
             Ok(Value::Sequence(acc))
         }
-        map @ Value::Map(_) => {
+        other @ (Value::Map(_) | Value::Optional(_)) => {
             if iter.next().is_some() {
-                return Err(Error::Model(
-                    "a map output cannot be split into batches".into(),
-                ));
+                return Err(Error::Model(format!(
+                    "a {} output cannot be split into batches",
+                    other.describe()
+                )));
             }
-            Ok(map)
+            Ok(other)
         }
     }
 }

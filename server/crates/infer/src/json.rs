@@ -10,6 +10,8 @@ use serde_json::Value as Json;
 pub fn value_to_json(v: &Value) -> Json {
     match v {
         Value::Tensor(t) => tensor_to_json(t),
+        Value::Optional(None) => Json::Null,
+        Value::Optional(Some(inner)) => value_to_json(inner),
         Value::Sequence(items) => Json::Array(items.iter().map(value_to_json).collect()),
         Value::Map(m) => {
             let values = flat(&m.values);
@@ -22,16 +24,27 @@ pub fn value_to_json(v: &Value) -> Json {
     }
 }
 
-fn flat(d: &Data) -> Vec<Json> {
+/// The elements of `d` in row-major order, as JSON values (NaN and the
+/// infinities, which JSON cannot write, become `null`).
+pub fn flat(d: &Data) -> Vec<Json> {
     match d {
         Data::F32(v) => v.iter().map(|&x| Json::from(x as f64)).collect(),
-        Data::F64(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I64(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I32(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::U8(v) => v.iter().map(|&x| Json::from(x)).collect(),
-        Data::I8(v) => v.iter().map(|&x| Json::from(x)).collect(),
         Data::Bool(v) => v.iter().map(|&x| Json::from(x)).collect(),
         Data::Str(v) => v.iter().map(|x| Json::from(x.clone())).collect(),
+        Data::U64(v) => v.iter().map(|&x| Json::from(x)).collect(),
+        d if d.dtype().is_int() => d
+            .to_i64()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Json::from)
+            .collect(),
+        // Non-finite floats have no JSON number: serde_json writes null.
+        d => d
+            .to_f64()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Json::from)
+            .collect(),
     }
 }
 
@@ -80,6 +93,34 @@ fn json_inputs(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>
         ));
     }
     Ok(out)
+}
+
+/// A tensor of `dtype` and `shape` from `data` written flat or nested in
+/// row-major order (the Open Inference Protocol's JSON tensors): the leaves
+/// are read in order, whatever the nesting, and must fill `shape` exactly.
+pub fn tensor_from_json(data: &Json, dtype: DType, shape: &[usize]) -> Result<Tensor, Error> {
+    fn leaves<'a>(json: &'a Json, out: &mut Vec<&'a Json>) {
+        match json {
+            Json::Array(items) => items.iter().for_each(|item| leaves(item, out)),
+            leaf => out.push(leaf),
+        }
+    }
+    let mut found = Vec::new();
+    leaves(data, &mut found);
+    let want = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| Error::Format(format!("shape {shape:?} is too large")))?;
+    if found.len() != want {
+        return Err(Error::Format(format!(
+            "shape {shape:?} needs {want} elements, found {}",
+            found.len()
+        )));
+    }
+    Ok(Tensor {
+        shape: shape.to_vec(),
+        data: leaves_to_data(&found, dtype).map_err(Error::Format)?,
+    })
 }
 
 fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
@@ -186,38 +227,6 @@ fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
         }
     };
     Ok(match dtype {
-        DType::F32 => Data::F32(
-            leaves
-                .iter()
-                .map(|j| num(j).map(|x| x as f32))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::F64 => Data::F64(leaves.iter().map(|j| num(j)).collect::<Result<_, _>>()?),
-        DType::I64 => Data::I64(leaves.iter().map(|j| int(j)).collect::<Result<_, _>>()?),
-        DType::I32 => Data::I32(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as i32))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::U8 => Data::U8(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as u8))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::I8 => Data::I8(
-            leaves
-                .iter()
-                .map(|j| int(j).map(|x| x as i8))
-                .collect::<Result<_, _>>()?,
-        ),
-        DType::Bool => Data::Bool(
-            leaves
-                .iter()
-                .map(|j| num(j).map(|x| x != 0.0))
-                .collect::<Result<_, _>>()?,
-        ),
         DType::Str => Data::Str(
             leaves
                 .iter()
@@ -227,5 +236,28 @@ fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        d if d.is_int() => {
+            Data::from_i64(d, leaves.iter().map(|j| int(j)).collect::<Result<_, _>>()?)
+        }
+        d => Data::from_f64(d, leaves.iter().map(|j| num(j)).collect::<Result<_, _>>()?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensors_read_flat_or_nested_and_must_fill_their_shape() {
+        let flat = serde_json::json!([1, 2, 3, 4, 5, 6]);
+        let nested = serde_json::json!([[1, 2, 3], [4, 5, 6]]);
+        let a = tensor_from_json(&flat, DType::F32, &[2, 3]).unwrap();
+        let b = tensor_from_json(&nested, DType::F32, &[2, 3]).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.data, Data::F32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
+        let short = tensor_from_json(&flat, DType::I64, &[4, 2]).unwrap_err();
+        assert_eq!(short.to_string(), "shape [4, 2] needs 8 elements, found 6");
+        let words = tensor_from_json(&serde_json::json!(["a", 1]), DType::Str, &[2]).unwrap_err();
+        assert_eq!(words.to_string(), "1 is not a string");
+    }
 }

@@ -18,9 +18,13 @@ mod ml;
 #[cfg(feature = "tract")]
 mod native;
 mod npz;
+#[cfg(feature = "ort")]
+pub mod onnxruntime;
+mod packed;
 pub mod session;
 pub mod signature;
 pub mod tensor_proto;
+mod trust;
 pub mod value;
 
 pub use error::Error;

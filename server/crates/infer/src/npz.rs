@@ -56,9 +56,7 @@ fn strings_tensor(array: StringArray) -> Result<Tensor, String> {
     })
 }
 
-/// The element types inference computes in keep their type; the integer
-/// types it does not carry widen to int64 (losslessly but for uint64 above
-/// 2^63, which wraps as numpy's `astype` does).
+/// Every numpy dtype keeps its type (complex numbers are refused).
 fn array_tensor(array: &Array<'_>) -> Result<Tensor, String> {
     let shape = shape_of(&array.shape)?;
     let error = |e: NpzError| e.to_string();
@@ -67,15 +65,24 @@ fn array_tensor(array: &Array<'_>) -> Result<Tensor, String> {
         DType::Float64 => Data::F64(array.to_vec().map_err(error)?),
         DType::Int64 => Data::I64(array.to_vec().map_err(error)?),
         DType::Int32 => Data::I32(array.to_vec().map_err(error)?),
-        DType::Uint8 => Data::U8(array.to_vec().map_err(error)?),
+        DType::Int16 => Data::I16(array.to_vec().map_err(error)?),
         DType::Int8 => Data::I8(array.to_vec().map_err(error)?),
+        DType::Uint64 => Data::U64(array.to_vec().map_err(error)?),
+        DType::Uint32 => Data::U32(array.to_vec().map_err(error)?),
+        DType::Uint16 => Data::U16(array.to_vec().map_err(error)?),
+        DType::Uint8 => Data::U8(array.to_vec().map_err(error)?),
         DType::Bool => Data::Bool(array.to_vec().map_err(error)?),
-        DType::Int16 | DType::Uint16 | DType::Uint32 | DType::Uint64 => {
-            Data::I64(array.to_i64_vec().map_err(error)?)
-        }
-        DType::Float16 | DType::Complex64 | DType::Complex128 => {
+        // float16 has no Rust primitive for `to_vec`: read its bytes.
+        DType::Float16 => Data::F16(
+            array
+                .to_c_order_le()
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]))
+                .collect(),
+        ),
+        DType::Complex64 | DType::Complex128 => {
             return Err(format!(
-                "npy dtype {} is not supported (float32, float64, the integer types, bool and unicode strings are)",
+                "npy dtype {} is not supported (complex numbers have no ONNX tensor type here)",
                 array.dtype.numpy_name()
             ));
         }
@@ -87,31 +94,30 @@ fn array_tensor(array: &Array<'_>) -> Result<Tensor, String> {
 /// tensor whose data does not fill its shape.
 fn npy_bytes(tensor: &Tensor) -> Result<Vec<u8>, NpzError> {
     let shape: Vec<u64> = tensor.shape.iter().map(|&d| d as u64).collect();
-    let (dtype, data): (DType, Vec<u8>) = match &tensor.data {
-        Data::F32(v) => (
-            DType::Float32,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        Data::F64(v) => (
-            DType::Float64,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        Data::I64(v) => (
-            DType::Int64,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        Data::I32(v) => (
-            DType::Int32,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        Data::U8(v) => (DType::Uint8, v.clone()),
-        Data::I8(v) => (DType::Int8, v.iter().map(|&x| x as u8).collect()),
-        Data::Bool(v) => (DType::Bool, v.iter().map(|&x| x as u8).collect()),
+    let dtype = match &tensor.data {
         Data::Str(v) => {
             let strings = StringArray::new(shape, v.clone())?;
             return Ok(neuride_npz::write_npy_strings(&strings));
         }
+        Data::F32(_) => DType::Float32,
+        Data::F64(_) => DType::Float64,
+        Data::F16(_) => DType::Float16,
+        Data::I64(_) => DType::Int64,
+        Data::I32(_) => DType::Int32,
+        Data::I16(_) => DType::Int16,
+        Data::I8(_) => DType::Int8,
+        Data::U64(_) => DType::Uint64,
+        Data::U32(_) => DType::Uint32,
+        Data::U16(_) => DType::Uint16,
+        Data::U8(_) => DType::Uint8,
+        Data::Bool(_) => DType::Bool,
+        // numpy has no bfloat16 or 8/4/2-bit types: written as float32.
+        other => {
+            let values = other.to_f32().unwrap_or_default();
+            return Ok(neuride_npz::write_npy(&Array::from_f32(shape, &values)?));
+        }
     };
+    let data = crate::tensor_proto::raw_bytes(&tensor.data).unwrap_or_default();
     Ok(neuride_npz::write_npy(&Array::new(dtype, shape, data)?))
 }
 
@@ -142,6 +148,10 @@ mod tests {
             Tensor::new(vec![2], vec![-3i32, 4]).unwrap(),
             Tensor::new(vec![2], vec![0u8, 255]).unwrap(),
             Tensor::new(vec![2], vec![-128i8, 127]).unwrap(),
+            Tensor::new(vec![2], vec![-3i16, 300]).unwrap(),
+            Tensor::new(vec![2], vec![u64::MAX, 1]).unwrap(),
+            Tensor::new(vec![2], vec![70000u32, 1]).unwrap(),
+            Tensor::new(vec![2], vec![half::f16::from_f32(0.5), half::f16::MAX]).unwrap(),
             Tensor::new(vec![2], vec![true, false]).unwrap(),
             Tensor::new(vec![2], vec!["ab".to_owned(), "é".to_owned()]).unwrap(),
             Tensor::new(vec![0, 3], Vec::<f32>::new()).unwrap(),
@@ -192,15 +202,20 @@ mod tests {
     }
 
     #[test]
-    fn narrow_integers_widen_and_halves_are_refused() {
+    fn narrow_integers_and_halves_keep_their_type_and_complex_is_refused() {
         let u16s: Vec<u8> = [7u16, 65535].iter().flat_map(|v| v.to_le_bytes()).collect();
         let array = Array::new(DType::Uint16, vec![2], u16s).unwrap();
         assert_eq!(
             read_npy(&neuride_npz::write_npy(&array)).unwrap(),
-            Tensor::new(vec![2], vec![7i64, 65535]).unwrap()
+            Tensor::new(vec![2], vec![7u16, 65535]).unwrap()
         );
         let half = Array::new(DType::Float16, vec![1], vec![0, 0x3c]).unwrap();
-        let error = read_npy(&neuride_npz::write_npy(&half)).unwrap_err();
-        assert!(error.contains("float16 is not supported"), "{error}");
+        assert_eq!(
+            read_npy(&neuride_npz::write_npy(&half)).unwrap(),
+            Tensor::new(vec![1], vec![half::f16::ONE]).unwrap()
+        );
+        let complex = Array::new(DType::Complex64, vec![1], vec![0; 8]).unwrap();
+        let error = read_npy(&neuride_npz::write_npy(&complex)).unwrap_err();
+        assert!(error.contains("complex64 is not supported"), "{error}");
     }
 }

@@ -25,8 +25,12 @@ pub enum Engine {
     Native,
     /// tract: every other DL model and spiking model exported as plain ops.
     Tract,
-    /// neuride's evaluator: graphs with `ai.onnx.ml` operators.
+    /// neuride's evaluator: graphs with `ai.onnx.ml` operators, and every
+    /// graph the native engine does not take and tract does not run
+    /// faithfully.
     Evaluator,
+    /// onnxruntime, loaded from the user's installation.
+    Ort,
 }
 
 /// Stand-in when built without tract: every DL model is refused.
@@ -49,6 +53,23 @@ enum Backend {
     Native(NativePlan),
     Tract(TractPlan),
     Evaluator(ml::Plan),
+    #[cfg(feature = "ort")]
+    Ort(crate::onnxruntime::OrtPlan),
+}
+
+/// onnxruntime as a backend, or why it cannot be one.
+fn ort_backend(bytes: &[u8]) -> Result<Backend, Error> {
+    #[cfg(feature = "ort")]
+    {
+        Ok(Backend::Ort(crate::onnxruntime::OrtPlan::prepare(bytes)?))
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        let _ = bytes;
+        Err(Error::Model(
+            "this build of neuride has no onnxruntime engine (feature 'ort' is off)".into(),
+        ))
+    }
 }
 
 /// A model ready to run many times.
@@ -137,13 +158,19 @@ fn content_hash(bytes: &[u8]) -> u64 {
 /// Which engine a DL model may run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum EngineChoice {
-    /// The native engine when the graph is within its reach, else tract.
+    /// The native engine when the graph is within its reach; else tract
+    /// for the graphs it runs faithfully (its trusted ops on its types),
+    /// else the evaluator; else whichever of them can take the graph.
     #[default]
     Auto,
-    /// Always tract (comparisons, or a model the native engine gets wrong).
+    /// Only tract (comparisons, or a model the native engine gets wrong).
     Tract,
     /// Only the native engine: an error says what is outside its reach.
     Native,
+    /// Only neuride's evaluator, the general ONNX interpreter.
+    Evaluator,
+    /// Only onnxruntime (the user's installation, loaded at run time).
+    Ort,
 }
 
 type CacheKey = (u64, EngineChoice);
@@ -247,14 +274,14 @@ impl Session {
                     "this is a spiking model for the simulator ({reason})"
                 )));
             }
-            Route::Evaluator => Backend::Evaluator(ml::Plan::build(graph, opset(proto))?),
+            Route::Evaluator | Route::Tract if choice == EngineChoice::Ort => ort_backend(bytes)?,
+            Route::Evaluator => evaluator_backend(graph, proto)?,
             Route::Tract => match choice {
                 EngineChoice::Native => native_backend(proto, &signature)?,
-                EngineChoice::Auto => match native_backend(proto, &signature) {
-                    Ok(native) => native,
-                    Err(_) => tract_backend(graph, proto, bytes)?,
-                },
-                EngineChoice::Tract => tract_backend(graph, proto, bytes)?,
+                EngineChoice::Tract => Backend::Tract(TractPlan::prepare(bytes)?),
+                EngineChoice::Evaluator => evaluator_backend(graph, proto)?,
+                EngineChoice::Auto => auto_backend(graph, proto, bytes, &signature)?,
+                EngineChoice::Ort => ort_backend(bytes)?,
             },
         };
         Ok(Session {
@@ -270,6 +297,8 @@ impl Session {
             Backend::Native(_) => Engine::Native,
             Backend::Tract(_) => Engine::Tract,
             Backend::Evaluator(_) => Engine::Evaluator,
+            #[cfg(feature = "ort")]
+            Backend::Ort(_) => Engine::Ort,
         }
     }
 
@@ -292,27 +321,80 @@ impl Session {
             #[cfg(feature = "tract")]
             Backend::Native(plan) => plan.run(inputs),
             Backend::Tract(plan) => plan.run(inputs),
-            Backend::Evaluator(plan) => plan.run(inputs),
+            // A kernel's indexing a hostile model broke must not take the
+            // caller down: the last line of defence, as around tract.
+            Backend::Evaluator(plan) => {
+                crate::error::catch_panic("evaluator run", || plan.run(inputs))
+            }
+            #[cfg(feature = "ort")]
+            Backend::Ort(plan) => plan.run(inputs),
         }
     }
 }
 
-fn tract_backend(graph: &GraphProto, proto: &ModelProto, bytes: &[u8]) -> Result<Backend, Error> {
-    match TractPlan::prepare(bytes) {
-        Ok(plan) => Ok(Backend::Tract(plan)),
-        // A plain-op graph tract refuses may still be within the evaluator's reach.
-        Err(tract_error) => {
-            if graph
-                .node
-                .iter()
-                .all(|n| ml::supports(n.domain(), n.op_type()))
-            {
-                Ok(Backend::Evaluator(ml::Plan::build(graph, opset(proto))?))
+fn evaluator_backend(graph: &GraphProto, proto: &ModelProto) -> Result<Backend, Error> {
+    let plan = crate::error::catch_panic("evaluator preparation", || {
+        ml::Plan::build(graph, opset(proto))
+    })?;
+    Ok(Backend::Evaluator(plan))
+}
+
+/// `EngineChoice::Auto` for a plain-op graph: the native engine; tract for
+/// the graphs it runs faithfully; the evaluator for every graph it has
+/// kernels for; tract for what is left; the errors of each when none can.
+fn auto_backend(
+    graph: &GraphProto,
+    proto: &ModelProto,
+    bytes: &[u8],
+    signature: &Signature,
+) -> Result<Backend, Error> {
+    let native_error = match native_backend(proto, signature) {
+        Ok(native) => return Ok(native),
+        Err(e) => e,
+    };
+    let evaluator_takes = ml::supports_graph(graph);
+    if !evaluator_takes || crate::trust::tract_is_faithful(graph) {
+        match TractPlan::prepare(bytes) {
+            Ok(plan) => return Ok(Backend::Tract(plan)),
+            Err(tract_error) if !evaluator_takes => {
+                // Last: onnxruntime, when the user has it.
+                return ort_backend(bytes).map_err(|ort_error| {
+                    let missing: Vec<String> = unsupported_ops(graph);
+                    Error::Model(format!(
+                        "no engine runs this model: the native engine: {native_error}; tract: {tract_error}; the evaluator lacks {}; onnxruntime: {ort_error}",
+                        missing.join(", ")
+                    ))
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    evaluator_backend(graph, proto).or_else(|e| ort_backend(bytes).map_err(|_| e))
+}
+
+/// The ops of `graph` (and its bodies) the evaluator has no kernel for.
+fn unsupported_ops(graph: &GraphProto) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in &graph.node {
+        if !ml::supports(n.domain(), n.op_type()) {
+            let name = if n.domain().is_empty() {
+                n.op_type().to_owned()
             } else {
-                Err(tract_error)
+                format!("{}::{}", n.domain(), n.op_type())
+            };
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        for g in neuride_onnx::attr::graphs(n) {
+            for name in unsupported_ops(g) {
+                if !out.contains(&name) {
+                    out.push(name);
+                }
             }
         }
     }
+    out
 }
 
 /// A session is shared across the LSP's worker threads.

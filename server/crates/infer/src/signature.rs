@@ -28,6 +28,9 @@ pub enum ValueType {
         key: Option<DType>,
         value: Box<ValueType>,
     },
+    Optional {
+        element: Box<ValueType>,
+    },
     Unknown,
 }
 
@@ -60,6 +63,9 @@ pub(crate) fn value_type(t: Option<&TypeProto>) -> ValueType {
         },
         Some(type_proto::Value::SequenceType(s)) => ValueType::Sequence {
             element: Box::new(value_type(s.elem_type.as_deref())),
+        },
+        Some(type_proto::Value::OptionalType(o)) => ValueType::Optional {
+            element: Box::new(value_type(o.elem_type.as_deref())),
         },
         Some(type_proto::Value::MapType(m)) => ValueType::Map {
             key: m.key_type.and_then(DType::from_onnx),
@@ -145,6 +151,7 @@ pub fn describe(ty: &ValueType) -> String {
             }
         }
         ValueType::Sequence { element } => format!("seq({})", describe(element)),
+        ValueType::Optional { element } => format!("optional({})", describe(element)),
         ValueType::Map { key, value } => format!(
             "map({},{})",
             key.map(|k| k.to_string()).unwrap_or("?".into()),
@@ -215,7 +222,9 @@ fn check_value(
                 ));
             }
         }
-        (ValueType::Sequence { .. }, Value::Sequence(_)) | (ValueType::Unknown, _) => {}
+        (ValueType::Sequence { .. }, Value::Sequence(_))
+        | (ValueType::Optional { .. }, Value::Optional(_))
+        | (ValueType::Unknown, _) => {}
         _ => problems.push(format!(
             "input '{name}': {} expected, found {}",
             describe(ty),

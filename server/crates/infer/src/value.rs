@@ -1,67 +1,150 @@
-//! Values that flow through a model: tensors of the element types the ML
-//! operators use, sequences and maps (ZipMap, DictVectorizer, CastMap).
+//! Values that flow through a model: tensors of every ONNX element type,
+//! sequences, maps (ZipMap, DictVectorizer, CastMap) and optionals.
 
+use half::{bf16, f16};
 use neuride_onnx::proto::tensor_proto::DataType;
 use serde::Serialize;
 
 /// Element types neuride can hold. Codes are ONNX `TensorProto.DataType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// The 8-, 4- and 2-bit types (`F8*`, `F4E2M1`, `I4`, `U4`, `I2`, `U2`)
+/// are held one element per byte ([`Data::Packed`]): the bit pattern for
+/// the small floats, the value for the small integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
     F32,
     F64,
+    F16,
+    Bf16,
     I64,
     I32,
-    U8,
+    I16,
     I8,
+    U64,
+    U32,
+    U16,
+    U8,
     Bool,
     Str,
+    F8E4M3Fn,
+    F8E4M3Fnuz,
+    F8E5M2,
+    F8E5M2Fnuz,
+    F8E8M0,
+    F4E2M1,
+    I4,
+    U4,
+    I2,
+    U2,
 }
+
+/// ONNX's and our names side by side: one table for both directions.
+const DTYPES: &[(DType, DataType, &str)] = &[
+    (DType::F32, DataType::Float, "float32"),
+    (DType::F64, DataType::Double, "float64"),
+    (DType::F16, DataType::Float16, "float16"),
+    (DType::Bf16, DataType::Bfloat16, "bfloat16"),
+    (DType::I64, DataType::Int64, "int64"),
+    (DType::I32, DataType::Int32, "int32"),
+    (DType::I16, DataType::Int16, "int16"),
+    (DType::I8, DataType::Int8, "int8"),
+    (DType::U64, DataType::Uint64, "uint64"),
+    (DType::U32, DataType::Uint32, "uint32"),
+    (DType::U16, DataType::Uint16, "uint16"),
+    (DType::U8, DataType::Uint8, "uint8"),
+    (DType::Bool, DataType::Bool, "bool"),
+    (DType::Str, DataType::String, "string"),
+    (DType::F8E4M3Fn, DataType::Float8e4m3fn, "float8e4m3fn"),
+    (
+        DType::F8E4M3Fnuz,
+        DataType::Float8e4m3fnuz,
+        "float8e4m3fnuz",
+    ),
+    (DType::F8E5M2, DataType::Float8e5m2, "float8e5m2"),
+    (
+        DType::F8E5M2Fnuz,
+        DataType::Float8e5m2fnuz,
+        "float8e5m2fnuz",
+    ),
+    (DType::F8E8M0, DataType::Float8e8m0, "float8e8m0"),
+    (DType::F4E2M1, DataType::Float4e2m1, "float4e2m1"),
+    (DType::I4, DataType::Int4, "int4"),
+    (DType::U4, DataType::Uint4, "uint4"),
+    (DType::I2, DataType::Int2, "int2"),
+    (DType::U2, DataType::Uint2, "uint2"),
+];
 
 impl DType {
     pub fn from_onnx(code: i32) -> Option<DType> {
-        Some(match DataType::try_from(code).ok()? {
-            DataType::Float => DType::F32,
-            DataType::Uint8 => DType::U8,
-            DataType::Int8 => DType::I8,
-            DataType::Int32 => DType::I32,
-            DataType::Int64 => DType::I64,
-            DataType::String => DType::Str,
-            DataType::Bool => DType::Bool,
-            DataType::Double => DType::F64,
-            _ => return None,
-        })
+        let data_type = DataType::try_from(code).ok()?;
+        DTYPES
+            .iter()
+            .find(|(_, d, _)| *d == data_type)
+            .map(|(t, _, _)| *t)
+    }
+
+    fn entry(self) -> &'static (DType, DataType, &'static str) {
+        DTYPES
+            .iter()
+            .find(|(t, _, _)| *t == self)
+            .expect("every DType is in the table")
     }
 
     pub fn onnx_code(self) -> i32 {
-        let data_type = match self {
-            DType::F32 => DataType::Float,
-            DType::U8 => DataType::Uint8,
-            DType::I8 => DataType::Int8,
-            DType::I32 => DataType::Int32,
-            DType::I64 => DataType::Int64,
-            DType::Str => DataType::String,
-            DType::Bool => DataType::Bool,
-            DType::F64 => DataType::Double,
-        };
-        data_type as i32
+        self.entry().1 as i32
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            DType::F32 => "float32",
-            DType::F64 => "float64",
-            DType::I64 => "int64",
-            DType::I32 => "int32",
-            DType::U8 => "uint8",
-            DType::I8 => "int8",
-            DType::Bool => "bool",
-            DType::Str => "string",
-        }
+        self.entry().2
     }
 
+    /// float32/64, float16, bfloat16 and the small floats.
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
+        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::Bf16) || self.is_small_float()
+    }
+
+    /// The 8- and 4-bit floats.
+    pub fn is_small_float(self) -> bool {
+        matches!(
+            self,
+            DType::F8E4M3Fn
+                | DType::F8E4M3Fnuz
+                | DType::F8E5M2
+                | DType::F8E5M2Fnuz
+                | DType::F8E8M0
+                | DType::F4E2M1
+        )
+    }
+
+    /// Held one element per byte in [`Data::Packed`].
+    pub fn is_packed(self) -> bool {
+        self.is_small_float() || matches!(self, DType::I4 | DType::U4 | DType::I2 | DType::U2)
+    }
+
+    /// Signed or unsigned integers of any width (not bool).
+    pub fn is_int(self) -> bool {
+        matches!(
+            self,
+            DType::I64
+                | DType::I32
+                | DType::I16
+                | DType::I8
+                | DType::U64
+                | DType::U32
+                | DType::U16
+                | DType::U8
+                | DType::I4
+                | DType::U4
+                | DType::I2
+                | DType::U2
+        )
+    }
+
+    pub fn is_unsigned(self) -> bool {
+        matches!(
+            self,
+            DType::U64 | DType::U32 | DType::U16 | DType::U8 | DType::U4 | DType::U2
+        )
     }
 }
 
@@ -71,30 +154,77 @@ impl std::fmt::Display for DType {
     }
 }
 
+impl Serialize for DType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Flat, row-major element storage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Data {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    F16(Vec<f16>),
+    Bf16(Vec<bf16>),
     I64(Vec<i64>),
     I32(Vec<i32>),
-    U8(Vec<u8>),
+    I16(Vec<i16>),
     I8(Vec<i8>),
+    U64(Vec<u64>),
+    U32(Vec<u32>),
+    U16(Vec<u16>),
+    U8(Vec<u8>),
     Bool(Vec<bool>),
     Str(Vec<String>),
+    /// An 8-, 4- or 2-bit type ([`DType::is_packed`]), one element per byte:
+    /// the bit pattern of a small float, the value of a small integer
+    /// (two's complement for the signed ones).
+    Packed(DType, Vec<u8>),
 }
 
+/// `$body` once per storage variant with `$v` bound to its vector.
 macro_rules! each_data {
     ($data:expr, $v:ident => $body:expr) => {
         match $data {
-            Data::F32($v) => $body,
-            Data::F64($v) => $body,
-            Data::I64($v) => $body,
-            Data::I32($v) => $body,
-            Data::U8($v) => $body,
-            Data::I8($v) => $body,
-            Data::Bool($v) => $body,
-            Data::Str($v) => $body,
+            $crate::value::Data::F32($v) => $body,
+            $crate::value::Data::F64($v) => $body,
+            $crate::value::Data::F16($v) => $body,
+            $crate::value::Data::Bf16($v) => $body,
+            $crate::value::Data::I64($v) => $body,
+            $crate::value::Data::I32($v) => $body,
+            $crate::value::Data::I16($v) => $body,
+            $crate::value::Data::I8($v) => $body,
+            $crate::value::Data::U64($v) => $body,
+            $crate::value::Data::U32($v) => $body,
+            $crate::value::Data::U16($v) => $body,
+            $crate::value::Data::U8($v) => $body,
+            $crate::value::Data::Bool($v) => $body,
+            $crate::value::Data::Str($v) => $body,
+            $crate::value::Data::Packed(_, $v) => $body,
+        }
+    };
+}
+
+/// Rebuilds the same variant (and packed type) as `$data` around a new vector.
+macro_rules! map_data {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            Data::F32($v) => Data::F32($body),
+            Data::F64($v) => Data::F64($body),
+            Data::F16($v) => Data::F16($body),
+            Data::Bf16($v) => Data::Bf16($body),
+            Data::I64($v) => Data::I64($body),
+            Data::I32($v) => Data::I32($body),
+            Data::I16($v) => Data::I16($body),
+            Data::I8($v) => Data::I8($body),
+            Data::U64($v) => Data::U64($body),
+            Data::U32($v) => Data::U32($body),
+            Data::U16($v) => Data::U16($body),
+            Data::U8($v) => Data::U8($body),
+            Data::Bool($v) => Data::Bool($body),
+            Data::Str($v) => Data::Str($body),
+            Data::Packed(t, $v) => Data::Packed(*t, $body),
         }
     };
 }
@@ -104,12 +234,19 @@ impl Data {
         match self {
             Data::F32(_) => DType::F32,
             Data::F64(_) => DType::F64,
+            Data::F16(_) => DType::F16,
+            Data::Bf16(_) => DType::Bf16,
             Data::I64(_) => DType::I64,
             Data::I32(_) => DType::I32,
-            Data::U8(_) => DType::U8,
+            Data::I16(_) => DType::I16,
             Data::I8(_) => DType::I8,
+            Data::U64(_) => DType::U64,
+            Data::U32(_) => DType::U32,
+            Data::U16(_) => DType::U16,
+            Data::U8(_) => DType::U8,
             Data::Bool(_) => DType::Bool,
             Data::Str(_) => DType::Str,
+            Data::Packed(t, _) => *t,
         }
     }
 
@@ -121,70 +258,175 @@ impl Data {
         self.len() == 0
     }
 
-    /// Numeric view as f64 (strings give None).
+    /// Numeric view as f64 (strings give None). uint64 above 2^53 and
+    /// int64 beyond ±2^53 round.
     pub fn to_f64(&self) -> Option<Vec<f64>> {
         Some(match self {
             Data::F32(v) => v.iter().map(|&x| x as f64).collect(),
             Data::F64(v) => v.clone(),
+            Data::F16(v) => v.iter().map(|x| x.to_f64()).collect(),
+            Data::Bf16(v) => v.iter().map(|x| x.to_f64()).collect(),
             Data::I64(v) => v.iter().map(|&x| x as f64).collect(),
             Data::I32(v) => v.iter().map(|&x| x as f64).collect(),
-            Data::U8(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::I16(v) => v.iter().map(|&x| x as f64).collect(),
             Data::I8(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::U64(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::U32(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::U16(v) => v.iter().map(|&x| x as f64).collect(),
+            Data::U8(v) => v.iter().map(|&x| x as f64).collect(),
             Data::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
             Data::Str(_) => return None,
+            Data::Packed(t, v) => v.iter().map(|&b| crate::packed::to_f64(*t, b)).collect(),
         })
     }
 
     /// Numeric view as f32, the way onnxruntime's ML kernels cast their input.
     pub fn to_f32(&self) -> Option<Vec<f32>> {
-        Some(match self {
-            Data::F32(v) => v.clone(),
-            Data::F64(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::I64(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::U8(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::I8(v) => v.iter().map(|&x| x as f32).collect(),
-            Data::Bool(v) => v.iter().map(|&x| x as u8 as f32).collect(),
-            Data::Str(_) => return None,
-        })
+        match self {
+            Data::F32(v) => Some(v.clone()),
+            other => Some(other.to_f64()?.into_iter().map(|x| x as f32).collect()),
+        }
     }
 
     /// Elements `indices` in order (used by Gather, slicing along axis 0, ...).
     pub fn gather(&self, indices: &[usize]) -> Data {
-        each_data!(self, v => indices.iter().map(|&i| v[i].clone()).collect::<Vec<_>>().into())
+        map_data!(self, v => indices.iter().map(|&i| v[i].clone()).collect())
+    }
+
+    /// Element `index` repeated `n` times.
+    pub fn repeat(&self, index: usize, n: usize) -> Data {
+        map_data!(self, v => vec![v[index].clone(); n])
     }
 
     /// A contiguous element range.
     pub fn slice(&self, start: usize, end: usize) -> Data {
-        each_data!(self, v => v[start..end].to_vec().into())
+        map_data!(self, v => v[start..end].to_vec())
     }
 
-    /// Appends `other` (same dtype) to `self`.
+    /// Appends `other` (same dtype) to `self`; false when the types differ.
     pub fn extend(&mut self, other: &Data) -> bool {
+        if self.dtype() != other.dtype() {
+            return false;
+        }
         match (self, other) {
             (Data::F32(a), Data::F32(b)) => a.extend_from_slice(b),
             (Data::F64(a), Data::F64(b)) => a.extend_from_slice(b),
+            (Data::F16(a), Data::F16(b)) => a.extend_from_slice(b),
+            (Data::Bf16(a), Data::Bf16(b)) => a.extend_from_slice(b),
             (Data::I64(a), Data::I64(b)) => a.extend_from_slice(b),
             (Data::I32(a), Data::I32(b)) => a.extend_from_slice(b),
-            (Data::U8(a), Data::U8(b)) => a.extend_from_slice(b),
+            (Data::I16(a), Data::I16(b)) => a.extend_from_slice(b),
             (Data::I8(a), Data::I8(b)) => a.extend_from_slice(b),
+            (Data::U64(a), Data::U64(b)) => a.extend_from_slice(b),
+            (Data::U32(a), Data::U32(b)) => a.extend_from_slice(b),
+            (Data::U16(a), Data::U16(b)) => a.extend_from_slice(b),
+            (Data::U8(a), Data::U8(b)) => a.extend_from_slice(b),
             (Data::Bool(a), Data::Bool(b)) => a.extend_from_slice(b),
             (Data::Str(a), Data::Str(b)) => a.extend_from_slice(b),
+            (Data::Packed(_, a), Data::Packed(_, b)) => a.extend_from_slice(b),
             _ => return false,
         }
         true
     }
 
-    pub fn empty(dtype: DType) -> Data {
+    /// Numbers as `dtype`: floats rounded to nearest (small floats
+    /// saturating), integers truncated toward zero (Rust's `as`: NaN is 0,
+    /// out of range clamps), bools `x != 0`, strings Rust's shortest text.
+    pub fn from_f64(dtype: DType, v: Vec<f64>) -> Data {
+        fn conv<T>(v: Vec<f64>, f: impl Fn(f64) -> T) -> Vec<T> {
+            v.into_iter().map(f).collect()
+        }
         match dtype {
-            DType::F32 => Data::F32(Vec::new()),
-            DType::F64 => Data::F64(Vec::new()),
-            DType::I64 => Data::I64(Vec::new()),
-            DType::I32 => Data::I32(Vec::new()),
-            DType::U8 => Data::U8(Vec::new()),
-            DType::I8 => Data::I8(Vec::new()),
-            DType::Bool => Data::Bool(Vec::new()),
-            DType::Str => Data::Str(Vec::new()),
+            DType::F32 => Data::F32(conv(v, |x| x as f32)),
+            DType::F64 => Data::F64(v),
+            DType::F16 => Data::F16(conv(v, f16::from_f64)),
+            DType::Bf16 => Data::Bf16(conv(v, bf16::from_f64)),
+            DType::I64 => Data::I64(conv(v, |x| x as i64)),
+            DType::I32 => Data::I32(conv(v, |x| x as i32)),
+            DType::I16 => Data::I16(conv(v, |x| x as i16)),
+            DType::I8 => Data::I8(conv(v, |x| x as i8)),
+            DType::U64 => Data::U64(conv(v, |x| x as u64)),
+            DType::U32 => Data::U32(conv(v, |x| x as u32)),
+            DType::U16 => Data::U16(conv(v, |x| x as u16)),
+            DType::U8 => Data::U8(conv(v, |x| x as u8)),
+            DType::Bool => Data::Bool(conv(v, |x| x != 0.0)),
+            DType::Str => Data::Str(conv(v, |x| x.to_string())),
+            packed => Data::Packed(
+                packed,
+                conv(v, |x| crate::packed::from_f64(packed, x, true)),
+            ),
+        }
+    }
+
+    /// Integers as `dtype`: narrower integers keep the low bits (two's
+    /// complement wrap, as C casts), floats round to nearest.
+    pub fn from_i64(dtype: DType, v: Vec<i64>) -> Data {
+        fn conv<T>(v: Vec<i64>, f: impl Fn(i64) -> T) -> Vec<T> {
+            v.into_iter().map(f).collect()
+        }
+        match dtype {
+            DType::I64 => Data::I64(v),
+            DType::I32 => Data::I32(conv(v, |x| x as i32)),
+            DType::I16 => Data::I16(conv(v, |x| x as i16)),
+            DType::I8 => Data::I8(conv(v, |x| x as i8)),
+            DType::U64 => Data::U64(conv(v, |x| x as u64)),
+            DType::U32 => Data::U32(conv(v, |x| x as u32)),
+            DType::U16 => Data::U16(conv(v, |x| x as u16)),
+            DType::U8 => Data::U8(conv(v, |x| x as u8)),
+            DType::Bool => Data::Bool(conv(v, |x| x != 0)),
+            DType::Str => Data::Str(conv(v, |x| x.to_string())),
+            DType::I4 | DType::U4 | DType::I2 | DType::U2 => {
+                Data::Packed(dtype, conv(v, |x| crate::packed::from_i64(dtype, x)))
+            }
+            other => Data::from_f64(other, conv(v, |x| x as f64)),
+        }
+    }
+
+    /// Integer view: integers exact (uint64 above 2^63 wraps), floats
+    /// truncated toward zero, bools 0/1; strings give None.
+    pub fn to_i64(&self) -> Option<Vec<i64>> {
+        fn conv<T: Copy>(v: &[T], f: impl Fn(T) -> i64) -> Vec<i64> {
+            v.iter().map(|&x| f(x)).collect()
+        }
+        Some(match self {
+            Data::I64(v) => v.clone(),
+            Data::I32(v) => conv(v, i64::from),
+            Data::I16(v) => conv(v, i64::from),
+            Data::I8(v) => conv(v, i64::from),
+            Data::U64(v) => conv(v, |x| x as i64),
+            Data::U32(v) => conv(v, i64::from),
+            Data::U16(v) => conv(v, i64::from),
+            Data::U8(v) => conv(v, i64::from),
+            Data::Bool(v) => conv(v, i64::from),
+            Data::Packed(t, v) if t.is_int() => conv(v, |b| crate::packed::to_i64(*t, b)),
+            Data::Str(_) => return None,
+            other => other.to_f64()?.into_iter().map(|x| x as i64).collect(),
+        })
+    }
+
+    pub fn empty(dtype: DType) -> Data {
+        Data::filled(dtype, 0)
+    }
+
+    /// `len` zeros (false, "", +0.0) of `dtype`.
+    pub fn filled(dtype: DType, len: usize) -> Data {
+        match dtype {
+            DType::F32 => Data::F32(vec![0.0; len]),
+            DType::F64 => Data::F64(vec![0.0; len]),
+            DType::F16 => Data::F16(vec![f16::ZERO; len]),
+            DType::Bf16 => Data::Bf16(vec![bf16::ZERO; len]),
+            DType::I64 => Data::I64(vec![0; len]),
+            DType::I32 => Data::I32(vec![0; len]),
+            DType::I16 => Data::I16(vec![0; len]),
+            DType::I8 => Data::I8(vec![0; len]),
+            DType::U64 => Data::U64(vec![0; len]),
+            DType::U32 => Data::U32(vec![0; len]),
+            DType::U16 => Data::U16(vec![0; len]),
+            DType::U8 => Data::U8(vec![0; len]),
+            DType::Bool => Data::Bool(vec![false; len]),
+            DType::Str => Data::Str(vec![String::new(); len]),
+            // All-zero bytes (E8M0, which has no zero, holds its smallest value 2^-127).
+            packed => Data::Packed(packed, vec![0; len]),
         }
     }
 }
@@ -200,10 +442,16 @@ macro_rules! data_from {
 }
 data_from!(f32, F32);
 data_from!(f64, F64);
+data_from!(f16, F16);
+data_from!(bf16, Bf16);
 data_from!(i64, I64);
 data_from!(i32, I32);
-data_from!(u8, U8);
+data_from!(i16, I16);
 data_from!(i8, I8);
+data_from!(u64, U64);
+data_from!(u32, U32);
+data_from!(u16, U16);
+data_from!(u8, U8);
 data_from!(bool, Bool);
 data_from!(String, Str);
 
@@ -313,6 +561,8 @@ pub enum Value {
     Tensor(Tensor),
     Sequence(Vec<Value>),
     Map(Map),
+    /// An ONNX optional: empty, or holding a tensor or a sequence.
+    Optional(Option<Box<Value>>),
 }
 
 impl Value {
@@ -338,6 +588,8 @@ impl Value {
                 };
                 format!("map({key},{})", m.values.dtype())
             }
+            Value::Optional(None) => "optional(empty)".to_owned(),
+            Value::Optional(Some(v)) => format!("optional({})", v.describe()),
         }
     }
 }

@@ -5,8 +5,11 @@
 #![deny(clippy::print_stdout)]
 
 mod cli;
+mod config;
 mod lsp;
 mod mqtt;
+mod serve;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -48,8 +51,14 @@ enum Command {
     /// Run the apps of .neuro files (sensors, pipelines, rules).
     #[command(subcommand)]
     App(cli::app::Command),
+    /// List every diagnostic code (name, severity, fixable, summary).
+    Rules(cli::rules::Args),
+    /// Explain one diagnostic code: what it means, an example that fails, the fix.
+    Explain(cli::rules::ExplainArgs),
     /// Start the language server on stdio.
     Lsp(lsp::Args),
+    /// Serve the workspace's models: registry, web page and Open Inference Protocol.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,7 +75,10 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
         Command::App(command) => cli::app::run(command),
+        Command::Rules(args) => cli::rules::run(args),
+        Command::Explain(args) => cli::rules::explain(args),
         Command::Lsp(args) => lsp::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@
 //! (a malformed attribute then reads as absent and the op's default applies).
 //! List readers answer the stored slice, possibly empty.
 
-use crate::proto::{AttributeProto, NodeProto, TensorProto};
+use crate::proto::{AttributeProto, GraphProto, NodeProto, TensorProto};
 
 /// The attribute `name` of `node`, if present.
 pub fn find<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -64,4 +64,16 @@ pub fn strings_len(node: &NodeProto, name: &str) -> usize {
 
 pub fn tensor<'a>(node: &'a NodeProto, name: &str) -> Option<&'a TensorProto> {
     find(node, name).and_then(|a| a.t.as_ref())
+}
+
+/// A graph attribute (the bodies of If, Loop, Scan, SequenceMap).
+pub fn graph<'a>(node: &'a NodeProto, name: &str) -> Option<&'a GraphProto> {
+    find(node, name).and_then(|a| a.g.as_ref())
+}
+
+/// Every graph attribute of `node` (`g` and `graphs`), in attribute order.
+pub fn graphs(node: &NodeProto) -> impl Iterator<Item = &GraphProto> {
+    node.attribute
+        .iter()
+        .flat_map(|a| a.g.iter().chain(a.graphs.iter()))
 }

@@ -277,17 +277,3 @@ impl<F: Fn(&mut std::fmt::Formatter) -> std::fmt::Result> std::fmt::Display for 
         (self.0)(f)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn docs_list_every_code() {
-        let docs = include_str!("../../../../docs/onnx-checker.md");
-        for (code, _, _) in super::codes::ALL {
-            assert!(
-                docs.contains(&format!("`{code}`")),
-                "docs/onnx-checker.md does not list {code}"
-            );
-        }
-    }
-}

@@ -23,6 +23,8 @@ pub mod window;
 
 // Loading, op schemas and the checker.
 pub mod check;
+/// Safe fixes (sorting, unused values, opset imports, IR version).
+pub mod fix;
 pub mod load;
 pub mod schema;
 

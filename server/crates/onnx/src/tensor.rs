@@ -300,6 +300,49 @@ fn visit(s: Storage<'_>, mut f: impl FnMut(Value)) {
     }
 }
 
+/// The elements of an 8-, 4- or 2-bit tensor (float8*, float4e2m1, int4,
+/// uint4, int2, uint2), one byte each, lowest bits first within a stored
+/// byte: the small floats' bit patterns, the small integers' two's
+/// complement bits. `raw_data` holds them packed (two 4-bit or four 2-bit
+/// elements per byte), `int32_data` one packed byte per entry. `count` is
+/// the element count `dims` promise (a packed last byte may hold padding);
+/// `None` when the tensor's type is not one of these.
+pub fn packed_elements(t: &TensorProto, count: usize) -> Option<Result<Vec<u8>, TensorError>> {
+    let dtype = t.data_type.unwrap_or(0);
+    let bits = match DataType::try_from(dtype).ok()? {
+        DataType::Float8e4m3fn
+        | DataType::Float8e4m3fnuz
+        | DataType::Float8e5m2
+        | DataType::Float8e5m2fnuz
+        | DataType::Float8e8m0 => 8,
+        DataType::Int4 | DataType::Uint4 | DataType::Float4e2m1 => 4,
+        DataType::Int2 | DataType::Uint2 => 2,
+        _ => return None,
+    };
+    if is_external(t) {
+        return Some(Err(TensorError::External {
+            name: t.name.clone().unwrap_or_default(),
+            location: external_entry(t, "location").unwrap_or("?").to_owned(),
+        }));
+    }
+    let bytes: Vec<u8> = match &t.raw_data {
+        Some(raw) => raw.to_vec(),
+        None => t.int32_data.iter().map(|&v| v as u8).collect(),
+    };
+    let per_byte = 8 / bits;
+    let mask = ((1u16 << bits) - 1) as u8;
+    let available = bytes.len() * per_byte as usize;
+    let mut out = Vec::with_capacity(count.min(available));
+    for (i, byte) in bytes.iter().enumerate() {
+        for k in 0..per_byte {
+            if i * per_byte as usize + (k as usize) < count {
+                out.push((byte >> (k * bits)) & mask);
+            }
+        }
+    }
+    Some(Ok(out))
+}
+
 /// Number of elements actually stored (not what `dims` claims).
 pub fn stored_count(t: &TensorProto) -> Result<u64, TensorError> {
     Ok(match storage(t)? {

@@ -175,9 +175,20 @@ impl<'t> Parser<'t> {
             found.to_string()
         };
         self.errors.push(SyntaxError::new(
-            self.current_range(),
+            self.error_range(),
             format!("expected {expected}, found {found}"),
         ));
+    }
+    /// Where an error about the current token points. As in rustc, a token
+    /// that starts a new line (or the end of the file) is rarely the
+    /// mistake: what is missing belongs at the end of the previous token,
+    /// so the error points there; a token on the same line is pointed at.
+    fn error_range(&self) -> TextRange {
+        if self.cursor > 0 && (self.at(TokenKind::Eof) || self.newline_before_current()) {
+            TextRange::empty(self.last_end())
+        } else {
+            self.current_range()
+        }
     }
     fn expect(&mut self, kind: TokenKind) -> Option<TextRange> {
         if let Some(range) = self.eat(kind) {

@@ -115,6 +115,7 @@ fn infer_inner(
 
     let bytes = crate::source::read_file(&model_path)
         .map_err(|e| RunError::Data(format!("cannot read {}: {e}", model_path.display())))?;
+    crate::run::model::register_onnxruntime();
     let session = Session::load(&bytes)
         .map_err(|e| RunError::Failed(format!("preparing {}: {e}", model_path.display())))?;
 

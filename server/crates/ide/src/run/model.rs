@@ -8,11 +8,13 @@
 //! same numbers. A `.neuro` block's runs are in the parent module.
 
 mod infer;
+mod predict;
 
 pub use infer::{
-    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, infer_model, infer_session,
-    load_session,
+    Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
+    infer_session, load_session, register_onnxruntime,
 };
+pub use predict::{MAX_STEPS, Predict, Predictor, SIMULATOR_OUTPUT};
 
 use super::RunError;
 use super::data::{read_array, read_labels, read_weights};

@@ -60,6 +60,10 @@ impl<'a> Attrs<'a> {
             .map(|v| v.into_iter().map(f64::from).collect()))
     }
 
+    pub fn graph(&self, name: &str) -> Option<&'a neuride_onnx::proto::GraphProto> {
+        attr::graph(self.0, name)
+    }
+
     pub fn s_or(&self, name: &str, default: &str) -> String {
         self.s(name).unwrap_or_else(|| default.to_owned())
     }

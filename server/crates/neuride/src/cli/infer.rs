@@ -18,7 +18,8 @@ pub struct Args {
     #[arg(long = "input", short = 'i')]
     pub inputs: Vec<InputFile>,
     /// Write the outputs to this file (.npz keyed by output name, or .json;
-    /// any other extension is an error).
+    /// any other extension is an error), or to a folder (`DIR/`, one
+    /// `output_<i>.pb` per output as ONNX's backend tests store them).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.
@@ -34,8 +35,11 @@ pub struct Args {
     /// (default: the first one); the block's own settings apply.
     #[arg(long)]
     pub run: Option<String>,
-    /// The engine for DL models: native (neuride's kernels) when the graph
-    /// is within its op set else tract (auto), or always one of them.
+    /// The engine: auto (neuride's native kernels when the graph is within
+    /// their op set, else tract for the float graphs it runs faithfully,
+    /// else neuride's evaluator, else onnxruntime when installed), or always
+    /// one of native, tract, evaluator, ort (the onnxruntime you have:
+    /// ORT_DYLIB_PATH or a pip-installed onnxruntime).
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
 }
@@ -45,6 +49,8 @@ pub enum EngineArg {
     Auto,
     Native,
     Tract,
+    Evaluator,
+    Ort,
 }
 
 impl From<EngineArg> for Engine {
@@ -53,6 +59,8 @@ impl From<EngineArg> for Engine {
             EngineArg::Auto => Engine::Auto,
             EngineArg::Native => Engine::Native,
             EngineArg::Tract => Engine::Tract,
+            EngineArg::Evaluator => Engine::Evaluator,
+            EngineArg::Ort => Engine::Ort,
         }
     }
 }

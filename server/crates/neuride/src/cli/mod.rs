@@ -11,6 +11,7 @@ pub mod infer;
 pub mod info;
 pub mod npz_info;
 pub mod print;
+pub mod rules;
 pub mod run;
 pub mod simulate;
 pub mod weights;

@@ -125,9 +125,18 @@ pub fn analyze_and_publish(shared: &Shared, snapshot: &Snapshot) -> Option<Arc<F
 
 /// Sends the diagnostics of `analysis` (an empty list when clean) on the
 /// file URI, and on the model's virtual URI when a client views it.
+/// The rules of the file's configuration apply, as in `neuride check`.
 pub fn publish(shared: &Shared, state: &State, path: &Path, analysis: &FileAnalysis) {
-    let diagnostics: Vec<_> = analysis
-        .diagnostics()
+    let rules = state.config.rules_for(path).unwrap_or_else(|error| {
+        tracing::warn!("{error}; checking {} with every rule", path.display());
+        shared.send(Outgoing::Log(format!(
+            "{error}; checking {} with every rule",
+            path.display()
+        )));
+        Default::default()
+    });
+    let diagnostics: Vec<_> = rules
+        .apply(analysis.diagnostics())
         .iter()
         .map(to_proto::diagnostic)
         .collect();
@@ -197,38 +206,14 @@ pub fn forward_events(shared: &Shared, state: &mut State) {
 /// Folders are walked (and ignore files read) before the state lock is
 /// taken: a big folder takes seconds, during which requests go on.
 pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
-    let paths: Vec<PathBuf> = paths.into_iter().collect();
-    let roots = shared.lock().roots.clone();
-    let ignored = |path: &Path| {
-        roots
-            .iter()
-            .find(|root| path.starts_with(root))
-            .is_some_and(|root| neuride_ide::walk::is_ignored(root, path))
-    };
-    let mut present = Vec::new();
-    let mut gone = Vec::new();
-    for path in &paths {
-        if ignored(path) {
-            continue;
-        }
-        match std::fs::metadata(path) {
-            Ok(metadata) if metadata.is_file() => present.push(path.clone()),
-            // A folder moved in: its files arrive one by one from some
-            // watchers and not at all from others; walk it (only inside
-            // the workspace: a client may report any folder).
-            Ok(metadata) if metadata.is_dir() => {
-                if roots.iter().any(|root| path.starts_with(root)) {
-                    present.extend(
-                        neuride_ide::walk::analysable_files(path)
-                            .into_iter()
-                            .filter(|file| !ignored(file)),
-                    );
-                }
-            }
-            Ok(_) => {}
-            Err(_) => gone.push(path.clone()),
-        }
+    let (configs, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .into_iter()
+        .partition(|path| crate::config::is_config_file(path));
+    if !configs.is_empty() {
+        config_changed(shared);
     }
+    let roots = shared.lock().roots.clone();
+    let crate::watch::Changes { present, gone } = crate::watch::sort_changes(&roots, &paths);
     let mut to_analyse = Vec::new();
     {
         let mut state = shared.lock();
@@ -262,4 +247,21 @@ pub fn disk_changes(shared: &Shared, paths: impl IntoIterator<Item = PathBuf>) {
     for path in to_analyse {
         schedule(shared, path);
     }
+}
+
+/// A `neuride.toml` or `pyproject.toml` changed: the rules are read again
+/// and every file's current diagnostics published under them (nothing is
+/// analysed again: the rules only filter and re-grade).
+fn config_changed(shared: &Shared) {
+    let state = shared.lock();
+    state.config.clear();
+    let paths: Vec<PathBuf> = state.host.paths().map(Path::to_owned).collect();
+    let mut published = 0;
+    for path in paths {
+        if let Some(analysis) = state.host.current_analysis(&path) {
+            publish(shared, &state, &path, &analysis);
+            published += 1;
+        }
+    }
+    tracing::info!(published, "lint configuration changed");
 }

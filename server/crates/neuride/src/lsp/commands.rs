@@ -21,6 +21,7 @@ pub const SIMULATE: &str = "neuride.simulate";
 pub const INFER: &str = "neuride.infer";
 pub const CONVERT: &str = "neuride.convert";
 pub const RUN_APP: &str = "neuride.runApp";
+pub const FIX_MODEL: &str = "neuride.fixModel";
 
 /// The commands this build implements (advertised in `initialize`).
 pub fn all() -> Vec<String> {
@@ -33,6 +34,7 @@ pub fn all() -> Vec<String> {
         INFER,
         CONVERT,
         RUN_APP,
+        FIX_MODEL,
     ]
     .iter()
     .map(|c| (*c).to_owned())
@@ -55,6 +57,7 @@ pub async fn execute(
         INFER => super::runs::infer(shared, client, token, argument).await?,
         CONVERT => super::runs::convert(shared, argument).await?,
         RUN_APP => super::apps::run_app(shared, client, token, argument).await?,
+        FIX_MODEL => super::fixes::fix_model(shared, parse(argument)?).await?,
         other => {
             return Err(invalid_params(format!(
                 "unknown command {other:?}; known: {}",
@@ -240,7 +243,7 @@ pub fn writable_target(
 
 /// `path` if it lies inside a workspace folder, also after following the
 /// symbolic links of the part that exists.
-fn inside_workspace(roots: &[PathBuf], path: &Path) -> Result<PathBuf> {
+pub fn inside_workspace(roots: &[PathBuf], path: &Path) -> Result<PathBuf> {
     let path = without_parent_steps(path)?;
     let mut existing = path.as_path();
     while std::fs::symlink_metadata(existing).is_err() {

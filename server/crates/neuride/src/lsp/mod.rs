@@ -10,6 +10,7 @@ mod apps;
 mod commands;
 mod custom;
 mod dispatch;
+mod fixes;
 pub mod framing;
 mod guard;
 mod jobs;
@@ -22,7 +23,6 @@ mod state;
 mod to_proto;
 mod transport;
 mod uri;
-mod watch;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
 /// Logs go to stderr (stdout is the protocol), filtered by `NEURIDE_LOG`
 /// (`error`, `warn`, `info`, `debug`, `trace` or a tracing filter; default
 /// `info`). A panic is logged as an error line too.
-fn init_tracing() {
+pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEURIDE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -430,5 +430,6 @@ fn value_count(value: &neuride_infer::Value) -> usize {
         neuride_infer::Value::Tensor(t) => t.shape.iter().product(),
         neuride_infer::Value::Sequence(items) => items.iter().map(value_count).sum(),
         neuride_infer::Value::Map(m) => m.values.len(),
+        neuride_infer::Value::Optional(v) => v.as_deref().map_or(0, value_count),
     }
 }

@@ -6,7 +6,7 @@ use super::guard::guard;
 use super::jsonrpc::Result;
 use super::state::{ClientFlags, Outgoing, Shared};
 use super::transport::Client;
-use super::{analysis, commands, custom, neuro, scan, to_proto, uri, watch};
+use super::{analysis, commands, custom, fixes, neuro, scan, to_proto, uri};
 use ls_types::*;
 use neuride_ide::FileKind;
 use serde_json::Value;
@@ -17,7 +17,7 @@ pub struct Server {
     client: Client,
     shared: Shared,
     /// The server-side watcher, when the client cannot watch for us.
-    watcher: Mutex<Option<super::watch::Watch>>,
+    watcher: Mutex<Option<crate::watch::Watch>>,
 }
 
 /// A `.neuro` file's analysis (only built from the `Neuro` variant).
@@ -292,13 +292,20 @@ impl Server {
         let mut client_watches = false;
         if flags.watch_dynamic_registration {
             let options = DidChangeWatchedFilesRegistrationOptions {
-                watchers: ["**/*.onnx", "**/*.npz", "**/*.npy", "**/*.neuro"]
-                    .into_iter()
-                    .map(|glob| FileSystemWatcher {
-                        glob_pattern: GlobPattern::String(glob.into()),
-                        kind: None,
-                    })
-                    .collect(),
+                watchers: [
+                    "**/*.onnx",
+                    "**/*.npz",
+                    "**/*.npy",
+                    "**/*.neuro",
+                    "**/neuride.toml",
+                    "**/pyproject.toml",
+                ]
+                .into_iter()
+                .map(|glob| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(glob.into()),
+                    kind: None,
+                })
+                .collect(),
             };
             let registration = Registration {
                 id: "neuride-watch".into(),
@@ -314,7 +321,9 @@ impl Server {
         }
         let mut watching = None;
         if !client_watches && !roots.is_empty() {
-            match watch::start(self.shared.clone(), &roots) {
+            let shared = self.shared.clone();
+            let changed = move |paths| analysis::disk_changes(&shared, paths);
+            match crate::watch::start(&roots, changed) {
                 Ok((watcher, walked)) => {
                     *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
                     watching = Some(walked);
@@ -666,6 +675,22 @@ impl Server {
         params: CodeActionParams,
     ) -> Result<Option<CodeActionResponse>> {
         guard("textDocument/codeAction", async {
+            let uri = &params.text_document.uri;
+            if custom::path_of(uri)
+                .ok()
+                .and_then(|p| FileKind::from_path(&p))
+                == Some(FileKind::Onnx)
+            {
+                let Some(analysis) = self.model_at(uri).await? else {
+                    return Ok(None);
+                };
+                return Ok(Some(fixes::code_actions(
+                    &self.shared,
+                    uri,
+                    &analysis,
+                    &params.context,
+                )));
+            }
             let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
                 return Ok(None);
             };

@@ -36,6 +36,9 @@ pub struct State {
     pub queue: super::analysis::Queue,
     /// Set by `shutdown`: no more analyses are started.
     pub shutting_down: bool,
+    /// The lint configuration in force for each folder (`neuride.toml`,
+    /// `[tool.neuride]`), as `neuride check` finds it.
+    pub config: crate::config::Resolver,
 }
 
 /// A message to the client whose order matters.

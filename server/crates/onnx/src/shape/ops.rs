@@ -124,12 +124,26 @@ fn fold_arith(at: &At, inputs: &[Option<&Fact>]) -> Option<Vec<Dim>> {
         .collect()
 }
 
+/// The facts of a node's outputs from the facts of its inputs; ops are
+/// grouped by family, each a function that answers `None` for ops not its own.
 pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
+    const FAMILIES: [Family; 5] = [elementwise, layers, layout, values, reductions];
+    FAMILIES
+        .iter()
+        .find_map(|family| family(cx, at, ins))
+        .unwrap_or_default()
+}
+
+type Family = fn(&mut Cx, &At, &[Option<&Fact>]) -> Option<Vec<Fact>>;
+
+/// Element-wise ops: one type and shape through, or inputs broadcast together; normalisations that keep the shape.
+/// `None`: the op is not of this family.
+fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let node = at.node;
     let op = node.op_type.as_deref().unwrap_or("");
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
-    match op {
+    Some(match op {
         // Same type and shape as the first input.
         "Relu"
         | "Sigmoid"
@@ -221,6 +235,23 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             vec![broadcast_fact(cx, at, ins, DataType::Bool as i32)]
         }
         "Where" => vec![broadcast_fact(cx, at, ins, elem(i(1)))],
+        "QuantizeLinear" => vec![with_elem(i(0), i(2).map_or(2, |z| z.ty.elem()))],
+        "DequantizeLinear" => vec![with_elem(
+            i(0),
+            i(1).map_or(DataType::Float as i32, |s| s.ty.elem()),
+        )],
+        _ => return None,
+    })
+}
+
+/// Layers with weights or windows: products, convolutions, pools, recurrent cells.
+/// `None`: the op is not of this family.
+fn layers(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let node = at.node;
+    let op = node.op_type.as_deref().unwrap_or("");
+    let i = |k: usize| ins.get(k).copied().flatten();
+    let e0 = elem(i(0));
+    Some(match op {
         "MatMul" => vec![matmul(cx, at, i(0), i(1), e0)],
         "MatMulInteger" => vec![matmul(cx, at, i(0), i(1), DataType::Int32 as i32)],
         "QLinearMatMul" => vec![matmul(cx, at, i(0), i(3), elem(i(7)))],
@@ -231,6 +262,19 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "ConvTranspose" => spatial::conv_transpose(at, i(0), i(1), e0),
         "MaxPool" | "AveragePool" | "LpPool" => spatial::pool(at, i(0)),
         "GlobalAveragePool" | "GlobalMaxPool" | "GlobalLpPool" => spatial::global_pool(i(0)),
+        "LSTM" | "GRU" | "RNN" => recurrent(at, i(0), op == "LSTM"),
+        _ => return None,
+    })
+}
+
+/// Ops that move or re-index data: reshapes, concatenation, slices, gathers, padding, resizing, tiling.
+/// `None`: the op is not of this family.
+fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let node = at.node;
+    let op = node.op_type.as_deref().unwrap_or("");
+    let i = |k: usize| ins.get(k).copied().flatten();
+    let e0 = elem(i(0));
+    Some(match op {
         "Reshape" => vec![reshape(cx, at, i(0), i(1))],
         "Flatten" => vec![flatten(at, i(0))],
         "Transpose" => vec![transpose(at, i(0))],
@@ -242,92 +286,6 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "Unsqueeze" => vec![unsqueeze(cx, at, i(0), i(1))],
         "Squeeze" => vec![squeeze(cx, at, i(0), i(1))],
         "Expand" => vec![expand(cx, at, i(0), i(1))],
-        "Shape" => vec![shape_op(at, i(0))],
-        "Size" => {
-            let mut f = tensor(DataType::Int64 as i32, vec![]);
-            f.konst = shape(i(0)).and_then(product).map(|p| vec![Dim::Known(p)]);
-            vec![f]
-        }
-        "Constant" => vec![constant(node)],
-        "ConstantOfShape" => {
-            let elem = attr::tensor(node, "value")
-                .and_then(|t| t.data_type)
-                .unwrap_or(DataType::Float as i32);
-            match konst(i(0)) {
-                Some(dims) => vec![tensor(elem, dims.to_vec())],
-                None => vec![unranked(elem)],
-            }
-        }
-        "Cast" => {
-            let to = attr::int(node, "to").unwrap_or(0) as i32;
-            let mut f = with_elem(i(0), to);
-            if matches!(
-                DataType::try_from(to),
-                Ok(DataType::Int64 | DataType::Int32)
-            ) {
-                f.konst = i(0).and_then(|f| f.konst.clone());
-            }
-            vec![f]
-        }
-        "CastLike" => vec![with_elem(i(0), elem(i(1)))],
-        "EyeLike" => vec![with_elem(
-            i(0),
-            attr::int(node, "dtype").map_or(e0, |v| v as i32),
-        )],
-        "RandomNormal" | "RandomUniform" => {
-            let elem = attr::int(node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
-            match attr::ints(node, "shape") {
-                Some(s) => vec![tensor(elem, s.iter().map(|&d| Dim::Known(d)).collect())],
-                None => vec![unranked(elem)],
-            }
-        }
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1"
-        | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp" | "ReduceSumSquare" => {
-            vec![reduce(cx, at, i(0), i(1))]
-        }
-        "ArgMax" | "ArgMin" => {
-            let Some(s) = shape(i(0)) else {
-                return vec![unranked(DataType::Int64 as i32)];
-            };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
-                return vec![unranked(DataType::Int64 as i32)];
-            };
-            vec![tensor(
-                DataType::Int64 as i32,
-                reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
-            )]
-        }
-        "TopK" => {
-            let Some(s) = shape(i(0)) else {
-                return vec![unranked(e0), unranked(DataType::Int64 as i32)];
-            };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
-                return vec![unranked(e0), unranked(DataType::Int64 as i32)];
-            };
-            let mut d = s.to_vec();
-            d[a] = ints(i(1))
-                .and_then(|k| k.first().copied())
-                .map_or(Dim::Unknown, Dim::Known);
-            vec![tensor(e0, d.clone()), tensor(DataType::Int64 as i32, d)]
-        }
-        "NonZero" => vec![match shape(i(0)) {
-            Some(s) => tensor(
-                DataType::Int64 as i32,
-                vec![Dim::Known(s.len() as i64), Dim::Unknown],
-            ),
-            None => unranked(DataType::Int64 as i32),
-        }],
-        "Range" => {
-            let len = match (ints(i(0)), ints(i(1)), ints(i(2))) {
-                (Some(s), Some(l), Some(d))
-                    if s.len() == 1 && l.len() == 1 && d.len() == 1 && d[0] != 0 =>
-                {
-                    Dim::Known(((l[0] - s[0]) as f64 / d[0] as f64).ceil().max(0.0) as i64)
-                }
-                _ => Dim::Unknown,
-            };
-            vec![tensor(e0, vec![len])]
-        }
         "Tile" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), Some(r)) if r.len() == s.len() => tensor(
                 e0,
@@ -385,12 +343,68 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                 _ => vec![unranked(e0)],
             }
         }
-        "LSTM" | "GRU" | "RNN" => recurrent(at, i(0), op == "LSTM"),
-        "QuantizeLinear" => vec![with_elem(i(0), i(2).map_or(2, |z| z.ty.elem()))],
-        "DequantizeLinear" => vec![with_elem(
+        _ => return None,
+    })
+}
+
+/// Ops that make values: shapes, constants, casts, random and index generators, sequences.
+/// `None`: the op is not of this family.
+fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let node = at.node;
+    let op = node.op_type.as_deref().unwrap_or("");
+    let i = |k: usize| ins.get(k).copied().flatten();
+    let e0 = elem(i(0));
+    Some(match op {
+        "Shape" => vec![shape_op(at, i(0))],
+        "Size" => {
+            let mut f = tensor(DataType::Int64 as i32, vec![]);
+            f.konst = shape(i(0)).and_then(product).map(|p| vec![Dim::Known(p)]);
+            vec![f]
+        }
+        "Constant" => vec![constant(node)],
+        "ConstantOfShape" => {
+            let elem = attr::tensor(node, "value")
+                .and_then(|t| t.data_type)
+                .unwrap_or(DataType::Float as i32);
+            match konst(i(0)) {
+                Some(dims) => vec![tensor(elem, dims.to_vec())],
+                None => vec![unranked(elem)],
+            }
+        }
+        "Cast" => {
+            let to = attr::int(node, "to").unwrap_or(0) as i32;
+            let mut f = with_elem(i(0), to);
+            if matches!(
+                DataType::try_from(to),
+                Ok(DataType::Int64 | DataType::Int32)
+            ) {
+                f.konst = i(0).and_then(|f| f.konst.clone());
+            }
+            vec![f]
+        }
+        "CastLike" => vec![with_elem(i(0), elem(i(1)))],
+        "EyeLike" => vec![with_elem(
             i(0),
-            i(1).map_or(DataType::Float as i32, |s| s.ty.elem()),
+            attr::int(node, "dtype").map_or(e0, |v| v as i32),
         )],
+        "RandomNormal" | "RandomUniform" => {
+            let elem = attr::int(node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
+            match attr::ints(node, "shape") {
+                Some(s) => vec![tensor(elem, s.iter().map(|&d| Dim::Known(d)).collect())],
+                None => vec![unranked(elem)],
+            }
+        }
+        "Range" => {
+            let len = match (ints(i(0)), ints(i(1)), ints(i(2))) {
+                (Some(s), Some(l), Some(d))
+                    if s.len() == 1 && l.len() == 1 && d.len() == 1 && d[0] != 0 =>
+                {
+                    Dim::Known(((l[0] - s[0]) as f64 / d[0] as f64).ceil().max(0.0) as i64)
+                }
+                _ => Dim::Unknown,
+            };
+            vec![tensor(e0, vec![len])]
+        }
         "SequenceConstruct" => vec![Fact::of(ValueType::Sequence(Box::new(
             i(0).map_or(ValueType::Unknown, |f| f.ty.clone()),
         )))],
@@ -401,8 +415,56 @@ pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         "SplitToSequence" => vec![Fact::of(ValueType::Sequence(Box::new(
             ValueType::tensor_unranked(e0),
         )))],
-        _ => Vec::new(),
-    }
+        _ => return None,
+    })
+}
+
+/// Reductions over axes and index searches: Reduce*, ArgMax/ArgMin, TopK, NonZero.
+/// `None`: the op is not of this family.
+fn reductions(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let node = at.node;
+    let op = node.op_type.as_deref().unwrap_or("");
+    let i = |k: usize| ins.get(k).copied().flatten();
+    let e0 = elem(i(0));
+    Some(match op {
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1"
+        | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp" | "ReduceSumSquare" => {
+            vec![reduce(cx, at, i(0), i(1))]
+        }
+        "ArgMax" | "ArgMin" => {
+            let Some(s) = shape(i(0)) else {
+                return Some(vec![unranked(DataType::Int64 as i32)]);
+            };
+            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
+                return Some(vec![unranked(DataType::Int64 as i32)]);
+            };
+            vec![tensor(
+                DataType::Int64 as i32,
+                reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
+            )]
+        }
+        "TopK" => {
+            let Some(s) = shape(i(0)) else {
+                return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
+            };
+            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
+                return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
+            };
+            let mut d = s.to_vec();
+            d[a] = ints(i(1))
+                .and_then(|k| k.first().copied())
+                .map_or(Dim::Unknown, Dim::Known);
+            vec![tensor(e0, d.clone()), tensor(DataType::Int64 as i32, d)]
+        }
+        "NonZero" => vec![match shape(i(0)) {
+            Some(s) => tensor(
+                DataType::Int64 as i32,
+                vec![Dim::Known(s.len() as i64), Dim::Unknown],
+            ),
+            None => unranked(DataType::Int64 as i32),
+        }],
+        _ => return None,
+    })
 }
 
 fn matmul(cx: &mut Cx, at: &At, a: Option<&Fact>, b: Option<&Fact>, elem: i32) -> Fact {

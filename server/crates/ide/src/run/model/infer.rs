@@ -12,8 +12,20 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// The formats `output` may have.
+/// The formats `output` may have (or it is a folder: see [`is_folder`]).
 pub const INFER_OUTPUTS: &[&str] = &["npz", "json"];
+
+/// Whether `output` names a folder (written with a trailing `/`, or an
+/// existing one): each output then goes to `output_<i>.pb` in the model's
+/// output order, as TensorProto/SequenceProto/MapProto/OptionalProto, the
+/// layout of ONNX's backend tests (and of `--input NAME=FILE.pb`).
+pub fn is_folder(output: &Path) -> bool {
+    output
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator)
+        || output.is_dir()
+}
 
 /// One input file: `FILE.npz` (keys = input names), `FILE.npy` or
 /// `FILE.json` for the model's inputs, or `NAME=FILE` (.npy, .pb
@@ -28,11 +40,14 @@ impl FromStr for InputFile {
     type Err = std::convert::Infallible;
 
     /// `NAME=FILE` names an input unless the whole text is an existing
-    /// file (whose name may hold an `=`).
+    /// file (whose name may hold an `=`). A name with a `/` (`gpu_0/data_0`,
+    /// as TensorFlow and Caffe2 exports name inputs) counts when FILE exists.
     fn from_str(text: &str) -> Result<InputFile, Self::Err> {
         Ok(match text.split_once('=') {
             Some((name, file))
-                if !name.is_empty() && !name.contains(['/', '\\']) && !Path::new(text).exists() =>
+                if !name.is_empty()
+                    && !Path::new(text).exists()
+                    && (!name.contains(['/', '\\']) || Path::new(file).exists()) =>
             {
                 InputFile {
                     name: Some(name.to_owned()),
@@ -70,7 +85,7 @@ fn one_or_more<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// The engine a DL model runs on (see [`EngineChoice`]).
+/// The engine a model runs on (see [`EngineChoice`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -78,6 +93,8 @@ pub enum Engine {
     Auto,
     Native,
     Tract,
+    Evaluator,
+    Ort,
 }
 
 impl From<Engine> for EngineChoice {
@@ -86,8 +103,89 @@ impl From<Engine> for EngineChoice {
             Engine::Auto => EngineChoice::Auto,
             Engine::Native => EngineChoice::Native,
             Engine::Tract => EngineChoice::Tract,
+            Engine::Evaluator => EngineChoice::Evaluator,
+            Engine::Ort => EngineChoice::Ort,
         }
     }
+}
+
+/// Where the user's onnxruntime library is: `ORT_DYLIB_PATH`, else the
+/// `capi/` folder of an `onnxruntime` Python package (the active virtual
+/// environment's, then those `python3` sees). The error says how to get one.
+pub fn find_onnxruntime() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "ORT_DYLIB_PATH names {}, which is not a file",
+                path.display()
+            ))
+        };
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        roots.extend(site_packages(Path::new(&venv)));
+    }
+    // The folders `python3` imports from (its own prefix, user site, ...).
+    if let Ok(out) = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys; print('\\n'.join(p for p in sys.path if p))",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+    {
+        roots.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(PathBuf::from),
+        );
+    }
+    for root in roots {
+        let capi = root.join("onnxruntime").join("capi");
+        let Ok(entries) = std::fs::read_dir(&capi) else {
+            continue;
+        };
+        let mut libs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    (n.starts_with("libonnxruntime.so")
+                        || n.starts_with("libonnxruntime.") && n.ends_with(".dylib")
+                        || n == "onnxruntime.dll")
+                        && !n.contains("providers")
+                })
+            })
+            .collect();
+        libs.sort();
+        if let Some(lib) = libs.pop() {
+            return Ok(lib);
+        }
+    }
+    Err("onnxruntime is not installed: `pip install onnxruntime`, or set ORT_DYLIB_PATH to a libonnxruntime".into())
+}
+
+fn site_packages(prefix: &Path) -> Vec<PathBuf> {
+    let lib = prefix.join("lib");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    out.push(prefix.join("Lib").join("site-packages"));
+    out
+}
+
+/// Tells the inference crate how to find onnxruntime (idempotent; the
+/// search runs only when a model needs the engine).
+pub fn register_onnxruntime() {
+    neuride_infer::onnxruntime::set_locator(find_onnxruntime);
 }
 
 /// `infer` on a model.
@@ -98,7 +196,8 @@ pub struct InferModel {
     pub input: Vec<InputFile>,
     /// Score against labels: a key of an input .npz (e.g. `y`) or a .npy file.
     pub labels: Option<String>,
-    /// Write the outputs here (.npz keyed by output name, or .json).
+    /// Write the outputs here (.npz keyed by output name, .json, or a
+    /// folder `DIR/` of `output_<i>.pb` files).
     pub output: Option<PathBuf>,
     /// Rows per batch when the model's first dimension is free.
     pub batch: usize,
@@ -129,6 +228,7 @@ impl InferModel {
 
 /// Prepares `model` for the engine `options` pick (see [`infer_session`]).
 pub fn load_session(model: &Path, engine: Engine) -> Result<Arc<Session>, RunError> {
+    register_onnxruntime();
     let bytes = crate::source::read_file(model)
         .map_err(|e| RunError::Data(format!("cannot read {}: {e}", model.display())))?;
     Session::load_with(&bytes, engine.into())
@@ -152,21 +252,17 @@ pub fn infer_model(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Inferred, RunError> {
-    check_options(model, options)?;
+    check_output(options)?;
     let session = load_session(model, options.engine)?;
     infer_session(model, &session, options, progress, cancel)
 }
 
-/// What can be refused before any work: no input, an output format the
-/// command cannot write.
-fn check_options(model: &Path, options: &InferModel) -> Result<(), RunError> {
-    if options.input.is_empty() {
-        return Err(RunError::Setting(format!(
-            "{}: --input is required to run an ONNX model (a .neuro file names its dataset in `infer MODEL on DATASET`)",
-            model.display()
-        )));
-    }
-    if let Some(output) = &options.output {
+/// What can be refused before any work: an output format the command
+/// cannot write.
+fn check_output(options: &InferModel) -> Result<(), RunError> {
+    if let Some(output) = &options.output
+        && !is_folder(output)
+    {
         output_format(output, INFER_OUTPUTS)?;
     }
     Ok(())
@@ -183,7 +279,13 @@ pub fn infer_session(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Inferred, RunError> {
-    check_options(model, options)?;
+    check_output(options)?;
+    if options.input.is_empty() && !session.signature.inputs.is_empty() {
+        return Err(RunError::Setting(format!(
+            "{}: --input is required to run an ONNX model with inputs (a .neuro file names its dataset in `infer MODEL on DATASET`)",
+            model.display()
+        )));
+    }
     let (mut inputs, side_arrays) =
         load_inputs(&options.input, options.labels.as_deref(), session)?;
     widen_integer_inputs(&mut inputs, session);
@@ -243,6 +345,15 @@ fn write_outputs(output: &Path, report: &InferReport) -> Result<Vec<String>, Run
     let cannot = |e: &dyn std::fmt::Display| {
         RunError::Failed(format!("cannot write {}: {e}", output.display()))
     };
+    if is_folder(output) {
+        std::fs::create_dir_all(output).map_err(|e| cannot(&e))?;
+        for (i, (name, value)) in report.outputs.iter().enumerate() {
+            let file = output.join(format!("output_{i}.pb"));
+            crate::weights::write_atomically(&file, &io::write_pb(name, value))
+                .map_err(|e| cannot(&e))?;
+        }
+        return Ok(Vec::new());
+    }
     let (bytes, skipped) = match output_format(output, INFER_OUTPUTS)? {
         "json" => (
             serde_json::to_vec_pretty(&io::outputs_to_json(&report.outputs))

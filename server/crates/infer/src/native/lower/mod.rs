@@ -57,6 +57,7 @@ struct Lower<'g> {
     producer: Vec<Option<usize>>,
     consts: Vec<Vec<f32>>,
     const_ids: HashMap<usize, u32>,
+    const_kept: Vec<Arc<Tensor>>,
     tmp_len: usize,
     node: usize,
 }
@@ -71,6 +72,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
         producer: Vec::new(),
         consts: Vec::new(),
         const_ids: HashMap::new(),
+        const_kept: Vec::new(),
         tmp_len: 0,
         node: 0,
     };
@@ -118,6 +120,19 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
         let val = l.vals[id]
             .clone()
             .ok_or_else(|| Error::Model(format!("output '{}' is not computed", g.names[id])))?;
+        // A constant output of another type (Shape of an input, ...) is
+        // returned as it is, not through the float buffers.
+        if let Val::Const(t) = &val
+            && !matches!(t.dtype(), DType::F32 | DType::Bool)
+        {
+            outputs.push(OutputSpec {
+                src: Src::Const(u32::MAX),
+                shape: t.shape.clone(),
+                boolean: false,
+                exact: Some(t.clone()),
+            });
+            continue;
+        }
         let boolean = val.is_bool();
         let src = l
             .operand(&val)
@@ -126,6 +141,7 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
             src,
             shape: val.shape().to_vec(),
             boolean,
+            exact: None,
         });
     }
     let output_roots: Vec<u32> = outputs
@@ -291,6 +307,9 @@ impl Lower<'_> {
                 self.consts.push(data);
                 let i = (self.consts.len() - 1) as u32;
                 self.const_ids.insert(key, i);
+                // Keyed by address: keep the tensor alive so no later
+                // constant (Gemm's beta after its alpha) can reuse it.
+                self.const_kept.push(t.clone());
                 Ok(Src::Const(i))
             }
         }

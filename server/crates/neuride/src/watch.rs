@@ -1,6 +1,8 @@
-//! The server-side file watcher, for clients that cannot watch files for
-//! us (many Neovim setups, Helix): `notify` over the workspace folders,
-//! debounced so a burst of writes to one file is analysed once.
+//! The file watcher of the language server (for clients that cannot watch
+//! files for us: many Neovim setups, Helix) and of `neuride serve`: `notify`
+//! over the workspace folders, debounced so a burst of writes to one file is
+//! analysed once, and the sorting of a batch of changed paths into files to
+//! (re)analyse and paths that are gone.
 //!
 //! It watches folder by folder, not recursively: each folder the
 //! workspace walk visits (`.gitignore` and hidden folders skipped, symbolic
@@ -10,8 +12,6 @@
 //! a DAG of links costs nothing either (a recursive watch follows them:
 //! 2^15 paths for 15 levels of two links).
 
-use super::analysis;
-use super::state::Shared;
 use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -68,13 +68,15 @@ impl Folders {
     }
 }
 
-/// Starts watching `roots`; the returned task ends once every folder of
-/// the workspace is watched (the scan waits for it, so a file created after
-/// the scan's diagnostics is always seen).
+/// Starts watching `roots`; each debounced batch of changed paths is
+/// handed to `on_changes` on a blocking thread. The returned task ends once
+/// every folder of the workspace is watched (a scan waits for it, so a file
+/// created after the scan is always seen).
 pub fn start(
-    shared: Shared,
     roots: &[PathBuf],
+    on_changes: impl Fn(BTreeSet<PathBuf>) + Send + Sync + 'static,
 ) -> notify::Result<(Watch, tokio::task::JoinHandle<()>)> {
+    let on_changes = Arc::new(on_changes);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let watcher = notify::RecommendedWatcher::new(
         move |event: notify::Result<notify::Event>| match event {
@@ -123,7 +125,7 @@ pub fn start(
             let Some(folders) = watching.upgrade() else {
                 return;
             };
-            let shared = shared.clone();
+            let on_changes = on_changes.clone();
             let applied = tokio::task::spawn_blocking(move || {
                 {
                     let mut folders = lock(&folders);
@@ -134,7 +136,7 @@ pub fn start(
                         }
                     }
                 }
-                analysis::disk_changes(&shared, batch);
+                on_changes(batch);
             })
             .await;
             if let Err(error) = applied {
@@ -143,6 +145,52 @@ pub fn start(
         }
     });
     Ok((Watch { _folders: folders }, walked))
+}
+
+/// A batch of changed paths sorted for the analysis host.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Files of a kind neuride analyses that exist now (also every such
+    /// file under a folder that moved in), outside ignored folders.
+    pub present: Vec<PathBuf>,
+    /// Paths that no longer exist (files, or folders with files under them).
+    pub gone: Vec<PathBuf>,
+}
+
+/// Sorts `paths` (from a watcher, ours or a client's) into what exists and
+/// what is gone. Ignored paths are skipped; a folder is walked, but only
+/// inside `roots` (a client may report any folder). Walking a big folder
+/// takes seconds: callers do it before taking their state lock.
+pub fn sort_changes(roots: &[PathBuf], paths: &[PathBuf]) -> Changes {
+    let ignored = |path: &Path| {
+        roots
+            .iter()
+            .find(|root| path.starts_with(root))
+            .is_some_and(|root| neuride_ide::walk::is_ignored(root, path))
+    };
+    let mut changes = Changes::default();
+    for path in paths {
+        if ignored(path) {
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_file() => changes.present.push(path.clone()),
+            // A folder moved in: its files arrive one by one from some
+            // watchers and not at all from others.
+            Ok(metadata) if metadata.is_dir() => {
+                if roots.iter().any(|root| path.starts_with(root)) {
+                    changes.present.extend(
+                        neuride_ide::walk::analysable_files(path)
+                            .into_iter()
+                            .filter(|file| !ignored(file)),
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(_) => changes.gone.push(path.clone()),
+        }
+    }
+    changes
 }
 
 fn lock(folders: &Mutex<Folders>) -> std::sync::MutexGuard<'_, Folders> {

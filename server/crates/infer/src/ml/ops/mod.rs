@@ -1,0 +1,125 @@
+//! Default-domain operators: the evaluator as a general ONNX interpreter,
+//! for every graph (or node) the native engine and tract cannot take.
+//! Semantics follow ONNX's reference implementation (`onnx.reference`),
+//! and onnxruntime's CPU kernels where the specification leaves room.
+//! Kernels are generic over element types ([`super::num::Num`]): integers
+//! compute in their own width, floats in their own type or through f64
+//! where the result is rounded once.
+//!
+//! One file per family, each registering its builders: what
+//! [`supports`] answers and what [`build`] builds is the same table.
+
+mod cast;
+mod control;
+mod elementwise;
+mod image;
+mod linalg;
+mod nn;
+mod reduce;
+mod rnn;
+mod sequence;
+mod shape;
+mod signal;
+mod text;
+mod transformer;
+
+use super::{Attrs, BoxKernel, Kernel};
+use crate::value::{Tensor, Value};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub(crate) use cast::cast;
+pub(crate) use shape::slice;
+
+struct Op<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync>(F);
+
+impl<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync> Kernel for Op<F> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+        (self.0)(inputs)
+    }
+}
+
+/// A kernel from a closure over the node's inputs.
+fn op(
+    f: impl Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync + 'static,
+) -> Result<BoxKernel, String> {
+    Ok(Box::new(Op(f)))
+}
+
+/// Input `i`, which must be a tensor.
+fn arg<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, String> {
+    super::basic::input_tensor(inputs, i)
+}
+
+/// Optional input `i`: None when omitted (or past the end).
+fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, String> {
+    match inputs.get(i).copied().flatten() {
+        None => Ok(None),
+        Some(Value::Tensor(t)) => Ok(Some(t)),
+        Some(other) => Err(format!(
+            "input {i}: expected a tensor, found {}",
+            other.describe()
+        )),
+    }
+}
+
+fn one(t: Tensor) -> Result<Vec<Value>, String> {
+    Ok(vec![Value::Tensor(t)])
+}
+
+/// Builds one op's kernel from its node: `(op name, attributes, opset)`.
+type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, String>;
+
+/// The default-domain ops of the evaluator, by name.
+struct Registry(HashMap<&'static str, Build>);
+
+impl Registry {
+    fn add(&mut self, names: &[&'static str], build: Build) {
+        for name in names {
+            let previous = self.0.insert(name, build);
+            debug_assert!(previous.is_none(), "{name} registered twice");
+        }
+    }
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut reg = Registry(HashMap::new());
+        elementwise::register(&mut reg);
+        cast::register(&mut reg);
+        shape::register(&mut reg);
+        reduce::register(&mut reg);
+        linalg::register(&mut reg);
+        nn::register(&mut reg);
+        rnn::register(&mut reg);
+        transformer::register(&mut reg);
+        image::register(&mut reg);
+        signal::register(&mut reg);
+        text::register(&mut reg);
+        sequence::register(&mut reg);
+        control::register(&mut reg);
+        reg
+    })
+}
+
+/// True when the evaluator runs default-domain op `name`.
+pub(crate) fn supports(name: &str) -> bool {
+    registry().0.contains_key(name)
+}
+
+pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, String> {
+    match registry().0.get(name) {
+        Some(build) => build(name, a, opset),
+        None => Err(format!("op {name} is not supported by the evaluator")),
+    }
+}
+
+/// The ops of the `ai.onnx.preview.training` domain (Adagrad, Adam, Momentum).
+pub(crate) fn build_training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
+    nn::training(name, a)
+}
+
+pub(crate) fn supports_training(name: &str) -> bool {
+    matches!(name, "Adagrad" | "Adam" | "Momentum")
+}
