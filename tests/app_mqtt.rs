@@ -31,8 +31,11 @@ impl Broker {
             .local_addr()
             .unwrap()
             .port();
+        // Run as root, mosquitto drops to the `mosquitto` user, which could
+        // not write its state into our temporary folder: stay root then.
+        let user = if unsafe { getuid() } == 0 { "user root\n" } else { "" };
         let config = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 100000\nlog_dest file {}/broker.log\n",
+            "listener {port} 127.0.0.1\nallow_anonymous true\n{user}persistence true\npersistence_location {}/\nmax_queued_messages 100000\nlog_dest file {}/broker.log\n",
             dir.path().display(),
             dir.path().display()
         );
@@ -97,7 +100,7 @@ impl Broker {
     }
 
     /// Subscribes to `filter` at QoS 1; lines `topic payload` collect in the result.
-    fn subscribe(&self, filter: &str) -> (Child, Arc<Mutex<Vec<String>>>) {
+    fn subscribe(&self, filter: &str) -> (Subscriber, Arc<Mutex<Vec<String>>>) {
         let mut child = Command::new("mosquitto_sub")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v", "-t", filter])
             .stdout(Stdio::piped())
@@ -113,7 +116,17 @@ impl Broker {
         });
         // Let the subscription reach the broker.
         std::thread::sleep(Duration::from_millis(500));
-        (child, lines)
+        (Subscriber(child), lines)
+    }
+}
+
+/// A mosquitto_sub process, ended with the test.
+struct Subscriber(Child);
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -126,10 +139,12 @@ impl Drop for Broker {
     }
 }
 
+unsafe extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+    fn getuid() -> u32;
+}
+
 fn signal(child: &Child, signal: i32) {
-    unsafe extern "C" {
-        fn kill(pid: i32, signal: i32) -> i32;
-    }
     // SAFETY: kill(2) on a child we started and have not reaped.
     unsafe { kill(child.id() as i32, signal) };
 }
@@ -189,9 +204,41 @@ fn payload(row: &[f32]) -> String {
     serde_json::to_string(row).unwrap()
 }
 
+/// A running `neuride app run`, killed if the test fails before it ends.
+struct AppProcess {
+    child: Child,
+    /// What it has written so far (for the failure message).
+    events: Option<PathBuf>,
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl AppProcess {
+    fn wait(&mut self, seconds: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let written = self.events.as_ref().map(|p| std::fs::read_to_string(p).unwrap_or_default());
+                let stderr = std::io::read_to_string(self.child.stderr.take().unwrap()).unwrap_or_default();
+                panic!("the app did not end; events:\n{}\nstderr:\n{stderr}", written.unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Starts `neuride app run FILE --mqtt URL ARGS...` and waits for its
 /// `started` event (it is subscribed by then).
-fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> Child {
+fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> AppProcess {
     let mut child = Command::new(support::binary())
         .args(["app", "run", app.to_str().unwrap(), "--mqtt", &broker.url(), "--format", "jsonl"])
         .args(args)
@@ -205,7 +252,11 @@ fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> Child {
     assert!(first.contains("\"kind\":\"started\""), "{first}");
     // Keep draining stdout so the app never blocks on a full pipe.
     std::thread::spawn(move || for _ in stdout.lines() {});
-    child
+    let events = args
+        .iter()
+        .position(|a| *a == "--events")
+        .map(|i| PathBuf::from(args[i + 1]));
+    AppProcess { child, events }
 }
 
 fn read_events(path: &Path) -> Vec<Value> {
@@ -228,17 +279,6 @@ fn wait_for(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn wait_exit(child: &mut Child, seconds: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the app did not end");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Indices where `species == 2` (no hold) fires: its rising edges.
 fn edges(labels: &[i64]) -> Vec<usize> {
     (0..labels.len())
@@ -250,14 +290,15 @@ fn edges(labels: &[i64]) -> Vec<usize> {
 fn readings_from_the_broker_become_predictions_events_and_published_events() {
     let broker = Broker::start();
     let (dir, app) = workspace("");
-    let (mut subscriber, published) = broker.subscribe("lab/events/#");
+    let (subscriber, published) = broker.subscribe("lab/events/#");
     let events_path = dir.path().join("events.jsonl");
     let mut child = start_app(
         &app,
         &broker,
         &["--emit-topic", "lab/events", "--limit", "44", "--trace", "--events", events_path.to_str().unwrap()],
     );
-    let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(4).take(40).collect();
+    let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(3).take(40).collect();
+    assert_eq!(rows.len(), 40);
     let bad = [
         "hello".to_string(),
         "[5.1, 3.5, 1.4]".to_string(),
@@ -271,7 +312,7 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     // The timestamped form is a good reading too.
     payloads[0] = json!({"t": 12.5, "x": rows[0]}).to_string();
     broker.publish("lab/probe", &payloads);
-    assert!(wait_exit(&mut child, 30).success());
+    assert!(child.wait(30).success());
 
     let all = read_events(&events_path);
     let predictions: Vec<i64> = of_kind(&all, "prediction")
@@ -295,7 +336,7 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     wait_for("the published events", 10, || {
         published.lock().unwrap().len() >= all.len()
     });
-    let _ = subscriber.kill();
+    drop(subscriber);
     let published = published.lock().unwrap().clone();
     let count = |topic: &str| published.iter().filter(|l| l.starts_with(&format!("{topic} "))).count();
     assert_eq!(count("lab/events/virginica"), rules.len());
@@ -330,8 +371,8 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
     broker.restart();
     // Published while the app may still be reconnecting: queued for its session.
     broker.publish("lab/probe", &payloads[60..]);
-    let status = wait_exit(&mut child, 40);
-    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    let status = child.wait(40);
+    let stderr = std::io::read_to_string(child.child.stderr.take().unwrap()).unwrap();
     assert!(status.success(), "{stderr}");
 
     let all = read_events(&events_path);
@@ -358,7 +399,7 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     let broker = Broker::start();
     let (dir, app) = workspace("");
     let paths = [dir.path().join("a.jsonl"), dir.path().join("b.jsonl")];
-    let mut children: Vec<Child> = paths
+    let mut children: Vec<AppProcess> = paths
         .iter()
         .map(|p| start_app(&app, &broker, &["--shared-group", "door", "--trace", "--events", p.to_str().unwrap()]))
         .collect();
@@ -381,8 +422,8 @@ fn two_instances_in_a_shared_group_split_one_stream() {
             == 200
     });
     for child in &mut children {
-        signal(child, 2);
-        assert!(wait_exit(child, 10).success());
+        signal(&child.child, 2);
+        assert!(child.wait(10).success());
     }
     let mut seen: Vec<Vec<f32>> = Vec::new();
     for path in &paths {

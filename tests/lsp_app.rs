@@ -74,7 +74,12 @@ fn run_app_streams_the_cli_events_and_logs_them() {
     let report = &response["result"];
     assert_eq!(report["readings"]["leaf"], 150);
     assert_eq!(report["stopped"], "end of data");
-    let messages = lsp.drain();
+    // The progress ends around the response (its own channel): wait for it.
+    let end = lsp.wait_for("the progress end", |m| {
+        m["method"] == "$/progress" && m["params"]["token"] == "app-1" && m["params"]["value"]["kind"] == "end"
+    });
+    let mut messages = lsp.drain();
+    messages.push(end);
     let streamed = app_events(&messages);
     assert!(messages.iter().all(|m| m["method"] != "neuride/appEvent" || (m["params"]["uri"] == uri && m["params"]["app"] == "greenhouse")));
 

@@ -14,7 +14,7 @@ pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
     infer_session, load_session, register_onnxruntime,
 };
-pub use predict::{MAX_STEPS, Predict, Predictor, SIMULATOR_OUTPUT};
+pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 
 use super::RunError;
 use super::data::{read_array, read_labels, read_weights};

@@ -12,7 +12,8 @@ use crate::run::{
 use neuride_app::{
     App, Compare, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
-use neuride_convert::{ConvertOptions, Normalize, Tensor};
+use crate::run::model::{Plan, Predictor};
+use neuride_convert::{Normalize, Tensor};
 use neuride_dsl::check::{Unit, parse_unit, values_number};
 use neuride_dsl::syntax::ast::{self, BinaryOp, DimValue, Entry, EntryKind, ExprKind, ItemKind};
 use std::collections::HashMap;
@@ -423,30 +424,21 @@ impl Builder<'_> {
         ))
     }
 
-    /// An ONNX model where the router sends it: spiking neuron ops to the
-    /// simulator (the language's default steps), the rest to an inference
-    /// session.
+    /// An ONNX model where the router sends it (as `neuride serve` loads
+    /// it): spiking neuron ops to the simulator (the language's default
+    /// steps), the rest to an inference session.
     fn onnx_stage(&mut self, item: usize, shape: &[usize]) -> Result<Box<dyn Model>, RunError> {
-        let neuro = self.neuro;
-        let path = item_path(neuro, item)?;
-        let bytes = crate::source::read_file(&path)
-            .map_err(|e| RunError::Data(format!("cannot read {}: {e}", path.display())))?;
-        let proto = neuride_onnx::load::decode(bytes.clone())
-            .map_err(|e| RunError::Data(format!("{}: {e}", path.display())))?;
+        let path = item_path(self.neuro, item)?;
+        let plan = Predictor::load(&path)?.into_plan();
         self.files.push(path.clone());
-        if let neuride_infer::Route::Simulator { .. } = neuride_infer::route(&proto) {
-            let converted = neuride_convert::convert(&proto, None, None, &ConvertOptions::default())
-                .map_err(|e| RunError::Failed(format!("reading the spiking model: {e}")))?;
-            let stage = SpikingStage::new(converted.network, &sim_options(None)?)
-                .map_err(RunError::Failed)?;
-            return Ok(Box::new(stage));
-        }
-        let session = neuride_infer::Session::load(&bytes)
-            .map_err(|e| RunError::Failed(format!("preparing {}: {e}", path.display())))?;
-        let width = shape.iter().product();
-        Ok(Box::new(
-            InferStage::new(session, width)
-                .map_err(|e| RunError::Failed(format!("{}: {e}", path.display())))?,
-        ))
+        Ok(match plan {
+            Plan::Spiking(network) => Box::new(
+                SpikingStage::new(network, &sim_options(None)?).map_err(RunError::Failed)?,
+            ),
+            Plan::Engine(session) => Box::new(
+                InferStage::new(session, shape.iter().product())
+                    .map_err(|e| RunError::Failed(format!("{}: {e}", path.display())))?,
+            ),
+        })
     }
 }
