@@ -36,6 +36,8 @@ pub enum ValueKind {
     Bool,
     /// A string (a path or an NPZ key).
     Str,
+    /// An image size: `[height, width]` (or `[side]`), whole numbers >= 1.
+    Size,
 }
 
 impl ValueKind {
@@ -60,6 +62,7 @@ impl ValueKind {
             ValueKind::Word(words) => format!("one of {}", words.join(", ")),
             ValueKind::Bool => "`true` or `false`".to_string(),
             ValueKind::Str => "a string".to_string(),
+            ValueKind::Size => "an image size `[height, width]`".to_string(),
         }
     }
 }
@@ -91,6 +94,8 @@ pub enum CallKind {
     Loader,
     SensorSource,
     Record,
+    /// Makes a dataset from another one (`to_image`).
+    DatasetOp,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -464,6 +469,47 @@ pub const CALLS: &[CallSpec] = &[
         equation: None,
     },
     CallSpec {
+        name: "to_image",
+        kind: CallKind::DatasetOp,
+        positional: &[req(
+            "data",
+            ValueKind::Dataset,
+            "a dataset whose `x` is a table [rows, features]",
+        )],
+        named: &[
+            opt(
+                "size",
+                ValueKind::Size,
+                "[16, 16]",
+                "image height and width in pixels",
+            ),
+            opt(
+                "method",
+                ValueKind::Word(IMAGE_METHODS),
+                "pca",
+                "how features are placed: pca, kpca (RBF kernel PCA) or tsne (exact t-SNE, cosine)",
+            ),
+            opt(
+                "assign",
+                ValueKind::Word(IMAGE_ASSIGNMENTS),
+                "bin",
+                "how placed features get pixels: bin, or lsa (linear sum assignment to pixel centres)",
+            ),
+            maybe(
+                "fit",
+                ValueKind::Dataset,
+                "fit the map on this dataset's rows (e.g. the training set); default: `data` itself",
+            ),
+            maybe(
+                "map",
+                ValueKind::Str,
+                "a saved map (.json, from `neuride data to-image --map`) used instead of fitting",
+            ),
+        ],
+        doc: "Turns a table into images (DeepInsight): each feature gets a pixel from an embedding of the features over the rows, so that features that vary together sit together; values are Norm2-scaled and features sharing a pixel averaged. `x` becomes [1, height, width] per sample; `y` is the table's.",
+        equation: None,
+    },
+    CallSpec {
         name: "replay",
         kind: CallKind::SensorSource,
         positional: &[req(
@@ -593,6 +639,10 @@ pub const INFER_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+pub const IMAGE_METHODS: &[&str] = &["pca", "kpca", "tsne"];
+pub const IMAGE_ASSIGNMENTS: &[&str] = &["bin", "lsa"];
+/// t-SNE's perplexity in `to_image` (it needs more features than this).
+pub const IMAGE_TSNE_PERPLEXITY: f64 = 30.0;
 pub const DECODERS: &[&str] = &["count", "membrane", "first_spike"];
 pub const SIMULATE_RECORDS: &[&str] = &["accuracy", "rates", "synops", "latency"];
 pub const INFER_RECORDS: &[&str] = &["accuracy", "latency"];

@@ -34,6 +34,9 @@ enum Command {
     /// Move weights between ONNX models and .npz archives.
     #[command(subcommand)]
     Weights(cli::weights::Command),
+    /// Prepare data sets (tables to images).
+    #[command(subcommand)]
+    Data(cli::data::Command),
     /// Convert a trained ReLU network into a spiking network.
     Convert(cli::convert::Args),
     /// Run a spiking simulation.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Info(args) => cli::info::run(args),
         Command::Print(args) => cli::print::run(args),
         Command::Weights(command) => cli::weights::run(command),
+        Command::Data(command) => cli::data::run(command),
         Command::Convert(args) => cli::convert::run(args),
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Infer(args) => cli::infer::run(args),

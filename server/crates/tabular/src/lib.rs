@@ -24,6 +24,7 @@ pub mod linalg;
 pub mod lsa;
 mod map;
 pub mod pca;
+pub mod preview;
 mod scale;
 pub mod tsne;
 

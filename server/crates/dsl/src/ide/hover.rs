@@ -159,6 +159,23 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
             }
             out
         }
+        ItemKind::Dataset if info.image.is_some() => {
+            let image = info.image.as_ref()?;
+            let source = parse.ast.items.get(image.source)?.label();
+            let features = image
+                .features
+                .map(|f| format!("{f} features"))
+                .unwrap_or_else(|| "a table".to_owned());
+            let fitted = match (&image.map, image.fit.and_then(|f| parse.ast.items.get(f))) {
+                (Some(map), _) => format!("the saved map `{map}`"),
+                (None, Some(fit)) => format!("a map fitted on `{}`", fit.label()),
+                (None, None) => format!("a map fitted on `{source}`"),
+            };
+            format!(
+                "**dataset** `{label}` = images of `{source}`\n\n{features} -> [1, {}, {}] per sample through {fitted} ({}, {}; Norm2-scaled, features sharing a pixel averaged)",
+                image.size[0], image.size[1], image.method, image.assign
+            )
+        }
         ItemKind::Weights | ItemKind::Dataset => {
             let mut out = format!("**{}** `{label}`{path}", item.kind.keyword());
             if let Some(archive) = &info.archive {

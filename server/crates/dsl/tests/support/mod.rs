@@ -326,8 +326,15 @@ pub fn format_is_stable(parse: &neuride_dsl::Parse) {
         return;
     };
     let again = neuride_dsl::parse(&formatted);
-    assert!(again.errors.is_empty(), "formatted text has errors: {:?}", again.errors);
-    assert_eq!(neuride_dsl::format(&again).as_deref(), Some(formatted.as_str()));
+    assert!(
+        again.errors.is_empty(),
+        "formatted text has errors: {:?}",
+        again.errors
+    );
+    assert_eq!(
+        neuride_dsl::format(&again).as_deref(),
+        Some(formatted.as_str())
+    );
 }
 
 /// A refused rename says why.
