@@ -621,6 +621,61 @@ pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+/// A `sweep` block's settings: a list of values (`steps = [10, 20, 50]`) is
+/// an axis of the grid, a single value is fixed for every trial.
+pub const SWEEP_SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: "steps",
+        doc: "time steps per sample; a list sweeps them (default 100)",
+        snippet: "steps = [${1:10, 20, 50}]",
+    },
+    SettingSpec {
+        key: "dt",
+        doc: "time step (default 1ms); a list sweeps it",
+        snippet: "dt = ${1:1ms}",
+    },
+    SettingSpec {
+        key: "encode",
+        doc: "input encoding(s): `[current, rate(max_rate: 1000Hz)]`",
+        snippet: "encode = [${1:current, rate}]",
+    },
+    SettingSpec {
+        key: "decode",
+        doc: "output decoding(s): count, membrane, first_spike",
+        snippet: "decode = ${1|count,membrane,first_spike|}",
+    },
+    SettingSpec {
+        key: "neuron",
+        doc: "converted networks: the neuron(s) replacing each ReLU, e.g. `[if(threshold: 0.8), if(threshold: 1.0)]`",
+        snippet: "neuron = [${1:if(threshold: 0.8), if(threshold: 1.0)}]",
+    },
+    SettingSpec {
+        key: "max_to_avg",
+        doc: "converted networks: MaxPool as AvgPool, `[true, false]`",
+        snippet: "max_to_avg = ${1:true}",
+    },
+    SettingSpec {
+        key: "batch",
+        doc: "samples simulated together",
+        snippet: "batch = ${1:32}",
+    },
+    SettingSpec {
+        key: "limit",
+        doc: "simulate only the first N samples",
+        snippet: "limit = ${1:100}",
+    },
+    SettingSpec {
+        key: "jobs",
+        doc: "trials run at once (default: the machine's cores)",
+        snippet: "jobs = ${1:2}",
+    },
+    SettingSpec {
+        key: "random",
+        doc: "run only N combinations of the grid, drawn at random",
+        snippet: "random = ${1:10}",
+    },
+];
+
 pub const INFER_SETTINGS: &[SettingSpec] = &[
     SettingSpec {
         key: "record",

@@ -41,6 +41,8 @@ enum Command {
     Convert(cli::convert::Args),
     /// Run a spiking simulation.
     Simulate(cli::simulate::Args),
+    /// Simulate over a grid of settings in parallel: accuracy vs steps and synops, Pareto front.
+    Sweep(cli::sweep::Args),
     /// Run inference on a DL or classic-ML model.
     Infer(cli::infer::Args),
     /// Run a model where its kind says it belongs (simulator or ONNX runtime).
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Data(command) => cli::data::run(command),
         Command::Convert(args) => cli::convert::run(args),
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Sweep(args) => cli::sweep::run(args),
         Command::Infer(args) => cli::infer::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),

@@ -177,6 +177,7 @@ pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
     for (index, item) in parse.ast.items.iter().enumerate() {
         match item.kind {
             ItemKind::Simulate => runs::check_simulate(&mut checker, index),
+            ItemKind::Sweep => runs::check_sweep(&mut checker, index),
             ItemKind::Infer => runs::check_infer(&mut checker, index),
             ItemKind::App => app::check_app(&mut checker, index),
             _ => {}

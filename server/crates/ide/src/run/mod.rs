@@ -25,6 +25,7 @@ mod infer;
 mod lower;
 pub mod model;
 mod settings;
+pub mod sweep;
 
 pub use data::{read_array, read_labels, read_weights};
 
@@ -124,6 +125,7 @@ impl RunError {
 pub enum RunKind {
     Simulate,
     Infer,
+    Sweep,
 }
 
 /// One runnable block of a `.neuro` file.
@@ -150,6 +152,7 @@ impl RunItem {
         let keyword = match self.kind {
             RunKind::Simulate => "simulate",
             RunKind::Infer => "infer",
+            RunKind::Sweep => "sweep",
         };
         format!("{keyword} {} on {}", self.target, self.dataset)
     }
@@ -168,6 +171,7 @@ pub fn run_items(neuro: &NeuroAnalysis) -> Vec<RunItem> {
             let kind = match item.kind {
                 ItemKind::Simulate => RunKind::Simulate,
                 ItemKind::Infer => RunKind::Infer,
+                ItemKind::Sweep => RunKind::Sweep,
                 _ => return None,
             };
             let (target, data) = (item.target.as_ref()?, item.data.as_ref()?);
@@ -297,6 +301,7 @@ fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<
     let keyword = match kind {
         RunKind::Simulate => "simulate",
         RunKind::Infer => "infer",
+        RunKind::Sweep => "sweep",
     };
     let found = match name {
         None => runs.first(),
@@ -314,6 +319,7 @@ fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<
     let what = match kind {
         RunKind::Simulate => "simulate NETWORK on DATASET { ... }",
         RunKind::Infer => "infer MODEL on DATASET { ... }",
+        RunKind::Sweep => "sweep NETWORK on DATASET { steps = [10, 20, 50] }",
     };
     Err(RunError::NotFound(match (name, runs.is_empty()) {
         (_, true) => format!("{file}: no {keyword} block (expected `{what}`)"),
@@ -674,12 +680,19 @@ impl Prepared {
                 calib,
                 name,
             } => {
+                // A run that normalises without calibration data of its own
+                // (a sweep turning `normalize` on) calibrates on the samples.
+                let calib = match (calib, options.convert.normalize) {
+                    (Some(calib), _) => Some(calib),
+                    (None, Normalize::None) => None,
+                    (None, _) => Some(&self.inputs),
+                };
                 let report = neuride_convert::simulate(
                     &model.proto,
                     weights.as_ref(),
                     &self.inputs,
                     self.labels.as_deref(),
-                    calib.as_ref(),
+                    calib,
                     options,
                     progress,
                     cancel,

@@ -13,4 +13,5 @@ pub mod npz_info;
 pub mod print;
 pub mod run;
 pub mod simulate;
+pub mod sweep;
 pub mod weights;

@@ -20,6 +20,7 @@ pub const RECHECK: &str = "neuride.recheck";
 pub const SIMULATE: &str = "neuride.simulate";
 pub const INFER: &str = "neuride.infer";
 pub const CONVERT: &str = "neuride.convert";
+pub const SWEEP: &str = "neuride.sweep";
 
 /// The commands this build implements (advertised in `initialize`).
 pub fn all() -> Vec<String> {
@@ -31,6 +32,7 @@ pub fn all() -> Vec<String> {
         SIMULATE,
         INFER,
         CONVERT,
+        SWEEP,
     ]
     .iter()
     .map(|c| (*c).to_owned())
@@ -52,6 +54,7 @@ pub async fn execute(
         SIMULATE => super::runs::simulate(shared, client, token, argument).await?,
         INFER => super::runs::infer(shared, client, token, argument).await?,
         CONVERT => super::runs::convert(shared, argument).await?,
+        SWEEP => super::runs::sweep(shared, client, token, argument).await?,
         other => {
             return Err(invalid_params(format!(
                 "unknown command {other:?}; known: {}",

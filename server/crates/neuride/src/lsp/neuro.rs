@@ -290,7 +290,7 @@ pub fn code_actions(
     .collect()
 }
 
-/// Simulate and Infer above runnable blocks, Graph above models and
+/// Simulate, Sweep and Infer above runnable blocks, Graph above models and
 /// converted networks (the source model's graph). Arguments are the
 /// objects `neuride.simulate`/`neuride.infer`/`neuride.showGraph` take.
 pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
@@ -307,6 +307,7 @@ pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
             let (command, argument) = match lens.action {
                 dsl::LensAction::Simulate => run(super::commands::SIMULATE),
                 dsl::LensAction::Infer => run(super::commands::INFER),
+                dsl::LensAction::Sweep => run(super::commands::SWEEP),
                 dsl::LensAction::Graph => {
                     let model = graph_model(neuro, &name)?;
                     (
