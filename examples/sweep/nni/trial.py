@@ -16,13 +16,15 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from neuride_trial import DEFAULT_TARGET, result, simulate  # noqa: E402
-
 try:
     import nni
 except ImportError:  # standalone: NNI is heavy and optional
     nni = None
+
+# Appended, not prepended: examples/sweep holds this `nni/` folder, which
+# must not shadow the real package.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+from neuride_trial import DEFAULT_TARGET, result, simulate  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 
