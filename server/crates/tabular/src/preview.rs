@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn text_art_has_a_line_per_row_and_two_characters_per_pixel() {
         let art = text_art(&[0.0, 1.0, 0.5, 0.2], [2, 2]);
-        assert_eq!(art, "  @@\n==::\n");
+        assert_eq!(art, "  @@\n++::\n");
         let picture = svg(&[0.0, 1.0], [1, 2], 4);
         assert!(
             picture.contains("fill=\"rgb(255,255,255)\"")
