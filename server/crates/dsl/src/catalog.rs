@@ -36,6 +36,8 @@ pub enum ValueKind {
     Bool,
     /// A string (a path or an NPZ key).
     Str,
+    /// An image size: `[height, width]` (or `[side]`), whole numbers >= 1.
+    Size,
 }
 
 impl ValueKind {
@@ -60,6 +62,7 @@ impl ValueKind {
             ValueKind::Word(words) => format!("one of {}", words.join(", ")),
             ValueKind::Bool => "`true` or `false`".to_string(),
             ValueKind::Str => "a string".to_string(),
+            ValueKind::Size => "an image size `[height, width]`".to_string(),
         }
     }
 }
@@ -91,6 +94,8 @@ pub enum CallKind {
     Loader,
     SensorSource,
     Record,
+    /// Makes a dataset from another one (`to_image`).
+    DatasetOp,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -464,6 +469,47 @@ pub const CALLS: &[CallSpec] = &[
         equation: None,
     },
     CallSpec {
+        name: "to_image",
+        kind: CallKind::DatasetOp,
+        positional: &[req(
+            "data",
+            ValueKind::Dataset,
+            "a dataset whose `x` is a table [rows, features]",
+        )],
+        named: &[
+            opt(
+                "size",
+                ValueKind::Size,
+                "[16, 16]",
+                "image height and width in pixels",
+            ),
+            opt(
+                "method",
+                ValueKind::Word(IMAGE_METHODS),
+                "pca",
+                "how features are placed: pca, kpca (RBF kernel PCA) or tsne (exact t-SNE, cosine)",
+            ),
+            opt(
+                "assign",
+                ValueKind::Word(IMAGE_ASSIGNMENTS),
+                "bin",
+                "how placed features get pixels: bin, or lsa (linear sum assignment to pixel centres)",
+            ),
+            maybe(
+                "fit",
+                ValueKind::Dataset,
+                "fit the map on this dataset's rows (e.g. the training set); default: `data` itself",
+            ),
+            maybe(
+                "map",
+                ValueKind::Str,
+                "a saved map (.json, from `neuride data to-image --map`) used instead of fitting",
+            ),
+        ],
+        doc: "Turns a table into images (DeepInsight): each feature gets a pixel from an embedding of the features over the rows, so that features that vary together sit together; values are Norm2-scaled and features sharing a pixel averaged. `x` becomes [1, height, width] per sample; `y` is the table's.",
+        equation: None,
+    },
+    CallSpec {
         name: "replay",
         kind: CallKind::SensorSource,
         positional: &[req(
@@ -575,6 +621,61 @@ pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+/// A `sweep` block's settings: a list of values (`steps = [10, 20, 50]`) is
+/// an axis of the grid, a single value is fixed for every trial.
+pub const SWEEP_SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: "steps",
+        doc: "time steps per sample; a list sweeps them (default 100)",
+        snippet: "steps = [${1:10, 20, 50}]",
+    },
+    SettingSpec {
+        key: "dt",
+        doc: "time step (default 1ms); a list sweeps it",
+        snippet: "dt = ${1:1ms}",
+    },
+    SettingSpec {
+        key: "encode",
+        doc: "input encoding(s): `[current, rate(max_rate: 1000Hz)]`",
+        snippet: "encode = [${1:current, rate}]",
+    },
+    SettingSpec {
+        key: "decode",
+        doc: "output decoding(s): count, membrane, first_spike",
+        snippet: "decode = ${1|count,membrane,first_spike|}",
+    },
+    SettingSpec {
+        key: "neuron",
+        doc: "converted networks: the neuron(s) replacing each ReLU, e.g. `[if(threshold: 0.8), if(threshold: 1.0)]`",
+        snippet: "neuron = [${1:if(threshold: 0.8), if(threshold: 1.0)}]",
+    },
+    SettingSpec {
+        key: "max_to_avg",
+        doc: "converted networks: MaxPool as AvgPool, `[true, false]`",
+        snippet: "max_to_avg = ${1:true}",
+    },
+    SettingSpec {
+        key: "batch",
+        doc: "samples simulated together",
+        snippet: "batch = ${1:32}",
+    },
+    SettingSpec {
+        key: "limit",
+        doc: "simulate only the first N samples",
+        snippet: "limit = ${1:100}",
+    },
+    SettingSpec {
+        key: "jobs",
+        doc: "trials run at once (default: the machine's cores)",
+        snippet: "jobs = ${1:2}",
+    },
+    SettingSpec {
+        key: "random",
+        doc: "run only N combinations of the grid, drawn at random",
+        snippet: "random = ${1:10}",
+    },
+];
+
 pub const INFER_SETTINGS: &[SettingSpec] = &[
     SettingSpec {
         key: "record",
@@ -593,6 +694,10 @@ pub const INFER_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+pub const IMAGE_METHODS: &[&str] = &["pca", "kpca", "tsne"];
+pub const IMAGE_ASSIGNMENTS: &[&str] = &["bin", "lsa"];
+/// t-SNE's perplexity in `to_image` (it needs more features than this).
+pub const IMAGE_TSNE_PERPLEXITY: f64 = 30.0;
 pub const DECODERS: &[&str] = &["count", "membrane", "first_spike"];
 pub const SIMULATE_RECORDS: &[&str] = &["accuracy", "rates", "synops", "latency"];
 pub const INFER_RECORDS: &[&str] = &["accuracy", "latency"];

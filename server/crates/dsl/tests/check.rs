@@ -280,3 +280,41 @@ app a {
         "#]],
     );
 }
+
+#[test]
+fn datasets_made_by_to_image() {
+    // iris: a [150, 4] table with labels.
+    check(
+        r#"dataset iris = npz("data/iris.npz", x: "x", y: "y")
+dataset digits = npz("data/test.npz", y: "y")
+dataset img = to_image(iris, size: [4, 2], method: kpca, assign: lsa, fit: iris)
+dataset square = to_image(iris, size: [3])
+dataset bad = to_image(iris, size: [0, 2], method: umap, fit: digits)
+dataset nested = to_image(img)
+dataset few = to_image(iris, method: tsne)
+dataset none = to_image(size: [2, 2])
+network net {
+    input x: f32[1, 4, 2]
+    layer f = flatten(x)
+    output o = relu(f)
+}
+network wrong {
+    input x: f32[1, 8, 8]
+    output o = relu(x)
+}
+simulate net on img { steps = 5
+    record = [accuracy] }
+simulate wrong on square { steps = 5 }
+"#,
+        expect![[r#"
+            Error neuro/invalid-value `[0, 2]`: expected `size` to be an image size `[height, width]`, found `[0, 2]`
+            Error neuro/invalid-value `umap`: expected `method` to be one of pca, kpca, tsne, found `umap`
+            Error neuro/shape-mismatch `digits`: expected `fit` to have the same 4 features as `data`, found 64
+            Error neuro/wrong-kind `img`: expected `data` to be a dataset read with `npz(...)`, found `img`, itself made by `to_image`
+            Error neuro/range `tsne`: expected more features than t-SNE's perplexity (30) for `method: tsne`, found 4; use pca or kpca
+            Error neuro/missing-argument `to_image`: `to_image` expects data, found no value for them
+              fix: Insert missing arguments [", data: data"]
+            Error neuro/shape-mismatch `square`: expected samples shaped [1, 8, 8] for input `x` of `wrong`, found [1, 3, 3] in dataset `square`
+        "#]],
+    );
+}

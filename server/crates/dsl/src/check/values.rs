@@ -44,6 +44,8 @@ pub enum Value {
     /// A layer or input of the current network, by entry index.
     Layer(usize),
     Item(usize),
+    /// `[height, width]`.
+    Size([u64; 2]),
     /// Present but wrong (already reported).
     Invalid,
 }
@@ -312,6 +314,23 @@ impl<'a> Checker<'a> {
                 Some(value) => Value::Str(value.to_string()),
                 None => self.invalid(expr, what, kind),
             },
+            ValueKind::Size => {
+                let sides: Option<Vec<u64>> = match &expr.kind {
+                    ExprKind::List(items) if (1..=2).contains(&items.len()) => items
+                        .iter()
+                        .map(|item| match number_of(item) {
+                            Some((value, "", true, _)) if value >= 1.0 => Some(value as u64),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                match sides.as_deref() {
+                    Some(&[side]) => Value::Size([side, side]),
+                    Some(&[height, width]) => Value::Size([height, width]),
+                    _ => self.invalid(expr, what, kind),
+                }
+            }
         }
     }
 
@@ -514,6 +533,9 @@ impl<'a> Checker<'a> {
 
     /// The per-sample shape of a dataset's inputs (`x` key), when known.
     pub fn dataset_input_shape(&mut self, dataset: usize) -> Option<Shape> {
+        if let Some(image) = &self.analysis.items[dataset].image {
+            return Some(Shape::known(&[1, image.size[0], image.size[1]]));
+        }
         let item = &self.items()[dataset];
         let key = item
             .value
@@ -530,6 +552,9 @@ impl<'a> Checker<'a> {
     }
 
     pub fn dataset_has_labels(&self, dataset: usize) -> bool {
+        if let Some(image) = &self.analysis.items[dataset].image {
+            return self.dataset_has_labels(image.source);
+        }
         let item = &self.items()[dataset];
         item.value
             .as_ref()
@@ -610,5 +635,6 @@ pub fn placeholder(param: &Param, weights_name: &str) -> String {
         ValueKind::Word(words) => words.first().copied().unwrap_or("").to_string(),
         ValueKind::Bool => "true".to_string(),
         ValueKind::Str => "\"\"".to_string(),
+        ValueKind::Size => "[16, 16]".to_string(),
     }
 }

@@ -16,8 +16,8 @@ pub use infer::{
 };
 pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 
-use super::RunError;
 use super::data::{read_array, read_labels, read_weights};
+use super::{Prepared, RunError, Simulated};
 use neuride_convert::{
     ConvertOptions, Decode, Encode, ExportInfo, Neuron, Normalize, Reset, SimOptions,
     SimulateOptions, SimulateReport,
@@ -148,6 +148,13 @@ pub fn simulate_model(
     progress: &mut dyn FnMut(neuride_convert::Progress),
     cancel: &AtomicBool,
 ) -> Result<SimulateReport, RunError> {
+    let prepared = prepare_model(model, options)?;
+    prepared.run(&prepared.options, progress, cancel)
+}
+
+/// The model, its data and the options, read once (a sweep runs it many
+/// times with variations of the options).
+pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Prepared, RunError> {
     let loaded = load(model)?;
     let Some(data_path) = options.data.as_deref() else {
         return Err(RunError::Setting(format!(
@@ -178,19 +185,20 @@ pub fn simulate_model(
         },
         limit: options.limit,
     };
-    let report = neuride_convert::simulate(
-        &loaded.proto,
-        weights.as_ref(),
-        &data,
-        labels.as_deref(),
-        Some(&calib),
-        &opts,
-        progress,
-        cancel,
-    )
-    .map_err(|e| failed(e, format!("simulating {}", model.display())))?;
-    not_truncated(&loaded, model)?;
-    Ok(report)
+    Ok(Prepared {
+        network: Simulated::Converted {
+            model: loaded,
+            path: model.to_owned(),
+            weights,
+            calib: Some(calib),
+            name: model.display().to_string(),
+        },
+        inputs: data,
+        labels,
+        options: opts,
+        record: Vec::new(),
+        notes: Vec::new(),
+    })
 }
 
 /// What a conversion wrote.
@@ -356,7 +364,7 @@ pub fn normalize(text: &str) -> Result<Normalize, RunError> {
     })
 }
 
-fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
+pub(crate) fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
     Ok(match text {
         "current" => Encode::Current,
         "rate" => Encode::Rate {
@@ -376,7 +384,7 @@ fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
     })
 }
 
-fn decode(text: &str) -> Result<Decode, RunError> {
+pub(crate) fn decode(text: &str) -> Result<Decode, RunError> {
     Ok(match text {
         "auto" => Decode::Auto,
         "count" => Decode::Count,

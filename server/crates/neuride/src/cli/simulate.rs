@@ -67,7 +67,7 @@ pub struct Args {
     /// block's own settings apply; the options above are for ONNX models.
     #[arg(long)]
     pub run: Option<String>,
-    /// text or json.
+    /// text or json (`neuride sweep`: also csv).
     #[arg(long, default_value = "text")]
     pub format: String,
 }
