@@ -478,8 +478,13 @@ fn simulate_inner(
                 sim,
                 limit,
             };
+            let dir = model.dir();
+            let source = neuride_convert::Source {
+                model: &model.proto,
+                dir: dir.as_ref(),
+            };
             let report = neuride_convert::simulate(
-                &model.proto,
+                source,
                 weights.as_ref(),
                 &inputs,
                 labels.as_deref(),
@@ -602,9 +607,19 @@ fn convert_settings(
                     .transpose()?
                     .unwrap_or(99.9) as f32,
             },
+            "qcfs" => Normalize::Qcfs {
+                steps: call
+                    .positional()
+                    .next()
+                    .or_else(|| call.named("steps"))
+                    .map(settings::count)
+                    .transpose()?
+                    .unwrap_or(32)
+                    .min(u32::MAX as usize) as u32,
+            },
             other => {
                 return Err(RunError::Setting(format!(
-                    "`{name}`: expected normalize max, percentile or none, found `{other}`"
+                    "`{name}`: expected normalize max, percentile, qcfs or none, found `{other}`"
                 )));
             }
         };
