@@ -220,7 +220,7 @@ fn qcfs_scale(values: &mut Vec<f32>, max: f32, steps: u32, cap: u32) -> f32 {
         }
     }
     // Refine between the neighbours of the best grid point.
-    let (lo, hi) = (best.1 / ratio, best.1 * ratio);
+    let (lo, hi) = ((best.1 / ratio).max(low), (best.1 * ratio).min(high));
     for k in 0..=16 {
         let lambda = lo + (hi - lo) * k as f32 / 16.0;
         let e = error(lambda);

@@ -167,3 +167,66 @@ fn assign_buffers(
     }
     (buffer_of, buffer_sizes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Node;
+
+    fn chain(depth: usize) -> Network {
+        let mut nodes = vec![Node {
+            name: "x".into(),
+            layer: Layer::Input { shape: vec![4] },
+            inputs: vec![],
+        }];
+        for i in 0..depth {
+            // relu, then every third node an add of the last two (a residual).
+            let last = nodes.len() - 1;
+            let (layer, inputs) = if i % 3 == 2 {
+                (Layer::Add, vec![last, last - 1])
+            } else {
+                (Layer::Relu, vec![last])
+            };
+            nodes.push(Node {
+                name: format!("n{i}"),
+                layer,
+                inputs,
+            });
+        }
+        nodes.push(Node {
+            name: "f".into(),
+            layer: Layer::Flatten,
+            inputs: vec![nodes.len() - 1],
+        });
+        let output = nodes.len() - 1;
+        Network { nodes, output }
+    }
+
+    #[test]
+    fn a_deep_network_holds_a_few_buffers() {
+        let net = chain(60);
+        let keep: Vec<bool> = (0..net.nodes.len()).map(|i| i == net.output).collect();
+        let plan = Plan::new(&net, &keep).unwrap();
+        assert!(
+            plan.buffer_sizes.len() <= 3,
+            "{} buffers for 62 nodes",
+            plan.buffer_sizes.len()
+        );
+        // No node writes a buffer one of its inputs still reads.
+        for (index, node) in net.nodes.iter().enumerate() {
+            if plan.is_alias[index] {
+                assert_eq!(plan.buffer_of[index], plan.buffer_of[node.inputs[0]]);
+                continue;
+            }
+            for &input in &node.inputs {
+                assert_ne!(plan.buffer_of[index], plan.buffer_of[input], "node {index}");
+            }
+        }
+        // A kept node keeps its buffer: nothing after it reuses it.
+        let mut keep = keep;
+        keep[5] = true;
+        let plan = Plan::new(&net, &keep).unwrap();
+        let kept = plan.buffer_of[5];
+        assert!((6..net.nodes.len()).all(|i| plan.buffer_of[i] != kept || plan.is_alias[i]));
+    }
+}
