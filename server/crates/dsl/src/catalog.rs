@@ -10,6 +10,12 @@ pub enum ValueKind {
     Int {
         min: i64,
     },
+    /// A whole number, or a list of as many as one of `lens` (`3`,
+    /// `[3, 5]`; padding also `[top, left, bottom, right]`), each at least `min`.
+    Ints {
+        min: i64,
+        lens: &'static [usize],
+    },
     /// A dimensionless number in `[min, max]`.
     Float {
         min: f64,
@@ -44,6 +50,13 @@ impl ValueKind {
     pub fn describe(self) -> String {
         match self {
             ValueKind::Int { min } => format!("a whole number >= {min}"),
+            ValueKind::Ints { min, lens } => format!(
+                "a whole number >= {min} or a list of {} of them",
+                lens.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
             ValueKind::Float { min, max } if max.is_infinite() && min > 0.0 && min < 1e-300 => {
                 "a number > 0".to_string()
             }
@@ -75,6 +88,9 @@ pub struct Param {
     pub default: Option<&'static str>,
     /// Optional without a default (`bias: B?`).
     pub optional: bool,
+    /// The last positional parameter may be given any number of times
+    /// (`add(a, b, c)`); its values come as a list.
+    pub repeat: bool,
     pub doc: &'static str,
 }
 
@@ -128,6 +144,7 @@ const fn req(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
         kind,
         default: None,
         optional: false,
+        repeat: false,
         doc,
     }
 }
@@ -142,6 +159,7 @@ const fn opt(
         kind,
         default: Some(default),
         optional: false,
+        repeat: false,
         doc,
     }
 }
@@ -151,6 +169,18 @@ const fn maybe(name: &'static str, kind: ValueKind, doc: &'static str) -> Param 
         kind,
         default: None,
         optional: true,
+        repeat: false,
+        doc,
+    }
+}
+/// A required positional parameter that may repeat (one or more values).
+const fn many(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
+    Param {
+        name,
+        kind,
+        default: None,
+        optional: false,
+        repeat: true,
         doc,
     }
 }
@@ -174,6 +204,13 @@ const INITIAL_MEMBRANE: Param = opt(
 /// Multiplies the input current (the converter's per-layer scaling).
 const INPUT_SCALE: Param = opt("input_scale", POSITIVE, "1.0", "input current multiplier");
 const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
+/// A size per spatial axis: one for both, or `[h, w]`.
+const PAIR: ValueKind = ValueKind::Ints { min: 1, lens: &[2] };
+/// Padding: one for every side, `[h, w]`, or `[top, left, bottom, right]`.
+const PADDING: ValueKind = ValueKind::Ints {
+    min: 0,
+    lens: &[2, 4],
+};
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -206,19 +243,19 @@ pub const CALLS: &[CallSpec] = &[
                 ValueKind::Int { min: 1 },
                 "number of output channels",
             ),
-            req("kernel", ValueKind::Int { min: 1 }, "square kernel size"),
-            opt("stride", ValueKind::Int { min: 1 }, "1", "stride"),
+            req("kernel", PAIR, "kernel size: `K` or `[KH, KW]`"),
+            opt("stride", PAIR, "1", "stride: `S` or `[SH, SW]`"),
             opt(
                 "padding",
-                ValueKind::Int { min: 0 },
+                PADDING,
                 "0",
-                "zero padding on each side",
+                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
             ),
             opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
             req(
                 "weight",
                 ValueKind::Tensor,
-                "weight `[out, in/groups, K, K]`",
+                "weight `[out, in/groups, KH, KW]`",
             ),
             maybe("bias", ValueKind::Tensor, "bias `[out]`"),
         ],
@@ -230,11 +267,19 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe(
-                "stride",
-                ValueKind::Int { min: 1 },
-                "stride (default: the kernel size)",
+            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
+            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            opt(
+                "padding",
+                PADDING,
+                "0",
+                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
+            ),
+            opt(
+                "count_include_pad",
+                ValueKind::Bool,
+                "true",
+                "divide by the whole window, padding included (else by the cells inside)",
             ),
         ],
         doc: "Average pooling over `[C, H, W]`.",
@@ -245,14 +290,16 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe(
-                "stride",
-                ValueKind::Int { min: 1 },
-                "stride (default: the kernel size)",
+            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
+            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            opt(
+                "padding",
+                PADDING,
+                "0",
+                "padding (never the maximum): every side, `[H, W]` or `[top, left, bottom, right]`",
             ),
         ],
-        doc: "Max pooling over `[C, H, W]`.",
+        doc: "Max pooling over `[C, H, W]`. Simulated, it is a running max: each step it emits the increase of the largest input total in the window, so its output total is the max of its inputs' totals.",
         equation: None,
     },
     CallSpec {
@@ -268,11 +315,37 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[
             req("a", ValueKind::Layer, "first input"),
-            req("b", ValueKind::Layer, "second input, same shape"),
+            many("b", ValueKind::Layer, "further inputs, same shape"),
         ],
         named: &[],
-        doc: "Elementwise sum of two layers of the same shape.",
+        doc: "Elementwise sum of two or more layers of the same shape (a residual connection).",
         equation: None,
+    },
+    CallSpec {
+        name: "concat",
+        kind: CallKind::Layer,
+        positional: &[
+            req("a", ValueKind::Layer, "first input"),
+            many(
+                "b",
+                ValueKind::Layer,
+                "further inputs, equal but in the first axis",
+            ),
+        ],
+        named: &[],
+        doc: "The inputs one after another along channels (`[C, H, W]`) or features (`[F]`).",
+        equation: None,
+    },
+    CallSpec {
+        name: "scale",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("scale", ValueKind::Tensor, "per-channel factor `[C]`"),
+            maybe("bias", ValueKind::Tensor, "per-channel offset `[C]`"),
+        ],
+        doc: "Per-channel affine map `y[c] = scale[c]·x[c] + bias[c]` (a batch norm that follows no weighted layer).",
+        equation: Some("y[c] = scale[c]·x[c] + bias[c]"),
     },
     CallSpec {
         name: "relu",
@@ -281,6 +354,14 @@ pub const CALLS: &[CallSpec] = &[
         named: &[],
         doc: "Non-spiking rectified linear rate unit (for checking a converted net).",
         equation: Some("y = max(x, 0)"),
+    },
+    CallSpec {
+        name: "clip",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[req("max", POSITIVE, "saturation (6 for ReLU6)")],
+        doc: "Non-spiking rectifier that saturates at `max` (ReLU6 and kin).",
+        equation: Some("y = min(max(x, 0), max)"),
     },
     CallSpec {
         name: "lif",
@@ -335,6 +416,17 @@ pub const CALLS: &[CallSpec] = &[
                 ValueKind::Bool,
                 "false",
                 "ignore negative currents (Nengo's SpikingRectifiedLinear)",
+            ),
+            maybe(
+                "max_spikes",
+                ValueKind::Int { min: 1 },
+                "spikes per step at most (1: the classic neuron; default: as many as the membrane holds)",
+            ),
+            opt(
+                "signed",
+                ValueKind::Bool,
+                "false",
+                "emit -1 spikes when the membrane drops below 0, never more than emitted",
             ),
             opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
             INPUT_SCALE,
@@ -434,6 +526,18 @@ pub const CALLS: &[CallSpec] = &[
         )],
         named: &[req("data", ValueKind::Dataset, "calibration data")],
         doc: "Normalise each layer by the p-th percentile of its activations on `data`.",
+        equation: None,
+    },
+    CallSpec {
+        name: "qcfs",
+        kind: CallKind::Normalizer,
+        positional: &[req(
+            "steps",
+            ValueKind::Int { min: 1 },
+            "the steps the network will run",
+        )],
+        named: &[req("data", ValueKind::Dataset, "calibration data")],
+        doc: "Normalise each layer by the scale whose spike count after `steps` steps best copies its activations on `data` (a quantised clip, QCFS-style).",
         equation: None,
     },
     CallSpec {
@@ -568,7 +672,7 @@ pub const CONVERT_SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "normalize",
-        doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)` or `none`",
+        doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)`, `qcfs(T, data: D)` or `none`",
         snippet: "normalize = percentile(${1:99.9}, data: ${2:calib})",
     },
     SettingSpec {
@@ -578,7 +682,7 @@ pub const CONVERT_SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "max_to_avg",
-        doc: "replace MaxPool with AvgPool (`true`/`false`)",
+        doc: "replace MaxPool with AvgPool (`true`/`false`; else a spiking max-pool)",
         snippet: "max_to_avg = ${1:true}",
     },
 ];

@@ -100,7 +100,7 @@ pub enum RunError {
 
 impl RunError {
     /// The same error with `file: ` in front of its message.
-    pub(crate) fn in_file(self, file: &str) -> RunError {
+    fn in_file(self, file: &str) -> RunError {
         let prefix = |message: String| {
             if message.starts_with(file) {
                 message
@@ -257,7 +257,7 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// Refuses a file with errors, listing the first three as `line:col message`.
-pub(crate) fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
+fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
     let errors: Vec<_> = neuro
         .diagnostics
         .iter()
@@ -427,8 +427,6 @@ pub(crate) fn dataset(neuro: &NeuroAnalysis, item: usize) -> Result<Dataset, Run
 }
 
 impl Dataset {
-    pub(crate) fn inputs(&self) -> Result<Tensor, RunError> {
-        read_array(&self.path, &self.x)
     /// The samples: the archive's `x`, or for an image dataset the table's
     /// rows as images through the map (saved, or fitted now).
     pub(crate) fn inputs(&self, cancel: &AtomicBool) -> Result<Tensor, RunError> {
@@ -466,7 +464,7 @@ impl Dataset {
     }
 }
 
-pub(crate) fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
+fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
     item.entries()
         .iter()
         .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == key))
@@ -509,27 +507,7 @@ pub(crate) fn prepare_block<'a>(
     let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
     let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
 
-    let sim = sim_options(Some(item))?;
-    let limit = setting(item, "limit").map(settings::count).transpose()?;
-    let record = settings::record(setting(item, "record"), &neuro.text);
-    let mut notes: Vec<String> = record
-    // The simulate settings; absent ones take the language's defaults.
-    let mut sim = SimOptions {
-        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
-        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
-        ..SimOptions::default()
-    };
-    if let Some(dt) = block("dt") {
-        sim.dt = settings::number(dt)? as f32;
-    }
-    if let Some(steps) = block("steps") {
-        sim.steps = settings::count(steps)?;
-    }
-    if let Some(batch) = block("batch") {
-        sim.batch = settings::count(batch)?;
-    }
-    sim.encode = settings::encode(block("encode"))?;
-    sim.decode = settings::decode(block("decode"))?;
+    let sim = sim_options(block)?;
     let limit = block("limit").map(settings::count).transpose()?;
     let record = settings::record(block("record"), &neuro.text);
     let notes: Vec<String> = record
@@ -610,30 +588,6 @@ pub(crate) fn prepare_block<'a>(
     })
 }
 
-/// The simulator's options of a `simulate` block; absent settings (or no
-/// block at all) take the language's defaults.
-pub(crate) fn sim_options(item: Option<&Item>) -> Result<SimOptions, RunError> {
-    let mut sim = SimOptions {
-        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
-        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
-        ..SimOptions::default()
-    };
-    let Some(item) = item else {
-        return Ok(sim);
-    };
-    if let Some(dt) = setting(item, "dt") {
-        sim.dt = settings::number(dt)? as f32;
-    }
-    if let Some(steps) = setting(item, "steps") {
-        sim.steps = settings::count(steps)?;
-    }
-    if let Some(batch) = setting(item, "batch") {
-        sim.batch = settings::count(batch)?;
-    }
-    sim.encode = settings::encode(setting(item, "encode"))?;
-    sim.decode = settings::decode(setting(item, "decode"))?;
-    Ok(sim)
-}
 /// The settings of a converted network (`network N = convert(M) { ... }`).
 const CONVERT_KEYS: &[&str] = &["neuron", "normalize", "weights", "max_to_avg"];
 
@@ -656,9 +610,6 @@ fn take<'a>(
     Ok((tensor, labels.map(|l| &l[..keep.min(l.len())])))
 }
 
-/// A converted network's settings: the convert options, the calibration
-/// inputs of `normalize`'s `data:` (None when absent) and `weights = W`.
-pub(crate) fn convert_settings(
 /// The network a prepared simulation runs.
 pub(crate) enum Simulated {
     /// A ReLU model converted for every run (the options may change how).
@@ -721,8 +672,13 @@ impl Prepared {
                     (None, Normalize::None) => None,
                     (None, _) => Some(&self.inputs),
                 };
+                let dir = model.dir();
+                let source = neuride_convert::Source {
+                    model: &model.proto,
+                    dir: dir.as_ref(),
+                };
                 let report = neuride_convert::simulate(
-                    &model.proto,
+                    source,
                     weights.as_ref(),
                     &self.inputs,
                     self.labels.as_deref(),
@@ -762,6 +718,30 @@ impl Prepared {
     }
 }
 
+/// The simulator's options from a block's settings (`block` looks one up);
+/// absent settings take the language's defaults.
+pub(crate) fn sim_options<'a>(
+    block: &dyn Fn(&str) -> Option<&'a Expr>,
+) -> Result<SimOptions, RunError> {
+    let mut sim = SimOptions {
+        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
+        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
+        ..SimOptions::default()
+    };
+    if let Some(dt) = block("dt") {
+        sim.dt = settings::number(dt)? as f32;
+    }
+    if let Some(steps) = block("steps") {
+        sim.steps = settings::count(steps)?;
+    }
+    if let Some(batch) = block("batch") {
+        sim.batch = settings::count(batch)?;
+    }
+    sim.encode = settings::encode(block("encode"))?;
+    sim.decode = settings::decode(block("decode"))?;
+    Ok(sim)
+}
+
 /// `normalize = max(data: D) | percentile(P, data: D) | none` as the
 /// conversion's normalisation, and the calibration dataset's name.
 pub(crate) fn normalize_setting(expr: &Expr) -> Result<(Normalize, Option<String>), RunError> {
@@ -782,9 +762,19 @@ pub(crate) fn normalize_setting(expr: &Expr) -> Result<(Normalize, Option<String
                 .transpose()?
                 .unwrap_or(99.9) as f32,
         },
+        "qcfs" => Normalize::Qcfs {
+            steps: call
+                .positional()
+                .next()
+                .or_else(|| call.named("steps"))
+                .map(settings::count)
+                .transpose()?
+                .unwrap_or(32)
+                .min(u32::MAX as usize) as u32,
+        },
         other => {
             return Err(RunError::Setting(format!(
-                "expected normalize max, percentile or none, found `{other}`"
+                "expected normalize max, percentile, qcfs or none, found `{other}`"
             )));
         }
     };

@@ -476,11 +476,11 @@ fn text_setting(name: &str, value: &str, beta: f32, seed: u64) -> Result<Setting
         }
         "encode" => Setting::Encode(encode(value, seed)?),
         "decode" => Setting::Decode(decode(value)?),
-        "neuron" => Setting::Neuron(neuron(value, beta)?, None),
+        "neuron" => Setting::Neuron(neuron(value, beta, None, false)?, None),
         "threshold" => Setting::Threshold(number("a number")? as f32),
         "beta" => Setting::Beta(number("a number in [0, 1]")? as f32),
         "initial_membrane" => Setting::InitialMembrane(number("a number")? as f32),
-        "normalize" => Setting::Normalize(normalize(value)?),
+        "normalize" => Setting::Normalize(normalize(value, None)?),
         "max_to_avg" => Setting::MaxToAvg(value.parse().map_err(|_| {
             RunError::Setting(format!(
                 "--grid max_to_avg: expected true or false, found '{value}'"

@@ -17,6 +17,7 @@ use neuride_convert::{Normalize, Tensor};
 use neuride_dsl::check::{Unit, parse_unit, values_number};
 use neuride_dsl::syntax::ast::{self, BinaryOp, DimValue, Entry, EntryKind, ExprKind, ItemKind};
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -207,7 +208,7 @@ fn sensor(
                 neuro,
                 item_named(neuro, &dataset_name.text, ItemKind::Dataset)?,
             )?;
-            let rows = data.inputs()?;
+            let rows = data.inputs(&AtomicBool::new(false))?;
             let shape: Vec<usize> = rows.shape.iter().skip(1).copied().collect();
             let count = rows.shape.first().copied().unwrap_or(0);
             let source = Source::Replay {
@@ -380,7 +381,7 @@ impl Builder<'_> {
         let simulate = neuro.parse.ast.items.iter().find(|i| {
             i.kind == ItemKind::Simulate && i.target.as_ref().is_some_and(|t| t.text == name)
         });
-        let sim = sim_options(simulate)?;
+        let sim = sim_options(&|key| simulate.and_then(|s| super::super::setting(s, key)))?;
         let spiking = match &network.value {
             None => lower::lower(neuro, item, shape, &mut self.archives)?.network,
             Some(value) => {
@@ -390,7 +391,13 @@ impl Builder<'_> {
                     .and_then(|arg| arg.value.as_name())
                     .ok_or_else(|| RunError::Setting("expected `convert(MODEL)`".into()))?;
                 let model_path = item_path(neuro, item_named(neuro, &source.text, ItemKind::Model)?)?;
-                let (convert, calib, weights) = convert_settings(neuro, network)?;
+                let never = AtomicBool::new(false);
+                let (convert, calib, weights) = convert_settings(
+                    neuro,
+                    &name,
+                    &|key| super::super::setting(network, key),
+                    &never,
+                )?;
                 let calib = match calib {
                     Some(calib) => Some(calib),
                     None if convert.normalize == Normalize::None => None,
@@ -399,7 +406,7 @@ impl Builder<'_> {
                     None => match simulate.and_then(|s| s.data.as_ref()) {
                         Some(data) => Some(
                             dataset(neuro, item_named(neuro, &data.text, ItemKind::Dataset)?)?
-                                .inputs()?,
+                                .inputs(&never)?,
                         ),
                         None => Some(replayed.cloned().ok_or_else(|| {
                             RunError::Setting(format!(
@@ -411,8 +418,13 @@ impl Builder<'_> {
                 let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
                     RunError::Data(format!("cannot load {}: {e}", model_path.display()))
                 })?;
+                let dir = model.dir();
+                let source = neuride_convert::Source {
+                    model: &model.proto,
+                    dir: dir.as_ref(),
+                };
                 let converted =
-                    neuride_convert::convert(&model.proto, weights.as_ref(), calib.as_ref(), &convert)
+                    neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &convert)
                         .map_err(|e| RunError::Failed(format!("converting `{name}`: {e}")))?;
                 crate::run::model::not_truncated(&model, &model_path)?;
                 self.files.push(model_path);
@@ -433,7 +445,7 @@ impl Builder<'_> {
         self.files.push(path.clone());
         Ok(match plan {
             Plan::Spiking(network) => Box::new(
-                SpikingStage::new(network, &sim_options(None)?).map_err(RunError::Failed)?,
+                SpikingStage::new(network, &sim_options(&|_| None)?).map_err(RunError::Failed)?,
             ),
             Plan::Engine(session) => Box::new(
                 InferStage::new(session, shape.iter().product())

@@ -99,7 +99,8 @@ impl Predictor {
             ..ConvertOptions::default()
         };
         let converted =
-            neuride_convert::convert(&proto, None, None, &options).map_err(|e| preparing(&e))?;
+            neuride_convert::convert(neuride_convert::Source::from(&proto), None, None, &options)
+                .map_err(|e| preparing(&e))?;
         let graph = proto.graph.as_ref().ok_or_else(|| preparing(&"no graph"))?;
         let mut signature = Signature::of_graph(graph);
         signature.outputs = vec![Port {
