@@ -33,7 +33,11 @@ impl Broker {
             .port();
         // Run as root, mosquitto drops to the `mosquitto` user, which could
         // not write its state into our temporary folder: stay root then.
-        let user = if unsafe { getuid() } == 0 { "user root\n" } else { "" };
+        let user = if unsafe { getuid() } == 0 {
+            "user root\n"
+        } else {
+            ""
+        };
         let config = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\n{user}persistence true\npersistence_location {}/\nmax_queued_messages 100000\nlog_dest file {}/broker.log\n",
             dir.path().display(),
@@ -87,7 +91,17 @@ impl Broker {
     /// broker's acknowledgements before it exits).
     fn publish(&self, topic: &str, payloads: &[String]) {
         let mut child = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", topic, "-l"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                topic,
+                "-l",
+            ])
             .stdin(Stdio::piped())
             .spawn()
             .expect("mosquitto_pub (Debian package `mosquitto-clients`)");
@@ -102,7 +116,17 @@ impl Broker {
     /// Subscribes to `filter` at QoS 1; lines `topic payload` collect in the result.
     fn subscribe(&self, filter: &str) -> (Subscriber, Arc<Mutex<Vec<String>>>) {
         let mut child = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v", "-t", filter])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-v",
+                "-t",
+                filter,
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -171,7 +195,8 @@ fn workspace(rule_hold: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Iris rows (first 150), as JSON arrays.
 fn iris_rows() -> Vec<Vec<f32>> {
-    let script = "import json, numpy as np, sys\nprint(json.dumps(np.load(sys.argv[1])['x'].tolist()))";
+    let script =
+        "import json, numpy as np, sys\nprint(json.dumps(np.load(sys.argv[1])['x'].tolist()))";
     let out = Command::new(support::test_python())
         .args(["-c", script])
         .arg(support::repo_root().join("examples/iot-app/data/iris.npz"))
@@ -227,9 +252,16 @@ impl AppProcess {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                let written = self.events.as_ref().map(|p| std::fs::read_to_string(p).unwrap_or_default());
-                let stderr = std::io::read_to_string(self.child.stderr.take().unwrap()).unwrap_or_default();
-                panic!("the app did not end; events:\n{}\nstderr:\n{stderr}", written.unwrap_or_default());
+                let written = self
+                    .events
+                    .as_ref()
+                    .map(|p| std::fs::read_to_string(p).unwrap_or_default());
+                let stderr =
+                    std::io::read_to_string(self.child.stderr.take().unwrap()).unwrap_or_default();
+                panic!(
+                    "the app did not end; events:\n{}\nstderr:\n{stderr}",
+                    written.unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -240,7 +272,15 @@ impl AppProcess {
 /// `started` event (it is subscribed by then).
 fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> AppProcess {
     let mut child = Command::new(support::binary())
-        .args(["app", "run", app.to_str().unwrap(), "--mqtt", &broker.url(), "--format", "jsonl"])
+        .args([
+            "app",
+            "run",
+            app.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(),
+            "--format",
+            "jsonl",
+        ])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -295,7 +335,15 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     let mut child = start_app(
         &app,
         &broker,
-        &["--emit-topic", "lab/events", "--limit", "44", "--trace", "--events", events_path.to_str().unwrap()],
+        &[
+            "--emit-topic",
+            "lab/events",
+            "--limit",
+            "44",
+            "--trace",
+            "--events",
+            events_path.to_str().unwrap(),
+        ],
     );
     let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(3).take(40).collect();
     assert_eq!(rows.len(), 40);
@@ -323,10 +371,24 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     assert_eq!(predictions, expected, "onnxruntime on the same rows");
     let bad_events = of_kind(&all, "bad_reading");
     assert_eq!(bad_events.len(), 4);
-    assert!(bad_events[0]["message"].as_str().unwrap().starts_with("lab/probe: expected JSON"));
-    assert_eq!(bad_events[1]["message"], "expected 4 values (shape [4]), found 3");
-    assert_eq!(bad_events[2]["message"], "lab/probe: expected numbers, found null at value 2");
-    assert_eq!(bad_events[3]["message"], "value 3 is inf, expected a finite number");
+    assert!(
+        bad_events[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("lab/probe: expected JSON")
+    );
+    assert_eq!(
+        bad_events[1]["message"],
+        "expected 4 values (shape [4]), found 3"
+    );
+    assert_eq!(
+        bad_events[2]["message"],
+        "lab/probe: expected numbers, found null at value 2"
+    );
+    assert_eq!(
+        bad_events[3]["message"],
+        "value 3 is inf, expected a finite number"
+    );
     let rules = of_kind(&all, "rule");
     assert_eq!(rules.len(), edges(&expected).len());
     assert!(!rules.is_empty());
@@ -338,12 +400,20 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     });
     drop(subscriber);
     let published = published.lock().unwrap().clone();
-    let count = |topic: &str| published.iter().filter(|l| l.starts_with(&format!("{topic} "))).count();
+    let count = |topic: &str| {
+        published
+            .iter()
+            .filter(|l| l.starts_with(&format!("{topic} ")))
+            .count()
+    };
     assert_eq!(count("lab/events/virginica"), rules.len());
     assert_eq!(count("lab/events/bad_reading"), 4);
     assert_eq!(count("lab/events/prediction"), 40);
     assert_eq!(count("lab/events/stopped"), 1);
-    let first_rule = published.iter().find(|l| l.starts_with("lab/events/virginica ")).unwrap();
+    let first_rule = published
+        .iter()
+        .find(|l| l.starts_with("lab/events/virginica "))
+        .unwrap();
     let body: Value = serde_json::from_str(first_rule.split_once(' ').unwrap().1).unwrap();
     assert_eq!(&body, rules[0]);
 }
@@ -356,7 +426,13 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
     let mut child = start_app(
         &app,
         &broker,
-        &["--limit", "90", "--trace", "--events", events_path.to_str().unwrap()],
+        &[
+            "--limit",
+            "90",
+            "--trace",
+            "--events",
+            events_path.to_str().unwrap(),
+        ],
     );
     let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(5).take(30).collect();
     let rows: Vec<Vec<f32>> = rows.iter().cycle().take(90).cloned().collect();
@@ -385,8 +461,18 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
         .iter()
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    assert!(notices.iter().any(|n| n.starts_with("lost the MQTT broker")), "{notices:?}");
-    assert!(notices.iter().any(|n| n.starts_with("reconnected to the MQTT broker")), "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("lost the MQTT broker")),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("reconnected to the MQTT broker")),
+        "{notices:?}"
+    );
     let predictions: Vec<i64> = of_kind(&all, "prediction")
         .iter()
         .map(|e| e["values"]["species"].as_i64().unwrap())
@@ -401,7 +487,19 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     let paths = [dir.path().join("a.jsonl"), dir.path().join("b.jsonl")];
     let mut children: Vec<AppProcess> = paths
         .iter()
-        .map(|p| start_app(&app, &broker, &["--shared-group", "door", "--trace", "--events", p.to_str().unwrap()]))
+        .map(|p| {
+            start_app(
+                &app,
+                &broker,
+                &[
+                    "--shared-group",
+                    "door",
+                    "--trace",
+                    "--events",
+                    p.to_str().unwrap(),
+                ],
+            )
+        })
         .collect();
     // 200 distinct readings: iris rows with a per-message nudge.
     let iris = iris_rows();
@@ -429,9 +527,22 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     for path in &paths {
         let all = read_events(path);
         let readings = of_kind(&all, "reading");
-        assert!(readings.len() >= 20, "{} took {} readings", path.display(), readings.len());
-        assert!(!of_kind(&all, "rule").is_empty(), "{} raised no events", path.display());
-        seen.extend(readings.iter().map(|e| serde_json::from_value::<Vec<f32>>(e["values"]["probe"].clone()).unwrap()));
+        assert!(
+            readings.len() >= 20,
+            "{} took {} readings",
+            path.display(),
+            readings.len()
+        );
+        assert!(
+            !of_kind(&all, "rule").is_empty(),
+            "{} raised no events",
+            path.display()
+        );
+        seen.extend(
+            readings
+                .iter()
+                .map(|e| serde_json::from_value::<Vec<f32>>(e["values"]["probe"].clone()).unwrap()),
+        );
     }
     let key = |r: &Vec<f32>| r.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
     let mut seen: Vec<Vec<u32>> = seen.iter().map(key).collect();
@@ -443,7 +554,15 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     // A rule that needs consecutive readings cannot share its stream.
     let (_dir, held) = workspace(" for 3");
     let out = Command::new(support::binary())
-        .args(["app", "run", held.to_str().unwrap(), "--mqtt", &broker.url(), "--shared-group", "door"])
+        .args([
+            "app",
+            "run",
+            held.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(),
+            "--shared-group",
+            "door",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

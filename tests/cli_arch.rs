@@ -86,7 +86,10 @@ fn converts_checks_and_simulates(name: &str) -> Value {
     assert_eq!(code, 0, "convert {name}: {stderr}");
     assert!(stdout.contains("lambda"), "{stdout}");
     let (code, stdout, stderr) = neuride(&["check", out.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(code, 0, "the converted {name} checks clean: {stdout}{stderr}");
+    assert_eq!(
+        code, 0,
+        "the converted {name} checks clean: {stdout}{stderr}"
+    );
     let report = simulate(&model, &data, "8");
     assert_eq!(report["samples"], 2);
     assert_eq!(report["predictions"].as_array().unwrap().len(), 2);

@@ -60,7 +60,14 @@ fn a_grid_runs_every_combination_in_parallel_and_finds_the_front() {
     // Progress: one line per finished trial.
     assert_eq!(stderr.matches("trial ").count(), 6, "{stderr}");
     for trial in results {
-        for key in ["params", "accuracy", "accuracy_per_step", "synops", "macs", "wall_s"] {
+        for key in [
+            "params",
+            "accuracy",
+            "accuracy_per_step",
+            "synops",
+            "macs",
+            "wall_s",
+        ] {
             assert!(trial.get(key).is_some(), "missing {key}: {trial}");
         }
         let steps = trial["params"]["steps"].as_f64().unwrap() as usize;
@@ -135,7 +142,10 @@ fn a_grid_runs_every_combination_in_parallel_and_finds_the_front() {
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
-    assert!(lines[0].starts_with("steps,threshold,accuracy,synops_per_sample"), "{csv}");
+    assert!(
+        lines[0].starts_with("steps,threshold,accuracy,synops_per_sample"),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -167,16 +177,43 @@ sweep snn on test {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["target"], "sweep snn on test");
     assert_eq!(report["results"].as_array().unwrap().len(), 4);
-    assert_eq!(report["results"][0]["params"]["neuron"], "if(threshold: 0.8)");
+    assert_eq!(
+        report["results"][0]["params"]["neuron"],
+        "if(threshold: 0.8)"
+    );
     assert_eq!(report["results"][0]["samples"], 30);
 
-    let (code, _, stderr) = neuride(&["sweep", path(&example("cnn.onnx")), "--data", path(&example("test_images.npz")), "--grid", "speed=1,2"]);
+    let (code, _, stderr) = neuride(&[
+        "sweep",
+        path(&example("cnn.onnx")),
+        "--data",
+        path(&example("test_images.npz")),
+        "--grid",
+        "speed=1,2",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot sweep 'speed': expected one of steps, dt"), "{stderr}");
-    let (code, _, stderr) = neuride(&["sweep", path(&example("cnn.onnx")), "--data", path(&example("test_images.npz"))]);
+    assert!(
+        stderr.contains("cannot sweep 'speed': expected one of steps, dt"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = neuride(&[
+        "sweep",
+        path(&example("cnn.onnx")),
+        "--data",
+        path(&example("test_images.npz")),
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("a sweep needs a grid"), "{stderr}");
-    let (code, _, stderr) = neuride(&["sweep", path(&example("cnn.onnx")), "--data", path(&example("test_images.npz")), "--grid", "steps=2", "--plot", "out.png"]);
+    let (code, _, stderr) = neuride(&[
+        "sweep",
+        path(&example("cnn.onnx")),
+        "--data",
+        path(&example("test_images.npz")),
+        "--grid",
+        "steps=2",
+        "--plot",
+        "out.png",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("this command writes .svg"), "{stderr}");
 }
@@ -201,15 +238,34 @@ fn two_optuna_workers_share_one_sqlite_study_and_complete_every_trial() {
         python(
             &script,
             &[
-                "--storage", &storage, "--study", "tabular", "--trials", "6",
-                "--neuride", support::binary(), "--limit", "40", "--max-steps", "8", "--seed", seed,
+                "--storage",
+                &storage,
+                "--study",
+                "tabular",
+                "--trials",
+                "6",
+                "--neuride",
+                support::binary(),
+                "--limit",
+                "40",
+                "--max-steps",
+                "8",
+                "--seed",
+                seed,
             ],
         )
     };
     let (first, second) = (worker("1"), worker("2"));
-    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
     for out in &outputs {
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let last: Value = serde_json::from_slice(&outputs[1].stdout).unwrap();
     assert!(last["complete"].as_u64().unwrap() >= 6, "{last}");
@@ -231,13 +287,21 @@ print(json.dumps({
     )
     .unwrap();
     let out = python(&check, &[&storage]).wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let study: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(study["states"], serde_json::json!(["COMPLETE"]), "{study}");
     assert!(study["complete"].as_u64().unwrap() >= 6, "{study}");
     assert_eq!(study["workers"], 2, "both workers ran trials: {study}");
     assert!(
-        study["accuracies"].as_array().unwrap().iter().all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())),
+        study["accuracies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap())),
         "{study}"
     );
 }
@@ -247,20 +311,37 @@ fn the_nni_trial_runs_standalone_without_nni() {
     let script = support::repo_root().join("examples/sweep/nni/trial.py");
     let out = python(
         &script,
-        &["--neuride", support::binary(), "--limit", "30", "--params", r#"{"steps": 4, "encode": "rate"}"#],
+        &[
+            "--neuride",
+            support::binary(),
+            "--limit",
+            "30",
+            "--params",
+            r#"{"steps": 4, "encode": "rate"}"#,
+        ],
     )
     .wait_with_output()
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["steps"], 4);
     assert_eq!(result["params"]["encode"], "rate");
     assert_eq!(result["default"], result["accuracy"]);
     // The config NNI reads names the trial and the search space.
-    let config = std::fs::read_to_string(support::repo_root().join("examples/sweep/nni/config.yml")).unwrap();
-    assert!(config.contains("trialCommand: python3 trial.py") && config.contains("searchSpaceFile: search_space.json"));
+    let config =
+        std::fs::read_to_string(support::repo_root().join("examples/sweep/nni/config.yml"))
+            .unwrap();
+    assert!(
+        config.contains("trialCommand: python3 trial.py")
+            && config.contains("searchSpaceFile: search_space.json")
+    );
     let space: Value = serde_json::from_str(
-        &std::fs::read_to_string(support::repo_root().join("examples/sweep/nni/search_space.json")).unwrap(),
+        &std::fs::read_to_string(support::repo_root().join("examples/sweep/nni/search_space.json"))
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(space["steps"]["_type"], "choice");

@@ -364,7 +364,10 @@ fn sweeps_run_as_jobs_from_a_lens_report_each_trial_and_cancel() {
     lsp.wait_diagnostics(&uri, |d| d.is_empty());
 
     // The lens above the sweep block runs it.
-    let lenses = lsp.request("textDocument/codeLens", json!({ "textDocument": { "uri": uri } }));
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     let lens = lenses
         .as_array()
         .unwrap()
@@ -401,10 +404,14 @@ fn sweeps_run_as_jobs_from_a_lens_report_each_trial_and_cancel() {
     // A model with a grid in JSON; bad grids are invalid params.
     let argument = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "limit": 40,
                            "grid": { "steps": [2, 3], "encode": ["current", "rate"] }, "jobs": 2 });
-    let result = lsp.request("workspace/executeCommand", json!({ "command": "neuride.sweep", "arguments": [argument] }));
+    let result = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.sweep", "arguments": [argument] }),
+    );
     assert_eq!(result["results"].as_array().unwrap().len(), 4, "{result}");
     assert_eq!(result["jobs"], 2);
-    let bad = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "grid": { "steps": "many" } });
+    let bad =
+        json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "grid": { "steps": "many" } });
     refused(&execute(&mut lsp, "neuride.sweep", bad), "grid");
 
     // Cancelled by $/cancelRequest after its first trials.

@@ -353,8 +353,14 @@ fn hovering_a_to_image_dataset_draws_a_sample() {
         );
         let markdown = hover["contents"]["value"].as_str().unwrap();
         assert!(markdown.contains("images of `genes`"), "{markdown}");
-        assert!(markdown.contains("80 features -> [1, 12, 12]"), "{markdown}");
-        assert!(markdown.contains("sample 0 of 200 (12x12, label "), "{markdown}");
+        assert!(
+            markdown.contains("80 features -> [1, 12, 12]"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("sample 0 of 200 (12x12, label "),
+            "{markdown}"
+        );
         // Twelve rows of twelve pixels, two characters each.
         let art: Vec<&str> = markdown
             .split("```text\n")
@@ -367,8 +373,15 @@ fn hovering_a_to_image_dataset_draws_a_sample() {
             .collect();
         assert_eq!(art.len(), 12, "{markdown}");
         assert!(art.iter().all(|line| line.chars().count() == 24), "{art:?}");
-        assert!(art.iter().any(|line| line.trim().len() > 4), "an empty image: {art:?}");
-        assert_eq!(markdown.contains("(data:image/svg+xml;base64,"), pictures, "{client}");
+        assert!(
+            art.iter().any(|line| line.trim().len() > 4),
+            "an empty image: {art:?}"
+        );
+        assert_eq!(
+            markdown.contains("(data:image/svg+xml;base64,"),
+            pictures,
+            "{client}"
+        );
         lsp.shutdown();
     }
 }

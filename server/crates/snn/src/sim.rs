@@ -324,7 +324,15 @@ impl Simulator {
         let mut outcome = Ok(());
         for (index, chunk) in samples.chunks(self.opts.batch * per_sample).enumerate() {
             let at = first + index * self.opts.batch;
-            match run_chunk(&plan, &run, &mut self.workspace, at, chunk, None, &mut |_| {}) {
+            match run_chunk(
+                &plan,
+                &run,
+                &mut self.workspace,
+                at,
+                chunk,
+                None,
+                &mut |_| {},
+            ) {
                 Ok(result) => decoded.extend_from_slice(&result.decoded),
                 Err(error) => {
                     outcome = Err(error);

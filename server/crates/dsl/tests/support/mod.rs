@@ -134,7 +134,9 @@ pub fn digits_cnn() -> ModelFacts {
 pub fn genes_cnn() -> ModelFacts {
     ModelFacts {
         kind: ModelKind::Dl,
-        evidence: vec!["Conv (/0/Conv), Relu (/1/Relu), MatMul (/7/MatMul): neural network ops".into()],
+        evidence: vec![
+            "Conv (/0/Conv), Relu (/1/Relu), MatMul (/7/MatMul): neural network ops".into(),
+        ],
         inputs: vec![tensor("x", "f32", &["batch", "1", "16", "16"])],
         outputs: vec![tensor("logits", "f32", &["batch", "4"])],
         ops: vec![

@@ -174,7 +174,9 @@ pub(super) fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::
 
 /// The `.neuro` file analysed now: the host's current contents (an open
 /// editor's text), else the file on disk.
-pub(super) fn neuro_now(run: &RunTarget) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
+pub(super) fn neuro_now(
+    run: &RunTarget,
+) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
     match run.neuro.as_ref().and_then(|s| s.analyze()) {
         Some(FileAnalysis::Neuro(neuro)) => Ok(neuro),
         _ => neuride_ide::run::read_neuro(&run.path)

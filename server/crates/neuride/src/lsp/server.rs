@@ -82,9 +82,7 @@ impl Server {
                         publisher.notify::<notification::Progress>(params)
                     }
                     Outgoing::Events(params) => publisher.notify::<EventsNotification>(params),
-                    Outgoing::AppEvent(params) => {
-                        publisher.notify::<AppEventNotification>(params)
-                    }
+                    Outgoing::AppEvent(params) => publisher.notify::<AppEventNotification>(params),
                     Outgoing::AppStatus(params) => {
                         publisher.notify::<AppStatusNotification>(params)
                     }

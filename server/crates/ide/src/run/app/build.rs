@@ -6,20 +6,20 @@ use super::stages::{InferStage, SpikingStage};
 use super::{Outside, TopicSensor};
 use crate::neuro::NeuroAnalysis;
 use crate::run::data::Archives;
+use crate::run::model::{Plan, Predictor};
 use crate::run::{
     RunError, convert_settings, dataset, item_named, item_path, lower, settings, sim_options,
 };
 use neuride_app::{
     App, Compare, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
-use crate::run::model::{Plan, Predictor};
 use neuride_convert::{Normalize, Tensor};
 use neuride_dsl::check::{Unit, parse_unit, values_number};
 use neuride_dsl::syntax::ast::{self, BinaryOp, DimValue, Entry, EntryKind, ExprKind, ItemKind};
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 pub(super) struct Built {
     pub app: App,
@@ -60,7 +60,11 @@ pub(super) fn build(
     // Each replay sensor's dataset, for calibrating converted networks.
     let mut replayed: Vec<Option<Tensor>> = Vec::new();
     let mut topics = Vec::new();
-    for entry in app_item.entries().iter().filter(|e| e.kind == EntryKind::Sensor) {
+    for entry in app_item
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Sensor)
+    {
         let (sensor, data) = sensor(neuro, entry, outside)?;
         if let Source::External { topic, .. } = &sensor.source {
             topics.push(TopicSensor {
@@ -85,7 +89,10 @@ pub(super) fn build(
             ));
         };
         let sensor = sensor_index(&first.text).ok_or_else(|| {
-            RunError::Setting(format!("pipeline `{}`: no sensor `{}`", last.text, first.text))
+            RunError::Setting(format!(
+                "pipeline `{}`: no sensor `{}`",
+                last.text, first.text
+            ))
         })?;
         let mut shape = sensors[sensor].shape.clone();
         let mut stages = Vec::new();
@@ -119,7 +126,11 @@ pub(super) fn build(
     }
     let mut rules = Vec::new();
     let mut consecutive = Vec::new();
-    for entry in app_item.entries().iter().filter(|e| e.kind == EntryKind::Rule) {
+    for entry in app_item
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Rule)
+    {
         let rule = rule(neuro, entry)?;
         if rule.hold.spans_readings() {
             for name in rule.condition.names() {
@@ -273,8 +284,11 @@ fn rule(neuro: &NeuroAnalysis, entry: &Entry) -> Result<Rule, RunError> {
         .value
         .as_ref()
         .ok_or_else(|| RunError::Setting(format!("rule `{name}`: expected `when CONDITION`")))?;
-    let condition = expression(condition)
-        .map_err(|found| RunError::Setting(format!("rule `{name}`: expected names, numbers and comparisons, found {found}")))?;
+    let condition = expression(condition).map_err(|found| {
+        RunError::Setting(format!(
+            "rule `{name}`: expected names, numbers and comparisons, found {found}"
+        ))
+    })?;
     let hold = match &entry.hold {
         None => Hold::Count(1),
         Some(hold) => {
@@ -390,7 +404,8 @@ impl Builder<'_> {
                     .and_then(|call| call.args.first())
                     .and_then(|arg| arg.value.as_name())
                     .ok_or_else(|| RunError::Setting("expected `convert(MODEL)`".into()))?;
-                let model_path = item_path(neuro, item_named(neuro, &source.text, ItemKind::Model)?)?;
+                let model_path =
+                    item_path(neuro, item_named(neuro, &source.text, ItemKind::Model)?)?;
                 let never = AtomicBool::new(false);
                 let (convert, calib, weights) = convert_settings(
                     neuro,
