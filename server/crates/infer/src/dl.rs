@@ -58,22 +58,22 @@ impl TractPlan {
             let model = tract_onnx::onnx()
                 .model_for_read(&mut &bytes[..])
                 .map_err(|e| tract_error("loading", &e))?;
-            let has_symbols = (0..model.inputs.len()).any(|i| {
-                model
-                    .input_fact(i)
-                    .is_ok_and(|fact| !matches!(fact.shape.as_concrete_finite(), Ok(Some(_))))
-            });
             let typed = match model.clone().into_typed() {
                 Ok(typed) => typed,
-                Err(_) if has_symbols => {
-                    return Ok(TractPlan {
-                        plan: None,
-                        untyped: Some(model),
-                        symbolic: None,
-                        specialised: Mutex::new(Vec::new()),
-                    });
-                }
-                Err(e) => return Err(tract_error("typing", &e)),
+                // Symbols that must equal constants (`N == 1`) type only
+                // once the shapes are known: if the model types with every
+                // symbol at 1, it is planned per concrete shape at run time.
+                Err(e) => match probe_shapes(&model) {
+                    Some(shapes) if type_for(&model, &shapes).is_some() => {
+                        return Ok(TractPlan {
+                            plan: None,
+                            untyped: Some(model),
+                            symbolic: None,
+                            specialised: Mutex::new(Vec::new()),
+                        });
+                    }
+                    _ => return Err(tract_error("typing", &e)),
+                },
             };
             let decluttered = typed
                 .into_decluttered()
@@ -187,6 +187,32 @@ fn specialise(model: &TypedModel, shapes: &[Vec<usize>]) -> Option<Arc<TypedRunn
     }
     let concrete = model.set_symbols(&subs).ok()?;
     concrete.into_optimized().ok()?.into_runnable().ok()
+}
+
+/// The input shapes of `model` with every unknown dimension 1, when some
+/// dimension is unknown and the ranks are known.
+fn probe_shapes(model: &InferenceModel) -> Option<Vec<Vec<usize>>> {
+    use tract_onnx::tract_hir::infer::Factoid;
+    let mut symbolic = false;
+    let mut shapes = Vec::new();
+    for index in 0..model.inputs.len() {
+        let fact = model.input_fact(index).ok()?;
+        if fact.shape.is_open() {
+            return None;
+        }
+        let mut shape = Vec::new();
+        for dim in fact.shape.dims() {
+            match dim.concretize().and_then(|d| d.to_i64().ok()) {
+                Some(d) => shape.push(usize::try_from(d).ok()?),
+                None => {
+                    symbolic = true;
+                    shape.push(1);
+                }
+            }
+        }
+        shapes.push(shape);
+    }
+    symbolic.then_some(shapes)
 }
 
 /// `model` typed, optimised and planned with its inputs fixed to `shapes`;
