@@ -84,17 +84,7 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
             ),
             FileFact::Ok(facts) => {
                 let info = &mut checker.analysis.items[index];
-                info.inputs = facts
-                    .inputs
-                    .iter()
-                    .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
-                    .collect();
-                info.outputs = facts
-                    .outputs
-                    .iter()
-                    .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
-                    .collect();
-                info.parameters = facts.parameter_count;
+                info.set_signature(&facts);
                 info.model = Some(facts);
             }
         }

@@ -101,6 +101,21 @@ pub struct ItemInfo {
     pub image: Option<ImageDataset>,
 }
 
+impl ItemInfo {
+    /// Takes a model's per-sample inputs and outputs and its parameter count.
+    pub(crate) fn set_signature(&mut self, facts: &ModelFacts) {
+        let per_sample = |tensors: &[crate::workspace::TensorFact]| {
+            tensors
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
+                .collect()
+        };
+        self.inputs = per_sample(&facts.inputs);
+        self.outputs = per_sample(&facts.outputs);
+        self.parameters = facts.parameter_count;
+    }
+}
+
 /// A dataset made by `to_image(DATA, size: [H, W], method, assign, fit, map)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageDataset {

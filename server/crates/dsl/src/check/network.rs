@@ -6,7 +6,7 @@ use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::syntax::ast::{DimValue, Entry, EntryKind, ExprKind};
+use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Name};
 use crate::workspace::{Dim, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
@@ -113,6 +113,37 @@ fn define_local<'a>(
             ),
         );
     }
+}
+
+/// The settings of a block as `(key, value)` pairs, in order: any other entry
+/// is reported as misplaced, and a key written a second time as a duplicate
+/// (its value is still returned, so it is checked too).
+pub(super) fn block_settings<'t>(
+    checker: &mut Checker,
+    entries: &'t [Entry],
+    block: &str,
+    allowed: &str,
+) -> Vec<(&'t Name, &'t Expr)> {
+    let mut seen = FxHashSet::default();
+    let mut settings = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.kind != EntryKind::Setting {
+            misplaced(checker, entry, block, allowed);
+            continue;
+        }
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+            continue;
+        };
+        if !seen.insert(key.text.as_str()) {
+            checker.error(
+                key.range,
+                "neuro/duplicate-name",
+                format!("expected `{}` once, found it again", key.text),
+            );
+        }
+        settings.push((key, value));
+    }
+    settings
 }
 
 pub(super) fn misplaced(checker: &mut Checker, entry: &Entry, block: &str, allowed: &str) {
@@ -487,7 +518,7 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::ast::Expr) {
+fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
     let item = &checker.items()[index];
     let Some(call) = value.as_call().filter(|call| call.callee.text == "convert") else {
         let text = &checker.parse.text[value.range.start..value.range.end];
@@ -545,51 +576,19 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
                     ),
                 );
             }
-            let info = &mut checker.analysis.items[index];
-            info.inputs = facts
-                .inputs
-                .iter()
-                .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
-                .collect();
-            info.outputs = facts
-                .outputs
-                .iter()
-                .map(|t| (t.name.clone(), t.shape.as_ref().map(Shape::per_sample)))
-                .collect();
-            info.parameters = facts.parameter_count;
+            checker.analysis.items[index].set_signature(&facts);
         }
     }
     let Some(body) = &item.body else { return };
-    let mut seen = FxHashSet::default();
-    for entry in &body.entries {
-        if entry.kind != EntryKind::Setting {
-            misplaced(
-                checker,
-                entry,
-                &format!("converted network `{name}`"),
-                "settings (neuron, normalize, weights, max_to_avg)",
-            );
-            continue;
-        }
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
-            continue;
-        };
-        if !seen.insert(key.text.as_str()) {
-            checker.error(
-                key.range,
-                "neuro/duplicate-name",
-                format!("expected `{}` once, found it again", key.text),
-            );
-        }
+    let settings = block_settings(
+        checker,
+        &body.entries,
+        &format!("converted network `{name}`"),
+        "settings (neuron, normalize, weights, max_to_avg)",
+    );
+    for (key, value) in settings {
         match key.text.as_str() {
-            "neuron" => {
-                checker.check_kind_call(
-                    value,
-                    CallKind::Neuron,
-                    "a neuron (lif, if, leaky)",
-                    false,
-                );
-            }
+            "neuron" => checker.check_neuron(value),
             "normalize" => {
                 if value.as_name().is_some_and(|name| name.text == "none") {
                     continue;
@@ -614,9 +613,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
                     check_weights_match(checker, weights, model, value.range);
                 }
             }
-            "max_to_avg" => {
-                checker.check_value_kind(value, ValueKind::Bool, "`max_to_avg`", None);
-            }
+            "max_to_avg" => checker.check_max_to_avg(value),
             _ => unknown_setting(checker, key, catalog::CONVERT_SETTINGS),
         }
     }
@@ -655,7 +652,7 @@ fn grouped_ops(ops: &[crate::workspace::OpFact]) -> String {
 
 pub(super) fn unknown_setting(
     checker: &mut Checker,
-    key: &crate::syntax::ast::Name,
+    key: &Name,
     settings: &[catalog::SettingSpec],
 ) {
     let keys: Vec<&str> = settings.iter().map(|setting| setting.key).collect();
@@ -727,10 +724,37 @@ fn check_weights_match(
 }
 
 impl<'a> Checker<'a> {
+    /// The run settings written the same in a simulate block, a sweep's axis
+    /// and a converted network: each one's expectation is said once here.
+    pub(super) fn check_dt(&mut self, value: &Expr) {
+        self.check_value_kind(value, ValueKind::Time { allow_zero: false }, "`dt`", None);
+    }
+
+    pub(super) fn check_encoder(&mut self, value: &Expr) -> Option<CallValues> {
+        self.check_kind_call(
+            value,
+            CallKind::Encoder,
+            "an encoder (rate, current, latency, delta)",
+            true,
+        )
+    }
+
+    pub(super) fn check_decoder(&mut self, value: &Expr) {
+        self.check_value_kind(value, ValueKind::Word(catalog::DECODERS), "`decode`", None);
+    }
+
+    pub(super) fn check_neuron(&mut self, value: &Expr) {
+        self.check_kind_call(value, CallKind::Neuron, "a neuron (lif, if, leaky)", false);
+    }
+
+    pub(super) fn check_max_to_avg(&mut self, value: &Expr) {
+        self.check_value_kind(value, ValueKind::Bool, "`max_to_avg`", None);
+    }
+
     /// Checks `value` is a call of the given catalog kind and its arguments.
     pub fn check_kind_call(
         &mut self,
-        value: &crate::syntax::ast::Expr,
+        value: &Expr,
         kind: CallKind,
         expected: &str,
         with_positional: bool,

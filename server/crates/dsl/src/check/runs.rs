@@ -2,11 +2,10 @@
 //! units and ranges (`steps = 0`, `max_rate` above `1/dt`, `tau_ref < dt`),
 //! and dataset shapes against the target's input.
 
-use super::network::{check_dataset_against, misplaced, unknown_setting};
+use super::network::{block_settings, check_dataset_against, misplaced, unknown_setting};
 use super::values::{Value, number_of, parse_unit};
 use super::{Checker, Def, Fix, TextEdit, Unit};
-use crate::catalog::{self, CallKind, ValueKind};
-use crate::fxhash::FxHashSet;
+use crate::catalog::{self, ValueKind};
 use crate::syntax::TextRange;
 use crate::syntax::ast::{EntryKind, Expr, ExprKind, Item, ItemKind};
 
@@ -40,8 +39,13 @@ pub fn timing_of(text: &str, item: &Item) -> Timing {
     timing
 }
 
-pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
-    let item = &checker.items()[index];
+/// A simulate or sweep block's network and dataset, resolved, with the
+/// dataset's shapes checked against the network's input.
+fn resolve_network_and_dataset(
+    checker: &mut Checker,
+    index: usize,
+    item: &Item,
+) -> (Option<usize>, Option<usize>) {
     let network = item
         .target
         .as_ref()
@@ -53,48 +57,28 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
     if let (Some(network), Some(dataset), Some(data)) = (network, dataset, &item.data) {
         check_dataset_against(checker, dataset, network, data.range);
     }
+    (network, dataset)
+}
+
+pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    let (network, dataset) = resolve_network_and_dataset(checker, index, item);
     let timing = timing_of(&checker.parse.text, item);
-    let mut seen = FxHashSet::default();
-    for entry in item.entries() {
-        if entry.kind != EntryKind::Setting {
-            misplaced(
-                checker,
-                entry,
-                "a simulate block",
-                "settings (dt, steps, encode, decode, batch, limit, record)",
-            );
-            continue;
-        }
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
-            continue;
-        };
-        if !seen.insert(key.text.as_str()) {
-            checker.error(
-                key.range,
-                "neuro/duplicate-name",
-                format!("expected `{}` once, found it again", key.text),
-            );
-        }
+    let settings = block_settings(
+        checker,
+        item.entries(),
+        "a simulate block",
+        "settings (dt, steps, encode, decode, batch, limit, record)",
+    );
+    for (key, value) in settings {
         match key.text.as_str() {
-            "dt" => {
-                checker.check_value_kind(
-                    value,
-                    ValueKind::Time { allow_zero: false },
-                    "`dt`",
-                    None,
-                );
-            }
+            "dt" => checker.check_dt(value),
             "steps" | "batch" | "limit" => {
                 let what = format!("`{}`", key.text);
                 checker.check_value_kind(value, ValueKind::Int { min: 1 }, &what, None);
             }
             "encode" => {
-                let values = checker.check_kind_call(
-                    value,
-                    CallKind::Encoder,
-                    "an encoder (rate, current, latency, delta)",
-                    true,
-                );
+                let values = checker.check_encoder(value);
                 if let Some(Value::Hertz(rate)) =
                     values.as_ref().and_then(|values| values.get("max_rate"))
                     && *rate * timing.dt > 1.0 + 1e-9
@@ -115,14 +99,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
                     );
                 }
             }
-            "decode" => {
-                checker.check_value_kind(
-                    value,
-                    ValueKind::Word(catalog::DECODERS),
-                    "`decode`",
-                    None,
-                );
-            }
+            "decode" => checker.check_decoder(value),
             "record" => check_record(
                 checker,
                 value,
@@ -563,48 +540,23 @@ fn check_input_mapping(
 /// the sweep's own `jobs` and `random`.
 pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
-    let network = item
-        .target
-        .as_ref()
-        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Network));
-    let dataset = item
-        .data
-        .as_ref()
-        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
-    if let (Some(network), Some(dataset), Some(data)) = (network, dataset, &item.data) {
-        check_dataset_against(checker, dataset, network, data.range);
-    }
+    let (network, _) = resolve_network_and_dataset(checker, index, item);
     let converted = network.map(|n| checker.items()[n].value.is_some());
-    let mut seen = FxHashSet::default();
     let mut axes = 0;
-    for entry in item.entries() {
-        if entry.kind != EntryKind::Setting {
-            misplaced(
-                checker,
-                entry,
-                "a sweep block",
-                "settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random)",
-            );
-            continue;
-        }
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
-            continue;
-        };
-        if !seen.insert(key.text.as_str()) {
-            checker.error(
-                key.range,
-                "neuro/duplicate-name",
-                format!("expected `{}` once, found it again", key.text),
-            );
-        }
+    let settings = block_settings(
+        checker,
+        item.entries(),
+        "a sweep block",
+        "settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random)",
+    );
+    for (key, value) in settings {
         let name = key.text.as_str();
         if !catalog::SWEEP_SETTINGS.iter().any(|s| s.key == name) {
             unknown_setting(checker, key, catalog::SWEEP_SETTINGS);
             continue;
         }
         let values: Vec<&Expr> = match &value.kind {
-            ExprKind::List(items) if matches!(name, "jobs" | "random") => {
-                let _ = items;
+            ExprKind::List(_) if matches!(name, "jobs" | "random") => {
                 checker.error(
                     value.range,
                     "neuro/invalid-value",
@@ -637,41 +589,13 @@ pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
         }
         for value in values {
             match name {
-                "dt" => {
-                    checker.check_value_kind(
-                        value,
-                        ValueKind::Time { allow_zero: false },
-                        "`dt`",
-                        None,
-                    );
-                }
+                "dt" => checker.check_dt(value),
                 "encode" => {
-                    checker.check_kind_call(
-                        value,
-                        CallKind::Encoder,
-                        "an encoder (rate, current, latency, delta)",
-                        true,
-                    );
+                    checker.check_encoder(value);
                 }
-                "decode" => {
-                    checker.check_value_kind(
-                        value,
-                        ValueKind::Word(catalog::DECODERS),
-                        "`decode`",
-                        None,
-                    );
-                }
-                "neuron" => {
-                    checker.check_kind_call(
-                        value,
-                        CallKind::Neuron,
-                        "a neuron (lif, if, leaky)",
-                        false,
-                    );
-                }
-                "max_to_avg" => {
-                    checker.check_value_kind(value, ValueKind::Bool, "`max_to_avg`", None);
-                }
+                "decode" => checker.check_decoder(value),
+                "neuron" => checker.check_neuron(value),
+                "max_to_avg" => checker.check_max_to_avg(value),
                 _ => {
                     let what = format!("`{name}`");
                     checker.check_value_kind(value, ValueKind::Int { min: 1 }, &what, None);
