@@ -129,26 +129,29 @@ macro_rules! half_num {
 }
 half_num!(f16 => F16, bf16 => Bf16);
 
+/// `$body` with `$v` bound to the vector of each listed `Data` variant;
+/// `$else` for the others.
+macro_rules! data_match {
+    ($data:expr, [$($variant:ident),*], $v:ident => $body:expr, $else:expr) => {
+        match $data {
+            $($crate::value::Data::$variant($v) => $body,)*
+            #[allow(unreachable_patterns)]
+            _ => $else,
+        }
+    };
+}
+pub(crate) use data_match;
+
 /// `$body` with `$v` bound to the typed vector of any numeric `Data`;
 /// `$else` for bool, string and the packed types.
 macro_rules! num_match {
     ($data:expr, $v:ident => $body:expr, $else:expr) => {
-        match $data {
-            $crate::value::Data::F32($v) => $body,
-            $crate::value::Data::F64($v) => $body,
-            $crate::value::Data::F16($v) => $body,
-            $crate::value::Data::Bf16($v) => $body,
-            $crate::value::Data::I64($v) => $body,
-            $crate::value::Data::I32($v) => $body,
-            $crate::value::Data::I16($v) => $body,
-            $crate::value::Data::I8($v) => $body,
-            $crate::value::Data::U64($v) => $body,
-            $crate::value::Data::U32($v) => $body,
-            $crate::value::Data::U16($v) => $body,
-            $crate::value::Data::U8($v) => $body,
-            #[allow(unreachable_patterns)]
-            _ => $else,
-        }
+        $crate::ml::num::data_match!(
+            $data,
+            [F32, F64, F16, Bf16, I64, I32, I16, I8, U64, U32, U16, U8],
+            $v => $body,
+            $else
+        )
     };
 }
 pub(crate) use num_match;
@@ -156,14 +159,7 @@ pub(crate) use num_match;
 /// As [`num_match!`] over the float types only.
 macro_rules! float_match {
     ($data:expr, $v:ident => $body:expr, $else:expr) => {
-        match $data {
-            $crate::value::Data::F32($v) => $body,
-            $crate::value::Data::F64($v) => $body,
-            $crate::value::Data::F16($v) => $body,
-            $crate::value::Data::Bf16($v) => $body,
-            #[allow(unreachable_patterns)]
-            _ => $else,
-        }
+        $crate::ml::num::data_match!($data, [F32, F64, F16, Bf16], $v => $body, $else)
     };
 }
 pub(crate) use float_match;
@@ -171,18 +167,12 @@ pub(crate) use float_match;
 /// As [`num_match!`] over the integer types only.
 macro_rules! int_match {
     ($data:expr, $v:ident => $body:expr, $else:expr) => {
-        match $data {
-            $crate::value::Data::I64($v) => $body,
-            $crate::value::Data::I32($v) => $body,
-            $crate::value::Data::I16($v) => $body,
-            $crate::value::Data::I8($v) => $body,
-            $crate::value::Data::U64($v) => $body,
-            $crate::value::Data::U32($v) => $body,
-            $crate::value::Data::U16($v) => $body,
-            $crate::value::Data::U8($v) => $body,
-            #[allow(unreachable_patterns)]
-            _ => $else,
-        }
+        $crate::ml::num::data_match!(
+            $data,
+            [I64, I32, I16, I8, U64, U32, U16, U8],
+            $v => $body,
+            $else
+        )
     };
 }
 pub(crate) use int_match;
