@@ -1,12 +1,11 @@
 //! The real `neuride` binary on archives: `info` (text and JSON) for .npz
 //! and .npy, and `weights export|import|map` on the PyTorch MLP fixture.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
-}
+use std::path::{Path, PathBuf};
+
+use common::{neuride, neuride_json, neuride_ok, repo};
 
 fn fixture(path: &str) -> PathBuf {
     repo().join("tests/fixtures").join(path)
@@ -16,26 +15,10 @@ fn npz_case(name: &str) -> PathBuf {
     repo().join("server/crates/npz/tests/data").join(name)
 }
 
-fn neuride(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_neuride"))
-        .args(args)
-        .output()
-        .expect("neuride runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "neuride panicked: {stderr}");
-    output
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn info_json_has_exactly_the_documented_fields() {
     let path = fixture("dl/digits_mlp.npz");
-    let output = neuride(&["info", path.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value = neuride_json(&["info", path.to_str().unwrap(), "--format", "json"]);
     let keys: Vec<&str> = value
         .as_object()
         .unwrap()
@@ -79,21 +62,17 @@ fn info_json_has_exactly_the_documented_fields() {
 #[test]
 fn info_on_npy_and_on_broken_archives() {
     let npy = npz_case("saved_f8_fortran.npy");
-    let output = neuride(&["info", npy.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0));
-    let stdout = text(&output.stdout);
+    let (stdout, _) = neuride_ok(&["info", npy.to_str().unwrap()]);
     assert!(
         stdout.contains("saved_f8_fortran  float64  [2, 3]  F      >"),
         "{stdout}"
     );
 
     let nan = npz_case("nan_inf.npz");
-    let output = neuride(&["info", nan.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(output.status.code(), Some(0), "NaN is a warning");
-    assert!(
-        text(&output.stderr).contains("warning[npz/nan]: array 'w' has 2 NaN value(s) out of 6")
-    );
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, stdout, stderr) = neuride(&["info", nan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "NaN is a warning");
+    assert!(stderr.contains("warning[npz/nan]: array 'w' has 2 NaN value(s) out of 6"));
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (
             value["arrays"][0]["nan"].as_u64(),
@@ -103,18 +82,14 @@ fn info_on_npy_and_on_broken_archives() {
     );
 
     let truncated = npz_case("truncated_claim_stored.npz");
-    let output = neuride(&["info", truncated.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("error[npz/truncated]"),
-        "{}",
-        text(&output.stderr)
-    );
+    let (code, _, stderr) = neuride(&["info", truncated.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[npz/truncated]"), "{stderr}");
 
     let not_zip = npz_case("not_zip.npz");
-    let output = neuride(&["info", not_zip.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("not_zip.npz: cannot list the archive"));
+    let (code, _, stderr) = neuride(&["info", not_zip.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not_zip.npz: cannot list the archive"));
 }
 
 #[test]
@@ -123,10 +98,9 @@ fn export_import_round_trip_and_pytorch_state_dict() {
     let model = fixture("dl/digits_mlp.onnx");
     let model = model.to_str().unwrap();
     let exported = dir.path().join("w.npz");
-    let output = neuride(&["weights", "export", model, "-o", exported.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    neuride_ok(&["weights", "export", model, "-o", exported.to_str().unwrap()]);
     let reimported = dir.path().join("out.onnx");
-    let output = neuride(&[
+    let (stdout, _) = neuride_ok(&[
         "weights",
         "import",
         model,
@@ -134,14 +108,10 @@ fn export_import_round_trip_and_pytorch_state_dict() {
         "-o",
         reimported.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stdout)
-            .contains("replaced 4 initializers: fc1.weight, fc1.bias, fc2.weight, fc2.bias")
-    );
+    assert!(stdout.contains("replaced 4 initializers: fc1.weight, fc1.bias, fc2.weight, fc2.bias"));
     // Exporting the re-imported model gives the very same archive.
     let again = dir.path().join("again.npz");
-    neuride(&[
+    neuride_ok(&[
         "weights",
         "export",
         reimported.to_str().unwrap(),
@@ -155,7 +125,7 @@ fn export_import_round_trip_and_pytorch_state_dict() {
     // The PyTorch state_dict imports by name.
     let state_dict = fixture("dl/digits_mlp.npz");
     let from_torch = dir.path().join("torch.onnx");
-    let output = neuride(&[
+    neuride_ok(&[
         "weights",
         "import",
         model,
@@ -163,7 +133,6 @@ fn export_import_round_trip_and_pytorch_state_dict() {
         "-o",
         from_torch.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(
         std::fs::read(&from_torch).unwrap(),
         std::fs::read(&reimported).unwrap()
@@ -188,7 +157,7 @@ fn mismatches_are_all_listed_and_nothing_is_written() {
     .unwrap();
     let out = dir.path().join("out.onnx");
     let model = fixture("dl/digits_mlp.onnx");
-    let output = neuride(&[
+    let (code, _, stderr) = neuride(&[
         "weights",
         "import",
         model.to_str().unwrap(),
@@ -196,8 +165,7 @@ fn mismatches_are_all_listed_and_nothing_is_written() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
+    assert_eq!(code, 1);
     assert!(
         stderr.contains("error[weights/shape-mismatch]")
             && stderr.contains("error[weights/dtype-mismatch]"),
@@ -237,7 +205,7 @@ fn map_proposal_for_a_positional_archive_imports() {
     )
     .unwrap();
     let map = dir.path().join("map.json");
-    let output = neuride(&[
+    neuride_ok(&[
         "weights",
         "map",
         model.to_str().unwrap(),
@@ -245,7 +213,6 @@ fn map_proposal_for_a_positional_archive_imports() {
         "-o",
         map.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let proposal: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
     assert_eq!(
@@ -253,7 +220,7 @@ fn map_proposal_for_a_positional_archive_imports() {
         serde_json::json!({"initializer": "fc1.weight", "transpose": true})
     );
     let out = dir.path().join("out.onnx");
-    let output = neuride(&[
+    neuride_ok(&[
         "weights",
         "import",
         model.to_str().unwrap(),
@@ -263,9 +230,8 @@ fn map_proposal_for_a_positional_archive_imports() {
         "--map",
         map.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let torch = dir.path().join("torch.onnx");
-    neuride(&[
+    neuride_ok(&[
         "weights",
         "import",
         model.to_str().unwrap(),
@@ -304,9 +270,8 @@ fn weights_outputs_must_have_the_extension_they_are_written_as() {
         let mut words = vec!["weights"];
         words.extend(&args);
         words.extend(["-o", &path]);
-        let output = neuride(&words);
-        let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let (code, _, stderr) = neuride(&words);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(
             stderr.contains(&format!(
                 "cannot write {path}: this command writes {writes}"

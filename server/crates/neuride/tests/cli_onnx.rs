@@ -1,34 +1,20 @@
 //! `neuride classify`, `info` and `print` run as a user would, over the
 //! fixtures.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{neuride, neuride_json, neuride_ok};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures")
-}
-
-fn neuride(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neuride"))
-        .args(args)
-        .output()
-        .expect("run neuride")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::repo().join("tests/fixtures")
 }
 
 #[test]
 fn classify_json_covers_every_fixture_folder() {
     let dir = fixtures();
-    let out = neuride(&["classify", "--format", "json", dir.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = neuride_json(&["classify", "--format", "json", dir.to_str().unwrap()]);
     let entries = v.as_array().unwrap();
     assert_eq!(entries.len(), 11);
     for e in entries {
@@ -53,9 +39,7 @@ fn classify_json_covers_every_fixture_folder() {
 #[test]
 fn classify_human_names_kind_and_evidence() {
     let snn = fixtures().join("snn/digits_snntorch.onnx");
-    let out = neuride(&["classify", snn.to_str().unwrap()]);
-    assert!(out.status.success());
-    let text = stdout(&out);
+    let (text, _) = neuride_ok(&["classify", snn.to_str().unwrap()]);
     assert!(
         text.contains("digits_snntorch.onnx: snn (confidence 0.9"),
         "{text}"
@@ -66,18 +50,12 @@ fn classify_human_names_kind_and_evidence() {
 #[test]
 fn info_json_is_the_summary() {
     let mlp = fixtures().join("dl/digits_mlp.onnx");
-    let out = neuride(&["info", "--format", "json", mlp.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = neuride_json(&["info", "--format", "json", mlp.to_str().unwrap()]);
     assert_eq!(v["kind"], "dl");
     assert_eq!(v["summary"]["parameters"], 4810);
     assert_eq!(v["summary"]["inputs"][0]["type"], "float[batch,1,8,8]");
     assert_eq!(v["summary"]["op_histogram"]["Gemm"], 2);
-    let human = stdout(&neuride(&["info", mlp.to_str().unwrap()]));
+    let (human, _) = neuride_ok(&["info", mlp.to_str().unwrap()]);
     assert!(human.contains("parameters:  4810"), "{human}");
     assert!(human.contains("MACs:        4736 (symbolic"), "{human}");
 }
@@ -85,14 +63,10 @@ fn info_json_is_the_summary() {
 #[test]
 fn print_is_the_onnx_text() {
     let m = fixtures().join("ml/iris_logreg.onnx");
-    let out = neuride(&["print", m.to_str().unwrap()]);
-    assert!(out.status.success());
+    let (text, _) = neuride_ok(&["print", m.to_str().unwrap()]);
     let golden =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../onnx/tests/data/text/ml_iris_logreg.txt");
-    assert_eq!(
-        stdout(&out),
-        std::fs::read_to_string(golden).unwrap() + "\n"
-    );
+    assert_eq!(text, std::fs::read_to_string(golden).unwrap() + "\n");
 }
 
 #[test]
@@ -103,9 +77,8 @@ fn unreadable_or_broken_input_exits_2_naming_the_file() {
     let missing = tmp.path().join("missing.onnx");
     for cmd in ["classify", "info", "print"] {
         for path in [&broken, &missing] {
-            let out = neuride(&[cmd, path.to_str().unwrap()]);
-            assert_eq!(out.status.code(), Some(2), "{cmd} {}", path.display());
-            let err = String::from_utf8_lossy(&out.stderr);
+            let (code, _, err) = neuride(&[cmd, path.to_str().unwrap()]);
+            assert_eq!(code, 2, "{cmd} {}", path.display());
             assert!(
                 err.contains(path.file_name().unwrap().to_str().unwrap()),
                 "{cmd}: {err}"

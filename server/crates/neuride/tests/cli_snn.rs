@@ -3,39 +3,24 @@
 
 mod common;
 
-use common::{example, fixture, neuride, simulate_report};
+use common::{
+    example, fixture, neuride, neuride_json, neuride_ok, simulate_digits_mlp, simulate_report,
+};
 
 #[test]
 fn simulate_prints_the_json_report() {
-    let (code, stdout, stderr) = neuride(&[
-        "simulate",
-        &fixture("dl/digits_mlp.onnx"),
-        "--data",
-        &fixture("data/digits_test.npz"),
-        "--calib",
-        &fixture("data/digits_calib.npz"),
-        "--steps",
-        "20",
-        "--limit",
-        "100",
-        "--batch",
-        "32",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
-    let json = simulate_report(&stdout);
+    let json = simulate_digits_mlp();
     assert_eq!(json["samples"], 100);
     assert_eq!(json["steps"], 20);
     assert_eq!(json["accuracy_per_step"].as_array().unwrap().len(), 20);
-    assert!(json["accuracy"].as_f64().unwrap() > 0.9, "{stdout}");
+    assert!(json["accuracy"].as_f64().unwrap() > 0.9, "{json}");
 }
 
 #[test]
 fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("digits_snn.neuro");
-    let (code, stdout, stderr) = neuride(&[
+    let (stdout, _) = neuride_ok(&[
         "convert",
         &fixture("dl/digits_cnn.onnx"),
         "--calib",
@@ -43,7 +28,6 @@ fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("lambda"), "{stdout}");
     let neuro = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -71,12 +55,7 @@ fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
             "json".into(),
         ]
     };
-    let run = |a: Vec<String>| {
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let (code, stdout, stderr) = neuride(&a);
-        assert_eq!(code, 0, "{stderr}");
-        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
-    };
+    let run = |a: Vec<String>| neuride_json(&a.iter().map(String::as_str).collect::<Vec<_>>());
     let from_ann = run(args(&fixture("dl/digits_cnn.onnx"), "percentile:99.9"));
     let from_snn = run(args(onnx.to_str().unwrap(), "none"));
     assert_eq!(
@@ -125,7 +104,7 @@ fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
 
 #[test]
 fn simulate_runs_a_neuro_simulate_block() {
-    let (code, stdout, stderr) = neuride(&[
+    let json = simulate_report(&[
         "simulate",
         &example("handwritten-snn/mlp.neuro"),
         "--run",
@@ -133,8 +112,6 @@ fn simulate_runs_a_neuro_simulate_block() {
         "--format",
         "json",
     ]);
-    assert_eq!(code, 0, "{stderr}");
-    let json = simulate_report(&stdout);
     // The block's settings: all 450 samples, 100 steps, rate in, count out.
     assert_eq!(json["network"], "lif_mlp");
     assert_eq!(json["dataset"], "test");
@@ -158,8 +135,7 @@ fn simulate_runs_a_neuro_simulate_block() {
     let accuracy = json["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.2, "above chance: {accuracy}");
 
-    let (code, stdout, stderr) = neuride(&["simulate", &example("handwritten-snn/mlp.neuro")]);
-    assert_eq!(code, 0, "{stderr}");
+    let (stdout, _) = neuride_ok(&["simulate", &example("handwritten-snn/mlp.neuro")]);
     assert!(
         stdout.starts_with("simulate lif_mlp on test (written network)")
             && stdout.contains("accuracy"),
@@ -198,28 +174,8 @@ simulate snn on test {{
         ),
     )
     .unwrap();
-    let json = |args: &[&str]| {
-        let (code, stdout, stderr) = neuride(args);
-        assert_eq!(code, 0, "{stderr}");
-        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
-    };
-    let from_neuro = json(&["simulate", neuro.to_str().unwrap(), "--format", "json"]);
-    let from_onnx = json(&[
-        "simulate",
-        &fixture("dl/digits_mlp.onnx"),
-        "--data",
-        &fixture("data/digits_test.npz"),
-        "--calib",
-        &fixture("data/digits_calib.npz"),
-        "--steps",
-        "20",
-        "--limit",
-        "100",
-        "--batch",
-        "32",
-        "--format",
-        "json",
-    ]);
+    let from_neuro = neuride_json(&["simulate", neuro.to_str().unwrap(), "--format", "json"]);
+    let from_onnx = simulate_digits_mlp();
     for key in [
         "accuracy",
         "accuracy_per_step",
@@ -235,17 +191,15 @@ simulate snn on test {{
 
 #[test]
 fn infer_runs_a_neuro_infer_block() {
-    let (code, stdout, stderr) = neuride(&[
+    let json = neuride_json(&[
         "infer",
         &example("iot-app/greenhouse.neuro"),
         "--format",
         "json",
     ]);
-    assert_eq!(code, 0, "{stderr}");
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["model"], "iris");
     assert_eq!(json["rows"], 150);
-    assert!(json["accuracy"].as_f64().unwrap() > 0.95, "{stdout}");
+    assert!(json["accuracy"].as_f64().unwrap() > 0.95, "{json}");
 
     let (code, _, stderr) = neuride(&["infer", &fixture("dl/digits_mlp.onnx")]);
     assert_eq!(code, 2);
@@ -257,7 +211,7 @@ fn converted_networks_check_clean_for_every_neuron() {
     for neuron in ["if", "lif", "leaky"] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("cnn_snn.neuro");
-        let (code, _, stderr) = neuride(&[
+        neuride_ok(&[
             "convert",
             &fixture("dl/digits_cnn.onnx"),
             "--calib",
@@ -267,7 +221,6 @@ fn converted_networks_check_clean_for_every_neuron() {
             "-o",
             out.to_str().unwrap(),
         ]);
-        assert_eq!(code, 0, "{neuron}: {stderr}");
         // What the converter writes is valid Neuro: every argument known.
         let (code, stdout, stderr) = neuride(&["check", dir.path().to_str().unwrap()]);
         assert_eq!(code, 0, "{neuron}: {stdout}{stderr}");
