@@ -182,24 +182,15 @@ fn batches_do_not_change_the_events() {
             ],
         )
     };
-    let one = run(
-        make(),
-        vec![round(1)],
-        Options {
-            batch: 1,
+    let with_batch = |batch| {
+        let options = Options {
+            batch,
             ..Options::default()
-        },
-    )
-    .0;
-    let many = run(
-        make(),
-        vec![round(1)],
-        Options {
-            batch: 64,
-            ..Options::default()
-        },
-    )
-    .0;
+        };
+        run(make(), vec![round(1)], options).0
+    };
+    let one = with_batch(1);
+    let many = with_batch(64);
     assert_eq!(one, many);
     assert!(rule_times(&one).len() > 100);
 }

@@ -708,22 +708,26 @@ pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
         doc: "output decoding: `count`, `membrane` or `first_spike`",
         snippet: "decode = ${1|count,membrane,first_spike|}",
     },
-    SettingSpec {
-        key: "batch",
-        doc: "samples simulated together",
-        snippet: "batch = ${1:32}",
-    },
-    SettingSpec {
-        key: "limit",
-        doc: "simulate only the first N samples",
-        snippet: "limit = ${1:100}",
-    },
+    BATCH,
+    LIMIT,
     SettingSpec {
         key: "record",
         doc: "what to record: accuracy, rates, synops, latency, raster(LAYER)",
         snippet: "record = [${1:accuracy}]",
     },
 ];
+
+/// `batch` and `limit`, the same in a simulate block and a sweep.
+const BATCH: SettingSpec = SettingSpec {
+    key: "batch",
+    doc: "samples simulated together",
+    snippet: "batch = ${1:32}",
+};
+const LIMIT: SettingSpec = SettingSpec {
+    key: "limit",
+    doc: "simulate only the first N samples",
+    snippet: "limit = ${1:100}",
+};
 
 /// A `sweep` block's settings: a list of values (`steps = [10, 20, 50]`) is
 /// an axis of the grid, a single value is fixed for every trial.
@@ -758,16 +762,8 @@ pub const SWEEP_SETTINGS: &[SettingSpec] = &[
         doc: "converted networks: MaxPool as AvgPool, `[true, false]`",
         snippet: "max_to_avg = ${1:true}",
     },
-    SettingSpec {
-        key: "batch",
-        doc: "samples simulated together",
-        snippet: "batch = ${1:32}",
-    },
-    SettingSpec {
-        key: "limit",
-        doc: "simulate only the first N samples",
-        snippet: "limit = ${1:100}",
-    },
+    BATCH,
+    LIMIT,
     SettingSpec {
         key: "jobs",
         doc: "trials run at once (default: the machine's cores)",

@@ -17,6 +17,7 @@ pub use pairing::compare;
 use neuride_npz::DType;
 use neuride_onnx::Severity;
 use neuride_onnx::proto::tensor_proto::DataType;
+use neuride_onnx::proto::{ModelProto, TensorProto};
 use serde::Serialize;
 use std::path::Path;
 
@@ -31,6 +32,15 @@ pub struct WeightProblem {
     pub message: String,
     pub initializer: Option<String>,
     pub array: Option<String>,
+}
+
+/// A model's initializers (none when it has no graph).
+fn initializers(model: &ModelProto) -> &[TensorProto] {
+    model
+        .graph
+        .as_ref()
+        .map(|g| g.initializer.as_slice())
+        .unwrap_or(&[])
 }
 
 impl WeightProblem {

@@ -8,7 +8,7 @@ use super::values::{Value, number_of, parse_unit};
 use super::{Checker, Def, Unit};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::syntax::ast::{EntryKind, ExprKind, ItemKind};
+use crate::syntax::ast::{EntryKind, ExprKind, ItemKind, Name};
 use crate::workspace::Shape;
 
 /// What flows between pipeline stages.
@@ -216,21 +216,12 @@ fn check_pipeline<'a>(
     let sensor_rate = rates.get(&sensor_entry).copied();
     let middle = &stages[1..stages.len() - 1];
     for stage in middle {
-        if let Some((_, description)) = catalog::PIPELINE_STAGES
+        if catalog::PIPELINE_STAGES
             .iter()
-            .find(|(name, _)| *name == stage.text)
+            .any(|(name, _)| *name == stage.text)
         {
-            let _ = description;
             let Flow::Tensor(shape) = &flow else {
-                checker.error(
-                    stage.range,
-                    "neuro/pipeline",
-                    format!(
-                        "expected a tensor into `{}`, found {}",
-                        stage.text,
-                        flow.describe()
-                    ),
-                );
+                not_a_tensor(checker, stage, &flow);
                 return;
             };
             flow = match stage.text.as_str() {
@@ -283,15 +274,7 @@ fn check_pipeline<'a>(
                 return;
             }
             (Flow::Class | Flow::Scalar, _) => {
-                checker.error(
-                    stage.range,
-                    "neuro/pipeline",
-                    format!(
-                        "expected a tensor into `{}`, found {}",
-                        stage.text,
-                        flow.describe()
-                    ),
-                );
+                not_a_tensor(checker, stage, &flow);
                 return;
             }
             _ => {}
@@ -344,6 +327,19 @@ fn check_pipeline<'a>(
 }
 
 /// A network needs `steps × dt` per reading; the sensor must not be faster.
+/// A stage that takes a tensor met a class index or a scalar.
+fn not_a_tensor(checker: &mut Checker, stage: &Name, flow: &Flow) {
+    checker.error(
+        stage.range,
+        "neuro/pipeline",
+        format!(
+            "expected a tensor into `{}`, found {}",
+            stage.text,
+            flow.describe()
+        ),
+    );
+}
+
 fn check_rate(
     checker: &mut Checker,
     network: usize,

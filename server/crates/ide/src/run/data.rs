@@ -18,24 +18,35 @@ fn list<'a>(path: &Path, bytes: &'a [u8]) -> Result<neuride_npz::Archive<'a>, Ru
         .map_err(|e| RunError::Data(format!("{} is not a valid .npz: {e}", path.display())))
 }
 
-fn tensor_of(
+/// The array `key` of an archive, with the error that lists the others.
+fn array_of<'a>(
     path: &Path,
-    archive: &neuride_npz::Archive<'_>,
+    archive: &neuride_npz::Archive<'a>,
     key: &str,
-) -> Result<Tensor, RunError> {
-    let array = archive.array(key).map_err(|_| {
+) -> Result<neuride_npz::Array<'a>, RunError> {
+    archive.array(key).map_err(|_| {
         RunError::Data(format!(
             "{}: no array '{key}' (arrays: {})",
             path.display(),
             archive.names().collect::<Vec<_>>().join(", ")
         ))
-    })?;
-    let data = array.to_f32_vec().map_err(|e| {
-        RunError::Data(format!(
-            "{}: array '{key}' is not numeric: {e}",
-            path.display()
-        ))
-    })?;
+    })
+}
+
+fn not_numeric(path: &Path, key: &str, error: impl std::fmt::Display) -> RunError {
+    RunError::Data(format!(
+        "{}: array '{key}' is not numeric: {error}",
+        path.display()
+    ))
+}
+
+fn tensor_of(
+    path: &Path,
+    archive: &neuride_npz::Archive<'_>,
+    key: &str,
+) -> Result<Tensor, RunError> {
+    let array = array_of(path, archive, key)?;
+    let data = array.to_f32_vec().map_err(|e| not_numeric(path, key, e))?;
     Ok(Tensor {
         shape: array.shape.iter().map(|&d| d as usize).collect(),
         data,
@@ -100,18 +111,7 @@ impl Archives {
 pub fn read_f64(path: &Path, key: &str) -> Result<(Vec<usize>, Vec<f64>), RunError> {
     let bytes = read_bytes(path)?;
     let archive = list(path, &bytes)?;
-    let array = archive.array(key).map_err(|_| {
-        RunError::Data(format!(
-            "{}: no array '{key}' (arrays: {})",
-            path.display(),
-            archive.names().collect::<Vec<_>>().join(", ")
-        ))
-    })?;
-    let values = array.to_f64_vec().map_err(|e| {
-        RunError::Data(format!(
-            "{}: array '{key}' is not numeric: {e}",
-            path.display()
-        ))
-    })?;
+    let array = array_of(path, &archive, key)?;
+    let values = array.to_f64_vec().map_err(|e| not_numeric(path, key, e))?;
     Ok((array.shape.iter().map(|&d| d as usize).collect(), values))
 }

@@ -16,11 +16,7 @@ pub fn export(
     dir: Option<&ModelDir>,
     options: WriteOptions,
 ) -> Result<Vec<u8>, Vec<WeightProblem>> {
-    let initializers = model
-        .graph
-        .as_ref()
-        .map(|g| g.initializer.as_slice())
-        .unwrap_or(&[]);
+    let initializers = super::initializers(model);
     let mut problems = Vec::new();
     let mut payloads = Vec::with_capacity(initializers.len());
     for tensor in initializers {

@@ -30,11 +30,7 @@ pub fn import(
     archive: &Archive<'_>,
     map: Option<&WeightMap>,
 ) -> Result<ImportReport, Vec<WeightProblem>> {
-    let initializers = model
-        .graph
-        .as_ref()
-        .map(|g| g.initializer.as_slice())
-        .unwrap_or(&[]);
+    let initializers = super::initializers(model);
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     // (array name, target) pairs in archive order.

@@ -103,11 +103,7 @@ struct Candidate {
 /// are taken greedily, each array and initializer at most once. Arrays named
 /// `arr_<n>` (NengoDL/Keras) feeding a `Gemm` with `transB=1` are transposed.
 pub fn propose_map(model: &ModelProto, archive: &Archive<'_>) -> WeightMap {
-    let initializers = model
-        .graph
-        .as_ref()
-        .map(|g| g.initializer.as_slice())
-        .unwrap_or(&[]);
+    let initializers = super::initializers(model);
     let transposed_b = gemm_transposed_weights(model);
     let arrays: Vec<(&str, neuride_npz::DType, &[u64])> = archive
         .entries

@@ -9,11 +9,7 @@ use neuride_onnx::proto::ModelProto;
 
 /// Compares by name; reads only the archive's headers.
 pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> {
-    let initializers = model
-        .graph
-        .as_ref()
-        .map(|g| g.initializer.as_slice())
-        .unwrap_or(&[]);
+    let initializers = super::initializers(model);
     let mut problems = Vec::new();
     for tensor in initializers {
         let name = tensor.name();
