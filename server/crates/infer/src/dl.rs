@@ -5,7 +5,7 @@
 //! the digits CNN several times faster per call than the symbolic plan
 //! (README, inference benchmark). The symbolic plan stays as the fallback.
 
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, KernelError, catch_panic};
 use crate::value::{Data, Tensor, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -45,7 +45,12 @@ fn tract_error(stage: &str, error: &tract_onnx::prelude::TractError) -> Error {
                 .next()
                 .unwrap_or("?")
                 .trim_end_matches([',', ':']);
-            return Error::node(name, op, format!("{stage}: {text}"));
+            // tract could not take this node: a kind of model tract does not cover.
+            return Error::node(
+                name,
+                op,
+                KernelError::Unsupported(format!("{stage}: {text}")),
+            );
         }
     }
     Error::Model(format!("{stage} (tract): {text}"))

@@ -7,12 +7,13 @@ pub enum Error {
     /// The model itself cannot be prepared (bad graph, unsupported op or type).
     #[error("model: {0}")]
     Model(String),
-    /// A node failed while being prepared or run.
-    #[error("node '{node}' ({op}): {message}")]
+    /// A node failed while being prepared or run; `error` says what kind of
+    /// failure it was.
+    #[error("node '{node}' ({op}): {error}")]
     Node {
         node: String,
         op: String,
-        message: String,
+        error: KernelError,
     },
     /// The given inputs do not fit the model's declared inputs; every mismatch is listed.
     #[error("inputs do not match the model:\n  {}", .0.join("\n  "))]
@@ -32,12 +33,107 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn node(node: &str, op: &str, message: impl Into<String>) -> Error {
+    pub(crate) fn node(node: &str, op: &str, error: KernelError) -> Error {
         Error::Node {
             node: node.to_owned(),
             op: op.to_owned(),
-            message: message.into(),
+            error,
         }
+    }
+}
+
+/// Why a kernel (or the decoding of a value for one) failed, without the
+/// node: [`Error::Node`] adds the node's name and op. The message says what
+/// was expected and what was found; the variant says what kind of failure
+/// it is, so a caller can tell a model the evaluator does not cover
+/// ([`KernelError::Unsupported`]) from a model or input that is wrong.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum KernelError {
+    /// An input or attribute of an element type the op does not take.
+    #[error("{0}")]
+    Type(String),
+    /// Shapes, ranks or axes that do not fit the op or each other.
+    #[error("{0}")]
+    Shape(String),
+    /// An attribute that is missing, malformed or outside its range.
+    #[error("{0}")]
+    Attribute(String),
+    /// A mode, variant or op the evaluator does not implement.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A size or count past what the evaluator allows (memory, lengths).
+    #[error("{0}")]
+    Limit(String),
+    /// An input whose value is wrong: missing, of the wrong kind (a sequence
+    /// for a tensor), an index or a key out of range, text that is no number.
+    #[error("{0}")]
+    Value(String),
+}
+
+impl KernelError {
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        match self {
+            KernelError::Type(m)
+            | KernelError::Shape(m)
+            | KernelError::Attribute(m)
+            | KernelError::Unsupported(m)
+            | KernelError::Limit(m)
+            | KernelError::Value(m) => m,
+        }
+    }
+
+    /// The same kind of failure, its message prefixed with where it happened
+    /// (`input 'X': ...`).
+    pub(crate) fn context(self, place: impl std::fmt::Display) -> KernelError {
+        let prefixed = |m: String| format!("{place}: {m}");
+        match self {
+            KernelError::Type(m) => KernelError::Type(prefixed(m)),
+            KernelError::Shape(m) => KernelError::Shape(prefixed(m)),
+            KernelError::Attribute(m) => KernelError::Attribute(prefixed(m)),
+            KernelError::Unsupported(m) => KernelError::Unsupported(prefixed(m)),
+            KernelError::Limit(m) => KernelError::Limit(prefixed(m)),
+            KernelError::Value(m) => KernelError::Value(prefixed(m)),
+        }
+    }
+}
+
+impl From<neuride_onnx::window::WindowError> for KernelError {
+    fn from(e: neuride_onnx::window::WindowError) -> Self {
+        use neuride_onnx::window::WindowError;
+        match e {
+            WindowError::LargerThanInput { .. } | WindowError::LargerThanPadded { .. } => {
+                KernelError::Shape(e.to_string())
+            }
+            WindowError::AutoPad(_)
+            | WindowError::StridesDilations { .. }
+            | WindowError::Pads { .. } => KernelError::Attribute(e.to_string()),
+        }
+    }
+}
+
+/// A tensor whose stored elements cannot be read.
+impl From<neuride_onnx::tensor::TensorError> for KernelError {
+    fn from(e: neuride_onnx::tensor::TensorError) -> Self {
+        KernelError::Value(e.to_string())
+    }
+}
+
+/// A subgraph (If, Loop, Scan body) failed: the kind of the failure inside
+/// it is kept, and the inner node named.
+impl From<Error> for KernelError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Node { node, op, error } => error.context(format_args!("node '{node}' ({op})")),
+            other => KernelError::Value(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// An input or output file that cannot be decoded or encoded.
+    pub(crate) fn format(e: impl std::fmt::Display) -> Error {
+        Error::Format(e.to_string())
     }
 }
 

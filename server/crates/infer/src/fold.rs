@@ -7,6 +7,7 @@
 //! chains, `ConstantOfShape`, transposed weights). The kernels are the ML
 //! evaluator's, so every op it runs folds.
 
+use crate::error::KernelError;
 use crate::ml;
 use crate::value::{Data, Tensor, Value};
 use neuride_onnx::attr;
@@ -23,7 +24,7 @@ pub fn eval(
     node: &NodeProto,
     opset: i64,
     inputs: &[Option<&Tensor>],
-) -> Result<Vec<Tensor>, String> {
+) -> Result<Vec<Tensor>, KernelError> {
     let values: Vec<Option<Value>> = inputs
         .iter()
         .map(|t| t.map(|t| Value::Tensor(t.clone())))
@@ -33,10 +34,10 @@ pub fn eval(
         .into_iter()
         .map(|value| match value {
             Value::Tensor(t) => Ok(t),
-            other => Err(format!(
+            other => Err(KernelError::Value(format!(
                 "folds to a {} value, not a tensor",
                 other.describe()
-            )),
+            ))),
         })
         .collect()
 }

@@ -72,42 +72,46 @@ pub mod data_proto {
         pub values: Option<SequenceProto>,
     }
 }
+use crate::error::KernelError;
 use data_proto::{ElemKind, MapProto, OptionalProto, SequenceProto};
 
 /// Every array of an `.npz` archive, keyed by array name.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, Error> {
-    npz::read_npz(bytes).map_err(Error::Format)
+    npz::read_npz(bytes)
 }
 
 pub fn read_npy(bytes: &[u8]) -> Result<Tensor, Error> {
-    npz::read_npy(bytes).map_err(Error::Format)
+    npz::read_npy(bytes)
 }
 
 /// Decodes a `.pb` value of the type the model expects (tensor, sequence or map).
 pub fn read_pb(bytes: &[u8], ty: &ValueType) -> Result<Value, Error> {
-    pb_value(bytes, ty).map_err(Error::Format)
+    pb_value(bytes, ty).map_err(|e| Error::Format(e.to_string()))
 }
 
-fn pb_value(bytes: &[u8], ty: &ValueType) -> Result<Value, String> {
+fn pb_value(bytes: &[u8], ty: &ValueType) -> Result<Value, KernelError> {
     match ty {
         ValueType::Sequence { .. } => sequence_from_proto(
-            &SequenceProto::decode(bytes).map_err(|e| format!("not a SequenceProto: {e}"))?,
+            &SequenceProto::decode(bytes)
+                .map_err(|e| KernelError::Value(format!("not a SequenceProto: {e}")))?,
         ),
-        ValueType::Map { .. } => {
-            map_from_proto(&MapProto::decode(bytes).map_err(|e| format!("not a MapProto: {e}"))?)
-        }
+        ValueType::Map { .. } => map_from_proto(
+            &MapProto::decode(bytes)
+                .map_err(|e| KernelError::Value(format!("not a MapProto: {e}")))?,
+        ),
         ValueType::Optional { .. } => optional_from_proto(
-            &OptionalProto::decode(bytes).map_err(|e| format!("not an OptionalProto: {e}"))?,
+            &OptionalProto::decode(bytes)
+                .map_err(|e| KernelError::Value(format!("not an OptionalProto: {e}")))?,
         ),
         _ => {
             let proto = neuride_onnx::proto::TensorProto::decode(bytes)
-                .map_err(|e| format!("not a TensorProto: {e}"))?;
+                .map_err(|e| KernelError::Value(format!("not a TensorProto: {e}")))?;
             Ok(Value::Tensor(tensor_proto::decode(&proto)?))
         }
     }
 }
 
-fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
+fn sequence_from_proto(s: &SequenceProto) -> Result<Value, KernelError> {
     let mut items = Vec::new();
     for t in &s.tensor_values {
         items.push(Value::Tensor(tensor_proto::decode(t)?));
@@ -124,7 +128,7 @@ fn sequence_from_proto(s: &SequenceProto) -> Result<Value, String> {
     Ok(Value::Sequence(items))
 }
 
-fn optional_from_proto(o: &OptionalProto) -> Result<Value, String> {
+fn optional_from_proto(o: &OptionalProto) -> Result<Value, KernelError> {
     let inner = if let Some(t) = &o.tensor_value {
         Some(Value::Tensor(tensor_proto::decode(t)?))
     } else if let Some(s) = &o.sequence_value {
@@ -139,7 +143,7 @@ fn optional_from_proto(o: &OptionalProto) -> Result<Value, String> {
     Ok(Value::Optional(inner.map(Box::new)))
 }
 
-fn map_from_proto(m: &MapProto) -> Result<Value, String> {
+fn map_from_proto(m: &MapProto) -> Result<Value, KernelError> {
     let keys = if m.key_type == Some(DataType::String as i32) {
         MapKeys::Str(
             m.string_keys
@@ -150,7 +154,10 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
     } else {
         MapKeys::I64(m.keys.clone())
     };
-    let values = m.values.as_ref().ok_or("MapProto without values")?;
+    let values = m
+        .values
+        .as_ref()
+        .ok_or_else(|| KernelError::Value("MapProto without values".to_owned()))?;
     let tensor = values
         .tensor_values
         .first()
@@ -174,11 +181,11 @@ fn map_from_proto(m: &MapProto) -> Result<Value, String> {
         }
     };
     if data.len() != keys.len() {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "map has {} keys and {} values",
             keys.len(),
             data.len()
-        ));
+        )));
     }
     Ok(Value::Map(Map { keys, values: data }))
 }
@@ -347,7 +354,7 @@ pub fn outputs_to_npz(outputs: &[(String, Value)]) -> Result<(Vec<u8>, Vec<Strin
             _ => skipped.push(name.clone()),
         }
     }
-    Ok((npz::write_npz(&arrays).map_err(Error::Format)?, skipped))
+    Ok((npz::write_npz(&arrays)?, skipped))
 }
 
 pub fn outputs_to_json(outputs: &[(String, Value)]) -> serde_json::Value {

@@ -2,6 +2,7 @@
 //! arrays; and JSON inputs read with the dtypes the model declares.
 
 use crate::Error;
+use crate::error::KernelError;
 use crate::signature::{Signature, ValueType};
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
 use serde::ser::{SerializeMap, Serializer};
@@ -71,13 +72,16 @@ pub(crate) fn serialize_named<S: Serializer>(
 
 /// Reads `{"name": nested array | object, ...}` using the model's declared types.
 pub fn inputs_from_json(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, Error> {
-    json_inputs(text, signature).map_err(Error::Format)
+    json_inputs(text, signature).map_err(Error::format)
 }
 
-fn json_inputs(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, String> {
-    let root: Json = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+fn json_inputs(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>, KernelError> {
+    let root: Json =
+        serde_json::from_str(text).map_err(|e| KernelError::Value(format!("invalid JSON: {e}")))?;
     let Json::Object(entries) = root else {
-        return Err("JSON inputs must be an object {\"input name\": array, ...}".to_owned());
+        return Err(KernelError::Value(
+            "JSON inputs must be an object {\"input name\": array, ...}".to_owned(),
+        ));
     };
     let mut out = Vec::new();
     for (name, json) in entries {
@@ -89,7 +93,7 @@ fn json_inputs(text: &str, signature: &Signature) -> Result<Vec<(String, Value)>
             .unwrap_or(ValueType::Unknown);
         out.push((
             name.clone(),
-            json_to_value(&json, &ty).map_err(|e| format!("input '{name}': {e}"))?,
+            json_to_value(&json, &ty).map_err(|e| e.context(format_args!("input '{name}'")))?,
         ));
     }
     Ok(out)
@@ -119,11 +123,11 @@ pub fn tensor_from_json(data: &Json, dtype: DType, shape: &[usize]) -> Result<Te
     }
     Ok(Tensor {
         shape: shape.to_vec(),
-        data: leaves_to_data(&found, dtype).map_err(Error::Format)?,
+        data: leaves_to_data(&found, dtype).map_err(Error::format)?,
     })
 }
 
-fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
+fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, KernelError> {
     match (ty, json) {
         (ValueType::Map { key, value }, Json::Object(obj)) => {
             let vdtype = match &**value {
@@ -134,8 +138,9 @@ fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
                 MapKeys::I64(
                     obj.keys()
                         .map(|k| {
-                            k.parse::<i64>()
-                                .map_err(|_| format!("map key '{k}' is not an integer"))
+                            k.parse::<i64>().map_err(|_| {
+                                KernelError::Type(format!("map key '{k}' is not an integer"))
+                            })
                         })
                         .collect::<Result<_, _>>()?,
                 )
@@ -172,7 +177,10 @@ fn json_to_value(json: &Json, ty: &ValueType) -> Result<Value, String> {
                 data: leaves_to_data(&leaves, dtype)?,
             }))
         }
-        _ => Err(format!("{} expected", crate::signature::describe(ty))),
+        _ => Err(KernelError::Value(format!(
+            "{} expected",
+            crate::signature::describe(ty)
+        ))),
     }
 }
 
@@ -193,11 +201,15 @@ fn guess(json: &Json) -> DType {
     }
 }
 
-fn collect<'a>(json: &'a Json, shape: &[usize], out: &mut Vec<&'a Json>) -> Result<(), String> {
+fn collect<'a>(
+    json: &'a Json,
+    shape: &[usize],
+    out: &mut Vec<&'a Json>,
+) -> Result<(), KernelError> {
     match (shape.split_first(), json) {
-        (None, Json::Array(_)) => {
-            Err("ragged nesting: an array where a number was expected".into())
-        }
+        (None, Json::Array(_)) => Err(KernelError::Value(
+            "ragged nesting: an array where a number was expected".to_owned(),
+        )),
         (None, leaf) => {
             out.push(leaf);
             Ok(())
@@ -205,25 +217,31 @@ fn collect<'a>(json: &'a Json, shape: &[usize], out: &mut Vec<&'a Json>) -> Resu
         (Some((&n, rest)), Json::Array(items)) if items.len() == n => {
             items.iter().try_for_each(|i| collect(i, rest, out))
         }
-        (Some((&n, _)), _) => Err(format!("ragged nesting: an array of {n} expected")),
+        (Some((&n, _)), _) => Err(KernelError::Value(format!(
+            "ragged nesting: an array of {n} expected"
+        ))),
     }
 }
 
-fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
-    let num = |j: &Json| -> Result<f64, String> {
+fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, KernelError> {
+    let num = |j: &Json| -> Result<f64, KernelError> {
         match j {
-            Json::Number(n) => n.as_f64().ok_or_else(|| format!("{n} is not a number")),
+            Json::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| KernelError::Type(format!("{n} is not a number"))),
             Json::Bool(b) => Ok(*b as u8 as f64),
             // NaN cannot be written in JSON; null stands for a missing value.
             Json::Null => Ok(f64::NAN),
-            other => Err(format!("{other} is not a number")),
+            other => Err(KernelError::Type(format!("{other} is not a number"))),
         }
     };
-    let int = |j: &Json| -> Result<i64, String> {
+    let int = |j: &Json| -> Result<i64, KernelError> {
         match j {
-            Json::Number(n) => n.as_i64().ok_or_else(|| format!("{n} is not an integer")),
+            Json::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| KernelError::Type(format!("{n} is not an integer"))),
             Json::Bool(b) => Ok(*b as i64),
-            other => Err(format!("{other} is not an integer")),
+            other => Err(KernelError::Type(format!("{other} is not an integer"))),
         }
     };
     Ok(match dtype {
@@ -232,7 +250,7 @@ fn leaves_to_data(leaves: &[&Json], dtype: DType) -> Result<Data, String> {
                 .iter()
                 .map(|j| match j {
                     Json::String(s) => Ok(s.clone()),
-                    other => Err(format!("{other} is not a string")),
+                    other => Err(KernelError::Type(format!("{other} is not a string"))),
                 })
                 .collect::<Result<_, _>>()?,
         ),

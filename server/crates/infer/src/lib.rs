@@ -28,7 +28,7 @@ pub mod tensor_proto;
 mod trust;
 pub mod value;
 
-pub use error::Error;
+pub use error::{Error, KernelError};
 pub use job::{DEFAULT_BATCH_ROWS, InferReport, Score, infer, score};
 pub use session::{Engine, EngineChoice, Route, Session, route};
 pub use signature::{Dim, Port, Signature, ValueType};

@@ -3,53 +3,62 @@
 //! `simulate` read (Fortran order, big-endian, deflated entries, zip64), and
 //! only the mapping between numpy dtypes and [`Data`] lives here.
 
+use crate::error::Error;
 use crate::value::{Data, Tensor};
 use neuride_npz::{Array, DType, ElementType, Entry, NpzError, NpzWriter, StringArray};
 
+/// A file that cannot be read or written as NPY/NPZ.
+fn format_error(e: impl std::fmt::Display) -> Error {
+    Error::Format(e.to_string())
+}
+
 /// Every array of an `.npz` archive, in archive order.
-pub(crate) fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
-    let archive = neuride_npz::list(bytes).map_err(|e| e.to_string())?;
+pub(crate) fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>, Error> {
+    let archive = neuride_npz::list(bytes).map_err(format_error)?;
     archive
         .entries
         .iter()
         .map(|entry| {
-            let tensor =
-                entry_tensor(entry).map_err(|e| format!("npz entry '{}': {e}", entry.name))?;
+            let tensor = entry_tensor(entry)
+                .map_err(|e| Error::Format(format!("npz entry '{}': {e}", entry.name)))?;
             Ok((entry.name.clone(), tensor))
         })
         .collect()
 }
 
-fn entry_tensor(entry: &Entry<'_>) -> Result<Tensor, String> {
-    let header = entry.header.as_ref().map_err(|e| e.to_string())?;
+fn entry_tensor(entry: &Entry<'_>) -> Result<Tensor, Error> {
+    let header = entry.header.as_ref().map_err(format_error)?;
     if let ElementType::Unicode { .. } = header.element {
-        return strings_tensor(entry.read_strings().map_err(|e| e.to_string())?);
+        return strings_tensor(entry.read_strings().map_err(format_error)?);
     }
     // The zip reader inference used before checked every entry's CRC; keep
     // that: the data is read in full anyway, to convert it.
-    entry.verify_crc().map_err(|e| e.to_string())?;
-    array_tensor(&entry.read().map_err(|e| e.to_string())?)
+    entry.verify_crc().map_err(format_error)?;
+    array_tensor(&entry.read().map_err(format_error)?)
 }
 
 /// One `.npy` file.
-pub(crate) fn read_npy(bytes: &[u8]) -> Result<Tensor, String> {
-    let header = neuride_npz::npy::parse_header(bytes).map_err(|e| e.to_string())?;
+pub(crate) fn read_npy(bytes: &[u8]) -> Result<Tensor, Error> {
+    let header = neuride_npz::npy::parse_header(bytes).map_err(format_error)?;
     if let ElementType::Unicode { .. } = header.element {
         return strings_tensor(
-            neuride_npz::read_npy_strings(bytes, "array").map_err(|e| e.to_string())?,
+            neuride_npz::read_npy_strings(bytes, "array").map_err(format_error)?,
         );
     }
-    array_tensor(&neuride_npz::read_npy(bytes, "array").map_err(|e| e.to_string())?)
+    array_tensor(&neuride_npz::read_npy(bytes, "array").map_err(format_error)?)
 }
 
-fn shape_of(shape: &[u64]) -> Result<Vec<usize>, String> {
+fn shape_of(shape: &[u64]) -> Result<Vec<usize>, Error> {
     shape
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d} does not fit in memory")))
+        .map(|&d| {
+            usize::try_from(d)
+                .map_err(|_| Error::Format(format!("dimension {d} does not fit in memory")))
+        })
         .collect()
 }
 
-fn strings_tensor(array: StringArray) -> Result<Tensor, String> {
+fn strings_tensor(array: StringArray) -> Result<Tensor, Error> {
     Ok(Tensor {
         shape: shape_of(&array.shape)?,
         data: Data::Str(array.values),
@@ -57,9 +66,9 @@ fn strings_tensor(array: StringArray) -> Result<Tensor, String> {
 }
 
 /// Every numpy dtype keeps its type (complex numbers are refused).
-fn array_tensor(array: &Array<'_>) -> Result<Tensor, String> {
+fn array_tensor(array: &Array<'_>) -> Result<Tensor, Error> {
     let shape = shape_of(&array.shape)?;
-    let error = |e: NpzError| e.to_string();
+    let error = |e: NpzError| format_error(e);
     let data = match array.dtype {
         DType::Float32 => Data::F32(array.to_vec().map_err(error)?),
         DType::Float64 => Data::F64(array.to_vec().map_err(error)?),
@@ -81,10 +90,10 @@ fn array_tensor(array: &Array<'_>) -> Result<Tensor, String> {
                 .collect(),
         ),
         DType::Complex64 | DType::Complex128 => {
-            return Err(format!(
+            return Err(Error::Format(format!(
                 "npy dtype {} is not supported (complex numbers have no ONNX tensor type here)",
                 array.dtype.numpy_name()
-            ));
+            )));
         }
     };
     Ok(Tensor { shape, data })
@@ -122,18 +131,18 @@ fn npy_bytes(tensor: &Tensor) -> Result<Vec<u8>, NpzError> {
 }
 
 /// Tensors as an uncompressed `.npz`, one `<name>.npy` entry each.
-pub(crate) fn write_npz(arrays: &[(String, Tensor)]) -> Result<Vec<u8>, String> {
+pub(crate) fn write_npz(arrays: &[(String, Tensor)]) -> Result<Vec<u8>, Error> {
     let mut writer = NpzWriter::new(Vec::new(), neuride_npz::WriteOptions::stored());
     for (name, tensor) in arrays {
-        let npy = npy_bytes(tensor).map_err(|e| format!("output '{name}': {e}"))?;
+        let npy = npy_bytes(tensor).map_err(|e| Error::Format(format!("output '{name}': {e}")))?;
         // Output names come from the model and may hold '/' (TensorFlow
         // exports: "dense/BiasAdd:0"); numpy's savez writes them as given,
         // so this does too rather than refuse them as `add` would.
         writer
             .add_raw(&format!("{name}.npy"), &npy)
-            .map_err(|e| format!("output '{name}': {e}"))?;
+            .map_err(|e| Error::Format(format!("output '{name}': {e}")))?;
     }
-    writer.finish().map_err(|e| e.to_string())
+    writer.finish().map_err(format_error)
 }
 
 #[cfg(test)]
@@ -216,6 +225,9 @@ mod tests {
         );
         let complex = Array::new(DType::Complex64, vec![1], vec![0; 8]).unwrap();
         let error = read_npy(&neuride_npz::write_npy(&complex)).unwrap_err();
-        assert!(error.contains("complex64 is not supported"), "{error}");
+        assert!(
+            error.to_string().contains("complex64 is not supported"),
+            "{error}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! even; out of range is infinity or NaN unless saturating, which clamps
 //! to the largest finite value first.
 
+use crate::error::KernelError;
 use crate::value::DType;
 
 /// A small float's layout.
@@ -275,12 +276,16 @@ pub(crate) enum RoundMode {
 }
 
 impl RoundMode {
-    pub fn parse(s: &str) -> Result<RoundMode, String> {
+    pub fn parse(s: &str) -> Result<RoundMode, KernelError> {
         Ok(match s {
             "up" => RoundMode::Up,
             "down" => RoundMode::Down,
             "nearest" => RoundMode::Nearest,
-            other => return Err(format!("round_mode '{other}' is not up, down or nearest")),
+            other => {
+                return Err(KernelError::Attribute(format!(
+                    "round_mode '{other}' is not up, down or nearest"
+                )));
+            }
         })
     }
 }

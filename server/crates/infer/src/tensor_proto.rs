@@ -1,6 +1,7 @@
 //! Conversion between ONNX `TensorProto` and [`Tensor`], for initializers,
 //! `Constant` nodes, attribute tensors and `.pb` input/output files.
 
+use crate::error::KernelError;
 use crate::value::{DType, Data, Tensor};
 use half::{bf16, f16};
 use neuride_onnx::proto::TensorProto;
@@ -13,34 +14,39 @@ const MAX_ELEMENTS: usize = 1 << 31;
 /// Decodes a `TensorProto` (raw_data or typed fields). External data is not
 /// followed: tensors must be embedded.
 pub fn from_proto(proto: &TensorProto) -> Result<Tensor, crate::Error> {
-    decode(proto).map_err(crate::Error::Format)
+    decode(proto).map_err(crate::Error::format)
 }
 
 /// [`from_proto`] with the message alone, for callers that add context.
-pub(crate) fn decode(proto: &TensorProto) -> Result<Tensor, String> {
+pub(crate) fn decode(proto: &TensorProto) -> Result<Tensor, KernelError> {
     let name = proto.name();
     let code = proto.data_type();
     let dtype = DType::from_onnx(code).ok_or_else(|| {
-        format!(
+        KernelError::Unsupported(format!(
             "tensor '{name}': element type {} is not supported",
             neuride_onnx::dtype::onnx_name(code)
-        )
+        ))
     })?;
     let mut shape = Vec::with_capacity(proto.dims.len());
     let mut count: usize = 1;
     for &d in &proto.dims {
-        let d =
-            usize::try_from(d).map_err(|_| format!("tensor '{name}': negative dimension {d}"))?;
+        let d = usize::try_from(d)
+            .map_err(|_| KernelError::Shape(format!("tensor '{name}': negative dimension {d}")))?;
         count = count
             .checked_mul(d)
             .filter(|&c| c <= MAX_ELEMENTS)
-            .ok_or_else(|| format!("tensor '{name}': dims {:?} are too large", proto.dims))?;
+            .ok_or_else(|| {
+                KernelError::Limit(format!(
+                    "tensor '{name}': dims {:?} are too large",
+                    proto.dims
+                ))
+            })?;
         shape.push(d);
     }
     if proto.data_location() == neuride_onnx::proto::tensor_proto::DataLocation::External {
-        return Err(format!(
+        return Err(KernelError::Unsupported(format!(
             "tensor '{name}': external data is not supported here; embed the tensor"
-        ));
+        )));
     }
     let data = if dtype == DType::Str {
         Data::Str(
@@ -51,20 +57,20 @@ pub(crate) fn decode(proto: &TensorProto) -> Result<Tensor, String> {
                 .collect(),
         )
     } else if dtype.is_packed() {
-        let bytes = tensor::packed_elements(proto, count)
-            .ok_or_else(|| format!("tensor '{name}': {dtype} is not a packed type"))?
-            .map_err(|e| e.to_string())?;
+        let bytes = tensor::packed_elements(proto, count).ok_or_else(|| {
+            KernelError::Type(format!("tensor '{name}': {dtype} is not a packed type"))
+        })??;
         Data::Packed(dtype, bytes)
     } else {
         let width = neuride_onnx::dtype::bits(code).unwrap_or(8) as usize / 8;
         let raw = proto.raw_data();
         if proto.raw_data.is_some() && raw.len() != count * width {
-            return Err(format!(
+            return Err(KernelError::Type(format!(
                 "tensor '{name}': raw_data has {} bytes, dims {:?} x {dtype} need {}",
                 raw.len(),
                 proto.dims,
                 count * width
-            ));
+            )));
         }
         // Integers arrive exact (`Value::I`/`Value::U`), floats as f64 that
         // round back to their own type without loss.
@@ -90,15 +96,19 @@ pub(crate) fn decode(proto: &TensorProto) -> Result<Tensor, String> {
             DType::U16 => Data::U16(values(proto, count, |v| int(v) as u16)?),
             DType::U8 => Data::U8(values(proto, count, |v| int(v) as u8)?),
             DType::Bool => Data::Bool(values(proto, count, |v| int(v) != 0)?),
-            other => return Err(format!("tensor '{name}': {other} has no reading here")),
+            other => {
+                return Err(KernelError::Unsupported(format!(
+                    "tensor '{name}': {other} has no reading here"
+                )));
+            }
         }
     };
     if data.len() != count {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "tensor '{name}': dims {:?} need {count} elements, found {}",
             proto.dims,
             data.len()
-        ));
+        )));
     }
     Ok(Tensor { shape, data })
 }
@@ -108,11 +118,11 @@ fn values<T>(
     proto: &TensorProto,
     count: usize,
     convert: impl Fn(Value) -> T,
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<T>, KernelError> {
     // Sized by what is stored, never by what `dims` claim.
-    let stored = tensor::stored_count(proto).map_err(|e| e.to_string())?;
+    let stored = tensor::stored_count(proto)?;
     let mut out = Vec::with_capacity(count.min(stored as usize));
-    tensor::for_each(proto, |v| out.push(convert(v))).map_err(|e| e.to_string())?;
+    tensor::for_each(proto, |v| out.push(convert(v)))?;
     Ok(out)
 }
 

@@ -2,6 +2,7 @@
 //! owned values, tensors decoded into [`Tensor`]. Reading is
 //! [`neuride_onnx::attr`]'s; this view only converts.
 
+use crate::error::KernelError;
 use crate::tensor_proto;
 use crate::value::{Data, Tensor};
 use neuride_onnx::attr;
@@ -34,25 +35,25 @@ impl<'a> Attrs<'a> {
         attr::strings(self.0, name)
     }
 
-    pub fn tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
+    pub fn tensor(&self, name: &str) -> Result<Option<Tensor>, KernelError> {
         match attr::tensor(self.0, name) {
             Some(t) => tensor_proto::decode(t)
                 .map(Some)
-                .map_err(|e| format!("attribute '{name}': {e}")),
+                .map_err(|e| KernelError::Attribute(format!("attribute '{name}': {e}"))),
             None => Ok(None),
         }
     }
 
     /// `name` as floats, or `name_as_tensor` (float or double) as f64.
-    pub fn floats_or_tensor(&self, name: &str) -> Result<Option<Vec<f64>>, String> {
+    pub fn floats_or_tensor(&self, name: &str) -> Result<Option<Vec<f64>>, KernelError> {
         if let Some(t) = self.tensor(&format!("{name}_as_tensor"))? {
             return match t.data {
                 Data::F32(v) => Ok(Some(v.into_iter().map(f64::from).collect())),
                 Data::F64(v) => Ok(Some(v)),
-                other => Err(format!(
+                other => Err(KernelError::Attribute(format!(
                     "{name}_as_tensor must be float or double, found {}",
                     other.dtype()
-                )),
+                ))),
             };
         }
         Ok(self
@@ -68,8 +69,9 @@ impl<'a> Attrs<'a> {
         self.s(name).unwrap_or_else(|| default.to_owned())
     }
 
-    pub fn required_floats(&self, name: &str) -> Result<Vec<f32>, String> {
-        self.floats(name)
-            .ok_or_else(|| format!("required attribute '{name}' is missing"))
+    pub fn required_floats(&self, name: &str) -> Result<Vec<f32>, KernelError> {
+        self.floats(name).ok_or_else(|| {
+            KernelError::Attribute(format!("required attribute '{name}' is missing"))
+        })
     }
 }

@@ -3,16 +3,20 @@
 
 use super::linear::rows_f32;
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 
-pub(crate) fn tensor<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, String> {
+pub(crate) fn tensor<'a>(
+    inputs: &[Option<&'a Value>],
+    i: usize,
+) -> Result<&'a Tensor, KernelError> {
     match inputs.get(i).copied().flatten() {
         Some(Value::Tensor(t)) => Ok(t),
-        Some(other) => Err(format!(
+        Some(other) => Err(KernelError::Value(format!(
             "input {i}: expected a tensor, found {}",
             other.describe()
-        )),
-        None => Err(format!("input {i} is missing")),
+        ))),
+        None => Err(KernelError::Value(format!("input {i} is missing"))),
     }
 }
 pub(crate) use tensor as input_tensor;
@@ -26,18 +30,22 @@ enum Norm {
 
 struct Normalizer(Norm);
 
-pub(crate) fn normalizer(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn normalizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let norm = match a.s_or("norm", "MAX").as_str() {
         "MAX" => Norm::Max,
         "L1" => Norm::L1,
         "L2" => Norm::L2,
-        other => return Err(format!("norm '{other}' is not one of MAX, L1, L2")),
+        other => {
+            return Err(KernelError::Attribute(format!(
+                "norm '{other}' is not one of MAX, L1, L2"
+            )));
+        }
     };
     Ok(Box::new(Normalizer(norm)))
 }
 
 impl Kernel for Normalizer {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = tensor(inputs, 0)?;
         let (_, cols, mut x) = rows_f32(Some(&Value::Tensor(t.clone())))?;
         if cols > 0 {
@@ -64,23 +72,26 @@ struct Scaler {
     scale: Vec<f32>,
 }
 
-pub(crate) fn scaler(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn scaler(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let offset = a.floats("offset").unwrap_or_default();
     let scale = a.floats("scale").unwrap_or_default();
     Ok(Box::new(Scaler { offset, scale }))
 }
 
 impl Kernel for Scaler {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = tensor(inputs, 0)?;
-        let mut x = t.data.to_f32().ok_or("Scaler takes a numeric tensor")?;
+        let mut x = t
+            .data
+            .to_f32()
+            .ok_or_else(|| KernelError::Type("Scaler takes a numeric tensor".to_owned()))?;
         let cols = t.shape.last().copied().unwrap_or(1).max(1);
         for (name, v) in [("offset", &self.offset), ("scale", &self.scale)] {
             if v.len() > 1 && v.len() != cols {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "{name} has {} values, X has {cols} columns (1 or {cols} expected)",
                     v.len()
-                ));
+                )));
             }
         }
         let pick = |v: &Vec<f32>, c: usize, default: f32| match v.len() {
@@ -101,12 +112,12 @@ impl Kernel for Scaler {
 
 struct Binarizer(f32);
 
-pub(crate) fn binarizer(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn binarizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
     Ok(Box::new(Binarizer(a.f("threshold").unwrap_or(0.0))))
 }
 
 impl Kernel for Binarizer {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = tensor(inputs, 0)?;
         let th = self.0;
         let data = match &t.data {
@@ -119,10 +130,10 @@ impl Kernel for Binarizer {
             Data::I64(v) => Data::I64(v.iter().map(|&x| (x as f32 > th) as i64).collect()),
             Data::I32(v) => Data::I32(v.iter().map(|&x| (x as f32 > th) as i32).collect()),
             other => {
-                return Err(format!(
+                return Err(KernelError::Type(format!(
                     "Binarizer takes float, double, int64 or int32, found {}",
                     other.dtype()
-                ));
+                )));
             }
         };
         Ok(vec![Value::Tensor(Tensor {
@@ -139,11 +150,13 @@ struct Imputer {
     replaced_int: i64,
 }
 
-pub(crate) fn imputer(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn imputer(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let floats = a.floats("imputed_value_floats").unwrap_or_default();
     let ints = a.ints("imputed_value_int64s").unwrap_or_default();
     if floats.is_empty() && ints.is_empty() {
-        return Err("one of imputed_value_floats, imputed_value_int64s is required".to_owned());
+        return Err(KernelError::Attribute(
+            "one of imputed_value_floats, imputed_value_int64s is required".to_owned(),
+        ));
     }
     Ok(Box::new(Imputer {
         floats,
@@ -154,16 +167,16 @@ pub(crate) fn imputer(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for Imputer {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = tensor(inputs, 0)?;
         let cols = t.shape.last().copied().unwrap_or(1).max(1);
-        fn pick<T: Copy>(v: &[T], c: usize, cols: usize) -> Result<T, String> {
+        fn pick<T: Copy>(v: &[T], c: usize, cols: usize) -> Result<T, KernelError> {
             match v.len() {
                 1 => Ok(v[0]),
                 n if n == cols => Ok(v[c]),
-                n => Err(format!(
+                n => Err(KernelError::Shape(format!(
                     "{n} imputed values for {cols} columns (1 or {cols} expected)"
-                )),
+                ))),
             }
         }
         let data = match &t.data {
@@ -197,10 +210,10 @@ impl Kernel for Imputer {
                 Data::I64(out)
             }
             other => {
-                return Err(format!(
+                return Err(KernelError::Type(format!(
                     "Imputer takes float or int64 (with matching imputed values), found {}",
                     other.dtype()
-                ));
+                )));
             }
         };
         Ok(vec![Value::Tensor(Tensor {
@@ -212,27 +225,34 @@ impl Kernel for Imputer {
 
 struct ArrayFeatureExtractor;
 
-pub(crate) fn array_feature_extractor() -> Result<BoxKernel, String> {
+pub(crate) fn array_feature_extractor() -> Result<BoxKernel, KernelError> {
     Ok(Box::new(ArrayFeatureExtractor))
 }
 
 impl Kernel for ArrayFeatureExtractor {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let x = tensor(inputs, 0)?;
         let idx = tensor(inputs, 1)?;
         let Data::I64(indices) = &idx.data else {
-            return Err(format!("Y (indices) must be int64, found {}", idx.dtype()));
+            return Err(KernelError::Type(format!(
+                "Y (indices) must be int64, found {}",
+                idx.dtype()
+            )));
         };
         let cols = x.shape.last().copied().unwrap_or(1);
         if indices.is_empty() {
-            return Err("Y (indices) is empty".to_owned());
+            return Err(KernelError::Value("Y (indices) is empty".to_owned()));
         }
         let mut picks = Vec::with_capacity(indices.len());
         for &i in indices {
             let i = usize::try_from(i)
                 .ok()
                 .filter(|&i| i < cols)
-                .ok_or_else(|| format!("index {i} is outside the last dimension of size {cols}"))?;
+                .ok_or_else(|| {
+                    KernelError::Shape(format!(
+                        "index {i} is outside the last dimension of size {cols}"
+                    ))
+                })?;
             picks.push(i);
         }
         let rows = if cols == 0 { 0 } else { x.len() / cols };
@@ -255,33 +275,35 @@ impl Kernel for ArrayFeatureExtractor {
 
 struct FeatureVectorizer(Vec<usize>);
 
-pub(crate) fn feature_vectorizer(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn feature_vectorizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let dims = a.ints("inputdimensions").unwrap_or_default();
     let dims = dims
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("negative input dimension {d}")))
+        .map(|&d| {
+            usize::try_from(d)
+                .map_err(|_| KernelError::Shape(format!("negative input dimension {d}")))
+        })
         .collect::<Result<_, _>>()?;
     Ok(Box::new(FeatureVectorizer(dims)))
 }
 
 impl Kernel for FeatureVectorizer {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         if inputs.len() != self.0.len() {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "{} inputs, inputdimensions lists {}",
                 inputs.len(),
                 self.0.len()
-            ));
+            )));
         }
         let total: usize = self.0.iter().sum();
         let mut rows = None;
         let mut parts = Vec::new();
         for i in 0..inputs.len() {
             let t = tensor(inputs, i)?;
-            let x = t
-                .data
-                .to_f32()
-                .ok_or("FeatureVectorizer takes numeric tensors")?;
+            let x = t.data.to_f32().ok_or_else(|| {
+                KernelError::Type("FeatureVectorizer takes numeric tensors".to_owned())
+            })?;
             let cols = if t.shape.len() <= 1 {
                 x.len()
             } else {
@@ -293,10 +315,10 @@ impl Kernel for FeatureVectorizer {
                 x.len() / cols
             };
             if *rows.get_or_insert(r) != r {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "input {i} has {r} rows, input 0 has {}",
                     rows.unwrap()
-                ));
+                )));
             }
             parts.push((x, cols));
         }

@@ -3,6 +3,7 @@
 
 use super::basic::input_tensor;
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ fn float_key(x: f64) -> Key {
     }
 }
 
-fn keys_of(data: &Data) -> Result<Vec<Key>, String> {
+fn keys_of(data: &Data) -> Result<Vec<Key>, KernelError> {
     Ok(match data {
         Data::Str(v) => v.iter().cloned().map(Key::Str).collect(),
         Data::I64(v) => v.iter().map(|&x| Key::Int(x)).collect(),
@@ -33,7 +34,12 @@ fn keys_of(data: &Data) -> Result<Vec<Key>, String> {
         // f32 keys widen exactly to f64, so f32 inputs and f32 keys meet.
         Data::F32(v) => v.iter().map(|&x| float_key(x as f64)).collect(),
         Data::F64(v) => v.iter().map(|&x| float_key(x)).collect(),
-        other => return Err(format!("keys of type {} are not supported", other.dtype())),
+        other => {
+            return Err(KernelError::Unsupported(format!(
+                "keys of type {} are not supported",
+                other.dtype()
+            )));
+        }
     })
 }
 
@@ -41,23 +47,30 @@ fn keys_of(data: &Data) -> Result<Vec<Key>, String> {
 
 struct ZipMap(MapKeys);
 
-pub(crate) fn zipmap(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn zipmap(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let keys = match (
         a.strings("classlabels_strings"),
         a.ints("classlabels_int64s"),
     ) {
         (Some(s), _) if !s.is_empty() => MapKeys::Str(s),
         (_, Some(i)) if !i.is_empty() => MapKeys::I64(i),
-        _ => return Err("one of classlabels_strings, classlabels_int64s is required".to_owned()),
+        _ => {
+            return Err(KernelError::Attribute(
+                "one of classlabels_strings, classlabels_int64s is required".to_owned(),
+            ));
+        }
     };
     Ok(Box::new(ZipMap(keys)))
 }
 
 impl Kernel for ZipMap {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = input_tensor(inputs, 0)?;
         let Data::F32(x) = &t.data else {
-            return Err(format!("X must be float, found {}", t.dtype()));
+            return Err(KernelError::Type(format!(
+                "X must be float, found {}",
+                t.dtype()
+            )));
         };
         let cols = self.0.len();
         let ok = match t.shape.len() {
@@ -66,10 +79,10 @@ impl Kernel for ZipMap {
             _ => false,
         };
         if !ok {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "X has shape {:?}, [N, {cols}] or [{cols}] expected for {cols} labels",
                 t.shape
-            ));
+            )));
         }
         let maps = x
             .chunks_exact(cols.max(1))
@@ -92,7 +105,7 @@ struct LabelEncoder {
     default: Data,
 }
 
-fn data_attr(a: &Attrs, base: &str) -> Result<Option<Data>, String> {
+fn data_attr(a: &Attrs, base: &str) -> Result<Option<Data>, KernelError> {
     if let Some(t) = a.tensor(&format!("{base}_tensor"))? {
         return Ok(Some(t.data));
     }
@@ -108,7 +121,7 @@ fn data_attr(a: &Attrs, base: &str) -> Result<Option<Data>, String> {
     Ok(None)
 }
 
-pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, KernelError> {
     // ai.onnx.ml opset 1: `classes_strings` maps strings to their index and back.
     if let Some(classes) = a.strings("classes_strings") {
         return Ok(Box::new(LabelEncoderV1 {
@@ -122,10 +135,16 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
             default_string: a.s_or("default_string", "_Unused"),
         }));
     }
-    let keys = data_attr(a, "keys")?.ok_or("keys_* attribute is required")?;
-    let values = data_attr(a, "values")?.ok_or("values_* attribute is required")?;
+    let keys = data_attr(a, "keys")?
+        .ok_or_else(|| KernelError::Attribute("keys_* attribute is required".to_owned()))?;
+    let values = data_attr(a, "values")?
+        .ok_or_else(|| KernelError::Attribute("values_* attribute is required".to_owned()))?;
     if keys.len() != values.len() {
-        return Err(format!("{} keys but {} values", keys.len(), values.len()));
+        return Err(KernelError::Attribute(format!(
+            "{} keys but {} values",
+            keys.len(),
+            values.len()
+        )));
     }
     let default = match a.tensor("default_tensor")? {
         Some(t) => t.data,
@@ -134,11 +153,17 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
             DType::I64 => Data::I64(vec![a.i("default_int64").unwrap_or(-1)]),
             DType::F32 => Data::F32(vec![a.f("default_float").unwrap_or(-0.0)]),
             DType::F64 => Data::F64(vec![a.f("default_float").map(f64::from).unwrap_or(-0.0)]),
-            other => return Err(format!("values of type {other} are not supported")),
+            other => {
+                return Err(KernelError::Unsupported(format!(
+                    "values of type {other} are not supported"
+                )));
+            }
         },
     };
     if default.dtype() != values.dtype() || default.len() != 1 {
-        return Err("the default must be one value of the values' type".to_owned());
+        return Err(KernelError::Type(
+            "the default must be one value of the values' type".to_owned(),
+        ));
     }
     let mut table = HashMap::new();
     for (i, k) in keys_of(&keys)?.into_iter().enumerate() {
@@ -153,7 +178,7 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for LabelEncoder {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = input_tensor(inputs, 0)?;
         let keys = keys_of(&t.data)?;
         // Index len() of the values is the default (appended below).
@@ -178,7 +203,7 @@ struct LabelEncoderV1 {
 }
 
 impl Kernel for LabelEncoderV1 {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         map_strings_and_ints(
             input_tensor(inputs, 0)?,
             |s| self.index.get(s).copied().unwrap_or(self.default_int),
@@ -199,15 +224,15 @@ fn map_strings_and_ints(
     t: &Tensor,
     to_int: impl Fn(&String) -> i64,
     to_string: impl Fn(i64) -> String,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let data = match &t.data {
         Data::Str(v) => Data::I64(v.iter().map(to_int).collect()),
         Data::I64(v) => Data::Str(v.iter().map(|&i| to_string(i)).collect()),
         other => {
-            return Err(format!(
+            return Err(KernelError::Type(format!(
                 "input must be string or int64, found {}",
                 other.dtype()
-            ));
+            )));
         }
     };
     Ok(vec![Value::Tensor(Tensor {
@@ -222,11 +247,15 @@ fn keyed_list(
     a: &Attrs,
     strings: &str,
     ints: &str,
-) -> Result<(usize, HashMap<Key, usize>), String> {
+) -> Result<(usize, HashMap<Key, usize>), KernelError> {
     let list = match (a.strings(strings), a.ints(ints)) {
         (Some(s), _) if !s.is_empty() => Data::Str(s),
         (_, Some(i)) if !i.is_empty() => Data::I64(i),
-        _ => return Err(format!("one of {ints}, {strings} is required")),
+        _ => {
+            return Err(KernelError::Attribute(format!(
+                "one of {ints}, {strings} is required"
+            )));
+        }
     };
     let mut table = HashMap::new();
     for (i, k) in keys_of(&list)?.into_iter().enumerate() {
@@ -243,7 +272,7 @@ struct OneHotEncoder {
     zeros: bool,
 }
 
-pub(crate) fn one_hot_encoder(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn one_hot_encoder(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let (count, table) = keyed_list(a, "cats_strings", "cats_int64s")?;
     Ok(Box::new(OneHotEncoder {
         table,
@@ -253,14 +282,14 @@ pub(crate) fn one_hot_encoder(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for OneHotEncoder {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let t = input_tensor(inputs, 0)?;
         // Numbers are categories by their int64 value (onnxruntime casts).
         let keys: Vec<Key> = match &t.data {
             Data::Str(v) => v.iter().cloned().map(Key::Str).collect(),
             other => other
                 .to_f64()
-                .ok_or("unsupported input type")?
+                .ok_or_else(|| KernelError::Unsupported("unsupported input type".to_owned()))?
                 .into_iter()
                 .map(|x| Key::Int(x as i64))
                 .collect(),
@@ -270,7 +299,11 @@ impl Kernel for OneHotEncoder {
             match self.table.get(k) {
                 Some(&c) => out[i * self.count + c] = 1.0,
                 None if self.zeros => {}
-                None => return Err(format!("unknown category {k:?} and zeros = 0")),
+                None => {
+                    return Err(KernelError::Value(format!(
+                        "unknown category {k:?} and zeros = 0"
+                    )));
+                }
             }
         }
         let mut shape = t.shape.clone();
@@ -291,15 +324,15 @@ struct CategoryMapper {
     default_string: String,
 }
 
-pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let strings = a.strings("cats_strings").unwrap_or_default();
     let ints = a.ints("cats_int64s").unwrap_or_default();
     if strings.len() != ints.len() {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "cats_strings has {} entries, cats_int64s {}",
             strings.len(),
             ints.len()
-        ));
+        )));
     }
     let mut to_int = HashMap::new();
     let mut to_string = HashMap::new();
@@ -316,7 +349,7 @@ pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for CategoryMapper {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         map_strings_and_ints(
             input_tensor(inputs, 0)?,
             |s| self.to_int.get(s).copied().unwrap_or(self.default_int),
@@ -337,27 +370,32 @@ struct DictVectorizer {
     size: usize,
 }
 
-pub(crate) fn dict_vectorizer(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn dict_vectorizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let (size, table) = keyed_list(a, "string_vocabulary", "int64_vocabulary")?;
     Ok(Box::new(DictVectorizer { table, size }))
 }
 
 impl Kernel for DictVectorizer {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let maps: Vec<&Map> = match inputs.first().copied().flatten() {
             Some(Value::Map(m)) => vec![m],
             Some(Value::Sequence(items)) => items
                 .iter()
                 .map(|v| match v {
                     Value::Map(m) => Ok(m),
-                    other => Err(format!(
+                    other => Err(KernelError::Value(format!(
                         "expected maps in the sequence, found {}",
                         other.describe()
-                    )),
+                    ))),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(other) => return Err(format!("X must be a map, found {}", other.describe())),
-            None => return Err("input X is missing".to_owned()),
+            Some(other) => {
+                return Err(KernelError::Value(format!(
+                    "X must be a map, found {}",
+                    other.describe()
+                )));
+            }
+            None => return Err(KernelError::Value("input X is missing".to_owned())),
         };
         let dtype = maps.first().map(|m| m.values.dtype()).unwrap_or(DType::F32);
         let rows = maps.len();
@@ -370,7 +408,9 @@ impl Kernel for DictVectorizer {
             };
             let base = all.len();
             if !all.extend(&m.values) {
-                return Err("maps of different value types".to_owned());
+                return Err(KernelError::Type(
+                    "maps of different value types".to_owned(),
+                ));
             }
             for (j, k) in keys.iter().enumerate() {
                 if let Some(&c) = self.table.get(k) {
@@ -387,7 +427,9 @@ impl Kernel for DictVectorizer {
         };
         let zero_at = all.len();
         if !all.extend(&zero) {
-            return Err(format!("map values of type {dtype} are not supported"));
+            return Err(KernelError::Unsupported(format!(
+                "map values of type {dtype} are not supported"
+            )));
         }
         let picks: Vec<usize> = out_index
             .into_iter()
@@ -415,27 +457,31 @@ struct CastMap {
     max_map: usize,
 }
 
-pub(crate) fn cast_map(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn cast_map(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let to = match a.s_or("cast_to", "TO_FLOAT").as_str() {
         "TO_FLOAT" => CastTo::Float,
         "TO_STRING" => CastTo::Str,
         "TO_INT64" => CastTo::Int64,
         other => {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "cast_to '{other}' is not one of TO_FLOAT, TO_STRING, TO_INT64"
-            ));
+            )));
         }
     };
     let sparse = match a.s_or("map_form", "DENSE").as_str() {
         "DENSE" => false,
         "SPARSE" => true,
-        other => return Err(format!("map_form '{other}' is not one of DENSE, SPARSE")),
+        other => {
+            return Err(KernelError::Attribute(format!(
+                "map_form '{other}' is not one of DENSE, SPARSE"
+            )));
+        }
     };
     let max_map = a.i("max_map").unwrap_or(1);
     let max_map = usize::try_from(max_map)
         .ok()
         .filter(|&m| m <= 1 << 24)
-        .ok_or_else(|| format!("max_map {max_map} is out of range"))?;
+        .ok_or_else(|| KernelError::Attribute(format!("max_map {max_map} is out of range")))?;
     Ok(Box::new(CastMap {
         to,
         sparse,
@@ -449,27 +495,29 @@ fn float_to_string(x: f32) -> String {
 }
 
 impl Kernel for CastMap {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let Some(Value::Map(m)) = inputs.first().copied().flatten() else {
-            return Err("X must be a map(int64, string|float)".to_owned());
+            return Err(KernelError::Value(
+                "X must be a map(int64, string|float)".to_owned(),
+            ));
         };
         let MapKeys::I64(keys) = &m.keys else {
-            return Err("CastMap needs int64 keys".to_owned());
+            return Err(KernelError::Type("CastMap needs int64 keys".to_owned()));
         };
         // onnxruntime's map is ordered by key.
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_by_key(|&i| keys[i]);
-        let as_f32 = |i: usize| -> Result<f32, String> {
+        let as_f32 = |i: usize| -> Result<f32, KernelError> {
             match &m.values {
                 Data::F32(v) => Ok(v[i]),
                 Data::Str(v) => v[i]
                     .trim()
                     .parse::<f32>()
-                    .map_err(|_| format!("'{}' is not a number", v[i])),
-                other => Err(format!(
+                    .map_err(|_| KernelError::Type(format!("'{}' is not a number", v[i]))),
+                other => Err(KernelError::Unsupported(format!(
                     "map values of type {} are not supported",
                     other.dtype()
-                )),
+                ))),
             }
         };
         let width = if self.sparse {
@@ -506,10 +554,9 @@ impl Kernel for CastMap {
                 let mut out = vec![0i64; width];
                 for (slot, i) in positions {
                     out[slot] = match &m.values {
-                        Data::Str(v) => v[i]
-                            .trim()
-                            .parse::<i64>()
-                            .map_err(|_| format!("'{}' is not an integer", v[i]))?,
+                        Data::Str(v) => v[i].trim().parse::<i64>().map_err(|_| {
+                            KernelError::Type(format!("'{}' is not an integer", v[i]))
+                        })?,
                         _ => as_f32(i)? as i64,
                     };
                 }

@@ -3,24 +3,24 @@
 
 use super::post::{PostTransform, apply_row, expand_binary};
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 
 /// Rows and features of a 1-D or 2-D input, as f32 the way onnxruntime casts it.
-pub(crate) fn rows_f32(value: Option<&Value>) -> Result<(usize, usize, Vec<f32>), String> {
+pub(crate) fn rows_f32(value: Option<&Value>) -> Result<(usize, usize, Vec<f32>), KernelError> {
     let t = match value {
         Some(Value::Tensor(t)) => t,
         Some(other) => {
-            return Err(format!(
+            return Err(KernelError::Value(format!(
                 "expected a tensor input, found {}",
                 other.describe()
-            ));
+            )));
         }
-        None => return Err("missing input X".to_owned()),
+        None => return Err(KernelError::Value("missing input X".to_owned())),
     };
-    let data = t
-        .data
-        .to_f32()
-        .ok_or_else(|| format!("expected a numeric tensor, found {}", t.dtype()))?;
+    let data = t.data.to_f32().ok_or_else(|| {
+        KernelError::Type(format!("expected a numeric tensor, found {}", t.dtype()))
+    })?;
     let (rows, features) = match t.shape.len() {
         0 => (1, 1),
         1 => (1, t.shape[0]),
@@ -123,10 +123,14 @@ struct LinearClassifier {
     classes: usize,
 }
 
-pub(crate) fn linear_classifier(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn linear_classifier(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let coefficients = a.required_floats("coefficients")?;
-    let labels = Labels::from_attrs(a, "classlabels_ints", "classlabels_strings")
-        .ok_or("one of classlabels_ints, classlabels_strings is required")?;
+    let labels =
+        Labels::from_attrs(a, "classlabels_ints", "classlabels_strings").ok_or_else(|| {
+            KernelError::Attribute(
+                "one of classlabels_ints, classlabels_strings is required".to_owned(),
+            )
+        })?;
     let intercepts = a.floats("intercepts").unwrap_or_default();
     let classes = if intercepts.is_empty() {
         labels.len().max(1)
@@ -134,10 +138,10 @@ pub(crate) fn linear_classifier(a: &Attrs) -> Result<BoxKernel, String> {
         intercepts.len()
     };
     if coefficients.len() % classes != 0 {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "{} coefficients do not split into {classes} classes",
             coefficients.len()
-        ));
+        )));
     }
     Ok(Box::new(LinearClassifier {
         coefficients,
@@ -149,13 +153,13 @@ pub(crate) fn linear_classifier(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for LinearClassifier {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         let want = self.coefficients.len() / self.classes;
         if features != want {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "X has {features} features, the coefficients expect {want}"
-            ));
+            )));
         }
         let scores = gemm_xwt(
             &x,
@@ -221,18 +225,20 @@ struct LinearRegressor {
     transform: PostTransform,
 }
 
-pub(crate) fn linear_regressor(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn linear_regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let coefficients = a.floats("coefficients").unwrap_or_default();
     let targets = a.i("targets").unwrap_or(1);
     let targets = usize::try_from(targets)
         .ok()
         .filter(|&t| t > 0)
-        .ok_or_else(|| format!("targets must be positive, found {targets}"))?;
+        .ok_or_else(|| {
+            KernelError::Attribute(format!("targets must be positive, found {targets}"))
+        })?;
     if coefficients.len() % targets != 0 {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "{} coefficients do not split into {targets} targets",
             coefficients.len()
-        ));
+        )));
     }
     Ok(Box::new(LinearRegressor {
         coefficients,
@@ -243,13 +249,13 @@ pub(crate) fn linear_regressor(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for LinearRegressor {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         let want = self.coefficients.len() / self.targets;
         if features != want {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "X has {features} features, the coefficients expect {want}"
-            ));
+            )));
         }
         let mut y = gemm_xwt(
             &x,

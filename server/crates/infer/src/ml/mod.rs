@@ -13,7 +13,7 @@ mod post;
 mod svm;
 mod tree;
 
-use crate::error::Error;
+use crate::error::{Error, KernelError};
 use crate::tensor_proto;
 use crate::value::Value;
 use neuride_onnx::proto::{GraphProto, NodeProto};
@@ -24,7 +24,7 @@ pub(crate) use attrs::Attrs;
 /// A prepared operator: attributes parsed, ready to run on values.
 pub(crate) trait Kernel: Send + Sync {
     /// `inputs[i]` is None for an omitted optional input.
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String>;
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError>;
 }
 
 pub(crate) type BoxKernel = Box<dyn Kernel>;
@@ -52,7 +52,7 @@ pub fn supports_graph(graph: &GraphProto) -> bool {
 pub(crate) const TRAINING_DOMAIN: &str = "ai.onnx.preview.training";
 
 /// The `ai.onnx.ml` ops and their builders: the supported list is this table.
-const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, String>)] = &[
+const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, KernelError>)] = &[
     ("LinearClassifier", linear::linear_classifier),
     ("LinearRegressor", linear::linear_regressor),
     ("Normalizer", basic::normalizer),
@@ -76,20 +76,23 @@ const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, String>)] = &[
     ("CastMap", encode::cast_map),
 ];
 
-fn ml_op(op: &str) -> Option<fn(&Attrs) -> Result<BoxKernel, String>> {
+fn ml_op(op: &str) -> Option<fn(&Attrs) -> Result<BoxKernel, KernelError>> {
     ML_OPS
         .iter()
         .find(|(name, _)| *name == op)
         .map(|&(_, build)| build)
 }
 
-fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, String> {
+fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, KernelError> {
     let a = Attrs(node);
     let domain = node.domain();
     if domain == ML_DOMAIN {
         return match ml_op(node.op_type()) {
             Some(build) => build(&a),
-            None => Err(format!("ai.onnx.ml op {} is not supported", node.op_type())),
+            None => Err(KernelError::Unsupported(format!(
+                "ai.onnx.ml op {} is not supported",
+                node.op_type()
+            ))),
         };
     }
     if domain.is_empty() || domain == "ai.onnx" {
@@ -98,9 +101,9 @@ fn build_kernel(node: &NodeProto, opset: i64) -> Result<BoxKernel, String> {
     if domain == TRAINING_DOMAIN {
         return ops::build_training(node.op_type(), &a);
     }
-    Err(format!(
+    Err(KernelError::Unsupported(format!(
         "domain '{domain}' is not supported by the ML evaluator"
-    ))
+    )))
 }
 
 /// Evaluates one node on given values (the native engine folds constant
@@ -109,7 +112,7 @@ pub(crate) fn eval_node(
     node: &NodeProto,
     opset: i64,
     inputs: &[Option<&Value>],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     build_kernel(node, opset)?.run(inputs)
 }
 
@@ -193,7 +196,7 @@ impl Plan {
         };
         let mut constants: Vec<(usize, Value)> = Vec::new();
         for init in &graph.initializer {
-            let tensor = tensor_proto::decode(init).map_err(Error::Model)?;
+            let tensor = tensor_proto::decode(init).map_err(|e| Error::Model(e.to_string()))?;
             constants.push((slot_of(init.name(), &mut slots), Value::Tensor(tensor)));
         }
         let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name()).collect();
@@ -283,7 +286,9 @@ impl Plan {
                 return Err(Error::node(
                     node.name(),
                     node.op_type(),
-                    format!("inputs {missing:?} are never produced (cycle or missing initializer)"),
+                    KernelError::Value(format!(
+                        "inputs {missing:?} are never produced (cycle or missing initializer)"
+                    )),
                 ));
             }
             pending = rest;

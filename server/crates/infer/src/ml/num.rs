@@ -5,6 +5,7 @@
 //! like C), float16/bfloat16 through float32 (exact for + - × ÷: float32
 //! holds more than twice their precision), float32 natively.
 
+use crate::error::KernelError;
 use crate::value::{DType, Data, Tensor};
 use half::{bf16, f16};
 
@@ -25,7 +26,7 @@ pub(crate) trait Num:
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
     /// Integer division truncates; by zero is an error (onnxruntime crashes).
-    fn div(self, o: Self) -> Result<Self, String>;
+    fn div(self, o: Self) -> Result<Self, KernelError>;
     fn neg(self) -> Self;
     fn abs(self) -> Self;
     fn is_nan(self) -> bool;
@@ -58,9 +59,9 @@ macro_rules! int_num {
             fn add(self, o: Self) -> Self { self.wrapping_add(o) }
             fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
             fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
-            fn div(self, o: Self) -> Result<Self, String> {
+            fn div(self, o: Self) -> Result<Self, KernelError> {
                 if o == 0 {
-                    return Err("integer division by zero".into());
+                    return Err(KernelError::Value("integer division by zero".to_owned()));
                 }
                 Ok(self.wrapping_div(o))
             }
@@ -90,7 +91,7 @@ macro_rules! float_num {
             fn add(self, o: Self) -> Self { self + o }
             fn sub(self, o: Self) -> Self { self - o }
             fn mul(self, o: Self) -> Self { self * o }
-            fn div(self, o: Self) -> Result<Self, String> { Ok(self / o) }
+            fn div(self, o: Self) -> Result<Self, KernelError> { Ok(self / o) }
             fn neg(self) -> Self { -self }
             fn abs(self) -> Self { self.abs() }
             fn is_nan(self) -> bool { self.is_nan() }
@@ -116,7 +117,7 @@ macro_rules! half_num {
             fn add(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() + o.to_f32()) }
             fn sub(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() - o.to_f32()) }
             fn mul(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() * o.to_f32()) }
-            fn div(self, o: Self) -> Result<Self, String> {
+            fn div(self, o: Self) -> Result<Self, KernelError> {
                 Ok(<$t>::from_f32(self.to_f32() / o.to_f32()))
             }
             fn neg(self) -> Self { -self }
@@ -178,8 +179,8 @@ macro_rules! int_match {
 pub(crate) use int_match;
 
 /// The error for a type an op does not take.
-pub(crate) fn bad_type(what: &str, dtype: DType) -> String {
-    format!("{what} does not take {dtype} tensors")
+pub(crate) fn bad_type(what: &str, dtype: DType) -> KernelError {
+    KernelError::Type(format!("{what} does not take {dtype} tensors"))
 }
 
 // ---------------------------------------------------------------- shapes
@@ -194,11 +195,13 @@ pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
 }
 
 /// A possibly negative axis in `0..rank` (`rank` itself allowed when `end`).
-pub(crate) fn axis(axis: i64, rank: usize) -> Result<usize, String> {
+pub(crate) fn axis(axis: i64, rank: usize) -> Result<usize, KernelError> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r.max(1) {
-        return Err(format!("axis {axis} is out of range for rank {rank}"));
+        return Err(KernelError::Shape(format!(
+            "axis {axis} is out of range for rank {rank}"
+        )));
     }
     Ok(a as usize)
 }
@@ -214,27 +217,27 @@ pub(crate) fn split_at(shape: &[usize], axis: usize) -> (usize, usize, usize) {
 
 /// Refuses element counts past 2^28 (a hostile shape; the native engine's
 /// limit too): an allocation that size would abort, not fail.
-pub(crate) fn checked_len(shape: &[usize]) -> Result<usize, String> {
+pub(crate) fn checked_len(shape: &[usize]) -> Result<usize, KernelError> {
     shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= 1 << 28)
-        .ok_or_else(|| format!("shape {shape:?} is too large"))
+        .ok_or_else(|| KernelError::Limit(format!("shape {shape:?} is too large")))
 }
 
 /// Numpy broadcasting of two shapes.
-pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, KernelError> {
     neuride_onnx::broadcast::shape(&[a, b])
-        .map_err(|_| format!("shapes {a:?} and {b:?} do not broadcast"))
+        .map_err(|_| KernelError::Shape(format!("shapes {a:?} and {b:?} do not broadcast")))
 }
 
 /// Broadcasting of any number of shapes.
-pub(crate) fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>, String> {
+pub(crate) fn broadcast_all(shapes: &[&[usize]]) -> Result<Vec<usize>, KernelError> {
     neuride_onnx::broadcast::shape(shapes).map_err(|(i, j)| {
-        format!(
+        KernelError::Shape(format!(
             "shapes {:?} and {:?} do not broadcast",
             shapes[i], shapes[j]
-        )
+        ))
     })
 }
 
@@ -243,7 +246,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R>(
     (sa, a): (&[usize], &[A]),
     (sb, b): (&[usize], &[B]),
     mut f: impl FnMut(A, B) -> R,
-) -> Result<(Vec<usize>, Vec<R>), String> {
+) -> Result<(Vec<usize>, Vec<R>), KernelError> {
     let shape = broadcast_shape(sa, sb)?;
     checked_len(&shape)?;
     if sa == sb {
@@ -261,7 +264,7 @@ pub(crate) fn zip_broadcast<A: Copy, B: Copy, R>(
 }
 
 /// A tensor broadcast to `shape`.
-pub(crate) fn expand(t: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
+pub(crate) fn expand(t: &Tensor, shape: &[usize]) -> Result<Tensor, KernelError> {
     if t.shape == shape {
         return Ok(t.clone());
     }
@@ -275,10 +278,12 @@ pub(crate) fn expand(t: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
 }
 
 /// Permutes axes.
-pub(crate) fn transpose(t: &Tensor, perm: &[usize]) -> Result<Tensor, String> {
+pub(crate) fn transpose(t: &Tensor, perm: &[usize]) -> Result<Tensor, KernelError> {
     let rank = t.shape.len();
     if perm.len() != rank || (0..rank).any(|i| !perm.contains(&i)) {
-        return Err(format!("perm {perm:?} is not a permutation of rank {rank}"));
+        return Err(KernelError::Shape(format!(
+            "perm {perm:?} is not a permutation of rank {rank}"
+        )));
     }
     let shape: Vec<usize> = perm.iter().map(|&p| t.shape[p]).collect();
     Ok(Tensor {
@@ -321,7 +326,7 @@ pub(crate) fn tensor_f64(shape: Vec<usize>, dtype: DType, v: Vec<f64>) -> Tensor
 }
 
 /// The values of a float tensor as f64, or an error naming the op.
-pub(crate) fn floats(t: &Tensor, what: &str) -> Result<Vec<f64>, String> {
+pub(crate) fn floats(t: &Tensor, what: &str) -> Result<Vec<f64>, KernelError> {
     match &t.data {
         Data::Str(_) => Err(bad_type(what, DType::Str)),
         d => d.to_f64().ok_or_else(|| bad_type(what, d.dtype())),
@@ -329,10 +334,10 @@ pub(crate) fn floats(t: &Tensor, what: &str) -> Result<Vec<f64>, String> {
 }
 
 /// The integer values of a tensor (shape arguments: axes, pads, sizes).
-pub(crate) fn ints(t: &Tensor) -> Result<Vec<i64>, String> {
+pub(crate) fn ints(t: &Tensor) -> Result<Vec<i64>, KernelError> {
     t.data
         .to_i64()
-        .ok_or_else(|| format!("expected integers, found {}", t.dtype()))
+        .ok_or_else(|| KernelError::Type(format!("expected integers, found {}", t.dtype())))
 }
 
 /// Bit operations of the integer types.

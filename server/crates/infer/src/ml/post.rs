@@ -1,5 +1,6 @@
 //! Score post-transforms shared by the linear, SVM and tree operators, in f32
 //! exactly as onnxruntime's `ml_common.h` computes them.
+use crate::error::KernelError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PostTransform {
@@ -11,7 +12,7 @@ pub(crate) enum PostTransform {
 }
 
 impl PostTransform {
-    pub fn parse(s: &str) -> Result<PostTransform, String> {
+    pub fn parse(s: &str) -> Result<PostTransform, KernelError> {
         Ok(match s {
             "NONE" | "" => PostTransform::None,
             "SOFTMAX" => PostTransform::Softmax,
@@ -19,14 +20,14 @@ impl PostTransform {
             "SOFTMAX_ZERO" => PostTransform::SoftmaxZero,
             "PROBIT" => PostTransform::Probit,
             other => {
-                return Err(format!(
+                return Err(KernelError::Attribute(format!(
                     "post_transform '{other}' is not one of NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT"
-                ));
+                )));
             }
         })
     }
 
-    pub fn from_attrs(a: &super::Attrs) -> Result<PostTransform, String> {
+    pub fn from_attrs(a: &super::Attrs) -> Result<PostTransform, KernelError> {
         PostTransform::parse(&a.s_or("post_transform", "NONE"))
     }
 }

@@ -5,6 +5,7 @@
 use super::linear::{Labels, rows_f32};
 use super::post::{PostTransform, apply_row, logistic, probit};
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -24,24 +25,24 @@ struct SvmKernel {
 }
 
 impl SvmKernel {
-    fn from_attrs(a: &Attrs) -> Result<SvmKernel, String> {
+    fn from_attrs(a: &Attrs) -> Result<SvmKernel, KernelError> {
         let kind = match a.s_or("kernel_type", "LINEAR").as_str() {
             "LINEAR" => KernelType::Linear,
             "POLY" => KernelType::Poly,
             "RBF" => KernelType::Rbf,
             "SIGMOID" => KernelType::Sigmoid,
             other => {
-                return Err(format!(
+                return Err(KernelError::Attribute(format!(
                     "kernel_type '{other}' is not one of LINEAR, POLY, RBF, SIGMOID"
-                ));
+                )));
             }
         };
         let p = a.floats("kernel_params").unwrap_or_default();
         if !p.is_empty() && p.len() < 3 {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "kernel_params has {} values, 3 (gamma, coef0, degree) expected",
                 p.len()
-            ));
+            )));
         }
         let get = |i: usize| p.get(i).copied().unwrap_or(0.0);
         Ok(SvmKernel {
@@ -143,27 +144,34 @@ struct SvmClassifier {
     all_positive: bool,
 }
 
-pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let mut kernel = SvmKernel::from_attrs(a)?;
-    let labels = Labels::from_attrs(a, "classlabels_ints", "classlabels_strings")
-        .ok_or("one of classlabels_ints, classlabels_strings is required")?;
+    let labels =
+        Labels::from_attrs(a, "classlabels_ints", "classlabels_strings").ok_or_else(|| {
+            KernelError::Attribute(
+                "one of classlabels_ints, classlabels_strings is required".to_owned(),
+            )
+        })?;
     let classes = labels.len();
     let coefficients = a.required_floats("coefficients")?;
     let rho = a.required_floats("rho")?;
     let prob_a = a.floats("prob_a").unwrap_or_default();
     let prob_b = a.floats("prob_b").unwrap_or_default();
     if prob_a.len() != prob_b.len() {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "prob_a has {} values, prob_b {}",
             prob_a.len(),
             prob_b.len()
-        ));
+        )));
     }
     let vectors_per_class: Vec<usize> = a
         .ints("vectors_per_class")
         .unwrap_or_default()
         .iter()
-        .map(|&v| usize::try_from(v).map_err(|_| format!("negative vectors_per_class {v}")))
+        .map(|&v| {
+            usize::try_from(v)
+                .map_err(|_| KernelError::Attribute(format!("negative vectors_per_class {v}")))
+        })
         .collect::<Result<_, _>>()?;
     let mut starts = Vec::new();
     let mut vectors = 0usize;
@@ -175,38 +183,38 @@ pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
     let pairs = classes * classes.saturating_sub(1) / 2;
     let features = if vectors > 0 {
         if vectors_per_class.len() != classes {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "vectors_per_class lists {} classes, the labels {classes}",
                 vectors_per_class.len()
-            ));
+            )));
         }
         if support.len() % vectors != 0 {
-            return Err(format!(
+            return Err(KernelError::Value(format!(
                 "{} support vector values do not split into {vectors} vectors",
                 support.len()
-            ));
+            )));
         }
         if coefficients.len() < (classes - 1) * vectors {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "{} coefficients, at least {} expected",
                 coefficients.len(),
                 (classes - 1) * vectors
-            ));
+            )));
         }
         if rho.len() < pairs || (!prob_a.is_empty() && prob_a.len() < pairs) {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "rho/prob_a/prob_b need {pairs} values (one per class pair)"
-            ));
+            )));
         }
         support.len() / vectors
     } else {
         // liblinear mode: one coefficient row per class, linear kernel.
         kernel.kind = KernelType::Linear;
         if classes == 0 || coefficients.len() % classes != 0 || rho.is_empty() {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "{} coefficients do not split into {classes} classes (or rho is empty)",
                 coefficients.len()
-            ));
+            )));
         }
         coefficients.len() / classes
     };
@@ -281,13 +289,13 @@ fn first_argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
 }
 
 impl Kernel for SvmClassifier {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         if features != self.features {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "X has {features} features, the model expects {}",
                 self.features
-            ));
+            )));
         }
         let k = self.classes;
         let pairs = k * k.saturating_sub(1) / 2;
@@ -397,24 +405,25 @@ struct SvmRegressor {
     one_class: bool,
 }
 
-pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let mut kernel = SvmKernel::from_attrs(a)?;
     let coefficients = a.required_floats("coefficients")?;
     let rho = a
         .required_floats("rho")?
         .first()
         .copied()
-        .ok_or("rho is empty")?;
+        .ok_or_else(|| KernelError::Attribute("rho is empty".to_owned()))?;
     let vectors = a.i("n_supports").unwrap_or(0);
-    let vectors = usize::try_from(vectors).map_err(|_| format!("negative n_supports {vectors}"))?;
+    let vectors = usize::try_from(vectors)
+        .map_err(|_| KernelError::Attribute(format!("negative n_supports {vectors}")))?;
     let support = a.floats("support_vectors").unwrap_or_default();
     let features = if vectors > 0 {
         if support.len() % vectors != 0 || coefficients.len() < vectors {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "{} support vector values / {} coefficients do not fit {vectors} vectors",
                 support.len(),
                 coefficients.len()
-            ));
+            )));
         }
         support.len() / vectors
     } else {
@@ -433,13 +442,13 @@ pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for SvmRegressor {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
         if features != self.features {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "X has {features} features, the model expects {}",
                 self.features
-            ));
+            )));
         }
         let mut y = if self.vectors > 0 {
             let kernels = self

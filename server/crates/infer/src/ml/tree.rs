@@ -7,6 +7,7 @@
 use super::linear::{Labels, NEG, POS};
 use super::post::{PostTransform, probit};
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 use std::collections::HashMap;
 
@@ -131,7 +132,7 @@ impl Forest {
     }
 
     /// Rejects child links that loop, so walking a tree always ends.
-    fn check_acyclic(&self) -> Result<(), String> {
+    fn check_acyclic(&self) -> Result<(), KernelError> {
         // 0 = unseen, 1 = on the current path, 2 = done.
         let mut state = vec![0u8; self.nodes.len()];
         for &root in &self.roots {
@@ -145,9 +146,9 @@ impl Forest {
                 }
                 match state[n] {
                     1 => {
-                        return Err(format!(
+                        return Err(KernelError::Value(format!(
                             "node {n} is its own descendant (the tree has a cycle)"
-                        ));
+                        )));
                     }
                     2 => continue,
                     _ => {}
@@ -162,7 +163,7 @@ impl Forest {
     }
 }
 
-fn parse_mode(s: &str) -> Result<Option<Mode>, String> {
+fn parse_mode(s: &str) -> Result<Option<Mode>, KernelError> {
     Ok(Some(match s {
         "BRANCH_LEQ" => Mode::Leq,
         "BRANCH_LT" => Mode::Lt,
@@ -171,21 +172,31 @@ fn parse_mode(s: &str) -> Result<Option<Mode>, String> {
         "BRANCH_EQ" => Mode::Eq,
         "BRANCH_NEQ" => Mode::Neq,
         "LEAF" => return Ok(None),
-        other => return Err(format!("node mode '{other}' is not a BRANCH_* or LEAF")),
+        other => {
+            return Err(KernelError::Attribute(format!(
+                "node mode '{other}' is not a BRANCH_* or LEAF"
+            )));
+        }
     }))
 }
 
-fn to_usize(v: i64, what: &str) -> Result<usize, String> {
-    usize::try_from(v).map_err(|_| format!("{what} {v} is negative"))
+fn to_usize(v: i64, what: &str) -> Result<usize, KernelError> {
+    usize::try_from(v).map_err(|_| KernelError::Value(format!("{what} {v} is negative")))
 }
 
 /// Builds a forest from the opset 1-3 attributes; `prefix` is "class" or "target".
-fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
-    let tree_ids = a.ints("nodes_treeids").ok_or("nodes_treeids is required")?;
-    let node_ids = a.ints("nodes_nodeids").ok_or("nodes_nodeids is required")?;
+fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, KernelError> {
+    let tree_ids = a
+        .ints("nodes_treeids")
+        .ok_or_else(|| KernelError::Attribute("nodes_treeids is required".to_owned()))?;
+    let node_ids = a
+        .ints("nodes_nodeids")
+        .ok_or_else(|| KernelError::Attribute("nodes_nodeids is required".to_owned()))?;
     let features = a.ints("nodes_featureids").unwrap_or_default();
     let values = a.floats_or_tensor("nodes_values")?.unwrap_or_default();
-    let modes = a.strings("nodes_modes").ok_or("nodes_modes is required")?;
+    let modes = a
+        .strings("nodes_modes")
+        .ok_or_else(|| KernelError::Attribute("nodes_modes is required".to_owned()))?;
     let trues = a.ints("nodes_truenodeids").unwrap_or_default();
     let falses = a.ints("nodes_falsenodeids").unwrap_or_default();
     let missing = a
@@ -197,7 +208,9 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
         ("nodes_modes", modes.len()),
     ] {
         if len != n {
-            return Err(format!("{name} has {len} entries, nodes_treeids {n}"));
+            return Err(KernelError::Attribute(format!(
+                "{name} has {len} entries, nodes_treeids {n}"
+            )));
         }
     }
     let is_leaf: Vec<bool> = modes.iter().map(|m| m == "LEAF").collect();
@@ -208,7 +221,9 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
         ("nodes_falsenodeids", falses.len()),
     ] {
         if len != n {
-            return Err(format!("{name} has {len} entries, nodes_treeids {n}"));
+            return Err(KernelError::Attribute(format!(
+                "{name} has {len} entries, nodes_treeids {n}"
+            )));
         }
     }
     // Map (tree, node id) to a node or leaf index.
@@ -225,10 +240,10 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
             Child::Node(n_nodes - 1)
         };
         if index.insert((tree_ids[i], node_ids[i]), child).is_some() {
-            return Err(format!(
+            return Err(KernelError::Value(format!(
                 "tree {} has node id {} twice",
                 tree_ids[i], node_ids[i]
-            ));
+            )));
         }
         // onnxruntime takes a tree's first listed node as its root.
         if seen_trees.insert(tree_ids[i]) {
@@ -243,10 +258,10 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
         }
         let link = |id: i64| {
             index.get(&(tree_ids[i], id)).copied().ok_or_else(|| {
-                format!(
+                KernelError::Value(format!(
                     "tree {} node {} points to missing node {id}",
                     tree_ids[i], node_ids[i]
-                )
+                ))
             })
         };
         let feature = to_usize(features[i], "feature id")?;
@@ -271,9 +286,9 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
         .iter()
         .any(|&l| l != w_tree.len())
     {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "{prefix}_treeids/nodeids/ids/weights have different lengths"
-        ));
+        )));
     }
     for j in 0..w_tree.len() {
         match index.get(&(w_tree[j], w_node[j])) {
@@ -281,10 +296,10 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
                 leaves[*l as usize].push((to_usize(w_id[j], "target/class id")?, w_val[j]))
             }
             _ => {
-                return Err(format!(
+                return Err(KernelError::Value(format!(
                     "{prefix} weight {j} names tree {} node {}, which is not a leaf",
                     w_tree[j], w_node[j]
-                ));
+                )));
             }
         }
     }
@@ -304,16 +319,16 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, String> {
 fn rows_f64(
     inputs: &[Option<&Value>],
     forest: &Forest,
-) -> Result<(usize, usize, Vec<f64>, bool), String> {
+) -> Result<(usize, usize, Vec<f64>, bool), KernelError> {
     let t = super::basic::input_tensor(inputs, 0)?;
     let f32_mode = t.dtype() != crate::value::DType::F64;
     let x = match &t.data {
         // Integers compare against float thresholds as floats (C++ promotion).
         Data::I64(v) => v.iter().map(|&x| x as f32 as f64).collect(),
         Data::I32(v) => v.iter().map(|&x| x as f32 as f64).collect(),
-        other => other
-            .to_f64()
-            .ok_or_else(|| format!("X must be numeric, found {}", other.dtype()))?,
+        other => other.to_f64().ok_or_else(|| {
+            KernelError::Type(format!("X must be numeric, found {}", other.dtype()))
+        })?,
     };
     let (rows, cols) = match t.shape.len() {
         0 => (1, 1),
@@ -321,10 +336,10 @@ fn rows_f64(
         _ => (t.shape[0], t.shape[1..].iter().product()),
     };
     if cols < forest.max_feature {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "X has {cols} features, the trees read feature {}",
             forest.max_feature - 1
-        ));
+        )));
     }
     Ok((rows, cols, x, f32_mode))
 }
@@ -350,13 +365,15 @@ fn aggregate(
     agg: Aggregate,
     f32_mode: bool,
     scores: &mut [Score],
-) -> Result<(), String> {
+) -> Result<(), KernelError> {
     for &root in &forest.roots {
         let leaf = forest.leaf_of(root, x);
         for &(target, w) in &forest.leaves[leaf as usize] {
-            let s = scores
-                .get_mut(target)
-                .ok_or_else(|| format!("leaf weight for target/class {target} is out of range"))?;
+            let s = scores.get_mut(target).ok_or_else(|| {
+                KernelError::Value(format!(
+                    "leaf weight for target/class {target} is out of range"
+                ))
+            })?;
             s.value = match agg {
                 Aggregate::Sum | Aggregate::Average => add(s.value, w, f32_mode),
                 Aggregate::Min => {
@@ -413,21 +430,21 @@ struct Regressor {
     keep_double: bool,
 }
 
-fn parse_aggregate(s: &str) -> Result<Aggregate, String> {
+fn parse_aggregate(s: &str) -> Result<Aggregate, KernelError> {
     Ok(match s {
         "SUM" => Aggregate::Sum,
         "AVERAGE" => Aggregate::Average,
         "MIN" => Aggregate::Min,
         "MAX" => Aggregate::Max,
         other => {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "aggregate_function '{other}' is not one of SUM, AVERAGE, MIN, MAX"
-            ));
+            )));
         }
     })
 }
 
-pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let forest = legacy_forest(a, "target")?;
     let targets = to_usize(a.i("n_targets").unwrap_or(1), "n_targets")?;
     Ok(Box::new(Regressor {
@@ -441,7 +458,7 @@ pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, String> {
 }
 
 impl Kernel for Regressor {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, cols, x, f32_mode) = rows_f64(inputs, &self.forest)?;
         let n_trees = self.forest.roots.len() as f64;
         let use_base = self.base.len() == self.targets;
@@ -505,17 +522,19 @@ impl Kernel for Regressor {
 }
 
 /// TreeEnsemble (ai.onnx.ml opset 5): nodes by index, leaves separate, set membership.
-pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
-    let tensor_f64 = |name: &str| -> Result<Vec<f64>, String> {
+pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
+    let tensor_f64 = |name: &str| -> Result<Vec<f64>, KernelError> {
         match a.tensor(name)? {
             Some(t) => t
                 .data
                 .to_f64()
-                .ok_or_else(|| format!("{name} must be numeric")),
+                .ok_or_else(|| KernelError::Type(format!("{name} must be numeric"))),
             None => Ok(Vec::new()),
         }
     };
-    let roots = a.ints("tree_roots").ok_or("tree_roots is required")?;
+    let roots = a
+        .ints("tree_roots")
+        .ok_or_else(|| KernelError::Attribute("tree_roots is required".to_owned()))?;
     let features = a.ints("nodes_featureids").unwrap_or_default();
     let splits = tensor_f64("nodes_splits")?;
     let modes = tensor_f64("nodes_modes")?;
@@ -539,28 +558,30 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         ("nodes_falseleafs", false_leafs.len()),
     ] {
         if len != n {
-            return Err(format!("{name} has {len} entries, nodes_featureids {n}"));
+            return Err(KernelError::Attribute(format!(
+                "{name} has {len} entries, nodes_featureids {n}"
+            )));
         }
     }
     if leaf_targets.len() != leaf_weights.len() {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "leaf_targetids has {} entries, leaf_weights {}",
             leaf_targets.len(),
             leaf_weights.len()
-        ));
+        )));
     }
     // Sets of BRANCH_MEMBER nodes are NaN-separated, in node order.
     let mut sets = membership.split(|v| v.is_nan()).map(|s| s.to_vec());
-    let link = |id: i64, leaf: bool| -> Result<Child, String> {
+    let link = |id: i64, leaf: bool| -> Result<Child, KernelError> {
         let i = to_usize(id, "child id")?;
         if leaf {
             if i >= leaf_weights.len() {
-                return Err(format!("leaf {i} does not exist"));
+                return Err(KernelError::Value(format!("leaf {i} does not exist")));
             }
             Ok(Child::Leaf(i as u32))
         } else {
             if i >= n {
-                return Err(format!("node {i} does not exist"));
+                return Err(KernelError::Value(format!("node {i} does not exist")));
             }
             Ok(Child::Node(i as u32))
         }
@@ -578,7 +599,11 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
             4 => Mode::Eq,
             5 => Mode::Neq,
             6 => Mode::Member(sets.next().unwrap_or_default()),
-            m => return Err(format!("node mode {m} is not 0..=6")),
+            m => {
+                return Err(KernelError::Attribute(format!(
+                    "node mode {m} is not 0..=6"
+                )));
+            }
         };
         nodes.push(Node {
             feature,
@@ -593,7 +618,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         .iter()
         .zip(&leaf_weights)
         .map(|(&t, &w)| Ok(vec![(to_usize(t, "leaf target id")?, w)]))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, KernelError>>()?;
     let roots = roots
         .iter()
         .map(|&r| link(r, false))
@@ -612,7 +637,11 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         1 => Aggregate::Sum,
         2 => Aggregate::Min,
         3 => Aggregate::Max,
-        other => return Err(format!("aggregate_function {other} is not 0..=3")),
+        other => {
+            return Err(KernelError::Attribute(format!(
+                "aggregate_function {other} is not 0..=3"
+            )));
+        }
     };
     let transform = match a.i("post_transform").unwrap_or(0) {
         0 => PostTransform::None,
@@ -620,10 +649,15 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, String> {
         2 => PostTransform::Logistic,
         3 => PostTransform::SoftmaxZero,
         4 => PostTransform::Probit,
-        other => return Err(format!("post_transform {other} is not 0..=4")),
+        other => {
+            return Err(KernelError::Attribute(format!(
+                "post_transform {other} is not 0..=4"
+            )));
+        }
     };
     let targets = to_usize(
-        a.i("n_targets").ok_or("n_targets is required")?,
+        a.i("n_targets")
+            .ok_or_else(|| KernelError::Attribute("n_targets is required".to_owned()))?,
         "n_targets",
     )?;
     Ok(Box::new(Regressor {
@@ -647,18 +681,22 @@ struct Classifier {
     all_positive: bool,
 }
 
-pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let forest = legacy_forest(a, "class")?;
-    let labels = Labels::from_attrs(a, "classlabels_int64s", "classlabels_strings")
-        .ok_or("one of classlabels_int64s, classlabels_strings is required")?;
+    let labels =
+        Labels::from_attrs(a, "classlabels_int64s", "classlabels_strings").ok_or_else(|| {
+            KernelError::Attribute(
+                "one of classlabels_int64s, classlabels_strings is required".to_owned(),
+            )
+        })?;
     let class_ids: std::collections::HashSet<usize> =
         forest.leaves.iter().flatten().map(|w| w.0).collect();
     let all_positive = forest.leaves.iter().flatten().all(|w| w.1 >= 0.0);
     if let Some(&bad) = class_ids.iter().find(|&&c| c >= labels.len().max(2)) {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "class id {bad} is out of range for {} labels",
             labels.len()
-        ));
+        )));
     }
     Ok(Box::new(Classifier {
         binary_case: labels.len() == 2 && class_ids.len() == 1,
@@ -705,7 +743,7 @@ impl Classifier {
 }
 
 impl Kernel for Classifier {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         let (rows, cols, x, f32_mode) = rows_f64(inputs, &self.forest)?;
         let k = self.labels.len().max(2);
         let mut picks = Vec::with_capacity(rows);

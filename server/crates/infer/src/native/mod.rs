@@ -16,7 +16,7 @@ mod kernels;
 mod lower;
 mod simd;
 
-use crate::error::Error;
+use crate::error::{Error, KernelError};
 use crate::tensor_proto;
 use crate::value::{DType, Data, Tensor, Value};
 use kernels::{Affine, Blocks, Conv, Dense, MatMul, Pool, Softmax, Walk};
@@ -154,7 +154,10 @@ impl Graph {
                     return Err(Error::node(
                         node.name(),
                         node.op_type(),
-                        format!("domain '{}' is outside the native engine", node.domain()),
+                        KernelError::Unsupported(format!(
+                            "domain '{}' is outside the native engine",
+                            node.domain()
+                        )),
                     ));
                 }
                 node_inputs.push(
@@ -179,7 +182,9 @@ impl Graph {
                 return Err(Error::node(
                     rest[0].name(),
                     rest[0].op_type(),
-                    "some inputs are never produced (cycle or missing initializer)",
+                    KernelError::Value(
+                        "some inputs are never produced (cycle or missing initializer)".to_owned(),
+                    ),
                 ));
             }
             pending = rest;

@@ -4,15 +4,19 @@
 //! DynamicQuantizeLinear) per tensor, per axis and per block.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{Num, bad_type, checked_len, float_match, num_match, strides};
 use crate::packed::{self, RoundMode};
 use crate::value::{DType, Data, Tensor};
 
 pub(super) fn register(reg: &mut Registry) {
     reg.add(&["Cast"], |_, a, _| {
-        let code = a.i("to").ok_or("Cast needs 'to'")?;
-        let to = DType::from_onnx(code as i32)
-            .ok_or_else(|| format!("Cast to type {code} is not supported"))?;
+        let code = a
+            .i("to")
+            .ok_or_else(|| KernelError::Attribute("Cast needs 'to'".to_owned()))?;
+        let to = DType::from_onnx(code as i32).ok_or_else(|| {
+            KernelError::Unsupported(format!("Cast to type {code} is not supported"))
+        })?;
         let options = CastOptions::from_attrs(a)?;
         op(move |i| one(cast_with(arg(i, 0)?, to, options)?))
     });
@@ -21,9 +25,12 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| one(cast_with(arg(i, 0)?, arg(i, 1)?.dtype(), options)?))
     });
     reg.add(&["BitCast"], |_, a, _| {
-        let code = a.i("to").ok_or("BitCast needs 'to'")?;
-        let to = DType::from_onnx(code as i32)
-            .ok_or_else(|| format!("BitCast to type {code} is not supported"))?;
+        let code = a
+            .i("to")
+            .ok_or_else(|| KernelError::Attribute("BitCast needs 'to'".to_owned()))?;
+        let to = DType::from_onnx(code as i32).ok_or_else(|| {
+            KernelError::Unsupported(format!("BitCast to type {code} is not supported"))
+        })?;
         op(move |i| one(bitcast(arg(i, 0)?, to)?))
     });
     reg.add(&["QuantizeLinear"], |_, a, _| {
@@ -31,7 +38,10 @@ pub(super) fn register(reg: &mut Registry) {
         let out = a
             .i("output_dtype")
             .filter(|&c| c != 0)
-            .map(|c| DType::from_onnx(c as i32).ok_or(format!("output_dtype {c}")))
+            .map(|c| {
+                DType::from_onnx(c as i32)
+                    .ok_or_else(|| KernelError::Type(format!("output_dtype {c}")))
+            })
             .transpose()?;
         let saturate = a.i("saturate").unwrap_or(1) != 0;
         let precision = a
@@ -57,7 +67,10 @@ pub(super) fn register(reg: &mut Registry) {
         let out = a
             .i("output_dtype")
             .filter(|&c| c != 0)
-            .map(|c| DType::from_onnx(c as i32).ok_or(format!("output_dtype {c}")))
+            .map(|c| {
+                DType::from_onnx(c as i32)
+                    .ok_or_else(|| KernelError::Type(format!("output_dtype {c}")))
+            })
             .transpose()?;
         op(move |i| {
             let scale = arg(i, 1)?;
@@ -83,7 +96,7 @@ pub(crate) struct CastOptions {
 }
 
 impl CastOptions {
-    fn from_attrs(a: &crate::ml::Attrs) -> Result<CastOptions, String> {
+    fn from_attrs(a: &crate::ml::Attrs) -> Result<CastOptions, KernelError> {
         Ok(CastOptions {
             saturate: a.i("saturate").unwrap_or(1) != 0,
             round: RoundMode::parse(&a.s_or("round_mode", "up"))?,
@@ -92,7 +105,7 @@ impl CastOptions {
 }
 
 /// Cast with the defaults (saturating, E8M0 rounding up).
-pub(crate) fn cast(t: &Tensor, to: DType) -> Result<Tensor, String> {
+pub(crate) fn cast(t: &Tensor, to: DType) -> Result<Tensor, KernelError> {
     cast_with(
         t,
         to,
@@ -103,7 +116,7 @@ pub(crate) fn cast(t: &Tensor, to: DType) -> Result<Tensor, String> {
     )
 }
 
-fn cast_with(t: &Tensor, to: DType, options: CastOptions) -> Result<Tensor, String> {
+fn cast_with(t: &Tensor, to: DType, options: CastOptions) -> Result<Tensor, KernelError> {
     if t.dtype() == to {
         return Ok(t.clone());
     }
@@ -163,7 +176,7 @@ fn small_floats(v: Vec<f64>, to: DType, options: CastOptions) -> Data {
     Data::Packed(to, bytes)
 }
 
-fn parse_number(s: &str) -> Result<f64, String> {
+fn parse_number(s: &str) -> Result<f64, KernelError> {
     let t = s.trim();
     match t.to_ascii_lowercase().as_str() {
         "nan" | "+nan" | "-nan" => return Ok(f64::NAN),
@@ -172,7 +185,7 @@ fn parse_number(s: &str) -> Result<f64, String> {
         _ => {}
     }
     t.parse::<f64>()
-        .map_err(|_| format!("the string {s:?} is not a number"))
+        .map_err(|_| KernelError::Type(format!("the string {s:?} is not a number")))
 }
 
 /// Numbers as text, as the evaluator always wrote them (the ML conformance
@@ -208,18 +221,19 @@ fn format_float(x: f64) -> String {
 }
 
 /// Reinterprets the bits of each element as `to` (same width).
-fn bitcast(t: &Tensor, to: DType) -> Result<Tensor, String> {
+fn bitcast(t: &Tensor, to: DType) -> Result<Tensor, KernelError> {
     let from = t.dtype();
     let (wf, wt) = (
         neuride_onnx::dtype::bits(from.onnx_code()),
         neuride_onnx::dtype::bits(to.onnx_code()),
     );
     if from == DType::Str || to == DType::Str || wf != wt || wf.is_none() {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "BitCast from {from} to {to}: the widths must match"
-        ));
+        )));
     }
-    let raw = crate::tensor_proto::raw_bytes(&t.data).ok_or("BitCast of strings")?;
+    let raw = crate::tensor_proto::raw_bytes(&t.data)
+        .ok_or_else(|| KernelError::Value("BitCast of strings".to_owned()))?;
     let proto = neuride_onnx::proto::TensorProto {
         dims: t.shape.iter().map(|&d| d as i64).collect(),
         data_type: Some(to.onnx_code()),
@@ -238,17 +252,17 @@ struct Quant {
 }
 
 impl Quant {
-    fn from_attrs(a: &crate::ml::Attrs) -> Result<Quant, String> {
+    fn from_attrs(a: &crate::ml::Attrs) -> Result<Quant, KernelError> {
         Ok(Quant {
             axis: a.i("axis").unwrap_or(1),
             block: usize::try_from(a.i("block_size").unwrap_or(0))
-                .map_err(|_| "block_size must not be negative")?,
+                .map_err(|_| KernelError::Shape("block_size must not be negative".to_owned()))?,
         })
     }
 
     /// For each element of `x` (shape `shape`), the index of its parameter
     /// in `param`: per tensor, per axis, or per block along the axis.
-    fn index(&self, shape: &[usize], param: &Tensor) -> Result<Vec<usize>, String> {
+    fn index(&self, shape: &[usize], param: &Tensor) -> Result<Vec<usize>, KernelError> {
         let n = checked_len(shape)?;
         if param.len() == 1 {
             return Ok(vec![0; n]);
@@ -257,10 +271,10 @@ impl Quant {
         let xs = strides(shape);
         if self.block == 0 {
             if param.shape.len() != 1 || param.len() != shape[axis] {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "a per-axis parameter of shape {:?} for axis {axis} of {shape:?}",
                     param.shape
-                ));
+                )));
             }
             return Ok((0..n).map(|k| (k / xs[axis]) % shape[axis]).collect());
         }
@@ -268,10 +282,10 @@ impl Quant {
             || param.shape[axis] != shape[axis].div_ceil(self.block)
             || (0..shape.len()).any(|d| d != axis && param.shape[d] != shape[d])
         {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "a blocked parameter of shape {:?} for {shape:?} (axis {axis}, block {})",
                 param.shape, self.block
-            ));
+            )));
         }
         let ps = strides(&param.shape);
         Ok((0..n)
@@ -312,7 +326,7 @@ fn quantize(
     to: DType,
     saturate: bool,
     precision: Option<DType>,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let si = q.index(&x.shape, scale)?;
     // x / scale in the input's own type (or `precision`), as the reference divides.
     let ratio: Vec<f64> = match precision {
@@ -324,7 +338,12 @@ fn quantize(
         None => divide(x, scale, &si)?,
     };
     let zero_values = match zero {
-        Some(z) => Some((z.data.to_f64().ok_or("zero point")?, q.index(&x.shape, z)?)),
+        Some(z) => Some((
+            z.data
+                .to_f64()
+                .ok_or_else(|| KernelError::Value("zero point".to_owned()))?,
+            q.index(&x.shape, z)?,
+        )),
         None => None,
     };
     let zp = |k: usize| zero_values.as_ref().map_or(0.0, |(v, i)| v[i[k]]);
@@ -358,7 +377,9 @@ fn quantize(
             },
         )
     } else {
-        return Err(format!("QuantizeLinear to {to} is not a quantized type"));
+        return Err(KernelError::Type(format!(
+            "QuantizeLinear to {to} is not a quantized type"
+        )));
     };
     Ok(Tensor {
         shape: x.shape.clone(),
@@ -367,14 +388,14 @@ fn quantize(
 }
 
 /// x / scale element-wise, in x's type, as f64.
-fn divide(x: &Tensor, scale: &Tensor, si: &[usize]) -> Result<Vec<f64>, String> {
-    fn go<T: Num>(v: &[T], scale: &Tensor, si: &[usize]) -> Result<Vec<f64>, String> {
+fn divide(x: &Tensor, scale: &Tensor, si: &[usize]) -> Result<Vec<f64>, KernelError> {
+    fn go<T: Num>(v: &[T], scale: &Tensor, si: &[usize]) -> Result<Vec<f64>, KernelError> {
         let s: Vec<T> = match T::view(&scale.data) {
             Some(s) => s.to_vec(),
             None => scale
                 .data
                 .to_f64()
-                .ok_or("scale")?
+                .ok_or_else(|| KernelError::Value("scale".to_owned()))?
                 .into_iter()
                 .map(T::from_f64)
                 .collect(),
@@ -395,18 +416,24 @@ fn dequantize(
     zero: Option<&Tensor>,
     q: &Quant,
     to: DType,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let si = q.index(&x.shape, scale)?;
     let xv = x
         .data
         .to_f64()
         .ok_or_else(|| bad_type("DequantizeLinear", x.dtype()))?;
-    let sv = scale.data.to_f64().ok_or("scale")?;
+    let sv = scale
+        .data
+        .to_f64()
+        .ok_or_else(|| KernelError::Value("scale".to_owned()))?;
     let zero = match zero {
         // Small floats carry no zero point (it must be 0).
-        Some(z) if !x.dtype().is_small_float() => {
-            Some((z.data.to_f64().ok_or("zero point")?, q.index(&x.shape, z)?))
-        }
+        Some(z) if !x.dtype().is_small_float() => Some((
+            z.data
+                .to_f64()
+                .ok_or_else(|| KernelError::Value("zero point".to_owned()))?,
+            q.index(&x.shape, z)?,
+        )),
         _ => None,
     };
     let v: Vec<f64> = xv
@@ -423,7 +450,7 @@ fn dequantize(
     })
 }
 
-fn dynamic_quantize(x: &Tensor) -> Result<Vec<crate::value::Value>, String> {
+fn dynamic_quantize(x: &Tensor) -> Result<Vec<crate::value::Value>, KernelError> {
     let v = x
         .data
         .to_f32()

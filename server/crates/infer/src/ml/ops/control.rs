@@ -4,6 +4,7 @@
 //! them, in [`captured_names`] order) and are bound by name.
 
 use super::{Registry, op};
+use crate::error::KernelError;
 use crate::ml::num::{axis, ints};
 use crate::ml::{Attrs, Plan, captured_names};
 use crate::value::{Data, Tensor, Value};
@@ -18,20 +19,24 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| {
             let cond = match i.first().copied().flatten() {
                 Some(Value::Tensor(t)) => match &t.data {
-                    Data::Bool(v) => *v.first().ok_or("If's condition is empty")?,
+                    Data::Bool(v) => *v
+                        .first()
+                        .ok_or_else(|| KernelError::Value("If's condition is empty".to_owned()))?,
                     d => {
                         d.to_f64()
                             .and_then(|v| v.first().copied())
-                            .ok_or("If's condition")?
+                            .ok_or_else(|| KernelError::Value("If's condition".to_owned()))?
                             != 0.0
                     }
                 },
-                _ => return Err("If needs a condition tensor".into()),
+                _ => {
+                    return Err(KernelError::Value("If needs a condition tensor".to_owned()));
+                }
             };
             let branch = if cond { &then_b } else { &else_b };
             branch
                 .run_scoped(Vec::new(), &outer(branch, &names, &i[explicit..]))
-                .map_err(|e| e.to_string())
+                .map_err(KernelError::from)
         })
     });
     reg.add(&["Loop"], |_, a, opset| {
@@ -62,22 +67,27 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| {
             let outer = outer(&b, &names, &i[explicit..]);
             let Some(Value::Sequence(first)) = i.first().copied().flatten() else {
-                return Err("SequenceMap's first input must be a sequence".into());
+                return Err(KernelError::Value(
+                    "SequenceMap's first input must be a sequence".to_owned(),
+                ));
             };
             let mut results: Vec<Vec<Value>> = vec![Vec::new(); outputs];
             for k in 0..first.len() {
                 let mut args = vec![first[k].clone()];
                 for extra in i[1..explicit].iter() {
                     args.push(match extra {
-                        Some(Value::Sequence(s)) => s
-                            .get(k)
-                            .cloned()
-                            .ok_or("additional sequences are shorter")?,
+                        Some(Value::Sequence(s)) => s.get(k).cloned().ok_or_else(|| {
+                            KernelError::Value("additional sequences are shorter".to_owned())
+                        })?,
                         Some(v) => (*v).clone(),
-                        None => return Err("a missing SequenceMap input".into()),
+                        None => {
+                            return Err(KernelError::Value(
+                                "a missing SequenceMap input".to_owned(),
+                            ));
+                        }
                     });
                 }
-                let outs = b.run_scoped(args, &outer).map_err(|e| e.to_string())?;
+                let outs = b.run_scoped(args, &outer)?;
                 for (r, o) in results.iter_mut().zip(outs) {
                     r.push(o);
                 }
@@ -87,11 +97,11 @@ pub(super) fn register(reg: &mut Registry) {
     });
 }
 
-fn body(a: &Attrs, name: &str, opset: i64) -> Result<Plan, String> {
+fn body(a: &Attrs, name: &str, opset: i64) -> Result<Plan, KernelError> {
     let g: &GraphProto = a
         .graph(name)
-        .ok_or_else(|| format!("'{name}' is required"))?;
-    Plan::build_body(g, opset).map_err(|e| format!("{name}: {e}"))
+        .ok_or_else(|| KernelError::Attribute(format!("'{name}' is required")))?;
+    Plan::build_body(g, opset).map_err(|e| KernelError::from(e).context(name))
 }
 
 /// The values of `body`'s captured names, picked from the node's implicit
@@ -112,10 +122,13 @@ fn outer<'a>(
 }
 
 /// Stacks per-iteration tensors along a new axis `at` (0 iterations: [0]).
-fn stack(items: &[Value], at: usize) -> Result<Value, String> {
+fn stack(items: &[Value], at: usize) -> Result<Value, KernelError> {
     let tensors: Vec<&Tensor> = items
         .iter()
-        .map(|v| v.as_tensor().ok_or("scan outputs must be tensors"))
+        .map(|v| {
+            v.as_tensor()
+                .ok_or_else(|| KernelError::Value("scan outputs must be tensors".to_owned()))
+        })
         .collect::<Result<_, _>>()?;
     let Some(first) = tensors.first() else {
         return Ok(Value::Tensor(Tensor {
@@ -124,7 +137,9 @@ fn stack(items: &[Value], at: usize) -> Result<Value, String> {
         }));
     };
     if tensors.iter().any(|t| t.shape != first.shape) {
-        return Err("scan outputs change shape between iterations".into());
+        return Err(KernelError::Shape(
+            "scan outputs change shape between iterations".to_owned(),
+        ));
     }
     let mut data = Data::empty(first.dtype());
     for t in &tensors {
@@ -146,9 +161,13 @@ fn run_loop(
     b: &Plan,
     outer: &[Option<&Value>],
     i: &[Option<&Value>],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let max_trip = match i.first().copied().flatten() {
-        Some(Value::Tensor(t)) => Some(*ints(t)?.first().ok_or("M is empty")?),
+        Some(Value::Tensor(t)) => Some(
+            *ints(t)?
+                .first()
+                .ok_or_else(|| KernelError::Value("M is empty".to_owned()))?,
+        ),
         _ => None,
     };
     let mut cond = match i.get(1).copied().flatten() {
@@ -168,17 +187,21 @@ fn run_loop(
             Value::Tensor(Tensor::scalar(cond)),
         ];
         args.extend(carried.iter().cloned());
-        let mut outs = b.run_scoped(args, outer).map_err(|e| e.to_string())?;
+        let mut outs = b.run_scoped(args, outer)?;
         if outs.len() < 1 + n_carried {
-            return Err(format!(
+            return Err(KernelError::Value(format!(
                 "the Loop body returned {} values for {n_carried} carried",
                 outs.len()
-            ));
+            )));
         }
         let rest = outs.split_off(1 + n_carried);
         cond = match &outs[0] {
             Value::Tensor(t) => truth(t)?,
-            _ => return Err("the Loop body's condition must be a tensor".into()),
+            _ => {
+                return Err(KernelError::Value(
+                    "the Loop body's condition must be a tensor".to_owned(),
+                ));
+            }
         };
         carried = outs.split_off(1);
         if scans.is_empty() {
@@ -189,7 +212,9 @@ fn run_loop(
         }
         iteration += 1;
         if iteration > 1 << 24 {
-            return Err("the Loop ran 2^24 iterations without ending".into());
+            return Err(KernelError::Limit(
+                "the Loop ran 2^24 iterations without ending".to_owned(),
+            ));
         }
     }
     let scan_outputs = b.output_slots.len().saturating_sub(1 + n_carried);
@@ -203,16 +228,16 @@ fn run_loop(
     Ok(out)
 }
 
-fn truth(t: &Tensor) -> Result<bool, String> {
+fn truth(t: &Tensor) -> Result<bool, KernelError> {
     match &t.data {
         Data::Bool(v) => v
             .first()
             .copied()
-            .ok_or_else(|| "an empty condition".into()),
+            .ok_or_else(|| KernelError::Value("an empty condition".to_owned())),
         d => Ok(d
             .to_f64()
             .and_then(|v| v.first().copied())
-            .ok_or("a condition")?
+            .ok_or_else(|| KernelError::Value("a condition".to_owned()))?
             != 0.0),
     }
 }
@@ -226,9 +251,12 @@ struct ScanSpec {
 }
 
 impl ScanSpec {
-    fn from_attrs(a: &Attrs) -> Result<ScanSpec, String> {
+    fn from_attrs(a: &Attrs) -> Result<ScanSpec, KernelError> {
         Ok(ScanSpec {
-            num_scan_inputs: a.i("num_scan_inputs").ok_or("Scan needs num_scan_inputs")? as usize,
+            num_scan_inputs: a
+                .i("num_scan_inputs")
+                .ok_or_else(|| KernelError::Attribute("Scan needs num_scan_inputs".to_owned()))?
+                as usize,
             input_axes: a.ints("scan_input_axes"),
             input_reverse: a
                 .ints("scan_input_directions")
@@ -258,21 +286,24 @@ fn run_scan(
     outer: &[Option<&Value>],
     i: &[Option<&Value>],
     spec: &ScanSpec,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let m = spec.num_scan_inputs;
     let n_state = i
         .len()
         .checked_sub(m)
-        .ok_or("fewer inputs than num_scan_inputs")?;
+        .ok_or_else(|| KernelError::Value("fewer inputs than num_scan_inputs".to_owned()))?;
     let mut state: Vec<Value> = i[..n_state]
         .iter()
-        .map(|v| v.cloned().ok_or("a missing state"))
+        .map(|v| {
+            v.cloned()
+                .ok_or_else(|| KernelError::Value("a missing state".to_owned()))
+        })
         .collect::<Result<_, _>>()?;
     let scans: Vec<&Tensor> = i[n_state..]
         .iter()
         .map(|v| {
             v.and_then(Value::as_tensor)
-                .ok_or("scan inputs must be tensors")
+                .ok_or_else(|| KernelError::Value("scan inputs must be tensors".to_owned()))
         })
         .collect::<Result<_, _>>()?;
     let axes: Vec<usize> = (0..m)
@@ -288,7 +319,9 @@ fn run_scan(
         .collect::<Result<_, _>>()?;
     let len = scans.first().map_or(0, |t| t.shape[axes[0]]);
     if scans.iter().zip(&axes).any(|(t, &a)| t.shape[a] != len) {
-        return Err("scan inputs differ in length".into());
+        return Err(KernelError::Shape(
+            "scan inputs differ in length".to_owned(),
+        ));
     }
     let mut outs_per_step: Vec<Vec<Value>> = Vec::new();
     for step in 0..len {
@@ -304,7 +337,7 @@ fn run_scan(
             let at = if reverse { len - 1 - step } else { step };
             args.push(Value::Tensor(take(scans[k], axes[k], at)));
         }
-        let mut outs = b.run_scoped(args, outer).map_err(|e| e.to_string())?;
+        let mut outs = b.run_scoped(args, outer)?;
         let rest = outs.split_off(n_state.min(outs.len()));
         state = outs;
         outs_per_step.push(rest);
@@ -347,7 +380,7 @@ fn run_scan8(
     outer: &[Option<&Value>],
     i: &[Option<&Value>],
     spec: &ScanSpec,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let lens = match i.first().copied().flatten() {
         Some(Value::Tensor(t)) => Some(ints(t)?),
         _ => None,
@@ -357,7 +390,10 @@ fn run_scan8(
     let n_state = rest.len() - m;
     let tensors: Vec<&Tensor> = rest
         .iter()
-        .map(|v| v.and_then(Value::as_tensor).ok_or("Scan-8 takes tensors"))
+        .map(|v| {
+            v.and_then(Value::as_tensor)
+                .ok_or_else(|| KernelError::Value("Scan-8 takes tensors".to_owned()))
+        })
         .collect::<Result<_, _>>()?;
     let batch = tensors.first().map_or(0, |t| t.shape[0]);
     let mut per_batch: Vec<Vec<Value>> = Vec::new();

@@ -3,6 +3,7 @@
 //! Clip.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{
     Int, Num, bad_type, broadcast_all, checked_len, float_match, int_match, num_match,
     zip_broadcast,
@@ -22,7 +23,11 @@ pub(super) fn register(reg: &mut Registry) {
 
 /// `f` over every element of a float tensor, computed in f64 and rounded
 /// once into the tensor's type.
-pub(crate) fn float_map(t: &Tensor, what: &str, f: impl Fn(f64) -> f64) -> Result<Tensor, String> {
+pub(crate) fn float_map(
+    t: &Tensor,
+    what: &str,
+    f: impl Fn(f64) -> f64,
+) -> Result<Tensor, KernelError> {
     fn go<T: Num>(v: &[T], f: &impl Fn(f64) -> f64) -> Data {
         T::wrap(v.iter().map(|&x| T::from_f64(f(x.to_f64()))).collect())
     }
@@ -34,7 +39,7 @@ pub(crate) fn float_map(t: &Tensor, what: &str, f: impl Fn(f64) -> f64) -> Resul
 }
 
 /// `f` over every element of a numeric tensor, in its own type.
-fn num_map(t: &Tensor, what: &str, f: impl NumFn) -> Result<Tensor, String> {
+fn num_map(t: &Tensor, what: &str, f: impl NumFn) -> Result<Tensor, KernelError> {
     fn go<T: Num>(v: &[T], f: &impl NumFn) -> Data {
         T::wrap(v.iter().map(|&x| f.call(x)).collect())
     }
@@ -77,19 +82,20 @@ num_fn!(SignFn, |x| {
 num_fn!(ReluFn, |x| if x > T::zero() { x } else { T::zero() });
 
 /// The kernel of a float function of [`FLOAT_FNS`].
-fn build_float(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, String> {
+fn build_float(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, KernelError> {
     let (what, make) = FLOAT_FNS
         .iter()
         .find(|(n, _)| *n == name)
         .copied()
-        .ok_or_else(|| format!("{name} is not a float function"))?;
+        .ok_or_else(|| KernelError::Type(format!("{name} is not a float function")))?;
     let f = make(name, a, opset)?;
     op(move |i| one(float_map(arg(i, 0)?, what, &f)?))
 }
 
-type FloatBuild = fn(&str, &Attrs, i64) -> Result<Box<dyn Fn(f64) -> f64 + Send + Sync>, String>;
+type FloatBuild =
+    fn(&str, &Attrs, i64) -> Result<Box<dyn Fn(f64) -> f64 + Send + Sync>, KernelError>;
 
-fn plain(f: fn(f64) -> f64) -> Result<Box<dyn Fn(f64) -> f64 + Send + Sync>, String> {
+fn plain(f: fn(f64) -> f64) -> Result<Box<dyn Fn(f64) -> f64 + Send + Sync>, KernelError> {
     Ok(Box::new(f))
 }
 
@@ -183,7 +189,11 @@ const FLOAT_FNS: &[(&str, FloatBuild)] = &[
                 0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
             }),
             "none" => Box::new(|x: f64| 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))),
-            other => return Err(format!("approximate '{other}' is not none or tanh")),
+            other => {
+                return Err(KernelError::Attribute(format!(
+                    "approximate '{other}' is not none or tanh"
+                )));
+            }
         })
     }),
     ("Swish", |_, a, _| {
@@ -275,16 +285,18 @@ fn register_math(reg: &mut Registry) {
     });
 }
 
-fn clip(t: &Tensor, lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Tensor, String> {
-    fn go<T: Num>(v: &[T], lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Data, String> {
-        let bound = |b: Option<&Tensor>| -> Result<Option<T>, String> {
+fn clip(t: &Tensor, lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Tensor, KernelError> {
+    fn go<T: Num>(v: &[T], lo: Option<&Tensor>, hi: Option<&Tensor>) -> Result<Data, KernelError> {
+        let bound = |b: Option<&Tensor>| -> Result<Option<T>, KernelError> {
             match b {
                 None => Ok(None),
                 Some(b) if b.is_empty() => Ok(None),
                 Some(b) => Ok(Some(
                     T::view(&b.data)
                         .and_then(|s| s.first().copied())
-                        .ok_or_else(|| format!("Clip bound of type {}", b.dtype()))?,
+                        .ok_or_else(|| {
+                            KernelError::Type(format!("Clip bound of type {}", b.dtype()))
+                        })?,
                 )),
             }
         };
@@ -340,7 +352,7 @@ enum Arith {
     PRelu,
 }
 
-fn apply<T: Num>(op: Arith, x: T, y: T) -> Result<T, String> {
+fn apply<T: Num>(op: Arith, x: T, y: T) -> Result<T, KernelError> {
     Ok(match op {
         Arith::Add => x.add(y),
         Arith::Sub => x.sub(y),
@@ -375,16 +387,21 @@ fn apply<T: Num>(op: Arith, x: T, y: T) -> Result<T, String> {
 }
 
 /// `a op b` with broadcasting; both operands of one type.
-fn binary(a: &Tensor, b: &Tensor, what: &str, op: Arith) -> Result<Tensor, String> {
+fn binary(a: &Tensor, b: &Tensor, what: &str, op: Arith) -> Result<Tensor, KernelError> {
     fn go<T: Num>(
         a: &Tensor,
         x: &[T],
         b: &Tensor,
         op: Arith,
         what: &str,
-    ) -> Result<Tensor, String> {
-        let y = T::view(&b.data)
-            .ok_or_else(|| format!("{what}: operands of types {} and {}", a.dtype(), b.dtype()))?;
+    ) -> Result<Tensor, KernelError> {
+        let y = T::view(&b.data).ok_or_else(|| {
+            KernelError::Type(format!(
+                "{what}: operands of types {} and {}",
+                a.dtype(),
+                b.dtype()
+            ))
+        })?;
         let mut error = None;
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
             apply(op, p, q).unwrap_or_else(|e| {
@@ -403,7 +420,7 @@ fn binary(a: &Tensor, b: &Tensor, what: &str, op: Arith) -> Result<Tensor, Strin
     num_match!(&a.data, x => go(a, x, b, op, what), Err(bad_type(what, a.dtype())))
 }
 
-fn variadic(inputs: &[Option<&Value>], what: &str, op: Arith) -> Result<Tensor, String> {
+fn variadic(inputs: &[Option<&Value>], what: &str, op: Arith) -> Result<Tensor, KernelError> {
     let mut acc = arg(inputs, 0)?.clone();
     for k in 1..inputs.len() {
         acc = binary(&acc, arg(inputs, k)?, what, op)?;
@@ -411,9 +428,9 @@ fn variadic(inputs: &[Option<&Value>], what: &str, op: Arith) -> Result<Tensor, 
     Ok(acc)
 }
 
-fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let y = crate::ml::num::floats(b, "Pow")?;
-    fn go<T: Num>(a: &Tensor, x: &[T], y: &[f64], b: &Tensor) -> Result<Tensor, String> {
+    fn go<T: Num>(a: &Tensor, x: &[T], y: &[f64], b: &Tensor) -> Result<Tensor, KernelError> {
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
             if T::is_float() {
                 T::from_f64(p.to_f64().powf(q))
@@ -430,9 +447,10 @@ fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     num_match!(&a.data, x => go(a, x, &y, b), Err(bad_type("Pow", a.dtype())))
 }
 
-fn modulo(a: &Tensor, b: &Tensor, fmod: bool) -> Result<Tensor, String> {
-    fn ints<T: Int>(a: &Tensor, x: &[T], b: &Tensor, fmod: bool) -> Result<Tensor, String> {
-        let y = T::view(&b.data).ok_or("Mod operands differ in type")?;
+fn modulo(a: &Tensor, b: &Tensor, fmod: bool) -> Result<Tensor, KernelError> {
+    fn ints<T: Int>(a: &Tensor, x: &[T], b: &Tensor, fmod: bool) -> Result<Tensor, KernelError> {
+        let y = T::view(&b.data)
+            .ok_or_else(|| KernelError::Type("Mod operands differ in type".to_owned()))?;
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
             if fmod { p.fmod(q) } else { p.modulo(q) }
         })?;
@@ -441,8 +459,9 @@ fn modulo(a: &Tensor, b: &Tensor, fmod: bool) -> Result<Tensor, String> {
             data: T::wrap(out),
         })
     }
-    fn flts<T: Num>(a: &Tensor, x: &[T], b: &Tensor, fmod: bool) -> Result<Tensor, String> {
-        let y = T::view(&b.data).ok_or("Mod operands differ in type")?;
+    fn flts<T: Num>(a: &Tensor, x: &[T], b: &Tensor, fmod: bool) -> Result<Tensor, KernelError> {
+        let y = T::view(&b.data)
+            .ok_or_else(|| KernelError::Type("Mod operands differ in type".to_owned()))?;
         // fmod=1: C's fmod (the dividend's sign); fmod=0: numpy's mod
         // (the divisor's sign, as Python's %).
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
@@ -527,8 +546,8 @@ fn cmp<T: PartialOrd>(p: T, q: T, op: Cmp) -> bool {
     }
 }
 
-fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, String> {
-    let mismatch = || format!("comparing {} with {}", a.dtype(), b.dtype());
+fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, KernelError> {
+    let mismatch = || KernelError::Type(format!("comparing {} with {}", a.dtype(), b.dtype()));
     let (shape, out) = match (&a.data, &b.data) {
         (Data::Str(x), Data::Str(y)) => {
             let (xs, ys): (Vec<&str>, Vec<&str>) = (
@@ -546,7 +565,7 @@ fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, String> {
                 x: &[T],
                 b: &Tensor,
                 op: Cmp,
-            ) -> Option<Result<(Vec<usize>, Vec<bool>), String>> {
+            ) -> Option<Result<(Vec<usize>, Vec<bool>), KernelError>> {
                 let y = T::view(&b.data)?;
                 Some(zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| {
                     cmp(p, q, op)
@@ -561,13 +580,13 @@ fn compare(a: &Tensor, b: &Tensor, op: Cmp) -> Result<Tensor, String> {
     })
 }
 
-fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, String> {
+fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, KernelError> {
     let (Data::Bool(x), Data::Bool(y)) = (&a.data, &b.data) else {
-        return Err(format!(
+        return Err(KernelError::Type(format!(
             "logical ops take bool tensors, found {} and {}",
             a.dtype(),
             b.dtype()
-        ));
+        )));
     };
     let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), f)?;
     Ok(Tensor {
@@ -577,15 +596,19 @@ fn logic(a: &Tensor, b: &Tensor, f: fn(bool, bool) -> bool) -> Result<Tensor, St
 }
 
 /// Where(condition, X, Y) over three broadcast operands of any type.
-fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, String> {
+fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor, KernelError> {
     let Data::Bool(cond) = &c.data else {
-        return Err(format!(
+        return Err(KernelError::Type(format!(
             "Where's condition must be bool, found {}",
             c.dtype()
-        ));
+        )));
     };
     if x.dtype() != y.dtype() {
-        return Err(format!("Where of {} and {}", x.dtype(), y.dtype()));
+        return Err(KernelError::Value(format!(
+            "Where of {} and {}",
+            x.dtype(),
+            y.dtype()
+        )));
     }
     let shape = broadcast_all(&[&c.shape, &x.shape, &y.shape])?;
     checked_len(&shape)?;
@@ -630,7 +653,10 @@ fn register_compare(reg: &mut Registry) {
         op(|i| {
             let t = arg(i, 0)?;
             let Data::Bool(v) = &t.data else {
-                return Err(format!("Not takes bool tensors, found {}", t.dtype()));
+                return Err(KernelError::Type(format!(
+                    "Not takes bool tensors, found {}",
+                    t.dtype()
+                )));
             };
             one(Tensor {
                 shape: t.shape.clone(),
@@ -654,9 +680,10 @@ enum Bits {
     Right,
 }
 
-fn bits(a: &Tensor, b: &Tensor, op: Bits) -> Result<Tensor, String> {
-    fn go<T: Int>(a: &Tensor, x: &[T], b: &Tensor, op: Bits) -> Result<Tensor, String> {
-        let y = T::view(&b.data).ok_or("bit op operands differ in type")?;
+fn bits(a: &Tensor, b: &Tensor, op: Bits) -> Result<Tensor, KernelError> {
+    fn go<T: Int>(a: &Tensor, x: &[T], b: &Tensor, op: Bits) -> Result<Tensor, KernelError> {
+        let y = T::view(&b.data)
+            .ok_or_else(|| KernelError::Type("bit op operands differ in type".to_owned()))?;
         let (shape, out) = zip_broadcast((&a.shape, x), (&b.shape, y), |p, q| match op {
             Bits::And => p.and(q),
             Bits::Or => p.or(q),
@@ -713,7 +740,11 @@ fn register_bits(reg: &mut Registry) {
         let dir = match a.s_or("direction", "").as_str() {
             "LEFT" => Bits::Left,
             "RIGHT" => Bits::Right,
-            other => return Err(format!("direction '{other}' is not LEFT or RIGHT")),
+            other => {
+                return Err(KernelError::Attribute(format!(
+                    "direction '{other}' is not LEFT or RIGHT"
+                )));
+            }
         };
         op(move |i| one(bits(arg(i, 0)?, arg(i, 1)?, dir)?))
     });

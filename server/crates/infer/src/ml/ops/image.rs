@@ -4,6 +4,7 @@
 //! RoiAlign, NonMaxSuppression.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{checked_len, floats, ints, strides, tensor_f64};
 use crate::value::{DType, Data, Tensor};
 
@@ -33,7 +34,7 @@ pub(super) fn register(reg: &mut Registry) {
             spec.mode.as_str(),
             "nearest" | "linear" | "bilinear" | "cubic"
         ) {
-            return Err(format!("mode '{}'", spec.mode));
+            return Err(KernelError::Attribute(format!("mode '{}'", spec.mode)));
         }
         let attr_scales = a.floats("scales");
         op(move |i| {
@@ -43,14 +44,14 @@ pub(super) fn register(reg: &mut Registry) {
                     Some(s) => floats(s, "scales")?,
                     None => attr_scales
                         .clone()
-                        .ok_or("Upsample needs scales")?
+                        .ok_or_else(|| KernelError::Attribute("Upsample needs scales".to_owned()))?
                         .iter()
                         .map(|&v| v as f64)
                         .collect(),
                 };
                 (None, Some(s), None)
             } else {
-                let nonempty = |k: usize| -> Result<Option<&Tensor>, String> {
+                let nonempty = |k: usize| -> Result<Option<&Tensor>, KernelError> {
                     Ok(opt(i, k)?.filter(|t| !t.is_empty()))
                 };
                 (
@@ -67,7 +68,7 @@ pub(super) fn register(reg: &mut Registry) {
             "bilinear" | "linear" => 1,
             "nearest" => 0,
             "bicubic" | "cubic" => 2,
-            other => return Err(format!("mode '{other}'")),
+            other => return Err(KernelError::Attribute(format!("mode '{other}'"))),
         };
         let padding = a.s_or("padding_mode", "zeros");
         let align = a.i("align_corners").unwrap_or(0) != 0;
@@ -81,7 +82,7 @@ pub(super) fn register(reg: &mut Registry) {
         let center = a.i("center_point_box").unwrap_or(0) != 0;
         op(move |i| {
             let (boxes, scores) = (arg(i, 0)?, arg(i, 1)?);
-            let scalar = |k: usize| -> Result<Option<f64>, String> {
+            let scalar = |k: usize| -> Result<Option<f64>, KernelError> {
                 Ok(opt(i, k)?
                     .filter(|t| !t.is_empty())
                     .map(|t| floats(t, "threshold"))
@@ -244,7 +245,7 @@ fn resize(
     roi: Option<Vec<f64>>,
     scales: Option<Vec<f64>>,
     sizes: Option<Vec<i64>>,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let r = x.shape.len();
     let axes: Vec<usize> = match &spec.axes {
         Some(a) => a
@@ -253,12 +254,16 @@ fn resize(
             .collect::<Result<_, _>>()?,
         None => (0..r).collect(),
     };
-    let full = |v: &[f64], fill: f64| -> Result<Vec<f64>, String> {
+    let full = |v: &[f64], fill: f64| -> Result<Vec<f64>, KernelError> {
         if v.len() == r && spec.axes.is_none() {
             return Ok(v.to_vec());
         }
         if v.len() != axes.len() {
-            return Err(format!("{} values for {} axes", v.len(), axes.len()));
+            return Err(KernelError::Shape(format!(
+                "{} values for {} axes",
+                v.len(),
+                axes.len()
+            )));
         }
         let mut out = vec![fill; r];
         for (k, &a) in axes.iter().enumerate() {
@@ -309,7 +314,11 @@ fn resize(
                 .collect();
             (sc, out)
         }
-        (None, None) => return Err("Resize needs scales or sizes".into()),
+        (None, None) => {
+            return Err(KernelError::Attribute(
+                "Resize needs scales or sizes".to_owned(),
+            ));
+        }
     };
     checked_len(&out)?;
     let mut shape = x.shape.clone();
@@ -461,17 +470,20 @@ fn grid_sample(
     mode: u8,
     padding: &str,
     align: bool,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let nd = x
         .shape
         .len()
         .checked_sub(2)
-        .ok_or("GridSample of a tensor of rank < 2")?;
+        .ok_or_else(|| KernelError::Shape("GridSample of a tensor of rank < 2".to_owned()))?;
     let (n, c) = (x.shape[0], x.shape[1]);
     let dims = &x.shape[2..];
     let out_sp = &grid.shape[1..grid.shape.len() - 1];
     if grid.shape.last() != Some(&nd) {
-        return Err(format!("grid {:?} for {nd} spatial axes", grid.shape));
+        return Err(KernelError::Shape(format!(
+            "grid {:?} for {nd} spatial axes",
+            grid.shape
+        )));
     }
     let xv = floats(x, "GridSample")?;
     let gv = floats(grid, "GridSample grid")?;
@@ -581,13 +593,15 @@ fn grid_sample(
     Ok(tensor_f64(shape, x.dtype(), out))
 }
 
-fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, String> {
+fn affine_grid(theta: &Tensor, size: &[i64], align: bool) -> Result<Tensor, KernelError> {
     let nd = size
         .len()
         .checked_sub(2)
-        .ok_or("AffineGrid size too short")?;
+        .ok_or_else(|| KernelError::Shape("AffineGrid size too short".to_owned()))?;
     if !(nd == 2 || nd == 3) {
-        return Err("AffineGrid takes 2-D or 3-D sizes".into());
+        return Err(KernelError::Shape(
+            "AffineGrid takes 2-D or 3-D sizes".to_owned(),
+        ));
     }
     let n = size[0] as usize;
     let sp: Vec<usize> = size[2..].iter().map(|&d| d.max(0) as usize).collect();
@@ -633,7 +647,7 @@ fn nms(
     iou: f64,
     score: Option<f64>,
     center: bool,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let bv = floats(boxes, "boxes")?;
     let sv = floats(scores, "scores")?;
     let (nb, nbox) = (boxes.shape[0], boxes.shape[1]);
@@ -715,9 +729,9 @@ struct RoiSpec {
     half_pixel: bool,
 }
 
-fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Tensor, String> {
+fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Tensor, KernelError> {
     let [n, c, h, w] = x.shape[..] else {
-        return Err("RoiAlign takes (N, C, H, W)".into());
+        return Err(KernelError::Shape("RoiAlign takes (N, C, H, W)".to_owned()));
     };
     let xv = floats(x, "RoiAlign")?;
     let rv = floats(rois, "rois")?;
@@ -728,7 +742,7 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
         let b = usize::try_from(batch[r])
             .ok()
             .filter(|&b| b < n)
-            .ok_or("batch index out of range")?;
+            .ok_or_else(|| KernelError::Value("batch index out of range".to_owned()))?;
         let roi = &rv[r * 4..r * 4 + 4];
         let (x1, y1) = (roi[0] * s.scale - offset, roi[1] * s.scale - offset);
         let (x2, y2) = (roi[2] * s.scale - offset, roi[3] * s.scale - offset);

@@ -3,6 +3,7 @@
 //! Einsum, Det.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{
     Num, bad_type, broadcast_shape, checked_len, float_match, num_match, transpose,
 };
@@ -24,10 +25,10 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| {
             let (x, y) = (arg(i, 0)?, arg(i, 1)?);
             if x.shape.len() != 2 || y.shape.len() != 2 {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "Gemm of {:?} and {:?}: both must be 2-D",
                     x.shape, y.shape
-                ));
+                )));
             }
             let x = if ta {
                 transpose(x, &[1, 0])?
@@ -83,7 +84,7 @@ pub(super) fn register(reg: &mut Registry) {
             let (lo, hi) = match to {
                 DType::U8 => (0.0, 255.0),
                 DType::I8 => (-128.0, 127.0),
-                other => return Err(format!("QLinearMatMul to {other}")),
+                other => return Err(KernelError::Value(format!("QLinearMatMul to {other}"))),
             };
             let v: Vec<i64> = d
                 .iter()
@@ -96,7 +97,9 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["Einsum"], |_, a, _| {
-        let equation = a.s("equation").ok_or("Einsum needs 'equation'")?;
+        let equation = a
+            .s("equation")
+            .ok_or_else(|| KernelError::Attribute("Einsum needs 'equation'".to_owned()))?;
         op(move |i| {
             let inputs: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
             one(einsum(&equation, &inputs)?)
@@ -106,7 +109,7 @@ pub(super) fn register(reg: &mut Registry) {
 }
 
 /// `t - zero_point` as int32 (the zero point per row of A or per column of B).
-fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, String> {
+fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, KernelError> {
     let v = t
         .data
         .to_i64()
@@ -117,7 +120,10 @@ fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, Stri
             data: Data::from_i64(DType::I32, v),
         });
     };
-    let zv = z.data.to_i64().ok_or("zero point")?;
+    let zv = z
+        .data
+        .to_i64()
+        .ok_or_else(|| KernelError::Value("zero point".to_owned()))?;
     let r = t.shape.len();
     let out: Vec<i64> = if zv.len() <= 1 {
         let z0 = zv.first().copied().unwrap_or(0);
@@ -144,7 +150,11 @@ fn shifted(t: &Tensor, zero: Option<&Tensor>, rows: bool) -> Result<Tensor, Stri
     })
 }
 
-fn float_binary(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor, String> {
+fn float_binary(
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(f32, f32) -> f32,
+) -> Result<Tensor, KernelError> {
     let (x, y) = (
         a.data.to_f32().unwrap_or_default(),
         b.data.to_f32().unwrap_or_default(),
@@ -157,9 +167,13 @@ fn float_binary(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<T
 }
 
 /// numpy matmul: 1-D operands promoted, batch axes broadcast.
-pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     if a.dtype() != b.dtype() {
-        return Err(format!("MatMul of {} and {}", a.dtype(), b.dtype()));
+        return Err(KernelError::Shape(format!(
+            "MatMul of {} and {}",
+            a.dtype(),
+            b.dtype()
+        )));
     }
     let (mut sa, mut sb) = (a.shape.clone(), b.shape.clone());
     let (a1, b1) = (sa.len() == 1, sb.len() == 1);
@@ -170,12 +184,15 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
         sb.push(1);
     }
     if sa.len() < 2 || sb.len() < 2 {
-        return Err("MatMul of scalars".into());
+        return Err(KernelError::Shape("MatMul of scalars".to_owned()));
     }
     let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
     let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
     if k != k2 {
-        return Err(format!("MatMul of {:?} and {:?}", a.shape, b.shape));
+        return Err(KernelError::Shape(format!(
+            "MatMul of {:?} and {:?}",
+            a.shape, b.shape
+        )));
     }
     let batch = broadcast_shape(&sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
     let nb: usize = batch.iter().product();
@@ -247,7 +264,7 @@ fn gemm(
     c: Option<&Tensor>,
     alpha: f64,
     beta: f64,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let p = matmul(x, y)?;
     let (m, n) = (p.shape[0], p.shape[1]);
     fn go<T: Num>(
@@ -256,11 +273,12 @@ fn gemm(
         shape: &[usize],
         alpha: f64,
         beta: f64,
-    ) -> Result<Data, String> {
+    ) -> Result<Data, KernelError> {
         let cv: Option<(Vec<usize>, &[T])> = match c {
             Some(c) => Some((
                 neuride_onnx::broadcast::index_map(shape, &c.shape),
-                T::view(&c.data).ok_or("Gemm's C differs in type")?,
+                T::view(&c.data)
+                    .ok_or_else(|| KernelError::Type("Gemm's C differs in type".to_owned()))?,
             )),
             None => None,
         };
@@ -289,7 +307,12 @@ fn gemm(
         broadcast_shape(&c.shape, &[m, n])
             .ok()
             .filter(|s| s == &[m, n])
-            .ok_or_else(|| format!("Gemm's C of {:?} does not broadcast to [{m}, {n}]", c.shape))?;
+            .ok_or_else(|| {
+                KernelError::Shape(format!(
+                    "Gemm's C of {:?} does not broadcast to [{m}, {n}]",
+                    c.shape
+                ))
+            })?;
     }
     let data = num_match!(&p.data, v => go(v, c, &p.shape, alpha, beta)?, return Err(bad_type("Gemm", p.dtype())));
     Ok(Tensor {
@@ -300,7 +323,7 @@ fn gemm(
 
 /// Einsum by direct summation over every label (numpy's semantics,
 /// including `...` and the implicit output of labels seen once, sorted).
-fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
+fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, KernelError> {
     let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
     let (lhs, rhs) = match eq.split_once("->") {
         Some((l, r)) => (l.to_owned(), Some(r.to_owned())),
@@ -308,11 +331,11 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
     };
     let terms: Vec<&str> = lhs.split(',').collect();
     if terms.len() != inputs.len() {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "equation '{equation}' has {} operands, {} given",
             terms.len(),
             inputs.len()
-        ));
+        )));
     }
     // Ellipsis dims become labels '0'.. (as many as the widest operand needs).
     let ell_rank = terms
@@ -342,18 +365,20 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
     let mut sizes: std::collections::BTreeMap<char, usize> = Default::default();
     for (ls, x) in labels.iter().zip(inputs) {
         if ls.len() != x.shape.len() {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "'{}' for an operand of rank {}",
                 ls.iter().collect::<String>(),
                 x.shape.len()
-            ));
+            )));
         }
         for (&c, &d) in ls.iter().zip(&x.shape) {
             let e = sizes.entry(c).or_insert(d);
             if *e == 1 {
                 *e = d;
             } else if d != 1 && *e != d {
-                return Err(format!("label '{c}' has sizes {e} and {d}"));
+                return Err(KernelError::Shape(format!(
+                    "label '{c}' has sizes {e} and {d}"
+                )));
             }
         }
     }
@@ -433,10 +458,13 @@ fn einsum(equation: &str, inputs: &[&Tensor]) -> Result<Tensor, String> {
 }
 
 /// Determinants of the trailing square matrices (LU with partial pivoting).
-fn det(t: &Tensor) -> Result<Tensor, String> {
+fn det(t: &Tensor) -> Result<Tensor, KernelError> {
     let r = t.shape.len();
     if r < 2 || t.shape[r - 1] != t.shape[r - 2] {
-        return Err(format!("Det of {:?}: square matrices expected", t.shape));
+        return Err(KernelError::Shape(format!(
+            "Det of {:?}: square matrices expected",
+            t.shape
+        )));
     }
     let n = t.shape[r - 1];
     let x = float_match!(&t.data, _v => crate::ml::num::floats(t, "Det")?, return Err(bad_type("Det", t.dtype())));

@@ -24,6 +24,7 @@ mod text;
 mod transformer;
 
 use super::{Attrs, BoxKernel, Kernel};
+use crate::error::KernelError;
 use crate::value::{Tensor, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -31,44 +32,44 @@ use std::sync::OnceLock;
 pub(crate) use cast::cast;
 pub(crate) use shape::slice;
 
-struct Op<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync>(F);
+struct Op<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, KernelError> + Send + Sync>(F);
 
-impl<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync> Kernel for Op<F> {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, String> {
+impl<F: Fn(&[Option<&Value>]) -> Result<Vec<Value>, KernelError> + Send + Sync> Kernel for Op<F> {
+    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
         (self.0)(inputs)
     }
 }
 
 /// A kernel from a closure over the node's inputs.
 fn op(
-    f: impl Fn(&[Option<&Value>]) -> Result<Vec<Value>, String> + Send + Sync + 'static,
-) -> Result<BoxKernel, String> {
+    f: impl Fn(&[Option<&Value>]) -> Result<Vec<Value>, KernelError> + Send + Sync + 'static,
+) -> Result<BoxKernel, KernelError> {
     Ok(Box::new(Op(f)))
 }
 
 /// Input `i`, which must be a tensor.
-fn arg<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, String> {
+fn arg<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, KernelError> {
     super::basic::input_tensor(inputs, i)
 }
 
 /// Optional input `i`: None when omitted (or past the end).
-fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, String> {
+fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, KernelError> {
     match inputs.get(i).copied().flatten() {
         None => Ok(None),
         Some(Value::Tensor(t)) => Ok(Some(t)),
-        Some(other) => Err(format!(
+        Some(other) => Err(KernelError::Value(format!(
             "input {i}: expected a tensor, found {}",
             other.describe()
-        )),
+        ))),
     }
 }
 
-fn one(t: Tensor) -> Result<Vec<Value>, String> {
+fn one(t: Tensor) -> Result<Vec<Value>, KernelError> {
     Ok(vec![Value::Tensor(t)])
 }
 
 /// Builds one op's kernel from its node: `(op name, attributes, opset)`.
-type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, String>;
+type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, KernelError>;
 
 /// The default-domain ops of the evaluator, by name.
 struct Registry(HashMap<&'static str, Build>);
@@ -108,15 +109,17 @@ pub(crate) fn supports(name: &str) -> bool {
     registry().0.contains_key(name)
 }
 
-pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, String> {
+pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, KernelError> {
     match registry().0.get(name) {
         Some(build) => build(name, a, opset),
-        None => Err(format!("op {name} is not supported by the evaluator")),
+        None => Err(KernelError::Unsupported(format!(
+            "op {name} is not supported by the evaluator"
+        ))),
     }
 }
 
 /// The ops of the `ai.onnx.preview.training` domain (Adagrad, Adam, Momentum).
-pub(crate) fn build_training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
+pub(crate) fn build_training(name: &str, a: &Attrs) -> Result<BoxKernel, KernelError> {
     nn::training(name, a)
 }
 

@@ -7,6 +7,7 @@
 //! rounded once into the input's type.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{checked_len, floats, ints, strides, tensor_f64};
 use crate::ml::{Attrs, BoxKernel};
 use crate::value::{DType, Data, Tensor, Value};
@@ -39,16 +40,17 @@ impl Geometry {
         node: &neuride_onnx::proto::NodeProto,
         input: &[usize],
         kernel: &[usize],
-    ) -> Result<Geometry, String> {
+    ) -> Result<Geometry, KernelError> {
         let n = input.len();
-        let w = Window::of(node, n).map_err(|e| e.to_string())?;
+        let w = Window::of(node, n)?;
         let mut output = Vec::with_capacity(n);
         let (mut pad, mut pad_end) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for d in 0..n {
-            let e = w
-                .extent(d, input[d] as i64, kernel[d] as i64)
-                .map_err(|e| e.to_string())?;
-            output.push(usize::try_from(e.out).map_err(|_| "negative output size")?);
+            let e = w.extent(d, input[d] as i64, kernel[d] as i64)?;
+            output.push(
+                usize::try_from(e.out)
+                    .map_err(|_| KernelError::Shape("negative output size".to_owned()))?,
+            );
             pad.push(e.pad_begin);
             pad_end.push(e.pad_end);
         }
@@ -112,12 +114,12 @@ impl Geometry {
     }
 }
 
-fn spatial(t: &Tensor, what: &str) -> Result<(usize, usize, Vec<usize>), String> {
+fn spatial(t: &Tensor, what: &str) -> Result<(usize, usize, Vec<usize>), KernelError> {
     if t.shape.len() < 3 {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "{what} takes (N, C, spatial...) inputs, found {:?}",
             t.shape
-        ));
+        )));
     }
     Ok((t.shape[0], t.shape[1], t.shape[2..].to_vec()))
 }
@@ -231,7 +233,7 @@ fn register_conv(reg: &mut Registry) {
     });
 }
 
-fn zero_point(t: Option<&Tensor>) -> Result<Vec<f64>, String> {
+fn zero_point(t: Option<&Tensor>) -> Result<Vec<f64>, KernelError> {
     Ok(match t {
         Some(t) => floats(t, "zero point")?,
         None => vec![0.0],
@@ -246,21 +248,21 @@ fn conv(
     w: &Tensor,
     b: Option<&Tensor>,
     zero: Option<(Vec<f64>, Vec<f64>)>,
-) -> Result<(Vec<usize>, Vec<f64>), String> {
+) -> Result<(Vec<usize>, Vec<f64>), KernelError> {
     let (n, c, input) = spatial(x, "Conv")?;
     if w.shape.len() != x.shape.len() {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "Conv weights {:?} for input {:?}",
             w.shape, x.shape
-        ));
+        )));
     }
     let m = w.shape[0];
     let cg = w.shape[1];
     if cg * group != c || m % group != 0 {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "Conv of {c} channels with weights {:?} in {group} groups",
             w.shape
-        ));
+        )));
     }
     let kernel = w.shape[2..].to_vec();
     let g = Geometry::new(node, &input, &kernel)?;
@@ -321,14 +323,14 @@ fn conv_transpose(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
-) -> Result<(Vec<usize>, Vec<f64>), String> {
+) -> Result<(Vec<usize>, Vec<f64>), KernelError> {
     let (n, c, input) = spatial(x, "ConvTranspose")?;
     let nd = input.len();
     if w.shape.len() != nd + 2 || w.shape[0] != c {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "ConvTranspose weights {:?} for input {:?}",
             w.shape, x.shape
-        ));
+        )));
     }
     let mg = w.shape[1];
     let m = mg * group;
@@ -386,7 +388,9 @@ fn conv_transpose(
     };
     let out_dims: Vec<usize> = out_shape
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("negative output size {d}")))
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| KernelError::Shape(format!("negative output size {d}")))
+        })
         .collect::<Result<_, _>>()?;
     let mut shape = vec![n, m];
     shape.extend(&out_dims);
@@ -467,16 +471,18 @@ fn deform_conv(
     off: &Tensor,
     b: Option<&Tensor>,
     mask: Option<&Tensor>,
-) -> Result<(Vec<usize>, Vec<f64>), String> {
+) -> Result<(Vec<usize>, Vec<f64>), KernelError> {
     let (n, c, input) = spatial(x, "DeformConv")?;
     if input.len() != 2 {
-        return Err("DeformConv supports 2-D inputs".into());
+        return Err(KernelError::Shape(
+            "DeformConv supports 2-D inputs".to_owned(),
+        ));
     }
     let (ih, iw) = (input[0], input[1]);
     let m = w.shape[0];
     let cg = w.shape[1];
     let (kh, kw) = (w.shape[2], w.shape[3]);
-    let win = Window::of(node, 2).map_err(|e| e.to_string())?;
+    let win = Window::of(node, 2)?;
     let (oh, ow) = (off.shape[2], off.shape[3]);
     let xv = floats(x, "DeformConv")?;
     let wv = floats(w, "DeformConv")?;
@@ -535,10 +541,12 @@ fn col2im(
     image: &[i64],
     block: &[i64],
     (dil, pads, strd): &(Option<Vec<i64>>, Option<Vec<i64>>, Option<Vec<i64>>),
-) -> Result<(Vec<usize>, Vec<f64>), String> {
+) -> Result<(Vec<usize>, Vec<f64>), KernelError> {
     let nd = image.len();
     if block.len() != nd || x.shape.len() != 3 {
-        return Err("Col2Im: image_shape and block_shape of one length, input (N, C*K, L)".into());
+        return Err(KernelError::Shape(
+            "Col2Im: image_shape and block_shape of one length, input (N, C*K, L)".to_owned(),
+        ));
     }
     let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
         v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
@@ -549,9 +557,9 @@ fn col2im(
     let kl: usize = blk.iter().product();
     let (n, ck, l) = (x.shape[0], x.shape[1], x.shape[2]);
     if ck % kl != 0 {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "{ck} columns are not a multiple of the block size {kl}"
-        ));
+        )));
     }
     let c = ck / kl;
     let blocks: Vec<usize> = (0..nd)
@@ -561,9 +569,9 @@ fn col2im(
         })
         .collect();
     if blocks.iter().product::<usize>() != l {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "{l} sliding blocks given, the geometry makes {blocks:?}"
-        ));
+        )));
     }
     let xv = floats(x, "Col2Im")?;
     let il: usize = img.iter().product();
@@ -611,7 +619,7 @@ fn register_pool(reg: &mut Registry) {
         let node = a.0.clone();
         let kernel: Vec<usize> = a
             .ints("kernel_shape")
-            .ok_or(format!("{name} needs kernel_shape"))?
+            .ok_or_else(|| KernelError::Attribute(format!("{name} needs kernel_shape")))?
             .iter()
             .map(|&k| k.max(1) as usize)
             .collect();
@@ -630,9 +638,9 @@ fn register_pool(reg: &mut Registry) {
             let x = arg(i, 0)?;
             let (n, c, input) = spatial(x, "pooling")?;
             if kernel.len() != input.len() {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "kernel_shape {kernel:?} for spatial axes {input:?}"
-                ));
+                )));
             }
             let g = Geometry::new(&node, &input, &kernel)?;
             let (y, idx) = pool(x, n, c, &g, kind, column_major)?;
@@ -679,7 +687,7 @@ fn register_pool(reg: &mut Registry) {
     reg.add(&["MaxUnpool"], |_, a, _| {
         let kernel = a
             .ints("kernel_shape")
-            .ok_or("MaxUnpool needs kernel_shape")?;
+            .ok_or_else(|| KernelError::Attribute("MaxUnpool needs kernel_shape".to_owned()))?;
         let pads = a.ints("pads");
         let strd = a.ints("strides");
         op(move |i| {
@@ -704,7 +712,7 @@ fn register_pool(reg: &mut Registry) {
                 let at = usize::try_from(at)
                     .ok()
                     .filter(|&a| a < total)
-                    .ok_or("MaxUnpool index out of range")?;
+                    .ok_or_else(|| KernelError::Value("MaxUnpool index out of range".to_owned()))?;
                 y[at] = xv[k];
             }
             // Into the requested shape, top-left aligned.
@@ -738,7 +746,7 @@ fn pool(
     g: &Geometry,
     kind: Pool,
     column_major: bool,
-) -> Result<(Tensor, Tensor), String> {
+) -> Result<(Tensor, Tensor), KernelError> {
     let (table, inside_pad) = g.table();
     let (ol, kl) = (g.out_len(), g.kernel_len());
     let il: usize = g.input.iter().product();
@@ -886,10 +894,9 @@ fn register_norm(reg: &mut Registry) {
         op(move |i| {
             let x = arg(i, 0)?;
             let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x
-                .shape
-                .get(1)
-                .ok_or("InstanceNormalization of a 1-D tensor")?;
+            let c = *x.shape.get(1).ok_or_else(|| {
+                KernelError::Shape("InstanceNormalization of a 1-D tensor".to_owned())
+            })?;
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "InstanceNormalization")?;
             let mom = moments(&xv, per);
@@ -959,12 +966,16 @@ fn register_norm(reg: &mut Registry) {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
         let groups = a
             .i("num_groups")
-            .ok_or("GroupNormalization needs num_groups")?
+            .ok_or_else(|| {
+                KernelError::Attribute("GroupNormalization needs num_groups".to_owned())
+            })?
             .max(1) as usize;
         op(move |i| {
             let x = arg(i, 0)?;
             let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or("GroupNormalization of a 1-D tensor")?;
+            let c = *x.shape.get(1).ok_or_else(|| {
+                KernelError::Shape("GroupNormalization of a 1-D tensor".to_owned())
+            })?;
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "GroupNormalization")?;
             let glen = c / groups * per;
@@ -988,10 +999,16 @@ fn register_norm(reg: &mut Registry) {
         let alpha = a.f("alpha").unwrap_or(1e-4) as f64;
         let beta = a.f("beta").unwrap_or(0.75) as f64;
         let bias = a.f("bias").unwrap_or(1.0) as f64;
-        let size = a.i("size").ok_or("LRN needs size")?.max(1) as usize;
+        let size = a
+            .i("size")
+            .ok_or_else(|| KernelError::Attribute("LRN needs size".to_owned()))?
+            .max(1) as usize;
         op(move |i| {
             let x = arg(i, 0)?;
-            let c = *x.shape.get(1).ok_or("LRN of a 1-D tensor")?;
+            let c = *x
+                .shape
+                .get(1)
+                .ok_or_else(|| KernelError::Shape("LRN of a 1-D tensor".to_owned()))?;
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "LRN")?;
             let (c1, c2) = ((size - 1) / 2, (size - 1).div_ceil(2) + 1);
@@ -1048,7 +1065,7 @@ fn register_norm(reg: &mut Registry) {
 }
 
 /// `y * scale + bias` with broadcasting, in f64.
-fn mul_add(y: &Tensor, scale: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, String> {
+fn mul_add(y: &Tensor, scale: &Tensor, bias: Option<&Tensor>) -> Result<Tensor, KernelError> {
     let yv = y.data.to_f64().unwrap_or_default();
     let sv = floats(scale, "scale")?;
     let (shape, v) =
@@ -1074,7 +1091,9 @@ fn register_loss(reg: &mut Registry) {
         |name, a, _| {
             let reduction = a.s_or("reduction", "mean");
             if !matches!(reduction.as_str(), "mean" | "sum" | "none") {
-                return Err(format!("reduction '{reduction}' is not mean, sum or none"));
+                return Err(KernelError::Attribute(format!(
+                    "reduction '{reduction}' is not mean, sum or none"
+                )));
             }
             let ignore = a.i("ignore_index");
             let softmax = name == "SoftmaxCrossEntropyLoss";
@@ -1095,9 +1114,12 @@ fn loss(
     ignore: Option<i64>,
     softmax: bool,
     outputs: usize,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     if x.shape.len() < 2 {
-        return Err(format!("loss input {:?}: (N, C, ...) expected", x.shape));
+        return Err(KernelError::Shape(format!(
+            "loss input {:?}: (N, C, ...) expected",
+            x.shape
+        )));
     }
     let (n, c) = (x.shape[0], x.shape[1]);
     let d: usize = x.shape[2..].iter().product();
@@ -1131,7 +1153,7 @@ fn loss(
             let kk = usize::try_from(k)
                 .ok()
                 .filter(|&k| k < c)
-                .ok_or_else(|| format!("target {k} outside {c} classes"))?;
+                .ok_or_else(|| KernelError::Value(format!("target {k} outside {c} classes")))?;
             let w = wv.as_ref().map_or(1.0, |w| w[kk]);
             losses[ni * d + di] = -xv[(ni * c + kk) * d + di] * w;
             weights[ni * d + di] = w;
@@ -1160,7 +1182,7 @@ fn loss(
 // ---------------------------------------------------------------- training
 
 /// The `ai.onnx.preview.training` optimizers.
-pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
+pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, KernelError> {
     let f = |n: &str, d: f32| a.f(n).unwrap_or(d) as f64;
     match name {
         "Adagrad" => {
@@ -1263,15 +1285,15 @@ pub(super) fn training(name: &str, a: &Attrs) -> Result<BoxKernel, String> {
                 Ok(xs)
             })
         }
-        other => Err(format!(
+        other => Err(KernelError::Unsupported(format!(
             "ai.onnx.preview.training op {other} is not supported"
-        )),
+        ))),
     }
 }
 
-fn scalar(t: &Tensor) -> Result<f64, String> {
+fn scalar(t: &Tensor) -> Result<f64, KernelError> {
     floats(t, "scalar")?
         .first()
         .copied()
-        .ok_or_else(|| "an empty scalar".into())
+        .ok_or_else(|| KernelError::Value("an empty scalar".to_owned()))
 }

@@ -4,6 +4,7 @@
 //! tensor's type; float reductions accumulate in f64.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{Num, axis, bad_type, ints, num_match, split_at, strides};
 use crate::value::{Data, Tensor};
 
@@ -70,7 +71,9 @@ pub(super) fn register(reg: &mut Registry) {
         let product = name == "CumProd";
         op(move |i| {
             let t = arg(i, 0)?;
-            let ax = *ints(arg(i, 1)?)?.first().ok_or("axis is empty")?;
+            let ax = *ints(arg(i, 1)?)?
+                .first()
+                .ok_or_else(|| KernelError::Shape("axis is empty".to_owned()))?;
             one(cumulate(t, ax, exclusive, reverse, product)?)
         })
     });
@@ -140,7 +143,7 @@ pub(crate) fn reduce(
     keepdims: bool,
     noop_empty: bool,
     op: Reduce,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let rank = t.shape.len();
     let axes: Vec<usize> = match axes {
         Some(a) if !a.is_empty() => a.iter().map(|&x| axis(x, rank)).collect::<Result<_, _>>()?,
@@ -269,12 +272,20 @@ pub(crate) fn reduce(
     Ok(Tensor { shape, data })
 }
 
-fn argext(t: &Tensor, ax: i64, keepdims: bool, last: bool, max: bool) -> Result<Tensor, String> {
+fn argext(
+    t: &Tensor,
+    ax: i64,
+    keepdims: bool,
+    last: bool,
+    max: bool,
+) -> Result<Tensor, KernelError> {
     let a = axis(ax, t.shape.len())?;
     let x = crate::ml::num::floats(t, "ArgMax/ArgMin")?;
     let (outer, n, inner) = split_at(&t.shape, a);
     if n == 0 {
-        return Err("ArgMax/ArgMin over an empty axis".to_owned());
+        return Err(KernelError::Shape(
+            "ArgMax/ArgMin over an empty axis".to_owned(),
+        ));
     }
     let mut out = Vec::with_capacity(outer * inner);
     for o in 0..outer {
@@ -317,7 +328,7 @@ enum Soft {
     Hard,
 }
 
-fn softmax(t: &Tensor, ax: i64, opset: i64, kind: Soft) -> Result<Tensor, String> {
+fn softmax(t: &Tensor, ax: i64, opset: i64, kind: Soft) -> Result<Tensor, KernelError> {
     let rank = t.shape.len();
     let a = axis(ax, rank)?;
     let x = crate::ml::num::floats(t, "Softmax")?;
@@ -367,7 +378,7 @@ fn cumulate(
     exclusive: bool,
     reverse: bool,
     product: bool,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     fn go<T: Num>(
         v: &[T],
         shape: &[usize],

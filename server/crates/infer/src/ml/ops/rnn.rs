@@ -4,6 +4,7 @@
 //! linear_before_reset, layout), in f64.
 
 use super::{Registry, arg, op, opt};
+use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{floats, ints, tensor_f64};
 use crate::value::Value;
@@ -86,7 +87,7 @@ impl Act {
 
 /// The activations of every direction, with their alphas and betas taken
 /// in order by the ones that have parameters.
-fn activations(a: &Attrs, cell: Cell, dirs: usize) -> Result<Vec<Act>, String> {
+fn activations(a: &Attrs, cell: Cell, dirs: usize) -> Result<Vec<Act>, KernelError> {
     let defaults: &[&str] = match cell {
         Cell::Rnn => &["Tanh"],
         Cell::Gru => &["Sigmoid", "Tanh"],
@@ -115,7 +116,11 @@ fn activations(a: &Attrs, cell: Cell, dirs: usize) -> Result<Vec<Act>, String> {
             "elu" => (ActKind::Elu, 1.0, 0.0, true, false),
             "softsign" => (ActKind::Softsign, 0.0, 0.0, false, false),
             "softplus" => (ActKind::Softplus, 0.0, 0.0, false, false),
-            other => return Err(format!("activation '{other}' is not known")),
+            other => {
+                return Err(KernelError::Unsupported(format!(
+                    "activation '{other}' is not known"
+                )));
+            }
         };
         let alpha = if takes_a && ai < alphas.len() {
             ai += 1;
@@ -137,7 +142,10 @@ fn activations(a: &Attrs, cell: Cell, dirs: usize) -> Result<Vec<Act>, String> {
         out.extend(copy);
     }
     if out.len() < per * dirs {
-        return Err(format!("{} activations for {dirs} directions", out.len()));
+        return Err(KernelError::Attribute(format!(
+            "{} activations for {dirs} directions",
+            out.len()
+        )));
     }
     Ok(out)
 }
@@ -153,7 +161,7 @@ pub(super) fn register(reg: &mut Registry) {
         let dirs = if direction == "bidirectional" { 2 } else { 1 };
         let reverse_only = direction == "reverse";
         if !matches!(direction.as_str(), "forward" | "reverse" | "bidirectional") {
-            return Err(format!("direction '{direction}'"));
+            return Err(KernelError::Attribute(format!("direction '{direction}'")));
         }
         let acts = activations(a, cell, dirs)?;
         let clip = a.f("clip").map(|c| c as f64);
@@ -169,7 +177,10 @@ pub(super) fn register(reg: &mut Registry) {
             let c0 = if cell == Cell::Lstm { opt(i, 6)? } else { None };
             let p = if cell == Cell::Lstm { opt(i, 7)? } else { None };
             if x.shape.len() != 3 {
-                return Err(format!("X of shape {:?}: 3-D expected", x.shape));
+                return Err(KernelError::Shape(format!(
+                    "X of shape {:?}: 3-D expected",
+                    x.shape
+                )));
             }
             let (seq, batch, input) = if layout == 0 {
                 (x.shape[0], x.shape[1], x.shape[2])

@@ -4,28 +4,33 @@
 
 use super::shape::{concat, split};
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{axis, ints};
 use crate::value::{Tensor, Value};
 
-fn sequence<'a>(i: &[Option<&'a Value>], k: usize) -> Result<&'a [Value], String> {
+fn sequence<'a>(i: &[Option<&'a Value>], k: usize) -> Result<&'a [Value], KernelError> {
     match i.get(k).copied().flatten() {
         Some(Value::Sequence(s)) => Ok(s),
-        Some(other) => Err(format!(
+        Some(other) => Err(KernelError::Value(format!(
             "input {k}: a sequence expected, found {}",
             other.describe()
-        )),
-        None => Err(format!("input {k} is missing")),
+        ))),
+        None => Err(KernelError::Value(format!("input {k} is missing"))),
     }
 }
 
 /// A position in a sequence of `len` (negative from the end); `len` itself
 /// allowed when `end`.
-fn position(t: &Tensor, len: usize, end: bool) -> Result<usize, String> {
-    let p = *ints(t)?.first().ok_or("an empty position")?;
+fn position(t: &Tensor, len: usize, end: bool) -> Result<usize, KernelError> {
+    let p = *ints(t)?
+        .first()
+        .ok_or_else(|| KernelError::Value("an empty position".to_owned()))?;
     let q = if p < 0 { p + len as i64 } else { p };
     let limit = if end { len as i64 } else { len as i64 - 1 };
     if q < 0 || q > limit {
-        return Err(format!("position {p} outside a sequence of {len}"));
+        return Err(KernelError::Value(format!(
+            "position {p} outside a sequence of {len}"
+        )));
     }
     Ok(q as usize)
 }
@@ -67,7 +72,9 @@ pub(super) fn register(reg: &mut Registry) {
         op(|i| {
             let mut s = sequence(i, 0)?.to_vec();
             if s.is_empty() {
-                return Err("SequenceErase of an empty sequence".into());
+                return Err(KernelError::Value(
+                    "SequenceErase of an empty sequence".to_owned(),
+                ));
             }
             let at = match opt(i, 1)? {
                 Some(p) => position(p, s.len(), false)?,
@@ -85,11 +92,13 @@ pub(super) fn register(reg: &mut Registry) {
             let parts = match opt(i, 1)? {
                 Some(s) if s.shape.is_empty() => {
                     // One size: chunks of it, the last one shorter.
-                    let chunk = *ints(s)?.first().ok_or("split is empty")?;
+                    let chunk = *ints(s)?
+                        .first()
+                        .ok_or_else(|| KernelError::Value("split is empty".to_owned()))?;
                     let a = axis(ax, t.shape.len())?;
                     let d = t.shape[a] as i64;
                     if chunk <= 0 {
-                        return Err(format!("split size {chunk}"));
+                        return Err(KernelError::Shape(format!("split size {chunk}")));
                     }
                     let sizes: Vec<i64> = (0..(d + chunk - 1) / chunk)
                         .map(|k| chunk.min(d - k * chunk))
@@ -115,16 +124,18 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["ConcatFromSequence"], |_, a, _| {
-        let ax = a.i("axis").ok_or("ConcatFromSequence needs 'axis'")?;
+        let ax = a
+            .i("axis")
+            .ok_or_else(|| KernelError::Attribute("ConcatFromSequence needs 'axis'".to_owned()))?;
         let new_axis = a.i("new_axis").unwrap_or(0) != 0;
         op(move |i| {
             let s = sequence(i, 0)?;
             let mut tensors: Vec<Tensor> = s
                 .iter()
                 .map(|v| {
-                    v.as_tensor()
-                        .cloned()
-                        .ok_or("a sequence of tensors expected")
+                    v.as_tensor().cloned().ok_or_else(|| {
+                        KernelError::Value("a sequence of tensors expected".to_owned())
+                    })
                 })
                 .collect::<Result<_, _>>()?;
             let mut ax = ax;
@@ -159,9 +170,9 @@ pub(super) fn register(reg: &mut Registry) {
     reg.add(&["OptionalGetElement"], |_, _, _| {
         op(|i| match i.first().copied().flatten() {
             Some(Value::Optional(Some(v))) => Ok(vec![(**v).clone()]),
-            Some(Value::Optional(None)) | None => {
-                Err("OptionalGetElement of an empty optional".into())
-            }
+            Some(Value::Optional(None)) | None => Err(KernelError::Value(
+                "OptionalGetElement of an empty optional".to_owned(),
+            )),
             Some(v) => Ok(vec![v.clone()]),
         })
     });

@@ -4,6 +4,7 @@
 //! ConstantOfShape), Unique, TopK, NonZero, Compress, Trilu.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
     Num, axis, bad_type, broadcast_shape, checked_len, expand, ints, num_match, split_at, strides,
@@ -32,7 +33,7 @@ fn flat(c: &[usize], st: &[usize]) -> usize {
 }
 
 /// Normalises possibly negative axes.
-fn axes_of(v: &[i64], rank: usize) -> Result<Vec<usize>, String> {
+fn axes_of(v: &[i64], rank: usize) -> Result<Vec<usize>, KernelError> {
     v.iter().map(|&a| axis(a, rank)).collect()
 }
 
@@ -41,13 +42,9 @@ fn axes_of(v: &[i64], rank: usize) -> Result<Vec<usize>, String> {
 fn register_basic(reg: &mut Registry) {
     reg.add(&["Identity"], |_, _, _| {
         op(|i| {
-            Ok(vec![
-                i.first()
-                    .copied()
-                    .flatten()
-                    .cloned()
-                    .ok_or("Identity without input")?,
-            ])
+            Ok(vec![i.first().copied().flatten().cloned().ok_or_else(
+                || KernelError::Value("Identity without input".to_owned()),
+            )?])
         })
     });
     reg.add(&["Constant"], |_, a, _| {
@@ -88,9 +85,10 @@ fn register_basic(reg: &mut Registry) {
                 None => attr_ratio.unwrap_or(0.5) as f64,
             };
             if training && ratio != 0.0 && opset >= 12 {
-                return Err(
-                    "Dropout in training mode draws random numbers; it is not reproducible".into(),
-                );
+                return Err(KernelError::Unsupported(
+                    "Dropout in training mode draws random numbers; it is not reproducible"
+                        .to_owned(),
+                ));
             }
             let mut out = vec![Value::Tensor(x.clone())];
             if outputs > 1 {
@@ -105,7 +103,7 @@ fn register_basic(reg: &mut Registry) {
 }
 
 /// A Constant node's value, from whichever attribute holds it.
-fn constant(a: &Attrs) -> Result<Tensor, String> {
+fn constant(a: &Attrs) -> Result<Tensor, KernelError> {
     if let Some(t) = a.tensor("value")? {
         return Ok(t);
     }
@@ -127,39 +125,46 @@ fn constant(a: &Attrs) -> Result<Tensor, String> {
     if let Some(v) = a.strings("value_strings") {
         return Ok(Tensor::vector(v));
     }
-    Err("Constant without a value".into())
+    Err(KernelError::Value("Constant without a value".to_owned()))
 }
 
 // ---------------------------------------------------------------- views
 
-fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, String> {
+fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, KernelError> {
     let mut shape = Vec::with_capacity(spec.len());
     let mut infer = None;
     for (i, &d) in spec.iter().enumerate() {
         shape.push(match d {
             -1 => {
                 if infer.replace(i).is_some() {
-                    return Err("more than one -1 in the shape".to_owned());
+                    return Err(KernelError::Shape(
+                        "more than one -1 in the shape".to_owned(),
+                    ));
                 }
                 1
             }
-            0 if !allow_zero => *t
-                .shape
-                .get(i)
-                .ok_or("0 copies a dimension the input lacks")?,
+            0 if !allow_zero => *t.shape.get(i).ok_or_else(|| {
+                KernelError::Shape("0 copies a dimension the input lacks".to_owned())
+            })?,
             d if d >= 0 => d as usize,
-            d => return Err(format!("bad dimension {d}")),
+            d => return Err(KernelError::Shape(format!("bad dimension {d}"))),
         });
     }
     if let Some(i) = infer {
         let known: usize = shape.iter().product();
         if known == 0 || t.len() % known != 0 {
-            return Err(format!("cannot reshape {:?} into {spec:?}", t.shape));
+            return Err(KernelError::Shape(format!(
+                "cannot reshape {:?} into {spec:?}",
+                t.shape
+            )));
         }
         shape[i] = t.len() / known;
     }
     if shape.iter().product::<usize>() != t.len() {
-        return Err(format!("cannot reshape {:?} into {spec:?}", t.shape));
+        return Err(KernelError::Shape(format!(
+            "cannot reshape {:?} into {spec:?}",
+            t.shape
+        )));
     }
     Ok(Tensor {
         shape,
@@ -172,7 +177,7 @@ fn axes_input(
     i: &[Option<&Value>],
     k: usize,
     attr: &Option<Vec<i64>>,
-) -> Result<Option<Vec<i64>>, String> {
+) -> Result<Option<Vec<i64>>, KernelError> {
     match opt(i, k)? {
         Some(t) => Ok(Some(ints(t)?)),
         None => Ok(attr.clone()),
@@ -186,7 +191,9 @@ fn register_views(reg: &mut Registry) {
         op(move |i| {
             let spec = match opt(i, 1)? {
                 Some(s) => ints(s)?,
-                None => attr.clone().ok_or("Reshape needs a shape")?,
+                None => attr
+                    .clone()
+                    .ok_or_else(|| KernelError::Shape("Reshape needs a shape".to_owned()))?,
             };
             one(reshape(arg(i, 0)?, &spec, allow_zero)?)
         })
@@ -198,7 +205,7 @@ fn register_views(reg: &mut Registry) {
             let rank = t.shape.len() as i64;
             let a = if ax < 0 { ax + rank } else { ax };
             if a < 0 || a > rank {
-                return Err(format!("axis {ax} out of range"));
+                return Err(KernelError::Shape(format!("axis {ax} out of range")));
             }
             let outer: usize = t.shape[..a as usize].iter().product();
             let inner: usize = t.shape[a as usize..].iter().product();
@@ -217,7 +224,10 @@ fn register_views(reg: &mut Registry) {
                 None => (0..t.shape.len()).filter(|&d| t.shape[d] == 1).collect(),
             };
             if let Some(&d) = axes.iter().find(|&&d| t.shape[d] != 1) {
-                return Err(format!("cannot squeeze axis {d} of size {}", t.shape[d]));
+                return Err(KernelError::Shape(format!(
+                    "cannot squeeze axis {d} of size {}",
+                    t.shape[d]
+                )));
             }
             let shape = (0..t.shape.len())
                 .filter(|d| !axes.contains(d))
@@ -233,7 +243,8 @@ fn register_views(reg: &mut Registry) {
         let attr = a.ints("axes");
         op(move |i| {
             let t = arg(i, 0)?;
-            let axes = axes_input(i, 1, &attr)?.ok_or("Unsqueeze needs axes")?;
+            let axes = axes_input(i, 1, &attr)?
+                .ok_or_else(|| KernelError::Attribute("Unsqueeze needs axes".to_owned()))?;
             let rank = t.shape.len() + axes.len();
             let mut axes = axes_of(&axes, rank)?;
             axes.sort();
@@ -260,7 +271,9 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["Concat"], |_, a, _| {
-        let ax = a.i("axis").ok_or("Concat needs 'axis'")?;
+        let ax = a
+            .i("axis")
+            .ok_or_else(|| KernelError::Attribute("Concat needs 'axis'".to_owned()))?;
         op(move |i| {
             let parts: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
             one(concat(&parts, ax)?)
@@ -291,12 +304,17 @@ fn register_views(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             if opset < 10 {
-                let s = starts.clone().ok_or("Slice needs starts")?;
-                let e = ends.clone().ok_or("Slice needs ends")?;
+                let s = starts
+                    .clone()
+                    .ok_or_else(|| KernelError::Attribute("Slice needs starts".to_owned()))?;
+                let e = ends
+                    .clone()
+                    .ok_or_else(|| KernelError::Attribute("Slice needs ends".to_owned()))?;
                 return one(slice(t, &s, &e, axes.clone(), None)?);
             }
-            let ints_at =
-                |k: usize| -> Result<Option<Vec<i64>>, String> { opt(i, k)?.map(ints).transpose() };
+            let ints_at = |k: usize| -> Result<Option<Vec<i64>>, KernelError> {
+                opt(i, k)?.map(ints).transpose()
+            };
             one(slice(
                 t,
                 &ints(arg(i, 1)?)?,
@@ -322,10 +340,10 @@ fn register_views(reg: &mut Registry) {
             let t = arg(i, 0)?;
             let reps = ints(arg(i, 1)?)?;
             if reps.len() != t.shape.len() || reps.iter().any(|&r| r < 0) {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "repeats {reps:?} for a tensor of rank {}",
                     t.shape.len()
-                ));
+                )));
             }
             let shape: Vec<usize> = t
                 .shape
@@ -355,9 +373,9 @@ fn register_views(reg: &mut Registry) {
     reg.add(&["Pad"], |_, a, opset| {
         let mode = a.s_or("mode", "constant");
         if !matches!(mode.as_str(), "constant" | "reflect" | "edge" | "wrap") {
-            return Err(format!(
+            return Err(KernelError::Attribute(format!(
                 "Pad mode '{mode}' is not constant, reflect, edge or wrap"
-            ));
+            )));
         }
         let attr_pads = a.ints("pads");
         let attr_value = a.f("value").unwrap_or(0.0);
@@ -366,7 +384,9 @@ fn register_views(reg: &mut Registry) {
             let rank = t.shape.len();
             let (pads, value, axes) = if opset < 11 {
                 (
-                    attr_pads.clone().ok_or("Pad needs pads")?,
+                    attr_pads
+                        .clone()
+                        .ok_or_else(|| KernelError::Attribute("Pad needs pads".to_owned()))?,
                     Some(Tensor::scalar(attr_value)),
                     None,
                 )
@@ -382,7 +402,11 @@ fn register_views(reg: &mut Registry) {
                 None => (0..rank).collect(),
             };
             if pads.len() != 2 * axes.len() {
-                return Err(format!("{} pads for {} axes", pads.len(), axes.len()));
+                return Err(KernelError::Shape(format!(
+                    "{} pads for {} axes",
+                    pads.len(),
+                    axes.len()
+                )));
             }
             let mut before = vec![0i64; rank];
             let mut after = vec![0i64; rank];
@@ -394,25 +418,31 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["DepthToSpace", "SpaceToDepth"], |name, a, _| {
-        let b = a.i("blocksize").ok_or("blocksize is required")? as usize;
+        let b = a
+            .i("blocksize")
+            .ok_or_else(|| KernelError::Attribute("blocksize is required".to_owned()))?
+            as usize;
         let crd = a.s_or("mode", "DCR") == "CRD";
         let to_space = name == "DepthToSpace";
         op(move |i| {
             let t = arg(i, 0)?;
             let [n, c, h, w] = t.shape[..] else {
-                return Err(format!("a 4-D input expected, found {:?}", t.shape));
+                return Err(KernelError::Shape(format!(
+                    "a 4-D input expected, found {:?}",
+                    t.shape
+                )));
             };
             if b == 0 {
-                return Err("blocksize 0".into());
+                return Err(KernelError::Attribute("blocksize 0".to_owned()));
             }
             let r =
                 |s: Vec<usize>| reshape(t, &s.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
             let out = if to_space {
                 if c % (b * b) != 0 {
-                    return Err(format!(
+                    return Err(KernelError::Shape(format!(
                         "channels {c} not divisible by blocksize² {}",
                         b * b
-                    ));
+                    )));
                 }
                 let cc = c / (b * b);
                 if crd {
@@ -432,7 +462,9 @@ fn register_views(reg: &mut Registry) {
                 }
             } else {
                 if h % b != 0 || w % b != 0 {
-                    return Err(format!("{h}x{w} not divisible by blocksize {b}"));
+                    return Err(KernelError::Shape(format!(
+                        "{h}x{w} not divisible by blocksize {b}"
+                    )));
                 }
                 let x = r(vec![n, c, h / b, b, w / b, b])?;
                 let perm: &[usize] = if crd {
@@ -473,8 +505,10 @@ fn register_views(reg: &mut Registry) {
     });
 }
 
-pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, String> {
-    let first = parts.first().ok_or("Concat without inputs")?;
+pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, KernelError> {
+    let first = parts
+        .first()
+        .ok_or_else(|| KernelError::Value("Concat without inputs".to_owned()))?;
     let a = axis(ax, first.shape.len())?;
     let (outer, _, inner) = split_at(&first.shape, a);
     let mut shape = first.shape.clone();
@@ -486,10 +520,10 @@ pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, String> {
                 .enumerate()
                 .any(|(d, &v)| d != a && v != first.shape[d])
         {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "Concat of {:?} and {:?} on axis {a}",
                 first.shape, p.shape
-            ));
+            )));
         }
         shape[a] += p.shape[a];
     }
@@ -498,7 +532,7 @@ pub(crate) fn concat(parts: &[&Tensor], ax: i64) -> Result<Tensor, String> {
         for p in parts {
             let chunk = p.shape[a] * inner;
             if !data.extend(&p.data.slice(o * chunk, (o + 1) * chunk)) {
-                return Err("Concat inputs differ in type".into());
+                return Err(KernelError::Type("Concat inputs differ in type".to_owned()));
             }
         }
     }
@@ -510,13 +544,15 @@ pub(crate) fn split(
     ax: i64,
     sizes: Option<Vec<i64>>,
     outputs: usize,
-) -> Result<Vec<Tensor>, String> {
+) -> Result<Vec<Tensor>, KernelError> {
     let a = axis(ax, t.shape.len())?;
     let d = t.shape[a];
     let sizes: Vec<usize> = match sizes {
         Some(s) => {
             if s.iter().any(|&x| x < 0) || s.iter().sum::<i64>() != d as i64 {
-                return Err(format!("split sizes {s:?} for a dimension of {d}"));
+                return Err(KernelError::Shape(format!(
+                    "split sizes {s:?} for a dimension of {d}"
+                )));
             }
             s.iter().map(|&x| x as usize).collect()
         }
@@ -555,7 +591,7 @@ pub(crate) fn slice(
     ends: &[i64],
     axes: Option<Vec<i64>>,
     steps: Option<Vec<i64>>,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let rank = t.shape.len();
     let axes = match axes {
         Some(a) => axes_of(&a, rank)?,
@@ -563,7 +599,9 @@ pub(crate) fn slice(
     };
     let steps = steps.unwrap_or_else(|| vec![1; axes.len()]);
     if starts.len() != axes.len() || ends.len() != axes.len() || steps.len() != axes.len() {
-        return Err("starts, ends, axes and steps differ in length".into());
+        return Err(KernelError::Shape(
+            "starts, ends, axes and steps differ in length".to_owned(),
+        ));
     }
     let mut ranges: Vec<Vec<usize>> = t.shape.iter().map(|&d| (0..d).collect()).collect();
     for k in 0..axes.len() {
@@ -571,7 +609,7 @@ pub(crate) fn slice(
         let d = t.shape[ax] as i64;
         let step = steps[k];
         if step == 0 {
-            return Err("slice step 0".into());
+            return Err(KernelError::Value("slice step 0".to_owned()));
         }
         let norm = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
         let (mut s, mut e) = (norm(starts[k]), norm(ends[k]));
@@ -621,17 +659,20 @@ fn pad(
     after: &[i64],
     mode: &str,
     value: Option<&Tensor>,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let rank = t.shape.len();
     let shape: Vec<usize> = (0..rank)
         .map(|d| {
             let n = t.shape[d] as i64 + before[d] + after[d];
-            usize::try_from(n).map_err(|_| format!("padding makes axis {d} negative"))
+            usize::try_from(n)
+                .map_err(|_| KernelError::Shape(format!("padding makes axis {d} negative")))
         })
         .collect::<Result<_, _>>()?;
     let n = checked_len(&shape)?;
     if t.is_empty() && mode != "constant" && n > 0 {
-        return Err(format!("Pad mode {mode} of an empty tensor"));
+        return Err(KernelError::Attribute(format!(
+            "Pad mode {mode} of an empty tensor"
+        )));
     }
     let (os, is) = (strides(&shape), strides(&t.shape));
     let mut c = vec![0; rank];
@@ -683,12 +724,11 @@ fn pad(
 // ---------------------------------------------------------------- index
 
 /// An index into a dimension of size `n` (negative counts from the end).
-fn index(k: i64, n: usize) -> Result<usize, String> {
+fn index(k: i64, n: usize) -> Result<usize, KernelError> {
     let j = if k < 0 { k + n as i64 } else { k };
-    usize::try_from(j)
-        .ok()
-        .filter(|&j| j < n)
-        .ok_or_else(|| format!("index {k} is out of range for a dimension of {n}"))
+    usize::try_from(j).ok().filter(|&j| j < n).ok_or_else(|| {
+        KernelError::Shape(format!("index {k} is out of range for a dimension of {n}"))
+    })
 }
 
 fn register_index(reg: &mut Registry) {
@@ -731,7 +771,7 @@ fn register_index(reg: &mut Registry) {
                     c[a] = index(ids[k], t.shape[a])?;
                     Ok(flat(&c, &ts))
                 })
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, KernelError>>()?;
             one(Tensor {
                 shape: idx.shape.clone(),
                 data: t.data.gather(&picks),
@@ -757,7 +797,7 @@ fn register_index(reg: &mut Registry) {
                     c[a] = index(ids[k], t.shape[a])?;
                     Ok(flat(&c, &ts))
                 })
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, KernelError>>()?;
             one(scatter(t, &targets, upd, 1, &reduction)?)
         })
     });
@@ -765,9 +805,14 @@ fn register_index(reg: &mut Registry) {
         let reduction = a.s_or("reduction", "none");
         op(move |i| {
             let (t, idx, upd) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            let k = *idx.shape.last().ok_or("indices of rank 0")?;
+            let k = *idx
+                .shape
+                .last()
+                .ok_or_else(|| KernelError::Shape("indices of rank 0".to_owned()))?;
             if k > t.shape.len() {
-                return Err("index tuples longer than the data's rank".into());
+                return Err(KernelError::Shape(
+                    "index tuples longer than the data's rank".to_owned(),
+                ));
             }
             let ids = ints(idx)?;
             let ts = strides(&t.shape);
@@ -781,7 +826,7 @@ fn register_index(reg: &mut Registry) {
                     }
                     Ok(at)
                 })
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, KernelError>>()?;
             one(scatter(t, &targets, upd, slice_len, &reduction)?)
         })
     });
@@ -790,7 +835,11 @@ fn register_index(reg: &mut Registry) {
         let circular = match a.s_or("mode", "linear").as_str() {
             "linear" => false,
             "circular" => true,
-            other => return Err(format!("mode '{other}' is not linear or circular")),
+            other => {
+                return Err(KernelError::Attribute(format!(
+                    "mode '{other}' is not linear or circular"
+                )));
+            }
         };
         op(move |i| {
             let (cache, upd) = (arg(i, 0)?, arg(i, 1)?);
@@ -807,7 +856,9 @@ fn register_index(reg: &mut Registry) {
             let mut targets = Vec::with_capacity(prefix * seq * inner);
             for p in 0..prefix {
                 let batch = if a == 0 { 0 } else { p / batch_stride };
-                let w = *write.get(batch).ok_or("write_indices too short")?;
+                let w = *write
+                    .get(batch)
+                    .ok_or_else(|| KernelError::Value("write_indices too short".to_owned()))?;
                 for s in 0..seq {
                     let mut at = w + s as i64;
                     if circular {
@@ -817,7 +868,9 @@ fn register_index(reg: &mut Registry) {
                         .ok()
                         .filter(|&x| x < max_len)
                         .ok_or_else(|| {
-                            format!("write index {at} outside the cache of {max_len}")
+                            KernelError::Value(format!(
+                                "write index {at} outside the cache of {max_len}"
+                            ))
                         })?;
                     targets.push((p * max_len + at) * inner);
                 }
@@ -827,10 +880,15 @@ fn register_index(reg: &mut Registry) {
     });
 }
 
-fn gather_nd(t: &Tensor, idx: &Tensor, batch: usize) -> Result<Tensor, String> {
-    let k = *idx.shape.last().ok_or("indices of rank 0")?;
+fn gather_nd(t: &Tensor, idx: &Tensor, batch: usize) -> Result<Tensor, KernelError> {
+    let k = *idx
+        .shape
+        .last()
+        .ok_or_else(|| KernelError::Shape("indices of rank 0".to_owned()))?;
     if batch + k > t.shape.len() {
-        return Err("index tuples reach past the data's rank".into());
+        return Err(KernelError::Shape(
+            "index tuples reach past the data's rank".to_owned(),
+        ));
     }
     let ids = ints(idx)?;
     let batch_len: usize = t.shape[..batch].iter().product();
@@ -865,25 +923,29 @@ fn scatter(
     upd: &Tensor,
     run: usize,
     reduction: &str,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     if targets.len() * run != upd.len() {
-        return Err(format!(
+        return Err(KernelError::Value(format!(
             "{} updates for {} targets of {run}",
             upd.len(),
             targets.len()
-        ));
+        )));
     }
     if reduction == "none" {
         let mut order: Vec<usize> = (0..t.len()).collect();
         let base = t.len();
         for (k, &at) in targets.iter().enumerate() {
             for j in 0..run {
-                *order.get_mut(at + j).ok_or("scatter target out of range")? = base + k * run + j;
+                *order.get_mut(at + j).ok_or_else(|| {
+                    KernelError::Value("scatter target out of range".to_owned())
+                })? = base + k * run + j;
             }
         }
         let mut both = t.data.clone();
         if !both.extend(&upd.data) {
-            return Err("updates differ in type from the data".into());
+            return Err(KernelError::Type(
+                "updates differ in type from the data".to_owned(),
+            ));
         }
         return Ok(Tensor {
             shape: t.shape.clone(),
@@ -896,13 +958,16 @@ fn scatter(
         upd: &Tensor,
         run: usize,
         reduction: &str,
-    ) -> Result<Data, String> {
-        let u = T::view(&upd.data).ok_or("updates differ in type from the data")?;
+    ) -> Result<Data, KernelError> {
+        let u = T::view(&upd.data)
+            .ok_or_else(|| KernelError::Type("updates differ in type from the data".to_owned()))?;
         let mut out = v.to_vec();
         for (k, &at) in targets.iter().enumerate() {
             for j in 0..run {
                 let (o, x) = (
-                    out.get_mut(at + j).ok_or("scatter target out of range")?,
+                    out.get_mut(at + j).ok_or_else(|| {
+                        KernelError::Value("scatter target out of range".to_owned())
+                    })?,
                     u[k * run + j],
                 );
                 *o = match reduction {
@@ -922,7 +987,7 @@ fn scatter(
                             *o
                         }
                     }
-                    other => return Err(format!("reduction '{other}'")),
+                    other => return Err(KernelError::Attribute(format!("reduction '{other}'"))),
                 };
             }
         }
@@ -946,11 +1011,16 @@ fn register_generators(reg: &mut Registry) {
         op(move |i| {
             let shape: Vec<usize> = ints(arg(i, 0)?)?
                 .iter()
-                .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d}")))
+                .map(|&d| {
+                    usize::try_from(d)
+                        .map_err(|_| KernelError::Shape(format!("negative dimension {d}")))
+                })
                 .collect::<Result<_, _>>()?;
             let n = checked_len(&shape)?;
             if value.is_empty() {
-                return Err("ConstantOfShape's value is empty".into());
+                return Err(KernelError::Shape(
+                    "ConstantOfShape's value is empty".to_owned(),
+                ));
             }
             one(Tensor {
                 shape,
@@ -961,20 +1031,20 @@ fn register_generators(reg: &mut Registry) {
     reg.add(&["Range"], |_, _, _| {
         op(|i| {
             let (s, l, d) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            fn go<T: Num>(s: &[T], l: &Tensor, d: &Tensor) -> Result<Data, String> {
+            fn go<T: Num>(s: &[T], l: &Tensor, d: &Tensor) -> Result<Data, KernelError> {
                 let (start, limit, delta) = (
                     s[0],
                     T::view(&l.data)
                         .and_then(|v| v.first().copied())
-                        .ok_or("limit type")?,
+                        .ok_or_else(|| KernelError::Limit("limit type".to_owned()))?,
                     T::view(&d.data)
                         .and_then(|v| v.first().copied())
-                        .ok_or("delta type")?,
+                        .ok_or_else(|| KernelError::Type("delta type".to_owned()))?,
                 );
                 let n = ((limit.to_f64() - start.to_f64()) / delta.to_f64()).ceil();
                 let n = if n.is_nan() || n < 0.0 { 0 } else { n as usize };
                 if n > 1 << 28 {
-                    return Err(format!("Range of {n} elements"));
+                    return Err(KernelError::Limit(format!("Range of {n} elements")));
                 }
                 let mut out = Vec::with_capacity(n);
                 let mut v = start;
@@ -985,7 +1055,7 @@ fn register_generators(reg: &mut Registry) {
                 Ok(T::wrap(out))
             }
             if s.is_empty() {
-                return Err("Range start is empty".into());
+                return Err(KernelError::Value("Range start is empty".to_owned()));
             }
             let data =
                 num_match!(&s.data, v => go(v, l, d)?, return Err(bad_type("Range", s.dtype())));
@@ -998,13 +1068,15 @@ fn register_generators(reg: &mut Registry) {
     reg.add(&["EyeLike"], |_, a, _| {
         let dtype = a
             .i("dtype")
-            .map(|c| DType::from_onnx(c as i32).ok_or(format!("dtype {c}")))
+            .map(|c| {
+                DType::from_onnx(c as i32).ok_or_else(|| KernelError::Type(format!("dtype {c}")))
+            })
             .transpose()?;
         let k = a.i("k").unwrap_or(0);
         op(move |i| {
             let t = arg(i, 0)?;
             let [rows, cols] = t.shape[..] else {
-                return Err("EyeLike takes a 2-D tensor".into());
+                return Err(KernelError::Shape("EyeLike takes a 2-D tensor".to_owned()));
             };
             let v: Vec<i64> = (0..rows * cols)
                 .map(|x| ((x % cols) as i64 - (x / cols) as i64 == k) as i64)
@@ -1023,9 +1095,10 @@ fn register_generators(reg: &mut Registry) {
                 .data
                 .to_f64()
                 .and_then(|v| v.first().copied())
-                .ok_or("depth")? as i64;
+                .ok_or_else(|| KernelError::Value("depth".to_owned()))?
+                as i64;
             if depth <= 0 {
-                return Err(format!("depth {depth}"));
+                return Err(KernelError::Value(format!("depth {depth}")));
             }
             let rank = idx.shape.len() + 1;
             let a = axis(ax, rank)?;
@@ -1096,7 +1169,9 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let (t, cond) = (arg(i, 0)?, arg(i, 1)?);
             let Data::Bool(c) = &cond.data else {
-                return Err("Compress's condition must be bool".into());
+                return Err(KernelError::Type(
+                    "Compress's condition must be bool".to_owned(),
+                ));
             };
             match ax {
                 None => {
@@ -1131,12 +1206,16 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?.first().ok_or("k is empty")?,
+                Some(k) => *ints(k)?
+                    .first()
+                    .ok_or_else(|| KernelError::Value("k is empty".to_owned()))?,
                 None => 0,
             };
             let r = t.shape.len();
             if r < 2 {
-                return Err("Trilu takes a tensor of rank 2 or more".into());
+                return Err(KernelError::Shape(
+                    "Trilu takes a tensor of rank 2 or more".to_owned(),
+                ));
             }
             let (rows, cols) = (t.shape[r - 2], t.shape[r - 1]);
             let fill = t.len();
@@ -1186,8 +1265,10 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?.first().ok_or("K is empty")?,
-                None => attr_k.ok_or("TopK needs K")?,
+                Some(k) => *ints(k)?
+                    .first()
+                    .ok_or_else(|| KernelError::Value("K is empty".to_owned()))?,
+                None => attr_k.ok_or_else(|| KernelError::Attribute("TopK needs K".to_owned()))?,
             };
             top_k(t, k, ax, largest)
         })
@@ -1200,13 +1281,13 @@ fn register_select(reg: &mut Registry) {
 }
 
 /// The k largest (or smallest) along an axis, ties to the lower index.
-fn top_k(t: &Tensor, k: i64, ax: i64, largest: bool) -> Result<Vec<Value>, String> {
+fn top_k(t: &Tensor, k: i64, ax: i64, largest: bool) -> Result<Vec<Value>, KernelError> {
     let a = axis(ax, t.shape.len())?;
     let (outer, n, inner) = split_at(&t.shape, a);
     let k = usize::try_from(k)
         .ok()
         .filter(|&k| k <= n)
-        .ok_or_else(|| format!("K={k} for an axis of {n}"))?;
+        .ok_or_else(|| KernelError::Shape(format!("K={k} for an axis of {n}")))?;
     let v = crate::ml::num::floats(t, "TopK")?;
     let mut picks = Vec::with_capacity(outer * k * inner);
     let mut indices = Vec::with_capacity(outer * k * inner);
@@ -1255,7 +1336,7 @@ fn top_k(t: &Tensor, k: i64, ax: i64, largest: bool) -> Result<Vec<Value>, Strin
 /// Unique elements (or slices along `axis`), numpy's order when sorted,
 /// first occurrence order otherwise; with first indices, inverse indices
 /// and counts.
-fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, String> {
+fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, KernelError> {
     // Each item: a flat element, or a slice along the axis.
     let (items, item_len, a) = match ax {
         None => (t.len(), 1, None),

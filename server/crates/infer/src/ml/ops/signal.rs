@@ -3,6 +3,7 @@
 //! Transforms are direct sums in f64.
 
 use super::{Registry, arg, one, op, opt};
+use crate::error::KernelError;
 use crate::ml::num::{axis, floats, ints, tensor_f64};
 use crate::value::{DType, Tensor};
 use std::f64::consts::PI;
@@ -40,7 +41,7 @@ pub(super) fn register(reg: &mut Registry) {
         |name, a, _| {
             let periodic = a.i("periodic").unwrap_or(1) != 0;
             let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32)
-                .ok_or("output_datatype")?;
+                .ok_or_else(|| KernelError::Attribute("output_datatype".to_owned()))?;
             let kind = name.to_owned();
             op(move |i| {
                 let size = ints(arg(i, 0)?)?[0].max(0) as usize;
@@ -65,7 +66,7 @@ pub(super) fn register(reg: &mut Registry) {
     );
     reg.add(&["MelWeightMatrix"], |_, a, _| {
         let dtype = DType::from_onnx(a.i("output_datatype").unwrap_or(1) as i32)
-            .ok_or("output_datatype")?;
+            .ok_or_else(|| KernelError::Attribute("output_datatype".to_owned()))?;
         op(move |i| {
             let bins = ints(arg(i, 0)?)?[0].max(0) as usize;
             let dft_len = ints(arg(i, 1)?)?[0];
@@ -114,15 +115,15 @@ pub(super) fn register(reg: &mut Registry) {
 }
 
 /// The complex values of `x` (last axis 1: real, 2: real and imaginary).
-fn complex(x: &Tensor) -> Result<Vec<(f64, f64)>, String> {
+fn complex(x: &Tensor) -> Result<Vec<(f64, f64)>, KernelError> {
     let v = floats(x, "DFT")?;
     match x.shape.last() {
         Some(1) => Ok(v.into_iter().map(|r| (r, 0.0)).collect()),
         Some(2) => Ok(v.chunks(2).map(|c| (c[0], c[1])).collect()),
-        _ => Err(format!(
+        _ => Err(KernelError::Shape(format!(
             "a signal of shape {:?}: the last axis must be 1 or 2",
             x.shape
-        )),
+        ))),
     }
 }
 
@@ -155,15 +156,17 @@ fn dft(
     ax: i64,
     inverse: bool,
     onesided: bool,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let rank = x.shape.len();
     let a = axis(ax, rank)?;
     if a == rank - 1 {
-        return Err("DFT's axis cannot be the last (complex) axis".into());
+        return Err(KernelError::Shape(
+            "DFT's axis cannot be the last (complex) axis".to_owned(),
+        ));
     }
     let n_in = x.shape[a];
     let len = match len {
-        Some(l) => usize::try_from(l).map_err(|_| format!("dft_length {l}"))?,
+        Some(l) => usize::try_from(l).map_err(|_| KernelError::Shape(format!("dft_length {l}")))?,
         None if inverse && onesided => 2 * (n_in.max(1) - 1),
         None => n_in,
     };
@@ -221,25 +224,31 @@ fn stft(
     window: Option<Vec<f64>>,
     frame: Option<i64>,
     onesided: bool,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     if x.shape.len() != 3 {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "STFT's signal {:?}: (batch, length, 1|2) expected",
             x.shape
-        ));
+        )));
     }
     let (batch, length) = (x.shape[0], x.shape[1]);
     let frame_len = match (frame, &window) {
         (Some(f), _) => f as usize,
         (None, Some(w)) => w.len(),
-        (None, None) => return Err("STFT needs a window or a frame_length".into()),
+        (None, None) => {
+            return Err(KernelError::Attribute(
+                "STFT needs a window or a frame_length".to_owned(),
+            ));
+        }
     };
     let step = usize::try_from(step)
         .ok()
         .filter(|&s| s > 0)
-        .ok_or("frame_step must be positive")?;
+        .ok_or_else(|| KernelError::Attribute("frame_step must be positive".to_owned()))?;
     if frame_len > length || frame_len == 0 {
-        return Err(format!("frame_length {frame_len} for a signal of {length}"));
+        return Err(KernelError::Shape(format!(
+            "frame_length {frame_len} for a signal of {length}"
+        )));
     }
     let frames = 1 + (length - frame_len) / step;
     let values = complex(x)?;

@@ -2,14 +2,18 @@
 //! and TfIdfVectorizer over strings or integers.
 
 use super::{Registry, arg, one, op};
+use crate::error::KernelError;
 use crate::ml::num::zip_broadcast;
 use crate::value::{Data, Tensor, Value};
 use std::collections::{HashMap, HashSet};
 
-fn strings<'a>(t: &'a Tensor, what: &str) -> Result<&'a [String], String> {
+fn strings<'a>(t: &'a Tensor, what: &str) -> Result<&'a [String], KernelError> {
     match &t.data {
         Data::Str(v) => Ok(v),
-        other => Err(format!("{what} takes strings, found {}", other.dtype())),
+        other => Err(KernelError::Type(format!(
+            "{what} takes strings, found {}",
+            other.dtype()
+        ))),
     }
 }
 
@@ -29,9 +33,11 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["RegexFullMatch"], |_, a, _| {
-        let pattern = a.s("pattern").ok_or("RegexFullMatch needs 'pattern'")?;
+        let pattern = a
+            .s("pattern")
+            .ok_or_else(|| KernelError::Attribute("RegexFullMatch needs 'pattern'".to_owned()))?;
         let re = regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+            .map_err(|e| KernelError::Attribute(format!("pattern {pattern:?}: {e}")))?;
         op(move |i| {
             let t = arg(i, 0)?;
             let v = strings(t, "RegexFullMatch")?;
@@ -74,7 +80,9 @@ pub(super) fn register(reg: &mut Registry) {
     reg.add(&["StringNormalizer"], |_, a, _| {
         let action = a.s_or("case_change_action", "NONE");
         if !matches!(action.as_str(), "NONE" | "LOWER" | "UPPER") {
-            return Err(format!("case_change_action '{action}'"));
+            return Err(KernelError::Attribute(format!(
+                "case_change_action '{action}'"
+            )));
         }
         let sensitive = a.i("is_case_sensitive").unwrap_or(0) != 0;
         let stops: Vec<String> = a.strings("stopwords").unwrap_or_default();
@@ -175,15 +183,15 @@ struct TfIdf {
 }
 
 impl TfIdf {
-    fn from_attrs(a: &crate::ml::Attrs) -> Result<TfIdf, String> {
+    fn from_attrs(a: &crate::ml::Attrs) -> Result<TfIdf, KernelError> {
         let mode = a.s_or("mode", "TF");
         let min = a
             .i("min_gram_length")
-            .ok_or("min_gram_length is required")?
+            .ok_or_else(|| KernelError::Attribute("min_gram_length is required".to_owned()))?
             .max(1) as usize;
         let max = a
             .i("max_gram_length")
-            .ok_or("max_gram_length is required")?
+            .ok_or_else(|| KernelError::Attribute("max_gram_length is required".to_owned()))?
             .max(1) as usize;
         let skip = a.i("max_skip_count").unwrap_or(0).max(0) as usize;
         let counts: Vec<usize> = a
@@ -220,9 +228,9 @@ impl TfIdf {
                     for p in 1..=n {
                         prefixes.insert(gram[..p].to_vec());
                     }
-                    let col = *indexes
-                        .get(id)
-                        .ok_or("ngram_indexes is shorter than the pool")?;
+                    let col = *indexes.get(id).ok_or_else(|| {
+                        KernelError::Attribute("ngram_indexes is shorter than the pool".to_owned())
+                    })?;
                     grams.insert(gram, col);
                 }
                 id += 1;
@@ -240,12 +248,14 @@ impl TfIdf {
         })
     }
 
-    fn run(&self, x: &Tensor) -> Result<Tensor, String> {
+    fn run(&self, x: &Tensor) -> Result<Tensor, KernelError> {
         let items: Vec<String> = match &x.data {
             Data::Str(v) => v.clone(),
             d => d
                 .to_i64()
-                .ok_or("TfIdfVectorizer takes strings or integers")?
+                .ok_or_else(|| {
+                    KernelError::Type("TfIdfVectorizer takes strings or integers".to_owned())
+                })?
                 .iter()
                 .map(|v| v.to_string())
                 .collect(),
@@ -255,10 +265,10 @@ impl TfIdf {
             1 => (1, x.shape[0], vec![self.size]),
             2 => (x.shape[0], x.shape[1], vec![x.shape[0], self.size]),
             _ => {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "TfIdfVectorizer input {:?}: [C] or [B, C] expected",
                     x.shape
-                ));
+                )));
             }
         };
         let mut freq = vec![0f64; rows * self.size];

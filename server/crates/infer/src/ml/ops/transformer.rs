@@ -5,6 +5,7 @@
 //! them, in f64.
 
 use super::{Registry, arg, opt};
+use crate::error::KernelError;
 use crate::ml::num::{floats, ints, tensor_f64};
 use crate::value::{Data, Tensor, Value};
 
@@ -58,7 +59,9 @@ pub(super) fn register(reg: &mut Registry) {
         super::op(move |i| {
             let (x, y) = (arg(i, 0)?, arg(i, 1)?);
             if x.shape != y.shape || x.dtype() != y.dtype() {
-                return Err("SwiGLU takes two inputs of one shape and type".into());
+                return Err(KernelError::Type(
+                    "SwiGLU takes two inputs of one shape and type".to_owned(),
+                ));
             }
             // The sigmoid is rounded to the input's type before the products.
             let sig = tensor_f64(
@@ -90,12 +93,15 @@ pub(super) fn register(reg: &mut Registry) {
     reg.add(&["LinearAttention"], |_, a, _| {
         let rule = a.s_or("update_rule", "gated_delta");
         if !matches!(rule.as_str(), "linear" | "gated" | "delta" | "gated_delta") {
-            return Err(format!("update_rule '{rule}'"));
+            return Err(KernelError::Attribute(format!("update_rule '{rule}'")));
         }
-        let q_heads = a.i("q_num_heads").ok_or("q_num_heads is required")?.max(1) as usize;
+        let q_heads = a
+            .i("q_num_heads")
+            .ok_or_else(|| KernelError::Attribute("q_num_heads is required".to_owned()))?
+            .max(1) as usize;
         let kv_heads = a
             .i("kv_num_heads")
-            .ok_or("kv_num_heads is required")?
+            .ok_or_else(|| KernelError::Attribute("kv_num_heads is required".to_owned()))?
             .max(1) as usize;
         let scale = a.f("scale").map(|v| v as f64).filter(|&v| v != 0.0);
         super::op(move |i| linear_attention(&rule, q_heads, kv_heads, scale, i))
@@ -103,7 +109,7 @@ pub(super) fn register(reg: &mut Registry) {
     reg.add(&["CausalConvWithState"], |_, a, _| {
         let act = a.s_or("activation", "none");
         if !matches!(act.as_str(), "none" | "silu" | "swish") {
-            return Err(format!("activation '{act}'"));
+            return Err(KernelError::Attribute(format!("activation '{act}'")));
         }
         super::op(move |i| {
             causal_conv(
@@ -129,13 +135,17 @@ struct AttentionSpec {
 }
 
 /// A (B, H, S, D) view of Q, K or V (3-D inputs split into heads).
-fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), String> {
+fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), KernelError> {
     let v = floats(t, "Attention")?;
     match t.shape.len() {
         4 => Ok((t.shape.clone(), v)),
         3 => {
             let n = n
-                .ok_or("3-D Attention inputs need q_num_heads and kv_num_heads")?
+                .ok_or_else(|| {
+                    KernelError::Shape(
+                        "3-D Attention inputs need q_num_heads and kv_num_heads".to_owned(),
+                    )
+                })?
                 .max(1);
             let (b, s, hid) = (t.shape[0], t.shape[1], t.shape[2]);
             let d = hid / n;
@@ -152,7 +162,7 @@ fn heads(t: &Tensor, n: Option<usize>) -> Result<(Vec<usize>, Vec<f64>), String>
             }
             Ok((vec![b, n, s, d], out))
         }
-        r => Err(format!("Attention inputs of rank {r}")),
+        r => Err(KernelError::Shape(format!("Attention inputs of rank {r}"))),
     }
 }
 
@@ -184,15 +194,15 @@ fn attention(
     past_k: Option<&Tensor>,
     past_v: Option<&Tensor>,
     nonpad: Option<&Tensor>,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let dtype = q.dtype();
     let three_d = q.shape.len() == 3;
     let (qs, qv) = heads(q, s.q_heads)?;
     let past_k = past_k
-        .map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_key")?)))
+        .map(|t| Ok::<_, KernelError>((t.shape.clone(), floats(t, "past_key")?)))
         .transpose()?;
     let past_v = past_v
-        .map(|t| Ok::<_, String>((t.shape.clone(), floats(t, "past_value")?)))
+        .map(|t| Ok::<_, KernelError>((t.shape.clone(), floats(t, "past_value")?)))
         .transpose()?;
     let past_len = past_k.as_ref().map_or(0, |p| p.0[2]);
     let (ks, kv) = cat_seq(past_k, heads(k, s.kv_heads)?);
@@ -200,7 +210,9 @@ fn attention(
     let (b, hq, sq, d) = (qs[0], qs[1], qs[2], qs[3]);
     let (hk, skv, dv) = (ks[1], ks[2], vs[3]);
     if hk == 0 || hq % hk != 0 {
-        return Err(format!("{hq} query heads for {hk} key heads"));
+        return Err(KernelError::Shape(format!(
+            "{hq} query heads for {hk} key heads"
+        )));
     }
     let group = hq / hk;
     let scale = s.scale.unwrap_or(1.0 / (d as f64).sqrt()).sqrt();
@@ -210,7 +222,9 @@ fn attention(
     let mask_bias: Option<(Vec<usize>, Vec<f64>)> = match mask {
         Some(m) => {
             let mut shape = m.shape.clone();
-            let last = *shape.last().ok_or("a scalar attn_mask")?;
+            let last = *shape
+                .last()
+                .ok_or_else(|| KernelError::Value("a scalar attn_mask".to_owned()))?;
             let vals: Vec<f64> = match &m.data {
                 Data::Bool(bv) => bv
                     .iter()
@@ -347,7 +361,7 @@ fn rotary(
     interleaved: bool,
     dim: usize,
     heads: usize,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, KernelError> {
     let xv = floats(x, "RotaryEmbedding")?;
     // As (B, S, H, D): 4-D inputs are (B, H, S, D).
     let (b, s, h, d, four) = match x.shape.len() {
@@ -356,7 +370,11 @@ fn rotary(
             let h = heads.max(1);
             (x.shape[0], x.shape[1], h, x.shape[2] / h, false)
         }
-        r => return Err(format!("RotaryEmbedding input of rank {r}")),
+        r => {
+            return Err(KernelError::Shape(format!(
+                "RotaryEmbedding input of rank {r}"
+            )));
+        }
     };
     let rd = if dim == 0 { d } else { dim };
     let half = rd / 2;
@@ -378,7 +396,9 @@ fn rotary(
                 None => (bi * s + si) * half,
             };
             if row + half > cv.len() || row + half > sv.len() {
-                return Err("position outside the cos/sin cache".into());
+                return Err(KernelError::Value(
+                    "position outside the cos/sin cache".to_owned(),
+                ));
             }
             for hi in 0..h {
                 for k in 0..half {
@@ -404,18 +424,20 @@ fn linear_attention(
     hkv: usize,
     scale: Option<f64>,
     i: &[Option<&Value>],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     let (q, k, v) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
     let (past, decay, beta) = (opt(i, 3)?, opt(i, 4)?, opt(i, 5)?);
     let gating = rule == "gated" || rule == "gated_delta";
     let delta = rule == "delta" || rule == "gated_delta";
     if gating != decay.is_some() || delta != beta.is_some() {
-        return Err(format!(
+        return Err(KernelError::Attribute(format!(
             "update_rule '{rule}' with the decay/beta inputs given"
-        ));
+        )));
     }
     if q.shape.len() != 3 || k.shape.len() != 3 || v.shape.len() != 3 || hq % hkv != 0 {
-        return Err("LinearAttention takes (B, T, H*D) inputs".into());
+        return Err(KernelError::Shape(
+            "LinearAttention takes (B, T, H*D) inputs".to_owned(),
+        ));
     }
     let f32r = |x: f64| x as f32 as f64;
     let (b, t) = (q.shape[0], q.shape[1]);
@@ -497,9 +519,11 @@ fn causal_conv(
     bias: Option<&Tensor>,
     past: Option<&Tensor>,
     silu: bool,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, KernelError> {
     if x.shape.len() != 3 || w.shape.len() != 3 {
-        return Err("CausalConvWithState takes (B, C, L) input and (C, 1, K) weights".into());
+        return Err(KernelError::Shape(
+            "CausalConvWithState takes (B, C, L) input and (C, 1, K) weights".to_owned(),
+        ));
     }
     let (b, c, l) = (x.shape[0], x.shape[1], x.shape[2]);
     let kk = w.shape[2];

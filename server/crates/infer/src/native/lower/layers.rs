@@ -2,6 +2,7 @@
 
 use super::shapes::{broadcast, floats_of, ints_of, normalize_axis, transposed, unsupported};
 use super::{Lower, R, Val};
+use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk, strides};
 use crate::native::{BinOp, Kind};
@@ -10,7 +11,11 @@ use std::sync::Arc;
 
 impl Lower<'_> {
     pub(super) fn slice(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins.first().cloned().flatten().ok_or("input 0 is missing")?;
+        let x = ins
+            .first()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| KernelError::Value("input 0 is missing".to_owned()))?;
         let shape = x.shape().to_vec();
         let rank = shape.len();
         let konst = |k: usize| -> R<Option<Vec<i64>>> {
@@ -24,15 +29,17 @@ impl Lower<'_> {
         };
         let (starts, ends, axes, steps) = if self.g.opset < 10 {
             (
-                a.ints("starts").ok_or("no 'starts'")?,
-                a.ints("ends").ok_or("no 'ends'")?,
+                a.ints("starts")
+                    .ok_or_else(|| KernelError::Attribute("no 'starts'".to_owned()))?,
+                a.ints("ends")
+                    .ok_or_else(|| KernelError::Attribute("no 'ends'".to_owned()))?,
                 a.ints("axes"),
                 None,
             )
         } else {
             (
-                konst(1)?.ok_or("no starts")?,
-                konst(2)?.ok_or("no ends")?,
+                konst(1)?.ok_or_else(|| KernelError::Value("no starts".to_owned()))?,
+                konst(2)?.ok_or_else(|| KernelError::Value("no ends".to_owned()))?,
                 konst(3)?,
                 konst(4)?,
             )
@@ -68,17 +75,25 @@ impl Lower<'_> {
     }
 
     pub(super) fn gemm(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins.first().cloned().flatten().ok_or("input A is missing")?;
-        let w = ins.get(1).cloned().flatten().ok_or("input B is missing")?;
+        let x = ins
+            .first()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| KernelError::Value("input A is missing".to_owned()))?;
+        let w = ins
+            .get(1)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| KernelError::Value("input B is missing".to_owned()))?;
         let c = ins.get(2).cloned().flatten();
         let (alpha, beta) = (a.f("alpha").unwrap_or(1.0), a.f("beta").unwrap_or(1.0));
         let (trans_a, trans_b) = (a.i("transA") == Some(1), a.i("transB") == Some(1));
         if x.shape().len() != 2 || w.shape().len() != 2 {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "A and B must be matrices, found shapes {:?} and {:?}",
                 x.shape(),
                 w.shape()
-            ));
+            )));
         }
         let x = if trans_a { self.transpose2(&x)? } else { x };
         let w = match (&w, trans_b) {
@@ -166,7 +181,9 @@ impl Lower<'_> {
     pub(super) fn matmul(&mut self, x: &Val, w: &Val, alpha: f32) -> R<Val> {
         let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
         if xs.is_empty() || ws.is_empty() {
-            return Err("MatMul operands must have at least one dimension".into());
+            return Err(KernelError::Shape(
+                "MatMul operands must have at least one dimension".to_owned(),
+            ));
         }
         let k = xs[xs.len() - 1];
         let kw = if ws.len() == 1 {
@@ -175,9 +192,9 @@ impl Lower<'_> {
             ws[ws.len() - 2]
         };
         if k != kw {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "inner dimensions differ: {xs:?} · {ws:?} ({k} vs {kw})"
-            ));
+            )));
         }
         if let (Val::Const(t), 2) = (w, ws.len())
             && matches!(x, Val::Run { .. })
@@ -240,7 +257,11 @@ impl Lower<'_> {
     }
 
     pub(super) fn conv(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins.first().cloned().flatten().ok_or("input X is missing")?;
+        let x = ins
+            .first()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| KernelError::Value("input X is missing".to_owned()))?;
         let Some(Some(Val::Const(w))) = ins.get(1) else {
             return Err(unsupported("a Conv whose weights are computed at run time"));
         };
@@ -263,16 +284,19 @@ impl Lower<'_> {
         let (batch, in_c) = (xs[0], xs[1]);
         let out_c = w.shape[0];
         if in_c % groups != 0 || out_c % groups != 0 || w.shape[1] * groups != in_c {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "weight {:?} does not fit input {xs:?} with group {groups} (expected [M, {}, ...])",
                 w.shape,
                 in_c / groups
-            ));
+            )));
         }
         if let Some(b) = &bias
             && b.len() != out_c
         {
-            return Err(format!("bias has {} values, expected {out_c}", b.len()));
+            return Err(KernelError::Value(format!(
+                "bias has {} values, expected {out_c}",
+                b.len()
+            )));
         }
         let kernel: Vec<usize> = w.shape[2..].to_vec();
         let window = Window::from_attrs(a, &xs[2..], &kernel, true)?;
@@ -337,12 +361,14 @@ impl Lower<'_> {
         } else {
             let kernel: Vec<usize> = a
                 .ints("kernel_shape")
-                .ok_or("no 'kernel_shape' attribute")?
+                .ok_or_else(|| KernelError::Attribute("no 'kernel_shape' attribute".to_owned()))?
                 .iter()
                 .map(|&k| k.max(1) as usize)
                 .collect();
             if kernel.len() != spatial {
-                return Err(format!("kernel_shape {kernel:?} does not fit input {xs:?}"));
+                return Err(KernelError::Shape(format!(
+                    "kernel_shape {kernel:?} does not fit input {xs:?}"
+                )));
             }
             let w = Window::from_attrs(a, &xs[2..], &kernel, false)?;
             if w.dilations.iter().any(|&d| d != 1) {
@@ -422,20 +448,18 @@ impl Window {
     /// Sizes the window as [`neuride_onnx::window`] does for every engine.
     fn from_attrs(a: &Attrs, input: &[usize], kernel: &[usize], conv: bool) -> R<Window> {
         let n = input.len();
-        let window = neuride_onnx::window::Window::of(a.0, n).map_err(|e| e.to_string())?;
+        let window = neuride_onnx::window::Window::of(a.0, n)?;
         if let Some(ks) = a.ints("kernel_shape")
             && conv
             && ks.iter().map(|&k| k as usize).ne(kernel.iter().copied())
         {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "kernel_shape {ks:?} differs from the weight's {kernel:?}"
-            ));
+            )));
         }
         let (mut begin, mut end, mut out) = (vec![0; n], vec![0; n], vec![0; n]);
         for d in 0..n {
-            let extent = window
-                .extent(d, input[d] as i64, kernel[d] as i64)
-                .map_err(|e| e.to_string())?;
+            let extent = window.extent(d, input[d] as i64, kernel[d] as i64)?;
             out[d] = extent.out as usize;
             begin[d] = extent.pad_begin as usize;
             end[d] = extent.pad_end as usize;

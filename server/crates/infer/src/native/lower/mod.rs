@@ -14,12 +14,13 @@ mod layers;
 mod ops;
 mod shapes;
 
+use crate::error::KernelError;
 use shapes::{
     broadcast, const_input, input, ints_of, numel, reshape, squeeze, unsqueeze, unsupported,
     with_bool, with_shape,
 };
 
-type R<T> = Result<T, String>;
+type R<T> = Result<T, KernelError>;
 
 #[derive(Clone, Debug)]
 enum Val {
@@ -358,11 +359,9 @@ impl Lower<'_> {
         let mut ins: Vec<Option<Val>> = Vec::with_capacity(ids.len());
         for id in ids {
             ins.push(match id {
-                Some(id) => Some(
-                    self.vals[*id]
-                        .clone()
-                        .ok_or_else(|| format!("input '{}' is not computed", g.names[*id]))?,
-                ),
+                Some(id) => Some(self.vals[*id].clone().ok_or_else(|| {
+                    KernelError::Value(format!("input '{}' is not computed", g.names[*id]))
+                })?),
                 None => None,
             });
         }
@@ -427,7 +426,8 @@ impl Lower<'_> {
             "Reshape" => {
                 let x = input(0)?;
                 let spec = if g.opset < 5 {
-                    a.ints("shape").ok_or("no 'shape' attribute")?
+                    a.ints("shape")
+                        .ok_or_else(|| KernelError::Attribute("no 'shape' attribute".to_owned()))?
                 } else {
                     ints_of(&*const_input(1)?)?
                 };
@@ -440,7 +440,9 @@ impl Lower<'_> {
                 let axis = a.i("axis").unwrap_or(1);
                 let axis = if axis < 0 { axis + rank as i64 } else { axis };
                 if axis < 0 || axis as usize > rank {
-                    return Err(format!("axis {axis} is out of range for rank {rank}"));
+                    return Err(KernelError::Shape(format!(
+                        "axis {axis} is out of range for rank {rank}"
+                    )));
                 }
                 let axis = axis as usize;
                 let shape = vec![
@@ -461,7 +463,10 @@ impl Lower<'_> {
                 let shape = if op == "Squeeze" {
                     squeeze(x.shape(), axes.as_deref())?
                 } else {
-                    unsqueeze(x.shape(), &axes.ok_or("no axes")?)?
+                    unsqueeze(
+                        x.shape(),
+                        &axes.ok_or_else(|| KernelError::Shape("no axes".to_owned()))?,
+                    )?
                 };
                 self.set(0, with_shape(x, shape));
             }
@@ -475,7 +480,9 @@ impl Lower<'_> {
                 let mut sorted = perm.clone();
                 sorted.sort_unstable();
                 if sorted != (0..rank).collect::<Vec<_>>() {
-                    return Err(format!("perm {perm:?} is not a permutation of 0..{rank}"));
+                    return Err(KernelError::Shape(format!(
+                        "perm {perm:?} is not a permutation of 0..{rank}"
+                    )));
                 }
                 let own = strides(x.shape());
                 let shape: Vec<usize> = perm.iter().map(|&d| x.shape()[d]).collect();
@@ -573,7 +580,10 @@ impl Lower<'_> {
                     "Min" => BinOp::Min,
                     _ => BinOp::Add,
                 };
-                let mut acc = parts.first().cloned().ok_or("no inputs")?;
+                let mut acc = parts
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| KernelError::Value("no inputs".to_owned()))?;
                 for p in &parts[1..] {
                     acc = self.binary(bin, &acc, p)?;
                 }

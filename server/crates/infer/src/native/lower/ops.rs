@@ -4,6 +4,7 @@
 use super::shapes::{const_input, input, normalize_axis, numel, push_block, scalar_of};
 use super::shapes::{floats_of, ints_of, unsupported};
 use super::{Lower, R, Val};
+use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::native::kernels::{Act, Affine, Blocks, Softmax};
 use crate::native::{BinOp, Kind, UnOp};
@@ -21,9 +22,9 @@ impl Lower<'_> {
         for idx in ints_of(&indices)? {
             let j = if idx < 0 { idx + dim as i64 } else { idx };
             if j < 0 || j as usize >= dim {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "index {idx} is out of range for a dimension of {dim}"
-                ));
+                )));
             }
             picks.push(j as usize);
         }
@@ -59,9 +60,15 @@ impl Lower<'_> {
 
     pub(super) fn concat(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
         let parts: Vec<Val> = ins.iter().flatten().cloned().collect();
-        let first = parts.first().ok_or("no inputs")?;
+        let first = parts
+            .first()
+            .ok_or_else(|| KernelError::Value("no inputs".to_owned()))?;
         let rank = first.shape().len();
-        let axis = normalize_axis(a.i("axis").ok_or("no 'axis' attribute")?, rank)?;
+        let axis = normalize_axis(
+            a.i("axis")
+                .ok_or_else(|| KernelError::Attribute("no 'axis' attribute".to_owned()))?,
+            rank,
+        )?;
         let mut shape = first.shape().to_vec();
         shape[axis] = 0;
         for p in &parts {
@@ -72,11 +79,11 @@ impl Lower<'_> {
                     .enumerate()
                     .any(|(d, (x, y))| d != axis && x != y)
             {
-                return Err(format!(
+                return Err(KernelError::Shape(format!(
                     "inputs of shapes {:?} and {:?} cannot be joined on axis {axis}",
                     first.shape(),
                     s
-                ));
+                )));
             }
             shape[axis] += s[axis];
         }
@@ -135,7 +142,7 @@ impl Lower<'_> {
                 Act::Clip(lo, hi)
             }
         };
-        let x_id = ids[0].ok_or("input 0 is missing")?;
+        let x_id = ids[0].ok_or_else(|| KernelError::Value("input 0 is missing".to_owned()))?;
         let runtime_bounds = op == "Clip"
             && ins
                 .iter()
@@ -181,20 +188,23 @@ impl Lower<'_> {
             [1, 2, 3, 4].map(|k| const_input(k).and_then(|t| floats_of(&t)));
         let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
         let x = input(0)?;
-        let channels = *x.shape().get(1).ok_or("input has no channel axis")?;
+        let channels = *x
+            .shape()
+            .get(1)
+            .ok_or_else(|| KernelError::Shape("input has no channel axis".to_owned()))?;
         if [&scale, &bias, &mean, &var]
             .iter()
             .any(|v| v.len() != channels)
         {
-            return Err(format!(
+            return Err(KernelError::Shape(format!(
                 "scale, B, mean and var must hold {channels} values (the input's channels)"
-            ));
+            )));
         }
         let mul: Vec<f32> = (0..channels)
             .map(|c| scale[c] / (var[c] + eps).sqrt())
             .collect();
         let add: Vec<f32> = (0..channels).map(|c| bias[c] - mean[c] * mul[c]).collect();
-        let x_id = ids[0].ok_or("input 0 is missing")?;
+        let x_id = ids[0].ok_or_else(|| KernelError::Value("input 0 is missing".to_owned()))?;
         if let Some(s) = self.fusable(x_id)
             && let Kind::Conv { conv, .. } = &mut self.steps[s].kind
         {

@@ -1,6 +1,7 @@
 //! Shape arithmetic and small value helpers of the lowering.
 
 use super::{R, Val};
+use crate::error::KernelError;
 use crate::value::{Data, Tensor};
 use std::sync::Arc;
 
@@ -15,18 +16,20 @@ pub(super) fn numel(shape: &[usize]) -> R<usize> {
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= MAX_VALUES)
         .ok_or_else(|| {
-            format!("a value of shape {shape:?} is larger than the native engine takes ({MAX_VALUES} values)")
+            KernelError::Limit(format!("a value of shape {shape:?} is larger than the native engine takes ({MAX_VALUES} values)"))
         })
 }
 
-pub(super) fn unsupported(what: impl std::fmt::Display) -> String {
-    format!("{what} is outside the native engine")
+pub(super) fn unsupported(what: impl std::fmt::Display) -> KernelError {
+    KernelError::Unsupported(format!("{what} is outside the native engine"))
 }
 
 pub(super) fn normalize_axis(axis: i64, rank: usize) -> R<usize> {
     let r = rank as i64;
     if axis < -r || axis >= r.max(1) {
-        return Err(format!("axis {axis} is out of range for rank {rank}"));
+        return Err(KernelError::Shape(format!(
+            "axis {axis} is out of range for rank {rank}"
+        )));
     }
     Ok(if axis < 0 { axis + r } else { axis } as usize)
 }
@@ -34,10 +37,10 @@ pub(super) fn normalize_axis(axis: i64, rank: usize) -> R<usize> {
 /// numpy broadcasting of several shapes.
 pub(super) fn broadcast(shapes: &[&[usize]]) -> R<Vec<usize>> {
     neuride_onnx::broadcast::shape(shapes).map_err(|_| {
-        format!(
+        KernelError::Shape(format!(
             "shapes {:?} do not broadcast",
             shapes.iter().collect::<Vec<_>>()
-        )
+        ))
     })
 }
 
@@ -45,21 +48,27 @@ pub(super) fn ints_of(t: &Tensor) -> R<Vec<i64>> {
     match &t.data {
         Data::I64(v) => Ok(v.clone()),
         Data::I32(v) => Ok(v.iter().map(|&x| x as i64).collect()),
-        _ => Err(format!("expected an integer tensor, found {}", t.dtype())),
+        _ => Err(KernelError::Type(format!(
+            "expected an integer tensor, found {}",
+            t.dtype()
+        ))),
     }
 }
 
 pub(super) fn floats_of(t: &Tensor) -> R<Vec<f32>> {
     t.data
         .to_f32()
-        .ok_or_else(|| format!("expected a float tensor, found {}", t.dtype()))
+        .ok_or_else(|| KernelError::Type(format!("expected a float tensor, found {}", t.dtype())))
 }
 
 pub(super) fn scalar_of(t: &Tensor) -> R<f32> {
     let v = floats_of(t)?;
     match v.as_slice() {
         [x] => Ok(*x),
-        _ => Err(format!("expected a scalar, found shape {:?}", t.shape)),
+        _ => Err(KernelError::Shape(format!(
+            "expected a scalar, found shape {:?}",
+            t.shape
+        ))),
     }
 }
 
@@ -131,26 +140,30 @@ pub(super) fn reshape(shape: &[usize], spec: &[i64], allow_zero: bool) -> R<Vec<
                 infer = Some(d);
                 out.push(1);
             }
-            0 if !allow_zero => out.push(
-                *shape
-                    .get(d)
-                    .ok_or_else(|| format!("shape {spec:?} copies axis {d} the input lacks"))?,
-            ),
+            0 if !allow_zero => out.push(*shape.get(d).ok_or_else(|| {
+                KernelError::Shape(format!("shape {spec:?} copies axis {d} the input lacks"))
+            })?),
             s if s >= 0 => out.push(s as usize),
-            _ => return Err(format!("shape {spec:?} is not a valid Reshape target")),
+            _ => {
+                return Err(KernelError::Shape(format!(
+                    "shape {spec:?} is not a valid Reshape target"
+                )));
+            }
         }
     }
     let known: usize = out.iter().product();
     if let Some(d) = infer {
         if known == 0 || !total.is_multiple_of(known) {
-            return Err(format!("cannot reshape {shape:?} to {spec:?}"));
+            return Err(KernelError::Shape(format!(
+                "cannot reshape {shape:?} to {spec:?}"
+            )));
         }
         out[d] = total / known;
     }
     if out.iter().product::<usize>() != total {
-        return Err(format!(
+        return Err(KernelError::Shape(format!(
             "cannot reshape {shape:?} ({total} values) to {spec:?}"
-        ));
+        )));
     }
     Ok(out)
 }
@@ -163,7 +176,9 @@ pub(super) fn squeeze(shape: &[usize], axes: Option<&[i64]>) -> R<Vec<usize>> {
             for &a in axes {
                 let d = normalize_axis(a, shape.len())?;
                 if shape[d] != 1 {
-                    return Err(format!("axis {a} of {shape:?} is not 1"));
+                    return Err(KernelError::Shape(format!(
+                        "axis {a} of {shape:?} is not 1"
+                    )));
                 }
                 drop.push(d);
             }
@@ -200,7 +215,7 @@ pub(super) fn input(ins: &[Option<Val>], k: usize) -> R<Val> {
     ins.get(k)
         .cloned()
         .flatten()
-        .ok_or_else(|| format!("input {k} is missing"))
+        .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
 }
 
 /// Input `k` of a node, which must be a constant.
