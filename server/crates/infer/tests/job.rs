@@ -211,3 +211,46 @@ fn explained<T, E: std::fmt::Display>(result: Result<T, E>) {
         assert!(!error.to_string().is_empty(), "an error without a message");
     }
 }
+
+/// A kernel's failure names the node and its op, and says what kind of
+/// failure it is: a wrong element type at run time, a missing attribute when
+/// the plan is built.
+#[test]
+fn kernel_errors_name_the_node_and_their_kind() {
+    use neuride_infer::{EngineChoice, KernelError};
+    use prost::Message;
+    let model = |op: &str| {
+        let mut model = neuride_onnx::graph::synthetic::chain(1);
+        let node = &mut model.graph.as_mut().unwrap().node[0];
+        node.op_type = Some(op.to_owned());
+        node.name = Some("n0".to_owned());
+        model.encode_to_vec()
+    };
+    let session = Session::load_with(&model("Not"), EngineChoice::Evaluator).unwrap();
+    let x = Tensor::new(vec![1, 64], vec![0.5f32; 64]).unwrap();
+    let err = session
+        .run(vec![("x".into(), Value::Tensor(x))])
+        .unwrap_err();
+    let Error::Node {
+        node,
+        op,
+        error: KernelError::Type(message),
+    } = &err
+    else {
+        panic!("expected a type error of the node, got {err:?}")
+    };
+    assert_eq!((node.as_str(), op.as_str()), ("n0", "Not"));
+    assert_eq!(message, "Not takes bool tensors, found float32");
+    assert_eq!(
+        err.to_string(),
+        "node 'n0' (Not): Not takes bool tensors, found float32"
+    );
+
+    let Err(err) = Session::load_with(&model("Cast"), EngineChoice::Evaluator) else {
+        panic!("a Cast without 'to' was prepared")
+    };
+    assert!(
+        matches!(&err, Error::Node { error: KernelError::Attribute(m), .. } if m == "Cast needs 'to'"),
+        "expected a missing attribute, got {err:?}"
+    );
+}
