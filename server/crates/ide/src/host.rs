@@ -81,30 +81,29 @@ impl AnalysisHost {
         self.next_revision
     }
 
+    /// The entry of `path` (a file on disk when it is new) at a new revision.
+    fn bump_entry(&mut self, path: &Path) -> (Revision, &mut Entry) {
+        let revision = self.bump();
+        let entry = self.files.entry(path.to_owned()).or_insert(Entry {
+            revision,
+            source: Source::Disk,
+            analysis: None,
+        });
+        entry.revision = revision;
+        (revision, entry)
+    }
+
     /// A file appeared or changed on disk. Returns its new revision, or
     /// `None` when it is not a kind neuride analyses. An open document keeps
     /// its overlay: the editor's text wins over the disk.
     pub fn file_changed_on_disk(&mut self, path: &Path) -> Option<Revision> {
         FileKind::from_path(path)?;
-        let revision = self.bump();
-        let entry = self.files.entry(path.to_owned()).or_insert(Entry {
-            revision,
-            source: Source::Disk,
-            analysis: None,
-        });
-        entry.revision = revision;
-        Some(revision)
+        Some(self.bump_entry(path).0)
     }
 
     /// An editor opened or changed a text document.
     pub fn set_overlay(&mut self, path: &Path, text: Arc<str>, version: i32) -> Revision {
-        let revision = self.bump();
-        let entry = self.files.entry(path.to_owned()).or_insert(Entry {
-            revision,
-            source: Source::Disk,
-            analysis: None,
-        });
-        entry.revision = revision;
+        let (revision, entry) = self.bump_entry(path);
         entry.source = Source::Overlay { text, version };
         revision
     }

@@ -288,15 +288,24 @@ fn first_argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
     best
 }
 
+/// The rows of input X, which must have the `features` the model was trained on.
+fn rows_of_features(
+    inputs: &[Option<&Value>],
+    features: usize,
+) -> Result<(usize, Vec<f32>), KernelError> {
+    let (rows, found, x) = rows_f32(inputs.first().copied().flatten())?;
+    if found != features {
+        return Err(KernelError::Shape(format!(
+            "X has {found} features, the model expects {features}"
+        )));
+    }
+    Ok((rows, x))
+}
+
 impl Kernel for SvmClassifier {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
-        if features != self.features {
-            return Err(KernelError::Shape(format!(
-                "X has {features} features, the model expects {}",
-                self.features
-            )));
-        }
+        let (rows, x) = rows_of_features(inputs, self.features)?;
+        let features = self.features;
         let k = self.classes;
         let pairs = k * k.saturating_sub(1) / 2;
         let have_proba = !self.prob_a.is_empty();
@@ -443,13 +452,8 @@ pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
 
 impl Kernel for SvmRegressor {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
-        if features != self.features {
-            return Err(KernelError::Shape(format!(
-                "X has {features} features, the model expects {}",
-                self.features
-            )));
-        }
+        let (rows, x) = rows_of_features(inputs, self.features)?;
+        let features = self.features;
         let mut y = if self.vectors > 0 {
             let kernels = self
                 .kernel

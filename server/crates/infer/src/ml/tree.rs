@@ -67,6 +67,26 @@ struct Forest {
 }
 
 impl Forest {
+    /// A forest whose trees are checked to have no cycle, packed for the
+    /// row loop.
+    fn checked(
+        nodes: Vec<Node>,
+        leaves: Vec<Vec<(usize, f64)>>,
+        roots: Vec<Child>,
+        max_feature: usize,
+    ) -> Result<Forest, KernelError> {
+        let mut forest = Forest {
+            nodes,
+            leq: None,
+            leaves,
+            roots,
+            max_feature,
+        };
+        forest.check_acyclic()?;
+        forest.leq = forest.pack_leq();
+        Ok(forest)
+    }
+
     fn pack_leq(&self) -> Option<Vec<LeqNode>> {
         let link = |c: Child| -> Option<i32> {
             match c {
@@ -303,15 +323,7 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, KernelError> {
             }
         }
     }
-    let mut forest = Forest {
-        nodes,
-        leq: None,
-        leaves,
-        roots,
-        max_feature,
-    };
-    forest.check_acyclic()?;
-    forest.leq = forest.pack_leq();
+    let forest = Forest::checked(nodes, leaves, roots, max_feature)?;
     Ok(forest)
 }
 
@@ -623,15 +635,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
         .iter()
         .map(|&r| link(r, false))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut forest = Forest {
-        nodes,
-        leq: None,
-        leaves,
-        roots,
-        max_feature,
-    };
-    forest.check_acyclic()?;
-    forest.leq = forest.pack_leq();
+    let forest = Forest::checked(nodes, leaves, roots, max_feature)?;
     let agg = match a.i("aggregate_function").unwrap_or(1) {
         0 => Aggregate::Average,
         1 => Aggregate::Sum,

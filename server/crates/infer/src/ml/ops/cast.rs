@@ -5,18 +5,34 @@
 
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
+use crate::ml::Attrs;
 use crate::ml::num::{Num, bad_type, checked_len, float_match, num_match, strides};
 use crate::packed::{self, RoundMode};
 use crate::value::{DType, Data, Tensor};
 
+/// Cast's and BitCast's `to`: required, and an element type we have.
+fn target_type(a: &Attrs, op: &str) -> Result<DType, KernelError> {
+    let code = a
+        .i("to")
+        .ok_or_else(|| KernelError::Attribute(format!("{op} needs 'to'")))?;
+    DType::from_onnx(code as i32)
+        .ok_or_else(|| KernelError::Unsupported(format!("{op} to type {code} is not supported")))
+}
+
+/// (De)QuantizeLinear's `output_dtype`: None when absent or 0 (from the
+/// zero point, or the default).
+fn output_dtype(a: &Attrs) -> Result<Option<DType>, KernelError> {
+    a.i("output_dtype")
+        .filter(|&c| c != 0)
+        .map(|c| {
+            DType::from_onnx(c as i32).ok_or_else(|| KernelError::Type(format!("output_dtype {c}")))
+        })
+        .transpose()
+}
+
 pub(super) fn register(reg: &mut Registry) {
     reg.add(&["Cast"], |_, a, _| {
-        let code = a
-            .i("to")
-            .ok_or_else(|| KernelError::Attribute("Cast needs 'to'".to_owned()))?;
-        let to = DType::from_onnx(code as i32).ok_or_else(|| {
-            KernelError::Unsupported(format!("Cast to type {code} is not supported"))
-        })?;
+        let to = target_type(a, "Cast")?;
         let options = CastOptions::from_attrs(a)?;
         op(move |i| one(cast_with(arg(i, 0)?, to, options)?))
     });
@@ -25,24 +41,12 @@ pub(super) fn register(reg: &mut Registry) {
         op(move |i| one(cast_with(arg(i, 0)?, arg(i, 1)?.dtype(), options)?))
     });
     reg.add(&["BitCast"], |_, a, _| {
-        let code = a
-            .i("to")
-            .ok_or_else(|| KernelError::Attribute("BitCast needs 'to'".to_owned()))?;
-        let to = DType::from_onnx(code as i32).ok_or_else(|| {
-            KernelError::Unsupported(format!("BitCast to type {code} is not supported"))
-        })?;
+        let to = target_type(a, "BitCast")?;
         op(move |i| one(bitcast(arg(i, 0)?, to)?))
     });
     reg.add(&["QuantizeLinear"], |_, a, _| {
         let q = Quant::from_attrs(a)?;
-        let out = a
-            .i("output_dtype")
-            .filter(|&c| c != 0)
-            .map(|c| {
-                DType::from_onnx(c as i32)
-                    .ok_or_else(|| KernelError::Type(format!("output_dtype {c}")))
-            })
-            .transpose()?;
+        let out = output_dtype(a)?;
         let saturate = a.i("saturate").unwrap_or(1) != 0;
         let precision = a
             .i("precision")
@@ -64,14 +68,7 @@ pub(super) fn register(reg: &mut Registry) {
     });
     reg.add(&["DequantizeLinear"], |_, a, _| {
         let q = Quant::from_attrs(a)?;
-        let out = a
-            .i("output_dtype")
-            .filter(|&c| c != 0)
-            .map(|c| {
-                DType::from_onnx(c as i32)
-                    .ok_or_else(|| KernelError::Type(format!("output_dtype {c}")))
-            })
-            .transpose()?;
+        let out = output_dtype(a)?;
         op(move |i| {
             let scale = arg(i, 1)?;
             one(dequantize(
