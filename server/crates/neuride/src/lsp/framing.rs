@@ -368,23 +368,16 @@ mod tests {
 
     #[test]
     fn a_bad_header_costs_only_its_frame() {
-        let mut bytes = b"Content-Length: x\r\n\r\n".to_vec();
-        bytes.extend(frame("{}"));
-        let frames = decode(&bytes);
-        assert!(matches!(
-            frames[0],
-            Frame::Invalid(FrameError::BadHeader(_))
-        ));
-        assert_eq!(frames[1..], [body("{}")]);
-
-        let mut bytes = b"garbage\r\n".to_vec();
-        bytes.extend(frame("{}"));
-        let frames = decode(&bytes);
-        assert!(matches!(
-            frames[0],
-            Frame::Invalid(FrameError::BadHeader(_))
-        ));
-        assert_eq!(frames[1..], [body("{}")]);
+        for bad in [&b"Content-Length: x\r\n\r\n"[..], b"garbage\r\n"] {
+            let mut bytes = bad.to_vec();
+            bytes.extend(frame("{}"));
+            let frames = decode(&bytes);
+            assert!(matches!(
+                frames[0],
+                Frame::Invalid(FrameError::BadHeader(_))
+            ));
+            assert_eq!(frames[1..], [body("{}")]);
+        }
     }
 
     #[test]
