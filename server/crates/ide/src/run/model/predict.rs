@@ -105,6 +105,7 @@ impl Predictor {
                 neuride_infer::Engine::Native => "native",
                 neuride_infer::Engine::Tract => "tract",
                 neuride_infer::Engine::Evaluator => "evaluator",
+                neuride_infer::Engine::Ort => "ort",
             },
             Backend::Simulator(_) => "simulator",
         }
