@@ -193,6 +193,20 @@ fn neuron_call(neuron: &Neuron, input: &str) -> String {
                 reset.name()
             )
         }
+        // NIR's neurons have no Neuro syntax of their own (a NIR network is
+        // `network N = nir("file.nir")`): the call names the model and its
+        // parameters, and the checker reports the unknown layer.
+        Neuron::Nir(nir) => format!(
+            "nir_{}({input}, tau_mem: {}, tau_syn: {}, r: {}, v_leak: {}, w_in: {}, v_threshold: {}, v_reset: {}",
+            nir.model.name().to_lowercase(),
+            nir.tau_mem,
+            nir.tau_syn,
+            nir.r,
+            nir.v_leak,
+            nir.w_in,
+            number(nir.v_threshold),
+            number(nir.v_reset)
+        ),
     }
 }
 
@@ -568,8 +582,22 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                         attr_f("threshold", threshold),
                         attr_s("reset", reset.name()),
                     ]),
+                    Neuron::Nir(nir) => attrs.extend([
+                        attr_s("model", nir.model.name()),
+                        attr_f("tau_mem", nir.tau_mem as f32),
+                        attr_f("tau_syn", nir.tau_syn as f32),
+                        attr_f("r", nir.r as f32),
+                        attr_f("v_leak", nir.v_leak as f32),
+                        attr_f("w_in", nir.w_in as f32),
+                        attr_f("v_threshold", nir.v_threshold),
+                        attr_f("v_reset", nir.v_reset),
+                    ]),
                 }
-                (neuron.op_name(), SNN_DOMAIN, attrs)
+                let op = match neuron {
+                    Neuron::Nir(_) => "NirNeuron",
+                    other => other.op_name(),
+                };
+                (op, SNN_DOMAIN, attrs)
             }
         };
         nodes.push(NodeProto {

@@ -15,12 +15,16 @@
 //! It does no file IO and never prints: callers hand in bytes and get bytes.
 
 pub mod graph;
+pub mod lower;
+pub mod raise;
 pub mod read;
 pub mod schema;
 pub mod shapes;
 pub mod write;
 
 pub use graph::{Array, Document, Dtype, Edge, Graph, Node, Param};
+pub use lower::{LowerError, LowerOptions, Lowered, lower};
+pub use raise::{RaiseError, RaiseOptions, Raised, raise};
 pub use read::{Read, read};
 pub use write::{WriteError, write};
 
@@ -28,6 +32,11 @@ use serde::Serialize;
 
 /// The `nir` version neuride writes into files (the one it is tested against).
 pub const NIR_VERSION: &str = "1.0.8";
+
+/// The step (seconds) NIR files are read and written with unless said
+/// otherwise: snnTorch's `export_to_nir` and `import_from_nir` use 1e-4 s
+/// (Norse uses 1e-3 s).
+pub const DEFAULT_DT: f64 = 1e-4;
 
 /// Diagnostic codes of `.nir` files (`ide::rules` explains each).
 pub mod codes {

@@ -350,7 +350,7 @@ impl Simulator {
             is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
                 && node.inputs.iter().all(|&i| is_static[i]);
         }
-        let output_spiking = matches!(net.nodes[net.output].layer, Layer::Spiking { .. });
+        let output_spiking = matches!(&net.nodes[net.output].layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
         let decode = match opts.decode {
             Decode::Auto if output_spiking => Decode::Count,
             Decode::Auto => Decode::Membrane,
@@ -530,7 +530,8 @@ pub fn simulate(
     let sample_count = samples.max(1);
     for (index, node) in net.nodes.iter().enumerate() {
         let counts_input = index == 0 && !opts.encode.is_static();
-        if matches!(node.layer, Layer::Spiking { .. }) || counts_input {
+        let spiking = matches!(&node.layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
+        if spiking || counts_input {
             let neurons = simulator.prepared.sizes[index];
             let denominator = (neurons * opts.steps * sample_count) as f64;
             let rate = totals.spikes[index] / denominator;
@@ -641,7 +642,7 @@ fn run_batch(
                 ..
             } => Some(NeuronState::new(
                 prepared.sizes[i] * batch,
-                initial_membrane * neuron.threshold(),
+                initial_membrane * neuron.threshold() + neuron.resting(),
             )),
             _ => None,
         })
