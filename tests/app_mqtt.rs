@@ -31,8 +31,15 @@ impl Broker {
             .local_addr()
             .unwrap()
             .port();
+        // Run as root, mosquitto drops to the `mosquitto` user, which could
+        // not write its state into our temporary folder: stay root then.
+        let user = if unsafe { getuid() } == 0 {
+            "user root\n"
+        } else {
+            ""
+        };
         let config = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 100000\nlog_dest file {}/broker.log\n",
+            "listener {port} 127.0.0.1\nallow_anonymous true\n{user}persistence true\npersistence_location {}/\nmax_queued_messages 100000\nlog_dest file {}/broker.log\n",
             dir.path().display(),
             dir.path().display()
         );
@@ -84,7 +91,17 @@ impl Broker {
     /// broker's acknowledgements before it exits).
     fn publish(&self, topic: &str, payloads: &[String]) {
         let mut child = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-t", topic, "-l"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                topic,
+                "-l",
+            ])
             .stdin(Stdio::piped())
             .spawn()
             .expect("mosquitto_pub (Debian package `mosquitto-clients`)");
@@ -97,9 +114,19 @@ impl Broker {
     }
 
     /// Subscribes to `filter` at QoS 1; lines `topic payload` collect in the result.
-    fn subscribe(&self, filter: &str) -> (Child, Arc<Mutex<Vec<String>>>) {
+    fn subscribe(&self, filter: &str) -> (Subscriber, Arc<Mutex<Vec<String>>>) {
         let mut child = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q", "1", "-v", "-t", filter])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-v",
+                "-t",
+                filter,
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -113,7 +140,17 @@ impl Broker {
         });
         // Let the subscription reach the broker.
         std::thread::sleep(Duration::from_millis(500));
-        (child, lines)
+        (Subscriber(child), lines)
+    }
+}
+
+/// A mosquitto_sub process, ended with the test.
+struct Subscriber(Child);
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -126,10 +163,12 @@ impl Drop for Broker {
     }
 }
 
+unsafe extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+    fn getuid() -> u32;
+}
+
 fn signal(child: &Child, signal: i32) {
-    unsafe extern "C" {
-        fn kill(pid: i32, signal: i32) -> i32;
-    }
     // SAFETY: kill(2) on a child we started and have not reaped.
     unsafe { kill(child.id() as i32, signal) };
 }
@@ -156,7 +195,8 @@ fn workspace(rule_hold: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Iris rows (first 150), as JSON arrays.
 fn iris_rows() -> Vec<Vec<f32>> {
-    let script = "import json, numpy as np, sys\nprint(json.dumps(np.load(sys.argv[1])['x'].tolist()))";
+    let script =
+        "import json, numpy as np, sys\nprint(json.dumps(np.load(sys.argv[1])['x'].tolist()))";
     let out = Command::new(support::test_python())
         .args(["-c", script])
         .arg(support::repo_root().join("examples/iot-app/data/iris.npz"))
@@ -189,11 +229,58 @@ fn payload(row: &[f32]) -> String {
     serde_json::to_string(row).unwrap()
 }
 
+/// A running `neuride app run`, killed if the test fails before it ends.
+struct AppProcess {
+    child: Child,
+    /// What it has written so far (for the failure message).
+    events: Option<PathBuf>,
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl AppProcess {
+    fn wait(&mut self, seconds: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let written = self
+                    .events
+                    .as_ref()
+                    .map(|p| std::fs::read_to_string(p).unwrap_or_default());
+                let stderr =
+                    std::io::read_to_string(self.child.stderr.take().unwrap()).unwrap_or_default();
+                panic!(
+                    "the app did not end; events:\n{}\nstderr:\n{stderr}",
+                    written.unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Starts `neuride app run FILE --mqtt URL ARGS...` and waits for its
 /// `started` event (it is subscribed by then).
-fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> Child {
+fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> AppProcess {
     let mut child = Command::new(support::binary())
-        .args(["app", "run", app.to_str().unwrap(), "--mqtt", &broker.url(), "--format", "jsonl"])
+        .args([
+            "app",
+            "run",
+            app.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(),
+            "--format",
+            "jsonl",
+        ])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -205,7 +292,11 @@ fn start_app(app: &Path, broker: &Broker, args: &[&str]) -> Child {
     assert!(first.contains("\"kind\":\"started\""), "{first}");
     // Keep draining stdout so the app never blocks on a full pipe.
     std::thread::spawn(move || for _ in stdout.lines() {});
-    child
+    let events = args
+        .iter()
+        .position(|a| *a == "--events")
+        .map(|i| PathBuf::from(args[i + 1]));
+    AppProcess { child, events }
 }
 
 fn read_events(path: &Path) -> Vec<Value> {
@@ -228,17 +319,6 @@ fn wait_for(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn wait_exit(child: &mut Child, seconds: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the app did not end");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Indices where `species == 2` (no hold) fires: its rising edges.
 fn edges(labels: &[i64]) -> Vec<usize> {
     (0..labels.len())
@@ -250,14 +330,23 @@ fn edges(labels: &[i64]) -> Vec<usize> {
 fn readings_from_the_broker_become_predictions_events_and_published_events() {
     let broker = Broker::start();
     let (dir, app) = workspace("");
-    let (mut subscriber, published) = broker.subscribe("lab/events/#");
+    let (subscriber, published) = broker.subscribe("lab/events/#");
     let events_path = dir.path().join("events.jsonl");
     let mut child = start_app(
         &app,
         &broker,
-        &["--emit-topic", "lab/events", "--limit", "44", "--trace", "--events", events_path.to_str().unwrap()],
+        &[
+            "--emit-topic",
+            "lab/events",
+            "--limit",
+            "44",
+            "--trace",
+            "--events",
+            events_path.to_str().unwrap(),
+        ],
     );
-    let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(4).take(40).collect();
+    let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(3).take(40).collect();
+    assert_eq!(rows.len(), 40);
     let bad = [
         "hello".to_string(),
         "[5.1, 3.5, 1.4]".to_string(),
@@ -271,7 +360,7 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     // The timestamped form is a good reading too.
     payloads[0] = json!({"t": 12.5, "x": rows[0]}).to_string();
     broker.publish("lab/probe", &payloads);
-    assert!(wait_exit(&mut child, 30).success());
+    assert!(child.wait(30).success());
 
     let all = read_events(&events_path);
     let predictions: Vec<i64> = of_kind(&all, "prediction")
@@ -282,10 +371,24 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     assert_eq!(predictions, expected, "onnxruntime on the same rows");
     let bad_events = of_kind(&all, "bad_reading");
     assert_eq!(bad_events.len(), 4);
-    assert!(bad_events[0]["message"].as_str().unwrap().starts_with("lab/probe: expected JSON"));
-    assert_eq!(bad_events[1]["message"], "expected 4 values (shape [4]), found 3");
-    assert_eq!(bad_events[2]["message"], "lab/probe: expected numbers, found null at value 2");
-    assert_eq!(bad_events[3]["message"], "value 3 is inf, expected a finite number");
+    assert!(
+        bad_events[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("lab/probe: expected JSON")
+    );
+    assert_eq!(
+        bad_events[1]["message"],
+        "expected 4 values (shape [4]), found 3"
+    );
+    assert_eq!(
+        bad_events[2]["message"],
+        "lab/probe: expected numbers, found null at value 2"
+    );
+    assert_eq!(
+        bad_events[3]["message"],
+        "value 3 is inf, expected a finite number"
+    );
     let rules = of_kind(&all, "rule");
     assert_eq!(rules.len(), edges(&expected).len());
     assert!(!rules.is_empty());
@@ -295,14 +398,22 @@ fn readings_from_the_broker_become_predictions_events_and_published_events() {
     wait_for("the published events", 10, || {
         published.lock().unwrap().len() >= all.len()
     });
-    let _ = subscriber.kill();
+    drop(subscriber);
     let published = published.lock().unwrap().clone();
-    let count = |topic: &str| published.iter().filter(|l| l.starts_with(&format!("{topic} "))).count();
+    let count = |topic: &str| {
+        published
+            .iter()
+            .filter(|l| l.starts_with(&format!("{topic} ")))
+            .count()
+    };
     assert_eq!(count("lab/events/virginica"), rules.len());
     assert_eq!(count("lab/events/bad_reading"), 4);
     assert_eq!(count("lab/events/prediction"), 40);
     assert_eq!(count("lab/events/stopped"), 1);
-    let first_rule = published.iter().find(|l| l.starts_with("lab/events/virginica ")).unwrap();
+    let first_rule = published
+        .iter()
+        .find(|l| l.starts_with("lab/events/virginica "))
+        .unwrap();
     let body: Value = serde_json::from_str(first_rule.split_once(' ').unwrap().1).unwrap();
     assert_eq!(&body, rules[0]);
 }
@@ -315,7 +426,13 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
     let mut child = start_app(
         &app,
         &broker,
-        &["--limit", "90", "--trace", "--events", events_path.to_str().unwrap()],
+        &[
+            "--limit",
+            "90",
+            "--trace",
+            "--events",
+            events_path.to_str().unwrap(),
+        ],
     );
     let rows: Vec<Vec<f32>> = iris_rows().into_iter().step_by(5).take(30).collect();
     let rows: Vec<Vec<f32>> = rows.iter().cycle().take(90).cloned().collect();
@@ -330,8 +447,8 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
     broker.restart();
     // Published while the app may still be reconnecting: queued for its session.
     broker.publish("lab/probe", &payloads[60..]);
-    let status = wait_exit(&mut child, 40);
-    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    let status = child.wait(40);
+    let stderr = std::io::read_to_string(child.child.stderr.take().unwrap()).unwrap();
     assert!(status.success(), "{stderr}");
 
     let all = read_events(&events_path);
@@ -344,8 +461,18 @@ fn nothing_accepted_is_lost_across_a_broker_restart() {
         .iter()
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    assert!(notices.iter().any(|n| n.starts_with("lost the MQTT broker")), "{notices:?}");
-    assert!(notices.iter().any(|n| n.starts_with("reconnected to the MQTT broker")), "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("lost the MQTT broker")),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("reconnected to the MQTT broker")),
+        "{notices:?}"
+    );
     let predictions: Vec<i64> = of_kind(&all, "prediction")
         .iter()
         .map(|e| e["values"]["species"].as_i64().unwrap())
@@ -358,9 +485,21 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     let broker = Broker::start();
     let (dir, app) = workspace("");
     let paths = [dir.path().join("a.jsonl"), dir.path().join("b.jsonl")];
-    let mut children: Vec<Child> = paths
+    let mut children: Vec<AppProcess> = paths
         .iter()
-        .map(|p| start_app(&app, &broker, &["--shared-group", "door", "--trace", "--events", p.to_str().unwrap()]))
+        .map(|p| {
+            start_app(
+                &app,
+                &broker,
+                &[
+                    "--shared-group",
+                    "door",
+                    "--trace",
+                    "--events",
+                    p.to_str().unwrap(),
+                ],
+            )
+        })
         .collect();
     // 200 distinct readings: iris rows with a per-message nudge.
     let iris = iris_rows();
@@ -381,16 +520,29 @@ fn two_instances_in_a_shared_group_split_one_stream() {
             == 200
     });
     for child in &mut children {
-        signal(child, 2);
-        assert!(wait_exit(child, 10).success());
+        signal(&child.child, 2);
+        assert!(child.wait(10).success());
     }
     let mut seen: Vec<Vec<f32>> = Vec::new();
     for path in &paths {
         let all = read_events(path);
         let readings = of_kind(&all, "reading");
-        assert!(readings.len() >= 20, "{} took {} readings", path.display(), readings.len());
-        assert!(!of_kind(&all, "rule").is_empty(), "{} raised no events", path.display());
-        seen.extend(readings.iter().map(|e| serde_json::from_value::<Vec<f32>>(e["values"]["probe"].clone()).unwrap()));
+        assert!(
+            readings.len() >= 20,
+            "{} took {} readings",
+            path.display(),
+            readings.len()
+        );
+        assert!(
+            !of_kind(&all, "rule").is_empty(),
+            "{} raised no events",
+            path.display()
+        );
+        seen.extend(
+            readings
+                .iter()
+                .map(|e| serde_json::from_value::<Vec<f32>>(e["values"]["probe"].clone()).unwrap()),
+        );
     }
     let key = |r: &Vec<f32>| r.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
     let mut seen: Vec<Vec<u32>> = seen.iter().map(key).collect();
@@ -402,7 +554,15 @@ fn two_instances_in_a_shared_group_split_one_stream() {
     // A rule that needs consecutive readings cannot share its stream.
     let (_dir, held) = workspace(" for 3");
     let out = Command::new(support::binary())
-        .args(["app", "run", held.to_str().unwrap(), "--mqtt", &broker.url(), "--shared-group", "door"])
+        .args([
+            "app",
+            "run",
+            held.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(),
+            "--shared-group",
+            "door",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

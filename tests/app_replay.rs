@@ -69,7 +69,11 @@ fn onnxruntime_labels(model: &Path, data: &Path, rows: usize) -> Vec<i64> {
         .args(["-c", &script])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -80,8 +84,17 @@ fn greenhouse_events_are_what_the_predictions_imply() {
     let dir = tempfile::tempdir().unwrap();
     let events_file = dir.path().join("events.jsonl");
     let args = [
-        "app", "run", file, "--app", "greenhouse", "--limit", "150", "--format", "jsonl",
-        "--events", events_file.to_str().unwrap(),
+        "app",
+        "run",
+        file,
+        "--app",
+        "greenhouse",
+        "--limit",
+        "150",
+        "--format",
+        "jsonl",
+        "--events",
+        events_file.to_str().unwrap(),
     ];
     let jsonl = ok_stdout(&args);
     let all = events(&jsonl);
@@ -120,14 +133,25 @@ fn greenhouse_events_are_what_the_predictions_imply() {
         "app", "run", file, "--limit", "150", "--format", "json",
     ]))
     .unwrap();
-    assert_eq!(report["readings"], serde_json::json!({"leaf": 150, "probe": 0}));
-    assert_eq!(report["predictions"], serde_json::json!({"species": 150, "probe_species": 0}));
+    assert_eq!(
+        report["readings"],
+        serde_json::json!({"leaf": 150, "probe": 0})
+    );
+    assert_eq!(
+        report["predictions"],
+        serde_json::json!({"species": 150, "probe_species": 0})
+    );
     assert_eq!(report["events"]["virginica"], expected.len());
     assert_eq!(report["events"]["mismatch"], 0);
     assert_eq!(report["dropped"], 0);
     assert_eq!(report["bad_readings"], 0);
     assert_eq!(report["sensors"][1]["state"], "idle");
-    assert!(report["notes"][0].as_str().unwrap().contains("`probe` is idle"));
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("`probe` is idle")
+    );
     assert!(report["readings_per_s"].as_f64().unwrap() > 0.0);
     let stage = &report["stages"][0];
     assert_eq!(stage["stage"], "iris");
@@ -137,7 +161,10 @@ fn greenhouse_events_are_what_the_predictions_imply() {
 
     // Text for people: the events and a summary table.
     let text = ok_stdout(&["app", "run", file, "--limit", "150"]);
-    assert!(text.contains("virginica-detected (rule virginica)  species=2"), "{text}");
+    assert!(
+        text.contains("virginica-detected (rule virginica)  species=2"),
+        "{text}"
+    );
     assert!(text.contains("probe            mqtt    idle"), "{text}");
 }
 
@@ -154,7 +181,16 @@ fn the_digits_door_runs_its_spiking_network() {
     std::fs::write(&path, text).unwrap();
     let file = path.to_str().unwrap();
     let jsonl = ok_stdout(&[
-        "app", "run", file, "--app", "digit_door", "--limit", "120", "--trace", "--format", "jsonl",
+        "app",
+        "run",
+        file,
+        "--app",
+        "digit_door",
+        "--limit",
+        "120",
+        "--trace",
+        "--format",
+        "jsonl",
     ]);
     let all = events(&jsonl);
     let digits: Vec<i64> = all
@@ -162,11 +198,15 @@ fn the_digits_door_runs_its_spiking_network() {
         .filter(|e| e["kind"] == "prediction")
         .map(|e| e["values"]["digit"].as_i64().unwrap())
         .collect();
-    let simulated: Value =
-        serde_json::from_str(&ok_stdout(&["simulate", file, "--run", "snn", "--format", "json"]))
-            .unwrap();
+    let simulated: Value = serde_json::from_str(&ok_stdout(&[
+        "simulate", file, "--run", "snn", "--format", "json",
+    ]))
+    .unwrap();
     let reference: Vec<i64> = serde_json::from_value(simulated["predictions"].clone()).unwrap();
-    assert_eq!(digits, reference, "the app's digits are the simulator's predictions");
+    assert_eq!(
+        digits, reference,
+        "the app's digits are the simulator's predictions"
+    );
     assert!(simulated["accuracy"].as_f64().unwrap() > 0.8, "{simulated}");
     let unlocks: Vec<f64> = all
         .iter()
@@ -207,8 +247,17 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn start_long_run(file: &Path, events: &Path, lines: usize) -> std::process::Child {
     let child = Command::new(support::binary())
         .args([
-            "app", "run", file.to_str().unwrap(), "--loop", "--trace", "--speed", "200",
-            "--format", "json", "--events", events.to_str().unwrap(),
+            "app",
+            "run",
+            file.to_str().unwrap(),
+            "--loop",
+            "--trace",
+            "--speed",
+            "200",
+            "--format",
+            "json",
+            "--events",
+            events.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -238,18 +287,33 @@ fn every_event_before_a_kill_is_in_the_events_file_and_ctrl_c_still_reports() {
     // Replay times are the declared ones even on the wall clock, so the
     // file is a prefix of the virtual-time run's events.
     let full = ok_stdout(&[
-        "app", "run", file.to_str().unwrap(), "--loop", "--trace", "--limit", "2000",
-        "--format", "jsonl",
+        "app",
+        "run",
+        file.to_str().unwrap(),
+        "--loop",
+        "--trace",
+        "--limit",
+        "2000",
+        "--format",
+        "jsonl",
     ]);
     let full: Vec<&str> = full.lines().collect();
-    assert!(lines.len() >= 200 && lines.len() < full.len(), "{}", lines.len());
+    assert!(
+        lines.len() >= 200 && lines.len() < full.len(),
+        "{}",
+        lines.len()
+    );
     assert_eq!(lines[..], full[..lines.len()]);
 
     // Ctrl-C: the run stops and the report is still printed.
     let child = start_long_run(&file, &dir.path().join("more.jsonl"), 50);
     unsafe { libc_kill(child.id() as i32, 2) };
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["stopped"], "interrupted");
     assert!(report["readings"]["leaf"].as_u64().unwrap() >= 25);
@@ -276,7 +340,10 @@ fn bad_input_is_an_error_or_an_event_never_a_crash() {
     let out = neuride(&["app", "run", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("missing.neuro: cannot run a file with"), "{stderr}");
+    assert!(
+        stderr.contains("missing.neuro: cannot run a file with"),
+        "{stderr}"
+    );
     assert!(stderr.contains("gone.onnx"), "{stderr}");
 
     // NaN and infinite rows are bad readings; the rest runs.
@@ -298,12 +365,24 @@ fn bad_input_is_an_error_or_an_event_never_a_crash() {
         format!("{base}dataset d = npz(\"data/nan.npz\", x: \"x\")\napp a {{\n    sensor s: f32[4] @ 5Hz = replay(d)\n    pipeline s -> iris -> c\n}}\n"),
     )
     .unwrap();
-    let all = events(&ok_stdout(&["app", "run", app.to_str().unwrap(), "--format", "jsonl"]));
+    let all = events(&ok_stdout(&[
+        "app",
+        "run",
+        app.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]));
     let bad: Vec<&Value> = all.iter().filter(|e| e["kind"] == "bad_reading").collect();
     assert_eq!(bad.len(), 2);
     assert_eq!(bad[0]["t"], 0.6);
-    assert_eq!(bad[0]["message"], "value 1 is NaN, expected a finite number");
-    assert_eq!(bad[1]["message"], "value 0 is inf, expected a finite number");
+    assert_eq!(
+        bad[0]["message"],
+        "value 1 is NaN, expected a finite number"
+    );
+    assert_eq!(
+        bad[1]["message"],
+        "value 0 is inf, expected a finite number"
+    );
     assert_eq!(all.last().unwrap()["count"], 20);
 
     // A model replaced on disk during a run: the run keeps its plan and says so.
@@ -321,9 +400,17 @@ fn bad_input_is_an_error_or_an_event_never_a_crash() {
         assert!(Instant::now() < deadline, "no notice about the model");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(notice.contains("iris_logreg_nozipmap.onnx changed on disk; this run keeps the model it compiled"), "{notice}");
+    assert!(
+        notice.contains(
+            "iris_logreg_nozipmap.onnx changed on disk; this run keeps the model it compiled"
+        ),
+        "{notice}"
+    );
     // Still predicting after the notice.
-    let before = std::fs::read_to_string(&events_path).unwrap().lines().count();
+    let before = std::fs::read_to_string(&events_path)
+        .unwrap()
+        .lines()
+        .count();
     std::thread::sleep(Duration::from_millis(300));
     let text = std::fs::read_to_string(&events_path).unwrap();
     assert!(text.lines().count() > before);
@@ -337,15 +424,24 @@ fn bad_input_is_an_error_or_an_event_never_a_crash() {
     let out = neuride(&["app", "run", app.to_str().unwrap(), "--shared-group", "g"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--shared-group needs a broker"));
     // A broker that is not there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = neuride(&[
-        "app", "run", dir.path().join("greenhouse.neuro").to_str().unwrap(), "--mqtt",
+        "app",
+        "run",
+        dir.path().join("greenhouse.neuro").to_str().unwrap(),
+        "--mqtt",
         &format!("mqtt://127.0.0.1:{port}"),
     ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("cannot connect to the MQTT broker at 127.0.0.1:{port}: Connection refused")),
+        stderr.contains(&format!(
+            "cannot connect to the MQTT broker at 127.0.0.1:{port}: Connection refused"
+        )),
         "{stderr}"
     );
 }

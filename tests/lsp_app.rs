@@ -44,12 +44,21 @@ fn run_app_streams_the_cli_events_and_logs_them() {
     let text = std::fs::read_to_string(&path).unwrap();
     let (mut lsp, initialized) = Client::initialized(&root, "vscode");
     let commands = &initialized["capabilities"]["executeCommandProvider"]["commands"];
-    assert!(commands.as_array().unwrap().contains(&json!("neuride.runApp")), "{commands}");
+    assert!(
+        commands
+            .as_array()
+            .unwrap()
+            .contains(&json!("neuride.runApp")),
+        "{commands}"
+    );
     lsp.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "neuro", "version": 1, "text": text } }));
     lsp.wait_diagnostics(&uri, |d| d.is_empty());
 
     // The lens above the app runs it.
-    let lenses = lsp.request("textDocument/codeLens", json!({ "textDocument": { "uri": uri } }));
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
     let lens = lenses
         .as_array()
         .unwrap()
@@ -58,10 +67,15 @@ fn run_app_streams_the_cli_events_and_logs_them() {
         .unwrap_or_else(|| panic!("no Run app lens: {lenses}"))
         .clone();
     assert_eq!(lens["command"]["title"], "▶ Run app");
-    assert_eq!(lens["command"]["arguments"], json!([{ "uri": uri, "app": "greenhouse" }]));
+    assert_eq!(
+        lens["command"]["arguments"],
+        json!([{ "uri": uri, "app": "greenhouse" }])
+    );
     assert_eq!(
         lens["range"]["start"]["line"].as_u64().unwrap() as usize,
-        text.lines().position(|l| l.starts_with("app greenhouse")).unwrap()
+        text.lines()
+            .position(|l| l.starts_with("app greenhouse"))
+            .unwrap()
     );
     let mut argument = lens["command"]["arguments"][0].clone();
     argument["limit"] = json!(150);
@@ -74,13 +88,29 @@ fn run_app_streams_the_cli_events_and_logs_them() {
     let report = &response["result"];
     assert_eq!(report["readings"]["leaf"], 150);
     assert_eq!(report["stopped"], "end of data");
-    let messages = lsp.drain();
+    // The progress ends around the response (its own channel): wait for it.
+    let end = lsp.wait_for("the progress end", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == "app-1"
+            && m["params"]["value"]["kind"] == "end"
+    });
+    let mut messages = lsp.drain();
+    messages.push(end);
     let streamed = app_events(&messages);
-    assert!(messages.iter().all(|m| m["method"] != "neuride/appEvent" || (m["params"]["uri"] == uri && m["params"]["app"] == "greenhouse")));
+    assert!(messages.iter().all(|m| m["method"] != "neuride/appEvent"
+        || (m["params"]["uri"] == uri && m["params"]["app"] == "greenhouse")));
 
     // The same events as the CLI's, in the same order.
     let out = Command::new(support::binary())
-        .args(["app", "run", path.to_str().unwrap(), "--limit", "150", "--format", "jsonl"])
+        .args([
+            "app",
+            "run",
+            path.to_str().unwrap(),
+            "--limit",
+            "150",
+            "--format",
+            "jsonl",
+        ])
         .output()
         .unwrap();
     let cli: Vec<Value> = String::from_utf8(out.stdout)
@@ -112,7 +142,14 @@ fn run_app_streams_the_cli_events_and_logs_them() {
         .filter(|e| e["kind"] == "app")
         .collect();
     assert_eq!(app_log.len(), rules + 2, "{log}");
-    assert!(app_log[1]["detail"].as_str().unwrap().contains("virginica-detected (rule virginica)  species=2"), "{}", app_log[1]);
+    assert!(
+        app_log[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("virginica-detected (rule virginica)  species=2"),
+        "{}",
+        app_log[1]
+    );
     assert_eq!(app_log[1]["path"], path.to_str().unwrap());
 
     // Bad arguments are invalid params naming them.
@@ -122,13 +159,25 @@ fn run_app_streams_the_cli_events_and_logs_them() {
     );
     let response = lsp.response(id);
     assert_eq!(response["error"]["code"], -32602, "{response}");
-    assert!(response["error"]["message"].as_str().unwrap().contains("option \"speed\""), "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("option \"speed\""),
+        "{response}"
+    );
     let id = lsp.send_request(
         "workspace/executeCommand",
         json!({ "command": "neuride.runApp", "arguments": [{ "uri": uri, "app": "nope" }] }),
     );
     let response = lsp.response(id);
-    assert!(response["error"]["message"].as_str().unwrap().contains("no app 'nope' (apps: greenhouse)"), "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no app 'nope' (apps: greenhouse)"),
+        "{response}"
+    );
     lsp.shutdown();
 }
 
@@ -148,7 +197,9 @@ fn a_running_app_stops_on_cancel() {
         let token = format!("app-{how}");
         let id = run(&mut lsp, &token);
         // Events arrive while it runs: the first readings' rule needs 3 at 5 Hz.
-        lsp.wait_for("started", |m| m["method"] == "neuride/appEvent" && m["params"]["event"]["kind"] == "started");
+        lsp.wait_for("started", |m| {
+            m["method"] == "neuride/appEvent" && m["params"]["event"]["kind"] == "started"
+        });
         lsp.wait_for("a status", |m| m["method"] == "neuride/appStatus");
         match how {
             "$/cancelRequest" => lsp.notify(how, json!({ "id": id })),
@@ -157,11 +208,15 @@ fn a_running_app_stops_on_cancel() {
         let response = lsp.response(id);
         assert_eq!(response["error"]["code"], -32800, "{how}: {response}");
         lsp.wait_for("the progress end", |m| {
-            m["method"] == "$/progress" && m["params"]["token"] == token && m["params"]["value"]["kind"] == "end"
+            m["method"] == "$/progress"
+                && m["params"]["token"] == token
+                && m["params"]["value"]["kind"] == "end"
         });
     }
     // The work-done cancel let the run end itself: its stopped event came.
-    let stopped = lsp.wait_for("stopped", |m| m["method"] == "neuride/appEvent" && m["params"]["event"]["kind"] == "stopped");
+    let stopped = lsp.wait_for("stopped", |m| {
+        m["method"] == "neuride/appEvent" && m["params"]["event"]["kind"] == "stopped"
+    });
     assert_eq!(stopped["params"]["event"]["message"], "cancelled");
     lsp.shutdown();
 }

@@ -348,3 +348,92 @@ fn code_lenses_run_the_neuro_blocks() {
     assert!(message.contains("lif_mlp"), "{response}");
     lsp.shutdown();
 }
+
+#[test]
+fn sweeps_run_as_jobs_from_a_lens_report_each_trial_and_cancel() {
+    let dir = support::workspace(FIXTURES);
+    let root = support::canonical(&dir);
+    let mlp = root.join("dl/digits_mlp.onnx");
+    let test = root.join("data/digits_test.npz");
+    let neuro = root.join("sweep.neuro");
+    let text = "model mlp = onnx(\"dl/digits_mlp.onnx\")\ndataset test = npz(\"data/digits_test.npz\", y: \"y\")\nnetwork snn = convert(mlp) {\n    normalize = percentile(99.9, data: test)\n}\nsweep snn on test {\n    steps = [2, 4, 8]\n    limit = 60\n}\n";
+    std::fs::write(&neuro, text).unwrap();
+    let uri = file_uri(&neuro);
+    let (mut lsp, _) = Client::initialized(&root, "vscode");
+    lsp.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "neuro", "version": 1, "text": text } }));
+    lsp.wait_diagnostics(&uri, |d| d.is_empty());
+
+    // The lens above the sweep block runs it.
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let lens = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["command"]["command"] == "neuride.sweep")
+        .unwrap_or_else(|| panic!("no sweep lens: {lenses}"))
+        .clone();
+    assert_eq!(lens["command"]["title"], "▶ Sweep");
+    assert_eq!(lens["range"]["start"]["line"], 5);
+    let result = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.sweep", "arguments": lens["command"]["arguments"], "workDoneToken": "sweep-1" }),
+    );
+    let results = result["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{result}");
+    assert_eq!(results[2]["steps"], 8);
+    assert_eq!(results[2]["samples"], 60);
+    assert!(result["svg"].as_str().unwrap().starts_with("<svg"));
+    assert!(!result["pareto"].as_array().unwrap().is_empty());
+    let cli = cli_json(&["sweep", neuro.to_str().unwrap(), "--format", "json"]);
+    for (editor, cli) in results.iter().zip(cli["results"].as_array().unwrap()) {
+        assert_eq!(editor["accuracy"], cli["accuracy"]);
+        assert_eq!(editor["synops"], cli["synops"]);
+    }
+    let messages = lsp.drain();
+    let progress = progress_of(&messages, "sweep-1");
+    let trials = progress
+        .iter()
+        .filter(|p| p["kind"] == "report" && p["message"].as_str().unwrap().starts_with("trial "))
+        .count();
+    assert!(trials >= 1, "{progress:?}");
+    assert_eq!(progress.last().unwrap()["kind"], "end");
+
+    // A model with a grid in JSON; bad grids are invalid params.
+    let argument = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "limit": 40,
+                           "grid": { "steps": [2, 3], "encode": ["current", "rate"] }, "jobs": 2 });
+    let result = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.sweep", "arguments": [argument] }),
+    );
+    assert_eq!(result["results"].as_array().unwrap().len(), 4, "{result}");
+    assert_eq!(result["jobs"], 2);
+    let bad =
+        json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "grid": { "steps": "many" } });
+    refused(&execute(&mut lsp, "neuride.sweep", bad), "grid");
+
+    // Cancelled by $/cancelRequest after its first trials.
+    let long = json!({ "uri": file_uri(&mlp), "data": file_uri(&test), "batch": 1,
+                       "grid": { "steps": [100, 200, 400, 800, 1600, 3200] }, "jobs": 1 });
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        json!({ "command": "neuride.sweep", "arguments": [long], "workDoneToken": "sweep-2" }),
+    );
+    lsp.wait_for("the first trial of sweep-2", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == "sweep-2"
+            && m["params"]["value"]["kind"] == "report"
+    });
+    lsp.notify("$/cancelRequest", json!({ "id": id }));
+    let response = lsp.response(id);
+    assert_eq!(response["error"]["code"], -32800, "{response}");
+    let end = lsp.wait_for("sweep-2 ends", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == "sweep-2"
+            && m["params"]["value"]["kind"] == "end"
+    });
+    assert_eq!(end["params"]["value"]["message"], "cancelled");
+    lsp.shutdown();
+}

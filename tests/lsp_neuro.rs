@@ -334,3 +334,54 @@ fn a_pathological_file_on_disk_at_startup() {
     );
     lsp.shutdown();
 }
+
+#[test]
+fn hovering_a_to_image_dataset_draws_a_sample() {
+    for (client, pictures) in [("vscode", true), ("nvim-0.7.2", false)] {
+        let dir = support::workspace(&["data/genes_modules.npz"]);
+        let root = support::canonical(&dir);
+        let text = "dataset genes = npz(\"data/genes_modules.npz\", y: \"y\")\ndataset img = to_image(genes, size: [12, 12], method: kpca, assign: lsa)\n";
+        let path = root.join("images.neuro");
+        std::fs::write(&path, text).unwrap();
+        let uri = file_uri(&path);
+        let (mut lsp, _) = Client::initialized(&root, client);
+        lsp.notify("textDocument/didOpen", json!({ "textDocument": { "uri": uri, "languageId": "neuro", "version": 1, "text": text } }));
+        lsp.wait_diagnostics(&uri, |d| d.is_empty());
+        let hover = lsp.request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(text, "img =", 1) }),
+        );
+        let markdown = hover["contents"]["value"].as_str().unwrap();
+        assert!(markdown.contains("images of `genes`"), "{markdown}");
+        assert!(
+            markdown.contains("80 features -> [1, 12, 12]"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("sample 0 of 200 (12x12, label "),
+            "{markdown}"
+        );
+        // Twelve rows of twelve pixels, two characters each.
+        let art: Vec<&str> = markdown
+            .split("```text\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(art.len(), 12, "{markdown}");
+        assert!(art.iter().all(|line| line.chars().count() == 24), "{art:?}");
+        assert!(
+            art.iter().any(|line| line.trim().len() > 4),
+            "an empty image: {art:?}"
+        );
+        assert_eq!(
+            markdown.contains("(data:image/svg+xml;base64,"),
+            pictures,
+            "{client}"
+        );
+        lsp.shutdown();
+    }
+}

@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { ExecuteCommandRequest, LSPErrorCodes, WorkDoneProgress, WorkDoneProgressCancelNotification } from 'vscode-languageclient/node';
-import { GRAPH, GraphResult, SERVER_COMMANDS, SimulationResult, graphContent, graphParams, EVENTS, compactJson, userMessage } from './protocol';
+import { GRAPH, GraphResult, SERVER_COMMANDS, SimulationResult, SweepResult, graphContent, graphParams, EVENTS, compactJson, paretoTable, parseGrid, userMessage } from './protocol';
 import { simulationPlots } from './plot';
 import type { ModelTextProvider } from './modelEditor';
 import type { RegistryTree } from './registryView';
@@ -225,6 +225,27 @@ export function registerCommands(
     }
     await apps.start(target.uri, target.app);
   });
+  register('neuride.ui.sweep', async (arg) => {
+    const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with a sweep item, or a model', ['.neuro', '.onnx']));
+    if (!uri) return;
+    let args: Record<string, unknown> | null | undefined;
+    if (uri.path.endsWith('.neuro')) {
+      args = await blockArguments(arg, uri, 'neuride.ui.sweep', 'sweep');
+    } else {
+      // A model: samples, then the grid (`steps=5,10,20 encode=current,rate`).
+      args = await runArguments(uri, 'Samples to simulate (.npz with x, y)', 'data');
+      const text = args && (await vscode.window.showInputBox({ title: 'Settings to sweep', value: 'steps=5,10,20,50 encode=current,rate' }));
+      if (!args || !text) return;
+      const grid = parseGrid(text);
+      if (typeof grid === 'string') throw new Error(grid);
+      args = { ...args, grid };
+    }
+    if (!args) return;
+    const label = runLabel(uri, args as { name?: string });
+    const result = await runJob<SweepResult>(need(), `neuride: sweeping ${label}`, SERVER_COMMANDS.sweep, [args]);
+    if (!result) return;
+    showSweep(`Sweep: ${label}`, result);
+  });
   register('neuride.ui.infer', async (arg) => {
     const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with an infer item, or a model', ['.neuro', '.onnx']));
     if (!uri) return;
@@ -288,6 +309,13 @@ function showJson(viewType: string, key: string, title: string, result: unknown)
 function showPlots(title: string, result: SimulationResult): void {
   const panel = reusePanel('neuride.plots', `plots:${title}`, title, {});
   panel.webview.html = plotPage(title, simulationPlots(result));
+}
+
+/** The sweep's plots (the server's SVG) and its Pareto front. */
+function showSweep(title: string, result: SweepResult): void {
+  const panel = reusePanel('neuride.plots', `sweep:${title}`, title, {});
+  const svg = typeof result.svg === 'string' && result.svg.startsWith('<svg') ? result.svg : '';
+  panel.webview.html = plotPage(title, `${svg}${paretoTable(result, escapeHtml)}`);
 }
 
 async function showGraph(context: vscode.ExtensionContext, client: LanguageClient, uri: vscode.Uri): Promise<void> {

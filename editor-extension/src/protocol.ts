@@ -19,6 +19,7 @@ export const APP_STATUS = 'neuride/appStatus';
 /** `workspace/executeCommand` ids the server implements. */
 export const SERVER_COMMANDS = {
   simulate: 'neuride.simulate',
+  sweep: 'neuride.sweep',
   infer: 'neuride.infer',
   runApp: 'neuride.runApp',
   importModel: 'neuride.importModel',
@@ -33,6 +34,7 @@ export const SERVER_COMMANDS = {
  */
 export const LENS_UI_COMMANDS: Readonly<Record<string, string>> = {
   [SERVER_COMMANDS.simulate]: 'neuride.ui.simulate',
+  [SERVER_COMMANDS.sweep]: 'neuride.ui.sweep',
   [SERVER_COMMANDS.infer]: 'neuride.ui.infer',
   [SERVER_COMMANDS.runApp]: 'neuride.ui.runApp',
   [SERVER_COMMANDS.showGraph]: 'neuride.ui.showGraph',
@@ -136,4 +138,34 @@ export function graphContent(result: GraphResult): string {
 export function graphParams(uri: string, direction: string, format: GraphFormat = 'svg'): GraphParams {
   const dir: GraphDirection = direction === 'TB' ? 'TB' : 'LR';
   return { uri, format, direction: dir };
+}
+
+/** What `neuride.sweep` returns; only the fields the panel uses are typed. */
+export interface SweepResult {
+  target?: string;
+  svg?: string;
+  results?: { params?: Record<string, unknown>; accuracy?: number | null; synops?: number; steps?: number; error?: string }[];
+  pareto?: { params?: Record<string, unknown>; accuracy?: number | null; synops?: number; steps?: number }[];
+}
+
+/** `steps=5,10,20 encode=current,rate` as `neuride.sweep`'s grid object. */
+export function parseGrid(text: string): Record<string, string[]> | string {
+  const grid: Record<string, string[]> = {};
+  for (const part of text.split(/\s+/).filter((p) => p.length > 0)) {
+    const at = part.indexOf('=');
+    const values = at > 0 ? part.slice(at + 1).split(',').filter((v) => v.length > 0) : [];
+    if (at <= 0 || values.length === 0) return `expected NAME=V1,V2,... (e.g. steps=5,10,20), found "${part}"`;
+    grid[part.slice(0, at)] = values;
+  }
+  return Object.keys(grid).length > 0 ? grid : 'expected at least one NAME=V1,V2,...';
+}
+
+/** The sweep's Pareto front as an HTML table (values escaped by `escape`). */
+export function paretoTable(result: SweepResult, escape: (text: string) => string): string {
+  const rows = (result.pareto ?? []).map((trial) => {
+    const params = Object.entries(trial.params ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    const accuracy = typeof trial.accuracy === 'number' ? `${(trial.accuracy * 100).toFixed(2)} %` : '-';
+    return `<tr><td>${escape(params)}</td><td>${accuracy}</td><td>${Math.round(trial.synops ?? 0)}</td><td>${trial.steps ?? ''}</td></tr>`;
+  });
+  return `<table><tr><th>Pareto front</th><th>accuracy</th><th>synops/sample</th><th>steps</th></tr>${rows.join('')}</table>`;
 }

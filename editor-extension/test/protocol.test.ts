@@ -105,3 +105,19 @@ test('inference JSON keeps arrays of numbers on one line', () => {
   assert.ok(text.includes('"none": []'), text);
   assert.deepEqual(JSON.parse(text), { accuracy: 0.9, outputs: { y: [[0.1, 0.9], [1, 2]] }, names: ['a', 'b'], none: [] });
 });
+
+test('sweeps: the grid typed in the panel and the Pareto table', async () => {
+  const { parseGrid, paretoTable } = await import('../src/protocol');
+  assert.equal(SERVER_COMMANDS.sweep, 'neuride.sweep');
+  assert.equal(LENS_UI_COMMANDS['neuride.sweep'], 'neuride.ui.sweep');
+  assert.deepEqual(parseGrid('steps=5,10,20  encode=current,rate'), { steps: ['5', '10', '20'], encode: ['current', 'rate'] });
+  assert.match(String(parseGrid('steps')), /expected NAME=V1,V2/);
+  assert.match(String(parseGrid('')), /at least one/);
+  const table = paretoTable(
+    { pareto: [{ params: { steps: 10, encode: '<rate>' }, accuracy: 0.875, synops: 1234.4, steps: 10 }] },
+    (t) => t.replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+  );
+  assert.match(table, /steps=10 encode=&lt;rate&gt;/);
+  assert.match(table, /87\.50 %/);
+  assert.match(table, /<td>1234<\/td>/);
+});

@@ -30,7 +30,7 @@ const KEYWORDS: &[&str] = &[
     "model", "weights", "dataset", "network", "convert", "input", "layer", "output", "neuron",
     "simulate", "infer", "on", "app", "sensor", "pipeline", "rule", "when", "for", "emit", "true",
     "false", "if", "lif", "leaky", "dense", "conv2d", "avgpool", "maxpool", "flatten", "add",
-    "relu", "w",
+    "concat", "scale", "clip", "relu", "w",
 ];
 
 /// Identifiers for every node: the ONNX name made a Neuro identifier, unique.
@@ -69,18 +69,24 @@ fn identifiers(net: &Network) -> Vec<String> {
 pub fn weight_arrays(net: &Network) -> Vec<(String, Tensor)> {
     let ids = identifiers(net);
     let mut arrays = Vec::new();
+    let vector = |values: &Vec<f32>| Tensor {
+        shape: vec![values.len()],
+        data: values.clone(),
+    };
     for (node, id) in net.nodes.iter().zip(&ids) {
-        if let Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } = &node.layer {
-            arrays.push((format!("{id}.weight"), weight.clone()));
-            if let Some(bias) = bias {
-                arrays.push((
-                    format!("{id}.bias"),
-                    Tensor {
-                        shape: vec![bias.len()],
-                        data: bias.clone(),
-                    },
-                ));
+        let bias = match &node.layer {
+            Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } => {
+                arrays.push((format!("{id}.weight"), weight.clone()));
+                bias
             }
+            Layer::Scale { scale, bias } => {
+                arrays.push((format!("{id}.scale"), vector(scale)));
+                bias
+            }
+            _ => continue,
+        };
+        if let Some(bias) = bias {
+            arrays.push((format!("{id}.bias"), vector(bias)));
         }
     }
     arrays
@@ -158,6 +164,8 @@ fn neuron_call(neuron: &Neuron, input: &str) -> String {
             threshold,
             reset,
             rectify,
+            max_spikes,
+            signed,
         } => {
             let mut s = format!(
                 "if({input}, threshold: {}, reset: {}",
@@ -166,6 +174,12 @@ fn neuron_call(neuron: &Neuron, input: &str) -> String {
             );
             if rectify {
                 s.push_str(", rectify: true");
+            }
+            if let Some(m) = max_spikes {
+                let _ = write!(s, ", max_spikes: {m}");
+            }
+            if signed {
+                s.push_str(", signed: true");
             }
             s
         }
@@ -312,15 +326,24 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 c + ")"
             }
             Layer::Flatten => format!("flatten({input})"),
-            Layer::Add => format!(
-                "add({})",
+            Layer::Add | Layer::Concat => format!(
+                "{}({})",
+                node.layer.op_name(),
                 node.inputs
                     .iter()
                     .map(|&i| ids[i].as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Layer::Scale { bias, .. } => {
+                let mut c = format!("scale({input}, scale: w[\"{id}.scale\"]");
+                if bias.is_some() {
+                    let _ = write!(c, ", bias: w[\"{id}.bias\"]");
+                }
+                c + ")"
+            }
             Layer::Relu => format!("relu({input})"),
+            Layer::Clip { max } => format!("clip({input}, max: {})", number(*max)),
             Layer::Spiking {
                 neuron,
                 input_scale,
@@ -531,7 +554,49 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
             ),
             Layer::Flatten => ("Flatten", "", vec![attr_i("axis", 1)]),
             Layer::Add => ("Add", "", vec![]),
+            Layer::Concat => ("Concat", "", vec![attr_i("axis", 1)]),
             Layer::Relu => ("Relu", "", vec![]),
+            Layer::Clip { max } => {
+                for (suffix, value) in [("min", 0.0), ("max", *max)] {
+                    let name = format!("{id}.{suffix}");
+                    initializers.push(initializer(
+                        &name,
+                        &Tensor {
+                            shape: vec![],
+                            data: vec![value],
+                        },
+                    ));
+                    inputs.push(name);
+                }
+                ("Clip", "", vec![])
+            }
+            Layer::Scale { scale, bias } => {
+                // Mul by [C, 1, ...] (then Add the bias): broadcast over the channels.
+                let input_rank = shapes.get(node.inputs[0]).map_or(1, Vec::len);
+                let per_channel = |values: &Vec<f32>| Tensor {
+                    shape: std::iter::once(values.len())
+                        .chain(std::iter::repeat_n(1, input_rank.saturating_sub(1)))
+                        .collect(),
+                    data: values.clone(),
+                };
+                inputs.push(format!("{id}.scale"));
+                initializers.push(initializer(&format!("{id}.scale"), &per_channel(scale)));
+                let Some(bias) = bias else {
+                    nodes.push(plain_node(id, "Mul", inputs, tensor_name(index), vec![]));
+                    continue;
+                };
+                let scaled = format!("{id}_scaled");
+                nodes.push(plain_node(id, "Mul", inputs, scaled.clone(), vec![]));
+                initializers.push(initializer(&format!("{id}.bias"), &per_channel(bias)));
+                nodes.push(plain_node(
+                    &format!("{id}_bias"),
+                    "Add",
+                    vec![scaled, format!("{id}.bias")],
+                    tensor_name(index),
+                    vec![],
+                ));
+                continue;
+            }
             Layer::Spiking {
                 neuron,
                 input_scale,
@@ -557,10 +622,14 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                         threshold,
                         reset,
                         rectify,
+                        max_spikes,
+                        signed,
                     } => attrs.extend([
                         attr_f("threshold", threshold),
                         attr_s("reset", reset.name()),
                         attr_i("rectify", rectify as i64),
+                        attr_i("max_spikes", max_spikes.map_or(0, i64::from)),
+                        attr_i("signed", signed as i64),
                     ]),
                     Neuron::Leaky {
                         beta,
@@ -600,19 +669,11 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 (op, SNN_DOMAIN, attrs)
             }
         };
-        nodes.push(NodeProto {
-            name: Some(id.clone()),
-            op_type: Some(op.into()),
-            domain: if domain.is_empty() {
-                None
-            } else {
-                Some(domain.into())
-            },
-            input: inputs,
-            output: vec![tensor_name(index)],
-            attribute: attributes,
-            ..Default::default()
-        });
+        let mut proto = plain_node(id, op, inputs, tensor_name(index), attributes);
+        if !domain.is_empty() {
+            proto.domain = Some(domain.into());
+        }
+        nodes.push(proto);
     }
     let input_dims: Vec<Option<usize>> = std::iter::once(None)
         .chain(net.input_shape().iter().map(|&d| Some(d)))
@@ -670,6 +731,23 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
             output: vec![value_info(&output_name, &output_dims)],
             ..Default::default()
         }),
+        ..Default::default()
+    }
+}
+
+fn plain_node(
+    name: &str,
+    op: &str,
+    inputs: Vec<String>,
+    output: String,
+    attributes: Vec<AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        name: Some(name.into()),
+        op_type: Some(op.into()),
+        input: inputs,
+        output: vec![output],
+        attribute: attributes,
         ..Default::default()
     }
 }

@@ -1,11 +1,10 @@
 //! The conversion and simulation jobs shared by the CLI and the language
 //! server: plain functions with a progress callback and a cancel flag.
 
-use crate::import::import;
-use crate::{Error, Weights};
-use neuride_onnx::proto::ModelProto;
+use crate::import::{ImportOptions, import};
+use crate::{Error, Source, Weights};
 use neuride_snn::metrics::SimReport;
-use neuride_snn::sim::ann_forward;
+use neuride_snn::sim::ann_forward_visit;
 use neuride_snn::{
     Network, Neuron, Normalize, Progress, SimOptions, Tensor, calibrate, to_spiking,
 };
@@ -17,7 +16,7 @@ pub struct ConvertOptions {
     /// The neuron that replaces each ReLU.
     pub neuron: Neuron,
     pub normalize: Normalize,
-    /// Turn MaxPool into average pooling (else MaxPool is unconvertible).
+    /// Turn MaxPool into average pooling (else it is a spiking max-pool).
     pub max_to_avg: bool,
     /// Starting membrane as a fraction of the threshold (SNN.md: 0.5).
     pub initial_membrane: f32,
@@ -55,15 +54,23 @@ pub struct Converted {
     pub already_spiking: bool,
 }
 
-/// Converts `model` (weights from `weights` by initializer name where given,
-/// else from the model), normalising on `calib` (`[N, ...input]`).
-pub fn convert(
-    model: &ModelProto,
+/// Converts `source` (weights from `weights` by initializer name where given,
+/// else from the model or its external data), normalising on `calib`
+/// (`[N, ...input]`).
+pub fn convert<'a>(
+    source: impl Into<Source<'a>>,
     weights: Option<&Weights>,
     calib: Option<&Tensor>,
     opts: &ConvertOptions,
 ) -> Result<Converted, Error> {
-    let (imported, issues) = import(model, weights, opts.max_to_avg, true)?;
+    let source = source.into();
+    let options = ImportOptions {
+        weights,
+        dir: source.dir,
+        max_to_avg: opts.max_to_avg,
+        load_data: true,
+    };
+    let (imported, issues) = import(source.model, options)?;
     let imported = match imported {
         Some(imported) if issues.is_empty() => imported,
         _ => return Err(Error::Unconvertible(issues)),
@@ -78,11 +85,18 @@ pub fn convert(
             already_spiking: true,
         });
     }
+    let spike_cap = match opts.neuron {
+        Neuron::If { max_spikes, .. } => max_spikes,
+        _ => Some(1),
+    };
     let lambdas = match (opts.normalize, calib) {
-        (Normalize::None, _) => calibrate(&ann, &Tensor::zeros(vec![0]), Normalize::None, 1)?,
+        (Normalize::None, _) => {
+            calibrate(&ann, &Tensor::zeros(vec![0]), Normalize::None, 1, spike_cap)?
+        }
         (Normalize::Max, None) => return Err(Error::NoCalibration("max")),
         (Normalize::Percentile { .. }, None) => return Err(Error::NoCalibration("percentile")),
-        (method, Some(calib)) => calibrate(&ann, calib, method, opts.calib_batch)?,
+        (Normalize::Qcfs { .. }, None) => return Err(Error::NoCalibration("qcfs")),
+        (method, Some(calib)) => calibrate(&ann, calib, method, opts.calib_batch, spike_cap)?,
     };
     let network = to_spiking(&ann, opts.neuron, &lambdas, opts.initial_membrane)?;
     let scales = lambdas
@@ -127,8 +141,8 @@ pub struct SimulateReport {
 /// `progress` is called after each batch; `cancel` is checked before
 /// conversion, per batch and per step, and yields [`Error::Cancelled`].
 #[allow(clippy::too_many_arguments)]
-pub fn simulate(
-    model: &ModelProto,
+pub fn simulate<'a>(
+    source: impl Into<Source<'a>>,
     weights: Option<&Weights>,
     data: &Tensor,
     labels: Option<&[i64]>,
@@ -140,7 +154,7 @@ pub fn simulate(
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
     }
-    let converted = convert(model, weights, calib, &opts.convert)?;
+    let converted = convert(source, weights, calib, &opts.convert)?;
     let (data, labels) = limit(data, labels, opts.limit)?;
     let sim = neuride_snn::simulate(
         &converted.network,
@@ -163,11 +177,7 @@ pub fn simulate(
         ann_accuracy,
         scales: converted.scales,
         neuron: neuron_name(&opts.convert.neuron),
-        normalize: match opts.convert.normalize {
-            Normalize::None => "none".into(),
-            Normalize::Max => "max".into(),
-            Normalize::Percentile { p } => format!("percentile:{p}"),
-        },
+        normalize: opts.convert.normalize.name(),
     })
 }
 
@@ -207,26 +217,20 @@ pub fn ann_accuracy(
     if samples == 0 {
         return Ok(0.0);
     }
-    let per_sample = data.data.len() / samples;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let shapes = ann.validate()?;
+    let classes: usize = shapes[ann.output].iter().product::<usize>().max(1);
     let mut correct = 0usize;
-    for first in (0..samples).step_by(256) {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
+    ann_forward_visit(ann, data, 256, &mut |node, first, values| {
+        if node != ann.output {
+            return;
         }
-        let count = 256.min(samples - first);
-        let mut shape = data.shape.clone();
-        shape[0] = count;
-        let chunk = Tensor::new(
-            shape,
-            data.data[first * per_sample..(first + count) * per_sample].to_vec(),
-        )?;
-        let values = ann_forward(ann, &chunk)?;
-        let out = &values[ann.output];
-        let classes = out.len() / count;
-        for i in 0..count {
-            let predicted = neuride_snn::decode::argmax(&out[i * classes..(i + 1) * classes]);
+        for i in 0..values.len() / classes {
+            let predicted = neuride_snn::decode::argmax(&values[i * classes..(i + 1) * classes]);
             correct += (labels.get(first + i) == Some(&(predicted as i64))) as usize;
         }
-    }
+    })?;
     Ok(correct as f64 / samples as f64)
 }

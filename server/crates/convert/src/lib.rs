@@ -5,11 +5,17 @@
 //! and runs the `simulate` job (progress per batch, cancellable) that the CLI
 //! and the language server share.
 //!
-//! It does no file IO and never prints: callers pass decoded models, arrays
-//! and bytes. Bad input is a typed [`Error`], never a panic; every op that
-//! cannot be converted is listed at once ([`Error::Unconvertible`]).
+//! Constants computed in the graph are folded first (with the infer crate's
+//! evaluator), and weights stored as external data are read through the
+//! model's folder ([`Source::dir`]) by the same safe loader as the checker.
+//!
+//! It does no file IO of its own and never prints: callers pass decoded
+//! models, arrays and bytes. Bad input is a typed [`Error`], never a panic;
+//! every op that cannot be converted is listed at once, grouped by op type
+//! with a hint each ([`Error::Unconvertible`], [`hint::group`]).
 
 mod export;
+pub mod hint;
 mod import;
 mod job;
 mod onnx_util;
@@ -21,9 +27,25 @@ pub use job::{
 };
 pub use neuride_snn::{Decode, Encode, Neuron, Normalize, Progress, Reset, SimOptions, Tensor};
 
+use neuride_onnx::load::ModelDir;
 use neuride_onnx::proto::ModelProto;
 use serde::Serialize;
 use std::collections::HashMap;
+
+/// A model to convert and the folder its external data is read from
+/// (`None` for a model decoded from bytes: external weights then fail with
+/// a message naming the tensor).
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub model: &'a ModelProto,
+    pub dir: Option<&'a ModelDir>,
+}
+
+impl<'a> From<&'a ModelProto> for Source<'a> {
+    fn from(model: &'a ModelProto) -> Source<'a> {
+        Source { model, dir: None }
+    }
+}
 
 /// The ONNX domain of neuride's spiking neuron ops (`IF`, `LIF`, `Leaky`, `Synaptic`).
 pub const SNN_DOMAIN: &str = "ai.neuride.snn";
@@ -42,7 +64,7 @@ pub struct Unconvertible {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{} op(s) cannot be converted to a spiking network: {}", .0.len(), list(.0))]
+    #[error("{}", hint::report(.0))]
     Unconvertible(Vec<Unconvertible>),
     #[error("the model has no graph")]
     NoGraph,
@@ -60,21 +82,19 @@ pub enum Error {
     Cancelled,
 }
 
-fn list(items: &[Unconvertible]) -> String {
-    items
-        .iter()
-        .map(|u| format!("{} '{}' ({})", u.op_type, u.node, u.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Every op of `model` that conversion would reject, as
-/// `(node name, op type, reason)`, in graph order (MaxPool counts as
-/// unconvertible: conversion turns it into average pooling only when asked).
-/// Weights are not read; structural problems (no graph, bad input) come back
-/// as a single entry naming the graph.
-pub fn unconvertible_ops(model: &ModelProto) -> Vec<(String, String, String)> {
-    match import::import(model, None, false, false) {
+/// `(node name, op type, reason)`, in graph order. Weights are not read
+/// (constants computed in the graph are folded); structural problems (no
+/// graph, bad input) come back as a single entry naming the graph.
+pub fn unconvertible_ops<'a>(source: impl Into<Source<'a>>) -> Vec<(String, String, String)> {
+    let source = source.into();
+    let options = import::ImportOptions {
+        weights: None,
+        dir: source.dir,
+        max_to_avg: false,
+        load_data: false,
+    };
+    match import::import(source.model, options) {
         Ok((_, issues)) => issues
             .into_iter()
             .map(|u| (u.node, u.op_type, u.reason))

@@ -25,23 +25,23 @@ pub fn input_dims(value: &ValueInfoProto) -> Option<Vec<Option<i64>>> {
     )
 }
 
-/// A tensor's values as f32 (float and double only), decoded by
-/// [`neuride_onnx::tensor`].
+/// A tensor's values as f32 (float, double, float16, bfloat16), decoded by
+/// [`neuride_onnx::tensor`]. External data must have been embedded
+/// (`neuride_onnx::load::embedded`).
 pub fn tensor_f32(tensor: &TensorProto) -> Result<neuride_snn::Tensor, String> {
     let count = tensor::element_count(&tensor.dims)
         .and_then(|c| usize::try_from(c).ok())
         .ok_or_else(|| format!("dims {:?} are not a valid shape", tensor.dims))?;
     let shape: Vec<usize> = tensor.dims.iter().map(|&d| d as usize).collect();
-    if tensor::is_external(tensor) {
-        return Err("stored as external data; conversion reads weights from the model bytes or an NPZ (pass --weights)".into());
-    }
     let data_type = tensor.data_type.unwrap_or(0);
     let name = match DataType::try_from(data_type) {
         Ok(DataType::Float) => "f32",
         Ok(DataType::Double) => "f64",
+        Ok(DataType::Float16) => "f16",
+        Ok(DataType::Bfloat16) => "bf16",
         _ => {
             return Err(format!(
-                "element type {} is not float/double",
+                "element type {} is not a float type",
                 neuride_onnx::dtype::onnx_name(data_type)
             ));
         }
@@ -66,9 +66,4 @@ pub fn tensor_f32(tensor: &TensorProto) -> Result<neuride_snn::Tensor, String> {
         ));
     }
     Ok(neuride_snn::Tensor { shape, data })
-}
-
-/// A tensor's integer values (for Reshape shapes).
-pub fn tensor_i64(tensor: &TensorProto) -> Option<Vec<i64>> {
-    tensor::small_ints(tensor, usize::MAX)
 }

@@ -162,7 +162,8 @@ fn run(
         Some(&d.y),
         Some(&d.calib),
         &opts,
-        &mut |_| batches += 1,
+        // Chunk ends (step == steps); long chunks also report steps between.
+        &mut |p| batches += (p.step == p.steps) as usize,
         &AtomicBool::new(false),
     )
     .unwrap();

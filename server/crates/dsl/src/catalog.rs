@@ -10,6 +10,12 @@ pub enum ValueKind {
     Int {
         min: i64,
     },
+    /// A whole number, or a list of as many as one of `lens` (`3`,
+    /// `[3, 5]`; padding also `[top, left, bottom, right]`), each at least `min`.
+    Ints {
+        min: i64,
+        lens: &'static [usize],
+    },
     /// A dimensionless number in `[min, max]`.
     Float {
         min: f64,
@@ -36,12 +42,21 @@ pub enum ValueKind {
     Bool,
     /// A string (a path or an NPZ key).
     Str,
+    /// An image size: `[height, width]` (or `[side]`), whole numbers >= 1.
+    Size,
 }
 
 impl ValueKind {
     pub fn describe(self) -> String {
         match self {
             ValueKind::Int { min } => format!("a whole number >= {min}"),
+            ValueKind::Ints { min, lens } => format!(
+                "a whole number >= {min} or a list of {} of them",
+                lens.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
             ValueKind::Float { min, max } if max.is_infinite() && min > 0.0 && min < 1e-300 => {
                 "a number > 0".to_string()
             }
@@ -60,6 +75,7 @@ impl ValueKind {
             ValueKind::Word(words) => format!("one of {}", words.join(", ")),
             ValueKind::Bool => "`true` or `false`".to_string(),
             ValueKind::Str => "a string".to_string(),
+            ValueKind::Size => "an image size `[height, width]`".to_string(),
         }
     }
 }
@@ -72,6 +88,9 @@ pub struct Param {
     pub default: Option<&'static str>,
     /// Optional without a default (`bias: B?`).
     pub optional: bool,
+    /// The last positional parameter may be given any number of times
+    /// (`add(a, b, c)`); its values come as a list.
+    pub repeat: bool,
     pub doc: &'static str,
 }
 
@@ -91,6 +110,8 @@ pub enum CallKind {
     Loader,
     SensorSource,
     Record,
+    /// Makes a dataset from another one (`to_image`).
+    DatasetOp,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -123,6 +144,7 @@ const fn req(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
         kind,
         default: None,
         optional: false,
+        repeat: false,
         doc,
     }
 }
@@ -137,6 +159,7 @@ const fn opt(
         kind,
         default: Some(default),
         optional: false,
+        repeat: false,
         doc,
     }
 }
@@ -146,6 +169,18 @@ const fn maybe(name: &'static str, kind: ValueKind, doc: &'static str) -> Param 
         kind,
         default: None,
         optional: true,
+        repeat: false,
+        doc,
+    }
+}
+/// A required positional parameter that may repeat (one or more values).
+const fn many(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
+    Param {
+        name,
+        kind,
+        default: None,
+        optional: false,
+        repeat: true,
         doc,
     }
 }
@@ -169,6 +204,13 @@ const INITIAL_MEMBRANE: Param = opt(
 /// Multiplies the input current (the converter's per-layer scaling).
 const INPUT_SCALE: Param = opt("input_scale", POSITIVE, "1.0", "input current multiplier");
 const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
+/// A size per spatial axis: one for both, or `[h, w]`.
+const PAIR: ValueKind = ValueKind::Ints { min: 1, lens: &[2] };
+/// Padding: one for every side, `[h, w]`, or `[top, left, bottom, right]`.
+const PADDING: ValueKind = ValueKind::Ints {
+    min: 0,
+    lens: &[2, 4],
+};
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -201,19 +243,19 @@ pub const CALLS: &[CallSpec] = &[
                 ValueKind::Int { min: 1 },
                 "number of output channels",
             ),
-            req("kernel", ValueKind::Int { min: 1 }, "square kernel size"),
-            opt("stride", ValueKind::Int { min: 1 }, "1", "stride"),
+            req("kernel", PAIR, "kernel size: `K` or `[KH, KW]`"),
+            opt("stride", PAIR, "1", "stride: `S` or `[SH, SW]`"),
             opt(
                 "padding",
-                ValueKind::Int { min: 0 },
+                PADDING,
                 "0",
-                "zero padding on each side",
+                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
             ),
             opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
             req(
                 "weight",
                 ValueKind::Tensor,
-                "weight `[out, in/groups, K, K]`",
+                "weight `[out, in/groups, KH, KW]`",
             ),
             maybe("bias", ValueKind::Tensor, "bias `[out]`"),
         ],
@@ -225,11 +267,19 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe(
-                "stride",
-                ValueKind::Int { min: 1 },
-                "stride (default: the kernel size)",
+            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
+            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            opt(
+                "padding",
+                PADDING,
+                "0",
+                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
+            ),
+            opt(
+                "count_include_pad",
+                ValueKind::Bool,
+                "true",
+                "divide by the whole window, padding included (else by the cells inside)",
             ),
         ],
         doc: "Average pooling over `[C, H, W]`.",
@@ -240,14 +290,16 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", ValueKind::Int { min: 1 }, "square window size"),
-            maybe(
-                "stride",
-                ValueKind::Int { min: 1 },
-                "stride (default: the kernel size)",
+            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
+            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            opt(
+                "padding",
+                PADDING,
+                "0",
+                "padding (never the maximum): every side, `[H, W]` or `[top, left, bottom, right]`",
             ),
         ],
-        doc: "Max pooling over `[C, H, W]`.",
+        doc: "Max pooling over `[C, H, W]`. Simulated, it is a running max: each step it emits the increase of the largest input total in the window, so its output total is the max of its inputs' totals.",
         equation: None,
     },
     CallSpec {
@@ -263,11 +315,37 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[
             req("a", ValueKind::Layer, "first input"),
-            req("b", ValueKind::Layer, "second input, same shape"),
+            many("b", ValueKind::Layer, "further inputs, same shape"),
         ],
         named: &[],
-        doc: "Elementwise sum of two layers of the same shape.",
+        doc: "Elementwise sum of two or more layers of the same shape (a residual connection).",
         equation: None,
+    },
+    CallSpec {
+        name: "concat",
+        kind: CallKind::Layer,
+        positional: &[
+            req("a", ValueKind::Layer, "first input"),
+            many(
+                "b",
+                ValueKind::Layer,
+                "further inputs, equal but in the first axis",
+            ),
+        ],
+        named: &[],
+        doc: "The inputs one after another along channels (`[C, H, W]`) or features (`[F]`).",
+        equation: None,
+    },
+    CallSpec {
+        name: "scale",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[
+            req("scale", ValueKind::Tensor, "per-channel factor `[C]`"),
+            maybe("bias", ValueKind::Tensor, "per-channel offset `[C]`"),
+        ],
+        doc: "Per-channel affine map `y[c] = scale[c]·x[c] + bias[c]` (a batch norm that follows no weighted layer).",
+        equation: Some("y[c] = scale[c]·x[c] + bias[c]"),
     },
     CallSpec {
         name: "relu",
@@ -276,6 +354,14 @@ pub const CALLS: &[CallSpec] = &[
         named: &[],
         doc: "Non-spiking rectified linear rate unit (for checking a converted net).",
         equation: Some("y = max(x, 0)"),
+    },
+    CallSpec {
+        name: "clip",
+        kind: CallKind::Layer,
+        positional: &[INPUT],
+        named: &[req("max", POSITIVE, "saturation (6 for ReLU6)")],
+        doc: "Non-spiking rectifier that saturates at `max` (ReLU6 and kin).",
+        equation: Some("y = min(max(x, 0), max)"),
     },
     CallSpec {
         name: "lif",
@@ -330,6 +416,17 @@ pub const CALLS: &[CallSpec] = &[
                 ValueKind::Bool,
                 "false",
                 "ignore negative currents (Nengo's SpikingRectifiedLinear)",
+            ),
+            maybe(
+                "max_spikes",
+                ValueKind::Int { min: 1 },
+                "spikes per step at most (1: the classic neuron; default: as many as the membrane holds)",
+            ),
+            opt(
+                "signed",
+                ValueKind::Bool,
+                "false",
+                "emit -1 spikes when the membrane drops below 0, never more than emitted",
             ),
             opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
             INPUT_SCALE,
@@ -432,6 +529,18 @@ pub const CALLS: &[CallSpec] = &[
         equation: None,
     },
     CallSpec {
+        name: "qcfs",
+        kind: CallKind::Normalizer,
+        positional: &[req(
+            "steps",
+            ValueKind::Int { min: 1 },
+            "the steps the network will run",
+        )],
+        named: &[req("data", ValueKind::Dataset, "calibration data")],
+        doc: "Normalise each layer by the scale whose spike count after `steps` steps best copies its activations on `data` (a quantised clip, QCFS-style).",
+        equation: None,
+    },
+    CallSpec {
         name: "onnx",
         kind: CallKind::Loader,
         positional: &[req(
@@ -461,6 +570,47 @@ pub const CALLS: &[CallSpec] = &[
             maybe("y", ValueKind::Str, "key of the labels (datasets only)"),
         ],
         doc: "Binds an NPZ archive.",
+        equation: None,
+    },
+    CallSpec {
+        name: "to_image",
+        kind: CallKind::DatasetOp,
+        positional: &[req(
+            "data",
+            ValueKind::Dataset,
+            "a dataset whose `x` is a table [rows, features]",
+        )],
+        named: &[
+            opt(
+                "size",
+                ValueKind::Size,
+                "[16, 16]",
+                "image height and width in pixels",
+            ),
+            opt(
+                "method",
+                ValueKind::Word(IMAGE_METHODS),
+                "pca",
+                "how features are placed: pca, kpca (RBF kernel PCA) or tsne (exact t-SNE, cosine)",
+            ),
+            opt(
+                "assign",
+                ValueKind::Word(IMAGE_ASSIGNMENTS),
+                "bin",
+                "how placed features get pixels: bin, or lsa (linear sum assignment to pixel centres)",
+            ),
+            maybe(
+                "fit",
+                ValueKind::Dataset,
+                "fit the map on this dataset's rows (e.g. the training set); default: `data` itself",
+            ),
+            maybe(
+                "map",
+                ValueKind::Str,
+                "a saved map (.json, from `neuride data to-image --map`) used instead of fitting",
+            ),
+        ],
+        doc: "Turns a table into images (DeepInsight): each feature gets a pixel from an embedding of the features over the rows, so that features that vary together sit together; values are Norm2-scaled and features sharing a pixel averaged. `x` becomes [1, height, width] per sample; `y` is the table's.",
         equation: None,
     },
     CallSpec {
@@ -522,7 +672,7 @@ pub const CONVERT_SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "normalize",
-        doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)` or `none`",
+        doc: "weight normalisation: `max(data: D)`, `percentile(P, data: D)`, `qcfs(T, data: D)` or `none`",
         snippet: "normalize = percentile(${1:99.9}, data: ${2:calib})",
     },
     SettingSpec {
@@ -532,7 +682,7 @@ pub const CONVERT_SETTINGS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "max_to_avg",
-        doc: "replace MaxPool with AvgPool (`true`/`false`)",
+        doc: "replace MaxPool with AvgPool (`true`/`false`; else a spiking max-pool)",
         snippet: "max_to_avg = ${1:true}",
     },
 ];
@@ -575,6 +725,61 @@ pub const SIMULATE_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+/// A `sweep` block's settings: a list of values (`steps = [10, 20, 50]`) is
+/// an axis of the grid, a single value is fixed for every trial.
+pub const SWEEP_SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        key: "steps",
+        doc: "time steps per sample; a list sweeps them (default 100)",
+        snippet: "steps = [${1:10, 20, 50}]",
+    },
+    SettingSpec {
+        key: "dt",
+        doc: "time step (default 1ms); a list sweeps it",
+        snippet: "dt = ${1:1ms}",
+    },
+    SettingSpec {
+        key: "encode",
+        doc: "input encoding(s): `[current, rate(max_rate: 1000Hz)]`",
+        snippet: "encode = [${1:current, rate}]",
+    },
+    SettingSpec {
+        key: "decode",
+        doc: "output decoding(s): count, membrane, first_spike",
+        snippet: "decode = ${1|count,membrane,first_spike|}",
+    },
+    SettingSpec {
+        key: "neuron",
+        doc: "converted networks: the neuron(s) replacing each ReLU, e.g. `[if(threshold: 0.8), if(threshold: 1.0)]`",
+        snippet: "neuron = [${1:if(threshold: 0.8), if(threshold: 1.0)}]",
+    },
+    SettingSpec {
+        key: "max_to_avg",
+        doc: "converted networks: MaxPool as AvgPool, `[true, false]`",
+        snippet: "max_to_avg = ${1:true}",
+    },
+    SettingSpec {
+        key: "batch",
+        doc: "samples simulated together",
+        snippet: "batch = ${1:32}",
+    },
+    SettingSpec {
+        key: "limit",
+        doc: "simulate only the first N samples",
+        snippet: "limit = ${1:100}",
+    },
+    SettingSpec {
+        key: "jobs",
+        doc: "trials run at once (default: the machine's cores)",
+        snippet: "jobs = ${1:2}",
+    },
+    SettingSpec {
+        key: "random",
+        doc: "run only N combinations of the grid, drawn at random",
+        snippet: "random = ${1:10}",
+    },
+];
+
 pub const INFER_SETTINGS: &[SettingSpec] = &[
     SettingSpec {
         key: "record",
@@ -593,6 +798,10 @@ pub const INFER_SETTINGS: &[SettingSpec] = &[
     },
 ];
 
+pub const IMAGE_METHODS: &[&str] = &["pca", "kpca", "tsne"];
+pub const IMAGE_ASSIGNMENTS: &[&str] = &["bin", "lsa"];
+/// t-SNE's perplexity in `to_image` (it needs more features than this).
+pub const IMAGE_TSNE_PERPLEXITY: f64 = 30.0;
 pub const DECODERS: &[&str] = &["count", "membrane", "first_spike"];
 pub const SIMULATE_RECORDS: &[&str] = &["accuracy", "rates", "synops", "latency"];
 pub const INFER_RECORDS: &[&str] = &["accuracy", "latency"];

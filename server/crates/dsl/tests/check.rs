@@ -107,9 +107,46 @@ fn shapes_through_a_written_network() {
         expect![[r#"
             Error neuro/shape-mismatch `dense`: `dense`: expected weight shaped [out, in] = [10, 128], found [10, 64]
             Error neuro/shape-mismatch `dense`: `dense`: expected a 1-D input [in], found [8, 4, 4]; add `flatten` first
-            Error neuro/shape-mismatch `conv2d`: `conv2d`: expected weight shaped [out, in/groups, K, K] = [16, 8, 3, 3], found [8, 1, 3, 3]
-            Error neuro/shape-mismatch `add`: `add`: expected both inputs to have the same shape, found [8, 8, 8] and [8, 4, 4]
+            Error neuro/shape-mismatch `conv2d`: `conv2d`: expected weight shaped [out, in/groups, KH, KW] = [16, 8, 3, 3], found [8, 1, 3, 3]
+            Error neuro/shape-mismatch `add`: `add`: expected every input to have the same shape, found [8, 8, 8] and [8, 4, 4]
             Error neuro/unknown-key `"fc.wieght"`: expected a key of `cnn.npz` (e.g. "fc.weight", "conv1.weight", "conv2.weight"), found "fc.wieght"
+        "#]],
+    );
+}
+
+#[test]
+fn residuals_concatenation_and_windows() {
+    // What converted CNNs print: n-ary add, concat, clip, scale, depthwise
+    // conv, rectangular windows and asymmetric padding, capped/signed IF.
+    check(
+        &with_header(
+            r#"network blocks {
+    input x: f32[1, 8, 8]
+    layer c1 = conv2d(x, out: 8, kernel: [3, 3], padding: [1, 1, 1, 1], weight: w["conv1.weight"])
+    layer r1 = clip(c1, max: 6.0)
+    layer c2 = conv2d(r1, out: 8, kernel: 3, stride: [1, 1], padding: [1, 1], groups: 8, weight: w["conv1.weight"])
+    layer sum = add(c1, c2, r1)
+    layer cat = concat(sum, c1, r1)
+    layer p = maxpool(cat, kernel: 3, stride: 2, padding: [0, 0, 1, 1])
+    layer q = avgpool(p, kernel: [2, 4], stride: [2, 4], count_include_pad: false)
+    layer f = flatten(q)
+    layer g = concat(f, f)
+    layer d = dense(g, out: 10, weight: w["fc.weight"])
+    layer bad = concat(p, c1)
+    layer pads = conv2d(x, out: 8, kernel: 3, padding: [1, 2, 3], weight: w["conv1.weight"])
+    layer s = scale(q, scale: w["fc.weight"])
+    layer lonely = add(c1)
+    output y = if(q, max_spikes: 2, signed: true)
+}
+"#,
+        ),
+        expect![[r#"
+            Error neuro/shape-mismatch `dense`: `dense`: expected weight shaped [out, in] = [10, 96], found [10, 64]
+            Error neuro/shape-mismatch `concat`: `concat`: expected inputs equal in all but the first axis, found [24, 4, 4] and [8, 8, 8]
+            Error neuro/invalid-value `[1, 2, 3]`: expected `padding` to be one number or a list of 2 or 4, found `[1, 2, 3]`
+            Error neuro/shape-mismatch `scale`: `scale`: expected scale shaped [24] (one per channel of [24, 2, 1]), found [10, 64]
+            Error neuro/missing-argument `add`: `add` expects b, found no value for them
+              fix: Insert missing arguments [", b: x"]
         "#]],
     );
 }
@@ -219,7 +256,9 @@ network d = convert(cnn) {
 "#,
         expect![[r#"
             Error neuro/not-dl `convert(iris)`: expected a deep-learning model to convert, found `iris` classified as classic ML
-            Error neuro/unconvertible `convert(iris)`: expected only convertible ops in `iris`, found 2 that cannot be converted: LinearClassifier (LinearClassifier), Normalizer (Normalizer)
+            Error neuro/unconvertible `convert(iris)`: expected only convertible ops in `iris`, found 2 that cannot be converted:
+              LinearClassifier x1: LinearClassifier
+              Normalizer x1: Normalizer
             Error neuro/already-spiking `convert(spiking)`: expected an ANN to convert, found `spiking` which is already a spiking network; simulate it as it is
             Error neuro/unknown-argument `x`: expected 0 positional arguments to `lif`, found another one
             Error neuro/range `120`: expected `p` to be a number in (0, 100], found 120
@@ -277,6 +316,44 @@ app a {
             Error neuro/syntax `and`: expected `=>`, found `and`
             Error neuro/unknown-name `speciess`: expected a sensor or pipeline output of this app (`bad`, `cam`, `digit`, `leaf`, `species`), found `speciess`
             Error neuro/range `0.5`: expected `for` a whole number of readings >= 1 or a time, found 0.5
+        "#]],
+    );
+}
+
+#[test]
+fn datasets_made_by_to_image() {
+    // iris: a [150, 4] table with labels.
+    check(
+        r#"dataset iris = npz("data/iris.npz", x: "x", y: "y")
+dataset digits = npz("data/test.npz", y: "y")
+dataset img = to_image(iris, size: [4, 2], method: kpca, assign: lsa, fit: iris)
+dataset square = to_image(iris, size: [3])
+dataset bad = to_image(iris, size: [0, 2], method: umap, fit: digits)
+dataset nested = to_image(img)
+dataset few = to_image(iris, method: tsne)
+dataset none = to_image(size: [2, 2])
+network net {
+    input x: f32[1, 4, 2]
+    layer f = flatten(x)
+    output o = relu(f)
+}
+network wrong {
+    input x: f32[1, 8, 8]
+    output o = relu(x)
+}
+simulate net on img { steps = 5
+    record = [accuracy] }
+simulate wrong on square { steps = 5 }
+"#,
+        expect![[r#"
+            Error neuro/invalid-value `[0, 2]`: expected `size` to be an image size `[height, width]`, found `[0, 2]`
+            Error neuro/invalid-value `umap`: expected `method` to be one of pca, kpca, tsne, found `umap`
+            Error neuro/shape-mismatch `digits`: expected `fit` to have the same 4 features as `data`, found 64
+            Error neuro/wrong-kind `img`: expected `data` to be a dataset read with `npz(...)`, found `img`, itself made by `to_image`
+            Error neuro/range `tsne`: expected more features than t-SNE's perplexity (30) for `method: tsne`, found 4; use pca or kpca
+            Error neuro/missing-argument `to_image`: `to_image` expects data, found no value for them
+              fix: Insert missing arguments [", data: data"]
+            Error neuro/shape-mismatch `square`: expected samples shaped [1, 8, 8] for input `x` of `wrong`, found [1, 3, 3] in dataset `square`
         "#]],
     );
 }

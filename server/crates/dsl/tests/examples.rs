@@ -12,6 +12,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("digits-snn", "digits.neuro"),
     ("handwritten-snn", "mlp.neuro"),
     ("iot-app", "greenhouse.neuro"),
+    ("tabular-snn", "genes.neuro"),
 ];
 
 #[test]
@@ -42,7 +43,7 @@ fn examples_use_every_item_kind() {
     }
     assert_eq!(
         seen.len(),
-        8,
-        "model, weights, dataset, written and converted network, simulate, infer, app: {seen:?}"
+        9,
+        "model, weights, dataset, written and converted network, simulate, sweep, infer, app: {seen:?}"
     );
 }

@@ -93,6 +93,7 @@ fn examples_round_trip_unchanged() {
         ("digits-snn", "digits.neuro"),
         ("handwritten-snn", "mlp.neuro"),
         ("iot-app", "greenhouse.neuro"),
+        ("tabular-snn", "genes.neuro"),
     ] {
         let path = support::examples_dir().join(example).join(file);
         let text = std::fs::read_to_string(&path).expect("example file");

@@ -59,6 +59,7 @@ fn examples() -> Vec<String> {
         "digits-snn/digits.neuro",
         "handwritten-snn/mlp.neuro",
         "iot-app/greenhouse.neuro",
+        "tabular-snn/genes.neuro",
     ]
     .iter()
     .map(|path| std::fs::read_to_string(support::examples_dir().join(path)).expect("example"))

@@ -11,6 +11,7 @@
 #[cfg(feature = "tract")]
 mod dl;
 mod error;
+pub mod fold;
 pub mod io;
 pub mod job;
 pub mod json;

@@ -38,10 +38,15 @@ enum Command {
     /// Move weights between ONNX models and .npz archives.
     #[command(subcommand)]
     Weights(cli::weights::Command),
+    /// Prepare data sets (tables to images).
+    #[command(subcommand)]
+    Data(cli::data::Command),
     /// Convert a trained ReLU network into a spiking network.
     Convert(cli::convert::Args),
     /// Run a spiking simulation.
     Simulate(cli::simulate::Args),
+    /// Simulate over a grid of settings in parallel: accuracy vs steps and synops, Pareto front.
+    Sweep(cli::sweep::Args),
     /// Run inference on a DL or classic-ML model.
     Infer(cli::infer::Args),
     /// Run a model where its kind says it belongs (simulator or ONNX runtime).
@@ -69,8 +74,10 @@ fn main() -> ExitCode {
         Command::Info(args) => cli::info::run(args),
         Command::Print(args) => cli::print::run(args),
         Command::Weights(command) => cli::weights::run(command),
+        Command::Data(command) => cli::data::run(command),
         Command::Convert(args) => cli::convert::run(args),
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Sweep(args) => cli::sweep::run(args),
         Command::Infer(args) => cli::infer::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),

@@ -150,7 +150,9 @@ impl Bridge {
                 Err(RecvTimeoutError::Disconnected) => bail!("the MQTT connection closed"),
             }
             if Instant::now() > deadline {
-                bail!("the MQTT broker at {host}:{port} did not confirm the subscription within {CONNECT_TIMEOUT:?}");
+                bail!(
+                    "the MQTT broker at {host}:{port} did not confirm the subscription within {CONNECT_TIMEOUT:?}"
+                );
             }
         }
         let thread = std::thread::Builder::new()
@@ -352,10 +354,26 @@ mod tests {
 
     #[test]
     fn broker_addresses() {
-        assert_eq!(address("mqtt://127.0.0.1:1884").unwrap(), ("127.0.0.1".into(), 1884));
-        assert_eq!(address("broker.local").unwrap(), ("broker.local".into(), 1883));
-        assert!(address("mqtts://h:1").unwrap_err().to_string().contains("TLS"));
-        assert!(address("mqtt://h:port").unwrap_err().to_string().contains("`port`"));
+        assert_eq!(
+            address("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884)
+        );
+        assert_eq!(
+            address("broker.local").unwrap(),
+            ("broker.local".into(), 1883)
+        );
+        assert!(
+            address("mqtts://h:1")
+                .unwrap_err()
+                .to_string()
+                .contains("TLS")
+        );
+        assert!(
+            address("mqtt://h:port")
+                .unwrap_err()
+                .to_string()
+                .contains("`port`")
+        );
         assert!(address("mqtt://:1").is_err());
     }
 }

@@ -15,7 +15,7 @@ use prost::Message;
 use std::path::{Path, PathBuf};
 
 pub use external::{ExternalData, ExternalDataError, ModelDir};
-pub use tensor_data::{TensorBytes, TensorDataError, element_count, tensor_bytes};
+pub use tensor_data::{TensorBytes, TensorDataError, element_count, embedded, tensor_bytes};
 
 /// A decoded model and the bytes its `raw_data` views point into.
 pub struct Model {

@@ -188,7 +188,7 @@ fn bench_neurons(c: &mut Criterion) {
             reset: neuride_snn::Reset::Subtract,
         },
     ] {
-        let mut state = neuride_snn::neuron::NeuronState::new(n, 0.0);
+        let mut state = neuride_snn::neuron::NeuronState::new(n, 0.0, false);
         c.bench_function(&format!("neuron/{}/65536", neuron.op_name()), |b| {
             b.iter(|| neuron.step(0.001, black_box(&current), &mut state, &mut spikes))
         });

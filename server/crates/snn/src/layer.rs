@@ -31,7 +31,12 @@ pub enum Layer {
         padding: [usize; 4],
         count_include_pad: bool,
     },
-    /// Max pooling (in a spiking network: the max over the window's values this step).
+    /// Max pooling; padded cells never win. In an ANN pass the max of the
+    /// window. In a simulation it is a running max: the pool keeps every
+    /// input's total so far and each step emits the increase of the largest
+    /// total in the window, so its output total always equals the max of its
+    /// inputs' totals, the max of their rates (docs/snn.md, "Spiking
+    /// max-pool"). Fed by a constant input it is the plain max.
     MaxPool {
         kernel: [usize; 2],
         stride: [usize; 2],
@@ -39,10 +44,23 @@ pub enum Layer {
     },
     /// To `[C*H*W]` (NCHW order, so it moves no data).
     Flatten,
-    /// Elementwise sum of its inputs (same shapes).
+    /// Elementwise sum of its inputs (two or more, same shapes).
     Add,
+    /// Its inputs one after another along the first per-sample axis:
+    /// channels for `[C, H, W]` inputs (equal H and W), features for `[F]`.
+    Concat,
+    /// Per-channel affine map `y[c] = scale[c] * x[c] + bias[c]` over the
+    /// first per-sample axis (a BatchNormalization that follows no weighted
+    /// layer, or a multiplication by a per-channel constant).
+    Scale {
+        scale: Vec<f32>,
+        bias: Option<Vec<f32>>,
+    },
     /// A non-spiking rectifier (ANN layer; in a simulation a rate unit).
     Relu,
+    /// A rectifier that saturates: `min(max(x, 0), max)` (ReLU6 has max 6).
+    /// Conversion turns it into neurons whose rate saturates at `max`.
+    Clip { max: f32 },
     /// A layer of spiking neurons driven by `input_scale * input`; each spike
     /// emits `amplitude`. The membrane starts at `initial_membrane * threshold`.
     /// Conversion first sets `input_scale = 1/λ`, `amplitude = λ` and then folds
@@ -65,20 +83,40 @@ impl Layer {
             Layer::MaxPool { .. } => "maxpool",
             Layer::Flatten => "flatten",
             Layer::Add => "add",
+            Layer::Concat => "concat",
+            Layer::Scale { .. } => "scale",
             Layer::Relu => "relu",
+            Layer::Clip { .. } => "clip",
             Layer::Spiking { neuron, .. } => neuron.op_name(),
         }
     }
 
-    /// Layers with synaptic weights (the ones normalisation rescales).
+    /// Layers with synaptic weights (the ones normalisation rescales): a
+    /// factor on their input folds into the weights, one on their output into
+    /// the weights and the bias.
     pub fn is_weighted(&self) -> bool {
-        matches!(self, Layer::Dense { .. } | Layer::Conv2d { .. })
+        matches!(
+            self,
+            Layer::Dense { .. } | Layer::Conv2d { .. } | Layer::Scale { .. }
+        )
     }
 
     /// Layers whose output is a linear function of their inputs, so a
     /// positive factor passes through them unchanged.
     pub fn is_linear_passthrough(&self) -> bool {
-        matches!(self, Layer::AvgPool { .. } | Layer::Flatten | Layer::Add)
+        matches!(
+            self,
+            Layer::AvgPool { .. }
+                | Layer::MaxPool { .. }
+                | Layer::Flatten
+                | Layer::Add
+                | Layer::Concat
+        )
+    }
+
+    /// The ANN rectifiers conversion replaces by spiking neurons.
+    pub fn is_rectifier(&self) -> bool {
+        matches!(self, Layer::Relu | Layer::Clip { .. })
     }
 }
 

@@ -237,8 +237,57 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 }
                 Ok(first)
             }
+            Layer::Concat => {
+                if node.inputs.is_empty() {
+                    return Err(layer_error(
+                        node,
+                        "concat expects at least 1 input, found 0",
+                    ));
+                }
+                let first = input_shape(0).to_vec();
+                let mut out = first.clone();
+                for i in 1..node.inputs.len() {
+                    let s = input_shape(i);
+                    if s.len() != first.len() || s[1..] != first[1..] {
+                        return Err(layer_error(
+                            node,
+                            format!(
+                                "inputs must agree on every axis but the first: {first:?} and {s:?}"
+                            ),
+                        ));
+                    }
+                    out[0] += s[0];
+                }
+                Ok(out)
+            }
+            Layer::Scale { scale, bias } => {
+                arity(1)?;
+                let s = input_shape(0);
+                let channels = s.first().copied().unwrap_or(0);
+                if scale.len() != channels {
+                    return Err(layer_error(
+                        node,
+                        format!(
+                            "scale has {} values, the input {s:?} has {channels} channels",
+                            scale.len()
+                        ),
+                    ));
+                }
+                check_bias(node, bias, channels)?;
+                Ok(s.to_vec())
+            }
             Layer::Relu => {
                 arity(1)?;
+                Ok(input_shape(0).to_vec())
+            }
+            Layer::Clip { max } => {
+                arity(1)?;
+                if !(max.is_finite() && *max > 0.0) {
+                    return Err(layer_error(
+                        node,
+                        format!("clip max must be a positive number, found {max}"),
+                    ));
+                }
                 Ok(input_shape(0).to_vec())
             }
             Layer::Spiking {
@@ -279,18 +328,23 @@ impl Network {
 
     /// ANN multiply-accumulates of one sample through the weighted layers.
     pub fn macs_per_sample(&self, shapes: &[Vec<usize>]) -> u64 {
-        let mut macs = 0u64;
-        for (index, node) in self.nodes.iter().enumerate() {
-            match &node.layer {
-                Layer::Dense { weight, .. } => macs += (weight.shape[0] * weight.shape[1]) as u64,
-                Layer::Conv2d { weight, .. } => {
-                    let out: usize = shapes[index].iter().product();
-                    macs += (out * weight.shape[1] * weight.shape[2] * weight.shape[3]) as u64;
-                }
-                _ => {}
+        (0..self.nodes.len())
+            .map(|index| self.node_macs(index, shapes))
+            .sum()
+    }
+
+    /// Multiply-accumulates of node `index` for one sample (0 for layers
+    /// without weights).
+    pub fn node_macs(&self, index: NodeId, shapes: &[Vec<usize>]) -> u64 {
+        let out: usize = shapes[index].iter().product();
+        match &self.nodes[index].layer {
+            Layer::Dense { weight, .. } => (weight.shape[0] * weight.shape[1]) as u64,
+            Layer::Conv2d { weight, .. } => {
+                (out * weight.shape[1] * weight.shape[2] * weight.shape[3]) as u64
             }
+            Layer::Scale { .. } => out as u64,
+            _ => 0,
         }
-        macs
     }
 
     /// Indices of the nodes that read each node.
@@ -370,7 +424,25 @@ impl Network {
                             *m += t;
                         }
                     }
-                    Layer::Input { .. } | Layer::Relu | Layer::Spiking { .. } => {}
+                    Layer::Concat => {
+                        // Each place this node is read (concat(a, a) reads it twice).
+                        let mut offset = 0;
+                        for &input in &node.inputs {
+                            let len = fanout[input].len();
+                            if input == index {
+                                for (m, t) in mine.iter_mut().zip(&fanout[consumer][offset..]) {
+                                    *m += t;
+                                }
+                            }
+                            offset += len;
+                        }
+                    }
+                    // One multiplication per value.
+                    Layer::Scale { .. } => mine.iter_mut().for_each(|f| *f += 1.0),
+                    Layer::Input { .. }
+                    | Layer::Relu
+                    | Layer::Clip { .. }
+                    | Layer::Spiking { .. } => {}
                 }
             }
             fanout[index] = mine;

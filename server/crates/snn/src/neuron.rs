@@ -96,10 +96,21 @@ pub enum Neuron {
     /// `SpikingRectifiedLinear` (several spikes per step possible); without
     /// `rectify` negative currents lower the membrane, as ANN->SNN conversion
     /// (Rueckauer 2017) needs. With `Reset::Zero`: one spike, membrane to 0.
+    ///
+    /// Two conversion variants (docs/snn.md, "Low-latency conversion"):
+    /// `max_spikes` caps the spikes of one step (1: the classic single-spike
+    /// neuron; more: a burst neuron; `None`: as many as the membrane holds),
+    /// and `signed` lets a neuron that has fired take spikes back: when its
+    /// membrane drops below 0 it emits -1 (and gains a threshold), never more
+    /// than it has emitted, so its output total stays >= 0, as the ReLU's.
     If {
         threshold: f32,
         reset: Reset,
         rectify: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_spikes: Option<u32>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        signed: bool,
     },
     /// snnTorch `Leaky` (beta clamped to [0, 1]).
     Leaky {
@@ -136,6 +147,33 @@ impl Neuron {
             threshold: 1.0,
             reset: Reset::Subtract,
             rectify: false,
+            max_spikes: None,
+            signed: false,
+        }
+    }
+
+    /// Whether the state keeps a second value per neuron (`NeuronState::aux`):
+    /// LIF's refractory time, Synaptic's and NIR CubaLI/CubaLIF's current, a
+    /// signed IF's spike total.
+    pub fn needs_aux(&self) -> bool {
+        match self {
+            Neuron::Lif { .. } | Neuron::Synaptic { .. } => true,
+            Neuron::If { signed, .. } => *signed,
+            Neuron::Leaky { .. } => false,
+            Neuron::Nir(nir) => nir.model.has_synapse(),
+        }
+    }
+
+    /// The most spikes a neuron emits per step: its `max_spikes`, else
+    /// unbounded. The rate approximation of a layer (its ANN pass)
+    /// saturates there.
+    pub fn max_rate(&self) -> f32 {
+        match *self {
+            Neuron::If {
+                max_spikes: Some(m),
+                ..
+            } => m as f32,
+            _ => f32::INFINITY,
         }
     }
 
@@ -202,9 +240,25 @@ impl Neuron {
                 }
                 Ok(())
             }
-            Neuron::If { threshold, .. }
-            | Neuron::Leaky { threshold, .. }
-            | Neuron::Synaptic { threshold, .. } => positive("threshold", threshold),
+            Neuron::If {
+                threshold,
+                reset,
+                max_spikes,
+                signed,
+                ..
+            } => {
+                positive("threshold", threshold)?;
+                if max_spikes == Some(0) {
+                    return Err("max_spikes must be at least 1 (leave it out for no limit)".into());
+                }
+                if signed && reset != Reset::Subtract {
+                    return Err("a signed neuron needs reset: subtract".into());
+                }
+                Ok(())
+            }
+            Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
+                positive("threshold", threshold)
+            }
             Neuron::Nir(nir) => nir.validate(),
         }
     }
@@ -219,10 +273,12 @@ pub struct NeuronState {
 }
 
 impl NeuronState {
-    pub fn new(len: usize, initial_membrane: f32) -> NeuronState {
+    /// `len` neurons at `initial_membrane`; `aux` is allocated only for
+    /// neurons that use it ([`Neuron::needs_aux`]), else it stays empty.
+    pub fn new(len: usize, initial_membrane: f32, with_aux: bool) -> NeuronState {
         NeuronState {
             membrane: vec![initial_membrane; len],
-            aux: vec![0.0; len],
+            aux: if with_aux { vec![0.0; len] } else { Vec::new() },
         }
     }
 }
@@ -237,6 +293,7 @@ impl Neuron {
 
     /// `step` on a part of a state (every neuron's update is independent,
     /// so stepping a layer in pieces gives the same result as in one go).
+    /// `aux` may be empty for a neuron that does not need it.
     pub fn step_slices(
         &self,
         dt: f32,
@@ -264,7 +321,28 @@ impl Neuron {
                 threshold,
                 reset,
                 rectify,
+                max_spikes: None,
+                signed: false,
             } => if_step_f32(threshold, reset, rectify, current, membrane, spikes),
+            Neuron::If {
+                threshold,
+                reset,
+                rectify,
+                max_spikes,
+                signed,
+            } => if_step_capped(
+                IfCaps {
+                    threshold,
+                    reset,
+                    rectify,
+                    max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
+                    signed,
+                },
+                current,
+                membrane,
+                aux,
+                spikes,
+            ),
             Neuron::Leaky {
                 beta,
                 threshold,
@@ -447,6 +525,65 @@ pub fn if_step<F: Real>(
                 *s = if fired { one } else { zero };
             }
         }
+    }
+}
+
+/// The parameters of an IF neuron with a spike cap or signed spikes.
+#[derive(Clone, Copy, Debug)]
+struct IfCaps {
+    threshold: f32,
+    reset: Reset,
+    rectify: bool,
+    /// Spikes per step at most (infinite: no cap).
+    max_spikes: f32,
+    signed: bool,
+}
+
+/// IF with `max_spikes` and/or `signed`: after integrating, up to
+/// `max_spikes` spikes leave with subtract reset (charge beyond the cap stays
+/// in the membrane); a signed neuron whose membrane is below 0 and that has
+/// a positive total (kept in `total`) emits up to that many -1 spikes, each
+/// adding a threshold back. With the membrane started at half the threshold,
+/// a signed neuron's total is the cumulative input rounded to whole spikes.
+fn if_step_capped(
+    caps: IfCaps,
+    current: &[f32],
+    membrane: &mut [f32],
+    total: &mut [f32],
+    spikes: &mut [f32],
+) {
+    let threshold = caps.threshold;
+    for (i, ((&j, v), s)) in current
+        .iter()
+        .zip(membrane.iter_mut())
+        .zip(spikes.iter_mut())
+        .enumerate()
+    {
+        let j = if caps.rectify && j < 0.0 { 0.0 } else { j };
+        let value = *v + j;
+        let mut n = 0.0f32;
+        if value >= threshold {
+            n = match caps.reset {
+                Reset::Subtract => (value / threshold).floor().min(caps.max_spikes),
+                Reset::Zero => 1.0,
+            };
+            *v = match caps.reset {
+                Reset::Subtract => value - n * threshold,
+                Reset::Zero => 0.0,
+            };
+        } else {
+            *v = value;
+        }
+        if caps.signed {
+            let emitted = total[i];
+            if n == 0.0 && *v < 0.0 && emitted > 0.0 {
+                let back = (-*v / threshold).ceil().min(emitted).min(caps.max_spikes);
+                *v += back * threshold;
+                n = -back;
+            }
+            total[i] = emitted + n;
+        }
+        *s = n;
     }
 }
 

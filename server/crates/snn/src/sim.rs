@@ -1,19 +1,32 @@
-//! The simulator: runs a network over a data set in batches for a number of
-//! steps, and the plain ANN forward pass used for calibration and checks.
+//! The simulator: runs a network over a data set for a number of steps, in
+//! chunks of samples spread over threads, and the plain ANN forward pass
+//! used for calibration and checks.
+//!
+//! Work is split by samples, which never interact: each thread takes the
+//! next chunk (at most `batch` samples, fewer when a chunk's buffers and
+//! states would pass [`CHUNK_BYTES`], or when there are fewer chunks than
+//! threads) and simulates it for all steps with its own memory, so threads
+//! share nothing but the read-only kernels and a run's results do not depend
+//! on the thread count.
+
+mod chunk;
+mod layers;
+mod plan;
 
 use crate::Error;
-use crate::decode::{self, Decode};
+use crate::decode::Decode;
 use crate::encode::Encode;
-use crate::kernels::{
-    Active, ConvKernel, DENSE_ABOVE, DenseKernel, avg_pool_events, pool, pool_targets, push_nonzero,
-};
+use crate::kernels::{Active, Scratch};
 use crate::layer::Layer;
 use crate::metrics::{LayerRate, SimReport};
-use crate::network::Network;
-use crate::neuron::NeuronState;
+use crate::network::{Network, NodeId};
 use crate::tensor::Tensor;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use chunk::{ChunkResult, Workspace, bytes_per_sample, run_chunk};
+use layers::{Values, linear_node};
+use plan::Plan;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimOptions {
@@ -22,8 +35,10 @@ pub struct SimOptions {
     pub dt: f32,
     pub encode: Encode,
     pub decode: Decode,
-    /// Samples simulated together.
+    /// Samples simulated together (at most; see the module comment).
     pub batch: usize,
+    /// Threads; 0 means one per core.
+    pub threads: usize,
 }
 
 impl Default for SimOptions {
@@ -34,77 +49,43 @@ impl Default for SimOptions {
             encode: Encode::Current,
             decode: Decode::Auto,
             batch: 64,
+            threads: 0,
         }
     }
 }
 
-/// Reported after every batch.
+/// Reported after every chunk, and during a long chunk every
+/// [`PROGRESS_EVERY`] at the end of a step.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Progress {
+    /// Chunks done and in all.
     pub batch: usize,
     pub batches: usize,
     pub samples_done: usize,
     pub samples_total: usize,
     /// Correct predictions so far (0 without labels).
     pub correct: usize,
+    /// Steps done of the chunk in progress (`steps` after a chunk ends).
+    pub step: usize,
+    pub steps: usize,
 }
 
-enum Kernel {
-    None,
-    Dense(DenseKernel),
-    Conv(ConvKernel),
-}
+/// A chunk's buffers, event lists and states stay below this (per thread):
+/// a big network at a big batch runs in several chunks instead of
+/// allocating all its activations at once.
+pub const CHUNK_BYTES: usize = 256 << 20;
 
-/// Per-network data derived once (kernels, shapes, fan-outs).
-struct Prepared {
-    shapes: Vec<Vec<usize>>,
-    sizes: Vec<usize>,
-    kernels: Vec<Kernel>,
-    /// Per average-pool node without overlap or padding: each input's output cell.
-    pool_targets: Vec<Option<Vec<u32>>>,
-}
+/// Step progress of a long chunk is reported at most this often.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-fn prepare(net: &Network) -> Result<Prepared, Error> {
-    let shapes = net.validate()?;
-    let sizes = shapes.iter().map(|s| s.iter().product()).collect();
-    let mut kernels = Vec::with_capacity(net.nodes.len());
-    for (index, node) in net.nodes.iter().enumerate() {
-        kernels.push(match &node.layer {
-            Layer::Dense { weight, bias } => Kernel::Dense(DenseKernel::new(weight, bias.as_ref())),
-            Layer::Conv2d { weight, bias, .. } => Kernel::Conv(ConvKernel::new(
-                net.conv_geometry_of(index, &shapes)?,
-                weight,
-                bias.as_ref(),
-            )),
-            _ => Kernel::None,
-        });
-    }
-    let pool_targets = net
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(index, node)| match &node.layer {
-            Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
-                ..
-            } => pool_targets(
-                &shapes[node.inputs[0]],
-                &shapes[index],
-                *kernel,
-                *stride,
-                *padding,
-            ),
-            _ => None,
-        })
-        .collect();
-    Ok(Prepared {
-        shapes,
-        sizes,
-        kernels,
-        pool_targets,
-    })
+/// What every chunk of a run reads.
+pub(crate) struct Run<'a> {
+    pub opts: &'a SimOptions,
+    pub decode: Decode,
+    /// Nodes fed only by a constant input: computed at step 0 only.
+    pub is_static: Vec<bool>,
+    pub fanout: Vec<Vec<f32>>,
+    pub cancel: &'a AtomicBool,
 }
 
 fn check_data(net: &Network, data: &Tensor) -> Result<usize, Error> {
@@ -133,248 +114,174 @@ fn dims(shape: &[usize]) -> String {
         .join(", ")
 }
 
-/// Below this batch size a dense layer always takes the event path.
-const DENSE_MIN_BATCH: usize = 8;
-
-/// Computes a linear (non-spiking) node from its inputs' values.
-fn linear_node(
+/// The ANN forward pass over `input` (`[N, ...]`) in chunks of at most
+/// `batch` samples (fewer where a chunk's activations would pass
+/// [`CHUNK_BYTES`]), calling `visit(node, first_sample, values)` with every
+/// node's output values for the chunk (`[count, ...node shape]`) as soon as
+/// they are computed. Buffers are reused once no later node reads them, so
+/// memory stays that of a few activations. Spiking layers act as their rate
+/// approximation, max-pools as the max.
+pub fn ann_forward_visit(
     net: &Network,
-    prepared: &mut Prepared,
-    index: usize,
+    input: &Tensor,
     batch: usize,
-    before: &[Vec<f32>],
-    actives: &mut [Active],
-    out: &mut [f32],
-) {
-    let node = &net.nodes[index];
-    let shapes = &prepared.shapes;
-    match (&node.layer, &mut prepared.kernels[index]) {
-        (Layer::Dense { .. }, Kernel::Dense(kernel)) => {
-            let input = node.inputs[0];
-            let total = batch * prepared.sizes[input];
-            if actives[input].starts.len() != batch + 1 {
-                actives[input].scan(&before[input][..total], prepared.sizes[input]);
-            }
-            // sgemm packs both operands on every call: for a handful of
-            // samples walking the non-zero inputs is cheaper at any density.
-            if batch < DENSE_MIN_BATCH || actives[input].density(total) < DENSE_ABOVE {
-                kernel.forward_events(&before[input], &actives[input], out);
-            } else {
-                kernel.forward_dense(batch, &before[input], out);
-            }
+    visit: &mut dyn FnMut(NodeId, usize, &[f32]),
+) -> Result<(), Error> {
+    let keep: Vec<bool> = (0..net.nodes.len()).map(|i| i == net.output).collect();
+    let plan = Plan::new(net, &keep)?;
+    let samples = check_data(net, input)?;
+    let per_sample_bytes = plan.buffer_sizes.iter().sum::<usize>() * 8;
+    let chunk = batch
+        .max(1)
+        .min((CHUNK_BYTES / per_sample_bytes.max(1)).max(1));
+    let mut buffers: Vec<Vec<f32>> = Vec::new();
+    let mut actives: Vec<Active> = (0..plan.buffer_sizes.len())
+        .map(|_| Active::default())
+        .collect();
+    let mut scratch = Scratch::default();
+    let per_input = plan.sizes[0];
+    for first in (0..samples).step_by(chunk) {
+        let count = chunk.min(samples - first);
+        buffers.resize_with(plan.buffer_sizes.len(), Vec::new);
+        for (buffer, &size) in buffers.iter_mut().zip(&plan.buffer_sizes) {
+            buffer.resize(size * count, 0.0);
         }
-        (Layer::Conv2d { .. }, Kernel::Conv(kernel)) => {
-            let input = node.inputs[0];
-            let total = batch * prepared.sizes[input];
-            if actives[input].starts.len() != batch + 1 {
-                actives[input].scan(&before[input][..total], prepared.sizes[input]);
-            }
-            if actives[input].density(total) < DENSE_ABOVE {
-                kernel.forward_events(&before[input], &actives[input], out);
-            } else if kernel.has_direct() {
-                kernel.forward_direct(batch, &before[input], out);
-            } else {
-                kernel.forward_dense(batch, &before[input], out);
-            }
+        let x = &input.data[first * per_input..(first + count) * per_input];
+        buffers[plan.buffer_of[0]][..x.len()].copy_from_slice(x);
+        visit(0, first, x);
+        for active in &mut actives {
+            active.starts.clear();
         }
-        (
-            Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
-                count_include_pad,
-            },
-            _,
-        ) => {
-            let input = node.inputs[0];
-            // A spike map (its event list is valid this step): scatter the events.
-            if let Some(targets) = &prepared.pool_targets[index]
-                && actives[input].starts.len() == batch + 1
-                && actives[input].density(batch * prepared.sizes[input]) < 1.0
-            {
-                let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
-                avg_pool_events(
-                    targets,
-                    divisor,
-                    prepared.sizes[input],
-                    &before[input],
-                    &actives[input],
-                    out,
-                );
-                return;
-            }
-            pool(
-                &shapes[input],
-                &shapes[index],
-                *kernel,
-                *stride,
-                *padding,
-                true,
-                *count_include_pad,
-                &before[input],
-                out,
-            );
-        }
-        (
-            Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            },
-            _,
-        ) => {
-            let input = node.inputs[0];
-            pool(
-                &shapes[input],
-                &shapes[index],
-                *kernel,
-                *stride,
-                *padding,
-                false,
-                false,
-                &before[input],
-                out,
-            );
-        }
-        (Layer::Flatten, _) => out.copy_from_slice(&before[node.inputs[0]][..out.len()]),
-        (Layer::Add, _) => {
-            out.copy_from_slice(&before[node.inputs[0]][..out.len()]);
-            for &other in &node.inputs[1..] {
-                for (o, &v) in out.iter_mut().zip(&before[other]) {
-                    *o += v;
+        let mut values = Values {
+            buffers: &mut buffers,
+            actives: &mut actives,
+            scratch: &mut scratch,
+        };
+        for index in 1..net.nodes.len() {
+            // Scanning dense ANN activations for events is pointless: mark all.
+            for &i in &net.nodes[index].inputs {
+                let buffer = plan.buffer_of[i];
+                if !values.actives[buffer].is_valid(count) {
+                    values.actives[buffer].mark_dense(plan.sizes[i], count);
                 }
             }
+            linear_node(&plan, index, count, &mut values);
+            visit(index, first, values.of(&plan, index, count));
         }
-        (Layer::Relu, _) => {
-            for (o, &v) in out.iter_mut().zip(&before[node.inputs[0]]) {
-                *o = v.max(0.0);
-            }
-        }
-        // In an ANN pass a spiking layer stands for its rate approximation.
-        (
-            Layer::Spiking {
-                input_scale,
-                amplitude,
-                ..
-            },
-            _,
-        ) => {
-            for (o, &v) in out.iter_mut().zip(&before[node.inputs[0]]) {
-                *o = (v * input_scale).max(0.0) * amplitude;
-            }
-        }
-        _ => {}
     }
+    Ok(())
 }
 
-/// The ANN forward pass of one batch `[N, ...]`: every node's output values.
-/// Spiking layers act as rectifiers (their rate approximation).
+/// The ANN forward pass of `input` (`[N, ...]`): every node's output values
+/// for all samples. Holds every activation at once; [`ann_forward_visit`]
+/// does not.
 pub fn ann_forward(net: &Network, input: &Tensor) -> Result<Vec<Vec<f32>>, Error> {
-    let mut prepared = prepare(net)?;
-    let batch = check_data(net, input)?;
-    let mut values: Vec<Vec<f32>> = prepared
-        .sizes
-        .iter()
-        .map(|s| vec![0.0; s * batch])
-        .collect();
-    values[0].copy_from_slice(&input.data);
-    // Scanning for events is pointless on dense ANN activations: mark none.
-    let mut actives: Vec<Active> = (0..net.nodes.len()).map(|_| Active::default()).collect();
-    for index in 1..net.nodes.len() {
-        let (before, after) = values.split_at_mut(index);
-        for &i in &net.nodes[index].inputs {
-            actives[i].mark_dense(prepared.sizes[i], batch);
-        }
-        linear_node(
-            net,
-            &mut prepared,
-            index,
-            batch,
-            before,
-            &mut actives,
-            &mut after[0],
-        );
+    let mut all = vec![Vec::new(); net.nodes.len()];
+    ann_forward_visit(net, input, usize::MAX, &mut |node, _, values| {
+        all[node].extend_from_slice(values)
+    })?;
+    Ok(all)
+}
+
+fn validate_options(opts: &SimOptions) -> Result<(), Error> {
+    if opts.steps == 0 {
+        return Err(Error::Option {
+            name: "steps",
+            message: "must be at least 1, found 0".into(),
+        });
     }
-    Ok(values)
+    if opts.batch == 0 {
+        return Err(Error::Option {
+            name: "batch",
+            message: "must be at least 1, found 0".into(),
+        });
+    }
+    if !(opts.dt.is_finite() && opts.dt > 0.0) {
+        return Err(Error::Option {
+            name: "dt",
+            message: format!("must be a positive time in seconds, found {}", opts.dt),
+        });
+    }
+    opts.encode.validate()
 }
 
-struct Totals {
-    spikes: Vec<f64>,
-    synops: f64,
-    correct_per_step: Vec<u64>,
-    predictions: Vec<usize>,
+/// The threads a run uses: `threads`, or one per core.
+fn thread_count(threads: usize) -> usize {
+    if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
-/// A network prepared once (kernels, shapes, fan-outs, which layers are
-/// static) with its options checked, to simulate samples as they come: an
-/// app's stage runs each reading (or a few) through it, each from rest.
+enum Message {
+    Step { step: usize },
+    Done(Result<ChunkResult, Error>),
+}
+
+/// Which nodes only a constant input feeds (computed at step 0 only).
+fn static_nodes(net: &Network, opts: &SimOptions) -> Vec<bool> {
+    let n = net.nodes.len();
+    let mut is_static = vec![false; n];
+    is_static[0] = opts.encode.is_static();
+    for index in 1..n {
+        let node = &net.nodes[index];
+        is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
+            && node.inputs.iter().all(|&i| is_static[i]);
+    }
+    is_static
+}
+
+/// The decoder in effect: `Auto` resolved by the output layer, spike
+/// decoders on a non-spiking output read the membrane.
+fn decoder(net: &Network, opts: &SimOptions) -> Decode {
+    let output_spiking = matches!(&net.nodes[net.output].layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
+    match opts.decode {
+        Decode::Auto if output_spiking => Decode::Count,
+        Decode::Auto => Decode::Membrane,
+        Decode::Count | Decode::FirstSpike if !output_spiking => Decode::Membrane,
+        other => other,
+    }
+}
+
+/// A network checked once with its options, to simulate samples as they
+/// come: an app's stage runs each reading (or a few) through it, each from
+/// rest, with the same chunk code as [`simulate`] (one thread; the kernels
+/// are rebuilt per call, which for an app's readings costs less than a
+/// step).
 pub struct Simulator {
-    prepared: Prepared,
-    fanout: Vec<Vec<f32>>,
-    is_static: Vec<bool>,
     opts: SimOptions,
-    /// The decoder in effect (`Auto` resolved by the output layer).
     decode: Decode,
-    nodes: usize,
+    is_static: Vec<bool>,
+    fanout: Vec<Vec<f32>>,
+    sizes: Vec<usize>,
+    workspace: Workspace,
 }
 
 impl Simulator {
-    /// Checks `opts` and prepares `net`.
+    /// Checks `opts` and `net`.
     pub fn new(net: &Network, opts: &SimOptions) -> Result<Simulator, Error> {
-        if opts.steps == 0 {
-            return Err(Error::Option {
-                name: "steps",
-                message: "must be at least 1, found 0".into(),
-            });
-        }
-        if opts.batch == 0 {
-            return Err(Error::Option {
-                name: "batch",
-                message: "must be at least 1, found 0".into(),
-            });
-        }
-        if !(opts.dt.is_finite() && opts.dt > 0.0) {
-            return Err(Error::Option {
-                name: "dt",
-                message: format!("must be a positive time in seconds, found {}", opts.dt),
-            });
-        }
-        opts.encode.validate()?;
-        let prepared = prepare(net)?;
-        let fanout = net.fanout(&prepared.shapes)?;
-        let n = net.nodes.len();
-        let mut is_static = vec![false; n];
-        is_static[0] = opts.encode.is_static();
-        for index in 1..n {
-            let node = &net.nodes[index];
-            is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
-                && node.inputs.iter().all(|&i| is_static[i]);
-        }
-        let output_spiking = matches!(&net.nodes[net.output].layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
-        let decode = match opts.decode {
-            Decode::Auto if output_spiking => Decode::Count,
-            Decode::Auto => Decode::Membrane,
-            Decode::Count | Decode::FirstSpike if !output_spiking => Decode::Membrane,
-            other => other,
-        };
+        validate_options(opts)?;
+        let shapes = net.validate()?;
+        let sizes = shapes.iter().map(|s| s.iter().product()).collect();
         Ok(Simulator {
-            prepared,
-            fanout,
-            is_static,
             opts: opts.clone(),
-            decode,
-            nodes: n,
+            decode: decoder(net, opts),
+            is_static: static_nodes(net, opts),
+            fanout: net.fanout(&shapes)?,
+            sizes,
+            workspace: Workspace::default(),
         })
     }
 
     /// Values per sample going in.
     pub fn input_len(&self) -> usize {
-        self.prepared.sizes[0]
+        self.sizes[0]
     }
 
     /// Values per sample coming out (the output layer's size).
     pub fn output_len(&self, net: &Network) -> usize {
-        self.prepared.sizes[net.output]
+        self.sizes[net.output]
     }
 
     /// The decoder in effect.
@@ -383,7 +290,7 @@ impl Simulator {
     }
 
     /// Simulates `samples` (whole samples, one after the other) through
-    /// `net` (the network it was prepared for), each from rest, and appends
+    /// `net` (the network it was made for), each from rest, and appends
     /// each sample's decoded output to `decoded`: spike counts (`count`),
     /// the membrane readout (`membrane`), or for `first_spike` a score
     /// whose largest entry is the first-spike decision. `first` is the
@@ -395,74 +302,47 @@ impl Simulator {
         samples: &[f32],
         decoded: &mut Vec<f32>,
     ) -> Result<(), Error> {
-        let per_sample = self.input_len();
-        if net.nodes.len() != self.nodes || !samples.len().is_multiple_of(per_sample.max(1)) {
+        let per_sample = self.input_len().max(1);
+        if net.nodes.len() != self.sizes.len() || !samples.len().is_multiple_of(per_sample) {
             return Err(Error::Data {
                 expected: format!("whole samples of {per_sample} values for the prepared network"),
                 found: format!("{} values", samples.len()),
             });
         }
-        let mut totals = Totals::new(self.nodes, self.opts.steps, 0);
+        let keep: Vec<bool> = (0..net.nodes.len())
+            .map(|i| self.is_static[i] || i == net.output)
+            .collect();
+        let plan = Plan::new(net, &keep)?;
         let never = AtomicBool::new(false);
-        for (index, chunk) in samples
-            .chunks(self.opts.batch * per_sample.max(1))
-            .enumerate()
-        {
-            let batch = chunk.len() / per_sample.max(1);
-            self.run_batch(
-                net,
-                first + index * self.opts.batch,
-                batch,
+        let run = Run {
+            opts: &self.opts,
+            decode: self.decode,
+            fanout: std::mem::take(&mut self.fanout),
+            is_static: std::mem::take(&mut self.is_static),
+            cancel: &never,
+        };
+        let mut outcome = Ok(());
+        for (index, chunk) in samples.chunks(self.opts.batch * per_sample).enumerate() {
+            let at = first + index * self.opts.batch;
+            match run_chunk(
+                &plan,
+                &run,
+                &mut self.workspace,
+                at,
                 chunk,
                 None,
-                &mut totals,
-                Some(decoded),
-                &never,
-            )?;
+                &mut |_| {},
+            ) {
+                Ok(result) => decoded.extend_from_slice(&result.decoded),
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            }
         }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run_batch(
-        &mut self,
-        net: &Network,
-        first: usize,
-        batch: usize,
-        x: &[f32],
-        labels: Option<&[i64]>,
-        totals: &mut Totals,
-        decoded: Option<&mut Vec<f32>>,
-        cancel: &AtomicBool,
-    ) -> Result<Vec<usize>, Error> {
-        let classes = self.prepared.sizes[net.output];
-        run_batch(
-            net,
-            &mut self.prepared,
-            &self.fanout,
-            &self.is_static,
-            &self.opts,
-            self.decode,
-            first,
-            batch,
-            x,
-            labels,
-            classes,
-            totals,
-            decoded,
-            cancel,
-        )
-    }
-}
-
-impl Totals {
-    fn new(nodes: usize, steps: usize, samples: usize) -> Totals {
-        Totals {
-            spikes: vec![0.0; nodes],
-            synops: 0.0,
-            correct_per_step: vec![0; steps],
-            predictions: Vec::with_capacity(samples),
-        }
+        self.fanout = run.fanout;
+        self.is_static = run.is_static;
+        outcome
     }
 }
 
@@ -476,7 +356,8 @@ pub fn simulate(
     cancel: &AtomicBool,
 ) -> Result<SimReport, Error> {
     let started = Instant::now();
-    let mut simulator = Simulator::new(net, opts)?;
+    validate_options(opts)?;
+    net.validate()?;
     let samples = check_data(net, data)?;
     if let Some(labels) = labels
         && labels.len() != samples
@@ -486,74 +367,194 @@ pub fn simulate(
             found: labels.len(),
         });
     }
-    let n = net.nodes.len();
-    let decode = simulator.decode;
-    let per_sample = simulator.input_len();
-    let batches = samples.div_ceil(opts.batch);
-    let mut totals = Totals::new(n, opts.steps, samples);
+    let is_static = static_nodes(net, opts);
+    let keep: Vec<bool> = (0..net.nodes.len())
+        .map(|i| is_static[i] || i == net.output)
+        .collect();
+    let plan = Plan::new(net, &keep)?;
+    let decode = decoder(net, opts);
+    let run = Run {
+        opts,
+        decode,
+        fanout: net.fanout(&plan.shapes)?,
+        is_static,
+        cancel,
+    };
+    let threads = thread_count(opts.threads).min(samples.max(1));
+    let by_memory = (CHUNK_BYTES / bytes_per_sample(&plan, &run).max(1)).max(1);
+    let chunk = opts
+        .batch
+        .min(by_memory)
+        .min(samples.div_ceil(threads).max(1));
+    let chunks = samples.div_ceil(chunk);
+    let per_sample = plan.sizes[0];
+
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut results: Vec<ChunkResult> = Vec::with_capacity(chunks);
+    let mut failure = None;
     let mut correct = 0usize;
-
-    for (batch_index, first) in (0..samples).step_by(opts.batch).enumerate() {
-        let batch = opts.batch.min(samples - first);
-        let x = &data.data[first * per_sample..(first + batch) * per_sample];
-        let batch_labels = labels.map(|l| &l[first..first + batch]);
-        let predictions = simulator.run_batch(
-            net,
-            first,
-            batch,
-            x,
-            batch_labels,
-            &mut totals,
-            None,
-            cancel,
-        )?;
-        if let Some(l) = batch_labels {
-            correct += predictions
-                .iter()
-                .zip(l)
-                .filter(|(p, y)| **p as i64 == **y)
-                .count();
+    let mut samples_done = 0usize;
+    let work = |sender: &mpsc::Sender<Message>| {
+        let mut workspace = Workspace::default();
+        let mut last_report = Instant::now();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            if index >= chunks || stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let first = index * chunk;
+            let count = chunk.min(samples - first);
+            let x = &data.data[first * per_sample..(first + count) * per_sample];
+            let chunk_labels = labels.map(|l| &l[first..first + count]);
+            let mut on_step = |step: usize| {
+                if last_report.elapsed() >= PROGRESS_EVERY {
+                    last_report = Instant::now();
+                    let _ = sender.send(Message::Step { step });
+                }
+            };
+            let result = run_chunk(
+                &plan,
+                &run,
+                &mut workspace,
+                first,
+                x,
+                chunk_labels,
+                &mut on_step,
+            );
+            let _ = sender.send(Message::Done(result));
         }
-        totals.predictions.extend(predictions);
-        progress(Progress {
-            batch: batch_index + 1,
-            batches,
-            samples_done: first + batch,
-            samples_total: samples,
-            correct,
-        });
+    };
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel();
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let work = &work;
+            scope.spawn(move || work(&sender));
+        }
+        drop(sender);
+        let mut last = Instant::now();
+        for message in receiver {
+            match message {
+                Message::Step { step } => {
+                    if last.elapsed() >= PROGRESS_EVERY {
+                        last = Instant::now();
+                        progress(Progress {
+                            batch: results.len(),
+                            batches: chunks,
+                            samples_done,
+                            samples_total: samples,
+                            correct,
+                            step,
+                            steps: opts.steps,
+                        });
+                    }
+                }
+                Message::Done(Ok(result)) => {
+                    let count = result.predictions.len();
+                    if let Some(labels) = labels {
+                        let l = &labels[result.first..result.first + count];
+                        correct += result
+                            .predictions
+                            .iter()
+                            .zip(l)
+                            .filter(|(p, y)| **p as i64 == **y)
+                            .count();
+                    }
+                    samples_done += count;
+                    results.push(result);
+                    last = Instant::now();
+                    progress(Progress {
+                        batch: results.len(),
+                        batches: chunks,
+                        samples_done,
+                        samples_total: samples,
+                        correct,
+                        step: opts.steps,
+                        steps: opts.steps,
+                    });
+                    // Cancelled from the callback (or meanwhile): no more results.
+                    if cancel.load(Ordering::Relaxed) {
+                        stop.store(true, Ordering::Relaxed);
+                        failure.get_or_insert(Error::Cancelled);
+                        break;
+                    }
+                }
+                Message::Done(Err(error)) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
     }
+    results.sort_by_key(|r| r.first);
+    report(net, &plan, &run, labels, samples, results, started)
+}
 
+fn report(
+    net: &Network,
+    plan: &Plan,
+    run: &Run,
+    labels: Option<&[i64]>,
+    samples: usize,
+    results: Vec<ChunkResult>,
+    started: Instant,
+) -> Result<SimReport, Error> {
+    let opts = run.opts;
+    let n = net.nodes.len();
+    let mut spikes = vec![0.0f64; n];
+    let mut synops = 0.0f64;
+    let mut correct_per_step = vec![0u64; opts.steps];
+    let mut predictions = Vec::with_capacity(samples);
+    for result in results {
+        for (total, s) in spikes.iter_mut().zip(&result.spikes) {
+            *total += s;
+        }
+        synops += result.synops;
+        for (total, c) in correct_per_step.iter_mut().zip(&result.correct_per_step) {
+            *total += c;
+        }
+        predictions.extend(result.predictions);
+    }
+    let correct = labels.map_or(0, |l| {
+        predictions
+            .iter()
+            .zip(l)
+            .filter(|(p, y)| **p as i64 == **y)
+            .count()
+    });
     let mut rates = Vec::new();
     let mut all_spikes = 0.0;
     let mut all_neurons = 0usize;
     let sample_count = samples.max(1);
     for (index, node) in net.nodes.iter().enumerate() {
         let counts_input = index == 0 && !opts.encode.is_static();
+        // NIR's LI and I neurons are spiking layers that never spike: no rate.
         let spiking = matches!(&node.layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
         if spiking || counts_input {
-            let neurons = simulator.prepared.sizes[index];
+            let neurons = plan.sizes[index];
             let denominator = (neurons * opts.steps * sample_count) as f64;
-            let rate = totals.spikes[index] / denominator;
+            let rate = spikes[index] / denominator;
             if !counts_input {
-                all_spikes += totals.spikes[index];
+                all_spikes += spikes[index];
                 all_neurons += neurons;
             }
             rates.push(LayerRate {
                 layer: node.name.clone(),
                 neurons,
-                spikes: totals.spikes[index],
+                spikes: spikes[index],
                 rate,
                 rate_hz: rate / opts.dt as f64,
             });
         }
     }
-    let shapes = &simulator.prepared.shapes;
-    let macs_per_sample = net.macs_per_sample(shapes) as f64;
-    let static_macs_per_sample = static_macs(net, shapes, &simulator.is_static);
+    let macs_per_sample = net.macs_per_sample(&plan.shapes) as f64;
+    let static_macs_per_sample = static_macs(net, &plan.shapes, &run.is_static);
     let accuracy_per_step: Vec<f64> = match labels {
-        Some(_) => totals
-            .correct_per_step
+        Some(_) => correct_per_step
             .iter()
             .map(|&c| c as f64 / sample_count as f64)
             .collect(),
@@ -563,12 +564,12 @@ pub fn simulate(
         accuracy: labels.map(|_| correct as f64 / sample_count as f64),
         accuracy_per_step,
         rates,
-        synops: totals.synops,
+        synops,
         macs: macs_per_sample * samples as f64,
         samples,
         steps: opts.steps,
         wall_s: started.elapsed().as_secs_f64(),
-        synops_per_sample: totals.synops / sample_count as f64,
+        synops_per_sample: synops / sample_count as f64,
         macs_per_sample,
         static_macs: static_macs_per_sample * samples as f64,
         sparsity: if all_neurons == 0 {
@@ -576,225 +577,16 @@ pub fn simulate(
         } else {
             1.0 - all_spikes / (all_neurons * opts.steps * sample_count) as f64
         },
-        predictions: totals.predictions,
+        predictions,
         encode: opts.encode.name().into(),
-        decode: decode.name().into(),
+        decode: run.decode.name().into(),
     })
 }
 
+/// MACs of the weighted layers computed once per sample (fed by a constant input).
 fn static_macs(net: &Network, shapes: &[Vec<usize>], is_static: &[bool]) -> f64 {
-    let mut only_static = net.clone();
-    for (index, node) in only_static.nodes.iter_mut().enumerate() {
-        if !is_static[index] && node.layer.is_weighted() {
-            node.layer = Layer::Flatten;
-        }
-    }
-    only_static.macs_per_sample(shapes) as f64
-}
-
-/// One sample's spike count and synaptic operations (spikes x fan-out), summed
-/// in event order. Kept out of line: inlined into `run_batch` its two
-/// accumulators were spilled to the stack, a store-to-load chain per spike.
-#[inline(never)]
-fn spike_sums(events: &[u32], spikes: &[f32], fanout: &[f32]) -> (f32, f32) {
-    let (mut count, mut synops) = (0.0f32, 0.0f32);
-    for &i in events {
-        let spike = spikes[i as usize];
-        count += spike;
-        synops += spike * fanout[i as usize];
-    }
-    (count, synops)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_batch(
-    net: &Network,
-    prepared: &mut Prepared,
-    fanout: &[Vec<f32>],
-    is_static: &[bool],
-    opts: &SimOptions,
-    decode: Decode,
-    first: usize,
-    batch: usize,
-    x: &[f32],
-    labels: Option<&[i64]>,
-    classes: usize,
-    totals: &mut Totals,
-    decoded: Option<&mut Vec<f32>>,
-    cancel: &AtomicBool,
-) -> Result<Vec<usize>, Error> {
-    let n = net.nodes.len();
-    let output = net.output;
-    let mut values: Vec<Vec<f32>> = prepared
-        .sizes
-        .iter()
-        .map(|s| vec![0.0; s * batch])
-        .collect();
-    let mut actives: Vec<Active> = (0..n).map(|_| Active::default()).collect();
-    let mut states: Vec<Option<NeuronState>> = net
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| match &node.layer {
-            Layer::Spiking {
-                neuron,
-                initial_membrane,
-                ..
-            } => Some(NeuronState::new(
-                prepared.sizes[i] * batch,
-                initial_membrane * neuron.threshold() + neuron.resting(),
-            )),
-            _ => None,
-        })
-        .collect();
-    let mut current = Vec::new();
-    let mut spikes = Vec::new();
-    let mut readout = vec![0.0f32; classes * batch];
-    let mut counts = vec![0.0f32; classes * batch];
-    let mut first_spike = vec![u32::MAX; classes * batch];
-    let mut predictions = vec![0usize; batch];
-
-    for step in 0..opts.steps {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
-        }
-        // Event lists are valid for one step only.
-        for active in actives.iter_mut() {
-            active.starts.clear();
-        }
-        if !(is_static[0] && step > 0) {
-            opts.encode
-                .step(step, opts.dt, first, x, prepared.sizes[0], &mut values[0]);
-            if !opts.encode.is_static() {
-                let size = prepared.sizes[0];
-                actives[0].scan(&values[0], size);
-                totals.spikes[0] += actives[0].indices.len() as f64;
-                for sample in 0..batch {
-                    for &i in &actives[0].indices
-                        [actives[0].starts[sample]..actives[0].starts[sample + 1]]
-                    {
-                        totals.synops += (values[0][sample * size + i as usize].abs()
-                            * fanout[0][i as usize])
-                            as f64;
-                    }
-                }
-            }
-        }
-        for index in 1..n {
-            if is_static[index] && step > 0 {
-                continue;
-            }
-            let (before, after) = values.split_at_mut(index);
-            let out = &mut after[0];
-            let node = &net.nodes[index];
-            match &node.layer {
-                Layer::Spiking {
-                    neuron,
-                    input_scale,
-                    amplitude,
-                    ..
-                } => {
-                    let input = &before[node.inputs[0]];
-                    let size = prepared.sizes[index];
-                    // One sample at a time: its spikes, values and event list
-                    // are made while its slice of the layer is in L1 (at
-                    // batch 256 the whole-layer passes were memory-bound).
-                    spikes.resize(size, 0.0);
-                    let state = states[index]
-                        .as_mut()
-                        .expect("state exists for every spiking layer");
-                    let active = &mut actives[index];
-                    active.clear();
-                    let mut n_spikes = 0.0f64;
-                    let mut synops = 0.0f64;
-                    let layer_fanout = &fanout[index];
-                    for (sample, ((o, j), (membrane, aux))) in out
-                        .chunks_exact_mut(size)
-                        .zip(input.chunks_exact(size))
-                        .zip(
-                            state
-                                .membrane
-                                .chunks_exact_mut(size)
-                                .zip(state.aux.chunks_exact_mut(size)),
-                        )
-                        .enumerate()
-                    {
-                        let s = &mut spikes[..];
-                        if *input_scale == 1.0 {
-                            neuron.step_slices(opts.dt, j, membrane, aux, s);
-                        } else {
-                            current.clear();
-                            current.extend(j.iter().map(|v| v * input_scale));
-                            neuron.step_slices(opts.dt, &current, membrane, aux, s);
-                        }
-                        // Values first (a branch-free pass), then the rare spikes.
-                        for (value, &count) in o.iter_mut().zip(s.iter()) {
-                            *value = count * amplitude;
-                        }
-                        let first_event = active.indices.len();
-                        push_nonzero(&mut active.indices, s);
-                        let events = &active.indices[first_event..];
-                        let (sample_spikes, sample_synops) = spike_sums(events, s, layer_fanout);
-                        if index == output {
-                            for &i in events {
-                                let k = sample * classes + i as usize;
-                                counts[k] += s[i as usize];
-                                first_spike[k] = first_spike[k].min(step as u32);
-                            }
-                        }
-                        n_spikes += sample_spikes as f64;
-                        synops += sample_synops as f64;
-                        active.starts.push(active.indices.len());
-                    }
-                    totals.spikes[index] += n_spikes;
-                    totals.synops += synops;
-                }
-                _ => linear_node(net, prepared, index, batch, before, &mut actives, out),
-            }
-        }
-        // Decode after this step, for the accuracy-per-step curve.
-        match decode {
-            Decode::Membrane if !matches!(net.nodes[output].layer, Layer::Spiking { .. }) => {
-                for (r, &v) in readout.iter_mut().zip(&values[output]) {
-                    *r += v;
-                }
-            }
-            Decode::Membrane => readout.copy_from_slice(
-                &states[output]
-                    .as_ref()
-                    .expect("spiking output has a state")
-                    .membrane,
-            ),
-            _ => {}
-        }
-        for (sample, prediction) in predictions.iter_mut().enumerate() {
-            let range = sample * classes..(sample + 1) * classes;
-            *prediction = match decode {
-                Decode::Count | Decode::Auto => decode::argmax(&counts[range]),
-                Decode::FirstSpike => {
-                    decode::first_spike(&first_spike[range.clone()], &counts[range])
-                }
-                Decode::Membrane => decode::argmax(&readout[range]),
-            };
-        }
-        if let Some(labels) = labels {
-            totals.correct_per_step[step] += predictions
-                .iter()
-                .zip(labels)
-                .filter(|(p, y)| **p as i64 == **y)
-                .count() as u64;
-        }
-    }
-    if let Some(decoded) = decoded {
-        match decode {
-            Decode::Membrane => decoded.extend_from_slice(&readout),
-            Decode::Count | Decode::Auto => decoded.extend_from_slice(&counts),
-            Decode::FirstSpike => decoded.extend(decode::first_spike_scores(
-                &first_spike,
-                &counts,
-                opts.steps,
-            )),
-        }
-    }
-    Ok(predictions)
+    (0..net.nodes.len())
+        .filter(|&index| is_static[index])
+        .map(|index| net.node_macs(index, shapes) as f64)
+        .sum()
 }

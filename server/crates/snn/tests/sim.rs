@@ -127,7 +127,7 @@ fn shapes_macs_and_fanout() {
 fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
     let net = ann();
     let calib = data(16);
-    let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5).unwrap();
+    let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5, None).unwrap();
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     let x = data(37);
     let labels: Vec<i64> = (0..37).map(|i| i % 5).collect();
@@ -182,7 +182,7 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
 fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
     let net = ann();
     let calib = data(16);
-    let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5).unwrap();
+    let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5, None).unwrap();
     let x = data(23);
     let cancel = AtomicBool::new(false);
     for (neuron, decode) in [
@@ -265,7 +265,7 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
 fn converted_net_tracks_the_ann_with_current_input() {
     let net = ann();
     let x = data(40);
-    let lambdas = calibrate(&net, &x, Normalize::Max, 64).unwrap();
+    let lambdas = calibrate(&net, &x, Normalize::Max, 64, None).unwrap();
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     // Folding left unit thresholds and amplitudes wherever the graph allowed it.
     let ann_out = ann_forward(&net, &x).unwrap();
@@ -347,7 +347,7 @@ fn synaptic_integrates_current_then_membrane() {
     assert!((trace[1].1 - 0.96).abs() < 1e-6 && trace[1].2 == 0.0);
     assert!((trace[2].1 - 1.564).abs() < 1e-5 && trace[2].2 == 1.0);
     assert!((trace[3].1 - 1.1576).abs() < 1e-5, "{trace:?}");
-    let mut state = NeuronState::new(1, 0.0);
+    let mut state = NeuronState::new(1, 0.0, true);
     Neuron::Synaptic {
         alpha: 0.5,
         beta: 0.9,

@@ -1,7 +1,8 @@
 //! `model`, `weights` and `dataset` items: the loader call, the file it
 //! binds (missing, wrong format), and a dataset's `x`/`y` keys.
 
-use super::{Checker, Def};
+use super::values::Value;
+use super::{Checker, Def, ImageDataset};
 use crate::catalog;
 use crate::syntax::ast::ItemKind;
 use crate::workspace::{FileFact, Shape};
@@ -25,6 +26,9 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
         }
         return;
     };
+    if item.kind == ItemKind::Dataset && call.callee.text == "to_image" {
+        return; // checked by `check_image_dataset` once the others are bound
+    }
     if call.callee.text != loader {
         checker.error(
             call.callee.range,
@@ -152,4 +156,119 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
     if let Some(shape) = checker.dataset_input_shape(index) {
         checker.analysis.items[index].inputs = vec![("x".to_string(), Some(shape))];
     }
+}
+
+/// A dataset made by `to_image(DATA, ...)`: its arguments, the table it
+/// reads (an `npz` dataset whose `x` is `[rows, features]`), the dataset
+/// its map is fitted on, and its per-sample shape `[1, height, width]`.
+pub(super) fn check_image_dataset(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    if item.kind != ItemKind::Dataset {
+        return;
+    }
+    let Some(call) = item.value.as_ref().and_then(|v| v.as_call()) else {
+        return;
+    };
+    if call.callee.text != "to_image" {
+        return;
+    }
+    let Some(spec) = catalog::call("to_image") else {
+        return;
+    };
+    let values = checker.check_call_args(call, spec, None, true);
+    let word = |key: &str, fallback: &str| match values.get(key) {
+        Some(Value::Word(word)) => word.clone(),
+        _ => fallback.to_owned(),
+    };
+    let method = word("method", "pca");
+    let assign = word("assign", "bin");
+    let size = match values.get("size") {
+        Some(Value::Size(size)) => *size,
+        _ => [16, 16],
+    };
+    let map = match values.get("map") {
+        Some(Value::Str(path)) => Some(path.clone()),
+        _ => None,
+    };
+    let Some(&Value::Item(source)) = values.get("data") else {
+        return;
+    };
+    let table_of = |checker: &mut Checker, dataset: usize, role: &str, range| {
+        if checker.analysis.items[dataset].image.is_some() {
+            checker.error(
+                range,
+                "neuro/wrong-kind",
+                format!(
+                    "expected {role} to be a dataset read with `npz(...)`, found `{}`, itself made by `to_image`",
+                    checker.items()[dataset].label()
+                ),
+            );
+            return None;
+        }
+        let shape = checker.dataset_input_shape(dataset)?;
+        let features = shape.elements();
+        if shape.rank() == 0 || features == Some(0) {
+            checker.error(
+                range,
+                "neuro/shape-mismatch",
+                format!(
+                    "expected {role} to hold a table [rows, features], found samples of shape {shape}"
+                ),
+            );
+            return None;
+        }
+        features
+    };
+    let data_range = call
+        .positional()
+        .next()
+        .map_or(call.callee.range, |arg| arg.value.range);
+    let features = table_of(checker, source, "`data`", data_range);
+    let fit = match values.get("fit") {
+        Some(&Value::Item(fit)) => {
+            let fit_range = call
+                .named("fit")
+                .map_or(call.callee.range, |a| a.value.range);
+            let fit_features = table_of(checker, fit, "`fit`", fit_range);
+            if let (Some(a), Some(b)) = (features, fit_features)
+                && a != b
+            {
+                checker.error(
+                    fit_range,
+                    "neuro/shape-mismatch",
+                    format!("expected `fit` to have the same {a} features as `data`, found {b}"),
+                );
+            }
+            Some(fit)
+        }
+        _ => None,
+    };
+    if method == "tsne"
+        && map.is_none()
+        && let Some(features) = features
+        && features as f64 <= catalog::IMAGE_TSNE_PERPLEXITY
+    {
+        let range = call
+            .named("method")
+            .map_or(call.callee.range, |a| a.value.range);
+        checker.error(
+            range,
+            "neuro/range",
+            format!(
+                "expected more features than t-SNE's perplexity ({}) for `method: tsne`, found {features}; use pca or kpca",
+                catalog::IMAGE_TSNE_PERPLEXITY
+            ),
+        );
+    }
+    let info = &mut checker.analysis.items[index];
+    info.inputs = vec![("x".to_string(), Some(Shape::known(&[1, size[0], size[1]])))];
+    info.image = Some(ImageDataset {
+        source,
+        fit,
+        size,
+        method,
+        assign,
+        map,
+        features,
+    });
 }

@@ -97,6 +97,25 @@ pub struct ItemInfo {
     pub parameters: u64,
     /// For a converted network: the source model's item index.
     pub source_model: Option<usize>,
+    /// For a `to_image(...)` dataset: what it is made from and how.
+    pub image: Option<ImageDataset>,
+}
+
+/// A dataset made by `to_image(DATA, size: [H, W], method, assign, fit, map)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageDataset {
+    /// The dataset holding the table (an `npz(...)` dataset).
+    pub source: usize,
+    /// The dataset whose rows the map is fitted on (default: `source`).
+    pub fit: Option<usize>,
+    /// `[height, width]`.
+    pub size: [u64; 2],
+    pub method: String,
+    pub assign: String,
+    /// A saved map (path as written) used instead of fitting.
+    pub map: Option<String>,
+    /// Features per row of the table, when known.
+    pub features: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -145,6 +164,10 @@ pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
     for index in 0..parse.ast.items.len() {
         items::check_file_item(&mut checker, index);
     }
+    // Datasets made from others, once every file-bound dataset is known.
+    for index in 0..parse.ast.items.len() {
+        items::check_image_dataset(&mut checker, index);
+    }
     // Networks before runs and apps: those read the networks' shapes.
     for (index, item) in parse.ast.items.iter().enumerate() {
         if item.kind == ItemKind::Network {
@@ -154,6 +177,7 @@ pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
     for (index, item) in parse.ast.items.iter().enumerate() {
         match item.kind {
             ItemKind::Simulate => runs::check_simulate(&mut checker, index),
+            ItemKind::Sweep => runs::check_sweep(&mut checker, index),
             ItemKind::Infer => runs::check_infer(&mut checker, index),
             ItemKind::App => app::check_app(&mut checker, index),
             _ => {}

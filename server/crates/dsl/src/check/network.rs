@@ -182,16 +182,21 @@ fn check_layer(
         }),
         true,
     );
-    let input_shape = |name: &str| -> Option<Shape> {
-        match values.get(name) {
-            Some(Value::Layer(entry)) => shapes.get(*entry).cloned().flatten(),
+    let shape_of = |value: &Value| -> Option<Shape> {
+        match value {
+            Value::Layer(entry) => shapes.get(*entry).cloned().flatten(),
             _ => None,
         }
     };
+    // Every positional input in order (a repeated parameter's values in turn).
     let inputs: Vec<Option<Shape>> = spec
         .positional
         .iter()
-        .map(|param| input_shape(param.name))
+        .flat_map(|param| match values.get(param.name) {
+            Some(Value::List(list)) => list.iter().map(shape_of).collect(),
+            Some(value) => vec![shape_of(value)],
+            None => vec![None],
+        })
         .collect();
     // A missing or invalid required argument was reported; shapes would only repeat it.
     let complete = spec
@@ -226,6 +231,60 @@ fn check_layer(
 
 fn int(values: &CallValues, name: &str) -> Option<u64> {
     values.get(name).and_then(Value::as_u64)
+}
+
+/// A `[h, w]` parameter (`K` is `[K, K]`).
+fn pair(values: &CallValues, name: &str) -> Option<[u64; 2]> {
+    match values.get(name) {
+        Some(Value::Ints(v)) => match v.as_slice() {
+            [k] => Some([*k as u64; 2]),
+            [h, w] => Some([*h as u64, *w as u64]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Padding as `[top, left, bottom, right]` (`P`, `[H, W]` or all four).
+fn padding(values: &CallValues) -> [u64; 4] {
+    match values.get("padding") {
+        Some(Value::Ints(v)) => match v.as_slice() {
+            [p] => [*p as u64; 4],
+            [h, w] => [*h as u64, *w as u64, *h as u64, *w as u64],
+            [t, l, b, r] => [*t as u64, *l as u64, *b as u64, *r as u64],
+            _ => [0; 4],
+        },
+        _ => [0; 4],
+    }
+}
+
+/// The output size of a window over `size` (floor mode).
+fn spatial(size: u64, kernel: u64, stride: u64, before: u64, after: u64) -> Option<u64> {
+    let padded = size + before + after;
+    if padded < kernel || stride == 0 {
+        None
+    } else {
+        Some((padded - kernel) / stride + 1)
+    }
+}
+
+/// `[C, out_h, out_w]` of a conv or pool window over a `[C, H, W]` input.
+fn window_output(
+    dims: &[u64],
+    kernel: [u64; 2],
+    stride: [u64; 2],
+    pads: [u64; 4],
+    x: &Shape,
+) -> Result<[u64; 2], String> {
+    let too_small = || {
+        format!(
+            "expected input at least {}x{} after padding, found {x}",
+            kernel[0], kernel[1]
+        )
+    };
+    let h = spatial(dims[1], kernel[0], stride[0], pads[0], pads[2]).ok_or_else(too_small)?;
+    let w = spatial(dims[2], kernel[1], stride[1], pads[1], pads[3]).ok_or_else(too_small)?;
+    Ok([h, w])
 }
 
 fn tensor(values: &CallValues, name: &str) -> Option<Shape> {
@@ -283,13 +342,12 @@ fn layer_output(
             let Some(dims) = known(x).filter(|dims| dims.len() == 3) else {
                 return Err(format!("expected a [C, H, W] input, found {x}"));
             };
-            let (channels, height, width) = (dims[0], dims[1], dims[2]);
+            let channels = dims[0];
             let (out, kernel) = (
                 int(values, "out").ok_or("expected `out`")?,
-                int(values, "kernel").ok_or("expected `kernel`")?,
+                pair(values, "kernel").ok_or("expected `kernel`")?,
             );
-            let stride = int(values, "stride").unwrap_or(1).max(1);
-            let padding = int(values, "padding").unwrap_or(0);
+            let stride = pair(values, "stride").unwrap_or([1, 1]);
             let groups = int(values, "groups").unwrap_or(1).max(1);
             if channels % groups != 0 || out % groups != 0 {
                 return Err(format!(
@@ -298,10 +356,10 @@ fn layer_output(
             }
             let mut parameters = 0;
             if let Some(weight) = tensor(values, "weight") {
-                let expected = Shape::known(&[out, channels / groups, kernel, kernel]);
+                let expected = Shape::known(&[out, channels / groups, kernel[0], kernel[1]]);
                 if !weight.compatible(&expected) {
                     return Err(format!(
-                        "expected weight shaped [out, in/groups, K, K] = {expected}, found {weight}"
+                        "expected weight shaped [out, in/groups, KH, KW] = {expected}, found {weight}"
                     ));
                 }
                 parameters += weight.elements().unwrap_or(0);
@@ -312,24 +370,16 @@ fn layer_output(
                 }
                 parameters += out;
             }
-            let out_h = spatial(height, kernel, stride, padding).ok_or_else(|| {
-                format!("expected input at least {kernel}x{kernel} after padding, found {x}")
-            })?;
-            let out_w = spatial(width, kernel, stride, padding).ok_or_else(|| {
-                format!("expected input at least {kernel}x{kernel} after padding, found {x}")
-            })?;
+            let [out_h, out_w] = window_output(&dims, kernel, stride, padding(values), x)?;
             Ok((Shape::known(&[out, out_h, out_w]), parameters))
         }
         "avgpool" | "maxpool" => {
             let Some(dims) = known(x).filter(|dims| dims.len() == 3) else {
                 return Err(format!("expected a [C, H, W] input, found {x}"));
             };
-            let kernel = int(values, "kernel").ok_or("expected `kernel`")?;
-            let stride = int(values, "stride").unwrap_or(kernel).max(1);
-            let out_h = spatial(dims[1], kernel, stride, 0)
-                .ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
-            let out_w = spatial(dims[2], kernel, stride, 0)
-                .ok_or_else(|| format!("expected input at least {kernel}x{kernel}, found {x}"))?;
+            let kernel = pair(values, "kernel").ok_or("expected `kernel`")?;
+            let stride = pair(values, "stride").unwrap_or(kernel);
+            let [out_h, out_w] = window_output(&dims, kernel, stride, padding(values), x)?;
             Ok((Shape::known(&[dims[0], out_h, out_w]), 0))
         }
         "flatten" => match x.elements() {
@@ -337,25 +387,54 @@ fn layer_output(
             None => Ok((Shape(vec![Dim::Symbolic("n".into())]), 0)),
         },
         "add" => {
-            if let Some(Some(b)) = inputs.get(1)
-                && !x.compatible(b)
-            {
-                return Err(format!(
-                    "expected both inputs to have the same shape, found {x} and {b}"
-                ));
+            for b in inputs.iter().skip(1).flatten() {
+                if !x.compatible(b) {
+                    return Err(format!(
+                        "expected every input to have the same shape, found {x} and {b}"
+                    ));
+                }
             }
             Ok((x.clone(), 0))
         }
+        "concat" => {
+            // Known shapes only: a symbolic one leaves the sum open.
+            let mut first = match known(x) {
+                Some(dims) if !dims.is_empty() => dims,
+                _ => return Ok((x.clone(), 0)),
+            };
+            for b in inputs.iter().skip(1) {
+                let Some(dims) = b.as_ref().and_then(known) else {
+                    return Ok((x.clone(), 0));
+                };
+                if dims.len() != first.len() || dims[1..] != first[1..] {
+                    return Err(format!(
+                        "expected inputs equal in all but the first axis, found {x} and {}",
+                        Shape::known(&dims)
+                    ));
+                }
+                first[0] += dims[0];
+            }
+            Ok((Shape::known(&first), 0))
+        }
+        "scale" => {
+            let channels = x.0.first().cloned();
+            let mut parameters = 0;
+            for key in ["scale", "bias"] {
+                if let Some(t) = tensor(values, key) {
+                    if let Some(c) = &channels {
+                        let expected = Shape(vec![c.clone()]);
+                        if !t.compatible(&expected) {
+                            return Err(format!(
+                                "expected {key} shaped {expected} (one per channel of {x}), found {t}"
+                            ));
+                        }
+                    }
+                    parameters += t.elements().unwrap_or(0);
+                }
+            }
+            Ok((x.clone(), parameters))
+        }
         _ => Ok((x.clone(), 0)),
-    }
-}
-
-fn spatial(size: u64, kernel: u64, stride: u64, padding: u64) -> Option<u64> {
-    let padded = size + 2 * padding;
-    if padded < kernel {
-        None
-    } else {
-        Some((padded - kernel) / stride + 1)
     }
 }
 
@@ -456,21 +535,14 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
                 ModelKind::Dl => {}
             }
             if !facts.unconvertible.is_empty() {
-                let ops: Vec<String> = facts
-                    .unconvertible
-                    .iter()
-                    .map(|op| {
-                        if op.node.is_empty() {
-                            op.op_type.clone()
-                        } else {
-                            format!("{} ({})", op.op_type, op.node)
-                        }
-                    })
-                    .collect();
                 checker.error(
                     range,
                     "neuro/unconvertible",
-                    format!("expected only convertible ops in `{model_name}`, found {} that cannot be converted: {}", ops.len(), ops.join(", ")),
+                    format!(
+                        "expected only convertible ops in `{model_name}`, found {} that cannot be converted:{}",
+                        facts.unconvertible.len(),
+                        grouped_ops(&facts.unconvertible)
+                    ),
                 );
             }
             let info = &mut checker.analysis.items[index];
@@ -548,6 +620,37 @@ fn check_converted(checker: &mut Checker, index: usize, value: &crate::syntax::a
             _ => unknown_setting(checker, key, catalog::CONVERT_SETTINGS),
         }
     }
+}
+
+/// One line per op type: `MaxPool x5: a, b, c, +2 more`.
+fn grouped_ops(ops: &[crate::workspace::OpFact]) -> String {
+    const SHOWN: usize = 3;
+    let mut groups: Vec<(&str, Vec<&str>, usize)> = Vec::new();
+    for op in ops {
+        let at = match groups.iter().position(|g| g.0 == op.op_type) {
+            Some(at) => at,
+            None => {
+                groups.push((&op.op_type, Vec::new(), 0));
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[at];
+        group.2 += 1;
+        if group.1.len() < SHOWN && !op.node.is_empty() {
+            group.1.push(&op.node);
+        }
+    }
+    let mut text = String::new();
+    for (op, nodes, count) in groups {
+        text.push_str(&format!("\n  {op} x{count}"));
+        if !nodes.is_empty() {
+            text.push_str(&format!(": {}", nodes.join(", ")));
+        }
+        if count > nodes.len() && !nodes.is_empty() {
+            text.push_str(&format!(", +{} more", count - nodes.len()));
+        }
+    }
+    text
 }
 
 pub(super) fn unknown_setting(

@@ -556,3 +556,135 @@ fn check_input_mapping(
             );
     }
 }
+
+/// `sweep NETWORK on DATASET { ... }`: a simulate block whose list-valued
+/// settings are the axes of a grid (each element checked as the simulate
+/// setting it is), plus `neuron`/`max_to_avg` for converted networks and
+/// the sweep's own `jobs` and `random`.
+pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    let network = item
+        .target
+        .as_ref()
+        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Network));
+    let dataset = item
+        .data
+        .as_ref()
+        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    if let (Some(network), Some(dataset), Some(data)) = (network, dataset, &item.data) {
+        check_dataset_against(checker, dataset, network, data.range);
+    }
+    let converted = network.map(|n| checker.items()[n].value.is_some());
+    let mut seen = FxHashSet::default();
+    let mut axes = 0;
+    for entry in item.entries() {
+        if entry.kind != EntryKind::Setting {
+            misplaced(
+                checker,
+                entry,
+                "a sweep block",
+                "settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random)",
+            );
+            continue;
+        }
+        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+            continue;
+        };
+        if !seen.insert(key.text.as_str()) {
+            checker.error(
+                key.range,
+                "neuro/duplicate-name",
+                format!("expected `{}` once, found it again", key.text),
+            );
+        }
+        let name = key.text.as_str();
+        if !catalog::SWEEP_SETTINGS.iter().any(|s| s.key == name) {
+            unknown_setting(checker, key, catalog::SWEEP_SETTINGS);
+            continue;
+        }
+        let values: Vec<&Expr> = match &value.kind {
+            ExprKind::List(items) if matches!(name, "jobs" | "random") => {
+                let _ = items;
+                checker.error(
+                    value.range,
+                    "neuro/invalid-value",
+                    format!("expected one whole number for `{name}`, found a list"),
+                );
+                continue;
+            }
+            ExprKind::List(items) => {
+                axes += 1;
+                if items.is_empty() {
+                    checker.error(
+                        value.range,
+                        "neuro/invalid-value",
+                        format!("expected at least one value for `{name}`, found an empty list"),
+                    );
+                }
+                items.iter().collect()
+            }
+            _ => vec![value],
+        };
+        if matches!(name, "neuron" | "max_to_avg") && converted == Some(false) {
+            checker.error(
+                key.range,
+                "neuro/misplaced",
+                format!(
+                    "expected `{name}` only when sweeping a converted network (`network N = convert(MODEL)`), found it for a written network"
+                ),
+            );
+            continue;
+        }
+        for value in values {
+            match name {
+                "dt" => {
+                    checker.check_value_kind(
+                        value,
+                        ValueKind::Time { allow_zero: false },
+                        "`dt`",
+                        None,
+                    );
+                }
+                "encode" => {
+                    checker.check_kind_call(
+                        value,
+                        CallKind::Encoder,
+                        "an encoder (rate, current, latency, delta)",
+                        true,
+                    );
+                }
+                "decode" => {
+                    checker.check_value_kind(
+                        value,
+                        ValueKind::Word(catalog::DECODERS),
+                        "`decode`",
+                        None,
+                    );
+                }
+                "neuron" => {
+                    checker.check_kind_call(
+                        value,
+                        CallKind::Neuron,
+                        "a neuron (lif, if, leaky)",
+                        false,
+                    );
+                }
+                "max_to_avg" => {
+                    checker.check_value_kind(value, ValueKind::Bool, "`max_to_avg`", None);
+                }
+                _ => {
+                    let what = format!("`{name}`");
+                    checker.check_value_kind(value, ValueKind::Int { min: 1 }, &what, None);
+                }
+            }
+        }
+    }
+    if axes == 0 {
+        let range = item.keyword_range;
+        checker.error(
+            range,
+            "neuro/incomplete",
+            "expected a setting with a list of values to sweep (e.g. `steps = [10, 20, 50]`), found none".to_owned(),
+        );
+    }
+}

@@ -41,9 +41,15 @@ pub enum Value {
     Bool(bool),
     Str(String),
     Tensor(Option<Shape>),
+    /// `3` or `[3, 5]` for an `Ints` parameter (a single number as a list of one).
+    Ints(Vec<i64>),
+    /// The values of a repeated positional parameter, in order.
+    List(Vec<Value>),
     /// A layer or input of the current network, by entry index.
     Layer(usize),
     Item(usize),
+    /// `[height, width]`.
+    Size([u64; 2]),
     /// Present but wrong (already reported).
     Invalid,
 }
@@ -137,7 +143,13 @@ impl<'a> Checker<'a> {
         for arg in &call.args {
             match &arg.name {
                 None => {
-                    let Some(param) = positional_params.get(positional_index) else {
+                    // A repeating last parameter takes every further argument.
+                    let param = positional_params.get(positional_index).or_else(|| {
+                        positional_params
+                            .last()
+                            .filter(|last| last.repeat && positional_index > 0)
+                    });
+                    let Some(param) = param else {
                         self.error(
                             arg.range,
                             "neuro/unknown-argument",
@@ -157,7 +169,16 @@ impl<'a> Checker<'a> {
                     };
                     positional_index += 1;
                     let value = self.check_value(&arg.value, param, scope);
-                    values.insert(param.name, value);
+                    if param.repeat {
+                        let mut list = match values.remove(param.name) {
+                            Some(Value::List(list)) => list,
+                            _ => Vec::new(),
+                        };
+                        list.push(value);
+                        values.insert(param.name, Value::List(list));
+                    } else {
+                        values.insert(param.name, value);
+                    }
                 }
                 Some(name) => {
                     let Some(param) = spec.named.iter().find(|param| param.name == name.text)
@@ -249,6 +270,7 @@ impl<'a> Checker<'a> {
             | ValueKind::Float { .. }
             | ValueKind::Time { .. }
             | ValueKind::Freq => self.check_number(expr, kind, what),
+            ValueKind::Ints { min, lens } => self.check_ints(expr, min, lens, what),
             ValueKind::Tensor => self.check_tensor(expr, what),
             ValueKind::Layer => {
                 let Some(name) = expr.as_name() else {
@@ -312,7 +334,56 @@ impl<'a> Checker<'a> {
                 Some(value) => Value::Str(value.to_string()),
                 None => self.invalid(expr, what, kind),
             },
+            ValueKind::Size => {
+                let sides: Option<Vec<u64>> = match &expr.kind {
+                    ExprKind::List(items) if (1..=2).contains(&items.len()) => items
+                        .iter()
+                        .map(|item| match number_of(item) {
+                            Some((value, "", true, _)) if value >= 1.0 => Some(value as u64),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                match sides.as_deref() {
+                    Some(&[side]) => Value::Size([side, side]),
+                    Some(&[height, width]) => Value::Size([height, width]),
+                    _ => self.invalid(expr, what, kind),
+                }
+            }
         }
+    }
+
+    /// `3` or `[3, 5]`: whole numbers >= `min`, one or as many as one of `lens`.
+    fn check_ints(&mut self, expr: &Expr, min: i64, lens: &[usize], what: &dyn Display) -> Value {
+        let single = ValueKind::Int { min };
+        let ExprKind::List(items) = &expr.kind else {
+            return match self.check_number(expr, single, what) {
+                Value::Int(v) => Value::Ints(vec![v]),
+                other => other,
+            };
+        };
+        if !lens.contains(&items.len()) {
+            let text = &self.parse.text[expr.range.start..expr.range.end];
+            let counts: Vec<String> = lens.iter().map(|n| n.to_string()).collect();
+            self.error(
+                expr.range,
+                "neuro/invalid-value",
+                format!(
+                    "expected {what} to be one number or a list of {}, found `{text}`",
+                    counts.join(" or ")
+                ),
+            );
+            return Value::Invalid;
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            match self.check_number(item, single, what) {
+                Value::Int(v) => values.push(v),
+                _ => return Value::Invalid,
+            }
+        }
+        Value::Ints(values)
     }
 
     fn invalid(&mut self, expr: &Expr, what: &dyn Display, kind: ValueKind) -> Value {
@@ -514,6 +585,9 @@ impl<'a> Checker<'a> {
 
     /// The per-sample shape of a dataset's inputs (`x` key), when known.
     pub fn dataset_input_shape(&mut self, dataset: usize) -> Option<Shape> {
+        if let Some(image) = &self.analysis.items[dataset].image {
+            return Some(Shape::known(&[1, image.size[0], image.size[1]]));
+        }
         let item = &self.items()[dataset];
         let key = item
             .value
@@ -530,6 +604,9 @@ impl<'a> Checker<'a> {
     }
 
     pub fn dataset_has_labels(&self, dataset: usize) -> bool {
+        if let Some(image) = &self.analysis.items[dataset].image {
+            return self.dataset_has_labels(image.source);
+        }
         let item = &self.items()[dataset];
         item.value
             .as_ref()
@@ -597,7 +674,7 @@ pub fn placeholder(param: &Param, weights_name: &str) -> String {
         return default.to_string();
     }
     match param.kind {
-        ValueKind::Int { min } => format!("{}", min.max(1)),
+        ValueKind::Int { min } | ValueKind::Ints { min, .. } => format!("{}", min.max(1)),
         ValueKind::Float { max, .. } if max.is_finite() => format_number(max),
         ValueKind::Float { .. } => "1.0".to_string(),
         ValueKind::Time { .. } => "1ms".to_string(),
@@ -610,5 +687,6 @@ pub fn placeholder(param: &Param, weights_name: &str) -> String {
         ValueKind::Word(words) => words.first().copied().unwrap_or("").to_string(),
         ValueKind::Bool => "true".to_string(),
         ValueKind::Str => "\"\"".to_string(),
+        ValueKind::Size => "[16, 16]".to_string(),
     }
 }

@@ -127,7 +127,9 @@ pub fn completion(
     }
     let prev_kind = prev.map(|token| token.kind);
     match prev_kind {
-        Some(TokenKind::SimulateKw) => return names_of(parse, &[ItemKind::Network], out),
+        Some(TokenKind::SimulateKw | TokenKind::SweepKw) => {
+            return names_of(parse, &[ItemKind::Network], out);
+        }
         Some(TokenKind::InferKw) => return names_of(parse, &[ItemKind::Model], out),
         Some(TokenKind::OnKw) => return names_of(parse, &[ItemKind::Dataset], out),
         Some(TokenKind::PipelineKw | TokenKind::Arrow) => {
@@ -535,6 +537,7 @@ fn entry_keywords(item: &crate::syntax::ast::Item, out: &mut Out) {
             return;
         }
         ItemKind::Simulate => catalog::SIMULATE_SETTINGS,
+        ItemKind::Sweep => catalog::SWEEP_SETTINGS,
         ItemKind::Infer => {
             out.push(
                 "input",

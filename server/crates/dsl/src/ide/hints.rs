@@ -73,6 +73,8 @@ pub enum LensAction {
     Simulate,
     /// Run an `infer` block.
     Infer,
+    /// Run a `sweep` block.
+    Sweep,
     /// Draw a model's (or a converted network's source model's) graph.
     Graph,
     /// Run an `app`.
@@ -110,6 +112,12 @@ pub fn code_lenses(parse: &Parse) -> Vec<CodeLens> {
                 range,
                 title: "▶ Simulate".into(),
                 action: LensAction::Simulate,
+                arguments: run_args(),
+            }),
+            ItemKind::Sweep if item.target.is_some() => lenses.push(CodeLens {
+                range,
+                title: "▶ Sweep".into(),
+                action: LensAction::Sweep,
                 arguments: run_args(),
             }),
             ItemKind::Infer if item.target.is_some() => lenses.push(CodeLens {

@@ -56,6 +56,7 @@ pub fn hover(parse: &Parse, analysis: &Analysis, offset: usize) -> Option<Hover>
             let settings = match item.kind {
                 ItemKind::Network => catalog::CONVERT_SETTINGS,
                 ItemKind::Simulate => catalog::SIMULATE_SETTINGS,
+                ItemKind::Sweep => catalog::SWEEP_SETTINGS,
                 ItemKind::Infer => catalog::INFER_SETTINGS,
                 _ => return None,
             };
@@ -159,6 +160,23 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
             }
             out
         }
+        ItemKind::Dataset if info.image.is_some() => {
+            let image = info.image.as_ref()?;
+            let source = parse.ast.items.get(image.source)?.label();
+            let features = image
+                .features
+                .map(|f| format!("{f} features"))
+                .unwrap_or_else(|| "a table".to_owned());
+            let fitted = match (&image.map, image.fit.and_then(|f| parse.ast.items.get(f))) {
+                (Some(map), _) => format!("the saved map `{map}`"),
+                (None, Some(fit)) => format!("a map fitted on `{}`", fit.label()),
+                (None, None) => format!("a map fitted on `{source}`"),
+            };
+            format!(
+                "**dataset** `{label}` = images of `{source}`\n\n{features} -> [1, {}, {}] per sample through {fitted} ({}, {}; Norm2-scaled, features sharing a pixel averaged)",
+                image.size[0], image.size[1], image.method, image.assign
+            )
+        }
         ItemKind::Weights | ItemKind::Dataset => {
             let mut out = format!("**{}** `{label}`{path}", item.kind.keyword());
             if let Some(archive) = &info.archive {
@@ -212,6 +230,26 @@ pub fn describe_item(parse: &Parse, analysis: &Analysis, index: usize) -> Option
             {
                 out.push_str(&format!("\n\nneuron: {}", neuron_in_force(spec, neuron)));
             }
+            out
+        }
+        ItemKind::Sweep => {
+            let mut out = format!(
+                "**sweep** `{}` on `{}`",
+                item.target.as_ref().map(|t| t.text.as_str()).unwrap_or("?"),
+                item.data.as_ref().map(|d| d.text.as_str()).unwrap_or("?")
+            );
+            let mut trials = 1usize;
+            for entry in item.entries() {
+                if let (Some(key), Some(value)) = (&entry.name, &entry.value)
+                    && let crate::syntax::ast::ExprKind::List(values) = &value.kind
+                {
+                    trials = trials.saturating_mul(values.len());
+                    out.push_str(&format!("\n- `{}`: {} values", key.text, values.len()));
+                }
+            }
+            out.push_str(&format!(
+                "\n\n{trials} trials, run in parallel; the result's Pareto front trades accuracy against synops and steps"
+            ));
             out
         }
         ItemKind::Simulate | ItemKind::Infer => {

@@ -53,12 +53,12 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
                 ItemKind::Weights => SymbolKind::Weights,
                 ItemKind::Dataset => SymbolKind::Dataset,
                 ItemKind::Network => SymbolKind::Network,
-                ItemKind::Simulate | ItemKind::Infer => SymbolKind::Run,
+                ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer => SymbolKind::Run,
                 ItemKind::App => SymbolKind::App,
             };
             let detail = match (&item.value, item.kind) {
                 (Some(value), _) => Some(text[value.range.start..value.range.end].to_string()),
-                (None, ItemKind::Simulate | ItemKind::Infer) => {
+                (None, ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer) => {
                     item.data.as_ref().map(|data| format!("on {}", data.text))
                 }
                 _ => None,

@@ -22,6 +22,7 @@ pub enum ItemKind {
     Dataset,
     Network,
     Simulate,
+    Sweep,
     Infer,
     App,
 }
@@ -34,6 +35,7 @@ impl ItemKind {
             ItemKind::Dataset => "dataset",
             ItemKind::Network => "network",
             ItemKind::Simulate => "simulate",
+            ItemKind::Sweep => "sweep",
             ItemKind::Infer => "infer",
             ItemKind::App => "app",
         }

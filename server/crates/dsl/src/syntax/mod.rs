@@ -89,6 +89,7 @@ pub enum TokenKind {
     OutputKw,
     NeuronKw,
     SimulateKw,
+    SweepKw,
     InferKw,
     OnKw,
     AppKw,
@@ -137,6 +138,7 @@ pub const KEYWORDS: &[(&str, TokenKind)] = &[
     ("output", TokenKind::OutputKw),
     ("neuron", TokenKind::NeuronKw),
     ("simulate", TokenKind::SimulateKw),
+    ("sweep", TokenKind::SweepKw),
     ("infer", TokenKind::InferKw),
     ("on", TokenKind::OnKw),
     ("app", TokenKind::AppKw),
@@ -166,6 +168,7 @@ impl TokenKind {
             "output" => OutputKw,
             "neuron" => NeuronKw,
             "simulate" => SimulateKw,
+            "sweep" => SweepKw,
             "infer" => InferKw,
             "on" => OnKw,
             "app" => AppKw,
@@ -236,6 +239,7 @@ pub enum NodeKind {
     DatasetItem,
     NetworkItem,
     SimulateItem,
+    SweepItem,
     InferItem,
     AppItem,
     Block,
@@ -275,6 +279,7 @@ impl NodeKind {
                 | NodeKind::DatasetItem
                 | NodeKind::NetworkItem
                 | NodeKind::SimulateItem
+                | NodeKind::SweepItem
                 | NodeKind::InferItem
                 | NodeKind::AppItem
         )

@@ -75,7 +75,7 @@ fn is_item_start(kind: TokenKind) -> bool {
     use TokenKind::*;
     matches!(
         kind,
-        ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | InferKw | AppKw
+        ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | SweepKw | InferKw | AppKw
     )
 }
 
@@ -218,7 +218,9 @@ impl<'t> Parser<'t> {
                 file.items.push(self.item());
                 continue;
             }
-            self.error_here("an item (model, weights, dataset, network, simulate, infer or app)");
+            self.error_here(
+                "an item (model, weights, dataset, network, simulate, sweep, infer or app)",
+            );
             self.start(NodeKind::Error);
             self.bump();
             while !self.at(TokenKind::Eof) && !self.at_item_start() {
@@ -237,6 +239,7 @@ impl<'t> Parser<'t> {
             TokenKind::DatasetKw => (ItemKind::Dataset, NodeKind::DatasetItem),
             TokenKind::NetworkKw => (ItemKind::Network, NodeKind::NetworkItem),
             TokenKind::SimulateKw => (ItemKind::Simulate, NodeKind::SimulateItem),
+            TokenKind::SweepKw => (ItemKind::Sweep, NodeKind::SweepItem),
             TokenKind::InferKw => (ItemKind::Infer, NodeKind::InferItem),
             _ => (ItemKind::App, NodeKind::AppItem),
         };
@@ -266,7 +269,7 @@ impl<'t> Parser<'t> {
                 }
                 item.body = self.block();
             }
-            ItemKind::Simulate | ItemKind::Infer => {
+            ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer => {
                 item.target = self.name(NodeKind::NameRef);
                 if self.expect(TokenKind::OnKw).is_some() {
                     item.data = self.name(NodeKind::NameRef);

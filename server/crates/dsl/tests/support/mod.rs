@@ -130,6 +130,47 @@ pub fn digits_cnn() -> ModelFacts {
     }
 }
 
+/// examples/tabular-snn/cnn.onnx (16x16 gene images, 4 classes).
+pub fn genes_cnn() -> ModelFacts {
+    ModelFacts {
+        kind: ModelKind::Dl,
+        evidence: vec![
+            "Conv (/0/Conv), Relu (/1/Relu), MatMul (/7/MatMul): neural network ops".into(),
+        ],
+        inputs: vec![tensor("x", "f32", &["batch", "1", "16", "16"])],
+        outputs: vec![tensor("logits", "f32", &["batch", "4"])],
+        ops: vec![
+            op("/0/Conv", "Conv"),
+            op("/1/Relu", "Relu"),
+            op("/2/AveragePool", "AveragePool"),
+            op("/3/Conv", "Conv"),
+            op("/4/Relu", "Relu"),
+            op("/5/AveragePool", "AveragePool"),
+            op("/6/Flatten", "Flatten"),
+            op("/7/MatMul", "MatMul"),
+        ],
+        unconvertible: vec![],
+        initializers: vec![
+            tensor("0.weight", "f32", &["8", "1", "3", "3"]),
+            tensor("3.weight", "f32", &["16", "8", "3", "3"]),
+            tensor("onnx::MatMul_13", "f32", &["256", "4"]),
+        ],
+        parameter_count: 72 + 1152 + 1024,
+        producer: "pytorch".into(),
+    }
+}
+
+/// examples/tabular-snn/genes_{train,test}.npz: 256 genes per row.
+pub fn genes_npz(rows: u64) -> ArchiveFacts {
+    ArchiveFacts {
+        arrays: vec![
+            array("x", "f32", &[rows, 256], [0.03, 2500.0, 18.0, 40.0]),
+            array("y", "i64", &[rows], [0.0, 3.0, 1.5, 1.1]),
+            array("module", "i64", &[256], [-1.0, 15.0, 5.4, 5.4]),
+        ],
+    }
+}
+
 pub fn iris_logreg() -> ModelFacts {
     ModelFacts {
         kind: ModelKind::Ml,
@@ -280,6 +321,13 @@ pub fn example_workspace(example: &str) -> FactsWorkspace {
         "iot-app" => workspace(
             &[("models/iris_logreg_nozipmap.onnx", iris_logreg())],
             &[("data/iris.npz", iris_npz())],
+        ),
+        "tabular-snn" => workspace(
+            &[("cnn.onnx", genes_cnn())],
+            &[
+                ("genes_train.npz", genes_npz(1500)),
+                ("genes_test.npz", genes_npz(500)),
+            ],
         ),
         other => panic!("no facts for example {other}"),
     }

@@ -94,3 +94,24 @@ impl Archives {
         tensor_of(path, &list(path, bytes)?, key)
     }
 }
+
+/// One array of an `.npz` as f64 with its shape (tables keep their
+/// precision until they become images).
+pub fn read_f64(path: &Path, key: &str) -> Result<(Vec<usize>, Vec<f64>), RunError> {
+    let bytes = read_bytes(path)?;
+    let archive = list(path, &bytes)?;
+    let array = archive.array(key).map_err(|_| {
+        RunError::Data(format!(
+            "{}: no array '{key}' (arrays: {})",
+            path.display(),
+            archive.names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let values = array.to_f64_vec().map_err(|e| {
+        RunError::Data(format!(
+            "{}: array '{key}' is not numeric: {e}",
+            path.display()
+        ))
+    })?;
+    Ok((array.shape.iter().map(|&d| d as usize).collect(), values))
+}

@@ -150,7 +150,15 @@ fn infer_inner(
         let port = session.signature.inputs.first().ok_or_else(|| {
             RunError::Unsupported(format!("{} has no inputs", model_path.display()))
         })?;
-        inputs.push((port.name.clone(), array(&data_arrays, &data.x, &data.path)?));
+        let samples = match &data.image {
+            // A `to_image(...)` dataset: its images, not the table.
+            Some(_) => {
+                let images = data.inputs(cancel)?;
+                Tensor::new(images.shape, images.data).map_err(|e| RunError::Data(e.to_string()))?
+            }
+            None => array(&data_arrays, &data.x, &data.path)?,
+        };
+        inputs.push((port.name.clone(), samples));
     }
     let labels = data
         .y

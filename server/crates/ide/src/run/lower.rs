@@ -3,8 +3,9 @@
 //! (the checker guarantees a name is defined before it is used, so file order
 //! is a topological order), the input first, weights read from the archives
 //! of `weights` items by key. Layouts are PyTorch's, as the language says:
-//! `dense` weight `[out, in]`, `conv2d` weight `[out, in/groups, K, K]` over
-//! `[C, H, W]`, pooling stride defaulting to the kernel.
+//! `dense` weight `[out, in]`, `conv2d` weight `[out, in/groups, KH, KW]`
+//! over `[C, H, W]`, pooling stride defaulting to the kernel, padding
+//! `[top, left, bottom, right]`; `add` and `concat` read all their inputs.
 
 use super::data::Archives;
 use super::settings::{self, CallView};
@@ -152,10 +153,34 @@ fn settings_is_neuron(name: &str) -> bool {
     matches!(name, "lif" | "if" | "leaky")
 }
 
-fn int(call: &CallView, key: &str, default: Option<usize>) -> Result<usize, RunError> {
-    match call.named(key) {
-        Some(expr) => settings::count(expr),
-        None => default.ok_or_else(|| RunError::Setting(format!("`{key}` is missing"))),
+/// A size per spatial axis: `K` or `[KH, KW]`.
+fn pair(call: &CallView, key: &str, default: Option<[usize; 2]>) -> Result<[usize; 2], RunError> {
+    let Some(expr) = call.named(key) else {
+        return default.ok_or_else(|| RunError::Setting(format!("`{key}` is missing")));
+    };
+    match settings::counts(expr)?.as_slice() {
+        [k] => Ok([*k; 2]),
+        [h, w] => Ok([*h, *w]),
+        other => Err(RunError::Setting(format!(
+            "`{key}`: expected one number or [h, w], found {} numbers",
+            other.len()
+        ))),
+    }
+}
+
+/// Padding as `[top, left, bottom, right]` from `P`, `[H, W]` or all four.
+fn padding(call: &CallView) -> Result<[usize; 4], RunError> {
+    let Some(expr) = call.named("padding") else {
+        return Ok([0; 4]);
+    };
+    match settings::counts(expr)?.as_slice() {
+        [p] => Ok([*p; 4]),
+        [h, w] => Ok([*h, *w, *h, *w]),
+        [t, l, b, r] => Ok([*t, *l, *b, *r]),
+        other => Err(RunError::Setting(format!(
+            "`padding`: expected one number, [h, w] or [top, left, bottom, right], found {} numbers",
+            other.len()
+        ))),
     }
 }
 
@@ -168,6 +193,12 @@ fn layer_of(
         call.named(key)
             .map(|expr| weight_tensor(neuro, expr, archives))
             .transpose()
+    };
+    let flag = |key: &str, default: bool| -> Result<bool, RunError> {
+        call.named(key)
+            .map(settings::boolean)
+            .transpose()
+            .map(|v| v.unwrap_or(default))
     };
     Ok(match call.name {
         "dense" => {
@@ -182,37 +213,55 @@ fn layer_of(
             let weight =
                 tensor("weight")?.ok_or_else(|| RunError::Setting("`weight` is missing".into()))?;
             let bias = tensor("bias")?.map(|b| b.data);
-            let stride = int(call, "stride", Some(1))?;
-            let padding = int(call, "padding", Some(0))?;
+            let groups = match call.named("groups") {
+                Some(expr) => settings::count(expr)?,
+                None => 1,
+            };
             Layer::Conv2d {
                 weight,
                 bias,
-                stride: [stride; 2],
-                padding: [padding; 4],
-                groups: int(call, "groups", Some(1))?,
+                stride: pair(call, "stride", Some([1, 1]))?,
+                padding: padding(call)?,
+                groups,
             }
         }
         "avgpool" | "maxpool" => {
-            let kernel = int(call, "kernel", None)?;
-            let stride = int(call, "stride", Some(kernel))?;
+            let kernel = pair(call, "kernel", None)?;
+            let stride = pair(call, "stride", Some(kernel))?;
+            let padding = padding(call)?;
             if call.name == "avgpool" {
                 Layer::AvgPool {
-                    kernel: [kernel; 2],
-                    stride: [stride; 2],
-                    padding: [0; 4],
-                    count_include_pad: true,
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad: flag("count_include_pad", true)?,
                 }
             } else {
                 Layer::MaxPool {
-                    kernel: [kernel; 2],
-                    stride: [stride; 2],
-                    padding: [0; 4],
+                    kernel,
+                    stride,
+                    padding,
                 }
             }
         }
         "flatten" => Layer::Flatten,
         "add" => Layer::Add,
+        "concat" => Layer::Concat,
+        "scale" => Layer::Scale {
+            scale: tensor("scale")?
+                .ok_or_else(|| RunError::Setting("`scale` is missing".into()))?
+                .data,
+            bias: tensor("bias")?.map(|b| b.data),
+        },
         "relu" => Layer::Relu,
+        "clip" => Layer::Clip {
+            max: call
+                .named("max")
+                .map(settings::number)
+                .transpose()?
+                .ok_or_else(|| RunError::Setting("`max` is missing".into()))?
+                as f32,
+        },
         "lif" | "if" | "leaky" => {
             let spec = settings::neuron(call)?;
             Layer::Spiking {

@@ -21,10 +21,12 @@
 
 pub mod app;
 mod data;
+pub mod image;
 mod infer;
 mod lower;
 pub mod model;
 mod settings;
+pub mod sweep;
 
 pub use data::{read_array, read_labels, read_weights};
 
@@ -60,7 +62,7 @@ use crate::report::{Range, Severity};
 use neuride_convert::{
     ConvertOptions, Normalize, Progress, SimOptions, SimulateOptions, SimulateReport, Tensor,
 };
-use neuride_dsl::syntax::ast::{Item, ItemKind};
+use neuride_dsl::syntax::ast::{Expr, Item, ItemKind};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,7 +100,7 @@ pub enum RunError {
 
 impl RunError {
     /// The same error with `file: ` in front of its message.
-    pub(crate) fn in_file(self, file: &str) -> RunError {
+    fn in_file(self, file: &str) -> RunError {
         let prefix = |message: String| {
             if message.starts_with(file) {
                 message
@@ -124,6 +126,7 @@ impl RunError {
 pub enum RunKind {
     Simulate,
     Infer,
+    Sweep,
 }
 
 /// One runnable block of a `.neuro` file.
@@ -150,6 +153,7 @@ impl RunItem {
         let keyword = match self.kind {
             RunKind::Simulate => "simulate",
             RunKind::Infer => "infer",
+            RunKind::Sweep => "sweep",
         };
         format!("{keyword} {} on {}", self.target, self.dataset)
     }
@@ -168,6 +172,7 @@ pub fn run_items(neuro: &NeuroAnalysis) -> Vec<RunItem> {
             let kind = match item.kind {
                 ItemKind::Simulate => RunKind::Simulate,
                 ItemKind::Infer => RunKind::Infer,
+                ItemKind::Sweep => RunKind::Sweep,
                 _ => return None,
             };
             let (target, data) = (item.target.as_ref()?, item.data.as_ref()?);
@@ -252,7 +257,7 @@ pub(crate) fn file_name(path: &Path) -> String {
 }
 
 /// Refuses a file with errors, listing the first three as `line:col message`.
-pub(crate) fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
+fn ensure_clean(neuro: &NeuroAnalysis) -> Result<(), RunError> {
     let errors: Vec<_> = neuro
         .diagnostics
         .iter()
@@ -297,6 +302,7 @@ fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<
     let keyword = match kind {
         RunKind::Simulate => "simulate",
         RunKind::Infer => "infer",
+        RunKind::Sweep => "sweep",
     };
     let found = match name {
         None => runs.first(),
@@ -314,6 +320,7 @@ fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<
     let what = match kind {
         RunKind::Simulate => "simulate NETWORK on DATASET { ... }",
         RunKind::Infer => "infer MODEL on DATASET { ... }",
+        RunKind::Sweep => "sweep NETWORK on DATASET { steps = [10, 20, 50] }",
     };
     Err(RunError::NotFound(match (name, runs.is_empty()) {
         (_, true) => format!("{file}: no {keyword} block (expected `{what}`)"),
@@ -360,15 +367,49 @@ pub(crate) fn item_named(
         .ok_or_else(|| RunError::Setting(format!("expected `{name}` to be a {}", kind.keyword())))
 }
 
-/// A dataset item: its archive and the keys of its inputs and labels.
+/// A dataset item: its archive and the keys of its inputs and labels; for
+/// a `to_image(...)` dataset, the table it is made from and how.
 pub(crate) struct Dataset {
     pub name: String,
+    /// The archive (for an image dataset: the table's archive).
     pub path: PathBuf,
     pub x: String,
     pub y: Option<String>,
+    pub image: Option<ImageSource>,
+}
+
+/// How a `to_image(DATA, ...)` dataset makes its samples.
+pub(crate) struct ImageSource {
+    pub options: neuride_tabular::Options,
+    /// The dataset the map is fitted on (`fit:`), else the table itself.
+    pub fit: Option<Box<Dataset>>,
+    /// A saved map used instead of fitting (`map:`).
+    pub map: Option<PathBuf>,
 }
 
 pub(crate) fn dataset(neuro: &NeuroAnalysis, item: usize) -> Result<Dataset, RunError> {
+    if let Some(image) = &neuro.analysis.items[item].image {
+        let mut table = dataset(neuro, image.source)?;
+        let words = |e: neuride_tabular::Error| RunError::Setting(e.to_string());
+        table.name = neuro.parse.ast.items[item].label();
+        table.image = Some(ImageSource {
+            options: neuride_tabular::Options {
+                size: [image.size[0] as usize, image.size[1] as usize],
+                method: neuride_tabular::Method::parse(&image.method).map_err(words)?,
+                assign: neuride_tabular::Assign::parse(&image.assign).map_err(words)?,
+                ..neuride_tabular::Options::default()
+            },
+            fit: image
+                .fit
+                .map(|fit| dataset(neuro, fit).map(Box::new))
+                .transpose()?,
+            map: image
+                .map
+                .as_ref()
+                .map(|map| neuro.path.parent().unwrap_or(Path::new(".")).join(map)),
+        });
+        return Ok(table);
+    }
     let it = &neuro.parse.ast.items[item];
     let call = it.value.as_ref().and_then(|v| v.as_call());
     let key = |k: &str| {
@@ -381,14 +422,34 @@ pub(crate) fn dataset(neuro: &NeuroAnalysis, item: usize) -> Result<Dataset, Run
         path: item_path(neuro, item)?,
         x: key("x").unwrap_or_else(|| "x".to_string()),
         y: key("y"),
+        image: None,
     })
 }
 
 impl Dataset {
-    pub(crate) fn inputs(&self) -> Result<Tensor, RunError> {
-        read_array(&self.path, &self.x)
+    /// The samples: the archive's `x`, or for an image dataset the table's
+    /// rows as images through the map (saved, or fitted now).
+    pub(crate) fn inputs(&self, cancel: &AtomicBool) -> Result<Tensor, RunError> {
+        let Some(image) = &self.image else {
+            return read_array(&self.path, &self.x);
+        };
+        let map = match (&image.map, &image.fit) {
+            (Some(path), _) => Some(image::read_map(path)?),
+            (None, Some(fit)) => {
+                let (shape, rows) = data::read_f64(&fit.path, &fit.x)?;
+                let (map, _) = image::images_of(&shape, &rows, &image.options, None, cancel)
+                    .map_err(|e| e.in_file(&fit.path.display().to_string()))?;
+                Some(map)
+            }
+            (None, None) => None,
+        };
+        let (shape, rows) = data::read_f64(&self.path, &self.x)?;
+        let (_, images) = image::images_of(&shape, &rows, &image.options, map, cancel)
+            .map_err(|e| e.in_file(&self.path.display().to_string()))?;
+        Ok(images)
     }
-    fn labels(&self) -> Result<Option<Vec<i64>>, RunError> {
+
+    pub(crate) fn labels(&self) -> Result<Option<Vec<i64>>, RunError> {
         match &self.y {
             Some(y) => match read_labels(&self.path, y)? {
                 Some(labels) => Ok(Some(labels)),
@@ -403,7 +464,7 @@ impl Dataset {
     }
 }
 
-pub(crate) fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
+fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast::Expr> {
     item.entries()
         .iter()
         .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == key))
@@ -419,13 +480,37 @@ fn simulate_inner(
     ensure_clean(neuro)?;
     let run = find_run(neuro, RunKind::Simulate, name)?;
     let item = &neuro.parse.ast.items[run.item];
+    let prepared = prepare_block(neuro, &run, &|key| setting(item, key), cancel)?;
+    let report = prepared.run(&prepared.options, progress, cancel)?;
+    Ok(SimulateRun {
+        report,
+        file: neuro.path.display().to_string(),
+        network: run.target,
+        dataset: run.dataset,
+        network_kind: prepared.network.kind(),
+        record: prepared.record,
+        notes: prepared.notes,
+    })
+}
+
+/// Everything a simulate-like block (`simulate`, `sweep`) needs, read once:
+/// the dataset's samples, the network (a model to convert, or a written
+/// network lowered to the simulator) and the options its settings give.
+/// `block` looks a setting up in the block; convert settings not in the
+/// block come from the network (`network N = convert(M) { ... }`).
+pub(crate) fn prepare_block<'a>(
+    neuro: &'a NeuroAnalysis,
+    run: &RunItem,
+    block: &dyn Fn(&str) -> Option<&'a Expr>,
+    cancel: &AtomicBool,
+) -> Result<Prepared, RunError> {
     let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
     let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
 
-    let sim = sim_options(Some(item))?;
-    let limit = setting(item, "limit").map(settings::count).transpose()?;
-    let record = settings::record(setting(item, "record"), &neuro.text);
-    let mut notes: Vec<String> = record
+    let sim = sim_options(block)?;
+    let limit = block("limit").map(settings::count).transpose()?;
+    let record = settings::record(block("record"), &neuro.text);
+    let notes: Vec<String> = record
         .iter()
         .filter(|r| r.starts_with("raster"))
         .map(|r| format!("{r} is not recorded: the simulator does not keep spike rasters yet"))
@@ -434,10 +519,10 @@ fn simulate_inner(
     if cancel.load(Ordering::Relaxed) {
         return Err(RunError::Cancelled);
     }
-    let inputs = data.inputs()?;
+    let inputs = data.inputs(cancel)?;
     let labels = data.labels()?;
     let network = &neuro.parse.ast.items[network_item];
-    let (report, network_kind) = match &network.value {
+    let (simulated, convert, notes) = match &network.value {
         Some(value) => {
             let source = value
                 .as_call()
@@ -448,7 +533,9 @@ fn simulate_inner(
                 })?;
             let model_item = item_named(neuro, &source.text, ItemKind::Model)?;
             let model_path = item_path(neuro, model_item)?;
-            let (convert, calib, weights) = convert_settings(neuro, network)?;
+            let lookup = |key: &str| block(key).or_else(|| setting(network, key));
+            let (convert, calib, weights) =
+                convert_settings(neuro, &network.label(), &lookup, cancel)?;
             let calib = match calib {
                 Some(calib) => Some(calib),
                 // No `normalize`: the CLI's default, percentile 99.9 on the simulated data.
@@ -458,85 +545,51 @@ fn simulate_inner(
             let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
                 RunError::Data(format!("cannot load {}: {e}", model_path.display()))
             })?;
-            let opts = SimulateOptions {
-                convert,
-                sim,
-                limit,
+            let simulated = Simulated::Converted {
+                model,
+                path: model_path,
+                weights,
+                calib,
+                name: run.target.clone(),
             };
-            let report = neuride_convert::simulate(
-                &model.proto,
-                weights.as_ref(),
-                &inputs,
-                labels.as_deref(),
-                calib.as_ref(),
-                &opts,
-                progress,
-                cancel,
-            )
-            .map_err(|e| match e {
-                neuride_convert::Error::Cancelled => RunError::Cancelled,
-                other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
-            })?;
-            model::not_truncated(&model, &model_path)?;
-            (report, "converted")
+            (simulated, convert, notes)
         }
         None => {
+            if let Some(key) = CONVERT_KEYS.iter().find(|key| block(key).is_some()) {
+                return Err(RunError::Unsupported(format!(
+                    "`{key}` applies to converted networks (`network N = convert(MODEL)`); `{}` is written layer by layer",
+                    run.target
+                )));
+            }
             let sample_shape: Vec<usize> = inputs.shape.iter().skip(1).copied().collect();
             let mut archives = data::Archives::default();
             let lowered = lower::lower(neuro, network_item, &sample_shape, &mut archives)?;
+            let mut notes = notes;
             notes.extend(lowered.notes);
-            let (inputs, labels) = take(&inputs, labels.as_deref(), limit)?;
-            let sim_report =
-                neuride_snn::simulate(&lowered.network, &inputs, labels, &sim, progress, cancel)
-                    .map_err(|e| match e {
-                        neuride_snn::Error::Cancelled => RunError::Cancelled,
-                        other => RunError::Failed(format!("simulating `{}`: {other}", run.target)),
-                    })?;
-            let report = SimulateReport {
-                sim: sim_report,
-                ann_accuracy: None,
-                scales: Vec::new(),
-                neuron: lowered.neurons.join(", "),
-                normalize: "none".to_string(),
+            let simulated = Simulated::Written {
+                network: lowered.network,
+                neurons: lowered.neurons,
+                name: run.target.clone(),
             };
-            (report, "written")
+            (simulated, ConvertOptions::default(), notes)
         }
     };
-    Ok(SimulateRun {
-        report,
-        file: neuro.path.display().to_string(),
-        network: run.target,
-        dataset: run.dataset,
-        network_kind,
+    Ok(Prepared {
+        network: simulated,
+        inputs,
+        labels,
+        options: SimulateOptions {
+            convert,
+            sim,
+            limit,
+        },
         record,
         notes,
     })
 }
 
-/// The simulator's options of a `simulate` block; absent settings (or no
-/// block at all) take the language's defaults.
-pub(crate) fn sim_options(item: Option<&Item>) -> Result<SimOptions, RunError> {
-    let mut sim = SimOptions {
-        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
-        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
-        ..SimOptions::default()
-    };
-    let Some(item) = item else {
-        return Ok(sim);
-    };
-    if let Some(dt) = setting(item, "dt") {
-        sim.dt = settings::number(dt)? as f32;
-    }
-    if let Some(steps) = setting(item, "steps") {
-        sim.steps = settings::count(steps)?;
-    }
-    if let Some(batch) = setting(item, "batch") {
-        sim.batch = settings::count(batch)?;
-    }
-    sim.encode = settings::encode(setting(item, "encode"))?;
-    sim.decode = settings::decode(setting(item, "decode"))?;
-    Ok(sim)
-}
+/// The settings of a converted network (`network N = convert(M) { ... }`).
+const CONVERT_KEYS: &[&str] = &["neuron", "normalize", "weights", "max_to_avg"];
 
 /// The first `limit` samples (and labels).
 fn take<'a>(
@@ -557,11 +610,208 @@ fn take<'a>(
     Ok((tensor, labels.map(|l| &l[..keep.min(l.len())])))
 }
 
-/// A converted network's settings: the convert options, the calibration
-/// inputs of `normalize`'s `data:` (None when absent) and `weights = W`.
-pub(crate) fn convert_settings(
+/// The network a prepared simulation runs.
+pub(crate) enum Simulated {
+    /// A ReLU model converted for every run (the options may change how).
+    Converted {
+        model: neuride_onnx::load::Model,
+        path: PathBuf,
+        weights: Option<neuride_convert::Weights>,
+        calib: Option<Tensor>,
+        name: String,
+    },
+    /// A network written layer by layer, lowered once.
+    Written {
+        network: neuride_snn::Network,
+        neurons: Vec<String>,
+        name: String,
+    },
+}
+
+impl Simulated {
+    /// `converted` or `written`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Simulated::Converted { .. } => "converted",
+            Simulated::Written { .. } => "written",
+        }
+    }
+}
+
+/// A simulation ready to run, any number of times, with any options.
+pub(crate) struct Prepared {
+    pub network: Simulated,
+    pub inputs: Tensor,
+    pub labels: Option<Vec<i64>>,
+    /// The options the block (or the command) gives.
+    pub options: SimulateOptions,
+    pub record: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl Prepared {
+    /// One run with `options` (the block's, or a sweep's variation of them).
+    pub fn run(
+        &self,
+        options: &SimulateOptions,
+        progress: &mut dyn FnMut(Progress),
+        cancel: &AtomicBool,
+    ) -> Result<SimulateReport, RunError> {
+        match &self.network {
+            Simulated::Converted {
+                model,
+                path,
+                weights,
+                calib,
+                name,
+            } => {
+                // A run that normalises without calibration data of its own
+                // (a sweep turning `normalize` on) calibrates on the samples.
+                let calib = match (calib, options.convert.normalize) {
+                    (Some(calib), _) => Some(calib),
+                    (None, Normalize::None) => None,
+                    (None, _) => Some(&self.inputs),
+                };
+                let dir = model.dir();
+                let source = neuride_convert::Source {
+                    model: &model.proto,
+                    dir: dir.as_ref(),
+                };
+                let report = neuride_convert::simulate(
+                    source,
+                    weights.as_ref(),
+                    &self.inputs,
+                    self.labels.as_deref(),
+                    calib,
+                    options,
+                    progress,
+                    cancel,
+                )
+                .map_err(|e| match e {
+                    neuride_convert::Error::Cancelled => RunError::Cancelled,
+                    other => RunError::Failed(format!("simulating `{name}`: {other}")),
+                })?;
+                model::not_truncated(model, path)?;
+                Ok(report)
+            }
+            Simulated::Written {
+                network,
+                neurons,
+                name,
+            } => {
+                let (inputs, labels) = take(&self.inputs, self.labels.as_deref(), options.limit)?;
+                let sim_report =
+                    neuride_snn::simulate(network, &inputs, labels, &options.sim, progress, cancel)
+                        .map_err(|e| match e {
+                            neuride_snn::Error::Cancelled => RunError::Cancelled,
+                            other => RunError::Failed(format!("simulating `{name}`: {other}")),
+                        })?;
+                Ok(SimulateReport {
+                    sim: sim_report,
+                    ann_accuracy: None,
+                    scales: Vec::new(),
+                    neuron: neurons.join(", "),
+                    normalize: "none".to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// The simulator's options from a block's settings (`block` looks one up);
+/// absent settings take the language's defaults.
+pub(crate) fn sim_options<'a>(
+    block: &dyn Fn(&str) -> Option<&'a Expr>,
+) -> Result<SimOptions, RunError> {
+    let mut sim = SimOptions {
+        steps: neuride_dsl::catalog::DEFAULT_STEPS as usize,
+        dt: neuride_dsl::catalog::DEFAULT_DT_SECONDS as f32,
+        ..SimOptions::default()
+    };
+    if let Some(dt) = block("dt") {
+        sim.dt = settings::number(dt)? as f32;
+    }
+    if let Some(steps) = block("steps") {
+        sim.steps = settings::count(steps)?;
+    }
+    if let Some(batch) = block("batch") {
+        sim.batch = settings::count(batch)?;
+    }
+    sim.encode = settings::encode(block("encode"))?;
+    sim.decode = settings::decode(block("decode"))?;
+    Ok(sim)
+}
+
+/// `normalize = max(data: D) | percentile(P, data: D) | none` as the
+/// conversion's normalisation, and the calibration dataset's name.
+pub(crate) fn normalize_setting(expr: &Expr) -> Result<(Normalize, Option<String>), RunError> {
+    let call = settings::CallView::of(expr).ok_or_else(|| {
+        RunError::Setting(
+            "expected `normalize = max(data: D)`, `percentile(P, data: D)` or `none`".to_owned(),
+        )
+    })?;
+    let normalize = match call.name {
+        "none" => Normalize::None,
+        "max" => Normalize::Max,
+        "percentile" => Normalize::Percentile {
+            p: call
+                .positional()
+                .next()
+                .or_else(|| call.named("p"))
+                .map(settings::number)
+                .transpose()?
+                .unwrap_or(99.9) as f32,
+        },
+        "qcfs" => Normalize::Qcfs {
+            steps: call
+                .positional()
+                .next()
+                .or_else(|| call.named("steps"))
+                .map(settings::count)
+                .transpose()?
+                .unwrap_or(32)
+                .min(u32::MAX as usize) as u32,
+        },
+        other => {
+            return Err(RunError::Setting(format!(
+                "expected normalize max, percentile, qcfs or none, found `{other}`"
+            )));
+        }
+    };
+    let data = call
+        .named("data")
+        .and_then(|d| d.as_name())
+        .map(|d| d.text.clone());
+    Ok((normalize, data))
+}
+
+/// `neuron = lif(...) | if(...) | leaky(...)` for conversion: the neuron and
+/// the starting membrane (a fraction of the threshold) when written.
+pub(crate) fn conversion_neuron(
+    expr: &Expr,
+) -> Result<(neuride_convert::Neuron, Option<f32>), RunError> {
+    let call = settings::CallView::of(expr).ok_or_else(|| {
+        RunError::Setting("expected `neuron = lif(...)`, `if(...)` or `leaky(...)`".to_owned())
+    })?;
+    let spec = settings::neuron(&call)?;
+    if spec.input_scale != 1.0 || spec.amplitude != 1.0 {
+        return Err(RunError::Unsupported(format!(
+            "conversion scales each neuron itself; `lif` takes no threshold or amplitude there (found threshold {}, amplitude {})",
+            1.0 / spec.input_scale,
+            spec.amplitude
+        )));
+    }
+    Ok((spec.neuron, spec.initial_membrane))
+}
+
+/// A converted network's settings (looked up with `lookup`): the convert
+/// options, the calibration inputs of `normalize`'s `data:` (None when
+/// absent) and `weights = W`.
+fn convert_settings<'a>(
     neuro: &NeuroAnalysis,
-    network: &Item,
+    name: &str,
+    lookup: &dyn Fn(&str) -> Option<&'a Expr>,
+    cancel: &AtomicBool,
 ) -> Result<
     (
         ConvertOptions,
@@ -573,64 +823,31 @@ pub(crate) fn convert_settings(
     let mut convert = ConvertOptions::default();
     let mut calib = None;
     let mut weights = None;
-    let name = network.label();
-    if let Some(expr) = setting(network, "neuron") {
-        let call = settings::CallView::of(expr).ok_or_else(|| {
-            RunError::Setting(format!(
-                "`{name}`: expected `neuron = lif(...)`, `if(...)` or `leaky(...)`"
-            ))
-        })?;
-        let spec = settings::neuron(&call)?;
-        if spec.input_scale != 1.0 || spec.amplitude != 1.0 {
-            return Err(RunError::Unsupported(format!(
-                "`{name}`: conversion scales each neuron itself; `lif` takes no threshold or amplitude there (found threshold {}, amplitude {})",
-                1.0 / spec.input_scale,
-                spec.amplitude
-            )));
-        }
-        convert.neuron = spec.neuron;
+    let named = |e: RunError| e.in_file(&format!("`{name}`"));
+    if let Some(expr) = lookup("neuron") {
+        let (neuron, initial) = conversion_neuron(expr).map_err(named)?;
+        convert.neuron = neuron;
         // Converted neurons start at half the threshold unless the file says.
-        if let Some(initial) = spec.initial_membrane {
+        if let Some(initial) = initial {
             convert.initial_membrane = initial;
         }
     }
-    if let Some(expr) = setting(network, "normalize") {
-        let call = settings::CallView::of(expr).ok_or_else(|| {
-            RunError::Setting(format!(
-                "`{name}`: expected `normalize = max(data: D)`, `percentile(P, data: D)` or `none`"
-            ))
-        })?;
-        convert.normalize = match call.name {
-            "none" => Normalize::None,
-            "max" => Normalize::Max,
-            "percentile" => Normalize::Percentile {
-                p: call
-                    .positional()
-                    .next()
-                    .or_else(|| call.named("p"))
-                    .map(settings::number)
-                    .transpose()?
-                    .unwrap_or(99.9) as f32,
-            },
-            other => {
-                return Err(RunError::Setting(format!(
-                    "`{name}`: expected normalize max, percentile or none, found `{other}`"
-                )));
-            }
-        };
-        if let Some(data) = call.named("data").and_then(|d| d.as_name()) {
-            let calib_set = dataset(neuro, item_named(neuro, &data.text, ItemKind::Dataset)?)?;
-            calib = Some(calib_set.inputs()?);
+    if let Some(expr) = lookup("normalize") {
+        let (normalize, data) = normalize_setting(expr).map_err(named)?;
+        convert.normalize = normalize;
+        if let Some(data) = data {
+            let calib_set = dataset(neuro, item_named(neuro, &data, ItemKind::Dataset)?)?;
+            calib = Some(calib_set.inputs(cancel)?);
         }
     }
-    if let Some(expr) = setting(network, "weights") {
+    if let Some(expr) = lookup("weights") {
         let w = expr
             .as_name()
             .ok_or_else(|| RunError::Setting(format!("`{name}`: expected `weights = W`")))?;
         let path = item_path(neuro, item_named(neuro, &w.text, ItemKind::Weights)?)?;
         weights = Some(read_weights(&path)?);
     }
-    if let Some(expr) = setting(network, "max_to_avg") {
+    if let Some(expr) = lookup("max_to_avg") {
         convert.max_to_avg = settings::boolean(expr)?;
     }
     Ok((convert, calib, weights))

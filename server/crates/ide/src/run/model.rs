@@ -14,10 +14,10 @@ pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
     infer_session, load_session, register_onnxruntime,
 };
-pub use predict::{MAX_STEPS, Predict, Predictor, SIMULATOR_OUTPUT};
+pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 
-use super::RunError;
 use super::data::{read_array, read_labels, read_weights};
+use super::{Prepared, RunError, Simulated};
 use neuride_convert::{
     ConvertOptions, Decode, Encode, ExportInfo, Neuron, Normalize, Reset, SimOptions,
     SimulateOptions, SimulateReport,
@@ -49,7 +49,7 @@ pub struct SimulateModel {
     /// `if`, `lif` or `leaky`.
     pub neuron: String,
     pub beta: f32,
-    /// `none`, `max` or `percentile:P`.
+    /// `none`, `max`, `percentile:P` or `qcfs[:T]` (`qcfs`: fitted to `steps`).
     pub normalize: String,
     /// Calibration samples (.npz, key `inputs`); default: `data`.
     pub calib: Option<PathBuf>,
@@ -65,8 +65,17 @@ pub struct SimulateModel {
     pub dt_ms: f32,
     /// Seed of the rate encoder.
     pub seed: u64,
-    /// MaxPool becomes average pooling.
+    /// MaxPool becomes average pooling (else a spiking max-pool).
     pub max_to_avg: bool,
+    /// `if` neurons emit at most this many spikes per step (1: the classic
+    /// neuron; none: as many as the membrane holds, a burst).
+    pub max_spikes: Option<u32>,
+    /// `if` neurons may take spikes back (docs/snn.md, "Low-latency conversion").
+    pub signed: bool,
+    /// Membrane at the first step, as a fraction of the threshold.
+    pub initial_membrane: f32,
+    /// Simulation threads; 0: one per core.
+    pub threads: usize,
 }
 
 impl Default for SimulateModel {
@@ -88,6 +97,10 @@ impl Default for SimulateModel {
             dt_ms: 1.0,
             seed: 0,
             max_to_avg: false,
+            max_spikes: None,
+            signed: false,
+            initial_membrane: ConvertOptions::default().initial_membrane,
+            threads: 0,
         }
     }
 }
@@ -114,8 +127,12 @@ pub struct ConvertModel {
     pub weights: Option<PathBuf>,
     pub neuron: String,
     pub beta: f32,
+    /// As for simulate; `qcfs` needs its steps here: `qcfs:T`.
     pub normalize: String,
     pub max_to_avg: bool,
+    pub max_spikes: Option<u32>,
+    pub signed: bool,
+    pub initial_membrane: f32,
 }
 
 impl Default for ConvertModel {
@@ -128,6 +145,9 @@ impl Default for ConvertModel {
             beta: DEFAULT_BETA,
             normalize: DEFAULT_NORMALIZE.to_owned(),
             max_to_avg: false,
+            max_spikes: None,
+            signed: false,
+            initial_membrane: ConvertOptions::default().initial_membrane,
         }
     }
 }
@@ -148,6 +168,13 @@ pub fn simulate_model(
     progress: &mut dyn FnMut(neuride_convert::Progress),
     cancel: &AtomicBool,
 ) -> Result<SimulateReport, RunError> {
+    let prepared = prepare_model(model, options)?;
+    prepared.run(&prepared.options, progress, cancel)
+}
+
+/// The model, its data and the options, read once (a sweep runs it many
+/// times with variations of the options).
+pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Prepared, RunError> {
     let loaded = load(model)?;
     let Some(data_path) = options.data.as_deref() else {
         return Err(RunError::Setting(format!(
@@ -164,9 +191,15 @@ pub fn simulate_model(
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
     let opts = SimulateOptions {
         convert: ConvertOptions {
-            neuron: neuron(&options.neuron, options.beta)?,
-            normalize: normalize(&options.normalize)?,
+            neuron: neuron(
+                &options.neuron,
+                options.beta,
+                options.max_spikes,
+                options.signed,
+            )?,
+            normalize: normalize(&options.normalize, Some(options.steps))?,
             max_to_avg: options.max_to_avg,
+            initial_membrane: options.initial_membrane,
             ..ConvertOptions::default()
         },
         sim: SimOptions {
@@ -175,22 +208,24 @@ pub fn simulate_model(
             encode: encode(&options.encode, options.seed)?,
             decode: decode(&options.decode)?,
             batch: options.batch,
+            threads: options.threads,
         },
         limit: options.limit,
     };
-    let report = neuride_convert::simulate(
-        &loaded.proto,
-        weights.as_ref(),
-        &data,
-        labels.as_deref(),
-        Some(&calib),
-        &opts,
-        progress,
-        cancel,
-    )
-    .map_err(|e| failed(e, format!("simulating {}", model.display())))?;
-    not_truncated(&loaded, model)?;
-    Ok(report)
+    Ok(Prepared {
+        network: Simulated::Converted {
+            model: loaded,
+            path: model.to_owned(),
+            weights,
+            calib: Some(calib),
+            name: model.display().to_string(),
+        },
+        inputs: data,
+        labels,
+        options: opts,
+        record: Vec::new(),
+        notes: Vec::new(),
+    })
 }
 
 /// What a conversion wrote.
@@ -220,7 +255,7 @@ pub fn convert_model(
     output: &Path,
 ) -> Result<Written, RunError> {
     let loaded = load(model)?;
-    let normalize = normalize(&options.normalize)?;
+    let normalize = normalize(&options.normalize, None)?;
     let calib = match (&options.calib, normalize) {
         (Some(path), _) => Some(read_array(path, &options.inputs)?),
         (None, Normalize::None) => None,
@@ -233,14 +268,24 @@ pub fn convert_model(
     };
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
     let opts = ConvertOptions {
-        neuron: neuron(&options.neuron, options.beta)?,
+        neuron: neuron(
+            &options.neuron,
+            options.beta,
+            options.max_spikes,
+            options.signed,
+        )?,
         normalize,
         max_to_avg: options.max_to_avg,
+        initial_membrane: options.initial_membrane,
         ..ConvertOptions::default()
     };
-    let converted =
-        neuride_convert::convert(&loaded.proto, weights.as_ref(), calib.as_ref(), &opts)
-            .map_err(|e| failed(e, format!("converting {}", model.display())))?;
+    let dir = loaded.dir();
+    let source = neuride_convert::Source {
+        model: &loaded.proto,
+        dir: dir.as_ref(),
+    };
+    let converted = neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &opts)
+        .map_err(|e| failed(e, format!("converting {}", model.display())))?;
     not_truncated(&loaded, model)?;
 
     let [neuro_path, npz_path, onnx_path] = conversion_outputs(output);
@@ -313,10 +358,38 @@ fn failed(error: neuride_convert::Error, doing: String) -> RunError {
     }
 }
 
-/// `if`, `lif` or `leaky` (with leak `beta`).
-pub fn neuron(name: &str, beta: f32) -> Result<Neuron, RunError> {
+/// `if`, `lif` or `leaky` (with leak `beta`); an `if` neuron may cap its
+/// spikes per step (`max_spikes`) and be `signed`.
+pub fn neuron(
+    name: &str,
+    beta: f32,
+    max_spikes: Option<u32>,
+    signed: bool,
+) -> Result<Neuron, RunError> {
+    if name != "if" && (max_spikes.is_some() || signed) {
+        return Err(RunError::Setting(format!(
+            "--max-spikes and --signed apply to --neuron if, found --neuron {name}"
+        )));
+    }
+    if max_spikes == Some(0) {
+        return Err(RunError::Setting(
+            "--max-spikes must be at least 1 (leave it out for no limit)".to_owned(),
+        ));
+    }
     Ok(match name {
-        "if" => Neuron::conversion_if(),
+        "if" => {
+            let mut neuron = Neuron::conversion_if();
+            if let Neuron::If {
+                max_spikes: cap,
+                signed: takes_back,
+                ..
+            } = &mut neuron
+            {
+                *cap = max_spikes;
+                *takes_back = signed;
+            }
+            neuron
+        }
         "lif" => Neuron::nengo_lif(),
         "leaky" => Neuron::Leaky {
             beta,
@@ -331,32 +404,50 @@ pub fn neuron(name: &str, beta: f32) -> Result<Neuron, RunError> {
     })
 }
 
-/// `none`, `max` or `percentile:P`.
-pub fn normalize(text: &str) -> Result<Normalize, RunError> {
+/// `none`, `max`, `percentile:P`, or `qcfs:T` (`qcfs` alone takes the
+/// simulation's `steps`, when there is one).
+pub fn normalize(text: &str, steps: Option<usize>) -> Result<Normalize, RunError> {
+    let number = |what: &str, value: &str| {
+        RunError::Setting(format!(
+            "--normalize {what} needs a number, found '{value}'"
+        ))
+    };
     Ok(match text {
         "none" => Normalize::None,
         "max" => Normalize::Max,
-        _ => match text
-            .strip_prefix("percentile:")
-            .or_else(|| text.strip_prefix("percentile="))
-        {
-            Some(p) => Normalize::Percentile {
-                p: p.parse().map_err(|_| {
-                    RunError::Setting(format!(
-                        "--normalize percentile:P needs a number, found '{p}'"
-                    ))
-                })?,
+        "qcfs" => match steps {
+            Some(steps) => Normalize::Qcfs {
+                steps: steps.min(u32::MAX as usize) as u32,
             },
             None => {
-                return Err(RunError::Setting(format!(
-                    "--normalize must be none, max or percentile:P, found '{text}'"
-                )));
+                return Err(RunError::Setting(
+                    "--normalize qcfs needs the steps it is fitted to here: qcfs:T".to_owned(),
+                ));
             }
         },
+        _ => {
+            let (kind, value) = text
+                .split_once(':')
+                .or_else(|| text.split_once('='))
+                .unwrap_or((text, ""));
+            match kind {
+                "percentile" => Normalize::Percentile {
+                    p: value.parse().map_err(|_| number("percentile:P", value))?,
+                },
+                "qcfs" => Normalize::Qcfs {
+                    steps: value.parse().map_err(|_| number("qcfs:T", value))?,
+                },
+                _ => {
+                    return Err(RunError::Setting(format!(
+                        "--normalize must be none, max, percentile:P or qcfs[:T], found '{text}'"
+                    )));
+                }
+            }
+        }
     })
 }
 
-fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
+pub(crate) fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
     Ok(match text {
         "current" => Encode::Current,
         "rate" => Encode::Rate {
@@ -376,7 +467,7 @@ fn encode(text: &str, seed: u64) -> Result<Encode, RunError> {
     })
 }
 
-fn decode(text: &str) -> Result<Decode, RunError> {
+pub(crate) fn decode(text: &str) -> Result<Decode, RunError> {
     Ok(match text {
         "auto" => Decode::Auto,
         "count" => Decode::Count,

@@ -124,6 +124,14 @@ pub(crate) fn count(expr: &Expr) -> Result<usize, RunError> {
     }
 }
 
+/// `3` or `[3, 5]`: whole numbers >= 0 (a single number as a list of one).
+pub(crate) fn counts(expr: &Expr) -> Result<Vec<usize>, RunError> {
+    match &expr.kind {
+        ExprKind::List(items) => items.iter().map(count).collect(),
+        _ => Ok(vec![count(expr)?]),
+    }
+}
+
 pub(crate) fn word(expr: &Expr) -> Result<String, RunError> {
     match &expr.kind {
         ExprKind::Name(name) => Ok(name.text.clone()),
@@ -202,6 +210,16 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
                 reset: reset(call)?,
                 rectify: call
                     .named("rectify")
+                    .map(boolean)
+                    .transpose()?
+                    .unwrap_or(false),
+                max_spikes: call
+                    .named("max_spikes")
+                    .map(count)
+                    .transpose()?
+                    .map(|m| m.min(u32::MAX as usize) as u32),
+                signed: call
+                    .named("signed")
                     .map(boolean)
                     .transpose()?
                     .unwrap_or(false),

@@ -154,9 +154,10 @@ fn run_app(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut bridge = match &args.mqtt {
         Some(url) => {
-            let client_id = args.client_id.clone().unwrap_or_else(|| {
-                format!("neuride-{}-{}", prepared.name(), std::process::id())
-            });
+            let client_id = args
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("neuride-{}-{}", prepared.name(), std::process::id()));
             let settings = Settings {
                 url: url.clone(),
                 client_id,
@@ -282,7 +283,10 @@ impl StatusLine {
         if !self.calls.is_multiple_of(256) && self.last.is_some() {
             return;
         }
-        if self.last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
             return;
         }
         self.last = Some(Instant::now());
@@ -306,7 +310,11 @@ impl StatusLine {
 
 /// One event for people: `    12.400 s  unlock (rule open)  digit=7`.
 fn describe(event: &Event) -> String {
-    format!("{:>10.3} s  {}", event.t, neuride_ide::run::app::describe(event))
+    format!(
+        "{:>10.3} s  {}",
+        event.t,
+        neuride_ide::run::app::describe(event)
+    )
 }
 
 fn summary(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
@@ -314,7 +322,12 @@ fn summary(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(
         out,
         "\napp {}: {} after {readings} readings in {:.3} s ({:.0} readings/s; run clock {:.1} s, {})",
-        report.app, report.stopped, report.wall_s, report.readings_per_s, report.run_s, report.clock
+        report.app,
+        report.stopped,
+        report.wall_s,
+        report.readings_per_s,
+        report.run_s,
+        report.clock
     )?;
     writeln!(
         out,

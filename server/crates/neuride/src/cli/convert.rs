@@ -22,17 +22,36 @@ pub struct Args {
     /// Weights by initializer name (.npz) replacing the model's.
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    #[command(flatten)]
+    pub conversion: Conversion,
+}
+
+/// How a ReLU network becomes a spiking one: the flags `convert` and
+/// `simulate` share (their defaults are `ConvertModel`'s, which
+/// `SimulateModel` repeats).
+#[derive(clap::Args)]
+pub struct Conversion {
     /// if, lif or leaky.
     #[arg(long, default_value_t = defaults().neuron)]
     pub neuron: String,
+    /// Leak factor for --neuron leaky.
     #[arg(long, default_value_t = defaults().beta)]
     pub beta: f32,
-    /// none, max or percentile:P.
+    /// none, max, percentile:P or qcfs:T (qcfs alone in simulate: fitted to --steps).
     #[arg(long, default_value_t = defaults().normalize)]
     pub normalize: String,
-    /// Turn MaxPool into average pooling.
+    /// Turn MaxPool into average pooling (else a spiking max-pool).
     #[arg(long)]
     pub max_to_avg: bool,
+    /// if neurons emit at most N spikes per step (default: as many as the membrane holds).
+    #[arg(long)]
+    pub max_spikes: Option<u32>,
+    /// if neurons may take spikes back (signed spikes, total never below 0).
+    #[arg(long)]
+    pub signed: bool,
+    /// Membrane at the first step, as a fraction of the threshold.
+    #[arg(long, default_value_t = defaults().initial_membrane)]
+    pub initial_membrane: f32,
 }
 
 fn defaults() -> ConvertModel {
@@ -42,14 +61,18 @@ fn defaults() -> ConvertModel {
 impl Args {
     /// The conversion's options, as the language server would deserialize them.
     pub fn options(&self) -> ConvertModel {
+        let c = &self.conversion;
         ConvertModel {
             calib: self.calib.clone(),
             inputs: self.inputs.clone(),
             weights: self.weights.clone(),
-            neuron: self.neuron.clone(),
-            beta: self.beta,
-            normalize: self.normalize.clone(),
-            max_to_avg: self.max_to_avg,
+            neuron: c.neuron.clone(),
+            beta: c.beta,
+            normalize: c.normalize.clone(),
+            max_to_avg: c.max_to_avg,
+            max_spikes: c.max_spikes,
+            signed: c.signed,
+            initial_membrane: c.initial_membrane,
         }
     }
 }

@@ -27,15 +27,8 @@ pub struct Args {
     pub labels: String,
     #[arg(long, default_value_t = defaults().steps)]
     pub steps: usize,
-    /// Neuron replacing each ReLU: if, lif or leaky.
-    #[arg(long, default_value_t = defaults().neuron)]
-    pub neuron: String,
-    /// Leak factor for --neuron leaky.
-    #[arg(long, default_value_t = defaults().beta)]
-    pub beta: f32,
-    /// none, max or percentile:P (e.g. percentile:99.9).
-    #[arg(long, default_value_t = defaults().normalize)]
-    pub normalize: String,
+    #[command(flatten)]
+    pub conversion: super::convert::Conversion,
     /// Calibration samples (.npz, key --inputs); defaults to --data.
     #[arg(long)]
     pub calib: Option<PathBuf>,
@@ -59,15 +52,15 @@ pub struct Args {
     /// Seed of the rate encoder.
     #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
-    /// Turn MaxPool into average pooling.
-    #[arg(long)]
-    pub max_to_avg: bool,
+    /// Simulation threads (0: one per core).
+    #[arg(long, default_value_t = defaults().threads)]
+    pub threads: usize,
     /// For .neuro files: the simulate block to run, by its network's name
     /// (`--run snn`, or `--run "snn on test"`); default: the first one. The
     /// block's own settings apply; the options above are for ONNX models.
     #[arg(long)]
     pub run: Option<String>,
-    /// text or json.
+    /// text or json (`neuride sweep`: also csv).
     #[arg(long, default_value = "text")]
     pub format: String,
 }
@@ -79,14 +72,15 @@ fn defaults() -> SimulateModel {
 impl Args {
     /// The run's options, as the language server would deserialize them.
     pub fn options(&self) -> SimulateModel {
+        let c = &self.conversion;
         SimulateModel {
             data: self.data.clone(),
             inputs: self.inputs.clone(),
             labels: self.labels.clone(),
             steps: self.steps,
-            neuron: self.neuron.clone(),
-            beta: self.beta,
-            normalize: self.normalize.clone(),
+            neuron: c.neuron.clone(),
+            beta: c.beta,
+            normalize: c.normalize.clone(),
             calib: self.calib.clone(),
             weights: self.weights.clone(),
             encode: self.encode.clone(),
@@ -95,7 +89,11 @@ impl Args {
             limit: self.limit,
             dt_ms: self.dt_ms,
             seed: self.seed,
-            max_to_avg: self.max_to_avg,
+            max_to_avg: c.max_to_avg,
+            max_spikes: c.max_spikes,
+            signed: c.signed,
+            initial_membrane: c.initial_membrane,
+            threads: self.threads,
         }
     }
 }

@@ -22,6 +22,7 @@ pub const INFER: &str = "neuride.infer";
 pub const CONVERT: &str = "neuride.convert";
 pub const RUN_APP: &str = "neuride.runApp";
 pub const FIX_MODEL: &str = "neuride.fixModel";
+pub const SWEEP: &str = "neuride.sweep";
 
 /// The commands this build implements (advertised in `initialize`).
 pub fn all() -> Vec<String> {
@@ -35,6 +36,7 @@ pub fn all() -> Vec<String> {
         CONVERT,
         RUN_APP,
         FIX_MODEL,
+        SWEEP,
     ]
     .iter()
     .map(|c| (*c).to_owned())
@@ -58,6 +60,7 @@ pub async fn execute(
         CONVERT => super::runs::convert(shared, argument).await?,
         RUN_APP => super::apps::run_app(shared, client, token, argument).await?,
         FIX_MODEL => super::fixes::fix_model(shared, parse(argument)?).await?,
+        SWEEP => super::runs::sweep(shared, client, token, argument).await?,
         other => {
             return Err(invalid_params(format!(
                 "unknown command {other:?}; known: {}",

@@ -29,6 +29,32 @@ pub fn hover(neuro: &NeuroAnalysis, position: Position) -> Option<Hover> {
     })
 }
 
+/// [`hover`], and for a `to_image(...)` dataset a drawing of its first
+/// sample (text art; also a picture when the editor shows images).
+pub fn hover_with_preview(
+    neuro: &NeuroAnalysis,
+    position: Position,
+    pictures: bool,
+) -> Option<Hover> {
+    let mut hover = hover(neuro, position)?;
+    let offset = position_offset(neuro, position);
+    if let Some(item) = neuride_ide::run::image::image_dataset_at(neuro, offset) {
+        let extra = match neuride_ide::run::image::preview(
+            neuro,
+            item,
+            &std::sync::atomic::AtomicBool::new(false),
+        ) {
+            Ok(preview) => preview.markdown(pictures),
+            Err(error) => format!("no preview: {error}"),
+        };
+        if let HoverContents::Markup(markup) = &mut hover.contents {
+            markup.value.push_str("\n\n");
+            markup.value.push_str(&extra);
+        }
+    }
+    Some(hover)
+}
+
 /// In-file targets, archive keys (the array's row in the archive's text
 /// view), model inputs (the input in the model's text view), and files.
 pub fn definition(
@@ -264,10 +290,10 @@ pub fn code_actions(
     .collect()
 }
 
-/// Simulate and Infer above runnable blocks, Run app above apps, Graph
+/// Simulate, Sweep and Infer above runnable blocks, Run app above apps, Graph
 /// above models and converted networks (the source model's graph).
 /// Arguments are the objects `neuride.simulate`/`neuride.infer`/
-/// `neuride.runApp`/`neuride.showGraph` take.
+/// `neuride.runApp`/`neuride.sweep`/`neuride.showGraph` take.
 pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
     dsl::code_lenses(&neuro.parse)
         .into_iter()
@@ -286,6 +312,7 @@ pub fn code_lenses(neuro: &NeuroAnalysis, file_uri: &Uri) -> Vec<CodeLens> {
                     super::commands::RUN_APP.to_owned(),
                     serde_json::json!({ "uri": file_uri, "app": name }),
                 ),
+                dsl::LensAction::Sweep => run(super::commands::SWEEP),
                 dsl::LensAction::Graph => {
                     let model = graph_model(neuro, &name)?;
                     (

@@ -1,4 +1,4 @@
-//! `neuride.simulate` and `neuride.infer`: the long-running commands. Each
+//! `neuride.simulate`, `neuride.sweep` and `neuride.infer`: the long-running commands. Each
 //! runs as a job (work-done progress per batch, cancellable by
 //! `$/cancelRequest` or `window/workDoneProgress/cancel`) over the same code
 //! as the CLI, so an editor run and `neuride simulate`/`neuride infer` with
@@ -28,6 +28,8 @@ use neuride_ide::run::model::{
     ConvertModel, InferModel, InputFile, SimulateModel, conversion_outputs, convert_model,
     infer_model, simulate_model,
 };
+use neuride_ide::run::sweep::plot::plot_svg;
+use neuride_ide::run::sweep::{Sweep, SweepProgress, sweep_model, sweep_neuro};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -172,7 +174,9 @@ pub(super) fn latest_neuro(shared: &Shared, path: &Path) -> Option<neuride_ide::
 
 /// The `.neuro` file analysed now: the host's current contents (an open
 /// editor's text), else the file on disk.
-pub(super) fn neuro_now(run: &RunTarget) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
+pub(super) fn neuro_now(
+    run: &RunTarget,
+) -> std::result::Result<neuride_ide::neuro::NeuroAnalysis, JobError> {
     match run.neuro.as_ref().and_then(|s| s.analyze()) {
         Some(FileAnalysis::Neuro(neuro)) => Ok(neuro),
         _ => neuride_ide::run::read_neuro(&run.path)
@@ -307,6 +311,62 @@ pub async fn simulate(
             ),
         };
         report.map_err(|e| JobError::Failed(e.into()))
+    })
+    .await
+}
+
+/// `neuride.sweep`: a model (`{"uri": MODEL.onnx, "data": D.npz, "grid":
+/// {"steps": [10, 20]}, "random": N, "seed": S, "jobs": J, ...}`, the other
+/// keys being `neuride.simulate`'s), a `.neuro` file's `sweep` block
+/// (`{"uri": FILE.neuro, "name": TARGET}`) or one of its `simulate` blocks
+/// with a grid (`"grid"` given). Progress per finished trial; the result
+/// is the sweep's JSON plus `svg`, its plots.
+pub async fn sweep(
+    shared: &Shared,
+    client: &Client,
+    token: Option<ProgressToken>,
+    argument: Value,
+) -> Result<Value> {
+    let Value::Object(mut object) = argument else {
+        return Err(invalid_params(
+            "expected one argument object: {\"uri\": ..., \"grid\": {...}, options}",
+        ));
+    };
+    let sweep_keys: Map<String, Value> = ["grid", "random", "seed", "jobs"]
+        .into_iter()
+        .filter_map(|key| object.remove(key).map(|value| (key.to_owned(), value)))
+        .collect();
+    let sweep: Sweep = serde_json::from_value(Value::Object(sweep_keys))
+        .map_err(|e| invalid_params(format!("sweep options: {e}")))?;
+    let (run, options, title) = prepare(shared, Value::Object(object), "sweeping", |run| {
+        run.options::<SimulateModel>()
+    })?;
+    run_job(shared, client, token, title, move |job: &JobContext| {
+        let cancel = job.cancel_flag().clone();
+        let progress = |p: SweepProgress| {
+            let accuracy = p
+                .accuracy
+                .map(|a| format!(": {:.2} %", a * 100.0))
+                .unwrap_or_default();
+            job.report(
+                p.done as f64 / p.total.max(1) as f64,
+                format!("trial {}/{} {}{accuracy}", p.done, p.total, p.params),
+            )
+        };
+        let report = match &options {
+            Some(options) => sweep_model(&run.path, options, &sweep, &progress, &cancel),
+            None => sweep_neuro(
+                &neuro_now(&run)?,
+                run.name.as_deref(),
+                &sweep,
+                &progress,
+                &cancel,
+            ),
+        }
+        .map_err(run_failed)?;
+        let mut value = serde_json::to_value(&report).map_err(|e| JobError::Failed(e.into()))?;
+        value["svg"] = Value::String(plot_svg(&report));
+        Ok(value)
     })
     .await
 }

@@ -82,9 +82,7 @@ impl Server {
                         publisher.notify::<notification::Progress>(params)
                     }
                     Outgoing::Events(params) => publisher.notify::<EventsNotification>(params),
-                    Outgoing::AppEvent(params) => {
-                        publisher.notify::<AppEventNotification>(params)
-                    }
+                    Outgoing::AppEvent(params) => publisher.notify::<AppEventNotification>(params),
                     Outgoing::AppStatus(params) => {
                         publisher.notify::<AppStatusNotification>(params)
                     }
@@ -202,6 +200,7 @@ fn client_flags(capabilities: &ClientCapabilities) -> ClientFlags {
             .and_then(|t| t.document_symbol.as_ref())
             .and_then(|s| s.hierarchical_document_symbol_support)
             .unwrap_or(false),
+        shows_images: false,
     }
 }
 
@@ -228,6 +227,10 @@ impl Server {
             let mut state = self.shared.lock();
             state.roots = roots;
             state.client = client_flags(&params.capabilities);
+            state.client.shows_images = params
+                .client_info
+                .as_ref()
+                .is_some_and(|c| c.name.contains("Visual Studio Code"));
         }
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
@@ -430,8 +433,18 @@ impl Server {
             let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
                 return Ok(None);
             };
-            if let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() {
-                return Ok(neuro::hover(file, at.position));
+            if let neuride_ide::FileAnalysis::Neuro(_) = analysis.as_ref() {
+                let pictures = self.shared.lock().client.shows_images;
+                // A `to_image` dataset's hover draws a sample: that fits
+                // its map, so it runs off the request thread.
+                return tokio::task::spawn_blocking(move || {
+                    let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() else {
+                        return None;
+                    };
+                    neuro::hover_with_preview(file, at.position, pictures)
+                })
+                .await
+                .map_err(|e| super::guard::internal(e.to_string()));
             }
             let Some(model) = analysis.as_model() else {
                 return Ok(None);

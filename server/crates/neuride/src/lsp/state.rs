@@ -20,6 +20,8 @@ pub struct ClientFlags {
     pub watch_dynamic_registration: bool,
     pub show_document: bool,
     pub hierarchical_symbols: bool,
+    /// VS Code (its hovers show `data:` images).
+    pub shows_images: bool,
 }
 
 #[derive(Default)]

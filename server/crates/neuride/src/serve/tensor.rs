@@ -8,47 +8,51 @@
 use neuride_infer::{DType, Data, Dim, Tensor, Value, ValueType};
 use serde_json::Value as Json;
 
-/// The datatype names neuride's engines hold, in the protocol's order.
-pub const SUPPORTED: &str = "BOOL, INT8, INT32, INT64, UINT8, FP32, FP64, BYTES";
+/// The protocol's datatypes (and Triton's BF16) with the element types
+/// they carry: one table for both directions.
+const DATATYPES: &[(&str, DType)] = &[
+    ("BOOL", DType::Bool),
+    ("UINT8", DType::U8),
+    ("UINT16", DType::U16),
+    ("UINT32", DType::U32),
+    ("UINT64", DType::U64),
+    ("INT8", DType::I8),
+    ("INT16", DType::I16),
+    ("INT32", DType::I32),
+    ("INT64", DType::I64),
+    ("FP16", DType::F16),
+    ("BF16", DType::Bf16),
+    ("FP32", DType::F32),
+    ("FP64", DType::F64),
+    ("BYTES", DType::Str),
+];
 
-/// The protocol's name for an element type.
-pub fn datatype(dtype: DType) -> &'static str {
-    match dtype {
-        DType::Bool => "BOOL",
-        DType::I8 => "INT8",
-        DType::I32 => "INT32",
-        DType::I64 => "INT64",
-        DType::U8 => "UINT8",
-        DType::F32 => "FP32",
-        DType::F64 => "FP64",
-        DType::Str => "BYTES",
-    }
+/// The datatype names neuride takes, in the protocol's order.
+pub const SUPPORTED: &str =
+    "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES";
+
+/// The protocol's name for an element type; ONNX's 8-, 4- and 2-bit types
+/// have none (their outputs travel as FP32, see [`output`]).
+pub fn datatype(dtype: DType) -> Option<&'static str> {
+    DATATYPES
+        .iter()
+        .find(|(_, d)| *d == dtype)
+        .map(|(name, _)| *name)
 }
 
 /// The element type of a protocol datatype name; an error names the ones
 /// the engines hold (the protocol's others, FP16 or UINT32 say, are valid
 /// names no engine here computes in).
 pub fn dtype(datatype: &str) -> Result<DType, String> {
-    Ok(match datatype {
-        "BOOL" => DType::Bool,
-        "INT8" => DType::I8,
-        "INT32" => DType::I32,
-        "INT64" => DType::I64,
-        "UINT8" => DType::U8,
-        "FP32" => DType::F32,
-        "FP64" => DType::F64,
-        "BYTES" => DType::Str,
-        "INT16" | "UINT16" | "UINT32" | "UINT64" | "FP16" | "BF16" => {
-            return Err(format!(
-                "datatype {datatype} is not one neuride's engines compute in (they take {SUPPORTED})"
-            ));
-        }
-        other => {
-            return Err(format!(
-                "datatype {other:?} is not an Open Inference Protocol datatype (neuride takes {SUPPORTED})"
-            ));
-        }
-    })
+    DATATYPES
+        .iter()
+        .find(|(name, _)| *name == datatype)
+        .map(|(_, d)| *d)
+        .ok_or_else(|| {
+            format!(
+                "datatype {datatype:?} is not an Open Inference Protocol datatype (neuride takes {SUPPORTED})"
+            )
+        })
 }
 
 /// A declared port as the protocol's metadata: datatype and shape, `-1`
@@ -57,7 +61,7 @@ pub fn dtype(datatype: &str) -> Result<DType, String> {
 pub fn metadata(name: &str, ty: &ValueType) -> Json {
     let (datatype, shape): (&str, Vec<i64>) = match ty {
         ValueType::Tensor { dtype, shape } => (
-            dtype.map_or("BYTES", self::datatype),
+            dtype.map_or("BYTES", |d| self::datatype(d).unwrap_or("FP32")),
             shape.as_ref().map_or_else(
                 || vec![-1],
                 |dims| {
@@ -71,6 +75,7 @@ pub fn metadata(name: &str, ty: &ValueType) -> Json {
             ),
         ),
         ValueType::Map { .. } => ("BYTES", vec![1]),
+        ValueType::Optional { element } => return metadata(name, element),
         ValueType::Sequence { .. } | ValueType::Unknown => ("BYTES", vec![-1]),
     };
     serde_json::json!({ "name": name, "datatype": datatype, "shape": shape })
@@ -164,10 +169,24 @@ pub struct Output {
 /// An output value as a tensor; maps and sequences become BYTES of JSON.
 pub fn output(value: &Value) -> Output {
     match value {
-        Value::Tensor(tensor) => Output {
-            shape: tensor.shape.clone(),
-            datatype: datatype(tensor.dtype()),
-            data: tensor.data.clone(),
+        Value::Tensor(tensor) => match datatype(tensor.dtype()) {
+            Some(name) => Output {
+                shape: tensor.shape.clone(),
+                datatype: name,
+                data: tensor.data.clone(),
+            },
+            // Float8/4-bit/2-bit elements: their values, as FP32.
+            None => Output {
+                shape: tensor.shape.clone(),
+                datatype: "FP32",
+                data: Data::F32(tensor.data.to_f32().unwrap_or_default()),
+            },
+        },
+        Value::Optional(Some(inner)) => output(inner),
+        Value::Optional(None) => Output {
+            shape: vec![0],
+            datatype: "FP32",
+            data: Data::F32(Vec::new()),
         },
         Value::Sequence(items) => Output {
             shape: vec![items.len()],
@@ -247,7 +266,9 @@ mod tests {
     #[test]
     fn datatypes_name_what_is_supported() {
         assert_eq!(dtype("FP32"), Ok(DType::F32));
-        assert!(dtype("FP16").unwrap_err().contains("FP32"));
+        assert_eq!(dtype("FP16"), Ok(DType::F16));
+        assert_eq!(datatype(DType::U16), Some("UINT16"));
+        assert_eq!(datatype(DType::F8E4M3Fn), None);
         assert!(
             dtype("float")
                 .unwrap_err()

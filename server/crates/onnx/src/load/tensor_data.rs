@@ -124,6 +124,28 @@ pub fn tensor_bytes(
     Ok(TensorBytes { bytes, source })
 }
 
+/// `tensor` as if its payload had been stored in the model: an external
+/// tensor comes back with `raw_data` holding its bytes (a view into the
+/// mapped file, checked against its dims as [`tensor_bytes`] checks them)
+/// and no external entries; any other tensor comes back as it is. Consumers
+/// that decode `raw_data` and the typed fields then read external weights
+/// through the same safe loader as the checker.
+pub fn embedded(
+    tensor: &TensorProto,
+    dir: Option<&ModelDir>,
+) -> Result<TensorProto, TensorDataError> {
+    if tensor.data_location != Some(DataLocation::External as i32) {
+        return Ok(tensor.clone());
+    }
+    let bytes = tensor_bytes(tensor, dir)?.bytes;
+    Ok(TensorProto {
+        raw_data: Some(bytes),
+        data_location: None,
+        external_data: Vec::new(),
+        ..tensor.clone()
+    })
+}
+
 /// Re-encodes the typed field ONNX uses for the tensor's element type, as
 /// onnx.proto documents it: narrow integer and float types sit one per
 /// `int32_data` entry (packed 2- and 4-bit types one byte per entry),

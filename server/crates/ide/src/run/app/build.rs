@@ -6,18 +6,20 @@ use super::stages::{InferStage, SpikingStage};
 use super::{Outside, TopicSensor};
 use crate::neuro::NeuroAnalysis;
 use crate::run::data::Archives;
+use crate::run::model::{Plan, Predictor};
 use crate::run::{
     RunError, convert_settings, dataset, item_named, item_path, lower, settings, sim_options,
 };
 use neuride_app::{
     App, Compare, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
-use neuride_convert::{ConvertOptions, Normalize, Tensor};
+use neuride_convert::{Normalize, Tensor};
 use neuride_dsl::check::{Unit, parse_unit, values_number};
 use neuride_dsl::syntax::ast::{self, BinaryOp, DimValue, Entry, EntryKind, ExprKind, ItemKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 pub(super) struct Built {
     pub app: App,
@@ -58,7 +60,11 @@ pub(super) fn build(
     // Each replay sensor's dataset, for calibrating converted networks.
     let mut replayed: Vec<Option<Tensor>> = Vec::new();
     let mut topics = Vec::new();
-    for entry in app_item.entries().iter().filter(|e| e.kind == EntryKind::Sensor) {
+    for entry in app_item
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Sensor)
+    {
         let (sensor, data) = sensor(neuro, entry, outside)?;
         if let Source::External { topic, .. } = &sensor.source {
             topics.push(TopicSensor {
@@ -83,7 +89,10 @@ pub(super) fn build(
             ));
         };
         let sensor = sensor_index(&first.text).ok_or_else(|| {
-            RunError::Setting(format!("pipeline `{}`: no sensor `{}`", last.text, first.text))
+            RunError::Setting(format!(
+                "pipeline `{}`: no sensor `{}`",
+                last.text, first.text
+            ))
         })?;
         let mut shape = sensors[sensor].shape.clone();
         let mut stages = Vec::new();
@@ -117,7 +126,11 @@ pub(super) fn build(
     }
     let mut rules = Vec::new();
     let mut consecutive = Vec::new();
-    for entry in app_item.entries().iter().filter(|e| e.kind == EntryKind::Rule) {
+    for entry in app_item
+        .entries()
+        .iter()
+        .filter(|e| e.kind == EntryKind::Rule)
+    {
         let rule = rule(neuro, entry)?;
         if rule.hold.spans_readings() {
             for name in rule.condition.names() {
@@ -206,7 +219,7 @@ fn sensor(
                 neuro,
                 item_named(neuro, &dataset_name.text, ItemKind::Dataset)?,
             )?;
-            let rows = data.inputs()?;
+            let rows = data.inputs(&AtomicBool::new(false))?;
             let shape: Vec<usize> = rows.shape.iter().skip(1).copied().collect();
             let count = rows.shape.first().copied().unwrap_or(0);
             let source = Source::Replay {
@@ -271,8 +284,11 @@ fn rule(neuro: &NeuroAnalysis, entry: &Entry) -> Result<Rule, RunError> {
         .value
         .as_ref()
         .ok_or_else(|| RunError::Setting(format!("rule `{name}`: expected `when CONDITION`")))?;
-    let condition = expression(condition)
-        .map_err(|found| RunError::Setting(format!("rule `{name}`: expected names, numbers and comparisons, found {found}")))?;
+    let condition = expression(condition).map_err(|found| {
+        RunError::Setting(format!(
+            "rule `{name}`: expected names, numbers and comparisons, found {found}"
+        ))
+    })?;
     let hold = match &entry.hold {
         None => Hold::Count(1),
         Some(hold) => {
@@ -379,7 +395,7 @@ impl Builder<'_> {
         let simulate = neuro.parse.ast.items.iter().find(|i| {
             i.kind == ItemKind::Simulate && i.target.as_ref().is_some_and(|t| t.text == name)
         });
-        let sim = sim_options(simulate)?;
+        let sim = sim_options(&|key| simulate.and_then(|s| super::super::setting(s, key)))?;
         let spiking = match &network.value {
             None => lower::lower(neuro, item, shape, &mut self.archives)?.network,
             Some(value) => {
@@ -388,8 +404,15 @@ impl Builder<'_> {
                     .and_then(|call| call.args.first())
                     .and_then(|arg| arg.value.as_name())
                     .ok_or_else(|| RunError::Setting("expected `convert(MODEL)`".into()))?;
-                let model_path = item_path(neuro, item_named(neuro, &source.text, ItemKind::Model)?)?;
-                let (convert, calib, weights) = convert_settings(neuro, network)?;
+                let model_path =
+                    item_path(neuro, item_named(neuro, &source.text, ItemKind::Model)?)?;
+                let never = AtomicBool::new(false);
+                let (convert, calib, weights) = convert_settings(
+                    neuro,
+                    &name,
+                    &|key| super::super::setting(network, key),
+                    &never,
+                )?;
                 let calib = match calib {
                     Some(calib) => Some(calib),
                     None if convert.normalize == Normalize::None => None,
@@ -398,7 +421,7 @@ impl Builder<'_> {
                     None => match simulate.and_then(|s| s.data.as_ref()) {
                         Some(data) => Some(
                             dataset(neuro, item_named(neuro, &data.text, ItemKind::Dataset)?)?
-                                .inputs()?,
+                                .inputs(&never)?,
                         ),
                         None => Some(replayed.cloned().ok_or_else(|| {
                             RunError::Setting(format!(
@@ -410,8 +433,13 @@ impl Builder<'_> {
                 let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
                     RunError::Data(format!("cannot load {}: {e}", model_path.display()))
                 })?;
+                let dir = model.dir();
+                let source = neuride_convert::Source {
+                    model: &model.proto,
+                    dir: dir.as_ref(),
+                };
                 let converted =
-                    neuride_convert::convert(&model.proto, weights.as_ref(), calib.as_ref(), &convert)
+                    neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &convert)
                         .map_err(|e| RunError::Failed(format!("converting `{name}`: {e}")))?;
                 crate::run::model::not_truncated(&model, &model_path)?;
                 self.files.push(model_path);
@@ -423,30 +451,21 @@ impl Builder<'_> {
         ))
     }
 
-    /// An ONNX model where the router sends it: spiking neuron ops to the
-    /// simulator (the language's default steps), the rest to an inference
-    /// session.
+    /// An ONNX model where the router sends it (as `neuride serve` loads
+    /// it): spiking neuron ops to the simulator (the language's default
+    /// steps), the rest to an inference session.
     fn onnx_stage(&mut self, item: usize, shape: &[usize]) -> Result<Box<dyn Model>, RunError> {
-        let neuro = self.neuro;
-        let path = item_path(neuro, item)?;
-        let bytes = crate::source::read_file(&path)
-            .map_err(|e| RunError::Data(format!("cannot read {}: {e}", path.display())))?;
-        let proto = neuride_onnx::load::decode(bytes.clone())
-            .map_err(|e| RunError::Data(format!("{}: {e}", path.display())))?;
+        let path = item_path(self.neuro, item)?;
+        let plan = Predictor::load(&path)?.into_plan();
         self.files.push(path.clone());
-        if let neuride_infer::Route::Simulator { .. } = neuride_infer::route(&proto) {
-            let converted = neuride_convert::convert(&proto, None, None, &ConvertOptions::default())
-                .map_err(|e| RunError::Failed(format!("reading the spiking model: {e}")))?;
-            let stage = SpikingStage::new(converted.network, &sim_options(None)?)
-                .map_err(RunError::Failed)?;
-            return Ok(Box::new(stage));
-        }
-        let session = neuride_infer::Session::load(&bytes)
-            .map_err(|e| RunError::Failed(format!("preparing {}: {e}", path.display())))?;
-        let width = shape.iter().product();
-        Ok(Box::new(
-            InferStage::new(session, width)
-                .map_err(|e| RunError::Failed(format!("{}: {e}", path.display())))?,
-        ))
+        Ok(match plan {
+            Plan::Spiking(network) => Box::new(
+                SpikingStage::new(network, &sim_options(&|_| None)?).map_err(RunError::Failed)?,
+            ),
+            Plan::Engine(session) => Box::new(
+                InferStage::new(session, shape.iter().product())
+                    .map_err(|e| RunError::Failed(format!("{}: {e}", path.display())))?,
+            ),
+        })
     }
 }

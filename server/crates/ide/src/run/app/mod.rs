@@ -208,11 +208,13 @@ fn prepare(
     {
         return Err(RunError::Unsupported(refusal.clone()));
     }
-    let speed = options.speed.unwrap_or(if outside.connected && !built.topics.is_empty() {
-        Speed::Realtime
-    } else {
-        Speed::Max
-    });
+    let speed = options
+        .speed
+        .unwrap_or(if outside.connected && !built.topics.is_empty() {
+            Speed::Realtime
+        } else {
+            Speed::Max
+        });
     let clock = match speed {
         Speed::Max => None,
         Speed::Realtime => Some(WallClock::start(1.0)),

@@ -139,7 +139,10 @@ impl InferStage {
             .session
             .run(vec![(self.input.clone(), Value::Tensor(tensor))])
             .map_err(|e| e.to_string())?;
-        let (name, first) = outputs.into_iter().next().ok_or("the model gave no output")?;
+        let (name, first) = outputs
+            .into_iter()
+            .next()
+            .ok_or("the model gave no output")?;
         let Value::Tensor(tensor) = first else {
             return Err(format!(
                 "output '{name}' is {}; an app stage needs a tensor",

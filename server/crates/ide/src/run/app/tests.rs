@@ -98,20 +98,40 @@ fn refusals_name_the_file_and_what_was_expected() {
     ));
     let neuro = read_neuro(&path).unwrap();
     let error = |options: &RunApp, outside: Outside| {
-        prepare_app(&neuro, options, outside).err().unwrap().to_string()
+        prepare_app(&neuro, options, outside)
+            .err()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(
-        error(&RunApp { app: Some("b".into()), ..RunApp::default() }, Outside::default()),
+        error(
+            &RunApp {
+                app: Some("b".into()),
+                ..RunApp::default()
+            },
+            Outside::default()
+        ),
         "app.neuro: no app 'b' (apps: a)"
     );
-    let shared = Outside { connected: true, shared: true };
+    let shared = Outside {
+        connected: true,
+        shared: true,
+    };
     let refusal = error(&RunApp::default(), shared);
     assert!(
         refusal.starts_with("app.neuro: rule `r` holds `for 3` over `p`, which mqtt sensor `probe` (\"g/probe\") feeds"),
         "{refusal}"
     );
     // Connected without a shared group: fine, and the clock is the wall's.
-    let prepared = prepare_app(&neuro, &RunApp::default(), Outside { connected: true, shared: false }).unwrap();
+    let prepared = prepare_app(
+        &neuro,
+        &RunApp::default(),
+        Outside {
+            connected: true,
+            shared: false,
+        },
+    )
+    .unwrap();
     assert_eq!(prepared.speed(), Speed::Realtime);
     assert_eq!(prepared.topics()[0].topic, "g/probe");
 
@@ -119,8 +139,14 @@ fn refusals_name_the_file_and_what_was_expected() {
         "model gone = onnx(\"models/gone.onnx\")\n{HEADER}app a {{\n    sensor leaf: f32[4] @ 5Hz = replay(flowers)\n    pipeline leaf -> gone -> p\n}}\n"
     ));
     let neuro = read_neuro(&missing).unwrap();
-    let message = prepare_app(&neuro, &RunApp::default(), Outside::default()).err().unwrap().to_string();
-    assert!(message.starts_with("app.neuro: cannot run a file with"), "{message}");
+    let message = prepare_app(&neuro, &RunApp::default(), Outside::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with("app.neuro: cannot run a file with"),
+        "{message}"
+    );
     assert!(message.contains("gone.onnx"), "{message}");
 }
 
@@ -130,8 +156,10 @@ fn speeds_read_as_words_or_factors() {
     assert_eq!("realtime".parse::<Speed>(), Ok(Speed::Realtime));
     assert_eq!("2.5".parse::<Speed>(), Ok(Speed::Times(2.5)));
     assert!("0".parse::<Speed>().unwrap_err().contains("found `0`"));
-    let options: RunApp =
-        serde_json::from_value(serde_json::json!({"app": "a", "speed": 10, "limit": 5, "loop": true})).unwrap();
+    let options: RunApp = serde_json::from_value(
+        serde_json::json!({"app": "a", "speed": 10, "limit": 5, "loop": true}),
+    )
+    .unwrap();
     assert_eq!(options.speed, Some(Speed::Times(10.0)));
     assert!(options.loop_);
     assert!(serde_json::from_value::<RunApp>(serde_json::json!({"sped": "max"})).is_err());

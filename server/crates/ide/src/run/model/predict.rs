@@ -59,7 +59,24 @@ pub struct Predictor {
     pub signature: Signature,
 }
 
+/// What a prepared model runs on, for a caller that drives it itself (an
+/// app's stage simulates a spiking network reading by reading).
+pub enum Plan {
+    /// An inference session (native engine, tract or the ML evaluator).
+    Engine(Arc<Session>),
+    /// A spiking network read from the model's neuron ops.
+    Spiking(neuride_snn::Network),
+}
+
 impl Predictor {
+    /// The prepared model itself.
+    pub fn into_plan(self) -> Plan {
+        match self.backend {
+            Backend::Engine(session) => Plan::Engine(session),
+            Backend::Simulator(converted) => Plan::Spiking(converted.network),
+        }
+    }
+
     /// Reads and prepares the model at `path`.
     pub fn load(path: &Path) -> Result<Predictor, RunError> {
         let bytes = crate::source::read_file(path)
@@ -82,7 +99,8 @@ impl Predictor {
             ..ConvertOptions::default()
         };
         let converted =
-            neuride_convert::convert(&proto, None, None, &options).map_err(|e| preparing(&e))?;
+            neuride_convert::convert(neuride_convert::Source::from(&proto), None, None, &options)
+                .map_err(|e| preparing(&e))?;
         let graph = proto.graph.as_ref().ok_or_else(|| preparing(&"no graph"))?;
         let mut signature = Signature::of_graph(graph);
         signature.outputs = vec![Port {

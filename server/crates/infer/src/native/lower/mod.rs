@@ -5,8 +5,8 @@
 use super::kernels::{Act, Walk, strides};
 use super::{BinOp, Compiled, Graph, InputSpec, Kind, OutputSpec, Src, Step, UnOp};
 use crate::error::Error;
-use crate::ml::{self, Attrs};
-use crate::value::{DType, Data, Tensor, Value};
+use crate::ml::Attrs;
+use crate::value::{DType, Data, Tensor};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -367,49 +367,28 @@ impl Lower<'_> {
             });
         }
         // Shapes are known here, so shape queries are constants.
-        if op == "Shape" || op == "Size" {
-            let shape = ins
-                .first()
-                .cloned()
-                .flatten()
-                .ok_or("no input")?
-                .shape()
-                .to_vec();
-            let t = if op == "Size" {
-                Tensor {
-                    shape: vec![],
-                    data: Data::I64(vec![shape.iter().product::<usize>() as i64]),
-                }
-            } else {
-                let a = Attrs(node);
-                let r = shape.len() as i64;
-                let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-                let start = clamp(a.i("start").unwrap_or(0));
-                let end = clamp(a.i("end").unwrap_or(r)).max(start);
-                let dims: Vec<i64> = shape[start..end].iter().map(|&d| d as i64).collect();
-                Tensor {
-                    shape: vec![dims.len()],
-                    data: Data::I64(dims),
-                }
-            };
+        if let Some(first) = ins.first().cloned().flatten()
+            && let Some(t) = crate::fold::shape_query(node, first.shape())
+        {
             self.set(0, Val::Const(Arc::new(t)));
             return Ok(());
         }
-        if ins.iter().flatten().all(|v| matches!(v, Val::Const(_))) && ml::supports("", op) {
-            let values: Vec<Option<Value>> = ins
-                .iter()
-                .map(|v| match v {
-                    Some(Val::Const(t)) => Some(Value::Tensor((**t).clone())),
-                    _ => None,
-                })
-                .collect();
-            let refs: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
-            let outs = ml::eval_node(node, g.opset, &refs)?;
-            for (k, value) in outs.into_iter().enumerate() {
-                match value {
-                    Value::Tensor(t) => self.set(k, Val::Const(Arc::new(t))),
-                    other => return Err(unsupported(format!("a {} value", other.describe()))),
-                }
+        let constants: Option<Vec<Option<&Tensor>>> = ins
+            .iter()
+            .map(|v| match v {
+                Some(Val::Const(t)) => Some(Some(&**t)),
+                Some(Val::Run { .. }) => None,
+                None => Some(None),
+            })
+            .collect();
+        if let Some(constants) = constants
+            && crate::fold::can_fold(node)
+        {
+            for (k, t) in crate::fold::eval(node, g.opset, &constants)?
+                .into_iter()
+                .enumerate()
+            {
+                self.set(k, Val::Const(Arc::new(t)));
             }
             return Ok(());
         }

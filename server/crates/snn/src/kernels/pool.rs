@@ -1,0 +1,216 @@
+//! Pooling: average and max over NCHW samples, average pooling of sparse
+//! spike maps by scattering their events, and the running max of the
+//! spiking max-pool.
+
+use super::Active;
+
+/// For a non-overlapping, unpadded pool (kernel == stride, floor mode): the
+/// output cell of each input position (`u32::MAX` for the cut-off border),
+/// so a sparse spike map can be pooled by scattering its events.
+pub(crate) fn pool_targets(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 4],
+) -> Option<Vec<u32>> {
+    if kernel != stride || padding != [0; 4] {
+        return None;
+    }
+    let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
+    let (oh, ow) = (output_shape[1], output_shape[2]);
+    let mut targets = Vec::with_capacity(c * h * w);
+    for ch in 0..c {
+        for y in 0..h {
+            for x in 0..w {
+                let (oy, ox) = (y / kernel[0], x / kernel[1]);
+                targets.push(if oy < oh && ox < ow {
+                    ((ch * oh + oy) * ow + ox) as u32
+                } else {
+                    u32::MAX
+                });
+            }
+        }
+    }
+    Some(targets)
+}
+
+/// Average pooling of sparse inputs by scattering their events: each
+/// non-zero input is added to its window's cell, then every cell is scaled.
+/// Bit-identical to `pool`: a window's non-zero values are added in the same
+/// (row-major) order, skipped zeros would add +0.0, and the scale is the same
+/// `sum * (1 / (kh * kw))`.
+pub(crate) fn avg_pool_events(
+    targets: &[u32],
+    divisor: f32,
+    in_size: usize,
+    input: &[f32],
+    active: &Active,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    let out_size = out.len() / (active.starts.len() - 1).max(1);
+    for (sample, y) in out.chunks_exact_mut(out_size).enumerate() {
+        let x = &input[sample * in_size..(sample + 1) * in_size];
+        for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+            let t = targets[i as usize];
+            if t != u32::MAX {
+                y[t as usize] += x[i as usize];
+            }
+        }
+        for v in y.iter_mut() {
+            *v *= divisor;
+        }
+    }
+}
+
+/// Pooling over NCHW samples; `average` picks avg (else max).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pool(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 4],
+    average: bool,
+    count_include_pad: bool,
+    input: &[f32],
+    out: &mut [f32],
+) {
+    let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
+    let (oh, ow) = (output_shape[1], output_shape[2]);
+    let in_size = c * h * w;
+    let out_size = c * oh * ow;
+    if padding == [0; 4] {
+        // Without padding every window lies inside the input (floor mode).
+        let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
+        for (x, y) in input
+            .chunks_exact(in_size)
+            .zip(out.chunks_exact_mut(out_size))
+        {
+            for ch in 0..c {
+                let plane = &x[ch * h * w..(ch + 1) * h * w];
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut sum = 0.0f32;
+                        let mut best = f32::NEG_INFINITY;
+                        for ky in 0..kernel[0] {
+                            let row =
+                                &plane[(oy * stride[0] + ky) * w + ox * stride[1]..][..kernel[1]];
+                            for &v in row {
+                                sum += v;
+                                best = best.max(v);
+                            }
+                        }
+                        y[(ch * oh + oy) * ow + ox] = if average { sum * divisor } else { best };
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (x, y) in input
+        .chunks_exact(in_size)
+        .zip(out.chunks_exact_mut(out_size))
+    {
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0.0f32;
+                    let mut best = f32::NEG_INFINITY;
+                    let mut count = 0usize;
+                    for ky in 0..kernel[0] {
+                        let iy = (oy * stride[0] + ky) as isize - padding[0] as isize;
+                        if iy < 0 || iy as usize >= h {
+                            continue;
+                        }
+                        for kx in 0..kernel[1] {
+                            let ix = (ox * stride[1] + kx) as isize - padding[1] as isize;
+                            if ix < 0 || ix as usize >= w {
+                                continue;
+                            }
+                            let v = x[(ch * h + iy as usize) * w + ix as usize];
+                            sum += v;
+                            best = best.max(v);
+                            count += 1;
+                        }
+                    }
+                    let divisor = if count_include_pad {
+                        kernel[0] * kernel[1]
+                    } else {
+                        count.max(1)
+                    };
+                    y[(ch * oh + oy) * ow + ox] = if average {
+                        sum / divisor as f32
+                    } else if count == 0 {
+                        0.0
+                    } else {
+                        best
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The pooling window of a max-pool layer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolWindow {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 4],
+}
+
+/// One step of the spiking max-pool over a batch: every input's total grows
+/// by this step's value (`totals`), each window takes its largest total, and
+/// the output is that maximum's increase since the last step (`last` keeps
+/// the previous maxima, starting at 0). So the output total after any step is
+/// the max of the inputs' totals: the max of their rates, emitted as the
+/// leader's spikes (Rueckauer et al. 2017 gate the currently fastest input;
+/// here a change of leader neither loses nor repeats spikes). `active`, when
+/// it lists this step's non-zero inputs, limits the update to them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn running_max(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    window: PoolWindow,
+    input: &[f32],
+    active: Option<&Active>,
+    totals: &mut [f32],
+    last: &mut [f32],
+    out: &mut [f32],
+) {
+    let in_size: usize = input_shape.iter().product();
+    match active {
+        Some(active) => {
+            for sample in 0..active.starts.len() - 1 {
+                let x = &input[sample * in_size..];
+                let t = &mut totals[sample * in_size..];
+                for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+                    t[i as usize] += x[i as usize];
+                }
+            }
+        }
+        None => {
+            for (t, &x) in totals.iter_mut().zip(input) {
+                *t += x;
+            }
+        }
+    }
+    pool(
+        input_shape,
+        output_shape,
+        window.kernel,
+        window.stride,
+        window.padding,
+        false,
+        false,
+        totals,
+        out,
+    );
+    for (o, l) in out.iter_mut().zip(last.iter_mut()) {
+        let max = *o;
+        *o = max - *l;
+        *l = max;
+    }
+}

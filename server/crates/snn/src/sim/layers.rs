@@ -1,0 +1,215 @@
+//! Computing one stateless node of a batch from its inputs' buffers: the
+//! weighted layers (event-driven or dense by the measured input density),
+//! pooling, add, concat, scale and the rectifiers. Spiking layers and the
+//! spiking max-pool keep state and are stepped by the chunk (`chunk.rs`).
+
+use super::plan::{Kernel, Plan};
+use crate::kernels::{Active, DENSE_ABOVE, Scratch, avg_pool_events, pool};
+use crate::layer::Layer;
+
+/// Below this batch size a dense layer always takes the event path.
+const DENSE_MIN_BATCH: usize = 8;
+
+/// The buffers and event lists of a batch being computed.
+pub(crate) struct Values<'a> {
+    pub buffers: &'a mut [Vec<f32>],
+    /// One list per buffer, valid while the buffer is not rewritten.
+    pub actives: &'a mut [Active],
+    pub scratch: &'a mut Scratch,
+}
+
+impl Values<'_> {
+    /// The values of node `input` for the whole batch.
+    pub fn of(&self, plan: &Plan, input: usize, batch: usize) -> &[f32] {
+        &self.buffers[plan.buffer_of[input]][..plan.sizes[input] * batch]
+    }
+
+    /// The event list of node `input`, scanned now if its buffer has none.
+    pub fn active(&mut self, plan: &Plan, input: usize, batch: usize) -> &Active {
+        let buffer = plan.buffer_of[input];
+        if !self.actives[buffer].is_valid(batch) {
+            let size = plan.sizes[input];
+            self.actives[buffer].scan(&self.buffers[buffer][..size * batch], size);
+        }
+        &self.actives[buffer]
+    }
+}
+
+/// Computes non-spiking node `index` of a batch into its buffer. Spiking
+/// layers act as their rate approximation (the ANN pass); a max-pool is the
+/// plain max.
+pub(crate) fn linear_node(plan: &Plan, index: usize, batch: usize, v: &mut Values) {
+    if plan.is_alias[index] {
+        return;
+    }
+    let buffer = plan.buffer_of[index];
+    let mut out = std::mem::take(&mut v.buffers[buffer]);
+    v.actives[buffer].starts.clear();
+    compute(plan, index, batch, v, &mut out[..plan.sizes[index] * batch]);
+    v.buffers[buffer] = out;
+}
+
+fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f32]) {
+    let node = &plan.net.nodes[index];
+    let shapes = &plan.shapes;
+    match (&node.layer, &plan.kernels[index]) {
+        (Layer::Dense { .. }, Kernel::Dense(kernel)) => {
+            let input = node.inputs[0];
+            let total = batch * plan.sizes[input];
+            let dense = v.active(plan, input, batch).density(total) >= DENSE_ABOVE;
+            let buffer = plan.buffer_of[input];
+            let x = &v.buffers[buffer][..total];
+            // sgemm packs both operands on every call: for a handful of
+            // samples walking the non-zero inputs is cheaper at any density.
+            if batch < DENSE_MIN_BATCH || !dense {
+                kernel.forward_events(x, &v.actives[buffer], out);
+            } else {
+                kernel.forward_dense(batch, x, out);
+            }
+        }
+        (Layer::Conv2d { .. }, Kernel::Conv(kernel)) => {
+            let input = node.inputs[0];
+            let total = batch * plan.sizes[input];
+            let dense = v.active(plan, input, batch).density(total) >= DENSE_ABOVE;
+            let buffer = plan.buffer_of[input];
+            let x = &v.buffers[buffer][..total];
+            if !dense {
+                kernel.forward_events(x, &v.actives[buffer], out, v.scratch);
+            } else if kernel.is_depthwise() {
+                kernel.forward_depthwise(batch, x, out, v.scratch);
+            } else if kernel.has_direct() {
+                kernel.forward_direct(batch, x, out, v.scratch);
+            } else {
+                kernel.forward_dense(batch, x, out, v.scratch);
+            }
+        }
+        (
+            Layer::AvgPool {
+                kernel,
+                stride,
+                padding,
+                count_include_pad,
+            },
+            _,
+        ) => {
+            let input = node.inputs[0];
+            let buffer = plan.buffer_of[input];
+            let size = plan.sizes[input];
+            // A spike map (its event list is valid this step): scatter the events.
+            if let Some(targets) = &plan.pool_targets[index]
+                && v.actives[buffer].is_valid(batch)
+                && v.actives[buffer].density(batch * size) < 1.0
+            {
+                let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
+                avg_pool_events(
+                    targets,
+                    divisor,
+                    size,
+                    &v.buffers[buffer],
+                    &v.actives[buffer],
+                    out,
+                );
+                return;
+            }
+            pool(
+                &shapes[input],
+                &shapes[index],
+                *kernel,
+                *stride,
+                *padding,
+                true,
+                *count_include_pad,
+                v.of(plan, input, batch),
+                out,
+            );
+        }
+        (
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            },
+            _,
+        ) => {
+            let input = node.inputs[0];
+            pool(
+                &shapes[input],
+                &shapes[index],
+                *kernel,
+                *stride,
+                *padding,
+                false,
+                false,
+                v.of(plan, input, batch),
+                out,
+            );
+        }
+        (Layer::Flatten, _) => out.copy_from_slice(v.of(plan, node.inputs[0], batch)),
+        (Layer::Add, _) => {
+            out.copy_from_slice(v.of(plan, node.inputs[0], batch));
+            for &other in &node.inputs[1..] {
+                for (o, &x) in out.iter_mut().zip(v.of(plan, other, batch)) {
+                    *o += x;
+                }
+            }
+        }
+        (Layer::Concat, _) => {
+            let size = plan.sizes[index];
+            let mut offset = 0;
+            for &input in &node.inputs {
+                let part = plan.sizes[input];
+                for (dst, src) in out
+                    .chunks_exact_mut(size)
+                    .zip(v.of(plan, input, batch).chunks_exact(part))
+                {
+                    dst[offset..offset + part].copy_from_slice(src);
+                }
+                offset += part;
+            }
+        }
+        (Layer::Scale { scale, bias }, _) => {
+            let input = node.inputs[0];
+            let inner = plan.sizes[input] / scale.len().max(1);
+            for (dst, src) in out
+                .chunks_exact_mut(plan.sizes[input])
+                .zip(v.of(plan, input, batch).chunks_exact(plan.sizes[input]))
+            {
+                for (c, (d, s)) in dst
+                    .chunks_exact_mut(inner)
+                    .zip(src.chunks_exact(inner))
+                    .enumerate()
+                {
+                    let (k, b) = (scale[c], bias.as_ref().map_or(0.0, |b| b[c]));
+                    for (d, &s) in d.iter_mut().zip(s) {
+                        *d = s * k + b;
+                    }
+                }
+            }
+        }
+        (Layer::Relu, _) => {
+            for (o, &x) in out.iter_mut().zip(v.of(plan, node.inputs[0], batch)) {
+                *o = x.max(0.0);
+            }
+        }
+        (Layer::Clip { max }, _) => {
+            for (o, &x) in out.iter_mut().zip(v.of(plan, node.inputs[0], batch)) {
+                *o = x.max(0.0).min(*max);
+            }
+        }
+        (
+            Layer::Spiking {
+                neuron,
+                input_scale,
+                amplitude,
+                ..
+            },
+            _,
+        ) => {
+            let (threshold, cap) = (neuron.threshold(), neuron.max_rate());
+            for (o, &x) in out.iter_mut().zip(v.of(plan, node.inputs[0], batch)) {
+                *o = ((x * input_scale).max(0.0) / threshold).min(cap) * amplitude;
+            }
+        }
+        _ => {}
+    }
+}
