@@ -70,7 +70,10 @@ impl Node {
     }
 
     pub fn meta(&self, name: &str) -> Option<&Param> {
-        self.metadata.iter().find(|(n, _)| n == name).map(|(_, p)| p)
+        self.metadata
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
     }
 }
 
@@ -184,9 +187,14 @@ impl Array {
 pub enum Param {
     Array(Array),
     /// A scalar string (`'same'` padding, a metadata note).
-    Text { value: String },
+    Text {
+        value: String,
+    },
     /// An array of strings (the edges of a graph, a metadata list).
-    Texts { shape: Vec<usize>, values: Vec<String> },
+    Texts {
+        shape: Vec<usize>,
+        values: Vec<String>,
+    },
 }
 
 impl Param {

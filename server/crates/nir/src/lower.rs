@@ -91,7 +91,14 @@ pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerE
     let mut problems = Vec::new();
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
-    inline(&document.graph, "", &mut nodes, &mut edges, &mut problems, 0);
+    inline(
+        &document.graph,
+        "",
+        &mut nodes,
+        &mut edges,
+        &mut problems,
+        0,
+    );
     if !problems.is_empty() {
         return Err(LowerError(problems));
     }
@@ -123,10 +130,11 @@ pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerE
         notes,
         ..
     } = lowering;
-    let errors: Vec<Problem> = problems
+    let (errors, warnings): (Vec<Problem>, Vec<Problem>) = problems
         .into_iter()
-        .filter(|p| p.severity == crate::Severity::Error)
-        .collect();
+        .partition(|p| p.severity == crate::Severity::Error);
+    let mut notes = notes;
+    notes.extend(warnings.iter().map(|w| list(std::slice::from_ref(w))));
     match network {
         Some((network, input_shape)) if errors.is_empty() => {
             network.validate().map_err(|e| {
@@ -176,8 +184,11 @@ fn inline<'g>(
         let name = format!("{prefix}{}", node.name);
         match &node.graph {
             Some(inner) => {
-                let inputs: Vec<&Node> =
-                    inner.nodes.iter().filter(|n| n.type_name == "Input").collect();
+                let inputs: Vec<&Node> = inner
+                    .nodes
+                    .iter()
+                    .filter(|n| n.type_name == "Input")
+                    .collect();
                 let outputs: Vec<&Node> = inner
                     .nodes
                     .iter()
@@ -292,7 +303,8 @@ impl Lowering<'_> {
         let mut indegree = vec![0usize; n];
         let mut successors = vec![Vec::new(); n];
         for edge in &self.graph.edges {
-            if let (Some(&a), Some(&b)) = (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
+            if let (Some(&a), Some(&b)) =
+                (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
             {
                 indegree[b] += 1;
                 successors[a].push(b);
@@ -350,7 +362,10 @@ impl Lowering<'_> {
             }
             _ => {
                 for &i in &inputs[1..] {
-                    self.unsupported(i, "a second Input: neuride simulates networks with one input");
+                    self.unsupported(
+                        i,
+                        "a second Input: neuride simulates networks with one input",
+                    );
                 }
                 return None;
             }
@@ -495,24 +510,7 @@ impl Lowering<'_> {
                     return Ok(None);
                 }
                 let scale = floats(node, "scale")?;
-                let n = scale.data.len();
-                if input.len() != 1 || n > MAX_DIAGONAL {
-                    return Err(format!(
-                        "Scale over {input:?}: neuride runs Scale on vectors of up to {MAX_DIAGONAL} values"
-                    ));
-                }
-                // y = diag(s) x: each output is s_i x_i plus zeros, exactly.
-                let mut data = vec![0.0f32; n * n];
-                for (i, &s) in scale.data.iter().enumerate() {
-                    data[i * n + i] = s;
-                }
-                Ok(Some(Layer::Dense {
-                    weight: Tensor {
-                        shape: vec![n, n],
-                        data,
-                    },
-                    bias: None,
-                }))
+                scale_layer(&input, &scale.data).map(Some)
             }
             "Conv2d" | "Conv1d" => conv(node).map(Some),
             "SumPool2d" => {
@@ -540,7 +538,10 @@ impl Lowering<'_> {
                 }))
             }
             "Flatten" => {
-                let output = shapes.output.clone().ok_or("its output shape is not known")?;
+                let output = shapes
+                    .output
+                    .clone()
+                    .ok_or("its output shape is not known")?;
                 if held_shape(&output) == held_shape(&input) {
                     Ok(None)
                 } else if output.len() == 1 {
@@ -590,7 +591,11 @@ impl Lowering<'_> {
             _ => {
                 nir.r = one("r")?;
                 if model.has_leak() {
-                    let tau = if model.has_synapse() { "tau_mem" } else { "tau" };
+                    let tau = if model.has_synapse() {
+                        "tau_mem"
+                    } else {
+                        "tau"
+                    };
                     nir.tau_mem = one(tau)?;
                     nir.v_leak = one("v_leak")?;
                 }
@@ -635,8 +640,32 @@ impl Lowering<'_> {
     }
 }
 
-/// Scale layers run as a diagonal dense layer of at most this many rows.
-const MAX_DIAGONAL: usize = 4096;
+/// NIR's elementwise Scale as neuride's per-channel one: a vector's
+/// elements are its channels; a `[C, ...]` map needs one factor per channel.
+fn scale_layer(input: &[usize], scale: &[f32]) -> Result<Layer, String> {
+    let count: usize = input.iter().product();
+    if scale.len() != count {
+        return Err(format!(
+            "Scale of {} factors over an input of shape {input:?}",
+            scale.len()
+        ));
+    }
+    let channels = input.first().copied().unwrap_or(1).max(1);
+    let per_channel = count / channels;
+    let mut factors = Vec::with_capacity(channels);
+    for channel in scale.chunks(per_channel.max(1)) {
+        if channel.iter().any(|&s| s != channel[0]) {
+            return Err(format!(
+                "Scale over {input:?} with factors that differ inside a channel: neuride scales per channel"
+            ));
+        }
+        factors.push(channel[0]);
+    }
+    Ok(Layer::Scale {
+        scale: factors,
+        bias: None,
+    })
+}
 
 /// The exact layer neuride stored in `node`'s metadata, if there is one:
 /// `Err` when it no longer agrees with the node or the run's `dt`.
@@ -692,7 +721,10 @@ fn floats(node: &Node, name: &str) -> Result<Tensor, String> {
             shape: a.shape.clone(),
             data: a.to_f32(),
         }),
-        Some(other) => Err(format!("`{name}` is {}, numbers expected", other.type_text())),
+        Some(other) => Err(format!(
+            "`{name}` is {}, numbers expected",
+            other.type_text()
+        )),
         None => Err(format!("`{name}` is missing")),
     }
 }
@@ -713,7 +745,9 @@ fn uniform(node: &Node, name: &str) -> Result<f64, String> {
     if values.iter().any(|&v| v != first) {
         let (low, high) = values
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
         return Err(format!(
             "`{name}` differs between neurons ({low} to {high}): neuride runs one value per layer"
         ));
@@ -766,7 +800,9 @@ fn conv(node: &Node) -> Result<Layer, String> {
     };
     // Dilation: the kernel with (d - 1) zeros between taps.
     let (out_c, in_c) = (weight.shape[0], weight.shape[1]);
-    let k: Vec<usize> = (0..axes).map(|a| dilation[a] * (kernel[a] - 1) + 1).collect();
+    let k: Vec<usize> = (0..axes)
+        .map(|a| dilation[a] * (kernel[a] - 1) + 1)
+        .collect();
     let (kh, kw) = if axes == 1 { (1, k[0]) } else { (k[0], k[1]) };
     let (sh, dh, khs) = if axes == 1 {
         (1, 1, 1)

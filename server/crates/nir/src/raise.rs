@@ -82,7 +82,9 @@ pub struct RaiseError(pub Vec<String>);
 
 /// `net` as a NIR document.
 pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
-    let shapes = net.validate().map_err(|e| RaiseError(vec![e.to_string()]))?;
+    let shapes = net
+        .validate()
+        .map_err(|e| RaiseError(vec![e.to_string()]))?;
     let names = nir_names(net);
     let mut graph = Graph::default();
     let mut notes = Vec::new();
@@ -105,9 +107,9 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
         let shape = &shapes[index];
         let input_shape = node.inputs.first().map(|&i| shapes[i].as_slice());
         let made = match &node.layer {
-            Layer::Input { shape } => Ok(Some(
-                Node::new(&name, "Input").with("shape", ints(shape)),
-            )),
+            Layer::Input { shape } => {
+                Ok(Some(Node::new(&name, "Input").with("shape", ints(shape))))
+            }
             Layer::Add => {
                 let unique: HashSet<&String> = input_sources.iter().collect();
                 if unique.len() != input_sources.len() {
@@ -192,7 +194,10 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
     for source in &sources[net.output] {
         graph.edges.push(Edge::new(source.clone(), &output));
     }
-    graph.metadata.push(("neuride_dt".into(), Param::Array(Array::f64(Vec::new(), vec![opts.dt]))));
+    graph.metadata.push((
+        "neuride_dt".into(),
+        Param::Array(Array::f64(Vec::new(), vec![opts.dt])),
+    ));
     Ok(Raised {
         document: Document {
             version: crate::NIR_VERSION.to_owned(),
@@ -308,7 +313,11 @@ pub fn neuron_node(name: &str, layer: &Layer, dt: f64) -> Result<Node, String> {
         } => {
             let tau = |k: f32| {
                 let k = (k as f64).clamp(0.0, 1.0);
-                if k >= 1.0 { NO_LEAK_TAU } else { dt / (1.0 - k) }
+                if k >= 1.0 {
+                    NO_LEAK_TAU
+                } else {
+                    dt / (1.0 - k)
+                }
             };
             let (tau_syn, tau_mem) = (tau(alpha), tau(beta));
             NirNeuron {
@@ -424,7 +433,9 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize]) -> Result<Option<Node>
                 Some(b) => Node::new(name, "Affine")
                     .with("weight", floats(&weight.shape, &weight.data))
                     .with("bias", floats(&[b.len()], b)),
-                None => Node::new(name, "Linear").with("weight", floats(&weight.shape, &weight.data)),
+                None => {
+                    Node::new(name, "Linear").with("weight", floats(&weight.shape, &weight.data))
+                }
             };
             Ok(Some(node))
         }
@@ -465,10 +476,7 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize]) -> Result<Option<Node>
                     .with("padding", pair([padding[0], padding[1]]))
                     .with("dilation", pair([1, 1]))
                     .with("groups", Param::Array(Array::scalar_int(*groups as i64)))
-                    .with(
-                        "input_shape",
-                        ints(input.get(1..).unwrap_or(&[])),
-                    ),
+                    .with("input_shape", ints(input.get(1..).unwrap_or(&[]))),
             ))
         }
         Layer::AvgPool {
@@ -501,8 +509,21 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize]) -> Result<Option<Node>
                 .with("end_dim", Param::Array(Array::scalar_int(-1)))
                 .with("input_type", ints(input)),
         )),
+        Layer::Scale { scale, bias: None } => {
+            // NIR scales element by element: each channel's factor repeated
+            // over the channel's values.
+            let count: usize = input.iter().product();
+            let per_channel = count / scale.len().max(1);
+            let values: Vec<f32> = scale
+                .iter()
+                .flat_map(|&s| std::iter::repeat_n(s, per_channel))
+                .collect();
+            Ok(Some(
+                Node::new(name, "Scale").with("scale", floats(input, &values)),
+            ))
+        }
         other => Err(format!(
-            "{} layers have no NIR node (NIR has no max pooling, rectifiers or concatenation)",
+            "{} layers have no NIR node (NIR has no max pooling, rectifiers, concatenation or scale with bias)",
             other.op_name()
         )),
     }

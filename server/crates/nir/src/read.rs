@@ -121,13 +121,7 @@ impl Reader<'_> {
     }
 
     /// The node stored in `group`; `path` names it (empty for the root).
-    fn node(
-        &mut self,
-        group: &Group,
-        name: &str,
-        path: &[String],
-        depth: usize,
-    ) -> Option<Node> {
+    fn node(&mut self, group: &Group, name: &str, path: &[String], depth: usize) -> Option<Node> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             if self.nodes == MAX_NODES + 1 {

@@ -58,20 +58,24 @@ const TAU: ParamSpec = req("tau", Floats, "membrane time constant (s)");
 const R: ParamSpec = req("r", Floats, "resistance (input gain)");
 const V_LEAK: ParamSpec = req("v_leak", Floats, "leak (resting) voltage");
 const V_THRESHOLD: ParamSpec = req("v_threshold", Floats, "firing threshold");
-const V_RESET: ParamSpec = opt(
-    "v_reset",
-    Floats,
-    "voltage after a spike (default 0)",
-);
+const V_RESET: ParamSpec = opt("v_reset", Floats, "voltage after a spike (default 0)");
 const TAU_SYN: ParamSpec = req("tau_syn", Floats, "synaptic time constant (s)");
 const TAU_MEM: ParamSpec = req("tau_mem", Floats, "membrane time constant (s)");
-const W_IN: ParamSpec = opt("w_in", Floats, "input weight of the synaptic current (default 1)");
+const W_IN: ParamSpec = opt(
+    "w_in",
+    Floats,
+    "input weight of the synaptic current (default 1)",
+);
 const WEIGHT: ParamSpec = req("weight", Floats, "weight, `[out, in]` (PyTorch layout)");
 const CONV: [ParamSpec; 7] = [
     req("weight", Floats, "kernel, `[out, in / groups, k...]`"),
     req("bias", Floats, "one per output channel"),
     req("stride", Ints, "step of the window"),
-    req("padding", Padding, "zeros on each side, or `same` / `valid`"),
+    req(
+        "padding",
+        Padding,
+        "zeros on each side, or `same` / `valid`",
+    ),
     req("dilation", Ints, "spacing of the kernel taps"),
     req("groups", Ints, "channel groups"),
     opt("input_shape", Ints, "spatial size of the input"),

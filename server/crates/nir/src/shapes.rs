@@ -199,7 +199,12 @@ fn derived_output(node: &Node, input: &[usize]) -> Result<Option<Vec<usize>>, St
 }
 
 /// A parameter that is one integer per spatial axis, or one for all.
-pub fn per_axis(node: &Node, name: &str, axes: usize, default: usize) -> Result<Vec<usize>, String> {
+pub fn per_axis(
+    node: &Node,
+    name: &str,
+    axes: usize,
+    default: usize,
+) -> Result<Vec<usize>, String> {
     match node.param(name) {
         None => Ok(vec![default; axes]),
         Some(Param::Array(a)) => {
@@ -261,8 +266,15 @@ fn conv_output(node: &Node, input: &[usize]) -> Result<Vec<usize>, String> {
         (input[0], per_axis(node, "kernel_size", axes, 1)?)
     } else {
         match node.param("weight") {
-            Some(Param::Array(w)) if w.shape.len() == axes + 2 => (w.shape[0], w.shape[2..].to_vec()),
-            _ => return Err(format!("{} '{}' has no usable weight", node.type_name, node.name)),
+            Some(Param::Array(w)) if w.shape.len() == axes + 2 => {
+                (w.shape[0], w.shape[2..].to_vec())
+            }
+            _ => {
+                return Err(format!(
+                    "{} '{}' has no usable weight",
+                    node.type_name, node.name
+                ));
+            }
         }
     };
     let stride = per_axis(node, "stride", axes, 1)?;

@@ -3,7 +3,8 @@ use neuride_nir::{read, write};
 #[test]
 fn probe() {
     for f in ["a.nir", "cnn.nir"] {
-        let bytes = std::fs::read(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let bytes =
+            std::fs::read(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         let r = read(&bytes);
         println!("{f}: {:#?}", r.problems);
         let doc = r.document.unwrap();

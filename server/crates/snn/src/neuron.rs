@@ -107,9 +107,9 @@ pub enum Neuron {
         threshold: f32,
         reset: Reset,
         rectify: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         max_spikes: Option<u32>,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         signed: bool,
     },
     /// snnTorch `Leaky` (beta clamped to [0, 1]).
