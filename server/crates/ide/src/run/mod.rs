@@ -25,6 +25,7 @@ pub mod image;
 mod infer;
 mod lower;
 pub mod model;
+pub mod nir;
 mod settings;
 pub mod sweep;
 

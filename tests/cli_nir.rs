@@ -1,0 +1,361 @@
+//! NIR through the real binary and the real `nir` package (PyPI, in the
+//! test venv): files neuride writes (`convert -o X.nir`, `export nir`) are
+//! read by `nir.read(..., type_check=True)`, a file the `nir` package writes
+//! simulates in neuride as NIR's equations say, snnTorch's exports simulate
+//! to snnTorch's spikes, and a converted CNN keeps its accuracy through NIR.
+
+#[path = "e2e/support.rs"]
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn neuride(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(support::binary()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `neuride simulate ... --format json`, which must succeed.
+fn simulate(args: &[&str]) -> Value {
+    let mut all = vec!["simulate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let (code, stdout, stderr) = neuride(&all);
+    assert_eq!(code, 0, "{all:?}: {stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Runs `script` in the test venv's Python; its stdout.
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(support::test_python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `nir.read(FILE, type_check=True)`: the node types by name, as JSON.
+const NIR_TYPES: &str = r#"
+import json, sys, nir
+graph = nir.read(sys.argv[1], type_check=True)
+print(json.dumps({name: type(node).__name__ for name, node in graph.nodes.items()}))
+"#;
+
+fn nir_types(file: &Path) -> Value {
+    serde_json::from_str(&python(NIR_TYPES, &[path(file)])).unwrap()
+}
+
+#[test]
+fn snntorch_exports_simulate_to_snntorch_spikes() {
+    for name in ["snntorch_mlp", "snntorch_cnn"] {
+        let model = support::fixture(&format!("nir/{name}.nir"));
+        let data = support::fixture(&format!("nir/{name}_io.npz"));
+        // No --dt-ms: NIR files step 0.1 ms, snnTorch's convention. The
+        // labels are the classes snnTorch's spike counts pick.
+        let report = simulate(&[
+            path(&model),
+            "--data",
+            path(&data),
+            "--steps",
+            "40",
+            "--decode",
+            "count",
+        ]);
+        assert_eq!(report["accuracy"], 1.0, "{name}: {report}");
+        assert_eq!(report["samples"], 40);
+        // Norse's 1 ms step makes the leak ten times faster: other spikes.
+        let slow = simulate(&[
+            path(&model),
+            "--data",
+            path(&data),
+            "--steps",
+            "40",
+            "--decode",
+            "count",
+            "--dt-ms",
+            "1",
+        ]);
+        assert_ne!(slow["rates"], report["rates"], "{name}");
+    }
+}
+
+/// Writes a graph with the `nir` package (Affine, LIF with a leak voltage
+/// and a reset voltage, Scale, CubaLIF) and simulates it in numpy with
+/// forward Euler at dt, as NIR's equations define it; saves the inputs and
+/// the classes of the spike counts (samples whose largest count is tied are
+/// left out).
+const NIR_GRAPH: &str = r#"
+import sys, numpy as np, nir
+out, data, dt, steps = sys.argv[1], sys.argv[2], 1e-4, 60
+rng = np.random.default_rng(4)
+f = np.float32
+w1 = (rng.standard_normal((12, 6)) * 1.5).astype(f); b1 = (rng.random(12) * 0.5).astype(f)
+w2 = (rng.standard_normal((5, 12)) * 1.5).astype(f); b2 = (rng.random(5) * 0.2).astype(f)
+scale = (rng.random(12) + 0.5).astype(f)
+lif = dict(tau=np.full(12, 2e-3, f), r=np.full(12, 25.0, f), v_leak=np.full(12, 0.1, f),
+           v_threshold=np.full(12, 0.8, f), v_reset=np.full(12, -0.2, f))
+cuba = dict(tau_syn=np.full(5, 1e-3, f), tau_mem=np.full(5, 4e-3, f), r=np.full(5, 40.0, f),
+            v_leak=np.zeros(5, f), v_threshold=np.full(5, 1.0, f), v_reset=np.zeros(5, f),
+            w_in=np.full(5, 2.0, f))
+graph = nir.NIRGraph(
+    nodes={"input": nir.Input(input_type=np.array([6])), "fc1": nir.Affine(w1, b1),
+           "lif": nir.LIF(**lif), "scale": nir.Scale(scale), "fc2": nir.Affine(w2, b2),
+           "cuba": nir.CubaLIF(**cuba), "output": nir.Output(output_type=np.array([5]))},
+    edges=[("input", "fc1"), ("fc1", "lif"), ("lif", "scale"), ("scale", "fc2"),
+           ("fc2", "cuba"), ("cuba", "output")])
+nir.write(out, graph)
+
+def coefficients(dt_over_tau, gain):
+    return f(1.0 - dt_over_tau), f(dt_over_tau * gain)
+x = rng.random((64, 6)).astype(f)
+v1 = np.full((64, 12), 0.1, f); i2 = np.zeros((64, 5), f); v2 = np.zeros((64, 5), f)
+counts = np.zeros((64, 5))
+d1, g1 = coefficients(dt / 2e-3, 25.0); l1 = f(dt / 2e-3 * 0.1)
+ds, gs = coefficients(dt / 1e-3, 2.0); d2, g2 = coefficients(dt / 4e-3, 40.0)
+for _ in range(steps):
+    v1 = d1 * v1 + g1 * (x @ w1.T + b1) + l1
+    s1 = (v1 > f(0.8)).astype(f); v1 = np.where(s1 > 0, f(-0.2), v1)
+    i2 = ds * i2 + gs * ((s1 * scale) @ w2.T + b2)
+    v2 = d2 * v2 + g2 * i2
+    s2 = (v2 > f(1.0)).astype(f); v2 = np.where(s2 > 0, f(0.0), v2)
+    counts += s2
+top = np.sort(counts, axis=1)
+keep = (top[:, -1] > top[:, -2])
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+print(int(keep.sum()), int(counts.sum()))
+"#;
+
+#[test]
+fn a_graph_the_nir_package_writes_simulates_as_nir_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
+    let printed = python(NIR_GRAPH, &[path(&model), path(&data)]);
+    let numbers: Vec<usize> = printed
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{printed}");
+    let report = simulate(&[
+        path(&model),
+        "--data",
+        path(&data),
+        "--steps",
+        "60",
+        "--decode",
+        "count",
+    ]);
+    assert_eq!(report["accuracy"], 1.0, "{report}");
+    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+    assert_eq!(report["neuron"], "LIF, CubaLIF");
+}
+
+#[test]
+fn a_converted_cnn_keeps_its_accuracy_through_nir() {
+    let dir = support::workspace(&[
+        "dl/digits_cnn.onnx",
+        "data/digits_test.npz",
+        "data/digits_calib.npz",
+    ]);
+    let root = dir.path();
+    let (model, calib, test) = (
+        root.join("dl/digits_cnn.onnx"),
+        root.join("data/digits_calib.npz"),
+        root.join("data/digits_test.npz"),
+    );
+    let output = root.join("cnn.nir");
+    let (code, stdout, stderr) = neuride(&[
+        "convert",
+        path(&model),
+        "--calib",
+        path(&calib),
+        "-o",
+        path(&output),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("subtract reset has no NIR form"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrote"), "{stdout}");
+    let types = nir_types(&output);
+    let mut kinds: Vec<&str> = types
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        [
+            "Affine",
+            "AvgPool2d",
+            "Conv2d",
+            "Flatten",
+            "IF",
+            "Input",
+            "Output",
+            "Scale"
+        ],
+        "{types}"
+    );
+    let common = ["--steps", "25", "--limit", "150"];
+    let mut onnx_args = vec![path(&model), "--data", path(&test), "--calib", path(&calib)];
+    onnx_args.extend_from_slice(&common);
+    let from_onnx = simulate(&onnx_args);
+    let mut nir_args = vec![path(&output), "--data", path(&test)];
+    nir_args.extend_from_slice(&common);
+    let from_nir = simulate(&nir_args);
+    assert!(
+        from_onnx["accuracy"].as_f64().unwrap() > 0.85,
+        "{from_onnx}"
+    );
+    assert_eq!(from_nir["accuracy"], from_onnx["accuracy"]);
+    assert_eq!(from_nir["predictions"], from_onnx["predictions"]);
+}
+
+#[test]
+fn a_written_network_exports_to_nir() {
+    let dir = support::workspace(&["data/digits_test.npz"]);
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("weights")).unwrap();
+    std::fs::copy(
+        support::repo_root().join("examples/handwritten-snn/weights/digits_mlp.npz"),
+        root.join("weights/digits_mlp.npz"),
+    )
+    .unwrap();
+    let neuro = root.join("mlp.neuro");
+    std::fs::write(
+        &neuro,
+        r#"weights mlp = npz("weights/digits_mlp.npz")
+dataset test = npz("data/digits_test.npz", x: "x", y: "y")
+
+network lif_mlp {
+    input image: f32[1, 8, 8]
+    layer pixels = flatten(image)
+    layer hidden = dense(pixels, out: 64, weight: mlp["fc1.weight"], bias: mlp["fc1.bias"])
+    layer hidden_spikes = lif(hidden, tau_rc: 20ms, tau_ref: 2ms, threshold: 1.0, amplitude: 1.0)
+    layer logits = dense(hidden_spikes, out: 10, weight: mlp["fc2.weight"], bias: mlp["fc2.bias"])
+    output counts = if(logits, threshold: 1.0, reset: subtract)
+}
+
+network relu_mlp {
+    input image: f32[1, 8, 8]
+    layer pixels = flatten(image)
+    layer hidden = dense(pixels, out: 64, weight: mlp["fc1.weight"], bias: mlp["fc1.bias"])
+    layer rates = relu(hidden)
+    output membrane = leaky(rates, beta: 0.95, reset: zero)
+}
+
+simulate lif_mlp on test {
+    dt = 1ms
+    steps = 30
+    decode = count
+}
+"#,
+    )
+    .unwrap();
+    let output = root.join("lif_mlp.nir");
+    let (code, stdout, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "lif_mlp",
+        "-o",
+        path(&output),
+        "--dt-ms",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("refractory period"), "{stdout}");
+    assert_eq!(
+        nir_types(&output),
+        serde_json::json!({"image": "Input", "pixels": "Flatten", "hidden": "Affine",
+            "hidden_spikes": "LIF", "logits": "Affine", "counts": "IF", "output": "Output"})
+    );
+    // neuride reads its own file back exactly: the same predictions as the
+    // .neuro block.
+    let (code, stdout, stderr) = neuride(&[
+        "simulate",
+        path(&neuro),
+        "--run",
+        "lif_mlp",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let from_neuro: Value = serde_json::from_str(&stdout).unwrap();
+    let from_nir = simulate(&[
+        path(&output),
+        "--data",
+        path(&root.join("data/digits_test.npz")),
+        "--steps",
+        "30",
+        "--decode",
+        "count",
+        "--dt-ms",
+        "1",
+    ]);
+    assert_eq!(from_nir["predictions"], from_neuro["predictions"]);
+    assert!(from_nir["accuracy"].as_f64().unwrap() > 0.8, "{from_nir}");
+
+    // A layer NIR has no node for is named, and nothing is written.
+    let refused = root.join("relu.nir");
+    let (code, _, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "relu_mlp",
+        "-o",
+        path(&refused),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("mlp.neuro") && stderr.contains("'rates': relu layers have no NIR node"),
+        "{stderr}"
+    );
+    assert!(!refused.exists());
+}
+
+#[test]
+fn broken_nir_files_are_clear_errors() {
+    let dir = support::workspace(&["nir/snntorch_mlp.nir", "nir/snntorch_mlp_io.npz"]);
+    let good = dir.path().join("nir/snntorch_mlp.nir");
+    let data = dir.path().join("nir/snntorch_mlp_io.npz");
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.nir");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let text = dir.path().join("text.nir");
+    std::fs::write(&text, "not hdf5").unwrap();
+    for file in [&cut, &text] {
+        let (code, stdout, stderr) = neuride(&["simulate", path(file), "--data", path(&data)]);
+        assert_eq!(code, 2, "{stdout}");
+        assert!(
+            stderr.contains(path(file)) && stderr.contains("not a NIR file neuride can read"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (code, _, stderr) = neuride(&["simulate", path(&good)]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--data D.npz is required"), "{stderr}");
+}
