@@ -142,13 +142,13 @@ export function registerCommands(
     );
 
   register('neuride.ui.showGraph', async (arg) => {
-    const uri = targetUri(arg, ['.onnx']) ?? (await pickFile('Model to draw', ['.onnx']));
+    const uri = targetUri(arg, ['.onnx', '.nir']) ?? (await pickFile('Model to draw', ['.onnx', '.nir']));
     if (uri) {
       await showGraph(context, need(), uri);
     }
   });
   register('neuride.ui.openModelText', async (arg) => {
-    const uri = targetUri(arg, ['.onnx', '.npz']) ?? (await pickFile('Model to show as text', ['.onnx', '.npz']));
+    const uri = targetUri(arg, ['.onnx', '.npz', '.nir']) ?? (await pickFile('Model to show as text', ['.onnx', '.npz', '.nir']));
     if (uri) {
       await text.open(uri);
     }

@@ -3,11 +3,13 @@
 //! neurons are `ai.neuride.snn` ops (which `convert`/`simulate` read back).
 
 use crate::{Error, SNN_DOMAIN};
-use neuride_onnx::proto::tensor_shape_proto::{Dimension, dimension};
-use neuride_onnx::proto::type_proto;
+use neuride_onnx::build::{
+    self, attr_float as attr_f, attr_int as attr_i, attr_string as attr_s, float_initializer,
+    value_info,
+};
 use neuride_onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    TensorProto,
 };
 use neuride_snn::{Layer, Network, Neuron, Tensor};
 use std::collections::HashSet;
@@ -386,75 +388,12 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
     s
 }
 
-fn attr_f(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(1),
-        f: Some(value),
-        ..Default::default()
-    }
-}
-
-fn attr_i(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(2),
-        i: Some(value),
-        ..Default::default()
-    }
-}
-
-fn attr_s(name: &str, value: &str) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(3),
-        s: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
-        ..Default::default()
-    }
+fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
+    float_initializer(name, &tensor.shape, &tensor.data)
 }
 
 fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(7),
-        ints: values.iter().map(|&v| v as i64).collect(),
-        ..Default::default()
-    }
-}
-
-fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
-    let raw: Vec<u8> = tensor.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    TensorProto {
-        name: Some(name.into()),
-        dims: tensor.shape.iter().map(|&d| d as i64).collect(),
-        data_type: Some(1),
-        raw_data: Some(raw.into()),
-        ..Default::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|d| Dimension {
-            value: Some(match d {
-                Some(v) => dimension::Value::DimValue(*v as i64),
-                None => dimension::Value::DimParam("batch".into()),
-            }),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    build::attr_ints(name, values.iter().map(|&v| v as i64))
 }
 
 /// The network as an ONNX model: standard ops for synapses and pooling,
