@@ -204,7 +204,15 @@ fn a_converted_cnn_keeps_its_accuracy_through_nir() {
     kinds.dedup();
     assert_eq!(
         kinds,
-        ["AvgPool2d", "Conv2d", "Flatten", "IF", "Input", "Linear", "Output"],
+        [
+            "AvgPool2d",
+            "Conv2d",
+            "Flatten",
+            "IF",
+            "Input",
+            "Linear",
+            "Output"
+        ],
         "{types}"
     );
     let common = ["--steps", "25", "--limit", "150"];
@@ -349,4 +357,109 @@ fn broken_nir_files_are_clear_errors() {
     let (code, _, stderr) = neuride(&["simulate", path(&good)]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--data D.npz is required"), "{stderr}");
+}
+
+/// A NIR file with a node type NIR does not define, as a newer or extended
+/// writer would make it: `nir.write`, then the LIF's `type` changed with
+/// h5py. Prints the changed node's name.
+const UNKNOWN_NODE: &str = r#"
+import sys, h5py, numpy as np, nir
+graph = nir.NIRGraph.from_list(
+    nir.Affine(weight=np.eye(3, dtype=np.float32), bias=np.zeros(3, np.float32)),
+    nir.LIF(tau=np.full(3, 1e-3), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3)))
+nir.write(sys.argv[1], graph)
+with h5py.File(sys.argv[1], "a") as f:
+    names = list(f["node/nodes"].keys())
+    lif = [n for n in names if f["node/nodes"][n]["type"][()] == b"LIF"][0]
+    del f["node/nodes"][lif]["type"]
+    f["node/nodes"][lif]["type"] = "Quantize"
+print(lif)
+"#;
+
+#[test]
+fn nir_files_check_classify_and_print() {
+    let model = support::fixture("nir/snntorch_cnn.nir");
+    let (code, stdout, stderr) = neuride(&["check", path(&model), "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = neuride(&["classify", path(&model)]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(": snn (confidence 1.00)"), "{stdout}");
+    assert!(
+        stdout.contains("NIR neuron nodes: org.nir.LIF x2"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = neuride(&["print", path(&model)]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("org.nir.Conv2d"), "{stdout}");
+    let (code, stdout, stderr) = neuride(&["info", path(&model), "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let info: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(info["kind"], "snn");
+    // conv 4x1x3x3 + 4, fc 10x64 + 10, and the neurons' per-neuron parameters.
+    assert!(info["summary"]["parameters"].as_u64().unwrap() > 40 + 650);
+
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = dir.path().join("unknown.nir");
+    let node = python(UNKNOWN_NODE, &[path(&unknown)]);
+    let (code, stdout, _) = neuride(&["check", path(&unknown), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let diagnostics = report["files"][0]["diagnostics"].as_array().unwrap();
+    let found = diagnostics
+        .iter()
+        .find(|d| d["code"] == "nir/unknown-type")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(found["message"].as_str().unwrap().contains("Quantize"));
+    assert!(
+        found["message"].as_str().unwrap().contains(node.trim()),
+        "{found}"
+    );
+    // The node's line in the text view, not the file's header.
+    assert!(
+        found["range"]["start"]["line"].as_u64().unwrap() > 0,
+        "{found}"
+    );
+}
+
+#[test]
+fn the_language_server_shows_nir_files() {
+    let dir = support::workspace(&["nir/snntorch_mlp.nir"]);
+    let root = support::canonical(&dir);
+    let model = root.join("nir/snntorch_mlp.nir");
+    let broken = root.join("broken.nir");
+    std::fs::write(&broken, b"\x89HDF\r\n\x1a\nnot really").unwrap();
+    let (mut lsp, _) = support::Client::initialized(&root, "vscode");
+    let diagnostics = lsp.wait_diagnostics(&support::file_uri(&broken), |d| !d.is_empty());
+    assert_eq!(diagnostics[0]["code"], "nir/not-hdf5", "{diagnostics:?}");
+    let view = lsp.request(
+        "neuride/modelText",
+        serde_json::json!({ "uri": support::file_uri(&model) }),
+    );
+    let text = view["text"].as_str().unwrap();
+    assert!(text.contains("org.nir.LIF"), "{text}");
+    let map = view["map"].as_array().unwrap();
+    let lif = map
+        .iter()
+        .find(|e| e["kind"] == "node" && e["op"] == "LIF")
+        .unwrap_or_else(|| panic!("{map:?}"));
+    let line = lif["range"]["start"]["line"].as_u64().unwrap() as usize;
+    let column = text.lines().nth(line).unwrap().find("LIF").unwrap();
+    let hover = lsp.request(
+        "textDocument/hover",
+        serde_json::json!({ "textDocument": { "uri": support::view_uri(&model) },
+            "position": { "line": line, "character": column } }),
+    );
+    let markdown = hover["contents"]["value"].as_str().unwrap();
+    assert!(markdown.contains("LIF"), "{markdown}");
+    let classify = lsp.request(
+        "neuride/classify",
+        serde_json::json!({ "uri": support::file_uri(&model) }),
+    );
+    assert_eq!(classify["kind"], "snn");
+    let summary = lsp.request(
+        "neuride/modelSummary",
+        serde_json::json!({ "uri": support::file_uri(&model) }),
+    );
+    assert_eq!(summary["kind"], "snn");
+    lsp.shutdown();
 }

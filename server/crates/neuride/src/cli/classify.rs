@@ -78,7 +78,11 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
                 .iter()
                 .map(|d| d.message.as_str())
                 .collect();
-            anyhow::bail!("{}: not a NIR file: {}", path.display(), problems.join("; "));
+            anyhow::bail!(
+                "{}: not a NIR file: {}",
+                path.display(),
+                problems.join("; ")
+            );
         };
         return Ok(Loaded {
             proto: facts.proto,
