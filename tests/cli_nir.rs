@@ -463,3 +463,58 @@ fn the_language_server_shows_nir_files() {
     assert_eq!(summary["kind"], "snn");
     lsp.shutdown();
 }
+
+#[test]
+fn a_neuro_file_simulates_a_nir_network() {
+    let dir = support::workspace(&["nir/snntorch_cnn.nir", "nir/snntorch_cnn_io.npz"]);
+    let root = dir.path();
+    let neuro = root.join("app.neuro");
+    std::fs::write(
+        &neuro,
+        r#"network snn = nir("nir/snntorch_cnn.nir")
+network gone = nir("nir/missing.nir")
+dataset samples = npz("nir/snntorch_cnn_io.npz", x: "x", y: "y")
+
+simulate snn on samples {
+    steps = 40
+    decode = count
+}
+"#,
+    )
+    .unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let diagnostics = report["files"][0]["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{stdout}");
+    assert_eq!(diagnostics[0]["code"], "neuro/missing-file");
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 1);
+
+    std::fs::write(
+        &neuro,
+        std::fs::read_to_string(&neuro)
+            .unwrap()
+            .replace("network gone = nir(\"nir/missing.nir\")\n", ""),
+    )
+    .unwrap();
+    // No `dt`: a NIR network steps 0.1 ms, snnTorch's step: its spikes.
+    let (code, stdout, stderr) = neuride(&["simulate", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let run: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(run["accuracy"], 1.0, "{run}");
+    assert_eq!(run["network_kind"], "written");
+
+    let output = root.join("again.nir");
+    let (code, stdout, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "snn",
+        "-o",
+        path(&output),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("NIR network `snn`"), "{stdout}");
+    assert_eq!(nir_types(&output)["lif1"], "LIF");
+}

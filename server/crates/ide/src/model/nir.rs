@@ -49,7 +49,12 @@ impl ModelAnalysis {
             };
         };
         let proto = model_of(&document);
-        let names: Vec<&str> = document.graph.nodes.iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = document
+            .graph
+            .nodes
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
         let mut diagnostics: Vec<Diagnostic> = read
             .problems
             .iter()
@@ -212,7 +217,9 @@ fn graph_of(graph: &Graph, name: &str) -> GraphProto {
         };
         parameters(node, &mut proto, &mut out);
         if let Some(inner) = &node.graph {
-            proto.attribute.push(attr_graph("graph", graph_of(inner, &node.name)));
+            proto
+                .attribute
+                .push(attr_graph("graph", graph_of(inner, &node.name)));
         }
         if node.type_name == "Output" {
             out.output
@@ -249,9 +256,11 @@ fn parameters(node: &Node, proto: &mut NodeProto, graph: &mut GraphProto) {
             }
             Param::Array(array) => {
                 let initializer = format!("{}.{name}", node.name);
-                graph
-                    .initializer
-                    .push(float_initializer(&initializer, &array.shape, &array.to_f32()));
+                graph.initializer.push(float_initializer(
+                    &initializer,
+                    &array.shape,
+                    &array.to_f32(),
+                ));
                 proto.input.push(initializer);
             }
         }

@@ -112,7 +112,8 @@ pub fn write_network(network: &Network, dt: f64, path: &Path) -> Result<Vec<Stri
 
 /// What `neuride export nir` wrote.
 pub struct Exported {
-    /// `written` (layer by layer) or `converted` (`convert(MODEL)`).
+    /// `written` (layer by layer), `converted` (`convert(MODEL)`) or `NIR`
+    /// (`nir("file.nir")`, read and written again).
     pub network_kind: &'static str,
     /// What NIR does not say about the network, per node.
     pub notes: Vec<String>,
@@ -136,7 +137,16 @@ pub fn export_neuro(
         super::ensure_clean(&neuro)?;
         let item = super::item_named(&neuro, name, ItemKind::Network)?;
         let network_item = &neuro.parse.ast.items[item];
+        let nir_call = network_item
+            .value
+            .as_ref()
+            .and_then(|value| value.as_call())
+            .is_some_and(|call| call.callee.text == "nir");
         let (network, network_kind) = match &network_item.value {
+            Some(_) if nir_call => {
+                let path = super::item_path(&neuro, item)?;
+                (read_network(&path, dt_ms / 1000.0)?.network, "NIR")
+            }
             None => {
                 let mut archives = super::data::Archives::default();
                 let lowered = super::lower::lower(&neuro, item, &[], &mut archives)?;
