@@ -10,7 +10,7 @@
 //! - [`shapes`]: NIR's type inference (every node's input and output shape).
 //! - [`lower`] / [`raise`]: a NIR graph <-> a `neuride_snn` network, NIR's
 //!   continuous-time equations discretised with a stated `dt`
-//!   (docs/snn.md, "NIR").
+//!   (docs/nir.md).
 //!
 //! It does no file IO and never prints: callers hand in bytes and get bytes.
 

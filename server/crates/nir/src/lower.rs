@@ -1,6 +1,6 @@
 //! A NIR graph as a `neuride_snn` network the simulator runs.
 //!
-//! Node by node (docs/snn.md, "NIR"): Affine/Linear become dense layers;
+//! Node by node (docs/nir.md): Affine/Linear become dense layers;
 //! Conv2d a convolution (a dilated kernel is run as the larger kernel with
 //! zeros between its taps, which computes the same sums); Conv1d a
 //! convolution over `[C, 1, L]` (every rank-2 NIR shape `[C, L]` is held as

@@ -4,7 +4,7 @@
 //! (a depthwise one with kernels of ones and no bias SumPool2d), average
 //! pools AvgPool2d, flatten Flatten, an add layer the edges of its inputs
 //! into each consumer (NIR sums what comes in). Neurons become the NIR
-//! neuron their equations match at the export's `dt` (docs/snn.md, "NIR"):
+//! neuron their equations match at the export's `dt` (docs/nir.md):
 //! - snnTorch's Leaky: LIF with `τ = dt/(1-β)`, `R = τ/dt`, `v_leak = 0`
 //!   (snnTorch's own `export_to_nir`); β = 1: IF with `R = 1/dt`;
 //! - snnTorch's Synaptic: CubaLIF with `τ_syn = dt/(1-α)`, `w_in = τ_syn/dt`;

@@ -127,7 +127,7 @@ pub enum Neuron {
     },
     /// One of NIR's neuron models (I, LI, IF, LIF, CubaLI, CubaLIF, and
     /// Threshold), its continuous-time equations discretised with forward
-    /// Euler (docs/snn.md, "NIR").
+    /// Euler (docs/nir.md).
     Nir(NirNeuron),
 }
 
