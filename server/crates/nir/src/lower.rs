@@ -755,7 +755,10 @@ fn uniform(node: &Node, name: &str) -> Result<f64, String> {
     Ok(first)
 }
 
-fn pool(node: &Node) -> Result<([usize; 2], [usize; 2], [usize; 4]), String> {
+/// A pool's kernel, stride and padding (`[top, left, bottom, right]`).
+type Window = ([usize; 2], [usize; 2], [usize; 4]);
+
+fn pool(node: &Node) -> Result<Window, String> {
     let kernel = shapes::per_axis(node, "kernel_size", 2, 1)?;
     let stride = shapes::per_axis(node, "stride", 2, 1)?;
     let pad = shapes::per_axis(node, "padding", 2, 0)?;
