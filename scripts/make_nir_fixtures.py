@@ -1,12 +1,13 @@
 """Makes tests/fixtures/nir/: NIR files written by snnTorch's `export_to_nir`
-and the spike counts snnTorch itself computes for them, so the tests check
-that neuride simulates another tool's NIR file with that tool's numbers.
+and Norse's `to_nir`, and the spike counts each tool itself computes for
+them, so the tests check that neuride simulates another tool's NIR file with
+that tool's numbers.
 
-Needs torch, snntorch 1.0, nir 1.0.8 and numpy (a heavy environment: run it
-in a venv of your own, never in CI):
+Needs torch, snntorch 1.0, norse 1.1, nir 1.0.8, nirtorch and numpy (a heavy
+environment: run it in a venv of your own, never in CI):
 
     python -m venv /tmp/nir-fixtures && /tmp/nir-fixtures/bin/pip install \
-        torch snntorch==1.0.0 nir==1.0.8 nirtorch numpy
+        torch snntorch==1.0.0 norse==1.1.0 nir==1.0.8 nirtorch numpy
     /tmp/nir-fixtures/bin/python scripts/make_nir_fixtures.py
 
 Inputs are the first 40 test images of tests/fixtures/data/digits_test.npz
@@ -16,6 +17,11 @@ fixed seed and not trained: the test is about equal spikes, not accuracy.
 Leaky neurons use `reset_mechanism="zero"`, the reset NIR's LIF states
 (`v <- v_reset` after a spike); snnTorch's exporter writes the step as
 dt = 1e-4 s, so neuride simulates them with `--dt-ms 0.1`.
+
+Norse 1.1's `to_nir` writes `tau = dt / tau_mem_inv` (not `1 / tau_mem_inv`,
+which its own `from_nir` reads back): its LIFBoxCell's Euler step
+`v += dt * tau_mem_inv * (x + v_leak - v)` is NIR's LIF stepped at
+dt = (1 ms)^2 = 1 us, which is how the tests simulate it (docs/nir.md).
 """
 
 from pathlib import Path
@@ -23,7 +29,10 @@ from pathlib import Path
 import nir
 import numpy as np
 import snntorch as snn
+import norse.torch as norse
 import torch
+from norse.torch.functional.lif_box import LIFBoxParameters
+from norse.torch.utils.export_nir import to_nir
 from snntorch import utils
 from snntorch.export_nir import export_to_nir
 
@@ -101,6 +110,45 @@ def make(name, net, x, example):
     print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
 
 
+def norse_cell(count):
+    # Per-neuron parameters: nir.write cannot compress Norse's scalar ones.
+    return norse.LIFBoxCell(
+        LIFBoxParameters(
+            tau_mem_inv=torch.full((count,), 100.0),
+            v_leak=torch.zeros(count),
+            v_th=torch.ones(count),
+            v_reset=torch.zeros(count),
+        )
+    )
+
+
+def make_norse(x):
+    torch.manual_seed(2)
+    net = norse.SequentialState(
+        torch.nn.Linear(64, 32), norse_cell(32), torch.nn.Linear(32, 10), norse_cell(10)
+    )
+    with torch.no_grad():
+        for parameter in net.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(20.0)
+    graph = to_nir(net, torch.randn(1, 64))
+    nir.write(OUT / "norse_mlp.nir", graph)
+    state, total = None, torch.zeros(x.shape[0], 10)
+    with torch.no_grad():
+        for _ in range(STEPS):
+            spikes, state = net(torch.from_numpy(x), state)
+            total += spikes
+    expected = total.numpy().astype(np.float32)
+    np.savez(
+        OUT / "norse_mlp_io.npz",
+        x=x,
+        y=expected.argmax(axis=1).astype(np.int64),
+        counts=expected,
+    )
+    print("norse_mlp", {k: type(n).__name__ for k, n in graph.nodes.items()})
+    print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     digits = np.load(ROOT / "tests" / "fixtures" / "data" / "digits_test.npz")
@@ -109,6 +157,7 @@ def main():
     make("snntorch_mlp", Mlp(), images.reshape(SAMPLES, 64), torch.randn(1, 64))
     torch.manual_seed(1)
     make("snntorch_cnn", Cnn(), images, torch.randn(1, 1, 8, 8))
+    make_norse(images.reshape(SAMPLES, 64))
 
 
 if __name__ == "__main__":

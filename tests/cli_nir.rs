@@ -62,7 +62,7 @@ fn nir_types(file: &Path) -> Value {
 }
 
 #[test]
-fn snntorch_exports_simulate_to_snntorch_spikes() {
+fn snntorch_and_norse_exports_simulate_to_their_spikes() {
     for name in ["snntorch_mlp", "snntorch_cnn"] {
         let model = support::fixture(&format!("nir/{name}.nir"));
         let data = support::fixture(&format!("nir/{name}_io.npz"));
@@ -93,6 +93,21 @@ fn snntorch_exports_simulate_to_snntorch_spikes() {
         ]);
         assert_ne!(slow["rates"], report["rates"], "{name}");
     }
+    // Norse 1.1's own export runs with Norse's numbers at 1 us (docs/nir.md).
+    let model = support::fixture("nir/norse_mlp.nir");
+    let data = support::fixture("nir/norse_mlp_io.npz");
+    let report = simulate(&[
+        path(&model),
+        "--data",
+        path(&data),
+        "--steps",
+        "40",
+        "--decode",
+        "count",
+        "--dt-ms",
+        "0.001",
+    ]);
+    assert_eq!(report["accuracy"], 1.0, "{report}");
 }
 
 /// Writes a graph with the `nir` package (Affine, LIF with a leak voltage

@@ -65,6 +65,7 @@ pub fn infer(graph: &Graph, path: &[String]) -> (Vec<NodeShapes>, Vec<Problem>) 
         predecessors[to].push(from);
     }
     let mut shapes: Vec<NodeShapes> = graph.nodes.iter().map(intrinsic).collect();
+    drop_batch_dimension(graph, &mut shapes, &successors, &predecessors);
     // Breadth-first from the nodes nothing feeds (Inputs first), as NIR does;
     // a recurrent loop is walked once.
     let mut queue: VecDeque<usize> = (0..graph.nodes.len())
@@ -107,6 +108,50 @@ pub fn infer(graph: &Graph, path: &[String]) -> (Vec<NodeShapes>, Vec<Problem>) 
         queue.extend(successors[node].iter().copied().filter(|&n| !visited[n]));
     }
     (shapes, problems)
+}
+
+/// Exporters that keep the batch dimension (Norse through nirtorch without
+/// `ignore_dims`) write Input and Output shapes `[1, ...]` around nodes that
+/// take `[...]`: such an Input or Output is read per sample.
+fn drop_batch_dimension(
+    graph: &Graph,
+    shapes: &mut [NodeShapes],
+    successors: &[Vec<usize>],
+    predecessors: &[Vec<usize>],
+) {
+    for index in 0..graph.nodes.len() {
+        let is_input = match graph.nodes[index].type_name.as_str() {
+            "Input" => true,
+            "Output" => false,
+            _ => continue,
+        };
+        let Some([1, inner @ ..]) = shapes[index].output.as_deref() else {
+            continue;
+        };
+        if inner.is_empty() {
+            continue;
+        }
+        let inner = inner.to_vec();
+        let neighbours = if is_input {
+            &successors[index]
+        } else {
+            &predecessors[index]
+        };
+        let fits = |&n: &usize| {
+            let side = if is_input {
+                &shapes[n].input
+            } else {
+                &shapes[n].output
+            };
+            side.as_ref() == Some(&inner)
+        };
+        if !neighbours.is_empty() && neighbours.iter().all(fits) {
+            shapes[index] = NodeShapes {
+                input: Some(inner.clone()),
+                output: Some(inner),
+            };
+        }
+    }
 }
 
 /// Shapes a node's own parameters fix.

@@ -19,17 +19,21 @@ fn floats(archive: &neuride_npz::Archive, key: &str) -> Vec<f32> {
     archive.array(key).unwrap().to_f32_vec().unwrap()
 }
 
-/// snnTorch's spike counts for the fixture `name`, and neuride's for the
-/// same inputs with NIR's equations at snnTorch's dt (0.1 ms), 40 steps.
-fn counts(name: &str) -> (Vec<f32>, Vec<f32>) {
+/// The tool's spike counts for the fixture `name`, and neuride's for the
+/// same inputs with NIR's equations stepped at `dt`, 40 steps.
+fn counts_at(name: &str, dt: f32) -> (Vec<f32>, Vec<f32>) {
     let read = read(&fixture(&format!("{name}.nir")));
     assert!(read.problems.is_empty(), "{:?}", read.problems);
-    let lowered = lower(&read.document.unwrap(), &LowerOptions::default()).unwrap();
+    let opts = LowerOptions {
+        dt,
+        ..LowerOptions::default()
+    };
+    let lowered = lower(&read.document.unwrap(), &opts).unwrap();
     let io = fixture(&format!("{name}_io.npz"));
     let archive = neuride_npz::list(&io).unwrap();
     let opts = SimOptions {
         steps: 40,
-        dt: 1e-4,
+        dt,
         encode: Encode::Current,
         decode: Decode::Count,
         batch: 16,
@@ -41,6 +45,11 @@ fn counts(name: &str) -> (Vec<f32>, Vec<f32>) {
         .run(&lowered.network, 0, &floats(&archive, "x"), &mut decoded)
         .unwrap();
     (floats(&archive, "counts"), decoded)
+}
+
+/// At snnTorch's step, 0.1 ms.
+fn counts(name: &str) -> (Vec<f32>, Vec<f32>) {
+    counts_at(name, 1e-4)
 }
 
 #[test]
@@ -57,6 +66,18 @@ fn snntorch_cnn_spikes_as_in_snntorch() {
     assert_eq!(snntorch.len(), 400);
     assert!(snntorch.iter().sum::<f32>() > 1000.0);
     assert_eq!(neuride, snntorch);
+}
+
+#[test]
+fn norse_lif_box_spikes_as_in_norse_at_its_written_step() {
+    // Norse 1.1 writes tau = dt / tau_mem_inv: its 1 ms Euler step is NIR's
+    // LIF at dt = (1 ms)^2 (docs/nir.md). Its Input and Output keep the
+    // batch dimension ([1, 64]), read per sample.
+    let (norse, neuride) = counts_at("norse_mlp", 1e-6);
+    assert!(norse.iter().sum::<f32>() > 500.0);
+    assert_eq!(neuride, norse);
+    let (_, at_one_ms) = counts_at("norse_mlp", 1e-3);
+    assert_ne!(at_one_ms, norse);
 }
 
 #[test]
