@@ -180,6 +180,98 @@ fn a_graph_the_nir_package_writes_simulates_as_nir_says() {
     assert_eq!(report["neuron"], "LIF, CubaLIF");
 }
 
+/// The same network twice (Conv1d, Flatten, Affine, IF, Affine, LIF): flat,
+/// and with its hidden layer as a nested `NIRGraph` with its own Input and
+/// Output; samples labelled with the classes NIR's equations give in numpy.
+const NESTED: &str = r#"
+import sys, numpy as np, nir
+flat_path, nested_path, data = sys.argv[1], sys.argv[2], sys.argv[3]
+rng = np.random.default_rng(7)
+f = np.float32
+conv = nir.Conv1d(input_shape=8, weight=(rng.standard_normal((3, 2, 3)) * 2).astype(f),
+                  stride=1, padding=1, dilation=1, groups=1, bias=np.full(3, 0.2, f))
+flatten = nir.Flatten(input_type={"input": np.array([3, 8])}, start_dim=0, end_dim=-1)
+hidden = nir.Affine((rng.standard_normal((16, 24)) * 2).astype(f), np.full(16, 0.3, f))
+neuron = nir.IF(r=np.full(16, 5000.0, f), v_threshold=np.ones(16, f), v_reset=np.zeros(16, f))
+readout = nir.Affine((rng.standard_normal((4, 16)) * 2).astype(f), np.zeros(4, f))
+out = nir.LIF(tau=np.full(4, 1e-3, f), r=np.full(4, 10.0, f), v_leak=np.zeros(4, f),
+              v_threshold=np.full(4, 0.5, f), v_reset=np.zeros(4, f))
+def graph(middle):
+    return nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([2, 8])), "conv": conv, "flat": flatten,
+               **middle, "readout": readout, "lif": out, "output": nir.Output(output_type=np.array([4]))},
+        edges=[("input", "conv"), ("conv", "flat"), ("flat", "hidden" if "hidden" in middle else "sub"),
+               *([("hidden", "if")] if "hidden" in middle else []),
+               ("if" if "hidden" in middle else "sub", "readout"), ("readout", "lif"), ("lif", "output")])
+nir.write(flat_path, graph({"hidden": hidden, "if": neuron}))
+sub = nir.NIRGraph(
+    nodes={"input": nir.Input(input_type=np.array([24])), "hidden": hidden, "if": neuron,
+           "output": nir.Output(output_type=np.array([16]))},
+    edges=[("input", "hidden"), ("hidden", "if"), ("if", "output")])
+nir.write(nested_path, graph({"sub": sub}))
+nir.read(nested_path, type_check=True)
+# NIR's equations at dt = 0.1 ms in numpy; samples whose largest count is
+# tied are left out.
+x = rng.random((64, 2, 8)).astype(f)
+padded = np.pad(x, ((0, 0), (0, 0), (1, 1)))
+y = np.stack([np.einsum("nik,oik->no", padded[:, :, t:t + 3], conv.weight) for t in range(8)], axis=2)
+y = (y + conv.bias[None, :, None]).astype(f).reshape(64, 24)
+current = y @ hidden.weight.T + hidden.bias
+v1 = np.zeros((64, 16), f); v2 = np.zeros((64, 4), f); counts = np.zeros((64, 4))
+g1 = f(1e-4 * 5000.0); d2 = f(1 - 1e-4 / 1e-3); g2 = f(1e-4 / 1e-3 * 10.0)
+for _ in range(30):
+    v1 = v1 + g1 * current
+    s1 = (v1 > f(1.0)).astype(f); v1 = np.where(s1 > 0, f(0.0), v1)
+    v2 = d2 * v2 + g2 * (s1 @ readout.weight.T + readout.bias)
+    s2 = (v2 > f(0.5)).astype(f); v2 = np.where(s2 > 0, f(0.0), v2)
+    counts += s2
+top = np.sort(counts, axis=1)
+keep = top[:, -1] > top[:, -2]
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+print(int(keep.sum()))
+"#;
+
+#[test]
+fn a_nested_graph_and_conv1d_simulate_as_the_flat_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat.nir");
+    let nested = dir.path().join("nested.nir");
+    let data = dir.path().join("x.npz");
+    let kept: u64 = python(NESTED, &[path(&flat), path(&nested), path(&data)])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kept >= 24, "{kept} samples without ties");
+    let run = |model: &Path| {
+        simulate(&[
+            path(model),
+            "--data",
+            path(&data),
+            "--steps",
+            "30",
+            "--decode",
+            "count",
+        ])
+    };
+    let (from_flat, from_nested) = (run(&flat), run(&nested));
+    assert_eq!(from_flat["accuracy"], 1.0, "{from_flat}");
+    assert_eq!(from_flat["predictions"], from_nested["predictions"]);
+    assert_eq!(
+        from_flat["rates"].as_array().unwrap().len(),
+        2,
+        "{from_flat}"
+    );
+    for (a, b) in from_flat["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_nested["rates"].as_array().unwrap())
+    {
+        assert_eq!(a["rate"], b["rate"]);
+        assert!(a["rate"].as_f64().unwrap() > 0.01, "{from_flat}");
+    }
+}
+
 #[test]
 fn a_converted_cnn_keeps_its_accuracy_through_nir() {
     let dir = support::workspace(&[
