@@ -70,15 +70,33 @@ def _write_value(path: Path, value, type_proto, name: str) -> None:
 
 
 def generate(cases_dir: Path) -> None:
-    """Writes every node case (as onnx's `backend-test-tools generate-data` does)."""
+    """Writes every node case (as onnx's `backend-test-tools generate-data` does).
+
+    Several runs may start at once (the CI guard's tests run in parallel):
+    one generates under a lock into a fresh folder renamed into place, the
+    others wait for it and reuse the result."""
+    import fcntl
+
+    cases_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(cases_dir.parent / f".{cases_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = cases_dir / ".onnx-version"
+        if stamp.exists() and stamp.read_text() == onnx.__version__:
+            return
+        fresh = cases_dir.parent / f".{cases_dir.name}.new"
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        fresh.mkdir()
+        _write_cases(fresh)
+        (fresh / ".onnx-version").write_text(onnx.__version__)
+        if cases_dir.exists():
+            shutil.rmtree(cases_dir)
+        fresh.rename(cases_dir)
+
+
+def _write_cases(cases_dir: Path) -> None:
     from onnx.backend.test.case import node
 
-    stamp = cases_dir / ".onnx-version"
-    if stamp.exists() and stamp.read_text() == onnx.__version__:
-        return
-    if cases_dir.exists():
-        shutil.rmtree(cases_dir)
-    cases_dir.mkdir(parents=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cases = node.collect_testcases(None)
@@ -101,7 +119,6 @@ def generate(cases_dir: Path) -> None:
             for j, value in enumerate(outputs):
                 v = graph.output[j]
                 _write_value(data / f"output_{j}.pb", value, v.type, v.name)
-    stamp.write_text(onnx.__version__)
 
 
 # ------------------------------------------------------------------ reading

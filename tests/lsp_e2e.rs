@@ -35,7 +35,7 @@ fn expected_capabilities() -> Value {
         "codeLensProvider": { "resolveProvider": false },
         "executeCommandProvider": {
             "commands": ["neuride.importModel", "neuride.exportModel", "neuride.showGraph", "neuride.recheck",
-                         "neuride.simulate", "neuride.infer", "neuride.convert", "neuride.runApp", "neuride.fixModel"],
+                         "neuride.simulate", "neuride.infer", "neuride.convert", "neuride.runApp", "neuride.fixModel", "neuride.sweep"],
             "workDoneProgress": true
         }
     })

@@ -337,7 +337,7 @@ fn a_pathological_file_on_disk_at_startup() {
 
 #[test]
 fn hovering_a_to_image_dataset_draws_a_sample() {
-    for (client, pictures) in [("vscode", true), ("nvim-0.7.2", false)] {
+    for (client, pictures) in [("vscode", true), ("nvim", false)] {
         let dir = support::workspace(&["data/genes_modules.npz"]);
         let root = support::canonical(&dir);
         let text = "dataset genes = npz(\"data/genes_modules.npz\", y: \"y\")\ndataset img = to_image(genes, size: [12, 12], method: kpca, assign: lsa)\n";

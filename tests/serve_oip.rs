@@ -118,7 +118,13 @@ fn metadata_json_tensors_and_errors() {
             "/v2/models/iris_logreg_nozipmap/infer",
             json!({"inputs": [{"name": "X", "shape": [1, 4], "datatype": "FP16", "data": [1, 2, 3, 4]}]}),
             400,
-            "input 'X': datatype FP16 is not one neuride's engines compute in",
+            "input 'X': dtype float32 expected, found float16",
+        ),
+        (
+            "/v2/models/iris_logreg_nozipmap/infer",
+            json!({"inputs": [{"name": "X", "shape": [1, 4], "datatype": "FP8", "data": [1, 2, 3, 4]}]}),
+            400,
+            "datatype \"FP8\" is not an Open Inference Protocol datatype",
         ),
         (
             "/v2/models/iris_logreg_nozipmap/infer",

@@ -106,10 +106,12 @@ fn hovers() {
     hover_at(
         "avg|pool",
         expect![[r#"
-        **avgpool** — Average pooling over `[C, H, W]`.
-        - `x`: the layer's input
-        - `kernel`: square window size
-        - `stride`: stride (default: the kernel size)"#]],
+            **avgpool** — Average pooling over `[C, H, W]`.
+            - `x`: the layer's input
+            - `kernel`: window size: `K` or `[KH, KW]`
+            - `stride`: stride (default: the kernel size)
+            - `padding` = `0`: zero padding: every side, `[H, W]` or `[top, left, bottom, right]`
+            - `count_include_pad` = `true`: divide by the whole window, padding included (else by the cells inside)"#]],
     );
 }
 
@@ -162,7 +164,9 @@ fn completions() {
     let args = complete(&FILE.replace("avgpool(s1, kernel: 2)", "avgpool(s1, $0)"));
     expect![[r#"
         kernel: (Property) kernel: 
-        stride: (Property) stride: "#]]
+        stride: (Property) stride: 
+        padding: (Property) padding: 
+        count_include_pad: (Property) count_include_pad: "#]]
     .assert_eq(&args);
     expect![[r#"
         subtract (Value) subtract
@@ -375,7 +379,8 @@ fn code_actions() {
         .find(|action| action.title.starts_with("Insert all arguments"))
         .expect("insert all");
     assert!(
-        apply(&text, &insert.edits).contains("avgpool(s1, kernel: 2, stride: 1)"),
+        apply(&text, &insert.edits)
+            .contains("avgpool(s1, kernel: 2, stride: 1, padding: 0, count_include_pad: true)"),
         "{}",
         apply(&text, &insert.edits)
     );

@@ -10,7 +10,7 @@ use crate::value::{Data, Tensor, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tract_onnx::prelude::{
-    Arc, DatumType, Framework, InferenceModelExt, IntoRunnable, IntoTValue, TDim,
+    Arc, DatumType, Framework, InferenceModel, InferenceModelExt, IntoRunnable, IntoTValue, TDim,
     Tensor as TractTensor, TypedModel, TypedRunnableModel, tract_ndarray, tvec,
 };
 
@@ -21,8 +21,12 @@ const SPECIALISED_PLANS: usize = 4;
 type ShapeKey = Vec<Vec<usize>>;
 
 pub struct TractPlan {
-    /// The plan for any input shape.
-    plan: Arc<TypedRunnableModel>,
+    /// The plan for any input shape; `None` when tract can only type the
+    /// model for concrete shapes (a symbolic batch concatenated with a
+    /// constant of batch 1: `N == 1` is only known at run time).
+    plan: Option<Arc<TypedRunnableModel>>,
+    /// The parsed model when only concrete shapes type.
+    untyped: Option<InferenceModel>,
     /// The decluttered model, kept when an input has a symbolic dimension.
     symbolic: Option<TypedModel>,
     specialised: Mutex<Vec<(ShapeKey, Option<Arc<TypedRunnableModel>>)>>,
@@ -54,7 +58,23 @@ impl TractPlan {
             let model = tract_onnx::onnx()
                 .model_for_read(&mut &bytes[..])
                 .map_err(|e| tract_error("loading", &e))?;
-            let typed = model.into_typed().map_err(|e| tract_error("typing", &e))?;
+            let typed = match model.clone().into_typed() {
+                Ok(typed) => typed,
+                // Symbols that must equal constants (`N == 1`) type only
+                // once the shapes are known: if the model types with every
+                // symbol at 1, it is planned per concrete shape at run time.
+                Err(e) => match probe_shapes(&model) {
+                    Some(shapes) if type_for(&model, &shapes).is_some() => {
+                        return Ok(TractPlan {
+                            plan: None,
+                            untyped: Some(model),
+                            symbolic: None,
+                            specialised: Mutex::new(Vec::new()),
+                        });
+                    }
+                    _ => return Err(tract_error("typing", &e)),
+                },
+            };
             let decluttered = typed
                 .into_decluttered()
                 .map_err(|e| tract_error("optimising", &e))?;
@@ -68,7 +88,8 @@ impl TractPlan {
                 .map_err(|e| tract_error("planning", &e))?;
             let symbolic = has_symbolic_input(&decluttered).then_some(decluttered);
             Ok(TractPlan {
-                plan,
+                plan: Some(plan),
+                untyped: None,
                 symbolic,
                 specialised: Mutex::new(Vec::new()),
             })
@@ -77,21 +98,39 @@ impl TractPlan {
 
     /// The plan for inputs of these shapes: a cached or new concrete-shape
     /// plan when the model is symbolic, else the general one.
-    fn plan_for(&self, shapes: ShapeKey) -> Arc<TypedRunnableModel> {
-        let Some(symbolic) = &self.symbolic else {
-            return self.plan.clone();
-        };
+    fn plan_for(&self, shapes: ShapeKey) -> Result<Arc<TypedRunnableModel>, Error> {
+        if self.symbolic.is_none()
+            && let Some(plan) = &self.plan
+        {
+            return Ok(plan.clone());
+        }
         let mut cache = self.specialised.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, plan)) = cache.iter().find(|(key, _)| *key == shapes) {
-            return plan.clone().unwrap_or_else(|| self.plan.clone());
+            return self.or_general(plan.clone());
         }
         // A failed specialisation is remembered too, so it is not retried per call.
-        let plan = specialise(symbolic, &shapes);
+        let plan = match (&self.symbolic, &self.untyped) {
+            (Some(symbolic), _) => specialise(symbolic, &shapes),
+            (None, Some(untyped)) => type_for(untyped, &shapes),
+            (None, None) => None,
+        };
         if cache.len() >= SPECIALISED_PLANS {
             cache.remove(0);
         }
         cache.push((shapes, plan.clone()));
-        plan.unwrap_or_else(|| self.plan.clone())
+        self.or_general(plan)
+    }
+
+    fn or_general(
+        &self,
+        plan: Option<Arc<TypedRunnableModel>>,
+    ) -> Result<Arc<TypedRunnableModel>, Error> {
+        plan.or_else(|| self.plan.clone()).ok_or_else(|| {
+            Error::Model(
+                "tract cannot type the model for these input shapes (symbolic dimensions that must equal constants)"
+                    .to_owned(),
+            )
+        })
     }
 
     pub fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
@@ -103,7 +142,7 @@ impl TractPlan {
                     _ => Vec::new(),
                 })
                 .collect();
-            let plan = self.plan_for(shapes);
+            let plan = self.plan_for(shapes)?;
             let mut tv = tvec!();
             for value in inputs {
                 let Value::Tensor(t) = value else {
@@ -148,6 +187,46 @@ fn specialise(model: &TypedModel, shapes: &[Vec<usize>]) -> Option<Arc<TypedRunn
     }
     let concrete = model.set_symbols(&subs).ok()?;
     concrete.into_optimized().ok()?.into_runnable().ok()
+}
+
+/// The input shapes of `model` with every unknown dimension 1, when some
+/// dimension is unknown and the ranks are known.
+fn probe_shapes(model: &InferenceModel) -> Option<Vec<Vec<usize>>> {
+    use tract_onnx::tract_hir::infer::Factoid;
+    let mut symbolic = false;
+    let mut shapes = Vec::new();
+    for index in 0..model.inputs.len() {
+        let fact = model.input_fact(index).ok()?;
+        if fact.shape.is_open() {
+            return None;
+        }
+        let mut shape = Vec::new();
+        for dim in fact.shape.dims() {
+            match dim.concretize().and_then(|d| d.to_i64().ok()) {
+                Some(d) => shape.push(usize::try_from(d).ok()?),
+                None => {
+                    symbolic = true;
+                    shape.push(1);
+                }
+            }
+        }
+        shapes.push(shape);
+    }
+    symbolic.then_some(shapes)
+}
+
+/// `model` typed, optimised and planned with its inputs fixed to `shapes`;
+/// `None` when tract cannot do it.
+fn type_for(model: &InferenceModel, shapes: &[Vec<usize>]) -> Option<Arc<TypedRunnableModel>> {
+    let mut model = model.clone();
+    for (index, shape) in shapes.iter().enumerate() {
+        let fact = model.input_fact(index).ok()?.clone();
+        model
+            .set_input_fact(index, fact.with_shape(shape.iter().copied()))
+            .ok()?;
+    }
+    let typed = model.into_typed().ok()?.into_decluttered().ok()?;
+    typed.into_optimized().ok()?.into_runnable().ok()
 }
 
 fn to_tract(t: &Tensor) -> Result<TractTensor, Error> {

@@ -42,8 +42,8 @@ impl Error {
 }
 
 /// Runs `f`, turning a panic into [`Error::Panic`]. The last line of defence
-/// around third-party code (tract) whose invariants a hostile model may break.
-#[cfg(feature = "tract")]
+/// around third-party code (tract) whose invariants a hostile model may
+/// break, and around the evaluator.
 pub(crate) fn catch_panic<T>(
     context: &str,
     f: impl FnOnce() -> Result<T, Error>,

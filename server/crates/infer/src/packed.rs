@@ -132,7 +132,7 @@ fn float_value(f: &Format, byte: u8) -> f64 {
 /// A number rounded into one element of `dtype`. `saturate` clamps
 /// out-of-range values (and infinities) of the small floats to the largest
 /// finite value; without it they become infinity or NaN. Integers out of
-/// range (and NaN) become 0, as `ml_dtypes` converts.
+/// range wrap (their low bits), NaN becomes 0, as `ml_dtypes` 0.5 converts.
 pub(crate) fn from_f64(dtype: DType, x: f64, saturate: bool) -> u8 {
     match dtype {
         DType::I4 => small_int(x, -8, 7) as u8 & 0x0f,
@@ -171,12 +171,10 @@ fn small_int(x: f64, lo: i64, hi: i64) -> i64 {
     if x.is_nan() {
         return 0;
     }
-    let t = x.trunc();
-    if t < lo as f64 || t > hi as f64 {
-        0
-    } else {
-        t as i64
-    }
+    // Truncated, then wrapped into the type's range (its low bits, as a C
+    // cast and onnx's reference through ml_dtypes 0.5 do).
+    let span = hi - lo + 1;
+    (x.trunc() as i64 - lo).rem_euclid(span) + lo
 }
 
 fn float_bits(f: &Format, x: f64, saturate: bool) -> u8 {
@@ -380,13 +378,14 @@ mod tests {
     }
 
     #[test]
-    fn small_integers_out_of_range_are_zero() {
+    fn small_integers_out_of_range_wrap() {
         let got: Vec<i64> = (-9..16)
             .map(|x| to_i64(DType::I4, from_f64(DType::I4, x as f64, false)))
             .collect();
-        let mut want = vec![0];
+        let mut want = vec![7];
         want.extend(-8..=7);
-        want.extend([0; 8]);
+        want.extend(-8..=-1);
         assert_eq!(got, want);
+        assert_eq!(to_i64(DType::U2, from_f64(DType::U2, 5.7, true)), 1);
     }
 }

@@ -65,7 +65,7 @@ fn check(kinds: &[&str], count: usize, engine: EngineChoice) {
 
 #[test]
 fn ml_fixtures_reproduce_onnxruntime() {
-    check(&["ml"], 5, EngineChoice::Auto);
+    check(&["ml"], 6, EngineChoice::Auto);
 }
 
 /// On the native engine (which must take every one of them) and on tract.

@@ -30,7 +30,7 @@ fn classify_json_covers_every_fixture_folder() {
     );
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let entries = v.as_array().unwrap();
-    assert_eq!(entries.len(), 8);
+    assert_eq!(entries.len(), 11);
     for e in entries {
         let path = e["path"].as_str().unwrap();
         let folder = Path::new(path)

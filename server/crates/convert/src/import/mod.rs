@@ -437,7 +437,9 @@ impl Importer<'_> {
     }
 }
 
-/// Ops the importer has a rule for (others are unconvertible as such).
+/// Ops the importer has a rule for when they read activity (others are
+/// unconvertible as such). Ops it only folds (LpPool, Sigmoid... of
+/// constants) are not: fed by a rejected op, they would be rejected too.
 fn is_supported(op: &str) -> bool {
     matches!(
         op,
@@ -470,8 +472,5 @@ fn is_supported(op: &str) -> bool {
             | "Constant"
             | "Shape"
             | "Size"
-    ) || neuride_infer::fold::can_fold(&NodeProto {
-        op_type: Some(op.to_owned()),
-        ..Default::default()
-    })
+    )
 }
