@@ -557,7 +557,11 @@ fn the_language_server_shows_nir_files() {
             "position": { "line": line, "character": column } }),
     );
     let markdown = hover["contents"]["value"].as_str().unwrap();
-    assert!(markdown.contains("LIF"), "{markdown}");
+    assert!(
+        markdown.contains("NIR leaky integrate-and-fire neuron: `τ dv/dt = (v_leak - v) + R I"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("- `v_reset` (optional)"), "{markdown}");
     let classify = lsp.request(
         "neuride/classify",
         serde_json::json!({ "uri": support::file_uri(&model) }),

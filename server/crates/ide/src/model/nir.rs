@@ -266,3 +266,17 @@ fn parameters(node: &Node, proto: &mut NodeProto, graph: &mut GraphProto) {
         }
     }
 }
+
+/// What NIR says a node type is: its summary, equation and parameters.
+pub fn type_markdown(type_name: &str) -> Option<String> {
+    let spec = schema::find(type_name)?;
+    let mut out = format!("NIR {}", spec.summary);
+    if !spec.equation.is_empty() {
+        out.push_str(&format!(": `{}`", spec.equation));
+    }
+    for param in spec.params {
+        let optional = if param.required { "" } else { " (optional)" };
+        out.push_str(&format!("\n- `{}`{optional}: {}", param.name, param.doc));
+    }
+    Some(out)
+}
