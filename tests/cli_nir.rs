@@ -572,6 +572,22 @@ fn the_language_server_shows_nir_files() {
         serde_json::json!({ "uri": support::file_uri(&model) }),
     );
     assert_eq!(summary["kind"], "snn");
+    let graph = lsp.request(
+        "neuride/graph",
+        serde_json::json!({ "uri": support::file_uri(&model), "format": "svg" }),
+    );
+    let svg = graph["content"].as_str().unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("LIF") && svg.contains("Affine"), "{svg}");
+    // The registry lists the NIR file as a spiking model, the broken one as unknown.
+    let models = lsp.request("neuride/models", serde_json::json!({}));
+    let entry = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["uri"] == support::file_uri(&model))
+        .unwrap_or_else(|| panic!("{models}"));
+    assert_eq!(entry["kind"], "snn");
+    assert!(entry["parameters"].as_u64().unwrap() > 64 * 32, "{entry}");
     lsp.shutdown();
 }
 
