@@ -530,7 +530,7 @@ fn nir_files_check_classify_and_print() {
 
 #[test]
 fn the_language_server_shows_nir_files() {
-    let dir = support::workspace(&["nir/snntorch_mlp.nir"]);
+    let dir = support::workspace(&["nir/snntorch_mlp.nir", "nir/snntorch_mlp_io.npz"]);
     let root = support::canonical(&dir);
     let model = root.join("nir/snntorch_mlp.nir");
     let broken = root.join("broken.nir");
@@ -577,7 +577,10 @@ fn the_language_server_shows_nir_files() {
         serde_json::json!({ "uri": support::file_uri(&model), "format": "svg" }),
     );
     let svg = graph["content"].as_str().unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("LIF") && svg.contains("Affine"), "{svg}");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("LIF") && svg.contains("Affine"),
+        "{svg}"
+    );
     // The registry lists the NIR file as a spiking model, the broken one as unknown.
     let models = lsp.request("neuride/models", serde_json::json!({}));
     let entry = models
@@ -588,6 +591,18 @@ fn the_language_server_shows_nir_files() {
         .unwrap_or_else(|| panic!("{models}"));
     assert_eq!(entry["kind"], "snn");
     assert!(entry["parameters"].as_u64().unwrap() > 64 * 32, "{entry}");
+    // The editor's simulate job runs the file as the CLI does (0.1 ms steps).
+    let data = root.join("nir/snntorch_mlp_io.npz");
+    let id = lsp.send_request(
+        "workspace/executeCommand",
+        serde_json::json!({
+            "command": "neuride.simulate",
+            "arguments": [{ "uri": support::file_uri(&model), "data": support::file_uri(&data),
+                            "steps": 40, "decode": "count" }]
+        }),
+    );
+    let response = lsp.response(id);
+    assert_eq!(response["result"]["accuracy"], 1.0, "{response}");
     lsp.shutdown();
 }
 

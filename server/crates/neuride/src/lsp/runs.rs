@@ -414,6 +414,10 @@ pub async fn infer(
 /// routes it to the ONNX runtime, and the converter would fail on its neuron
 /// ops (it converts ReLU networks), so simulating it runs it as it is.
 fn already_spiking_in_plain_ops(model: &std::path::Path) -> bool {
+    // A NIR file is simulated with NIR's equations, never as ONNX.
+    if neuride_ide::run::nir::is_nir(model) {
+        return false;
+    }
     let Ok(bytes) = std::fs::read(model) else {
         return false;
     };
