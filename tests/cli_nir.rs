@@ -530,7 +530,12 @@ fn nir_files_check_classify_and_print() {
 
 #[test]
 fn the_language_server_shows_nir_files() {
-    let dir = support::workspace(&["nir/snntorch_mlp.nir", "nir/snntorch_mlp_io.npz"]);
+    let dir = support::workspace(&[
+        "nir/snntorch_mlp.nir",
+        "nir/snntorch_mlp_io.npz",
+        "dl/digits_mlp.onnx",
+        "data/digits_calib.npz",
+    ]);
     let root = support::canonical(&dir);
     let model = root.join("nir/snntorch_mlp.nir");
     let broken = root.join("broken.nir");
@@ -603,6 +608,27 @@ fn the_language_server_shows_nir_files() {
     );
     let response = lsp.response(id);
     assert_eq!(response["result"]["accuracy"], 1.0, "{response}");
+    // neuride.convert to a .nir output: one NIR file, the notes, and the
+    // new file analysed as a spiking network.
+    let mlp = root.join("dl/digits_mlp.onnx");
+    let output = root.join("dl/digits_mlp.nir");
+    let written = lsp.request(
+        "workspace/executeCommand",
+        serde_json::json!({ "command": "neuride.convert", "arguments": [{
+            "uri": support::file_uri(&mlp), "calib": "../data/digits_calib.npz",
+            "output": support::file_uri(&output) }] }),
+    );
+    assert_eq!(written["nir"], support::file_uri(&output), "{written}");
+    assert!(
+        written["notes"].to_string().contains("subtract reset"),
+        "{written}"
+    );
+    assert_eq!(nir_types(&output)["output"], "Output");
+    let classify = lsp.request(
+        "neuride/classify",
+        serde_json::json!({ "uri": support::file_uri(&output) }),
+    );
+    assert_eq!(classify["kind"], "snn");
     lsp.shutdown();
 }
 
