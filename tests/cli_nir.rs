@@ -483,6 +483,22 @@ with h5py.File(sys.argv[1], "a") as f:
 print(lif)
 "#;
 
+/// A recurrent layer (LIF -> Linear -> back into the LIF), valid NIR that
+/// the simulator does not run.
+const RECURRENT: &str = r#"
+import sys, numpy as np, nir
+f = np.float32
+graph = nir.NIRGraph(
+    nodes={"input": nir.Input(input_type=np.array([3])),
+           "fc": nir.Affine(np.eye(3, dtype=f), np.zeros(3, f)),
+           "lif": nir.LIF(tau=np.full(3, 1e-3, f), r=np.ones(3, f), v_leak=np.zeros(3, f),
+                          v_threshold=np.ones(3, f)),
+           "rec": nir.Linear(np.eye(3, dtype=f) * 0.5),
+           "output": nir.Output(output_type=np.array([3]))},
+    edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")])
+nir.write(sys.argv[1], graph)
+"#;
+
 #[test]
 fn nir_files_check_classify_and_print() {
     let model = support::fixture("nir/snntorch_cnn.nir");
@@ -525,6 +541,31 @@ fn nir_files_check_classify_and_print() {
     assert!(
         found["range"]["start"]["line"].as_u64().unwrap() > 0,
         "{found}"
+    );
+
+    // Valid NIR the simulator cannot run: a warning, and a clear run error.
+    let recurrent = dir.path().join("recurrent.nir");
+    python(RECURRENT, &[path(&recurrent)]);
+    let (code, stdout, _) = neuride(&["check", path(&recurrent), "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let warning = &report["files"][0]["diagnostics"][0];
+    assert_eq!(warning["code"], "nir/unsupported", "{stdout}");
+    assert_eq!(warning["severity"], "warning");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("recurrent edges"),
+        "{warning}"
+    );
+    let data = dir.path().join("x.npz");
+    std::fs::copy(support::fixture("nir/snntorch_mlp_io.npz"), &data).unwrap();
+    let (code, _, stderr) = neuride(&["simulate", path(&recurrent), "--data", path(&data)]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot simulate") && stderr.contains("recurrent"),
+        "{stderr}"
     );
 }
 
