@@ -537,10 +537,13 @@ fn nir_files_check_classify_and_print() {
         found["message"].as_str().unwrap().contains(node.trim()),
         "{found}"
     );
-    // The node's line in the text view, not the file's header.
+    // On the node's line of the text view (what `print` prints).
+    let (_, text, _) = neuride(&["print", path(&unknown)]);
+    let line = found["range"]["start"]["line"].as_u64().unwrap() as usize;
+    let shown = text.lines().nth(line).unwrap();
     assert!(
-        found["range"]["start"]["line"].as_u64().unwrap() > 0,
-        "{found}"
+        shown.contains(&format!("[{}]", node.trim())) && shown.contains("org.nir.Quantize"),
+        "{shown}"
     );
 
     // Valid NIR the simulator cannot run: a warning, and a clear run error.

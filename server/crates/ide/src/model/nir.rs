@@ -36,8 +36,11 @@ impl ModelAnalysis {
                 .map(|p| p.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let diagnostics: Vec<Diagnostic> =
-                read.problems.iter().map(|p| diagnostic(&[], p)).collect();
+            let diagnostics: Vec<Diagnostic> = read
+                .problems
+                .iter()
+                .map(|p| diagnostic(&GraphProto::default(), p))
+                .collect();
             return ModelAnalysis {
                 path: path.to_owned(),
                 size: bytes.len() as u64,
@@ -49,23 +52,15 @@ impl ModelAnalysis {
             };
         };
         let proto = model_of(&document);
-        let names: Vec<&str> = document
-            .graph
-            .nodes
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
-        let mut diagnostics: Vec<Diagnostic> = read
-            .problems
-            .iter()
-            .map(|p| diagnostic(&names, p))
-            .collect();
+        let main = proto.graph.as_ref().expect("model_of makes a graph");
+        let mut diagnostics: Vec<Diagnostic> =
+            read.problems.iter().map(|p| diagnostic(main, p)).collect();
         // Only a file that reads cleanly is worth asking the simulator about.
         if diagnostics.iter().all(|d| d.severity != Severity::Error)
             && let Err(error) = neuride_nir::lower(&document, &neuride_nir::LowerOptions::default())
         {
             diagnostics.extend(error.0.iter().map(|p| {
-                let mut d = diagnostic(&names, p);
+                let mut d = diagnostic(main, p);
                 d.severity = Severity::Warning;
                 d.message = format!("neuride cannot simulate this: {}", d.message);
                 d
@@ -92,16 +87,23 @@ impl ModelAnalysis {
 }
 
 /// A problem of the file as a diagnostic on the view: on the node its path
-/// starts with (nodes keep their order in the view), else on the model.
-fn diagnostic(names: &[&str], problem: &neuride_nir::Problem) -> Diagnostic {
-    let anchor = problem
-        .path
-        .first()
-        .and_then(|first| names.iter().position(|n| n == first))
-        .map_or(Anchor::Model, |index| Anchor::Node {
-            graph: GraphId::Main,
-            index,
-        });
+/// starts with (an Input node is the graph input of its name), else on the
+/// model.
+fn diagnostic(graph: &GraphProto, problem: &neuride_nir::Problem) -> Diagnostic {
+    let anchor = match problem.path.first() {
+        Some(first) => match graph.node.iter().position(|n| n.name() == first) {
+            Some(index) => Anchor::Node {
+                graph: GraphId::Main,
+                index,
+            },
+            None if graph.input.iter().any(|i| i.name() == first) => Anchor::Value {
+                graph: GraphId::Main,
+                name: first.clone(),
+            },
+            None => Anchor::Model,
+        },
+        None => Anchor::Model,
+    };
     let severity = match problem.severity {
         neuride_nir::Severity::Error => Severity::Error,
         neuride_nir::Severity::Warning => Severity::Warning,
@@ -193,7 +195,8 @@ fn graph_of(graph: &Graph, name: &str) -> GraphProto {
         name: Some(name.into()),
         ..Default::default()
     };
-    for (node, node_shapes) in graph.nodes.iter().zip(&shapes) {
+    for index in reading_order(graph) {
+        let (node, node_shapes) = (&graph.nodes[index], &shapes[index]);
         let dims = |shape: &Option<Vec<usize>>| -> Vec<Option<usize>> {
             shape.iter().flatten().map(|&d| Some(d)).collect()
         };
@@ -231,6 +234,46 @@ fn graph_of(graph: &Graph, name: &str) -> GraphProto {
         out.node.push(proto);
     }
     out
+}
+
+/// The nodes from the inputs on, each after what feeds it (HDF5 lists a
+/// group's members by name, which is no reading order); ties keep the
+/// file's order, nodes on a cycle come last.
+fn reading_order(graph: &Graph) -> Vec<usize> {
+    let index: std::collections::HashMap<&str, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut indegree = vec![0usize; graph.nodes.len()];
+    let mut successors = vec![Vec::new(); graph.nodes.len()];
+    for edge in &graph.edges {
+        if let (Some(&from), Some(&to)) =
+            (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
+        {
+            indegree[to] += 1;
+            successors[from].push(to);
+        }
+    }
+    let mut ready: std::collections::BTreeSet<(bool, usize)> = (0..graph.nodes.len())
+        .filter(|&i| indegree[i] == 0)
+        .map(|i| (graph.nodes[i].type_name != "Input", i))
+        .collect();
+    let mut order = Vec::with_capacity(graph.nodes.len());
+    while let Some(first) = ready.pop_first() {
+        let node = first.1;
+        order.push(node);
+        for &next in &successors[node] {
+            indegree[next] -= 1;
+            if indegree[next] == 0 {
+                ready.insert((graph.nodes[next].type_name != "Input", next));
+            }
+        }
+    }
+    let placed: std::collections::HashSet<usize> = order.iter().copied().collect();
+    order.extend((0..graph.nodes.len()).filter(|i| !placed.contains(i)));
+    order
 }
 
 /// A node's parameters: float arrays as initializers (`node.param`) fed as
