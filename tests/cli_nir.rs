@@ -108,6 +108,31 @@ fn snntorch_and_norse_exports_simulate_to_their_spikes() {
         "0.001",
     ]);
     assert_eq!(report["accuracy"], 1.0, "{report}");
+    // `neuride run` routes a NIR file to the simulator (0.1 ms steps).
+    let model = support::fixture("nir/snntorch_mlp.nir");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("samples.npz");
+    python(
+        "import sys, numpy as np; d = np.load(sys.argv[1]); np.savez(sys.argv[2], x=d['x'], y=d['y'])",
+        &[
+            path(&support::fixture("nir/snntorch_mlp_io.npz")),
+            path(&data),
+        ],
+    );
+    let (code, stdout, stderr) = neuride(&[
+        "run",
+        path(&model),
+        "--input",
+        path(&data),
+        "--labels",
+        "y",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("a NIR file"), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["samples"], 40, "{report}");
 }
 
 /// Writes a graph with the `nir` package (Affine, LIF with a leak voltage
