@@ -43,10 +43,10 @@ pub(super) fn held_shape(shape: &[usize]) -> Vec<usize> {
 
 pub(super) fn floats(node: &Node, name: &str) -> Result<Tensor, String> {
     match node.param(name) {
-        Some(Param::Array(a)) => Ok(Tensor {
-            shape: a.shape.clone(),
-            data: a.to_f32(),
-        }),
+        // `Tensor::new` checks that the values fill the shape.
+        Some(Param::Array(a)) => {
+            Tensor::new(a.shape.clone(), a.to_f32()).map_err(|e| format!("`{name}`: {e}"))
+        }
         Some(other) => Err(format!(
             "`{name}` is {}, numbers expected",
             other.type_text()
@@ -88,11 +88,21 @@ pub(super) fn pool(node: &Node) -> Result<Window, String> {
     let kernel = shapes::per_axis(node, "kernel_size", 2, 1)?;
     let stride = shapes::per_axis(node, "stride", 2, 1)?;
     let pad = shapes::per_axis(node, "padding", 2, 0)?;
+    at_least_one("kernel_size", &kernel)?;
+    at_least_one("stride", &stride)?;
     Ok((
         [kernel[0], kernel[1]],
         [stride[0], stride[1]],
         [pad[0], pad[1], pad[0], pad[1]],
     ))
+}
+
+/// Window sizes, strides and dilations of 0 describe no window.
+fn at_least_one(what: &str, values: &[usize]) -> Result<(), String> {
+    if values.contains(&0) {
+        return Err(format!("{what} {values:?}: every value must be at least 1"));
+    }
+    Ok(())
 }
 
 /// Conv1d/Conv2d as a 2-D convolution (Conv1d over `[C, 1, L]`).
@@ -111,6 +121,9 @@ pub(super) fn conv(node: &Node) -> Result<Layer, String> {
     let groups = shapes::per_axis(node, "groups", 1, 1)?[0];
     let bias = floats(node, "bias")?.data;
     let kernel = &weight.shape[2..];
+    at_least_one("the kernel's size", kernel)?;
+    at_least_one("stride", &stride)?;
+    at_least_one("dilation", &dilation)?;
     let padding = match shapes::padding(node, axes)? {
         Padding::Explicit(p) => p.iter().map(|&p| (p, p)).collect::<Vec<_>>(),
         Padding::Valid => vec![(0, 0); axes],
