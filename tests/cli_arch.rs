@@ -144,3 +144,44 @@ fn alexnet_converts_and_simulates() {
     assert_eq!(folded["predictions"], report["predictions"]);
     assert_eq!(folded["rates"], report["rates"]);
 }
+
+/// The three trained nets of scripts/train_arch_nets.py (residual blocks,
+/// fire modules with concatenation, inverted residuals with depthwise convs
+/// and ReLU6) convert and, within 64 steps, come within 1.5 points of their
+/// ANN on all 450 test images, with the conversion's defaults (percentile
+/// normalisation, membrane starting at half the threshold, spiking max-pool).
+#[test]
+fn trained_architectures_come_within_one_and_a_half_points_of_their_ann() {
+    let data = support::fixture("data/digits16_test.npz");
+    let calib = support::fixture("data/digits16_calib.npz");
+    for name in ["digits16_resnet", "digits16_fire", "digits16_mobile"] {
+        let model = support::fixture(&format!("dl/{name}.onnx"));
+        let (code, stdout, stderr) = neuride(&[
+            "simulate",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--calib",
+            calib.to_str().unwrap(),
+            "--steps",
+            "64",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "simulate {name}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["samples"], 450, "{name}");
+        let ann = report["ann_accuracy"].as_f64().unwrap();
+        let best = report["accuracy_per_step"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!(ann > 0.9, "{name}: the ANN was trained ({ann})");
+        assert!(
+            ann - best <= 0.015,
+            "{name}: SNN {best} within 64 steps against ANN {ann}"
+        );
+    }
+}

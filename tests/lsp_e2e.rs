@@ -108,7 +108,7 @@ fn vscode_session_models_views_registry_and_watching() {
             "registerOptions": { "watchers": [
                 { "globPattern": "**/*.onnx" }, { "globPattern": "**/*.npz" },
                 { "globPattern": "**/*.npy" }, { "globPattern": "**/*.neuro" },
-                { "globPattern": "**/neuride.toml" }, { "globPattern": "**/pyproject.toml" }
+                { "globPattern": "**/*.nir" }, { "globPattern": "**/neuride.toml" }, { "globPattern": "**/pyproject.toml" }
             ] }
         })
     );

@@ -142,13 +142,13 @@ export function registerCommands(
     );
 
   register('neuride.ui.showGraph', async (arg) => {
-    const uri = targetUri(arg, ['.onnx']) ?? (await pickFile('Model to draw', ['.onnx']));
+    const uri = targetUri(arg, ['.onnx', '.nir']) ?? (await pickFile('Model to draw', ['.onnx', '.nir']));
     if (uri) {
       await showGraph(context, need(), uri);
     }
   });
   register('neuride.ui.openModelText', async (arg) => {
-    const uri = targetUri(arg, ['.onnx', '.npz']) ?? (await pickFile('Model to show as text', ['.onnx', '.npz']));
+    const uri = targetUri(arg, ['.onnx', '.npz', '.nir']) ?? (await pickFile('Model to show as text', ['.onnx', '.npz', '.nir']));
     if (uri) {
       await text.open(uri);
     }
@@ -202,7 +202,7 @@ export function registerCommands(
     void vscode.window.showInformationMessage(`neuride: exported to ${target.fsPath}${describe(result)}`);
   });
   register('neuride.ui.simulate', async (arg) => {
-    const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with a simulate item', ['.neuro']));
+    const uri = targetUri(arg, ['.neuro', '.onnx', '.nir']) ?? (await pickFile('Neuro file with a simulate item, or a NIR file', ['.neuro', '.nir']));
     if (!uri) return;
     // A model needs samples (an .npz with x and y); a .neuro file names its own.
     const args = uri.path.endsWith('.neuro')
@@ -226,7 +226,7 @@ export function registerCommands(
     await apps.start(target.uri, target.app);
   });
   register('neuride.ui.sweep', async (arg) => {
-    const uri = targetUri(arg, ['.neuro', '.onnx']) ?? (await pickFile('Neuro file with a sweep item, or a model', ['.neuro', '.onnx']));
+    const uri = targetUri(arg, ['.neuro', '.onnx', '.nir']) ?? (await pickFile('Neuro file with a sweep item, or a model', ['.neuro', '.onnx', '.nir']));
     if (!uri) return;
     let args: Record<string, unknown> | null | undefined;
     if (uri.path.endsWith('.neuro')) {

@@ -97,7 +97,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const render = async () => {
       try {
         const { result } = await this.text.fetch(document.uri);
-        panel.webview.html = textPage(title, result.text, document.uri.path.endsWith('.onnx'));
+        panel.webview.html = textPage(title, result.text, document.uri.path.endsWith('.onnx') || document.uri.path.endsWith('.nir'));
       } catch (error) {
         panel.webview.html = errorPage(title, `neuride could not render ${title}: ${String(error)}`);
       }

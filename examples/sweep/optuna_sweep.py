@@ -51,8 +51,16 @@ def main():
     args = parser.parse_args()
 
     storage = args.storage
-    if storage.startswith("sqlite:"):
-        # Workers in other processes hold the file's lock briefly: wait for it.
+    lock = None
+    if storage.startswith("sqlite:///"):
+        # Workers starting together on a new SQLite file would each create
+        # Optuna's tables (alembic's version row: a UNIQUE failure); the
+        # first creates the storage and the study under a file lock, the
+        # others then load them. Later, SQLite's own lock suffices: wait for it.
+        import fcntl
+
+        lock = open(storage[len("sqlite:///"):] + ".lock", "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
         storage = optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}})
     study = optuna.create_study(
         study_name=args.study,
@@ -61,6 +69,8 @@ def main():
         directions=["maximize", "minimize"],
         sampler=TPESampler(seed=args.seed),
     )
+    if lock is not None:
+        lock.close()
     target = {"model": args.model, "data": args.data, "calib": args.calib}
 
     def objective(trial):

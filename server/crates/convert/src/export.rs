@@ -3,11 +3,13 @@
 //! neurons are `ai.neuride.snn` ops (which `convert`/`simulate` read back).
 
 use crate::{Error, SNN_DOMAIN};
-use neuride_onnx::proto::tensor_shape_proto::{Dimension, dimension};
-use neuride_onnx::proto::type_proto;
+use neuride_onnx::build::{
+    self, attr_float as attr_f, attr_int as attr_i, attr_string as attr_s, float_initializer,
+    value_info,
+};
 use neuride_onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    TensorProto,
 };
 use neuride_snn::{Layer, Network, Neuron, Tensor};
 use std::collections::HashSet;
@@ -207,6 +209,20 @@ fn neuron_call(neuron: &Neuron, input: &str) -> String {
                 reset.name()
             )
         }
+        // NIR's neurons have no Neuro syntax of their own (a NIR network is
+        // `network N = nir("file.nir")`): the call names the model and its
+        // parameters, and the checker reports the unknown layer.
+        Neuron::Nir(nir) => format!(
+            "nir_{}({input}, tau_mem: {}, tau_syn: {}, r: {}, v_leak: {}, w_in: {}, v_threshold: {}, v_reset: {}",
+            nir.model.name().to_lowercase(),
+            nir.tau_mem,
+            nir.tau_syn,
+            nir.r,
+            nir.v_leak,
+            nir.w_in,
+            number(nir.v_threshold),
+            number(nir.v_reset)
+        ),
     }
 }
 
@@ -372,75 +388,12 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
     s
 }
 
-fn attr_f(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(1),
-        f: Some(value),
-        ..Default::default()
-    }
-}
-
-fn attr_i(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(2),
-        i: Some(value),
-        ..Default::default()
-    }
-}
-
-fn attr_s(name: &str, value: &str) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(3),
-        s: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
-        ..Default::default()
-    }
+fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
+    float_initializer(name, &tensor.shape, &tensor.data)
 }
 
 fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(7),
-        ints: values.iter().map(|&v| v as i64).collect(),
-        ..Default::default()
-    }
-}
-
-fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
-    let raw: Vec<u8> = tensor.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    TensorProto {
-        name: Some(name.into()),
-        dims: tensor.shape.iter().map(|&d| d as i64).collect(),
-        data_type: Some(1),
-        raw_data: Some(raw.into()),
-        ..Default::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|d| Dimension {
-            value: Some(match d {
-                Some(v) => dimension::Value::DimValue(*v as i64),
-                None => dimension::Value::DimParam("batch".into()),
-            }),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    build::attr_ints(name, values.iter().map(|&v| v as i64))
 }
 
 /// The network as an ONNX model: standard ops for synapses and pooling,
@@ -637,8 +590,22 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                         attr_f("threshold", threshold),
                         attr_s("reset", reset.name()),
                     ]),
+                    Neuron::Nir(nir) => attrs.extend([
+                        attr_s("model", nir.model.name()),
+                        attr_f("tau_mem", nir.tau_mem as f32),
+                        attr_f("tau_syn", nir.tau_syn as f32),
+                        attr_f("r", nir.r as f32),
+                        attr_f("v_leak", nir.v_leak as f32),
+                        attr_f("w_in", nir.w_in as f32),
+                        attr_f("v_threshold", nir.v_threshold),
+                        attr_f("v_reset", nir.v_reset),
+                    ]),
                 }
-                (neuron.op_name(), SNN_DOMAIN, attrs)
+                let op = match neuron {
+                    Neuron::Nir(_) => "NirNeuron",
+                    other => other.op_name(),
+                };
+                (op, SNN_DOMAIN, attrs)
             }
         };
         let mut proto = plain_node(id, op, inputs, tensor_name(index), attributes);

@@ -19,7 +19,7 @@ pub enum FileAnalysis {
 impl FileAnalysis {
     pub fn kind(&self) -> FileKind {
         match self {
-            FileAnalysis::Model(_) => FileKind::Onnx,
+            FileAnalysis::Model(model) => model.kind,
             FileAnalysis::Archive(archive) => archive.kind,
             FileAnalysis::Neuro(_) => FileKind::Neuro,
         }
@@ -75,6 +75,7 @@ impl FileAnalysis {
 pub fn analyze_file(path: &Path, bytes: Bytes) -> FileAnalysis {
     match FileKind::from_path(path) {
         Some(FileKind::Onnx) => FileAnalysis::Model(ModelAnalysis::new(path, bytes)),
+        Some(FileKind::Nir) => FileAnalysis::Model(ModelAnalysis::from_nir(path, &bytes)),
         Some(kind @ (FileKind::Npz | FileKind::Npy)) => {
             FileAnalysis::Archive(ArchiveAnalysis::new(path, kind, bytes))
         }

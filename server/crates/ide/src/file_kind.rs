@@ -14,6 +14,9 @@ pub enum FileKind {
     Npy,
     /// A Neuro language file (`.neuro`).
     Neuro,
+    /// A NIR file (`.nir`): a spiking network in the Neuromorphic
+    /// Intermediate Representation (HDF5).
+    Nir,
 }
 
 impl FileKind {
@@ -26,6 +29,7 @@ impl FileKind {
             "npz" => Some(FileKind::Npz),
             "npy" => Some(FileKind::Npy),
             "neuro" => Some(FileKind::Neuro),
+            "nir" => Some(FileKind::Nir),
             _ => None,
         }
     }
@@ -36,6 +40,7 @@ impl FileKind {
             FileKind::Npz => "npz",
             FileKind::Npy => "npy",
             FileKind::Neuro => "neuro",
+            FileKind::Nir => "nir",
         }
     }
 
@@ -57,6 +62,7 @@ mod tests {
         assert_eq!(kind("W.NPZ"), Some(FileKind::Npz));
         assert_eq!(kind("x.npy"), Some(FileKind::Npy));
         assert_eq!(kind("app.neuro"), Some(FileKind::Neuro));
+        assert_eq!(kind("snn.NIR"), Some(FileKind::Nir));
         assert_eq!(kind("README.md"), None);
         assert_eq!(kind("onnx"), None);
     }

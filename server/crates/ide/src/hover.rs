@@ -110,6 +110,11 @@ fn node_markdown(model: &ModelAnalysis, graph_id: &GraphId, index: usize) -> Opt
     if !node.name.is_empty() {
         let _ = write!(out, " `{}`", node.name);
     }
+    if domain == crate::model::nir::NIR_DOMAIN
+        && let Some(doc) = crate::model::nir::type_markdown(&node.op_type)
+    {
+        let _ = write!(out, "\n\n{doc}");
+    }
     out.push_str("\n\n**inputs**\n");
     for input in &node.inputs {
         let _ = writeln!(out, "- `{}`: {}", input.name, input.ty);

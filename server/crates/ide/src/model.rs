@@ -4,6 +4,7 @@
 //! with the anchor -> range map that places diagnostics, hovers and symbols.
 
 pub mod check;
+pub mod nir;
 pub mod view;
 
 use crate::report::{FileDiagnostic, Range};
@@ -36,6 +37,8 @@ pub struct ModelAnalysis {
     /// The memory map the model's weights are views into (big files only),
     /// kept to tell whether the file was truncated under it.
     pub map: Option<neuride_mapped::Map>,
+    /// `Onnx`, or `Nir` for a NIR file shown through its ONNX view ([`nir`]).
+    pub kind: crate::file_kind::FileKind,
 }
 
 impl ModelAnalysis {
@@ -72,6 +75,7 @@ impl ModelAnalysis {
                     diagnostics,
                     view,
                     map: None,
+                    kind: crate::file_kind::FileKind::Onnx,
                 }
             }
             Err(error) => {
@@ -85,6 +89,7 @@ impl ModelAnalysis {
                     diagnostics: vec![diagnostic],
                     view,
                     map: None,
+                    kind: crate::file_kind::FileKind::Onnx,
                 }
             }
         }

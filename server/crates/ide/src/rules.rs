@@ -26,6 +26,7 @@ macro_rules! rule {
 }
 
 mod neuro;
+mod nir;
 mod npz;
 mod onnx;
 
@@ -54,11 +55,19 @@ pub const FAMILIES: &[(&str, &str)] = &[
     ),
     ("npz", "NumPy archives and arrays (`.npz`, `.npy`)"),
     ("neuro", "Neuro language files (`.neuro`)"),
+    (
+        "nir",
+        "NIR files (`.nir`): the Neuromorphic Intermediate Representation",
+    ),
 ];
 
 /// Every rule, family by family.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
-    onnx::RULES.iter().chain(npz::RULES).chain(neuro::RULES)
+    onnx::RULES
+        .iter()
+        .chain(npz::RULES)
+        .chain(neuro::RULES)
+        .chain(nir::RULES)
 }
 
 /// The rule of `code`, if there is one.

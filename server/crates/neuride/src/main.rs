@@ -45,6 +45,9 @@ enum Command {
     Convert(cli::convert::Args),
     /// Run a spiking simulation.
     Simulate(cli::simulate::Args),
+    /// Write a network of a .neuro file in another format (NIR).
+    #[command(subcommand)]
+    Export(cli::export::Command),
     /// Simulate over a grid of settings in parallel: accuracy vs steps and synops, Pareto front.
     Sweep(cli::sweep::Args),
     /// Run inference on a DL or classic-ML model.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Data(command) => cli::data::run(command),
         Command::Convert(args) => cli::convert::run(args),
         Command::Simulate(args) => cli::simulate::run(args),
+        Command::Export(command) => cli::export::run(command),
         Command::Sweep(args) => cli::sweep::run(args),
         Command::Infer(args) => cli::infer::run(args),
         Command::Run(args) => cli::run::run(args),

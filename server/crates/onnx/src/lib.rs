@@ -17,6 +17,8 @@ pub mod diagnostic;
 // converter: attributes, element types, tensor data, broadcasting, windows.
 pub mod attr;
 pub mod broadcast;
+/// Attributes, initializers and value infos for models neuride writes.
+pub mod build;
 pub mod dtype;
 pub mod tensor;
 pub mod window;

@@ -3,7 +3,7 @@
 //! references differ: Nengo computes in float64, snnTorch in float32, and a
 //! trace only matches to 1e-6 when computed in the reference's own precision.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// The float operations the neuron updates need.
@@ -63,7 +63,7 @@ fn clip<F: Real>(value: F, low: F, high: F) -> F {
 }
 
 /// How a membrane is reset after a spike.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reset {
     /// Subtract the threshold (keeps the residual charge: rate coding stays exact).
@@ -82,7 +82,7 @@ impl Reset {
 }
 
 /// A spiking neuron model with its parameters (times in seconds).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Neuron {
     /// Nengo `LIF`: zero-order-hold membrane update, refractory period,
@@ -107,9 +107,9 @@ pub enum Neuron {
         threshold: f32,
         reset: Reset,
         rectify: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         max_spikes: Option<u32>,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         signed: bool,
     },
     /// snnTorch `Leaky` (beta clamped to [0, 1]).
@@ -125,6 +125,10 @@ pub enum Neuron {
         threshold: f32,
         reset: Reset,
     },
+    /// One of NIR's neuron models (I, LI, IF, LIF, CubaLI, CubaLIF, and
+    /// Threshold), its continuous-time equations discretised with forward
+    /// Euler (docs/nir.md).
+    Nir(NirNeuron),
 }
 
 impl Neuron {
@@ -149,12 +153,14 @@ impl Neuron {
     }
 
     /// Whether the state keeps a second value per neuron (`NeuronState::aux`):
-    /// LIF's refractory time, Synaptic's current, a signed IF's spike total.
+    /// LIF's refractory time, Synaptic's and NIR CubaLI/CubaLIF's current, a
+    /// signed IF's spike total.
     pub fn needs_aux(&self) -> bool {
         match self {
             Neuron::Lif { .. } | Neuron::Synaptic { .. } => true,
             Neuron::If { signed, .. } => *signed,
             Neuron::Leaky { .. } => false,
+            Neuron::Nir(nir) => nir.model.has_synapse(),
         }
     }
 
@@ -173,6 +179,7 @@ impl Neuron {
 
     pub fn threshold(&self) -> f32 {
         match *self {
+            Neuron::Nir(nir) => nir.v_threshold,
             Neuron::Lif { .. } => 1.0,
             Neuron::If { threshold, .. }
             | Neuron::Leaky { threshold, .. }
@@ -186,6 +193,26 @@ impl Neuron {
             Neuron::If { .. } => "IF",
             Neuron::Leaky { .. } => "Leaky",
             Neuron::Synaptic { .. } => "Synaptic",
+            Neuron::Nir(nir) => nir.model.name(),
+        }
+    }
+
+    /// Whether the layer emits spikes; NIR's integrators (I, LI, CubaLI)
+    /// output their membrane instead.
+    pub fn is_spiking(&self) -> bool {
+        match self {
+            Neuron::Nir(nir) => nir.model.is_spiking(),
+            _ => true,
+        }
+    }
+
+    /// The membrane at rest, where a simulation starts it (added to the
+    /// layer's `initial_membrane` fraction of the threshold): NIR neurons
+    /// rest at `v_leak` (Norse starts them there; snnTorch's `v_leak` is 0).
+    pub fn resting(&self) -> f32 {
+        match self {
+            Neuron::Nir(nir) if nir.model.has_leak() => nir.v_leak as f32,
+            _ => 0.0,
         }
     }
 
@@ -232,6 +259,7 @@ impl Neuron {
             Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
                 positive("threshold", threshold)
             }
+            Neuron::Nir(nir) => nir.validate(),
         }
     }
 }
@@ -328,6 +356,7 @@ impl Neuron {
             } => synaptic_step(
                 alpha, beta, threshold, reset, current, aux, membrane, spikes,
             ),
+            Neuron::Nir(nir) => nir_step(&nir.coefficients(dt), current, membrane, aux, spikes),
         }
     }
 }
@@ -615,5 +644,211 @@ pub fn synaptic_step<F: Real>(
         };
         *mem = next;
         *s = if next - threshold > zero { one } else { zero };
+    }
+}
+
+/// NIR's neuron models (nir 1.0.8, `nir/ir/neuron.py` and `threshold.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NirModel {
+    /// `dv/dt = R I`, output `v`.
+    I,
+    /// `τ dv/dt = (v_leak - v) + R I`, output `v`.
+    Li,
+    /// `dv/dt = R I`; spike when `v > v_threshold`, then `v = v_reset`.
+    If,
+    /// `τ dv/dt = (v_leak - v) + R I`; spike when `v > v_threshold`, then `v = v_reset`.
+    Lif,
+    /// `τ_syn dI/dt = -I + w_in S`, `τ_mem dv/dt = (v_leak - v) + R I`, output `v`.
+    CubaLi,
+    /// CubaLI's equations with LIF's spike and reset.
+    CubaLif,
+    /// `z = 1 if x > θ` (stateless).
+    Threshold,
+}
+
+impl NirModel {
+    /// The NIR node type.
+    pub fn name(self) -> &'static str {
+        match self {
+            NirModel::I => "I",
+            NirModel::Li => "LI",
+            NirModel::If => "IF",
+            NirModel::Lif => "LIF",
+            NirModel::CubaLi => "CubaLI",
+            NirModel::CubaLif => "CubaLIF",
+            NirModel::Threshold => "Threshold",
+        }
+    }
+
+    pub fn is_spiking(self) -> bool {
+        matches!(
+            self,
+            NirModel::If | NirModel::Lif | NirModel::CubaLif | NirModel::Threshold
+        )
+    }
+
+    /// Whether the membrane leaks towards `v_leak` with `tau_mem`.
+    pub fn has_leak(self) -> bool {
+        matches!(
+            self,
+            NirModel::Li | NirModel::Lif | NirModel::CubaLi | NirModel::CubaLif
+        )
+    }
+
+    /// Whether a synaptic current (`tau_syn`, `w_in`) comes first.
+    pub fn has_synapse(self) -> bool {
+        matches!(self, NirModel::CubaLi | NirModel::CubaLif)
+    }
+}
+
+/// A NIR neuron: its parameters as NIR has them (one value per layer;
+/// seconds for time constants), used only through the parameters that its
+/// model has (`tau_mem` for the leaky ones, `tau_syn` and `w_in` for the
+/// current-based ones, `v_threshold` and `v_reset` for the spiking ones;
+/// Threshold's θ is `v_threshold`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NirNeuron {
+    pub model: NirModel,
+    pub tau_mem: f64,
+    pub tau_syn: f64,
+    pub r: f64,
+    pub v_leak: f64,
+    pub w_in: f64,
+    pub v_threshold: f32,
+    pub v_reset: f32,
+}
+
+/// The per-step update of a NIR neuron for one `dt`, in f32:
+/// `I = syn_decay·I + syn_gain·x` (current-based models, else `I = x`),
+/// `v = decay·v + gain·I + leak`, then the spike test and reset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NirCoefficients {
+    pub syn_decay: f32,
+    pub syn_gain: f32,
+    pub decay: f32,
+    pub gain: f32,
+    pub leak: f32,
+    pub v_threshold: f32,
+    pub v_reset: f32,
+    pub synapse: bool,
+    pub spiking: bool,
+}
+
+impl NirNeuron {
+    /// A neuron of `model` with NIR's defaults for what it does not use
+    /// (`r = 1`, `w_in = 1`, `v_leak = v_reset = 0`).
+    pub fn new(model: NirModel) -> NirNeuron {
+        NirNeuron {
+            model,
+            tau_mem: 1.0,
+            tau_syn: 1.0,
+            r: 1.0,
+            v_leak: 0.0,
+            w_in: 1.0,
+            v_threshold: 1.0,
+            v_reset: 0.0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let positive = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a positive time, found {value}"))
+            }
+        };
+        if self.model.has_leak() {
+            positive("tau_mem", self.tau_mem)?;
+        }
+        if self.model.has_synapse() {
+            positive("tau_syn", self.tau_syn)?;
+        }
+        for (name, value) in [
+            ("r", self.r),
+            ("v_leak", self.v_leak),
+            ("w_in", self.w_in),
+            ("v_threshold", self.v_threshold as f64),
+            ("v_reset", self.v_reset as f64),
+        ] {
+            if !value.is_finite() {
+                return Err(format!("{name} must be finite, found {value}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forward-Euler coefficients for a step of `dt` seconds, computed in
+    /// f64 and rounded once to f32. With snnTorch's export of a Leaky
+    /// (`τ = dt/(1-β)`, `R = τ/dt`, `v_leak = 0`) they are exactly `β`, `1`
+    /// and `0` at its dt, so the update is snnTorch's `β·v + x`.
+    ///
+    /// `dt` arrives as the simulator's f32; it is read back as the shortest
+    /// decimal that rounds to it (0.1 ms, not 0.0000999999974...), the step
+    /// the user asked for, so that `dt/τ` is computed as they meant it.
+    pub fn coefficients(&self, dt: f32) -> NirCoefficients {
+        let dt = decimal(dt);
+        let (syn_decay, syn_gain) = if self.model.has_synapse() {
+            let k = dt / self.tau_syn;
+            (1.0 - k, k * self.w_in)
+        } else {
+            (0.0, 1.0)
+        };
+        let (decay, gain, leak) = match self.model {
+            NirModel::I | NirModel::If => (1.0, dt * self.r, 0.0),
+            NirModel::Threshold => (0.0, 1.0, 0.0),
+            _ => {
+                let k = dt / self.tau_mem;
+                (1.0 - k, k * self.r, k * self.v_leak)
+            }
+        };
+        NirCoefficients {
+            syn_decay: syn_decay as f32,
+            syn_gain: syn_gain as f32,
+            decay: decay as f32,
+            gain: gain as f32,
+            leak: leak as f32,
+            v_threshold: self.v_threshold,
+            v_reset: self.v_reset,
+            synapse: self.model.has_synapse(),
+            spiking: self.model.is_spiking(),
+        }
+    }
+}
+
+/// `value` as the shortest decimal that rounds to it, in f64.
+fn decimal(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(value as f64)
+}
+
+/// One step of a NIR neuron. `spikes` gets 0/1 for the spiking models and
+/// the membrane for the integrators; `current` holds the synaptic currents.
+pub fn nir_step(
+    k: &NirCoefficients,
+    input: &[f32],
+    membrane: &mut [f32],
+    current: &mut [f32],
+    out: &mut [f32],
+) {
+    let n = input.len().min(membrane.len()).min(out.len());
+    for i in 0..n {
+        let drive = if k.synapse {
+            let Some(syn) = current.get_mut(i) else {
+                return;
+            };
+            *syn = k.syn_decay * *syn + k.syn_gain * input[i];
+            *syn
+        } else {
+            input[i]
+        };
+        let v = k.decay * membrane[i] + k.gain * drive + k.leak;
+        if k.spiking {
+            let fired = v > k.v_threshold;
+            membrane[i] = if fired { k.v_reset } else { v };
+            out[i] = if fired { 1.0 } else { 0.0 };
+        } else {
+            membrane[i] = v;
+            out[i] = v;
+        }
     }
 }

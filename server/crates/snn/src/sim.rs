@@ -235,7 +235,7 @@ fn static_nodes(net: &Network, opts: &SimOptions) -> Vec<bool> {
 /// The decoder in effect: `Auto` resolved by the output layer, spike
 /// decoders on a non-spiking output read the membrane.
 fn decoder(net: &Network, opts: &SimOptions) -> Decode {
-    let output_spiking = matches!(net.nodes[net.output].layer, Layer::Spiking { .. });
+    let output_spiking = matches!(&net.nodes[net.output].layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
     match opts.decode {
         Decode::Auto if output_spiking => Decode::Count,
         Decode::Auto => Decode::Membrane,
@@ -532,7 +532,9 @@ fn report(
     let sample_count = samples.max(1);
     for (index, node) in net.nodes.iter().enumerate() {
         let counts_input = index == 0 && !opts.encode.is_static();
-        if matches!(node.layer, Layer::Spiking { .. }) || counts_input {
+        // NIR's LI and I neurons are spiking layers that never spike: no rate.
+        let spiking = matches!(&node.layer, Layer::Spiking { neuron, .. } if neuron.is_spiking());
+        if spiking || counts_input {
             let neurons = plan.sizes[index];
             let denominator = (neurons * opts.steps * sample_count) as f64;
             let rate = spikes[index] / denominator;

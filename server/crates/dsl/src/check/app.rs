@@ -343,7 +343,7 @@ fn not_a_tensor(checker: &mut Checker, stage: &Name, flow: &Flow) {
 fn check_rate(
     checker: &mut Checker,
     network: usize,
-    stage: &crate::syntax::ast::Name,
+    stage: &Name,
     sensor_rate: Option<f64>,
     sensor: &str,
 ) {

@@ -7,7 +7,7 @@ use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Name};
-use crate::workspace::{Dim, ModelKind, Shape};
+use crate::workspace::{Dim, FileFact, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
@@ -520,12 +520,18 @@ impl<'a> Checker<'a> {
 
 fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
     let item = &checker.items()[index];
+    if let Some(call) = value.as_call().filter(|call| call.callee.text == "nir") {
+        check_nir(checker, index, call);
+        return;
+    }
     let Some(call) = value.as_call().filter(|call| call.callee.text == "convert") else {
         let text = &checker.parse.text[value.range.start..value.range.end];
         checker.error(
             value.range,
             "neuro/wrong-kind",
-            format!("expected `convert(MODEL)` or a `{{ ... }}` body, found `{text}`"),
+            format!(
+                "expected `convert(MODEL)`, `nir(\"file.nir\")` or a `{{ ... }}` body, found `{text}`"
+            ),
         );
         return;
     };
@@ -810,6 +816,65 @@ impl<'a> Checker<'a> {
                 }
                 Some(CallValues::new())
             }
+        }
+    }
+}
+
+/// `network N = nir("file.nir")`: a spiking network read from a NIR file
+/// (the Neuromorphic Intermediate Representation), which says everything
+/// about it: one path, no settings.
+fn check_nir(checker: &mut Checker, index: usize, call: &crate::syntax::ast::Call) {
+    let path_arg = call.positional().next();
+    let path = path_arg.and_then(|arg| arg.value.as_string());
+    let (Some(path_arg), Some(path), 1) = (path_arg, path, call.args.len()) else {
+        checker.error(
+            call.args_range,
+            "neuro/missing-argument",
+            "expected `nir(\"file.nir\")` with the path of one NIR file".to_string(),
+        );
+        return;
+    };
+    let path = path.to_string();
+    let range = path_arg.value.range;
+    checker.analysis.items[index].path = Some(path.clone());
+    match checker.model_fact(&path) {
+        FileFact::Missing => checker.error(
+            range,
+            "neuro/missing-file",
+            format!("expected a NIR file at \"{path}\", found no file"),
+        ),
+        FileFact::WrongFormat(why) => checker.error(
+            range,
+            "neuro/wrong-format",
+            format!("expected a NIR file at \"{path}\", found {why}"),
+        ),
+        FileFact::Ok(facts) => {
+            // A NIR file's shapes are per sample already.
+            let info = &mut checker.analysis.items[index];
+            info.inputs = facts
+                .inputs
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.clone()))
+                .collect();
+            info.outputs = facts
+                .outputs
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.clone()))
+                .collect();
+            info.parameters = facts.parameter_count;
+            info.model = Some(facts);
+        }
+    }
+    let item = &checker.items()[index];
+    let name = item.label();
+    if let Some(body) = &item.body {
+        for entry in &body.entries {
+            misplaced(
+                checker,
+                entry,
+                &format!("NIR network `{name}`"),
+                "no settings (the NIR file says the whole network)",
+            );
         }
     }
 }

@@ -278,6 +278,13 @@ pub fn completion(
                         .collect();
                     let first = models.first().cloned().unwrap_or_else(|| "model".into());
                     out.push("convert", CompletionKind::Function, "a spiking network converted from an ANN", format!("convert(${{1:{first}}}) {{\n    neuron = ${{2:if(threshold: 1.0, reset: subtract)}}\n}}"), true);
+                    out.push(
+                        "nir",
+                        CompletionKind::Function,
+                        "a spiking network read from a NIR file (.nir)",
+                        "nir(\"${1:network.nir}\")".to_string(),
+                        true,
+                    );
                 }
                 _ => {}
             }

@@ -266,8 +266,14 @@ impl<'t> Parser<'t> {
                 item.name = self.name(NodeKind::Name);
                 if self.eat(TokenKind::Eq).is_some() {
                     item.value = Some(self.expr());
+                    // `network n = nir("file.nir")` says everything: its
+                    // settings block is optional.
+                    if self.at(TokenKind::LBrace) {
+                        item.body = self.block();
+                    }
+                } else {
+                    item.body = self.block();
                 }
-                item.body = self.block();
             }
             ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer => {
                 item.target = self.name(NodeKind::NameRef);

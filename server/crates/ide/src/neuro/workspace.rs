@@ -53,6 +53,12 @@ impl Workspace for DiskWorkspace {
         }
         let fact = match self.read(path) {
             Err(()) => FileFact::Missing,
+            Ok((full, contents)) if FileKind::from_path(&full) == Some(FileKind::Nir) => {
+                model_facts(&crate::model::ModelAnalysis::from_nir(
+                    &full,
+                    &contents.bytes,
+                ))
+            }
             Ok((full, contents)) => {
                 model_facts(&crate::model::ModelAnalysis::new(&full, contents.bytes))
             }

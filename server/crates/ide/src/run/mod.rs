@@ -25,6 +25,7 @@ pub mod image;
 mod infer;
 mod lower;
 pub mod model;
+pub mod nir;
 mod settings;
 pub mod sweep;
 
@@ -522,7 +523,46 @@ pub(crate) fn prepare_block<'a>(
     let inputs = data.inputs(cancel)?;
     let labels = data.labels()?;
     let network = &neuro.parse.ast.items[network_item];
+    let nir_call = network
+        .value
+        .as_ref()
+        .and_then(|value| value.as_call())
+        .is_some_and(|call| call.callee.text == "nir");
     let (simulated, convert, notes) = match &network.value {
+        Some(_) if nir_call => {
+            if let Some(key) = CONVERT_KEYS.iter().find(|key| block(key).is_some()) {
+                return Err(RunError::Unsupported(format!(
+                    "`{key}` applies to converted networks (`network N = convert(MODEL)`); `{}` is read from a NIR file",
+                    run.target
+                )));
+            }
+            let mut sim = sim;
+            if block("dt").is_none() {
+                // NIR's neurons are continuous-time: the step snnTorch writes them for.
+                sim.dt = nir::DEFAULT_DT_MS / 1000.0;
+            }
+            let path = item_path(neuro, network_item)?;
+            let read = nir::read_network(&path, sim.dt)?;
+            let mut notes = notes;
+            notes.extend(read.notes);
+            let simulated = Simulated::Written {
+                network: read.network,
+                neurons: read.neurons,
+                name: run.target.clone(),
+            };
+            return Ok(Prepared {
+                network: simulated,
+                inputs,
+                labels,
+                options: SimulateOptions {
+                    convert: ConvertOptions::default(),
+                    sim,
+                    limit,
+                },
+                record,
+                notes,
+            });
+        }
         Some(value) => {
             let source = value
                 .as_call()

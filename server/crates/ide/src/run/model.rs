@@ -62,7 +62,9 @@ pub struct SimulateModel {
     pub batch: usize,
     /// Only the first N samples.
     pub limit: Option<usize>,
-    pub dt_ms: f32,
+    /// Step length (ms); default 1 ms, and for NIR files 0.1 ms, the step
+    /// snnTorch's exporter writes them for ([`super::nir::DEFAULT_DT_MS`]).
+    pub dt_ms: Option<f32>,
     /// Seed of the rate encoder.
     pub seed: u64,
     /// MaxPool becomes average pooling (else a spiking max-pool).
@@ -94,7 +96,7 @@ impl Default for SimulateModel {
             decode: "auto".to_owned(),
             batch: 64,
             limit: None,
-            dt_ms: 1.0,
+            dt_ms: None,
             seed: 0,
             max_to_avg: false,
             max_spikes: None,
@@ -172,9 +174,15 @@ pub fn simulate_model(
     prepared.run(&prepared.options, progress, cancel)
 }
 
+/// The step of an ONNX model's simulation unless told otherwise (ms).
+pub const DEFAULT_DT_MS: f32 = 1.0;
+
 /// The model, its data and the options, read once (a sweep runs it many
 /// times with variations of the options).
 pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Prepared, RunError> {
+    if super::nir::is_nir(model) {
+        return prepare_nir(model, options);
+    }
     let loaded = load(model)?;
     let Some(data_path) = options.data.as_deref() else {
         return Err(RunError::Setting(format!(
@@ -204,7 +212,7 @@ pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Pre
         },
         sim: SimOptions {
             steps: options.steps,
-            dt: options.dt_ms / 1000.0,
+            dt: options.dt_ms.unwrap_or(DEFAULT_DT_MS) / 1000.0,
             encode: encode(&options.encode, options.seed)?,
             decode: decode(&options.decode)?,
             batch: options.batch,
@@ -225,6 +233,49 @@ pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Pre
         options: opts,
         record: Vec::new(),
         notes: Vec::new(),
+    })
+}
+
+/// A NIR file's network with the run's options: the file says the
+/// neurons, so the conversion options do not apply.
+fn prepare_nir(model: &Path, options: &SimulateModel) -> Result<Prepared, RunError> {
+    let Some(data_path) = options.data.as_deref() else {
+        return Err(RunError::Setting(format!(
+            "{}: --data D.npz is required to simulate a NIR file",
+            model.display()
+        )));
+    };
+    let dt_ms = options.dt_ms.unwrap_or(super::nir::DEFAULT_DT_MS);
+    let dt = dt_ms / 1000.0;
+    let nir = super::nir::read_network(model, dt)?;
+    let inputs = read_array(data_path, &options.inputs)?;
+    let labels = read_labels(data_path, &options.labels)?;
+    let mut notes = nir.notes;
+    notes.push(format!(
+        "NIR's equations stepped with dt = {dt_ms} ms (snnTorch writes its files for 0.1 ms, Norse for 1 ms: --dt-ms)"
+    ));
+    Ok(Prepared {
+        network: Simulated::Written {
+            network: nir.network,
+            neurons: nir.neurons,
+            name: model.display().to_string(),
+        },
+        inputs,
+        labels,
+        options: SimulateOptions {
+            convert: ConvertOptions::default(),
+            sim: SimOptions {
+                steps: options.steps,
+                dt,
+                encode: encode(&options.encode, options.seed)?,
+                decode: decode(&options.decode)?,
+                batch: options.batch,
+                threads: options.threads,
+            },
+            limit: options.limit,
+        },
+        record: Vec::new(),
+        notes,
     })
 }
 
@@ -254,40 +305,7 @@ pub fn convert_model(
     options: &ConvertModel,
     output: &Path,
 ) -> Result<Written, RunError> {
-    let loaded = load(model)?;
-    let normalize = normalize(&options.normalize, None)?;
-    let calib = match (&options.calib, normalize) {
-        (Some(path), _) => Some(read_array(path, &options.inputs)?),
-        (None, Normalize::None) => None,
-        (None, _) => {
-            return Err(RunError::Setting(format!(
-                "--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)",
-                options.normalize
-            )));
-        }
-    };
-    let weights = options.weights.as_deref().map(read_weights).transpose()?;
-    let opts = ConvertOptions {
-        neuron: neuron(
-            &options.neuron,
-            options.beta,
-            options.max_spikes,
-            options.signed,
-        )?,
-        normalize,
-        max_to_avg: options.max_to_avg,
-        initial_membrane: options.initial_membrane,
-        ..ConvertOptions::default()
-    };
-    let dir = loaded.dir();
-    let source = neuride_convert::Source {
-        model: &loaded.proto,
-        dir: dir.as_ref(),
-    };
-    let converted = neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &opts)
-        .map_err(|e| failed(e, format!("converting {}", model.display())))?;
-    not_truncated(&loaded, model)?;
-
+    let converted = convert_only(model, options)?;
     let [neuro_path, npz_path, onnx_path] = conversion_outputs(output);
     let stem = output
         .file_stem()
@@ -332,6 +350,61 @@ pub fn convert_model(
         npz: npz_path,
         onnx: onnx_path,
     })
+}
+
+/// `model` converted with `options` (nothing written).
+fn convert_only(
+    model: &Path,
+    options: &ConvertModel,
+) -> Result<neuride_convert::Converted, RunError> {
+    let loaded = load(model)?;
+    let normalize = normalize(&options.normalize, None)?;
+    let calib = match (&options.calib, normalize) {
+        (Some(path), _) => Some(read_array(path, &options.inputs)?),
+        (None, Normalize::None) => None,
+        (None, _) => {
+            return Err(RunError::Setting(format!(
+                "--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)",
+                options.normalize
+            )));
+        }
+    };
+    let weights = options.weights.as_deref().map(read_weights).transpose()?;
+    let opts = ConvertOptions {
+        neuron: neuron(
+            &options.neuron,
+            options.beta,
+            options.max_spikes,
+            options.signed,
+        )?,
+        normalize,
+        max_to_avg: options.max_to_avg,
+        initial_membrane: options.initial_membrane,
+        ..ConvertOptions::default()
+    };
+    let dir = loaded.dir();
+    let source = neuride_convert::Source {
+        model: &loaded.proto,
+        dir: dir.as_ref(),
+    };
+    let converted = neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &opts)
+        .map_err(|e| failed(e, format!("converting {}", model.display())))?;
+    not_truncated(&loaded, model)?;
+    Ok(converted)
+}
+
+/// Converts `model` and writes the spiking network to `output` as NIR
+/// (atomically), its step-based neurons expressed for steps of `dt_ms`.
+/// Returns the conversion and what NIR does not say about the network.
+pub fn convert_model_to_nir(
+    model: &Path,
+    options: &ConvertModel,
+    dt_ms: f32,
+    output: &Path,
+) -> Result<(neuride_convert::Converted, Vec<String>), RunError> {
+    let converted = convert_only(model, options)?;
+    let notes = super::nir::write_network(&converted.network, dt_ms as f64 / 1000.0, output)?;
+    Ok((converted, notes))
 }
 
 fn load(model: &Path) -> Result<neuride_onnx::load::Model, RunError> {

@@ -184,6 +184,7 @@ impl Setting {
                 Neuron::If { threshold, .. }
                 | Neuron::Leaky { threshold, .. }
                 | Neuron::Synaptic { threshold, .. } => *threshold = value,
+                Neuron::Nir(nir) => nir.v_threshold = value,
                 Neuron::Lif { .. } => {
                     return Err("`threshold` applies to if and leaky neurons, not lif".into());
                 }

@@ -41,7 +41,7 @@ pub fn model_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         for p in entries {
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| e == "onnx") {
+            } else if p.extension().is_some_and(|e| e == "onnx" || e == "nir") {
                 out.push(p);
             }
         }
@@ -58,10 +58,44 @@ pub fn model_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Loads a model, naming the file in the error.
-pub fn load(path: &Path) -> anyhow::Result<neuride_onnx::load::Model> {
-    neuride_onnx::load::load_file(path)
-        .with_context(|| format!("{}: cannot load the model", path.display()))
+/// A model and what kind it is.
+pub struct Loaded {
+    /// The ONNX model, or a NIR file's ONNX view (`neuride_ide::model::nir`).
+    pub proto: neuride_onnx::proto::ModelProto,
+    pub classification: Classification,
+}
+
+/// Loads a model (`.onnx`, or `.nir` through its ONNX view), naming the
+/// file in the error.
+pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    if neuride_ide::run::nir::is_nir(path) {
+        let bytes = neuride_ide::source::read_file(path)
+            .with_context(|| format!("{}: cannot read the NIR file", path.display()))?;
+        let analysis = neuride_ide::model::ModelAnalysis::from_nir(path, &bytes);
+        let Some(facts) = analysis.facts else {
+            let problems: Vec<&str> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .collect();
+            anyhow::bail!(
+                "{}: not a NIR file: {}",
+                path.display(),
+                problems.join("; ")
+            );
+        };
+        return Ok(Loaded {
+            proto: facts.proto,
+            classification: facts.classification,
+        });
+    }
+    let model = neuride_onnx::load::load_file(path)
+        .with_context(|| format!("{}: cannot load the model", path.display()))?;
+    let classification = classify(&model.proto);
+    Ok(Loaded {
+        proto: model.proto,
+        classification,
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -69,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results = Vec::with_capacity(files.len());
     for path in &files {
         let model = load(path)?;
-        results.push((path.display().to_string(), classify(&model.proto)));
+        results.push((path.display().to_string(), model.classification));
     }
     let mut out = std::io::stdout().lock();
     match args.format {

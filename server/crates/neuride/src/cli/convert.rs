@@ -1,6 +1,7 @@
 //! `neuride convert MODEL.onnx --calib C.npz -o OUT.neuro`: writes the
 //! spiking network as OUT.neuro, its weights as OUT.npz and an ONNX model
-//! with ai.neuride.snn neuron ops as OUT.snn.onnx.
+//! with ai.neuride.snn neuron ops as OUT.snn.onnx; `-o OUT.nir` writes it
+//! as one NIR file instead.
 
 use neuride_ide::run::model::{ConvertModel, convert_model};
 use std::path::PathBuf;
@@ -16,9 +17,14 @@ pub struct Args {
     /// Key of the samples in --calib.
     #[arg(long, default_value_t = defaults().inputs)]
     pub inputs: String,
-    /// Output .neuro file; OUT.npz and OUT.snn.onnx are written beside it.
+    /// Output .neuro file (OUT.npz and OUT.snn.onnx are written beside
+    /// it), or a .nir file (NIR, the neuromorphic exchange format).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// For -o OUT.nir: the step (ms) the neurons are written for (NIR's
+    /// neurons are continuous-time; 0.1 is snnTorch's convention).
+    #[arg(long, default_value_t = neuride_ide::run::nir::DEFAULT_DT_MS)]
+    pub dt_ms: f32,
     /// Weights by initializer name (.npz) replacing the model's.
     #[arg(long)]
     pub weights: Option<PathBuf>,
@@ -79,7 +85,9 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Checked first: converting takes a while.
-    neuride_ide::run::output_format(&args.output, &["neuro"])?;
+    if neuride_ide::run::output_format(&args.output, &["neuro", "nir"])? == "nir" {
+        return run_nir(&args);
+    }
     let written = convert_model(&args.model, &args.options(), &args.output)?;
     let (converted, npz_path, onnx_path) = (written.converted, written.npz, written.onnx);
     use std::io::Write;
@@ -93,6 +101,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.output.display(),
         npz_path.display(),
         onnx_path.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-o OUT.nir`: the converted network as one NIR file, and what NIR does
+/// not say about it.
+fn run_nir(args: &Args) -> anyhow::Result<ExitCode> {
+    let (converted, notes) = neuride_ide::run::model::convert_model_to_nir(
+        &args.model,
+        &args.options(),
+        args.dt_ms,
+        &args.output,
+    )?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for scale in &converted.scales {
+        writeln!(out, "lambda {:<28} {:.4}", scale.layer, scale.lambda)?;
+    }
+    super::export::print_notes(&mut out, &notes)?;
+    writeln!(
+        out,
+        "wrote {} (NIR, dt = {} ms)",
+        args.output.display(),
+        args.dt_ms
     )?;
     Ok(ExitCode::SUCCESS)
 }

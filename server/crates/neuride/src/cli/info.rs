@@ -27,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = super::classify::load(&args.path)?;
     let shapes = neuride_onnx::shape::infer(&model.proto);
     let summary = neuride_onnx::summary::summarize(&model.proto, &shapes);
-    let classification = neuride_onnx::classify::classify(&model.proto);
+    let classification = model.classification;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {

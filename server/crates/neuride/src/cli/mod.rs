@@ -7,6 +7,7 @@ pub mod check;
 pub mod classify;
 pub mod convert;
 pub mod data;
+pub mod export;
 pub mod fmt;
 pub mod infer;
 pub mod info;

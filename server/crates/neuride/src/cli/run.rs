@@ -10,10 +10,22 @@ use std::process::ExitCode;
 
 pub fn run(args: super::infer::Args) -> anyhow::Result<ExitCode> {
     let path = &args.model;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let proto = neuride_onnx::load::decode(bytes.into())
-        .with_context(|| format!("decoding {}", path.display()))?;
-    match neuride_infer::route(&proto) {
+    let (proto, route) = if neuride_ide::run::nir::is_nir(path) {
+        // A NIR file is a spiking network: its ONNX view names its input.
+        let reason = "a NIR file".to_owned();
+        (
+            super::classify::load(path)?.proto,
+            Route::Simulator { reason },
+        )
+    } else {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let proto = neuride_onnx::load::decode(bytes.into())
+            .with_context(|| format!("decoding {}", path.display()))?;
+        let route = neuride_infer::route(&proto);
+        (proto, route)
+    };
+    match route {
         Route::Simulator { reason } => {
             if let Some(out) = &args.output {
                 anyhow::bail!(

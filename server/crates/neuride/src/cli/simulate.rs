@@ -13,7 +13,8 @@ use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: an ONNX ReLU network, or an ONNX model with ai.neuride.snn neurons (.neuro files: see --run).
+    /// The model: an ONNX ReLU network, an ONNX model with ai.neuride.snn
+    /// neurons, or a NIR file (.nir; .neuro files: see --run).
     pub model: PathBuf,
     /// Samples (.npz): inputs under --inputs, labels under --labels.
     /// Required for ONNX models; a .neuro file names its dataset itself.
@@ -46,9 +47,10 @@ pub struct Args {
     /// Simulate only the first N samples.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Step length in milliseconds.
-    #[arg(long, default_value_t = defaults().dt_ms)]
-    pub dt_ms: f32,
+    /// Step length in milliseconds (default 1; for .nir files 0.1, the
+    /// step snnTorch's exporter writes for; Norse's files: 1).
+    #[arg(long)]
+    pub dt_ms: Option<f32>,
     /// Seed of the rate encoder.
     #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,

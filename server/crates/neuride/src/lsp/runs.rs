@@ -46,8 +46,11 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
             run.path.with_file_name(format!("{stem}_snn.neuro"))
         }
     };
-    neuride_ide::run::output_format(&output, &["neuro"])
+    let format = neuride_ide::run::output_format(&output, &["neuro", "nir"])
         .map_err(|e| invalid_params(e.to_string()))?;
+    if format == "nir" {
+        return convert_to_nir(shared, run, output).await;
+    }
     // OUT.neuro names its OUT.npz and OUT.snn.onnx: all three are checked.
     for file in conversion_outputs(&output) {
         writable(shared, &file, &run)?;
@@ -59,22 +62,7 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
         .map_err(|e| super::guard::internal(e.to_string()))?
         .map_err(|e| invalid_params(e.to_string()))?;
     let files = [&written.neuro, &written.npz, &written.onnx];
-    {
-        let mut state = shared.lock();
-        let detail = format!(
-            "converted to {}",
-            written
-                .neuro
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        );
-        state
-            .host
-            .events
-            .record(&run.path, neuride_ide::events::EventKind::Converted, detail);
-        super::analysis::forward_events(shared, &mut state);
-    }
+    record_conversion(shared, &run.path, &written.neuro);
     super::analysis::disk_changes(shared, files.iter().map(|p| p.to_path_buf()));
     Ok(json!({
         "neuro": super::uri::from_path(&written.neuro),
@@ -82,6 +70,47 @@ pub async fn convert(shared: &Shared, argument: Value) -> Result<Value> {
         "onnx": super::uri::from_path(&written.onnx),
         "scales": written.converted.scales,
     }))
+}
+
+/// `neuride.convert` with `output: OUT.nir`: the converted network as one
+/// NIR file (0.1 ms steps), and what NIR does not say about it.
+async fn convert_to_nir(shared: &Shared, run: RunTarget, output: PathBuf) -> Result<Value> {
+    writable(shared, &output, &run)?;
+    let options: ConvertModel = run.options()?;
+    let model = run.path.clone();
+    let target = output.clone();
+    let (converted, notes) = tokio::task::spawn_blocking(move || {
+        neuride_ide::run::model::convert_model_to_nir(
+            &model,
+            &options,
+            neuride_ide::run::nir::DEFAULT_DT_MS,
+            &target,
+        )
+    })
+    .await
+    .map_err(|e| super::guard::internal(e.to_string()))?
+    .map_err(|e| invalid_params(e.to_string()))?;
+    record_conversion(shared, &run.path, &output);
+    super::analysis::disk_changes(shared, [output.clone()]);
+    Ok(json!({
+        "nir": super::uri::from_path(&output),
+        "notes": notes,
+        "scales": converted.scales,
+    }))
+}
+
+/// The event log's line for a conversion of `model` written to `written`.
+fn record_conversion(shared: &Shared, model: &Path, written: &Path) {
+    let mut state = shared.lock();
+    let detail = format!(
+        "converted to {}",
+        written.file_name().unwrap_or_default().to_string_lossy()
+    );
+    state
+        .host
+        .events
+        .record(model, neuride_ide::events::EventKind::Converted, detail);
+    super::analysis::forward_events(shared, &mut state);
 }
 
 /// What a run command was asked to run.
@@ -414,6 +443,10 @@ pub async fn infer(
 /// routes it to the ONNX runtime, and the converter would fail on its neuron
 /// ops (it converts ReLU networks), so simulating it runs it as it is.
 fn already_spiking_in_plain_ops(model: &std::path::Path) -> bool {
+    // A NIR file is simulated with NIR's equations, never as ONNX.
+    if neuride_ide::run::nir::is_nir(model) {
+        return false;
+    }
     let Ok(bytes) = std::fs::read(model) else {
         return false;
     };

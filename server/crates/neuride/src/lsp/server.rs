@@ -300,6 +300,7 @@ impl Server {
                     "**/*.npz",
                     "**/*.npy",
                     "**/*.neuro",
+                    "**/*.nir",
                     "**/neuride.toml",
                     "**/pyproject.toml",
                 ]

@@ -63,7 +63,7 @@ impl Workspace {
                     ..
                 } => Some(NeuronState::new(
                     len,
-                    initial_membrane * neuron.threshold(),
+                    initial_membrane * neuron.threshold() + neuron.resting(),
                     neuron.needs_aux(),
                 )),
                 _ => None,

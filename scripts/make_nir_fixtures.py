@@ -1,0 +1,164 @@
+"""Makes tests/fixtures/nir/: NIR files written by snnTorch's `export_to_nir`
+and Norse's `to_nir`, and the spike counts each tool itself computes for
+them, so the tests check that neuride simulates another tool's NIR file with
+that tool's numbers.
+
+Needs torch, snntorch 1.0, norse 1.1, nir 1.0.8, nirtorch and numpy (a heavy
+environment: run it in a venv of your own, never in CI):
+
+    python -m venv /tmp/nir-fixtures && /tmp/nir-fixtures/bin/pip install \
+        torch snntorch==1.0.0 norse==1.1.0 nir==1.0.8 nirtorch numpy
+    /tmp/nir-fixtures/bin/python scripts/make_nir_fixtures.py
+
+Inputs are the first 40 test images of tests/fixtures/data/digits_test.npz
+(8x8 digits in [0, 1]), held as a constant input current for every step,
+which is neuride's `--encode current`. The networks are initialised from a
+fixed seed and not trained: the test is about equal spikes, not accuracy.
+Leaky neurons use `reset_mechanism="zero"`, the reset NIR's LIF states
+(`v <- v_reset` after a spike); snnTorch's exporter writes the step as
+dt = 1e-4 s, so neuride simulates them with `--dt-ms 0.1`.
+
+Norse 1.1's `to_nir` writes `tau = dt / tau_mem_inv` (not `1 / tau_mem_inv`,
+which its own `from_nir` reads back): its LIFBoxCell's Euler step
+`v += dt * tau_mem_inv * (x + v_leak - v)` is NIR's LIF stepped at
+dt = (1 ms)^2 = 1 us, which is how the tests simulate it (docs/nir.md).
+"""
+
+from pathlib import Path
+
+import nir
+import numpy as np
+import snntorch as snn
+import norse.torch as norse
+import torch
+from norse.torch.functional.lif_box import LIFBoxParameters
+from norse.torch.utils.export_nir import to_nir
+from snntorch import utils
+from snntorch.export_nir import export_to_nir
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "nir"
+STEPS = 40
+SAMPLES = 40
+
+
+def leaky(count, beta, output=False):
+    # Per-neuron parameters, so that the exported nodes carry their shapes.
+    return snn.Leaky(
+        beta=beta * torch.ones(count),
+        threshold=torch.ones(count),
+        init_hidden=True,
+        reset_mechanism="zero",
+        output=output,
+    )
+
+
+class Mlp(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 32)
+        self.lif1 = leaky(32, 0.9)
+        self.fc2 = torch.nn.Linear(32, 10)
+        self.lif2 = leaky(10, 0.8, output=True)
+
+    def forward(self, x):
+        return self.lif2(self.fc2(self.lif1(self.fc1(x))))
+
+
+class Cnn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.pool = torch.nn.AvgPool2d(2)
+        self.lif1 = leaky(4 * 4 * 4, 0.9)
+        self.flat = torch.nn.Flatten()
+        self.fc = torch.nn.Linear(64, 10)
+        self.lif2 = leaky(10, 0.85, output=True)
+
+    def forward(self, x):
+        return self.lif2(self.fc(self.lif1(self.flat(self.pool(self.conv1(x))))))
+
+
+def counts(net, x):
+    """Output spikes per sample and class over STEPS steps of constant input."""
+    utils.reset(net)
+    total = torch.zeros(x.shape[0], 10)
+    with torch.no_grad():
+        for _ in range(STEPS):
+            spikes, _ = net(x)
+            total += spikes
+    return total.numpy().astype(np.float32)
+
+
+def make(name, net, x, example):
+    with torch.no_grad():
+        # Stronger weights than PyTorch's default initialisation, so that the
+        # first layer fires on most images.
+        for parameter in net.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(3.0)
+    graph = export_to_nir(net, example, ignore_dims=[0])
+    nir.write(OUT / f"{name}.nir", graph)
+    expected = counts(net, torch.from_numpy(x))
+    np.savez(
+        OUT / f"{name}_io.npz",
+        x=x,
+        y=expected.argmax(axis=1).astype(np.int64),
+        counts=expected,
+    )
+    print(name, {k: type(n).__name__ for k, n in graph.nodes.items()})
+    print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
+
+
+def norse_cell(count):
+    # Per-neuron parameters: nir.write cannot compress Norse's scalar ones.
+    return norse.LIFBoxCell(
+        LIFBoxParameters(
+            tau_mem_inv=torch.full((count,), 100.0),
+            v_leak=torch.zeros(count),
+            v_th=torch.ones(count),
+            v_reset=torch.zeros(count),
+        )
+    )
+
+
+def make_norse(x):
+    torch.manual_seed(2)
+    net = norse.SequentialState(
+        torch.nn.Linear(64, 32), norse_cell(32), torch.nn.Linear(32, 10), norse_cell(10)
+    )
+    with torch.no_grad():
+        for parameter in net.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(20.0)
+    graph = to_nir(net, torch.randn(1, 64))
+    nir.write(OUT / "norse_mlp.nir", graph)
+    state, total = None, torch.zeros(x.shape[0], 10)
+    with torch.no_grad():
+        for _ in range(STEPS):
+            spikes, state = net(torch.from_numpy(x), state)
+            total += spikes
+    expected = total.numpy().astype(np.float32)
+    np.savez(
+        OUT / "norse_mlp_io.npz",
+        x=x,
+        y=expected.argmax(axis=1).astype(np.int64),
+        counts=expected,
+    )
+    print("norse_mlp", {k: type(n).__name__ for k, n in graph.nodes.items()})
+    print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    digits = np.load(ROOT / "tests" / "fixtures" / "data" / "digits_test.npz")
+    images = digits["x"][:SAMPLES].astype(np.float32)
+    torch.manual_seed(0)
+    make("snntorch_mlp", Mlp(), images.reshape(SAMPLES, 64), torch.randn(1, 64))
+    torch.manual_seed(1)
+    make("snntorch_cnn", Cnn(), images, torch.randn(1, 1, 8, 8))
+    make_norse(images.reshape(SAMPLES, 64))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+//! NIR files (`.nir`) in runs: a file read and lowered to the simulator's
+//! network (`neuride simulate X.nir`, `network n = nir("x.nir")`), and a
+//! network raised to NIR and written (`neuride convert M.onnx -o X.nir`,
+//! `neuride export nir F.neuro --network N -o X.nir`). The format and the
+//! semantics are `neuride_nir`'s; this module reads and writes the files.
+
+use super::RunError;
+use neuride_nir::{LowerOptions, RaiseOptions};
+use neuride_snn::Network;
+use std::path::Path;
+
+/// The step (milliseconds) NIR files are simulated and written with unless
+/// a run says otherwise: snnTorch's convention (1e-4 s); Norse uses 1 ms.
+pub const DEFAULT_DT_MS: f32 = (neuride_nir::DEFAULT_DT * 1000.0) as f32;
+
+/// Whether `path` names a NIR file (by its extension).
+pub fn is_nir(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("nir"))
+}
+
+/// A NIR file's network for a simulation stepping `dt` seconds.
+pub struct NirNetwork {
+    pub network: Network,
+    /// Per-sample shape of the graph's input.
+    pub input_shape: Vec<usize>,
+    /// The neuron kinds used, in order of first use (`LIF`, `IF`, ...).
+    pub neurons: Vec<String>,
+    /// What the lowering decided (which output is read, metadata not used).
+    pub notes: Vec<String>,
+}
+
+/// Reads the NIR file at `path` and lowers its graph for steps of `dt`
+/// seconds. Every problem of the file and every node the simulator cannot
+/// run is named in the error.
+pub fn read_network(path: &Path, dt: f32) -> Result<NirNetwork, RunError> {
+    let contents = crate::source::read_contents(path)
+        .map_err(|e| RunError::Data(format!("cannot read {}: {e}", path.display())))?;
+    let read = neuride_nir::read(&contents.bytes);
+    if contents
+        .map()
+        .is_some_and(neuride_mapped::Map::was_truncated)
+    {
+        return Err(RunError::Data(format!(
+            "{} changed on disk while it was read (truncated in place): run again",
+            path.display()
+        )));
+    }
+    let errors: Vec<String> = read
+        .problems
+        .iter()
+        .filter(|p| p.severity == neuride_nir::Severity::Error)
+        .map(|p| describe(&p.path, &p.message))
+        .collect();
+    let Some(document) = read.document.filter(|_| errors.is_empty()) else {
+        return Err(RunError::Data(format!(
+            "{} is not a NIR file neuride can read: {}",
+            path.display(),
+            errors.join("; ")
+        )));
+    };
+    let opts = LowerOptions {
+        dt,
+        ..LowerOptions::default()
+    };
+    let lowered = neuride_nir::lower(&document, &opts)
+        .map_err(|e| RunError::Unsupported(format!("{}: cannot simulate: {e}", path.display())))?;
+    let mut neurons: Vec<String> = Vec::new();
+    for node in &lowered.network.nodes {
+        if let neuride_snn::Layer::Spiking { neuron, .. } = &node.layer {
+            let name = neuron.op_name().to_owned();
+            if !neurons.contains(&name) {
+                neurons.push(name);
+            }
+        }
+    }
+    Ok(NirNetwork {
+        network: lowered.network,
+        input_shape: lowered.input_shape,
+        neurons,
+        notes: lowered.notes,
+    })
+}
+
+fn describe(path: &[String], message: &str) -> String {
+    if path.is_empty() {
+        message.to_owned()
+    } else {
+        format!("node {}: {message}", path.join("."))
+    }
+}
+
+/// Writes `network` to `path` as NIR (atomically), its step-based neurons
+/// expressed for steps of `dt` seconds. Returns what NIR does not say about
+/// the network and what another tool will do instead.
+pub fn write_network(network: &Network, dt: f64, path: &Path) -> Result<Vec<String>, RunError> {
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(RunError::Setting(format!(
+            "the NIR step must be a positive time, found {} ms",
+            dt * 1000.0
+        )));
+    }
+    let raised = neuride_nir::raise(network, &RaiseOptions { dt }).map_err(|e| {
+        RunError::Unsupported(format!("cannot write {} as NIR: {e}", path.display()))
+    })?;
+    let bytes = neuride_nir::write(&raised.document)
+        .map_err(|e| RunError::Failed(format!("{}: {e}", path.display())))?;
+    crate::weights::write_atomically(path, &bytes)
+        .map_err(|e| RunError::Data(format!("cannot write {}: {e}", path.display())))?;
+    Ok(raised.notes)
+}
+
+/// What `neuride export nir` wrote.
+pub struct Exported {
+    /// `written` (layer by layer), `converted` (`convert(MODEL)`) or `NIR`
+    /// (`nir("file.nir")`, read and written again).
+    pub network_kind: &'static str,
+    /// What NIR does not say about the network, per node.
+    pub notes: Vec<String>,
+}
+
+/// Writes network `name` of the `.neuro` file at `neuro_path` to `output`
+/// as NIR: a written network as the file says it (weights from its
+/// archives; its input needs fixed dimensions), a `convert(MODEL)` network
+/// converted with its settings (a `normalize` naming a dataset calibrates
+/// on it). Step-based neurons are expressed for steps of `dt_ms`.
+pub fn export_neuro(
+    neuro_path: &Path,
+    name: &str,
+    dt_ms: f32,
+    output: &Path,
+) -> Result<Exported, RunError> {
+    use neuride_dsl::syntax::ast::ItemKind;
+    let neuro = super::read_neuro(neuro_path)?;
+    let file = super::file_name(&neuro.path);
+    let inner = || -> Result<Exported, RunError> {
+        super::ensure_clean(&neuro)?;
+        let item = super::item_named(&neuro, name, ItemKind::Network)?;
+        let network_item = &neuro.parse.ast.items[item];
+        let nir_call = network_item
+            .value
+            .as_ref()
+            .and_then(|value| value.as_call())
+            .is_some_and(|call| call.callee.text == "nir");
+        let (network, network_kind) = match &network_item.value {
+            Some(_) if nir_call => {
+                let path = super::item_path(&neuro, item)?;
+                (read_network(&path, dt_ms / 1000.0)?.network, "NIR")
+            }
+            None => {
+                let mut archives = super::data::Archives::default();
+                let lowered = super::lower::lower(&neuro, item, &[], &mut archives)?;
+                (lowered.network, "written")
+            }
+            Some(value) => {
+                let model_name = value
+                    .as_call()
+                    .filter(|call| call.callee.text == "convert")
+                    .and_then(|call| call.args.first())
+                    .and_then(|arg| arg.value.as_name())
+                    .ok_or_else(|| {
+                        RunError::Unsupported(format!(
+                            "`{name}`: only written networks and `convert(MODEL)` networks are exported"
+                        ))
+                    })?;
+                let model_item = super::item_named(&neuro, &model_name.text, ItemKind::Model)?;
+                let model_path = super::item_path(&neuro, model_item)?;
+                let never = std::sync::atomic::AtomicBool::new(false);
+                let lookup = |key: &str| super::setting(network_item, key);
+                let (convert, calib, weights) =
+                    super::convert_settings(&neuro, &network_item.label(), &lookup, &never)?;
+                if calib.is_none() && convert.normalize != neuride_snn::Normalize::None {
+                    return Err(RunError::Setting(format!(
+                        "`{name}`: exporting needs the calibration data in the file (`normalize = percentile(99.9, data: D)`) or `normalize = none`"
+                    )));
+                }
+                let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
+                    RunError::Data(format!("cannot load {}: {e}", model_path.display()))
+                })?;
+                let dir = model.dir();
+                let source = neuride_convert::Source {
+                    model: &model.proto,
+                    dir: dir.as_ref(),
+                };
+                let converted =
+                    neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &convert)
+                        .map_err(|e| {
+                            RunError::Failed(format!("converting {}: {e}", model_path.display()))
+                        })?;
+                super::model::not_truncated(&model, &model_path)?;
+                (converted.network, "converted")
+            }
+        };
+        let notes = write_network(&network, dt_ms as f64 / 1000.0, output)?;
+        Ok(Exported {
+            network_kind,
+            notes,
+        })
+    };
+    inner().map_err(|e| e.in_file(&file))
+}

@@ -1,0 +1,684 @@
+//! A NIR graph as a `neuride_snn` network the simulator runs.
+//!
+//! Node by node (docs/nir.md): Affine/Linear become dense layers;
+//! Conv2d a convolution (a dilated kernel is run as the larger kernel with
+//! zeros between its taps, which computes the same sums); Conv1d a
+//! convolution over `[C, 1, L]` (every rank-2 NIR shape `[C, L]` is held as
+//! `[C, 1, L]`, the same values in the same order); SumPool2d a depthwise
+//! convolution with kernels of ones; AvgPool2d an average pool (PyTorch's
+//! `count_include_pad`); Flatten a flatten; Scale a diagonal dense layer;
+//! the neurons and Threshold a layer of [`Neuron::Nir`] neurons, their
+//! equations discretised with the run's `dt`. Several edges into a node sum
+//! their sources (an add layer); nested graphs are inlined.
+//!
+//! A neuron node written by neuride carries its exact layer in its metadata
+//! (`neuride`, see [`crate::raise`]); when those parameters still agree
+//! with the node's NIR parameters and the run's `dt` is the one it was
+//! written with, that layer is used as it is, so a network survives the
+//! round trip exactly (subtract reset, starting membranes and all).
+//!
+//! What the simulator cannot run is listed, every node at once: recurrent
+//! edges, several inputs, per-neuron parameters that differ, delays longer
+//! than zero steps, unknown node types.
+
+mod layers;
+
+use crate::graph::{Document, Graph, Node, Param};
+use crate::raise::{self, NeurideMeta};
+use crate::shapes::{self, NodeShapes};
+use crate::{Problem, codes};
+use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer, uniform};
+use neuride_snn::neuron::{NirModel, NirNeuron};
+use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Tensor};
+use std::collections::HashMap;
+
+/// How a NIR graph is turned into a network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LowerOptions {
+    /// The simulation step (seconds) the equations are discretised with.
+    pub dt: f32,
+    /// Use the exact layers neuride wrote into its own files' metadata
+    /// (when they still agree with the NIR parameters). Off: the file runs
+    /// with NIR's semantics alone, as another tool runs it.
+    pub use_metadata: bool,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        LowerOptions {
+            dt: crate::DEFAULT_DT as f32,
+            use_metadata: true,
+        }
+    }
+}
+
+/// The network, and how it came about.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    pub network: Network,
+    /// Per-sample shape of the graph's input, as NIR states it.
+    pub input_shape: Vec<usize>,
+    /// NIR node names whose exact neuride layer was taken from metadata.
+    pub exact_from_metadata: Vec<String>,
+    /// What was decided on the way (which output was read, ...).
+    pub notes: Vec<String>,
+}
+
+/// Why a graph does not lower: every node that cannot be simulated.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", list(.0))]
+pub struct LowerError(pub Vec<Problem>);
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            if p.path.is_empty() {
+                p.message.clone()
+            } else {
+                format!("{}: {}", p.path.join("."), p.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A flat node: a NIR node with its name made unique across nested graphs.
+struct Flat<'g> {
+    name: String,
+    node: &'g Node,
+}
+
+/// Lowers `document`'s graph.
+pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerError> {
+    let mut problems = Vec::new();
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    inline(
+        &document.graph,
+        "",
+        &mut nodes,
+        &mut edges,
+        &mut problems,
+        0,
+    );
+    if !problems.is_empty() {
+        return Err(LowerError(problems));
+    }
+    let flat_graph = Graph {
+        nodes: nodes.iter().map(|f| rename(f.node, &f.name)).collect(),
+        edges: edges
+            .iter()
+            .map(|(a, b): &(String, String)| crate::Edge::new(a.clone(), b.clone()))
+            .collect(),
+        metadata: Vec::new(),
+    };
+    let (shapes, shape_problems) = shapes::infer(&flat_graph, &[]);
+    problems.extend(shape_problems);
+    let mut lowering = Lowering {
+        graph: &flat_graph,
+        shapes: &shapes,
+        opts,
+        problems,
+        network: Vec::new(),
+        id_of: HashMap::new(),
+        exact: Vec::new(),
+        notes: Vec::new(),
+    };
+    let order = lowering.order();
+    let network = lowering.build(&order);
+    let Lowering {
+        problems,
+        exact,
+        notes,
+        ..
+    } = lowering;
+    let (errors, warnings): (Vec<Problem>, Vec<Problem>) = problems
+        .into_iter()
+        .partition(|p| p.severity == crate::Severity::Error);
+    let mut notes = notes;
+    notes.extend(warnings.iter().map(|w| list(std::slice::from_ref(w))));
+    match network {
+        Some((network, input_shape)) if errors.is_empty() => {
+            network.validate().map_err(|e| {
+                LowerError(vec![Problem::error(
+                    codes::UNSUPPORTED,
+                    Vec::new(),
+                    e.to_string(),
+                )])
+            })?;
+            Ok(Lowered {
+                network,
+                input_shape,
+                exact_from_metadata: exact,
+                notes,
+            })
+        }
+        _ => Err(LowerError(errors)),
+    }
+}
+
+fn rename(node: &Node, name: &str) -> Node {
+    Node {
+        name: name.to_owned(),
+        type_name: node.type_name.clone(),
+        params: node.params.clone(),
+        metadata: node.metadata.clone(),
+        graph: None,
+    }
+}
+
+/// Flattens nested graphs: a `NIRGraph` node with one Input and one Output
+/// is replaced by its nodes (named `outer.inner`); edges into it go to what
+/// its Input feeds, edges out of it leave from what feeds its Output.
+fn inline<'g>(
+    graph: &'g Graph,
+    prefix: &str,
+    nodes: &mut Vec<Flat<'g>>,
+    edges: &mut Vec<(String, String)>,
+    problems: &mut Vec<Problem>,
+    depth: usize,
+) {
+    // Names of each subgraph's entry (what its Input feeds) and exit (what
+    // feeds its Output), to rewire the outer edges.
+    let mut entries: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut exits: HashMap<&str, Vec<String>> = HashMap::new();
+    for node in &graph.nodes {
+        let name = format!("{prefix}{}", node.name);
+        match &node.graph {
+            Some(inner) => {
+                let inputs: Vec<&Node> = inner
+                    .nodes
+                    .iter()
+                    .filter(|n| n.type_name == "Input")
+                    .collect();
+                let outputs: Vec<&Node> = inner
+                    .nodes
+                    .iter()
+                    .filter(|n| n.type_name == "Output")
+                    .collect();
+                if inputs.len() != 1 || outputs.len() != 1 || depth > crate::read::MAX_DEPTH {
+                    problems.push(Problem::error(
+                        codes::UNSUPPORTED,
+                        path_of(&name),
+                        format!(
+                            "subgraph '{}' has {} Input and {} Output nodes: neuride inlines subgraphs with one of each",
+                            node.name,
+                            inputs.len(),
+                            outputs.len()
+                        ),
+                    ));
+                    continue;
+                }
+                let inner_prefix = format!("{name}.");
+                let before = nodes.len();
+                inline(inner, &inner_prefix, nodes, edges, problems, depth + 1);
+                // The subgraph's Input/Output nodes vanish; remember their neighbours.
+                let input_name = format!("{inner_prefix}{}", inputs[0].name);
+                let output_name = format!("{inner_prefix}{}", outputs[0].name);
+                let entry: Vec<String> = edges
+                    .iter()
+                    .filter(|(a, _)| *a == input_name)
+                    .map(|(_, b)| b.clone())
+                    .collect();
+                let exit: Vec<String> = edges
+                    .iter()
+                    .filter(|(_, b)| *b == output_name)
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                edges.retain(|(a, b)| *a != input_name && *b != output_name);
+                let mut kept = Vec::new();
+                for flat in nodes.drain(before..) {
+                    if flat.name != input_name && flat.name != output_name {
+                        kept.push(flat);
+                    }
+                }
+                nodes.extend(kept);
+                entries.insert(node.name.as_str(), entry);
+                exits.insert(node.name.as_str(), exit);
+            }
+            None => nodes.push(Flat { name, node }),
+        }
+    }
+    for edge in &graph.edges {
+        let sources = match exits.get(edge.from.as_str()) {
+            Some(exit) => exit.clone(),
+            None => vec![format!("{prefix}{}", edge.from)],
+        };
+        let targets = match entries.get(edge.to.as_str()) {
+            Some(entry) => entry.clone(),
+            None => vec![format!("{prefix}{}", edge.to)],
+        };
+        for source in &sources {
+            for target in &targets {
+                edges.push((source.clone(), target.clone()));
+            }
+        }
+    }
+}
+
+fn path_of(name: &str) -> Vec<String> {
+    name.split('.').map(str::to_owned).collect()
+}
+
+struct Lowering<'a> {
+    graph: &'a Graph,
+    shapes: &'a [NodeShapes],
+    opts: &'a LowerOptions,
+    problems: Vec<Problem>,
+    network: Vec<SnnNode>,
+    /// Network node id of each NIR node index (its value).
+    id_of: HashMap<usize, usize>,
+    exact: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Lowering<'_> {
+    fn unsupported(&mut self, index: usize, message: impl Into<String>) {
+        let name = &self.graph.nodes[index].name;
+        self.problems.push(Problem::error(
+            codes::UNSUPPORTED,
+            path_of(name),
+            message.into(),
+        ));
+    }
+
+    fn predecessors(&self, index: usize) -> Vec<usize> {
+        let name = &self.graph.nodes[index].name;
+        self.graph
+            .edges
+            .iter()
+            .filter(|e| &e.to == name)
+            .filter_map(|e| self.graph.nodes.iter().position(|n| n.name == e.from))
+            .collect()
+    }
+
+    /// Kahn's order from the Input; a node left over sits on a cycle.
+    fn order(&mut self) -> Vec<usize> {
+        let n = self.graph.nodes.len();
+        let index: HashMap<&str, usize> = self
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| (node.name.as_str(), i))
+            .collect();
+        let mut indegree = vec![0usize; n];
+        let mut successors = vec![Vec::new(); n];
+        for edge in &self.graph.edges {
+            if let (Some(&a), Some(&b)) =
+                (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
+            {
+                indegree[b] += 1;
+                successors[a].push(b);
+            }
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+        ready.reverse();
+        let mut order = Vec::with_capacity(n);
+        while let Some(node) = ready.pop() {
+            order.push(node);
+            for &next in successors[node].iter().rev() {
+                indegree[next] -= 1;
+                if indegree[next] == 0 {
+                    ready.push(next);
+                }
+            }
+        }
+        let cyclic: Vec<usize> = (0..n).filter(|&i| indegree[i] > 0).collect();
+        if let Some(&first) = cyclic.first() {
+            let names: Vec<&str> = cyclic
+                .iter()
+                .map(|&i| self.graph.nodes[i].name.as_str())
+                .collect();
+            self.unsupported(
+                first,
+                format!(
+                    "recurrent edges ({} are on a cycle): neuride simulates feed-forward networks",
+                    names.join(", ")
+                ),
+            );
+        }
+        order
+    }
+
+    fn build(&mut self, order: &[usize]) -> Option<(Network, Vec<usize>)> {
+        let inputs: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| self.graph.nodes[i].type_name == "Input")
+            .collect();
+        let outputs: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| self.graph.nodes[i].type_name == "Output")
+            .collect();
+        match inputs.len() {
+            1 => {}
+            0 => {
+                self.problems.push(Problem::error(
+                    codes::UNSUPPORTED,
+                    Vec::new(),
+                    "the graph has no Input node",
+                ));
+                return None;
+            }
+            _ => {
+                for &i in &inputs[1..] {
+                    self.unsupported(
+                        i,
+                        "a second Input: neuride simulates networks with one input",
+                    );
+                }
+                return None;
+            }
+        }
+        let input = inputs[0];
+        let input_shape = self.shapes[input].output.clone()?;
+        self.network.push(SnnNode {
+            name: self.graph.nodes[input].name.clone(),
+            layer: Layer::Input {
+                shape: held_shape(&input_shape),
+            },
+            inputs: Vec::new(),
+        });
+        self.id_of.insert(input, 0);
+        for &index in order {
+            if index == input || self.graph.nodes[index].type_name == "Output" {
+                continue;
+            }
+            self.node(index);
+        }
+        let output = match outputs.as_slice() {
+            [] => {
+                self.problems.push(Problem::error(
+                    codes::UNSUPPORTED,
+                    Vec::new(),
+                    "the graph has no Output node",
+                ));
+                return None;
+            }
+            [only] => *only,
+            [first, rest @ ..] => {
+                self.notes.push(format!(
+                    "the graph has {} Output nodes: '{}' is read, not {}",
+                    rest.len() + 1,
+                    self.graph.nodes[*first].name,
+                    rest.iter()
+                        .map(|&i| format!("'{}'", self.graph.nodes[i].name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                *first
+            }
+        };
+        let source = self.source(output)?;
+        Some((
+            Network {
+                nodes: std::mem::take(&mut self.network),
+                output: source,
+            },
+            input_shape,
+        ))
+    }
+
+    /// The network node carrying the sum of `index`'s inputs (an add layer
+    /// when several edges come in).
+    fn source(&mut self, index: usize) -> Option<usize> {
+        let mut ids = Vec::new();
+        for p in self.predecessors(index) {
+            match self.id_of.get(&p) {
+                Some(&id) => ids.push(id),
+                None => return None,
+            }
+        }
+        match ids.len() {
+            0 => {
+                self.unsupported(index, "nothing feeds this node");
+                None
+            }
+            1 => Some(ids[0]),
+            _ => {
+                let name = format!("{}.sum", self.graph.nodes[index].name);
+                Some(self.push(name, Layer::Add, ids))
+            }
+        }
+    }
+
+    fn push(&mut self, name: String, layer: Layer, inputs: Vec<usize>) -> usize {
+        self.network.push(SnnNode {
+            name,
+            layer,
+            inputs,
+        });
+        self.network.len() - 1
+    }
+
+    fn node(&mut self, index: usize) {
+        let Some(source) = self.source(index) else {
+            return;
+        };
+        let node = &self.graph.nodes[index];
+        let shapes = &self.shapes[index];
+        let layer = match self.layer(index, node, shapes) {
+            Ok(Some(layer)) => layer,
+            // The node moves no data (a flatten to the shape it has, a zero delay).
+            Ok(None) => {
+                self.id_of.insert(index, source);
+                return;
+            }
+            Err(message) => {
+                self.unsupported(index, message);
+                return;
+            }
+        };
+        let id = self.push(node.name.clone(), layer, vec![source]);
+        self.id_of.insert(index, id);
+    }
+
+    fn layer(
+        &mut self,
+        index: usize,
+        node: &Node,
+        shapes: &NodeShapes,
+    ) -> Result<Option<Layer>, String> {
+        let input = shapes
+            .input
+            .clone()
+            .ok_or_else(|| format!("the input shape of '{}' is not known", node.name))?;
+        match node.type_name.as_str() {
+            "Affine" | "Linear" => {
+                let weight = floats(node, "weight")?;
+                if weight.shape.len() != 2 {
+                    return Err(format!(
+                        "weight {:?}: neuride runs 2-D weights ([out, in])",
+                        weight.shape
+                    ));
+                }
+                let bias = match node.type_name.as_str() {
+                    "Affine" => Some(floats(node, "bias")?.data),
+                    _ => None,
+                };
+                Ok(Some(Layer::Dense { weight, bias }))
+            }
+            "Scale" => {
+                // A neuron's spike amplitude, already inside its exact layer.
+                let amplitude = node.meta(raise::META_KEY).and_then(Param::as_text)
+                    == Some(raise::AMPLITUDE_ROLE);
+                let after_exact = self
+                    .predecessors(index)
+                    .iter()
+                    .any(|&p| self.exact.contains(&self.graph.nodes[p].name));
+                if amplitude && after_exact {
+                    return Ok(None);
+                }
+                let scale = floats(node, "scale")?;
+                scale_layer(&input, &scale.data).map(Some)
+            }
+            "Conv2d" | "Conv1d" => conv(node).map(Some),
+            "SumPool2d" => {
+                let (kernel, stride, padding) = pool(node)?;
+                let channels = *input.first().ok_or("an empty input shape")?;
+                let taps = kernel[0] * kernel[1];
+                Ok(Some(Layer::Conv2d {
+                    weight: Tensor {
+                        shape: vec![channels, 1, kernel[0], kernel[1]],
+                        data: vec![1.0; channels * taps],
+                    },
+                    bias: None,
+                    stride,
+                    padding,
+                    groups: channels,
+                }))
+            }
+            "AvgPool2d" => {
+                let (kernel, stride, padding) = pool(node)?;
+                Ok(Some(Layer::AvgPool {
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad: true,
+                }))
+            }
+            "Flatten" => {
+                let output = shapes
+                    .output
+                    .clone()
+                    .ok_or("its output shape is not known")?;
+                if held_shape(&output) == held_shape(&input) {
+                    Ok(None)
+                } else if output.len() == 1 {
+                    Ok(Some(Layer::Flatten))
+                } else {
+                    Err(format!(
+                        "Flatten {input:?} -> {output:?}: neuride flattens to a vector only"
+                    ))
+                }
+            }
+            "Delay" => {
+                let delay = floats_f64(node, "delay")?;
+                let dt = self.opts.dt as f64;
+                if delay.iter().all(|&d| (d / dt).round() == 0.0) {
+                    Ok(None)
+                } else {
+                    Err(format!(
+                        "Delay of {} steps at dt = {dt} s: neuride has no delay lines yet",
+                        delay.iter().map(|d| (d / dt).round()).fold(0.0, f64::max)
+                    ))
+                }
+            }
+            name if crate::schema::is_neuron(name) || name == "Threshold" => {
+                self.neuron(index, node).map(Some)
+            }
+            other => Err(match crate::schema::find(other) {
+                Some(_) => format!("{other} nodes are not simulated here"),
+                None => format!("unknown node type '{other}'"),
+            }),
+        }
+    }
+
+    fn neuron(&mut self, index: usize, node: &Node) -> Result<Layer, String> {
+        let model = match node.type_name.as_str() {
+            "I" => NirModel::I,
+            "LI" => NirModel::Li,
+            "IF" => NirModel::If,
+            "LIF" => NirModel::Lif,
+            "CubaLI" => NirModel::CubaLi,
+            "CubaLIF" => NirModel::CubaLif,
+            _ => NirModel::Threshold,
+        };
+        let mut nir = NirNeuron::new(model);
+        let one = |name: &str| uniform(node, name);
+        match model {
+            NirModel::Threshold => nir.v_threshold = one("threshold")? as f32,
+            _ => {
+                nir.r = one("r")?;
+                if model.has_leak() {
+                    let tau = if model.has_synapse() {
+                        "tau_mem"
+                    } else {
+                        "tau"
+                    };
+                    nir.tau_mem = one(tau)?;
+                    nir.v_leak = one("v_leak")?;
+                }
+                if model.has_synapse() {
+                    nir.tau_syn = one("tau_syn")?;
+                    if node.param("w_in").is_some() {
+                        nir.w_in = one("w_in")?;
+                    }
+                }
+                if model.is_spiking() {
+                    nir.v_threshold = one("v_threshold")? as f32;
+                    if node.param("v_reset").is_some() {
+                        nir.v_reset = one("v_reset")? as f32;
+                    }
+                }
+            }
+        }
+        let plain = Layer::Spiking {
+            neuron: Neuron::Nir(nir),
+            input_scale: 1.0,
+            amplitude: 1.0,
+            initial_membrane: 0.0,
+        };
+        if !self.opts.use_metadata {
+            return Ok(plain);
+        }
+        match exact_layer(node, self.opts.dt) {
+            Some(Ok(layer)) => {
+                self.exact.push(node.name.clone());
+                Ok(layer)
+            }
+            Some(Err(reason)) => {
+                self.problems.push(Problem::warning(
+                    codes::UNSUPPORTED,
+                    path_of(&self.graph.nodes[index].name),
+                    format!("neuride's metadata is not used: {reason}; NIR's equations are"),
+                ));
+                Ok(plain)
+            }
+            None => Ok(plain),
+        }
+    }
+}
+
+/// The exact layer neuride stored in `node`'s metadata, if there is one:
+/// `Err` when it no longer agrees with the node or the run's `dt`.
+fn exact_layer(node: &Node, dt: f32) -> Option<Result<Layer, String>> {
+    let text = node.meta(raise::META_KEY)?.as_text()?;
+    Some((|| {
+        let meta: NeurideMeta =
+            serde_json::from_str(text).map_err(|e| format!("it does not parse ({e})"))?;
+        if meta.dt as f32 != dt {
+            return Err(format!(
+                "it was written for dt = {} s and this run steps {dt} s",
+                meta.dt
+            ));
+        }
+        let expected = raise::neuron_node(&node.name, &meta.layer(), meta.dt)
+            .map_err(|e| format!("it describes no neuron ({e})"))?;
+        if expected.type_name != node.type_name
+            || expected.params.iter().any(|(name, value)| {
+                node.param(name)
+                    .is_none_or(|have| !same_values(have, value))
+            })
+        {
+            return Err("the node's NIR parameters were changed since neuride wrote it".into());
+        }
+        Ok(meta.layer())
+    })())
+}
+
+/// Whether every value of the file's `have` is the scalar `want`.
+fn same_values(have: &Param, want: &Param) -> bool {
+    match (have, want) {
+        (Param::Array(have), Param::Array(want)) if want.values.len() == 1 => {
+            let y = want.values[0];
+            have.values
+                .iter()
+                .all(|&x| x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()))
+        }
+        _ => have == want,
+    }
+}
