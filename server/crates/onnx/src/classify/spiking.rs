@@ -496,27 +496,7 @@ impl<'g> Pattern<'g> {
         let Some(start) = g.node[first].input.first() else {
             return false;
         };
-        let mut stack = vec![(start.as_str(), false, 0usize)];
-        let mut visited = 0;
-        while let Some((v, decayed, hops)) = stack.pop() {
-            visited += 1;
-            if visited > 64 || hops > 5 {
-                continue;
-            }
-            let Some(&p) = self.producer.get(v) else {
-                continue;
-            };
-            let op = Self::op(g, p);
-            if decayed && op == "Sub" {
-                return true;
-            }
-            if MEMBRANE_OPS.contains(&op) {
-                for x in &g.node[p].input {
-                    stack.push((x.as_str(), decayed || op == "Mul", hops + 1));
-                }
-            }
-        }
-        false
+        self.membrane_walk(g, start, |_, op, decayed| decayed && op == Some("Sub"))
     }
 
     /// In a Loop/Scan body: a reset whose membrane operand comes from a body
@@ -531,26 +511,40 @@ impl<'g> Pattern<'g> {
                 n.input.get(2)
             };
             let Some(start) = membrane else { return false };
-            let mut stack = vec![(start.as_str(), false, 0usize)];
-            let mut visited = 0;
-            while let Some((v, decayed, hops)) = stack.pop() {
-                visited += 1;
-                if visited > 64 || hops > 5 {
-                    continue;
-                }
-                if formal.contains(&v) && decayed {
-                    return true;
-                }
-                if let Some(&p) = self.producer.get(v) {
-                    let op = Self::op(g, p);
-                    if MEMBRANE_OPS.contains(&op) {
-                        for x in &g.node[p].input {
-                            stack.push((x.as_str(), decayed || op == "Mul", hops + 1));
-                        }
-                    }
+            self.membrane_walk(g, start, |v, _, decayed| decayed && formal.contains(&v))
+        })
+    }
+
+    /// Walks back from `start` through membrane ops (at most 64 values and 5
+    /// hops), asking `found(value, its producer's op, decayed)` of each value,
+    /// where `decayed` says a Mul (the decay) was passed on the way; true as
+    /// soon as `found` is.
+    fn membrane_walk(
+        &self,
+        g: &GraphProto,
+        start: &str,
+        found: impl Fn(&str, Option<&str>, bool) -> bool,
+    ) -> bool {
+        let mut stack = vec![(start, false, 0usize)];
+        let mut visited = 0;
+        while let Some((v, decayed, hops)) = stack.pop() {
+            visited += 1;
+            if visited > 64 || hops > 5 {
+                continue;
+            }
+            let producer = self.producer.get(v).copied();
+            let op = producer.map(|p| Self::op(g, p));
+            if found(v, op, decayed) {
+                return true;
+            }
+            if let (Some(p), Some(op)) = (producer, op)
+                && MEMBRANE_OPS.contains(&op)
+            {
+                for x in &g.node[p].input {
+                    stack.push((x.as_str(), decayed || op == "Mul", hops + 1));
                 }
             }
-            false
-        })
+        }
+        false
     }
 }
