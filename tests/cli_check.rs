@@ -29,7 +29,7 @@ fn fixture_models_have_no_errors() {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
     let files = report["files"].as_array().unwrap();
     let models = files.iter().filter(|f| f["kind"] == "onnx").count();
-    assert_eq!(models, 11, "{stdout}");
+    assert_eq!(models, 12, "{stdout}");
     assert!(files.iter().any(|f| f["kind"] == "npz"));
     for file in files {
         for diagnostic in file["diagnostics"].as_array().unwrap() {

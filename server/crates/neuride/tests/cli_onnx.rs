@@ -16,7 +16,8 @@ fn classify_json_covers_every_fixture_folder() {
     let dir = fixtures();
     let v = neuride_json(&["classify", "--format", "json", dir.to_str().unwrap()]);
     let entries = v.as_array().unwrap();
-    assert_eq!(entries.len(), 11);
+    // 12 ONNX models and 3 NIR graphs (always spiking).
+    assert_eq!(entries.len(), 15);
     for e in entries {
         let path = e["path"].as_str().unwrap();
         let folder = Path::new(path)
@@ -26,7 +27,8 @@ fn classify_json_covers_every_fixture_folder() {
             .unwrap()
             .to_str()
             .unwrap();
-        assert_eq!(e["kind"], folder, "{path}");
+        let kind = if folder == "nir" { "snn" } else { folder };
+        assert_eq!(e["kind"], kind, "{path}");
         assert!(e["confidence"].as_f64().unwrap() > 0.5);
         let evidence = e["evidence"].as_array().unwrap();
         assert!(!evidence.is_empty());

@@ -44,7 +44,7 @@ fn fixtures_classify_as_their_folder_says() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 11);
+    assert_eq!(seen, 12);
 }
 
 #[test]
