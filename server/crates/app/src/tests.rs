@@ -66,6 +66,11 @@ fn replay(name: &str, width: usize, rate_hz: f64, rows: &[f32]) -> Sensor {
     }
 }
 
+/// The usual pipeline: sensor 0 through model stage 0 into `output`.
+fn sensor_through_model(output: &str) -> Vec<Pipeline> {
+    vec![pipeline(0, &[("m", StageKind::Model(0))], output)]
+}
+
 fn pipeline(sensor: usize, stages: &[(&str, StageKind)], output: &str) -> Pipeline {
     Pipeline {
         sensor,
@@ -139,7 +144,7 @@ fn seven_readings_of_class_two_with_for_3_fire_once_at_the_third() {
     let rows = [0.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0];
     let app = app(
         vec![replay("leaf", 1, 5.0, &rows)],
-        vec![pipeline(0, &[("m", StageKind::Model(0))], "species")],
+        sensor_through_model("species"),
         vec![rule("virginica", equals("species", 2.0), Hold::Count(3))],
     );
     let (lines, report) = run(app, vec![round(1)], Options::default());
@@ -175,7 +180,7 @@ fn batches_do_not_change_the_events() {
     let make = || {
         app(
             vec![replay("s", 1, 100.0, &rows)],
-            vec![pipeline(0, &[("m", StageKind::Model(0))], "c")],
+            sensor_through_model("c"),
             vec![
                 rule("two", equals("c", 2.0), Hold::Count(2)),
                 rule("edge", equals("c", 4.0), Hold::Count(1)),
@@ -203,7 +208,7 @@ fn a_time_hold_fires_at_its_deadline_in_run_time() {
     rows.extend([0.0, 0.0]);
     let app = app(
         vec![replay("s", 1, 1.0, &rows)],
-        vec![pipeline(0, &[("m", StageKind::Model(0))], "c")],
+        sensor_through_model("c"),
         vec![rule("long", equals("c", 1.0), Hold::Seconds(10.5))],
     );
     let (lines, _) = run(app, vec![round(1)], Options::default());
@@ -240,7 +245,7 @@ fn bad_rows_are_events_and_the_run_goes_on() {
     let rows = [2.0, 0.0, f32::NAN, 0.0, f32::INFINITY, 0.0, 2.0, 0.0];
     let app = app(
         vec![replay("s", 2, 10.0, &rows)],
-        vec![pipeline(0, &[("m", StageKind::Model(0))], "c")],
+        sensor_through_model("c"),
         vec![rule("two", equals("c", 2.0), Hold::Count(2))],
     );
     let (lines, report) = run(app, vec![round(2)], Options::default());
@@ -391,7 +396,7 @@ fn outside_readings_arrive_through_the_inbox() {
     };
     let app = app(
         vec![sensor],
-        vec![pipeline(0, &[("m", StageKind::Model(0))], "c")],
+        sensor_through_model("c"),
         vec![rule("three", equals("c", 3.0), Hold::Count(1))],
     );
     let inbox = Arc::new(Inbox::new(1, 16));
@@ -517,7 +522,7 @@ fn cancel_stops_the_run_and_still_reports() {
     let rows = [1.0; 10];
     let app = app(
         vec![replay("s", 1, 1.0, &rows)],
-        vec![pipeline(0, &[("m", StageKind::Model(0))], "c")],
+        sensor_through_model("c"),
         vec![],
     );
     let inbox = Arc::new(Inbox::new(1, 4));

@@ -3,6 +3,8 @@
 //! (`UPDATE_EXPECT=1 cargo test -p neuride-dsl --test corpus` rewrites them).
 //! `ok` files must parse without errors, `err` files must have some.
 
+mod support;
+
 use std::path::Path;
 
 fn run_dir(dir: &str, expect_errors: bool) {
@@ -19,12 +21,7 @@ fn run_dir(dir: &str, expect_errors: bool) {
     for path in paths {
         let text = std::fs::read_to_string(&path).expect("corpus file");
         let parse = neuride_dsl::parse(&text);
-        let rebuilt: String = parse
-            .tree
-            .tokens()
-            .iter()
-            .map(|token| &text[token.range.start..token.range.end])
-            .collect();
+        let rebuilt = support::rebuilt(&parse, &text);
         assert_eq!(
             rebuilt,
             text,

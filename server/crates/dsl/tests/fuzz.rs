@@ -9,12 +9,7 @@ use proptest::prelude::*;
 
 fn exercise(text: &str) {
     let parse = neuride_dsl::parse(text);
-    let rebuilt: String = parse
-        .tree
-        .tokens()
-        .iter()
-        .map(|token| &text[token.range.start..token.range.end])
-        .collect();
+    let rebuilt = support::rebuilt(&parse, text);
     assert_eq!(rebuilt, text, "lossless");
     let workspace = support::all_facts();
     let analysis = neuride_dsl::check(&parse, &workspace);

@@ -391,3 +391,14 @@ pub fn explained<T, E: std::fmt::Display>(result: Result<T, E>) {
         assert!(!error.to_string().is_empty(), "an error without a message");
     }
 }
+
+/// The text of a parse's tokens put back together: the source itself when
+/// the tree is lossless.
+pub fn rebuilt(parse: &neuride_dsl::Parse, text: &str) -> String {
+    parse
+        .tree
+        .tokens()
+        .iter()
+        .map(|token| &text[token.range.start..token.range.end])
+        .collect()
+}

@@ -44,18 +44,46 @@ pub(crate) trait Num:
     }
 }
 
+/// The `Num` items of a type stored as `Data::$variant`.
+macro_rules! storage {
+    ($variant:ident) => {
+        const DTYPE: DType = DType::$variant;
+        fn wrap(v: Vec<Self>) -> Data {
+            Data::$variant(v)
+        }
+        fn view(d: &Data) -> Option<&[Self]> {
+            match d {
+                Data::$variant(v) => Some(v),
+                _ => None,
+            }
+        }
+    };
+}
+
+/// The conversions of a primitive number type: Rust's `as` casts (floats
+/// to integers saturate, NaN to 0).
+macro_rules! as_casts {
+    ($t:ty) => {
+        fn to_f64(self) -> f64 {
+            self as f64
+        }
+        fn from_f64(x: f64) -> Self {
+            x as $t
+        }
+        fn to_i64(self) -> i64 {
+            self as i64
+        }
+        fn from_i64(x: i64) -> Self {
+            x as $t
+        }
+    };
+}
+
 macro_rules! int_num {
     ($($t:ty => $variant:ident),*) => {$(
         impl Num for $t {
-            const DTYPE: DType = DType::$variant;
-            fn to_f64(self) -> f64 { self as f64 }
-            fn from_f64(x: f64) -> Self { x as $t }
-            fn to_i64(self) -> i64 { self as i64 }
-            fn from_i64(x: i64) -> Self { x as $t }
-            fn wrap(v: Vec<Self>) -> Data { Data::$variant(v) }
-            fn view(d: &Data) -> Option<&[Self]> {
-                match d { Data::$variant(v) => Some(v), _ => None }
-            }
+            storage!($variant);
+            as_casts!($t);
             fn add(self, o: Self) -> Self { self.wrapping_add(o) }
             fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
             fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
@@ -79,15 +107,8 @@ int_num!(i64 => I64, i32 => I32, i16 => I16, i8 => I8, u64 => U64, u32 => U32, u
 macro_rules! float_num {
     ($($t:ty => $variant:ident),*) => {$(
         impl Num for $t {
-            const DTYPE: DType = DType::$variant;
-            fn to_f64(self) -> f64 { self as f64 }
-            fn from_f64(x: f64) -> Self { x as $t }
-            fn to_i64(self) -> i64 { self as i64 }
-            fn from_i64(x: i64) -> Self { x as $t }
-            fn wrap(v: Vec<Self>) -> Data { Data::$variant(v) }
-            fn view(d: &Data) -> Option<&[Self]> {
-                match d { Data::$variant(v) => Some(v), _ => None }
-            }
+            storage!($variant);
+            as_casts!($t);
             fn add(self, o: Self) -> Self { self + o }
             fn sub(self, o: Self) -> Self { self - o }
             fn mul(self, o: Self) -> Self { self * o }
@@ -105,15 +126,11 @@ float_num!(f32 => F32, f64 => F64);
 macro_rules! half_num {
     ($($t:ty => $variant:ident),*) => {$(
         impl Num for $t {
-            const DTYPE: DType = DType::$variant;
+            storage!($variant);
             fn to_f64(self) -> f64 { <$t>::to_f64(self) }
             fn from_f64(x: f64) -> Self { <$t>::from_f64(x) }
             fn to_i64(self) -> i64 { <$t>::to_f32(self) as i64 }
             fn from_i64(x: i64) -> Self { <$t>::from_f64(x as f64) }
-            fn wrap(v: Vec<Self>) -> Data { Data::$variant(v) }
-            fn view(d: &Data) -> Option<&[Self]> {
-                match d { Data::$variant(v) => Some(v), _ => None }
-            }
             fn add(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() + o.to_f32()) }
             fn sub(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() - o.to_f32()) }
             fn mul(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() * o.to_f32()) }
