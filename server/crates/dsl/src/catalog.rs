@@ -173,6 +173,10 @@ const fn maybe(name: &'static str, kind: ValueKind, doc: &'static str) -> Param 
         doc,
     }
 }
+
+/// A pool's window, the same for avgpool and maxpool.
+const POOL_KERNEL: Param = req("kernel", PAIR, "window size: `K` or `[KH, KW]`");
+const POOL_STRIDE: Param = maybe("stride", PAIR, "stride (default: the kernel size)");
 /// A required positional parameter that may repeat (one or more values).
 const fn many(name: &'static str, kind: ValueKind, doc: &'static str) -> Param {
     Param {
@@ -267,8 +271,8 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
-            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            POOL_KERNEL,
+            POOL_STRIDE,
             opt(
                 "padding",
                 PADDING,
@@ -290,8 +294,8 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req("kernel", PAIR, "window size: `K` or `[KH, KW]`"),
-            maybe("stride", PAIR, "stride (default: the kernel size)"),
+            POOL_KERNEL,
+            POOL_STRIDE,
             opt(
                 "padding",
                 PADDING,

@@ -6,8 +6,9 @@ mod graph_checks;
 
 use expect_test::expect;
 use graph_checks::{check_dot, check_svg, fixture_models};
+use neuride_onnx::graph::synthetic::node;
 use neuride_onnx::graph::{self, Collapse, Direction, ShapeMap, ViewOptions};
-use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto};
+use neuride_onnx::proto::{GraphProto, ModelProto};
 
 fn options(direction: Direction, collapse: Collapse) -> ViewOptions<'static> {
     ViewOptions {
@@ -417,16 +418,6 @@ fn unstructured_names_collapse_into_runs_of_nodes() {
         &options(Direction::LeftRight, Collapse::Always),
     );
     assert!(check_svg(&always, Direction::LeftRight) < 40);
-}
-
-fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
-    NodeProto {
-        name: Some(name.to_owned()),
-        op_type: Some(op.to_owned()),
-        input: inputs.iter().map(|s| (*s).to_owned()).collect(),
-        output: outputs.iter().map(|s| (*s).to_owned()).collect(),
-        ..Default::default()
-    }
 }
 
 #[test]

@@ -45,7 +45,8 @@ fn weight(name: &str, dims: &[i64]) -> TensorProto {
     }
 }
 
-fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+/// A default-domain node with no attributes (for synthetic models and tests).
+pub fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
     NodeProto {
         name: Some(name.to_owned()),
         op_type: Some(op.to_owned()),

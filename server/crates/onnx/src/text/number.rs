@@ -4,32 +4,29 @@
 
 /// Formats an `f32` as `to_chars(float)` does.
 pub fn f32_text(v: f32) -> String {
-    if v.is_nan() {
-        return if v.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
+    match special(v.is_nan(), v.is_infinite(), v.is_sign_negative()) {
+        Some(text) => text.into(),
+        None => shortest(&format!("{v:e}"), v as f64),
     }
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf".into() } else { "inf".into() };
-    }
-    shortest(&format!("{v:e}"), v as f64)
 }
 
 /// Formats an `f64` as `to_chars(double)` does.
 pub fn f64_text(v: f64) -> String {
-    if v.is_nan() {
-        return if v.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
+    match special(v.is_nan(), v.is_infinite(), v.is_sign_negative()) {
+        Some(text) => text.into(),
+        None => shortest(&format!("{v:e}"), v),
     }
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf".into() } else { "inf".into() };
+}
+
+/// `nan`, `-nan`, `inf` or `-inf` for the values that have no digits.
+fn special(nan: bool, infinite: bool, negative: bool) -> Option<&'static str> {
+    match (nan, infinite, negative) {
+        (true, _, false) => Some("nan"),
+        (true, _, true) => Some("-nan"),
+        (false, true, false) => Some("inf"),
+        (false, true, true) => Some("-inf"),
+        (false, false, _) => None,
     }
-    shortest(&format!("{v:e}"), v)
 }
 
 /// `sci` is Rust's shortest round-trip scientific form (`-1.25e-3`); `exact`
