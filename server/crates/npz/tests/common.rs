@@ -20,3 +20,14 @@ pub fn expected() -> serde_json::Value {
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures")
 }
+
+/// A copy of `seed` with the byte at each (position, value) of `flips`
+/// replaced: how the fuzz tests mutate real files.
+pub fn flipped(seed: &[u8], flips: Vec<(proptest::sample::Index, u8)>) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    for (at, value) in flips {
+        let at = at.index(bytes.len());
+        bytes[at] = value;
+    }
+    bytes
+}

@@ -50,12 +50,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
     ) {
-        let seeds = seeds();
-        let mut bytes = seeds[seed].clone();
-        for (at, value) in flips {
-            let at = at.index(bytes.len());
-            bytes[at] = value;
-        }
+        let bytes = common::flipped(&seeds()[seed], flips);
         exercise(&bytes);
         let cut = cut.index(bytes.len() + 1);
         exercise(&bytes[..cut]);
