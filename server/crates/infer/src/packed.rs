@@ -183,9 +183,7 @@ fn float_bits(f: &Format, x: f64, saturate: bool) -> u8 {
     let sign_bit = 1u8 << (width - 1);
     let nan = if f.fnuz {
         0x80
-    } else if f.fn_nan {
-        0x7f
-    } else if f.ieee {
+    } else if f.fn_nan || f.ieee {
         0x7f
     } else {
         // E2M1 has no NaN: ml_dtypes writes a negative zero.

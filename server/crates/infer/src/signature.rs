@@ -170,14 +170,14 @@ fn check_value(
 ) {
     match (ty, value) {
         (ValueType::Tensor { dtype, shape }, Value::Tensor(t)) => {
-            if let Some(d) = dtype {
-                if *d != t.dtype() {
-                    problems.push(format!(
-                        "input '{name}': dtype {} expected, found {}",
-                        d,
-                        t.dtype()
-                    ));
-                }
+            if let Some(d) = dtype
+                && *d != t.dtype()
+            {
+                problems.push(format!(
+                    "input '{name}': dtype {} expected, found {}",
+                    d,
+                    t.dtype()
+                ));
             }
             if let Some(shape) = shape {
                 if shape.len() != t.shape.len() {

@@ -255,7 +255,7 @@ impl Kernel for ArrayFeatureExtractor {
                 })?;
             picks.push(i);
         }
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let mut positions = Vec::with_capacity(rows * picks.len());
         for r in 0..rows {
             positions.extend(picks.iter().map(|&c| r * cols + c));

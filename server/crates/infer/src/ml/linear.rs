@@ -234,7 +234,7 @@ pub(crate) fn linear_regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
         .ok_or_else(|| {
             KernelError::Attribute(format!("targets must be positive, found {targets}"))
         })?;
-    if coefficients.len() % targets != 0 {
+    if !coefficients.len().is_multiple_of(targets) {
         return Err(KernelError::Attribute(format!(
             "{} coefficients do not split into {targets} targets",
             coefficients.len()

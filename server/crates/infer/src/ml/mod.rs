@@ -51,8 +51,11 @@ pub fn supports_graph(graph: &GraphProto) -> bool {
 
 pub(crate) const TRAINING_DOMAIN: &str = "ai.onnx.preview.training";
 
+/// Builds an `ai.onnx.ml` op's kernel from its attributes.
+type MlBuild = fn(&Attrs) -> Result<BoxKernel, KernelError>;
+
 /// The `ai.onnx.ml` ops and their builders: the supported list is this table.
-const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, KernelError>)] = &[
+const ML_OPS: &[(&str, MlBuild)] = &[
     ("LinearClassifier", linear::linear_classifier),
     ("LinearRegressor", linear::linear_regressor),
     ("Normalizer", basic::normalizer),
@@ -76,7 +79,7 @@ const ML_OPS: &[(&str, fn(&Attrs) -> Result<BoxKernel, KernelError>)] = &[
     ("CastMap", encode::cast_map),
 ];
 
-fn ml_op(op: &str) -> Option<fn(&Attrs) -> Result<BoxKernel, KernelError>> {
+fn ml_op(op: &str) -> Option<MlBuild> {
     ML_OPS
         .iter()
         .find(|(name, _)| *name == op)

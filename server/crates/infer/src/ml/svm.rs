@@ -188,7 +188,7 @@ pub(crate) fn classifier(a: &Attrs) -> Result<BoxKernel, KernelError> {
                 vectors_per_class.len()
             )));
         }
-        if support.len() % vectors != 0 {
+        if !support.len().is_multiple_of(vectors) {
             return Err(KernelError::Value(format!(
                 "{} support vector values do not split into {vectors} vectors",
                 support.len()
@@ -427,7 +427,7 @@ pub(crate) fn regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
         .map_err(|_| KernelError::Attribute(format!("negative n_supports {vectors}")))?;
     let support = a.floats("support_vectors").unwrap_or_default();
     let features = if vectors > 0 {
-        if support.len() % vectors != 0 || coefficients.len() < vectors {
+        if !support.len().is_multiple_of(vectors) || coefficients.len() < vectors {
             return Err(KernelError::Attribute(format!(
                 "{} support vector values / {} coefficients do not fit {vectors} vectors",
                 support.len(),

@@ -258,7 +258,7 @@ fn conv(
     }
     let m = w.shape[0];
     let cg = w.shape[1];
-    if cg * group != c || m % group != 0 {
+    if cg * group != c || !m.is_multiple_of(group) {
         return Err(KernelError::Shape(format!(
             "Conv of {c} channels with weights {:?} in {group} groups",
             w.shape
@@ -847,9 +847,8 @@ fn register_norm(reg: &mut Registry) {
             let (n, c) = (x.shape[0], *x.shape.get(1).unwrap_or(&1));
             let per: usize = x.shape.iter().skip(2).product();
             let xv = floats(x, "BatchNormalization")?;
-            let training = training_attr
-                || (opset < 14 && opset >= 9 && outputs > 1)
-                || (opset < 9 && outputs > 1);
+            // Before opset 14 extra outputs mean training mode.
+            let training = training_attr || (opset < 14 && outputs > 1);
             let (use_mean, use_var, run) = if training {
                 let mut sm = vec![0f64; c];
                 let mut sv = vec![0f64; c];

@@ -152,7 +152,7 @@ fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, KernelE
     }
     if let Some(i) = infer {
         let known: usize = shape.iter().product();
-        if known == 0 || t.len() % known != 0 {
+        if known == 0 || !t.len().is_multiple_of(known) {
             return Err(KernelError::Shape(format!(
                 "cannot reshape {:?} into {spec:?}",
                 t.shape
@@ -895,7 +895,7 @@ fn gather_nd(t: &Tensor, idx: &Tensor, batch: usize) -> Result<Tensor, KernelErr
     let slice_shape = &t.shape[batch + k..];
     let slice_len: usize = slice_shape.iter().product();
     let per_batch_data: usize = t.shape[batch..].iter().product();
-    let tuples = if k == 0 { idx.len() } else { ids.len() / k };
+    let tuples = ids.len().checked_div(k).unwrap_or(idx.len());
     let tuples_per_batch = tuples / batch_len.max(1);
     let ts = strides(&t.shape[batch..]);
     let mut picks = Vec::with_capacity(tuples * slice_len);

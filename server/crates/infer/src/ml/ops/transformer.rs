@@ -434,7 +434,7 @@ fn linear_attention(
             "update_rule '{rule}' with the decay/beta inputs given"
         )));
     }
-    if q.shape.len() != 3 || k.shape.len() != 3 || v.shape.len() != 3 || hq % hkv != 0 {
+    if q.shape.len() != 3 || k.shape.len() != 3 || v.shape.len() != 3 || !hq.is_multiple_of(hkv) {
         return Err(KernelError::Shape(
             "LinearAttention takes (B, T, H*D) inputs".to_owned(),
         ));
