@@ -20,10 +20,10 @@ async function activeTextEditor(vscode, label) {
   });
 }
 
-/** The `text` code lens just above the line that starts with `lineStart` (scrolled into view first). */
-async function codeLens(vscode, text, lineStart) {
+/** The `text` code lens just above the line that starts with `lineStart` (scrolled into view first) in `relative` (the open file). */
+async function codeLens(vscode, text, lineStart, relative = 'digits-snn/digits.neuro') {
   const { page } = vscode;
-  const file = path.join(vscode.workspace, 'digits-snn/digits.neuro');
+  const file = path.join(vscode.workspace, relative);
   const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.startsWith(lineStart)) + 1;
   if (line === 0) throw new Error(`no line starts with ${lineStart}`);
   await goToLine(vscode, line);
@@ -298,6 +298,21 @@ const steps = [
       await poll('the import message after replacing', async () => (await vscode.toastTexts()).some((t) => t.includes('imported digits_cnn.onnx')), 20000);
       const errors = await errorToasts(vscode);
       if (errors.length) throw new Error(errors.join(' / '));
+    },
+  },
+  {
+    name: 'issue 18: the Sweep code lens shows the plots and the Pareto front',
+    async run(vscode, context) {
+      await vscode.closeAllEditors();
+      await vscode.open('tabular-snn/genes.neuro');
+      const lens = await codeLens(vscode, 'Sweep', 'sweep snn', 'tabular-snn/genes.neuro');
+      await lens.click();
+      await poll('a sweep tab', async () => (await vscode.activeTab()).startsWith('Sweep'), 240000);
+      const frame = await vscode.frameWith('table', 'the sweep result', 60000);
+      const body = await frame.locator('body').innerText();
+      if (!/Pareto front/.test(body) || !/steps=/.test(body)) throw new Error(`no Pareto front with settings: ${body.slice(0, 300)}`);
+      if ((await frame.locator('svg').count()) === 0) throw new Error('the sweep result has no plot');
+      await shot(context, vscode, 'vscode-sweep.png', vscode.page.locator('.editor-group-container.active'));
     },
   },
   {
