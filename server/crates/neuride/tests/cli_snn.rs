@@ -234,7 +234,8 @@ fn converted_networks_check_clean_for_every_neuron() {
 #[test]
 fn convert_refuses_an_output_it_cannot_write_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("mlp.nir");
+    // .neuro and .nir are what convert writes; an HDF5 file of another kind is not.
+    let out = dir.path().join("mlp.h5");
     let (code, _, stderr) = neuride(&[
         "convert",
         &fixture("dl/digits_mlp.onnx"),
@@ -246,7 +247,7 @@ fn convert_refuses_an_output_it_cannot_write_and_writes_nothing() {
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "cannot write {}: this command writes .neuro, not a .nir file",
+            "cannot write {}: this command writes .neuro or .nir, not a .h5 file",
             out.display()
         )),
         "{stderr}"
