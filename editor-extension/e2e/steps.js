@@ -89,16 +89,18 @@ const steps = [
     async run(vscode, context) {
       const { page } = vscode;
       const pane = await modelsPane(vscode);
+      // The file tree collapsed, so the models pane has the room to show
+      // every group (the examples hold enough models to push the last
+      // group out of view, where a virtualized row is not rendered).
+      const files = page.locator('.pane-header[aria-expanded="true"]', { hasText: 'workspace' });
+      if (await files.count()) await files.first().click();
+      await poll('the file tree collapsed', async () => (await files.count()) === 0, 5000);
       for (const name of ['digits_cnn.onnx', 'digits_snntorch.onnx', 'iris_logreg_nozipmap.onnx']) {
         await poll(`${name} in the models tree`, () => pane.locator('.monaco-list-row', { hasText: name }).first().isVisible(), 30000);
       }
-      if (context.docsShots) {
-        // The file tree collapsed, so the screenshot shows the models.
-        const files = page.locator('.pane-header[aria-expanded="true"]', { hasText: 'workspace' });
-        if (await files.count()) await files.first().click();
-        await poll('the file tree collapsed', async () => (await files.count()) === 0, 5000);
-      }
       await shot(context, vscode, 'vscode-models-tree.png', page.locator('.part.sidebar'));
+      const collapsed = page.locator('.pane-header[aria-expanded="false"]', { hasText: 'workspace' });
+      if (await collapsed.count()) await collapsed.first().click();
     },
   },
   {
@@ -211,8 +213,16 @@ const steps = [
     async run(vscode) {
       await vscode.closeAllEditors();
       await vscode.clearNotifications();
-      await vscode.open('digits-snn/digits.neuro');
-      const lens = await codeLens(vscode, 'Simulate', 'simulate snn');
+      // The example's block simulates 450 samples in well under a second
+      // now: a copy with 20,000 steps runs long enough to be cancelled.
+      const source = fs.readFileSync(path.join(vscode.workspace, 'digits-snn/digits.neuro'), 'utf8');
+      // (Without the app block, whose camera rate 20 s readings could not keep up with.)
+      const long = source.replace(/(simulate snn on test \{\s*dt = 1ms\s*steps = )50/, '$120000').replace(/\napp digit_door[^]*$/, '\n');
+      if (long === source || /\napp /.test(long)) throw new Error('digits.neuro has no "simulate snn" block with steps = 50 or its app block stayed');
+      const longFile = path.join(vscode.workspace, 'digits-snn/long.neuro');
+      fs.writeFileSync(longFile, long);
+      await vscode.open('digits-snn/long.neuro');
+      const lens = await codeLens(vscode, 'Simulate', 'simulate snn', 'digits-snn/long.neuro');
       await lens.click();
       const toast = vscode.toasts().filter({ hasText: 'simulating' });
       const cancel = toast.locator('.monaco-button', { hasText: 'Cancel' });
@@ -222,6 +232,8 @@ const steps = [
       await poll('the server to log the cancellation', () => /cancelled/.test(vscode.log()), 20000);
       const errors = await errorToasts(vscode);
       if (errors.length) throw new Error(`cancelling showed an error: ${errors.join(' / ')}`);
+      await vscode.closeAllEditors();
+      fs.unlinkSync(longFile);
     },
   },
   {
@@ -336,12 +348,15 @@ const steps = [
       await frame.locator('#realtime').check();
       await frame.locator('#loop').check();
       await frame.locator('#run').click();
-      const readings = async () => Number((/cam\s+replay[^\n]*?(\d+)\s*$/m.exec(await frame.locator('body').innerText()) ?? [])[1] ?? -1);
-      await poll('readings arriving live', async () => /running/.test(await frame.locator('#state').innerText()) && (await readings()) >= 3, 30000);
+      // The panel may be re-rendered (a new frame) while it runs: look it up each time.
+      const panel = () => vscode.frameWith('#stop', 'the app panel', 10000);
+      const readings = async () => Number((/cam\s+replay[^\n]*?(\d+)\s*$/m.exec(await (await panel()).locator('body').innerText()) ?? [])[1] ?? -1);
+      const state = async () => (await panel()).locator('#state').innerText();
+      await poll('readings arriving live', async () => /running/.test(await state()) && (await readings()) >= 3, 30000);
       const before = await readings();
       await poll('more readings', async () => (await readings()) > before, 10000);
-      await frame.locator('#stop').click();
-      await poll('the run to stop', async () => /stopped \(cancel/.test(await frame.locator('#state').innerText()), 20000);
+      await (await panel()).locator('#stop').click();
+      await poll('the run to stop', async () => /stopped \(cancel/.test(await state()), 20000);
       const errors = await errorToasts(vscode);
       if (errors.length) throw new Error(`stopping showed an error: ${errors.join(' / ')}`);
     },
