@@ -233,7 +233,9 @@ def bench_mqtt(neuride, messages):
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         conf = os.path.join(tmp, "mosquitto.conf")
-        open(conf, "w").write(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+        # set_tcp_nodelay: mosquitto's default leaves Nagle's algorithm on,
+        # which holds each small packet for the peer's delayed ACK (~40 ms).
+        open(conf, "w").write(f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n")
         shutil.copy(os.path.join(EXAMPLES, "iot-app", "models", "iris_logreg_nozipmap.onnx"), os.path.join(tmp, "iris.onnx"))
         neuro = os.path.join(tmp, "probe.neuro")
         open(neuro, "w").write('model iris = onnx("iris.onnx")\n\napp probe {\n    sensor probe: f32[4] @ 1000Hz = mqtt("bench/probe")\n'
@@ -261,6 +263,9 @@ def bench_mqtt(neuride, messages):
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench")
             client.on_message = on_message
             client.connect("127.0.0.1", port)
+            # paho leaves Nagle's algorithm on: the class-2 row would wait
+            # for the broker's delayed ACK of the class-0 row before it.
+            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.subscribe("bench/ev/hit", qos=1)
             client.loop_start()
             time.sleep(0.5)

@@ -94,6 +94,12 @@ impl Bridge {
             .set_keep_alive(Duration::from_secs(5))
             .set_manual_acks(true)
             .set_connection_timeout(5);
+        // Small packets go out at once: with Nagle's algorithm an event
+        // published right after a reading's PUBACK waited for the broker's
+        // delayed ACK (about 40 ms each way: 88 ms from publish to event).
+        let mut network = options.network_options();
+        network.set_tcp_nodelay(true);
+        options.set_network_options(network);
         let (client, mut connection) = Client::new(options, REQUEST_CAPACITY);
         // The first connection, here: its failure is the command's error.
         let deadline = Instant::now() + CONNECT_TIMEOUT;
