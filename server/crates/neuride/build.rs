@@ -22,12 +22,14 @@ fn main() {
     if !(release && linux) {
         return;
     }
-    for arg in [
-        "--compress-debug-sections=zlib",
-        "--icf=all",
-        "--discard-all",
-    ] {
+    for arg in ["--compress-debug-sections=zlib", "--icf=all"] {
         println!("cargo:rustc-link-arg-bins=-Wl,{arg}");
+    }
+    // NEURIDE_KEEP_SYMBOLS=1 keeps the function names, for profiling with
+    // perf (which reads them from the symbol table).
+    println!("cargo:rerun-if-env-changed=NEURIDE_KEEP_SYMBOLS");
+    if std::env::var_os("NEURIDE_KEEP_SYMBOLS").is_none_or(|v| v.is_empty() || v == "0") {
+        println!("cargo:rustc-link-arg-bins=-Wl,--discard-all");
     }
     if glibc_loads_relr() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
