@@ -105,10 +105,14 @@ impl Conv {
         let cout_pad = cout_g.div_ceil(16) * 16;
         let rows = cin_g * g.kh * g.kw;
         let mut packed = vec![0.0; g.groups * rows * cout_pad];
-        for o in 0..g.out_c {
-            let (group, local) = (o / cout_g, o % cout_g);
-            for row in 0..rows {
-                packed[(group * rows + row) * cout_pad + local] = weight[o * rows + row];
+        // A band of rows at a time, so the strided writes stay in cache.
+        for row0 in (0..rows).step_by(64) {
+            let band = row0..(row0 + 64).min(rows);
+            for o in 0..g.out_c {
+                let (group, local) = (o / cout_g, o % cout_g);
+                for row in band.clone() {
+                    packed[(group * rows + row) * cout_pad + local] = weight[o * rows + row];
+                }
             }
         }
         let padded_h = g.in_h + g.pads[0] + g.pads[2];

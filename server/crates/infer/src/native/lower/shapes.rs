@@ -119,9 +119,16 @@ pub(super) fn transposed(t: &Tensor) -> R<Tensor> {
     let v = floats_of(t)?;
     let (r, c) = (t.shape[0], t.shape[1]);
     let mut out = vec![0.0; r * c];
-    for i in 0..r {
-        for j in 0..c {
-            out[j * r + i] = v[i * c + j];
+    // In tiles: walking whole rows wrote a new cache line per element, a
+    // sixth of loading VGG-19 (its 25088 x 4096 Gemm weight, transB = 1).
+    const TILE: usize = 32;
+    for i0 in (0..r).step_by(TILE) {
+        for j0 in (0..c).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(r) {
+                for j in j0..(j0 + TILE).min(c) {
+                    out[j * r + i] = v[i * c + j];
+                }
+            }
         }
     }
     Ok(Tensor {
