@@ -232,7 +232,7 @@ pub fn archive_facts(archive: &crate::archive::ArchiveAnalysis) -> FileFact<Arch
             name: a.name.clone(),
             dtype: a.dtype.clone(),
             shape: a.shape.clone(),
-            stats: match (a.min, a.max, a.mean, a.std) {
+            stats: match (a.stats.min, a.stats.max, a.stats.mean, a.stats.std) {
                 (Some(min), Some(max), Some(mean), Some(std)) => Some(ArrayStats {
                     min,
                     max,
