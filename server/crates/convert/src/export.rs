@@ -5,11 +5,10 @@
 use crate::{Error, SNN_DOMAIN};
 use neuride_onnx::build::{
     self, attr_float as attr_f, attr_int as attr_i, attr_string as attr_s, float_initializer,
-    value_info,
+    opset, value_info,
 };
 use neuride_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto,
 };
 use neuride_snn::{Layer, Network, Neuron, Tensor};
 use std::fmt::Write;
@@ -625,16 +624,7 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
         ir_version: Some(8),
         producer_name: Some("neuride".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
-        opset_import: vec![
-            OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            },
-            OperatorSetIdProto {
-                domain: Some(SNN_DOMAIN.into()),
-                version: Some(1),
-            },
-        ],
+        opset_import: vec![opset("", 17), opset(SNN_DOMAIN, 1)],
         metadata_props: vec![
             meta("neuride.kind", "snn"),
             meta("neuride.source", &info.source),

@@ -7,8 +7,8 @@ mod support;
 use neuride_snn::neuron::{NeuronState, if_step, synaptic_step};
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, Error, Layer, Network, Neuron, Normalize, Reset, SimOptions, Simulator,
-    Tensor, calibrate, simulate, to_spiking,
+    Decode, Encode, Error, Layer, Network, Neuron, Normalize, Reset, SimOptions, Simulator, Tensor,
+    calibrate, simulate, to_spiking,
 };
 use std::sync::atomic::AtomicBool;
 use support::{ann_labels, dense, node, pseudo, run, samples, spiking};
@@ -163,7 +163,8 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
             // A spiking output layer, so that counts and first spikes decide.
             let output = snn.output;
             snn.output = snn.nodes.len();
-            snn.nodes.push(node("out", spiking(neuron, 4.0), vec![output]));
+            snn.nodes
+                .push(node("out", spiking(neuron, 4.0), vec![output]));
         }
         let opts = SimOptions {
             steps: 20,

@@ -90,16 +90,7 @@ pub fn simulate_digits_mlp() -> serde_json::Value {
 }
 
 /// The fields the issue names for a simulation report (`--format json`).
-pub const SIMULATE_FIELDS: &[&str] = &[
-    "accuracy",
-    "accuracy_per_step",
-    "rates",
-    "synops",
-    "macs",
-    "samples",
-    "steps",
-    "wall_s",
-];
+pub const SIMULATE_FIELDS: &[&str] = neuride_convert::SimulateReport::JSON_FIELDS;
 
 /// The report of `neuride ARGS...` (a simulation with `--format json`),
 /// checked to have every field of [`SIMULATE_FIELDS`].

@@ -52,7 +52,9 @@ pub fn run(net: &Network, x: &Tensor, labels: Option<&[i64]>, opts: &SimOptions)
 pub fn samples(count: usize, shape: &[usize]) -> Tensor {
     let per_sample: usize = shape.iter().product();
     Tensor {
-        shape: std::iter::once(count).chain(shape.iter().copied()).collect(),
+        shape: std::iter::once(count)
+            .chain(shape.iter().copied())
+            .collect(),
         data: pseudo(count * per_sample, 9, 0.0),
     }
 }
