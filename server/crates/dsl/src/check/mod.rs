@@ -302,6 +302,29 @@ impl<'a> Checker<'a> {
         let workspace = self.workspace;
         cached(&mut self.models, path, |path| workspace.model(path))
     }
+    /// The facts of the file at `path` that should be `what` (`an ONNX
+    /// model`), or `None` with the error said at `range` when it is missing
+    /// or something else.
+    pub fn file_facts<T>(
+        &mut self,
+        fact: FileFact<T>,
+        range: TextRange,
+        what: &str,
+        path: &str,
+    ) -> Option<Arc<T>> {
+        let (code, found) = match fact {
+            FileFact::Ok(facts) => return Some(facts),
+            FileFact::Missing => ("neuro/missing-file", "no file".to_owned()),
+            FileFact::WrongFormat(why) => ("neuro/wrong-format", why),
+        };
+        self.error(
+            range,
+            code,
+            format!("expected {what} at \"{path}\", found {found}"),
+        );
+        None
+    }
+
     pub fn archive_fact(&mut self, path: &str) -> FileFact<ArchiveFacts> {
         let workspace = self.workspace;
         cached(&mut self.archives, path, |path| workspace.archive(path))
