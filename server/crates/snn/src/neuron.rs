@@ -52,6 +52,15 @@ impl Real for f64 {
     }
 }
 
+/// snnTorch's spike: 1 when the membrane is above the threshold, else 0.
+fn heaviside<F: Real>(membrane: F, threshold: F) -> F {
+    if membrane - threshold > F::from_f64(0.0) {
+        F::from_f64(1.0)
+    } else {
+        F::from_f64(0.0)
+    }
+}
+
 fn clip<F: Real>(value: F, low: F, high: F) -> F {
     if value < low {
         low
@@ -323,7 +332,14 @@ impl Neuron {
                 rectify,
                 max_spikes: None,
                 signed: false,
-            } => if_step_f32(threshold, reset, rectify, current, membrane, spikes),
+            } => {
+                let params = IfParams {
+                    threshold,
+                    reset,
+                    rectify,
+                };
+                if_step_f32(params, current, membrane, spikes)
+            }
             Neuron::If {
                 threshold,
                 reset,
@@ -444,42 +460,40 @@ pub fn lif_gain_bias(params: &LifParams, max_rate: f64, intercept: f64) -> (f64,
 /// `if_step` in f32, compiled for AVX-512 when the CPU has it (the crate is
 /// built for baseline x86-64: 4-wide SSE). The same operations in the same
 /// order (no FMA), so the same bits; the converted nets' hottest update.
-fn if_step_f32(
-    threshold: f32,
-    reset: Reset,
-    rectify: bool,
-    current: &[f32],
-    membrane: &mut [f32],
-    spikes: &mut [f32],
-) {
+fn if_step_f32(params: IfParams<f32>, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::isa() == crate::simd::Isa::Avx512 {
         #[target_feature(enable = "avx512f")]
         unsafe fn wide(
-            threshold: f32,
-            reset: Reset,
-            rectify: bool,
+            params: IfParams<f32>,
             current: &[f32],
             membrane: &mut [f32],
             spikes: &mut [f32],
         ) {
-            if_step(threshold, reset, rectify, current, membrane, spikes)
+            if_step(params, current, membrane, spikes)
         }
         // SAFETY: the CPU supports AVX-512F (`isa` detected it).
-        return unsafe { wide(threshold, reset, rectify, current, membrane, spikes) };
+        return unsafe { wide(params, current, membrane, spikes) };
     }
-    if_step(threshold, reset, rectify, current, membrane, spikes)
+    if_step(params, current, membrane, spikes)
+}
+
+/// The parameters of an integrate-and-fire neuron without a spike cap.
+#[derive(Clone, Copy, Debug)]
+pub struct IfParams<F> {
+    pub threshold: F,
+    pub reset: Reset,
+    /// Negative currents count as zero.
+    pub rectify: bool,
 }
 
 #[inline]
-pub fn if_step<F: Real>(
-    threshold: F,
-    reset: Reset,
-    rectify: bool,
-    current: &[F],
-    membrane: &mut [F],
-    spikes: &mut [F],
-) {
+pub fn if_step<F: Real>(params: IfParams<F>, current: &[F], membrane: &mut [F], spikes: &mut [F]) {
+    let IfParams {
+        threshold,
+        reset,
+        rectify,
+    } = params;
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let n = current.len().min(membrane.len()).min(spikes.len());
@@ -600,7 +614,7 @@ pub fn leaky_step<F: Real>(
     let one = F::from_f64(1.0);
     let beta = clip(beta, zero, one);
     for ((&x, mem), s) in input.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
-        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        let reset_flag = heaviside(*mem, threshold);
         let next = match reset {
             Reset::Subtract => (beta * *mem + x) - reset_flag * threshold,
             // snnTorch 1.0 `_base_zero` zeroes the previous membrane before the
@@ -609,7 +623,7 @@ pub fn leaky_step<F: Real>(
             Reset::Zero => beta * ((one - reset_flag) * *mem) + x,
         };
         *mem = next;
-        *s = if next - threshold > zero { one } else { zero };
+        *s = heaviside(next, threshold);
     }
 }
 
@@ -635,7 +649,7 @@ pub fn synaptic_step<F: Real>(
         .zip(membrane.iter_mut())
         .zip(spikes.iter_mut())
     {
-        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        let reset_flag = heaviside(*mem, threshold);
         *syn = alpha * *syn + x;
         let base = beta * *mem + *syn;
         let next = match reset {
@@ -643,7 +657,7 @@ pub fn synaptic_step<F: Real>(
             Reset::Zero => base - reset_flag * base,
         };
         *mem = next;
-        *s = if next - threshold > zero { one } else { zero };
+        *s = heaviside(next, threshold);
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use neuride_snn::neuron::{NeuronState, if_step, synaptic_step};
+use neuride_snn::neuron::{IfParams, NeuronState, if_step, synaptic_step};
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
     Decode, Encode, Error, Layer, Network, Neuron, Normalize, Reset, SimOptions, Simulator, Tensor,
@@ -232,10 +232,13 @@ fn converted_net_tracks_the_ann_with_current_input() {
 fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
     let mut v = vec![0.5f32, 0.0, 0.0];
     let mut s = vec![0.0f32; 3];
+    let if_params = |reset, rectify| IfParams {
+        threshold: 1.0,
+        reset,
+        rectify,
+    };
     if_step(
-        1.0,
-        Reset::Subtract,
-        false,
+        if_params(Reset::Subtract, false),
         &[2.7, -0.5, 1.0],
         &mut v,
         &mut s,
@@ -243,9 +246,7 @@ fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
     assert_eq!(s, vec![3.0, 0.0, 1.0]);
     assert!((v[0] - 0.2).abs() < 1e-6 && v[1] == -0.5 && v[2] == 0.0);
     if_step(
-        1.0,
-        Reset::Subtract,
-        true,
+        if_params(Reset::Subtract, true),
         &[0.0, -5.0, 0.0],
         &mut v,
         &mut s,
@@ -255,7 +256,7 @@ fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
         "rectified: negative current does not lower the membrane"
     );
     let mut v = vec![0.9f32];
-    if_step(1.0, Reset::Zero, false, &[2.5], &mut v, &mut s[..1]);
+    if_step(if_params(Reset::Zero, false), &[2.5], &mut v, &mut s[..1]);
     assert_eq!((v[0], s[0]), (0.0, 1.0));
 }
 
