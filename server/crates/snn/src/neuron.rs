@@ -330,35 +330,25 @@ impl Neuron {
                 threshold,
                 reset,
                 rectify,
-                max_spikes: None,
-                signed: false,
+                max_spikes,
+                signed,
             } => {
                 let params = IfParams {
                     threshold,
                     reset,
                     rectify,
                 };
-                if_step_f32(params, current, membrane, spikes)
+                if max_spikes.is_none() && !signed {
+                    if_step_f32(params, current, membrane, spikes)
+                } else {
+                    let caps = IfCaps {
+                        params,
+                        max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
+                        signed,
+                    };
+                    if_step_capped(caps, current, membrane, aux, spikes)
+                }
             }
-            Neuron::If {
-                threshold,
-                reset,
-                rectify,
-                max_spikes,
-                signed,
-            } => if_step_capped(
-                IfCaps {
-                    threshold,
-                    reset,
-                    rectify,
-                    max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
-                    signed,
-                },
-                current,
-                membrane,
-                aux,
-                spikes,
-            ),
             Neuron::Leaky {
                 beta,
                 threshold,
@@ -545,9 +535,7 @@ pub fn if_step<F: Real>(params: IfParams<F>, current: &[F], membrane: &mut [F], 
 /// The parameters of an IF neuron with a spike cap or signed spikes.
 #[derive(Clone, Copy, Debug)]
 struct IfCaps {
-    threshold: f32,
-    reset: Reset,
-    rectify: bool,
+    params: IfParams<f32>,
     /// Spikes per step at most (infinite: no cap).
     max_spikes: f32,
     signed: bool,
@@ -566,22 +554,26 @@ fn if_step_capped(
     total: &mut [f32],
     spikes: &mut [f32],
 ) {
-    let threshold = caps.threshold;
+    let IfParams {
+        threshold,
+        reset,
+        rectify,
+    } = caps.params;
     for (i, ((&j, v), s)) in current
         .iter()
         .zip(membrane.iter_mut())
         .zip(spikes.iter_mut())
         .enumerate()
     {
-        let j = if caps.rectify && j < 0.0 { 0.0 } else { j };
+        let j = if rectify && j < 0.0 { 0.0 } else { j };
         let value = *v + j;
         let mut n = 0.0f32;
         if value >= threshold {
-            n = match caps.reset {
+            n = match reset {
                 Reset::Subtract => (value / threshold).floor().min(caps.max_spikes),
                 Reset::Zero => 1.0,
             };
-            *v = match caps.reset {
+            *v = match reset {
                 Reset::Subtract => value - n * threshold,
                 Reset::Zero => 0.0,
             };
