@@ -47,6 +47,14 @@ pub fn neuride_ok(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// The stderr of `neuride ARGS...`, which must refuse to run (exit code 2:
+/// bad arguments or input, said on stderr).
+pub fn neuride_refused(args: &[&str]) -> String {
+    let (code, stdout, stderr) = neuride(args);
+    assert_eq!(code, 2, "neuride {args:?}: {stdout}{stderr}");
+    stderr
+}
+
 /// The JSON that `neuride ARGS...` prints, which must exit with 0.
 pub fn neuride_json(args: &[&str]) -> serde_json::Value {
     let (stdout, _) = neuride_ok(args);
