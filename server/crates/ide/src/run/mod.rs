@@ -341,6 +341,29 @@ fn find_run(neuro: &NeuroAnalysis, kind: RunKind, name: Option<&str>) -> Result<
     }))
 }
 
+/// Whether a network item is read from a NIR file: `network N = nir("x.nir")`.
+pub(crate) fn is_nir_network(item: &Item) -> bool {
+    item.value
+        .as_ref()
+        .and_then(|value| value.as_call())
+        .is_some_and(|call| call.callee.text == "nir")
+}
+
+/// The network of a `network N = nir("x.nir")` item, lowered for `sim`'s
+/// step. NIR's neurons are continuous-time: without a `dt` of its own the
+/// run steps as snnTorch writes them for ([`nir::DEFAULT_DT_MS`]).
+pub(crate) fn read_nir_network(
+    neuro: &NeuroAnalysis,
+    item: usize,
+    sim: &mut SimOptions,
+    dt_given: bool,
+) -> Result<nir::NirNetwork, RunError> {
+    if !dt_given {
+        sim.dt = nir::DEFAULT_DT_MS / 1000.0;
+    }
+    nir::read_network(&item_path(neuro, item)?, sim.dt)
+}
+
 /// The file bound by a `model`, `weights` or `dataset` item, resolved
 /// against the `.neuro` file's folder.
 pub(crate) fn item_path(neuro: &NeuroAnalysis, item: usize) -> Result<PathBuf, RunError> {
@@ -523,13 +546,8 @@ pub(crate) fn prepare_block<'a>(
     let inputs = data.inputs(cancel)?;
     let labels = data.labels()?;
     let network = &neuro.parse.ast.items[network_item];
-    let nir_call = network
-        .value
-        .as_ref()
-        .and_then(|value| value.as_call())
-        .is_some_and(|call| call.callee.text == "nir");
     let (simulated, convert, notes) = match &network.value {
-        Some(_) if nir_call => {
+        Some(_) if is_nir_network(network) => {
             if let Some(key) = CONVERT_KEYS.iter().find(|key| block(key).is_some()) {
                 return Err(RunError::Unsupported(format!(
                     "`{key}` applies to converted networks (`network N = convert(MODEL)`); `{}` is read from a NIR file",
@@ -537,12 +555,7 @@ pub(crate) fn prepare_block<'a>(
                 )));
             }
             let mut sim = sim;
-            if block("dt").is_none() {
-                // NIR's neurons are continuous-time: the step snnTorch writes them for.
-                sim.dt = nir::DEFAULT_DT_MS / 1000.0;
-            }
-            let path = item_path(neuro, network_item)?;
-            let read = nir::read_network(&path, sim.dt)?;
+            let read = read_nir_network(neuro, network_item, &mut sim, block("dt").is_some())?;
             let mut notes = notes;
             notes.extend(read.notes);
             let simulated = Simulated::Written {

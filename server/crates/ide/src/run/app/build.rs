@@ -8,7 +8,8 @@ use crate::neuro::NeuroAnalysis;
 use crate::run::data::Archives;
 use crate::run::model::{Plan, Predictor};
 use crate::run::{
-    RunError, convert_settings, dataset, item_named, item_path, lower, settings, sim_options,
+    RunError, convert_settings, dataset, is_nir_network, item_named, item_path, lower,
+    read_nir_network, settings, sim_options,
 };
 use neuride_app::{
     App, Compare, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
@@ -395,9 +396,15 @@ impl Builder<'_> {
         let simulate = neuro.parse.ast.items.iter().find(|i| {
             i.kind == ItemKind::Simulate && i.target.as_ref().is_some_and(|t| t.text == name)
         });
-        let sim = sim_options(&|key| simulate.and_then(|s| super::super::setting(s, key)))?;
+        let block = |key: &str| simulate.and_then(|s| super::super::setting(s, key));
+        let mut sim = sim_options(&block)?;
         let spiking = match &network.value {
             None => lower::lower(neuro, item, shape, &mut self.archives)?.network,
+            Some(_) if is_nir_network(network) => {
+                let read = read_nir_network(neuro, item, &mut sim, block("dt").is_some())?;
+                self.files.push(item_path(neuro, item)?);
+                read.network
+            }
             Some(value) => {
                 let source = value
                     .as_call()

@@ -165,3 +165,39 @@ fn speeds_read_as_words_or_factors() {
     assert!(serde_json::from_value::<RunApp>(serde_json::json!({"sped": "max"})).is_err());
     assert!(serde_json::from_value::<RunApp>(serde_json::json!({"speed": "fast"})).is_err());
 }
+
+#[test]
+fn a_nir_network_runs_as_a_stage_with_the_exporters_numbers() {
+    // snnTorch's export of a Leaky MLP and 40 samples labelled with the
+    // classes snnTorch's own spike counts pick (tests/fixtures/nir).
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/nir");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["snntorch_mlp.nir", "snntorch_mlp_io.npz"] {
+        std::fs::copy(fixtures.join(file), dir.path().join(file)).unwrap();
+    }
+    let path = write(
+        dir.path(),
+        "app.neuro",
+        "network mlp = nir(\"snntorch_mlp.nir\")\ndataset d = npz(\"snntorch_mlp_io.npz\", x: \"x\", y: \"y\")\n\
+         simulate mlp on d {\n    steps = 40\n    decode = count\n}\n\
+         app a {\n    sensor s: f32[64] @ 10Hz = replay(d)\n    pipeline s -> mlp -> argmax -> class\n}\n",
+    );
+    let options = RunApp {
+        trace: true,
+        ..RunApp::default()
+    };
+    let (lines, report) = lines(&path, &options);
+    assert_eq!(report.predictions["class"], 40, "{report:?}");
+    let classes: Vec<i64> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "prediction")
+        .map(|e| e["values"]["class"].as_i64().unwrap())
+        .collect();
+    // Every reading gets the class snnTorch gives that sample.
+    let labels = crate::run::data::read_labels(&dir.path().join("snntorch_mlp_io.npz"), "y")
+        .unwrap()
+        .unwrap();
+    assert_eq!(classes, labels);
+    assert_eq!(report.stages[0].stage, "mlp");
+}
