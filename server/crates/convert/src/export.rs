@@ -5,14 +5,12 @@
 use crate::{Error, SNN_DOMAIN};
 use neuride_onnx::build::{
     self, attr_float as attr_f, attr_int as attr_i, attr_string as attr_s, float_initializer,
-    value_info,
+    opset, value_info,
 };
 use neuride_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-    TensorProto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto,
 };
 use neuride_snn::{Layer, Network, Neuron, Tensor};
-use std::collections::HashSet;
 use std::fmt::Write;
 
 /// Names and provenance written into the outputs.
@@ -37,33 +35,23 @@ const KEYWORDS: &[&str] = &[
 
 /// Identifiers for every node: the ONNX name made a Neuro identifier, unique.
 fn identifiers(net: &Network) -> Vec<String> {
-    let mut used = HashSet::new();
-    net.nodes
-        .iter()
-        .map(|node| {
-            let mut id: String = node
-                .name
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            id = id.trim_matches('_').to_string();
-            if id.is_empty()
-                || id.starts_with(|c: char| c.is_ascii_digit())
-                || KEYWORDS.contains(&id.as_str())
-            {
-                id = format!("{}_{id}", node.layer.op_name().to_lowercase())
-                    .trim_end_matches('_')
-                    .to_string();
-            }
-            let mut unique = id.clone();
-            let mut n = 2;
-            while !used.insert(unique.clone()) {
-                unique = format!("{id}_{n}");
-                n += 1;
-            }
-            unique
-        })
-        .collect()
+    net.unique_names(&[], 2, |node| {
+        let mut id: String = node
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        id = id.trim_matches('_').to_string();
+        if id.is_empty()
+            || id.starts_with(|c: char| c.is_ascii_digit())
+            || KEYWORDS.contains(&id.as_str())
+        {
+            id = format!("{}_{id}", node.layer.op_name().to_lowercase())
+                .trim_end_matches('_')
+                .to_string();
+        }
+        id
+    })
 }
 
 /// The weight arrays by the names the `.neuro` and ONNX outputs use
@@ -392,6 +380,23 @@ fn initializer(name: &str, tensor: &Tensor) -> TensorProto {
     float_initializer(name, &tensor.shape, &tensor.data)
 }
 
+/// A weighted layer's `<id>.weight` and (when it has one) `<id>.bias`
+/// initializers, with the names the node takes them under, in input order.
+fn weight_initializers(
+    id: &str,
+    weight: &Tensor,
+    bias: Option<&[f32]>,
+) -> Vec<(String, TensorProto)> {
+    let weight_name = format!("{id}.weight");
+    let mut out = vec![(weight_name.clone(), initializer(&weight_name, weight))];
+    if let Some(bias) = bias {
+        let bias_name = format!("{id}.bias");
+        let tensor = float_initializer(&bias_name, &[bias.len()], bias);
+        out.push((bias_name, tensor));
+    }
+    out
+}
+
 fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
     build::attr_ints(name, values.iter().map(|&v| v as i64))
 }
@@ -422,17 +427,9 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
         let (op, domain, attributes): (&str, &str, Vec<AttributeProto>) = match &node.layer {
             Layer::Input { .. } => continue,
             Layer::Dense { weight, bias } => {
-                inputs.push(format!("{id}.weight"));
-                initializers.push(initializer(&format!("{id}.weight"), weight));
-                if let Some(b) = bias {
-                    inputs.push(format!("{id}.bias"));
-                    initializers.push(initializer(
-                        &format!("{id}.bias"),
-                        &Tensor {
-                            shape: vec![b.len()],
-                            data: b.clone(),
-                        },
-                    ));
+                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
+                    inputs.push(name);
+                    initializers.push(tensor);
                 }
                 ("Gemm", "", vec![attr_i("transB", 1)])
             }
@@ -443,17 +440,9 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 padding,
                 groups,
             } => {
-                inputs.push(format!("{id}.weight"));
-                initializers.push(initializer(&format!("{id}.weight"), weight));
-                if let Some(b) = bias {
-                    inputs.push(format!("{id}.bias"));
-                    initializers.push(initializer(
-                        &format!("{id}.bias"),
-                        &Tensor {
-                            shape: vec![b.len()],
-                            data: b.clone(),
-                        },
-                    ));
+                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
+                    inputs.push(name);
+                    initializers.push(tensor);
                 }
                 let attrs = vec![
                     attr_ints("kernel_shape", &weight.shape[2..4]),
@@ -635,16 +624,7 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
         ir_version: Some(8),
         producer_name: Some("neuride".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
-        opset_import: vec![
-            OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            },
-            OperatorSetIdProto {
-                domain: Some(SNN_DOMAIN.into()),
-                version: Some(1),
-            },
-        ],
+        opset_import: vec![opset("", 17), opset(SNN_DOMAIN, 1)],
         metadata_props: vec![
             meta("neuride.kind", "snn"),
             meta("neuride.source", &info.source),

@@ -137,6 +137,21 @@ pub struct SimulateReport {
     pub normalize: String,
 }
 
+impl SimulateReport {
+    /// The fields every report's JSON has, whatever the run: what the
+    /// editor's plots and scripts reading `--format json` may rely on.
+    pub const JSON_FIELDS: &'static [&'static str] = &[
+        "accuracy",
+        "accuracy_per_step",
+        "rates",
+        "synops",
+        "macs",
+        "samples",
+        "steps",
+        "wall_s",
+    ];
+}
+
 /// Converts `model` and simulates `data` (`[N, ...input]`, labels optional).
 /// `progress` is called after each batch; `cancel` is checked before
 /// conversion, per batch and per step, and yields [`Error::Cancelled`].

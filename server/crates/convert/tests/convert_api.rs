@@ -3,8 +3,8 @@
 //! back to the same network, the .neuro text, cancellation and progress.
 
 use neuride_convert::{
-    ConvertOptions, Error, ExportInfo, SimOptions, SimulateOptions, Tensor, convert, simulate,
-    to_neuro, to_onnx, unconvertible_ops,
+    ConvertOptions, Error, ExportInfo, SimOptions, SimulateOptions, SimulateReport, Tensor,
+    convert, simulate, to_neuro, to_onnx, unconvertible_ops,
 };
 use neuride_onnx::proto::ModelProto;
 use prost::Message;
@@ -210,16 +210,7 @@ fn simulate_reports_progress_per_batch_and_stops_when_cancelled() {
         (30, 10, None)
     );
     let json = serde_json::to_value(&report).unwrap();
-    for key in [
-        "accuracy",
-        "accuracy_per_step",
-        "rates",
-        "synops",
-        "macs",
-        "samples",
-        "steps",
-        "wall_s",
-    ] {
+    for key in SimulateReport::JSON_FIELDS {
         assert!(json.get(key).is_some(), "JSON lacks {key}: {json}");
     }
 }

@@ -215,6 +215,13 @@ const PADDING: ValueKind = ValueKind::Ints {
     min: 0,
     lens: &[2, 4],
 };
+/// Convolution's and average pooling's padding (zeros).
+const ZERO_PADDING: Param = opt(
+    "padding",
+    PADDING,
+    "0",
+    "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
+);
 
 pub const CALLS: &[CallSpec] = &[
     CallSpec {
@@ -249,12 +256,7 @@ pub const CALLS: &[CallSpec] = &[
             ),
             req("kernel", PAIR, "kernel size: `K` or `[KH, KW]`"),
             opt("stride", PAIR, "1", "stride: `S` or `[SH, SW]`"),
-            opt(
-                "padding",
-                PADDING,
-                "0",
-                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
-            ),
+            ZERO_PADDING,
             opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
             req(
                 "weight",
@@ -273,12 +275,7 @@ pub const CALLS: &[CallSpec] = &[
         named: &[
             POOL_KERNEL,
             POOL_STRIDE,
-            opt(
-                "padding",
-                PADDING,
-                "0",
-                "zero padding: every side, `[H, W]` or `[top, left, bottom, right]`",
-            ),
+            ZERO_PADDING,
             opt(
                 "count_include_pad",
                 ValueKind::Bool,

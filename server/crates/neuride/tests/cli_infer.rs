@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{convert_digits_mlp, neuride, neuride_json, neuride_ok, repo};
+use common::{convert_digits_mlp, neuride, neuride_json, neuride_ok, neuride_refused, repo};
+use std::path::Path;
 
 #[test]
 fn run_scores_the_mlp_as_the_manifest_says() {
@@ -75,13 +76,12 @@ fn infer_writes_npz_and_json_with_maps_as_objects() {
 #[test]
 fn mismatched_inputs_are_all_listed() {
     // The SNN export has a fixed [25, 4, 64] input; the test raster is [25, 450, 64] u8.
-    let (code, _, stderr) = neuride(&[
+    let stderr = neuride_refused(&[
         "run",
         "tests/fixtures/snn/digits_snntorch.onnx",
         "--input",
         "tests/fixtures/data/digits_spikes_T25.npz",
     ]);
-    assert_eq!(code, 2);
     assert!(
         stderr.contains("dimension 1 must be 4, found 450"),
         "{stderr}"
@@ -143,7 +143,7 @@ fn run_sends_a_custom_domain_snn_to_the_simulator() {
     assert!(accuracy > 0.9, "{accuracy}");
 
     // More than one input file cannot be samples for the simulator.
-    let (code, _, stderr) = neuride(&[
+    let stderr = neuride_refused(&[
         "run",
         snn.to_str().unwrap(),
         "--input",
@@ -151,7 +151,6 @@ fn run_sends_a_custom_domain_snn_to_the_simulator() {
         "--input",
         "tests/fixtures/data/digits_calib.npz",
     ]);
-    assert_eq!(code, 2);
     assert!(stderr.contains("one .npz of samples"), "{stderr}");
 }
 
@@ -246,16 +245,26 @@ fn fortran_ordered_inputs_give_the_outputs_of_c_ordered_ones() {
 #[test]
 fn outputs_infer_cannot_write_are_refused_before_running() {
     let dir = tempfile::tempdir().unwrap();
+    // A refused run exits 2 before running: nothing on stdout, no file.
+    let refused = |args: &[&str], out: &Path| {
+        let (code, stdout, stderr) = neuride(args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stdout.is_empty(), "the model ran: {stdout}");
+        assert!(!out.exists());
+        stderr
+    };
     let csv = dir.path().join("out.csv");
-    let (code, stdout, stderr) = neuride(&[
-        "infer",
-        "tests/fixtures/ml/iris_logreg_nozipmap.onnx",
-        "-i",
-        "tests/fixtures/data/iris.npz",
-        "-o",
-        csv.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
+    let stderr = refused(
+        &[
+            "infer",
+            "tests/fixtures/ml/iris_logreg_nozipmap.onnx",
+            "-i",
+            "tests/fixtures/data/iris.npz",
+            "-o",
+            csv.to_str().unwrap(),
+        ],
+        &csv,
+    );
     assert!(
         stderr.contains(&format!(
             "cannot write {}: this command writes .npz or .json, not a .csv file",
@@ -263,25 +272,24 @@ fn outputs_infer_cannot_write_are_refused_before_running() {
         )),
         "{stderr}"
     );
-    assert!(stdout.is_empty(), "the model ran: {stdout}");
-    assert!(!csv.exists());
 
     // `run` on a model for the simulator would drop -o silently; it refuses it.
     let snn = convert_digits_mlp(dir.path());
     let out = dir.path().join("out.npz");
-    let (code, _, stderr) = neuride(&[
-        "run",
-        snn.to_str().unwrap(),
-        "--input",
-        "tests/fixtures/data/digits_test.npz",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
+    let stderr = refused(
+        &[
+            "run",
+            snn.to_str().unwrap(),
+            "--input",
+            "tests/fixtures/data/digits_test.npz",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &out,
+    );
     assert!(
         stderr.contains(&format!("cannot write {}", out.display()))
             && stderr.contains("runs on the simulator, which writes no output file"),
         "{stderr}"
     );
-    assert!(!out.exists());
 }

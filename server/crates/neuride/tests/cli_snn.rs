@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    example, fixture, neuride, neuride_json, neuride_ok, simulate_digits_mlp, simulate_report,
+    example, fixture, neuride, neuride_json, neuride_ok, neuride_refused, simulate_digits_mlp,
+    simulate_report,
 };
 
 #[test]
@@ -66,13 +67,12 @@ fn convert_writes_neuro_npz_and_snn_onnx_that_simulates_alike() {
 
 #[test]
 fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
-    let (code, _, stderr) = neuride(&[
+    let stderr = neuride_refused(&[
         "simulate",
         &example("handwritten-snn/mlp.neuro"),
         "--run",
         "test",
     ]);
-    assert_eq!(code, 2);
     assert!(
         stderr.contains(
             "mlp.neuro: no simulate block for 'test' (simulate blocks: lif_mlp, leaky_mlp)"
@@ -80,14 +80,13 @@ fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
         "{stderr}"
     );
 
-    let (code, _, stderr) = neuride(&["simulate", &fixture("dl/digits_mlp.onnx")]);
-    assert_eq!(code, 2);
+    let stderr = neuride_refused(&["simulate", &fixture("dl/digits_mlp.onnx")]);
     assert!(
         stderr.contains("--data D.npz is required to simulate an ONNX model"),
         "{stderr}"
     );
 
-    let (code, _, stderr) = neuride(&[
+    let stderr = neuride_refused(&[
         "simulate",
         &fixture("ml/iris_logreg_nozipmap.onnx"),
         "--data",
@@ -95,7 +94,6 @@ fn neuro_files_and_unconvertible_models_fail_with_clear_messages() {
         "--normalize",
         "none",
     ]);
-    assert_eq!(code, 2);
     assert!(
         stderr.contains("cannot be converted") && stderr.contains("LinearClassifier"),
         "{stderr}"
@@ -201,8 +199,7 @@ fn infer_runs_a_neuro_infer_block() {
     assert_eq!(json["rows"], 150);
     assert!(json["accuracy"].as_f64().unwrap() > 0.95, "{json}");
 
-    let (code, _, stderr) = neuride(&["infer", &fixture("dl/digits_mlp.onnx")]);
-    assert_eq!(code, 2);
+    let stderr = neuride_refused(&["infer", &fixture("dl/digits_mlp.onnx")]);
     assert!(stderr.contains("--input is required"), "{stderr}");
 }
 
@@ -236,7 +233,7 @@ fn convert_refuses_an_output_it_cannot_write_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // .neuro and .nir are what convert writes; an HDF5 file of another kind is not.
     let out = dir.path().join("mlp.h5");
-    let (code, _, stderr) = neuride(&[
+    let stderr = neuride_refused(&[
         "convert",
         &fixture("dl/digits_mlp.onnx"),
         "--calib",
@@ -244,7 +241,6 @@ fn convert_refuses_an_output_it_cannot_write_and_writes_nothing() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "cannot write {}: this command writes .neuro or .nir, not a .h5 file",

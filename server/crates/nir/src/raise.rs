@@ -210,24 +210,14 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
 /// NIR node names for the network's nodes: no `/` (an HDF5 path separator),
 /// unique, and `output` kept free for the Output node.
 fn nir_names(net: &Network) -> Vec<String> {
-    let mut used: HashSet<String> = HashSet::new();
-    used.insert("output".into());
-    net.nodes
-        .iter()
-        .map(|node| {
-            let mut base: String = node.name.replace('/', "_");
-            if base.is_empty() || base == "." || base == ".." {
-                base = node.layer.op_name().to_owned();
-            }
-            let mut name = base.clone();
-            let mut n = 1;
-            while !used.insert(name.clone()) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
-            name
-        })
-        .collect()
+    net.unique_names(&["output"], 1, |node| {
+        let base = node.name.replace('/', "_");
+        if base.is_empty() || base == "." || base == ".." {
+            node.layer.op_name().to_owned()
+        } else {
+            base
+        }
+    })
 }
 
 fn unique_name(base: &str, names: &[String]) -> String {

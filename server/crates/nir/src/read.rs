@@ -292,25 +292,25 @@ impl Reader<'_> {
         let param = match dtype {
             H::F32 => numeric(Dtype::F32, widen(dataset.read_f32().map_err(e)?)),
             H::F64 => numeric(Dtype::F64, dataset.read_f64().map_err(e)?),
-            H::I8 | H::I16 | H::I32 | H::I64 => {
-                let values = dataset.read_i64().map_err(e)?;
-                let dtype = match dtype {
-                    H::I8 => Dtype::I8,
-                    H::I16 => Dtype::I16,
-                    H::I32 => Dtype::I32,
-                    _ => Dtype::I64,
+            H::I8 | H::I16 | H::I32 | H::I64 | H::U8 | H::U16 | H::U32 | H::U64 => {
+                let (dtype, signed) = match dtype {
+                    H::I8 => (Dtype::I8, true),
+                    H::I16 => (Dtype::I16, true),
+                    H::I32 => (Dtype::I32, true),
+                    H::I64 => (Dtype::I64, true),
+                    H::U8 => (Dtype::U8, false),
+                    H::U16 => (Dtype::U16, false),
+                    H::U32 => (Dtype::U32, false),
+                    _ => (Dtype::U64, false),
                 };
-                numeric(dtype, values.into_iter().map(|v| v as f64).collect())
-            }
-            H::U8 | H::U16 | H::U32 | H::U64 => {
-                let values = dataset.read_u64().map_err(e)?;
-                let dtype = match dtype {
-                    H::U8 => Dtype::U8,
-                    H::U16 => Dtype::U16,
-                    H::U32 => Dtype::U32,
-                    _ => Dtype::U64,
+                let values: Vec<f64> = if signed {
+                    let values = dataset.read_i64().map_err(e)?;
+                    values.into_iter().map(|v| v as f64).collect()
+                } else {
+                    let values = dataset.read_u64().map_err(e)?;
+                    values.into_iter().map(|v| v as f64).collect()
                 };
-                numeric(dtype, values.into_iter().map(|v| v as f64).collect())
+                numeric(dtype, values)
             }
             // h5py stores numpy bools as an enum of int8 named FALSE/TRUE.
             H::Enum(names) if names.len() == 2 => {

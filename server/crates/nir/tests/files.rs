@@ -53,19 +53,13 @@ fn counts(name: &str) -> (Vec<f32>, Vec<f32>) {
 }
 
 #[test]
-fn snntorch_mlp_spikes_as_in_snntorch() {
-    let (snntorch, neuride) = counts("snntorch_mlp");
-    assert_eq!(snntorch.len(), 400);
-    assert!(snntorch.iter().sum::<f32>() > 1000.0);
-    assert_eq!(neuride, snntorch);
-}
-
-#[test]
-fn snntorch_cnn_spikes_as_in_snntorch() {
-    let (snntorch, neuride) = counts("snntorch_cnn");
-    assert_eq!(snntorch.len(), 400);
-    assert!(snntorch.iter().sum::<f32>() > 1000.0);
-    assert_eq!(neuride, snntorch);
+fn snntorch_mlp_and_cnn_spike_as_in_snntorch() {
+    for name in ["snntorch_mlp", "snntorch_cnn"] {
+        let (snntorch, neuride) = counts(name);
+        assert_eq!(snntorch.len(), 400, "{name}");
+        assert!(snntorch.iter().sum::<f32>() > 1000.0, "{name}");
+        assert_eq!(neuride, snntorch, "{name}");
+    }
 }
 
 #[test]

@@ -17,12 +17,9 @@ pub struct ArraySummary {
     /// `<`, `>` or `|`, as in numpy's `dtype.byteorder`.
     pub byte_order: String,
     pub nbytes: u64,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
-    pub nan: u64,
-    pub inf: u64,
+    /// Empty (no min/max/mean/std, no NaN/Inf counted) when the data was not read.
+    #[serde(flatten)]
+    pub stats: Stats,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,12 +75,7 @@ fn summarize_entry(
         fortran_order: header.fortran_order,
         byte_order: header.element.byte_order_char().to_string(),
         nbytes: header.data_len().unwrap_or(payload),
-        min: None,
-        max: None,
-        mean: None,
-        std: None,
-        nan: 0,
-        inf: 0,
+        stats: Stats::default(),
     };
     if !options.read_data || !matches!(header.element, ElementType::Numeric { .. }) {
         return Some(summary);
@@ -104,29 +96,14 @@ fn summarize_entry(
             .and_then(|()| entry.read())
             .map(|array| stats(&array))
     };
-    let stats = match computed {
+    summary.stats = match computed {
         Ok(stats) => stats,
         Err(error) => {
             diagnostics.push(Diagnostic::from_error(&error, Some(&entry.name)));
             return Some(summary);
         }
     };
-    let Stats {
-        min,
-        max,
-        mean,
-        std,
-        nan,
-        inf,
-    } = stats;
-    (
-        summary.min,
-        summary.max,
-        summary.mean,
-        summary.std,
-        summary.nan,
-        summary.inf,
-    ) = (min, max, mean, std, nan, inf);
+    let Stats { nan, inf, .. } = summary.stats;
     let total: u64 = header.shape.iter().product();
     for (count, code, what) in [(nan, "npz/nan", "NaN"), (inf, "npz/inf", "Inf")] {
         if count > 0 {

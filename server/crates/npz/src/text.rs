@@ -96,12 +96,12 @@ fn row(array: &ArraySummary) -> [String; 12] {
         if array.fortran_order { "F" } else { "C" }.to_owned(),
         array.byte_order.clone(),
         array.nbytes.to_string(),
-        number(array.min),
-        number(array.max),
-        number(array.mean),
-        number(array.std),
-        array.nan.to_string(),
-        array.inf.to_string(),
+        number(array.stats.min),
+        number(array.stats.max),
+        number(array.stats.mean),
+        number(array.stats.std),
+        array.stats.nan.to_string(),
+        array.stats.inf.to_string(),
     ]
 }
 

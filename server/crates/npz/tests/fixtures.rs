@@ -52,8 +52,8 @@ fn deflated_spike_archive_summary() {
     let line = view.lines["spikes"] as usize;
     let row = view.text.lines().nth(line).unwrap();
     assert!(row.starts_with("spikes  uint8  [25, 450, 64]  C"), "{row}");
-    assert_eq!(summary.arrays[0].min, Some(0.0));
-    assert_eq!(summary.arrays[0].max, Some(1.0));
+    assert_eq!(summary.arrays[0].stats.min, Some(0.0));
+    assert_eq!(summary.arrays[0].stats.max, Some(1.0));
 }
 
 #[test]

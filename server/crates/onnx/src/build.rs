@@ -4,9 +4,28 @@
 
 use crate::proto::tensor_shape_proto::{Dimension, dimension};
 use crate::proto::{
-    AttributeProto, GraphProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    attribute_proto::AttributeType, tensor_proto::DataType, type_proto,
+    AttributeProto, GraphProto, ModelProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+    TypeProto, ValueInfoProto, attribute_proto::AttributeType, tensor_proto::DataType, type_proto,
 };
+
+/// An opset import: `domain` ("" for the default domain) at `version`.
+pub fn opset(domain: &str, version: i64) -> OperatorSetIdProto {
+    OperatorSetIdProto {
+        domain: Some(domain.into()),
+        version: Some(version),
+    }
+}
+
+/// `graph` as a model of IR version 8 importing the default domain's
+/// opset 17, and nothing else (no producer, no metadata).
+pub fn model(graph: GraphProto) -> ModelProto {
+    ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![opset("", 17)],
+        graph: Some(graph),
+        ..Default::default()
+    }
+}
 
 fn attribute(name: &str, kind: AttributeType) -> AttributeProto {
     AttributeProto {
@@ -85,11 +104,16 @@ pub fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
             ..Default::default()
         })
         .collect();
+    tensor_value_info(name, DataType::Float as i32, dim)
+}
+
+/// A tensor value of element type `elem_type` with these dimensions.
+pub fn tensor_value_info(name: &str, elem_type: i32, dim: Vec<Dimension>) -> ValueInfoProto {
     ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
+                elem_type: Some(elem_type),
                 shape: Some(TensorShapeProto { dim }),
             })),
             ..Default::default()

@@ -145,74 +145,24 @@ mod tests {
         let text = "ab\nμ𝄞x\n";
         let index = LineIndex::new(text);
         assert_eq!(index.line_count(), 3);
-        assert_eq!(
-            index.position(text, 0),
-            Position {
-                line: 0,
-                character: 0
-            }
-        );
-        assert_eq!(
-            index.position(text, 3),
-            Position {
-                line: 1,
-                character: 0
-            }
-        );
+        let at = |line, character| Position { line, character };
         // μ is 2 bytes / 1 unit, 𝄞 is 4 bytes / 2 units.
         let x = text.find('x').unwrap();
-        assert_eq!(
-            index.position(text, x),
-            Position {
-                line: 1,
-                character: 3
-            }
-        );
-        assert_eq!(
-            index.offset(
-                text,
-                Position {
-                    line: 1,
-                    character: 3
-                }
-            ),
-            x
-        );
-        assert_eq!(
-            index.position(text, 10_000),
-            Position {
-                line: 2,
-                character: 0
-            }
-        );
-        // Inside a UTF-8 sequence rounds down.
-        assert_eq!(
-            index.position(text, 4),
-            Position {
-                line: 1,
-                character: 0
-            }
-        );
-        assert_eq!(
-            index.offset(
-                text,
-                Position {
-                    line: 0,
-                    character: 99
-                }
-            ),
-            2
-        );
-        assert_eq!(
-            index.offset(
-                text,
-                Position {
-                    line: 9,
-                    character: 0
-                }
-            ),
-            text.len()
-        );
+        for (offset, position) in [
+            (0, at(0, 0)),
+            (3, at(1, 0)),
+            (x, at(1, 3)),
+            // Past the end: the last line.
+            (10_000, at(2, 0)),
+            // Inside a UTF-8 sequence rounds down.
+            (4, at(1, 0)),
+        ] {
+            assert_eq!(index.position(text, offset), position, "offset {offset}");
+        }
+        // And back: a character past its line ends it, a line past the last ends the text.
+        for (position, offset) in [(at(1, 3), x), (at(0, 99), 2), (at(9, 0), text.len())] {
+            assert_eq!(index.offset(text, position), offset, "{position:?}");
+        }
     }
 
     /// The position by scanning the line, as `position` did before the

@@ -4,8 +4,8 @@
 
 use neuride_onnx::classify::{Kind, Source, classify};
 use neuride_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    ValueInfoProto, attribute_proto::AttributeType,
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+    attribute_proto::AttributeType,
 };
 use std::path::Path;
 
@@ -108,27 +108,19 @@ fn input(name: &str) -> ValueInfoProto {
     }
 }
 fn model(nodes: Vec<NodeProto>, inputs: &[&str], outputs: &[&str]) -> ModelProto {
-    ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("g".into()),
-            node: nodes,
-            input: inputs.iter().map(|n| input(n)).collect(),
-            output: outputs.iter().map(|n| input(n)).collect(),
-            initializer: vec![TensorProto {
-                name: Some("w".into()),
-                dims: vec![4, 4],
-                data_type: Some(1),
-                ..Default::default()
-            }],
+    neuride_onnx::build::model(GraphProto {
+        name: Some("g".into()),
+        node: nodes,
+        input: inputs.iter().map(|n| input(n)).collect(),
+        output: outputs.iter().map(|n| input(n)).collect(),
+        initializer: vec![TensorProto {
+            name: Some("w".into()),
+            dims: vec![4, 4],
+            data_type: Some(1),
             ..Default::default()
-        }),
+        }],
         ..Default::default()
-    }
+    })
 }
 
 /// One unrolled neuron step: mem_k = beta*mem_{k-1} + input - spike*th.

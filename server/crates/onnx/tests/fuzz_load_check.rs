@@ -98,15 +98,7 @@ mod regressions {
             sparse_initializer: vec![sparse],
             ..Default::default()
         };
-        let model = ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            }],
-            graph: Some(graph),
-            ..Default::default()
-        };
+        let model = neuride_onnx::build::model(graph);
         let codes: Vec<_> = super::check_model(&model, &super::CheckContext::default())
             .iter()
             .map(|d| d.code)

@@ -3,9 +3,8 @@
 
 use neuride_onnx::GraphId;
 use neuride_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
-    tensor_shape_proto::Dimension, tensor_shape_proto::dimension, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+    attribute_proto::AttributeType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
 };
 use neuride_onnx::shape::infer;
 
@@ -21,17 +20,7 @@ fn vi(name: &str, elem: i32, dims: &[&str]) -> ValueInfoProto {
             ..Default::default()
         })
         .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    neuride_onnx::build::tensor_value_info(name, elem, dim)
 }
 
 enum A {
@@ -93,20 +82,12 @@ fn run(
     nodes: Vec<NodeProto>,
 ) -> (Vec<String>, Vec<String>) {
     let outs: Vec<String> = nodes.iter().flat_map(|n| n.output.clone()).collect();
-    let model = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            node: nodes,
-            input: inputs,
-            initializer: inits,
-            ..Default::default()
-        }),
+    let model = neuride_onnx::build::model(GraphProto {
+        node: nodes,
+        input: inputs,
+        initializer: inits,
         ..Default::default()
-    };
+    });
     let facts = infer(&model);
     let types = outs
         .iter()

@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::layer::{Layer, window_out};
 use serde::Serialize;
+use std::collections::HashSet;
 
 pub type NodeId = usize;
 
@@ -57,6 +58,31 @@ fn layer_error(node: &Node, message: impl Into<String>) -> Error {
 }
 
 impl Network {
+    /// One name per node from `base(node)` (for a file format's own naming
+    /// rules), unique among themselves and `reserved`: a base already taken
+    /// gets `_N` appended, N counting up from `first_suffix`.
+    pub fn unique_names(
+        &self,
+        reserved: &[&str],
+        first_suffix: usize,
+        mut base: impl FnMut(&Node) -> String,
+    ) -> Vec<String> {
+        let mut used: HashSet<String> = reserved.iter().map(|name| name.to_string()).collect();
+        self.nodes
+            .iter()
+            .map(|node| {
+                let base = base(node);
+                let mut name = base.clone();
+                let mut n = first_suffix;
+                while !used.insert(name.clone()) {
+                    name = format!("{base}_{n}");
+                    n += 1;
+                }
+                name
+            })
+            .collect()
+    }
+
     pub fn input_shape(&self) -> &[usize] {
         match self.nodes.first().map(|n| &n.layer) {
             Some(Layer::Input { shape }) => shape,

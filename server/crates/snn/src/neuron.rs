@@ -52,6 +52,15 @@ impl Real for f64 {
     }
 }
 
+/// snnTorch's spike: 1 when the membrane is above the threshold, else 0.
+fn heaviside<F: Real>(membrane: F, threshold: F) -> F {
+    if membrane - threshold > F::from_f64(0.0) {
+        F::from_f64(1.0)
+    } else {
+        F::from_f64(0.0)
+    }
+}
+
 fn clip<F: Real>(value: F, low: F, high: F) -> F {
     if value < low {
         low
@@ -321,28 +330,25 @@ impl Neuron {
                 threshold,
                 reset,
                 rectify,
-                max_spikes: None,
-                signed: false,
-            } => if_step_f32(threshold, reset, rectify, current, membrane, spikes),
-            Neuron::If {
-                threshold,
-                reset,
-                rectify,
                 max_spikes,
                 signed,
-            } => if_step_capped(
-                IfCaps {
+            } => {
+                let params = IfParams {
                     threshold,
                     reset,
                     rectify,
-                    max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
-                    signed,
-                },
-                current,
-                membrane,
-                aux,
-                spikes,
-            ),
+                };
+                if max_spikes.is_none() && !signed {
+                    if_step_f32(params, current, membrane, spikes)
+                } else {
+                    let caps = IfCaps {
+                        params,
+                        max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
+                        signed,
+                    };
+                    if_step_capped(caps, current, membrane, aux, spikes)
+                }
+            }
             Neuron::Leaky {
                 beta,
                 threshold,
@@ -444,42 +450,40 @@ pub fn lif_gain_bias(params: &LifParams, max_rate: f64, intercept: f64) -> (f64,
 /// `if_step` in f32, compiled for AVX-512 when the CPU has it (the crate is
 /// built for baseline x86-64: 4-wide SSE). The same operations in the same
 /// order (no FMA), so the same bits; the converted nets' hottest update.
-fn if_step_f32(
-    threshold: f32,
-    reset: Reset,
-    rectify: bool,
-    current: &[f32],
-    membrane: &mut [f32],
-    spikes: &mut [f32],
-) {
+fn if_step_f32(params: IfParams<f32>, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::isa() == crate::simd::Isa::Avx512 {
         #[target_feature(enable = "avx512f")]
         unsafe fn wide(
-            threshold: f32,
-            reset: Reset,
-            rectify: bool,
+            params: IfParams<f32>,
             current: &[f32],
             membrane: &mut [f32],
             spikes: &mut [f32],
         ) {
-            if_step(threshold, reset, rectify, current, membrane, spikes)
+            if_step(params, current, membrane, spikes)
         }
         // SAFETY: the CPU supports AVX-512F (`isa` detected it).
-        return unsafe { wide(threshold, reset, rectify, current, membrane, spikes) };
+        return unsafe { wide(params, current, membrane, spikes) };
     }
-    if_step(threshold, reset, rectify, current, membrane, spikes)
+    if_step(params, current, membrane, spikes)
+}
+
+/// The parameters of an integrate-and-fire neuron without a spike cap.
+#[derive(Clone, Copy, Debug)]
+pub struct IfParams<F> {
+    pub threshold: F,
+    pub reset: Reset,
+    /// Negative currents count as zero.
+    pub rectify: bool,
 }
 
 #[inline]
-pub fn if_step<F: Real>(
-    threshold: F,
-    reset: Reset,
-    rectify: bool,
-    current: &[F],
-    membrane: &mut [F],
-    spikes: &mut [F],
-) {
+pub fn if_step<F: Real>(params: IfParams<F>, current: &[F], membrane: &mut [F], spikes: &mut [F]) {
+    let IfParams {
+        threshold,
+        reset,
+        rectify,
+    } = params;
     let zero = F::from_f64(0.0);
     let one = F::from_f64(1.0);
     let n = current.len().min(membrane.len()).min(spikes.len());
@@ -531,9 +535,7 @@ pub fn if_step<F: Real>(
 /// The parameters of an IF neuron with a spike cap or signed spikes.
 #[derive(Clone, Copy, Debug)]
 struct IfCaps {
-    threshold: f32,
-    reset: Reset,
-    rectify: bool,
+    params: IfParams<f32>,
     /// Spikes per step at most (infinite: no cap).
     max_spikes: f32,
     signed: bool,
@@ -552,22 +554,26 @@ fn if_step_capped(
     total: &mut [f32],
     spikes: &mut [f32],
 ) {
-    let threshold = caps.threshold;
+    let IfParams {
+        threshold,
+        reset,
+        rectify,
+    } = caps.params;
     for (i, ((&j, v), s)) in current
         .iter()
         .zip(membrane.iter_mut())
         .zip(spikes.iter_mut())
         .enumerate()
     {
-        let j = if caps.rectify && j < 0.0 { 0.0 } else { j };
+        let j = if rectify && j < 0.0 { 0.0 } else { j };
         let value = *v + j;
         let mut n = 0.0f32;
         if value >= threshold {
-            n = match caps.reset {
+            n = match reset {
                 Reset::Subtract => (value / threshold).floor().min(caps.max_spikes),
                 Reset::Zero => 1.0,
             };
-            *v = match caps.reset {
+            *v = match reset {
                 Reset::Subtract => value - n * threshold,
                 Reset::Zero => 0.0,
             };
@@ -600,7 +606,7 @@ pub fn leaky_step<F: Real>(
     let one = F::from_f64(1.0);
     let beta = clip(beta, zero, one);
     for ((&x, mem), s) in input.iter().zip(membrane.iter_mut()).zip(spikes.iter_mut()) {
-        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        let reset_flag = heaviside(*mem, threshold);
         let next = match reset {
             Reset::Subtract => (beta * *mem + x) - reset_flag * threshold,
             // snnTorch 1.0 `_base_zero` zeroes the previous membrane before the
@@ -609,7 +615,7 @@ pub fn leaky_step<F: Real>(
             Reset::Zero => beta * ((one - reset_flag) * *mem) + x,
         };
         *mem = next;
-        *s = if next - threshold > zero { one } else { zero };
+        *s = heaviside(next, threshold);
     }
 }
 
@@ -635,7 +641,7 @@ pub fn synaptic_step<F: Real>(
         .zip(membrane.iter_mut())
         .zip(spikes.iter_mut())
     {
-        let reset_flag = if *mem - threshold > zero { one } else { zero };
+        let reset_flag = heaviside(*mem, threshold);
         *syn = alpha * *syn + x;
         let base = beta * *mem + *syn;
         let next = match reset {
@@ -643,7 +649,7 @@ pub fn synaptic_step<F: Real>(
             Reset::Zero => base - reset_flag * base,
         };
         *mem = next;
-        *s = if next - threshold > zero { one } else { zero };
+        *s = heaviside(next, threshold);
     }
 }
 

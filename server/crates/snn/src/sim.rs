@@ -434,20 +434,21 @@ pub fn simulate(
         }
         drop(sender);
         let mut last = Instant::now();
+        let report = |batch: usize, samples_done: usize, correct: usize, step: usize| Progress {
+            batch,
+            batches: chunks,
+            samples_done,
+            samples_total: samples,
+            correct,
+            step,
+            steps: opts.steps,
+        };
         for message in receiver {
             match message {
                 Message::Step { step } => {
                     if last.elapsed() >= PROGRESS_EVERY {
                         last = Instant::now();
-                        progress(Progress {
-                            batch: results.len(),
-                            batches: chunks,
-                            samples_done,
-                            samples_total: samples,
-                            correct,
-                            step,
-                            steps: opts.steps,
-                        });
+                        progress(report(results.len(), samples_done, correct, step));
                     }
                 }
                 Message::Done(Ok(result)) => {
@@ -464,15 +465,7 @@ pub fn simulate(
                     samples_done += count;
                     results.push(result);
                     last = Instant::now();
-                    progress(Progress {
-                        batch: results.len(),
-                        batches: chunks,
-                        samples_done,
-                        samples_total: samples,
-                        correct,
-                        step: opts.steps,
-                        steps: opts.steps,
-                    });
+                    progress(report(results.len(), samples_done, correct, opts.steps));
                     // Cancelled from the callback (or meanwhile): no more results.
                     if cancel.load(Ordering::Relaxed) {
                         stop.store(true, Ordering::Relaxed);

@@ -2,32 +2,14 @@
 //! n-ary add) in the ANN pass and simulated after conversion; the
 //! conversion neurons (spike cap, signed spikes); threads and chunks.
 
+mod support;
+
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Tensor, calibrate,
-    simulate, to_spiking,
+    Decode, Encode, Layer, Network, Neuron, Normalize, Reset, SimOptions, Tensor, calibrate,
+    to_spiking,
 };
-use std::sync::atomic::AtomicBool;
-
-fn pseudo(len: usize, seed: u32, offset: f32) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            s as f32 / u32::MAX as f32 - offset
-        })
-        .collect()
-}
-
-fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
-    Node {
-        name: name.into(),
-        layer,
-        inputs,
-    }
-}
+use support::{ann_labels, dense, node, pseudo, run, samples, spiking};
 
 fn conv(out: usize, input: usize, k: usize, groups: usize, seed: u32) -> Layer {
     Layer::Conv2d {
@@ -95,27 +77,14 @@ fn net() -> Network {
             ),
             node("flat", Layer::Flatten, vec![14]),
             node("feat", Layer::Concat, vec![15, 15]),
-            node(
-                "fc",
-                Layer::Dense {
-                    weight: Tensor {
-                        shape: vec![5, 12],
-                        data: pseudo(60, 8, 0.5),
-                    },
-                    bias: None,
-                },
-                vec![16],
-            ),
+            node("fc", dense(5, 12, 8, 0.5, None), vec![16]),
         ],
         output: 17,
     }
 }
 
-fn data(samples: usize) -> Tensor {
-    Tensor {
-        shape: vec![samples, 2, 8, 8],
-        data: pseudo(samples * 128, 9, 0.0),
-    }
+fn data(count: usize) -> Tensor {
+    samples(count, &[2, 8, 8])
 }
 
 #[test]
@@ -162,10 +131,7 @@ fn converted_architecture_tracks_the_ann_and_threads_do_not_matter() {
     let net = net();
     let x = data(24);
     let ann = ann_forward(&net, &x).unwrap();
-    let labels: Vec<i64> = ann[17]
-        .chunks(5)
-        .map(|c| neuride_snn::decode::argmax(c) as i64)
-        .collect();
+    let labels = ann_labels(&ann[17], 5);
     let lambdas = calibrate(&net, &x, Normalize::Max, 7, None).unwrap();
     assert_eq!(lambdas.len(), 5, "every ReLU and clip is calibrated");
     let clip = lambdas.iter().find(|(n, _)| *n == 7).unwrap().1;
@@ -194,17 +160,7 @@ fn converted_architecture_tracks_the_ann_and_threads_do_not_matter() {
             threads,
             ..SimOptions::default()
         };
-        reports.push(
-            simulate(
-                &snn,
-                &x,
-                Some(&labels),
-                &opts,
-                &mut |_| {},
-                &AtomicBool::new(false),
-            )
-            .unwrap(),
-        );
+        reports.push(run(&snn, &x, Some(&labels), &opts));
     }
     assert!(
         reports[0].accuracy.unwrap() >= 0.9,
@@ -231,16 +187,7 @@ fn spiking_max_pool_emits_the_max_of_its_inputs_rates() {
                 },
                 vec![],
             ),
-            node(
-                "s",
-                Layer::Spiking {
-                    neuron: Neuron::conversion_if(),
-                    input_scale: 1.0,
-                    amplitude: 1.0,
-                    initial_membrane: 0.0,
-                },
-                vec![0],
-            ),
+            node("s", spiking(Neuron::conversion_if(), 1.0), vec![0]),
             node(
                 "p",
                 Layer::MaxPool {
@@ -262,7 +209,7 @@ fn spiking_max_pool_emits_the_max_of_its_inputs_rates() {
         decode: Decode::Membrane,
         ..SimOptions::default()
     };
-    let report = simulate(&net, &x, None, &opts, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let report = run(&net, &x, None, &opts);
     assert_eq!(report.rates[0].spikes, 50.0 + 49.0 + 55.0);
     assert_eq!(report.predictions, vec![1]);
 }

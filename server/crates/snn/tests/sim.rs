@@ -2,33 +2,16 @@
 //! do not depend on the batch size, neurons and encoders behave as documented,
 //! and bad networks/options are typed errors.
 
-use neuride_snn::neuron::{NeuronState, if_step, synaptic_step};
+mod support;
+
+use neuride_snn::neuron::{IfParams, NeuronState, if_step, synaptic_step};
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, Error, Layer, Network, Neuron, Node, Normalize, Reset, SimOptions, Simulator,
-    Tensor, calibrate, simulate, to_spiking,
+    Decode, Encode, Error, Layer, Network, Neuron, Normalize, Reset, SimOptions, Simulator, Tensor,
+    calibrate, simulate, to_spiking,
 };
 use std::sync::atomic::AtomicBool;
-
-fn pseudo(len: usize, seed: u32, offset: f32) -> Vec<f32> {
-    let mut s = seed.max(1);
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            s as f32 / u32::MAX as f32 - offset
-        })
-        .collect()
-}
-
-fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
-    Node {
-        name: name.into(),
-        layer,
-        inputs,
-    }
-}
+use support::{ann_labels, dense, node, pseudo, run, samples, spiking};
 
 /// conv(stride 2, groups 2, asymmetric padding) -> relu -> avgpool -> flatten -> dense, plus an add branch.
 fn ann() -> Network {
@@ -85,13 +68,7 @@ fn ann() -> Network {
             node("f", Layer::Flatten, vec![6]),
             node(
                 "d",
-                Layer::Dense {
-                    weight: Tensor {
-                        shape: vec![5, 24],
-                        data: pseudo(120, 3, 0.4),
-                    },
-                    bias: Some(vec![0.0, 0.1, 0.2, 0.3, 0.4]),
-                },
+                dense(5, 24, 3, 0.4, Some(vec![0.0, 0.1, 0.2, 0.3, 0.4])),
                 vec![7],
             ),
         ],
@@ -99,11 +76,8 @@ fn ann() -> Network {
     }
 }
 
-fn data(samples: usize) -> Tensor {
-    Tensor {
-        shape: vec![samples, 2, 7, 6],
-        data: pseudo(samples * 84, 9, 0.0),
-    }
+fn data(count: usize) -> Tensor {
+    samples(count, &[2, 7, 6])
 }
 
 #[test]
@@ -131,39 +105,19 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     let x = data(37);
     let labels: Vec<i64> = (0..37).map(|i| i % 5).collect();
-    let cancel = AtomicBool::new(false);
     let mut reports = Vec::new();
-    for (batch, encode) in [
-        (
-            1,
-            Encode::Rate {
-                max_rate: None,
-                seed: 3,
-            },
-        ),
-        (
-            37,
-            Encode::Rate {
-                max_rate: None,
-                seed: 3,
-            },
-        ),
-        (
-            8,
-            Encode::Rate {
-                max_rate: None,
-                seed: 3,
-            },
-        ),
-    ] {
+    for batch in [1, 37, 8] {
         let opts = SimOptions {
             steps: 30,
             batch,
-            encode,
+            encode: Encode::Rate {
+                max_rate: None,
+                seed: 3,
+            },
             decode: Decode::Auto,
             ..SimOptions::default()
         };
-        reports.push(simulate(&snn, &x, Some(&labels), &opts, &mut |_| {}, &cancel).unwrap());
+        reports.push(run(&snn, &x, Some(&labels), &opts));
     }
     // Batch 1 has sparse inputs per step (events), batch 37 mixes; spikes must be identical.
     for r in &reports[1..] {
@@ -184,7 +138,6 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
     let calib = data(16);
     let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5, None).unwrap();
     let x = data(23);
-    let cancel = AtomicBool::new(false);
     for (neuron, decode) in [
         (Neuron::conversion_if(), Decode::Auto),
         (Neuron::conversion_if(), Decode::Membrane),
@@ -209,18 +162,9 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
         if decode != Decode::Auto && decode != Decode::Membrane {
             // A spiking output layer, so that counts and first spikes decide.
             let output = snn.output;
-            let spiking = snn.nodes.len();
-            snn.nodes.push(node(
-                "out",
-                Layer::Spiking {
-                    neuron,
-                    input_scale: 4.0,
-                    amplitude: 1.0,
-                    initial_membrane: 0.0,
-                },
-                vec![output],
-            ));
-            snn.output = spiking;
+            snn.output = snn.nodes.len();
+            snn.nodes
+                .push(node("out", spiking(neuron, 4.0), vec![output]));
         }
         let opts = SimOptions {
             steps: 20,
@@ -232,7 +176,7 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
             decode,
             ..SimOptions::default()
         };
-        let report = simulate(&snn, &x, None, &opts, &mut |_| {}, &cancel).unwrap();
+        let report = run(&snn, &x, None, &opts);
         let mut simulator = Simulator::new(&snn, &opts).unwrap();
         let classes = simulator.output_len(&snn);
         let per_sample = simulator.input_len();
@@ -269,24 +213,13 @@ fn converted_net_tracks_the_ann_with_current_input() {
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     // Folding left unit thresholds and amplitudes wherever the graph allowed it.
     let ann_out = ann_forward(&net, &x).unwrap();
-    let labels: Vec<i64> = ann_out[8]
-        .chunks(5)
-        .map(|c| neuride_snn::decode::argmax(c) as i64)
-        .collect();
+    let labels = ann_labels(&ann_out[8], 5);
     let opts = SimOptions {
         steps: 400,
         batch: 40,
         ..SimOptions::default()
     };
-    let report = simulate(
-        &snn,
-        &x,
-        Some(&labels),
-        &opts,
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report = run(&snn, &x, Some(&labels), &opts);
     assert!(
         report.accuracy.unwrap() >= 0.9,
         "agreement with the ANN after 400 steps: {:?}",
@@ -299,10 +232,13 @@ fn converted_net_tracks_the_ann_with_current_input() {
 fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
     let mut v = vec![0.5f32, 0.0, 0.0];
     let mut s = vec![0.0f32; 3];
+    let if_params = |reset, rectify| IfParams {
+        threshold: 1.0,
+        reset,
+        rectify,
+    };
     if_step(
-        1.0,
-        Reset::Subtract,
-        false,
+        if_params(Reset::Subtract, false),
         &[2.7, -0.5, 1.0],
         &mut v,
         &mut s,
@@ -310,9 +246,7 @@ fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
     assert_eq!(s, vec![3.0, 0.0, 1.0]);
     assert!((v[0] - 0.2).abs() < 1e-6 && v[1] == -0.5 && v[2] == 0.0);
     if_step(
-        1.0,
-        Reset::Subtract,
-        true,
+        if_params(Reset::Subtract, true),
         &[0.0, -5.0, 0.0],
         &mut v,
         &mut s,
@@ -322,7 +256,7 @@ fn if_neuron_subtract_emits_several_spikes_and_rectifies_when_asked() {
         "rectified: negative current does not lower the membrane"
     );
     let mut v = vec![0.9f32];
-    if_step(1.0, Reset::Zero, false, &[2.5], &mut v, &mut s[..1]);
+    if_step(if_params(Reset::Zero, false), &[2.5], &mut v, &mut s[..1]);
     assert_eq!((v[0], s[0]), (0.0, 1.0));
 }
 
@@ -363,16 +297,7 @@ fn encoders() {
     let net = Network {
         nodes: vec![
             node("x", Layer::Input { shape: vec![4] }, vec![]),
-            node(
-                "s",
-                Layer::Spiking {
-                    neuron: Neuron::conversion_if(),
-                    input_scale: 1.0,
-                    amplitude: 1.0,
-                    initial_membrane: 0.0,
-                },
-                vec![0],
-            ),
+            node("s", spiking(Neuron::conversion_if(), 1.0), vec![0]),
         ],
         output: 1,
     };
@@ -380,23 +305,15 @@ fn encoders() {
         shape: vec![1, 4],
         data: vec![0.0, 0.25, 1.0, 0.6],
     };
-    let cancel = AtomicBool::new(false);
-    let run = |encode| {
-        simulate(
-            &net,
-            &x,
-            None,
-            &SimOptions {
-                steps: 2000,
-                encode,
-                ..SimOptions::default()
-            },
-            &mut |_| {},
-            &cancel,
-        )
-        .unwrap()
+    let encoded = |encode| {
+        let opts = SimOptions {
+            steps: 2000,
+            encode,
+            ..SimOptions::default()
+        };
+        run(&net, &x, None, &opts)
     };
-    let rate = run(Encode::Rate {
+    let rate = encoded(Encode::Rate {
         max_rate: None,
         seed: 1,
     });
@@ -405,7 +322,7 @@ fn encoders() {
         (input_rate - (0.25 + 1.0 + 0.6) / 4.0).abs() < 0.02,
         "{input_rate}"
     );
-    let latency = run(Encode::Latency {
+    let latency = encoded(Encode::Latency {
         tau: 0.005,
         threshold: 0.01,
     });
@@ -419,7 +336,7 @@ fn encoders() {
         3.0,
         "one spike per input above threshold"
     );
-    let delta = run(Encode::Delta { threshold: 0.3 });
+    let delta = encoded(Encode::Delta { threshold: 0.3 });
     assert_eq!(
         delta.rates.iter().find(|r| r.layer == "x").unwrap().spikes,
         2.0

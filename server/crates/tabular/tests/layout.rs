@@ -36,13 +36,7 @@ fn features_of_one_module_sit_closer_than_features_of_different_modules() {
     let table = support::genes();
     for method in [Method::Pca, Method::Kpca, Method::Tsne] {
         for assign in [Assign::Bin, Assign::Lsa] {
-            let options = Options {
-                size: [12, 12],
-                method,
-                assign,
-                ..Options::default()
-            };
-            let map = fit(&table.x, table.features, &options, &AtomicBool::new(false)).unwrap();
+            let map = table.map(method, assign);
             let (within, between) = distances(&map.pixels, &table.module);
             eprintln!(
                 "{} {}: within a module {within:.2} px, between modules {between:.2} px",

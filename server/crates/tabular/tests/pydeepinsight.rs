@@ -4,19 +4,12 @@
 
 mod support;
 
-use neuride_tabular::{Assign, Method, Options, fit};
-use std::sync::atomic::AtomicBool;
+use neuride_tabular::{Assign, Method};
 
 fn check(case: &str, method: Method, assign: Assign) {
     let table = support::genes();
     let reference = support::npz("tests/fixtures/reference/deepinsight.npz");
-    let options = Options {
-        size: [12, 12],
-        method,
-        assign,
-        ..Options::default()
-    };
-    let map = fit(&table.x, table.features, &options, &AtomicBool::new(false)).unwrap();
+    let map = table.map(method, assign);
 
     let (_, rotated) = support::array(&reference, &format!("{case}_rotated"));
     let scale = rotated.iter().fold(0f64, |m, x| m.max(x.abs()));

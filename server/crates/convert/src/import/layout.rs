@@ -18,8 +18,7 @@ impl Importer<'_> {
         op: &str,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let Some(x) = self.activity(inputs, 0) else {
-            self.reject(node, format!("{op} needs an activity input"));
+        let Some(x) = self.activity_input(node, op, inputs) else {
             return Ok(());
         };
         if op == "Relu" {
@@ -123,13 +122,8 @@ impl Importer<'_> {
         op: &str,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let (x, extra) = match inputs.first() {
-            Some(Some(Value::Activity(x))) => (*x, [0; 4]),
-            Some(Some(Value::Padded(x, pads))) => (*x, *pads),
-            _ => {
-                self.reject(node, format!("{op} needs an activity input"));
-                return Ok(());
-            }
+        let Some((x, extra)) = self.padded_input(node, op, inputs) else {
+            return Ok(());
         };
         if op == "MaxPool"
             && node
@@ -255,13 +249,8 @@ impl Importer<'_> {
     /// A zero `Pad` of the spatial axes: kept with the activity until the
     /// Conv or pool that reads it.
     pub(super) fn pad(&mut self, node: &NodeProto, inputs: &[Option<Value>]) {
-        let (x, before) = match inputs.first() {
-            Some(Some(Value::Activity(x))) => (*x, [0; 4]),
-            Some(Some(Value::Padded(x, pads))) => (*x, *pads),
-            _ => {
-                self.reject(node, "Pad needs an activity input");
-                return;
-            }
+        let Some((x, before)) = self.padded_input(node, "Pad", inputs) else {
+            return;
         };
         let mode = attr::text(node, "mode").unwrap_or_else(|| "constant".into());
         if mode != "constant" {
@@ -319,8 +308,7 @@ impl Importer<'_> {
         op: &str,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let Some(x) = self.activity(inputs, 0) else {
-            self.reject(node, format!("{op} needs an activity input"));
+        let Some(x) = self.activity_input(node, op, inputs) else {
             return Ok(());
         };
         let current = self.shapes[x].clone();

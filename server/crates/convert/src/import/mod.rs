@@ -365,14 +365,46 @@ impl Importer<'_> {
         }
     }
 
+    /// The op's first input as an activity; when it is none, the node is
+    /// rejected ("OP needs an activity input").
+    fn activity_input(
+        &mut self,
+        node: &NodeProto,
+        op: &str,
+        inputs: &[Option<Value>],
+    ) -> Option<NodeId> {
+        let x = self.activity(inputs, 0);
+        if x.is_none() {
+            self.reject(node, format!("{op} needs an activity input"));
+        }
+        x
+    }
+
+    /// [`Importer::activity_input`] for ops that take a zero `Pad` along:
+    /// the activity and the pads waiting on it (none: zeros).
+    fn padded_input(
+        &mut self,
+        node: &NodeProto,
+        op: &str,
+        inputs: &[Option<Value>],
+    ) -> Option<(NodeId, [usize; 4])> {
+        match inputs.first() {
+            Some(Some(Value::Activity(x))) => Some((*x, [0; 4])),
+            Some(Some(Value::Padded(x, pads))) => Some((*x, *pads)),
+            _ => {
+                self.reject(node, format!("{op} needs an activity input"));
+                None
+            }
+        }
+    }
+
     fn neuron_op(
         &mut self,
         node: &NodeProto,
         op: &str,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let Some(x) = self.activity(inputs, 0) else {
-            self.reject(node, format!("{op} needs an activity input"));
+        let Some(x) = self.activity_input(node, op, inputs) else {
             return Ok(());
         };
         let reset = match attr::string(node, "reset") {

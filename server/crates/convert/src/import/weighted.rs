@@ -246,8 +246,7 @@ impl Importer<'_> {
         node: &NodeProto,
         inputs: &[Option<Value>],
     ) -> Result<(), Error> {
-        let Some(x) = self.activity(inputs, 0) else {
-            self.reject(node, "BatchNormalization needs an activity input");
+        let Some(x) = self.activity_input(node, "BatchNormalization", inputs) else {
             return Ok(());
         };
         let channels = self.shapes[x][0];

@@ -5,7 +5,7 @@ use super::values::Value;
 use super::{Checker, Def, ImageDataset};
 use crate::catalog;
 use crate::syntax::ast::ItemKind;
-use crate::workspace::{FileFact, Shape};
+use crate::workspace::Shape;
 
 pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
@@ -71,44 +71,22 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
     checker.analysis.items[index].path = Some(path.clone());
     let range = path_arg.value.range;
     if item.kind == ItemKind::Model {
-        match checker.model_fact(&path) {
-            FileFact::Missing => checker.error(
-                range,
-                "neuro/missing-file",
-                format!("expected an ONNX model at \"{path}\", found no file"),
-            ),
-            FileFact::WrongFormat(why) => checker.error(
-                range,
-                "neuro/wrong-format",
-                format!("expected an ONNX model at \"{path}\", found {why}"),
-            ),
-            FileFact::Ok(facts) => {
-                let info = &mut checker.analysis.items[index];
-                info.set_signature(&facts);
-                info.model = Some(facts);
-            }
+        let fact = checker.model_fact(&path);
+        if let Some(facts) = checker.file_facts(fact, range, "an ONNX model", &path) {
+            let info = &mut checker.analysis.items[index];
+            info.set_signature(&facts);
+            info.model = Some(facts);
         }
         return;
     }
-    match checker.archive_fact(&path) {
-        FileFact::Missing => checker.error(
-            range,
-            "neuro/missing-file",
-            format!("expected an NPZ archive at \"{path}\", found no file"),
-        ),
-        FileFact::WrongFormat(why) => checker.error(
-            range,
-            "neuro/wrong-format",
-            format!("expected an NPZ archive at \"{path}\", found {why}"),
-        ),
-        FileFact::Ok(facts) => {
-            checker.analysis.items[index].parameters = facts
-                .arrays
-                .iter()
-                .map(|array| array.shape.iter().product::<u64>())
-                .sum();
-            checker.analysis.items[index].archive = Some(facts);
-        }
+    let fact = checker.archive_fact(&path);
+    if let Some(facts) = checker.file_facts(fact, range, "an NPZ archive", &path) {
+        checker.analysis.items[index].parameters = facts
+            .arrays
+            .iter()
+            .map(|array| array.shape.iter().product::<u64>())
+            .sum();
+        checker.analysis.items[index].archive = Some(facts);
     }
     if item.kind != ItemKind::Dataset {
         return;

@@ -217,6 +217,16 @@ pub(crate) struct Checker<'a> {
     suggestion_budget: usize,
 }
 
+/// The fact about `path` in `cache`, asked of `load` the first time.
+fn cached<T: Clone>(cache: &mut HashMap<String, T>, path: &str, load: impl FnOnce(&str) -> T) -> T {
+    if let Some(fact) = cache.get(path) {
+        return fact.clone();
+    }
+    let fact = load(path);
+    cache.insert(path.to_string(), fact.clone());
+    fact
+}
+
 /// Items looked at for "did you mean" suggestions in one check. Each unknown
 /// name is compared with every item of the kind it should name, so a file of
 /// 16,000 unknown names and as many items took 150 s to check; with the
@@ -289,20 +299,35 @@ impl<'a> Checker<'a> {
     }
 
     pub fn model_fact(&mut self, path: &str) -> FileFact<ModelFacts> {
-        if let Some(fact) = self.models.get(path) {
-            return fact.clone();
-        }
-        let fact = self.workspace.model(path);
-        self.models.insert(path.to_string(), fact.clone());
-        fact
+        let workspace = self.workspace;
+        cached(&mut self.models, path, |path| workspace.model(path))
     }
+    /// The facts of the file at `path` that should be `what` (`an ONNX
+    /// model`), or `None` with the error said at `range` when it is missing
+    /// or something else.
+    pub fn file_facts<T>(
+        &mut self,
+        fact: FileFact<T>,
+        range: TextRange,
+        what: &str,
+        path: &str,
+    ) -> Option<Arc<T>> {
+        let (code, found) = match fact {
+            FileFact::Ok(facts) => return Some(facts),
+            FileFact::Missing => ("neuro/missing-file", "no file".to_owned()),
+            FileFact::WrongFormat(why) => ("neuro/wrong-format", why),
+        };
+        self.error(
+            range,
+            code,
+            format!("expected {what} at \"{path}\", found {found}"),
+        );
+        None
+    }
+
     pub fn archive_fact(&mut self, path: &str) -> FileFact<ArchiveFacts> {
-        if let Some(fact) = self.archives.get(path) {
-            return fact.clone();
-        }
-        let fact = self.workspace.archive(path);
-        self.archives.insert(path.to_string(), fact.clone());
-        fact
+        let workspace = self.workspace;
+        cached(&mut self.archives, path, |path| workspace.archive(path))
     }
 
     /// Registers every top-level name; a second definition is an error.

@@ -7,7 +7,7 @@ use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Name};
-use crate::workspace::{Dim, FileFact, ModelKind, Shape};
+use crate::workspace::{Dim, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
@@ -837,33 +837,22 @@ fn check_nir(checker: &mut Checker, index: usize, call: &crate::syntax::ast::Cal
     let path = path.to_string();
     let range = path_arg.value.range;
     checker.analysis.items[index].path = Some(path.clone());
-    match checker.model_fact(&path) {
-        FileFact::Missing => checker.error(
-            range,
-            "neuro/missing-file",
-            format!("expected a NIR file at \"{path}\", found no file"),
-        ),
-        FileFact::WrongFormat(why) => checker.error(
-            range,
-            "neuro/wrong-format",
-            format!("expected a NIR file at \"{path}\", found {why}"),
-        ),
-        FileFact::Ok(facts) => {
-            // A NIR file's shapes are per sample already.
-            let info = &mut checker.analysis.items[index];
-            info.inputs = facts
-                .inputs
-                .iter()
-                .map(|t| (t.name.clone(), t.shape.clone()))
-                .collect();
-            info.outputs = facts
-                .outputs
-                .iter()
-                .map(|t| (t.name.clone(), t.shape.clone()))
-                .collect();
-            info.parameters = facts.parameter_count;
-            info.model = Some(facts);
-        }
+    let fact = checker.model_fact(&path);
+    if let Some(facts) = checker.file_facts(fact, range, "a NIR file", &path) {
+        // A NIR file's shapes are per sample already.
+        let info = &mut checker.analysis.items[index];
+        info.inputs = facts
+            .inputs
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone()))
+            .collect();
+        info.outputs = facts
+            .outputs
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone()))
+            .collect();
+        info.parameters = facts.parameter_count;
+        info.model = Some(facts);
     }
     let item = &checker.items()[index];
     let name = item.label();

@@ -107,39 +107,27 @@ pub fn code_lenses(parse: &Parse) -> Vec<CodeLens> {
                     .unwrap_or_default(),
             ]
         };
-        match item.kind {
-            ItemKind::Simulate if item.target.is_some() => lenses.push(CodeLens {
-                range,
-                title: "▶ Simulate".into(),
-                action: LensAction::Simulate,
-                arguments: run_args(),
-            }),
-            ItemKind::Sweep if item.target.is_some() => lenses.push(CodeLens {
-                range,
-                title: "▶ Sweep".into(),
-                action: LensAction::Sweep,
-                arguments: run_args(),
-            }),
-            ItemKind::Infer if item.target.is_some() => lenses.push(CodeLens {
-                range,
-                title: "▶ Infer".into(),
-                action: LensAction::Infer,
-                arguments: run_args(),
-            }),
-            ItemKind::App if item.name.is_some() => lenses.push(CodeLens {
-                range,
-                title: "▶ Run app".into(),
-                action: LensAction::RunApp,
-                arguments: vec![item.label()],
-            }),
-            ItemKind::Model | ItemKind::Network if item.name.is_some() => lenses.push(CodeLens {
-                range,
-                title: "Graph".into(),
-                action: LensAction::Graph,
-                arguments: vec![item.label()],
-            }),
-            _ => {}
-        }
+        // Runs name their target and dataset; apps and graphs the item itself.
+        let (title, action, arguments) = match item.kind {
+            ItemKind::Simulate if item.target.is_some() => {
+                ("▶ Simulate", LensAction::Simulate, run_args())
+            }
+            ItemKind::Sweep if item.target.is_some() => ("▶ Sweep", LensAction::Sweep, run_args()),
+            ItemKind::Infer if item.target.is_some() => ("▶ Infer", LensAction::Infer, run_args()),
+            ItemKind::App if item.name.is_some() => {
+                ("▶ Run app", LensAction::RunApp, vec![item.label()])
+            }
+            ItemKind::Model | ItemKind::Network if item.name.is_some() => {
+                ("Graph", LensAction::Graph, vec![item.label()])
+            }
+            _ => continue,
+        };
+        lenses.push(CodeLens {
+            range,
+            title: title.into(),
+            action,
+            arguments,
+        });
     }
     lenses
 }

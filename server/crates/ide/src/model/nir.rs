@@ -13,12 +13,11 @@ use crate::file_kind::FileKind;
 use neuride_nir::graph::{Document, Graph, Node, Param};
 use neuride_nir::schema::{self, ParamKind};
 use neuride_onnx::build::{
-    attr_graph, attr_int, attr_ints, attr_string, attr_strings, float_initializer, value_info,
+    attr_graph, attr_int, attr_ints, attr_string, attr_strings, float_initializer, opset,
+    value_info,
 };
 use neuride_onnx::classify::{Classification, Evidence, Kind, NodeRef, Source};
-use neuride_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
-};
+use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto, StringStringEntryProto};
 use neuride_onnx::{Anchor, Diagnostic, GraphId, Severity};
 use std::path::Path;
 
@@ -156,16 +155,7 @@ pub fn model_of(document: &Document) -> ModelProto {
         ir_version: Some(9),
         producer_name: Some("nir".into()),
         producer_version: Some(document.version.clone()),
-        opset_import: vec![
-            OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            },
-            OperatorSetIdProto {
-                domain: Some(NIR_DOMAIN.into()),
-                version: Some(1),
-            },
-        ],
+        opset_import: vec![opset("", 17), opset(NIR_DOMAIN, 1)],
         metadata_props: metadata(&document.graph.metadata),
         graph: Some(graph_of(&document.graph, "nir")),
         ..Default::default()

@@ -141,14 +141,14 @@ fn tensor_fact(name: &str, ty: &neuride_onnx::shape::ValueType) -> TensorFact {
     }
 }
 
+/// A file its analysis could not read: its first problem says why.
+fn unreadable<T>(first_problem: Option<&str>) -> FileFact<T> {
+    FileFact::WrongFormat(first_problem.unwrap_or_default().to_owned())
+}
+
 pub fn model_facts(model: &crate::model::ModelAnalysis) -> FileFact<ModelFacts> {
     let Some(facts) = &model.facts else {
-        let message = model
-            .diagnostics
-            .first()
-            .map(|d| d.message.clone())
-            .unwrap_or_default();
-        return FileFact::WrongFormat(message);
+        return unreadable(model.diagnostics.first().map(|d| d.message.as_str()));
     };
     let kind = match facts.classification.kind {
         neuride_onnx::classify::Kind::Snn => ModelKind::Snn,
@@ -218,12 +218,7 @@ pub fn model_facts(model: &crate::model::ModelAnalysis) -> FileFact<ModelFacts> 
 
 pub fn archive_facts(archive: &crate::archive::ArchiveAnalysis) -> FileFact<ArchiveFacts> {
     let Some(summary) = &archive.summary else {
-        let message = archive
-            .diagnostics
-            .first()
-            .map(|d| d.message.clone())
-            .unwrap_or_default();
-        return FileFact::WrongFormat(message);
+        return unreadable(archive.diagnostics.first().map(|d| d.message.as_str()));
     };
     let arrays = summary
         .arrays
@@ -232,7 +227,7 @@ pub fn archive_facts(archive: &crate::archive::ArchiveAnalysis) -> FileFact<Arch
             name: a.name.clone(),
             dtype: a.dtype.clone(),
             shape: a.shape.clone(),
-            stats: match (a.min, a.max, a.mean, a.std) {
+            stats: match (a.stats.min, a.stats.max, a.stats.mean, a.stats.std) {
                 (Some(min), Some(max), Some(mean), Some(std)) => Some(ArrayStats {
                     min,
                     max,

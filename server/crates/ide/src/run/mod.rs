@@ -595,9 +595,7 @@ pub(crate) fn prepare_block<'a>(
                 None if convert.normalize != Normalize::None => Some(inputs.clone()),
                 None => None,
             };
-            let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
-                RunError::Data(format!("cannot load {}: {e}", model_path.display()))
-            })?;
+            let model = model::load(&model_path)?;
             let simulated = Simulated::Converted {
                 model,
                 path: model_path,
@@ -808,18 +806,14 @@ pub(crate) fn normalize_setting(expr: &Expr) -> Result<(Normalize, Option<String
         "max" => Normalize::Max,
         "percentile" => Normalize::Percentile {
             p: call
-                .positional()
-                .next()
-                .or_else(|| call.named("p"))
+                .leading("p")
                 .map(settings::number)
                 .transpose()?
                 .unwrap_or(99.9) as f32,
         },
         "qcfs" => Normalize::Qcfs {
             steps: call
-                .positional()
-                .next()
-                .or_else(|| call.named("steps"))
+                .leading("steps")
                 .map(settings::count)
                 .transpose()?
                 .unwrap_or(32)

@@ -382,14 +382,35 @@ fn convert_only(
         initial_membrane: options.initial_membrane,
         ..ConvertOptions::default()
     };
+    convert_loaded(
+        &loaded,
+        model,
+        weights.as_ref(),
+        calib.as_ref(),
+        &opts,
+        &model.display().to_string(),
+    )
+}
+
+/// Converts a loaded model, then checks that its file was not truncated
+/// while the conversion read it; `what` names the model in an error
+/// (`converting WHAT: ...`).
+pub(crate) fn convert_loaded(
+    loaded: &neuride_onnx::load::Model,
+    path: &Path,
+    weights: Option<&neuride_convert::Weights>,
+    calib: Option<&neuride_convert::Tensor>,
+    options: &ConvertOptions,
+    what: &str,
+) -> Result<neuride_convert::Converted, RunError> {
     let dir = loaded.dir();
     let source = neuride_convert::Source {
         model: &loaded.proto,
         dir: dir.as_ref(),
     };
-    let converted = neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &opts)
-        .map_err(|e| failed(e, format!("converting {}", model.display())))?;
-    not_truncated(&loaded, model)?;
+    let converted = neuride_convert::convert(source, weights, calib, options)
+        .map_err(|e| failed(e, format!("converting {what}")))?;
+    not_truncated(loaded, path)?;
     Ok(converted)
 }
 
@@ -407,7 +428,8 @@ pub fn convert_model_to_nir(
     Ok((converted, notes))
 }
 
-fn load(model: &Path) -> Result<neuride_onnx::load::Model, RunError> {
+/// Loads the ONNX model at `model` (an error names the file).
+pub(crate) fn load(model: &Path) -> Result<neuride_onnx::load::Model, RunError> {
     neuride_onnx::load::load_file(model)
         .map_err(|e| RunError::Data(format!("cannot load {}: {e}", model.display())))
 }

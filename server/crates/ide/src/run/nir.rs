@@ -174,20 +174,15 @@ pub fn export_neuro(
                         "`{name}`: exporting needs the calibration data in the file (`normalize = percentile(99.9, data: D)`) or `normalize = none`"
                     )));
                 }
-                let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
-                    RunError::Data(format!("cannot load {}: {e}", model_path.display()))
-                })?;
-                let dir = model.dir();
-                let source = neuride_convert::Source {
-                    model: &model.proto,
-                    dir: dir.as_ref(),
-                };
-                let converted =
-                    neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &convert)
-                        .map_err(|e| {
-                            RunError::Failed(format!("converting {}: {e}", model_path.display()))
-                        })?;
-                super::model::not_truncated(&model, &model_path)?;
+                let model = super::model::load(&model_path)?;
+                let converted = super::model::convert_loaded(
+                    &model,
+                    &model_path,
+                    weights.as_ref(),
+                    calib.as_ref(),
+                    &convert,
+                    &model_path.display().to_string(),
+                )?;
                 (converted.network, "converted")
             }
         };

@@ -46,6 +46,12 @@ impl<'a> CallView<'a> {
             .map(|arg| &arg.value)
     }
 
+    /// The first positional argument, else the one named `key`
+    /// (`percentile(99.9)` and `percentile(p: 99.9)`).
+    pub fn leading(&self, key: &str) -> Option<&'a Expr> {
+        self.positional().next().or_else(|| self.named(key))
+    }
+
     /// The catalog default of a parameter, as written there (`"20ms"`).
     fn default(&self, key: &str) -> Option<&'static str> {
         catalog::call(self.name)

@@ -787,11 +787,17 @@ fn csv_field(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn trial(steps: usize, accuracy: f64, synops: f64) -> Trial {
+    /// A successful trial of `steps` steps with these figures (the rest fixed).
+    pub(in crate::run::sweep) fn finished_trial(
+        params: Params,
+        steps: usize,
+        accuracy_per_step: Vec<f64>,
+        synops: f64,
+    ) -> Trial {
         Trial {
-            params: Params(vec![("steps".into(), ParamValue::Number(steps as f64))]),
-            accuracy: Some(accuracy),
-            accuracy_per_step: vec![accuracy; steps],
+            params,
+            accuracy: accuracy_per_step.last().copied(),
+            accuracy_per_step,
             synops,
             macs: 1.0,
             steps,
@@ -801,6 +807,11 @@ mod tests {
             wall_s: 0.1,
             error: None,
         }
+    }
+
+    fn trial(steps: usize, accuracy: f64, synops: f64) -> Trial {
+        let params = Params(vec![("steps".into(), ParamValue::Number(steps as f64))]);
+        finished_trial(params, steps, vec![accuracy; steps], synops)
     }
 
     #[test]

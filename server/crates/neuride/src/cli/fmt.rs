@@ -116,22 +116,21 @@ mod tests {
         std::fs::write(&clean, "model m = onnx(\"m.onnx\")\n").expect("write");
         std::fs::write(dir.path().join("notes.txt"), "model  m").expect("write");
 
-        let check = run(Args {
-            paths: vec![dir.path().to_path_buf()],
-            check: true,
-        })
-        .expect("fmt --check");
+        let fmt = |check| {
+            run(Args {
+                paths: vec![dir.path().to_path_buf()],
+                check,
+            })
+            .expect("fmt")
+        };
+        let check = fmt(true);
         assert_eq!(code(check), code(ExitCode::from(1)));
         assert_eq!(
             std::fs::read_to_string(&messy).expect("read"),
             "model  m=onnx(\"m.onnx\")"
         );
 
-        let fix = run(Args {
-            paths: vec![dir.path().to_path_buf()],
-            check: false,
-        })
-        .expect("fmt");
+        let fix = fmt(false);
         assert_eq!(code(fix), code(ExitCode::SUCCESS));
         assert_eq!(
             std::fs::read_to_string(&messy).expect("read"),
@@ -142,11 +141,7 @@ mod tests {
             "model  m"
         );
 
-        let again = run(Args {
-            paths: vec![dir.path().to_path_buf()],
-            check: true,
-        })
-        .expect("fmt --check");
+        let again = fmt(true);
         assert_eq!(code(again), code(ExitCode::SUCCESS));
     }
 

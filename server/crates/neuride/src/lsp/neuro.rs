@@ -237,30 +237,31 @@ pub fn semantic_tokens(neuro: &NeuroAnalysis) -> SemanticTokens {
     }
 }
 
+/// An editor's range as byte offsets (a reversed range is empty at its start).
+fn text_range(neuro: &NeuroAnalysis, range: Range) -> dsl::TextRange {
+    let start = position_offset(neuro, range.start);
+    let end = position_offset(neuro, range.end);
+    dsl::TextRange::new(start, end.max(start))
+}
+
 pub fn formatting(neuro: &NeuroAnalysis) -> Vec<TextEdit> {
     text_edits(neuro, &dsl::format_edits(&neuro.parse))
 }
 
 pub fn inlay_hints(neuro: &NeuroAnalysis, visible: Range) -> Vec<InlayHint> {
-    let start = position_offset(neuro, visible.start);
-    let end = position_offset(neuro, visible.end);
-    dsl::inlay_hints(
-        &neuro.parse,
-        &neuro.analysis,
-        dsl::TextRange::new(start, end.max(start)),
-    )
-    .into_iter()
-    .map(|hint| InlayHint {
-        position: to_proto::position(neuro.line_index.position(&neuro.text, hint.offset)),
-        label: InlayHintLabel::String(hint.label),
-        kind: Some(InlayHintKind::TYPE),
-        text_edits: None,
-        tooltip: Some(InlayHintTooltip::String(hint.tooltip)),
-        padding_left: Some(true),
-        padding_right: None,
-        data: None,
-    })
-    .collect()
+    dsl::inlay_hints(&neuro.parse, &neuro.analysis, text_range(neuro, visible))
+        .into_iter()
+        .map(|hint| InlayHint {
+            position: to_proto::position(neuro.line_index.position(&neuro.text, hint.offset)),
+            label: InlayHintLabel::String(hint.label),
+            kind: Some(InlayHintKind::TYPE),
+            text_edits: None,
+            tooltip: Some(InlayHintTooltip::String(hint.tooltip)),
+            padding_left: Some(true),
+            padding_right: None,
+            data: None,
+        })
+        .collect()
 }
 
 pub fn code_actions(
@@ -268,26 +269,20 @@ pub fn code_actions(
     file_uri: &Uri,
     selected: Range,
 ) -> Vec<CodeActionOrCommand> {
-    let start = position_offset(neuro, selected.start);
-    let end = position_offset(neuro, selected.end);
-    dsl::code_actions(
-        &neuro.parse,
-        &neuro.analysis,
-        dsl::TextRange::new(start, end.max(start)),
-    )
-    .into_iter()
-    .map(|action| {
-        CodeActionOrCommand::CodeAction(CodeAction {
-            title: action.title,
-            kind: Some(match action.kind {
-                dsl::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
-                dsl::CodeActionKind::Refactor => CodeActionKind::REFACTOR,
-            }),
-            edit: Some(workspace_edit(neuro, file_uri, &action.edits)),
-            ..Default::default()
+    dsl::code_actions(&neuro.parse, &neuro.analysis, text_range(neuro, selected))
+        .into_iter()
+        .map(|action| {
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title: action.title,
+                kind: Some(match action.kind {
+                    dsl::CodeActionKind::QuickFix => CodeActionKind::QUICKFIX,
+                    dsl::CodeActionKind::Refactor => CodeActionKind::REFACTOR,
+                }),
+                edit: Some(workspace_edit(neuro, file_uri, &action.edits)),
+                ..Default::default()
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Simulate, Sweep and Infer above runnable blocks, Run app above apps, Graph

@@ -47,6 +47,14 @@ pub fn neuride_ok(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// The stderr of `neuride ARGS...`, which must refuse to run (exit code 2:
+/// bad arguments or input, said on stderr).
+pub fn neuride_refused(args: &[&str]) -> String {
+    let (code, stdout, stderr) = neuride(args);
+    assert_eq!(code, 2, "neuride {args:?}: {stdout}{stderr}");
+    stderr
+}
+
 /// The JSON that `neuride ARGS...` prints, which must exit with 0.
 pub fn neuride_json(args: &[&str]) -> serde_json::Value {
     let (stdout, _) = neuride_ok(args);
@@ -90,16 +98,7 @@ pub fn simulate_digits_mlp() -> serde_json::Value {
 }
 
 /// The fields the issue names for a simulation report (`--format json`).
-pub const SIMULATE_FIELDS: &[&str] = &[
-    "accuracy",
-    "accuracy_per_step",
-    "rates",
-    "synops",
-    "macs",
-    "samples",
-    "steps",
-    "wall_s",
-];
+pub const SIMULATE_FIELDS: &[&str] = neuride_convert::SimulateReport::JSON_FIELDS;
 
 /// The report of `neuride ARGS...` (a simulation with `--format json`),
 /// checked to have every field of [`SIMULATE_FIELDS`].

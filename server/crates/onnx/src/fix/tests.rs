@@ -1,8 +1,9 @@
 use super::*;
+use crate::build::opset;
 use crate::proto::tensor_proto::DataType;
 use crate::proto::type_proto::{Tensor, Value as TypeValue};
 use crate::proto::{
-    AttributeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    AttributeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
     attribute_proto::AttributeType, tensor_shape_proto,
 };
 
@@ -45,21 +46,13 @@ fn tensor(name: &str) -> TensorProto {
 }
 
 fn model(nodes: Vec<NodeProto>) -> ModelProto {
-    ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("g".into()),
-            node: nodes,
-            input: vec![value("x")],
-            output: vec![value("y")],
-            ..Default::default()
-        }),
+    crate::build::model(GraphProto {
+        name: Some("g".into()),
+        node: nodes,
+        input: vec![value("x")],
+        output: vec![value("y")],
         ..Default::default()
-    }
+    })
 }
 
 fn codes(model: &ModelProto) -> Vec<&'static str> {
@@ -214,20 +207,7 @@ fn removes_unused_initializers_inputs_and_value_info() {
 fn merges_duplicate_opsets_and_sets_the_ir_version() {
     let mut m = model(vec![node("Relu", &["x"], "y")]);
     m.ir_version = None;
-    m.opset_import = vec![
-        OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(13),
-        },
-        OperatorSetIdProto {
-            domain: Some("ai.onnx.ml".into()),
-            version: Some(3),
-        },
-        OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        },
-    ];
+    m.opset_import = vec![opset("", 13), opset("ai.onnx.ml", 3), opset("", 17)];
     let (fixed, applied) = fix(&m, &CheckContext::default(), &|_| true);
     let descriptions: Vec<&str> = applied.iter().map(|a| a.description.as_str()).collect();
     assert_eq!(

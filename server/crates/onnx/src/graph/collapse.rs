@@ -334,26 +334,19 @@ fn build(
             }
         }
     }
-    let mut output_box = Vec::with_capacity(view.outputs.len());
-    for name in &view.outputs {
-        output_box.push(drawing.boxes.len());
-        drawing.boxes.push(value_box(
-            view,
-            format!("out:{name}"),
-            BoxKind::Output,
-            name,
-        ));
-    }
-    let mut undefined_box = Vec::with_capacity(view.undefined.len());
-    for name in &view.undefined {
-        undefined_box.push(drawing.boxes.len());
-        drawing.boxes.push(value_box(
-            view,
-            format!("undef:{name}"),
-            BoxKind::Undefined,
-            name,
-        ));
-    }
+    // A box per graph output and per undefined value; their indices by name order.
+    let mut value_boxes = |names: &[&str], prefix: &str, kind: BoxKind| -> Vec<usize> {
+        names
+            .iter()
+            .map(|name| {
+                let id = format!("{prefix}:{name}");
+                drawing.boxes.push(value_box(view, id, kind, name));
+                drawing.boxes.len() - 1
+            })
+            .collect()
+    };
+    let output_box = value_boxes(&view.outputs, "out", BoxKind::Output);
+    let undefined_box = value_boxes(&view.undefined, "undef", BoxKind::Undefined);
 
     let box_of = |endpoint: Endpoint| match endpoint {
         Endpoint::Node(index) => node_box_index[index],

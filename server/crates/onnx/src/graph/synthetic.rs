@@ -7,8 +7,7 @@ use crate::proto::tensor_proto::DataType;
 use crate::proto::tensor_shape_proto::{Dimension, dimension};
 use crate::proto::type_proto;
 use crate::proto::{
-    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto,
+    GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 /// Nodes in one block of [`transformer_like`].
@@ -58,14 +57,8 @@ pub fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProt
 
 fn model(graph: GraphProto) -> ModelProto {
     ModelProto {
-        ir_version: Some(8),
         producer_name: Some("neuride-synthetic".to_owned()),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(graph),
-        ..Default::default()
+        ..crate::build::model(graph)
     }
 }
 

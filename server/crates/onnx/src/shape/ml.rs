@@ -19,6 +19,12 @@ fn rows(x: Option<&Fact>) -> Dim {
     }
 }
 
+/// A count read from attributes: known when positive, else unknown (the
+/// attribute was absent or empty).
+fn count(n: i64) -> Dim {
+    if n > 0 { Dim::Known(n) } else { Dim::Unknown }
+}
+
 /// The label element type and the class count of a classifier.
 fn classes(at: &At) -> (i32, usize) {
     let ints = attr::ints(at.node, "classlabels_ints").map_or(0, |v| v.len());
@@ -54,15 +60,7 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             } else {
                 n_intercepts
             };
-            classifier(
-                rows(x),
-                label,
-                if c > 0 {
-                    Dim::Known(c as i64)
-                } else {
-                    Dim::Unknown
-                },
-            )
+            classifier(rows(x), label, count(c as i64))
         }
         "SVMClassifier" => {
             let (label, c) = classes(at);
@@ -78,15 +76,7 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "TreeEnsembleClassifier" => {
             let (label, c) = classes(at);
-            classifier(
-                rows(x),
-                label,
-                if c > 0 {
-                    Dim::Known(c as i64)
-                } else {
-                    Dim::Unknown
-                },
-            )
+            classifier(rows(x), label, count(c as i64))
         }
         "LinearRegressor" | "TreeEnsembleRegressor" | "TreeEnsemble" => {
             let targets = attr::int(node, "targets")
@@ -170,17 +160,7 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "FeatureVectorizer" => {
             let total: i64 = attr::ints(node, "inputdimensions").map_or(0, |v| v.iter().sum());
-            vec![tensor(
-                DataType::Float as i32,
-                vec![
-                    rows(x),
-                    if total > 0 {
-                        Dim::Known(total)
-                    } else {
-                        Dim::Unknown
-                    },
-                ],
-            )]
+            vec![tensor(DataType::Float as i32, vec![rows(x), count(total)])]
         }
         "DictVectorizer" => {
             let v = attr::ints(node, "int64_vocabulary")

@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+use neuride_tabular::{Assign, ImageMap, Method, Options, fit};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
@@ -51,6 +53,20 @@ pub fn genes() -> Table {
         rows: shape[0] as usize,
         features: shape[1] as usize,
         module: module.iter().map(|&m| m as i64).collect(),
+    }
+}
+
+impl Table {
+    /// The table's features placed on a 12x12 image by `method` and `assign`
+    /// (the other options at their defaults).
+    pub fn map(&self, method: Method, assign: Assign) -> ImageMap {
+        let options = Options {
+            size: [12, 12],
+            method,
+            assign,
+            ..Options::default()
+        };
+        fit(&self.x, self.features, &options, &AtomicBool::new(false)).unwrap()
     }
 }
 

@@ -437,18 +437,15 @@ impl Builder<'_> {
                         })?),
                     },
                 };
-                let model = neuride_onnx::load::load_file(&model_path).map_err(|e| {
-                    RunError::Data(format!("cannot load {}: {e}", model_path.display()))
-                })?;
-                let dir = model.dir();
-                let source = neuride_convert::Source {
-                    model: &model.proto,
-                    dir: dir.as_ref(),
-                };
-                let converted =
-                    neuride_convert::convert(source, weights.as_ref(), calib.as_ref(), &convert)
-                        .map_err(|e| RunError::Failed(format!("converting `{name}`: {e}")))?;
-                crate::run::model::not_truncated(&model, &model_path)?;
+                let model = crate::run::model::load(&model_path)?;
+                let converted = crate::run::model::convert_loaded(
+                    &model,
+                    &model_path,
+                    weights.as_ref(),
+                    calib.as_ref(),
+                    &convert,
+                    &format!("`{name}`"),
+                )?;
                 self.files.push(model_path);
                 converted.network
             }

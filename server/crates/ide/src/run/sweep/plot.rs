@@ -350,28 +350,21 @@ pub fn plot_svg(report: &SweepReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::finished_trial;
     use super::super::{ParamValue, Params};
     use super::*;
 
     #[test]
     fn the_svg_has_both_panels_a_curve_per_setting_and_the_front() {
-        let trial = |steps: usize, encode: &str, accuracy: f64, synops: f64| Trial {
-            params: Params(vec![
+        let trial = |steps: usize, encode: &str, accuracy: f64, synops: f64| {
+            let params = Params(vec![
                 ("steps".into(), ParamValue::Number(steps as f64)),
                 ("encode".into(), ParamValue::Text(encode.into())),
-            ]),
-            accuracy: Some(accuracy),
-            accuracy_per_step: (1..=steps)
+            ]);
+            let curve = (1..=steps)
                 .map(|s| accuracy * s as f64 / steps as f64)
-                .collect(),
-            synops,
-            macs: 1.0,
-            steps,
-            samples: 10,
-            sparsity: 0.5,
-            ann_accuracy: None,
-            wall_s: 0.1,
-            error: None,
+                .collect();
+            finished_trial(params, steps, curve, synops)
         };
         let results = vec![
             trial(10, "current", 0.8, 1e3),

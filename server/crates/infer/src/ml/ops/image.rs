@@ -789,31 +789,26 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
     Ok(tensor_f64(vec![nr, c, s.out_h, s.out_w], x.dtype(), out))
 }
 
+/// The two cells around `v` on an axis of `size` cells and the weight of the
+/// upper one: at or past the last cell both are the last, weight 0.
+fn roi_neighbours(v: f64, size: usize) -> (usize, usize, f64) {
+    let v = v.max(0.0);
+    let low = v as usize;
+    if low >= size - 1 {
+        (size - 1, size - 1, 0.0)
+    } else {
+        (low, low + 1, v - low as f64)
+    }
+}
+
 /// onnxruntime's RoiAlign bilinear sample (max mode takes the largest
 /// weighted corner, as its kernel does).
 fn roi_sample(plane: &[f64], h: usize, w: usize, y: f64, x: f64, max: bool) -> f64 {
     if y < -1.0 || y > h as f64 || x < -1.0 || x > w as f64 {
         return 0.0;
     }
-    let (y, x) = (y.max(0.0), x.max(0.0));
-    let (mut y0, mut x0) = (y as usize, x as usize);
-    let (y1, x1);
-    let (mut y, mut x) = (y, x);
-    if y0 >= h - 1 {
-        y0 = h - 1;
-        y1 = y0;
-        y = y0 as f64;
-    } else {
-        y1 = y0 + 1;
-    }
-    if x0 >= w - 1 {
-        x0 = w - 1;
-        x1 = x0;
-        x = x0 as f64;
-    } else {
-        x1 = x0 + 1;
-    }
-    let (ly, lx) = (y - y0 as f64, x - x0 as f64);
+    let (y0, y1, ly) = roi_neighbours(y, h);
+    let (x0, x1, lx) = roi_neighbours(x, w);
     let (hy, hx) = (1.0 - ly, 1.0 - lx);
     let terms = [
         hy * hx * plane[y0 * w + x0],
