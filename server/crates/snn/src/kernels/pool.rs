@@ -109,32 +109,35 @@ pub(crate) fn pool(
         }
         return;
     }
+    // With padding: each window's part inside the input, clipped once per
+    // row and column instead of tested per element (the same elements in the
+    // same order as a per-element test, so the same bits).
+    let clip = |o: usize, k: usize, s: usize, pad: usize, len: usize| {
+        let start = (o * s) as isize - pad as isize;
+        let lo = (-start).clamp(0, k as isize) as usize;
+        let hi = (len as isize - start).clamp(lo as isize, k as isize) as usize;
+        (start + lo as isize, hi - lo)
+    };
     for (x, y) in input
         .chunks_exact(in_size)
         .zip(out.chunks_exact_mut(out_size))
     {
         for ch in 0..c {
+            let plane = &x[ch * h * w..(ch + 1) * h * w];
             for oy in 0..oh {
+                let (iy, rows) = clip(oy, kernel[0], stride[0], padding[0], h);
                 for ox in 0..ow {
+                    let (ix, cols) = clip(ox, kernel[1], stride[1], padding[1], w);
                     let mut sum = 0.0f32;
                     let mut best = f32::NEG_INFINITY;
-                    let mut count = 0usize;
-                    for ky in 0..kernel[0] {
-                        let iy = (oy * stride[0] + ky) as isize - padding[0] as isize;
-                        if iy < 0 || iy as usize >= h {
-                            continue;
-                        }
-                        for kx in 0..kernel[1] {
-                            let ix = (ox * stride[1] + kx) as isize - padding[1] as isize;
-                            if ix < 0 || ix as usize >= w {
-                                continue;
-                            }
-                            let v = x[(ch * h + iy as usize) * w + ix as usize];
+                    for r in 0..rows {
+                        let start = (iy as usize + r) * w + ix as usize;
+                        for &v in &plane[start..start + cols] {
                             sum += v;
                             best = best.max(v);
-                            count += 1;
                         }
                     }
+                    let count = rows * cols;
                     let divisor = if count_include_pad {
                         kernel[0] * kernel[1]
                     } else {
