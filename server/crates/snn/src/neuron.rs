@@ -591,15 +591,17 @@ fn if_step_capped(
 }
 
 /// `floor(q)` for `q >= 0` without a libm call (the crate's baseline
-/// x86-64 has no `roundps`, so `f32::floor` is a call per neuron): below
-/// 2^23 truncation is the floor, from 2^23 up every f32 is an integer.
+/// x86-64 has no `roundps`, so `f32::floor` is a call per neuron) and
+/// without an int conversion (Rust's saturating cast is scalarised): below
+/// 2^23, `(q + 2^23) - 2^23` is q rounded to the nearest integer (the sum's
+/// ulp is 1), one less when that rounded up; from 2^23 up every f32 is an
+/// integer.
 #[inline(always)]
 fn floor_nonnegative(q: f32) -> f32 {
-    if q < 8_388_608.0 {
-        (q as i32) as f32
-    } else {
-        q
-    }
+    const TWO_23: f32 = 8_388_608.0;
+    let nearest = (q + TWO_23) - TWO_23;
+    let floor = if nearest > q { nearest - 1.0 } else { nearest };
+    if q < TWO_23 { floor } else { q }
 }
 
 /// `if_step_capped` for unsigned subtract-reset neurons (`--max-spikes N`,

@@ -358,7 +358,11 @@ fn capped_if_matches_the_floor_rule_bit_for_bit() {
                 };
                 membrane[i] = value - n * threshold;
                 assert_eq!(spikes[i].to_bits(), n.to_bits(), "spikes of {i}");
-                assert_eq!(state.membrane[i].to_bits(), membrane[i].to_bits(), "membrane of {i}");
+                assert_eq!(
+                    state.membrane[i].to_bits(),
+                    membrane[i].to_bits(),
+                    "membrane of {i}"
+                );
             }
         }
     }

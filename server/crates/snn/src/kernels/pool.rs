@@ -184,14 +184,40 @@ pub(crate) fn running_max(
     out: &mut [f32],
 ) {
     let in_size: usize = input_shape.iter().product();
+    let out_size: usize = output_shape.iter().product();
     match active {
         Some(active) => {
+            let mut growing = true;
             for sample in 0..active.starts.len() - 1 {
                 let x = &input[sample * in_size..];
                 let t = &mut totals[sample * in_size..];
                 for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
                     t[i as usize] += x[i as usize];
+                    growing &= x[i as usize] >= 0.0;
                 }
+            }
+            if growing {
+                // No total went down: a window's max is its last max or one
+                // of the totals that grew, so only the windows around this
+                // step's events change (the same maxima as pooling all).
+                let samples = active.starts.len() - 1;
+                out[..samples * out_size].copy_from_slice(&last[..samples * out_size]);
+                for sample in 0..samples {
+                    let t = &totals[sample * in_size..(sample + 1) * in_size];
+                    let o = &mut out[sample * out_size..(sample + 1) * out_size];
+                    for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
+                        raise_windows(
+                            input_shape,
+                            output_shape,
+                            window,
+                            i as usize,
+                            t[i as usize],
+                            o,
+                        );
+                    }
+                }
+                emit_increase(&mut out[..samples * out_size], last);
+                return;
             }
         }
         None => {
@@ -211,9 +237,55 @@ pub(crate) fn running_max(
         totals,
         out,
     );
+    emit_increase(out, last);
+}
+
+/// `out` holds this step's maxima: it becomes their increase since `last`,
+/// which takes the maxima.
+fn emit_increase(out: &mut [f32], last: &mut [f32]) {
     for (o, l) in out.iter_mut().zip(last.iter_mut()) {
         let max = *o;
         *o = max - *l;
         *l = max;
+    }
+}
+
+/// Raises the max of every window holding input `index` (NCHW within one
+/// sample) to at least `value`.
+fn raise_windows(
+    input_shape: &[usize],
+    output_shape: &[usize],
+    window: PoolWindow,
+    index: usize,
+    value: f32,
+    out: &mut [f32],
+) {
+    let (h, w) = (input_shape[1], input_shape[2]);
+    let (oh, ow) = (output_shape[1], output_shape[2]);
+    let (ch, iy, ix) = (index / (h * w), index / w % h, index % w);
+    // Windows o with o * stride - pad <= i < o * stride - pad + kernel.
+    let range = |i: usize, k: usize, s: usize, pad: usize, len: usize| {
+        let lo = (i + pad + 1).saturating_sub(k).div_ceil(s);
+        let hi = ((i + pad) / s + 1).min(len);
+        lo..hi.max(lo)
+    };
+    let cols = range(
+        ix,
+        window.kernel[1],
+        window.stride[1],
+        window.padding[1],
+        ow,
+    );
+    for oy in range(
+        iy,
+        window.kernel[0],
+        window.stride[0],
+        window.padding[0],
+        oh,
+    ) {
+        let row = &mut out[(ch * oh + oy) * ow..][..ow];
+        for o in &mut row[cols.clone()] {
+            *o = o.max(value);
+        }
     }
 }
