@@ -202,19 +202,12 @@ pub(crate) fn running_max(
                 // step's events change (the same maxima as pooling all).
                 let samples = active.starts.len() - 1;
                 out[..samples * out_size].copy_from_slice(&last[..samples * out_size]);
+                let windows = WindowsOf::new(input_shape, output_shape, window);
                 for sample in 0..samples {
                     let t = &totals[sample * in_size..(sample + 1) * in_size];
                     let o = &mut out[sample * out_size..(sample + 1) * out_size];
-                    for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
-                        raise_windows(
-                            input_shape,
-                            output_shape,
-                            window,
-                            i as usize,
-                            t[i as usize],
-                            o,
-                        );
-                    }
+                    let events = &active.indices[active.starts[sample]..active.starts[sample + 1]];
+                    windows.raise(events, t, o);
                 }
                 emit_increase(&mut out[..samples * out_size], last);
                 return;
@@ -250,42 +243,79 @@ fn emit_increase(out: &mut [f32], last: &mut [f32]) {
     }
 }
 
-/// Raises the max of every window holding input `index` (NCHW within one
-/// sample) to at least `value`.
-fn raise_windows(
-    input_shape: &[usize],
-    output_shape: &[usize],
-    window: PoolWindow,
-    index: usize,
-    value: f32,
-    out: &mut [f32],
-) {
-    let (h, w) = (input_shape[1], input_shape[2]);
-    let (oh, ow) = (output_shape[1], output_shape[2]);
-    let (ch, iy, ix) = (index / (h * w), index / w % h, index % w);
-    // Windows o with o * stride - pad <= i < o * stride - pad + kernel.
-    let range = |i: usize, k: usize, s: usize, pad: usize, len: usize| {
-        let lo = (i + pad + 1).saturating_sub(k).div_ceil(s);
-        let hi = ((i + pad) / s + 1).min(len);
-        lo..hi.max(lo)
-    };
-    let cols = range(
-        ix,
-        window.kernel[1],
-        window.stride[1],
-        window.padding[1],
-        ow,
-    );
-    for oy in range(
-        iy,
-        window.kernel[0],
-        window.stride[0],
-        window.padding[0],
-        oh,
-    ) {
-        let row = &mut out[(ch * oh + oy) * ow..][..ow];
-        for o in &mut row[cols.clone()] {
-            *o = o.max(value);
+/// The output windows around each position of an input plane, for the
+/// event path of `running_max`: rows `ys[p].0..ys[p].1` and columns
+/// `xs[p]` (no division per event).
+struct WindowsOf {
+    plane: usize,
+    out_plane: usize,
+    out_w: usize,
+    /// Per input position: output rows and columns (start, end).
+    ranges: Vec<[u16; 4]>,
+}
+
+impl WindowsOf {
+    fn new(input_shape: &[usize], output_shape: &[usize], window: PoolWindow) -> WindowsOf {
+        let (h, w) = (input_shape[1], input_shape[2]);
+        let (oh, ow) = (output_shape[1], output_shape[2]);
+        // Windows o with o * stride - pad <= i < o * stride - pad + kernel.
+        let range = |i: usize, k: usize, s: usize, pad: usize, len: usize| {
+            let lo = (i + pad + 1).saturating_sub(k).div_ceil(s).min(len);
+            let hi = ((i + pad) / s + 1).clamp(lo, len);
+            (lo as u16, hi as u16)
+        };
+        let mut ranges = Vec::with_capacity(h * w);
+        for iy in 0..h {
+            let (y0, y1) = range(
+                iy,
+                window.kernel[0],
+                window.stride[0],
+                window.padding[0],
+                oh,
+            );
+            for ix in 0..w {
+                let (x0, x1) = range(
+                    ix,
+                    window.kernel[1],
+                    window.stride[1],
+                    window.padding[1],
+                    ow,
+                );
+                ranges.push([y0, y1, x0, x1]);
+            }
+        }
+        WindowsOf {
+            plane: h * w,
+            out_plane: oh * ow,
+            out_w: ow,
+            ranges,
+        }
+    }
+
+    /// Raises the max of every window holding an event (indices of one
+    /// sample, NCHW, ascending as event lists are) to at least its total.
+    fn raise(&self, events: &[u32], totals: &[f32], out: &mut [f32]) {
+        let (mut channel, mut channel_end) = (0, self.plane);
+        for &i in events {
+            let i = i as usize;
+            if i + self.plane < channel_end {
+                // Not ascending (event lists are, as `push_nonzero` makes them).
+                channel = i / self.plane;
+                channel_end = (channel + 1) * self.plane;
+            }
+            while i >= channel_end {
+                channel += 1;
+                channel_end += self.plane;
+            }
+            let value = totals[i];
+            let [y0, y1, x0, x1] = self.ranges[i + self.plane - channel_end];
+            let out_channel = &mut out[channel * self.out_plane..][..self.out_plane];
+            for oy in y0 as usize..y1 as usize {
+                let row = &mut out_channel[oy * self.out_w..][..self.out_w];
+                for o in &mut row[x0 as usize..x1 as usize] {
+                    *o = o.max(value);
+                }
+            }
         }
     }
 }
