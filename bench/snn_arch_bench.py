@@ -387,7 +387,6 @@ def main():
             snn_onnx = convert(args.neuride, net, tmp)
             graph = SnnGraph(snn_onnx)
             z = np.load(net["data"])
-            per_sample = int(np.prod(z["x"].shape[1:]))
             # activations per sample of the largest layers (ResNet-18: 64x112x112)
             act = 64 * 112 * 112 * 4 if net_name == "r18" else 16 * 16 * 16 * 4
             for batch in args.batches:
