@@ -15,10 +15,10 @@ mod scope;
 mod tensor;
 
 use crate::diagnostic::{Anchor, Diagnostic, GraphId};
+use crate::hash::HashMap;
 use crate::load::{ExternalDataError, Model, ModelDir};
 use crate::proto::{FunctionProto, ModelProto};
 use crate::schema;
-use std::collections::HashMap;
 
 /// Answers the one question about the outside world the checker has: how
 /// long is the external data file at `location` (relative to the model's
@@ -111,7 +111,7 @@ impl<'m, 'c> Checker<'m, 'c> {
             ir_version: model.ir_version(),
             functions,
             diagnostics: Vec::new(),
-            schemas: HashMap::new(),
+            schemas: HashMap::default(),
         }
     }
 
@@ -176,7 +176,7 @@ impl<'m, 'c> Checker<'m, 'c> {
     }
 
     fn check_metadata(&mut self, model: &ModelProto) {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::hash::HashSet::default();
         for entry in &model.metadata_props {
             if !seen.insert(entry.key()) {
                 self.error(
@@ -194,7 +194,7 @@ impl<'m, 'c> Checker<'m, 'c> {
     /// The model's opset imports as onnx reads them (the last entry for a
     /// domain wins; IR < 3 models implicitly import the default domain at 1).
     fn model_opsets(&mut self, model: &'m ModelProto) -> Opsets<'m> {
-        let mut opsets = Opsets::new();
+        let mut opsets = Opsets::default();
         for import in &model.opset_import {
             let domain = schema::canonical_domain(import.domain());
             let version = import.version();

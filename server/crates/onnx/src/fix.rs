@@ -22,9 +22,10 @@
 
 use crate::check::{CheckContext, check_model, codes};
 use crate::diagnostic::{Anchor, Diagnostic, GraphId};
+use crate::hash::{HashMap, HashSet};
 use crate::proto::{FunctionProto, GraphProto, ModelProto, NodeProto};
 use crate::schema;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap};
 
 pub const UNUSED_INITIALIZER: &str = "onnx/unused-initializer";
 pub const UNUSED_INPUT: &str = "onnx/unused-input";
@@ -62,6 +63,20 @@ pub fn unused(model: &ModelProto) -> Vec<Diagnostic> {
 }
 
 fn unused_in(graph: &GraphProto, id: &GraphId, found: &mut Vec<Diagnostic>) {
+    // Only graphs with initializers or value_info can have unused ones: the
+    // name sets (tens of thousands of names in an exporter's graph) are not
+    // built for the others.
+    if !graph.initializer.is_empty() || !graph.value_info.is_empty() {
+        unused_here(graph, id, found);
+    }
+    for_each_subgraph(graph, |index, attribute, subgraph| {
+        let sub = GraphId::Sub(Box::new(id.clone()), index, attribute.to_owned());
+        unused_in(subgraph, &sub, found);
+    });
+}
+
+/// Unused initializers and value_info of `graph` itself.
+fn unused_here(graph: &GraphProto, id: &GraphId, found: &mut Vec<Diagnostic>) {
     let used = used_names(graph);
     let inputs: HashSet<&str> = graph.input.iter().map(|v| v.name()).collect();
     for init in &graph.initializer {
@@ -86,7 +101,11 @@ fn unused_in(graph: &GraphProto, id: &GraphId, found: &mut Vec<Diagnostic>) {
         };
         found.push(Diagnostic::warning(code, anchor, message));
     }
-    let defined = defined_names(graph);
+    let defined = if graph.value_info.is_empty() {
+        HashSet::default()
+    } else {
+        defined_names(graph)
+    };
     for value in &graph.value_info {
         let name = value.name();
         if !name.is_empty() && !defined.contains(name) && !used.contains(name) {
@@ -98,16 +117,12 @@ fn unused_in(graph: &GraphProto, id: &GraphId, found: &mut Vec<Diagnostic>) {
             found.push(Diagnostic::warning(UNUSED_VALUE_INFO, anchor, message));
         }
     }
-    for_each_subgraph(graph, |index, attribute, subgraph| {
-        let sub = GraphId::Sub(Box::new(id.clone()), index, attribute.to_owned());
-        unused_in(subgraph, &sub, found);
-    });
 }
 
 /// Names read in `graph`: node inputs (also inside subgraphs, at any
 /// depth) and graph outputs.
 fn used_names(graph: &GraphProto) -> HashSet<&str> {
-    let mut used = HashSet::new();
+    let mut used = HashSet::default();
     collect_reads(graph, &mut used);
     used
 }
@@ -210,7 +225,7 @@ fn problems(model: &ModelProto, ctx: &CheckContext) -> BTreeMap<&'static str, us
 
 fn merge_opset_imports(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) -> Option<Applied> {
     let imports = &model.opset_import;
-    let mut last: HashMap<&str, usize> = HashMap::new();
+    let mut last: HashMap<&str, usize> = HashMap::default();
     for (index, import) in imports.iter().enumerate() {
         last.insert(schema::canonical_domain(import.domain()), index);
     }
@@ -218,7 +233,7 @@ fn merge_opset_imports(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) -> Opti
         return None;
     }
     let mut merged = Vec::new();
-    let mut placed = HashSet::new();
+    let mut placed = HashSet::default();
     for import in imports {
         let domain = schema::canonical_domain(import.domain());
         if placed.insert(domain) {
@@ -377,7 +392,7 @@ fn free_names(graph: &GraphProto) -> Vec<String> {
 /// a sorted list stays as it is. Returns how many nodes changed place (0
 /// also when the nodes form a cycle: that is not fixable).
 fn reorder(nodes: &mut Vec<NodeProto>, reads: &[Vec<String>]) -> usize {
-    let mut producer: HashMap<&str, usize> = HashMap::new();
+    let mut producer: HashMap<&str, usize> = HashMap::default();
     for (index, node) in nodes.iter().enumerate() {
         for output in node.output.iter().filter(|o| !o.is_empty()) {
             producer.entry(output.as_str()).or_insert(index);
@@ -429,7 +444,7 @@ fn reorder(nodes: &mut Vec<NodeProto>, reads: &[Vec<String>]) -> usize {
 
 fn remove_unused(model: &mut ModelProto, allowed: &dyn Fn(&str) -> bool) -> Option<Applied> {
     let findings = unused(model);
-    let mut names: HashMap<String, (bool, Vec<String>)> = HashMap::new();
+    let mut names: HashMap<String, (bool, Vec<String>)> = HashMap::default();
     for finding in findings.iter().filter(|f| allowed(f.code)) {
         if let Anchor::Initializer { graph, name } = &finding.anchor {
             let entry = names.entry(format!("{graph:?}")).or_default();

@@ -27,6 +27,7 @@ pub mod window;
 pub mod check;
 /// Safe fixes (sorting, unused values, opset imports, IR version).
 pub mod fix;
+mod hash;
 pub mod load;
 pub mod schema;
 

@@ -3,8 +3,10 @@
 //! generated from the onnx Python package by `scripts/gen_op_schemas.py` into
 //! `proto/onnx_op_schemas.rs`.
 //!
-//! The table is static and sorted by (domain, name, since_version), so a
-//! lookup is a binary search with no start-up cost and no allocation.
+//! The table is static and sorted by (domain, name, since_version). A lookup
+//! goes through an index from (domain, name) to the op's run of versions,
+//! built on first use: a binary search over the table touched ten cold
+//! entries per lookup, a fifth of `neuride check` over the ONNX node tests.
 
 /// How a formal input or output may be bound (`OpSchema::FormalParameterOption`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,14 +182,24 @@ pub fn max_opset(domain: &str) -> Option<i64> {
         .map(|(_, _, high)| *high)
 }
 
+type Index = crate::hash::HashMap<(&'static str, &'static str), std::ops::Range<usize>>;
+
+/// (domain, name) -> the range of `SCHEMAS` holding that op's versions.
+static INDEX: std::sync::LazyLock<Index> = std::sync::LazyLock::new(|| {
+    let mut index = Index::default();
+    for (i, s) in data::SCHEMAS.iter().enumerate() {
+        index.entry((s.domain, s.name)).or_insert(i..i).end = i + 1;
+    }
+    index
+});
+
 /// All versions of `op` in `domain`, oldest first (empty if unknown).
 pub fn versions(domain: &str, op: &str) -> &'static [OpSchema] {
-    let domain = canonical_domain(domain);
-    let schemas = data::SCHEMAS;
-    let key = |s: &OpSchema| (s.domain, s.name);
-    let start = schemas.partition_point(|s| key(s) < (domain, op));
-    let end = start + schemas[start..].partition_point(|s| key(s) == (domain, op));
-    &schemas[start..end]
+    // The map is covariant in its key: it answers borrowed names too.
+    let index: &crate::hash::HashMap<(&str, &str), std::ops::Range<usize>> = &INDEX;
+    index
+        .get(&(canonical_domain(domain), op))
+        .map_or(&[], |range| &data::SCHEMAS[range.clone()])
 }
 
 /// The version of `op` in force for a model importing `opset_version` of

@@ -16,8 +16,8 @@ mod spatial;
 pub use dim::{Dim, ValueType};
 
 use crate::diagnostic::{Anchor, Diagnostic, GraphId};
+use crate::hash::HashMap;
 use crate::proto::{GraphProto, ModelProto, NodeProto, TypeProto, type_proto};
-use std::collections::HashMap;
 
 /// Integer tensors up to this many elements are carried as values.
 const MAX_CONST_ELEMENTS: usize = 64;
@@ -154,7 +154,7 @@ fn infer_graph(
 ) -> Vec<Fact> {
     let mut env = Env {
         parent,
-        values: HashMap::new(),
+        values: HashMap::default(),
     };
     for (i, input) in graph.input.iter().enumerate() {
         let declared = from_type_proto(input.r#type.as_ref());
@@ -187,7 +187,7 @@ fn infer_graph(
     }
     // Declared types of intermediate values and outputs: used where inference
     // knows less, and compared where both know.
-    let mut declared: HashMap<&str, ValueType> = HashMap::new();
+    let mut declared: HashMap<&str, ValueType> = HashMap::default();
     for vi in graph.value_info.iter().chain(&graph.output) {
         if let Some(name) = vi.name.as_deref() {
             declared.insert(name, from_type_proto(vi.r#type.as_ref()));

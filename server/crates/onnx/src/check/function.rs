@@ -4,9 +4,9 @@
 use super::scope::{Def, Scope};
 use super::{Checker, GraphCx, Opsets, codes};
 use crate::diagnostic::{Anchor, GraphId};
+use crate::hash::{HashMap, HashSet};
 use crate::proto::{FunctionProto, ModelProto};
 use crate::schema;
-use std::collections::{HashMap, HashSet};
 
 impl<'m, 'c> Checker<'m, 'c> {
     pub(crate) fn check_functions(&mut self, model: &'m ModelProto, model_opsets: &Opsets<'m>) {
@@ -20,7 +20,7 @@ impl<'m, 'c> Checker<'m, 'c> {
                     .or_insert(import.version());
             }
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for function in &model.functions {
             let key = (
                 schema::canonical_domain(function.domain()),
@@ -58,7 +58,7 @@ impl<'m, 'c> Checker<'m, 'c> {
             let message = format!("{title}: domain is not set (required from ir_version 8)");
             self.error(codes::FUNCTION_NAME, anchor.clone(), message);
         }
-        let mut opsets = Opsets::new();
+        let mut opsets = Opsets::default();
         for import in &function.opset_import {
             opsets.insert(schema::canonical_domain(import.domain()), import.version());
         }
@@ -91,7 +91,7 @@ impl<'m, 'c> Checker<'m, 'c> {
                     .collect(),
             ),
         ] {
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             for name in names {
                 if !seen.insert(name) {
                     let message = format!("{title}: {list} '{name}' is listed more than once");

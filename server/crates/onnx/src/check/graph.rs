@@ -5,9 +5,9 @@
 use super::scope::{Def, Scope};
 use super::{Checker, GraphCx, Opsets, codes};
 use crate::diagnostic::Anchor;
+use crate::hash::HashMap;
 use crate::proto::type_proto::Value as TypeValue;
 use crate::proto::{GraphProto, NodeProto, ValueInfoProto};
-use std::collections::HashMap;
 
 /// `node 3 'fc1' (Gemm)`, the way every message names a node.
 pub(crate) fn node_label(index: usize, node: &NodeProto) -> String {
@@ -205,7 +205,10 @@ impl<'m, 'c> Checker<'m, 'c> {
         gcx: &GraphCx<'m>,
         scope: &mut Scope<'m, 'p>,
     ) {
-        let mut seen = std::collections::HashSet::with_capacity(graph.initializer.len());
+        let mut seen = crate::hash::HashSet::with_capacity_and_hasher(
+            graph.initializer.len(),
+            Default::default(),
+        );
         let dense = graph.initializer.iter().map(|t| (t.name(), None));
         let sparse = graph
             .sparse_initializer
@@ -371,7 +374,7 @@ impl<'m, 'c> Checker<'m, 'c> {
             })
             .collect();
         let component = strongly_connected_components(&edges);
-        let mut reported = std::collections::HashSet::new();
+        let mut reported = crate::hash::HashSet::default();
         for &(consumer, value, producer) in late_edges {
             let same = component[consumer] == component[producer];
             if same {
@@ -419,7 +422,7 @@ impl<'m, 'c> Checker<'m, 'c> {
 
 /// The first node producing each name.
 fn producer_map(nodes: &[NodeProto]) -> HashMap<&str, usize> {
-    let mut producers = HashMap::with_capacity(nodes.len() * 2);
+    let mut producers = HashMap::with_capacity_and_hasher(nodes.len() * 2, Default::default());
     for (index, node) in nodes.iter().enumerate() {
         for output in node.output.iter().filter(|o| !o.is_empty()) {
             producers.entry(output.as_str()).or_insert(index);
@@ -502,7 +505,7 @@ fn find_cycle<'e>(
     edges: &[Vec<(usize, &'e str)>],
     component: &[usize],
 ) -> Vec<(usize, &'e str, usize)> {
-    let mut came_from: HashMap<usize, (usize, &str)> = HashMap::new();
+    let mut came_from: HashMap<usize, (usize, &str)> = HashMap::default();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
         for &(next, value) in &edges[node] {

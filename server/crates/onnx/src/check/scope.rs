@@ -2,7 +2,7 @@
 //! subgraphs, what the enclosing graphs defined before the node holding it
 //! (onnx's `LexicalScopeContext`; shadowing is not allowed).
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 /// What defined a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,21 +33,21 @@ pub(crate) struct Scope<'m, 'p> {
 impl<'m, 'p> Scope<'m, 'p> {
     pub(crate) fn root() -> Self {
         Scope {
-            names: HashMap::new(),
+            names: HashMap::default(),
             parent: None,
         }
     }
 
     pub(crate) fn child(parent: &'p Scope<'m, 'p>) -> Self {
         Scope {
-            names: HashMap::new(),
+            names: HashMap::default(),
             parent: Some(parent),
         }
     }
 
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Scope {
-            names: HashMap::with_capacity(capacity),
+            names: HashMap::with_capacity_and_hasher(capacity, Default::default()),
             parent: None,
         }
     }
