@@ -508,4 +508,76 @@ mod tests {
             assert_eq!(emitted, expected, "step {step}");
         }
     }
+
+    /// The event path (only the windows around this step's events) against
+    /// pooling all totals: batches of two, non-square maps, strides and
+    /// asymmetric pads, and steps with negative inputs (signed neurons),
+    /// where totals shrink and every window is pooled again.
+    #[test]
+    fn running_max_events_equal_pooling_all_totals() {
+        let configs = [
+            ([2, 5, 6], [2, 2, 3], [3, 3], [2, 2], [1, 1, 0, 0]),
+            ([3, 6, 6], [3, 3, 3], [2, 2], [2, 2], [0, 0, 0, 0]),
+            ([1, 5, 6], [1, 5, 6], [3, 3], [1, 1], [1, 1, 1, 1]),
+            ([2, 7, 5], [2, 4, 3], [3, 3], [2, 2], [1, 1, 1, 1]),
+        ];
+        for (shape, pooled, kernel, stride, padding) in configs {
+            let window = PoolWindow {
+                kernel,
+                stride,
+                padding,
+            };
+            let (size, out_size) = (
+                shape.iter().product::<usize>(),
+                pooled.iter().product::<usize>(),
+            );
+            let batch = 2;
+            let mut totals = vec![0.0; size * batch];
+            let mut last = vec![0.0; out_size * batch];
+            let mut emitted = vec![0.0f32; out_size * batch];
+            for step in 0..24u32 {
+                let signed = step % 7 == 5;
+                let x: Vec<f32> = values(size * batch, step + 11, 60)
+                    .iter()
+                    .map(|v| {
+                        if signed {
+                            (v * 3.0).round()
+                        } else {
+                            (v * 3.0).round().max(0.0)
+                        }
+                    })
+                    .collect();
+                let mut active = Active::default();
+                active.scan(&x, size);
+                let mut out = vec![0.0; out_size * batch];
+                running_max(
+                    &shape,
+                    &pooled,
+                    window,
+                    &x,
+                    Some(&active),
+                    &mut totals,
+                    &mut last,
+                    &mut out,
+                );
+                for (e, o) in emitted.iter_mut().zip(&out) {
+                    *e += o;
+                }
+                let mut expected = vec![0.0; out_size * batch];
+                pool(
+                    &shape,
+                    &pooled,
+                    kernel,
+                    stride,
+                    padding,
+                    false,
+                    false,
+                    &totals,
+                    &mut expected,
+                );
+                assert_eq!(emitted, expected, "{shape:?} step {step}");
+                assert_eq!(last, expected, "{shape:?} step {step}");
+            }
+        }
+    }
 }

@@ -559,6 +559,9 @@ fn if_step_capped(
         reset,
         rectify,
     } = caps.params;
+    if !caps.signed && reset == Reset::Subtract {
+        return if_step_capped_subtract(caps, current, membrane, spikes);
+    }
     for (i, ((&j, v), s)) in current
         .iter()
         .zip(membrane.iter_mut())
@@ -591,6 +594,60 @@ fn if_step_capped(
         }
         *s = n;
     }
+}
+
+/// `floor(q)` for `q >= 0` without a libm call (the crate's baseline
+/// x86-64 has no `roundps`, so `f32::floor` is a call per neuron) and
+/// without an int conversion (Rust's saturating cast is scalarised): below
+/// 2^23, `(q + 2^23) - 2^23` is q rounded to the nearest integer (the sum's
+/// ulp is 1), one less when that rounded up; from 2^23 up every f32 is an
+/// integer.
+#[inline(always)]
+fn floor_nonnegative(q: f32) -> f32 {
+    const TWO_23: f32 = 8_388_608.0;
+    let nearest = (q + TWO_23) - TWO_23;
+    let floor = if nearest > q { nearest - 1.0 } else { nearest };
+    if q < TWO_23 { floor } else { q }
+}
+
+/// `if_step_capped` for unsigned subtract-reset neurons (`--max-spikes N`,
+/// the converted nets' single-spike neurons): the same operations on every
+/// neuron without a branch, so the loop vectorises (AVX-512 when the CPU has
+/// it); bit-identical to the general loop (the floor is exact, tested).
+fn if_step_capped_subtract(
+    caps: IfCaps,
+    current: &[f32],
+    membrane: &mut [f32],
+    spikes: &mut [f32],
+) {
+    #[inline(always)]
+    fn body(caps: IfCaps, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
+        let IfParams {
+            threshold, rectify, ..
+        } = caps.params;
+        for ((&j, v), s) in current
+            .iter()
+            .zip(membrane.iter_mut())
+            .zip(spikes.iter_mut())
+        {
+            let j = if rectify && j < 0.0 { 0.0 } else { j };
+            let value = *v + j;
+            let n = floor_nonnegative((value / threshold).max(0.0)).min(caps.max_spikes);
+            let n = if value >= threshold { n } else { 0.0 };
+            *v = value - n * threshold;
+            *s = n;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::isa() == crate::simd::Isa::Avx512 {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn wide(caps: IfCaps, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
+            body(caps, current, membrane, spikes)
+        }
+        // SAFETY: the CPU supports AVX-512F (`isa` detected it).
+        return unsafe { wide(caps, current, membrane, spikes) };
+    }
+    body(caps, current, membrane, spikes)
 }
 
 /// One step of snnTorch 1.0 `Leaky` (the reset is decided on the previous membrane).

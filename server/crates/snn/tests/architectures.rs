@@ -264,6 +264,57 @@ fn capped_and_signed_if_neurons() {
     );
 }
 
+/// The capped unsigned IF runs a branch-free loop (no libm floor; AVX-512
+/// when the CPU has it): the same bits as the rule written out with
+/// `f32::floor`, on slices long enough for the vector loop and its
+/// remainder, with values around each multiple of the threshold, negative,
+/// and beyond 2^23 thresholds.
+#[test]
+fn capped_if_matches_the_floor_rule_bit_for_bit() {
+    let inputs: Vec<f32> = pseudo(1003, 7, 1.0)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match i % 7 {
+            0 => v * 40.0,
+            1 => 3.0e7 * v,
+            2 => (i % 5) as f32 * 0.7,
+            3 => -v.abs(),
+            _ => *v * 3.0,
+        })
+        .collect();
+    for (threshold, cap, rectify) in [(1.0f32, 1u32, false), (0.7, 3, true), (2.5, 1000, false)] {
+        let neuron = Neuron::If {
+            threshold,
+            reset: Reset::Subtract,
+            rectify,
+            max_spikes: Some(cap),
+            signed: false,
+        };
+        let mut state = neuride_snn::neuron::NeuronState::new(inputs.len(), 0.5, false);
+        let mut membrane = state.membrane.clone();
+        let mut spikes = vec![0.0f32; inputs.len()];
+        for _ in 0..3 {
+            neuron.step(0.001, &inputs, &mut state, &mut spikes);
+            for (i, &j) in inputs.iter().enumerate() {
+                let j = if rectify && j < 0.0 { 0.0 } else { j };
+                let value = membrane[i] + j;
+                let n = if value >= threshold {
+                    (value / threshold).floor().min(cap as f32)
+                } else {
+                    0.0
+                };
+                membrane[i] = value - n * threshold;
+                assert_eq!(spikes[i].to_bits(), n.to_bits(), "spikes of {i}");
+                assert_eq!(
+                    state.membrane[i].to_bits(),
+                    membrane[i].to_bits(),
+                    "membrane of {i}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn qcfs_scales_fit_the_steps() {
     let net = net();

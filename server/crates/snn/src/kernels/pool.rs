@@ -109,32 +109,35 @@ pub(crate) fn pool(
         }
         return;
     }
+    // With padding: each window's part inside the input, clipped once per
+    // row and column instead of tested per element (the same elements in the
+    // same order as a per-element test, so the same bits).
+    let clip = |o: usize, k: usize, s: usize, pad: usize, len: usize| {
+        let start = (o * s) as isize - pad as isize;
+        let lo = (-start).clamp(0, k as isize) as usize;
+        let hi = (len as isize - start).clamp(lo as isize, k as isize) as usize;
+        (start + lo as isize, hi - lo)
+    };
     for (x, y) in input
         .chunks_exact(in_size)
         .zip(out.chunks_exact_mut(out_size))
     {
         for ch in 0..c {
+            let plane = &x[ch * h * w..(ch + 1) * h * w];
             for oy in 0..oh {
+                let (iy, rows) = clip(oy, kernel[0], stride[0], padding[0], h);
                 for ox in 0..ow {
+                    let (ix, cols) = clip(ox, kernel[1], stride[1], padding[1], w);
                     let mut sum = 0.0f32;
                     let mut best = f32::NEG_INFINITY;
-                    let mut count = 0usize;
-                    for ky in 0..kernel[0] {
-                        let iy = (oy * stride[0] + ky) as isize - padding[0] as isize;
-                        if iy < 0 || iy as usize >= h {
-                            continue;
-                        }
-                        for kx in 0..kernel[1] {
-                            let ix = (ox * stride[1] + kx) as isize - padding[1] as isize;
-                            if ix < 0 || ix as usize >= w {
-                                continue;
-                            }
-                            let v = x[(ch * h + iy as usize) * w + ix as usize];
+                    for r in 0..rows {
+                        let start = (iy as usize + r) * w + ix as usize;
+                        for &v in &plane[start..start + cols] {
                             sum += v;
                             best = best.max(v);
-                            count += 1;
                         }
                     }
+                    let count = rows * cols;
                     let divisor = if count_include_pad {
                         kernel[0] * kernel[1]
                     } else {
@@ -181,14 +184,33 @@ pub(crate) fn running_max(
     out: &mut [f32],
 ) {
     let in_size: usize = input_shape.iter().product();
+    let out_size: usize = output_shape.iter().product();
     match active {
         Some(active) => {
+            let mut growing = true;
             for sample in 0..active.starts.len() - 1 {
                 let x = &input[sample * in_size..];
                 let t = &mut totals[sample * in_size..];
                 for &i in &active.indices[active.starts[sample]..active.starts[sample + 1]] {
                     t[i as usize] += x[i as usize];
+                    growing &= x[i as usize] >= 0.0;
                 }
+            }
+            if growing {
+                // No total went down: a window's max is its last max or one
+                // of the totals that grew, so only the windows around this
+                // step's events change (the same maxima as pooling all).
+                let samples = active.starts.len() - 1;
+                out[..samples * out_size].copy_from_slice(&last[..samples * out_size]);
+                let windows = WindowsOf::new(input_shape, output_shape, window);
+                for sample in 0..samples {
+                    let t = &totals[sample * in_size..(sample + 1) * in_size];
+                    let o = &mut out[sample * out_size..(sample + 1) * out_size];
+                    let events = &active.indices[active.starts[sample]..active.starts[sample + 1]];
+                    windows.raise(events, t, o);
+                }
+                emit_increase(&mut out[..samples * out_size], last);
+                return;
             }
         }
         None => {
@@ -208,9 +230,92 @@ pub(crate) fn running_max(
         totals,
         out,
     );
+    emit_increase(out, last);
+}
+
+/// `out` holds this step's maxima: it becomes their increase since `last`,
+/// which takes the maxima.
+fn emit_increase(out: &mut [f32], last: &mut [f32]) {
     for (o, l) in out.iter_mut().zip(last.iter_mut()) {
         let max = *o;
         *o = max - *l;
         *l = max;
+    }
+}
+
+/// The output windows around each position of an input plane, for the
+/// event path of `running_max`: rows `ys[p].0..ys[p].1` and columns
+/// `xs[p]` (no division per event).
+struct WindowsOf {
+    plane: usize,
+    out_plane: usize,
+    out_w: usize,
+    /// Per input position: output rows and columns (start, end).
+    ranges: Vec<[u16; 4]>,
+}
+
+impl WindowsOf {
+    fn new(input_shape: &[usize], output_shape: &[usize], window: PoolWindow) -> WindowsOf {
+        let (h, w) = (input_shape[1], input_shape[2]);
+        let (oh, ow) = (output_shape[1], output_shape[2]);
+        // Windows o with o * stride - pad <= i < o * stride - pad + kernel.
+        let range = |i: usize, k: usize, s: usize, pad: usize, len: usize| {
+            let lo = (i + pad + 1).saturating_sub(k).div_ceil(s).min(len);
+            let hi = ((i + pad) / s + 1).clamp(lo, len);
+            (lo as u16, hi as u16)
+        };
+        let mut ranges = Vec::with_capacity(h * w);
+        for iy in 0..h {
+            let (y0, y1) = range(
+                iy,
+                window.kernel[0],
+                window.stride[0],
+                window.padding[0],
+                oh,
+            );
+            for ix in 0..w {
+                let (x0, x1) = range(
+                    ix,
+                    window.kernel[1],
+                    window.stride[1],
+                    window.padding[1],
+                    ow,
+                );
+                ranges.push([y0, y1, x0, x1]);
+            }
+        }
+        WindowsOf {
+            plane: h * w,
+            out_plane: oh * ow,
+            out_w: ow,
+            ranges,
+        }
+    }
+
+    /// Raises the max of every window holding an event (indices of one
+    /// sample, NCHW, ascending as event lists are) to at least its total.
+    fn raise(&self, events: &[u32], totals: &[f32], out: &mut [f32]) {
+        let (mut channel, mut channel_end) = (0, self.plane);
+        for &i in events {
+            let i = i as usize;
+            if i + self.plane < channel_end {
+                // Not ascending (event lists are, as `push_nonzero` makes them).
+                channel = i / self.plane;
+                channel_end = (channel + 1) * self.plane;
+            }
+            while i >= channel_end {
+                channel += 1;
+                channel_end += self.plane;
+            }
+            let value = totals[i];
+            let [y0, y1, x0, x1] = self.ranges[i + self.plane - channel_end];
+            let out_channel = &mut out[channel * self.out_plane..][..self.out_plane];
+            for oy in y0 as usize..y1 as usize {
+                let row = &mut out_channel[oy * self.out_w..][..self.out_w];
+                for o in &mut row[x0 as usize..x1 as usize] {
+                    *o = o.max(value);
+                }
+            }
+        }
     }
 }
