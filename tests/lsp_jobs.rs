@@ -76,16 +76,7 @@ fn simulate_and_infer_report_progress_match_the_cli_and_cancel() {
     let response = lsp.response(id);
     let report = &response["result"];
     assert!(response.get("error").is_none(), "{response}");
-    for key in [
-        "accuracy",
-        "accuracy_per_step",
-        "rates",
-        "synops",
-        "macs",
-        "samples",
-        "steps",
-        "wall_s",
-    ] {
+    for key in neuride_convert::SimulateReport::JSON_FIELDS {
         assert!(report.get(key).is_some(), "missing {key}: {report}");
     }
     assert_eq!(report["samples"], 200);

@@ -259,28 +259,18 @@ impl WindowsOf {
         let (h, w) = (input_shape[1], input_shape[2]);
         let (oh, ow) = (output_shape[1], output_shape[2]);
         // Windows o with o * stride - pad <= i < o * stride - pad + kernel.
-        let range = |i: usize, k: usize, s: usize, pad: usize, len: usize| {
+        let range = |i: usize, axis: usize, len: usize| {
+            let (k, s) = (window.kernel[axis], window.stride[axis]);
+            let pad = window.padding[axis];
             let lo = (i + pad + 1).saturating_sub(k).div_ceil(s).min(len);
             let hi = ((i + pad) / s + 1).clamp(lo, len);
             (lo as u16, hi as u16)
         };
+        let columns: Vec<(u16, u16)> = (0..w).map(|ix| range(ix, 1, ow)).collect();
         let mut ranges = Vec::with_capacity(h * w);
         for iy in 0..h {
-            let (y0, y1) = range(
-                iy,
-                window.kernel[0],
-                window.stride[0],
-                window.padding[0],
-                oh,
-            );
-            for ix in 0..w {
-                let (x0, x1) = range(
-                    ix,
-                    window.kernel[1],
-                    window.stride[1],
-                    window.padding[1],
-                    ow,
-                );
+            let (y0, y1) = range(iy, 0, oh);
+            for &(x0, x1) in &columns {
                 ranges.push([y0, y1, x0, x1]);
             }
         }
