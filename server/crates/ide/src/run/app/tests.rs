@@ -53,12 +53,7 @@ fn the_digits_door_runs_its_converted_network_per_reading() {
     let (lines, report) = lines(&example("digits-snn/digits.neuro"), &options);
     assert_eq!(report.app, "digit_door");
     assert_eq!(report.predictions["digit"], 40);
-    let digits: Vec<i64> = lines
-        .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "prediction")
-        .map(|e| e["values"]["digit"].as_i64().unwrap())
-        .collect();
+    let digits = predicted(&lines, "digit");
     assert_eq!(digits.len(), 40);
     assert!(digits.iter().all(|d| (0..10).contains(d)));
     // A real classifier: not one class for everything.
@@ -68,6 +63,16 @@ fn the_digits_door_runs_its_converted_network_per_reading() {
     assert!(distinct.len() >= 5, "{digits:?}");
     assert_eq!(report.stages.len(), 2);
     assert_eq!(report.stages[0].stage, "snn");
+}
+
+/// The values of `key` in the trace's prediction events, in order.
+fn predicted(lines: &[String], key: &str) -> Vec<i64> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "prediction")
+        .map(|e| e["values"][key].as_i64().unwrap())
+        .collect()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -188,12 +193,7 @@ fn a_nir_network_runs_as_a_stage_with_the_exporters_numbers() {
     };
     let (lines, report) = lines(&path, &options);
     assert_eq!(report.predictions["class"], 40, "{report:?}");
-    let classes: Vec<i64> = lines
-        .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["kind"] == "prediction")
-        .map(|e| e["values"]["class"].as_i64().unwrap())
-        .collect();
+    let classes = predicted(&lines, "class");
     // Every reading gets the class snnTorch gives that sample.
     let labels = crate::run::data::read_labels(&dir.path().join("snntorch_mlp_io.npz"), "y")
         .unwrap()
