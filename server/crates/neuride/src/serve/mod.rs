@@ -109,12 +109,21 @@ async fn serve(args: Args, root: PathBuf) -> anyhow::Result<()> {
 
 fn router(served: AppState, args: &Args) -> Router {
     let mib = 1 << 20;
+    let (upload, infer) = (args.max_upload_mb * mib, args.max_infer_mb * mib);
     let writes = Router::new()
         .merge(registry::write_routes())
-        .layer(DefaultBodyLimit::max(args.max_upload_mb * mib))
+        .layer(DefaultBodyLimit::max(upload))
+        .layer(middleware::from_fn(move |request, next| {
+            refuse_oversized(upload, "--max-upload-mb", request, next)
+        }))
         .route_layer(middleware::from_fn_with_state(served.clone(), authorize));
+    let infers = oip::routes()
+        .layer(DefaultBodyLimit::max(infer))
+        .layer(middleware::from_fn(move |request, next| {
+            refuse_oversized(infer, "--max-infer-mb", request, next)
+        }));
     Router::new()
-        .merge(oip::routes().layer(DefaultBodyLimit::max(args.max_infer_mb * mib)))
+        .merge(infers)
         .merge(registry::read_routes())
         .merge(writes)
         .merge(page::routes())
@@ -145,6 +154,39 @@ async fn authorize(State(served): State<AppState>, request: Request, next: Next)
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
     response
+}
+
+/// A request that declares a body longer than `limit` is answered 413 after
+/// its body has been read and dropped (up to 64 MiB more, for 5 s at most):
+/// a client sends its whole body before it reads the answer, and a
+/// connection closed under it ends in a broken pipe instead of the 413.
+async fn refuse_oversized(
+    limit: usize,
+    flag: &'static str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(length) = declared.filter(|&length| length > limit as u64) else {
+        return next.run(request).await;
+    };
+    if length <= limit as u64 + (64 << 20) {
+        let mut body = request.into_body().into_data_stream();
+        let drain = async { while let Some(Ok(_)) = futures::StreamExt::next(&mut body).await {} };
+        let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is {length} bytes; this server takes at most {} MiB here ({flag})",
+            limit >> 20
+        ),
+    )
+    .into_response()
 }
 
 /// Compares without stopping at the first difference, so the time taken
