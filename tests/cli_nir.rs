@@ -301,6 +301,102 @@ fn per_neuron_parameters_simulate_as_nir_says() {
     assert_eq!(same.trim(), "True", "{same}");
 }
 
+/// A delay line between two layers (Affine, LIF, Delay of 0 to 5 steps per
+/// value, Affine, LIF): simulated in numpy with each value read as it was
+/// that many steps of 0.1 ms earlier (0 before).
+const NIR_DELAY: &str = r#"
+import sys, numpy as np, nir
+out, data, dt, steps = sys.argv[1], sys.argv[2], 1e-4, 60
+rng = np.random.default_rng(11)
+f = np.float32
+w1 = (rng.standard_normal((12, 6)) * 1.5).astype(f); b1 = (rng.random(12) * 0.5).astype(f)
+w2 = (rng.standard_normal((5, 12)) * 1.5).astype(f); b2 = (rng.random(5) * 0.2).astype(f)
+delays = rng.integers(0, 6, 12)
+lif = lambda n: dict(tau=np.full(n, 2e-3, f), r=np.full(n, 25.0, f), v_leak=np.zeros(n, f),
+                     v_threshold=np.full(n, 0.8, f), v_reset=np.zeros(n, f))
+graph = nir.NIRGraph(
+    nodes={"input": nir.Input(input_type=np.array([6])), "fc1": nir.Affine(w1, b1),
+           "lif1": nir.LIF(**lif(12)), "delay": nir.Delay((delays * dt).astype(f)),
+           "fc2": nir.Affine(w2, b2), "lif2": nir.LIF(**lif(5)),
+           "output": nir.Output(output_type=np.array([5]))},
+    edges=[("input", "fc1"), ("fc1", "lif1"), ("lif1", "delay"), ("delay", "fc2"),
+           ("fc2", "lif2"), ("lif2", "output")])
+nir.write(out, graph)
+
+k = np.float64(dt) / np.float64(f(2e-3))
+d1, g1 = f(1 - k), f(k * 25.0)
+x = rng.random((64, 6)).astype(f)
+v1 = np.zeros((64, 12), f); v2 = np.zeros((64, 5), f)
+history = []
+counts = np.zeros((64, 5))
+for t in range(steps):
+    v1 = d1 * v1 + g1 * (x @ w1.T + b1)
+    s1 = (v1 > f(0.8)).astype(f); v1 = np.where(s1 > 0, f(0), v1)
+    history.append(s1)
+    late = np.stack([history[t - d][:, i] if t >= d else np.zeros(64, f)
+                     for i, d in enumerate(delays)], axis=1)
+    v2 = d1 * v2 + g1 * (late @ w2.T + b2)
+    s2 = (v2 > f(0.8)).astype(f); v2 = np.where(s2 > 0, f(0), v2)
+    counts += s2
+top = np.sort(counts, axis=1)
+keep = (top[:, -1] > top[:, -2])
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+print(int(keep.sum()), int(counts.sum()), int(delays.max()))
+"#;
+
+#[test]
+fn delays_simulate_as_nir_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
+    let printed = python(NIR_DELAY, &[path(&model), path(&data)]);
+    let numbers: Vec<usize> = printed
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        numbers[0] >= 32 && numbers[1] >= 300 && numbers[2] >= 3,
+        "{printed}"
+    );
+    let run = |model: &Path| {
+        simulate(&[
+            path(model),
+            "--data",
+            path(&data),
+            "--steps",
+            "60",
+            "--decode",
+            "count",
+        ])
+    };
+    let report = run(&model);
+    assert_eq!(report["accuracy"], 1.0, "{report}");
+    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+
+    // Exported again, the Delay node keeps its delays (in seconds at the
+    // export's 0.1 ms) and simulates the same.
+    let neuro = dir.path().join("app.neuro");
+    std::fs::write(&neuro, "network n = nir(\"graph.nir\")\n").unwrap();
+    let again = dir.path().join("again.nir");
+    let (code, _, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "n",
+        "-o",
+        path(&again),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let same = python(
+        "import sys, numpy as np, nir\n\
+         a, b = nir.read(sys.argv[1]), nir.read(sys.argv[2])\n\
+         print(np.allclose(a.nodes['delay'].delay, b.nodes['delay'].delay, rtol=1e-6, atol=0))",
+        &[path(&model), path(&again)],
+    );
+    assert_eq!(same.trim(), "True", "{same}");
+    assert_eq!(run(&again)["accuracy"], 1.0);
+}
+
 /// The same network twice (Conv1d, Flatten, Affine, IF, Affine, LIF): flat,
 /// and with its hidden layer as a nested `NIRGraph` with its own Input and
 /// Output; samples labelled with the classes NIR's equations give in numpy.

@@ -316,6 +316,9 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 c + ")"
             }
             Layer::Flatten => format!("flatten({input})"),
+            // Delays come from NIR files, never from a conversion; Neuro
+            // has no delay, so a network holding one does not pass for one.
+            Layer::Delay { steps } => format!("delay({input}, steps: {steps:?})"),
             Layer::Add | Layer::Concat => format!(
                 "{}({})",
                 node.layer.op_name(),
@@ -484,6 +487,10 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 ],
             ),
             Layer::Flatten => ("Flatten", "", vec![attr_i("axis", 1)]),
+            Layer::Delay { steps } => {
+                let steps: Vec<usize> = steps.iter().map(|&s| s as usize).collect();
+                ("Delay", SNN_DOMAIN, vec![attr_ints("steps", &steps)])
+            }
             Layer::Add => ("Add", "", vec![]),
             Layer::Concat => ("Concat", "", vec![attr_i("axis", 1)]),
             Layer::Relu => ("Relu", "", vec![]),

@@ -558,15 +558,51 @@ impl Lowering<'_> {
                 }
             }
             "Delay" => {
+                // Seconds to whole steps of the run's `dt` (rounded; a delay
+                // between two steps is a note), one per value.
                 let delay = floats_f64(node, "delay")?;
-                let dt = self.opts.dt as f64;
-                if delay.iter().all(|&d| (d / dt).round() == 0.0) {
+                // The step as written (0.1 ms, not f32's 1.0000000475e-4).
+                let dt: f64 = self
+                    .opts
+                    .dt
+                    .to_string()
+                    .parse()
+                    .unwrap_or(self.opts.dt as f64);
+                let size: usize = input.iter().product();
+                if delay.len() != 1 && delay.len() != size {
+                    return Err(format!(
+                        "{} delays for {size} values (one per value, or one for all)",
+                        delay.len()
+                    ));
+                }
+                let mut steps = Vec::with_capacity(size);
+                for i in 0..size {
+                    let seconds = delay[if delay.len() == 1 { 0 } else { i }];
+                    let exact = seconds / dt;
+                    if !(exact.is_finite() && exact >= 0.0) {
+                        return Err(format!("a delay of {seconds} s"));
+                    }
+                    if exact > neuride_snn::network::MAX_DELAY as f64 {
+                        return Err(format!(
+                            "a delay of {seconds} s is {exact:.0} steps of {dt} s (at most {})",
+                            neuride_snn::network::MAX_DELAY
+                        ));
+                    }
+                    steps.push(exact.round() as u32);
+                }
+                if delay
+                    .iter()
+                    .any(|&d| ((d / dt) - (d / dt).round()).abs() > 1e-6)
+                {
+                    self.notes.push(format!(
+                        "{}: delays between two steps of {dt} s are rounded to whole steps",
+                        node.name
+                    ));
+                }
+                if steps.iter().all(|&s| s == 0) {
                     Ok(None)
                 } else {
-                    Err(format!(
-                        "Delay of {} steps at dt = {dt} s: neuride has no delay lines yet",
-                        delay.iter().map(|d| (d / dt).round()).fold(0.0, f64::max)
-                    ))
+                    Ok(Some(Layer::Delay { steps }))
                 }
             }
             name if crate::schema::is_neuron(name) || name == "Threshold" => {

@@ -175,7 +175,7 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
                     Err(e) => Err(e),
                 }
             }
-            other => layer_node(&name, other, input_shape.unwrap_or(&[])),
+            other => layer_node(&name, other, input_shape.unwrap_or(&[]), opts.dt),
         };
         match made {
             Ok(Some(nir_node)) => {
@@ -464,7 +464,7 @@ fn differences(name: &str, layer: &Layer) -> Vec<String> {
 }
 
 /// A non-neuron layer as a NIR node (`None`: it moves no data in NIR).
-fn layer_node(name: &str, layer: &Layer, input: &[usize]) -> Result<Option<Node>, String> {
+fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Option<Node>, String> {
     let floats = |shape: &[usize], data: &[f32]| Param::Array(Array::f32(shape.to_vec(), data));
     match layer {
         Layer::Dense { weight, bias } => {
@@ -561,6 +561,14 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize]) -> Result<Option<Node>
                 Node::new(name, "Scale").with("scale", floats(input, &values)),
             ))
         }
+        // Delays in seconds: the steps at the export's `dt`.
+        Layer::Delay { steps } => Ok(Some(Node::new(name, "Delay").with(
+            "delay",
+            Param::Array(Array::f64(
+                input.to_vec(),
+                steps.iter().map(|&s| s as f64 * dt).collect(),
+            )),
+        ))),
         other => Err(format!(
             "{} layers have no NIR node (NIR has no max pooling, rectifiers, concatenation or scale with bias)",
             other.op_name()

@@ -61,6 +61,10 @@ pub enum Layer {
     /// A rectifier that saturates: `min(max(x, 0), max)` (ReLU6 has max 6).
     /// Conversion turns it into neurons whose rate saturates at `max`.
     Clip { max: f32 },
+    /// Each value as it was `steps[i]` simulation steps earlier (0 before
+    /// then): one count per value of the per-sample shape (NIR's Delay). In
+    /// an ANN pass, where values are rates, it is the identity.
+    Delay { steps: Vec<u32> },
     /// A layer of spiking neurons driven by `input_scale * input`; each spike
     /// emits `amplitude`. The membrane starts at `initial_membrane * threshold`.
     /// Conversion first sets `input_scale = 1/λ`, `amplitude = λ` and then folds
@@ -92,6 +96,7 @@ impl Layer {
             Layer::Scale { .. } => "scale",
             Layer::Relu => "relu",
             Layer::Clip { .. } => "clip",
+            Layer::Delay { .. } => "delay",
             Layer::Spiking { neuron, .. } => neuron.op_name(),
         }
     }

@@ -5,6 +5,10 @@
 use crate::Error;
 use crate::layer::{Layer, window_out};
 use crate::neuron::Neuron;
+
+/// The longest delay a [`Layer::Delay`] may hold, in steps: its line keeps
+/// that many past steps of its input in memory.
+pub const MAX_DELAY: u32 = 100_000;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -307,6 +311,25 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 arity(1)?;
                 Ok(input_shape(0).to_vec())
             }
+            Layer::Delay { steps } => {
+                arity(1)?;
+                let len: usize = input_shape(0).iter().product();
+                if steps.len() != len {
+                    return Err(layer_error(
+                        node,
+                        format!("{} delays for {len} values", steps.len()),
+                    ));
+                }
+                if let Some(&most) = steps.iter().max()
+                    && most > MAX_DELAY
+                {
+                    return Err(layer_error(
+                        node,
+                        format!("a delay of {most} steps (at most {MAX_DELAY})"),
+                    ));
+                }
+                Ok(input_shape(0).to_vec())
+            }
             Layer::Clip { max } => {
                 arity(1)?;
                 if !(max.is_finite() && *max > 0.0) {
@@ -473,7 +496,8 @@ impl Network {
                             }
                         }
                     }
-                    Layer::Flatten | Layer::Add => {
+                    // A delay passes each value on, later.
+                    Layer::Flatten | Layer::Add | Layer::Delay { .. } => {
                         for (m, t) in mine.iter_mut().zip(&fanout[consumer]) {
                             *m += t;
                         }

@@ -244,7 +244,8 @@ fn static_nodes(net: &Network, opts: &SimOptions) -> Vec<bool> {
     is_static[0] = opts.encode.is_static();
     for index in 1..n {
         let node = &net.nodes[index];
-        is_static[index] = !matches!(node.layer, Layer::Spiking { .. })
+        // Neurons and delays change with time even under a constant input.
+        is_static[index] = !matches!(node.layer, Layer::Spiking { .. } | Layer::Delay { .. })
             && node.inputs.iter().all(|&i| is_static[i]);
     }
     is_static

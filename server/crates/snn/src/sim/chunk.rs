@@ -10,7 +10,7 @@ use crate::Error;
 use crate::decode::{self, Decode};
 use crate::kernels::{Active, PoolWindow, Scratch, push_nonzero, running_max};
 use crate::layer::Layer;
-use crate::neuron::NeuronState;
+use crate::neuron::{Neuron, NeuronState, nir_step_each};
 use std::sync::atomic::Ordering;
 
 /// What a chunk adds to the run's totals.
@@ -35,6 +35,8 @@ pub(crate) struct Workspace {
     states: Vec<Option<NeuronState>>,
     /// Running max-pools: every input's total and every window's last max.
     pools: Vec<Option<(Vec<f32>, Vec<f32>)>>,
+    /// Delay lines: the last `longest + 1` steps of each delay's input.
+    delays: Vec<Option<Vec<f32>>>,
     scratch: Scratch,
     spikes: Vec<f32>,
     current: Vec<f32>,
@@ -54,18 +56,31 @@ impl Workspace {
         }
         self.states.resize_with(net.nodes.len(), || None);
         self.pools.resize_with(net.nodes.len(), || None);
+        self.delays.resize_with(net.nodes.len(), || None);
         for (index, node) in net.nodes.iter().enumerate() {
             let len = plan.sizes[index] * batch;
             self.states[index] = match &node.layer {
                 Layer::Spiking {
                     neuron,
                     initial_membrane,
+                    per_neuron,
                     ..
-                } => Some(NeuronState::new(
-                    len,
-                    initial_membrane * neuron.threshold() + neuron.resting(),
-                    neuron.needs_aux(),
-                )),
+                } => {
+                    let start = |n: &Neuron| initial_membrane * n.threshold() + n.resting();
+                    let mut state = NeuronState::new(len, start(neuron), neuron.needs_aux());
+                    if let Some(neurons) = per_neuron {
+                        let starts: Vec<f32> =
+                            neurons.iter().map(|&n| start(&Neuron::Nir(n))).collect();
+                        for sample in state.membrane.chunks_mut(starts.len().max(1)) {
+                            sample.copy_from_slice(&starts[..sample.len()]);
+                        }
+                    }
+                    Some(state)
+                }
+                _ => None,
+            };
+            self.delays[index] = match &node.layer {
+                Layer::Delay { steps } => Some(vec![0.0; delay_depth(steps) * len]),
                 _ => None,
             };
             self.pools[index] = match &node.layer {
@@ -88,10 +103,36 @@ pub(crate) fn bytes_per_sample(plan: &Plan, run: &Run) -> usize {
             Layer::MaxPool { .. } if !run.is_static[index] => {
                 plan.sizes[index] + plan.sizes[node.inputs[0]]
             }
+            Layer::Delay { steps } => plan.sizes[index] * delay_depth(steps),
             _ => 0,
         };
     }
     values * 4
+}
+
+/// How many steps a delay line holds: the longest delay and the present.
+fn delay_depth(steps: &[u32]) -> usize {
+    steps.iter().max().map_or(0, |&most| most as usize) + 1
+}
+
+/// One step of a delay: `input` goes into the line's slot for `step`, and
+/// value `i` of each sample comes out of the slot of `step - steps[i]`
+/// (0 while `step < steps[i]`).
+fn delay_step(steps: &[u32], step: usize, input: &[f32], line: &mut [f32], out: &mut [f32]) {
+    let depth = delay_depth(steps);
+    let total = input.len();
+    line[(step % depth) * total..][..total].copy_from_slice(input);
+    let size = steps.len().max(1);
+    for (sample, values) in out.chunks_exact_mut(size).enumerate() {
+        for (i, (value, &delay)) in values.iter_mut().zip(steps).enumerate() {
+            let delay = delay as usize;
+            *value = if step >= delay {
+                line[((step - delay) % depth) * total + sample * size + i]
+            } else {
+                0.0
+            };
+        }
+    }
 }
 
 /// One sample's spike count (absolute) and synaptic operations (spikes x
@@ -142,6 +183,7 @@ pub(crate) fn run_chunk(
         actives,
         states,
         pools,
+        delays,
         scratch,
         spikes,
         current,
@@ -219,12 +261,16 @@ pub(crate) fn run_chunk(
                             &mut state.aux[range.clone()]
                         };
                         let s = &mut spikes[..];
-                        if *input_scale == 1.0 {
-                            neuron.step_slices(opts.dt, j, membrane, aux, s);
+                        let j = if *input_scale == 1.0 {
+                            j
                         } else {
                             current.clear();
                             current.extend(j.iter().map(|v| v * input_scale));
-                            neuron.step_slices(opts.dt, current, membrane, aux, s);
+                            &current[..]
+                        };
+                        match &run.per_neuron[index] {
+                            Some(each) => nir_step_each(each, j, membrane, aux, s),
+                            None => neuron.step_slices(opts.dt, j, membrane, aux, s),
                         }
                         // Values first (a branch-free pass), then the rare spikes.
                         for (value, &count) in out[range].iter_mut().zip(s.iter()) {
@@ -278,6 +324,22 @@ pub(crate) fn run_chunk(
                         totals,
                         last,
                         &mut out[..plan.sizes[index] * batch],
+                    );
+                    values.buffers[buffer] = out;
+                }
+                Layer::Delay { steps } => {
+                    let size = plan.sizes[index];
+                    let buffer = plan.buffer_of[index];
+                    let mut out = std::mem::take(&mut values.buffers[buffer]);
+                    // No event list: readers take the values densely.
+                    values.actives[buffer].starts.clear();
+                    let line = delays[index].as_mut().expect("a line for every delay");
+                    delay_step(
+                        steps,
+                        step,
+                        values.of(plan, node.inputs[0], batch),
+                        line,
+                        &mut out[..size * batch],
                     );
                     values.buffers[buffer] = out;
                 }

@@ -144,7 +144,11 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
                 out,
             );
         }
-        (Layer::Flatten, _) => out.copy_from_slice(v.of(plan, node.inputs[0], batch)),
+        // A delay in an ANN pass (rates, no time): the identity. The
+        // simulation steps it with its line (`chunk.rs`).
+        (Layer::Flatten | Layer::Delay { .. }, _) => {
+            out.copy_from_slice(v.of(plan, node.inputs[0], batch))
+        }
         (Layer::Add, _) => {
             out.copy_from_slice(v.of(plan, node.inputs[0], batch));
             for &other in &node.inputs[1..] {
