@@ -69,6 +69,22 @@ impl<'a> Attrs<'a> {
         self.s(name).unwrap_or_else(|| default.to_owned())
     }
 
+    /// An int attribute the op cannot do without.
+    pub fn required_i(&self, name: &str) -> Result<i64, KernelError> {
+        self.i(name)
+            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+    }
+
+    /// An ints attribute of counts or indexes (negative ones read as 0;
+    /// absent: empty).
+    pub fn counts(&self, name: &str) -> Vec<usize> {
+        self.ints(name)
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| c.max(0) as usize)
+            .collect()
+    }
+
     pub fn required_floats(&self, name: &str) -> Result<Vec<f32>, KernelError> {
         self.floats(name).ok_or_else(|| {
             KernelError::Attribute(format!("required attribute '{name}' is missing"))

@@ -1,7 +1,7 @@
 //! Operators between categories, labels and maps: ZipMap, LabelEncoder,
 //! OneHotEncoder, CategoryMapper, DictVectorizer, CastMap.
 
-use super::basic::input_tensor;
+use super::basic::{input_tensor, shaped_like};
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
@@ -188,10 +188,7 @@ impl Kernel for LabelEncoder {
             .collect();
         let mut all = self.values.clone();
         all.extend(&self.default);
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data: all.gather(&picks),
-        })])
+        shaped_like(t, all.gather(&picks))
     }
 }
 
@@ -235,10 +232,7 @@ fn map_strings_and_ints(
             )));
         }
     };
-    Ok(vec![Value::Tensor(Tensor {
-        shape: t.shape.clone(),
-        data,
-    })])
+    shaped_like(t, data)
 }
 
 /// A string or int64 list attribute (whichever is set and non-empty) and

@@ -660,8 +660,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
         }
     };
     let targets = to_usize(
-        a.i("n_targets")
-            .ok_or_else(|| KernelError::Attribute("n_targets is required".to_owned()))?,
+        a.required_i("n_targets")?,
         "n_targets",
     )?;
     Ok(Box::new(Regressor {

@@ -418,9 +418,7 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["DepthToSpace", "SpaceToDepth"], |name, a, _| {
-        let b = a
-            .i("blocksize")
-            .ok_or_else(|| KernelError::Attribute("blocksize is required".to_owned()))?
+        let b = a.required_i("blocksize")?
             as usize;
         let crd = a.s_or("mode", "DCR") == "CRD";
         let to_space = name == "DepthToSpace";
@@ -761,17 +759,7 @@ fn register_index(reg: &mut Registry) {
         let ax = a.i("axis").unwrap_or(0);
         op(move |i| {
             let (t, idx) = (arg(i, 0)?, arg(i, 1)?);
-            let a = axis(ax, t.shape.len())?;
-            let ids = ints(idx)?;
-            let (ts, is) = (strides(&t.shape), strides(&idx.shape));
-            let mut c = vec![0; idx.shape.len()];
-            let picks: Vec<usize> = (0..ids.len())
-                .map(|k| {
-                    coords(k, &is, &mut c);
-                    c[a] = index(ids[k], t.shape[a])?;
-                    Ok(flat(&c, &ts))
-                })
-                .collect::<Result<_, KernelError>>()?;
+            let picks = element_offsets(t, idx, ax)?;
             one(Tensor {
                 shape: idx.shape.clone(),
                 data: t.data.gather(&picks),
@@ -787,17 +775,7 @@ fn register_index(reg: &mut Registry) {
         let reduction = a.s_or("reduction", "none");
         op(move |i| {
             let (t, idx, upd) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            let a = axis(ax, t.shape.len())?;
-            let ids = ints(idx)?;
-            let (ts, is) = (strides(&t.shape), strides(&idx.shape));
-            let mut c = vec![0; idx.shape.len()];
-            let targets: Vec<usize> = (0..ids.len())
-                .map(|k| {
-                    coords(k, &is, &mut c);
-                    c[a] = index(ids[k], t.shape[a])?;
-                    Ok(flat(&c, &ts))
-                })
-                .collect::<Result<_, KernelError>>()?;
+            let targets = element_offsets(t, idx, ax)?;
             one(scatter(t, &targets, upd, 1, &reduction)?)
         })
     });
@@ -1423,4 +1401,20 @@ fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, Kerne
         vec64(inverse.iter().map(|&u| rank[u] as i64).collect()),
         vec64(counts),
     ])
+}
+
+/// GatherElements' and ScatterElements' flat offsets into `t`: each index
+/// of `idx` replaces its own coordinate along `axis`.
+fn element_offsets(t: &Tensor, idx: &Tensor, axis_attr: i64) -> Result<Vec<usize>, KernelError> {
+    let a = axis(axis_attr, t.shape.len())?;
+    let ids = ints(idx)?;
+    let (ts, is) = (strides(&t.shape), strides(&idx.shape));
+    let mut c = vec![0; idx.shape.len()];
+    (0..ids.len())
+        .map(|k| {
+            coords(k, &is, &mut c);
+            c[a] = index(ids[k], t.shape[a])?;
+            Ok(flat(&c, &ts))
+        })
+        .collect()
 }
