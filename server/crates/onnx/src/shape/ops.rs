@@ -128,19 +128,18 @@ fn fold_arith(at: &At, inputs: &[Option<&Fact>]) -> Option<Vec<Dim>> {
 /// grouped by family, each a function that answers `None` for ops not its own.
 pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
     const FAMILIES: [Family; 5] = [elementwise, layers, layout, values, reductions];
+    let op = at.node.op_type.as_deref().unwrap_or("");
     FAMILIES
         .iter()
-        .find_map(|family| family(cx, at, ins))
+        .find_map(|family| family(cx, at, op, ins))
         .unwrap_or_default()
 }
 
-type Family = fn(&mut Cx, &At, &[Option<&Fact>]) -> Option<Vec<Fact>>;
+type Family = fn(&mut Cx, &At, &str, &[Option<&Fact>]) -> Option<Vec<Fact>>;
 
 /// Element-wise ops: one type and shape through, or inputs broadcast together; normalisations that keep the shape.
 /// `None`: the op is not of this family.
-fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn elementwise(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -213,9 +212,9 @@ fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>>
             vec![same_as(i(0)), stat.clone(), stat]
         }
         "LayerNormalization" => {
-            let stash = attr::int(node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
+            let stash = attr::int(at.node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
             let stats = match shape(i(0)) {
-                Some(s) => match axis(attr::int(node, "axis").unwrap_or(-1), s.len()) {
+                Some(s) => match axis(attr::int(at.node, "axis").unwrap_or(-1), s.len()) {
                     Some(a) => {
                         let mut d = s.to_vec();
                         d[a..].iter_mut().for_each(|x| *x = Dim::Known(1));
@@ -246,9 +245,7 @@ fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>>
 
 /// Layers with weights or windows: products, convolutions, pools, recurrent cells.
 /// `None`: the op is not of this family.
-fn layers(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn layers(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -269,9 +266,7 @@ fn layers(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Ops that move or re-index data: reshapes, concatenation, slices, gathers, padding, resizing, tiling.
 /// `None`: the op is not of this family.
-fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn layout(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -311,7 +306,7 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
                 let depth = depth
                     .and_then(|v| v.first().copied())
                     .map_or(Dim::Unknown, Dim::Known);
-                match axis(attr::int(node, "axis").unwrap_or(-1), s.len() + 1) {
+                match axis(attr::int(at.node, "axis").unwrap_or(-1), s.len() + 1) {
                     Some(a) => {
                         d.insert(a, depth);
                         tensor(elem(i(2)), d)
@@ -322,7 +317,7 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             _ => unranked(elem(i(2))),
         }],
         "DepthToSpace" | "SpaceToDepth" => {
-            let b = attr::int(node, "blocksize").unwrap_or(1).max(1);
+            let b = attr::int(at.node, "blocksize").unwrap_or(1).max(1);
             match shape(i(0)) {
                 Some(s) if s.len() == 4 => {
                     let (c, h, w) = (s[1].known(), s[2].known(), s[3].known());
@@ -349,9 +344,7 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Ops that make values: shapes, constants, casts, random and index generators, sequences.
 /// `None`: the op is not of this family.
-fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn values(_cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -361,9 +354,9 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             f.konst = shape(i(0)).and_then(product).map(|p| vec![Dim::Known(p)]);
             vec![f]
         }
-        "Constant" => vec![constant(node)],
+        "Constant" => vec![constant(at.node)],
         "ConstantOfShape" => {
-            let elem = attr::tensor(node, "value")
+            let elem = attr::tensor(at.node, "value")
                 .and_then(|t| t.data_type)
                 .unwrap_or(DataType::Float as i32);
             match konst(i(0)) {
@@ -372,7 +365,7 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             }
         }
         "Cast" => {
-            let to = attr::int(node, "to").unwrap_or(0) as i32;
+            let to = attr::int(at.node, "to").unwrap_or(0) as i32;
             let mut f = with_elem(i(0), to);
             if matches!(
                 DataType::try_from(to),
@@ -385,11 +378,11 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
         "CastLike" => vec![with_elem(i(0), elem(i(1)))],
         "EyeLike" => vec![with_elem(
             i(0),
-            attr::int(node, "dtype").map_or(e0, |v| v as i32),
+            attr::int(at.node, "dtype").map_or(e0, |v| v as i32),
         )],
         "RandomNormal" | "RandomUniform" => {
-            let elem = attr::int(node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
-            match attr::ints(node, "shape") {
+            let elem = attr::int(at.node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
+            match attr::ints(at.node, "shape") {
                 Some(s) => vec![tensor(elem, s.iter().map(|&d| Dim::Known(d)).collect())],
                 None => vec![unranked(elem)],
             }
@@ -421,9 +414,7 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Reductions over axes and index searches: Reduce*, ArgMax/ArgMin, TopK, NonZero.
 /// `None`: the op is not of this family.
-fn reductions(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn reductions(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -435,19 +426,19 @@ fn reductions(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> 
             let Some(s) = shape(i(0)) else {
                 return Some(vec![unranked(DataType::Int64 as i32)]);
             };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
+            let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), s.len()) else {
                 return Some(vec![unranked(DataType::Int64 as i32)]);
             };
             vec![tensor(
                 DataType::Int64 as i32,
-                reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
+                reduce_dims(s, &[a], attr::int(at.node, "keepdims").unwrap_or(1) != 0),
             )]
         }
         "TopK" => {
             let Some(s) = shape(i(0)) else {
                 return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
             };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
+            let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(-1), s.len()) else {
                 return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
             };
             let mut d = s.to_vec();
