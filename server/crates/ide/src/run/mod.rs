@@ -102,21 +102,25 @@ pub enum RunError {
 impl RunError {
     /// The same error with `file: ` in front of its message.
     fn in_file(self, file: &str) -> RunError {
-        let prefix = |message: String| {
+        self.map_message(|message| {
             if message.starts_with(file) {
                 message
             } else {
                 format!("{file}: {message}")
             }
-        };
+        })
+    }
+
+    /// The same kind of error with its message rewritten.
+    pub(crate) fn map_message(self, rewrite: impl FnOnce(String) -> String) -> RunError {
         match self {
-            RunError::Read(m) => RunError::Read(prefix(m)),
-            RunError::Diagnostics(m) => RunError::Diagnostics(prefix(m)),
-            RunError::NotFound(m) => RunError::NotFound(prefix(m)),
-            RunError::Unsupported(m) => RunError::Unsupported(prefix(m)),
-            RunError::Setting(m) => RunError::Setting(prefix(m)),
-            RunError::Data(m) => RunError::Data(prefix(m)),
-            RunError::Failed(m) => RunError::Failed(prefix(m)),
+            RunError::Read(m) => RunError::Read(rewrite(m)),
+            RunError::Diagnostics(m) => RunError::Diagnostics(rewrite(m)),
+            RunError::NotFound(m) => RunError::NotFound(rewrite(m)),
+            RunError::Unsupported(m) => RunError::Unsupported(rewrite(m)),
+            RunError::Setting(m) => RunError::Setting(rewrite(m)),
+            RunError::Data(m) => RunError::Data(rewrite(m)),
+            RunError::Failed(m) => RunError::Failed(rewrite(m)),
             RunError::Cancelled => RunError::Cancelled,
         }
     }

@@ -180,6 +180,28 @@ impl Server {
             Some(_) => custom::analysis_of(&self.shared, path).await.map(Some),
         }
     }
+
+    /// A request about a `.neuro` file, under [`guard`]: `None` for other
+    /// files, else what `answer` makes of the file's current analysis.
+    async fn on_neuro<T>(
+        &self,
+        method: &str,
+        uri: &Uri,
+        answer: impl FnOnce(NeuroFile) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        guard(method, async {
+            match self.neuro_at(uri).await? {
+                Some(file) => answer(file),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+/// The path of a `.neuro` file's URI; `None` for other files.
+fn neuro_path(uri: &Uri) -> Option<PathBuf> {
+    uri::to_path(uri).filter(|path| FileKind::from_path(path) == Some(FileKind::Neuro))
 }
 
 fn client_flags(capabilities: &ClientCapabilities) -> ClientFlags {
@@ -382,12 +404,9 @@ impl Server {
     }
 
     pub async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let Some(path) = uri::to_path(&params.text_document.uri) else {
+        let Some(path) = neuro_path(&params.text_document.uri) else {
             return;
         };
-        if FileKind::from_path(&path) != Some(FileKind::Neuro) {
-            return;
-        }
         // Full sync: the last change holds the whole text.
         let Some(change) = params.content_changes.into_iter().last() else {
             return;
@@ -401,12 +420,9 @@ impl Server {
     }
 
     pub async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let Some(path) = uri::to_path(&params.text_document.uri) else {
+        let Some(path) = neuro_path(&params.text_document.uri) else {
             return;
         };
-        if FileKind::from_path(&path) != Some(FileKind::Neuro) {
-            return;
-        }
         if path.is_file() {
             self.shared.lock().host.remove_overlay(&path);
             analysis::schedule(&self.shared, path);
@@ -579,11 +595,8 @@ impl Server {
     }
 
     pub async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
-        guard("textDocument/references", async {
-            let at = params.text_document_position;
-            let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
+        let at = params.text_document_position;
+        self.on_neuro("textDocument/references", &at.text_document.uri, |file| {
             let found = neuro::references(
                 &file,
                 &at.text_document.uri,
@@ -599,21 +612,17 @@ impl Server {
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        guard("textDocument/prepareRename", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
-            Ok(neuro::prepare_rename(&file, params.position))
-        })
+        self.on_neuro(
+            "textDocument/prepareRename",
+            &params.text_document.uri,
+            |file| Ok(neuro::prepare_rename(&file, params.position)),
+        )
         .await
     }
 
     pub async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        guard("textDocument/rename", async {
-            let at = params.text_document_position;
-            let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
+        let at = params.text_document_position;
+        self.on_neuro("textDocument/rename", &at.text_document.uri, |file| {
             neuro::rename(&file, &at.text_document.uri, at.position, &params.new_name)
                 .map(Some)
                 .map_err(super::guard::invalid_params)
@@ -640,14 +649,15 @@ impl Server {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        guard("textDocument/semanticTokens/full", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
-            Ok(Some(SemanticTokensResult::Tokens(neuro::semantic_tokens(
-                &file,
-            ))))
-        })
+        self.on_neuro(
+            "textDocument/semanticTokens/full",
+            &params.text_document.uri,
+            |file| {
+                Ok(Some(SemanticTokensResult::Tokens(neuro::semantic_tokens(
+                    &file,
+                ))))
+            },
+        )
         .await
     }
 
@@ -655,30 +665,25 @@ impl Server {
         &self,
         params: DocumentFormattingParams,
     ) -> Result<Option<Vec<TextEdit>>> {
-        guard("textDocument/formatting", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
-            Ok(Some(neuro::formatting(&file)))
-        })
+        self.on_neuro(
+            "textDocument/formatting",
+            &params.text_document.uri,
+            |file| Ok(Some(neuro::formatting(&file))),
+        )
         .await
     }
 
     pub async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
-        guard("textDocument/inlayHint", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
-            Ok(Some(neuro::inlay_hints(&file, params.range)))
-        })
+        self.on_neuro(
+            "textDocument/inlayHint",
+            &params.text_document.uri,
+            |file| Ok(Some(neuro::inlay_hints(&file, params.range))),
+        )
         .await
     }
 
     pub async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        guard("textDocument/codeLens", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro("textDocument/codeLens", &params.text_document.uri, |file| {
             Ok(Some(neuro::code_lenses(&file, &params.text_document.uri)))
         })
         .await

@@ -212,7 +212,8 @@ fn elementwise(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<
             vec![same_as(i(0)), stat.clone(), stat]
         }
         "LayerNormalization" => {
-            let stash = attr::int(at.node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
+            let stash =
+                attr::int(at.node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
             let stats = match shape(i(0)) {
                 Some(s) => match axis(attr::int(at.node, "axis").unwrap_or(-1), s.len()) {
                     Some(a) => {
@@ -274,12 +275,12 @@ fn layout(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<F
         "Flatten" => vec![flatten(at, i(0))],
         "Transpose" => vec![transpose(at, i(0))],
         "Concat" => vec![concat(cx, at, ins)],
-        "Split" => split(cx, at, i(0), i(1)),
-        "Slice" => vec![slice(cx, at, ins)],
+        "Split" => split(at, i(0), i(1)),
+        "Slice" => vec![slice(at, ins)],
         "Gather" => vec![gather(at, i(0), i(1))],
         "GatherElements" => vec![with_elem(i(1), e0)],
-        "Unsqueeze" => vec![unsqueeze(cx, at, i(0), i(1))],
-        "Squeeze" => vec![squeeze(cx, at, i(0), i(1))],
+        "Unsqueeze" => vec![unsqueeze(at, i(0), i(1))],
+        "Squeeze" => vec![squeeze(at, i(0), i(1))],
         "Expand" => vec![expand(cx, at, i(0), i(1))],
         "Tile" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), Some(r)) if r.len() == s.len() => tensor(
@@ -298,8 +299,8 @@ fn layout(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<F
             (Some(s), _) => tensor(e0, vec![Dim::Unknown; s.len()]),
             _ => unranked(e0),
         }],
-        "Pad" => vec![pad(cx, at, ins)],
-        "Resize" | "Upsample" => vec![resize(cx, at, ins)],
+        "Pad" => vec![pad(at, ins)],
+        "Resize" | "Upsample" => vec![resize(at, ins)],
         "OneHot" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), depth) => {
                 let mut d = s.to_vec();
@@ -738,8 +739,7 @@ fn product_sum<'a>(dims: impl Iterator<Item = &'a Dim>) -> Dim {
     Dim::Known(sum)
 }
 
-fn split(cx: &mut Cx, at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> Vec<Fact> {
-    let _ = cx;
+fn split(at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> Vec<Fact> {
     let e = elem(x);
     let n_out = at.node.output.len();
     let Some(s) = shape(x) else {
@@ -775,8 +775,7 @@ fn split(cx: &mut Cx, at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> 
         .collect()
 }
 
-fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn slice(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let x = i(0);
     let e = elem(x);
@@ -898,8 +897,7 @@ fn axes_of(at: &At, axes_input: Option<&Fact>) -> Option<Vec<i64>> {
     ints(axes_input).or_else(|| attr::ints(at.node, "axes").map(|v| v.to_vec()))
 }
 
-fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
-    let _ = cx;
+fn unsqueeze(at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let e = elem(x);
     let (Some(s), Some(axes)) = (shape(x), axes_of(at, axes_input)) else {
         return unranked(e);
@@ -928,8 +926,7 @@ fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) 
     f
 }
 
-fn squeeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
-    let _ = cx;
+fn squeeze(at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let e = elem(x);
     let Some(s) = shape(x) else {
         return unranked(e);
@@ -1088,8 +1085,7 @@ fn reduce(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> 
     }
 }
 
-fn pad(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn pad(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
     let Some(s) = shape(i(0)) else {
@@ -1122,8 +1118,7 @@ fn pad(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     tensor(e, out)
 }
 
-fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn resize(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
     let Some(s) = shape(i(0)) else {

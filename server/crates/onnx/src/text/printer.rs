@@ -379,7 +379,9 @@ impl Printer<'_> {
         self.value_id(graph, vi.name.as_deref().unwrap_or(""), definition);
     }
     fn value_infos(&mut self, list: &[ValueInfoProto], graph: &GraphId, definition: bool) {
-        self.each(["(", ", ", ")"], list, |p, vi| p.value_info(vi, graph, definition));
+        self.each(["(", ", ", ")"], list, |p, vi| {
+            p.value_info(vi, graph, definition)
+        });
     }
 
     fn attribute(&mut self, a: &AttributeProto, graph: &GraphId, node_index: usize) {
@@ -439,7 +441,9 @@ impl Printer<'_> {
         }
     }
     fn attributes(&mut self, attrs: &[AttributeProto], graph: &GraphId, node_index: usize) {
-        self.each([" <", ", ", ">"], attrs, |p, a| p.attribute(a, graph, node_index));
+        self.each([" <", ", ", ">"], attrs, |p, a| {
+            p.attribute(a, graph, node_index)
+        });
     }
 
     fn node(&mut self, n: &NodeProto, graph: &GraphId, index: usize) {
@@ -473,7 +477,9 @@ impl Printer<'_> {
         if !has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
-        self.each([" (", ", ", ")"], &n.input, |p, x| p.value_id(graph, x, false));
+        self.each([" (", ", ", ")"], &n.input, |p, x| {
+            p.value_id(graph, x, false)
+        });
         if has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
@@ -637,7 +643,9 @@ impl Printer<'_> {
             self.w(&f.attribute.join(","));
             self.w(">");
         }
-        self.each(["(", ", ", ") => ("], &f.input, |p, x| p.value_id(&id, x, true));
+        self.each(["(", ", ", ") => ("], &f.input, |p, x| {
+            p.value_id(&id, x, true)
+        });
         for (i, x) in f.output.iter().enumerate() {
             if i > 0 {
                 self.w(", ");
