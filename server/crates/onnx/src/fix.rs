@@ -336,12 +336,7 @@ fn sort_nodes(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) -> Option<Applie
 
 /// Sorts `graph` and its subgraphs; returns how many nodes moved.
 fn sort_graph(graph: &mut GraphProto) -> usize {
-    let moved: usize = graph
-        .node
-        .iter_mut()
-        .flat_map(attr::graphs_mut)
-        .map(sort_graph)
-        .sum();
+    let moved = in_subgraphs(graph, sort_graph);
     let reads: Vec<Vec<String>> = graph.node.iter().map(node_reads).collect();
     moved + reorder(&mut graph.node, &reads)
 }
@@ -520,12 +515,7 @@ fn remove_dangling_value_info(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) 
 }
 
 fn drop_dangling(graph: &mut GraphProto) -> usize {
-    let removed: usize = graph
-        .node
-        .iter_mut()
-        .flat_map(attr::graphs_mut)
-        .map(drop_dangling)
-        .sum();
+    let removed = in_subgraphs(graph, drop_dangling);
     let keep: HashSet<String> = {
         let used = used_names(graph);
         let defined = defined_names(graph);
@@ -540,6 +530,11 @@ fn drop_dangling(graph: &mut GraphProto) -> usize {
     let before = graph.value_info.len();
     graph.value_info.retain(|v| keep.contains(v.name()));
     removed + before - graph.value_info.len()
+}
+
+/// The sum of `fix` over the subgraphs of `graph`'s nodes.
+fn in_subgraphs(graph: &mut GraphProto, fix: fn(&mut GraphProto) -> usize) -> usize {
+    graph.node.iter_mut().flat_map(attr::graphs_mut).map(fix).sum()
 }
 
 #[cfg(test)]

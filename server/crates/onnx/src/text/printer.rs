@@ -169,33 +169,29 @@ impl Printer<'_> {
             None => self.w("[]"),
         }
     }
+    /// `open`, the inner type (when there is one), then `)`.
+    fn type_of(&mut self, open: &str, inner: Option<&TypeProto>) {
+        self.w(open);
+        if let Some(inner) = inner {
+            self.type_proto(inner);
+        }
+        self.w(")");
+    }
+
     fn type_proto(&mut self, t: &TypeProto) {
         match &t.value {
             Some(type_proto::Value::TensorType(tt)) => {
                 self.tensor_type(tt.elem_type, tt.shape.as_ref())
             }
             Some(type_proto::Value::SequenceType(s)) => {
-                self.w("seq(");
-                if let Some(e) = &s.elem_type {
-                    self.type_proto(e);
-                }
-                self.w(")");
+                self.type_of("seq(", s.elem_type.as_deref());
             }
             Some(type_proto::Value::MapType(m)) => {
-                self.w("map(");
-                self.w(elem_name(m.key_type.unwrap_or(0)));
-                self.w(", ");
-                if let Some(v) = &m.value_type {
-                    self.type_proto(v);
-                }
-                self.w(")");
+                let key = format!("map({}, ", elem_name(m.key_type.unwrap_or(0)));
+                self.type_of(&key, m.value_type.as_deref());
             }
             Some(type_proto::Value::OptionalType(o)) => {
-                self.w("optional(");
-                if let Some(e) = &o.elem_type {
-                    self.type_proto(e);
-                }
-                self.w(")");
+                self.type_of("optional(", o.elem_type.as_deref());
             }
             Some(type_proto::Value::SparseTensorType(s)) => {
                 self.w("sparse_tensor(");
