@@ -170,7 +170,7 @@ pub fn simulate<'a>(
         return Err(Error::Cancelled);
     }
     let converted = convert(source, weights, calib, &opts.convert)?;
-    let (data, labels) = limit(data, labels, opts.limit)?;
+    let (data, labels) = first_samples(data, labels, opts.limit)?;
     let sim = neuride_snn::simulate(
         &converted.network,
         &data,
@@ -200,7 +200,9 @@ fn neuron_name(neuron: &Neuron) -> String {
     neuron.op_name().to_lowercase()
 }
 
-fn limit<'a>(
+/// The first `limit` samples of `data` (and their labels); all of them
+/// without a limit.
+pub fn first_samples<'a>(
     data: &Tensor,
     labels: Option<&'a [i64]>,
     limit: Option<usize>,

@@ -168,9 +168,7 @@ impl RunItem {
 /// without a target or dataset are left out).
 pub fn run_items(neuro: &NeuroAnalysis) -> Vec<RunItem> {
     neuro
-        .parse
-        .ast
-        .items
+        .items()
         .iter()
         .enumerate()
         .filter_map(|(index, item)| {
@@ -646,25 +644,6 @@ pub(crate) fn prepare_block<'a>(
 /// The settings of a converted network (`network N = convert(M) { ... }`).
 const CONVERT_KEYS: &[&str] = &["neuron", "normalize", "weights", "max_to_avg"];
 
-/// The first `limit` samples (and labels).
-fn take<'a>(
-    data: &Tensor,
-    labels: Option<&'a [i64]>,
-    limit: Option<usize>,
-) -> Result<(Tensor, Option<&'a [i64]>), RunError> {
-    let samples = data.shape.first().copied().unwrap_or(0);
-    let keep = limit.map_or(samples, |l| l.min(samples));
-    if keep == samples {
-        return Ok((data.clone(), labels));
-    }
-    let per_sample = data.data.len() / samples.max(1);
-    let mut shape = data.shape.clone();
-    shape[0] = keep;
-    let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())
-        .map_err(|e| RunError::Data(e.to_string()))?;
-    Ok((tensor, labels.map(|l| &l[..keep.min(l.len())])))
-}
-
 /// The network a prepared simulation runs.
 pub(crate) enum Simulated {
     /// A ReLU model converted for every run (the options may change how).
@@ -754,7 +733,12 @@ impl Prepared {
                 neurons,
                 name,
             } => {
-                let (inputs, labels) = take(&self.inputs, self.labels.as_deref(), options.limit)?;
+                let (inputs, labels) = neuride_convert::first_samples(
+                    &self.inputs,
+                    self.labels.as_deref(),
+                    options.limit,
+                )
+                .map_err(|e| RunError::Data(e.to_string()))?;
                 let sim_report =
                     neuride_snn::simulate(network, &inputs, labels, &options.sim, progress, cancel)
                         .map_err(|e| match e {

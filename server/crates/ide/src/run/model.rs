@@ -10,12 +10,12 @@
 mod infer;
 mod predict;
 
+pub(crate) use infer::run_scored;
 pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
     infer_session, load_session, register_onnxruntime,
 };
 pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
-pub(crate) use infer::run_scored;
 
 use super::data::{read_array, read_labels, read_weights};
 use super::{Prepared, RunError, Simulated};

@@ -659,10 +659,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
             )));
         }
     };
-    let targets = to_usize(
-        a.required_i("n_targets")?,
-        "n_targets",
-    )?;
+    let targets = to_usize(a.required_i("n_targets")?, "n_targets")?;
     Ok(Box::new(Regressor {
         forest,
         targets,

@@ -418,8 +418,7 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["DepthToSpace", "SpaceToDepth"], |name, a, _| {
-        let b = a.required_i("blocksize")?
-            as usize;
+        let b = a.required_i("blocksize")? as usize;
         let crd = a.s_or("mode", "DCR") == "CRD";
         let to_space = name == "DepthToSpace";
         op(move |i| {

@@ -185,10 +185,8 @@ struct TfIdf {
 impl TfIdf {
     fn from_attrs(a: &crate::ml::Attrs) -> Result<TfIdf, KernelError> {
         let mode = a.s_or("mode", "TF");
-        let min = a.required_i("min_gram_length")?
-            .max(1) as usize;
-        let max = a.required_i("max_gram_length")?
-            .max(1) as usize;
+        let min = a.required_i("min_gram_length")?.max(1) as usize;
+        let max = a.required_i("max_gram_length")?.max(1) as usize;
         let skip = a.i("max_skip_count").unwrap_or(0).max(0) as usize;
         let counts: Vec<usize> = a.counts("ngram_counts");
         let indexes: Vec<usize> = a.counts("ngram_indexes");

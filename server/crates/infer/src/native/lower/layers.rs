@@ -26,16 +26,8 @@ pub(super) const OPS: &[(&str, LowerFn)] = &[
 impl Lower<'_> {
     fn gemm(&mut self, n: &Node) -> R<()> {
         let (a, ins) = (&n.attrs, &n.ins[..]);
-        let x = ins
-            .first()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input A is missing".to_owned()))?;
-        let w = ins
-            .get(1)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input B is missing".to_owned()))?;
+        let x = n.input(0)?;
+        let w = n.input(1)?;
         let c = ins.get(2).cloned().flatten();
         let (alpha, beta) = (a.f("alpha").unwrap_or(1.0), a.f("beta").unwrap_or(1.0));
         let (trans_a, trans_b) = (a.i("transA") == Some(1), a.i("transB") == Some(1));
@@ -209,11 +201,7 @@ impl Lower<'_> {
 
     fn conv(&mut self, n: &Node) -> R<()> {
         let (a, ins) = (&n.attrs, &n.ins[..]);
-        let x = ins
-            .first()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input X is missing".to_owned()))?;
+        let x = n.input(0)?;
         let Some(Some(Val::Const(w))) = ins.get(1) else {
             return Err(unsupported("a Conv whose weights are computed at run time"));
         };

@@ -434,11 +434,7 @@ struct Node<'n> {
 impl Node<'_> {
     /// Input `k` (an error when omitted).
     fn input(&self, k: usize) -> R<Val> {
-        self.ins
-            .get(k)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
+        given(&self.ins, k)
     }
 
     /// Input `k`, which must be a constant.
@@ -451,12 +447,16 @@ impl Node<'_> {
 
     /// The value id of input `k` (an error when omitted).
     fn input_id(&self, k: usize) -> R<usize> {
-        self.ids
-            .get(k)
-            .copied()
-            .flatten()
-            .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
+        given(self.ids, k)
     }
+}
+
+/// Entry `k` of a node's per-input list (an error when the input is omitted).
+fn given<T: Clone>(list: &[Option<T>], k: usize) -> R<T> {
+    list.get(k)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
 }
 
 /// Lowers one node of the op it is registered for.

@@ -247,17 +247,8 @@ impl Lower<'_> {
                 );
             }
         }
-        let boolean = x.is_bool();
-        let src = self.operand(&x)?;
-        let out = self.output(0, shape, boolean)?;
-        self.push(
-            out,
-            Kind::Blocks {
-                x: src,
-                blocks: Blocks(blocks),
-            },
-        );
-        Ok(())
+        let out = self.output(0, shape, x.is_bool())?;
+        self.copy_blocks(out, &x, blocks)
     }
 
     fn concat(&mut self, n: &Node) -> R<()> {
@@ -302,15 +293,21 @@ impl Lower<'_> {
                 push_block(&mut blocks, o * len, o * shape[axis] * inner + offset, len);
             }
             offset += len;
-            let src = self.operand(p)?;
-            self.push(
-                out,
-                Kind::Blocks {
-                    x: src,
-                    blocks: Blocks(blocks),
-                },
-            );
+            self.copy_blocks(out, p, blocks)?;
         }
+        Ok(())
+    }
+
+    /// A step copying `blocks` (from, to, length) of `x` into root `out`.
+    fn copy_blocks(&mut self, out: u32, x: &Val, blocks: Vec<(usize, usize, usize)>) -> R<()> {
+        let src = self.operand(x)?;
+        self.push(
+            out,
+            Kind::Blocks {
+                x: src,
+                blocks: Blocks(blocks),
+            },
+        );
         Ok(())
     }
 }
