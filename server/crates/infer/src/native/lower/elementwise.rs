@@ -3,81 +3,93 @@
 //! into the Conv or Dense step before them (Relu, LeakyRelu, Clip).
 
 use super::shapes::{broadcast, scalar_of, unsupported, with_bool};
-use super::{Lower, LowerFn, Node, R, Val};
+use super::{Lower, Node, R, Registry, Val};
 use crate::error::KernelError;
 use crate::native::kernels::{Act, Walk};
 use crate::native::{BinOp, Kind, UnOp};
 use crate::value::{DType, Data, Tensor};
 use std::sync::Arc;
 
-pub(super) const OPS: &[(&str, LowerFn)] = &[
-    ("Sigmoid", |l, n| l.unary(n.input(0)?, UnOp::Sigmoid, false)),
-    ("Tanh", |l, n| l.unary(n.input(0)?, UnOp::Tanh, false)),
-    ("Neg", |l, n| l.unary(n.input(0)?, UnOp::Neg, false)),
-    ("Abs", |l, n| l.unary(n.input(0)?, UnOp::Abs, false)),
-    ("Exp", |l, n| l.unary(n.input(0)?, UnOp::Exp, false)),
-    ("Log", |l, n| l.unary(n.input(0)?, UnOp::Log, false)),
-    ("Sqrt", |l, n| l.unary(n.input(0)?, UnOp::Sqrt, false)),
-    ("Reciprocal", |l, n| {
-        l.unary(n.input(0)?, UnOp::Reciprocal, false)
-    }),
-    ("Floor", |l, n| l.unary(n.input(0)?, UnOp::Floor, false)),
-    ("Ceil", |l, n| l.unary(n.input(0)?, UnOp::Ceil, false)),
-    ("Round", |l, n| l.unary(n.input(0)?, UnOp::Round, false)),
-    ("Sign", |l, n| l.unary(n.input(0)?, UnOp::Sign, false)),
-    ("Softplus", |l, n| {
-        l.unary(n.input(0)?, UnOp::Softplus, false)
-    }),
-    ("Softsign", |l, n| {
-        l.unary(n.input(0)?, UnOp::Softsign, false)
-    }),
-    ("HardSwish", |l, n| {
-        l.unary(n.input(0)?, UnOp::HardSwish, false)
-    }),
-    ("Elu", |l, n| {
+/// The unary ops without attributes, and their kernel op.
+const PLAIN_UNARY: &[(&str, UnOp)] = &[
+    ("Sigmoid", UnOp::Sigmoid),
+    ("Tanh", UnOp::Tanh),
+    ("Neg", UnOp::Neg),
+    ("Abs", UnOp::Abs),
+    ("Exp", UnOp::Exp),
+    ("Log", UnOp::Log),
+    ("Sqrt", UnOp::Sqrt),
+    ("Reciprocal", UnOp::Reciprocal),
+    ("Floor", UnOp::Floor),
+    ("Ceil", UnOp::Ceil),
+    ("Round", UnOp::Round),
+    ("Sign", UnOp::Sign),
+    ("Softplus", UnOp::Softplus),
+    ("Softsign", UnOp::Softsign),
+    ("HardSwish", UnOp::HardSwish),
+];
+
+/// The broadcast binary ops, and their kernel op.
+const BINARY: &[(&str, BinOp)] = &[
+    ("Add", BinOp::Add),
+    ("Sub", BinOp::Sub),
+    ("Mul", BinOp::Mul),
+    ("Div", BinOp::Div),
+    ("Pow", BinOp::Pow),
+    ("PRelu", BinOp::PRelu),
+    ("Greater", BinOp::Greater),
+    ("Less", BinOp::Less),
+    ("Equal", BinOp::Equal),
+    ("GreaterOrEqual", BinOp::GreaterOrEqual),
+    ("LessOrEqual", BinOp::LessOrEqual),
+    ("And", BinOp::And),
+    ("Or", BinOp::Or),
+    ("Xor", BinOp::Xor),
+];
+
+/// The kernel op `table` pairs with op `name`.
+fn kernel_op<Op: Copy>(table: &[(&str, Op)], name: &str) -> R<Op> {
+    table
+        .iter()
+        .find(|(op, _)| *op == name)
+        .map(|&(_, kernel)| kernel)
+        .ok_or_else(|| unsupported(format!("op {name}")))
+}
+
+pub(super) fn register(reg: &mut Registry) {
+    for &(name, _) in PLAIN_UNARY {
+        reg.add(&[name], |l, n| {
+            l.unary(n.input(0)?, kernel_op(PLAIN_UNARY, n.op)?, false)
+        });
+    }
+    for &(name, _) in BINARY {
+        reg.add(&[name], |l, n| l.binary_node(n, kernel_op(BINARY, n.op)?));
+    }
+    reg.add(&["Elu"], |l, n| {
         let alpha = n.attrs.f("alpha").unwrap_or(1.0);
         l.unary(n.input(0)?, UnOp::Elu(alpha), false)
-    }),
-    ("Selu", |l, n| {
+    });
+    reg.add(&["Selu"], |l, n| {
         let alpha = n.attrs.f("alpha").unwrap_or(1.673_263_2);
         let gamma = n.attrs.f("gamma").unwrap_or(1.050_701);
         l.unary(n.input(0)?, UnOp::Selu(alpha, gamma), false)
-    }),
-    ("HardSigmoid", |l, n| {
+    });
+    reg.add(&["HardSigmoid"], |l, n| {
         let alpha = n.attrs.f("alpha").unwrap_or(0.2);
         let beta = n.attrs.f("beta").unwrap_or(0.5);
         l.unary(n.input(0)?, UnOp::HardSigmoid(alpha, beta), false)
-    }),
-    ("Not", |l, n| l.unary(n.input(0)?, UnOp::Not, true)),
-    ("Cast", |l, n| l.cast(n)),
-    ("Add", |l, n| l.binary_node(n, BinOp::Add)),
-    ("Sub", |l, n| l.binary_node(n, BinOp::Sub)),
-    ("Mul", |l, n| l.binary_node(n, BinOp::Mul)),
-    ("Div", |l, n| l.binary_node(n, BinOp::Div)),
-    ("Pow", |l, n| l.binary_node(n, BinOp::Pow)),
-    ("PRelu", |l, n| l.binary_node(n, BinOp::PRelu)),
-    ("Greater", |l, n| l.binary_node(n, BinOp::Greater)),
-    ("Less", |l, n| l.binary_node(n, BinOp::Less)),
-    ("Equal", |l, n| l.binary_node(n, BinOp::Equal)),
-    ("GreaterOrEqual", |l, n| {
-        l.binary_node(n, BinOp::GreaterOrEqual)
-    }),
-    ("LessOrEqual", |l, n| l.binary_node(n, BinOp::LessOrEqual)),
-    ("And", |l, n| l.binary_node(n, BinOp::And)),
-    ("Or", |l, n| l.binary_node(n, BinOp::Or)),
-    ("Xor", |l, n| l.binary_node(n, BinOp::Xor)),
-    ("Sum", |l, n| l.variadic(n, BinOp::Add, false)),
-    ("Mean", |l, n| l.variadic(n, BinOp::Add, true)),
-    ("Max", |l, n| l.variadic(n, BinOp::Max, false)),
-    ("Min", |l, n| l.variadic(n, BinOp::Min, false)),
-    ("Where", |l, n| l.where_(n)),
-    ("Relu", |l, n| l.activation(n, Act::Relu)),
-    ("LeakyRelu", |l, n| {
+    });
+    reg.add(&["Not"], |l, n| l.unary(n.input(0)?, UnOp::Not, true));
+    reg.add(&["Cast"], |l, n| l.cast(n));
+    reg.add(&["Sum", "Mean", "Max", "Min"], |l, n| l.variadic(n));
+    reg.add(&["Where"], |l, n| l.where_(n));
+    reg.add(&["Relu"], |l, n| l.activation(n, Act::Relu));
+    reg.add(&["LeakyRelu"], |l, n| {
         let alpha = n.attrs.f("alpha").unwrap_or(0.01);
         l.activation(n, Act::LeakyRelu(alpha))
-    }),
-    ("Clip", |l, n| l.clip(n)),
-];
+    });
+    reg.add(&["Clip"], |l, n| l.clip(n));
+}
 
 impl Lower<'_> {
     /// `op` of every value of `x` as output 0.
@@ -119,8 +131,13 @@ impl Lower<'_> {
         Ok(())
     }
 
-    /// Sum, Mean, Max, Min: `op` over all inputs (Mean divides the sum).
-    fn variadic(&mut self, n: &Node, op: BinOp, mean: bool) -> R<()> {
+    /// Sum, Mean, Max, Min: one op over all inputs (Mean divides the sum).
+    fn variadic(&mut self, n: &Node) -> R<()> {
+        let (op, mean) = match n.op {
+            "Max" => (BinOp::Max, false),
+            "Min" => (BinOp::Min, false),
+            _ => (BinOp::Add, n.op == "Mean"),
+        };
         let parts: Vec<Val> = n.ins.iter().flatten().cloned().collect();
         let mut acc = parts
             .first()

@@ -1,7 +1,7 @@
 //! Lowering of the layers with weights or windows: Gemm/MatMul, Conv, pools.
 
 use super::shapes::{broadcast, floats_of, transposed, unsupported};
-use super::{Lower, LowerFn, Node, R, Val};
+use super::{Lower, Node, R, Registry, Val};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk};
@@ -9,19 +9,24 @@ use crate::native::{BinOp, Kind};
 use crate::value::{Data, Tensor};
 use std::sync::Arc;
 
-pub(super) const OPS: &[(&str, LowerFn)] = &[
-    ("Gemm", |l, n| l.gemm(n)),
-    ("MatMul", |l, n| {
+pub(super) fn register(reg: &mut Registry) {
+    reg.add(&["Gemm"], |l, n| l.gemm(n));
+    reg.add(&["MatMul"], |l, n| {
         let val = l.matmul(&n.input(0)?, &n.input(1)?, 1.0)?;
         l.set_result(val);
         Ok(())
-    }),
-    ("Conv", |l, n| l.conv(n)),
-    ("AveragePool", |l, n| l.pool(n)),
-    ("MaxPool", |l, n| l.pool(n)),
-    ("GlobalAveragePool", |l, n| l.pool(n)),
-    ("GlobalMaxPool", |l, n| l.pool(n)),
-];
+    });
+    reg.add(&["Conv"], |l, n| l.conv(n));
+    reg.add(
+        &[
+            "AveragePool",
+            "MaxPool",
+            "GlobalAveragePool",
+            "GlobalMaxPool",
+        ],
+        |l, n| l.pool(n),
+    );
+}
 
 impl Lower<'_> {
     fn gemm(&mut self, n: &Node) -> R<()> {

@@ -2,9 +2,10 @@
 //! steps (or a constant, or an alias of its input for shape-only ops), then
 //! buffers are assigned by liveness.
 //!
-//! Each op family registers its lowerings in a table ([`LowerFn`] per op
-//! name): elementwise arithmetic and activations, shape views and copies,
-//! the layers with geometry, the normalizations.
+//! Each op family registers its lowerings ([`LowerFn`] per op name) in the
+//! [`Registry`], as `ml::ops` registers its kernels: elementwise arithmetic
+//! and activations, shape views and copies, the layers with weights or
+//! windows, the normalizations.
 
 use super::kernels::Act;
 use super::{Compiled, Graph, InputSpec, Kind, OutputSpec, Src, Step};
@@ -462,32 +463,19 @@ fn given<T: Clone>(list: &[Option<T>], k: usize) -> R<T> {
 /// Lowers one node of the op it is registered for.
 type LowerFn = fn(&mut Lower<'_>, &Node<'_>) -> R<()>;
 
-/// The native engine's ops, by name: one table per family, so what the
-/// engine takes is the code that lowers it.
-fn registry() -> &'static HashMap<&'static str, LowerFn> {
-    static REGISTRY: OnceLock<HashMap<&'static str, LowerFn>> = OnceLock::new();
+/// The native engine's ops, by name.
+type Registry = crate::registry::Registry<LowerFn>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let mut ops = HashMap::new();
-        for family in FAMILIES {
-            for &(name, lower) in *family {
-                let previous = ops.insert(name, lower);
-                debug_assert!(previous.is_none(), "{name} registered twice");
-            }
-        }
-        ops
+        Registry::of(&[
+            elementwise::register,
+            views::register,
+            layers::register,
+            normalize::register,
+        ])
     })
-}
-
-const FAMILIES: &[&[(&str, LowerFn)]] =
-    &[elementwise::OPS, views::OPS, layers::OPS, normalize::OPS];
-
-/// The ops the native engine lowers (beyond the shape queries and the ops
-/// folded on constants), sorted.
-#[cfg(test)]
-fn ops() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = registry().keys().copied().collect();
-    names.sort_unstable();
-    names
 }
 
 #[cfg(test)]
@@ -517,6 +505,6 @@ mod tests {
             .filter(|name| !name.is_empty() && !matches!(*name, "Shape" | "Size"))
             .collect();
         documented.sort_unstable();
-        assert_eq!(documented, super::ops());
+        assert_eq!(documented, super::registry().names());
     }
 }

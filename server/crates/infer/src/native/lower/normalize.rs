@@ -2,16 +2,15 @@
 //! Conv before it when it can be), Softmax and LogSoftmax.
 
 use super::shapes::{floats_of, normalize_axis, unsupported};
-use super::{Lower, LowerFn, Node, R};
+use super::{Lower, Node, R, Registry};
 use crate::error::KernelError;
 use crate::native::Kind;
 use crate::native::kernels::{Affine, Softmax};
 
-pub(super) const OPS: &[(&str, LowerFn)] = &[
-    ("BatchNormalization", |l, n| l.batch_norm(n)),
-    ("Softmax", |l, n| l.softmax(n)),
-    ("LogSoftmax", |l, n| l.softmax(n)),
-];
+pub(super) fn register(reg: &mut Registry) {
+    reg.add(&["BatchNormalization"], |l, n| l.batch_norm(n));
+    reg.add(&["Softmax", "LogSoftmax"], |l, n| l.softmax(n));
+}
 
 impl Lower<'_> {
     fn batch_norm(&mut self, n: &Node) -> R<()> {

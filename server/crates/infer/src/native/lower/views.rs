@@ -4,29 +4,28 @@
 
 use super::shapes::{broadcast, ints_of, normalize_axis, numel, push_block};
 use super::shapes::{reshape, squeeze, unsqueeze, unsupported, with_shape};
-use super::{Lower, LowerFn, Node, R, Val};
+use super::{Lower, Node, R, Registry, Val};
 use crate::error::KernelError;
 use crate::native::Kind;
 use crate::native::kernels::{Blocks, Walk, strides};
 use crate::value::{Data, Tensor};
 use std::sync::Arc;
 
-pub(super) const OPS: &[(&str, LowerFn)] = &[
-    ("Identity", |l, n| {
+pub(super) fn register(reg: &mut Registry) {
+    reg.add(&["Identity"], |l, n| {
         l.set(0, n.input(0)?);
         Ok(())
-    }),
-    ("Dropout", |l, n| l.dropout(n)),
-    ("Reshape", |l, n| l.reshape(n)),
-    ("Flatten", |l, n| l.flatten(n)),
-    ("Squeeze", |l, n| l.squeeze(n)),
-    ("Unsqueeze", |l, n| l.squeeze(n)),
-    ("Transpose", |l, n| l.transpose(n)),
-    ("Expand", |l, n| l.expand(n)),
-    ("Slice", |l, n| l.slice(n)),
-    ("Gather", |l, n| l.gather(n)),
-    ("Concat", |l, n| l.concat(n)),
-];
+    });
+    reg.add(&["Dropout"], |l, n| l.dropout(n));
+    reg.add(&["Reshape"], |l, n| l.reshape(n));
+    reg.add(&["Flatten"], |l, n| l.flatten(n));
+    reg.add(&["Squeeze", "Unsqueeze"], |l, n| l.squeeze(n));
+    reg.add(&["Transpose"], |l, n| l.transpose(n));
+    reg.add(&["Expand"], |l, n| l.expand(n));
+    reg.add(&["Slice"], |l, n| l.slice(n));
+    reg.add(&["Gather"], |l, n| l.gather(n));
+    reg.add(&["Concat"], |l, n| l.concat(n));
+}
 
 impl Lower<'_> {
     /// Dropout in inference: the input as it is, and a mask that keeps everything.
