@@ -3,12 +3,32 @@
 //! so the ops an engine supports are the code that handles them.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 pub(crate) struct Registry<F>(HashMap<&'static str, F>);
 
+/// A [`Registry`] in a `static`, filled by its families on first use.
+pub(crate) struct Ops<F: 'static> {
+    families: &'static [fn(&mut Registry<F>)],
+    table: OnceLock<Registry<F>>,
+}
+
+impl<F: Copy> Ops<F> {
+    pub(crate) const fn new(families: &'static [fn(&mut Registry<F>)]) -> Ops<F> {
+        Ops {
+            families,
+            table: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn table(&self) -> &Registry<F> {
+        self.table.get_or_init(|| Registry::of(self.families))
+    }
+}
+
 impl<F: Copy> Registry<F> {
     /// The table the `families` fill.
-    pub(crate) fn of(families: &[fn(&mut Registry<F>)]) -> Registry<F> {
+    fn of(families: &[fn(&mut Registry<F>)]) -> Registry<F> {
         let mut registry = Registry(HashMap::new());
         for register in families {
             register(&mut registry);

@@ -69,6 +69,27 @@ impl<'a> Attrs<'a> {
         self.s(name).unwrap_or_else(|| default.to_owned())
     }
 
+    /// A string attribute that names one of `choices` (`default` when absent):
+    /// the value paired with it.
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        default: &str,
+        choices: &[(&str, T)],
+    ) -> Result<T, KernelError> {
+        let word = self.s_or(name, default);
+        match choices.iter().find(|(choice, _)| *choice == word) {
+            Some(&(_, value)) => Ok(value),
+            None => {
+                let words: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+                Err(KernelError::Attribute(format!(
+                    "{name} '{word}' is not one of {}",
+                    words.join(", ")
+                )))
+            }
+        }
+    }
+
     /// An int attribute the op cannot do without.
     pub fn required_i(&self, name: &str) -> Result<i64, KernelError> {
         self.i(name)

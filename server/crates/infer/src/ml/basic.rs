@@ -39,16 +39,11 @@ enum Norm {
 struct Normalizer(Norm);
 
 pub(crate) fn normalizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
-    let norm = match a.s_or("norm", "MAX").as_str() {
-        "MAX" => Norm::Max,
-        "L1" => Norm::L1,
-        "L2" => Norm::L2,
-        other => {
-            return Err(KernelError::Attribute(format!(
-                "norm '{other}' is not one of MAX, L1, L2"
-            )));
-        }
-    };
+    let norm = a.choice(
+        "norm",
+        "MAX",
+        &[("MAX", Norm::Max), ("L1", Norm::L1), ("L2", Norm::L2)],
+    )?;
     Ok(Box::new(Normalizer(norm)))
 }
 

@@ -26,7 +26,6 @@ mod transformer;
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{Tensor, Value};
-use std::sync::OnceLock;
 
 pub(crate) use cast::cast;
 pub(crate) use shape::slice;
@@ -73,34 +72,29 @@ type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, KernelError>;
 /// The default-domain ops of the evaluator, by name.
 type Registry = crate::registry::Registry<Build>;
 
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        Registry::of(&[
-            elementwise::register,
-            cast::register,
-            shape::register,
-            reduce::register,
-            linalg::register,
-            nn::register,
-            rnn::register,
-            transformer::register,
-            image::register,
-            signal::register,
-            text::register,
-            sequence::register,
-            control::register,
-        ])
-    })
-}
+static OPS: crate::registry::Ops<Build> = crate::registry::Ops::new(&[
+    elementwise::register,
+    cast::register,
+    shape::register,
+    reduce::register,
+    linalg::register,
+    nn::register,
+    rnn::register,
+    transformer::register,
+    image::register,
+    signal::register,
+    text::register,
+    sequence::register,
+    control::register,
+]);
 
 /// True when the evaluator runs default-domain op `name`.
 pub(crate) fn supports(name: &str) -> bool {
-    registry().get(name).is_some()
+    OPS.table().get(name).is_some()
 }
 
 pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, KernelError> {
-    match registry().get(name) {
+    match OPS.table().get(name) {
         Some(build) => build(name, a, opset),
         None => Err(KernelError::Unsupported(format!(
             "op {name} is not supported by the evaluator"

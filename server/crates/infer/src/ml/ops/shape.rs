@@ -809,15 +809,7 @@ fn register_index(reg: &mut Registry) {
     });
     reg.add(&["TensorScatter"], |_, a, _| {
         let ax = a.i("axis").unwrap_or(-2);
-        let circular = match a.s_or("mode", "linear").as_str() {
-            "linear" => false,
-            "circular" => true,
-            other => {
-                return Err(KernelError::Attribute(format!(
-                    "mode '{other}' is not linear or circular"
-                )));
-            }
-        };
+        let circular = a.choice("mode", "linear", &[("linear", false), ("circular", true)])?;
         op(move |i| {
             let (cache, upd) = (arg(i, 0)?, arg(i, 1)?);
             let rank = cache.shape.len();

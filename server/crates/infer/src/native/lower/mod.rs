@@ -13,7 +13,7 @@ use crate::error::{Error, KernelError};
 use crate::ml::Attrs;
 use crate::value::{DType, Data, Tensor};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 mod elementwise;
 mod layers;
@@ -408,7 +408,8 @@ impl Lower<'_> {
             return Ok(());
         }
         let op = node.op_type();
-        let lower = registry()
+        let lower = OPS
+            .table()
             .get(op)
             .ok_or_else(|| unsupported(format!("op {op}")))?;
         lower(
@@ -466,17 +467,12 @@ type LowerFn = fn(&mut Lower<'_>, &Node<'_>) -> R<()>;
 /// The native engine's ops, by name.
 type Registry = crate::registry::Registry<LowerFn>;
 
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        Registry::of(&[
-            elementwise::register,
-            views::register,
-            layers::register,
-            normalize::register,
-        ])
-    })
-}
+static OPS: crate::registry::Ops<LowerFn> = crate::registry::Ops::new(&[
+    elementwise::register,
+    views::register,
+    layers::register,
+    normalize::register,
+]);
 
 #[cfg(test)]
 mod tests {
@@ -505,6 +501,6 @@ mod tests {
             .filter(|name| !name.is_empty() && !matches!(*name, "Shape" | "Size"))
             .collect();
         documented.sort_unstable();
-        assert_eq!(documented, super::registry().names());
+        assert_eq!(documented, super::OPS.table().names());
     }
 }
