@@ -90,6 +90,12 @@ impl<'a> Attrs<'a> {
         }
     }
 
+    /// A string attribute the op cannot do without.
+    pub fn required_s(&self, name: &str) -> Result<String, KernelError> {
+        self.s(name)
+            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+    }
+
     /// An int attribute the op cannot do without.
     pub fn required_i(&self, name: &str) -> Result<i64, KernelError> {
         self.i(name)

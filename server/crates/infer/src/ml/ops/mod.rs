@@ -50,6 +50,11 @@ fn arg<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, KernelE
     super::basic::input_tensor(inputs, i)
 }
 
+/// Every input, each a tensor.
+fn args<'a>(inputs: &[Option<&'a Value>]) -> Result<Vec<&'a Tensor>, KernelError> {
+    (0..inputs.len()).map(|i| arg(inputs, i)).collect()
+}
+
 /// Optional input `i`: None when omitted (or past the end).
 fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, KernelError> {
     match inputs.get(i).copied().flatten() {

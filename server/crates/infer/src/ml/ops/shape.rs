@@ -3,7 +3,7 @@
 //! tiling, and the small generators (Range, EyeLike, OneHot,
 //! ConstantOfShape), Unique, TopK, NonZero, Compress, Trilu.
 
-use super::{Registry, arg, one, op, opt};
+use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
@@ -271,11 +271,9 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["Concat"], |_, a, _| {
-        let ax = a
-            .i("axis")
-            .ok_or_else(|| KernelError::Attribute("Concat needs 'axis'".to_owned()))?;
+        let ax = a.required_i("axis")?;
         op(move |i| {
-            let parts: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
+            let parts = args(i)?;
             one(concat(&parts, ax)?)
         })
     });

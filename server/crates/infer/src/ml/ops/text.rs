@@ -33,9 +33,7 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["RegexFullMatch"], |_, a, _| {
-        let pattern = a
-            .s("pattern")
-            .ok_or_else(|| KernelError::Attribute("RegexFullMatch needs 'pattern'".to_owned()))?;
+        let pattern = a.required_s("pattern")?;
         let re = regex::Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|e| KernelError::Attribute(format!("pattern {pattern:?}: {e}")))?;
         op(move |i| {
