@@ -16,7 +16,8 @@ Builds its models in a temp dir (never committed):
 
 Then times, over several runs (medians):
   * neuride: one process per run doing load + check (the `check_once` bench binary,
-    i.e. what `neuride check` does for an ONNX file), peak RSS from /usr/bin/time;
+    i.e. what `neuride check` does for an ONNX file), started directly; peak RSS from
+    a second run under /usr/bin/time;
   * `target/release/neuride check --format json` as a whole process (--cli; always for
     the exporter's transformer and the node-test folder);
   * python: onnx.load(path) + onnx.checker.check_model(model, full_check=True), in
@@ -147,13 +148,17 @@ def rust_binary() -> str:
 def run_process(argv) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB, stdout of one process.
 
-    Peak RSS comes from /usr/bin/time: rusage taken here would count the
-    pages of this (large, forked) Python process before exec."""
+    The time is of the process started directly: wrapped in /usr/bin/time it
+    would include that program's own start-up (1-3 ms here, as long as
+    checking the ViT). Peak RSS comes from a second run under /usr/bin/time:
+    rusage taken here would count the pages of this (large, forked) Python
+    process before exec."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *argv], capture_output=True, text=True)
+    timed = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    rss_kb = int(proc.stderr.rsplit("MAXRSS ", 1)[1].split()[0])
-    return wall, rss_kb / 1024, proc.stdout.strip()
+    measured = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *argv], capture_output=True, text=True)
+    rss_kb = int(measured.stderr.rsplit("MAXRSS ", 1)[1].split()[0])
+    return wall, rss_kb / 1024, timed.stdout.strip()
 
 
 def python_check(path: pathlib.Path) -> float:

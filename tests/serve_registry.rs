@@ -4,7 +4,8 @@
 //! bytes back, the graph and text views render, deletes keep a version,
 //! files changed on disk are reloaded, the event log streams live (SSE),
 //! and a request running while its model is replaced finishes on the old
-//! revision.
+//! revision. NIR graphs are models like ONNX files: served on the
+//! simulator, uploaded, versioned and downloaded as `.nir`.
 
 #[path = "e2e/serve.rs"]
 mod serve;
@@ -240,4 +241,91 @@ fn a_running_request_finishes_on_the_revision_it_started_with() {
     let meta = server.get("/v2/models/slow.snn").json();
     assert_eq!(meta["parameters"]["engine"], "native", "{meta}");
     assert_eq!(meta["versions"], json!(["1", "2"]));
+}
+
+#[test]
+fn nir_graphs_are_served_uploaded_and_versioned() {
+    let workspace = tempfile::tempdir().unwrap();
+    let mlp = fixture_bytes("nir/snntorch_mlp.nir");
+    std::fs::write(workspace.path().join("mlp.nir"), &mlp).unwrap();
+    let server = Server::start(workspace.path(), &[]);
+    let list = server.get("/api/models").json();
+    assert_eq!(list[0]["name"], "mlp", "{list}");
+    assert_eq!(list[0]["kind"], "snn", "{list}");
+    assert_eq!(list[0]["errors"], 0, "{list}");
+
+    // Metadata: a NIR platform, its Input node's name and shape, the
+    // simulator's class output.
+    let meta = server.get("/v2/models/mlp").json();
+    assert_eq!(meta["platform"], "nir", "{meta}");
+    assert_eq!(meta["parameters"]["engine"], "simulator", "{meta}");
+    assert_eq!(meta["inputs"][0]["shape"], json!([-1, 64]), "{meta}");
+    assert_eq!(
+        meta["outputs"],
+        json!([{"name": "class", "datatype": "INT64", "shape": [-1]}])
+    );
+    let input = meta["inputs"][0]["name"].as_str().unwrap().to_owned();
+
+    // snnTorch's exported MLP, stepped at NIR's 0.1 ms, picks the classes
+    // snnTorch's own spike counts pick (the archive's `y`).
+    let (x, expected) = serve::samples(&support::fixture("nir/snntorch_mlp_io.npz"), 40);
+    let request = json!({"parameters": {"steps": 40, "decode": "count"},
+        "inputs": [{"name": input, "shape": [40, 64], "datatype": "FP32", "data": x}]});
+    let reply = server.post_json("/v2/models/mlp/infer", &request);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["outputs"][0]["data"], json!(expected));
+
+    // A browser upload of a .nir file: created as a NIR model.
+    let cnn = fixture_bytes("nir/snntorch_cnn.nir");
+    let posted = server.post_form("cnn.nir", &cnn);
+    assert_eq!(posted.status, 201, "{}", posted.text());
+    assert_eq!(posted.json()["name"], "cnn");
+    assert_eq!(
+        std::fs::read(workspace.path().join("cnn.nir")).unwrap(),
+        cnn
+    );
+
+    // An ONNX model replaced by a NIR graph (a raw PUT, known by its HDF5
+    // signature): the ONNX file is kept as version 1 and still served.
+    let iris = fixture_bytes("ml/iris_logreg_nozipmap.onnx");
+    assert_eq!(server.put("/api/models/iris", &iris, None).status, 201);
+    let replaced = server.put("/api/models/iris", &mlp, None);
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
+    assert_eq!(replaced.json()["versions"], json!([1, 2]));
+    assert!(!workspace.path().join("iris.onnx").exists());
+    assert_eq!(
+        std::fs::read(workspace.path().join("iris.nir")).unwrap(),
+        mlp
+    );
+    let kept = workspace.path().join(".neuride/versions/iris/1.onnx");
+    assert_eq!(std::fs::read(kept).unwrap(), iris);
+    assert_eq!(server.get("/v2/models/iris").json()["platform"], "nir");
+    assert_eq!(
+        server.get("/v2/models/iris/versions/1").json()["platform"],
+        "onnx"
+    );
+    let old = server.post_json("/v2/models/iris/versions/1/infer", &iris_request());
+    assert_eq!(old.status, 200, "{}", old.text());
+    let current = server.get("/api/models/iris/download");
+    assert_eq!(current.body, mlp);
+    assert_eq!(
+        current.disposition.as_deref(),
+        Some("attachment; filename=\"iris.nir\"")
+    );
+    let first = server.get("/api/models/iris/download?version=1");
+    assert_eq!(first.body, iris);
+    assert_eq!(
+        first.disposition.as_deref(),
+        Some("attachment; filename=\"iris.onnx\"")
+    );
+
+    // A NIR file that does not read is refused, naming the format.
+    let mut broken = mlp.clone();
+    broken.truncate(mlp.len() / 3);
+    let refused = server.put("/api/models/mlp", &broken, None);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(
+        std::fs::read(workspace.path().join("mlp.nir")).unwrap(),
+        mlp
+    );
 }

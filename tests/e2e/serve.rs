@@ -192,6 +192,7 @@ pub struct Reply {
     pub content_type: String,
     pub retry_after: Option<String>,
     pub header_length: Option<usize>,
+    pub disposition: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -207,6 +208,7 @@ impl Reply {
         };
         let content_type = header("content-type").unwrap_or_default();
         let retry_after = header("retry-after");
+        let disposition = header("content-disposition");
         let header_length = header("inference-header-content-length").and_then(|v| v.parse().ok());
         let body = response
             .body_mut()
@@ -219,6 +221,7 @@ impl Reply {
             content_type,
             retry_after,
             header_length,
+            disposition,
             body,
         }
     }
@@ -258,7 +261,15 @@ pub fn add_spiking_model(workspace: &Path, name: &str) {
 /// The first `count` test digits of the examples (as a flat list of
 /// pixels) and their labels, read by numpy.
 pub fn digits(count: usize) -> (serde_json::Value, Vec<i64>) {
-    let data = support::repo_root().join("examples/digits-snn/data/digits_test.npz");
+    samples(
+        &support::repo_root().join("examples/digits-snn/data/digits_test.npz"),
+        count,
+    )
+}
+
+/// The first `count` samples of the arrays `x` (as a flat list) and `y` of
+/// the archive `data`, read by numpy.
+pub fn samples(data: &Path, count: usize) -> (serde_json::Value, Vec<i64>) {
     let python = format!(
         "import numpy as np, json; z = np.load('{}'); print(json.dumps({{'x': z['x'][:{count}].ravel().tolist(), 'y': z['y'][:{count}].tolist()}}))",
         data.display()

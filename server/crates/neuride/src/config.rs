@@ -21,12 +21,20 @@ pub enum Source {
 }
 
 /// Resolves the rules in force for files, caching each folder's answer.
-#[derive(Default)]
 pub struct Resolver {
     source: Source,
     overrides: Overrides,
     /// The config in force in each folder asked about (`None`: defaults).
     folders: Mutex<HashMap<PathBuf, Option<Arc<Config>>>>,
+    /// The working directory, read once: relative paths are resolved
+    /// against it (asking the system per file cost a system call each).
+    cwd: Option<PathBuf>,
+}
+
+impl Default for Resolver {
+    fn default() -> Resolver {
+        Resolver::new(Source::default(), Overrides::default())
+    }
 }
 
 impl Resolver {
@@ -35,6 +43,7 @@ impl Resolver {
             source,
             overrides,
             folders: Mutex::default(),
+            cwd: std::env::current_dir().ok(),
         }
     }
 
@@ -58,6 +67,14 @@ impl Resolver {
     /// The rules for `file`. A config file that does not parse is an error
     /// naming it.
     pub fn rules_for(&self, file: &Path) -> Result<RuleSet, ConfigError> {
+        let joined;
+        let file = match &self.cwd {
+            Some(cwd) if file.is_relative() => {
+                joined = cwd.join(file);
+                &joined
+            }
+            _ => file,
+        };
         let file = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
         let config = match &self.source {
             Source::Isolated => None,

@@ -42,5 +42,8 @@ fn main() {
                 .collect();
             eprintln!("{}", rss.join(", ").replace('\t', " "));
         }
+        // As `neuride check` does: the process ends, nothing to free.
+        std::mem::forget(model);
+        std::mem::forget(diagnostics);
     }
 }

@@ -109,7 +109,7 @@ async fn metadata(
     Ok(axum::Json(json!({
         "name": name,
         "versions": versions,
-        "platform": "onnx",
+        "platform": resolved.platform,
         "inputs": ports(&signature.inputs),
         "outputs": ports(&signature.outputs),
         "parameters": { "engine": resolved.predictor.engine() },

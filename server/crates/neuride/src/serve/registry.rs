@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::state::check_name;
+use super::state::{check_name, model_extension};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Multipart, Path, Query, State};
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use neuride_ide::events::{Event, EventKind};
 use neuride_ide::model::ModelAnalysis;
-use neuride_ide::{FileAnalysis, Severity};
+use neuride_ide::{FileAnalysis, FileKind, Severity};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -109,24 +109,23 @@ async fn download(
     check_name(&name)?;
     let path = match query.version {
         Some(version) if version != served.current_version(&name) => {
-            let kept = served.versions_dir(&name).join(format!("{version}.onnx"));
-            if !kept.is_file() {
-                return Err(ApiError::not_found(format!(
+            served.kept_file(&name, version).ok_or_else(|| {
+                ApiError::not_found(format!(
                     "model '{name}' has no version {version} (versions: {:?})",
                     served.all_versions(&name)
-                )));
-            }
-            kept
+                ))
+            })?
         }
         _ => served
             .model_path(&name)
             .ok_or_else(|| served.unknown_model(&name))?,
     };
+    let extension = model_extension(&path);
     let bytes = tokio::task::spawn_blocking(move || neuride_ide::source::read_file(&path))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::not_found(format!("model '{name}' cannot be read: {e}")))?;
-    let disposition = format!("attachment; filename=\"{name}.onnx\"");
+    let disposition = format!("attachment; filename=\"{name}.{extension}\"");
     Ok((
         [
             (
@@ -181,7 +180,7 @@ async fn upload_raw(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    upload(served, name, body).await
+    upload(served, name, None, body).await
 }
 
 /// `POST /api/models` as a browser form sends it: `multipart/form-data`
@@ -222,30 +221,61 @@ async fn upload_form(
             "the form needs the model in a field named 'file'".to_owned(),
         ));
     };
+    // The name the browser sent, never its folders.
+    let base = file_name.and_then(|f| f.rsplit(['/', '\\']).next().map(str::to_owned));
+    let kind = base
+        .as_deref()
+        .and_then(|b| FileKind::from_path(std::path::Path::new(b)));
     let name = name
         .or_else(|| {
-            let file_name = file_name?;
-            // The stem of the name the browser sent, never its folders.
-            let base = file_name.rsplit(['/', '\\']).next()?.to_owned();
-            Some(base.strip_suffix(".onnx").unwrap_or(&base).to_owned())
+            let base = base?;
+            let stem = match kind {
+                Some(FileKind::Onnx | FileKind::Nir) => base.rsplit_once('.').map(|(s, _)| s),
+                _ => None,
+            };
+            Some(stem.unwrap_or(&base).to_owned())
         })
         .ok_or_else(|| {
             ApiError::bad_request("the file has no name: add a field 'name'".to_owned())
         })?;
-    upload(served, name, bytes).await
+    upload(served, name, kind, bytes).await
+}
+
+/// The format of uploaded bytes: the file name's extension when the form
+/// gave one, else the content (NIR files are HDF5, which starts with its
+/// signature; anything else is taken for ONNX and checked as such).
+fn upload_extension(kind: Option<FileKind>, bytes: &[u8]) -> &'static str {
+    const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+    match kind {
+        Some(FileKind::Nir) => "nir",
+        Some(FileKind::Onnx) => "onnx",
+        _ if bytes.starts_with(HDF5_SIGNATURE) => "nir",
+        _ => "onnx",
+    }
 }
 
 /// Checks `bytes` as model `name` and, when it has no errors, writes it
 /// atomically over the current file (which is kept as a version first).
-async fn upload(served: AppState, name: String, bytes: Bytes) -> Result<Response, ApiError> {
+async fn upload(
+    served: AppState,
+    name: String,
+    kind: Option<FileKind>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     check_name(&name)?;
     let _one_write = served.writes.lock().await;
-    let target = served
-        .model_path(&name)
-        .unwrap_or_else(|| served.root.join(format!("{name}.onnx")));
-    let checking = (served.clone(), name.clone(), target.clone());
+    let extension = upload_extension(kind, &bytes);
+    // The new file goes where the current one is, with the upload's
+    // extension (a model may change format: the old file is then kept as a
+    // version and removed).
+    let current = served.model_path(&name);
+    let target = match &current {
+        Some(path) => path.with_extension(extension),
+        None => served.root.join(format!("{name}.{extension}")),
+    };
+    let checking = (served.clone(), name.clone(), target.clone(), current);
     let created = tokio::task::spawn_blocking(move || {
-        let (served, name, target) = checking;
+        let (served, name, target, current) = checking;
         let contents = neuride_ide::source::Contents::from_bytes(bytes.clone());
         let analysis = neuride_ide::analysis::analyze_contents(&target, contents);
         let diagnostics = analysis.diagnostics();
@@ -260,21 +290,28 @@ async fn upload(served: AppState, name: String, bytes: Bytes) -> Result<Response
                 errors.len(),
                 errors
                     .first()
-                    .map_or("not an ONNX model", |d| d.message.as_str())
+                    .map_or("not an ONNX or NIR model", |d| d.message.as_str())
             );
             served.record(&target, EventKind::Refused, message.clone());
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
                 .with_details(json!({ "diagnostics": diagnostics })));
         }
-        let existed = target.is_file();
-        if existed {
-            keep_version(&served, &name, &target, false)?;
+        let existed = current.as_deref().filter(|c| c.is_file());
+        if let Some(current) = existed {
+            keep_version(&served, &name, current, false)?;
         }
         neuride_ide::weights::write_atomically(&target, &bytes).map_err(|e| {
             ApiError::internal(format!("cannot write {}: {e}", served.relative(&target)))
         })?;
+        if let Some(old) = existed.filter(|&c| c != target) {
+            // Kept above; the name now means the new file.
+            std::fs::remove_file(old).map_err(|e| {
+                ApiError::internal(format!("cannot remove {}: {e}", served.relative(old)))
+            })?;
+            served.apply(&[old.to_owned()]);
+        }
         served.wrote(&target, analysis);
-        Ok(!existed)
+        Ok(existed.is_none())
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -299,7 +336,7 @@ fn keep_version(
 ) -> Result<u32, ApiError> {
     let version = served.current_version(name);
     let folder = served.versions_dir(name);
-    let kept = folder.join(format!("{version}.onnx"));
+    let kept = folder.join(format!("{version}.{}", model_extension(current)));
     let failed = |e: std::io::Error| {
         ApiError::internal(format!(
             "cannot keep version {version} of '{name}' in {}: {e}",

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::{Semaphore, broadcast};
 
 /// Where the registry keeps the versions an upload or a delete replaced:
-/// `.neuride/versions/NAME/N.onnx` inside the workspace (a hidden folder,
+/// `.neuride/versions/NAME/N.onnx` (or `N.nir`) inside the workspace (a hidden folder,
 /// so the workspace walk and the watcher skip it).
 pub const VERSIONS_DIR: &str = ".neuride/versions";
 
@@ -86,6 +86,8 @@ pub struct Served {
 pub struct Resolved {
     pub predictor: Arc<Predictor>,
     pub version: u32,
+    /// The model's format: `onnx` or `nir`.
+    pub platform: &'static str,
 }
 
 impl Served {
@@ -141,7 +143,7 @@ impl Served {
         let changes = crate::watch::sort_changes(std::slice::from_ref(&self.root), paths);
         let mut analysed = Vec::new();
         for path in changes.present {
-            if FileKind::from_path(&path) != Some(FileKind::Onnx) {
+            if !is_model(&path) {
                 continue;
             }
             let stamp = Stamp::of(&path);
@@ -310,19 +312,36 @@ impl Served {
         self.root.join(VERSIONS_DIR).join(name)
     }
 
-    /// Kept versions of `name`, ascending.
-    pub fn kept_versions(&self, name: &str) -> Vec<u32> {
-        let mut versions: Vec<u32> = std::fs::read_dir(self.versions_dir(name))
+    /// Kept versions of `name`, ascending, with their files (`N.onnx` or
+    /// `N.nir`: a model may change format between versions).
+    fn kept_files(&self, name: &str) -> Vec<(u32, PathBuf)> {
+        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(self.versions_dir(name))
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
             .filter_map(|entry| {
-                let file = entry.file_name();
-                file.to_str()?.strip_suffix(".onnx")?.parse().ok()
+                let path = entry.path();
+                if !is_model(&path) {
+                    return None;
+                }
+                let version = path.file_stem()?.to_str()?.parse().ok()?;
+                Some((version, path))
             })
             .collect();
         versions.sort_unstable();
         versions
+    }
+
+    /// Kept versions of `name`, ascending.
+    pub fn kept_versions(&self, name: &str) -> Vec<u32> {
+        self.kept_files(name).into_iter().map(|(v, _)| v).collect()
+    }
+
+    /// The file of kept version `version` of `name`.
+    pub fn kept_file(&self, name: &str, version: u32) -> Option<PathBuf> {
+        self.kept_files(name)
+            .into_iter()
+            .find_map(|(v, path)| (v == version).then_some(path))
     }
 
     /// The version number the current file of `name` has: one past the
@@ -346,8 +365,7 @@ impl Served {
                 })?;
                 if number == current {
                     (path, None, current)
-                } else if self.kept_versions(name).contains(&number) {
-                    let kept = self.versions_dir(name).join(format!("{number}.onnx"));
+                } else if let Some(kept) = self.kept_file(name, number) {
                     (Some(kept), Some(0), number)
                 } else {
                     return Err(ApiError::not_found(format!(
@@ -372,7 +390,11 @@ impl Served {
             }
         };
         match plan {
-            Some(Ok(predictor)) => Ok(Resolved { predictor, version }),
+            Some(Ok(predictor)) => Ok(Resolved {
+                predictor,
+                version,
+                platform: model_extension(&path),
+            }),
             Some(Err(error)) => Err(ApiError::bad_request(format!(
                 "model '{name}' cannot run here: {error}"
             ))),
@@ -423,11 +445,29 @@ impl Served {
     }
 }
 
-/// Model names from the host's files: every `.onnx` file by its stem.
+/// Whether the server serves `path` as a model: an ONNX model or a NIR
+/// graph (`.npz` archives and `.neuro` files are not models).
+pub fn is_model(path: &Path) -> bool {
+    matches!(
+        FileKind::from_path(path),
+        Some(FileKind::Onnx | FileKind::Nir)
+    )
+}
+
+/// The extension a model file of kind `kind` is kept with.
+pub fn model_extension(path: &Path) -> &'static str {
+    match FileKind::from_path(path) {
+        Some(FileKind::Nir) => "nir",
+        _ => "onnx",
+    }
+}
+
+/// Model names from the host's files: every `.onnx` and `.nir` file by its
+/// stem.
 fn names(host: &AnalysisHost) -> BTreeMap<String, PathBuf> {
     let mut names = BTreeMap::new();
     for path in host.paths() {
-        if FileKind::from_path(path) != Some(FileKind::Onnx) {
+        if !is_model(path) {
             continue;
         }
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {

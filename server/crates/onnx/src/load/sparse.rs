@@ -20,8 +20,11 @@ use bytes::Bytes;
 
 /// Payloads below this size are copied; above it they stay in the map.
 const MIN_PAYLOAD: u64 = 4096;
-/// Bytes fetched per positioned read while walking the structure.
-const CHUNK: usize = 32 * 1024;
+/// Bytes fetched by a positioned read after a jump over a payload (the
+/// header of the next tensor is usually all that is needed there) ...
+const FIRST_CHUNK: usize = 4 * 1024;
+/// ... doubled on each read that continues the previous one, up to this.
+const MAX_CHUNK: usize = 64 * 1024;
 /// Message nesting the walker follows (prost's own limit is 100).
 const MAX_DEPTH: usize = 100;
 
@@ -85,7 +88,13 @@ impl Reader<'_> {
     }
 
     fn fill(&mut self, at: u64) -> std::io::Result<()> {
-        let want = CHUNK.min((self.len - at) as usize);
+        let continues = at == self.chunk_start + self.chunk.len() as u64;
+        let size = if continues {
+            (self.chunk.len() * 2).clamp(FIRST_CHUNK, MAX_CHUNK)
+        } else {
+            FIRST_CHUNK
+        };
+        let want = size.min((self.len - at) as usize);
         self.chunk.resize(want, 0);
         let mut done = 0;
         while done < want {
@@ -132,6 +141,23 @@ fn put_varint(mut value: u64, out: &mut Vec<u8>) {
         value >>= 7;
     }
     out.push(value as u8);
+}
+
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Writes `value` as a varint of exactly `out.len()` bytes (continuation
+/// bits on the padding bytes, as protobuf parsers accept); `None` when it
+/// does not fit.
+fn put_padded_varint(mut value: u64, out: &mut [u8]) -> Option<()> {
+    let (last, first) = out.split_last_mut()?;
+    for byte in first {
+        *byte = (value as u8 & 0x7f) | 0x80;
+        value >>= 7;
+    }
+    *last = u8::try_from(value).ok().filter(|&b| b < 0x80)?;
+    Some(())
 }
 
 struct Walk<'a> {
@@ -184,11 +210,18 @@ impl Walk<'_> {
                         out.extend_from_slice(&(self.payloads.len() as u64).to_le_bytes());
                         self.payloads.push((body, len));
                     } else if let Some(sub) = child(kind, field) {
-                        let mut inner = Vec::new();
-                        self.message(sub, body, at, depth + 1, &mut inner)?;
+                        // The copy is never longer than the original (only
+                        // payloads are replaced, by shorter markers), so its
+                        // length fits in as many varint bytes as the
+                        // original's: written padded to that width once the
+                        // copy is done, with no buffer per message.
                         put_varint(tag, out);
-                        put_varint(inner.len() as u64, out);
-                        out.extend_from_slice(&inner);
+                        let width = (body - field_start) as usize - varint_len(tag);
+                        let len_at = out.len();
+                        out.resize(len_at + width, 0);
+                        self.message(sub, body, at, depth + 1, out)?;
+                        let copied = (out.len() - len_at - width) as u64;
+                        put_padded_varint(copied, &mut out[len_at..len_at + width])?;
                     } else {
                         self.reader.copy(field_start, at - field_start, out)?;
                     }

@@ -48,7 +48,21 @@ pub const MAX_STEPS: usize = 10_000;
 
 enum Backend {
     Engine(Arc<Session>),
-    Simulator(Box<neuride_convert::Converted>),
+    /// A spiking network and the step (seconds) it runs with: read from
+    /// an ONNX model's neuron ops, or a NIR graph lowered for NIR's
+    /// default step.
+    Simulator(Box<neuride_snn::Network>, f32),
+}
+
+/// The simulator's one output: the decoded class of each sample.
+fn simulator_output() -> Port {
+    Port {
+        name: SIMULATOR_OUTPUT.to_owned(),
+        ty: ValueType::Tensor {
+            dtype: Some(DType::I64),
+            shape: Some(vec![Dim::Symbolic(String::new())]),
+        },
+    }
 }
 
 /// A model ready to predict.
@@ -73,12 +87,35 @@ impl Predictor {
     pub fn into_plan(self) -> Plan {
         match self.backend {
             Backend::Engine(session) => Plan::Engine(session),
-            Backend::Simulator(converted) => Plan::Spiking(converted.network),
+            Backend::Simulator(network, _) => Plan::Spiking(*network),
         }
     }
 
-    /// Reads and prepares the model at `path`.
+    /// Reads and prepares the model at `path` (an ONNX model, or a NIR
+    /// graph: simulated, its equations stepped at NIR's default `dt`).
     pub fn load(path: &Path) -> Result<Predictor, RunError> {
+        if crate::FileKind::from_path(path) == Some(crate::FileKind::Nir) {
+            let dt = neuride_nir::DEFAULT_DT as f32;
+            let nir = crate::run::nir::read_network(path, dt)?;
+            let input = nir.network.nodes.first().map(|node| node.name.clone());
+            let shape = std::iter::once(Dim::Symbolic(String::new()))
+                .chain(nir.input_shape.iter().map(|&d| Dim::Fixed(d)))
+                .collect();
+            let signature = Signature {
+                inputs: vec![Port {
+                    name: input.unwrap_or_else(|| "input".to_owned()),
+                    ty: ValueType::Tensor {
+                        dtype: Some(DType::F32),
+                        shape: Some(shape),
+                    },
+                }],
+                outputs: vec![simulator_output()],
+            };
+            return Ok(Predictor {
+                backend: Backend::Simulator(Box::new(nir.network), dt),
+                signature,
+            });
+        }
         let bytes = crate::source::read_file(path)
             .map_err(|e| RunError::Data(format!("cannot read {}: {e}", path.display())))?;
         let proto = neuride_onnx::load::decode(bytes::Bytes::copy_from_slice(&bytes))
@@ -103,15 +140,9 @@ impl Predictor {
                 .map_err(|e| preparing(&e))?;
         let graph = proto.graph.as_ref().ok_or_else(|| preparing(&"no graph"))?;
         let mut signature = Signature::of_graph(graph);
-        signature.outputs = vec![Port {
-            name: SIMULATOR_OUTPUT.to_owned(),
-            ty: ValueType::Tensor {
-                dtype: Some(DType::I64),
-                shape: Some(vec![Dim::Symbolic(String::new())]),
-            },
-        }];
+        signature.outputs = vec![simulator_output()];
         Ok(Predictor {
-            backend: Backend::Simulator(Box::new(converted)),
+            backend: Backend::Simulator(Box::new(converted.network), SimOptions::default().dt),
             signature,
         })
     }
@@ -125,7 +156,7 @@ impl Predictor {
                 neuride_infer::Engine::Evaluator => "evaluator",
                 neuride_infer::Engine::Ort => "ort",
             },
-            Backend::Simulator(_) => "simulator",
+            Backend::Simulator(..) => "simulator",
         }
     }
 
@@ -144,13 +175,14 @@ impl Predictor {
                 }
                 other => RunError::Failed(other.to_string()),
             }),
-            Backend::Simulator(converted) => self.simulate(&converted.network, inputs, options),
+            Backend::Simulator(network, dt) => self.simulate(network, *dt, inputs, options),
         }
     }
 
     fn simulate(
         &self,
         network: &neuride_snn::Network,
+        dt: f32,
         inputs: Vec<(String, Value)>,
         options: &Predict,
     ) -> Result<Vec<(String, Value)>, RunError> {
@@ -185,6 +217,7 @@ impl Predictor {
             .map_err(|e| RunError::Data(format!("input '{}': {e}", port.name)))?;
         let sim = SimOptions {
             steps: options.steps,
+            dt,
             encode: encode(&options.encode, options.seed)?,
             decode: decode(&options.decode)?,
             ..SimOptions::default()

@@ -14,9 +14,9 @@ use neuride_ide::config::{Overrides, RuleSet};
 use neuride_ide::lint::Checked;
 use neuride_ide::{FileKind, Severity};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -82,36 +82,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, false) => Source::Discover,
     };
     let resolver = Resolver::new(source, overrides);
-    let files = collect(&args.paths)?;
-    let rules = files
-        .iter()
-        .map(|file| resolver.rules_for(file))
-        .collect::<Result<Vec<_>, _>>()?;
-    if args.diff {
-        return diff(&files, &rules);
-    }
-    if args.fix {
+    let rules_of = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|file| resolver.rules_for(file))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let roots = roots(&args.paths)?;
+    if args.diff || args.fix {
+        let files = walk(&roots);
+        let rules = rules_of(&files)?;
+        if args.diff {
+            return diff(&files, &rules);
+        }
         fix(&files, &rules)?;
     }
     let overview = args.format == Format::Human && !args.quiet && !args.statistics;
-    let mut checked = check_all(&files, overview)?;
-    for (file, rules) in checked.iter_mut().zip(&rules) {
-        let diagnostics = std::mem::take(&mut file.report.diagnostics);
-        file.report.diagnostics = rules.apply(diagnostics);
-    }
+    let checked = check_all(&roots, overview, &resolver)?;
     let failed = checked
         .iter()
         .any(|file| file.report.count(Severity::Error) > 0);
 
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Stdout's own buffer is a line's (1 kB): a report of many files would
+    // be hundreds of writes.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     if args.statistics {
         output::statistics(&mut out, &checked, args.format)?;
     } else {
         match args.format {
             Format::Human if args.quiet => output::quiet(&mut out, &checked)?,
             Format::Human => {
-                let colour = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                let colour =
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                 output::human(&mut out, &checked, colour)?
             }
             Format::Json => output::json(&mut out, &checked)?,
@@ -121,6 +124,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    // The process ends here: freeing every file's model and report one
+    // allocation at a time would only delay the exit.
+    std::mem::forget(checked);
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -202,37 +208,108 @@ fn diff(files: &[PathBuf], rules: &[RuleSet]) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Checks every file, on as many threads as there are cores (each takes
-/// the next file; results keep the files' order). An unreadable file fails
-/// the command, naming it.
-fn check_all(files: &[PathBuf], overview: bool) -> anyhow::Result<Vec<Checked>> {
-    let check = |path: &PathBuf| -> anyhow::Result<Checked> {
+/// A path given on the command line: a folder to walk or a file to check.
+enum Root<'a> {
+    Folder(&'a Path),
+    File(&'a Path),
+}
+
+/// What the paths name. A missing path or an explicit file of unknown kind
+/// fails the command, before anything is checked.
+fn roots(paths: &[PathBuf]) -> anyhow::Result<Vec<Root<'_>>> {
+    paths
+        .iter()
+        .map(|path| {
+            let metadata = std::fs::metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if metadata.is_dir() {
+                Ok(Root::Folder(path))
+            } else if FileKind::from_path(path).is_some() {
+                Ok(Root::File(path))
+            } else {
+                bail!("{}: not a .onnx, .npz, .npy or .neuro file", path.display())
+            }
+        })
+        .collect()
+}
+
+/// A file to check: the index of the root it was found under, and its path.
+type Found = (usize, PathBuf);
+
+/// Calls `found` with the files to check: explicit files, and the
+/// analysable files under each folder, as the walk finds them.
+fn for_each_file(roots: &[Root], mut found: impl FnMut(Found)) {
+    for (index, root) in roots.iter().enumerate() {
+        match root {
+            Root::Folder(folder) => {
+                neuride_ide::walk::for_each_analysable_file(folder, |path| found((index, path)))
+            }
+            Root::File(file) => found((index, file.to_path_buf())),
+        }
+    }
+}
+
+/// The order files are reported in: root by root as given, each root's
+/// files sorted by path; a file named twice in a row is reported once.
+fn in_order<T>(mut items: Vec<(Found, T)>) -> Vec<(Found, T)> {
+    items.sort_unstable_by(|((a_root, a), _), ((b_root, b), _)| {
+        a_root
+            .cmp(b_root)
+            .then_with(|| neuride_ide::walk::path_order(a, b))
+    });
+    items.dedup_by(|(b, _), (a, _)| a.1 == b.1);
+    items
+}
+
+fn walk(roots: &[Root]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for_each_file(roots, |found| files.push((found, ())));
+    in_order(files)
+        .into_iter()
+        .map(|((_, path), ())| path)
+        .collect()
+}
+
+/// Checks every file under `roots` with the rules in force for it, on as
+/// many threads as there are cores, while this thread walks the folders:
+/// each worker takes the next file found, so checking starts with the first
+/// file instead of after the walk. Results come in [`in_order`]'s order.
+/// An unreadable file, or a config file that does not parse, fails the
+/// command, naming it.
+fn check_all(roots: &[Root], overview: bool, resolver: &Resolver) -> anyhow::Result<Vec<Checked>> {
+    let check = |path: &Path| -> anyhow::Result<Checked> {
+        let rules = resolver.rules_for(path)?;
         let contents = neuride_ide::source::read_contents(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(neuride_ide::lint::check_contents(path, contents, overview))
+        let mut checked = neuride_ide::lint::check_contents(path, contents, overview);
+        let diagnostics = std::mem::take(&mut checked.report.diagnostics);
+        checked.report.diagnostics = rules.apply(diagnostics);
+        Ok(checked)
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads <= 1 {
-        return files.iter().map(check).collect();
+        return walk(roots).iter().map(|file| check(file)).collect();
     }
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, anyhow::Result<Checked>)> = std::thread::scope(|scope| {
+    let queue = Queue::default();
+    let results: Vec<(Found, anyhow::Result<Checked>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = files.get(index) else {
-                            return done;
-                        };
-                        done.push((index, check(path)));
+                    while let Some(found) = queue.take() {
+                        let result = check(&found.1);
+                        done.push((found, result));
                     }
+                    done
                 })
             })
             .collect();
+        {
+            // Closes the queue even if the walk panics, so that no worker
+            // waits for files forever.
+            let closing = Closing(&queue);
+            for_each_file(roots, |found| closing.0.push(found));
+        }
         workers
             .into_iter()
             .flat_map(|worker| {
@@ -242,26 +319,65 @@ fn check_all(files: &[PathBuf], overview: bool) -> anyhow::Result<Vec<Checked>> 
             })
             .collect()
     });
-    results.sort_unstable_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
+    in_order(results)
+        .into_iter()
+        .map(|(_, result)| result)
+        .collect()
 }
 
-/// The files to check: explicit files of a known kind, and the analysable
-/// files under each folder. A missing path or an explicit file of unknown
-/// kind fails the command.
-fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for path in paths {
-        let metadata =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if metadata.is_dir() {
-            files.extend(neuride_ide::walk::analysable_files(path));
-        } else if FileKind::from_path(path).is_some() {
-            files.push(path.clone());
-        } else {
-            bail!("{}: not a .onnx, .npz, .npy or .neuro file", path.display());
+/// Files found by the walk, handed out in order to the workers.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    files: Vec<Found>,
+    /// The index of the next file to hand out.
+    next: usize,
+    /// The walk is over: no more files will come.
+    closed: bool,
+}
+
+impl Queue {
+    fn push(&self, found: Found) {
+        self.lock().files.push(found);
+        self.changed.notify_one();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// The next file, waiting for the walk to find one; `None` once every
+    /// file has been handed out and the walk is over.
+    fn take(&self) -> Option<Found> {
+        let mut state = self.lock();
+        loop {
+            if let Some(found) = state.files.get(state.next) {
+                let taken = found.clone();
+                state.next += 1;
+                return Some(taken);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
-    files.dedup();
-    Ok(files)
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Closing<'q>(&'q Queue);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
