@@ -212,11 +212,7 @@ pub fn first_samples<'a>(
     if keep == samples {
         return Ok((data.clone(), labels));
     }
-    let per_sample = if samples == 0 {
-        0
-    } else {
-        data.data.len() / samples
-    };
+    let per_sample = data.data.len().checked_div(samples).unwrap_or(0);
     let mut shape = data.shape.clone();
     shape[0] = keep;
     let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())?;

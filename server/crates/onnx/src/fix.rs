@@ -534,7 +534,12 @@ fn drop_dangling(graph: &mut GraphProto) -> usize {
 
 /// The sum of `fix` over the subgraphs of `graph`'s nodes.
 fn in_subgraphs(graph: &mut GraphProto, fix: fn(&mut GraphProto) -> usize) -> usize {
-    graph.node.iter_mut().flat_map(attr::graphs_mut).map(fix).sum()
+    graph
+        .node
+        .iter_mut()
+        .flat_map(attr::graphs_mut)
+        .map(fix)
+        .sum()
 }
 
 #[cfg(test)]
