@@ -14,7 +14,8 @@ Builds its models in a temp dir (never committed):
   * node_tests/   - the ONNX project's own node test models, written from
                     onnx.backend.test.case.node.collect_testcases() (1,884 with onnx 1.23).
 
-Then times, over several runs (medians):
+Then times, over several runs, neuride and Python alternately (medians; each
+ratio is the median of the ratios of run pairs):
   * neuride: one process per run doing load + check (the `check_once` bench binary,
     i.e. what `neuride check` does for an ONNX file), started directly; peak RSS from
     a second run under /usr/bin/time;
@@ -161,6 +162,22 @@ def run_process(argv) -> tuple[float, float, str]:
     return wall, rss_kb / 1024, timed.stdout.strip()
 
 
+def paired(ours, theirs, runs: int):
+    """Runs both sides alternately, `runs` times each: on a shared machine
+    whose speed drifts by a fifth over minutes, each pair sees the same
+    conditions (all of one side, then all of the other, would not)."""
+    mine, peer = [], []
+    for _ in range(runs):
+        mine.append(ours())
+        peer.append(theirs())
+    return mine, peer
+
+
+def ratio(peer: list[float], ours: list[float]) -> float:
+    """The median of the per-pair ratios peer / ours."""
+    return statistics.median(p / o for p, o in zip(peer, ours))
+
+
 def python_check(path: pathlib.Path) -> float:
     start = time.perf_counter()
     model = onnx.load(str(path))
@@ -245,19 +262,20 @@ def main() -> None:
         for name, nodes in models.items():
             path = tmp / name
             size_mb = path.stat().st_size / 1e6
-            rust = [run_process([binary, str(path)]) for _ in range(args.runs)]
-            print(rust[0][2], file=sys.stderr)
-            if "0 errors" not in rust[0][2]:
-                raise SystemExit(f"neuride reports errors on {name}: {rust[0][2]}")
+            first = run_process([binary, str(path)])
+            print(first[2], file=sys.stderr)
+            if "0 errors" not in first[2]:
+                raise SystemExit(f"neuride reports errors on {name}: {first[2]}")
+            rust, python = paired(lambda: run_process([binary, str(path)]), lambda: python_check(path),
+                                  args.runs)
             cli_runs = [run_process([str(cli), "check", str(path), "--format", "json"])
                         for _ in range(args.runs)] if args.cli else []
-            python = [python_check(path) for _ in range(args.runs)]
             rust_ms = statistics.median(r[0] for r in rust) * 1e3
             py_ms = statistics.median(python) * 1e3
             row = {
                 "model": name, "nodes": nodes, "MB": size_mb,
                 "neuride_ms": rust_ms, "neuride_rss_mb": max(r[1] for r in rust),
-                "python_ms": py_ms, "speedup": py_ms / rust_ms,
+                "python_ms": py_ms, "speedup": ratio(python, [r[0] for r in rust]),
             }
             if cli_runs:
                 row["cli_ms"] = statistics.median(r[0] for r in cli_runs) * 1e3
@@ -278,13 +296,13 @@ def main() -> None:
             argv = [str(cli), "check", str(target), "--format", "json", "--isolated"]
             first = subprocess.run(argv, capture_output=True, text=True)
             report = json.loads(first.stdout)
-            cli_runs = [run_process(argv) for _ in range(args.runs)]
-            python = [python_check_folder(paths) for _ in range(args.runs)]
+            cli_runs, python = paired(lambda: run_process(argv), lambda: python_check_folder(paths), args.runs)
             cli_ms = statistics.median(r[0] for r in cli_runs) * 1e3
             py_ms = statistics.median(python) * 1e3
             cli_rows.append({"what": label, "files": len(report["files"]), "MB": size_mb, "cli_ms": cli_ms,
                              "cli_rss_mb": max(r[1] for r in cli_runs), "python_ms": py_ms,
-                             "ratio": py_ms / cli_ms, "errors": report["summary"]["errors"]})
+                             "ratio": ratio(python, [r[0] for r in cli_runs]),
+                             "errors": report["summary"]["errors"]})
 
     print(f"runs per cell: {args.runs} (medians); neuride = one process: mmap load + check; "
           "python = onnx.load + onnx.checker.check_model(full_check=True), in process")

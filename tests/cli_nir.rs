@@ -205,6 +205,102 @@ fn a_graph_the_nir_package_writes_simulates_as_nir_says() {
     assert_eq!(report["neuron"], "LIF, CubaLIF");
 }
 
+/// As [`NIR_GRAPH`] with parameters of every neuron its own (time
+/// constants, gains, leak, threshold and reset voltages drawn per neuron, as
+/// trained per-neuron parameters are exported): simulated in numpy with one
+/// coefficient per neuron, computed in f64 from the file's values and
+/// rounded once to f32 (docs/nir.md).
+const NIR_PER_NEURON: &str = r#"
+import sys, numpy as np, nir
+out, data, dt, steps = sys.argv[1], sys.argv[2], 1e-4, 60
+rng = np.random.default_rng(7)
+f = np.float32
+w1 = (rng.standard_normal((12, 6)) * 1.5).astype(f); b1 = (rng.random(12) * 0.5).astype(f)
+w2 = (rng.standard_normal((5, 12)) * 1.5).astype(f); b2 = (rng.random(5) * 0.2).astype(f)
+lif = dict(tau=rng.uniform(1e-3, 4e-3, 12).astype(f), r=rng.uniform(15, 35, 12).astype(f),
+           v_leak=rng.uniform(0, 0.2, 12).astype(f), v_threshold=rng.uniform(0.6, 1.0, 12).astype(f),
+           v_reset=rng.uniform(-0.3, 0, 12).astype(f))
+cuba = dict(tau_syn=rng.uniform(5e-4, 2e-3, 5).astype(f), tau_mem=rng.uniform(2e-3, 6e-3, 5).astype(f),
+            r=rng.uniform(30, 50, 5).astype(f), v_leak=rng.uniform(0, 0.1, 5).astype(f),
+            v_threshold=rng.uniform(0.8, 1.2, 5).astype(f), v_reset=np.zeros(5, f),
+            w_in=rng.uniform(1.5, 2.5, 5).astype(f))
+graph = nir.NIRGraph(
+    nodes={"input": nir.Input(input_type=np.array([6])), "fc1": nir.Affine(w1, b1),
+           "lif": nir.LIF(**lif), "fc2": nir.Affine(w2, b2),
+           "cuba": nir.CubaLIF(**cuba), "output": nir.Output(output_type=np.array([5]))},
+    edges=[("input", "fc1"), ("fc1", "lif"), ("lif", "fc2"), ("fc2", "cuba"), ("cuba", "output")])
+nir.write(out, graph)
+
+d = np.float64
+k1 = dt / lif["tau"].astype(d)
+d1, g1, l1 = f(1 - k1), f(k1 * lif["r"].astype(d)), f(k1 * lif["v_leak"].astype(d))
+ks = dt / cuba["tau_syn"].astype(d); ds, gs = f(1 - ks), f(ks * cuba["w_in"].astype(d))
+k2 = dt / cuba["tau_mem"].astype(d)
+d2, g2, l2 = f(1 - k2), f(k2 * cuba["r"].astype(d)), f(k2 * cuba["v_leak"].astype(d))
+x = rng.random((64, 6)).astype(f)
+v1 = np.tile(lif["v_leak"], (64, 1)); i2 = np.zeros((64, 5), f); v2 = np.tile(cuba["v_leak"], (64, 1))
+counts = np.zeros((64, 5))
+for _ in range(steps):
+    v1 = d1 * v1 + g1 * (x @ w1.T + b1) + l1
+    s1 = (v1 > lif["v_threshold"]).astype(f); v1 = np.where(s1 > 0, lif["v_reset"], v1)
+    i2 = ds * i2 + gs * (s1 @ w2.T + b2)
+    v2 = d2 * v2 + g2 * i2 + l2
+    s2 = (v2 > cuba["v_threshold"]).astype(f); v2 = np.where(s2 > 0, cuba["v_reset"], v2)
+    counts += s2
+top = np.sort(counts, axis=1)
+keep = (top[:, -1] > top[:, -2])
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+print(int(keep.sum()), int(counts.sum()))
+"#;
+
+#[test]
+fn per_neuron_parameters_simulate_as_nir_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
+    let printed = python(NIR_PER_NEURON, &[path(&model), path(&data)]);
+    let numbers: Vec<usize> = printed
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{printed}");
+    let report = simulate(&[
+        path(&model),
+        "--data",
+        path(&data),
+        "--steps",
+        "60",
+        "--decode",
+        "count",
+    ]);
+    assert_eq!(report["accuracy"], 1.0, "{report}");
+    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+
+    // Written back by neuride (`export nir` of a `nir(...)` network), the
+    // per-neuron values survive: the nir package reads the same arrays.
+    let neuro = dir.path().join("app.neuro");
+    std::fs::write(&neuro, "network n = nir(\"graph.nir\")\n").unwrap();
+    let again = dir.path().join("again.nir");
+    let (code, _, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "n",
+        "-o",
+        path(&again),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let same = python(
+        "import sys, numpy as np, nir\n\
+         a, b = nir.read(sys.argv[1]), nir.read(sys.argv[2])\n\
+         print(all(np.array_equal(np.asarray(getattr(a.nodes[k], p)), np.asarray(getattr(b.nodes[k], p)))\n\
+                   for k in ['lif', 'cuba'] for p in a.nodes[k].__dataclass_fields__\n\
+                   if p not in ('input_type', 'output_type', 'metadata')))",
+        &[path(&model), path(&again)],
+    );
+    assert_eq!(same.trim(), "True", "{same}");
+}
+
 /// The same network twice (Conv1d, Flatten, Affine, IF, Affine, LIF): flat,
 /// and with its hidden layer as a nested `NIRGraph` with its own Input and
 /// Output; samples labelled with the classes NIR's equations give in numpy.

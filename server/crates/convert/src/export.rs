@@ -334,11 +334,14 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
             }
             Layer::Relu => format!("relu({input})"),
             Layer::Clip { max } => format!("clip({input}, max: {})", number(*max)),
+            // Only conversions are written here: their neurons have no
+            // per-neuron parameters (those come from NIR files).
             Layer::Spiking {
                 neuron,
                 input_scale,
                 amplitude,
                 initial_membrane,
+                per_neuron: _,
             } => {
                 let mut c = neuron_call(neuron, input);
                 if *input_scale != 1.0 {
@@ -525,11 +528,13 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 ));
                 continue;
             }
+            // As in `to_neuro`: no per-neuron parameters in a conversion.
             Layer::Spiking {
                 neuron,
                 input_scale,
                 amplitude,
                 initial_membrane,
+                per_neuron: _,
             } => {
                 let mut attrs = vec![
                     attr_f("input_scale", *input_scale),

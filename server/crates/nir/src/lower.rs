@@ -17,9 +17,11 @@
 //! written with, that layer is used as it is, so a network survives the
 //! round trip exactly (subtract reset, starting membranes and all).
 //!
+//! Neuron parameters may differ from neuron to neuron (a NIR file holds one
+//! value per neuron): the layer then steps each neuron with its own.
+//!
 //! What the simulator cannot run is listed, every node at once: recurrent
-//! edges, several inputs, per-neuron parameters that differ, delays longer
-//! than zero steps, unknown node types.
+//! edges, several inputs, delays longer than zero steps, unknown node types.
 
 mod layers;
 
@@ -27,7 +29,7 @@ use crate::graph::{Document, Graph, Node, Param};
 use crate::raise::{self, NeurideMeta};
 use crate::shapes::{self, NodeShapes};
 use crate::{Problem, codes};
-use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer, uniform};
+use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer};
 use neuride_snn::neuron::{NirModel, NirNeuron};
 use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Tensor};
 use std::collections::HashMap;
@@ -587,40 +589,78 @@ impl Lowering<'_> {
             "CubaLIF" => NirModel::CubaLif,
             _ => NirModel::Threshold,
         };
-        let mut nir = NirNeuron::new(model);
-        let one = |name: &str| uniform(node, name);
+        // The parameters the model uses, each one value or one per neuron.
+        let mut names: Vec<&str> = Vec::new();
         match model {
-            NirModel::Threshold => nir.v_threshold = one("threshold")? as f32,
+            NirModel::Threshold => names.push("threshold"),
             _ => {
-                nir.r = one("r")?;
+                names.push("r");
                 if model.has_leak() {
-                    let tau = if model.has_synapse() {
+                    names.push(if model.has_synapse() {
                         "tau_mem"
                     } else {
                         "tau"
-                    };
-                    nir.tau_mem = one(tau)?;
-                    nir.v_leak = one("v_leak")?;
+                    });
+                    names.push("v_leak");
                 }
                 if model.has_synapse() {
-                    nir.tau_syn = one("tau_syn")?;
+                    names.push("tau_syn");
                     if node.param("w_in").is_some() {
-                        nir.w_in = one("w_in")?;
+                        names.push("w_in");
                     }
                 }
                 if model.is_spiking() {
-                    nir.v_threshold = one("v_threshold")? as f32;
+                    names.push("v_threshold");
                     if node.param("v_reset").is_some() {
-                        nir.v_reset = one("v_reset")? as f32;
+                        names.push("v_reset");
                     }
                 }
             }
         }
+        let params = names
+            .iter()
+            .map(|&name| {
+                let values = floats_f64(node, name)?;
+                if values.is_empty() {
+                    return Err(format!("`{name}` is empty"));
+                }
+                Ok((name, values))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let count = params.iter().map(|(_, v)| v.len()).max().unwrap_or(1);
+        if let Some((name, values)) = params
+            .iter()
+            .find(|(_, v)| v.len() != 1 && v.len() != count)
+        {
+            return Err(format!(
+                "`{name}` has {} values where the node's other parameters have {count} (one per neuron)",
+                values.len()
+            ));
+        }
+        let neuron_at = |i: usize| {
+            let mut nir = NirNeuron::new(model);
+            for (name, values) in &params {
+                let value = values[if values.len() == 1 { 0 } else { i }];
+                match *name {
+                    "threshold" | "v_threshold" => nir.v_threshold = value as f32,
+                    "v_reset" => nir.v_reset = value as f32,
+                    "r" => nir.r = value,
+                    "tau" | "tau_mem" => nir.tau_mem = value,
+                    "v_leak" => nir.v_leak = value,
+                    "tau_syn" => nir.tau_syn = value,
+                    _ => nir.w_in = value,
+                }
+            }
+            nir
+        };
+        let uniform = params.iter().all(|(_, v)| v.iter().all(|&x| x == v[0]));
+        let per_neuron = (!uniform).then(|| (0..count).map(neuron_at).collect::<Vec<_>>());
         let plain = Layer::Spiking {
-            neuron: Neuron::Nir(nir),
+            neuron: Neuron::Nir(neuron_at(0)),
             input_scale: 1.0,
             amplitude: 1.0,
             initial_membrane: 0.0,
+            per_neuron,
         };
         if !self.opts.use_metadata {
             return Ok(plain);

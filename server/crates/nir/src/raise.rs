@@ -50,6 +50,7 @@ impl NeurideMeta {
             input_scale: self.input_scale,
             amplitude: self.amplitude,
             initial_membrane: self.initial_membrane,
+            per_neuron: None,
         }
     }
 }
@@ -126,9 +127,10 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
                 input_scale,
                 amplitude,
                 initial_membrane,
+                per_neuron,
             } => {
                 let layer = &node.layer;
-                match neuron_node(&name, layer, opts.dt).map(|n| shaped(n, shape)) {
+                match neurons_node(&name, layer, opts.dt, shape) {
                     Ok(mut nir_node) => {
                         let exact = matches!(neuron, Neuron::Nir(_))
                             && *input_scale == 1.0
@@ -136,6 +138,10 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
                             && *initial_membrane == 0.0;
                         if !exact {
                             notes.extend(differences(&node.name, layer));
+                        }
+                        // The metadata holds one neuron: per-neuron values
+                        // are in the node's arrays only.
+                        if !exact && per_neuron.is_none() {
                             let meta = NeurideMeta {
                                 dt: opts.dt,
                                 neuron: *neuron,
@@ -247,6 +253,49 @@ fn shaped(mut node: Node, shape: &[usize]) -> Node {
         }
     }
     node
+}
+
+/// The NIR neuron node for a spiking layer of per-sample shape `shape` at
+/// `dt`: its parameters arrays of that shape, one value per neuron.
+fn neurons_node(name: &str, layer: &Layer, dt: f64, shape: &[usize]) -> Result<Node, String> {
+    let Layer::Spiking {
+        per_neuron: Some(neurons),
+        input_scale,
+        ..
+    } = layer
+    else {
+        return neuron_node(name, layer, dt).map(|node| shaped(node, shape));
+    };
+    let each = neurons
+        .iter()
+        .map(|&nir| {
+            let one = Layer::Spiking {
+                neuron: Neuron::Nir(nir),
+                input_scale: *input_scale,
+                amplitude: 1.0,
+                initial_membrane: 0.0,
+                per_neuron: None,
+            };
+            neuron_node(name, &one, dt)
+        })
+        .collect::<Result<Vec<Node>, String>>()?;
+    let Some(first) = each.first() else {
+        return Err("a layer of no neurons".into());
+    };
+    let mut node = first.clone();
+    for (key, param) in node.params.iter_mut() {
+        if matches!(param, Param::Array(array) if array.shape.is_empty()) {
+            let values = each
+                .iter()
+                .map(|n| match n.param(key) {
+                    Some(Param::Array(array)) => array.values.first().copied().unwrap_or(0.0),
+                    _ => 0.0,
+                })
+                .collect();
+            *param = Param::Array(Array::f64(shape.to_vec(), values));
+        }
+    }
+    Ok(node)
 }
 
 /// The NIR neuron node (scalar parameters) for a spiking layer at `dt`.

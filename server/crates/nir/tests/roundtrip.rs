@@ -50,6 +50,7 @@ fn spiking(neuron: Neuron, input_scale: f32, amplitude: f32, initial_membrane: f
         input_scale,
         amplitude,
         initial_membrane,
+        per_neuron: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Layer kinds. Shapes are per sample (no batch dimension), NCHW order:
 //! `[C, H, W]` for images, `[F]` for vectors.
 
-use crate::neuron::Neuron;
+use crate::neuron::{Neuron, NirNeuron};
 use crate::tensor::Tensor;
 use serde::Serialize;
 
@@ -70,6 +70,11 @@ pub enum Layer {
         input_scale: f32,
         amplitude: f32,
         initial_membrane: f32,
+        /// NIR neurons whose parameters differ from neuron to neuron (a NIR
+        /// file holds them per neuron): one per value of the layer's
+        /// per-sample shape, in order; `neuron` is then the first of them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        per_neuron: Option<Vec<NirNeuron>>,
     },
 }
 

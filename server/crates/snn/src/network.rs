@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::layer::{Layer, window_out};
+use crate::neuron::Neuron;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -321,9 +322,36 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 input_scale,
                 amplitude,
                 initial_membrane,
+                per_neuron,
             } => {
                 arity(1)?;
                 neuron.validate().map_err(|m| layer_error(node, m))?;
+                if let Some(neurons) = per_neuron {
+                    let len: usize = input_shape(0).iter().product();
+                    if neurons.len() != len {
+                        return Err(layer_error(
+                            node,
+                            format!(
+                                "{} per-neuron parameter sets for {len} neurons",
+                                neurons.len()
+                            ),
+                        ));
+                    }
+                    let model = match neuron {
+                        Neuron::Nir(first) => Some(first.model),
+                        _ => None,
+                    };
+                    for each in neurons {
+                        if Some(each.model) != model {
+                            return Err(layer_error(
+                                node,
+                                "per-neuron parameters are for NIR neurons of the layer's one model"
+                                    .to_owned(),
+                            ));
+                        }
+                        each.validate().map_err(|m| layer_error(node, m))?;
+                    }
+                }
                 for (name, value) in [
                     ("input_scale", input_scale),
                     ("amplitude", amplitude),

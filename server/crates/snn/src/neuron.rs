@@ -757,8 +757,9 @@ impl NirModel {
     }
 }
 
-/// A NIR neuron: its parameters as NIR has them (one value per layer;
-/// seconds for time constants), used only through the parameters that its
+/// A NIR neuron: its parameters as NIR has them (seconds for time
+/// constants; a layer whose neurons differ holds one per neuron in
+/// `Layer::Spiking::per_neuron`), used only through the parameters that its
 /// model has (`tau_mem` for the leaky ones, `tau_syn` and `w_in` for the
 /// current-based ones, `v_threshold` and `v_reset` for the spiking ones;
 /// Threshold's θ is `v_threshold`).
@@ -806,7 +807,7 @@ impl NirNeuron {
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), String> {
         let positive = |name: &str, value: f64| {
             if value.is_finite() && value > 0.0 {
                 Ok(())
@@ -875,6 +876,36 @@ impl NirNeuron {
 /// `value` as the shortest decimal that rounds to it, in f64.
 fn decimal(value: f32) -> f64 {
     value.to_string().parse().unwrap_or(value as f64)
+}
+
+/// [`nir_step`] for neurons with parameters of their own: neuron `i` steps
+/// with `each[i]`.
+pub fn nir_step_each(
+    each: &[NirCoefficients],
+    input: &[f32],
+    membrane: &mut [f32],
+    current: &mut [f32],
+    out: &mut [f32],
+) {
+    let n = input
+        .len()
+        .min(membrane.len())
+        .min(out.len())
+        .min(each.len());
+    for i in 0..n {
+        let aux = if current.is_empty() {
+            &mut []
+        } else {
+            &mut current[i..=i]
+        };
+        nir_step(
+            &each[i],
+            &input[i..=i],
+            &mut membrane[i..=i],
+            aux,
+            &mut out[i..=i],
+        );
+    }
 }
 
 /// One step of a NIR neuron. `spikes` gets 0/1 for the spiking models and

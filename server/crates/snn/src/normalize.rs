@@ -277,6 +277,7 @@ pub fn to_spiking(
             input_scale: 1.0 / lambda,
             amplitude: lambda,
             initial_membrane,
+            per_neuron: None,
         };
     }
     let consumers = out.consumers();

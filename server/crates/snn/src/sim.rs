@@ -20,6 +20,7 @@ use crate::kernels::{Active, Scratch};
 use crate::layer::Layer;
 use crate::metrics::{LayerRate, SimReport};
 use crate::network::{Network, NodeId};
+use crate::neuron::NirCoefficients;
 use crate::tensor::Tensor;
 use chunk::{ChunkResult, Workspace, bytes_per_sample, run_chunk};
 use layers::{Values, linear_node};
@@ -85,7 +86,24 @@ pub(crate) struct Run<'a> {
     /// Nodes fed only by a constant input: computed at step 0 only.
     pub is_static: Vec<bool>,
     pub fanout: Vec<Vec<f32>>,
+    /// The step coefficients of each layer of per-neuron NIR neurons, one
+    /// per neuron (computed once for the run's `dt`).
+    pub per_neuron: Vec<Option<Vec<NirCoefficients>>>,
     pub cancel: &'a AtomicBool,
+}
+
+/// [`Run::per_neuron`] for `net` stepped at `dt`.
+fn per_neuron_coefficients(net: &Network, dt: f32) -> Vec<Option<Vec<NirCoefficients>>> {
+    net.nodes
+        .iter()
+        .map(|node| match &node.layer {
+            Layer::Spiking {
+                per_neuron: Some(neurons),
+                ..
+            } => Some(neurons.iter().map(|n| n.coefficients(dt)).collect()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn check_data(net: &Network, data: &Tensor) -> Result<usize, Error> {
@@ -319,6 +337,7 @@ impl Simulator {
             decode: self.decode,
             fanout: std::mem::take(&mut self.fanout),
             is_static: std::mem::take(&mut self.is_static),
+            per_neuron: per_neuron_coefficients(net, self.opts.dt),
             cancel: &never,
         };
         let mut outcome = Ok(());
@@ -378,6 +397,7 @@ pub fn simulate(
         decode,
         fanout: net.fanout(&plan.shapes)?,
         is_static,
+        per_neuron: per_neuron_coefficients(net, opts.dt),
         cancel,
     };
     let threads = thread_count(opts.threads).min(samples.max(1));

@@ -462,6 +462,7 @@ impl Importer<'_> {
             input_scale: attr::float(node, "input_scale").unwrap_or(1.0),
             amplitude: attr::float(node, "amplitude").unwrap_or(1.0),
             initial_membrane: attr::float(node, "initial_membrane").unwrap_or(0.0),
+            per_neuron: None,
         };
         self.spiking = true;
         self.push_layer(node, layer, x)?;

@@ -269,7 +269,8 @@ fn layer_of(
                 input_scale: spec.input_scale,
                 amplitude: spec.amplitude,
                 // Nengo and snnTorch start every membrane at rest, unless
-                // `initial_membrane` says otherwise.
+                // `initial_membrane` says otherwise.,
+                per_neuron: None,
                 initial_membrane: spec.initial_membrane.unwrap_or(0.0),
             }
         }

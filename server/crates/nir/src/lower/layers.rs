@@ -62,25 +62,6 @@ pub(super) fn floats_f64(node: &Node, name: &str) -> Result<Vec<f64>, String> {
     }
 }
 
-/// The one value of a per-neuron parameter.
-pub(super) fn uniform(node: &Node, name: &str) -> Result<f64, String> {
-    let values = floats_f64(node, name)?;
-    let Some(&first) = values.first() else {
-        return Err(format!("`{name}` is empty"));
-    };
-    if values.iter().any(|&v| v != first) {
-        let (low, high) = values
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                (l.min(v), h.max(v))
-            });
-        return Err(format!(
-            "`{name}` differs between neurons ({low} to {high}): neuride runs one value per layer"
-        ));
-    }
-    Ok(first)
-}
-
 /// A pool's kernel, stride and padding (`[top, left, bottom, right]`).
 pub(super) type Window = ([usize; 2], [usize; 2], [usize; 4]);
 

@@ -32,6 +32,7 @@ pub fn spiking(neuron: Neuron, input_scale: f32) -> Layer {
         input_scale,
         amplitude: 1.0,
         initial_membrane: 0.0,
+        per_neuron: None,
     }
 }
 
