@@ -170,7 +170,7 @@ pub fn simulate<'a>(
         return Err(Error::Cancelled);
     }
     let converted = convert(source, weights, calib, &opts.convert)?;
-    let (data, labels) = limit(data, labels, opts.limit)?;
+    let (data, labels) = first_samples(data, labels, opts.limit)?;
     let sim = neuride_snn::simulate(
         &converted.network,
         &data,
@@ -200,7 +200,9 @@ fn neuron_name(neuron: &Neuron) -> String {
     neuron.op_name().to_lowercase()
 }
 
-fn limit<'a>(
+/// The first `limit` samples of `data` (and their labels); all of them
+/// without a limit.
+pub fn first_samples<'a>(
     data: &Tensor,
     labels: Option<&'a [i64]>,
     limit: Option<usize>,
@@ -210,11 +212,7 @@ fn limit<'a>(
     if keep == samples {
         return Ok((data.clone(), labels));
     }
-    let per_sample = if samples == 0 {
-        0
-    } else {
-        data.data.len() / samples
-    };
+    let per_sample = data.data.len().checked_div(samples).unwrap_or(0);
     let mut shape = data.shape.clone();
     shape[0] = keep;
     let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())?;

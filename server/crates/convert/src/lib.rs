@@ -23,7 +23,7 @@ mod onnx_util;
 pub use export::{ExportInfo, npz_bytes, onnx_bytes, to_neuro, to_onnx, weight_arrays};
 pub use job::{
     ConvertOptions, Converted, LayerScale, SimulateOptions, SimulateReport, ann_accuracy, convert,
-    simulate,
+    first_samples, simulate,
 };
 pub use neuride_snn::{Decode, Encode, Neuron, Normalize, Progress, Reset, SimOptions, Tensor};
 

@@ -68,17 +68,7 @@ fn model_markdown(model: &ModelAnalysis) -> String {
     let opsets: Vec<String> = entry
         .opsets
         .iter()
-        .map(|o| {
-            format!(
-                "{} {}",
-                if o.domain.is_empty() {
-                    "ai.onnx"
-                } else {
-                    &o.domain
-                },
-                o.version
-            )
-        })
+        .map(|o| format!("{} {}", o.domain_name(), o.version))
         .collect();
     format!(
         "**model** `{}`: {} ({:.0} % confidence)\n\nIR {}, opsets {}, producer {}\n\n{} nodes, {} parameters",

@@ -23,6 +23,11 @@ pub struct NeuroAnalysis {
 }
 
 impl NeuroAnalysis {
+    /// The file's top-level items, in order.
+    pub fn items(&self) -> &[neuride_dsl::syntax::ast::Item] {
+        &self.parse.ast.items
+    }
+
     pub fn new(path: &Path, text: Arc<str>) -> NeuroAnalysis {
         let workspace = DiskWorkspace::new(path.parent().unwrap_or(Path::new(".")));
         let line_index = LineIndex::new(&text);

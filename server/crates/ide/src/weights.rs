@@ -44,30 +44,29 @@ fn initializers(model: &ModelProto) -> &[TensorProto] {
 }
 
 impl WeightProblem {
-    fn error(
-        code: &'static str,
-        initializer: Option<&str>,
-        array: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
+    fn error(code: &'static str, message: impl Into<String>) -> Self {
         WeightProblem {
             severity: Severity::Error,
             code,
             message: message.into(),
-            initializer: initializer.map(str::to_owned),
-            array: array.map(str::to_owned),
+            initializer: None,
+            array: None,
         }
     }
 
-    fn warning(
-        code: &'static str,
-        initializer: Option<&str>,
-        array: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
+    fn warning(code: &'static str, message: impl Into<String>) -> Self {
         WeightProblem {
             severity: Severity::Warning,
-            ..WeightProblem::error(code, initializer, array, message)
+            ..WeightProblem::error(code, message)
+        }
+    }
+
+    /// Names the initializer and the array the problem is about.
+    fn about(self, initializer: Option<&str>, array: Option<&str>) -> Self {
+        WeightProblem {
+            initializer: initializer.map(str::to_owned),
+            array: array.map(str::to_owned),
+            ..self
         }
     }
 }

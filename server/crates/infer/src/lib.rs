@@ -22,6 +22,7 @@ mod npz;
 #[cfg(feature = "ort")]
 pub mod onnxruntime;
 mod packed;
+mod registry;
 pub mod session;
 pub mod signature;
 pub mod tensor_proto;

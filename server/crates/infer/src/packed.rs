@@ -74,13 +74,24 @@ fn format(dtype: DType) -> Option<Format> {
     })
 }
 
+/// The stored value of a small integer element, sign-extended; `None`
+/// for the small float types.
+fn small_int_value(dtype: DType, byte: u8) -> Option<i64> {
+    Some(match dtype {
+        DType::I4 => (((byte << 4) as i8) >> 4) as i64,
+        DType::I2 => (((byte << 6) as i8) >> 6) as i64,
+        DType::U4 => (byte & 0x0f) as i64,
+        DType::U2 => (byte & 0x03) as i64,
+        _ => return None,
+    })
+}
+
 /// One element as a number.
 pub(crate) fn to_f64(dtype: DType, byte: u8) -> f64 {
+    if let Some(value) = small_int_value(dtype, byte) {
+        return value as f64;
+    }
     match dtype {
-        DType::I4 => (((byte << 4) as i8) >> 4) as f64,
-        DType::I2 => (((byte << 6) as i8) >> 6) as f64,
-        DType::U4 => (byte & 0x0f) as f64,
-        DType::U2 => (byte & 0x03) as f64,
         DType::F8E8M0 => {
             if byte == 0xff {
                 f64::NAN
@@ -157,15 +168,9 @@ pub(crate) fn from_i64(dtype: DType, x: i64) -> u8 {
     }
 }
 
-/// The stored value of a small integer element, sign-extended.
+/// One element as an integer: small integers exact, small floats truncated.
 pub(crate) fn to_i64(dtype: DType, byte: u8) -> i64 {
-    match dtype {
-        DType::I4 => (((byte << 4) as i8) >> 4) as i64,
-        DType::I2 => (((byte << 6) as i8) >> 6) as i64,
-        DType::U4 => (byte & 0x0f) as i64,
-        DType::U2 => (byte & 0x03) as i64,
-        other => to_f64(other, byte) as i64,
-    }
+    small_int_value(dtype, byte).unwrap_or_else(|| to_f64(dtype, byte) as i64)
 }
 
 fn small_int(x: f64, lo: i64, hi: i64) -> i64 {

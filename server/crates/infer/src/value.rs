@@ -229,6 +229,26 @@ macro_rules! map_data {
     };
 }
 
+/// A `match` on `dtype` converting the numbers `v` with the arms
+/// `from_f64` and `from_i64` share (the narrower integers by Rust's `as`,
+/// bools as `x != zero`, strings as Rust's shortest text), then `rest`.
+macro_rules! with_narrow_arms {
+    ($dtype:expr, $v:ident, $zero:expr, { $($rest:tt)* }) => {
+        match $dtype {
+            DType::I32 => Data::I32(convert($v, |x| x as i32)),
+            DType::I16 => Data::I16(convert($v, |x| x as i16)),
+            DType::I8 => Data::I8(convert($v, |x| x as i8)),
+            DType::U64 => Data::U64(convert($v, |x| x as u64)),
+            DType::U32 => Data::U32(convert($v, |x| x as u32)),
+            DType::U16 => Data::U16(convert($v, |x| x as u16)),
+            DType::U8 => Data::U8(convert($v, |x| x as u8)),
+            DType::Bool => Data::Bool(convert($v, |x| x != $zero)),
+            DType::Str => Data::Str(convert($v, |x| x.to_string())),
+            $($rest)*
+        }
+    };
+}
+
 impl Data {
     pub fn dtype(&self) -> DType {
         match self {
@@ -333,53 +353,29 @@ impl Data {
     /// saturating), integers truncated toward zero (Rust's `as`: NaN is 0,
     /// out of range clamps), bools `x != 0`, strings Rust's shortest text.
     pub fn from_f64(dtype: DType, v: Vec<f64>) -> Data {
-        fn conv<T>(v: Vec<f64>, f: impl Fn(f64) -> T) -> Vec<T> {
-            v.into_iter().map(f).collect()
-        }
-        match dtype {
-            DType::F32 => Data::F32(conv(v, |x| x as f32)),
+        with_narrow_arms!(dtype, v, 0.0, {
+            DType::F32 => Data::F32(convert(v, |x| x as f32)),
             DType::F64 => Data::F64(v),
-            DType::F16 => Data::F16(conv(v, f16::from_f64)),
-            DType::Bf16 => Data::Bf16(conv(v, bf16::from_f64)),
-            DType::I64 => Data::I64(conv(v, |x| x as i64)),
-            DType::I32 => Data::I32(conv(v, |x| x as i32)),
-            DType::I16 => Data::I16(conv(v, |x| x as i16)),
-            DType::I8 => Data::I8(conv(v, |x| x as i8)),
-            DType::U64 => Data::U64(conv(v, |x| x as u64)),
-            DType::U32 => Data::U32(conv(v, |x| x as u32)),
-            DType::U16 => Data::U16(conv(v, |x| x as u16)),
-            DType::U8 => Data::U8(conv(v, |x| x as u8)),
-            DType::Bool => Data::Bool(conv(v, |x| x != 0.0)),
-            DType::Str => Data::Str(conv(v, |x| x.to_string())),
+            DType::F16 => Data::F16(convert(v, f16::from_f64)),
+            DType::Bf16 => Data::Bf16(convert(v, bf16::from_f64)),
+            DType::I64 => Data::I64(convert(v, |x| x as i64)),
             packed => Data::Packed(
                 packed,
-                conv(v, |x| crate::packed::from_f64(packed, x, true)),
+                convert(v, |x| crate::packed::from_f64(packed, x, true)),
             ),
-        }
+        })
     }
 
     /// Integers as `dtype`: narrower integers keep the low bits (two's
     /// complement wrap, as C casts), floats round to nearest.
     pub fn from_i64(dtype: DType, v: Vec<i64>) -> Data {
-        fn conv<T>(v: Vec<i64>, f: impl Fn(i64) -> T) -> Vec<T> {
-            v.into_iter().map(f).collect()
-        }
-        match dtype {
+        with_narrow_arms!(dtype, v, 0, {
             DType::I64 => Data::I64(v),
-            DType::I32 => Data::I32(conv(v, |x| x as i32)),
-            DType::I16 => Data::I16(conv(v, |x| x as i16)),
-            DType::I8 => Data::I8(conv(v, |x| x as i8)),
-            DType::U64 => Data::U64(conv(v, |x| x as u64)),
-            DType::U32 => Data::U32(conv(v, |x| x as u32)),
-            DType::U16 => Data::U16(conv(v, |x| x as u16)),
-            DType::U8 => Data::U8(conv(v, |x| x as u8)),
-            DType::Bool => Data::Bool(conv(v, |x| x != 0)),
-            DType::Str => Data::Str(conv(v, |x| x.to_string())),
             DType::I4 | DType::U4 | DType::I2 | DType::U2 => {
-                Data::Packed(dtype, conv(v, |x| crate::packed::from_i64(dtype, x)))
+                Data::Packed(dtype, convert(v, |x| crate::packed::from_i64(dtype, x)))
             }
-            other => Data::from_f64(other, conv(v, |x| x as f64)),
-        }
+            other => Data::from_f64(other, convert(v, |x| x as f64)),
+        })
     }
 
     /// Integer view: integers exact (uint64 above 2^63 wraps), floats
@@ -598,4 +594,8 @@ impl From<Tensor> for Value {
     fn from(t: Tensor) -> Value {
         Value::Tensor(t)
     }
+}
+
+fn convert<S, T>(v: Vec<S>, f: impl Fn(S) -> T) -> Vec<T> {
+    v.into_iter().map(f).collect()
 }

@@ -164,24 +164,21 @@ fn run_child(test: &str) -> std::process::ExitStatus {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const CHILD_ROLE: &str = "NEURIDE_MAPPED_TEST_CHILD";
 
+/// In the child: maps `file` without a guard, cuts the file under the map
+/// and reads every byte, which must fault.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-#[test]
-fn a_fault_outside_any_guarded_map_still_kills() {
+fn fault_unguarded(file: &tempfile::NamedTempFile) -> u64 {
+    // SAFETY: the point of the test: this map must fault.
+    let plain = unsafe { memmap2::Mmap::map(file.as_file()) }.unwrap();
+    truncate(file.path(), 0);
+    plain.iter().map(|&b| u64::from(b)).sum()
+}
+
+/// Runs `test` in a child process, which must die of SIGBUS.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn assert_child_dies_of_sigbus(test: &str) {
     use std::os::unix::process::ExitStatusExt;
-    if std::env::var_os(CHILD_ROLE).is_some() {
-        // The guard is installed by a map of our own...
-        let (ours, _) = file_of(4096);
-        let _guarded = Map::new(ours.as_file()).unwrap();
-        // ...but this map is not ours, so its fault is not either.
-        let (theirs, _) = file_of(4 * 4096);
-        // SAFETY: the point of the test: this map must fault.
-        let plain = unsafe { memmap2::Mmap::map(theirs.as_file()) }.unwrap();
-        truncate(theirs.path(), 0);
-        let sum: u64 = plain.iter().map(|&b| u64::from(b)).sum();
-        println!("survived a fault outside our maps ({sum})");
-        return;
-    }
-    let status = run_child("tests::a_fault_outside_any_guarded_map_still_kills");
+    let status = run_child(test);
     assert_eq!(
         status.signal(),
         Some(libc::SIGBUS),
@@ -191,24 +188,31 @@ fn a_fault_outside_any_guarded_map_still_kills() {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[test]
+fn a_fault_outside_any_guarded_map_still_kills() {
+    if std::env::var_os(CHILD_ROLE).is_some() {
+        // The guard is installed by a map of our own...
+        let (ours, _) = file_of(4096);
+        let _guarded = Map::new(ours.as_file()).unwrap();
+        // ...but this map is not ours, so its fault is not either.
+        let (theirs, _) = file_of(4 * 4096);
+        let sum = fault_unguarded(&theirs);
+        println!("survived a fault outside our maps ({sum})");
+        return;
+    }
+    assert_child_dies_of_sigbus("tests::a_fault_outside_any_guarded_map_still_kills");
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
 fn a_fault_after_a_guarded_map_was_dropped_still_kills() {
-    use std::os::unix::process::ExitStatusExt;
     if std::env::var_os(CHILD_ROLE).is_some() {
         let (file, _) = file_of(4 * 4096);
         let guarded = Map::new(file.as_file()).unwrap();
         drop(guarded);
         // The same pages mapped again, without the guard: its slot is gone.
-        // SAFETY: the point of the test: this map must fault.
-        let plain = unsafe { memmap2::Mmap::map(file.as_file()) }.unwrap();
-        truncate(file.path(), 0);
-        let sum: u64 = plain.iter().map(|&b| u64::from(b)).sum();
+        let sum = fault_unguarded(&file);
         println!("survived a fault in a map no longer guarded ({sum})");
         return;
     }
-    let status = run_child("tests::a_fault_after_a_guarded_map_was_dropped_still_kills");
-    assert_eq!(
-        status.signal(),
-        Some(libc::SIGBUS),
-        "child ended with {status}"
-    );
+    assert_child_dies_of_sigbus("tests::a_fault_after_a_guarded_map_was_dropped_still_kills");
 }

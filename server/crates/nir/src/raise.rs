@@ -485,11 +485,7 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             padding,
             groups,
         } => {
-            if padding[0] != padding[2] || padding[1] != padding[3] {
-                return Err(format!(
-                    "padding {padding:?} is not the same on both sides, which NIR's Conv2d cannot say"
-                ));
-            }
+            symmetric(padding, "Conv2d")?;
             let channels = weight.shape[0];
             let is_sum_pool = bias.is_none()
                 && *groups == channels
@@ -524,11 +520,7 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             padding,
             count_include_pad,
         } => {
-            if padding[0] != padding[2] || padding[1] != padding[3] {
-                return Err(format!(
-                    "padding {padding:?} is not the same on both sides, which NIR's AvgPool2d cannot say"
-                ));
-            }
+            symmetric(padding, "AvgPool2d")?;
             if !count_include_pad && padding.iter().any(|&p| p > 0) {
                 return Err(
                     "an average over padded windows that leaves the padding out has no NIR form"
@@ -574,4 +566,15 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             other.op_name()
         )),
     }
+}
+
+/// NIR's `padding` is one value per axis, on both sides: `padding` (top,
+/// left, bottom, right) must be symmetric for `op` to say it.
+fn symmetric(padding: &[usize; 4], op: &str) -> Result<(), String> {
+    if padding[0] != padding[2] || padding[1] != padding[3] {
+        return Err(format!(
+            "padding {padding:?} is not the same on both sides, which NIR's {op} cannot say"
+        ));
+    }
+    Ok(())
 }

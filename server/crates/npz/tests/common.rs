@@ -12,6 +12,19 @@ pub fn read(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The seeds of the fuzz tests: these test files' bytes.
+pub fn read_all(names: &[&str]) -> Vec<Vec<u8>> {
+    names.iter().map(|name| read(name)).collect()
+}
+
+/// How many cases each fuzz test tries.
+pub fn fuzz_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: 256,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 pub fn expected() -> serde_json::Value {
     serde_json::from_slice(&read("expected.json")).expect("expected.json parses")
 }

@@ -22,7 +22,7 @@ fn exercise(bytes: &[u8]) {
 }
 
 fn seeds() -> Vec<Vec<u8>> {
-    [
+    common::read_all(&[
         "dtypes_deflated.npz",
         "zip64_stored.npz",
         "zip64_deflated.npz",
@@ -30,14 +30,11 @@ fn seeds() -> Vec<Vec<u8>> {
         "object.npz",
         "nan_inf.npz",
         "duplicate.npz",
-    ]
-    .iter()
-    .map(|f| common::read(f))
-    .collect()
+    ])
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(common::fuzz_config())]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {

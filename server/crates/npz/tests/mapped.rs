@@ -143,7 +143,7 @@ fn a_failing_reader_is_an_error_not_a_panic() {
 }
 
 fn seeds() -> Vec<Vec<u8>> {
-    [
+    common::read_all(&[
         "dtypes_stored.npz",
         "dtypes_deflated.npz",
         "zip64_stored.npz",
@@ -152,14 +152,11 @@ fn seeds() -> Vec<Vec<u8>> {
         "nan_inf.npz",
         "duplicate.npz",
         "truncated_claim_deflated.npz",
-    ]
-    .iter()
-    .map(|f| common::read(f))
-    .collect()
+    ])
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(common::fuzz_config())]
 
     #[test]
     fn mutated_files_list_the_same(

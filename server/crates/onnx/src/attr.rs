@@ -77,3 +77,10 @@ pub fn graphs(node: &NodeProto) -> impl Iterator<Item = &GraphProto> {
         .iter()
         .flat_map(|a| a.g.iter().chain(a.graphs.iter()))
 }
+
+/// [`graphs`], to rewrite them.
+pub fn graphs_mut(node: &mut NodeProto) -> impl Iterator<Item = &mut GraphProto> {
+    node.attribute
+        .iter_mut()
+        .flat_map(|a| a.g.iter_mut().chain(a.graphs.iter_mut()))
+}

@@ -76,15 +76,22 @@ pub fn index_map(out: &[usize], own: &[usize]) -> Vec<usize> {
         strides[i + offset] = if own[i] == 1 { 0 } else { s };
         s *= own[i];
     }
+    strided_offsets(out, &strides)
+}
+
+/// For each element of `shape` (row-major), the sum of its coordinates
+/// times `strides`: the flat index it reads in a strided view.
+pub fn strided_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
+    let total: usize = shape.iter().product();
     let mut index = Vec::with_capacity(total);
-    let mut counter = vec![0usize; out.len()];
+    let mut counter = vec![0usize; shape.len()];
     let mut flat = 0usize;
     for _ in 0..total {
         index.push(flat);
-        for d in (0..out.len()).rev() {
+        for d in (0..shape.len()).rev() {
             counter[d] += 1;
             flat += strides[d];
-            if counter[d] < out[d] {
+            if counter[d] < shape[d] {
                 break;
             }
             flat -= strides[d] * counter[d];

@@ -20,6 +20,7 @@
 //! Each fix is kept only if the checker finds, afterwards, no problem it
 //! did not find before; so a fix never trades one diagnostic for another.
 
+use crate::attr;
 use crate::check::{CheckContext, check_model, codes};
 use crate::diagnostic::{Anchor, Diagnostic, GraphId};
 use crate::hash::{HashMap, HashSet};
@@ -335,14 +336,7 @@ fn sort_nodes(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) -> Option<Applie
 
 /// Sorts `graph` and its subgraphs; returns how many nodes moved.
 fn sort_graph(graph: &mut GraphProto) -> usize {
-    let mut moved = 0;
-    for node in &mut graph.node {
-        for attribute in &mut node.attribute {
-            for subgraph in attribute.g.iter_mut().chain(attribute.graphs.iter_mut()) {
-                moved += sort_graph(subgraph);
-            }
-        }
-    }
+    let moved = in_subgraphs(graph, sort_graph);
     let reads: Vec<Vec<String>> = graph.node.iter().map(node_reads).collect();
     moved + reorder(&mut graph.node, &reads)
 }
@@ -521,14 +515,7 @@ fn remove_dangling_value_info(model: &mut ModelProto, _: &dyn Fn(&str) -> bool) 
 }
 
 fn drop_dangling(graph: &mut GraphProto) -> usize {
-    let mut removed = 0;
-    for node in &mut graph.node {
-        for attribute in &mut node.attribute {
-            for subgraph in attribute.g.iter_mut().chain(attribute.graphs.iter_mut()) {
-                removed += drop_dangling(subgraph);
-            }
-        }
-    }
+    let removed = in_subgraphs(graph, drop_dangling);
     let keep: HashSet<String> = {
         let used = used_names(graph);
         let defined = defined_names(graph);
@@ -543,6 +530,16 @@ fn drop_dangling(graph: &mut GraphProto) -> usize {
     let before = graph.value_info.len();
     graph.value_info.retain(|v| keep.contains(v.name()));
     removed + before - graph.value_info.len()
+}
+
+/// The sum of `fix` over the subgraphs of `graph`'s nodes.
+fn in_subgraphs(graph: &mut GraphProto, fix: fn(&mut GraphProto) -> usize) -> usize {
+    graph
+        .node
+        .iter_mut()
+        .flat_map(attr::graphs_mut)
+        .map(fix)
+        .sum()
 }
 
 #[cfg(test)]

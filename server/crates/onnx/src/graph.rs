@@ -27,6 +27,7 @@ use std::collections::HashMap;
 
 pub use json::GraphJson;
 pub use model::GraphView;
+pub use text::xml_escape;
 
 /// Value name -> shape as it should be displayed (e.g. `float[N,64]`). Shape
 /// inference lives elsewhere; this module only shows what it is given, falling

@@ -53,6 +53,17 @@ pub struct Opset {
     pub version: i64,
 }
 
+impl Opset {
+    /// The domain as people name it: `ai.onnx` for the default (empty) one.
+    pub fn domain_name(&self) -> &str {
+        if self.domain.is_empty() {
+            "ai.onnx"
+        } else {
+            &self.domain
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ValueSummary {
     pub name: String,

@@ -22,35 +22,28 @@ pub trait Real:
     fn floor(self) -> Self;
 }
 
-impl Real for f32 {
-    fn from_f64(value: f64) -> Self {
-        value as f32
-    }
-    fn exp_m1(self) -> Self {
-        f32::exp_m1(self)
-    }
-    fn ln_1p(self) -> Self {
-        f32::ln_1p(self)
-    }
-    fn floor(self) -> Self {
-        f32::floor(self)
-    }
+/// `Real` for a float type by its own methods.
+macro_rules! real {
+    ($float:ident) => {
+        impl Real for $float {
+            fn from_f64(value: f64) -> Self {
+                value as $float
+            }
+            fn exp_m1(self) -> Self {
+                $float::exp_m1(self)
+            }
+            fn ln_1p(self) -> Self {
+                $float::ln_1p(self)
+            }
+            fn floor(self) -> Self {
+                $float::floor(self)
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    fn from_f64(value: f64) -> Self {
-        value
-    }
-    fn exp_m1(self) -> Self {
-        f64::exp_m1(self)
-    }
-    fn ln_1p(self) -> Self {
-        f64::ln_1p(self)
-    }
-    fn floor(self) -> Self {
-        f64::floor(self)
-    }
-}
+real!(f32);
+real!(f64);
 
 /// snnTorch's spike: 1 when the membrane is above the threshold, else 0.
 fn heaviside<F: Real>(membrane: F, threshold: F) -> F {

@@ -282,8 +282,8 @@ pub fn to_spiking(
     }
     let consumers = out.consumers();
     for &(node, _) in lambdas {
-        fold_input_scale(&mut out, &consumers, node);
-        fold_amplitude(&mut out, &consumers, node);
+        Factor::InputScale.fold(&mut out, &consumers, node);
+        Factor::Amplitude.fold(&mut out, &consumers, node);
     }
     Ok(out)
 }
@@ -312,21 +312,6 @@ fn exclusive_producers(
         }
     }
     if found.is_empty() { None } else { Some(found) }
-}
-
-fn fold_input_scale(net: &mut Network, consumers: &[Vec<NodeId>], node: NodeId) {
-    let Layer::Spiking { input_scale, .. } = net.nodes[node].layer else {
-        return;
-    };
-    let Some(producers) = exclusive_producers(net, consumers, node) else {
-        return;
-    };
-    for producer in producers {
-        scale_weighted(&mut net.nodes[producer].layer, input_scale, true);
-    }
-    if let Layer::Spiking { input_scale, .. } = &mut net.nodes[node].layer {
-        *input_scale = 1.0;
-    }
 }
 
 /// The weighted layers `start`'s spikes reach through pooling/flatten only;
@@ -358,18 +343,43 @@ fn weighted_consumers(
     if found.is_empty() { None } else { Some(found) }
 }
 
-fn fold_amplitude(net: &mut Network, consumers: &[Vec<NodeId>], node: NodeId) {
-    let Layer::Spiking { amplitude, .. } = net.nodes[node].layer else {
-        return;
-    };
-    let Some(targets) = weighted_consumers(net, consumers, node) else {
-        return;
-    };
-    for target in targets {
-        scale_weighted(&mut net.nodes[target].layer, amplitude, false);
+/// A factor of a spiking layer that the weighted layers around it can take.
+#[derive(Clone, Copy)]
+enum Factor {
+    /// Moves into the layers feeding the neuron (bias included).
+    InputScale,
+    /// Moves into the layers the spikes reach (bias not: it is added after).
+    Amplitude,
+}
+
+impl Factor {
+    fn of(self, layer: &mut Layer) -> Option<&mut f32> {
+        match (self, layer) {
+            (Factor::InputScale, Layer::Spiking { input_scale, .. }) => Some(input_scale),
+            (Factor::Amplitude, Layer::Spiking { amplitude, .. }) => Some(amplitude),
+            _ => None,
+        }
     }
-    if let Layer::Spiking { amplitude, .. } = &mut net.nodes[node].layer {
-        *amplitude = 1.0;
+
+    /// Moves the factor of `node` into the weighted layers that can take it
+    /// alone (then it is 1 on the neuron); else leaves it where it is.
+    fn fold(self, net: &mut Network, consumers: &[Vec<NodeId>], node: NodeId) {
+        let Some(&mut factor) = self.of(&mut net.nodes[node].layer) else {
+            return;
+        };
+        let (targets, bias_too) = match self {
+            Factor::InputScale => (exclusive_producers(net, consumers, node), true),
+            Factor::Amplitude => (weighted_consumers(net, consumers, node), false),
+        };
+        let Some(targets) = targets else {
+            return;
+        };
+        for target in targets {
+            scale_weighted(&mut net.nodes[target].layer, factor, bias_too);
+        }
+        if let Some(factor) = self.of(&mut net.nodes[node].layer) {
+            *factor = 1.0;
+        }
     }
 }
 

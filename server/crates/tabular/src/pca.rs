@@ -110,6 +110,20 @@ pub fn squared_distances(
     cancel: &AtomicBool,
 ) -> Result<Vec<f64>, Error> {
     let norms: Vec<f64> = points.chunks_exact(d).map(|r| dot(r, r)).collect();
+    pairwise(points, n, d, cancel, |i, j, ri, rj| {
+        (norms[i] + norms[j] - 2.0 * dot(ri, rj)).max(0.0)
+    })
+}
+
+/// `measure(i, j, row_i, row_j)` for every pair of rows, as a symmetric
+/// `n x n` matrix with a zero diagonal; `cancel` is read once per row.
+pub(crate) fn pairwise(
+    points: &[f64],
+    n: usize,
+    d: usize,
+    cancel: &AtomicBool,
+    measure: impl Fn(usize, usize, &[f64], &[f64]) -> f64,
+) -> Result<Vec<f64>, Error> {
     let mut out = vec![0.0; n * n];
     for i in 0..n {
         if cancel.load(Ordering::Relaxed) {
@@ -117,8 +131,7 @@ pub fn squared_distances(
         }
         let ri = &points[i * d..(i + 1) * d];
         for j in i + 1..n {
-            let rj = &points[j * d..(j + 1) * d];
-            let value = (norms[i] + norms[j] - 2.0 * dot(ri, rj)).max(0.0);
+            let value = measure(i, j, ri, &points[j * d..(j + 1) * d]);
             out[i * n + j] = value;
             out[j * n + i] = value;
         }

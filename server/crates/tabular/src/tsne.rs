@@ -7,7 +7,8 @@
 //! iteration: a few thousand features take seconds to a minute.
 
 use crate::Error;
-use crate::pca::{pca, squared_distances};
+use crate::linalg::dot;
+use crate::pca::{pairwise, pca, squared_distances};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const MACHINE_EPSILON: f64 = f64::EPSILON;
@@ -130,21 +131,12 @@ pub fn distances(
                         .map(move |x| if norm > 0.0 { x / norm } else { 0.0 })
                 })
                 .collect();
-            let mut out = vec![0f32; n * n];
-            for i in 0..n {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(Error::Cancelled);
-                }
-                let a = &normalised[i * d..(i + 1) * d];
-                for j in i + 1..n {
-                    let b = &normalised[j * d..(j + 1) * d];
-                    let similarity: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-                    let value = (1.0 - similarity).clamp(0.0, 2.0) as f32;
-                    out[i * n + j] = value;
-                    out[j * n + i] = value;
-                }
-            }
-            out
+            pairwise(&normalised, n, d, cancel, |_, _, a, b| {
+                (1.0 - dot(a, b)).clamp(0.0, 2.0)
+            })?
+            .into_iter()
+            .map(|x| x as f32)
+            .collect()
         }
     })
 }

@@ -46,14 +46,7 @@ fn resolve_network_and_dataset(
     index: usize,
     item: &Item,
 ) -> (Option<usize>, Option<usize>) {
-    let network = item
-        .target
-        .as_ref()
-        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Network));
-    let dataset = item
-        .data
-        .as_ref()
-        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    let (network, dataset) = resolve_target_and_data(checker, index, item, ItemKind::Network);
     if let (Some(network), Some(dataset), Some(data)) = (network, dataset, &item.data) {
         check_dataset_against(checker, dataset, network, data.range);
     }
@@ -136,6 +129,24 @@ pub(crate) fn trim(value: f64) -> String {
 
 /// Resolves a run's target; a model where a network belongs (or the reverse)
 /// gets the hint and the quick fix that make it right.
+/// A run block's target (`simulate TARGET on DATA`) of `kind`, and its dataset, resolved.
+fn resolve_target_and_data(
+    checker: &mut Checker,
+    index: usize,
+    item: &Item,
+    kind: ItemKind,
+) -> (Option<usize>, Option<usize>) {
+    let target = item
+        .target
+        .as_ref()
+        .and_then(|target| resolve_run_target(checker, index, target, kind));
+    let dataset = item
+        .data
+        .as_ref()
+        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    (target, dataset)
+}
+
 fn resolve_run_target(
     checker: &mut Checker,
     index: usize,
@@ -385,14 +396,7 @@ fn neuron_tau_refs(checker: &Checker, network: usize) -> Vec<(f64, TextRange)> {
 
 pub(super) fn check_infer(checker: &mut Checker, index: usize) {
     let item = &checker.items()[index];
-    let model = item
-        .target
-        .as_ref()
-        .and_then(|target| resolve_run_target(checker, index, target, ItemKind::Model));
-    let dataset = item
-        .data
-        .as_ref()
-        .and_then(|data| checker.resolve_item(data, &[ItemKind::Dataset], "a dataset after `on`"));
+    let (model, dataset) = resolve_target_and_data(checker, index, item, ItemKind::Model);
     if let (Some(model), Some(target)) = (model, &item.target)
         && let Some(facts) = checker.model_of(model)
         && facts.kind == crate::workspace::ModelKind::Snn

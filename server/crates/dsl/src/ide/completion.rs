@@ -42,6 +42,12 @@ struct Out {
 }
 
 impl Out {
+    /// A name of the file, inserted as it is.
+    fn variable(&mut self, name: impl Into<String>, detail: impl Into<String>) {
+        let name = name.into();
+        self.push(name.clone(), CompletionKind::Variable, detail, name, false);
+    }
+
     fn push(
         &mut self,
         label: impl Into<String>,
@@ -140,13 +146,7 @@ pub fn completion(
                     .filter(|entry| entry.kind == EntryKind::Sensor)
                 {
                     if let Some(name) = &entry.name {
-                        out.push(
-                            name.text.clone(),
-                            CompletionKind::Variable,
-                            "sensor",
-                            name.text.clone(),
-                            false,
-                        );
+                        out.variable(name.text.clone(), "sensor");
                     }
                 }
                 let _ = index;
@@ -176,13 +176,7 @@ pub fn completion(
                         && item.entries()[entry].kind != EntryKind::Rule
                     {
                         let name = &parse.text[reference.range.start..reference.range.end];
-                        out.push(
-                            name,
-                            CompletionKind::Variable,
-                            "sensor or pipeline output",
-                            name,
-                            false,
-                        );
+                        out.variable(name, "sensor or pipeline output");
                     }
                 }
             }
@@ -400,13 +394,7 @@ fn names_of(parse: &Parse, kinds: &[ItemKind], mut out: Out) -> Vec<CompletionIt
         .filter(|item| kinds.contains(&item.kind))
     {
         if let Some(name) = &item.name {
-            out.push(
-                name.text.clone(),
-                CompletionKind::Variable,
-                item.kind.keyword(),
-                name.text.clone(),
-                false,
-            );
+            out.variable(name.text.clone(), item.kind.keyword());
         }
     }
     out.items
@@ -459,13 +447,7 @@ fn value_candidates(
                     )
             }) {
                 if let Some(name) = &entry.name {
-                    out.push(
-                        name.text.clone(),
-                        CompletionKind::Variable,
-                        entry.kind.keyword(),
-                        name.text.clone(),
-                        false,
-                    );
+                    out.variable(name.text.clone(), entry.kind.keyword());
                 }
             }
         }
@@ -493,13 +475,7 @@ fn value_candidates(
                 _ => ItemKind::Weights,
             };
             for other in parse.ast.items.iter().filter(|other| other.kind == wanted) {
-                out.push(
-                    other.label(),
-                    CompletionKind::Variable,
-                    wanted.keyword(),
-                    other.label(),
-                    false,
-                );
+                out.variable(other.label(), wanted.keyword());
             }
         }
         ValueKind::Word(words) => {

@@ -163,32 +163,40 @@ pub fn is_ident_continue(byte: u8) -> bool {
 
 /// Digits, an optional fraction and exponent, then an optional unit glued on
 /// (`20ms`). The unit is kept in the same token; the checker validates it.
-fn lex_number(bytes: &[u8], mut pos: usize) -> usize {
-    while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-        pos += 1;
-    }
-    if pos + 1 < bytes.len() && bytes[pos] == b'.' && bytes[pos + 1].is_ascii_digit() {
-        pos += 1;
-        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-            pos += 1;
-        }
-    }
-    if pos < bytes.len() && (bytes[pos] == b'e' || bytes[pos] == b'E') {
-        let mut after = pos + 1;
-        if after < bytes.len() && (bytes[after] == b'-' || bytes[after] == b'+') {
-            after += 1;
-        }
-        if after < bytes.len() && bytes[after].is_ascii_digit() {
-            pos = after;
-            while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-                pos += 1;
-            }
-        }
-    }
+fn lex_number(bytes: &[u8], pos: usize) -> usize {
+    let (mut pos, _) = scan_mantissa(bytes, pos);
     while pos < bytes.len() && is_ident_continue(bytes[pos]) {
         pos += 1;
     }
     pos
+}
+
+/// Where the number starting at `pos` ends before any unit (its digits, an
+/// optional fraction and exponent), and whether it is an integer.
+pub(crate) fn scan_mantissa(bytes: &[u8], pos: usize) -> (usize, bool) {
+    let digits = |mut pos: usize| {
+        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        pos
+    };
+    let mut end = digits(pos);
+    let mut is_integer = true;
+    if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
+        is_integer = false;
+        end = digits(end + 1);
+    }
+    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
+        let mut after = end + 1;
+        if after < bytes.len() && (bytes[after] == b'-' || bytes[after] == b'+') {
+            after += 1;
+        }
+        if after < bytes.len() && bytes[after].is_ascii_digit() {
+            is_integer = false;
+            end = digits(after);
+        }
+    }
+    (end, is_integer)
 }
 
 fn punct(bytes: &[u8], pos: usize) -> (TokenKind, usize) {

@@ -546,32 +546,7 @@ impl<'t> Parser<'t> {
 /// Splits `20ms` into (20.0, "ms", true). Never fails: the lexer guarantees
 /// a leading digit, and an unparsable mantissa reads as NaN for the checker.
 pub fn split_number(text: &str) -> (f64, String, bool) {
-    let bytes = text.as_bytes();
-    let mut end = 0;
-    while end < bytes.len() && bytes[end].is_ascii_digit() {
-        end += 1;
-    }
-    let mut is_integer = true;
-    if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
-        is_integer = false;
-        end += 1;
-        while end < bytes.len() && bytes[end].is_ascii_digit() {
-            end += 1;
-        }
-    }
-    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
-        let mut after = end + 1;
-        if after < bytes.len() && (bytes[after] == b'-' || bytes[after] == b'+') {
-            after += 1;
-        }
-        if after < bytes.len() && bytes[after].is_ascii_digit() {
-            is_integer = false;
-            end = after;
-            while end < bytes.len() && bytes[end].is_ascii_digit() {
-                end += 1;
-            }
-        }
-    }
+    let (end, is_integer) = super::lexer::scan_mantissa(text.as_bytes(), 0);
     let value = text[..end].parse::<f64>().unwrap_or(f64::NAN);
     (value, text[end..].to_string(), is_integer)
 }

@@ -180,17 +180,15 @@ fn infer_inner(
         })
         .collect();
 
-    let mut report =
-        neuride_infer::infer(&session, inputs, batch, progress, cancel).map_err(|e| match e {
-            neuride_infer::Error::Cancelled { .. } => RunError::Cancelled,
-            other => RunError::Failed(format!("running {}: {other}", model_path.display())),
-        })?;
-    if let Some(labels) = &labels {
-        report.score = Some(
-            neuride_infer::score(&report.outputs, labels)
-                .map_err(|e| RunError::Failed(format!("scoring against the labels: {e}")))?,
-        );
-    }
+    let report = super::model::run_scored(
+        &model_path,
+        &session,
+        inputs,
+        batch,
+        labels.as_ref(),
+        progress,
+        cancel,
+    )?;
     let (accuracy, mae, r2) = match &report.score {
         Some(Score::Classification { accuracy, .. }) => (Some(*accuracy), None, None),
         Some(Score::Regression { mae, r2, .. }) => (None, Some(*mae), Some(*r2)),

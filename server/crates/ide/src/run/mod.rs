@@ -102,21 +102,25 @@ pub enum RunError {
 impl RunError {
     /// The same error with `file: ` in front of its message.
     fn in_file(self, file: &str) -> RunError {
-        let prefix = |message: String| {
+        self.map_message(|message| {
             if message.starts_with(file) {
                 message
             } else {
                 format!("{file}: {message}")
             }
-        };
+        })
+    }
+
+    /// The same kind of error with its message rewritten.
+    pub(crate) fn map_message(self, rewrite: impl FnOnce(String) -> String) -> RunError {
         match self {
-            RunError::Read(m) => RunError::Read(prefix(m)),
-            RunError::Diagnostics(m) => RunError::Diagnostics(prefix(m)),
-            RunError::NotFound(m) => RunError::NotFound(prefix(m)),
-            RunError::Unsupported(m) => RunError::Unsupported(prefix(m)),
-            RunError::Setting(m) => RunError::Setting(prefix(m)),
-            RunError::Data(m) => RunError::Data(prefix(m)),
-            RunError::Failed(m) => RunError::Failed(prefix(m)),
+            RunError::Read(m) => RunError::Read(rewrite(m)),
+            RunError::Diagnostics(m) => RunError::Diagnostics(rewrite(m)),
+            RunError::NotFound(m) => RunError::NotFound(rewrite(m)),
+            RunError::Unsupported(m) => RunError::Unsupported(rewrite(m)),
+            RunError::Setting(m) => RunError::Setting(rewrite(m)),
+            RunError::Data(m) => RunError::Data(rewrite(m)),
+            RunError::Failed(m) => RunError::Failed(rewrite(m)),
             RunError::Cancelled => RunError::Cancelled,
         }
     }
@@ -164,9 +168,7 @@ impl RunItem {
 /// without a target or dataset are left out).
 pub fn run_items(neuro: &NeuroAnalysis) -> Vec<RunItem> {
     neuro
-        .parse
-        .ast
-        .items
+        .items()
         .iter()
         .enumerate()
         .filter_map(|(index, item)| {
@@ -642,25 +644,6 @@ pub(crate) fn prepare_block<'a>(
 /// The settings of a converted network (`network N = convert(M) { ... }`).
 const CONVERT_KEYS: &[&str] = &["neuron", "normalize", "weights", "max_to_avg"];
 
-/// The first `limit` samples (and labels).
-fn take<'a>(
-    data: &Tensor,
-    labels: Option<&'a [i64]>,
-    limit: Option<usize>,
-) -> Result<(Tensor, Option<&'a [i64]>), RunError> {
-    let samples = data.shape.first().copied().unwrap_or(0);
-    let keep = limit.map_or(samples, |l| l.min(samples));
-    if keep == samples {
-        return Ok((data.clone(), labels));
-    }
-    let per_sample = data.data.len() / samples.max(1);
-    let mut shape = data.shape.clone();
-    shape[0] = keep;
-    let tensor = Tensor::new(shape, data.data[..keep * per_sample].to_vec())
-        .map_err(|e| RunError::Data(e.to_string()))?;
-    Ok((tensor, labels.map(|l| &l[..keep.min(l.len())])))
-}
-
 /// The network a prepared simulation runs.
 pub(crate) enum Simulated {
     /// A ReLU model converted for every run (the options may change how).
@@ -750,7 +733,12 @@ impl Prepared {
                 neurons,
                 name,
             } => {
-                let (inputs, labels) = take(&self.inputs, self.labels.as_deref(), options.limit)?;
+                let (inputs, labels) = neuride_convert::first_samples(
+                    &self.inputs,
+                    self.labels.as_deref(),
+                    options.limit,
+                )
+                .map_err(|e| RunError::Data(e.to_string()))?;
                 let sim_report =
                     neuride_snn::simulate(network, &inputs, labels, &options.sim, progress, cancel)
                         .map_err(|e| match e {

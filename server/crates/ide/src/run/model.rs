@@ -10,6 +10,7 @@
 mod infer;
 mod predict;
 
+pub(crate) use infer::run_scored;
 pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
     infer_session, load_session, register_onnxruntime,
@@ -108,6 +109,11 @@ impl Default for SimulateModel {
 }
 
 impl SimulateModel {
+    /// The neuron these options name.
+    fn neuron(&self) -> Result<Neuron, RunError> {
+        neuron(&self.neuron, self.beta, self.max_spikes, self.signed)
+    }
+
     /// The options that name files (for a caller that resolves them).
     pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
         [&mut self.data, &mut self.calib, &mut self.weights]
@@ -155,6 +161,11 @@ impl Default for ConvertModel {
 }
 
 impl ConvertModel {
+    /// The neuron these options name.
+    fn neuron(&self) -> Result<Neuron, RunError> {
+        neuron(&self.neuron, self.beta, self.max_spikes, self.signed)
+    }
+
     /// The options that name files (for a caller that resolves them).
     pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
         [&mut self.calib, &mut self.weights].into_iter().flatten()
@@ -199,12 +210,7 @@ pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Pre
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
     let opts = SimulateOptions {
         convert: ConvertOptions {
-            neuron: neuron(
-                &options.neuron,
-                options.beta,
-                options.max_spikes,
-                options.signed,
-            )?,
+            neuron: options.neuron()?,
             normalize: normalize(&options.normalize, Some(options.steps))?,
             max_to_avg: options.max_to_avg,
             initial_membrane: options.initial_membrane,
@@ -371,12 +377,7 @@ fn convert_only(
     };
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
     let opts = ConvertOptions {
-        neuron: neuron(
-            &options.neuron,
-            options.beta,
-            options.max_spikes,
-            options.signed,
-        )?,
+        neuron: options.neuron()?,
         normalize,
         max_to_avg: options.max_to_avg,
         initial_membrane: options.initial_membrane,

@@ -22,15 +22,16 @@ pub fn export(
     for tensor in initializers {
         let name = tensor.name();
         let Some(dtype) = npz_dtype(tensor.data_type()) else {
-            problems.push(WeightProblem::error(
-                "weights/unsupported-dtype",
-                Some(name),
-                None,
-                format!(
-                    "initializer '{name}' has element type {}, which numpy cannot store",
-                    onnx_name(tensor.data_type())
-                ),
-            ));
+            problems.push(
+                WeightProblem::error(
+                    "weights/unsupported-dtype",
+                    format!(
+                        "initializer '{name}' has element type {}, which numpy cannot store",
+                        onnx_name(tensor.data_type())
+                    ),
+                )
+                .about(Some(name), None),
+            );
             continue;
         };
         match tensor_bytes(tensor, dir) {
@@ -41,12 +42,10 @@ pub fn export(
                 tensor.dims.iter().map(|&d| d as u64).collect::<Vec<_>>(),
                 bytes.bytes,
             )),
-            Err(error) => problems.push(WeightProblem::error(
-                "weights/unreadable",
-                Some(name),
-                None,
-                error.to_string(),
-            )),
+            Err(error) => problems.push(
+                WeightProblem::error("weights/unreadable", error.to_string())
+                    .about(Some(name), None),
+            ),
         }
     }
     if !problems.is_empty() {
@@ -58,23 +57,16 @@ pub fn export(
             .map_err(|e| e.to_string())
             .and_then(|array| writer.add(name, &array).map_err(|e| e.to_string()));
         if let Err(error) = added {
-            problems.push(WeightProblem::error(
-                "weights/bad-name",
-                Some(name),
-                None,
-                format!("initializer '{name}': {error}"),
-            ));
+            problems.push(
+                WeightProblem::error("weights/bad-name", format!("initializer '{name}': {error}"))
+                    .about(Some(name), None),
+            );
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    writer.finish().map_err(|error| {
-        vec![WeightProblem::error(
-            "weights/write",
-            None,
-            None,
-            error.to_string(),
-        )]
-    })
+    writer
+        .finish()
+        .map_err(|error| vec![WeightProblem::error("weights/write", error.to_string())])
 }

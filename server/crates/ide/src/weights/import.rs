@@ -39,24 +39,26 @@ pub fn import(
         Some(map) => {
             for (array, entry) in &map.entries {
                 if archive.entry(array).is_none() {
-                    problems.push(WeightProblem::error(
-                        "weights/missing-array",
-                        Some(&entry.initializer),
-                        Some(array),
-                        format!("the map names array '{array}', which is not in the archive"),
-                    ));
+                    problems.push(
+                        WeightProblem::error(
+                            "weights/missing-array",
+                            format!("the map names array '{array}', which is not in the archive"),
+                        )
+                        .about(Some(&entry.initializer), Some(array)),
+                    );
                     continue;
                 }
                 pairs.push((array.clone(), entry.clone()));
             }
             for name in archive.names() {
                 if !map.entries.contains_key(name) {
-                    warnings.push(WeightProblem::warning(
-                        "weights/unused-array",
-                        None,
-                        Some(name),
-                        format!("array '{name}' is not in the map; not imported"),
-                    ));
+                    warnings.push(
+                        WeightProblem::warning(
+                            "weights/unused-array",
+                            format!("array '{name}' is not in the map; not imported"),
+                        )
+                        .about(None, Some(name)),
+                    );
                 }
             }
         }
@@ -71,12 +73,13 @@ pub fn import(
                         },
                     ));
                 } else {
-                    warnings.push(WeightProblem::warning(
-                        "weights/unused-array",
-                        None,
-                        Some(name),
-                        format!("array '{name}' matches no initializer; not imported"),
-                    ));
+                    warnings.push(
+                        WeightProblem::warning(
+                            "weights/unused-array",
+                            format!("array '{name}' matches no initializer; not imported"),
+                        )
+                        .about(None, Some(name)),
+                    );
                 }
             }
         }
@@ -86,27 +89,23 @@ pub fn import(
     for (array_name, target) in &pairs {
         if let Some(previous) = seen_targets.insert(target.initializer.clone(), array_name.clone())
         {
-            problems.push(WeightProblem::error(
-                "weights/duplicate-target",
-                Some(&target.initializer),
-                Some(array_name),
-                format!(
-                    "arrays '{previous}' and '{array_name}' both go into initializer '{}'",
-                    target.initializer
-                ),
-            ));
+            problems.push(
+                WeightProblem::error(
+                    "weights/duplicate-target",
+                    format!(
+                        "arrays '{previous}' and '{array_name}' both go into initializer '{}'",
+                        target.initializer
+                    ),
+                )
+                .about(Some(&target.initializer), Some(array_name)),
+            );
             continue;
         }
         let Some(index) = initializers
             .iter()
             .position(|t| t.name() == target.initializer)
         else {
-            problems.push(WeightProblem::error(
-                "weights/unknown-initializer",
-                Some(&target.initializer),
-                Some(array_name),
-                format!("array '{array_name}' is mapped to initializer '{}', which the model does not have", target.initializer),
-            ));
+            problems.push(WeightProblem::error("weights/unknown-initializer", format!("array '{array_name}' is mapped to initializer '{}', which the model does not have", target.initializer)).about(Some(&target.initializer), Some(array_name)));
             continue;
         };
         let tensor = &initializers[index];
@@ -116,28 +115,30 @@ pub fn import(
         {
             Ok(array) => array,
             Err(error) => {
-                problems.push(WeightProblem::error(
-                    "weights/unreadable",
-                    Some(tensor.name()),
-                    Some(array_name),
-                    format!("array '{array_name}': {error}"),
-                ));
+                problems.push(
+                    WeightProblem::error(
+                        "weights/unreadable",
+                        format!("array '{array_name}': {error}"),
+                    )
+                    .about(Some(tensor.name()), Some(array_name)),
+                );
                 continue;
             }
         };
         let wanted_dtype = npz_dtype(tensor.data_type());
         if wanted_dtype != Some(array.dtype) {
-            problems.push(WeightProblem::error(
-                "weights/dtype-mismatch",
-                Some(tensor.name()),
-                Some(array_name),
-                format!(
-                    "array '{array_name}' is {}, initializer '{}' is {}",
-                    array.dtype.numpy_name(),
-                    tensor.name(),
-                    onnx_name(tensor.data_type())
-                ),
-            ));
+            problems.push(
+                WeightProblem::error(
+                    "weights/dtype-mismatch",
+                    format!(
+                        "array '{array_name}' is {}, initializer '{}' is {}",
+                        array.dtype.numpy_name(),
+                        tensor.name(),
+                        onnx_name(tensor.data_type())
+                    ),
+                )
+                .about(Some(tensor.name()), Some(array_name)),
+            );
             continue;
         }
         let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
@@ -147,28 +148,18 @@ pub fn import(
             } else {
                 ""
             };
-            problems.push(WeightProblem::error(
-                "weights/shape-mismatch",
-                Some(tensor.name()),
-                Some(array_name),
-                format!(
+            problems.push(WeightProblem::error("weights/shape-mismatch", format!(
                     "array '{array_name}' has shape {:?}{transposed}, initializer '{}' has {:?}",
                     array.shape,
                     tensor.name(),
                     dims
-                ),
-            ));
+                )).about(Some(tensor.name()), Some(array_name)));
             continue;
         }
         replacements.push((index, array.data.into_owned()));
     }
     if replacements.is_empty() && problems.is_empty() {
-        problems.push(WeightProblem::error(
-            "weights/no-match",
-            None,
-            None,
-            "no array matches an initializer by name; positional archives (arr_0, arr_1, ... as NengoDL saves them) need --map (see `neuride weights map`)",
-        ));
+        problems.push(WeightProblem::error("weights/no-match", "no array matches an initializer by name; positional archives (arr_0, arr_1, ... as NengoDL saves them) need --map (see `neuride weights map`)"));
     }
     if !problems.is_empty() {
         return Err(problems);

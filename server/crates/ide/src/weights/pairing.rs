@@ -14,40 +14,43 @@ pub fn compare(model: &ModelProto, archive: &Archive<'_>) -> Vec<WeightProblem> 
     for tensor in initializers {
         let name = tensor.name();
         let Some(entry) = archive.entry(name) else {
-            problems.push(WeightProblem::warning(
-                "weights/missing-array",
-                Some(name),
-                None,
-                format!("initializer '{name}' has no array of that name in the archive"),
-            ));
+            problems.push(
+                WeightProblem::warning(
+                    "weights/missing-array",
+                    format!("initializer '{name}' has no array of that name in the archive"),
+                )
+                .about(Some(name), None),
+            );
             continue;
         };
         let Ok(header) = &entry.header else { continue };
         let dims: Vec<u64> = tensor.dims.iter().map(|&d| d.max(0) as u64).collect();
         if header.shape != dims {
-            problems.push(WeightProblem::error(
-                "weights/shape-mismatch",
-                Some(name),
-                Some(name),
-                format!(
-                    "array '{name}' has shape {:?}, the initializer has {:?}",
-                    header.shape, dims
-                ),
-            ));
+            problems.push(
+                WeightProblem::error(
+                    "weights/shape-mismatch",
+                    format!(
+                        "array '{name}' has shape {:?}, the initializer has {:?}",
+                        header.shape, dims
+                    ),
+                )
+                .about(Some(name), Some(name)),
+            );
         }
         if let ElementType::Numeric { dtype, .. } = header.element
             && npz_dtype(tensor.data_type()) != Some(dtype)
         {
-            problems.push(WeightProblem::error(
-                "weights/dtype-mismatch",
-                Some(name),
-                Some(name),
-                format!(
-                    "array '{name}' is {}, the initializer is {}",
-                    dtype.numpy_name(),
-                    onnx_name(tensor.data_type())
-                ),
-            ));
+            problems.push(
+                WeightProblem::error(
+                    "weights/dtype-mismatch",
+                    format!(
+                        "array '{name}' is {}, the initializer is {}",
+                        dtype.numpy_name(),
+                        onnx_name(tensor.data_type())
+                    ),
+                )
+                .about(Some(name), Some(name)),
+            );
         }
     }
     problems

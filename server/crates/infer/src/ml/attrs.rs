@@ -69,6 +69,49 @@ impl<'a> Attrs<'a> {
         self.s(name).unwrap_or_else(|| default.to_owned())
     }
 
+    /// A string attribute that names one of `choices` (`default` when absent):
+    /// the value paired with it.
+    pub fn choice<T: Copy>(
+        &self,
+        name: &str,
+        default: &str,
+        choices: &[(&str, T)],
+    ) -> Result<T, KernelError> {
+        let word = self.s_or(name, default);
+        match choices.iter().find(|(choice, _)| *choice == word) {
+            Some(&(_, value)) => Ok(value),
+            None => {
+                let words: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+                Err(KernelError::Attribute(format!(
+                    "{name} '{word}' is not one of {}",
+                    words.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// A string attribute the op cannot do without.
+    pub fn required_s(&self, name: &str) -> Result<String, KernelError> {
+        self.s(name)
+            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+    }
+
+    /// An int attribute the op cannot do without.
+    pub fn required_i(&self, name: &str) -> Result<i64, KernelError> {
+        self.i(name)
+            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+    }
+
+    /// An ints attribute of counts or indexes (negative ones read as 0;
+    /// absent: empty).
+    pub fn counts(&self, name: &str) -> Vec<usize> {
+        self.ints(name)
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| c.max(0) as usize)
+            .collect()
+    }
+
     pub fn required_floats(&self, name: &str) -> Result<Vec<f32>, KernelError> {
         self.floats(name).ok_or_else(|| {
             KernelError::Attribute(format!("required attribute '{name}' is missing"))

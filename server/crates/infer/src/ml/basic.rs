@@ -21,6 +21,14 @@ pub(crate) fn tensor<'a>(
 }
 pub(crate) use tensor as input_tensor;
 
+/// The one output of an op that keeps its input's shape: `data` shaped as `t`.
+pub(crate) fn shaped_like(t: &Tensor, data: Data) -> Result<Vec<Value>, KernelError> {
+    Ok(vec![Value::Tensor(Tensor {
+        shape: t.shape.clone(),
+        data,
+    })])
+}
+
 #[derive(Clone, Copy)]
 enum Norm {
     Max,
@@ -31,16 +39,11 @@ enum Norm {
 struct Normalizer(Norm);
 
 pub(crate) fn normalizer(a: &Attrs) -> Result<BoxKernel, KernelError> {
-    let norm = match a.s_or("norm", "MAX").as_str() {
-        "MAX" => Norm::Max,
-        "L1" => Norm::L1,
-        "L2" => Norm::L2,
-        other => {
-            return Err(KernelError::Attribute(format!(
-                "norm '{other}' is not one of MAX, L1, L2"
-            )));
-        }
-    };
+    let norm = a.choice(
+        "norm",
+        "MAX",
+        &[("MAX", Norm::Max), ("L1", Norm::L1), ("L2", Norm::L2)],
+    )?;
     Ok(Box::new(Normalizer(norm)))
 }
 
@@ -60,10 +63,7 @@ impl Kernel for Normalizer {
                 }
             }
         }
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data: Data::F32(x),
-        })])
+        shaped_like(t, Data::F32(x))
     }
 }
 
@@ -103,10 +103,7 @@ impl Kernel for Scaler {
             let c = i % cols;
             *value = (*value - pick(&self.offset, c, 0.0)) * pick(&self.scale, c, 1.0);
         }
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data: Data::F32(x),
-        })])
+        shaped_like(t, Data::F32(x))
     }
 }
 
@@ -136,10 +133,7 @@ impl Kernel for Binarizer {
                 )));
             }
         };
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data,
-        })])
+        shaped_like(t, data)
     }
 }
 
@@ -216,10 +210,7 @@ impl Kernel for Imputer {
                 )));
             }
         };
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data,
-        })])
+        shaped_like(t, data)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Operators between categories, labels and maps: ZipMap, LabelEncoder,
 //! OneHotEncoder, CategoryMapper, DictVectorizer, CastMap.
 
-use super::basic::input_tensor;
+use super::basic::{input_tensor, shaped_like};
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
@@ -188,10 +188,7 @@ impl Kernel for LabelEncoder {
             .collect();
         let mut all = self.values.clone();
         all.extend(&self.default);
-        Ok(vec![Value::Tensor(Tensor {
-            shape: t.shape.clone(),
-            data: all.gather(&picks),
-        })])
+        shaped_like(t, all.gather(&picks))
     }
 }
 
@@ -235,10 +232,7 @@ fn map_strings_and_ints(
             )));
         }
     };
-    Ok(vec![Value::Tensor(Tensor {
-        shape: t.shape.clone(),
-        data,
-    })])
+    shaped_like(t, data)
 }
 
 /// A string or int64 list attribute (whichever is set and non-empty) and
@@ -458,25 +452,16 @@ struct CastMap {
 }
 
 pub(crate) fn cast_map(a: &Attrs) -> Result<BoxKernel, KernelError> {
-    let to = match a.s_or("cast_to", "TO_FLOAT").as_str() {
-        "TO_FLOAT" => CastTo::Float,
-        "TO_STRING" => CastTo::Str,
-        "TO_INT64" => CastTo::Int64,
-        other => {
-            return Err(KernelError::Attribute(format!(
-                "cast_to '{other}' is not one of TO_FLOAT, TO_STRING, TO_INT64"
-            )));
-        }
-    };
-    let sparse = match a.s_or("map_form", "DENSE").as_str() {
-        "DENSE" => false,
-        "SPARSE" => true,
-        other => {
-            return Err(KernelError::Attribute(format!(
-                "map_form '{other}' is not one of DENSE, SPARSE"
-            )));
-        }
-    };
+    let to = a.choice(
+        "cast_to",
+        "TO_FLOAT",
+        &[
+            ("TO_FLOAT", CastTo::Float),
+            ("TO_STRING", CastTo::Str),
+            ("TO_INT64", CastTo::Int64),
+        ],
+    )?;
+    let sparse = a.choice("map_form", "DENSE", &[("DENSE", false), ("SPARSE", true)])?;
     let max_map = a.i("max_map").unwrap_or(1);
     let max_map = usize::try_from(max_map)
         .ok()

@@ -152,23 +152,29 @@ pub(crate) fn linear_classifier(a: &Attrs) -> Result<BoxKernel, KernelError> {
     }))
 }
 
+/// `X W^T + b` over input 0's rows, for `outputs` columns: the rows and the scores.
+fn linear(
+    inputs: &[Option<&Value>],
+    coefficients: &[f32],
+    outputs: usize,
+    intercepts: &[f32],
+) -> Result<(usize, Vec<f32>), KernelError> {
+    let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
+    let want = coefficients.len() / outputs;
+    if features != want {
+        return Err(KernelError::Shape(format!(
+            "X has {features} features, the coefficients expect {want}"
+        )));
+    }
+    Ok((
+        rows,
+        gemm_xwt(&x, rows, features, coefficients, outputs, intercepts),
+    ))
+}
+
 impl Kernel for LinearClassifier {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
-        let want = self.coefficients.len() / self.classes;
-        if features != want {
-            return Err(KernelError::Shape(format!(
-                "X has {features} features, the coefficients expect {want}"
-            )));
-        }
-        let scores = gemm_xwt(
-            &x,
-            rows,
-            features,
-            &self.coefficients,
-            self.classes,
-            &self.intercepts,
-        );
+        let (rows, scores) = linear(inputs, &self.coefficients, self.classes, &self.intercepts)?;
         let mut picks = Vec::with_capacity(rows);
         let add_second = self.classes == 1 && self.labels.len() == 2;
         if self.classes == 1 {
@@ -250,21 +256,7 @@ pub(crate) fn linear_regressor(a: &Attrs) -> Result<BoxKernel, KernelError> {
 
 impl Kernel for LinearRegressor {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        let (rows, features, x) = rows_f32(inputs.first().copied().flatten())?;
-        let want = self.coefficients.len() / self.targets;
-        if features != want {
-            return Err(KernelError::Shape(format!(
-                "X has {features} features, the coefficients expect {want}"
-            )));
-        }
-        let mut y = gemm_xwt(
-            &x,
-            rows,
-            features,
-            &self.coefficients,
-            self.targets,
-            &self.intercepts,
-        );
+        let (rows, mut y) = linear(inputs, &self.coefficients, self.targets, &self.intercepts)?;
         for row in y.chunks_exact_mut(self.targets) {
             apply_row(row, self.transform);
         }

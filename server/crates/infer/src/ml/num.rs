@@ -314,24 +314,7 @@ pub(crate) fn transpose_index(shape: &[usize], perm: &[usize]) -> Vec<usize> {
     let src = strides(shape);
     let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let step: Vec<usize> = perm.iter().map(|&p| src[p]).collect();
-    let total: usize = shape.iter().product();
-    let mut idx = Vec::with_capacity(total);
-    let rank = shape.len();
-    let mut counter = vec![0usize; rank];
-    let mut at = 0usize;
-    for _ in 0..total {
-        idx.push(at);
-        for d in (0..rank).rev() {
-            counter[d] += 1;
-            at += step[d];
-            if counter[d] < out_shape[d] {
-                break;
-            }
-            at -= step[d] * counter[d];
-            counter[d] = 0;
-        }
-    }
-    idx
+    neuride_onnx::broadcast::strided_offsets(&out_shape, &step)
 }
 
 /// A tensor of `dtype` from f64 values.

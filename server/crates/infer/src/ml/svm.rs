@@ -26,17 +26,16 @@ struct SvmKernel {
 
 impl SvmKernel {
     fn from_attrs(a: &Attrs) -> Result<SvmKernel, KernelError> {
-        let kind = match a.s_or("kernel_type", "LINEAR").as_str() {
-            "LINEAR" => KernelType::Linear,
-            "POLY" => KernelType::Poly,
-            "RBF" => KernelType::Rbf,
-            "SIGMOID" => KernelType::Sigmoid,
-            other => {
-                return Err(KernelError::Attribute(format!(
-                    "kernel_type '{other}' is not one of LINEAR, POLY, RBF, SIGMOID"
-                )));
-            }
-        };
+        let kind = a.choice(
+            "kernel_type",
+            "LINEAR",
+            &[
+                ("LINEAR", KernelType::Linear),
+                ("POLY", KernelType::Poly),
+                ("RBF", KernelType::Rbf),
+                ("SIGMOID", KernelType::Sigmoid),
+            ],
+        )?;
         let p = a.floats("kernel_params").unwrap_or_default();
         if !p.is_empty() && p.len() < 3 {
             return Err(KernelError::Attribute(format!(

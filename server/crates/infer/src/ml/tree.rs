@@ -659,11 +659,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
             )));
         }
     };
-    let targets = to_usize(
-        a.i("n_targets")
-            .ok_or_else(|| KernelError::Attribute("n_targets is required".to_owned()))?,
-        "n_targets",
-    )?;
+    let targets = to_usize(a.required_i("n_targets")?, "n_targets")?;
     Ok(Box::new(Regressor {
         forest,
         targets,

@@ -67,17 +67,7 @@ fn write_human(out: &mut impl Write, path: &str, s: &Summary, kind: &str) -> std
     let opsets: Vec<String> = s
         .opsets
         .iter()
-        .map(|o| {
-            format!(
-                "{}:{}",
-                if o.domain.is_empty() {
-                    "ai.onnx"
-                } else {
-                    o.domain.as_str()
-                },
-                o.version
-            )
-        })
+        .map(|o| format!("{}:{}", o.domain_name(), o.version))
         .collect();
     writeln!(
         out,

@@ -69,22 +69,16 @@ pub fn definition(
         position_offset(neuro, position),
     )?;
     let base = neuro.path.parent()?;
+    let is_archive = matches!(target, dsl::Target::ArchiveEntry { .. });
     match target {
         dsl::Target::InFile { selection, .. } => Some(Location {
             uri: file_uri.clone(),
             range: range(neuro, selection),
         }),
-        dsl::Target::ArchiveEntry { path, key } => {
+        // A name inside a bound file: found in the file's text view.
+        dsl::Target::ArchiveEntry { path, key: name } | dsl::Target::ModelInput { path, name } => {
             let path = base.join(path);
-            let found = target_range(&path, &key, true).unwrap_or_default();
-            Some(Location {
-                uri: uri::virtual_from_path(&path)?,
-                range: to_proto::range(found),
-            })
-        }
-        dsl::Target::ModelInput { path, name } => {
-            let path = base.join(path);
-            let found = target_range(&path, &name, false).unwrap_or_default();
+            let found = target_range(&path, &name, is_archive).unwrap_or_default();
             Some(Location {
                 uri: uri::virtual_from_path(&path)?,
                 range: to_proto::range(found),

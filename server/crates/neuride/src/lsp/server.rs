@@ -1,8 +1,8 @@
 //! The LSP methods: thin adapters from protocol types to the analysis host
 //! and back. Notification handlers mutate state synchronously before any
-//! `.await`; requests run under [`guard`].
+//! `.await`; the dispatcher runs every request under
+//! [`super::guard::guard`].
 
-use super::guard::guard;
 use super::jsonrpc::Result;
 use super::state::{ClientFlags, Outgoing, Shared};
 use super::transport::Client;
@@ -97,35 +97,27 @@ impl Server {
     }
 
     pub async fn model_text(&self, params: custom::UriParams) -> Result<custom::ModelTextResult> {
-        guard(
-            "neuride/modelText",
-            custom::model_text(&self.shared, params),
-        )
-        .await
+        custom::model_text(&self.shared, params).await
     }
 
     pub async fn model_summary(&self, params: custom::UriParams) -> Result<Value> {
-        guard(
-            "neuride/modelSummary",
-            custom::model_summary(&self.shared, params),
-        )
-        .await
+        custom::model_summary(&self.shared, params).await
     }
 
     pub async fn classify(&self, params: custom::UriParams) -> Result<Value> {
-        guard("neuride/classify", custom::classify(&self.shared, params)).await
+        custom::classify(&self.shared, params).await
     }
 
     pub async fn graph(&self, params: custom::GraphParams) -> Result<Value> {
-        guard("neuride/graph", custom::graph(&self.shared, params)).await
+        custom::graph(&self.shared, params).await
     }
 
     pub async fn models(&self, _params: Option<Value>) -> Result<Value> {
-        guard("neuride/models", async { Ok(custom::models(&self.shared)) }).await
+        Ok(custom::models(&self.shared))
     }
 
     pub async fn events(&self, _params: Option<Value>) -> Result<Value> {
-        guard("neuride/events", async { Ok(custom::events(&self.shared)) }).await
+        Ok(custom::events(&self.shared))
     }
 
     /// The user pressed cancel on a job's progress.
@@ -180,6 +172,24 @@ impl Server {
             Some(_) => custom::analysis_of(&self.shared, path).await.map(Some),
         }
     }
+
+    /// A request about a `.neuro` file: `None` for other files, else what
+    /// `answer` makes of the file's current analysis.
+    async fn on_neuro<T>(
+        &self,
+        uri: &Uri,
+        answer: impl FnOnce(NeuroFile) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        match self.neuro_at(uri).await? {
+            Some(file) => answer(file),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The path of a `.neuro` file's URI; `None` for other files.
+fn neuro_path(uri: &Uri) -> Option<PathBuf> {
+    uri::to_path(uri).filter(|path| FileKind::from_path(path) == Some(FileKind::Neuro))
 }
 
 fn client_flags(capabilities: &ClientCapabilities) -> ClientFlags {
@@ -382,12 +392,9 @@ impl Server {
     }
 
     pub async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let Some(path) = uri::to_path(&params.text_document.uri) else {
+        let Some(path) = neuro_path(&params.text_document.uri) else {
             return;
         };
-        if FileKind::from_path(&path) != Some(FileKind::Neuro) {
-            return;
-        }
         // Full sync: the last change holds the whole text.
         let Some(change) = params.content_changes.into_iter().last() else {
             return;
@@ -401,12 +408,9 @@ impl Server {
     }
 
     pub async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let Some(path) = uri::to_path(&params.text_document.uri) else {
+        let Some(path) = neuro_path(&params.text_document.uri) else {
             return;
         };
-        if FileKind::from_path(&path) != Some(FileKind::Neuro) {
-            return;
-        }
         if path.is_file() {
             self.shared.lock().host.remove_overlay(&path);
             analysis::schedule(&self.shared, path);
@@ -429,117 +433,103 @@ impl Server {
     }
 
     pub async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        guard("textDocument/hover", async {
-            let at = params.text_document_position_params;
-            let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
-            if let neuride_ide::FileAnalysis::Neuro(_) = analysis.as_ref() {
-                let pictures = self.shared.lock().client.shows_images;
-                // A `to_image` dataset's hover draws a sample: that fits
-                // its map, so it runs off the request thread.
-                return tokio::task::spawn_blocking(move || {
-                    let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() else {
-                        return None;
-                    };
-                    neuro::hover_with_preview(file, at.position, pictures)
-                })
-                .await
-                .map_err(|e| super::guard::internal(e.to_string()));
-            }
-            let Some(model) = analysis.as_model() else {
-                return Ok(None);
-            };
-            let hover =
-                neuride_ide::hover::model_hover(model, to_proto::from_position(at.position));
-            Ok(hover.map(|h| Hover {
-                contents: HoverContents::Markup(MarkupContent {
-                    kind: MarkupKind::Markdown,
-                    value: h.markdown,
-                }),
-                range: Some(to_proto::range(h.range)),
-            }))
-        })
-        .await
+        let at = params.text_document_position_params;
+        let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
+            return Ok(None);
+        };
+        if let neuride_ide::FileAnalysis::Neuro(_) = analysis.as_ref() {
+            let pictures = self.shared.lock().client.shows_images;
+            // A `to_image` dataset's hover draws a sample: that fits
+            // its map, so it runs off the request thread.
+            return tokio::task::spawn_blocking(move || {
+                let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() else {
+                    return None;
+                };
+                neuro::hover_with_preview(file, at.position, pictures)
+            })
+            .await
+            .map_err(|e| super::guard::internal(e.to_string()));
+        }
+        let Some(model) = analysis.as_model() else {
+            return Ok(None);
+        };
+        let hover = neuride_ide::hover::model_hover(model, to_proto::from_position(at.position));
+        Ok(hover.map(|h| Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: h.markdown,
+            }),
+            range: Some(to_proto::range(h.range)),
+        }))
     }
 
     pub async fn goto_definition(
         &self,
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
-        guard("textDocument/definition", async {
-            let at = params.text_document_position_params;
-            let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
-            if let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() {
-                let shared = self.shared.clone();
-                let location = neuro::definition(
-                    file,
-                    &at.text_document.uri,
-                    at.position,
-                    |path, name, is_archive| {
-                        let target = shared.lock().host.analysis(path)?;
-                        match target.as_ref() {
-                            neuride_ide::FileAnalysis::Archive(archive) if is_archive => archive
-                                .lines
-                                .get(name)
-                                .map(|&line| neuride_ide::archive::line_range(&archive.text, line)),
-                            neuride_ide::FileAnalysis::Model(model) if !is_archive => {
-                                model.view.range_of(&neuride_onnx::Anchor::Value {
-                                    graph: neuride_onnx::GraphId::Main,
-                                    name: name.to_owned(),
-                                })
-                            }
-                            _ => None,
+        let at = params.text_document_position_params;
+        let Some(analysis) = self.model_at(&at.text_document.uri).await? else {
+            return Ok(None);
+        };
+        if let neuride_ide::FileAnalysis::Neuro(file) = analysis.as_ref() {
+            let shared = self.shared.clone();
+            let location = neuro::definition(
+                file,
+                &at.text_document.uri,
+                at.position,
+                |path, name, is_archive| {
+                    let target = shared.lock().host.analysis(path)?;
+                    match target.as_ref() {
+                        neuride_ide::FileAnalysis::Archive(archive) if is_archive => archive
+                            .lines
+                            .get(name)
+                            .map(|&line| neuride_ide::archive::line_range(&archive.text, line)),
+                        neuride_ide::FileAnalysis::Model(model) if !is_archive => {
+                            model.view.range_of(&neuride_onnx::Anchor::Value {
+                                graph: neuride_onnx::GraphId::Main,
+                                name: name.to_owned(),
+                            })
                         }
-                    },
-                );
-                return Ok(location.map(GotoDefinitionResponse::Scalar));
-            }
-            let Some(model) = analysis.as_model() else {
-                return Ok(None);
-            };
-            let target =
-                neuride_ide::symbols::model_definition(model, to_proto::from_position(at.position));
-            Ok(target.map(|range| {
-                GotoDefinitionResponse::Scalar(Location {
-                    uri: at.text_document.uri.clone(),
-                    range: to_proto::range(range),
-                })
-            }))
-        })
-        .await
+                        _ => None,
+                    }
+                },
+            );
+            return Ok(location.map(GotoDefinitionResponse::Scalar));
+        }
+        let Some(model) = analysis.as_model() else {
+            return Ok(None);
+        };
+        let target =
+            neuride_ide::symbols::model_definition(model, to_proto::from_position(at.position));
+        Ok(target.map(|range| {
+            GotoDefinitionResponse::Scalar(Location {
+                uri: at.text_document.uri.clone(),
+                range: to_proto::range(range),
+            })
+        }))
     }
 
     pub async fn document_symbol(
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        guard("textDocument/documentSymbol", async {
-            let Some(analysis) = self.model_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
-            let symbols = match analysis.as_ref() {
-                neuride_ide::FileAnalysis::Model(model) => {
-                    neuride_ide::symbols::model_symbols(model)
-                }
-                neuride_ide::FileAnalysis::Neuro(neuro) => {
-                    neuride_ide::symbols::neuro_symbols(neuro)
-                }
-                neuride_ide::FileAnalysis::Archive(_) => Vec::new(),
-            };
-            if self.shared.lock().client.hierarchical_symbols {
-                Ok(Some(DocumentSymbolResponse::Nested(
-                    symbols.iter().map(to_proto::document_symbol).collect(),
-                )))
-            } else {
-                let mut flat = Vec::new();
-                to_proto::flat_symbols(&symbols, &params.text_document.uri, None, &mut flat);
-                Ok(Some(DocumentSymbolResponse::Flat(flat)))
-            }
-        })
-        .await
+        let Some(analysis) = self.model_at(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let symbols = match analysis.as_ref() {
+            neuride_ide::FileAnalysis::Model(model) => neuride_ide::symbols::model_symbols(model),
+            neuride_ide::FileAnalysis::Neuro(neuro) => neuride_ide::symbols::neuro_symbols(neuro),
+            neuride_ide::FileAnalysis::Archive(_) => Vec::new(),
+        };
+        if self.shared.lock().client.hierarchical_symbols {
+            Ok(Some(DocumentSymbolResponse::Nested(
+                symbols.iter().map(to_proto::document_symbol).collect(),
+            )))
+        } else {
+            let mut flat = Vec::new();
+            to_proto::flat_symbols(&symbols, &params.text_document.uri, None, &mut flat);
+            Ok(Some(DocumentSymbolResponse::Flat(flat)))
+        }
     }
 
     #[allow(deprecated)]
@@ -547,43 +537,36 @@ impl Server {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        guard("workspace/symbol", async {
-            let analyses = custom::workspace_analyses(&self.shared);
-            let found = neuride_ide::symbols::workspace_symbols(&analyses, &params.query, 1000);
-            let symbols = found
-                .into_iter()
-                .filter_map(|symbol| {
-                    let is_view =
-                        FileKind::from_path(&symbol.path).is_some_and(FileKind::is_binary);
-                    let uri = if is_view {
-                        uri::virtual_from_path(&symbol.path)
-                    } else {
-                        uri::from_path(&symbol.path)
-                    }?;
-                    Some(SymbolInformation {
-                        name: symbol.name,
-                        kind: to_proto::symbol_kind(symbol.kind),
-                        tags: None,
-                        deprecated: None,
-                        location: Location {
-                            uri,
-                            range: to_proto::range(symbol.range),
-                        },
-                        container_name: Some(symbol.container),
-                    })
+        let analyses = custom::workspace_analyses(&self.shared);
+        let found = neuride_ide::symbols::workspace_symbols(&analyses, &params.query, 1000);
+        let symbols = found
+            .into_iter()
+            .filter_map(|symbol| {
+                let is_view = FileKind::from_path(&symbol.path).is_some_and(FileKind::is_binary);
+                let uri = if is_view {
+                    uri::virtual_from_path(&symbol.path)
+                } else {
+                    uri::from_path(&symbol.path)
+                }?;
+                Some(SymbolInformation {
+                    name: symbol.name,
+                    kind: to_proto::symbol_kind(symbol.kind),
+                    tags: None,
+                    deprecated: None,
+                    location: Location {
+                        uri,
+                        range: to_proto::range(symbol.range),
+                    },
+                    container_name: Some(symbol.container),
                 })
-                .collect();
-            Ok(Some(WorkspaceSymbolResponse::Flat(symbols)))
-        })
-        .await
+            })
+            .collect();
+        Ok(Some(WorkspaceSymbolResponse::Flat(symbols)))
     }
 
     pub async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
-        guard("textDocument/references", async {
-            let at = params.text_document_position;
-            let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
+        let at = params.text_document_position;
+        self.on_neuro(&at.text_document.uri, |file| {
             let found = neuro::references(
                 &file,
                 &at.text_document.uri,
@@ -599,21 +582,15 @@ impl Server {
         &self,
         params: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        guard("textDocument/prepareRename", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro(&params.text_document.uri, |file| {
             Ok(neuro::prepare_rename(&file, params.position))
         })
         .await
     }
 
     pub async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
-        guard("textDocument/rename", async {
-            let at = params.text_document_position;
-            let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
+        let at = params.text_document_position;
+        self.on_neuro(&at.text_document.uri, |file| {
             neuro::rename(&file, &at.text_document.uri, at.position, &params.new_name)
                 .map(Some)
                 .map_err(super::guard::invalid_params)
@@ -622,28 +599,22 @@ impl Server {
     }
 
     pub async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
-        guard("textDocument/completion", async {
-            let at = params.text_document_position;
-            let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
-                return Ok(None);
-            };
-            let position = at.position;
-            let items = tokio::task::spawn_blocking(move || neuro::completion(&file, position))
-                .await
-                .map_err(|e| super::guard::internal(e.to_string()))?;
-            Ok(Some(CompletionResponse::Array(items)))
-        })
-        .await
+        let at = params.text_document_position;
+        let Some(file) = self.neuro_at(&at.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let position = at.position;
+        let items = tokio::task::spawn_blocking(move || neuro::completion(&file, position))
+            .await
+            .map_err(|e| super::guard::internal(e.to_string()))?;
+        Ok(Some(CompletionResponse::Array(items)))
     }
 
     pub async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        guard("textDocument/semanticTokens/full", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro(&params.text_document.uri, |file| {
             Ok(Some(SemanticTokensResult::Tokens(neuro::semantic_tokens(
                 &file,
             ))))
@@ -655,30 +626,21 @@ impl Server {
         &self,
         params: DocumentFormattingParams,
     ) -> Result<Option<Vec<TextEdit>>> {
-        guard("textDocument/formatting", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro(&params.text_document.uri, |file| {
             Ok(Some(neuro::formatting(&file)))
         })
         .await
     }
 
     pub async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
-        guard("textDocument/inlayHint", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro(&params.text_document.uri, |file| {
             Ok(Some(neuro::inlay_hints(&file, params.range)))
         })
         .await
     }
 
     pub async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        guard("textDocument/codeLens", async {
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
-                return Ok(None);
-            };
+        self.on_neuro(&params.text_document.uri, |file| {
             Ok(Some(neuro::code_lenses(&file, &params.text_document.uri)))
         })
         .await
@@ -688,40 +650,33 @@ impl Server {
         &self,
         params: CodeActionParams,
     ) -> Result<Option<CodeActionResponse>> {
-        guard("textDocument/codeAction", async {
-            let uri = &params.text_document.uri;
-            if custom::path_of(uri)
-                .ok()
-                .and_then(|p| FileKind::from_path(&p))
-                == Some(FileKind::Onnx)
-            {
-                let Some(analysis) = self.model_at(uri).await? else {
-                    return Ok(None);
-                };
-                return Ok(Some(fixes::code_actions(
-                    &self.shared,
-                    uri,
-                    &analysis,
-                    &params.context,
-                )));
-            }
-            let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
+        let uri = &params.text_document.uri;
+        if custom::path_of(uri)
+            .ok()
+            .and_then(|p| FileKind::from_path(&p))
+            == Some(FileKind::Onnx)
+        {
+            let Some(analysis) = self.model_at(uri).await? else {
                 return Ok(None);
             };
-            Ok(Some(neuro::code_actions(
-                &file,
-                &params.text_document.uri,
-                params.range,
-            )))
-        })
-        .await
+            return Ok(Some(fixes::code_actions(
+                &self.shared,
+                uri,
+                &analysis,
+                &params.context,
+            )));
+        }
+        let Some(file) = self.neuro_at(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        Ok(Some(neuro::code_actions(
+            &file,
+            &params.text_document.uri,
+            params.range,
+        )))
     }
 
     pub async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
-        guard(
-            "workspace/executeCommand",
-            commands::execute(&self.shared, &self.client, params),
-        )
-        .await
+        commands::execute(&self.shared, &self.client, params).await
     }
 }

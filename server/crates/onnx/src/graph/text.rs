@@ -201,32 +201,36 @@ pub fn ellipsize_start(text: &str, max_chars: usize) -> String {
 
 /// Escapes text for XML content and attribute values.
 pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even as references.
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(text, |ch| match ch {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&apos;"),
+        // XML 1.0 forbids most control characters even as references.
+        c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => Some("\u{FFFD}"),
+        _ => None,
+    })
 }
 
 /// Escapes text inside a DOT double-quoted string (`\n` stays a line break).
 pub fn dot_escape(text: &str) -> String {
+    escape(text, |ch| match ch {
+        '"' => Some("\\\""),
+        '\\' => Some("\\\\"),
+        '\n' => Some("\\n"),
+        c if c.is_control() => Some(" "),
+        _ => None,
+    })
+}
+
+/// `text` with the characters `replacement` names replaced.
+fn escape(text: &str, replacement: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
+        match replacement(ch) {
+            Some(replaced) => out.push_str(replaced),
+            None => out.push(ch),
         }
     }
     out

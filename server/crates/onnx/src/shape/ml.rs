@@ -43,17 +43,34 @@ fn classifier(n: Dim, label: i32, c: Dim) -> Vec<Fact> {
     ]
 }
 
+/// The facts of an `ai.onnx.ml` node's outputs; ops are grouped by family,
+/// each a function that answers `None` for ops not its own.
 pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
-    let node = at.node;
-    let x = ins.first().copied().flatten();
-    let same = |elem: i32| match x.and_then(|f| f.ty.shape()) {
+    const FAMILIES: [Family; 4] = [classifiers, regressors, encoders, features];
+    let op = at.node.op_type.as_deref().unwrap_or("");
+    FAMILIES
+        .iter()
+        .find_map(|family| family(at, op, ins))
+        .unwrap_or_default()
+}
+
+type Family = fn(&At, &str, &[Option<&Fact>]) -> Option<Vec<Fact>>;
+
+/// Output 0's shape with element type `elem` (unranked when input 0's is unknown).
+fn same(x: Option<&Fact>, elem: i32) -> Fact {
+    match x.and_then(|f| f.ty.shape()) {
         Some(s) => tensor(elem, s.to_vec()),
         None => Fact::of(ValueType::tensor_unranked(elem)),
-    };
-    match node.op_type.as_deref().unwrap_or("") {
+    }
+}
+
+/// Classifiers: a label per row and a score per class.
+fn classifiers(at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let x = ins.first().copied().flatten();
+    Some(match op {
         "LinearClassifier" => {
             let (label, n_labels) = classes(at);
-            let n_intercepts = attr::floats(node, "intercepts").map_or(0, |v| v.len());
+            let n_intercepts = attr::floats(at.node, "intercepts").map_or(0, |v| v.len());
             // A binary model stores one intercept but scores both classes.
             let c = if n_intercepts == 1 && n_labels == 2 {
                 2
@@ -64,8 +81,8 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
         }
         "SVMClassifier" => {
             let (label, c) = classes(at);
-            let has_proba = attr::floats(node, "prob_a").is_some_and(|v| !v.is_empty());
-            let svc = attr::ints(node, "vectors_per_class").is_some_and(|v| !v.is_empty());
+            let has_proba = attr::floats(at.node, "prob_a").is_some_and(|v| !v.is_empty());
+            let svc = attr::ints(at.node, "vectors_per_class").is_some_and(|v| !v.is_empty());
             // Without probabilities an SVC scores each pair of classes (one-vs-one).
             let cols = match (has_proba, svc, c) {
                 (true, _, c) | (false, false, c) if c > 2 => Dim::Known(c as i64),
@@ -78,9 +95,17 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             let (label, c) = classes(at);
             classifier(rows(x), label, count(c as i64))
         }
+        _ => return None,
+    })
+}
+
+/// Regressors and the ops that keep the shape of their input.
+fn regressors(at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let x = ins.first().copied().flatten();
+    Some(match op {
         "LinearRegressor" | "TreeEnsembleRegressor" | "TreeEnsemble" => {
-            let targets = attr::int(node, "targets")
-                .or_else(|| attr::int(node, "n_targets"))
+            let targets = attr::int(at.node, "targets")
+                .or_else(|| attr::int(at.node, "n_targets"))
                 .unwrap_or(1);
             vec![tensor(
                 DataType::Float as i32,
@@ -88,10 +113,18 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             )]
         }
         "SVMRegressor" => vec![tensor(DataType::Float as i32, vec![rows(x), Dim::Known(1)])],
-        "Scaler" | "Normalizer" => vec![same(DataType::Float as i32)],
-        "Binarizer" | "Imputer" => vec![same(x.map_or(DataType::Float as i32, |f| f.ty.elem()))],
+        "Scaler" | "Normalizer" => vec![same(x, DataType::Float as i32)],
+        "Binarizer" | "Imputer" => vec![same(x, x.map_or(DataType::Float as i32, |f| f.ty.elem()))],
+        _ => return None,
+    })
+}
+
+/// Encoders: values mapped to labels, categories or one-hot rows.
+fn encoders(at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let x = ins.first().copied().flatten();
+    Some(match op {
         "ZipMap" => {
-            let key = if attr::strings_len(node, "classlabels_strings") > 0 {
+            let key = if attr::strings_len(at.node, "classlabels_strings") > 0 {
                 DataType::String as i32
             } else {
                 DataType::Int64 as i32
@@ -102,6 +135,51 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
             };
             vec![Fact::of(ValueType::Sequence(Box::new(map)))]
         }
+        "LabelEncoder" => {
+            let elem = if attr::has(at.node, "values_strings")
+                || attr::has(at.node, "default_string")
+                    && !attr::has(at.node, "values_int64s")
+                    && !attr::has(at.node, "values_floats")
+            {
+                DataType::String as i32
+            } else if attr::has(at.node, "values_floats") {
+                DataType::Float as i32
+            } else if attr::has(at.node, "values_int64s") {
+                DataType::Int64 as i32
+            } else {
+                0
+            };
+            vec![same(x, elem)]
+        }
+        "CategoryMapper" => {
+            let elem = match x.map(|f| DataType::try_from(f.ty.elem())) {
+                Some(Ok(DataType::String)) => DataType::Int64 as i32,
+                Some(Ok(DataType::Int64)) => DataType::String as i32,
+                _ => 0,
+            };
+            vec![same(x, elem)]
+        }
+        "OneHotEncoder" => {
+            let cats = attr::ints(at.node, "cats_int64s")
+                .map_or(0, |v| v.len())
+                .max(attr::strings_len(at.node, "cats_strings"));
+            match x.and_then(|f| f.ty.shape()) {
+                Some(s) => {
+                    let mut d = s.to_vec();
+                    d.push(Dim::Known(cats as i64));
+                    vec![tensor(DataType::Float as i32, d)]
+                }
+                None => vec![Fact::of(ValueType::tensor_unranked(DataType::Float as i32))],
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Feature extraction: columns picked, vectors joined, dictionaries spread.
+fn features(at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
+    let x = ins.first().copied().flatten();
+    Some(match op {
         "ArrayFeatureExtractor" => {
             let elem = x.map_or(0, |f| f.ty.elem());
             let picked = ins
@@ -121,53 +199,16 @@ pub(crate) fn infer(at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
                 None => vec![Fact::of(ValueType::tensor_unranked(elem))],
             }
         }
-        "LabelEncoder" => {
-            let elem = if attr::has(node, "values_strings")
-                || attr::has(node, "default_string")
-                    && !attr::has(node, "values_int64s")
-                    && !attr::has(node, "values_floats")
-            {
-                DataType::String as i32
-            } else if attr::has(node, "values_floats") {
-                DataType::Float as i32
-            } else if attr::has(node, "values_int64s") {
-                DataType::Int64 as i32
-            } else {
-                0
-            };
-            vec![same(elem)]
-        }
-        "CategoryMapper" => {
-            let elem = match x.map(|f| DataType::try_from(f.ty.elem())) {
-                Some(Ok(DataType::String)) => DataType::Int64 as i32,
-                Some(Ok(DataType::Int64)) => DataType::String as i32,
-                _ => 0,
-            };
-            vec![same(elem)]
-        }
-        "OneHotEncoder" => {
-            let cats = attr::ints(node, "cats_int64s")
-                .map_or(0, |v| v.len())
-                .max(attr::strings_len(node, "cats_strings"));
-            match x.and_then(|f| f.ty.shape()) {
-                Some(s) => {
-                    let mut d = s.to_vec();
-                    d.push(Dim::Known(cats as i64));
-                    vec![tensor(DataType::Float as i32, d)]
-                }
-                None => vec![Fact::of(ValueType::tensor_unranked(DataType::Float as i32))],
-            }
-        }
         "FeatureVectorizer" => {
-            let total: i64 = attr::ints(node, "inputdimensions").map_or(0, |v| v.iter().sum());
+            let total: i64 = attr::ints(at.node, "inputdimensions").map_or(0, |v| v.iter().sum());
             vec![tensor(DataType::Float as i32, vec![rows(x), count(total)])]
         }
         "DictVectorizer" => {
-            let v = attr::ints(node, "int64_vocabulary")
+            let v = attr::ints(at.node, "int64_vocabulary")
                 .map_or(0, |v| v.len())
-                .max(attr::strings_len(node, "string_vocabulary"));
+                .max(attr::strings_len(at.node, "string_vocabulary"));
             vec![tensor(0, vec![Dim::Unknown, Dim::Known(v as i64)])]
         }
-        _ => Vec::new(),
-    }
+        _ => return None,
+    })
 }

@@ -128,19 +128,18 @@ fn fold_arith(at: &At, inputs: &[Option<&Fact>]) -> Option<Vec<Dim>> {
 /// grouped by family, each a function that answers `None` for ops not its own.
 pub(crate) fn infer(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Vec<Fact> {
     const FAMILIES: [Family; 5] = [elementwise, layers, layout, values, reductions];
+    let op = at.node.op_type.as_deref().unwrap_or("");
     FAMILIES
         .iter()
-        .find_map(|family| family(cx, at, ins))
+        .find_map(|family| family(cx, at, op, ins))
         .unwrap_or_default()
 }
 
-type Family = fn(&mut Cx, &At, &[Option<&Fact>]) -> Option<Vec<Fact>>;
+type Family = fn(&mut Cx, &At, &str, &[Option<&Fact>]) -> Option<Vec<Fact>>;
 
 /// Element-wise ops: one type and shape through, or inputs broadcast together; normalisations that keep the shape.
 /// `None`: the op is not of this family.
-fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn elementwise(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -213,9 +212,10 @@ fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>>
             vec![same_as(i(0)), stat.clone(), stat]
         }
         "LayerNormalization" => {
-            let stash = attr::int(node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
+            let stash =
+                attr::int(at.node, "stash_type").map_or(DataType::Float as i32, |v| v as i32);
             let stats = match shape(i(0)) {
-                Some(s) => match axis(attr::int(node, "axis").unwrap_or(-1), s.len()) {
+                Some(s) => match axis(attr::int(at.node, "axis").unwrap_or(-1), s.len()) {
                     Some(a) => {
                         let mut d = s.to_vec();
                         d[a..].iter_mut().for_each(|x| *x = Dim::Known(1));
@@ -246,9 +246,7 @@ fn elementwise(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>>
 
 /// Layers with weights or windows: products, convolutions, pools, recurrent cells.
 /// `None`: the op is not of this family.
-fn layers(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn layers(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -269,9 +267,7 @@ fn layers(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Ops that move or re-index data: reshapes, concatenation, slices, gathers, padding, resizing, tiling.
 /// `None`: the op is not of this family.
-fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn layout(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -279,12 +275,12 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
         "Flatten" => vec![flatten(at, i(0))],
         "Transpose" => vec![transpose(at, i(0))],
         "Concat" => vec![concat(cx, at, ins)],
-        "Split" => split(cx, at, i(0), i(1)),
-        "Slice" => vec![slice(cx, at, ins)],
+        "Split" => split(at, i(0), i(1)),
+        "Slice" => vec![slice(at, ins)],
         "Gather" => vec![gather(at, i(0), i(1))],
         "GatherElements" => vec![with_elem(i(1), e0)],
-        "Unsqueeze" => vec![unsqueeze(cx, at, i(0), i(1))],
-        "Squeeze" => vec![squeeze(cx, at, i(0), i(1))],
+        "Unsqueeze" => vec![unsqueeze(at, i(0), i(1))],
+        "Squeeze" => vec![squeeze(at, i(0), i(1))],
         "Expand" => vec![expand(cx, at, i(0), i(1))],
         "Tile" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), Some(r)) if r.len() == s.len() => tensor(
@@ -303,15 +299,15 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             (Some(s), _) => tensor(e0, vec![Dim::Unknown; s.len()]),
             _ => unranked(e0),
         }],
-        "Pad" => vec![pad(cx, at, ins)],
-        "Resize" | "Upsample" => vec![resize(cx, at, ins)],
+        "Pad" => vec![pad(at, ins)],
+        "Resize" | "Upsample" => vec![resize(at, ins)],
         "OneHot" => vec![match (shape(i(0)), ints(i(1))) {
             (Some(s), depth) => {
                 let mut d = s.to_vec();
                 let depth = depth
                     .and_then(|v| v.first().copied())
                     .map_or(Dim::Unknown, Dim::Known);
-                match axis(attr::int(node, "axis").unwrap_or(-1), s.len() + 1) {
+                match axis(attr::int(at.node, "axis").unwrap_or(-1), s.len() + 1) {
                     Some(a) => {
                         d.insert(a, depth);
                         tensor(elem(i(2)), d)
@@ -322,7 +318,7 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             _ => unranked(elem(i(2))),
         }],
         "DepthToSpace" | "SpaceToDepth" => {
-            let b = attr::int(node, "blocksize").unwrap_or(1).max(1);
+            let b = attr::int(at.node, "blocksize").unwrap_or(1).max(1);
             match shape(i(0)) {
                 Some(s) if s.len() == 4 => {
                     let (c, h, w) = (s[1].known(), s[2].known(), s[3].known());
@@ -349,9 +345,7 @@ fn layout(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Ops that make values: shapes, constants, casts, random and index generators, sequences.
 /// `None`: the op is not of this family.
-fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn values(_cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -361,9 +355,9 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             f.konst = shape(i(0)).and_then(product).map(|p| vec![Dim::Known(p)]);
             vec![f]
         }
-        "Constant" => vec![constant(node)],
+        "Constant" => vec![constant(at.node)],
         "ConstantOfShape" => {
-            let elem = attr::tensor(node, "value")
+            let elem = attr::tensor(at.node, "value")
                 .and_then(|t| t.data_type)
                 .unwrap_or(DataType::Float as i32);
             match konst(i(0)) {
@@ -372,7 +366,7 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
             }
         }
         "Cast" => {
-            let to = attr::int(node, "to").unwrap_or(0) as i32;
+            let to = attr::int(at.node, "to").unwrap_or(0) as i32;
             let mut f = with_elem(i(0), to);
             if matches!(
                 DataType::try_from(to),
@@ -385,11 +379,11 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
         "CastLike" => vec![with_elem(i(0), elem(i(1)))],
         "EyeLike" => vec![with_elem(
             i(0),
-            attr::int(node, "dtype").map_or(e0, |v| v as i32),
+            attr::int(at.node, "dtype").map_or(e0, |v| v as i32),
         )],
         "RandomNormal" | "RandomUniform" => {
-            let elem = attr::int(node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
-            match attr::ints(node, "shape") {
+            let elem = attr::int(at.node, "dtype").map_or(DataType::Float as i32, |v| v as i32);
+            match attr::ints(at.node, "shape") {
                 Some(s) => vec![tensor(elem, s.iter().map(|&d| Dim::Known(d)).collect())],
                 None => vec![unranked(elem)],
             }
@@ -421,9 +415,7 @@ fn values(_cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
 
 /// Reductions over axes and index searches: Reduce*, ArgMax/ArgMin, TopK, NonZero.
 /// `None`: the op is not of this family.
-fn reductions(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
-    let node = at.node;
-    let op = node.op_type.as_deref().unwrap_or("");
+fn reductions(cx: &mut Cx, at: &At, op: &str, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e0 = elem(i(0));
     Some(match op {
@@ -435,19 +427,19 @@ fn reductions(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Option<Vec<Fact>> 
             let Some(s) = shape(i(0)) else {
                 return Some(vec![unranked(DataType::Int64 as i32)]);
             };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(0), s.len()) else {
+            let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(0), s.len()) else {
                 return Some(vec![unranked(DataType::Int64 as i32)]);
             };
             vec![tensor(
                 DataType::Int64 as i32,
-                reduce_dims(s, &[a], attr::int(node, "keepdims").unwrap_or(1) != 0),
+                reduce_dims(s, &[a], attr::int(at.node, "keepdims").unwrap_or(1) != 0),
             )]
         }
         "TopK" => {
             let Some(s) = shape(i(0)) else {
                 return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
             };
-            let Some(a) = axis(attr::int(node, "axis").unwrap_or(-1), s.len()) else {
+            let Some(a) = axis(attr::int(at.node, "axis").unwrap_or(-1), s.len()) else {
                 return Some(vec![unranked(e0), unranked(DataType::Int64 as i32)]);
             };
             let mut d = s.to_vec();
@@ -747,8 +739,7 @@ fn product_sum<'a>(dims: impl Iterator<Item = &'a Dim>) -> Dim {
     Dim::Known(sum)
 }
 
-fn split(cx: &mut Cx, at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> Vec<Fact> {
-    let _ = cx;
+fn split(at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> Vec<Fact> {
     let e = elem(x);
     let n_out = at.node.output.len();
     let Some(s) = shape(x) else {
@@ -784,8 +775,7 @@ fn split(cx: &mut Cx, at: &At, x: Option<&Fact>, split_input: Option<&Fact>) -> 
         .collect()
 }
 
-fn slice(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn slice(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let x = i(0);
     let e = elem(x);
@@ -907,8 +897,7 @@ fn axes_of(at: &At, axes_input: Option<&Fact>) -> Option<Vec<i64>> {
     ints(axes_input).or_else(|| attr::ints(at.node, "axes").map(|v| v.to_vec()))
 }
 
-fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
-    let _ = cx;
+fn unsqueeze(at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let e = elem(x);
     let (Some(s), Some(axes)) = (shape(x), axes_of(at, axes_input)) else {
         return unranked(e);
@@ -937,8 +926,7 @@ fn unsqueeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) 
     f
 }
 
-fn squeeze(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
-    let _ = cx;
+fn squeeze(at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> Fact {
     let e = elem(x);
     let Some(s) = shape(x) else {
         return unranked(e);
@@ -1097,8 +1085,7 @@ fn reduce(cx: &mut Cx, at: &At, x: Option<&Fact>, axes_input: Option<&Fact>) -> 
     }
 }
 
-fn pad(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn pad(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
     let Some(s) = shape(i(0)) else {
@@ -1131,8 +1118,7 @@ fn pad(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
     tensor(e, out)
 }
 
-fn resize(cx: &mut Cx, at: &At, ins: &[Option<&Fact>]) -> Fact {
-    let _ = cx;
+fn resize(at: &At, ins: &[Option<&Fact>]) -> Fact {
     let i = |k: usize| ins.get(k).copied().flatten();
     let e = elem(i(0));
     let Some(s) = shape(i(0)) else {

@@ -159,14 +159,7 @@ impl Printer<'_> {
         }
     }
     fn shape(&mut self, s: &crate::proto::TensorShapeProto) {
-        self.w("[");
-        for (i, d) in s.dim.iter().enumerate() {
-            if i > 0 {
-                self.w(",");
-            }
-            self.dim(d);
-        }
-        self.w("]");
+        self.each(["[", ",", "]"], &s.dim, |p, d| p.dim(d));
     }
     fn tensor_type(&mut self, elem: Option<i32>, shape: Option<&crate::proto::TensorShapeProto>) {
         self.w(elem_name(elem.unwrap_or(0)));
@@ -176,33 +169,29 @@ impl Printer<'_> {
             None => self.w("[]"),
         }
     }
+    /// `open`, the inner type (when there is one), then `)`.
+    fn type_of(&mut self, open: &str, inner: Option<&TypeProto>) {
+        self.w(open);
+        if let Some(inner) = inner {
+            self.type_proto(inner);
+        }
+        self.w(")");
+    }
+
     fn type_proto(&mut self, t: &TypeProto) {
         match &t.value {
             Some(type_proto::Value::TensorType(tt)) => {
                 self.tensor_type(tt.elem_type, tt.shape.as_ref())
             }
             Some(type_proto::Value::SequenceType(s)) => {
-                self.w("seq(");
-                if let Some(e) = &s.elem_type {
-                    self.type_proto(e);
-                }
-                self.w(")");
+                self.type_of("seq(", s.elem_type.as_deref());
             }
             Some(type_proto::Value::MapType(m)) => {
-                self.w("map(");
-                self.w(elem_name(m.key_type.unwrap_or(0)));
-                self.w(", ");
-                if let Some(v) = &m.value_type {
-                    self.type_proto(v);
-                }
-                self.w(")");
+                let key = format!("map({}, ", elem_name(m.key_type.unwrap_or(0)));
+                self.type_of(&key, m.value_type.as_deref());
             }
             Some(type_proto::Value::OptionalType(o)) => {
-                self.w("optional(");
-                if let Some(e) = &o.elem_type {
-                    self.type_proto(e);
-                }
-                self.w(")");
+                self.type_of("optional(", o.elem_type.as_deref());
             }
             Some(type_proto::Value::SparseTensorType(s)) => {
                 self.w("sparse_tensor(");
@@ -224,6 +213,23 @@ impl Printer<'_> {
         }
     }
 
+    /// `open`, then each item written by `write` with `sep` between, then `close`.
+    fn each<T>(
+        &mut self,
+        [open, sep, close]: [&str; 3],
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T),
+    ) {
+        self.w(open);
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.w(sep);
+            }
+            write(self, item);
+        }
+        self.w(close);
+    }
+
     fn list<T: Copy + std::fmt::Display>(
         &mut self,
         open: &str,
@@ -231,14 +237,9 @@ impl Printer<'_> {
         close: &str,
         items: &[T],
     ) {
-        self.w(open);
-        for (i, v) in items.iter().enumerate() {
-            if i > 0 {
-                self.w(sep);
-            }
-            let _ = write!(self.out, "{v}");
-        }
-        self.w(close);
+        self.each([open, sep, close], items, |p, v| {
+            let _ = write!(p.out, "{v}");
+        });
     }
     fn float_list(
         &mut self,
@@ -247,14 +248,7 @@ impl Printer<'_> {
         close: &str,
         items: impl Iterator<Item = String>,
     ) {
-        self.w(open);
-        for (i, v) in items.enumerate() {
-            if i > 0 {
-                self.w(sep);
-            }
-            self.w(&v);
-        }
-        self.w(close);
+        self.each([open, sep, close], items, |p, v| p.w(&v));
     }
 
     fn entries(&mut self, entries: &[StringStringEntryProto]) {
@@ -381,14 +375,9 @@ impl Printer<'_> {
         self.value_id(graph, vi.name.as_deref().unwrap_or(""), definition);
     }
     fn value_infos(&mut self, list: &[ValueInfoProto], graph: &GraphId, definition: bool) {
-        self.w("(");
-        for (i, vi) in list.iter().enumerate() {
-            if i > 0 {
-                self.w(", ");
-            }
-            self.value_info(vi, graph, definition);
-        }
-        self.w(")");
+        self.each(["(", ", ", ")"], list, |p, vi| {
+            p.value_info(vi, graph, definition)
+        });
     }
 
     fn attribute(&mut self, a: &AttributeProto, graph: &GraphId, node_index: usize) {
@@ -427,28 +416,14 @@ impl Printer<'_> {
             Ok(AttributeType::Graphs) => {
                 self.indent += 3;
                 let id = GraphId::Sub(Box::new(graph.clone()), node_index, name.to_owned());
-                self.w("[");
-                for (i, g) in a.graphs.iter().enumerate() {
-                    if i > 0 {
-                        self.w(", ");
-                    }
-                    self.graph(g, &id);
-                }
-                self.w("]");
+                self.each(["[", ", ", "]"], &a.graphs, |p, g| p.graph(g, &id));
                 self.indent -= 3;
             }
             Ok(AttributeType::Tensor) => {
                 self.tensor(a.t.as_ref().unwrap_or(&TensorProto::default()), false)
             }
             Ok(AttributeType::Tensors) => {
-                self.w("[");
-                for (i, t) in a.tensors.iter().enumerate() {
-                    if i > 0 {
-                        self.w(", ");
-                    }
-                    self.tensor(t, false);
-                }
-                self.w("]");
+                self.each(["[", ", ", "]"], &a.tensors, |p, t| p.tensor(t, false));
             }
             Ok(AttributeType::TypeProto) => {
                 if let Some(tp) = &a.tp {
@@ -456,27 +431,15 @@ impl Printer<'_> {
                 }
             }
             Ok(AttributeType::TypeProtos) => {
-                self.w("[");
-                for (i, t) in a.type_protos.iter().enumerate() {
-                    if i > 0 {
-                        self.w(", ");
-                    }
-                    self.type_proto(t);
-                }
-                self.w("]");
+                self.each(["[", ", ", "]"], &a.type_protos, |p, t| p.type_proto(t));
             }
             _ => {}
         }
     }
     fn attributes(&mut self, attrs: &[AttributeProto], graph: &GraphId, node_index: usize) {
-        self.w(" <");
-        for (i, a) in attrs.iter().enumerate() {
-            if i > 0 {
-                self.w(", ");
-            }
-            self.attribute(a, graph, node_index);
-        }
-        self.w(">");
+        self.each([" <", ", ", ">"], attrs, |p, a| {
+            p.attribute(a, graph, node_index)
+        });
     }
 
     fn node(&mut self, n: &NodeProto, graph: &GraphId, index: usize) {
@@ -510,14 +473,9 @@ impl Printer<'_> {
         if !has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
-        self.w(" (");
-        for (i, x) in n.input.iter().enumerate() {
-            if i > 0 {
-                self.w(", ");
-            }
-            self.value_id(graph, x, false);
-        }
-        self.w(")");
+        self.each([" (", ", ", ")"], &n.input, |p, x| {
+            p.value_id(graph, x, false)
+        });
         if has_subgraph && !n.attribute.is_empty() {
             self.attributes(&n.attribute, graph, index);
         }
@@ -681,14 +639,9 @@ impl Printer<'_> {
             self.w(&f.attribute.join(","));
             self.w(">");
         }
-        self.w("(");
-        for (i, x) in f.input.iter().enumerate() {
-            if i > 0 {
-                self.w(", ");
-            }
-            self.value_id(&id, x, true);
-        }
-        self.w(") => (");
+        self.each(["(", ", ", ") => ("], &f.input, |p, x| {
+            p.value_id(&id, x, true)
+        });
         for (i, x) in f.output.iter().enumerate() {
             if i > 0 {
                 self.w(", ");

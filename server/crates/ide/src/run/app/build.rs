@@ -172,14 +172,12 @@ pub(super) fn build(
     })
 }
 
+/// A stage's error naming the stage (a file that cannot be read or found
+/// already names itself).
 fn stage_error(stage: &str, error: RunError) -> RunError {
-    let prefix = |m: String| format!("stage `{stage}`: {m}");
     match error {
-        RunError::Data(m) => RunError::Data(prefix(m)),
-        RunError::Unsupported(m) => RunError::Unsupported(prefix(m)),
-        RunError::Setting(m) => RunError::Setting(prefix(m)),
-        RunError::Failed(m) => RunError::Failed(prefix(m)),
-        other => other,
+        RunError::Read(_) | RunError::Diagnostics(_) | RunError::NotFound(_) => error,
+        other => other.map_message(|m| format!("stage `{stage}`: {m}")),
     }
 }
 

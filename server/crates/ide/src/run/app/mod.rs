@@ -134,9 +134,7 @@ pub struct AppItem {
 /// The `app` blocks of a file, in file order.
 pub fn app_items(neuro: &NeuroAnalysis) -> Vec<AppItem> {
     neuro
-        .parse
-        .ast
-        .items
+        .items()
         .iter()
         .enumerate()
         .filter(|(_, item)| item.kind == ItemKind::App)

@@ -294,17 +294,15 @@ pub fn infer_session(
         .as_deref()
         .map(|l| load_labels(l, &side_arrays))
         .transpose()?;
-    let mut report = neuride_infer::infer(session, inputs, options.batch, progress, cancel)
-        .map_err(|e| match e {
-            neuride_infer::Error::Cancelled { .. } => RunError::Cancelled,
-            other => RunError::Failed(format!("running {}: {other}", model.display())),
-        })?;
-    if let Some(labels) = &labels {
-        report.score = Some(
-            neuride_infer::score(&report.outputs, labels)
-                .map_err(|e| RunError::Data(format!("scoring against the labels: {e}")))?,
-        );
-    }
+    let report = run_scored(
+        model,
+        session,
+        inputs,
+        options.batch,
+        labels.as_ref(),
+        progress,
+        cancel,
+    )?;
     let not_written = match &options.output {
         Some(output) => write_outputs(output, &report)?,
         None => Vec::new(),
@@ -313,6 +311,31 @@ pub fn infer_session(
         report,
         not_written,
     })
+}
+
+/// Runs `session` (the model at `model`) on `inputs` in batches of
+/// `batch` rows, and scores the outputs against `labels` when given.
+pub(crate) fn run_scored(
+    model: &Path,
+    session: &Session,
+    inputs: Vec<(String, Value)>,
+    batch: usize,
+    labels: Option<&Tensor>,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<InferReport, RunError> {
+    let mut report =
+        neuride_infer::infer(session, inputs, batch, progress, cancel).map_err(|e| match e {
+            neuride_infer::Error::Cancelled { .. } => RunError::Cancelled,
+            other => RunError::Failed(format!("running {}: {other}", model.display())),
+        })?;
+    if let Some(labels) = labels {
+        report.score = Some(
+            neuride_infer::score(&report.outputs, labels)
+                .map_err(|e| RunError::Data(format!("scoring against the labels: {e}")))?,
+        );
+    }
+    Ok(report)
 }
 
 /// Integer data (e.g. u8 spike rasters) for a float input, widened

@@ -4,6 +4,7 @@
 //! operations per sample with the Pareto front drawn through its trials.
 
 use super::{SweepReport, Trial, pareto_front};
+use neuride_onnx::graph::xml_escape;
 use std::fmt::Write;
 
 const WIDTH: f64 = 960.0;
@@ -106,12 +107,6 @@ fn label(v: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// Draws the frame, ticks and titles of a panel starting at `x0`.
 fn axes(out: &mut String, x0: f64, x: &Scale, y: &Scale, x_title: &str, title: &str) {
     let bottom = TOP + PLOT_H;
@@ -125,7 +120,7 @@ fn axes(out: &mut String, x0: f64, x: &Scale, y: &Scale, x_title: &str, title: &
         "<text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
         x0 + (PANEL - LEFT) / 2.0,
         TOP - 14.0,
-        escape(title)
+        xml_escape(title)
     );
     for t in x.ticks() {
         let px = x.at(t);
@@ -154,7 +149,7 @@ fn axes(out: &mut String, x0: f64, x: &Scale, y: &Scale, x_title: &str, title: &
         "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>",
         x0 + (PANEL - LEFT) / 2.0,
         bottom + 34.0,
-        escape(x_title)
+        xml_escape(x_title)
     );
     let _ = write!(
         out,
@@ -284,7 +279,7 @@ pub fn plot_svg(report: &SweepReport) -> String {
             x_synops.at(t.synops),
             y.at(t.accuracy.unwrap_or(0.0)),
             colour(g),
-            escape(&t.params.label_without("")),
+            xml_escape(&t.params.label_without("")),
             t.accuracy.unwrap_or(0.0) * 100.0,
             t.synops
         );
@@ -334,7 +329,7 @@ pub fn plot_svg(report: &SweepReport) -> String {
             colour(g),
             LEFT + 16.0,
             ly + 4.0,
-            escape(name)
+            xml_escape(name)
         );
     }
     let _ = write!(

@@ -737,15 +737,11 @@ fn register_bits(reg: &mut Registry) {
         })
     });
     reg.add(&["BitShift"], |_, a, _| {
-        let dir = match a.s_or("direction", "").as_str() {
-            "LEFT" => Bits::Left,
-            "RIGHT" => Bits::Right,
-            other => {
-                return Err(KernelError::Attribute(format!(
-                    "direction '{other}' is not LEFT or RIGHT"
-                )));
-            }
-        };
+        let dir = a.choice(
+            "direction",
+            "",
+            &[("LEFT", Bits::Left), ("RIGHT", Bits::Right)],
+        )?;
         op(move |i| one(bits(arg(i, 0)?, arg(i, 1)?, dir)?))
     });
 }

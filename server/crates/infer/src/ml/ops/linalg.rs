@@ -2,7 +2,7 @@
 //! the integer and quantized products (MatMulInteger, QLinearMatMul),
 //! Einsum, Det.
 
-use super::{Registry, arg, one, op, opt};
+use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::num::{
     Num, bad_type, broadcast_shape, checked_len, float_match, num_match, transpose,
@@ -97,11 +97,9 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["Einsum"], |_, a, _| {
-        let equation = a
-            .s("equation")
-            .ok_or_else(|| KernelError::Attribute("Einsum needs 'equation'".to_owned()))?;
+        let equation = a.required_s("equation")?;
         op(move |i| {
-            let inputs: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
+            let inputs = args(i)?;
             one(einsum(&equation, &inputs)?)
         })
     });

@@ -26,8 +26,6 @@ mod transformer;
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{Tensor, Value};
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 pub(crate) use cast::cast;
 pub(crate) use shape::slice;
@@ -52,6 +50,11 @@ fn arg<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, KernelE
     super::basic::input_tensor(inputs, i)
 }
 
+/// Every input, each a tensor.
+fn args<'a>(inputs: &[Option<&'a Value>]) -> Result<Vec<&'a Tensor>, KernelError> {
+    (0..inputs.len()).map(|i| arg(inputs, i)).collect()
+}
+
 /// Optional input `i`: None when omitted (or past the end).
 fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, KernelError> {
     match inputs.get(i).copied().flatten() {
@@ -72,45 +75,31 @@ fn one(t: Tensor) -> Result<Vec<Value>, KernelError> {
 type Build = fn(&str, &Attrs, i64) -> Result<BoxKernel, KernelError>;
 
 /// The default-domain ops of the evaluator, by name.
-struct Registry(HashMap<&'static str, Build>);
+type Registry = crate::registry::Registry<Build>;
 
-impl Registry {
-    fn add(&mut self, names: &[&'static str], build: Build) {
-        for name in names {
-            let previous = self.0.insert(name, build);
-            debug_assert!(previous.is_none(), "{name} registered twice");
-        }
-    }
-}
-
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let mut reg = Registry(HashMap::new());
-        elementwise::register(&mut reg);
-        cast::register(&mut reg);
-        shape::register(&mut reg);
-        reduce::register(&mut reg);
-        linalg::register(&mut reg);
-        nn::register(&mut reg);
-        rnn::register(&mut reg);
-        transformer::register(&mut reg);
-        image::register(&mut reg);
-        signal::register(&mut reg);
-        text::register(&mut reg);
-        sequence::register(&mut reg);
-        control::register(&mut reg);
-        reg
-    })
-}
+static OPS: crate::registry::Ops<Build> = crate::registry::Ops::new(&[
+    elementwise::register,
+    cast::register,
+    shape::register,
+    reduce::register,
+    linalg::register,
+    nn::register,
+    rnn::register,
+    transformer::register,
+    image::register,
+    signal::register,
+    text::register,
+    sequence::register,
+    control::register,
+]);
 
 /// True when the evaluator runs default-domain op `name`.
 pub(crate) fn supports(name: &str) -> bool {
-    registry().0.contains_key(name)
+    OPS.table().get(name).is_some()
 }
 
 pub(crate) fn build(name: &str, a: &Attrs, opset: i64) -> Result<BoxKernel, KernelError> {
-    match registry().0.get(name) {
+    match OPS.table().get(name) {
         Some(build) => build(name, a, opset),
         None => Err(KernelError::Unsupported(format!(
             "op {name} is not supported by the evaluator"

@@ -220,21 +220,15 @@ pub(super) fn register(reg: &mut Registry) {
                 };
                 let act = &acts[d * (acts.len() / dirs)..];
                 let clipped = |v: f64| clip.map_or(v, |c| v.clamp(-c, c));
+                // The initial state of this direction and batch row (zeros when not given).
+                let initial = |init: &Option<Vec<f64>>, bi: usize| -> Vec<f64> {
+                    let at = (d * batch + bi) * hidden;
+                    init.as_ref()
+                        .map_or_else(|| vec![0.0; hidden], |v| v[at..at + hidden].to_vec())
+                };
                 for bi in 0..batch {
-                    let mut h: Vec<f64> = (0..hidden)
-                        .map(|k| {
-                            hinit
-                                .as_ref()
-                                .map_or(0.0, |h| h[(d * batch + bi) * hidden + k])
-                        })
-                        .collect();
-                    let mut c: Vec<f64> = (0..hidden)
-                        .map(|k| {
-                            cinit
-                                .as_ref()
-                                .map_or(0.0, |c| c[(d * batch + bi) * hidden + k])
-                        })
-                        .collect();
+                    let mut h = initial(&hinit, bi);
+                    let mut c = initial(&cinit, bi);
                     let len = lens[bi].min(seq);
                     for step in 0..len {
                         let t = if reverse { len - 1 - step } else { step };

@@ -124,9 +124,7 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["ConcatFromSequence"], |_, a, _| {
-        let ax = a
-            .i("axis")
-            .ok_or_else(|| KernelError::Attribute("ConcatFromSequence needs 'axis'".to_owned()))?;
+        let ax = a.required_i("axis")?;
         let new_axis = a.i("new_axis").unwrap_or(0) != 0;
         op(move |i| {
             let s = sequence(i, 0)?;

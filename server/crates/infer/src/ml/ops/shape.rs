@@ -3,7 +3,7 @@
 //! tiling, and the small generators (Range, EyeLike, OneHot,
 //! ConstantOfShape), Unique, TopK, NonZero, Compress, Trilu.
 
-use super::{Registry, arg, one, op, opt};
+use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
@@ -271,11 +271,9 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["Concat"], |_, a, _| {
-        let ax = a
-            .i("axis")
-            .ok_or_else(|| KernelError::Attribute("Concat needs 'axis'".to_owned()))?;
+        let ax = a.required_i("axis")?;
         op(move |i| {
-            let parts: Vec<&Tensor> = (0..i.len()).map(|k| arg(i, k)).collect::<Result<_, _>>()?;
+            let parts = args(i)?;
             one(concat(&parts, ax)?)
         })
     });
@@ -418,10 +416,7 @@ fn register_views(reg: &mut Registry) {
         })
     });
     reg.add(&["DepthToSpace", "SpaceToDepth"], |name, a, _| {
-        let b = a
-            .i("blocksize")
-            .ok_or_else(|| KernelError::Attribute("blocksize is required".to_owned()))?
-            as usize;
+        let b = a.required_i("blocksize")? as usize;
         let crd = a.s_or("mode", "DCR") == "CRD";
         let to_space = name == "DepthToSpace";
         op(move |i| {
@@ -761,17 +756,7 @@ fn register_index(reg: &mut Registry) {
         let ax = a.i("axis").unwrap_or(0);
         op(move |i| {
             let (t, idx) = (arg(i, 0)?, arg(i, 1)?);
-            let a = axis(ax, t.shape.len())?;
-            let ids = ints(idx)?;
-            let (ts, is) = (strides(&t.shape), strides(&idx.shape));
-            let mut c = vec![0; idx.shape.len()];
-            let picks: Vec<usize> = (0..ids.len())
-                .map(|k| {
-                    coords(k, &is, &mut c);
-                    c[a] = index(ids[k], t.shape[a])?;
-                    Ok(flat(&c, &ts))
-                })
-                .collect::<Result<_, KernelError>>()?;
+            let picks = element_offsets(t, idx, ax)?;
             one(Tensor {
                 shape: idx.shape.clone(),
                 data: t.data.gather(&picks),
@@ -787,17 +772,7 @@ fn register_index(reg: &mut Registry) {
         let reduction = a.s_or("reduction", "none");
         op(move |i| {
             let (t, idx, upd) = (arg(i, 0)?, arg(i, 1)?, arg(i, 2)?);
-            let a = axis(ax, t.shape.len())?;
-            let ids = ints(idx)?;
-            let (ts, is) = (strides(&t.shape), strides(&idx.shape));
-            let mut c = vec![0; idx.shape.len()];
-            let targets: Vec<usize> = (0..ids.len())
-                .map(|k| {
-                    coords(k, &is, &mut c);
-                    c[a] = index(ids[k], t.shape[a])?;
-                    Ok(flat(&c, &ts))
-                })
-                .collect::<Result<_, KernelError>>()?;
+            let targets = element_offsets(t, idx, ax)?;
             one(scatter(t, &targets, upd, 1, &reduction)?)
         })
     });
@@ -832,15 +807,7 @@ fn register_index(reg: &mut Registry) {
     });
     reg.add(&["TensorScatter"], |_, a, _| {
         let ax = a.i("axis").unwrap_or(-2);
-        let circular = match a.s_or("mode", "linear").as_str() {
-            "linear" => false,
-            "circular" => true,
-            other => {
-                return Err(KernelError::Attribute(format!(
-                    "mode '{other}' is not linear or circular"
-                )));
-            }
-        };
+        let circular = a.choice("mode", "linear", &[("linear", false), ("circular", true)])?;
         op(move |i| {
             let (cache, upd) = (arg(i, 0)?, arg(i, 1)?);
             let rank = cache.shape.len();
@@ -1423,4 +1390,20 @@ fn unique(t: &Tensor, ax: Option<i64>, sorted: bool) -> Result<Vec<Value>, Kerne
         vec64(inverse.iter().map(|&u| rank[u] as i64).collect()),
         vec64(counts),
     ])
+}
+
+/// GatherElements' and ScatterElements' flat offsets into `t`: each index
+/// of `idx` replaces its own coordinate along `axis`.
+fn element_offsets(t: &Tensor, idx: &Tensor, axis_attr: i64) -> Result<Vec<usize>, KernelError> {
+    let a = axis(axis_attr, t.shape.len())?;
+    let ids = ints(idx)?;
+    let (ts, is) = (strides(&t.shape), strides(&idx.shape));
+    let mut c = vec![0; idx.shape.len()];
+    (0..ids.len())
+        .map(|k| {
+            coords(k, &is, &mut c);
+            c[a] = index(ids[k], t.shape[a])?;
+            Ok(flat(&c, &ts))
+        })
+        .collect()
 }

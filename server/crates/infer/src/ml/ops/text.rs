@@ -33,9 +33,7 @@ pub(super) fn register(reg: &mut Registry) {
         })
     });
     reg.add(&["RegexFullMatch"], |_, a, _| {
-        let pattern = a
-            .s("pattern")
-            .ok_or_else(|| KernelError::Attribute("RegexFullMatch needs 'pattern'".to_owned()))?;
+        let pattern = a.required_s("pattern")?;
         let re = regex::Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|e| KernelError::Attribute(format!("pattern {pattern:?}: {e}")))?;
         op(move |i| {
@@ -185,27 +183,11 @@ struct TfIdf {
 impl TfIdf {
     fn from_attrs(a: &crate::ml::Attrs) -> Result<TfIdf, KernelError> {
         let mode = a.s_or("mode", "TF");
-        let min = a
-            .i("min_gram_length")
-            .ok_or_else(|| KernelError::Attribute("min_gram_length is required".to_owned()))?
-            .max(1) as usize;
-        let max = a
-            .i("max_gram_length")
-            .ok_or_else(|| KernelError::Attribute("max_gram_length is required".to_owned()))?
-            .max(1) as usize;
+        let min = a.required_i("min_gram_length")?.max(1) as usize;
+        let max = a.required_i("max_gram_length")?.max(1) as usize;
         let skip = a.i("max_skip_count").unwrap_or(0).max(0) as usize;
-        let counts: Vec<usize> = a
-            .ints("ngram_counts")
-            .unwrap_or_default()
-            .iter()
-            .map(|&c| c.max(0) as usize)
-            .collect();
-        let indexes: Vec<usize> = a
-            .ints("ngram_indexes")
-            .unwrap_or_default()
-            .iter()
-            .map(|&c| c.max(0) as usize)
-            .collect();
+        let counts: Vec<usize> = a.counts("ngram_counts");
+        let indexes: Vec<usize> = a.counts("ngram_indexes");
         let pool: Vec<String> = match a.ints("pool_int64s").filter(|v| !v.is_empty()) {
             Some(v) => v.iter().map(|x| x.to_string()).collect(),
             None => a.strings("pool_strings").unwrap_or_default(),

@@ -95,14 +95,8 @@ pub(super) fn register(reg: &mut Registry) {
         if !matches!(rule.as_str(), "linear" | "gated" | "delta" | "gated_delta") {
             return Err(KernelError::Attribute(format!("update_rule '{rule}'")));
         }
-        let q_heads = a
-            .i("q_num_heads")
-            .ok_or_else(|| KernelError::Attribute("q_num_heads is required".to_owned()))?
-            .max(1) as usize;
-        let kv_heads = a
-            .i("kv_num_heads")
-            .ok_or_else(|| KernelError::Attribute("kv_num_heads is required".to_owned()))?
-            .max(1) as usize;
+        let q_heads = a.required_i("q_num_heads")?.max(1) as usize;
+        let kv_heads = a.required_i("kv_num_heads")?.max(1) as usize;
         let scale = a.f("scale").map(|v| v as f64).filter(|&v| v != 0.0);
         super::op(move |i| linear_attention(&rule, q_heads, kv_heads, scale, i))
     });

@@ -1,90 +1,38 @@
-//! Lowering of the layers with geometry: Gemm/MatMul, Conv, pools, Slice.
+//! Lowering of the layers with weights or windows: Gemm/MatMul, Conv, pools.
 
-use super::shapes::{broadcast, floats_of, ints_of, normalize_axis, transposed, unsupported};
-use super::{Lower, R, Val};
+use super::shapes::{broadcast, floats_of, transposed, unsupported};
+use super::{Lower, Node, R, Registry, Val};
 use crate::error::KernelError;
 use crate::ml::Attrs;
-use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk, strides};
+use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk};
 use crate::native::{BinOp, Kind};
 use crate::value::{Data, Tensor};
 use std::sync::Arc;
 
-impl Lower<'_> {
-    pub(super) fn slice(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins
-            .first()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input 0 is missing".to_owned()))?;
-        let shape = x.shape().to_vec();
-        let rank = shape.len();
-        let konst = |k: usize| -> R<Option<Vec<i64>>> {
-            match ins.get(k) {
-                Some(Some(Val::Const(t))) => ints_of(t).map(Some),
-                Some(Some(Val::Run { .. })) => {
-                    Err(unsupported("Slice bounds computed at run time"))
-                }
-                _ => Ok(None),
-            }
-        };
-        let (starts, ends, axes, steps) = if self.g.opset < 10 {
-            (
-                a.ints("starts")
-                    .ok_or_else(|| KernelError::Attribute("no 'starts'".to_owned()))?,
-                a.ints("ends")
-                    .ok_or_else(|| KernelError::Attribute("no 'ends'".to_owned()))?,
-                a.ints("axes"),
-                None,
-            )
-        } else {
-            (
-                konst(1)?.ok_or_else(|| KernelError::Value("no starts".to_owned()))?,
-                konst(2)?.ok_or_else(|| KernelError::Value("no ends".to_owned()))?,
-                konst(3)?,
-                konst(4)?,
-            )
-        };
-        let axes: Vec<i64> = axes.unwrap_or_else(|| (0..starts.len() as i64).collect());
-        let mut begin = vec![0usize; rank];
-        let mut count = shape.clone();
-        let mut step_of = vec![1usize; rank];
-        for (j, &axis) in axes.iter().enumerate() {
-            let d = normalize_axis(axis, rank)?;
-            let step = steps.as_ref().map_or(1, |s| s[j]);
-            if step <= 0 {
-                return Err(unsupported("a Slice with a negative or zero step"));
-            }
-            let dim = shape[d] as i64;
-            let clamp = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim);
-            let (s, e) = (clamp(starts[j]), clamp(ends[j]));
-            begin[d] = s as usize;
-            count[d] = if e > s {
-                ((e - s + step - 1) / step) as usize
-            } else {
-                0
-            };
-            step_of[d] = step as usize;
-        }
-        let own = strides(&shape);
-        let base = (0..rank).map(|d| begin[d] * own[d]).sum();
-        let walk = Walk::strided(
-            &count,
-            vec![(0..rank).map(|d| own[d] * step_of[d]).collect()],
-        );
-        self.copy(x, count, base, walk)
-    }
+pub(super) fn register(reg: &mut Registry) {
+    reg.add(&["Gemm"], |l, n| l.gemm(n));
+    reg.add(&["MatMul"], |l, n| {
+        let val = l.matmul(&n.input(0)?, &n.input(1)?, 1.0)?;
+        l.set_result(val);
+        Ok(())
+    });
+    reg.add(&["Conv"], |l, n| l.conv(n));
+    reg.add(
+        &[
+            "AveragePool",
+            "MaxPool",
+            "GlobalAveragePool",
+            "GlobalMaxPool",
+        ],
+        |l, n| l.pool(n),
+    );
+}
 
-    pub(super) fn gemm(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins
-            .first()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input A is missing".to_owned()))?;
-        let w = ins
-            .get(1)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input B is missing".to_owned()))?;
+impl Lower<'_> {
+    fn gemm(&mut self, n: &Node) -> R<()> {
+        let (a, ins) = (&n.attrs, &n.ins[..]);
+        let x = n.input(0)?;
+        let w = n.input(1)?;
         let c = ins.get(2).cloned().flatten();
         let (alpha, beta) = (a.f("alpha").unwrap_or(1.0), a.f("beta").unwrap_or(1.0));
         let (trans_a, trans_b) = (a.i("transA") == Some(1), a.i("transB") == Some(1));
@@ -256,12 +204,9 @@ impl Lower<'_> {
         Ok(val)
     }
 
-    pub(super) fn conv(&mut self, a: &Attrs, ins: &[Option<Val>]) -> R<()> {
-        let x = ins
-            .first()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| KernelError::Value("input X is missing".to_owned()))?;
+    fn conv(&mut self, n: &Node) -> R<()> {
+        let (a, ins) = (&n.attrs, &n.ins[..]);
+        let x = n.input(0)?;
         let Some(Some(Val::Const(w))) = ins.get(1) else {
             return Err(unsupported("a Conv whose weights are computed at run time"));
         };
@@ -300,29 +245,7 @@ impl Lower<'_> {
         }
         let kernel: Vec<usize> = w.shape[2..].to_vec();
         let window = Window::from_attrs(a, &xs[2..], &kernel, true)?;
-        let (in_h, in_w) = lift(&xs[2..], 1);
-        let (out_h, out_w) = lift(&window.out, 1);
-        let (kh, kw) = lift(&kernel, 1);
-        let (sh, sw) = lift(&window.strides, 1);
-        let (dh, dw) = lift(&window.dilations, 1);
-        let (pt, pl) = lift(&window.begin, 0);
-        let (pb, pr) = lift(&window.end, 0);
-        let geometry = ConvGeometry {
-            in_c,
-            in_h,
-            in_w,
-            out_c,
-            out_h,
-            out_w,
-            kh,
-            kw,
-            sh,
-            sw,
-            dh,
-            dw,
-            pads: [pt, pl, pb, pr],
-            groups,
-        };
+        let geometry = window.conv_geometry(&xs, &kernel, out_c, groups);
         let conv = Conv::new(geometry, &floats_of(w)?, bias.as_deref());
         self.tmp_len = self.tmp_len.max(conv.scratch_len());
         let mut shape = vec![batch, out_c];
@@ -340,7 +263,11 @@ impl Lower<'_> {
         Ok(())
     }
 
-    pub(super) fn pool(&mut self, op: &str, a: &Attrs, x: Val) -> R<()> {
+    fn pool(&mut self, n: &Node) -> R<()> {
+        if self.extra_outputs_read() {
+            return Err(unsupported("MaxPool's indices output"));
+        }
+        let (op, a, x) = (n.op, &n.attrs, n.input(0)?);
         let xs = x.shape().to_vec();
         let spatial = xs.len().saturating_sub(2);
         if !(1..=2).contains(&spatial) {
@@ -348,84 +275,20 @@ impl Lower<'_> {
                 "{op} on input {xs:?} (1-D and 2-D only)"
             )));
         }
-        let global = op.starts_with("Global");
-        let (window, kernel) = if global {
-            let w = Window {
+        let (window, kernel) = if op.starts_with("Global") {
+            let window = Window {
                 out: vec![1; spatial],
                 strides: vec![1; spatial],
                 dilations: vec![1; spatial],
                 begin: vec![0; spatial],
                 end: vec![0; spatial],
             };
-            (w, xs[2..].to_vec())
+            (window, xs[2..].to_vec())
         } else {
-            let kernel: Vec<usize> = a
-                .ints("kernel_shape")
-                .ok_or_else(|| KernelError::Attribute("no 'kernel_shape' attribute".to_owned()))?
-                .iter()
-                .map(|&k| k.max(1) as usize)
-                .collect();
-            if kernel.len() != spatial {
-                return Err(KernelError::Shape(format!(
-                    "kernel_shape {kernel:?} does not fit input {xs:?}"
-                )));
-            }
-            let w = Window::from_attrs(a, &xs[2..], &kernel, false)?;
-            if w.dilations.iter().any(|&d| d != 1) {
-                return Err(unsupported("pooling with dilations"));
-            }
-            (w, kernel)
+            pool_window(a, &xs)?
         };
-        let (in_h, in_w) = lift(&xs[2..], 1);
-        let (out_h, out_w) = lift(&window.out, 1);
-        let (kh, kw) = lift(&kernel, 1);
-        let (sh, sw) = lift(&window.strides, 1);
-        let (pt, pl) = lift(&window.begin, 0);
-        let (pb, pr) = lift(&window.end, 0);
         let include_pad = a.i("count_include_pad") == Some(1);
-        let mut windows = Vec::with_capacity(out_h * out_w);
-        for oy in 0..out_h {
-            let y0 = (oy * sh) as i64 - pt as i64;
-            let y1 = (y0 + kh as i64).min((in_h + pb) as i64);
-            for ox in 0..out_w {
-                let x0 = (ox * sw) as i64 - pl as i64;
-                let x1 = (x0 + kw as i64).min((in_w + pr) as i64);
-                let padded_area = ((y1 - y0) * (x1 - x0)) as f32;
-                let (cy0, cy1) = (y0.max(0), y1.min(in_h as i64));
-                let (cx0, cx1) = (x0.max(0), x1.min(in_w as i64));
-                let area = ((cy1 - cy0).max(0) * (cx1 - cx0).max(0)) as f32;
-                windows.push((
-                    cy0 as u32,
-                    cy1.max(cy0) as u32,
-                    cx0 as u32,
-                    cx1.max(cx0) as u32,
-                    if include_pad { padded_area } else { area },
-                ));
-            }
-        }
-        let full = (kh * kw) as f32;
-        let regular = windows
-            .iter()
-            .all(|&(y0, y1, x0, x1, divisor)| {
-                ((y1 - y0) * (x1 - x0)) as usize == kh * kw && divisor == full
-            })
-            .then_some(Regular {
-                kh,
-                kw,
-                sh,
-                sw,
-                out_h,
-                out_w,
-            })
-            .filter(|_| pt == 0 && pl == 0);
-        let pool = Pool {
-            max: op.contains("Max"),
-            planes: xs[0] * xs[1],
-            in_h,
-            in_w,
-            windows,
-            regular,
-        };
+        let pool = pool_plan(op.contains("Max"), &xs, &window, &kernel, include_pad);
         let mut shape = vec![xs[0], xs[1]];
         shape.extend_from_slice(&window.out);
         let src = self.operand(&x)?;
@@ -445,6 +308,39 @@ struct Window {
 }
 
 impl Window {
+    /// A Conv's geometry over input `xs` with this window.
+    fn conv_geometry(
+        &self,
+        xs: &[usize],
+        kernel: &[usize],
+        out_c: usize,
+        groups: usize,
+    ) -> ConvGeometry {
+        let (in_c, (in_h, in_w)) = (xs[1], lift(&xs[2..], 1));
+        let (out_h, out_w) = lift(&self.out, 1);
+        let (kh, kw) = lift(kernel, 1);
+        let (sh, sw) = lift(&self.strides, 1);
+        let (dh, dw) = lift(&self.dilations, 1);
+        let (pt, pl) = lift(&self.begin, 0);
+        let (pb, pr) = lift(&self.end, 0);
+        ConvGeometry {
+            in_c,
+            in_h,
+            in_w,
+            out_c,
+            out_h,
+            out_w,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pads: [pt, pl, pb, pr],
+            groups,
+        }
+    }
+
     /// Sizes the window as [`neuride_onnx::window`] does for every engine.
     fn from_attrs(a: &Attrs, input: &[usize], kernel: &[usize], conv: bool) -> R<Window> {
         let n = input.len();
@@ -481,5 +377,85 @@ fn lift(v: &[usize], one: usize) -> (usize, usize) {
         (one, v[0])
     } else {
         (v[0], v[1])
+    }
+}
+
+/// A local pool's window and kernel from its attributes.
+fn pool_window(a: &Attrs, xs: &[usize]) -> R<(Window, Vec<usize>)> {
+    let kernel: Vec<usize> = a
+        .ints("kernel_shape")
+        .ok_or_else(|| KernelError::Attribute("no 'kernel_shape' attribute".to_owned()))?
+        .iter()
+        .map(|&k| k.max(1) as usize)
+        .collect();
+    if kernel.len() != xs.len() - 2 {
+        return Err(KernelError::Shape(format!(
+            "kernel_shape {kernel:?} does not fit input {xs:?}"
+        )));
+    }
+    let window = Window::from_attrs(a, &xs[2..], &kernel, false)?;
+    if window.dilations.iter().any(|&d| d != 1) {
+        return Err(unsupported("pooling with dilations"));
+    }
+    Ok((window, kernel))
+}
+
+/// The pool step over input `xs`: each output position's clipped window
+/// and divisor, and the regular fast path when every window is whole.
+fn pool_plan(
+    max: bool,
+    xs: &[usize],
+    window: &Window,
+    kernel: &[usize],
+    include_pad: bool,
+) -> Pool {
+    let (in_h, in_w) = lift(&xs[2..], 1);
+    let (out_h, out_w) = lift(&window.out, 1);
+    let (kh, kw) = lift(kernel, 1);
+    let (sh, sw) = lift(&window.strides, 1);
+    let (pt, pl) = lift(&window.begin, 0);
+    let (pb, pr) = lift(&window.end, 0);
+    let mut windows = Vec::with_capacity(out_h * out_w);
+    for oy in 0..out_h {
+        let y0 = (oy * sh) as i64 - pt as i64;
+        let y1 = (y0 + kh as i64).min((in_h + pb) as i64);
+        for ox in 0..out_w {
+            let x0 = (ox * sw) as i64 - pl as i64;
+            let x1 = (x0 + kw as i64).min((in_w + pr) as i64);
+            let padded_area = ((y1 - y0) * (x1 - x0)) as f32;
+            let (cy0, cy1) = (y0.max(0), y1.min(in_h as i64));
+            let (cx0, cx1) = (x0.max(0), x1.min(in_w as i64));
+            let area = ((cy1 - cy0).max(0) * (cx1 - cx0).max(0)) as f32;
+            windows.push((
+                cy0 as u32,
+                cy1.max(cy0) as u32,
+                cx0 as u32,
+                cx1.max(cx0) as u32,
+                if include_pad { padded_area } else { area },
+            ));
+        }
+    }
+    let full = (kh * kw) as f32;
+    let regular = windows
+        .iter()
+        .all(|&(y0, y1, x0, x1, divisor)| {
+            ((y1 - y0) * (x1 - x0)) as usize == kh * kw && divisor == full
+        })
+        .then_some(Regular {
+            kh,
+            kw,
+            sh,
+            sw,
+            out_h,
+            out_w,
+        })
+        .filter(|_| pt == 0 && pl == 0);
+    Pool {
+        max,
+        planes: xs[0] * xs[1],
+        in_h,
+        in_w,
+        windows,
+        regular,
     }
 }

@@ -1,24 +1,27 @@
 //! Compiles a graph for concrete input shapes: every node becomes kernel
 //! steps (or a constant, or an alias of its input for shape-only ops), then
 //! buffers are assigned by liveness.
+//!
+//! Each op family registers its lowerings ([`LowerFn`] per op name) in the
+//! [`Registry`], as `ml::ops` registers its kernels: elementwise arithmetic
+//! and activations, shape views and copies, the layers with weights or
+//! windows, the normalizations.
 
-use super::kernels::{Act, Walk, strides};
-use super::{BinOp, Compiled, Graph, InputSpec, Kind, OutputSpec, Src, Step, UnOp};
-use crate::error::Error;
+use super::kernels::Act;
+use super::{Compiled, Graph, InputSpec, Kind, OutputSpec, Src, Step};
+use crate::error::{Error, KernelError};
 use crate::ml::Attrs;
 use crate::value::{DType, Data, Tensor};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+mod elementwise;
 mod layers;
-mod ops;
+mod normalize;
 mod shapes;
+mod views;
 
-use crate::error::KernelError;
-use shapes::{
-    broadcast, const_input, input, ints_of, numel, reshape, squeeze, unsqueeze, unsupported,
-    with_bool, with_shape,
-};
+use shapes::{numel, unsupported};
 
 type R<T> = Result<T, KernelError>;
 
@@ -87,64 +90,14 @@ pub(super) fn compile(g: &Graph, shapes: &[Vec<usize>]) -> Result<Compiled, Erro
             shapes.len()
         )));
     }
-    let mut inputs = Vec::new();
-    for ((id, dtype), shape) in g.inputs.iter().zip(shapes) {
-        let boolean = match dtype {
-            Some(DType::F32) => false,
-            Some(DType::Bool) => true,
-            other => {
-                return Err(Error::Model(format!(
-                    "input '{}' is {}: the native engine takes float32 and bool",
-                    g.names[*id],
-                    other.map_or("of unknown type", |d| d.name())
-                )));
-            }
-        };
-        let len =
-            numel(shape).map_err(|m| Error::Model(format!("input '{}': {m}", g.names[*id])))?;
-        let root = l.new_root(len, *id);
-        l.vals[*id] = Some(Val::Run {
-            root,
-            shape: shape.clone(),
-            boolean,
-        });
-        inputs.push(InputSpec { root, len });
-    }
+    let inputs = l.bind_inputs(shapes)?;
     for i in 0..g.nodes.len() {
         l.node = i;
         let node = &g.nodes[i];
         l.lower_node(i)
             .map_err(|m| Error::node(node.name(), node.op_type(), m))?;
     }
-    let mut outputs = Vec::new();
-    for &id in &g.outputs {
-        let val = l.vals[id]
-            .clone()
-            .ok_or_else(|| Error::Model(format!("output '{}' is not computed", g.names[id])))?;
-        // A constant output of another type (Shape of an input, ...) is
-        // returned as it is, not through the float buffers.
-        if let Val::Const(t) = &val
-            && !matches!(t.dtype(), DType::F32 | DType::Bool)
-        {
-            outputs.push(OutputSpec {
-                src: Src::Const(u32::MAX),
-                shape: t.shape.clone(),
-                boolean: false,
-                exact: Some(t.clone()),
-            });
-            continue;
-        }
-        let boolean = val.is_bool();
-        let src = l
-            .operand(&val)
-            .map_err(|m| Error::Model(format!("output '{}': {m}", g.names[id])))?;
-        outputs.push(OutputSpec {
-            src,
-            shape: val.shape().to_vec(),
-            boolean,
-            exact: None,
-        });
-    }
+    let outputs = l.outputs()?;
     let output_roots: Vec<u32> = outputs
         .iter()
         .filter_map(|o| match o.src {
@@ -238,6 +191,70 @@ fn allocate(
 }
 
 impl Lower<'_> {
+    /// Makes each graph input a runtime value of its given shape.
+    fn bind_inputs(&mut self, shapes: &[Vec<usize>]) -> Result<Vec<InputSpec>, Error> {
+        let g = self.g;
+        let mut inputs = Vec::new();
+        for ((id, dtype), shape) in g.inputs.iter().zip(shapes) {
+            let boolean = match dtype {
+                Some(DType::F32) => false,
+                Some(DType::Bool) => true,
+                other => {
+                    return Err(Error::Model(format!(
+                        "input '{}' is {}: the native engine takes float32 and bool",
+                        g.names[*id],
+                        other.map_or("of unknown type", |d| d.name())
+                    )));
+                }
+            };
+            let len =
+                numel(shape).map_err(|m| Error::Model(format!("input '{}': {m}", g.names[*id])))?;
+            let root = self.new_root(len, *id);
+            self.vals[*id] = Some(Val::Run {
+                root,
+                shape: shape.clone(),
+                boolean,
+            });
+            inputs.push(InputSpec { root, len });
+        }
+        Ok(inputs)
+    }
+
+    /// Where each graph output is read from once every node is lowered.
+    fn outputs(&mut self) -> Result<Vec<OutputSpec>, Error> {
+        let g = self.g;
+        let mut outputs = Vec::new();
+        for &id in &g.outputs {
+            let val = self.vals[id]
+                .clone()
+                .ok_or_else(|| Error::Model(format!("output '{}' is not computed", g.names[id])))?;
+            // A constant output of another type (Shape of an input, ...) is
+            // returned as it is, not through the float buffers.
+            if let Val::Const(t) = &val
+                && !matches!(t.dtype(), DType::F32 | DType::Bool)
+            {
+                outputs.push(OutputSpec {
+                    src: Src::Const(u32::MAX),
+                    shape: t.shape.clone(),
+                    boolean: false,
+                    exact: Some(t.clone()),
+                });
+                continue;
+            }
+            let boolean = val.is_bool();
+            let src = self
+                .operand(&val)
+                .map_err(|m| Error::Model(format!("output '{}': {m}", g.names[id])))?;
+            outputs.push(OutputSpec {
+                src,
+                shape: val.shape().to_vec(),
+                boolean,
+                exact: None,
+            });
+        }
+        Ok(outputs)
+    }
+
     fn new_root(&mut self, size: usize, value: usize) -> u32 {
         self.root_sizes.push(size);
         self.root_value.push(value);
@@ -354,7 +371,6 @@ impl Lower<'_> {
     fn lower_node(&mut self, i: usize) -> R<()> {
         let g = self.g;
         let node = &g.nodes[i];
-        let op = node.op_type();
         let ids = &g.node_inputs[i];
         let mut ins: Vec<Option<Val>> = Vec::with_capacity(ids.len());
         for id in ids {
@@ -391,345 +407,100 @@ impl Lower<'_> {
             }
             return Ok(());
         }
-        let a = Attrs(node);
-        let input = |k: usize| input(&ins, k);
-        let const_input = |k: usize| const_input(&ins, k);
-        let extra_read = self.extra_outputs_read();
-        match op {
-            "Identity" => self.set(0, input(0)?),
-            "Dropout" => {
-                match ins.get(2) {
-                    Some(Some(Val::Const(t))) if matches!(&t.data, Data::Bool(v) if v.first() == Some(&true)) =>
-                    {
-                        return Err(unsupported("Dropout in training mode"));
-                    }
-                    Some(Some(Val::Run { .. })) => {
-                        return Err(unsupported("Dropout with a run-time training_mode"));
-                    }
-                    _ => {}
-                }
-                let x = input(0)?;
-                if g.node_outputs[i].len() > 1 {
-                    // In inference the mask keeps everything.
-                    let shape = x.shape().to_vec();
-                    let ones = vec![true; shape.iter().product()];
-                    self.set(
-                        1,
-                        Val::Const(Arc::new(Tensor {
-                            shape,
-                            data: Data::Bool(ones),
-                        })),
-                    );
-                }
-                self.set(0, x);
-            }
-            "Reshape" => {
-                let x = input(0)?;
-                let spec = if g.opset < 5 {
-                    a.ints("shape")
-                        .ok_or_else(|| KernelError::Attribute("no 'shape' attribute".to_owned()))?
-                } else {
-                    ints_of(&*const_input(1)?)?
-                };
-                let shape = reshape(x.shape(), &spec, a.i("allowzero") == Some(1))?;
-                self.set(0, with_shape(x, shape));
-            }
-            "Flatten" => {
-                let x = input(0)?;
-                let rank = x.shape().len();
-                let axis = a.i("axis").unwrap_or(1);
-                let axis = if axis < 0 { axis + rank as i64 } else { axis };
-                if axis < 0 || axis as usize > rank {
-                    return Err(KernelError::Shape(format!(
-                        "axis {axis} is out of range for rank {rank}"
-                    )));
-                }
-                let axis = axis as usize;
-                let shape = vec![
-                    x.shape()[..axis].iter().product(),
-                    x.shape()[axis..].iter().product(),
-                ];
-                self.set(0, with_shape(x, shape));
-            }
-            "Squeeze" | "Unsqueeze" => {
-                let x = input(0)?;
-                let axes = match a.ints("axes") {
-                    Some(axes) => Some(axes),
-                    None => match ins.get(1) {
-                        Some(Some(_)) => Some(ints_of(&*const_input(1)?)?),
-                        _ => None,
-                    },
-                };
-                let shape = if op == "Squeeze" {
-                    squeeze(x.shape(), axes.as_deref())?
-                } else {
-                    unsqueeze(
-                        x.shape(),
-                        &axes.ok_or_else(|| KernelError::Shape("no axes".to_owned()))?,
-                    )?
-                };
-                self.set(0, with_shape(x, shape));
-            }
-            "Transpose" => {
-                let x = input(0)?;
-                let rank = x.shape().len();
-                let perm: Vec<usize> = match a.ints("perm") {
-                    Some(p) => p.iter().map(|&d| d as usize).collect(),
-                    None => (0..rank).rev().collect(),
-                };
-                let mut sorted = perm.clone();
-                sorted.sort_unstable();
-                if sorted != (0..rank).collect::<Vec<_>>() {
-                    return Err(KernelError::Shape(format!(
-                        "perm {perm:?} is not a permutation of 0..{rank}"
-                    )));
-                }
-                let own = strides(x.shape());
-                let shape: Vec<usize> = perm.iter().map(|&d| x.shape()[d]).collect();
-                let walk = Walk::strided(&shape, vec![perm.iter().map(|&d| own[d]).collect()]);
-                self.copy(x, shape, 0, walk)?;
-            }
-            "Expand" => {
-                let x = input(0)?;
-                let target: Vec<usize> = ints_of(&*const_input(1)?)?
-                    .iter()
-                    .map(|&d| d.max(0) as usize)
-                    .collect();
-                let shape = broadcast(&[x.shape(), &target])?;
-                let walk = Walk::new(&shape, &[x.shape()]);
-                self.copy(x, shape, 0, walk)?;
-            }
-            "Slice" => self.slice(&a, &ins)?,
-            "Gather" => self.gather(&a, &ins)?,
-            "Concat" => self.concat(&a, &ins)?,
-            "Relu" | "LeakyRelu" | "Clip" => self.activation(&a, &ins, ids)?,
-            "Cast" => {
-                let x = input(0)?;
-                match DType::from_onnx(a.i("to").unwrap_or(0) as i32) {
-                    Some(DType::F32) => self.set(0, with_bool(x, false)),
-                    Some(DType::Bool) if x.is_bool() => self.set(0, x),
-                    Some(DType::Bool) => self.unary(x, UnOp::ToBool, true)?,
-                    other => {
-                        return Err(unsupported(format!(
-                            "a cast to {} at run time",
-                            other.map_or("this type", |d| d.name())
-                        )));
-                    }
-                }
-            }
-            "Not" => self.unary(input(0)?, UnOp::Not, true)?,
-            "Sigmoid" | "Tanh" | "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Reciprocal"
-            | "Floor" | "Ceil" | "Round" | "Sign" | "Elu" | "Selu" | "Softplus" | "Softsign"
-            | "HardSigmoid" | "HardSwish" => {
-                let u = match op {
-                    "Sigmoid" => UnOp::Sigmoid,
-                    "Tanh" => UnOp::Tanh,
-                    "Neg" => UnOp::Neg,
-                    "Abs" => UnOp::Abs,
-                    "Exp" => UnOp::Exp,
-                    "Log" => UnOp::Log,
-                    "Sqrt" => UnOp::Sqrt,
-                    "Reciprocal" => UnOp::Reciprocal,
-                    "Floor" => UnOp::Floor,
-                    "Ceil" => UnOp::Ceil,
-                    "Round" => UnOp::Round,
-                    "Sign" => UnOp::Sign,
-                    "Elu" => UnOp::Elu(a.f("alpha").unwrap_or(1.0)),
-                    "Selu" => UnOp::Selu(
-                        a.f("alpha").unwrap_or(1.673_263_2),
-                        a.f("gamma").unwrap_or(1.050_701),
-                    ),
-                    "Softplus" => UnOp::Softplus,
-                    "Softsign" => UnOp::Softsign,
-                    "HardSigmoid" => {
-                        UnOp::HardSigmoid(a.f("alpha").unwrap_or(0.2), a.f("beta").unwrap_or(0.5))
-                    }
-                    _ => UnOp::HardSwish,
-                };
-                self.unary(input(0)?, u, false)?;
-            }
-            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "PRelu" | "Greater" | "Less" | "Equal"
-            | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or" | "Xor" => {
-                let bin = match op {
-                    "Add" => BinOp::Add,
-                    "Sub" => BinOp::Sub,
-                    "Mul" => BinOp::Mul,
-                    "Div" => BinOp::Div,
-                    "Pow" => BinOp::Pow,
-                    "PRelu" => BinOp::PRelu,
-                    "Greater" => BinOp::Greater,
-                    "Less" => BinOp::Less,
-                    "Equal" => BinOp::Equal,
-                    "GreaterOrEqual" => BinOp::GreaterOrEqual,
-                    "LessOrEqual" => BinOp::LessOrEqual,
-                    "And" => BinOp::And,
-                    "Or" => BinOp::Or,
-                    _ => BinOp::Xor,
-                };
-                let (x, y) = (input(0)?, input(1)?);
-                if bin == BinOp::Add && self.fold_bias(ids, &x, &y)? {
-                    return Ok(());
-                }
-                let val = self.binary(bin, &x, &y)?;
-                self.set(0, val);
-            }
-            "Sum" | "Mean" | "Max" | "Min" => {
-                let parts: Vec<Val> = ins.iter().flatten().cloned().collect();
-                let bin = match op {
-                    "Max" => BinOp::Max,
-                    "Min" => BinOp::Min,
-                    _ => BinOp::Add,
-                };
-                let mut acc = parts
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| KernelError::Value("no inputs".to_owned()))?;
-                for p in &parts[1..] {
-                    acc = self.binary(bin, &acc, p)?;
-                }
-                if op == "Mean" && parts.len() > 1 {
-                    let n = Val::Const(Arc::new(Tensor {
-                        shape: vec![],
-                        data: Data::F32(vec![parts.len() as f32]),
-                    }));
-                    acc = self.binary(BinOp::Div, &acc, &n)?;
-                }
-                self.set(0, acc);
-            }
-            "Where" => {
-                let (c, x, y) = (input(0)?, input(1)?, input(2)?);
-                let shape = broadcast(&[c.shape(), x.shape(), y.shape()])?;
-                let walk = Walk::new(&shape, &[c.shape(), x.shape(), y.shape()]);
-                let (c, x_src, y_src) = (self.operand(&c)?, self.operand(&x)?, self.operand(&y)?);
-                let out = self.output(0, shape, x.is_bool())?;
-                self.push(
-                    out,
-                    Kind::Where {
-                        c,
-                        a: x_src,
-                        b: y_src,
-                        walk,
-                    },
-                );
-            }
-            "Gemm" => self.gemm(&a, &ins)?,
-            "MatMul" => {
-                let (x, w) = (input(0)?, input(1)?);
-                let val = self.matmul(&x, &w, 1.0)?;
-                self.set_result(val);
-            }
-            "Conv" => self.conv(&a, &ins)?,
-            "AveragePool" | "MaxPool" | "GlobalAveragePool" | "GlobalMaxPool" => {
-                if extra_read {
-                    return Err(unsupported("MaxPool's indices output"));
-                }
-                self.pool(op, &a, input(0)?)?;
-            }
-            "BatchNormalization" => self.batch_norm(&a, &ins, ids)?,
-            "Softmax" | "LogSoftmax" => self.softmax(&a, &ins)?,
-            other => return Err(unsupported(format!("op {other}"))),
+        let op = node.op_type();
+        let lower = OPS
+            .table()
+            .get(op)
+            .ok_or_else(|| unsupported(format!("op {op}")))?;
+        lower(
+            self,
+            &Node {
+                op,
+                attrs: Attrs(node),
+                ins,
+                ids,
+            },
+        )
+    }
+}
+
+/// One node as its lowering sees it: its op, attributes and input values.
+struct Node<'n> {
+    op: &'n str,
+    attrs: Attrs<'n>,
+    ins: Vec<Option<Val>>,
+    /// The value ids of the inputs (None where omitted).
+    ids: &'n [Option<usize>],
+}
+
+impl Node<'_> {
+    /// Input `k` (an error when omitted).
+    fn input(&self, k: usize) -> R<Val> {
+        given(&self.ins, k)
+    }
+
+    /// Input `k`, which must be a constant.
+    fn const_input(&self, k: usize) -> R<Arc<Tensor>> {
+        match self.input(k)? {
+            Val::Const(t) => Ok(t),
+            Val::Run { .. } => Err(unsupported(format!("input {k} computed at run time"))),
         }
-        Ok(())
     }
 
-    fn unary(&mut self, x: Val, op: UnOp, boolean: bool) -> R<()> {
-        let shape = x.shape().to_vec();
-        let len = shape.iter().product();
-        let src = self.operand(&x)?;
-        let out = self.output(0, shape, boolean)?;
-        self.push(out, Kind::Unary { x: src, len, op });
-        Ok(())
+    /// The value id of input `k` (an error when omitted).
+    fn input_id(&self, k: usize) -> R<usize> {
+        given(self.ids, k)
     }
+}
 
-    fn copy(&mut self, x: Val, shape: Vec<usize>, base: usize, walk: Walk) -> R<()> {
-        let boolean = x.is_bool();
-        let src = self.operand(&x)?;
-        let out = self.output(0, shape, boolean)?;
-        self.push(out, Kind::Copy { x: src, base, walk });
-        Ok(())
-    }
+/// Entry `k` of a node's per-input list (an error when the input is omitted).
+fn given<T: Clone>(list: &[Option<T>], k: usize) -> R<T> {
+    list.get(k)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
+}
 
-    /// `x op y` as a new runtime value (an intermediate unless the caller names it).
-    fn binary(&mut self, op: BinOp, x: &Val, y: &Val) -> R<Val> {
-        let shape = broadcast(&[x.shape(), y.shape()])?;
-        let walk = Walk::new(&shape, &[x.shape(), y.shape()]);
-        let (a, b) = (self.operand(x)?, self.operand(y)?);
-        let (root, mut val) = self.temp(&shape)?;
-        let boolean = matches!(
-            op,
-            BinOp::Greater
-                | BinOp::Less
-                | BinOp::Equal
-                | BinOp::GreaterOrEqual
-                | BinOp::LessOrEqual
-                | BinOp::And
-                | BinOp::Or
-                | BinOp::Xor
-        );
-        if let Val::Run { boolean: b, .. } = &mut val {
-            *b = boolean;
-        }
-        self.push(root, Kind::Binary { a, b, walk, op });
-        Ok(val)
-    }
+/// Lowers one node of the op it is registered for.
+type LowerFn = fn(&mut Lower<'_>, &Node<'_>) -> R<()>;
 
-    /// `Add(conv_or_gemm, constant)` with a per-channel / per-column
-    /// constant: folded into the producer's bias. Returns whether it was.
-    fn fold_bias(&mut self, ids: &[Option<usize>], x: &Val, y: &Val) -> R<bool> {
-        let (run_id, bias) = match (x, y) {
-            (Val::Run { .. }, Val::Const(t)) => (ids[0], t.clone()),
-            (Val::Const(t), Val::Run { .. }) => (ids[1], t.clone()),
-            _ => return Ok(false),
-        };
-        let Some(run_id) = run_id else {
-            return Ok(false);
-        };
-        let Some(s) = self.fusable(run_id) else {
-            return Ok(false);
-        };
-        let out_shape = self.vals[run_id]
-            .as_ref()
-            .map(|v| v.shape().to_vec())
-            .unwrap_or_default();
-        if broadcast(&[&out_shape, &bias.shape]).ok().as_deref() != Some(&out_shape[..]) {
-            return Ok(false);
-        }
-        let Some(values) = bias.data.to_f32() else {
-            return Ok(false);
-        };
-        let rank = out_shape.len();
-        let lead = rank - bias.shape.len();
-        // The one axis the constant varies along (None: a scalar).
-        let varying: Vec<usize> = (0..bias.shape.len())
-            .filter(|&d| bias.shape[d] != 1)
-            .map(|d| d + lead)
+/// The native engine's ops, by name.
+type Registry = crate::registry::Registry<LowerFn>;
+
+static OPS: crate::registry::Ops<LowerFn> = crate::registry::Ops::new(&[
+    elementwise::register,
+    views::register,
+    layers::register,
+    normalize::register,
+]);
+
+#[cfg(test)]
+mod tests {
+    /// docs/infer.md's "Op set" paragraph is this registry (plus the shape
+    /// queries Shape and Size, answered before any lowering): a new
+    /// lowering is documented, a documented op is lowered.
+    #[test]
+    fn the_documented_op_set_is_the_registry() {
+        let doc = include_str!("../../../../../../docs/infer.md");
+        let start = doc
+            .find("Op set:")
+            .expect("docs/infer.md has an 'Op set:' paragraph");
+        let paragraph = &doc[start + "Op set:".len()..];
+        let paragraph = &paragraph[..paragraph.find("and every op").expect("the list ends")];
+        let mut depth = 0;
+        let without_notes: String = paragraph
+            .chars()
+            .filter(|&c| {
+                depth += i32::from(c == '(') - i32::from(c == ')');
+                depth == 0 && c != ')'
+            })
             .collect();
-        let fits = match (&self.steps[s].kind, varying.as_slice()) {
-            (_, []) => true,
-            (Kind::Dense { .. }, [axis]) => *axis == rank - 1,
-            (Kind::Conv { .. }, [axis]) => *axis == 1,
-            _ => false,
-        };
-        if !fits {
-            return Ok(false);
-        }
-        let at = |j: usize| {
-            if values.len() == 1 {
-                values[0]
-            } else {
-                values[j]
-            }
-        };
-        match &mut self.steps[s].kind {
-            Kind::Dense { dense, .. } => dense.add_bias(at),
-            Kind::Conv { conv, .. } => {
-                for (o, b) in conv.bias.iter_mut().enumerate() {
-                    *b += at(o);
-                }
-            }
-            _ => return Ok(false),
-        }
-        self.alias_fused(run_id);
-        Ok(true)
+        let mut documented: Vec<&str> = without_notes
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty() && !matches!(*name, "Shape" | "Size"))
+            .collect();
+        documented.sort_unstable();
+        assert_eq!(documented, super::OPS.table().names());
     }
 }

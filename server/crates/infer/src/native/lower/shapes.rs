@@ -216,19 +216,3 @@ pub(super) fn unsqueeze(shape: &[usize], axes: &[i64]) -> R<Vec<usize>> {
         })
         .collect())
 }
-
-/// Input `k` of a node (an error when omitted).
-pub(super) fn input(ins: &[Option<Val>], k: usize) -> R<Val> {
-    ins.get(k)
-        .cloned()
-        .flatten()
-        .ok_or_else(|| KernelError::Value(format!("input {k} is missing")))
-}
-
-/// Input `k` of a node, which must be a constant.
-pub(super) fn const_input(ins: &[Option<Val>], k: usize) -> R<Arc<Tensor>> {
-    match input(ins, k)? {
-        Val::Const(t) => Ok(t),
-        Val::Run { .. } => Err(unsupported(format!("input {k} computed at run time"))),
-    }
-}

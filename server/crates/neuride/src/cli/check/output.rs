@@ -11,6 +11,7 @@ use super::Format;
 use neuride_ide::lint::Checked;
 use neuride_ide::rules;
 use neuride_ide::{FileDiagnostic, FileReport, Severity};
+use neuride_onnx::graph::xml_escape;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -358,23 +359,6 @@ pub fn sarif(out: Out, files: &[Checked]) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn xml(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
-            // Characters XML 1.0 cannot hold at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => escaped.push('\u{FFFD}'),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 /// JUnit XML (as ruff writes it): a test suite per file; each diagnostic a
 /// failing test case (`type` is its severity), a clean file one passing case.
 pub fn junit(out: Out, files: &[Checked]) -> std::io::Result<()> {
@@ -390,7 +374,7 @@ pub fn junit(out: Out, files: &[Checked]) -> std::io::Result<()> {
     )?;
     for file in files {
         let report = &file.report;
-        let path = xml(&report.path);
+        let path = xml_escape(&report.path);
         let tests = report.diagnostics.len().max(1);
         writeln!(
             out,
@@ -409,14 +393,14 @@ pub fn junit(out: Out, files: &[Checked]) -> std::io::Result<()> {
             writeln!(
                 out,
                 r#"    <testcase name="{}" classname="{path}" file="{path}" line="{line}">"#,
-                xml(&format!("{} at {line}:{column}", diagnostic.code))
+                xml_escape(&format!("{} at {line}:{column}", diagnostic.code))
             )?;
             writeln!(
                 out,
                 r#"      <failure type="{}" message="{}">{}</failure>"#,
                 rules::severity_name(diagnostic.severity),
-                xml(&diagnostic.message),
-                xml(&diagnostic_line(&report.path, diagnostic))
+                xml_escape(&diagnostic.message),
+                xml_escape(&diagnostic_line(&report.path, diagnostic))
             )?;
             writeln!(out, "    </testcase>")?;
         }
