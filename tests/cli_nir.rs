@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn neuride(args: &[&str]) -> (i32, String, String) {
@@ -135,6 +135,51 @@ fn snntorch_and_norse_exports_simulate_to_their_spikes() {
     assert_eq!(report["samples"], 40, "{report}");
 }
 
+/// A graph written by `script` (the `nir` package) into a temp folder as
+/// `graph.nir`, with `io.npz` (inputs and the classes numpy gives); returns
+/// the folder, both paths and the numbers the script printed.
+fn numpy_case(script: &str) -> (tempfile::TempDir, PathBuf, PathBuf, Vec<usize>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
+    let printed = python(script, &[path(&model), path(&data)]);
+    let numbers = printed
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (dir, model, data, numbers)
+}
+
+/// `simulate MODEL --data DATA --steps STEPS --decode count`.
+fn simulate_counts(model: &Path, data: &Path, steps: &str) -> Value {
+    simulate(&[
+        path(model),
+        "--data",
+        path(data),
+        "--steps",
+        steps,
+        "--decode",
+        "count",
+    ])
+}
+
+/// `export nir` of `network n = nir("graph.nir")` in `dir`: the file written.
+fn export_again(dir: &Path) -> PathBuf {
+    let neuro = dir.join("app.neuro");
+    std::fs::write(&neuro, "network n = nir(\"graph.nir\")\n").unwrap();
+    let again = dir.join("again.nir");
+    let (code, _, stderr) = neuride(&[
+        "export",
+        "nir",
+        path(&neuro),
+        "--network",
+        "n",
+        "-o",
+        path(&again),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    again
+}
+
 /// Writes a graph with the `nir` package (Affine, LIF with a leak voltage
 /// and a reset voltage, Scale, CubaLIF) and simulates it in numpy with
 /// forward Euler at dt, as NIR's equations define it; saves the inputs and
@@ -183,23 +228,9 @@ print(int(keep.sum()), int(counts.sum()))
 
 #[test]
 fn a_graph_the_nir_package_writes_simulates_as_nir_says() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
-    let printed = python(NIR_GRAPH, &[path(&model), path(&data)]);
-    let numbers: Vec<usize> = printed
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
-    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{printed}");
-    let report = simulate(&[
-        path(&model),
-        "--data",
-        path(&data),
-        "--steps",
-        "60",
-        "--decode",
-        "count",
-    ]);
+    let (_dir, model, data, numbers) = numpy_case(NIR_GRAPH);
+    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{numbers:?}");
+    let report = simulate_counts(&model, &data, "60");
     assert_eq!(report["accuracy"], 1.0, "{report}");
     assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
     assert_eq!(report["neuron"], "LIF, CubaLIF");
@@ -255,41 +286,15 @@ print(int(keep.sum()), int(counts.sum()))
 
 #[test]
 fn per_neuron_parameters_simulate_as_nir_says() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
-    let printed = python(NIR_PER_NEURON, &[path(&model), path(&data)]);
-    let numbers: Vec<usize> = printed
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
-    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{printed}");
-    let report = simulate(&[
-        path(&model),
-        "--data",
-        path(&data),
-        "--steps",
-        "60",
-        "--decode",
-        "count",
-    ]);
+    let (dir, model, data, numbers) = numpy_case(NIR_PER_NEURON);
+    assert!(numbers[0] >= 32 && numbers[1] >= 500, "{numbers:?}");
+    let report = simulate_counts(&model, &data, "60");
     assert_eq!(report["accuracy"], 1.0, "{report}");
     assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
 
     // Written back by neuride (`export nir` of a `nir(...)` network), the
     // per-neuron values survive: the nir package reads the same arrays.
-    let neuro = dir.path().join("app.neuro");
-    std::fs::write(&neuro, "network n = nir(\"graph.nir\")\n").unwrap();
-    let again = dir.path().join("again.nir");
-    let (code, _, stderr) = neuride(&[
-        "export",
-        "nir",
-        path(&neuro),
-        "--network",
-        "n",
-        "-o",
-        path(&again),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let again = export_again(dir.path());
     let same = python(
         "import sys, numpy as np, nir\n\
          a, b = nir.read(sys.argv[1]), nir.read(sys.argv[2])\n\
@@ -346,47 +351,18 @@ print(int(keep.sum()), int(counts.sum()), int(delays.max()))
 
 #[test]
 fn delays_simulate_as_nir_says() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
-    let printed = python(NIR_DELAY, &[path(&model), path(&data)]);
-    let numbers: Vec<usize> = printed
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
+    let (dir, model, data, numbers) = numpy_case(NIR_DELAY);
     assert!(
         numbers[0] >= 32 && numbers[1] >= 300 && numbers[2] >= 3,
-        "{printed}"
+        "{numbers:?}"
     );
-    let run = |model: &Path| {
-        simulate(&[
-            path(model),
-            "--data",
-            path(&data),
-            "--steps",
-            "60",
-            "--decode",
-            "count",
-        ])
-    };
-    let report = run(&model);
+    let report = simulate_counts(&model, &data, "60");
     assert_eq!(report["accuracy"], 1.0, "{report}");
     assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
 
     // Exported again, the Delay node keeps its delays (in seconds at the
     // export's 0.1 ms) and simulates the same.
-    let neuro = dir.path().join("app.neuro");
-    std::fs::write(&neuro, "network n = nir(\"graph.nir\")\n").unwrap();
-    let again = dir.path().join("again.nir");
-    let (code, _, stderr) = neuride(&[
-        "export",
-        "nir",
-        path(&neuro),
-        "--network",
-        "n",
-        "-o",
-        path(&again),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let again = export_again(dir.path());
     let same = python(
         "import sys, numpy as np, nir\n\
          a, b = nir.read(sys.argv[1]), nir.read(sys.argv[2])\n\
@@ -394,7 +370,7 @@ fn delays_simulate_as_nir_says() {
         &[path(&model), path(&again)],
     );
     assert_eq!(same.trim(), "True", "{same}");
-    assert_eq!(run(&again)["accuracy"], 1.0);
+    assert_eq!(simulate_counts(&again, &data, "60")["accuracy"], 1.0);
 }
 
 /// The same network twice (Conv1d, Flatten, Affine, IF, Affine, LIF): flat,
