@@ -141,12 +141,30 @@ fn snntorch_and_norse_exports_simulate_to_their_spikes() {
 fn numpy_case(script: &str) -> (tempfile::TempDir, PathBuf, PathBuf, Vec<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = (dir.path().join("graph.nir"), dir.path().join("io.npz"));
-    let printed = python(script, &[path(&model), path(&data)]);
+    let script = format!("{script}{SAVE_LABELS}");
+    let printed = python(&script, &[path(&model), path(&data)]);
     let numbers = printed
         .split_whitespace()
         .map(|n| n.parse().unwrap())
         .collect();
     (dir, model, data, numbers)
+}
+
+/// The end of every `numpy_case` script: saves the inputs and the classes
+/// of the spike `counts` numpy gave (samples whose largest count is tied
+/// are left out), then prints how many samples were kept, the spikes in
+/// all and the script's `print_extra` numbers.
+const SAVE_LABELS: &str = r#"
+top = np.sort(counts, axis=1)
+keep = (top[:, -1] > top[:, -2])
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+print(int(keep.sum()), int(counts.sum()), *globals().get("print_extra", []))
+"#;
+
+/// The report of a run whose every sample got numpy's class.
+fn assert_all_right(report: &Value, numbers: &[usize]) {
+    assert_eq!(report["accuracy"], 1.0, "{report}");
+    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
 }
 
 /// `simulate MODEL --data DATA --steps STEPS --decode count`.
@@ -220,10 +238,6 @@ for _ in range(steps):
     v2 = d2 * v2 + g2 * i2
     s2 = (v2 > f(1.0)).astype(f); v2 = np.where(s2 > 0, f(0.0), v2)
     counts += s2
-top = np.sort(counts, axis=1)
-keep = (top[:, -1] > top[:, -2])
-np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
-print(int(keep.sum()), int(counts.sum()))
 "#;
 
 #[test]
@@ -231,8 +245,7 @@ fn a_graph_the_nir_package_writes_simulates_as_nir_says() {
     let (_dir, model, data, numbers) = numpy_case(NIR_GRAPH);
     assert!(numbers[0] >= 32 && numbers[1] >= 500, "{numbers:?}");
     let report = simulate_counts(&model, &data, "60");
-    assert_eq!(report["accuracy"], 1.0, "{report}");
-    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+    assert_all_right(&report, &numbers);
     assert_eq!(report["neuron"], "LIF, CubaLIF");
 }
 
@@ -278,10 +291,6 @@ for _ in range(steps):
     v2 = d2 * v2 + g2 * i2 + l2
     s2 = (v2 > cuba["v_threshold"]).astype(f); v2 = np.where(s2 > 0, cuba["v_reset"], v2)
     counts += s2
-top = np.sort(counts, axis=1)
-keep = (top[:, -1] > top[:, -2])
-np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
-print(int(keep.sum()), int(counts.sum()))
 "#;
 
 #[test]
@@ -289,8 +298,7 @@ fn per_neuron_parameters_simulate_as_nir_says() {
     let (dir, model, data, numbers) = numpy_case(NIR_PER_NEURON);
     assert!(numbers[0] >= 32 && numbers[1] >= 500, "{numbers:?}");
     let report = simulate_counts(&model, &data, "60");
-    assert_eq!(report["accuracy"], 1.0, "{report}");
-    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+    assert_all_right(&report, &numbers);
 
     // Written back by neuride (`export nir` of a `nir(...)` network), the
     // per-neuron values survive: the nir package reads the same arrays.
@@ -343,10 +351,7 @@ for t in range(steps):
     v2 = d1 * v2 + g1 * (late @ w2.T + b2)
     s2 = (v2 > f(0.8)).astype(f); v2 = np.where(s2 > 0, f(0), v2)
     counts += s2
-top = np.sort(counts, axis=1)
-keep = (top[:, -1] > top[:, -2])
-np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
-print(int(keep.sum()), int(counts.sum()), int(delays.max()))
+print_extra = [int(delays.max())]
 "#;
 
 #[test]
@@ -357,8 +362,7 @@ fn delays_simulate_as_nir_says() {
         "{numbers:?}"
     );
     let report = simulate_counts(&model, &data, "60");
-    assert_eq!(report["accuracy"], 1.0, "{report}");
-    assert_eq!(report["samples"].as_u64(), Some(numbers[0] as u64));
+    assert_all_right(&report, &numbers);
 
     // Exported again, the Delay node keeps its delays (in seconds at the
     // export's 0.1 ms) and simulates the same.
