@@ -553,6 +553,38 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
                 Node::new(name, "Scale").with("scale", floats(input, &values)),
             ))
         }
+        // NIR's Scale has no bias: `x * s + b` per channel is a depthwise
+        // 1x1 convolution with a bias for images, and an Affine with a
+        // diagonal weight for vectors (exactly the same sums).
+        Layer::Scale {
+            scale,
+            bias: Some(bias),
+        } => match *input {
+            [channels, _, _] => Ok(Some(
+                Node::new(name, "Conv2d")
+                    .with("weight", floats(&[channels, 1, 1, 1], scale))
+                    .with("bias", floats(&[channels], bias))
+                    .with("stride", ints(&[1, 1]))
+                    .with("padding", ints(&[0, 0]))
+                    .with("dilation", ints(&[1, 1]))
+                    .with("groups", Param::Array(Array::scalar_int(channels as i64)))
+                    .with("input_shape", ints(&input[1..])),
+            )),
+            [features] => {
+                let mut weight = vec![0.0; features * features];
+                for (i, &s) in scale.iter().enumerate() {
+                    weight[i * features + i] = s;
+                }
+                Ok(Some(
+                    Node::new(name, "Affine")
+                        .with("weight", floats(&[features, features], &weight))
+                        .with("bias", floats(&[features], bias)),
+                ))
+            }
+            _ => Err(format!(
+                "a scale with a bias over {input:?}: NIR has no bias for Scale, and neuride writes it for [C, H, W] or [F] only"
+            )),
+        },
         // Delays in seconds: the steps at the export's `dt`.
         Layer::Delay { steps } => Ok(Some(Node::new(name, "Delay").with(
             "delay",
@@ -562,7 +594,7 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             )),
         ))),
         other => Err(format!(
-            "{} layers have no NIR node (NIR has no max pooling, rectifiers, concatenation or scale with bias)",
+            "{} layers have no NIR node (NIR has no max pooling, rectifiers or concatenation)",
             other.op_name()
         )),
     }

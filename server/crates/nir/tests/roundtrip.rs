@@ -316,6 +316,62 @@ fn metadata_for_another_dt_is_not_used() {
 }
 
 #[test]
+fn a_scale_with_a_bias_is_written_as_a_convolution_or_an_affine() {
+    // Per-channel x * s + b over an image, and per value over a vector:
+    // NIR's Scale has no bias, so they go as a depthwise 1x1 Conv2d and a
+    // diagonal Affine, which compute the same numbers.
+    let mut net = cnn();
+    let image = node(
+        "bn",
+        Layer::Scale {
+            scale: vec![0.5, 1.5, -1.0, 2.0],
+            bias: Some(vec![0.1, -0.2, 0.3, 0.0]),
+        },
+        vec![1],
+    );
+    let vector = node(
+        "bn2",
+        Layer::Scale {
+            scale: numbers(17, 5).iter().map(|x| 1.0 + x).collect(),
+            bias: Some(numbers(19, 5)),
+        },
+        vec![7],
+    );
+    net.nodes.insert(2, image);
+    for node in &mut net.nodes[3..] {
+        for input in &mut node.inputs {
+            *input += 1;
+        }
+    }
+    net.nodes.insert(8, vector);
+    net.nodes[9].inputs = vec![8];
+    net.output = 9;
+    net.validate().unwrap();
+    let samples: Vec<f32> = numbers(5, 2 * 64 * 4).iter().map(|x| x.abs()).collect();
+    let before = outputs(&net, &samples, 30, 1e-4, Encode::Current);
+    let raised = raise(&net, &RaiseOptions { dt: 1e-4 }).unwrap();
+    let types: Vec<&str> = raised
+        .document
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| n.name.starts_with("bn"))
+        .map(|n| n.type_name.as_str())
+        .collect();
+    assert_eq!(types, ["Conv2d", "Affine"]);
+    let back = through_nir(&net, 1e-4, true);
+    let after = outputs(&back, &samples, 30, 1e-4, Encode::Current);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert!(
+            (b - a).abs() <= 1e-4 * b.abs().max(1.0),
+            "{before:?}\n{after:?}"
+        );
+    }
+    assert!(before.iter().any(|&v| v != 0.0));
+}
+
+#[test]
 fn the_export_says_what_nir_cannot() {
     let raised = raise(&mlp(), &RaiseOptions::default()).unwrap();
     let notes = raised.notes.join("\n");
