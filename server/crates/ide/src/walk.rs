@@ -101,6 +101,19 @@ pub fn is_ignored(root: &Path, path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    /// `paths` below `root`, with `/` separators, as the tests write them.
+    fn relative_to(root: &Path, paths: &[std::path::PathBuf]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| {
+                p.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect()
+    }
+
     #[test]
     fn walk_respects_gitignore() {
         let dir = tempfile::tempdir().unwrap();
@@ -117,15 +130,7 @@ mod tests {
         ] {
             std::fs::write(root.join(name), b"").unwrap();
         }
-        let found: Vec<String> = analysable_files(root)
-            .iter()
-            .map(|p| {
-                p.strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            })
-            .collect();
+        let found = relative_to(root, &analysable_files(root));
         assert_eq!(found, ["a.onnx", "app.neuro", "models/b.npz"]);
         assert!(is_ignored(root, &root.join("models/skip/c.onnx")));
         assert!(is_ignored(root, &root.join("x.tmp.onnx")));
@@ -191,15 +196,7 @@ mod tests {
         let mut sorted = found.clone();
         sorted.sort();
         assert_eq!(found, sorted);
-        let relative: Vec<String> = found
-            .iter()
-            .map(|p| {
-                p.strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            })
-            .collect();
+        let relative = relative_to(root, &found);
         assert_eq!(
             relative,
             [

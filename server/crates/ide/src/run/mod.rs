@@ -56,7 +56,7 @@ pub fn output_format(path: &Path, writable: &[&'static str]) -> Result<&'static 
         path.display()
     )))
 }
-pub use infer::{InferRun, OutputSummary, infer_analysis, infer_neuro};
+pub use infer::{InferRun, OutputSummary, infer_neuro};
 
 use crate::neuro::NeuroAnalysis;
 use crate::report::{Range, Severity};
@@ -213,30 +213,42 @@ pub struct SimulateRun {
     pub notes: Vec<String>,
 }
 
-/// Reads, checks and runs the `simulate` block whose target is `name` (the
-/// first simulate block when `None`; `"NET on DATA"` picks among several
-/// runs of one network). `progress` is called after every batch; setting
-/// `cancel` stops the run with [`RunError::Cancelled`].
+/// Runs the `simulate` block whose target is `name` (the first simulate
+/// block when `None`; `"NET on DATA"` picks among several runs of one
+/// network) of a file read and checked by [`read_neuro`] (or an editor's
+/// unsaved buffer; paths in it are relative to `neuro.path`). `progress` is
+/// called after every batch; setting `cancel` stops the run with
+/// [`RunError::Cancelled`].
 pub fn simulate_neuro(
-    path: &Path,
-    name: Option<&str>,
-    progress: &mut dyn FnMut(Progress),
-    cancel: &AtomicBool,
-) -> Result<SimulateRun, RunError> {
-    let neuro = read_neuro(path)?;
-    simulate_analysis(&neuro, name, progress, cancel)
-}
-
-/// [`simulate_neuro`] on a file already read and checked (e.g. an editor's
-/// unsaved buffer); paths in it are relative to `neuro.path`.
-pub fn simulate_analysis(
     neuro: &NeuroAnalysis,
     name: Option<&str>,
     progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<SimulateRun, RunError> {
-    let file = file_name(&neuro.path);
-    simulate_inner(neuro, name, progress, cancel).map_err(|e| e.in_file(&file))
+    in_neuro_file(neuro, || {
+        ensure_clean(neuro)?;
+        let run = find_run(neuro, RunKind::Simulate, name)?;
+        let item = &neuro.parse.ast.items[run.item];
+        let prepared = prepare_block(neuro, &run, &|key| setting(item, key), cancel)?;
+        let report = prepared.run(&prepared.options, progress, cancel)?;
+        Ok(SimulateRun {
+            report,
+            file: neuro.path.display().to_string(),
+            network: run.target,
+            dataset: run.dataset,
+            network_kind: prepared.network.kind(),
+            record: prepared.record,
+            notes: prepared.notes,
+        })
+    })
+}
+
+/// `run`'s errors, each naming `neuro`'s file (once).
+pub(crate) fn in_neuro_file<T>(
+    neuro: &NeuroAnalysis,
+    run: impl FnOnce() -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    run().map_err(|e| e.in_file(&file_name(&neuro.path)))
 }
 
 /// Reads and checks a `.neuro` file.
@@ -495,28 +507,6 @@ fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast
         .iter()
         .find(|entry| entry.name.as_ref().is_some_and(|name| name.text == key))
         .and_then(|entry| entry.value.as_ref())
-}
-
-fn simulate_inner(
-    neuro: &NeuroAnalysis,
-    name: Option<&str>,
-    progress: &mut dyn FnMut(Progress),
-    cancel: &AtomicBool,
-) -> Result<SimulateRun, RunError> {
-    ensure_clean(neuro)?;
-    let run = find_run(neuro, RunKind::Simulate, name)?;
-    let item = &neuro.parse.ast.items[run.item];
-    let prepared = prepare_block(neuro, &run, &|key| setting(item, key), cancel)?;
-    let report = prepared.run(&prepared.options, progress, cancel)?;
-    Ok(SimulateRun {
-        report,
-        file: neuro.path.display().to_string(),
-        network: run.target,
-        dataset: run.dataset,
-        network_kind: prepared.network.kind(),
-        record: prepared.record,
-        notes: prepared.notes,
-    })
 }
 
 /// Everything a simulate-like block (`simulate`, `sweep`) needs, read once:
