@@ -523,7 +523,7 @@ pub(crate) fn prepare_block<'a>(
     let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
     let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
 
-    let sim = sim_options(block)?;
+    let mut sim = sim_options(block)?;
     let limit = block("limit").map(settings::count).transpose()?;
     let record = settings::record(block("record"), &neuro.text);
     let notes: Vec<String> = record
@@ -546,27 +546,8 @@ pub(crate) fn prepare_block<'a>(
                     run.target
                 )));
             }
-            let mut sim = sim;
             let read = read_nir_network(neuro, network_item, &mut sim, block("dt").is_some())?;
-            let mut notes = notes;
-            notes.extend(read.notes);
-            let simulated = Simulated::Written {
-                network: read.network,
-                neurons: read.neurons,
-                name: run.target.clone(),
-            };
-            return Ok(Prepared {
-                network: simulated,
-                inputs,
-                labels,
-                options: SimulateOptions {
-                    convert: ConvertOptions::default(),
-                    sim,
-                    limit,
-                },
-                record,
-                notes,
-            });
+            written(&run.target, read.network, read.neurons, notes, read.notes)
         }
         Some(value) => {
             let source = value
@@ -607,14 +588,13 @@ pub(crate) fn prepare_block<'a>(
             let sample_shape: Vec<usize> = inputs.shape.iter().skip(1).copied().collect();
             let mut archives = data::Archives::default();
             let lowered = lower::lower(neuro, network_item, &sample_shape, &mut archives)?;
-            let mut notes = notes;
-            notes.extend(lowered.notes);
-            let simulated = Simulated::Written {
-                network: lowered.network,
-                neurons: lowered.neurons,
-                name: run.target.clone(),
-            };
-            (simulated, ConvertOptions::default(), notes)
+            written(
+                &run.target,
+                lowered.network,
+                lowered.neurons,
+                notes,
+                lowered.notes,
+            )
         }
     };
     Ok(Prepared {
@@ -629,6 +609,24 @@ pub(crate) fn prepare_block<'a>(
         record,
         notes,
     })
+}
+
+/// A network written in the file (lowered from it, or read from a NIR file
+/// it names), run as it is: its notes follow the block's.
+fn written(
+    name: &str,
+    network: neuride_snn::Network,
+    neurons: Vec<String>,
+    mut notes: Vec<String>,
+    read_notes: Vec<String>,
+) -> (Simulated, ConvertOptions, Vec<String>) {
+    notes.extend(read_notes);
+    let simulated = Simulated::Written {
+        network,
+        neurons,
+        name: name.to_owned(),
+    };
+    (simulated, ConvertOptions::default(), notes)
 }
 
 /// The settings of a converted network (`network N = convert(M) { ... }`).
