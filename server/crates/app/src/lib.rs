@@ -26,7 +26,7 @@ pub use payload::parse_payload;
 pub use report::{Latency, Report, SensorReport, SensorState, StageReport, Status};
 pub use runtime::{Options, Runtime, check_reading};
 pub use spec::{
-    App, Compare, Element, Expr, Hold, Pipeline, Rule, Sensor, Source, Stage, StageKind,
+    App, BinaryOp, Element, Expr, Hold, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
 pub use stage::{Flow, Model};
 

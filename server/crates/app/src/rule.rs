@@ -3,7 +3,7 @@
 //! hold is reached and again only after the condition was false (edge, not
 //! level).
 
-use crate::spec::{Compare, Expr, Hold};
+use crate::spec::{BinaryOp, Expr, Hold};
 
 /// A condition with its names resolved to value slots.
 #[derive(Clone, Debug, PartialEq)]
@@ -11,7 +11,7 @@ pub(crate) enum Code {
     Slot(usize),
     Const(f64),
     Neg(Box<Code>),
-    Compare(Compare, Box<Code>, Box<Code>),
+    Compare(BinaryOp, Box<Code>, Box<Code>),
 }
 
 impl Code {
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn conditions_read_the_latest_values() {
         let expr = Expr::Compare(
-            Compare::NotEq,
+            BinaryOp::NotEq,
             Box::new(Expr::Name("a".into())),
             Box::new(Expr::Neg(Box::new(Expr::Name("b".into())))),
         );
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(code.eval(&[Some(1.0), Some(-1.0)]), Some(0.0));
         assert_eq!(code.eval(&[Some(1.0), Some(2.0)]), Some(1.0));
         let unknown = Expr::Compare(
-            Compare::Eq,
+            BinaryOp::Eq,
             Box::new(Expr::Name("c".into())),
             Box::new(Expr::Bool(true)),
         );

@@ -2,6 +2,7 @@
 //! pipelines of stages, rules. The caller builds it from a checked `.neuro`
 //! file; names are plain strings and shapes plain numbers here.
 
+pub use neuride_dsl::syntax::ast::BinaryOp;
 use std::sync::Arc;
 
 /// An `app` block ready to run.
@@ -159,30 +160,7 @@ pub enum Expr {
     Number(f64),
     Bool(bool),
     Neg(Box<Expr>),
-    Compare(Compare, Box<Expr>, Box<Expr>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compare {
-    Eq,
-    NotEq,
-    Lt,
-    Gt,
-    LtEq,
-    GtEq,
-}
-
-impl Compare {
-    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
-        match self {
-            Compare::Eq => lhs == rhs,
-            Compare::NotEq => lhs != rhs,
-            Compare::Lt => lhs < rhs,
-            Compare::Gt => lhs > rhs,
-            Compare::LtEq => lhs <= rhs,
-            Compare::GtEq => lhs >= rhs,
-        }
-    }
+    Compare(BinaryOp, Box<Expr>, Box<Expr>),
 }
 
 impl Expr {

@@ -87,7 +87,7 @@ fn pipeline(sensor: usize, stages: &[(&str, StageKind)], output: &str) -> Pipeli
 
 fn equals(name: &str, value: f64) -> Expr {
     Expr::Compare(
-        Compare::Eq,
+        BinaryOp::Eq,
         Box::new(Expr::Name(name.into())),
         Box::new(Expr::Number(value)),
     )
@@ -221,7 +221,7 @@ fn rules_across_sensors_read_the_latest_of_each() {
     let a = [1.0, 1.0, 2.0, 2.0, 2.0, 2.0];
     let b = [1.0, 1.0, 1.0];
     let differ = Expr::Compare(
-        Compare::NotEq,
+        BinaryOp::NotEq,
         Box::new(Expr::Name("ca".into())),
         Box::new(Expr::Name("cb".into())),
     );
@@ -325,7 +325,7 @@ fn an_idle_sensor_does_not_keep_the_run_going() {
         vec![rule(
             "x",
             Expr::Compare(
-                Compare::NotEq,
+                BinaryOp::NotEq,
                 Box::new(Expr::Name("c".into())),
                 Box::new(Expr::Name("p".into())),
             ),

@@ -117,6 +117,16 @@ fn time(seconds: f32) -> String {
     }
 }
 
+/// The last arguments of a layer whose parameters are in the archive:
+/// `, PARAM: w["ID.PARAM"]`, the bias when it has one, and `)`.
+fn archive_args(id: &str, param: &str, has_bias: bool) -> String {
+    let mut args = format!(", {param}: w[\"{id}.{param}\"]");
+    if has_bias {
+        let _ = write!(args, ", bias: w[\"{id}.bias\"]");
+    }
+    args + ")"
+}
+
 fn pair(values: [usize; 2]) -> String {
     if values[0] == values[1] {
         values[0].to_string()
@@ -244,14 +254,8 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 continue;
             }
             Layer::Dense { weight, bias } => {
-                let mut c = format!(
-                    "dense({input}, out: {}, weight: w[\"{id}.weight\"]",
-                    weight.shape[0]
-                );
-                if bias.is_some() {
-                    let _ = write!(c, ", bias: w[\"{id}.bias\"]");
-                }
-                c + ")"
+                format!("dense({input}, out: {}", weight.shape[0])
+                    + &archive_args(id, "weight", bias.is_some())
             }
             Layer::Conv2d {
                 weight,
@@ -274,44 +278,33 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 if *groups != 1 {
                     let _ = write!(c, ", groups: {groups}");
                 }
-                let _ = write!(c, ", weight: w[\"{id}.weight\"]");
-                if bias.is_some() {
-                    let _ = write!(c, ", bias: w[\"{id}.bias\"]");
-                }
-                c + ")"
+                c + &archive_args(id, "weight", bias.is_some())
             }
             Layer::AvgPool {
                 kernel,
                 stride,
                 padding: pads,
-                count_include_pad,
-            } => {
-                let mut c = format!(
-                    "avgpool({input}, kernel: {}, stride: {}",
-                    pair(*kernel),
-                    pair(*stride)
-                );
-                if *pads != [0; 4] {
-                    let _ = write!(
-                        c,
-                        ", padding: {}, count_include_pad: {count_include_pad}",
-                        padding(*pads)
-                    );
-                }
-                c + ")"
+                ..
             }
-            Layer::MaxPool {
+            | Layer::MaxPool {
                 kernel,
                 stride,
                 padding: pads,
             } => {
                 let mut c = format!(
-                    "maxpool({input}, kernel: {}, stride: {}",
+                    "{}({input}, kernel: {}, stride: {}",
+                    node.layer.op_name(),
                     pair(*kernel),
                     pair(*stride)
                 );
                 if *pads != [0; 4] {
                     let _ = write!(c, ", padding: {}", padding(*pads));
+                    if let Layer::AvgPool {
+                        count_include_pad, ..
+                    } = node.layer
+                    {
+                        let _ = write!(c, ", count_include_pad: {count_include_pad}");
+                    }
                 }
                 c + ")"
             }
@@ -329,11 +322,7 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                     .join(", ")
             ),
             Layer::Scale { bias, .. } => {
-                let mut c = format!("scale({input}, scale: w[\"{id}.scale\"]");
-                if bias.is_some() {
-                    let _ = write!(c, ", bias: w[\"{id}.bias\"]");
-                }
-                c + ")"
+                format!("scale({input}") + &archive_args(id, "scale", bias.is_some())
             }
             Layer::Relu => format!("relu({input})"),
             Layer::Clip { max } => format!("clip({input}, max: {})", number(*max)),

@@ -73,11 +73,7 @@ impl WeightProblem {
 
 impl std::fmt::Display for WeightProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        };
+        let severity = self.severity.name();
         write!(f, "{severity}[{}]: {}", self.code, self.message)
     }
 }

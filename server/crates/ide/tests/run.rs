@@ -11,6 +11,10 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
 }
 
+fn read(path: &Path) -> neuride_ide::neuro::NeuroAnalysis {
+    run::read_neuro(path).unwrap()
+}
+
 fn no_progress() -> impl FnMut(neuride_convert::Progress) {
     |_| {}
 }
@@ -98,7 +102,8 @@ fn a_converted_network_runs_as_the_convert_job_does() {
     let path = converted_mlp(dir.path());
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
-    let run = run::simulate_neuro(&path, Some("snn"), &mut |_| batches += 1, &cancel).unwrap();
+    let run =
+        run::simulate_neuro(&read(&path), Some("snn"), &mut |_| batches += 1, &cancel).unwrap();
     assert_eq!(batches, 4, "100 samples in batches of 32");
     assert_eq!(run.network_kind, "converted");
     assert_eq!((run.report.sim.samples, run.report.sim.steps), (100, 20));
@@ -157,7 +162,8 @@ fn the_examples_simulate_blocks_run() {
     let cancel = AtomicBool::new(false);
     let digits = example_copy(dir.path(), "digits-snn/digits.neuro", 20, 100);
     // The converted CNN keeps the ANN's accuracy.
-    let snn = run::simulate_neuro(&digits, Some("snn"), &mut no_progress(), &cancel).unwrap();
+    let snn =
+        run::simulate_neuro(&read(&digits), Some("snn"), &mut no_progress(), &cancel).unwrap();
     let (accuracy, ann) = (
         snn.report.sim.accuracy.unwrap(),
         snn.report.ann_accuracy.unwrap(),
@@ -173,7 +179,7 @@ fn the_examples_simulate_blocks_run() {
     );
     // The written CNN (Leaky neurons on the ANN's weights, rate coded).
     let written =
-        run::simulate_neuro(&digits, Some("written"), &mut no_progress(), &cancel).unwrap();
+        run::simulate_neuro(&read(&digits), Some("written"), &mut no_progress(), &cancel).unwrap();
     assert_eq!(written.network_kind, "written");
     assert_eq!(
         (written.report.sim.samples, written.report.sim.steps),
@@ -194,12 +200,13 @@ fn the_examples_simulate_blocks_run() {
 
     // Both hand-written MLPs (the first block when no name is given).
     let mlp = example_copy(dir.path(), "handwritten-snn/mlp.neuro", 30, 100);
-    let first = run::simulate_neuro(&mlp, None, &mut no_progress(), &cancel).unwrap();
+    let first = run::simulate_neuro(&read(&mlp), None, &mut no_progress(), &cancel).unwrap();
     assert_eq!(first.network, "lif_mlp");
     assert_eq!(first.report.neuron, "lif, if");
     assert_eq!(first.report.sim.encode, "rate");
     assert_eq!(first.report.sim.decode, "count");
-    let leaky = run::simulate_neuro(&mlp, Some("leaky_mlp"), &mut no_progress(), &cancel).unwrap();
+    let leaky =
+        run::simulate_neuro(&read(&mlp), Some("leaky_mlp"), &mut no_progress(), &cancel).unwrap();
     assert_eq!(leaky.report.sim.encode, "delta");
     assert_eq!(leaky.report.sim.decode, "membrane");
     assert_eq!(leaky.report.sim.accuracy_per_step.len(), 30);
@@ -268,7 +275,7 @@ simulate relu_cnn on test {{
     );
     let path = write(dir.path(), "written.neuro", &text);
     let accuracy = |name: &str| {
-        run::simulate_neuro(&path, Some(name), &mut no_progress(), &cancel)
+        run::simulate_neuro(&read(&path), Some(name), &mut no_progress(), &cancel)
             .unwrap()
             .report
             .sim
@@ -307,13 +314,14 @@ fn run_items_lists_the_blocks_in_file_order() {
 fn errors_name_the_file_and_what_was_expected() {
     let cancel = AtomicBool::new(false);
     let mlp = repo().join("examples/handwritten-snn/mlp.neuro");
-    let error = run::simulate_neuro(&mlp, Some("foo"), &mut no_progress(), &cancel).unwrap_err();
+    let error =
+        run::simulate_neuro(&read(&mlp), Some("foo"), &mut no_progress(), &cancel).unwrap_err();
     assert!(matches!(error, RunError::NotFound(_)));
     assert_eq!(
         error.to_string(),
         "mlp.neuro: no simulate block for 'foo' (simulate blocks: lif_mlp, leaky_mlp)"
     );
-    let error = run::infer_neuro(&mlp, None, &mut |_, _| {}, &cancel).unwrap_err();
+    let error = run::infer_neuro(&read(&mlp), None, &mut |_, _| {}, &cancel).unwrap_err();
     assert_eq!(
         error.to_string(),
         "mlp.neuro: no infer block (expected `infer MODEL on DATASET { ... }`)"
@@ -325,7 +333,7 @@ fn errors_name_the_file_and_what_was_expected() {
         "broken.neuro",
         "dataset test = npz(\"missing.npz\", x: \"x\", y: \"y\")\n\nsimulate net on test {\n    steps = 0\n}\n",
     );
-    let error = run::simulate_neuro(&broken, None, &mut no_progress(), &cancel).unwrap_err();
+    let error = run::simulate_neuro(&read(&broken), None, &mut no_progress(), &cancel).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, RunError::Diagnostics(_)), "{message}");
     assert!(
@@ -335,13 +343,9 @@ fn errors_name_the_file_and_what_was_expected() {
             && message.contains("`net`"),
         "{message}"
     );
-    let error = run::simulate_neuro(
-        &dir.path().join("none.neuro"),
-        None,
-        &mut no_progress(),
-        &cancel,
-    )
-    .unwrap_err();
+    let Err(error) = run::read_neuro(&dir.path().join("none.neuro")) else {
+        panic!("a missing file reads");
+    };
     assert!(matches!(error, RunError::Read(_)), "{error}");
 }
 
@@ -352,7 +356,7 @@ fn cancel_stops_a_run() {
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
     let error = run::simulate_neuro(
-        &path,
+        &read(&path),
         None,
         &mut |_| {
             batches += 1;
@@ -367,11 +371,11 @@ fn cancel_stops_a_run() {
     let cancelled = AtomicBool::new(true);
     let digits = example_copy(dir.path(), "digits-snn/digits.neuro", 5, 10);
     for name in ["snn", "written"] {
-        let error =
-            run::simulate_neuro(&digits, Some(name), &mut no_progress(), &cancelled).unwrap_err();
+        let error = run::simulate_neuro(&read(&digits), Some(name), &mut no_progress(), &cancelled)
+            .unwrap_err();
         assert!(matches!(error, RunError::Cancelled), "{name}: {error}");
     }
-    let error = run::infer_neuro(&digits, None, &mut |_, _| {}, &cancelled).unwrap_err();
+    let error = run::infer_neuro(&read(&digits), None, &mut |_, _| {}, &cancelled).unwrap_err();
     assert!(matches!(error, RunError::Cancelled), "{error}");
 }
 
@@ -382,7 +386,7 @@ fn infer_blocks_run_the_model_and_score_it() {
     let greenhouse = repo().join("examples/iot-app/greenhouse.neuro");
     let mut calls = Vec::new();
     let iris = run::infer_neuro(
-        &greenhouse,
+        &read(&greenhouse),
         Some("iris"),
         &mut |done, total| calls.push((done, total)),
         &cancel,
@@ -395,7 +399,7 @@ fn infer_blocks_run_the_model_and_score_it() {
 
     // The digits CNN on the ONNX runtime: the ANN's 95.78 % (431 / 450).
     let digits = repo().join("examples/digits-snn/digits.neuro");
-    let cnn = run::infer_neuro(&digits, None, &mut |_, _| {}, &cancel).unwrap();
+    let cnn = run::infer_neuro(&read(&digits), None, &mut |_, _| {}, &cancel).unwrap();
     assert_eq!(cnn.model, "cnn");
     match cnn.score {
         Some(neuride_infer::Score::Classification { correct, total, .. }) => {

@@ -9,7 +9,7 @@ use neuride_snn::{
     Decode, Encode, Layer, Network, Neuron, Normalize, Reset, SimOptions, Tensor, calibrate,
     to_spiking,
 };
-use support::{ann_labels, dense, node, pseudo, run, samples, spiking};
+use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
 
 fn conv(out: usize, input: usize, k: usize, groups: usize, seed: u32) -> Layer {
     Layer::Conv2d {
@@ -30,13 +30,7 @@ fn conv(out: usize, input: usize, k: usize, groups: usize, seed: u32) -> Layer {
 fn net() -> Network {
     Network {
         nodes: vec![
-            node(
-                "x",
-                Layer::Input {
-                    shape: vec![2, 8, 8],
-                },
-                vec![],
-            ),
+            node("x", input(&[2, 8, 8]), vec![]),
             node("c1", conv(6, 2, 3, 1, 1), vec![0]),
             node("r1", Layer::Relu, vec![1]),
             node(
@@ -65,16 +59,7 @@ fn net() -> Network {
             node("proj", conv(6, 12, 1, 1, 6), vec![10]),
             node("sum", Layer::Add, vec![11, 3, 4]),
             node("r5", Layer::Relu, vec![12]),
-            node(
-                "gap",
-                Layer::AvgPool {
-                    kernel: [4, 4],
-                    stride: [1, 1],
-                    padding: [0; 4],
-                    count_include_pad: true,
-                },
-                vec![13],
-            ),
+            node("gap", avg_pool(4, 1), vec![13]),
             node("flat", Layer::Flatten, vec![14]),
             node("feat", Layer::Concat, vec![15, 15]),
             node("fc", dense(5, 12, 8, 0.5, None), vec![16]),
@@ -180,13 +165,7 @@ fn spiking_max_pool_emits_the_max_of_its_inputs_rates() {
     // wins); a max of each step's spikes would give window 0 about 74.
     let net = Network {
         nodes: vec![
-            node(
-                "x",
-                Layer::Input {
-                    shape: vec![1, 4, 1],
-                },
-                vec![],
-            ),
+            node("x", input(&[1, 4, 1]), vec![]),
             node("s", spiking(Neuron::conversion_if(), 1.0), vec![0]),
             node(
                 "p",

@@ -11,19 +11,13 @@ use neuride_snn::{
     calibrate, simulate, to_spiking,
 };
 use std::sync::atomic::AtomicBool;
-use support::{ann_labels, dense, node, pseudo, run, samples, spiking};
+use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
 
 /// conv(stride 2, groups 2, asymmetric padding) -> relu -> avgpool -> flatten -> dense, plus an add branch.
 fn ann() -> Network {
     Network {
         nodes: vec![
-            node(
-                "x",
-                Layer::Input {
-                    shape: vec![2, 7, 6],
-                },
-                vec![],
-            ),
+            node("x", input(&[2, 7, 6]), vec![]),
             node(
                 "c1",
                 Layer::Conv2d {
@@ -55,16 +49,7 @@ fn ann() -> Network {
             ),
             node("sum", Layer::Add, vec![1, 3]),
             node("r2", Layer::Relu, vec![4]),
-            node(
-                "p",
-                Layer::AvgPool {
-                    kernel: [2, 2],
-                    stride: [2, 2],
-                    padding: [0; 4],
-                    count_include_pad: true,
-                },
-                vec![5],
-            ),
+            node("p", avg_pool(2, 2), vec![5]),
             node("f", Layer::Flatten, vec![6]),
             node(
                 "d",
@@ -296,7 +281,7 @@ fn synaptic_integrates_current_then_membrane() {
 fn encoders() {
     let net = Network {
         nodes: vec![
-            node("x", Layer::Input { shape: vec![4] }, vec![]),
+            node("x", input(&[4]), vec![]),
             node("s", spiking(Neuron::conversion_if(), 1.0), vec![0]),
         ],
         output: 1,

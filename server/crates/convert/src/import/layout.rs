@@ -4,23 +4,15 @@
 //! anything that would reorder values is refused.
 
 use super::weighted::window_pads;
-use super::{Importer, Value};
+use super::{Call, Importer, Value};
 use crate::Error;
 use neuride_onnx::attr;
-use neuride_onnx::proto::NodeProto;
 use neuride_snn::{Layer, NodeId};
 
 impl Importer<'_> {
     /// Relu, and Clip(0, c): ReLU6 and its kin (Clip with no upper bound is a ReLU).
-    pub(super) fn rectifier(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
-        let Some(x) = self.activity_input(node, op, inputs) else {
-            return Ok(());
-        };
+    pub(super) fn rectifier(&mut self, call: Call, x: NodeId) -> Result<(), Error> {
+        let Call { node, op, inputs } = call;
         if op == "Relu" {
             self.push_layer(node, Layer::Relu, x)?;
             return Ok(());
@@ -67,11 +59,8 @@ impl Importer<'_> {
     }
 
     /// Concat along channels (`[N, C, H, W]`, axis 1) or features (`[N, F]`).
-    pub(super) fn concat(
-        &mut self,
-        node: &NodeProto,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
+    pub(super) fn concat(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, inputs, .. } = call;
         let activities: Vec<NodeId> = (0..inputs.len())
             .filter_map(|i| self.activity(inputs, i))
             .collect();
@@ -116,13 +105,9 @@ impl Importer<'_> {
     /// AveragePool and MaxPool (a spiking max-pool, or average pooling with
     /// `max_to_avg`), with pads, `auto_pad`, `ceil_mode` and
     /// `count_include_pad`; a Pad in front becomes the pool's padding.
-    pub(super) fn pool(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
-        let Some((x, extra)) = self.padded_input(node, op, inputs) else {
+    pub(super) fn pool(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, op, .. } = call;
+        let Some((x, extra)) = self.padded_input(call) else {
             return Ok(());
         };
         if op == "MaxPool"
@@ -212,12 +197,8 @@ impl Importer<'_> {
         Ok(())
     }
 
-    pub(super) fn global_pool(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
+    pub(super) fn global_pool(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, op, inputs } = call;
         let Some(x) = self
             .activity(inputs, 0)
             .filter(|&x| self.shapes[x].len() == 3)
@@ -248,8 +229,9 @@ impl Importer<'_> {
 
     /// A zero `Pad` of the spatial axes: kept with the activity until the
     /// Conv or pool that reads it.
-    pub(super) fn pad(&mut self, node: &NodeProto, inputs: &[Option<Value>]) {
-        let Some((x, before)) = self.padded_input(node, "Pad", inputs) else {
+    pub(super) fn pad(&mut self, call: Call) {
+        let Call { node, inputs, .. } = call;
+        let Some((x, before)) = self.padded_input(call) else {
             return;
         };
         let mode = attr::text(node, "mode").unwrap_or_else(|| "constant".into());
@@ -302,20 +284,13 @@ impl Importer<'_> {
 
     /// Flatten, Reshape, Squeeze, Unsqueeze and Transpose when they move no
     /// data: the same per-sample shape (an alias) or `[N, F]` (a flatten).
-    pub(super) fn reshape(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
-        let Some(x) = self.activity_input(node, op, inputs) else {
-            return Ok(());
-        };
+    pub(super) fn reshape(&mut self, call: Call, x: NodeId) -> Result<(), Error> {
+        let Call { node, op, .. } = call;
         let current = self.shapes[x].clone();
         let full: Vec<i64> = std::iter::once(1)
             .chain(current.iter().map(|&d| d as i64))
             .collect();
-        let target = match self.target_shape(node, op, inputs, &full) {
+        let target = match self.target_shape(call, &full) {
             Ok(t) => t,
             Err(reason) => {
                 self.reject(node, reason);
@@ -353,13 +328,8 @@ impl Importer<'_> {
     /// The output shape (batch 1) of a reshaping op on a value of shape
     /// `full`, or why it cannot be read; a Transpose must keep its non-1
     /// axes in order (then its data order is unchanged).
-    fn target_shape(
-        &self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-        full: &[i64],
-    ) -> Result<Vec<i64>, String> {
+    fn target_shape(&self, call: Call, full: &[i64]) -> Result<Vec<i64>, String> {
+        let Call { node, op, inputs } = call;
         let rank = full.len() as i64;
         let axes = |k: usize| -> Result<Option<Vec<i64>>, String> {
             match inputs.get(k) {

@@ -36,6 +36,15 @@ enum Value {
     Unknown,
 }
 
+/// A node being imported: the node, its op type and its inputs' values
+/// (what every op handler reads).
+#[derive(Clone, Copy)]
+struct Call<'n> {
+    node: &'n NodeProto,
+    op: &'n str,
+    inputs: &'n [Option<Value>],
+}
+
 pub(crate) struct Importer<'a> {
     graph: &'a GraphProto,
     opset: i64,
@@ -273,8 +282,13 @@ impl Importer<'_> {
         let op = node.op_type.clone().unwrap_or_default();
         let domain = node.domain.clone().unwrap_or_default();
         let inputs: Vec<Option<Value>> = node.input.iter().map(|i| self.value(i)).collect();
+        let call = Call {
+            node,
+            op: &op,
+            inputs: &inputs,
+        };
         if domain == SNN_DOMAIN {
-            return self.neuron_op(node, &op, &inputs);
+            return self.on_activity(call, Self::neuron_op);
         }
         if !(domain.is_empty() || domain == "ai.onnx") {
             self.reject(
@@ -306,19 +320,19 @@ impl Importer<'_> {
             return Ok(());
         }
         match op.as_str() {
-            "Identity" | "Dropout" => self.identity(node, &inputs),
-            "Relu" | "Clip" => self.rectifier(node, &op, &inputs)?,
-            "Conv" => self.conv(node, &inputs)?,
-            "Gemm" => self.gemm(node, &inputs)?,
-            "MatMul" => self.matmul(node, &inputs)?,
-            "BatchNormalization" => self.batch_norm(node, &inputs)?,
-            "Add" | "Sub" | "Mul" | "Div" | "Sum" => self.arithmetic(node, &op, &inputs)?,
-            "Concat" => self.concat(node, &inputs)?,
-            "AveragePool" | "MaxPool" => self.pool(node, &op, &inputs)?,
-            "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node, &op, &inputs)?,
-            "Pad" => self.pad(node, &inputs),
+            "Identity" | "Dropout" => self.identity(call),
+            "Relu" | "Clip" => self.on_activity(call, Self::rectifier)?,
+            "Conv" => self.conv(call)?,
+            "Gemm" => self.gemm(call)?,
+            "MatMul" => self.matmul(call)?,
+            "BatchNormalization" => self.on_activity(call, Self::batch_norm)?,
+            "Add" | "Sub" | "Mul" | "Div" | "Sum" => self.arithmetic(call)?,
+            "Concat" => self.concat(call)?,
+            "AveragePool" | "MaxPool" => self.pool(call)?,
+            "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(call)?,
+            "Pad" => self.pad(call),
             "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Transpose" => {
-                self.reshape(node, &op, &inputs)?
+                self.on_activity(call, Self::reshape)?
             }
             "Softmax" | "LogSoftmax" => match inputs.first() {
                 Some(Some(v)) if self.graph_outputs.iter().any(|o| node.output.contains(o)) => {
@@ -336,7 +350,8 @@ impl Importer<'_> {
         Ok(())
     }
 
-    fn identity(&mut self, node: &NodeProto, inputs: &[Option<Value>]) {
+    fn identity(&mut self, call: Call) {
+        let Call { node, inputs, .. } = call;
         // Dropout's optional mask output is not a layer.
         if node
             .output
@@ -365,29 +380,26 @@ impl Importer<'_> {
         }
     }
 
-    /// The op's first input as an activity; when it is none, the node is
-    /// rejected ("OP needs an activity input").
-    fn activity_input(
+    /// Runs `handler` with the op's first input as an activity; when it is
+    /// none, the node is rejected ("OP needs an activity input").
+    fn on_activity(
         &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Option<NodeId> {
-        let x = self.activity(inputs, 0);
-        if x.is_none() {
-            self.reject(node, format!("{op} needs an activity input"));
+        call: Call,
+        handler: fn(&mut Self, Call, NodeId) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match self.activity(call.inputs, 0) {
+            Some(x) => handler(self, call, x),
+            None => {
+                self.reject(call.node, format!("{} needs an activity input", call.op));
+                Ok(())
+            }
         }
-        x
     }
 
-    /// [`Importer::activity_input`] for ops that take a zero `Pad` along:
+    /// The op's first input for ops that take a zero `Pad` along:
     /// the activity and the pads waiting on it (none: zeros).
-    fn padded_input(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Option<(NodeId, [usize; 4])> {
+    fn padded_input(&mut self, call: Call) -> Option<(NodeId, [usize; 4])> {
+        let Call { node, op, inputs } = call;
         match inputs.first() {
             Some(Some(Value::Activity(x))) => Some((*x, [0; 4])),
             Some(Some(Value::Padded(x, pads))) => Some((*x, *pads)),
@@ -398,15 +410,8 @@ impl Importer<'_> {
         }
     }
 
-    fn neuron_op(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
-        let Some(x) = self.activity_input(node, op, inputs) else {
-            return Ok(());
-        };
+    fn neuron_op(&mut self, call: Call, x: NodeId) -> Result<(), Error> {
+        let Call { node, op, .. } = call;
         let reset = match attr::string(node, "reset") {
             None | Some("subtract") => Reset::Subtract,
             Some("zero") => Reset::Zero,

@@ -4,7 +4,7 @@
 //! else reads that layer's output; otherwise it becomes a `scale` layer.
 
 use super::constant::Const;
-use super::{Importer, Value};
+use super::{Call, Importer, Value};
 use crate::Error;
 use neuride_onnx::attr;
 use neuride_onnx::proto::NodeProto;
@@ -66,7 +66,8 @@ pub(super) fn window_pads(
 }
 
 impl Importer<'_> {
-    pub(super) fn conv(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
+    pub(super) fn conv(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, inputs, .. } = call;
         let (x, extra) = match inputs.first() {
             Some(Some(Value::Activity(x))) => (*x, [0; 4]),
             Some(Some(Value::Padded(x, pads))) => (*x, *pads),
@@ -160,7 +161,8 @@ impl Importer<'_> {
     }
 
     /// `Y = alpha * A' B' + beta * C` with A the activity `[N, K]`.
-    pub(super) fn gemm(&mut self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<(), Error> {
+    pub(super) fn gemm(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, inputs, .. } = call;
         let (Some(x), Some(Some(Value::Constant(b)))) = (self.activity(inputs, 0), inputs.get(1))
         else {
             self.reject(node, "Gemm needs an activity A and a constant B");
@@ -211,11 +213,8 @@ impl Importer<'_> {
         self.dense(node, x, weight, bias)
     }
 
-    pub(super) fn matmul(
-        &mut self,
-        node: &NodeProto,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
+    pub(super) fn matmul(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, inputs, .. } = call;
         match (self.activity(inputs, 0), inputs.get(1)) {
             (Some(x), Some(Some(Value::Constant(b)))) if b.dims.len() == 2 => {
                 if self.shapes[x].len() != 1 {
@@ -241,14 +240,8 @@ impl Importer<'_> {
         }
     }
 
-    pub(super) fn batch_norm(
-        &mut self,
-        node: &NodeProto,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
-        let Some(x) = self.activity_input(node, "BatchNormalization", inputs) else {
-            return Ok(());
-        };
+    pub(super) fn batch_norm(&mut self, call: Call, x: NodeId) -> Result<(), Error> {
+        let Call { node, inputs, .. } = call;
         let channels = self.shapes[x][0];
         let mut params = Vec::new();
         for i in 1..5 {
@@ -285,12 +278,8 @@ impl Importer<'_> {
 
     /// Add, Sub, Mul, Div and Sum: of activities (Add/Sum: a residual sum),
     /// or of an activity and a constant (a per-channel affine map).
-    pub(super) fn arithmetic(
-        &mut self,
-        node: &NodeProto,
-        op: &str,
-        inputs: &[Option<Value>],
-    ) -> Result<(), Error> {
+    pub(super) fn arithmetic(&mut self, call: Call) -> Result<(), Error> {
+        let Call { node, op, inputs } = call;
         let activities: Vec<NodeId> = (0..inputs.len())
             .filter_map(|i| self.activity(inputs, i))
             .collect();

@@ -170,6 +170,21 @@ pub enum BinaryOp {
     GtEq,
 }
 
+impl BinaryOp {
+    /// Whether `lhs OP rhs` holds (how an app's rule reads it).
+    #[inline]
+    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            BinaryOp::Eq => lhs == rhs,
+            BinaryOp::NotEq => lhs != rhs,
+            BinaryOp::Lt => lhs < rhs,
+            BinaryOp::Gt => lhs > rhs,
+            BinaryOp::LtEq => lhs <= rhs,
+            BinaryOp::GtEq => lhs >= rhs,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum ExprKind {
     /// `20ms`: the value as written and the unit suffix (`""` when bare).

@@ -56,7 +56,7 @@ pub fn output_format(path: &Path, writable: &[&'static str]) -> Result<&'static 
         path.display()
     )))
 }
-pub use infer::{InferRun, OutputSummary, infer_analysis, infer_neuro};
+pub use infer::{InferRun, OutputSummary, infer_neuro};
 
 use crate::neuro::NeuroAnalysis;
 use crate::report::{Range, Severity};
@@ -213,30 +213,42 @@ pub struct SimulateRun {
     pub notes: Vec<String>,
 }
 
-/// Reads, checks and runs the `simulate` block whose target is `name` (the
-/// first simulate block when `None`; `"NET on DATA"` picks among several
-/// runs of one network). `progress` is called after every batch; setting
-/// `cancel` stops the run with [`RunError::Cancelled`].
+/// Runs the `simulate` block whose target is `name` (the first simulate
+/// block when `None`; `"NET on DATA"` picks among several runs of one
+/// network) of a file read and checked by [`read_neuro`] (or an editor's
+/// unsaved buffer; paths in it are relative to `neuro.path`). `progress` is
+/// called after every batch; setting `cancel` stops the run with
+/// [`RunError::Cancelled`].
 pub fn simulate_neuro(
-    path: &Path,
-    name: Option<&str>,
-    progress: &mut dyn FnMut(Progress),
-    cancel: &AtomicBool,
-) -> Result<SimulateRun, RunError> {
-    let neuro = read_neuro(path)?;
-    simulate_analysis(&neuro, name, progress, cancel)
-}
-
-/// [`simulate_neuro`] on a file already read and checked (e.g. an editor's
-/// unsaved buffer); paths in it are relative to `neuro.path`.
-pub fn simulate_analysis(
     neuro: &NeuroAnalysis,
     name: Option<&str>,
     progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<SimulateRun, RunError> {
-    let file = file_name(&neuro.path);
-    simulate_inner(neuro, name, progress, cancel).map_err(|e| e.in_file(&file))
+    in_neuro_file(neuro, || {
+        ensure_clean(neuro)?;
+        let run = find_run(neuro, RunKind::Simulate, name)?;
+        let item = &neuro.parse.ast.items[run.item];
+        let prepared = prepare_block(neuro, &run, &|key| setting(item, key), cancel)?;
+        let report = prepared.run(&prepared.options, progress, cancel)?;
+        Ok(SimulateRun {
+            report,
+            file: neuro.path.display().to_string(),
+            network: run.target,
+            dataset: run.dataset,
+            network_kind: prepared.network.kind(),
+            record: prepared.record,
+            notes: prepared.notes,
+        })
+    })
+}
+
+/// `run`'s errors, each naming `neuro`'s file (once).
+pub(crate) fn in_neuro_file<T>(
+    neuro: &NeuroAnalysis,
+    run: impl FnOnce() -> Result<T, RunError>,
+) -> Result<T, RunError> {
+    run().map_err(|e| e.in_file(&file_name(&neuro.path)))
 }
 
 /// Reads and checks a `.neuro` file.
@@ -497,28 +509,6 @@ fn setting<'a>(item: &'a Item, key: &str) -> Option<&'a neuride_dsl::syntax::ast
         .and_then(|entry| entry.value.as_ref())
 }
 
-fn simulate_inner(
-    neuro: &NeuroAnalysis,
-    name: Option<&str>,
-    progress: &mut dyn FnMut(Progress),
-    cancel: &AtomicBool,
-) -> Result<SimulateRun, RunError> {
-    ensure_clean(neuro)?;
-    let run = find_run(neuro, RunKind::Simulate, name)?;
-    let item = &neuro.parse.ast.items[run.item];
-    let prepared = prepare_block(neuro, &run, &|key| setting(item, key), cancel)?;
-    let report = prepared.run(&prepared.options, progress, cancel)?;
-    Ok(SimulateRun {
-        report,
-        file: neuro.path.display().to_string(),
-        network: run.target,
-        dataset: run.dataset,
-        network_kind: prepared.network.kind(),
-        record: prepared.record,
-        notes: prepared.notes,
-    })
-}
-
 /// Everything a simulate-like block (`simulate`, `sweep`) needs, read once:
 /// the dataset's samples, the network (a model to convert, or a written
 /// network lowered to the simulator) and the options its settings give.
@@ -533,7 +523,7 @@ pub(crate) fn prepare_block<'a>(
     let network_item = item_named(neuro, &run.target, ItemKind::Network)?;
     let data = dataset(neuro, item_named(neuro, &run.dataset, ItemKind::Dataset)?)?;
 
-    let sim = sim_options(block)?;
+    let mut sim = sim_options(block)?;
     let limit = block("limit").map(settings::count).transpose()?;
     let record = settings::record(block("record"), &neuro.text);
     let notes: Vec<String> = record
@@ -556,27 +546,8 @@ pub(crate) fn prepare_block<'a>(
                     run.target
                 )));
             }
-            let mut sim = sim;
             let read = read_nir_network(neuro, network_item, &mut sim, block("dt").is_some())?;
-            let mut notes = notes;
-            notes.extend(read.notes);
-            let simulated = Simulated::Written {
-                network: read.network,
-                neurons: read.neurons,
-                name: run.target.clone(),
-            };
-            return Ok(Prepared {
-                network: simulated,
-                inputs,
-                labels,
-                options: SimulateOptions {
-                    convert: ConvertOptions::default(),
-                    sim,
-                    limit,
-                },
-                record,
-                notes,
-            });
+            written(&run.target, read.network, read.neurons, notes, read.notes)
         }
         Some(value) => {
             let source = value
@@ -617,14 +588,13 @@ pub(crate) fn prepare_block<'a>(
             let sample_shape: Vec<usize> = inputs.shape.iter().skip(1).copied().collect();
             let mut archives = data::Archives::default();
             let lowered = lower::lower(neuro, network_item, &sample_shape, &mut archives)?;
-            let mut notes = notes;
-            notes.extend(lowered.notes);
-            let simulated = Simulated::Written {
-                network: lowered.network,
-                neurons: lowered.neurons,
-                name: run.target.clone(),
-            };
-            (simulated, ConvertOptions::default(), notes)
+            written(
+                &run.target,
+                lowered.network,
+                lowered.neurons,
+                notes,
+                lowered.notes,
+            )
         }
     };
     Ok(Prepared {
@@ -639,6 +609,24 @@ pub(crate) fn prepare_block<'a>(
         record,
         notes,
     })
+}
+
+/// A network written in the file (lowered from it, or read from a NIR file
+/// it names), run as it is: its notes follow the block's.
+fn written(
+    name: &str,
+    network: neuride_snn::Network,
+    neurons: Vec<String>,
+    mut notes: Vec<String>,
+    read_notes: Vec<String>,
+) -> (Simulated, ConvertOptions, Vec<String>) {
+    notes.extend(read_notes);
+    let simulated = Simulated::Written {
+        network,
+        neurons,
+        name: name.to_owned(),
+    };
+    (simulated, ConvertOptions::default(), notes)
 }
 
 /// The settings of a converted network (`network N = convert(M) { ... }`).

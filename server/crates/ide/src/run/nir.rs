@@ -132,8 +132,7 @@ pub fn export_neuro(
 ) -> Result<Exported, RunError> {
     use neuride_dsl::syntax::ast::ItemKind;
     let neuro = super::read_neuro(neuro_path)?;
-    let file = super::file_name(&neuro.path);
-    let inner = || -> Result<Exported, RunError> {
+    super::in_neuro_file(&neuro, || {
         super::ensure_clean(&neuro)?;
         let item = super::item_named(&neuro, name, ItemKind::Network)?;
         let network_item = &neuro.parse.ast.items[item];
@@ -191,6 +190,5 @@ pub fn export_neuro(
             network_kind,
             notes,
         })
-    };
-    inner().map_err(|e| e.in_file(&file))
+    })
 }

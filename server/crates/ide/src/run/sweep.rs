@@ -362,69 +362,60 @@ pub fn sweep_neuro(
     progress: &(dyn Fn(SweepProgress) + Sync),
     cancel: &AtomicBool,
 ) -> Result<SweepReport, RunError> {
-    let file = super::file_name(&neuro.path);
-    sweep_neuro_inner(neuro, name, sweep, progress, cancel).map_err(|e| e.in_file(&file))
-}
-
-fn sweep_neuro_inner(
-    neuro: &NeuroAnalysis,
-    name: Option<&str>,
-    sweep: &Sweep,
-    progress: &(dyn Fn(SweepProgress) + Sync),
-    cancel: &AtomicBool,
-) -> Result<SweepReport, RunError> {
-    super::ensure_clean(neuro)?;
-    if !sweep.grid.is_empty() {
-        let run_item = super::find_run(neuro, RunKind::Simulate, name)?;
+    super::in_neuro_file(neuro, || {
+        super::ensure_clean(neuro)?;
+        if !sweep.grid.is_empty() {
+            let run_item = super::find_run(neuro, RunKind::Simulate, name)?;
+            let item = &neuro.parse.ast.items[run_item.item];
+            let prepared =
+                super::prepare_block(neuro, &run_item, &|key| super::setting(item, key), cancel)?;
+            let (beta, seed) = match (
+                &prepared.options.convert.neuron,
+                &prepared.options.sim.encode,
+            ) {
+                (Neuron::Leaky { beta, .. }, Encode::Rate { seed, .. }) => (*beta, *seed),
+                (Neuron::Leaky { beta, .. }, _) => (*beta, 0),
+                (_, Encode::Rate { seed, .. }) => (super::model::DEFAULT_BETA, *seed),
+                _ => (super::model::DEFAULT_BETA, 0),
+            };
+            let axes = text_axes(&sweep.grid, beta, seed)?;
+            return run(&run_item.label(), &prepared, axes, sweep, progress, cancel);
+        }
+        let run_item = super::find_run(neuro, RunKind::Sweep, name)?;
         let item = &neuro.parse.ast.items[run_item.item];
-        let prepared =
-            super::prepare_block(neuro, &run_item, &|key| super::setting(item, key), cancel)?;
-        let (beta, seed) = match (
-            &prepared.options.convert.neuron,
-            &prepared.options.sim.encode,
-        ) {
-            (Neuron::Leaky { beta, .. }, Encode::Rate { seed, .. }) => (*beta, *seed),
-            (Neuron::Leaky { beta, .. }, _) => (*beta, 0),
-            (_, Encode::Rate { seed, .. }) => (super::model::DEFAULT_BETA, *seed),
-            _ => (super::model::DEFAULT_BETA, 0),
-        };
-        let axes = text_axes(&sweep.grid, beta, seed)?;
-        return run(&run_item.label(), &prepared, axes, sweep, progress, cancel);
-    }
-    let run_item = super::find_run(neuro, RunKind::Sweep, name)?;
-    let item = &neuro.parse.ast.items[run_item.item];
-    // Lists are the grid; single values set the base like a simulate block's.
-    let single =
-        |key: &str| super::setting(item, key).filter(|e| !matches!(e.kind, ExprKind::List(_)));
-    let prepared = super::prepare_block(neuro, &run_item, &single, cancel)?;
-    let mut axes = Vec::new();
-    for entry in item.entries() {
-        let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
-            continue;
-        };
-        let ExprKind::List(values) = &value.kind else {
-            continue;
-        };
-        axes.push(neuro_axis(&key.text, values, &neuro.text)?);
-    }
-    if axes.is_empty() {
-        return Err(RunError::Setting(format!(
-            "`{}`: a sweep needs at least one setting with a list of values (e.g. `steps = [10, 20, 50]`)",
-            run_item.label()
-        )));
-    }
-    let mut sweep = sweep.clone();
-    if sweep.jobs.is_none()
-        && let Some(jobs) = single("jobs")
-    {
-        sweep.jobs = Some(settings::count(jobs)?);
-    }
-    if sweep.random.is_none()
-        && let Some(random) = single("random")
-    {
-        sweep.random = Some(settings::count(random)?);
-    }
-    run(&run_item.label(), &prepared, axes, &sweep, progress, cancel)
+        // Lists are the grid; single values set the base like a simulate block's.
+        let single =
+            |key: &str| super::setting(item, key).filter(|e| !matches!(e.kind, ExprKind::List(_)));
+        let prepared = super::prepare_block(neuro, &run_item, &single, cancel)?;
+        let mut axes = Vec::new();
+        for entry in item.entries() {
+            let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
+                continue;
+            };
+            let ExprKind::List(values) = &value.kind else {
+                continue;
+            };
+            axes.push(neuro_axis(&key.text, values, &neuro.text)?);
+        }
+        if axes.is_empty() {
+            return Err(RunError::Setting(format!(
+                "`{}`: a sweep needs at least one setting with a list of values (e.g. `steps = [10, 20, 50]`)",
+                run_item.label()
+            )));
+        }
+        let mut sweep = sweep.clone();
+        if sweep.jobs.is_none()
+            && let Some(jobs) = single("jobs")
+        {
+            sweep.jobs = Some(settings::count(jobs)?);
+        }
+        if sweep.random.is_none()
+            && let Some(random) = single("random")
+        {
+            sweep.random = Some(settings::count(random)?);
+        }
+        run(&run_item.label(), &prepared, axes, &sweep, progress, cancel)
+    })
 }
 
 /// The grid's axes from words (`--grid`, or the server's JSON).

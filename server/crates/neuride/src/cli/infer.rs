@@ -139,7 +139,7 @@ fn print_score(out: &mut impl Write, score: Option<&neuride_infer::Score>) -> st
 /// `neuride infer FILE.neuro [--run MODEL]`: the block as the file says.
 fn run_neuro(args: &Args) -> anyhow::Result<ExitCode> {
     let run = neuride_ide::run::infer_neuro(
-        &args.model,
+        &neuride_ide::run::read_neuro(&args.model)?,
         args.run.as_deref(),
         &mut |_, _| {},
         &AtomicBool::new(false),

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     out,
                     "{:width$}  {:7}  {}  {}",
                     rule.code,
-                    rules::severity_name(rule.severity),
+                    rule.severity.name(),
                     if rule.fixable { "fix" } else { "   " },
                     rule.summary,
                 )?;

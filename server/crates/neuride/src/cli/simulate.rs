@@ -129,7 +129,7 @@ pub fn run_model(model: &Path, options: &SimulateModel, json: bool) -> anyhow::R
 /// `neuride simulate FILE.neuro [--run NETWORK]`: the block as the file says.
 fn run_neuro(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let run = neuride_ide::run::simulate_neuro(
-        &args.model,
+        &neuride_ide::run::read_neuro(&args.model)?,
         args.run.as_deref(),
         &mut |_| {},
         &AtomicBool::new(false),

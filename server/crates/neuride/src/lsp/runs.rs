@@ -330,7 +330,7 @@ pub async fn simulate(
                 simulate_model(&run.path, options, &mut progress, &cancel).map_err(run_failed)?,
             ),
             None => serde_json::to_value(
-                neuride_ide::run::simulate_analysis(
+                neuride_ide::run::simulate_neuro(
                     &neuro_now(&run)?,
                     run.name.as_deref(),
                     &mut progress,
@@ -426,7 +426,7 @@ pub async fn infer(
             Some(options) => infer_model(&run.path, options, &mut progress, &cancel)
                 .map(|inferred| editor_report(&inferred.report))
                 .map_err(run_failed),
-            None => neuride_ide::run::infer_analysis(
+            None => neuride_ide::run::infer_neuro(
                 &neuro_now(&run)?,
                 run.name.as_deref(),
                 &mut progress,

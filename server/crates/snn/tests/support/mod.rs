@@ -25,6 +25,23 @@ pub fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
     }
 }
 
+/// The network's input: samples of `shape`.
+pub fn input(shape: &[usize]) -> Layer {
+    Layer::Input {
+        shape: shape.to_vec(),
+    }
+}
+
+/// A square `kernel` average pool with `stride`, no padding.
+pub fn avg_pool(kernel: usize, stride: usize) -> Layer {
+    Layer::AvgPool {
+        kernel: [kernel; 2],
+        stride: [stride; 2],
+        padding: [0; 4],
+        count_include_pad: true,
+    }
+}
+
 /// A spiking layer of `neuron` that scales its input by `input_scale`.
 pub fn spiking(neuron: Neuron, input_scale: f32) -> Layer {
     Layer::Spiking {

@@ -12,11 +12,11 @@ use crate::run::{
     read_nir_network, settings, sim_options,
 };
 use neuride_app::{
-    App, Compare, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
+    App, Element, Expr, Hold, Model, Pipeline, Rule, Sensor, Source, Stage, StageKind,
 };
 use neuride_convert::{Normalize, Tensor};
 use neuride_dsl::check::{Unit, parse_unit, values_number};
-use neuride_dsl::syntax::ast::{self, BinaryOp, DimValue, Entry, EntryKind, ExprKind, ItemKind};
+use neuride_dsl::syntax::ast::{self, DimValue, Entry, EntryKind, ExprKind, ItemKind};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -329,18 +329,9 @@ fn expression(expr: &ast::Expr) -> Result<Expr, String> {
         ExprKind::Bool(value) => Expr::Bool(*value),
         ExprKind::Paren(inner) => expression(inner)?,
         ExprKind::Neg(inner) => Expr::Neg(Box::new(expression(inner)?)),
-        ExprKind::Binary { op, lhs, rhs } => Expr::Compare(
-            match op {
-                BinaryOp::Eq => Compare::Eq,
-                BinaryOp::NotEq => Compare::NotEq,
-                BinaryOp::Lt => Compare::Lt,
-                BinaryOp::Gt => Compare::Gt,
-                BinaryOp::LtEq => Compare::LtEq,
-                BinaryOp::GtEq => Compare::GtEq,
-            },
-            Box::new(expression(lhs)?),
-            Box::new(expression(rhs)?),
-        ),
+        ExprKind::Binary { op, lhs, rhs } => {
+            Expr::Compare(*op, Box::new(expression(lhs)?), Box::new(expression(rhs)?))
+        }
         ExprKind::String(text) => return Err(format!("the string \"{text}\"")),
         _ => return Err("an expression of another kind".into()),
     })

@@ -17,7 +17,7 @@ mod stages;
 pub use clock::WallClock;
 pub use neuride_app::{Event, EventKind, Inbox, Observer, Report, Status};
 
-use super::{RunError, ensure_clean, file_name};
+use super::{RunError, ensure_clean};
 use crate::neuro::NeuroAnalysis;
 use crate::report::Range;
 use neuride_app::{Clock, Options, Runtime, VirtualClock};
@@ -176,71 +176,66 @@ pub fn prepare_app(
     options: &RunApp,
     outside: Outside,
 ) -> Result<PreparedApp, RunError> {
-    let file = file_name(&neuro.path);
-    prepare(neuro, options, outside).map_err(|e| e.in_file(&file))
-}
-
-fn prepare(
-    neuro: &NeuroAnalysis,
-    options: &RunApp,
-    outside: Outside,
-) -> Result<PreparedApp, RunError> {
-    ensure_clean(neuro)?;
-    let apps = app_items(neuro);
-    let chosen = match &options.app {
-        None => apps.first(),
-        Some(name) => apps.iter().find(|app| &app.name == name),
-    };
-    let Some(chosen) = chosen else {
-        let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
-        return Err(RunError::NotFound(match (&options.app, names.is_empty()) {
-            (_, true) => "no app block (expected `app NAME { sensor ... pipeline ... rule ... }`)"
-                .to_string(),
-            (Some(name), false) => format!("no app '{name}' (apps: {})", names.join(", ")),
-            (None, false) => unreachable!("the first app is found when there is one"),
-        }));
-    };
-    let built = build::build(neuro, chosen.item, outside)?;
-    if outside.shared
-        && let Some(refusal) = built.consecutive.first()
-    {
-        return Err(RunError::Unsupported(refusal.clone()));
-    }
-    let speed = options
-        .speed
-        .unwrap_or(if outside.connected && !built.topics.is_empty() {
-            Speed::Realtime
-        } else {
-            Speed::Max
-        });
-    let clock = match speed {
-        Speed::Max => None,
-        Speed::Realtime => Some(WallClock::start(1.0)),
-        Speed::Times(factor) => Some(WallClock::start(factor)),
-    };
-    let inbox = Arc::new(Inbox::new(built.app.sensors.len(), options.queue));
-    let run_options = Options {
-        limit: options.limit,
-        looping: options.loop_,
-        trace: options.trace,
-        ..Options::default()
-    };
-    let runtime = Runtime::new(built.app, built.models, run_options, inbox)
-        .map_err(|e| RunError::Setting(e.to_string()))?;
-    Ok(PreparedApp {
-        runtime,
-        speed,
-        topics: built.topics,
-        models: built
-            .files
-            .into_iter()
-            .map(|path| {
-                let stamp = stamp(&path);
-                (path, stamp)
-            })
-            .collect(),
-        clock,
-        file: neuro.path.display().to_string(),
+    super::in_neuro_file(neuro, || {
+        ensure_clean(neuro)?;
+        let apps = app_items(neuro);
+        let chosen = match &options.app {
+            None => apps.first(),
+            Some(name) => apps.iter().find(|app| &app.name == name),
+        };
+        let Some(chosen) = chosen else {
+            let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+            return Err(RunError::NotFound(match (&options.app, names.is_empty()) {
+                (_, true) => {
+                    "no app block (expected `app NAME { sensor ... pipeline ... rule ... }`)"
+                        .to_string()
+                }
+                (Some(name), false) => format!("no app '{name}' (apps: {})", names.join(", ")),
+                (None, false) => unreachable!("the first app is found when there is one"),
+            }));
+        };
+        let built = build::build(neuro, chosen.item, outside)?;
+        if outside.shared
+            && let Some(refusal) = built.consecutive.first()
+        {
+            return Err(RunError::Unsupported(refusal.clone()));
+        }
+        let speed = options
+            .speed
+            .unwrap_or(if outside.connected && !built.topics.is_empty() {
+                Speed::Realtime
+            } else {
+                Speed::Max
+            });
+        let clock = match speed {
+            Speed::Max => None,
+            Speed::Realtime => Some(WallClock::start(1.0)),
+            Speed::Times(factor) => Some(WallClock::start(factor)),
+        };
+        let inbox = Arc::new(Inbox::new(built.app.sensors.len(), options.queue));
+        let run_options = Options {
+            limit: options.limit,
+            looping: options.loop_,
+            trace: options.trace,
+            ..Options::default()
+        };
+        let runtime = Runtime::new(built.app, built.models, run_options, inbox)
+            .map_err(|e| RunError::Setting(e.to_string()))?;
+        Ok(PreparedApp {
+            runtime,
+            speed,
+            topics: built.topics,
+            models: built
+                .files
+                .into_iter()
+                .map(|path| {
+                    let stamp = stamp(&path);
+                    (path, stamp)
+                })
+                .collect(),
+            clock,
+            file: neuro.path.display().to_string(),
+        })
     })
 }
 
