@@ -3,7 +3,7 @@
 //! diagnostic placed on the row of the array it is about.
 
 use crate::file_kind::FileKind;
-use crate::report::{FileDiagnostic, Range};
+use crate::report::{FileDiagnostic, Range, Severity};
 use bytes::Bytes;
 use neuride_npz::{ArchiveSummary, SummaryOptions};
 use std::path::{Path, PathBuf};
@@ -94,7 +94,11 @@ impl ArchiveAnalysis {
 
 fn diagnostic(d: &neuride_npz::Diagnostic, range: Range) -> FileDiagnostic {
     FileDiagnostic {
-        severity: d.severity,
+        severity: match d.severity {
+            neuride_npz::Severity::Error => Severity::Error,
+            neuride_npz::Severity::Warning => Severity::Warning,
+            neuride_npz::Severity::Info => Severity::Info,
+        },
         code: d.code.to_owned(),
         message: d.message.clone(),
         range,

@@ -103,6 +103,14 @@ pub fn selects_any(selector: &str) -> bool {
     all().any(|rule| matches(selector, rule.code))
 }
 
+pub fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
 /// `docs/rules.md`: the table of every rule, then each explanation.
 pub fn markdown() -> String {
     let mut out = String::from(
@@ -124,7 +132,7 @@ pub fn markdown() -> String {
                 rule.code,
                 anchor(rule.code),
                 rule.name,
-                rule.severity.name(),
+                severity_name(rule.severity),
                 if rule.fixable { "yes" } else { "" },
                 rule.summary.replace('|', "\\|"),
             ));
@@ -144,7 +152,7 @@ pub fn explain(rule: &Rule) -> String {
         rule.name,
         rule.code,
         rule.summary,
-        rule.severity.name(),
+        severity_name(rule.severity),
         if rule.fixable {
             " Fixable with `neuride check --fix`."
         } else {

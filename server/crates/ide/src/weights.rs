@@ -73,7 +73,11 @@ impl WeightProblem {
 
 impl std::fmt::Display for WeightProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let severity = self.severity.name();
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
         write!(f, "{severity}[{}]: {}", self.code, self.message)
     }
 }

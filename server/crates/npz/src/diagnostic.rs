@@ -3,25 +3,12 @@
 
 use serde::Serialize;
 
-/// How bad a problem is; the one scale of every diagnostic (archives here,
-/// models in `neuride-onnx`, which re-exports it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
     Info,
-}
-
-impl Severity {
-    /// `error`, `warning` or `info`: as serialized and as printed.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

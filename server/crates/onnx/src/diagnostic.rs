@@ -4,8 +4,13 @@
 
 use serde::Serialize;
 
-/// The severity scale shared with archives' diagnostics.
-pub use neuride_npz::Severity;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
 
 /// Which graph a node lives in: the main graph, a subgraph held by an
 /// attribute of a node (`If.then_branch`, `Loop.body`, ...), or a local

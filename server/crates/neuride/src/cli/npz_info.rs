@@ -46,7 +46,11 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr().lock();
     for diagnostic in &summary.diagnostics {
         let line = view.line_of(diagnostic.array.as_deref()) + 1;
-        let severity = diagnostic.severity.name();
+        let severity = match diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
         writeln!(
             err,
             "{}:{line}: {severity}[{}]: {}",

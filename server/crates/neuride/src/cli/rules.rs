@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     out,
                     "{:width$}  {:7}  {}  {}",
                     rule.code,
-                    rule.severity.name(),
+                    rules::severity_name(rule.severity),
                     if rule.fixable { "fix" } else { "   " },
                     rule.summary,
                 )?;

@@ -53,7 +53,7 @@ fn diagnostic_line(path: &str, diagnostic: &FileDiagnostic) -> String {
         "{path}:{}:{}: {}[{}]: {}",
         diagnostic.range.start.line + 1,
         diagnostic.range.start.character + 1,
-        diagnostic.severity.name(),
+        rules::severity_name(diagnostic.severity),
         diagnostic.code,
         diagnostic.message
     )
@@ -148,7 +148,11 @@ pub fn human(out: Out, files: &[Checked], colour: bool) -> std::io::Result<()> {
         )?;
         for diagnostic in &report.diagnostics {
             let line = diagnostic_line(&report.path, diagnostic);
-            let label = format!("{}[{}]", diagnostic.severity.name(), diagnostic.code);
+            let label = format!(
+                "{}[{}]",
+                rules::severity_name(diagnostic.severity),
+                diagnostic.code
+            );
             writeln!(
                 out,
                 "  {}",
@@ -394,7 +398,7 @@ pub fn junit(out: Out, files: &[Checked]) -> std::io::Result<()> {
             writeln!(
                 out,
                 r#"      <failure type="{}" message="{}">{}</failure>"#,
-                diagnostic.severity.name(),
+                rules::severity_name(diagnostic.severity),
                 xml_escape(&diagnostic.message),
                 xml_escape(&diagnostic_line(&report.path, diagnostic))
             )?;
