@@ -141,7 +141,7 @@ fn command_failures_exit_2() {
     let (code, _, stderr) = check(&[text.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("not a .onnx, .npz, .npy or .neuro file"),
+        stderr.contains("not a .onnx, .nir, .npz, .npy or .neuro file"),
         "{stderr}"
     );
 }

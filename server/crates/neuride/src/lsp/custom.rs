@@ -87,7 +87,7 @@ pub async fn analysis_of(shared: &Shared, path: PathBuf) -> Result<Arc<FileAnaly
         };
         let snapshot = snapshot.ok_or_else(|| {
             invalid_params(format!(
-                "{}: not a .onnx, .npz, .npy or .neuro file",
+                "{}: not a .onnx, .nir, .npz, .npy or .neuro file",
                 path.display()
             ))
         })?;
