@@ -383,6 +383,61 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_of_many_nodes_decodes_as_prost_does() {
+        // A thousand nodes, some carrying a tensor attribute whose payload
+        // stays in the map, and big initializers.
+        use crate::build::{attr_int, float_initializer, model};
+        use crate::proto::AttributeProto;
+        use prost::Message;
+        let big = |name: &str, seed: usize| {
+            let data: Vec<f32> = (0..2048).map(|i| (i * seed) as f32).collect();
+            float_initializer(name, &[2048], &data)
+        };
+        let mut graph = GraphProto::default();
+        let mut last = "x".to_owned();
+        for i in 0..1027 {
+            let out = format!("v{i}");
+            let mut node = NodeProto {
+                op_type: Some("Add".into()),
+                name: Some(format!("add{i}")),
+                input: vec![last.clone(), format!("w{}", i % 4)],
+                output: vec![out.clone()],
+                ..Default::default()
+            };
+            if i % 100 == 0 {
+                node.op_type = Some("Constant".into());
+                node.input.clear();
+                node.attribute.push(AttributeProto {
+                    name: Some("value".into()),
+                    t: Some(big(&format!("c{i}"), i + 1)),
+                    r#type: Some(4),
+                    ..Default::default()
+                });
+            } else if i % 7 == 0 {
+                node.attribute.push(attr_int("axis", i as i64));
+            }
+            graph.node.push(node);
+            last = out;
+        }
+        graph.initializer = (0..4).map(|i| big(&format!("w{i}"), i + 2)).collect();
+        let bytes = Bytes::from(model(graph).encode_to_vec());
+        let plain = super::super::decode(bytes.clone()).unwrap();
+        let sparse = sparse_decode(&bytes).expect("decodes");
+        assert!(sparse == plain);
+        // The Constant nodes' payloads are views into the bytes, not copies.
+        let base = bytes.as_ptr() as usize;
+        let node = &sparse.graph.as_ref().unwrap().node[100];
+        let raw = node.attribute[0]
+            .t
+            .as_ref()
+            .unwrap()
+            .raw_data
+            .as_ref()
+            .unwrap();
+        assert!(raw.as_ptr() as usize >= base && (raw.as_ptr() as usize) < base + bytes.len());
+    }
+
+    #[test]
     fn every_fixture_decodes_as_prost_does_with_payloads_in_the_map() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures");
         let mut files = Vec::new();

@@ -227,7 +227,10 @@ fn roots(paths: &[PathBuf]) -> anyhow::Result<Vec<Root<'_>>> {
             } else if FileKind::from_path(path).is_some() {
                 Ok(Root::File(path))
             } else {
-                bail!("{}: not a .onnx, .nir, .npz, .npy or .neuro file", path.display())
+                bail!(
+                    "{}: not a .onnx, .nir, .npz, .npy or .neuro file",
+                    path.display()
+                )
             }
         })
         .collect()
