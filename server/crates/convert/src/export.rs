@@ -312,6 +312,7 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
             // Delays come from NIR files, never from a conversion; Neuro
             // has no delay, so a network holding one does not pass for one.
             Layer::Delay { steps } => format!("delay({input}, steps: {steps:?})"),
+            Layer::Feedback { from, .. } => format!("feedback({})", ids[*from]),
             Layer::Add | Layer::Concat => format!(
                 "{}({})",
                 node.layer.op_name(),
@@ -479,6 +480,9 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
             Layer::Delay { steps } => {
                 let steps: Vec<usize> = steps.iter().map(|&s| s as usize).collect();
                 ("Delay", SNN_DOMAIN, vec![attr_ints("steps", &steps)])
+            }
+            Layer::Feedback { from, .. } => {
+                ("Feedback", SNN_DOMAIN, vec![attr_i("from", *from as i64)])
             }
             Layer::Add => ("Add", "", vec![]),
             Layer::Concat => ("Concat", "", vec![attr_i("axis", 1)]),

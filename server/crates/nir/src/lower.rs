@@ -20,8 +20,11 @@
 //! Neuron parameters may differ from neuron to neuron (a NIR file holds one
 //! value per neuron): the layer then steps each neuron with its own.
 //!
-//! What the simulator cannot run is listed, every node at once: recurrent
-//! edges, several inputs, delays longer than zero steps, unknown node types.
+//! A recurrent edge (a cycle) carries its source's value of the previous
+//! step, through a feedback node, as discrete-time simulators run it.
+//!
+//! What the simulator cannot run is listed, every node at once: several
+//! inputs, delays too long to hold, unknown node types.
 
 mod layers;
 
@@ -32,7 +35,7 @@ use crate::{Problem, codes};
 use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer};
 use neuride_snn::neuron::{NirModel, NirNeuron};
 use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Tensor};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a NIR graph is turned into a network.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -126,6 +129,8 @@ pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerE
         id_of: HashMap::new(),
         exact: Vec::new(),
         notes: Vec::new(),
+        back_edges: HashSet::new(),
+        feedbacks: Vec::new(),
     };
     let order = lowering.order();
     let network = lowering.build(&order);
@@ -273,6 +278,10 @@ struct Lowering<'a> {
     id_of: HashMap<usize, usize>,
     exact: Vec<String>,
     notes: Vec<String>,
+    /// Recurrent edges (from, to) by node index: carried a step late.
+    back_edges: HashSet<(usize, usize)>,
+    /// Feedback nodes made for them, and the NIR node each carries back.
+    feedbacks: Vec<(usize, usize)>,
 }
 
 impl Lowering<'_> {
@@ -285,7 +294,15 @@ impl Lowering<'_> {
         ));
     }
 
+    /// The nodes feeding `index` in the same step (recurrent edges left out).
     fn predecessors(&self, index: usize) -> Vec<usize> {
+        self.all_predecessors(index)
+            .into_iter()
+            .filter(|&p| !self.back_edges.contains(&(p, index)))
+            .collect()
+    }
+
+    fn all_predecessors(&self, index: usize) -> Vec<usize> {
         let name = &self.graph.nodes[index].name;
         self.graph
             .edges
@@ -295,9 +312,8 @@ impl Lowering<'_> {
             .collect()
     }
 
-    /// Kahn's order from the Input; a node left over sits on a cycle.
-    fn order(&mut self) -> Vec<usize> {
-        let n = self.graph.nodes.len();
+    /// Every edge as (from, to) node indices.
+    fn edge_indices(&self) -> Vec<(usize, usize)> {
         let index: HashMap<&str, usize> = self
             .graph
             .nodes
@@ -305,12 +321,70 @@ impl Lowering<'_> {
             .enumerate()
             .map(|(i, node)| (node.name.as_str(), i))
             .collect();
+        self.graph
+            .edges
+            .iter()
+            .filter_map(|edge| {
+                Some((
+                    *index.get(edge.from.as_str())?,
+                    *index.get(edge.to.as_str())?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The recurrent edges: those a depth-first walk from the Inputs (then
+    /// from any node not reached) meets going back to a node it is still
+    /// inside. Left out, the graph is acyclic.
+    fn find_back_edges(&mut self) {
+        let n = self.graph.nodes.len();
+        let mut successors = vec![Vec::new(); n];
+        let mut has_predecessor = vec![false; n];
+        for (a, b) in self.edge_indices() {
+            successors[a].push(b);
+            has_predecessor[b] = true;
+        }
+        // 0: not seen, 1: on the walk's path, 2: done.
+        let mut state = vec![0u8; n];
+        let roots = (0..n)
+            .filter(|&i| !has_predecessor[i])
+            .chain(0..n)
+            .collect::<Vec<_>>();
+        for root in roots {
+            if state[root] != 0 {
+                continue;
+            }
+            state[root] = 1;
+            let mut path = vec![(root, 0usize)];
+            while let Some(&mut (node, ref mut next)) = path.last_mut() {
+                if let Some(&to) = successors[node].get(*next) {
+                    *next += 1;
+                    match state[to] {
+                        0 => {
+                            state[to] = 1;
+                            path.push((to, 0));
+                        }
+                        1 => {
+                            self.back_edges.insert((node, to));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    path.pop();
+                }
+            }
+        }
+    }
+
+    /// Kahn's order from the Input over the edges that are not recurrent.
+    fn order(&mut self) -> Vec<usize> {
+        self.find_back_edges();
+        let n = self.graph.nodes.len();
         let mut indegree = vec![0usize; n];
         let mut successors = vec![Vec::new(); n];
-        for edge in &self.graph.edges {
-            if let (Some(&a), Some(&b)) =
-                (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
-            {
+        for (a, b) in self.edge_indices() {
+            if !self.back_edges.contains(&(a, b)) {
                 indegree[b] += 1;
                 successors[a].push(b);
             }
@@ -336,7 +410,7 @@ impl Lowering<'_> {
             self.unsupported(
                 first,
                 format!(
-                    "recurrent edges ({} are on a cycle): neuride simulates feed-forward networks",
+                    "{} are on a cycle the recurrent edges do not break",
                     names.join(", ")
                 ),
             );
@@ -415,6 +489,31 @@ impl Lowering<'_> {
             }
         };
         let source = self.source(output)?;
+        for (feedback, carried) in std::mem::take(&mut self.feedbacks) {
+            let Some(&from) = self.id_of.get(&carried) else {
+                return None; // the node itself could not be lowered (said)
+            };
+            if let Layer::Feedback { from: slot, .. } = &mut self.network[feedback].layer {
+                *slot = from;
+            }
+        }
+        if !self.back_edges.is_empty() {
+            let mut edges: Vec<String> = self
+                .back_edges
+                .iter()
+                .map(|&(a, b)| {
+                    format!(
+                        "{} -> {}",
+                        self.graph.nodes[a].name, self.graph.nodes[b].name
+                    )
+                })
+                .collect();
+            edges.sort();
+            self.notes.push(format!(
+                "recurrent edges carry the previous step's value, as discrete-time simulators do: {}",
+                edges.join(", ")
+            ));
+        }
         Some((
             Network {
                 nodes: std::mem::take(&mut self.network),
@@ -433,6 +532,25 @@ impl Lowering<'_> {
                 Some(&id) => ids.push(id),
                 None => return None,
             }
+        }
+        // A recurrent edge: the source's value of the previous step, read
+        // through a feedback node (its source is set once it exists).
+        for p in self.all_predecessors(index) {
+            if !self.back_edges.contains(&(p, index)) {
+                continue;
+            }
+            let Some(shape) = self.shapes[p].output.clone() else {
+                self.unsupported(p, "its output shape is not known");
+                return None;
+            };
+            let name = format!("{}.previous", self.graph.nodes[p].name);
+            let layer = Layer::Feedback {
+                from: usize::MAX,
+                shape: held_shape(&shape),
+            };
+            let id = self.push(name, layer, Vec::new());
+            self.feedbacks.push((id, p));
+            ids.push(id);
         }
         match ids.len() {
             0 => {

@@ -585,6 +585,9 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
                 "a scale with a bias over {input:?}: NIR has no bias for Scale, and neuride writes it for [C, H, W] or [F] only"
             )),
         },
+        Layer::Feedback { .. } => {
+            Err("a recurrent edge (feedback) is not written back to NIR yet".into())
+        }
         // Delays in seconds: the steps at the export's `dt`.
         Layer::Delay { steps } => Ok(Some(Node::new(name, "Delay").with(
             "delay",

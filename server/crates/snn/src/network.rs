@@ -139,7 +139,41 @@ impl Network {
             }
             shapes.push(shape);
         }
+        // A feedback reads a node of any place in the order, once all exist.
+        for node in &self.nodes {
+            if let Layer::Feedback { from, shape } = &node.layer {
+                match shapes.get(*from) {
+                    Some(theirs) if theirs == shape => {}
+                    Some(theirs) => {
+                        return Err(layer_error(
+                            node,
+                            format!("carries {shape:?} back from a node of shape {theirs:?}"),
+                        ));
+                    }
+                    None => {
+                        return Err(layer_error(
+                            node,
+                            format!("carries back node {from}, which does not exist"),
+                        ));
+                    }
+                }
+            }
+        }
         Ok(shapes)
+    }
+
+    /// Which nodes a [`Layer::Feedback`] reads: their values must outlive
+    /// the step (the simulator keeps their buffers).
+    pub fn fed_back(&self) -> Vec<bool> {
+        let mut fed = vec![false; self.nodes.len()];
+        for node in &self.nodes {
+            if let Layer::Feedback { from, .. } = node.layer
+                && from < fed.len()
+            {
+                fed[from] = true;
+            }
+        }
+        fed
     }
 }
 
@@ -310,6 +344,10 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
             Layer::Relu => {
                 arity(1)?;
                 Ok(input_shape(0).to_vec())
+            }
+            Layer::Feedback { shape, .. } => {
+                arity(0)?;
+                Ok(shape.clone())
             }
             Layer::Delay { steps } => {
                 arity(1)?;
@@ -520,10 +558,21 @@ impl Network {
                     Layer::Input { .. }
                     | Layer::Relu
                     | Layer::Clip { .. }
+                    | Layer::Feedback { .. }
                     | Layer::Spiking { .. } => {}
                 }
             }
             fanout[index] = mine;
+        }
+        // What a fed-back node drives through its feedback, a step later
+        // (the reverse pass above reached the feedback after the node).
+        for (index, node) in self.nodes.iter().enumerate() {
+            if let Layer::Feedback { from, .. } = node.layer {
+                let theirs = fanout[index].clone();
+                for (m, t) in fanout[from].iter_mut().zip(&theirs) {
+                    *m += t;
+                }
+            }
         }
         Ok(fanout)
     }

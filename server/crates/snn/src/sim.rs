@@ -245,8 +245,10 @@ fn static_nodes(net: &Network, opts: &SimOptions) -> Vec<bool> {
     for index in 1..n {
         let node = &net.nodes[index];
         // Neurons and delays change with time even under a constant input.
-        is_static[index] = !matches!(node.layer, Layer::Spiking { .. } | Layer::Delay { .. })
-            && node.inputs.iter().all(|&i| is_static[i]);
+        is_static[index] = !matches!(
+            node.layer,
+            Layer::Spiking { .. } | Layer::Delay { .. } | Layer::Feedback { .. }
+        ) && node.inputs.iter().all(|&i| is_static[i]);
     }
     is_static
 }
@@ -328,8 +330,9 @@ impl Simulator {
                 found: format!("{} values", samples.len()),
             });
         }
+        let fed_back = net.fed_back();
         let keep: Vec<bool> = (0..net.nodes.len())
-            .map(|i| self.is_static[i] || i == net.output)
+            .map(|i| self.is_static[i] || i == net.output || fed_back[i])
             .collect();
         let plan = Plan::new(net, &keep)?;
         let never = AtomicBool::new(false);
@@ -388,8 +391,10 @@ pub fn simulate(
         });
     }
     let is_static = static_nodes(net, opts);
+    // Fed-back nodes keep their buffers: a feedback reads them after the step.
+    let fed_back = net.fed_back();
     let keep: Vec<bool> = (0..net.nodes.len())
-        .map(|i| is_static[i] || i == net.output)
+        .map(|i| is_static[i] || i == net.output || fed_back[i])
         .collect();
     let plan = Plan::new(net, &keep)?;
     let decode = decoder(net, opts);

@@ -37,6 +37,8 @@ pub(crate) struct Workspace {
     pools: Vec<Option<(Vec<f32>, Vec<f32>)>>,
     /// Delay lines: the last `longest + 1` steps of each delay's input.
     delays: Vec<Option<Vec<f32>>>,
+    /// Each feedback's values: its source's output at the previous step.
+    feedbacks: Vec<Option<Vec<f32>>>,
     scratch: Scratch,
     spikes: Vec<f32>,
     current: Vec<f32>,
@@ -57,6 +59,7 @@ impl Workspace {
         self.states.resize_with(net.nodes.len(), || None);
         self.pools.resize_with(net.nodes.len(), || None);
         self.delays.resize_with(net.nodes.len(), || None);
+        self.feedbacks.resize_with(net.nodes.len(), || None);
         for (index, node) in net.nodes.iter().enumerate() {
             let len = plan.sizes[index] * batch;
             self.states[index] = match &node.layer {
@@ -77,6 +80,10 @@ impl Workspace {
                     }
                     Some(state)
                 }
+                _ => None,
+            };
+            self.feedbacks[index] = match &node.layer {
+                Layer::Feedback { .. } => Some(vec![0.0; len]),
                 _ => None,
             };
             self.delays[index] = match &node.layer {
@@ -104,6 +111,7 @@ pub(crate) fn bytes_per_sample(plan: &Plan, run: &Run) -> usize {
                 plan.sizes[index] + plan.sizes[node.inputs[0]]
             }
             Layer::Delay { steps } => plan.sizes[index] * delay_depth(steps),
+            Layer::Feedback { .. } => plan.sizes[index],
             _ => 0,
         };
     }
@@ -184,6 +192,7 @@ pub(crate) fn run_chunk(
         states,
         pools,
         delays,
+        feedbacks,
         scratch,
         spikes,
         current,
@@ -327,6 +336,15 @@ pub(crate) fn run_chunk(
                     );
                     values.buffers[buffer] = out;
                 }
+                Layer::Feedback { .. } => {
+                    let size = plan.sizes[index];
+                    let buffer = plan.buffer_of[index];
+                    values.actives[buffer].starts.clear();
+                    let last = feedbacks[index]
+                        .as_ref()
+                        .expect("a state for every feedback");
+                    values.buffers[buffer][..size * batch].copy_from_slice(last);
+                }
                 Layer::Delay { steps } => {
                     let size = plan.sizes[index];
                     let buffer = plan.buffer_of[index];
@@ -344,6 +362,14 @@ pub(crate) fn run_chunk(
                     values.buffers[buffer] = out;
                 }
                 _ => linear_node(plan, index, batch, &mut values),
+            }
+        }
+        // What the feedbacks carry into the next step.
+        for (index, node) in net.nodes.iter().enumerate() {
+            if let Layer::Feedback { from, .. } = node.layer
+                && let Some(state) = feedbacks[index].as_mut()
+            {
+                state.copy_from_slice(values.of(plan, from, batch));
             }
         }
         // Decode after this step, for the accuracy-per-step curve.

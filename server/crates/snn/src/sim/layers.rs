@@ -144,6 +144,8 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
                 out,
             );
         }
+        // A feedback in an ANN pass (no previous step): zeros.
+        (Layer::Feedback { .. }, _) => out.fill(0.0),
         // A delay in an ANN pass (rates, no time): the identity. The
         // simulation steps it with its line (`chunk.rs`).
         (Layer::Flatten | Layer::Delay { .. }, _) => {
