@@ -1,4 +1,5 @@
 """Makes tests/fixtures/nir/: NIR files written by snnTorch's `export_to_nir`
+(a feed-forward MLP and CNN, and a recurrent RLeaky network)
 and Norse's `to_nir`, and the spike counts each tool itself computes for
 them, so the tests check that neuride simulates another tool's NIR file with
 that tool's numbers.
@@ -79,6 +80,60 @@ class Cnn(torch.nn.Module):
         return self.lif2(self.fc(self.lif1(self.flat(self.pool(self.conv1(x))))))
 
 
+class Rnn(torch.nn.Module):
+    """A recurrent layer (snnTorch's RLeaky: a Linear from its spikes back to
+    its input, exported as an Affine on a cycle) and a Leaky output."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 32)
+        self.r1 = snn.RLeaky(
+            beta=0.9 * torch.ones(32),
+            threshold=torch.ones(32),
+            linear_features=32,
+            init_hidden=True,
+            reset_mechanism="zero",
+        )
+        self.fc2 = torch.nn.Linear(32, 10)
+        self.lif2 = leaky(10, 0.8, output=True)
+
+    def forward(self, x):
+        return self.lif2(self.fc2(self.r1(self.fc1(x))))
+
+
+def nir_counts(path, x):
+    """Output spikes of the recurrent file as NIR's equations give them at
+    dt = 0.1 ms (forward Euler, coefficients in f64 rounded once to f32, as
+    docs/nir.md says), the recurrent edge carrying the previous step's value
+    and the recurrent Affine giving its bias at rest. snnTorch's own RLeaky
+    with zero reset differs: `base - reset * base` drops the whole step after
+    a spike (input included), which NIR's LIF does not say."""
+    g = nir.read(str(path))
+    n, f, dt = g.nodes, np.float32, 1e-4
+
+    def lif(node):
+        k = dt / node.tau.astype(np.float64)
+        return f(1) * (1 - k).astype(f), (k * node.r).astype(f), node.v_threshold.astype(f), node.v_reset.astype(f)
+
+    d1, g1, th1, vr1 = lif(n["r1.lif"])
+    d2, g2, th2, vr2 = lif(n["lif2"])
+    rec = lambda s: s @ n["r1.w_rec"].weight.T + n["r1.w_rec"].bias
+    v1 = np.zeros((x.shape[0], 32), f)
+    v2 = np.zeros((x.shape[0], 10), f)
+    back = rec(np.zeros((x.shape[0], 32), f))
+    total = np.zeros((x.shape[0], 10))
+    for _ in range(STEPS):
+        v1 = d1 * v1 + g1 * ((x @ n["fc1"].weight.T + n["fc1"].bias) + back)
+        s1 = (v1 > th1).astype(f)
+        v1 = np.where(s1 > 0, vr1, v1)
+        back = rec(s1)
+        v2 = d2 * v2 + g2 * (s1 @ n["fc2"].weight.T + n["fc2"].bias)
+        s2 = (v2 > th2).astype(f)
+        v2 = np.where(s2 > 0, vr2, v2)
+        total += s2
+    return total.astype(np.float32)
+
+
 def counts(net, x):
     """Output spikes per sample and class over STEPS steps of constant input."""
     utils.reset(net)
@@ -100,12 +155,12 @@ def make(name, net, x, example):
     graph = export_to_nir(net, example, ignore_dims=[0])
     nir.write(OUT / f"{name}.nir", graph)
     expected = counts(net, torch.from_numpy(x))
-    np.savez(
-        OUT / f"{name}_io.npz",
-        x=x,
-        y=expected.argmax(axis=1).astype(np.int64),
-        counts=expected,
-    )
+    arrays = dict(x=x, y=expected.argmax(axis=1).astype(np.int64), counts=expected)
+    if isinstance(net, Rnn):
+        by_nir = nir_counts(OUT / f"{name}.nir", x)
+        arrays.update(y_nir=by_nir.argmax(axis=1).astype(np.int64), counts_nir=by_nir)
+        print("  classes as snnTorch's:", (arrays["y_nir"] == arrays["y"]).mean())
+    np.savez(OUT / f"{name}_io.npz", **arrays)
     print(name, {k: type(n).__name__ for k, n in graph.nodes.items()})
     print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
 
@@ -158,6 +213,8 @@ def main():
     torch.manual_seed(1)
     make("snntorch_cnn", Cnn(), images, torch.randn(1, 1, 8, 8))
     make_norse(images.reshape(SAMPLES, 64))
+    torch.manual_seed(3)
+    make("snntorch_rnn", Rnn(), images.reshape(SAMPLES, 64), torch.randn(1, 64))
 
 
 if __name__ == "__main__":

@@ -547,6 +547,7 @@ impl Lowering<'_> {
             let layer = Layer::Feedback {
                 from: usize::MAX,
                 shape: held_shape(&shape),
+                initial: at_rest(&self.graph.nodes[p], &shape),
             };
             let id = self.push(name, layer, Vec::new());
             self.feedbacks.push((id, p));
@@ -835,6 +836,25 @@ impl Lowering<'_> {
             None => Ok(plain),
         }
     }
+}
+
+/// What a node on a recurrent edge gives before the first step, when the
+/// neurons before it are at rest (no spikes): an Affine's or a Conv2d's
+/// bias (snnTorch's RLeaky applies its recurrent Linear to the zero spikes
+/// of step 0); empty (zeros) for the others.
+fn at_rest(node: &Node, shape: &[usize]) -> Vec<f32> {
+    let Ok(bias) = floats(node, "bias") else {
+        return Vec::new();
+    };
+    if !matches!(node.type_name.as_str(), "Affine" | "Conv2d") {
+        return Vec::new();
+    }
+    let count: usize = shape.iter().product();
+    let per_channel = count / bias.data.len().max(1);
+    bias.data
+        .iter()
+        .flat_map(|&b| std::iter::repeat_n(b, per_channel))
+        .collect()
 }
 
 /// The exact layer neuride stored in `node`'s metadata, if there is one:

@@ -61,11 +61,17 @@ pub enum Layer {
     /// A rectifier that saturates: `min(max(x, 0), max)` (ReLU6 has max 6).
     /// Conversion turns it into neurons whose rate saturates at `max`.
     Clip { max: f32 },
-    /// The output of node `from` at the previous step (zeros at the
-    /// first): a recurrent edge of a NIR graph, which discrete-time
-    /// simulators (snnTorch's RLeaky, Norse's recurrent cells) carry one
-    /// step late. It has no inputs; `from` may come after it in the order.
-    Feedback { from: usize, shape: Vec<usize> },
+    /// The output of node `from` at the previous step: a recurrent edge of
+    /// a NIR graph, which discrete-time simulators (snnTorch's RLeaky,
+    /// Norse's recurrent cells) carry one step late. Before the first step
+    /// it is `initial` (one value per sample; empty: zeros), what `from`
+    /// gives for a network at rest (a recurrent Affine's bias). It has no
+    /// inputs; `from` may come after it in the order.
+    Feedback {
+        from: usize,
+        shape: Vec<usize>,
+        initial: Vec<f32>,
+    },
     /// Each value as it was `steps[i]` simulation steps earlier (0 before
     /// then): one count per value of the per-sample shape (NIR's Delay). In
     /// an ANN pass, where values are rates, it is the identity.

@@ -141,7 +141,19 @@ impl Network {
         }
         // A feedback reads a node of any place in the order, once all exist.
         for node in &self.nodes {
-            if let Layer::Feedback { from, shape } = &node.layer {
+            if let Layer::Feedback {
+                from,
+                shape,
+                initial,
+            } = &node.layer
+            {
+                let len: usize = shape.iter().product();
+                if !initial.is_empty() && initial.len() != len {
+                    return Err(layer_error(
+                        node,
+                        format!("{} initial values for {len}", initial.len()),
+                    ));
+                }
                 match shapes.get(*from) {
                     Some(theirs) if theirs == shape => {}
                     Some(theirs) => {

@@ -83,6 +83,9 @@ impl Workspace {
                 _ => None,
             };
             self.feedbacks[index] = match &node.layer {
+                Layer::Feedback { initial, .. } if !initial.is_empty() => {
+                    Some(initial.iter().copied().cycle().take(len).collect())
+                }
                 Layer::Feedback { .. } => Some(vec![0.0; len]),
                 _ => None,
             };
