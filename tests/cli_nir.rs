@@ -425,15 +425,20 @@ print_extra = [recurrent]
 
 #[test]
 fn recurrent_edges_carry_the_previous_step() {
-    let (dir, _, _, numbers) = simulates_as_numpy(NIR_RECURRENT, 300);
+    let (dir, _, data, numbers) = simulates_as_numpy(NIR_RECURRENT, 300);
     assert!(
         numbers[2] >= 1000,
         "recurrent inputs that matter: {numbers:?}"
     );
-    // A network with a cycle cannot be written back yet: said, not a crash.
-    let (code, stderr) = export_nir(dir.path());
-    assert_ne!(code, 0);
-    assert!(stderr.contains("recurrent edge"), "{stderr}");
+    // Written back by `export nir`, the cycle is an edge again and the
+    // network simulates the same.
+    let again = export_again(dir.path());
+    let edges = python(
+        "import sys, nir\nprint(sorted(nir.read(sys.argv[1]).edges))",
+        &[path(&again)],
+    );
+    assert!(edges.contains("('rec', 'lif1')"), "{edges}");
+    assert_all_right(&simulate_counts(&again, &data, "60"), &numbers);
 }
 
 /// The same network twice (Conv1d, Flatten, Affine, IF, Affine, LIF): flat,

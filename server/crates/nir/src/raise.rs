@@ -111,6 +111,12 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
             Layer::Input { shape } => {
                 Ok(Some(Node::new(&name, "Input").with("shape", ints(shape))))
             }
+            // A recurrent edge: the sources of `from`, once they are known
+            // (it comes later); a placeholder until then.
+            Layer::Feedback { from, .. } => {
+                sources.push(vec![feedback_placeholder(*from)]);
+                continue;
+            }
             Layer::Add => {
                 let unique: HashSet<&String> = input_sources.iter().collect();
                 if unique.len() != input_sources.len() {
@@ -193,6 +199,18 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
     if !errors.is_empty() {
         return Err(RaiseError(errors));
     }
+    // Recurrent edges: from what feeds back, now that every node is named.
+    let edges = std::mem::take(&mut graph.edges);
+    for edge in edges {
+        match (0..net.nodes.len()).find(|&i| edge.from == feedback_placeholder(i)) {
+            Some(from) => {
+                for source in &sources[from] {
+                    graph.edges.push(Edge::new(source.clone(), edge.to.clone()));
+                }
+            }
+            None => graph.edges.push(edge),
+        }
+    }
     let output = unique_name("output", &names);
     graph
         .nodes
@@ -253,6 +271,12 @@ fn shaped(mut node: Node, shape: &[usize]) -> Node {
         }
     }
     node
+}
+
+/// Stands for the NIR sources of network node `from` in edges written
+/// before `from` is (a recurrent edge); replaced once every node is written.
+fn feedback_placeholder(from: usize) -> String {
+    format!("\u{0}feedback {from}")
 }
 
 /// The NIR neuron node for a spiking layer of per-sample shape `shape` at
@@ -585,9 +609,6 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
                 "a scale with a bias over {input:?}: NIR has no bias for Scale, and neuride writes it for [C, H, W] or [F] only"
             )),
         },
-        Layer::Feedback { .. } => {
-            Err("a recurrent edge (feedback) is not written back to NIR yet".into())
-        }
         // Delays in seconds: the steps at the export's `dt`.
         Layer::Delay { steps } => Ok(Some(Node::new(name, "Delay").with(
             "delay",

@@ -78,6 +78,36 @@ fn snntorch_rleaky_spikes_as_nir_equations_say() {
     let (nir, neuride) = counts("snntorch_rnn");
     assert!(nir.iter().sum::<f32>() > 500.0);
     assert_eq!(neuride, nir);
+    // Raised back to NIR, the recurrent Affine is on a cycle again and the
+    // file lowers to a network with the same feedback.
+    let read_back = read(&fixture("snntorch_rnn.nir")).document.unwrap();
+    let lowered = lower(&read_back, &LowerOptions::default()).unwrap().network;
+    let raised = neuride_nir::raise(&lowered, &neuride_nir::RaiseOptions { dt: 1e-4 }).unwrap();
+    assert!(
+        raised
+            .document
+            .graph
+            .edges
+            .iter()
+            .any(|e| e.from == "r1.w_rec" && e.to == "r1.lif"),
+        "{:?}",
+        raised.document.graph.edges
+    );
+    let again = lower(
+        &read(&write(&raised.document).unwrap()).document.unwrap(),
+        &LowerOptions::default(),
+    )
+    .unwrap()
+    .network;
+    let feedbacks = |net: &neuride_snn::Network| {
+        net.nodes
+            .iter()
+            .filter(|n| matches!(n.layer, neuride_snn::Layer::Feedback { .. }))
+            .map(|n| n.layer.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(feedbacks(&again), feedbacks(&lowered));
+    assert_eq!(feedbacks(&lowered).len(), 1);
 }
 
 #[test]
