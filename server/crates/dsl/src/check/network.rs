@@ -6,7 +6,7 @@ use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Name};
+use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, ItemKind, Name};
 use crate::workspace::{Dim, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
@@ -669,24 +669,55 @@ pub(super) fn unknown_setting(
     );
 }
 
-/// A dataset's per-sample input shape against a network's or model's first input.
+/// A dataset's per-sample input shape against a network's or model's first
+/// input. A network of several inputs (a NIR graph's Inputs) reads each
+/// from the dataset's array of the input's name, which needs a dataset
+/// that names no one array (`x:`).
 pub(super) fn check_dataset_against(
     checker: &mut Checker,
     dataset: usize,
     target: usize,
     range: crate::syntax::TextRange,
 ) {
+    let inputs = checker.analysis.items[target].inputs.clone();
+    let (data_name, target_name) = (
+        checker.items()[dataset].label(),
+        checker.items()[target].label(),
+    );
+    if inputs.len() > 1 && checker.items()[target].kind == ItemKind::Network {
+        if checker.analysis.items[dataset].image.is_some() || checker.dataset_x(dataset).is_some() {
+            let names: Vec<String> = inputs.iter().map(|(name, _)| format!("`{name}`")).collect();
+            checker.error(
+                range,
+                "neuro/shape-mismatch",
+                format!("`{target_name}` has {} inputs ({}), each read from the array of its name: dataset `{data_name}` gives one array; bind the archive without `x:`", inputs.len(), names.join(", ")),
+            );
+            return;
+        }
+        for (input_name, input_shape) in inputs {
+            let (Some(input_shape), Some(data_shape)) = (
+                input_shape,
+                checker.dataset_array_shape(dataset, &input_name),
+            ) else {
+                continue;
+            };
+            if !data_shape.compatible(&input_shape) {
+                checker.error(
+                    range,
+                    "neuro/shape-mismatch",
+                    format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in array '{input_name}' of dataset `{data_name}`"),
+                );
+            }
+        }
+        return;
+    }
     let Some(data_shape) = checker.dataset_input_shape(dataset) else {
         return;
     };
-    let Some((input_name, Some(input_shape))) =
-        checker.analysis.items[target].inputs.first().cloned()
-    else {
+    let Some((input_name, Some(input_shape))) = inputs.first().cloned() else {
         return;
     };
     if !data_shape.compatible(&input_shape) {
-        let data_name = checker.items()[dataset].label();
-        let target_name = checker.items()[target].label();
         checker.error(
             range,
             "neuro/shape-mismatch",
