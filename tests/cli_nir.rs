@@ -1000,7 +1000,7 @@ simulate snn on samples {
 /// Affine and LIF: simulated in numpy at 0.1 ms with the recurrent edge
 /// carrying the previous step's spikes. The archive holds each stream under
 /// its Input's name (and `left` again as `left_again`), and `x`, the two
-/// side by side.
+/// side by side in the other order than neuride's (by name).
 const TWO_INPUTS: &str = r#"
 import sys, numpy as np, nir
 out, data, dt, steps = sys.argv[1], sys.argv[2], 1e-4, 60
@@ -1024,7 +1024,7 @@ nir.write(out, graph)
 k = np.float64(dt) / np.float64(f(2e-3))
 d1, g1 = f(1 - k), f(k * 25.0)
 xl = rng.random((64, 4)).astype(f); xr = rng.random((64, 6)).astype(f)
-x = np.concatenate([xl, xr], axis=1)
+x = np.concatenate([xr, xl], axis=1)  # not the order neuride concatenates in
 v1 = np.zeros((64, 12), f); v2 = np.zeros((64, 5), f); s1 = np.zeros((64, 12), f)
 counts = np.zeros((64, 5))
 for t in range(steps):
@@ -1077,6 +1077,10 @@ fn several_inputs_read_one_array_each_and_simulate_as_nir_says() {
             && stderr.contains("--inputs NAME=KEY"),
         "{stderr}"
     );
+    // The default key stands for the Inputs' names (`x` is not read).
+    let (code, stdout, stderr) = run("x");
+    assert_eq!(code, 0, "{stderr}");
+    assert_all_right(&serde_json::from_str(&stdout).unwrap(), &numbers);
     let (code, _, stderr) = run("x2");
     assert_eq!(code, 2, "{stderr}");
     assert!(
