@@ -492,7 +492,7 @@ fn slices_read_their_part_of_the_input_in_every_pass() {
             let opts = SimOptions {
                 steps: 40,
                 batch,
-                encode: encode.clone(),
+                encode,
                 ..SimOptions::default()
             };
             let (a, b) = (run(&sliced, &x, None, &opts), run(&padded, &x, None, &opts));
