@@ -1146,4 +1146,20 @@ fn several_inputs_read_one_array_each_and_simulate_as_nir_says() {
         "`n` has 2 inputs (`left`, `right`), each read from the array of its name: dataset `d` gives one array; bind the archive without `x:`"
     );
     assert_eq!(error["range"]["start"]["line"], 2);
+    // An Input's array of another shape: named with the array.
+    python(
+        "import sys, numpy as np; np.savez(sys.argv[1], left=np.zeros((3, 4)), right=np.zeros((3, 5)))",
+        &[path(&dir.path().join("bad.npz"))],
+    );
+    std::fs::write(&neuro, source.replace("io.npz\", y: \"y\"", "bad.npz\"")).unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["files"][0]["diagnostics"][0]["message"],
+        "expected samples shaped [6] for input `right` of `n`, found [5] in array 'right' of dataset `d`",
+        "{stdout}"
+    );
+    // The only error: an archive without `x` is fine for those inputs.
+    assert_eq!(report["summary"]["errors"], 1, "{stdout}");
 }

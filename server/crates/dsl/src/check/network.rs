@@ -684,45 +684,45 @@ pub(super) fn check_dataset_against(
         checker.items()[dataset].label(),
         checker.items()[target].label(),
     );
-    if inputs.len() > 1 && checker.items()[target].kind == ItemKind::Network {
-        if checker.analysis.items[dataset].image.is_some() || checker.dataset_x(dataset).is_some() {
-            let names: Vec<String> = inputs.iter().map(|(name, _)| format!("`{name}`")).collect();
-            checker.error(
-                range,
-                "neuro/shape-mismatch",
-                format!("`{target_name}` has {} inputs ({}), each read from the array of its name: dataset `{data_name}` gives one array; bind the archive without `x:`", inputs.len(), names.join(", ")),
-            );
-            return;
-        }
-        for (input_name, input_shape) in inputs {
-            let (Some(input_shape), Some(data_shape)) = (
-                input_shape,
-                checker.dataset_array_shape(dataset, &input_name),
-            ) else {
-                continue;
-            };
-            if !data_shape.compatible(&input_shape) {
-                checker.error(
-                    range,
-                    "neuro/shape-mismatch",
-                    format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in array '{input_name}' of dataset `{data_name}`"),
-                );
-            }
-        }
-        return;
-    }
-    let Some(data_shape) = checker.dataset_input_shape(dataset) else {
-        return;
-    };
-    let Some((input_name, Some(input_shape))) = inputs.first().cloned() else {
-        return;
-    };
-    if !data_shape.compatible(&input_shape) {
+    let several = inputs.len() > 1 && checker.items()[target].kind == ItemKind::Network;
+    let one_array =
+        checker.analysis.items[dataset].image.is_some() || checker.dataset_x(dataset).is_some();
+    if several && one_array {
+        let names: Vec<String> = inputs.iter().map(|(name, _)| format!("`{name}`")).collect();
         checker.error(
             range,
             "neuro/shape-mismatch",
-            format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in dataset `{data_name}`"),
+            format!("`{target_name}` has {} inputs ({}), each read from the array of its name: dataset `{data_name}` gives one array; bind the archive without `x:`", inputs.len(), names.join(", ")),
         );
+        return;
+    }
+    // (input, its shape, the dataset's samples for it, where they are).
+    let pairs: Vec<_> = if several {
+        inputs
+            .into_iter()
+            .filter_map(|(name, shape)| {
+                let data = checker.dataset_array_shape(dataset, &name)?;
+                let place = format!("array '{name}' of dataset `{data_name}`");
+                Some((name, shape?, data, place))
+            })
+            .collect()
+    } else {
+        let data = checker.dataset_input_shape(dataset);
+        match (inputs.into_iter().next(), data) {
+            (Some((name, Some(shape))), Some(data)) => {
+                vec![(name, shape, data, format!("dataset `{data_name}`"))]
+            }
+            _ => Vec::new(),
+        }
+    };
+    for (input_name, input_shape, data_shape, place) in pairs {
+        if !data_shape.compatible(&input_shape) {
+            checker.error(
+                range,
+                "neuro/shape-mismatch",
+                format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in {place}"),
+            );
+        }
     }
 }
 
