@@ -1162,4 +1162,14 @@ fn several_inputs_read_one_array_each_and_simulate_as_nir_says() {
     );
     // The only error: an archive without `x` is fine for those inputs.
     assert_eq!(report["summary"]["errors"], 1, "{stdout}");
+    // An app's pipeline carries one stream: a stage of two inputs is said.
+    let app = "network n = nir(\"graph.nir\")\ndataset d = npz(\"io.npz\", y: \"y\")\n\
+               app a {\n    sensor s: f32[10] @ 10Hz = replay(d)\n    pipeline s -> n -> argmax -> class\n}\n";
+    std::fs::write(&neuro, app).unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("`n` has 2 inputs (`left`, `right`): a pipeline stage takes one stream"),
+        "{stdout}"
+    );
 }
