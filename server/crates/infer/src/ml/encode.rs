@@ -2,7 +2,7 @@
 //! OneHotEncoder, CategoryMapper, DictVectorizer, CastMap.
 
 use super::basic::{input_tensor, shaped_like};
-use super::{Attrs, BoxKernel, Kernel};
+use super::{Attrs, BoxKernel, Kernel, same_lengths};
 use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
 use std::collections::HashMap;
@@ -321,13 +321,10 @@ struct CategoryMapper {
 pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let strings = a.strings("cats_strings").unwrap_or_default();
     let ints = a.ints("cats_int64s").unwrap_or_default();
-    if strings.len() != ints.len() {
-        return Err(KernelError::Attribute(format!(
-            "cats_strings has {} entries, cats_int64s {}",
-            strings.len(),
-            ints.len()
-        )));
-    }
+    same_lengths(
+        ("cats_int64s", ints.len()),
+        &[("cats_strings", strings.len())],
+    )?;
     let mut to_int = HashMap::new();
     let mut to_string = HashMap::new();
     for (s, &i) in strings.iter().zip(&ints) {
