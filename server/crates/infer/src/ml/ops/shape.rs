@@ -166,10 +166,7 @@ fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, KernelE
             t.shape
         )));
     }
-    Ok(Tensor {
-        shape,
-        data: t.data.clone(),
-    })
+    Ok(t.with_shape(shape))
 }
 
 /// Axes from input `k` (newer opsets) or the `axes` attribute.
@@ -209,10 +206,7 @@ fn register_views(reg: &mut Registry) {
             }
             let outer: usize = t.shape[..a as usize].iter().product();
             let inner: usize = t.shape[a as usize..].iter().product();
-            one(Tensor {
-                shape: vec![outer, inner],
-                data: t.data.clone(),
-            })
+            one(t.with_shape(vec![outer, inner]))
         })
     });
     reg.add(&["Squeeze"], |_, a, _| {
@@ -233,10 +227,7 @@ fn register_views(reg: &mut Registry) {
                 .filter(|d| !axes.contains(d))
                 .map(|d| t.shape[d])
                 .collect();
-            one(Tensor {
-                shape,
-                data: t.data.clone(),
-            })
+            one(t.with_shape(shape))
         })
     });
     reg.add(&["Unsqueeze"], |_, a, _| {
@@ -253,10 +244,7 @@ fn register_views(reg: &mut Registry) {
             for ax in axes {
                 shape.insert(ax.min(shape.len()), 1);
             }
-            one(Tensor {
-                shape,
-                data: t.data.clone(),
-            })
+            one(t.with_shape(shape))
         })
     });
     reg.add(&["Transpose"], |_, a, _| {
