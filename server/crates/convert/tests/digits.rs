@@ -171,6 +171,28 @@ fn run(
     report
 }
 
+/// The claim of the two tests below: our own ANN forward of `model` scores
+/// `ann` as the MANIFEST says, the converter's ANN pass agrees, and the SNN
+/// at 50 steps is within one point of it. The report, for more checks.
+fn converts_within_one_point(model: &str, ann: f64, d: &Data) -> neuride_convert::SimulateReport {
+    assert!(
+        (ann - manifest_accuracy(model)).abs() < 1e-9,
+        "{model}: own ANN forward {ann} vs MANIFEST"
+    );
+    let report = run(model, 50, d, None);
+    let snn = report.sim.accuracy.unwrap();
+    assert_eq!(
+        report.ann_accuracy,
+        Some(ann),
+        "{model}: the converter's ANN pass agrees with ours"
+    );
+    assert!(
+        snn >= ann - 0.01,
+        "{model}: SNN {snn} vs ANN {ann} at 50 steps"
+    );
+    report
+}
+
 #[test]
 fn digits_mlp_converts_within_one_point_at_50_steps() {
     let d = data();
@@ -182,21 +204,12 @@ fn digits_mlp_converts_within_one_point_at_50_steps() {
     let ann = accuracy_of(&d, |x| {
         dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10)
     });
-    assert!(
-        (ann - manifest_accuracy("dl/digits_mlp.onnx")).abs() < 1e-9,
-        "own ANN forward {ann} vs MANIFEST"
-    );
-
-    let report = run("dl/digits_mlp.onnx", 50, &d, None);
-    let snn = report.sim.accuracy.unwrap();
-    assert_eq!(
-        report.ann_accuracy,
-        Some(ann),
-        "the converter's ANN pass agrees with ours"
-    );
-    assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
+    let report = converts_within_one_point("dl/digits_mlp.onnx", ann, &d);
     assert_eq!(report.sim.accuracy_per_step.len(), 50);
-    assert_eq!(report.sim.accuracy_per_step[49], snn);
+    assert_eq!(
+        report.sim.accuracy_per_step[49],
+        report.sim.accuracy.unwrap()
+    );
     assert!(report.sim.synops > 0.0 && report.sim.macs == 450.0 * (64.0 * 64.0 + 64.0 * 10.0));
     assert_eq!(report.sim.rates.len(), 1);
 }
@@ -213,15 +226,7 @@ fn digits_cnn_converts_within_one_point_at_50_steps() {
         let b = avgpool2(&relu(conv3x3(&a, 8, 4, 4, &c2, 16)), 16, 4, 4);
         dense(&b, &fc, None, 10)
     });
-    assert!(
-        (ann - manifest_accuracy("dl/digits_cnn.onnx")).abs() < 1e-9,
-        "own ANN forward {ann} vs MANIFEST"
-    );
-
-    let report = run("dl/digits_cnn.onnx", 50, &d, None);
-    let snn = report.sim.accuracy.unwrap();
-    assert_eq!(report.ann_accuracy, Some(ann));
-    assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
+    let report = converts_within_one_point("dl/digits_cnn.onnx", ann, &d);
     assert_eq!(
         report.sim.rates.len(),
         2,
