@@ -23,6 +23,10 @@ Norse 1.1's `to_nir` writes `tau = dt / tau_mem_inv` (not `1 / tau_mem_inv`,
 which its own `from_nir` reads back): its LIFBoxCell's Euler step
 `v += dt * tau_mem_inv * (x + v_leak - v)` is NIR's LIF stepped at
 dt = (1 ms)^2 = 1 us, which is how the tests simulate it (docs/nir.md).
+Its LIFCell is written as a CubaLIF with w_in = 1, while the cell adds its
+input to the current unscaled: the file as written is what Norse's own
+`from_nir` runs (its counts are `counts`), and the cell's own counts
+(`counts_lifcell`) are that CubaLIF with w_in = tau_syn / dt.
 """
 
 from pathlib import Path
@@ -32,6 +36,7 @@ import numpy as np
 import snntorch as snn
 import norse.torch as norse
 import torch
+from norse.torch.functional.lif import LIFParameters
 from norse.torch.functional.lif_box import LIFBoxParameters
 from norse.torch.utils.export_nir import to_nir
 from snntorch import utils
@@ -204,6 +209,53 @@ def make_norse(x):
     print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
 
 
+def norse_run(net, x):
+    """Norse's spike counts of `net` (output spikes summed over STEPS)."""
+    state, total = None, torch.zeros(x.shape[0], 10)
+    with torch.no_grad():
+        for _ in range(STEPS):
+            spikes, state = net(torch.from_numpy(x), state)
+            total += spikes
+    return total.numpy().astype(np.float32)
+
+
+def make_norse_cuba(x):
+    """Norse's LIFCell (a current-based LIF) through its `to_nir`."""
+
+    def cell(count):
+        return norse.LIFCell(
+            LIFParameters(
+                tau_syn_inv=torch.full((count,), 200.0),
+                tau_mem_inv=torch.full((count,), 100.0),
+                v_leak=torch.zeros(count),
+                v_th=torch.ones(count),
+                v_reset=torch.zeros(count),
+            )
+        )
+
+    torch.manual_seed(4)
+    net = norse.SequentialState(torch.nn.Linear(64, 32), cell(32), torch.nn.Linear(32, 10), cell(10))
+    with torch.no_grad():
+        for parameter in net.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(15.0)
+    graph = to_nir(net, torch.randn(1, 64))
+    nir.write(OUT / "norse_cuba.nir", graph)
+    # What Norse itself runs for the file: its importer, at the step its
+    # exporter wrote the time constants for (1 us, see the module's doc).
+    imported = norse_run(norse.from_nir(graph, dt=1e-6), x)
+    own = norse_run(net, x)
+    np.savez(
+        OUT / "norse_cuba_io.npz",
+        x=x,
+        y=imported.argmax(axis=1).astype(np.int64),
+        counts=imported,
+        counts_lifcell=own,
+    )
+    print("norse_cuba", {k: type(n).__name__ for k, n in graph.nodes.items()})
+    print("  spikes, Norse's import:", imported.sum(), "the LIFCell itself:", own.sum())
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     digits = np.load(ROOT / "tests" / "fixtures" / "data" / "digits_test.npz")
@@ -213,6 +265,7 @@ def main():
     torch.manual_seed(1)
     make("snntorch_cnn", Cnn(), images, torch.randn(1, 1, 8, 8))
     make_norse(images.reshape(SAMPLES, 64))
+    make_norse_cuba(images.reshape(SAMPLES, 64))
     torch.manual_seed(3)
     make("snntorch_rnn", Rnn(), images.reshape(SAMPLES, 64), torch.randn(1, 64))
 

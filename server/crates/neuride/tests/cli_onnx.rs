@@ -16,8 +16,8 @@ fn classify_json_covers_every_fixture_folder() {
     let dir = fixtures();
     let v = neuride_json(&["classify", "--format", "json", dir.to_str().unwrap()]);
     let entries = v.as_array().unwrap();
-    // 12 ONNX models and 4 NIR graphs (always spiking).
-    assert_eq!(entries.len(), 16);
+    // 12 ONNX models and 5 NIR graphs (always spiking).
+    assert_eq!(entries.len(), 17);
     for e in entries {
         let path = e["path"].as_str().unwrap();
         let folder = Path::new(path)

@@ -22,15 +22,32 @@ fn floats(archive: &neuride_npz::Archive, key: &str) -> Vec<f32> {
 /// The tool's spike counts for the fixture `name`, and neuride's for the
 /// same inputs with NIR's equations stepped at `dt`, 40 steps.
 fn counts_at(name: &str, dt: f32) -> (Vec<f32>, Vec<f32>) {
+    let (document, io) = fixture_pair(name);
+    let archive = neuride_npz::list(&io).unwrap();
+    let key = if archive.array("counts_nir").is_ok() {
+        "counts_nir"
+    } else {
+        "counts"
+    };
+    let x = floats(&archive, "x");
+    (floats(&archive, key), simulate(&document, dt, &x))
+}
+
+/// The fixture's NIR document and the bytes of its `_io.npz` archive.
+fn fixture_pair(name: &str) -> (Document, Vec<u8>) {
     let read = read(&fixture(&format!("{name}.nir")));
     assert!(read.problems.is_empty(), "{:?}", read.problems);
+    (read.document.unwrap(), fixture(&format!("{name}_io.npz")))
+}
+
+/// neuride's spike counts for `document` stepped at `dt`, 40 steps, the
+/// inputs `x` held as currents.
+fn simulate(document: &Document, dt: f32, x: &[f32]) -> Vec<f32> {
     let opts = LowerOptions {
         dt,
         ..LowerOptions::default()
     };
-    let lowered = lower(&read.document.unwrap(), &opts).unwrap();
-    let io = fixture(&format!("{name}_io.npz"));
-    let archive = neuride_npz::list(&io).unwrap();
+    let lowered = lower(document, &opts).unwrap();
     let opts = SimOptions {
         steps: 40,
         dt,
@@ -41,15 +58,8 @@ fn counts_at(name: &str, dt: f32) -> (Vec<f32>, Vec<f32>) {
     };
     let mut simulator = Simulator::new(&lowered.network, &opts).unwrap();
     let mut decoded = Vec::new();
-    simulator
-        .run(&lowered.network, 0, &floats(&archive, "x"), &mut decoded)
-        .unwrap();
-    let key = if archive.array("counts_nir").is_ok() {
-        "counts_nir"
-    } else {
-        "counts"
-    };
-    (floats(&archive, key), decoded)
+    simulator.run(&lowered.network, 0, x, &mut decoded).unwrap();
+    decoded
 }
 
 /// At snnTorch's step, 0.1 ms.
@@ -120,6 +130,40 @@ fn norse_lif_box_spikes_as_in_norse_at_its_written_step() {
     assert_eq!(neuride, norse);
     let (_, at_one_ms) = counts_at("norse_mlp", 1e-3);
     assert_ne!(at_one_ms, norse);
+}
+
+#[test]
+fn norse_lif_cell_spikes_as_norse_reads_its_file() {
+    // Norse's LIFCell, written by its `to_nir` as a CubaLIF with w_in = 1:
+    // at the written step neuride gives what Norse's own `from_nir` runs.
+    let (norse, neuride) = counts_at("norse_cuba", 1e-6);
+    assert!(norse.iter().sum::<f32>() > 500.0);
+    assert_eq!(neuride, norse);
+    // The cell itself adds its input to the current unscaled, which is
+    // NIR's CubaLIF with w_in = tau_syn / dt: given that, the file
+    // simulates to the cell's own counts (docs/nir.md).
+    let dt = 1e-6;
+    let (mut document, io) = fixture_pair("norse_cuba");
+    let archive = neuride_npz::list(&io).unwrap();
+    for node in &mut document.graph.nodes {
+        if node.type_name != "CubaLIF" {
+            continue;
+        }
+        let Some(Param::Array(tau_syn)) = node.param("tau_syn").cloned() else {
+            panic!("{} has no tau_syn", node.name)
+        };
+        let w_in = tau_syn.values.iter().map(|t| t / dt).collect();
+        let param = Param::Array(Array::f64(tau_syn.shape.clone(), w_in));
+        node.params.retain(|(name, _)| name != "w_in");
+        node.params.push(("w_in".to_owned(), param));
+    }
+    let lifcell = floats(&archive, "counts_lifcell");
+    assert!(lifcell.iter().sum::<f32>() > 5000.0);
+    assert_ne!(lifcell, norse);
+    assert_eq!(
+        simulate(&document, dt as f32, &floats(&archive, "x")),
+        lifcell
+    );
 }
 
 #[test]

@@ -63,24 +63,24 @@ pub fn strings_len(node: &NodeProto, name: &str) -> usize {
 }
 
 pub fn tensor<'a>(node: &'a NodeProto, name: &str) -> Option<&'a TensorProto> {
-    find(node, name).and_then(|a| a.t.as_ref())
+    find(node, name).and_then(|a| a.t.as_deref())
 }
 
 /// A graph attribute (the bodies of If, Loop, Scan, SequenceMap).
 pub fn graph<'a>(node: &'a NodeProto, name: &str) -> Option<&'a GraphProto> {
-    find(node, name).and_then(|a| a.g.as_ref())
+    find(node, name).and_then(|a| a.g.as_deref())
 }
 
 /// Every graph attribute of `node` (`g` and `graphs`), in attribute order.
 pub fn graphs(node: &NodeProto) -> impl Iterator<Item = &GraphProto> {
     node.attribute
         .iter()
-        .flat_map(|a| a.g.iter().chain(a.graphs.iter()))
+        .flat_map(|a| a.g.as_deref().into_iter().chain(a.graphs.iter()))
 }
 
 /// [`graphs`], to rewrite them.
 pub fn graphs_mut(node: &mut NodeProto) -> impl Iterator<Item = &mut GraphProto> {
     node.attribute
         .iter_mut()
-        .flat_map(|a| a.g.iter_mut().chain(a.graphs.iter_mut()))
+        .flat_map(|a| a.g.as_deref_mut().into_iter().chain(a.graphs.iter_mut()))
 }

@@ -75,7 +75,7 @@ pub fn attr_strings<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -
 
 pub fn attr_graph(name: &str, graph: GraphProto) -> AttributeProto {
     AttributeProto {
-        g: Some(graph),
+        g: Some(Box::new(graph)),
         ..attribute(name, AttributeType::Graph)
     }
 }

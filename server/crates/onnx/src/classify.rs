@@ -125,7 +125,7 @@ fn census_graph(census: &mut OpCensus, graph: &GraphProto, id: &GraphId, depth: 
         if depth < 32 {
             for a in &node.attribute {
                 let name = a.name.clone().unwrap_or_default();
-                for g in a.g.iter().chain(&a.graphs) {
+                for g in a.g.as_deref().into_iter().chain(&a.graphs) {
                     census_graph(
                         census,
                         g,

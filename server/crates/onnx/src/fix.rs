@@ -133,7 +133,7 @@ fn collect_reads<'g>(graph: &'g GraphProto, used: &mut HashSet<&'g str>) {
     for node in &graph.node {
         used.extend(node.input.iter().map(String::as_str));
         for attribute in &node.attribute {
-            for subgraph in attribute.g.iter().chain(&attribute.graphs) {
+            for subgraph in attribute.g.as_deref().into_iter().chain(&attribute.graphs) {
                 collect_reads(subgraph, used);
             }
         }
@@ -356,7 +356,7 @@ fn node_reads(node: &NodeProto) -> Vec<String> {
         .cloned()
         .collect();
     for attribute in &node.attribute {
-        for subgraph in attribute.g.iter().chain(&attribute.graphs) {
+        for subgraph in attribute.g.as_deref().into_iter().chain(&attribute.graphs) {
             reads.extend(free_names(subgraph));
         }
     }

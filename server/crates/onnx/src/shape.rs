@@ -265,7 +265,7 @@ fn infer_node(
     let node = at.node;
     let domain = node.domain.as_deref().unwrap_or("");
     let op = node.op_type.as_deref().unwrap_or("");
-    let sub = |name: &str| crate::attr::find(node, name).and_then(|a| a.g.as_ref());
+    let sub = |name: &str| crate::attr::find(node, name).and_then(|a| a.g.as_deref());
     let sub_id = |name: &str| GraphId::Sub(Box::new(at.graph.clone()), at.index, name.to_owned());
     match (domain, op) {
         ("" | "ai.onnx", "If") => {

@@ -252,7 +252,7 @@ fn walk_graph(g: &GraphProto, depth: usize, t: &mut Totals) {
         *t.ops.entry(op_key(n)).or_insert(0) += 1;
         if depth < 32 {
             for a in &n.attribute {
-                for sg in a.g.iter().chain(&a.graphs) {
+                for sg in a.g.as_deref().into_iter().chain(&a.graphs) {
                     walk_graph(sg, depth + 1, t);
                 }
             }
@@ -304,7 +304,7 @@ pub fn find_graph<'m>(model: &'m ModelProto, id: &GraphId) -> Option<&'m GraphPr
                 .node
                 .get(*index)
                 .and_then(|node| crate::attr::find(node, attr))?;
-            a.g.as_ref().or(a.graphs.first())
+            a.g.as_deref().or(a.graphs.first())
         }
         _ => None,
     }
@@ -395,7 +395,7 @@ fn attribute_summary(a: &AttributeProto) -> AttributeSummary {
             .iter()
             .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
             .collect::<Vec<_>>()),
-        T::Tensor => a.t.as_ref().map_or(String::new(), |t| {
+        T::Tensor => a.t.as_deref().map_or(String::new(), |t| {
             let dims: Vec<String> = t.dims.iter().map(|d| d.to_string()).collect();
             format!(
                 "{}[{}]",
@@ -403,7 +403,7 @@ fn attribute_summary(a: &AttributeProto) -> AttributeSummary {
                 dims.join(",")
             )
         }),
-        T::Graph => a.g.as_ref().map_or(String::new(), |g| {
+        T::Graph => a.g.as_deref().map_or(String::new(), |g| {
             format!(
                 "graph '{}' ({} nodes)",
                 g.name.as_deref().unwrap_or(""),

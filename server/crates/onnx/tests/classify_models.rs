@@ -229,12 +229,8 @@ fn loop_body_with_the_neuron_step_is_snn() {
         ..Default::default()
     };
     let mut lp = node("Loop", &["n", "", "mem0"], &["mem_final", "spikes"]);
-    lp.attribute.push(AttributeProto {
-        name: Some("body".into()),
-        r#type: Some(AttributeType::Graph as i32),
-        g: Some(body),
-        ..Default::default()
-    });
+    lp.attribute
+        .push(neuride_onnx::build::attr_graph("body", body));
     let c = classify(&model(
         vec![lp],
         &["n", "mem0", "beta", "th", "current"],

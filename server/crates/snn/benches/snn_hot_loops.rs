@@ -29,6 +29,7 @@ fn spiking(name: &str, input: usize) -> Node {
             input_scale: 1.0,
             amplitude: 1.0,
             initial_membrane: 0.5,
+            per_neuron: None,
         },
         inputs: vec![input],
     }

@@ -300,13 +300,13 @@ impl<'m, 'c> Checker<'m, 'c> {
             }
             let what = || format!("{at}: attribute '{}'", attr.name());
             self.check_attribute(attr, &at.anchor(), &what, at.gcx.function);
-            let subgraphs = attr.g.iter().map(|g| (attr.name().to_owned(), g));
+            let subgraphs = attr.g.as_deref().map(|g| (attr.name().to_owned(), g));
             let listed = attr
                 .graphs
                 .iter()
                 .enumerate()
                 .map(|(i, g)| (format!("{}[{i}]", attr.name()), g));
-            for (slot, graph) in subgraphs.chain(listed) {
+            for (slot, graph) in subgraphs.into_iter().chain(listed) {
                 self.check_subgraph(graph, at, slot);
             }
         }

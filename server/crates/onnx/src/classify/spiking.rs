@@ -243,7 +243,7 @@ impl Walk<'_> {
                         index,
                         a.name.clone().unwrap_or_default(),
                     );
-                    for sg in a.g.iter().chain(&a.graphs) {
+                    for sg in a.g.as_deref().into_iter().chain(&a.graphs) {
                         self.graph(sg, &sub, body, depth + 1);
                     }
                 }

@@ -117,7 +117,7 @@ fn a_subgraph_reading_a_later_value_moves_its_node() {
         cond.attribute.push(AttributeProto {
             name: Some(attribute.into()),
             r#type: Some(AttributeType::Graph as i32),
-            g: Some(graph),
+            g: Some(Box::new(graph)),
             ..Default::default()
         });
     }

@@ -165,6 +165,8 @@ struct Walk<'a> {
     nonce: [u8; 8],
     /// (offset, length) in the file of each payload left out.
     payloads: Vec<(u64, u64)>,
+    /// Nodes and initializers of the main graph, `None` without one.
+    main_graph: Option<(usize, usize)>,
 }
 
 impl Walk<'_> {
@@ -203,6 +205,7 @@ impl Walk<'_> {
                     let len = self.reader.varint(&mut at)?;
                     let body = at;
                     at = body.checked_add(len).filter(|&e| e <= end)?;
+                    self.count(kind, depth, field);
                     if kind == Kind::Tensor && field == 9 && len >= MIN_PAYLOAD {
                         put_varint(tag, out);
                         put_varint(16, out);
@@ -232,6 +235,18 @@ impl Walk<'_> {
         }
         (at == end).then_some(())
     }
+
+    /// Counts the main graph's nodes and initializers.
+    fn count(&mut self, kind: Kind, depth: usize, field: u32) {
+        match (kind, depth, field) {
+            (Kind::Model, 0, 7) => {
+                self.main_graph.get_or_insert((0, 0));
+            }
+            (Kind::Graph, 1, 1) => self.main_graph.get_or_insert((0, 0)).0 += 1,
+            (Kind::Graph, 1, 5) => self.main_graph.get_or_insert((0, 0)).1 += 1,
+            _ => {}
+        }
+    }
 }
 
 /// Decodes the model in `map` (the file's memory map) reading its structure
@@ -251,10 +266,22 @@ pub(crate) fn decode(
         },
         nonce,
         payloads: Vec::new(),
+        main_graph: None,
     };
     let mut compact = Vec::new();
     walk.message(Kind::Model, 0, map.len() as u64, 0, &mut compact)?;
-    let mut model = super::decode(Bytes::from(compact)).ok()?;
+    // prost grows a repeated field by doubling, copying a thousand nodes
+    // ten times over; the walk counted them, so they are decoded into
+    // vectors of the right size (merging keeps what is already there).
+    let mut model = ModelProto {
+        graph: walk.main_graph.map(|(nodes, initializers)| GraphProto {
+            node: Vec::with_capacity(nodes),
+            initializer: Vec::with_capacity(initializers),
+            ..GraphProto::default()
+        }),
+        ..ModelProto::default()
+    };
+    prost::Message::merge(&mut model, Bytes::from(compact)).ok()?;
     let payloads = walk.payloads;
     let mut restored = 0usize;
     let mut failed = false;
@@ -336,12 +363,14 @@ fn node_tensors(node: &mut NodeProto, f: &mut dyn FnMut(&mut TensorProto)) {
 fn attribute_tensors(attribute: &mut AttributeProto, f: &mut dyn FnMut(&mut TensorProto)) {
     attribute
         .t
-        .iter_mut()
+        .as_deref_mut()
+        .into_iter()
         .chain(attribute.tensors.iter_mut())
         .for_each(&mut *f);
     for sparse in attribute
         .sparse_tensor
-        .iter_mut()
+        .as_deref_mut()
+        .into_iter()
         .chain(attribute.sparse_tensors.iter_mut())
     {
         sparse
@@ -350,7 +379,12 @@ fn attribute_tensors(attribute: &mut AttributeProto, f: &mut dyn FnMut(&mut Tens
             .chain(sparse.indices.iter_mut())
             .for_each(&mut *f);
     }
-    for graph in attribute.g.iter_mut().chain(attribute.graphs.iter_mut()) {
+    for graph in attribute
+        .g
+        .as_deref_mut()
+        .into_iter()
+        .chain(attribute.graphs.iter_mut())
+    {
         graph_tensors(graph, f);
     }
 }
@@ -375,7 +409,8 @@ mod tests {
     fn sparse_decode(bytes: &Bytes) -> Option<ModelProto> {
         let read_at = |offset: u64, buffer: &mut [u8]| -> std::io::Result<usize> {
             let start = (offset as usize).min(bytes.len());
-            let n = buffer.len().min(bytes.len() - start);
+            // Short reads, as a positioned read may return.
+            let n = buffer.len().min(bytes.len() - start).min(3000);
             buffer[..n].copy_from_slice(&bytes[start..start + n]);
             Ok(n)
         };
@@ -409,7 +444,7 @@ mod tests {
                 node.input.clear();
                 node.attribute.push(AttributeProto {
                     name: Some("value".into()),
-                    t: Some(big(&format!("c{i}"), i + 1)),
+                    t: Some(Box::new(big(&format!("c{i}"), i + 1))),
                     r#type: Some(4),
                     ..Default::default()
                 });
@@ -420,6 +455,12 @@ mod tests {
             last = out;
         }
         graph.initializer = (0..4).map(|i| big(&format!("w{i}"), i + 2)).collect();
+        // Long stretches of fields copied as they are, read in several
+        // reads: 100 kB of value infos, a doc string longer than a read.
+        graph.value_info = (0..3000)
+            .map(|i| crate::build::value_info(&format!("v{i}"), &[Some(1), None, Some(3)]))
+            .collect();
+        graph.doc_string = Some("d".repeat(20_000));
         let bytes = Bytes::from(model(graph).encode_to_vec());
         let plain = super::super::decode(bytes.clone()).unwrap();
         let sparse = sparse_decode(&bytes).expect("decodes");

@@ -398,7 +398,7 @@ impl Printer<'_> {
             Ok(AttributeType::Graph) => {
                 self.indent += 3;
                 let id = GraphId::Sub(Box::new(graph.clone()), node_index, name.to_owned());
-                self.graph(a.g.as_ref().unwrap_or(&GraphProto::default()), &id);
+                self.graph(a.g.as_deref().unwrap_or(&GraphProto::default()), &id);
                 self.indent -= 3;
             }
             Ok(AttributeType::Graphs) => {
@@ -408,7 +408,7 @@ impl Printer<'_> {
                 self.indent -= 3;
             }
             Ok(AttributeType::Tensor) => {
-                self.tensor(a.t.as_ref().unwrap_or(&TensorProto::default()), false)
+                self.tensor(a.t.as_deref().unwrap_or(&TensorProto::default()), false)
             }
             Ok(AttributeType::Tensors) => {
                 self.each(["[", ", ", "]"], &a.tensors, |p, t| p.tensor(t, false));
