@@ -5,17 +5,14 @@
 use super::shape::{concat, split};
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
+use crate::ml::basic::{given, not_a};
 use crate::ml::num::{axis, ints};
 use crate::value::{Tensor, Value};
 
 fn sequence<'a>(i: &[Option<&'a Value>], k: usize) -> Result<&'a [Value], KernelError> {
-    match i.get(k).copied().flatten() {
-        Some(Value::Sequence(s)) => Ok(s),
-        Some(other) => Err(KernelError::Value(format!(
-            "input {k}: a sequence expected, found {}",
-            other.describe()
-        ))),
-        None => Err(KernelError::Value(format!("input {k} is missing"))),
+    match given(i, k)? {
+        Value::Sequence(s) => Ok(s),
+        other => Err(not_a(k, "a sequence", other)),
     }
 }
 
