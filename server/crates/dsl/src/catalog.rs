@@ -193,7 +193,11 @@ const POSITIVE: ValueKind = ValueKind::Float {
     min: f64::MIN_POSITIVE,
     max: f64::INFINITY,
 };
+/// A count: output features or channels, groups, steps, spikes.
+const COUNT: ValueKind = ValueKind::Int { min: 1 };
 const INPUT: Param = req("x", ValueKind::Layer, "the layer's input");
+/// Dense's and convolution's optional bias, one per output.
+const BIAS: Param = maybe("bias", ValueKind::Tensor, "bias `[out]`");
 /// Membrane at t = 0; converted networks start at half the threshold
 /// (SNN.md, "ANN -> SNN conversion").
 const INITIAL_MEMBRANE: Param = opt(
@@ -229,17 +233,13 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req(
-                "out",
-                ValueKind::Int { min: 1 },
-                "number of output features",
-            ),
+            req("out", COUNT, "number of output features"),
             req(
                 "weight",
                 ValueKind::Tensor,
                 "weight `[out, in]` (PyTorch layout)",
             ),
-            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+            BIAS,
         ],
         doc: "Fully connected layer: `y = W x + b`, `W` shaped `[out, in]`.",
         equation: None,
@@ -249,21 +249,17 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req(
-                "out",
-                ValueKind::Int { min: 1 },
-                "number of output channels",
-            ),
+            req("out", COUNT, "number of output channels"),
             req("kernel", PAIR, "kernel size: `K` or `[KH, KW]`"),
             opt("stride", PAIR, "1", "stride: `S` or `[SH, SW]`"),
             ZERO_PADDING,
-            opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
+            opt("groups", COUNT, "1", "channel groups"),
             req(
                 "weight",
                 ValueKind::Tensor,
                 "weight `[out, in/groups, KH, KW]`",
             ),
-            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+            BIAS,
         ],
         doc: "2-D convolution over `[C, H, W]` (NCHW without the batch).",
         equation: None,
@@ -420,7 +416,7 @@ pub const CALLS: &[CallSpec] = &[
             ),
             maybe(
                 "max_spikes",
-                ValueKind::Int { min: 1 },
+                COUNT,
                 "spikes per step at most (1: the classic neuron; default: as many as the membrane holds)",
             ),
             opt(
@@ -532,11 +528,7 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "qcfs",
         kind: CallKind::Normalizer,
-        positional: &[req(
-            "steps",
-            ValueKind::Int { min: 1 },
-            "the steps the network will run",
-        )],
+        positional: &[req("steps", COUNT, "the steps the network will run")],
         named: &[req("data", ValueKind::Dataset, "calibration data")],
         doc: "Normalise each layer by the scale whose spike count after `steps` steps best copies its activations on `data` (a quantised clip, QCFS-style).",
         equation: None,
