@@ -211,7 +211,15 @@ const INITIAL_MEMBRANE: Param = opt(
 );
 /// Multiplies the input current (the converter's per-layer scaling).
 const INPUT_SCALE: Param = opt("input_scale", POSITIVE, "1.0", "input current multiplier");
-const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
+/// The neurons' common parameters.
+const THRESHOLD: Param = opt("threshold", POSITIVE, "1.0", "firing threshold");
+const AMPLITUDE: Param = opt("amplitude", POSITIVE, "1.0", "spike amplitude");
+const RESET: Param = opt(
+    "reset",
+    ValueKind::Word(&["subtract", "zero"]),
+    "subtract",
+    "reset by subtraction or to zero",
+);
 /// A size per spatial axis: one for both, or `[h, w]`.
 const PAIR: ValueKind = ValueKind::Ints { min: 1, lens: &[2] };
 /// Padding: one for every side, `[h, w]`, or `[top, left, bottom, right]`.
@@ -377,8 +385,8 @@ pub const CALLS: &[CallSpec] = &[
                 "2ms",
                 "refractory period",
             ),
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            THRESHOLD,
+            AMPLITUDE,
             opt(
                 "min_voltage",
                 ValueKind::Float {
@@ -401,13 +409,8 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Neuron,
         positional: &[INPUT],
         named: &[
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt(
-                "reset",
-                RESET,
-                "subtract",
-                "reset by subtraction or to zero",
-            ),
+            THRESHOLD,
+            RESET,
             opt(
                 "rectify",
                 ValueKind::Bool,
@@ -425,7 +428,7 @@ pub const CALLS: &[CallSpec] = &[
                 "false",
                 "emit -1 spikes when the membrane drops below 0, never more than emitted",
             ),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            AMPLITUDE,
             INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
@@ -445,14 +448,9 @@ pub const CALLS: &[CallSpec] = &[
                 "0.9",
                 "membrane decay per step",
             ),
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt(
-                "reset",
-                RESET,
-                "subtract",
-                "reset by subtraction or to zero",
-            ),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            THRESHOLD,
+            RESET,
+            AMPLITUDE,
             INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
