@@ -122,13 +122,19 @@ pub(super) fn block_settings<'t>(
     checker: &mut Checker,
     entries: &'t [Entry],
     block: &str,
-    allowed: &str,
+    specs: &[catalog::SettingSpec],
 ) -> Vec<(&'t Name, &'t Expr)> {
     let mut seen = FxHashSet::default();
     let mut settings = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.kind != EntryKind::Setting {
-            misplaced(checker, entry, block, allowed);
+            let keys: Vec<&str> = specs.iter().map(|spec| spec.key).collect();
+            misplaced(
+                checker,
+                entry,
+                block,
+                &format!("settings ({})", keys.join(", ")),
+            );
             continue;
         }
         let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
@@ -590,7 +596,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
         checker,
         &body.entries,
         &format!("converted network `{name}`"),
-        "settings (neuron, normalize, weights, max_to_avg)",
+        catalog::CONVERT_SETTINGS,
     );
     for (key, value) in settings {
         match key.text.as_str() {

@@ -61,7 +61,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
         checker,
         item.entries(),
         "a simulate block",
-        "settings (dt, steps, encode, decode, batch, limit, record)",
+        catalog::SIMULATE_SETTINGS,
     );
     for (key, value) in settings {
         match key.text.as_str() {
@@ -551,7 +551,7 @@ pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
         checker,
         item.entries(),
         "a sweep block",
-        "settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random)",
+        catalog::SWEEP_SETTINGS,
     );
     for (key, value) in settings {
         let name = key.text.as_str();
