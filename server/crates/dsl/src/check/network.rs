@@ -128,13 +128,7 @@ pub(super) fn block_settings<'t>(
     let mut settings = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.kind != EntryKind::Setting {
-            let keys: Vec<&str> = specs.iter().map(|spec| spec.key).collect();
-            misplaced(
-                checker,
-                entry,
-                block,
-                &format!("settings ({})", keys.join(", ")),
-            );
+            misplaced(checker, entry, block, &settings_list(specs));
             continue;
         }
         let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
@@ -150,6 +144,12 @@ pub(super) fn block_settings<'t>(
         settings.push((key, value));
     }
     settings
+}
+
+/// `settings (a, b, c)`: what a block of these settings may hold.
+pub(super) fn settings_list(specs: &[catalog::SettingSpec]) -> String {
+    let keys: Vec<&str> = specs.iter().map(|spec| spec.key).collect();
+    format!("settings ({})", keys.join(", "))
 }
 
 pub(super) fn misplaced(checker: &mut Checker, entry: &Entry, block: &str, allowed: &str) {
