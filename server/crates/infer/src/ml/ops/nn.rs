@@ -114,6 +114,54 @@ impl Geometry {
     }
 }
 
+/// Windows read back into the grid they slid over (ConvTranspose scatters
+/// each input position through its kernel, Col2Im each block): per axis,
+/// element `k` of window `p` lands at `p * stride - pad + k * dilation`.
+struct Landing<'a> {
+    windows: &'a [usize],
+    kernel: &'a [usize],
+    grid: &'a [usize],
+    stride: &'a [i64],
+    dilation: &'a [i64],
+    /// Begin pads.
+    pad: &'a [i64],
+}
+
+impl Landing<'_> {
+    /// For every window and kernel element (window-major): the flat offset
+    /// in the grid where it lands, or None outside the grid.
+    fn table(&self) -> Vec<Option<usize>> {
+        let (ws, ks, gs) = (
+            strides(self.windows),
+            strides(self.kernel),
+            strides(self.grid),
+        );
+        let (wl, kl) = (
+            self.windows.iter().product::<usize>(),
+            self.kernel.iter().product::<usize>(),
+        );
+        let mut table = Vec::with_capacity(wl * kl);
+        for p in 0..wl {
+            for k in 0..kl {
+                let mut at = Some(0usize);
+                for d in 0..self.grid.len() {
+                    let pc = (p / ws[d]) % self.windows[d];
+                    let kc = (k / ks[d]) % self.kernel[d];
+                    let y =
+                        (pc as i64) * self.stride[d] - self.pad[d] + (kc as i64) * self.dilation[d];
+                    if y < 0 || y >= self.grid[d] as i64 {
+                        at = None;
+                        break;
+                    }
+                    at = at.map(|at| at + y as usize * gs[d]);
+                }
+                table.push(at);
+            }
+        }
+        table
+    }
+}
+
 fn spatial(t: &Tensor, what: &str) -> Result<(usize, usize, Vec<usize>), KernelError> {
     if t.shape.len() < 3 {
         return Err(KernelError::Shape(format!(
@@ -401,7 +449,15 @@ fn conv_transpose(
     let kl: usize = kdims.iter().product();
     let il: usize = input.iter().product();
     let ol: usize = out_dims.iter().product();
-    let (is, ks, os) = (strides(&input), strides(&kdims), strides(&out_dims));
+    let landing = Landing {
+        windows: &input,
+        kernel: &kdims,
+        grid: &out_dims,
+        stride: &stride,
+        dilation: &dil,
+        pad: &pads[..nd],
+    }
+    .table();
     let mut out = vec![0f64; total];
     for ni in 0..n {
         for ci in 0..c {
@@ -409,21 +465,9 @@ fn conv_transpose(
             for p in 0..il {
                 let xval = xv[(ni * c + ci) * il + p];
                 for k in 0..kl {
-                    let mut at = 0usize;
-                    let mut valid = true;
-                    for d in 0..nd {
-                        let xc = (p / is[d]) % input[d];
-                        let kc = (k / ks[d]) % kdims[d];
-                        let o = (xc as i64) * stride[d] - pads[d] + (kc as i64) * dil[d];
-                        if o < 0 || o >= out_dims[d] as i64 {
-                            valid = false;
-                            break;
-                        }
-                        at += o as usize * os[d];
-                    }
-                    if !valid {
+                    let Some(at) = landing[p * kl + k] else {
                         continue;
-                    }
+                    };
                     for mj in 0..mg {
                         let mi = gi * mg + mj;
                         out[(ni * m + mi) * ol + at] += xval * wv[(ci * mg + mj) * kl + k];
@@ -575,25 +619,21 @@ fn col2im(
     }
     let xv = floats(x, "Col2Im")?;
     let il: usize = img.iter().product();
-    let (bs, ks, is) = (strides(&blocks), strides(&blk), strides(&img));
+    let landing = Landing {
+        windows: &blocks,
+        kernel: &blk,
+        grid: &img,
+        stride: &strd,
+        dilation: &dil,
+        pad: &pads[..nd],
+    }
+    .table();
     let mut out = vec![0f64; n * c * il];
     for ni in 0..n {
         for ci in 0..c {
             for k in 0..kl {
                 for p in 0..l {
-                    let mut at = 0;
-                    let mut valid = true;
-                    for d in 0..nd {
-                        let bc = (p / bs[d]) % blocks[d];
-                        let kc = (k / ks[d]) % blk[d];
-                        let y = (bc as i64) * strd[d] - pads[d] + (kc as i64) * dil[d];
-                        if y < 0 || y >= img[d] as i64 {
-                            valid = false;
-                            break;
-                        }
-                        at += y as usize * is[d];
-                    }
-                    if valid {
+                    if let Some(at) = landing[p * kl + k] {
                         out[(ni * c + ci) * il + at] += xv[(ni * ck + ci * kl + k) * l + p];
                     }
                 }
