@@ -870,6 +870,43 @@ fn moments(v: &[f64], len: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// GroupNormalization, and InstanceNormalization as its case of one group
+/// per channel (`groups` None): each sample's groups of channels are
+/// normalised by their own mean and variance, then scaled and shifted per
+/// channel, or per group when `scale` has one value per group (opset 18).
+fn normalize_groups(
+    name: &str,
+    i: &[Option<&Value>],
+    groups: Option<usize>,
+    eps: f64,
+    opset: i64,
+) -> Result<Vec<Value>, KernelError> {
+    let x = arg(i, 0)?;
+    let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
+    let c = *x
+        .shape
+        .get(1)
+        .ok_or_else(|| KernelError::Shape(format!("{name} of a 1-D tensor")))?;
+    let groups = groups.unwrap_or(c).max(1);
+    let per: usize = x.shape.iter().skip(2).product();
+    let xv = floats(x, name)?;
+    let glen = c / groups * per;
+    let mom = moments(&xv, glen);
+    // Opset 18 took one scale per group; 21 one per channel.
+    let per_group = opset < 21 && scale.len() == groups;
+    let y: Vec<f64> = xv
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            let (m, var) = mom[k / glen.max(1)];
+            let ch = (k / per.max(1)) % c;
+            let s = if per_group { ch / (c / groups) } else { ch };
+            scale[s] * (v - m) / (var + eps).sqrt() + bias[s]
+        })
+        .collect();
+    one(tensor_f64(x.shape.clone(), x.dtype(), y))
+}
+
 fn register_norm(reg: &mut Registry) {
     reg.add(&["BatchNormalization"], |_, a, opset| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
@@ -928,28 +965,9 @@ fn register_norm(reg: &mut Registry) {
             Ok(out)
         })
     });
-    reg.add(&["InstanceNormalization"], |_, a, _| {
+    reg.add(&["InstanceNormalization"], |_, a, opset| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
-        op(move |i| {
-            let x = arg(i, 0)?;
-            let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or_else(|| {
-                KernelError::Shape("InstanceNormalization of a 1-D tensor".to_owned())
-            })?;
-            let per: usize = x.shape.iter().skip(2).product();
-            let xv = floats(x, "InstanceNormalization")?;
-            let mom = moments(&xv, per);
-            let y: Vec<f64> = xv
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    let g = k / per.max(1);
-                    let (m, var) = mom[g];
-                    scale[g % c] * (v - m) / (var + eps).sqrt() + bias[g % c]
-                })
-                .collect();
-            one(tensor_f64(x.shape.clone(), x.dtype(), y))
-        })
+        op(move |i| normalize_groups("InstanceNormalization", i, None, eps, opset))
     });
     reg.add(&["LayerNormalization", "RMSNormalization"], |name, a, _| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
@@ -1009,30 +1027,7 @@ fn register_norm(reg: &mut Registry) {
                 KernelError::Attribute("GroupNormalization needs num_groups".to_owned())
             })?
             .max(1) as usize;
-        op(move |i| {
-            let x = arg(i, 0)?;
-            let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or_else(|| {
-                KernelError::Shape("GroupNormalization of a 1-D tensor".to_owned())
-            })?;
-            let per: usize = x.shape.iter().skip(2).product();
-            let xv = floats(x, "GroupNormalization")?;
-            let glen = c / groups * per;
-            let mom = moments(&xv, glen);
-            // Opset 18 took one scale per group; 21 one per channel.
-            let per_group = opset < 21 && scale.len() == groups;
-            let y: Vec<f64> = xv
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    let (m, var) = mom[k / glen.max(1)];
-                    let ch = (k / per.max(1)) % c;
-                    let s = if per_group { ch / (c / groups) } else { ch };
-                    scale[s] * (v - m) / (var + eps).sqrt() + bias[s]
-                })
-                .collect();
-            one(tensor_f64(x.shape.clone(), x.dtype(), y))
-        })
+        op(move |i| normalize_groups("GroupNormalization", i, Some(groups), eps, opset))
     });
     reg.add(&["LRN"], |_, a, _| {
         let alpha = a.f("alpha").unwrap_or(1e-4) as f64;
