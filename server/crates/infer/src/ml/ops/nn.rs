@@ -114,6 +114,14 @@ impl Geometry {
     }
 }
 
+/// A per-axis ints attribute, or `len` times `default` when it is absent
+/// or empty.
+fn per_axis(v: &Option<Vec<i64>>, default: i64, len: usize) -> Vec<i64> {
+    v.clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or(vec![default; len])
+}
+
 /// Windows read back into the grid they slid over (ConvTranspose scatters
 /// each input position through its kernel, Col2Im each block): per axis,
 /// element `k` of window `p` lands at `p * stride - pad + k * dilation`.
@@ -387,12 +395,9 @@ fn conv_transpose(
         .kernel_shape
         .clone()
         .unwrap_or_else(|| w.shape[2..].iter().map(|&d| d as i64).collect());
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
-        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
-    };
-    let stride = list(&a.strides, 1, nd);
-    let dil = list(&a.dilations, 1, nd);
-    let out_pad = list(&a.output_padding, 0, nd);
+    let stride = per_axis(&a.strides, 1, nd);
+    let dil = per_axis(&a.dilations, 1, nd);
+    let out_pad = per_axis(&a.output_padding, 0, nd);
     let span: Vec<i64> = (0..nd).map(|d| (kernel[d] - 1) * dil[d] + 1).collect();
     let same = matches!(a.auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
     let (pads, out_shape): (Vec<i64>, Vec<i64>) = match (&a.pads, same) {
@@ -420,7 +425,7 @@ fn conv_transpose(
             (begin, out_shape)
         }
         _ => {
-            let pads = list(&a.pads, 0, 2 * nd);
+            let pads = per_axis(&a.pads, 0, 2 * nd);
             let out_shape = match &a.output_shape {
                 Some(s) => s[s.len() - nd..].to_vec(),
                 None => (0..nd)
@@ -592,10 +597,11 @@ fn col2im(
             "Col2Im: image_shape and block_shape of one length, input (N, C*K, L)".to_owned(),
         ));
     }
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
-        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
-    };
-    let (dil, pads, strd) = (list(dil, 1, nd), list(pads, 0, 2 * nd), list(strd, 1, nd));
+    let (dil, pads, strd) = (
+        per_axis(dil, 1, nd),
+        per_axis(pads, 0, 2 * nd),
+        per_axis(strd, 1, nd),
+    );
     let img: Vec<usize> = image.iter().map(|&d| d.max(0) as usize).collect();
     let blk: Vec<usize> = block.iter().map(|&d| d.max(1) as usize).collect();
     let kl: usize = blk.iter().product();
