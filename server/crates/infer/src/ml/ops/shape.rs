@@ -104,28 +104,15 @@ fn register_basic(reg: &mut Registry) {
 
 /// A Constant node's value, from whichever attribute holds it.
 fn constant(a: &Attrs) -> Result<Tensor, KernelError> {
-    if let Some(t) = a.tensor("value")? {
-        return Ok(t);
-    }
-    if let Some(v) = a.f("value_float") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.floats("value_floats") {
-        return Ok(Tensor::vector(v));
-    }
-    if let Some(v) = a.i("value_int") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.ints("value_ints") {
-        return Ok(Tensor::vector(v));
-    }
-    if let Some(v) = a.s("value_string") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.strings("value_strings") {
-        return Ok(Tensor::vector(v));
-    }
-    Err(KernelError::Value("Constant without a value".to_owned()))
+    let value = a
+        .tensor("value")?
+        .or_else(|| a.f("value_float").map(Tensor::scalar))
+        .or_else(|| a.floats("value_floats").map(Tensor::vector))
+        .or_else(|| a.i("value_int").map(Tensor::scalar))
+        .or_else(|| a.ints("value_ints").map(Tensor::vector))
+        .or_else(|| a.s("value_string").map(Tensor::scalar))
+        .or_else(|| a.strings("value_strings").map(Tensor::vector));
+    value.ok_or_else(|| KernelError::Value("Constant without a value".to_owned()))
 }
 
 // ---------------------------------------------------------------- views
