@@ -405,9 +405,11 @@ fn register_views(reg: &mut Registry) {
             if b == 0 {
                 return Err(KernelError::Attribute("blocksize 0".to_owned()));
             }
-            let r =
-                |s: Vec<usize>| reshape(t, &s.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
-            let out = if to_space {
+            // Both are a reshape splitting out the block axes (DepthToSpace:
+            // from the channels, CRD as [C', b, b], DCR as [b, b, C'];
+            // SpaceToDepth: from the spatial axes), a transpose moving them,
+            // and a reshape merging them back.
+            let (split, perm, merged) = if to_space {
                 if c % (b * b) != 0 {
                     return Err(KernelError::Shape(format!(
                         "channels {c} not divisible by blocksize² {}",
@@ -415,20 +417,11 @@ fn register_views(reg: &mut Registry) {
                     )));
                 }
                 let cc = c / (b * b);
+                let merged = [n, cc, h * b, w * b];
                 if crd {
-                    let x = r(vec![n, cc, b, b, h, w])?;
-                    reshape(
-                        &transpose(&x, &[0, 1, 4, 2, 5, 3])?,
-                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
-                        true,
-                    )?
+                    ([n, cc, b, b, h, w], [0, 1, 4, 2, 5, 3], merged)
                 } else {
-                    let x = r(vec![n, b, b, cc, h, w])?;
-                    reshape(
-                        &transpose(&x, &[0, 3, 4, 1, 5, 2])?,
-                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
-                        true,
-                    )?
+                    ([n, b, b, cc, h, w], [0, 3, 4, 1, 5, 2], merged)
                 }
             } else {
                 if h % b != 0 || w % b != 0 {
@@ -436,19 +429,20 @@ fn register_views(reg: &mut Registry) {
                         "{h}x{w} not divisible by blocksize {b}"
                     )));
                 }
-                let x = r(vec![n, c, h / b, b, w / b, b])?;
-                let perm: &[usize] = if crd {
-                    &[0, 1, 3, 5, 2, 4]
+                let perm = if crd {
+                    [0, 1, 3, 5, 2, 4]
                 } else {
-                    &[0, 3, 5, 1, 2, 4]
+                    [0, 3, 5, 1, 2, 4]
                 };
-                reshape(
-                    &transpose(&x, perm)?,
-                    &[n as i64, (c * b * b) as i64, (h / b) as i64, (w / b) as i64],
-                    true,
-                )?
+                (
+                    [n, c, h / b, b, w / b, b],
+                    perm,
+                    [n, c * b * b, h / b, w / b],
+                )
             };
-            one(out)
+            let dims = |s: &[usize]| s.iter().map(|&d| d as i64).collect::<Vec<_>>();
+            let blocks = transpose(&reshape(t, &dims(&split), true)?, &perm)?;
+            one(reshape(&blocks, &dims(&merged), true)?)
         })
     });
     reg.add(&["CenterCropPad"], |_, a, _| {
