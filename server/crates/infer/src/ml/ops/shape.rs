@@ -7,8 +7,8 @@ use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
-    Num, axis, bad_type, broadcast_shape, checked_len, expand, ints, num_match, split_at, strides,
-    transpose,
+    Num, axis, bad_type, broadcast_shape, checked_len, expand, first_int, ints, num_match,
+    split_at, strides, transpose,
 };
 use crate::value::{DType, Data, Tensor, Value};
 
@@ -1142,9 +1142,7 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?
-                    .first()
-                    .ok_or_else(|| KernelError::Value("k is empty".to_owned()))?,
+                Some(k) => first_int(k, "k")?,
                 None => 0,
             };
             let r = t.shape.len();
@@ -1201,9 +1199,7 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?
-                    .first()
-                    .ok_or_else(|| KernelError::Value("K is empty".to_owned()))?,
+                Some(k) => first_int(k, "K")?,
                 None => attr_k.ok_or_else(|| KernelError::Attribute("TopK needs K".to_owned()))?,
             };
             top_k(t, k, ax, largest)
