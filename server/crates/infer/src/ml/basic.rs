@@ -2,6 +2,7 @@
 //! ArrayFeatureExtractor, FeatureVectorizer.
 
 use super::linear::rows_f32;
+use super::num::index_below;
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
@@ -251,14 +252,11 @@ impl Kernel for ArrayFeatureExtractor {
         }
         let mut picks = Vec::with_capacity(indices.len());
         for &i in indices {
-            let i = usize::try_from(i)
-                .ok()
-                .filter(|&i| i < cols)
-                .ok_or_else(|| {
-                    KernelError::Shape(format!(
-                        "index {i} is outside the last dimension of size {cols}"
-                    ))
-                })?;
+            let i = index_below(i, cols).ok_or_else(|| {
+                KernelError::Shape(format!(
+                    "index {i} is outside the last dimension of size {cols}"
+                ))
+            })?;
             picks.push(i);
         }
         let rows = x.len().checked_div(cols).unwrap_or(0);

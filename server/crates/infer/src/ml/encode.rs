@@ -2,6 +2,7 @@
 //! OneHotEncoder, CategoryMapper, DictVectorizer, CastMap.
 
 use super::basic::{input_tensor, shaped_like};
+use super::num::index_below;
 use super::{Attrs, BoxKernel, Kernel, same_lengths};
 use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
@@ -488,12 +489,7 @@ impl Kernel for CastMap {
         let positions: Vec<(usize, usize)> = if self.sparse {
             order
                 .iter()
-                .filter_map(|&i| {
-                    usize::try_from(keys[i])
-                        .ok()
-                        .filter(|&k| k < width)
-                        .map(|k| (k, i))
-                })
+                .filter_map(|&i| index_below(keys[i], width).map(|k| (k, i)))
                 .collect()
         } else {
             order

@@ -8,7 +8,7 @@
 
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
-use crate::ml::num::{checked_len, floats, ints, strides, tensor_f64};
+use crate::ml::num::{checked_len, floats, index_below, ints, strides, tensor_f64};
 use crate::ml::{Attrs, BoxKernel};
 use crate::value::{DType, Data, Tensor, Value};
 use neuride_onnx::window::Window;
@@ -755,9 +755,7 @@ fn register_pool(reg: &mut Registry) {
             let xv = floats(x, "MaxUnpool")?;
             let mut y = vec![0f64; total];
             for (k, &at) in idx.iter().enumerate() {
-                let at = usize::try_from(at)
-                    .ok()
-                    .filter(|&a| a < total)
+                let at = index_below(at, total)
                     .ok_or_else(|| KernelError::Value("MaxUnpool index out of range".to_owned()))?;
                 y[at] = xv[k];
             }
@@ -1190,9 +1188,7 @@ fn loss(
             if Some(k) == ignore {
                 continue;
             }
-            let kk = usize::try_from(k)
-                .ok()
-                .filter(|&k| k < c)
+            let kk = index_below(k, c)
                 .ok_or_else(|| KernelError::Value(format!("target {k} outside {c} classes")))?;
             let w = wv.as_ref().map_or(1.0, |w| w[kk]);
             losses[ni * d + di] = -xv[(ni * c + kk) * d + di] * w;

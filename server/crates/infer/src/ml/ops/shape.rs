@@ -7,8 +7,8 @@ use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
-    Num, axis, bad_type, broadcast_shape, checked_len, expand, first_int, ints, num_match,
-    split_at, strides, transpose,
+    Num, axis, bad_type, broadcast_shape, checked_len, expand, first_int, index_below, ints,
+    num_match, split_at, strides, transpose,
 };
 use crate::value::{DType, Data, Tensor, Value};
 
@@ -690,7 +690,7 @@ fn pad(
 /// An index into a dimension of size `n` (negative counts from the end).
 fn index(k: i64, n: usize) -> Result<usize, KernelError> {
     let j = if k < 0 { k + n as i64 } else { k };
-    usize::try_from(j).ok().filter(|&j| j < n).ok_or_else(|| {
+    index_below(j, n).ok_or_else(|| {
         KernelError::Shape(format!("index {k} is out of range for a dimension of {n}"))
     })
 }
@@ -800,14 +800,11 @@ fn register_index(reg: &mut Registry) {
                     if circular {
                         at = at.rem_euclid(max_len as i64);
                     }
-                    let at = usize::try_from(at)
-                        .ok()
-                        .filter(|&x| x < max_len)
-                        .ok_or_else(|| {
-                            KernelError::Value(format!(
-                                "write index {at} outside the cache of {max_len}"
-                            ))
-                        })?;
+                    let at = index_below(at, max_len).ok_or_else(|| {
+                        KernelError::Value(format!(
+                            "write index {at} outside the cache of {max_len}"
+                        ))
+                    })?;
                     targets.push((p * max_len + at) * inner);
                 }
             }
