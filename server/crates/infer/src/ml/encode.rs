@@ -129,7 +129,7 @@ pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, KernelError> {
     if let Some(classes) = a.strings("classes_strings") {
         let to_int = (0..).zip(&classes).map(|(i, c)| (c.clone(), i)).collect();
         let to_string = (0..).zip(classes).collect();
-        return Ok(CategoryMapper::new(a, to_int, to_string));
+        return Ok(CategoryMapper::kernel(a, to_int, to_string));
     }
     let keys = data_attr(a, "keys")?
         .ok_or_else(|| KernelError::Attribute("keys_* attribute is required".to_owned()))?;
@@ -276,7 +276,11 @@ struct CategoryMapper {
 impl CategoryMapper {
     /// The kernel over these tables, with the node's defaults for what they
     /// do not hold.
-    fn new(a: &Attrs, to_int: HashMap<String, i64>, to_string: HashMap<i64, String>) -> BoxKernel {
+    fn kernel(
+        a: &Attrs,
+        to_int: HashMap<String, i64>,
+        to_string: HashMap<i64, String>,
+    ) -> BoxKernel {
         Box::new(CategoryMapper {
             to_int,
             to_string,
@@ -299,7 +303,7 @@ pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, KernelError> {
         to_int.entry(s.clone()).or_insert(i);
         to_string.entry(i).or_insert(s.clone());
     }
-    Ok(CategoryMapper::new(a, to_int, to_string))
+    Ok(CategoryMapper::kernel(a, to_int, to_string))
 }
 
 impl Kernel for CategoryMapper {
