@@ -38,6 +38,12 @@ fn get(arrays: &[(String, Vec<usize>, Vec<f64>)], name: &str) -> (Vec<usize>, Ve
     (shape.clone(), values.iter().map(|&v| v as f32).collect())
 }
 
+/// The values of the weights `names` in the archive `relative`, in order.
+fn weights<const N: usize>(relative: &str, names: [&str; N]) -> [Vec<f32>; N] {
+    let arrays = npz(relative);
+    names.map(|name| get(&arrays, name).1)
+}
+
 fn model(relative: &str) -> neuride_onnx::proto::ModelProto {
     neuride_onnx::load::load_file(&fixture(relative))
         .unwrap()
@@ -196,11 +202,10 @@ fn converts_within_one_point(model: &str, ann: f64, d: &Data) -> neuride_convert
 #[test]
 fn digits_mlp_converts_within_one_point_at_50_steps() {
     let d = data();
-    let w = npz("dl/digits_mlp.npz");
-    let (_, w1) = get(&w, "fc1.weight");
-    let (_, b1) = get(&w, "fc1.bias");
-    let (_, w2) = get(&w, "fc2.weight");
-    let (_, b2) = get(&w, "fc2.bias");
+    let [w1, b1, w2, b2] = weights(
+        "dl/digits_mlp.npz",
+        ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"],
+    );
     let ann = accuracy_of(&d, |x| {
         dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10)
     });
@@ -217,10 +222,10 @@ fn digits_mlp_converts_within_one_point_at_50_steps() {
 #[test]
 fn digits_cnn_converts_within_one_point_at_50_steps() {
     let d = data();
-    let w = npz("dl/digits_cnn.npz");
-    let (_, c1) = get(&w, "conv1.weight");
-    let (_, c2) = get(&w, "conv2.weight");
-    let (_, fc) = get(&w, "fc.weight");
+    let [c1, c2, fc] = weights(
+        "dl/digits_cnn.npz",
+        ["conv1.weight", "conv2.weight", "fc.weight"],
+    );
     let ann = accuracy_of(&d, |x| {
         let a = avgpool2(&relu(conv3x3(x, 1, 8, 8, &c1, 8)), 8, 8, 8);
         let b = avgpool2(&relu(conv3x3(&a, 8, 4, 4, &c2, 16)), 16, 4, 4);
