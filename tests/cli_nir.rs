@@ -150,14 +150,15 @@ fn numpy_case(script: &str) -> (tempfile::TempDir, PathBuf, PathBuf, Vec<usize>)
     (dir, model, data, numbers)
 }
 
-/// The end of every `numpy_case` script: saves the inputs and the classes
-/// of the spike `counts` numpy gave (samples whose largest count is tied
-/// are left out), then prints how many samples were kept, the spikes in
+/// The end of every `numpy_case` script: saves the inputs `x` (and the
+/// script's `input_arrays` by name) and the classes of the spike `counts`
+/// numpy gave (samples whose largest count is tied are left out), then prints how many samples were kept, the spikes in
 /// all and the script's `print_extra` numbers.
 const SAVE_LABELS: &str = r#"
 top = np.sort(counts, axis=1)
 keep = (top[:, -1] > top[:, -2])
-np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64))
+arrays = {k: v[keep] for k, v in globals().get("input_arrays", {}).items()}
+np.savez(data, x=x[keep], y=counts[keep].argmax(axis=1).astype(np.int64), **arrays)
 print(int(keep.sum()), int(counts.sum()), *globals().get("print_extra", []))
 "#;
 
@@ -747,16 +748,17 @@ print(lif)
 /// A recurrent layer (LIF -> Linear -> back into the LIF), valid NIR that
 /// the simulator does not run.
 /// Valid NIR the simulator cannot run: two Inputs summed.
-const TWO_INPUTS: &str = r#"
+/// A graph whose Delay (20 s, 200,000 steps of 0.1 ms) is longer than the
+/// simulator holds.
+const LONG_DELAY: &str = r#"
 import sys, numpy as np, nir
 f = np.float32
 graph = nir.NIRGraph(
-    nodes={"a": nir.Input(input_type=np.array([3])), "b": nir.Input(input_type=np.array([3])),
-           "fc": nir.Affine(np.eye(3, dtype=f), np.zeros(3, f)),
+    nodes={"input": nir.Input(input_type=np.array([3])), "late": nir.Delay(np.full(3, 20.0, f)),
            "lif": nir.LIF(tau=np.full(3, 1e-3, f), r=np.ones(3, f), v_leak=np.zeros(3, f),
                           v_threshold=np.ones(3, f)),
            "output": nir.Output(output_type=np.array([3]))},
-    edges=[("a", "fc"), ("b", "fc"), ("fc", "lif"), ("lif", "output")])
+    edges=[("input", "late"), ("late", "lif"), ("lif", "output")])
 nir.write(sys.argv[1], graph)
 "#;
 
@@ -808,9 +810,9 @@ fn nir_files_check_classify_and_print() {
     );
 
     // Valid NIR the simulator cannot run: a warning, and a clear run error.
-    let two = dir.path().join("two.nir");
-    python(TWO_INPUTS, &[path(&two)]);
-    let (code, stdout, _) = neuride(&["check", path(&two), "--format", "json"]);
+    let late = dir.path().join("late.nir");
+    python(LONG_DELAY, &[path(&late)]);
+    let (code, stdout, _) = neuride(&["check", path(&late), "--format", "json"]);
     assert_eq!(code, 0, "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let warning = &report["files"][0]["diagnostics"][0];
@@ -820,15 +822,15 @@ fn nir_files_check_classify_and_print() {
         warning["message"]
             .as_str()
             .unwrap()
-            .contains("a second Input"),
+            .contains("a delay of 20 s"),
         "{warning}"
     );
     let data = dir.path().join("x.npz");
     std::fs::copy(support::fixture("nir/snntorch_mlp_io.npz"), &data).unwrap();
-    let (code, _, stderr) = neuride(&["simulate", path(&two), "--data", path(&data)]);
+    let (code, _, stderr) = neuride(&["simulate", path(&late), "--data", path(&data)]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("cannot simulate") && stderr.contains("a second Input"),
+        stderr.contains("cannot simulate") && stderr.contains("a delay of 20 s"),
         "{stderr}"
     );
 }
@@ -990,4 +992,184 @@ simulate snn on samples {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("NIR network `snn`"), "{stdout}");
     assert_eq!(nir_types(&output)["lif1"], "LIF");
+}
+
+/// Two sensor streams, `right` [6] and `left` [4] (listed in that order;
+/// NIR readers list them by name), each through its own Affine into one
+/// recurrent LIF layer (a Linear from its spikes back to its input), then
+/// Affine and LIF: simulated in numpy at 0.1 ms with the recurrent edge
+/// carrying the previous step's spikes. The archive holds each stream under
+/// its Input's name (and `left` again as `left_again`), and `x`, the two
+/// side by side in the other order than neuride's (by name).
+const TWO_INPUTS: &str = r#"
+import sys, numpy as np, nir
+out, data, dt, steps = sys.argv[1], sys.argv[2], 1e-4, 60
+rng = np.random.default_rng(12)
+f = np.float32
+wl = (rng.standard_normal((12, 4)) * 1.5).astype(f); bl = (rng.random(12) * 0.3).astype(f)
+wr = (rng.standard_normal((12, 6)) * 1.5).astype(f); br = (rng.random(12) * 0.3).astype(f)
+wrec = (rng.standard_normal((12, 12)) * 0.8).astype(f)
+w2 = (rng.standard_normal((5, 12)) * 1.5).astype(f); b2 = (rng.random(5) * 0.2).astype(f)
+lif = lambda n: dict(tau=np.full(n, 2e-3, f), r=np.full(n, 25.0, f), v_leak=np.zeros(n, f),
+                     v_threshold=np.full(n, 0.8, f), v_reset=np.zeros(n, f))
+graph = nir.NIRGraph(
+    nodes={"right": nir.Input(input_type=np.array([6])), "left": nir.Input(input_type=np.array([4])),
+           "fc_right": nir.Affine(wr, br), "fc_left": nir.Affine(wl, bl),
+           "lif1": nir.LIF(**lif(12)), "rec": nir.Linear(wrec),
+           "fc2": nir.Affine(w2, b2), "lif2": nir.LIF(**lif(5)),
+           "output": nir.Output(output_type=np.array([5]))},
+    edges=[("right", "fc_right"), ("left", "fc_left"), ("fc_right", "lif1"), ("fc_left", "lif1"),
+           ("lif1", "rec"), ("rec", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")])
+nir.write(out, graph)
+k = np.float64(dt) / np.float64(f(2e-3))
+d1, g1 = f(1 - k), f(k * 25.0)
+xl = rng.random((64, 4)).astype(f); xr = rng.random((64, 6)).astype(f)
+x = np.concatenate([xr, xl], axis=1)  # not the order neuride concatenates in
+v1 = np.zeros((64, 12), f); v2 = np.zeros((64, 5), f); s1 = np.zeros((64, 12), f)
+counts = np.zeros((64, 5))
+for t in range(steps):
+    v1 = d1 * v1 + g1 * ((xl @ wl.T + bl) + (xr @ wr.T + br) + s1 @ wrec.T)
+    s1 = (v1 > f(0.8)).astype(f); v1 = np.where(s1 > 0, f(0), v1)
+    v2 = d1 * v2 + g1 * (s1 @ w2.T + b2)
+    s2 = (v2 > f(0.8)).astype(f); v2 = np.where(s2 > 0, f(0), v2)
+    counts += s2
+input_arrays = {"left": xl, "right": xr, "left_again": xl}
+"#;
+
+#[test]
+fn several_inputs_read_one_array_each_and_simulate_as_nir_says() {
+    // Each Input reads the array of its name.
+    let (dir, model, data, numbers) = simulates_as_numpy(TWO_INPUTS, 300);
+    let run = |inputs: &str| {
+        neuride(&[
+            "simulate",
+            path(&model),
+            "--data",
+            path(&data),
+            "--steps",
+            "60",
+            "--decode",
+            "count",
+            "--inputs",
+            inputs,
+            "--format",
+            "json",
+        ])
+    };
+    // Other keys: NAME=KEY for the Inputs named, the others by name.
+    let (code, stdout, stderr) = run("left=left_again");
+    assert_eq!(code, 0, "{stderr}");
+    assert_all_right(&serde_json::from_str(&stdout).unwrap(), &numbers);
+    // The streams swapped: other classes.
+    let (code, stdout, stderr) = run("left=right,right=left");
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr.contains("the NIR Input 'left' expects samples [N, 4] under 'right'; found [")
+            && stderr.contains(", 6]"),
+        "{stderr}"
+    );
+    // A missing array: named with the Input and its shape, not a panic.
+    let (code, _, stderr) = run("right=gone");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the NIR Input 'right' expects samples [N, 6] under 'gone'")
+            && stderr.contains("no array 'gone'")
+            && stderr.contains("--inputs NAME=KEY"),
+        "{stderr}"
+    );
+    // The default key stands for the Inputs' names (`x` is not read).
+    let (code, stdout, stderr) = run("x");
+    assert_eq!(code, 0, "{stderr}");
+    assert_all_right(&serde_json::from_str(&stdout).unwrap(), &numbers);
+    let (code, _, stderr) = run("x2");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the graph has 2 Inputs ('left' [4], 'right' [6])"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run("middle=x");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no Input 'middle'"), "{stderr}");
+
+    // The file checks clean and shows both inputs.
+    let (code, stdout, stderr) = neuride(&["check", path(&model), "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["files"][0]["diagnostics"], Value::Array(vec![]));
+    let (code, stdout, stderr) = neuride(&["info", path(&model), "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let info: Value = serde_json::from_str(&stdout).unwrap();
+    let inputs: Vec<&str> = info["summary"]["inputs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{info}"))
+        .iter()
+        .map(|input| input["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["left", "right"], "{info}");
+
+    // Written back by `export nir`: two Inputs again (the nir package reads
+    // the file with its type check), and the same spikes.
+    let again = export_again(dir.path());
+    let types = nir_types(&again);
+    assert_eq!(types["left"], "Input", "{types}");
+    assert_eq!(types["right"], "Input", "{types}");
+    assert_eq!(
+        types
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|t| *t == "Input")
+            .count(),
+        2,
+        "{types}"
+    );
+    assert_all_right(&simulate_counts(&again, &data, "60"), &numbers);
+
+    // `.neuro`: a dataset without `x:` gives each Input the array of its name.
+    let neuro = dir.path().join("app.neuro");
+    let source = "network n = nir(\"graph.nir\")\ndataset d = npz(\"io.npz\", y: \"y\")\n\
+                  simulate n on d {\n    steps = 60\n    decode = count\n}\n";
+    std::fs::write(&neuro, source).unwrap();
+    let (code, stdout, stderr) = neuride(&["simulate", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_all_right(&serde_json::from_str(&stdout).unwrap(), &numbers);
+    // One array for two Inputs: said where the dataset is used, with how
+    // to bind them.
+    std::fs::write(&neuro, source.replace("y: ", "x: \"left\", y: ")).unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let error = &report["files"][0]["diagnostics"][0];
+    assert_eq!(error["code"], "neuro/shape-mismatch", "{stdout}");
+    assert_eq!(
+        error["message"],
+        "`n` has 2 inputs (`left`, `right`), each read from the array of its name: dataset `d` gives one array; bind the archive without `x:`"
+    );
+    assert_eq!(error["range"]["start"]["line"], 2);
+    // An Input's array of another shape: named with the array.
+    python(
+        "import sys, numpy as np; np.savez(sys.argv[1], left=np.zeros((3, 4)), right=np.zeros((3, 5)))",
+        &[path(&dir.path().join("bad.npz"))],
+    );
+    std::fs::write(&neuro, source.replace("io.npz\", y: \"y\"", "bad.npz\"")).unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["files"][0]["diagnostics"][0]["message"],
+        "expected samples shaped [6] for input `right` of `n`, found [5] in array 'right' of dataset `d`",
+        "{stdout}"
+    );
+    // The only error: an archive without `x` is fine for those inputs.
+    assert_eq!(report["summary"]["errors"], 1, "{stdout}");
+    // An app's pipeline carries one stream: a stage of two inputs is said.
+    let app = "network n = nir(\"graph.nir\")\ndataset d = npz(\"io.npz\", y: \"y\")\n\
+               app a {\n    sensor s: f32[10] @ 10Hz = replay(d)\n    pipeline s -> n -> argmax -> class\n}\n";
+    std::fs::write(&neuro, app).unwrap();
+    let (code, stdout, _) = neuride(&["check", path(&neuro), "--format", "json"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("`n` has 2 inputs (`left`, `right`): a pipeline stage takes one stream"),
+        "{stdout}"
+    );
 }

@@ -312,6 +312,10 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
             // Delays come from NIR files, never from a conversion; Neuro
             // has no delay, so a network holding one does not pass for one.
             Layer::Delay { steps } => format!("delay({input}, steps: {steps:?})"),
+            // Slices too (a NIR graph's several Inputs in the one input).
+            Layer::Slice { start, shape } => {
+                format!("slice({input}, start: {start}, shape: {shape:?})")
+            }
             Layer::Feedback { from, .. } => format!("feedback({})", ids[*from]),
             Layer::Add | Layer::Concat => format!(
                 "{}({})",
@@ -481,6 +485,11 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 let steps: Vec<usize> = steps.iter().map(|&s| s as usize).collect();
                 ("Delay", SNN_DOMAIN, vec![attr_ints("steps", &steps)])
             }
+            Layer::Slice { start, shape } => (
+                "Slice",
+                SNN_DOMAIN,
+                vec![attr_i("start", *start as i64), attr_ints("shape", shape)],
+            ),
             Layer::Feedback { from, .. } => {
                 ("Feedback", SNN_DOMAIN, vec![attr_i("from", *from as i64)])
             }

@@ -23,8 +23,11 @@
 //! A recurrent edge (a cycle) carries its source's value of the previous
 //! step, through a feedback node, as discrete-time simulators run it.
 //!
-//! What the simulator cannot run is listed, every node at once: several
-//! inputs, delays too long to hold, unknown node types.
+//! Several Inputs are carried in the network's one input, concatenated,
+//! each read back by a slice ([`Input`]).
+//!
+//! What the simulator cannot run is listed, every node at once:
+//! delays too long to hold, unknown node types.
 
 mod layers;
 
@@ -61,12 +64,24 @@ impl Default for LowerOptions {
 #[derive(Clone, Debug)]
 pub struct Lowered {
     pub network: Network,
-    /// Per-sample shape of the graph's input, as NIR states it.
-    pub input_shape: Vec<usize>,
+    /// The graph's Input nodes in the order their samples are concatenated
+    /// into the network's input (by name; one Input is the input itself).
+    pub inputs: Vec<Input>,
     /// NIR node names whose exact neuride layer was taken from metadata.
     pub exact_from_metadata: Vec<String>,
     /// What was decided on the way (which output was read, ...).
     pub notes: Vec<String>,
+}
+
+/// A NIR Input node: what a run reads for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    /// The node's name (nested graphs' Inputs are inlined, never inputs).
+    pub name: String,
+    /// Per-sample shape, as NIR states it (a batch dimension of 1 dropped).
+    pub shape: Vec<usize>,
+    /// Where its values start in a sample of the network's input.
+    pub start: usize,
 }
 
 /// Why a graph does not lower: every node that cannot be simulated.
@@ -146,7 +161,7 @@ pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerE
     let mut notes = notes;
     notes.extend(warnings.iter().map(|w| list(std::slice::from_ref(w))));
     match network {
-        Some((network, input_shape)) if errors.is_empty() => {
+        Some((network, inputs)) if errors.is_empty() => {
             network.validate().map_err(|e| {
                 LowerError(vec![Problem::error(
                     codes::UNSUPPORTED,
@@ -156,7 +171,7 @@ pub fn lower(document: &Document, opts: &LowerOptions) -> Result<Lowered, LowerE
             })?;
             Ok(Lowered {
                 network,
-                input_shape,
+                inputs,
                 exact_from_metadata: exact,
                 notes,
             })
@@ -418,7 +433,7 @@ impl Lowering<'_> {
         order
     }
 
-    fn build(&mut self, order: &[usize]) -> Option<(Network, Vec<usize>)> {
+    fn build(&mut self, order: &[usize]) -> Option<(Network, Vec<Input>)> {
         let inputs: Vec<usize> = order
             .iter()
             .copied()
@@ -429,38 +444,18 @@ impl Lowering<'_> {
             .copied()
             .filter(|&i| self.graph.nodes[i].type_name == "Output")
             .collect();
-        match inputs.len() {
-            1 => {}
-            0 => {
-                self.problems.push(Problem::error(
-                    codes::UNSUPPORTED,
-                    Vec::new(),
-                    "the graph has no Input node",
-                ));
-                return None;
-            }
-            _ => {
-                for &i in &inputs[1..] {
-                    self.unsupported(
-                        i,
-                        "a second Input: neuride simulates networks with one input",
-                    );
-                }
-                return None;
-            }
+        if inputs.is_empty() {
+            self.problems.push(Problem::error(
+                codes::UNSUPPORTED,
+                Vec::new(),
+                "the graph has no Input node",
+            ));
+            return None;
         }
-        let input = inputs[0];
-        let input_shape = self.shapes[input].output.clone()?;
-        self.network.push(SnnNode {
-            name: self.graph.nodes[input].name.clone(),
-            layer: Layer::Input {
-                shape: held_shape(&input_shape),
-            },
-            inputs: Vec::new(),
-        });
-        self.id_of.insert(input, 0);
+        let inputs = self.inputs(inputs)?;
         for &index in order {
-            if index == input || self.graph.nodes[index].type_name == "Output" {
+            let node_type = self.graph.nodes[index].type_name.as_str();
+            if node_type == "Input" || node_type == "Output" {
                 continue;
             }
             self.node(index);
@@ -519,8 +514,63 @@ impl Lowering<'_> {
                 nodes: std::mem::take(&mut self.network),
                 output: source,
             },
-            input_shape,
+            inputs,
         ))
+    }
+
+    /// The network's input from the graph's Input nodes: one Input is the
+    /// network's input; several are carried in one, their samples
+    /// flattened and concatenated in the order of their names, each read
+    /// back by a slice node of its name and shape.
+    fn inputs(&mut self, mut nodes: Vec<usize>) -> Option<Vec<Input>> {
+        nodes.sort_by(|&a, &b| self.graph.nodes[a].name.cmp(&self.graph.nodes[b].name));
+        let mut inputs = Vec::with_capacity(nodes.len());
+        let mut start = 0;
+        for &index in &nodes {
+            let Some(shape) = self.shapes[index].output.clone() else {
+                self.unsupported(index, "the shape of this Input is not known");
+                continue;
+            };
+            let size: usize = shape.iter().product();
+            inputs.push(Input {
+                name: self.graph.nodes[index].name.clone(),
+                shape,
+                start,
+            });
+            start += size;
+        }
+        if inputs.len() != nodes.len() {
+            return None;
+        }
+        if let [only] = inputs.as_slice() {
+            self.push(
+                only.name.clone(),
+                Layer::Input {
+                    shape: held_shape(&only.shape),
+                },
+                Vec::new(),
+            );
+            self.id_of.insert(nodes[0], 0);
+            return Some(inputs);
+        }
+        let taken: HashSet<&str> = self.graph.nodes.iter().map(|n| n.name.as_str()).collect();
+        let name = (0..)
+            .map(|n| match n {
+                0 => "inputs".to_owned(),
+                n => format!("inputs_{n}"),
+            })
+            .find(|name| !taken.contains(name.as_str()))
+            .expect("some name is free");
+        self.push(name, Layer::Input { shape: vec![start] }, Vec::new());
+        for (&index, input) in nodes.iter().zip(&inputs) {
+            let slice = Layer::Slice {
+                start: input.start,
+                shape: held_shape(&input.shape),
+            };
+            let id = self.push(input.name.clone(), slice, vec![0]);
+            self.id_of.insert(index, id);
+        }
+        Some(inputs)
     }
 
     /// The network node carrying the sum of `index`'s inputs (an add layer

@@ -90,6 +90,7 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
     let mut graph = Graph::default();
     let mut notes = Vec::new();
     let mut errors = Vec::new();
+    let split = split_input(net, &shapes[0], &names, &mut notes);
     // NIR sources of each network node's value: itself, or for an add
     // layer (which NIR spells as edges) the sources of its inputs.
     let mut sources: Vec<Vec<String>> = Vec::with_capacity(net.nodes.len());
@@ -108,7 +109,15 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
         let shape = &shapes[index];
         let input_shape = node.inputs.first().map(|&i| shapes[i].as_slice());
         let made = match &node.layer {
+            // Carried in slices, each a NIR Input of its own.
+            Layer::Input { .. } if split => {
+                sources.push(Vec::new());
+                continue;
+            }
             Layer::Input { shape } => {
+                Ok(Some(Node::new(&name, "Input").with("shape", ints(shape))))
+            }
+            Layer::Slice { shape, .. } if split && node.inputs == [0] => {
                 Ok(Some(Node::new(&name, "Input").with("shape", ints(shape))))
             }
             // A recurrent edge: the sources of `from`, once they are known
@@ -229,6 +238,46 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
         },
         notes,
     })
+}
+
+/// Whether the network's input carries several inputs: every node reading
+/// it is a slice, and the slices cover its values once, one after another
+/// (what [`crate::lower`] makes of a graph with several Inputs). Each is
+/// then written as an Input. A note says when their names (the order NIR
+/// readers list them in, and `lower` concatenates them in) do not follow
+/// their order in the input.
+fn split_input(net: &Network, input: &[usize], names: &[String], notes: &mut Vec<String>) -> bool {
+    let mut slices: Vec<(usize, usize, usize)> = Vec::new();
+    for (index, node) in net.nodes.iter().enumerate().skip(1) {
+        if !node.inputs.contains(&0) {
+            continue;
+        }
+        match &node.layer {
+            Layer::Slice { start, shape } if node.inputs.len() == 1 => {
+                slices.push((*start, shape.iter().product(), index))
+            }
+            _ => return false,
+        }
+    }
+    slices.sort();
+    let mut end = 0;
+    for &(start, size, _) in &slices {
+        if start != end {
+            return false;
+        }
+        end += size;
+    }
+    if slices.is_empty() || end != input.iter().product::<usize>() {
+        return false;
+    }
+    if slices.windows(2).any(|w| names[w[0].2] > names[w[1].2]) {
+        let order: Vec<&str> = slices.iter().map(|s| names[s.2].as_str()).collect();
+        notes.push(format!(
+            "the inputs {} are written as NIR Inputs of those names; read back, their samples are concatenated in the order of the names, not this one",
+            order.join(", ")
+        ));
+    }
+    true
 }
 
 /// NIR node names for the network's nodes: no `/` (an HDF5 path separator),
@@ -617,6 +666,10 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
                 steps.iter().map(|&s| s as f64 * dt).collect(),
             )),
         ))),
+        Layer::Slice { start, shape } => Err(format!(
+            "a slice of values {start}..{} has no NIR form (NIR writes the slices that split the network's input into Inputs, and no other)",
+            start + shape.iter().product::<usize>()
+        )),
         other => Err(format!(
             "{} layers have no NIR node (NIR has no max pooling, rectifiers or concatenation)",
             other.op_name()

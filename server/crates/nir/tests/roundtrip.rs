@@ -402,3 +402,119 @@ fn layers_without_a_nir_node_are_listed() {
         "{error}"
     );
 }
+
+/// Two inputs carried in one (`left`: values 0..5, `right`: 5..12), each
+/// through its own dense layer into one spiking layer.
+fn two_inputs(left: &str, right: &str) -> Network {
+    let slice = |start, shape: &[usize]| Layer::Slice {
+        start,
+        shape: shape.to_vec(),
+    };
+    Network {
+        nodes: vec![
+            node("inputs", Layer::Input { shape: vec![12] }, vec![]),
+            node(left, slice(0, &[5]), vec![0]),
+            node(right, slice(5, &[7]), vec![0]),
+            node("fc_left", dense(6, 5, 31, true), vec![1]),
+            node("fc_right", dense(6, 7, 33, false), vec![2]),
+            node("sum", Layer::Add, vec![3, 4]),
+            node(
+                "lif",
+                spiking(
+                    Neuron::Leaky {
+                        beta: 0.9,
+                        threshold: 0.8,
+                        reset: Reset::Zero,
+                    },
+                    1.0,
+                    1.0,
+                    0.0,
+                ),
+                vec![5],
+            ),
+        ],
+        output: 6,
+    }
+}
+
+#[test]
+fn slices_of_the_input_are_written_as_inputs_and_read_back() {
+    let net = two_inputs("left", "right");
+    let raised = raise(&net, &RaiseOptions::default()).unwrap();
+    let mut inputs: Vec<(&str, &neuride_nir::Param)> = raised
+        .document
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| n.type_name == "Input")
+        .map(|n| (n.name.as_str(), n.param("shape").unwrap()))
+        .collect();
+    inputs.sort_by_key(|(name, _)| *name);
+    assert_eq!(inputs.len(), 2, "{:?}", raised.document.graph.nodes);
+    assert_eq!(inputs[0].0, "left");
+    assert_eq!(inputs[1].0, "right");
+    assert!(raised.notes.is_empty(), "{:?}", raised.notes);
+    let samples: Vec<f32> = numbers(8, 12 * 9).iter().map(|x| x.abs()).collect();
+    let before = outputs(&net, &samples, 40, 1e-4, Encode::Current);
+    let back = through_nir(&net, 1e-4, true);
+    assert_eq!(back.nodes[1].layer, net.nodes[1].layer);
+    assert_eq!(back.nodes[2].layer, net.nodes[2].layer);
+    assert_eq!(outputs(&back, &samples, 40, 1e-4, Encode::Current), before);
+    assert!(before.iter().sum::<f32>() > 20.0, "{before:?}");
+}
+
+#[test]
+fn inputs_whose_names_do_not_follow_their_order_are_said() {
+    // `b` holds the first values and `a` the next: read back, the Inputs
+    // are concatenated by name (a, b), the same spikes for samples given by
+    // name.
+    let net = two_inputs("b", "a");
+    let raised = raise(&net, &RaiseOptions::default()).unwrap();
+    assert!(
+        raised
+            .notes
+            .iter()
+            .any(|n| n.contains("the inputs b, a are written as NIR Inputs")),
+        "{:?}",
+        raised.notes
+    );
+    let read = read(&write(&raised.document).unwrap());
+    let lowered = lower(&read.document.unwrap(), &LowerOptions::default()).unwrap();
+    let order: Vec<(&str, usize)> = lowered
+        .inputs
+        .iter()
+        .map(|input| (input.name.as_str(), input.start))
+        .collect();
+    assert_eq!(order, [("a", 0), ("b", 7)]);
+    // In whatever order a graph lists them (the written one lists b first).
+    let unread = lower(&raised.document, &LowerOptions::default()).unwrap();
+    assert_eq!(unread.inputs, lowered.inputs);
+    // The same samples reordered (b's 5 values after a's 7) spike the same.
+    let samples: Vec<f32> = numbers(8, 12 * 9).iter().map(|x| x.abs()).collect();
+    let reordered: Vec<f32> = samples
+        .chunks(12)
+        .flat_map(|s| [&s[5..], &s[..5]].concat())
+        .collect();
+    let before = outputs(&net, &samples, 40, 1e-4, Encode::Current);
+    assert_eq!(
+        outputs(&lowered.network, &reordered, 40, 1e-4, Encode::Current),
+        before
+    );
+}
+
+#[test]
+fn a_slice_that_is_not_an_input_has_no_nir_form() {
+    // The slices overlap: not the Inputs of a graph.
+    let mut net = two_inputs("left", "right");
+    net.nodes[2].layer = Layer::Slice {
+        start: 4,
+        shape: vec![7],
+    };
+    let error = raise(&net, &RaiseOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("'left': a slice of values 0..5 has no NIR form"),
+        "{error}"
+    );
+}

@@ -72,6 +72,11 @@ pub enum Layer {
         shape: Vec<usize>,
         initial: Vec<f32>,
     },
+    /// Values `[start, start + prod(shape))` of its input's per-sample
+    /// values (in order), as `shape`: one of several inputs carried in the
+    /// network's one input (a NIR graph's Inputs, concatenated). A copy in
+    /// every pass.
+    Slice { start: usize, shape: Vec<usize> },
     /// Each value as it was `steps[i]` simulation steps earlier (0 before
     /// then): one count per value of the per-sample shape (NIR's Delay). In
     /// an ANN pass, where values are rates, it is the identity.
@@ -107,6 +112,7 @@ impl Layer {
             Layer::Scale { .. } => "scale",
             Layer::Relu => "relu",
             Layer::Clip { .. } => "clip",
+            Layer::Slice { .. } => "slice",
             Layer::Delay { .. } => "delay",
             Layer::Feedback { .. } => "feedback",
             Layer::Spiking { neuron, .. } => neuron.op_name(),

@@ -361,6 +361,24 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 arity(0)?;
                 Ok(shape.clone())
             }
+            Layer::Slice { start, shape } => {
+                arity(1)?;
+                let len: usize = input_shape(0).iter().product();
+                let count: usize = shape.iter().product();
+                if shape.is_empty() || count == 0 {
+                    return Err(layer_error(node, format!("slice shape {shape:?} is empty")));
+                }
+                if start.checked_add(count).is_none_or(|end| end > len) {
+                    return Err(layer_error(
+                        node,
+                        format!(
+                            "takes values {start}..{} of an input of {len} values",
+                            start.saturating_add(count)
+                        ),
+                    ));
+                }
+                Ok(shape.clone())
+            }
             Layer::Delay { steps } => {
                 arity(1)?;
                 let len: usize = input_shape(0).iter().product();
@@ -549,6 +567,11 @@ impl Network {
                     // A delay passes each value on, later.
                     Layer::Flatten | Layer::Add | Layer::Delay { .. } => {
                         for (m, t) in mine.iter_mut().zip(&fanout[consumer]) {
+                            *m += t;
+                        }
+                    }
+                    Layer::Slice { start, .. } => {
+                        for (m, t) in mine[*start..].iter_mut().zip(&fanout[consumer]) {
                             *m += t;
                         }
                     }

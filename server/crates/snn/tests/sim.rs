@@ -393,3 +393,163 @@ fn bad_networks_and_options_are_typed_errors() {
         Err(Error::Cancelled)
     ));
 }
+
+/// Two inputs carried in one: `a` = values 0..3, `b` = values 4..8 as
+/// `[1, 2, 2]` (value 3 and 8 read by nothing), each through its own
+/// dense layer into one spiking layer; and the same network with the
+/// dense layers reading the whole input through zero columns.
+fn sliced_and_padded() -> (Network, Network) {
+    let (da, db) = (
+        dense(4, 3, 21, 0.3, Some(vec![0.1, 0.0, -0.05, 0.2])),
+        dense(4, 4, 22, 0.3, None),
+    );
+    let padded_columns = |layer: &Layer, from: usize| {
+        let Layer::Dense { weight, bias } = layer else {
+            unreachable!("dense")
+        };
+        let width = weight.shape[1];
+        let mut data = vec![0.0; 4 * 9];
+        for (row, values) in weight.data.chunks(width).enumerate() {
+            data[row * 9 + from..][..width].copy_from_slice(values);
+        }
+        Layer::Dense {
+            weight: Tensor {
+                shape: vec![4, 9],
+                data,
+            },
+            bias: bias.clone(),
+        }
+    };
+    let neuron = || spiking(Neuron::conversion_if(), 1.0);
+    let sliced = Network {
+        nodes: vec![
+            node("x", input(&[9]), vec![]),
+            node(
+                "a",
+                Layer::Slice {
+                    start: 0,
+                    shape: vec![3],
+                },
+                vec![0],
+            ),
+            node(
+                "b",
+                Layer::Slice {
+                    start: 4,
+                    shape: vec![1, 2, 2],
+                },
+                vec![0],
+            ),
+            node("fb", Layer::Flatten, vec![2]),
+            node("da", da.clone(), vec![1]),
+            node("db", db.clone(), vec![3]),
+            node("sum", Layer::Add, vec![4, 5]),
+            node("s", neuron(), vec![6]),
+        ],
+        output: 7,
+    };
+    let padded = Network {
+        nodes: vec![
+            node("x", input(&[9]), vec![]),
+            node("da", padded_columns(&da, 0), vec![0]),
+            node("db", padded_columns(&db, 4), vec![0]),
+            node("sum", Layer::Add, vec![1, 2]),
+            node("s", neuron(), vec![3]),
+        ],
+        output: 4,
+    };
+    (sliced, padded)
+}
+
+#[test]
+fn slices_read_their_part_of_the_input_in_every_pass() {
+    let (sliced, padded) = sliced_and_padded();
+    let shapes = sliced.validate().unwrap();
+    assert_eq!(shapes[1], vec![3]);
+    assert_eq!(shapes[2], vec![1, 2, 2]);
+    // A spike at the input drives what its slice feeds, nothing else.
+    let fanout = sliced.fanout(&shapes).unwrap();
+    assert_eq!(fanout[0], vec![4.0, 4.0, 4.0, 0.0, 4.0, 4.0, 4.0, 4.0, 0.0]);
+    let x = samples(23, &[9]);
+    // ANN pass: the slice's values are its part of each sample.
+    let values = ann_forward(&sliced, &x).unwrap();
+    let expected: Vec<f32> = x.data.chunks(9).flat_map(|s| s[4..8].to_vec()).collect();
+    assert_eq!(values[2], expected);
+    let expected: Vec<f32> = x.data.chunks(9).flat_map(|s| s[..3].to_vec()).collect();
+    assert_eq!(values[1], expected);
+    // Simulation: the same spikes as the dense layers reading all values
+    // through zero weights, for constant (static) and spike inputs, with
+    // any batch.
+    let encodes = [
+        Encode::Current,
+        Encode::Rate {
+            max_rate: None,
+            seed: 5,
+        },
+    ];
+    for encode in encodes {
+        for batch in [1, 23] {
+            let opts = SimOptions {
+                steps: 40,
+                batch,
+                encode,
+                ..SimOptions::default()
+            };
+            let (a, b) = (run(&sliced, &x, None, &opts), run(&padded, &x, None, &opts));
+            assert_eq!(a.predictions, b.predictions, "{encode:?} batch {batch}");
+            let spiking = |r: &neuride_snn::SimReport| {
+                r.rates
+                    .iter()
+                    .find(|rate| rate.layer == "s")
+                    .map(|rate| rate.rate)
+            };
+            assert_eq!(spiking(&a), spiking(&b), "{encode:?} batch {batch}");
+            assert!(spiking(&a).unwrap() > 0.0);
+        }
+    }
+    let simulator = Simulator::new(&sliced, &SimOptions::default()).unwrap();
+    assert_eq!(simulator.input_len(), 9);
+}
+
+#[test]
+fn a_slice_past_its_input_or_of_nothing_is_an_error_naming_it() {
+    let (mut net, _) = sliced_and_padded();
+    net.nodes[2].layer = Layer::Slice {
+        start: 6,
+        shape: vec![1, 2, 2],
+    };
+    let error = net.validate().unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "layer 'b': takes values 6..10 of an input of 9 values"
+    );
+    net.nodes[2].layer = Layer::Slice {
+        start: usize::MAX,
+        shape: vec![2],
+    };
+    assert!(
+        net.validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("layer 'b': takes values")
+    );
+    net.nodes[2].layer = Layer::Slice {
+        start: 0,
+        shape: vec![],
+    };
+    assert_eq!(
+        net.validate().unwrap_err().to_string(),
+        "layer 'b': slice shape [] is empty"
+    );
+    net.nodes[2].layer = Layer::Slice {
+        start: 0,
+        shape: vec![2],
+    };
+    net.nodes[2].inputs = vec![0, 1];
+    assert!(
+        net.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("expects 1 input(s)")
+    );
+}

@@ -262,6 +262,15 @@ fn check_pipeline<'a>(
             return;
         }
         let info = checker.analysis.items[item].clone();
+        if kind == ItemKind::Network && info.inputs.len() > 1 {
+            let names: Vec<String> = info.inputs.iter().map(|(n, _)| format!("`{n}`")).collect();
+            checker.error(
+                stage.range,
+                "neuro/pipeline",
+                format!("`{}` has {} inputs ({}): a pipeline stage takes one stream; simulate it on a dataset with an array per input", stage.text, names.len(), names.join(", ")),
+            );
+            return;
+        }
         match (&flow, info.inputs.first()) {
             (Flow::Tensor(Some(shape)), Some((input, Some(expected))))
                 if !shape.compatible(expected) =>

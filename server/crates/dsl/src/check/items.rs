@@ -91,7 +91,6 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
     if item.kind != ItemKind::Dataset {
         return;
     }
-    let explicit_x = call.named("x").is_some();
     for role in ["x", "y"] {
         let Some(arg) = call.named(role) else {
             continue;
@@ -109,21 +108,56 @@ pub(super) fn check_file_item(checker: &mut Checker, index: usize) {
         );
         checker.archive_key_shape(index, key, arg.value.range);
     }
-    if !explicit_x
-        && checker.analysis.items[index]
-            .archive
-            .as_ref()
-            .is_some_and(|archive| archive.array("x").is_none())
-    {
-        checker.error(
-            call.callee.range,
-            "neuro/unknown-key",
-            format!("expected an array \"x\" in \"{path}\" (the default input key), found none; name the key with `x: \"...\"`"),
-        );
-    }
     if let Some(shape) = checker.dataset_input_shape(index) {
         checker.analysis.items[index].inputs = vec![("x".to_string(), Some(shape))];
     }
+}
+
+/// A dataset bound without `x:` reads the archive's array `x`, which must
+/// be there, unless every block that runs it runs a network of several
+/// inputs (a NIR graph's Inputs), which read the arrays of their names
+/// (checked with the block). After the networks: it needs their inputs.
+pub(super) fn check_default_input_key(checker: &mut Checker, index: usize) {
+    let item = &checker.items()[index];
+    let Some(call) = item.value.as_ref().and_then(|value| value.as_call()) else {
+        return;
+    };
+    let no_x = checker.analysis.items[index]
+        .archive
+        .as_ref()
+        .is_some_and(|archive| archive.array("x").is_none());
+    if item.kind != ItemKind::Dataset
+        || call.callee.text != "npz"
+        || call.named("x").is_some()
+        || !no_x
+    {
+        return;
+    }
+    let name = item.label();
+    let mut runs = checker
+        .items()
+        .iter()
+        .filter(|run| matches!(run.kind, ItemKind::Simulate | ItemKind::Sweep))
+        .filter(|run| run.data.as_ref().is_some_and(|data| data.text == name))
+        .map(|run| {
+            run.target
+                .as_ref()
+                .and_then(|target| checker.analysis.names.get(&target.text))
+                .is_some_and(|&network| checker.analysis.items[network].inputs.len() > 1)
+        })
+        .peekable();
+    if runs.peek().is_some() && runs.all(|several| several) {
+        return;
+    }
+    let path = checker.analysis.items[index]
+        .path
+        .clone()
+        .unwrap_or_default();
+    checker.error(
+        call.callee.range,
+        "neuro/unknown-key",
+        format!("expected an array \"x\" in \"{path}\" (the default input key), found none; name the key with `x: \"...\"`"),
+    );
 }
 
 /// A dataset made by `to_image(DATA, ...)`: its arguments, the table it

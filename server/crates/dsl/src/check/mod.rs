@@ -189,6 +189,9 @@ pub fn check(parse: &Parse, workspace: &dyn Workspace) -> Analysis {
             network::check_network(&mut checker, index);
         }
     }
+    for index in 0..parse.ast.items.len() {
+        items::check_default_input_key(&mut checker, index);
+    }
     for (index, item) in parse.ast.items.iter().enumerate() {
         match item.kind {
             ItemKind::Simulate => runs::check_simulate(&mut checker, index),

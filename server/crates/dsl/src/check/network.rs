@@ -6,7 +6,7 @@ use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Name};
+use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, ItemKind, Name};
 use crate::workspace::{Dim, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
@@ -675,29 +675,60 @@ pub(super) fn unknown_setting(
     );
 }
 
-/// A dataset's per-sample input shape against a network's or model's first input.
+/// A dataset's per-sample input shape against a network's or model's first
+/// input. A network of several inputs (a NIR graph's Inputs) reads each
+/// from the dataset's array of the input's name, which needs a dataset
+/// that names no one array (`x:`).
 pub(super) fn check_dataset_against(
     checker: &mut Checker,
     dataset: usize,
     target: usize,
     range: crate::syntax::TextRange,
 ) {
-    let Some(data_shape) = checker.dataset_input_shape(dataset) else {
-        return;
-    };
-    let Some((input_name, Some(input_shape))) =
-        checker.analysis.items[target].inputs.first().cloned()
-    else {
-        return;
-    };
-    if !data_shape.compatible(&input_shape) {
-        let data_name = checker.items()[dataset].label();
-        let target_name = checker.items()[target].label();
+    let inputs = checker.analysis.items[target].inputs.clone();
+    let (data_name, target_name) = (
+        checker.items()[dataset].label(),
+        checker.items()[target].label(),
+    );
+    let several = inputs.len() > 1 && checker.items()[target].kind == ItemKind::Network;
+    let one_array =
+        checker.analysis.items[dataset].image.is_some() || checker.dataset_x(dataset).is_some();
+    if several && one_array {
+        let names: Vec<String> = inputs.iter().map(|(name, _)| format!("`{name}`")).collect();
         checker.error(
             range,
             "neuro/shape-mismatch",
-            format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in dataset `{data_name}`"),
+            format!("`{target_name}` has {} inputs ({}), each read from the array of its name: dataset `{data_name}` gives one array; bind the archive without `x:`", inputs.len(), names.join(", ")),
         );
+        return;
+    }
+    // (input, its shape, the dataset's samples for it, where they are).
+    let pairs: Vec<_> = if several {
+        inputs
+            .into_iter()
+            .filter_map(|(name, shape)| {
+                let data = checker.dataset_array_shape(dataset, &name)?;
+                let place = format!("array '{name}' of dataset `{data_name}`");
+                Some((name, shape?, data, place))
+            })
+            .collect()
+    } else {
+        let data = checker.dataset_input_shape(dataset);
+        match (inputs.into_iter().next(), data) {
+            (Some((name, Some(shape))), Some(data)) => {
+                vec![(name, shape, data, format!("dataset `{data_name}`"))]
+            }
+            _ => Vec::new(),
+        }
+    };
+    for (input_name, input_shape, data_shape, place) in pairs {
+        if !data_shape.compatible(&input_shape) {
+            checker.error(
+                range,
+                "neuro/shape-mismatch",
+                format!("expected samples shaped {input_shape} for input `{input_name}` of `{target_name}`, found {data_shape} in {place}"),
+            );
+        }
     }
 }
 

@@ -588,18 +588,25 @@ impl<'a> Checker<'a> {
         if let Some(image) = &self.analysis.items[dataset].image {
             return Some(Shape::known(&[1, image.size[0], image.size[1]]));
         }
-        let item = &self.items()[dataset];
-        let key = item
+        let key = self.dataset_x(dataset).unwrap_or("x").to_string();
+        self.dataset_array_shape(dataset, &key)
+    }
+
+    /// The key a dataset's `x:` names, if it names one.
+    pub fn dataset_x(&self, dataset: usize) -> Option<&str> {
+        self.items()[dataset]
             .value
             .as_ref()
             .and_then(|value| value.as_call())
             .and_then(|call| call.named("x"))
             .and_then(|arg| arg.value.as_string())
-            .unwrap_or("x")
-            .to_string();
+    }
+
+    /// The per-sample shape of array `key` of a dataset's archive.
+    pub fn dataset_array_shape(&self, dataset: usize, key: &str) -> Option<Shape> {
         let archive = self.analysis.items[dataset].archive.clone()?;
         archive
-            .array(&key)
+            .array(key)
             .map(|array| Shape::known(&array.shape).per_sample())
     }
 

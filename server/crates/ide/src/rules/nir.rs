@@ -150,14 +150,15 @@ graphs, so a hostile file cannot exhaust memory.
         false,
         "the graph is valid NIR but neuride cannot simulate part of it (the message says what)",
         r#"
-The simulator runs feed-forward networks with one input and one value per
-layer for each neuron parameter. Recurrent edges, several inputs,
-per-neuron parameters that differ and delays are reported here; the file
-still opens, shows and checks.
+The simulator runs the NIR node types it knows (recurrent edges, several
+Inputs, per-neuron parameters and delays included). What it cannot run is
+reported here: a delay longer than it holds (100,000 steps of the run's
+`dt`), a nested graph with several Inputs or Outputs, a Flatten to more than
+one axis, 3-D weights; the file still opens, shows and checks.
 
-**Example**: `edges = [("lif", "rec"), ("rec", "lif")]` (a recurrent layer).
+**Example**: a Delay of 20 s (200,000 steps of 0.1 ms).
 
-**Fix**: none needed to view the file; to simulate it, unroll or drop the
+**Fix**: none needed to view the file; to simulate it, change or drop the
 part named.
 "#
     ),

@@ -487,6 +487,34 @@ impl Dataset {
         Ok(images)
     }
 
+    /// The samples of a NIR graph's several Inputs: each the array of the
+    /// Input's name in the dataset's archive (`x:` names one array), their
+    /// values concatenated per sample.
+    pub(crate) fn nir_inputs(&self, inputs: &[nir::Input]) -> Result<Tensor, RunError> {
+        let names = || {
+            inputs
+                .iter()
+                .map(|input| format!("'{}'", input.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if self.image.is_some() || self.x != model::DEFAULT_INPUTS {
+            return Err(RunError::Setting(format!(
+                "dataset `{}` gives one array (x: \"{}\"), and the NIR graph has {} Inputs: a dataset `npz(FILE)` without `x:` gives each Input the array of its name ({})",
+                self.name,
+                self.x,
+                inputs.len(),
+                names()
+            )));
+        }
+        let keys: Vec<String> = inputs.iter().map(|input| input.name.clone()).collect();
+        let hint = format!(
+            "dataset `{}`: each Input reads the array of its name",
+            self.name
+        );
+        nir::read_inputs(&self.path, inputs, &keys, &hint)
+    }
+
     pub(crate) fn labels(&self) -> Result<Option<Vec<i64>>, RunError> {
         match &self.y {
             Some(y) => match read_labels(&self.path, y)? {
@@ -535,10 +563,8 @@ pub(crate) fn prepare_block<'a>(
     if cancel.load(Ordering::Relaxed) {
         return Err(RunError::Cancelled);
     }
-    let inputs = data.inputs(cancel)?;
-    let labels = data.labels()?;
     let network = &neuro.parse.ast.items[network_item];
-    let (simulated, convert, notes) = match &network.value {
+    let nir = match &network.value {
         Some(_) if is_nir_network(network) => {
             if let Some(key) = CONVERT_KEYS.iter().find(|key| block(key).is_some()) {
                 return Err(RunError::Unsupported(format!(
@@ -546,10 +572,23 @@ pub(crate) fn prepare_block<'a>(
                     run.target
                 )));
             }
-            let read = read_nir_network(neuro, network_item, &mut sim, block("dt").is_some())?;
-            written(&run.target, read.network, read.neurons, notes, read.notes)
+            Some(read_nir_network(
+                neuro,
+                network_item,
+                &mut sim,
+                block("dt").is_some(),
+            )?)
         }
-        Some(value) => {
+        _ => None,
+    };
+    let inputs = match &nir {
+        Some(read) if read.inputs.len() > 1 => data.nir_inputs(&read.inputs)?,
+        _ => data.inputs(cancel)?,
+    };
+    let labels = data.labels()?;
+    let (simulated, convert, notes) = match (nir, &network.value) {
+        (Some(read), _) => written(&run.target, read.network, read.neurons, notes, read.notes),
+        (None, Some(value)) => {
             let source = value
                 .as_call()
                 .and_then(|call| call.args.first())
@@ -578,7 +617,7 @@ pub(crate) fn prepare_block<'a>(
             };
             (simulated, convert, notes)
         }
-        None => {
+        (None, None) => {
             if let Some(key) = CONVERT_KEYS.iter().find(|key| block(key).is_some()) {
                 return Err(RunError::Unsupported(format!(
                     "`{key}` applies to converted networks (`network N = convert(MODEL)`); `{}` is written layer by layer",

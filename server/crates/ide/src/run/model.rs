@@ -44,6 +44,8 @@ pub const DEFAULT_INPUTS: &str = "x";
 pub struct SimulateModel {
     /// Samples (.npz): inputs under `inputs`, labels under `labels`.
     pub data: Option<PathBuf>,
+    /// The key of the inputs; for a NIR graph also `NAME=KEY,...` per
+    /// Input (several Inputs read the arrays of their names by default).
     pub inputs: String,
     pub labels: String,
     pub steps: usize,
@@ -254,9 +256,26 @@ fn prepare_nir(model: &Path, options: &SimulateModel) -> Result<Prepared, RunErr
     let dt_ms = options.dt_ms.unwrap_or(super::nir::DEFAULT_DT_MS);
     let dt = dt_ms / 1000.0;
     let nir = super::nir::read_network(model, dt)?;
-    let inputs = read_array(data_path, &options.inputs)?;
+    let keys = super::nir::input_keys(&nir.inputs, &options.inputs, "--inputs")?;
+    let inputs = super::nir::read_inputs(
+        data_path,
+        &nir.inputs,
+        &keys,
+        "pick another array with --inputs NAME=KEY",
+    )?;
     let labels = read_labels(data_path, &options.labels)?;
     let mut notes = nir.notes;
+    if let [_, _, ..] = nir.inputs.as_slice() {
+        notes.push(format!(
+            "inputs: {}",
+            nir.inputs
+                .iter()
+                .zip(&keys)
+                .map(|(input, key)| format!("'{}' {:?} from '{key}'", input.name, input.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     notes.push(format!(
         "NIR's equations stepped with dt = {dt_ms} ms (snnTorch writes its files for 0.1 ms, Norse for 1 ms: --dt-ms)"
     ));

@@ -5,6 +5,8 @@
 //! semantics are `neuride_nir`'s; this module reads and writes the files.
 
 use super::RunError;
+use neuride_convert::Tensor;
+pub use neuride_nir::lower::Input;
 use neuride_nir::{LowerOptions, RaiseOptions};
 use neuride_snn::Network;
 use std::path::Path;
@@ -22,8 +24,11 @@ pub fn is_nir(path: &Path) -> bool {
 /// A NIR file's network for a simulation stepping `dt` seconds.
 pub struct NirNetwork {
     pub network: Network,
-    /// Per-sample shape of the graph's input.
+    /// Per-sample shape of the graph's input (of several Inputs: their
+    /// values concatenated, `[total]`).
     pub input_shape: Vec<usize>,
+    /// The graph's Inputs, in the order their samples are concatenated.
+    pub inputs: Vec<Input>,
     /// The neuron kinds used, in order of first use (`LIF`, `IF`, ...).
     pub neurons: Vec<String>,
     /// What the lowering decided (which output is read, metadata not used).
@@ -74,11 +79,134 @@ pub fn read_network(path: &Path, dt: f32) -> Result<NirNetwork, RunError> {
             }
         }
     }
+    let input_shape = match lowered.inputs.as_slice() {
+        [only] => only.shape.clone(),
+        _ => lowered.network.input_shape().to_vec(),
+    };
     Ok(NirNetwork {
         network: lowered.network,
-        input_shape: lowered.input_shape,
+        input_shape,
+        inputs: lowered.inputs,
         neurons,
         notes: lowered.notes,
+    })
+}
+
+/// Where the samples of a graph's Inputs are in an archive: `keys` is one
+/// key (a graph of one Input; for several, the default key means "each
+/// Input's name") or `NAME=KEY` pairs separated by commas, an Input not
+/// named reading the key of its own name. `option` is how the user gives
+/// keys (`--inputs`), for the errors.
+pub(crate) fn input_keys(
+    inputs: &[Input],
+    keys: &str,
+    option: &str,
+) -> Result<Vec<String>, RunError> {
+    let list = || {
+        inputs
+            .iter()
+            .map(|input| format!("'{}' {:?}", input.name, input.shape))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !keys.contains('=') {
+        return match inputs {
+            [_] => Ok(vec![keys.to_owned()]),
+            _ if keys == super::model::DEFAULT_INPUTS => {
+                Ok(inputs.iter().map(|input| input.name.clone()).collect())
+            }
+            _ => Err(RunError::Setting(format!(
+                "the graph has {} Inputs ({}): `{keys}` names one array; each Input reads the array of its own name, or name them: {option} NAME=KEY,NAME=KEY",
+                inputs.len(),
+                list()
+            ))),
+        };
+    }
+    let mut chosen: Vec<Option<String>> = vec![None; inputs.len()];
+    for pair in keys.split(',') {
+        let Some((name, key)) = pair.split_once('=') else {
+            return Err(RunError::Setting(format!(
+                "{option} {keys}: `{pair}` is not NAME=KEY"
+            )));
+        };
+        let (name, key) = (name.trim(), key.trim());
+        let Some(at) = inputs.iter().position(|input| input.name == name) else {
+            return Err(RunError::Setting(format!(
+                "{option} {keys}: the graph has no Input '{name}' (its Inputs: {})",
+                list()
+            )));
+        };
+        chosen[at] = Some(key.to_owned());
+    }
+    Ok(chosen
+        .into_iter()
+        .zip(inputs)
+        .map(|(key, input)| key.unwrap_or_else(|| input.name.clone()))
+        .collect())
+}
+
+/// The samples of a graph of several Inputs: each Input's array (under
+/// `keys`, one per Input) from the archive at `path`, every sample's
+/// values concatenated in the Inputs' order, `[N, total]`. An array that is
+/// missing or of another per-sample size, or a count of samples that
+/// differs from the others', is an error naming the Input, its key and the
+/// shape it expects; `hint` says how to pick other keys.
+pub(crate) fn read_inputs(
+    path: &Path,
+    inputs: &[Input],
+    keys: &[String],
+    hint: &str,
+) -> Result<Tensor, RunError> {
+    let mut archives = super::data::Archives::default();
+    let mut arrays: Vec<(&String, Tensor)> = Vec::with_capacity(inputs.len());
+    for (input, key) in inputs.iter().zip(keys) {
+        let expects = |found: String| {
+            RunError::Data(format!(
+                "{}: the NIR Input '{}' expects samples [N{}] under '{key}'; {found} ({hint})",
+                path.display(),
+                input.name,
+                input
+                    .shape
+                    .iter()
+                    .map(|d| format!(", {d}"))
+                    .collect::<String>(),
+            ))
+        };
+        let array = archives
+            .array(path, key)
+            .map_err(|e| expects(e.to_string()))?;
+        let size: usize = input.shape.iter().product();
+        let count = array.shape.first().copied().unwrap_or(0);
+        if array.shape.is_empty() || array.shape[1..].iter().product::<usize>() != size {
+            return Err(expects(format!("found {:?}", array.shape)));
+        }
+        if let Some((first, theirs)) = arrays.first().map(|(k, a)| (k, a.shape[0]))
+            && theirs != count
+        {
+            return Err(expects(format!(
+                "found {count} samples where '{first}' has {theirs}"
+            )));
+        }
+        arrays.push((key, array));
+    }
+    if arrays.len() == 1 {
+        return Ok(arrays.pop().expect("one array").1);
+    }
+    let count = arrays.first().map_or(0, |(_, a)| a.shape[0]);
+    let total: usize = inputs
+        .iter()
+        .map(|i| i.shape.iter().product::<usize>())
+        .sum();
+    let mut data = Vec::with_capacity(count * total);
+    for sample in 0..count {
+        for (_, array) in &arrays {
+            let size = array.data.len() / count.max(1);
+            data.extend_from_slice(&array.data[sample * size..][..size]);
+        }
+    }
+    Ok(Tensor {
+        shape: vec![count, total],
+        data,
     })
 }
 

@@ -20,7 +20,8 @@ pub struct Args {
     /// Required for ONNX models; a .neuro file names its dataset itself.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Key of the inputs in --data.
+    /// Key of the inputs in --data. A NIR graph of several Inputs reads
+    /// the array of each Input's name, or NAME=KEY,NAME=KEY.
     #[arg(long, default_value_t = defaults().inputs)]
     pub inputs: String,
     /// Key of the labels in --data (accuracy is reported when present).

@@ -151,6 +151,16 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
         (Layer::Flatten | Layer::Delay { .. }, _) => {
             out.copy_from_slice(v.of(plan, node.inputs[0], batch))
         }
+        (Layer::Slice { start, .. }, _) => {
+            let input = node.inputs[0];
+            let part = plan.sizes[index];
+            for (dst, src) in out
+                .chunks_exact_mut(part)
+                .zip(v.of(plan, input, batch).chunks_exact(plan.sizes[input]))
+            {
+                dst.copy_from_slice(&src[*start..*start + part]);
+            }
+        }
         (Layer::Add, _) => {
             out.copy_from_slice(v.of(plan, node.inputs[0], batch));
             for &other in &node.inputs[1..] {

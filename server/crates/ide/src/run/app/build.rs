@@ -391,6 +391,12 @@ impl Builder<'_> {
             None => lower::lower(neuro, item, shape, &mut self.archives)?.network,
             Some(_) if is_nir_network(network) => {
                 let read = read_nir_network(neuro, item, &mut sim, block("dt").is_some())?;
+                if read.inputs.len() > 1 {
+                    return Err(RunError::Unsupported(format!(
+                        "`{name}` has {} inputs: a pipeline stage takes one stream",
+                        read.inputs.len()
+                    )));
+                }
                 self.files.push(item_path(neuro, item)?);
                 read.network
             }
