@@ -136,20 +136,13 @@ fn centre_columns(points: Points) -> Vec<f64> {
         .collect()
 }
 
-/// `X X^T` of the rows.
+/// `X X^T` of the rows: their pairwise dot products, and each row's own
+/// on the diagonal.
 fn gram_rows(points: Points, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
     let n = points.n();
-    let mut gram = vec![0.0; n * n];
-    for i in 0..n {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
-        }
-        let ri = points.row(i);
-        for j in i..n {
-            let value = dot(ri, points.row(j));
-            gram[i * n + j] = value;
-            gram[j * n + i] = value;
-        }
+    let mut gram = pairwise(points, cancel, |_, _, ri, rj| dot(ri, rj))?;
+    for (i, row) in points.rows().enumerate() {
+        gram[i * n + i] = dot(row, row);
     }
     Ok(gram)
 }
