@@ -38,6 +38,12 @@ fn get(arrays: &[(String, Vec<usize>, Vec<f64>)], name: &str) -> (Vec<usize>, Ve
     (shape.clone(), values.iter().map(|&v| v as f32).collect())
 }
 
+/// The values of the weights `names` in the archive `relative`, in order.
+fn weights<const N: usize>(relative: &str, names: [&str; N]) -> [Vec<f32>; N] {
+    let arrays = npz(relative);
+    names.map(|name| get(&arrays, name).1)
+}
+
 fn model(relative: &str) -> neuride_onnx::proto::ModelProto {
     neuride_onnx::load::load_file(&fixture(relative))
         .unwrap()
@@ -171,32 +177,44 @@ fn run(
     report
 }
 
-#[test]
-fn digits_mlp_converts_within_one_point_at_50_steps() {
-    let d = data();
-    let w = npz("dl/digits_mlp.npz");
-    let (_, w1) = get(&w, "fc1.weight");
-    let (_, b1) = get(&w, "fc1.bias");
-    let (_, w2) = get(&w, "fc2.weight");
-    let (_, b2) = get(&w, "fc2.bias");
-    let ann = accuracy_of(&d, |x| {
-        dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10)
-    });
+/// The claim of the two tests below: our own ANN forward of `model` scores
+/// `ann` as the MANIFEST says, the converter's ANN pass agrees, and the SNN
+/// at 50 steps is within one point of it. The report, for more checks.
+fn converts_within_one_point(model: &str, ann: f64, d: &Data) -> neuride_convert::SimulateReport {
     assert!(
-        (ann - manifest_accuracy("dl/digits_mlp.onnx")).abs() < 1e-9,
-        "own ANN forward {ann} vs MANIFEST"
+        (ann - manifest_accuracy(model)).abs() < 1e-9,
+        "{model}: own ANN forward {ann} vs MANIFEST"
     );
-
-    let report = run("dl/digits_mlp.onnx", 50, &d, None);
+    let report = run(model, 50, d, None);
     let snn = report.sim.accuracy.unwrap();
     assert_eq!(
         report.ann_accuracy,
         Some(ann),
-        "the converter's ANN pass agrees with ours"
+        "{model}: the converter's ANN pass agrees with ours"
     );
-    assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
+    assert!(
+        snn >= ann - 0.01,
+        "{model}: SNN {snn} vs ANN {ann} at 50 steps"
+    );
+    report
+}
+
+#[test]
+fn digits_mlp_converts_within_one_point_at_50_steps() {
+    let d = data();
+    let [w1, b1, w2, b2] = weights(
+        "dl/digits_mlp.npz",
+        ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"],
+    );
+    let ann = accuracy_of(&d, |x| {
+        dense(&relu(dense(x, &w1, Some(&b1), 64)), &w2, Some(&b2), 10)
+    });
+    let report = converts_within_one_point("dl/digits_mlp.onnx", ann, &d);
     assert_eq!(report.sim.accuracy_per_step.len(), 50);
-    assert_eq!(report.sim.accuracy_per_step[49], snn);
+    assert_eq!(
+        report.sim.accuracy_per_step[49],
+        report.sim.accuracy.unwrap()
+    );
     assert!(report.sim.synops > 0.0 && report.sim.macs == 450.0 * (64.0 * 64.0 + 64.0 * 10.0));
     assert_eq!(report.sim.rates.len(), 1);
 }
@@ -204,24 +222,16 @@ fn digits_mlp_converts_within_one_point_at_50_steps() {
 #[test]
 fn digits_cnn_converts_within_one_point_at_50_steps() {
     let d = data();
-    let w = npz("dl/digits_cnn.npz");
-    let (_, c1) = get(&w, "conv1.weight");
-    let (_, c2) = get(&w, "conv2.weight");
-    let (_, fc) = get(&w, "fc.weight");
+    let [c1, c2, fc] = weights(
+        "dl/digits_cnn.npz",
+        ["conv1.weight", "conv2.weight", "fc.weight"],
+    );
     let ann = accuracy_of(&d, |x| {
         let a = avgpool2(&relu(conv3x3(x, 1, 8, 8, &c1, 8)), 8, 8, 8);
         let b = avgpool2(&relu(conv3x3(&a, 8, 4, 4, &c2, 16)), 16, 4, 4);
         dense(&b, &fc, None, 10)
     });
-    assert!(
-        (ann - manifest_accuracy("dl/digits_cnn.onnx")).abs() < 1e-9,
-        "own ANN forward {ann} vs MANIFEST"
-    );
-
-    let report = run("dl/digits_cnn.onnx", 50, &d, None);
-    let snn = report.sim.accuracy.unwrap();
-    assert_eq!(report.ann_accuracy, Some(ann));
-    assert!(snn >= ann - 0.01, "SNN {snn} vs ANN {ann} at 50 steps");
+    let report = converts_within_one_point("dl/digits_cnn.onnx", ann, &d);
     assert_eq!(
         report.sim.rates.len(),
         2,

@@ -193,7 +193,11 @@ const POSITIVE: ValueKind = ValueKind::Float {
     min: f64::MIN_POSITIVE,
     max: f64::INFINITY,
 };
+/// A count: output features or channels, groups, steps, spikes.
+const COUNT: ValueKind = ValueKind::Int { min: 1 };
 const INPUT: Param = req("x", ValueKind::Layer, "the layer's input");
+/// Dense's and convolution's optional bias, one per output.
+const BIAS: Param = maybe("bias", ValueKind::Tensor, "bias `[out]`");
 /// Membrane at t = 0; converted networks start at half the threshold
 /// (SNN.md, "ANN -> SNN conversion").
 const INITIAL_MEMBRANE: Param = opt(
@@ -207,7 +211,15 @@ const INITIAL_MEMBRANE: Param = opt(
 );
 /// Multiplies the input current (the converter's per-layer scaling).
 const INPUT_SCALE: Param = opt("input_scale", POSITIVE, "1.0", "input current multiplier");
-const RESET: ValueKind = ValueKind::Word(&["subtract", "zero"]);
+/// The neurons' common parameters.
+const THRESHOLD: Param = opt("threshold", POSITIVE, "1.0", "firing threshold");
+const AMPLITUDE: Param = opt("amplitude", POSITIVE, "1.0", "spike amplitude");
+const RESET: Param = opt(
+    "reset",
+    ValueKind::Word(&["subtract", "zero"]),
+    "subtract",
+    "reset by subtraction or to zero",
+);
 /// A size per spatial axis: one for both, or `[h, w]`.
 const PAIR: ValueKind = ValueKind::Ints { min: 1, lens: &[2] };
 /// Padding: one for every side, `[h, w]`, or `[top, left, bottom, right]`.
@@ -229,17 +241,13 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req(
-                "out",
-                ValueKind::Int { min: 1 },
-                "number of output features",
-            ),
+            req("out", COUNT, "number of output features"),
             req(
                 "weight",
                 ValueKind::Tensor,
                 "weight `[out, in]` (PyTorch layout)",
             ),
-            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+            BIAS,
         ],
         doc: "Fully connected layer: `y = W x + b`, `W` shaped `[out, in]`.",
         equation: None,
@@ -249,21 +257,17 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Layer,
         positional: &[INPUT],
         named: &[
-            req(
-                "out",
-                ValueKind::Int { min: 1 },
-                "number of output channels",
-            ),
+            req("out", COUNT, "number of output channels"),
             req("kernel", PAIR, "kernel size: `K` or `[KH, KW]`"),
             opt("stride", PAIR, "1", "stride: `S` or `[SH, SW]`"),
             ZERO_PADDING,
-            opt("groups", ValueKind::Int { min: 1 }, "1", "channel groups"),
+            opt("groups", COUNT, "1", "channel groups"),
             req(
                 "weight",
                 ValueKind::Tensor,
                 "weight `[out, in/groups, KH, KW]`",
             ),
-            maybe("bias", ValueKind::Tensor, "bias `[out]`"),
+            BIAS,
         ],
         doc: "2-D convolution over `[C, H, W]` (NCHW without the batch).",
         equation: None,
@@ -381,8 +385,8 @@ pub const CALLS: &[CallSpec] = &[
                 "2ms",
                 "refractory period",
             ),
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            THRESHOLD,
+            AMPLITUDE,
             opt(
                 "min_voltage",
                 ValueKind::Float {
@@ -405,13 +409,8 @@ pub const CALLS: &[CallSpec] = &[
         kind: CallKind::Neuron,
         positional: &[INPUT],
         named: &[
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt(
-                "reset",
-                RESET,
-                "subtract",
-                "reset by subtraction or to zero",
-            ),
+            THRESHOLD,
+            RESET,
             opt(
                 "rectify",
                 ValueKind::Bool,
@@ -420,7 +419,7 @@ pub const CALLS: &[CallSpec] = &[
             ),
             maybe(
                 "max_spikes",
-                ValueKind::Int { min: 1 },
+                COUNT,
                 "spikes per step at most (1: the classic neuron; default: as many as the membrane holds)",
             ),
             opt(
@@ -429,7 +428,7 @@ pub const CALLS: &[CallSpec] = &[
                 "false",
                 "emit -1 spikes when the membrane drops below 0, never more than emitted",
             ),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            AMPLITUDE,
             INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
@@ -449,14 +448,9 @@ pub const CALLS: &[CallSpec] = &[
                 "0.9",
                 "membrane decay per step",
             ),
-            opt("threshold", POSITIVE, "1.0", "firing threshold"),
-            opt(
-                "reset",
-                RESET,
-                "subtract",
-                "reset by subtraction or to zero",
-            ),
-            opt("amplitude", POSITIVE, "1.0", "spike amplitude"),
+            THRESHOLD,
+            RESET,
+            AMPLITUDE,
             INPUT_SCALE,
             INITIAL_MEMBRANE,
         ],
@@ -532,11 +526,7 @@ pub const CALLS: &[CallSpec] = &[
     CallSpec {
         name: "qcfs",
         kind: CallKind::Normalizer,
-        positional: &[req(
-            "steps",
-            ValueKind::Int { min: 1 },
-            "the steps the network will run",
-        )],
+        positional: &[req("steps", COUNT, "the steps the network will run")],
         named: &[req("data", ValueKind::Dataset, "calibration data")],
         doc: "Normalise each layer by the scale whose spike count after `steps` steps best copies its activations on `data` (a quantised clip, QCFS-style).",
         equation: None,

@@ -16,19 +16,7 @@ fn exercise(text: &str) {
     for diagnostic in &analysis.diagnostics {
         assert!(diagnostic.range.end <= text.len());
     }
-    if let Some(formatted) = neuride_dsl::format(&parse) {
-        let again = neuride_dsl::parse(&formatted);
-        assert!(
-            again.errors.is_empty(),
-            "formatting broke the file: {:?}\n{formatted}",
-            again.errors
-        );
-        assert_eq!(
-            neuride_dsl::format(&again).as_deref(),
-            Some(formatted.as_str()),
-            "idempotent"
-        );
-    }
+    support::format_is_stable(&parse);
     let whole = neuride_dsl::TextRange::new(0, text.len());
     neuride_dsl::inlay_hints(&parse, &analysis, whole);
     neuride_dsl::semantic_tokens(&parse, &analysis);

@@ -30,16 +30,20 @@ simulate snn on test {
 }
 "#;
 
-fn hover_at(marker: &str, expect: Expect) {
+/// The hover at `|` in `marker`, found in FILE.
+fn hover(marker: &str) -> String {
     let plain = marker.replace('|', "");
     let offset =
         FILE.find(&plain).expect("marker in FILE") + marker.find('|').expect("| in marker");
     let text = FILE.to_string();
     let (parse, analysis) = analyze(&text);
-    let hover = neuride_dsl::hover(&parse, &analysis, offset)
+    neuride_dsl::hover(&parse, &analysis, offset)
         .map(|hover| hover.markdown)
-        .unwrap_or_default();
-    expect.assert_eq(&hover);
+        .unwrap_or_default()
+}
+
+fn hover_at(marker: &str, expect: Expect) {
+    expect.assert_eq(&hover(marker));
 }
 
 #[test]
@@ -90,14 +94,10 @@ fn hovers() {
             neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), min_voltage = 0.0 (default), input_scale = 1.0 (default), initial_membrane = 0.0 (default)"#]],
     );
     hover_at("tau_rc: 1|0ms", expect!["time: 0.01 s = 10 ms"]);
-    hover_at(
-        "simulate s|nn",
-        expect![[r#"
-            **network** `snn` — converted from `cnn` · 1864 parameters
-            - in `x`: [1, 8, 8]
-            - out `logits`: [10]
-
-            neuron: `v ← v − (J − v)·expm1(−Δt/τ_rc); spike when v > threshold, then v ← 0 and refractory for τ_ref` with tau_rc = 10ms, tau_ref = 2ms (default), threshold = 1.0 (default), amplitude = 1.0 (default), min_voltage = 0.0 (default), input_scale = 1.0 (default), initial_membrane = 0.0 (default)"#]],
+    assert_eq!(
+        hover("simulate s|nn"),
+        hover("network s|nn"),
+        "a run's target hovers as the network's definition"
     );
     hover_at(
         "ste|ps",
@@ -284,12 +284,12 @@ fn symbols_tokens_hints_lenses() {
         .collect();
     expect![[r#"
         [
-            "Model cnn []",
-            "Weights w []",
-            "Dataset test []",
-            "Network snn [neuron]",
-            "Network tiny [x, c1, s1, p1, y]",
-            "Run simulate snn [steps]",
+            "Item(Model) cnn []",
+            "Item(Weights) w []",
+            "Item(Dataset) test []",
+            "Item(Network) snn [neuron]",
+            "Item(Network) tiny [x, c1, s1, p1, y]",
+            "Item(Simulate) simulate snn [steps]",
         ]
     "#]]
     .assert_debug_eq(&outline);

@@ -24,14 +24,20 @@ pub fn for_each_analysable_file(root: &Path, mut found: impl FnMut(PathBuf)) {
         }
         return;
     }
-    ignore::WalkBuilder::new(root)
-        .require_git(false)
-        .build()
-        .filter_map(Result::ok)
+    walk(root)
         .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()))
         .map(ignore::DirEntry::into_path)
         .filter(|path| FileKind::from_path(path).is_some())
         .for_each(&mut found);
+}
+
+/// The entries under `root` that are neither hidden nor ignored, the walk
+/// both the file and the folder lists take.
+fn walk(root: &Path) -> impl Iterator<Item = ignore::DirEntry> {
+    ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .build()
+        .filter_map(Result::ok)
 }
 
 /// `Path`'s order (component by component) for the paths a walk yields,
@@ -62,10 +68,7 @@ pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// [`analysable_files`] visits: ignored and hidden folders are skipped and
 /// symbolic links are not followed, so the list is as long as the real tree.
 pub fn folders(root: &Path) -> Vec<PathBuf> {
-    ignore::WalkBuilder::new(root)
-        .require_git(false)
-        .build()
-        .filter_map(Result::ok)
+    walk(root)
         .filter(|entry| entry.file_type().is_some_and(|t| t.is_dir()))
         .map(ignore::DirEntry::into_path)
         .collect()

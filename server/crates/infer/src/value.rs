@@ -459,6 +459,15 @@ pub struct Tensor {
 }
 
 impl Tensor {
+    /// The same elements in the same order under another shape (Reshape,
+    /// Flatten, Squeeze, Unsqueeze); the caller has checked the count.
+    pub fn with_shape(&self, shape: Vec<usize>) -> Tensor {
+        Tensor {
+            shape,
+            data: self.data.clone(),
+        }
+    }
+
     /// A rank-0 tensor holding `value`.
     pub fn scalar<T>(value: T) -> Tensor
     where

@@ -5,18 +5,24 @@ mod common;
 use common::{convert_digits_mlp, neuride, neuride_json, neuride_ok, neuride_refused, repo};
 use std::path::Path;
 
-#[test]
-fn run_scores_the_mlp_as_the_manifest_says() {
-    let report = neuride_json(&[
+/// `neuride run MODEL` on the digits test set, scored against its labels,
+/// reporting JSON.
+fn run_on_digits(model: &str) -> [&str; 8] {
+    [
         "run",
-        "tests/fixtures/dl/digits_mlp.onnx",
+        model,
         "--input",
         "tests/fixtures/data/digits_test.npz",
         "--labels",
         "y",
         "--format",
         "json",
-    ]);
+    ]
+}
+
+#[test]
+fn run_scores_the_mlp_as_the_manifest_says() {
+    let report = neuride_json(&run_on_digits("tests/fixtures/dl/digits_mlp.onnx"));
     assert_eq!(report["engine"], "native");
     assert_eq!(report["rows"], 450);
     let manifest: serde_json::Value = serde_json::from_slice(
@@ -123,16 +129,7 @@ fn json_and_pb_inputs_work() {
 fn run_sends_a_custom_domain_snn_to_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
     let snn = convert_digits_mlp(dir.path());
-    let (stdout, stderr) = neuride_ok(&[
-        "run",
-        snn.to_str().unwrap(),
-        "--input",
-        "tests/fixtures/data/digits_test.npz",
-        "--labels",
-        "y",
-        "--format",
-        "json",
-    ]);
+    let (stdout, stderr) = neuride_ok(&run_on_digits(snn.to_str().unwrap()));
     assert!(
         stderr.contains("running it on the SNN simulator"),
         "{stderr}"

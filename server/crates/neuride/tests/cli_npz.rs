@@ -91,32 +91,28 @@ fn info_on_npy_and_on_broken_archives() {
     assert!(stderr.contains("not_zip.npz: cannot list the archive"));
 }
 
+/// `neuride weights ACTION INPUTS... -o OUTPUT MORE...`, which must
+/// succeed: its stdout.
+fn weights(action: &str, inputs: &[&Path], output: &Path, more: &[&str]) -> String {
+    let mut words = vec!["weights", action];
+    words.extend(inputs.iter().map(|path| path.to_str().unwrap()));
+    words.extend(["-o", output.to_str().unwrap()]);
+    words.extend(more);
+    neuride_ok(&words).0
+}
+
 #[test]
 fn export_import_round_trip_and_pytorch_state_dict() {
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("dl/digits_mlp.onnx");
-    let model = model.to_str().unwrap();
     let exported = dir.path().join("w.npz");
-    neuride_ok(&["weights", "export", model, "-o", exported.to_str().unwrap()]);
+    weights("export", &[&model], &exported, &[]);
     let reimported = dir.path().join("out.onnx");
-    let (stdout, _) = neuride_ok(&[
-        "weights",
-        "import",
-        model,
-        exported.to_str().unwrap(),
-        "-o",
-        reimported.to_str().unwrap(),
-    ]);
+    let stdout = weights("import", &[&model, &exported], &reimported, &[]);
     assert!(stdout.contains("replaced 4 initializers: fc1.weight, fc1.bias, fc2.weight, fc2.bias"));
     // Exporting the re-imported model gives the very same archive.
     let again = dir.path().join("again.npz");
-    neuride_ok(&[
-        "weights",
-        "export",
-        reimported.to_str().unwrap(),
-        "-o",
-        again.to_str().unwrap(),
-    ]);
+    weights("export", &[&reimported], &again, &[]);
     assert_eq!(
         std::fs::read(&exported).unwrap(),
         std::fs::read(&again).unwrap()
@@ -124,14 +120,7 @@ fn export_import_round_trip_and_pytorch_state_dict() {
     // The PyTorch state_dict imports by name.
     let state_dict = fixture("dl/digits_mlp.npz");
     let from_torch = dir.path().join("torch.onnx");
-    neuride_ok(&[
-        "weights",
-        "import",
-        model,
-        state_dict.to_str().unwrap(),
-        "-o",
-        from_torch.to_str().unwrap(),
-    ]);
+    weights("import", &[&model, &state_dict], &from_torch, &[]);
     assert_eq!(
         std::fs::read(&from_torch).unwrap(),
         std::fs::read(&reimported).unwrap()
@@ -183,7 +172,8 @@ fn map_proposal_for_a_positional_archive_imports() {
     use neuride_npz::{WriteOptions, list, write_npz};
     let dir = tempfile::tempdir().unwrap();
     let model = fixture("dl/digits_mlp.onnx");
-    let state_dict = std::fs::read(fixture("dl/digits_mlp.npz")).unwrap();
+    let state_dict_path = fixture("dl/digits_mlp.npz");
+    let state_dict = std::fs::read(&state_dict_path).unwrap();
     let archive = list(&state_dict).unwrap();
     // NengoDL order and layout: arr_0 .. arr_3, kernels [in, out].
     let arrays: Vec<_> = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
@@ -204,14 +194,7 @@ fn map_proposal_for_a_positional_archive_imports() {
     )
     .unwrap();
     let map = dir.path().join("map.json");
-    neuride_ok(&[
-        "weights",
-        "map",
-        model.to_str().unwrap(),
-        positional.to_str().unwrap(),
-        "-o",
-        map.to_str().unwrap(),
-    ]);
+    weights("map", &[&model, &positional], &map, &[]);
     let proposal: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
     assert_eq!(
@@ -219,25 +202,10 @@ fn map_proposal_for_a_positional_archive_imports() {
         serde_json::json!({"initializer": "fc1.weight", "transpose": true})
     );
     let out = dir.path().join("out.onnx");
-    neuride_ok(&[
-        "weights",
-        "import",
-        model.to_str().unwrap(),
-        positional.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--map",
-        map.to_str().unwrap(),
-    ]);
+    let map_option = ["--map", map.to_str().unwrap()];
+    weights("import", &[&model, &positional], &out, &map_option);
     let torch = dir.path().join("torch.onnx");
-    neuride_ok(&[
-        "weights",
-        "import",
-        model.to_str().unwrap(),
-        fixture("dl/digits_mlp.npz").to_str().unwrap(),
-        "-o",
-        torch.to_str().unwrap(),
-    ]);
+    weights("import", &[&model, &state_dict_path], &torch, &[]);
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&torch).unwrap());
 }
 

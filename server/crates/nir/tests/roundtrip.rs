@@ -385,14 +385,19 @@ fn the_export_says_what_nir_cannot() {
     }
 }
 
+/// Why `net` cannot be written as NIR.
+fn refusal(net: &Network) -> String {
+    raise(net, &RaiseOptions::default())
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn layers_without_a_nir_node_are_listed() {
     let mut net = mlp();
     net.nodes[3].layer = Layer::Relu;
     net.nodes[6].layer = Layer::Clip { max: 6.0 };
-    let error = raise(&net, &RaiseOptions::default())
-        .unwrap_err()
-        .to_string();
+    let error = refusal(&net);
     assert!(
         error.contains("'fc2': relu layers have no NIR node"),
         "{error}"
@@ -510,9 +515,7 @@ fn a_slice_that_is_not_an_input_has_no_nir_form() {
         start: 4,
         shape: vec![7],
     };
-    let error = raise(&net, &RaiseOptions::default())
-        .unwrap_err()
-        .to_string();
+    let error = refusal(&net);
     assert!(
         error.contains("'left': a slice of values 0..5 has no NIR form"),
         "{error}"

@@ -34,13 +34,18 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures")
 }
 
-/// A copy of `seed` with the byte at each (position, value) of `flips`
-/// replaced: how the fuzz tests mutate real files.
-pub fn flipped(seed: &[u8], flips: Vec<(proptest::sample::Index, u8)>) -> Vec<u8> {
-    let mut bytes = seed.to_vec();
-    for (at, value) in flips {
-        let at = at.index(bytes.len());
-        bytes[at] = value;
-    }
-    bytes
+/// One of `seeds` with one to seven bytes replaced, and a place to cut it
+/// (0 to its length): how the fuzz tests mutate real files.
+pub fn mutated(seeds: Vec<Vec<u8>>) -> impl proptest::strategy::Strategy<Value = (Vec<u8>, usize)> {
+    use proptest::prelude::*;
+    let flips = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8);
+    (0..seeds.len(), any::<prop::sample::Index>(), flips).prop_map(move |(seed, cut, flips)| {
+        let mut bytes = seeds[seed].clone();
+        for (at, value) in flips {
+            let at = at.index(bytes.len());
+            bytes[at] = value;
+        }
+        let cut = cut.index(bytes.len() + 1);
+        (bytes, cut)
+    })
 }

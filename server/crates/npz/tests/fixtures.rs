@@ -5,21 +5,13 @@ mod common;
 
 use neuride_npz::{Compression, SummaryOptions, list, summarize};
 
-fn npz_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            npz_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "npz") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn all_fixture_archives_read() {
-    let mut files = Vec::new();
-    npz_files(&common::fixtures_dir(), &mut files);
+    let files: Vec<_> = walkdir::WalkDir::new(common::fixtures_dir())
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| path.extension().is_some_and(|e| e == "npz"))
+        .collect();
     assert!(files.len() >= 15, "fixtures missing: {files:?}");
     for file in &files {
         let bytes = std::fs::read(file).unwrap();

@@ -159,14 +159,8 @@ proptest! {
     #![proptest_config(common::fuzz_config())]
 
     #[test]
-    fn mutated_files_list_the_same(
-        seed in 0usize..8,
-        cut in any::<prop::sample::Index>(),
-        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
-    ) {
-        let bytes = common::flipped(&seeds()[seed], flips);
+    fn mutated_files_list_the_same((bytes, cut) in common::mutated(seeds())) {
         assert_same("mutated", &bytes, None);
-        let cut = cut.index(bytes.len() + 1);
         assert_same("mutated and cut", &bytes[..cut], None);
     }
 

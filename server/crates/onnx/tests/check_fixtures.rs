@@ -7,23 +7,15 @@ use neuride_onnx::check::check_loaded;
 use neuride_onnx::load::load_file;
 use std::path::{Path, PathBuf};
 
-fn onnx_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            onnx_files(&path, found);
-        } else if path.extension().is_some_and(|e| e == "onnx") {
-            found.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_fixture_checks_without_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures");
-    let mut files = Vec::new();
-    onnx_files(&root, &mut files);
-    files.sort();
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| path.extension().is_some_and(|e| e == "onnx"))
+        .collect();
     assert!(
         files.len() >= 8,
         "fixtures missing under {}",

@@ -2,7 +2,7 @@
 //! the cases the fixtures do not: a one-off threshold in an MLP (not
 //! spiking), a custom-domain LIF op, the pattern in a Loop body, a mix.
 
-use neuride_onnx::classify::{Kind, Source, classify};
+use neuride_onnx::classify::{Classification, Kind, Source, classify};
 use neuride_onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
     attribute_proto::AttributeType,
@@ -150,6 +150,16 @@ fn lif_step(k: usize, nodes: &mut Vec<NodeProto>) {
     ));
 }
 
+/// `c` says spiking, and its strongest evidence mentions `phrase`.
+fn assert_spiking_because(c: &Classification, phrase: &str) {
+    assert_eq!(c.kind, Kind::Snn, "{c:#?}");
+    assert!(
+        c.evidence[0].message.contains(phrase),
+        "{phrase:?} not in {:?}",
+        c.evidence[0].message
+    );
+}
+
 #[test]
 fn synthetic_unrolled_neuron_is_snn_with_its_step_count() {
     let mut nodes = Vec::new();
@@ -161,12 +171,7 @@ fn synthetic_unrolled_neuron_is_snn_with_its_step_count() {
         &["current", "mem_init", "beta", "th"],
         &["mem5"],
     ));
-    assert_eq!(c.kind, Kind::Snn, "{c:#?}");
-    assert!(
-        c.evidence[0].message.contains("6 time steps"),
-        "{}",
-        c.evidence[0].message
-    );
+    assert_spiking_because(&c, "6 time steps");
 }
 
 #[test]
@@ -231,12 +236,7 @@ fn loop_body_with_the_neuron_step_is_snn() {
         &["n", "mem0", "beta", "th", "current"],
         &["spikes"],
     ));
-    assert_eq!(c.kind, Kind::Snn, "{c:#?}");
-    assert!(
-        c.evidence[0].message.contains("Loop/Scan body"),
-        "{}",
-        c.evidence[0].message
-    );
+    assert_spiking_because(&c, "Loop/Scan body");
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod linalg;
 pub mod lsa;
 mod map;
 pub mod pca;
+mod points;
 pub mod preview;
 mod scale;
 pub mod tsne;
@@ -31,6 +32,7 @@ pub mod tsne;
 pub use assign::{bin, lsa_assign, pixel_centres, scale_coordinates};
 pub use hull::{convex_hull, minimum_bounding_rectangle};
 pub use map::{Assign, ImageMap, Method, Options, fit};
+pub use points::Points;
 pub use scale::Norm2;
 
 /// Why a map could not be fitted or applied.

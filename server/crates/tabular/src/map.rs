@@ -1,11 +1,11 @@
 //! Fitting a feature-to-pixel map on training rows and applying it.
 
-use crate::Error;
 use crate::assign::{bin, lsa_assign};
 use crate::hull::{convex_hull, minimum_bounding_rectangle, rotate};
 use crate::pca::{kernel_pca, pca};
 use crate::scale::Norm2;
 use crate::tsne::{TsneOptions, tsne};
+use crate::{Error, Points};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicBool;
 
@@ -138,10 +138,11 @@ pub fn fit(
     let points: Vec<f64> = (0..features)
         .flat_map(|f| scaled.chunks_exact(features).map(move |row| row[f]))
         .collect();
+    let points = Points::new(&points, features, n)?;
     let embedded = match options.method {
-        Method::Pca => pca(&points, features, n, 2, cancel)?,
-        Method::Kpca => kernel_pca(&points, features, n, 2, cancel)?,
-        Method::Tsne => tsne(&points, features, n, &options.tsne, cancel)?.points,
+        Method::Pca => pca(points, 2, cancel)?,
+        Method::Kpca => kernel_pca(points, 2, cancel)?,
+        Method::Tsne => tsne(points, &options.tsne, cancel)?.points,
     };
     let embedded: Vec<[f64; 2]> = embedded.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
     let rotation = minimum_bounding_rectangle(&convex_hull(&embedded));

@@ -2,27 +2,21 @@
 //! scikit-learn's sign conventions so that embeddings match its
 //! `PCA(n_components)` and `KernelPCA(n_components, kernel="rbf")`.
 
-use crate::Error;
 use crate::linalg::{dot, top_eigen};
+use crate::{Error, Points};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The `k`-dimensional PCA scores of the `n` points of dimension `d` in
-/// `points` (row-major), row-major `n x k`. Each component's sign makes the
+/// The `k`-dimensional PCA scores of the `n` points of dimension `d`,
+/// row-major `n x k`. Each component's sign makes the
 /// largest-magnitude entry of its loading vector positive (scikit-learn's
 /// `svd_flip(u_based_decision=False)`).
-pub fn pca(
-    points: &[f64],
-    n: usize,
-    d: usize,
-    k: usize,
-    cancel: &AtomicBool,
-) -> Result<Vec<f64>, Error> {
-    check_shape(points, n, d)?;
-    let centred = centre_columns(points, n, d);
+pub fn pca(points: Points, k: usize, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
+    let (n, d) = (points.n(), points.d());
+    let centred = centre_columns(points);
     let mut scores = vec![0.0; n * k];
     if n <= d {
         // Eigenvectors u of Xc Xc^T (n x n): scores u * sqrt(lambda), loadings Xc^T u / sqrt(lambda).
-        let gram = gram_rows(&centred, n, d, cancel)?;
+        let gram = gram_rows(points.with_values(&centred), cancel)?;
         let (values, vectors) = top_eigen(&gram, n, k, cancel)?;
         for (c, (value, u)) in values.iter().zip(&vectors).enumerate() {
             let s = value.max(0.0).sqrt();
@@ -68,16 +62,10 @@ pub fn pca(
 /// `1 / d` (scikit-learn's default): the centred kernel's leading
 /// eigenvectors times the square roots of their eigenvalues, each sign
 /// making the eigenvector's largest-magnitude entry positive.
-pub fn kernel_pca(
-    points: &[f64],
-    n: usize,
-    d: usize,
-    k: usize,
-    cancel: &AtomicBool,
-) -> Result<Vec<f64>, Error> {
-    check_shape(points, n, d)?;
-    let gamma = 1.0 / d.max(1) as f64;
-    let distances = squared_distances(points, n, d, cancel)?;
+pub fn kernel_pca(points: Points, k: usize, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
+    let n = points.n();
+    let gamma = 1.0 / points.d() as f64;
+    let distances = squared_distances(points, cancel)?;
     let mut kernel: Vec<f64> = distances.iter().map(|&x| (-gamma * x).exp()).collect();
     // K - 1K/n - K1/n + 1K1/n^2
     let row_means: Vec<f64> = kernel
@@ -103,14 +91,9 @@ pub fn kernel_pca(
 }
 
 /// All pairwise squared Euclidean distances of the rows, `n x n`.
-pub fn squared_distances(
-    points: &[f64],
-    n: usize,
-    d: usize,
-    cancel: &AtomicBool,
-) -> Result<Vec<f64>, Error> {
-    let norms: Vec<f64> = points.chunks_exact(d).map(|r| dot(r, r)).collect();
-    pairwise(points, n, d, cancel, |i, j, ri, rj| {
+pub fn squared_distances(points: Points, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
+    let norms: Vec<f64> = points.rows().map(|r| dot(r, r)).collect();
+    pairwise(points, cancel, |i, j, ri, rj| {
         (norms[i] + norms[j] - 2.0 * dot(ri, rj)).max(0.0)
     })
 }
@@ -118,20 +101,19 @@ pub fn squared_distances(
 /// `measure(i, j, row_i, row_j)` for every pair of rows, as a symmetric
 /// `n x n` matrix with a zero diagonal; `cancel` is read once per row.
 pub(crate) fn pairwise(
-    points: &[f64],
-    n: usize,
-    d: usize,
+    points: Points,
     cancel: &AtomicBool,
     measure: impl Fn(usize, usize, &[f64], &[f64]) -> f64,
 ) -> Result<Vec<f64>, Error> {
+    let n = points.n();
     let mut out = vec![0.0; n * n];
     for i in 0..n {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let ri = &points[i * d..(i + 1) * d];
+        let ri = points.row(i);
         for j in i + 1..n {
-            let value = measure(i, j, ri, &points[j * d..(j + 1) * d]);
+            let value = measure(i, j, ri, points.row(j));
             out[i * n + j] = value;
             out[j * n + i] = value;
         }
@@ -139,45 +121,28 @@ pub(crate) fn pairwise(
     Ok(out)
 }
 
-fn check_shape(points: &[f64], n: usize, d: usize) -> Result<(), Error> {
-    if points.len() != n * d || n == 0 || d == 0 {
-        return Err(Error::Data(format!(
-            "expected {n} points of {d} values ({} in all), found {} values",
-            n * d,
-            points.len()
-        )));
-    }
-    Ok(())
-}
-
 /// The rows minus the mean row.
-fn centre_columns(points: &[f64], n: usize, d: usize) -> Vec<f64> {
-    let mut means = vec![0.0; d];
-    for row in points.chunks_exact(d) {
+fn centre_columns(points: Points) -> Vec<f64> {
+    let mut means = vec![0.0; points.d()];
+    for row in points.rows() {
         for (m, &x) in means.iter_mut().zip(row) {
             *m += x;
         }
     }
-    means.iter_mut().for_each(|m| *m /= n as f64);
+    means.iter_mut().for_each(|m| *m /= points.n() as f64);
     points
-        .chunks_exact(d)
+        .rows()
         .flat_map(|row| row.iter().zip(&means).map(|(x, m)| x - m))
         .collect()
 }
 
-/// `X X^T` of the rows.
-fn gram_rows(points: &[f64], n: usize, d: usize, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
-    let mut gram = vec![0.0; n * n];
-    for i in 0..n {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
-        }
-        let ri = &points[i * d..(i + 1) * d];
-        for j in i..n {
-            let value = dot(ri, &points[j * d..(j + 1) * d]);
-            gram[i * n + j] = value;
-            gram[j * n + i] = value;
-        }
+/// `X X^T` of the rows: their pairwise dot products, and each row's own
+/// on the diagonal.
+fn gram_rows(points: Points, cancel: &AtomicBool) -> Result<Vec<f64>, Error> {
+    let n = points.n();
+    let mut gram = pairwise(points, cancel, |_, _, ri, rj| dot(ri, rj))?;
+    for (i, row) in points.rows().enumerate() {
+        gram[i * n + i] = dot(row, row);
     }
     Ok(gram)
 }

@@ -6,9 +6,9 @@
 //! learning rate `max(n / 12 / 4, 50)`). The gradient is exact, O(n^2) per
 //! iteration: a few thousand features take seconds to a minute.
 
-use crate::Error;
 use crate::linalg::dot;
 use crate::pca::{pairwise, pca, squared_distances};
+use crate::{Error, Points};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const MACHINE_EPSILON: f64 = f64::EPSILON;
@@ -53,23 +53,22 @@ pub struct Embedding {
     pub kl_divergence: f64,
 }
 
-/// Embeds the `n` rows of dimension `d` in two dimensions.
+/// Embeds the points in two dimensions.
 pub fn tsne(
-    points: &[f64],
-    n: usize,
-    d: usize,
+    points: Points,
     options: &TsneOptions,
     cancel: &AtomicBool,
 ) -> Result<Embedding, Error> {
+    let n = points.n();
     if options.perplexity >= n as f64 || options.perplexity <= 0.0 {
         return Err(Error::Options(format!(
             "t-SNE perplexity must be above 0 and below the number of features ({n}), found {}",
             options.perplexity
         )));
     }
-    let distances = distances(points, n, d, options.metric, cancel)?;
+    let distances = distances(points, options.metric, cancel)?;
     let mut p = joint_probabilities(&distances, n, options.perplexity, cancel)?;
-    let start = pca(points, n, d, 2, cancel)?;
+    let start = pca(points, 2, cancel)?;
     let start: Vec<f32> = start.iter().map(|&x| x as f32).collect();
     let first: Vec<f32> = start.iter().step_by(2).copied().collect();
     let std = population_std(&first);
@@ -110,28 +109,22 @@ pub fn tsne(
 
 /// Pairwise distances under `metric`, stored as f32 (as scikit-learn hands
 /// them to the perplexity search).
-pub fn distances(
-    points: &[f64],
-    n: usize,
-    d: usize,
-    metric: Metric,
-    cancel: &AtomicBool,
-) -> Result<Vec<f32>, Error> {
+pub fn distances(points: Points, metric: Metric, cancel: &AtomicBool) -> Result<Vec<f32>, Error> {
     Ok(match metric {
-        Metric::Euclidean => squared_distances(points, n, d, cancel)?
+        Metric::Euclidean => squared_distances(points, cancel)?
             .into_iter()
             .map(|x| x as f32)
             .collect(),
         Metric::Cosine => {
             let normalised: Vec<f64> = points
-                .chunks_exact(d)
+                .rows()
                 .flat_map(|row| {
                     let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
                     row.iter()
                         .map(move |x| if norm > 0.0 { x / norm } else { 0.0 })
                 })
                 .collect();
-            pairwise(&normalised, n, d, cancel, |_, _, a, b| {
+            pairwise(points.with_values(&normalised), cancel, |_, _, a, b| {
                 (1.0 - dot(a, b)).clamp(0.0, 2.0)
             })?
             .into_iter()

@@ -4,10 +4,10 @@
 
 mod support;
 
-use neuride_tabular::Norm2;
 use neuride_tabular::lsa::linear_sum_assignment;
 use neuride_tabular::pca::{kernel_pca, pca};
 use neuride_tabular::tsne::{Metric, TsneOptions, distances, joint_probabilities, tsne};
+use neuride_tabular::{Norm2, Points};
 use serde_json::{Value, json};
 use std::sync::atomic::AtomicBool;
 
@@ -64,10 +64,11 @@ fn embeddings_match_scikit_learn() {
     let (points, n, d) = feature_points();
     let theirs = support::run_python(SKLEARN, &json!({ "points": rows(&points, d) }));
     let cancel = AtomicBool::new(false);
+    let features = Points::new(&points, n, d).unwrap();
 
     for (name, ours) in [
-        ("pca", pca(&points, n, d, 2, &cancel).unwrap()),
-        ("kpca", kernel_pca(&points, n, d, 2, &cancel).unwrap()),
+        ("pca", pca(features, 2, &cancel).unwrap()),
+        ("kpca", kernel_pca(features, 2, &cancel).unwrap()),
     ] {
         let expected = floats(&theirs[name]);
         let scale = expected.iter().fold(0f64, |m, x| m.max(x.abs()));
@@ -83,7 +84,7 @@ fn embeddings_match_scikit_learn() {
     }
 
     // t-SNE: the same joint probabilities, and an optimum as good.
-    let distances = distances(&points, n, d, Metric::Cosine, &cancel).unwrap();
+    let distances = distances(features, Metric::Cosine, &cancel).unwrap();
     let p = joint_probabilities(&distances, n, 20.0, &cancel).unwrap();
     let expected = floats(&theirs["P"]);
     assert_eq!(p.len(), expected.len());
@@ -98,7 +99,7 @@ fn embeddings_match_scikit_learn() {
         perplexity: 20.0,
         ..TsneOptions::default()
     };
-    let ours = tsne(&points, n, d, &options, &cancel).unwrap();
+    let ours = tsne(features, &options, &cancel).unwrap();
     let kl = theirs["kl"].as_f64().unwrap();
     eprintln!(
         "t-SNE KL divergence: neuride {:.4}, scikit-learn {kl:.4}",

@@ -122,13 +122,13 @@ pub(super) fn block_settings<'t>(
     checker: &mut Checker,
     entries: &'t [Entry],
     block: &str,
-    allowed: &str,
+    specs: &[catalog::SettingSpec],
 ) -> Vec<(&'t Name, &'t Expr)> {
     let mut seen = FxHashSet::default();
     let mut settings = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.kind != EntryKind::Setting {
-            misplaced(checker, entry, block, allowed);
+            misplaced(checker, entry, block, &settings_list(specs));
             continue;
         }
         let (Some(key), Some(value)) = (&entry.name, &entry.value) else {
@@ -144,6 +144,12 @@ pub(super) fn block_settings<'t>(
         settings.push((key, value));
     }
     settings
+}
+
+/// `settings (a, b, c)`: what a block of these settings may hold.
+pub(super) fn settings_list(specs: &[catalog::SettingSpec]) -> String {
+    let keys: Vec<&str> = specs.iter().map(|spec| spec.key).collect();
+    format!("settings ({})", keys.join(", "))
 }
 
 pub(super) fn misplaced(checker: &mut Checker, entry: &Entry, block: &str, allowed: &str) {
@@ -590,7 +596,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
         checker,
         &body.entries,
         &format!("converted network `{name}`"),
-        "settings (neuron, normalize, weights, max_to_avg)",
+        catalog::CONVERT_SETTINGS,
     );
     for (key, value) in settings {
         match key.text.as_str() {

@@ -2,7 +2,9 @@
 //! units and ranges (`steps = 0`, `max_rate` above `1/dt`, `tau_ref < dt`),
 //! and dataset shapes against the target's input.
 
-use super::network::{block_settings, check_dataset_against, misplaced, unknown_setting};
+use super::network::{
+    block_settings, check_dataset_against, misplaced, settings_list, unknown_setting,
+};
 use super::values::{Value, number_of, parse_unit};
 use super::{Checker, Def, Fix, TextEdit, Unit};
 use crate::catalog::{self, ValueKind};
@@ -61,7 +63,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
         checker,
         item.entries(),
         "a simulate block",
-        "settings (dt, steps, encode, decode, batch, limit, record)",
+        catalog::SIMULATE_SETTINGS,
     );
     for (key, value) in settings {
         match key.text.as_str() {
@@ -438,7 +440,10 @@ pub(super) fn check_infer(checker: &mut Checker, index: usize) {
                 checker,
                 entry,
                 "an infer block",
-                "`input NAME = DATASET.key` mappings and settings (record, batch, limit)",
+                &format!(
+                    "`input NAME = DATASET.key` mappings and {}",
+                    settings_list(catalog::INFER_SETTINGS)
+                ),
             ),
         }
     }
@@ -551,7 +556,7 @@ pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
         checker,
         item.entries(),
         "a sweep block",
-        "settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random)",
+        catalog::SWEEP_SETTINGS,
     );
     for (key, value) in settings {
         let name = key.text.as_str();

@@ -3,35 +3,12 @@
 use crate::syntax::TextRange;
 use crate::syntax::ast::{EntryKind, ItemKind, SourceFile};
 
-/// Symbol kinds of the language; suggested LSP mapping in parentheses.
+/// What a symbol is: an item or an entry, with the kind the syntax gives
+/// it (the server maps these to its protocol's kinds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SymbolKind {
-    /// (Module)
-    Model,
-    /// (Package)
-    Weights,
-    /// (Struct)
-    Dataset,
-    /// (Class)
-    Network,
-    /// (Function)
-    Run,
-    /// (Namespace)
-    App,
-    /// (Variable)
-    Input,
-    /// (Field)
-    Layer,
-    /// (Variable)
-    Output,
-    /// (Property)
-    Setting,
-    /// (Event)
-    Sensor,
-    /// (Operator)
-    Pipeline,
-    /// (Event)
-    Rule,
+    Item(ItemKind),
+    Entry(EntryKind),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,14 +25,6 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
     file.items
         .iter()
         .map(|item| {
-            let kind = match item.kind {
-                ItemKind::Model => SymbolKind::Model,
-                ItemKind::Weights => SymbolKind::Weights,
-                ItemKind::Dataset => SymbolKind::Dataset,
-                ItemKind::Network => SymbolKind::Network,
-                ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer => SymbolKind::Run,
-                ItemKind::App => SymbolKind::App,
-            };
             let detail = match (&item.value, item.kind) {
                 (Some(value), _) => Some(text[value.range.start..value.range.end].to_string()),
                 (None, ItemKind::Simulate | ItemKind::Sweep | ItemKind::Infer) => {
@@ -67,15 +36,6 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
                 .entries()
                 .iter()
                 .map(|entry| {
-                    let kind = match entry.kind {
-                        EntryKind::Input => SymbolKind::Input,
-                        EntryKind::Layer => SymbolKind::Layer,
-                        EntryKind::Output => SymbolKind::Output,
-                        EntryKind::Setting => SymbolKind::Setting,
-                        EntryKind::Sensor => SymbolKind::Sensor,
-                        EntryKind::Pipeline => SymbolKind::Pipeline,
-                        EntryKind::Rule => SymbolKind::Rule,
-                    };
                     let name = match entry.kind {
                         EntryKind::Pipeline => entry
                             .stages
@@ -107,7 +67,7 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
                             name
                         },
                         detail,
-                        kind,
+                        kind: SymbolKind::Entry(entry.kind),
                         range: entry.range,
                         selection_range,
                         children: Vec::new(),
@@ -117,7 +77,7 @@ pub fn document_symbols(file: &SourceFile, text: &str) -> Vec<DocumentSymbol> {
             DocumentSymbol {
                 name: item.label(),
                 detail,
-                kind,
+                kind: SymbolKind::Item(item.kind),
                 range: item.range,
                 selection_range: item.selection_range(),
                 children,

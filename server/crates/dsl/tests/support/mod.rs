@@ -376,12 +376,13 @@ pub fn format_is_stable(parse: &neuride_dsl::Parse) {
     let again = neuride_dsl::parse(&formatted);
     assert!(
         again.errors.is_empty(),
-        "formatted text has errors: {:?}",
+        "formatted text has errors: {:?}\n{formatted}",
         again.errors
     );
     assert_eq!(
         neuride_dsl::format(&again).as_deref(),
-        Some(formatted.as_str())
+        Some(formatted.as_str()),
+        "formatting is not idempotent"
     );
 }
 

@@ -160,30 +160,24 @@ pub fn model_facts(model: &crate::model::ModelAnalysis) -> FileFact<ModelFacts> 
     let summary = &facts.summary;
     let graph = facts.proto.graph.as_ref();
     let ops = graph
-        .map(|g| {
-            g.node
-                .iter()
-                .map(|n| OpFact {
-                    node: n.name().to_owned(),
-                    op_type: n.op_type().to_owned(),
-                })
-                .collect()
+        .into_iter()
+        .flat_map(|g| &g.node)
+        .map(|n| OpFact {
+            node: n.name().to_owned(),
+            op_type: n.op_type().to_owned(),
         })
-        .unwrap_or_default();
+        .collect();
     let initializers = graph
-        .map(|g| {
-            g.initializer
-                .iter()
-                .map(|t| TensorFact {
-                    name: t.name().to_owned(),
-                    elem_type: neuride_onnx::dtype::onnx_name(t.data_type()).to_owned(),
-                    shape: Some(neuride_dsl::Shape::known(
-                        &t.dims.iter().map(|&d| d.max(0) as u64).collect::<Vec<_>>(),
-                    )),
-                })
-                .collect()
+        .into_iter()
+        .flat_map(|g| &g.initializer)
+        .map(|t| TensorFact {
+            name: t.name().to_owned(),
+            elem_type: neuride_onnx::dtype::onnx_name(t.data_type()).to_owned(),
+            shape: Some(neuride_dsl::Shape::known(
+                &t.dims.iter().map(|&d| d.max(0) as u64).collect::<Vec<_>>(),
+            )),
         })
-        .unwrap_or_default();
+        .collect();
     let unconvertible = neuride_convert::unconvertible_ops(&facts.proto)
         .into_iter()
         .map(|(node, op_type, _)| OpFact { node, op_type })

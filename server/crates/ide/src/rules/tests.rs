@@ -6,27 +6,17 @@ fn crates_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every `"onnx/…"`, `"npz/…"`, `"neuro/…"` string literal in the crates'
 /// sources (the registry and unit tests left out): the codes they can emit.
 fn codes_in_sources() -> BTreeSet<(String, PathBuf)> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(crates_dir()).unwrap() {
-        let src = entry.unwrap().path().join("src");
-        if src.is_dir() {
-            rust_files(&src, &mut files);
-        }
-    }
+    let files: Vec<PathBuf> = std::fs::read_dir(crates_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("src"))
+        .filter(|src| src.is_dir())
+        .flat_map(walkdir::WalkDir::new)
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
     let registry = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
     let mut codes = BTreeSet::new();
     // Tests name made-up codes on purpose; the registry names every code.

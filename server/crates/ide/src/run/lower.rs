@@ -256,9 +256,7 @@ fn layer_of(
         "relu" => Layer::Relu,
         "clip" => Layer::Clip {
             max: call
-                .named("max")
-                .map(settings::number)
-                .transpose()?
+                .number("max")?
                 .ok_or_else(|| RunError::Setting("`max` is missing".into()))?
                 as f32,
         },

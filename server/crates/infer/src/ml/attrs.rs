@@ -118,3 +118,18 @@ impl<'a> Attrs<'a> {
         })
     }
 }
+
+/// Parallel list attributes (one entry per tree node, per category...):
+/// each of `others` must have as many entries as `reference`; the first
+/// that does not is the error, naming both.
+pub(crate) fn same_lengths(
+    (reference, n): (&str, usize),
+    others: &[(&str, usize)],
+) -> Result<(), KernelError> {
+    match others.iter().find(|&&(_, len)| len != n) {
+        Some((name, len)) => Err(KernelError::Attribute(format!(
+            "{name} has {len} entries, {reference} {n}"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -2,21 +2,37 @@
 //! ArrayFeatureExtractor, FeatureVectorizer.
 
 use super::linear::rows_f32;
+use super::num::index_below;
 use super::{Attrs, BoxKernel, Kernel};
 use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 
+/// Input `i`, which must be given.
+pub(crate) fn given<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<&'a Value, KernelError> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| KernelError::Value(format!("input {i} is missing")))
+}
+
+/// Input `i` is a `value` of another kind than the op takes (`expected`,
+/// e.g. `a tensor`): the error, saying what it is.
+pub(crate) fn not_a(i: usize, expected: &str, value: &Value) -> KernelError {
+    KernelError::Value(format!(
+        "input {i}: expected {expected}, found {}",
+        value.describe()
+    ))
+}
+
+/// Input `i`, which must be a tensor.
 pub(crate) fn tensor<'a>(
     inputs: &[Option<&'a Value>],
     i: usize,
 ) -> Result<&'a Tensor, KernelError> {
-    match inputs.get(i).copied().flatten() {
-        Some(Value::Tensor(t)) => Ok(t),
-        Some(other) => Err(KernelError::Value(format!(
-            "input {i}: expected a tensor, found {}",
-            other.describe()
-        ))),
-        None => Err(KernelError::Value(format!("input {i} is missing"))),
+    match given(inputs, i)? {
+        Value::Tensor(t) => Ok(t),
+        other => Err(not_a(i, "a tensor", other)),
     }
 }
 pub(crate) use tensor as input_tensor;
@@ -236,14 +252,11 @@ impl Kernel for ArrayFeatureExtractor {
         }
         let mut picks = Vec::with_capacity(indices.len());
         for &i in indices {
-            let i = usize::try_from(i)
-                .ok()
-                .filter(|&i| i < cols)
-                .ok_or_else(|| {
-                    KernelError::Shape(format!(
-                        "index {i} is outside the last dimension of size {cols}"
-                    ))
-                })?;
+            let i = index_below(i, cols).ok_or_else(|| {
+                KernelError::Shape(format!(
+                    "index {i} is outside the last dimension of size {cols}"
+                ))
+            })?;
             picks.push(i);
         }
         let rows = x.len().checked_div(cols).unwrap_or(0);

@@ -2,7 +2,8 @@
 //! OneHotEncoder, CategoryMapper, DictVectorizer, CastMap.
 
 use super::basic::{input_tensor, shaped_like};
-use super::{Attrs, BoxKernel, Kernel};
+use super::num::index_below;
+use super::{Attrs, BoxKernel, Kernel, same_lengths};
 use crate::error::KernelError;
 use crate::value::{DType, Data, Map, MapKeys, Tensor, Value};
 use std::collections::HashMap;
@@ -122,18 +123,13 @@ fn data_attr(a: &Attrs, base: &str) -> Result<Option<Data>, KernelError> {
 }
 
 pub(crate) fn label_encoder(a: &Attrs) -> Result<BoxKernel, KernelError> {
-    // ai.onnx.ml opset 1: `classes_strings` maps strings to their index and back.
+    // ai.onnx.ml opset 1: `classes_strings` maps strings to their index and
+    // back, a CategoryMapper of the classes numbered 0, 1, ... (a repeated
+    // class maps to its last index).
     if let Some(classes) = a.strings("classes_strings") {
-        return Ok(Box::new(LabelEncoderV1 {
-            index: classes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), i as i64))
-                .collect(),
-            classes,
-            default_int: a.i("default_int64").unwrap_or(-1),
-            default_string: a.s_or("default_string", "_Unused"),
-        }));
+        let to_int = (0..).zip(&classes).map(|(i, c)| (c.clone(), i)).collect();
+        let to_string = (0..).zip(classes).collect();
+        return Ok(CategoryMapper::kernel(a, to_int, to_string));
     }
     let keys = data_attr(a, "keys")?
         .ok_or_else(|| KernelError::Attribute("keys_* attribute is required".to_owned()))?;
@@ -190,49 +186,6 @@ impl Kernel for LabelEncoder {
         all.extend(&self.default);
         shaped_like(t, all.gather(&picks))
     }
-}
-
-struct LabelEncoderV1 {
-    classes: Vec<String>,
-    index: HashMap<String, i64>,
-    default_int: i64,
-    default_string: String,
-}
-
-impl Kernel for LabelEncoderV1 {
-    fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        map_strings_and_ints(
-            input_tensor(inputs, 0)?,
-            |s| self.index.get(s).copied().unwrap_or(self.default_int),
-            |i| {
-                usize::try_from(i)
-                    .ok()
-                    .and_then(|i| self.classes.get(i))
-                    .cloned()
-                    .unwrap_or_else(|| self.default_string.clone())
-            },
-        )
-    }
-}
-
-/// The string <-> int64 lookups of LabelEncoder (opset 1) and CategoryMapper:
-/// strings become ints and ints become strings, keeping the shape.
-fn map_strings_and_ints(
-    t: &Tensor,
-    to_int: impl Fn(&String) -> i64,
-    to_string: impl Fn(i64) -> String,
-) -> Result<Vec<Value>, KernelError> {
-    let data = match &t.data {
-        Data::Str(v) => Data::I64(v.iter().map(to_int).collect()),
-        Data::I64(v) => Data::Str(v.iter().map(|&i| to_string(i)).collect()),
-        other => {
-            return Err(KernelError::Type(format!(
-                "input must be string or int64, found {}",
-                other.dtype()
-            )));
-        }
-    };
-    shaped_like(t, data)
 }
 
 /// A string or int64 list attribute (whichever is set and non-empty) and
@@ -311,6 +264,8 @@ impl Kernel for OneHotEncoder {
 
 // ---------------------------------------------------------------- CategoryMapper
 
+/// The string <-> int64 lookups of CategoryMapper and LabelEncoder (opset
+/// 1): strings become ints and ints become strings, keeping the shape.
 struct CategoryMapper {
     to_int: HashMap<String, i64>,
     to_string: HashMap<i64, String>,
@@ -318,42 +273,67 @@ struct CategoryMapper {
     default_string: String,
 }
 
+impl CategoryMapper {
+    /// The kernel over these tables, with the node's defaults for what they
+    /// do not hold.
+    fn kernel(
+        a: &Attrs,
+        to_int: HashMap<String, i64>,
+        to_string: HashMap<i64, String>,
+    ) -> BoxKernel {
+        Box::new(CategoryMapper {
+            to_int,
+            to_string,
+            default_int: a.i("default_int64").unwrap_or(-1),
+            default_string: a.s_or("default_string", "_Unused"),
+        })
+    }
+}
+
 pub(crate) fn category_mapper(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let strings = a.strings("cats_strings").unwrap_or_default();
     let ints = a.ints("cats_int64s").unwrap_or_default();
-    if strings.len() != ints.len() {
-        return Err(KernelError::Attribute(format!(
-            "cats_strings has {} entries, cats_int64s {}",
-            strings.len(),
-            ints.len()
-        )));
-    }
+    same_lengths(
+        ("cats_int64s", ints.len()),
+        &[("cats_strings", strings.len())],
+    )?;
     let mut to_int = HashMap::new();
     let mut to_string = HashMap::new();
     for (s, &i) in strings.iter().zip(&ints) {
         to_int.entry(s.clone()).or_insert(i);
         to_string.entry(i).or_insert(s.clone());
     }
-    Ok(Box::new(CategoryMapper {
-        to_int,
-        to_string,
-        default_int: a.i("default_int64").unwrap_or(-1),
-        default_string: a.s_or("default_string", "_Unused"),
-    }))
+    Ok(CategoryMapper::kernel(a, to_int, to_string))
 }
 
 impl Kernel for CategoryMapper {
     fn run(&self, inputs: &[Option<&Value>]) -> Result<Vec<Value>, KernelError> {
-        map_strings_and_ints(
-            input_tensor(inputs, 0)?,
-            |s| self.to_int.get(s).copied().unwrap_or(self.default_int),
-            |i| {
-                self.to_string
-                    .get(&i)
-                    .cloned()
-                    .unwrap_or_else(|| self.default_string.clone())
-            },
-        )
+        let t = input_tensor(inputs, 0)?;
+        let data = match &t.data {
+            Data::Str(strings) => Data::I64(
+                strings
+                    .iter()
+                    .map(|s| self.to_int.get(s).copied().unwrap_or(self.default_int))
+                    .collect(),
+            ),
+            Data::I64(ints) => Data::Str(
+                ints.iter()
+                    .map(|i| {
+                        self.to_string
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| self.default_string.clone())
+                    })
+                    .collect(),
+            ),
+            other => {
+                return Err(KernelError::Type(format!(
+                    "input must be string or int64, found {}",
+                    other.dtype()
+                )));
+            }
+        };
+        shaped_like(t, data)
     }
 }
 
@@ -513,12 +493,7 @@ impl Kernel for CastMap {
         let positions: Vec<(usize, usize)> = if self.sparse {
             order
                 .iter()
-                .filter_map(|&i| {
-                    usize::try_from(keys[i])
-                        .ok()
-                        .filter(|&k| k < width)
-                        .map(|k| (k, i))
-                })
+                .filter_map(|&i| index_below(keys[i], width).map(|k| (k, i)))
                 .collect()
         } else {
             order
@@ -562,5 +537,50 @@ impl Kernel for CastMap {
             shape: vec![1, width],
             data,
         })])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::value::{Data, Tensor, Value};
+    use neuride_onnx::build::{attr_int, attr_strings};
+    use neuride_onnx::proto::NodeProto;
+
+    /// LabelEncoder of opset 1 (`classes_strings`): a class maps to its
+    /// index (a repeated one to its last), an index to its class, anything
+    /// else to the defaults.
+    #[test]
+    fn label_encoder_v1_maps_classes_and_indexes_both_ways() {
+        let node = NodeProto {
+            op_type: Some("LabelEncoder".into()),
+            domain: Some(super::super::ML_DOMAIN.into()),
+            attribute: vec![
+                attr_strings("classes_strings", ["a", "b", "a"]),
+                attr_int("default_int64", -7),
+            ],
+            ..Default::default()
+        };
+        let run = |data: Data| {
+            let input = Value::Tensor(Tensor {
+                shape: vec![data.len()],
+                data,
+            });
+            match &super::super::eval_node(&node, 1, &[Some(&input)]).unwrap()[..] {
+                [Value::Tensor(t)] => t.data.clone(),
+                other => panic!("one tensor expected, found {other:?}"),
+            }
+        };
+        assert_eq!(
+            run(Data::Str(vec!["a".into(), "b".into(), "z".into()])),
+            Data::I64(vec![2, 1, -7])
+        );
+        assert_eq!(
+            run(Data::I64(vec![0, 1, 2, 3, -1])),
+            Data::Str(
+                ["a", "b", "a", "_Unused", "_Unused"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
     }
 }

@@ -19,7 +19,7 @@ use crate::value::Value;
 use neuride_onnx::proto::{GraphProto, NodeProto};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-pub(crate) use attrs::Attrs;
+pub(crate) use attrs::{Attrs, same_lengths};
 
 /// A prepared operator: attributes parsed, ready to run on values.
 pub(crate) trait Kernel: Send + Sync {

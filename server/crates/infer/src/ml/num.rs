@@ -340,6 +340,20 @@ pub(crate) fn ints(t: &Tensor) -> Result<Vec<i64>, KernelError> {
         .ok_or_else(|| KernelError::Type(format!("expected integers, found {}", t.dtype())))
 }
 
+/// `i` as an index into `0..len`; None when it is negative or too large.
+pub(crate) fn index_below(i: i64, len: usize) -> Option<usize> {
+    usize::try_from(i).ok().filter(|&i| i < len)
+}
+
+/// The integer a scalar input holds (its first value): `k`, `M`, a split
+/// size; `what` names it when the tensor is empty.
+pub(crate) fn first_int(t: &Tensor, what: &str) -> Result<i64, KernelError> {
+    ints(t)?
+        .first()
+        .copied()
+        .ok_or_else(|| KernelError::Value(format!("{what} is empty")))
+}
+
 /// Bit operations of the integer types.
 pub(crate) trait Int: Num {
     const BITS: u32;

@@ -6,7 +6,7 @@
 
 use super::linear::{Labels, NEG, POS};
 use super::post::{PostTransform, probit};
-use super::{Attrs, BoxKernel, Kernel};
+use super::{Attrs, BoxKernel, Kernel, same_lengths};
 use crate::error::KernelError;
 use crate::value::{Data, Tensor, Value};
 use std::collections::HashMap;
@@ -223,29 +223,18 @@ fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, KernelError> {
         .ints("nodes_missing_value_tracks_true")
         .unwrap_or_default();
     let n = tree_ids.len();
-    for (name, len) in [
-        ("nodes_nodeids", node_ids.len()),
-        ("nodes_modes", modes.len()),
-    ] {
-        if len != n {
-            return Err(KernelError::Attribute(format!(
-                "{name} has {len} entries, nodes_treeids {n}"
-            )));
-        }
-    }
+    same_lengths(
+        ("nodes_treeids", n),
+        &[
+            ("nodes_nodeids", node_ids.len()),
+            ("nodes_modes", modes.len()),
+            ("nodes_featureids", features.len()),
+            ("nodes_values", values.len()),
+            ("nodes_truenodeids", trues.len()),
+            ("nodes_falsenodeids", falses.len()),
+        ],
+    )?;
     let is_leaf: Vec<bool> = modes.iter().map(|m| m == "LEAF").collect();
-    for (name, len) in [
-        ("nodes_featureids", features.len()),
-        ("nodes_values", values.len()),
-        ("nodes_truenodeids", trues.len()),
-        ("nodes_falsenodeids", falses.len()),
-    ] {
-        if len != n {
-            return Err(KernelError::Attribute(format!(
-                "{name} has {len} entries, nodes_treeids {n}"
-            )));
-        }
-    }
     // Map (tree, node id) to a node or leaf index.
     let mut index: HashMap<(i64, i64), Child> = HashMap::new();
     let (mut n_nodes, mut n_leaves) = (0u32, 0u32);
@@ -561,27 +550,21 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
     let leaf_targets = a.ints("leaf_targetids").unwrap_or_default();
     let leaf_weights = tensor_f64("leaf_weights")?;
     let n = features.len();
-    for (name, len) in [
-        ("nodes_splits", splits.len()),
-        ("nodes_modes", modes.len()),
-        ("nodes_truenodeids", trues.len()),
-        ("nodes_falsenodeids", falses.len()),
-        ("nodes_trueleafs", true_leafs.len()),
-        ("nodes_falseleafs", false_leafs.len()),
-    ] {
-        if len != n {
-            return Err(KernelError::Attribute(format!(
-                "{name} has {len} entries, nodes_featureids {n}"
-            )));
-        }
-    }
-    if leaf_targets.len() != leaf_weights.len() {
-        return Err(KernelError::Attribute(format!(
-            "leaf_targetids has {} entries, leaf_weights {}",
-            leaf_targets.len(),
-            leaf_weights.len()
-        )));
-    }
+    same_lengths(
+        ("nodes_featureids", n),
+        &[
+            ("nodes_splits", splits.len()),
+            ("nodes_modes", modes.len()),
+            ("nodes_truenodeids", trues.len()),
+            ("nodes_falsenodeids", falses.len()),
+            ("nodes_trueleafs", true_leafs.len()),
+            ("nodes_falseleafs", false_leafs.len()),
+        ],
+    )?;
+    same_lengths(
+        ("leaf_weights", leaf_weights.len()),
+        &[("leaf_targetids", leaf_targets.len())],
+    )?;
     // Sets of BRANCH_MEMBER nodes are NaN-separated, in node order.
     let mut sets = membership.split(|v| v.is_nan()).map(|s| s.to_vec());
     let link = |id: i64, leaf: bool| -> Result<Child, KernelError> {

@@ -2,6 +2,7 @@
 //! defined before use (telling an unsorted graph from a real cycle), and
 //! graph outputs produced.
 
+use super::node::NodeCx;
 use super::scope::{Def, Scope};
 use super::{Checker, GraphCx, Opsets, codes};
 use crate::diagnostic::Anchor;
@@ -319,7 +320,13 @@ impl<'m, 'c> Checker<'m, 'c> {
                     }
                 }
             }
-            self.check_node(node, index, gcx, scope, opsets);
+            self.check_node(&NodeCx {
+                node,
+                index,
+                gcx,
+                scope,
+                opsets,
+            });
             for output in &node.output {
                 if output.is_empty() {
                     continue; // an omitted optional output

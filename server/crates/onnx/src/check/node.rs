@@ -9,6 +9,33 @@ use crate::diagnostic::{Anchor, GraphId};
 use crate::proto::{AttributeProto, FunctionProto, GraphProto, NodeProto};
 use crate::schema::{self, AttrType, OpSchema, ParamOption};
 
+/// A node being checked and what it is checked against: its graph, the
+/// names in scope before it and the imported opsets. Displayed, it is the
+/// node as messages name it (`node 3 'r' (Relu) in then_branch of ...`).
+pub(crate) struct NodeCx<'m, 'p, 'a> {
+    pub(crate) node: &'m NodeProto,
+    pub(crate) index: usize,
+    pub(crate) gcx: &'a GraphCx<'m>,
+    pub(crate) scope: &'a Scope<'m, 'p>,
+    pub(crate) opsets: &'a Opsets<'m>,
+}
+
+impl NodeCx<'_, '_, '_> {
+    /// Where diagnostics about the node point.
+    fn anchor(&self) -> Anchor {
+        Anchor::Node {
+            graph: self.gcx.id.clone(),
+            index: self.index,
+        }
+    }
+}
+
+impl std::fmt::Display for NodeCx<'_, '_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}{}", node_label(self.index, self.node), self.gcx.place)
+    }
+}
+
 /// Operators onnx once had as experimental and removed; onnx.checker only warns.
 const EXPERIMENTAL_OPS: &[&str] = &[
     "ATen",
@@ -25,66 +52,51 @@ const EXPERIMENTAL_OPS: &[&str] = &[
 ];
 
 impl<'m, 'c> Checker<'m, 'c> {
-    pub(crate) fn check_node<'p>(
-        &mut self,
-        node: &'m NodeProto,
-        index: usize,
-        gcx: &GraphCx<'m>,
-        scope: &Scope<'m, 'p>,
-        opsets: &Opsets<'m>,
-    ) {
-        let anchor = || Anchor::Node {
-            graph: gcx.id.clone(),
-            index,
-        };
-        let label = || format!("{}{}", node_label(index, node), gcx.place);
+    pub(crate) fn check_node(&mut self, at: &NodeCx<'m, '_, '_>) {
+        let node = at.node;
         if node.op_type().is_empty() {
             self.error(
                 codes::NODE_OP_TYPE,
-                anchor(),
-                format!(
-                    "{}: op_type is empty, an operator name was expected",
-                    label()
-                ),
+                at.anchor(),
+                format!("{at}: op_type is empty, an operator name was expected"),
             );
         }
         if node.input.is_empty() && node.output.is_empty() {
             self.error(
                 codes::NODE_NO_IO,
-                anchor(),
-                format!("{}: has neither inputs nor outputs", label()),
+                at.anchor(),
+                format!("{at}: has neither inputs nor outputs"),
             );
         }
         let domain = schema::canonical_domain(node.domain());
-        let version = opsets.get(domain).copied();
+        let version = at.opsets.get(domain).copied();
         if version.is_none() {
-            let mut imported: Vec<String> = opsets.keys().map(|d| format!("'{d}'")).collect();
+            let mut imported: Vec<String> = at.opsets.keys().map(|d| format!("'{d}'")).collect();
             imported.sort();
             let message = format!(
-                "{}: domain '{domain}' is not imported: opset_import has no entry for it (imported: {})",
-                label(),
+                "{at}: domain '{domain}' is not imported: opset_import has no entry for it (imported: {})",
                 if imported.is_empty() {
                     "none".to_owned()
                 } else {
                     imported.join(", ")
                 }
             );
-            self.error(codes::UNKNOWN_DOMAIN, anchor(), message);
+            self.error(codes::UNKNOWN_DOMAIN, at.anchor(), message);
         }
 
-        self.check_node_attributes(node, index, gcx, scope, opsets);
+        self.check_node_attributes(at);
 
         let is_standard = schema::is_builtin_domain(domain);
         if domain.is_empty() && EXPERIMENTAL_OPS.contains(&node.op_type()) {
             let message = format!(
                 "{}: {} is a removed experimental operator; runtimes may reject it",
-                label(),
+                at,
                 node.op_type()
             );
-            return self.warning(codes::EXPERIMENTAL_OP, anchor(), message);
+            return self.warning(codes::EXPERIMENTAL_OP, at.anchor(), message);
         }
         if let Some(function) = self.local_function(domain, node.op_type(), node.overload()) {
-            return self.check_call_arity(node, function, anchor(), &label());
+            return self.check_call_arity(node, function, at.anchor(), at);
         }
         let Some(version) = version.filter(|_| !node.op_type().is_empty()) else {
             return;
@@ -93,34 +105,31 @@ impl<'m, 'c> Checker<'m, 'c> {
             if let Some(first) = schema::versions(domain, node.op_type()).first() {
                 let message = format!(
                     "{}: {} exists only from opset {} of domain '{domain}', but the model imports version {version}",
-                    label(),
+                    at,
                     node.op_type(),
                     first.since_version
                 );
-                self.error(codes::OP_NOT_IN_OPSET, anchor(), message);
+                self.error(codes::OP_NOT_IN_OPSET, at.anchor(), message);
             } else if is_standard || self.ctx().check_custom_domain {
                 let message = format!(
                     "{}: no operator '{}' in domain '{domain}' (opset {version})",
-                    label(),
+                    at,
                     node.op_type()
                 );
-                self.error(codes::UNKNOWN_OP, anchor(), message);
+                self.error(codes::UNKNOWN_OP, at.anchor(), message);
             }
             return;
         };
         if op.deprecated {
             let message = format!(
                 "{}: {} is deprecated (removed) since opset {} of domain '{domain}'; the model imports {version}, and onnx.checker rejects it",
-                label(),
+                at,
                 node.op_type(),
                 op.since_version
             );
-            return self.warning(codes::DEPRECATED_OP, anchor(), message);
+            return self.warning(codes::DEPRECATED_OP, at.anchor(), message);
         }
-        let label = super::Lazy(|f: &mut std::fmt::Formatter| {
-            write!(f, "{}{}", node_label(index, node), gcx.place)
-        });
-        self.verify_against_schema(node, op, anchor(), &label);
+        self.verify_against_schema(node, op, at.anchor(), at);
     }
 
     /// A node calling a model-local function passes at most as many inputs
@@ -130,7 +139,7 @@ impl<'m, 'c> Checker<'m, 'c> {
         node: &NodeProto,
         function: &FunctionProto,
         anchor: Anchor,
-        label: &str,
+        label: &dyn std::fmt::Display,
     ) {
         for (what, given, declared) in [
             ("inputs", node.input.len(), function.input.len()),
@@ -279,40 +288,18 @@ impl<'m, 'c> Checker<'m, 'c> {
         }
     }
 
-    fn check_node_attributes<'p>(
-        &mut self,
-        node: &'m NodeProto,
-        index: usize,
-        gcx: &GraphCx<'m>,
-        scope: &Scope<'m, 'p>,
-        opsets: &Opsets<'m>,
-    ) {
-        let anchor = || Anchor::Node {
-            graph: gcx.id.clone(),
-            index,
-        };
+    fn check_node_attributes(&mut self, at: &NodeCx<'m, '_, '_>) {
+        let node = at.node;
         for (position, attr) in node.attribute.iter().enumerate() {
             if node.attribute[..position]
                 .iter()
                 .any(|earlier| earlier.name() == attr.name())
             {
-                let message = format!(
-                    "{}{}: attribute '{}' is set more than once",
-                    node_label(index, node),
-                    gcx.place,
-                    attr.name()
-                );
-                self.error(codes::DUPLICATE_ATTRIBUTE, anchor(), message);
+                let message = format!("{at}: attribute '{}' is set more than once", attr.name());
+                self.error(codes::DUPLICATE_ATTRIBUTE, at.anchor(), message);
             }
-            let what = || {
-                format!(
-                    "{}{}: attribute '{}'",
-                    node_label(index, node),
-                    gcx.place,
-                    attr.name()
-                )
-            };
-            self.check_attribute(attr, &anchor(), &what, gcx.function);
+            let what = || format!("{at}: attribute '{}'", attr.name());
+            self.check_attribute(attr, &at.anchor(), &what, at.gcx.function);
             let subgraphs = attr.g.as_deref().map(|g| (attr.name().to_owned(), g));
             let listed = attr
                 .graphs
@@ -320,24 +307,15 @@ impl<'m, 'c> Checker<'m, 'c> {
                 .enumerate()
                 .map(|(i, g)| (format!("{}[{i}]", attr.name()), g));
             for (slot, graph) in subgraphs.into_iter().chain(listed) {
-                self.check_subgraph(graph, node, index, slot, gcx, scope, opsets);
+                self.check_subgraph(graph, at, slot);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn check_subgraph<'p>(
-        &mut self,
-        graph: &'m GraphProto,
-        node: &NodeProto,
-        index: usize,
-        slot: String,
-        gcx: &GraphCx<'m>,
-        scope: &Scope<'m, 'p>,
-        opsets: &Opsets<'m>,
-    ) {
-        let place = format!(" in {slot} of {}{}", node_label(index, node), gcx.place);
-        let id = GraphId::Sub(Box::new(gcx.id.clone()), index, slot);
+    fn check_subgraph(&mut self, graph: &'m GraphProto, at: &NodeCx<'m, '_, '_>, slot: String) {
+        let gcx = at.gcx;
+        let place = format!(" in {slot} of {at}");
+        let id = GraphId::Sub(Box::new(gcx.id.clone()), at.index, slot);
         if gcx.depth >= MAX_DEPTH {
             let message = format!(
                 "subgraph{place} is nested more than {MAX_DEPTH} levels deep; not checked further"
@@ -352,7 +330,7 @@ impl<'m, 'c> Checker<'m, 'c> {
             place,
         };
         // SAFETY of lifetimes: the subgraph sees the names defined so far.
-        self.check_graph(graph, &sub, Some(scope), opsets);
+        self.check_graph(graph, &sub, Some(at.scope), at.opsets);
     }
 
     /// onnx's `check_attribute`: a name, a type (IR >= 2), at most one value

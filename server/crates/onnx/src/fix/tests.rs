@@ -63,6 +63,12 @@ fn codes(model: &ModelProto) -> Vec<&'static str> {
         .collect()
 }
 
+/// `model` with every fix applied, and the descriptions of what was done.
+fn fix_all(model: &ModelProto) -> (ModelProto, Vec<String>) {
+    let (fixed, applied) = fix(model, &CheckContext::default(), &|_| true);
+    (fixed, applied.into_iter().map(|a| a.description).collect())
+}
+
 fn order(model: &ModelProto) -> Vec<&str> {
     model
         .graph
@@ -89,8 +95,8 @@ fn sorts_nodes_keeping_valid_order() {
     assert_eq!(applied[0].code, codes::TOPOLOGICAL_ORDER);
     assert!(codes(&fixed).is_empty(), "{:?}", codes(&fixed));
     // A sorted model is left alone.
-    let (again, applied) = fix(&fixed, &CheckContext::default(), &|_| true);
-    assert!(applied.is_empty());
+    let (again, descriptions) = fix_all(&fixed);
+    assert!(descriptions.is_empty(), "{descriptions:?}");
     assert_eq!(again, fixed);
 }
 
@@ -133,8 +139,8 @@ fn a_subgraph_reading_a_later_value_moves_its_node() {
         }],
         ..Default::default()
     });
-    let (fixed, applied) = fix(&m, &CheckContext::default(), &|_| true);
-    assert_eq!(applied.len(), 1, "{applied:?}");
+    let (fixed, descriptions) = fix_all(&m);
+    assert_eq!(descriptions.len(), 1, "{descriptions:?}");
     assert_eq!(order(&fixed), ["t", "m", "c", "y"]);
     assert!(!codes(&fixed).contains(&codes::TOPOLOGICAL_ORDER));
     assert!(!codes(&fixed).contains(&codes::UNDEFINED_INPUT));
@@ -147,8 +153,8 @@ fn cycles_are_not_fixed() {
         node("Relu", &["a"], "b"),
         node("Identity", &["b"], "y"),
     ]);
-    let (fixed, applied) = fix(&m, &CheckContext::default(), &|_| true);
-    assert!(applied.is_empty());
+    let (fixed, descriptions) = fix_all(&m);
+    assert!(descriptions.is_empty(), "{descriptions:?}");
     assert_eq!(fixed, m);
 }
 
@@ -181,8 +187,7 @@ fn removes_unused_initializers_inputs_and_value_info() {
             ),
         ]
     );
-    let (fixed, applied) = fix(&m, &CheckContext::default(), &|_| true);
-    let descriptions: Vec<&str> = applied.iter().map(|a| a.description.as_str()).collect();
+    let (fixed, descriptions) = fix_all(&m);
     assert_eq!(
         descriptions,
         [
@@ -208,8 +213,7 @@ fn merges_duplicate_opsets_and_sets_the_ir_version() {
     let mut m = model(vec![node("Relu", &["x"], "y")]);
     m.ir_version = None;
     m.opset_import = vec![opset("", 13), opset("ai.onnx.ml", 3), opset("", 17)];
-    let (fixed, applied) = fix(&m, &CheckContext::default(), &|_| true);
-    let descriptions: Vec<&str> = applied.iter().map(|a| a.description.as_str()).collect();
+    let (fixed, descriptions) = fix_all(&m);
     assert_eq!(
         descriptions,
         [

@@ -116,6 +116,14 @@ impl ValueType {
             _ => None,
         }
     }
+    /// A tensor's element type and shape (if ranked); `None` for the other
+    /// kinds of value.
+    fn as_tensor(&self) -> Option<(i32, Option<&[Dim]>)> {
+        match self {
+            ValueType::Tensor { elem, shape } => Some((*elem, shape.as_deref())),
+            _ => None,
+        }
+    }
 
     /// How much is known, to pick the better of two descriptions.
     fn knowledge(&self) -> usize {
@@ -137,24 +145,14 @@ impl ValueType {
     /// Why `self` (inferred) and `declared` cannot both be true, if they can't:
     /// different element types or ranks, or two different known dims.
     pub fn conflict(&self, declared: &ValueType) -> Option<String> {
-        let (
-            ValueType::Tensor {
-                elem: e1,
-                shape: s1,
-            },
-            ValueType::Tensor {
-                elem: e2,
-                shape: s2,
-            },
-        ) = (self, declared)
-        else {
+        let (Some((e1, s1)), Some((e2, s2))) = (self.as_tensor(), declared.as_tensor()) else {
             return None;
         };
-        if *e1 != 0 && *e2 != 0 && e1 != e2 {
+        if e1 != 0 && e2 != 0 && e1 != e2 {
             return Some(format!(
                 "element type {} vs {}",
-                crate::dtype::onnx_name(*e1),
-                crate::dtype::onnx_name(*e2)
+                crate::dtype::onnx_name(e1),
+                crate::dtype::onnx_name(e2)
             ));
         }
         let (Some(s1), Some(s2)) = (s1, s2) else {
@@ -206,31 +204,22 @@ impl ValueType {
 
     /// What two alternatives (If branches) have in common.
     pub fn merge(&self, other: &ValueType) -> ValueType {
-        match (self, other) {
-            (
-                ValueType::Tensor {
-                    elem: e1,
-                    shape: s1,
-                },
-                ValueType::Tensor {
-                    elem: e2,
-                    shape: s2,
-                },
-            ) => {
-                let elem = if e1 == e2 { *e1 } else { 0 };
-                let shape = match (s1, s2) {
-                    (Some(a), Some(b)) if a.len() == b.len() => Some(
-                        a.iter()
-                            .zip(b)
-                            .map(|(x, y)| if x == y { x.clone() } else { Dim::Unknown })
-                            .collect(),
-                    ),
-                    _ => None,
-                };
-                ValueType::Tensor { elem, shape }
-            }
-            (a, b) if a == b => a.clone(),
-            _ => ValueType::Unknown,
+        if let (Some((e1, s1)), Some((e2, s2))) = (self.as_tensor(), other.as_tensor()) {
+            let elem = if e1 == e2 { e1 } else { 0 };
+            let shape = match (s1, s2) {
+                (Some(a), Some(b)) if a.len() == b.len() => Some(
+                    a.iter()
+                        .zip(b)
+                        .map(|(x, y)| if x == y { x.clone() } else { Dim::Unknown })
+                        .collect(),
+                ),
+                _ => None,
+            };
+            ValueType::Tensor { elem, shape }
+        } else if self == other {
+            self.clone()
+        } else {
+            ValueType::Unknown
         }
     }
 

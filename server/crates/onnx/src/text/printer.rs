@@ -316,13 +316,7 @@ impl Printer<'_> {
                 self.float_list(" {", ",", "}", t.double_data.iter().map(|&v| f64_text(v)))
             }
             Ok(DataType::String) => {
-                let mut sep = "{";
-                for s in &t.string_data {
-                    self.w(sep);
-                    self.quoted_bytes(s);
-                    sep = ", ";
-                }
-                self.w("}");
+                self.each(["{", ", ", "}"], &t.string_data, |p, s| p.quoted_bytes(s))
             }
             _ => self.w("..."),
         }
@@ -399,13 +393,7 @@ impl Printer<'_> {
             }
             Ok(AttributeType::String) => self.quoted_bytes(a.s.as_deref().unwrap_or(b"")),
             Ok(AttributeType::Strings) => {
-                let mut sep = "[";
-                for s in &a.strings {
-                    self.w(sep);
-                    self.quoted_bytes(s);
-                    sep = ", ";
-                }
-                self.w("]");
+                self.each(["[", ", ", "]"], &a.strings, |p, s| p.quoted_bytes(s))
             }
             Ok(AttributeType::Graph) => {
                 self.indent += 3;

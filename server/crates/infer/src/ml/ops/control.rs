@@ -5,7 +5,7 @@
 
 use super::{Registry, op};
 use crate::error::KernelError;
-use crate::ml::num::{axis, ints};
+use crate::ml::num::{axis, first_int, ints};
 use crate::ml::{Attrs, Plan, captured_names};
 use crate::value::{Data, Tensor, Value};
 use neuride_onnx::proto::GraphProto;
@@ -163,11 +163,7 @@ fn run_loop(
     i: &[Option<&Value>],
 ) -> Result<Vec<Value>, KernelError> {
     let max_trip = match i.first().copied().flatten() {
-        Some(Value::Tensor(t)) => Some(
-            *ints(t)?
-                .first()
-                .ok_or_else(|| KernelError::Value("M is empty".to_owned()))?,
-        ),
+        Some(Value::Tensor(t)) => Some(first_int(t, "M")?),
         _ => None,
     };
     let mut cond = match i.get(1).copied().flatten() {

@@ -5,7 +5,7 @@
 
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
-use crate::ml::num::{checked_len, floats, ints, strides, tensor_f64};
+use crate::ml::num::{checked_len, floats, index_below, ints, strides, tensor_f64};
 use crate::value::{DType, Data, Tensor};
 
 pub(super) fn register(reg: &mut Registry) {
@@ -739,9 +739,7 @@ fn roi_align(x: &Tensor, rois: &Tensor, batch: &[i64], s: &RoiSpec) -> Result<Te
     let mut out = vec![0f64; nr * c * s.out_h * s.out_w];
     let offset = if s.half_pixel { 0.5 } else { 0.0 };
     for r in 0..nr {
-        let b = usize::try_from(batch[r])
-            .ok()
-            .filter(|&b| b < n)
+        let b = index_below(batch[r], n)
             .ok_or_else(|| KernelError::Value("batch index out of range".to_owned()))?;
         let roi = &rv[r * 4..r * 4 + 4];
         let (x1, y1) = (roi[0] * s.scale - offset, roi[1] * s.scale - offset);

@@ -59,11 +59,7 @@ fn args<'a>(inputs: &[Option<&'a Value>]) -> Result<Vec<&'a Tensor>, KernelError
 fn opt<'a>(inputs: &[Option<&'a Value>], i: usize) -> Result<Option<&'a Tensor>, KernelError> {
     match inputs.get(i).copied().flatten() {
         None => Ok(None),
-        Some(Value::Tensor(t)) => Ok(Some(t)),
-        Some(other) => Err(KernelError::Value(format!(
-            "input {i}: expected a tensor, found {}",
-            other.describe()
-        ))),
+        Some(_) => arg(inputs, i).map(Some),
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
-use crate::ml::num::{checked_len, floats, ints, strides, tensor_f64};
+use crate::ml::num::{checked_len, floats, index_below, ints, strides, tensor_f64};
 use crate::ml::{Attrs, BoxKernel};
 use crate::value::{DType, Data, Tensor, Value};
 use neuride_onnx::window::Window;
@@ -111,6 +111,62 @@ impl Geometry {
             }
         }
         (pos, inside_pad)
+    }
+}
+
+/// A per-axis ints attribute, or `len` times `default` when it is absent
+/// or empty.
+fn per_axis(v: &Option<Vec<i64>>, default: i64, len: usize) -> Vec<i64> {
+    v.clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or(vec![default; len])
+}
+
+/// Windows read back into the grid they slid over (ConvTranspose scatters
+/// each input position through its kernel, Col2Im each block): per axis,
+/// element `k` of window `p` lands at `p * stride - pad + k * dilation`.
+struct Landing<'a> {
+    windows: &'a [usize],
+    kernel: &'a [usize],
+    grid: &'a [usize],
+    stride: &'a [i64],
+    dilation: &'a [i64],
+    /// Begin pads.
+    pad: &'a [i64],
+}
+
+impl Landing<'_> {
+    /// For every window and kernel element (window-major): the flat offset
+    /// in the grid where it lands, or None outside the grid.
+    fn table(&self) -> Vec<Option<usize>> {
+        let (ws, ks, gs) = (
+            strides(self.windows),
+            strides(self.kernel),
+            strides(self.grid),
+        );
+        let (wl, kl) = (
+            self.windows.iter().product::<usize>(),
+            self.kernel.iter().product::<usize>(),
+        );
+        let mut table = Vec::with_capacity(wl * kl);
+        for p in 0..wl {
+            for k in 0..kl {
+                let mut at = Some(0usize);
+                for d in 0..self.grid.len() {
+                    let pc = (p / ws[d]) % self.windows[d];
+                    let kc = (k / ks[d]) % self.kernel[d];
+                    let y =
+                        (pc as i64) * self.stride[d] - self.pad[d] + (kc as i64) * self.dilation[d];
+                    if y < 0 || y >= self.grid[d] as i64 {
+                        at = None;
+                        break;
+                    }
+                    at = at.map(|at| at + y as usize * gs[d]);
+                }
+                table.push(at);
+            }
+        }
+        table
     }
 }
 
@@ -339,12 +395,9 @@ fn conv_transpose(
         .kernel_shape
         .clone()
         .unwrap_or_else(|| w.shape[2..].iter().map(|&d| d as i64).collect());
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
-        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
-    };
-    let stride = list(&a.strides, 1, nd);
-    let dil = list(&a.dilations, 1, nd);
-    let out_pad = list(&a.output_padding, 0, nd);
+    let stride = per_axis(&a.strides, 1, nd);
+    let dil = per_axis(&a.dilations, 1, nd);
+    let out_pad = per_axis(&a.output_padding, 0, nd);
     let span: Vec<i64> = (0..nd).map(|d| (kernel[d] - 1) * dil[d] + 1).collect();
     let same = matches!(a.auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
     let (pads, out_shape): (Vec<i64>, Vec<i64>) = match (&a.pads, same) {
@@ -372,7 +425,7 @@ fn conv_transpose(
             (begin, out_shape)
         }
         _ => {
-            let pads = list(&a.pads, 0, 2 * nd);
+            let pads = per_axis(&a.pads, 0, 2 * nd);
             let out_shape = match &a.output_shape {
                 Some(s) => s[s.len() - nd..].to_vec(),
                 None => (0..nd)
@@ -401,7 +454,15 @@ fn conv_transpose(
     let kl: usize = kdims.iter().product();
     let il: usize = input.iter().product();
     let ol: usize = out_dims.iter().product();
-    let (is, ks, os) = (strides(&input), strides(&kdims), strides(&out_dims));
+    let landing = Landing {
+        windows: &input,
+        kernel: &kdims,
+        grid: &out_dims,
+        stride: &stride,
+        dilation: &dil,
+        pad: &pads[..nd],
+    }
+    .table();
     let mut out = vec![0f64; total];
     for ni in 0..n {
         for ci in 0..c {
@@ -409,21 +470,9 @@ fn conv_transpose(
             for p in 0..il {
                 let xval = xv[(ni * c + ci) * il + p];
                 for k in 0..kl {
-                    let mut at = 0usize;
-                    let mut valid = true;
-                    for d in 0..nd {
-                        let xc = (p / is[d]) % input[d];
-                        let kc = (k / ks[d]) % kdims[d];
-                        let o = (xc as i64) * stride[d] - pads[d] + (kc as i64) * dil[d];
-                        if o < 0 || o >= out_dims[d] as i64 {
-                            valid = false;
-                            break;
-                        }
-                        at += o as usize * os[d];
-                    }
-                    if !valid {
+                    let Some(at) = landing[p * kl + k] else {
                         continue;
-                    }
+                    };
                     for mj in 0..mg {
                         let mi = gi * mg + mj;
                         out[(ni * m + mi) * ol + at] += xval * wv[(ci * mg + mj) * kl + k];
@@ -548,10 +597,11 @@ fn col2im(
             "Col2Im: image_shape and block_shape of one length, input (N, C*K, L)".to_owned(),
         ));
     }
-    let list = |v: &Option<Vec<i64>>, d: i64, len: usize| {
-        v.clone().filter(|v| !v.is_empty()).unwrap_or(vec![d; len])
-    };
-    let (dil, pads, strd) = (list(dil, 1, nd), list(pads, 0, 2 * nd), list(strd, 1, nd));
+    let (dil, pads, strd) = (
+        per_axis(dil, 1, nd),
+        per_axis(pads, 0, 2 * nd),
+        per_axis(strd, 1, nd),
+    );
     let img: Vec<usize> = image.iter().map(|&d| d.max(0) as usize).collect();
     let blk: Vec<usize> = block.iter().map(|&d| d.max(1) as usize).collect();
     let kl: usize = blk.iter().product();
@@ -575,25 +625,21 @@ fn col2im(
     }
     let xv = floats(x, "Col2Im")?;
     let il: usize = img.iter().product();
-    let (bs, ks, is) = (strides(&blocks), strides(&blk), strides(&img));
+    let landing = Landing {
+        windows: &blocks,
+        kernel: &blk,
+        grid: &img,
+        stride: &strd,
+        dilation: &dil,
+        pad: &pads[..nd],
+    }
+    .table();
     let mut out = vec![0f64; n * c * il];
     for ni in 0..n {
         for ci in 0..c {
             for k in 0..kl {
                 for p in 0..l {
-                    let mut at = 0;
-                    let mut valid = true;
-                    for d in 0..nd {
-                        let bc = (p / bs[d]) % blocks[d];
-                        let kc = (k / ks[d]) % blk[d];
-                        let y = (bc as i64) * strd[d] - pads[d] + (kc as i64) * dil[d];
-                        if y < 0 || y >= img[d] as i64 {
-                            valid = false;
-                            break;
-                        }
-                        at += y as usize * is[d];
-                    }
-                    if valid {
+                    if let Some(at) = landing[p * kl + k] {
                         out[(ni * c + ci) * il + at] += xv[(ni * ck + ci * kl + k) * l + p];
                     }
                 }
@@ -709,9 +755,7 @@ fn register_pool(reg: &mut Registry) {
             let xv = floats(x, "MaxUnpool")?;
             let mut y = vec![0f64; total];
             for (k, &at) in idx.iter().enumerate() {
-                let at = usize::try_from(at)
-                    .ok()
-                    .filter(|&a| a < total)
+                let at = index_below(at, total)
                     .ok_or_else(|| KernelError::Value("MaxUnpool index out of range".to_owned()))?;
                 y[at] = xv[k];
             }
@@ -830,6 +874,43 @@ fn moments(v: &[f64], len: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// GroupNormalization, and InstanceNormalization as its case of one group
+/// per channel (`groups` None): each sample's groups of channels are
+/// normalised by their own mean and variance, then scaled and shifted per
+/// channel, or per group when `scale` has one value per group (opset 18).
+fn normalize_groups(
+    name: &str,
+    i: &[Option<&Value>],
+    groups: Option<usize>,
+    eps: f64,
+    opset: i64,
+) -> Result<Vec<Value>, KernelError> {
+    let x = arg(i, 0)?;
+    let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
+    let c = *x
+        .shape
+        .get(1)
+        .ok_or_else(|| KernelError::Shape(format!("{name} of a 1-D tensor")))?;
+    let groups = groups.unwrap_or(c).max(1);
+    let per: usize = x.shape.iter().skip(2).product();
+    let xv = floats(x, name)?;
+    let glen = c / groups * per;
+    let mom = moments(&xv, glen);
+    // Opset 18 took one scale per group; 21 one per channel.
+    let per_group = opset < 21 && scale.len() == groups;
+    let y: Vec<f64> = xv
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            let (m, var) = mom[k / glen.max(1)];
+            let ch = (k / per.max(1)) % c;
+            let s = if per_group { ch / (c / groups) } else { ch };
+            scale[s] * (v - m) / (var + eps).sqrt() + bias[s]
+        })
+        .collect();
+    one(tensor_f64(x.shape.clone(), x.dtype(), y))
+}
+
 fn register_norm(reg: &mut Registry) {
     reg.add(&["BatchNormalization"], |_, a, opset| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
@@ -888,28 +969,9 @@ fn register_norm(reg: &mut Registry) {
             Ok(out)
         })
     });
-    reg.add(&["InstanceNormalization"], |_, a, _| {
+    reg.add(&["InstanceNormalization"], |_, a, opset| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
-        op(move |i| {
-            let x = arg(i, 0)?;
-            let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or_else(|| {
-                KernelError::Shape("InstanceNormalization of a 1-D tensor".to_owned())
-            })?;
-            let per: usize = x.shape.iter().skip(2).product();
-            let xv = floats(x, "InstanceNormalization")?;
-            let mom = moments(&xv, per);
-            let y: Vec<f64> = xv
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    let g = k / per.max(1);
-                    let (m, var) = mom[g];
-                    scale[g % c] * (v - m) / (var + eps).sqrt() + bias[g % c]
-                })
-                .collect();
-            one(tensor_f64(x.shape.clone(), x.dtype(), y))
-        })
+        op(move |i| normalize_groups("InstanceNormalization", i, None, eps, opset))
     });
     reg.add(&["LayerNormalization", "RMSNormalization"], |name, a, _| {
         let eps = a.f("epsilon").unwrap_or(1e-5) as f64;
@@ -969,30 +1031,7 @@ fn register_norm(reg: &mut Registry) {
                 KernelError::Attribute("GroupNormalization needs num_groups".to_owned())
             })?
             .max(1) as usize;
-        op(move |i| {
-            let x = arg(i, 0)?;
-            let (scale, bias) = (floats(arg(i, 1)?, "scale")?, floats(arg(i, 2)?, "bias")?);
-            let c = *x.shape.get(1).ok_or_else(|| {
-                KernelError::Shape("GroupNormalization of a 1-D tensor".to_owned())
-            })?;
-            let per: usize = x.shape.iter().skip(2).product();
-            let xv = floats(x, "GroupNormalization")?;
-            let glen = c / groups * per;
-            let mom = moments(&xv, glen);
-            // Opset 18 took one scale per group; 21 one per channel.
-            let per_group = opset < 21 && scale.len() == groups;
-            let y: Vec<f64> = xv
-                .iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    let (m, var) = mom[k / glen.max(1)];
-                    let ch = (k / per.max(1)) % c;
-                    let s = if per_group { ch / (c / groups) } else { ch };
-                    scale[s] * (v - m) / (var + eps).sqrt() + bias[s]
-                })
-                .collect();
-            one(tensor_f64(x.shape.clone(), x.dtype(), y))
-        })
+        op(move |i| normalize_groups("GroupNormalization", i, Some(groups), eps, opset))
     });
     reg.add(&["LRN"], |_, a, _| {
         let alpha = a.f("alpha").unwrap_or(1e-4) as f64;
@@ -1149,9 +1188,7 @@ fn loss(
             if Some(k) == ignore {
                 continue;
             }
-            let kk = usize::try_from(k)
-                .ok()
-                .filter(|&k| k < c)
+            let kk = index_below(k, c)
                 .ok_or_else(|| KernelError::Value(format!("target {k} outside {c} classes")))?;
             let w = wv.as_ref().map_or(1.0, |w| w[kk]);
             losses[ni * d + di] = -xv[(ni * c + kk) * d + di] * w;

@@ -5,26 +5,21 @@
 use super::shape::{concat, split};
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
-use crate::ml::num::{axis, ints};
+use crate::ml::basic::{given, not_a};
+use crate::ml::num::{axis, first_int, ints};
 use crate::value::{Tensor, Value};
 
 fn sequence<'a>(i: &[Option<&'a Value>], k: usize) -> Result<&'a [Value], KernelError> {
-    match i.get(k).copied().flatten() {
-        Some(Value::Sequence(s)) => Ok(s),
-        Some(other) => Err(KernelError::Value(format!(
-            "input {k}: a sequence expected, found {}",
-            other.describe()
-        ))),
-        None => Err(KernelError::Value(format!("input {k} is missing"))),
+    match given(i, k)? {
+        Value::Sequence(s) => Ok(s),
+        other => Err(not_a(k, "a sequence", other)),
     }
 }
 
 /// A position in a sequence of `len` (negative from the end); `len` itself
 /// allowed when `end`.
 fn position(t: &Tensor, len: usize, end: bool) -> Result<usize, KernelError> {
-    let p = *ints(t)?
-        .first()
-        .ok_or_else(|| KernelError::Value("an empty position".to_owned()))?;
+    let p = first_int(t, "position")?;
     let q = if p < 0 { p + len as i64 } else { p };
     let limit = if end { len as i64 } else { len as i64 - 1 };
     if q < 0 || q > limit {
@@ -92,9 +87,7 @@ pub(super) fn register(reg: &mut Registry) {
             let parts = match opt(i, 1)? {
                 Some(s) if s.shape.is_empty() => {
                     // One size: chunks of it, the last one shorter.
-                    let chunk = *ints(s)?
-                        .first()
-                        .ok_or_else(|| KernelError::Value("split is empty".to_owned()))?;
+                    let chunk = first_int(s, "split")?;
                     let a = axis(ax, t.shape.len())?;
                     let d = t.shape[a] as i64;
                     if chunk <= 0 {

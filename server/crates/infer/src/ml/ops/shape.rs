@@ -7,8 +7,8 @@ use super::{Registry, arg, args, one, op, opt};
 use crate::error::KernelError;
 use crate::ml::Attrs;
 use crate::ml::num::{
-    Num, axis, bad_type, broadcast_shape, checked_len, expand, ints, num_match, split_at, strides,
-    transpose,
+    Num, axis, bad_type, broadcast_shape, checked_len, expand, first_int, index_below, ints,
+    num_match, split_at, strides, transpose,
 };
 use crate::value::{DType, Data, Tensor, Value};
 
@@ -104,28 +104,15 @@ fn register_basic(reg: &mut Registry) {
 
 /// A Constant node's value, from whichever attribute holds it.
 fn constant(a: &Attrs) -> Result<Tensor, KernelError> {
-    if let Some(t) = a.tensor("value")? {
-        return Ok(t);
-    }
-    if let Some(v) = a.f("value_float") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.floats("value_floats") {
-        return Ok(Tensor::vector(v));
-    }
-    if let Some(v) = a.i("value_int") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.ints("value_ints") {
-        return Ok(Tensor::vector(v));
-    }
-    if let Some(v) = a.s("value_string") {
-        return Ok(Tensor::scalar(v));
-    }
-    if let Some(v) = a.strings("value_strings") {
-        return Ok(Tensor::vector(v));
-    }
-    Err(KernelError::Value("Constant without a value".to_owned()))
+    let value = a
+        .tensor("value")?
+        .or_else(|| a.f("value_float").map(Tensor::scalar))
+        .or_else(|| a.floats("value_floats").map(Tensor::vector))
+        .or_else(|| a.i("value_int").map(Tensor::scalar))
+        .or_else(|| a.ints("value_ints").map(Tensor::vector))
+        .or_else(|| a.s("value_string").map(Tensor::scalar))
+        .or_else(|| a.strings("value_strings").map(Tensor::vector));
+    value.ok_or_else(|| KernelError::Value("Constant without a value".to_owned()))
 }
 
 // ---------------------------------------------------------------- views
@@ -166,10 +153,7 @@ fn reshape(t: &Tensor, spec: &[i64], allow_zero: bool) -> Result<Tensor, KernelE
             t.shape
         )));
     }
-    Ok(Tensor {
-        shape,
-        data: t.data.clone(),
-    })
+    Ok(t.with_shape(shape))
 }
 
 /// Axes from input `k` (newer opsets) or the `axes` attribute.
@@ -209,10 +193,7 @@ fn register_views(reg: &mut Registry) {
             }
             let outer: usize = t.shape[..a as usize].iter().product();
             let inner: usize = t.shape[a as usize..].iter().product();
-            one(Tensor {
-                shape: vec![outer, inner],
-                data: t.data.clone(),
-            })
+            one(t.with_shape(vec![outer, inner]))
         })
     });
     reg.add(&["Squeeze"], |_, a, _| {
@@ -233,10 +214,7 @@ fn register_views(reg: &mut Registry) {
                 .filter(|d| !axes.contains(d))
                 .map(|d| t.shape[d])
                 .collect();
-            one(Tensor {
-                shape,
-                data: t.data.clone(),
-            })
+            one(t.with_shape(shape))
         })
     });
     reg.add(&["Unsqueeze"], |_, a, _| {
@@ -253,10 +231,7 @@ fn register_views(reg: &mut Registry) {
             for ax in axes {
                 shape.insert(ax.min(shape.len()), 1);
             }
-            one(Tensor {
-                shape,
-                data: t.data.clone(),
-            })
+            one(t.with_shape(shape))
         })
     });
     reg.add(&["Transpose"], |_, a, _| {
@@ -430,9 +405,11 @@ fn register_views(reg: &mut Registry) {
             if b == 0 {
                 return Err(KernelError::Attribute("blocksize 0".to_owned()));
             }
-            let r =
-                |s: Vec<usize>| reshape(t, &s.iter().map(|&d| d as i64).collect::<Vec<_>>(), true);
-            let out = if to_space {
+            // Both are a reshape splitting out the block axes (DepthToSpace:
+            // from the channels, CRD as [C', b, b], DCR as [b, b, C'];
+            // SpaceToDepth: from the spatial axes), a transpose moving them,
+            // and a reshape merging them back.
+            let (split, perm, merged) = if to_space {
                 if c % (b * b) != 0 {
                     return Err(KernelError::Shape(format!(
                         "channels {c} not divisible by blocksize² {}",
@@ -440,20 +417,11 @@ fn register_views(reg: &mut Registry) {
                     )));
                 }
                 let cc = c / (b * b);
+                let merged = [n, cc, h * b, w * b];
                 if crd {
-                    let x = r(vec![n, cc, b, b, h, w])?;
-                    reshape(
-                        &transpose(&x, &[0, 1, 4, 2, 5, 3])?,
-                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
-                        true,
-                    )?
+                    ([n, cc, b, b, h, w], [0, 1, 4, 2, 5, 3], merged)
                 } else {
-                    let x = r(vec![n, b, b, cc, h, w])?;
-                    reshape(
-                        &transpose(&x, &[0, 3, 4, 1, 5, 2])?,
-                        &[n as i64, cc as i64, (h * b) as i64, (w * b) as i64],
-                        true,
-                    )?
+                    ([n, b, b, cc, h, w], [0, 3, 4, 1, 5, 2], merged)
                 }
             } else {
                 if h % b != 0 || w % b != 0 {
@@ -461,19 +429,20 @@ fn register_views(reg: &mut Registry) {
                         "{h}x{w} not divisible by blocksize {b}"
                     )));
                 }
-                let x = r(vec![n, c, h / b, b, w / b, b])?;
-                let perm: &[usize] = if crd {
-                    &[0, 1, 3, 5, 2, 4]
+                let perm = if crd {
+                    [0, 1, 3, 5, 2, 4]
                 } else {
-                    &[0, 3, 5, 1, 2, 4]
+                    [0, 3, 5, 1, 2, 4]
                 };
-                reshape(
-                    &transpose(&x, perm)?,
-                    &[n as i64, (c * b * b) as i64, (h / b) as i64, (w / b) as i64],
-                    true,
-                )?
+                (
+                    [n, c, h / b, b, w / b, b],
+                    perm,
+                    [n, c * b * b, h / b, w / b],
+                )
             };
-            one(out)
+            let dims = |s: &[usize]| s.iter().map(|&d| d as i64).collect::<Vec<_>>();
+            let blocks = transpose(&reshape(t, &dims(&split), true)?, &perm)?;
+            one(reshape(&blocks, &dims(&merged), true)?)
         })
     });
     reg.add(&["CenterCropPad"], |_, a, _| {
@@ -721,7 +690,7 @@ fn pad(
 /// An index into a dimension of size `n` (negative counts from the end).
 fn index(k: i64, n: usize) -> Result<usize, KernelError> {
     let j = if k < 0 { k + n as i64 } else { k };
-    usize::try_from(j).ok().filter(|&j| j < n).ok_or_else(|| {
+    index_below(j, n).ok_or_else(|| {
         KernelError::Shape(format!("index {k} is out of range for a dimension of {n}"))
     })
 }
@@ -831,14 +800,11 @@ fn register_index(reg: &mut Registry) {
                     if circular {
                         at = at.rem_euclid(max_len as i64);
                     }
-                    let at = usize::try_from(at)
-                        .ok()
-                        .filter(|&x| x < max_len)
-                        .ok_or_else(|| {
-                            KernelError::Value(format!(
-                                "write index {at} outside the cache of {max_len}"
-                            ))
-                        })?;
+                    let at = index_below(at, max_len).ok_or_else(|| {
+                        KernelError::Value(format!(
+                            "write index {at} outside the cache of {max_len}"
+                        ))
+                    })?;
                     targets.push((p * max_len + at) * inner);
                 }
             }
@@ -1173,9 +1139,7 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?
-                    .first()
-                    .ok_or_else(|| KernelError::Value("k is empty".to_owned()))?,
+                Some(k) => first_int(k, "k")?,
                 None => 0,
             };
             let r = t.shape.len();
@@ -1232,9 +1196,7 @@ fn register_select(reg: &mut Registry) {
         op(move |i| {
             let t = arg(i, 0)?;
             let k = match opt(i, 1)? {
-                Some(k) => *ints(k)?
-                    .first()
-                    .ok_or_else(|| KernelError::Value("K is empty".to_owned()))?,
+                Some(k) => first_int(k, "K")?,
                 None => attr_k.ok_or_else(|| KernelError::Attribute("TopK needs K".to_owned()))?,
             };
             top_k(t, k, ax, largest)

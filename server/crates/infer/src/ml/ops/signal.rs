@@ -4,7 +4,7 @@
 
 use super::{Registry, arg, one, op, opt};
 use crate::error::KernelError;
-use crate::ml::num::{axis, floats, ints, tensor_f64};
+use crate::ml::num::{axis, floats, index_below, ints, tensor_f64};
 use crate::value::{DType, Tensor};
 use std::f64::consts::PI;
 
@@ -86,11 +86,7 @@ pub(super) fn register(reg: &mut Registry) {
                 .collect();
             let mut out = vec![0f64; spec_bins * bins];
             let mut set = |j: i64, k: usize, v: f64| {
-                if let Some(o) = usize::try_from(j)
-                    .ok()
-                    .filter(|&j| j < spec_bins)
-                    .map(|j| j * bins + k)
-                {
+                if let Some(o) = index_below(j, spec_bins).map(|j| j * bins + k) {
                     out[o] = v;
                 }
             };
