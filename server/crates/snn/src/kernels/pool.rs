@@ -77,33 +77,19 @@ pub(crate) fn pool(
     input: &[f32],
     out: &mut [f32],
 ) {
-    let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
+    let (h, w) = (input_shape[1], input_shape[2]);
     let (oh, ow) = (output_shape[1], output_shape[2]);
-    let in_size = c * h * w;
-    let out_size = c * oh * ow;
+    // NCHW: every sample's channels are planes one after the other.
+    let planes = input.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow));
     if padding == [0; 4] {
         // Without padding every window lies inside the input (floor mode).
         let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
-        for (x, y) in input
-            .chunks_exact(in_size)
-            .zip(out.chunks_exact_mut(out_size))
-        {
-            for ch in 0..c {
-                let plane = &x[ch * h * w..(ch + 1) * h * w];
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut sum = 0.0f32;
-                        let mut best = f32::NEG_INFINITY;
-                        for ky in 0..kernel[0] {
-                            let row =
-                                &plane[(oy * stride[0] + ky) * w + ox * stride[1]..][..kernel[1]];
-                            for &v in row {
-                                sum += v;
-                                best = best.max(v);
-                            }
-                        }
-                        y[(ch * oh + oy) * ow + ox] = if average { sum * divisor } else { best };
-                    }
+        for (plane, y) in planes {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let start = oy * stride[0] * w + ox * stride[1];
+                    let (sum, best) = window(plane, w, start, kernel[0], kernel[1]);
+                    y[oy * ow + ox] = if average { sum * divisor } else { best };
                 }
             }
         }
@@ -116,44 +102,45 @@ pub(crate) fn pool(
         let start = (o * s) as isize - pad as isize;
         let lo = (-start).clamp(0, k as isize) as usize;
         let hi = (len as isize - start).clamp(lo as isize, k as isize) as usize;
-        (start + lo as isize, hi - lo)
+        ((start + lo as isize) as usize, hi - lo)
     };
-    for (x, y) in input
-        .chunks_exact(in_size)
-        .zip(out.chunks_exact_mut(out_size))
-    {
-        for ch in 0..c {
-            let plane = &x[ch * h * w..(ch + 1) * h * w];
-            for oy in 0..oh {
-                let (iy, rows) = clip(oy, kernel[0], stride[0], padding[0], h);
-                for ox in 0..ow {
-                    let (ix, cols) = clip(ox, kernel[1], stride[1], padding[1], w);
-                    let mut sum = 0.0f32;
-                    let mut best = f32::NEG_INFINITY;
-                    for r in 0..rows {
-                        let start = (iy as usize + r) * w + ix as usize;
-                        for &v in &plane[start..start + cols] {
-                            sum += v;
-                            best = best.max(v);
-                        }
-                    }
-                    let count = rows * cols;
-                    let divisor = if count_include_pad {
-                        kernel[0] * kernel[1]
-                    } else {
-                        count.max(1)
-                    };
-                    y[(ch * oh + oy) * ow + ox] = if average {
-                        sum / divisor as f32
-                    } else if count == 0 {
-                        0.0
-                    } else {
-                        best
-                    };
-                }
+    for (plane, y) in planes {
+        for oy in 0..oh {
+            let (iy, rows) = clip(oy, kernel[0], stride[0], padding[0], h);
+            for ox in 0..ow {
+                let (ix, cols) = clip(ox, kernel[1], stride[1], padding[1], w);
+                let (sum, best) = window(plane, w, iy * w + ix, rows, cols);
+                let count = rows * cols;
+                let divisor = if count_include_pad {
+                    kernel[0] * kernel[1]
+                } else {
+                    count.max(1)
+                };
+                y[oy * ow + ox] = if average {
+                    sum / divisor as f32
+                } else if count == 0 {
+                    0.0
+                } else {
+                    best
+                };
             }
         }
     }
+}
+
+/// The sum and the max of the `rows` x `cols` window starting at `start` of
+/// a plane `w` wide, row by row.
+#[inline(always)]
+fn window(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) -> (f32, f32) {
+    let mut sum = 0.0f32;
+    let mut best = f32::NEG_INFINITY;
+    for r in 0..rows {
+        for &v in &plane[start + r * w..][..cols] {
+            sum += v;
+            best = best.max(v);
+        }
+    }
+    (sum, best)
 }
 
 /// The pooling window of a max-pool layer.
