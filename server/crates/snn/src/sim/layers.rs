@@ -33,6 +33,28 @@ impl Values<'_> {
         }
         &self.actives[buffer]
     }
+
+    /// The input of a weighted layer (node `input`), its event list scanned.
+    fn weighted_input(&mut self, plan: &Plan, input: usize, batch: usize) -> WeightedInput<'_> {
+        let total = batch * plan.sizes[input];
+        let dense = self.active(plan, input, batch).density(total) >= DENSE_ABOVE;
+        let buffer = plan.buffer_of[input];
+        WeightedInput {
+            x: &self.buffers[buffer][..total],
+            active: &self.actives[buffer],
+            dense,
+            scratch: self.scratch,
+        }
+    }
+}
+
+/// What a dense or conv kernel reads: the batch's values, their event list,
+/// whether they are dense enough for the dense kernels, and the scratch.
+struct WeightedInput<'a> {
+    x: &'a [f32],
+    active: &'a Active,
+    dense: bool,
+    scratch: &'a mut Scratch,
 }
 
 /// Computes non-spiking node `index` of a batch into its buffer. Spiking
@@ -54,33 +76,32 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
     let shapes = &plan.shapes;
     match (&node.layer, &plan.kernels[index]) {
         (Layer::Dense { .. }, Kernel::Dense(kernel)) => {
-            let input = node.inputs[0];
-            let total = batch * plan.sizes[input];
-            let dense = v.active(plan, input, batch).density(total) >= DENSE_ABOVE;
-            let buffer = plan.buffer_of[input];
-            let x = &v.buffers[buffer][..total];
+            let WeightedInput {
+                x, active, dense, ..
+            } = v.weighted_input(plan, node.inputs[0], batch);
             // sgemm packs both operands on every call: for a handful of
             // samples walking the non-zero inputs is cheaper at any density.
             if batch < DENSE_MIN_BATCH || !dense {
-                kernel.forward_events(x, &v.actives[buffer], out);
+                kernel.forward_events(x, active, out);
             } else {
                 kernel.forward_dense(batch, x, out);
             }
         }
         (Layer::Conv2d { .. }, Kernel::Conv(kernel)) => {
-            let input = node.inputs[0];
-            let total = batch * plan.sizes[input];
-            let dense = v.active(plan, input, batch).density(total) >= DENSE_ABOVE;
-            let buffer = plan.buffer_of[input];
-            let x = &v.buffers[buffer][..total];
+            let WeightedInput {
+                x,
+                active,
+                dense,
+                scratch,
+            } = v.weighted_input(plan, node.inputs[0], batch);
             if !dense {
-                kernel.forward_events(x, &v.actives[buffer], out, v.scratch);
+                kernel.forward_events(x, active, out, scratch);
             } else if kernel.is_depthwise() {
-                kernel.forward_depthwise(batch, x, out, v.scratch);
+                kernel.forward_depthwise(batch, x, out, scratch);
             } else if kernel.has_direct() {
-                kernel.forward_direct(batch, x, out, v.scratch);
+                kernel.forward_direct(batch, x, out, scratch);
             } else {
-                kernel.forward_dense(batch, x, out, v.scratch);
+                kernel.forward_dense(batch, x, out, scratch);
             }
         }
         (
