@@ -304,24 +304,16 @@ mod tests {
             .iter()
             .map(|v| (v * 4.0).round().abs() * 0.37)
             .collect();
-        let targets = pool_targets(&shape, &pooled, [2, 2], [2, 2], [0; 4]).unwrap();
+        let two_by_two = PoolWindow::new(&[2, 2], &[2, 2], &[0; 4]);
+        let targets = pool_targets(&shape, &pooled, two_by_two).unwrap();
         let mut active = Active::default();
         active.scan(&input, 105);
         let (mut a, mut b) = (vec![1.0; 36], vec![0.0; 36]);
         avg_pool_events(&targets, 0.25, 105, &input, &active, &mut a);
-        pool(
-            &shape,
-            &pooled,
-            [2, 2],
-            [2, 2],
-            [0; 4],
-            true,
-            true,
-            &input,
-            &mut b,
-        );
+        pool(&shape, &pooled, two_by_two, true, true, &input, &mut b);
         assert_eq!(a, b);
-        assert!(pool_targets(&shape, &pooled, [3, 3], [2, 2], [0; 4]).is_none());
+        let overlapping = PoolWindow::new(&[3, 3], &[2, 2], &[0; 4]);
+        assert!(pool_targets(&shape, &pooled, overlapping).is_none());
     }
 
     #[test]
@@ -497,9 +489,7 @@ mod tests {
             pool(
                 &shape,
                 &pooled,
-                window.kernel,
-                window.stride,
-                window.padding,
+                window,
                 false,
                 false,
                 &totals,
@@ -567,9 +557,7 @@ mod tests {
                 pool(
                     &shape,
                     &pooled,
-                    kernel,
-                    stride,
-                    padding,
+                    window,
                     false,
                     false,
                     &totals,

@@ -10,10 +10,13 @@ use super::Active;
 pub(crate) fn pool_targets(
     input_shape: &[usize],
     output_shape: &[usize],
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 4],
+    window: PoolWindow,
 ) -> Option<Vec<u32>> {
+    let PoolWindow {
+        kernel,
+        stride,
+        padding,
+    } = window;
     if kernel != stride || padding != [0; 4] {
         return None;
     }
@@ -65,18 +68,20 @@ pub(crate) fn avg_pool_events(
 }
 
 /// Pooling over NCHW samples; `average` picks avg (else max).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn pool(
     input_shape: &[usize],
     output_shape: &[usize],
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 4],
+    window: PoolWindow,
     average: bool,
     count_include_pad: bool,
     input: &[f32],
     out: &mut [f32],
 ) {
+    let PoolWindow {
+        kernel,
+        stride,
+        padding,
+    } = window;
     let (h, w) = (input_shape[1], input_shape[2]);
     let (oh, ow) = (output_shape[1], output_shape[2]);
     // NCHW: every sample's channels are planes one after the other.
@@ -88,7 +93,7 @@ pub(crate) fn pool(
             for oy in 0..oh {
                 for ox in 0..ow {
                     let start = oy * stride[0] * w + ox * stride[1];
-                    let (sum, best) = window(plane, w, start, kernel[0], kernel[1]);
+                    let (sum, best) = sum_and_max(plane, w, start, kernel[0], kernel[1]);
                     y[oy * ow + ox] = if average { sum * divisor } else { best };
                 }
             }
@@ -109,7 +114,7 @@ pub(crate) fn pool(
             let (iy, rows) = clip(oy, kernel[0], stride[0], padding[0], h);
             for ox in 0..ow {
                 let (ix, cols) = clip(ox, kernel[1], stride[1], padding[1], w);
-                let (sum, best) = window(plane, w, iy * w + ix, rows, cols);
+                let (sum, best) = sum_and_max(plane, w, iy * w + ix, rows, cols);
                 let count = rows * cols;
                 let divisor = if count_include_pad {
                     kernel[0] * kernel[1]
@@ -131,7 +136,7 @@ pub(crate) fn pool(
 /// The sum and the max of the `rows` x `cols` window starting at `start` of
 /// a plane `w` wide, row by row.
 #[inline(always)]
-fn window(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) -> (f32, f32) {
+fn sum_and_max(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) -> (f32, f32) {
     let mut sum = 0.0f32;
     let mut best = f32::NEG_INFINITY;
     for r in 0..rows {
@@ -143,12 +148,22 @@ fn window(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) -> (f
     (sum, best)
 }
 
-/// The pooling window of a max-pool layer.
+/// The window of a pooling layer.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PoolWindow {
     pub kernel: [usize; 2],
     pub stride: [usize; 2],
     pub padding: [usize; 4],
+}
+
+impl PoolWindow {
+    pub fn new(kernel: &[usize; 2], stride: &[usize; 2], padding: &[usize; 4]) -> PoolWindow {
+        PoolWindow {
+            kernel: *kernel,
+            stride: *stride,
+            padding: *padding,
+        }
+    }
 }
 
 /// One step of the spiking max-pool over a batch: every input's total grows
@@ -206,17 +221,7 @@ pub(crate) fn running_max(
             }
         }
     }
-    pool(
-        input_shape,
-        output_shape,
-        window.kernel,
-        window.stride,
-        window.padding,
-        false,
-        false,
-        totals,
-        out,
-    );
+    pool(input_shape, output_shape, window, false, false, totals, out);
     emit_increase(out, last);
 }
 

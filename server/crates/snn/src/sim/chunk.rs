@@ -326,11 +326,7 @@ pub(crate) fn run_chunk(
                     running_max(
                         &plan.shapes[input],
                         &plan.shapes[index],
-                        PoolWindow {
-                            kernel: *kernel,
-                            stride: *stride,
-                            padding: *padding,
-                        },
+                        PoolWindow::new(kernel, stride, padding),
                         &values.buffers[input_buffer][..total],
                         active,
                         totals,

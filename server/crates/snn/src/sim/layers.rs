@@ -4,7 +4,7 @@
 //! spiking max-pool keep state and are stepped by the chunk (`chunk.rs`).
 
 use super::plan::{Kernel, Plan};
-use crate::kernels::{Active, DENSE_ABOVE, Scratch, avg_pool_events, pool};
+use crate::kernels::{Active, DENSE_ABOVE, PoolWindow, Scratch, avg_pool_events, pool};
 use crate::layer::Layer;
 
 /// Below this batch size a dense layer always takes the event path.
@@ -135,9 +135,7 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
             pool(
                 &shapes[input],
                 &shapes[index],
-                *kernel,
-                *stride,
-                *padding,
+                PoolWindow::new(kernel, stride, padding),
                 true,
                 *count_include_pad,
                 v.of(plan, input, batch),
@@ -156,9 +154,7 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
             pool(
                 &shapes[input],
                 &shapes[index],
-                *kernel,
-                *stride,
-                *padding,
+                PoolWindow::new(kernel, stride, padding),
                 false,
                 false,
                 v.of(plan, input, batch),

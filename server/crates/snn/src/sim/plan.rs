@@ -10,7 +10,7 @@
 //! buffer.
 
 use crate::Error;
-use crate::kernels::{ConvKernel, DenseKernel, pool_targets};
+use crate::kernels::{ConvKernel, DenseKernel, PoolWindow, pool_targets};
 use crate::layer::Layer;
 use crate::network::{Network, NodeId};
 
@@ -69,9 +69,7 @@ impl<'n> Plan<'n> {
                 } => pool_targets(
                     &shapes[node.inputs[0]],
                     &shapes[index],
-                    *kernel,
-                    *stride,
-                    *padding,
+                    PoolWindow::new(kernel, stride, padding),
                 ),
                 _ => None,
             })
