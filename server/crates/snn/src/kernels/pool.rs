@@ -140,7 +140,8 @@ fn sum_and_max(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) 
     let mut sum = 0.0f32;
     let mut best = f32::NEG_INFINITY;
     for r in 0..rows {
-        for &v in &plane[start + r * w..][..cols] {
+        let row = start + r * w;
+        for &v in &plane[row..row + cols] {
             sum += v;
             best = best.max(v);
         }
