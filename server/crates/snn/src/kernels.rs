@@ -452,26 +452,26 @@ mod tests {
         close(&out, &expected);
     }
 
-    #[test]
-    fn running_max_totals_equal_the_max_of_input_totals() {
-        let (shape, pooled) = ([2, 4, 4], [2, 2, 2]);
-        let window = PoolWindow {
-            kernel: [3, 3],
-            stride: [2, 2],
-            padding: [1, 1, 0, 0],
-        };
-        let mut totals = vec![0.0; 32];
-        let mut last = vec![0.0; 8];
-        let mut emitted = vec![0.0f32; 8];
-        for step in 0..20u32 {
-            let x: Vec<f32> = values(32, step + 1, 70)
-                .iter()
-                .map(|v| (v * 3.0).round().max(0.0))
-                .collect();
+    /// Steps `running_max` through `steps` (each step's inputs for the
+    /// batch, and whether their event list is given) and checks after each
+    /// step that the spikes emitted so far, and `last`, are the max-pool of
+    /// the input totals.
+    fn check_running_max(
+        shape: [usize; 3],
+        pooled: [usize; 3],
+        window: PoolWindow,
+        batch: usize,
+        steps: impl IntoIterator<Item = (Vec<f32>, bool)>,
+    ) {
+        let size: usize = shape.iter().product();
+        let out_size = pooled.iter().product::<usize>() * batch;
+        let mut totals = vec![0.0; size * batch];
+        let mut last = vec![0.0; out_size];
+        let mut emitted = vec![0.0f32; out_size];
+        for (step, (x, with_events)) in steps.into_iter().enumerate() {
             let mut active = Active::default();
-            active.scan(&x, 32);
-            let mut out = vec![0.0; 8];
-            let with_events = step % 2 == 0;
+            active.scan(&x, size);
+            let mut out = vec![0.0; out_size];
             running_max(
                 &shape,
                 &pooled,
@@ -485,7 +485,7 @@ mod tests {
             for (e, o) in emitted.iter_mut().zip(&out) {
                 *e += o;
             }
-            let mut expected = vec![0.0; 8];
+            let mut expected = vec![0.0; out_size];
             pool(
                 &shape,
                 &pooled,
@@ -495,8 +495,23 @@ mod tests {
                 &totals,
                 &mut expected,
             );
-            assert_eq!(emitted, expected, "step {step}");
+            assert_eq!(emitted, expected, "{shape:?} {window:?} step {step}");
+            assert_eq!(last, expected, "{shape:?} {window:?} step {step}");
         }
+    }
+
+    /// With and without the event list (every other step).
+    #[test]
+    fn running_max_totals_equal_the_max_of_input_totals() {
+        let steps = (0..20u32).map(|step| {
+            let x = values(32, step + 1, 70)
+                .iter()
+                .map(|v| (v * 3.0).round().max(0.0))
+                .collect();
+            (x, step % 2 == 0)
+        });
+        let window = PoolWindow::new(&[3, 3], &[2, 2], &[1, 1, 0, 0]);
+        check_running_max([2, 4, 4], [2, 2, 2], window, 1, steps);
     }
 
     /// The event path (only the windows around this step's events) against
@@ -512,22 +527,11 @@ mod tests {
             ([2, 7, 5], [2, 4, 3], [3, 3], [2, 2], [1, 1, 1, 1]),
         ];
         for (shape, pooled, kernel, stride, padding) in configs {
-            let window = PoolWindow {
-                kernel,
-                stride,
-                padding,
-            };
-            let (size, out_size) = (
-                shape.iter().product::<usize>(),
-                pooled.iter().product::<usize>(),
-            );
             let batch = 2;
-            let mut totals = vec![0.0; size * batch];
-            let mut last = vec![0.0; out_size * batch];
-            let mut emitted = vec![0.0f32; out_size * batch];
-            for step in 0..24u32 {
+            let size = shape.iter().product::<usize>() * batch;
+            let steps = (0..24u32).map(|step| {
                 let signed = step % 7 == 5;
-                let x: Vec<f32> = values(size * batch, step + 11, 60)
+                let x = values(size, step + 11, 60)
                     .iter()
                     .map(|v| {
                         if signed {
@@ -537,35 +541,10 @@ mod tests {
                         }
                     })
                     .collect();
-                let mut active = Active::default();
-                active.scan(&x, size);
-                let mut out = vec![0.0; out_size * batch];
-                running_max(
-                    &shape,
-                    &pooled,
-                    window,
-                    &x,
-                    Some(&active),
-                    &mut totals,
-                    &mut last,
-                    &mut out,
-                );
-                for (e, o) in emitted.iter_mut().zip(&out) {
-                    *e += o;
-                }
-                let mut expected = vec![0.0; out_size * batch];
-                pool(
-                    &shape,
-                    &pooled,
-                    window,
-                    false,
-                    false,
-                    &totals,
-                    &mut expected,
-                );
-                assert_eq!(emitted, expected, "{shape:?} step {step}");
-                assert_eq!(last, expected, "{shape:?} step {step}");
-            }
+                (x, true)
+            });
+            let window = PoolWindow::new(&kernel, &stride, &padding);
+            check_running_max(shape, pooled, window, batch, steps);
         }
     }
 }
