@@ -70,11 +70,7 @@ impl ToImageArgs {
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::ToImage(args) = command;
-    let json = match args.format.as_str() {
-        "json" => true,
-        "text" => false,
-        other => anyhow::bail!("--format must be text or json, found '{other}'"),
-    };
+    let json = super::is_json(&args.format)?;
     let done = to_image(
         &args.input,
         &args.output,

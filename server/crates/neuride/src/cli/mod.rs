@@ -18,3 +18,12 @@ pub mod run;
 pub mod simulate;
 pub mod sweep;
 pub mod weights;
+
+/// `--format text|json` of a command that prints a report: whether it is json.
+pub fn is_json(format: &str) -> anyhow::Result<bool> {
+    match format {
+        "json" => Ok(true),
+        "text" => Ok(false),
+        other => anyhow::bail!("--format must be text or json, found '{other}'"),
+    }
+}

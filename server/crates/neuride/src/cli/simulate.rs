@@ -4,7 +4,6 @@
 //! runs one of its `simulate` blocks instead (`--run NETWORK`), with the
 //! settings the file gives (`neuride_ide::run`).
 
-use anyhow::bail;
 use neuride_convert::SimulateReport;
 use neuride_ide::run::model::{SimulateModel, simulate_model};
 use std::path::{Path, PathBuf};
@@ -102,11 +101,7 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let json = match args.format.as_str() {
-        "json" => true,
-        "text" => false,
-        other => bail!("--format must be text or json, found '{other}'"),
-    };
+    let json = super::is_json(&args.format)?;
     if args.model.extension().is_some_and(|e| e == "neuro") {
         return run_neuro(&args, json);
     }
