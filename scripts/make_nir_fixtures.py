@@ -182,33 +182,6 @@ def norse_cell(count):
     )
 
 
-def make_norse(x):
-    torch.manual_seed(2)
-    net = norse.SequentialState(
-        torch.nn.Linear(64, 32), norse_cell(32), torch.nn.Linear(32, 10), norse_cell(10)
-    )
-    with torch.no_grad():
-        for parameter in net.parameters():
-            if parameter.dim() > 1:
-                parameter.mul_(20.0)
-    graph = to_nir(net, torch.randn(1, 64))
-    nir.write(OUT / "norse_mlp.nir", graph)
-    state, total = None, torch.zeros(x.shape[0], 10)
-    with torch.no_grad():
-        for _ in range(STEPS):
-            spikes, state = net(torch.from_numpy(x), state)
-            total += spikes
-    expected = total.numpy().astype(np.float32)
-    np.savez(
-        OUT / "norse_mlp_io.npz",
-        x=x,
-        y=expected.argmax(axis=1).astype(np.int64),
-        counts=expected,
-    )
-    print("norse_mlp", {k: type(n).__name__ for k, n in graph.nodes.items()})
-    print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
-
-
 def norse_run(net, x):
     """Norse's spike counts of `net` (output spikes summed over STEPS)."""
     state, total = None, torch.zeros(x.shape[0], 10)
@@ -217,6 +190,33 @@ def norse_run(net, x):
             spikes, state = net(torch.from_numpy(x), state)
             total += spikes
     return total.numpy().astype(np.float32)
+
+
+def norse_mlp(name, cell, seed, gain):
+    """A 64-32-10 Norse MLP of `cell` layers with its weights times `gain`,
+    written by Norse's `to_nir` as OUT/name.nir; returns (net, graph)."""
+    torch.manual_seed(seed)
+    net = norse.SequentialState(torch.nn.Linear(64, 32), cell(32), torch.nn.Linear(32, 10), cell(10))
+    with torch.no_grad():
+        for parameter in net.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(gain)
+    graph = to_nir(net, torch.randn(1, 64))
+    nir.write(OUT / f"{name}.nir", graph)
+    return net, graph
+
+
+def make_norse(x):
+    net, graph = norse_mlp("norse_mlp", norse_cell, 2, 20.0)
+    expected = norse_run(net, x)
+    np.savez(
+        OUT / "norse_mlp_io.npz",
+        x=x,
+        y=expected.argmax(axis=1).astype(np.int64),
+        counts=expected,
+    )
+    print("norse_mlp", {k: type(n).__name__ for k, n in graph.nodes.items()})
+    print("  spikes per sample:", expected.sum(axis=1)[:10], "...")
 
 
 def make_norse_cuba(x):
@@ -233,14 +233,7 @@ def make_norse_cuba(x):
             )
         )
 
-    torch.manual_seed(4)
-    net = norse.SequentialState(torch.nn.Linear(64, 32), cell(32), torch.nn.Linear(32, 10), cell(10))
-    with torch.no_grad():
-        for parameter in net.parameters():
-            if parameter.dim() > 1:
-                parameter.mul_(15.0)
-    graph = to_nir(net, torch.randn(1, 64))
-    nir.write(OUT / "norse_cuba.nir", graph)
+    net, graph = norse_mlp("norse_cuba", cell, 4, 15.0)
     # What Norse itself runs for the file: its importer, at the step its
     # exporter wrote the time constants for (1 us, see the module's doc).
     imported = norse_run(norse.from_nir(graph, dt=1e-6), x)
