@@ -53,17 +53,26 @@ fn round(width: usize) -> Box<dyn Model> {
     })
 }
 
-fn replay(name: &str, width: usize, rate_hz: f64, rows: &[f32]) -> Sensor {
+fn sensor(name: &str, width: usize, rate_hz: f64, source: Source) -> Sensor {
     Sensor {
         name: name.into(),
         shape: vec![width],
         element: Element::Float,
         rate_hz,
-        source: Source::Replay {
-            rows: Arc::from(rows),
-            count: rows.len() / width,
-        },
+        source,
     }
+}
+
+fn replay(name: &str, width: usize, rate_hz: f64, rows: &[f32]) -> Sensor {
+    let count = rows.len() / width;
+    let rows = Arc::from(rows);
+    sensor(name, width, rate_hz, Source::Replay { rows, count })
+}
+
+/// A 1 Hz sensor read from `topic` (`live`: something publishes there).
+fn external(name: &str, width: usize, topic: &str, live: bool) -> Sensor {
+    let topic = topic.into();
+    sensor(name, width, 1.0, Source::External { topic, live })
 }
 
 /// The usual pipeline: sensor 0 through model stage 0 into `output`.
@@ -111,10 +120,23 @@ fn app(sensors: Vec<Sensor>, pipelines: Vec<Pipeline>, rules: Vec<Rule>) -> App 
     }
 }
 
+/// One sensor through the rounding model into `output`, watched by one
+/// rule, run with the default options.
+fn run_one_rule(sensor: Sensor, output: &str, rule: Rule) -> (Vec<String>, Report) {
+    let width = sensor.shape[0];
+    let app = app(vec![sensor], sensor_through_model(output), vec![rule]);
+    run(app, vec![round(width)], Options::default())
+}
+
 /// Runs on a virtual clock; the events as JSON lines and the report.
 fn run(app: App, models: Vec<Box<dyn Model>>, options: Options) -> (Vec<String>, Report) {
     let inbox = Arc::new(Inbox::new(app.sensors.len(), 16));
     let mut runtime = Runtime::new(app, models, options, inbox).unwrap();
+    run_to_end(&mut runtime)
+}
+
+/// Runs `runtime` on a virtual clock; the events as JSON lines and the report.
+fn run_to_end(runtime: &mut Runtime) -> (Vec<String>, Report) {
     let mut lines = Vec::new();
     let mut observer = |event: &Event| lines.push(event.to_json_line());
     let report = runtime.run(
@@ -142,12 +164,11 @@ fn rule_times(lines: &[String]) -> Vec<(String, f64)> {
 #[test]
 fn seven_readings_of_class_two_with_for_3_fire_once_at_the_third() {
     let rows = [0.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0];
-    let app = app(
-        vec![replay("leaf", 1, 5.0, &rows)],
-        sensor_through_model("species"),
-        vec![rule("virginica", equals("species", 2.0), Hold::Count(3))],
+    let (lines, report) = run_one_rule(
+        replay("leaf", 1, 5.0, &rows),
+        "species",
+        rule("virginica", equals("species", 2.0), Hold::Count(3)),
     );
-    let (lines, report) = run(app, vec![round(1)], Options::default());
     // Reading k is at k / 5 Hz: the third 2 is reading 3, t = 0.6.
     assert_eq!(rule_times(&lines), vec![("virginica".into(), 0.6)]);
     assert_eq!(
@@ -206,12 +227,11 @@ fn a_time_hold_fires_at_its_deadline_in_run_time() {
     let mut rows = vec![0.0, 0.0];
     rows.extend([1.0; 19]);
     rows.extend([0.0, 0.0]);
-    let app = app(
-        vec![replay("s", 1, 1.0, &rows)],
-        sensor_through_model("c"),
-        vec![rule("long", equals("c", 1.0), Hold::Seconds(10.5))],
+    let (lines, _) = run_one_rule(
+        replay("s", 1, 1.0, &rows),
+        "c",
+        rule("long", equals("c", 1.0), Hold::Seconds(10.5)),
     );
-    let (lines, _) = run(app, vec![round(1)], Options::default());
     assert_eq!(rule_times(&lines), vec![("long".into(), 12.5)]);
 }
 
@@ -243,12 +263,11 @@ fn rules_across_sensors_read_the_latest_of_each() {
 #[test]
 fn bad_rows_are_events_and_the_run_goes_on() {
     let rows = [2.0, 0.0, f32::NAN, 0.0, f32::INFINITY, 0.0, 2.0, 0.0];
-    let app = app(
-        vec![replay("s", 2, 10.0, &rows)],
-        sensor_through_model("c"),
-        vec![rule("two", equals("c", 2.0), Hold::Count(2))],
+    let (lines, report) = run_one_rule(
+        replay("s", 2, 10.0, &rows),
+        "c",
+        rule("two", equals("c", 2.0), Hold::Count(2)),
     );
-    let (lines, report) = run(app, vec![round(2)], Options::default());
     let bad: Vec<&String> = lines.iter().filter(|l| l.contains("bad_reading")).collect();
     assert_eq!(bad.len(), 2, "{lines:?}");
     assert_eq!(
@@ -306,16 +325,7 @@ fn limit_loop_and_trace() {
 
 #[test]
 fn an_idle_sensor_does_not_keep_the_run_going() {
-    let idle = Sensor {
-        name: "probe".into(),
-        shape: vec![1],
-        element: Element::Float,
-        rate_hz: 1.0,
-        source: Source::External {
-            topic: "g/probe".into(),
-            live: false,
-        },
-    };
+    let idle = external("probe", 1, "g/probe", false);
     let app = app(
         vec![replay("s", 1, 1.0, &[1.0, 2.0]), idle],
         vec![
@@ -384,18 +394,8 @@ fn wrong_apps_are_refused_with_the_names() {
 
 #[test]
 fn outside_readings_arrive_through_the_inbox() {
-    let sensor = Sensor {
-        name: "probe".into(),
-        shape: vec![2],
-        element: Element::Float,
-        rate_hz: 1.0,
-        source: Source::External {
-            topic: "t".into(),
-            live: true,
-        },
-    };
     let app = app(
-        vec![sensor],
+        vec![external("probe", 2, "t", true)],
         sensor_through_model("c"),
         vec![rule("three", equals("c", 3.0), Hold::Count(1))],
     );
@@ -435,13 +435,7 @@ fn outside_readings_arrive_through_the_inbox() {
             input,
         });
     }
-    let mut lines = Vec::new();
-    let mut observer = |event: &Event| lines.push(event.to_json_line());
-    let report = runtime.run(
-        &mut VirtualClock::default(),
-        &mut observer,
-        &AtomicBool::new(false),
-    );
+    let (lines, report) = run_to_end(&mut runtime);
     // The limit (3) is reached at the bad reading: the fourth is not taken.
     assert_eq!(report.readings["probe"], 3);
     assert_eq!(report.bad_readings, 2);
