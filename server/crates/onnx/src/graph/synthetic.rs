@@ -11,7 +11,38 @@ use crate::proto::{
 };
 
 /// Nodes in one block of [`transformer_like`].
-pub const TRANSFORMER_BLOCK_NODES: usize = 25;
+pub const TRANSFORMER_BLOCK_NODES: usize = BLOCK.len();
+
+/// One encoder block of [`transformer_like`], in node order: `name = Op(inputs)`,
+/// the name under the block's prefix. An input is the block's `input`,
+/// another node's output (a name with a `/`) or a weight of the block.
+const BLOCK: [&str; 25] = [
+    "attention/ln/LayerNormalization = LayerNormalization(input, ln1.weight, ln1.bias)",
+    "attention/q/MatMul = MatMul(attention/ln/LayerNormalization, q.weight)",
+    "attention/q/Reshape = Reshape(attention/q/MatMul, heads_shape)",
+    "attention/q/Transpose = Transpose(attention/q/Reshape)",
+    "attention/k/MatMul = MatMul(attention/ln/LayerNormalization, k.weight)",
+    "attention/k/Reshape = Reshape(attention/k/MatMul, heads_shape)",
+    "attention/k/Transpose = Transpose(attention/k/Reshape)",
+    "attention/v/MatMul = MatMul(attention/ln/LayerNormalization, v.weight)",
+    "attention/v/Reshape = Reshape(attention/v/MatMul, heads_shape)",
+    "attention/v/Transpose = Transpose(attention/v/Reshape)",
+    "attention/scores/MatMul = MatMul(attention/q/Transpose, attention/k/Transpose)",
+    "attention/scores/Div = Div(attention/scores/MatMul, scale)",
+    "attention/Softmax = Softmax(attention/scores/Div)",
+    "attention/context/MatMul = MatMul(attention/Softmax, attention/v/Transpose)",
+    "attention/context/Transpose = Transpose(attention/context/MatMul)",
+    "attention/context/Reshape = Reshape(attention/context/Transpose, merge_shape)",
+    "attention/output/MatMul = MatMul(attention/context/Reshape, o.weight)",
+    "attention/residual/Add = Add(attention/output/MatMul, input)",
+    "mlp/ln/LayerNormalization = LayerNormalization(attention/residual/Add, ln2.weight, ln2.bias)",
+    "mlp/ff1/MatMul = MatMul(mlp/ln/LayerNormalization, ff1.weight)",
+    "mlp/ff1/Add = Add(mlp/ff1/MatMul, ff1.bias)",
+    "mlp/Gelu = Gelu(mlp/ff1/Add)",
+    "mlp/ff2/MatMul = MatMul(mlp/Gelu, ff2.weight)",
+    "mlp/ff2/Add = Add(mlp/ff2/MatMul, ff2.bias)",
+    "mlp/residual/Add = Add(mlp/ff2/Add, attention/residual/Add)",
+];
 
 fn float_value(name: &str, dims: &[i64]) -> ValueInfoProto {
     let dim = dims
@@ -99,11 +130,6 @@ pub fn transformer_like(nodes: usize) -> ModelProto {
         let p = format!("/encoder/layer.{layer}");
         let v = |name: &str| format!("{p}/{name}_out");
         let w = |name: &str| format!("encoder.layer.{layer}.{name}");
-        let add = |graph: &mut GraphProto, name: &str, op: &str, inputs: &[&str]| {
-            graph
-                .node
-                .push(node(&format!("{p}/{name}"), op, inputs, &[&v(name)]));
-        };
         for (tensor, dims) in [
             ("ln1.weight", vec![256]),
             ("ln1.bias", vec![256]),
@@ -123,119 +149,25 @@ pub fn transformer_like(nodes: usize) -> ModelProto {
         ] {
             graph.initializer.push(weight(&w(tensor), &dims));
         }
-        add(
-            &mut graph,
-            "attention/ln/LayerNormalization",
-            "LayerNormalization",
-            &[&hidden, &w("ln1.weight"), &w("ln1.bias")],
-        );
-        let ln = v("attention/ln/LayerNormalization");
-        for head in ["q", "k", "v"] {
-            add(
-                &mut graph,
-                &format!("attention/{head}/MatMul"),
-                "MatMul",
-                &[&ln, &w(&format!("{head}.weight"))],
-            );
-            add(
-                &mut graph,
-                &format!("attention/{head}/Reshape"),
-                "Reshape",
-                &[&v(&format!("attention/{head}/MatMul")), &w("heads_shape")],
-            );
-            add(
-                &mut graph,
-                &format!("attention/{head}/Transpose"),
-                "Transpose",
-                &[&v(&format!("attention/{head}/Reshape"))],
-            );
+        for line in BLOCK {
+            let (name, call) = line.split_once(" = ").expect("name = Op(inputs)");
+            let (op, inputs) = call.split_once('(').expect("Op(inputs)");
+            let inputs: Vec<String> = inputs
+                .trim_end_matches(')')
+                .split(", ")
+                .map(|input| match input {
+                    "input" => hidden.clone(),
+                    step if step.contains('/') => v(step),
+                    tensor => w(tensor),
+                })
+                .collect();
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            let output = v(name);
+            graph
+                .node
+                .push(node(&format!("{p}/{name}"), op, &inputs, &[&output]));
         }
-        add(
-            &mut graph,
-            "attention/scores/MatMul",
-            "MatMul",
-            &[&v("attention/q/Transpose"), &v("attention/k/Transpose")],
-        );
-        add(
-            &mut graph,
-            "attention/scores/Div",
-            "Div",
-            &[&v("attention/scores/MatMul"), &w("scale")],
-        );
-        add(
-            &mut graph,
-            "attention/Softmax",
-            "Softmax",
-            &[&v("attention/scores/Div")],
-        );
-        add(
-            &mut graph,
-            "attention/context/MatMul",
-            "MatMul",
-            &[&v("attention/Softmax"), &v("attention/v/Transpose")],
-        );
-        add(
-            &mut graph,
-            "attention/context/Transpose",
-            "Transpose",
-            &[&v("attention/context/MatMul")],
-        );
-        add(
-            &mut graph,
-            "attention/context/Reshape",
-            "Reshape",
-            &[&v("attention/context/Transpose"), &w("merge_shape")],
-        );
-        add(
-            &mut graph,
-            "attention/output/MatMul",
-            "MatMul",
-            &[&v("attention/context/Reshape"), &w("o.weight")],
-        );
-        add(
-            &mut graph,
-            "attention/residual/Add",
-            "Add",
-            &[&v("attention/output/MatMul"), &hidden],
-        );
-        let attended = v("attention/residual/Add");
-        add(
-            &mut graph,
-            "mlp/ln/LayerNormalization",
-            "LayerNormalization",
-            &[&attended, &w("ln2.weight"), &w("ln2.bias")],
-        );
-        add(
-            &mut graph,
-            "mlp/ff1/MatMul",
-            "MatMul",
-            &[&v("mlp/ln/LayerNormalization"), &w("ff1.weight")],
-        );
-        add(
-            &mut graph,
-            "mlp/ff1/Add",
-            "Add",
-            &[&v("mlp/ff1/MatMul"), &w("ff1.bias")],
-        );
-        add(&mut graph, "mlp/Gelu", "Gelu", &[&v("mlp/ff1/Add")]);
-        add(
-            &mut graph,
-            "mlp/ff2/MatMul",
-            "MatMul",
-            &[&v("mlp/Gelu"), &w("ff2.weight")],
-        );
-        add(
-            &mut graph,
-            "mlp/ff2/Add",
-            "Add",
-            &[&v("mlp/ff2/MatMul"), &w("ff2.bias")],
-        );
-        add(
-            &mut graph,
-            "mlp/residual/Add",
-            "Add",
-            &[&v("mlp/ff2/Add"), &attended],
-        );
+        // The block's last node.
         hidden = v("mlp/residual/Add");
     }
     graph.output.push(float_value(&hidden, &[1, 128, 256]));
