@@ -65,10 +65,11 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// The converted digits MLP, 20 steps on 100 samples, as the CLI's defaults
 /// would run it (`neuride simulate digits_mlp.onnx --steps 20 --limit 100
-/// --batch 32 --calib digits_calib.npz`).
-fn converted_mlp(dir: &Path) -> PathBuf {
-    write(
-        dir,
+/// --batch 32 --calib digits_calib.npz`), in a new temporary folder.
+fn converted_mlp() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
         "converted.neuro",
         &format!(
             r#"model mlp = onnx("{}")
@@ -93,13 +94,13 @@ simulate snn on test {{
             fixture("data/digits_test.npz"),
             fixture("data/digits_calib.npz"),
         ),
-    )
+    );
+    (dir, path)
 }
 
 #[test]
 fn a_converted_network_runs_as_the_convert_job_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = converted_mlp(dir.path());
+    let (_dir, path) = converted_mlp();
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
     let run =
@@ -212,6 +213,21 @@ fn the_examples_simulate_blocks_run() {
     assert_eq!(leaky.report.sim.accuracy_per_step.len(), 30);
 }
 
+/// The digits MLP written on the weights `m`, `activation` between its two
+/// dense layers.
+fn written_mlp(name: &str, activation: &str) -> String {
+    format!(
+        r#"network {name} {{
+    input image: f32[1, 8, 8]
+    layer flat = flatten(image)
+    layer h = dense(flat, out: 64, weight: m["fc1.weight"], bias: m["fc1.bias"])
+    layer a = {activation}(h)
+    output logits = dense(a, out: 10, weight: m["fc2.weight"], bias: m["fc2.bias"])
+}}
+"#
+    )
+}
+
 /// Written networks are lowered layer by layer: the same MLP and CNN written
 /// with `relu` give the ANN's accuracy, and with `if` neurons (current in,
 /// membrane out) they stay close to it.
@@ -224,22 +240,8 @@ fn written_networks_compute_what_they_say() {
 weights c = npz("{cnn}")
 dataset test = npz("{test}", x: "x", y: "y")
 
-network relu_mlp {{
-    input image: f32[1, 8, 8]
-    layer flat = flatten(image)
-    layer h = dense(flat, out: 64, weight: m["fc1.weight"], bias: m["fc1.bias"])
-    layer r = relu(h)
-    output logits = dense(r, out: 10, weight: m["fc2.weight"], bias: m["fc2.bias"])
-}}
-
-network if_mlp {{
-    input image: f32[1, 8, 8]
-    layer flat = flatten(image)
-    layer h = dense(flat, out: 64, weight: m["fc1.weight"], bias: m["fc1.bias"])
-    layer s = if(h)
-    output logits = dense(s, out: 10, weight: m["fc2.weight"], bias: m["fc2.bias"])
-}}
-
+{relu_mlp}
+{if_mlp}
 network relu_cnn {{
     input x: f32[1, 8, 8]
     layer c1 = conv2d(x, out: 8, kernel: 3, padding: 1, weight: c["conv1.weight"])
@@ -269,6 +271,8 @@ simulate relu_cnn on test {{
     encode = current
 }}
 "#,
+        relu_mlp = written_mlp("relu_mlp", "relu"),
+        if_mlp = written_mlp("if_mlp", "if"),
         mlp = fixture("dl/digits_mlp.npz"),
         cnn = fixture("dl/digits_cnn.npz"),
         test = fixture("data/digits_test.npz"),
@@ -351,8 +355,7 @@ fn errors_name_the_file_and_what_was_expected() {
 
 #[test]
 fn cancel_stops_a_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = converted_mlp(dir.path());
+    let (dir, path) = converted_mlp();
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
     let error = run::simulate_neuro(
