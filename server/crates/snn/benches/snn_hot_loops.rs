@@ -21,70 +21,68 @@ fn weights(shape: Vec<usize>, seed: u32) -> Tensor {
     Tensor { shape, data }
 }
 
-fn spiking(name: &str, input: usize) -> Node {
+fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
     Node {
         name: name.into(),
-        layer: Layer::Spiking {
-            neuron: Neuron::conversion_if(),
-            input_scale: 1.0,
-            amplitude: 1.0,
-            initial_membrane: 0.5,
-            per_neuron: None,
-        },
-        inputs: vec![input],
+        layer,
+        inputs,
     }
 }
 
+fn spiking(name: &str, input: usize) -> Node {
+    let layer = Layer::Spiking {
+        neuron: Neuron::conversion_if(),
+        input_scale: 1.0,
+        amplitude: 1.0,
+        initial_membrane: 0.5,
+        per_neuron: None,
+    };
+    node(name, layer, vec![input])
+}
+
+/// A dense layer of `shape` `[out, in]` with weights from `seed`.
+fn dense(name: &str, shape: Vec<usize>, seed: u32, bias: Option<Vec<f32>>, input: usize) -> Node {
+    let weight = weights(shape, seed);
+    node(name, Layer::Dense { weight, bias }, vec![input])
+}
+
 fn cnn() -> Network {
-    let conv = |name: &str, o, i, input, seed| Node {
-        name: name.into(),
-        layer: Layer::Conv2d {
+    let conv = |name: &str, o, i, input, seed| {
+        let layer = Layer::Conv2d {
             weight: weights(vec![o, i, 3, 3], seed),
             bias: None,
             stride: [1, 1],
             padding: [1, 1, 1, 1],
             groups: 1,
-        },
-        inputs: vec![input],
+        };
+        node(name, layer, vec![input])
     };
-    let pool = |name: &str, input| Node {
-        name: name.into(),
-        layer: Layer::AvgPool {
+    let pool = |name: &str, input| {
+        let layer = Layer::AvgPool {
             kernel: [2, 2],
             stride: [2, 2],
             padding: [0; 4],
             count_include_pad: true,
-        },
-        inputs: vec![input],
+        };
+        node(name, layer, vec![input])
     };
     Network {
         nodes: vec![
-            Node {
-                name: "x".into(),
-                layer: Layer::Input {
+            node(
+                "x",
+                Layer::Input {
                     shape: vec![1, 8, 8],
                 },
-                inputs: vec![],
-            },
+                vec![],
+            ),
             conv("conv1", 8, 1, 0, 1),
             spiking("if1", 1),
             pool("pool1", 2),
             conv("conv2", 16, 8, 3, 2),
             spiking("if2", 4),
             pool("pool2", 5),
-            Node {
-                name: "flat".into(),
-                layer: Layer::Flatten,
-                inputs: vec![6],
-            },
-            Node {
-                name: "fc".into(),
-                layer: Layer::Dense {
-                    weight: weights(vec![10, 64], 3),
-                    bias: None,
-                },
-                inputs: vec![7],
-            },
+            node("flat", Layer::Flatten, vec![6]),
+            dense("fc", vec![10, 64], 3, None, 7),
         ],
         output: 8,
     }
@@ -93,28 +91,10 @@ fn cnn() -> Network {
 fn mlp() -> Network {
     Network {
         nodes: vec![
-            Node {
-                name: "x".into(),
-                layer: Layer::Input { shape: vec![64] },
-                inputs: vec![],
-            },
-            Node {
-                name: "fc1".into(),
-                layer: Layer::Dense {
-                    weight: weights(vec![64, 64], 4),
-                    bias: Some(vec![0.05; 64]),
-                },
-                inputs: vec![0],
-            },
+            node("x", Layer::Input { shape: vec![64] }, vec![]),
+            dense("fc1", vec![64, 64], 4, Some(vec![0.05; 64]), 0),
             spiking("if1", 1),
-            Node {
-                name: "fc2".into(),
-                layer: Layer::Dense {
-                    weight: weights(vec![10, 64], 5),
-                    bias: None,
-                },
-                inputs: vec![2],
-            },
+            dense("fc2", vec![10, 64], 5, None, 2),
         ],
         output: 3,
     }
