@@ -24,22 +24,20 @@ impl Workspace for FactsWorkspace {
         if let Some(why) = self.broken.get(path) {
             return FileFact::WrongFormat(why.clone());
         }
-        match self.models.get(path) {
-            Some(facts) => FileFact::Ok(facts.clone()),
-            None if self.archives.contains_key(path) => {
-                FileFact::WrongFormat("an NPZ archive, not an ONNX model".into())
-            }
-            None => FileFact::Missing,
-        }
+        fact(
+            path,
+            &self.models,
+            &self.archives,
+            "an NPZ archive, not an ONNX model",
+        )
     }
     fn archive(&self, path: &str) -> FileFact<ArchiveFacts> {
-        match self.archives.get(path) {
-            Some(facts) => FileFact::Ok(facts.clone()),
-            None if self.models.contains_key(path) => {
-                FileFact::WrongFormat("an ONNX model, not an NPZ archive".into())
-            }
-            None => FileFact::Missing,
-        }
+        fact(
+            path,
+            &self.archives,
+            &self.models,
+            "an ONNX model, not an NPZ archive",
+        )
     }
     fn files(&self, dir: &str) -> Vec<DirEntry> {
         let prefix = if dir.is_empty() {
@@ -62,6 +60,21 @@ impl Workspace for FactsWorkspace {
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries
+    }
+}
+
+/// The facts of `path` among the files of its kind (`own`); a file of the
+/// other kind there is the wrong format (`why` says so).
+fn fact<T, U>(
+    path: &str,
+    own: &HashMap<String, Arc<T>>,
+    other: &HashMap<String, Arc<U>>,
+    why: &str,
+) -> FileFact<T> {
+    match own.get(path) {
+        Some(facts) => FileFact::Ok(facts.clone()),
+        None if other.contains_key(path) => FileFact::WrongFormat(why.into()),
+        None => FileFact::Missing,
     }
 }
 
@@ -102,60 +115,80 @@ fn array(name: &str, dtype: &str, shape: &[u64], stats: [f64; 4]) -> ArrayFact {
 }
 
 pub fn digits_cnn() -> ModelFacts {
-    ModelFacts {
-        kind: ModelKind::Dl,
-        evidence: vec![
-            "Conv (/conv1/Conv), Relu (/Relu), MatMul (/fc/MatMul): neural network ops".into(),
+    small_cnn(
+        [
+            "/conv1/Conv",
+            "/Relu",
+            "/pool1/AveragePool",
+            "/conv2/Conv",
+            "/Relu_1",
+            "/pool2/AveragePool",
+            "/Flatten",
+            "/fc/MatMul",
         ],
-        inputs: vec![tensor("x", "f32", &["batch", "1", "8", "8"])],
-        outputs: vec![tensor("logits", "f32", &["batch", "10"])],
-        ops: vec![
-            op("/conv1/Conv", "Conv"),
-            op("/Relu", "Relu"),
-            op("/pool1/AveragePool", "AveragePool"),
-            op("/conv2/Conv", "Conv"),
-            op("/Relu_1", "Relu"),
-            op("/pool2/AveragePool", "AveragePool"),
-            op("/Flatten", "Flatten"),
-            op("/fc/MatMul", "MatMul"),
-        ],
-        unconvertible: vec![],
-        initializers: vec![
-            tensor("conv1.weight", "f32", &["8", "1", "3", "3"]),
-            tensor("conv2.weight", "f32", &["16", "8", "3", "3"]),
-            tensor("onnx::MatMul_13", "f32", &["64", "10"]),
-        ],
-        parameter_count: 72 + 1152 + 640,
-        producer: "pytorch".into(),
-    }
+        ["conv1.weight", "conv2.weight", "onnx::MatMul_13"],
+        8,
+        10,
+    )
 }
 
 /// examples/tabular-snn/cnn.onnx (16x16 gene images, 4 classes).
 pub fn genes_cnn() -> ModelFacts {
+    small_cnn(
+        [
+            "/0/Conv",
+            "/1/Relu",
+            "/2/AveragePool",
+            "/3/Conv",
+            "/4/Relu",
+            "/5/AveragePool",
+            "/6/Flatten",
+            "/7/MatMul",
+        ],
+        ["0.weight", "3.weight", "onnx::MatMul_13"],
+        16,
+        4,
+    )
+}
+
+/// The conv(8)-relu-avgpool-conv(16)-relu-avgpool-linear CNN (no biases) as
+/// PyTorch exports it, for `side` x `side` images and `classes` classes:
+/// `nodes` names its eight nodes in order, `weights` its three weights.
+fn small_cnn(nodes: [&str; 8], weights: [&str; 3], side: u64, classes: u64) -> ModelFacts {
+    let ops = [
+        "Conv",
+        "Relu",
+        "AveragePool",
+        "Conv",
+        "Relu",
+        "AveragePool",
+        "Flatten",
+        "MatMul",
+    ];
+    // Two 2x2 pools: 16 channels of (side / 4)^2.
+    let features = 16 * (side / 4) * (side / 4);
+    let (side, features_dim, classes_dim) =
+        (side.to_string(), features.to_string(), classes.to_string());
     ModelFacts {
         kind: ModelKind::Dl,
-        evidence: vec![
-            "Conv (/0/Conv), Relu (/1/Relu), MatMul (/7/MatMul): neural network ops".into(),
-        ],
-        inputs: vec![tensor("x", "f32", &["batch", "1", "16", "16"])],
-        outputs: vec![tensor("logits", "f32", &["batch", "4"])],
-        ops: vec![
-            op("/0/Conv", "Conv"),
-            op("/1/Relu", "Relu"),
-            op("/2/AveragePool", "AveragePool"),
-            op("/3/Conv", "Conv"),
-            op("/4/Relu", "Relu"),
-            op("/5/AveragePool", "AveragePool"),
-            op("/6/Flatten", "Flatten"),
-            op("/7/MatMul", "MatMul"),
-        ],
+        evidence: vec![format!(
+            "Conv ({}), Relu ({}), MatMul ({}): neural network ops",
+            nodes[0], nodes[1], nodes[7]
+        )],
+        inputs: vec![tensor("x", "f32", &["batch", "1", &side, &side])],
+        outputs: vec![tensor("logits", "f32", &["batch", &classes_dim])],
+        ops: nodes
+            .iter()
+            .zip(ops)
+            .map(|(node, op_type)| op(node, op_type))
+            .collect(),
         unconvertible: vec![],
         initializers: vec![
-            tensor("0.weight", "f32", &["8", "1", "3", "3"]),
-            tensor("3.weight", "f32", &["16", "8", "3", "3"]),
-            tensor("onnx::MatMul_13", "f32", &["256", "4"]),
+            tensor(weights[0], "f32", &["8", "1", "3", "3"]),
+            tensor(weights[1], "f32", &["16", "8", "3", "3"]),
+            tensor(weights[2], "f32", &[&features_dim, &classes_dim]),
         ],
-        parameter_count: 72 + 1152 + 1024,
+        parameter_count: 72 + 1152 + features * classes,
         producer: "pytorch".into(),
     }
 }
