@@ -21,6 +21,13 @@ fn file_of(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
     (file, bytes)
 }
 
+/// A temporary file of `len` bytes (none of them zero) and a map of it.
+fn mapped_file_of(len: usize) -> (tempfile::NamedTempFile, Vec<u8>, Map) {
+    let (file, bytes) = file_of(len);
+    let map = Map::new(file.as_file()).unwrap();
+    (file, bytes, map)
+}
+
 /// Truncates `path` to `len` through another handle, as a writer would.
 fn truncate(path: &Path, len: u64) {
     std::fs::OpenOptions::new()
@@ -34,8 +41,7 @@ fn truncate(path: &Path, len: u64) {
 #[test]
 fn a_map_truncated_to_nothing_reads_zeros_and_says_so() {
     let _lock = lock();
-    let (file, original) = file_of(5 * 4096 + 123);
-    let map = Map::new(file.as_file()).unwrap();
+    let (file, original, map) = mapped_file_of(5 * 4096 + 123);
     let bytes = map.bytes();
     assert!(map.is_mapped());
     assert_eq!(&map[..], &original[..]);
@@ -55,8 +61,7 @@ fn a_map_truncated_to_nothing_reads_zeros_and_says_so() {
 #[test]
 fn a_map_cut_short_keeps_the_bytes_before_the_cut() {
     let _lock = lock();
-    let (file, original) = file_of(6 * 4096);
-    let map = Map::new(file.as_file()).unwrap();
+    let (file, original, map) = mapped_file_of(6 * 4096);
     truncate(file.path(), 100);
     assert_eq!(&map[..100], &original[..100]);
     assert!(map[100..].iter().all(|&b| b == 0));
@@ -66,8 +71,7 @@ fn a_map_cut_short_keeps_the_bytes_before_the_cut() {
 #[test]
 fn threads_reading_one_truncated_map_all_see_zeros() {
     let _lock = lock();
-    let (file, _) = file_of(64 * 4096);
-    let map = Map::new(file.as_file()).unwrap();
+    let (file, _, map) = mapped_file_of(64 * 4096);
     truncate(file.path(), 0);
     let sums: Vec<u64> = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..4)
@@ -93,8 +97,7 @@ fn threads_reading_one_truncated_map_all_see_zeros() {
 #[test]
 fn an_untouched_map_is_not_truncated_and_a_copy_never_is() {
     let _lock = lock();
-    let (file, original) = file_of(3 * 4096);
-    let map = Map::new(file.as_file()).unwrap();
+    let (file, original, map) = mapped_file_of(3 * 4096);
     let contents = read(file.path()).unwrap();
     assert!(
         contents.file().is_none(),
