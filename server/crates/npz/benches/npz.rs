@@ -2,7 +2,8 @@
 //! reader versus the `zip` crate (the measurement behind hand-writing it),
 //! copying an array out, and computing summary statistics.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use neuride_npz::{Array, SummaryOptions, WriteOptions, list, stats, summarize, write_npz};
 use std::hint::black_box;
 use std::io::Read;
@@ -56,13 +57,25 @@ fn listing(c: &mut Criterion) {
     }
 }
 
+/// The array the reading benches read: 16 MB of float32.
+const ELEMENTS: usize = 4 << 20;
+
+/// A group of `samples` runs over the 16 MB array (throughput in its bytes).
+fn array_group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    samples: usize,
+) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(ELEMENTS as u64 * 4));
+    group.sample_size(samples);
+    group
+}
+
 fn reading(c: &mut Criterion) {
-    let elements = 4 << 20; // 16 MB of float32
-    let bytes = archive_of(1, elements, WriteOptions::stored());
+    let bytes = archive_of(1, ELEMENTS, WriteOptions::stored());
     let archive = list(&bytes).unwrap();
-    let mut group = c.benchmark_group("read_16mb_f32");
-    group.throughput(Throughput::Bytes(elements as u64 * 4));
-    group.sample_size(20);
+    let mut group = array_group(c, "read_16mb_f32", 20);
     group.bench_function("to_c_order_le_copy", |b| {
         b.iter(|| {
             black_box(
@@ -83,11 +96,9 @@ fn reading(c: &mut Criterion) {
         b.iter(|| black_box(archive.entries[0].verify_crc()))
     });
     group.finish();
-    let deflated = archive_of(1, elements, WriteOptions::deflated());
+    let deflated = archive_of(1, ELEMENTS, WriteOptions::deflated());
     let archive = list(&deflated).unwrap();
-    let mut group = c.benchmark_group("read_16mb_f32_deflated");
-    group.throughput(Throughput::Bytes(elements as u64 * 4));
-    group.sample_size(10);
+    let mut group = array_group(c, "read_16mb_f32_deflated", 10);
     group.bench_function("inflate_and_crc", |b| {
         b.iter(|| black_box(archive.array("layer0.weight").unwrap()))
     });
