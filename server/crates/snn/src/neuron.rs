@@ -220,20 +220,13 @@ impl Neuron {
 
     /// Checks parameters that would make the update meaningless.
     pub fn validate(&self) -> Result<(), String> {
-        let positive = |name: &str, value: f32| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name} must be a positive number, found {value}"))
-            }
-        };
         match *self {
             Neuron::Lif {
                 tau_rc,
                 tau_ref,
                 min_voltage,
             } => {
-                positive("tau_rc", tau_rc)?;
+                positive("tau_rc", tau_rc, "number")?;
                 if !(tau_ref.is_finite() && tau_ref >= 0.0) {
                     return Err(format!("tau_ref must be >= 0, found {tau_ref}"));
                 }
@@ -249,7 +242,7 @@ impl Neuron {
                 signed,
                 ..
             } => {
-                positive("threshold", threshold)?;
+                positive("threshold", threshold, "number")?;
                 if max_spikes == Some(0) {
                     return Err("max_spikes must be at least 1 (leave it out for no limit)".into());
                 }
@@ -259,10 +252,25 @@ impl Neuron {
                 Ok(())
             }
             Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
-                positive("threshold", threshold)
+                positive("threshold", threshold, "number")
             }
             Neuron::Nir(nir) => nir.validate(),
         }
+    }
+}
+
+/// `Ok` when parameter `name` is a positive (finite) number, else the error
+/// that it must be a positive `what`.
+fn positive<T: Copy + Into<f64> + std::fmt::Display>(
+    name: &str,
+    value: T,
+    what: &str,
+) -> Result<(), String> {
+    let number: f64 = value.into();
+    if number.is_finite() && number > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name} must be a positive {what}, found {value}"))
     }
 }
 
@@ -808,18 +816,11 @@ impl NirNeuron {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let positive = |name: &str, value: f64| {
-            if value.is_finite() && value > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name} must be a positive time, found {value}"))
-            }
-        };
         if self.model.has_leak() {
-            positive("tau_mem", self.tau_mem)?;
+            positive("tau_mem", self.tau_mem, "time")?;
         }
         if self.model.has_synapse() {
-            positive("tau_syn", self.tau_syn)?;
+            positive("tau_syn", self.tau_syn, "time")?;
         }
         for (name, value) in [
             ("r", self.r),
