@@ -92,14 +92,22 @@ impl<'a> Attrs<'a> {
 
     /// A string attribute the op cannot do without.
     pub fn required_s(&self, name: &str) -> Result<String, KernelError> {
-        self.s(name)
-            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+        required(name, self.s(name))
     }
 
     /// An int attribute the op cannot do without.
     pub fn required_i(&self, name: &str) -> Result<i64, KernelError> {
-        self.i(name)
-            .ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
+        required(name, self.i(name))
+    }
+
+    /// An ints attribute the op cannot do without.
+    pub fn required_ints(&self, name: &str) -> Result<Vec<i64>, KernelError> {
+        required(name, self.ints(name))
+    }
+
+    /// A strings attribute the op cannot do without.
+    pub fn required_strings(&self, name: &str) -> Result<Vec<String>, KernelError> {
+        required(name, self.strings(name))
     }
 
     /// An ints attribute of counts or indexes (negative ones read as 0;
@@ -117,6 +125,11 @@ impl<'a> Attrs<'a> {
             KernelError::Attribute(format!("required attribute '{name}' is missing"))
         })
     }
+}
+
+/// `value` of attribute `name`, which the op cannot do without.
+fn required<T>(name: &str, value: Option<T>) -> Result<T, KernelError> {
+    value.ok_or_else(|| KernelError::Attribute(format!("{name} is required")))
 }
 
 /// Parallel list attributes (one entry per tree node, per category...):

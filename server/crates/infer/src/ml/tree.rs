@@ -206,17 +206,11 @@ fn to_usize(v: i64, what: &str) -> Result<usize, KernelError> {
 
 /// Builds a forest from the opset 1-3 attributes; `prefix` is "class" or "target".
 fn legacy_forest(a: &Attrs, prefix: &str) -> Result<Forest, KernelError> {
-    let tree_ids = a
-        .ints("nodes_treeids")
-        .ok_or_else(|| KernelError::Attribute("nodes_treeids is required".to_owned()))?;
-    let node_ids = a
-        .ints("nodes_nodeids")
-        .ok_or_else(|| KernelError::Attribute("nodes_nodeids is required".to_owned()))?;
+    let tree_ids = a.required_ints("nodes_treeids")?;
+    let node_ids = a.required_ints("nodes_nodeids")?;
     let features = a.ints("nodes_featureids").unwrap_or_default();
     let values = a.floats_or_tensor("nodes_values")?.unwrap_or_default();
-    let modes = a
-        .strings("nodes_modes")
-        .ok_or_else(|| KernelError::Attribute("nodes_modes is required".to_owned()))?;
+    let modes = a.required_strings("nodes_modes")?;
     let trues = a.ints("nodes_truenodeids").unwrap_or_default();
     let falses = a.ints("nodes_falsenodeids").unwrap_or_default();
     let missing = a
@@ -533,9 +527,7 @@ pub(crate) fn ensemble5(a: &Attrs) -> Result<BoxKernel, KernelError> {
             None => Ok(Vec::new()),
         }
     };
-    let roots = a
-        .ints("tree_roots")
-        .ok_or_else(|| KernelError::Attribute("tree_roots is required".to_owned()))?;
+    let roots = a.required_ints("tree_roots")?;
     let features = a.ints("nodes_featureids").unwrap_or_default();
     let splits = tensor_f64("nodes_splits")?;
     let modes = tensor_f64("nodes_modes")?;
