@@ -64,43 +64,14 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// The converted digits MLP, 20 steps on 100 samples, as the CLI's defaults
-/// would run it (`neuride simulate digits_mlp.onnx --steps 20 --limit 100
-/// --batch 32 --calib digits_calib.npz`), in a new temporary folder.
-fn converted_mlp() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "converted.neuro",
-        &format!(
-            r#"model mlp = onnx("{}")
-dataset test = npz("{}", x: "x", y: "y")
-dataset calib = npz("{}", x: "x")
-
-network snn = convert(mlp) {{
-    neuron = if(threshold: 1.0, reset: subtract)
-    normalize = percentile(99.9, data: calib)
-}}
-
-simulate snn on test {{
-    dt = 1ms
-    steps = 20
-    encode = current
-    batch = 32
-    limit = 100
-    record = [accuracy, rates, synops]
-}}
-"#,
-            fixture("dl/digits_mlp.onnx"),
-            fixture("data/digits_test.npz"),
-            fixture("data/digits_calib.npz"),
-        ),
-    );
-    (dir, path)
+/// would run it (the fixture says how).
+fn converted_mlp() -> PathBuf {
+    PathBuf::from(fixture("neuro/digits_mlp_converted.neuro"))
 }
 
 #[test]
 fn a_converted_network_runs_as_the_convert_job_does() {
-    let (_dir, path) = converted_mlp();
+    let path = converted_mlp();
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
     let run =
@@ -355,7 +326,7 @@ fn errors_name_the_file_and_what_was_expected() {
 
 #[test]
 fn cancel_stops_a_run() {
-    let (dir, path) = converted_mlp();
+    let path = converted_mlp();
     let cancel = AtomicBool::new(false);
     let mut batches = 0;
     let error = run::simulate_neuro(
@@ -372,6 +343,7 @@ fn cancel_stops_a_run() {
     assert_eq!(batches, 1, "stopped after the first batch");
 
     let cancelled = AtomicBool::new(true);
+    let dir = tempfile::tempdir().unwrap();
     let digits = example_copy(dir.path(), "digits-snn/digits.neuro", 5, 10);
     for name in ["snn", "written"] {
         let error = run::simulate_neuro(&read(&digits), Some(name), &mut no_progress(), &cancelled)

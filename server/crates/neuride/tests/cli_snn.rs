@@ -145,34 +145,8 @@ fn simulate_runs_a_neuro_simulate_block() {
 /// for the same settings.
 #[test]
 fn a_neuro_convert_block_simulates_like_the_onnx_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let neuro = dir.path().join("digits.neuro");
-    std::fs::write(
-        &neuro,
-        format!(
-            r#"model mlp = onnx("{}")
-dataset test = npz("{}", x: "x", y: "y")
-dataset calib = npz("{}", x: "x")
-
-network snn = convert(mlp) {{
-    neuron = if(threshold: 1.0, reset: subtract)
-    normalize = percentile(99.9, data: calib)
-}}
-
-simulate snn on test {{
-    steps = 20
-    encode = current
-    batch = 32
-    limit = 100
-}}
-"#,
-            fixture("dl/digits_mlp.onnx"),
-            fixture("data/digits_test.npz"),
-            fixture("data/digits_calib.npz")
-        ),
-    )
-    .unwrap();
-    let from_neuro = neuride_json(&["simulate", neuro.to_str().unwrap(), "--format", "json"]);
+    let neuro = fixture("neuro/digits_mlp_converted.neuro");
+    let from_neuro = neuride_json(&["simulate", &neuro, "--format", "json"]);
     let from_onnx = simulate_digits_mlp();
     for key in [
         "accuracy",
