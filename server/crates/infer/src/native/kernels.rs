@@ -2,7 +2,7 @@
 //! plan is compiled. Booleans are held as 0.0 / 1.0.
 
 pub(crate) use super::act::{Act, clip};
-use super::simd::{ConvArgs, DenseArgs, Isa, isa};
+use super::simd::{ConvArgs, DenseArgs, Isa, PANEL, isa, panel_index};
 
 /// `Y[m, n] = act(A[m, k] · B[k, n] + bias[n])`, B constant and packed.
 #[derive(Debug)]
@@ -89,7 +89,7 @@ pub(crate) struct Conv {
     padded_h: usize,
     padded_w: usize,
     cout_pad: usize,
-    /// Per group `[rows][cout_pad]`.
+    /// Per group `rows * cout_pad` values in panels (`simd::panel_index`).
     weight: Vec<f32>,
     pub bias: Vec<f32>,
     row_off: Vec<u32>,
@@ -110,8 +110,9 @@ impl Conv {
             let band = row0..(row0 + 64).min(rows);
             for o in 0..g.out_c {
                 let (group, local) = (o / cout_g, o % cout_g);
+                let panel = &mut packed[group * rows * cout_pad..];
                 for row in band.clone() {
-                    packed[(group * rows + row) * cout_pad + local] = weight[o * rows + row];
+                    panel[panel_index(rows, cout_pad, row, local)] = weight[o * rows + row];
                 }
             }
         }
@@ -161,11 +162,29 @@ impl Conv {
     pub fn fold_affine(&mut self, a: &[f32], b: &[f32]) {
         let cout_g = self.g.out_c / self.g.groups;
         let rows = self.row_off.len();
-        for o in 0..self.g.out_c {
-            let (group, local) = (o / cout_g, o % cout_g);
-            for row in 0..rows {
-                self.weight[(group * rows + row) * self.cout_pad + local] *= a[o];
+        // In the packed order: each value is scaled by its channel's `a`.
+        let group_len = rows * self.cout_pad;
+        for (group, weights) in self.weight.chunks_mut(group_len.max(1)).enumerate() {
+            for (panel, values) in weights.chunks_mut(PANEL * rows.max(1)).enumerate() {
+                let width = values.len() / rows.max(1);
+                let first = group * cout_g + panel * PANEL;
+                let scale: Vec<f32> = (0..width)
+                    .map(|j| {
+                        if panel * PANEL + j < cout_g {
+                            a[first + j]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                for row in values.chunks_mut(width.max(1)) {
+                    for (v, s) in row.iter_mut().zip(&scale) {
+                        *v *= s;
+                    }
+                }
             }
+        }
+        for o in 0..self.g.out_c {
             self.bias[o] = self.bias[o] * a[o] + b[o];
         }
     }
@@ -184,6 +203,7 @@ impl Conv {
         let (in_size, out_size) = (g.in_c * plane, g.out_c * positions);
         let rows = self.row_off.len();
         let padded = self.is_padded();
+        let scratch = &mut scratch[..self.scratch_len()];
         if padded {
             // Borders stay zero across samples: only the interior is rewritten.
             scratch.fill(0.0);
@@ -729,6 +749,103 @@ mod tests {
                 let mut out = vec![0.0; m * n];
                 dense.run_on(isa, &a, m, &mut out);
                 check_product(isa, (m, k, n), &a, &w, &out);
+            }
+        }
+    }
+
+    #[test]
+    fn conv_matches_a_plain_sum_on_every_instruction_set_path() {
+        // Output channels around the panel edges (16, 64 and 80 = a full
+        // panel and a narrow one), positions around the tile widths (a 5x5
+        // output is 4 tiles of 6 and one left over), groups, padding,
+        // strides, dilation and a folded affine map.
+        for (in_c, out_c, size, k, stride, dilation, pad, groups) in [
+            (3, 5, 5, 3, 1, 1, 1, 1),
+            (4, 16, 7, 1, 1, 1, 0, 1),
+            (8, 64, 6, 3, 2, 1, 1, 1),
+            (6, 80, 9, 3, 1, 2, 2, 1),
+            (4, 130, 4, 2, 1, 1, 0, 1),
+            (8, 24, 8, 3, 1, 1, 1, 4),
+            (2, 3, 11, 5, 3, 1, 2, 1),
+        ] {
+            let out_size = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            let g = ConvGeometry {
+                in_c,
+                in_h: size,
+                in_w: size,
+                out_c,
+                out_h: out_size,
+                out_w: out_size,
+                kh: k,
+                kw: k,
+                sh: stride,
+                sw: stride,
+                dh: dilation,
+                dw: dilation,
+                pads: [pad; 4],
+                groups,
+            };
+            let cin_g = in_c / groups;
+            let x: Vec<f32> = (0..2 * in_c * size * size)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0)
+                .collect();
+            let w: Vec<f32> = (0..out_c * cin_g * k * k)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 8.0)
+                .collect();
+            let bias: Vec<f32> = (0..out_c).map(|o| o as f32 / 16.0 - 1.0).collect();
+            let scale: Vec<f32> = (0..out_c).map(|o| 0.5 + (o % 3) as f32).collect();
+            let shift: Vec<f32> = (0..out_c).map(|o| (o % 5) as f32 / 10.0).collect();
+            let mut conv = Conv::new(g, &w, Some(&bias));
+            conv.fold_affine(&scale, &shift);
+            conv.act = Act::Relu;
+            // Plainly: every output is its window's sum.
+            let mut want = vec![0.0f32; 2 * out_c * out_size * out_size];
+            for n in 0..2 {
+                for o in 0..out_c {
+                    let group = o / (out_c / groups);
+                    for oy in 0..out_size {
+                        for ox in 0..out_size {
+                            let mut sum = 0.0;
+                            for c in 0..cin_g {
+                                for ky in 0..k {
+                                    for kx in 0..k {
+                                        let y =
+                                            (oy * stride + ky * dilation) as isize - pad as isize;
+                                        let xx =
+                                            (ox * stride + kx * dilation) as isize - pad as isize;
+                                        if y < 0
+                                            || xx < 0
+                                            || y >= size as isize
+                                            || xx >= size as isize
+                                        {
+                                            continue;
+                                        }
+                                        let ci = group * cin_g + c;
+                                        sum += x[((n * in_c + ci) * size + y as usize) * size
+                                            + xx as usize]
+                                            * w[((o * cin_g + c) * k + ky) * k + kx];
+                                    }
+                                }
+                            }
+                            let v = (sum + bias[o]) * scale[o] + shift[o];
+                            want[((n * out_c + o) * out_size + oy) * out_size + ox] = v.max(0.0);
+                        }
+                    }
+                }
+            }
+            for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
+                if !super::super::simd::supports(isa) {
+                    continue;
+                }
+                let mut out = vec![f32::NAN; want.len()];
+                let mut scratch = vec![f32::NAN; conv.scratch_len()];
+                conv.run_on(isa, &x, 2, &mut out, &mut scratch);
+                for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                    assert!(
+                        (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                        "{isa:?} {g:?} output {i}: {got} vs {want}"
+                    );
+                }
             }
         }
     }

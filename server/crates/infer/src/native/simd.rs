@@ -295,6 +295,22 @@ unsafe fn dense_tile<L: Lanes, const R: usize, const V: usize>(
     }
 }
 
+/// One panel of a group's weights: `stride` values a row (its width),
+/// output channels from `o0`, `blocks` blocks of 16.
+#[derive(Clone, Copy)]
+struct Panel {
+    w: *const f32,
+    stride: usize,
+    o0: usize,
+    blocks: usize,
+}
+
+/// Output channels in one weight panel: the channels one register tile of
+/// the widest instruction set covers (4 zmm), so a panel's weights for all
+/// rows (`rows * 64` values) stay in the L2 cache while every output
+/// position of the sample streams past them.
+pub(crate) const PANEL: usize = 64;
+
 /// One group of a direct convolution over one (padded) sample: for every
 /// output position `p` and output channel `o` of the group,
 /// `sum over rows r of x[row_off[r] + pos_off[p]] * weight[r][o]`, written to
@@ -302,13 +318,22 @@ unsafe fn dense_tile<L: Lanes, const R: usize, const V: usize>(
 pub(crate) struct ConvArgs<'a> {
     pub row_off: &'a [u32],
     pub pos_off: &'a [u32],
-    /// `[rows][cout_pad]`, zero beyond `cout`.
+    /// Panels of `PANEL` channels, `[panel][rows][width]` where `width` is
+    /// `PANEL` but for the last panel (`cout_pad - panel * PANEL`); zero
+    /// beyond `cout` (see `panel_index`).
     pub weight: &'a [f32],
     pub cout: usize,
     pub cout_pad: usize,
     /// `cout` values.
     pub bias: &'a [f32],
     pub act: Act,
+}
+
+/// Where weight `(row, channel)` of a group lives in `ConvArgs::weight`.
+pub(crate) fn panel_index(rows: usize, cout_pad: usize, row: usize, channel: usize) -> usize {
+    let (panel, within) = (channel / PANEL, channel % PANEL);
+    let width = PANEL.min(cout_pad - panel * PANEL);
+    panel * PANEL * rows + row * width + within
 }
 
 impl ConvArgs<'_> {
@@ -336,18 +361,37 @@ impl ConvArgs<'_> {
             _ => conv_plain(self, x, out),
         }
     }
+
+    /// The panels in order.
+    fn panels(&self) -> impl Iterator<Item = Panel> + '_ {
+        let rows = self.row_off.len();
+        (0..self.cout_pad.div_ceil(PANEL)).map(move |panel| {
+            let o0 = panel * PANEL;
+            let width = PANEL.min(self.cout_pad - o0);
+            Panel {
+                w: self.weight[o0 * rows..].as_ptr(),
+                stride: width,
+                o0,
+                blocks: width / 16,
+            }
+        })
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn conv_avx512(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
-    // 8 positions of one block of 16 channels, or 4 positions x 2 blocks:
-    // 8 accumulators in flight either way.
-    unsafe {
-        if c.cout_pad == 16 {
-            conv_body::<Zmm, 8, 1>(c, x, out)
-        } else {
-            conv_body::<Zmm, 4, 2>(c, x, out)
+    // Register tiles of positions x blocks of 16 channels: 24 zmm
+    // accumulators of the 32 for a full panel (6 x 4), as many as fit
+    // beside the weights and the broadcast value for a narrower one.
+    for panel in c.panels() {
+        unsafe {
+            match panel.blocks {
+                4 => conv_panel::<Zmm, 6, 4>(c, x, out, panel),
+                3 => conv_panel::<Zmm, 8, 3>(c, x, out, panel),
+                2 => conv_panel::<Zmm, 12, 2>(c, x, out, panel),
+                _ => conv_panel::<Zmm, 12, 1>(c, x, out, panel),
+            }
         }
     }
 }
@@ -355,84 +399,154 @@ unsafe fn conv_avx512(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn conv_avx2(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
-    unsafe { conv_body::<Ymm2, 4, 1>(c, x, out) }
+    // 6 positions x 1 block: 12 ymm accumulators of the 16.
+    for panel in c.panels() {
+        unsafe { conv_panel::<Ymm2, 6, 1>(c, x, out, panel) }
+    }
 }
 
 fn conv_plain(c: &ConvArgs, x: &[f32], out: &mut [f32]) {
-    // SAFETY: Plain needs no instruction set; bounds are asserted in run.
-    unsafe { conv_body::<Plain, 2, 1>(c, x, out) }
+    for panel in c.panels() {
+        // SAFETY: Plain needs no instruction set; bounds are asserted in run.
+        unsafe { conv_panel::<Plain, 2, 1>(c, x, out, panel) }
+    }
 }
 
+/// Every output position of one panel (`blocks` blocks of 16 channels from
+/// channel `o0`; weights at `w`, `stride` values a row), in tiles of `P`
+/// positions x `V` blocks; the rest in tiles of one position or one block.
+///
 /// # Safety
-/// The CPU has `L`'s instruction set; the slices hold what `ConvArgs::run` asserts.
+/// The CPU has `L`'s instruction set; the slices hold what `ConvArgs::run`
+/// asserts and `w` is a panel of `ConvArgs::weight`.
 #[inline(always)]
-unsafe fn conv_body<L: Lanes, const P: usize, const CB: usize>(
+unsafe fn conv_panel<L: Lanes, const P: usize, const V: usize>(
     c: &ConvArgs,
     x: &[f32],
     out: &mut [f32],
+    panel: Panel,
 ) {
+    let blocks = panel.blocks;
     let positions = c.pos_off.len();
-    let blocks = c.cout_pad / 16;
+    let tile = Tile {
+        c,
+        x: x.as_ptr(),
+        panel,
+    };
     let mut p = 0;
     while p + P <= positions {
         let mut b = 0;
-        while b + CB <= blocks {
-            unsafe { conv_tile::<L, P, CB>(c, x, p, b, out) };
-            b += CB;
+        while b + V <= blocks {
+            unsafe { tile.run::<L, P, V>(p, b, out) };
+            b += V;
         }
         while b < blocks {
-            unsafe { conv_tile::<L, P, 1>(c, x, p, b, out) };
+            unsafe { tile.run::<L, P, 1>(p, b, out) };
             b += 1;
         }
         p += P;
     }
     while p < positions {
-        for b in 0..blocks {
-            unsafe { conv_tile::<L, 1, 1>(c, x, p, b, out) };
+        let mut b = 0;
+        while b + V <= blocks {
+            unsafe { tile.run::<L, 1, V>(p, b, out) };
+            b += V;
+        }
+        while b < blocks {
+            unsafe { tile.run::<L, 1, 1>(p, b, out) };
+            b += 1;
         }
         p += 1;
     }
 }
 
-/// Positions `p0..p0 + P`, channel blocks `b0..b0 + V`; each sum runs over
-/// the rows in order.
-///
-/// # Safety
-/// As `conv_body`, with `p0 + P <= positions` and `b0 + V <= cout_pad / 16`.
-#[inline(always)]
-unsafe fn conv_tile<L: Lanes, const P: usize, const V: usize>(
-    c: &ConvArgs,
-    x: &[f32],
-    p0: usize,
-    b0: usize,
-    out: &mut [f32],
-) {
-    let positions = c.pos_off.len();
-    unsafe {
-        let xs: [*const f32; P] =
-            std::array::from_fn(|j| x.as_ptr().add(*c.pos_off.get_unchecked(p0 + j) as usize));
-        let zero = L::splat(0.0);
-        let mut acc: [[L; V]; P] = [[zero; V]; P];
-        let mut w_row = c.weight.as_ptr().add(b0 * 16);
-        for &row_off in c.row_off {
-            let base = row_off as usize;
-            let w: [L; V] = std::array::from_fn(|v| L::load(w_row.add(v * 16)));
-            for j in 0..P {
-                let value = L::splat(*xs[j].add(base));
-                for v in 0..V {
-                    acc[j][v] = L::fma(value, w[v], acc[j][v]);
+/// A panel of a convolution, walked one register tile at a time.
+struct Tile<'a> {
+    c: &'a ConvArgs<'a>,
+    x: *const f32,
+    panel: Panel,
+}
+
+impl Tile<'_> {
+    /// Positions `p0..p0 + P`, the panel's blocks `b0..b0 + V`; each sum
+    /// runs over the rows in order.
+    ///
+    /// # Safety
+    /// As `conv_panel`, with `p0 + P <= positions` and `b0 + V` within the
+    /// panel.
+    #[inline(always)]
+    unsafe fn run<L: Lanes, const P: usize, const V: usize>(
+        &self,
+        p0: usize,
+        b0: usize,
+        out: &mut [f32],
+    ) {
+        let c = self.c;
+        let positions = c.pos_off.len();
+        unsafe {
+            let xs: [*const f32; P] =
+                std::array::from_fn(|j| self.x.add(*c.pos_off.get_unchecked(p0 + j) as usize));
+            let mut acc: [[L; V]; P] = [[L::splat(0.0); V]; P];
+            let stride = self.panel.stride;
+            let mut w_row = self.panel.w.add(b0 * 16);
+            for &row_off in c.row_off {
+                let base = row_off as usize;
+                let w: [L; V] = std::array::from_fn(|v| L::load(w_row.add(v * 16)));
+                for j in 0..P {
+                    let value = L::splat(*xs[j].add(base));
+                    for v in 0..V {
+                        acc[j][v] = L::fma(value, w[v], acc[j][v]);
+                    }
+                }
+                w_row = w_row.add(stride);
+            }
+            // Each block: its sums for the P positions laid out
+            // `[position][channel]`, then written channel by channel as
+            // runs of P positions (NCHW), bias and activation on the way.
+            let mut sums = [[0.0f32; 16]; P];
+            for v in 0..V {
+                let o0 = self.panel.o0 + (b0 + v) * 16;
+                let channels = c.cout.saturating_sub(o0).min(16);
+                if channels == 0 {
+                    continue;
+                }
+                for j in 0..P {
+                    acc[j][v].store(sums[j].as_mut_ptr());
+                }
+                let out = out.as_mut_ptr().add(o0 * positions + p0);
+                let bias = c.bias.as_ptr().add(o0);
+                match c.act {
+                    Act::None => write_block(&sums, channels, positions, bias, out, |x| x),
+                    Act::Relu => write_block(&sums, channels, positions, bias, out, |x| {
+                        Act::Relu.apply(x)
+                    }),
+                    act => write_block(&sums, channels, positions, bias, out, |x| act.apply(x)),
                 }
             }
-            w_row = w_row.add(c.cout_pad);
         }
-        let mut lanes = [0.0f32; 16];
-        for (j, pos_acc) in acc.iter().enumerate() {
-            for (v, sum) in pos_acc.iter().enumerate() {
-                sum.store(lanes.as_mut_ptr());
-                let o0 = (b0 + v) * 16;
-                for (l, &s) in lanes.iter().enumerate().take(c.cout.saturating_sub(o0)) {
-                    out[(o0 + l) * positions + p0 + j] = c.act.apply(s + c.bias[o0 + l]);
-                }
+    }
+}
+
+/// `out[l * positions + j] = act(sums[j][l] + bias[l])` for the first
+/// `channels` channels.
+///
+/// # Safety
+/// `bias` holds `channels` values; `out` has room for every index written.
+#[inline(always)]
+unsafe fn write_block<const P: usize>(
+    sums: &[[f32; 16]; P],
+    channels: usize,
+    positions: usize,
+    bias: *const f32,
+    out: *mut f32,
+    act: impl Fn(f32) -> f32,
+) {
+    for l in 0..channels {
+        unsafe {
+            let b = *bias.add(l);
+            let row = out.add(l * positions);
+            for (j, sum) in sums.iter().enumerate() {
+                *row.add(j) = act(sum[l] + b);
             }
         }
     }
