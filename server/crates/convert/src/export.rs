@@ -335,20 +335,14 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
             // per-neuron parameters (those come from NIR files).
             Layer::Spiking {
                 neuron,
-                input_scale,
-                amplitude,
-                initial_membrane,
+                scaling,
                 per_neuron: _,
             } => {
                 let mut c = neuron_call(neuron, input);
-                if *input_scale != 1.0 {
-                    let _ = write!(c, ", input_scale: {}", number(*input_scale));
-                }
-                if *amplitude != 1.0 {
-                    let _ = write!(c, ", amplitude: {}", number(*amplitude));
-                }
-                if *initial_membrane != 0.0 {
-                    let _ = write!(c, ", initial_membrane: {}", number(*initial_membrane));
+                for (name, value, neutral) in scaling.named() {
+                    if value != neutral {
+                        let _ = write!(c, ", {name}: {}", number(value));
+                    }
                 }
                 c + ")"
             }
@@ -540,16 +534,14 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
             // As in `to_neuro`: no per-neuron parameters in a conversion.
             Layer::Spiking {
                 neuron,
-                input_scale,
-                amplitude,
-                initial_membrane,
+                scaling,
                 per_neuron: _,
             } => {
-                let mut attrs = vec![
-                    attr_f("input_scale", *input_scale),
-                    attr_f("amplitude", *amplitude),
-                    attr_f("initial_membrane", *initial_membrane),
-                ];
+                let mut attrs: Vec<AttributeProto> = scaling
+                    .named()
+                    .iter()
+                    .map(|&(name, value, _)| attr_f(name, value))
+                    .collect();
                 match *neuron {
                     Neuron::Lif {
                         tau_rc,

@@ -37,7 +37,7 @@ use crate::shapes::{self, NodeShapes};
 use crate::{Problem, codes};
 use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer};
 use neuride_snn::neuron::{NirModel, NirNeuron};
-use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Tensor};
+use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Scaling, Tensor};
 use std::collections::{HashMap, HashSet};
 
 /// How a NIR graph is turned into a network.
@@ -862,9 +862,7 @@ impl Lowering<'_> {
         let per_neuron = (!uniform).then(|| (0..count).map(neuron_at).collect::<Vec<_>>());
         let plain = Layer::Spiking {
             neuron: Neuron::Nir(neuron_at(0)),
-            input_scale: 1.0,
-            amplitude: 1.0,
-            initial_membrane: 0.0,
+            scaling: Scaling::default(),
             per_neuron,
         };
         if !self.opts.use_metadata {

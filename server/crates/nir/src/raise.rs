@@ -21,7 +21,7 @@
 
 use crate::graph::{Array, Document, Edge, Graph, Node, Param};
 use neuride_snn::neuron::{NirModel, NirNeuron};
-use neuride_snn::{Layer, Network, Neuron, Reset};
+use neuride_snn::{Layer, Network, Neuron, Reset, Scaling};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -38,18 +38,15 @@ pub struct NeurideMeta {
     /// The step the NIR parameters were computed for (seconds).
     pub dt: f64,
     pub neuron: Neuron,
-    pub input_scale: f32,
-    pub amplitude: f32,
-    pub initial_membrane: f32,
+    #[serde(flatten)]
+    pub scaling: Scaling,
 }
 
 impl NeurideMeta {
     pub fn layer(&self) -> Layer {
         Layer::Spiking {
             neuron: self.neuron,
-            input_scale: self.input_scale,
-            amplitude: self.amplitude,
-            initial_membrane: self.initial_membrane,
+            scaling: self.scaling,
             per_neuron: None,
         }
     }
@@ -139,18 +136,14 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
             }
             Layer::Spiking {
                 neuron,
-                input_scale,
-                amplitude,
-                initial_membrane,
+                scaling,
                 per_neuron,
             } => {
                 let layer = &node.layer;
                 match neurons_node(&name, layer, opts.dt, shape) {
                     Ok(mut nir_node) => {
-                        let exact = matches!(neuron, Neuron::Nir(_))
-                            && *input_scale == 1.0
-                            && *amplitude == 1.0
-                            && *initial_membrane == 0.0;
+                        let exact =
+                            matches!(neuron, Neuron::Nir(_)) && *scaling == Scaling::default();
                         if !exact {
                             notes.extend(differences(&node.name, layer));
                         }
@@ -160,21 +153,20 @@ pub fn raise(net: &Network, opts: &RaiseOptions) -> Result<Raised, RaiseError> {
                             let meta = NeurideMeta {
                                 dt: opts.dt,
                                 neuron: *neuron,
-                                input_scale: *input_scale,
-                                amplitude: *amplitude,
-                                initial_membrane: *initial_membrane,
+                                scaling: *scaling,
                             };
                             let json = serde_json::to_string(&meta).unwrap_or_default();
                             nir_node.metadata.push((META_KEY.into(), Param::text(json)));
                         }
                         edge_from(&mut graph, &name);
                         graph.nodes.push(nir_node);
-                        if *amplitude != 1.0 {
+                        let amplitude = scaling.amplitude;
+                        if amplitude != 1.0 {
                             let scale_name = format!("{name}.amplitude");
                             let count = shape.iter().product::<usize>();
                             let mut scale = Node::new(&scale_name, "Scale").with(
                                 "scale",
-                                Param::Array(Array::f32(shape.clone(), &vec![*amplitude; count])),
+                                Param::Array(Array::f32(shape.clone(), &vec![amplitude; count])),
                             );
                             scale
                                 .metadata
@@ -333,7 +325,7 @@ fn feedback_placeholder(from: usize) -> String {
 fn neurons_node(name: &str, layer: &Layer, dt: f64, shape: &[usize]) -> Result<Node, String> {
     let Layer::Spiking {
         per_neuron: Some(neurons),
-        input_scale,
+        scaling,
         ..
     } = layer
     else {
@@ -344,9 +336,10 @@ fn neurons_node(name: &str, layer: &Layer, dt: f64, shape: &[usize]) -> Result<N
         .map(|&nir| {
             let one = Layer::Spiking {
                 neuron: Neuron::Nir(nir),
-                input_scale: *input_scale,
-                amplitude: 1.0,
-                initial_membrane: 0.0,
+                scaling: Scaling {
+                    input_scale: scaling.input_scale,
+                    ..Scaling::default()
+                },
                 per_neuron: None,
             };
             neuron_node(name, &one, dt)
@@ -374,14 +367,12 @@ fn neurons_node(name: &str, layer: &Layer, dt: f64, shape: &[usize]) -> Result<N
 /// The NIR neuron node (scalar parameters) for a spiking layer at `dt`.
 pub fn neuron_node(name: &str, layer: &Layer, dt: f64) -> Result<Node, String> {
     let Layer::Spiking {
-        neuron,
-        input_scale,
-        ..
+        neuron, scaling, ..
     } = layer
     else {
         return Err("not a layer of neurons".into());
     };
-    let scale = *input_scale as f64;
+    let scale = scaling.input_scale as f64;
     let nir = match *neuron {
         Neuron::Nir(nir) => {
             let mut nir = nir;
@@ -489,14 +480,16 @@ fn nir_node(name: &str, nir: &NirNeuron) -> Node {
 /// tool does instead.
 fn differences(name: &str, layer: &Layer) -> Vec<String> {
     let Layer::Spiking {
-        neuron,
-        amplitude,
-        initial_membrane,
-        ..
+        neuron, scaling, ..
     } = layer
     else {
         return Vec::new();
     };
+    let Scaling {
+        amplitude,
+        initial_membrane,
+        ..
+    } = scaling;
     let mut notes = Vec::new();
     let reset = match neuron {
         Neuron::If { reset, .. } | Neuron::Leaky { reset, .. } | Neuron::Synaptic { reset, .. } => {

@@ -6,7 +6,7 @@
 use neuride_nir::{LowerOptions, RaiseOptions, lower, raise, read, write};
 use neuride_snn::neuron::{NirModel, NirNeuron};
 use neuride_snn::{
-    Decode, Encode, Layer, Network, Neuron, Node, Reset, SimOptions, Simulator, Tensor,
+    Decode, Encode, Layer, Network, Neuron, Node, Reset, Scaling, SimOptions, Simulator, Tensor,
 };
 
 /// A deterministic pseudo-random sequence in [-1, 1).
@@ -47,9 +47,11 @@ fn dense(rows: usize, cols: usize, seed: u64, bias: bool) -> Layer {
 fn spiking(neuron: Neuron, input_scale: f32, amplitude: f32, initial_membrane: f32) -> Layer {
     Layer::Spiking {
         neuron,
-        input_scale,
-        amplitude,
-        initial_membrane,
+        scaling: Scaling {
+            input_scale,
+            amplitude,
+            initial_membrane,
+        },
         per_neuron: None,
     }
 }

@@ -3,7 +3,7 @@
 //! with sparse (event-driven) and dense inputs. Run: `cargo bench -p neuride-snn`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use neuride_snn::{Encode, Layer, Network, Neuron, Node, SimOptions, Tensor, simulate};
+use neuride_snn::{Encode, Layer, Network, Neuron, Node, Scaling, SimOptions, Tensor, simulate};
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
@@ -32,9 +32,10 @@ fn node(name: &str, layer: Layer, inputs: Vec<usize>) -> Node {
 fn spiking(name: &str, input: usize) -> Node {
     let layer = Layer::Spiking {
         neuron: Neuron::conversion_if(),
-        input_scale: 1.0,
-        amplitude: 1.0,
-        initial_membrane: 0.5,
+        scaling: Scaling {
+            initial_membrane: 0.5,
+            ..Scaling::default()
+        },
         per_neuron: None,
     };
     node(name, layer, vec![input])

@@ -3,7 +3,7 @@
 
 use crate::neuron::{Neuron, NirNeuron};
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -81,21 +81,57 @@ pub enum Layer {
     /// then): one count per value of the per-sample shape (NIR's Delay). In
     /// an ANN pass, where values are rates, it is the identity.
     Delay { steps: Vec<u32> },
-    /// A layer of spiking neurons driven by `input_scale * input`; each spike
-    /// emits `amplitude`. The membrane starts at `initial_membrane * threshold`.
-    /// Conversion first sets `input_scale = 1/λ`, `amplitude = λ` and then folds
-    /// both into neighbouring weights where the graph allows it.
+    /// A layer of spiking neurons, scaled as [`Scaling`] says.
     Spiking {
         neuron: Neuron,
-        input_scale: f32,
-        amplitude: f32,
-        initial_membrane: f32,
+        #[serde(flatten)]
+        scaling: Scaling,
         /// NIR neurons whose parameters differ from neuron to neuron (a NIR
         /// file holds them per neuron): one per value of the layer's
         /// per-sample shape, in order; `neuron` is then the first of them.
         #[serde(skip_serializing_if = "Option::is_none")]
         per_neuron: Option<Vec<NirNeuron>>,
     },
+}
+
+/// How a spiking layer meets its neighbours: it is driven by
+/// `input_scale * input`, each spike emits `amplitude`, and the membrane
+/// starts at `initial_membrane * threshold`. Conversion first sets
+/// `input_scale = 1/λ`, `amplitude = λ` and then folds both into
+/// neighbouring weights where the graph allows it. The default changes
+/// nothing (1, 1, 0).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    pub input_scale: f32,
+    pub amplitude: f32,
+    pub initial_membrane: f32,
+}
+
+impl Default for Scaling {
+    fn default() -> Scaling {
+        Scaling {
+            input_scale: 1.0,
+            amplitude: 1.0,
+            initial_membrane: 0.0,
+        }
+    }
+}
+
+impl Scaling {
+    /// Each value by its name, with the value at which it changes nothing
+    /// (the one a writer may leave out).
+    pub fn named(&self) -> [(&'static str, f32, f32); 3] {
+        let neutral = Scaling::default();
+        [
+            ("input_scale", self.input_scale, neutral.input_scale),
+            ("amplitude", self.amplitude, neutral.amplitude),
+            (
+                "initial_membrane",
+                self.initial_membrane,
+                neutral.initial_membrane,
+            ),
+        ]
+    }
 }
 
 impl Layer {

@@ -410,9 +410,7 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
             }
             Layer::Spiking {
                 neuron,
-                input_scale,
-                amplitude,
-                initial_membrane,
+                scaling,
                 per_neuron,
             } => {
                 arity(1)?;
@@ -443,11 +441,7 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                         each.validate().map_err(|m| layer_error(node, m))?;
                     }
                 }
-                for (name, value) in [
-                    ("input_scale", input_scale),
-                    ("amplitude", amplitude),
-                    ("initial_membrane", initial_membrane),
-                ] {
+                for (name, value, _) in scaling.named() {
                     if !value.is_finite() {
                         return Err(layer_error(
                             node,

@@ -6,7 +6,7 @@
 //! and `b_l <- b_l / λ_l` with unit thresholds and amplitudes.
 
 use crate::Error;
-use crate::layer::Layer;
+use crate::layer::{Layer, Scaling};
 use crate::network::{Network, NodeId};
 use crate::neuron::{Neuron, Reset};
 use crate::sim::ann_forward_visit;
@@ -274,9 +274,11 @@ pub fn to_spiking(
         }
         out.nodes[node].layer = Layer::Spiking {
             neuron: layer_neuron,
-            input_scale: 1.0 / lambda,
-            amplitude: lambda,
-            initial_membrane,
+            scaling: Scaling {
+                input_scale: 1.0 / lambda,
+                amplitude: lambda,
+                initial_membrane,
+            },
             per_neuron: None,
         };
     }
@@ -355,8 +357,8 @@ enum Factor {
 impl Factor {
     fn of(self, layer: &mut Layer) -> Option<&mut f32> {
         match (self, layer) {
-            (Factor::InputScale, Layer::Spiking { input_scale, .. }) => Some(input_scale),
-            (Factor::Amplitude, Layer::Spiking { amplitude, .. }) => Some(amplitude),
+            (Factor::InputScale, Layer::Spiking { scaling, .. }) => Some(&mut scaling.input_scale),
+            (Factor::Amplitude, Layer::Spiking { scaling, .. }) => Some(&mut scaling.amplitude),
             _ => None,
         }
     }

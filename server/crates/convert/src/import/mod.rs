@@ -22,7 +22,7 @@ use constant::Const;
 use neuride_onnx::attr;
 use neuride_onnx::load::ModelDir;
 use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto};
-use neuride_snn::{Layer, Network, Neuron, Node, NodeId, Reset, infer_shape};
+use neuride_snn::{Layer, Network, Neuron, Node, NodeId, Reset, Scaling, infer_shape};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -462,11 +462,16 @@ impl Importer<'_> {
             self.reject(node, message);
             return Ok(());
         }
+        // What the export writes (`Scaling::named`); absent ones change nothing.
+        let neutral = Scaling::default();
         let layer = Layer::Spiking {
             neuron,
-            input_scale: attr::float(node, "input_scale").unwrap_or(1.0),
-            amplitude: attr::float(node, "amplitude").unwrap_or(1.0),
-            initial_membrane: attr::float(node, "initial_membrane").unwrap_or(0.0),
+            scaling: Scaling {
+                input_scale: attr::float(node, "input_scale").unwrap_or(neutral.input_scale),
+                amplitude: attr::float(node, "amplitude").unwrap_or(neutral.amplitude),
+                initial_membrane: attr::float(node, "initial_membrane")
+                    .unwrap_or(neutral.initial_membrane),
+            },
             per_neuron: None,
         };
         self.spiking = true;

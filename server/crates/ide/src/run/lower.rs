@@ -12,7 +12,7 @@ use super::settings::{self, CallView};
 use super::{RunError, item_path};
 use crate::neuro::NeuroAnalysis;
 use neuride_dsl::syntax::ast::{DimValue, EntryKind, Expr, ExprKind, ItemKind};
-use neuride_snn::{Layer, Network, Node, NodeId, Tensor};
+use neuride_snn::{Layer, Network, Node, NodeId, Scaling, Tensor};
 use std::collections::HashMap;
 
 pub(crate) struct Lowered {
@@ -264,12 +264,14 @@ fn layer_of(
             let spec = settings::neuron(call)?;
             Layer::Spiking {
                 neuron: spec.neuron,
-                input_scale: spec.input_scale,
-                amplitude: spec.amplitude,
-                // Nengo and snnTorch start every membrane at rest, unless
-                // `initial_membrane` says otherwise.,
+                scaling: Scaling {
+                    input_scale: spec.input_scale,
+                    amplitude: spec.amplitude,
+                    // Nengo and snnTorch start every membrane at rest, unless
+                    // `initial_membrane` says otherwise.
+                    initial_membrane: spec.initial_membrane.unwrap_or(0.0),
+                },
                 per_neuron: None,
-                initial_membrane: spec.initial_membrane.unwrap_or(0.0),
             }
         }
         other => {

@@ -65,11 +65,10 @@ impl Workspace {
             self.states[index] = match &node.layer {
                 Layer::Spiking {
                     neuron,
-                    initial_membrane,
+                    scaling,
                     per_neuron,
-                    ..
                 } => {
-                    let start = |n: &Neuron| initial_membrane * n.threshold() + n.resting();
+                    let start = |n: &Neuron| scaling.initial_membrane * n.threshold() + n.resting();
                     let mut state = NeuronState::new(len, start(neuron), neuron.needs_aux());
                     if let Some(neurons) = per_neuron {
                         let starts: Vec<f32> =
@@ -242,11 +241,9 @@ pub(crate) fn run_chunk(
             let node = &net.nodes[index];
             match &node.layer {
                 Layer::Spiking {
-                    neuron,
-                    input_scale,
-                    amplitude,
-                    ..
+                    neuron, scaling, ..
                 } => {
+                    let (input_scale, amplitude) = (scaling.input_scale, scaling.amplitude);
                     let size = plan.sizes[index];
                     let buffer = plan.buffer_of[index];
                     let mut out = std::mem::take(&mut values.buffers[buffer]);
@@ -273,7 +270,7 @@ pub(crate) fn run_chunk(
                             &mut state.aux[range.clone()]
                         };
                         let s = &mut spikes[..];
-                        let j = if *input_scale == 1.0 {
+                        let j = if input_scale == 1.0 {
                             j
                         } else {
                             current.clear();

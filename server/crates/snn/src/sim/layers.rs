@@ -231,14 +231,12 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
         }
         (
             Layer::Spiking {
-                neuron,
-                input_scale,
-                amplitude,
-                ..
+                neuron, scaling, ..
             },
             _,
         ) => {
             let (threshold, cap) = (neuron.threshold(), neuron.max_rate());
+            let (input_scale, amplitude) = (scaling.input_scale, scaling.amplitude);
             for (o, &x) in out.iter_mut().zip(v.of(plan, node.inputs[0], batch)) {
                 *o = ((x * input_scale).max(0.0) / threshold).min(cap) * amplitude;
             }

@@ -1,7 +1,7 @@
 //! Builders the simulator's test files share: deterministic pseudo-random
 //! values, nodes, spiking layers, and a simulation run to completion.
 
-use neuride_snn::{Layer, Network, Neuron, Node, SimOptions, SimReport, Tensor, simulate};
+use neuride_snn::{Layer, Network, Neuron, Node, Scaling, SimOptions, SimReport, Tensor, simulate};
 use std::sync::atomic::AtomicBool;
 
 /// `len` values of an xorshift sequence from `seed`, in [-offset, 1 - offset).
@@ -46,9 +46,10 @@ pub fn avg_pool(kernel: usize, stride: usize) -> Layer {
 pub fn spiking(neuron: Neuron, input_scale: f32) -> Layer {
     Layer::Spiking {
         neuron,
-        input_scale,
-        amplitude: 1.0,
-        initial_membrane: 0.0,
+        scaling: Scaling {
+            input_scale,
+            ..Scaling::default()
+        },
         per_neuron: None,
     }
 }
