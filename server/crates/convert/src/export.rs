@@ -143,84 +143,121 @@ fn padding(p: [usize; 4]) -> String {
     }
 }
 
-fn neuron_call(neuron: &Neuron, input: &str) -> String {
+/// A neuron parameter as both writers see it.
+#[derive(Clone, Copy)]
+enum Param {
+    /// A number; Neuro text leaves it out when it equals the second value
+    /// (its default there).
+    Number(f32, Option<f32>),
+    /// Seconds (Neuro writes milliseconds: `20ms`).
+    Time(f32),
+    /// A NIR parameter: Neuro writes it as it is, ONNX as a float.
+    Wide(f64),
+    Word(&'static str),
+    /// A switch: Neuro writes it only when on, ONNX as 0 or 1.
+    Flag(bool),
+    /// A spike cap: Neuro writes it only when set, ONNX 0 for none.
+    Cap(Option<u32>),
+}
+
+/// Every parameter of `neuron` by name, in the order both the Neuro call
+/// and the ONNX node write them.
+fn neuron_params(neuron: &Neuron) -> Vec<(&'static str, Param)> {
+    let number = |value| Param::Number(value, None);
     match *neuron {
         Neuron::Lif {
             tau_rc,
             tau_ref,
             min_voltage,
-        } => {
-            let mut s = format!(
-                "lif({input}, tau_rc: {}, tau_ref: {}",
-                time(tau_rc),
-                time(tau_ref)
-            );
-            if min_voltage != 0.0 {
-                let _ = write!(s, ", min_voltage: {}", number(min_voltage));
-            }
-            s
-        }
+        } => vec![
+            ("tau_rc", Param::Time(tau_rc)),
+            ("tau_ref", Param::Time(tau_ref)),
+            ("min_voltage", Param::Number(min_voltage, Some(0.0))),
+        ],
         Neuron::If {
             threshold,
             reset,
             rectify,
             max_spikes,
             signed,
-        } => {
-            let mut s = format!(
-                "if({input}, threshold: {}, reset: {}",
-                number(threshold),
-                reset.name()
-            );
-            if rectify {
-                s.push_str(", rectify: true");
-            }
-            if let Some(m) = max_spikes {
-                let _ = write!(s, ", max_spikes: {m}");
-            }
-            if signed {
-                s.push_str(", signed: true");
-            }
-            s
-        }
+        } => vec![
+            ("threshold", number(threshold)),
+            ("reset", Param::Word(reset.name())),
+            ("rectify", Param::Flag(rectify)),
+            ("max_spikes", Param::Cap(max_spikes)),
+            ("signed", Param::Flag(signed)),
+        ],
+        // Synaptic is a Leaky membrane fed by a synaptic current: its
+        // parameters are the current's `alpha`, then the Leaky ones.
         Neuron::Leaky {
             beta,
             threshold,
             reset,
-        } => format!(
-            "leaky({input}, beta: {}, threshold: {}, reset: {}",
-            number(beta),
-            number(threshold),
-            reset.name()
-        ),
-        Neuron::Synaptic {
-            alpha,
+        }
+        | Neuron::Synaptic {
             beta,
             threshold,
             reset,
+            ..
         } => {
-            format!(
-                "synaptic({input}, alpha: {}, beta: {}, threshold: {}, reset: {}",
-                number(alpha),
-                number(beta),
-                number(threshold),
-                reset.name()
-            )
+            let alpha = match *neuron {
+                Neuron::Synaptic { alpha, .. } => Some(("alpha", number(alpha))),
+                _ => None,
+            };
+            alpha
+                .into_iter()
+                .chain([
+                    ("beta", number(beta)),
+                    ("threshold", number(threshold)),
+                    ("reset", Param::Word(reset.name())),
+                ])
+                .collect()
         }
-        // NIR's neurons have no Neuro syntax of their own (a NIR network is
-        // `network N = nir("file.nir")`): the call names the model and its
-        // parameters, and the checker reports the unknown layer.
-        Neuron::Nir(nir) => format!(
-            "nir_{}({input}, tau_mem: {}, tau_syn: {}, r: {}, v_leak: {}, w_in: {}, v_threshold: {}, v_reset: {}",
-            nir.model.name().to_lowercase(),
-            nir.tau_mem,
-            nir.tau_syn,
-            nir.r,
-            nir.v_leak,
-            nir.w_in,
-            number(nir.v_threshold),
-            number(nir.v_reset)
-        ),
+        Neuron::Nir(nir) => vec![
+            ("tau_mem", Param::Wide(nir.tau_mem)),
+            ("tau_syn", Param::Wide(nir.tau_syn)),
+            ("r", Param::Wide(nir.r)),
+            ("v_leak", Param::Wide(nir.v_leak)),
+            ("w_in", Param::Wide(nir.w_in)),
+            ("v_threshold", number(nir.v_threshold)),
+            ("v_reset", number(nir.v_reset)),
+        ],
+    }
+}
+
+/// The Neuro call of `neuron` on `input`, without its closing `)`. NIR's
+/// neurons have no Neuro syntax of their own (a NIR network is
+/// `network N = nir("file.nir")`): the call names the model and its
+/// parameters, and the checker reports the unknown layer.
+fn neuron_call(neuron: &Neuron, input: &str) -> String {
+    let mut call = match neuron {
+        Neuron::Nir(nir) => format!("nir_{}({input}", nir.model.name().to_lowercase()),
+        other => format!("{}({input}", other.op_name().to_lowercase()),
+    };
+    for (key, param) in neuron_params(neuron) {
+        let _ = match param {
+            Param::Number(value, default) if default != Some(value) => {
+                write!(call, ", {key}: {}", number(value))
+            }
+            Param::Time(seconds) => write!(call, ", {key}: {}", time(seconds)),
+            Param::Wide(value) => write!(call, ", {key}: {value}"),
+            Param::Word(word) => write!(call, ", {key}: {word}"),
+            Param::Flag(true) => write!(call, ", {key}: true"),
+            Param::Cap(Some(cap)) => write!(call, ", {key}: {cap}"),
+            _ => Ok(()),
+        };
+    }
+    call
+}
+
+/// The ONNX attribute of a neuron parameter.
+fn attribute(key: &str, param: Param) -> AttributeProto {
+    match param {
+        Param::Number(value, _) | Param::Time(value) => attr_f(key, value),
+        Param::Wide(value) => attr_f(key, value as f32),
+        Param::Word(word) => attr_s(key, word),
+        Param::Flag(on) => attr_i(key, on as i64),
+        Param::Cap(cap) => attr_i(key, cap.map_or(0, i64::from)),
     }
 }
 
@@ -542,60 +579,14 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                     .iter()
                     .map(|&(name, value, _)| attr_f(name, value))
                     .collect();
-                match *neuron {
-                    Neuron::Lif {
-                        tau_rc,
-                        tau_ref,
-                        min_voltage,
-                    } => attrs.extend([
-                        attr_f("tau_rc", tau_rc),
-                        attr_f("tau_ref", tau_ref),
-                        attr_f("min_voltage", min_voltage),
-                    ]),
-                    Neuron::If {
-                        threshold,
-                        reset,
-                        rectify,
-                        max_spikes,
-                        signed,
-                    } => attrs.extend([
-                        attr_f("threshold", threshold),
-                        attr_s("reset", reset.name()),
-                        attr_i("rectify", rectify as i64),
-                        attr_i("max_spikes", max_spikes.map_or(0, i64::from)),
-                        attr_i("signed", signed as i64),
-                    ]),
-                    Neuron::Leaky {
-                        beta,
-                        threshold,
-                        reset,
-                    } => attrs.extend([
-                        attr_f("beta", beta),
-                        attr_f("threshold", threshold),
-                        attr_s("reset", reset.name()),
-                    ]),
-                    Neuron::Synaptic {
-                        alpha,
-                        beta,
-                        threshold,
-                        reset,
-                    } => attrs.extend([
-                        attr_f("alpha", alpha),
-                        attr_f("beta", beta),
-                        attr_f("threshold", threshold),
-                        attr_s("reset", reset.name()),
-                    ]),
-                    Neuron::Nir(nir) => attrs.extend([
-                        attr_s("model", nir.model.name()),
-                        attr_f("tau_mem", nir.tau_mem as f32),
-                        attr_f("tau_syn", nir.tau_syn as f32),
-                        attr_f("r", nir.r as f32),
-                        attr_f("v_leak", nir.v_leak as f32),
-                        attr_f("w_in", nir.w_in as f32),
-                        attr_f("v_threshold", nir.v_threshold),
-                        attr_f("v_reset", nir.v_reset),
-                    ]),
+                if let Neuron::Nir(nir) = neuron {
+                    attrs.push(attr_s("model", nir.model.name()));
                 }
+                attrs.extend(
+                    neuron_params(neuron)
+                        .into_iter()
+                        .map(|(key, param)| attribute(key, param)),
+                );
                 let op = match neuron {
                     Neuron::Nir(_) => "NirNeuron",
                     other => other.op_name(),
