@@ -189,12 +189,28 @@ impl Conv {
         }
     }
 
-    pub fn run(&self, x: &[f32], batch: usize, out: &mut [f32], scratch: &mut [f32]) {
-        self.run_on(isa(), x, batch, out, scratch)
+    /// `out = act(conv(x) + bias + sum)`, `sum` (when given) of `out`'s shape.
+    pub fn run(
+        &self,
+        x: &[f32],
+        sum: Option<&[f32]>,
+        batch: usize,
+        out: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        self.run_on(isa(), x, sum, batch, out, scratch)
     }
 
     /// With the kernel compiled for `isa` (tests run every path the CPU has).
-    pub fn run_on(&self, isa: Isa, x: &[f32], batch: usize, out: &mut [f32], scratch: &mut [f32]) {
+    pub fn run_on(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        sum: Option<&[f32]>,
+        batch: usize,
+        out: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let g = &self.g;
         let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
         let plane = g.in_h * g.in_w;
@@ -223,7 +239,8 @@ impl Conv {
                 sample
             };
             for group in 0..g.groups {
-                let y = &mut out[n * out_size + group * cout_g * positions..][..cout_g * positions];
+                let at = n * out_size + group * cout_g * positions;
+                let y = &mut out[at..][..cout_g * positions];
                 ConvArgs {
                     row_off: &self.row_off,
                     pos_off: &self.pos_off,
@@ -233,6 +250,7 @@ impl Conv {
                     cout_pad: self.cout_pad,
                     bias: &self.bias[group * cout_g..(group + 1) * cout_g],
                     act: self.act,
+                    sum: sum.map(|s| &s[at..][..cout_g * positions]),
                 }
                 .run(
                     isa,
@@ -862,23 +880,29 @@ mod tests {
                                 }
                             }
                             let v = (sum + bias[o]) * scale[o] + shift[o];
-                            want[((n * out_c + o) * out_size + oy) * out_size + ox] = v.max(0.0);
+                            want[((n * out_c + o) * out_size + oy) * out_size + ox] = v;
                         }
                     }
                 }
             }
+            // And with a residual sum added before the activation.
+            let residual: Vec<f32> = (0..want.len()).map(|i| (i % 7) as f32 - 3.0).collect();
             for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
                 if !super::super::simd::supports(isa) {
                     continue;
                 }
-                let mut out = vec![f32::NAN; want.len()];
-                let mut scratch = vec![f32::NAN; conv.scratch_len()];
-                conv.run_on(isa, &x, 2, &mut out, &mut scratch);
-                for (i, (got, want)) in out.iter().zip(&want).enumerate() {
-                    assert!(
-                        (got - want).abs() < 1e-4 * want.abs().max(1.0),
-                        "{isa:?} {g:?} output {i}: {got} vs {want}"
-                    );
+                for sum in [None, Some(&residual[..])] {
+                    let mut out = vec![f32::NAN; want.len()];
+                    let mut scratch = vec![f32::NAN; conv.scratch_len()];
+                    conv.run_on(isa, &x, sum, 2, &mut out, &mut scratch);
+                    for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                        let want = (want + sum.map_or(0.0, |s| s[i])).max(0.0);
+                        assert!(
+                            (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                            "{isa:?} {g:?} sum {} output {i}: {got} vs {want}",
+                            sum.is_some()
+                        );
+                    }
                 }
             }
         }

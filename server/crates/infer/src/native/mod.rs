@@ -288,6 +288,9 @@ pub(crate) enum Kind {
         x: Src,
         batch: usize,
         conv: Conv,
+        /// A tensor of the output's shape added before the activation (a
+        /// residual connection's `Add`, fused).
+        sum: Option<Src>,
     },
     Pool {
         x: Src,
@@ -337,8 +340,8 @@ pub(crate) enum Kind {
 impl Kind {
     fn sources(&self) -> Vec<Src> {
         match self {
+            Kind::Conv { x, sum, .. } => [Some(*x), *sum].into_iter().flatten().collect(),
             Kind::Dense { x, .. }
-            | Kind::Conv { x, .. }
             | Kind::Pool { x, .. }
             | Kind::Unary { x, .. }
             | Kind::Copy { x, .. }
@@ -460,7 +463,12 @@ impl Compiled {
         let get = |s: Src| self.get(s, bufs);
         match &step.kind {
             Kind::Dense { x, m, dense } => dense.run(get(*x), *m, &mut out),
-            Kind::Conv { x, batch, conv } => conv.run(get(*x), *batch, &mut out, &mut scratch.tmp),
+            Kind::Conv {
+                x,
+                batch,
+                conv,
+                sum,
+            } => conv.run(get(*x), sum.map(get), *batch, &mut out, &mut scratch.tmp),
             Kind::Pool { x, pool } => pool.run(get(*x), &mut out),
             Kind::Binary { a, b, walk, op } => binary(*op, walk, get(*a), get(*b), &mut out),
             Kind::Where { c, a, b, walk } => {
@@ -647,5 +655,26 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["conv+relu", "pool", "conv+relu", "pool", "dense"]);
+    }
+
+    #[test]
+    fn residual_adds_and_their_relus_fuse_into_the_conv_before_them() {
+        let plan = fixture("dl/digits16_resnet.onnx");
+        let c = plan.compiled_for(vec![vec![2, 1, 16, 16]]).unwrap();
+        let summed = c
+            .steps
+            .iter()
+            .filter(|s| matches!(&s.kind, Kind::Conv { sum: Some(_), conv, .. } if conv.act == kernels::Act::Relu))
+            .count();
+        let adds = c
+            .steps
+            .iter()
+            .filter(|s| matches!(&s.kind, Kind::Binary { op: BinOp::Add, .. }))
+            .count();
+        assert!(
+            summed > 0 && adds == 0,
+            "{summed} fused sums, {adds} Add steps: {:?}",
+            c.steps
+        );
     }
 }

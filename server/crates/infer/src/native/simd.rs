@@ -327,6 +327,8 @@ pub(crate) struct ConvArgs<'a> {
     /// `cout` values.
     pub bias: &'a [f32],
     pub act: Act,
+    /// Added to the sums before the activation, laid out as `out`.
+    pub sum: Option<&'a [f32]>,
 }
 
 /// Where weight `(row, channel)` of a group lives in `ConvArgs::weight`.
@@ -345,6 +347,7 @@ impl ConvArgs<'_> {
         assert!(self.cout_pad.is_multiple_of(16) && self.cout <= self.cout_pad);
         assert!(self.weight.len() >= rows * self.cout_pad && self.bias.len() >= self.cout);
         assert!(out.len() >= self.cout * positions);
+        assert!(self.sum.is_none_or(|s| s.len() >= self.cout * positions));
         // Every gathered index must fall inside x: checked once here so the
         // loops can read unchecked.
         let max_row = self.row_off.iter().max().copied().unwrap_or(0) as usize;
@@ -513,40 +516,59 @@ impl Tile<'_> {
                 for j in 0..P {
                     acc[j][v].store(sums[j].as_mut_ptr());
                 }
-                let out = out.as_mut_ptr().add(o0 * positions + p0);
-                let bias = c.bias.as_ptr().add(o0);
+                let at = o0 * positions + p0;
+                let block = Block {
+                    channels,
+                    positions,
+                    bias: c.bias.as_ptr().add(o0),
+                    sum: c.sum.map(|s| s.as_ptr().add(at)),
+                    out: out.as_mut_ptr().add(at),
+                };
                 match c.act {
-                    Act::None => write_block(&sums, channels, positions, bias, out, |x| x),
-                    Act::Relu => write_block(&sums, channels, positions, bias, out, |x| {
-                        Act::Relu.apply(x)
-                    }),
-                    act => write_block(&sums, channels, positions, bias, out, |x| act.apply(x)),
+                    Act::None => block.write(&sums, |x| x),
+                    Act::Relu => block.write(&sums, |x| Act::Relu.apply(x)),
+                    act => block.write(&sums, |x| act.apply(x)),
                 }
             }
         }
     }
 }
 
-/// `out[l * positions + j] = act(sums[j][l] + bias[l])` for the first
-/// `channels` channels.
-///
-/// # Safety
-/// `bias` holds `channels` values; `out` has room for every index written.
-#[inline(always)]
-unsafe fn write_block<const P: usize>(
-    sums: &[[f32; 16]; P],
+/// Where one block of 16 channels of a tile goes: `out` (and `sum`) at
+/// its first channel and position, `positions` apart a channel.
+struct Block {
     channels: usize,
     positions: usize,
     bias: *const f32,
+    sum: Option<*const f32>,
     out: *mut f32,
-    act: impl Fn(f32) -> f32,
-) {
-    for l in 0..channels {
-        unsafe {
-            let b = *bias.add(l);
-            let row = out.add(l * positions);
-            for (j, sum) in sums.iter().enumerate() {
-                *row.add(j) = act(sum[l] + b);
+}
+
+impl Block {
+    /// `out[l * positions + j] = act(sums[j][l] + bias[l] (+ sum[...]))`
+    /// for the first `channels` channels.
+    ///
+    /// # Safety
+    /// `bias` holds `channels` values; `out` (and `sum`) every index written.
+    #[inline(always)]
+    unsafe fn write<const P: usize>(&self, sums: &[[f32; 16]; P], act: impl Fn(f32) -> f32) {
+        for l in 0..self.channels {
+            unsafe {
+                let b = *self.bias.add(l);
+                let row = self.out.add(l * self.positions);
+                match self.sum {
+                    None => {
+                        for (j, s) in sums.iter().enumerate() {
+                            *row.add(j) = act(s[l] + b);
+                        }
+                    }
+                    Some(sum) => {
+                        let add = sum.add(l * self.positions);
+                        for (j, s) in sums.iter().enumerate() {
+                            *row.add(j) = act(s[l] + b + *add.add(j));
+                        }
+                    }
+                }
             }
         }
     }

@@ -123,7 +123,7 @@ impl Lower<'_> {
 
     fn binary_node(&mut self, n: &Node, op: BinOp) -> R<()> {
         let (x, y) = (n.input(0)?, n.input(1)?);
-        if op == BinOp::Add && self.fold_bias(n.ids, &x, &y)? {
+        if op == BinOp::Add && (self.fold_bias(n.ids, &x, &y)? || self.fold_sum(n.ids, &x, &y)?) {
             return Ok(());
         }
         let val = self.binary(op, &x, &y)?;
@@ -133,6 +133,10 @@ impl Lower<'_> {
 
     /// Sum, Mean, Max, Min: one op over all inputs (Mean divides the sum).
     fn variadic(&mut self, n: &Node) -> R<()> {
+        if n.op == "Sum" && n.ins.len() == 2 {
+            // As Add: a residual Sum (Caffe2's ResNets) folds into its Conv.
+            return self.binary_node(n, BinOp::Add);
+        }
         let (op, mean) = match n.op {
             "Max" => (BinOp::Max, false),
             "Min" => (BinOp::Min, false),
@@ -257,6 +261,35 @@ impl Lower<'_> {
         }
         self.alias_fused(run_id);
         Ok(true)
+    }
+
+    /// `Add(conv, other)` of one shape, where the Conv's output is read
+    /// only here and `other` is computed before the Conv (a residual
+    /// connection): the Conv adds `other` before its activation, so no
+    /// pass of its own reads and writes the sum. Returns whether it did.
+    fn fold_sum(&mut self, ids: &[Option<usize>], x: &Val, y: &Val) -> R<bool> {
+        if x.shape() != y.shape() || x.is_bool() || y.is_bool() {
+            return Ok(false);
+        }
+        for (conv_id, other) in [(ids[0], y), (ids[1], x)] {
+            let (Some(conv_id), Val::Run { root, .. }) = (conv_id, other) else {
+                continue;
+            };
+            let Some(s) = self.fusable(conv_id) else {
+                continue;
+            };
+            let ready = self.producer[*root as usize].is_none_or(|p| p < s);
+            if !ready || !matches!(self.steps[s].kind, Kind::Conv { sum: None, .. }) {
+                continue;
+            }
+            let src = self.operand(other)?;
+            if let Kind::Conv { sum, .. } = &mut self.steps[s].kind {
+                *sum = Some(src);
+            }
+            self.alias_fused(conv_id);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Clip with constant bounds is a fusable activation; with bounds

@@ -258,6 +258,7 @@ impl Lower<'_> {
                 x: src,
                 batch,
                 conv,
+                sum: None,
             },
         );
         Ok(())

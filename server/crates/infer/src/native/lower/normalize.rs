@@ -41,7 +41,9 @@ impl Lower<'_> {
         let add: Vec<f32> = (0..channels).map(|c| bias[c] - mean[c] * mul[c]).collect();
         let x_id = n.input_id(0)?;
         if let Some(s) = self.fusable(x_id)
-            && let Kind::Conv { conv, .. } = &mut self.steps[s].kind
+            && let Kind::Conv {
+                conv, sum: None, ..
+            } = &mut self.steps[s].kind
         {
             conv.fold_affine(&mul, &add);
             self.alias_fused(x_id);
