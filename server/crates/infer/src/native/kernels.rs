@@ -420,6 +420,50 @@ fn nan_max(m: f32, v: f32) -> f32 {
     if v > m || v.is_nan() { v } else { m }
 }
 
+/// Local response normalization across channels (ONNX LRN):
+/// `y = x / (bias + alpha / size * sum of x^2 over the channels
+/// c - (size - 1) / 2 ..= c + ceil((size - 1) / 2))^beta`, in f32 as
+/// onnxruntime computes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lrn {
+    pub batch: usize,
+    pub channels: usize,
+    /// Values per channel.
+    pub inner: usize,
+    pub size: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub bias: f32,
+}
+
+impl Lrn {
+    pub fn run(&self, x: &[f32], out: &mut [f32]) {
+        let (c, inner) = (self.channels, self.inner);
+        let (below, above) = ((self.size - 1) / 2, (self.size - 1).div_ceil(2));
+        let scale = self.alpha / self.size as f32;
+        let mut squares = vec![0.0f32; inner];
+        for n in 0..self.batch {
+            let xs = &x[n * c * inner..(n + 1) * c * inner];
+            let ys = &mut out[n * c * inner..(n + 1) * c * inner];
+            for ch in 0..c {
+                squares.fill(0.0);
+                for j in ch.saturating_sub(below)..(ch + above + 1).min(c) {
+                    for (s, &v) in squares.iter_mut().zip(&xs[j * inner..(j + 1) * inner]) {
+                        *s += v * v;
+                    }
+                }
+                let (src, dst) = (
+                    &xs[ch * inner..(ch + 1) * inner],
+                    &mut ys[ch * inner..(ch + 1) * inner],
+                );
+                for ((y, &v), &s) in dst.iter_mut().zip(src).zip(&squares) {
+                    *y = v / (self.bias + scale * s).powf(self.beta);
+                }
+            }
+        }
+    }
+}
+
 /// Strides of a row-major shape.
 pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];

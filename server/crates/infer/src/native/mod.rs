@@ -19,7 +19,7 @@ mod simd;
 use crate::error::{Error, KernelError};
 use crate::tensor_proto;
 use crate::value::{DType, Data, Tensor, Value};
-use kernels::{Affine, Blocks, Conv, Dense, MatMul, Pool, Softmax, Walk};
+use kernels::{Affine, Blocks, Conv, Dense, Lrn, MatMul, Pool, Softmax, Walk};
 use neuride_onnx::proto::{GraphProto, NodeProto};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -326,6 +326,10 @@ pub(crate) enum Kind {
         x: Src,
         softmax: Softmax,
     },
+    Lrn {
+        x: Src,
+        lrn: Lrn,
+    },
     MatMul {
         a: Src,
         b: Src,
@@ -347,6 +351,7 @@ impl Kind {
             | Kind::Copy { x, .. }
             | Kind::Blocks { x, .. }
             | Kind::Softmax { x, .. }
+            | Kind::Lrn { x, .. }
             | Kind::Affine { x, .. } => vec![*x],
             Kind::Binary { a, b, .. } | Kind::MatMul { a, b, .. } => vec![*a, *b],
             Kind::Where { c, a, b, .. } => vec![*c, *a, *b],
@@ -480,6 +485,7 @@ impl Compiled {
             Kind::Copy { x, base, walk } => walk.copy(*base, get(*x), &mut out),
             Kind::Blocks { x, blocks } => blocks.run(get(*x), &mut out),
             Kind::Softmax { x, softmax } => softmax.run(get(*x), &mut out),
+            Kind::Lrn { x, lrn } => lrn.run(get(*x), &mut out),
             Kind::MatMul { a, b, matmul } => matmul.run(get(*a), get(*b), &mut out),
             Kind::Affine { x, affine } => affine.run(get(*x), &mut out),
         }

@@ -44,12 +44,25 @@ impl Lower<'_> {
             )));
         }
         let x = if trans_a { self.transpose2(&x)? } else { x };
-        let w = match (&w, trans_b) {
-            (Val::Const(t), true) => Val::Const(Arc::new(transposed(t)?)),
-            (Val::Run { .. }, true) => self.transpose2(&w)?,
-            _ => w,
+        let mut y = match (&w, trans_b) {
+            // B stored transposed (PyTorch's Linear): packed from where it
+            // lies, never copied into a transposed matrix first.
+            (Val::Const(t), true) if matches!(x, Val::Run { .. }) => {
+                let (n, k) = (t.shape[0], t.shape[1]);
+                inner_dims_agree(x.shape(), &[k, n])?;
+                let values = floats_of(t)?;
+                self.dense(&x, k, n, |kk, j| alpha * values[j * k + kk])?
+            }
+            (Val::Const(t), true) => {
+                let w = Val::Const(Arc::new(transposed(t)?));
+                self.matmul(&x, &w, alpha)?
+            }
+            (Val::Run { .. }, true) => {
+                let w = self.transpose2(&w)?;
+                self.matmul(&x, &w, alpha)?
+            }
+            _ => self.matmul(&x, &w, alpha)?,
         };
-        let mut y = self.matmul(&x, &w, alpha)?;
         if let Some(c) = c {
             let c = match (&c, beta) {
                 (_, 1.0) => c,
@@ -126,6 +139,25 @@ impl Lower<'_> {
     }
 
     /// `alpha * (x · w)` with numpy matmul shapes.
+    /// `x · B` with B constant, `weight(kk, j)` its `[k, n]` values.
+    fn dense(
+        &mut self,
+        x: &Val,
+        k: usize,
+        n: usize,
+        weight: impl Fn(usize, usize) -> f32,
+    ) -> R<Val> {
+        let xs = x.shape();
+        let m: usize = xs[..xs.len() - 1].iter().product();
+        let dense = Dense::new(k, n, weight);
+        let mut shape = xs[..xs.len() - 1].to_vec();
+        shape.push(n);
+        let src = self.operand(x)?;
+        let (root, val) = self.temp(&shape)?;
+        self.push(root, Kind::Dense { x: src, m, dense });
+        Ok(val)
+    }
+
     pub(super) fn matmul(&mut self, x: &Val, w: &Val, alpha: f32) -> R<Val> {
         let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
         if xs.is_empty() || ws.is_empty() {
@@ -133,30 +165,13 @@ impl Lower<'_> {
                 "MatMul operands must have at least one dimension".to_owned(),
             ));
         }
-        let k = xs[xs.len() - 1];
-        let kw = if ws.len() == 1 {
-            ws[0]
-        } else {
-            ws[ws.len() - 2]
-        };
-        if k != kw {
-            return Err(KernelError::Shape(format!(
-                "inner dimensions differ: {xs:?} · {ws:?} ({k} vs {kw})"
-            )));
-        }
+        let k = inner_dims_agree(&xs, &ws)?;
         if let (Val::Const(t), 2) = (w, ws.len())
             && matches!(x, Val::Run { .. })
         {
             let values = floats_of(t)?;
             let n = ws[1];
-            let m: usize = xs[..xs.len() - 1].iter().product();
-            let dense = Dense::new(k, n, |kk, j| alpha * values[kk * n + j]);
-            let mut shape = xs[..xs.len() - 1].to_vec();
-            shape.push(n);
-            let src = self.operand(x)?;
-            let (root, val) = self.temp(&shape)?;
-            self.push(root, Kind::Dense { x: src, m, dense });
-            return Ok(val);
+            return self.dense(x, k, n, |kk, j| alpha * values[kk * n + j]);
         }
         // Two runtime operands (or a constant left side): batched product.
         let a2 = if xs.len() == 1 {
@@ -297,6 +312,23 @@ impl Lower<'_> {
         self.push(out, Kind::Pool { x: src, pool });
         Ok(())
     }
+}
+
+/// The shared dimension of `x · w` (x's last, w's first of its last two),
+/// or an error naming both shapes when they differ.
+fn inner_dims_agree(xs: &[usize], ws: &[usize]) -> R<usize> {
+    let k = xs[xs.len() - 1];
+    let kw = if ws.len() == 1 {
+        ws[0]
+    } else {
+        ws[ws.len() - 2]
+    };
+    if k != kw {
+        return Err(KernelError::Shape(format!(
+            "inner dimensions differ: {xs:?} · {ws:?} ({k} vs {kw})"
+        )));
+    }
+    Ok(k)
 }
 
 /// A Conv's or pool's sliding window per spatial axis.

@@ -1,15 +1,16 @@
 //! Lowering of the normalizations: BatchNormalization (folded into the
-//! Conv before it when it can be), Softmax and LogSoftmax.
+//! Conv before it when it can be), LRN, Softmax and LogSoftmax.
 
 use super::shapes::{floats_of, normalize_axis, unsupported};
 use super::{Lower, Node, R, Registry};
 use crate::error::KernelError;
 use crate::native::Kind;
-use crate::native::kernels::{Affine, Softmax};
+use crate::native::kernels::{Affine, Lrn, Softmax};
 
 pub(super) fn register(reg: &mut Registry) {
     reg.add(&["BatchNormalization"], |l, n| l.batch_norm(n));
     reg.add(&["Softmax", "LogSoftmax"], |l, n| l.softmax(n));
+    reg.add(&["LRN"], |l, n| l.lrn(n));
 }
 
 impl Lower<'_> {
@@ -19,8 +20,10 @@ impl Lower<'_> {
             return Err(unsupported("BatchNormalization in training mode"));
         }
         let eps = a.f("epsilon").unwrap_or(1e-5);
-        let [scale, bias, mean, var] =
-            [1, 2, 3, 4].map(|k| n.const_input(k).and_then(|t| floats_of(&t)));
+        let [scale, bias, mean, var] = [1, 2, 3, 4].map(|k| {
+            n.const_input(k)
+                .and_then(|t| Ok(floats_of(&t)?.into_owned()))
+        });
         let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
         let x = n.input(0)?;
         let channels = *x
@@ -64,6 +67,36 @@ impl Lower<'_> {
                 },
             );
         }
+        Ok(())
+    }
+
+    /// LRN over the channels (axis 1) of a tensor of rank 3 or more.
+    fn lrn(&mut self, n: &Node) -> R<()> {
+        let a = &n.attrs;
+        let size = a
+            .i("size")
+            .filter(|&s| s >= 1)
+            .ok_or_else(|| KernelError::Attribute("LRN needs a size of at least 1".to_owned()))?;
+        let x = n.input(0)?;
+        let shape = x.shape().to_vec();
+        if shape.len() < 3 {
+            return Err(KernelError::Shape(format!(
+                "LRN takes a tensor of rank 3 or more, found rank {}",
+                shape.len()
+            )));
+        }
+        let lrn = Lrn {
+            batch: shape[0],
+            channels: shape[1],
+            inner: shape[2..].iter().product(),
+            size: size as usize,
+            alpha: a.f("alpha").unwrap_or(1e-4),
+            beta: a.f("beta").unwrap_or(0.75),
+            bias: a.f("bias").unwrap_or(1.0),
+        };
+        let src = self.operand(&x)?;
+        let out = self.output(0, shape, false)?;
+        self.push(out, Kind::Lrn { x: src, lrn });
         Ok(())
     }
 

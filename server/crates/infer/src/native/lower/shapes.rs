@@ -3,6 +3,7 @@
 use super::{R, Val};
 use crate::error::KernelError;
 use crate::value::{Data, Tensor};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Values one tensor may hold on the native engine (1 GiB of f32): a
@@ -55,15 +56,21 @@ pub(super) fn ints_of(t: &Tensor) -> R<Vec<i64>> {
     }
 }
 
-pub(super) fn floats_of(t: &Tensor) -> R<Vec<f32>> {
+/// The tensor's values as f32: borrowed when they are f32 already (a
+/// weight of hundreds of MB is not copied to be read once).
+pub(super) fn floats_of(t: &Tensor) -> R<Cow<'_, [f32]>> {
+    if let Data::F32(v) = &t.data {
+        return Ok(Cow::Borrowed(v));
+    }
     t.data
         .to_f32()
+        .map(Cow::Owned)
         .ok_or_else(|| KernelError::Type(format!("expected a float tensor, found {}", t.dtype())))
 }
 
 pub(super) fn scalar_of(t: &Tensor) -> R<f32> {
     let v = floats_of(t)?;
-    match v.as_slice() {
+    match &v[..] {
         [x] => Ok(*x),
         _ => Err(KernelError::Shape(format!(
             "expected a scalar, found shape {:?}",
