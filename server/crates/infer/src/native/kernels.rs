@@ -863,6 +863,9 @@ mod tests {
             (4, 130, 4, 2, 1, 1, 0, 1),
             (8, 24, 8, 3, 1, 1, 1, 4),
             (2, 3, 11, 5, 3, 1, 2, 1),
+            // 1x1 at stride 1: 81 positions are 13 tiles of 6 and 3 left.
+            (8, 80, 9, 1, 1, 1, 0, 1),
+            (5, 20, 9, 1, 1, 1, 0, 1),
         ] {
             let out_size = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = ConvGeometry {
