@@ -174,18 +174,12 @@ fn neuron_params(neuron: &Neuron) -> Vec<(&'static str, Param)> {
             ("tau_ref", Param::Time(tau_ref)),
             ("min_voltage", Param::Number(min_voltage, Some(0.0))),
         ],
-        Neuron::If {
-            threshold,
-            reset,
-            rectify,
-            max_spikes,
-            signed,
-        } => vec![
-            ("threshold", number(threshold)),
-            ("reset", Param::Word(reset.name())),
-            ("rectify", Param::Flag(rectify)),
-            ("max_spikes", Param::Cap(max_spikes)),
-            ("signed", Param::Flag(signed)),
+        Neuron::If(neuron) => vec![
+            ("threshold", number(neuron.threshold)),
+            ("reset", Param::Word(neuron.reset.name())),
+            ("rectify", Param::Flag(neuron.rectify)),
+            ("max_spikes", Param::Cap(neuron.max_spikes)),
+            ("signed", Param::Flag(neuron.signed)),
         ],
         // Synaptic is a Leaky membrane fed by a synaptic current: its
         // parameters are the current's `alpha`, then the Leaky ones.
