@@ -10,7 +10,7 @@ use neuride_onnx::build::{
 use neuride_onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto,
 };
-use neuride_snn::{Layer, Network, Neuron, Tensor};
+use neuride_snn::{Layer, Network, Neuron, PoolWindow, Tensor};
 use std::fmt::Write;
 
 /// Names and provenance written into the outputs.
@@ -311,25 +311,15 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 }
                 c + &archive_args(id, "weight", bias.is_some())
             }
-            Layer::AvgPool {
-                kernel,
-                stride,
-                padding: pads,
-                ..
-            }
-            | Layer::MaxPool {
-                kernel,
-                stride,
-                padding: pads,
-            } => {
+            Layer::AvgPool { window, .. } | Layer::MaxPool { window } => {
                 let mut c = format!(
                     "{}({input}, kernel: {}, stride: {}",
                     node.layer.op_name(),
-                    pair(*kernel),
-                    pair(*stride)
+                    pair(window.kernel),
+                    pair(window.stride)
                 );
-                if *pads != [0; 4] {
-                    let _ = write!(c, ", padding: {}", padding(*pads));
+                if window.padding != [0; 4] {
+                    let _ = write!(c, ", padding: {}", padding(window.padding));
                     if let Layer::AvgPool {
                         count_include_pad, ..
                     } = node.layer
@@ -426,6 +416,15 @@ fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
     build::attr_ints(name, values.iter().map(|&v| v as i64))
 }
 
+/// A pool's window as ONNX's AveragePool and MaxPool both write it.
+fn window_attributes(window: &PoolWindow) -> [AttributeProto; 3] {
+    [
+        attr_ints("kernel_shape", &window.kernel),
+        attr_ints("strides", &window.stride),
+        attr_ints("pads", &window.padding),
+    ]
+}
+
 /// The network as an ONNX model: standard ops for synapses and pooling,
 /// `ai.neuride.snn` ops (`IF`, `LIF`, `Leaky`, `Synaptic`) for neurons, with
 /// their parameters as attributes. Metadata says how to read the output.
@@ -478,33 +477,17 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 ("Conv", "", attrs)
             }
             Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
+                window,
                 count_include_pad,
             } => (
                 "AveragePool",
                 "",
-                vec![
-                    attr_ints("kernel_shape", kernel),
-                    attr_ints("strides", stride),
-                    attr_ints("pads", padding),
-                    attr_i("count_include_pad", *count_include_pad as i64),
-                ],
+                window_attributes(window)
+                    .into_iter()
+                    .chain([attr_i("count_include_pad", *count_include_pad as i64)])
+                    .collect(),
             ),
-            Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            } => (
-                "MaxPool",
-                "",
-                vec![
-                    attr_ints("kernel_shape", kernel),
-                    attr_ints("strides", stride),
-                    attr_ints("pads", padding),
-                ],
-            ),
+            Layer::MaxPool { window } => ("MaxPool", "", window_attributes(window).to_vec()),
             Layer::Flatten => ("Flatten", "", vec![attr_i("axis", 1)]),
             Layer::Delay { steps } => {
                 let steps: Vec<usize> = steps.iter().map(|&s| s as usize).collect();

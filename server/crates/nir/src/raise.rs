@@ -21,7 +21,7 @@
 
 use crate::graph::{Array, Document, Edge, Graph, Node, Param};
 use neuride_snn::neuron::{NirModel, NirNeuron};
-use neuride_snn::{IfNeuron, Layer, Network, Neuron, Reset, Scaling};
+use neuride_snn::{IfNeuron, Layer, Network, Neuron, PoolWindow, Reset, Scaling};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -581,9 +581,12 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             ))
         }
         Layer::AvgPool {
-            kernel,
-            stride,
-            padding,
+            window:
+                PoolWindow {
+                    kernel,
+                    stride,
+                    padding,
+                },
             count_include_pad,
         } => {
             symmetric(padding, "AvgPool2d")?;

@@ -25,7 +25,7 @@ pub mod tensor;
 
 pub use decode::Decode;
 pub use encode::Encode;
-pub use layer::{Layer, Scaling};
+pub use layer::{Layer, PoolWindow, Scaling};
 pub use metrics::{LayerRate, SimReport};
 pub use network::{Network, Node, NodeId, infer_shape};
 pub use neuron::{IfNeuron, Neuron, Reset};

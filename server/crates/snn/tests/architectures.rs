@@ -6,8 +6,8 @@ mod support;
 
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, IfNeuron, Layer, Network, Neuron, Normalize, Reset, SimOptions, Tensor,
-    calibrate, to_spiking,
+    Decode, Encode, IfNeuron, Layer, Network, Neuron, Normalize, PoolWindow, Reset, SimOptions,
+    Tensor, calibrate, to_spiking,
 };
 use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
 
@@ -36,9 +36,7 @@ fn net() -> Network {
             node(
                 "mp",
                 Layer::MaxPool {
-                    kernel: [3, 3],
-                    stride: [2, 2],
-                    padding: [1, 1, 0, 0],
+                    window: PoolWindow::new([3, 3], [2, 2], [1, 1, 0, 0]),
                 },
                 vec![2],
             ),
@@ -170,9 +168,7 @@ fn spiking_max_pool_emits_the_max_of_its_inputs_rates() {
             node(
                 "p",
                 Layer::MaxPool {
-                    kernel: [2, 1],
-                    stride: [2, 1],
-                    padding: [0; 4],
+                    window: PoolWindow::new([2, 1], [2, 1], [0; 4]),
                 },
                 vec![1],
             ),
