@@ -448,26 +448,24 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
     for (index, node) in net.nodes.iter().enumerate().skip(1) {
         let id = &ids[index];
         let mut inputs: Vec<String> = node.inputs.iter().map(|&i| tensor_name(i)).collect();
+        // Gemm and Conv read their weight and bias as initializers after
+        // the activity.
+        if let Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } = &node.layer {
+            for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
+                inputs.push(name);
+                initializers.push(tensor);
+            }
+        }
         let (op, domain, attributes): (&str, &str, Vec<AttributeProto>) = match &node.layer {
             Layer::Input { .. } => continue,
-            Layer::Dense { weight, bias } => {
-                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
-                    inputs.push(name);
-                    initializers.push(tensor);
-                }
-                ("Gemm", "", vec![attr_i("transB", 1)])
-            }
+            Layer::Dense { .. } => ("Gemm", "", vec![attr_i("transB", 1)]),
             Layer::Conv2d {
                 weight,
-                bias,
                 stride,
                 padding,
                 groups,
+                ..
             } => {
-                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
-                    inputs.push(name);
-                    initializers.push(tensor);
-                }
                 let attrs = vec![
                     attr_ints("kernel_shape", &weight.shape[2..4]),
                     attr_ints("strides", stride),
