@@ -10,7 +10,7 @@ use neuride_onnx::build::{
 use neuride_onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto,
 };
-use neuride_snn::{Layer, Network, Neuron, Tensor};
+use neuride_snn::{Layer, Network, Neuron, PoolWindow, Tensor};
 use std::fmt::Write;
 
 /// Names and provenance written into the outputs.
@@ -174,18 +174,12 @@ fn neuron_params(neuron: &Neuron) -> Vec<(&'static str, Param)> {
             ("tau_ref", Param::Time(tau_ref)),
             ("min_voltage", Param::Number(min_voltage, Some(0.0))),
         ],
-        Neuron::If {
-            threshold,
-            reset,
-            rectify,
-            max_spikes,
-            signed,
-        } => vec![
-            ("threshold", number(threshold)),
-            ("reset", Param::Word(reset.name())),
-            ("rectify", Param::Flag(rectify)),
-            ("max_spikes", Param::Cap(max_spikes)),
-            ("signed", Param::Flag(signed)),
+        Neuron::If(neuron) => vec![
+            ("threshold", number(neuron.threshold)),
+            ("reset", Param::Word(neuron.reset.name())),
+            ("rectify", Param::Flag(neuron.rectify)),
+            ("max_spikes", Param::Cap(neuron.max_spikes)),
+            ("signed", Param::Flag(neuron.signed)),
         ],
         // Synaptic is a Leaky membrane fed by a synaptic current: its
         // parameters are the current's `alpha`, then the Leaky ones.
@@ -317,25 +311,15 @@ pub fn to_neuro(net: &Network, info: &ExportInfo) -> String {
                 }
                 c + &archive_args(id, "weight", bias.is_some())
             }
-            Layer::AvgPool {
-                kernel,
-                stride,
-                padding: pads,
-                ..
-            }
-            | Layer::MaxPool {
-                kernel,
-                stride,
-                padding: pads,
-            } => {
+            Layer::AvgPool { window, .. } | Layer::MaxPool { window } => {
                 let mut c = format!(
                     "{}({input}, kernel: {}, stride: {}",
                     node.layer.op_name(),
-                    pair(*kernel),
-                    pair(*stride)
+                    pair(window.kernel),
+                    pair(window.stride)
                 );
-                if *pads != [0; 4] {
-                    let _ = write!(c, ", padding: {}", padding(*pads));
+                if window.padding != [0; 4] {
+                    let _ = write!(c, ", padding: {}", padding(window.padding));
                     if let Layer::AvgPool {
                         count_include_pad, ..
                     } = node.layer
@@ -432,6 +416,15 @@ fn attr_ints(name: &str, values: &[usize]) -> AttributeProto {
     build::attr_ints(name, values.iter().map(|&v| v as i64))
 }
 
+/// A pool's window as ONNX's AveragePool and MaxPool both write it.
+fn window_attributes(window: &PoolWindow) -> [AttributeProto; 3] {
+    [
+        attr_ints("kernel_shape", &window.kernel),
+        attr_ints("strides", &window.stride),
+        attr_ints("pads", &window.padding),
+    ]
+}
+
 /// The network as an ONNX model: standard ops for synapses and pooling,
 /// `ai.neuride.snn` ops (`IF`, `LIF`, `Leaky`, `Synaptic`) for neurons, with
 /// their parameters as attributes. Metadata says how to read the output.
@@ -455,26 +448,24 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
     for (index, node) in net.nodes.iter().enumerate().skip(1) {
         let id = &ids[index];
         let mut inputs: Vec<String> = node.inputs.iter().map(|&i| tensor_name(i)).collect();
+        // Gemm and Conv read their weight and bias as initializers after
+        // the activity.
+        if let Layer::Dense { weight, bias } | Layer::Conv2d { weight, bias, .. } = &node.layer {
+            for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
+                inputs.push(name);
+                initializers.push(tensor);
+            }
+        }
         let (op, domain, attributes): (&str, &str, Vec<AttributeProto>) = match &node.layer {
             Layer::Input { .. } => continue,
-            Layer::Dense { weight, bias } => {
-                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
-                    inputs.push(name);
-                    initializers.push(tensor);
-                }
-                ("Gemm", "", vec![attr_i("transB", 1)])
-            }
+            Layer::Dense { .. } => ("Gemm", "", vec![attr_i("transB", 1)]),
             Layer::Conv2d {
                 weight,
-                bias,
                 stride,
                 padding,
                 groups,
+                ..
             } => {
-                for (name, tensor) in weight_initializers(id, weight, bias.as_deref()) {
-                    inputs.push(name);
-                    initializers.push(tensor);
-                }
                 let attrs = vec![
                     attr_ints("kernel_shape", &weight.shape[2..4]),
                     attr_ints("strides", stride),
@@ -484,33 +475,17 @@ pub fn to_onnx(net: &Network, info: &ExportInfo) -> ModelProto {
                 ("Conv", "", attrs)
             }
             Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
+                window,
                 count_include_pad,
             } => (
                 "AveragePool",
                 "",
-                vec![
-                    attr_ints("kernel_shape", kernel),
-                    attr_ints("strides", stride),
-                    attr_ints("pads", padding),
-                    attr_i("count_include_pad", *count_include_pad as i64),
-                ],
+                window_attributes(window)
+                    .into_iter()
+                    .chain([attr_i("count_include_pad", *count_include_pad as i64)])
+                    .collect(),
             ),
-            Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            } => (
-                "MaxPool",
-                "",
-                vec![
-                    attr_ints("kernel_shape", kernel),
-                    attr_ints("strides", stride),
-                    attr_ints("pads", padding),
-                ],
-            ),
+            Layer::MaxPool { window } => ("MaxPool", "", window_attributes(window).to_vec()),
             Layer::Flatten => ("Flatten", "", vec![attr_i("axis", 1)]),
             Layer::Delay { steps } => {
                 let steps: Vec<usize> = steps.iter().map(|&s| s as usize).collect();

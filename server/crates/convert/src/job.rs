@@ -86,7 +86,7 @@ pub fn convert<'a>(
         });
     }
     let spike_cap = match opts.neuron {
-        Neuron::If { max_spikes, .. } => max_spikes,
+        Neuron::If(neuron) => neuron.max_spikes,
         _ => Some(1),
     };
     let lambdas = match (opts.normalize, calib) {

@@ -25,7 +25,9 @@ pub use job::{
     ConvertOptions, Converted, LayerScale, SimulateOptions, SimulateReport, ann_accuracy, convert,
     first_samples, simulate,
 };
-pub use neuride_snn::{Decode, Encode, Neuron, Normalize, Progress, Reset, SimOptions, Tensor};
+pub use neuride_snn::{
+    Decode, Encode, IfNeuron, Neuron, Normalize, Progress, Reset, SimOptions, Tensor,
+};
 
 use neuride_onnx::load::ModelDir;
 use neuride_onnx::proto::ModelProto;

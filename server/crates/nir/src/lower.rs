@@ -37,7 +37,7 @@ use crate::shapes::{self, NodeShapes};
 use crate::{Problem, codes};
 use layers::{conv, floats, floats_f64, held_shape, pool, scale_layer};
 use neuride_snn::neuron::{NirModel, NirNeuron};
-use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, Scaling, Tensor};
+use neuride_snn::{Layer, Network, Neuron, Node as SnnNode, PoolWindow, Scaling, Tensor};
 use std::collections::{HashMap, HashSet};
 
 /// How a NIR graph is turned into a network.
@@ -688,7 +688,11 @@ impl Lowering<'_> {
             }
             "Conv2d" | "Conv1d" => conv(node).map(Some),
             "SumPool2d" => {
-                let (kernel, stride, padding) = pool(node)?;
+                let PoolWindow {
+                    kernel,
+                    stride,
+                    padding,
+                } = pool(node)?;
                 let channels = *input.first().ok_or("an empty input shape")?;
                 let taps = kernel[0] * kernel[1];
                 Ok(Some(Layer::Conv2d {
@@ -702,15 +706,10 @@ impl Lowering<'_> {
                     groups: channels,
                 }))
             }
-            "AvgPool2d" => {
-                let (kernel, stride, padding) = pool(node)?;
-                Ok(Some(Layer::AvgPool {
-                    kernel,
-                    stride,
-                    padding,
-                    count_include_pad: true,
-                }))
-            }
+            "AvgPool2d" => Ok(Some(Layer::AvgPool {
+                window: pool(node)?,
+                count_include_pad: true,
+            })),
             "Flatten" => {
                 let output = shapes
                     .output

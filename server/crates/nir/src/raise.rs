@@ -21,7 +21,7 @@
 
 use crate::graph::{Array, Document, Edge, Graph, Node, Param};
 use neuride_snn::neuron::{NirModel, NirNeuron};
-use neuride_snn::{Layer, Network, Neuron, Reset, Scaling};
+use neuride_snn::{IfNeuron, Layer, Network, Neuron, PoolWindow, Reset, Scaling};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -432,7 +432,7 @@ pub fn neuron_node(name: &str, layer: &Layer, dt: f64) -> Result<Node, String> {
                 ..NirNeuron::new(NirModel::CubaLif)
             }
         }
-        Neuron::If { threshold, .. } => NirNeuron {
+        Neuron::If(IfNeuron { threshold, .. }) => NirNeuron {
             r: scale / dt,
             v_threshold: threshold,
             ..NirNeuron::new(NirModel::If)
@@ -492,9 +492,9 @@ fn differences(name: &str, layer: &Layer) -> Vec<String> {
     } = scaling;
     let mut notes = Vec::new();
     let reset = match neuron {
-        Neuron::If { reset, .. } | Neuron::Leaky { reset, .. } | Neuron::Synaptic { reset, .. } => {
-            Some(*reset)
-        }
+        Neuron::If(IfNeuron { reset, .. })
+        | Neuron::Leaky { reset, .. }
+        | Neuron::Synaptic { reset, .. } => Some(*reset),
         _ => None,
     };
     if reset == Some(Reset::Subtract) {
@@ -503,7 +503,7 @@ fn differences(name: &str, layer: &Layer) -> Vec<String> {
         ));
     }
     match neuron {
-        Neuron::If { .. } => notes.push(format!(
+        Neuron::If(_) => notes.push(format!(
             "'{name}': neuride's IF fires at v >= threshold (several spikes per step with subtract reset); NIR's IF fires once at v > v_threshold"
         )),
         Neuron::Lif { tau_ref, .. } if *tau_ref > 0.0 => notes.push(format!(
@@ -581,9 +581,12 @@ fn layer_node(name: &str, layer: &Layer, input: &[usize], dt: f64) -> Result<Opt
             ))
         }
         Layer::AvgPool {
-            kernel,
-            stride,
-            padding,
+            window:
+                PoolWindow {
+                    kernel,
+                    stride,
+                    padding,
+                },
             count_include_pad,
         } => {
             symmetric(padding, "AvgPool2d")?;

@@ -6,7 +6,8 @@
 use neuride_nir::{LowerOptions, RaiseOptions, lower, raise, read, write};
 use neuride_snn::neuron::{NirModel, NirNeuron};
 use neuride_snn::{
-    Decode, Encode, Layer, Network, Neuron, Node, Reset, Scaling, SimOptions, Simulator, Tensor,
+    Decode, Encode, Layer, Network, Neuron, Node, PoolWindow, Reset, Scaling, SimOptions,
+    Simulator, Tensor,
 };
 
 /// A deterministic pseudo-random sequence in [-1, 1).
@@ -152,9 +153,7 @@ fn cnn() -> Network {
             node(
                 "avgpool",
                 Layer::AvgPool {
-                    kernel: [2, 2],
-                    stride: [2, 2],
-                    padding: [0, 0, 0, 0],
+                    window: PoolWindow::new([2, 2], [2, 2], [0, 0, 0, 0]),
                     count_include_pad: true,
                 },
                 vec![3],

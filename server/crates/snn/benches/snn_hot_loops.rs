@@ -3,7 +3,9 @@
 //! with sparse (event-driven) and dense inputs. Run: `cargo bench -p neuride-snn`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use neuride_snn::{Encode, Layer, Network, Neuron, Node, Scaling, SimOptions, Tensor, simulate};
+use neuride_snn::{
+    Encode, Layer, Network, Neuron, Node, PoolWindow, Scaling, SimOptions, Tensor, simulate,
+};
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 
@@ -60,9 +62,7 @@ fn cnn() -> Network {
     };
     let pool = |name: &str, input| {
         let layer = Layer::AvgPool {
-            kernel: [2, 2],
-            stride: [2, 2],
-            padding: [0; 4],
+            window: PoolWindow::new([2, 2], [2, 2], [0; 4]),
             count_include_pad: true,
         };
         node(name, layer, vec![input])

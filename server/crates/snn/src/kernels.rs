@@ -9,7 +9,7 @@ mod conv;
 mod pool;
 
 pub(crate) use conv::ConvKernel;
-pub(crate) use pool::{PoolWindow, avg_pool_events, pool, pool_targets, running_max};
+pub(crate) use pool::{avg_pool_events, pool, pool_targets, running_max};
 
 use crate::tensor::Tensor;
 
@@ -253,7 +253,7 @@ pub(crate) fn axpy(acc: &mut [f32], value: f32, w: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::Layer;
+    use crate::layer::{Layer, PoolWindow};
     use crate::network::{Network, Node};
 
     fn values(len: usize, seed: u32, sparsity: u32) -> Vec<f32> {
@@ -304,7 +304,7 @@ mod tests {
             .iter()
             .map(|v| (v * 4.0).round().abs() * 0.37)
             .collect();
-        let two_by_two = PoolWindow::new(&[2, 2], &[2, 2], &[0; 4]);
+        let two_by_two = PoolWindow::new([2, 2], [2, 2], [0; 4]);
         let targets = pool_targets(&shape, &pooled, two_by_two).unwrap();
         let mut active = Active::default();
         active.scan(&input, 105);
@@ -312,7 +312,7 @@ mod tests {
         avg_pool_events(&targets, 0.25, 105, &input, &active, &mut a);
         pool(&shape, &pooled, two_by_two, true, true, &input, &mut b);
         assert_eq!(a, b);
-        let overlapping = PoolWindow::new(&[3, 3], &[2, 2], &[0; 4]);
+        let overlapping = PoolWindow::new([3, 3], [2, 2], [0; 4]);
         assert!(pool_targets(&shape, &pooled, overlapping).is_none());
     }
 
@@ -510,7 +510,7 @@ mod tests {
                 .collect();
             (x, step % 2 == 0)
         });
-        let window = PoolWindow::new(&[3, 3], &[2, 2], &[1, 1, 0, 0]);
+        let window = PoolWindow::new([3, 3], [2, 2], [1, 1, 0, 0]);
         check_running_max([2, 4, 4], [2, 2, 2], window, 1, steps);
     }
 
@@ -543,7 +543,7 @@ mod tests {
                     .collect();
                 (x, true)
             });
-            let window = PoolWindow::new(&kernel, &stride, &padding);
+            let window = PoolWindow::new(kernel, stride, padding);
             check_running_max(shape, pooled, window, batch, steps);
         }
     }

@@ -26,9 +26,8 @@ pub enum Layer {
     },
     /// Average pooling; with `count_include_pad` the divisor is always kh*kw.
     AvgPool {
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 4],
+        #[serde(flatten)]
+        window: PoolWindow,
         count_include_pad: bool,
     },
     /// Max pooling; padded cells never win. In an ANN pass the max of the
@@ -38,9 +37,8 @@ pub enum Layer {
     /// inputs' totals, the max of their rates (docs/snn.md, "Spiking
     /// max-pool"). Fed by a constant input it is the plain max.
     MaxPool {
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 4],
+        #[serde(flatten)]
+        window: PoolWindow,
     },
     /// To `[C*H*W]` (NCHW order, so it moves no data).
     Flatten,
@@ -92,6 +90,38 @@ pub enum Layer {
         #[serde(skip_serializing_if = "Option::is_none")]
         per_neuron: Option<Vec<NirNeuron>>,
     },
+}
+
+/// The window of a pooling layer; `padding` is `[top, left, bottom, right]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PoolWindow {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 4],
+}
+
+impl PoolWindow {
+    pub fn new(kernel: [usize; 2], stride: [usize; 2], padding: [usize; 4]) -> PoolWindow {
+        PoolWindow {
+            kernel,
+            stride,
+            padding,
+        }
+    }
+
+    /// The output's `[height, width]` for an input of `height` x `width`
+    /// (floor mode), `None` when the window does not fit.
+    pub fn output_size(&self, height: usize, width: usize) -> Option<[usize; 2]> {
+        let PoolWindow {
+            kernel,
+            stride,
+            padding,
+        } = *self;
+        Some([
+            window_out(height, kernel[0], stride[0], padding[0], padding[2])?,
+            window_out(width, kernel[1], stride[1], padding[1], padding[3])?,
+        ])
+    }
 }
 
 /// How a spiking layer meets its neighbours: it is driven by

@@ -25,10 +25,10 @@ pub mod tensor;
 
 pub use decode::Decode;
 pub use encode::Encode;
-pub use layer::{Layer, Scaling};
+pub use layer::{Layer, PoolWindow, Scaling};
 pub use metrics::{LayerRate, SimReport};
 pub use network::{Network, Node, NodeId, infer_shape};
-pub use neuron::{Neuron, Reset};
+pub use neuron::{IfNeuron, Neuron, Reset};
 pub use normalize::{Normalize, calibrate, to_spiking};
 pub use sim::{Progress, SimOptions, Simulator, simulate};
 pub use tensor::Tensor;

@@ -3,7 +3,7 @@
 //! once; everything else trusts it.
 
 use crate::Error;
-use crate::layer::{Layer, window_out};
+use crate::layer::{Layer, PoolWindow, window_out};
 use crate::neuron::Neuron;
 
 /// The longest delay a [`Layer::Delay`] may hold, in steps: its line keeps
@@ -261,17 +261,7 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                 let g = conv_geometry(node, input_shape(0))?;
                 Ok(vec![g.out_c, g.out_h, g.out_w])
             }
-            Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
-                ..
-            }
-            | Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            } => {
+            Layer::AvgPool { window, .. } | Layer::MaxPool { window } => {
                 arity(1)?;
                 let s = input_shape(0);
                 if s.len() != 3 {
@@ -280,14 +270,13 @@ pub fn infer_shape(node: &Node, shapes: &[Vec<usize>]) -> Result<Vec<usize>, Err
                         format!("pooling needs a [C, H, W] input, found {s:?}"),
                     ));
                 }
-                let oh = window_out(s[1], kernel[0], stride[0], padding[0], padding[2]);
-                let ow = window_out(s[2], kernel[1], stride[1], padding[1], padding[3]);
-                match (oh, ow) {
-                    (Some(oh), Some(ow)) => Ok(vec![s[0], oh, ow]),
-                    _ => Err(layer_error(
+                match window.output_size(s[1], s[2]) {
+                    Some([oh, ow]) => Ok(vec![s[0], oh, ow]),
+                    None => Err(layer_error(
                         node,
                         format!(
-                            "kernel {kernel:?} stride {stride:?} padding {padding:?} does not fit input {s:?}"
+                            "kernel {:?} stride {:?} padding {:?} does not fit input {s:?}",
+                            window.kernel, window.stride, window.padding
                         ),
                     )),
                 }
@@ -520,17 +509,12 @@ impl Network {
                         let g = self.conv_geometry_of(consumer, shapes)?;
                         add_conv_fanout(&g, &mut mine);
                     }
-                    Layer::AvgPool {
-                        kernel,
-                        stride,
-                        padding,
-                        ..
-                    }
-                    | Layer::MaxPool {
-                        kernel,
-                        stride,
-                        padding,
-                    } => {
+                    Layer::AvgPool { window, .. } | Layer::MaxPool { window } => {
+                        let PoolWindow {
+                            kernel,
+                            stride,
+                            padding,
+                        } = window;
                         let s = &shapes[index];
                         let o = &shapes[consumer];
                         let theirs = &fanout[consumer];

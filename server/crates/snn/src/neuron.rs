@@ -105,15 +105,7 @@ pub enum Neuron {
     /// and `signed` lets a neuron that has fired take spikes back: when its
     /// membrane drops below 0 it emits -1 (and gains a threshold), never more
     /// than it has emitted, so its output total stays >= 0, as the ReLU's.
-    If {
-        threshold: f32,
-        reset: Reset,
-        rectify: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_spikes: Option<u32>,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        signed: bool,
-    },
+    If(IfNeuron),
     /// snnTorch `Leaky` (beta clamped to [0, 1]).
     Leaky {
         beta: f32,
@@ -145,13 +137,7 @@ impl Neuron {
 
     /// The IF neuron used for converted networks: subtract reset, no rectification.
     pub fn conversion_if() -> Neuron {
-        Neuron::If {
-            threshold: 1.0,
-            reset: Reset::Subtract,
-            rectify: false,
-            max_spikes: None,
-            signed: false,
-        }
+        Neuron::If(IfNeuron::conversion())
     }
 
     /// Whether the state keeps a second value per neuron (`NeuronState::aux`):
@@ -160,7 +146,7 @@ impl Neuron {
     pub fn needs_aux(&self) -> bool {
         match self {
             Neuron::Lif { .. } | Neuron::Synaptic { .. } => true,
-            Neuron::If { signed, .. } => *signed,
+            Neuron::If(neuron) => neuron.signed,
             Neuron::Leaky { .. } => false,
             Neuron::Nir(nir) => nir.model.has_synapse(),
         }
@@ -170,11 +156,8 @@ impl Neuron {
     /// unbounded. The rate approximation of a layer (its ANN pass)
     /// saturates there.
     pub fn max_rate(&self) -> f32 {
-        match *self {
-            Neuron::If {
-                max_spikes: Some(m),
-                ..
-            } => m as f32,
+        match self {
+            Neuron::If(neuron) => neuron.spike_cap(),
             _ => f32::INFINITY,
         }
     }
@@ -183,7 +166,7 @@ impl Neuron {
         match *self {
             Neuron::Nir(nir) => nir.v_threshold,
             Neuron::Lif { .. } => 1.0,
-            Neuron::If { threshold, .. }
+            Neuron::If(IfNeuron { threshold, .. })
             | Neuron::Leaky { threshold, .. }
             | Neuron::Synaptic { threshold, .. } => threshold,
         }
@@ -192,7 +175,7 @@ impl Neuron {
     pub fn op_name(&self) -> &'static str {
         match self {
             Neuron::Lif { .. } => "LIF",
-            Neuron::If { .. } => "IF",
+            Neuron::If(_) => "IF",
             Neuron::Leaky { .. } => "Leaky",
             Neuron::Synaptic { .. } => "Synaptic",
             Neuron::Nir(nir) => nir.model.name(),
@@ -235,26 +218,80 @@ impl Neuron {
                 }
                 Ok(())
             }
-            Neuron::If {
-                threshold,
-                reset,
-                max_spikes,
-                signed,
-                ..
-            } => {
-                positive("threshold", threshold, "number")?;
-                if max_spikes == Some(0) {
-                    return Err("max_spikes must be at least 1 (leave it out for no limit)".into());
-                }
-                if signed && reset != Reset::Subtract {
-                    return Err("a signed neuron needs reset: subtract".into());
-                }
-                Ok(())
-            }
+            Neuron::If(neuron) => neuron.validate(),
             Neuron::Leaky { threshold, .. } | Neuron::Synaptic { threshold, .. } => {
                 positive("threshold", threshold, "number")
             }
             Neuron::Nir(nir) => nir.validate(),
+        }
+    }
+}
+
+/// The parameters of an integrate-and-fire neuron ([`Neuron::If`], whose
+/// documentation says what each does).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IfNeuron {
+    pub threshold: f32,
+    pub reset: Reset,
+    pub rectify: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_spikes: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed: bool,
+}
+
+impl IfNeuron {
+    /// The neuron of converted networks: threshold 1, subtract reset, no
+    /// rectification, no spike cap, unsigned.
+    pub fn conversion() -> IfNeuron {
+        IfNeuron {
+            threshold: 1.0,
+            reset: Reset::Subtract,
+            rectify: false,
+            max_spikes: None,
+            signed: false,
+        }
+    }
+
+    /// The most spikes it emits in a step: `max_spikes`, else infinite.
+    pub fn spike_cap(&self) -> f32 {
+        self.max_spikes.map_or(f32::INFINITY, |m| m as f32)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        positive("threshold", self.threshold, "number")?;
+        if self.max_spikes == Some(0) {
+            return Err("max_spikes must be at least 1 (leave it out for no limit)".into());
+        }
+        if self.signed && self.reset != Reset::Subtract {
+            return Err("a signed neuron needs reset: subtract".into());
+        }
+        Ok(())
+    }
+
+    /// [`Neuron::step_slices`] for this neuron: the plain update when
+    /// nothing caps or signs its spikes, else the capped one.
+    fn step_slices(
+        &self,
+        current: &[f32],
+        membrane: &mut [f32],
+        aux: &mut [f32],
+        spikes: &mut [f32],
+    ) {
+        let params = IfParams {
+            threshold: self.threshold,
+            reset: self.reset,
+            rectify: self.rectify,
+        };
+        if self.max_spikes.is_none() && !self.signed {
+            if_step_f32(params, current, membrane, spikes)
+        } else {
+            let caps = IfCaps {
+                params,
+                max_spikes: self.spike_cap(),
+                signed: self.signed,
+            };
+            if_step_capped(caps, current, membrane, aux, spikes)
         }
     }
 }
@@ -327,29 +364,7 @@ impl Neuron {
                 // amplitude = dt makes `out` the spike count (amplitude / dt = 1).
                 lif_step(&params, dt, current, membrane, aux, spikes);
             }
-            Neuron::If {
-                threshold,
-                reset,
-                rectify,
-                max_spikes,
-                signed,
-            } => {
-                let params = IfParams {
-                    threshold,
-                    reset,
-                    rectify,
-                };
-                if max_spikes.is_none() && !signed {
-                    if_step_f32(params, current, membrane, spikes)
-                } else {
-                    let caps = IfCaps {
-                        params,
-                        max_spikes: max_spikes.map_or(f32::INFINITY, |m| m as f32),
-                        signed,
-                    };
-                    if_step_capped(caps, current, membrane, aux, spikes)
-                }
-            }
+            Neuron::If(neuron) => neuron.step_slices(current, membrane, aux, spikes),
             Neuron::Leaky {
                 beta,
                 threshold,

@@ -261,16 +261,15 @@ pub fn to_spiking(
             }
         };
         let mut layer_neuron = neuron;
-        if let (
-            Some(max),
-            Neuron::If {
-                max_spikes, reset, ..
-            },
-        ) = (clip, &mut layer_neuron)
-            && *reset == Reset::Subtract
+        if let (Some(max), Neuron::If(if_neuron)) = (clip, &mut layer_neuron)
+            && if_neuron.reset == Reset::Subtract
         {
             let saturation = ((max / lambda).floor() as u32).max(1);
-            *max_spikes = Some(max_spikes.map_or(saturation, |m| m.min(saturation)));
+            if_neuron.max_spikes = Some(
+                if_neuron
+                    .max_spikes
+                    .map_or(saturation, |m| m.min(saturation)),
+            );
         }
         out.nodes[node].layer = Layer::Spiking {
             neuron: layer_neuron,

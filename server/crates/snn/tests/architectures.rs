@@ -6,8 +6,8 @@ mod support;
 
 use neuride_snn::sim::ann_forward;
 use neuride_snn::{
-    Decode, Encode, Layer, Network, Neuron, Normalize, Reset, SimOptions, Tensor, calibrate,
-    to_spiking,
+    Decode, Encode, IfNeuron, Layer, Network, Neuron, Normalize, PoolWindow, Reset, SimOptions,
+    Tensor, calibrate, to_spiking,
 };
 use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
 
@@ -36,9 +36,7 @@ fn net() -> Network {
             node(
                 "mp",
                 Layer::MaxPool {
-                    kernel: [3, 3],
-                    stride: [2, 2],
-                    padding: [1, 1, 0, 0],
+                    window: PoolWindow::new([3, 3], [2, 2], [1, 1, 0, 0]),
                 },
                 vec![2],
             ),
@@ -129,10 +127,10 @@ fn converted_architecture_tracks_the_ann_and_threads_do_not_matter() {
     match snn.nodes[7].layer {
         Layer::Spiking {
             neuron:
-                Neuron::If {
+                Neuron::If(IfNeuron {
                     max_spikes: Some(m),
                     ..
-                },
+                }),
             ..
         } => assert!(m >= 1),
         ref other => panic!("a clip becomes a capped IF, found {other:?}"),
@@ -170,9 +168,7 @@ fn spiking_max_pool_emits_the_max_of_its_inputs_rates() {
             node(
                 "p",
                 Layer::MaxPool {
-                    kernel: [2, 1],
-                    stride: [2, 1],
-                    padding: [0; 4],
+                    window: PoolWindow::new([2, 1], [2, 1], [0; 4]),
                 },
                 vec![1],
             ),
@@ -205,12 +201,13 @@ fn capped_and_signed_if_neurons() {
         }
         (out, state.membrane[0])
     };
-    let if_neuron = |reset, max_spikes, signed| Neuron::If {
-        threshold: 1.0,
-        reset,
-        rectify: false,
-        max_spikes,
-        signed,
+    let if_neuron = |reset, max_spikes, signed| {
+        Neuron::If(IfNeuron {
+            reset,
+            max_spikes,
+            signed,
+            ..IfNeuron::conversion()
+        })
     };
     let capped = if_neuron(Reset::Subtract, Some(1), false);
     let (spikes, membrane) = step(capped, &[2.5, 0.0, 0.0], 0.0);
@@ -262,13 +259,12 @@ fn capped_if_matches_the_floor_rule_bit_for_bit() {
         })
         .collect();
     for (threshold, cap, rectify) in [(1.0f32, 1u32, false), (0.7, 3, true), (2.5, 1000, false)] {
-        let neuron = Neuron::If {
+        let neuron = Neuron::If(IfNeuron {
             threshold,
-            reset: Reset::Subtract,
             rectify,
             max_spikes: Some(cap),
-            signed: false,
-        };
+            ..IfNeuron::conversion()
+        });
         let mut state = neuride_snn::neuron::NeuronState::new(inputs.len(), 0.5, false);
         let mut membrane = state.membrane.clone();
         let mut spikes = vec![0.0f32; inputs.len()];

@@ -7,7 +7,7 @@ use super::weighted::window_pads;
 use super::{Call, Importer, Value};
 use crate::Error;
 use neuride_onnx::attr;
-use neuride_snn::{Layer, NodeId};
+use neuride_snn::{Layer, NodeId, PoolWindow};
 
 impl Importer<'_> {
     /// Relu, and Clip(0, c): ReLU6 and its kin (Clip with no upper bound is a ReLU).
@@ -151,6 +151,7 @@ impl Importer<'_> {
         for (p, e) in padding.iter_mut().zip(extra) {
             *p += e;
         }
+        let window = PoolWindow::new(kernel, stride, padding);
         let layer = if op == "AveragePool" || self.max_to_avg {
             let averaging_own_pads = op == "AveragePool" && count_include_pad;
             if averaging_own_pads && ceil_overhang {
@@ -171,9 +172,7 @@ impl Importer<'_> {
                 return Ok(());
             }
             Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
+                window,
                 // MaxPool -> AvgPool divides by the window cells that exist.
                 count_include_pad: (op == "AveragePool" && count_include_pad) || has_extra,
             }
@@ -187,11 +186,7 @@ impl Importer<'_> {
                 );
                 return Ok(());
             }
-            Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            }
+            Layer::MaxPool { window }
         };
         self.push_layer(node, layer, x)?;
         Ok(())
@@ -208,19 +203,14 @@ impl Importer<'_> {
         };
         let s = &self.shapes[x];
         let kernel = [s[1], s[2]];
+        let window = PoolWindow::new(kernel, [1, 1], [0; 4]);
         let layer = if op == "GlobalAveragePool" || self.max_to_avg {
             Layer::AvgPool {
-                kernel,
-                stride: [1, 1],
-                padding: [0; 4],
+                window,
                 count_include_pad: true,
             }
         } else {
-            Layer::MaxPool {
-                kernel,
-                stride: [1, 1],
-                padding: [0; 4],
-            }
+            Layer::MaxPool { window }
         };
         // ONNX keeps [N, C, 1, 1]; a later Flatten makes it [N, C].
         self.push_layer(node, layer, x)?;

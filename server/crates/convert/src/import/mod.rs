@@ -22,7 +22,7 @@ use constant::Const;
 use neuride_onnx::attr;
 use neuride_onnx::load::ModelDir;
 use neuride_onnx::proto::{GraphProto, ModelProto, NodeProto};
-use neuride_snn::{Layer, Network, Neuron, Node, NodeId, Reset, Scaling, infer_shape};
+use neuride_snn::{IfNeuron, Layer, Network, Neuron, Node, NodeId, Reset, Scaling, infer_shape};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
@@ -425,7 +425,7 @@ impl Importer<'_> {
         };
         let threshold = attr::float(node, "threshold").unwrap_or(1.0);
         let neuron = match op {
-            "IF" => Neuron::If {
+            "IF" => Neuron::If(IfNeuron {
                 threshold,
                 reset,
                 rectify: attr::int(node, "rectify").unwrap_or(0) != 0,
@@ -433,7 +433,7 @@ impl Importer<'_> {
                     .filter(|&m| m > 0)
                     .map(|m| m.min(u32::MAX as i64) as u32),
                 signed: attr::int(node, "signed").unwrap_or(0) != 0,
-            },
+            }),
             "LIF" => Neuron::Lif {
                 tau_rc: attr::float(node, "tau_rc").unwrap_or(0.02),
                 tau_ref: attr::float(node, "tau_ref").unwrap_or(0.002),

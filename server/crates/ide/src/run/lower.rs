@@ -12,7 +12,7 @@ use super::settings::{self, CallView};
 use super::{RunError, item_path};
 use crate::neuro::NeuroAnalysis;
 use neuride_dsl::syntax::ast::{DimValue, EntryKind, Expr, ExprKind, ItemKind};
-use neuride_snn::{Layer, Network, Node, NodeId, Scaling, Tensor};
+use neuride_snn::{Layer, Network, Node, NodeId, PoolWindow, Scaling, Tensor};
 use std::collections::HashMap;
 
 pub(crate) struct Lowered {
@@ -228,20 +228,14 @@ fn layer_of(
         "avgpool" | "maxpool" => {
             let kernel = pair(call, "kernel", None)?;
             let stride = pair(call, "stride", Some(kernel))?;
-            let padding = padding(call)?;
+            let window = PoolWindow::new(kernel, stride, padding(call)?);
             if call.name == "avgpool" {
                 Layer::AvgPool {
-                    kernel,
-                    stride,
-                    padding,
+                    window,
                     count_include_pad: flag("count_include_pad", true)?,
                 }
             } else {
-                Layer::MaxPool {
-                    kernel,
-                    stride,
-                    padding,
-                }
+                Layer::MaxPool { window }
             }
         }
         "flatten" => Layer::Flatten,

@@ -20,7 +20,7 @@ pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 use super::data::{read_array, read_labels, read_weights};
 use super::{Prepared, RunError, Simulated};
 use neuride_convert::{
-    ConvertOptions, Decode, Encode, ExportInfo, Neuron, Normalize, Reset, SimOptions,
+    ConvertOptions, Decode, Encode, ExportInfo, IfNeuron, Neuron, Normalize, Reset, SimOptions,
     SimulateOptions, SimulateReport,
 };
 use serde::Deserialize;
@@ -492,19 +492,11 @@ pub fn neuron(
         ));
     }
     Ok(match name {
-        "if" => {
-            let mut neuron = Neuron::conversion_if();
-            if let Neuron::If {
-                max_spikes: cap,
-                signed: takes_back,
-                ..
-            } = &mut neuron
-            {
-                *cap = max_spikes;
-                *takes_back = signed;
-            }
-            neuron
-        }
+        "if" => Neuron::If(IfNeuron {
+            max_spikes,
+            signed,
+            ..IfNeuron::conversion()
+        }),
         "lif" => Neuron::nengo_lif(),
         "leaky" => Neuron::Leaky {
             beta,

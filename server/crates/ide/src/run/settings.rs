@@ -5,7 +5,7 @@
 //! the catalog (`neuride_dsl::catalog`), so hover, checker and runs agree.
 
 use super::RunError;
-use neuride_convert::{Decode, Encode, Neuron, Reset};
+use neuride_convert::{Decode, Encode, IfNeuron, Neuron, Reset};
 use neuride_dsl::catalog;
 use neuride_dsl::check::{Unit, parse_unit, values_number};
 use neuride_dsl::syntax::ast::{Arg, Expr, ExprKind};
@@ -211,7 +211,7 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
             initial_membrane,
         },
         "if" => NeuronSpec {
-            neuron: Neuron::If {
+            neuron: Neuron::If(IfNeuron {
                 threshold,
                 reset: reset(call)?,
                 rectify: call
@@ -229,7 +229,7 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
                     .map(boolean)
                     .transpose()?
                     .unwrap_or(false),
-            },
+            }),
             input_scale,
             amplitude,
             initial_membrane,

@@ -16,7 +16,7 @@ pub mod plot;
 use super::model::{SimulateModel, decode, encode, neuron, normalize, prepare_model};
 use super::{Prepared, RunError, RunKind, Simulated, conversion_neuron, settings};
 use crate::neuro::NeuroAnalysis;
-use neuride_convert::{Decode, Encode, Neuron, Normalize, SimulateOptions};
+use neuride_convert::{Decode, Encode, IfNeuron, Neuron, Normalize, SimulateOptions};
 use neuride_dsl::syntax::ast::{Expr, ExprKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -181,7 +181,7 @@ impl Setting {
                 }
             }
             Setting::Threshold(value) => match &mut options.convert.neuron {
-                Neuron::If { threshold, .. }
+                Neuron::If(IfNeuron { threshold, .. })
                 | Neuron::Leaky { threshold, .. }
                 | Neuron::Synaptic { threshold, .. } => *threshold = value,
                 Neuron::Nir(nir) => nir.v_threshold = value,

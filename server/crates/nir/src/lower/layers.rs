@@ -4,7 +4,7 @@
 
 use crate::graph::{Node, Param};
 use crate::shapes::{self, Padding};
-use neuride_snn::{Layer, Tensor};
+use neuride_snn::{Layer, PoolWindow, Tensor};
 
 /// NIR's elementwise Scale as neuride's per-channel one: a vector's
 /// elements are its channels; a `[C, ...]` map needs one factor per channel.
@@ -62,16 +62,14 @@ pub(super) fn floats_f64(node: &Node, name: &str) -> Result<Vec<f64>, String> {
     }
 }
 
-/// A pool's kernel, stride and padding (`[top, left, bottom, right]`).
-pub(super) type Window = ([usize; 2], [usize; 2], [usize; 4]);
-
-pub(super) fn pool(node: &Node) -> Result<Window, String> {
+/// A pool's window (NIR pads both sides of an axis alike).
+pub(super) fn pool(node: &Node) -> Result<PoolWindow, String> {
     let kernel = shapes::per_axis(node, "kernel_size", 2, 1)?;
     let stride = shapes::per_axis(node, "stride", 2, 1)?;
     let pad = shapes::per_axis(node, "padding", 2, 0)?;
     at_least_one("kernel_size", &kernel)?;
     at_least_one("stride", &stride)?;
-    Ok((
+    Ok(PoolWindow::new(
         [kernel[0], kernel[1]],
         [stride[0], stride[1]],
         [pad[0], pad[1], pad[0], pad[1]],

@@ -3,6 +3,7 @@
 //! spiking max-pool.
 
 use super::Active;
+use crate::layer::PoolWindow;
 
 /// For a non-overlapping, unpadded pool (kernel == stride, floor mode): the
 /// output cell of each input position (`u32::MAX` for the cut-off border),
@@ -147,24 +148,6 @@ fn sum_and_max(plane: &[f32], w: usize, start: usize, rows: usize, cols: usize) 
         }
     }
     (sum, best)
-}
-
-/// The window of a pooling layer.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PoolWindow {
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 4],
-}
-
-impl PoolWindow {
-    pub fn new(kernel: &[usize; 2], stride: &[usize; 2], padding: &[usize; 4]) -> PoolWindow {
-        PoolWindow {
-            kernel: *kernel,
-            stride: *stride,
-            padding: *padding,
-        }
-    }
 }
 
 /// One step of the spiking max-pool over a batch: every input's total grows

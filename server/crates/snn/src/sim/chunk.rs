@@ -8,7 +8,7 @@ use super::plan::Plan;
 use super::{Run, SimOptions};
 use crate::Error;
 use crate::decode::{self, Decode};
-use crate::kernels::{Active, PoolWindow, Scratch, push_nonzero, running_max};
+use crate::kernels::{Active, Scratch, push_nonzero, running_max};
 use crate::layer::Layer;
 use crate::neuron::{Neuron, NeuronState, nir_step_each};
 use std::sync::atomic::Ordering;
@@ -305,11 +305,7 @@ pub(crate) fn run_chunk(
                     result.spikes[index] += n_spikes;
                     result.synops += synops;
                 }
-                Layer::MaxPool {
-                    kernel,
-                    stride,
-                    padding,
-                } if pools[index].is_some() => {
+                Layer::MaxPool { window } if pools[index].is_some() => {
                     let input = node.inputs[0];
                     let buffer = plan.buffer_of[index];
                     let mut out = std::mem::take(&mut values.buffers[buffer]);
@@ -323,7 +319,7 @@ pub(crate) fn run_chunk(
                     running_max(
                         &plan.shapes[input],
                         &plan.shapes[index],
-                        PoolWindow::new(kernel, stride, padding),
+                        *window,
                         &values.buffers[input_buffer][..total],
                         active,
                         totals,

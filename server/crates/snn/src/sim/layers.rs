@@ -4,7 +4,7 @@
 //! spiking max-pool keep state and are stepped by the chunk (`chunk.rs`).
 
 use super::plan::{Kernel, Plan};
-use crate::kernels::{Active, DENSE_ABOVE, PoolWindow, Scratch, avg_pool_events, pool};
+use crate::kernels::{Active, DENSE_ABOVE, Scratch, avg_pool_events, pool};
 use crate::layer::Layer;
 
 /// Below this batch size a dense layer always takes the event path.
@@ -106,9 +106,7 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
         }
         (
             Layer::AvgPool {
-                kernel,
-                stride,
-                padding,
+                window,
                 count_include_pad,
             },
             _,
@@ -121,7 +119,7 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
                 && v.actives[buffer].is_valid(batch)
                 && v.actives[buffer].density(batch * size) < 1.0
             {
-                let divisor = 1.0 / (kernel[0] * kernel[1]) as f32;
+                let divisor = 1.0 / (window.kernel[0] * window.kernel[1]) as f32;
                 avg_pool_events(
                     targets,
                     divisor,
@@ -135,26 +133,19 @@ fn compute(plan: &Plan, index: usize, batch: usize, v: &mut Values, out: &mut [f
             pool(
                 &shapes[input],
                 &shapes[index],
-                PoolWindow::new(kernel, stride, padding),
+                *window,
                 true,
                 *count_include_pad,
                 v.of(plan, input, batch),
                 out,
             );
         }
-        (
-            Layer::MaxPool {
-                kernel,
-                stride,
-                padding,
-            },
-            _,
-        ) => {
+        (Layer::MaxPool { window }, _) => {
             let input = node.inputs[0];
             pool(
                 &shapes[input],
                 &shapes[index],
-                PoolWindow::new(kernel, stride, padding),
+                *window,
                 false,
                 false,
                 v.of(plan, input, batch),

@@ -10,7 +10,7 @@
 //! buffer.
 
 use crate::Error;
-use crate::kernels::{ConvKernel, DenseKernel, PoolWindow, pool_targets};
+use crate::kernels::{ConvKernel, DenseKernel, pool_targets};
 use crate::layer::Layer;
 use crate::network::{Network, NodeId};
 
@@ -61,16 +61,9 @@ impl<'n> Plan<'n> {
             .iter()
             .enumerate()
             .map(|(index, node)| match &node.layer {
-                Layer::AvgPool {
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                } => pool_targets(
-                    &shapes[node.inputs[0]],
-                    &shapes[index],
-                    PoolWindow::new(kernel, stride, padding),
-                ),
+                Layer::AvgPool { window, .. } => {
+                    pool_targets(&shapes[node.inputs[0]], &shapes[index], *window)
+                }
                 _ => None,
             })
             .collect();

@@ -1,7 +1,9 @@
 //! Builders the simulator's test files share: deterministic pseudo-random
 //! values, nodes, spiking layers, and a simulation run to completion.
 
-use neuride_snn::{Layer, Network, Neuron, Node, Scaling, SimOptions, SimReport, Tensor, simulate};
+use neuride_snn::{
+    Layer, Network, Neuron, Node, PoolWindow, Scaling, SimOptions, SimReport, Tensor, simulate,
+};
 use std::sync::atomic::AtomicBool;
 
 /// `len` values of an xorshift sequence from `seed`, in [-offset, 1 - offset).
@@ -35,9 +37,7 @@ pub fn input(shape: &[usize]) -> Layer {
 /// A square `kernel` average pool with `stride`, no padding.
 pub fn avg_pool(kernel: usize, stride: usize) -> Layer {
     Layer::AvgPool {
-        kernel: [kernel; 2],
-        stride: [stride; 2],
-        padding: [0; 4],
+        window: PoolWindow::new([kernel; 2], [stride; 2], [0; 4]),
         count_include_pad: true,
     }
 }
