@@ -11,6 +11,7 @@ mod pool;
 pub(crate) use conv::ConvKernel;
 pub(crate) use pool::{avg_pool_events, pool, pool_targets, running_max};
 
+use crate::simd::F32x16;
 use crate::tensor::Tensor;
 
 /// Above this fraction of non-zero inputs the dense product is faster
@@ -35,7 +36,7 @@ impl Active {
     pub fn scan(&mut self, values: &[f32], per_sample: usize) {
         self.clear();
         for sample in values.chunks_exact(per_sample) {
-            push_nonzero(&mut self.indices, sample);
+            push_nonzero(&mut self.indices, sample, 0);
             self.starts.push(self.indices.len());
         }
     }
@@ -66,26 +67,26 @@ impl Active {
     }
 }
 
-/// Appends the indices of the non-zero `values` to `indices`, without a
-/// branch per value: every index is written and the length advances only
+/// Appends the indices of the non-zero `values`, plus `base`, to `indices`
+/// (`base` places a slice of a sample), without a branch per value: every index is written and the length advances only
 /// past non-zeros. Spike maps are 10-60 % dense, where a data-dependent
 /// branch mispredicts on most spikes (this was ~15 % of a CNN step).
-pub(crate) fn push_nonzero(indices: &mut Vec<u32>, values: &[f32]) {
+pub(crate) fn push_nonzero(indices: &mut Vec<u32>, values: &[f32], base: u32) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::isa() == crate::simd::Isa::Avx512 {
         // SAFETY: the CPU supports AVX-512F (`isa` detected it).
-        return unsafe { push_nonzero_avx512(indices, values) };
+        return unsafe { push_nonzero_avx512(indices, values, base) };
     }
-    push_nonzero_scalar(indices, values)
+    push_nonzero_scalar(indices, values, base)
 }
 
-fn push_nonzero_scalar(indices: &mut Vec<u32>, values: &[f32]) {
+fn push_nonzero_scalar(indices: &mut Vec<u32>, values: &[f32], base: u32) {
     let start = indices.len();
     indices.reserve(values.len());
     let spare = &mut indices.spare_capacity_mut()[..values.len()];
     let mut n = 0;
     for (i, &v) in values.iter().enumerate() {
-        spare[n].write(i as u32);
+        spare[n].write(base + i as u32);
         n += (v != 0.0) as usize;
     }
     // SAFETY: n <= values.len() <= the reserved spare capacity, and every
@@ -98,13 +99,16 @@ fn push_nonzero_scalar(indices: &mut Vec<u32>, values: &[f32]) {
 /// of the list (whole-vector stores stay inside the reserved capacity).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn push_nonzero_avx512(indices: &mut Vec<u32>, values: &[f32]) {
+unsafe fn push_nonzero_avx512(indices: &mut Vec<u32>, values: &[f32], base: u32) {
     use std::arch::x86_64::*;
     let start = indices.len();
     indices.reserve(values.len());
     let blocks = values.len() / 16;
     let mut n = start;
-    let mut lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut lanes = _mm512_add_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(base as i32),
+    );
     let sixteen = _mm512_set1_epi32(16);
     let zero = _mm512_setzero_ps();
     for block in 0..blocks {
@@ -124,11 +128,7 @@ unsafe fn push_nonzero_avx512(indices: &mut Vec<u32>, values: &[f32]) {
     // SAFETY: slots start..n were written with the non-zeros' indices.
     unsafe { indices.set_len(n) };
     let done = blocks * 16;
-    let tail_start = indices.len();
-    push_nonzero_scalar(indices, &values[done..]);
-    for index in &mut indices[tail_start..] {
-        *index += done as u32;
-    }
+    push_nonzero_scalar(indices, &values[done..], base + done as u32);
 }
 
 fn fill_bias(out: &mut [f32], bias: Option<&[f32]>, per_sample: usize, inner: usize) {
@@ -225,27 +225,24 @@ pub(crate) struct Scratch {
     pub acc: Vec<f32>,
 }
 
-/// `acc += value * w`, in fixed blocks of 16 so the compiler emits whole
-/// vector operations for the usual channel counts (a loop of unknown length
-/// 16 ran in the vectoriser's 8-wide remainder path).
+/// `acc += value * w`, 16 lanes at a time through `L` (the caller is
+/// compiled for `L`'s instruction set), the remainder one by one.
 #[inline(always)]
-pub(crate) fn axpy(acc: &mut [f32], value: f32, w: &[f32]) {
-    let mut acc_blocks = acc.chunks_exact_mut(16);
-    let mut w_blocks = w.chunks_exact(16);
-    for (a, w) in (&mut acc_blocks).zip(&mut w_blocks) {
-        let a: &mut [f32; 16] = a.try_into().expect("block of 16");
-        let w: [f32; 16] = w.try_into().expect("block of 16");
-        let mut sum = *a;
-        for (s, w) in sum.iter_mut().zip(w) {
-            *s += value * w;
+pub(crate) fn axpy<L: F32x16>(acc: &mut [f32], value: f32, w: &[f32]) {
+    let n = acc.len().min(w.len());
+    let blocks = n / 16;
+    // SAFETY: block b reads and writes lanes 16b..16b+16 < n of both slices;
+    // the caller compiled this for L's instruction set.
+    unsafe {
+        let v = L::splat(value);
+        for b in 0..blocks {
+            let a = acc.as_mut_ptr().add(b * 16);
+            L::load(a)
+                .add_mul(v, L::load(w.as_ptr().add(b * 16)))
+                .store(a);
         }
-        *a = sum;
     }
-    for (a, &w) in acc_blocks
-        .into_remainder()
-        .iter_mut()
-        .zip(w_blocks.remainder())
-    {
+    for (a, &w) in acc[blocks * 16..n].iter_mut().zip(&w[blocks * 16..n]) {
         *a += value * w;
     }
 }
@@ -285,11 +282,15 @@ mod tests {
                 v[3] = f32::NAN;
             }
             let mut fast = vec![7u32];
-            push_nonzero(&mut fast, &v);
+            push_nonzero(&mut fast, &v, 1000);
             let mut slow = vec![7u32];
-            push_nonzero_scalar(&mut slow, &v);
+            push_nonzero_scalar(&mut slow, &v, 1000);
             let expected: Vec<u32> = std::iter::once(7)
-                .chain((0..len as u32).filter(|&i| v[i as usize] != 0.0))
+                .chain(
+                    (0..len as u32)
+                        .filter(|&i| v[i as usize] != 0.0)
+                        .map(|i| i + 1000),
+                )
                 .collect();
             assert_eq!(fast, expected);
             assert_eq!(slow, expected);

@@ -592,22 +592,27 @@ impl Network {
 }
 
 fn add_conv_fanout(g: &ConvGeometry, fanout: &mut [f32]) {
+    // Taps that land inside the output, per row and per column: a position's
+    // count is their product, the same in every input channel.
+    let reach = |n: usize, k: usize, pad: usize, stride: usize, out: usize| -> Vec<usize> {
+        (0..n)
+            .map(|i| {
+                (0..k)
+                    .filter(|&t| conv_target(i, t, pad, stride, out).is_some())
+                    .count()
+            })
+            .collect()
+    };
+    let rows = reach(g.in_h, g.kh, g.pt, g.sh, g.out_h);
+    let columns = reach(g.in_w, g.kw, g.pl, g.sw, g.out_w);
     let per = g.out_per_group() as f32;
-    for c in 0..g.in_c {
-        for iy in 0..g.in_h {
-            for ix in 0..g.in_w {
-                let mut positions = 0usize;
-                for ky in 0..g.kh {
-                    for kx in 0..g.kw {
-                        if conv_target(iy, ky, g.pt, g.sh, g.out_h).is_some()
-                            && conv_target(ix, kx, g.pl, g.sw, g.out_w).is_some()
-                        {
-                            positions += 1;
-                        }
-                    }
-                }
-                fanout[(c * g.in_h + iy) * g.in_w + ix] += positions as f32 * per;
-            }
+    let plane: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| columns.iter().map(move |&c| (r * c) as f32 * per))
+        .collect();
+    for channel in fanout.chunks_exact_mut(plane.len()).take(g.in_c) {
+        for (f, p) in channel.iter_mut().zip(&plane) {
+            *f += p;
         }
     }
 }

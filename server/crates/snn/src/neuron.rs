@@ -628,42 +628,95 @@ fn floor_nonnegative(q: f32) -> f32 {
 
 /// `if_step_capped` for unsigned subtract-reset neurons (`--max-spikes N`,
 /// the converted nets' single-spike neurons): the same operations on every
-/// neuron without a branch, so the loop vectorises (AVX-512 when the CPU has
-/// it); bit-identical to the general loop (the floor is exact, tested).
+/// neuron without a branch, written in AVX-512 where the CPU has it (the
+/// compiler's vectoriser left the loop scalar, a division per neuron);
+/// bit-identical to the general loop (the floor is exact, tested).
 fn if_step_capped_subtract(
     caps: IfCaps,
     current: &[f32],
     membrane: &mut [f32],
     spikes: &mut [f32],
 ) {
-    #[inline(always)]
-    fn body(caps: IfCaps, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
-        let IfParams {
-            threshold, rectify, ..
-        } = caps.params;
-        for ((&j, v), s) in current
-            .iter()
-            .zip(membrane.iter_mut())
-            .zip(spikes.iter_mut())
-        {
-            let j = if rectify && j < 0.0 { 0.0 } else { j };
-            let value = *v + j;
-            let n = floor_nonnegative((value / threshold).max(0.0)).min(caps.max_spikes);
-            let n = if value >= threshold { n } else { 0.0 };
-            *v = value - n * threshold;
-            *s = n;
-        }
-    }
+    let n = current.len().min(membrane.len()).min(spikes.len());
+    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if crate::simd::isa() == crate::simd::Isa::Avx512 {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn wide(caps: IfCaps, current: &[f32], membrane: &mut [f32], spikes: &mut [f32]) {
-            body(caps, current, membrane, spikes)
-        }
-        // SAFETY: the CPU supports AVX-512F (`isa` detected it).
-        return unsafe { wide(caps, current, membrane, spikes) };
+        done = n / 16 * 16;
+        // SAFETY: the CPU supports AVX-512F (`isa` detected it); the first
+        // `done` values of each slice exist.
+        unsafe {
+            capped_subtract_avx512(
+                caps,
+                &current[..done],
+                &mut membrane[..done],
+                &mut spikes[..done],
+            )
+        };
     }
-    body(caps, current, membrane, spikes)
+    let IfParams {
+        threshold, rectify, ..
+    } = caps.params;
+    for ((&j, v), s) in current[done..n]
+        .iter()
+        .zip(membrane[done..n].iter_mut())
+        .zip(spikes[done..n].iter_mut())
+    {
+        let j = if rectify && j < 0.0 { 0.0 } else { j };
+        let value = *v + j;
+        let n = floor_nonnegative((value / threshold).max(0.0)).min(caps.max_spikes);
+        let n = if value >= threshold { n } else { 0.0 };
+        *v = value - n * threshold;
+        *s = n;
+    }
+}
+
+/// The scalar loop of `if_step_capped_subtract`, 16 neurons at a time:
+/// every operation and comparison is the scalar one (a NaN sum fires
+/// nothing; `max`/`min` return their second operand on NaN, as Rust's do
+/// for the constant they are given here).
+///
+/// # Safety
+/// The CPU has AVX-512F; the slices hold a whole number of 16-lane blocks
+/// (at least `current.len()` values each).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn capped_subtract_avx512(
+    caps: IfCaps,
+    current: &[f32],
+    membrane: &mut [f32],
+    spikes: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let IfParams {
+        threshold, rectify, ..
+    } = caps.params;
+    let threshold = _mm512_set1_ps(threshold);
+    let zero = _mm512_setzero_ps();
+    let one = _mm512_set1_ps(1.0);
+    let cap = _mm512_set1_ps(caps.max_spikes);
+    let two_23 = _mm512_set1_ps(8_388_608.0);
+    for i in (0..current.len() / 16).map(|b| b * 16) {
+        // SAFETY: i + 16 <= current.len() <= the other slices' lengths.
+        unsafe {
+            let mut j = _mm512_loadu_ps(current.as_ptr().add(i));
+            if rectify {
+                j = _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(j, zero), j, zero);
+            }
+            let value = _mm512_add_ps(_mm512_loadu_ps(membrane.as_ptr().add(i)), j);
+            let q = _mm512_max_ps(_mm512_div_ps(value, threshold), zero);
+            // floor_nonnegative
+            let nearest = _mm512_sub_ps(_mm512_add_ps(q, two_23), two_23);
+            let rounded_up = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(nearest, q);
+            let floor = _mm512_mask_blend_ps(rounded_up, nearest, _mm512_sub_ps(nearest, one));
+            let floor = _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(q, two_23), q, floor);
+            let count = _mm512_min_ps(floor, cap);
+            let count =
+                _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(value, threshold), count);
+            let v = _mm512_sub_ps(value, _mm512_mul_ps(count, threshold));
+            _mm512_storeu_ps(membrane.as_mut_ptr().add(i), v);
+            _mm512_storeu_ps(spikes.as_mut_ptr().add(i), count);
+        }
+    }
 }
 
 /// One step of snnTorch 1.0 `Leaky` (the reset is decided on the previous membrane).

@@ -146,12 +146,12 @@ fn delay_step(steps: &[u32], step: usize, input: &[f32], line: &mut [f32], out: 
 }
 
 /// One sample's spike count (absolute) and synaptic operations (spikes x
-/// fan-out), summed in event order. Kept out of line: inlined into the step
+/// fan-out), added to `sums` in event order. Kept out of line: inlined into the step
 /// loop its two accumulators were spilled to the stack, a store-to-load
 /// chain per spike.
 #[inline(never)]
-fn spike_sums(events: &[u32], spikes: &[f32], fanout: &[f32]) -> (f32, f32) {
-    let (mut count, mut synops) = (0.0f32, 0.0f32);
+fn spike_sums(events: &[u32], spikes: &[f32], fanout: &[f32], sums: (f32, f32)) -> (f32, f32) {
+    let (mut count, mut synops) = sums;
     for &i in events {
         let spike = spikes[i as usize].abs();
         count += spike;
@@ -159,6 +159,9 @@ fn spike_sums(events: &[u32], spikes: &[f32], fanout: &[f32]) -> (f32, f32) {
     }
     (count, synops)
 }
+
+/// Neurons updated per pass of a spiking layer (16 KB of each array).
+const NEURON_PIECE: usize = 4096;
 
 /// Simulates samples `first..first + batch` (their inputs `x`) for all steps.
 pub(crate) fn run_chunk(
@@ -261,41 +264,53 @@ pub(crate) fn run_chunk(
                     let mut synops = 0.0f64;
                     let layer_fanout = &run.fanout[index];
                     for sample in 0..batch {
-                        let range = sample * size..(sample + 1) * size;
-                        let j = &input[range.clone()];
-                        let membrane = &mut state.membrane[range.clone()];
-                        let aux: &mut [f32] = if state.aux.is_empty() {
-                            &mut []
-                        } else {
-                            &mut state.aux[range.clone()]
-                        };
-                        let s = &mut spikes[..];
-                        let j = if input_scale == 1.0 {
-                            j
-                        } else {
-                            current.clear();
-                            current.extend(j.iter().map(|v| v * input_scale));
-                            &current[..]
-                        };
-                        match &run.per_neuron[index] {
-                            Some(each) => nir_step_each(each, j, membrane, aux, s),
-                            None => neuron.step_slices(opts.dt, j, membrane, aux, s),
-                        }
-                        // Values first (a branch-free pass), then the rare spikes.
-                        for (value, &count) in out[range].iter_mut().zip(s.iter()) {
-                            *value = count * amplitude;
-                        }
-                        let first_event = active.indices.len();
-                        push_nonzero(&mut active.indices, s);
-                        let events = &active.indices[first_event..];
-                        let (sample_spikes, sample_synops) = spike_sums(events, s, layer_fanout);
-                        if index == output {
-                            for &i in events {
-                                let k = sample * classes + i as usize;
-                                counts[k] += s[i as usize];
-                                first_spike[k] = first_spike[k].min(step as u32);
+                        let sample_start = sample * size;
+                        let mut sums = (0.0f32, 0.0f32);
+                        // A piece of the sample at a time, so the neuron
+                        // update, the values and the event list read what
+                        // the previous pass left in L1 (a ResNet's layers are
+                        // megabytes per sample).
+                        for piece in (0..size).step_by(NEURON_PIECE) {
+                            let local = piece..(piece + NEURON_PIECE).min(size);
+                            let range = sample_start + local.start..sample_start + local.end;
+                            let j = &input[range.clone()];
+                            let membrane = &mut state.membrane[range.clone()];
+                            let aux: &mut [f32] = if state.aux.is_empty() {
+                                &mut []
+                            } else {
+                                &mut state.aux[range.clone()]
+                            };
+                            let s = &mut spikes[local.clone()];
+                            let j = if input_scale == 1.0 {
+                                j
+                            } else {
+                                current.clear();
+                                current.extend(j.iter().map(|v| v * input_scale));
+                                &current[..]
+                            };
+                            match &run.per_neuron[index] {
+                                Some(each) => {
+                                    nir_step_each(&each[local.clone()], j, membrane, aux, s)
+                                }
+                                None => neuron.step_slices(opts.dt, j, membrane, aux, s),
+                            }
+                            // Values first (a branch-free pass), then the rare spikes.
+                            for (value, &count) in out[range].iter_mut().zip(s.iter()) {
+                                *value = count * amplitude;
+                            }
+                            let first_event = active.indices.len();
+                            push_nonzero(&mut active.indices, s, local.start as u32);
+                            let events = &active.indices[first_event..];
+                            sums = spike_sums(events, spikes, layer_fanout, sums);
+                            if index == output {
+                                for &i in events {
+                                    let k = sample * classes + i as usize;
+                                    counts[k] += spikes[i as usize];
+                                    first_spike[k] = first_spike[k].min(step as u32);
+                                }
                             }
                         }
+                        let (sample_spikes, sample_synops) = sums;
                         n_spikes += sample_spikes as f64;
                         synops += sample_synops as f64;
                         active.starts.push(active.indices.len());
