@@ -340,7 +340,7 @@ pub fn sweep_model(
             "a sweep needs a grid: --grid NAME=V1,V2,... (e.g. --grid steps=10,20,50)".to_owned(),
         ));
     }
-    let axes = text_axes(&sweep.grid, base.beta, base.seed)?;
+    let axes = text_axes(&sweep.grid, base.conversion.beta, base.seed)?;
     let prepared = prepare_model(model, base)?;
     run(
         &model.display().to_string(),
