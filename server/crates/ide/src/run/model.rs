@@ -13,7 +13,7 @@ mod predict;
 pub(crate) use infer::run_scored;
 pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
-    infer_session, load_session, register_onnxruntime,
+    load_session, register_onnxruntime,
 };
 pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 
