@@ -502,8 +502,8 @@ fn neuro_axis(name: &str, values: &[Expr], text: &str) -> Result<Axis, RunError>
         settings.push(match name {
             "steps" => Setting::Steps(settings::count(expr).map_err(in_setting)?.max(1)),
             "dt" => Setting::Dt(settings::number(expr).map_err(in_setting)? as f32),
-            "encode" => Setting::Encode(settings::encode(Some(expr)).map_err(in_setting)?),
-            "decode" => Setting::Decode(settings::decode(Some(expr)).map_err(in_setting)?),
+            "encode" => Setting::Encode(settings::encode(expr).map_err(in_setting)?),
+            "decode" => Setting::Decode(settings::decode(expr).map_err(in_setting)?),
             "neuron" => {
                 let (neuron, initial) = conversion_neuron(expr).map_err(in_setting)?;
                 Setting::Neuron(neuron, initial)
