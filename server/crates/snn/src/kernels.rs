@@ -225,25 +225,38 @@ pub(crate) struct Scratch {
     pub acc: Vec<f32>,
 }
 
-/// `acc += value * w`, 16 lanes at a time through `L` (the caller is
-/// compiled for `L`'s instruction set), the remainder one by one.
+/// `acc[..n] += value * w[..n]`, 64 lanes per pass (four independent
+/// vectors: the usual channel counts are multiples of 64, and one vector a
+/// pass spent as many instructions on the loop as on the sums), then 16,
+/// then one by one.
+///
+/// # Safety
+/// `acc` and `w` point at `n` values (writable at `acc`); the caller is
+/// compiled for `L`'s instruction set.
 #[inline(always)]
-pub(crate) fn axpy<L: F32x16>(acc: &mut [f32], value: f32, w: &[f32]) {
-    let n = acc.len().min(w.len());
-    let blocks = n / 16;
-    // SAFETY: block b reads and writes lanes 16b..16b+16 < n of both slices;
-    // the caller compiled this for L's instruction set.
+pub(crate) unsafe fn axpy<L: F32x16>(acc: *mut f32, value: f32, w: *const f32, n: usize) {
+    // SAFETY: every offset below is < n (the caller's guarantee).
     unsafe {
         let v = L::splat(value);
-        for b in 0..blocks {
-            let a = acc.as_mut_ptr().add(b * 16);
-            L::load(a)
-                .add_mul(v, L::load(w.as_ptr().add(b * 16)))
-                .store(a);
+        let mut i = 0;
+        while i + 64 <= n {
+            let sums =
+                [0, 16, 32, 48].map(|k| L::load(acc.add(i + k)).add_mul(v, L::load(w.add(i + k))));
+            for (k, sum) in [0, 16, 32, 48].into_iter().zip(sums) {
+                sum.store(acc.add(i + k));
+            }
+            i += 64;
         }
-    }
-    for (a, &w) in acc[blocks * 16..n].iter_mut().zip(&w[blocks * 16..n]) {
-        *a += value * w;
+        while i + 16 <= n {
+            L::load(acc.add(i))
+                .add_mul(v, L::load(w.add(i)))
+                .store(acc.add(i));
+            i += 16;
+        }
+        while i < n {
+            *acc.add(i) += value * *w.add(i);
+            i += 1;
+        }
     }
 }
 

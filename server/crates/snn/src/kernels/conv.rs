@@ -389,18 +389,39 @@ impl ConvScatter<'_> {
         let plane = g.in_h * g.in_w;
         let taps = g.kh * g.kw;
         let (cin_g, cout_g) = (g.in_per_group(), g.out_per_group());
+        assert!(x.len() >= g.in_c * plane);
+        assert!(acc.len() >= g.out_h * g.out_w * g.out_c);
+        assert!(self.weight.len() >= g.in_c * taps * cout_g);
+        // The event's channel, divided out only when an event leaves the
+        // previous one's plane (lists ascend: once per channel, where a
+        // division per event cost more than some layers' sums).
+        let (mut ci, mut plane_start) = (0, 0);
         for &index in events {
             let index = index as usize;
+            assert!(index < g.in_c * plane, "event {index} outside the input");
+            if index < plane_start || index >= plane_start + plane {
+                ci = index / plane;
+                plane_start = ci * plane;
+            }
+            let q = index - plane_start;
             let value = x[index];
-            let ci = index / plane;
-            let q = index - ci * plane;
-            let weights = &self.weight[ci * taps * cout_g..(ci + 1) * taps * cout_g];
+            let weights = ci * taps * cout_g;
             let group_offset = (ci / cin_g) * cout_g;
             let targets = &self.targets[self.starts[q] as usize..self.starts[q + 1] as usize];
             for &(tap, position) in targets {
-                let w = &weights[tap as usize * cout_g..][..cout_g];
-                let base = position as usize * g.out_c + group_offset;
-                axpy::<L>(&mut acc[base..base + cout_g], value, w);
+                // SAFETY: the table holds taps < kh * kw and output
+                // positions < out_h * out_w (`ConvKernel::new`), so both
+                // runs of cout_g values lie inside the lengths asserted
+                // above; the caller compiled this for L's instruction set.
+                unsafe {
+                    axpy::<L>(
+                        acc.as_mut_ptr()
+                            .add(position as usize * g.out_c + group_offset),
+                        value,
+                        self.weight.as_ptr().add(weights + tap as usize * cout_g),
+                        cout_g,
+                    )
+                }
             }
         }
     }
