@@ -61,15 +61,18 @@ pub struct Conversion {
 }
 
 impl Default for Conversion {
+    /// Neuride's neuron and normalisation, and the converter's own
+    /// defaults where the settings name its options.
     fn default() -> Self {
+        let converter = ConvertOptions::default();
         Conversion {
             neuron: DEFAULT_NEURON.to_owned(),
             beta: DEFAULT_BETA,
             normalize: DEFAULT_NORMALIZE.to_owned(),
-            max_to_avg: false,
+            max_to_avg: converter.max_to_avg,
             max_spikes: None,
             signed: false,
-            initial_membrane: ConvertOptions::default().initial_membrane,
+            initial_membrane: converter.initial_membrane,
         }
     }
 }
