@@ -332,11 +332,7 @@ impl Runtime {
                 ));
             }
         }
-        let stopped = if clock.is_virtual() {
-            self.run_virtual(clock, observer, cancel, &mut run)
-        } else {
-            self.run_wall(clock, observer, cancel, &mut run)
-        };
+        let stopped = self.run_loop(clock, observer, cancel, &mut run);
         let now = clock.now();
         self.take_news(now, observer, &mut run, true);
         let mut stop = Event::new(now, &self.app.name, EventKind::Stopped);
@@ -346,81 +342,82 @@ impl Runtime {
         self.report(clock, &run, stopped)
     }
 
-    fn run_virtual(
+    /// Turns of the run loop until the readings run out or `cancel` is set.
+    /// On a virtual clock time jumps to the next deadline or replay reading
+    /// (outside readings are taken first); on the wall clock the loop takes
+    /// what fell due or arrived, then waits for the next of them.
+    fn run_loop(
         &mut self,
         clock: &mut dyn Clock,
         observer: &mut dyn Observer,
         cancel: &AtomicBool,
         run: &mut Run,
     ) -> &'static str {
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                return "cancelled";
-            }
-            if self.inbox.maybe_pending() {
+        let is_virtual = clock.is_virtual();
+        while !cancel.load(Ordering::Relaxed) {
+            if is_virtual {
+                if self.inbox.maybe_pending() {
+                    let now = clock.now();
+                    self.take_news(now, observer, run, false);
+                    if let Some(arrival) = self.inbox.pop() {
+                        self.arrived(arrival, now, observer, run);
+                        continue;
+                    }
+                }
+                let replay = self.next_replay(run);
+                match (replay, self.next_deadline()) {
+                    (_, Some((t, rule))) if replay.is_none_or(|(replay_t, _)| t <= replay_t) => {
+                        clock.wait_until(Some(t), &self.inbox, cancel);
+                        self.deadline_reached(rule, t, observer);
+                    }
+                    (Some((t, sensor)), _) => {
+                        clock.wait_until(Some(t), &self.inbox, cancel);
+                        self.replay_reading(sensor, t, observer, run);
+                    }
+                    (None, _) if self.external_open(run) => {
+                        clock.wait_until(None, &self.inbox, cancel)
+                    }
+                    (None, _) => return "end of data",
+                }
+            } else {
                 let now = clock.now();
+                self.queue_due_replays(now, run);
                 self.take_news(now, observer, run, false);
                 if let Some(arrival) = self.inbox.pop() {
+                    let t = arrival.t.unwrap_or(now);
+                    self.deadlines_until(t, observer);
                     self.arrived(arrival, now, observer, run);
                     continue;
                 }
-            }
-            let replay = self.next_replay(run);
-            let deadline = self.next_deadline();
-            match (replay, deadline) {
-                (_, Some((t, rule))) if replay.is_none_or(|(replay_t, _)| t <= replay_t) => {
-                    clock.wait_until(Some(t), &self.inbox, cancel);
-                    self.deadline_reached(rule, t, observer);
+                self.deadlines_until(now, observer);
+                let replay = self.next_replay(run).map(|(t, _)| t);
+                let deadline = self.next_deadline().map(|(t, _)| t);
+                if replay.is_none() && deadline.is_none() && !self.external_open(run) {
+                    return "end of data";
                 }
-                (Some((t, sensor)), _) => {
-                    clock.wait_until(Some(t), &self.inbox, cancel);
-                    let mut batch = std::mem::take(&mut run.feeds[sensor].ahead);
-                    if batch.is_spent() {
-                        batch = self.run_ahead(sensor, run);
-                    }
-                    run.feeds[sensor].produced += 1;
-                    self.deliver(sensor, t, &batch, observer, run);
-                    batch.next += 1;
-                    run.feeds[sensor].ahead = batch;
-                }
-                (None, _) if self.external_open(run) => clock.wait_until(None, &self.inbox, cancel),
-                (None, _) => return "end of data",
+                clock.wait_until(smaller(replay, deadline), &self.inbox, cancel);
             }
         }
+        "cancelled"
     }
 
-    fn run_wall(
+    /// A virtual clock's replay reading of `sensor` at `t`, from the batch
+    /// run ahead through its stages (a new batch when that one is spent).
+    fn replay_reading(
         &mut self,
-        clock: &mut dyn Clock,
+        sensor: usize,
+        t: f64,
         observer: &mut dyn Observer,
-        cancel: &AtomicBool,
         run: &mut Run,
-    ) -> &'static str {
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                return "cancelled";
-            }
-            let now = clock.now();
-            self.queue_due_replays(now, run);
-            self.take_news(now, observer, run, false);
-            if let Some(arrival) = self.inbox.pop() {
-                let t = arrival.t.unwrap_or(now);
-                self.deadlines_until(t, observer);
-                self.arrived(arrival, now, observer, run);
-                continue;
-            }
-            self.deadlines_until(now, observer);
-            let replay = self.next_replay(run).map(|(t, _)| t);
-            let deadline = self.next_deadline().map(|(t, _)| t);
-            if replay.is_none() && deadline.is_none() && !self.external_open(run) {
-                return "end of data";
-            }
-            let until = match (replay, deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            clock.wait_until(until, &self.inbox, cancel);
+    ) {
+        let mut batch = std::mem::take(&mut run.feeds[sensor].ahead);
+        if batch.is_spent() {
+            batch = self.run_ahead(sensor, run);
         }
+        run.feeds[sensor].produced += 1;
+        self.deliver(sensor, t, &batch, observer, run);
+        batch.next += 1;
+        run.feeds[sensor].ahead = batch;
     }
 
     /// Readings a replay sensor will produce in all (None: no end).
@@ -433,10 +430,7 @@ impl Runtime {
         } else {
             Some(*count as u64)
         };
-        match (data, self.options.limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        smaller(data, self.options.limit)
     }
 
     /// The earliest next replay reading: its time and sensor.
@@ -869,21 +863,14 @@ impl Runtime {
     }
 
     fn per_sensor(&self, count: impl Fn(usize) -> u64) -> BTreeMap<String, u64> {
-        self.app
-            .sensors
-            .iter()
-            .enumerate()
-            .map(|(s, sensor)| (sensor.name.clone(), count(s)))
-            .collect()
+        by_name(self.app.sensors.iter().map(|sensor| &sensor.name), count)
     }
 
     fn per_pipeline(&self, count: impl Fn(usize) -> u64) -> BTreeMap<String, u64> {
-        self.app
-            .pipelines
-            .iter()
-            .enumerate()
-            .map(|(p, pipeline)| (pipeline.output.clone(), count(p)))
-            .collect()
+        by_name(
+            self.app.pipelines.iter().map(|pipeline| &pipeline.output),
+            count,
+        )
     }
 
     fn per_rule(&self) -> BTreeMap<String, u64> {
@@ -1028,4 +1015,23 @@ fn floats(values: &[f32], class: bool) -> Value {
         [one] => number(*one as f64, class),
         many => Value::Array(many.iter().map(|&v| number(v as f64, class)).collect()),
     }
+}
+
+/// The smaller of two bounds, either of which may be absent (no bound).
+fn smaller<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b < a { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `count(i)` of the i-th of `names`, by name.
+fn by_name<'a>(
+    names: impl Iterator<Item = &'a String>,
+    count: impl Fn(usize) -> u64,
+) -> BTreeMap<String, u64> {
+    names
+        .enumerate()
+        .map(|(i, name)| (name.clone(), count(i)))
+        .collect()
 }

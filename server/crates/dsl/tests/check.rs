@@ -357,3 +357,36 @@ simulate wrong on square { steps = 5 }
         "#]],
     );
 }
+
+#[test]
+fn settings_blocks_refuse_unknown_and_repeated_keys() {
+    check(
+        r#"model cnn = onnx("cnn.onnx")
+dataset test = npz("data/test.npz", x: "x", y: "y")
+network net = convert(cnn) {
+    neuron = if
+    speed = 2
+    speed = 3
+}
+simulate net on test {
+    steps = 10
+    steps = 20
+    pace = 1
+}
+sweep net on test {
+    steps = [10, 20]
+    pace = [1]
+    layer q = relu(x)
+}
+"#,
+        expect![[r#"
+            Error neuro/unknown-setting `speed`: expected one of neuron, normalize, weights, max_to_avg, found `speed`
+            Error neuro/duplicate-name `speed`: expected `speed` once, found it again
+            Error neuro/unknown-setting `speed`: expected one of neuron, normalize, weights, max_to_avg, found `speed`
+            Error neuro/duplicate-name `steps`: expected `steps` once, found it again
+            Error neuro/unknown-setting `pace`: expected one of dt, steps, encode, decode, batch, limit, record, found `pace`
+            Error neuro/unknown-setting `pace`: expected one of steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random, found `pace`
+            Error neuro/misplaced `layer`: expected settings (steps, dt, encode, decode, neuron, max_to_avg, batch, limit, jobs, random) in a sweep block, found `layer`
+        "#]],
+    );
+}

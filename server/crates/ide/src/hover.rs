@@ -65,18 +65,13 @@ fn hover_of(model: &ModelAnalysis, position: Position) -> Option<HoverResult> {
 
 fn model_markdown(model: &ModelAnalysis) -> String {
     let entry = crate::registry::entry(model);
-    let opsets: Vec<String> = entry
-        .opsets
-        .iter()
-        .map(|o| format!("{} {}", o.domain_name(), o.version))
-        .collect();
     format!(
         "**model** `{}`: {} ({:.0} % confidence)\n\nIR {}, opsets {}, producer {}\n\n{} nodes, {} parameters",
         model.path.file_name().unwrap_or_default().to_string_lossy(),
         entry.kind,
         entry.confidence * 100.0,
         entry.ir_version.unwrap_or_default(),
-        opsets.join(", "),
+        neuride_onnx::summary::opsets_text(&entry.opsets, " "),
         if entry.producer.is_empty() {
             "unknown"
         } else {
@@ -91,11 +86,7 @@ fn node_markdown(model: &ModelAnalysis, graph_id: &GraphId, index: usize) -> Opt
     let facts = model.facts.as_ref()?;
     let node = neuride_onnx::summary::node_summary(&facts.proto, &facts.shapes, graph_id, index)?;
     let graph = crate::model::graph(&facts.proto, graph_id)?;
-    let domain = if node.domain.is_empty() {
-        "ai.onnx"
-    } else {
-        &node.domain
-    };
+    let domain = neuride_onnx::summary::domain_name(&node.domain);
     let mut out = format!("**{}** (`{domain}`) node #{index}", node.op_type);
     if !node.name.is_empty() {
         let _ = write!(out, " `{}`", node.name);

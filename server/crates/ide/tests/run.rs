@@ -263,6 +263,23 @@ simulate relu_cnn on test {{
     assert!(accuracy("if_mlp") > 0.9);
 }
 
+/// The language allows a network of several inputs (each read from the
+/// dataset's array of its name); the simulator runs one, which comes first.
+#[test]
+fn a_second_input_after_the_layers_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = fixture("nir/norse_mlp_io.npz");
+    let text = format!(
+        "dataset io = npz(\"{io}\", y: \"y\")\n\nnetwork two {{\n    input x: f32[64]\n    layer h = relu(x)\n    input counts: f32[10]\n    output o = relu(h)\n}}\n\nsimulate two on io {{\n    steps = 2\n}}\n"
+    );
+    let path = write(dir.path(), "two.neuro", &text);
+    let cancel = AtomicBool::new(false);
+    let error = run::simulate_neuro(&read(&path), None, &mut no_progress(), &cancel).unwrap_err();
+    assert!(matches!(error, RunError::Unsupported(_)), "{error}");
+    let expected = "network `two`: expected one input before every layer, found input `counts` after them (the simulator runs networks with one input)";
+    assert!(error.to_string().ends_with(expected), "{error}");
+}
+
 #[test]
 fn run_items_lists_the_blocks_in_file_order() {
     let path = repo().join("examples/digits-snn/digits.neuro");

@@ -365,3 +365,58 @@ pub fn outputs_to_json(outputs: &[(String, Value)]) -> serde_json::Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_pb, write_pb};
+    use crate::signature::ValueType;
+    use crate::value::{Data, Map, MapKeys, Tensor, Value};
+
+    /// Sequences, maps and optionals go out as onnx-data.proto's messages
+    /// and come back as they were.
+    #[test]
+    fn containers_round_trip_through_their_pb_messages() {
+        let map = |keys: &[&str], values: Vec<f32>| {
+            Value::Map(Map {
+                keys: MapKeys::Str(keys.iter().map(|k| k.to_string()).collect()),
+                values: Data::F32(values),
+            })
+        };
+        let tensor = Value::Tensor(Tensor {
+            shape: vec![2],
+            data: Data::I64(vec![7, -3]),
+        });
+        let unknown = || Box::new(ValueType::Unknown);
+        let cases = [
+            (
+                Value::Sequence(vec![
+                    map(&["a", "b"], vec![0.25, 0.75]),
+                    map(&["c"], vec![1.0]),
+                ]),
+                ValueType::Sequence { element: unknown() },
+            ),
+            (
+                Value::Map(Map {
+                    keys: MapKeys::I64(vec![4, 9]),
+                    values: Data::F64(vec![0.5, 1.5]),
+                }),
+                ValueType::Map {
+                    key: None,
+                    value: unknown(),
+                },
+            ),
+            (
+                Value::Optional(Some(Box::new(Value::Sequence(vec![tensor])))),
+                ValueType::Optional { element: unknown() },
+            ),
+            (
+                Value::Optional(None),
+                ValueType::Optional { element: unknown() },
+            ),
+        ];
+        for (value, ty) in cases {
+            let back = read_pb(&write_pb("v", &value), &ty).unwrap();
+            assert_eq!(back, value);
+        }
+    }
+}

@@ -59,6 +59,7 @@ fn info_json_is_the_summary() {
     assert_eq!(v["summary"]["op_histogram"]["Gemm"], 2);
     let (human, _) = neuride_ok(&["info", mlp.to_str().unwrap()]);
     assert!(human.contains("parameters:  4810"), "{human}");
+    assert!(human.contains("opsets: ai.onnx:17\n"), "{human}");
     assert!(human.contains("MACs:        4736 (symbolic"), "{human}");
 }
 

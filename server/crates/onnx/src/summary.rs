@@ -56,12 +56,23 @@ pub struct Opset {
 impl Opset {
     /// The domain as people name it: `ai.onnx` for the default (empty) one.
     pub fn domain_name(&self) -> &str {
-        if self.domain.is_empty() {
-            "ai.onnx"
-        } else {
-            &self.domain
-        }
+        domain_name(&self.domain)
     }
+}
+
+/// A domain as people name it: `ai.onnx` for the default (empty) one.
+pub fn domain_name(domain: &str) -> &str {
+    if domain.is_empty() { "ai.onnx" } else { domain }
+}
+
+/// `opsets` as a list for people: each domain and version joined by
+/// `separator` (`ai.onnx 17, ai.onnx.ml 3` for a space).
+pub fn opsets_text(opsets: &[Opset], separator: &str) -> String {
+    let each: Vec<String> = opsets
+        .iter()
+        .map(|o| format!("{}{separator}{}", o.domain_name(), o.version))
+        .collect();
+    each.join(", ")
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -3,7 +3,7 @@
 
 use neuride_onnx::GraphId;
 use neuride_onnx::shape::infer;
-use neuride_onnx::summary::{node_summary, summarize};
+use neuride_onnx::summary::{Opset, node_summary, opsets_text, summarize};
 use std::path::Path;
 
 fn fixture(rel: &str) -> neuride_onnx::proto::ModelProto {
@@ -125,4 +125,21 @@ fn tensor_stats_over_real_weights() {
     neuride_onnx::tensor::for_each(w, |v| values.push(v.as_f64())).unwrap();
     let plain_mean = values.iter().sum::<f64>() / values.len() as f64;
     assert!((plain_mean - mean).abs() < 1e-12);
+}
+
+#[test]
+fn opsets_read_as_text_with_the_default_domain_named() {
+    let opsets = [
+        Opset {
+            domain: String::new(),
+            version: 17,
+        },
+        Opset {
+            domain: "ai.onnx.ml".to_owned(),
+            version: 3,
+        },
+    ];
+    assert_eq!(opsets_text(&opsets, " "), "ai.onnx 17, ai.onnx.ml 3");
+    assert_eq!(opsets_text(&opsets, ":"), "ai.onnx:17, ai.onnx.ml:3");
+    assert_eq!(opsets_text(&[], " "), "");
 }

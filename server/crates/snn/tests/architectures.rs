@@ -9,7 +9,7 @@ use neuride_snn::{
     Decode, Encode, IfNeuron, Layer, Network, Neuron, Normalize, PoolWindow, Reset, SimOptions,
     Tensor, calibrate, to_spiking,
 };
-use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
+use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples_for, spiking};
 
 fn conv(out: usize, input: usize, k: usize, groups: usize, seed: u32) -> Layer {
     Layer::Conv2d {
@@ -66,10 +66,6 @@ fn net() -> Network {
     }
 }
 
-fn data(count: usize) -> Tensor {
-    samples(count, &[2, 8, 8])
-}
-
 #[test]
 fn new_layers_compute_their_definitions() {
     let net = net();
@@ -77,7 +73,7 @@ fn new_layers_compute_their_definitions() {
     assert_eq!(shapes[3], vec![6, 4, 4], "3x3/2 max-pool with top-left pad");
     assert_eq!(shapes[8], vec![12, 4, 4]);
     assert_eq!(shapes[16], vec![12]);
-    let x = data(2);
+    let x = samples_for(&net, 2);
     let v = ann_forward(&net, &x).unwrap();
     // concat: r2 then r3 per sample.
     for sample in 0..2 {
@@ -112,7 +108,7 @@ fn new_layers_compute_their_definitions() {
 #[test]
 fn converted_architecture_tracks_the_ann_and_threads_do_not_matter() {
     let net = net();
-    let x = data(24);
+    let x = samples_for(&net, 24);
     let ann = ann_forward(&net, &x).unwrap();
     let labels = ann_labels(&ann[17], 5);
     let lambdas = calibrate(&net, &x, Normalize::Max, 7, None).unwrap();
@@ -293,7 +289,7 @@ fn capped_if_matches_the_floor_rule_bit_for_bit() {
 #[test]
 fn qcfs_scales_fit_the_steps() {
     let net = net();
-    let x = data(16);
+    let x = samples_for(&net, 16);
     let short = calibrate(&net, &x, Normalize::Qcfs { steps: 4 }, 16, Some(1)).unwrap();
     let long = calibrate(&net, &x, Normalize::Qcfs { steps: 64 }, 16, Some(1)).unwrap();
     let max = calibrate(&net, &x, Normalize::Max, 16, None).unwrap();

@@ -11,7 +11,9 @@ use neuride_snn::{
     calibrate, simulate, to_spiking,
 };
 use std::sync::atomic::AtomicBool;
-use support::{ann_labels, avg_pool, dense, input, node, pseudo, run, samples, spiking};
+use support::{
+    ann_labels, avg_pool, dense, input, node, pseudo, run, samples, samples_for, spiking,
+};
 
 /// conv(stride 2, groups 2, asymmetric padding) -> relu -> avgpool -> flatten -> dense, plus an add branch.
 fn ann() -> Network {
@@ -61,10 +63,6 @@ fn ann() -> Network {
     }
 }
 
-fn data(count: usize) -> Tensor {
-    samples(count, &[2, 7, 6])
-}
-
 #[test]
 fn shapes_macs_and_fanout() {
     let net = ann();
@@ -85,10 +83,10 @@ fn shapes_macs_and_fanout() {
 #[test]
 fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
     let net = ann();
-    let calib = data(16);
+    let calib = samples_for(&net, 16);
     let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5, None).unwrap();
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
-    let x = data(37);
+    let x = samples_for(&net, 37);
     let labels: Vec<i64> = (0..37).map(|i| i % 5).collect();
     let mut reports = Vec::new();
     for batch in [1, 37, 8] {
@@ -120,9 +118,9 @@ fn event_and_dense_paths_agree_and_batch_size_does_not_matter() {
 #[test]
 fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
     let net = ann();
-    let calib = data(16);
+    let calib = samples_for(&net, 16);
     let lambdas = calibrate(&net, &calib, Normalize::Percentile { p: 99.0 }, 5, None).unwrap();
-    let x = data(23);
+    let x = samples_for(&net, 23);
     for (neuron, decode) in [
         (Neuron::conversion_if(), Decode::Auto),
         (Neuron::conversion_if(), Decode::Membrane),
@@ -193,7 +191,7 @@ fn a_prepared_simulator_decides_as_simulate_does_one_sample_at_a_time() {
 #[test]
 fn converted_net_tracks_the_ann_with_current_input() {
     let net = ann();
-    let x = data(40);
+    let x = samples_for(&net, 40);
     let lambdas = calibrate(&net, &x, Normalize::Max, 64, None).unwrap();
     let snn = to_spiking(&net, Neuron::conversion_if(), &lambdas, 0.5).unwrap();
     // Folding left unit thresholds and amplitudes wherever the graph allowed it.
@@ -358,18 +356,27 @@ fn bad_networks_and_options_are_typed_errors() {
         ),
         Err(Error::Data { .. })
     ));
+    let net = ann();
+    let three = samples_for(&net, 3);
     let zero_steps = SimOptions {
         steps: 0,
         ..SimOptions::default()
     };
     assert!(matches!(
-        simulate(&ann(), &data(1), None, &zero_steps, &mut |_| {}, &cancel),
+        simulate(
+            &net,
+            &samples_for(&net, 1),
+            None,
+            &zero_steps,
+            &mut |_| {},
+            &cancel
+        ),
         Err(Error::Option { name: "steps", .. })
     ));
     assert!(matches!(
         simulate(
-            &ann(),
-            &data(3),
+            &net,
+            &three,
             Some(&[1]),
             &SimOptions::default(),
             &mut |_| {},
@@ -383,8 +390,8 @@ fn bad_networks_and_options_are_typed_errors() {
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(matches!(
         simulate(
-            &ann(),
-            &data(3),
+            &net,
+            &three,
             None,
             &SimOptions::default(),
             &mut |_| {},

@@ -11,6 +11,7 @@ mod runs;
 mod values;
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::sync::Arc;
 
 use crate::fxhash::FxHashMap;
@@ -277,6 +278,13 @@ impl<'a> Checker<'a> {
     }
     pub fn warning(&mut self, range: TextRange, code: &'static str, message: String) {
         self.push(range, Severity::Warning, code, message);
+    }
+    /// The error `expected EXPECTED, found `TEXT``, TEXT being what the file
+    /// has at `range`.
+    pub fn expected_found(&mut self, range: TextRange, code: &'static str, expected: impl Display) {
+        let found = &self.parse.text[range.start..range.end];
+        let message = format!("expected {expected}, found `{found}`");
+        self.error(range, code, message);
     }
     pub fn error_with_fix(
         &mut self,

@@ -6,7 +6,7 @@ use super::values::{CallValues, Scope, Value};
 use super::{Checker, Def, LayerInfo};
 use crate::catalog::{self, CallKind, ValueKind};
 use crate::fxhash::{FxHashMap, FxHashSet};
-use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, ItemKind, Name};
+use crate::syntax::ast::{DimValue, Entry, EntryKind, Expr, ExprKind, Item, ItemKind, Name};
 use crate::workspace::{Dim, ModelKind, Shape};
 
 pub(super) fn check_network(checker: &mut Checker, index: usize) {
@@ -115,18 +115,19 @@ fn define_local<'a>(
     }
 }
 
-/// The settings of a block as `(key, value)` pairs, in order: any other entry
-/// is reported as misplaced, and a key written a second time as a duplicate
-/// (its value is still returned, so it is checked too).
+/// The settings of `item`'s block that `specs` knows, as `(key, value)`
+/// pairs in order: any other entry is reported as misplaced (in `block`), a
+/// key `specs` does not know as unknown, and a key written a second time as
+/// a duplicate (its value is still returned, so it is checked too).
 pub(super) fn block_settings<'t>(
     checker: &mut Checker,
-    entries: &'t [Entry],
+    item: &'t Item,
     block: &str,
     specs: &[catalog::SettingSpec],
 ) -> Vec<(&'t Name, &'t Expr)> {
     let mut seen = FxHashSet::default();
-    let mut settings = Vec::with_capacity(entries.len());
-    for entry in entries {
+    let mut settings = Vec::with_capacity(item.entries().len());
+    for entry in item.entries() {
         if entry.kind != EntryKind::Setting {
             misplaced(checker, entry, block, &settings_list(specs));
             continue;
@@ -140,6 +141,10 @@ pub(super) fn block_settings<'t>(
                 "neuro/duplicate-name",
                 format!("expected `{}` once, found it again", key.text),
             );
+        }
+        if !specs.iter().any(|spec| spec.key == key.text) {
+            unknown_setting(checker, key, specs);
+            continue;
         }
         settings.push((key, value));
     }
@@ -178,12 +183,8 @@ fn check_layer(
     };
     let Some(call) = value.as_call() else {
         if !matches!(value.kind, ExprKind::Missing) {
-            let text = &checker.parse.text[value.range.start..value.range.end];
-            checker.error(
-                value.range,
-                "neuro/wrong-kind",
-                format!("expected a layer call such as `dense(x, ...)`, found `{text}`"),
-            );
+            let expected = "a layer call such as `dense(x, ...)`";
+            checker.expected_found(value.range, "neuro/wrong-kind", expected);
         }
         return (Vec::new(), None, 0);
     };
@@ -531,14 +532,8 @@ fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
         return;
     }
     let Some(call) = value.as_call().filter(|call| call.callee.text == "convert") else {
-        let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(
-            value.range,
-            "neuro/wrong-kind",
-            format!(
-                "expected `convert(MODEL)`, `nir(\"file.nir\")` or a `{{ ... }}` body, found `{text}`"
-            ),
-        );
+        let expected = "`convert(MODEL)`, `nir(\"file.nir\")` or a `{ ... }` body";
+        checker.expected_found(value.range, "neuro/wrong-kind", expected);
         return;
     };
     let model_arg = call.args.first();
@@ -591,13 +586,8 @@ fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
             checker.analysis.items[index].set_signature(&facts);
         }
     }
-    let Some(body) = &item.body else { return };
-    let settings = block_settings(
-        checker,
-        &body.entries,
-        &format!("converted network `{name}`"),
-        catalog::CONVERT_SETTINGS,
-    );
+    let block = format!("converted network `{name}`");
+    let settings = block_settings(checker, item, &block, catalog::CONVERT_SETTINGS);
     for (key, value) in settings {
         match key.text.as_str() {
             "neuron" => checker.check_neuron(value),
@@ -626,7 +616,7 @@ fn check_converted(checker: &mut Checker, index: usize, value: &Expr) {
                 }
             }
             "max_to_avg" => checker.check_max_to_avg(value),
-            _ => unknown_setting(checker, key, catalog::CONVERT_SETTINGS),
+            _ => {} // block_settings keeps only CONVERT_SETTINGS
         }
     }
 }
@@ -807,12 +797,7 @@ impl<'a> Checker<'a> {
             ExprKind::Name(name) => (name, None),
             ExprKind::Missing => return None,
             _ => {
-                let text = &self.parse.text[value.range.start..value.range.end];
-                self.error(
-                    value.range,
-                    "neuro/invalid-value",
-                    format!("expected {expected}, found `{text}`"),
-                );
+                self.expected_found(value.range, "neuro/invalid-value", expected);
                 return None;
             }
         };

@@ -61,7 +61,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
     let timing = timing_of(&checker.parse.text, item);
     let settings = block_settings(
         checker,
-        item.entries(),
+        item,
         "a simulate block",
         catalog::SIMULATE_SETTINGS,
     );
@@ -103,7 +103,7 @@ pub(super) fn check_simulate(checker: &mut Checker, index: usize) {
                 catalog::SIMULATE_RECORDS,
                 true,
             ),
-            _ => unknown_setting(checker, key, catalog::SIMULATE_SETTINGS),
+            _ => {} // block_settings keeps only SIMULATE_SETTINGS
         }
     }
     if let Some(network) = network {
@@ -253,12 +253,8 @@ fn check_record(
     simulate: bool,
 ) {
     let ExprKind::List(items) = &value.kind else {
-        let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(
-            value.range,
-            "neuro/invalid-value",
-            format!("expected a list such as `[accuracy]`, found `{text}`"),
-        );
+        let expected = "a list such as `[accuracy]`";
+        checker.expected_found(value.range, "neuro/invalid-value", expected);
         return;
     };
     for entry in items {
@@ -297,16 +293,12 @@ fn check_record(
                 }
             }
             _ => {
-                let text = &checker.parse.text[entry.range.start..entry.range.end];
                 let mut options: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
                 if simulate {
                     options.push("raster(LAYER)".to_string());
                 }
-                checker.error(
-                    entry.range,
-                    "neuro/invalid-value",
-                    format!("expected one of {}, found `{text}`", options.join(", ")),
-                );
+                let expected = format!("one of {}", options.join(", "));
+                checker.expected_found(entry.range, "neuro/invalid-value", expected);
             }
         }
     }
@@ -505,12 +497,7 @@ fn check_input_mapping(
         field: Some(field),
     } = &value.kind
     else {
-        let text = &checker.parse.text[value.range.start..value.range.end];
-        checker.error(
-            value.range,
-            "neuro/invalid-value",
-            format!("expected `DATASET.key`, found `{text}`"),
-        );
+        checker.expected_found(value.range, "neuro/invalid-value", "`DATASET.key`");
         return;
     };
     let Some(dataset_name) = base.as_name() else {
@@ -552,18 +539,9 @@ pub(super) fn check_sweep(checker: &mut Checker, index: usize) {
     let (network, _) = resolve_network_and_dataset(checker, index, item);
     let converted = network.map(|n| checker.items()[n].value.is_some());
     let mut axes = 0;
-    let settings = block_settings(
-        checker,
-        item.entries(),
-        "a sweep block",
-        catalog::SWEEP_SETTINGS,
-    );
+    let settings = block_settings(checker, item, "a sweep block", catalog::SWEEP_SETTINGS);
     for (key, value) in settings {
         let name = key.text.as_str();
-        if !catalog::SWEEP_SETTINGS.iter().any(|s| s.key == name) {
-            unknown_setting(checker, key, catalog::SWEEP_SETTINGS);
-            continue;
-        }
         let values: Vec<&Expr> = match &value.kind {
             ExprKind::List(_) if matches!(name, "jobs" | "random") => {
                 checker.error(

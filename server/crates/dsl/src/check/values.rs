@@ -314,15 +314,8 @@ impl<'a> Checker<'a> {
             ValueKind::Word(words) => match expr.as_name() {
                 Some(name) if words.contains(&name.text.as_str()) => Value::Word(name.text.clone()),
                 _ => {
-                    let text = &self.parse.text[expr.range.start..expr.range.end];
-                    self.error(
-                        expr.range,
-                        "neuro/invalid-value",
-                        format!(
-                            "expected {what} to be one of {}, found `{text}`",
-                            words.join(", ")
-                        ),
-                    );
+                    let expected = format!("{what} to be one of {}", words.join(", "));
+                    self.expected_found(expr.range, "neuro/invalid-value", expected);
                     Value::Invalid
                 }
             },
@@ -364,16 +357,12 @@ impl<'a> Checker<'a> {
             };
         };
         if !lens.contains(&items.len()) {
-            let text = &self.parse.text[expr.range.start..expr.range.end];
             let counts: Vec<String> = lens.iter().map(|n| n.to_string()).collect();
-            self.error(
-                expr.range,
-                "neuro/invalid-value",
-                format!(
-                    "expected {what} to be one number or a list of {}, found `{text}`",
-                    counts.join(" or ")
-                ),
+            let expected = format!(
+                "{what} to be one number or a list of {}",
+                counts.join(" or ")
             );
+            self.expected_found(expr.range, "neuro/invalid-value", expected);
             return Value::Invalid;
         }
         let mut values = Vec::with_capacity(items.len());
@@ -387,12 +376,8 @@ impl<'a> Checker<'a> {
     }
 
     fn invalid(&mut self, expr: &Expr, what: &dyn Display, kind: ValueKind) -> Value {
-        let text = &self.parse.text[expr.range.start..expr.range.end];
-        self.error(
-            expr.range,
-            "neuro/invalid-value",
-            format!("expected {what} to be {}, found `{text}`", kind.describe()),
-        );
+        let expected = format!("{what} to be {}", kind.describe());
+        self.expected_found(expr.range, "neuro/invalid-value", expected);
         Value::Invalid
     }
 
@@ -532,12 +517,8 @@ impl<'a> Checker<'a> {
             return Value::Invalid;
         };
         let Some(key) = index.as_string() else {
-            let text = &self.parse.text[index.range.start..index.range.end];
-            self.error(
-                index.range,
-                "neuro/invalid-value",
-                format!("expected a string key such as \"fc.weight\", found `{text}`"),
-            );
+            let expected = "a string key such as \"fc.weight\"";
+            self.expected_found(index.range, "neuro/invalid-value", expected);
             return Value::Invalid;
         };
         self.reference(

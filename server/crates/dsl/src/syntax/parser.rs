@@ -71,20 +71,43 @@ struct Parser<'t> {
     arg_scratch: Vec<Arg>,
 }
 
-fn is_item_start(kind: TokenKind) -> bool {
+/// What a keyword starts: an item of the file or an entry of a block.
+#[derive(Clone, Copy)]
+enum Start {
+    Item(ItemKind),
+    Entry(EntryKind),
+}
+
+/// The item or entry each keyword starts, with its syntax node: the one
+/// table behind the parser's dispatch and its recovery points. (`weights`
+/// also names a setting inside a block; `entry` reads it so.)
+fn start_of(kind: TokenKind) -> Option<(Start, NodeKind)> {
     use TokenKind::*;
-    matches!(
-        kind,
-        ModelKw | WeightsKw | DatasetKw | NetworkKw | SimulateKw | SweepKw | InferKw | AppKw
-    )
+    Some(match kind {
+        ModelKw => (Start::Item(ItemKind::Model), NodeKind::ModelItem),
+        WeightsKw => (Start::Item(ItemKind::Weights), NodeKind::WeightsItem),
+        DatasetKw => (Start::Item(ItemKind::Dataset), NodeKind::DatasetItem),
+        NetworkKw => (Start::Item(ItemKind::Network), NodeKind::NetworkItem),
+        SimulateKw => (Start::Item(ItemKind::Simulate), NodeKind::SimulateItem),
+        SweepKw => (Start::Item(ItemKind::Sweep), NodeKind::SweepItem),
+        InferKw => (Start::Item(ItemKind::Infer), NodeKind::InferItem),
+        AppKw => (Start::Item(ItemKind::App), NodeKind::AppItem),
+        InputKw => (Start::Entry(EntryKind::Input), NodeKind::InputEntry),
+        LayerKw => (Start::Entry(EntryKind::Layer), NodeKind::LayerEntry),
+        OutputKw => (Start::Entry(EntryKind::Output), NodeKind::OutputEntry),
+        SensorKw => (Start::Entry(EntryKind::Sensor), NodeKind::SensorEntry),
+        PipelineKw => (Start::Entry(EntryKind::Pipeline), NodeKind::PipelineEntry),
+        RuleKw => (Start::Entry(EntryKind::Rule), NodeKind::RuleEntry),
+        _ => return None,
+    })
+}
+
+fn is_item_start(kind: TokenKind) -> bool {
+    matches!(start_of(kind), Some((Start::Item(_), _)))
 }
 
 fn is_entry_keyword(kind: TokenKind) -> bool {
-    use TokenKind::*;
-    matches!(
-        kind,
-        InputKw | LayerKw | OutputKw | SensorKw | PipelineKw | RuleKw
-    )
+    matches!(start_of(kind), Some((Start::Entry(_), _)))
 }
 
 impl<'t> Parser<'t> {
@@ -167,6 +190,15 @@ impl<'t> Parser<'t> {
             None
         }
     }
+    /// `= VALUE`: a missing `=` is reported, and the value is read anyway
+    /// unless the parser stands where recovery would stop.
+    fn value_after_eq(&mut self) -> Option<Expr> {
+        if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
+            Some(self.expr())
+        } else {
+            None
+        }
+    }
     fn error_here(&mut self, expected: &str) {
         let found = self.current().describe();
         let found = if self.current() == TokenKind::Ident || self.current().is_keyword() {
@@ -233,14 +265,9 @@ impl<'t> Parser<'t> {
     }
 
     fn item(&mut self) -> Item {
-        let (kind, node) = match self.current() {
-            TokenKind::ModelKw => (ItemKind::Model, NodeKind::ModelItem),
-            TokenKind::WeightsKw => (ItemKind::Weights, NodeKind::WeightsItem),
-            TokenKind::DatasetKw => (ItemKind::Dataset, NodeKind::DatasetItem),
-            TokenKind::NetworkKw => (ItemKind::Network, NodeKind::NetworkItem),
-            TokenKind::SimulateKw => (ItemKind::Simulate, NodeKind::SimulateItem),
-            TokenKind::SweepKw => (ItemKind::Sweep, NodeKind::SweepItem),
-            TokenKind::InferKw => (ItemKind::Infer, NodeKind::InferItem),
+        // Called at an item start only (the fallback keeps it total).
+        let (kind, node) = match start_of(self.current()) {
+            Some((Start::Item(kind), node)) => (kind, node),
             _ => (ItemKind::App, NodeKind::AppItem),
         };
         self.start(node);
@@ -258,9 +285,7 @@ impl<'t> Parser<'t> {
         match kind {
             ItemKind::Model | ItemKind::Weights | ItemKind::Dataset => {
                 item.name = self.name(NodeKind::Name);
-                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
-                    item.value = Some(self.expr());
-                }
+                item.value = self.value_after_eq();
             }
             ItemKind::Network => {
                 item.name = self.name(NodeKind::Name);
@@ -366,14 +391,9 @@ impl<'t> Parser<'t> {
     }
 
     fn entry(&mut self) -> Option<Entry> {
-        let (kind, node) = match self.current() {
-            TokenKind::InputKw => (EntryKind::Input, NodeKind::InputEntry),
-            TokenKind::LayerKw => (EntryKind::Layer, NodeKind::LayerEntry),
-            TokenKind::OutputKw => (EntryKind::Output, NodeKind::OutputEntry),
-            TokenKind::SensorKw => (EntryKind::Sensor, NodeKind::SensorEntry),
-            TokenKind::PipelineKw => (EntryKind::Pipeline, NodeKind::PipelineEntry),
-            TokenKind::RuleKw => (EntryKind::Rule, NodeKind::RuleEntry),
-            TokenKind::Ident | TokenKind::NeuronKw | TokenKind::WeightsKw => {
+        let (kind, node) = match (start_of(self.current()), self.current()) {
+            (Some((Start::Entry(kind), node)), _) => (kind, node),
+            (_, TokenKind::Ident | TokenKind::NeuronKw | TokenKind::WeightsKw) => {
                 (EntryKind::Setting, NodeKind::SettingEntry)
             }
             _ => {
@@ -414,9 +434,7 @@ impl<'t> Parser<'t> {
                 let range = self.bump();
                 self.finish();
                 entry.name = Some(Name { text, range });
-                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
-                    entry.value = Some(self.expr());
-                }
+                entry.value = self.value_after_eq();
             }
             EntryKind::Input => {
                 entry.name = self.name(NodeKind::Name);
@@ -430,9 +448,7 @@ impl<'t> Parser<'t> {
             }
             EntryKind::Layer | EntryKind::Output => {
                 entry.name = self.name(NodeKind::Name);
-                if self.expect(TokenKind::Eq).is_some() || !self.at_recovery_point() {
-                    entry.value = Some(self.expr());
-                }
+                entry.value = self.value_after_eq();
             }
             EntryKind::Sensor => {
                 entry.name = self.name(NodeKind::Name);

@@ -42,14 +42,24 @@ pub(crate) fn lower(
         |message: String| RunError::Unsupported(format!("network `{network_name}`: {message}"));
     for entry in network_item.entries() {
         let Some(name) = &entry.name else { continue };
+        // One input, then the layers: the simulator runs networks with one input.
+        match (entry.kind, nodes.is_empty()) {
+            (EntryKind::Input, false) => {
+                return Err(unsupported(format!(
+                    "expected one input before every layer, found input `{}` after them (the simulator runs networks with one input)",
+                    name.text
+                )));
+            }
+            (EntryKind::Layer | EntryKind::Output, true) => {
+                return Err(unsupported(format!(
+                    "layer `{}` comes before the network's input",
+                    name.text
+                )));
+            }
+            _ => {}
+        }
         match entry.kind {
             EntryKind::Input => {
-                if !nodes.is_empty() {
-                    return Err(unsupported(format!(
-                        "expected one input before every layer, found input `{}` after them (the simulator runs networks with one input)",
-                        name.text
-                    )));
-                }
                 let ty = entry
                     .ty
                     .as_ref()
@@ -77,12 +87,6 @@ pub(crate) fn lower(
                 });
             }
             EntryKind::Layer | EntryKind::Output => {
-                if nodes.is_empty() {
-                    return Err(unsupported(format!(
-                        "layer `{}` comes before the network's input",
-                        name.text
-                    )));
-                }
                 let value = entry
                     .value
                     .as_ref()

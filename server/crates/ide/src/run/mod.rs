@@ -803,8 +803,12 @@ pub(crate) fn sim_options<'a>(
     if let Some(batch) = block("batch") {
         sim.batch = settings::count(batch)?;
     }
-    sim.encode = settings::encode(block("encode"))?;
-    sim.decode = settings::decode(block("decode"))?;
+    if let Some(encode) = block("encode") {
+        sim.encode = settings::encode(encode)?;
+    }
+    if let Some(decode) = block("decode") {
+        sim.decode = settings::decode(decode)?;
+    }
     Ok(sim)
 }
 

@@ -13,7 +13,7 @@ mod predict;
 pub(crate) use infer::run_scored;
 pub use infer::{
     Engine, INFER_OUTPUTS, InferModel, Inferred, InputFile, find_onnxruntime, infer_model,
-    infer_session, load_session, register_onnxruntime,
+    load_session, register_onnxruntime,
 };
 pub use predict::{MAX_STEPS, Plan, Predict, Predictor, SIMULATOR_OUTPUT};
 
@@ -37,6 +37,60 @@ pub const DEFAULT_NORMALIZE: &str = "percentile:99.9";
 /// The key of the samples in a data or calibration archive.
 pub const DEFAULT_INPUTS: &str = "x";
 
+/// How a ReLU network becomes a spiking one: the settings `simulate` and
+/// `convert` on a model share (as keys of their own option objects).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Conversion {
+    /// `if`, `lif` or `leaky`.
+    pub neuron: String,
+    /// The leak factor of `leaky`.
+    pub beta: f32,
+    /// `none`, `max`, `percentile:P` or `qcfs[:T]` (`qcfs` alone in
+    /// simulate: fitted to `steps`; convert needs its steps: `qcfs:T`).
+    pub normalize: String,
+    /// MaxPool becomes average pooling (else a spiking max-pool).
+    pub max_to_avg: bool,
+    /// `if` neurons emit at most this many spikes per step (1: the classic
+    /// neuron; none: as many as the membrane holds, a burst).
+    pub max_spikes: Option<u32>,
+    /// `if` neurons may take spikes back (docs/snn.md, "Low-latency conversion").
+    pub signed: bool,
+    /// Membrane at the first step, as a fraction of the threshold.
+    pub initial_membrane: f32,
+}
+
+impl Default for Conversion {
+    /// Neuride's neuron and normalisation, and the converter's own
+    /// defaults where the settings name its options.
+    fn default() -> Self {
+        let converter = ConvertOptions::default();
+        Conversion {
+            neuron: DEFAULT_NEURON.to_owned(),
+            beta: DEFAULT_BETA,
+            normalize: DEFAULT_NORMALIZE.to_owned(),
+            max_to_avg: converter.max_to_avg,
+            max_spikes: None,
+            signed: false,
+            initial_membrane: converter.initial_membrane,
+        }
+    }
+}
+
+impl Conversion {
+    /// The converter's options these settings name; `steps` fits a bare
+    /// `qcfs` (`None`: it needs its steps written, `qcfs:T`).
+    fn options(&self, steps: Option<usize>) -> Result<ConvertOptions, RunError> {
+        Ok(ConvertOptions {
+            neuron: neuron(&self.neuron, self.beta, self.max_spikes, self.signed)?,
+            normalize: normalize(&self.normalize, steps)?,
+            max_to_avg: self.max_to_avg,
+            initial_membrane: self.initial_membrane,
+            ..ConvertOptions::default()
+        })
+    }
+}
+
 /// `simulate` on a model: convert it (a ReLU network) or read its spiking
 /// neurons, and run a data set through it.
 #[derive(Clone, Debug, Deserialize)]
@@ -49,11 +103,9 @@ pub struct SimulateModel {
     pub inputs: String,
     pub labels: String,
     pub steps: usize,
-    /// `if`, `lif` or `leaky`.
-    pub neuron: String,
-    pub beta: f32,
-    /// `none`, `max`, `percentile:P` or `qcfs[:T]` (`qcfs`: fitted to `steps`).
-    pub normalize: String,
+    /// `neuron`, `beta`, `normalize`, ...: keys of this object too.
+    #[serde(flatten)]
+    pub conversion: Conversion,
     /// Calibration samples (.npz, key `inputs`); default: `data`.
     pub calib: Option<PathBuf>,
     /// Weights by initializer name (.npz) replacing the model's.
@@ -70,15 +122,6 @@ pub struct SimulateModel {
     pub dt_ms: Option<f32>,
     /// Seed of the rate encoder.
     pub seed: u64,
-    /// MaxPool becomes average pooling (else a spiking max-pool).
-    pub max_to_avg: bool,
-    /// `if` neurons emit at most this many spikes per step (1: the classic
-    /// neuron; none: as many as the membrane holds, a burst).
-    pub max_spikes: Option<u32>,
-    /// `if` neurons may take spikes back (docs/snn.md, "Low-latency conversion").
-    pub signed: bool,
-    /// Membrane at the first step, as a fraction of the threshold.
-    pub initial_membrane: f32,
     /// Simulation threads; 0: one per core.
     pub threads: usize,
 }
@@ -90,9 +133,7 @@ impl Default for SimulateModel {
             inputs: DEFAULT_INPUTS.to_owned(),
             labels: "y".to_owned(),
             steps: 50,
-            neuron: DEFAULT_NEURON.to_owned(),
-            beta: DEFAULT_BETA,
-            normalize: DEFAULT_NORMALIZE.to_owned(),
+            conversion: Conversion::default(),
             calib: None,
             weights: None,
             encode: "current".to_owned(),
@@ -101,21 +142,12 @@ impl Default for SimulateModel {
             limit: None,
             dt_ms: None,
             seed: 0,
-            max_to_avg: false,
-            max_spikes: None,
-            signed: false,
-            initial_membrane: ConvertOptions::default().initial_membrane,
             threads: 0,
         }
     }
 }
 
 impl SimulateModel {
-    /// The neuron these options name.
-    fn neuron(&self) -> Result<Neuron, RunError> {
-        neuron(&self.neuron, self.beta, self.max_spikes, self.signed)
-    }
-
     /// The options that name files (for a caller that resolves them).
     pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
         [&mut self.data, &mut self.calib, &mut self.weights]
@@ -135,14 +167,9 @@ pub struct ConvertModel {
     pub inputs: String,
     /// Weights by initializer name (.npz) replacing the model's.
     pub weights: Option<PathBuf>,
-    pub neuron: String,
-    pub beta: f32,
-    /// As for simulate; `qcfs` needs its steps here: `qcfs:T`.
-    pub normalize: String,
-    pub max_to_avg: bool,
-    pub max_spikes: Option<u32>,
-    pub signed: bool,
-    pub initial_membrane: f32,
+    /// `neuron`, `beta`, `normalize`, ...: keys of this object too.
+    #[serde(flatten)]
+    pub conversion: Conversion,
 }
 
 impl Default for ConvertModel {
@@ -151,23 +178,12 @@ impl Default for ConvertModel {
             calib: None,
             inputs: DEFAULT_INPUTS.to_owned(),
             weights: None,
-            neuron: DEFAULT_NEURON.to_owned(),
-            beta: DEFAULT_BETA,
-            normalize: DEFAULT_NORMALIZE.to_owned(),
-            max_to_avg: false,
-            max_spikes: None,
-            signed: false,
-            initial_membrane: ConvertOptions::default().initial_membrane,
+            conversion: Conversion::default(),
         }
     }
 }
 
 impl ConvertModel {
-    /// The neuron these options name.
-    fn neuron(&self) -> Result<Neuron, RunError> {
-        neuron(&self.neuron, self.beta, self.max_spikes, self.signed)
-    }
-
     /// The options that name files (for a caller that resolves them).
     pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
         [&mut self.calib, &mut self.weights].into_iter().flatten()
@@ -211,13 +227,7 @@ pub(crate) fn prepare_model(model: &Path, options: &SimulateModel) -> Result<Pre
     };
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
     let opts = SimulateOptions {
-        convert: ConvertOptions {
-            neuron: options.neuron()?,
-            normalize: normalize(&options.normalize, Some(options.steps))?,
-            max_to_avg: options.max_to_avg,
-            initial_membrane: options.initial_membrane,
-            ..ConvertOptions::default()
-        },
+        convert: options.conversion.options(Some(options.steps))?,
         sim: SimOptions {
             steps: options.steps,
             dt: options.dt_ms.unwrap_or(DEFAULT_DT_MS) / 1000.0,
@@ -352,7 +362,7 @@ pub fn convert_model(
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
         npz_file: format!("{stem}.npz"),
-        normalize: options.normalize.clone(),
+        normalize: options.conversion.normalize.clone(),
     };
     let npz = neuride_convert::npz_bytes(&converted.network)
         .map_err(|e| RunError::Failed(format!("encoding {}: {e}", npz_path.display())))?;
@@ -383,25 +393,18 @@ fn convert_only(
     options: &ConvertModel,
 ) -> Result<neuride_convert::Converted, RunError> {
     let loaded = load(model)?;
-    let normalize = normalize(&options.normalize, None)?;
-    let calib = match (&options.calib, normalize) {
+    let opts = options.conversion.options(None)?;
+    let calib = match (&options.calib, opts.normalize) {
         (Some(path), _) => Some(read_array(path, &options.inputs)?),
         (None, Normalize::None) => None,
         (None, _) => {
             return Err(RunError::Setting(format!(
                 "--normalize {} needs calibration samples: pass --calib C.npz (or --normalize none)",
-                options.normalize
+                options.conversion.normalize
             )));
         }
     };
     let weights = options.weights.as_deref().map(read_weights).transpose()?;
-    let opts = ConvertOptions {
-        neuron: options.neuron()?,
-        normalize,
-        max_to_avg: options.max_to_avg,
-        initial_membrane: options.initial_membrane,
-        ..ConvertOptions::default()
-    };
     convert_loaded(
         &loaded,
         model,
@@ -586,4 +589,48 @@ pub(crate) fn decode(text: &str) -> Result<Decode, RunError> {
             )));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConvertModel, DEFAULT_NORMALIZE, SimulateModel};
+    use serde_json::json;
+
+    /// The conversion settings are keys of each option object itself (as
+    /// the language server receives them); unknown keys are still refused.
+    #[test]
+    fn conversion_keys_sit_beside_the_others_and_unknown_keys_are_refused() {
+        let simulate: SimulateModel = serde_json::from_value(
+            json!({"steps": 10, "neuron": "leaky", "beta": 1, "max_spikes": 2}),
+        )
+        .unwrap();
+        let conversion = &simulate.conversion;
+        assert_eq!(simulate.steps, 10);
+        assert_eq!(
+            (conversion.neuron.as_str(), conversion.beta),
+            ("leaky", 1.0)
+        );
+        assert_eq!(conversion.max_spikes, Some(2));
+        assert_eq!(conversion.normalize, DEFAULT_NORMALIZE);
+        let convert: ConvertModel =
+            serde_json::from_value(json!({"calib": "c.npz", "normalize": "max", "signed": true}))
+                .unwrap();
+        assert_eq!(convert.calib.as_deref(), Some("c.npz".as_ref()));
+        assert_eq!(convert.conversion.normalize, "max");
+        assert!(convert.conversion.signed);
+        let unknown = serde_json::from_value::<SimulateModel>(json!({"steps": 5, "speed": 1}));
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `speed`")
+        );
+        let unknown = serde_json::from_value::<ConvertModel>(json!({"steps": 5}));
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `steps`")
+        );
+    }
 }

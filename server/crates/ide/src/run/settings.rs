@@ -252,11 +252,8 @@ pub(crate) fn neuron(call: &CallView) -> Result<NeuronSpec, RunError> {
     })
 }
 
-/// `encode = ...`: current (the default), rate, latency or delta.
-pub(crate) fn encode(expr: Option<&Expr>) -> Result<Encode, RunError> {
-    let Some(expr) = expr else {
-        return Ok(Encode::Current);
-    };
+/// `encode = ...`: current, rate, latency or delta.
+pub(crate) fn encode(expr: &Expr) -> Result<Encode, RunError> {
     let call = CallView::of(expr).ok_or_else(|| {
         RunError::Setting(format!(
             "`encode`: expected a call, found {}",
@@ -285,11 +282,8 @@ pub(crate) fn encode(expr: Option<&Expr>) -> Result<Encode, RunError> {
     })
 }
 
-/// `decode = ...`: count, membrane or first_spike; auto when absent.
-pub(crate) fn decode(expr: Option<&Expr>) -> Result<Decode, RunError> {
-    let Some(expr) = expr else {
-        return Ok(Decode::Auto);
-    };
+/// `decode = ...`: count, membrane or first_spike.
+pub(crate) fn decode(expr: &Expr) -> Result<Decode, RunError> {
     Ok(match word(expr)?.as_str() {
         "count" => Decode::Count,
         "membrane" => Decode::Membrane,

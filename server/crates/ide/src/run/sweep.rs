@@ -340,7 +340,7 @@ pub fn sweep_model(
             "a sweep needs a grid: --grid NAME=V1,V2,... (e.g. --grid steps=10,20,50)".to_owned(),
         ));
     }
-    let axes = text_axes(&sweep.grid, base.beta, base.seed)?;
+    let axes = text_axes(&sweep.grid, base.conversion.beta, base.seed)?;
     let prepared = prepare_model(model, base)?;
     run(
         &model.display().to_string(),
@@ -502,8 +502,8 @@ fn neuro_axis(name: &str, values: &[Expr], text: &str) -> Result<Axis, RunError>
         settings.push(match name {
             "steps" => Setting::Steps(settings::count(expr).map_err(in_setting)?.max(1)),
             "dt" => Setting::Dt(settings::number(expr).map_err(in_setting)? as f32),
-            "encode" => Setting::Encode(settings::encode(Some(expr)).map_err(in_setting)?),
-            "decode" => Setting::Decode(settings::decode(Some(expr)).map_err(in_setting)?),
+            "encode" => Setting::Encode(settings::encode(expr).map_err(in_setting)?),
+            "decode" => Setting::Decode(settings::decode(expr).map_err(in_setting)?),
             "neuron" => {
                 let (neuron, initial) = conversion_neuron(expr).map_err(in_setting)?;
                 Setting::Neuron(neuron, initial)

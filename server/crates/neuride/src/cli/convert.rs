@@ -3,7 +3,7 @@
 //! with ai.neuride.snn neuron ops as OUT.snn.onnx; `-o OUT.nir` writes it
 //! as one NIR file instead.
 
-use neuride_ide::run::model::{ConvertModel, convert_model};
+use neuride_ide::run::model::{self, ConvertModel, convert_model};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,18 +33,17 @@ pub struct Args {
 }
 
 /// How a ReLU network becomes a spiking one: the flags `convert` and
-/// `simulate` share (their defaults are `ConvertModel`'s, which
-/// `SimulateModel` repeats).
+/// `simulate` share (their defaults are [`model::Conversion`]'s).
 #[derive(clap::Args)]
 pub struct Conversion {
     /// if, lif or leaky.
-    #[arg(long, default_value_t = defaults().neuron)]
+    #[arg(long, default_value_t = defaults().conversion.neuron)]
     pub neuron: String,
     /// Leak factor for --neuron leaky.
-    #[arg(long, default_value_t = defaults().beta)]
+    #[arg(long, default_value_t = defaults().conversion.beta)]
     pub beta: f32,
     /// none, max, percentile:P or qcfs:T (qcfs alone in simulate: fitted to --steps).
-    #[arg(long, default_value_t = defaults().normalize)]
+    #[arg(long, default_value_t = defaults().conversion.normalize)]
     pub normalize: String,
     /// Turn MaxPool into average pooling (else a spiking max-pool).
     #[arg(long)]
@@ -56,7 +55,7 @@ pub struct Conversion {
     #[arg(long)]
     pub signed: bool,
     /// Membrane at the first step, as a fraction of the threshold.
-    #[arg(long, default_value_t = defaults().initial_membrane)]
+    #[arg(long, default_value_t = defaults().conversion.initial_membrane)]
     pub initial_membrane: f32,
 }
 
@@ -64,21 +63,29 @@ fn defaults() -> ConvertModel {
     ConvertModel::default()
 }
 
+impl Conversion {
+    /// These flags as the run's settings.
+    pub fn settings(&self) -> model::Conversion {
+        model::Conversion {
+            neuron: self.neuron.clone(),
+            beta: self.beta,
+            normalize: self.normalize.clone(),
+            max_to_avg: self.max_to_avg,
+            max_spikes: self.max_spikes,
+            signed: self.signed,
+            initial_membrane: self.initial_membrane,
+        }
+    }
+}
+
 impl Args {
     /// The conversion's options, as the language server would deserialize them.
     pub fn options(&self) -> ConvertModel {
-        let c = &self.conversion;
         ConvertModel {
             calib: self.calib.clone(),
             inputs: self.inputs.clone(),
             weights: self.weights.clone(),
-            neuron: c.neuron.clone(),
-            beta: c.beta,
-            normalize: c.normalize.clone(),
-            max_to_avg: c.max_to_avg,
-            max_spikes: c.max_spikes,
-            signed: c.signed,
-            initial_membrane: c.initial_membrane,
+            conversion: self.conversion.settings(),
         }
     }
 }

@@ -64,16 +64,11 @@ fn write_human(out: &mut impl Write, path: &str, s: &Summary, kind: &str) -> std
         "  producer:    {} {}",
         s.producer_name, s.producer_version
     )?;
-    let opsets: Vec<String> = s
-        .opsets
-        .iter()
-        .map(|o| format!("{}:{}", o.domain_name(), o.version))
-        .collect();
     writeln!(
         out,
         "  ir_version:  {}   opsets: {}",
         s.ir_version,
-        opsets.join(", ")
+        neuride_onnx::summary::opsets_text(&s.opsets, ":")
     )?;
     for i in &s.inputs {
         writeln!(out, "  input:       {} {}", i.name, i.ty)?;

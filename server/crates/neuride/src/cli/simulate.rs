@@ -74,15 +74,12 @@ fn defaults() -> SimulateModel {
 impl Args {
     /// The run's options, as the language server would deserialize them.
     pub fn options(&self) -> SimulateModel {
-        let c = &self.conversion;
         SimulateModel {
             data: self.data.clone(),
             inputs: self.inputs.clone(),
             labels: self.labels.clone(),
             steps: self.steps,
-            neuron: c.neuron.clone(),
-            beta: c.beta,
-            normalize: c.normalize.clone(),
+            conversion: self.conversion.settings(),
             calib: self.calib.clone(),
             weights: self.weights.clone(),
             encode: self.encode.clone(),
@@ -91,10 +88,6 @@ impl Args {
             limit: self.limit,
             dt_ms: self.dt_ms,
             seed: self.seed,
-            max_to_avg: c.max_to_avg,
-            max_spikes: c.max_spikes,
-            signed: c.signed,
-            initial_membrane: c.initial_membrane,
             threads: self.threads,
         }
     }

@@ -153,17 +153,12 @@ fn import(
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "replaced {} initializers: {}",
-                result.replaced.len(),
-                result.replaced.join(", ")
+                "replaced {}",
+                counted(&result.replaced, "initializers")
             )?;
             if !result.kept.is_empty() {
-                writeln!(
-                    out,
-                    "kept {} initializers unchanged: {}",
-                    result.kept.len(),
-                    result.kept.join(", ")
-                )?;
+                let kept = counted(&result.kept, "initializers unchanged");
+                writeln!(out, "kept {kept}")?;
             }
             writeln!(out, "wrote {}", output.display())?;
             Ok(ExitCode::SUCCESS)
@@ -218,4 +213,9 @@ fn propose(
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `N WHAT: a, b, c`.
+fn counted(names: &[String], what: &str) -> String {
+    format!("{} {what}: {}", names.len(), names.join(", "))
 }

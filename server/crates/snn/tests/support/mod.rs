@@ -78,6 +78,14 @@ pub fn samples(count: usize, shape: &[usize]) -> Tensor {
     }
 }
 
+/// `count` samples of the shape `net`'s input takes (its first node).
+pub fn samples_for(net: &Network, count: usize) -> Tensor {
+    match &net.nodes[0].layer {
+        Layer::Input { shape } => samples(count, shape),
+        other => panic!("expected the network to start with its input, found {other:?}"),
+    }
+}
+
 /// A dense layer from `inputs` values to `out`, pseudo-random weights
 /// (from `seed`, in [-offset, 1 - offset)).
 pub fn dense(out: usize, inputs: usize, seed: u32, offset: f32, bias: Option<Vec<f32>>) -> Layer {

@@ -226,7 +226,7 @@ impl InferModel {
     }
 }
 
-/// Prepares `model` for the engine `options` pick (see [`infer_session`]).
+/// Prepares `model` for the engine `options` pick (see [`infer_model`]).
 pub fn load_session(model: &Path, engine: Engine) -> Result<Arc<Session>, RunError> {
     register_onnxruntime();
     let bytes = crate::source::read_file(model)
@@ -244,8 +244,9 @@ pub struct Inferred {
     pub not_written: Vec<String>,
 }
 
-/// Loads `model` and runs it as `options` say: [`load_session`] then
-/// [`infer_session`].
+/// Loads `model` and runs it as `options` say: what they ask to write is
+/// checked first (before a model that may take seconds to load), then
+/// [`load_session`] and [`run_session`].
 pub fn infer_model(
     model: &Path,
     options: &InferModel,
@@ -254,7 +255,7 @@ pub fn infer_model(
 ) -> Result<Inferred, RunError> {
     check_output(options)?;
     let session = load_session(model, options.engine)?;
-    infer_session(model, &session, options, progress, cancel)
+    run_session(model, &session, options, progress, cancel)
 }
 
 /// What can be refused before any work: an output format the command
@@ -272,14 +273,13 @@ fn check_output(options: &InferModel) -> Result<(), RunError> {
 /// on them (`progress(rows_done, rows_total)` per batch; `cancel` stops
 /// before the next batch with [`RunError::Cancelled`]), scores against the
 /// labels and writes `output`.
-pub fn infer_session(
+fn run_session(
     model: &Path,
     session: &Session,
     options: &InferModel,
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<Inferred, RunError> {
-    check_output(options)?;
     if options.input.is_empty() && !session.signature.inputs.is_empty() {
         return Err(RunError::Setting(format!(
             "{}: --input is required to run an ONNX model with inputs (a .neuro file names its dataset in `infer MODEL on DATASET`)",
