@@ -524,7 +524,10 @@ mod tests {
     fn an_empty_file_is_left_to_the_direct_decode() {
         let empty = Bytes::new();
         assert!(sparse_decode(&empty).is_none());
-        assert!(matches!(super::super::decode(empty), Err(super::super::LoadError::Empty)));
+        assert!(matches!(
+            super::super::decode(empty),
+            Err(super::super::LoadError::Empty)
+        ));
     }
 
     proptest! {
