@@ -183,12 +183,16 @@ fn bodies_are_limited() {
     assert_eq!(lying.status().as_u16(), 400);
 }
 
-/// A spiking model and a request that keeps it busy for seconds.
+/// A spiking model and a request that keeps it busy for many seconds: the
+/// most steps a request may ask (10,000) for 1,024 digits (64 digits
+/// became too few once the simulator's loops were vectorised, finishing
+/// inside the 2 s timeout). The server is killed when the test ends, so the
+/// rest of the run costs nothing.
 fn slow_workspace() -> (tempfile::TempDir, serde_json::Value) {
     let workspace = serve::examples_workspace();
     serve::add_spiking_model(workspace.path(), "slow");
     let request = json!({"parameters": {"steps": 10000},
-        "inputs": [{"name": "x", "shape": [64, 1, 8, 8], "datatype": "FP32", "data": vec![0.5; 64 * 64]}]});
+        "inputs": [{"name": "x", "shape": [1024, 1, 8, 8], "datatype": "FP32", "data": vec![0.5; 1024 * 64]}]});
     (workspace, request)
 }
 
