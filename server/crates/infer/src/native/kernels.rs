@@ -3,6 +3,7 @@
 
 pub(crate) use super::act::{Act, clip};
 use super::simd::{ConvArgs, DenseArgs, Isa, PANEL, isa, panel_index};
+use super::winograd::Winograd;
 
 /// `Y[m, n] = act(A[m, k] · B[k, n] + bias[n])`, B constant and packed.
 #[derive(Debug)]
@@ -95,6 +96,8 @@ pub(crate) struct Conv {
     row_off: Vec<u32>,
     pos_off: Vec<u32>,
     pub act: Act,
+    /// The 3x3 stride-1 layers run in Winograd's form instead.
+    winograd: Option<Winograd>,
 }
 
 impl Conv {
@@ -142,6 +145,10 @@ impl Conv {
             row_off,
             pos_off,
             act: Act::None,
+            winograd: (Winograd::applies(&g)
+                && Winograd::pays(&g)
+                && std::env::var_os("NEURIDE_NO_WINOGRAD").is_none())
+            .then(|| Winograd::new(g, weight)),
         }
     }
 
@@ -151,7 +158,9 @@ impl Conv {
 
     /// Scratch values the run needs (the padded sample).
     pub fn scratch_len(&self) -> usize {
-        if self.is_padded() {
+        if let Some(w) = &self.winograd {
+            w.scratch_len()
+        } else if self.is_padded() {
             self.g.in_c * self.padded_h * self.padded_w
         } else {
             0
@@ -183,6 +192,9 @@ impl Conv {
                     }
                 }
             }
+        }
+        if let Some(w) = &mut self.winograd {
+            w.scale(a);
         }
         for o in 0..self.g.out_c {
             self.bias[o] = self.bias[o] * a[o] + b[o];
@@ -218,6 +230,21 @@ impl Conv {
         let positions = g.out_h * g.out_w;
         let (in_size, out_size) = (g.in_c * plane, g.out_c * positions);
         let rows = self.row_off.len();
+        if let Some(w) = &self.winograd {
+            for n in 0..batch {
+                let at = n * out_size;
+                w.run(
+                    isa,
+                    &x[n * in_size..(n + 1) * in_size],
+                    &self.bias,
+                    sum.map(|s| &s[at..at + out_size]),
+                    self.act,
+                    &mut out[at..at + out_size],
+                    scratch,
+                );
+            }
+            return;
+        }
         let padded = self.is_padded();
         let scratch = &mut scratch[..self.scratch_len()];
         if padded {
@@ -866,6 +893,13 @@ mod tests {
             // 1x1 at stride 1: 81 positions are 13 tiles of 6 and 3 left.
             (8, 80, 9, 1, 1, 1, 0, 1),
             (5, 20, 9, 1, 1, 1, 0, 1),
+            // Winograd's form (tiles of 4x4 outputs): 81 tiles in two
+            // bands that split a tile row, with a partial last tile; 16
+            // tiles of an odd output with 70 channels (70 = 11 register
+            // tiles of 6 + 4 padded); 25 tiles without padding.
+            (16, 20, 34, 3, 1, 1, 1, 1),
+            (24, 70, 13, 3, 1, 1, 1, 1),
+            (17, 16, 19, 3, 1, 1, 0, 1),
         ] {
             let out_size = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             let g = ConvGeometry {
@@ -895,6 +929,10 @@ mod tests {
             let scale: Vec<f32> = (0..out_c).map(|o| 0.5 + (o % 3) as f32).collect();
             let shift: Vec<f32> = (0..out_c).map(|o| (o % 5) as f32 / 10.0).collect();
             let mut conv = Conv::new(g, &w, Some(&bias));
+            if Winograd::applies(&g) {
+                // Also where the direct kernel would be faster.
+                conv.winograd = Some(Winograd::new(g, &w));
+            }
             conv.fold_affine(&scale, &shift);
             conv.act = Act::Relu;
             // Plainly: every output is its window's sum.

@@ -15,6 +15,7 @@ mod act;
 mod kernels;
 mod lower;
 mod simd;
+mod winograd;
 
 use crate::error::{Error, KernelError};
 use crate::tensor_proto;

@@ -53,7 +53,7 @@ fn detected() -> Isa {
 
 /// 16 f32 lanes in the registers of one instruction set: one zmm, two ymm,
 /// or a plain array (baseline, where the compiler picks SSE).
-trait Lanes: Copy {
+pub(crate) trait Lanes: Copy {
     /// # Safety
     /// The CPU has the instruction set; `p` points at 16 readable f32.
     unsafe fn load(p: *const f32) -> Self;
@@ -67,17 +67,100 @@ trait Lanes: Copy {
     /// # Safety
     /// The CPU has the instruction set; `p` points at 16 writable f32.
     unsafe fn store(self, p: *mut f32);
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn add(self, b: Self) -> Self;
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn sub(self, b: Self) -> Self;
+    /// `max(0, self)`, NaN kept (as `Act::Relu`).
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn relu(self) -> Self {
+        unsafe { self.map(|x| if x < 0.0 { 0.0 } else { x }) }
+    }
+    /// `(a0 b0 a1 b1 .. a7 b7, a8 b8 .. a15 b15)`.
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn interleave(self, b: Self) -> (Self, Self) {
+        unsafe {
+            let (a, b) = (self.to_array(), b.to_array());
+            let lo: [f32; 16] =
+                std::array::from_fn(|l| if l % 2 == 0 { a[l / 2] } else { b[l / 2] });
+            let hi: [f32; 16] = std::array::from_fn(|l| {
+                if l % 2 == 0 {
+                    a[8 + l / 2]
+                } else {
+                    b[8 + l / 2]
+                }
+            });
+            (Self::load(lo.as_ptr()), Self::load(hi.as_ptr()))
+        }
+    }
+    /// The even and the odd lanes of `self` then `hi` (the inverse of
+    /// `interleave`).
+    /// # Safety
+    /// The CPU has the instruction set.
+    unsafe fn deinterleave(self, hi: Self) -> (Self, Self) {
+        unsafe {
+            let (a, b) = (self.to_array(), hi.to_array());
+            let at = |i: usize| if i < 16 { a[i] } else { b[i - 16] };
+            let even: [f32; 16] = std::array::from_fn(|l| at(2 * l));
+            let odd: [f32; 16] = std::array::from_fn(|l| at(2 * l + 1));
+            (Self::load(even.as_ptr()), Self::load(odd.as_ptr()))
+        }
+    }
+    /// Stores the first `n` lanes (`n <= 16`).
+    /// # Safety
+    /// The CPU has the instruction set; `p` points at `n` writable f32.
+    #[inline(always)]
+    unsafe fn store_first(self, p: *mut f32, n: usize) {
+        unsafe {
+            let values = self.to_array();
+            std::ptr::copy_nonoverlapping(values.as_ptr(), p, n.min(16));
+        }
+    }
+    /// Loads `n` values (`n <= 16`), zero in the other lanes.
+    /// # Safety
+    /// The CPU has the instruction set; `p` points at `n` readable f32.
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, n: usize) -> Self {
+        let mut values = [0.0; 16];
+        unsafe {
+            std::ptr::copy_nonoverlapping(p, values.as_mut_ptr(), n.min(16));
+            Self::load(values.as_ptr())
+        }
+    }
+    /// # Safety
+    /// The CPU has the instruction set.
+    #[inline(always)]
+    unsafe fn to_array(self) -> [f32; 16] {
+        let mut out = [0.0; 16];
+        unsafe { self.store(out.as_mut_ptr()) };
+        out
+    }
+    /// # Safety
+    /// The CPU has the instruction set.
+    #[inline(always)]
+    unsafe fn map(self, f: impl Fn(f32) -> f32) -> Self {
+        unsafe {
+            let values = self.to_array().map(f);
+            Self::load(values.as_ptr())
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, __m512, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_storeu_ps,
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_storeu_ps,
+    __m256, __m512, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
+    _mm256_storeu_ps, _mm256_sub_ps, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_permutex2var_ps,
+    _mm512_set1_ps, _mm512_setr_epi32, _mm512_setzero_ps, _mm512_storeu_ps, _mm512_sub_ps,
 };
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct Zmm(__m512);
+pub(crate) struct Zmm(__m512);
 
 #[cfg(target_arch = "x86_64")]
 impl Lanes for Zmm {
@@ -97,11 +180,62 @@ impl Lanes for Zmm {
     unsafe fn store(self, p: *mut f32) {
         unsafe { _mm512_storeu_ps(p, self.0) }
     }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        unsafe { Zmm(_mm512_add_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        unsafe { Zmm(_mm512_sub_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn store_first(self, p: *mut f32, n: usize) {
+        unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_first(p: *const f32, n: usize) -> Self {
+        unsafe { Zmm(_mm512_maskz_loadu_ps(first_lanes(n), p)) }
+    }
+    #[inline(always)]
+    unsafe fn relu(self) -> Self {
+        // maxps returns its second operand when either is NaN (or both zero).
+        unsafe { Zmm(_mm512_max_ps(_mm512_setzero_ps(), self.0)) }
+    }
+    #[inline(always)]
+    unsafe fn interleave(self, b: Self) -> (Self, Self) {
+        unsafe {
+            let lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            let hi =
+                _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            (
+                Zmm(_mm512_permutex2var_ps(self.0, lo, b.0)),
+                Zmm(_mm512_permutex2var_ps(self.0, hi, b.0)),
+            )
+        }
+    }
+    #[inline(always)]
+    unsafe fn deinterleave(self, hi: Self) -> (Self, Self) {
+        unsafe {
+            let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            (
+                Zmm(_mm512_permutex2var_ps(self.0, even, hi.0)),
+                Zmm(_mm512_permutex2var_ps(self.0, odd, hi.0)),
+            )
+        }
+    }
+}
+
+/// The mask of lanes `0..n` (all for `n >= 16`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_lanes(n: usize) -> u16 {
+    if n >= 16 { u16::MAX } else { (1u16 << n) - 1 }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct Ymm2(__m256, __m256);
+pub(crate) struct Ymm2(__m256, __m256);
 
 #[cfg(target_arch = "x86_64")]
 impl Lanes for Ymm2 {
@@ -129,10 +263,18 @@ impl Lanes for Ymm2 {
             _mm256_storeu_ps(p.add(8), self.1);
         }
     }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        unsafe { Ymm2(_mm256_add_ps(self.0, b.0), _mm256_add_ps(self.1, b.1)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        unsafe { Ymm2(_mm256_sub_ps(self.0, b.0), _mm256_sub_ps(self.1, b.1)) }
+    }
 }
 
 #[derive(Clone, Copy)]
-struct Plain([f32; 16]);
+pub(crate) struct Plain([f32; 16]);
 
 impl Lanes for Plain {
     #[inline(always)]
@@ -151,6 +293,14 @@ impl Lanes for Plain {
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         unsafe { *(p as *mut [f32; 16]) = self.0 }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        Plain(std::array::from_fn(|l| self.0[l] + b.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        Plain(std::array::from_fn(|l| self.0[l] - b.0[l]))
     }
 }
 
