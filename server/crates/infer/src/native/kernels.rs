@@ -107,9 +107,16 @@ impl Conv {
         let cout_g = g.out_c / g.groups;
         let cout_pad = cout_g.div_ceil(16) * 16;
         let rows = cin_g * g.kh * g.kw;
-        let mut packed = vec![0.0; g.groups * rows * cout_pad];
+        let winograd = (Winograd::applies(&g)
+            && Winograd::pays(&g)
+            && std::env::var_os("NEURIDE_NO_WINOGRAD").is_none())
+        .then(|| Winograd::new(g, weight));
+        // The direct form's weights only when it runs (VGG-19's would be
+        // 80 MB beside Winograd's).
+        let direct_rows = if winograd.is_some() { 0 } else { rows };
+        let mut packed = vec![0.0; g.groups * direct_rows * cout_pad];
         // A band of rows at a time, so the strided writes stay in cache.
-        for row0 in (0..rows).step_by(64) {
+        for row0 in (0..direct_rows).step_by(64) {
             let band = row0..(row0 + 64).min(rows);
             for o in 0..g.out_c {
                 let (group, local) = (o / cout_g, o % cout_g);
@@ -145,10 +152,7 @@ impl Conv {
             row_off,
             pos_off,
             act: Act::None,
-            winograd: (Winograd::applies(&g)
-                && Winograd::pays(&g)
-                && std::env::var_os("NEURIDE_NO_WINOGRAD").is_none())
-            .then(|| Winograd::new(g, weight)),
+            winograd,
         }
     }
 
