@@ -242,7 +242,11 @@ impl Lanes for Zmm {
             let finish = |x: __m128, sum: Option<*const f32>, n: usize| {
                 let x = match sum {
                     Some(s) if n == 4 => _mm_add_ps(x, _mm_loadu_ps(s)),
-                    Some(s) => _mm_add_ps(x, _mm_castpd_ps(_mm_load_sd(s as *const f64))),
+                    // Two floats as one (unaligned) 8-byte value.
+                    Some(s) => _mm_add_ps(
+                        x,
+                        _mm_castpd_ps(_mm_set_sd(std::ptr::read_unaligned(s as *const f64))),
+                    ),
                     None => x,
                 };
                 if relu { _mm_max_ps(zero4, x) } else { x }
@@ -271,10 +275,8 @@ impl Lanes for Zmm {
                     let out = block.out.add(l * block.positions);
                     let sum = block.sum.map(|s| s.add(l * block.positions));
                     _mm_storeu_ps(out, finish(lo, sum, 4));
-                    _mm_store_sd(
-                        out.add(4) as *mut f64,
-                        _mm_castps_pd(finish(hi, sum.map(|s| s.add(4)), 2)),
-                    );
+                    let pair = _mm_cvtsd_f64(_mm_castps_pd(finish(hi, sum.map(|s| s.add(4)), 2)));
+                    std::ptr::write_unaligned(out.add(4) as *mut f64, pair);
                 }
             }
         }
