@@ -18,7 +18,9 @@ weights as ConstantOfShape): the whole process of a one-shot `neuride infer`
 against a fresh Python process doing onnxruntime's session create plus one
 run, medians of REPEATS // 10 (at least 3) runs each; the per-sample latency
 at batch 1 (neuride's infer_bench, onnxruntime with one thread); and whether
-the outputs agree (rtol 1e-3, atol 1e-4).
+the outputs agree (rtol 1e-3, atol 1e-4). The last column is neuride's
+batch-1 latency with Winograd's form off (NEURIDE_NO_WINOGRAD=1, the same
+binary): the share of the 3x3 convolutions it takes.
 
 Without --release the example is built with the dev profile at opt-level 3
 for the workspace crates (deps are opt-level 2 in this workspace's dev
@@ -169,6 +171,11 @@ def zoo(binary, neuride_cli, env):
             out = subprocess.run([binary, path, os.path.join(tmp, "x.npz"), "0", str(REPEATS), "1"],
                                  check=True, capture_output=True, text=True, env=env).stdout
             mine = json.loads(out.splitlines()[0])
+            # The same binary with Winograd's form off, for its share.
+            out = subprocess.run([binary, path, os.path.join(tmp, "x.npz"), "0", str(REPEATS), "1"],
+                                 check=True, capture_output=True, text=True,
+                                 env={**env, "NEURIDE_NO_WINOGRAD": "1"}).stdout
+            direct = json.loads(out.splitlines()[0])
             o = ort.SessionOptions()
             o.intra_op_num_threads = 1
             o.inter_op_num_threads = 1
@@ -181,12 +188,12 @@ def zoo(binary, neuride_cli, env):
                 start = time.perf_counter()
                 session.run(None, feeds)
                 lat.append(time.perf_counter() - start)
-            rows.append((name, float(np.median(ort_times)), float(np.median(ours_times)), float(np.median(lat)) * 1e3, mine["per_sample_us"] / 1e3, mine["engine"], equal))
+            rows.append((name, float(np.median(ort_times)), float(np.median(ours_times)), float(np.median(lat)) * 1e3, mine["per_sample_us"] / 1e3, mine["engine"], equal, direct["per_sample_us"] / 1e3))
     print()
-    print("| light model | onnxruntime create+run s | neuride infer (process) s | ratio (goal <= 1.5) | ort batch-1 ms | neuride batch-1 ms | engine | ratio (goal <= 1.0) | outputs equal |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
-    for name, ort_s, ours_s, ort_ms, ours_ms, engine, equal in rows:
-        print(f"| {name} | {ort_s:.3f} | {ours_s:.3f} | {ours_s / ort_s:.2f} | {ort_ms:.2f} | {ours_ms:.2f} | {engine} | {ours_ms / ort_ms:.2f} | {'yes' if equal else 'NO'} |")
+    print("| light model | onnxruntime create+run s | neuride infer (process) s | ratio (goal <= 1.5) | ort batch-1 ms | neuride batch-1 ms | engine | ratio (goal <= 1.0) | outputs equal | without Winograd ms |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---|---:|")
+    for name, ort_s, ours_s, ort_ms, ours_ms, engine, equal, direct_ms in rows:
+        print(f"| {name} | {ort_s:.3f} | {ours_s:.3f} | {ours_s / ort_s:.2f} | {ort_ms:.2f} | {ours_ms:.2f} | {engine} | {ours_ms / ort_ms:.2f} | {'yes' if equal else 'NO'} | {direct_ms:.2f} |")
 
 
 if __name__ == "__main__":

@@ -61,11 +61,14 @@ impl Winograd {
     /// version); and 256 outputs or more: `U` holds 4x the direct weights
     /// and at batch 1 they come from memory every run, so 256 channels at
     /// 14x14 (0.66x alone, 9.5 MB of `U`) gained nothing inside ResNet-50.
+    /// `U` is also capped at 2^25 values (128 MB) a layer, so a model the
+    /// direct form runs never fails to compile for Winograd's memory.
     pub fn pays(g: &ConvGeometry) -> bool {
         let tiles_w = g.out_w.div_ceil(4);
         g.in_c >= 16
             && g.out_c >= 16
             && g.out_h * g.out_w >= 256
+            && XI * g.in_c * g.out_c.div_ceil(R) * R <= 1 << 25
             && g.in_c.min(g.out_c) * tiles_w >= 24 * tiles_w.div_ceil(16) * 16
     }
 
