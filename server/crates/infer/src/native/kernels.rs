@@ -932,13 +932,6 @@ mod tests {
             let bias: Vec<f32> = (0..out_c).map(|o| o as f32 / 16.0 - 1.0).collect();
             let scale: Vec<f32> = (0..out_c).map(|o| 0.5 + (o % 3) as f32).collect();
             let shift: Vec<f32> = (0..out_c).map(|o| (o % 5) as f32 / 10.0).collect();
-            let mut conv = Conv::new(g, &w, Some(&bias));
-            if Winograd::applies(&g) {
-                // Also where the direct kernel would be faster.
-                conv.winograd = Some(Winograd::new(g, &w));
-            }
-            conv.fold_affine(&scale, &shift);
-            conv.act = Act::Relu;
             // Plainly: every output is its window's sum.
             let mut want = vec![0.0f32; 2 * out_c * out_size * out_size];
             for n in 0..2 {
@@ -976,21 +969,35 @@ mod tests {
             }
             // And with a residual sum added before the activation.
             let residual: Vec<f32> = (0..want.len()).map(|i| (i % 7) as f32 - 3.0).collect();
-            for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
-                if !super::super::simd::supports(isa) {
-                    continue;
+            // The direct form (these layers are too small for Winograd's
+            // to pay), and Winograd's wherever it applies.
+            for winograd in [false, true] {
+                let mut conv = Conv::new(g, &w, Some(&bias));
+                assert!(conv.winograd.is_none());
+                if winograd {
+                    if !Winograd::applies(&g) {
+                        continue;
+                    }
+                    conv.winograd = Some(Winograd::new(g, &w));
                 }
-                for sum in [None, Some(&residual[..])] {
-                    let mut out = vec![f32::NAN; want.len()];
-                    let mut scratch = vec![f32::NAN; conv.scratch_len()];
-                    conv.run_on(isa, &x, sum, 2, &mut out, &mut scratch);
-                    for (i, (got, want)) in out.iter().zip(&want).enumerate() {
-                        let want = (want + sum.map_or(0.0, |s| s[i])).max(0.0);
-                        assert!(
-                            (got - want).abs() < 1e-4 * want.abs().max(1.0),
-                            "{isa:?} {g:?} sum {} output {i}: {got} vs {want}",
-                            sum.is_some()
-                        );
+                conv.fold_affine(&scale, &shift);
+                conv.act = Act::Relu;
+                for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
+                    if !super::super::simd::supports(isa) {
+                        continue;
+                    }
+                    for sum in [None, Some(&residual[..])] {
+                        let mut out = vec![f32::NAN; want.len()];
+                        let mut scratch = vec![f32::NAN; conv.scratch_len()];
+                        conv.run_on(isa, &x, sum, 2, &mut out, &mut scratch);
+                        for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                            let want = (want + sum.map_or(0.0, |s| s[i])).max(0.0);
+                            assert!(
+                                (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                                "{isa:?} {g:?} winograd {winograd} sum {} output {i}: {got} vs {want}",
+                                sum.is_some()
+                            );
+                        }
                     }
                 }
             }
