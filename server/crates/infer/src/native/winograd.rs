@@ -77,9 +77,8 @@ impl Winograd {
         let (in_c, out_c) = (g.in_c, g.out_c);
         let out_pad = out_c.div_ceil(R) * R;
         let mut u = vec![0.0; XI * in_c * out_pad];
-        // G's rows applied to three values (a column or a row of g).
-        // (Multiplied by reciprocals: divisions made the plan of a
-        // ResNet-50 noticeably slower to compile.)
+        // G's rows applied to three values (a column or a row of g),
+        // multiplied by reciprocals rather than divided.
         let (sixth, twelfth, twenty_fourth) = (1.0 / 6.0, 1.0 / 12.0, 1.0 / 24.0);
         let apply_g = |[a, b, c]: [f32; 3]| -> [f32; 6] {
             [
@@ -91,17 +90,21 @@ impl Winograd {
                 c,
             ]
         };
-        for o in 0..out_c {
+        // A block of R output channels at a time, so each of the 36 planes
+        // is written in order (VGG-19's `U` is ~300 MB).
+        for o0 in (0..out_c).step_by(R) {
             for c in 0..in_c {
-                let k = &weight[(o * in_c + c) * 9..][..9];
-                // G g (6 x 3), column by column, then (G g) Gᵀ row by row.
-                let columns: [[f32; 6]; 3] =
-                    std::array::from_fn(|j| apply_g([k[j], k[3 + j], k[6 + j]]));
-                for r in 0..6 {
-                    let row = apply_g([columns[0][r], columns[1][r], columns[2][r]]);
-                    for (s, v) in row.iter().enumerate() {
-                        let block = (r * 6 + s) * out_pad + o / R * R;
-                        u[(block * in_c + c * R) + o % R] = *v;
+                for o in o0..(o0 + R).min(out_c) {
+                    let k = &weight[(o * in_c + c) * 9..][..9];
+                    // G g (6 x 3), column by column, then (G g) Gᵀ row by row.
+                    let columns: [[f32; 6]; 3] =
+                        std::array::from_fn(|j| apply_g([k[j], k[3 + j], k[6 + j]]));
+                    for r in 0..6 {
+                        let row = apply_g([columns[0][r], columns[1][r], columns[2][r]]);
+                        for (s, v) in row.iter().enumerate() {
+                            let block = (r * 6 + s) * out_pad + o0;
+                            u[block * in_c + c * R + o - o0] = *v;
+                        }
                     }
                 }
             }
