@@ -777,9 +777,6 @@ impl Tile<'_> {
                 if channels == 0 {
                     continue;
                 }
-                for j in 0..P {
-                    acc[j][v].store(sums[j].as_mut_ptr());
-                }
                 let at = o0 * positions + p0;
                 let block = Block {
                     channels,
@@ -796,6 +793,9 @@ impl Tile<'_> {
                     if L::write_columns6(&rows, &block, c.act == Act::Relu) {
                         continue;
                     }
+                }
+                for j in 0..P {
+                    acc[j][v].store(sums[j].as_mut_ptr());
                 }
                 match c.act {
                     Act::None => block.write(&sums, |x| x),
