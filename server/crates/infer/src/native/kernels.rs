@@ -2,6 +2,7 @@
 //! plan is compiled. Booleans are held as 0.0 / 1.0.
 
 pub(crate) use super::act::{Act, clip};
+use super::pointwise::Pointwise;
 use super::simd::{ConvArgs, DenseArgs, Isa, PANEL, isa, panel_index};
 use super::winograd::Winograd;
 
@@ -96,24 +97,74 @@ pub(crate) struct Conv {
     row_off: Vec<u32>,
     pos_off: Vec<u32>,
     pub act: Act,
-    /// The 3x3 stride-1 layers run in Winograd's form instead.
-    winograd: Option<Winograd>,
+    /// The form that runs instead of the direct kernel, where one pays.
+    faster: Option<Faster>,
+}
+
+/// The forms of a convolution besides the direct kernel (each a matrix
+/// product with the positions in the vector lanes, `product::Product`).
+#[derive(Debug)]
+enum Faster {
+    /// 3x3 stride-1 layers.
+    Winograd(Winograd),
+    /// 1x1 layers.
+    Pointwise(Pointwise),
+}
+
+/// Which form runs a convolution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Form {
+    Direct,
+    Winograd,
+    Pointwise,
+}
+
+impl Form {
+    /// The fastest form for `g` (each form's `pays` says where it beats
+    /// the direct kernel). `NEURIDE_NO_WINOGRAD=1` and
+    /// `NEURIDE_NO_POINTWISE=1` turn a form off, for side-by-side runs.
+    pub fn best(g: &ConvGeometry) -> Form {
+        let off = |var: &str| std::env::var_os(var).is_some();
+        if Form::Winograd.applies(g) && Winograd::pays(g) && !off("NEURIDE_NO_WINOGRAD") {
+            Form::Winograd
+        } else if Form::Pointwise.applies(g) && Pointwise::pays(g) && !off("NEURIDE_NO_POINTWISE") {
+            Form::Pointwise
+        } else {
+            Form::Direct
+        }
+    }
+
+    /// Whether this form computes `g` at all.
+    pub fn applies(self, g: &ConvGeometry) -> bool {
+        match self {
+            Form::Direct => true,
+            Form::Winograd => Winograd::applies(g),
+            Form::Pointwise => Pointwise::applies(g),
+        }
+    }
 }
 
 impl Conv {
     /// `weight` is ONNX's `[out_c, in_c / groups, kh, kw]`.
     pub fn new(g: ConvGeometry, weight: &[f32], bias: Option<&[f32]>) -> Conv {
+        Conv::in_form(g, weight, bias, Form::best(&g))
+    }
+
+    /// In `form`, which must apply to `g`.
+    pub fn in_form(g: ConvGeometry, weight: &[f32], bias: Option<&[f32]>, form: Form) -> Conv {
+        assert!(form.applies(&g), "{form:?} does not compute {g:?}");
         let cin_g = g.in_c / g.groups;
         let cout_g = g.out_c / g.groups;
         let cout_pad = cout_g.div_ceil(16) * 16;
         let rows = cin_g * g.kh * g.kw;
-        let winograd = (Winograd::applies(&g)
-            && Winograd::pays(&g)
-            && std::env::var_os("NEURIDE_NO_WINOGRAD").is_none())
-        .then(|| Winograd::new(g, weight));
+        let faster = match form {
+            Form::Direct => None,
+            Form::Winograd => Some(Faster::Winograd(Winograd::new(g, weight))),
+            Form::Pointwise => Some(Faster::Pointwise(Pointwise::new(g, weight))),
+        };
         // The direct form's weights only when it runs (VGG-19's would be
         // 80 MB beside Winograd's).
-        let direct_rows = if winograd.is_some() { 0 } else { rows };
+        let direct_rows = if faster.is_some() { 0 } else { rows };
         let mut packed = vec![0.0; g.groups * direct_rows * cout_pad];
         // A band of rows at a time, so the strided writes stay in cache.
         for row0 in (0..direct_rows).step_by(64) {
@@ -152,7 +203,7 @@ impl Conv {
             row_off,
             pos_off,
             act: Act::None,
-            winograd,
+            faster,
         }
     }
 
@@ -162,8 +213,10 @@ impl Conv {
 
     /// Scratch values the run needs (the padded sample).
     pub fn scratch_len(&self) -> usize {
-        if let Some(w) = &self.winograd {
+        if let Some(Faster::Winograd(w)) = &self.faster {
             w.scratch_len()
+        } else if let Some(Faster::Pointwise(p)) = &self.faster {
+            p.scratch_len()
         } else if self.is_padded() {
             self.g.in_c * self.padded_h * self.padded_w
         } else {
@@ -197,8 +250,10 @@ impl Conv {
                 }
             }
         }
-        if let Some(w) = &mut self.winograd {
-            w.scale(a);
+        match &mut self.faster {
+            Some(Faster::Winograd(w)) => w.scale(a),
+            Some(Faster::Pointwise(p)) => p.scale(a),
+            None => {}
         }
         for o in 0..self.g.out_c {
             self.bias[o] = self.bias[o] * a[o] + b[o];
@@ -234,18 +289,16 @@ impl Conv {
         let positions = g.out_h * g.out_w;
         let (in_size, out_size) = (g.in_c * plane, g.out_c * positions);
         let rows = self.row_off.len();
-        if let Some(w) = &self.winograd {
+        if let Some(faster) = &self.faster {
             for n in 0..batch {
                 let at = n * out_size;
-                w.run(
-                    isa,
-                    &x[n * in_size..(n + 1) * in_size],
-                    &self.bias,
-                    sum.map(|s| &s[at..at + out_size]),
-                    self.act,
-                    &mut out[at..at + out_size],
-                    scratch,
-                );
+                let x = &x[n * in_size..(n + 1) * in_size];
+                let sum = sum.map(|s| &s[at..at + out_size]);
+                let out = &mut out[at..at + out_size];
+                match faster {
+                    Faster::Winograd(w) => w.run(isa, x, &self.bias, sum, self.act, out, scratch),
+                    Faster::Pointwise(p) => p.run(isa, x, &self.bias, sum, self.act, out, scratch),
+                }
             }
             return;
         }
@@ -894,9 +947,14 @@ mod tests {
             (4, 130, 4, 2, 1, 1, 0, 1),
             (8, 24, 8, 3, 1, 1, 1, 4),
             (2, 3, 11, 5, 3, 1, 2, 1),
-            // 1x1 at stride 1: 81 positions are 13 tiles of 6 and 3 left.
+            // 1x1 at stride 1: 81 positions are 13 tiles of 6 and 3 left
+            // (directly), or 5 vectors of 16 and 1 left (pointwise); at
+            // stride 2, 25 gathered positions; 1100 input channels make
+            // the pointwise form's bands 4 vectors wide (two bands).
             (8, 80, 9, 1, 1, 1, 0, 1),
             (5, 20, 9, 1, 1, 1, 0, 1),
+            (12, 40, 9, 1, 2, 1, 0, 1),
+            (1100, 13, 9, 1, 1, 1, 0, 1),
             // Winograd's form (tiles of 4x4 outputs): 81 tiles in two
             // bands that split a tile row, with a partial last tile; 16
             // tiles of an odd output with 70 channels (70 = 11 register
@@ -969,17 +1027,12 @@ mod tests {
             }
             // And with a residual sum added before the activation.
             let residual: Vec<f32> = (0..want.len()).map(|i| (i % 7) as f32 - 3.0).collect();
-            // The direct form (these layers are too small for Winograd's
-            // to pay), and Winograd's wherever it applies.
-            for winograd in [false, true] {
-                let mut conv = Conv::new(g, &w, Some(&bias));
-                assert!(conv.winograd.is_none());
-                if winograd {
-                    if !Winograd::applies(&g) {
-                        continue;
-                    }
-                    conv.winograd = Some(Winograd::new(g, &w));
+            // Every form that applies.
+            for form in [Form::Direct, Form::Winograd, Form::Pointwise] {
+                if !form.applies(&g) {
+                    continue;
                 }
+                let mut conv = Conv::in_form(g, &w, Some(&bias), form);
                 conv.fold_affine(&scale, &shift);
                 conv.act = Act::Relu;
                 for isa in [Isa::Base, Isa::Avx2, Isa::Avx512] {
@@ -994,7 +1047,7 @@ mod tests {
                             let want = (want + sum.map_or(0.0, |s| s[i])).max(0.0);
                             assert!(
                                 (got - want).abs() < 1e-4 * want.abs().max(1.0),
-                                "{isa:?} {g:?} winograd {winograd} sum {} output {i}: {got} vs {want}",
+                                "{isa:?} {g:?} {form:?} sum {} output {i}: {got} vs {want}",
                                 sum.is_some()
                             );
                         }

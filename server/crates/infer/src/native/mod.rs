@@ -14,6 +14,8 @@
 mod act;
 mod kernels;
 mod lower;
+mod pointwise;
+mod product;
 mod simd;
 mod winograd;
 

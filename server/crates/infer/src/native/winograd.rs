@@ -17,6 +17,7 @@
 
 use super::act::Act;
 use super::kernels::ConvGeometry;
+use super::product::{self, Product, R, Store};
 use super::simd::{Isa, Lanes, Plain, supports};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Ymm2, Zmm};
@@ -25,9 +26,6 @@ use super::simd::{Ymm2, Zmm};
 const XI: usize = 36;
 /// Tiles per band (4 register blocks of 16).
 const BAND: usize = 64;
-/// Output channels per register tile of the products (and per block of
-/// the packed `U`).
-const R: usize = 6;
 /// A band's row stride in the transformed buffers: 16 values of slack so a
 /// vector written at a row segment's end never reaches the next row.
 const STRIDE: usize = BAND + 16;
@@ -68,14 +66,14 @@ impl Winograd {
         g.in_c >= 16
             && g.out_c >= 16
             && g.out_h * g.out_w >= 256
-            && XI * g.in_c * g.out_c.div_ceil(R) * R <= 1 << 25
+            && XI * g.in_c * product::padded(g.out_c) <= 1 << 25
             && g.in_c.min(g.out_c) * tiles_w >= 24 * tiles_w.div_ceil(16) * 16
     }
 
     /// `weight` is ONNX's `[out_c, in_c, 3, 3]`.
     pub fn new(g: ConvGeometry, weight: &[f32]) -> Winograd {
         let (in_c, out_c) = (g.in_c, g.out_c);
-        let out_pad = out_c.div_ceil(R) * R;
+        let out_pad = product::padded(out_c);
         let mut u = vec![0.0; XI * in_c * out_pad];
         // G's rows applied to three values (a column or a row of g),
         // multiplied by reciprocals rather than divided.
@@ -121,20 +119,12 @@ impl Winograd {
 
     /// Scales output channel `o`'s weights by `a[o]` (a folded affine map).
     pub fn scale(&mut self, a: &[f32]) {
-        let (out_pad, in_c) = (self.out_pad(), self.g.in_c);
-        for (block, values) in self.u.chunks_exact_mut(in_c * R).enumerate() {
-            let o0 = block * R % out_pad;
-            let scale: [f32; R] = std::array::from_fn(|r| a.get(o0 + r).copied().unwrap_or(0.0));
-            for row in values.chunks_exact_mut(R) {
-                for (v, s) in row.iter_mut().zip(scale) {
-                    *v *= s;
-                }
-            }
-        }
+        let out_pad = self.out_pad();
+        product::scale(&mut self.u, self.g.in_c, out_pad, a);
     }
 
     fn out_pad(&self) -> usize {
-        self.g.out_c.div_ceil(R) * R
+        product::padded(self.g.out_c)
     }
 
     /// Most input rows a band's tile rows read.
@@ -241,13 +231,17 @@ impl Run<'_> {
                             out_pad,
                             u: w.u[xi * g.in_c * out_pad..].as_ptr(),
                             v: v[xi * g.in_c * STRIDE + 16 * b0..].as_ptr(),
+                            v_stride: STRIDE,
+                        };
+                        let store = &mut Store {
                             m: m[xi * out_pad * STRIDE + 16 * b0..].as_mut_ptr(),
+                            stride: STRIDE,
                         };
                         match (blocks - b0).min(V) {
-                            1 => product.run::<L, 1, K1>(),
-                            2 => product.run::<L, 2, K2>(),
-                            3 => product.run::<L, 3, 1>(),
-                            _ => product.run::<L, 4, 1>(),
+                            1 => product.run::<L, 1, K1>(store),
+                            2 => product.run::<L, 2, K2>(store),
+                            3 => product.run::<L, 3, 1>(store),
+                            _ => product.run::<L, 4, 1>(store),
                         }
                     }
                 }
@@ -493,75 +487,6 @@ unsafe fn split_phases<L: Lanes>(line: &[f32], phases: &mut [f32], len: usize, u
             let (p1, p3) = odd_lo.deinterleave(odd_hi);
             for (k, p) in [p0, p1, p2, p3].iter().enumerate() {
                 p.store(phases.as_mut_ptr().add(k * len + tx));
-            }
-        }
-    }
-}
-
-/// `m[o][t] = Σ_c u[c][o] · v[c][t]` for one ξ of a band: `u` packed in
-/// blocks of `R` output channels (`[block][in_c][R]`), `v` and `m` rows
-/// of `STRIDE`.
-struct Product {
-    in_c: usize,
-    out_pad: usize,
-    u: *const f32,
-    v: *const f32,
-    m: *mut f32,
-}
-
-impl Product {
-    /// Every block of `R` output channels over `V` blocks of 16 tiles, `K`
-    /// blocks of channels at a time (so narrow bands still keep ~24 sums in
-    /// flight: one vector of tiles against 6 broadcast weights was bound by
-    /// the broadcasts).
-    ///
-    /// # Safety
-    /// The CPU has `L`'s instruction set; the pointers hold the sizes above.
-    #[inline(always)]
-    unsafe fn run<L: Lanes, const V: usize, const K: usize>(&self) {
-        let mut o0 = 0;
-        unsafe {
-            while o0 + K * R <= self.out_pad {
-                self.tile::<L, V, K>(o0);
-                o0 += K * R;
-            }
-            while o0 < self.out_pad {
-                self.tile::<L, V, 1>(o0);
-                o0 += R;
-            }
-        }
-    }
-
-    /// Output channels `o0..o0 + K R`, tiles `0..16 V`.
-    ///
-    /// # Safety
-    /// As `run`.
-    #[inline(always)]
-    unsafe fn tile<L: Lanes, const V: usize, const K: usize>(&self, o0: usize) {
-        unsafe {
-            let mut acc = [[[L::splat(0.0); V]; R]; K];
-            let mut u: [*const f32; K] =
-                std::array::from_fn(|k| self.u.add((o0 + k * R) * self.in_c));
-            let mut v = self.v;
-            for _ in 0..self.in_c {
-                let x: [L; V] = std::array::from_fn(|b| L::load(v.add(16 * b)));
-                for k in 0..K {
-                    for (r, acc) in acc[k].iter_mut().enumerate() {
-                        let w = L::splat(*u[k].add(r));
-                        for b in 0..V {
-                            acc[b] = L::fma(w, x[b], acc[b]);
-                        }
-                    }
-                    u[k] = u[k].add(R);
-                }
-                v = v.add(STRIDE);
-            }
-            for (k, acc) in acc.iter().enumerate() {
-                for (r, acc) in acc.iter().enumerate() {
-                    for (b, sum) in acc.iter().enumerate() {
-                        sum.store(self.m.add((o0 + k * R + r) * STRIDE + 16 * b));
-                    }
-                }
             }
         }
     }
