@@ -421,8 +421,12 @@ impl Pool {
                         .iter()
                         .take_while(|w| (w.0, w.1) == (y0, y1))
                         .count();
-                columns.fill(f32::NEG_INFINITY);
-                for y in y0 as usize..y1 as usize {
+                if y1 > y0 {
+                    columns.copy_from_slice(&src[y0 as usize * in_w..][..in_w]);
+                } else {
+                    columns.fill(f32::NEG_INFINITY);
+                }
+                for y in y0 as usize + 1..y1 as usize {
                     for (m, &v) in columns.iter_mut().zip(&src[y * in_w..(y + 1) * in_w]) {
                         *m = nan_max(*m, v);
                     }
@@ -430,9 +434,13 @@ impl Pool {
                 for (o, &(_, _, x0, x1, _)) in
                     dst[first..end].iter_mut().zip(&self.windows[first..end])
                 {
-                    *o = columns[x0 as usize..x1 as usize]
-                        .iter()
-                        .fold(f32::NEG_INFINITY, |m, &v| nan_max(m, v));
+                    let window = &columns[x0 as usize..x1 as usize];
+                    *o = match *window {
+                        // The common windows without a loop.
+                        [a, b, c] => nan_max(nan_max(a, b), c),
+                        [a, b] => nan_max(a, b),
+                        _ => window.iter().fold(f32::NEG_INFINITY, |m, &v| nan_max(m, v)),
+                    };
                 }
                 first = end;
             }
