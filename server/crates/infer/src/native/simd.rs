@@ -698,11 +698,11 @@ unsafe fn conv_panel<L: Lanes, const P: usize, const V: usize>(
         let mut b = 0;
         while b + V <= blocks {
             let fetch = if b == 0 { fetch_for(p / P) } else { None };
-            unsafe { tile.run::<L, P, V>(p, b, out, fetch) };
+            unsafe { tile.run::<L, P, V>(p, b, out, fetch, b == 0) };
             b += V;
         }
         while b < blocks {
-            unsafe { tile.run::<L, P, 1>(p, b, out, None) };
+            unsafe { tile.run::<L, P, 1>(p, b, out, None, false) };
             b += 1;
         }
         p += P;
@@ -710,11 +710,11 @@ unsafe fn conv_panel<L: Lanes, const P: usize, const V: usize>(
     while p < positions {
         let mut b = 0;
         while b + V <= blocks {
-            unsafe { tile.run::<L, 1, V>(p, b, out, None) };
+            unsafe { tile.run::<L, 1, V>(p, b, out, None, false) };
             b += V;
         }
         while b < blocks {
-            unsafe { tile.run::<L, 1, 1>(p, b, out, None) };
+            unsafe { tile.run::<L, 1, 1>(p, b, out, None, false) };
             b += 1;
         }
         p += 1;
@@ -730,7 +730,10 @@ struct Tile<'a> {
 
 impl Tile<'_> {
     /// Positions `p0..p0 + P`, the panel's blocks `b0..b0 + V`; each sum
-    /// runs over the rows in order.
+    /// runs over the rows in order. `ahead`: each row's input a cache line
+    /// past the tile is fetched for the tiles that follow (a row per input
+    /// channel and window offset: more streams than the hardware
+    /// prefetchers follow; ResNet-50 0.97x).
     ///
     /// # Safety
     /// As `conv_panel`, with `p0 + P <= positions` and `b0 + V` within the
@@ -742,6 +745,7 @@ impl Tile<'_> {
         b0: usize,
         out: &mut [f32],
         fetch: Option<*const f32>,
+        ahead: bool,
     ) {
         let c = self.c;
         let positions = c.pos_off.len();
@@ -758,6 +762,9 @@ impl Tile<'_> {
                     fetch = Some(line.wrapping_add(16));
                 }
                 let base = row_off as usize;
+                if ahead {
+                    prefetch(xs[P - 1].wrapping_add(base + 16));
+                }
                 let w: [L; V] = std::array::from_fn(|v| L::load(w_row.add(v * 16)));
                 for j in 0..P {
                     let value = L::splat(*xs[j].add(base));
