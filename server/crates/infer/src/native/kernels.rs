@@ -3,7 +3,7 @@
 
 pub(crate) use super::act::{Act, clip};
 use super::pointwise::Pointwise;
-use super::simd::{ConvArgs, DenseArgs, Isa, PANEL, isa, panel_index};
+use super::simd::{Aligned, ConvArgs, DenseArgs, Isa, PANEL, isa, panel_index};
 use super::winograd::Winograd;
 
 /// `Y[m, n] = act(A[m, k] · B[k, n] + bias[n])`, B constant and packed.
@@ -11,7 +11,7 @@ use super::winograd::Winograd;
 pub(crate) struct Dense {
     pub k: usize,
     pub n: usize,
-    panels: Vec<f32>,
+    panels: Aligned,
     bias: Vec<f32>,
     pub act: Act,
 }
@@ -20,7 +20,7 @@ impl Dense {
     /// `weight(kk, j)` is `B[kk][j]`.
     pub fn new(k: usize, n: usize, weight: impl Fn(usize, usize) -> f32) -> Dense {
         let blocks = n.div_ceil(16);
-        let mut panels = vec![0.0; blocks * k * 16];
+        let mut panels = Aligned::zeroed(blocks * k * 16);
         for b in 0..blocks {
             for kk in 0..k {
                 for l in 0..16.min(n - b * 16) {
@@ -92,7 +92,7 @@ pub(crate) struct Conv {
     padded_w: usize,
     cout_pad: usize,
     /// Per group `rows * cout_pad` values in panels (`simd::panel_index`).
-    weight: Vec<f32>,
+    weight: Aligned,
     pub bias: Vec<f32>,
     row_off: Vec<u32>,
     pos_off: Vec<u32>,
@@ -165,7 +165,7 @@ impl Conv {
         // The direct form's weights only when it runs (VGG-19's would be
         // 80 MB beside Winograd's).
         let direct_rows = if faster.is_some() { 0 } else { rows };
-        let mut packed = vec![0.0; g.groups * direct_rows * cout_pad];
+        let mut packed = Aligned::zeroed(g.groups * direct_rows * cout_pad);
         // A band of rows at a time, so the strided writes stay in cache.
         for row0 in (0..direct_rows).step_by(64) {
             let band = row0..(row0 + 64).min(rows);

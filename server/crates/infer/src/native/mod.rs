@@ -24,6 +24,7 @@ use crate::tensor_proto;
 use crate::value::{DType, Data, Tensor, Value};
 use kernels::{Affine, Blocks, Conv, Dense, Lrn, MatMul, Pool, Softmax, Walk};
 use neuride_onnx::proto::{GraphProto, NodeProto};
+use simd::Aligned;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -383,8 +384,8 @@ pub(crate) struct OutputSpec {
 }
 
 struct Scratch {
-    bufs: Vec<Vec<f32>>,
-    tmp: Vec<f32>,
+    bufs: Vec<Aligned>,
+    tmp: Aligned,
 }
 
 /// A graph compiled for one set of input shapes.
@@ -404,8 +405,8 @@ impl Compiled {
     fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
         let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
         let mut scratch = spare.unwrap_or_else(|| Scratch {
-            bufs: self.buf_sizes.iter().map(|&n| vec![0.0; n]).collect(),
-            tmp: vec![0.0; self.tmp_len],
+            bufs: self.buf_sizes.iter().map(|&n| Aligned::zeroed(n)).collect(),
+            tmp: Aligned::zeroed(self.tmp_len),
         });
         for (spec, value) in self.inputs.iter().zip(&inputs) {
             let root = spec.root;
@@ -455,7 +456,7 @@ impl Compiled {
         Ok(outputs)
     }
 
-    fn get<'a>(&'a self, src: Src, bufs: &'a [Vec<f32>]) -> &'a [f32] {
+    fn get<'a>(&'a self, src: Src, bufs: &'a [Aligned]) -> &'a [f32] {
         match src {
             Src::Const(i) => &self.consts[i as usize],
             Src::Root(r) => &bufs[self.buf_of[r as usize] as usize],

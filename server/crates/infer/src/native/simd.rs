@@ -53,6 +53,38 @@ fn detected() -> Isa {
 
 /// 16 f32 lanes in the registers of one instruction set: one zmm, two ymm,
 /// or a plain array (baseline, where the compiler picks SSE).
+/// Floats whose first value starts a cache line (64 bytes), so vectors at
+/// multiples of 16 values never straddle two lines (a large `Vec` from the
+/// system allocator starts 16 bytes into a page, and a load across two
+/// lines costs two).
+#[derive(Debug, Default)]
+pub(crate) struct Aligned {
+    data: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl Aligned {
+    pub fn zeroed(len: usize) -> Aligned {
+        let data = vec![0.0f32; len + 15];
+        let start = data.as_ptr().align_offset(64).min(15);
+        Aligned { data, start, len }
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.data[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.data[self.start..self.start + self.len]
+    }
+}
+
 pub(crate) trait Lanes: Copy {
     /// # Safety
     /// The CPU has the instruction set; `p` points at 16 readable f32.
