@@ -9,7 +9,7 @@
 
 use super::act::Act;
 use super::kernels::ConvGeometry;
-use super::product::{self, Finish, Product, R};
+use super::product::{self, Finish, Product, R, finish_run};
 use super::simd::{Isa, Lanes, Plain, supports};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Ymm2, Zmm};
@@ -207,7 +207,7 @@ impl Run<'_> {
                         }
                         b0 += V;
                     }
-                    if end == full && positions % 16 > 0 {
+                    if end == full && !positions.is_multiple_of(16) {
                         (finish.p, finish.n) = (16 * full, positions % 16);
                         product(self.tail.as_ptr(), 16).tile::<L, 1, 1>(o0, &mut finish);
                     }
@@ -245,25 +245,8 @@ impl<L: Lanes, const V: usize> Finish<L, V> for Epilogue<'_> {
             let at = o * self.positions + self.p;
             for (b, s) in sums.iter().enumerate() {
                 let n = self.n.saturating_sub(16 * b).min(16);
-                let mut y = s.add(bias);
-                if let Some(sum) = run.sum {
-                    let from = sum.as_ptr().add(at + 16 * b);
-                    y = y.add(if n == 16 {
-                        L::load(from)
-                    } else {
-                        L::load_first(from, n)
-                    });
-                }
-                let y = match run.act {
-                    Act::None => y,
-                    Act::Relu => y.relu(),
-                    act => y.map(|x| act.apply(x)),
-                };
-                if n == 16 {
-                    y.store(self.out.add(at + 16 * b));
-                } else {
-                    y.store_first(self.out.add(at + 16 * b), n);
-                }
+                let sum = run.sum.map(|s| s.as_ptr().add(at + 16 * b));
+                finish_run(*s, bias, sum, run.act, self.out.add(at + 16 * b), n);
             }
         }
     }

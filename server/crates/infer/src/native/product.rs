@@ -5,6 +5,7 @@
 //! broadcast, so a row of `v` is read as whole vectors and each output
 //! row is written as whole vectors too (no transpose).
 
+use super::act::Act;
 use super::simd::Lanes;
 
 /// Output channels per register tile (and per block of the packed weights).
@@ -42,6 +43,43 @@ pub(crate) fn scale(u: &mut [f32], in_c: usize, out_pad: usize, a: &[f32]) {
             for (v, s) in row.iter_mut().zip(scale) {
                 *v *= s;
             }
+        }
+    }
+}
+
+/// `out[..n] = act(y + bias + sum[..n])` for the first `n` lanes of `y`
+/// (`n <= 16`; whole vectors when `n` is 16): the epilogue of the
+/// products' forms, whose output rows are runs of positions.
+///
+/// # Safety
+/// The CPU has `L`'s instruction set; `out` (and `sum`) hold `n` values.
+#[inline(always)]
+pub(crate) unsafe fn finish_run<L: Lanes>(
+    y: L,
+    bias: L,
+    sum: Option<*const f32>,
+    act: Act,
+    out: *mut f32,
+    n: usize,
+) {
+    unsafe {
+        let mut y = y.add(bias);
+        if let Some(sum) = sum {
+            y = y.add(if n == 16 {
+                L::load(sum)
+            } else {
+                L::load_first(sum, n)
+            });
+        }
+        let y = match act {
+            Act::None => y,
+            Act::Relu => y.relu(),
+            act => y.map(|x| act.apply(x)),
+        };
+        if n == 16 {
+            y.store(out);
+        } else {
+            y.store_first(out, n);
         }
     }
 }

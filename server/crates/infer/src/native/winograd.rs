@@ -17,7 +17,7 @@
 
 use super::act::Act;
 use super::kernels::ConvGeometry;
-use super::product::{self, Product, R, Store};
+use super::product::{self, Product, R, Store, finish_run};
 use super::simd::{Isa, Lanes, Plain, supports};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{Ymm2, Zmm};
@@ -405,16 +405,8 @@ impl Run<'_> {
                                 if n == 0 {
                                     break;
                                 }
-                                let mut v = v.add(bias);
-                                if let Some(add) = add {
-                                    v = v.add(L::load_first(add[16 * k..].as_ptr(), n));
-                                }
-                                let v = match self.act {
-                                    Act::None => v,
-                                    Act::Relu => v.relu(),
-                                    act => v.map(|x| act.apply(x)),
-                                };
-                                v.store_first(dst[16 * k..].as_mut_ptr(), n);
+                                let add = add.map(|a| a[16 * k..].as_ptr());
+                                finish_run(*v, bias, add, self.act, dst[16 * k..].as_mut_ptr(), n);
                             }
                         }
                     }
