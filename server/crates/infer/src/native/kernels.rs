@@ -963,6 +963,9 @@ mod tests {
             (5, 20, 9, 1, 1, 1, 0, 1),
             (12, 40, 9, 1, 2, 1, 0, 1),
             (1100, 13, 9, 1, 1, 1, 0, 1),
+            // The direct kernel in blocks of rows (216 and 1100 rows), 81
+            // positions in two bands, two panels (64 + 16 channels).
+            (24, 80, 9, 3, 1, 1, 1, 1),
             // Winograd's form (tiles of 4x4 outputs): 81 tiles in two
             // bands that split a tile row, with a partial last tile; 16
             // tiles of an odd output with 70 channels (70 = 11 register
