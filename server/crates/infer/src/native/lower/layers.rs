@@ -4,7 +4,7 @@ use super::shapes::{broadcast, floats_of, transposed, unsupported};
 use super::{Lower, Node, R, Registry, Val};
 use crate::error::KernelError;
 use crate::ml::Attrs;
-use crate::native::kernels::{Conv, ConvGeometry, Dense, MatMul, Pool, Regular, Walk};
+use crate::native::kernels::{Conv, ConvGeometry, Dense, Interior, MatMul, Pool, Regular, Walk};
 use crate::native::{BinOp, Kind};
 use crate::value::{Data, Tensor};
 use std::sync::Arc;
@@ -483,6 +483,19 @@ fn pool_plan(
             out_w,
         })
         .filter(|_| pt == 0 && pl == 0);
+    // Whole windows: those starting at or after column 0 and ending by
+    // the input's last column.
+    let whole = |ox: usize| ox * sw >= pl && ox * sw - pl + kw <= in_w;
+    let lo = (0..out_w).find(|&ox| whole(ox)).unwrap_or(out_w);
+    let hi = (lo..out_w).find(|&ox| !whole(ox)).unwrap_or(out_w);
+    let interior = Interior {
+        out_w,
+        lo,
+        hi,
+        x0: (lo * sw).saturating_sub(pl),
+        kw,
+        sw,
+    };
     Pool {
         max,
         planes: xs[0] * xs[1],
@@ -490,5 +503,6 @@ fn pool_plan(
         in_w,
         windows,
         regular,
+        interior,
     }
 }
