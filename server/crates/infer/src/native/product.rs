@@ -118,6 +118,8 @@ pub(crate) struct Product {
     pub u: *const f32,
     pub v: *const f32,
     pub v_stride: usize,
+    /// Rows of `v` ahead to fetch into L1 (0: none).
+    pub ahead: usize,
 }
 
 impl Product {
@@ -162,7 +164,13 @@ impl Product {
             let mut u: [*const f32; K] =
                 std::array::from_fn(|k| self.u.add((o0 + k * R) * self.in_c));
             let mut v = self.v;
+            let ahead = self.ahead * self.v_stride;
             for _ in 0..self.in_c {
+                if ahead > 0 {
+                    for b in 0..V {
+                        super::simd::prefetch_l1(v.wrapping_add(ahead + 16 * b));
+                    }
+                }
                 let x: [L; V] = std::array::from_fn(|b| L::load(v.add(16 * b)));
                 for k in 0..K {
                     for (r, acc) in acc[k].iter_mut().enumerate() {

@@ -979,6 +979,19 @@ impl Block {
 /// never faults, whatever `p` is).
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub(crate) fn prefetch_l1(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint that does not access memory.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+    }
+}
+
+/// Asks for the cache line at `p` to be brought into the L2 cache (a hint:
+/// never faults, whatever `p` is).
+#[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 fn prefetch(p: *const f32) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint that does not access memory.

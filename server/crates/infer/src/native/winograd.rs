@@ -56,18 +56,21 @@ impl Winograd {
     /// time, so a narrow plane fills few of them (against direct: 64
     /// channels at 56x56 0.65x, 128 at 28x28 0.66x, 128 at 16x16 0.85x;
     /// 64 channels at 13x13, 4 tiles a row, ran 2.1x slower in a first
-    /// version); and 196 outputs (14x14) or more: `U` holds 4x the direct
-    /// weights and at batch 1 they come from memory every run, so 256
-    /// channels at 14x14 (0.66x alone, 9.5 MB of `U`) gained nothing inside
-    /// ResNet-50 on a CPU with a 32 MB L3 cache, and 0.96x of the whole
-    /// network on one with 260 MB; 7x7 (4 tiles) was 1.03x there.
+    /// version); and more than 196 outputs (14x14): `U` holds 4x the
+    /// direct weights and at batch 1 they come from memory every run, so
+    /// 256 channels at 14x14 (0.66x alone, 9.5 MB of `U`) gained nothing
+    /// inside ResNet-50 on a CPU with a 32 MB L3 cache, and, once the
+    /// direct kernel walked its rows in blocks (`simd::blocking`), nothing
+    /// on one with 260 MB either (0.996x of the network over 14
+    /// alternating runs), so the lighter form runs; 7x7 (4 tiles) was
+    /// 1.03x there.
     /// `U` is also capped at 2^25 values (128 MB) a layer, so a model the
     /// direct form runs never fails to compile for Winograd's memory.
     pub fn pays(g: &ConvGeometry) -> bool {
         let tiles_w = g.out_w.div_ceil(4);
         g.in_c >= 16
             && g.out_c >= 16
-            && g.out_h * g.out_w >= 196
+            && g.out_h * g.out_w > 196
             && XI * g.in_c * product::padded(g.out_c) <= 1 << 25
             && g.in_c.min(g.out_c) * tiles_w >= 24 * tiles_w.div_ceil(16) * 16
     }
@@ -234,6 +237,7 @@ impl Run<'_> {
                             u: w.u[xi * g.in_c * out_pad..].as_ptr(),
                             v: v[xi * g.in_c * STRIDE + 16 * b0..].as_ptr(),
                             v_stride: STRIDE,
+                            ahead: 0,
                         };
                         let store = &mut Store {
                             m: m[xi * out_pad * STRIDE + 16 * b0..].as_mut_ptr(),
