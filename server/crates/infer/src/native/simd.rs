@@ -975,8 +975,7 @@ impl Block {
     }
 }
 
-/// Asks for the cache line at `p` to be brought into the L2 cache (a hint:
-/// never faults, whatever `p` is).
+/// As `prefetch`, into the L1 cache.
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub(crate) fn prefetch_l1(p: *const f32) {
