@@ -1059,6 +1059,9 @@ mod tests {
             (5, 20, 9, 1, 1, 1, 0, 1),
             (12, 40, 9, 1, 2, 1, 0, 1),
             (1100, 13, 9, 1, 1, 1, 0, 1),
+            // The pointwise form's last 2 and 3 vectors of a band.
+            (16, 20, 6, 1, 1, 1, 0, 1),
+            (16, 20, 7, 1, 1, 1, 0, 1),
             // The direct kernel in blocks of rows (216 and 1100 rows), 81
             // positions in two bands, two panels (64 + 16 channels).
             (24, 80, 9, 3, 1, 1, 1, 1),

@@ -126,7 +126,7 @@ impl Pointwise {
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { run_avx2(&run, out) },
             // SAFETY: Plain needs no instruction set.
-            _ => unsafe { run.vectors::<Plain, 1>(out) },
+            _ => unsafe { run.vectors::<Plain, 1, 1, 1>(out) },
         }
     }
 }
@@ -134,15 +134,16 @@ impl Pointwise {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn run_avx512(run: &Run, out: &mut [f32]) {
-    // 6 output channels x 4 vectors of 16 positions: 24 zmm sums.
-    unsafe { run.vectors::<Zmm, 4>(out) }
+    // 6 output channels x 4 vectors of 16 positions: 24 zmm sums (and
+    // 24 x 1 or 12 x 2 for the last vectors).
+    unsafe { run.vectors::<Zmm, 4, 4, 2>(out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2(run: &Run, out: &mut [f32]) {
     // 6 output channels x 1 vector of 16 positions: 12 ymm sums of the 16.
-    unsafe { run.vectors::<Ymm2, 1>(out) }
+    unsafe { run.vectors::<Ymm2, 1, 1, 1>(out) }
 }
 
 /// One sample's run.
@@ -169,7 +170,10 @@ impl Run<'_> {
     /// # Safety
     /// The CPU has `L`'s instruction set; sizes as `Pointwise::run` asserts.
     #[inline(always)]
-    unsafe fn vectors<L: Lanes, const V: usize>(&self, out: &mut [f32]) {
+    unsafe fn vectors<L: Lanes, const V: usize, const K1: usize, const K2: usize>(
+        &self,
+        out: &mut [f32],
+    ) {
         let w = self.w;
         let g = &w.g;
         let positions = w.positions();
@@ -195,25 +199,35 @@ impl Run<'_> {
         let mut start = 0;
         loop {
             let end = (start + band).min(full);
+            let whole = start + (end - start) / V * V;
             for o0 in (0..product::padded(g.out_c)).step_by(R) {
-                let mut b0 = start;
-                unsafe {
-                    while b0 < end {
-                        let product = product(self.source.as_ptr().add(16 * b0), positions);
-                        finish.p = 16 * b0;
-                        finish.n = 16 * (end - b0).min(V);
-                        match (end - b0).min(V) {
-                            1 => product.tile::<L, 1, 1>(o0, &mut finish),
-                            2 => product.tile::<L, 2, 1>(o0, &mut finish),
-                            3 => product.tile::<L, 3, 1>(o0, &mut finish),
-                            _ => product.tile::<L, V, 1>(o0, &mut finish),
-                        }
-                        b0 += V;
-                    }
-                    if end == full && !positions.is_multiple_of(16) {
-                        (finish.p, finish.n) = (16 * full, positions % 16);
-                        product(self.tail.as_ptr(), 16).tile::<L, 1, 1>(o0, &mut finish);
-                    }
+                finish.n = 16 * V;
+                for b0 in (start..whole).step_by(V) {
+                    finish.p = 16 * b0;
+                    // SAFETY: `b0 + V <= full` vectors of every row.
+                    unsafe {
+                        product(self.source.as_ptr().add(16 * b0), positions)
+                            .tile::<L, V, 1>(o0, &mut finish)
+                    };
+                }
+            }
+            // The band's last vectors and the plane's partial one, several
+            // blocks of channels at a time (one vector against 6 channels'
+            // broadcast weights keeps too few sums in flight).
+            (finish.p, finish.n) = (16 * whole, 16 * (end - whole));
+            // SAFETY: `end <= full` vectors of every row; the partial one
+            // is read from `tail`, 16 values a row.
+            unsafe {
+                let last = product(self.source.as_ptr().add(16 * whole), positions);
+                match end - whole {
+                    0 => {}
+                    1 => last.run::<L, 1, K1>(&mut finish),
+                    2 => last.run::<L, 2, K2>(&mut finish),
+                    _ => last.run::<L, 3, 1>(&mut finish),
+                }
+                if end == full && !positions.is_multiple_of(16) {
+                    (finish.p, finish.n) = (16 * full, positions % 16);
+                    product(self.tail.as_ptr(), 16).run::<L, 1, K1>(&mut finish);
                 }
             }
             if end == full {
