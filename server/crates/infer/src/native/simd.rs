@@ -808,10 +808,13 @@ fn blocking(rows: usize, positions: usize, p: usize) -> (usize, usize) {
     if rows <= WHOLE {
         return (rows.max(1), positions);
     }
+    // Bands of whole tiles (bands of 64 at 6 positions a tile ended in 4
+    // one-position tiles each), as even as they come.
+    let max_band = BAND / p * p;
     let blocks = rows.div_ceil(KC);
-    let bands = positions.div_ceil(BAND);
+    let bands = positions.div_ceil(max_band);
     let band = positions.div_ceil(bands).div_ceil(p) * p;
-    (rows.div_ceil(blocks), band.min(BAND))
+    (rows.div_ceil(blocks), band)
 }
 
 /// Most positions in a band (the rows of `Partial`).
