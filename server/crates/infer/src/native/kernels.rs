@@ -493,25 +493,21 @@ impl Pool {
                     }
                 }
                 let run = &mut dst[first..end];
+                // A whole row's whole windows in one loop, the rest (or all,
+                // for other widths and strides) window by window.
                 let inner = self.interior;
-                let (lo, hi) = if end - first == inner.out_w {
-                    (inner.lo, inner.hi)
-                } else {
-                    (0, 0)
-                };
-                match (inner.kw, inner.sw) {
-                    _ if lo == hi => {}
-                    (3, 2) => interior_max::<3, 2>(&columns[inner.x0..], &mut run[lo..hi]),
-                    (2, 2) => interior_max::<2, 2>(&columns[inner.x0..], &mut run[lo..hi]),
-                    (3, 1) => interior_max::<3, 1>(&columns[inner.x0..], &mut run[lo..hi]),
-                    _ => {}
+                let fast = end - first == inner.out_w
+                    && inner.lo < inner.hi
+                    && matches!((inner.kw, inner.sw), (3, 2) | (2, 2) | (3, 1));
+                if fast {
+                    let (from, whole) = (&columns[inner.x0..], &mut run[inner.lo..inner.hi]);
+                    match (inner.kw, inner.sw) {
+                        (3, 2) => interior_max::<3, 2>(from, whole),
+                        (2, 2) => interior_max::<2, 2>(from, whole),
+                        _ => interior_max::<3, 1>(from, whole),
+                    }
                 }
-                // The rest window by window.
-                let (lo, hi) = if matches!((inner.kw, inner.sw), (3, 2) | (2, 2) | (3, 1)) {
-                    (lo, hi)
-                } else {
-                    (0, 0)
-                };
+                let (lo, hi) = if fast { (inner.lo, inner.hi) } else { (0, 0) };
                 let windows = &self.windows[first..end];
                 for i in (0..lo).chain(hi..run.len()) {
                     let (_, _, x0, x1, _) = windows[i];

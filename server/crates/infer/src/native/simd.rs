@@ -729,8 +729,12 @@ unsafe fn conv_panel<L: Lanes, const P: usize, const V: usize>(
         (tile <= 4 && start < weights_end).then_some(start)
     };
     let (kc, band) = blocking(rows, positions, P);
-    let mut partial = Partial([0.0; PARTIAL]);
-    let part = partial.0.as_mut_ptr();
+    // Only a blocked panel keeps partial sums (zeroing 16 KB per panel
+    // would be work for nothing otherwise).
+    let mut partial = (kc < rows).then(|| Partial([0.0; PARTIAL]));
+    let part = partial
+        .as_mut()
+        .map_or(std::ptr::null_mut(), |p| p.0.as_mut_ptr());
     let mut p_start = 0;
     while p_start < positions {
         let p_end = (p_start + band).min(positions);
@@ -821,7 +825,8 @@ fn blocking(rows: usize, positions: usize, p: usize) -> (usize, usize) {
 const BAND: usize = PARTIAL / PANEL;
 
 /// The rows `k0..k1` of a tile's sums; the band of positions from
-/// `p_start` keeps its sums at `partial` between blocks.
+/// `p_start` keeps its sums at `partial` between blocks (null when the
+/// panel is one block: then never read or written).
 struct Rows {
     k0: usize,
     k1: usize,
